@@ -1,0 +1,18 @@
+/**
+ * One stack frame as the profile model stores it. Symbolizers produce these; the model interns
+ * them so a frame shared by many stacks is stored once.
+ */
+export type FrameKind = 'user' | 'kernel' | 'jit';
+
+export interface Frame {
+	/** Function name, demangled; or `module+0xoffset` when no symbol covers the address. */
+	readonly name: string;
+	/** Basename of the ELF file or `[kernel.kallsyms]` / `[jit]`; empty when unknown. */
+	readonly module: string;
+	readonly kind: FrameKind;
+}
+
+/** The key under which a frame is interned: equal frames share one id. */
+export function frameKey(frame: Frame): string {
+	return `${frame.kind}\u0000${frame.module}\u0000${frame.name}`;
+}

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Idempotent set-up for `npm start`, `npm test` and `npm run bench` on a fresh Debian machine:
+# Debian packages that are missing, npm packages from the lockfile, then a turbo build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export TURBO_TELEMETRY_DISABLED=1 NEXT_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1
+
+# Build chain (clang, libbpf, bpftool), the test peers (openssl, curl, nftables, perf, bpftrace)
+# and the browser for end-to-end tests.
+debs=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config make g++ binutils
+	openssl curl nftables iproute2 linux-perf bpftrace chromium)
+missing=()
+for p in "${debs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+	echo "firesight: installing Debian packages: ${missing[*]}"
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "firesight: run as root (or install these packages yourself): ${missing[*]}" >&2
+		exit 1
+	fi
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# npm packages: reinstall only when the lockfile changed since the last install.
+stamp=node_modules/.firesight-lock
+want=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+	echo "firesight: installing npm packages from the lockfile"
+	npm ci --no-audit --no-fund --loglevel=error
+	echo "$want" >"$stamp"
+fi
+
+npx turbo run build --output-logs=errors-only
