@@ -1,0 +1,4 @@
+import type { Command } from '../command.ts';
+
+/** Every `firesight` subcommand, in the order `--help` lists them. */
+export const commands: readonly Command[] = [];
