@@ -1,0 +1,50 @@
+import { z } from 'zod';
+import { liveStatsSchema } from './live.ts';
+import { frequencySchema, hostSchema, profileWindowSchema } from './profile-window.ts';
+import { limits } from './limits.ts';
+
+/** Version of the collector→hub protocol; the hub refuses a hello with another major. */
+export const PROTOCOL_VERSION = 1;
+
+export const helloMessageSchema = z.object({
+	type: z.literal('hello'),
+	host: hostSchema,
+	/** Collector software version, free text (shown in the UI). */
+	version: z.string().max(limits.shortString),
+	frequencyHz: frequencySchema,
+	protocol: z.number().int().min(1).optional(),
+});
+export const profileMessageSchema = z.object({
+	type: z.literal('profile'),
+	window: profileWindowSchema,
+});
+export const liveMessageSchema = z.object({
+	type: z.literal('live'),
+	stats: liveStatsSchema,
+});
+
+/**
+ * Collector → hub, one JSON object per WebSocket text message. New kinds (requests,
+ * connections) are added as new members of this union; the hub answers an unknown type with
+ * an error message instead of closing the connection.
+ */
+export const collectorMessageSchema = z.discriminatedUnion('type', [
+	helloMessageSchema,
+	profileMessageSchema,
+	liveMessageSchema,
+]);
+export type HelloMessage = z.infer<typeof helloMessageSchema>;
+export type ProfileMessage = z.infer<typeof profileMessageSchema>;
+export type LiveMessage = z.infer<typeof liveMessageSchema>;
+export type CollectorMessage = z.infer<typeof collectorMessageSchema>;
+
+/** Hub → collector replies. `ack` counts accepted messages; `error` explains a rejected one. */
+export const hubReplySchema = z.discriminatedUnion('type', [
+	z.object({ type: z.literal('ack'), accepted: z.number().int().min(0) }),
+	z.object({
+		type: z.literal('error'),
+		code: z.enum(['bad_message', 'not_hello', 'unsupported_version', 'internal']),
+		message: z.string().max(4096),
+	}),
+]);
+export type HubReply = z.infer<typeof hubReplySchema>;

@@ -1,0 +1,38 @@
+import { z } from 'zod';
+import { limits } from './limits.ts';
+import { commSchema, frequencySchema, hostSchema, pidSchema, timestampSchema } from './profile-window.ts';
+
+/**
+ * One process in the live table. Columns added by later features are optional so an older
+ * collector's rows still validate; add new ones here as `.optional()`.
+ */
+export const processRowSchema = z.object({
+	pid: pidSchema,
+	comm: commSchema,
+	cmdline: z.string().max(limits.cmdline),
+	/** Share of one CPU over the last second, 0..100 per core (can exceed 100 on multi-core). */
+	cpuPercent: z.number().min(0).max(1e6),
+	samplesPerSec: z.number().min(0).max(1e9),
+	requestsPerSec: z.number().min(0).max(1e9).optional(),
+	p99Ms: z.number().min(0).max(1e9).optional(),
+	retransmits: z.number().int().min(0).optional(),
+});
+export type ProcessRow = z.infer<typeof processRowSchema>;
+
+/** Named loss counters (`ringbuf_reserve`, `queue_full`, ...), cumulative since collector start. */
+export const dropsSchema = z
+	.record(z.string().max(limits.shortString), z.number().int().min(0))
+	.refine((d) => Object.keys(d).length <= limits.dropCounters, {
+		message: `at most ${limits.dropCounters} drop counters`,
+	});
+export type Drops = z.infer<typeof dropsSchema>;
+
+/** One per-second snapshot of a host's processes. */
+export const liveStatsSchema = z.object({
+	host: hostSchema,
+	ts: timestampSchema,
+	frequencyHz: frequencySchema,
+	processes: z.array(processRowSchema).max(limits.processesPerSnapshot),
+	drops: dropsSchema,
+});
+export type LiveStats = z.infer<typeof liveStatsSchema>;

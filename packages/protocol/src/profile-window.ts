@@ -1,0 +1,59 @@
+import { z } from 'zod';
+import { limits } from './limits.ts';
+
+/** Same shape as @firesight/profile's Frame. */
+export const frameSchema = z.object({
+	name: z.string().max(limits.frameName),
+	module: z.string().max(limits.shortString),
+	kind: z.enum(['user', 'kernel', 'jit']),
+});
+export type Frame = z.infer<typeof frameSchema>;
+
+export const hostSchema = z.string().min(1).max(limits.shortString);
+export const pidSchema = z.number().int().min(0).max(2 ** 32 - 1);
+export const commSchema = z.string().max(limits.shortString);
+/** Epoch milliseconds. */
+export const timestampSchema = z.number().int().min(0).max(8.64e15);
+export const frequencySchema = z.number().positive().max(100_000);
+
+export const stackRowSchema = z.object({
+	pid: pidSchema,
+	comm: commSchema,
+	/** Root first: user and jit frames root first, then kernel frames. Indices into `frames`. */
+	frameIds: z.array(z.number().int().min(0)).max(limits.stackDepth),
+	/** Samples; positive. */
+	count: z.number().int().positive(),
+});
+export type StackRow = z.infer<typeof stackRowSchema>;
+
+/**
+ * A window of symbolized stacks with counts, for one host. Frames are listed once and
+ * referenced by index so a window stays compact on the wire.
+ */
+export const profileWindowSchema = z
+	.object({
+		host: hostSchema,
+		startMs: timestampSchema,
+		durationMs: z.number().int().positive().max(limits.maxWindowMs),
+		frequencyHz: frequencySchema,
+		frames: z.array(frameSchema).max(limits.framesPerWindow),
+		stacks: z.array(stackRowSchema).max(limits.stacksPerWindow),
+	})
+	.superRefine((w, ctx) => {
+		// A dangling frame id would make every consumer guard its lookups; reject it once here.
+		const n = w.frames.length;
+		for (let i = 0; i < w.stacks.length; i++) {
+			const ids = w.stacks[i]!.frameIds;
+			for (let j = 0; j < ids.length; j++) {
+				if (ids[j]! >= n) {
+					ctx.addIssue({
+						code: 'custom',
+						path: ['stacks', i, 'frameIds', j],
+						message: `frame id ${ids[j]} out of range (window has ${n} frames)`,
+					});
+					return;
+				}
+			}
+		}
+	});
+export type ProfileWindow = z.infer<typeof profileWindowSchema>;
