@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * profile: stack samples on the cpu-clock software event, counted in kernel maps.
+ * Shared by profile.bpf.c, the addon (native/src/profile.cc) and the TypeScript decoder
+ * (native/src/profile-records.ts); golden-byte tests pin the layout.
+ */
+#ifndef FIRESIGHT_PROFILE_H
+#define FIRESIGHT_PROFILE_H
+
+#include "shared.h"
+
+#define PROFILE_COMM_LEN 16
+#define PROFILE_MAX_STACK_DEPTH 127
+
+/* The sample aggregation key. Largest fields first, no implicit padding. */
+struct profile_key {
+	__u32 pid;		/* tgid: the process */
+	__s32 user_stack_id;	/* id in the stack map, or a negative errno */
+	__s32 kern_stack_id;	/* id in the stack map, or a negative errno */
+	__u32 __pad;
+	char comm[PROFILE_COMM_LEN]; /* thread name, as perf shows it */
+};
+FS_STATIC_ASSERT(sizeof(struct profile_key) == 32, "profile_key layout is shared with TypeScript");
+
+/* One record of a drained batch: the key and its sample count. */
+struct profile_count {
+	struct profile_key key;
+	__u64 count;
+};
+FS_STATIC_ASSERT(sizeof(struct profile_count) == 40, "profile_count layout is shared with TypeScript");
+
+/* Indices into the per-CPU counters map: every way a sample can be lost is counted. */
+enum profile_counter {
+	PROFILE_SAMPLES = 0,		/* samples taken (all of them, kept or not) */
+	PROFILE_USER_STACK_MISSING,	/* user stack could not be walked */
+	PROFILE_KERN_STACK_MISSING,	/* kernel stack could not be walked */
+	PROFILE_STACK_COLLISION,	/* stack map bucket held another stack (-EEXIST) */
+	PROFILE_COUNTS_FULL,		/* counts map full: the sample is lost */
+	PROFILE_COUNTER_MAX,
+};
+
+#endif /* FIRESIGHT_PROFILE_H */

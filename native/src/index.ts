@@ -1,0 +1,3 @@
+export { Profiler, type ProfilerOptions, type DrainedWindow } from './profiler.ts';
+export { NativeError, checkBpfPrerequisites } from './native-error.ts';
+export { PROFILE_COUNTERS, type ProfileCounter, type StackCount } from './profile-records.ts';

@@ -1,0 +1,81 @@
+/**
+ * Decoders for the profile tool's drained batches. The layouts are bpf/profile.h's
+ * `struct profile_count` and the addon's stack records; golden-byte tests pin them.
+ */
+
+export const PROFILE_COMM_LEN = 16;
+export const PROFILE_COUNT_SIZE = 40;
+
+/** enum profile_counter in bpf/profile.h, in order. */
+export const PROFILE_COUNTERS = [
+	'samples',
+	'userStackMissing',
+	'kernelStackMissing',
+	'stackCollisions',
+	'countsMapFull',
+] as const;
+export type ProfileCounter = (typeof PROFILE_COUNTERS)[number];
+
+export interface StackCount {
+	pid: number;
+	/** Stack-map id, or a negative errno when the stack could not be walked. */
+	userStackId: number;
+	kernelStackId: number;
+	comm: string;
+	count: number;
+}
+
+const decoder = new TextDecoder();
+
+function cString(bytes: Uint8Array): string {
+	const end = bytes.indexOf(0);
+	return decoder.decode(end < 0 ? bytes : bytes.subarray(0, end));
+}
+
+/** struct profile_count records: {pid u32, user_stack_id s32, kern_stack_id s32, pad u32, comm[16], count u64}. */
+export function decodeCounts(buf: ArrayBuffer): StackCount[] {
+	if (buf.byteLength % PROFILE_COUNT_SIZE !== 0) {
+		throw new Error(`profile counts batch of ${buf.byteLength} bytes is not a multiple of ${PROFILE_COUNT_SIZE}`);
+	}
+	const view = new DataView(buf);
+	const out: StackCount[] = [];
+	for (let off = 0; off < buf.byteLength; off += PROFILE_COUNT_SIZE) {
+		out.push({
+			pid: view.getUint32(off, true),
+			userStackId: view.getInt32(off + 4, true),
+			kernelStackId: view.getInt32(off + 8, true),
+			comm: cString(new Uint8Array(buf, off + 16, PROFILE_COMM_LEN)),
+			count: Number(view.getBigUint64(off + 32, true)),
+		});
+	}
+	return out;
+}
+
+/** Stack records {id s32, nr u32, ips u64[nr]}, leaf first, into a map from stack id to addresses. */
+export function decodeStacks(buf: ArrayBuffer): Map<number, bigint[]> {
+	const view = new DataView(buf);
+	const out = new Map<number, bigint[]>();
+	let off = 0;
+	while (off < buf.byteLength) {
+		if (off + 8 > buf.byteLength) throw new Error('truncated stack record header');
+		const id = view.getInt32(off, true);
+		const nr = view.getUint32(off + 4, true);
+		off += 8;
+		if (off + nr * 8 > buf.byteLength) throw new Error(`stack ${id} claims ${nr} frames past the batch end`);
+		const ips: bigint[] = new Array(nr);
+		for (let i = 0; i < nr; i++) ips[i] = view.getBigUint64(off + i * 8, true);
+		off += nr * 8;
+		out.set(id, ips);
+	}
+	return out;
+}
+
+/** The counters array (u64 per enum profile_counter) as named totals. */
+export function decodeCounters(buf: ArrayBuffer): Record<ProfileCounter, number> {
+	const view = new DataView(buf);
+	const out = {} as Record<ProfileCounter, number>;
+	PROFILE_COUNTERS.forEach((name, i) => {
+		out[name] = i * 8 + 8 <= buf.byteLength ? Number(view.getBigUint64(i * 8, true)) : 0;
+	});
+	return out;
+}

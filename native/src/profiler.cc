@@ -1,0 +1,268 @@
+// Profiler: the profile BPF tool (bpf/profile.bpf.c) behind a JS class.
+//   open (constructor) -> configure rodata and map sizes -> load -> attach perf events
+//   drain() on a worker thread, resolving with ArrayBuffers of records -> close()
+#include <napi.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+
+#include <chrono>
+#include <cstring>
+#include <memory>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "native-error.h"
+#include "perf-events.h"
+#include "profile.h"
+#include "profile.skel.h"
+
+namespace firesight {
+namespace {
+
+// How long the drain waits after flipping buffers so that programs which already read the old
+// buffer index finish their update. They run for microseconds; this is generous on purpose.
+constexpr auto kFlipGrace = std::chrono::milliseconds(10);
+
+struct SkeletonDeleter {
+	void operator()(struct profile_bpf *skel) const { profile_bpf__destroy(skel); }
+};
+
+struct DrainResult {
+	std::vector<uint8_t> counts;	// struct profile_count records
+	std::vector<uint8_t> stacks;	// {s32 id, u32 nr, u64 ips[nr]} records
+	std::vector<uint64_t> counters;	// PROFILE_COUNTER_MAX totals since load, summed over CPUs
+};
+
+void Append(std::vector<uint8_t> &out, const void *data, size_t len)
+{
+	const auto *p = static_cast<const uint8_t *>(data);
+	out.insert(out.end(), p, p + len);
+}
+
+// Reads and clears the idle buffer. Worker thread; the maps are not touched by JS meanwhile.
+int DrainBuffer(struct profile_bpf *skel, DrainResult &res)
+{
+	__u32 old = skel->bss->active_buf;
+	__atomic_store_n(&skel->bss->active_buf, old ? 0 : 1, __ATOMIC_SEQ_CST);
+	std::this_thread::sleep_for(kFlipGrace);
+
+	int counts_fd = bpf_map__fd(old ? skel->maps.counts1 : skel->maps.counts0);
+	int stacks_fd = bpf_map__fd(old ? skel->maps.stacks1 : skel->maps.stacks0);
+
+	// Lookup-and-delete in batches: each entry is read and removed in one step.
+	const __u32 batch_size = 1024;
+	std::vector<struct profile_key> keys(batch_size);
+	std::vector<__u64> values(batch_size);
+	std::set<__s32> stack_ids;
+	__u32 out_batch = 0;
+	bool first = true;
+	for (;;) {
+		__u32 n = batch_size;
+		LIBBPF_OPTS(bpf_map_batch_opts, opts);
+		int err = bpf_map_lookup_and_delete_batch(counts_fd, first ? nullptr : &out_batch,
+							  &out_batch, keys.data(), values.data(), &n,
+							  &opts);
+		first = false;
+		int saved = errno;
+		for (__u32 i = 0; i < n; i++) {
+			struct profile_count rec;
+			memset(&rec, 0, sizeof(rec));
+			rec.key = keys[i];
+			rec.count = values[i];
+			Append(res.counts, &rec, sizeof(rec));
+			if (rec.key.user_stack_id >= 0)
+				stack_ids.insert(rec.key.user_stack_id);
+			if (rec.key.kern_stack_id >= 0)
+				stack_ids.insert(rec.key.kern_stack_id);
+		}
+		if (err) {
+			if (saved == ENOENT)
+				break;
+			return -saved;
+		}
+	}
+
+	__u64 ips[PROFILE_MAX_STACK_DEPTH];
+	for (__s32 id : stack_ids) {
+		if (bpf_map_lookup_elem(stacks_fd, &id, ips))
+			continue; /* counted as a missing stack by the reader */
+		__u32 nr = 0;
+		while (nr < PROFILE_MAX_STACK_DEPTH && ips[nr])
+			nr++;
+		Append(res.stacks, &id, sizeof(id));
+		Append(res.stacks, &nr, sizeof(nr));
+		Append(res.stacks, ips, nr * sizeof(__u64));
+	}
+	// Empty the stack map for its next turn, including stacks whose count could not be stored.
+	__u32 key, next;
+	while (bpf_map_get_next_key(stacks_fd, nullptr, &next) == 0) {
+		key = next;
+		if (bpf_map_delete_elem(stacks_fd, &key))
+			break;
+	}
+
+	int ncpus = libbpf_num_possible_cpus();
+	std::vector<__u64> percpu(ncpus > 0 ? ncpus : 1);
+	int counters_fd = bpf_map__fd(skel->maps.counters);
+	for (__u32 c = 0; c < PROFILE_COUNTER_MAX; c++) {
+		uint64_t sum = 0;
+		if (bpf_map_lookup_elem(counters_fd, &c, percpu.data()) == 0)
+			for (auto v : percpu)
+				sum += v;
+		res.counters.push_back(sum);
+	}
+	return 0;
+}
+
+Napi::ArrayBuffer ToArrayBuffer(Napi::Env env, const void *data, size_t len)
+{
+	auto buf = Napi::ArrayBuffer::New(env, len);
+	if (len)
+		memcpy(buf.Data(), data, len);
+	return buf;
+}
+
+class Profiler;
+
+class DrainWorker : public Napi::AsyncWorker {
+public:
+	DrainWorker(Napi::Env env, Profiler *owner, struct profile_bpf *skel)
+		: Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), owner_(owner),
+		  skel_(skel) {}
+
+	Napi::Promise Promise() { return deferred_.Promise(); }
+	void Execute() override;  // worker thread
+	void OnOK() override;	  // main thread
+	void OnError(const Napi::Error &e) override;
+
+private:
+	Napi::Promise::Deferred deferred_;
+	Profiler *owner_;
+	struct profile_bpf *skel_;
+	DrainResult result_;
+	int err_ = 0;
+};
+
+class Profiler : public Napi::ObjectWrap<Profiler> {
+public:
+	static Napi::Function Define(Napi::Env env)
+	{
+		return DefineClass(env, "Profiler",
+				   {InstanceMethod("drain", &Profiler::Drain),
+				    InstanceMethod("close", &Profiler::Close)});
+	}
+
+	// new Profiler({frequency, includeIdle, pids, stackEntries, countEntries}). Main thread.
+	explicit Profiler(const Napi::CallbackInfo &info) : Napi::ObjectWrap<Profiler>(info)
+	{
+		Napi::Env env = info.Env();
+		Napi::Object cfg = info[0].As<Napi::Object>();
+		unsigned frequency = cfg.Get("frequency").As<Napi::Number>().Uint32Value();
+		bool include_idle = cfg.Get("includeIdle").As<Napi::Boolean>().Value();
+		Napi::Array pids = cfg.Get("pids").As<Napi::Array>();
+		unsigned stack_entries = cfg.Get("stackEntries").As<Napi::Number>().Uint32Value();
+		unsigned count_entries = cfg.Get("countEntries").As<Napi::Number>().Uint32Value();
+
+		InstallLibbpfLogger();
+		skel_.reset(profile_bpf__open());
+		if (!skel_)
+			throw NativeError(env, "bpf_object__open", errno);
+		skel_->rodata->include_idle = include_idle;
+		skel_->rodata->filter_pids = pids.Length() > 0;
+		for (auto *m : {skel_->maps.stacks0, skel_->maps.stacks1})
+			bpf_map__set_max_entries(m, stack_entries);
+		for (auto *m : {skel_->maps.counts0, skel_->maps.counts1})
+			bpf_map__set_max_entries(m, count_entries);
+		int err = profile_bpf__load(skel_.get());
+		if (err)
+			throw NativeError(env, "bpf_object__load", err);
+		for (uint32_t i = 0; i < pids.Length(); i++) {
+			__u32 pid = pids.Get(i).As<Napi::Number>().Uint32Value();
+			__u8 one = 1;
+			if (bpf_map_update_elem(bpf_map__fd(skel_->maps.pids), &pid, &one, BPF_ANY))
+				throw NativeError(env, "bpf_map_update_elem(pids)", errno);
+		}
+		const char *op = "";
+		err = links_.Attach(skel_->progs.do_sample, frequency, &op);
+		if (err)
+			throw NativeError(env, op, err);
+	}
+
+	// Resolves with {counts, stacks, counters} ArrayBuffers. One drain at a time. Main thread.
+	Napi::Value Drain(const Napi::CallbackInfo &info)
+	{
+		Napi::Env env = info.Env();
+		if (!skel_)
+			throw Napi::Error::New(env, "profiler is closed");
+		if (draining_)
+			throw Napi::Error::New(env, "a drain is already running");
+		draining_ = true;
+		auto *worker = new DrainWorker(env, this, skel_.get());
+		Napi::Promise promise = worker->Promise();
+		worker->Queue();
+		Ref();  // keep this object alive until the worker is done
+		return promise;
+	}
+
+	// Detaches and frees everything; deferred until a running drain finishes. Main thread.
+	Napi::Value Close(const Napi::CallbackInfo &info)
+	{
+		links_.Close();
+		if (draining_)
+			close_pending_ = true;
+		else
+			skel_.reset();
+		return info.Env().Undefined();
+	}
+
+	void DrainDone()
+	{
+		draining_ = false;
+		if (close_pending_)
+			skel_.reset();
+		Unref();
+	}
+
+private:
+	std::unique_ptr<struct profile_bpf, SkeletonDeleter> skel_;
+	PerfEventLinks links_;
+	bool draining_ = false;
+	bool close_pending_ = false;
+};
+
+void DrainWorker::Execute()
+{
+	err_ = DrainBuffer(skel_, result_);
+	if (err_)
+		SetError("bpf_map_lookup_and_delete_batch");
+}
+
+void DrainWorker::OnOK()
+{
+	Napi::Env env = Env();
+	Napi::Object out = Napi::Object::New(env);
+	out.Set("counts", ToArrayBuffer(env, result_.counts.data(), result_.counts.size()));
+	out.Set("stacks", ToArrayBuffer(env, result_.stacks.data(), result_.stacks.size()));
+	out.Set("counters", ToArrayBuffer(env, result_.counters.data(),
+					  result_.counters.size() * sizeof(uint64_t)));
+	owner_->DrainDone();
+	deferred_.Resolve(out);
+}
+
+void DrainWorker::OnError(const Napi::Error &e)
+{
+	owner_->DrainDone();
+	deferred_.Reject(NativeError(Env(), e.Message(), err_).Value());
+}
+
+}  // namespace
+
+void InitProfiler(Napi::Env env, Napi::Object exports)
+{
+	exports.Set("Profiler", Profiler::Define(env));
+}
+
+}  // namespace firesight
