@@ -1,0 +1,18 @@
+export type {
+	Store,
+	ProfileQuery,
+	StackAggregate,
+	AggregateStack,
+	HostSummary,
+	ProcessSeen,
+	PruneResult,
+} from './store.ts';
+export {
+	SqliteStore,
+	defaultDataDir,
+	DEFAULT_RETENTION_MS,
+	DEFAULT_PRUNE_INTERVAL_MS,
+	type SqliteStoreOptions,
+} from './sqlite-store.ts';
+export { migrations, migrate, type Migration } from './migrations.ts';
+export { aggregateToProfile, queryProfile } from './to-profile.ts';
