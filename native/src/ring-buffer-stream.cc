@@ -1,0 +1,79 @@
+#include "ring-buffer-stream.h"
+
+#include <cstring>
+
+namespace firesight {
+
+int RingBufferStream::Start(Napi::Env env, int map_fd, Napi::Function on_batch,
+			    size_t max_in_flight_bytes)
+{
+	rb_ = ring_buffer__new(map_fd, OnRecord, this, nullptr);
+	if (!rb_)
+		return -errno;
+	max_in_flight_ = max_in_flight_bytes;
+	tsfn_ = Napi::ThreadSafeFunction::New(env, on_batch, "firesight-ringbuf", 0, 1);
+	started_ = true;
+	thread_ = std::thread([this] { Run(); });
+	return 0;
+}
+
+void RingBufferStream::Stop()
+{
+	if (!started_)
+		return;
+	started_ = false;
+	stop_ = true;
+	if (thread_.joinable())
+		thread_.join();
+	tsfn_.Release();
+	ring_buffer__free(rb_);
+	rb_ = nullptr;
+}
+
+int RingBufferStream::OnRecord(void *ctx, void *data, size_t len)
+{
+	auto *self = static_cast<RingBufferStream *>(ctx);
+	uint32_t header[2] = {static_cast<uint32_t>(len), 0};
+	auto &b = self->batch_;
+	size_t at = b.size();
+	b.resize(at + sizeof(header) + ((len + 7) & ~size_t(7)), 0);
+	memcpy(b.data() + at, header, sizeof(header));
+	memcpy(b.data() + at + sizeof(header), data, len);
+	self->batch_records_++;
+	return 0;
+}
+
+void RingBufferStream::Run()
+{
+	while (!stop_.load()) {
+		ring_buffer__poll(rb_, 100 /* ms: how quickly Stop() is noticed */);
+		if (batch_.empty())
+			continue;
+		size_t bytes = batch_.size();
+		if (in_flight_.load() + bytes > max_in_flight_) {
+			dropped_ += batch_records_;
+		} else {
+			in_flight_ += bytes;
+			auto *batch = new std::vector<uint8_t>(std::move(batch_));
+			napi_status st = tsfn_.NonBlockingCall(
+				batch, [this](Napi::Env env, Napi::Function fn, std::vector<uint8_t> *data) {
+					in_flight_ -= data->size();
+					if (env != nullptr && fn != nullptr) {
+						auto buf = Napi::ArrayBuffer::New(env, data->size());
+						memcpy(buf.Data(), data->data(), data->size());
+						fn.Call({buf});
+					}
+					delete data;
+				});
+			if (st != napi_ok) {
+				in_flight_ -= bytes;
+				dropped_ += batch_records_;
+				delete batch;
+			}
+		}
+		batch_.clear();
+		batch_records_ = 0;
+	}
+}
+
+}  // namespace firesight
