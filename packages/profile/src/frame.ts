@@ -16,3 +16,9 @@ export interface Frame {
 export function frameKey(frame: Frame): string {
 	return `${frame.kind}\u0000${frame.module}\u0000${frame.name}`;
 }
+
+/** Module name the model uses for kernel frames (as perf and bcc print it). */
+export const KERNEL_MODULE = '[kernel.kallsyms]';
+
+/** Module name the model uses for JIT frames that come without a perf map file name. */
+export const JIT_MODULE = '[jit]';

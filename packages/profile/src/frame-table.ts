@@ -1,0 +1,43 @@
+import { type Frame, frameKey } from './frame.ts';
+
+/**
+ * Interns frames: equal frames (same kind, module and name) get one id, so a stack is an array of
+ * small numbers and each distinct frame is stored once however many stacks share it. Ids are dense,
+ * starting at 0, in first-seen order.
+ */
+export class FrameTable {
+	readonly #frames: Frame[] = [];
+	readonly #ids = new Map<string, number>();
+
+	intern(frame: Frame): number {
+		const key = frameKey(frame);
+		let id = this.#ids.get(key);
+		if (id === undefined) {
+			id = this.#frames.length;
+			// A fresh object, so extra properties a caller's frame carries are not retained.
+			this.#frames.push(Object.freeze({ name: frame.name, module: frame.module, kind: frame.kind }));
+			this.#ids.set(key, id);
+		}
+		return id;
+	}
+
+	/** The id of an interned frame, or undefined when the frame was never interned. */
+	idOf(frame: Frame): number | undefined {
+		return this.#ids.get(frameKey(frame));
+	}
+
+	frame(id: number): Frame {
+		const frame = this.#frames[id];
+		if (frame === undefined) throw new RangeError(`unknown frame id ${id}`);
+		return frame;
+	}
+
+	get size(): number {
+		return this.#frames.length;
+	}
+
+	/** All frames indexed by id. A copy: the table can keep growing without changing it. */
+	toArray(): Frame[] {
+		return this.#frames.slice();
+	}
+}

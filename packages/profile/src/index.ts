@@ -1,0 +1,18 @@
+export { type Frame, type FrameKind, frameKey, KERNEL_MODULE, JIT_MODULE } from './frame.ts';
+export { FrameTable } from './frame-table.ts';
+export {
+	type Profile,
+	type ProfileMeta,
+	type ProfileSample,
+	type SampleLabels,
+	periodNs,
+	totalWeight,
+	checkProfileMeta,
+} from './profile.ts';
+export { ProfileBuilder } from './profile-builder.ts';
+export { mergeProfiles } from './merge-profiles.ts';
+export { filterProfile, type ProfileFilter } from './filter-profile.ts';
+export { toFolded, parseFolded, type FoldedOptions, type ParseFoldedOptions } from './folded.ts';
+export { toPprof, fromPprof } from './pprof.ts';
+export { toFlameTree, type FlameNode, type FlameTree, type FlameTreeOptions } from './flame-tree.ts';
+export { topFunctions, type FunctionRow } from './top-functions.ts';

@@ -1,0 +1,232 @@
+import { gunzipSync, gzipSync } from 'node:zlib';
+import * as pprof from 'pprof-format';
+import { type Frame, type FrameKind, JIT_MODULE, KERNEL_MODULE } from './frame.ts';
+import type { Profile } from './profile.ts';
+import { ProfileBuilder } from './profile-builder.ts';
+
+/**
+ * pprof (profile.proto), the exchange format: `go tool pprof`, Parca, Pyroscope and speedscope read
+ * it. Each interned frame becomes one Function and one Location; the module is the Mapping's file
+ * name, and kernel frames sit in a `[kernel.kallsyms]` (or other bracketed kernel module) mapping,
+ * which is also how `fromPprof` tells kernel frames apart.
+ */
+
+/** Used when a pprof has no usable period (the rate cannot be known from it). */
+const DEFAULT_FREQUENCY_HZ = 100;
+
+const NS_PER_MS = 1_000_000n;
+
+// Bracketed mapping names the kernel and perf give to user-space regions; other bracketed names
+// are kernel images and modules ([kernel.kallsyms], [nf_tables], ...).
+const USER_PSEUDO_MAPPINGS = new Set(['[vdso]', '[vsyscall]', '[vvar]', '[heap]', '[stack]', '[uprobes]', '[unknown]']);
+
+function kindOfModule(module: string): FrameKind {
+	if (module === JIT_MODULE || /^perf-\d+\.map$/.test(module) || /^jitted-\d+/.test(module)) return 'jit';
+	if (module.startsWith('[') && module.endsWith(']') && !USER_PSEUDO_MAPPINGS.has(module) && !module.startsWith('[anon')) {
+		return 'kernel';
+	}
+	return 'user';
+}
+
+function mappingFileOf(frame: Frame): string {
+	if (frame.module !== '') return frame.module;
+	if (frame.kind === 'kernel') return KERNEL_MODULE;
+	if (frame.kind === 'jit') return JIT_MODULE;
+	return '';
+}
+
+function msToNanos(ms: number): bigint {
+	// Epoch nanoseconds exceed 2^53, so the whole milliseconds are scaled as bigints.
+	const whole = Math.trunc(ms);
+	return BigInt(whole) * NS_PER_MS + BigInt(Math.round((ms - whole) * 1e6));
+}
+
+function nanosToMs(ns: number | bigint): number {
+	const big = BigInt(ns);
+	return Number(big / NS_PER_MS) + Number(big % NS_PER_MS) / 1e6;
+}
+
+/** Encodes a profile as gzipped pprof, as `go tool pprof` and pprof endpoints expect. */
+export function toPprof(profile: Profile): Uint8Array {
+	const strings = new pprof.StringTable();
+	const period = Math.round(1e9 / profile.frequencyHz);
+
+	const mappingIds = new Map<string, number>();
+	const mappings: pprof.Mapping[] = [];
+	const functions: pprof.Function[] = [];
+	const locations: pprof.Location[] = [];
+	profile.frames.forEach((frame, index) => {
+		// Ids must be nonzero in pprof; frame ids start at 0.
+		const id = index + 1;
+		const file = mappingFileOf(frame);
+		let mappingId = 0;
+		if (file !== '') {
+			mappingId = mappingIds.get(file) ?? 0;
+			if (mappingId === 0) {
+				mappingId = mappings.length + 1;
+				mappingIds.set(file, mappingId);
+				mappings.push(new pprof.Mapping({ id: mappingId, filename: strings.dedup(file), hasFunctions: true }));
+			}
+		}
+		const name = strings.dedup(frame.name);
+		functions.push(new pprof.Function({ id, name, systemName: name }));
+		locations.push(new pprof.Location({ id, mappingId, line: [new pprof.Line({ functionId: id })] }));
+	});
+
+	const pidKey = strings.dedup('pid');
+	const commKey = strings.dedup('comm');
+	const samples = profile.samples.map((sample) => {
+		const nanos = sample.weight * period;
+		const locationId = new Array<number>(sample.stack.length);
+		// pprof lists a stack leaf first.
+		for (let i = 0; i < sample.stack.length; i++) locationId[i] = sample.stack[sample.stack.length - 1 - i]! + 1;
+		return new pprof.Sample({
+			locationId,
+			value: [sample.weight, Number.isSafeInteger(nanos) ? nanos : BigInt(sample.weight) * BigInt(period)],
+			label: [
+				new pprof.Label({ key: pidKey, num: sample.pid }),
+				new pprof.Label({ key: commKey, str: strings.dedup(sample.comm) }),
+			],
+		});
+	});
+
+	const encoded = new pprof.Profile({
+		sampleType: [
+			new pprof.ValueType({ type: strings.dedup('samples'), unit: strings.dedup('count') }),
+			new pprof.ValueType({ type: strings.dedup('cpu'), unit: strings.dedup('nanoseconds') }),
+		],
+		sample: samples,
+		mapping: mappings,
+		location: locations,
+		function: functions,
+		stringTable: strings,
+		timeNanos: msToNanos(profile.startMs),
+		durationNanos: msToNanos(profile.durationMs),
+		periodType: new pprof.ValueType({ type: strings.dedup('cpu'), unit: strings.dedup('nanoseconds') }),
+		period,
+	}).encode();
+	return new Uint8Array(gzipSync(encoded));
+}
+
+function isGzip(bytes: Uint8Array): boolean {
+	return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
+}
+
+function decodeOrNull(bytes: Uint8Array): pprof.Profile | null {
+	let raw = bytes;
+	try {
+		if (isGzip(bytes)) raw = gunzipSync(bytes);
+		return pprof.Profile.decode(raw);
+	} catch {
+		return null;
+	}
+}
+
+/**
+ * Decodes pprof, gzipped or raw. Returns null when the bytes are not a pprof profile; throws when
+ * they are but break its invariants (zero or unknown ids, string indexes out of range, value
+ * counts that do not match the sample types). Negative values (diff profiles) are dropped.
+ */
+export function fromPprof(bytes: Uint8Array): Profile | null {
+	const decoded = decodeOrNull(bytes);
+	if (decoded === null) return null;
+	const table = decoded.stringTable.strings;
+	// Every pprof has "" at index 0 and declares what its values measure.
+	if (table[0] !== '' || decoded.sampleType.length === 0) return null;
+
+	const str = (index: number | bigint): string => {
+		const s = table[Number(index)];
+		if (s === undefined) throw new Error(`pprof string index ${index} out of range`);
+		return s;
+	};
+	const sampleTypes = decoded.sampleType.map((t) => `${str(t.type)}/${str(t.unit)}`);
+	const periodType = decoded.periodType ? `${str(decoded.periodType.type)}/${str(decoded.periodType.unit)}` : '';
+	const period = Number(decoded.period);
+
+	// Prefer raw counts; else turn the sampled quantity back into counts with the period.
+	let valueIndex = sampleTypes.indexOf('samples/count');
+	let divisor = 1;
+	if (valueIndex < 0 && period > 0 && periodType !== '') {
+		valueIndex = sampleTypes.indexOf(periodType);
+		divisor = period;
+	}
+	if (valueIndex < 0) valueIndex = 0;
+
+	const frequencyHz =
+		period > 0 && periodType.endsWith('/nanoseconds')
+			? Math.round((1e9 / period) * 1000) / 1000
+			: DEFAULT_FREQUENCY_HZ;
+	const builder = new ProfileBuilder({
+		startMs: nanosToMs(decoded.timeNanos),
+		durationMs: nanosToMs(decoded.durationNanos),
+		frequencyHz,
+	});
+
+	const mappings = new Map<number, pprof.Mapping>();
+	for (const mapping of decoded.mapping) {
+		const id = Number(mapping.id);
+		if (id === 0) throw new Error('pprof mapping id 0');
+		mappings.set(id, mapping);
+	}
+	const functionNames = new Map<number, string>();
+	for (const fn of decoded.function) {
+		const id = Number(fn.id);
+		if (id === 0) throw new Error('pprof function id 0');
+		functionNames.set(id, str(fn.name) || str(fn.systemName));
+	}
+
+	// Each location becomes its frames root first: pprof lists inlined lines innermost first.
+	const locationFrames = new Map<number, number[]>();
+	for (const location of decoded.location) {
+		const id = Number(location.id);
+		if (id === 0) throw new Error('pprof location id 0');
+		if (locationFrames.has(id)) throw new Error(`pprof location id ${id} repeated`);
+		const mappingId = Number(location.mappingId);
+		const mapping = mappings.get(mappingId);
+		if (mappingId !== 0 && mapping === undefined) throw new Error(`pprof location ${id} has unknown mapping ${mappingId}`);
+		const path = mapping ? str(mapping.filename) : '';
+		const kind = kindOfModule(path);
+		const module = kind === 'user' ? path.slice(path.lastIndexOf('/') + 1) : path;
+		const ids: number[] = [];
+		for (let i = location.line.length - 1; i >= 0; i--) {
+			const functionId = Number(location.line[i]!.functionId);
+			const name = functionNames.get(functionId);
+			if (name === undefined) throw new Error(`pprof location ${id} has unknown function ${functionId}`);
+			ids.push(builder.frames.intern({ name, module, kind }));
+		}
+		if (ids.length === 0) {
+			// Unsymbolized: name it by its offset in the file, as the symbolizer does on a miss.
+			const address = BigInt(location.address);
+			const offset = mapping ? address - BigInt(mapping.memoryStart) + BigInt(mapping.fileOffset) : address;
+			const name = `${module || '[unknown]'}+0x${offset.toString(16)}`;
+			ids.push(builder.frames.intern({ name, module, kind }));
+		}
+		locationFrames.set(id, ids);
+	}
+
+	const pidKey = table.indexOf('pid');
+	const commKey = table.indexOf('comm');
+	for (const sample of decoded.sample) {
+		if (sample.value.length !== sampleTypes.length) {
+			throw new Error(`pprof sample has ${sample.value.length} values for ${sampleTypes.length} sample types`);
+		}
+		const weight = Math.round(Number(sample.value[valueIndex]) / divisor);
+		if (!(weight > 0)) continue;
+		const stack: number[] = [];
+		for (let i = sample.locationId.length - 1; i >= 0; i--) {
+			const locationId = Number(sample.locationId[i]);
+			const frames = locationFrames.get(locationId);
+			if (frames === undefined) throw new Error(`pprof sample references unknown location ${locationId}`);
+			for (const frame of frames) stack.push(frame);
+		}
+		let pid = 0;
+		let comm = '';
+		for (const label of sample.label) {
+			const key = Number(label.key);
+			if (key === pidKey && pidKey > 0) pid = Number(label.num) || Number(str(label.str)) || 0;
+			else if (key === commKey && commKey > 0) comm = str(label.str);
+		}
+		builder.appendSampleIds(stack, weight, { pid, comm });
+	}
+	return builder.build();
+}

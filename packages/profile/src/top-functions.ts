@@ -1,0 +1,40 @@
+import type { FrameKind } from './frame.ts';
+import type { Profile } from './profile.ts';
+
+export interface FunctionRow {
+	readonly name: string;
+	readonly module: string;
+	readonly kind: FrameKind;
+	/** Weight of samples where this function is the leaf (on CPU itself). */
+	readonly self: number;
+	/** Weight of samples where it is anywhere on the stack, counted once even when recursive. */
+	readonly total: number;
+}
+
+/** One row per function (interned frame) seen in a sample, by self then total, largest first. */
+export function topFunctions(profile: Profile): FunctionRow[] {
+	const count = profile.frames.length;
+	const self = new Float64Array(count);
+	const total = new Float64Array(count);
+	// seen[id] holds the index (+1) of the last sample that counted id, so recursion counts once.
+	const seen = new Int32Array(count);
+	profile.samples.forEach((sample, index) => {
+		const stamp = index + 1;
+		for (const id of sample.stack) {
+			if (seen[id] === stamp) continue;
+			seen[id] = stamp;
+			total[id]! += sample.weight;
+		}
+		const leaf = sample.stack[sample.stack.length - 1];
+		if (leaf !== undefined) self[leaf]! += sample.weight;
+	});
+
+	const rows: FunctionRow[] = [];
+	for (let id = 0; id < count; id++) {
+		if (total[id] === 0) continue;
+		const frame = profile.frames[id]!;
+		rows.push({ name: frame.name, module: frame.module, kind: frame.kind, self: self[id]!, total: total[id]! });
+	}
+	rows.sort((a, b) => b.self - a.self || b.total - a.total || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+	return rows;
+}
