@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { decodeCounters, decodeCounts, decodeStacks, PROFILE_COUNT_SIZE, PROFILE_COUNTERS } from './profile-records.ts';
+
+const bpfDir = fileURLToPath(new URL('../../bpf', import.meta.url));
+
+/** Compiles C against bpf/profile.h and returns what it prints: the golden bytes come from the C compiler. */
+function cBytes(body: string): Buffer {
+	const dir = mkdtempSync(join(tmpdir(), 'firesight-golden-'));
+	try {
+		const src = join(dir, 'golden.c');
+		writeFileSync(src, `#include <stdio.h>
+#include <string.h>
+#include <linux/types.h>
+#include "profile.h"
+static void dump(const void *p, size_t n) { fwrite(p, 1, n, stdout); }
+int main(void) { ${body} return 0; }
+`);
+		execFileSync('cc', ['-I', bpfDir, '-o', join(dir, 'golden'), src]);
+		return execFileSync(join(dir, 'golden'));
+	} finally {
+		rmSync(dir, { recursive: true, force: true });
+	}
+}
+
+const toArrayBuffer = (b: Buffer) => b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
+
+test('struct profile_count decodes field by field as C lays it out', () => {
+	const bytes = cBytes(`
+		struct profile_count r[2];
+		memset(r, 0, sizeof(r));
+		r[0].key.pid = 4242; r[0].key.user_stack_id = 7; r[0].key.kern_stack_id = -14;
+		strcpy(r[0].key.comm, "worker-1"); r[0].count = 123456789012ULL;
+		r[1].key.pid = 1; r[1].key.user_stack_id = -17; r[1].key.kern_stack_id = 99;
+		memcpy(r[1].key.comm, "exactly16charsxx", 16); r[1].count = 1;
+		dump(r, sizeof(r));`);
+	assert.equal(bytes.length, 2 * PROFILE_COUNT_SIZE);
+	assert.deepEqual(decodeCounts(toArrayBuffer(bytes)), [
+		{ pid: 4242, userStackId: 7, kernelStackId: -14, comm: 'worker-1', count: 123456789012 },
+		{ pid: 1, userStackId: -17, kernelStackId: 99, comm: 'exactly16charsxx', count: 1 },
+	]);
+});
+
+test('stack records and counters decode in order', () => {
+	const stacks = Buffer.alloc(8 + 16 + 8);
+	stacks.writeInt32LE(5, 0);
+	stacks.writeUInt32LE(2, 4);
+	stacks.writeBigUInt64LE(0xffffffff81000010n, 8);
+	stacks.writeBigUInt64LE(0x401000n, 16);
+	stacks.writeInt32LE(6, 24);
+	stacks.writeUInt32LE(0, 28);
+	const decoded = decodeStacks(toArrayBuffer(stacks));
+	assert.deepEqual([...decoded], [[5, [0xffffffff81000010n, 0x401000n]], [6, []]]);
+
+	const counters = cBytes(`unsigned long long c[PROFILE_COUNTER_MAX];
+		for (int i = 0; i < PROFILE_COUNTER_MAX; i++) c[i] = 100 + i;
+		dump(c, sizeof(c));`);
+	assert.equal(counters.length, PROFILE_COUNTERS.length * 8, 'enum profile_counter and PROFILE_COUNTERS differ in length');
+	assert.deepEqual(Object.values(decodeCounters(toArrayBuffer(counters))), PROFILE_COUNTERS.map((_, i) => 100 + i));
+});
+
+test('a truncated batch is an error, not a silent short read', () => {
+	assert.throws(() => decodeCounts(new ArrayBuffer(PROFILE_COUNT_SIZE + 1)), /not a multiple/);
+	const bad = Buffer.alloc(8);
+	bad.writeUInt32LE(3, 4);
+	assert.throws(() => decodeStacks(toArrayBuffer(bad)), /past the batch end/);
+});
