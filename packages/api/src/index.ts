@@ -1,0 +1,13 @@
+export { appRouter, createCaller, type AppRouter, type FlameResult, type HostInfo } from './router.ts';
+export { ApiError, apiErrorCodes, apiCodeOf, type ApiErrorCode } from './errors.ts';
+export type { ApiContext, LiveView } from './context.ts';
+export {
+	profileQueryInput,
+	flameInput,
+	foldedInput,
+	MAX_RANGE_MS,
+	DEFAULT_MIN_FRACTION,
+	type ProfileQueryInput,
+	type FlameInput,
+} from './inputs.ts';
+export { profileExport, type ProfileExport } from './profile-export.ts';

@@ -1,0 +1,169 @@
+import { initTRPC } from '@trpc/server';
+import { z } from 'zod';
+import { toFlameTree, toFolded, topFunctions, type FlameNode, type FunctionRow } from '@firesight/profile';
+import { formatZodError, type HostStatus, type ProcessesMessage } from '@firesight/protocol';
+import { queryProfile, type ProfileQuery } from '@firesight/store';
+import { ApiError, apiCodeOf } from './errors.ts';
+import type { ApiContext } from './context.ts';
+import {
+	MAX_RANGE_MS,
+	flameInput,
+	foldedInput,
+	hostFilterInput,
+	processFindInput,
+	profileQueryInput,
+} from './inputs.ts';
+
+const t = initTRPC.context<ApiContext>().create({
+	errorFormatter({ shape, error }) {
+		const zod = error.cause instanceof z.ZodError ? error.cause : undefined;
+		return {
+			...shape,
+			// Zod's default message is a JSON dump of issues; one line reads better in a CLI.
+			message: zod ? formatZodError(zod) : shape.message,
+			data: { ...shape.data, firesight: apiCodeOf(error), stack: undefined },
+		};
+	},
+});
+
+function checkRange(q: { fromMs: number; toMs: number }): void {
+	if (q.toMs - q.fromMs > MAX_RANGE_MS) {
+		throw new ApiError('RANGE_TOO_LARGE', `a query may span at most ${MAX_RANGE_MS / 86_400_000} days`);
+	}
+}
+
+/** Store failures surface as UNAVAILABLE with the reason, not as a stack trace. */
+async function guarded<T>(what: string, fn: () => Promise<T>): Promise<T> {
+	try {
+		return await fn();
+	} catch (err) {
+		if (err instanceof ApiError) throw err;
+		throw new ApiError('UNAVAILABLE', `${what}: ${(err as Error).message}`, err);
+	}
+}
+
+function storeQuery(q: ProfileQuery): ProfileQuery {
+	return { fromMs: q.fromMs, toMs: q.toMs, host: q.host, pid: q.pid, comm: q.comm };
+}
+
+function countNodes(node: FlameNode): number {
+	let n = 1;
+	for (const c of node.children) n += countNodes(c);
+	return n;
+}
+
+export interface FlameResult {
+	fromMs: number;
+	toMs: number;
+	/** d3-flame-graph shaped: "all" → process (comm) → frames root first. */
+	tree: FlameNode;
+	/** Nodes sent, and nodes dropped by `minFraction` (their weight stays in the parent). */
+	nodes: number;
+	prunedNodes: number;
+	minFraction: number;
+	topFunctions: FunctionRow[];
+	/** Distinct functions before `topLimit`. */
+	functions: number;
+	totalSamples: number;
+	windows: number;
+	frequencyHz: number;
+}
+
+export interface HostInfo extends HostStatus {
+	/** Retained profile data for the host, when any. */
+	firstMs: number | null;
+	lastMs: number | null;
+	windows: number;
+}
+
+export const appRouter = t.router({
+	profile: t.router({
+		flame: t.procedure.input(flameInput).query(async ({ input, ctx }): Promise<FlameResult> => {
+			checkRange(input);
+			const { profile, windows, totalSamples, frequencyHz } = await guarded('profile query failed', () =>
+				queryProfile(ctx.store, storeQuery(input)),
+			);
+			const { root, pruned } = toFlameTree(profile, { minFraction: input.minFraction });
+			const rows = topFunctions(profile);
+			return {
+				fromMs: input.fromMs,
+				toMs: input.toMs,
+				tree: root,
+				nodes: countNodes(root),
+				prunedNodes: pruned,
+				minFraction: input.minFraction,
+				topFunctions: rows.slice(0, input.topLimit),
+				functions: rows.length,
+				totalSamples,
+				windows,
+				frequencyHz,
+			};
+		}),
+		folded: t.procedure.input(foldedInput).query(async ({ input, ctx }) => {
+			checkRange(input);
+			const { profile, totalSamples, windows } = await guarded('profile query failed', () =>
+				queryProfile(ctx.store, storeQuery(input)),
+			);
+			return { text: toFolded(profile, { pids: input.pids }), totalSamples, windows };
+		}),
+		/** The merged window's bookkeeping only: cheap check for "is there anything in this range". */
+		summary: t.procedure.input(profileQueryInput).query(async ({ input, ctx }) => {
+			checkRange(input);
+			const agg = await guarded('profile query failed', () => ctx.store.queryStacks(storeQuery(input)));
+			return {
+				totalSamples: agg.totalSamples,
+				windows: agg.windows,
+				stacks: agg.stacks.length,
+				frequencyHz: agg.frequencyHz,
+				firstMs: agg.firstMs,
+				lastMs: agg.lastMs,
+			};
+		}),
+	}),
+	hosts: t.router({
+		/** Every host seen live or with retained data; live status wins where both exist. */
+		list: t.procedure.query(async ({ ctx }): Promise<HostInfo[]> => {
+			const stored = await guarded('host list failed', () => ctx.store.listHosts());
+			const byHost = new Map<string, HostInfo>();
+			for (const s of stored) {
+				byHost.set(s.host, {
+					host: s.host,
+					connected: false,
+					lastSeenMs: s.lastMs,
+					frequencyHz: s.frequencyHz,
+					drops: {},
+					firstMs: s.firstMs,
+					lastMs: s.lastMs,
+					windows: s.windows,
+				});
+			}
+			for (const h of ctx.live.hosts()) {
+				const s = byHost.get(h.host);
+				byHost.set(h.host, { ...h, firstMs: s?.firstMs ?? null, lastMs: s?.lastMs ?? null, windows: s?.windows ?? 0 });
+			}
+			return [...byHost.values()].sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0));
+		}),
+	}),
+	processes: t.router({
+		/** Latest live process table per host. */
+		list: t.procedure.input(hostFilterInput).query(({ input, ctx }): ProcessesMessage[] => ctx.live.processes(input.host)),
+		/**
+		 * Whether a pid is known, live or in retained profiles: tells "unknown pid" apart from
+		 * "no samples in this range".
+		 */
+		find: t.procedure.input(processFindInput).query(async ({ input, ctx }) => {
+			for (const snap of ctx.live.processes(input.host)) {
+				const row = snap.rows.find((r) => r.pid === input.pid);
+				if (row) return { known: true as const, live: true, host: snap.host, comm: row.comm, cmdline: row.cmdline, lastMs: snap.ts };
+			}
+			const seen = await guarded('process lookup failed', () => ctx.store.findProcess(input.pid, input.host));
+			if (seen) return { known: true as const, live: false, host: seen.host, comm: seen.comm, cmdline: null, lastMs: seen.lastMs };
+			return { known: false as const };
+		}),
+	}),
+});
+
+export type AppRouter = typeof appRouter;
+
+/** A server-side caller, for tests and for the hub's own HTTP routes. */
+export const createCaller = t.createCallerFactory(appRouter);
