@@ -1,0 +1,107 @@
+import { EventEmitter } from 'node:events';
+import { Profiler, type DrainedWindow, type ProfileCounter } from '@firesight/native';
+import { ProfileBuilder, type Profile } from '@firesight/profile';
+import { Symbolizer } from '@firesight/symbolize';
+import { symbolizeWindow } from './symbolize-window.ts';
+
+export interface ProfileSamplerOptions {
+	frequency: number;
+	/** Only these processes; the whole host when empty. */
+	pids?: readonly number[];
+	/** Length of a stored profile window. */
+	windowMs: number;
+	/** How often the kernel maps are drained (and live stats emitted). */
+	tickMs?: number;
+	symbolizer?: Symbolizer;
+}
+
+/** Samples per process during one tick. */
+export interface TickStats {
+	ts: number;
+	elapsedMs: number;
+	samplesByPid: Map<number, { comm: string; samples: number }>;
+	/** Kernel-side counters since start (samples taken, stacks missing, map full, ...). */
+	counters: Record<ProfileCounter, number>;
+}
+
+interface Events {
+	tick: [TickStats];
+	window: [Profile];
+	error: [Error];
+}
+
+/**
+ * Drives the profiler: drains the kernel maps every tick, symbolizes the stacks into the current
+ * window, and emits a `window` profile every `windowMs` plus a `tick` with per-process counts.
+ */
+export class ProfileSampler extends EventEmitter<Events> {
+	readonly symbolizer: Symbolizer;
+	readonly #profiler: Profiler;
+	readonly #options: Required<Omit<ProfileSamplerOptions, 'symbolizer' | 'pids'>>;
+	#builder: ProfileBuilder;
+	#startMs = Date.now();
+	#timer: NodeJS.Timeout | undefined;
+	#lastTick = Date.now();
+	#busy: Promise<void> = Promise.resolve();
+
+	constructor(options: ProfileSamplerOptions) {
+		super();
+		this.#options = { tickMs: 1000, ...options };
+		this.symbolizer = options.symbolizer ?? new Symbolizer();
+		this.#profiler = new Profiler({ frequency: options.frequency, pids: options.pids ?? [] });
+		this.#builder = this.#newBuilder();
+		this.#timer = setInterval(() => void this.#tickOnce(), this.#options.tickMs);
+	}
+
+	get frequency(): number {
+		return this.#profiler.frequency;
+	}
+
+	/** Drains now, closes the current window, and stops. Returns the last (partial) window. */
+	async stop(): Promise<Profile> {
+		clearInterval(this.#timer);
+		this.#timer = undefined;
+		await this.#busy;
+		await this.#tick();
+		this.#profiler.close();
+		return this.#closeWindow(Date.now());
+	}
+
+	#newBuilder(): ProfileBuilder {
+		return new ProfileBuilder({ startMs: this.#startMs, durationMs: 0, frequencyHz: this.#profiler.frequency });
+	}
+
+	#tickOnce(): Promise<void> {
+		this.#busy = this.#busy.then(() => this.#tick()).catch((err: Error) => void this.emit('error', err));
+		return this.#busy;
+	}
+
+	async #tick(): Promise<void> {
+		const drained = await this.#profiler.drain();
+		const now = Date.now();
+		symbolizeWindow(drained, this.symbolizer, this.#builder);
+		this.emit('tick', tickStats(drained, now, now - this.#lastTick));
+		this.#lastTick = now;
+		if (this.#timer && now - this.#startMs >= this.#options.windowMs) {
+			this.emit('window', this.#closeWindow(now));
+		}
+	}
+
+	#closeWindow(now: number): Profile {
+		const built = this.#builder.build();
+		const profile = { ...built, startMs: this.#startMs, durationMs: Math.max(1, now - this.#startMs) };
+		this.#startMs = now;
+		this.#builder = this.#newBuilder();
+		return profile;
+	}
+}
+
+function tickStats(drained: DrainedWindow, ts: number, elapsedMs: number): TickStats {
+	const samplesByPid = new Map<number, { comm: string; samples: number }>();
+	for (const c of drained.counts) {
+		const row = samplesByPid.get(c.pid);
+		if (row) row.samples += c.count;
+		else samplesByPid.set(c.pid, { comm: c.comm, samples: c.count });
+	}
+	return { ts, elapsedMs, samplesByPid, counters: drained.counters };
+}

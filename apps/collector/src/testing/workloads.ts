@@ -1,0 +1,99 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const fixturesDir = fileURLToPath(new URL('../../fixtures', import.meta.url));
+export const firesightBin = fileURLToPath(new URL('../../bin/firesight.js', import.meta.url));
+
+/** Flags that keep every frame walkable by a frame-pointer unwinder (see DESIGN.md). */
+export const FRAME_POINTER_FLAGS = [
+	'-O0',
+	'-fno-omit-frame-pointer',
+	'-mno-omit-leaf-frame-pointer',
+	'-fno-optimize-sibling-calls',
+];
+
+/** Compiles fixtures/<name>.c with clang into a temp dir; returns the binary and a cleanup. */
+export function compileFixture(name: string): { path: string; cleanup: () => void } {
+	const dir = mkdtempSync(join(tmpdir(), 'firesight-fixture-'));
+	const path = join(dir, name);
+	execFileSync('clang', [...FRAME_POINTER_FLAGS, '-o', path, join(fixturesDir, `${name}.c`)]);
+	return { path, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Starts a workload and resolves once it printed `ready`. Kill it with `stop()`. */
+export async function startWorkload(cmd: string, args: string[] = []): Promise<{ child: ChildProcess; pid: number; stop: () => void }> {
+	const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+	const stop = () => void child.kill('SIGKILL');
+	await new Promise<void>((resolve, reject) => {
+		let out = '';
+		child.stdout!.on('data', (d: Buffer) => {
+			out += d.toString();
+			if (out.includes('ready')) resolve();
+		});
+		child.once('exit', (code) => reject(new Error(`${cmd} exited with ${code} before it was ready`)));
+		setTimeout(() => reject(new Error(`${cmd} was not ready within 10 s`)), 10_000).unref();
+	});
+	return { child, pid: child.pid!, stop };
+}
+
+/** Runs the firesight CLI and returns its standard output; throws with stderr on failure. */
+export async function runFiresight(args: string[]): Promise<string> {
+	const child = spawn(process.execPath, [firesightBin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+	let out = '';
+	let err = '';
+	child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+	child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+	const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+	if (code !== 0) throw new Error(`firesight ${args.join(' ')} exited with ${code}: ${err}`);
+	return out;
+}
+
+/** For each name, the share (0-100) of the samples whose stack contains a frame matching it. */
+export function stackShares(stacks: Iterable<{ frames: string[]; count: number }>, names: Record<string, RegExp>) {
+	let total = 0;
+	const hits: Record<string, number> = Object.fromEntries(Object.keys(names).map((k) => [k, 0]));
+	for (const { frames, count } of stacks) {
+		total += count;
+		for (const [key, re] of Object.entries(names)) if (frames.some((f) => re.test(f))) hits[key]! += count;
+	}
+	const shares: Record<string, number> = {};
+	for (const key of Object.keys(names)) shares[key] = total ? (100 * hits[key]!) / total : 0;
+	return { total, shares };
+}
+
+/** Folded text (`comm;root;...;leaf COUNT`) as stacks, root first, comm first. */
+export function foldedStacks(folded: string): { frames: string[]; count: number }[] {
+	return folded
+		.split('\n')
+		.filter(Boolean)
+		.map((line) => {
+			const at = line.lastIndexOf(' ');
+			return { frames: line.slice(0, at).split(';'), count: Number(line.slice(at + 1)) };
+		});
+}
+
+/**
+ * The oracle: `perf record -g` on the same process over the same seconds, read back through
+ * `perf script`. Returns each sample's frames (leaf first, as perf prints them).
+ */
+export async function perfRecord(pid: number, seconds: number, frequency: number): Promise<{ frames: string[]; count: number }[]> {
+	const dir = mkdtempSync(join(tmpdir(), 'firesight-perf-'));
+	try {
+		const data = join(dir, 'perf.data');
+		await new Promise<void>((resolve, reject) => {
+			const p = spawn('perf', ['record', '-q', '-F', String(frequency), '-g', '-p', String(pid), '-o', data, '--', 'sleep', String(seconds)], { stdio: 'ignore' });
+			p.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`perf record exited with ${code}`))));
+		});
+		const script = execFileSync('perf', ['script', '-i', data, '-F', 'ip,sym'], { maxBuffer: 256 << 20, stdio: ['ignore', 'pipe', 'ignore'] }).toString();
+		return script
+			.split('\n\n')
+			.map((block) => block.split('\n').map((l) => l.trim().split(/\s+/)[1] ?? '').filter(Boolean))
+			.filter((frames) => frames.length > 0)
+			.map((frames) => ({ frames, count: 1 }));
+	} finally {
+		rmSync(dir, { recursive: true, force: true });
+	}
+}
