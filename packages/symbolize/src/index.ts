@@ -1,0 +1,10 @@
+export { Symbolizer, type SymbolizerOptions, type UserOptions } from './symbolizer.ts';
+export type { Frame, FrameKind } from './frame.ts';
+export { ElfFile, ElfError, findBuildIdNote, textSegmentFor, type ElfSegment, type ElfSection } from './elf-file.ts';
+export { FileSource, MemorySource, type ByteSource } from './byte-source.ts';
+export { parseMaps, findMapping, type Mapping } from './proc-maps.ts';
+export { parseKallsyms } from './kallsyms.ts';
+export { PerfMap, parsePerfMapLines } from './perf-map.ts';
+export { cleanJitName } from './jit-name.ts';
+export { defaultDemangler, WasmDemangler, CxxFiltDemangler, type Demangler } from './demangle.ts';
+export { SymbolTable, type SymbolEntry } from './symbol-table.ts';

@@ -1,0 +1,76 @@
+import { readFileSync } from 'node:fs';
+import { parseMaps, type Mapping } from './proc-maps.ts';
+import type { PerfMap } from './perf-map.ts';
+
+/**
+ * What we remember about one process: its mappings as last read, kept after it exits so samples
+ * taken before the exit can still be symbolized.
+ */
+export interface ProcessSnapshot {
+	readonly pid: number;
+	/** Start time from /proc/PID/stat (clock ticks), to tell a reused pid from the original. */
+	startTime: string | undefined;
+	maps: Mapping[];
+	/** Raw maps text, to skip re-parsing when nothing changed. */
+	mapsText: string;
+	/** Date.now() of the last successful read of the maps. */
+	readAt: number;
+	/** The pid inside the process's own pid namespace (last NSpid entry), for its perf map name. */
+	nsPid: number | undefined;
+	perfMap: PerfMap | undefined;
+	/** Date.now() of the last look for a perf map file that found none. */
+	perfMapProbedAt: number;
+	/** Date.now() of the last re-read caused by an address outside every mapping. */
+	missRereadAt: number;
+}
+
+/** Reads the start time field of /proc/PID/stat, or undefined if the process is gone. */
+export function readStartTime(procRoot: string, pid: number): string | undefined {
+	let stat: string;
+	try {
+		stat = readFileSync(`${procRoot}/${pid}/stat`, 'latin1');
+	} catch {
+		return undefined;
+	}
+	// comm may contain spaces and parentheses: fields resume after the last ')'. starttime is field
+	// 22 overall, the 20th after comm.
+	const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+	return rest[19];
+}
+
+export function readNsPid(procRoot: string, pid: number): number | undefined {
+	try {
+		const status = readFileSync(`${procRoot}/${pid}/status`, 'latin1');
+		const line = /^NSpid:\s*(.*)$/m.exec(status);
+		const last = line?.[1]?.trim().split(/\s+/).pop();
+		return last === undefined ? undefined : Number(last);
+	} catch {
+		return undefined;
+	}
+}
+
+/**
+ * Reads /proc/PID/maps into `prev` (or a new snapshot). Returns undefined when the process is gone
+ * and there is no previous snapshot; a previous snapshot is returned untouched in that case.
+ */
+export function readSnapshot(procRoot: string, pid: number, prev: ProcessSnapshot | undefined): ProcessSnapshot | undefined {
+	const startTime = readStartTime(procRoot, pid);
+	let text: string;
+	try {
+		text = readFileSync(`${procRoot}/${pid}/maps`, 'utf8');
+	} catch {
+		return prev;
+	}
+	// Reading maps of a process that has just exited gives an empty file.
+	if (text === '' && prev !== undefined) return prev;
+	const now = Date.now();
+	if (prev !== undefined && prev.startTime === startTime) {
+		if (prev.mapsText !== text) {
+			prev.maps = parseMaps(text);
+			prev.mapsText = text;
+		}
+		prev.readAt = now;
+		return prev;
+	}
+	return { pid, startTime, maps: parseMaps(text), mapsText: text, readAt: now, nsPid: undefined, perfMap: undefined, perfMapProbedAt: 0, missRereadAt: 0 };
+}

@@ -1,0 +1,235 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
+import { after, describe, test } from 'node:test';
+import { Symbolizer } from './symbolizer.ts';
+import { parseKallsyms } from './kallsyms.ts';
+import { buildTargets, isRoot, nmFunctions, run, type Running } from './test-support.ts';
+
+const requireRoot = process.env.FIRESIGHT_REQUIRE_BPF === '1';
+const running: Running[] = [];
+after(async () => {
+	for (const r of running) await r.kill();
+	buildTargets().cleanup();
+});
+
+async function start(bin: string, args: string[] = []): Promise<Running> {
+	const r = await run(bin, args);
+	running.push(r);
+	return r;
+}
+
+function one(s: Symbolizer, pid: number, ip: bigint) {
+	const [f] = s.user(pid, [ip]);
+	assert.ok(f !== undefined);
+	return f;
+}
+
+describe('user frames from real processes', () => {
+	for (const flavor of ['pie', 'nopie'] as const) {
+		test(`${flavor}: functions, mid-function, shared library`, async () => {
+			const b = buildTargets();
+			const r = await start(b[flavor], [b.libDl]);
+			const s = new Symbolizer();
+			s.observe(r.pid);
+			const i = r.info;
+			const mod = flavor === 'pie' ? 'target-pie' : 'target-nopie';
+			assert.deepEqual(one(s, r.pid, i.main!), { name: 'main', module: mod, kind: 'user' });
+			assert.equal(one(s, r.pid, i.fs_work!).name, 'fs_work');
+			assert.equal(one(s, r.pid, i.fs_work_mid!).name, 'fs_work');
+			assert.deepEqual(one(s, r.pid, i.fsfix_linked!), { name: 'fsfix_linked', module: 'libfsfix.so', kind: 'user' });
+			// Same order and length as the input, every frame present.
+			const frames = s.user(r.pid, [i.main!, i.fs_work_mid!, 0x10n]);
+			assert.equal(frames.length, 3);
+			assert.equal(frames[2]!.name, '[unknown]+0x10');
+			assert.ok(s.stats().miss_no_mapping! >= 1);
+		});
+	}
+
+	test('libc function through the PIE', async () => {
+		const b = buildTargets();
+		const r = await start(b.pie, [b.libDl]);
+		const s = new Symbolizer();
+		// glibc exports getpid (weak) and __getpid (global) at one address: the plainer name wins.
+		assert.deepEqual(one(s, r.pid, r.info.getpid!), { name: 'getpid', module: 'libc.so.6', kind: 'user' });
+	});
+
+	test('return addresses are looked up at ip - 1, the leaf is not', async () => {
+		const b = buildTargets();
+		const r = await start(b.pie, [b.libDl]);
+		const s = new Symbolizer();
+		const ra = r.info.ra!;
+		const [leaf, caller] = s.user(r.pid, [ra, ra]);
+		assert.equal(caller!.name, 'fs_caller');
+		// fs_caller ends with its call to the noreturn fs_tail, so ra is just past its end.
+		const syms = nmFunctions(b.pie);
+		const [callerStart, callerSize] = syms.get('fs_caller')!;
+		const base = r.info.main! - syms.get('main')![0];
+		if (ra === base + callerStart + callerSize) assert.notEqual(leaf!.name, 'fs_caller');
+		// Asked to treat the first address as a return address too, it is fs_caller again.
+		assert.equal(s.user(r.pid, [ra], { firstIsLeaf: false })[0]!.name, 'fs_caller');
+	});
+
+	test('a library dlopened after observe is found by re-reading maps', async () => {
+		const b = buildTargets();
+		const r = await start(b.pie, [b.libDl]);
+		const s = new Symbolizer();
+		s.observe(r.pid);
+		const { lib_dl: addr } = await r.ask('d');
+		assert.ok(addr !== undefined && addr !== 0n);
+		assert.deepEqual(one(s, r.pid, addr), { name: 'fsfix_dl', module: 'libfsdl.so', kind: 'user' });
+	});
+
+	test('an address with no symbol is module+file offset', async () => {
+		const b = buildTargets();
+		const r = await start(b.pie, [b.libDl]);
+		const s = new Symbolizer();
+		const maps = readFileSync(`/proc/${r.pid}/maps`, 'utf8').split('\n');
+		// The first page of the executable is the ELF header: mapped, file-backed, no function.
+		const first = maps.find((l) => l.endsWith('/target-pie'))!;
+		const startAddr = BigInt(`0x${first.split('-')[0]}`);
+		const f = one(s, r.pid, startAddr + 0x10n);
+		assert.deepEqual(f, { name: 'target-pie+0x10', module: 'target-pie', kind: 'user' });
+		assert.ok(s.stats().miss_no_symbol! >= 1);
+	});
+
+	test('a process that exited is symbolized from its snapshot', async () => {
+		const b = buildTargets();
+		const r = await start(b.pie, [b.libDl]);
+		const s = new Symbolizer();
+		s.observe(r.pid);
+		await r.kill();
+		assert.equal(existsSync(`/proc/${r.pid}/maps`), false);
+		// The second is a return address: main + 1 is looked up as main.
+		const frames = s.user(r.pid, [r.info.fs_work_mid!, r.info.main! + 1n]);
+		assert.equal(frames[0]!.name, 'fs_work');
+		assert.equal(frames[1]!.name, 'main');
+		s.forget(r.pid);
+		assert.equal(s.stats().processes, 0);
+		assert.equal(one(s, r.pid, r.info.main!).name, `[unknown]+0x${r.info.main!.toString(16)}`);
+		assert.ok(s.stats().miss_no_process! >= 1);
+	});
+
+	test('a deleted executable is read through map_files', async (t) => {
+		if (!isRoot()) {
+			if (requireRoot) assert.fail('root needed for /proc/PID/map_files');
+			t.skip('needs root');
+			return;
+		}
+		const b = buildTargets();
+		const copy = `${b.dir}/target-gone`;
+		readFileSync(b.pie);
+		await import('node:fs').then((fs) => fs.copyFileSync(b.pie, copy));
+		await import('node:fs').then((fs) => fs.chmodSync(copy, 0o755));
+		const r = await start(copy, [b.libDl]);
+		unlinkSync(copy);
+		const s = new Symbolizer();
+		assert.deepEqual(one(s, r.pid, r.info.fs_work_mid!), { name: 'fs_work', module: 'target-gone', kind: 'user' });
+	});
+
+	test('one library shared by processes is parsed once', async () => {
+		const b = buildTargets();
+		const a = await start(b.pie, [b.libDl]);
+		const c = await start(b.nopie, [b.libDl]);
+		const s = new Symbolizer();
+		assert.equal(one(s, a.pid, a.info.getpid!).name, 'getpid');
+		assert.equal(one(s, a.pid, a.info.fsfix_linked!).name, 'fsfix_linked');
+		const parsed = s.stats().elf_parsed!;
+		const inC = a.info.getpid! - libcBase(a.pid) + libcBase(c.pid);
+		assert.deepEqual(one(s, c.pid, inC), { name: 'getpid', module: 'libc.so.6', kind: 'user' });
+		assert.equal(one(s, c.pid, c.info.fsfix_linked!).name, 'fsfix_linked');
+		assert.equal(one(s, c.pid, c.info.main!).name, 'main');
+		// Only the second executable is new; libc and libfsfix come from the cache.
+		assert.equal(s.stats().elf_parsed, parsed + 1);
+	});
+});
+
+function libcBase(pid: number): bigint {
+	const line = readFileSync(`/proc/${pid}/maps`, 'utf8')
+		.split('\n')
+		.find((l) => l.endsWith('/libc.so.6') && l.split(/\s+/)[2] === '00000000');
+	assert.ok(line !== undefined, 'libc mapped at offset 0');
+	return BigInt(`0x${line.split('-')[0]}`);
+}
+
+describe('C++ names', () => {
+	test('a g++-compiled member function is demangled', async () => {
+		const b = buildTargets();
+		const bin = `${b.dir}/widget`;
+		const { execFileSync } = await import('node:child_process');
+		execFileSync('g++', ['-O0', '-g0', '-fno-omit-frame-pointer', '-o', bin, new URL('../fixtures/widget.cc', import.meta.url).pathname]);
+		const r = await start(bin);
+		const s = new Symbolizer();
+		assert.deepEqual(one(s, r.pid, r.info.spin! + 4n), { name: 'fsq::Widget::spin(int)', module: 'widget', kind: 'user' });
+	});
+});
+
+describe('kernel frames', () => {
+	test('an address inside a kallsyms symbol', (t) => {
+		const text = readFileSync('/proc/kallsyms', 'utf8');
+		const table = parseKallsyms(text);
+		if (table.size === 0) {
+			if (requireRoot) assert.fail('kallsyms addresses hidden: root needed');
+			t.skip('kallsyms addresses hidden');
+			return;
+		}
+		const line = text.split('\n').find((l) => / [Tt] vfs_read$/.test(l));
+		assert.ok(line !== undefined, 'vfs_read in kallsyms');
+		const addr = BigInt(`0x${line.split(' ')[0]}`);
+		const s = new Symbolizer();
+		const frames = s.kernel([addr + 3n, addr + 1n]);
+		assert.deepEqual(frames[0], { name: 'vfs_read', module: '[kernel.kallsyms]', kind: 'kernel' });
+		// ip - 1 for a return address: addr + 1 - 1 is still vfs_read's first byte.
+		assert.equal(frames[1]!.name, 'vfs_read');
+		const before = s.kernel([addr + 3n, addr])[1]!;
+		assert.notEqual(before.name, 'vfs_read');
+		const mod = text.split('\n').find((l) => / [Tt] \w+\t\[\w+\]$/.test(l));
+		if (mod !== undefined) {
+			const [a, , name] = mod.split(/[ \t]/);
+			const f = s.kernel([BigInt(`0x${a}`)])[0]!;
+			assert.equal(f.module, mod.slice(mod.indexOf('\t') + 1));
+			assert.ok(f.name === name || f.module.startsWith('['), f.name);
+		}
+	});
+
+	test('unknown kernel addresses are kept', () => {
+		const s = new Symbolizer({ kallsymsPath: '/nonexistent' });
+		assert.deepEqual(s.kernel([0xffffffff81000000n]), [
+			{ name: '[kernel.kallsyms]+0xffffffff81000000', module: '[kernel.kallsyms]', kind: 'kernel' },
+		]);
+		assert.equal(s.stats().kernel_miss, 1);
+	});
+});
+
+describe('JIT frames', () => {
+	test('a named JS function in node --perf-basic-prof', async () => {
+		const script = [
+			'function fsHotLoop(n) { let s = 0; for (let i = 0; i < n; i++) s += Math.sqrt(i); return s; }',
+			'const t = Date.now(); while (Date.now() - t < 150) fsHotLoop(1e4);',
+			'console.log(`pid=${process.pid}`);',
+			'process.stdin.resume();',
+		].join('\n');
+		const proc = spawn(process.execPath, ['--perf-basic-prof', '-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+		const pid = await new Promise<number>((resolve, reject) => {
+			proc.stdout.once('data', (d: Buffer) => resolve(Number(/pid=(\d+)/.exec(d.toString())?.[1])));
+			proc.once('exit', () => reject(new Error('node exited')));
+		});
+		const mapPath = `/tmp/perf-${pid}.map`;
+		try {
+			const line = readFileSync(mapPath, 'utf8')
+				.split('\n')
+				.find((l) => l.includes('fsHotLoop'));
+			assert.ok(line !== undefined, 'fsHotLoop in the perf map');
+			const addr = BigInt(`0x${line.split(' ')[0]}`);
+			const s = new Symbolizer();
+			const [f] = s.user(pid, [addr + 1n]);
+			assert.equal(f!.kind, 'jit');
+			assert.equal(f!.module, '[jit]');
+			assert.match(f!.name, /^fsHotLoop\b/);
+			assert.ok(s.stats().jit_symbolized! >= 1);
+		} finally {
+			proc.kill('SIGKILL');
+			rmSync(mapPath, { force: true });
+		}
+	});
+});

@@ -1,0 +1,335 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { FileSource, MemorySource, type ByteSource } from './byte-source.ts';
+import { defaultDemangler, looksMangled, type Demangler } from './demangle.ts';
+import { ElfCache, type LoadedElf } from './elf-cache.ts';
+import type { Frame, FrameKind } from './frame.ts';
+import { parseKallsyms } from './kallsyms.ts';
+import { PerfMap } from './perf-map.ts';
+import { readNsPid, readSnapshot, type ProcessSnapshot } from './process-snapshot.ts';
+import { findMapping, isFileBacked, mapFilesName, parseMaps, type Mapping } from './proc-maps.ts';
+import { LruCache } from './lru-cache.ts';
+import type { SymbolTable } from './symbol-table.ts';
+
+export interface SymbolizerOptions {
+	/** Where procfs is mounted. Default `/proc`. */
+	procRoot?: string;
+	/**
+	 * Directory holding `perf-PID.map` files. When unset, the process's own `/tmp` (through
+	 * `/proc/PID/root`, named by its namespace pid) is tried first, then `/tmp`.
+	 */
+	perfMapDir?: string;
+	/** Default `/proc/kallsyms`. */
+	kallsymsPath?: string;
+	/** Budget of cached ELF symbols across files. Default 2,000,000. */
+	maxCachedSymbols?: number;
+	/** Most process snapshots kept (least recently used go first). Default 8192. */
+	maxProcesses?: number;
+	demangler?: Demangler;
+}
+
+export interface UserOptions {
+	/**
+	 * Whether ips[0] is the exact sampled instruction (default true). Every other entry is a return
+	 * address, which points after its call: `ip - 1` is looked up so a call that ends a function is
+	 * charged to that function, as perf does. Pass false when ips[0] is a return address too.
+	 */
+	firstIsLeaf?: boolean;
+}
+
+/** A maps snapshot younger than this is reused by observe() without re-reading. */
+const OBSERVE_FRESH_MS = 1000;
+/** At most this often per process, an address outside every known mapping re-reads its maps. */
+const MISS_REREAD_MS = 200;
+/** At most this often, a kernel address no symbol covers reloads kallsyms (modules, BPF programs). */
+const KALLSYMS_RELOAD_MS = 10_000;
+/** At most this often, a process without a perf map is checked for one again. */
+const PERF_MAP_PROBE_MS = 1000;
+const KERNEL_MODULE = '[kernel.kallsyms]';
+const JIT_MODULE = '[jit]';
+
+type Counter =
+	| 'user_frames'
+	| 'user_symbolized'
+	| 'jit_symbolized'
+	| 'kernel_frames'
+	| 'kernel_symbolized'
+	| 'miss_no_process'
+	| 'miss_no_mapping'
+	| 'miss_no_file'
+	| 'miss_no_symbol'
+	| 'kernel_miss'
+	| 'maps_reads'
+	| 'maps_rereads_on_miss'
+	| 'perf_map_reads'
+	| 'kallsyms_loads';
+
+/**
+ * Turns sampled instruction addresses into frames. Synchronous and cache-heavy: ELF symbol tables
+ * are shared across processes by file identity and build-id, kallsyms is loaded once, perf maps
+ * are read incrementally. Every address yields a frame; what could not be named is shown as
+ * `module+0xoffset` and counted.
+ */
+export class Symbolizer {
+	private readonly procRoot: string;
+	private readonly perfMapDir: string | undefined;
+	private readonly kallsymsPath: string;
+	private readonly elves: ElfCache;
+	private readonly procs: LruCache<number, ProcessSnapshot>;
+	private readonly demangler: Demangler;
+	private readonly counters: Record<Counter, number> = {
+		user_frames: 0,
+		user_symbolized: 0,
+		jit_symbolized: 0,
+		kernel_frames: 0,
+		kernel_symbolized: 0,
+		miss_no_process: 0,
+		miss_no_mapping: 0,
+		miss_no_file: 0,
+		miss_no_symbol: 0,
+		kernel_miss: 0,
+		maps_reads: 0,
+		maps_rereads_on_miss: 0,
+		perf_map_reads: 0,
+		kallsyms_loads: 0,
+	};
+	private kallsyms: SymbolTable | undefined;
+	private kallsymsAt = 0;
+	private vdsoRange: { start: number; size: number } | null | undefined;
+
+	constructor(opts: SymbolizerOptions = {}) {
+		this.procRoot = opts.procRoot ?? '/proc';
+		this.perfMapDir = opts.perfMapDir;
+		this.kallsymsPath = opts.kallsymsPath ?? '/proc/kallsyms';
+		this.elves = new ElfCache({ maxSymbols: opts.maxCachedSymbols });
+		this.procs = new LruCache(opts.maxProcesses ?? 8192);
+		this.demangler = opts.demangler ?? defaultDemangler();
+	}
+
+	/**
+	 * Snapshots the process's mappings. Call it when a pid is first seen; later calls within a
+	 * second are free, and an unchanged maps file is not re-parsed. A pid reused by a new process
+	 * (different start time) gets a fresh snapshot. Does nothing for a pid already gone.
+	 */
+	observe(pid: number): void {
+		const prev = this.procs.get(pid);
+		if (prev !== undefined && Date.now() - prev.readAt < OBSERVE_FRESH_MS) return;
+		this.reread(pid, prev);
+	}
+
+	/**
+	 * Frames for a user stack, in the same order and length as `ips`; ips[0] is taken as the leaf
+	 * (see UserOptions). Uses the live process when it exists, else the snapshot from `observe`.
+	 */
+	user(pid: number, ips: readonly bigint[], opts: UserOptions = {}): Frame[] {
+		const firstIsLeaf = opts.firstIsLeaf ?? true;
+		let snap = this.procs.get(pid);
+		if (snap === undefined) snap = this.reread(pid, undefined);
+		const out: Frame[] = new Array<Frame>(ips.length);
+		const pending: { table: SymbolTable; index: number; at: number; module: string }[] = [];
+		let perfMapRefreshed = false;
+		for (let k = 0; k < ips.length; k++) {
+			const ip = ips[k]!;
+			const addr = (k > 0 || !firstIsLeaf) && ip > 0n ? ip - 1n : ip;
+			this.counters.user_frames++;
+			if (snap === undefined) {
+				this.counters.miss_no_process++;
+				out[k] = unknownFrame('[unknown]', '', ip);
+				continue;
+			}
+			let m = findMapping(snap.maps, addr);
+			if (m === undefined && Date.now() - snap.missRereadAt >= MISS_REREAD_MS) {
+				// A library loaded (or code mapped) after the snapshot: look again while it lives.
+				this.counters.maps_rereads_on_miss++;
+				snap.missRereadAt = Date.now();
+				snap = this.reread(pid, snap) ?? snap;
+				m = findMapping(snap.maps, addr);
+			}
+			if (m !== undefined && (isFileBacked(m) || m.path === '[vdso]')) {
+				const module = moduleName(m);
+				const elf = this.elfFor(snap, m);
+				const fileOff = addr - m.start + m.offset;
+				if (elf === undefined) {
+					this.counters.miss_no_file++;
+					out[k] = unknownFrame(module, module, ip - m.start + m.offset);
+					continue;
+				}
+				const seg = elf.textSegmentFor(fileOff);
+				const i = seg === undefined ? -1 : elf.symbols.find(fileOff - seg.offset + seg.vaddr);
+				if (i >= 0) {
+					this.counters.user_symbolized++;
+					if (elf.symbols.isFinal(i)) out[k] = { name: elf.symbols.name(i), module, kind: 'user' };
+					else pending.push({ table: elf.symbols, index: i, at: k, module });
+					continue;
+				}
+			}
+			// Anonymous executable memory, or a file without a symbol here: a JIT may have named it.
+			const jit = this.jitName(snap, addr, !perfMapRefreshed);
+			perfMapRefreshed ||= jit.refreshed;
+			if (jit.name !== undefined) {
+				this.counters.jit_symbolized++;
+				out[k] = { name: jit.name, module: JIT_MODULE, kind: 'jit' };
+			} else if (m === undefined) {
+				this.counters.miss_no_mapping++;
+				out[k] = unknownFrame('[unknown]', '', ip);
+			} else if (isFileBacked(m) || m.path === '[vdso]') {
+				this.counters.miss_no_symbol++;
+				const module = moduleName(m);
+				out[k] = unknownFrame(module, module, ip - m.start + m.offset);
+			} else {
+				this.counters.miss_no_symbol++;
+				out[k] = unknownFrame(m.path.startsWith('[') && !m.path.startsWith('[anon') ? m.path : '[anon]', '', ip);
+			}
+		}
+		if (pending.length > 0) this.finishNames(pending, out);
+		return out;
+	}
+
+	/**
+	 * Frames for a kernel stack, same order and length; ips[0] is the leaf, the rest are return
+	 * addresses (looked up at ip - 1). Module symbols carry their module in brackets.
+	 */
+	kernel(ips: readonly bigint[]): Frame[] {
+		let table = this.kernelTable(false);
+		const out: Frame[] = new Array<Frame>(ips.length);
+		for (let k = 0; k < ips.length; k++) {
+			const ip = ips[k]!;
+			const addr = k > 0 && ip > 0n ? ip - 1n : ip;
+			this.counters.kernel_frames++;
+			let i = table.find(addr);
+			if (i < 0 && Date.now() - this.kallsymsAt >= KALLSYMS_RELOAD_MS) {
+				table = this.kernelTable(true);
+				i = table.find(addr);
+			}
+			if (i < 0) {
+				this.counters.kernel_miss++;
+				out[k] = unknownFrame(KERNEL_MODULE, KERNEL_MODULE, ip, 'kernel');
+				continue;
+			}
+			this.counters.kernel_symbolized++;
+			const mod = table.tag(i);
+			out[k] = { name: table.name(i), module: mod === undefined ? KERNEL_MODULE : `[${mod}]`, kind: 'kernel' };
+		}
+		return out;
+	}
+
+	/** Drops a pid's snapshot (call when the process has exited and its samples are symbolized). */
+	forget(pid: number): void {
+		this.procs.delete(pid);
+	}
+
+	/** Counters (monotonic) and gauges (`*_cached`, `processes`) for metrics. */
+	stats(): Record<string, number> {
+		return {
+			...this.counters,
+			elf_parsed: this.elves.stats.opened,
+			elf_shared_by_build_id: this.elves.stats.sharedByBuildId,
+			elf_debug_files: this.elves.stats.debugFiles,
+			elf_open_failures: this.elves.stats.failures,
+			elf_evictions: this.elves.evictions,
+			elf_cached: this.elves.size,
+			processes: this.procs.size,
+			kallsyms_symbols: this.kallsyms?.size ?? 0,
+		};
+	}
+
+	private reread(pid: number, prev: ProcessSnapshot | undefined): ProcessSnapshot | undefined {
+		this.counters.maps_reads++;
+		const snap = readSnapshot(this.procRoot, pid, prev);
+		if (snap !== undefined && snap !== prev) this.procs.set(pid, snap);
+		return snap;
+	}
+
+	private elfFor(snap: ProcessSnapshot, m: Mapping): LoadedElf | undefined {
+		if (m.path === '[vdso]') return this.elves.get('[vdso]', () => this.vdsoSources());
+		const pidDir = `${this.procRoot}/${snap.pid}`;
+		const sources = function* (): Iterable<() => ByteSource> {
+			// map_files reaches the very inode mapped, even deleted or in another mount namespace.
+			yield () => new FileSource(`${pidDir}/map_files/${mapFilesName(m)}`);
+			if (!m.deleted) {
+				yield () => new FileSource(`${pidDir}/root${m.path}`);
+				yield () => new FileSource(m.path);
+			}
+		};
+		return this.elves.get(`${m.dev}:${m.inode}`, sources, [`${pidDir}/root`, '']);
+	}
+
+	/** The vDSO is the same image in every process of this kernel: read our own. */
+	private *vdsoSources(): Iterable<() => ByteSource> {
+		if (this.vdsoRange === undefined) {
+			this.vdsoRange = null;
+			try {
+				const own = parseMaps(readFileSync('/proc/self/maps', 'utf8')).find((x) => x.path === '[vdso]');
+				if (own !== undefined) this.vdsoRange = { start: Number(own.start), size: Number(own.end - own.start) };
+			} catch {
+				// No vDSO symbols then.
+			}
+		}
+		const r = this.vdsoRange;
+		if (r !== null) yield () => new MemorySource('/proc/self/mem', r.start, r.size);
+	}
+
+	private jitName(snap: ProcessSnapshot, addr: bigint, mayRefresh: boolean): { name: string | undefined; refreshed: boolean } {
+		let pm = snap.perfMap;
+		if (pm === undefined) {
+			// Most processes have no perf map: look for one at most once per PERF_MAP_PROBE_MS.
+			const now = Date.now();
+			if (now - snap.perfMapProbedAt < PERF_MAP_PROBE_MS) return { name: undefined, refreshed: false };
+			snap.perfMapProbedAt = now;
+			const path = this.perfMapPath(snap);
+			if (path === undefined) return { name: undefined, refreshed: false };
+			pm = snap.perfMap = new PerfMap(path);
+		}
+		let name = pm.lookup(addr);
+		if (name !== undefined || !mayRefresh) return { name, refreshed: false };
+		// Unknown address: the runtime may have appended since we last read.
+		this.counters.perf_map_reads++;
+		pm.refresh();
+		name = pm.lookup(addr);
+		return { name, refreshed: true };
+	}
+
+	private perfMapPath(snap: ProcessSnapshot): string | undefined {
+		const host = `${this.perfMapDir ?? '/tmp'}/perf-${snap.pid}.map`;
+		if (this.perfMapDir !== undefined) return existsSync(host) ? host : undefined;
+		snap.nsPid ??= readNsPid(this.procRoot, snap.pid);
+		if (snap.nsPid !== undefined) {
+			const inner = `${this.procRoot}/${snap.pid}/root/tmp/perf-${snap.nsPid}.map`;
+			if (existsSync(inner)) return inner;
+		}
+		return existsSync(host) ? host : undefined;
+	}
+
+	private kernelTable(reload: boolean): SymbolTable {
+		if (this.kallsyms !== undefined && !reload) return this.kallsyms;
+		this.kallsymsAt = Date.now();
+		this.counters.kallsyms_loads++;
+		try {
+			this.kallsyms = parseKallsyms(readFileSync(this.kallsymsPath, 'utf8'));
+		} catch {
+			this.kallsyms ??= parseKallsyms('');
+		}
+		return this.kallsyms;
+	}
+
+	/** Demangles the names hit in this call in one batch, then fills their frames. */
+	private finishNames(pending: { table: SymbolTable; index: number; at: number; module: string }[], out: Frame[]): void {
+		const todo = pending.filter((p) => !p.table.isFinal(p.index) && looksMangled(p.table.name(p.index)));
+		const raw = [...new Set(todo.map((p) => p.table.name(p.index)))];
+		const done = this.demangler.demangle(raw);
+		const byRaw = new Map(raw.map((r, j) => [r, done[j] ?? r]));
+		for (const p of todo) p.table.setFinalName(p.index, byRaw.get(p.table.name(p.index)) ?? p.table.name(p.index));
+		for (const p of pending) {
+			if (!p.table.isFinal(p.index)) p.table.setFinalName(p.index, p.table.name(p.index));
+			out[p.at] = { name: p.table.name(p.index), module: p.module, kind: 'user' };
+		}
+	}
+}
+
+function moduleName(m: Mapping): string {
+	const slash = m.path.lastIndexOf('/');
+	return slash >= 0 ? m.path.slice(slash + 1) : m.path;
+}
+
+function unknownFrame(label: string, module: string, offset: bigint, kind: FrameKind = 'user'): Frame {
+	return { name: `${label}+0x${offset.toString(16)}`, module, kind };
+}
