@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { test } from 'node:test';
+import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseProcStat } from './proc-stat.ts';
+import { ProcessTable } from './process-table.ts';
+
+test('parseProcStat reads fields after a comm holding spaces and parentheses', () => {
+	const line = '4242 (my (odd) proc) R 1 4242 4242 0 -1 4194304 100 0 0 0 250 50 0 0 20 0 1 0 123456 1000 10 0';
+	assert.deepEqual(parseProcStat(line), { comm: 'my (odd) proc', cpuTicks: 300, startTicks: 123456 });
+	assert.equal(parseProcStat('garbage'), undefined);
+});
+
+/** The scheduler's own on-CPU nanoseconds: a second kernel account to check /proc/PID/stat's against. */
+const onCpuNs = (pid: number) => Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]);
+
+test('CPU % agrees with the scheduler, samples/s and command lines are joined in', async (t) => {
+	const busy = spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' });
+	const idle = spawn('sleep', ['30'], { stdio: 'ignore' });
+	t.after(() => { busy.kill('SIGKILL'); idle.kill('SIGKILL'); });
+	const seen: number[] = [];
+	const exited: number[] = [];
+	const table = new ProcessTable({ onNewProcess: (pid) => seen.push(pid), onExit: (pid) => exited.push(pid) });
+	await sleep(200);
+	const t0 = Date.now();
+	const ns0 = onCpuNs(busy.pid!);
+	table.scan(t0);
+	await sleep(1000);
+	const t1 = Date.now();
+	const ns1 = onCpuNs(busy.pid!);
+	const rows = table.scan(t1, new Map([[busy.pid!, { samples: 97 }]]));
+	const oracle = ((ns1 - ns0) / 1e6 / (t1 - t0)) * 100;
+	const b = rows.find((r) => r.pid === busy.pid);
+	const i = rows.find((r) => r.pid === idle.pid);
+	assert.ok(b && i, 'both processes are listed');
+	// USER_HZ ticks are 10 ms: over one second the two accounts differ by a few points at most.
+	assert.ok(Math.abs(b.cpuPercent - oracle) < 8, `busy loop at ${b.cpuPercent}%, scheduler says ${oracle.toFixed(1)}%`);
+	assert.ok(b.cpuPercent > 20, `busy loop at only ${b.cpuPercent}%`);
+	assert.ok(i.cpuPercent < 5, `sleep at ${i.cpuPercent}%`);
+	assert.ok(Math.abs(b.samplesPerSec - 97 / ((t1 - t0) / 1000)) < 0.2, `samples/s ${b.samplesPerSec}`);
+	assert.match(b.cmdline, /for \(;;\)/);
+	assert.ok(seen.includes(busy.pid!), 'new processes are reported once');
+	assert.equal(seen.filter((p) => p === busy.pid).length, 1);
+
+	idle.kill('SIGKILL');
+	await new Promise((r) => idle.once('exit', r));
+	await sleep(50);
+	table.scan(Date.now());
+	assert.ok(exited.includes(idle.pid!), 'an exited process is reported');
+});
