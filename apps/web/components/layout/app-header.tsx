@@ -1,0 +1,18 @@
+import Link from 'next/link';
+import { CollectorStatus } from './collector-status.tsx';
+import { MainNav } from './main-nav.tsx';
+import { Logo } from '../common/logo.tsx';
+
+export function AppHeader() {
+	return (
+		<header className="app-header">
+			<Link href="/" className="brand">
+				<Logo />
+				<span>Firesight</span>
+			</Link>
+			<MainNav />
+			<div className="header-spacer" />
+			<CollectorStatus />
+		</header>
+	);
+}

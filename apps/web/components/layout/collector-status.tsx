@@ -1,0 +1,56 @@
+'use client';
+
+import { formatCompact, formatRate } from '../../lib/format.ts';
+import { totalDrops } from '../../lib/live-messages.ts';
+import { useLive } from '../live/live-provider.tsx';
+
+/** The header's summary of the fleet: hub link state, hosts, sample rate and drops. */
+export function CollectorStatus() {
+	const { connection, status } = useLive();
+	const hosts = status?.hosts ?? [];
+	const connected = hosts.filter((host) => host.connected);
+	const rates = [...new Set(connected.map((host) => host.frequencyHz).filter((rate) => rate > 0))];
+	const drops = hosts.reduce((sum, host) => sum + totalDrops(host), 0);
+	const health = connection !== 'open' ? 'down' : connected.length === 0 || connected.length < hosts.length ? 'warn' : 'ok';
+	const hubLabel = connection === 'open' ? 'Live' : connection === 'connecting' ? 'Connecting…' : 'Hub offline';
+	const rate =
+		rates.length === 0
+			? '–'
+			: rates.length === 1
+				? `${formatRate(rates[0] ?? 0)} Hz`
+				: `${formatRate(Math.min(...rates))}–${formatRate(Math.max(...rates))} Hz`;
+	const details = hosts
+		.map((host) => {
+			const counters = Object.entries(host.drops)
+				.filter(([, count]) => count > 0)
+				.map(([name, count]) => `${name} ${formatCompact(count)}`)
+				.join(', ');
+			return `${host.host}: ${host.connected ? 'connected' : 'disconnected'}, ${formatRate(host.frequencyHz)} Hz, drops ${counters || 'none'}${host.version ? `, v${host.version}` : ''}`;
+		})
+		.join('\n');
+	return (
+		<div className="collector-status" data-testid="collector-status" data-health={health} title={details || hubLabel}>
+			<span className="status-item">
+				<span className={`status-dot status-${health}`} aria-hidden="true" />
+				<span className="status-value">{hubLabel}</span>
+			</span>
+			<span className="status-item">
+				<span className="status-label">Hosts</span>
+				<span className="status-value" data-testid="status-hosts">
+					{connected.length}
+					{hosts.length > connected.length ? ` / ${hosts.length}` : ''}
+				</span>
+			</span>
+			<span className="status-item">
+				<span className="status-label">Sampling</span>
+				<span className="status-value">{rate}</span>
+			</span>
+			<span className={`status-item ${drops > 0 ? 'status-item-warn' : ''}`}>
+				<span className="status-label">Drops</span>
+				<span className="status-value" data-testid="status-drops">
+					{formatCompact(drops)}
+				</span>
+			</span>
+		</div>
+	);
+}

@@ -1,0 +1,80 @@
+import Link from 'next/link';
+import { formatPercent, formatRate } from '../../lib/format.ts';
+import type { HostProcessRow } from '../../lib/live-store.ts';
+import type { Column } from '../table/column.ts';
+import { profileHref } from '../../lib/profile-query.ts';
+
+function CpuBar({ percent }: { percent: number }) {
+	// One core is 100%; the bar saturates there and the number tells the rest.
+	const width = Math.min(100, Math.max(0, percent));
+	return (
+		<span className="cpu-cell">
+			<span className="cpu-bar" aria-hidden="true">
+				<span className="cpu-bar-fill" style={{ width: `${width}%` }} />
+			</span>
+			<span className="cpu-value">{formatPercent(percent)}</span>
+		</span>
+	);
+}
+
+/** The process table's columns. Later features (requests/s, p99, retransmits) append entries here. */
+export const PROCESS_COLUMNS: readonly Column<HostProcessRow>[] = [
+	{
+		id: 'pid',
+		header: 'PID',
+		width: '6.5rem',
+		align: 'right',
+		value: (row) => row.pid,
+		render: (row) => (
+			<Link href={profileHref({ pid: row.pid })} className="mono" onClick={(event) => event.stopPropagation()}>
+				{row.pid}
+			</Link>
+		),
+	},
+	{
+		id: 'comm',
+		header: 'Command',
+		description: 'The kernel task name (comm), at most 15 characters.',
+		width: '11rem',
+		value: (row) => row.comm,
+		render: (row) => <span className="mono strong">{row.comm}</span>,
+	},
+	{
+		id: 'cmdline',
+		header: 'Command line',
+		value: (row) => row.cmdline,
+		render: (row) => (
+			<span className="mono dim ellipsis" title={row.cmdline}>
+				{row.cmdline || `[${row.comm}]`}
+			</span>
+		),
+	},
+	{
+		id: 'cpu',
+		header: 'CPU',
+		description: 'CPU time over the last second; 100% is one full core.',
+		width: '10rem',
+		align: 'right',
+		firstSort: 'desc',
+		value: (row) => row.cpuPercent,
+		render: (row) => <CpuBar percent={row.cpuPercent} />,
+	},
+	{
+		id: 'samples',
+		header: 'Samples/s',
+		description: 'Stack samples taken from this process over the last second.',
+		width: '7.5rem',
+		align: 'right',
+		firstSort: 'desc',
+		value: (row) => row.samplesPerSec,
+		render: (row) => <span className="mono">{formatRate(row.samplesPerSec)}</span>,
+	},
+];
+
+export const HOST_COLUMN: Column<HostProcessRow> = {
+	id: 'host',
+	header: 'Host',
+	width: '9rem',
+	value: (row) => row.host,
+	render: (row) => <span className="mono dim">{row.host}</span>,
+};

@@ -1,0 +1,113 @@
+'use client';
+
+import { useRouter } from 'next/navigation';
+import { useMemo, useState } from 'react';
+import { formatClock, formatCompact, formatPercent, formatRate } from '../../lib/format.ts';
+import { processRows, type HostProcessRow } from '../../lib/live-store.ts';
+import { profileHref } from '../../lib/profile-query.ts';
+import type { SortState } from '../../lib/sort.ts';
+import { useNow } from '../../lib/use-now.ts';
+import { EmptyState } from '../common/empty-state.tsx';
+import { useLive } from '../live/live-provider.tsx';
+import { DataTable } from '../table/data-table.tsx';
+import { HOST_COLUMN, PROCESS_COLUMNS } from './process-columns.tsx';
+import { ThroughputChart } from './throughput-chart.tsx';
+
+function matches(row: HostProcessRow, needle: string): boolean {
+	if (!needle) return true;
+	return String(row.pid) === needle || row.comm.toLowerCase().includes(needle) || row.cmdline.toLowerCase().includes(needle) || row.host.toLowerCase().includes(needle);
+}
+
+export function ProcessesView() {
+	const live = useLive();
+	const now = useNow(1000);
+	const router = useRouter();
+	const [filter, setFilter] = useState('');
+	const [sort, setSort] = useState<SortState>({ columnId: 'cpu', direction: 'desc' });
+
+	const rows = useMemo(() => processRows(live.hosts, now), [live.hosts, now]);
+	const needle = filter.trim().toLowerCase();
+	const visible = useMemo(() => rows.filter((row) => matches(row, needle)), [rows, needle]);
+	const hostCount = new Set(rows.map((row) => row.host)).size;
+	const columns = useMemo(() => (hostCount > 1 ? [PROCESS_COLUMNS[0]!, HOST_COLUMN, ...PROCESS_COLUMNS.slice(1)] : PROCESS_COLUMNS), [hostCount]);
+	const totalCpu = rows.reduce((sum, row) => sum + row.cpuPercent, 0);
+	const totalSamples = rows.reduce((sum, row) => sum + row.samplesPerSec, 0);
+	const lastUpdate = Math.max(0, ...[...live.hosts.values()].map((host) => host.ts));
+	const collectors = live.status?.hosts ?? [];
+
+	let empty;
+	if (!live.everConnected) {
+		empty = <EmptyState title="Connecting to the hub…" detail="The process list appears as soon as the live stream is up." />;
+	} else if (rows.length === 0 && collectors.length === 0) {
+		empty = <EmptyState title="No collector is sending data" detail="Start one on this host with `firesight up` (or `npm start`), or point `firesight collector --hub URL --token TOKEN` at this hub." />;
+	} else if (rows.length === 0) {
+		empty = <EmptyState title="Waiting for the first samples…" detail="The collector reports every second; processes using CPU show up here." />;
+	} else {
+		empty = <EmptyState title={`No process matches “${filter.trim()}”`} detail="The filter looks at the PID, command and command line." action={{ label: 'Clear filter', onClick: () => setFilter('') }} />;
+	}
+
+	return (
+		<div className="page">
+			<div className="page-head">
+				<div>
+					<h1>Processes</h1>
+					<p className="page-sub">
+						Live CPU use of every sampled process{hostCount > 1 ? ` on ${hostCount} hosts` : ''}
+						{lastUpdate > 0 && <> · updated {formatClock(lastUpdate)}</>}
+					</p>
+				</div>
+			</div>
+
+			<section className="stat-row" aria-label="Summary">
+				<div className="stat-card">
+					<span className="stat-label">Processes</span>
+					<span className="stat-value" data-testid="stat-processes">{formatCompact(rows.length)}</span>
+				</div>
+				<div className="stat-card">
+					<span className="stat-label">Total CPU</span>
+					<span className="stat-value">{formatPercent(totalCpu)}</span>
+				</div>
+				<div className="stat-card">
+					<span className="stat-label">Samples/s</span>
+					<span className="stat-value">{formatRate(totalSamples)}</span>
+				</div>
+				<div className="stat-card stat-card-chart">
+					<span className="stat-label">Samples/s, last 2 min</span>
+					<ThroughputChart points={live.history} />
+				</div>
+			</section>
+
+			<section className="panel">
+				<div className="panel-toolbar">
+					<input
+						type="search"
+						className="input filter-input"
+						placeholder="Filter by PID, command or command line"
+						value={filter}
+						onChange={(event) => setFilter(event.target.value)}
+						data-testid="process-filter"
+						aria-label="Filter processes"
+					/>
+					<span className="toolbar-note">
+						{visible.length === rows.length ? `${rows.length} processes` : `${visible.length} of ${rows.length} processes`} · click a row to open its profile
+					</span>
+				</div>
+				<DataTable
+					columns={columns}
+					rows={visible}
+					rowKey={(row) => `${row.host}:${row.pid}`}
+					sort={sort}
+					onSortChange={setSort}
+					testId="process-table"
+					caption="Processes"
+					empty={empty}
+					rowBehavior={(row) => ({
+						testId: `process-row-${row.pid}`,
+						title: `Open the CPU profile of ${row.comm} (${row.pid})`,
+						onActivate: () => router.push(profileHref({ pid: row.pid, host: hostCount > 1 ? row.host : '' })),
+					})}
+				/>
+			</section>
+		</div>
+	);
+}

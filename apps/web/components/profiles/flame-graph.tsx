@@ -1,0 +1,179 @@
+'use client';
+
+import { select } from 'd3';
+import flamegraph, { type FlameDatum, type FlameGraph as Chart, type FlameHierarchyNode, type FlameTooltip } from 'd3-flame-graph';
+import { useEffect, useRef, useState } from 'react';
+import type { FlameNode } from '@firesight/profile';
+import { matchesSearch, selfValue } from '../../lib/flame-search.ts';
+import { formatInt, formatPercent } from '../../lib/format.ts';
+import type { Orientation } from '../../lib/profile-query.ts';
+
+const CELL_HEIGHT = 18;
+const HIGHLIGHT = '#d94cf0';
+
+interface FlameGraphProps {
+	root: FlameNode;
+	orientation: Orientation;
+	search: string;
+	/** Changes to this number reset the zoom (the "Reset zoom" button lives in the panel header). */
+	resetKey: number;
+	onZoomChange(zoomed: string | null): void;
+}
+
+function escapeHtml(text: string): string {
+	return text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
+}
+
+function tooltipHtml(node: FlameHierarchyNode, rootValue: number): string {
+	const data = node.data as FlameNode;
+	const total = data.value;
+	const self = selfValue(data);
+	const pct = (value: number) => (rootValue > 0 ? formatPercent((100 * value) / rootValue) : '–');
+	const where = node.depth === 0 ? 'every sampled process' : node.depth === 1 ? 'process (comm)' : [data.module, data.kind].filter(Boolean).join(' · ');
+	return `<div class="tt-name">${escapeHtml(data.name)}</div>
+<div class="tt-module">${escapeHtml(where || 'unknown module')}</div>
+<table><tbody>
+<tr><td>Total</td><td>${formatInt(total)} samples</td><td>${pct(total)}</td></tr>
+<tr><td>Self</td><td>${formatInt(self)} samples</td><td>${pct(self)}</td></tr>
+</tbody></table>
+<div class="tt-hint">Click to zoom in</div>`;
+}
+
+/** Paints a flame tree with d3-flame-graph; every number it shows comes from the tree itself. */
+export function FlameGraph({ root, orientation, search, resetKey, onZoomChange }: FlameGraphProps) {
+	const containerRef = useRef<HTMLDivElement>(null);
+	const tooltipRef = useRef<HTMLDivElement>(null);
+	const chartRef = useRef<Chart | null>(null);
+	const searchRef = useRef(search);
+	const zoomRef = useRef(onZoomChange);
+	const [width, setWidth] = useState(0);
+	searchRef.current = search;
+	zoomRef.current = onZoomChange;
+
+	useEffect(() => {
+		const container = containerRef.current;
+		if (!container) return;
+		const observer = new ResizeObserver((entries) => {
+			const next = Math.floor(entries[0]?.contentRect.width ?? 0);
+			// Redrawing restarts the layout; skip sub-pixel jitter.
+			setWidth((previous) => (Math.abs(previous - next) >= 4 ? next : previous));
+		});
+		observer.observe(container);
+		return () => observer.disconnect();
+	}, []);
+
+	useEffect(() => {
+		const container = containerRef.current;
+		const tip = tooltipRef.current;
+		if (!container || !tip || width <= 0) return;
+
+		const rootValue = root.value;
+		const tooltip = Object.assign(() => {}, {
+			show(event: MouseEvent, node: FlameHierarchyNode) {
+				tip.innerHTML = tooltipHtml(node, rootValue);
+				tip.style.display = 'block';
+				place(event);
+			},
+			hide() {
+				tip.style.display = 'none';
+			},
+		}) as FlameTooltip;
+		const place = (event: MouseEvent) => {
+			const margin = 14;
+			const { offsetWidth, offsetHeight } = tip;
+			const left = event.clientX + margin + offsetWidth > window.innerWidth ? event.clientX - margin - offsetWidth : event.clientX + margin;
+			const top = event.clientY + margin + offsetHeight > window.innerHeight ? event.clientY - margin - offsetHeight : event.clientY + margin;
+			tip.style.left = `${Math.max(4, left)}px`;
+			tip.style.top = `${Math.max(4, top)}px`;
+		};
+		const onMove = (event: MouseEvent) => {
+			if (tip.style.display === 'block') place(event);
+		};
+		container.addEventListener('mousemove', onMove);
+
+		const chart = flamegraph()
+			.width(width)
+			.cellHeight(CELL_HEIGHT)
+			.minFrameSize(1)
+			.transitionDuration(200)
+			.sort(false)
+			.selfValue(false)
+			.inverted(orientation === 'icicle')
+			.tooltip(tooltip)
+			.getName((node) => node.data.name)
+			.getLibtype((node) => (node.data.kind === 'kernel' ? 'kernel' : node.data.kind === 'jit' ? 'jit' : undefined))
+			.setColorMapper((node, original) => {
+				if (node.highlight) return HIGHLIGHT;
+				if (node.depth === 0) return '#5a5f6b';
+				if (node.depth === 1) return '#6b7282';
+				return original;
+			})
+			.setSearchMatch((node, term) => matchesSearch(node.data.name, term))
+			// Shares are computed from the tree by the page; the chart only highlights.
+			.setSearchHandler(() => {})
+			.setDetailsHandler(() => {})
+			.onClick((node) => zoomRef.current(node.depth === 0 ? null : node.data.name));
+
+		select(container).datum(root as unknown as FlameDatum).call(chart);
+		chartRef.current = chart;
+		if (searchRef.current.trim()) chart.search(searchRef.current);
+		zoomRef.current(null);
+
+		return () => {
+			container.removeEventListener('mousemove', onMove);
+			tooltip.hide();
+			chart.destroy();
+			chartRef.current = null;
+			// d3-flame-graph keeps zoom state in the data; clear it so a redraw starts unzoomed.
+			const clean = (node: FlameDatum) => {
+				delete node.fade;
+				delete node.hide;
+				node.children?.forEach(clean);
+			};
+			clean(root as unknown as FlameDatum);
+		};
+	}, [root, orientation, width]);
+
+	useEffect(() => {
+		const chart = chartRef.current;
+		if (!chart) return;
+		if (search.trim()) chart.search(search);
+		else chart.clear();
+	}, [search]);
+
+	useEffect(() => {
+		if (resetKey === 0) return;
+		chartRef.current?.resetZoom();
+		zoomRef.current(null);
+	}, [resetKey]);
+
+	return (
+		<>
+			<div ref={containerRef} className="flame-container" data-testid="flame-graph" data-orientation={orientation} onMouseLeave={() => tooltipRef.current && (tooltipRef.current.style.display = 'none')} />
+			<div ref={tooltipRef} className="flame-tooltip" style={{ display: 'none' }} role="tooltip" data-testid="flame-tooltip" />
+		</>
+	);
+}
+
+export function FlameLegend() {
+	return (
+		<div className="flame-legend" aria-label="Colours">
+			<span>
+				<i style={{ background: 'linear-gradient(90deg,#e3572b,#e8c33a)' }} />
+				user
+			</span>
+			<span>
+				<i style={{ background: '#e8962e' }} />
+				kernel
+			</span>
+			<span>
+				<i style={{ background: '#52b34a' }} />
+				JIT
+			</span>
+			<span>
+				<i style={{ background: HIGHLIGHT }} />
+				match
+			</span>
+		</div>
+	);
+}
