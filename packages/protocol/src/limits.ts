@@ -24,5 +24,5 @@ export const limits = {
 	/** Longest window a collector may send: one hour. */
 	maxWindowMs: 3_600_000,
 	/** Largest single WebSocket message the hub accepts, in bytes. */
-	maxMessageBytes: 256 * 1024 * 1024,
+	maxMessageBytes: 64 * 1024 * 1024,
 } as const;

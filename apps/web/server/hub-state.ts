@@ -1,0 +1,91 @@
+import { EventEmitter } from 'node:events';
+import type { LiveView } from '@firesight/api';
+import type { Drops, HostStatus, ProcessesMessage, ProcessRow } from '@firesight/protocol';
+
+interface HostEntry {
+	host: string;
+	/** Open collector connections for the host; connected while above zero. */
+	connections: number;
+	lastSeenMs: number;
+	frequencyHz: number;
+	drops: Drops;
+	version: string | undefined;
+	processes: ProcessesMessage | undefined;
+}
+
+export interface HubStateEvents {
+	/** A host connected, disconnected or said hello: the status message changed shape. */
+	status: [];
+	processes: [ProcessesMessage];
+}
+
+/** The hub's in-memory view of collectors; the tRPC router reads it through `LiveView`. */
+export class HubState extends EventEmitter<HubStateEvents> implements LiveView {
+	readonly #hosts = new Map<string, HostEntry>();
+	readonly #now: () => number;
+
+	constructor(now: () => number = Date.now) {
+		super();
+		this.#now = now;
+	}
+
+	#entry(host: string): HostEntry {
+		let e = this.#hosts.get(host);
+		if (!e) {
+			e = { host, connections: 0, lastSeenMs: this.#now(), frequencyHz: 0, drops: {}, version: undefined, processes: undefined };
+			this.#hosts.set(host, e);
+		}
+		return e;
+	}
+
+	connected(host: string, version: string, frequencyHz: number): void {
+		const e = this.#entry(host);
+		e.connections++;
+		e.version = version;
+		e.frequencyHz = frequencyHz;
+		e.lastSeenMs = this.#now();
+		this.emit('status');
+	}
+
+	disconnected(host: string): void {
+		const e = this.#hosts.get(host);
+		if (!e) return;
+		e.connections = Math.max(0, e.connections - 1);
+		this.emit('status');
+	}
+
+	seen(host: string): void {
+		this.#entry(host).lastSeenMs = this.#now();
+	}
+
+	live(host: string, ts: number, frequencyHz: number, rows: ProcessRow[], drops: Drops): void {
+		const e = this.#entry(host);
+		e.lastSeenMs = this.#now();
+		e.frequencyHz = frequencyHz;
+		e.drops = drops;
+		const msg: ProcessesMessage = { type: 'processes', host, ts, rows };
+		e.processes = msg;
+		this.emit('processes', msg);
+	}
+
+	hosts(): HostStatus[] {
+		return [...this.#hosts.values()]
+			.map((e) => ({
+				host: e.host,
+				connected: e.connections > 0,
+				lastSeenMs: e.lastSeenMs,
+				frequencyHz: e.frequencyHz,
+				drops: e.drops,
+				...(e.version === undefined ? {} : { version: e.version }),
+			}))
+			.sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0));
+	}
+
+	processes(host?: string): ProcessesMessage[] {
+		const out: ProcessesMessage[] = [];
+		for (const e of this.#hosts.values()) {
+			if (e.processes && (host === undefined || e.host === host)) out.push(e.processes);
+		}
+		return out;
+	}
+}

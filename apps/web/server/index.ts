@@ -1,0 +1,168 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { dirname, resolve } from 'node:path';
+import type { Duplex } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { createHTTPHandler } from '@trpc/server/adapters/standalone';
+import { appRouter, type ApiContext } from '@firesight/api';
+import { SqliteStore, type Store } from '@firesight/store';
+import { HubState } from './hub-state.ts';
+import { Ingest } from './ingest.ts';
+import { LiveStream } from './live.ts';
+import { createHubMetrics } from './metrics.ts';
+import { loadNextApp, type NextApp } from './next-app.ts';
+import { serveMetrics, servePprof, serveText } from './http-routes.ts';
+
+export const DEFAULT_LISTEN = { host: '127.0.0.1', port: 7300 } as const;
+
+export interface HubOptions {
+	listen?: { host: string; port: number };
+	/** Data directory for the SQLite store; `$FIRESIGHT_DATA` or `./data` when absent. */
+	dataDir?: string;
+	/** Collectors must send `Authorization: Bearer <token>`. */
+	token: string;
+	/** Run Next in development mode (hot reload) instead of serving the `next build` output. */
+	dev?: boolean;
+	/** Serve the dashboard; false runs API and streams only (tests, headless hubs). Default true. */
+	web?: boolean;
+	/** Use this store instead of opening SQLite under dataDir; the hub closes it on close(). */
+	store?: Store;
+	retentionMs?: number;
+	/** Collector ping interval; a collector missing one pong is disconnected. Default 5 s. */
+	heartbeatMs?: number;
+	/** Browser status heartbeat. Default 2 s. */
+	statusEveryMs?: number;
+	/** Bytes a slow browser may fall behind before it is dropped. Default 8 MiB. */
+	maxBrowserBufferBytes?: number;
+	log?: (line: string) => void;
+}
+
+export interface Hub {
+	/** Base URL, e.g. http://127.0.0.1:7300 */
+	url: string;
+	port: number;
+	state: HubState;
+	store: Store;
+	close(): Promise<void>;
+}
+
+const WEB_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/**
+ * Starts the hub: one HTTP server for the dashboard, `/trpc`, `/api/pprof`, `/metrics`,
+ * `/healthz`, and the WebSocket endpoints `/ingest` (collectors) and `/live` (browsers).
+ */
+export async function startHub(options: HubOptions): Promise<Hub> {
+	if (!options.token) throw new Error('a hub needs a token for its collectors');
+	const listen = options.listen ?? DEFAULT_LISTEN;
+	const log = options.log ?? ((line: string) => console.error(`firesight hub: ${line}`));
+	const store =
+		options.store ??
+		new SqliteStore({
+			...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
+			...(options.retentionMs === undefined ? {} : { retentionMs: options.retentionMs }),
+		});
+	const state = new HubState();
+	const metrics = createHubMetrics(state);
+	const ctx: ApiContext = { store, live: state };
+	const live = new LiveStream({
+		state,
+		metrics,
+		maxBufferedBytes: options.maxBrowserBufferBytes ?? 8 * 1024 * 1024,
+		statusEveryMs: options.statusEveryMs ?? 2000,
+	});
+	const ingest = new Ingest({
+		token: options.token,
+		store,
+		state,
+		metrics,
+		heartbeatMs: options.heartbeatMs ?? 5000,
+		onWindow: (w) => live.window(w),
+		log,
+	});
+	const trpc = createHTTPHandler({
+		router: appRouter,
+		basePath: '/trpc/',
+		createContext: () => ctx,
+		onError({ error, path }) {
+			if (error.code === 'INTERNAL_SERVER_ERROR') log(`trpc ${path ?? '?'}: ${error.message}`);
+		},
+	});
+	let web: NextApp | undefined;
+
+	const onRequest = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+		const url = new URL(req.url ?? '/', 'http://hub');
+		const path = url.pathname;
+		if (path === '/trpc' || path.startsWith('/trpc/')) return trpc(req, res);
+		if (path === '/api/pprof') return servePprof(req, res, url, ctx);
+		if (path === '/metrics') return serveMetrics(res, metrics);
+		if (path === '/healthz') return serveText(res, 200, 'ok');
+		if (web) return web.handle(req, res);
+		serveText(res, 404, 'not found (the dashboard is off on this hub)');
+	};
+
+	const server = createServer((req, res) => {
+		onRequest(req, res).catch((err) => {
+			log(`${req.method} ${req.url}: ${(err as Error).stack ?? err}`);
+			if (!res.headersSent) serveText(res, 500, 'internal error');
+			else res.destroy();
+		});
+	});
+	server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+		socket.on('error', () => socket.destroy());
+		const path = new URL(req.url ?? '/', 'http://hub').pathname;
+		if (path === '/ingest') return ingest.handleUpgrade(req, socket, head);
+		if (path === '/live') return live.handleUpgrade(req, socket, head);
+		// Next's dev server keeps its hot-reload socket on its own paths.
+		if (web) {
+			web.upgrade(req, socket, head).catch(() => socket.destroy());
+			return;
+		}
+		socket.destroy();
+	});
+
+	await new Promise<void>((resolveListen, reject) => {
+		server.once('error', reject);
+		server.listen(listen.port, listen.host, () => {
+			server.off('error', reject);
+			resolveListen();
+		});
+	}).catch(async (err) => {
+		await Promise.all([ingest.close(), live.close(), store.close()]);
+		throw err;
+	});
+	const port = (server.address() as AddressInfo).port;
+	const hostPart = listen.host.includes(':') ? `[${listen.host}]` : listen.host;
+	const url = `http://${hostPart}:${port}`;
+
+	if (options.web !== false) {
+		try {
+			web = await loadNextApp({ dir: WEB_DIR, dev: options.dev ?? false, hostname: listen.host, port });
+		} catch (err) {
+			await closeAll();
+			throw err;
+		}
+	}
+
+	let closing: Promise<void> | undefined;
+	async function closeAll(): Promise<void> {
+		await Promise.all([ingest.close(), live.close()]);
+		await new Promise<void>((r) => {
+			server.close(() => r());
+			server.closeAllConnections();
+		});
+		await web?.close().catch(() => {});
+		await store.close();
+	}
+
+	return {
+		url,
+		port,
+		state,
+		store,
+		close: () => (closing ??= closeAll()),
+	};
+}
+
+export { HubState } from './hub-state.ts';
+export { authorized } from './ingest.ts';

@@ -1,0 +1,65 @@
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { HubState } from './hub-state.ts';
+
+/** The hub's Prometheus metrics, on a registry of its own so several hubs can share a process. */
+export function createHubMetrics(state: HubState) {
+	const registry = new Registry();
+	collectDefaultMetrics({ register: registry, prefix: 'firesight_hub_' });
+	const metrics = {
+		registry,
+		windowsIngested: new Counter({
+			name: 'firesight_hub_windows_ingested_total',
+			help: 'Profile windows stored',
+			labelNames: ['host'] as const,
+			registers: [registry],
+		}),
+		messagesIngested: new Counter({
+			name: 'firesight_hub_ingest_messages_total',
+			help: 'Valid collector messages by type',
+			labelNames: ['type'] as const,
+			registers: [registry],
+		}),
+		messagesRejected: new Counter({
+			name: 'firesight_hub_messages_rejected_total',
+			help: 'Collector messages rejected, by reason',
+			labelNames: ['reason'] as const,
+			registers: [registry],
+		}),
+		unauthorized: new Counter({
+			name: 'firesight_hub_ingest_unauthorized_total',
+			help: 'Collector connections refused for a missing or wrong token',
+			registers: [registry],
+		}),
+		browsersConnected: new Gauge({
+			name: 'firesight_hub_browsers_connected',
+			help: 'Browsers on the live stream',
+			registers: [registry],
+		}),
+		browsersDropped: new Counter({
+			name: 'firesight_hub_browsers_dropped_total',
+			help: 'Browsers disconnected because they read the live stream too slowly',
+			registers: [registry],
+		}),
+		collectorsConnected: new Gauge({
+			name: 'firesight_hub_collectors_connected',
+			help: 'Collector connections open',
+			registers: [registry],
+		}),
+	};
+	// Drops are cumulative counters owned by each collector; expose the latest value it reported.
+	new Gauge({
+		name: 'firesight_collector_drops',
+		help: 'Loss counters reported by collectors (cumulative since each collector started)',
+		labelNames: ['host', 'counter'] as const,
+		registers: [registry],
+		collect() {
+			this.reset();
+			for (const h of state.hosts()) {
+				for (const [counter, value] of Object.entries(h.drops)) this.set({ host: h.host, counter }, value);
+			}
+		},
+	});
+	return metrics;
+}
+
+export type HubMetrics = ReturnType<typeof createHubMetrics>;
