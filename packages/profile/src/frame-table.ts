@@ -8,16 +8,22 @@ import { type Frame, frameKey } from './frame.ts';
 export class FrameTable {
 	readonly #frames: Frame[] = [];
 	readonly #ids = new Map<string, number>();
+	// Symbolizers hand out the same frame object for every hit on an address; looking that object
+	// up skips building the string key, which dominates appendSample otherwise.
+	readonly #byObject = new WeakMap<Frame, number>();
 
 	intern(frame: Frame): number {
+		let id = this.#byObject.get(frame);
+		if (id !== undefined) return id;
 		const key = frameKey(frame);
-		let id = this.#ids.get(key);
+		id = this.#ids.get(key);
 		if (id === undefined) {
 			id = this.#frames.length;
 			// A fresh object, so extra properties a caller's frame carries are not retained.
 			this.#frames.push(Object.freeze({ name: frame.name, module: frame.module, kind: frame.kind }));
 			this.#ids.set(key, id);
 		}
+		this.#byObject.set(frame, id);
 		return id;
 	}
 

@@ -18,14 +18,21 @@ const NS_PER_MS = 1_000_000n;
 
 // Bracketed mapping names the kernel and perf give to user-space regions; other bracketed names
 // are kernel images and modules ([kernel.kallsyms], [nf_tables], ...).
-const USER_PSEUDO_MAPPINGS = new Set(['[vdso]', '[vsyscall]', '[vvar]', '[heap]', '[stack]', '[uprobes]', '[unknown]']);
+const USER_PSEUDO_MAPPINGS = new Set([
+	'[vdso]',
+	'[vsyscall]',
+	'[vvar]',
+	'[heap]',
+	'[stack]',
+	'[uprobes]',
+	'[unknown]',
+]);
 
 function kindOfModule(module: string): FrameKind {
 	if (module === JIT_MODULE || /^perf-\d+\.map$/.test(module) || /^jitted-\d+/.test(module)) return 'jit';
-	if (module.startsWith('[') && module.endsWith(']') && !USER_PSEUDO_MAPPINGS.has(module) && !module.startsWith('[anon')) {
-		return 'kernel';
-	}
-	return 'user';
+	const bracketed = module.startsWith('[') && module.endsWith(']');
+	if (!bracketed || USER_PSEUDO_MAPPINGS.has(module) || module.startsWith('[anon')) return 'user';
+	return 'kernel';
 }
 
 function mappingFileOf(frame: Frame): string {
@@ -79,7 +86,8 @@ export function toPprof(profile: Profile): Uint8Array {
 		const nanos = sample.weight * period;
 		const locationId = new Array<number>(sample.stack.length);
 		// pprof lists a stack leaf first.
-		for (let i = 0; i < sample.stack.length; i++) locationId[i] = sample.stack[sample.stack.length - 1 - i]! + 1;
+		const last = sample.stack.length - 1;
+		for (let i = 0; i <= last; i++) locationId[i] = sample.stack[last - i]! + 1;
 		return new pprof.Sample({
 			locationId,
 			value: [sample.weight, Number.isSafeInteger(nanos) ? nanos : BigInt(sample.weight) * BigInt(period)],
@@ -139,8 +147,9 @@ export function fromPprof(bytes: Uint8Array): Profile | null {
 		if (s === undefined) throw new Error(`pprof string index ${index} out of range`);
 		return s;
 	};
-	const sampleTypes = decoded.sampleType.map((t) => `${str(t.type)}/${str(t.unit)}`);
-	const periodType = decoded.periodType ? `${str(decoded.periodType.type)}/${str(decoded.periodType.unit)}` : '';
+	const typeName = (t: pprof.ValueType) => `${str(t.type)}/${str(t.unit)}`;
+	const periodType = decoded.periodType ? typeName(decoded.periodType) : '';
+	const sampleTypes = decoded.sampleType.map(typeName);
 	const period = Number(decoded.period);
 
 	// Prefer raw counts; else turn the sampled quantity back into counts with the period.
@@ -183,7 +192,9 @@ export function fromPprof(bytes: Uint8Array): Profile | null {
 		if (locationFrames.has(id)) throw new Error(`pprof location id ${id} repeated`);
 		const mappingId = Number(location.mappingId);
 		const mapping = mappings.get(mappingId);
-		if (mappingId !== 0 && mapping === undefined) throw new Error(`pprof location ${id} has unknown mapping ${mappingId}`);
+		if (mappingId !== 0 && mapping === undefined) {
+			throw new Error(`pprof location ${id} has unknown mapping ${mappingId}`);
+		}
 		const path = mapping ? str(mapping.filename) : '';
 		const kind = kindOfModule(path);
 		const module = kind === 'user' ? path.slice(path.lastIndexOf('/') + 1) : path;

@@ -35,6 +35,7 @@ export function topFunctions(profile: Profile): FunctionRow[] {
 		const frame = profile.frames[id]!;
 		rows.push({ name: frame.name, module: frame.module, kind: frame.kind, self: self[id]!, total: total[id]! });
 	}
-	rows.sort((a, b) => b.self - a.self || b.total - a.total || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+	const byName = (a: FunctionRow, b: FunctionRow) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+	rows.sort((a, b) => b.self - a.self || b.total - a.total || byName(a, b));
 	return rows;
 }
