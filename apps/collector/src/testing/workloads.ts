@@ -25,7 +25,8 @@ export function compileFixture(name: string): { path: string; cleanup: () => voi
 
 /** Starts a workload and resolves once it printed `ready`. Kill it with `stop()`. */
 export async function startWorkload(cmd: string, args: string[] = []): Promise<{ child: ChildProcess; pid: number; stop: () => void }> {
-	const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+	// In a temp dir: node with --perf-basic-prof may leave log files in its working directory.
+	const child = spawn(cmd, args, { cwd: tmpdir(), stdio: ['ignore', 'pipe', 'inherit'] });
 	const stop = () => void child.kill('SIGKILL');
 	await new Promise<void>((resolve, reject) => {
 		let out = '';
