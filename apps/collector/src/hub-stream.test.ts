@@ -1,0 +1,134 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { LiveStats, ProfileWindow } from '@firesight/protocol';
+import { startHub, type Hub } from '@firesight/web/server';
+import { HubStream, ingestUrl } from './hub-stream.ts';
+
+const TOKEN = 'stream-token';
+
+function windowAt(startMs: number, count: number): ProfileWindow {
+	return {
+		host: 'stream-host',
+		startMs,
+		durationMs: 1000,
+		frequencyHz: 99,
+		frames: [{ name: 'work', module: 'app', kind: 'user' }],
+		stacks: [{ pid: 1, comm: 'app', frameIds: [0], count }],
+	};
+}
+
+function stats(ts: number): LiveStats {
+	return { host: 'stream-host', ts, frequencyHz: 99, processes: [], drops: {} };
+}
+
+async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
+	const deadline = Date.now() + timeoutMs;
+	while (!(await cond())) {
+		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+		await new Promise((r) => setTimeout(r, 20));
+	}
+}
+
+function hubAt(dir: string, port = 0): Promise<Hub> {
+	return startHub({ listen: { host: '127.0.0.1', port }, dataDir: dir, token: TOKEN, web: false, log: () => {} });
+}
+
+async function samples(hub: Hub): Promise<number> {
+	return (await hub.store.queryStacks({ fromMs: 0, toMs: 2 ** 50 })).totalSamples;
+}
+
+test('ingestUrl turns a hub URL into its ingest endpoint', () => {
+	assert.equal(ingestUrl('http://127.0.0.1:7300'), 'ws://127.0.0.1:7300/ingest');
+	assert.equal(ingestUrl('https://hub.example:443/'), 'wss://hub.example/ingest');
+	assert.equal(ingestUrl('ws://h:1/custom'), 'ws://h:1/custom');
+	assert.throws(() => ingestUrl('ftp://h'), /unsupported/);
+});
+
+test('windows reach the hub, and queued ones survive a hub restart', async () => {
+	const dir = mkdtempSync(join(tmpdir(), 'firesight-stream-'));
+	let hub = await hubAt(dir);
+	const port = hub.port;
+	const stream = new HubStream({
+		hub: hub.url,
+		token: TOKEN,
+		hello: { host: 'stream-host', version: 'test', frequencyHz: 99 },
+		maxQueue: 4,
+		initialBackoffMs: 20,
+		maxBackoffMs: 200,
+	});
+	try {
+		stream.sendProfile(windowAt(1_000_000, 3));
+		stream.sendLive(stats(1));
+		await until('the first window', async () => (await samples(hub)) === 3);
+		await until('the live stats', () => hub.state.processes().length === 1);
+		assert.equal(hub.state.hosts()[0]?.connected, true);
+		assert.equal(stream.counters.connects, 1);
+
+		await hub.close();
+		await until('the stream to notice', () => !stream.counters.connected);
+
+		// With the hub gone: 3 windows and 3 live snapshots into a queue of 4. Live ones go first.
+		for (let i = 0; i < 3; i++) {
+			stream.sendProfile(windowAt(2_000_000 + i * 1000, 10));
+			stream.sendLive(stats(10 + i));
+		}
+		const c = stream.counters;
+		assert.equal(c.queued, 4);
+		assert.deepEqual(c.dropped, { profile: 0, live: 2 });
+		// A fifth message in a queue of only windows costs the oldest window.
+		stream.sendProfile(windowAt(2_010_000, 100));
+		stream.sendProfile(windowAt(2_011_000, 1000));
+		assert.deepEqual(stream.counters.dropped, { profile: 1, live: 3 });
+
+		hub = await hubAt(dir, port);
+		await until('the queued windows after the restart', async () => (await samples(hub)) === 3 + 10 + 10 + 100 + 1000);
+		assert.equal(stream.counters.connects, 2);
+		assert.equal(stream.counters.queued, 0);
+		await until('the hub to see the host again', () => hub.state.hosts()[0]?.connected === true);
+	} finally {
+		await stream.close();
+		await hub.close();
+		rmSync(dir, { recursive: true, force: true });
+	}
+});
+
+test('a wrong token is counted and retried, not fatal', async () => {
+	const dir = mkdtempSync(join(tmpdir(), 'firesight-stream-'));
+	const hub = await hubAt(dir);
+	const stream = new HubStream({
+		hub: hub.url,
+		token: 'wrong',
+		hello: { host: 'h', version: 'test', frequencyHz: 99 },
+		initialBackoffMs: 10,
+		maxBackoffMs: 40,
+	});
+	try {
+		await until('two refusals', () => stream.counters.unauthorized >= 2);
+		assert.equal(stream.counters.connects, 0);
+		assert.equal(hub.state.hosts().length, 0);
+	} finally {
+		await stream.close();
+		await hub.close();
+		rmSync(dir, { recursive: true, force: true });
+	}
+});
+
+test('the hub answering an error is counted', async () => {
+	const dir = mkdtempSync(join(tmpdir(), 'firesight-stream-'));
+	const hub = await hubAt(dir);
+	const stream = new HubStream({ hub: hub.url, token: TOKEN, hello: { host: 'h', version: 'test', frequencyHz: 99 } });
+	try {
+		const rejected = new Promise<string>((r) => stream.once('rejected', (code) => r(code)));
+		// A window claiming another host is refused by the hub.
+		stream.sendProfile(windowAt(1, 1));
+		assert.equal(await rejected, 'bad_message');
+		assert.equal(stream.counters.rejected, 1);
+	} finally {
+		await stream.close();
+		await hub.close();
+		rmSync(dir, { recursive: true, force: true });
+	}
+});
