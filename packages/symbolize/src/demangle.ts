@@ -22,6 +22,23 @@ export function looksMangled(name: string): boolean {
 	return name.startsWith('_Z') || name.startsWith('_R') || name.startsWith('__Z');
 }
 
+let wasmLoaded = false;
+
+/**
+ * The glue module keeps views of one instance's memory, so the wasm is instantiated once per
+ * process, however many demanglers are made.
+ */
+function loadWasm(): void {
+	if (wasmLoaded) return;
+	const require = createRequire(import.meta.url);
+	const wasmPath = require.resolve('gecko-profiler-demangle/index_bg.wasm');
+	const module = new wasmApi.Module(readFileSync(wasmPath));
+	const instance = new wasmApi.Instance(module, { './index_bg.js': glue });
+	glue.__wbg_set_wasm(instance.exports);
+	(instance.exports.__wbindgen_start as (() => void) | undefined)?.();
+	wasmLoaded = true;
+}
+
 /**
  * gecko-profiler-demangle (Rust's cpp_demangle and rustc-demangle compiled to WASM), instantiated
  * synchronously so symbolization stays synchronous. Rust legacy hashes (`::h0123...`) are dropped.
@@ -30,19 +47,16 @@ export class WasmDemangler implements Demangler {
 	readonly kind = 'wasm';
 
 	constructor() {
-		const require = createRequire(import.meta.url);
-		const wasmPath = require.resolve('gecko-profiler-demangle/index_bg.wasm');
-		const module = new wasmApi.Module(readFileSync(wasmPath));
-		const instance = new wasmApi.Instance(module, { './index_bg.js': glue });
-		glue.__wbg_set_wasm(instance.exports);
-		(instance.exports.__wbindgen_start as (() => void) | undefined)?.();
+		loadWasm();
 	}
 
 	demangle(names: readonly string[]): string[] {
 		return names.map((n) => {
 			if (!looksMangled(n)) return n;
 			try {
-				return glue.demangle_any(n);
+				const d = glue.demangle_any(n);
+				// Names that are not mangled after all can come back with just the underscore cut.
+				return d === n.slice(1) ? n : d;
 			} catch {
 				return n;
 			}

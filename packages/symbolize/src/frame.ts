@@ -1,14 +1,5 @@
 /**
- * Structural copy of `Frame` from `@firesight/profile` (packages/profile/src/frame.ts). That
- * package does not export it from its entry point yet; once it does, this file should become
- * `export type { Frame, FrameKind } from '@firesight/profile'`. Keep the two identical.
+ * The frame type is the profile model's: re-exported so this package's files import it from one
+ * place. Kernel and JIT module names match the model's KERNEL_MODULE and JIT_MODULE.
  */
-export type FrameKind = 'user' | 'kernel' | 'jit';
-
-export interface Frame {
-	/** Function name, demangled; or `module+0xoffset` when no symbol covers the address. */
-	readonly name: string;
-	/** Basename of the ELF file or `[kernel.kallsyms]` / `[jit]`; empty when unknown. */
-	readonly module: string;
-	readonly kind: FrameKind;
-}
+export type { Frame, FrameKind } from '@firesight/profile';

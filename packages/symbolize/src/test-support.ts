@@ -90,7 +90,7 @@ function parseWords(line: string): Record<string, bigint> {
 	return out;
 }
 
-/** `nm --defined-only -S` function symbols of a file: name -> [start, size]. */
+/** `nm --defined-only -S` text symbols that have a size: name -> [start, size]. */
 export function nmFunctions(path: string, dynamic = false): Map<string, [bigint, bigint]> {
 	const args = ['--defined-only', '-S', ...(dynamic ? ['-D'] : []), path];
 	const out = new Map<string, [bigint, bigint]>();
