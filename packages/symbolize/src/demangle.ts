@@ -1,3 +1,4 @@
+/// <reference path="./gecko-profiler-demangle.d.ts" />
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
