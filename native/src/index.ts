@@ -1,3 +1,4 @@
 export { Profiler, type ProfilerOptions, type DrainedWindow } from './profiler.ts';
 export { NativeError, checkBpfPrerequisites } from './native-error.ts';
 export { PROFILE_COUNTERS, type ProfileCounter, type StackCount } from './profile-records.ts';
+export * from './tcp-tracer.ts';
