@@ -246,12 +246,14 @@ export class HubStream extends EventEmitter<HubStreamEvents> {
 	}
 
 	/**
-	 * Waits up to `flushMs` for queued messages to reach the socket, then closes. Whatever is
+	 * Waits up to `flushMs` for queued messages to reach the socket (connecting first if need
+	 * be), then closes. Whatever is
 	 * still queued after that is counted as dropped.
 	 */
 	async close(flushMs = 1000): Promise<void> {
 		const deadline = Date.now() + flushMs;
-		while (this.#ready && this.#queue.length > 0 && Date.now() < deadline) {
+		// Not only while connected: a stream closed right after start may still be connecting.
+		while (this.#queue.length > 0 && Date.now() < deadline) {
 			await new Promise((r) => setTimeout(r, 10));
 		}
 		this.#closed = true;

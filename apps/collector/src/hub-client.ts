@@ -1,0 +1,62 @@
+import { createTRPCClient, httpLink, TRPCClientError } from '@trpc/client';
+import type { AppRouter } from '@firesight/api';
+import { UsageError, UserError } from './command.ts';
+
+export const DEFAULT_HUB_URL = 'http://127.0.0.1:7300';
+
+export type HubClient = ReturnType<typeof createHubClient>;
+
+/** Accepts `http(s)://host:port` or a bare `host:port`; returns the base URL without a trailing slash. */
+export function normalizeHubUrl(value: string | undefined): string {
+	const raw = (value ?? DEFAULT_HUB_URL).trim();
+	const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `http://${raw}`;
+	let url: URL;
+	try {
+		url = new URL(withScheme);
+	} catch {
+		throw new UsageError(`--hub must be a URL such as ${DEFAULT_HUB_URL}, got '${raw}'`);
+	}
+	if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+		throw new UsageError(`--hub must be an http or https URL, got '${raw}'`);
+	}
+	return url.toString().replace(/\/+$/, '');
+}
+
+/** The typed tRPC client of a hub's API. */
+export function createHubClient(hubUrl: string) {
+	return createTRPCClient<AppRouter>({ links: [httpLink({ url: `${hubUrl}/trpc` })] });
+}
+
+function networkReason(err: unknown): string | undefined {
+	// fetch wraps the socket error: TypeError('fetch failed', { cause: { code: 'ECONNREFUSED' } }).
+	for (let e: unknown = err, i = 0; e && i < 5; e = (e as { cause?: unknown }).cause, i++) {
+		const code = (e as { code?: unknown }).code;
+		if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return code;
+		if (e instanceof TypeError && e.message === 'fetch failed' && !(e as { cause?: unknown }).cause) return 'fetch failed';
+	}
+	return undefined;
+}
+
+/** Turns a failed hub call into a one-line UserError: unreachable hub, or the API's own message. */
+export function hubError(hubUrl: string, err: unknown): Error {
+	if (err instanceof UsageError || err instanceof UserError) return err;
+	const net = networkReason(err);
+	if (net) return new UserError(`cannot reach the hub at ${hubUrl} (${net}); is 'firesight hub' or 'firesight up' running?`);
+	if (err instanceof TRPCClientError) {
+		const code = (err.data as { firesight?: string } | undefined)?.firesight;
+		if (!err.data && /JSON|Unexpected token/i.test(err.message)) {
+			return new UserError(`${hubUrl} does not look like a Firesight hub (${err.message})`);
+		}
+		return new UserError(code ? `hub: ${err.message} (${code})` : `hub: ${err.message}`);
+	}
+	return err instanceof Error ? err : new Error(String(err));
+}
+
+/** Runs a hub call, mapping its failures through `hubError`. */
+export async function callHub<T>(hubUrl: string, fn: () => Promise<T>): Promise<T> {
+	try {
+		return await fn();
+	} catch (err) {
+		throw hubError(hubUrl, err);
+	}
+}
