@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { Symbolizer } from './symbolizer.ts';
 import { parseKallsyms } from './kallsyms.ts';
@@ -10,7 +12,6 @@ const requireRoot = process.env.FIRESIGHT_REQUIRE_BPF === '1';
 const running: Running[] = [];
 after(async () => {
 	for (const r of running) await r.kill();
-	buildTargets().cleanup();
 });
 
 async function start(bin: string, args: string[] = []): Promise<Running> {
@@ -209,7 +210,9 @@ describe('JIT frames', () => {
 			'console.log(`pid=${process.pid}`);',
 			'process.stdin.resume();',
 		].join('\n');
-		const proc = spawn(process.execPath, ['--perf-basic-prof', '-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+		// --perf-basic-prof also leaves a V8 isolate log in the working directory: use a scratch one.
+		const cwd = mkdtempSync(join(tmpdir(), 'fs-jit-'));
+		const proc = spawn(process.execPath, ['--perf-basic-prof', '-e', script], { cwd, stdio: ['pipe', 'pipe', 'inherit'] });
 		const pid = await new Promise<number>((resolve, reject) => {
 			proc.stdout.once('data', (d: Buffer) => resolve(Number(/pid=(\d+)/.exec(d.toString())?.[1])));
 			proc.once('exit', () => reject(new Error('node exited')));
@@ -230,6 +233,7 @@ describe('JIT frames', () => {
 		} finally {
 			proc.kill('SIGKILL');
 			rmSync(mapPath, { force: true });
+			rmSync(cwd, { recursive: true, force: true });
 		}
 	});
 });

@@ -38,7 +38,10 @@ export function buildTargets(): Built {
 	const nopie = join(dir, 'target-nopie');
 	execFileSync('clang', [...CFLAGS, '-fPIE', '-pie', '-o', pie, target, ...link]);
 	execFileSync('clang', [...CFLAGS, '-fno-pie', '-no-pie', '-o', nopie, target, ...link]);
-	built = { dir, pie, nopie, libLinked, libDl, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+	const cleanup = (): void => rmSync(dir, { recursive: true, force: true });
+	// Each test file runs in its own process: the build goes away with it.
+	process.once('exit', cleanup);
+	built = { dir, pie, nopie, libLinked, libDl, cleanup };
 	return built;
 }
 
