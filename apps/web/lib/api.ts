@@ -1,15 +1,10 @@
-import { createTRPCUntypedClient, httpBatchLink } from '@trpc/client';
-import type { FlameNode, FunctionRow } from '@firesight/profile';
+import { createTRPCClient, httpBatchLink, TRPCClientError } from '@trpc/client';
+import type { AppRouter, FlameResult } from '@firesight/api';
 
-/** The merged profile of a time range, as the Profiles page draws it. */
-export interface FlameResult {
-	root: FlameNode;
-	/** Nodes dropped on the hub because they would be narrower than a pixel. */
-	pruned: number;
-	totalSamples: number;
-	windows: number;
-	functions: FunctionRow[];
-}
+export type { FlameResult } from '@firesight/api';
+
+/** The hub's tRPC API on the page's own origin. */
+export const api = createTRPCClient<AppRouter>({ links: [httpBatchLink({ url: '/trpc' })] });
 
 export interface ProfileRequest {
 	from: number;
@@ -21,23 +16,40 @@ export interface ProfileRequest {
 	minFraction: number;
 }
 
-const client = createTRPCUntypedClient({ links: [httpBatchLink({ url: '/trpc' })] });
+function filterInput(request: Pick<ProfileRequest, 'pid' | 'comm' | 'host'>) {
+	return {
+		...(request.pid !== null ? { pid: request.pid } : {}),
+		...(request.comm ? { comm: request.comm } : {}),
+		...(request.host ? { host: request.host } : {}),
+	};
+}
 
-export async function fetchFlame(request: ProfileRequest, signal: AbortSignal): Promise<FlameResult> {
-	const input: Record<string, unknown> = { from: request.from, to: request.to, minFraction: request.minFraction };
-	if (request.pid !== null) input.pid = request.pid;
-	if (request.comm) input.comm = request.comm;
-	if (request.host) input.host = request.host;
-	return (await client.query('profile.flame', input, { signal })) as FlameResult;
+export function fetchFlame(request: ProfileRequest, signal: AbortSignal): Promise<FlameResult> {
+	return api.profile.flame.query(
+		{ fromMs: request.from, toMs: request.to, minFraction: request.minFraction, ...filterInput(request) },
+		{ signal },
+	);
+}
+
+export type ProcessLookup = Awaited<ReturnType<typeof api.processes.find.query>>;
+
+export function findProcess(pid: number, host: string, signal: AbortSignal): Promise<ProcessLookup> {
+	return api.processes.find.query({ pid, ...(host ? { host } : {}) }, { signal });
 }
 
 /** A message a person can act on, from whatever the client threw. */
 export function describeError(error: unknown): string {
+	if (error instanceof TRPCClientError) {
+		const code = (error.data as { firesight?: string } | undefined)?.firesight;
+		if (code === 'UNAVAILABLE') return `The hub's store is unavailable: ${error.message}`;
+		if (code === 'RANGE_TOO_LARGE') return `${error.message}. Pick a shorter time range.`;
+		if (code === 'BAD_INPUT') return `The hub rejected the query: ${error.message}`;
+	}
 	if (error instanceof Error) {
-		if (/fetch failed|Failed to fetch|NetworkError|ECONNREFUSED/i.test(error.message)) {
+		if (/fetch failed|Failed to fetch|NetworkError|ECONNREFUSED|Load failed/i.test(error.message)) {
 			return 'The hub did not answer. Is `firesight up` still running?';
 		}
-		return error.message;
+		return error.message || 'Unexpected error';
 	}
 	return String(error);
 }

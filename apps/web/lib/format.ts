@@ -16,6 +16,11 @@ export function formatPercent(value: number): string {
 	return `${oneDecimal.format(value)}%`;
 }
 
+/** Sampling frequencies: whole hertz unless fractional. */
+export function formatHz(value: number): string {
+	return `${Number.isInteger(value) ? integer.format(value) : oneDecimal.format(value)} Hz`;
+}
+
 export function formatRate(value: number): string {
 	return value >= 100 ? integer.format(value) : oneDecimal.format(value);
 }

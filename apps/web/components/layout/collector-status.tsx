@@ -1,6 +1,6 @@
 'use client';
 
-import { formatCompact, formatRate } from '../../lib/format.ts';
+import { formatCompact, formatHz } from '../../lib/format.ts';
 import { totalDrops } from '../../lib/live-messages.ts';
 import { useLive } from '../live/live-provider.tsx';
 
@@ -17,15 +17,15 @@ export function CollectorStatus() {
 		rates.length === 0
 			? '–'
 			: rates.length === 1
-				? `${formatRate(rates[0] ?? 0)} Hz`
-				: `${formatRate(Math.min(...rates))}–${formatRate(Math.max(...rates))} Hz`;
+				? formatHz(rates[0] ?? 0)
+				: `${formatHz(Math.min(...rates)).replace(' Hz', '')}–${formatHz(Math.max(...rates))}`;
 	const details = hosts
 		.map((host) => {
 			const counters = Object.entries(host.drops)
 				.filter(([, count]) => count > 0)
 				.map(([name, count]) => `${name} ${formatCompact(count)}`)
 				.join(', ');
-			return `${host.host}: ${host.connected ? 'connected' : 'disconnected'}, ${formatRate(host.frequencyHz)} Hz, drops ${counters || 'none'}${host.version ? `, v${host.version}` : ''}`;
+			return `${host.host}: ${host.connected ? 'connected' : 'disconnected'}, ${formatHz(host.frequencyHz)}, drops ${counters || 'none'}${host.version ? `, v${host.version}` : ''}`;
 		})
 		.join('\n');
 	return (

@@ -15,6 +15,7 @@ import {
 	toSearchParams,
 	type ProfileQueryState,
 } from '../../lib/profile-query.ts';
+import { useProcessLookup } from '../../lib/use-process-lookup.ts';
 import { useProfileData } from '../../lib/use-profile-data.ts';
 import { EmptyState } from '../common/empty-state.tsx';
 import { useLive } from '../live/live-provider.tsx';
@@ -100,12 +101,13 @@ export function ProfilesView() {
 		if (data) setHasData(data.result.totalSamples > 0);
 	}, [data]);
 
-	const share = useMemo(() => (result && search.trim() ? searchShare(result.root, search) : null), [result, search]);
+	const share = useMemo(() => (result && search.trim() ? searchShare(result.tree, search) : null), [result, search]);
 	const [zoomed, setZoomed] = useState<string | null>(null);
 	const [resetKey, setResetKey] = useState(0);
 
 	const rows = useMemo(() => processRows(live.hosts, Date.now(), 60_000), [live.hosts]);
 	const liveProcess = query.pid === null ? undefined : rows.find((row) => row.pid === query.pid && (!query.host || row.host === query.host));
+	const lookup = useProcessLookup(query.pid, query.host, result !== null && total === 0, key);
 	const request = data?.request;
 	const pprof = request ? pprofHref(request) : pprofHref({ ...resolveRange(query.range, Date.now()), pid: query.pid, comm: query.comm, host: query.host });
 
@@ -138,10 +140,10 @@ export function ProfilesView() {
 					<section className="panel table-panel" aria-label="Top functions">
 						<div className="panel-head">
 							<span className="panel-title">Top functions</span>
-							<span className="toolbar-note">{formatInt(result.functions.length)} functions · click one to find it in the graph</span>
+							<span className="toolbar-note">{formatInt(result.functions)} functions · click one to find it in the graph</span>
 						</div>
 						<TopFunctionsTable
-							functions={result.functions}
+							functions={result.topFunctions}
 							totalSamples={total}
 							search={search}
 							onSelect={(name) => {
@@ -174,7 +176,7 @@ export function ProfilesView() {
 								</div>
 							</div>
 						</div>
-						<FlameGraph root={result.root} orientation={query.orientation} search={search} resetKey={resetKey} onZoomChange={setZoomed} />
+						<FlameGraph root={result.tree} orientation={query.orientation} search={search} resetKey={resetKey} onZoomChange={setZoomed} />
 					</section>
 				)}
 			</div>
@@ -185,9 +187,38 @@ export function ProfilesView() {
 		const range = data?.request ?? resolveRange(query.range, Date.now());
 		const hosts = live.status?.hosts ?? [];
 		const rangeText = `between ${formatDateTime(range.from)} and ${formatDateTime(range.to)}`;
-		if (query.pid !== null && !liveProcess) {
+		const running = liveProcess ?? (lookup?.known && lookup.live ? lookup : undefined);
+		if (query.pid !== null && running) {
 			return (
-				<EmptyState testId="profile-empty" title={`No process with PID ${query.pid}`} detail={`PID ${query.pid} is not running on any connected host and has no samples ${rangeText}. It may have exited before it was sampled, or the PID is mistyped.`}>
+				<EmptyState
+					testId="profile-empty"
+					title={`Waiting for samples of ${running.comm} (PID ${query.pid})`}
+					detail={`The process is running but no profile window with its samples has been stored ${rangeText} yet. It may be idle; the collector sends windows every few seconds and this page updates by itself.`}
+				>
+					<span className="toolbar-note">
+						<span className="spinner" />
+						following new windows
+					</span>
+				</EmptyState>
+			);
+		}
+		if (query.pid !== null && lookup?.known && !lookup.live) {
+			const lastMs = lookup.lastMs;
+			return (
+				<EmptyState testId="profile-empty" title={`${lookup.comm} (PID ${query.pid}) has no samples in this range`} detail={`It was last seen on ${lookup.host} at ${formatDateTime(lastMs)} and is no longer running.`}>
+					<button type="button" className="button" onClick={() => navigate({ range: { kind: 'absolute', from: lastMs - 5 * 60_000, to: lastMs + 60_000 }, live: false })}>
+						Show the 5 minutes before it was last seen
+					</button>
+				</EmptyState>
+			);
+		}
+		if (query.pid !== null && (lookup?.known === false || lookup === null)) {
+			return (
+				<EmptyState
+					testId="profile-empty"
+					title={lookup ? `Unknown PID ${query.pid}` : `No samples of PID ${query.pid}`}
+					detail={`${lookup ? `No process with PID ${query.pid} has been seen on any host.` : `PID ${query.pid} is not in the live process table and has no samples ${rangeText}.`} It may have exited before it was sampled, or the PID is mistyped.`}
+				>
 					<div className="custom-range">
 						<Link className="button" href="/">
 							Pick a process
@@ -198,20 +229,6 @@ export function ProfilesView() {
 							</button>
 						)}
 					</div>
-				</EmptyState>
-			);
-		}
-		if (query.pid !== null && liveProcess) {
-			return (
-				<EmptyState
-					testId="profile-empty"
-					title={`Waiting for samples of ${liveProcess.comm} (PID ${query.pid})`}
-					detail={`The process is running but no profile window with its samples has been stored ${rangeText} yet. The collector sends one every few seconds; this page updates by itself.`}
-				>
-					<span className="toolbar-note">
-						<span className="spinner" />
-						following new windows
-					</span>
 				</EmptyState>
 			);
 		}
@@ -289,7 +306,7 @@ export function ProfilesView() {
 									{formatDateTime(request.from)} – {formatDateTime(request.to)}
 								</span>
 							)}
-							{result.pruned > 0 && <span title="Frames narrower than a pixel are merged into their parent on the hub">{formatInt(result.pruned)} tiny frames hidden</span>}
+							{result.prunedNodes > 0 && <span title="Frames narrower than a pixel are merged into their parent on the hub">{formatInt(result.prunedNodes)} frames under a pixel wide hidden</span>}
 						</>
 					) : (
 						<span>{error ? 'No data' : 'Loading…'}</span>
@@ -329,7 +346,7 @@ export function ProfilesView() {
 								<>No frame matches “{search.trim()}”</>
 							) : (
 								<>
-									<strong>{formatPercent((100 * share.matched) / Math.max(1, share.total))}</strong> of samples match “{search.trim()}” ({formatInt(share.matched)} of {formatInt(share.total)}, {formatInt(share.nodes)} frames)
+									<strong>{formatPercent((100 * share.matched) / Math.max(1, share.total))}</strong> of samples match “{search.trim()}” ({formatInt(share.matched)} of {formatInt(share.total)}, {formatInt(share.nodes)} {share.nodes === 1 ? 'frame' : 'frames'})
 								</>
 							)
 						) : (

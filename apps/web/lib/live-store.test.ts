@@ -1,0 +1,48 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { bannerFor } from './banner.ts';
+import { backoffDelay } from './backoff.ts';
+import { parseLiveMessage } from './live-messages.ts';
+import { initialLiveState, processRows, reduceConnection, reduceMessage } from './live-store.ts';
+import { sortRows } from './sort.ts';
+
+const row = (pid: number, cpuPercent: number) => ({ pid, comm: `p${pid}`, cmdline: '', cpuPercent, samplesPerSec: cpuPercent });
+
+test('process snapshots replace per host and stale hosts drop out', () => {
+	let state = reduceMessage(initialLiveState, { type: 'processes', host: 'a', ts: 1_000, rows: [row(1, 10)] });
+	state = reduceMessage(state, { type: 'processes', host: 'b', ts: 9_000, rows: [row(2, 20), row(3, 5)] });
+	state = reduceMessage(state, { type: 'processes', host: 'b', ts: 10_000, rows: [row(2, 30)] });
+	assert.deepEqual(processRows(state.hosts, 10_500).map((r) => `${r.host}:${r.pid}`), ['b:2']);
+	assert.equal(state.history.at(-1)?.cpuPercent, 40);
+});
+
+test('the banner shows when the hub goes away and clears when it is back', () => {
+	let state = reduceConnection(initialLiveState, 'connecting', null, 0);
+	assert.equal(bannerFor(state, 500), null, 'no banner during the first connection');
+	state = reduceConnection(state, 'open', null, 600);
+	state = reduceMessage(state, { type: 'status', hosts: [{ host: 'h', connected: true, lastSeenMs: 600, frequencyHz: 99, drops: {} }] });
+	assert.equal(bannerFor(state, 700), null);
+	state = reduceConnection(state, 'closed', 2_000, 1_000);
+	assert.equal(bannerFor(state, 1_100)?.kind, 'hub');
+	state = reduceConnection(state, 'connecting', null, 2_000);
+	assert.equal(bannerFor(state, 2_100)?.kind, 'hub', 'still shown while reconnecting');
+	state = reduceConnection(state, 'open', null, 2_200);
+	assert.equal(bannerFor(state, 2_300), null);
+	state = reduceMessage(state, { type: 'status', hosts: [{ host: 'h', connected: false, lastSeenMs: 2_000, frequencyHz: 99, drops: {} }] });
+	assert.equal(bannerFor(state, 7_000)?.kind, 'collector');
+});
+
+test('invalid frames are ignored, valid ones decoded', () => {
+	assert.equal(parseLiveMessage('{'), null);
+	assert.equal(parseLiveMessage('{"type":"bogus"}'), null);
+	assert.equal(parseLiveMessage('{"type":"window","host":"h","startMs":1,"durationMs":10}')?.type, 'window');
+});
+
+test('backoff grows, caps, and sorting is stable', () => {
+	assert.ok(backoffDelay(0, 500, 8_000, () => 1) === 500);
+	assert.ok(backoffDelay(3, 500, 8_000, () => 1) === 4_000);
+	assert.ok(backoffDelay(10, 500, 8_000, () => 1) === 8_000);
+	const rows = [row(1, 5), row(2, 9), row(3, 5)];
+	assert.deepEqual(sortRows(rows, (r) => r.cpuPercent, 'desc').map((r) => r.pid), [2, 1, 3]);
+	assert.deepEqual(sortRows(rows, (r) => r.comm, 'asc').map((r) => r.pid), [1, 2, 3]);
+});

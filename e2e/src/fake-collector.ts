@@ -1,0 +1,170 @@
+import { WebSocket } from 'ws';
+import type { CollectorMessage, Frame, ProcessRow, StackRow } from '@firesight/protocol';
+
+/**
+ * A collector without BPF: it speaks the ingest protocol with made-up but plausible data, so the
+ * dashboard can be driven (and screenshotted) on any machine. Process `hot_a`/`hot_b` splits
+ * mirror the known-answer workload of the real end-to-end test.
+ */
+
+export interface FakeProcess {
+	pid: number;
+	comm: string;
+	cmdline: string;
+	/** CPU share of one core, 0..100. */
+	cpuPercent: number;
+	/** Stacks root first with relative weights. */
+	stacks: { frames: Frame[]; weight: number }[];
+}
+
+const user = (name: string, module: string): Frame => ({ name, module, kind: 'user' });
+const kernel = (name: string): Frame => ({ name, module: '[kernel.kallsyms]', kind: 'kernel' });
+const jit = (name: string): Frame => ({ name, module: '[jit]', kind: 'jit' });
+
+export function demoProcesses(): FakeProcess[] {
+	const start = [user('_start', 'workload'), user('__libc_start_main', 'libc.so.6'), user('main', 'workload')];
+	const nodeBase = [user('_start', 'node'), user('node::Start', 'node'), user('uv_run', 'node'), user('uv__io_poll', 'node'), user('node::InternalCallbackScope::Close', 'node'), user('v8::Function::Call', 'node'), user('Builtins_JSEntry', 'node')];
+	const pgBase = [user('_start', 'postgres'), user('PostmasterMain', 'postgres'), user('ServerLoop', 'postgres'), user('BackendStartup', 'postgres'), user('PostgresMain', 'postgres'), user('exec_simple_query', 'postgres')];
+	return [
+		{
+			pid: 4242,
+			comm: 'workload',
+			cmdline: '/tmp/firesight-e2e/workload 60 40',
+			cpuPercent: 99.2,
+			stacks: [
+				{ frames: [...start, user('hot_a', 'workload')], weight: 60 },
+				{ frames: [...start, user('hot_b', 'workload')], weight: 40 },
+			],
+		},
+		{
+			pid: 1873,
+			comm: 'node',
+			cmdline: 'node --enable-source-maps dist/server.js --port 8080',
+			cpuPercent: 37.5,
+			stacks: [
+				{ frames: [...nodeBase, jit('processTicksAndRejections'), jit('handleRequest /srv/app/dist/server.js:88'), jit('renderPage /srv/app/dist/render.js:12'), jit('JSON.stringify')], weight: 22 },
+				{ frames: [...nodeBase, jit('processTicksAndRejections'), jit('handleRequest /srv/app/dist/server.js:88'), jit('queryUsers /srv/app/dist/db.js:41'), jit('parseRow /srv/app/dist/db.js:97')], weight: 14 },
+				{ frames: [...nodeBase, jit('processTicksAndRejections'), jit('handleRequest /srv/app/dist/server.js:88'), jit('compress /srv/app/dist/gzip.js:5'), user('deflate_slow', 'libz.so.1'), user('longest_match', 'libz.so.1')], weight: 11 },
+				{ frames: [user('_start', 'node'), user('node::Start', 'node'), user('uv_run', 'node'), user('uv__io_poll', 'node'), user('epoll_wait', 'libc.so.6'), kernel('entry_SYSCALL_64_after_hwframe'), kernel('do_syscall_64'), kernel('__x64_sys_epoll_wait'), kernel('do_epoll_wait')], weight: 5 },
+				{ frames: [user('_start', 'node'), user('v8::internal::Heap::CollectGarbage', 'node'), user('v8::internal::MarkCompactCollector::CollectGarbage', 'node'), user('v8::internal::MarkCompactCollector::MarkLiveObjects', 'node')], weight: 9 },
+				{ frames: [...nodeBase, jit('processTicksAndRejections'), jit('writeResponse /srv/app/dist/server.js:140'), user('uv_write', 'node'), user('write', 'libc.so.6'), kernel('entry_SYSCALL_64_after_hwframe'), kernel('do_syscall_64'), kernel('ksys_write'), kernel('sock_write_iter'), kernel('tcp_sendmsg'), kernel('tcp_sendmsg_locked'), kernel('tcp_push')], weight: 7 },
+			],
+		},
+		{
+			pid: 912,
+			comm: 'postgres',
+			cmdline: 'postgres: app appdb 127.0.0.1(51514) SELECT',
+			cpuPercent: 18.1,
+			stacks: [
+				{ frames: [...pgBase, user('PortalRun', 'postgres'), user('ExecutorRun', 'postgres'), user('ExecSeqScan', 'postgres'), user('heap_getnextslot', 'postgres'), user('heapgettup_pagemode', 'postgres')], weight: 16 },
+				{ frames: [...pgBase, user('PortalRun', 'postgres'), user('ExecutorRun', 'postgres'), user('ExecHashJoin', 'postgres'), user('ExecScanHashBucket', 'postgres')], weight: 9 },
+				{ frames: [...pgBase, user('pg_plan_queries', 'postgres'), user('standard_planner', 'postgres'), user('subquery_planner', 'postgres')], weight: 5 },
+				{ frames: [...pgBase, user('pq_getbyte', 'postgres'), user('secure_read', 'postgres'), user('recv', 'libc.so.6'), kernel('entry_SYSCALL_64_after_hwframe'), kernel('do_syscall_64'), kernel('__sys_recvfrom'), kernel('tcp_recvmsg')], weight: 3 },
+			],
+		},
+		{
+			pid: 1,
+			comm: 'systemd',
+			cmdline: '/sbin/init',
+			cpuPercent: 0.4,
+			stacks: [{ frames: [user('_start', 'systemd'), user('sd_event_run', 'libsystemd-shared-252.so'), user('epoll_wait', 'libc.so.6'), kernel('do_epoll_wait')], weight: 1 }],
+		},
+		{
+			pid: 655,
+			comm: 'containerd',
+			cmdline: '/usr/bin/containerd',
+			cpuPercent: 2.6,
+			stacks: [
+				{ frames: [user('runtime.goexit', 'containerd'), user('runtime.main', 'containerd'), user('runtime.schedule', 'containerd'), user('runtime.findRunnable', 'containerd'), user('runtime.netpoll', 'containerd')], weight: 2 },
+				{ frames: [user('runtime.goexit', 'containerd'), user('runtime.gcBgMarkWorker', 'containerd'), user('runtime.gcDrain', 'containerd'), user('runtime.scanobject', 'containerd')], weight: 1 },
+			],
+		},
+	];
+}
+
+export interface FakeCollectorOptions {
+	hubUrl: string;
+	token: string;
+	host?: string;
+	frequencyHz?: number;
+	windowMs?: number;
+	processes?: FakeProcess[];
+}
+
+export interface FakeCollector {
+	close(): Promise<void>;
+	/** Sends one profile window covering the last `windowMs` now (tests need not wait). */
+	flush(): void;
+	processes: FakeProcess[];
+}
+
+/** Connects to a hub's /ingest and streams live stats every second and profile windows. */
+export async function startFakeCollector(options: FakeCollectorOptions): Promise<FakeCollector> {
+	const host = options.host ?? 'demo-host';
+	const frequencyHz = options.frequencyHz ?? 99;
+	const windowMs = options.windowMs ?? 2_000;
+	const processes = options.processes ?? demoProcesses();
+	const url = `${options.hubUrl.replace(/^http/, 'ws')}/ingest`;
+	const ws = new WebSocket(url, { headers: { authorization: `Bearer ${options.token}` } });
+	await new Promise<void>((resolve, reject) => {
+		ws.once('open', () => resolve());
+		ws.once('error', reject);
+	});
+	const send = (message: CollectorMessage) => ws.send(JSON.stringify(message));
+	send({ type: 'hello', host, version: '0.1.0-fake', frequencyHz, protocol: 1 });
+
+	let drops = 0;
+	const jitter = () => 0.9 + 0.2 * Math.random();
+	const liveTick = () => {
+		if (Math.random() < 0.05) drops += 1;
+		const rows: ProcessRow[] = processes.map((process) => {
+			const cpuPercent = Math.min(100, process.cpuPercent * jitter());
+			return { pid: process.pid, comm: process.comm, cmdline: process.cmdline, cpuPercent, samplesPerSec: (cpuPercent / 100) * frequencyHz };
+		});
+		send({ type: 'live', stats: { host, ts: Date.now(), frequencyHz, processes: rows, drops: { ringbuf_reserve: 0, queue_full: drops } } });
+	};
+	let windowStart = Date.now();
+	const flush = () => {
+		const end = Date.now();
+		const durationMs = Math.max(1, end - windowStart);
+		const frames: Frame[] = [];
+		const ids = new Map<string, number>();
+		const intern = (frame: Frame) => {
+			const key = `${frame.kind}|${frame.module}|${frame.name}`;
+			let id = ids.get(key);
+			if (id === undefined) {
+				id = frames.length;
+				frames.push(frame);
+				ids.set(key, id);
+			}
+			return id;
+		};
+		const stacks: StackRow[] = [];
+		for (const process of processes) {
+			const samples = Math.round(((process.cpuPercent / 100) * frequencyHz * durationMs) / 1000);
+			const weightSum = process.stacks.reduce((sum, stack) => sum + stack.weight, 0);
+			for (const stack of process.stacks) {
+				const count = Math.round((samples * stack.weight) / weightSum);
+				if (count > 0) stacks.push({ pid: process.pid, comm: process.comm, frameIds: stack.frames.map(intern), count });
+			}
+		}
+		send({ type: 'profile', window: { host, startMs: windowStart, durationMs, frequencyHz, frames, stacks } });
+		windowStart = end;
+	};
+	liveTick();
+	const liveTimer = setInterval(liveTick, 1_000);
+	const windowTimer = setInterval(flush, windowMs);
+	return {
+		processes,
+		flush,
+		close: async () => {
+			clearInterval(liveTimer);
+			clearInterval(windowTimer);
+			await new Promise<void>((resolve) => {
+				ws.once('close', () => resolve());
+				ws.close();
+				setTimeout(resolve, 1_000).unref();
+			});
+		},
+	};
+}
