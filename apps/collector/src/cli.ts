@@ -37,6 +37,10 @@ export async function main(argv: string[]): Promise<number> {
 			console.error(`firesight ${name}: ${err.message}`);
 			return 1;
 		}
-		throw err;
+		// A bug, not the user's doing: one line, with the stack only when asked for.
+		console.error(`firesight ${name}: unexpected error: ${(err as Error).message ?? err}`);
+		if (process.env.FIRESIGHT_DEBUG) console.error((err as Error).stack);
+		else console.error('(set FIRESIGHT_DEBUG=1 for the stack trace)');
+		return 1;
 	}
 }

@@ -33,7 +33,10 @@ export function parseOptions<T extends Options>(argv: string[], options: T) {
 			strict: true,
 		});
 	} catch (err) {
-		throw new UsageError((err as Error).message.split('\n')[0] ?? 'bad arguments');
+		// parseArgs' own messages run on with advice about '--'; keep the part that names the problem.
+		const message = (err as Error).message;
+		const unknown = /Unknown option '([^']+)'/.exec(message);
+		throw new UsageError(unknown ? `unknown option '${unknown[1]}'` : (message.split(/\.\s|\n/)[0] ?? 'bad arguments'));
 	}
 }
 
