@@ -1,0 +1,590 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * tls: captures the plaintext of OpenSSL's SSL_read, SSL_write, SSL_read_ex and SSL_write_ex with
+ * entry and return uprobes, and ties each SSL object to the socket it talks through.
+ *
+ * The uprobes are attached by user space once per file (system libssl, or an executable such as
+ * node that carries its own OpenSSL) for every process; the pid filter lives here.
+ *
+ * Finding the socket: OpenSSL has no fd in a stable place, so it is inferred from the syscalls
+ * of the calling thread:
+ *   - socket BIO (curl, openssl s_server, most C programs): the read/write syscall happens inside
+ *     the SSL call, on the same thread;
+ *   - memory BIO (Node): the event loop reads the socket BEFORE SSL_read, and writes it AFTER
+ *     SSL_write, on the same thread. The last socket read of a thread and the first socket write
+ *     after an SSL_write are remembered for that.
+ * A connection is (tgid, fd, gen): gen is bumped each time a tracked fd is closed, so a reused fd
+ * number is a new connection. Where no socket can be tied, events carry fd -1 and user space
+ * reports the peer as unknown.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include "tls.h"
+
+#define AF_INET 2
+#define AF_INET6 10
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+
+/* Syscall numbers of the socket I/O that can carry TLS records. */
+#if defined(__TARGET_ARCH_x86)
+#define NR_read 0
+#define NR_write 1
+#define NR_close 3
+#define NR_readv 19
+#define NR_writev 20
+#define NR_sendto 44
+#define NR_recvfrom 45
+#define NR_sendmsg 46
+#define NR_recvmsg 47
+#elif defined(__TARGET_ARCH_arm64)
+#define NR_read 63
+#define NR_write 64
+#define NR_close 57
+#define NR_readv 65
+#define NR_writev 66
+#define NR_sendto 206
+#define NR_recvfrom 207
+#define NR_sendmsg 211
+#define NR_recvmsg 212
+#else
+#error "tls.bpf.c: syscall numbers for this architecture are missing"
+#endif
+
+/* Set by the collector before load. */
+const volatile __u32 self_tgid = 0;	/* never trace the collector itself */
+const volatile bool filter_pids = false;	/* only the tgids in `pids` */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);
+	__type(value, __u8);
+	__uint(max_entries, 1024);
+} pids SEC(".maps");
+
+/*
+ * Processes that do TLS: filled by user space at discovery and by the uprobes on first use. The
+ * syscall hook looks here first, so it costs one lookup for every other process.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, __u32);
+	__type(value, __u8);
+	__uint(max_entries, 8192);
+} tls_tgids SEC(".maps");
+
+/* An SSL call in flight on a thread, from entry to return. */
+struct tls_call {
+	__u64 ssl;
+	__u64 buf;
+	__u64 count_ptr;	/* size_t * of the _ex calls */
+	__u64 start_ns;
+	__s32 fd;		/* socket used inside the call, or -1 */
+	__u32 func;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u64);	/* pid_tgid */
+	__type(value, struct tls_call);
+	__uint(max_entries, 16384);
+} active SEC(".maps");
+
+/* Per thread: what the memory-BIO inference needs. */
+struct thread_io {
+	__u64 pending_write_ssl;	/* SSL_write returned, its socket write not seen yet */
+	__s32 last_read_fd;		/* last socket read, or -1 */
+	__u32 __pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, __u32);	/* tid */
+	__type(value, struct thread_io);
+	__uint(max_entries, 16384);
+} threads SEC(".maps");
+
+struct ssl_key {
+	__u32 tgid;
+	__u32 __pad;
+	__u64 ssl;
+};
+
+struct ssl_conn {
+	__s32 fd;
+	__u32 gen;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct ssl_key);
+	__type(value, struct ssl_conn);
+	__uint(max_entries, 65536);
+} ssl_conns SEC(".maps");
+
+struct fd_key {
+	__u32 tgid;
+	__s32 fd;
+};
+
+/* Current generation of each (tgid, fd) that an SSL object was tied to. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct fd_key);
+	__type(value, __u32);
+	__uint(max_entries, 65536);
+} fd_gens SEC(".maps");
+
+/* Where a data record is assembled before it is copied to the ring buffer at its real size. */
+struct scratch {
+	struct tls_data_event ev;
+	__u8 data[TLS_MAX_CAPTURE];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct scratch);
+	__uint(max_entries, 1);
+} scratch_buf SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 << 20);	/* resized by the collector */
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, TLS_COUNTER_MAX);
+} counters SEC(".maps");
+
+static __always_inline void count_n(__u32 counter, __u64 n)
+{
+	__u64 *c = bpf_map_lookup_elem(&counters, &counter);
+
+	if (c)
+		*c += n; /* per-CPU: no other writer */
+}
+
+static __always_inline void count(__u32 counter)
+{
+	count_n(counter, 1);
+}
+
+static __always_inline bool traced(__u32 tgid)
+{
+	if (tgid == self_tgid)
+		return false;
+	if (filter_pids && !bpf_map_lookup_elem(&pids, &tgid))
+		return false;
+	return true;
+}
+
+/* The struct socket behind fd in the current process, or NULL when fd is not a socket. */
+static __always_inline struct socket *fd_socket(int fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds;
+	struct file *f = NULL;
+	unsigned int max;
+	umode_t mode;
+
+	if (!fdt || fd < 0)
+		return NULL;
+	max = BPF_CORE_READ(fdt, max_fds);
+	if ((unsigned int)fd >= max)
+		return NULL;
+	fds = BPF_CORE_READ(fdt, fd);
+	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) || !f)
+		return NULL;
+	mode = BPF_CORE_READ(f, f_inode, i_mode);
+	if ((mode & S_IFMT) != S_IFSOCK)
+		return NULL;
+	return BPF_CORE_READ(f, private_data);
+}
+
+static __always_inline void read_addresses(struct tls_conn_event *ev, struct socket *sock)
+{
+	struct sock *sk = BPF_CORE_READ(sock, sk);
+	__u16 family;
+
+	if (!sk)
+		return;
+	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	/* Explicit sizes: the destinations are byte arrays, wider than the IPv4 fields. */
+	if (family == AF_INET) {
+		bpf_core_read(ev->laddr, 4, &sk->__sk_common.skc_rcv_saddr);
+		bpf_core_read(ev->raddr, 4, &sk->__sk_common.skc_daddr);
+	} else if (family == AF_INET6) {
+		bpf_core_read(ev->laddr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+		bpf_core_read(ev->raddr, 16, &sk->__sk_common.skc_v6_daddr);
+	} else {
+		ev->family = family;
+		return;
+	}
+	ev->family = family;
+	ev->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	ev->rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+}
+
+/*
+ * Ties ssl to (tgid, fd) at the fd's current generation; emits a conn event when that is news.
+ * Returns the generation.
+ */
+static __always_inline __u32 associate(__u32 tgid, __u64 ssl, int fd, __u8 source)
+{
+	struct fd_key fk = {.tgid = tgid, .fd = fd};
+	struct ssl_key sk = {.tgid = tgid, .ssl = ssl};
+	struct ssl_conn *cur, conn = {.fd = fd};
+	struct tls_conn_event *ev;
+	struct socket *sock;
+	__u32 zero = 0, *gen;
+
+	gen = bpf_map_lookup_elem(&fd_gens, &fk);
+	if (!gen) {
+		bpf_map_update_elem(&fd_gens, &fk, &zero, BPF_NOEXIST);
+		gen = bpf_map_lookup_elem(&fd_gens, &fk);
+		if (!gen) {
+			count(TLS_CONN_FULL);
+			return 0;
+		}
+	}
+	conn.gen = *gen;
+	cur = bpf_map_lookup_elem(&ssl_conns, &sk);
+	if (cur && cur->fd == conn.fd && cur->gen == conn.gen)
+		return conn.gen;
+	if (bpf_map_update_elem(&ssl_conns, &sk, &conn, BPF_ANY))
+		count(TLS_CONN_FULL);
+
+	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	if (!ev) {
+		count(TLS_CONTROL_LOST);
+		return conn.gen;
+	}
+	__builtin_memset(ev, 0, sizeof(*ev));
+	ev->ts_ns = bpf_ktime_get_ns();
+	ev->type = TLS_EV_CONN;
+	ev->tgid = tgid;
+	ev->ssl = ssl;
+	ev->fd = fd;
+	ev->gen = conn.gen;
+	ev->fd_source = source;
+	sock = fd_socket(fd);
+	if (sock)
+		read_addresses(ev, sock);
+	bpf_ringbuf_submit(ev, 0);
+	return conn.gen;
+}
+
+static __always_inline int enter(__u64 ssl, __u64 buf, __u64 count_ptr, __u32 func)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32;
+	struct tls_call call = {
+		.ssl = ssl,
+		.buf = buf,
+		.count_ptr = count_ptr,
+		.fd = -1,
+		.func = func,
+	};
+	__u8 one = 1;
+
+	if (!traced(tgid))
+		return 0;
+	if (!bpf_map_lookup_elem(&tls_tgids, &tgid))
+		bpf_map_update_elem(&tls_tgids, &tgid, &one, BPF_ANY);
+	call.start_ns = bpf_ktime_get_ns();
+	if (bpf_map_update_elem(&active, &id, &call, BPF_ANY))
+		count(TLS_ACTIVE_FULL);
+	return 0;
+}
+
+static __always_inline int leave(struct pt_regs *ctx, __u8 dir)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32, tid = (__u32)id, zero = 0;
+	/* SSL_read/SSL_write return int; the upper half of the register is not theirs. */
+	int ret = (int)PT_REGS_RC(ctx);
+	struct ssl_key sk = {.tgid = tgid};
+	struct tls_call call, *c;
+	struct ssl_conn *conn;
+	struct thread_io *tio;
+	struct scratch *s;
+	__u64 n = 0;
+	__u32 cap, gen = 0;
+	int fd = -1;
+	__u8 source = TLS_FD_UNKNOWN;
+
+	c = bpf_map_lookup_elem(&active, &id);
+	if (!c) {
+		if (traced(tgid))
+			count(TLS_NO_ENTRY);
+		return 0;
+	}
+	call = *c;
+	bpf_map_delete_elem(&active, &id);
+	if (ret <= 0)
+		return 0;
+	if (call.func == TLS_FN_SSL_READ_EX || call.func == TLS_FN_SSL_WRITE_EX) {
+		if (!call.count_ptr || bpf_probe_read_user(&n, sizeof(n), (void *)call.count_ptr)) {
+			count(TLS_READ_FAILED);
+			return 0;
+		}
+	} else {
+		n = ret;
+	}
+	if (n == 0)
+		return 0;
+	count(TLS_CALLS);
+	count_n(TLS_BYTES, n);
+
+	sk.ssl = call.ssl;
+	conn = bpf_map_lookup_elem(&ssl_conns, &sk);
+	if (call.fd >= 0) {
+		fd = call.fd;
+		source = TLS_FD_INSIDE_CALL;
+	} else if (conn) {
+		struct fd_key fk = {.tgid = tgid, .fd = conn->fd};
+		__u32 *cur = bpf_map_lookup_elem(&fd_gens, &fk);
+
+		if (cur && *cur == conn->gen) {
+			fd = conn->fd;
+			gen = conn->gen;
+			source = TLS_FD_CACHED;
+		}
+	}
+	if (source == TLS_FD_UNKNOWN) {
+		tio = bpf_map_lookup_elem(&threads, &tid);
+		if (dir == TLS_DIR_READ) {
+			if (tio && tio->last_read_fd >= 0) {
+				fd = tio->last_read_fd;
+				source = TLS_FD_PRIOR_READ;
+			}
+		} else if (tio) {
+			tio->pending_write_ssl = call.ssl;
+		} else {
+			struct thread_io fresh = {.pending_write_ssl = call.ssl, .last_read_fd = -1};
+
+			bpf_map_update_elem(&threads, &tid, &fresh, BPF_ANY);
+		}
+	}
+	if (source == TLS_FD_INSIDE_CALL || source == TLS_FD_PRIOR_READ)
+		gen = associate(tgid, call.ssl, fd, source);
+
+	s = bpf_map_lookup_elem(&scratch_buf, &zero);
+	if (!s)
+		return 0;
+	cap = n > TLS_MAX_CAPTURE ? TLS_MAX_CAPTURE : n;
+	if (n > TLS_MAX_CAPTURE)
+		count(TLS_TRUNCATED);
+	/* Keep the bound visible to the verifier whatever clang does with the line above. */
+	asm volatile("%[cap] &= 0x7fff" : [cap] "+r"(cap));
+	if (cap > TLS_MAX_CAPTURE)
+		cap = TLS_MAX_CAPTURE;
+	if (bpf_probe_read_user(s->data, cap, (void *)call.buf)) {
+		count(TLS_READ_FAILED);
+		cap = 0;
+	}
+	s->ev.ts_ns = bpf_ktime_get_ns();
+	s->ev.type = TLS_EV_DATA;
+	s->ev.tgid = tgid;
+	s->ev.start_ns = call.start_ns;
+	s->ev.ssl = call.ssl;
+	s->ev.tid = tid;
+	s->ev.len = n > 0xffffffffULL ? 0xffffffffU : (__u32)n;
+	s->ev.cap_len = cap;
+	s->ev.fd = fd;
+	s->ev.gen = gen;
+	s->ev.dir = dir;
+	s->ev.func = call.func;
+	s->ev.fd_source = source;
+	s->ev.__pad = 0;
+	if (bpf_ringbuf_output(&events, s, sizeof(s->ev) + cap, 0))
+		count(TLS_DATA_LOST);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(ssl_read_enter, void *ssl, void *buf, int num)
+{
+	return enter((__u64)ssl, (__u64)buf, 0, TLS_FN_SSL_READ);
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(ssl_read_return)
+{
+	return leave(ctx, TLS_DIR_READ);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(ssl_write_enter, void *ssl, const void *buf, int num)
+{
+	return enter((__u64)ssl, (__u64)buf, 0, TLS_FN_SSL_WRITE);
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(ssl_write_return)
+{
+	return leave(ctx, TLS_DIR_WRITE);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(ssl_read_ex_enter, void *ssl, void *buf, size_t num, size_t *readbytes)
+{
+	return enter((__u64)ssl, (__u64)buf, (__u64)readbytes, TLS_FN_SSL_READ_EX);
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(ssl_read_ex_return)
+{
+	return leave(ctx, TLS_DIR_READ);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(ssl_write_ex_enter, void *ssl, const void *buf, size_t num, size_t *written)
+{
+	return enter((__u64)ssl, (__u64)buf, (__u64)written, TLS_FN_SSL_WRITE_EX);
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(ssl_write_ex_return)
+{
+	return leave(ctx, TLS_DIR_WRITE);
+}
+
+static __always_inline void on_close(__u32 tgid, int fd)
+{
+	struct fd_key fk = {.tgid = tgid, .fd = fd};
+	struct tls_close_event *ev;
+	__u32 *gen = bpf_map_lookup_elem(&fd_gens, &fk);
+
+	if (!gen)
+		return;
+	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	if (ev) {
+		ev->ts_ns = bpf_ktime_get_ns();
+		ev->type = TLS_EV_CLOSE;
+		ev->tgid = tgid;
+		ev->fd = fd;
+		ev->gen = *gen;
+		bpf_ringbuf_submit(ev, 0);
+	} else {
+		count(TLS_CONTROL_LOST);
+	}
+	__sync_fetch_and_add(gen, 1);
+}
+
+/*
+ * Every syscall passes here, so the common path is a switch and one lookup. The fd is taken at
+ * entry: what matters is which socket the thread touched, not how much it moved.
+ */
+SEC("tp_btf/sys_enter")
+int BPF_PROG(tls_sys_enter, struct pt_regs *regs, long nr)
+{
+	__u64 id;
+	__u32 tgid, tid;
+	struct tls_call *call;
+	struct thread_io *tio;
+	bool is_read;
+	int fd;
+
+	switch (nr) {
+	case NR_read:
+	case NR_readv:
+	case NR_recvfrom:
+	case NR_recvmsg:
+		is_read = true;
+		break;
+	case NR_write:
+	case NR_writev:
+	case NR_sendto:
+	case NR_sendmsg:
+	case NR_close:
+		is_read = false;
+		break;
+	default:
+		return 0;
+	}
+	id = bpf_get_current_pid_tgid();
+	tgid = id >> 32;
+	tid = (__u32)id;
+	if (!bpf_map_lookup_elem(&tls_tgids, &tgid))
+		return 0;
+	fd = (int)PT_REGS_PARM1_CORE(regs);
+	if (nr == NR_close) {
+		on_close(tgid, fd);
+		return 0;
+	}
+	if (!fd_socket(fd))
+		return 0;
+	call = bpf_map_lookup_elem(&active, &id);
+	if (call) {
+		call->fd = fd;
+		return 0;
+	}
+	tio = bpf_map_lookup_elem(&threads, &tid);
+	if (is_read) {
+		if (tio) {
+			tio->last_read_fd = fd;
+		} else {
+			struct thread_io fresh = {.last_read_fd = fd};
+
+			bpf_map_update_elem(&threads, &tid, &fresh, BPF_ANY);
+		}
+	} else if (tio && tio->pending_write_ssl) {
+		__u64 ssl = tio->pending_write_ssl;
+
+		tio->pending_write_ssl = 0;
+		associate(tgid, ssl, fd, TLS_FD_NEXT_WRITE);
+	}
+	return 0;
+}
+
+static __always_inline void proc_event(__u32 type, __u32 tgid)
+{
+	struct tls_proc_event *ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+
+	if (!ev) {
+		count(TLS_CONTROL_LOST);
+		return;
+	}
+	ev->ts_ns = bpf_ktime_get_ns();
+	ev->type = type;
+	ev->tgid = tgid;
+	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+	bpf_ringbuf_submit(ev, 0);
+}
+
+/* Every exec, so that user space can attach to a new executable before it gets to TLS. */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(tls_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+	if (traced(tgid))
+		proc_event(TLS_EV_EXEC, tgid);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(tls_exit, struct task_struct *p)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32, tid = (__u32)id;
+
+	bpf_map_delete_elem(&active, &id);
+	bpf_map_delete_elem(&threads, &tid);
+	if (tgid != tid || !bpf_map_lookup_elem(&tls_tgids, &tgid))
+		return 0;
+	bpf_map_delete_elem(&tls_tgids, &tgid);
+	proc_event(TLS_EV_EXIT, tgid);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

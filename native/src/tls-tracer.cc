@@ -1,0 +1,209 @@
+// TlsTracer: the tls BPF tool (bpf/tls.bpf.c) behind a JS class.
+//   open (constructor) -> configure rodata and map sizes -> load -> attach tracepoints ->
+//   stream the ring buffer -> attachFile(path) per OpenSSL-carrying file -> close()
+// Which files to attach and what the records mean is decided in TypeScript (tls-tracer.ts).
+#include <napi.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+
+#include <cstring>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "native-error.h"
+#include "ring-buffer-stream.h"
+#include "tls.h"
+#include "tls.skel.h"
+
+namespace firesight {
+namespace {
+
+struct SkeletonDeleter {
+	void operator()(struct tls_bpf *skel) const { tls_bpf__destroy(skel); }
+};
+
+struct LinkDeleter {
+	void operator()(struct bpf_link *link) const { bpf_link__destroy(link); }
+};
+using LinkPtr = std::unique_ptr<struct bpf_link, LinkDeleter>;
+
+struct Probe {
+	const char *func;
+	struct bpf_program *entry;
+	struct bpf_program *ret;
+};
+
+// Functions a file may lack (the _ex forms came with OpenSSL 1.1.1) are skipped, not errors.
+std::vector<Probe> Probes(struct tls_bpf *skel)
+{
+	return {
+		{"SSL_read", skel->progs.ssl_read_enter, skel->progs.ssl_read_return},
+		{"SSL_write", skel->progs.ssl_write_enter, skel->progs.ssl_write_return},
+		{"SSL_read_ex", skel->progs.ssl_read_ex_enter, skel->progs.ssl_read_ex_return},
+		{"SSL_write_ex", skel->progs.ssl_write_ex_enter, skel->progs.ssl_write_ex_return},
+	};
+}
+
+class TlsTracer : public Napi::ObjectWrap<TlsTracer> {
+public:
+	static Napi::Function Define(Napi::Env env)
+	{
+		return DefineClass(env, "TlsTracer",
+				   {InstanceMethod("attachFile", &TlsTracer::AttachFile),
+				    InstanceMethod("detachFile", &TlsTracer::DetachFile),
+				    InstanceMethod("addProcess", &TlsTracer::AddProcess),
+				    InstanceMethod("counters", &TlsTracer::Counters),
+				    InstanceMethod("close", &TlsTracer::Close)});
+	}
+
+	// new TlsTracer({selfTgid, pids, ringBytes, maxInFlightBytes, onBatch}). Main thread.
+	explicit TlsTracer(const Napi::CallbackInfo &info) : Napi::ObjectWrap<TlsTracer>(info)
+	{
+		Napi::Env env = info.Env();
+		Napi::Object cfg = info[0].As<Napi::Object>();
+		uint32_t self_tgid = cfg.Get("selfTgid").As<Napi::Number>().Uint32Value();
+		Napi::Array pids = cfg.Get("pids").As<Napi::Array>();
+		uint32_t ring_bytes = cfg.Get("ringBytes").As<Napi::Number>().Uint32Value();
+		double max_in_flight = cfg.Get("maxInFlightBytes").As<Napi::Number>().DoubleValue();
+		Napi::Function on_batch = cfg.Get("onBatch").As<Napi::Function>();
+
+		InstallLibbpfLogger();
+		skel_.reset(tls_bpf__open());
+		if (!skel_)
+			throw NativeError(env, "bpf_object__open", errno);
+		skel_->rodata->self_tgid = self_tgid;
+		skel_->rodata->filter_pids = pids.Length() > 0;
+		bpf_map__set_max_entries(skel_->maps.events, ring_bytes);
+		int err = tls_bpf__load(skel_.get());
+		if (err)
+			throw NativeError(env, "bpf_object__load", err);
+		for (uint32_t i = 0; i < pids.Length(); i++) {
+			__u32 pid = pids.Get(i).As<Napi::Number>().Uint32Value();
+			__u8 one = 1;
+			if (bpf_map_update_elem(bpf_map__fd(skel_->maps.pids), &pid, &one, BPF_ANY))
+				throw NativeError(env, "bpf_map_update_elem(pids)", errno);
+		}
+		for (auto *prog : {skel_->progs.tls_sys_enter, skel_->progs.tls_exec, skel_->progs.tls_exit}) {
+			LinkPtr link(bpf_program__attach(prog));
+			if (!link)
+				throw NativeError(env, "bpf_program__attach", errno);
+			fixed_links_.push_back(std::move(link));
+		}
+		err = stream_.Start(env, bpf_map__fd(skel_->maps.events), on_batch,
+				    static_cast<size_t>(max_in_flight));
+		if (err)
+			throw NativeError(env, "ring_buffer__new", -err);
+	}
+
+	// attachFile(key, path) -> names of the functions attached (entry and return each). Main
+	// thread; libbpf reads the file's symbol tables to find the offsets.
+	Napi::Value AttachFile(const Napi::CallbackInfo &info)
+	{
+		Napi::Env env = info.Env();
+		if (!skel_)
+			throw Napi::Error::New(env, "tracer is closed");
+		std::string key = info[0].As<Napi::String>().Utf8Value();
+		std::string path = info[1].As<Napi::String>().Utf8Value();
+		if (files_.count(key))
+			throw Napi::Error::New(env, "file is already attached: " + key);
+		std::vector<LinkPtr> links;
+		Napi::Array names = Napi::Array::New(env);
+		int last_err = 0;
+		for (const auto &p : Probes(skel_.get())) {
+			LinkPtr entry, ret;
+			for (bool retprobe : {false, true}) {
+				LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = retprobe, .func_name = p.func);
+				struct bpf_program *prog = retprobe ? p.ret : p.entry;
+				struct bpf_link *l =
+					bpf_program__attach_uprobe_opts(prog, -1, path.c_str(), 0, &opts);
+				if (!l) {
+					last_err = errno;
+					break;
+				}
+				(retprobe ? ret : entry).reset(l);
+			}
+			if (!entry || !ret)
+				continue;  // the file lacks this function
+			links.push_back(std::move(entry));
+			links.push_back(std::move(ret));
+			names.Set(names.Length(), p.func);
+		}
+		if (links.empty())
+			throw NativeError(env, "bpf_program__attach_uprobe_opts", last_err ? last_err : ENOENT);
+		files_[key] = std::move(links);
+		return names;
+	}
+
+	// detachFile(key) -> whether it was attached. Main thread.
+	Napi::Value DetachFile(const Napi::CallbackInfo &info)
+	{
+		std::string key = info[0].As<Napi::String>().Utf8Value();
+		return Napi::Boolean::New(info.Env(), files_.erase(key) > 0);
+	}
+
+	// addProcess(tgid): marks a process as doing TLS before its first SSL call, so the socket
+	// reads that precede it (memory BIOs) are seen. Main thread.
+	Napi::Value AddProcess(const Napi::CallbackInfo &info)
+	{
+		Napi::Env env = info.Env();
+		if (!skel_)
+			throw Napi::Error::New(env, "tracer is closed");
+		__u32 tgid = info[0].As<Napi::Number>().Uint32Value();
+		__u8 one = 1;
+		if (bpf_map_update_elem(bpf_map__fd(skel_->maps.tls_tgids), &tgid, &one, BPF_ANY))
+			throw NativeError(env, "bpf_map_update_elem(tls_tgids)", errno);
+		return env.Undefined();
+	}
+
+	// counters() -> ArrayBuffer of TLS_COUNTER_MAX u64 totals summed over CPUs, then one u64:
+	// records the ring-buffer stream dropped because JavaScript fell behind. Main thread.
+	Napi::Value Counters(const Napi::CallbackInfo &info)
+	{
+		Napi::Env env = info.Env();
+		if (!skel_)
+			throw Napi::Error::New(env, "tracer is closed");
+		int ncpus = libbpf_num_possible_cpus();
+		std::vector<__u64> percpu(ncpus > 0 ? ncpus : 1);
+		auto buf = Napi::ArrayBuffer::New(env, (TLS_COUNTER_MAX + 1) * sizeof(uint64_t));
+		auto *out = static_cast<uint64_t *>(buf.Data());
+		int fd = bpf_map__fd(skel_->maps.counters);
+		for (__u32 c = 0; c < TLS_COUNTER_MAX; c++) {
+			uint64_t sum = 0;
+			if (bpf_map_lookup_elem(fd, &c, percpu.data()) == 0)
+				for (auto v : percpu)
+					sum += v;
+			out[c] = sum;
+		}
+		out[TLS_COUNTER_MAX] = stream_.dropped();
+		return buf;
+	}
+
+	// Detaches everything and stops the stream (joins its thread). Safe to call twice. Main thread.
+	Napi::Value Close(const Napi::CallbackInfo &info)
+	{
+		files_.clear();
+		fixed_links_.clear();
+		stream_.Stop();
+		skel_.reset();
+		return info.Env().Undefined();
+	}
+
+private:
+	std::unique_ptr<struct tls_bpf, SkeletonDeleter> skel_;
+	std::vector<LinkPtr> fixed_links_;
+	std::map<std::string, std::vector<LinkPtr>> files_;
+	RingBufferStream stream_;
+};
+
+}  // namespace
+
+void InitTlsTracer(Napi::Env env, Napi::Object exports)
+{
+	exports.Set("TlsTracer", TlsTracer::Define(env));
+}
+
+}  // namespace firesight

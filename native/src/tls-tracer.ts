@@ -1,0 +1,126 @@
+import { loadAddon } from './addon.ts';
+import { checkBpfPrerequisites, toNativeError } from './native-error.ts';
+import { ringBufferRecords } from './ring-buffer-records.ts';
+import { decodeTlsCounters, decodeTlsEvent, type TlsCounter, type TlsEvent } from './tls-records.ts';
+
+interface RawTlsTracer {
+	attachFile(key: string, path: string): string[];
+	detachFile(key: string): boolean;
+	addProcess(tgid: number): void;
+	counters(): ArrayBuffer;
+	close(): void;
+}
+
+type RawTlsTracerClass = new (config: {
+	selfTgid: number;
+	pids: number[];
+	ringBytes: number;
+	maxInFlightBytes: number;
+	onBatch: (batch: ArrayBuffer) => void;
+}) => RawTlsTracer;
+
+export interface TlsTracerOptions {
+	/** Called on the main thread with the records of one ring-buffer wake-up, in kernel order. */
+	onEvents: (events: TlsEvent[]) => void;
+	/** Only these processes (tgids); all when empty. The collector's own process is never traced. */
+	pids?: readonly number[];
+	/** Ring buffer size in bytes: a power of two, at least a page. */
+	ringBytes?: number;
+	/** Bytes of batches waiting for JavaScript before further batches are dropped (and counted). */
+	maxInFlightBytes?: number;
+	/** Records that could not be decoded (a layout mismatch): counted, never thrown into the poll loop. */
+	onDecodeError?: (err: Error) => void;
+}
+
+/**
+ * The tls BPF tool: uprobes on OpenSSL's SSL_read/SSL_write(_ex) in the files attached with
+ * attachFile(), plus the syscall, exec and exit hooks that tie SSL objects to sockets and report
+ * new processes. Which files to attach is the caller's business (see the collector's discovery).
+ */
+export class TlsTracer {
+	#raw: RawTlsTracer | undefined;
+	#decodeErrors = 0;
+
+	constructor(options: TlsTracerOptions) {
+		const ringBytes = options.ringBytes ?? 16 << 20;
+		if (!Number.isInteger(ringBytes) || ringBytes < 4096 || (ringBytes & (ringBytes - 1)) !== 0) {
+			throw new RangeError(`ringBytes must be a power of two of at least 4096, got ${ringBytes}`);
+		}
+		checkBpfPrerequisites();
+		const onBatch = (batch: ArrayBuffer) => {
+			const events: TlsEvent[] = [];
+			try {
+				for (const rec of ringBufferRecords(batch)) {
+					try {
+						events.push(decodeTlsEvent(rec));
+					} catch (err) {
+						this.#decodeErrors++;
+						options.onDecodeError?.(err as Error);
+					}
+				}
+			} catch (err) {
+				this.#decodeErrors++;
+				options.onDecodeError?.(err as Error);
+			}
+			if (events.length > 0) options.onEvents(events);
+		};
+		try {
+			const Raw = (loadAddon() as unknown as { TlsTracer: RawTlsTracerClass }).TlsTracer;
+			this.#raw = new Raw({
+				selfTgid: process.pid,
+				pids: [...(options.pids ?? [])],
+				ringBytes,
+				maxInFlightBytes: options.maxInFlightBytes ?? 64 << 20,
+				onBatch,
+			});
+		} catch (err) {
+			throw toNativeError(err);
+		}
+	}
+
+	/**
+	 * Attaches entry and return probes on SSL_read, SSL_write, SSL_read_ex and SSL_write_ex of the
+	 * file at `path`, for every process. `key` names the file for detachFile (e.g. dev:inode, so a
+	 * file is attached once whatever path it is reached by). Returns the functions found.
+	 */
+	attachFile(key: string, path: string): string[] {
+		try {
+			return this.#live().attachFile(key, path);
+		} catch (err) {
+			throw toNativeError(err);
+		}
+	}
+
+	detachFile(key: string): boolean {
+		return this.#raw?.detachFile(key) ?? false;
+	}
+
+	/** Marks a process as a TLS user before its first SSL call (see bpf/tls.bpf.c). */
+	addProcess(tgid: number): void {
+		try {
+			this.#live().addProcess(tgid);
+		} catch (err) {
+			throw toNativeError(err);
+		}
+	}
+
+	/** Totals since load: kernel counters summed over CPUs, the stream's drops, decode errors. */
+	counters(): Record<TlsCounter | 'decodeErrors', number> {
+		return { ...decodeTlsCounters(this.#live().counters()), decodeErrors: this.#decodeErrors };
+	}
+
+	get closed(): boolean {
+		return this.#raw === undefined;
+	}
+
+	/** Detaches everything and stops the stream. Safe to call twice. */
+	close(): void {
+		this.#raw?.close();
+		this.#raw = undefined;
+	}
+
+	#live(): RawTlsTracer {
+		if (!this.#raw) throw new Error('tls tracer is closed');
+		return this.#raw;
+	}
+}
