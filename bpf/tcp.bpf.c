@@ -83,6 +83,7 @@ static __always_inline void count(__u32 counter, __u64 n)
 
 static __always_inline void read_tuple(const struct sock_common *skc, struct tcp_tuple *t)
 {
+	t->__pad = 0;
 	t->family = BPF_CORE_READ(skc, skc_family);
 	t->sport = BPF_CORE_READ(skc, skc_num);
 	t->dport = bpf_ntohs(BPF_CORE_READ(skc, skc_dport));
@@ -97,12 +98,19 @@ static __always_inline void read_tuple(const struct sock_common *skc, struct tcp
 	}
 }
 
-/* The tuple and byte counts as they are now: called at every event, since both change early on. */
+/*
+ * The tuple and byte counts as they are now: called at every event, since the source port is
+ * bound only after SYN_SENT. The tuple is kept when the socket no longer has its port: on the
+ * way to CLOSE (time-wait hand-off, unhash) the kernel may have released it already.
+ */
 static __always_inline void refresh(struct tcp_conn *c, const struct sock *sk)
 {
 	const struct tcp_sock *tp = (const struct tcp_sock *)sk;
+	struct tcp_tuple t;
 
-	read_tuple(&sk->__sk_common, &c->tuple);
+	read_tuple(&sk->__sk_common, &t);
+	if (t.sport && t.dport)
+		__builtin_memcpy(&c->tuple, &t, sizeof(t));
 	c->bytes_acked = BPF_CORE_READ(tp, bytes_acked);
 	c->bytes_received = BPF_CORE_READ(tp, bytes_received);
 }
