@@ -77,7 +77,7 @@ export function ProcessesView() {
 				</div>
 			</section>
 
-			<section className="panel">
+			<section className={`panel ${live.connection === 'open' ? '' : 'stale'}`} aria-busy={live.connection !== 'open'}>
 				<div className="panel-toolbar">
 					<input
 						type="search"

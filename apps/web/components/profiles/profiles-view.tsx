@@ -72,6 +72,10 @@ export function ProfilesView() {
 		// eslint-disable-next-line react-hooks/exhaustive-deps
 	}, [debouncedSearch]);
 
+	// The URL updates asynchronously; the checkbox answers the click at once.
+	const [liveChecked, setLiveChecked] = useState(query.live);
+	useEffect(() => setLiveChecked(query.live), [query.live]);
+
 	// Live refresh: a new stored window bumps the key, throttled.
 	const [liveTick, setLiveTick] = useState(0);
 	const lastLiveFetch = useRef(0);
@@ -280,9 +284,18 @@ export function ProfilesView() {
 						<input className="input comm-input" placeholder="any" value={commDraft} onChange={(event) => setCommDraft(event.target.value)} onKeyDown={(event) => event.key === 'Enter' && navigate({ comm: commDraft.trim() })} data-testid="filter-comm" />
 					</label>
 					<label className="toggle" title={query.range.kind === 'absolute' ? 'Live mode follows relative ranges only' : 'Refetch as new profile windows arrive'}>
-						<input type="checkbox" checked={query.live} disabled={query.range.kind === 'absolute'} onChange={(event) => navigate({ live: event.target.checked })} data-testid="live-toggle" />
+						<input
+							type="checkbox"
+							checked={liveChecked}
+							disabled={query.range.kind === 'absolute'}
+							onChange={(event) => {
+								setLiveChecked(event.target.checked);
+								navigate({ live: event.target.checked });
+							}}
+							data-testid="live-toggle"
+						/>
 						Live
-						{query.live && <span className="live-dot" aria-label="following" />}
+						{liveChecked && <span className="live-dot" aria-label="following" />}
 					</label>
 					<div className="spacer" />
 					<button type="button" className="button" onClick={reload} title="Fetch the range again" data-testid="refresh">

@@ -1,0 +1,97 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Page } from 'playwright-core';
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const RESULTS_DIR = join(REPO_ROOT, 'e2e', 'test-results');
+
+export function freePort(): Promise<number> {
+	return new Promise((resolvePort, reject) => {
+		const server = createServer();
+		server.once('error', reject);
+		server.listen(0, '127.0.0.1', () => {
+			const address = server.address();
+			server.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
+		});
+	});
+}
+
+/** Thrown from a waitFor probe to stop waiting at once (the thing waited for can no longer happen). */
+export class FatalError extends Error {}
+
+export async function waitFor<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs: number, everyMs = 200): Promise<T> {
+	const deadline = Date.now() + timeoutMs;
+	let lastError: unknown;
+	for (;;) {
+		try {
+			const value = await probe();
+			if (value) return value;
+		} catch (error) {
+			if (error instanceof FatalError) throw error;
+			lastError = error;
+		}
+		if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+		await new Promise((r) => setTimeout(r, everyMs));
+	}
+}
+
+export async function healthy(base: string): Promise<boolean> {
+	try {
+		const response = await fetch(`${base}/healthz`);
+		return response.ok;
+	} catch {
+		return false;
+	}
+}
+
+export async function screenshot(page: Page, name: string): Promise<string> {
+	mkdirSync(RESULTS_DIR, { recursive: true });
+	const path = join(RESULTS_DIR, `${name}.png`);
+	await page.screenshot({ path, fullPage: true });
+	return path;
+}
+
+/** The percentage at the start of the search share text, e.g. "60.1% of samples match …". */
+export function parseShare(text: string): number {
+	const match = /([\d.]+)%/.exec(text);
+	if (!match?.[1]) throw new Error(`no percentage in ${JSON.stringify(text)}`);
+	return Number(match[1]);
+}
+
+export interface UpProcess {
+	child: ChildProcess;
+	output(): string;
+	stop(): Promise<void>;
+}
+
+/** `firesight up` as a user runs it, on its own port and data directory. */
+export function startUp(port: number, dataDir: string, extraArgs: string[] = []): UpProcess {
+	const child = spawn(process.execPath, [join(REPO_ROOT, 'apps/collector/bin/firesight.js'), 'up', '--listen', `127.0.0.1:${port}`, ...extraArgs], {
+		cwd: REPO_ROOT,
+		env: { ...process.env, FIRESIGHT_DATA: dataDir, NEXT_TELEMETRY_DISABLED: '1' },
+		stdio: ['ignore', 'pipe', 'pipe'],
+	});
+	let log = '';
+	child.stdout?.on('data', (chunk: Buffer) => (log += chunk.toString()));
+	child.stderr?.on('data', (chunk: Buffer) => (log += chunk.toString()));
+	const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
+	return {
+		child,
+		output: () => log,
+		async stop() {
+			if (child.exitCode !== null || child.signalCode !== null) return;
+			child.kill('SIGINT');
+			const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+			await exited;
+			clearTimeout(timer);
+		},
+	};
+}
+
+/** Whether this process can load BPF programs (root here; CAP_BPF elsewhere is not probed). */
+export function canUseBpf(): boolean {
+	return process.getuid?.() === 0;
+}

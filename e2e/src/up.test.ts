@@ -1,0 +1,82 @@
+/**
+ * The whole product as a user runs it: `firesight up` (hub + local collector with real BPF), a
+ * known-answer workload, the dashboard in Chromium. Needs root and BPF; it skips without them
+ * unless FIRESIGHT_REQUIRE_BPF=1, where it fails.
+ */
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from './browser.ts';
+import { checkBanner, checkProfileShare, expectProcessRow } from './dashboard-flow.ts';
+import { canUseBpf, FatalError, freePort, healthy, startUp, waitFor, type UpProcess } from './support.ts';
+import { buildWorkload, HOT_A_SHARE, startWorkload } from './workload.ts';
+
+const requireBpf = process.env.FIRESIGHT_REQUIRE_BPF === '1';
+const skip = !canUseBpf() && !requireBpf ? 'needs root for BPF (set FIRESIGHT_REQUIRE_BPF=1 to fail instead)' : false;
+
+let workDir: string;
+let dataDir: string;
+let port: number;
+let up: UpProcess | undefined;
+let workload: ChildProcess | undefined;
+let browser: Browser | undefined;
+let page: Page;
+
+const base = () => `http://127.0.0.1:${port}`;
+
+async function startHubAndCollector(): Promise<void> {
+	const started = startUp(port, dataDir, ['--window', '2s']);
+	up = started;
+	await waitFor('firesight up to serve /healthz', async () => {
+		if (started.child.exitCode !== null) throw new FatalError(`firesight up exited with ${started.child.exitCode}:\n${started.output()}`);
+		return healthy(base());
+	}, 60_000, 250);
+}
+
+async function stopHubAndCollector(): Promise<void> {
+	await up?.stop();
+	up = undefined;
+}
+
+before(async () => {
+	if (skip) return;
+	assert.ok(canUseBpf(), 'FIRESIGHT_REQUIRE_BPF=1 but this process cannot load BPF programs (not root)');
+	workDir = mkdtempSync(join(tmpdir(), 'firesight-e2e-'));
+	dataDir = join(workDir, 'data');
+	port = await freePort();
+	const binary = buildWorkload(workDir);
+	workload = startWorkload(binary, 300);
+	await startHubAndCollector();
+	browser = await launchChromium();
+	page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+});
+
+after(async () => {
+	await browser?.close();
+	workload?.kill('SIGKILL');
+	await stopHubAndCollector();
+	if (workDir) rmSync(workDir, { recursive: true, force: true });
+});
+
+test('the workload shows up in the live table within 5 seconds', { skip }, async () => {
+	const pid = workload?.pid;
+	assert.ok(pid, 'the workload started');
+	const elapsed = await expectProcessRow(page, base(), pid, 5_000, 'up-processes');
+	assert.ok(elapsed <= 5_000, `took ${elapsed} ms`);
+});
+
+test(`searching hot_a in the flame graph shows ${HOT_A_SHARE}% ± 5 of the workload's samples`, { skip }, async () => {
+	const pid = workload?.pid;
+	assert.ok(pid);
+	const { share, samples } = await checkProfileShare(page, { pid, minSamples: 400, expectedShare: HOT_A_SHARE, tolerance: 5, shotPrefix: 'up' });
+	assert.ok(samples >= 400 && share > 0);
+});
+
+test('the banner shows while firesight up is stopped and clears after a restart', { skip }, async () => {
+	await page.goto(`${base()}/`);
+	await checkBanner(page, stopHubAndCollector, startHubAndCollector, 'up');
+});
