@@ -66,7 +66,67 @@ export const migrations: readonly Migration[] = [
 			`);
 		},
 	},
+	{
+		version: 2,
+		name: 'samples packed per window; stacks remember when they were last used',
+		up(db) {
+			// Reading one row per sample made a one-hour query scan hundreds of thousands of
+			// scattered rows; one blob per window reads sequentially and decodes in JS.
+			db.exec(`
+				CREATE TABLE comms (
+					id INTEGER PRIMARY KEY,
+					host_id INTEGER NOT NULL REFERENCES hosts(id),
+					comm TEXT NOT NULL,
+					UNIQUE (host_id, comm)
+				);
+				-- data: little-endian uint32 quadruples (stack_id, pid, comm_id, count).
+				CREATE TABLE window_samples (
+					window_id INTEGER PRIMARY KEY REFERENCES windows(id),
+					data BLOB NOT NULL
+				);
+				ALTER TABLE stacks ADD COLUMN last_ms INTEGER NOT NULL DEFAULT 0;
+				INSERT INTO comms (host_id, comm)
+					SELECT DISTINCT w.host_id, s.comm FROM samples s JOIN windows w ON w.id = s.window_id;
+				UPDATE stacks SET last_ms = COALESCE((
+					SELECT MAX(w.start_ms + w.duration_ms) FROM samples s JOIN windows w ON w.id = s.window_id
+					WHERE s.stack_id = stacks.id), 0);
+			`);
+			const insert = db.prepare('INSERT INTO window_samples (window_id, data) VALUES (?, ?)');
+			let current = -1;
+			let rows: number[] = [];
+			const flush = () => {
+				if (current >= 0) insert.run(current, packSamples(rows));
+				rows = [];
+			};
+			for (const [windowId, stackId, pid, commId, count] of db
+				.prepare(
+					`SELECT s.window_id, s.stack_id, s.pid, c.id, s.count FROM samples s
+					 JOIN windows w ON w.id = s.window_id JOIN comms c ON c.host_id = w.host_id AND c.comm = s.comm
+					 ORDER BY s.window_id`,
+				)
+				.raw()
+				.iterate() as Iterable<[number, number, number, number, number]>) {
+				if (windowId !== current) {
+					flush();
+					current = windowId;
+				}
+				rows.push(stackId, pid, commId, count);
+			}
+			flush();
+			db.exec(`
+				DROP TABLE samples;
+				CREATE INDEX stacks_last ON stacks (last_ms);
+			`);
+		},
+	},
 ];
+
+/** Packs (stack_id, pid, comm_id, count) quadruples as little-endian uint32s. */
+export function packSamples(quads: readonly number[]): Buffer {
+	const buf = Buffer.allocUnsafe(quads.length * 4);
+	for (let i = 0; i < quads.length; i++) buf.writeUInt32LE(quads[i]!, i * 4);
+	return buf;
+}
 
 /** Runs every migration newer than the database, each in its own transaction. Returns the version. */
 export function migrate(db: Database.Database, list: readonly Migration[] = migrations): number {

@@ -110,7 +110,8 @@ test('retention prunes old windows and the frames only they used', async () => {
 		await store.insertWindow(window('a', T0 + day, [hotStack(2, 'new', 6)]));
 		const none = await store.prune(T0 + day);
 		assert.equal(none.windows, 0);
-		const r = await store.prune(T0 + day + 20_000);
+		// Stacks outlive their windows by an hour (last_ms is only rewritten hourly), then go.
+		const r = await store.prune(T0 + day + 2 * 3_600_000);
 		assert.deepEqual(r, { windows: 1, stacks: 1, frames: 2 });
 		const c = store.counts();
 		assert.deepEqual([c.windows, c.stacks, c.frames], [1, 1, 2]);
@@ -123,6 +124,30 @@ test('retention prunes old windows and the frames only they used', async () => {
 		assert.equal(names(again, again.stacks[0]!.frameIds), 'main;cold;do_syscall_64');
 	} finally {
 		await store.close();
+		rmSync(dir, { recursive: true, force: true });
+	}
+});
+
+test('a version 1 database with per-row samples is migrated and still answers', async () => {
+	const dir = tempDir();
+	try {
+		const db = new Database(join(dir, 'firesight.db'));
+		migrate(db, migrations.slice(0, 1));
+		db.exec(`
+			INSERT INTO hosts (id, name) VALUES (1, 'old');
+			INSERT INTO frames (id, host_id, kind, module, name) VALUES (1, 1, 0, 'app', 'main'), (2, 1, 1, '[kernel.kallsyms]', 'sys');
+			INSERT INTO stacks (id, host_id, frame_ids) VALUES (1, 1, X'0100000002000000'), (2, 1, X'01000000');
+			INSERT INTO windows (id, host_id, start_ms, duration_ms, frequency_hz) VALUES (1, 1, ${T0}, 10000, 99);
+			INSERT INTO samples (window_id, pid, comm, stack_id, count) VALUES (1, 5, 'app', 1, 30), (1, 6, 'sh', 2, 4);
+		`);
+		db.close();
+		const store = new SqliteStore({ dataDir: dir, pruneIntervalMs: 0 });
+		assert.equal(store.schemaVersion, migrations.length);
+		const agg = await store.queryStacks({ fromMs: T0, toMs: T0 + 10_000, comm: 'app' });
+		assert.deepEqual(agg.stacks.map((s) => [s.pid, names(agg, s.frameIds), s.count]), [[5, 'main;sys', 30]]);
+		assert.equal(agg.frames[1]?.kind, 'kernel');
+		await store.close();
+	} finally {
 		rmSync(dir, { recursive: true, force: true });
 	}
 });

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Frame, ProfileWindow } from '@firesight/protocol';
-import { migrate } from './migrations.ts';
+import { migrate, packSamples } from './migrations.ts';
 import type {
 	AggregateStack,
 	HostSummary,
@@ -51,8 +51,16 @@ function decodeStack(buf: Buffer): number[] {
 interface HostCache {
 	id: number;
 	frames: Map<string, number>;
-	stacks: Map<string, number>;
+	/** Stack blob (latin1) → id and the last_ms last written for it. */
+	stacks: Map<string, { id: number; lastMs: number }>;
+	comms: Map<string, number>;
 }
+
+/**
+ * stacks.last_ms is rewritten at most this often per stack, so steady profiles cost no writes;
+ * pruning keeps stacks this much longer than the retention to stay on the safe side.
+ */
+const STACK_TOUCH_MS = 3_600_000;
 
 /** The embedded store: one SQLite file in WAL mode. Synchronous underneath, async to callers. */
 export class SqliteStore implements Store {
@@ -94,9 +102,10 @@ export class SqliteStore implements Store {
 			windowInsert: db.prepare<[number, number, number, number]>(
 				'INSERT INTO windows (host_id, start_ms, duration_ms, frequency_hz) VALUES (?, ?, ?, ?)',
 			),
-			sampleInsert: db.prepare<[number | bigint, number, string, number, number]>(
-				'INSERT INTO samples (window_id, pid, comm, stack_id, count) VALUES (?, ?, ?, ?, ?)',
-			),
+			samplesInsert: db.prepare<[number | bigint, Buffer]>('INSERT INTO window_samples (window_id, data) VALUES (?, ?)'),
+			commInsert: db.prepare<[number, string]>('INSERT OR IGNORE INTO comms (host_id, comm) VALUES (?, ?)'),
+			commGet: db.prepare<[number, string], { id: number }>('SELECT id FROM comms WHERE host_id = ? AND comm = ?'),
+			stackTouch: db.prepare<[number, number]>('UPDATE stacks SET last_ms = MAX(last_ms, ?) WHERE id = ?'),
 			processUpsert: db.prepare<[number, number, string, number, number]>(
 				`INSERT INTO processes (host_id, pid, comm, first_ms, last_ms) VALUES (?, ?, ?, ?, ?)
 				 ON CONFLICT (host_id, pid, comm) DO UPDATE SET last_ms = MAX(last_ms, excluded.last_ms)`,
@@ -123,7 +132,7 @@ export class SqliteStore implements Store {
 				this.#stmt.hostInsert.run(name);
 				row = this.#stmt.hostGet.get(name)!;
 			}
-			h = { id: row.id, frames: new Map(), stacks: new Map() };
+			h = { id: row.id, frames: new Map(), stacks: new Map(), comms: new Map() };
 			this.#hosts.set(name, h);
 		}
 		return h;
@@ -141,13 +150,27 @@ export class SqliteStore implements Store {
 		return id;
 	}
 
-	#stackId(h: HostCache, blob: Buffer): number {
+	#stackId(h: HostCache, blob: Buffer, usedMs: number): number {
 		const key = blob.toString('latin1');
-		let id = h.stacks.get(key);
-		if (id === undefined) {
+		let entry = h.stacks.get(key);
+		if (entry === undefined) {
 			this.#stmt.stackInsert.run(h.id, blob);
-			id = this.#stmt.stackGet.get(h.id, blob)!.id;
-			h.stacks.set(key, id);
+			entry = { id: this.#stmt.stackGet.get(h.id, blob)!.id, lastMs: 0 };
+			h.stacks.set(key, entry);
+		}
+		if (usedMs > entry.lastMs + STACK_TOUCH_MS || entry.lastMs === 0) {
+			this.#stmt.stackTouch.run(usedMs, entry.id);
+			entry.lastMs = usedMs;
+		}
+		return entry.id;
+	}
+
+	#commId(h: HostCache, comm: string): number {
+		let id = h.comms.get(comm);
+		if (id === undefined) {
+			this.#stmt.commInsert.run(h.id, comm);
+			id = this.#stmt.commGet.get(h.id, comm)!.id;
+			h.comms.set(comm, id);
 		}
 		return id;
 	}
@@ -159,6 +182,8 @@ export class SqliteStore implements Store {
 		const windowId = this.#stmt.windowInsert.run(h.id, w.startMs, w.durationMs, w.frequencyHz).lastInsertRowid;
 		const endMs = w.startMs + w.durationMs;
 		const seen = new Set<string>();
+		const quads = new Array<number>(w.stacks.length * 4);
+		let q = 0;
 		for (const s of w.stacks) {
 			const ids = new Array<number>(s.frameIds.length);
 			for (let i = 0; i < ids.length; i++) {
@@ -171,14 +196,17 @@ export class SqliteStore implements Store {
 				}
 				ids[i] = id;
 			}
-			const stackId = this.#stackId(h, encodeStack(ids));
-			this.#stmt.sampleInsert.run(windowId, s.pid, s.comm, stackId, s.count);
+			quads[q++] = this.#stackId(h, encodeStack(ids), endMs);
+			quads[q++] = s.pid;
+			quads[q++] = this.#commId(h, s.comm);
+			quads[q++] = s.count;
 			const pk = `${s.pid}\0${s.comm}`;
 			if (!seen.has(pk)) {
 				seen.add(pk);
 				this.#stmt.processUpsert.run(h.id, s.pid, s.comm, w.startMs, endMs);
 			}
 		}
+		this.#stmt.samplesInsert.run(windowId, packSamples(quads));
 	};
 
 	async insertWindow(window: ProfileWindow): Promise<void> {
@@ -202,15 +230,6 @@ export class SqliteStore implements Store {
 			params.host = q.host;
 		}
 		const windowWhere = where.join(' AND ');
-		const sampleWhere = [...where];
-		if (q.pid !== undefined) {
-			sampleWhere.push('s.pid = @pid');
-			params.pid = q.pid;
-		}
-		if (q.comm !== undefined) {
-			sampleWhere.push('s.comm = @comm');
-			params.comm = q.comm;
-		}
 		const win = this.#db
 			.prepare(
 				`SELECT COUNT(*) n, MIN(w.start_ms) first, MAX(w.start_ms + w.duration_ms) last,
@@ -218,22 +237,65 @@ export class SqliteStore implements Store {
 				 FROM windows w JOIN hosts h ON h.id = w.host_id WHERE ${windowWhere}`,
 			)
 			.get(params) as { n: number; first: number | null; last: number | null; fd: number | null; d: number | null };
-		const rows = this.#db
+		// Samples are packed per window: read the matching windows' blobs and sum in JS.
+		const blobsOf = this.#db
 			.prepare(
-				`SELECT h.name host, s.pid pid, s.comm comm, st.frame_ids ids, SUM(s.count) count
-				 FROM windows w JOIN hosts h ON h.id = w.host_id
-				 JOIN samples s ON s.window_id = w.id JOIN stacks st ON st.id = s.stack_id
-				 WHERE ${sampleWhere.join(' AND ')}
-				 GROUP BY w.host_id, s.pid, s.comm, s.stack_id`,
+				`SELECT w.host_id, ws.data FROM windows w JOIN hosts h ON h.id = w.host_id
+				 JOIN window_samples ws ON ws.window_id = w.id WHERE ${windowWhere}`,
 			)
-			.all(params) as { host: string; pid: number; comm: string; ids: Buffer; count: number }[];
-
+			.raw()
+			.iterate(params) as Iterable<[number, Buffer]>;
+		let commFilter: Set<number> | undefined;
+		if (q.comm !== undefined) {
+			commFilter = new Set(
+				(this.#db.prepare('SELECT id FROM comms WHERE comm = ?').raw().all(q.comm) as [number][]).map((r) => r[0]),
+			);
+		}
+		interface Row { hostId: number; pid: number; commId: number; stackId: number; count: number }
+		const groups = new Map<string, Row>();
+		for (const [hostId, data] of blobsOf) {
+			for (let off = 0; off + 16 <= data.length; off += 16) {
+				const stackId = data.readUInt32LE(off);
+				const pid = data.readUInt32LE(off + 4);
+				const commId = data.readUInt32LE(off + 8);
+				const count = data.readUInt32LE(off + 12);
+				if (q.pid !== undefined && pid !== q.pid) continue;
+				if (commFilter && !commFilter.has(commId)) continue;
+				// Stack and comm ids are unique across hosts, so the host is implied by them.
+				const key = `${stackId}|${pid}|${commId}`;
+				const g = groups.get(key);
+				if (g) g.count += count;
+				else groups.set(key, { hostId, pid, commId, stackId, count });
+			}
+		}
+		const rows = [...groups.values()];
+		const stackIds = new Set<number>();
+		for (const r of rows) stackIds.add(r.stackId);
+		const blobs = new Map<number, Buffer>();
+		for (const [id, blob] of this.#db
+			.prepare('SELECT id, frame_ids FROM stacks WHERE id IN (SELECT value FROM json_each(?))')
+			.raw()
+			.iterate(JSON.stringify([...stackIds])) as Iterable<[number, Buffer]>) {
+			blobs.set(id, blob);
+		}
+		const comms = new Map<number, string>();
+		for (const [id, comm] of this.#db
+			.prepare('SELECT id, comm FROM comms WHERE id IN (SELECT value FROM json_each(?))')
+			.raw()
+			.iterate(JSON.stringify([...new Set(rows.map((r) => r.commId))])) as Iterable<[number, string]>) {
+			comms.set(id, comm);
+		}
+		const hostNames = new Map<number, string>();
+		for (const [id, name] of this.#db.prepare('SELECT id, name FROM hosts').raw().iterate() as Iterable<[number, string]>) {
+			hostNames.set(id, name);
+		}
 		const dbIds = new Set<number>();
-		const decoded = rows.map((r) => {
-			const ids = decodeStack(r.ids);
-			for (const id of ids) dbIds.add(id);
-			return ids;
-		});
+		const decodedByStack = new Map<number, number[]>();
+		for (const [id, blob] of blobs) {
+			const ids = decodeStack(blob);
+			for (const f of ids) dbIds.add(f);
+			decodedByStack.set(id, ids);
+		}
 		// Frames are interned per host in the database; merge equal frames across hosts here.
 		const frames: Frame[] = [];
 		const byKey = new Map<string, number>();
@@ -252,15 +314,23 @@ export class SqliteStore implements Store {
 			}
 			remap.set(f.id, idx);
 		}
+		const remapped = new Map<number, number[]>();
+		for (const [id, ids] of decodedByStack) {
+			remapped.set(
+				id,
+				ids.map((f) => {
+					const idx = remap.get(f);
+					if (idx === undefined) throw new Error(`store corrupt: stack refers to missing frame ${f}`);
+					return idx;
+				}),
+			);
+		}
 		let total = 0;
-		const stacks: AggregateStack[] = rows.map((r, i) => {
+		const stacks: AggregateStack[] = rows.map((r) => {
 			total += r.count;
-			const frameIds = decoded[i]!.map((id) => {
-				const idx = remap.get(id);
-				if (idx === undefined) throw new Error(`store corrupt: stack refers to missing frame ${id}`);
-				return idx;
-			});
-			return { host: r.host, pid: r.pid, comm: r.comm, frameIds, count: r.count };
+			const frameIds = remapped.get(r.stackId);
+			if (frameIds === undefined) throw new Error(`store corrupt: sample refers to missing stack ${r.stackId}`);
+			return { host: hostNames.get(r.hostId) ?? '', pid: r.pid, comm: comms.get(r.commId) ?? '', frameIds, count: r.count };
 		});
 		return {
 			frames,
@@ -302,14 +372,12 @@ export class SqliteStore implements Store {
 		const db = this.#db;
 		const result = db.transaction((): PruneResult => {
 			db.prepare(
-				'DELETE FROM samples WHERE window_id IN (SELECT id FROM windows WHERE start_ms + duration_ms <= ?)',
+				'DELETE FROM window_samples WHERE window_id IN (SELECT id FROM windows WHERE start_ms + duration_ms <= ?)',
 			).run(cutoff);
 			const windows = db.prepare('DELETE FROM windows WHERE start_ms + duration_ms <= ?').run(cutoff).changes;
 			db.prepare('DELETE FROM processes WHERE last_ms <= ?').run(cutoff);
 			if (windows === 0) return { windows: 0, frames: 0, stacks: 0 };
-			const stacks = db
-				.prepare('DELETE FROM stacks WHERE NOT EXISTS (SELECT 1 FROM samples s WHERE s.stack_id = stacks.id)')
-				.run().changes;
+			const stacks = db.prepare('DELETE FROM stacks WHERE last_ms <= ?').run(cutoff - STACK_TOUCH_MS).changes;
 			let frames = 0;
 			if (stacks > 0) {
 				// Frame ids live inside stack blobs, out of SQL's reach: collect the live ones here.
@@ -338,7 +406,7 @@ export class SqliteStore implements Store {
 	/** Row counts, for tests and /metrics. */
 	counts(): { hosts: number; frames: number; stacks: number; windows: number; samples: number } {
 		const c = (t: string) => (this.#db.prepare(`SELECT COUNT(*) n FROM ${t}`).get() as { n: number }).n;
-		return { hosts: c('hosts'), frames: c('frames'), stacks: c('stacks'), windows: c('windows'), samples: c('samples') };
+		return { hosts: c('hosts'), frames: c('frames'), stacks: c('stacks'), windows: c('windows'), samples: c('window_samples') };
 	}
 
 	async close(): Promise<void> {
