@@ -122,8 +122,17 @@ static __always_inline void set_owner(struct tcp_conn *c)
 	c->flags |= TCP_CONN_OWNER_KNOWN;
 }
 
-/* The connection's entry, created (as seen midway) when missing. NULL only when the map is full. */
-static __always_inline struct tcp_conn *conn_get(__u64 cookie, __u8 state, __u64 now)
+static __always_inline __u32 total_retrans(const struct sock *sk)
+{
+	return BPF_CORE_READ((const struct tcp_sock *)sk, total_retrans);
+}
+
+/*
+ * The connection's entry, created (as seen midway) when missing. NULL only when the map is full.
+ * `counted` is what the socket's total_retrans already holds that the caller will count itself.
+ */
+static __always_inline struct tcp_conn *conn_get(__u64 cookie, const struct sock *sk, __u64 now,
+						 __u32 counted)
 {
 	struct tcp_conn *c = bpf_map_lookup_elem(&conns, &cookie);
 	struct tcp_conn init = {};
@@ -132,8 +141,9 @@ static __always_inline struct tcp_conn *conn_get(__u64 cookie, __u8 state, __u64
 	if (c)
 		return c;
 	init.start_ns = now;
-	init.state = state;
+	init.state = BPF_CORE_READ(sk, __sk_common.skc_state);
 	init.flags = TCP_CONN_MIDWAY;
+	init.total_retrans = total_retrans(sk) - counted;
 	err = bpf_map_update_elem(&conns, &cookie, &init, BPF_NOEXIST);
 	if (err && err != -EEXIST) {
 		count(TCP_CONNS_FULL, 1);
@@ -143,13 +153,15 @@ static __always_inline struct tcp_conn *conn_get(__u64 cookie, __u8 state, __u64
 }
 
 /* A fresh entry for a connection that starts now, replacing any leftover under the same cookie. */
-static __always_inline struct tcp_conn *conn_start(__u64 cookie, __u8 state, __u8 flags, __u64 now)
+static __always_inline struct tcp_conn *conn_start(__u64 cookie, const struct sock *sk, __u8 state,
+						   __u8 flags, __u64 now)
 {
 	struct tcp_conn init = {};
 
 	init.start_ns = now;
 	init.state = state;
 	init.flags = flags;
+	init.total_retrans = total_retrans(sk);
 	if (bpf_map_update_elem(&conns, &cookie, &init, BPF_ANY)) {
 		count(TCP_CONNS_FULL, 1);
 		return NULL;
@@ -177,29 +189,38 @@ static __always_inline void emit(__u32 kind, __u64 cookie, __u64 now, const stru
 	bpf_ringbuf_submit(e, 0);
 }
 
+/*
+ * Segments are counted the way TcpRetransSegs counts them: the kernel adds tcp_skb_pcount(skb)
+ * (several segments under TSO/GSO) to both TcpRetransSegs and the socket's total_retrans in one
+ * place, before it transmits, so a retransmit that then fails to transmit still counts, while one
+ * that gives up earlier (-EBUSY: the original still sits in a queue; -ENOMEM; -EAGAIN) does not.
+ * The tracepoint fires after either, and the err argument alone cannot tell them apart, so the
+ * count is the growth of total_retrans since the previous event on this socket.
+ */
 static __always_inline int on_retransmit(const struct sock *sk, const struct sk_buff *skb, int err)
 {
-	/* tcp_skb_pcount(): the segments TcpRetransSegs adds for this skb (several under TSO/GSO). */
 	const struct tcp_skb_cb *cb = (const void *)skb + bpf_core_field_offset(struct sk_buff, cb);
-	__u32 segs = BPF_CORE_READ(cb, tcp_gso_segs);
+	__u32 pcount = BPF_CORE_READ(cb, tcp_gso_segs);
 	__u64 cookie = bpf_get_socket_cookie((void *)sk);
 	__u64 now = bpf_ktime_get_ns();
+	__u32 total = total_retrans(sk);
 	struct tcp_conn *c;
+	__u32 segs;
 
 	count(TCP_RETRANSMIT_CALLS, 1);
-	if (!segs)
-		segs = 1;
-	c = conn_get(cookie, BPF_CORE_READ(sk, __sk_common.skc_state), now);
+	if (!pcount)
+		pcount = 1;
+	/* First sight of a socket opened before tracing: this call's segments are its first. */
+	c = conn_get(cookie, sk, now, err ? 0 : pcount);
 	if (!c)
 		return 0;
 	refresh(c, sk);
-	if (err) {
-		/*
-		 * Not sent. Most failures (-EBUSY: the original still sits in a qdisc or driver
-		 * queue; -ENOMEM; -EAGAIN) return before the kernel counts TcpRetransSegs.
-		 */
+	/* total_retrans only goes down when tcp_disconnect() resets the socket for reuse. */
+	segs = total >= c->total_retrans ? total - c->total_retrans : total;
+	c->total_retrans = total;
+	if (err)
 		__sync_fetch_and_add(&c->retrans_failed, 1);
-	} else {
+	if (segs) {
 		count(TCP_RETRANSMIT_SEGS, segs);
 		__sync_fetch_and_add(&c->retrans_segs, segs);
 		__sync_fetch_and_add(&c->retrans_skbs, 1);
@@ -298,29 +319,34 @@ int BPF_PROG(inet_sock_set_state, const struct sock *sk, const int oldstate, con
 	switch (newstate) {
 	case TCP_SYN_SENT:
 		/* connect(), in the caller's context. The source port is not bound yet. */
-		c = conn_start(cookie, newstate, TCP_CONN_ACTIVE, now);
+		c = conn_start(cookie, sk, newstate, TCP_CONN_ACTIVE, now);
 		if (c)
 			set_owner(c);
 		return 0;
 	case TCP_LISTEN:
-		c = conn_start(cookie, newstate, 0, now);
+		c = conn_start(cookie, sk, newstate, 0, now);
 		if (c)
 			set_owner(c);
 		return 0;
 	case TCP_SYN_RECV:
 		if (oldstate == TCP_LISTEN) {
 			/* A child cloned from its listener in softirq: no owner until accept(). */
-			conn_start(cookie, newstate, TCP_CONN_PASSIVE, now);
+			conn_start(cookie, sk, newstate, TCP_CONN_PASSIVE, now);
 			return 0;
 		}
 		break;
 	}
 
-	c = conn_get(cookie, newstate, now);
+	c = conn_get(cookie, sk, now, 0);
 	if (!c)
 		return 0;
 	c->state = newstate;
 	refresh(c, sk);
+	/*
+	 * No retransmit happens without its tracepoint, so nothing uncounted is skipped here; but a
+	 * passive child's total_retrans starts at its request's SYN-ACK retransmits, counted apart.
+	 */
+	c->total_retrans = total_retrans(sk);
 	if (newstate == TCP_ESTABLISHED) {
 		if (c->flags & TCP_CONN_PASSIVE)
 			take_synacks(c);
@@ -369,7 +395,7 @@ static __always_inline int on_accept(long fd)
 		return 0;
 	}
 	now = bpf_ktime_get_ns();
-	c = conn_get(cookie, BPF_CORE_READ(sk, __sk_common.skc_state), now);
+	c = conn_get(cookie, sk, now, 0);
 	if (!c)
 		return 0;
 	c->flags |= TCP_CONN_PASSIVE;

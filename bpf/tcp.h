@@ -40,24 +40,26 @@ struct tcp_conn {
 	__u64 bytes_acked;	/* tcp_sock.bytes_acked at the last event (close included) */
 	__u64 bytes_received;	/* tcp_sock.bytes_received at the last event */
 	__u32 retrans_segs;	/* segments retransmitted, as the kernel's TcpRetransSegs counts them */
-	__u32 retrans_skbs;	/* successful tcp_retransmit_skb calls (one skb may hold several segments) */
-	__u32 retrans_failed;	/* tcp_retransmit_skb calls that returned an error (not sent) */
+	__u32 retrans_skbs;	/* tcp_retransmit_skb calls that counted segments (an skb may hold several) */
+	__u32 retrans_failed;	/* tcp_retransmit_skb calls that returned an error */
 	__u32 synack_retrans;	/* SYN-ACKs retransmitted before this passive connection was accepted */
 	__u32 pid;		/* owner tgid; 0 when unknown */
+	__u32 total_retrans;	/* tcp_sock.total_retrans at the last event: the base of the next delta */
+	__u32 __pad1;
 	__u8 state;		/* TCP_ESTABLISHED (1) .. TCP_NEW_SYN_RECV (12), as the kernel numbers them */
 	__u8 flags;		/* TCP_CONN_* */
 	__u16 __pad;
 	char comm[TCP_COMM_LEN];	/* owner's thread name at connect/accept/listen */
 	struct tcp_tuple tuple;
 };
-FS_STATIC_ASSERT(sizeof(struct tcp_conn) == 128, "tcp_conn layout is shared with TypeScript");
+FS_STATIC_ASSERT(sizeof(struct tcp_conn) == 136, "tcp_conn layout is shared with TypeScript");
 
 /* One record of a connection-map read: the key and its value. */
 struct tcp_conn_record {
 	__u64 cookie;
 	struct tcp_conn conn;
 };
-FS_STATIC_ASSERT(sizeof(struct tcp_conn_record) == 136, "tcp_conn_record layout is shared with TypeScript");
+FS_STATIC_ASSERT(sizeof(struct tcp_conn_record) == 144, "tcp_conn_record layout is shared with TypeScript");
 
 enum tcp_event_kind {
 	TCP_EVENT_RETRANSMIT = 1,	/* tcp_retransmit_skb; segs, err set */
@@ -77,7 +79,7 @@ struct tcp_event {
 	__u8 __pad[3];
 	struct tcp_conn conn;
 };
-FS_STATIC_ASSERT(sizeof(struct tcp_event) == 160, "tcp_event layout is shared with TypeScript");
+FS_STATIC_ASSERT(sizeof(struct tcp_event) == 168, "tcp_event layout is shared with TypeScript");
 
 /* Indices into the per-CPU counters map: every way data can be lost is counted. */
 enum tcp_counter {

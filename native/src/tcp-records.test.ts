@@ -42,6 +42,7 @@ static void fill(struct tcp_conn *c)
 	c->retrans_failed = 3;
 	c->synack_retrans = 2;
 	c->pid = 424242;
+	c->total_retrans = 0xffffffff;
 	c->state = 1;
 	c->flags = 0x01 | 0x04;
 	strcpy(c->comm, "sender");

@@ -5,9 +5,9 @@
 
 export const TCP_COMM_LEN = 16;
 export const TCP_TUPLE_SIZE = 40;
-export const TCP_CONN_SIZE = 128;
-export const TCP_CONN_RECORD_SIZE = 136;
-export const TCP_EVENT_SIZE = 160;
+export const TCP_CONN_SIZE = 136;
+export const TCP_CONN_RECORD_SIZE = 144;
+export const TCP_EVENT_SIZE = 168;
 
 /** enum tcp_counter in bpf/tcp.h, in order. */
 export const TCP_COUNTERS = [
@@ -102,7 +102,7 @@ export interface TcpEvent {
 	kind: TcpEventKind;
 	/** CLOCK_MONOTONIC nanoseconds. */
 	tsNs: bigint;
-	/** retransmit: segments in the retransmitted skb. */
+	/** retransmit: segments this call added to TcpRetransSegs (0 when it gave up before counting). */
 	segments: number;
 	/** retransmit: 0 when sent, else the negative errno tcp_retransmit_skb returned. */
 	err: number;
@@ -157,11 +157,11 @@ export function formatIPv6(b: Uint8Array): string {
 /** struct tcp_conn at `off` in `view`; the cookie comes from the record around it. */
 function decodeConn(view: DataView, off: number, cookie: bigint): TcpConnection {
 	const bytes = new Uint8Array(view.buffer, view.byteOffset + off, TCP_CONN_SIZE);
-	const flags = view.getUint8(off + 69);
-	const t = off + 88; // struct tcp_tuple
+	const flags = view.getUint8(off + 77);
+	const t = off + 96; // struct tcp_tuple
 	const family = view.getUint16(t + 36, true) === AF_INET6 ? 6 : 4;
-	const saddr = bytes.subarray(88, 104);
-	const daddr = bytes.subarray(104, 120);
+	const saddr = bytes.subarray(96, 112);
+	const daddr = bytes.subarray(112, 128);
 	const retransmitSegments = view.getUint32(off + 48, true);
 	const synackRetransmits = view.getUint32(off + 60, true);
 	return {
@@ -172,8 +172,8 @@ function decodeConn(view: DataView, off: number, cookie: bigint): TcpConnection 
 		daddr: family === 6 ? formatIPv6(daddr) : formatIPv4(daddr),
 		dport: view.getUint16(t + 34, true),
 		pid: view.getUint32(off + 64, true),
-		comm: cString(bytes.subarray(72, 72 + TCP_COMM_LEN)),
-		state: stateName(view.getUint8(off + 68)),
+		comm: cString(bytes.subarray(80, 80 + TCP_COMM_LEN)),
+		state: stateName(view.getUint8(off + 76)),
 		direction: flags & TCP_CONN_ACTIVE ? 'active' : flags & TCP_CONN_PASSIVE ? 'passive' : 'unknown',
 		ownerKnown: (flags & TCP_CONN_OWNER_KNOWN) !== 0,
 		midway: (flags & TCP_CONN_MIDWAY) !== 0,
