@@ -1,0 +1,166 @@
+import type { TlsRequest } from './tls-request.ts';
+
+/** Log2 latency buckets in microseconds: bucket i holds [2^i, 2^(i+1)) µs; bucket 0 also holds < 1 µs. */
+export const LATENCY_BUCKETS = 32;
+
+export interface RequestStats {
+	count: number;
+	/** Responses with status 5xx. */
+	errors: number;
+	/** Responses with status 4xx (counted apart: a 404 is often the caller's business). */
+	clientErrors: number;
+	/** errors / count. */
+	errorRate: number;
+	reqBytes: number;
+	respBytes: number;
+	sumLatencyMs: number;
+	maxLatencyMs: number;
+	/** From the exact latencies of a bounded sample (all of them up to SAMPLE_SIZE). */
+	p50Ms: number;
+	p90Ms: number;
+	p99Ms: number;
+	/** LATENCY_BUCKETS counts (see above). */
+	histogram: number[];
+}
+
+export interface EndpointAggregate extends RequestStats {
+	pid: number;
+	comm: string;
+	role: 'client' | 'server';
+	method: string;
+	/** Path template; `(other)` once a process has more than maxEndpointsPerProcess. */
+	endpoint: string;
+}
+
+export interface ProcessAggregate extends RequestStats {
+	pid: number;
+	comm: string;
+}
+
+export interface TlsAggregates {
+	/** Wall-clock ms the window started and ended. */
+	since: number;
+	until: number;
+	processes: ProcessAggregate[];
+	endpoints: EndpointAggregate[];
+}
+
+const SAMPLE_SIZE = 2048;
+
+class StatsBuilder {
+	count = 0;
+	errors = 0;
+	clientErrors = 0;
+	reqBytes = 0;
+	respBytes = 0;
+	sumLatencyMs = 0;
+	maxLatencyMs = 0;
+	histogram = new Array<number>(LATENCY_BUCKETS).fill(0);
+	sample: number[] = [];
+
+	add(r: TlsRequest): void {
+		this.count++;
+		if (r.status >= 500) this.errors++;
+		else if (r.status >= 400) this.clientErrors++;
+		this.reqBytes += r.reqBytes;
+		this.respBytes += r.respBytes;
+		this.sumLatencyMs += r.latencyMs;
+		this.maxLatencyMs = Math.max(this.maxLatencyMs, r.latencyMs);
+		this.histogram[latencyBucket(r.latencyMs)]!++;
+		// Reservoir sampling: every latency has the same chance to be in the sample.
+		if (this.sample.length < SAMPLE_SIZE) this.sample.push(r.latencyMs);
+		else {
+			const j = Math.floor(Math.random() * this.count);
+			if (j < SAMPLE_SIZE) this.sample[j] = r.latencyMs;
+		}
+	}
+
+	build(): RequestStats {
+		const sorted = [...this.sample].sort((a, b) => a - b);
+		return {
+			count: this.count,
+			errors: this.errors,
+			clientErrors: this.clientErrors,
+			errorRate: this.count === 0 ? 0 : this.errors / this.count,
+			reqBytes: this.reqBytes,
+			respBytes: this.respBytes,
+			sumLatencyMs: this.sumLatencyMs,
+			maxLatencyMs: this.maxLatencyMs,
+			p50Ms: quantile(sorted, 0.5),
+			p90Ms: quantile(sorted, 0.9),
+			p99Ms: quantile(sorted, 0.99),
+			histogram: [...this.histogram],
+		};
+	}
+}
+
+export function latencyBucket(ms: number): number {
+	const us = ms * 1000;
+	if (!(us >= 2)) return 0;
+	return Math.min(LATENCY_BUCKETS - 1, Math.floor(Math.log2(us)));
+}
+
+/** Nearest-rank quantile of sorted values; 0 for none. */
+export function quantile(sorted: readonly number[], q: number): number {
+	if (sorted.length === 0) return 0;
+	const rank = Math.ceil(q * sorted.length);
+	return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))]!;
+}
+
+/**
+ * Request counts, error rates and latency distributions per process and per endpoint
+ * (pid, role, method, path template) over a window; drain() returns the window and starts the next.
+ */
+export class RequestAggregator {
+	#since = Date.now();
+	#processes = new Map<number, { comm: string; stats: StatsBuilder; endpoints: number }>();
+	#endpoints = new Map<string, { key: Omit<EndpointAggregate, keyof RequestStats>; stats: StatsBuilder }>();
+	#maxEndpoints: number;
+
+	constructor(opts: { maxEndpointsPerProcess?: number } = {}) {
+		this.#maxEndpoints = opts.maxEndpointsPerProcess ?? 500;
+	}
+
+	add(r: TlsRequest): void {
+		let proc = this.#processes.get(r.pid);
+		if (!proc) {
+			proc = { comm: r.comm, stats: new StatsBuilder(), endpoints: 0 };
+			this.#processes.set(r.pid, proc);
+		}
+		proc.stats.add(r);
+		let endpoint = r.endpoint;
+		let key = `${r.pid}\0${r.role}\0${r.method}\0${endpoint}`;
+		if (!this.#endpoints.has(key)) {
+			if (proc.endpoints >= this.#maxEndpoints) {
+				endpoint = '(other)';
+				key = `${r.pid}\0${r.role}\0${r.method}\0${endpoint}`;
+			}
+		}
+		let ep = this.#endpoints.get(key);
+		if (!ep) {
+			ep = { key: { pid: r.pid, comm: r.comm, role: r.role, method: r.method, endpoint }, stats: new StatsBuilder() };
+			this.#endpoints.set(key, ep);
+			proc.endpoints++;
+		}
+		ep.stats.add(r);
+	}
+
+	/** The window so far, without ending it. */
+	snapshot(): TlsAggregates {
+		return {
+			since: this.#since,
+			until: Date.now(),
+			processes: [...this.#processes].map(([pid, p]) => ({ pid, comm: p.comm, ...p.stats.build() })),
+			endpoints: [...this.#endpoints.values()].map((e) => ({ ...e.key, ...e.stats.build() })),
+		};
+	}
+
+	/** The window so far; the next one starts now. */
+	drain(): TlsAggregates {
+		const out = this.snapshot();
+		this.#since = out.until;
+		this.#processes.clear();
+		this.#endpoints.clear();
+		return out;
+	}
+}

@@ -1,0 +1,205 @@
+/**
+ * TlsCapture against real TLS peers with real uprobes: curl against `openssl s_server -www`
+ * (system libssl) and Node https clients against a Node https server (Node's own OpenSSL). Each
+ * run uses unique paths; the clients' own counts are the oracle: every request is captured
+ * exactly once per side that can be seen.
+ *
+ * s_server -www is only seen from curl's side: it reads and writes through OpenSSL's SSL BIO
+ * (BIO_f_ssl), which calls the library's internal read/write functions rather than the exported
+ * SSL_read/SSL_write that uprobes can name.
+ */
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { after, before, test } from 'node:test';
+import { promisify } from 'node:util';
+import { bpfUnavailableReason } from '@firesight/native/testing';
+import { TlsCapture } from './tls-capture.ts';
+import type { TlsRequest } from './tls-request.ts';
+import {
+	freePort,
+	makeCert,
+	PIPELINE_CLIENT_SCRIPT,
+	HTTPS_CLIENT_SCRIPT,
+	runNode,
+	startNodeServer,
+	startSServer,
+	until,
+	type Cert,
+} from './test-peers.ts';
+
+const run = promisify(execFile);
+const unavailable = bpfUnavailableReason();
+if (unavailable && process.env.FIRESIGHT_REQUIRE_BPF === '1') throw new Error(`FIRESIGHT_REQUIRE_BPF=1 but this test ${unavailable}`);
+const skip = unavailable ?? false;
+
+const tag = randomBytes(6).toString('hex');
+const SECRET = `Bearer fs-secret-${randomBytes(12).toString('hex')}`;
+let capture: TlsCapture;
+let cert: Cert;
+const seen: TlsRequest[] = [];
+const errors: Error[] = [];
+const children: ChildProcess[] = [];
+
+before(() => {
+	if (skip) return;
+	cert = makeCert();
+	capture = new TlsCapture({ maxBodyBytes: 64 });
+	capture.on('request', (r) => seen.push(r));
+	capture.on('error', (e) => errors.push(e));
+	capture.start();
+});
+
+after(() => {
+	for (const c of children) c.kill();
+	capture?.stop();
+	cert?.remove();
+});
+
+const withPath = (prefix: string) => seen.filter((r) => r.path.startsWith(prefix));
+
+test('curl against openssl s_server -www: each request once, with method, path, status and peer', { skip }, async () => {
+	const port = freePort();
+	children.push(await startSServer(cert, port));
+	const prefix = `/fs-curl/${tag}`;
+	const n = 3;
+	let ok = 0;
+	for (let i = 0; i < n; i++) {
+		const { stdout } = await run('curl', ['-sk', '-o', '/dev/null', '-w', '%{http_code}', `https://127.0.0.1:${port}${prefix}/${i}`]);
+		if (stdout === '200') ok++;
+	}
+	assert.equal(ok, n, 'curl got its answers');
+	assert.ok(await until(() => withPath(prefix).length >= n), `captured ${withPath(prefix).length} of ${n}`);
+	await new Promise((r) => setTimeout(r, 200));
+	const got = withPath(prefix);
+	assert.equal(got.length, n, 'exactly once each');
+	for (let i = 0; i < n; i++) {
+		const r = got.find((x) => x.path === `${prefix}/${i}`);
+		assert.ok(r, `request ${i} captured`);
+		assert.equal(r.method, 'GET');
+		assert.equal(r.status, 200);
+		assert.equal(r.role, 'client');
+		assert.equal(r.comm, 'curl');
+		assert.equal(r.remote, `127.0.0.1:${port}`);
+		assert.match(r.local ?? '', /^127\.0\.0\.1:\d+$/);
+		assert.equal(r.endpoint, '/fs-curl/:id/:id', 'the run tag and the number collapse');
+		assert.ok(r.latencyMs > 0 && r.latencyMs < 5000, `latency ${r.latencyMs}`);
+		assert.ok(r.respBytes > 100, 'the status page came back whole (read until close)');
+	}
+});
+
+test('Node client and Node server started after the tracer: keep-alive, both sides once each', { skip }, async () => {
+	const port = freePort();
+	const server = await startNodeServer(cert, port);
+	children.push(server);
+	const prefix = `/fs-node/${tag}`;
+	const requests = [
+		...Array.from({ length: 4 }, (_, i) => ({ path: `${prefix}/items/${i + 100}` })),
+		{ method: 'POST', path: `${prefix}/orders?card=4111111111111111`, body: 'x'.repeat(1000), headers: { authorization: SECRET, cookie: 'sid=client-cookie-secret' } },
+		{ path: `${prefix}/status/503` },
+	];
+	const { stdout, pid: clientPid } = await runNode(HTTPS_CLIENT_SCRIPT, [JSON.stringify({ port, keepAlive: true, requests })]);
+	const statuses = JSON.parse(stdout) as number[];
+	assert.deepEqual(statuses, [200, 200, 200, 200, 200, 503]);
+	const want = requests.length * 2;
+	assert.ok(await until(() => withPath(prefix).length >= want), `captured ${withPath(prefix).length} of ${want}`);
+	await new Promise((r) => setTimeout(r, 200));
+	const got = withPath(prefix);
+	const client = got.filter((r) => r.pid === clientPid);
+	const srv = got.filter((r) => r.pid === server.pid);
+	assert.equal(client.length, requests.length, 'client side once each');
+	assert.equal(srv.length, requests.length, 'server side once each');
+	for (const side of [client, srv]) {
+		assert.deepEqual(side.map((r) => r.status), statuses);
+		assert.deepEqual(side.map((r) => r.method), ['GET', 'GET', 'GET', 'GET', 'POST', 'GET']);
+		// Keep-alive: one connection for all of them, and a known one.
+		assert.equal(new Set(side.map((r) => r.connection)).size, 1);
+		assert.notEqual(side[0]!.connection, null);
+	}
+	assert.ok(client.every((r) => r.role === 'client' && r.remote === `127.0.0.1:${port}`));
+	assert.ok(srv.every((r) => r.role === 'server' && r.local === `127.0.0.1:${port}`));
+	const post = srv.find((r) => r.method === 'POST')!;
+	assert.equal(post.path, `${prefix}/orders?card=REDACTED`);
+	assert.ok(post.reqBytes > 1000, `request bytes ${post.reqBytes}`);
+	assert.equal(post.requestBody, undefined, 'no bodies unless asked for');
+	const agg = capture.aggregates();
+	const ep = agg.endpoints.find((e) => e.pid === server.pid && e.endpoint === '/fs-node/:id/items/:id');
+	assert.equal(ep?.count, 4);
+	const errs = agg.endpoints.find((e) => e.pid === server.pid && e.endpoint === '/fs-node/:id/status/:id');
+	assert.equal(errs?.errors, 1);
+	assert.equal(errs?.errorRate, 1);
+	const proc = agg.processes.find((p) => p.pid === server.pid);
+	assert.ok(proc && proc.count >= requests.length && proc.p99Ms >= proc.p50Ms);
+	assert.equal(proc.histogram.reduce((a, b) => a + b, 0), proc.count);
+});
+
+test('pipelined requests on one connection pair in order', { skip }, async () => {
+	const port = freePort();
+	const server = await startNodeServer(cert, port);
+	children.push(server);
+	const prefix = `/fs-pipe-${tag}`;
+	const paths = [1, 2, 3].map((i) => `${prefix}/p${i}`);
+	const { stdout, pid: clientPid } = await runNode(PIPELINE_CLIENT_SCRIPT, [String(port), ...paths]);
+	assert.equal(stdout.trim(), '3');
+	assert.ok(await until(() => withPath(prefix).length >= 6), `captured ${withPath(prefix).length} of 6`);
+	await new Promise((r) => setTimeout(r, 200));
+	const client = withPath(prefix).filter((r) => r.pid === clientPid);
+	const srv = withPath(prefix).filter((r) => r.pid === server.pid);
+	assert.deepEqual(client.map((r) => r.path), paths);
+	assert.deepEqual(srv.map((r) => r.path), paths);
+	assert.ok(client.every((r) => r.status === 200));
+	// Each response says which path it answers: pairing in order is checked by size too.
+	assert.deepEqual(client.map((r) => r.respBytes), srv.map((r) => r.respBytes));
+});
+
+test('a 1 MiB response is one request with the whole size on both sides', { skip }, async () => {
+	const port = freePort();
+	const server = await startNodeServer(cert, port);
+	children.push(server);
+	capture.setCaptureBodies(server.pid!, true);
+	const prefix = `/big/fs-${tag}`;
+	const { stdout, pid: clientPid } = await runNode(HTTPS_CLIENT_SCRIPT, [
+		JSON.stringify({ port, keepAlive: true, requests: [{ path: prefix }, { path: `${prefix}-after` }] }),
+	]);
+	assert.deepEqual(JSON.parse(stdout), [200, 200]);
+	assert.ok(await until(() => withPath(prefix).length >= 4), `captured ${withPath(prefix).length} of 4`);
+	const big = withPath(prefix).filter((r) => r.path === prefix);
+	assert.equal(big.length, 2);
+	for (const r of big) {
+		assert.ok(r.respBytes > 1 << 20 && r.respBytes < (1 << 20) + 1024, `response bytes ${r.respBytes} (${r.role})`);
+		assert.equal(r.status, 200);
+	}
+	const srv = big.find((r) => r.pid === server.pid)!;
+	assert.equal(srv.responseBody?.length, 64, 'bodies for the asked-for process, capped');
+	assert.equal(big.find((r) => r.pid === clientPid)!.responseBody, undefined);
+	// The request after the big one is still parsed: the stream stayed in step.
+	assert.equal(withPath(`${prefix}-after`).length, 2);
+	capture.setCaptureBodies(server.pid!, false);
+});
+
+test('no Authorization or cookie value appears in anything the capture emits', { skip }, async () => {
+	const port = freePort();
+	children.push(await startSServer(cert, port));
+	const prefix = `/fs-auth-${tag}`;
+	await run('curl', ['-sk', '-o', '/dev/null', '-H', `Authorization: ${SECRET}`, '-H', 'Cookie: a=curl-cookie-secret', `https://127.0.0.1:${port}${prefix}?token=abc123secret`]);
+	assert.ok(await until(() => withPath(prefix).length >= 1));
+	const r = withPath(prefix)[0]!;
+	assert.deepEqual(r.requestHeaders.find(([k]) => k === 'Authorization'), ['Authorization', 'REDACTED']);
+	// Everything the capture hands out, over the whole run (the Node test sent the same secret).
+	const everything = JSON.stringify([seen, capture.recent(), capture.aggregates(), capture.connections(), capture.counters()]);
+	for (const secret of [SECRET, SECRET.split(' ')[1]!, 'client-cookie-secret', 'curl-cookie-secret', 'server-cookie-secret', 'abc123secret', '4111111111111111']) {
+		assert.ok(!everything.includes(secret), `${secret} leaked`);
+	}
+	assert.ok(seen.some((x) => x.requestHeaders.some(([k, v]) => k.toLowerCase() === 'authorization' && v === 'REDACTED')));
+});
+
+test('nothing was lost and nothing failed', { skip }, () => {
+	const c = capture.counters();
+	assert.equal(c.kernel.dataLost, 0);
+	assert.equal(c.kernel.controlLost, 0);
+	assert.equal(c.kernel.streamDropped, 0);
+	assert.equal(c.kernel.decodeErrors, 0);
+	assert.ok(c.discovery.attachedFiles >= 2, 'system libssl and node');
+	assert.deepEqual(errors, []);
+});

@@ -1,0 +1,223 @@
+import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { templatePath } from '@firesight/http1';
+import { TlsTracer, type TlsCounter, type TlsEvent } from '@firesight/native';
+import { ConnectionTracker, type ConnectionSummary, type ConnectionTrackerStats, type TrackedExchange } from './connection-tracker.ts';
+import { bodyText, redactHeaders, redactUrl } from './redaction.ts';
+import { RecentRequests } from './recent-requests.ts';
+import { RequestAggregator, type TlsAggregates } from './request-aggregates.ts';
+import { TargetDiscovery, type AttachedFile, type DiscoveryStats } from './target-discovery.ts';
+import type { TlsRequest } from './tls-request.ts';
+
+export interface TlsCaptureOptions {
+	/** Only these processes; every process when empty or absent. */
+	pids?: readonly number[];
+	/** Processes whose request and response bodies are kept (capped); none by default. */
+	captureBodies?: readonly number[];
+	/** Body bytes kept per message for those processes. */
+	maxBodyBytes?: number;
+	/** Requests kept for recent(). */
+	recentCapacity?: number;
+	/** Connections idle this long are ended (their close may have been missed). */
+	idleTimeoutMs?: number;
+	/** Kernel ring buffer bytes (power of two). */
+	ringBytes?: number;
+}
+
+export interface TlsCaptureCounters {
+	kernel: Record<TlsCounter | 'decodeErrors', number>;
+	discovery: DiscoveryStats;
+	connections: ConnectionTrackerStats;
+	requests: number;
+	/** TLS bytes on connections that were not HTTP/1.x, summed over ended connections. */
+	otherProtocolBytes: number;
+}
+
+export interface TlsCaptureEvents {
+	request: [TlsRequest];
+	connectionEnd: [ConnectionSummary];
+	error: [Error];
+}
+
+/**
+ * HTTPS visibility without touching the programs: uprobes on OpenSSL (tls BPF tool), target
+ * discovery, per-connection HTTP/1.x reassembly, redaction, aggregates and a recent-requests ring.
+ * Nothing leaves it unredacted: `request` events, recent() and aggregates() carry TlsRequest only.
+ *
+ *   const cap = new TlsCapture(); cap.on('request', r => ...); cap.start(); ... cap.stop();
+ */
+export class TlsCapture extends EventEmitter<TlsCaptureEvents> {
+	readonly #opts: TlsCaptureOptions;
+	#tracer: TlsTracer | undefined;
+	#discovery: TargetDiscovery | undefined;
+	#tracker: ConnectionTracker;
+	#aggregates = new RequestAggregator();
+	#recent: RecentRequests;
+	#comms = new Map<number, string>();
+	#bodies: Set<number>;
+	#requests = 0;
+	#otherBytes = 0;
+	#sweep: NodeJS.Timeout | undefined;
+
+	constructor(opts: TlsCaptureOptions = {}) {
+		super();
+		this.#opts = opts;
+		this.#bodies = new Set(opts.captureBodies ?? []);
+		this.#recent = new RecentRequests(opts.recentCapacity ?? 1000);
+		const maxBody = Math.max(0, opts.maxBodyBytes ?? 4096);
+		this.#tracker = new ConnectionTracker({
+			maxBodyBytesFor: (pid) => (this.#bodies.has(pid) ? maxBody : 0),
+			onExchange: (x) => this.#onExchange(x),
+			onEnd: (s) => {
+				if (s.protocol === 'other') this.#otherBytes += s.bytesIn + s.bytesOut;
+				this.emit('connectionEnd', s);
+			},
+		});
+	}
+
+	get running(): boolean {
+		return this.#tracer !== undefined;
+	}
+
+	/** Loads the BPF tool, attaches to every OpenSSL in use, and starts reporting. Throws NativeError. */
+	start(): void {
+		if (this.#tracer) return;
+		const tracer = new TlsTracer({
+			pids: this.#opts.pids,
+			ringBytes: this.#opts.ringBytes,
+			onEvents: (events) => this.#onEvents(events),
+			onDecodeError: (err) => this.emit('error', err),
+		});
+		this.#tracer = tracer;
+		this.#discovery = new TargetDiscovery(tracer, { onError: (err) => this.emit('error', err) });
+		try {
+			this.#discovery.start();
+		} catch (err) {
+			this.stop();
+			throw err;
+		}
+		const idleNs = BigInt(Math.round((this.#opts.idleTimeoutMs ?? 300_000) * 1e6));
+		this.#sweep = setInterval(() => this.#tracker.evictIdle(process.hrtime.bigint() - idleNs), 10_000);
+		this.#sweep.unref();
+	}
+
+	/** Detaches and ends open connections (a response that runs until close is completed). */
+	stop(): void {
+		if (this.#sweep) clearInterval(this.#sweep);
+		this.#sweep = undefined;
+		this.#discovery?.stop();
+		this.#tracer?.close();
+		this.#tracer = undefined;
+		this.#tracker.endAll(process.hrtime.bigint());
+	}
+
+	/** The current window of per-process and per-endpoint statistics. */
+	aggregates(): TlsAggregates {
+		return this.#aggregates.snapshot();
+	}
+
+	/** The current window, ending it: what the hub stores per window. */
+	drainAggregates(): TlsAggregates {
+		return this.#aggregates.drain();
+	}
+
+	recent(opts: { limit?: number; pid?: number } = {}): TlsRequest[] {
+		return this.#recent.list(opts);
+	}
+
+	connections(): ConnectionSummary[] {
+		return this.#tracker.connections();
+	}
+
+	attachedFiles(): AttachedFile[] {
+		return [...(this.#discovery?.files.values() ?? [])];
+	}
+
+	counters(): TlsCaptureCounters {
+		const zeroKernel = {} as TlsCaptureCounters['kernel'];
+		return {
+			kernel: this.#tracer?.counters() ?? zeroKernel,
+			discovery: { ...(this.#discovery?.stats ?? { attachedFiles: 0, attachFailures: 0, processesScanned: 0, tlsProcesses: 0 }) },
+			connections: { ...this.#tracker.stats },
+			requests: this.#requests,
+			otherProtocolBytes: this.#otherBytes,
+		};
+	}
+
+	/** Starts or stops keeping bodies for a process (applies to its new connections). */
+	setCaptureBodies(pid: number, on: boolean): void {
+		if (on) this.#bodies.add(pid);
+		else this.#bodies.delete(pid);
+	}
+
+	#onEvents(events: TlsEvent[]): void {
+		for (const ev of events) {
+			try {
+				if (ev.type === 'exec') {
+					this.#comms.set(ev.tgid, ev.comm);
+					this.#discovery?.onExec(ev.tgid);
+					continue;
+				}
+				this.#tracker.handle(ev);
+				if (ev.type === 'exit') {
+					this.#discovery?.onExit(ev.tgid);
+					this.#comms.delete(ev.tgid);
+				}
+			} catch (err) {
+				this.emit('error', err as Error);
+			}
+		}
+	}
+
+	#comm(pid: number): string {
+		let comm = this.#comms.get(pid);
+		if (comm === undefined) {
+			try {
+				comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+			} catch {
+				comm = '';
+			}
+			this.#comms.set(pid, comm);
+		}
+		return comm;
+	}
+
+	#onExchange(x: TrackedExchange): void {
+		const { exchange: ex } = x;
+		const req = ex.request;
+		const res = ex.response;
+		const url = req.url ?? '';
+		const r: TlsRequest = {
+			ts: monoToWallMs(ex.startNs),
+			pid: x.pid,
+			comm: this.#comm(x.pid),
+			role: ex.role,
+			method: req.method ?? '',
+			path: redactUrl(url),
+			endpoint: templatePath(url),
+			status: res.status ?? 0,
+			latencyMs: Number(ex.endNs - ex.startNs) / 1e6,
+			reqBytes: req.bytes,
+			respBytes: res.bytes,
+			local: x.local,
+			remote: x.remote,
+			connection: x.fd >= 0 ? `${x.pid}:${x.fd}:${x.gen}` : null,
+			httpVersion: `${res.versionMajor}.${res.versionMinor}`,
+			requestHeaders: redactHeaders(req.headers),
+			responseHeaders: redactHeaders(res.headers),
+		};
+		const reqBody = bodyText(req);
+		const resBody = bodyText(res);
+		if (reqBody !== undefined) r.requestBody = reqBody;
+		if (resBody !== undefined) r.responseBody = resBody;
+		this.#requests++;
+		this.#aggregates.add(r);
+		this.#recent.push(r);
+		this.emit('request', r);
+	}
+}
+
+/** Kernel CLOCK_MONOTONIC ns (bpf_ktime_get_ns) to wall-clock ms; Node's hrtime is the same clock. */
+export function monoToWallMs(ns: bigint): number {
+	return Date.now() - Number(process.hrtime.bigint() - ns) / 1e6;
+}
