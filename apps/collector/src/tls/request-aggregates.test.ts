@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { latencyBucket, quantile, RequestAggregator } from './request-aggregates.ts';
+import type { TlsRequest } from './tls-request.ts';
+
+function req(over: Partial<TlsRequest>): TlsRequest {
+	return {
+		ts: 0, pid: 1, comm: 'svc', role: 'server', method: 'GET', path: '/', endpoint: '/', status: 200,
+		latencyMs: 1, reqBytes: 10, respBytes: 20, local: null, remote: null, connection: null,
+		httpVersion: '1.1', requestHeaders: [], responseHeaders: [], ...over,
+	};
+}
+
+test('log2 buckets and nearest-rank quantiles', () => {
+	assert.equal(latencyBucket(0), 0);
+	assert.equal(latencyBucket(0.001), 0); // 1 µs
+	assert.equal(latencyBucket(0.004), 2); // 4 µs
+	assert.equal(latencyBucket(1), 9); // 1000 µs: [512, 1024)
+	assert.equal(latencyBucket(1e9), 31);
+	const v = Array.from({ length: 100 }, (_, i) => i + 1);
+	assert.equal(quantile(v, 0.5), 50);
+	assert.equal(quantile(v, 0.99), 99);
+	assert.equal(quantile([], 0.5), 0);
+});
+
+test('per process and per endpoint counts, errors, percentiles; drain starts a new window', () => {
+	const agg = new RequestAggregator();
+	for (let i = 1; i <= 100; i++) agg.add(req({ endpoint: '/users/:id', latencyMs: i, status: i % 10 === 0 ? 500 : i % 10 === 1 ? 404 : 200 }));
+	agg.add(req({ method: 'POST', endpoint: '/users', latencyMs: 3 }));
+	agg.add(req({ pid: 2, comm: 'other', latencyMs: 7 }));
+	const w = agg.drain();
+	const ep = w.endpoints.find((e) => e.endpoint === '/users/:id')!;
+	assert.equal(ep.count, 100);
+	assert.equal(ep.errors, 10);
+	assert.equal(ep.clientErrors, 10);
+	assert.equal(ep.errorRate, 0.1);
+	assert.equal(ep.p50Ms, 50);
+	assert.equal(ep.p90Ms, 90);
+	assert.equal(ep.p99Ms, 99);
+	assert.equal(ep.histogram.reduce((a, b) => a + b, 0), 100);
+	const p1 = w.processes.find((p) => p.pid === 1)!;
+	assert.equal(p1.count, 101);
+	assert.equal(w.processes.find((p) => p.pid === 2)!.count, 1);
+	assert.equal(w.endpoints.length, 3);
+	assert.deepEqual(agg.snapshot().endpoints, []);
+});
+
+test('endpoints per process are bounded', () => {
+	const agg = new RequestAggregator({ maxEndpointsPerProcess: 3 });
+	for (let i = 0; i < 10; i++) agg.add(req({ endpoint: `/e${i}` }));
+	const eps = agg.snapshot().endpoints;
+	assert.equal(eps.length, 4);
+	assert.equal(eps.find((e) => e.endpoint === '(other)')?.count, 7);
+});
