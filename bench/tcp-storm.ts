@@ -84,19 +84,34 @@ try {
 	const source = pair.spawn(pair.client, process.execPath, ['-e', SOURCE_SCRIPT, pair.serverAddr, String(PORT), String(CONNECTIONS), '0', String(DURATION_S * 1000)]);
 	children.push(source);
 	console.error(`tcp-storm: ${CONNECTIONS} connections, ${LOSS}% loss, ${DURATION_S} s`);
+	// CPU is measured over the sending period; counts over the whole run, closing included.
+	const cpuAtDeadline = new Promise<{ collector: number; bpftrace: number; wall: number }>((resolve) =>
+		setTimeout(() => resolve({
+			collector: cpuSeconds(collector.pid!) ?? 0,
+			bpftrace: bpftrace ? cpuSeconds(bpftrace.pid!) ?? 0 : 0,
+			wall: (performance.now() - t0) / 1000,
+		}), DURATION_S * 1000),
+	);
 	// The sources stop sending at the deadline; with this much loss, closing can take a while more.
 	await Promise.race([
 		new Promise((r) => source.once('exit', r)),
 		new Promise((r) => setTimeout(r, DURATION_S * 1000 + 15_000)),
 	]);
 	stop(source);
-	// Retransmits of connections still closing stop with the process gone; let the kernel settle.
-	await new Promise((r) => setTimeout(r, 500));
+	// Orphaned sockets keep retransmitting after the process is gone. Lift the loss and wait until
+	// the sender namespace has no connection left but TIME-WAIT ones, so that the kernel counter
+	// read next and the collector's final read cover the same retransmits.
+	pair.exec(pair.server, 'nft', ['flush', 'ruleset']);
+	for (let i = 0; i < 100; i++) {
+		if (pair.exec(pair.client, 'ss', ['-Htan', 'exclude', 'time-wait']).trim() === '') break;
+		await new Promise((r) => setTimeout(r, 100));
+	}
 	const wall = (performance.now() - t0) / 1000;
 	const snmpDelta = pair.tcpCounters(pair.client).RetransSegs! - snmp0;
+	const atDeadline = await cpuAtDeadline;
 	const cpu = {
-		collector: ((cpuSeconds(collector.pid!) ?? 0) - cpu0.collector) / wall,
-		bpftrace: bpftrace ? ((cpuSeconds(bpftrace.pid!) ?? 0) - cpu0.bpftrace) / wall : NaN,
+		collector: (atDeadline.collector - cpu0.collector) / atDeadline.wall,
+		bpftrace: bpftrace ? (atDeadline.bpftrace - cpu0.bpftrace) / atDeadline.wall : NaN,
 	};
 	const rss = rssMiB(collector.pid!)?.peak ?? 0;
 	const bpftraceRss = bpftrace ? rssMiB(bpftrace.pid!)?.peak ?? 0 : NaN;
@@ -122,7 +137,7 @@ try {
 	const body = `
 ${CONNECTIONS} connections from one namespace to another over a veth pair for ${DURATION_S} s, nftables
 dropping ${LOSS}% of the packets the receiver gets (\`numgen random\` on the input hook).
-Run: \`npx tsx bench/tcp-storm.ts --duration ${DURATION_S}\`, ${new Date().toISOString().slice(0, 10)}, ${wall.toFixed(1)} s measured,
+Run: \`npx tsx bench/tcp-storm.ts --duration ${DURATION_S}\`, ${new Date().toISOString().slice(0, 10)}, CPU over the ${DURATION_S} s of sending, counts over all ${wall.toFixed(1)} s (closing under loss included),
 2 shared CPUs (the load generator and the sink run on the same two CPUs).
 
 | | CPU s/s | peak RSS MiB | events | drops |
