@@ -11,6 +11,7 @@
 
 #include <cstring>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "native-error.h"
@@ -163,6 +164,7 @@ public:
 				   {InstanceMethod("readConnections", &TcpTracer::ReadConnectionsJs),
 				    InstanceMethod("counters", &TcpTracer::Counters),
 				    InstanceMethod("eventDrops", &TcpTracer::EventDrops),
+				    InstanceMethod("acceptOwners", &TcpTracer::AcceptOwners),
 				    InstanceMethod("close", &TcpTracer::Close)});
 	}
 
@@ -191,13 +193,37 @@ public:
 		int err = tcp_bpf__load(skel_.get());
 		if (err)
 			throw NativeError(env, "bpf_object__load", err);
-		err = tcp_bpf__attach(skel_.get());
-		if (err)
-			throw NativeError(env, "bpf_program__attach", err);
+		// The tp_btf programs are required. The accept() syscall tracepoints are looked up
+		// through tracefs, which may not be mounted: without them the tracer still counts
+		// everything, and only the owners of accepted connections stay unknown.
+		struct bpf_program *required[] = {
+			has_err ? skel_->progs.tcp_retransmit_skb : skel_->progs.tcp_retransmit_skb_v1,
+			skel_->progs.tcp_retransmit_synack, skel_->progs.inet_sock_set_state};
+		for (auto *prog : required) {
+			struct bpf_link *link = bpf_program__attach(prog);
+			int saved = errno;
+			if (!link) {
+				DestroyLinks();  // a throwing constructor runs no destructor
+				throw NativeError(env, std::string("bpf_program__attach(") +
+							       bpf_program__name(prog) + ")",
+						  saved);
+			}
+			links_.push_back(link);
+		}
+		accept_owners_ = true;
+		for (auto *prog : {skel_->progs.accept4_exit, skel_->progs.accept_exit}) {
+			struct bpf_link *link = bpf_program__attach(prog);
+			if (link)
+				links_.push_back(link);
+			else
+				accept_owners_ = false;
+		}
 		err = stream_.Start(env, bpf_map__fd(skel_->maps.events), on_events,
 				    static_cast<size_t>(max_in_flight));
-		if (err)
+		if (err) {
+			DestroyLinks();
 			throw NativeError(env, "ring_buffer__new", err);
+		}
 	}
 
 	// readConnections(deleteClosed) resolves with {records, counters} ArrayBuffers. One read
@@ -234,13 +260,18 @@ public:
 		return Napi::Number::New(info.Env(), static_cast<double>(stream_.dropped()));
 	}
 
+	// Whether accept() is traced, so that accepted connections get their owner. Main thread.
+	Napi::Value AcceptOwners(const Napi::CallbackInfo &info)
+	{
+		return Napi::Boolean::New(info.Env(), accept_owners_);
+	}
+
 	// Stops the stream, detaches and frees everything; the free waits for a running read.
 	// Main thread.
 	Napi::Value Close(const Napi::CallbackInfo &info)
 	{
 		stream_.Stop();
-		if (skel_)
-			tcp_bpf__detach(skel_.get());
+		DestroyLinks();
 		if (reading_)
 			close_pending_ = true;
 		else
@@ -256,8 +287,19 @@ public:
 		Unref();
 	}
 
+	~TcpTracer() { DestroyLinks(); }
+
 private:
+	void DestroyLinks()
+	{
+		for (auto *link : links_)
+			bpf_link__destroy(link);
+		links_.clear();
+	}
+
 	std::unique_ptr<struct tcp_bpf, SkeletonDeleter> skel_;
+	std::vector<struct bpf_link *> links_;
+	bool accept_owners_ = false;
 	RingBufferStream stream_;
 	bool reading_ = false;
 	bool close_pending_ = false;

@@ -15,6 +15,7 @@ interface RawTcpTracer {
 	readConnections(deleteClosed: boolean): Promise<{ records: ArrayBuffer; counters: ArrayBuffer }>;
 	counters(): ArrayBuffer;
 	eventDrops(): number;
+	acceptOwners(): boolean;
 	close(): void;
 }
 
@@ -56,6 +57,12 @@ export interface TcpConnectionsRead {
  * drainConnections); events stream to onEvents for a live view.
  */
 export class TcpTracer {
+	/**
+	 * Whether accept() is traced (through the syscall tracepoints, which need tracefs mounted at
+	 * /sys/kernel/tracing or /sys/kernel/debug/tracing). When false, accepted connections have no
+	 * owner (pid 0); connect() and listen() owners and all counts are unaffected.
+	 */
+	readonly acceptOwners: boolean;
 	#raw: RawTcpTracer | undefined;
 	#reading: Promise<TcpConnectionsRead> | undefined;
 	#decodeErrors = 0;
@@ -96,6 +103,7 @@ export class TcpTracer {
 		} catch (err) {
 			throw toNativeError(err);
 		}
+		this.acceptOwners = this.#raw.acceptOwners();
 	}
 
 	/** Every connection in the kernel map, closed ones included, without changing it. */

@@ -122,6 +122,7 @@ for (const family of [4, 6] as const) {
 test('SYN-ACK retransmits land on the accepted connection, owned by the accepting process', async (t) => {
 	if (!skipUnlessNetns(t)) return;
 	const { pair, tracer } = setup(t);
+	assert.equal(tracer.acceptOwners, true, 'accept() is traced (needs tracefs mounted)');
 	const sink = await startSink(t, pair, pair.serverAddr);
 	// The client drops the first SYN-ACK it sees: the server retransmits it after its 1 s timer.
 	pair.nft(pair.client, `
