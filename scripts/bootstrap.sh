@@ -24,6 +24,11 @@ if ((${#missing[@]})); then
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# Tracepoint programs are attached through tracefs; some machines boot without it mounted.
+if [ "$(id -u)" -eq 0 ] && [ -d /sys/kernel/tracing ] && ! mountpoint -q /sys/kernel/tracing; then
+	mount -t tracefs nodev /sys/kernel/tracing || echo "firesight: could not mount tracefs; tracepoint programs may not attach" >&2
+fi
+
 # npm packages: reinstall only when the lockfile changed since the last install.
 stamp=node_modules/.firesight-lock
 want=$(sha256sum package-lock.json | cut -d' ' -f1)
