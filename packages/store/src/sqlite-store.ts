@@ -1,7 +1,9 @@
 import { mkdirSync } from 'node:fs';
+import { endianness } from 'node:os';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Frame, ProfileWindow } from '@firesight/protocol';
+import { IntMap } from './int-map.ts';
 import { migrate, packSamples } from './migrations.ts';
 import type {
 	AggregateStack,
@@ -36,10 +38,20 @@ export function defaultDataDir(): string {
 	return resolve(process.env.FIRESIGHT_DATA || './data');
 }
 
-function encodeStack(ids: readonly number[]): Buffer {
-	const buf = Buffer.allocUnsafe(ids.length * 4);
-	for (let i = 0; i < ids.length; i++) buf.writeUInt32LE(ids[i]!, i * 4);
+function encodeStack(ids: ArrayLike<number>, length = ids.length): Buffer {
+	const buf = Buffer.allocUnsafe(length * 4);
+	for (let i = 0; i < length; i++) buf.writeUInt32LE(ids[i]!, i * 4);
 	return buf;
+}
+
+const LITTLE_ENDIAN = endianness() === 'LE';
+
+/** A window's packed samples as uint32 words, without a copy when the platform allows. */
+function sampleWords(data: Buffer): Uint32Array {
+	if (LITTLE_ENDIAN && data.byteOffset % 4 === 0) return new Uint32Array(data.buffer, data.byteOffset, data.length >>> 2);
+	const words = new Uint32Array(data.length >>> 2);
+	for (let i = 0; i < words.length; i++) words[i] = data.readUInt32LE(i * 4);
+	return words;
 }
 
 function decodeStack(buf: Buffer): number[] {
@@ -48,11 +60,25 @@ function decodeStack(buf: Buffer): number[] {
 	return ids;
 }
 
+/** A stack's node in the per-host trie of stacks, keyed by database frame ids root first. */
+interface StackNode {
+	/** Database id of the stack ending here, or -1 when only longer stacks pass through. */
+	id: number;
+	/** The last_ms last written for it. */
+	lastMs: number;
+	next: Map<number, StackNode> | undefined;
+}
+
 interface HostCache {
 	id: number;
-	frames: Map<string, number>;
-	/** Stack blob (latin1) → id and the last_ms last written for it. */
-	stacks: Map<string, { id: number; lastMs: number }>;
+	/** Frame ids by kind code, then module, then name: no key string is built per frame. */
+	frames: Map<string, Map<string, number>>[];
+	/**
+	 * Stacks as a trie over numeric frame ids. Finding a stack walks its frames with integer Map
+	 * lookups; the former key (the encoded blob as a string) cost an allocation and a string hash
+	 * per stack per window, which dominated storing large windows.
+	 */
+	stacks: StackNode;
 	comms: Map<string, number>;
 }
 
@@ -70,6 +96,15 @@ export class SqliteStore implements Store {
 	readonly #db: Database.Database;
 	readonly #now: () => number;
 	readonly #hosts = new Map<string, HostCache>();
+	/**
+	 * Query-side caches, filled as windows are stored (or on first query after a restart): each
+	 * stack's frames as indices into `#frameTable`, so a merged query groups and resolves stacks
+	 * with integer lookups instead of reading and decoding blobs and frame rows every time.
+	 */
+	readonly #stackFrames = new Map<number, number[]>();
+	readonly #frameTable: Frame[] = [];
+	readonly #frameIndexByKey = new Map<string, number>();
+	readonly #frameIndexOf = new Map<number, number>();
 	readonly #timer: NodeJS.Timeout | undefined;
 	readonly #stmt;
 	#closed = false;
@@ -89,15 +124,18 @@ export class SqliteStore implements Store {
 		this.#stmt = {
 			hostGet: db.prepare<[string], { id: number }>('SELECT id FROM hosts WHERE name = ?'),
 			hostInsert: db.prepare<[string]>('INSERT INTO hosts (name) VALUES (?)'),
-			frameInsert: db.prepare<[number, number, string, string]>(
-				'INSERT OR IGNORE INTO frames (host_id, kind, module, name) VALUES (?, ?, ?, ?)',
+			// RETURNING yields nothing on conflict: only rows stored before this process started.
+			frameInsert: db.prepare<[number, number, string, string], { id: number }>(
+				'INSERT INTO frames (host_id, kind, module, name) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id',
 			),
 			frameGet: db.prepare<[number, number, string, string], { id: number }>(
 				'SELECT id FROM frames WHERE host_id = ? AND kind = ? AND module = ? AND name = ?',
 			),
-			stackInsert: db.prepare<[number, Buffer]>('INSERT OR IGNORE INTO stacks (host_id, frame_ids) VALUES (?, ?)'),
-			stackGet: db.prepare<[number, Buffer], { id: number }>(
-				'SELECT id FROM stacks WHERE host_id = ? AND frame_ids = ?',
+			stackInsert: db.prepare<[number, Buffer, number], { id: number }>(
+				'INSERT INTO stacks (host_id, frame_ids, last_ms) VALUES (?, ?, ?) ON CONFLICT DO NOTHING RETURNING id',
+			),
+			stackGet: db.prepare<[number, Buffer], { id: number; last_ms: number }>(
+				'SELECT id, last_ms FROM stacks WHERE host_id = ? AND frame_ids = ?',
 			),
 			windowInsert: db.prepare<[number, number, number, number]>(
 				'INSERT INTO windows (host_id, start_ms, duration_ms, frequency_hz) VALUES (?, ?, ?, ?)',
@@ -132,37 +170,91 @@ export class SqliteStore implements Store {
 				this.#stmt.hostInsert.run(name);
 				row = this.#stmt.hostGet.get(name)!;
 			}
-			h = { id: row.id, frames: new Map(), stacks: new Map(), comms: new Map() };
+			h = { id: row.id, frames: KINDS.map(() => new Map()), stacks: { id: -1, lastMs: 0, next: undefined }, comms: new Map() };
 			this.#hosts.set(name, h);
 		}
 		return h;
 	}
 
 	#frameId(h: HostCache, f: Frame): number {
-		const key = `${f.kind}\0${f.module}\0${f.name}`;
-		let id = h.frames.get(key);
+		const kind = KIND_CODE[f.kind];
+		const byModule = h.frames[kind]!;
+		let byName = byModule.get(f.module);
+		if (byName === undefined) {
+			byName = new Map();
+			byModule.set(f.module, byName);
+		}
+		let id = byName.get(f.name);
 		if (id === undefined) {
-			const kind = KIND_CODE[f.kind];
-			this.#stmt.frameInsert.run(h.id, kind, f.module, f.name);
-			id = this.#stmt.frameGet.get(h.id, kind, f.module, f.name)!.id;
-			h.frames.set(key, id);
+			id = (this.#stmt.frameInsert.get(h.id, kind, f.module, f.name) ?? this.#stmt.frameGet.get(h.id, kind, f.module, f.name)!).id;
+			byName.set(f.name, id);
+			this.#frameIndex(id, f);
 		}
 		return id;
 	}
 
-	#stackId(h: HostCache, blob: Buffer, usedMs: number): number {
-		const key = blob.toString('latin1');
-		let entry = h.stacks.get(key);
-		if (entry === undefined) {
-			this.#stmt.stackInsert.run(h.id, blob);
-			entry = { id: this.#stmt.stackGet.get(h.id, blob)!.id, lastMs: 0 };
-			h.stacks.set(key, entry);
+	/** The stack of these database frame ids, stored on first use. */
+	#stackId(h: HostCache, ids: Int32Array, length: number, usedMs: number): number {
+		let node = h.stacks;
+		for (let i = 0; i < length; i++) {
+			const f = ids[i]!;
+			node.next ??= new Map();
+			let child = node.next.get(f);
+			if (child === undefined) {
+				child = { id: -1, lastMs: 0, next: undefined };
+				node.next.set(f, child);
+			}
+			node = child;
 		}
-		if (usedMs > entry.lastMs + STACK_TOUCH_MS || entry.lastMs === 0) {
-			this.#stmt.stackTouch.run(usedMs, entry.id);
-			entry.lastMs = usedMs;
+		if (node.id < 0) {
+			const blob = encodeStack(ids, length);
+			const inserted = this.#stmt.stackInsert.get(h.id, blob, usedMs);
+			if (inserted) {
+				node.id = inserted.id;
+				node.lastMs = usedMs;
+			} else {
+				const row = this.#stmt.stackGet.get(h.id, blob)!;
+				node.id = row.id;
+				node.lastMs = row.last_ms;
+			}
+			if (!this.#stackFrames.has(node.id)) {
+				const indices = new Array<number>(length);
+				for (let i = 0; i < length; i++) indices[i] = this.#frameIndexOf.get(ids[i]!)!;
+				this.#stackFrames.set(node.id, indices);
+			}
 		}
-		return entry.id;
+		if (usedMs > node.lastMs + STACK_TOUCH_MS || node.lastMs === 0) {
+			this.#stmt.stackTouch.run(usedMs, node.id);
+			node.lastMs = usedMs;
+		}
+		return node.id;
+	}
+
+	/**
+	 * Gives a database frame its index in the store-wide frame table that queries answer from,
+	 * where equal frames of different hosts share one index.
+	 */
+	#frameIndex(dbId: number, f: Frame): number {
+		let index = this.#frameIndexOf.get(dbId);
+		if (index !== undefined) return index;
+		const key = `${f.kind}\0${f.module}\0${f.name}`;
+		index = this.#frameIndexByKey.get(key);
+		if (index === undefined) {
+			index = this.#frameTable.length;
+			this.#frameTable.push({ name: f.name, module: f.module, kind: f.kind });
+			this.#frameIndexByKey.set(key, index);
+		}
+		this.#frameIndexOf.set(dbId, index);
+		return index;
+	}
+
+	/** Forgets every cached id: after a prune, or a transaction that rolled back rows they named. */
+	#forgetIds(): void {
+		this.#hosts.clear();
+		this.#stackFrames.clear();
+		this.#frameIndexOf.clear();
+		this.#frameIndexByKey.clear();
+		this.#frameTable.length = 0;
 	}
 
 	#commId(h: HostCache, comm: string): number {
@@ -181,12 +273,16 @@ export class SqliteStore implements Store {
 		const dbFrame = new Int32Array(w.frames.length).fill(-1);
 		const windowId = this.#stmt.windowInsert.run(h.id, w.startMs, w.durationMs, w.frequencyHz).lastInsertRowid;
 		const endMs = w.startMs + w.durationMs;
-		const seen = new Set<string>();
+		const seen = new Map<number, string[]>();
 		const quads = new Array<number>(w.stacks.length * 4);
+		let ids = new Int32Array(64);
 		let q = 0;
+		let lastPid = -1;
+		let lastComm = '';
 		for (const s of w.stacks) {
-			const ids = new Array<number>(s.frameIds.length);
-			for (let i = 0; i < ids.length; i++) {
+			const length = s.frameIds.length;
+			if (length > ids.length) ids = new Int32Array(length * 2);
+			for (let i = 0; i < length; i++) {
 				const local = s.frameIds[i]!;
 				let id = dbFrame[local];
 				if (id === undefined) throw new RangeError(`frame id ${local} out of range`);
@@ -196,13 +292,17 @@ export class SqliteStore implements Store {
 				}
 				ids[i] = id;
 			}
-			quads[q++] = this.#stackId(h, encodeStack(ids), endMs);
+			quads[q++] = this.#stackId(h, ids, length, endMs);
 			quads[q++] = s.pid;
 			quads[q++] = this.#commId(h, s.comm);
 			quads[q++] = s.count;
-			const pk = `${s.pid}\0${s.comm}`;
-			if (!seen.has(pk)) {
-				seen.add(pk);
+			if (s.pid === lastPid && s.comm === lastComm) continue;
+			lastPid = s.pid;
+			lastComm = s.comm;
+			let comms = seen.get(s.pid);
+			if (comms === undefined) seen.set(s.pid, (comms = []));
+			if (!comms.includes(s.comm)) {
+				comms.push(s.comm);
 				this.#stmt.processUpsert.run(h.id, s.pid, s.comm, w.startMs, endMs);
 			}
 		}
@@ -216,7 +316,7 @@ export class SqliteStore implements Store {
 			tx(window);
 		} catch (err) {
 			// A failed transaction may have left cached ids for rows it rolled back.
-			this.#hosts.delete(window.host);
+			this.#forgetIds();
 			throw err;
 		}
 	}
@@ -251,87 +351,78 @@ export class SqliteStore implements Store {
 				(this.#db.prepare('SELECT id FROM comms WHERE comm = ?').raw().all(q.comm) as [number][]).map((r) => r[0]),
 			);
 		}
-		interface Row { hostId: number; pid: number; commId: number; stackId: number; count: number }
-		const groups = new Map<string, Row>();
+		// Rows in parallel arrays, found by stack id through an integer hash table and then a short
+		// chain of the rows with that stack (one per pid and comm): a string key per sample and
+		// Maps keyed by id used to dominate the whole query.
+		const rowStack: number[] = [];
+		const rowPid: number[] = [];
+		const rowComm: number[] = [];
+		const rowHost: number[] = [];
+		const rowCount: number[] = [];
+		const rowNext: number[] = [];
+		const firstRow = new IntMap(1 << 14);
 		for (const [hostId, data] of blobsOf) {
-			for (let off = 0; off + 16 <= data.length; off += 16) {
-				const stackId = data.readUInt32LE(off);
-				const pid = data.readUInt32LE(off + 4);
-				const commId = data.readUInt32LE(off + 8);
-				const count = data.readUInt32LE(off + 12);
+			const quads = sampleWords(data);
+			for (let o = 0; o + 4 <= quads.length; o += 4) {
+				const stackId = quads[o]!;
+				const pid = quads[o + 1]!;
+				const commId = quads[o + 2]!;
+				const count = quads[o + 3]!;
 				if (q.pid !== undefined && pid !== q.pid) continue;
 				if (commFilter && !commFilter.has(commId)) continue;
 				// Stack and comm ids are unique across hosts, so the host is implied by them.
-				const key = `${stackId}|${pid}|${commId}`;
-				const g = groups.get(key);
-				if (g) g.count += count;
-				else groups.set(key, { hostId, pid, commId, stackId, count });
+				const head = firstRow.get(stackId);
+				let row = head;
+				while (row >= 0 && (rowPid[row] !== pid || rowComm[row] !== commId)) row = rowNext[row]!;
+				if (row >= 0) {
+					rowCount[row]! += count;
+				} else {
+					firstRow.set(stackId, rowStack.length);
+					rowStack.push(stackId);
+					rowPid.push(pid);
+					rowComm.push(commId);
+					rowHost.push(hostId);
+					rowCount.push(count);
+					rowNext.push(head);
+				}
 			}
 		}
-		const rows = [...groups.values()];
-		const stackIds = new Set<number>();
-		for (const r of rows) stackIds.add(r.stackId);
-		const blobs = new Map<number, Buffer>();
-		for (const [id, blob] of this.#db
-			.prepare('SELECT id, frame_ids FROM stacks WHERE id IN (SELECT value FROM json_each(?))')
-			.raw()
-			.iterate(JSON.stringify([...stackIds])) as Iterable<[number, Buffer]>) {
-			blobs.set(id, blob);
-		}
+		const rowsN = rowStack.length;
+		this.#loadStacks(rowStack);
 		const comms = new Map<number, string>();
 		for (const [id, comm] of this.#db
 			.prepare('SELECT id, comm FROM comms WHERE id IN (SELECT value FROM json_each(?))')
 			.raw()
-			.iterate(JSON.stringify([...new Set(rows.map((r) => r.commId))])) as Iterable<[number, string]>) {
+			.iterate(JSON.stringify([...new Set(rowComm)])) as Iterable<[number, string]>) {
 			comms.set(id, comm);
 		}
 		const hostNames = new Map<number, string>();
 		for (const [id, name] of this.#db.prepare('SELECT id, name FROM hosts').raw().iterate() as Iterable<[number, string]>) {
 			hostNames.set(id, name);
 		}
-		const dbIds = new Set<number>();
-		const decodedByStack = new Map<number, number[]>();
-		for (const [id, blob] of blobs) {
-			const ids = decodeStack(blob);
-			for (const f of ids) dbIds.add(f);
-			decodedByStack.set(id, ids);
-		}
-		// Frames are interned per host in the database; merge equal frames across hosts here.
+		// The answer's frame table holds only the frames its stacks use, in first-use order.
 		const frames: Frame[] = [];
-		const byKey = new Map<string, number>();
-		const remap = new Map<number, number>();
-		const frameRows = this.#db
-			.prepare('SELECT id, kind, module, name FROM frames WHERE id IN (SELECT value FROM json_each(?))')
-			.all(JSON.stringify([...dbIds])) as { id: number; kind: number; module: string; name: string }[];
-		for (const f of frameRows) {
-			const kind = KINDS[f.kind] ?? 'user';
-			const key = `${kind}\0${f.module}\0${f.name}`;
-			let idx = byKey.get(key);
-			if (idx === undefined) {
-				idx = frames.length;
-				frames.push({ name: f.name, module: f.module, kind });
-				byKey.set(key, idx);
-			}
-			remap.set(f.id, idx);
-		}
-		const remapped = new Map<number, number[]>();
-		for (const [id, ids] of decodedByStack) {
-			remapped.set(
-				id,
-				ids.map((f) => {
-					const idx = remap.get(f);
-					if (idx === undefined) throw new Error(`store corrupt: stack refers to missing frame ${f}`);
-					return idx;
-				}),
-			);
-		}
+		const local = new Int32Array(this.#frameTable.length).fill(-1);
 		let total = 0;
-		const stacks: AggregateStack[] = rows.map((r) => {
-			total += r.count;
-			const frameIds = remapped.get(r.stackId);
-			if (frameIds === undefined) throw new Error(`store corrupt: sample refers to missing stack ${r.stackId}`);
-			return { host: hostNames.get(r.hostId) ?? '', pid: r.pid, comm: comms.get(r.commId) ?? '', frameIds, count: r.count };
-		});
+		const stacks = new Array<AggregateStack>(rowsN);
+		for (let r = 0; r < rowsN; r++) {
+			const shared = this.#stackFrames.get(rowStack[r]!);
+			if (shared === undefined) throw new Error(`store corrupt: sample refers to missing stack ${rowStack[r]}`);
+			const frameIds = new Array<number>(shared.length);
+			for (let i = 0; i < shared.length; i++) {
+				const index = shared[i]!;
+				let id = local[index]!;
+				if (id < 0) {
+					id = local[index] = frames.length;
+					const f = this.#frameTable[index]!;
+					frames.push({ name: f.name, module: f.module, kind: f.kind });
+				}
+				frameIds[i] = id;
+			}
+			const count = rowCount[r]!;
+			total += count;
+			stacks[r] = { host: hostNames.get(rowHost[r]!) ?? '', pid: rowPid[r]!, comm: comms.get(rowComm[r]!) ?? '', frameIds, count };
+		}
 		return {
 			frames,
 			stacks,
@@ -341,6 +432,43 @@ export class SqliteStore implements Store {
 			firstMs: win.first,
 			lastMs: win.last,
 		};
+	}
+
+	/**
+	 * Reads into the caches the stacks (and their frames) no window stored by this process named:
+	 * after a restart, each stack is read from the database once.
+	 */
+	#loadStacks(stackIds: readonly number[]): void {
+		const missing = new Set<number>();
+		for (const id of stackIds) if (!this.#stackFrames.has(id)) missing.add(id);
+		if (missing.size === 0) return;
+		const decoded = new Map<number, number[]>();
+		const unknownFrames = new Set<number>();
+		for (const [id, blob] of this.#db
+			.prepare('SELECT id, frame_ids FROM stacks WHERE id IN (SELECT value FROM json_each(?))')
+			.raw()
+			.iterate(JSON.stringify([...missing])) as Iterable<[number, Buffer]>) {
+			const ids = decodeStack(blob);
+			for (const f of ids) if (!this.#frameIndexOf.has(f)) unknownFrames.add(f);
+			decoded.set(id, ids);
+		}
+		if (unknownFrames.size > 0) {
+			for (const f of this.#db
+				.prepare('SELECT id, kind, module, name FROM frames WHERE id IN (SELECT value FROM json_each(?))')
+				.all(JSON.stringify([...unknownFrames])) as { id: number; kind: number; module: string; name: string }[]) {
+				this.#frameIndex(f.id, { name: f.name, module: f.module, kind: KINDS[f.kind] ?? 'user' });
+			}
+		}
+		for (const [id, ids] of decoded) {
+			this.#stackFrames.set(
+				id,
+				ids.map((f) => {
+					const index = this.#frameIndexOf.get(f);
+					if (index === undefined) throw new Error(`store corrupt: stack refers to missing frame ${f}`);
+					return index;
+				}),
+			);
+		}
 	}
 
 	async listHosts(): Promise<HostSummary[]> {
@@ -394,7 +522,7 @@ export class SqliteStore implements Store {
 			}
 			return { windows, frames, stacks };
 		})();
-		if (result.stacks > 0 || result.frames > 0) this.#hosts.clear();
+		if (result.stacks > 0 || result.frames > 0) this.#forgetIds();
 		return result;
 	}
 
