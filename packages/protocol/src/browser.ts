@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { liveConnectionsMessageSchema } from './connections.ts';
 import { limits } from './limits.ts';
 import { dropsSchema, processRowSchema } from './live.ts';
 import { frequencySchema, hostSchema, timestampSchema } from './profile-window.ts';
@@ -42,6 +43,7 @@ export const liveServerMessageSchema = z.discriminatedUnion('type', [
 	processesMessageSchema,
 	statusMessageSchema,
 	windowMessageSchema,
+	liveConnectionsMessageSchema,
 ]);
 export type ProcessesMessage = z.infer<typeof processesMessageSchema>;
 export type StatusMessage = z.infer<typeof statusMessageSchema>;

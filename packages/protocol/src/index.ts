@@ -45,4 +45,26 @@ export {
 	type WindowMessage,
 	type LiveServerMessage,
 } from './browser.ts';
+export {
+	MAX_CONNECTIONS_PER_SNAPSHOT,
+	MAX_CONNECTIONS_PER_WINDOW,
+	connectionRowSchema,
+	processRetransmitsSchema,
+	connectionTotalsSchema,
+	connectionsSnapshotSchema,
+	windowConnectionSchema,
+	retransmitWindowSchema,
+	connectionsMessageSchema,
+	retransmitWindowMessageSchema,
+	liveConnectionsMessageSchema,
+	type ConnectionRow,
+	type ProcessRetransmits,
+	type ConnectionTotals,
+	type ConnectionsSnapshot,
+	type WindowConnection,
+	type RetransmitWindow,
+	type ConnectionsMessage,
+	type RetransmitWindowMessage,
+	type LiveConnectionsMessage,
+} from './connections.ts';
 export { parseCollectorMessage, parseLiveServerMessage, formatZodError, type ParseResult } from './parse.ts';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { connectionsMessageSchema, retransmitWindowMessageSchema } from './connections.ts';
 import { liveStatsSchema } from './live.ts';
 import { frequencySchema, hostSchema, profileWindowSchema } from './profile-window.ts';
 import { limits } from './limits.ts';
@@ -32,6 +33,8 @@ export const collectorMessageSchema = z.discriminatedUnion('type', [
 	helloMessageSchema,
 	profileMessageSchema,
 	liveMessageSchema,
+	connectionsMessageSchema,
+	retransmitWindowMessageSchema,
 ]);
 export type HelloMessage = z.infer<typeof helloMessageSchema>;
 export type ProfileMessage = z.infer<typeof profileMessageSchema>;
