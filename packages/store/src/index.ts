@@ -16,3 +16,13 @@ export {
 } from './sqlite-store.ts';
 export { migrations, migrate, type Migration } from './migrations.ts';
 export { aggregateToProfile, queryProfile } from './to-profile.ts';
+export type {
+	ConnectionStore,
+	ConnectionQuery,
+	ConnectionRetransmits,
+	SeriesQuery,
+	SeriesPoint,
+	RetransmitSeries,
+	RetransmitSeriesResult,
+} from './connections-store.ts';
+export { SqliteConnectionStore, MAX_SERIES_BUCKETS, type SqliteConnectionStoreOptions } from './connections-sqlite.ts';

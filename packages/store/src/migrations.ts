@@ -119,6 +119,35 @@ export const migrations: readonly Migration[] = [
 			`);
 		},
 	},
+	{
+		version: 3,
+		name: 'per-window, per-connection TCP retransmits',
+		up(db) {
+			// Denormalized on purpose: a window holds few connections (only those that
+			// retransmitted), and queries group by the tuple anyway.
+			db.exec(`
+				CREATE TABLE IF NOT EXISTS connection_retransmits (
+					host TEXT NOT NULL,
+					start_ms INTEGER NOT NULL,
+					duration_ms INTEGER NOT NULL,
+					cookie TEXT NOT NULL,
+					pid INTEGER NOT NULL,
+					comm TEXT NOT NULL,
+					family INTEGER NOT NULL,
+					saddr TEXT NOT NULL,
+					sport INTEGER NOT NULL,
+					daddr TEXT NOT NULL,
+					dport INTEGER NOT NULL,
+					retransmits INTEGER NOT NULL,
+					state TEXT NOT NULL,
+					first_ms INTEGER,
+					last_ms INTEGER
+				);
+				CREATE INDEX IF NOT EXISTS connection_retransmits_start ON connection_retransmits (start_ms);
+				CREATE INDEX IF NOT EXISTS connection_retransmits_pid ON connection_retransmits (pid, start_ms);
+			`);
+		},
+	},
 ];
 
 /** Packs (stack_id, pid, comm_id, count) quadruples as little-endian uint32s. */
@@ -131,6 +160,8 @@ export function packSamples(quads: readonly number[]): Buffer {
 /** Runs every migration newer than the database, each in its own transaction. Returns the version. */
 export function migrate(db: Database.Database, list: readonly Migration[] = migrations): number {
 	let current = db.pragma('user_version', { simple: true }) as number;
+	// Features land in parallel and may append their entries out of order: run them by version.
+	list = [...list].sort((a, b) => a.version - b.version);
 	const latest = list.at(-1)?.version ?? 0;
 	if (current > latest) {
 		throw new Error(`database schema version ${current} is newer than this Firesight (${latest}); upgrade Firesight`);

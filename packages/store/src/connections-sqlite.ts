@@ -1,0 +1,219 @@
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import type { RetransmitWindow } from '@firesight/protocol';
+import { migrate, migrations } from './migrations.ts';
+import { DEFAULT_PRUNE_INTERVAL_MS, DEFAULT_RETENTION_MS, defaultDataDir } from './sqlite-store.ts';
+import type {
+	ConnectionQuery,
+	ConnectionRetransmits,
+	ConnectionStore,
+	RetransmitSeries,
+	RetransmitSeriesResult,
+	SeriesQuery,
+} from './connections-store.ts';
+
+export interface SqliteConnectionStoreOptions {
+	/** Directory of `firesight.db` (shared with SqliteStore); `$FIRESIGHT_DATA` or `./data` by default. */
+	dataDir?: string;
+	/** A database file, or `:memory:`; overrides dataDir. */
+	path?: string;
+	retentionMs?: number;
+	/** 0 disables the timer. */
+	pruneIntervalMs?: number;
+	now?: () => number;
+}
+
+/** Buckets a series query may return per series; bounds the work of a tiny step over a long range. */
+export const MAX_SERIES_BUCKETS = 5_000;
+
+interface AggregateRow {
+	host: string;
+	cookie: string;
+	pid: number;
+	comm: string;
+	family: number;
+	saddr: string;
+	sport: number;
+	daddr: string;
+	dport: number;
+	retransmits: number;
+	state: string;
+	first_ms: number | null;
+	last_ms: number | null;
+}
+
+/**
+ * Retransmit windows in the same SQLite file as the profiles, through a connection of its own
+ * (WAL lets both write in turn), so the profile store's code stays untouched by this feature.
+ */
+export class SqliteConnectionStore implements ConnectionStore {
+	readonly path: string;
+	readonly retentionMs: number;
+	readonly #db: Database.Database;
+	readonly #now: () => number;
+	readonly #timer: NodeJS.Timeout | undefined;
+	readonly #insert;
+	#closed = false;
+
+	constructor(options: SqliteConnectionStoreOptions = {}) {
+		if (options.path) {
+			this.path = options.path;
+		} else {
+			const dir = resolve(options.dataDir ?? defaultDataDir());
+			mkdirSync(dir, { recursive: true });
+			this.path = join(dir, 'firesight.db');
+		}
+		this.retentionMs = options.retentionMs ?? DEFAULT_RETENTION_MS;
+		this.#now = options.now ?? Date.now;
+		const db = new Database(this.path);
+		this.#db = db;
+		if (this.path !== ':memory:') db.pragma('journal_mode = WAL');
+		db.pragma('synchronous = NORMAL');
+		db.pragma('busy_timeout = 5000');
+		migrate(db);
+		// A database migrated past version 3 by a build that lacked it: its statements are idempotent.
+		const hasTable = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'connection_retransmits'").get();
+		if (!hasTable) migrations.find((m) => m.version === 3)?.up(db);
+		this.#insert = db.prepare(
+			`INSERT INTO connection_retransmits (host, start_ms, duration_ms, cookie, pid, comm, family, saddr, sport, daddr, dport, retransmits, state, first_ms, last_ms)
+			 VALUES (@host, @startMs, @durationMs, @cookie, @pid, @comm, @family, @saddr, @sport, @daddr, @dport, @retransmits, @state, @first, @last)`,
+		);
+		const interval = options.pruneIntervalMs ?? DEFAULT_PRUNE_INTERVAL_MS;
+		if (interval > 0) {
+			this.#timer = setInterval(() => {
+				try {
+					this.#pruneSync(this.#now());
+				} catch (err) {
+					console.error(`firesight store: connection prune failed: ${(err as Error).message}`);
+				}
+			}, interval);
+			this.#timer.unref();
+		}
+	}
+
+	async insertRetransmitWindow(w: RetransmitWindow): Promise<void> {
+		this.#check();
+		this.#db.transaction(() => {
+			for (const c of w.connections) {
+				this.#insert.run({
+					host: w.host,
+					startMs: w.startMs,
+					durationMs: w.durationMs,
+					cookie: c.cookie,
+					pid: c.pid,
+					comm: c.comm,
+					family: c.family,
+					saddr: c.saddr,
+					sport: c.sport,
+					daddr: c.daddr,
+					dport: c.dport,
+					retransmits: c.retransmits,
+					state: c.state,
+					first: c.firstRetransmitAt,
+					last: c.lastRetransmitAt,
+				});
+			}
+		})();
+	}
+
+	#where(q: ConnectionQuery): { sql: string; params: Record<string, number | string> } {
+		const parts = ['start_ms >= @fromMs', 'start_ms < @toMs'];
+		const params: Record<string, number | string> = { fromMs: q.fromMs, toMs: q.toMs };
+		if (q.host !== undefined) {
+			parts.push('host = @host');
+			params.host = q.host;
+		}
+		if (q.pid !== undefined) {
+			parts.push('pid = @pid');
+			params.pid = q.pid;
+		}
+		return { sql: parts.join(' AND '), params };
+	}
+
+	async queryConnections(q: ConnectionQuery): Promise<ConnectionRetransmits[]> {
+		this.#check();
+		const { sql, params } = this.#where(q);
+		// SQLite's bare-column rule: with MAX(start_ms), `state` comes from the newest window's row.
+		const rows = this.#db
+			.prepare<Record<string, number | string>, AggregateRow & { newest: number }>(
+				`SELECT host, cookie, pid, comm, family, saddr, sport, daddr, dport,
+				        SUM(retransmits) AS retransmits, state, MAX(start_ms) AS newest,
+				        MIN(first_ms) AS first_ms, MAX(last_ms) AS last_ms
+				 FROM connection_retransmits WHERE ${sql}
+				 GROUP BY host, cookie, pid, family, saddr, sport, daddr, dport
+				 ORDER BY retransmits DESC, last_ms DESC`,
+			)
+			.all(params);
+		return rows.map((r) => ({
+			host: r.host,
+			cookie: r.cookie,
+			pid: r.pid,
+			comm: r.comm,
+			family: r.family === 6 ? 6 : 4,
+			saddr: r.saddr,
+			sport: r.sport,
+			daddr: r.daddr,
+			dport: r.dport,
+			retransmits: r.retransmits,
+			state: r.state,
+			firstTs: r.first_ms,
+			lastTs: r.last_ms,
+		}));
+	}
+
+	async querySeries(q: SeriesQuery): Promise<RetransmitSeriesResult> {
+		this.#check();
+		if (!(q.stepMs > 0)) throw new RangeError(`stepMs must be positive, got ${q.stepMs}`);
+		const stepMs = Math.max(q.stepMs, Math.ceil((q.toMs - q.fromMs) / MAX_SERIES_BUCKETS));
+		const startMs = Math.floor(q.fromMs / stepMs) * stepMs;
+		const { sql, params } = this.#where(q);
+		const rows = this.#db
+			.prepare<Record<string, number | string>, { host: string; pid: number; comm: string; bucket: number; retransmits: number }>(
+				`SELECT host, pid, MAX(comm) AS comm, ((start_ms - @startMs) / @stepMs) AS bucket, SUM(retransmits) AS retransmits
+				 FROM connection_retransmits WHERE ${sql}
+				 GROUP BY host, pid, bucket ORDER BY bucket`,
+			)
+			.all({ ...params, startMs, stepMs });
+		const hosts = new Map<string, RetransmitSeries>();
+		const processes = new Map<string, RetransmitSeries>();
+		const add = (series: RetransmitSeries, t: number, n: number) => {
+			series.total += n;
+			const last = series.points.at(-1);
+			if (last && last.t === t) last.retransmits += n;
+			else series.points.push({ t, retransmits: n });
+		};
+		for (const r of rows) {
+			const t = startMs + r.bucket * stepMs;
+			let h = hosts.get(r.host);
+			if (!h) hosts.set(r.host, (h = { host: r.host, total: 0, points: [] }));
+			add(h, t, r.retransmits);
+			const key = `${r.host}\u0000${r.pid}`;
+			let p = processes.get(key);
+			if (!p) processes.set(key, (p = { host: r.host, pid: r.pid, comm: r.comm, total: 0, points: [] }));
+			add(p, t, r.retransmits);
+		}
+		const byTotal = (a: RetransmitSeries, b: RetransmitSeries) => b.total - a.total;
+		return { stepMs, startMs, hosts: [...hosts.values()].sort(byTotal), processes: [...processes.values()].sort(byTotal) };
+	}
+
+	#pruneSync(nowMs: number): number {
+		return this.#db.prepare('DELETE FROM connection_retransmits WHERE start_ms + duration_ms < ?').run(nowMs - this.retentionMs).changes;
+	}
+
+	async prune(nowMs: number = this.#now()): Promise<number> {
+		this.#check();
+		return this.#pruneSync(nowMs);
+	}
+
+	#check(): void {
+		if (this.#closed) throw new Error('the connection store is closed');
+	}
+
+	async close(): Promise<void> {
+		if (this.#closed) return;
+		this.#closed = true;
+		if (this.#timer) clearInterval(this.#timer);
+		this.#db.close();
+	}
+}

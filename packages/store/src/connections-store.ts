@@ -1,0 +1,69 @@
+import type { RetransmitWindow } from '@firesight/protocol';
+
+/** Which stored retransmits a query reads: windows starting in [fromMs, toMs). */
+export interface ConnectionQuery {
+	fromMs: number;
+	toMs: number;
+	host?: string | undefined;
+	pid?: number | undefined;
+}
+
+/** One connection's retransmits summed over the queried windows. */
+export interface ConnectionRetransmits {
+	host: string;
+	/** The kernel's socket cookie: two connections that reused a 4-tuple stay apart. */
+	cookie: string;
+	pid: number;
+	comm: string;
+	family: 4 | 6;
+	saddr: string;
+	sport: number;
+	daddr: string;
+	dport: number;
+	retransmits: number;
+	/** State in the newest window that holds the connection. */
+	state: string;
+	/** First and last retransmit seen in the range, epoch ms. */
+	firstTs: number | null;
+	lastTs: number | null;
+}
+
+export interface SeriesQuery extends ConnectionQuery {
+	/** Bucket width; each window counts in the bucket its start falls in. */
+	stepMs: number;
+}
+
+export interface SeriesPoint {
+	/** Bucket start, epoch ms. */
+	t: number;
+	retransmits: number;
+}
+
+export interface RetransmitSeries {
+	host: string;
+	/** Absent for the host-wide series. */
+	pid?: number;
+	comm?: string;
+	total: number;
+	/** Only buckets with retransmits; missing buckets are zero. */
+	points: SeriesPoint[];
+}
+
+export interface RetransmitSeriesResult {
+	stepMs: number;
+	/** First bucket start (fromMs rounded down to stepMs). */
+	startMs: number;
+	hosts: RetransmitSeries[];
+	processes: RetransmitSeries[];
+}
+
+/** Storage of per-window, per-connection TCP retransmits, beside the profile store. */
+export interface ConnectionStore {
+	insertRetransmitWindow(window: RetransmitWindow): Promise<void>;
+	/** Sorted by retransmits, most first. */
+	queryConnections(query: ConnectionQuery): Promise<ConnectionRetransmits[]>;
+	querySeries(query: SeriesQuery): Promise<RetransmitSeriesResult>;
+	/** Drops rows older than the retention; returns how many. */
+	prune(nowMs?: number): Promise<number>;
+	close(): Promise<void>;
+}
