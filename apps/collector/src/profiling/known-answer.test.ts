@@ -12,8 +12,10 @@ import {
 } from '../testing/workloads.ts';
 
 const FREQUENCY = 499;
-const SECONDS = 3;
+const SECONDS = 4;
 const TOLERANCE = 5;
+// Below this many samples a 60% share has a standard error over 2.5 points: too few to judge ±5.
+const MIN_SAMPLES = 400;
 
 test('C workload: hot_a 60% and hot_b 40%, with the chain up to main, as perf sees it', async (t) => {
 	if (!skipUnlessBpf(t)) return;
@@ -32,7 +34,9 @@ test('C workload: hot_a 60% and hot_b 40%, with the chain up to main, as perf se
 	t.diagnostic(`firesight: ${ours.total} samples, hot_a ${ours.shares.a!.toFixed(1)}%, hot_b ${ours.shares.b!.toFixed(1)}%`);
 	t.diagnostic(`perf:      ${oracle.total} samples, hot_a ${oracle.shares.a!.toFixed(1)}%, hot_b ${oracle.shares.b!.toFixed(1)}%`);
 
-	assert.ok(ours.total > SECONDS * FREQUENCY * 0.5, `only ${ours.total} samples of a busy process`);
+	assert.ok(ours.total >= MIN_SAMPLES, `only ${ours.total} samples of a busy process`);
+	// Both sample the same process over about the same seconds: the counts must be alike too.
+	assert.ok(ours.total > oracle.total * 0.6 && ours.total < oracle.total * 1.6, `firesight ${ours.total} samples, perf ${oracle.total}`);
 	assert.ok(Math.abs(ours.shares.a! - 60) <= TOLERANCE, `hot_a got ${ours.shares.a}%`);
 	assert.ok(Math.abs(ours.shares.b! - 40) <= TOLERANCE, `hot_b got ${ours.shares.b}%`);
 	assert.ok(Math.abs(ours.shares.a! - oracle.shares.a!) <= TOLERANCE, `perf says hot_a ${oracle.shares.a}%`);
@@ -61,7 +65,7 @@ test('Node workload with --perf-basic-prof: hotA 60% and hotB 40% by JavaScript 
 	const stacks = foldedStacks(folded).filter((s) => s.frames.some((f) => /\bhot[AB]\b/.test(f)));
 	const ours = stackShares(stacks, { a: /\bhotA\b/, b: /\bhotB\b/ });
 	t.diagnostic(`firesight: ${ours.total} samples in hotA/hotB, hotA ${ours.shares.a!.toFixed(1)}%, hotB ${ours.shares.b!.toFixed(1)}%`);
-	assert.ok(ours.total > SECONDS * FREQUENCY * 0.4, `only ${ours.total} samples named hotA or hotB`);
+	assert.ok(ours.total >= MIN_SAMPLES, `only ${ours.total} samples named hotA or hotB`);
 	assert.ok(Math.abs(ours.shares.a! - 60) <= TOLERANCE, `hotA got ${ours.shares.a}%`);
 	assert.ok(Math.abs(ours.shares.b! - 40) <= TOLERANCE, `hotB got ${ours.shares.b}%`);
 	assert.ok(stacks.some((s) => s.frames.some((f) => f.endsWith('_[j]'))), 'JavaScript frames are marked as JIT frames');
@@ -79,7 +83,7 @@ test('syscall-heavy workload: kernel frames under the right process', async (t) 
 	const mine = foldedStacks(folded).filter((s) => s.frames[0] === 'syscall-heavy');
 	const { total, shares } = stackShares(mine, { kernel: /_\[k\]$/, write: /^(__GI___libc_write|__libc_write|write)$/ });
 	t.diagnostic(`syscall-heavy: ${total} samples, ${shares.kernel!.toFixed(1)}% with kernel frames`);
-	assert.ok(total > FREQUENCY, `only ${total} samples for the workload`);
+	assert.ok(total >= 100, `only ${total} samples for the workload`);
 	assert.ok(shares.kernel! > 50, `only ${shares.kernel}% of its samples show kernel frames`);
 	assert.ok(mine.some((s) => /write_\[k\]|do_syscall_64_\[k\]/.test(s.frames.join(';'))), 'the write path is named in the kernel');
 	// Kernel frames come after the user frames that made the call.
