@@ -1,15 +1,19 @@
-import type { HostStatus, ProcessesMessage } from '@firesight/protocol';
-import type { Store } from '@firesight/store';
+import type { HostStatus, LiveConnectionsMessage, ProcessesMessage } from '@firesight/protocol';
+import type { ConnectionStore, Store } from '@firesight/store';
 
 /** What the hub knows live, in memory: collector status and each host's latest process table. */
 export interface LiveView {
 	hosts(): HostStatus[];
 	/** Latest snapshot per host, or only `host`'s. */
 	processes(host?: string): ProcessesMessage[];
+	/** Latest connection table per host, or only `host`'s. */
+	connections?(host?: string): LiveConnectionsMessage[];
 }
 
 export interface ApiContext {
 	store: Store;
 	live: LiveView;
+	/** Stored TCP retransmits; the network procedures answer UNAVAILABLE without it. */
+	connections?: ConnectionStore;
 	now?: () => number;
 }

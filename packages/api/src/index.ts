@@ -11,3 +11,4 @@ export {
 	type FlameInput,
 } from './inputs.ts';
 export { profileExport, type ProfileExport } from './profile-export.ts';
+export { networkRouter, type NetworkSeriesResult, type RateSeries, type RatePoint } from './network-router.ts';

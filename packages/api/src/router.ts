@@ -5,6 +5,7 @@ import { formatZodError, type HostStatus, type ProcessesMessage } from '@firesig
 import { queryProfile, type ProfileQuery } from '@firesight/store';
 import { ApiError, apiCodeOf } from './errors.ts';
 import type { ApiContext } from './context.ts';
+import { networkRouter } from './network-router.ts';
 import {
 	MAX_RANGE_MS,
 	flameInput,
@@ -161,6 +162,7 @@ export const appRouter = t.router({
 			return { known: false as const };
 		}),
 	}),
+	network: networkRouter,
 });
 
 export type AppRouter = typeof appRouter;
