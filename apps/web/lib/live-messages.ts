@@ -2,6 +2,7 @@ import { parseLiveServerMessage, type HostStatus, type LiveServerMessage } from 
 
 export type {
 	HostStatus,
+	LiveConnectionsMessage,
 	LiveServerMessage,
 	ProcessesMessage,
 	ProcessRow,

@@ -1,5 +1,5 @@
 import type { ConnectionState } from './live-socket.ts';
-import type { LiveServerMessage, ProcessRow, StatusMessage, WindowMessage } from './live-messages.ts';
+import type { LiveConnectionsMessage, LiveServerMessage, ProcessRow, StatusMessage, WindowMessage } from './live-messages.ts';
 
 export interface HostProcesses {
 	ts: number;
@@ -27,6 +27,8 @@ export interface LiveState {
 	lastWindow: WindowMessage | null;
 	/** Increments on every `window` message so effects can depend on it. */
 	windowSeq: number;
+	/** Each host's latest TCP connection table. */
+	connections: ReadonlyMap<string, LiveConnectionsMessage>;
 }
 
 export const HISTORY_SECONDS = 120;
@@ -41,6 +43,7 @@ export const initialLiveState: LiveState = {
 	history: [],
 	lastWindow: null,
 	windowSeq: 0,
+	connections: new Map(),
 };
 
 export function reduceConnection(
@@ -89,6 +92,8 @@ export function reduceMessage(state: LiveState, message: LiveServerMessage): Liv
 		}
 		case 'window':
 			return { ...state, lastWindow: message, windowSeq: state.windowSeq + 1 };
+		case 'connections':
+			return { ...state, connections: new Map(state.connections).set(message.host, message) };
 	}
 }
 

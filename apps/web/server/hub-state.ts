@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { LiveView } from '@firesight/api';
-import type { Drops, HostStatus, ProcessesMessage, ProcessRow } from '@firesight/protocol';
+import type { ConnectionsSnapshot, Drops, HostStatus, LiveConnectionsMessage, ProcessesMessage, ProcessRow } from '@firesight/protocol';
 
 interface HostEntry {
 	host: string;
@@ -11,12 +11,14 @@ interface HostEntry {
 	drops: Drops;
 	version: string | undefined;
 	processes: ProcessesMessage | undefined;
+	tcp?: LiveConnectionsMessage;
 }
 
 export interface HubStateEvents {
 	/** A host connected, disconnected or said hello: the status message changed shape. */
 	status: [];
 	processes: [ProcessesMessage];
+	connections: [LiveConnectionsMessage];
 }
 
 /** The hub's in-memory view of collectors; the tRPC router reads it through `LiveView`. */
@@ -66,6 +68,23 @@ export class HubState extends EventEmitter<HubStateEvents> implements LiveView {
 		const msg: ProcessesMessage = { type: 'processes', host, ts, rows };
 		e.processes = msg;
 		this.emit('processes', msg);
+	}
+
+	/** A collector's live TCP connection table. */
+	liveConnections(host: string, snapshot: ConnectionsSnapshot): void {
+		const e = this.#entry(host);
+		e.lastSeenMs = this.#now();
+		const msg: LiveConnectionsMessage = { ...snapshot, type: 'connections', host };
+		e.tcp = msg;
+		this.emit('connections', msg);
+	}
+
+	connections(host?: string): LiveConnectionsMessage[] {
+		const out: LiveConnectionsMessage[] = [];
+		for (const e of this.#hosts.values()) {
+			if (e.tcp && (host === undefined || e.host === host)) out.push(e.tcp);
+		}
+		return out;
 	}
 
 	hosts(): HostStatus[] {

@@ -5,7 +5,7 @@ import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { appRouter, type ApiContext } from '@firesight/api';
-import { SqliteStore, type Store } from '@firesight/store';
+import { SqliteConnectionStore, SqliteStore, type ConnectionStore, type Store } from '@firesight/store';
 import { HubState } from './hub-state.ts';
 import { Ingest } from './ingest.ts';
 import { LiveStream } from './live.ts';
@@ -27,6 +27,11 @@ export interface HubOptions {
 	web?: boolean;
 	/** Use this store instead of opening SQLite under dataDir; the hub closes it on close(). */
 	store?: Store;
+	/**
+	 * Use this store for TCP retransmits; the hub closes it on close(). By default the SQLite file
+	 * under dataDir, or memory when `store` is given (it may not be SQLite).
+	 */
+	connectionStore?: ConnectionStore;
 	retentionMs?: number;
 	/** Collector ping interval; a collector missing one pong is disconnected. Default 5 s. */
 	heartbeatMs?: number;
@@ -62,9 +67,15 @@ export async function startHub(options: HubOptions): Promise<Hub> {
 			...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
 			...(options.retentionMs === undefined ? {} : { retentionMs: options.retentionMs }),
 		});
+	const connections =
+		options.connectionStore ??
+		new SqliteConnectionStore({
+			...(options.store ? { path: ':memory:' } : options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
+			...(options.retentionMs === undefined ? {} : { retentionMs: options.retentionMs }),
+		});
 	const state = new HubState();
 	const metrics = createHubMetrics(state);
-	const ctx: ApiContext = { store, live: state };
+	const ctx: ApiContext = { store, live: state, connections };
 	const live = new LiveStream({
 		state,
 		metrics,
@@ -74,6 +85,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
 	const ingest = new Ingest({
 		token: options.token,
 		store,
+		connections,
 		state,
 		metrics,
 		heartbeatMs: options.heartbeatMs ?? 5000,
@@ -128,7 +140,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
 			resolveListen();
 		});
 	}).catch(async (err) => {
-		await Promise.all([ingest.close(), live.close(), store.close()]);
+		await Promise.all([ingest.close(), live.close(), store.close(), connections.close()]);
 		throw err;
 	});
 	const port = (server.address() as AddressInfo).port;
@@ -153,6 +165,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
 		});
 		await web?.close().catch(() => {});
 		await store.close();
+		await connections.close();
 	}
 
 	return {

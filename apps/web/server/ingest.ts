@@ -9,13 +9,15 @@ import {
 	type HubReply,
 	type ProfileWindow,
 } from '@firesight/protocol';
-import type { Store } from '@firesight/store';
+import type { ConnectionStore, Store } from '@firesight/store';
 import type { HubState } from './hub-state.ts';
 import type { HubMetrics } from './metrics.ts';
 
 export interface IngestOptions {
 	token: string;
 	store: Store;
+	/** Where retransmit windows go; without it they are acknowledged and dropped. */
+	connections?: ConnectionStore;
 	state: HubState;
 	metrics: HubMetrics;
 	/** A window was stored: the live stream tells browsers. */
@@ -129,6 +131,21 @@ export class Ingest {
 					return reject('host_mismatch', 'bad_message', `stats for host '${msg.stats.host}' on the connection of '${host}'`);
 				}
 				state.live(host, msg.stats.ts, msg.stats.frequencyHz, msg.stats.processes, msg.stats.drops);
+			} else if (msg.type === 'connections') {
+				if (msg.snapshot.host !== host) {
+					return reject('host_mismatch', 'bad_message', `connections for host '${msg.snapshot.host}' on the connection of '${host}'`);
+				}
+				state.liveConnections(host, msg.snapshot);
+			} else if (msg.type === 'retransmitWindow') {
+				if (msg.window.host !== host) {
+					return reject('host_mismatch', 'bad_message', `retransmits for host '${msg.window.host}' on the connection of '${host}'`);
+				}
+				try {
+					await this.#opts.connections?.insertRetransmitWindow(msg.window);
+				} catch (err) {
+					return reject('store', 'internal', `could not store the retransmits: ${(err as Error).message}`);
+				}
+				state.seen(host);
 			}
 			metrics.messagesIngested.inc({ type: msg.type });
 			accepted++;

@@ -29,6 +29,7 @@ export class LiveStream {
 		this.#wss.on('connection', (ws) => this.#connection(ws));
 		opts.state.on('status', this.#onStatus);
 		opts.state.on('processes', this.#onProcesses);
+		opts.state.on('connections', this.#onProcesses);
 		this.#timer = setInterval(this.#onStatus, opts.statusEveryMs);
 		this.#timer.unref();
 	}
@@ -57,6 +58,7 @@ export class LiveStream {
 		// cannot miss an update; a snapshot sent twice is harmless (the page keys rows by host).
 		this.#send(ws, this.#status());
 		for (const snap of state.processes()) this.#send(ws, snap);
+		for (const snap of state.connections()) this.#send(ws, snap);
 	}
 
 	window(w: ProfileWindow): void {
@@ -84,6 +86,7 @@ export class LiveStream {
 		clearInterval(this.#timer);
 		this.#opts.state.off('status', this.#onStatus);
 		this.#opts.state.off('processes', this.#onProcesses);
+		this.#opts.state.off('connections', this.#onProcesses);
 		for (const ws of this.#wss.clients) ws.close(1001, 'hub shutting down');
 		await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
 		await new Promise((r) => setTimeout(r, 50));
