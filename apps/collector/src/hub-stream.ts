@@ -8,9 +8,21 @@ import {
 	type LiveStats,
 	type ProfileMessage,
 	type ProfileWindow,
+	type ConnectionsMessage,
+	type ConnectionsSnapshot,
+	type RetransmitWindow,
+	type RetransmitWindowMessage,
 } from '@firesight/protocol';
 
-type Outgoing = ProfileMessage | LiveMessage;
+type Outgoing = ProfileMessage | LiveMessage | ConnectionsMessage | RetransmitWindowMessage;
+
+/**
+ * How the queue treats a message: 'live' ones are superseded by the next snapshot (dropped first),
+ * 'profile' ones are stored data that will not come again.
+ */
+function queueClass(m: Outgoing): 'profile' | 'live' {
+	return m.type === 'live' || m.type === 'connections' ? 'live' : 'profile';
+}
 
 export interface HubStreamOptions {
 	/** The hub: `http://host:port` or `ws://host:port[/ingest]`. */
@@ -126,12 +138,22 @@ export class HubStream extends EventEmitter<HubStreamEvents> {
 		this.#enqueue({ type: 'live', stats });
 	}
 
+	/** The live TCP connection table (queued as live: superseded by the next). */
+	sendConnections(snapshot: ConnectionsSnapshot): void {
+		this.#enqueue({ type: 'connections', snapshot });
+	}
+
+	/** One window of per-connection retransmits (queued as stored data, like a profile). */
+	sendRetransmitWindow(window: RetransmitWindow): void {
+		this.#enqueue({ type: 'retransmitWindow', window });
+	}
+
 	#enqueue(msg: Outgoing): void {
 		if (this.#closed) return;
 		const q = this.#queue;
-		if (msg.type === 'live') {
+		if (queueClass(msg) === 'live') {
 			let live = 0;
-			for (const m of q) if (m.type === 'live') live++;
+			for (const m of q) if (queueClass(m) === 'live') live++;
 			if (live >= this.#opts.maxLiveQueued) this.#dropOldest('live');
 		}
 		if (q.length >= this.#opts.maxQueue) {
@@ -142,11 +164,11 @@ export class HubStream extends EventEmitter<HubStreamEvents> {
 		this.#pump();
 	}
 
-	#dropOldest(type: Outgoing['type']): boolean {
+	#dropOldest(type: 'profile' | 'live'): boolean {
 		// Index 0 may be in flight; it is removed by its send callback, not here.
 		const start = this.#sending ? 1 : 0;
 		for (let i = start; i < this.#queue.length; i++) {
-			if (this.#queue[i]!.type === type) {
+			if (queueClass(this.#queue[i]!) === type) {
 				this.#queue.splice(i, 1);
 				this.#counters.dropped[type]++;
 				return true;
@@ -154,7 +176,7 @@ export class HubStream extends EventEmitter<HubStreamEvents> {
 		}
 		if (type === 'profile' && this.#queue.length > start) {
 			const [m] = this.#queue.splice(start, 1);
-			this.#counters.dropped[m!.type]++;
+			this.#counters.dropped[queueClass(m!)]++;
 			return true;
 		}
 		return false;
@@ -171,7 +193,7 @@ export class HubStream extends EventEmitter<HubStreamEvents> {
 			this.#sending = false;
 			if (err) return; // the close handler reconnects; the message stays first in line
 			if (this.#queue[0] === msg) this.#queue.shift();
-			this.#counters.sent[msg.type]++;
+			this.#counters.sent[queueClass(msg)]++;
 			this.#pump();
 		});
 	}
@@ -258,7 +280,7 @@ export class HubStream extends EventEmitter<HubStreamEvents> {
 		}
 		this.#closed = true;
 		if (this.#timer) clearTimeout(this.#timer);
-		for (const m of this.#queue) this.#counters.dropped[m.type]++;
+		for (const m of this.#queue) this.#counters.dropped[queueClass(m)]++;
 		this.#queue.length = 0;
 		const ws = this.#ws;
 		this.#ready = false;
