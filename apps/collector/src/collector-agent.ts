@@ -4,6 +4,7 @@ import type { ProfileWindow } from '@firesight/protocol';
 import { HubStream } from './hub-stream.ts';
 import { ProcessTable } from './live/process-table.ts';
 import { ProfileSampler } from './profiling/profile-sampler.ts';
+import { startTcpCollector } from './tcp/start-tcp-collector.ts';
 
 export const COLLECTOR_VERSION = '0.1.0';
 
@@ -59,6 +60,7 @@ export function startCollector(options: CollectorOptions): Collector {
 		log,
 	});
 	stream.on('rejected', (code, message) => log(`hub rejected a message (${code}): ${message}`));
+	const tcp = startTcpCollector({ host, stream, log });
 
 	sampler.on('tick', (tick) => {
 		const k = tick.counters;
@@ -66,18 +68,20 @@ export function startCollector(options: CollectorOptions): Collector {
 			host,
 			ts: tick.ts,
 			frequencyHz: sampler.frequency,
-			processes: table.scan(tick.ts, tick.samplesByPid),
+			processes: tcp.withRetransmits(table.scan(tick.ts, tick.samplesByPid)),
 			drops: {
 				user_stack_missing: k.userStackMissing,
 				kernel_stack_missing: k.kernelStackMissing,
 				stack_collisions: k.stackCollisions,
 				counts_map_full: k.countsMapFull,
+				...tcp.drops(),
 				...stream.dropCounters(),
 			},
 		});
 	});
 	sampler.on('window', (profile) => {
 		stream.sendProfile(profileToWindow(host, profile));
+		tcp.sendWindow();
 		for (const pid of exited) sampler.symbolizer.forget(pid);
 		exited.clear();
 	});
@@ -89,6 +93,7 @@ export function startCollector(options: CollectorOptions): Collector {
 		async stop() {
 			const last = await sampler.stop();
 			if (last.samples.length) stream.sendProfile(profileToWindow(host, last));
+			await tcp.stop();
 			await stream.close();
 		},
 	};
