@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { durationOption, intOption, parseOptions, UsageError, UserError, type Command } from '../command.ts';
 import { callHub, createHubClient, hubError, normalizeHubUrl } from '../hub-client.ts';
+import { retransmits, retransmitsUsage } from './query-retransmits.ts';
 
 /** A `firesight query <what>` subcommand; later ones (requests, retransmits) are added to `subcommands`. */
 interface QuerySubcommand {
@@ -95,6 +96,7 @@ async function profile(argv: string[]): Promise<number> {
 
 const subcommands: readonly QuerySubcommand[] = [
 	{ name: 'profile', summary: 'CPU profile of a time range, as folded stacks or pprof', usage: profileUsage, run: profile },
+	{ name: 'retransmits', summary: 'TCP connections that retransmitted, per connection', usage: retransmitsUsage, run: retransmits },
 ];
 
 const usage = `Usage: firesight query <what> [options]
