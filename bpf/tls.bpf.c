@@ -163,6 +163,18 @@ struct {
 	__uint(max_entries, TLS_COUNTER_MAX);
 } counters SEC(".maps");
 
+/*
+ * Waking the collector for every record costs the traced thread a wake-up per SSL call. Records
+ * are left for the collector's periodic poll (100 ms) unless the buffer is filling up.
+ */
+static __always_inline __u64 wakeup_flags(void)
+{
+	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	__u64 size = bpf_ringbuf_query(&events, BPF_RB_RING_SIZE);
+
+	return avail > size / 8 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
 static __always_inline void count_n(__u32 counter, __u64 n)
 {
 	__u64 *c = bpf_map_lookup_elem(&counters, &counter);
@@ -278,7 +290,7 @@ static __always_inline __u32 associate(__u32 tgid, __u64 ssl, int fd, __u8 sourc
 	sock = fd_socket(fd);
 	if (sock)
 		read_addresses(ev, sock);
-	bpf_ringbuf_submit(ev, 0);
+	bpf_ringbuf_submit(ev, wakeup_flags());
 	return conn.gen;
 }
 
@@ -405,7 +417,7 @@ static __always_inline int leave(struct pt_regs *ctx, __u8 dir)
 	s->ev.func = call.func;
 	s->ev.fd_source = source;
 	s->ev.__pad = 0;
-	if (bpf_ringbuf_output(&events, s, sizeof(s->ev) + cap, 0))
+	if (bpf_ringbuf_output(&events, s, sizeof(s->ev) + cap, wakeup_flags()))
 		count(TLS_DATA_LOST);
 	return 0;
 }
@@ -473,7 +485,7 @@ static __always_inline void on_close(__u32 tgid, int fd)
 		ev->tgid = tgid;
 		ev->fd = fd;
 		ev->gen = *gen;
-		bpf_ringbuf_submit(ev, 0);
+		bpf_ringbuf_submit(ev, wakeup_flags());
 	} else {
 		count(TLS_CONTROL_LOST);
 	}
@@ -558,7 +570,26 @@ static __always_inline void proc_event(__u32 type, __u32 tgid)
 	ev->type = type;
 	ev->tgid = tgid;
 	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
-	bpf_ringbuf_submit(ev, 0);
+	/* An exec is worth a wake-up: the sooner its executable is attached, the less TLS it does unseen. */
+	bpf_ringbuf_submit(ev, type == TLS_EV_EXEC ? 0 : wakeup_flags());
+}
+
+/*
+ * Run by the collector (BPF_PROG_TEST_RUN) on a timer: records submitted without a wake-up are
+ * delivered at least this often, however quiet the traffic.
+ */
+SEC("raw_tp")
+int tls_flush(void *ctx)
+{
+	struct tls_event_head *ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+
+	if (!ev)
+		return 0;
+	ev->ts_ns = bpf_ktime_get_ns();
+	ev->type = TLS_EV_TICK;
+	ev->tgid = 0;
+	bpf_ringbuf_submit(ev, BPF_RB_FORCE_WAKEUP);
+	return 0;
 }
 
 /* Every exec, so that user space can attach to a new executable before it gets to TLS. */

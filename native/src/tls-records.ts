@@ -14,6 +14,7 @@ const EV_CONN = 2;
 const EV_CLOSE = 3;
 const EV_EXEC = 4;
 const EV_EXIT = 5;
+const EV_TICK = 6;
 
 /** enum tls_counter in bpf/tls.h, in order, then the addon's own drop count. */
 export const TLS_COUNTERS = [
@@ -91,7 +92,13 @@ export interface TlsProcEvent {
 	comm: string;
 }
 
-export type TlsEvent = TlsDataEvent | TlsConnEvent | TlsCloseEvent | TlsProcEvent;
+/** A flush record: carries nothing, it only woke the reader. */
+export interface TlsTickEvent {
+	type: 'tick';
+	tsNs: bigint;
+}
+
+export type TlsEvent = TlsDataEvent | TlsConnEvent | TlsCloseEvent | TlsProcEvent | TlsTickEvent;
 
 const decoder = new TextDecoder();
 
@@ -189,6 +196,8 @@ export function decodeTlsEvent(v: DataView): TlsEvent {
 		case EV_EXIT:
 			if (v.byteLength < TLS_PROC_EVENT_SIZE) throw new Error('short tls proc record');
 			return { type: type === EV_EXEC ? 'exec' : 'exit', tsNs, tgid, comm: cString(bytes(16, 16)) };
+		case EV_TICK:
+			return { type: 'tick', tsNs };
 		default:
 			throw new Error(`unknown tls record type ${type}`);
 	}

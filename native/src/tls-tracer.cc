@@ -57,6 +57,7 @@ public:
 				    InstanceMethod("detachFile", &TlsTracer::DetachFile),
 				    InstanceMethod("addProcess", &TlsTracer::AddProcess),
 				    InstanceMethod("counters", &TlsTracer::Counters),
+				    InstanceMethod("flush", &TlsTracer::Flush),
 				    InstanceMethod("close", &TlsTracer::Close)});
 	}
 
@@ -156,6 +157,19 @@ public:
 		__u8 one = 1;
 		if (bpf_map_update_elem(bpf_map__fd(skel_->maps.tls_tgids), &tgid, &one, BPF_ANY))
 			throw NativeError(env, "bpf_map_update_elem(tls_tgids)", errno);
+		return env.Undefined();
+	}
+
+	// flush(): wakes the ring-buffer stream so records submitted without a wake-up are read.
+	// Records are submitted that way to spare traced threads a wake-up per SSL call. Main thread.
+	Napi::Value Flush(const Napi::CallbackInfo &info)
+	{
+		Napi::Env env = info.Env();
+		if (!skel_)
+			throw Napi::Error::New(env, "tracer is closed");
+		LIBBPF_OPTS(bpf_test_run_opts, opts);
+		if (bpf_prog_test_run_opts(bpf_program__fd(skel_->progs.tls_flush), &opts))
+			throw NativeError(env, "bpf_prog_test_run_opts(tls_flush)", errno);
 		return env.Undefined();
 	}
 

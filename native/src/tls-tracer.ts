@@ -8,6 +8,7 @@ interface RawTlsTracer {
 	detachFile(key: string): boolean;
 	addProcess(tgid: number): void;
 	counters(): ArrayBuffer;
+	flush(): void;
 	close(): void;
 }
 
@@ -24,6 +25,8 @@ export interface TlsTracerOptions {
 	onEvents: (events: TlsEvent[]) => void;
 	/** Only these processes (tgids); all when empty. The collector's own process is never traced. */
 	pids?: readonly number[];
+	/** Longest a record waits in the ring buffer when traffic is light (records are batched). */
+	flushIntervalMs?: number;
 	/** Ring buffer size in bytes: a power of two, at least a page. */
 	ringBytes?: number;
 	/** Bytes of batches waiting for JavaScript before further batches are dropped (and counted). */
@@ -40,6 +43,7 @@ export interface TlsTracerOptions {
 export class TlsTracer {
 	#raw: RawTlsTracer | undefined;
 	#decodeErrors = 0;
+	#flushTimer: NodeJS.Timeout | undefined;
 
 	constructor(options: TlsTracerOptions) {
 		const ringBytes = options.ringBytes ?? 16 << 20;
@@ -52,7 +56,8 @@ export class TlsTracer {
 			try {
 				for (const rec of ringBufferRecords(batch)) {
 					try {
-						events.push(decodeTlsEvent(rec));
+						const ev = decodeTlsEvent(rec);
+						if (ev.type !== 'tick') events.push(ev);
 					} catch (err) {
 						this.#decodeErrors++;
 						options.onDecodeError?.(err as Error);
@@ -75,6 +80,18 @@ export class TlsTracer {
 			});
 		} catch (err) {
 			throw toNativeError(err);
+		}
+		// The kernel side wakes the reader only when the buffer fills up; this bounds the wait.
+		this.#flushTimer = setInterval(() => this.flush(), options.flushIntervalMs ?? 100);
+		this.#flushTimer.unref();
+	}
+
+	/** Hands JavaScript what the ring buffer holds now (as the next batch), instead of at the next timer. */
+	flush(): void {
+		try {
+			this.#raw?.flush();
+		} catch {
+			// closed meanwhile, or test-run refused: the buffer still drains when it fills
 		}
 	}
 
@@ -115,6 +132,8 @@ export class TlsTracer {
 
 	/** Detaches everything and stops the stream. Safe to call twice. */
 	close(): void {
+		if (this.#flushTimer) clearInterval(this.#flushTimer);
+		this.#flushTimer = undefined;
 		this.#raw?.close();
 		this.#raw = undefined;
 	}
