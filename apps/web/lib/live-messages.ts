@@ -1,6 +1,7 @@
 import { parseLiveServerMessage, type HostStatus, type LiveServerMessage } from '@firesight/protocol';
 
 export type {
+	ConnectionRow,
 	HostStatus,
 	LiveConnectionsMessage,
 	LiveServerMessage,

@@ -9,6 +9,7 @@ export interface NavItem {
 export const NAV_ITEMS: readonly NavItem[] = [
 	{ href: '/', label: 'Processes' },
 	{ href: '/profiles', label: 'Profiles' },
+	{ href: '/network', label: 'Network' },
 ];
 
 export function isCurrent(item: NavItem, pathname: string): boolean {

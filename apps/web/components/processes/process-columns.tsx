@@ -69,6 +69,21 @@ export const PROCESS_COLUMNS: readonly Column<HostProcessRow>[] = [
 		value: (row) => row.samplesPerSec,
 		render: (row) => <span className="mono">{formatRate(row.samplesPerSec)}</span>,
 	},
+	{
+		id: 'retransmits',
+		header: 'Retransmits',
+		description: 'TCP segments this process retransmitted since the collector started (see the Network page).',
+		width: '7.5rem',
+		align: 'right',
+		firstSort: 'desc',
+		value: (row) => row.retransmits ?? -1,
+		render: (row) =>
+			row.retransmits === undefined ? (
+				<span className="mono dim" title="The collector does not trace TCP">–</span>
+			) : (
+				<span className={`mono ${row.retransmits > 0 ? 'strong' : 'dim'}`}>{row.retransmits}</span>
+			),
+	},
 ];
 
 export const HOST_COLUMN: Column<HostProcessRow> = {

@@ -1,0 +1,197 @@
+'use client';
+
+import { useEffect, useMemo, useState } from 'react';
+import type { NetworkSeriesResult } from '@firesight/api';
+import { api, describeError } from '../../lib/api.ts';
+import { formatClock, formatCompact, formatInt, formatRate } from '../../lib/format.ts';
+import { connectionRows, endpoint, seriesStep, type ChartSeries, type HostConnectionRow } from '../../lib/network.ts';
+import { resolveRange, type TimeRange } from '../../lib/profile-query.ts';
+import type { SortState } from '../../lib/sort.ts';
+import { useNow } from '../../lib/use-now.ts';
+import { EmptyState } from '../common/empty-state.tsx';
+import { useLive } from '../live/live-provider.tsx';
+import { TimeRangePicker } from '../profiles/time-range-picker.tsx';
+import { DataTable } from '../table/data-table.tsx';
+import { CONNECTION_COLUMNS, CONNECTION_HOST_COLUMN } from './connection-columns.tsx';
+import { RetransmitChart } from './retransmit-chart.tsx';
+import './network.css';
+
+/** Lines drawn per chart; the rest are summed in the table, not drawn. */
+const MAX_LINES = 8;
+/** A relative range refetches this often: stored windows arrive every 10 s by default. */
+const REFRESH_MS = 5_000;
+
+function matches(row: HostConnectionRow, needle: string): boolean {
+	if (!needle) return true;
+	return (
+		String(row.pid) === needle ||
+		row.comm.toLowerCase().includes(needle) ||
+		endpoint(row.family, row.saddr, row.sport).includes(needle) ||
+		endpoint(row.family, row.daddr, row.dport).includes(needle) ||
+		row.state.toLowerCase().includes(needle)
+	);
+}
+
+function useSeries(range: TimeRange) {
+	const [data, setData] = useState<NetworkSeriesResult | null>(null);
+	const [error, setError] = useState<string | null>(null);
+	const [tick, setTick] = useState(0);
+	useEffect(() => {
+		if (range.kind !== 'relative') return;
+		const timer = setInterval(() => setTick((n) => n + 1), REFRESH_MS);
+		return () => clearInterval(timer);
+	}, [range]);
+	useEffect(() => {
+		const controller = new AbortController();
+		const { from, to } = resolveRange(range, Date.now());
+		api.network.series
+			.query({ fromMs: from, toMs: to, stepMs: seriesStep(to - from) }, { signal: controller.signal })
+			.then((result) => {
+				setData(result);
+				setError(null);
+			})
+			.catch((err: unknown) => {
+				if (!controller.signal.aborted) setError(describeError(err));
+			});
+		return () => controller.abort();
+	}, [range, tick]);
+	return { data, error };
+}
+
+export function NetworkView() {
+	const live = useLive();
+	const now = useNow(1000);
+	const [filter, setFilter] = useState('');
+	const [sort, setSort] = useState<SortState>({ columnId: 'retransmits', direction: 'desc' });
+	const [range, setRange] = useState<TimeRange>({ kind: 'relative', preset: '15m' });
+	const series = useSeries(range);
+
+	const rows = useMemo(() => connectionRows(live.connections, now), [live.connections, now]);
+	const needle = filter.trim().toLowerCase();
+	const visible = useMemo(() => rows.filter((row) => matches(row, needle)), [rows, needle]);
+	const hostCount = new Set(rows.map((row) => row.host)).size;
+	const columns = useMemo(() => (hostCount > 1 ? [...CONNECTION_COLUMNS, CONNECTION_HOST_COLUMN] : CONNECTION_COLUMNS), [hostCount]);
+	const fresh = [...live.connections.values()].filter((s) => now - s.ts <= 5_000);
+	const totals = fresh.reduce(
+		(sum, s) => ({
+			open: sum.open + s.totals.openConnections,
+			retransmits: sum.retransmits + s.totals.retransmits,
+			rate: sum.rate + s.totals.retransmitsPerSecond,
+			omitted: sum.omitted + s.omitted,
+		}),
+		{ open: 0, retransmits: 0, rate: 0, omitted: 0 },
+	);
+	const lastUpdate = Math.max(0, ...fresh.map((s) => s.ts));
+	const collectors = live.status?.hosts ?? [];
+	const anyConnected = collectors.some((h) => h.connected);
+
+	let empty;
+	if (!live.everConnected) {
+		empty = <EmptyState title="Connecting to the hub…" detail="The connection table appears as soon as the live stream is up." />;
+	} else if (collectors.length === 0 || !anyConnected) {
+		empty = <EmptyState title="No collector is sending data" detail="Start one on this host with `firesight up` (or `npm start`), or point `firesight collector --hub URL --token TOKEN` at this hub." />;
+	} else if (fresh.length === 0) {
+		empty = <EmptyState title="No TCP data from the collectors" detail="Collectors send their TCP connection table every second once TCP tracing is loaded. If this stays empty, look for `TCP retransmits are off` in the collector's log (it needs root and a kernel with BTF)." />;
+	} else if (rows.length === 0) {
+		empty = <EmptyState title="No TCP connections yet" detail="Connections appear here as processes open them; those opened before the collector started show once they send or close." />;
+	} else {
+		empty = <EmptyState title={`No connection matches “${filter.trim()}”`} detail="The filter looks at the PID, process, addresses, ports and state." action={{ label: 'Clear filter', onClick: () => setFilter('') }} />;
+	}
+
+	const { from, to } = resolveRange(range, now);
+	const longRange = to - from > 36 * 3_600_000;
+	const hostSeries: ChartSeries[] = (series.data?.hosts ?? []).slice(0, MAX_LINES).map((s) => ({ key: `h:${s.host}`, label: s.host, points: s.points }));
+	const processSeries: ChartSeries[] = (series.data?.processes ?? []).slice(0, MAX_LINES).map((s) => ({
+		key: `p:${s.host}:${s.pid}`,
+		label: `${s.comm || '?'} (${s.pid})${(series.data?.hosts.length ?? 0) > 1 ? ` · ${s.host}` : ''}`,
+		points: s.points,
+	}));
+	const chartEmpty = (what: string) => (
+		<div className="chart-empty">
+			{series.error ?? (series.data ? `No retransmits stored in this range. ${what} are kept per 10 s window; a lossy connection shows here once its window ends.` : 'Loading…')}
+		</div>
+	);
+
+	return (
+		<div className="page">
+			<div className="page-head">
+				<div>
+					<h1>Network</h1>
+					<p className="page-sub">
+						TCP connections and retransmits per process and peer{hostCount > 1 ? ` on ${hostCount} hosts` : ''}
+						{lastUpdate > 0 && <> · updated {formatClock(lastUpdate)}</>}
+					</p>
+				</div>
+			</div>
+
+			<section className="stat-row network-stats" aria-label="Summary">
+				<div className="stat-card">
+					<span className="stat-label">Open connections</span>
+					<span className="stat-value" data-testid="stat-open-connections">{formatCompact(totals.open)}</span>
+				</div>
+				<div className="stat-card">
+					<span className="stat-label">Retransmits since collector start</span>
+					<span className="stat-value" data-testid="stat-retransmits">{formatInt(totals.retransmits)}</span>
+				</div>
+				<div className="stat-card">
+					<span className="stat-label">Retransmits/s</span>
+					<span className="stat-value">{formatRate(totals.rate)}</span>
+				</div>
+				<div className="stat-card">
+					<span className="stat-label">Processes retransmitting</span>
+					<span className="stat-value">{formatInt(new Set(fresh.flatMap((s) => s.processes.filter((p) => p.retransmits > 0).map((p) => `${s.host}:${p.pid}`))).size)}</span>
+				</div>
+			</section>
+
+			<section className={`panel ${live.connection === 'open' ? '' : 'stale'}`} aria-busy={live.connection !== 'open'}>
+				<div className="panel-toolbar">
+					<input
+						type="search"
+						className="input filter-input"
+						placeholder="Filter by PID, process, address, port or state"
+						value={filter}
+						onChange={(event) => setFilter(event.target.value)}
+						data-testid="connection-filter"
+						aria-label="Filter connections"
+					/>
+					<span className="toolbar-note">
+						{visible.length === rows.length ? `${rows.length} connections` : `${visible.length} of ${rows.length} connections`}
+						{totals.omitted > 0 && ` (${formatInt(totals.omitted)} quiet ones not sent by the collector)`} · closed ones stay for a minute
+					</span>
+				</div>
+				<DataTable
+					columns={columns}
+					rows={visible}
+					rowKey={(row) => `${row.host}:${row.cookie}:${row.key}`}
+					sort={sort}
+					onSortChange={setSort}
+					testId="connection-table"
+					caption="TCP connections"
+					empty={empty}
+					limit={500}
+					rowBehavior={(row) => ({ testId: `connection-row-${row.pid}-${row.dport}-${row.sport}` })}
+				/>
+			</section>
+
+			<div className="query-bar">
+				<TimeRangePicker range={range} onChange={setRange} />
+			</div>
+
+			<section className="network-charts">
+				<div className="panel">
+					<div className="panel-head">
+						<span className="panel-title">Retransmits/s per host</span>
+					</div>
+					{hostSeries.length > 0 && series.data ? <RetransmitChart buckets={series.data.buckets} series={hostSeries} longRange={longRange} testId="chart-hosts" /> : chartEmpty('Retransmits')}
+				</div>
+				<div className="panel">
+					<div className="panel-head">
+						<span className="panel-title">Retransmits/s per process</span>
+						{(series.data?.processes.length ?? 0) > MAX_LINES && <span className="toolbar-note">top {MAX_LINES} of {series.data?.processes.length}</span>}
+					</div>
+					{processSeries.length > 0 && series.data ? <RetransmitChart buckets={series.data.buckets} series={processSeries} longRange={longRange} testId="chart-processes" /> : chartEmpty('Retransmits')}
+				</div>
+			</section>
+		</div>
+	);
+}
