@@ -81,13 +81,17 @@ test('syscall-heavy workload: kernel frames under the right process', async (t) 
 	// The whole host, so attribution is the profiler's job, not the filter's.
 	const folded = await runFiresight(['record', '--duration', '2', '--frequency', String(FREQUENCY)]);
 	const mine = foldedStacks(folded).filter((s) => s.frames[0] === 'syscall-heavy');
-	const { total, shares } = stackShares(mine, { kernel: /_\[k\]$/, write: /^(__GI___libc_write|__libc_write|write)$/ });
+	const { total, shares } = stackShares(mine, { kernel: /_\[k\]$/ });
 	t.diagnostic(`syscall-heavy: ${total} samples, ${shares.kernel!.toFixed(1)}% with kernel frames`);
 	assert.ok(total >= 100, `only ${total} samples for the workload`);
 	assert.ok(shares.kernel! > 50, `only ${shares.kernel}% of its samples show kernel frames`);
 	assert.ok(mine.some((s) => /write_\[k\]|do_syscall_64_\[k\]/.test(s.frames.join(';'))), 'the write path is named in the kernel');
-	// Kernel frames come after the user frames that made the call.
-	const sample = mine.find((s) => s.frames.some((f) => f.endsWith('_[k]')) && s.frames.includes('main'));
-	assert.ok(sample, 'a stack from main into the kernel');
-	assert.ok(sample.frames.indexOf('main') < sample.frames.findIndex((f) => f.endsWith('_[k]')));
+	// Kernel frames come after the user frames that made the call. (libc's write keeps no frame
+	// pointer, so a frame-pointer walk from it skips its caller: don't expect main here.)
+	const mixed = mine.filter((s) => s.frames.some((f) => f.endsWith('_[k]')) && !s.frames[1]!.endsWith('_[k]'));
+	assert.ok(mixed.length > 0, 'stacks that enter the kernel from user code');
+	for (const s of mixed) {
+		const firstKernel = s.frames.findIndex((f) => f.endsWith('_[k]'));
+		assert.ok(s.frames.slice(firstKernel).every((f) => f.endsWith('_[k]')), `user frame below kernel frames: ${s.frames.join(';')}`);
+	}
 });
