@@ -1,0 +1,137 @@
+/**
+ * TCP retransmits end to end, against the kernel's own counter: `firesight up` (real BPF), two
+ * network namespaces joined by a veth pair with an nftables rule dropping a fifth of the data
+ * packets, one transfer from one to the other. The Network page must show the connection with
+ * the sending process and the peer, and both it and `firesight query retransmits` must count the
+ * sender namespace's TcpRetransSegs delta. Needs root; skipped without it unless
+ * FIRESIGHT_REQUIRE_BPF=1, where it fails.
+ */
+import assert from 'node:assert/strict';
+import { execFile, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { promisify } from 'node:util';
+import type { Browser, Page } from 'playwright-core';
+import { createNetnsPair, netnsUnavailableReason, waitForOutput, type NetnsPair } from '../../apps/collector/src/testing/netns.ts';
+import { SINK_SCRIPT, SOURCE_SCRIPT } from '../../apps/collector/src/testing/tcp-peers.ts';
+import { launchChromium } from './browser.ts';
+import { FatalError, freePort, healthy, REPO_ROOT, screenshot, startUp, waitFor, type UpProcess } from './support.ts';
+
+const PORT = 5201;
+const BYTES = 4 << 20;
+const requireBpf = process.env.FIRESIGHT_REQUIRE_BPF === '1';
+const unavailable = netnsUnavailableReason();
+const skip = unavailable && !requireBpf ? `${unavailable} (set FIRESIGHT_REQUIRE_BPF=1 to fail instead)` : false;
+const run = promisify(execFile);
+
+let workDir: string | undefined;
+let up: UpProcess | undefined;
+let pair: NetnsPair | undefined;
+const children: ChildProcess[] = [];
+let browser: Browser | undefined;
+let page: Page;
+let base: string;
+
+before(async () => {
+	if (skip) return;
+	assert.equal(unavailable, undefined, `FIRESIGHT_REQUIRE_BPF=1 but this test ${unavailable}`);
+	workDir = mkdtempSync(join(tmpdir(), 'firesight-net-'));
+	base = `http://127.0.0.1:${await freePort()}`;
+	const started = startUp(Number(new URL(base).port), join(workDir, 'data'), ['--window', '2s']);
+	up = started;
+	pair = createNetnsPair();
+	browser = await launchChromium();
+	page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+	await waitFor('firesight up to serve /healthz', async () => {
+		if (started.child.exitCode !== null) throw new FatalError(`firesight up exited with ${started.child.exitCode}:\n${started.output()}`);
+		return healthy(base);
+	}, 30_000, 200);
+});
+
+after(async () => {
+	for (const child of children) child.kill('SIGKILL');
+	pair?.remove();
+	await browser?.close();
+	await up?.stop();
+	if (workDir) rmSync(workDir, { recursive: true, force: true });
+});
+
+/** The number in the connection's Retransmits cell, or null while the row is absent. */
+async function shownRetransmits(rowSelector: string): Promise<number | null> {
+	const row = page.locator(rowSelector);
+	if ((await row.count()) === 0) return null;
+	const text = await row.first().locator('[data-testid="connection-retransmits"]').textContent();
+	return Number((text ?? '').replace(/,/g, ''));
+}
+
+test('a lossy transfer shows on the Network page and in query retransmits with the kernel counter', { skip }, async (t) => {
+	assert.ok(pair && up);
+	const p = pair;
+	const sink = p.spawn(p.server, process.execPath, ['-e', SINK_SCRIPT, p.serverAddr, String(PORT)]);
+	children.push(sink);
+	await waitForOutput(sink, 'listening');
+	p.nft(p.server, `
+		table inet lossy {
+			chain input {
+				type filter hook input priority 0; policy accept;
+				tcp dport ${PORT} meta length > 200 numgen random mod 100 < 20 drop
+			}
+		}`);
+	await page.goto(`${base}/network`);
+	await page.locator('[data-testid="connection-table"]').waitFor();
+
+	const before = p.tcpCounters(p.client).RetransSegs!;
+	const startedAt = Date.now();
+	const source = p.spawn(p.client, process.execPath, ['-e', SOURCE_SCRIPT, p.serverAddr, String(PORT), '1', String(BYTES), '0']);
+	children.push(source);
+	const pid = source.pid!;
+	const done = waitForOutput(source, 'done', 25_000);
+	const rowSelector = `[data-testid^="connection-row-${pid}-${PORT}-"]`;
+
+	// (a) The row appears within a few seconds, owned by the sender, with the peer.
+	await page.locator(rowSelector).first().waitFor({ timeout: 5_000 });
+	const seenAfter = Date.now() - startedAt;
+	const row = page.locator(rowSelector).first();
+	assert.match((await row.textContent()) ?? '', /node/);
+	assert.equal(await row.locator('[data-testid="connection-remote"]').textContent(), `${p.serverAddr}:${PORT}`);
+	await screenshot(page, 'network-live');
+
+	await done;
+	await once(source, 'exit').catch(() => undefined);
+	const kernelDelta = p.tcpCounters(p.client).RetransSegs! - before;
+	assert.ok(kernelDelta > 0, 'the loss rule caused retransmits');
+	const shown = await waitFor('the page to show the kernel count', async () => {
+		const n = await shownRetransmits(rowSelector);
+		return n === kernelDelta ? n : null;
+	}, 5_000, 250).catch(async (err) => {
+		throw new Error(`page shows ${await shownRetransmits(rowSelector)}, kernel ${kernelDelta}: ${(err as Error).message}`);
+	});
+	assert.equal(shown, kernelDelta);
+	await screenshot(page, 'network-done');
+
+	// (b) The stored windows (2 s here) agree once the last one reaches the hub.
+	const bin = join(REPO_ROOT, 'apps/collector/bin/firesight.js');
+	let lines: Array<Record<string, unknown>> = [];
+	const stored = await waitFor('query retransmits to report the kernel count', async () => {
+		const { stdout } = await run(process.execPath, [bin, 'query', 'retransmits', '--since', '5m', '--json', '--hub', base]);
+		lines = stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+		const mine = lines.find((l) => l.pid === pid && l.dport === PORT);
+		return mine && mine.retransmits === kernelDelta ? mine : null;
+	}, 8_000, 500).catch((err) => {
+		throw new Error(`query retransmits printed ${JSON.stringify(lines)}, kernel ${kernelDelta}: ${(err as Error).message}`);
+	});
+	assert.deepEqual(Object.keys(stored).sort(), ['comm', 'daddr', 'dport', 'family', 'firstTs', 'lastTs', 'pid', 'retransmits', 'saddr', 'sport', 'state'].sort());
+	assert.equal(stored.comm, 'node');
+	assert.equal(stored.family, 4);
+	assert.equal(stored.saddr, p.clientAddr);
+	assert.equal(stored.daddr, p.serverAddr);
+	assert.ok(typeof stored.firstTs === 'number' && typeof stored.lastTs === 'number' && stored.lastTs >= stored.firstTs);
+
+	// The chart of stored series draws once a window holds retransmits.
+	await page.locator('[data-testid="chart-processes"]').waitFor({ timeout: 8_000 });
+	await screenshot(page, 'network-chart');
+	t.diagnostic(`row after ${seenAfter} ms; kernel TcpRetransSegs delta ${kernelDelta}, page ${shown}, query ${String(stored.retransmits)}`);
+});
