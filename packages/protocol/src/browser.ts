@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { liveConnectionsMessageSchema } from './connections.ts';
 import { limits } from './limits.ts';
 import { dropsSchema, processRowSchema } from './live.ts';
+import { liveRequestsMessageSchema } from './requests.ts';
 import { frequencySchema, hostSchema, timestampSchema } from './profile-window.ts';
 
 /** The latest process table of one host. */
@@ -44,6 +45,7 @@ export const liveServerMessageSchema = z.discriminatedUnion('type', [
 	statusMessageSchema,
 	windowMessageSchema,
 	liveConnectionsMessageSchema,
+	liveRequestsMessageSchema,
 ]);
 export type ProcessesMessage = z.infer<typeof processesMessageSchema>;
 export type StatusMessage = z.infer<typeof statusMessageSchema>;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { connectionsMessageSchema, retransmitWindowMessageSchema } from './connections.ts';
 import { liveStatsSchema } from './live.ts';
+import { requestWindowMessageSchema, requestsMessageSchema } from './requests.ts';
 import { frequencySchema, hostSchema, profileWindowSchema } from './profile-window.ts';
 import { limits } from './limits.ts';
 
@@ -35,6 +36,8 @@ export const collectorMessageSchema = z.discriminatedUnion('type', [
 	liveMessageSchema,
 	connectionsMessageSchema,
 	retransmitWindowMessageSchema,
+	requestsMessageSchema,
+	requestWindowMessageSchema,
 ]);
 export type HelloMessage = z.infer<typeof helloMessageSchema>;
 export type ProfileMessage = z.infer<typeof profileMessageSchema>;

@@ -1,0 +1,132 @@
+import { z } from 'zod';
+import { limits } from './limits.ts';
+import { commSchema, hostSchema, pidSchema, timestampSchema } from './profile-window.ts';
+
+/** Requests in one live batch; the collector counts the rest of a busy second in `omitted`. */
+export const MAX_REQUESTS_PER_BATCH = 2_000;
+/** Endpoint rows (pid, role, method, template) in one stored window. */
+export const MAX_ENDPOINTS_PER_WINDOW = 100_000;
+/** Log2 latency buckets in microseconds: bucket i holds [2^i, 2^(i+1)) µs, bucket 0 also < 1 µs. */
+export const REQUEST_LATENCY_BUCKETS = 32;
+
+const countSchema = z.number().int().min(0);
+const msSchema = z.number().min(0).max(1e12);
+/** Fractional epoch ms: requests within one millisecond keep their order. */
+const preciseTimeSchema = z.number().min(0).max(8.64e15);
+const headerSchema = z.tuple([z.string().max(limits.shortString), z.string().max(8192)]);
+const headersSchema = z.array(headerSchema).max(256);
+const addressSchema = z.string().max(64).nullable();
+
+/**
+ * One HTTP/1.x request seen in TLS plaintext. The collector redacts before sending
+ * (Authorization, Proxy-Authorization, Cookie and Set-Cookie values, query strings);
+ * the hub stores and serves it as received.
+ */
+export const requestRecordSchema = z.object({
+	ts: preciseTimeSchema,
+	pid: pidSchema,
+	comm: commSchema,
+	role: z.enum(['client', 'server']),
+	method: z.string().max(32),
+	path: z.string().max(8192),
+	/** Path template (ids and numbers collapsed), no query. */
+	endpoint: z.string().max(8192),
+	status: z.number().int().min(0).max(999),
+	latencyMs: msSchema,
+	reqBytes: countSchema,
+	respBytes: countSchema,
+	/** `address:port`, or null when the socket could not be tied to the TLS session. */
+	local: addressSchema,
+	remote: addressSchema,
+	connection: z.string().max(limits.shortString).nullable(),
+	httpVersion: z.string().max(16),
+	requestHeaders: headersSchema,
+	responseHeaders: headersSchema,
+	/** Only for processes the collector was told to keep bodies of (`--capture-bodies`), capped. */
+	requestBody: z.string().max(1 << 20).optional(),
+	responseBody: z.string().max(1 << 20).optional(),
+});
+export type RequestRecord = z.infer<typeof requestRecordSchema>;
+
+/** The requests a collector saw since its previous batch (about a second). */
+export const requestBatchSchema = z.object({
+	host: hostSchema,
+	ts: timestampSchema,
+	requests: z.array(requestRecordSchema).max(MAX_REQUESTS_PER_BATCH),
+	/** Requests seen but left out of this batch (over the per-batch bound). */
+	omitted: countSchema,
+});
+export type RequestBatch = z.infer<typeof requestBatchSchema>;
+
+export const requestStatsSchema = z.object({
+	count: countSchema,
+	/** 5xx responses. */
+	errors: countSchema,
+	/** 4xx responses. */
+	clientErrors: countSchema,
+	reqBytes: countSchema,
+	respBytes: countSchema,
+	sumLatencyMs: msSchema,
+	maxLatencyMs: msSchema,
+	p50Ms: msSchema,
+	p90Ms: msSchema,
+	p99Ms: msSchema,
+	/** REQUEST_LATENCY_BUCKETS log2 µs bucket counts. */
+	histogram: z.array(countSchema).length(REQUEST_LATENCY_BUCKETS),
+});
+export type RequestStats = z.infer<typeof requestStatsSchema>;
+
+export const processRequestStatsSchema = requestStatsSchema.extend({ pid: pidSchema, comm: commSchema });
+export type ProcessRequestStats = z.infer<typeof processRequestStatsSchema>;
+
+export const endpointRequestStatsSchema = requestStatsSchema.extend({
+	pid: pidSchema,
+	comm: commSchema,
+	role: z.enum(['client', 'server']),
+	method: z.string().max(32),
+	endpoint: z.string().max(8192),
+});
+export type EndpointRequestStats = z.infer<typeof endpointRequestStatsSchema>;
+
+/** One window of per-process and per-endpoint request aggregates: what the hub stores. */
+export const requestWindowSchema = z.object({
+	host: hostSchema,
+	startMs: timestampSchema,
+	durationMs: z.number().int().positive().max(limits.maxWindowMs),
+	processes: z.array(processRequestStatsSchema).max(limits.processesPerSnapshot),
+	endpoints: z.array(endpointRequestStatsSchema).max(MAX_ENDPOINTS_PER_WINDOW),
+});
+export type RequestWindow = z.infer<typeof requestWindowSchema>;
+
+/** Collector → hub: requests seen since the previous batch. */
+export const requestsMessageSchema = z.object({
+	type: z.literal('requests'),
+	batch: requestBatchSchema,
+});
+export type RequestsMessage = z.infer<typeof requestsMessageSchema>;
+
+/** Collector → hub: one window of request aggregates, to store. */
+export const requestWindowMessageSchema = z.object({
+	type: z.literal('requestWindow'),
+	window: requestWindowSchema,
+});
+export type RequestWindowMessage = z.infer<typeof requestWindowMessageSchema>;
+
+/** A request as the live table shows it: no headers or bodies (tRPC serves those). */
+export const liveRequestSchema = requestRecordSchema.omit({
+	requestHeaders: true,
+	responseHeaders: true,
+	requestBody: true,
+	responseBody: true,
+});
+export type LiveRequest = z.infer<typeof liveRequestSchema>;
+
+/** Hub → browser: a host's new requests. */
+export const liveRequestsMessageSchema = z.object({
+	type: z.literal('requests'),
+	host: hostSchema,
+	ts: timestampSchema,
+	requests: z.array(liveRequestSchema).max(MAX_REQUESTS_PER_BATCH),
+	omitted: countSchema,
+});
+export type LiveRequestsMessage = z.infer<typeof liveRequestsMessageSchema>;
