@@ -58,6 +58,10 @@ test('connections sum over windows per connection; state from the newest; filter
 		['b', 2, [{ t: 20_000, retransmits: 2 }]],
 	]);
 	assert.deepEqual(series.processes.map((p) => [p.host, p.pid, p.total]), [['a', 100, 7], ['b', 100, 2], ['a', 200, 1]]);
+	// Windows fall in the bucket their start is in, whatever the alignment.
+	await store.insertRetransmitWindow(window('c', 25_500, [conn({ cookie: '3', retransmits: 6 })]));
+	const unaligned = await store.querySeries({ fromMs: 3_000, toMs: 40_000, stepMs: 10_000, host: 'c' });
+	assert.deepEqual(unaligned.hosts[0]!.points, [{ t: 20_000, retransmits: 6 }]);
 	// A tiny step over a long range is widened to a bounded number of buckets.
 	const wide = await store.querySeries({ fromMs: 0, toMs: 1e9, stepMs: 1 });
 	assert.ok(wide.stepMs >= 1e9 / 5000);

@@ -168,9 +168,10 @@ export class SqliteConnectionStore implements ConnectionStore {
 		const stepMs = Math.max(q.stepMs, Math.ceil((q.toMs - q.fromMs) / MAX_SERIES_BUCKETS));
 		const startMs = Math.floor(q.fromMs / stepMs) * stepMs;
 		const { sql, params } = this.#where(q);
+		// Bound JS numbers are REAL in SQLite: the bucket needs an explicit integer cast.
 		const rows = this.#db
 			.prepare<Record<string, number | string>, { host: string; pid: number; comm: string; bucket: number; retransmits: number }>(
-				`SELECT host, pid, MAX(comm) AS comm, ((start_ms - @startMs) / @stepMs) AS bucket, SUM(retransmits) AS retransmits
+				`SELECT host, pid, MAX(comm) AS comm, CAST((start_ms - @startMs) / @stepMs AS INTEGER) AS bucket, SUM(retransmits) AS retransmits
 				 FROM connection_retransmits WHERE ${sql}
 				 GROUP BY host, pid, bucket ORDER BY bucket`,
 			)
