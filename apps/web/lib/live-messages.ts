@@ -4,6 +4,8 @@ export type {
 	ConnectionRow,
 	HostStatus,
 	LiveConnectionsMessage,
+	LiveRequest,
+	LiveRequestsMessage,
 	LiveServerMessage,
 	ProcessesMessage,
 	ProcessRow,

@@ -1,5 +1,5 @@
 import type { ConnectionState } from './live-socket.ts';
-import type { LiveConnectionsMessage, LiveServerMessage, ProcessRow, StatusMessage, WindowMessage } from './live-messages.ts';
+import type { LiveConnectionsMessage, LiveRequest, LiveServerMessage, ProcessRow, StatusMessage, WindowMessage } from './live-messages.ts';
 
 export interface HostProcesses {
 	ts: number;
@@ -29,7 +29,17 @@ export interface LiveState {
 	windowSeq: number;
 	/** Each host's latest TCP connection table. */
 	connections: ReadonlyMap<string, LiveConnectionsMessage>;
+	/** Recent HTTPS requests of every host, newest last, at most RECENT_REQUESTS. */
+	requests: readonly HostRequest[];
+	/** Per host, the `ts` of the newest request batch taken: a backfilled batch at or before it is a repeat. */
+	requestCursor: ReadonlyMap<string, number>;
 }
+
+export interface HostRequest extends LiveRequest {
+	host: string;
+}
+
+export const RECENT_REQUESTS = 1000;
 
 export const HISTORY_SECONDS = 120;
 
@@ -44,6 +54,8 @@ export const initialLiveState: LiveState = {
 	lastWindow: null,
 	windowSeq: 0,
 	connections: new Map(),
+	requests: [],
+	requestCursor: new Map(),
 };
 
 export function reduceConnection(
@@ -94,6 +106,14 @@ export function reduceMessage(state: LiveState, message: LiveServerMessage): Liv
 			return { ...state, lastWindow: message, windowSeq: state.windowSeq + 1 };
 		case 'connections':
 			return { ...state, connections: new Map(state.connections).set(message.host, message) };
+		case 'requests': {
+			const cursor = state.requestCursor.get(message.host);
+			if (cursor !== undefined && message.ts <= cursor) return state;
+			const requestCursor = new Map(state.requestCursor).set(message.host, message.ts);
+			if (message.requests.length === 0) return { ...state, requestCursor };
+			const added = message.requests.map((r) => ({ ...r, host: message.host }));
+			return { ...state, requestCursor, requests: [...state.requests, ...added].slice(-RECENT_REQUESTS) };
+		}
 	}
 }
 
