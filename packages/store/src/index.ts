@@ -26,3 +26,18 @@ export type {
 	RetransmitSeriesResult,
 } from './connections-store.ts';
 export { SqliteConnectionStore, MAX_SERIES_BUCKETS, type SqliteConnectionStoreOptions } from './connections-sqlite.ts';
+export type {
+	RequestStore,
+	StoredRequest,
+	RequestFilter,
+	RecentRequestsQuery,
+	RequestListQuery,
+	EndpointQuery,
+	HistogramQuery,
+	EndpointSummary,
+	EndpointsResult,
+	HistogramBucket,
+	HistogramResult,
+} from './requests-store.ts';
+export { SqliteRequestStore, DEFAULT_MAX_REQUESTS, type SqliteRequestStoreOptions } from './requests-sqlite.ts';
+export { bucketBoundsMs, histogramQuantile } from './requests-histogram.ts';

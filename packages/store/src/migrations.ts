@@ -148,6 +148,60 @@ export const migrations: readonly Migration[] = [
 			`);
 		},
 	},
+	{
+		version: 4,
+		name: 'HTTPS requests (as the collector redacted them) and per-window endpoint aggregates',
+		up(db) {
+			// Statements are idempotent: SqliteRequestStore runs this again on a database that a
+			// build without it migrated past version 4.
+			db.exec(`
+				CREATE TABLE IF NOT EXISTS http_requests (
+					id INTEGER PRIMARY KEY,
+					host TEXT NOT NULL,
+					ts REAL NOT NULL,
+					pid INTEGER NOT NULL,
+					comm TEXT NOT NULL,
+					role TEXT NOT NULL,
+					method TEXT NOT NULL,
+					path TEXT NOT NULL,
+					endpoint TEXT NOT NULL,
+					status INTEGER NOT NULL,
+					latency_ms REAL NOT NULL,
+					req_bytes INTEGER NOT NULL,
+					resp_bytes INTEGER NOT NULL,
+					local TEXT,
+					remote TEXT,
+					connection TEXT,
+					http_version TEXT NOT NULL,
+					request_headers TEXT NOT NULL,
+					response_headers TEXT NOT NULL,
+					request_body TEXT,
+					response_body TEXT
+				);
+				CREATE INDEX IF NOT EXISTS http_requests_ts ON http_requests (ts);
+				CREATE INDEX IF NOT EXISTS http_requests_pid ON http_requests (pid, ts);
+				CREATE TABLE IF NOT EXISTS request_endpoints (
+					host TEXT NOT NULL,
+					start_ms INTEGER NOT NULL,
+					duration_ms INTEGER NOT NULL,
+					pid INTEGER NOT NULL,
+					comm TEXT NOT NULL,
+					role TEXT NOT NULL,
+					method TEXT NOT NULL,
+					endpoint TEXT NOT NULL,
+					count INTEGER NOT NULL,
+					errors INTEGER NOT NULL,
+					client_errors INTEGER NOT NULL,
+					req_bytes INTEGER NOT NULL,
+					resp_bytes INTEGER NOT NULL,
+					sum_latency_ms REAL NOT NULL,
+					max_latency_ms REAL NOT NULL,
+					histogram BLOB NOT NULL
+				);
+				CREATE INDEX IF NOT EXISTS request_endpoints_start ON request_endpoints (start_ms);
+			`);
+		},
+	},
 ];
 
 /** Packs (stack_id, pid, comm_id, count) quadruples as little-endian uint32s. */

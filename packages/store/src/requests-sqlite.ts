@@ -1,0 +1,381 @@
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import type { RequestBatch, RequestWindow } from '@firesight/protocol';
+import { migrate, migrations } from './migrations.ts';
+import { addHistogram, bucketBoundsMs, emptyHistogram, histogramQuantile, packHistogram, unpackHistogram } from './requests-histogram.ts';
+import { DEFAULT_PRUNE_INTERVAL_MS, DEFAULT_RETENTION_MS, defaultDataDir } from './sqlite-store.ts';
+import type {
+	EndpointQuery,
+	EndpointSummary,
+	EndpointsResult,
+	HistogramQuery,
+	HistogramResult,
+	RecentRequestsQuery,
+	RequestFilter,
+	RequestListQuery,
+	RequestStore,
+	StoredRequest,
+} from './requests-store.ts';
+
+export interface SqliteRequestStoreOptions {
+	/** Directory of `firesight.db` (shared with SqliteStore); `$FIRESIGHT_DATA` or `./data` by default. */
+	dataDir?: string;
+	/** A database file, or `:memory:`; overrides dataDir. */
+	path?: string;
+	/** Endpoint aggregates and requests older than this are pruned. */
+	retentionMs?: number;
+	/** Individual requests kept at most (the oldest go first); aggregates are not capped. */
+	maxRequests?: number;
+	/** 0 disables the timer. */
+	pruneIntervalMs?: number;
+	now?: () => number;
+}
+
+export const DEFAULT_MAX_REQUESTS = 1_000_000;
+
+interface RequestRow {
+	host: string;
+	ts: number;
+	pid: number;
+	comm: string;
+	role: string;
+	method: string;
+	path: string;
+	endpoint: string;
+	status: number;
+	latency_ms: number;
+	req_bytes: number;
+	resp_bytes: number;
+	local: string | null;
+	remote: string | null;
+	connection: string | null;
+	http_version: string;
+	request_headers: string;
+	response_headers: string;
+	request_body: string | null;
+	response_body: string | null;
+}
+
+interface EndpointRow {
+	host: string;
+	start_ms: number;
+	duration_ms: number;
+	pid: number;
+	comm: string;
+	role: string;
+	method: string;
+	endpoint: string;
+	count: number;
+	errors: number;
+	client_errors: number;
+	req_bytes: number;
+	resp_bytes: number;
+	sum_latency_ms: number;
+	max_latency_ms: number;
+	histogram: Buffer;
+}
+
+const role = (r: string): 'client' | 'server' => (r === 'client' ? 'client' : 'server');
+
+function toRequest(r: RequestRow): StoredRequest {
+	const out: StoredRequest = {
+		host: r.host,
+		ts: r.ts,
+		pid: r.pid,
+		comm: r.comm,
+		role: role(r.role),
+		method: r.method,
+		path: r.path,
+		endpoint: r.endpoint,
+		status: r.status,
+		latencyMs: r.latency_ms,
+		reqBytes: r.req_bytes,
+		respBytes: r.resp_bytes,
+		local: r.local,
+		remote: r.remote,
+		connection: r.connection,
+		httpVersion: r.http_version,
+		requestHeaders: JSON.parse(r.request_headers) as [string, string][],
+		responseHeaders: JSON.parse(r.response_headers) as [string, string][],
+	};
+	if (r.request_body !== null) out.requestBody = r.request_body;
+	if (r.response_body !== null) out.responseBody = r.response_body;
+	return out;
+}
+
+/**
+ * HTTPS requests and endpoint aggregates in the same SQLite file as the profiles, through a
+ * connection of its own (WAL lets both write in turn). Requests are stored exactly as the
+ * collector sent them: redaction happens there, before anything leaves the host.
+ */
+export class SqliteRequestStore implements RequestStore {
+	readonly path: string;
+	readonly retentionMs: number;
+	readonly maxRequests: number;
+	readonly #db: Database.Database;
+	readonly #now: () => number;
+	readonly #timer: NodeJS.Timeout | undefined;
+	readonly #insertRequest;
+	readonly #insertEndpoint;
+	#closed = false;
+
+	constructor(options: SqliteRequestStoreOptions = {}) {
+		if (options.path) {
+			this.path = options.path;
+		} else {
+			const dir = resolve(options.dataDir ?? defaultDataDir());
+			mkdirSync(dir, { recursive: true });
+			this.path = join(dir, 'firesight.db');
+		}
+		this.retentionMs = options.retentionMs ?? DEFAULT_RETENTION_MS;
+		this.maxRequests = options.maxRequests ?? DEFAULT_MAX_REQUESTS;
+		this.#now = options.now ?? Date.now;
+		const db = new Database(this.path);
+		this.#db = db;
+		if (this.path !== ':memory:') db.pragma('journal_mode = WAL');
+		db.pragma('synchronous = NORMAL');
+		db.pragma('busy_timeout = 5000');
+		migrate(db);
+		// A database migrated past version 4 by a build that lacked it: its statements are idempotent.
+		const hasTables = db.prepare("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name IN ('http_requests', 'request_endpoints')").get() as { n: number };
+		if (hasTables.n < 2) migrations.find((m) => m.version === 4)?.up(db);
+		this.#insertRequest = db.prepare(
+			`INSERT INTO http_requests (host, ts, pid, comm, role, method, path, endpoint, status, latency_ms, req_bytes, resp_bytes,
+			   local, remote, connection, http_version, request_headers, response_headers, request_body, response_body)
+			 VALUES (@host, @ts, @pid, @comm, @role, @method, @path, @endpoint, @status, @latencyMs, @reqBytes, @respBytes,
+			   @local, @remote, @connection, @httpVersion, @requestHeaders, @responseHeaders, @requestBody, @responseBody)`,
+		);
+		this.#insertEndpoint = db.prepare(
+			`INSERT INTO request_endpoints (host, start_ms, duration_ms, pid, comm, role, method, endpoint, count, errors, client_errors,
+			   req_bytes, resp_bytes, sum_latency_ms, max_latency_ms, histogram)
+			 VALUES (@host, @startMs, @durationMs, @pid, @comm, @role, @method, @endpoint, @count, @errors, @clientErrors,
+			   @reqBytes, @respBytes, @sumLatencyMs, @maxLatencyMs, @histogram)`,
+		);
+		const interval = options.pruneIntervalMs ?? DEFAULT_PRUNE_INTERVAL_MS;
+		if (interval > 0) {
+			this.#timer = setInterval(() => {
+				try {
+					this.#pruneSync(this.#now());
+				} catch (err) {
+					console.error(`firesight store: request prune failed: ${(err as Error).message}`);
+				}
+			}, interval);
+			this.#timer.unref();
+		}
+	}
+
+	async insertRequests(batch: RequestBatch): Promise<void> {
+		this.#check();
+		if (batch.requests.length === 0) return;
+		this.#db.transaction(() => {
+			for (const r of batch.requests) {
+				this.#insertRequest.run({
+					host: batch.host,
+					ts: r.ts,
+					pid: r.pid,
+					comm: r.comm,
+					role: r.role,
+					method: r.method,
+					path: r.path,
+					endpoint: r.endpoint,
+					status: r.status,
+					latencyMs: r.latencyMs,
+					reqBytes: r.reqBytes,
+					respBytes: r.respBytes,
+					local: r.local,
+					remote: r.remote,
+					connection: r.connection,
+					httpVersion: r.httpVersion,
+					requestHeaders: JSON.stringify(r.requestHeaders),
+					responseHeaders: JSON.stringify(r.responseHeaders),
+					requestBody: r.requestBody ?? null,
+					responseBody: r.responseBody ?? null,
+				});
+			}
+		})();
+	}
+
+	async insertRequestWindow(w: RequestWindow): Promise<void> {
+		this.#check();
+		this.#db.transaction(() => {
+			for (const e of w.endpoints) {
+				this.#insertEndpoint.run({
+					host: w.host,
+					startMs: w.startMs,
+					durationMs: w.durationMs,
+					pid: e.pid,
+					comm: e.comm,
+					role: e.role,
+					method: e.method,
+					endpoint: e.endpoint,
+					count: e.count,
+					errors: e.errors,
+					clientErrors: e.clientErrors,
+					reqBytes: e.reqBytes,
+					respBytes: e.respBytes,
+					sumLatencyMs: e.sumLatencyMs,
+					maxLatencyMs: e.maxLatencyMs,
+					histogram: packHistogram(e.histogram),
+				});
+			}
+		})();
+	}
+
+	#filter(q: RequestFilter, parts: string[], params: Record<string, number | string>): void {
+		if (q.host !== undefined) {
+			parts.push('host = @host');
+			params.host = q.host;
+		}
+		if (q.pid !== undefined) {
+			parts.push('pid = @pid');
+			params.pid = q.pid;
+		}
+	}
+
+	async recentRequests(q: RecentRequestsQuery): Promise<StoredRequest[]> {
+		this.#check();
+		const parts: string[] = ['1'];
+		const params: Record<string, number | string> = { limit: q.limit };
+		this.#filter(q, parts, params);
+		const rows = this.#db
+			.prepare<Record<string, number | string>, RequestRow>(`SELECT * FROM http_requests WHERE ${parts.join(' AND ')} ORDER BY ts DESC LIMIT @limit`)
+			.all(params);
+		return rows.map(toRequest);
+	}
+
+	async listRequests(q: RequestListQuery): Promise<StoredRequest[]> {
+		this.#check();
+		const parts = ['ts >= @since'];
+		const params: Record<string, number | string> = { since: q.sinceMs, limit: q.limit };
+		if (q.untilMs !== undefined) {
+			parts.push('ts < @until');
+			params.until = q.untilMs;
+		}
+		this.#filter(q, parts, params);
+		const rows = this.#db
+			.prepare<Record<string, number | string>, RequestRow>(`SELECT * FROM http_requests WHERE ${parts.join(' AND ')} ORDER BY ts, id LIMIT @limit`)
+			.all(params);
+		return rows.map(toRequest);
+	}
+
+	#endpointRows(q: EndpointQuery, extra?: Omit<HistogramQuery, keyof EndpointQuery>): EndpointRow[] {
+		const parts = ['start_ms >= @fromMs', 'start_ms < @toMs'];
+		const params: Record<string, number | string> = { fromMs: q.fromMs, toMs: q.toMs };
+		this.#filter(q, parts, params);
+		if (extra) {
+			parts.push('endpoint = @endpoint');
+			params.endpoint = extra.endpoint;
+			if (extra.method !== undefined) {
+				parts.push('method = @method');
+				params.method = extra.method;
+			}
+			if (extra.role !== undefined) {
+				parts.push('role = @role');
+				params.role = extra.role;
+			}
+		}
+		return this.#db
+			.prepare<Record<string, number | string>, EndpointRow>(`SELECT * FROM request_endpoints WHERE ${parts.join(' AND ')} ORDER BY start_ms`)
+			.all(params);
+	}
+
+	async endpoints(q: EndpointQuery): Promise<EndpointsResult> {
+		this.#check();
+		const rows = this.#endpointRows(q);
+		const merged = new Map<string, EndpointSummary & { sumMs: number }>();
+		// Windows per host: the time they cover is what a rate is taken over.
+		const windows = new Map<string, { start: number; end: number }>();
+		let first = Infinity;
+		let last = -Infinity;
+		for (const r of rows) {
+			windows.set(`${r.host}\u0000${r.start_ms}`, { start: r.start_ms, end: r.start_ms + r.duration_ms });
+			first = Math.min(first, r.start_ms);
+			last = Math.max(last, r.start_ms + r.duration_ms);
+			const key = `${r.host}\u0000${r.pid}\u0000${r.role}\u0000${r.method}\u0000${r.endpoint}`;
+			let e = merged.get(key);
+			if (!e) {
+				e = {
+					host: r.host, pid: r.pid, comm: r.comm, role: role(r.role), method: r.method, endpoint: r.endpoint,
+					count: 0, ratePerSec: 0, errors: 0, clientErrors: 0, errorRate: 0, reqBytes: 0, respBytes: 0,
+					meanMs: 0, maxMs: 0, p50Ms: 0, p90Ms: 0, p99Ms: 0, histogram: emptyHistogram(), sumMs: 0,
+				};
+				merged.set(key, e);
+			}
+			e.comm = r.comm; // rows come oldest first: the newest name wins
+			e.count += r.count;
+			e.errors += r.errors;
+			e.clientErrors += r.client_errors;
+			e.reqBytes += r.req_bytes;
+			e.respBytes += r.resp_bytes;
+			e.sumMs += r.sum_latency_ms;
+			e.maxMs = Math.max(e.maxMs, r.max_latency_ms);
+			addHistogram(e.histogram, unpackHistogram(r.histogram));
+		}
+		const coveredMs = rows.length ? last - first : 0;
+		const seconds = coveredMs / 1000;
+		const endpoints = [...merged.values()].map(({ sumMs, ...e }) => ({
+			...e,
+			ratePerSec: seconds > 0 ? e.count / seconds : 0,
+			errorRate: e.count ? e.errors / e.count : 0,
+			meanMs: e.count ? sumMs / e.count : 0,
+			p50Ms: histogramQuantile(e.histogram, 0.5, e.maxMs),
+			p90Ms: histogramQuantile(e.histogram, 0.9, e.maxMs),
+			p99Ms: histogramQuantile(e.histogram, 0.99, e.maxMs),
+		}));
+		endpoints.sort((a, b) => b.count - a.count || (a.endpoint < b.endpoint ? -1 : 1));
+		return { coveredMs, windows: windows.size, endpoints };
+	}
+
+	async histogram(q: HistogramQuery): Promise<HistogramResult> {
+		this.#check();
+		const rows = this.#endpointRows(q, { endpoint: q.endpoint, method: q.method, role: q.role });
+		const histogram = emptyHistogram();
+		let maxMs = 0;
+		for (const r of rows) {
+			addHistogram(histogram, unpackHistogram(r.histogram));
+			maxMs = Math.max(maxMs, r.max_latency_ms);
+		}
+		const count = histogram.reduce((a, b) => a + b, 0);
+		const firstBucket = histogram.findIndex((n) => n > 0);
+		const lastBucket = histogram.findLastIndex((n) => n > 0);
+		const buckets = [];
+		if (firstBucket >= 0) {
+			for (let i = firstBucket; i <= lastBucket; i++) buckets.push({ index: i, ...bucketBoundsMs(i), count: histogram[i]! });
+		}
+		return {
+			count,
+			p50Ms: histogramQuantile(histogram, 0.5, maxMs),
+			p90Ms: histogramQuantile(histogram, 0.9, maxMs),
+			p99Ms: histogramQuantile(histogram, 0.99, maxMs),
+			maxMs,
+			buckets,
+		};
+	}
+
+	#pruneSync(nowMs: number): number {
+		const cutoff = nowMs - this.retentionMs;
+		let n = this.#db.prepare('DELETE FROM request_endpoints WHERE start_ms + duration_ms < ?').run(cutoff).changes;
+		n += this.#db.prepare('DELETE FROM http_requests WHERE ts < ?').run(cutoff).changes;
+		// Over the cap: the oldest requests go (ids grow with insertion).
+		const max = this.#db.prepare('SELECT MAX(id) AS id FROM http_requests').get() as { id: number | null };
+		if (max.id !== null) n += this.#db.prepare('DELETE FROM http_requests WHERE id <= ?').run(max.id - this.maxRequests).changes;
+		return n;
+	}
+
+	async prune(nowMs: number = this.#now()): Promise<number> {
+		this.#check();
+		return this.#pruneSync(nowMs);
+	}
+
+	#check(): void {
+		if (this.#closed) throw new Error('the request store is closed');
+	}
+
+	async close(): Promise<void> {
+		if (this.#closed) return;
+		this.#closed = true;
+		if (this.#timer) clearInterval(this.#timer);
+		this.#db.close();
+	}
+}
