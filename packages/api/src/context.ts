@@ -1,5 +1,5 @@
 import type { HostStatus, LiveConnectionsMessage, ProcessesMessage } from '@firesight/protocol';
-import type { ConnectionStore, Store } from '@firesight/store';
+import type { ConnectionStore, RequestStore, Store } from '@firesight/store';
 
 /** What the hub knows live, in memory: collector status and each host's latest process table. */
 export interface LiveView {
@@ -15,5 +15,7 @@ export interface ApiContext {
 	live: LiveView;
 	/** Stored TCP retransmits; the network procedures answer UNAVAILABLE without it. */
 	connections?: ConnectionStore;
+	/** Stored HTTPS requests and endpoint aggregates; the requests procedures answer UNAVAILABLE without it. */
+	requests?: RequestStore;
 	now?: () => number;
 }

@@ -12,3 +12,4 @@ export {
 } from './inputs.ts';
 export { profileExport, type ProfileExport } from './profile-export.ts';
 export { networkRouter, type NetworkSeriesResult, type RateSeries, type RatePoint } from './network-router.ts';
+export { requestsRouter, MAX_REQUESTS_PER_CALL } from './requests-router.ts';

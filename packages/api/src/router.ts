@@ -6,6 +6,7 @@ import { queryProfile, type ProfileQuery } from '@firesight/store';
 import { ApiError, apiCodeOf } from './errors.ts';
 import type { ApiContext } from './context.ts';
 import { networkRouter } from './network-router.ts';
+import { requestsRouter } from './requests-router.ts';
 import {
 	MAX_RANGE_MS,
 	flameInput,
@@ -163,6 +164,7 @@ export const appRouter = t.router({
 		}),
 	}),
 	network: networkRouter,
+	requests: requestsRouter,
 });
 
 export type AppRouter = typeof appRouter;
