@@ -92,4 +92,5 @@ export {
 	type LiveRequest,
 	type LiveRequestsMessage,
 } from './requests.ts';
+export { REDACTED_VALUE, redactRequestPath, redactRequestRecord, redactRequestBatch } from './request-redaction.ts';
 export { parseCollectorMessage, parseLiveServerMessage, formatZodError, type ParseResult } from './parse.ts';

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseCollectorMessage, parseLiveServerMessage } from './parse.ts';
+import { redactRequestPath, redactRequestRecord } from './request-redaction.ts';
 import { MAX_REQUESTS_PER_BATCH, REQUEST_LATENCY_BUCKETS, type RequestRecord } from './requests.ts';
 
 const request: RequestRecord = {
@@ -45,4 +46,15 @@ test('the live requests message carries no headers or bodies', () => {
 	assert.ok(parsed.ok);
 	assert.ok(parsed.value.type === 'requests');
 	assert.equal('requestBody' in parsed.value.requests[0]!, false);
+});
+
+test('the hub-side redaction catches what a collector let through, and is idempotent', () => {
+	const leaked = { ...request, path: '/x?token=abc&flag#frag', requestHeaders: [['Authorization', 'Bearer s3cret'], ['Accept', 'text/html']] as [string, string][], responseHeaders: [['Set-Cookie', 'sid=1']] as [string, string][] };
+	const once = redactRequestRecord(leaked);
+	assert.equal(once.path, '/x?token=REDACTED&REDACTED');
+	assert.deepEqual(once.requestHeaders, [['Authorization', 'REDACTED'], ['Accept', 'text/html']]);
+	assert.deepEqual(once.responseHeaders, [['Set-Cookie', 'REDACTED']]);
+	assert.equal(JSON.stringify(once).includes('s3cret'), false);
+	assert.deepEqual(redactRequestRecord(once), once);
+	assert.equal(redactRequestPath('/plain'), '/plain');
 });
