@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { LiveView } from '@firesight/api';
-import type { ConnectionsSnapshot, Drops, HostStatus, LiveConnectionsMessage, ProcessesMessage, ProcessRow } from '@firesight/protocol';
+import type { ConnectionsSnapshot, Drops, HostStatus, LiveConnectionsMessage, ProcessesMessage, ProcessRow, RequestBatch } from '@firesight/protocol';
+import { RecentRequestBatches, type LiveRequestsMessage } from './recent-requests.ts';
 
 interface HostEntry {
 	host: string;
@@ -19,12 +20,14 @@ export interface HubStateEvents {
 	status: [];
 	processes: [ProcessesMessage];
 	connections: [LiveConnectionsMessage];
+	requests: [LiveRequestsMessage];
 }
 
 /** The hub's in-memory view of collectors; the tRPC router reads it through `LiveView`. */
 export class HubState extends EventEmitter<HubStateEvents> implements LiveView {
 	readonly #hosts = new Map<string, HostEntry>();
 	readonly #now: () => number;
+	readonly #requests = new RecentRequestBatches();
 
 	constructor(now: () => number = Date.now) {
 		super();
@@ -77,6 +80,18 @@ export class HubState extends EventEmitter<HubStateEvents> implements LiveView {
 		const msg: LiveConnectionsMessage = { ...snapshot, type: 'connections', host };
 		e.tcp = msg;
 		this.emit('connections', msg);
+	}
+
+	/** A collector's new requests: kept for browsers that connect later, and pushed on /live. */
+	liveRequests(host: string, batch: RequestBatch): void {
+		this.#entry(host).lastSeenMs = this.#now();
+		const msg = this.#requests.add(host, batch);
+		this.emit('requests', msg);
+	}
+
+	/** The newest request batches, oldest first: the /live backfill. */
+	recentRequestBatches(host?: string): LiveRequestsMessage[] {
+		return this.#requests.list(host);
 	}
 
 	connections(host?: string): LiveConnectionsMessage[] {

@@ -5,7 +5,7 @@ import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { appRouter, type ApiContext } from '@firesight/api';
-import { SqliteConnectionStore, SqliteStore, type ConnectionStore, type Store } from '@firesight/store';
+import { SqliteConnectionStore, SqliteRequestStore, SqliteStore, type ConnectionStore, type RequestStore, type Store } from '@firesight/store';
 import { HubState } from './hub-state.ts';
 import { Ingest } from './ingest.ts';
 import { LiveStream } from './live.ts';
@@ -32,6 +32,8 @@ export interface HubOptions {
 	 * under dataDir, or memory when `store` is given (it may not be SQLite).
 	 */
 	connectionStore?: ConnectionStore;
+	/** Like connectionStore, for HTTPS requests and their per-window aggregates. */
+	requestStore?: RequestStore;
 	retentionMs?: number;
 	/** Collector ping interval; a collector missing one pong is disconnected. Default 5 s. */
 	heartbeatMs?: number;
@@ -73,9 +75,15 @@ export async function startHub(options: HubOptions): Promise<Hub> {
 			...(options.store ? { path: ':memory:' } : options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
 			...(options.retentionMs === undefined ? {} : { retentionMs: options.retentionMs }),
 		});
+	const requests =
+		options.requestStore ??
+		new SqliteRequestStore({
+			...(options.store ? { path: ':memory:' } : options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
+			...(options.retentionMs === undefined ? {} : { retentionMs: options.retentionMs }),
+		});
 	const state = new HubState();
 	const metrics = createHubMetrics(state);
-	const ctx: ApiContext = { store, live: state, connections };
+	const ctx: ApiContext = { store, live: state, connections, requests };
 	const live = new LiveStream({
 		state,
 		metrics,
@@ -86,6 +94,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
 		token: options.token,
 		store,
 		connections,
+		requests,
 		state,
 		metrics,
 		heartbeatMs: options.heartbeatMs ?? 5000,
@@ -140,7 +149,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
 			resolveListen();
 		});
 	}).catch(async (err) => {
-		await Promise.all([ingest.close(), live.close(), store.close(), connections.close()]);
+		await Promise.all([ingest.close(), live.close(), store.close(), connections.close(), requests.close()]);
 		throw err;
 	});
 	const port = (server.address() as AddressInfo).port;
@@ -166,6 +175,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
 		await web?.close().catch(() => {});
 		await store.close();
 		await connections.close();
+		await requests.close();
 	}
 
 	return {

@@ -6,10 +6,11 @@ import {
 	PROTOCOL_VERSION,
 	limits,
 	parseCollectorMessage,
+	redactRequestBatch,
 	type HubReply,
 	type ProfileWindow,
 } from '@firesight/protocol';
-import type { ConnectionStore, Store } from '@firesight/store';
+import type { ConnectionStore, RequestStore, Store } from '@firesight/store';
 import type { HubState } from './hub-state.ts';
 import type { HubMetrics } from './metrics.ts';
 
@@ -18,6 +19,8 @@ export interface IngestOptions {
 	store: Store;
 	/** Where retransmit windows go; without it they are acknowledged and dropped. */
 	connections?: ConnectionStore;
+	/** Where requests and request windows go; without it requests are only shown live. */
+	requests?: RequestStore;
 	state: HubState;
 	metrics: HubMetrics;
 	/** A window was stored: the live stream tells browsers. */
@@ -144,6 +147,29 @@ export class Ingest {
 					await this.#opts.connections?.insertRetransmitWindow(msg.window);
 				} catch (err) {
 					return reject('store', 'internal', `could not store the retransmits: ${(err as Error).message}`);
+				}
+				state.seen(host);
+			} else if (msg.type === 'requests') {
+				if (msg.batch.host !== host) {
+					return reject('host_mismatch', 'bad_message', `requests for host '${msg.batch.host}' on the connection of '${host}'`);
+				}
+				// The collector redacted them before they left the host; the same rules again here
+				// keep a buggy collector from putting a credential in storage.
+				const batch = redactRequestBatch(msg.batch);
+				try {
+					await this.#opts.requests?.insertRequests(batch);
+				} catch (err) {
+					return reject('store', 'internal', `could not store the requests: ${(err as Error).message}`);
+				}
+				state.liveRequests(host, batch);
+			} else if (msg.type === 'requestWindow') {
+				if (msg.window.host !== host) {
+					return reject('host_mismatch', 'bad_message', `request window for host '${msg.window.host}' on the connection of '${host}'`);
+				}
+				try {
+					await this.#opts.requests?.insertRequestWindow(msg.window);
+				} catch (err) {
+					return reject('store', 'internal', `could not store the request window: ${(err as Error).message}`);
 				}
 				state.seen(host);
 			}

@@ -30,6 +30,7 @@ export class LiveStream {
 		opts.state.on('status', this.#onStatus);
 		opts.state.on('processes', this.#onProcesses);
 		opts.state.on('connections', this.#onProcesses);
+		opts.state.on('requests', this.#onProcesses);
 		this.#timer = setInterval(this.#onStatus, opts.statusEveryMs);
 		this.#timer.unref();
 	}
@@ -59,6 +60,7 @@ export class LiveStream {
 		this.#send(ws, this.#status());
 		for (const snap of state.processes()) this.#send(ws, snap);
 		for (const snap of state.connections()) this.#send(ws, snap);
+		for (const batch of state.recentRequestBatches()) this.#send(ws, batch);
 	}
 
 	window(w: ProfileWindow): void {
@@ -87,6 +89,7 @@ export class LiveStream {
 		this.#opts.state.off('status', this.#onStatus);
 		this.#opts.state.off('processes', this.#onProcesses);
 		this.#opts.state.off('connections', this.#onProcesses);
+		this.#opts.state.off('requests', this.#onProcesses);
 		for (const ws of this.#wss.clients) ws.close(1001, 'hub shutting down');
 		await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
 		await new Promise((r) => setTimeout(r, 50));
