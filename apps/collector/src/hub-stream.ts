@@ -12,16 +12,21 @@ import {
 	type ConnectionsSnapshot,
 	type RetransmitWindow,
 	type RetransmitWindowMessage,
+	type RequestBatch,
+	type RequestsMessage,
+	type RequestWindow,
+	type RequestWindowMessage,
 } from '@firesight/protocol';
 
-type Outgoing = ProfileMessage | LiveMessage | ConnectionsMessage | RetransmitWindowMessage;
+type Outgoing = ProfileMessage | LiveMessage | ConnectionsMessage | RetransmitWindowMessage | RequestsMessage | RequestWindowMessage;
 
 /**
  * How the queue treats a message: 'live' ones are superseded by the next snapshot (dropped first),
  * 'profile' ones are stored data that will not come again.
  */
 function queueClass(m: Outgoing): 'profile' | 'live' {
-	return m.type === 'live' || m.type === 'connections' ? 'live' : 'profile';
+	// Request batches are bounded and short-lived like snapshots: under pressure they go first (counted).
+	return m.type === 'live' || m.type === 'connections' || m.type === 'requests' ? 'live' : 'profile';
 }
 
 export interface HubStreamOptions {
@@ -146,6 +151,16 @@ export class HubStream extends EventEmitter<HubStreamEvents> {
 	/** One window of per-connection retransmits (queued as stored data, like a profile). */
 	sendRetransmitWindow(window: RetransmitWindow): void {
 		this.#enqueue({ type: 'retransmitWindow', window });
+	}
+
+	/** HTTPS requests seen since the previous batch (queued as live: dropped first when the hub lags). */
+	sendRequests(batch: RequestBatch): void {
+		this.#enqueue({ type: 'requests', batch });
+	}
+
+	/** One window of per-process, per-endpoint request aggregates (queued as stored data). */
+	sendRequestWindow(window: RequestWindow): void {
+		this.#enqueue({ type: 'requestWindow', window });
 	}
 
 	#enqueue(msg: Outgoing): void {
