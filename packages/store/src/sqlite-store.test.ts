@@ -186,3 +186,28 @@ test('$FIRESIGHT_DATA picks the directory', async () => {
 		rmSync(dir, { recursive: true, force: true });
 	}
 });
+
+test('a query answers the same from the caches filled while storing as from the database after reopening', async () => {
+	const dir = tempDir();
+	let store = new SqliteStore({ dataDir: dir, pruneIntervalMs: 0 });
+	try {
+		await store.insertWindow(window('a', T0, [hotStack(1, 'app', 5), coldStack(1, 'app', 2), hotStack(2, 'other', 3)]));
+		await store.insertWindow(window('b', T0, [coldStack(1, 'app', 4), hotStack(1, 'app', 1)]));
+		const query = { fromMs: T0, toMs: T0 + 10_000 };
+		const warm = await store.queryStacks(query);
+		await store.close();
+		store = new SqliteStore({ dataDir: dir, pruneIntervalMs: 0 });
+		const cold = await store.queryStacks(query);
+		const named = (agg: typeof warm) =>
+			agg.stacks.map((s) => `${s.host} ${s.pid} ${s.comm} ${names(agg, s.frameIds)} ${s.count}`).sort();
+		assert.deepEqual(named(cold), named(warm));
+		assert.equal(warm.stacks.length, 5);
+		assert.equal(cold.totalSamples, 15);
+		// Equal frames of both hosts are one entry in either answer.
+		assert.equal(cold.frames.length, warm.frames.length);
+		assert.equal(new Set(cold.frames.map((f) => `${f.kind} ${f.module} ${f.name}`)).size, cold.frames.length);
+	} finally {
+		await store.close();
+		rmSync(dir, { recursive: true, force: true });
+	}
+});
