@@ -77,6 +77,7 @@ hub.stderr.on('data', (d: Buffer) => (hubLog += d.toString()));
 const bpf = canUseBpf();
 let collector: ChildProcess | undefined;
 let demo: { stop(): void } | undefined;
+let collectorLog = '';
 const browser = await launchChromium();
 const clients: WebSocket[] = [];
 const phases: Phase[] = [];
@@ -86,15 +87,19 @@ try {
 		return healthy(base);
 	}, 60_000);
 	if (bpf) {
-		collector = spawn(process.execPath, [firesightBin, 'collector', '--hub', base, '--token', token], { cwd: REPO_ROOT, stdio: 'ignore' });
+		collector = spawn(process.execPath, [firesightBin, 'collector', '--hub', base, '--token', token], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+		collector.stderr?.on('data', (d: Buffer) => (collectorLog += d.toString()));
 	} else {
 		demo = startDemoFeed({ hub: base, token, windowMs: 10_000 });
 	}
 	await waitFor('a connected collector', async () => {
+		if (collector && collector.exitCode !== null) throw new Error(`firesight collector exited: ${collectorLog}`);
 		const res = await fetch(`${base}/trpc/hosts.list`);
 		const hosts = ((await res.json()) as { result: { data: { connected: boolean }[] } }).result.data;
 		return hosts.some((h) => h.connected);
-	}, 30_000);
+	}, 30_000).catch((err: Error) => {
+		throw new Error(`${err.message}\ncollector: ${collectorLog}\nhub: ${hubLog}`);
+	});
 
 	const hubPid = hub.pid!;
 	log('0 browsers');
