@@ -5,6 +5,7 @@ import { HubStream } from './hub-stream.ts';
 import { ProcessTable } from './live/process-table.ts';
 import { ProfileSampler } from './profiling/profile-sampler.ts';
 import { startTcpCollector } from './tcp/start-tcp-collector.ts';
+import { startTlsCollector } from './tls/tls-collector.ts';
 
 export const COLLECTOR_VERSION = '0.1.0';
 
@@ -16,6 +17,8 @@ export interface CollectorOptions {
 	frequency?: number;
 	/** Length of a stored profile window. */
 	windowMs?: number;
+	/** Processes whose HTTPS request and response bodies are kept (capped): `--capture-bodies PID`. */
+	captureBodies?: readonly number[];
 	log?: (line: string) => void;
 }
 
@@ -61,20 +64,23 @@ export function startCollector(options: CollectorOptions): Collector {
 	});
 	stream.on('rejected', (code, message) => log(`hub rejected a message (${code}): ${message}`));
 	const tcp = startTcpCollector({ host, stream, log });
+	const tls = startTlsCollector({ host, stream, log, captureBodies: options.captureBodies ?? [] });
 
 	sampler.on('tick', (tick) => {
 		const k = tick.counters;
+		tls.sendBatch();
 		stream.sendLive({
 			host,
 			ts: tick.ts,
 			frequencyHz: sampler.frequency,
-			processes: tcp.withRetransmits(table.scan(tick.ts, tick.samplesByPid)),
+			processes: tls.withRequests(tcp.withRetransmits(table.scan(tick.ts, tick.samplesByPid))),
 			drops: {
 				user_stack_missing: k.userStackMissing,
 				kernel_stack_missing: k.kernelStackMissing,
 				stack_collisions: k.stackCollisions,
 				counts_map_full: k.countsMapFull,
 				...tcp.drops(),
+				...tls.drops(),
 				...stream.dropCounters(),
 			},
 		});
@@ -82,6 +88,7 @@ export function startCollector(options: CollectorOptions): Collector {
 	sampler.on('window', (profile) => {
 		stream.sendProfile(profileToWindow(host, profile));
 		tcp.sendWindow();
+		tls.sendWindow();
 		for (const pid of exited) sampler.symbolizer.forget(pid);
 		exited.clear();
 	});
@@ -94,6 +101,7 @@ export function startCollector(options: CollectorOptions): Collector {
 			const last = await sampler.stop();
 			if (last.samples.length) stream.sendProfile(profileToWindow(host, last));
 			await tcp.stop();
+			await tls.stop();
 			await stream.close();
 		},
 	};

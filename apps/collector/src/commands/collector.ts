@@ -4,6 +4,7 @@ import { startCollector } from '../collector-agent.ts';
 import { untilSignal } from '../until-signal.ts';
 
 const usage = `Usage: firesight collector --hub URL --token TOKEN [--host NAME] [--frequency HZ] [--window SECS]
+                          [--capture-bodies PID]...
 
 Runs this host's collector: samples CPU stacks with eBPF and streams profile windows and a live
 process table to a hub. Stops on Ctrl-C (SIGINT) or SIGTERM and detaches every BPF program.
@@ -13,6 +14,8 @@ Options:
   --token TOKEN        the hub's collector token (required; or $FIRESIGHT_TOKEN)
   --host NAME          the name this host goes by in the hub (default: its hostname)
   -F, --frequency HZ   samples per second per CPU, 1-10000 (default 97)
+  --capture-bodies PID keep HTTPS request and response bodies of this process (capped at 4 KiB
+                       each); repeat for more processes. Bodies are off by default.
   --window SECS        length of a stored profile window, e.g. 10s, 1m (default 10s)
 
 Needs root (or CAP_BPF and CAP_PERFMON) and a kernel with BTF.`;
@@ -28,6 +31,7 @@ export const collector: Command = {
 			host: { type: 'string' },
 			frequency: { type: 'string', short: 'F' },
 			window: { type: 'string' },
+			'capture-bodies': { type: 'string', multiple: true },
 		});
 		if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
 		const hub = values.hub;
@@ -40,9 +44,10 @@ export const collector: Command = {
 		const windowMs = durationOption('window', values.window, 10_000);
 		if (windowMs < 1000 || windowMs > 3_600_000) throw new UsageError('--window must be from 1s to 1h');
 		const frequency = intOption('frequency', values.frequency, 97, 1, 10_000);
+		const captureBodies = (values['capture-bodies'] ?? []).map((v) => intOption('capture-bodies', v, 0, 1, 2 ** 22));
 		let agent;
 		try {
-			agent = startCollector({ hub, token, frequency, windowMs, ...(values.host ? { host: values.host } : {}) });
+			agent = startCollector({ hub, token, frequency, windowMs, captureBodies, ...(values.host ? { host: values.host } : {}) });
 		} catch (err) {
 			if (err instanceof NativeError) throw new UserError(err.message);
 			throw err;

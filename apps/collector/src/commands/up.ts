@@ -7,6 +7,7 @@ import { parseListen } from '../listen-address.ts';
 import { untilSignal } from '../until-signal.ts';
 
 const usage = `Usage: firesight up [--listen ADDR:PORT] [--data DIR] [--frequency HZ] [--window SECS]
+                   [--capture-bodies PID]...
 
 Runs everything on this host: the hub with the dashboard, and a local collector connected to it
 with a token made for this run. Ctrl-C stops both and detaches every BPF program.
@@ -16,6 +17,8 @@ Options:
                        loopback unless you say otherwise
   --data DIR           where profiles are stored (default $FIRESIGHT_DATA or ./data)
   -F, --frequency HZ   samples per second per CPU, 1-10000 (default 97)
+  --capture-bodies PID keep HTTPS request and response bodies of this process (capped at 4 KiB
+                       each); repeat for more processes. Bodies are off by default.
   --window SECS        length of a stored profile window (default 10s)
 
 Needs root (or CAP_BPF and CAP_PERFMON) and a kernel with BTF.`;
@@ -30,10 +33,12 @@ export const up: Command = {
 			data: { type: 'string' },
 			frequency: { type: 'string', short: 'F' },
 			window: { type: 'string' },
+			'capture-bodies': { type: 'string', multiple: true },
 		});
 		if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
 		const listen = parseListen(values.listen, DEFAULT_LISTEN);
 		const frequency = intOption('frequency', values.frequency, 97, 1, 10_000);
+		const captureBodies = (values['capture-bodies'] ?? []).map((v) => intOption('capture-bodies', v, 0, 1, 2 ** 22));
 		const windowMs = durationOption('window', values.window, 10_000);
 		if (windowMs < 1000 || windowMs > 3_600_000) throw new UsageError('--window must be from 1s to 1h');
 
@@ -49,7 +54,7 @@ export const up: Command = {
 		}
 		let agent;
 		try {
-			agent = startCollector({ hub: hub.url, token, frequency, windowMs });
+			agent = startCollector({ hub: hub.url, token, frequency, windowMs, captureBodies });
 		} catch (err) {
 			await hub.close();
 			if (err instanceof NativeError) throw new UserError(err.message);

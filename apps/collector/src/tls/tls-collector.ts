@@ -1,0 +1,226 @@
+import {
+	MAX_REQUESTS_PER_BATCH,
+	type EndpointRequestStats,
+	type ProcessRequestStats,
+	type ProcessRow,
+	type RequestRecord,
+	type RequestWindow,
+} from '@firesight/protocol';
+import type { HubStream } from '../hub-stream.ts';
+import type { RequestStats, TlsAggregates } from './request-aggregates.ts';
+import { TlsCapture, type TlsCaptureCounters } from './tls-capture.ts';
+import type { TlsRequest } from './tls-request.ts';
+
+/** What the agent needs of a TlsCapture (tests pass a fake). */
+export interface TlsCaptureLike extends Pick<TlsCapture, 'start' | 'stop' | 'drainAggregates' | 'counters'> {
+	on(event: 'request', listener: (r: TlsRequest) => void): unknown;
+	on(event: 'error', listener: (err: Error) => void): unknown;
+}
+
+export interface TlsAgentOptions {
+	host: string;
+	stream: Pick<HubStream, 'sendRequests' | 'sendRequestWindow'>;
+	log(line: string): void;
+	/** Processes whose bodies are kept (capped): `--capture-bodies PID`. */
+	captureBodies?: readonly number[];
+	/** Requests per batch at most; the rest of a busy second is counted, not sent. */
+	maxBatch?: number;
+	/** Span over which the process table's p99 is taken. Default 10 s. */
+	p99SpanMs?: number;
+	/** For tests: instead of loading the BPF program. */
+	create?: (opts: { captureBodies: readonly number[] }) => TlsCaptureLike;
+	now?: () => number;
+}
+
+/** What the collector agent calls each tick and window; a no-op when capture could not load. */
+export interface TlsAgent {
+	readonly running: boolean;
+	/** Sends the requests seen since the previous call, when there are any. */
+	sendBatch(): void;
+	/** Process rows with requests/s (since the previous tick) and p99 (over the last p99 span) filled in. */
+	withRequests(rows: ProcessRow[]): ProcessRow[];
+	/** Capture loss counters, named for LiveStats.drops. */
+	drops(): Record<string, number>;
+	/** Sends the aggregates of the window that just ended, when it saw requests. */
+	sendWindow(): void;
+	stop(): Promise<void>;
+}
+
+const round = (ms: number) => Math.max(0, Math.round(ms));
+
+function wireStats(s: RequestStats): Omit<ProcessRequestStats, 'pid' | 'comm'> {
+	return {
+		count: s.count,
+		errors: s.errors,
+		clientErrors: s.clientErrors,
+		reqBytes: s.reqBytes,
+		respBytes: s.respBytes,
+		sumLatencyMs: Math.max(0, s.sumLatencyMs),
+		maxLatencyMs: Math.max(0, s.maxLatencyMs),
+		p50Ms: Math.max(0, s.p50Ms),
+		p90Ms: Math.max(0, s.p90Ms),
+		p99Ms: Math.max(0, s.p99Ms),
+		histogram: [...s.histogram],
+	};
+}
+
+export function toWireRequestWindow(host: string, a: TlsAggregates): RequestWindow {
+	const startMs = round(a.since);
+	return {
+		host,
+		startMs,
+		durationMs: Math.min(3_600_000, Math.max(1, round(a.until) - startMs)),
+		processes: a.processes.map((p): ProcessRequestStats => ({ pid: p.pid, comm: p.comm, ...wireStats(p) })),
+		endpoints: a.endpoints.map((e): EndpointRequestStats => ({
+			pid: e.pid,
+			comm: e.comm,
+			role: e.role,
+			method: e.method.slice(0, 32),
+			endpoint: e.endpoint.slice(0, 8192),
+			...wireStats(e),
+		})),
+	};
+}
+
+/** A captured request in wire form (already redacted by TlsCapture), clipped to the protocol's bounds. */
+export function toWireRequest(r: TlsRequest): RequestRecord {
+	const clip = (h: [string, string][]) => h.slice(0, 256).map(([n, v]): [string, string] => [n.slice(0, 256), v.slice(0, 8192)]);
+	const out: RequestRecord = {
+		ts: Math.max(0, r.ts),
+		pid: r.pid,
+		comm: r.comm,
+		role: r.role,
+		method: r.method.slice(0, 32),
+		path: r.path.slice(0, 8192),
+		endpoint: r.endpoint.slice(0, 8192),
+		status: Math.min(999, Math.max(0, r.status)),
+		latencyMs: Math.max(0, r.latencyMs),
+		reqBytes: r.reqBytes,
+		respBytes: r.respBytes,
+		local: r.local,
+		remote: r.remote,
+		connection: r.connection,
+		httpVersion: r.httpVersion.slice(0, 16),
+		requestHeaders: clip(r.requestHeaders),
+		responseHeaders: clip(r.responseHeaders),
+	};
+	if (r.requestBody !== undefined) out.requestBody = r.requestBody.slice(0, 1 << 20);
+	if (r.responseBody !== undefined) out.responseBody = r.responseBody.slice(0, 1 << 20);
+	return out;
+}
+
+function snake(name: string): string {
+	return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
+
+/** Loss counters only (calls and bytes are throughput, not loss). */
+export function tlsDrops(c: TlsCaptureCounters, omitted: number): Record<string, number> {
+	const out: Record<string, number> = {};
+	for (const name of ['dataLost', 'controlLost', 'truncated', 'activeFull', 'connFull', 'streamDropped', 'decodeErrors'] as const) {
+		out[`tls_${snake(name)}`] = c.kernel[name] ?? 0;
+	}
+	out.tls_attach_failures = c.discovery.attachFailures;
+	out.tls_connections_evicted = c.connections.evicted;
+	out.tls_requests_not_sent = omitted;
+	return out;
+}
+
+function quantile99(sorted: readonly number[]): number {
+	return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(0.99 * sorted.length) - 1))] ?? 0;
+}
+
+/**
+ * Starts HTTPS capture beside the profiler. One failing feature must not take the collector
+ * down: when the uprobes cannot load, this says so once and the rest runs on.
+ */
+export function startTlsCollector(options: TlsAgentOptions): TlsAgent {
+	const { host, stream, log } = options;
+	const now = options.now ?? Date.now;
+	const maxBatch = Math.min(options.maxBatch ?? MAX_REQUESTS_PER_BATCH, MAX_REQUESTS_PER_BATCH);
+	const spanMs = options.p99SpanMs ?? 10_000;
+	const captureBodies = options.captureBodies ?? [];
+	let cap: TlsCaptureLike;
+	try {
+		cap = options.create?.({ captureBodies }) ?? new TlsCapture({ captureBodies });
+		cap.start();
+	} catch (err) {
+		log(`HTTPS request capture is off: ${(err as Error).message}`);
+		return { running: false, sendBatch() {}, withRequests: (rows) => rows, drops: () => ({}), sendWindow() {}, async stop() {} };
+	}
+	let pending: RequestRecord[] = [];
+	let omitted = 0;
+	let omittedTotal = 0;
+	let perTick = new Map<number, number>();
+	let tickStart = now();
+	let rates = new Map<number, number>();
+	// (time seen, pid, latency) over the last span, for the process table's p99.
+	let recent: { at: number; pid: number; latencyMs: number }[] = [];
+	let errorLogged = false;
+	let stopped = false;
+	let lastBatchTs = 0;
+
+	cap.on('request', (r) => {
+		perTick.set(r.pid, (perTick.get(r.pid) ?? 0) + 1);
+		recent.push({ at: now(), pid: r.pid, latencyMs: r.latencyMs });
+		if (recent.length > 50_000) recent = recent.slice(-25_000);
+		if (pending.length >= maxBatch) {
+			omitted++;
+			omittedTotal++;
+			return;
+		}
+		pending.push(toWireRequest(r));
+	});
+	cap.on('error', (err) => {
+		// A decode or discovery problem repeats with every event; once is enough.
+		if (!errorLogged) log(`HTTPS capture: ${err.message}`);
+		errorLogged = true;
+	});
+
+	const sendBatch = () => {
+		const t = now();
+		const seconds = Math.max(0.001, (t - tickStart) / 1000);
+		rates = new Map([...perTick].map(([pid, n]) => [pid, n / seconds]));
+		perTick = new Map();
+		tickStart = t;
+		if (stopped || (pending.length === 0 && omitted === 0)) return;
+		// Strictly increasing per host: browsers drop a backfilled batch at or before their cursor.
+		lastBatchTs = Math.max(lastBatchTs + 1, round(t));
+		stream.sendRequests({ host, ts: lastBatchTs, requests: pending, omitted });
+		pending = [];
+		omitted = 0;
+	};
+	const sendWindow = () => {
+		const w = cap.drainAggregates();
+		if (w.endpoints.length && !stopped) stream.sendRequestWindow(toWireRequestWindow(host, w));
+	};
+
+	return {
+		running: true,
+		sendBatch,
+		withRequests(rows) {
+			const cutoff = now() - spanMs;
+			recent = recent.filter((r) => r.at >= cutoff);
+			const byPid = new Map<number, number[]>();
+			for (const r of recent) {
+				let list = byPid.get(r.pid);
+				if (!list) byPid.set(r.pid, (list = []));
+				list.push(r.latencyMs);
+			}
+			return rows.map((row) => {
+				const latencies = byPid.get(row.pid);
+				const out: ProcessRow = { ...row, requestsPerSec: rates.get(row.pid) ?? 0 };
+				if (latencies) out.p99Ms = Math.max(0, quantile99(latencies.sort((a, b) => a - b)));
+				return out;
+			});
+		},
+		drops: () => tlsDrops(cap.counters(), omittedTotal),
+		sendWindow,
+		async stop() {
+			// Ends open connections first: a response that runs until close completes.
+			cap.stop();
+			sendBatch();
+			sendWindow();
+			stopped = true;
+		},
+	};
+}
