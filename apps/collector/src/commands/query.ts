@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { durationOption, intOption, parseOptions, UsageError, UserError, type Command } from '../command.ts';
 import { callHub, createHubClient, hubError, normalizeHubUrl } from '../hub-client.ts';
+import { requests, requestsUsage } from './query-requests.ts';
 import { retransmits, retransmitsUsage } from './query-retransmits.ts';
 
 /** A `firesight query <what>` subcommand; later ones (requests, retransmits) are added to `subcommands`. */
@@ -97,6 +98,7 @@ async function profile(argv: string[]): Promise<number> {
 const subcommands: readonly QuerySubcommand[] = [
 	{ name: 'profile', summary: 'CPU profile of a time range, as folded stacks or pprof', usage: profileUsage, run: profile },
 	{ name: 'retransmits', summary: 'TCP connections that retransmitted, per connection', usage: retransmitsUsage, run: retransmits },
+	{ name: 'requests', summary: 'HTTPS requests processes made or served (TLS plaintext)', usage: requestsUsage, run: requests },
 ];
 
 const usage = `Usage: firesight query <what> [options]
