@@ -10,6 +10,7 @@ export const NAV_ITEMS: readonly NavItem[] = [
 	{ href: '/', label: 'Processes' },
 	{ href: '/profiles', label: 'Profiles' },
 	{ href: '/network', label: 'Network' },
+	{ href: '/requests', label: 'Requests' },
 ];
 
 export function isCurrent(item: NavItem, pathname: string): boolean {

@@ -1,5 +1,6 @@
 import Link from 'next/link';
 import { formatPercent, formatRate } from '../../lib/format.ts';
+import { formatLatency } from '../../lib/requests.ts';
 import type { HostProcessRow } from '../../lib/live-store.ts';
 import type { Column } from '../table/column.ts';
 import { profileHref } from '../../lib/profile-query.ts';
@@ -83,6 +84,31 @@ export const PROCESS_COLUMNS: readonly Column<HostProcessRow>[] = [
 			) : (
 				<span className={`mono ${row.retransmits > 0 ? 'strong' : 'dim'}`}>{row.retransmits}</span>
 			),
+	},
+	{
+		id: 'requests',
+		header: 'Req/s',
+		description: 'HTTPS requests this process made or served over the last second (see the Requests page).',
+		width: '6rem',
+		align: 'right',
+		firstSort: 'desc',
+		value: (row) => row.requestsPerSec ?? -1,
+		render: (row) =>
+			row.requestsPerSec === undefined ? (
+				<span className="mono dim" title="The collector does not capture HTTPS">–</span>
+			) : (
+				<span className={`mono ${row.requestsPerSec > 0 ? 'strong' : 'dim'}`}>{formatRate(row.requestsPerSec)}</span>
+			),
+	},
+	{
+		id: 'p99',
+		header: 'p99',
+		description: "99th percentile latency of this process's HTTPS requests over the last 10 seconds.",
+		width: '6.5rem',
+		align: 'right',
+		firstSort: 'desc',
+		value: (row) => row.p99Ms ?? -1,
+		render: (row) => <span className={`mono ${row.p99Ms === undefined ? 'dim' : ''}`}>{row.p99Ms === undefined ? '–' : formatLatency(row.p99Ms)}</span>,
 	},
 ];
 

@@ -1,0 +1,269 @@
+'use client';
+
+import { useEffect, useMemo, useState } from 'react';
+import type { EndpointSummary, EndpointsResult, HistogramResult } from '@firesight/store';
+import { api, describeError } from '../../lib/api.ts';
+import { formatClock, formatInt, formatPercent, formatRate } from '../../lib/format.ts';
+import { processRows } from '../../lib/live-store.ts';
+import { resolveRange, type TimeRange } from '../../lib/profile-query.ts';
+import { formatLatency, requestKey, requestMatches, summarizeRecent } from '../../lib/requests.ts';
+import type { SortState } from '../../lib/sort.ts';
+import { useNow } from '../../lib/use-now.ts';
+import { EmptyState } from '../common/empty-state.tsx';
+import { useLive } from '../live/live-provider.tsx';
+import { TimeRangePicker } from '../profiles/time-range-picker.tsx';
+import { DataTable } from '../table/data-table.tsx';
+import { LatencyHistogram } from './latency-histogram.tsx';
+import { ENDPOINT_COLUMNS, REQUEST_COLUMNS, REQUEST_HOST_COLUMN } from './request-columns.tsx';
+import './requests.css';
+
+/** A relative range refetches this often: stored windows arrive every 10 s by default. */
+const REFRESH_MS = 5_000;
+
+const endpointId = (e: Pick<EndpointSummary, 'host' | 'pid' | 'role' | 'method' | 'endpoint'>) => `${e.host}|${e.pid}|${e.role}|${e.method}|${e.endpoint}`;
+
+function useRefresh(range: TimeRange): number {
+	const [tick, setTick] = useState(0);
+	useEffect(() => {
+		if (range.kind !== 'relative') return;
+		const timer = setInterval(() => setTick((n) => n + 1), REFRESH_MS);
+		return () => clearInterval(timer);
+	}, [range]);
+	return tick;
+}
+
+function useEndpoints(range: TimeRange, tick: number) {
+	const [data, setData] = useState<EndpointsResult | null>(null);
+	const [error, setError] = useState<string | null>(null);
+	useEffect(() => {
+		const controller = new AbortController();
+		const { from, to } = resolveRange(range, Date.now());
+		api.requests.endpoints
+			.query({ fromMs: from, toMs: to }, { signal: controller.signal })
+			.then((result) => {
+				setData(result);
+				setError(null);
+			})
+			.catch((err: unknown) => {
+				if (!controller.signal.aborted) setError(describeError(err));
+			});
+		return () => controller.abort();
+	}, [range, tick]);
+	return { data, error };
+}
+
+function useHistogram(range: TimeRange, tick: number, selected: EndpointSummary | null) {
+	const [data, setData] = useState<HistogramResult | null>(null);
+	const [error, setError] = useState<string | null>(null);
+	const key = selected ? endpointId(selected) : '';
+	useEffect(() => {
+		if (!selected) {
+			setData(null);
+			return;
+		}
+		const controller = new AbortController();
+		const { from, to } = resolveRange(range, Date.now());
+		api.requests.histogram
+			.query(
+				{ fromMs: from, toMs: to, host: selected.host, pid: selected.pid, role: selected.role, method: selected.method, endpoint: selected.endpoint },
+				{ signal: controller.signal },
+			)
+			.then((result) => {
+				setData(result);
+				setError(null);
+			})
+			.catch((err: unknown) => {
+				if (!controller.signal.aborted) setError(describeError(err));
+			});
+		return () => controller.abort();
+		// `selected` is captured through its key: a refetched endpoint list must not refetch this.
+		// eslint-disable-next-line react-hooks/exhaustive-deps
+	}, [range, tick, key]);
+	return { data, error };
+}
+
+export function RequestsView() {
+	const live = useLive();
+	const now = useNow(1000);
+	const [filter, setFilter] = useState('');
+	const [sort, setSort] = useState<SortState>({ columnId: 'time', direction: 'desc' });
+	const [endpointSort, setEndpointSort] = useState<SortState>({ columnId: 'count', direction: 'desc' });
+	const [range, setRange] = useState<TimeRange>({ kind: 'relative', preset: '15m' });
+	const [selectedId, setSelectedId] = useState<string | null>(null);
+	const tick = useRefresh(range);
+	const endpoints = useEndpoints(range, tick);
+
+	const needle = filter.trim().toLowerCase();
+	const rows = live.requests;
+	const visible = useMemo(() => rows.filter((r) => requestMatches(r, needle)), [rows, needle]);
+	const hostCount = new Set(rows.map((r) => r.host)).size;
+	const columns = useMemo(() => (hostCount > 1 ? [...REQUEST_COLUMNS, REQUEST_HOST_COLUMN] : REQUEST_COLUMNS), [hostCount]);
+	const summary = useMemo(() => summarizeRecent(rows), [rows]);
+	const processes = processRows(live.hosts, now);
+	const capturing = processes.some((p) => p.requestsPerSec !== undefined);
+	const ratePerSec = processes.reduce((sum, p) => sum + (p.requestsPerSec ?? 0), 0);
+	const lastRequest = rows.at(-1)?.ts ?? 0;
+
+	const endpointRows = endpoints.data?.endpoints ?? [];
+	const selected = endpointRows.find((e) => endpointId(e) === selectedId) ?? endpointRows[0] ?? null;
+	const histogram = useHistogram(range, tick, selected);
+
+	const collectors = live.status?.hosts ?? [];
+	const anyConnected = collectors.some((h) => h.connected);
+	let empty;
+	if (!live.everConnected) {
+		empty = <EmptyState title="Connecting to the hub…" detail="Requests appear as soon as the live stream is up." />;
+	} else if (collectors.length === 0 || !anyConnected) {
+		empty = <EmptyState title="No collector is sending data" detail="Start one on this host with `firesight up` (or `npm start`), or point `firesight collector --hub URL --token TOKEN` at this hub." />;
+	} else if (rows.length === 0 && processes.length > 0 && !capturing) {
+		empty = <EmptyState title="HTTPS capture is off on the collectors" detail="The collector could not load its TLS uprobes; look for `HTTPS request capture is off` in its log (it needs root and a kernel with BTF)." />;
+	} else if (rows.length === 0) {
+		empty = <EmptyState title="No HTTPS requests yet" detail="Make one, e.g. `curl -k https://127.0.0.1:8443/`, against a server that uses OpenSSL (system libssl or Node). Requests show here within a second; secrets and query values are redacted." />;
+	} else {
+		empty = <EmptyState title={`No request matches “${filter.trim()}”`} detail="The filter looks at the PID, process, method, path, status and peer." action={{ label: 'Clear filter', onClick: () => setFilter('') }} />;
+	}
+
+	let endpointEmpty;
+	if (endpoints.error) endpointEmpty = <EmptyState tone="error" title="Endpoints could not be loaded" detail={endpoints.error} />;
+	else if (!endpoints.data) endpointEmpty = <EmptyState title="Loading…" />;
+	else endpointEmpty = <EmptyState title="No endpoints stored in this range" detail="Endpoint statistics are stored per 10 s window; requests show here once their window ends. Pick a longer range to look further back." />;
+
+	return (
+		<div className="page">
+			<div className="page-head">
+				<div>
+					<h1>Requests</h1>
+					<p className="page-sub">
+						HTTPS requests processes make and serve, read from TLS plaintext{hostCount > 1 ? ` on ${hostCount} hosts` : ''}
+						{lastRequest > 0 && <> · last {formatClock(lastRequest)}</>}
+					</p>
+				</div>
+			</div>
+
+			<section className="stat-row requests-stats" aria-label="Summary">
+				<div className="stat-card">
+					<span className="stat-label">Requests/s</span>
+					<span className="stat-value" data-testid="stat-requests-rate">{capturing ? formatRate(ratePerSec) : '–'}</span>
+				</div>
+				<div className="stat-card">
+					<span className="stat-label">Recent requests</span>
+					<span className="stat-value">{formatInt(summary.count)}</span>
+				</div>
+				<div className="stat-card">
+					<span className="stat-label">5xx in recent</span>
+					<span className="stat-value">{summary.count ? formatPercent(summary.errorRate * 100) : '–'}</span>
+				</div>
+				<div className="stat-card">
+					<span className="stat-label">p99 of recent</span>
+					<span className="stat-value">{summary.count ? formatLatency(summary.p99Ms) : '–'}</span>
+				</div>
+			</section>
+
+			<section className={`panel ${live.connection === 'open' ? '' : 'stale'}`} aria-busy={live.connection !== 'open'}>
+				<div className="panel-toolbar">
+					<input
+						type="search"
+						className="input filter-input"
+						placeholder="Filter by PID, process, method, path, status or peer"
+						value={filter}
+						onChange={(event) => setFilter(event.target.value)}
+						data-testid="request-filter"
+						aria-label="Filter requests"
+					/>
+					<span className="toolbar-note">
+						{visible.length === rows.length ? `${formatInt(rows.length)} recent requests` : `${formatInt(visible.length)} of ${formatInt(rows.length)} recent requests`} · live, newest
+						{' '}1,000 kept
+					</span>
+				</div>
+				<DataTable
+					columns={columns}
+					rows={visible}
+					rowKey={requestKey}
+					sort={sort}
+					onSortChange={setSort}
+					testId="request-table"
+					caption="Recent HTTPS requests"
+					empty={empty}
+					limit={200}
+					rowBehavior={(row) => ({ testId: `request-row-${row.pid}` })}
+				/>
+			</section>
+
+			<div className="query-bar">
+				<TimeRangePicker range={range} onChange={setRange} />
+			</div>
+
+			<section className="requests-bottom">
+				<div className="panel">
+					<div className="panel-head">
+						<span className="panel-title">Endpoints</span>
+						{endpoints.data && endpointRows.length > 0 && (
+							<span className="toolbar-note">
+								{formatInt(endpointRows.length)} endpoints · {formatInt(endpoints.data.windows)} windows
+							</span>
+						)}
+					</div>
+					<DataTable
+						columns={ENDPOINT_COLUMNS}
+						rows={endpointRows}
+						rowKey={endpointId}
+						sort={endpointSort}
+						onSortChange={setEndpointSort}
+						testId="endpoint-table"
+						caption="Endpoints"
+						empty={endpointEmpty}
+						limit={300}
+						rowBehavior={(row) => ({
+							selected: selected !== null && endpointId(row) === endpointId(selected),
+							title: 'Show its latency histogram',
+							onActivate: () => setSelectedId(endpointId(row)),
+						})}
+					/>
+				</div>
+				<div className="panel">
+					<div className="panel-head">
+						<span className="panel-title">
+							Latency{selected ? ' of ' : ''}
+							{selected && (
+								<span className="mono" data-testid="histogram-endpoint">
+									{selected.method} {selected.endpoint}
+								</span>
+							)}
+						</span>
+						{selected && (
+							<span className="toolbar-note">
+								{selected.comm || '?'} ({selected.pid}){selected.role === 'client' ? ', as client' : ''}
+							</span>
+						)}
+					</div>
+					{histogram.data && histogram.data.count > 0 ? (
+						<>
+							<LatencyHistogram buckets={histogram.data.buckets} testId="latency-histogram" />
+							<div className="latency-quantiles">
+								<span>
+									requests <span className="mono">{formatInt(histogram.data.count)}</span>
+								</span>
+								<span>
+									p50 <span className="mono">{formatLatency(histogram.data.p50Ms)}</span>
+								</span>
+								<span>
+									p90 <span className="mono">{formatLatency(histogram.data.p90Ms)}</span>
+								</span>
+								<span>
+									p99 <span className="mono">{formatLatency(histogram.data.p99Ms)}</span>
+								</span>
+								<span>
+									max <span className="mono">{formatLatency(histogram.data.maxMs)}</span>
+								</span>
+							</div>
+						</>
+					) : (
+						<div className="latency-empty">
+							{histogram.error ?? (selected ? 'Loading…' : 'Pick an endpoint to see its latency distribution (log2 buckets: each bar spans twice the time of the one before).')}
+						</div>
+					)}
+				</div>
+			</section>
+		</div>
+	);
+}
