@@ -13,7 +13,7 @@
  * Usage: node --import tsx bench/flame-render.ts [--reps N] [--windows N]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { WebSocket } from 'ws';
@@ -157,6 +157,7 @@ interface PageTiming {
 	flames: number;
 }
 
+const loadStart = loadavg()[0]!;
 const dataDir = mkdtempSync(join(tmpdir(), 'firesight-bench-flame-'));
 const token = 'bench-token';
 const hub = await startHub({ listen: { host: '127.0.0.1', port: 0 }, dataDir, token, log: () => {} });
@@ -255,8 +256,9 @@ through \`/ingest\`, in two shapes. *demo*: \`demoWindow\` (five hot stacks, 140
 leaves a tiny graph and the case measures the query. *tree*: N leaves of a ten-way tree of
 \`fn_<prefix>\` frames, one sample each: upper levels stay wider than a pixel, so about 1.1k nodes are
 painted at every size and the case measures drawing too.
-Median of ${REPS} page loads per size after two warm-up loads; ${when}, 2 shared CPUs (other work was running, so
-read the split rather than the last millisecond).
+Median of ${REPS} page loads per size after two warm-up loads; ${when}, 2 shared CPUs, 1-minute load average
+${loadStart.toFixed(1)} at the start and ${loadavg()[0]!.toFixed(1)} at the end (other work shares the machine: read the split
+rather than the last millisecond).
 
 Columns, all in ms, on the page's own clock: navigation to paint; page load (navigation to the
 flame query's start: HTML, scripts, hydration); the tRPC \`profile.flame\` request as the browser saw it (server
