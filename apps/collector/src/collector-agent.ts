@@ -47,7 +47,9 @@ export function profileToWindow(host: string, profile: Profile): ProfileWindow {
 export function startCollector(options: CollectorOptions): Collector {
 	const host = options.host ?? hostname();
 	const log = options.log ?? ((line: string) => console.error(`firesight collector: ${line}`));
-	const sampler = new ProfileSampler({ frequency: options.frequency ?? 97, windowMs: options.windowMs ?? 10_000 });
+	// Draining twice a second keeps a sample's way to the browser under a second (a drain period
+	// plus the hop to the hub); the kernel maps make a drain cheap.
+	const sampler = new ProfileSampler({ frequency: options.frequency ?? 97, windowMs: options.windowMs ?? 10_000, tickMs: 500 });
 	// A process's maps are snapshotted when it is first seen, so its samples still symbolize after
 	// it exits; the snapshot is dropped once the window that may hold its samples has been sent.
 	const exited = new Set<number>();
