@@ -159,7 +159,7 @@ export function RequestsView() {
 				</div>
 			</section>
 
-			<section className={`panel ${live.connection === 'open' ? '' : 'stale'}`} aria-busy={live.connection !== 'open'}>
+			<section className={`panel requests-live ${live.connection === 'open' ? '' : 'stale'}`} aria-busy={live.connection !== 'open'}>
 				<div className="panel-toolbar">
 					<input
 						type="search"
@@ -194,7 +194,7 @@ export function RequestsView() {
 			</div>
 
 			<section className="requests-bottom">
-				<div className="panel">
+				<div className="panel requests-endpoints">
 					<div className="panel-head">
 						<span className="panel-title">Endpoints</span>
 						{endpoints.data && endpointRows.length > 0 && (
