@@ -165,7 +165,8 @@ struct {
 
 /*
  * Waking the collector for every record costs the traced thread a wake-up per SSL call. Records
- * are left for the collector's periodic poll (100 ms) unless the buffer is filling up.
+ * are left for the collector's reader, which drains the buffer after every poll timeout (100 ms),
+ * unless the buffer is filling up.
  */
 static __always_inline __u64 wakeup_flags(void)
 {
@@ -493,55 +494,33 @@ static __always_inline void on_close(__u32 tgid, int fd)
 }
 
 /*
- * Every syscall passes here, so the common path is a switch and one lookup. The fd is taken at
- * entry: what matters is which socket the thread touched, not how much it moved.
+ * A socket syscall of a TLS process: inside an SSL call it is that call's socket (socket BIO);
+ * outside, a read is remembered for the thread's next SSL_read and a write settles the thread's
+ * last SSL_write (memory BIO). The fd is taken at entry: what matters is which socket the thread
+ * touched, not how much it moved. Cheapest tests first: most syscalls of a TLS process are not
+ * socket I/O that matters, and fd_socket() is several reads of kernel memory.
  */
-SEC("tp_btf/sys_enter")
-int BPF_PROG(tls_sys_enter, struct pt_regs *regs, long nr)
+static __always_inline int on_socket_io(bool is_read, int fd)
 {
-	__u64 id;
-	__u32 tgid, tid;
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32, tid = (__u32)id;
 	struct tls_call *call;
 	struct thread_io *tio;
-	bool is_read;
-	int fd;
 
-	switch (nr) {
-	case NR_read:
-	case NR_readv:
-	case NR_recvfrom:
-	case NR_recvmsg:
-		is_read = true;
-		break;
-	case NR_write:
-	case NR_writev:
-	case NR_sendto:
-	case NR_sendmsg:
-	case NR_close:
-		is_read = false;
-		break;
-	default:
-		return 0;
-	}
-	id = bpf_get_current_pid_tgid();
-	tgid = id >> 32;
-	tid = (__u32)id;
 	if (!bpf_map_lookup_elem(&tls_tgids, &tgid))
-		return 0;
-	fd = (int)PT_REGS_PARM1_CORE(regs);
-	if (nr == NR_close) {
-		on_close(tgid, fd);
-		return 0;
-	}
-	if (!fd_socket(fd))
 		return 0;
 	call = bpf_map_lookup_elem(&active, &id);
 	if (call) {
-		call->fd = fd;
+		if (call->fd < 0 && fd_socket(fd))
+			call->fd = fd;
 		return 0;
 	}
 	tio = bpf_map_lookup_elem(&threads, &tid);
 	if (is_read) {
+		if (tio && tio->last_read_fd == fd)
+			return 0;	/* the same socket again: already known to be one */
+		if (!fd_socket(fd))
+			return 0;
 		if (tio) {
 			tio->last_read_fd = fd;
 		} else {
@@ -549,13 +528,68 @@ int BPF_PROG(tls_sys_enter, struct pt_regs *regs, long nr)
 
 			bpf_map_update_elem(&threads, &tid, &fresh, BPF_ANY);
 		}
-	} else if (tio && tio->pending_write_ssl) {
+	} else if (tio && tio->pending_write_ssl && fd_socket(fd)) {
 		__u64 ssl = tio->pending_write_ssl;
 
 		tio->pending_write_ssl = 0;
 		associate(tgid, ssl, fd, TLS_FD_NEXT_WRITE);
 	}
 	return 0;
+}
+
+static __always_inline int on_close_syscall(int fd)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+	if (bpf_map_lookup_elem(&tls_tgids, &tgid))
+		on_close(tgid, fd);
+	return 0;
+}
+
+/*
+ * The syscall hooks come in two forms with the same logic. Preferred: the per-syscall
+ * tracepoints (syscalls/sys_enter_read, ...), attached by the collector to the nine syscalls
+ * below, so every other syscall on the host runs no BPF at all. Fallback when tracefs is not
+ * mounted (those tracepoints are found through it): the raw sys_enter hook, which every syscall
+ * on the host passes through, filtered by number first.
+ */
+SEC("tracepoint")
+int tls_sc_read(struct trace_event_raw_sys_enter *ctx)
+{
+	return on_socket_io(true, (int)ctx->args[0]);
+}
+
+SEC("tracepoint")
+int tls_sc_write(struct trace_event_raw_sys_enter *ctx)
+{
+	return on_socket_io(false, (int)ctx->args[0]);
+}
+
+SEC("tracepoint")
+int tls_sc_close(struct trace_event_raw_sys_enter *ctx)
+{
+	return on_close_syscall((int)ctx->args[0]);
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(tls_sys_enter, struct pt_regs *regs, long nr)
+{
+	switch (nr) {
+	case NR_read:
+	case NR_readv:
+	case NR_recvfrom:
+	case NR_recvmsg:
+		return on_socket_io(true, (int)PT_REGS_PARM1_CORE(regs));
+	case NR_write:
+	case NR_writev:
+	case NR_sendto:
+	case NR_sendmsg:
+		return on_socket_io(false, (int)PT_REGS_PARM1_CORE(regs));
+	case NR_close:
+		return on_close_syscall((int)PT_REGS_PARM1_CORE(regs));
+	default:
+		return 0;
+	}
 }
 
 static __always_inline void proc_event(__u32 type, __u32 tgid)
@@ -572,24 +606,6 @@ static __always_inline void proc_event(__u32 type, __u32 tgid)
 	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
 	/* An exec is worth a wake-up: the sooner its executable is attached, the less TLS it does unseen. */
 	bpf_ringbuf_submit(ev, type == TLS_EV_EXEC ? 0 : wakeup_flags());
-}
-
-/*
- * Run by the collector (BPF_PROG_TEST_RUN) on a timer: records submitted without a wake-up are
- * delivered at least this often, however quiet the traffic.
- */
-SEC("raw_tp")
-int tls_flush(void *ctx)
-{
-	struct tls_event_head *ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
-
-	if (!ev)
-		return 0;
-	ev->ts_ns = bpf_ktime_get_ns();
-	ev->type = TLS_EV_TICK;
-	ev->tgid = 0;
-	bpf_ringbuf_submit(ev, BPF_RB_FORCE_WAKEUP);
-	return 0;
 }
 
 /* Every exec, so that user space can attach to a new executable before it gets to TLS. */

@@ -21,7 +21,7 @@ enum tls_event_type {
 	TLS_EV_CLOSE = 3,	/* struct tls_close_event: a socket tied to an SSL object was closed */
 	TLS_EV_EXEC = 4,	/* struct tls_proc_event: a process called exec (target discovery) */
 	TLS_EV_EXIT = 5,	/* struct tls_proc_event: a process that did TLS exited */
-	TLS_EV_TICK = 6,	/* struct tls_event_head only: a flush that woke the collector */
+	TLS_EV_TICK = 6,	/* struct tls_event_head only: no longer emitted (the reader drains on a timer) */
 };
 
 enum tls_direction {

@@ -5,12 +5,13 @@
 namespace firesight {
 
 int RingBufferStream::Start(Napi::Env env, int map_fd, Napi::Function on_batch,
-			    size_t max_in_flight_bytes)
+			    size_t max_in_flight_bytes, int poll_timeout_ms)
 {
 	rb_ = ring_buffer__new(map_fd, OnRecord, this, nullptr);
 	if (!rb_)
 		return -errno;
 	max_in_flight_ = max_in_flight_bytes;
+	poll_timeout_ms_ = poll_timeout_ms > 0 ? poll_timeout_ms : 100;
 	tsfn_ = Napi::ThreadSafeFunction::New(env, on_batch, "firesight-ringbuf", 0, 1);
 	started_ = true;
 	thread_ = std::thread([this] { Run(); });
@@ -46,7 +47,10 @@ int RingBufferStream::OnRecord(void *ctx, void *data, size_t len)
 void RingBufferStream::Run()
 {
 	while (!stop_.load()) {
-		ring_buffer__poll(rb_, 100 /* ms: how quickly Stop() is noticed */);
+		// The timeout bounds how quickly Stop() is noticed and how long a record submitted
+		// without a wake-up waits: those are only read by the consume that follows.
+		ring_buffer__poll(rb_, poll_timeout_ms_);
+		ring_buffer__consume(rb_);
 		if (batch_.empty())
 			continue;
 		size_t bytes = batch_.size();

@@ -2,6 +2,10 @@
 // ArrayBuffer per wake-up, never one object per event. Records in a batch are laid out as
 // {u32 length, u32 reserved, bytes[length], padding to 8}. The bytes in flight to JavaScript are
 // bounded; a batch that would pass the bound is dropped and its records counted.
+//
+// The buffer is also drained after every poll timeout, so BPF programs may submit records with
+// BPF_RB_NO_WAKEUP (sparing the traced thread a wake-up per record) and still have them read
+// within the timeout, without a flush program.
 #pragma once
 
 #include <bpf/libbpf.h>
@@ -21,9 +25,11 @@ public:
 	RingBufferStream &operator=(const RingBufferStream &) = delete;
 	~RingBufferStream() { Stop(); }
 
-	// Main thread. Calls `onBatch(ArrayBuffer)` on the main thread for each batch.
+	// Main thread. Calls `onBatch(ArrayBuffer)` on the main thread for each batch. Records
+	// submitted without a wake-up wait at most `poll_timeout_ms`; Stop() takes as long.
 	// Returns 0 or a negative errno (from ring_buffer__new).
-	int Start(Napi::Env env, int map_fd, Napi::Function on_batch, size_t max_in_flight_bytes);
+	int Start(Napi::Env env, int map_fd, Napi::Function on_batch, size_t max_in_flight_bytes,
+		  int poll_timeout_ms = 100);
 
 	// Main thread. Stops polling, joins the thread, releases the callback. Safe to call twice.
 	void Stop();
@@ -42,6 +48,7 @@ private:
 	std::atomic<uint64_t> dropped_{0};
 	std::atomic<size_t> in_flight_{0};
 	size_t max_in_flight_ = 0;
+	int poll_timeout_ms_ = 100;
 	std::vector<uint8_t> batch_;
 	uint64_t batch_records_ = 0;
 	bool started_ = false;

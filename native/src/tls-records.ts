@@ -37,7 +37,11 @@ export const TLS_FUNCS = ['SSL_read', 'SSL_write', 'SSL_read_ex', 'SSL_write_ex'
 export const TLS_FD_SOURCES = ['unknown', 'inside-call', 'prior-read', 'next-write', 'cached'] as const;
 export type TlsFdSource = (typeof TLS_FD_SOURCES)[number];
 
-/** One SSL call that moved bytes. `payload` is a copy of what was captured (≤ 16 KiB). */
+/**
+ * One SSL call that moved bytes. `payload` is what was captured (≤ 16 KiB): a view into the
+ * batch the record came in (no copy per record), so keeping it keeps that batch alive; copy it
+ * (`payload.slice()`) to hold on to it.
+ */
 export interface TlsDataEvent {
 	type: 'data';
 	/** Return time, kernel monotonic ns. */
@@ -157,7 +161,7 @@ export function decodeTlsEvent(v: DataView): TlsEvent {
 				ssl: v.getBigUint64(24, true),
 				tid: v.getUint32(32, true),
 				length: v.getUint32(36, true),
-				payload: bytes(TLS_DATA_EVENT_SIZE, capLen).slice(),
+				payload: bytes(TLS_DATA_EVENT_SIZE, capLen),
 				fd: v.getInt32(44, true),
 				gen: v.getUint32(48, true),
 				direction: v.getUint8(52) === 0 ? 'read' : 'write',

@@ -57,11 +57,12 @@ public:
 				    InstanceMethod("detachFile", &TlsTracer::DetachFile),
 				    InstanceMethod("addProcess", &TlsTracer::AddProcess),
 				    InstanceMethod("counters", &TlsTracer::Counters),
-				    InstanceMethod("flush", &TlsTracer::Flush),
+				    InstanceMethod("syscallHook", &TlsTracer::SyscallHook),
 				    InstanceMethod("close", &TlsTracer::Close)});
 	}
 
-	// new TlsTracer({selfTgid, pids, ringBytes, maxInFlightBytes, onBatch}). Main thread.
+	// new TlsTracer({selfTgid, pids, ringBytes, maxInFlightBytes, pollTimeoutMs, rawSyscallHook,
+	// onBatch}). Main thread.
 	explicit TlsTracer(const Napi::CallbackInfo &info) : Napi::ObjectWrap<TlsTracer>(info)
 	{
 		Napi::Env env = info.Env();
@@ -71,6 +72,8 @@ public:
 		uint32_t ring_bytes = cfg.Get("ringBytes").As<Napi::Number>().Uint32Value();
 		double max_in_flight = cfg.Get("maxInFlightBytes").As<Napi::Number>().DoubleValue();
 		Napi::Function on_batch = cfg.Get("onBatch").As<Napi::Function>();
+		int poll_timeout_ms = cfg.Get("pollTimeoutMs").As<Napi::Number>().Int32Value();
+		std::string hook = cfg.Get("syscallHook").As<Napi::String>().Utf8Value();
 
 		InstallLibbpfLogger();
 		skel_.reset(tls_bpf__open());
@@ -88,14 +91,21 @@ public:
 			if (bpf_map_update_elem(bpf_map__fd(skel_->maps.pids), &pid, &one, BPF_ANY))
 				throw NativeError(env, "bpf_map_update_elem(pids)", errno);
 		}
-		for (auto *prog : {skel_->progs.tls_sys_enter, skel_->progs.tls_exec, skel_->progs.tls_exit}) {
+		if (hook == "raw" || !AttachSyscallTracepoints()) {
+			LinkPtr link(bpf_program__attach(skel_->progs.tls_sys_enter));
+			if (!link)
+				throw NativeError(env, "bpf_program__attach(sys_enter)", errno);
+			fixed_links_.push_back(std::move(link));
+			syscall_hook_ = "raw";
+		}
+		for (auto *prog : {skel_->progs.tls_exec, skel_->progs.tls_exit}) {
 			LinkPtr link(bpf_program__attach(prog));
 			if (!link)
 				throw NativeError(env, "bpf_program__attach", errno);
 			fixed_links_.push_back(std::move(link));
 		}
 		err = stream_.Start(env, bpf_map__fd(skel_->maps.events), on_batch,
-				    static_cast<size_t>(max_in_flight));
+				    static_cast<size_t>(max_in_flight), poll_timeout_ms);
 		if (err)
 			throw NativeError(env, "ring_buffer__new", -err);
 	}
@@ -160,17 +170,11 @@ public:
 		return env.Undefined();
 	}
 
-	// flush(): wakes the ring-buffer stream so records submitted without a wake-up are read.
-	// Records are submitted that way to spare traced threads a wake-up per SSL call. Main thread.
-	Napi::Value Flush(const Napi::CallbackInfo &info)
+	// syscallHook() -> "tracepoints" (one tracepoint per socket syscall) or "raw" (sys_enter, every
+	// syscall on the host). Main thread.
+	Napi::Value SyscallHook(const Napi::CallbackInfo &info)
 	{
-		Napi::Env env = info.Env();
-		if (!skel_)
-			throw Napi::Error::New(env, "tracer is closed");
-		LIBBPF_OPTS(bpf_test_run_opts, opts);
-		if (bpf_prog_test_run_opts(bpf_program__fd(skel_->progs.tls_flush), &opts))
-			throw NativeError(env, "bpf_prog_test_run_opts(tls_flush)", errno);
-		return env.Undefined();
+		return Napi::String::New(info.Env(), syscall_hook_);
 	}
 
 	// counters() -> ArrayBuffer of TLS_COUNTER_MAX u64 totals summed over CPUs, then one u64:
@@ -207,6 +211,40 @@ public:
 	}
 
 private:
+	// The per-syscall tracepoints of the socket I/O that can carry TLS records, so that no other
+	// syscall on the host runs BPF. They are found through tracefs; false (nothing attached)
+	// when one of them cannot be attached, e.g. tracefs is not mounted. Main thread.
+	bool AttachSyscallTracepoints()
+	{
+		struct Tp {
+			struct bpf_program *prog;
+			const char *name;
+		};
+		const Tp tps[] = {
+			{skel_->progs.tls_sc_read, "sys_enter_read"},
+			{skel_->progs.tls_sc_read, "sys_enter_readv"},
+			{skel_->progs.tls_sc_read, "sys_enter_recvfrom"},
+			{skel_->progs.tls_sc_read, "sys_enter_recvmsg"},
+			{skel_->progs.tls_sc_write, "sys_enter_write"},
+			{skel_->progs.tls_sc_write, "sys_enter_writev"},
+			{skel_->progs.tls_sc_write, "sys_enter_sendto"},
+			{skel_->progs.tls_sc_write, "sys_enter_sendmsg"},
+			{skel_->progs.tls_sc_close, "sys_enter_close"},
+		};
+		std::vector<LinkPtr> links;
+		for (const auto &tp : tps) {
+			LinkPtr link(bpf_program__attach_tracepoint(tp.prog, "syscalls", tp.name));
+			if (!link)
+				return false;
+			links.push_back(std::move(link));
+		}
+		for (auto &l : links)
+			fixed_links_.push_back(std::move(l));
+		syscall_hook_ = "tracepoints";
+		return true;
+	}
+
+	std::string syscall_hook_;
 	std::unique_ptr<struct tls_bpf, SkeletonDeleter> skel_;
 	std::vector<LinkPtr> fixed_links_;
 	std::map<std::string, std::vector<LinkPtr>> files_;

@@ -8,7 +8,7 @@ interface RawTlsTracer {
 	detachFile(key: string): boolean;
 	addProcess(tgid: number): void;
 	counters(): ArrayBuffer;
-	flush(): void;
+	syscallHook(): 'tracepoints' | 'raw';
 	close(): void;
 }
 
@@ -17,6 +17,8 @@ type RawTlsTracerClass = new (config: {
 	pids: number[];
 	ringBytes: number;
 	maxInFlightBytes: number;
+	pollTimeoutMs: number;
+	syscallHook: string;
 	onBatch: (batch: ArrayBuffer) => void;
 }) => RawTlsTracer;
 
@@ -27,6 +29,11 @@ export interface TlsTracerOptions {
 	pids?: readonly number[];
 	/** Longest a record waits in the ring buffer when traffic is light (records are batched). */
 	flushIntervalMs?: number;
+	/**
+	 * How socket syscalls are seen: 'auto' uses one tracepoint per socket syscall (needs tracefs)
+	 * and falls back to 'raw', the sys_enter hook that every syscall on the host passes through.
+	 */
+	syscallHook?: 'auto' | 'raw';
 	/** Ring buffer size in bytes: a power of two, at least a page. */
 	ringBytes?: number;
 	/** Bytes of batches waiting for JavaScript before further batches are dropped (and counted). */
@@ -43,7 +50,6 @@ export interface TlsTracerOptions {
 export class TlsTracer {
 	#raw: RawTlsTracer | undefined;
 	#decodeErrors = 0;
-	#flushTimer: NodeJS.Timeout | undefined;
 
 	constructor(options: TlsTracerOptions) {
 		const ringBytes = options.ringBytes ?? 16 << 20;
@@ -76,23 +82,20 @@ export class TlsTracer {
 				pids: [...(options.pids ?? [])],
 				ringBytes,
 				maxInFlightBytes: options.maxInFlightBytes ?? 64 << 20,
+				// The kernel side wakes the reader only when the buffer fills up; the reader
+				// drains it after every poll timeout, which bounds the wait.
+				pollTimeoutMs: Math.max(1, Math.round(options.flushIntervalMs ?? 100)),
+				syscallHook: options.syscallHook ?? 'auto',
 				onBatch,
 			});
 		} catch (err) {
 			throw toNativeError(err);
 		}
-		// The kernel side wakes the reader only when the buffer fills up; this bounds the wait.
-		this.#flushTimer = setInterval(() => this.flush(), options.flushIntervalMs ?? 100);
-		this.#flushTimer.unref();
 	}
 
-	/** Hands JavaScript what the ring buffer holds now (as the next batch), instead of at the next timer. */
-	flush(): void {
-		try {
-			this.#raw?.flush();
-		} catch {
-			// closed meanwhile, or test-run refused: the buffer still drains when it fills
-		}
+	/** Which syscall hook is in use: per-syscall tracepoints, or the raw sys_enter fallback. */
+	get syscallHook(): 'tracepoints' | 'raw' {
+		return this.#live().syscallHook();
 	}
 
 	/**
@@ -132,8 +135,6 @@ export class TlsTracer {
 
 	/** Detaches everything and stops the stream. Safe to call twice. */
 	close(): void {
-		if (this.#flushTimer) clearInterval(this.#flushTimer);
-		this.#flushTimer = undefined;
 		this.#raw?.close();
 		this.#raw = undefined;
 	}

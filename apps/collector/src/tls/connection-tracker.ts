@@ -46,7 +46,8 @@ export interface ConnectionTrackerOptions {
 
 interface ConnState {
 	pid: number;
-	ssl: bigint;
+	/** The SSL object's address. */
+	ssl: number;
 	fd: number;
 	gen: number;
 	local: string | null;
@@ -68,8 +69,14 @@ export function formatEndpoint(e: TlsEndpoint | null): string | null {
  */
 export class ConnectionTracker {
 	readonly stats: ConnectionTrackerStats = { open: 0, closed: 0, evicted: 0, unboundSeen: 0 };
-	#byKey = new Map<string, ConnState>();
-	#bySocket = new Map<string, string>();
+	/**
+	 * By process, then by SSL object address as a number (user-space addresses fit in 53 bits):
+	 * this runs for every captured call, and building a string key from a bigint costs more than
+	 * the rest of the lookup.
+	 */
+	#byPid = new Map<number, Map<number, ConnState>>();
+	#count = 0;
+	#bySocket = new Map<string, ConnState>();
 	#opts: ConnectionTrackerOptions;
 	#max: number;
 
@@ -99,13 +106,12 @@ export class ConnectionTracker {
 				break;
 			}
 			case 'close': {
-				const key = this.#bySocket.get(socketKey(ev.tgid, ev.fd, ev.gen));
-				const st = key === undefined ? undefined : this.#byKey.get(key);
-				if (st) this.#end(key!, st, ev.tsNs);
+				const st = this.#bySocket.get(socketKey(ev.tgid, ev.fd, ev.gen));
+				if (st) this.#end(st, ev.tsNs);
 				break;
 			}
 			case 'exit':
-				for (const [key, st] of this.#byKey) if (st.pid === ev.tgid) this.#end(key, st, ev.tsNs);
+				for (const st of [...(this.#byPid.get(ev.tgid)?.values() ?? [])]) this.#end(st, ev.tsNs);
 				break;
 			case 'exec':
 				break;
@@ -114,37 +120,44 @@ export class ConnectionTracker {
 
 	/** Ends connections idle since before `beforeNs` (their peer may be gone without a close we saw). */
 	evictIdle(beforeNs: bigint): void {
-		for (const [key, st] of this.#byKey) {
+		for (const st of this.#all()) {
 			if (st.lastNs < beforeNs) {
 				this.stats.evicted++;
-				this.#end(key, st, st.lastNs);
+				this.#end(st, st.lastNs);
 			}
 		}
 	}
 
 	connections(): ConnectionSummary[] {
-		return [...this.#byKey.values()].map((st) => summary(st, true));
+		return this.#all().map((st) => summary(st, true));
 	}
 
 	/** Ends every connection (the tracer stops). */
 	endAll(ns: bigint): void {
-		for (const [key, st] of this.#byKey) this.#end(key, st, ns);
+		for (const st of this.#all()) this.#end(st, ns);
+	}
+
+	#all(): ConnState[] {
+		const out: ConnState[] = [];
+		for (const conns of this.#byPid.values()) for (const st of conns.values()) out.push(st);
+		return out;
 	}
 
 	#state(pid: number, ssl: bigint, fd: number, gen: number): ConnState {
-		const key = `${pid}:${ssl}`;
-		let st = this.#byKey.get(key);
+		const addr = Number(ssl);
+		let conns = this.#byPid.get(pid);
+		let st = conns?.get(addr);
 		if (st && fd >= 0 && st.fd >= 0 && (st.fd !== fd || st.gen !== gen)) {
 			// The SSL object was freed and its address reused for another connection.
-			this.#end(key, st, st.lastNs);
+			this.#end(st, st.lastNs);
 			st = undefined;
 		}
 		if (!st) {
-			if (this.#byKey.size >= this.#max) this.#evictOldest();
+			if (this.#count >= this.#max) this.#evictOldest();
 			const maxBodyBytes = this.#opts.maxBodyBytesFor?.(pid) ?? 0;
 			const created: ConnState = {
 				pid,
-				ssl,
+				ssl: addr,
 				fd: -1,
 				gen: 0,
 				local: null,
@@ -164,33 +177,47 @@ export class ConnectionTracker {
 				}),
 			};
 			st = created;
-			this.#byKey.set(key, st);
-			this.stats.open = this.#byKey.size;
+			// Re-read: ending a reused SSL object above may have dropped the process's map.
+			conns = this.#byPid.get(pid);
+			if (!conns) {
+				conns = new Map();
+				this.#byPid.set(pid, conns);
+			}
+			conns.set(addr, st);
+			this.#count++;
+			this.stats.open = this.#count;
 		}
 		if (fd >= 0 && st.fd < 0) {
 			st.fd = fd;
 			st.gen = gen;
-			this.#bySocket.set(socketKey(pid, fd, gen), key);
+			this.#bySocket.set(socketKey(pid, fd, gen), st);
 		}
 		return st;
 	}
 
 	#evictOldest(): void {
-		let oldest: [string, ConnState] | undefined;
-		for (const entry of this.#byKey) if (!oldest || entry[1].lastNs < oldest[1].lastNs) oldest = entry;
+		let oldest: ConnState | undefined;
+		for (const st of this.#all()) if (!oldest || st.lastNs < oldest.lastNs) oldest = st;
 		if (oldest) {
 			this.stats.evicted++;
-			this.#end(oldest[0], oldest[1], oldest[1].lastNs);
+			this.#end(oldest, oldest.lastNs);
 		}
 	}
 
-	#end(key: string, st: ConnState, ns: bigint): void {
+	#end(st: ConnState, ns: bigint): void {
 		st.http.end(ns);
-		this.#byKey.delete(key);
-		if (st.fd >= 0) this.#bySocket.delete(socketKey(st.pid, st.fd, st.gen));
-		else this.stats.unboundSeen++;
+		const conns = this.#byPid.get(st.pid);
+		if (conns?.get(st.ssl) === st) {
+			conns.delete(st.ssl);
+			this.#count--;
+			if (conns.size === 0) this.#byPid.delete(st.pid);
+		}
+		if (st.fd >= 0) {
+			const key = socketKey(st.pid, st.fd, st.gen);
+			if (this.#bySocket.get(key) === st) this.#bySocket.delete(key);
+		} else this.stats.unboundSeen++;
 		this.stats.closed++;
-		this.stats.open = this.#byKey.size;
+		this.stats.open = this.#count;
 		this.#opts.onEnd?.(summary(st, false));
 	}
 }

@@ -22,6 +22,8 @@ export interface TlsCaptureOptions {
 	idleTimeoutMs?: number;
 	/** Kernel ring buffer bytes (power of two). */
 	ringBytes?: number;
+	/** How socket syscalls are seen (see TlsTracerOptions): 'auto' unless comparing the two. */
+	syscallHook?: 'auto' | 'raw';
 }
 
 export interface TlsCaptureCounters {
@@ -57,6 +59,11 @@ export class TlsCapture extends EventEmitter<TlsCaptureEvents> {
 	#bodies: Set<number>;
 	#requests = 0;
 	#otherBytes = 0;
+	/** Request target -> [redacted path, endpoint template]: services repeat their URLs. */
+	#urls = new Map<string, [string, string]>();
+	/** CLOCK_MONOTONIC ns and wall ms read together, once per batch of events (see #wallMs). */
+	#clockNs = 0n;
+	#clockMs = 0;
 	#sweep: NodeJS.Timeout | undefined;
 
 	constructor(opts: TlsCaptureOptions = {}) {
@@ -85,6 +92,7 @@ export class TlsCapture extends EventEmitter<TlsCaptureEvents> {
 		const tracer = new TlsTracer({
 			pids: this.#opts.pids,
 			ringBytes: this.#opts.ringBytes,
+			syscallHook: this.#opts.syscallHook,
 			onEvents: (events) => this.#onEvents(events),
 			onDecodeError: (err) => this.emit('error', err),
 		});
@@ -97,7 +105,7 @@ export class TlsCapture extends EventEmitter<TlsCaptureEvents> {
 			throw err;
 		}
 		const idleNs = BigInt(Math.round((this.#opts.idleTimeoutMs ?? 300_000) * 1e6));
-		this.#sweep = setInterval(() => this.#tracker.evictIdle(process.hrtime.bigint() - idleNs), 10_000);
+		this.#sweep = setInterval(() => this.#tracker.evictIdle(this.#readClocks() - idleNs), 10_000);
 		this.#sweep.unref();
 	}
 
@@ -108,7 +116,7 @@ export class TlsCapture extends EventEmitter<TlsCaptureEvents> {
 		this.#discovery?.stop();
 		this.#tracer?.close();
 		this.#tracer = undefined;
-		this.#tracker.endAll(process.hrtime.bigint());
+		this.#tracker.endAll(this.#readClocks());
 	}
 
 	/** The current window of per-process and per-endpoint statistics. */
@@ -150,7 +158,14 @@ export class TlsCapture extends EventEmitter<TlsCaptureEvents> {
 		else this.#bodies.delete(pid);
 	}
 
+	#readClocks(): bigint {
+		this.#clockNs = process.hrtime.bigint();
+		this.#clockMs = Date.now();
+		return this.#clockNs;
+	}
+
 	#onEvents(events: TlsEvent[]): void {
+		this.#readClocks();
 		for (const ev of events) {
 			try {
 				if (ev.type === 'exec') {
@@ -182,19 +197,35 @@ export class TlsCapture extends EventEmitter<TlsCaptureEvents> {
 		return comm;
 	}
 
+	#url(url: string): [string, string] {
+		let hit = this.#urls.get(url);
+		if (!hit) {
+			// Bounded: a service with ever-new URLs (ids in paths) refills it from scratch.
+			if (this.#urls.size >= 4096) this.#urls.clear();
+			hit = [redactUrl(url), templatePath(url)];
+			this.#urls.set(url, hit);
+		}
+		return hit;
+	}
+
+	/** monoToWallMs with the clocks read once per batch rather than once per request. */
+	#wallMs(ns: bigint): number {
+		return this.#clockMs - Number(this.#clockNs - ns) / 1e6;
+	}
+
 	#onExchange(x: TrackedExchange): void {
 		const { exchange: ex } = x;
 		const req = ex.request;
 		const res = ex.response;
-		const url = req.url ?? '';
+		const [path, endpoint] = this.#url(req.url ?? '');
 		const r: TlsRequest = {
-			ts: monoToWallMs(ex.startNs),
+			ts: this.#wallMs(ex.startNs),
 			pid: x.pid,
 			comm: this.#comm(x.pid),
 			role: ex.role,
 			method: req.method ?? '',
-			path: redactUrl(url),
-			endpoint: templatePath(url),
+			path,
+			endpoint,
 			status: res.status ?? 0,
 			latencyMs: Number(ex.endNs - ex.startNs) / 1e6,
 			reqBytes: req.bytes,
