@@ -25,7 +25,8 @@ const requireBpf = process.env.FIRESIGHT_REQUIRE_BPF === '1';
 const skip = !canUseBpf() && !requireBpf ? 'needs root for BPF (set FIRESIGHT_REQUIRE_BPF=1 to fail instead)' : false;
 const run = promisify(execFile);
 
-const TAG = `e2e-${randomBytes(5).toString('hex')}`;
+// Letters only: a tag that looks like an id (hex digits) would be collapsed to :id in endpoint templates.
+const TAG = `e2e-${[...randomBytes(10)].map((b) => String.fromCharCode(97 + (b % 26))).join('')}`;
 const SECRET = `fs-${randomBytes(16).toString('hex')}`;
 const PATH = `/${TAG}/items/42`;
 
