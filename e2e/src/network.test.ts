@@ -88,6 +88,8 @@ test('a lossy transfer shows on the Network page and in query retransmits with t
 	const source = p.spawn(p.client, process.execPath, ['-e', SOURCE_SCRIPT, p.serverAddr, String(PORT), '1', String(BYTES), '0']);
 	children.push(source);
 	const pid = source.pid!;
+	// Listened for now: the exit can come before `done` is awaited.
+	const exited = once(source, 'exit');
 	const done = waitForOutput(source, 'done', 25_000);
 	const rowSelector = `[data-testid^="connection-row-${pid}-${PORT}-"]`;
 
@@ -100,7 +102,7 @@ test('a lossy transfer shows on the Network page and in query retransmits with t
 	await screenshot(page, 'network-live');
 
 	await done;
-	await once(source, 'exit').catch(() => undefined);
+	await exited;
 	const kernelDelta = p.tcpCounters(p.client).RetransSegs! - before;
 	assert.ok(kernelDelta > 0, 'the loss rule caused retransmits');
 	const shown = await waitFor('the page to show the kernel count', async () => {

@@ -143,6 +143,26 @@ export function NetworkView() {
 				</div>
 			</section>
 
+			<div className="query-bar">
+				<TimeRangePicker range={range} onChange={setRange} />
+			</div>
+
+			<section className="network-charts">
+				<div className="panel">
+					<div className="panel-head">
+						<span className="panel-title">Retransmits/s per host</span>
+					</div>
+					{hostSeries.length > 0 && series.data ? <RetransmitChart buckets={series.data.buckets} series={hostSeries} longRange={longRange} testId="chart-hosts" /> : chartEmpty('Retransmits')}
+				</div>
+				<div className="panel">
+					<div className="panel-head">
+						<span className="panel-title">Retransmits/s per process</span>
+						{(series.data?.processes.length ?? 0) > MAX_LINES && <span className="toolbar-note">top {MAX_LINES} of {series.data?.processes.length}</span>}
+					</div>
+					{processSeries.length > 0 && series.data ? <RetransmitChart buckets={series.data.buckets} series={processSeries} longRange={longRange} testId="chart-processes" /> : chartEmpty('Retransmits')}
+				</div>
+			</section>
+
 			<section className={`panel ${live.connection === 'open' ? '' : 'stale'}`} aria-busy={live.connection !== 'open'}>
 				<div className="panel-toolbar">
 					<input
@@ -173,25 +193,6 @@ export function NetworkView() {
 				/>
 			</section>
 
-			<div className="query-bar">
-				<TimeRangePicker range={range} onChange={setRange} />
-			</div>
-
-			<section className="network-charts">
-				<div className="panel">
-					<div className="panel-head">
-						<span className="panel-title">Retransmits/s per host</span>
-					</div>
-					{hostSeries.length > 0 && series.data ? <RetransmitChart buckets={series.data.buckets} series={hostSeries} longRange={longRange} testId="chart-hosts" /> : chartEmpty('Retransmits')}
-				</div>
-				<div className="panel">
-					<div className="panel-head">
-						<span className="panel-title">Retransmits/s per process</span>
-						{(series.data?.processes.length ?? 0) > MAX_LINES && <span className="toolbar-note">top {MAX_LINES} of {series.data?.processes.length}</span>}
-					</div>
-					{processSeries.length > 0 && series.data ? <RetransmitChart buckets={series.data.buckets} series={processSeries} longRange={longRange} testId="chart-processes" /> : chartEmpty('Retransmits')}
-				</div>
-			</section>
 		</div>
 	);
 }
