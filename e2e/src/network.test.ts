@@ -135,5 +135,12 @@ test('a lossy transfer shows on the Network page and in query retransmits with t
 	// The chart of stored series draws once a window holds retransmits.
 	await page.locator('[data-testid="chart-processes"]').waitFor({ timeout: 8_000 });
 	await screenshot(page, 'network-chart');
+	// Nothing lost on the way from the kernel: the tracer's loss counters reach the hub as drops.
+	const hosts = (await (await fetch(`${base}/trpc/hosts.list`)).json()) as { result: { data: Array<{ drops: Record<string, number> }> } };
+	const tcpDrops = Object.fromEntries(Object.entries(hosts.result.data[0]?.drops ?? {}).filter(([k]) => k.startsWith('tcp_')));
+	assert.ok('tcp_ring_buffer_full' in tcpDrops, `tcp drop counters reported: ${JSON.stringify(tcpDrops)}`);
+	assert.equal(tcpDrops.tcp_ring_buffer_full, 0);
+	assert.equal(tcpDrops.tcp_events_dropped, 0);
+	t.diagnostic(`tcp drops ${JSON.stringify(tcpDrops)}; all drops ${JSON.stringify(hosts.result.data[0]?.drops)}`);
 	t.diagnostic(`row after ${seenAfter} ms; kernel TcpRetransSegs delta ${kernelDelta}, page ${shown}, query ${String(stored.retransmits)}`);
 });
