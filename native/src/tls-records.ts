@@ -139,13 +139,16 @@ export function formatIpv6(b: Uint8Array): string {
 	return `${hex.slice(0, bestAt).join(':')}::${hex.slice(bestAt + bestLen).join(':')}`;
 }
 
+function bytes(v: DataView, off: number, len: number): Uint8Array {
+	return new Uint8Array(v.buffer, v.byteOffset + off, len);
+}
+
 /** Decodes one record (a view from ringBufferRecords). Unknown types and short records throw. */
 export function decodeTlsEvent(v: DataView): TlsEvent {
 	if (v.byteLength < 16) throw new Error(`tls record of ${v.byteLength} bytes is shorter than its head`);
 	const tsNs = v.getBigUint64(0, true);
 	const type = v.getUint32(8, true);
 	const tgid = v.getUint32(12, true);
-	const bytes = (off: number, len: number) => new Uint8Array(v.buffer, v.byteOffset + off, len);
 	switch (type) {
 		case EV_DATA: {
 			if (v.byteLength < TLS_DATA_EVENT_SIZE) throw new Error('short tls data record');
@@ -161,7 +164,7 @@ export function decodeTlsEvent(v: DataView): TlsEvent {
 				ssl: v.getBigUint64(24, true),
 				tid: v.getUint32(32, true),
 				length: v.getUint32(36, true),
-				payload: bytes(TLS_DATA_EVENT_SIZE, capLen),
+				payload: bytes(v, TLS_DATA_EVENT_SIZE, capLen),
 				fd: v.getInt32(44, true),
 				gen: v.getUint32(48, true),
 				direction: v.getUint8(52) === 0 ? 'read' : 'write',
@@ -174,8 +177,8 @@ export function decodeTlsEvent(v: DataView): TlsEvent {
 			const fam = v.getUint16(32, true);
 			const lport = v.getUint16(34, true);
 			const rport = v.getUint16(36, true);
-			const laddr = bytes(40, 16);
-			const raddr = bytes(56, 16);
+			const laddr = bytes(v, 40, 16);
+			const raddr = bytes(v, 56, 16);
 			const family = fam === 2 ? 'ipv4' : fam === 10 ? 'ipv6' : 'other';
 			const fmt = family === 'ipv4' ? ipv4 : formatIpv6;
 			const known = family !== 'other';
@@ -199,7 +202,7 @@ export function decodeTlsEvent(v: DataView): TlsEvent {
 		case EV_EXEC:
 		case EV_EXIT:
 			if (v.byteLength < TLS_PROC_EVENT_SIZE) throw new Error('short tls proc record');
-			return { type: type === EV_EXEC ? 'exec' : 'exit', tsNs, tgid, comm: cString(bytes(16, 16)) };
+			return { type: type === EV_EXEC ? 'exec' : 'exit', tsNs, tgid, comm: cString(bytes(v, 16, 16)) };
 		case EV_TICK:
 			return { type: 'tick', tsNs };
 		default:

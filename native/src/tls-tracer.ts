@@ -58,6 +58,8 @@ export class TlsTracer {
 		}
 		checkBpfPrerequisites();
 		const onBatch = (batch: ArrayBuffer) => {
+			// Batches already queued for the main thread when close() ran: nobody expects them.
+			if (!this.#raw) return;
 			const events: TlsEvent[] = [];
 			try {
 				for (const rec of ringBufferRecords(batch)) {

@@ -5,8 +5,14 @@ export const REDACTED = 'REDACTED';
 /** Headers whose values are credentials. Compared case-insensitively. */
 const SECRET_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie']);
 
+/** Lengths of the names above: most headers are told apart by length, without lower-casing. */
+const SECRET_LENGTHS = new Set([...SECRET_HEADERS].map((h) => h.length));
+
+/** A copy with secret values replaced; headers that are not secret keep their pairs. */
 export function redactHeaders(headers: readonly [string, string][]): [string, string][] {
-	return headers.map(([name, value]) => [name, SECRET_HEADERS.has(name.toLowerCase()) ? REDACTED : value]);
+	return headers.map((h) =>
+		SECRET_LENGTHS.has(h[0].length) && SECRET_HEADERS.has(h[0].toLowerCase()) ? [h[0], REDACTED] : h,
+	);
 }
 
 /**
