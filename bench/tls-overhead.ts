@@ -8,12 +8,18 @@
  * (latency and drops at 1,000 requests/s). CPU is read from /proc for the server and reported by
  * the client, so the cost per request and per SSL call is measured, not inferred from throughput.
  *
- *   npx tsx bench/tls-overhead.ts [--seconds 5] [--rate 1000] [--no-bpftrace]
+ *   npx tsx bench/tls-overhead.ts [--seconds 5] [--rate 1000] [--rounds 3] [--no-bpftrace]
+ *                                 [--baseline DIR]
+ * --baseline DIR measures the TlsCapture of another checkout (an older commit with its addon
+ * built, e.g. from `git archive` plus `npm run build -w @firesight/native`) as one more mode of
+ * the same rounds: before and after side by side under the same background load.
  * Needs root. Writes the "TLS capture" section of bench/RESULTS.md.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { TlsCapture } from '../apps/collector/src/tls/index.ts';
 import { freePort, makeCert, startNodeServer } from '../apps/collector/src/tls/test-peers.ts';
@@ -26,6 +32,7 @@ const { values: args } = parseArgs({
 		'no-bpftrace': { type: 'boolean', default: false },
 		'no-write': { type: 'boolean', default: false },
 		rounds: { type: 'string', default: '3' },
+		baseline: { type: 'string' },
 	},
 });
 const SECONDS = Number(args.seconds);
@@ -138,16 +145,17 @@ interface ModeResult {
 	sslCalls?: number;
 }
 
-async function runRound(port: number, serverPid: number, bin: string): Promise<ModeResult[]> {
-	const results: ModeResult[] = [];
-	results.push({ mode: 'off', max: await load(port, serverPid, false), fixed: await load(port, serverPid, true) });
+type CaptureClass = typeof TlsCapture;
 
-	const capture = new TlsCapture({ recentCapacity: 100 });
+/** One capture mode: the capture on while both loads run. */
+async function captureMode(mode: string, Capture: CaptureClass, port: number, serverPid: number): Promise<ModeResult> {
+	const capture = new Capture({ recentCapacity: 100 });
 	const byPrefix = new Map<string, number>();
 	capture.on('request', (r) => {
 		const p = /^\/bench\/\d+\//.exec(r.path)?.[0] ?? '';
 		byPrefix.set(p, (byPrefix.get(p) ?? 0) + 1);
 	});
+	capture.on('error', () => {}); // attach failures of unrelated processes: not this benchmark's business
 	const cpu0 = process.cpuUsage();
 	capture.start();
 	const max = await load(port, serverPid, false);
@@ -157,14 +165,21 @@ async function runRound(port: number, serverPid: number, bin: string): Promise<M
 	const after = capture.counters().kernel;
 	const cpu = process.cpuUsage(cpu0);
 	capture.stop();
-	results.push({
-		mode: 'firesight',
+	return {
+		mode,
 		max,
 		fixed,
 		drops: after.dataLost + after.controlLost + after.streamDropped - (before.dataLost + before.controlLost + before.streamDropped),
 		collectorCpuMs: (cpu.user + cpu.system) / 1000,
 		requestsCaptured: byPrefix.get(fixed.prefix) ?? 0,
-	});
+	};
+}
+
+async function runRound(port: number, serverPid: number, bin: string, baseline: CaptureClass | undefined): Promise<ModeResult[]> {
+	const results: ModeResult[] = [];
+	results.push({ mode: 'off', max: await load(port, serverPid, false), fixed: await load(port, serverPid, true) });
+	if (baseline) results.push(await captureMode('firesight (baseline)', baseline, port, serverPid));
+	results.push(await captureMode('firesight', TlsCapture, port, serverPid));
 
 	if (!args['no-bpftrace'] && spawnSync('bpftrace', ['--version']).status === 0) {
 		const bt = await startBpftrace(bin);
@@ -179,75 +194,84 @@ async function runRound(port: number, serverPid: number, bin: string): Promise<M
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
 
-/** Per mode, the round with the median throughput: one whole round, so its numbers belong together. */
-function medianRound(rounds: ModeResult[][]): ModeResult[] {
-	return rounds[0]!.map((_, i) => {
-		const runs = rounds.map((r) => r[i]!);
-		const rps = runs.map((r) => r.max.count / r.max.seconds);
-		const m = median(rps);
-		return runs[rps.indexOf(m)]!;
-	});
-}
-
 async function main(): Promise<void> {
 	if (process.getuid?.() !== 0) throw new Error('the benchmark loads BPF programs: run it as root');
 	const cert = makeCert();
 	const port = freePort();
 	const server = await startNodeServer(cert, port);
 	const rounds: ModeResult[][] = [];
+	const baseline = args.baseline
+		? ((await import(pathToFileURL(join(resolve(args.baseline), 'apps/collector/src/tls/index.ts')).href)) as { TlsCapture: CaptureClass }).TlsCapture
+		: undefined;
 	try {
 		// Warm up JIT and TLS sessions so the first mode is not penalized.
 		await load(port, server.pid!, false);
 		// Modes alternate within each round, so background load hits them alike.
-		for (let i = 0; i < ROUNDS; i++) rounds.push(await runRound(port, server.pid!, process.execPath));
+		for (let i = 0; i < ROUNDS; i++) rounds.push(await runRound(port, server.pid!, process.execPath, baseline));
 	} finally {
 		server.kill();
 		cert.remove();
 	}
-	report(medianRound(rounds), rounds);
+	report(rounds);
 }
 
-function report(results: ModeResult[], rounds: ModeResult[][]): void {
-	const off = results.find((r) => r.mode === 'off')!;
-	const bt = results.find((r) => r.mode === 'bpftrace');
-	const perReq = (l: LoadResult) => (l.cpuMs + l.serverCpuMs) / l.count; // ms of peer CPU per request
-	const offReqs = off.max.count / off.max.seconds;
+function report(rounds: ModeResult[][]): void {
+	const modes = rounds[0]!.map((m) => m.mode);
+	const perReq = (l: LoadResult) => ((l.cpuMs + l.serverCpuMs) / l.count) * 1000; // µs of peer CPU per request
+	const rps = (m: ModeResult) => m.max.count / m.max.seconds;
+	/** The median over rounds of f(this mode's result, the same round's capture-off result). */
+	const med = (mode: string, f: (m: ModeResult, off: ModeResult) => number) =>
+		median(rounds.map((r) => f(r.find((m) => m.mode === mode)!, r[0]!)));
+	const collectorUs = (m: ModeResult) => ((m.collectorCpuMs ?? 0) * 1000) / (m.max.count + m.fixed.count);
+	const collectorPct = (m: ModeResult) => ((m.collectorCpuMs ?? 0) / ((m.max.seconds + m.fixed.seconds) * 1000)) * 100;
+	const bt = rounds.flatMap((r) => r.filter((m) => m.mode === 'bpftrace' && m.sslCalls));
 	// SSL calls per request (all of them, including those that return "want more"), from bpftrace.
-	const callsPerRequest = bt?.sslCalls ? bt.sslCalls / (bt.max.count + bt.fixed.count) : undefined;
+	const callsPerRequest = bt.length ? median(bt.map((m) => m.sslCalls! / (m.max.count + m.fixed.count))) : undefined;
 	const lines: string[] = [];
 	lines.push('## TLS capture', '');
 	lines.push(`Node https server and a Node keep-alive client (${CONCURRENCY} sockets) on loopback, both with Node's`);
 	lines.push(`own OpenSSL, so both are traced: every request is 4 data-carrying SSL calls (client write and read,`);
 	lines.push(`server read and write). ${SECONDS} s per load; "fixed" is an open loop at ${RATE} requests/s. Peer CPU is`);
-	lines.push('server (from /proc) plus client (its own process.cpuUsage), per request. 2 shared cores, a VM:');
-	lines.push(`expect noise between runs (1-minute load average at the end of this run: ${loadavg()[0]!.toFixed(1)}; other`);
-	lines.push('work on the machine moves the ratios far more than capture does when it is above 2).', '');
-	lines.push('| mode | max req/s | throughput ratio | fixed-rate p50 ms | fixed-rate p99 ms | p99 ratio | peer CPU µs/request | drops | collector CPU |');
-	lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
-	for (const r of results) {
-		const rps = r.max.count / r.max.seconds;
-		const collector = r.collectorCpuMs !== undefined ? `${((r.collectorCpuMs / ((r.max.seconds + r.fixed.seconds) * 1000)) * 100).toFixed(1)}% of a core` : '-';
-		lines.push(`| ${r.mode} | ${rps.toFixed(0)} | ${(rps / offReqs).toFixed(3)} | ${r.fixed.p50.toFixed(2)} | ${r.fixed.p99.toFixed(2)} | ${(r.fixed.p99 / off.fixed.p99).toFixed(2)} | ${(perReq(r.max) * 1000).toFixed(0)} | ${r.drops ?? '-'} | ${collector} |`);
+	lines.push('server (from /proc) plus client (its own process.cpuUsage), per request; collector CPU is the capture\'s');
+	lines.push('process (decoding, HTTP parsing, aggregates) over both loads, per request. 2 shared cores, a VM, other work');
+	lines.push(`running: the modes alternate within each round, ratios are taken against the same round's "off", and`);
+	lines.push(`every number is the median over ${rounds.length} rounds (1-minute load average at the end: ${loadavg()[0]!.toFixed(1)}).`);
+	lines.push('CPU per request moves far less with background load than requests/s does: compare those first.', '');
+	lines.push('| mode | max req/s | throughput ratio | fixed-rate p50 ms | fixed-rate p99 ms | p99 ratio | peer CPU µs/request | peer CPU added | collector CPU µs/request | collector CPU | drops |');
+	lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+	for (const mode of modes) {
+		const capture = mode.startsWith('firesight');
+		const drops = rounds.flat().filter((m) => m.mode === mode).reduce((n, m) => n + (m.drops ?? 0), 0);
+		lines.push(`| ${mode} | ${med(mode, rps).toFixed(0)} | ${med(mode, (m, off) => rps(m) / rps(off)).toFixed(3)} | ` +
+			`${med(mode, (m) => m.fixed.p50).toFixed(2)} | ${med(mode, (m) => m.fixed.p99).toFixed(2)} | ${med(mode, (m, off) => m.fixed.p99 / off.fixed.p99).toFixed(2)} | ` +
+			`${med(mode, (m) => perReq(m.max)).toFixed(0)} | ${mode === 'off' ? '-' : `+${med(mode, (m, off) => perReq(m.max) - perReq(off.max)).toFixed(0)}`} | ` +
+			`${capture ? med(mode, collectorUs).toFixed(0) : '-'} | ${capture ? `${med(mode, collectorPct).toFixed(1)}% of a core` : '-'} | ${capture ? drops : '-'} |`);
 	}
 	lines.push('');
-	const fs = results.find((r) => r.mode === 'firesight');
-	if (fs) {
-		const extra = (perReq(fs.max) - perReq(off.max)) * 1000;
-		lines.push(`- Firesight: +${extra.toFixed(0)} µs of peer CPU per request` +
-			(callsPerRequest ? `, ${(extra / callsPerRequest).toFixed(1)} µs per SSL call (${callsPerRequest.toFixed(1)} SSL calls per request, counted by bpftrace, entry and return probe each)` : '') + '.');
-		lines.push(`- At ${RATE} requests/s: ${fs.fixed.count} requests made, ${fs.requestsCaptured} captured (client and server side each: ${2 * fs.fixed.count} expected), ${fs.drops} records dropped.`);
+	for (const mode of modes.filter((m) => m !== 'off')) {
+		const extra = med(mode, (m, off) => perReq(m.max) - perReq(off.max));
+		const what = mode === 'bpftrace' ? 'bpftrace (uprobe + uretprobe on the same four functions, counting only)' : mode;
+		lines.push(`- ${what}: +${extra.toFixed(0)} µs of peer CPU per request` +
+			(callsPerRequest ? `, ${(extra / callsPerRequest).toFixed(1)} µs per SSL call` : '') +
+			(mode.startsWith('firesight') ? `, plus ${med(mode, collectorUs).toFixed(0)} µs of collector CPU per request` : '') + '.');
 	}
-	if (bt) {
-		const extra = (perReq(bt.max) - perReq(off.max)) * 1000;
-		lines.push(`- bpftrace (uprobe + uretprobe on the same four functions, counting only): +${extra.toFixed(0)} µs per request` +
-			(callsPerRequest ? `, ${(extra / callsPerRequest).toFixed(1)} µs per call` : '') + '.');
+	if (callsPerRequest) lines.push(`- ${callsPerRequest.toFixed(1)} SSL calls per request (counted by bpftrace; entry and return probe each).`);
+	const base = modes.includes('firesight (baseline)');
+	if (base) {
+		const ratio = (f: (m: ModeResult, off: ModeResult) => number) =>
+			median(rounds.map((r) => f(r.find((m) => m.mode === 'firesight')!, r[0]!) / f(r.find((m) => m.mode === 'firesight (baseline)')!, r[0]!)));
+		lines.push(`- firesight against firesight (baseline), per round then median: peer CPU added ×${ratio((m, off) => perReq(m.max) - perReq(off.max)).toFixed(2)}, ` +
+			`collector CPU per request ×${ratio(collectorUs).toFixed(2)}, throughput ×${ratio(rps).toFixed(2)}, fixed-rate p99 ×${ratio((m) => m.fixed.p99).toFixed(2)}.`);
 	}
-	const ratios = rounds.map((r) => r.map((m) => (m.max.count / m.max.seconds / (r[0]!.max.count / r[0]!.max.seconds)).toFixed(2)).join(' / '));
-	lines.push(`- Each row is the round with the median throughput of ${rounds.length}; throughput ratios per round (${results.map((r) => r.mode).join(' / ')}): ${ratios.join('; ')}.`);
-	const totalDrops = rounds.flat().reduce((n, r) => n + (r.drops ?? 0), 0);
-	const capturedOk = rounds.flat().filter((r) => r.mode === 'firesight').every((r) => r.requestsCaptured === 2 * r.fixed.count);
-	lines.push(`- Over all rounds: ${totalDrops} records dropped; every fixed-rate request captured on both sides: ${capturedOk ? 'yes' : 'no'}.`);
-	lines.push('', `Run: \`npx tsx bench/tls-overhead.ts\` (${new Date().toISOString().slice(0, 10)}).`, '');
+	lines.push(`- Throughput ratios per round (${modes.join(' / ')}): ${rounds.map((r) => r.map((m) => (rps(m) / rps(r[0]!)).toFixed(2)).join(' / ')).join('; ')}.`);
+	for (const mode of modes.filter((m) => m.startsWith('firesight'))) {
+		const runs = rounds.flat().filter((m) => m.mode === mode);
+		const ok = runs.every((m) => m.requestsCaptured === 2 * m.fixed.count);
+		lines.push(`- ${mode} at ${RATE} requests/s, over all rounds: ${runs.reduce((n, m) => n + m.fixed.count, 0)} requests made, ` +
+			`${runs.reduce((n, m) => n + (m.requestsCaptured ?? 0), 0)} captured (client and server side each), ` +
+			`${runs.reduce((n, m) => n + (m.drops ?? 0), 0)} records dropped; every request captured on both sides: ${ok ? 'yes' : 'no'}.`);
+	}
+	lines.push('', `Run: \`npx tsx bench/tls-overhead.ts${base ? ' --baseline DIR' : ''}\` (${new Date().toISOString().slice(0, 10)}).`, '');
 	const section = lines.join('\n');
 	console.log(section);
 	if (args['no-write']) return;
