@@ -1,9 +1,7 @@
-import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import type { RetransmitWindow } from '@firesight/protocol';
-import { migrate, migrations } from './migrations.ts';
-import { DEFAULT_PRUNE_INTERVAL_MS, DEFAULT_RETENTION_MS, defaultDataDir } from './sqlite-store.ts';
+import { migrate } from './migrations.ts';
+import { DEFAULT_RETENTION_MS, addHostPidFilter, ensureMigrationTables, openSqliteFile, startPruneTimer, type SqliteFileOptions } from './sqlite-file.ts';
 import type {
 	ConnectionQuery,
 	ConnectionRetransmits,
@@ -13,11 +11,8 @@ import type {
 	SeriesQuery,
 } from './connections-store.ts';
 
-export interface SqliteConnectionStoreOptions {
-	/** Directory of `firesight.db` (shared with SqliteStore); `$FIRESIGHT_DATA` or `./data` by default. */
-	dataDir?: string;
-	/** A database file, or `:memory:`; overrides dataDir. */
-	path?: string;
+/** dataDir: the directory of `firesight.db`, shared with SqliteStore. */
+export interface SqliteConnectionStoreOptions extends SqliteFileOptions {
 	retentionMs?: number;
 	/** 0 disables the timer. */
 	pruneIntervalMs?: number;
@@ -57,39 +52,18 @@ export class SqliteConnectionStore implements ConnectionStore {
 	#closed = false;
 
 	constructor(options: SqliteConnectionStoreOptions = {}) {
-		if (options.path) {
-			this.path = options.path;
-		} else {
-			const dir = resolve(options.dataDir ?? defaultDataDir());
-			mkdirSync(dir, { recursive: true });
-			this.path = join(dir, 'firesight.db');
-		}
+		const { path, db } = openSqliteFile(options);
+		this.path = path;
+		this.#db = db;
 		this.retentionMs = options.retentionMs ?? DEFAULT_RETENTION_MS;
 		this.#now = options.now ?? Date.now;
-		const db = new Database(this.path);
-		this.#db = db;
-		if (this.path !== ':memory:') db.pragma('journal_mode = WAL');
-		db.pragma('synchronous = NORMAL');
-		db.pragma('busy_timeout = 5000');
 		migrate(db);
-		// A database migrated past version 3 by a build that lacked it: its statements are idempotent.
-		const hasTable = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'connection_retransmits'").get();
-		if (!hasTable) migrations.find((m) => m.version === 3)?.up(db);
+		ensureMigrationTables(db, 3, ['connection_retransmits']);
 		this.#insert = db.prepare(
 			`INSERT INTO connection_retransmits (host, start_ms, duration_ms, cookie, pid, comm, family, saddr, sport, daddr, dport, retransmits, state, first_ms, last_ms)
 			 VALUES (@host, @startMs, @durationMs, @cookie, @pid, @comm, @family, @saddr, @sport, @daddr, @dport, @retransmits, @state, @first, @last)`,
 		);
-		const interval = options.pruneIntervalMs ?? DEFAULT_PRUNE_INTERVAL_MS;
-		if (interval > 0) {
-			this.#timer = setInterval(() => {
-				try {
-					this.#pruneSync(this.#now());
-				} catch (err) {
-					console.error(`firesight store: connection prune failed: ${(err as Error).message}`);
-				}
-			}, interval);
-			this.#timer.unref();
-		}
+		this.#timer = startPruneTimer(options.pruneIntervalMs, 'connection prune', () => this.#pruneSync(this.#now()));
 	}
 
 	async insertRetransmitWindow(w: RetransmitWindow): Promise<void> {
@@ -120,14 +94,7 @@ export class SqliteConnectionStore implements ConnectionStore {
 	#where(q: ConnectionQuery): { sql: string; params: Record<string, number | string> } {
 		const parts = ['start_ms >= @fromMs', 'start_ms < @toMs'];
 		const params: Record<string, number | string> = { fromMs: q.fromMs, toMs: q.toMs };
-		if (q.host !== undefined) {
-			parts.push('host = @host');
-			params.host = q.host;
-		}
-		if (q.pid !== undefined) {
-			parts.push('pid = @pid');
-			params.pid = q.pid;
-		}
+		addHostPidFilter(q, parts, params);
 		return { sql: parts.join(' AND '), params };
 	}
 

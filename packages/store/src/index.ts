@@ -7,13 +7,8 @@ export type {
 	ProcessSeen,
 	PruneResult,
 } from './store.ts';
-export {
-	SqliteStore,
-	defaultDataDir,
-	DEFAULT_RETENTION_MS,
-	DEFAULT_PRUNE_INTERVAL_MS,
-	type SqliteStoreOptions,
-} from './sqlite-store.ts';
+export { SqliteStore, type SqliteStoreOptions } from './sqlite-store.ts';
+export { defaultDataDir, DEFAULT_RETENTION_MS, DEFAULT_PRUNE_INTERVAL_MS } from './sqlite-file.ts';
 export { migrations, migrate, type Migration } from './migrations.ts';
 export { aggregateToProfile, queryProfile } from './to-profile.ts';
 export type {

@@ -1,10 +1,8 @@
-import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import type { RequestBatch, RequestWindow } from '@firesight/protocol';
-import { migrate, migrations } from './migrations.ts';
+import { migrate } from './migrations.ts';
 import { addHistogram, bucketBoundsMs, emptyHistogram, histogramQuantile, packHistogram, unpackHistogram } from './requests-histogram.ts';
-import { DEFAULT_PRUNE_INTERVAL_MS, DEFAULT_RETENTION_MS, defaultDataDir } from './sqlite-store.ts';
+import { DEFAULT_RETENTION_MS, addHostPidFilter, ensureMigrationTables, openSqliteFile, startPruneTimer, type SqliteFileOptions } from './sqlite-file.ts';
 import type {
 	EndpointQuery,
 	EndpointSummary,
@@ -12,17 +10,13 @@ import type {
 	HistogramQuery,
 	HistogramResult,
 	RecentRequestsQuery,
-	RequestFilter,
 	RequestListQuery,
 	RequestStore,
 	StoredRequest,
 } from './requests-store.ts';
 
-export interface SqliteRequestStoreOptions {
-	/** Directory of `firesight.db` (shared with SqliteStore); `$FIRESIGHT_DATA` or `./data` by default. */
-	dataDir?: string;
-	/** A database file, or `:memory:`; overrides dataDir. */
-	path?: string;
+/** dataDir: the directory of `firesight.db`, shared with SqliteStore. */
+export interface SqliteRequestStoreOptions extends SqliteFileOptions {
 	/** Endpoint aggregates and requests older than this are pruned. */
 	retentionMs?: number;
 	/** Individual requests kept at most (the oldest go first); aggregates are not capped. */
@@ -121,25 +115,14 @@ export class SqliteRequestStore implements RequestStore {
 	#closed = false;
 
 	constructor(options: SqliteRequestStoreOptions = {}) {
-		if (options.path) {
-			this.path = options.path;
-		} else {
-			const dir = resolve(options.dataDir ?? defaultDataDir());
-			mkdirSync(dir, { recursive: true });
-			this.path = join(dir, 'firesight.db');
-		}
+		const { path, db } = openSqliteFile(options);
+		this.path = path;
+		this.#db = db;
 		this.retentionMs = options.retentionMs ?? DEFAULT_RETENTION_MS;
 		this.maxRequests = options.maxRequests ?? DEFAULT_MAX_REQUESTS;
 		this.#now = options.now ?? Date.now;
-		const db = new Database(this.path);
-		this.#db = db;
-		if (this.path !== ':memory:') db.pragma('journal_mode = WAL');
-		db.pragma('synchronous = NORMAL');
-		db.pragma('busy_timeout = 5000');
 		migrate(db);
-		// A database migrated past version 4 by a build that lacked it: its statements are idempotent.
-		const hasTables = db.prepare("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name IN ('http_requests', 'request_endpoints')").get() as { n: number };
-		if (hasTables.n < 2) migrations.find((m) => m.version === 4)?.up(db);
+		ensureMigrationTables(db, 4, ['http_requests', 'request_endpoints']);
 		this.#insertRequest = db.prepare(
 			`INSERT INTO http_requests (host, ts, pid, comm, role, method, path, endpoint, status, latency_ms, req_bytes, resp_bytes,
 			   local, remote, connection, http_version, request_headers, response_headers, request_body, response_body)
@@ -152,17 +135,7 @@ export class SqliteRequestStore implements RequestStore {
 			 VALUES (@host, @startMs, @durationMs, @pid, @comm, @role, @method, @endpoint, @count, @errors, @clientErrors,
 			   @reqBytes, @respBytes, @sumLatencyMs, @maxLatencyMs, @histogram)`,
 		);
-		const interval = options.pruneIntervalMs ?? DEFAULT_PRUNE_INTERVAL_MS;
-		if (interval > 0) {
-			this.#timer = setInterval(() => {
-				try {
-					this.#pruneSync(this.#now());
-				} catch (err) {
-					console.error(`firesight store: request prune failed: ${(err as Error).message}`);
-				}
-			}, interval);
-			this.#timer.unref();
-		}
+		this.#timer = startPruneTimer(options.pruneIntervalMs, 'request prune', () => this.#pruneSync(this.#now()));
 	}
 
 	async insertRequests(batch: RequestBatch): Promise<void> {
@@ -222,22 +195,11 @@ export class SqliteRequestStore implements RequestStore {
 		})();
 	}
 
-	#filter(q: RequestFilter, parts: string[], params: Record<string, number | string>): void {
-		if (q.host !== undefined) {
-			parts.push('host = @host');
-			params.host = q.host;
-		}
-		if (q.pid !== undefined) {
-			parts.push('pid = @pid');
-			params.pid = q.pid;
-		}
-	}
-
 	async recentRequests(q: RecentRequestsQuery): Promise<StoredRequest[]> {
 		this.#check();
 		const parts: string[] = ['1'];
 		const params: Record<string, number | string> = { limit: q.limit };
-		this.#filter(q, parts, params);
+		addHostPidFilter(q, parts, params);
 		const rows = this.#db
 			.prepare<Record<string, number | string>, RequestRow>(`SELECT * FROM http_requests WHERE ${parts.join(' AND ')} ORDER BY ts DESC LIMIT @limit`)
 			.all(params);
@@ -252,7 +214,7 @@ export class SqliteRequestStore implements RequestStore {
 			parts.push('ts < @until');
 			params.until = q.untilMs;
 		}
-		this.#filter(q, parts, params);
+		addHostPidFilter(q, parts, params);
 		const rows = this.#db
 			.prepare<Record<string, number | string>, RequestRow>(`SELECT * FROM http_requests WHERE ${parts.join(' AND ')} ORDER BY ts, id LIMIT @limit`)
 			.all(params);
@@ -262,7 +224,7 @@ export class SqliteRequestStore implements RequestStore {
 	#endpointRows(q: EndpointQuery, extra?: Omit<HistogramQuery, keyof EndpointQuery>): EndpointRow[] {
 		const parts = ['start_ms >= @fromMs', 'start_ms < @toMs'];
 		const params: Record<string, number | string> = { fromMs: q.fromMs, toMs: q.toMs };
-		this.#filter(q, parts, params);
+		addHostPidFilter(q, parts, params);
 		if (extra) {
 			parts.push('endpoint = @endpoint');
 			params.endpoint = extra.endpoint;

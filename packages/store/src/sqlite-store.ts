@@ -1,10 +1,9 @@
-import { mkdirSync } from 'node:fs';
 import { endianness } from 'node:os';
-import { join, resolve } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import type { Frame, ProfileWindow } from '@firesight/protocol';
 import { IntMap } from './int-map.ts';
 import { migrate, packSamples } from './migrations.ts';
+import { DEFAULT_RETENTION_MS, openSqliteFile, startPruneTimer } from './sqlite-file.ts';
 import type {
 	AggregateStack,
 	HostSummary,
@@ -15,8 +14,6 @@ import type {
 	Store,
 } from './store.ts';
 
-export const DEFAULT_RETENTION_MS = 7 * 24 * 3_600_000;
-export const DEFAULT_PRUNE_INTERVAL_MS = 10 * 60_000;
 /** The longest window the protocol accepts; bounds the index range a time query must scan. */
 const MAX_WINDOW_MS = 3_600_000;
 
@@ -31,11 +28,6 @@ export interface SqliteStoreOptions {
 	pruneIntervalMs?: number;
 	/** Clock, for tests. */
 	now?: () => number;
-}
-
-/** The data directory a store uses when none is given. */
-export function defaultDataDir(): string {
-	return resolve(process.env.FIRESIGHT_DATA || './data');
 }
 
 function encodeStack(ids: ArrayLike<number>, length = ids.length): Buffer {
@@ -110,17 +102,12 @@ export class SqliteStore implements Store {
 	#closed = false;
 
 	constructor(options: SqliteStoreOptions = {}) {
-		const dir = resolve(options.dataDir ?? defaultDataDir());
-		mkdirSync(dir, { recursive: true });
-		this.path = join(dir, 'firesight.db');
+		const { path, db } = openSqliteFile({ dataDir: options.dataDir });
+		this.path = path;
+		this.#db = db;
 		this.retentionMs = options.retentionMs ?? DEFAULT_RETENTION_MS;
 		this.#now = options.now ?? Date.now;
-		this.#db = new Database(this.path);
-		this.#db.pragma('journal_mode = WAL');
-		this.#db.pragma('synchronous = NORMAL');
-		this.#db.pragma('busy_timeout = 5000');
-		this.schemaVersion = migrate(this.#db);
-		const db = this.#db;
+		this.schemaVersion = migrate(db);
 		this.#stmt = {
 			hostGet: db.prepare<[string], { id: number }>('SELECT id FROM hosts WHERE name = ?'),
 			hostInsert: db.prepare<[string]>('INSERT INTO hosts (name) VALUES (?)'),
@@ -149,17 +136,7 @@ export class SqliteStore implements Store {
 				 ON CONFLICT (host_id, pid, comm) DO UPDATE SET last_ms = MAX(last_ms, excluded.last_ms)`,
 			),
 		};
-		const interval = options.pruneIntervalMs ?? DEFAULT_PRUNE_INTERVAL_MS;
-		if (interval > 0) {
-			this.#timer = setInterval(() => {
-				try {
-					this.#pruneSync(this.#now());
-				} catch (err) {
-					console.error(`firesight store: prune failed: ${(err as Error).message}`);
-				}
-			}, interval);
-			this.#timer.unref();
-		}
+		this.#timer = startPruneTimer(options.pruneIntervalMs, 'prune', () => this.#pruneSync(this.#now()));
 	}
 
 	#host(name: string): HostCache {
