@@ -7,43 +7,42 @@ export const MAX_RANGE_MS = 366 * 86_400_000;
 /** Default pruning: nodes narrower than 1/2000 of the graph, under a pixel on any real screen. */
 export const DEFAULT_MIN_FRACTION = 1 / 2000;
 
-export const profileQueryInput = z
-	.object({
-		fromMs: timestampSchema,
-		toMs: timestampSchema,
-		host: hostSchema.optional(),
-		pid: pidSchema.optional(),
-		comm: commSchema.min(1).optional(),
-	})
-	.refine((q) => q.fromMs < q.toMs, { message: 'fromMs must be before toMs', path: ['toMs'] });
+/** The host and pid filters most queries take. */
+export const filterFields = { host: hostSchema.optional(), pid: pidSchema.optional() };
+
+/** A range [fromMs, toMs) with the host and pid filters; wrap the object in `fromBeforeTo`. */
+export const rangeFields = { fromMs: timestampSchema, toMs: timestampSchema, ...filterFields };
+
+/** Rejects a range whose fromMs is not before its toMs. */
+export function fromBeforeTo<O extends { fromMs: number; toMs: number }, I>(schema: z.ZodType<O, I>) {
+	return schema.refine((q) => q.fromMs < q.toMs, { message: 'fromMs must be before toMs', path: ['toMs'] });
+}
+
+const commFilter = { comm: commSchema.min(1).optional() };
+
+export const profileQueryInput = fromBeforeTo(z.object({ ...rangeFields, ...commFilter }));
 export type ProfileQueryInput = z.infer<typeof profileQueryInput>;
 
-export const flameInput = z
-	.object({
-		fromMs: timestampSchema,
-		toMs: timestampSchema,
-		host: hostSchema.optional(),
-		pid: pidSchema.optional(),
-		comm: commSchema.min(1).optional(),
+export const flameInput = fromBeforeTo(
+	z.object({
+		...rangeFields,
+		...commFilter,
 		/** Drop nodes below this share of all samples; 0 keeps every node. */
 		minFraction: z.number().min(0).max(0.5).default(DEFAULT_MIN_FRACTION),
 		/** Rows of the top-functions table to return. */
 		topLimit: z.number().int().min(0).max(10_000).default(500),
-	})
-	.refine((q) => q.fromMs < q.toMs, { message: 'fromMs must be before toMs', path: ['toMs'] });
+	}),
+);
 export type FlameInput = z.input<typeof flameInput>;
 
-export const foldedInput = z
-	.object({
-		fromMs: timestampSchema,
-		toMs: timestampSchema,
-		host: hostSchema.optional(),
-		pid: pidSchema.optional(),
-		comm: commSchema.min(1).optional(),
+export const foldedInput = fromBeforeTo(
+	z.object({
+		...rangeFields,
+		...commFilter,
 		/** Name processes `comm-PID` instead of `comm`. */
 		pids: z.boolean().default(false),
-	})
-	.refine((q) => q.fromMs < q.toMs, { message: 'fromMs must be before toMs', path: ['toMs'] });
+	}),
+);
 
 export const hostFilterInput = z.object({ host: hostSchema.optional() }).default({});
 

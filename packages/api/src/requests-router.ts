@@ -1,57 +1,35 @@
-import { initTRPC } from '@trpc/server';
 import { z } from 'zod';
-import { hostSchema, pidSchema, timestampSchema } from '@firesight/protocol';
+import { timestampSchema } from '@firesight/protocol';
 import type { EndpointsResult, HistogramResult, RequestStore, StoredRequest } from '@firesight/store';
 import { ApiError } from './errors.ts';
 import type { ApiContext } from './context.ts';
-import { MAX_RANGE_MS } from './inputs.ts';
-
-// Errors are formatted by the root router (router.ts) this one is mounted in.
-const t = initTRPC.context<ApiContext>().create();
+import { checkRange, guarded } from './guards.ts';
+import { filterFields, fromBeforeTo, rangeFields } from './inputs.ts';
+import { t } from './trpc.ts';
 
 /** Requests one call may return; the CLI pages with sinceMs for more. */
 export const MAX_REQUESTS_PER_CALL = 10_000;
 
-const filterFields = { host: hostSchema.optional(), pid: pidSchema.optional() };
-const validRange = (q: { fromMs: number; toMs: number }) => q.fromMs < q.toMs;
-const rangeMessage = { message: 'fromMs must be before toMs', path: ['toMs'] };
-const rangeFields = { fromMs: timestampSchema, toMs: timestampSchema, ...filterFields };
-
-export const requestsRecentInput = z.object({ ...filterFields, limit: z.number().int().min(1).max(MAX_REQUESTS_PER_CALL).default(200) }).default({ limit: 200 });
-export const requestsListInput = z.object({
+const requestsRecentInput = z.object({ ...filterFields, limit: z.number().int().min(1).max(MAX_REQUESTS_PER_CALL).default(200) }).default({ limit: 200 });
+const requestsListInput = z.object({
 	...filterFields,
 	sinceMs: timestampSchema,
 	untilMs: timestampSchema.optional(),
 	limit: z.number().int().min(1).max(MAX_REQUESTS_PER_CALL).default(MAX_REQUESTS_PER_CALL),
 });
-export const requestsEndpointsInput = z.object(rangeFields).refine(validRange, rangeMessage);
-export const requestsHistogramInput = z
-	.object({
+const requestsEndpointsInput = fromBeforeTo(z.object(rangeFields));
+const requestsHistogramInput = fromBeforeTo(
+	z.object({
 		...rangeFields,
 		endpoint: z.string().min(1).max(8192),
 		method: z.string().max(32).optional(),
 		role: z.enum(['client', 'server']).optional(),
-	})
-	.refine(validRange, rangeMessage);
+	}),
+);
 
 function store(ctx: ApiContext): RequestStore {
 	if (!ctx.requests) throw new ApiError('UNAVAILABLE', 'this hub keeps no request data');
 	return ctx.requests;
-}
-
-function checkRange(q: { fromMs: number; toMs: number }): void {
-	if (q.toMs - q.fromMs > MAX_RANGE_MS) {
-		throw new ApiError('RANGE_TOO_LARGE', `a query may span at most ${MAX_RANGE_MS / 86_400_000} days`);
-	}
-}
-
-async function guarded<T>(what: string, fn: () => Promise<T>): Promise<T> {
-	try {
-		return await fn();
-	} catch (err) {
-		if (err instanceof ApiError) throw err;
-		throw new ApiError('UNAVAILABLE', `${what}: ${(err as Error).message}`, err);
-	}
 }
 
 /** HTTPS requests seen in TLS plaintext (already redacted by the collector) and their aggregates. */

@@ -1,48 +1,11 @@
-import { initTRPC } from '@trpc/server';
-import { z } from 'zod';
 import { toFlameTree, toFolded, topFunctions, type FlameNode, type FunctionRow } from '@firesight/profile';
-import { formatZodError, type HostStatus, type ProcessesMessage } from '@firesight/protocol';
+import type { HostStatus, ProcessesMessage } from '@firesight/protocol';
 import { queryProfile, type ProfileQuery } from '@firesight/store';
-import { ApiError, apiCodeOf } from './errors.ts';
-import type { ApiContext } from './context.ts';
+import { checkRange, guarded } from './guards.ts';
 import { networkRouter } from './network-router.ts';
 import { requestsRouter } from './requests-router.ts';
-import {
-	MAX_RANGE_MS,
-	flameInput,
-	foldedInput,
-	hostFilterInput,
-	processFindInput,
-	profileQueryInput,
-} from './inputs.ts';
-
-const t = initTRPC.context<ApiContext>().create({
-	errorFormatter({ shape, error }) {
-		const zod = error.cause instanceof z.ZodError ? error.cause : undefined;
-		return {
-			...shape,
-			// Zod's default message is a JSON dump of issues; one line reads better in a CLI.
-			message: zod ? formatZodError(zod) : shape.message,
-			data: { ...shape.data, firesight: apiCodeOf(error), stack: undefined },
-		};
-	},
-});
-
-function checkRange(q: { fromMs: number; toMs: number }): void {
-	if (q.toMs - q.fromMs > MAX_RANGE_MS) {
-		throw new ApiError('RANGE_TOO_LARGE', `a query may span at most ${MAX_RANGE_MS / 86_400_000} days`);
-	}
-}
-
-/** Store failures surface as UNAVAILABLE with the reason, not as a stack trace. */
-async function guarded<T>(what: string, fn: () => Promise<T>): Promise<T> {
-	try {
-		return await fn();
-	} catch (err) {
-		if (err instanceof ApiError) throw err;
-		throw new ApiError('UNAVAILABLE', `${what}: ${(err as Error).message}`, err);
-	}
-}
+import { flameInput, foldedInput, hostFilterInput, processFindInput, profileQueryInput } from './inputs.ts';
+import { t } from './trpc.ts';
 
 function storeQuery(q: ProfileQuery): ProfileQuery {
 	return { fromMs: q.fromMs, toMs: q.toMs, host: q.host, pid: q.pid, comm: q.comm };
