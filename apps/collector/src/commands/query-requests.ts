@@ -1,5 +1,5 @@
-import { durationOption, intOption, parseOptions, UsageError } from '../command.ts';
-import { callHub, createHubClient, normalizeHubUrl } from '../hub-client.ts';
+import { callHub, createHubClient } from '../hub-client.ts';
+import { manyHosts, parseListingArgs, reportNothing, textTable, writeStdout } from './query-listing.ts';
 
 export const requestsUsage = `Usage: firesight query requests [--since DURATION] [--pid PID] [--host HOST] [--json] [--hub URL]
 
@@ -27,32 +27,10 @@ function latency(ms: number): string {
 	return ms < 10 ? ms.toFixed(2) : ms < 100 ? ms.toFixed(1) : ms.toFixed(0);
 }
 
-/** Left-aligned columns, numbers right-aligned, two spaces apart. */
-function table(header: string[], rows: string[][], numeric: ReadonlySet<number>): string {
-	const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-	const line = (cells: string[]) =>
-		cells.map((c, i) => (numeric.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
-	return [line(header), ...rows.map(line)].join('\n') + '\n';
-}
-
 export async function requests(argv: string[]): Promise<number> {
-	const { values, positionals } = parseOptions(argv, {
-		since: { type: 'string', short: 's' },
-		pid: { type: 'string', short: 'p' },
-		host: { type: 'string' },
-		json: { type: 'boolean' },
-		hub: { type: 'string' },
-	});
-	if (values.help) {
-		console.log(requestsUsage);
-		return 0;
-	}
-	if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
-	const sinceMs = durationOption('since', values.since, 5 * 60_000);
-	const pid = values.pid === undefined ? undefined : intOption('pid', values.pid, 0, 0, 2 ** 32 - 1);
-	const host = values.host;
-	if (host !== undefined && (host === '' || host.length > 256)) throw new UsageError('--host must be 1 to 256 characters');
-	const hub = normalizeHubUrl(values.hub);
+	const args = parseListingArgs(argv, requestsUsage);
+	if (!args) return 0;
+	const { sinceMs, pid, host, hub } = args;
 	const untilMs = Date.now();
 	const client = createHubClient(hub);
 
@@ -67,10 +45,10 @@ export async function requests(argv: string[]): Promise<number> {
 		if (Math.floor(lastTs) <= from) break;
 		from = Math.floor(lastTs);
 	}
-	const multiHost = host === undefined && new Set(rows.map((r) => r.host)).size > 1;
+	const multiHost = manyHosts(rows, host);
 
 	let out: string;
-	if (values.json) {
+	if (args.json) {
 		out = rows
 			.map((r) =>
 				JSON.stringify({
@@ -90,8 +68,7 @@ export async function requests(argv: string[]): Promise<number> {
 			)
 			.join('');
 	} else if (rows.length === 0) {
-		const what = [pid !== undefined && `pid ${pid}`, host !== undefined && `host ${host}`].filter(Boolean).join(', ');
-		console.error(`firesight query: no HTTPS requests in the last ${values.since ?? '5m'}${what ? ` for ${what}` : ''}`);
+		reportNothing('HTTPS requests', args.since, { pid, host });
 		out = '';
 	} else {
 		const header = ['TIME', 'PID', 'COMMAND', 'ROLE', 'METHOD', 'PATH', 'STATUS', 'MS', 'REQ B', 'RESP B', 'REMOTE', ...(multiHost ? ['HOST'] : [])];
@@ -109,8 +86,8 @@ export async function requests(argv: string[]): Promise<number> {
 			r.remote ?? '?',
 			...(multiHost ? [r.host] : []),
 		]);
-		out = table(header, body, new Set([1, 6, 7, 8, 9]));
+		out = textTable(header, body, new Set([1, 6, 7, 8, 9]));
 	}
-	await new Promise<void>((resolve, reject) => process.stdout.write(out, (err) => (err ? reject(err) : resolve())));
+	await writeStdout(out);
 	return 0;
 }

@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
-import { durationOption, intOption, parseOptions, UsageError, UserError, type Command } from '../command.ts';
+import { parseOptions, UsageError, UserError, type Command } from '../command.ts';
 import { callHub, createHubClient, hubError, normalizeHubUrl } from '../hub-client.ts';
+import { pidOption, reportNothing, sinceOption, writeStdout } from './query-listing.ts';
 import { requests, requestsUsage } from './query-requests.ts';
 import { retransmits, retransmitsUsage } from './query-retransmits.ts';
 
@@ -38,8 +39,8 @@ async function profile(argv: string[]): Promise<number> {
 		hub: { type: 'string' },
 	});
 	if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
-	const sinceMs = durationOption('since', values.since, 5 * 60_000);
-	const pid = values.pid === undefined ? undefined : intOption('pid', values.pid, 0, 0, 2 ** 32 - 1);
+	const sinceMs = sinceOption(values.since);
+	const pid = pidOption(values.pid);
 	const comm = values.comm;
 	if (comm !== undefined && (comm === '' || comm.length > 256)) throw new UsageError('--comm must be 1 to 256 characters');
 	const host = values.host;
@@ -52,9 +53,6 @@ async function profile(argv: string[]): Promise<number> {
 	const hub = normalizeHubUrl(values.hub);
 	const toMs = Date.now();
 	const fromMs = toMs - sinceMs;
-	const what = [pid !== undefined && `pid ${pid}`, comm !== undefined && `comm ${comm}`, host !== undefined && `host ${host}`]
-		.filter(Boolean)
-		.join(', ');
 
 	let body: string | Uint8Array;
 	let samples: number;
@@ -80,7 +78,7 @@ async function profile(argv: string[]): Promise<number> {
 		samples = Number(res.headers.get('x-firesight-samples') ?? NaN);
 	}
 	if (samples === 0) {
-		console.error(`firesight query: no samples in the last ${values.since ?? '5m'}${what ? ` for ${what}` : ''}`);
+		reportNothing('samples', values.since, { pid, comm, host });
 	}
 	if (output) {
 		try {
@@ -90,7 +88,7 @@ async function profile(argv: string[]): Promise<number> {
 		}
 		if (samples > 0) console.error(`firesight query: wrote ${samples} samples to ${output} (${format})`);
 	} else {
-		await new Promise<void>((resolve, reject) => process.stdout.write(body, (err) => (err ? reject(err) : resolve())));
+		await writeStdout(body);
 	}
 	return 0;
 }

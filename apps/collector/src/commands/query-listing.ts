@@ -1,0 +1,69 @@
+import { durationOption, intOption, parseOptions, UsageError } from '../command.ts';
+import { normalizeHubUrl } from '../hub-client.ts';
+
+/** The filters and output choice every listing `firesight query` subcommand takes. */
+export interface ListingArgs {
+	/** --since as given, for messages; undefined means the default 5m. */
+	since: string | undefined;
+	sinceMs: number;
+	pid: number | undefined;
+	host: string | undefined;
+	json: boolean;
+	hub: string;
+}
+
+/** Parses --since --pid --host --json --hub; null when --help printed `usage`. */
+export function parseListingArgs(argv: string[], usage: string): ListingArgs | null {
+	const { values, positionals } = parseOptions(argv, {
+		since: { type: 'string', short: 's' },
+		pid: { type: 'string', short: 'p' },
+		host: { type: 'string' },
+		json: { type: 'boolean' },
+		hub: { type: 'string' },
+	});
+	if (values.help) {
+		console.log(usage);
+		return null;
+	}
+	if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+	const sinceMs = sinceOption(values.since);
+	const pid = pidOption(values.pid);
+	const host = values.host;
+	if (host !== undefined && (host === '' || host.length > 256)) throw new UsageError('--host must be 1 to 256 characters');
+	return { since: values.since, sinceMs, pid, host, json: values.json ?? false, hub: normalizeHubUrl(values.hub) };
+}
+
+export function sinceOption(value: string | undefined): number {
+	return durationOption('since', value, 5 * 60_000);
+}
+
+export function pidOption(value: string | undefined): number | undefined {
+	return value === undefined ? undefined : intOption('pid', value, 0, 0, 2 ** 32 - 1);
+}
+
+/** "Nothing in the last 5m for pid 7, host h" on standard error. */
+export function reportNothing(nothing: string, since: string | undefined, filters: Record<string, string | number | undefined>): void {
+	const what = Object.entries(filters)
+		.filter(([, v]) => v !== undefined)
+		.map(([k, v]) => `${k} ${v}`)
+		.join(', ');
+	console.error(`firesight query: no ${nothing} in the last ${since ?? '5m'}${what ? ` for ${what}` : ''}`);
+}
+
+/** Whether rows from more than one host came back, so that each row must say its host. */
+export function manyHosts(rows: readonly { host: string }[], hostFilter: string | undefined): boolean {
+	return hostFilter === undefined && new Set(rows.map((r) => r.host)).size > 1;
+}
+
+/** Left-aligned columns, numbers right-aligned, two spaces apart. */
+export function textTable(header: string[], rows: string[][], numeric: ReadonlySet<number>): string {
+	const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+	const line = (cells: string[]) =>
+		cells.map((c, i) => (numeric.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+	return [line(header), ...rows.map(line)].join('\n') + '\n';
+}
+
+/** Writes to standard output and waits until it is flushed (a pipe may be slower than the exit). */
+export function writeStdout(out: string | Uint8Array): Promise<void> {
+	return new Promise<void>((resolve, reject) => process.stdout.write(out, (err) => (err ? reject(err) : resolve())));
+}
