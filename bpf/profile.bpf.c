@@ -50,18 +50,21 @@ struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__type(key, __u32);
 	__type(value, __u64);
-	__uint(max_entries, PROFILE_COUNTER_MAX);
+	__uint(max_entries, 2 * PROFILE_COUNTER_MAX);
 } counters SEC(".maps");
 
-static __always_inline void count(__u32 counter)
+/* Counters are kept per buffer, so each drained window carries exactly its own. */
+static __always_inline void count(__u32 buf, __u32 counter)
 {
-	__u64 *c = bpf_map_lookup_elem(&counters, &counter);
+	__u32 idx = buf * PROFILE_COUNTER_MAX + counter;
+	__u64 *c = bpf_map_lookup_elem(&counters, &idx);
 
 	if (c)
 		*c += 1; /* per-CPU: no other writer */
 }
 
-static __always_inline int record(void *ctx, struct profile_key *key, void *stacks, void *counts)
+static __always_inline int record(void *ctx, __u32 buf, struct profile_key *key, void *stacks,
+				  void *counts)
 {
 	static const __u64 one = 1;
 	__u64 *val;
@@ -70,12 +73,12 @@ static __always_inline int record(void *ctx, struct profile_key *key, void *stac
 	key->user_stack_id = bpf_get_stackid(ctx, stacks, BPF_F_USER_STACK);
 
 	if (key->kern_stack_id == -EEXIST || key->user_stack_id == -EEXIST)
-		count(PROFILE_STACK_COLLISION);
+		count(buf, PROFILE_STACK_COLLISION);
 	/* -EFAULT on the user stack is a kernel thread, which has none: not a loss. */
 	if (key->user_stack_id < 0 && key->user_stack_id != -EFAULT && key->user_stack_id != -EEXIST)
-		count(PROFILE_USER_STACK_MISSING);
+		count(buf, PROFILE_USER_STACK_MISSING);
 	if (key->kern_stack_id < 0 && key->kern_stack_id != -EFAULT && key->kern_stack_id != -EEXIST)
-		count(PROFILE_KERN_STACK_MISSING);
+		count(buf, PROFILE_KERN_STACK_MISSING);
 
 	val = bpf_map_lookup_elem(counts, key);
 	if (val) {
@@ -89,7 +92,7 @@ static __always_inline int record(void *ctx, struct profile_key *key, void *stac
 	if (val)
 		__sync_fetch_and_add(val, 1);
 	else
-		count(PROFILE_COUNTS_FULL);
+		count(buf, PROFILE_COUNTS_FULL);
 	return 0;
 }
 
@@ -98,18 +101,19 @@ int do_sample(struct bpf_perf_event_data *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct profile_key key = {};
+	__u32 buf = active_buf ? 1 : 0;
 
 	key.pid = id >> 32;
 	if (!include_idle && (__u32)id == 0)
 		return 0;
 	if (filter_pids && !bpf_map_lookup_elem(&pids, &key.pid))
 		return 0;
-	count(PROFILE_SAMPLES);
+	count(buf, PROFILE_SAMPLES);
 	bpf_get_current_comm(&key.comm, sizeof(key.comm));
 
-	if (active_buf)
-		return record(ctx, &key, &stacks1, &counts1);
-	return record(ctx, &key, &stacks0, &counts0);
+	if (buf)
+		return record(ctx, 1, &key, &stacks1, &counts1);
+	return record(ctx, 0, &key, &stacks0, &counts0);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

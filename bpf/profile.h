@@ -29,7 +29,10 @@ struct profile_count {
 };
 FS_STATIC_ASSERT(sizeof(struct profile_count) == 40, "profile_count layout is shared with TypeScript");
 
-/* Indices into the per-CPU counters map: every way a sample can be lost is counted. */
+/*
+ * Indices into the per-CPU counters map (one set per buffer, at buf * PROFILE_COUNTER_MAX): every
+ * way a sample can be lost is counted.
+ */
 enum profile_counter {
 	PROFILE_SAMPLES = 0,		/* samples taken (all of them, kept or not) */
 	PROFILE_USER_STACK_MISSING,	/* user stack could not be walked */

@@ -33,7 +33,7 @@ struct SkeletonDeleter {
 struct DrainResult {
 	std::vector<uint8_t> counts;	// struct profile_count records
 	std::vector<uint8_t> stacks;	// {s32 id, u32 nr, u64 ips[nr]} records
-	std::vector<uint64_t> counters;	// PROFILE_COUNTER_MAX totals since load, summed over CPUs
+	std::vector<uint64_t> counters;	// PROFILE_COUNTER_MAX counts of this window, summed over CPUs
 };
 
 void Append(std::vector<uint8_t> &out, const void *data, size_t len)
@@ -104,14 +104,18 @@ int DrainBuffer(struct profile_bpf *skel, DrainResult &res)
 			break;
 	}
 
+	// This buffer's counters, read and then zeroed for its next turn.
 	int ncpus = libbpf_num_possible_cpus();
 	std::vector<__u64> percpu(ncpus > 0 ? ncpus : 1);
+	const std::vector<__u64> zeros(percpu.size(), 0);
 	int counters_fd = bpf_map__fd(skel->maps.counters);
 	for (__u32 c = 0; c < PROFILE_COUNTER_MAX; c++) {
+		__u32 idx = old * PROFILE_COUNTER_MAX + c;
 		uint64_t sum = 0;
-		if (bpf_map_lookup_elem(counters_fd, &c, percpu.data()) == 0)
+		if (bpf_map_lookup_elem(counters_fd, &idx, percpu.data()) == 0)
 			for (auto v : percpu)
 				sum += v;
+		bpf_map_update_elem(counters_fd, &idx, zeros.data(), BPF_ANY);
 		res.counters.push_back(sum);
 	}
 	return 0;

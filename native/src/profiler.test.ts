@@ -12,28 +12,27 @@ test('every sample the kernel takes lands in exactly one drained window', async 
 	const profiler = new Profiler({ frequency: 199 });
 	t.after(() => profiler.close());
 
-	let counted = 0;
 	let busySamples = 0;
-	let samplesTotal = 0;
+	let windows = 0;
 	for (let i = 0; i < 5; i++) {
 		await sleep(300);
 		const w = await profiler.drain();
+		let counted = 0;
 		for (const c of w.counts) {
 			counted += c.count;
 			if (c.pid === busy.pid) busySamples += c.count;
 			if (c.userStackId >= 0) assert.ok(w.stacks.has(c.userStackId), `user stack ${c.userStackId} missing from its window`);
 			if (c.kernelStackId >= 0) assert.ok(w.stacks.has(c.kernelStackId), `kernel stack ${c.kernelStackId} missing`);
 		}
-		samplesTotal = w.counters.samples;
+		// The kernel counts the samples it took into each buffer: every one of them is delivered
+		// in that buffer's window, none twice, none left behind.
+		assert.equal(counted, w.counters.samples - w.counters.countsMapFull, `window ${i}: taken ${w.counters.samples}, delivered ${counted}`);
 		assert.equal(w.counters.countsMapFull, 0);
+		windows += w.counters.samples > 0 ? 1 : 0;
 	}
-	profiler.close();
-	// The kernel counted `samplesTotal` samples up to the last drain; each was delivered once,
-	// except those taken during that drain's grace period, which belong to the next window.
-	assert.ok(counted <= samplesTotal, `counted ${counted} > taken ${samplesTotal}: a sample was read twice`);
-	assert.ok(samplesTotal - counted <= 4, `taken ${samplesTotal}, delivered ${counted}: samples were lost`);
-	// A busy process on 2 CPUs at 199 Hz for 1.5 s: about 300 samples.
-	assert.ok(busySamples > 150, `busy loop got only ${busySamples} samples`);
+	assert.equal(windows, 5, 'every window had samples');
+	// A busy loop at 199 Hz for 1.5 s: about 300 samples on an idle machine, fewer on a loaded one.
+	assert.ok(busySamples > 50, `busy loop got only ${busySamples} samples`);
 });
 
 test('a pid filter keeps only that process', async (t) => {

@@ -4,6 +4,7 @@ import {
 	decodeCounters,
 	decodeCounts,
 	decodeStacks,
+	PROFILE_COUNTERS,
 	type ProfileCounter,
 	type StackCount,
 } from './profile-records.ts';
@@ -25,8 +26,10 @@ export interface DrainedWindow {
 	counts: StackCount[];
 	/** Stack id → instruction pointers, leaf first. */
 	stacks: Map<number, bigint[]>;
-	/** Totals since the profiler was loaded. */
+	/** This window's counters: `samples` equals the drained counts plus `countsMapFull`. */
 	counters: Record<ProfileCounter, number>;
+	/** The same counters summed since the profiler was loaded. */
+	totals: Record<ProfileCounter, number>;
 }
 
 /**
@@ -37,6 +40,7 @@ export class Profiler {
 	readonly frequency: number;
 	#raw: RawProfiler | undefined;
 	#draining: Promise<DrainedWindow> | undefined;
+	#totals = Object.fromEntries(PROFILE_COUNTERS.map((c) => [c, 0])) as Record<ProfileCounter, number>;
 
 	constructor(options: ProfilerOptions = {}) {
 		this.frequency = options.frequency ?? 97;
@@ -64,11 +68,16 @@ export class Profiler {
 		this.#draining ??= raw
 			.drain()
 			.then(
-				(batch) => ({
-					counts: decodeCounts(batch.counts),
-					stacks: decodeStacks(batch.stacks),
-					counters: decodeCounters(batch.counters),
-				}),
+				(batch) => {
+					const counters = decodeCounters(batch.counters);
+					for (const c of PROFILE_COUNTERS) this.#totals[c] += counters[c];
+					return {
+						counts: decodeCounts(batch.counts),
+						stacks: decodeStacks(batch.stacks),
+						counters,
+						totals: { ...this.#totals },
+					};
+				},
 				(err: unknown) => {
 					throw toNativeError(err);
 				},

@@ -103,5 +103,5 @@ function tickStats(drained: DrainedWindow, ts: number, elapsedMs: number): TickS
 		if (row) row.samples += c.count;
 		else samplesByPid.set(c.pid, { comm: c.comm, samples: c.count });
 	}
-	return { ts, elapsedMs, samplesByPid, counters: drained.counters };
+	return { ts, elapsedMs, samplesByPid, counters: drained.totals };
 }
