@@ -1,7 +1,8 @@
 import { NativeError } from '@firesight/native';
-import { durationOption, intOption, parseOptions, UsageError, UserError, type Command } from '../command.ts';
+import { parseOptions, UsageError, UserError, type Command } from '../command.ts';
 import { startCollector } from '../collector-agent.ts';
 import { untilSignal } from '../until-signal.ts';
+import { agentOptions, agentOptionsUsage, captureBodiesOption, frequencyOption, windowOption } from './agent-options.ts';
 
 const usage = `Usage: firesight collector --hub URL --token TOKEN [--host NAME] [--frequency HZ] [--window SECS]
                           [--capture-bodies PID]...
@@ -13,9 +14,7 @@ Options:
   --hub URL            the hub, e.g. http://10.0.0.5:7300 (required)
   --token TOKEN        the hub's collector token (required; or $FIRESIGHT_TOKEN)
   --host NAME          the name this host goes by in the hub (default: its hostname)
-  -F, --frequency HZ   samples per second per CPU, 1-10000 (default 97)
-  --capture-bodies PID keep HTTPS request and response bodies of this process (capped at 4 KiB
-                       each); repeat for more processes. Bodies are off by default.
+${agentOptionsUsage}
   --window SECS        length of a stored profile window, e.g. 10s, 1m (default 10s)
 
 Needs root (or CAP_BPF and CAP_PERFMON) and a kernel with BTF.`;
@@ -29,9 +28,7 @@ export const collector: Command = {
 			hub: { type: 'string' },
 			token: { type: 'string' },
 			host: { type: 'string' },
-			frequency: { type: 'string', short: 'F' },
-			window: { type: 'string' },
-			'capture-bodies': { type: 'string', multiple: true },
+			...agentOptions,
 		});
 		if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
 		const hub = values.hub;
@@ -41,10 +38,9 @@ export const collector: Command = {
 		if (!URL.canParse(hub) || !/^(https?|wss?):$/.test(new URL(hub).protocol)) {
 			throw new UsageError(`--hub must be a URL such as http://127.0.0.1:7300, got '${hub}'`);
 		}
-		const windowMs = durationOption('window', values.window, 10_000);
-		if (windowMs < 1000 || windowMs > 3_600_000) throw new UsageError('--window must be from 1s to 1h');
-		const frequency = intOption('frequency', values.frequency, 97, 1, 10_000);
-		const captureBodies = (values['capture-bodies'] ?? []).map((v) => intOption('capture-bodies', v, 0, 1, 2 ** 22));
+		const windowMs = windowOption(values.window);
+		const frequency = frequencyOption(values.frequency);
+		const captureBodies = captureBodiesOption(values['capture-bodies']);
 		let agent;
 		try {
 			agent = startCollector({ hub, token, frequency, windowMs, captureBodies, ...(values.host ? { host: values.host } : {}) });

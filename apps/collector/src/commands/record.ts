@@ -4,6 +4,7 @@ import { toFolded, toPprof, totalWeight, type Profile } from '@firesight/profile
 import { intOption, durationOption, parseOptions, UsageError, UserError, type Command } from '../command.ts';
 import { ProfileSampler } from '../profiling/profile-sampler.ts';
 import { progressLine } from '../progress-line.ts';
+import { frequencyOption } from './agent-options.ts';
 
 const usage = `Usage: firesight record [--pid PID]... [--duration SECONDS] [--frequency HZ]
                         [--format pprof|folded] [--output FILE]
@@ -33,7 +34,7 @@ async function run(argv: string[]): Promise<number> {
 	if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
 	const pids = (values.pid ?? []).map((p) => intOption('pid', p, 0, 1, 2 ** 22));
 	const durationMs = durationOption('duration', values.duration, 10_000);
-	const frequency = intOption('frequency', values.frequency, 97, 1, 10_000);
+	const frequency = frequencyOption(values.frequency);
 	const output = values.output;
 	const format = values.format ?? (output && /\.(pb\.gz|pprof)$/.test(output) ? 'pprof' : 'folded');
 	if (format !== 'pprof' && format !== 'folded') {

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { NativeError } from '@firesight/native';
 import { DEFAULT_LISTEN, startHub } from '@firesight/web/server';
-import { durationOption, intOption, parseOptions, UsageError, UserError, type Command } from '../command.ts';
+import { parseOptions, UsageError, UserError, type Command } from '../command.ts';
 import { startCollector } from '../collector-agent.ts';
 import { parseListen } from '../listen-address.ts';
 import { untilSignal } from '../until-signal.ts';
+import { agentOptions, agentOptionsUsage, captureBodiesOption, frequencyOption, windowOption } from './agent-options.ts';
 
 const usage = `Usage: firesight up [--listen ADDR:PORT] [--data DIR] [--frequency HZ] [--window SECS]
                    [--capture-bodies PID]...
@@ -16,9 +17,7 @@ Options:
   --listen ADDR:PORT   where the hub and dashboard listen (default ${DEFAULT_LISTEN.host}:${DEFAULT_LISTEN.port});
                        loopback unless you say otherwise
   --data DIR           where profiles are stored (default $FIRESIGHT_DATA or ./data)
-  -F, --frequency HZ   samples per second per CPU, 1-10000 (default 97)
-  --capture-bodies PID keep HTTPS request and response bodies of this process (capped at 4 KiB
-                       each); repeat for more processes. Bodies are off by default.
+${agentOptionsUsage}
   --window SECS        length of a stored profile window (default 10s)
 
 Needs root (or CAP_BPF and CAP_PERFMON) and a kernel with BTF.`;
@@ -31,16 +30,13 @@ export const up: Command = {
 		const { values, positionals } = parseOptions(argv, {
 			listen: { type: 'string' },
 			data: { type: 'string' },
-			frequency: { type: 'string', short: 'F' },
-			window: { type: 'string' },
-			'capture-bodies': { type: 'string', multiple: true },
+			...agentOptions,
 		});
 		if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
 		const listen = parseListen(values.listen, DEFAULT_LISTEN);
-		const frequency = intOption('frequency', values.frequency, 97, 1, 10_000);
-		const captureBodies = (values['capture-bodies'] ?? []).map((v) => intOption('capture-bodies', v, 0, 1, 2 ** 22));
-		const windowMs = durationOption('window', values.window, 10_000);
-		if (windowMs < 1000 || windowMs > 3_600_000) throw new UsageError('--window must be from 1s to 1h');
+		const frequency = frequencyOption(values.frequency);
+		const captureBodies = captureBodiesOption(values['capture-bodies']);
+		const windowMs = windowOption(values.window);
 
 		const token = randomBytes(24).toString('base64url');
 		let hub;
