@@ -271,7 +271,7 @@ function report(rounds: ModeResult[][]): void {
 			`${runs.reduce((n, m) => n + (m.requestsCaptured ?? 0), 0)} captured (client and server side each), ` +
 			`${runs.reduce((n, m) => n + (m.drops ?? 0), 0)} records dropped; every request captured on both sides: ${ok ? 'yes' : 'no'}.`);
 	}
-	lines.push('', `Run: \`npx tsx bench/tls-overhead.ts${base ? ' --baseline DIR' : ''}\` (${new Date().toISOString().slice(0, 10)}).`, '');
+	lines.push('', `Run: \`npx tsx bench/tls-overhead.ts${base ? ' --baseline DIR' : ''}\` (${new Date().toISOString().slice(0, 10)}).`, '', ''); // a blank line before the next section
 	const section = lines.join('\n');
 	console.log(section);
 	if (args['no-write']) return;
