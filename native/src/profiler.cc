@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "buffer-worker.h"
 #include "native-error.h"
 #include "perf-events.h"
 #include "profile.h"
@@ -30,21 +31,12 @@ struct SkeletonDeleter {
 	void operator()(struct profile_bpf *skel) const { profile_bpf__destroy(skel); }
 };
 
-struct DrainResult {
+// Reads and clears the idle buffer. Worker thread; the maps are not touched by JS meanwhile.
+int DrainBuffer(struct profile_bpf *skel, NamedBuffers &out)
+{
 	std::vector<uint8_t> counts;	// struct profile_count records
 	std::vector<uint8_t> stacks;	// {s32 id, u32 nr, u64 ips[nr]} records
-	std::vector<uint64_t> counters;	// PROFILE_COUNTER_MAX counts of this window, summed over CPUs
-};
-
-void Append(std::vector<uint8_t> &out, const void *data, size_t len)
-{
-	const auto *p = static_cast<const uint8_t *>(data);
-	out.insert(out.end(), p, p + len);
-}
-
-// Reads and clears the idle buffer. Worker thread; the maps are not touched by JS meanwhile.
-int DrainBuffer(struct profile_bpf *skel, DrainResult &res)
-{
+	std::vector<uint8_t> counters;	// PROFILE_COUNTER_MAX u64 counts of this window, summed over CPUs
 	__u32 old = skel->bss->active_buf;
 	__atomic_store_n(&skel->bss->active_buf, old ? 0 : 1, __ATOMIC_SEQ_CST);
 	std::this_thread::sleep_for(kFlipGrace);
@@ -72,7 +64,7 @@ int DrainBuffer(struct profile_bpf *skel, DrainResult &res)
 			memset(&rec, 0, sizeof(rec));
 			rec.key = keys[i];
 			rec.count = values[i];
-			Append(res.counts, &rec, sizeof(rec));
+			AppendBytes(counts, &rec, sizeof(rec));
 			if (rec.key.user_stack_id >= 0)
 				stack_ids.insert(rec.key.user_stack_id);
 			if (rec.key.kern_stack_id >= 0)
@@ -92,9 +84,9 @@ int DrainBuffer(struct profile_bpf *skel, DrainResult &res)
 		__u32 nr = 0;
 		while (nr < PROFILE_MAX_STACK_DEPTH && ips[nr])
 			nr++;
-		Append(res.stacks, &id, sizeof(id));
-		Append(res.stacks, &nr, sizeof(nr));
-		Append(res.stacks, ips, nr * sizeof(__u64));
+		AppendBytes(stacks, &id, sizeof(id));
+		AppendBytes(stacks, &nr, sizeof(nr));
+		AppendBytes(stacks, ips, nr * sizeof(__u64));
 	}
 	// Empty the stack map for its next turn, including stacks whose count could not be stored.
 	__u32 key, next;
@@ -105,50 +97,18 @@ int DrainBuffer(struct profile_bpf *skel, DrainResult &res)
 	}
 
 	// This buffer's counters, read and then zeroed for its next turn.
-	int ncpus = libbpf_num_possible_cpus();
-	std::vector<__u64> percpu(ncpus > 0 ? ncpus : 1);
-	const std::vector<__u64> zeros(percpu.size(), 0);
-	int counters_fd = bpf_map__fd(skel->maps.counters);
+	PerCpuSums sums(bpf_map__fd(skel->maps.counters));
 	for (__u32 c = 0; c < PROFILE_COUNTER_MAX; c++) {
 		__u32 idx = old * PROFILE_COUNTER_MAX + c;
-		uint64_t sum = 0;
-		if (bpf_map_lookup_elem(counters_fd, &idx, percpu.data()) == 0)
-			for (auto v : percpu)
-				sum += v;
-		bpf_map_update_elem(counters_fd, &idx, zeros.data(), BPF_ANY);
-		res.counters.push_back(sum);
+		uint64_t sum = sums.Read(idx);
+		sums.Zero(idx);
+		AppendBytes(counters, &sum, sizeof(sum));
 	}
+	out = {{"counts", std::move(counts)},
+	       {"stacks", std::move(stacks)},
+	       {"counters", std::move(counters)}};
 	return 0;
 }
-
-Napi::ArrayBuffer ToArrayBuffer(Napi::Env env, const void *data, size_t len)
-{
-	auto buf = Napi::ArrayBuffer::New(env, len);
-	if (len)
-		memcpy(buf.Data(), data, len);
-	return buf;
-}
-
-class Profiler;
-
-class DrainWorker : public Napi::AsyncWorker {
-public:
-	DrainWorker(Napi::Env env, Profiler *owner, struct profile_bpf *skel)
-		: Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), owner_(owner),
-		  skel_(skel) {}
-
-	Napi::Promise Promise() { return deferred_.Promise(); }
-	void Execute() override;  // worker thread
-	void OnOK() override;	  // main thread
-	void OnError(const Napi::Error &e) override;
-
-private:
-	Napi::Promise::Deferred deferred_;
-	Profiler *owner_;
-	struct profile_bpf *skel_;
-	DrainResult result_;
-	int err_ = 0;
-};
 
 class Profiler : public Napi::ObjectWrap<Profiler> {
 public:
@@ -204,11 +164,11 @@ public:
 		if (draining_)
 			throw Napi::Error::New(env, "a drain is already running");
 		draining_ = true;
-		auto *worker = new DrainWorker(env, this, skel_.get());
-		Napi::Promise promise = worker->Promise();
-		worker->Queue();
 		Ref();  // keep this object alive until the worker is done
-		return promise;
+		struct profile_bpf *skel = skel_.get();
+		return BufferWorker::Start(
+			env, "bpf_map_lookup_and_delete_batch",
+			[skel](NamedBuffers &out) { return DrainBuffer(skel, out); }, [this] { DrainDone(); });
 	}
 
 	// Detaches and frees everything; deferred until a running drain finishes. Main thread.
@@ -236,31 +196,6 @@ private:
 	bool draining_ = false;
 	bool close_pending_ = false;
 };
-
-void DrainWorker::Execute()
-{
-	err_ = DrainBuffer(skel_, result_);
-	if (err_)
-		SetError("bpf_map_lookup_and_delete_batch");
-}
-
-void DrainWorker::OnOK()
-{
-	Napi::Env env = Env();
-	Napi::Object out = Napi::Object::New(env);
-	out.Set("counts", ToArrayBuffer(env, result_.counts.data(), result_.counts.size()));
-	out.Set("stacks", ToArrayBuffer(env, result_.stacks.data(), result_.stacks.size()));
-	out.Set("counters", ToArrayBuffer(env, result_.counters.data(),
-					  result_.counters.size() * sizeof(uint64_t)));
-	owner_->DrainDone();
-	deferred_.Resolve(out);
-}
-
-void DrainWorker::OnError(const Napi::Error &e)
-{
-	owner_->DrainDone();
-	deferred_.Reject(NativeError(Env(), e.Message(), err_).Value());
-}
 
 }  // namespace
 

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "buffer-worker.h"
 #include "native-error.h"
 #include "ring-buffer-stream.h"
 #include "tcp.h"
@@ -49,37 +50,24 @@ bool RetransmitHasErr()
 	return has_err;
 }
 
-struct ReadResult {
-	std::vector<uint8_t> records;	// struct tcp_conn_record
-	std::vector<uint64_t> counters;	// TCP_COUNTER_MAX totals since load, summed over CPUs
-};
-
-void Append(std::vector<uint8_t> &out, const void *data, size_t len)
+// TCP_COUNTER_MAX u64 totals since load, summed over CPUs. Any thread.
+std::vector<uint8_t> ReadCounters(struct tcp_bpf *skel)
 {
-	const auto *p = static_cast<const uint8_t *>(data);
-	out.insert(out.end(), p, p + len);
-}
-
-void ReadCounters(struct tcp_bpf *skel, std::vector<uint64_t> &out)
-{
-	int ncpus = libbpf_num_possible_cpus();
-	std::vector<__u64> percpu(ncpus > 0 ? ncpus : 1);
-	int fd = bpf_map__fd(skel->maps.counters);
-	out.clear();
+	PerCpuSums sums(bpf_map__fd(skel->maps.counters));
+	std::vector<uint8_t> out;
 	for (__u32 c = 0; c < TCP_COUNTER_MAX; c++) {
-		uint64_t sum = 0;
-		if (bpf_map_lookup_elem(fd, &c, percpu.data()) == 0)
-			for (auto v : percpu)
-				sum += v;
-		out.push_back(sum);
+		uint64_t sum = sums.Read(c);
+		AppendBytes(out, &sum, sizeof(sum));
 	}
+	return out;
 }
 
 // Copies the connection map; with delete_closed, closed connections leave it as they are read
 // (lookup-and-delete, so a count added between the copy and the delete is not lost).
 // Worker thread; the BPF programs keep writing meanwhile.
-int ReadConnections(struct tcp_bpf *skel, bool delete_closed, ReadResult &res)
+int ReadConnections(struct tcp_bpf *skel, bool delete_closed, NamedBuffers &out)
 {
+	std::vector<uint8_t> records;	// struct tcp_conn_record
 	int fd = bpf_map__fd(skel->maps.conns);
 	const __u32 batch_size = 1024;
 	std::vector<__u64> keys(batch_size);
@@ -103,7 +91,7 @@ int ReadConnections(struct tcp_bpf *skel, bool delete_closed, ReadResult &res)
 			memset(&rec, 0, sizeof(rec));
 			rec.cookie = keys[i];
 			rec.conn = values[i];
-			Append(res.records, &rec, sizeof(rec));
+			AppendBytes(records, &rec, sizeof(rec));
 		}
 		if (err) {
 			if (saved == ENOENT)
@@ -120,41 +108,11 @@ int ReadConnections(struct tcp_bpf *skel, bool delete_closed, ReadResult &res)
 		// connect() again on the same socket after a failure reopens it: keep it.
 		if (rec.conn.state != kTcpClose)
 			bpf_map_update_elem(fd, &key, &rec.conn, BPF_NOEXIST);
-		Append(res.records, &rec, sizeof(rec));
+		AppendBytes(records, &rec, sizeof(rec));
 	}
-	ReadCounters(skel, res.counters);
+	out = {{"records", std::move(records)}, {"counters", ReadCounters(skel)}};
 	return 0;
 }
-
-Napi::ArrayBuffer ToArrayBuffer(Napi::Env env, const void *data, size_t len)
-{
-	auto buf = Napi::ArrayBuffer::New(env, len);
-	if (len)
-		memcpy(buf.Data(), data, len);
-	return buf;
-}
-
-class TcpTracer;
-
-class ReadWorker : public Napi::AsyncWorker {
-public:
-	ReadWorker(Napi::Env env, TcpTracer *owner, struct tcp_bpf *skel, bool delete_closed)
-		: Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), owner_(owner),
-		  skel_(skel), delete_closed_(delete_closed) {}
-
-	Napi::Promise Promise() { return deferred_.Promise(); }
-	void Execute() override;  // worker thread
-	void OnOK() override;	  // main thread
-	void OnError(const Napi::Error &e) override;
-
-private:
-	Napi::Promise::Deferred deferred_;
-	TcpTracer *owner_;
-	struct tcp_bpf *skel_;
-	bool delete_closed_;
-	ReadResult result_;
-	int err_ = 0;
-};
 
 class TcpTracer : public Napi::ObjectWrap<TcpTracer> {
 public:
@@ -236,11 +194,15 @@ public:
 		if (reading_)
 			throw Napi::Error::New(env, "a connection read is already running");
 		reading_ = true;
-		auto *worker = new ReadWorker(env, this, skel_.get(), info[0].ToBoolean().Value());
-		Napi::Promise promise = worker->Promise();
-		worker->Queue();
 		Ref();  // keep this object alive until the worker is done
-		return promise;
+		struct tcp_bpf *skel = skel_.get();
+		bool delete_closed = info[0].ToBoolean().Value();
+		return BufferWorker::Start(
+			env, "bpf_map_lookup_batch",
+			[skel, delete_closed](NamedBuffers &out) {
+				return ReadConnections(skel, delete_closed, out);
+			},
+			[this] { ReadDone(); });
 	}
 
 	// The counters (u64 per enum tcp_counter) as an ArrayBuffer. Main thread.
@@ -249,9 +211,8 @@ public:
 		Napi::Env env = info.Env();
 		if (!skel_)
 			throw Napi::Error::New(env, "tcp tracer is closed");
-		std::vector<uint64_t> counters;
-		ReadCounters(skel_.get(), counters);
-		return ToArrayBuffer(env, counters.data(), counters.size() * sizeof(uint64_t));
+		std::vector<uint8_t> counters = ReadCounters(skel_.get());
+		return ToArrayBuffer(env, counters.data(), counters.size());
 	}
 
 	// Events dropped between the ring buffer and JavaScript. Main thread.
@@ -304,30 +265,6 @@ private:
 	bool reading_ = false;
 	bool close_pending_ = false;
 };
-
-void ReadWorker::Execute()
-{
-	err_ = ReadConnections(skel_, delete_closed_, result_);
-	if (err_)
-		SetError("bpf_map_lookup_batch");
-}
-
-void ReadWorker::OnOK()
-{
-	Napi::Env env = Env();
-	Napi::Object out = Napi::Object::New(env);
-	out.Set("records", ToArrayBuffer(env, result_.records.data(), result_.records.size()));
-	out.Set("counters", ToArrayBuffer(env, result_.counters.data(),
-					  result_.counters.size() * sizeof(uint64_t)));
-	owner_->ReadDone();
-	deferred_.Resolve(out);
-}
-
-void ReadWorker::OnError(const Napi::Error &e)
-{
-	owner_->ReadDone();
-	deferred_.Reject(NativeError(Env(), e.Message(), err_).Value());
-}
 
 }  // namespace
 
