@@ -1,34 +1,18 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { goldenBytes, toArrayBuffer } from './golden-c.ts';
 import { decodeCounters, decodeCounts, decodeStacks, PROFILE_COUNT_SIZE, PROFILE_COUNTERS } from './profile-records.ts';
-
-const bpfDir = fileURLToPath(new URL('../../bpf', import.meta.url));
 
 /** Compiles C against bpf/profile.h and returns what it prints: the golden bytes come from the C compiler. */
 function cBytes(body: string): Buffer {
-	const dir = mkdtempSync(join(tmpdir(), 'firesight-golden-'));
-	try {
-		const src = join(dir, 'golden.c');
-		writeFileSync(src, `#include <stdio.h>
+	return goldenBytes(`#include <stdio.h>
 #include <string.h>
 #include <linux/types.h>
 #include "profile.h"
 static void dump(const void *p, size_t n) { fwrite(p, 1, n, stdout); }
 int main(void) { ${body} return 0; }
 `);
-		execFileSync('cc', ['-I', bpfDir, '-o', join(dir, 'golden'), src]);
-		return execFileSync(join(dir, 'golden'));
-	} finally {
-		rmSync(dir, { recursive: true, force: true });
-	}
 }
-
-const toArrayBuffer = (b: Buffer) => b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
 
 test('struct profile_count decodes field by field as C lays it out', () => {
 	const bytes = cBytes(`

@@ -1,10 +1,6 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
+import { goldenBytes, toArrayBuffer } from './golden-c.ts';
 import {
 	TCP_CONN_RECORD_SIZE,
 	TCP_COUNTERS,
@@ -15,8 +11,6 @@ import {
 	formatIPv6,
 } from './tcp-records.ts';
 import { ringBufferRecords } from './ring-buffer-records.ts';
-
-const bpfDir = fileURLToPath(new URL('../../bpf/', import.meta.url));
 
 /*
  * The golden bytes come from the C compiler: a program including bpf/tcp.h fills each struct
@@ -86,25 +80,10 @@ int main(void)
 }
 `;
 
-function golden(): Buffer {
-	const dir = mkdtempSync(join(tmpdir(), 'firesight-tcp-golden-'));
-	try {
-		writeFileSync(join(dir, 'golden.c'), program);
-		execFileSync('cc', ['-Wall', '-Werror', `-I${bpfDir}`, '-o', join(dir, 'golden'), join(dir, 'golden.c')]);
-		return execFileSync(join(dir, 'golden'));
-	} finally {
-		rmSync(dir, { recursive: true, force: true });
-	}
-}
-
-function arrayBuffer(b: Buffer): ArrayBuffer {
-	return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
-}
-
 test('connection records decode field by field from bytes the C compiler laid out', () => {
-	const bytes = golden();
+	const bytes = goldenBytes(program);
 	assert.equal(bytes.length, TCP_CONN_RECORD_SIZE + 8 + TCP_EVENT_SIZE);
-	const [c, ...rest] = decodeConnections(arrayBuffer(bytes.subarray(0, TCP_CONN_RECORD_SIZE)));
+	const [c, ...rest] = decodeConnections(toArrayBuffer(bytes.subarray(0, TCP_CONN_RECORD_SIZE)));
 	assert.equal(rest.length, 0);
 	assert.ok(c);
 	assert.equal(c.cookie, 0xdeadbeef12345678n);
@@ -133,8 +112,8 @@ test('connection records decode field by field from bytes the C compiler laid ou
 });
 
 test('ring-buffer events decode from a framed batch the C compiler laid out', () => {
-	const bytes = golden();
-	const batch = arrayBuffer(bytes.subarray(TCP_CONN_RECORD_SIZE));
+	const bytes = goldenBytes(program);
+	const batch = toArrayBuffer(bytes.subarray(TCP_CONN_RECORD_SIZE));
 	const records = [...ringBufferRecords(batch)];
 	assert.equal(records.length, 1);
 	const e = decodeEvent(records[0]!);
