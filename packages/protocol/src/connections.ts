@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { commSchema, hostSchema, pidSchema, timestampSchema } from './profile-window.ts';
+import { commSchema, countSchema, hostSchema, pidSchema, timestampSchema, windowFields } from './profile-window.ts';
 import { limits } from './limits.ts';
 
 /** Connection rows in one live snapshot; the collector sends the ones with most retransmits first. */
@@ -8,16 +8,13 @@ export const MAX_CONNECTIONS_PER_SNAPSHOT = 2_000;
 export const MAX_CONNECTIONS_PER_WINDOW = 100_000;
 
 const portSchema = z.number().int().min(0).max(65_535);
-const countSchema = z.number().int().min(0);
 const rateSchema = z.number().min(0).max(1e9);
 const addrSchema = z.string().max(64);
 /** Kernel TCP state names (ESTABLISHED, CLOSE, ...). */
 const stateSchema = z.string().max(32);
 
-/** One TCP connection as the collector's connection table sees it. Times are epoch ms. */
-export const connectionRowSchema = z.object({
-	/** family, 4-tuple and owner. */
-	key: z.string().max(limits.shortString),
+/** A connection's identity, owner and state, in live rows and stored windows alike. */
+const connectionFields = {
 	/** The kernel's socket cookie (decimal): tells apart connections that reused a 4-tuple. */
 	cookie: z.string().max(32),
 	pid: pidSchema,
@@ -28,6 +25,13 @@ export const connectionRowSchema = z.object({
 	daddr: addrSchema,
 	dport: portSchema,
 	state: stateSchema,
+};
+
+/** One TCP connection as the collector's connection table sees it. Times are epoch ms. */
+export const connectionRowSchema = z.object({
+	/** family, 4-tuple and owner. */
+	key: z.string().max(limits.shortString),
+	...connectionFields,
 	direction: z.enum(['active', 'passive', 'unknown']),
 	openedAt: timestampSchema,
 	openedBeforeTracing: z.boolean(),
@@ -79,15 +83,7 @@ export type ConnectionsSnapshot = z.infer<typeof connectionsSnapshotSchema>;
 
 /** Per-connection retransmits of one window: what the hub stores as the retransmit series. */
 export const windowConnectionSchema = z.object({
-	cookie: z.string().max(32),
-	pid: pidSchema,
-	comm: commSchema,
-	family: z.union([z.literal(4), z.literal(6)]),
-	saddr: addrSchema,
-	sport: portSchema,
-	daddr: addrSchema,
-	dport: portSchema,
-	state: stateSchema,
+	...connectionFields,
 	/** Retransmits in this window (positive). */
 	retransmits: z.number().int().positive(),
 	firstRetransmitAt: timestampSchema.nullable(),
@@ -96,9 +92,7 @@ export const windowConnectionSchema = z.object({
 export type WindowConnection = z.infer<typeof windowConnectionSchema>;
 
 export const retransmitWindowSchema = z.object({
-	host: hostSchema,
-	startMs: timestampSchema,
-	durationMs: z.number().int().positive().max(limits.maxWindowMs),
+	...windowFields,
 	connections: z.array(windowConnectionSchema).max(MAX_CONNECTIONS_PER_WINDOW),
 });
 export type RetransmitWindow = z.infer<typeof retransmitWindowSchema>;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { limits } from './limits.ts';
-import { commSchema, frequencySchema, hostSchema, pidSchema, timestampSchema } from './profile-window.ts';
+import { commSchema, countSchema, frequencySchema, hostSchema, pidSchema, timestampSchema } from './profile-window.ts';
 
 /**
  * One process in the live table. Columns added by later features are optional so an older
@@ -15,7 +15,7 @@ export const processRowSchema = z.object({
 	samplesPerSec: z.number().min(0).max(1e9),
 	requestsPerSec: z.number().min(0).max(1e9).optional(),
 	p99Ms: z.number().min(0).max(1e9).optional(),
-	retransmits: z.number().int().min(0).optional(),
+	retransmits: countSchema.optional(),
 });
 export type ProcessRow = z.infer<typeof processRowSchema>;
 

@@ -15,6 +15,15 @@ export const commSchema = z.string().max(limits.shortString);
 /** Epoch milliseconds. */
 export const timestampSchema = z.number().int().min(0).max(8.64e15);
 export const frequencySchema = z.number().positive().max(100_000);
+/** Counts and byte totals. */
+export const countSchema = z.number().int().min(0);
+
+/** What every stored window starts with: whose it is and the time it covers. */
+export const windowFields = {
+	host: hostSchema,
+	startMs: timestampSchema,
+	durationMs: z.number().int().positive().max(limits.maxWindowMs),
+};
 
 export const stackRowSchema = z.object({
 	pid: pidSchema,
@@ -32,9 +41,7 @@ export type StackRow = z.infer<typeof stackRowSchema>;
  */
 export const profileWindowSchema = z
 	.object({
-		host: hostSchema,
-		startMs: timestampSchema,
-		durationMs: z.number().int().positive().max(limits.maxWindowMs),
+		...windowFields,
 		frequencyHz: frequencySchema,
 		frames: z.array(frameSchema).max(limits.framesPerWindow),
 		stacks: z.array(stackRowSchema).max(limits.stacksPerWindow),

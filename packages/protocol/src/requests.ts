@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { limits } from './limits.ts';
-import { commSchema, hostSchema, pidSchema, timestampSchema } from './profile-window.ts';
+import { commSchema, countSchema, hostSchema, pidSchema, timestampSchema, windowFields } from './profile-window.ts';
 
 /** Requests in one live batch; the collector counts the rest of a busy second in `omitted`. */
 export const MAX_REQUESTS_PER_BATCH = 2_000;
@@ -9,13 +9,16 @@ export const MAX_ENDPOINTS_PER_WINDOW = 100_000;
 /** Log2 latency buckets in microseconds: bucket i holds [2^i, 2^(i+1)) µs, bucket 0 also < 1 µs. */
 export const REQUEST_LATENCY_BUCKETS = 32;
 
-const countSchema = z.number().int().min(0);
 const msSchema = z.number().min(0).max(1e12);
 /** Fractional epoch ms: requests within one millisecond keep their order. */
 const preciseTimeSchema = z.number().min(0).max(8.64e15);
 const headerSchema = z.tuple([z.string().max(limits.shortString), z.string().max(8192)]);
 const headersSchema = z.array(headerSchema).max(256);
 const addressSchema = z.string().max(64).nullable();
+const roleSchema = z.enum(['client', 'server']);
+const methodSchema = z.string().max(32);
+/** Path template (ids and numbers collapsed), no query. */
+const endpointSchema = z.string().max(8192);
 
 /**
  * One HTTP/1.x request seen in TLS plaintext. The collector redacts before sending
@@ -26,11 +29,10 @@ export const requestRecordSchema = z.object({
 	ts: preciseTimeSchema,
 	pid: pidSchema,
 	comm: commSchema,
-	role: z.enum(['client', 'server']),
-	method: z.string().max(32),
+	role: roleSchema,
+	method: methodSchema,
 	path: z.string().max(8192),
-	/** Path template (ids and numbers collapsed), no query. */
-	endpoint: z.string().max(8192),
+	endpoint: endpointSchema,
 	status: z.number().int().min(0).max(999),
 	latencyMs: msSchema,
 	reqBytes: countSchema,
@@ -76,23 +78,22 @@ export const requestStatsSchema = z.object({
 });
 export type RequestStats = z.infer<typeof requestStatsSchema>;
 
-export const processRequestStatsSchema = requestStatsSchema.extend({ pid: pidSchema, comm: commSchema });
+const processFields = { pid: pidSchema, comm: commSchema };
+
+export const processRequestStatsSchema = requestStatsSchema.extend(processFields);
 export type ProcessRequestStats = z.infer<typeof processRequestStatsSchema>;
 
 export const endpointRequestStatsSchema = requestStatsSchema.extend({
-	pid: pidSchema,
-	comm: commSchema,
-	role: z.enum(['client', 'server']),
-	method: z.string().max(32),
-	endpoint: z.string().max(8192),
+	...processFields,
+	role: roleSchema,
+	method: methodSchema,
+	endpoint: endpointSchema,
 });
 export type EndpointRequestStats = z.infer<typeof endpointRequestStatsSchema>;
 
 /** One window of per-process and per-endpoint request aggregates: what the hub stores. */
 export const requestWindowSchema = z.object({
-	host: hostSchema,
-	startMs: timestampSchema,
-	durationMs: z.number().int().positive().max(limits.maxWindowMs),
+	...windowFields,
 	processes: z.array(processRequestStatsSchema).max(limits.processesPerSnapshot),
 	endpoints: z.array(endpointRequestStatsSchema).max(MAX_ENDPOINTS_PER_WINDOW),
 });
