@@ -3,6 +3,7 @@ import { formatInt, formatRate } from '../../lib/format.ts';
 import { endpoint, formatBytes, formatDuration, type HostConnectionRow } from '../../lib/network.ts';
 import { profileHref } from '../../lib/profile-query.ts';
 import type { Column } from '../table/column.ts';
+import { hostColumn } from '../table/host-column.tsx';
 
 const STATE_TONE: Record<string, string> = {
 	ESTABLISHED: 'state-ok',
@@ -65,7 +66,7 @@ export const CONNECTION_COLUMNS: readonly Column<HostConnectionRow>[] = [
 		header: 'State',
 		width: '8.5rem',
 		value: (row) => row.state,
-		render: (row) => <span className={`state-badge ${STATE_TONE[row.state] ?? ''}`}>{row.state}</span>,
+		render: (row) => <span className={`badge ${STATE_TONE[row.state] ?? ''}`}>{row.state}</span>,
 	},
 	{
 		id: 'age',
@@ -122,10 +123,4 @@ export const CONNECTION_COLUMNS: readonly Column<HostConnectionRow>[] = [
 	},
 ];
 
-export const CONNECTION_HOST_COLUMN: Column<HostConnectionRow> = {
-	id: 'host',
-	header: 'Host',
-	width: '8rem',
-	value: (row) => row.host,
-	render: (row) => <span className="mono dim">{row.host}</span>,
-};
+export const CONNECTION_HOST_COLUMN = hostColumn<HostConnectionRow>('8rem');

@@ -1,14 +1,17 @@
 'use client';
 
-import { useEffect, useMemo, useState } from 'react';
-import type { NetworkSeriesResult } from '@firesight/api';
-import { api, describeError } from '../../lib/api.ts';
+import { useMemo, useState } from 'react';
+import { api } from '../../lib/api.ts';
 import { formatClock, formatCompact, formatInt, formatRate } from '../../lib/format.ts';
 import { connectionRows, endpoint, seriesStep, type ChartSeries, type HostConnectionRow } from '../../lib/network.ts';
 import { resolveRange, type TimeRange } from '../../lib/profile-query.ts';
+import { useRangeQuery, useRefreshTick } from '../../lib/use-range-query.ts';
 import type { SortState } from '../../lib/sort.ts';
 import { useNow } from '../../lib/use-now.ts';
-import { EmptyState } from '../common/empty-state.tsx';
+import { EmptyState, NoCollectorState } from '../common/empty-state.tsx';
+import { FilterToolbar } from '../common/filter-toolbar.tsx';
+import { PageHead } from '../common/page-head.tsx';
+import { StatCard } from '../common/stat-card.tsx';
 import { useLive } from '../live/live-provider.tsx';
 import { TimeRangePicker } from '../profiles/time-range-picker.tsx';
 import { DataTable } from '../table/data-table.tsx';
@@ -18,8 +21,6 @@ import './network.css';
 
 /** Lines drawn per chart; the rest are summed in the table, not drawn. */
 const MAX_LINES = 8;
-/** A relative range refetches this often: stored windows arrive every 10 s by default. */
-const REFRESH_MS = 5_000;
 
 function matches(row: HostConnectionRow, needle: string): boolean {
 	if (!needle) return true;
@@ -32,39 +33,16 @@ function matches(row: HostConnectionRow, needle: string): boolean {
 	);
 }
 
-function useSeries(range: TimeRange) {
-	const [data, setData] = useState<NetworkSeriesResult | null>(null);
-	const [error, setError] = useState<string | null>(null);
-	const [tick, setTick] = useState(0);
-	useEffect(() => {
-		if (range.kind !== 'relative') return;
-		const timer = setInterval(() => setTick((n) => n + 1), REFRESH_MS);
-		return () => clearInterval(timer);
-	}, [range]);
-	useEffect(() => {
-		const controller = new AbortController();
-		const { from, to } = resolveRange(range, Date.now());
-		api.network.series
-			.query({ fromMs: from, toMs: to, stepMs: seriesStep(to - from) }, { signal: controller.signal })
-			.then((result) => {
-				setData(result);
-				setError(null);
-			})
-			.catch((err: unknown) => {
-				if (!controller.signal.aborted) setError(describeError(err));
-			});
-		return () => controller.abort();
-	}, [range, tick]);
-	return { data, error };
-}
-
 export function NetworkView() {
 	const live = useLive();
 	const now = useNow(1000);
 	const [filter, setFilter] = useState('');
 	const [sort, setSort] = useState<SortState>({ columnId: 'retransmits', direction: 'desc' });
 	const [range, setRange] = useState<TimeRange>({ kind: 'relative', preset: '15m' });
-	const series = useSeries(range);
+	const tick = useRefreshTick(range);
+	const series = useRangeQuery(range, tick, '', (fromMs, toMs, signal) =>
+		api.network.series.query({ fromMs, toMs, stepMs: seriesStep(toMs - fromMs) }, { signal }),
+	);
 
 	const rows = useMemo(() => connectionRows(live.connections, now), [live.connections, now]);
 	const needle = filter.trim().toLowerCase();
@@ -89,7 +67,7 @@ export function NetworkView() {
 	if (!live.everConnected) {
 		empty = <EmptyState title="Connecting to the hub…" detail="The connection table appears as soon as the live stream is up." />;
 	} else if (collectors.length === 0 || !anyConnected) {
-		empty = <EmptyState title="No collector is sending data" detail="Start one on this host with `firesight up` (or `npm start`), or point `firesight collector --hub URL --token TOKEN` at this hub." />;
+		empty = <NoCollectorState />;
 	} else if (fresh.length === 0) {
 		empty = <EmptyState title="No TCP data from the collectors" detail="Collectors send their TCP connection table every second once TCP tracing is loaded. If this stays empty, look for `TCP retransmits are off` in the collector's log (it needs root and a kernel with BTF)." />;
 	} else if (rows.length === 0) {
@@ -114,33 +92,16 @@ export function NetworkView() {
 
 	return (
 		<div className="page">
-			<div className="page-head">
-				<div>
-					<h1>Network</h1>
-					<p className="page-sub">
-						TCP connections and retransmits per process and peer{hostCount > 1 ? ` on ${hostCount} hosts` : ''}
-						{lastUpdate > 0 && <> · updated {formatClock(lastUpdate)}</>}
-					</p>
-				</div>
-			</div>
+			<PageHead title="Network">
+				TCP connections and retransmits per process and peer{hostCount > 1 ? ` on ${hostCount} hosts` : ''}
+				{lastUpdate > 0 && <> · updated {formatClock(lastUpdate)}</>}
+			</PageHead>
 
-			<section className="stat-row network-stats" aria-label="Summary">
-				<div className="stat-card">
-					<span className="stat-label">Open connections</span>
-					<span className="stat-value" data-testid="stat-open-connections">{formatCompact(totals.open)}</span>
-				</div>
-				<div className="stat-card">
-					<span className="stat-label">Retransmits since collector start</span>
-					<span className="stat-value" data-testid="stat-retransmits">{formatInt(totals.retransmits)}</span>
-				</div>
-				<div className="stat-card">
-					<span className="stat-label">Retransmits/s</span>
-					<span className="stat-value">{formatRate(totals.rate)}</span>
-				</div>
-				<div className="stat-card">
-					<span className="stat-label">Processes retransmitting</span>
-					<span className="stat-value">{formatInt(new Set(fresh.flatMap((s) => s.processes.filter((p) => p.retransmits > 0).map((p) => `${s.host}:${p.pid}`))).size)}</span>
-				</div>
+			<section className="stat-row stat-row-4" aria-label="Summary">
+				<StatCard label="Open connections" value={formatCompact(totals.open)} testId="stat-open-connections" />
+				<StatCard label="Retransmits since collector start" value={formatInt(totals.retransmits)} testId="stat-retransmits" />
+				<StatCard label="Retransmits/s" value={formatRate(totals.rate)} />
+				<StatCard label="Processes retransmitting" value={formatInt(new Set(fresh.flatMap((s) => s.processes.filter((p) => p.retransmits > 0).map((p) => `${s.host}:${p.pid}`))).size)} />
 			</section>
 
 			<div className="query-bar">
@@ -164,21 +125,10 @@ export function NetworkView() {
 			</section>
 
 			<section className={`panel ${live.connection === 'open' ? '' : 'stale'}`} aria-busy={live.connection !== 'open'}>
-				<div className="panel-toolbar">
-					<input
-						type="search"
-						className="input filter-input"
-						placeholder="Filter by PID, process, address, port or state"
-						value={filter}
-						onChange={(event) => setFilter(event.target.value)}
-						data-testid="connection-filter"
-						aria-label="Filter connections"
-					/>
-					<span className="toolbar-note">
-						{visible.length === rows.length ? `${rows.length} connections` : `${visible.length} of ${rows.length} connections`}
-						{totals.omitted > 0 && ` (${formatInt(totals.omitted)} quiet ones not sent by the collector)`} · closed ones stay for a minute
-					</span>
-				</div>
+				<FilterToolbar value={filter} onChange={setFilter} placeholder="Filter by PID, process, address, port or state" what="connections" testId="connection-filter">
+					{visible.length === rows.length ? `${rows.length} connections` : `${visible.length} of ${rows.length} connections`}
+					{totals.omitted > 0 && ` (${formatInt(totals.omitted)} quiet ones not sent by the collector)`} · closed ones stay for a minute
+				</FilterToolbar>
 				<DataTable
 					columns={columns}
 					rows={visible}

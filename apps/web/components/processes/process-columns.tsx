@@ -3,6 +3,7 @@ import { formatPercent, formatRate } from '../../lib/format.ts';
 import { formatLatency } from '../../lib/requests.ts';
 import type { HostProcessRow } from '../../lib/live-store.ts';
 import type { Column } from '../table/column.ts';
+import { hostColumn } from '../table/host-column.tsx';
 import { profileHref } from '../../lib/profile-query.ts';
 
 function CpuBar({ percent }: { percent: number }) {
@@ -112,10 +113,4 @@ export const PROCESS_COLUMNS: readonly Column<HostProcessRow>[] = [
 	},
 ];
 
-export const HOST_COLUMN: Column<HostProcessRow> = {
-	id: 'host',
-	header: 'Host',
-	width: '9rem',
-	value: (row) => row.host,
-	render: (row) => <span className="mono dim">{row.host}</span>,
-};
+export const HOST_COLUMN = hostColumn<HostProcessRow>('9rem');

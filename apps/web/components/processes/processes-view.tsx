@@ -7,7 +7,10 @@ import { processRows, type HostProcessRow } from '../../lib/live-store.ts';
 import { profileHref } from '../../lib/profile-query.ts';
 import type { SortState } from '../../lib/sort.ts';
 import { useNow } from '../../lib/use-now.ts';
-import { EmptyState } from '../common/empty-state.tsx';
+import { EmptyState, NoCollectorState } from '../common/empty-state.tsx';
+import { FilterToolbar } from '../common/filter-toolbar.tsx';
+import { PageHead } from '../common/page-head.tsx';
+import { StatCard } from '../common/stat-card.tsx';
 import { useLive } from '../live/live-provider.tsx';
 import { DataTable } from '../table/data-table.tsx';
 import { HOST_COLUMN, PROCESS_COLUMNS } from './process-columns.tsx';
@@ -39,7 +42,7 @@ export function ProcessesView() {
 	if (!live.everConnected) {
 		empty = <EmptyState title="Connecting to the hub…" detail="The process list appears as soon as the live stream is up." />;
 	} else if (rows.length === 0 && collectors.length === 0) {
-		empty = <EmptyState title="No collector is sending data" detail="Start one on this host with `firesight up` (or `npm start`), or point `firesight collector --hub URL --token TOKEN` at this hub." />;
+		empty = <NoCollectorState />;
 	} else if (rows.length === 0) {
 		empty = <EmptyState title="Waiting for the first samples…" detail="The collector reports every second; processes using CPU show up here." />;
 	} else {
@@ -48,50 +51,24 @@ export function ProcessesView() {
 
 	return (
 		<div className="page">
-			<div className="page-head">
-				<div>
-					<h1>Processes</h1>
-					<p className="page-sub">
-						Live CPU use of every sampled process{hostCount > 1 ? ` on ${hostCount} hosts` : ''}
-						{lastUpdate > 0 && <> · updated {formatClock(lastUpdate)}</>}
-					</p>
-				</div>
-			</div>
+			<PageHead title="Processes">
+				Live CPU use of every sampled process{hostCount > 1 ? ` on ${hostCount} hosts` : ''}
+				{lastUpdate > 0 && <> · updated {formatClock(lastUpdate)}</>}
+			</PageHead>
 
 			<section className="stat-row" aria-label="Summary">
-				<div className="stat-card">
-					<span className="stat-label">Processes</span>
-					<span className="stat-value" data-testid="stat-processes">{formatCompact(rows.length)}</span>
-				</div>
-				<div className="stat-card">
-					<span className="stat-label">Total CPU</span>
-					<span className="stat-value">{formatPercent(totalCpu)}</span>
-				</div>
-				<div className="stat-card">
-					<span className="stat-label">Samples/s</span>
-					<span className="stat-value">{formatRate(totalSamples)}</span>
-				</div>
-				<div className="stat-card stat-card-chart">
-					<span className="stat-label">Samples/s, last 2 min</span>
+				<StatCard label="Processes" value={formatCompact(rows.length)} testId="stat-processes" />
+				<StatCard label="Total CPU" value={formatPercent(totalCpu)} />
+				<StatCard label="Samples/s" value={formatRate(totalSamples)} />
+				<StatCard label="Samples/s, last 2 min">
 					<ThroughputChart points={live.history} />
-				</div>
+				</StatCard>
 			</section>
 
 			<section className={`panel ${live.connection === 'open' ? '' : 'stale'}`} aria-busy={live.connection !== 'open'}>
-				<div className="panel-toolbar">
-					<input
-						type="search"
-						className="input filter-input"
-						placeholder="Filter by PID, command or command line"
-						value={filter}
-						onChange={(event) => setFilter(event.target.value)}
-						data-testid="process-filter"
-						aria-label="Filter processes"
-					/>
-					<span className="toolbar-note">
-						{visible.length === rows.length ? `${rows.length} processes` : `${visible.length} of ${rows.length} processes`} · click a row to open its profile
-					</span>
-				</div>
+				<FilterToolbar value={filter} onChange={setFilter} placeholder="Filter by PID, command or command line" what="processes" testId="process-filter">
+					{visible.length === rows.length ? `${rows.length} processes` : `${visible.length} of ${rows.length} processes`} · click a row to open its profile
+				</FilterToolbar>
 				<DataTable
 					columns={columns}
 					rows={visible}

@@ -18,6 +18,7 @@ import {
 import { useProcessLookup } from '../../lib/use-process-lookup.ts';
 import { useProfileData } from '../../lib/use-profile-data.ts';
 import { EmptyState } from '../common/empty-state.tsx';
+import { PageHead } from '../common/page-head.tsx';
 import { useLive } from '../live/live-provider.tsx';
 import { FlameGraph, FlameLegend } from './flame-graph.tsx';
 import { TimeRangePicker } from './time-range-picker.tsx';
@@ -265,12 +266,7 @@ export function ProfilesView() {
 
 	return (
 		<div className="page">
-			<div className="page-head">
-				<div>
-					<h1>Profiles</h1>
-					<p className="page-sub">CPU samples merged over a time range, by call stack</p>
-				</div>
-			</div>
+			<PageHead title="Profiles">CPU samples merged over a time range, by call stack</PageHead>
 
 			<section className="panel" aria-label="Query">
 				<div className="query-bar">

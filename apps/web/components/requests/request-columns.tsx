@@ -5,9 +5,10 @@ import type { HostRequest } from '../../lib/live-store.ts';
 import { profileHref } from '../../lib/profile-query.ts';
 import { formatLatency, statusTone } from '../../lib/requests.ts';
 import type { Column } from '../table/column.ts';
+import { hostColumn } from '../table/host-column.tsx';
 
 export function StatusBadge({ status }: { status: number }) {
-	return <span className={`status-badge status-${statusTone(status)}`}>{status || '–'}</span>;
+	return <span className={`badge status-badge status-${statusTone(status)}`}>{status || '–'}</span>;
 }
 
 function Process({ comm, pid }: { comm: string; pid: number }) {
@@ -98,13 +99,7 @@ export const REQUEST_COLUMNS: readonly Column<HostRequest>[] = [
 	},
 ];
 
-export const REQUEST_HOST_COLUMN: Column<HostRequest> = {
-	id: 'host',
-	header: 'Host',
-	width: '8rem',
-	value: (row) => row.host,
-	render: (row) => <span className="mono dim">{row.host}</span>,
-};
+export const REQUEST_HOST_COLUMN = hostColumn<HostRequest>('8rem');
 
 /** The endpoint table's columns (stored windows merged over the picked range). */
 export const ENDPOINT_COLUMNS: readonly Column<EndpointSummary>[] = [

@@ -1,15 +1,19 @@
 'use client';
 
-import { useEffect, useMemo, useState } from 'react';
-import type { EndpointSummary, EndpointsResult, HistogramResult } from '@firesight/store';
-import { api, describeError } from '../../lib/api.ts';
+import { useMemo, useState } from 'react';
+import type { EndpointSummary } from '@firesight/store';
+import { api } from '../../lib/api.ts';
 import { formatClock, formatInt, formatPercent, formatRate } from '../../lib/format.ts';
 import { processRows } from '../../lib/live-store.ts';
-import { resolveRange, type TimeRange } from '../../lib/profile-query.ts';
+import type { TimeRange } from '../../lib/profile-query.ts';
 import { formatLatency, requestKey, requestMatches, summarizeRecent } from '../../lib/requests.ts';
 import type { SortState } from '../../lib/sort.ts';
 import { useNow } from '../../lib/use-now.ts';
-import { EmptyState } from '../common/empty-state.tsx';
+import { useRangeQuery, useRefreshTick } from '../../lib/use-range-query.ts';
+import { EmptyState, NoCollectorState } from '../common/empty-state.tsx';
+import { FilterToolbar } from '../common/filter-toolbar.tsx';
+import { PageHead } from '../common/page-head.tsx';
+import { StatCard } from '../common/stat-card.tsx';
 import { useLive } from '../live/live-provider.tsx';
 import { TimeRangePicker } from '../profiles/time-range-picker.tsx';
 import { DataTable } from '../table/data-table.tsx';
@@ -17,69 +21,20 @@ import { LatencyHistogram } from './latency-histogram.tsx';
 import { ENDPOINT_COLUMNS, REQUEST_COLUMNS, REQUEST_HOST_COLUMN } from './request-columns.tsx';
 import './requests.css';
 
-/** A relative range refetches this often: stored windows arrive every 10 s by default. */
-const REFRESH_MS = 5_000;
-
 const endpointId = (e: Pick<EndpointSummary, 'host' | 'pid' | 'role' | 'method' | 'endpoint'>) => `${e.host}|${e.pid}|${e.role}|${e.method}|${e.endpoint}`;
 
-function useRefresh(range: TimeRange): number {
-	const [tick, setTick] = useState(0);
-	useEffect(() => {
-		if (range.kind !== 'relative') return;
-		const timer = setInterval(() => setTick((n) => n + 1), REFRESH_MS);
-		return () => clearInterval(timer);
-	}, [range]);
-	return tick;
-}
-
 function useEndpoints(range: TimeRange, tick: number) {
-	const [data, setData] = useState<EndpointsResult | null>(null);
-	const [error, setError] = useState<string | null>(null);
-	useEffect(() => {
-		const controller = new AbortController();
-		const { from, to } = resolveRange(range, Date.now());
-		api.requests.endpoints
-			.query({ fromMs: from, toMs: to }, { signal: controller.signal })
-			.then((result) => {
-				setData(result);
-				setError(null);
-			})
-			.catch((err: unknown) => {
-				if (!controller.signal.aborted) setError(describeError(err));
-			});
-		return () => controller.abort();
-	}, [range, tick]);
-	return { data, error };
+	return useRangeQuery(range, tick, '', (fromMs, toMs, signal) => api.requests.endpoints.query({ fromMs, toMs }, { signal }));
 }
 
+/** `selected` is read through its key: a refetched endpoint list must not refetch this. */
 function useHistogram(range: TimeRange, tick: number, selected: EndpointSummary | null) {
-	const [data, setData] = useState<HistogramResult | null>(null);
-	const [error, setError] = useState<string | null>(null);
-	const key = selected ? endpointId(selected) : '';
-	useEffect(() => {
-		if (!selected) {
-			setData(null);
-			return;
-		}
-		const controller = new AbortController();
-		const { from, to } = resolveRange(range, Date.now());
-		api.requests.histogram
-			.query(
-				{ fromMs: from, toMs: to, host: selected.host, pid: selected.pid, role: selected.role, method: selected.method, endpoint: selected.endpoint },
-				{ signal: controller.signal },
-			)
-			.then((result) => {
-				setData(result);
-				setError(null);
-			})
-			.catch((err: unknown) => {
-				if (!controller.signal.aborted) setError(describeError(err));
-			});
-		return () => controller.abort();
-		// `selected` is captured through its key: a refetched endpoint list must not refetch this.
-		// eslint-disable-next-line react-hooks/exhaustive-deps
-	}, [range, tick, key]);
-	return { data, error };
+	return useRangeQuery(range, tick, selected ? endpointId(selected) : null, (fromMs, toMs, signal) =>
+		api.requests.histogram.query(
+			{ fromMs, toMs, host: selected!.host, pid: selected!.pid, role: selected!.role, method: selected!.method, endpoint: selected!.endpoint },
+			{ signal },
+		),
+	);
 }
 
 export function RequestsView() {
@@ -90,7 +45,7 @@ export function RequestsView() {
 	const [endpointSort, setEndpointSort] = useState<SortState>({ columnId: 'count', direction: 'desc' });
 	const [range, setRange] = useState<TimeRange>({ kind: 'relative', preset: '15m' });
 	const [selectedId, setSelectedId] = useState<string | null>(null);
-	const tick = useRefresh(range);
+	const tick = useRefreshTick(range);
 	const endpoints = useEndpoints(range, tick);
 
 	const needle = filter.trim().toLowerCase();
@@ -114,7 +69,7 @@ export function RequestsView() {
 	if (!live.everConnected) {
 		empty = <EmptyState title="Connecting to the hub…" detail="Requests appear as soon as the live stream is up." />;
 	} else if (collectors.length === 0 || !anyConnected) {
-		empty = <EmptyState title="No collector is sending data" detail="Start one on this host with `firesight up` (or `npm start`), or point `firesight collector --hub URL --token TOKEN` at this hub." />;
+		empty = <NoCollectorState />;
 	} else if (rows.length === 0 && processes.length > 0 && !capturing) {
 		empty = <EmptyState title="HTTPS capture is off on the collectors" detail="The collector could not load its TLS uprobes; look for `HTTPS request capture is off` in its log (it needs root and a kernel with BTF)." />;
 	} else if (rows.length === 0) {
@@ -130,51 +85,23 @@ export function RequestsView() {
 
 	return (
 		<div className="page">
-			<div className="page-head">
-				<div>
-					<h1>Requests</h1>
-					<p className="page-sub">
-						HTTPS requests processes make and serve, read from TLS plaintext{hostCount > 1 ? ` on ${hostCount} hosts` : ''}
-						{lastRequest > 0 && <> · last {formatClock(lastRequest)}</>}
-					</p>
-				</div>
-			</div>
+			<PageHead title="Requests">
+				HTTPS requests processes make and serve, read from TLS plaintext{hostCount > 1 ? ` on ${hostCount} hosts` : ''}
+				{lastRequest > 0 && <> · last {formatClock(lastRequest)}</>}
+			</PageHead>
 
-			<section className="stat-row requests-stats" aria-label="Summary">
-				<div className="stat-card">
-					<span className="stat-label">Requests/s</span>
-					<span className="stat-value" data-testid="stat-requests-rate">{capturing ? formatRate(ratePerSec) : '–'}</span>
-				</div>
-				<div className="stat-card">
-					<span className="stat-label">Recent requests</span>
-					<span className="stat-value">{formatInt(summary.count)}</span>
-				</div>
-				<div className="stat-card">
-					<span className="stat-label">5xx in recent</span>
-					<span className="stat-value">{summary.count ? formatPercent(summary.errorRate * 100) : '–'}</span>
-				</div>
-				<div className="stat-card">
-					<span className="stat-label">p99 of recent</span>
-					<span className="stat-value">{summary.count ? formatLatency(summary.p99Ms) : '–'}</span>
-				</div>
+			<section className="stat-row stat-row-4" aria-label="Summary">
+				<StatCard label="Requests/s" value={capturing ? formatRate(ratePerSec) : '–'} testId="stat-requests-rate" />
+				<StatCard label="Recent requests" value={formatInt(summary.count)} />
+				<StatCard label="5xx in recent" value={summary.count ? formatPercent(summary.errorRate * 100) : '–'} />
+				<StatCard label="p99 of recent" value={summary.count ? formatLatency(summary.p99Ms) : '–'} />
 			</section>
 
 			<section className={`panel requests-live ${live.connection === 'open' ? '' : 'stale'}`} aria-busy={live.connection !== 'open'}>
-				<div className="panel-toolbar">
-					<input
-						type="search"
-						className="input filter-input"
-						placeholder="Filter by PID, process, method, path, status or peer"
-						value={filter}
-						onChange={(event) => setFilter(event.target.value)}
-						data-testid="request-filter"
-						aria-label="Filter requests"
-					/>
-					<span className="toolbar-note">
-						{visible.length === rows.length ? `${formatInt(rows.length)} recent requests` : `${formatInt(visible.length)} of ${formatInt(rows.length)} recent requests`} · live, newest
-						{' '}1,000 kept
-					</span>
-				</div>
+				<FilterToolbar value={filter} onChange={setFilter} placeholder="Filter by PID, process, method, path, status or peer" what="requests" testId="request-filter">
+					{visible.length === rows.length ? `${formatInt(rows.length)} recent requests` : `${formatInt(visible.length)} of ${formatInt(rows.length)} recent requests`} · live, newest
+					{' '}1,000 kept
+				</FilterToolbar>
 				<DataTable
 					columns={columns}
 					rows={visible}
@@ -258,7 +185,7 @@ export function RequestsView() {
 							</div>
 						</>
 					) : (
-						<div className="latency-empty">
+						<div className="chart-empty chart-empty-tall">
 							{histogram.error ?? (selected ? 'Loading…' : 'Pick an endpoint to see its latency distribution (log2 buckets: each bar spans twice the time of the one before).')}
 						</div>
 					)}
