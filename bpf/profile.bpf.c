@@ -10,6 +10,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include "counters.bpf.h"
 #include "profile.h"
 
 #define EEXIST 17
@@ -56,11 +57,7 @@ struct {
 /* Counters are kept per buffer, so each drained window carries exactly its own. */
 static __always_inline void count(__u32 buf, __u32 counter)
 {
-	__u32 idx = buf * PROFILE_COUNTER_MAX + counter;
-	__u64 *c = bpf_map_lookup_elem(&counters, &idx);
-
-	if (c)
-		*c += 1; /* per-CPU: no other writer */
+	percpu_counter_add(&counters, buf * PROFILE_COUNTER_MAX + counter, 1);
 }
 
 static __always_inline int record(void *ctx, __u32 buf, struct profile_key *key, void *stacks,

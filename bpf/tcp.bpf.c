@@ -17,6 +17,7 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include "counters.bpf.h"
 #include "tcp.h"
 
 #define AF_INET 2
@@ -75,10 +76,7 @@ struct {
 
 static __always_inline void count(__u32 counter, __u64 n)
 {
-	__u64 *c = bpf_map_lookup_elem(&counters, &counter);
-
-	if (c)
-		*c += n; /* per-CPU: no other writer */
+	percpu_counter_add(&counters, counter, n);
 }
 
 static __always_inline void read_tuple(const struct sock_common *skc, struct tcp_tuple *t)
