@@ -50,8 +50,36 @@ export function reportNothing(nothing: string, since: string | undefined, filter
 	console.error(`firesight query: no ${nothing} in the last ${since ?? '5m'}${what ? ` for ${what}` : ''}`);
 }
 
+/** How a listing prints its rows; a HOST column or field is added when rows span hosts. */
+export interface ListingFormat<R> {
+	/** What there is none of, for the message when nothing came back: "HTTPS requests". */
+	nothing: string;
+	/** One JSON line per row (--json). */
+	json(row: R): Record<string, unknown>;
+	header: string[];
+	/** Columns aligned right. */
+	numeric: number[];
+	cells(row: R): string[];
+}
+
+/** Prints rows as JSON lines or a text table, or says on standard error that there are none. */
+export async function printListing<R extends { host: string }>(args: ListingArgs, rows: readonly R[], format: ListingFormat<R>): Promise<void> {
+	const multiHost = manyHosts(rows, args.host);
+	let out = '';
+	if (args.json) {
+		out = rows.map((r) => JSON.stringify({ ...format.json(r), ...(multiHost ? { host: r.host } : {}) }) + '\n').join('');
+	} else if (rows.length === 0) {
+		reportNothing(format.nothing, args.since, { pid: args.pid, host: args.host });
+	} else {
+		const header = [...format.header, ...(multiHost ? ['HOST'] : [])];
+		const body = rows.map((r) => [...format.cells(r), ...(multiHost ? [r.host] : [])]);
+		out = textTable(header, body, new Set(format.numeric));
+	}
+	await writeStdout(out);
+}
+
 /** Whether rows from more than one host came back, so that each row must say its host. */
-export function manyHosts(rows: readonly { host: string }[], hostFilter: string | undefined): boolean {
+function manyHosts(rows: readonly { host: string }[], hostFilter: string | undefined): boolean {
 	return hostFilter === undefined && new Set(rows.map((r) => r.host)).size > 1;
 }
 

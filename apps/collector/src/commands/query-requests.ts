@@ -1,5 +1,5 @@
 import { callHub, createHubClient } from '../hub-client.ts';
-import { manyHosts, parseListingArgs, reportNothing, textTable, writeStdout } from './query-listing.ts';
+import { parseListingArgs, printListing } from './query-listing.ts';
 
 export const requestsUsage = `Usage: firesight query requests [--since DURATION] [--pid PID] [--host HOST] [--json] [--hub URL]
 
@@ -45,34 +45,24 @@ export async function requests(argv: string[]): Promise<number> {
 		if (Math.floor(lastTs) <= from) break;
 		from = Math.floor(lastTs);
 	}
-	const multiHost = manyHosts(rows, host);
-
-	let out: string;
-	if (args.json) {
-		out = rows
-			.map((r) =>
-				JSON.stringify({
-					ts: r.ts,
-					pid: r.pid,
-					comm: r.comm,
-					method: r.method,
-					path: r.path,
-					status: r.status,
-					latencyMs: r.latencyMs,
-					reqBytes: r.reqBytes,
-					respBytes: r.respBytes,
-					local: r.local,
-					remote: r.remote,
-					...(multiHost ? { host: r.host } : {}),
-				}) + '\n',
-			)
-			.join('');
-	} else if (rows.length === 0) {
-		reportNothing('HTTPS requests', args.since, { pid, host });
-		out = '';
-	} else {
-		const header = ['TIME', 'PID', 'COMMAND', 'ROLE', 'METHOD', 'PATH', 'STATUS', 'MS', 'REQ B', 'RESP B', 'REMOTE', ...(multiHost ? ['HOST'] : [])];
-		const body = rows.map((r) => [
+	await printListing(args, rows, {
+		nothing: 'HTTPS requests',
+		json: (r) => ({
+			ts: r.ts,
+			pid: r.pid,
+			comm: r.comm,
+			method: r.method,
+			path: r.path,
+			status: r.status,
+			latencyMs: r.latencyMs,
+			reqBytes: r.reqBytes,
+			respBytes: r.respBytes,
+			local: r.local,
+			remote: r.remote,
+		}),
+		header: ['TIME', 'PID', 'COMMAND', 'ROLE', 'METHOD', 'PATH', 'STATUS', 'MS', 'REQ B', 'RESP B', 'REMOTE'],
+		numeric: [1, 6, 7, 8, 9],
+		cells: (r) => [
 			clock(r.ts),
 			String(r.pid),
 			r.comm || '?',
@@ -84,10 +74,7 @@ export async function requests(argv: string[]): Promise<number> {
 			String(r.reqBytes),
 			String(r.respBytes),
 			r.remote ?? '?',
-			...(multiHost ? [r.host] : []),
-		]);
-		out = textTable(header, body, new Set([1, 6, 7, 8, 9]));
-	}
-	await writeStdout(out);
+		],
+	});
 	return 0;
 }

@@ -1,5 +1,5 @@
 import { callHub, createHubClient } from '../hub-client.ts';
-import { manyHosts, parseListingArgs, reportNothing, textTable, writeStdout } from './query-listing.ts';
+import { parseListingArgs, printListing } from './query-listing.ts';
 
 export const retransmitsUsage = `Usage: firesight query retransmits [--since DURATION] [--pid PID] [--host HOST] [--json] [--hub URL]
 
@@ -30,34 +30,24 @@ export async function retransmits(argv: string[]): Promise<number> {
 	const fromMs = toMs - sinceMs;
 	const client = createHubClient(hub);
 	const rows = await callHub(hub, () => client.network.connections.query({ fromMs, toMs, pid, host }));
-	const multiHost = manyHosts(rows, host);
-
-	let out: string;
-	if (args.json) {
-		out = rows
-			.map((r) =>
-				JSON.stringify({
-					pid: r.pid,
-					comm: r.comm,
-					family: r.family,
-					saddr: r.saddr,
-					sport: r.sport,
-					daddr: r.daddr,
-					dport: r.dport,
-					retransmits: r.retransmits,
-					state: r.state,
-					firstTs: r.firstTs,
-					lastTs: r.lastTs,
-					...(multiHost ? { host: r.host } : {}),
-				}) + '\n',
-			)
-			.join('');
-	} else if (rows.length === 0) {
-		reportNothing('retransmits', args.since, { pid, host });
-		out = '';
-	} else {
-		const header = ['PID', 'COMMAND', 'LOCAL', 'REMOTE', 'RETRANS', 'STATE', 'FIRST', 'LAST', ...(multiHost ? ['HOST'] : [])];
-		const body = rows.map((r) => [
+	await printListing(args, rows, {
+		nothing: 'retransmits',
+		json: (r) => ({
+			pid: r.pid,
+			comm: r.comm,
+			family: r.family,
+			saddr: r.saddr,
+			sport: r.sport,
+			daddr: r.daddr,
+			dport: r.dport,
+			retransmits: r.retransmits,
+			state: r.state,
+			firstTs: r.firstTs,
+			lastTs: r.lastTs,
+		}),
+		header: ['PID', 'COMMAND', 'LOCAL', 'REMOTE', 'RETRANS', 'STATE', 'FIRST', 'LAST'],
+		numeric: [0, 4],
+		cells: (r) => [
 			String(r.pid),
 			r.comm || '?',
 			endpoint(r.family, r.saddr, r.sport),
@@ -66,10 +56,7 @@ export async function retransmits(argv: string[]): Promise<number> {
 			r.state,
 			isoOrDash(r.firstTs),
 			isoOrDash(r.lastTs),
-			...(multiHost ? [r.host] : []),
-		]);
-		out = textTable(header, body, new Set([0, 4]));
-	}
-	await writeStdout(out);
+		],
+	});
 	return 0;
 }
