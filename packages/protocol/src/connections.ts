@@ -47,25 +47,25 @@ export const connectionRowSchema = z.object({
 });
 export type ConnectionRow = z.infer<typeof connectionRowSchema>;
 
-export const processRetransmitsSchema = z.object({
-	pid: pidSchema,
-	comm: commSchema,
+/** Connection counts and retransmits, per process and per host. */
+const connectionCountFields = {
 	connections: countSchema,
 	openConnections: countSchema,
 	/** Since the collector started, closed connections included. */
 	retransmits: countSchema,
 	retransmitsPerSecond: rateSchema,
+};
+
+export const processRetransmitsSchema = z.object({
+	pid: pidSchema,
+	comm: commSchema,
+	...connectionCountFields,
 	bytesSent: countSchema,
 	bytesReceived: countSchema,
 });
 export type ProcessRetransmits = z.infer<typeof processRetransmitsSchema>;
 
-export const connectionTotalsSchema = z.object({
-	connections: countSchema,
-	openConnections: countSchema,
-	retransmits: countSchema,
-	retransmitsPerSecond: rateSchema,
-});
+export const connectionTotalsSchema = z.object(connectionCountFields);
 export type ConnectionTotals = z.infer<typeof connectionTotalsSchema>;
 
 /** A host's live connection table, once a second. */
