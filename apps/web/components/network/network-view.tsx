@@ -11,6 +11,7 @@ import { useNow } from '../../lib/use-now.ts';
 import { EmptyState, NoCollectorState } from '../common/empty-state.tsx';
 import { FilterToolbar } from '../common/filter-toolbar.tsx';
 import { PageHead } from '../common/page-head.tsx';
+import { Panel } from '../common/panel.tsx';
 import { StatCard } from '../common/stat-card.tsx';
 import { useLive } from '../live/live-provider.tsx';
 import { TimeRangePicker } from '../profiles/time-range-picker.tsx';
@@ -109,19 +110,12 @@ export function NetworkView() {
 			</div>
 
 			<section className="network-charts">
-				<div className="panel">
-					<div className="panel-head">
-						<span className="panel-title">Retransmits/s per host</span>
-					</div>
+				<Panel title="Retransmits/s per host">
 					{hostSeries.length > 0 && series.data ? <RetransmitChart buckets={series.data.buckets} series={hostSeries} longRange={longRange} testId="chart-hosts" /> : chartEmpty('Retransmits')}
-				</div>
-				<div className="panel">
-					<div className="panel-head">
-						<span className="panel-title">Retransmits/s per process</span>
-						{(series.data?.processes.length ?? 0) > MAX_LINES && <span className="toolbar-note">top {MAX_LINES} of {series.data?.processes.length}</span>}
-					</div>
+				</Panel>
+				<Panel title="Retransmits/s per process" note={(series.data?.processes.length ?? 0) > MAX_LINES && <>top {MAX_LINES} of {series.data?.processes.length}</>}>
 					{processSeries.length > 0 && series.data ? <RetransmitChart buckets={series.data.buckets} series={processSeries} longRange={longRange} testId="chart-processes" /> : chartEmpty('Retransmits')}
-				</div>
+				</Panel>
 			</section>
 
 			<section className={`panel ${live.connection === 'open' ? '' : 'stale'}`} aria-busy={live.connection !== 'open'}>

@@ -13,6 +13,7 @@ import { useRangeQuery, useRefreshTick } from '../../lib/use-range-query.ts';
 import { EmptyState, NoCollectorState } from '../common/empty-state.tsx';
 import { FilterToolbar } from '../common/filter-toolbar.tsx';
 import { PageHead } from '../common/page-head.tsx';
+import { Panel } from '../common/panel.tsx';
 import { StatCard } from '../common/stat-card.tsx';
 import { useLive } from '../live/live-provider.tsx';
 import { TimeRangePicker } from '../profiles/time-range-picker.tsx';
@@ -121,15 +122,11 @@ export function RequestsView() {
 			</div>
 
 			<section className="requests-bottom">
-				<div className="panel requests-endpoints">
-					<div className="panel-head">
-						<span className="panel-title">Endpoints</span>
-						{endpoints.data && endpointRows.length > 0 && (
-							<span className="toolbar-note">
-								{formatInt(endpointRows.length)} endpoints · {formatInt(endpoints.data.windows)} windows
-							</span>
-						)}
-					</div>
+				<Panel
+					title="Endpoints"
+					className="requests-endpoints"
+					note={endpoints.data && endpointRows.length > 0 && <>{formatInt(endpointRows.length)} endpoints · {formatInt(endpoints.data.windows)} windows</>}
+				>
 					<DataTable
 						columns={ENDPOINT_COLUMNS}
 						rows={endpointRows}
@@ -146,42 +143,35 @@ export function RequestsView() {
 							onActivate: () => setSelectedId(endpointId(row)),
 						})}
 					/>
-				</div>
-				<div className="panel">
-					<div className="panel-head">
-						<span className="panel-title">
+				</Panel>
+				<Panel
+					title={
+						<>
 							Latency{selected ? ' of ' : ''}
 							{selected && (
 								<span className="mono" data-testid="histogram-endpoint">
 									{selected.method} {selected.endpoint}
 								</span>
 							)}
-						</span>
-						{selected && (
-							<span className="toolbar-note">
-								{selected.comm || '?'} ({selected.pid}){selected.role === 'client' ? ', as client' : ''}
-							</span>
-						)}
-					</div>
+						</>
+					}
+					note={selected && <>{selected.comm || '?'} ({selected.pid}){selected.role === 'client' ? ', as client' : ''}</>}
+				>
 					{histogram.data && histogram.data.count > 0 ? (
 						<>
 							<LatencyHistogram buckets={histogram.data.buckets} testId="latency-histogram" />
 							<div className="latency-quantiles">
-								<span>
-									requests <span className="mono">{formatInt(histogram.data.count)}</span>
-								</span>
-								<span>
-									p50 <span className="mono">{formatLatency(histogram.data.p50Ms)}</span>
-								</span>
-								<span>
-									p90 <span className="mono">{formatLatency(histogram.data.p90Ms)}</span>
-								</span>
-								<span>
-									p99 <span className="mono">{formatLatency(histogram.data.p99Ms)}</span>
-								</span>
-								<span>
-									max <span className="mono">{formatLatency(histogram.data.maxMs)}</span>
-								</span>
+								{[
+									['requests', formatInt(histogram.data.count)],
+									['p50', formatLatency(histogram.data.p50Ms)],
+									['p90', formatLatency(histogram.data.p90Ms)],
+									['p99', formatLatency(histogram.data.p99Ms)],
+									['max', formatLatency(histogram.data.maxMs)],
+								].map(([label, value]) => (
+									<span key={label}>
+										{label} <span className="mono">{value}</span>
+									</span>
+								))}
 							</div>
 						</>
 					) : (
@@ -189,7 +179,7 @@ export function RequestsView() {
 							{histogram.error ?? (selected ? 'Loading…' : 'Pick an endpoint to see its latency distribution (log2 buckets: each bar spans twice the time of the one before).')}
 						</div>
 					)}
-				</div>
+				</Panel>
 			</section>
 		</div>
 	);
