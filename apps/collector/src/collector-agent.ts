@@ -41,8 +41,9 @@ export function profileToWindow(host: string, profile: Profile): ProfileWindow {
 }
 
 /**
- * The per-host agent: the CPU profiler drained every second into a live process table and
- * profile windows, streamed to a hub. Throws NativeError when the BPF programs cannot load.
+ * The per-host agent: the CPU profiler drained twice a second into a live process table and
+ * profile windows, TCP connections and HTTPS requests beside it, all streamed to a hub. Throws
+ * NativeError when the profiler cannot load; the TCP and TLS tools only log when they cannot.
  */
 export function startCollector(options: CollectorOptions): Collector {
 	const host = options.host ?? hostname();
