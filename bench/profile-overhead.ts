@@ -61,8 +61,7 @@ try {
 			const measuring = child?.pid ? measureProcess(child.pid, 0, 4000) : undefined;
 			const seconds = await runWorkloadPair();
 			const usage = await measuring;
-			child?.kill('SIGINT');
-			if (child) await new Promise((r) => child.once('exit', r));
+			if (child) await stop(child);
 			(wall[peer.name] ??= []).push(seconds);
 			if (usage) {
 				(cpu[peer.name] ??= []).push(usage.cpuPerSec);
@@ -96,6 +95,15 @@ ${rows.join('\n')}
 Targets: slowdown under 1%, collector under 1% of one core after warm-up, RSS under 150 MB.`;
 console.log(body);
 writeResultsSection('CPU profiler overhead', body);
+
+/** SIGTERM (a background job may have SIGINT ignored), then SIGKILL if it lingers. */
+async function stop(child: ChildProcess): Promise<void> {
+	const exited = new Promise((r) => child.once('exit', r));
+	child.kill('SIGTERM');
+	const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+	await exited;
+	clearTimeout(timer);
+}
 
 function hasCommand(cmd: string): boolean {
 	try {

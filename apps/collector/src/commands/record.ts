@@ -4,6 +4,7 @@ import { toFolded, toPprof, totalWeight, type Profile } from '@firesight/profile
 import { intOption, durationOption, parseOptions, UsageError, UserError, type Command } from '../command.ts';
 import { ProfileSampler } from '../profiling/profile-sampler.ts';
 import { progressLine } from '../progress-line.ts';
+import { untilSignal } from '../until-signal.ts';
 import { frequencyOption } from './agent-options.ts';
 
 const usage = `Usage: firesight record [--pid PID]... [--duration SECONDS] [--frequency HZ]
@@ -66,8 +67,10 @@ async function run(argv: string[]): Promise<number> {
 		const secs = Math.min(durationMs, Date.now() - started) / 1000;
 		progress.update(`recording ${secs.toFixed(0)}/${(durationMs / 1000).toFixed(0)} s, ${samples} samples`);
 	});
-	const interrupted = new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
-	await Promise.race([new Promise((r) => setTimeout(r, durationMs)), interrupted]);
+	// Ctrl-C (or SIGTERM) ends the recording early and still writes what was sampled.
+	let timer: NodeJS.Timeout | undefined;
+	await Promise.race([new Promise((r) => (timer = setTimeout(r, durationMs))), untilSignal()]);
+	clearTimeout(timer);
 	const profile = await sampler.stop();
 	progress.done(`recorded ${totalWeight(profile)} samples of ${new Set(profile.samples.map((s) => s.pid)).size} processes in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 	write(profile, format, output);
