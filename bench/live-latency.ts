@@ -7,7 +7,7 @@
  * earlier than T0 (and comes within a sampling period once it runs: 97 Hz on a busy CPU), so the
  * time from T0 until the browser shows the process's row with samples/s above zero bounds the
  * kernel-to-browser latency from above. The time until the row first appears is reported too: rows
- * come from /proc scans on the same one-second tick, so it shows the same pipeline without the
+ * come from /proc scans on the same tick, so it shows the same pipeline without the
  * samples condition. Page and Node clocks are both the host's wall clock.
  *
  * Needs root (BPF). Usage: node --import tsx bench/live-latency.ts [--reps N]
@@ -108,7 +108,7 @@ try {
 	await waitFor('a /live client', async () => live.readyState === WebSocket.OPEN, 10_000);
 
 	for (let rep = 0; rep < REPS; rep++) {
-		// A random phase against the collector's one-second tick, so the drain period is sampled evenly.
+		// A random phase against the collector's tick, so the drain period is sampled evenly.
 		await new Promise((r) => setTimeout(r, 500 + Math.random() * 1000));
 		const t0 = performance.timeOrigin + performance.now();
 		const child = spawn('/bin/sh', ['-c', 'while :; do :; done'], { stdio: 'ignore' });
@@ -170,12 +170,12 @@ The path cut in three, per repetition (a \`/live\` client in the benchmark saw t
 
 Target p95 under 1000 ms: ${p95 < 1000 ? 'met' : 'missed'} (${toSample.length} measured${missed ? `, ${missed} not seen within 15 s` : ''}).
 When a process starts just before a tick, that tick's /proc scan already lists it but its drain holds
-no sample of it yet, so its first samples ride the next tick, a full second later: with a one-second
-drain the p95 cannot go much below one second plus the pipeline. Everything after the drain
+no sample of it yet, so its first samples ride the next tick, one drain period (500 ms) later: the
+p95 cannot go much below that period plus the pipeline. Everything after the drain
 (the last two rows) is what the hub and the dashboard add.
 
 What the number includes: the wait for the collector's next drain of the kernel's stack-count maps,
-once a second (uniform over 0-1000 ms given the random phase: about 500 ms on average is this period
+every 500 ms (uniform over 0-500 ms given the random phase: about 250 ms on average is this period
 alone); the /proc scan and the live message to the hub over the ingest WebSocket; the hub's fan-out on
 \`/live\`; and React rendering the row. The first sample lands within one sampling period (about 10 ms)
 of the process running, which this bound also counts.
