@@ -7,6 +7,8 @@ export interface Command {
 	readonly summary: string;
 	/** The full `--help` text of the command. */
 	readonly usage: string;
+	/** The `--help` text for these arguments, for commands with subcommands of their own. */
+	usageFor?(argv: string[]): string;
 	/** Returns the process exit code. Throws UsageError for bad arguments. */
 	run(argv: string[]): Promise<number>;
 }

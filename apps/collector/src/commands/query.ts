@@ -106,12 +106,13 @@ Reads from a running hub (default http://127.0.0.1:7300).
 What:
 ${subcommands.map((s) => `  ${s.name.padEnd(12)}${s.summary}`).join('\n')}
 
-${subcommands.map((s) => '\n' + s.usage).join('\n')}`;
+Run 'firesight query <what> --help' for its options.`;
 
 export const query: Command = {
 	name: 'query',
-	summary: 'read profiles from a running hub',
+	summary: 'read profiles, requests or retransmits from a running hub',
 	usage,
+	usageFor: (argv) => subcommands.find((s) => s.name === argv[0])?.usage ?? usage,
 	async run(argv) {
 		const [what, ...rest] = argv;
 		if (what === undefined) throw new UsageError(`say what to query: ${subcommands.map((s) => s.name).join(', ')}`);
