@@ -1,5 +1,5 @@
 import type { ByteSource } from './byte-source.ts';
-import { SymbolTable, sortAndMerge, type SymbolEntry } from './symbol-table.ts';
+import { SymbolTableBuilder, type SymbolTable } from './symbol-table.ts';
 
 /** ELF constants we use (see the System V ABI and the gABI). */
 export const PT_LOAD = 1;
@@ -47,12 +47,6 @@ export interface ElfSection {
 	readonly size: bigint;
 	readonly link: number;
 	readonly entsize: bigint;
-}
-
-interface WorkSymbol extends SymbolEntry {
-	binding: number;
-	/** End of the section holding the symbol, bounding zero-size symbols. */
-	sectionEnd: bigint;
 }
 
 /**
@@ -106,7 +100,7 @@ export class ElfFile {
 	 * the shorter name. Zero-size symbols extend to the next symbol or their section's end.
 	 */
 	functions(): SymbolTable {
-		const work: WorkSymbol[] = [];
+		const b = new SymbolTableBuilder();
 		for (const sec of this.sections) {
 			if (sec.type !== SHT_SYMTAB && sec.type !== SHT_DYNSYM) continue;
 			const strtab = this.sections[sec.link];
@@ -122,35 +116,36 @@ export class ElfFile {
 				if (stype !== STT_FUNC && stype !== STT_GNU_IFUNC) continue;
 				const shndx = syms.readUInt16LE(p + 6);
 				if (shndx === SHN_UNDEF || (shndx >= SHN_LORESERVE && shndx !== SHN_XINDEX)) continue;
-				const value = syms.readBigUInt64LE(p + 8);
-				if (value === 0n) continue;
+				const lo = syms.readUInt32LE(p + 8);
+				const hi = syms.readUInt32LE(p + 12);
+				if (lo === 0 && hi === 0) continue;
 				const nameOff = syms.readUInt32LE(p);
 				if (nameOff >= strs.length) continue;
-				let nameEnd = strs.indexOf(0, nameOff);
-				if (nameEnd < 0) nameEnd = strs.length;
-				const name = strs.toString('utf8', nameOff, nameEnd);
-				if (name === '') continue;
-				const size = syms.readBigUInt64LE(p + 16);
+				let nameEnd = nameOff;
+				while (nameEnd < strs.length && strs[nameEnd] !== 0) nameEnd++;
+				if (nameEnd === nameOff) continue;
+				// Sizes beyond 2^53 are corrupt; treat them as unknown.
+				const size = syms.readUInt32LE(p + 20) < 0x20_0000 ? syms.readUInt32LE(p + 16) + syms.readUInt32LE(p + 20) * 0x1_0000_0000 : 0;
 				const home = shndx === SHN_XINDEX ? undefined : this.sections[shndx];
-				work.push({
-					start: value,
-					end: value + size,
-					name,
-					binding: info >> 4,
-					sectionEnd: home === undefined ? value : home.addr + home.size,
-				});
+				let extra = 0;
+				if (home !== undefined) {
+					const value = (BigInt(hi) << 32n) | BigInt(lo);
+					const secEnd = home.addr + home.size;
+					if (secEnd > value) extra = Number(secEnd - value);
+				}
+				b.addParts(lo, hi, size, strs, nameOff, nameEnd, rankSymbol(size > 0, strs, nameOff, nameEnd, info >> 4), 0, extra);
 			}
 		}
-		const merged = sortAndMerge(work, preferSymbol);
-		for (let i = 0; i < merged.length; i++) {
-			const e = merged[i]!;
-			if (e.end !== e.start) continue;
-			const next = merged[i + 1];
-			let end = e.sectionEnd;
-			if (next !== undefined && next.start < end) end = next.start;
-			if (end > e.start) e.end = end;
+		const m = b.merge(true);
+		for (let i = 0; i < m.length; i++) {
+			const start = m.starts[i]!;
+			if (m.ends[i] !== start) continue;
+			// Zero-size: up to the next symbol or the end of its section.
+			let end = start + b.extra(m.pick[i]!);
+			if (i + 1 < m.length && m.starts[i + 1]! < end) end = m.starts[i + 1]!;
+			if (end > start) m.ends[i] = end;
 		}
-		return new SymbolTable(merged);
+		return b.build(m);
 	}
 
 	close(): void {
@@ -257,24 +252,15 @@ function align4(n: number): number {
 	return (n + 3) & ~3;
 }
 
-function leadingUnderscores(s: string): number {
-	let n = 0;
-	while (n < s.length && s.charCodeAt(n) === 95) n++;
-	return n;
-}
-
 const BINDING_RANK: Record<number, number> = { [STB_GLOBAL]: 0, [STB_WEAK]: 1, [STB_LOCAL]: 2 };
 
-function preferSymbol(a: WorkSymbol, b: WorkSymbol): boolean {
-	const aSized = a.end > a.start;
-	const bSized = b.end > b.start;
-	if (aSized !== bSized) return aSized;
-	const au = leadingUnderscores(a.name);
-	const bu = leadingUnderscores(b.name);
-	if (au !== bu) return au < bu;
-	const ar = BINDING_RANK[a.binding] ?? 3;
-	const br = BINDING_RANK[b.binding] ?? 3;
-	if (ar !== br) return ar < br;
-	if (a.name.length !== b.name.length) return a.name.length < b.name.length;
-	return a.name < b.name;
+/**
+ * Where several names share an address the most readable wins (lower rank): a sized symbol, then
+ * fewer leading underscores (`getpid` over `__getpid`), then global over weak over local; the
+ * builder then prefers the shorter name, then the smaller one.
+ */
+function rankSymbol(sized: boolean, strs: Buffer, from: number, to: number, binding: number): number {
+	let u = 0;
+	while (from + u < to && strs[from + u] === 95) u++;
+	return (sized ? 0 : 1 << 24) + Math.min(u, 0xffff) * 4 + (BINDING_RANK[binding] ?? 3);
 }

@@ -304,7 +304,7 @@ export class Symbolizer {
 		this.kallsymsAt = Date.now();
 		this.counters.kallsyms_loads++;
 		try {
-			this.kallsyms = parseKallsyms(readFileSync(this.kallsymsPath, 'utf8'));
+			this.kallsyms = parseKallsyms(readFileSync(this.kallsymsPath));
 		} catch {
 			this.kallsyms ??= parseKallsyms('');
 		}
