@@ -100,7 +100,12 @@ export class ElfFile {
 	 * the shorter name. Zero-size symbols extend to the next symbol or their section's end.
 	 */
 	functions(): SymbolTable {
-		const b = new SymbolTableBuilder();
+		let count = 0;
+		for (const sec of this.sections) {
+			if ((sec.type === SHT_SYMTAB || sec.type === SHT_DYNSYM) && sec.entsize >= BigInt(SYM_SIZE)) count += Number(sec.size / sec.entsize);
+		}
+		// Function symbols are commonly about half of all symbols.
+		const b = new SymbolTableBuilder(Math.min(count, 1 << 22) * 0.6);
 		for (const sec of this.sections) {
 			if (sec.type !== SHT_SYMTAB && sec.type !== SHT_DYNSYM) continue;
 			const strtab = this.sections[sec.link];

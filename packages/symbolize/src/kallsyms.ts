@@ -15,7 +15,8 @@ const LAST_SYMBOL_EXTENT = 0x10000;
  */
 export function parseKallsyms(input: string | Buffer): SymbolTable {
 	const buf = typeof input === 'string' ? Buffer.from(input, 'utf8') : input;
-	const b = new SymbolTableBuilder();
+	// Lines average about 40 bytes, and most are text symbols.
+	const b = new SymbolTableBuilder(buf.length / 40);
 	let nonZero = false;
 	let lastTag = '';
 	let lastTagId = 0;

@@ -22,6 +22,8 @@ export interface ProcessSnapshot {
 	perfMapProbedAt: number;
 	/** Date.now() of the last re-read caused by an address outside every mapping. */
 	missRereadAt: number;
+	/** Current wait between such re-reads (grows while they find nothing new). */
+	missRereadEveryMs: number;
 }
 
 /** Reads the start time field of /proc/PID/stat, or undefined if the process is gone. */
@@ -72,5 +74,5 @@ export function readSnapshot(procRoot: string, pid: number, prev: ProcessSnapsho
 		prev.readAt = now;
 		return prev;
 	}
-	return { pid, startTime, maps: parseMaps(text), mapsText: text, readAt: now, nsPid: undefined, perfMap: undefined, perfMapProbedAt: 0, missRereadAt: 0 };
+	return { pid, startTime, maps: parseMaps(text), mapsText: text, readAt: now, nsPid: undefined, perfMap: undefined, perfMapProbedAt: 0, missRereadAt: 0, missRereadEveryMs: 200 };
 }

@@ -118,7 +118,7 @@ export class SymbolTable {
 }
 
 function columnsOf(entries: readonly SymbolEntry[]): SymbolColumns {
-	const b = new SymbolTableBuilder();
+	const b = new SymbolTableBuilder(entries.length);
 	for (const e of entries) {
 		const name = Buffer.from(e.name, 'utf8');
 		b.add(e.start, Number(e.end - e.start), name, 0, name.length, 0, e.tag === undefined ? 0 : b.tagId(e.tag));
@@ -146,19 +146,36 @@ export interface MergedSymbols {
  */
 export class SymbolTableBuilder {
 	private n = 0;
-	private lo = new Uint32Array(1024);
-	private hi = new Uint32Array(1024);
-	private sizes = new Float64Array(1024);
-	private extras = new Float64Array(1024);
-	private ranks = new Float64Array(1024);
-	private tags = new Uint32Array(1024);
-	private srcs = new Uint16Array(1024);
-	private nameStarts = new Uint32Array(1024);
-	private nameEnds = new Uint32Array(1024);
+	private lo: Uint32Array;
+	private hi: Uint32Array;
+	private sizes: Float64Array;
+	private extras: Float64Array;
+	private ranks: Float64Array;
+	private tags: Uint32Array;
+	private srcs: Uint16Array;
+	private nameStarts: Uint32Array;
+	private nameEnds: Uint32Array;
 	private readonly sources: Buffer[] = [];
 	private readonly tagIndex = new Map<string, number>();
 	private readonly tagNames: (string | undefined)[] = [undefined];
 	private base: bigint = 0n;
+
+	/**
+	 * `capacity`: how many candidates to expect; a good guess spares the garbage of growing
+	 * (which a big binary's hundreds of thousands of symbols would make megabytes of).
+	 */
+	constructor(capacity = 1024) {
+		const cap = Math.max(16, Math.ceil(capacity));
+		this.lo = new Uint32Array(cap);
+		this.hi = new Uint32Array(cap);
+		this.sizes = new Float64Array(cap);
+		this.extras = new Float64Array(cap);
+		this.ranks = new Float64Array(cap);
+		this.tags = new Uint32Array(cap);
+		this.srcs = new Uint16Array(cap);
+		this.nameStarts = new Uint32Array(cap);
+		this.nameEnds = new Uint32Array(cap);
+	}
 
 	get length(): number {
 		return this.n;

@@ -38,8 +38,14 @@ export interface UserOptions {
 
 /** A maps snapshot younger than this is reused by observe() without re-reading. */
 const OBSERVE_FRESH_MS = 1000;
-/** At most this often per process, an address outside every known mapping re-reads its maps. */
+/**
+ * At most this often per process, an address outside every known mapping re-reads its maps. Each
+ * re-read that finds the maps unchanged doubles the wait, up to MISS_REREAD_MAX_MS: a process
+ * whose stacks hold garbage return addresses (code built without frame pointers) would otherwise
+ * have its maps read five times a second for nothing.
+ */
 const MISS_REREAD_MS = 200;
+const MISS_REREAD_MAX_MS = 10_000;
 /** At most this often, a kernel address no symbol covers reloads kallsyms (modules, BPF programs). */
 const KALLSYMS_RELOAD_MS = 10_000;
 /** At most this often, a process without a perf map is checked for one again. */
@@ -137,11 +143,13 @@ export class Symbolizer {
 				continue;
 			}
 			let m = findMapping(snap.maps, addr);
-			if (m === undefined && Date.now() - snap.missRereadAt >= MISS_REREAD_MS) {
+			if (m === undefined && Date.now() - snap.missRereadAt >= snap.missRereadEveryMs) {
 				// A library loaded (or code mapped) after the snapshot: look again while it lives.
 				this.counters.maps_rereads_on_miss++;
+				const before = snap.mapsText;
 				snap.missRereadAt = Date.now();
 				snap = this.reread(pid, snap) ?? snap;
+				snap.missRereadEveryMs = snap.mapsText === before ? Math.min(MISS_REREAD_MAX_MS, snap.missRereadEveryMs * 2) : MISS_REREAD_MS;
 				m = findMapping(snap.maps, addr);
 			}
 			if (m !== undefined && (isFileBacked(m) || m.path === '[vdso]')) {
