@@ -94,20 +94,24 @@ export class ElfFile {
 	}
 
 	/**
-	 * Function symbols (STT_FUNC, STT_GNU_IFUNC) from .symtab and .dynsym merged, keyed by virtual
+	 * Function symbols (STT_FUNC, STT_GNU_IFUNC) from .symtab, else .dynsym, keyed by virtual
 	 * address. Where several names share an address the most readable wins: a sized symbol, then
 	 * fewer leading underscores (`getpid` over `__getpid`), then global over weak over local, then
 	 * the shorter name. Zero-size symbols extend to the next symbol or their section's end.
 	 */
 	functions(): SymbolTable {
+		// A linker's .symtab holds every defined symbol .dynsym has, so with a .symtab the .dynsym
+		// (and its string table: megabytes for a binary like node) is not read at all.
+		const hasSymtab = this.sections.some((sec) => sec.type === SHT_SYMTAB && sec.size > 0n && sec.entsize >= BigInt(SYM_SIZE));
+		const wanted = (sec: ElfSection) => sec.type === SHT_SYMTAB || (sec.type === SHT_DYNSYM && !hasSymtab);
 		let count = 0;
 		for (const sec of this.sections) {
-			if ((sec.type === SHT_SYMTAB || sec.type === SHT_DYNSYM) && sec.entsize >= BigInt(SYM_SIZE)) count += Number(sec.size / sec.entsize);
+			if (wanted(sec) && sec.entsize >= BigInt(SYM_SIZE)) count += Number(sec.size / sec.entsize);
 		}
 		// Function symbols are commonly about half of all symbols.
 		const b = new SymbolTableBuilder(Math.min(count, 1 << 22) * 0.6);
 		for (const sec of this.sections) {
-			if (sec.type !== SHT_SYMTAB && sec.type !== SHT_DYNSYM) continue;
+			if (!wanted(sec)) continue;
 			const strtab = this.sections[sec.link];
 			if (strtab === undefined || strtab.type === SHT_NOBITS || sec.size === 0n) continue;
 			const entsize = sec.entsize === 0n ? BigInt(SYM_SIZE) : sec.entsize;
