@@ -5,16 +5,28 @@
  * Conditions are interleaved over several rounds and medians reported, because this machine is
  * shared and noisy: the ratios are what to read, not the absolute seconds.
  *
- * Usage: npx tsx bench/profile-overhead.ts [--rounds N]
+ * Usage: npx tsx bench/profile-overhead.ts [--rounds N] [--warmup SECONDS] [--compare DIR [--compare-name NAME]]
+ * --compare DIR adds `firesight record` from another checkout (e.g. an older commit unpacked with
+ * `git archive`), run interleaved with this one, for before/after numbers.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { compileFixture, firesightBin } from '../apps/collector/src/testing/workloads.ts';
-import { measureProcess } from './proc-usage.ts';
+import { cpuSeconds, rssMiB } from './proc-usage.ts';
 import { writeResultsSection } from './results-file.ts';
 
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, work: { type: 'string', default: '4000' } } });
+const { values } = parseArgs({
+	options: {
+		rounds: { type: 'string', default: '3' },
+		work: { type: 'string', default: '4000' },
+		warmup: { type: 'string', default: '5' },
+		compare: { type: 'string' },
+		'compare-name': { type: 'string' },
+	},
+});
 const ROUNDS = Number(values.rounds);
+const WARMUP_MS = Number(values.warmup) * 1000;
 const WORK_ROUNDS = Number(values.work); // hot_a+hot_b rounds per workload run
 
 interface Peer {
@@ -22,9 +34,14 @@ interface Peer {
 	start(): ChildProcess | undefined;
 }
 
+const recordArgs = ['record', '--duration', '1h', '--frequency', '97', '--output', '/dev/null', '--format', 'folded'];
+const compareName = values.compare === undefined ? undefined : `firesight (${values['compare-name'] ?? values.compare.split('/').filter(Boolean).pop()})`;
 const peers: Peer[] = [
 	{ name: 'off', start: () => undefined },
-	{ name: 'firesight', start: () => spawn(process.execPath, [firesightBin, 'record', '--duration', '1h', '--frequency', '97', '--output', '/dev/null', '--format', 'folded'], { stdio: 'ignore' }) },
+	{ name: 'firesight', start: () => spawn(process.execPath, [firesightBin, ...recordArgs], { stdio: 'ignore' }) },
+	...(values.compare === undefined
+		? []
+		: [{ name: compareName!, start: () => spawn(process.execPath, [join(values.compare!, 'apps/collector/bin/firesight.js'), ...recordArgs], { stdio: 'ignore' }) }]),
 	{ name: 'perf record -F 97 -a -g', start: () => spawn('perf', ['record', '-q', '-F', '97', '-a', '-g', '-o', '/dev/null'], { stdio: 'ignore' }) },
 	{ name: 'bpftrace profile:hz:97', start: () => spawn('bpftrace', ['-e', 'profile:hz:97 { @[kstack, ustack, comm] = count(); }'], { stdio: 'ignore' }) },
 ];
@@ -46,6 +63,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 const wall: Record<string, number[]> = {};
 const cpu: Record<string, number[]> = {};
+const startup: Record<string, number[]> = {};
 const rss: Record<string, number[]> = {};
 const available = peers.filter((p) => {
 	if (p.name.startsWith('perf')) return hasCommand('perf');
@@ -57,15 +75,22 @@ try {
 	for (let round = 0; round < ROUNDS; round++) {
 		for (const peer of available) {
 			const child = peer.start();
-			if (child) await new Promise((r) => setTimeout(r, 3000)); // attach + warm-up
-			const measuring = child?.pid ? measureProcess(child.pid, 0, 4000) : undefined;
+			if (child) await new Promise((r) => setTimeout(r, WARMUP_MS)); // attach, load symbols, settle
+			// Own CPU time per wall second over the whole workload run, after the warm-up.
+			const c0 = child?.pid ? cpuSeconds(child.pid) : undefined;
+			const t0 = performance.now();
 			const seconds = await runWorkloadPair();
-			const usage = await measuring;
+			const c1 = child?.pid ? cpuSeconds(child.pid) : undefined;
+			const usage =
+				child?.pid && c0 !== undefined && c1 !== undefined
+					? { startup: c0, cpuPerSec: (c1 - c0) / ((performance.now() - t0) / 1000), rssPeakMiB: rssMiB(child.pid)?.peak ?? 0 }
+					: undefined;
 			if (child) await stop(child);
 			(wall[peer.name] ??= []).push(seconds);
 			if (usage) {
 				(cpu[peer.name] ??= []).push(usage.cpuPerSec);
 				(rss[peer.name] ??= []).push(usage.rssPeakMiB);
+				(startup[peer.name] ??= []).push(usage.startup);
 			}
 			console.error(`round ${round + 1}/${ROUNDS} ${peer.name}: workload ${seconds.toFixed(2)} s${usage ? `, profiler ${(usage.cpuPerSec * 100).toFixed(2)}% of a core, ${usage.rssPeakMiB.toFixed(0)} MiB` : ''}`);
 		}
@@ -80,16 +105,19 @@ const rows = available.map((p) => {
 	const slow = ((w / base - 1) * 100).toFixed(2);
 	const c = cpu[p.name] ? `${(median(cpu[p.name]!) * 100).toFixed(2)}%` : '—';
 	const r = rss[p.name] ? `${median(rss[p.name]!).toFixed(0)} MiB` : '—';
-	return `| ${p.name} | ${w.toFixed(2)} s | ${(w / base).toFixed(4)} (${slow}%) | ${c} | ${r} |`;
+	const st = startup[p.name] ? `${median(startup[p.name]!).toFixed(2)} s` : '—';
+	return `| ${p.name} | ${w.toFixed(2)} s | ${(w / base).toFixed(4)} (${slow}%) | ${c} | ${r} | ${st} |`;
 });
 const body = `Two copies of the 60/40 known-answer workload (one per CPU, ${WORK_ROUNDS} rounds each), with each profiler
 sampling the whole host at 97 Hz; median of ${ROUNDS} interleaved rounds on a 2-core machine shared with other work.
-Profiler CPU is its own user+system time per wall second while the workload runs (after a 3 s warm-up, so
-symbol tables are loaded); RSS is its peak. The firesight process here is \`firesight record\`, which runs the
-same sampler, drain and symbolizer loop (every second) as the collector.
+Profiler CPU is its own user+system time (all threads) per wall second over the whole workload run, after a
+${WARMUP_MS / 1000} s warm-up with the machine otherwise idle, so symbol tables are loaded; startup CPU is what it used during
+that warm-up; RSS is its peak. The firesight process here is \`firesight record\`, which runs the same sampler,
+drain and symbolizer loop (every second) as the collector.${compareName === undefined ? '' : ` \`${compareName}\` is the same command from that
+older checkout, run interleaved with this one.`}
 
-| profiler | workload wall time | vs off (slowdown) | profiler CPU (one core = 100%) | profiler peak RSS |
-| --- | --- | --- | --- | --- |
+| profiler | workload wall time | vs off (slowdown) | profiler CPU (one core = 100%) | profiler peak RSS | startup CPU |
+| --- | --- | --- | --- | --- | --- |
 ${rows.join('\n')}
 
 Targets: slowdown under 1%, collector under 1% of one core after warm-up, RSS under 150 MB.`;
