@@ -17,11 +17,12 @@ export async function main(argv: string[]): Promise<number> {
 		console.log(topUsage());
 		return name === undefined ? 2 : 0;
 	}
-	const command: Command | undefined = commands.find((c) => c.name === name);
-	if (!command) {
+	const entry = commands.find((c) => c.name === name);
+	if (!entry) {
 		console.error(`firesight: unknown command '${name}' (see 'firesight --help')`);
 		return 2;
 	}
+	const command: Command = await entry.load();
 	if (rest.includes('--help') || rest.includes('-h')) {
 		console.log(command.usageFor?.(rest) ?? command.usage);
 		return 0;

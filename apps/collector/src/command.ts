@@ -3,8 +3,6 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 /** A CLI subcommand: `firesight <name> [options]`. Each lives in its own file under commands/. */
 export interface Command {
 	readonly name: string;
-	/** One line for `firesight --help`. */
-	readonly summary: string;
 	/** The full `--help` text of the command. */
 	readonly usage: string;
 	/** The `--help` text for these arguments, for commands with subcommands of their own. */

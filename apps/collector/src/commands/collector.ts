@@ -21,7 +21,6 @@ Needs root (or CAP_BPF and CAP_PERFMON) and a kernel with BTF.`;
 
 export const collector: Command = {
 	name: 'collector',
-	summary: "run this host's collector, streaming to a hub",
 	usage,
 	async run(argv) {
 		const { values, positionals } = parseOptions(argv, {

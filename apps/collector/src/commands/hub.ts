@@ -68,7 +68,6 @@ async function run(argv: string[]): Promise<number> {
 
 export const hub: Command = {
 	name: 'hub',
-	summary: 'run the hub (dashboard, API, collector endpoint) without a local collector',
 	usage,
 	run,
 };

@@ -110,7 +110,6 @@ Run 'firesight query <what> --help' for its options.`;
 
 export const query: Command = {
 	name: 'query',
-	summary: 'read profiles, requests or retransmits from a running hub',
 	usage,
 	usageFor: (argv) => subcommands.find((s) => s.name === argv[0])?.usage ?? usage,
 	async run(argv) {

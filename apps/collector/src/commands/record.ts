@@ -93,7 +93,6 @@ function write(profile: Profile, format: 'pprof' | 'folded', output: string | un
 
 export const record: Command = {
 	name: 'record',
-	summary: 'sample CPU stacks for a while and write a folded or pprof profile',
 	usage,
 	run,
 };

@@ -24,7 +24,6 @@ Needs root (or CAP_BPF and CAP_PERFMON) and a kernel with BTF.`;
 
 export const up: Command = {
 	name: 'up',
-	summary: 'run the hub, the dashboard and a local collector',
 	usage,
 	async run(argv) {
 		const { values, positionals } = parseOptions(argv, {
