@@ -95,8 +95,7 @@ export function FlameGraph({ root, orientation, search, resetKey, onZoomChange }
 			.width(width)
 			.cellHeight(CELL_HEIGHT)
 			.minFrameSize(1)
-			// The first paint is not animated (it only delays the graph); zooms are, below.
-			.transitionDuration(0)
+			.transitionDuration(200)
 			.sort(false)
 			.selfValue(false)
 			.inverted(orientation === 'icicle')
@@ -116,7 +115,6 @@ export function FlameGraph({ root, orientation, search, resetKey, onZoomChange }
 			.onClick((node) => zoomRef.current(node.depth === 0 ? null : node.data.name));
 
 		select(container).datum(root as unknown as FlameDatum).call(chart);
-		chart.transitionDuration(200);
 		chartRef.current = chart;
 		if (searchRef.current.trim()) chart.search(searchRef.current);
 		zoomRef.current(null);
