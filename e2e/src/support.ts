@@ -50,6 +50,8 @@ export async function healthy(base: string): Promise<boolean> {
 export async function screenshot(page: Page, name: string): Promise<string> {
 	mkdirSync(RESULTS_DIR, { recursive: true });
 	const path = join(RESULTS_DIR, `${name}.png`);
+	// Let the flame graph's 200 ms transitions finish, so the picture shows what a user settles on.
+	await page.waitForTimeout(400);
 	await page.screenshot({ path, fullPage: true });
 	return path;
 }
