@@ -12,7 +12,7 @@ import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { after, before, test, type TestContext } from 'node:test';
 import { promisify } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
 import { createNetnsPair, netnsUnavailableReason, waitForOutput, type NetnsPair } from '../../apps/collector/src/testing/netns.ts';
@@ -33,6 +33,7 @@ let pair: NetnsPair | undefined;
 const children: ChildProcess[] = [];
 let browser: Browser | undefined;
 let page: Page;
+const pageErrors: string[] = [];
 let base: string;
 
 before(async () => {
@@ -45,6 +46,10 @@ before(async () => {
 	pair = createNetnsPair();
 	browser = await launchChromium();
 	page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+	page.on('pageerror', (error) => pageErrors.push(error.message));
+	page.on('console', (message) => {
+		if (message.type() === 'error') pageErrors.push(`console: ${message.text()}`);
+	});
 	await waitFor('firesight up to serve /healthz', async () => {
 		if (started.child.exitCode !== null) throw new FatalError(`firesight up exited with ${started.child.exitCode}:\n${started.output()}`);
 		return healthy(base);
@@ -58,6 +63,26 @@ after(async () => {
 	await up?.stop();
 	if (workDir) rmSync(workDir, { recursive: true, force: true });
 });
+
+/**
+ * Opens /network and waits for the connection table. A first load that shows no table within 15 s
+ * is reported (screenshot, page errors, the collector's log) and loaded once more: it has been
+ * seen once, on a cold machine, and these are what will explain it.
+ */
+async function openNetworkPage(t: TestContext): Promise<void> {
+	const table = page.locator('[data-testid="connection-table"]');
+	await page.goto(`${base}/network`);
+	try {
+		await table.waitFor({ timeout: 15_000 });
+		return;
+	} catch {
+		const shot = await screenshot(page, 'network-no-table');
+		t.diagnostic(`no connection table after 15 s (screenshot ${shot}); page errors: ${pageErrors.join(' | ') || 'none'}`);
+		t.diagnostic(`firesight up output so far:\n${up?.output().slice(-4000)}`);
+	}
+	await page.reload();
+	await table.waitFor({ timeout: 15_000 });
+}
 
 /** The number in the connection's Retransmits cell, or null while the row is absent. */
 async function shownRetransmits(rowSelector: string): Promise<number | null> {
@@ -80,8 +105,7 @@ test('a lossy transfer shows on the Network page and in query retransmits with t
 				tcp dport ${PORT} meta length > 200 numgen random mod 100 < 20 drop
 			}
 		}`);
-	await page.goto(`${base}/network`);
-	await page.locator('[data-testid="connection-table"]').waitFor();
+	await openNetworkPage(t);
 
 	const before = p.tcpCounters(p.client).RetransSegs!;
 	const startedAt = Date.now();
