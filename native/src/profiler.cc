@@ -16,6 +16,7 @@
 
 #include "buffer-worker.h"
 #include "native-error.h"
+#include "pid-filter.h"
 #include "perf-events.h"
 #include "profile.h"
 #include "profile.skel.h"
@@ -143,12 +144,7 @@ public:
 		int err = profile_bpf__load(skel_.get());
 		if (err)
 			throw NativeError(env, "bpf_object__load", err);
-		for (uint32_t i = 0; i < pids.Length(); i++) {
-			__u32 pid = pids.Get(i).As<Napi::Number>().Uint32Value();
-			__u8 one = 1;
-			if (bpf_map_update_elem(bpf_map__fd(skel_->maps.pids), &pid, &one, BPF_ANY))
-				throw NativeError(env, "bpf_map_update_elem(pids)", errno);
-		}
+		FillPidFilter(env, skel_->maps.pids, pids);
 		const char *op = "";
 		err = links_.Attach(skel_->progs.do_sample, frequency, &op);
 		if (err)

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "native-error.h"
+#include "pid-filter.h"
 #include "ring-buffer-stream.h"
 #include "tls.h"
 #include "tls.skel.h"
@@ -85,12 +86,7 @@ public:
 		int err = tls_bpf__load(skel_.get());
 		if (err)
 			throw NativeError(env, "bpf_object__load", err);
-		for (uint32_t i = 0; i < pids.Length(); i++) {
-			__u32 pid = pids.Get(i).As<Napi::Number>().Uint32Value();
-			__u8 one = 1;
-			if (bpf_map_update_elem(bpf_map__fd(skel_->maps.pids), &pid, &one, BPF_ANY))
-				throw NativeError(env, "bpf_map_update_elem(pids)", errno);
-		}
+		FillPidFilter(env, skel_->maps.pids, pids);
 		if (hook == "raw" || !AttachSyscallTracepoints()) {
 			LinkPtr link(bpf_program__attach(skel_->progs.tls_sys_enter));
 			if (!link)
