@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { commSchema, countSchema, hostSchema, pidSchema, timestampSchema, windowFields } from './profile-window.ts';
 import { limits } from './limits.ts';
+import type { MessageKind } from './queue-class.ts';
 
 /** Connection rows in one live snapshot; the collector sends the ones with most retransmits first. */
 export const MAX_CONNECTIONS_PER_SNAPSHOT = 2_000;
@@ -103,6 +104,8 @@ export const connectionsMessageSchema = z.object({
 	snapshot: connectionsSnapshotSchema,
 });
 export type ConnectionsMessage = z.infer<typeof connectionsMessageSchema>;
+/** Superseded by the next table a second later. */
+export const connectionsMessageKind = { queue: 'live', payload: 'snapshot' } as const satisfies MessageKind;
 
 /** Collector → hub: one window of per-connection retransmits, to store. */
 export const retransmitWindowMessageSchema = z.object({
@@ -110,6 +113,7 @@ export const retransmitWindowMessageSchema = z.object({
 	window: retransmitWindowSchema,
 });
 export type RetransmitWindowMessage = z.infer<typeof retransmitWindowMessageSchema>;
+export const retransmitWindowMessageKind = { queue: 'window', payload: 'window' } as const satisfies MessageKind;
 
 /** Hub → browser: a host's latest connection table. */
 export const liveConnectionsMessageSchema = connectionsSnapshotSchema.extend({ type: z.literal('connections') });

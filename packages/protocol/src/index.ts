@@ -1,4 +1,5 @@
 export { limits } from './limits.ts';
+export type { MessageKind, QueueClass } from './queue-class.ts';
 export {
 	frameSchema,
 	hostSchema,
@@ -27,6 +28,11 @@ export {
 	liveMessageSchema,
 	collectorMessageSchema,
 	hubReplySchema,
+	messageKinds,
+	queueClassOf,
+	messageHost,
+	type DataMessage,
+	type DataMessageType,
 	type HelloMessage,
 	type ProfileMessage,
 	type LiveMessage,

@@ -1,7 +1,18 @@
 import { z } from 'zod';
-import { connectionsMessageSchema, retransmitWindowMessageSchema } from './connections.ts';
+import {
+	connectionsMessageKind,
+	connectionsMessageSchema,
+	retransmitWindowMessageKind,
+	retransmitWindowMessageSchema,
+} from './connections.ts';
 import { liveStatsSchema } from './live.ts';
-import { requestWindowMessageSchema, requestsMessageSchema } from './requests.ts';
+import type { MessageKind, QueueClass } from './queue-class.ts';
+import {
+	requestWindowMessageKind,
+	requestWindowMessageSchema,
+	requestsMessageKind,
+	requestsMessageSchema,
+} from './requests.ts';
 import { frequencySchema, hostSchema, profileWindowSchema } from './profile-window.ts';
 import { limits } from './limits.ts';
 
@@ -20,10 +31,13 @@ export const profileMessageSchema = z.object({
 	type: z.literal('profile'),
 	window: profileWindowSchema,
 });
+export const profileMessageKind = { queue: 'window', payload: 'window' } as const satisfies MessageKind;
 export const liveMessageSchema = z.object({
 	type: z.literal('live'),
 	stats: liveStatsSchema,
 });
+/** Superseded by the next snapshot half a second later. */
+export const liveMessageKind = { queue: 'live', payload: 'stats' } as const satisfies MessageKind;
 
 /**
  * Collector → hub, one JSON object per WebSocket text message. New kinds (requests,
@@ -43,6 +57,31 @@ export type HelloMessage = z.infer<typeof helloMessageSchema>;
 export type ProfileMessage = z.infer<typeof profileMessageSchema>;
 export type LiveMessage = z.infer<typeof liveMessageSchema>;
 export type CollectorMessage = z.infer<typeof collectorMessageSchema>;
+/** Everything a collector sends after its hello: one signal's snapshot, batch or window. */
+export type DataMessage = Exclude<CollectorMessage, HelloMessage>;
+export type DataMessageType = DataMessage['type'];
+
+type PayloadOf<T extends DataMessageType> = Exclude<keyof Extract<DataMessage, { type: T }>, 'type'> & string;
+
+/** Each data message type's kind; a type left out here, or a wrong payload field, fails to compile. */
+export const messageKinds = {
+	profile: profileMessageKind,
+	live: liveMessageKind,
+	connections: connectionsMessageKind,
+	retransmitWindow: retransmitWindowMessageKind,
+	requests: requestsMessageKind,
+	requestWindow: requestWindowMessageKind,
+} as const satisfies { [T in DataMessageType]: MessageKind<PayloadOf<T>> };
+
+export function queueClassOf(message: Pick<DataMessage, 'type'>): QueueClass {
+	return messageKinds[message.type].queue;
+}
+
+/** The host a data message speaks for (its payload's `host`). */
+export function messageHost(message: DataMessage): string {
+	const payload = (message as unknown as Record<string, { host: string }>)[messageKinds[message.type].payload];
+	return payload!.host;
+}
 
 /** Hub → collector replies. `ack` counts accepted messages; `error` explains a rejected one. */
 export const hubReplySchema = z.discriminatedUnion('type', [

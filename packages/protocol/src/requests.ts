@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { limits } from './limits.ts';
+import type { MessageKind } from './queue-class.ts';
 import { commSchema, countSchema, hostSchema, pidSchema, timestampSchema, windowFields } from './profile-window.ts';
 
 /** Requests in one live batch; the collector counts the rest of a busy second in `omitted`. */
@@ -105,6 +106,8 @@ export const requestsMessageSchema = z.object({
 	batch: requestBatchSchema,
 });
 export type RequestsMessage = z.infer<typeof requestsMessageSchema>;
+/** Bounded and short-lived like a snapshot: under pressure batches go first (counted). */
+export const requestsMessageKind = { queue: 'live', payload: 'batch' } as const satisfies MessageKind;
 
 /** Collector → hub: one window of request aggregates, to store. */
 export const requestWindowMessageSchema = z.object({
@@ -112,6 +115,7 @@ export const requestWindowMessageSchema = z.object({
 	window: requestWindowSchema,
 });
 export type RequestWindowMessage = z.infer<typeof requestWindowMessageSchema>;
+export const requestWindowMessageKind = { queue: 'window', payload: 'window' } as const satisfies MessageKind;
 
 /** A request as the live table shows it: no headers or bodies (tRPC serves those). */
 export const liveRequestSchema = requestRecordSchema.omit({
