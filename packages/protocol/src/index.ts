@@ -98,5 +98,15 @@ export {
 	type LiveRequest,
 	type LiveRequestsMessage,
 } from './requests.ts';
-export { REDACTED_VALUE, redactRequestPath, redactRequestRecord, redactRequestBatch } from './request-redaction.ts';
+export {
+	REDACTED_VALUE,
+	DEFAULT_REDACTION,
+	redactionRules,
+	isSecretHeader,
+	redactHeaders,
+	redactRequestPath,
+	redactRequestRecord,
+	redactRequestBatch,
+	type RedactionRules,
+} from './request-redaction.ts';
 export { parseCollectorMessage, parseLiveServerMessage, formatZodError, type ParseResult } from './parse.ts';

@@ -3,10 +3,52 @@ import type { RequestBatch, RequestRecord } from './requests.ts';
 /** The value collectors put in place of a secret; the same word the collector's redaction uses. */
 export const REDACTED_VALUE = 'REDACTED';
 
-const SECRET_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie']);
+/** Which request and response headers hold credentials; names compare case-insensitively. */
+export interface RedactionRules {
+	/** Whole header names. */
+	headers: readonly string[];
+	/** A header whose name contains one of these is a secret too (`x-upstream-token`, `api_key`). */
+	nameParts: readonly string[];
+}
 
-function headers(list: readonly [string, string][]): [string, string][] {
-	return list.map(([name, value]) => [name, SECRET_HEADERS.has(name.toLowerCase()) ? REDACTED_VALUE : value]);
+export const DEFAULT_REDACTION: RedactionRules = {
+	headers: ['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key', 'x-auth-token'],
+	nameParts: ['token', 'secret', 'password', 'session', 'key'],
+};
+
+/** The default rules plus more names (`--redact-header`); parts stay the default's. */
+export function redactionRules(extraHeaders: readonly string[] = []): RedactionRules {
+	return {
+		headers: [...DEFAULT_REDACTION.headers, ...extraHeaders.map((h) => h.toLowerCase())],
+		nameParts: DEFAULT_REDACTION.nameParts,
+	};
+}
+
+const compiled = new WeakMap<RedactionRules, (name: string) => boolean>();
+
+/** One lower-casing and a set lookup per header: this runs on every captured request. */
+function matcher(rules: RedactionRules): (name: string) => boolean {
+	let m = compiled.get(rules);
+	if (!m) {
+		const names = new Set(rules.headers.map((h) => h.toLowerCase()));
+		const parts = rules.nameParts.map((p) => p.toLowerCase());
+		m = (name) => {
+			const lower = name.toLowerCase();
+			return names.has(lower) || parts.some((p) => lower.includes(p));
+		};
+		compiled.set(rules, m);
+	}
+	return m;
+}
+
+export function isSecretHeader(name: string, rules: RedactionRules = DEFAULT_REDACTION): boolean {
+	return matcher(rules)(name);
+}
+
+/** A copy with secret values replaced; other pairs are kept as they are. */
+export function redactHeaders(list: readonly [string, string][], rules: RedactionRules = DEFAULT_REDACTION): [string, string][] {
+	const secret = matcher(rules);
+	return list.map((h) => (secret(h[0]) ? [h[0], REDACTED_VALUE] : h));
 }
 
 /** Query values (and bare query parts) replaced, fragment dropped; idempotent. */
@@ -27,16 +69,16 @@ export function redactRequestPath(path: string): string {
  * same rules again before storing or serving, so a collector with a bug (or an old one) cannot
  * put a credential in storage. Applying it to already redacted data changes nothing.
  */
-export function redactRequestRecord(r: RequestRecord): RequestRecord {
+export function redactRequestRecord(r: RequestRecord, rules: RedactionRules = DEFAULT_REDACTION): RequestRecord {
 	return {
 		...r,
 		path: redactRequestPath(r.path),
 		endpoint: redactRequestPath(r.endpoint),
-		requestHeaders: headers(r.requestHeaders),
-		responseHeaders: headers(r.responseHeaders),
+		requestHeaders: redactHeaders(r.requestHeaders, rules),
+		responseHeaders: redactHeaders(r.responseHeaders, rules),
 	};
 }
 
-export function redactRequestBatch(batch: RequestBatch): RequestBatch {
-	return { ...batch, requests: batch.requests.map(redactRequestRecord) };
+export function redactRequestBatch(batch: RequestBatch, rules: RedactionRules = DEFAULT_REDACTION): RequestBatch {
+	return { ...batch, requests: batch.requests.map((r) => redactRequestRecord(r, rules)) };
 }
