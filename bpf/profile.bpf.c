@@ -11,13 +11,11 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include "counters.bpf.h"
+#include "errno.bpf.h"
+#include "pids.bpf.h"
 #include "profile.h"
 
-#define EEXIST 17
-#define EFAULT 14
-
 const volatile bool include_idle = false;
-const volatile bool filter_pids = false;
 
 /* Written by the collector through the mmapped .bss: which buffer samples go to. */
 __u32 active_buf = 0;
@@ -38,14 +36,6 @@ struct count_map {
 
 struct stack_map stacks0 SEC(".maps"), stacks1 SEC(".maps");
 struct count_map counts0 SEC(".maps"), counts1 SEC(".maps");
-
-/* Processes to sample when filter_pids is set (keys only). */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__type(key, __u32);
-	__type(value, __u8);
-	__uint(max_entries, 1024);
-} pids SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -103,7 +93,7 @@ int do_sample(struct bpf_perf_event_data *ctx)
 	key.pid = id >> 32;
 	if (!include_idle && (__u32)id == 0)
 		return 0;
-	if (filter_pids && !bpf_map_lookup_elem(&pids, &key.pid))
+	if (!pid_selected(key.pid))
 		return 0;
 	count(buf, PROFILE_SAMPLES);
 	bpf_get_current_comm(&key.comm, sizeof(key.comm));

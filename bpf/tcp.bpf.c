@@ -18,12 +18,9 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include "counters.bpf.h"
+#include "errno.bpf.h"
+#include "net.bpf.h"
 #include "tcp.h"
-
-#define AF_INET 2
-#define AF_INET6 10
-#define IPPROTO_TCP 6
-#define EEXIST 17
 
 /* Kernel TCP states (include/net/tcp_states.h): a stable ABI, also in /proc/net/tcp. */
 #define TCP_ESTABLISHED 1

@@ -22,10 +22,11 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include "counters.bpf.h"
+#include "net.bpf.h"
+#include "pids.bpf.h"
 #include "tls.h"
 
-#define AF_INET 2
-#define AF_INET6 10
 #define S_IFMT 00170000
 #define S_IFSOCK 0140000
 
@@ -54,16 +55,8 @@
 #error "tls.bpf.c: syscall numbers for this architecture are missing"
 #endif
 
-/* Set by the collector before load. */
-const volatile __u32 self_tgid = 0;	/* never trace the collector itself */
-const volatile bool filter_pids = false;	/* only the tgids in `pids` */
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__type(key, __u32);
-	__type(value, __u8);
-	__uint(max_entries, 1024);
-} pids SEC(".maps");
+/* Set by the collector before load: never trace the collector itself. */
+const volatile __u32 self_tgid = 0;
 
 /*
  * Processes that do TLS: filled by user space at discovery and by the uprobes on first use. The
@@ -178,10 +171,7 @@ static __always_inline __u64 wakeup_flags(void)
 
 static __always_inline void count_n(__u32 counter, __u64 n)
 {
-	__u64 *c = bpf_map_lookup_elem(&counters, &counter);
-
-	if (c)
-		*c += n; /* per-CPU: no other writer */
+	percpu_counter_add(&counters, counter, n);
 }
 
 static __always_inline void count(__u32 counter)
@@ -193,9 +183,7 @@ static __always_inline bool traced(__u32 tgid)
 {
 	if (tgid == self_tgid)
 		return false;
-	if (filter_pids && !bpf_map_lookup_elem(&pids, &tgid))
-		return false;
-	return true;
+	return pid_selected(tgid);
 }
 
 /* The struct socket behind fd in the current process, or NULL when fd is not a socket. */
