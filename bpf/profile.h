@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * profile: stack samples on the cpu-clock software event, counted in kernel maps.
- * Shared by profile.bpf.c, the addon (native/src/profile.cc) and the TypeScript decoder
+ * Shared by profile.bpf.c, the addon (native/src/profiler.cc) and the TypeScript decoder
  * (native/src/profile-records.ts); golden-byte tests pin the layout.
  */
 #ifndef FIRESIGHT_PROFILE_H

@@ -1,20 +1,69 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
-/** The raw addon: thin classes over libbpf. Semantics and validation live in the TypeScript around it. */
+/*
+ * The raw addon: one thin class per BPF tool over libbpf, registered by addon.cc. Semantics and
+ * validation live in the TypeScript classes around them; these types are the whole surface the
+ * C++ defines, so that nothing reaches it through a cast.
+ */
+
+/** The addon's Profiler (profiler.cc). */
 export interface RawProfiler {
 	drain(): Promise<{ counts: ArrayBuffer; stacks: ArrayBuffer; counters: ArrayBuffer }>;
 	close(): void;
 }
 
+export interface RawProfilerConfig {
+	frequency: number;
+	includeIdle: boolean;
+	pids: number[];
+	stackEntries: number;
+	countEntries: number;
+}
+
+/** The addon's TcpTracer (tcp-tracer.cc). */
+export interface RawTcpTracer {
+	readConnections(deleteClosed: boolean): Promise<{ records: ArrayBuffer; counters: ArrayBuffer }>;
+	counters(): ArrayBuffer;
+	eventDrops(): number;
+	acceptOwners(): boolean;
+	close(): void;
+}
+
+export interface RawTcpTracerConfig {
+	connEntries: number;
+	ringBytes: number;
+	emitRetransmits: boolean;
+	maxInFlightBytes: number;
+	onEvents: (batch: ArrayBuffer) => void;
+}
+
+/** The addon's TlsTracer (tls-tracer.cc). */
+export interface RawTlsTracer {
+	attachFile(key: string, path: string): string[];
+	detachFile(key: string): boolean;
+	addProcess(tgid: number): void;
+	counters(): ArrayBuffer;
+	syscallHook(): 'tracepoints' | 'raw';
+	close(): void;
+}
+
+export interface RawTlsTracerConfig {
+	selfTgid: number;
+	pids: number[];
+	ringBytes: number;
+	maxInFlightBytes: number;
+	pollTimeoutMs: number;
+	/** 'raw' forces the sys_enter hook; anything else tries the per-syscall tracepoints first. */
+	syscallHook: 'auto' | 'raw';
+	onBatch: (batch: ArrayBuffer) => void;
+}
+
+/** What addon.cc exports. */
 export interface RawAddon {
-	Profiler: new (config: {
-		frequency: number;
-		includeIdle: boolean;
-		pids: number[];
-		stackEntries: number;
-		countEntries: number;
-	}) => RawProfiler;
+	Profiler: new (config: RawProfilerConfig) => RawProfiler;
+	TcpTracer: new (config: RawTcpTracerConfig) => RawTcpTracer;
+	TlsTracer: new (config: RawTlsTracerConfig) => RawTlsTracer;
 }
 
 const addonPath = fileURLToPath(new URL('../build/Release/firesight_native.node', import.meta.url));

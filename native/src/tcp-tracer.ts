@@ -1,4 +1,4 @@
-import { loadAddon } from './addon.ts';
+import { loadAddon, type RawTcpTracer } from './addon.ts';
 import { checkBpfPrerequisites, toNativeError } from './native-error.ts';
 import { ringBufferRecords } from './ring-buffer-records.ts';
 import {
@@ -9,23 +9,6 @@ import {
 	type TcpCounter,
 	type TcpEvent,
 } from './tcp-records.ts';
-
-/** The addon's TcpTracer class (native/src/tcp-tracer.cc). */
-interface RawTcpTracer {
-	readConnections(deleteClosed: boolean): Promise<{ records: ArrayBuffer; counters: ArrayBuffer }>;
-	counters(): ArrayBuffer;
-	eventDrops(): number;
-	acceptOwners(): boolean;
-	close(): void;
-}
-
-type RawTcpTracerClass = new (config: {
-	connEntries: number;
-	ringBytes: number;
-	emitRetransmits: boolean;
-	maxInFlightBytes: number;
-	onEvents: (batch: ArrayBuffer) => void;
-}) => RawTcpTracer;
 
 export interface TcpTracerOptions {
 	/** Called on the main thread with the events of one ring-buffer wake-up, in kernel order. */
@@ -79,9 +62,8 @@ export class TcpTracer {
 		}
 		const onEvents = options.onEvents;
 		checkBpfPrerequisites();
-		const Raw = (loadAddon() as unknown as { TcpTracer: RawTcpTracerClass }).TcpTracer;
 		try {
-			this.#raw = new Raw({
+			this.#raw = new (loadAddon().TcpTracer)({
 				connEntries,
 				ringBytes,
 				emitRetransmits: options.emitRetransmits ?? true,

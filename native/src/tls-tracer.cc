@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "buffer-worker.h"
 #include "native-error.h"
 #include "pid-filter.h"
 #include "ring-buffer-stream.h"
@@ -62,7 +63,7 @@ public:
 				    InstanceMethod("close", &TlsTracer::Close)});
 	}
 
-	// new TlsTracer({selfTgid, pids, ringBytes, maxInFlightBytes, pollTimeoutMs, rawSyscallHook,
+	// new TlsTracer({selfTgid, pids, ringBytes, maxInFlightBytes, pollTimeoutMs, syscallHook,
 	// onBatch}). Main thread.
 	explicit TlsTracer(const Napi::CallbackInfo &info) : Napi::ObjectWrap<TlsTracer>(info)
 	{
@@ -180,20 +181,15 @@ public:
 		Napi::Env env = info.Env();
 		if (!skel_)
 			throw Napi::Error::New(env, "tracer is closed");
-		int ncpus = libbpf_num_possible_cpus();
-		std::vector<__u64> percpu(ncpus > 0 ? ncpus : 1);
-		auto buf = Napi::ArrayBuffer::New(env, (TLS_COUNTER_MAX + 1) * sizeof(uint64_t));
-		auto *out = static_cast<uint64_t *>(buf.Data());
-		int fd = bpf_map__fd(skel_->maps.counters);
+		PerCpuSums sums(bpf_map__fd(skel_->maps.counters));
+		std::vector<uint8_t> out;
 		for (__u32 c = 0; c < TLS_COUNTER_MAX; c++) {
-			uint64_t sum = 0;
-			if (bpf_map_lookup_elem(fd, &c, percpu.data()) == 0)
-				for (auto v : percpu)
-					sum += v;
-			out[c] = sum;
+			uint64_t sum = sums.Read(c);
+			AppendBytes(out, &sum, sizeof(sum));
 		}
-		out[TLS_COUNTER_MAX] = stream_.dropped();
-		return buf;
+		uint64_t dropped = stream_.dropped();
+		AppendBytes(out, &dropped, sizeof(dropped));
+		return ToArrayBuffer(env, out.data(), out.size());
 	}
 
 	// Detaches everything and stops the stream (joins its thread). Safe to call twice. Main thread.

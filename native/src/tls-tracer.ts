@@ -1,26 +1,7 @@
-import { loadAddon } from './addon.ts';
+import { loadAddon, type RawTlsTracer } from './addon.ts';
 import { checkBpfPrerequisites, toNativeError } from './native-error.ts';
 import { ringBufferRecords } from './ring-buffer-records.ts';
 import { decodeTlsCounters, decodeTlsEvent, type TlsCounter, type TlsEvent } from './tls-records.ts';
-
-interface RawTlsTracer {
-	attachFile(key: string, path: string): string[];
-	detachFile(key: string): boolean;
-	addProcess(tgid: number): void;
-	counters(): ArrayBuffer;
-	syscallHook(): 'tracepoints' | 'raw';
-	close(): void;
-}
-
-type RawTlsTracerClass = new (config: {
-	selfTgid: number;
-	pids: number[];
-	ringBytes: number;
-	maxInFlightBytes: number;
-	pollTimeoutMs: number;
-	syscallHook: string;
-	onBatch: (batch: ArrayBuffer) => void;
-}) => RawTlsTracer;
 
 export interface TlsTracerOptions {
 	/** Called on the main thread with the records of one ring-buffer wake-up, in kernel order. */
@@ -78,8 +59,7 @@ export class TlsTracer {
 			if (events.length > 0) options.onEvents(events);
 		};
 		try {
-			const Raw = (loadAddon() as unknown as { TlsTracer: RawTlsTracerClass }).TlsTracer;
-			this.#raw = new Raw({
+			this.#raw = new (loadAddon().TlsTracer)({
 				selfTgid: process.pid,
 				pids: [...(options.pids ?? [])],
 				ringBytes,
