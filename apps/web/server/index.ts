@@ -1,10 +1,11 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { createHTTPHandler } from '@trpc/server/adapters/standalone';
-import { appRouter, type ApiContext } from '@firesight/api';
+import type { ApiContext } from '@firesight/api';
 import { SqliteConnectionStore, SqliteRequestStore, SqliteStore, type ConnectionStore, type RequestStore, type Store } from '@firesight/store';
 import { HubState } from './hub-state.ts';
 import { Ingest } from './ingest.ts';
@@ -12,6 +13,10 @@ import { LiveStream } from './live.ts';
 import { createHubMetrics } from './metrics.ts';
 import { loadNextApp, type NextApp } from './next-app.ts';
 import { serveMetrics, servePprof, serveText } from './http-routes.ts';
+import { HubAccess } from './hub-access.ts';
+import { HubConfigError } from './hub-config-error.ts';
+import { allowedHostNames, isLoopback } from './host-check.ts';
+import { createTrpcRoute, type ApiBudget } from './trpc-route.ts';
 
 export const DEFAULT_LISTEN = { host: '127.0.0.1', port: 7300 } as const;
 
@@ -21,6 +26,21 @@ export interface HubOptions {
 	dataDir?: string;
 	/** Collectors must send `Authorization: Bearer <token>`. */
 	token: string;
+	/**
+	 * Browsers and API clients need the token too: the login page sets a session cookie, API
+	 * clients may send it as Bearer. Default: off on a loopback address, on elsewhere. Only a
+	 * loopback hub may turn it off: pass false for a token the user did not choose (made for
+	 * this run and never shown), and startHub refuses to listen beyond loopback with it.
+	 */
+	auth?: boolean;
+	/** Serve HTTPS and WSS with this PEM certificate and key (file paths). */
+	tls?: { certFile: string; keyFile: string };
+	/** Names besides loopback and the listen address that browsers may reach the hub by. */
+	allowedHosts?: readonly string[];
+	/** Serve `/metrics` without credentials, for a Prometheus scraper. */
+	metricsPublic?: boolean;
+	/** Limits on what one API request may cost (batch size, time, answer size). */
+	apiBudget?: Partial<ApiBudget>;
 	/** Run Next in development mode (hot reload) instead of serving the `next build` output. */
 	dev?: boolean;
 	/** Serve the dashboard; false runs API and streams only (tests, headless hubs). Default true. */
@@ -45,8 +65,10 @@ export interface HubOptions {
 }
 
 export interface Hub {
-	/** Base URL, e.g. http://127.0.0.1:7300 */
+	/** Base URL, e.g. http://127.0.0.1:7300 (https:// with TLS) */
 	url: string;
+	/** Whether browsers and API clients must present the token or a session. */
+	auth: boolean;
 	port: number;
 	state: HubState;
 	store: Store;
@@ -62,6 +84,14 @@ const WEB_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export async function startHub(options: HubOptions): Promise<Hub> {
 	if (!options.token) throw new Error('a hub needs a token for its collectors');
 	const listen = options.listen ?? DEFAULT_LISTEN;
+	const auth = options.auth ?? !isLoopback(listen.host);
+	if (!auth && !isLoopback(listen.host)) {
+		throw new HubConfigError(
+			'needs_token',
+			`refusing to listen on ${listen.host} without a token: anyone on the network could read captured requests; give --token (browsers then log in with it) or listen on 127.0.0.1`,
+		);
+	}
+	const tlsFiles = options.tls && readTlsFiles(options.tls);
 	const log = options.log ?? ((line: string) => console.error(`firesight hub: ${line}`));
 	const store =
 		options.store ??
@@ -101,19 +131,32 @@ export async function startHub(options: HubOptions): Promise<Hub> {
 		onWindow: (w) => live.window(w),
 		log,
 	});
-	const trpc = createHTTPHandler({
-		router: appRouter,
-		basePath: '/trpc/',
-		createContext: () => ctx,
-		onError({ error, path }) {
-			if (error.code === 'INTERNAL_SERVER_ERROR') log(`trpc ${path ?? '?'}: ${error.message}`);
-		},
+	const trpc = createTrpcRoute({ ctx, metrics, log, ...(options.apiBudget ? { budget: options.apiBudget } : {}) });
+	const access = new HubAccess({
+		token: options.token,
+		auth,
+		tls: tlsFiles !== undefined,
+		hostNames: allowedHostNames(listen.host, options.allowedHosts),
+		metricsPublic: options.metricsPublic ?? false,
+		metrics,
 	});
 	let web: NextApp | undefined;
 
 	const onRequest = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
 		const url = new URL(req.url ?? '/', 'http://hub');
 		const path = url.pathname;
+		const verdict = access.check(req, path, false);
+		if (!verdict.ok) {
+			if (verdict.status === 303) {
+				res.writeHead(303, { location: verdict.location, 'cache-control': 'no-store' });
+				res.end();
+				return;
+			}
+			res.setHeader('www-authenticate', 'Bearer');
+			return serveText(res, verdict.status, verdict.message);
+		}
+		if (path === '/api/login') return access.login(req, res);
+		if (path === '/api/logout') return access.logout(req, res);
 		if (path === '/trpc' || path.startsWith('/trpc/')) return trpc(req, res);
 		if (path === '/api/pprof') return servePprof(req, res, url, ctx);
 		if (path === '/metrics') return serveMetrics(res, metrics);
@@ -122,16 +165,24 @@ export async function startHub(options: HubOptions): Promise<Hub> {
 		serveText(res, 404, 'not found (the dashboard is off on this hub)');
 	};
 
-	const server = createServer((req, res) => {
+	const handler = (req: IncomingMessage, res: ServerResponse) => {
 		onRequest(req, res).catch((err) => {
 			log(`${req.method} ${req.url}: ${(err as Error).stack ?? err}`);
 			if (!res.headersSent) serveText(res, 500, 'internal error');
 			else res.destroy();
 		});
-	});
+	};
+	// One handler either way: TLS changes the transport, not who may see what.
+	const server: Server = tlsFiles ? createHttpsServer(tlsFiles, handler) : createServer(handler);
 	server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
 		socket.on('error', () => socket.destroy());
 		const path = new URL(req.url ?? '/', 'http://hub').pathname;
+		const verdict = access.check(req, path, true);
+		if (!verdict.ok) {
+			const [status, reason] = verdict.status === 403 ? [403, 'Forbidden'] : [401, 'Unauthorized'];
+			socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+			return;
+		}
 		if (path === '/ingest') return ingest.handleUpgrade(req, socket, head);
 		if (path === '/live') return live.handleUpgrade(req, socket, head);
 		// Next's dev server keeps its hot-reload socket on its own paths.
@@ -154,7 +205,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
 	});
 	const port = (server.address() as AddressInfo).port;
 	const hostPart = listen.host.includes(':') ? `[${listen.host}]` : listen.host;
-	const url = `http://${hostPart}:${port}`;
+	const url = `${tlsFiles ? 'https' : 'http'}://${hostPart}:${port}`;
 
 	if (options.web !== false) {
 		try {
@@ -180,6 +231,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
 
 	return {
 		url,
+		auth,
 		port,
 		state,
 		store,
@@ -187,5 +239,18 @@ export async function startHub(options: HubOptions): Promise<Hub> {
 	};
 }
 
+/** PEM files read up front, so a wrong path is one clear line before anything listens. */
+function readTlsFiles(tls: { certFile: string; keyFile: string }): { cert: Buffer; key: Buffer } {
+	const read = (file: string, what: string) => {
+		try {
+			return readFileSync(file);
+		} catch (err) {
+			throw new HubConfigError('tls', `cannot read the TLS ${what} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+		}
+	};
+	return { cert: read(tls.certFile, 'certificate'), key: read(tls.keyFile, 'key') };
+}
+
 export { HubState } from './hub-state.ts';
+export { HubConfigError } from './hub-config-error.ts';
 export { authorized } from './ingest.ts';

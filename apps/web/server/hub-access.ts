@@ -1,0 +1,165 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Counter } from 'prom-client';
+import { authorized } from './ingest.ts';
+import { hostAllowed, originAllowed } from './host-check.ts';
+import type { HubMetrics } from './metrics.ts';
+import { Sessions } from './sessions.ts';
+
+export const SESSION_COOKIE = 'firesight_session';
+
+/**
+ * What anyone may fetch when auth is on: health, the login page and what it is drawn with.
+ * Share links (`/s/<id>`, profile data only) are meant to join this list and nothing else.
+ */
+const PUBLIC_PATHS = new Set(['/healthz', '/login', '/api/login', '/icon.svg']);
+const PUBLIC_PREFIXES = ['/_next/static/'];
+
+/** Routes that answer data, not pages: refused with 401 rather than sent to the login page. */
+function isApiPath(path: string): boolean {
+	return path === '/trpc' || path.startsWith('/trpc/') || path.startsWith('/api/') || path === '/metrics' || path === '/live' || path === '/ingest';
+}
+
+function isPublic(path: string): boolean {
+	return PUBLIC_PATHS.has(path) || PUBLIC_PREFIXES.some((p) => path.startsWith(p));
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+export type Verdict = { ok: true } | { ok: false; status: 401 | 403; message: string } | { ok: false; status: 303; location: string };
+
+export interface AccessOptions {
+	token: string;
+	/** Browsers and API clients must log in (session cookie) or send the token as Bearer. */
+	auth: boolean;
+	/** Served over TLS: the session cookie is marked Secure. */
+	tls: boolean;
+	hostNames: ReadonlySet<string>;
+	/** `/metrics` without credentials (and without the Host check), for a Prometheus scraper. */
+	metricsPublic: boolean;
+	metrics: HubMetrics;
+	sessionTtlMs?: number;
+}
+
+function cookie(req: IncomingMessage, name: string): string | undefined {
+	for (const part of (req.headers.cookie ?? '').split(';')) {
+		const eq = part.indexOf('=');
+		if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+	}
+	return undefined;
+}
+
+/** Only a path on this hub, so a crafted login link cannot send the browser elsewhere. */
+export function safeNext(next: string | null | undefined): string {
+	return next && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/\\') ? next : '/';
+}
+
+/** Who may see what: the Host and Origin checks, and the token or a session on every door. */
+export class HubAccess {
+	readonly #opts: AccessOptions;
+	readonly #sessions: Sessions;
+	readonly #refused: Counter<'reason'>;
+	readonly #loginsFailed: Counter;
+
+	constructor(opts: AccessOptions) {
+		this.#opts = opts;
+		this.#sessions = new Sessions({ ttlMs: opts.sessionTtlMs ?? 7 * 24 * 3600_000, max: 10_000 });
+		this.#refused = new Counter({
+			name: 'firesight_hub_http_refused_total',
+			help: 'HTTP requests and WebSocket upgrades refused: unknown Host, cross-site Origin, no credentials',
+			labelNames: ['reason'] as const,
+			registers: [opts.metrics.registry],
+		});
+		this.#loginsFailed = new Counter({
+			name: 'firesight_hub_logins_failed_total',
+			help: 'Login attempts with a wrong token',
+			registers: [opts.metrics.registry],
+		});
+	}
+
+	get auth(): boolean {
+		return this.#opts.auth;
+	}
+
+	/** Logged in (session cookie) or holding the token (Bearer); everyone when auth is off. */
+	authenticated(req: IncomingMessage): boolean {
+		if (!this.#opts.auth) return true;
+		return authorized(req, this.#opts.token) || this.#sessions.valid(cookie(req, SESSION_COOKIE));
+	}
+
+	check(req: IncomingMessage, path: string, upgrade: boolean): Verdict {
+		const bearer = authorized(req, this.#opts.token);
+		// Health checks and scrapers use whatever address reaches the host; the token is no
+		// rebinding risk (a page elsewhere cannot know it), and /ingest checks it itself.
+		const hostExempt = bearer || path === '/healthz' || path === '/ingest' || (path === '/metrics' && this.#opts.metricsPublic);
+		if (!hostExempt && !hostAllowed(req, this.#opts.hostNames)) {
+			return this.#refuse('host', 403, `Host '${req.headers.host ?? ''}' is not a name this hub answers to (see allowed hosts)`);
+		}
+		if ((upgrade || !SAFE_METHODS.has(req.method ?? 'GET')) && !originAllowed(req)) {
+			return this.#refuse('origin', 403, `cross-site request from '${req.headers.origin}' refused`);
+		}
+		if (path === '/ingest' || isPublic(path) || (path === '/metrics' && this.#opts.metricsPublic)) return { ok: true };
+		if (bearer || this.authenticated(req)) return { ok: true };
+		if (!upgrade && !isApiPath(path) && SAFE_METHODS.has(req.method ?? 'GET')) {
+			this.#refused.inc({ reason: 'login' });
+			return { ok: false, status: 303, location: `/login?next=${encodeURIComponent(req.url ?? '/')}` };
+		}
+		return this.#refuse('unauthenticated', 401, 'log in at /login, or send Authorization: Bearer <token>');
+	}
+
+	#refuse(reason: string, status: 401 | 403, message: string): Verdict {
+		this.#refused.inc({ reason });
+		return { ok: false, status, message };
+	}
+
+	/** POST /api/login with a form `token=…&next=/path`: a session cookie, then back to `next`. */
+	async login(req: IncomingMessage, res: ServerResponse): Promise<void> {
+		if (req.method !== 'POST') {
+			res.writeHead(405, { allow: 'POST', 'content-type': 'text/plain; charset=utf-8' });
+			res.end('use POST\n');
+			return;
+		}
+		const form = await readForm(req, 8192);
+		if (!form) {
+			res.writeHead(413, { 'content-type': 'text/plain; charset=utf-8' });
+			res.end('login form too large\n');
+			return;
+		}
+		const next = safeNext(form.get('next'));
+		if (!this.#opts.auth) return redirect(res, next);
+		const given = form.get('token')?.trim() ?? '';
+		const fake = { headers: { authorization: `Bearer ${given}` } } as IncomingMessage;
+		if (!given || !authorized(fake, this.#opts.token)) {
+			this.#loginsFailed.inc();
+			return redirect(res, `/login?failed=1&next=${encodeURIComponent(next)}`);
+		}
+		const id = this.#sessions.create();
+		const maxAge = Math.floor(this.#sessions.ttlMs / 1000);
+		const secure = this.#opts.tls ? '; Secure' : '';
+		res.setHeader('set-cookie', `${SESSION_COOKIE}=${id}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAge}${secure}`);
+		redirect(res, next);
+	}
+
+	/** POST /api/logout: forgets the session and clears the cookie. */
+	logout(req: IncomingMessage, res: ServerResponse): void {
+		this.#sessions.delete(cookie(req, SESSION_COOKIE));
+		res.setHeader('set-cookie', `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0${this.#opts.tls ? '; Secure' : ''}`);
+		redirect(res, '/login');
+	}
+}
+
+function redirect(res: ServerResponse, location: string): void {
+	res.writeHead(303, { location, 'cache-control': 'no-store' });
+	res.end();
+}
+
+/** A urlencoded body up to `max` bytes; null when larger. */
+async function readForm(req: IncomingMessage, max: number): Promise<URLSearchParams | null> {
+	const chunks: Buffer[] = [];
+	let size = 0;
+	for await (const chunk of req as AsyncIterable<Buffer>) {
+		size += chunk.length;
+		if (size > max) return null;
+		chunks.push(chunk);
+	}
+	return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+}
