@@ -1,18 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { goldenBytes, toArrayBuffer } from './golden-c.ts';
+import { goldenMain, toArrayBuffer } from './golden-c.ts';
 import { decodeCounters, decodeCounts, decodeStacks, PROFILE_COUNT_SIZE, PROFILE_COUNTERS } from './profile-records.ts';
 
-/** Compiles C against bpf/profile.h and returns what it prints: the golden bytes come from the C compiler. */
-function cBytes(body: string): Buffer {
-	return goldenBytes(`#include <stdio.h>
-#include <string.h>
-#include <linux/types.h>
-#include "profile.h"
-static void dump(const void *p, size_t n) { fwrite(p, 1, n, stdout); }
-int main(void) { ${body} return 0; }
-`);
-}
+/** Compiles a main() against bpf/profile.h and returns what it writes: the golden bytes come from the C compiler. */
+const cBytes = (body: string) => goldenMain('profile.h', body);
 
 test('struct profile_count decodes field by field as C lays it out', () => {
 	const bytes = cBytes(`
@@ -30,17 +22,23 @@ test('struct profile_count decodes field by field as C lays it out', () => {
 	]);
 });
 
-test('stack records and counters decode in order', () => {
-	const stacks = Buffer.alloc(8 + 16 + 8);
-	stacks.writeInt32LE(5, 0);
-	stacks.writeUInt32LE(2, 4);
-	stacks.writeBigUInt64LE(0xffffffff81000010n, 8);
-	stacks.writeBigUInt64LE(0x401000n, 16);
-	stacks.writeInt32LE(6, 24);
-	stacks.writeUInt32LE(0, 28);
+test('stack records decode in order as C lays them out', () => {
+	const stacks = cBytes(`
+		struct profile_stack_head h;
+		__u64 ips[2] = {0xffffffff81000010ULL, 0x401000ULL};
+		memset(&h, 0, sizeof(h));
+		h.id = 5; h.nr = 2; dump(&h, sizeof(h)); dump(ips, sizeof(ips));
+		h.id = 6; h.nr = 0; dump(&h, sizeof(h));
+		h.id = -3; h.nr = 1; dump(&h, sizeof(h)); dump(&ips[1], sizeof(ips[1]));`);
 	const decoded = decodeStacks(toArrayBuffer(stacks));
-	assert.deepEqual([...decoded], [[5, [0xffffffff81000010n, 0x401000n]], [6, []]]);
+	assert.deepEqual([...decoded], [
+		[5, [0xffffffff81000010n, 0x401000n]],
+		[6, []],
+		[-3, [0x401000n]],
+	]);
+});
 
+test('counters decode in enum order as C lays them out', () => {
 	const counters = cBytes(`unsigned long long c[PROFILE_COUNTER_MAX];
 		for (int i = 0; i < PROFILE_COUNTER_MAX; i++) c[i] = 100 + i;
 		dump(c, sizeof(c));`);
@@ -53,4 +51,13 @@ test('a truncated batch is an error, not a silent short read', () => {
 	const bad = Buffer.alloc(8);
 	bad.writeUInt32LE(3, 4);
 	assert.throws(() => decodeStacks(toArrayBuffer(bad)), /past the batch end/);
+	assert.throws(() => decodeStacks(new ArrayBuffer(4)), /truncated stack record header/);
+});
+
+test('a counters buffer shorter or longer than the enum throws instead of reading as zero drops', () => {
+	const full = PROFILE_COUNTERS.length * 8;
+	assert.throws(() => decodeCounters(new ArrayBuffer(full - 8)), /profile counters buffer is \d+ bytes, expected \d+/);
+	assert.throws(() => decodeCounters(new ArrayBuffer(0)), /expected/);
+	assert.throws(() => decodeCounters(new ArrayBuffer(full + 8)), /expected/);
+	assert.equal(decodeCounters(new ArrayBuffer(full)).countsMapFull, 0);
 });

@@ -1,10 +1,12 @@
 /**
  * Decoders for the profile tool's drained batches. The layouts are bpf/profile.h's
- * `struct profile_count` and the addon's stack records; golden-byte tests pin them.
+ * `struct profile_count` and `struct profile_stack_head`; golden-byte tests pin them.
  */
+import { decodeCounterArray } from './counter-records.ts';
 
 export const PROFILE_COMM_LEN = 16;
 export const PROFILE_COUNT_SIZE = 40;
+export const PROFILE_STACK_HEAD_SIZE = 8;
 
 /** enum profile_counter in bpf/profile.h, in order. */
 export const PROFILE_COUNTERS = [
@@ -51,16 +53,19 @@ export function decodeCounts(buf: ArrayBuffer): StackCount[] {
 	return out;
 }
 
-/** Stack records {id s32, nr u32, ips u64[nr]}, leaf first, into a map from stack id to addresses. */
+/**
+ * Stack records (struct profile_stack_head {id s32, nr u32}, then nr u64 addresses, leaf first)
+ * into a map from stack id to addresses.
+ */
 export function decodeStacks(buf: ArrayBuffer): Map<number, bigint[]> {
 	const view = new DataView(buf);
 	const out = new Map<number, bigint[]>();
 	let off = 0;
 	while (off < buf.byteLength) {
-		if (off + 8 > buf.byteLength) throw new Error('truncated stack record header');
+		if (off + PROFILE_STACK_HEAD_SIZE > buf.byteLength) throw new Error('truncated stack record header');
 		const id = view.getInt32(off, true);
 		const nr = view.getUint32(off + 4, true);
-		off += 8;
+		off += PROFILE_STACK_HEAD_SIZE;
 		if (off + nr * 8 > buf.byteLength) throw new Error(`stack ${id} claims ${nr} frames past the batch end`);
 		const ips: bigint[] = new Array(nr);
 		for (let i = 0; i < nr; i++) ips[i] = view.getBigUint64(off + i * 8, true);
@@ -70,12 +75,7 @@ export function decodeStacks(buf: ArrayBuffer): Map<number, bigint[]> {
 	return out;
 }
 
-/** The counters array (u64 per enum profile_counter) as named totals. */
+/** The counters array (u64 per enum profile_counter) as named totals; throws on a size mismatch. */
 export function decodeCounters(buf: ArrayBuffer): Record<ProfileCounter, number> {
-	const view = new DataView(buf);
-	const out = {} as Record<ProfileCounter, number>;
-	PROFILE_COUNTERS.forEach((name, i) => {
-		out[name] = i * 8 + 8 <= buf.byteLength ? Number(view.getBigUint64(i * 8, true)) : 0;
-	});
-	return out;
+	return decodeCounterArray('profile', PROFILE_COUNTERS, buf);
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { goldenBytes, toArrayBuffer } from './golden-c.ts';
+import { goldenBytes, goldenMain, toArrayBuffer } from './golden-c.ts';
 import {
 	TCP_CONN_RECORD_SIZE,
 	TCP_COUNTERS,
@@ -18,9 +18,6 @@ import { ringBufferRecords } from './ring-buffer-records.ts';
  * no longer match and these tests fail.
  */
 const program = `
-#include <linux/types.h>
-#include <stdio.h>
-#include <string.h>
 #include "tcp.h"
 
 static void fill(struct tcp_conn *c)
@@ -53,7 +50,6 @@ int main(void)
 {
 	struct tcp_conn_record r;
 	struct tcp_event e;
-	struct { __u32 len, reserved; struct tcp_event ev; } framed;
 	memset(&r, 0, sizeof(r));
 	memset(&e, 0, sizeof(e));
 	r.cookie = 0xdeadbeef12345678ULL;
@@ -71,11 +67,8 @@ int main(void)
 	memset(e.conn.tuple.daddr, 0, 16);
 	memcpy(e.conn.tuple.saddr, s4, 4);
 	memcpy(e.conn.tuple.daddr, d4, 4);
-	framed.len = sizeof(e);
-	framed.reserved = 0;
-	framed.ev = e;
-	fwrite(&r, sizeof(r), 1, stdout);
-	fwrite(&framed, sizeof(framed), 1, stdout);
+	dump(&r, sizeof(r));
+	dump_record(&e, sizeof(e));
 	return 0;
 }
 `;
@@ -139,12 +132,25 @@ test('an unknown event kind decodes to null, a short record throws', () => {
 	assert.throws(() => decodeConnections(new ArrayBuffer(TCP_CONN_RECORD_SIZE + 1)));
 });
 
-test('counters decode in enum order', () => {
-	const buf = new BigUint64Array(TCP_COUNTERS.length).map((_, i) => BigInt(i * 10 + 1));
-	const counters = decodeTcpCounters(buf.buffer);
+test('counters decode in enum order as C lays them out', () => {
+	const bytes = goldenMain('tcp.h', `__u64 c[TCP_COUNTER_MAX];
+		for (int i = 0; i < TCP_COUNTER_MAX; i++) c[i] = i * 10 + 1;
+		c[TCP_RINGBUF_FULL] = 61000; c[TCP_OWNER_MISSED] = 81000;
+		dump(c, sizeof(c));`);
+	assert.equal(bytes.length, TCP_COUNTERS.length * 8, 'enum tcp_counter and TCP_COUNTERS differ in length');
+	const counters = decodeTcpCounters(toArrayBuffer(bytes));
+	assert.deepEqual(Object.keys(counters), [...TCP_COUNTERS]);
 	assert.equal(counters.retransmitCalls, 1);
-	assert.equal(counters.ringBufferFull, 61);
-	assert.equal(counters.ownerMissed, 81);
+	assert.equal(counters.connectionsMapFull, 51);
+	assert.equal(counters.ringBufferFull, 61000);
+	assert.equal(counters.ownerMissed, 81000);
+});
+
+test('a counters buffer shorter or longer than the enum throws instead of reading as zero drops', () => {
+	const full = TCP_COUNTERS.length * 8;
+	assert.throws(() => decodeTcpCounters(new ArrayBuffer(full - 8)), /tcp counters buffer is \d+ bytes, expected \d+/);
+	assert.throws(() => decodeTcpCounters(new ArrayBuffer(0)), /expected/);
+	assert.throws(() => decodeTcpCounters(new ArrayBuffer(full + 8)), /expected/);
 });
 
 test('IPv6 text follows RFC 5952', () => {

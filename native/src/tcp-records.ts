@@ -2,6 +2,7 @@
  * Decoders for the tcp tool's records: bpf/tcp.h's `struct tcp_conn_record` (connection-map
  * reads) and `struct tcp_event` (ring-buffer events). Golden-byte tests pin the layouts.
  */
+import { decodeCounterArray } from './counter-records.ts';
 
 export const TCP_COMM_LEN = 16;
 export const TCP_TUPLE_SIZE = 40;
@@ -219,12 +220,7 @@ export function decodeEvent(view: DataView): TcpEvent | null {
 	};
 }
 
-/** The counters array (u64 per enum tcp_counter) as named totals. */
+/** The counters array (u64 per enum tcp_counter) as named totals; throws on a size mismatch. */
 export function decodeTcpCounters(buf: ArrayBuffer): Record<TcpCounter, number> {
-	const view = new DataView(buf);
-	const out = {} as Record<TcpCounter, number>;
-	TCP_COUNTERS.forEach((name, i) => {
-		out[name] = i * 8 + 8 <= buf.byteLength ? Number(view.getBigUint64(i * 8, true)) : 0;
-	});
-	return out;
+	return decodeCounterArray('tcp', TCP_COUNTERS, buf);
 }

@@ -1,10 +1,6 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { goldenMain, toArrayBuffer } from './golden-c.ts';
 import { ringBufferRecords } from './ring-buffer-records.ts';
 import {
 	decodeTlsCounters,
@@ -17,26 +13,8 @@ import {
 	TLS_PROC_EVENT_SIZE,
 } from './tls-records.ts';
 
-const bpfDir = fileURLToPath(new URL('../../bpf', import.meta.url));
-
-/** Compiles C against bpf/tls.h and returns what it prints: the golden bytes come from the C compiler. */
-function cBytes(body: string): Buffer {
-	const dir = mkdtempSync(join(tmpdir(), 'firesight-tls-golden-'));
-	try {
-		const src = join(dir, 'golden.c');
-		writeFileSync(src, `#include <stdio.h>
-#include <string.h>
-#include <linux/types.h>
-#include "tls.h"
-static void dump(const void *p, size_t n) { fwrite(p, 1, n, stdout); }
-int main(void) { ${body} return 0; }
-`);
-		execFileSync('cc', ['-I', bpfDir, '-o', join(dir, 'golden'), src]);
-		return execFileSync(join(dir, 'golden'));
-	} finally {
-		rmSync(dir, { recursive: true, force: true });
-	}
-}
+/** Compiles a main() against bpf/tls.h and returns what it writes: the golden bytes come from the C compiler. */
+const cBytes = (body: string) => goldenMain('tls.h', body);
 
 const view = (b: Buffer) => new DataView(b.buffer, b.byteOffset, b.byteLength);
 
@@ -86,13 +64,11 @@ test('conn, close and proc records decode; an unconnected peer is null, not 0.0.
 		c6 = c; c6.family = 10; c6.rport = 0; memset(c6.laddr, 0, 16); c6.laddr[15] = 1;
 		x.ts_ns = 6; x.type = TLS_EV_CLOSE; x.tgid = 10; x.fd = 7; x.gen = 2;
 		p.ts_ns = 7; p.type = TLS_EV_EXEC; p.tgid = 11; strcpy(p.comm, "curl");
-		unsigned h[2];
-		h[0] = sizeof(c); h[1] = 0; dump(h, 8); dump(&c, sizeof(c));
-		h[0] = sizeof(c6); dump(h, 8); dump(&c6, sizeof(c6));
-		h[0] = sizeof(x); dump(h, 8); dump(&x, sizeof(x));
-		h[0] = sizeof(p); dump(h, 8); dump(&p, sizeof(p));`);
-	const batch = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
-	const evs = [...ringBufferRecords(batch)].map(decodeTlsEvent);
+		dump_record(&c, sizeof(c));
+		dump_record(&c6, sizeof(c6));
+		dump_record(&x, sizeof(x));
+		dump_record(&p, sizeof(p));`);
+	const evs = [...ringBufferRecords(toArrayBuffer(bytes))].map(decodeTlsEvent);
 	assert.deepEqual(evs, [
 		{
 			type: 'conn', tsNs: 5n, tgid: 10, ssl: 99n, fd: 7, gen: 2, family: 'ipv4',
@@ -118,12 +94,19 @@ test('a record whose payload runs past its end is refused', () => {
 test('counters decode in enum order with the stream drops last', () => {
 	const b = Buffer.alloc(TLS_COUNTERS.length * 8);
 	TLS_COUNTERS.forEach((_, i) => b.writeBigUInt64LE(BigInt(i * 10 + 1), i * 8));
-	const c = decodeTlsCounters(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer);
+	const c = decodeTlsCounters(toArrayBuffer(b));
 	assert.equal(c.calls, 1);
 	assert.equal(c.dataLost, 21);
 	assert.equal(c.streamDropped, (TLS_COUNTERS.length - 1) * 10 + 1);
 	const max = cBytes('printf("%d", TLS_COUNTER_MAX);').toString();
 	assert.equal(Number(max), TLS_COUNTERS.length - 1);
+});
+
+test('a counters buffer shorter or longer than the layout throws instead of reading as zero drops', () => {
+	const full = TLS_COUNTERS.length * 8;
+	assert.throws(() => decodeTlsCounters(new ArrayBuffer(full - 8)), /tls counters buffer is \d+ bytes, expected \d+/);
+	assert.throws(() => decodeTlsCounters(new ArrayBuffer(0)), /expected/);
+	assert.throws(() => decodeTlsCounters(new ArrayBuffer(full + 8)), /expected/);
 });
 
 test('IPv6 formatting compresses the longest zero run and keeps mapped IPv4 dotted', () => {

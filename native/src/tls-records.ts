@@ -2,6 +2,7 @@
  * Decoders for the tls tool's ring-buffer records (bpf/tls.h). Every record starts with
  * {ts_ns u64, type u32, tgid u32}; golden-byte tests pin each layout.
  */
+import { decodeCounterArray } from './counter-records.ts';
 
 export const TLS_MAX_CAPTURE = 16_384;
 export const TLS_DATA_EVENT_SIZE = 56;
@@ -212,13 +213,5 @@ export function decodeTlsEvent(v: DataView): TlsEvent {
 
 /** The counters buffer from the addon: TLS_COUNTER_MAX u64 totals, then the stream's drops. */
 export function decodeTlsCounters(buf: ArrayBuffer): Record<TlsCounter, number> {
-	if (buf.byteLength !== TLS_COUNTERS.length * 8) {
-		throw new Error(`tls counters buffer is ${buf.byteLength} bytes, expected ${TLS_COUNTERS.length * 8}`);
-	}
-	const view = new DataView(buf);
-	const out = {} as Record<TlsCounter, number>;
-	TLS_COUNTERS.forEach((name, i) => {
-		out[name] = Number(view.getBigUint64(i * 8, true));
-	});
-	return out;
+	return decodeCounterArray('tls', TLS_COUNTERS, buf);
 }
