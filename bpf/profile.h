@@ -30,6 +30,16 @@ struct profile_count {
 FS_STATIC_ASSERT(sizeof(struct profile_count) == 40, "profile_count layout is shared with TypeScript");
 
 /*
+ * One stack of a drained batch: this header, then `nr` __u64 instruction pointers, leaf first.
+ * The addon writes these from the stack map, for the ids the batch's counts refer to.
+ */
+struct profile_stack_head {
+	__s32 id;		/* the stack map id that profile_key's stack ids name */
+	__u32 nr;		/* instruction pointers that follow */
+};
+FS_STATIC_ASSERT(sizeof(struct profile_stack_head) == 8, "profile_stack_head layout is shared with TypeScript");
+
+/*
  * Indices into the per-CPU counters map (one set per buffer, at buf * PROFILE_COUNTER_MAX): every
  * way a sample can be lost is counted.
  */

@@ -36,7 +36,7 @@ struct SkeletonDeleter {
 int DrainBuffer(struct profile_bpf *skel, NamedBuffers &out)
 {
 	std::vector<uint8_t> counts;	// struct profile_count records
-	std::vector<uint8_t> stacks;	// {s32 id, u32 nr, u64 ips[nr]} records
+	std::vector<uint8_t> stacks;	// struct profile_stack_head + nr u64 each
 	std::vector<uint8_t> counters;	// PROFILE_COUNTER_MAX u64 counts of this window, summed over CPUs
 	__u32 old = skel->bss->active_buf;
 	__atomic_store_n(&skel->bss->active_buf, old ? 0 : 1, __ATOMIC_SEQ_CST);
@@ -82,12 +82,11 @@ int DrainBuffer(struct profile_bpf *skel, NamedBuffers &out)
 	for (__s32 id : stack_ids) {
 		if (bpf_map_lookup_elem(stacks_fd, &id, ips))
 			continue; /* counted as a missing stack by the reader */
-		__u32 nr = 0;
-		while (nr < PROFILE_MAX_STACK_DEPTH && ips[nr])
-			nr++;
-		AppendBytes(stacks, &id, sizeof(id));
-		AppendBytes(stacks, &nr, sizeof(nr));
-		AppendBytes(stacks, ips, nr * sizeof(__u64));
+		struct profile_stack_head head = {id, 0};
+		while (head.nr < PROFILE_MAX_STACK_DEPTH && ips[head.nr])
+			head.nr++;
+		AppendBytes(stacks, &head, sizeof(head));
+		AppendBytes(stacks, ips, head.nr * sizeof(__u64));
 	}
 	// Empty the stack map for its next turn, including stacks whose count could not be stored.
 	__u32 key, next;

@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "ring-buffer-frame.h"
+
 namespace firesight {
 
 int RingBufferStream::Start(Napi::Env env, int map_fd, Napi::Function on_batch,
@@ -34,12 +36,13 @@ void RingBufferStream::Stop()
 int RingBufferStream::OnRecord(void *ctx, void *data, size_t len)
 {
 	auto *self = static_cast<RingBufferStream *>(ctx);
-	uint32_t header[2] = {static_cast<uint32_t>(len), 0};
+	struct ring_buffer_frame frame = {static_cast<__u32>(len), 0};
+	size_t padded = (len + RING_BUFFER_FRAME_ALIGN - 1) & ~size_t(RING_BUFFER_FRAME_ALIGN - 1);
 	auto &b = self->batch_;
 	size_t at = b.size();
-	b.resize(at + sizeof(header) + ((len + 7) & ~size_t(7)), 0);
-	memcpy(b.data() + at, header, sizeof(header));
-	memcpy(b.data() + at + sizeof(header), data, len);
+	b.resize(at + sizeof(frame) + padded, 0);
+	memcpy(b.data() + at, &frame, sizeof(frame));
+	memcpy(b.data() + at + sizeof(frame), data, len);
 	self->batch_records_++;
 	return 0;
 }

@@ -1,6 +1,6 @@
 // RingBufferStream: drains a BPF ring buffer on its own thread and hands JavaScript one
-// ArrayBuffer per wake-up, never one object per event. Records in a batch are laid out as
-// {u32 length, u32 reserved, bytes[length], padding to 8}. The bytes in flight to JavaScript are
+// ArrayBuffer per wake-up, never one object per event. Records in a batch are framed as
+// ring-buffer-frame.h lays out. The bytes in flight to JavaScript are
 // bounded; a batch that would pass the bound is dropped and its records counted.
 //
 // The buffer is also drained after every poll timeout, so BPF programs may submit records with
