@@ -1,20 +1,34 @@
 /**
  * The Profiles page's state as it lives in the URL, so a copied link reproduces the same view.
- * Defaults are left out of the URL to keep links short.
+ * Defaults are left out of the URL to keep links short. A parameter the page cannot honour is
+ * never dropped silently: parsing returns the state it used and a warning for each such parameter.
  */
 
+export interface RangePreset {
+	id: string;
+	/** On the range buttons. */
+	short: string;
+	/** In titles and messages; reads after "the", lowercased ("showing the last hour"). */
+	label: string;
+	ms: number;
+}
+
+/** The relative ranges the page offers; the buttons, the parser and its messages all read this list. */
 export const RANGE_PRESETS = [
 	{ id: '5m', short: '5 min', label: 'Last 5 minutes', ms: 5 * 60_000 },
 	{ id: '15m', short: '15 min', label: 'Last 15 minutes', ms: 15 * 60_000 },
 	{ id: '1h', short: '1 hour', label: 'Last hour', ms: 60 * 60_000 },
-] as const;
+] as const satisfies readonly RangePreset[];
 
-export type RangePresetId = (typeof RANGE_PRESETS)[number]['id'];
+type OfferedPreset = (typeof RANGE_PRESETS)[number];
+export type RangePresetId = OfferedPreset['id'];
 
 export type TimeRange = { kind: 'relative'; preset: RangePresetId } | { kind: 'absolute'; from: number; to: number };
 
-export type ProfileView = 'both' | 'graph' | 'table';
-export type Orientation = 'icicle' | 'flame';
+export const PROFILE_VIEWS = ['both', 'graph', 'table'] as const;
+export type ProfileView = (typeof PROFILE_VIEWS)[number];
+export const ORIENTATIONS = ['icicle', 'flame'] as const;
+export type Orientation = (typeof ORIENTATIONS)[number];
 
 export interface ProfileQueryState {
 	range: TimeRange;
@@ -40,8 +54,25 @@ export const defaultProfileQuery: ProfileQueryState = {
 	search: '',
 };
 
+/** The URL parameter names, one per field of the state (a range is `range` or `from` and `to`). */
+const PARAMS = ['range', 'from', 'to', 'pid', 'comm', 'host', 'live', 'view', 'orient', 'q'] as const;
+
+/** A parameter the page could not honour, and why. */
+export interface QueryWarning {
+	param: string;
+	value: string;
+	reason: string;
+}
+
+export interface ParsedProfileQuery {
+	/** What the page shows: every parameter it could honour, defaults for the rest. */
+	state: ProfileQueryState;
+	warnings: QueryWarning[];
+}
+
 interface ParamsLike {
 	get(name: string): string | null;
+	forEach(visit: (value: string, name: string) => void): void;
 }
 
 /** Accepts epoch milliseconds or anything Date.parse understands (ISO 8601 in links we write). */
@@ -58,30 +89,106 @@ export function parsePid(text: string | null | undefined): number | null {
 	return pid > 0 && pid <= 0x3fffffff ? pid : null;
 }
 
-function isPreset(text: string | null): text is RangePresetId {
-	return RANGE_PRESETS.some((preset) => preset.id === text);
+export function findPreset(id: string): OfferedPreset | undefined {
+	return RANGE_PRESETS.find((preset) => preset.id === id);
 }
 
-export function parseProfileQuery(params: ParamsLike): ProfileQueryState {
-	const from = parseTime(params.get('from'));
-	const to = parseTime(params.get('to'));
-	const preset = params.get('range');
-	const range: TimeRange =
-		from !== null && to !== null && from < to
-			? { kind: 'absolute', from, to }
-			: { kind: 'relative', preset: isPreset(preset) ? preset : DEFAULT_PRESET };
-	const view = params.get('view');
-	return {
-		range,
-		pid: parsePid(params.get('pid')),
-		comm: params.get('comm')?.trim() ?? '',
-		host: params.get('host')?.trim() ?? '',
-		// An absolute range is a fixed window in the past: following new data makes no sense there.
-		live: params.get('live') === '1' && range.kind === 'relative',
-		view: view === 'graph' || view === 'table' ? view : 'both',
-		orientation: params.get('orient') === 'flame' ? 'flame' : 'icicle',
-		search: params.get('q') ?? '',
+function isPreset(text: string): text is RangePresetId {
+	return findPreset(text) !== undefined;
+}
+
+function oneOf<T extends string>(choices: readonly T[], text: string): text is T {
+	return (choices as readonly string[]).includes(text);
+}
+
+function presetLabel(id: string): string {
+	return (findPreset(id)?.label ?? id).toLowerCase();
+}
+
+export function parseProfileQuery(params: ParamsLike): ParsedProfileQuery {
+	const warnings: QueryWarning[] = [];
+	const ignore = (param: string, value: string, reason: string) => warnings.push({ param, value, reason });
+	// An empty parameter (`pid=`) means "not set", as the empty inputs of the page do.
+	const given = (name: string): string | null => {
+		const value = params.get(name);
+		return value === null || value.trim() === '' ? null : value.trim();
 	};
+
+	let range: TimeRange = { kind: 'relative', preset: DEFAULT_PRESET };
+	const fromText = given('from');
+	const toText = given('to');
+	if (fromText !== null || toText !== null) {
+		const from = parseTime(fromText);
+		const to = parseTime(toText);
+		if (fromText !== null && from === null) ignore('from', fromText, 'not a time');
+		if (toText !== null && to === null) ignore('to', toText, 'not a time');
+		if (to !== null && fromText === null) ignore('to', toText ?? '', 'a range needs from as well');
+		if (from !== null && toText === null) ignore('from', fromText ?? '', 'a range needs to as well');
+		if (from !== null && to !== null) {
+			if (from < to) range = { kind: 'absolute', from, to };
+			else ignore('from', fromText ?? '', `not before to=${toText}`);
+		}
+	}
+	const presetText = given('range');
+	if (presetText !== null) {
+		if (range.kind === 'absolute') ignore('range', presetText, 'from and to set the range');
+		else if (isPreset(presetText)) range = { kind: 'relative', preset: presetText };
+		else ignore('range', presetText, `not one of ${RANGE_PRESETS.map((preset) => preset.id).join(', ')}; showing the ${presetLabel(DEFAULT_PRESET)}`);
+	}
+
+	const pidText = given('pid');
+	const pid = parsePid(pidText);
+	if (pidText !== null && pid === null) ignore('pid', pidText, 'not a process id; showing every process');
+
+	const liveText = given('live');
+	let live = false;
+	if (liveText === '1') {
+		// An absolute range is a fixed window in the past: following new data makes no sense there.
+		if (range.kind === 'relative') live = true;
+		else ignore('live', liveText, 'live mode follows relative ranges only');
+	} else if (liveText !== null && liveText !== '0') {
+		ignore('live', liveText, 'not 1 or 0');
+	}
+
+	const viewText = given('view');
+	let view: ProfileView = defaultProfileQuery.view;
+	if (viewText !== null) {
+		if (oneOf(PROFILE_VIEWS, viewText)) view = viewText;
+		else ignore('view', viewText, `not one of ${PROFILE_VIEWS.join(', ')}`);
+	}
+	const orientText = given('orient');
+	let orientation: Orientation = defaultProfileQuery.orientation;
+	if (orientText !== null) {
+		if (oneOf(ORIENTATIONS, orientText)) orientation = orientText;
+		else ignore('orient', orientText, `not one of ${ORIENTATIONS.join(', ')}`);
+	}
+
+	params.forEach((value, name) => {
+		if (!oneOf(PARAMS, name)) ignore(name, value, 'not a parameter of this page');
+	});
+
+	return {
+		state: {
+			range,
+			pid,
+			comm: given('comm') ?? '',
+			host: given('host') ?? '',
+			live,
+			view,
+			orientation,
+			search: params.get('q') ?? '',
+		},
+		warnings,
+	};
+}
+
+/** Values longer than this are cut in messages: a pasted URL can carry anything. */
+const WARNING_VALUE_CHARS = 40;
+
+/** `Ignored pid=abc: not a process id; showing every process` */
+export function formatWarning(warning: QueryWarning): string {
+	const value = warning.value.length > WARNING_VALUE_CHARS ? `${warning.value.slice(0, WARNING_VALUE_CHARS - 1)}…` : warning.value;
+	return `Ignored ${warning.param}=${value}: ${warning.reason}`;
 }
 
 export function toSearchParams(state: ProfileQueryState): URLSearchParams {
@@ -96,16 +203,24 @@ export function toSearchParams(state: ProfileQueryState): URLSearchParams {
 	if (state.comm) params.set('comm', state.comm);
 	if (state.host) params.set('host', state.host);
 	if (state.live && state.range.kind === 'relative') params.set('live', '1');
-	if (state.view !== 'both') params.set('view', state.view);
-	if (state.orientation !== 'icicle') params.set('orient', state.orientation);
+	if (state.view !== defaultProfileQuery.view) params.set('view', state.view);
+	if (state.orientation !== defaultProfileQuery.orientation) params.set('orient', state.orientation);
 	if (state.search) params.set('q', state.search);
 	return params;
 }
 
 export function resolveRange(range: TimeRange, now: number): { from: number; to: number } {
 	if (range.kind === 'absolute') return { from: range.from, to: range.to };
-	const preset = RANGE_PRESETS.find((candidate) => candidate.id === range.preset) ?? RANGE_PRESETS[1];
-	return { from: now - preset.ms, to: now };
+	const preset = findPreset(range.preset) ?? findPreset(DEFAULT_PRESET);
+	return { from: now - (preset?.ms ?? 0), to: now };
+}
+
+/** The longest relative range on offer, if it is longer than `range`: where to look next. */
+export function widerPreset(range: TimeRange): OfferedPreset | null {
+	if (range.kind === 'absolute') return null;
+	const current = findPreset(range.preset)?.ms ?? 0;
+	const widest = RANGE_PRESETS.reduce<OfferedPreset | null>((best, preset) => (best === null || preset.ms > best.ms ? preset : best), null);
+	return widest && widest.ms > current ? widest : null;
 }
 
 export function profileHref(partial: Partial<ProfileQueryState>): string {

@@ -1,0 +1,63 @@
+'use client';
+
+import { useState } from 'react';
+import type { FlameResult } from '../../lib/api.ts';
+import { formatInt } from '../../lib/format.ts';
+import type { Orientation, ProfileView } from '../../lib/profile-query.ts';
+import { FlameGraph, FlameLegend } from './flame-graph.tsx';
+import { TopFunctionsTable } from './top-functions-table.tsx';
+
+interface ProfilePanelsProps {
+	result: FlameResult;
+	view: ProfileView;
+	orientation: Orientation;
+	onOrientation(orientation: Orientation): void;
+	search: string;
+	onSearch(search: string): void;
+}
+
+/** The top functions table and the flame graph of one merged profile. */
+export function ProfilePanels({ result, view, orientation, onOrientation, search, onSearch }: ProfilePanelsProps) {
+	const [zoomed, setZoomed] = useState<string | null>(null);
+	const [resetKey, setResetKey] = useState(0);
+	return (
+		<div className={`profile-body view-${view}`}>
+			{view !== 'graph' && (
+				<section className="panel table-panel" aria-label="Top functions">
+					<div className="panel-head">
+						<span className="panel-title">Top functions</span>
+						<span className="toolbar-note">{formatInt(result.functions)} functions · click one to find it in the graph</span>
+					</div>
+					<TopFunctionsTable functions={result.topFunctions} totalSamples={result.totalSamples} search={search} onSelect={(name) => onSearch(name === search ? '' : name)} />
+				</section>
+			)}
+			{view !== 'table' && (
+				<section className="panel graph-panel" aria-label="Flame graph">
+					<div className="panel-head">
+						<span className="panel-title">{orientation === 'icicle' ? 'Icicle graph' : 'Flame graph'}</span>
+						<FlameLegend />
+						<div className="custom-range">
+							{zoomed && (
+								<span className="toolbar-note ellipsis" style={{ maxWidth: 220 }} title={zoomed}>
+									Zoomed: <span className="mono">{zoomed}</span>
+								</span>
+							)}
+							<button type="button" className="button button-small" disabled={!zoomed} onClick={() => setResetKey((value) => value + 1)} data-testid="flame-reset">
+								Reset zoom
+							</button>
+							<div className="segmented" role="group" aria-label="Orientation">
+								<button type="button" aria-pressed={orientation === 'icicle'} onClick={() => onOrientation('icicle')} data-testid="orientation-icicle" title="Root at the top (icicle)">
+									Icicle
+								</button>
+								<button type="button" aria-pressed={orientation === 'flame'} onClick={() => onOrientation('flame')} data-testid="orientation-flame" title="Root at the bottom (flame)">
+									Flame
+								</button>
+							</div>
+						</div>
+					</div>
+					<FlameGraph root={result.tree} orientation={orientation} search={search} resetKey={resetKey} onZoomChange={setZoomed} />
+				</section>
+			)}
+		</div>
+	);
+}
