@@ -114,7 +114,10 @@ export function FlameGraph({ root, orientation, search, resetKey, onZoomChange }
 			.setDetailsHandler(() => {})
 			.onClick((node) => zoomRef.current(node.depth === 0 ? null : node.data.name));
 
-		select(container).datum(root as unknown as FlameDatum).call(chart);
+		// d3-flame-graph writes zoom state (fade, hide) into the data it paints: it gets its own copy,
+		// so the query result stays as the hub sent it and each redraw starts unzoomed.
+		const datum = structuredClone(root) as unknown as FlameDatum;
+		select(container).datum(datum).call(chart);
 		chartRef.current = chart;
 		if (searchRef.current.trim()) chart.search(searchRef.current);
 		zoomRef.current(null);
@@ -124,13 +127,6 @@ export function FlameGraph({ root, orientation, search, resetKey, onZoomChange }
 			tooltip.hide();
 			chart.destroy();
 			chartRef.current = null;
-			// d3-flame-graph keeps zoom state in the data; clear it so a redraw starts unzoomed.
-			const clean = (node: FlameDatum) => {
-				delete node.fade;
-				delete node.hide;
-				node.children?.forEach(clean);
-			};
-			clean(root as unknown as FlameDatum);
 		};
 	}, [root, orientation, width]);
 
