@@ -20,8 +20,8 @@ import { WebSocket } from 'ws';
 import type { CollectorMessage, Frame, ProfileWindow } from '@firesight/protocol';
 import { SqliteStore } from '@firesight/store';
 import { startHub } from '@firesight/web/server';
-import { demoWindow } from '../apps/web/server/demo-feed.ts';
-import { launchChromium } from '../e2e/src/browser.ts';
+import { launchChromium } from '@firesight/e2e/browser';
+import { fakeWindow } from '@firesight/testing/fake-collector';
 import { writeResultsSection } from './results-file.ts';
 
 const { values } = parseArgs({
@@ -48,7 +48,7 @@ async function storeCost(size: number): Promise<{ first: number; repeat: number 
 	try {
 		const times: number[] = [];
 		for (let i = 0; i < 4; i++) {
-			const w = demoWindow('store-bench', 1_700_000_000_000 + i * WINDOW_MS, WINDOW_MS, size);
+			const w = fakeWindow({ host: 'store-bench', startMs: 1_700_000_000_000 + i * WINDOW_MS, durationMs: WINDOW_MS, extraStacks: size });
 			const t0 = performance.now();
 			await store.insertWindow(w);
 			times.push(performance.now() - t0);
@@ -92,7 +92,7 @@ function treeWindow(host: string, startMs: number, durationMs: number, size: num
 }
 
 const SHAPES = {
-	demo: (host: string, startMs: number, size: number) => demoWindow(host, startMs, WINDOW_MS, size),
+	demo: (host: string, startMs: number, size: number) => fakeWindow({ host, startMs, durationMs: WINDOW_MS, extraStacks: size }),
 	tree: (host: string, startMs: number, size: number) => treeWindow(host, startMs, WINDOW_MS, size),
 } as const;
 type Shape = keyof typeof SHAPES;
@@ -251,7 +251,7 @@ try {
 		`
 Headless Chromium (Debian's, ${VIEWPORT.width}x${VIEWPORT.height}) opening the Profiles page of a real hub (SQLite, the
 built dashboard) on a range of ${WINDOWS} stored ${WINDOW_MS / 1000} s windows, each with the given number of distinct stacks, pushed
-through \`/ingest\`, in two shapes. *demo*: \`demoWindow\` (five hot stacks, 140 samples/s) plus N generated
+through \`/ingest\`, in two shapes. *demo*: the fake collector's \`fakeWindow\` (five processes, 15 stacks, about 156 samples/s) plus N generated
 \`gen_i\` leaves of one sample each per window: every generated leaf is narrower than a pixel, so pruning
 leaves a tiny graph and the case measures the query. *tree*: N leaves of a ten-way tree of
 \`fn_<prefix>\` frames, one sample each: upper levels stay wider than a pixel, so about 1.1k nodes are

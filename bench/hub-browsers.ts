@@ -5,7 +5,7 @@
  *
  * The hub (`firesight hub`) and the collector (`firesight collector`, BPF, needs root) run as
  * separate processes so the hub's RSS is its own. Without root the collector is replaced by the
- * demo feed (three made-up processes), and the results say so.
+ * fake collector (five made-up processes), and the results say so.
  *
  * Usage: node --import tsx bench/hub-browsers.ts [--settle SECS] [--measure SECS] [--clients N]
  */
@@ -15,10 +15,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { WebSocket } from 'ws';
-import { firesightBin } from '../apps/collector/src/testing/workloads.ts';
-import { startDemoFeed } from '../apps/web/server/demo-feed.ts';
-import { launchChromium } from '../e2e/src/browser.ts';
-import { canUseBpf, freePort, healthy, REPO_ROOT, waitFor } from '../e2e/src/support.ts';
+import { launchChromium } from '@firesight/e2e/browser';
+import { firesightBin, freePort, healthy, waitFor } from '@firesight/e2e/support';
+import { bpfUnavailableReason } from '@firesight/testing/bpf-test-gate';
+import { startFakeCollector, type FakeCollector } from '@firesight/testing/fake-collector';
 import { cpuSeconds, rssMiB } from './proc-usage.ts';
 import { writeResultsSection } from './results-file.ts';
 
@@ -68,15 +68,14 @@ const token = `bench-${Math.random().toString(36).slice(2)}`;
 const dataDir = mkdtempSync(join(tmpdir(), 'firesight-bench-hub-'));
 let hubLog = '';
 const hub = spawn(process.execPath, [firesightBin, 'hub', '--listen', `127.0.0.1:${port}`, '--token', token, '--data', dataDir], {
-	cwd: REPO_ROOT,
 	env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' },
 	stdio: ['ignore', 'pipe', 'pipe'],
 });
 hub.stdout.on('data', (d: Buffer) => (hubLog += d.toString()));
 hub.stderr.on('data', (d: Buffer) => (hubLog += d.toString()));
-const bpf = canUseBpf();
+const bpf = bpfUnavailableReason() === undefined;
 let collector: ChildProcess | undefined;
-let demo: { stop(): void } | undefined;
+let demo: FakeCollector | undefined;
 let collectorLog = '';
 const browser = await launchChromium();
 const clients: WebSocket[] = [];
@@ -87,10 +86,10 @@ try {
 		return healthy(base);
 	}, 60_000);
 	if (bpf) {
-		collector = spawn(process.execPath, [firesightBin, 'collector', '--hub', base, '--token', token], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+		collector = spawn(process.execPath, [firesightBin, 'collector', '--hub', base, '--token', token], { stdio: ['ignore', 'ignore', 'pipe'] });
 		collector.stderr?.on('data', (d: Buffer) => (collectorLog += d.toString()));
 	} else {
-		demo = startDemoFeed({ hub: base, token, windowMs: 10_000 });
+		demo = await startFakeCollector({ hubUrl: base, token, windowMs: 10_000 });
 	}
 	await waitFor('a connected collector', async () => {
 		if (collector && collector.exitCode !== null) throw new Error(`firesight collector exited: ${collectorLog}`);
@@ -148,7 +147,7 @@ try {
 	writeResultsSection(
 		'Hub memory with live browsers',
 		`
-\`firesight hub\` in its own process, the dashboard built, ${bpf ? "\`firesight collector\` (BPF, 97 Hz) streaming this host's live process table every second and a profile window every 10 s" : 'the demo feed streaming (no root here: three made-up processes, so the live messages are small)'}.
+\`firesight hub\` in its own process, the dashboard built, ${bpf ? "\`firesight collector\` (BPF, 97 Hz) streaming this host's live process table every second and a profile window every 10 s" : 'the fake collector streaming (no root here: five made-up processes, so the live messages are small)'}.
 Each phase settles ${SETTLE_MS / 1000} s, then the hub's RSS is read every 500 ms for ${MEASURE_MS / 1000} s (median and peak) and its CPU
 over the same time. The phases run in order on one hub, so later ones include whatever earlier ones left
 allocated. ${new Date().toISOString().slice(0, 10)}, 2 shared CPUs.
@@ -166,7 +165,7 @@ Run: \`node --import tsx bench/hub-browsers.ts [--settle S] [--measure S] [--cli
 } finally {
 	for (const ws of clients) ws.terminate();
 	await browser.close().catch(() => {});
-	demo?.stop();
+	await demo?.close();
 	if (collector) await stop(collector);
 	await stop(hub);
 	rmSync(dataDir, { recursive: true, force: true });

@@ -18,16 +18,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { WebSocket } from 'ws';
-import { launchChromium } from '../e2e/src/browser.ts';
-import { canUseBpf, freePort, healthy, startUp, waitFor } from '../e2e/src/support.ts';
+import { launchChromium } from '@firesight/e2e/browser';
+import { freePort, healthy, startUp, waitFor } from '@firesight/e2e/support';
+import { bpfUnavailableReason } from '@firesight/testing/bpf-test-gate';
 import { writeResultsSection } from './results-file.ts';
 
 const { values } = parseArgs({ options: { reps: { type: 'string', default: '20' } } });
 const REPS = Number(values.reps);
 const log = (line: string) => console.error(`live-latency: ${line}`);
 
-if (!canUseBpf()) {
-	console.error('live-latency: needs root to load the BPF profiler');
+const unavailable = bpfUnavailableReason();
+if (unavailable !== undefined) {
+	console.error(`live-latency: ${unavailable} to load the BPF profiler`);
 	process.exit(1);
 }
 

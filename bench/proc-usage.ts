@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { CLOCK_TICKS, parseProcStat } from '../apps/collector/src/live/proc-stat.ts';
+import { CLOCK_TICKS, parseProcStat } from '@firesight/collector/proc-stat';
 
 /** CPU seconds (user + system) a process has used so far, or undefined once it is gone. */
 export function cpuSeconds(pid: number): number | undefined {

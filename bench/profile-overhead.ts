@@ -11,10 +11,13 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { compileFixture, firesightBin } from '../apps/collector/src/testing/workloads.ts';
+import { compileFixture } from '@firesight/testing/workloads';
 import { cpuSeconds, rssMiB } from './proc-usage.ts';
 import { writeResultsSection } from './results-file.ts';
+
+const firesightBin = fileURLToPath(import.meta.resolve('@firesight/collector/bin/firesight.js'));
 
 const { values } = parseArgs({
 	options: {

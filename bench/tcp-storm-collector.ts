@@ -6,7 +6,7 @@
  * connections' retransmits are also summed apart (from events and from the kernel map).
  */
 import { TcpTracer, type TcpConnection, type TcpEvent } from '@firesight/native';
-import { ConnectionTable } from '../apps/collector/src/tcp/connection-table.ts';
+import { ConnectionTable } from '@firesight/collector/connection-table';
 
 const senderAddr = process.argv[2] ?? '';
 const table = new ConnectionTable();

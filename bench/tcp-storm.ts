@@ -11,8 +11,8 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createNetnsPair, netnsUnavailableReason, waitForOutput } from '../apps/collector/src/testing/netns.ts';
-import { SINK_SCRIPT, SOURCE_SCRIPT } from '../apps/collector/src/testing/tcp-peers.ts';
+import { createNetnsPair, netnsUnavailableReason, waitForOutput } from '@firesight/testing/netns';
+import { SINK_SCRIPT, SOURCE_SCRIPT } from '@firesight/testing/tcp-peers';
 import { cpuSeconds, rssMiB } from './proc-usage.ts';
 import { writeResultsSection } from './results-file.ts';
 

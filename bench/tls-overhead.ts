@@ -21,8 +21,8 @@ import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { TlsCapture } from '../apps/collector/src/tls/index.ts';
-import { freePort, makeCert, startNodeServer } from '../apps/collector/src/tls/test-peers.ts';
+import { TlsCapture } from '@firesight/collector/tls';
+import { freePort, makeCert, startNodeServer } from '@firesight/testing/tls-peers';
 
 const { values: args } = parseArgs({
 	options: {

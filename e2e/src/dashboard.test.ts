@@ -11,7 +11,7 @@ import type { Browser, Page } from 'playwright-core';
 import { startHub, type Hub } from '@firesight/web/server';
 import { launchChromium } from './browser.ts';
 import { checkBanner, checkProfileShare, expectProcessRow } from './dashboard-flow.ts';
-import { startFakeCollector, type FakeCollector } from './fake-collector.ts';
+import { startFakeCollector, type FakeCollector } from '@firesight/testing/fake-collector';
 import { freePort, screenshot } from './support.ts';
 
 const token = 'e2e-token';

@@ -7,7 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startHub } from '@firesight/web/server';
-import { startFakeCollector } from './fake-collector.ts';
+import { startFakeCollector } from '@firesight/testing/fake-collector';
 
 const args = process.argv.slice(2);
 const listenArg = args[args.indexOf('--listen') + 1];

@@ -15,16 +15,15 @@ import { join } from 'node:path';
 import { after, before, test, type TestContext } from 'node:test';
 import { promisify } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
-import { createNetnsPair, netnsUnavailableReason, waitForOutput, type NetnsPair } from '../../apps/collector/src/testing/netns.ts';
-import { SINK_SCRIPT, SOURCE_SCRIPT } from '../../apps/collector/src/testing/tcp-peers.ts';
+import { bpfSkip } from '@firesight/testing/bpf-test-gate';
+import { createNetnsPair, netnsUnavailableReason, waitForOutput, type NetnsPair } from '@firesight/testing/netns';
+import { SINK_SCRIPT, SOURCE_SCRIPT } from '@firesight/testing/tcp-peers';
 import { launchChromium } from './browser.ts';
-import { FatalError, freePort, healthy, REPO_ROOT, screenshot, startUp, waitFor, type UpProcess } from './support.ts';
+import { FatalError, firesightBin, freePort, healthy, screenshot, startUp, waitFor, type UpProcess } from './support.ts';
 
 const PORT = 5201;
 const BYTES = 4 << 20;
-const requireBpf = process.env.FIRESIGHT_REQUIRE_BPF === '1';
-const unavailable = netnsUnavailableReason();
-const skip = unavailable && !requireBpf ? `${unavailable} (set FIRESIGHT_REQUIRE_BPF=1 to fail instead)` : false;
+const skip = bpfSkip(netnsUnavailableReason());
 const run = promisify(execFile);
 
 let workDir: string | undefined;
@@ -38,7 +37,6 @@ let base: string;
 
 before(async () => {
 	if (skip) return;
-	assert.equal(unavailable, undefined, `FIRESIGHT_REQUIRE_BPF=1 but this test ${unavailable}`);
 	workDir = mkdtempSync(join(tmpdir(), 'firesight-net-'));
 	base = `http://127.0.0.1:${await freePort()}`;
 	const started = startUp(Number(new URL(base).port), join(workDir, 'data'), ['--window', '2s']);
@@ -139,7 +137,7 @@ test('a lossy transfer shows on the Network page and in query retransmits with t
 	await screenshot(page, 'network-done');
 
 	// (b) The stored windows (2 s here) agree once the last one reaches the hub.
-	const bin = join(REPO_ROOT, 'apps/collector/bin/firesight.js');
+	const bin = firesightBin;
 	let lines: Array<Record<string, unknown>> = [];
 	const stored = await waitFor('query retransmits to report the kernel count', async () => {
 		const { stdout } = await run(process.execPath, [bin, 'query', 'retransmits', '--since', '5m', '--json', '--hub', base]);

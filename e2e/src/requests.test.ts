@@ -17,12 +17,12 @@ import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
 import { WebSocket } from 'ws';
-import { makeCert, type Cert } from '../../apps/collector/src/tls/test-peers.ts';
+import { bpfSkip } from '@firesight/testing/bpf-test-gate';
+import { makeCert, type Cert } from '@firesight/testing/tls-peers';
 import { launchChromium } from './browser.ts';
-import { canUseBpf, FatalError, freePort, healthy, REPO_ROOT, screenshot, startUp, waitFor, type UpProcess } from './support.ts';
+import { FatalError, firesightBin, freePort, healthy, screenshot, startUp, waitFor, type UpProcess } from './support.ts';
 
-const requireBpf = process.env.FIRESIGHT_REQUIRE_BPF === '1';
-const skip = !canUseBpf() && !requireBpf ? 'needs root for BPF (set FIRESIGHT_REQUIRE_BPF=1 to fail instead)' : false;
+const skip = bpfSkip();
 const run = promisify(execFile);
 
 // Letters only: a tag that looks like an id (hex digits) would be collapsed to :id in endpoint templates.
@@ -74,7 +74,6 @@ async function trpc(path: string, input: unknown): Promise<string> {
 
 before(async () => {
 	if (skip) return;
-	assert.ok(canUseBpf(), 'FIRESIGHT_REQUIRE_BPF=1 but this process cannot load BPF programs (not root)');
 	workDir = mkdtempSync(join(tmpdir(), 'firesight-e2e-req-'));
 	dataDir = join(workDir, 'data');
 	const port = await freePort();
@@ -142,7 +141,7 @@ test('the Requests page shows the request with its method, path and status withi
 });
 
 test('firesight query requests --json prints it once per traced side with the right fields', { skip }, async () => {
-	const { stdout } = await run(process.execPath, [join(REPO_ROOT, 'apps/collector/bin/firesight.js'), 'query', 'requests', '--since', '5m', '--json', '--hub', base], { cwd: REPO_ROOT });
+	const { stdout } = await run(process.execPath, [firesightBin, 'query', 'requests', '--since', '5m', '--json', '--hub', base]);
 	const mine = stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((r) => r.path.startsWith(PATH));
 	const server_ = mine.filter((r) => r.pid === server!.pid);
 	const client = mine.filter((r) => r.comm === 'curl');

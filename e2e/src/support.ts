@@ -1,12 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-export const RESULTS_DIR = join(REPO_ROOT, 'e2e', 'test-results');
+export const RESULTS_DIR = fileURLToPath(new URL('../test-results', import.meta.url));
+/** The `firesight` CLI as installed from the collector package. */
+export const firesightBin = fileURLToPath(import.meta.resolve('@firesight/collector/bin/firesight.js'));
 
 export function freePort(): Promise<number> {
 	return new Promise((resolvePort, reject) => {
@@ -71,8 +72,7 @@ export interface UpProcess {
 
 /** `firesight up` as a user runs it, on its own port and data directory. */
 export function startUp(port: number, dataDir: string, extraArgs: string[] = []): UpProcess {
-	const child = spawn(process.execPath, [join(REPO_ROOT, 'apps/collector/bin/firesight.js'), 'up', '--listen', `127.0.0.1:${port}`, ...extraArgs], {
-		cwd: REPO_ROOT,
+	const child = spawn(process.execPath, [firesightBin, 'up', '--listen', `127.0.0.1:${port}`, ...extraArgs], {
 		env: { ...process.env, FIRESIGHT_DATA: dataDir, NEXT_TELEMETRY_DISABLED: '1' },
 		stdio: ['ignore', 'pipe', 'pipe'],
 	});
@@ -91,9 +91,4 @@ export function startUp(port: number, dataDir: string, extraArgs: string[] = [])
 			clearTimeout(timer);
 		},
 	};
-}
-
-/** Whether this process can load BPF programs (root here; CAP_BPF elsewhere is not probed). */
-export function canUseBpf(): boolean {
-	return process.getuid?.() === 0;
 }

@@ -4,7 +4,6 @@
  * unless FIRESIGHT_REQUIRE_BPF=1, where it fails.
  */
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,17 +11,18 @@ import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from './browser.ts';
 import { checkBanner, checkProfileShare, expectProcessRow } from './dashboard-flow.ts';
-import { canUseBpf, FatalError, freePort, healthy, startUp, waitFor, type UpProcess } from './support.ts';
-import { buildWorkload, HOT_A_SHARE, startWorkload } from './workload.ts';
+import { bpfSkip } from '@firesight/testing/bpf-test-gate';
+import { compileFixture, HOT_A_SHARE, startWorkload } from '@firesight/testing/workloads';
+import { FatalError, freePort, healthy, startUp, waitFor, type UpProcess } from './support.ts';
 
-const requireBpf = process.env.FIRESIGHT_REQUIRE_BPF === '1';
-const skip = !canUseBpf() && !requireBpf ? 'needs root for BPF (set FIRESIGHT_REQUIRE_BPF=1 to fail instead)' : false;
+const skip = bpfSkip();
 
 let workDir: string;
 let dataDir: string;
 let port: number;
 let up: UpProcess | undefined;
-let workload: ChildProcess | undefined;
+let workload: Awaited<ReturnType<typeof startWorkload>> | undefined;
+let workloadBinary: ReturnType<typeof compileFixture> | undefined;
 let browser: Browser | undefined;
 let page: Page;
 
@@ -44,12 +44,11 @@ async function stopHubAndCollector(): Promise<void> {
 
 before(async () => {
 	if (skip) return;
-	assert.ok(canUseBpf(), 'FIRESIGHT_REQUIRE_BPF=1 but this process cannot load BPF programs (not root)');
 	workDir = mkdtempSync(join(tmpdir(), 'firesight-e2e-'));
 	dataDir = join(workDir, 'data');
 	port = await freePort();
-	const binary = buildWorkload(workDir);
-	workload = startWorkload(binary, 300);
+	workloadBinary = compileFixture('split-60-40');
+	workload = await startWorkload(workloadBinary.path);
 	await startHubAndCollector();
 	browser = await launchChromium();
 	page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
@@ -57,7 +56,8 @@ before(async () => {
 
 after(async () => {
 	await browser?.close();
-	workload?.kill('SIGKILL');
+	workload?.stop();
+	workloadBinary?.cleanup();
 	await stopHubAndCollector();
 	if (workDir) rmSync(workDir, { recursive: true, force: true });
 });

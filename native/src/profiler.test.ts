@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
-import { skipUnlessBpf } from './bpf-test-gate.ts';
+import { skipUnlessBpf } from '@firesight/testing/bpf-test-gate';
 import { Profiler } from './profiler.ts';
 
 test('every sample the kernel takes lands in exactly one drained window', async (t) => {

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { FileSource } from './byte-source.ts';
 import { CxxFiltDemangler, defaultDemangler, WasmDemangler } from './demangle.ts';
 import { ElfFile } from './elf-file.ts';
-import { buildTargets } from './test-support.ts';
+import { buildTargets, FIXTURES } from '@firesight/testing/symbolize-targets';
 
 // Rust examples: a legacy name (hash dropped by the wasm demangler) and a v0 name from RFC 2603.
 const RUST_LEGACY = '_ZN4core3fmt5write17h0123456789abcdefE';
@@ -35,7 +36,7 @@ test('c++filt fallback: C++ batch and Rust legacy', () => {
 test('a mangled name read from a g++-compiled binary', () => {
 	const b = buildTargets();
 	const bin = `${b.dir}/widget-elf`;
-	execFileSync('g++', ['-O0', '-g0', '-o', bin, new URL('../fixtures/widget.cc', import.meta.url).pathname]);
+	execFileSync('g++', ['-O0', '-g0', '-o', bin, join(FIXTURES, 'widget.cc')]);
 	const elf = new ElfFile(new FileSource(bin));
 	const t = elf.functions();
 	elf.close();

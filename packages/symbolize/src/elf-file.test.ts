@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { FileSource } from './byte-source.ts';
 import { ElfError, ElfFile, findBuildIdNote, PF_X, PT_LOAD } from './elf-file.ts';
-import { buildTargets, nmFunctions } from './test-support.ts';
+import { buildTargets, FIXTURES, nmFunctions } from '@firesight/testing/symbolize-targets';
 
 const LIBC = '/lib/x86_64-linux-gnu/libc.so.6';
 
@@ -88,7 +89,7 @@ describe('ElfFile', () => {
 		};
 		assert.throws(() => open(header(1, 1)), /not ELF64/);
 		assert.throws(() => open(header(2, 2)), /not little-endian/);
-		assert.throws(() => open(new URL('../fixtures/lib.c', import.meta.url).pathname), ElfError);
+		assert.throws(() => open(join(FIXTURES, 'lib.c')), ElfError);
 		assert.doesNotThrow(() => open(header(2, 1)).close());
 	});
 

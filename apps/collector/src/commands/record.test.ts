@@ -3,11 +3,14 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { test } from 'node:test';
 import { Profile as PprofProfile } from 'pprof-format';
-import { skipUnlessBpf } from '@firesight/native/testing';
-import { compileFixture, firesightBin, startWorkload } from '../testing/workloads.ts';
+import { skipUnlessBpf } from '@firesight/testing/bpf-test-gate';
+import { compileFixture, startWorkload } from '@firesight/testing/workloads';
+
+const firesightBin = fileURLToPath(new URL('../../bin/firesight.js', import.meta.url));
 
 const cli = (...args: string[]) => spawnSync(process.execPath, [firesightBin, ...args], { encoding: 'utf8' });
 

@@ -1,15 +1,19 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { skipUnlessBpf } from '@firesight/native/testing';
+import { fileURLToPath } from 'node:url';
+import { skipUnlessBpf } from '@firesight/testing/bpf-test-gate';
 import {
 	compileFixture,
 	fixturesDir,
 	foldedStacks,
 	perfRecord,
-	runFiresight,
+	runCommand,
 	stackShares,
 	startWorkload,
-} from '../testing/workloads.ts';
+} from '@firesight/testing/workloads';
+
+const firesightBin = fileURLToPath(new URL('../../bin/firesight.js', import.meta.url));
+const runFiresight = (args: string[]) => runCommand(process.execPath, [firesightBin, ...args]);
 
 const FREQUENCY = 499;
 const SECONDS = 4;

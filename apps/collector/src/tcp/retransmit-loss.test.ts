@@ -17,21 +17,14 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { test, type TestContext } from 'node:test';
 import { TcpTracer, type TcpConnection, type TcpEvent } from '@firesight/native';
-import { skipUnlessBpf } from '@firesight/native/testing';
-import { createNetnsPair, netnsUnavailableReason, waitForOutput, type NetnsPair } from '../testing/netns.ts';
-import { SINK_SCRIPT, SOURCE_SCRIPT } from '../testing/tcp-peers.ts';
+import { skipUnlessBpf } from '@firesight/testing/bpf-test-gate';
+import { createNetnsPair, netnsUnavailableReason, waitForOutput, type NetnsPair } from '@firesight/testing/netns';
+import { SINK_SCRIPT, SOURCE_SCRIPT } from '@firesight/testing/tcp-peers';
 import { ConnectionTable } from './connection-table.ts';
 
 const PORT = 5201;
 
-function skipUnlessNetns(t: TestContext): boolean {
-	if (!skipUnlessBpf(t)) return false;
-	const reason = netnsUnavailableReason();
-	if (reason === undefined) return true;
-	if (process.env.FIRESIGHT_REQUIRE_BPF === '1') throw new Error(`FIRESIGHT_REQUIRE_BPF=1 but this test ${reason}`);
-	t.skip(reason);
-	return false;
-}
+const skipUnlessNetns = (t: TestContext): boolean => skipUnlessBpf(t, netnsUnavailableReason());
 
 /** Sets up namespaces, tracer and sink; everything is torn down by t.after even on failure. */
 function setup(t: TestContext): { pair: NetnsPair; tracer: TcpTracer; events: TcpEvent[] } {

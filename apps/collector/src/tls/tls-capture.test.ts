@@ -14,7 +14,7 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
-import { bpfUnavailableReason } from '@firesight/native/testing';
+import { bpfSkip } from '@firesight/testing/bpf-test-gate';
 import { TlsCapture } from './tls-capture.ts';
 import type { TlsRequest } from './tls-request.ts';
 import {
@@ -27,12 +27,10 @@ import {
 	startSServer,
 	until,
 	type Cert,
-} from './test-peers.ts';
+} from '@firesight/testing/tls-peers';
 
 const run = promisify(execFile);
-const unavailable = bpfUnavailableReason();
-if (unavailable && process.env.FIRESIGHT_REQUIRE_BPF === '1') throw new Error(`FIRESIGHT_REQUIRE_BPF=1 but this test ${unavailable}`);
-const skip = unavailable ?? false;
+const skip = bpfSkip();
 
 const tag = randomBytes(6).toString('hex');
 const SECRET = `Bearer fs-secret-${randomBytes(12).toString('hex')}`;

@@ -1,6 +1,6 @@
 /**
- * Helpers for tests: compile the C/C++ fixtures into a temporary directory and run them as
- * known-answer processes. Not exported from the package.
+ * Known-answer processes for the symbolizer's tests: compile fixtures/symbolize/* into a temporary
+ * directory and run them; they print the addresses of their own functions.
  */
 import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
-export const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
+export const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'symbolize');
 const CFLAGS = ['-O0', '-g0', '-fno-omit-frame-pointer', '-mno-omit-leaf-frame-pointer', '-fno-optimize-sibling-calls'];
 
 export interface Built {
@@ -103,8 +103,4 @@ export function nmFunctions(path: string, dynamic = false): Map<string, [bigint,
 		out.set(f[3]!.replace(/@.*$/, ''), [BigInt(`0x${f[0]}`), BigInt(`0x${f[1]}`)]);
 	}
 	return out;
-}
-
-export function isRoot(): boolean {
-	return process.getuid?.() === 0;
 }

@@ -4,10 +4,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const fixturesDir = fileURLToPath(new URL('../../fixtures', import.meta.url));
-export const firesightBin = fileURLToPath(new URL('../../bin/firesight.js', import.meta.url));
+export const fixturesDir = fileURLToPath(new URL('../fixtures', import.meta.url));
 
-/** Flags that keep every frame walkable by a frame-pointer unwinder (see DESIGN.md). */
+/**
+ * fixtures/split-60-40.{c,js} spend this share (percent) of their CPU time in hot_a (hotA), the
+ * rest in hot_b (hotB).
+ */
+export const HOT_A_SHARE = 60;
+
+/**
+ * Flags that keep every frame walkable by a frame-pointer unwinder. clang, not gcc: gcc 12 still
+ * drops the frame of leaf functions, which hides the leaf's caller (perf record -g shows the same).
+ */
 export const FRAME_POINTER_FLAGS = [
 	'-O0',
 	'-fno-omit-frame-pointer',
@@ -40,15 +48,15 @@ export async function startWorkload(cmd: string, args: string[] = []): Promise<{
 	return { child, pid: child.pid!, stop };
 }
 
-/** Runs the firesight CLI and returns its standard output; throws with stderr on failure. */
-export async function runFiresight(args: string[]): Promise<string> {
-	const child = spawn(process.execPath, [firesightBin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** Runs a program to completion and returns its standard output; throws with stderr on failure. */
+export async function runCommand(cmd: string, args: string[]): Promise<string> {
+	const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
 	let out = '';
 	let err = '';
 	child.stdout.on('data', (d: Buffer) => (out += d.toString()));
 	child.stderr.on('data', (d: Buffer) => (err += d.toString()));
 	const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-	if (code !== 0) throw new Error(`firesight ${args.join(' ')} exited with ${code}: ${err}`);
+	if (code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited with ${code}: ${err}`);
 	return out;
 }
 

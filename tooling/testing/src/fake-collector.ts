@@ -1,10 +1,10 @@
 import { WebSocket } from 'ws';
-import type { CollectorMessage, Frame, ProcessRow, StackRow } from '@firesight/protocol';
+import type { CollectorMessage, Frame, ProcessRow, ProfileWindow, StackRow } from '@firesight/protocol';
 
 /**
  * A collector without BPF: it speaks the ingest protocol with made-up but plausible data, so the
- * dashboard can be driven (and screenshotted) on any machine. Process `hot_a`/`hot_b` splits
- * mirror the known-answer workload of the real end-to-end test.
+ * dashboard can be driven, screenshotted and measured on any machine (e2e tests, the dev hub,
+ * benchmarks). The `split-60-40` process mirrors the known-answer workload (fixtures/split-60-40.c).
  */
 
 export interface FakeProcess {
@@ -22,18 +22,18 @@ const kernel = (name: string): Frame => ({ name, module: '[kernel.kallsyms]', ki
 const jit = (name: string): Frame => ({ name, module: '[jit]', kind: 'jit' });
 
 export function demoProcesses(): FakeProcess[] {
-	const start = [user('_start', 'workload'), user('__libc_start_main', 'libc.so.6'), user('main', 'workload')];
+	const start = [user('_start', 'split-60-40'), user('__libc_start_main', 'libc.so.6'), user('main', 'split-60-40'), user('run_rounds', 'split-60-40')];
 	const nodeBase = [user('_start', 'node'), user('node::Start', 'node'), user('uv_run', 'node'), user('uv__io_poll', 'node'), user('node::InternalCallbackScope::Close', 'node'), user('v8::Function::Call', 'node'), user('Builtins_JSEntry', 'node')];
 	const pgBase = [user('_start', 'postgres'), user('PostmasterMain', 'postgres'), user('ServerLoop', 'postgres'), user('BackendStartup', 'postgres'), user('PostgresMain', 'postgres'), user('exec_simple_query', 'postgres')];
 	return [
 		{
 			pid: 4242,
-			comm: 'workload',
-			cmdline: '/tmp/firesight-e2e/workload 60 40',
+			comm: 'split-60-40',
+			cmdline: './split-60-40',
 			cpuPercent: 99.2,
 			stacks: [
-				{ frames: [...start, user('hot_a', 'workload')], weight: 60 },
-				{ frames: [...start, user('hot_b', 'workload')], weight: 40 },
+				{ frames: [...start, user('hot_a', 'split-60-40')], weight: 60 },
+				{ frames: [...start, user('hot_b', 'split-60-40')], weight: 40 },
 			],
 		},
 		{
@@ -82,6 +82,48 @@ export function demoProcesses(): FakeProcess[] {
 	];
 }
 
+export interface FakeWindowOptions {
+	host: string;
+	startMs: number;
+	durationMs: number;
+	frequencyHz?: number;
+	processes?: FakeProcess[];
+	/** Distinct one-sample stacks added to the window, to make large flame graphs. */
+	extraStacks?: number;
+}
+
+/** One profile window of the processes: each gets its CPU share of samples, split by stack weight. */
+export function fakeWindow(options: FakeWindowOptions): ProfileWindow {
+	const { host, startMs, durationMs } = options;
+	const frequencyHz = options.frequencyHz ?? 99;
+	const frames: Frame[] = [];
+	const ids = new Map<string, number>();
+	const intern = (frame: Frame) => {
+		const key = `${frame.kind}|${frame.module}|${frame.name}`;
+		let id = ids.get(key);
+		if (id === undefined) {
+			id = frames.length;
+			frames.push(frame);
+			ids.set(key, id);
+		}
+		return id;
+	};
+	const stacks: StackRow[] = [];
+	for (const process of options.processes ?? demoProcesses()) {
+		const samples = Math.round(((process.cpuPercent / 100) * frequencyHz * durationMs) / 1000);
+		const weightSum = process.stacks.reduce((sum, stack) => sum + stack.weight, 0);
+		for (const stack of process.stacks) {
+			const count = Math.round((samples * stack.weight) / weightSum);
+			if (count > 0) stacks.push({ pid: process.pid, comm: process.comm, frameIds: stack.frames.map(intern), count });
+		}
+	}
+	const genBase = [intern(user('_start', 'gen')), intern(user('gen_frame', 'gen'))];
+	for (let i = 0; i < (options.extraStacks ?? 0); i++) {
+		stacks.push({ pid: 5000 + (i % 7), comm: 'gen', frameIds: [...genBase, intern(user(`gen_${i}`, 'gen'))], count: 1 });
+	}
+	return { host, startMs, durationMs, frequencyHz, frames, stacks };
+}
+
 export interface FakeCollectorOptions {
 	hubUrl: string;
 	token: string;
@@ -89,6 +131,8 @@ export interface FakeCollectorOptions {
 	frequencyHz?: number;
 	windowMs?: number;
 	processes?: FakeProcess[];
+	/** See FakeWindowOptions. */
+	extraStacks?: number;
 }
 
 export interface FakeCollector {
@@ -126,29 +170,8 @@ export async function startFakeCollector(options: FakeCollectorOptions): Promise
 	let windowStart = Date.now();
 	const flush = () => {
 		const end = Date.now();
-		const durationMs = Math.max(1, end - windowStart);
-		const frames: Frame[] = [];
-		const ids = new Map<string, number>();
-		const intern = (frame: Frame) => {
-			const key = `${frame.kind}|${frame.module}|${frame.name}`;
-			let id = ids.get(key);
-			if (id === undefined) {
-				id = frames.length;
-				frames.push(frame);
-				ids.set(key, id);
-			}
-			return id;
-		};
-		const stacks: StackRow[] = [];
-		for (const process of processes) {
-			const samples = Math.round(((process.cpuPercent / 100) * frequencyHz * durationMs) / 1000);
-			const weightSum = process.stacks.reduce((sum, stack) => sum + stack.weight, 0);
-			for (const stack of process.stacks) {
-				const count = Math.round((samples * stack.weight) / weightSum);
-				if (count > 0) stacks.push({ pid: process.pid, comm: process.comm, frameIds: stack.frames.map(intern), count });
-			}
-		}
-		send({ type: 'profile', window: { host, startMs: windowStart, durationMs, frequencyHz, frames, stacks } });
+		const window = fakeWindow({ host, startMs: windowStart, durationMs: Math.max(1, end - windowStart), frequencyHz, processes, extraStacks: options.extraStacks });
+		send({ type: 'profile', window });
 		windowStart = end;
 	};
 	liveTick();
