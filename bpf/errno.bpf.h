@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* The errno values the programs compare helper results with (include/uapi/asm-generic/errno-base.h). */
+/* errno values that helper results are compared with (include/uapi/asm-generic/errno-base.h). */
 #ifndef FIRESIGHT_ERRNO_BPF_H
 #define FIRESIGHT_ERRNO_BPF_H
 

@@ -6,8 +6,8 @@
 #ifndef FIRESIGHT_NET_BPF_H
 #define FIRESIGHT_NET_BPF_H
 
-#define AF_INET 2
-#define AF_INET6 10
+#define AF_INET	    2
+#define AF_INET6    10
 #define IPPROTO_TCP 6
 
 #endif /* FIRESIGHT_NET_BPF_H */

@@ -11,7 +11,7 @@ const volatile bool filter_pids = false;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__type(key, __u32); /* tgid */
+	__type(key, __u32);  /* tgid */
 	__type(value, __u8); /* unused: the keys are the set */
 	__uint(max_entries, 1024);
 } pids SEC(".maps");

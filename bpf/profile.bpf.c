@@ -62,9 +62,11 @@ static __always_inline int record(void *ctx, __u32 buf, struct profile_key *key,
 	if (key->kern_stack_id == -EEXIST || key->user_stack_id == -EEXIST)
 		count(buf, PROFILE_STACK_COLLISION);
 	/* -EFAULT on the user stack is a kernel thread, which has none: not a loss. */
-	if (key->user_stack_id < 0 && key->user_stack_id != -EFAULT && key->user_stack_id != -EEXIST)
+	if (key->user_stack_id < 0 && key->user_stack_id != -EFAULT &&
+	    key->user_stack_id != -EEXIST)
 		count(buf, PROFILE_USER_STACK_MISSING);
-	if (key->kern_stack_id < 0 && key->kern_stack_id != -EFAULT && key->kern_stack_id != -EEXIST)
+	if (key->kern_stack_id < 0 && key->kern_stack_id != -EFAULT &&
+	    key->kern_stack_id != -EEXIST)
 		count(buf, PROFILE_KERN_STACK_MISSING);
 
 	val = bpf_map_lookup_elem(counts, key);

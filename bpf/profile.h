@@ -9,14 +9,14 @@
 
 #include "shared.h"
 
-#define PROFILE_COMM_LEN 16
+#define PROFILE_COMM_LEN	16
 #define PROFILE_MAX_STACK_DEPTH 127
 
 /* The sample aggregation key. Largest fields first, no implicit padding. */
 struct profile_key {
-	__u32 pid;		/* tgid: the process */
-	__s32 user_stack_id;	/* id in the stack map, or a negative errno */
-	__s32 kern_stack_id;	/* id in the stack map, or a negative errno */
+	__u32 pid;	     /* tgid: the process */
+	__s32 user_stack_id; /* id in the stack map, or a negative errno */
+	__s32 kern_stack_id; /* id in the stack map, or a negative errno */
 	__u32 __pad;
 	char comm[PROFILE_COMM_LEN]; /* thread name, as perf shows it */
 };
@@ -27,28 +27,30 @@ struct profile_count {
 	struct profile_key key;
 	__u64 count;
 };
-FS_STATIC_ASSERT(sizeof(struct profile_count) == 40, "profile_count layout is shared with TypeScript");
+FS_STATIC_ASSERT(sizeof(struct profile_count) == 40,
+		 "profile_count layout is shared with TypeScript");
 
 /*
  * One stack of a drained batch: this header, then `nr` __u64 instruction pointers, leaf first.
  * The addon writes these from the stack map, for the ids the batch's counts refer to.
  */
 struct profile_stack_head {
-	__s32 id;		/* the stack map id that profile_key's stack ids name */
-	__u32 nr;		/* instruction pointers that follow */
+	__s32 id; /* the stack map id that profile_key's stack ids name */
+	__u32 nr; /* instruction pointers that follow */
 };
-FS_STATIC_ASSERT(sizeof(struct profile_stack_head) == 8, "profile_stack_head layout is shared with TypeScript");
+FS_STATIC_ASSERT(sizeof(struct profile_stack_head) == 8,
+		 "profile_stack_head layout is shared with TypeScript");
 
 /*
  * Indices into the per-CPU counters map (one set per buffer, at buf * PROFILE_COUNTER_MAX): every
  * way a sample can be lost is counted.
  */
 enum profile_counter {
-	PROFILE_SAMPLES = 0,		/* samples taken (all of them, kept or not) */
-	PROFILE_USER_STACK_MISSING,	/* user stack could not be walked */
-	PROFILE_KERN_STACK_MISSING,	/* kernel stack could not be walked */
-	PROFILE_STACK_COLLISION,	/* stack map bucket held another stack (-EEXIST) */
-	PROFILE_COUNTS_FULL,		/* counts map full: the sample is lost */
+	PROFILE_SAMPLES = 0,	    /* samples taken (all of them, kept or not) */
+	PROFILE_USER_STACK_MISSING, /* user stack could not be walked */
+	PROFILE_KERN_STACK_MISSING, /* kernel stack could not be walked */
+	PROFILE_STACK_COLLISION,    /* stack map bucket held another stack (-EEXIST) */
+	PROFILE_COUNTS_FULL,	    /* counts map full: the sample is lost */
 	PROFILE_COUNTER_MAX,
 };
 

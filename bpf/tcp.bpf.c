@@ -23,11 +23,11 @@
 #include "tcp.h"
 
 /* Kernel TCP states (include/net/tcp_states.h): a stable ABI, also in /proc/net/tcp. */
-#define TCP_ESTABLISHED 1
-#define TCP_SYN_SENT 2
-#define TCP_SYN_RECV 3
-#define TCP_CLOSE 7
-#define TCP_LISTEN 10
+#define TCP_ESTABLISHED	 1
+#define TCP_SYN_SENT	 2
+#define TCP_SYN_RECV	 3
+#define TCP_CLOSE	 7
+#define TCP_LISTEN	 10
 #define TCP_NEW_SYN_RECV 12
 
 /* Set by the collector before load: 0 turns the per-retransmit events off (counts stay exact). */
@@ -35,7 +35,7 @@ const volatile bool emit_retransmits = true;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__type(key, __u64);		/* socket cookie */
+	__type(key, __u64); /* socket cookie */
 	__type(value, struct tcp_conn);
 	__uint(max_entries, 65536);
 } conns SEC(".maps");

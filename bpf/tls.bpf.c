@@ -27,30 +27,30 @@
 #include "pids.bpf.h"
 #include "tls.h"
 
-#define S_IFMT 00170000
+#define S_IFMT	 00170000
 #define S_IFSOCK 0140000
 
 /* Syscall numbers of the socket I/O that can carry TLS records. */
 #if defined(__TARGET_ARCH_x86)
-#define NR_read 0
-#define NR_write 1
-#define NR_close 3
-#define NR_readv 19
-#define NR_writev 20
-#define NR_sendto 44
+#define NR_read	    0
+#define NR_write    1
+#define NR_close    3
+#define NR_readv    19
+#define NR_writev   20
+#define NR_sendto   44
 #define NR_recvfrom 45
-#define NR_sendmsg 46
-#define NR_recvmsg 47
+#define NR_sendmsg  46
+#define NR_recvmsg  47
 #elif defined(__TARGET_ARCH_arm64)
-#define NR_read 63
-#define NR_write 64
-#define NR_close 57
-#define NR_readv 65
-#define NR_writev 66
-#define NR_sendto 206
+#define NR_read	    63
+#define NR_write    64
+#define NR_close    57
+#define NR_readv    65
+#define NR_writev   66
+#define NR_sendto   206
 #define NR_recvfrom 207
-#define NR_sendmsg 211
-#define NR_recvmsg 212
+#define NR_sendmsg  211
+#define NR_recvmsg  212
 #else
 #error "tls.bpf.c: syscall numbers for this architecture are missing"
 #endif
@@ -73,29 +73,29 @@ struct {
 struct tls_call {
 	__u64 ssl;
 	__u64 buf;
-	__u64 count_ptr;	/* size_t * of the _ex calls */
+	__u64 count_ptr; /* size_t * of the _ex calls */
 	__u64 start_ns;
-	__s32 fd;		/* socket used inside the call, or -1 */
+	__s32 fd; /* socket used inside the call, or -1 */
 	__u32 func;
 };
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__type(key, __u64);	/* pid_tgid */
+	__type(key, __u64); /* pid_tgid */
 	__type(value, struct tls_call);
 	__uint(max_entries, 16384);
 } active SEC(".maps");
 
 /* Per thread: what the memory-BIO inference needs. */
 struct thread_io {
-	__u64 pending_write_ssl;	/* SSL_write returned, its socket write not seen yet */
-	__s32 last_read_fd;		/* last socket read, or -1 */
+	__u64 pending_write_ssl; /* SSL_write returned, its socket write not seen yet */
+	__s32 last_read_fd;	 /* last socket read, or -1 */
 	__u32 __pad;
 };
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__type(key, __u32);	/* tid */
+	__type(key, __u32); /* tid */
 	__type(value, struct thread_io);
 	__uint(max_entries, 16384);
 } threads SEC(".maps");
@@ -146,7 +146,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 16 << 20);	/* resized by the collector */
+	__uint(max_entries, 16 << 20); /* resized by the collector */
 } events SEC(".maps");
 
 struct {
@@ -370,7 +370,8 @@ static __always_inline int leave(struct pt_regs *ctx, __u8 dir)
 		} else if (tio) {
 			tio->pending_write_ssl = call.ssl;
 		} else {
-			struct thread_io fresh = {.pending_write_ssl = call.ssl, .last_read_fd = -1};
+			struct thread_io fresh = {.pending_write_ssl = call.ssl,
+						  .last_read_fd = -1};
 
 			bpf_map_update_elem(&threads, &tid, &fresh, BPF_ANY);
 		}
@@ -506,7 +507,7 @@ static __always_inline int on_socket_io(bool is_read, int fd)
 	tio = bpf_map_lookup_elem(&threads, &tid);
 	if (is_read) {
 		if (tio && tio->last_read_fd == fd)
-			return 0;	/* the same socket again: already known to be one */
+			return 0; /* the same socket again: already known to be one */
 		if (!fd_socket(fd))
 			return 0;
 		if (tio) {
@@ -592,7 +593,10 @@ static __always_inline void proc_event(__u32 type, __u32 tgid)
 	ev->type = type;
 	ev->tgid = tgid;
 	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
-	/* An exec is worth a wake-up: the sooner its executable is attached, the less TLS it does unseen. */
+	/*
+	 * An exec is worth a wake-up: the sooner its executable is attached, the less TLS it does
+	 * unseen.
+	 */
 	bpf_ringbuf_submit(ev, type == TLS_EV_EXEC ? 0 : wakeup_flags());
 }
 

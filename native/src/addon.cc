@@ -5,7 +5,7 @@ namespace firesight {
 void InitProfiler(Napi::Env env, Napi::Object exports);
 void InitTlsTracer(Napi::Env env, Napi::Object exports);
 void InitTcpTracer(Napi::Env env, Napi::Object exports);
-}  // namespace firesight
+} // namespace firesight
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports)
 {

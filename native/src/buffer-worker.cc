@@ -46,13 +46,16 @@ void PerCpuSums::Zero(uint32_t key)
 
 BufferWorker::BufferWorker(Napi::Env env, std::string op, Job job, std::function<void()> done)
 	: Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), op_(std::move(op)),
-	  job_(std::move(job)), done_(std::move(done)) {}
+	  job_(std::move(job)), done_(std::move(done))
+{
+}
 
-Napi::Promise BufferWorker::Start(Napi::Env env, std::string op, Job job, std::function<void()> done)
+Napi::Promise BufferWorker::Start(Napi::Env env, std::string op, Job job,
+				  std::function<void()> done)
 {
 	auto *worker = new BufferWorker(env, std::move(op), std::move(job), std::move(done));
 	Napi::Promise promise = worker->deferred_.Promise();
-	worker->Napi::AsyncWorker::Queue();  // deletes itself after OnOK/OnError
+	worker->Napi::AsyncWorker::Queue(); // deletes itself after OnOK/OnError
 	return promise;
 }
 
@@ -79,4 +82,4 @@ void BufferWorker::OnError(const Napi::Error &e)
 	deferred_.Reject(NativeError(Env(), e.Message(), err_).Value());
 }
 
-}  // namespace firesight
+} // namespace firesight

@@ -35,17 +35,19 @@ private:
 using NamedBuffers = std::vector<std::pair<std::string, std::vector<uint8_t>>>;
 
 // Runs a job on the worker pool and settles a promise with what it filled in.
-// Start() is called on the main thread; `done` runs there before the promise settles, whatever the outcome.
+// Start() is called on the main thread; `done` runs there before the promise settles, whatever
+// the outcome.
 class BufferWorker : public Napi::AsyncWorker {
 public:
 	// Worker thread: returns 0, or a negative errno that rejects with NativeError(op, errno).
 	using Job = std::function<int(NamedBuffers &out)>;
 
-	static Napi::Promise Start(Napi::Env env, std::string op, Job job, std::function<void()> done);
+	static Napi::Promise Start(Napi::Env env, std::string op, Job job,
+				   std::function<void()> done);
 
-	void Execute() override;  // worker thread
-	void OnOK() override;	  // main thread
-	void OnError(const Napi::Error &e) override;  // main thread
+	void Execute() override;		     // worker thread
+	void OnOK() override;			     // main thread
+	void OnError(const Napi::Error &e) override; // main thread
 
 private:
 	BufferWorker(Napi::Env env, std::string op, Job job, std::function<void()> done);
@@ -58,4 +60,4 @@ private:
 	int err_ = 0;
 };
 
-}  // namespace firesight
+} // namespace firesight

@@ -27,7 +27,7 @@ int LibbpfPrint(enum libbpf_print_level level, const char *fmt, va_list args)
 	return n;
 }
 
-}  // namespace
+} // namespace
 
 void InstallLibbpfLogger()
 {
@@ -53,4 +53,4 @@ Napi::Error NativeError(Napi::Env env, const std::string &op, int err)
 	return e;
 }
 
-}  // namespace firesight
+} // namespace firesight

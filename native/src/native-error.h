@@ -16,4 +16,4 @@ std::string TakeLibbpfLog();
 // An exception that napi turns into a JS Error with {op, errno, detail}. Main thread only.
 Napi::Error NativeError(Napi::Env env, const std::string &op, int err);
 
-}  // namespace firesight
+} // namespace firesight

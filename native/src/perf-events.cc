@@ -69,4 +69,4 @@ void PerfEventLinks::Close()
 	fds_.clear();
 }
 
-}  // namespace firesight
+} // namespace firesight

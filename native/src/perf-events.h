@@ -28,4 +28,4 @@ private:
 	std::vector<struct bpf_link *> links_;
 };
 
-}  // namespace firesight
+} // namespace firesight

@@ -17,4 +17,4 @@ void FillPidFilter(Napi::Env env, struct bpf_map *map, const Napi::Array &pids)
 	}
 }
 
-}  // namespace firesight
+} // namespace firesight

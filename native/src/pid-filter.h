@@ -10,4 +10,4 @@ namespace firesight {
 // Throws NativeError when the map refuses one.
 void FillPidFilter(Napi::Env env, struct bpf_map *map, const Napi::Array &pids);
 
-}  // namespace firesight
+} // namespace firesight

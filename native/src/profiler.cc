@@ -35,9 +35,9 @@ struct SkeletonDeleter {
 // Reads and clears the idle buffer. Worker thread; the maps are not touched by JS meanwhile.
 int DrainBuffer(struct profile_bpf *skel, NamedBuffers &out)
 {
-	std::vector<uint8_t> counts;	// struct profile_count records
-	std::vector<uint8_t> stacks;	// struct profile_stack_head + nr u64 each
-	std::vector<uint8_t> counters;	// PROFILE_COUNTER_MAX u64 counts of this window, summed over CPUs
+	std::vector<uint8_t> counts;   // struct profile_count records
+	std::vector<uint8_t> stacks;   // struct profile_stack_head + nr u64 each
+	std::vector<uint8_t> counters; // this window's PROFILE_COUNTER_MAX u64, summed over CPUs
 	__u32 old = skel->bss->active_buf;
 	__atomic_store_n(&skel->bss->active_buf, old ? 0 : 1, __ATOMIC_SEQ_CST);
 	std::this_thread::sleep_for(kFlipGrace);
@@ -56,8 +56,8 @@ int DrainBuffer(struct profile_bpf *skel, NamedBuffers &out)
 		__u32 n = batch_size;
 		LIBBPF_OPTS(bpf_map_batch_opts, opts);
 		int err = bpf_map_lookup_and_delete_batch(counts_fd, first ? nullptr : &out_batch,
-							  &out_batch, keys.data(), values.data(), &n,
-							  &opts);
+							  &out_batch, keys.data(), values.data(),
+							  &n, &opts);
 		first = false;
 		int saved = errno;
 		for (__u32 i = 0; i < n; i++) {
@@ -159,11 +159,12 @@ public:
 		if (draining_)
 			throw Napi::Error::New(env, "a drain is already running");
 		draining_ = true;
-		Ref();  // keep this object alive until the worker is done
+		Ref(); // keep this object alive until the worker is done
 		struct profile_bpf *skel = skel_.get();
 		return BufferWorker::Start(
 			env, "bpf_map_lookup_and_delete_batch",
-			[skel](NamedBuffers &out) { return DrainBuffer(skel, out); }, [this] { DrainDone(); });
+			[skel](NamedBuffers &out) { return DrainBuffer(skel, out); },
+			[this] { DrainDone(); });
 	}
 
 	// Detaches and frees everything; deferred until a running drain finishes. Main thread.
@@ -192,11 +193,11 @@ private:
 	bool close_pending_ = false;
 };
 
-}  // namespace
+} // namespace
 
 void InitProfiler(Napi::Env env, Napi::Object exports)
 {
 	exports.Set("Profiler", Profiler::Define(env));
 }
 
-}  // namespace firesight
+} // namespace firesight

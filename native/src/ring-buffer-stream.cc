@@ -63,10 +63,12 @@ void RingBufferStream::Run()
 			in_flight_ += bytes;
 			auto *batch = new std::vector<uint8_t>(std::move(batch_));
 			napi_status st = tsfn_.NonBlockingCall(
-				batch, [this](Napi::Env env, Napi::Function fn, std::vector<uint8_t> *data) {
+				batch, [this](Napi::Env env, Napi::Function fn,
+					      std::vector<uint8_t> *data) {
 					in_flight_ -= data->size();
 					if (env != nullptr && fn != nullptr) {
-						auto buf = Napi::ArrayBuffer::New(env, data->size());
+						auto buf =
+							Napi::ArrayBuffer::New(env, data->size());
 						memcpy(buf.Data(), data->data(), data->size());
 						fn.Call({buf});
 					}
@@ -83,4 +85,4 @@ void RingBufferStream::Run()
 	}
 }
 
-}  // namespace firesight
+} // namespace firesight

@@ -38,8 +38,8 @@ public:
 	uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
 
 private:
-	static int OnRecord(void *ctx, void *data, size_t len);  // poll thread
-	void Run();						  // poll thread
+	static int OnRecord(void *ctx, void *data, size_t len); // poll thread
+	void Run();						// poll thread
 
 	struct ring_buffer *rb_ = nullptr;
 	Napi::ThreadSafeFunction tsfn_;
@@ -54,4 +54,4 @@ private:
 	bool started_ = false;
 };
 
-}  // namespace firesight
+} // namespace firesight

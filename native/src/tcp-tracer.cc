@@ -23,7 +23,7 @@
 namespace firesight {
 namespace {
 
-constexpr __u8 kTcpClose = 7;  // TCP_CLOSE in include/net/tcp_states.h
+constexpr __u8 kTcpClose = 7; // TCP_CLOSE in include/net/tcp_states.h
 
 struct SkeletonDeleter {
 	void operator()(struct tcp_bpf *skel) const { tcp_bpf__destroy(skel); }
@@ -41,8 +41,8 @@ bool RetransmitHasErr()
 	int id = btf__find_by_name_kind(btf, "btf_trace_tcp_retransmit_skb", BTF_KIND_TYPEDEF);
 	if (id > 0) {
 		const struct btf_type *t = btf__type_by_id(btf, id);
-		t = t ? btf__type_by_id(btf, t->type) : nullptr;	// typedef -> pointer
-		t = t && btf_is_ptr(t) ? btf__type_by_id(btf, t->type) : nullptr;  // -> func proto
+		t = t ? btf__type_by_id(btf, t->type) : nullptr; // typedef -> pointer
+		t = t && btf_is_ptr(t) ? btf__type_by_id(btf, t->type) : nullptr; // -> func proto
 		// (void *__data, sk, skb[, err])
 		has_err = t && btf_is_func_proto(t) && btf_vlen(t) >= 4;
 	}
@@ -67,7 +67,7 @@ std::vector<uint8_t> ReadCounters(struct tcp_bpf *skel)
 // Worker thread; the BPF programs keep writing meanwhile.
 int ReadConnections(struct tcp_bpf *skel, bool delete_closed, NamedBuffers &out)
 {
-	std::vector<uint8_t> records;	// struct tcp_conn_record
+	std::vector<uint8_t> records; // struct tcp_conn_record
 	int fd = bpf_map__fd(skel->maps.conns);
 	const __u32 batch_size = 1024;
 	std::vector<__u64> keys(batch_size);
@@ -118,12 +118,13 @@ class TcpTracer : public Napi::ObjectWrap<TcpTracer> {
 public:
 	static Napi::Function Define(Napi::Env env)
 	{
-		return DefineClass(env, "TcpTracer",
-				   {InstanceMethod("readConnections", &TcpTracer::ReadConnectionsJs),
-				    InstanceMethod("counters", &TcpTracer::Counters),
-				    InstanceMethod("eventDrops", &TcpTracer::EventDrops),
-				    InstanceMethod("acceptOwners", &TcpTracer::AcceptOwners),
-				    InstanceMethod("close", &TcpTracer::Close)});
+		return DefineClass(
+			env, "TcpTracer",
+			{InstanceMethod("readConnections", &TcpTracer::ReadConnectionsJs),
+			 InstanceMethod("counters", &TcpTracer::Counters),
+			 InstanceMethod("eventDrops", &TcpTracer::EventDrops),
+			 InstanceMethod("acceptOwners", &TcpTracer::AcceptOwners),
+			 InstanceMethod("close", &TcpTracer::Close)});
 	}
 
 	// new TcpTracer({connEntries, ringBytes, emitRetransmits, maxInFlightBytes, onEvents}).
@@ -154,16 +155,18 @@ public:
 		// The tp_btf programs are required. The accept() syscall tracepoints are looked up
 		// through tracefs, which may not be mounted: without them the tracer still counts
 		// everything, and only the owners of accepted connections stay unknown.
-		struct bpf_program *required[] = {
-			has_err ? skel_->progs.tcp_retransmit_skb : skel_->progs.tcp_retransmit_skb_v1,
-			skel_->progs.tcp_retransmit_synack, skel_->progs.inet_sock_set_state};
+		struct bpf_program *required[] = {has_err ? skel_->progs.tcp_retransmit_skb :
+							    skel_->progs.tcp_retransmit_skb_v1,
+						  skel_->progs.tcp_retransmit_synack,
+						  skel_->progs.inet_sock_set_state};
 		for (auto *prog : required) {
 			struct bpf_link *link = bpf_program__attach(prog);
 			int saved = errno;
 			if (!link) {
-				DestroyLinks();  // a throwing constructor runs no destructor
-				throw NativeError(env, std::string("bpf_program__attach(") +
-							       bpf_program__name(prog) + ")",
+				DestroyLinks(); // a throwing constructor runs no destructor
+				throw NativeError(env,
+						  std::string("bpf_program__attach(") +
+							  bpf_program__name(prog) + ")",
 						  saved);
 			}
 			links_.push_back(link);
@@ -194,7 +197,7 @@ public:
 		if (reading_)
 			throw Napi::Error::New(env, "a connection read is already running");
 		reading_ = true;
-		Ref();  // keep this object alive until the worker is done
+		Ref(); // keep this object alive until the worker is done
 		struct tcp_bpf *skel = skel_.get();
 		bool delete_closed = info[0].ToBoolean().Value();
 		return BufferWorker::Start(
@@ -266,11 +269,11 @@ private:
 	bool close_pending_ = false;
 };
 
-}  // namespace
+} // namespace
 
 void InitTcpTracer(Napi::Env env, Napi::Object exports)
 {
 	exports.Set("TcpTracer", TcpTracer::Define(env));
 }
 
-}  // namespace firesight
+} // namespace firesight

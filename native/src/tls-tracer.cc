@@ -124,10 +124,11 @@ public:
 		for (const auto &p : Probes(skel_.get())) {
 			LinkPtr entry, ret;
 			for (bool retprobe : {false, true}) {
-				LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = retprobe, .func_name = p.func);
+				LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = retprobe,
+					    .func_name = p.func);
 				struct bpf_program *prog = retprobe ? p.ret : p.entry;
-				struct bpf_link *l =
-					bpf_program__attach_uprobe_opts(prog, -1, path.c_str(), 0, &opts);
+				struct bpf_link *l = bpf_program__attach_uprobe_opts(
+					prog, -1, path.c_str(), 0, &opts);
 				if (!l) {
 					last_err = errno;
 					break;
@@ -135,13 +136,14 @@ public:
 				(retprobe ? ret : entry).reset(l);
 			}
 			if (!entry || !ret)
-				continue;  // the file lacks this function
+				continue; // the file lacks this function
 			links.push_back(std::move(entry));
 			links.push_back(std::move(ret));
 			names.Set(names.Length(), p.func);
 		}
 		if (links.empty())
-			throw NativeError(env, "bpf_program__attach_uprobe_opts", last_err ? last_err : ENOENT);
+			throw NativeError(env, "bpf_program__attach_uprobe_opts",
+					  last_err ? last_err : ENOENT);
 		files_[key] = std::move(links);
 		return names;
 	}
@@ -167,8 +169,8 @@ public:
 		return env.Undefined();
 	}
 
-	// syscallHook() -> "tracepoints" (one tracepoint per socket syscall) or "raw" (sys_enter, every
-	// syscall on the host). Main thread.
+	// syscallHook() -> "tracepoints" (one tracepoint per socket syscall) or "raw" (sys_enter,
+	// every syscall on the host). Main thread.
 	Napi::Value SyscallHook(const Napi::CallbackInfo &info)
 	{
 		return Napi::String::New(info.Env(), syscall_hook_);
@@ -192,7 +194,8 @@ public:
 		return ToArrayBuffer(env, out.data(), out.size());
 	}
 
-	// Detaches everything and stops the stream (joins its thread). Safe to call twice. Main thread.
+	// Detaches everything and stops the stream (joins its thread). Safe to call twice. Main
+	// thread.
 	Napi::Value Close(const Napi::CallbackInfo &info)
 	{
 		files_.clear();
@@ -203,9 +206,9 @@ public:
 	}
 
 private:
-	// The per-syscall tracepoints of the socket I/O that can carry TLS records, so that no other
-	// syscall on the host runs BPF. They are found through tracefs; false (nothing attached)
-	// when one of them cannot be attached, e.g. tracefs is not mounted. Main thread.
+	// The per-syscall tracepoints of the socket I/O that can carry TLS records, so that no
+	// other syscall on the host runs BPF. They are found through tracefs; false (nothing
+	// attached) when one of them cannot be attached, e.g. tracefs is not mounted. Main thread.
 	bool AttachSyscallTracepoints()
 	{
 		struct Tp {
@@ -243,11 +246,11 @@ private:
 	RingBufferStream stream_;
 };
 
-}  // namespace
+} // namespace
 
 void InitTlsTracer(Napi::Env env, Napi::Object exports)
 {
 	exports.Set("TlsTracer", TlsTracer::Define(env));
 }
 
-}  // namespace firesight
+} // namespace firesight
