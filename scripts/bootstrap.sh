@@ -7,7 +7,7 @@ export TURBO_TELEMETRY_DISABLED=1 NEXT_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1
 
 # Build chain (clang, libbpf, bpftool), the test peers (openssl, curl, nftables, perf, bpftrace)
 # and the browser for end-to-end tests.
-debs=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config make g++ binutils
+debs=(clang clang-format llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config make g++ binutils
 	openssl curl nftables iproute2 linux-perf bpftrace chromium)
 missing=()
 for p in "${debs[@]}"; do
