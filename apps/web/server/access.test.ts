@@ -1,0 +1,232 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { WebSocket } from 'ws';
+import { HubConfigError, startHub, type Hub, type HubOptions } from './index.ts';
+
+const TOKEN = 'access-test-token';
+
+async function withHub(extra: Partial<HubOptions>, fn: (hub: Hub) => Promise<void>): Promise<void> {
+	const dir = mkdtempSync(join(tmpdir(), 'firesight-access-'));
+	const hub = await startHub({ listen: { host: '127.0.0.1', port: 0 }, dataDir: dir, token: TOKEN, web: false, log: () => {}, ...extra });
+	try {
+		await fn(hub);
+	} finally {
+		await hub.close();
+		rmSync(dir, { recursive: true, force: true });
+	}
+}
+
+interface Answer {
+	status: number;
+	headers: Record<string, string | string[] | undefined>;
+	body: string;
+}
+
+/** A plain HTTP(S) request with exactly these headers (fetch would not let a test set Host). */
+function call(hub: Hub, path: string, opts: { method?: string; headers?: Record<string, string>; body?: string; ca?: Buffer } = {}): Promise<Answer> {
+	const url = new URL(path, hub.url);
+	return new Promise((resolve, reject) => {
+		const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+		const req = send(url, { method: opts.method ?? 'GET', headers: opts.headers ?? {}, ...(opts.ca ? { ca: opts.ca } : {}) }, (res) => {
+			const chunks: Buffer[] = [];
+			res.on('data', (c: Buffer) => chunks.push(c));
+			res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+		});
+		req.on('error', reject);
+		req.end(opts.body);
+	});
+}
+
+/** The HTTP status of a WebSocket upgrade: 101 when accepted. */
+function upgrade(url: string, headers: Record<string, string>, ca?: Buffer): Promise<number> {
+	return new Promise((resolve, reject) => {
+		const ws = new WebSocket(url, { headers, ...(ca ? { ca } : {}) });
+		ws.on('unexpected-response', (_req, res) => {
+			resolve(res.statusCode ?? 0);
+			ws.terminate();
+		});
+		ws.on('open', () => {
+			resolve(101);
+			ws.close();
+		});
+		ws.on('error', (err) => {
+			if (!String(err.message).includes('Unexpected server response')) reject(err);
+		});
+	});
+}
+
+const wsUrl = (hub: Hub, path: string) => hub.url.replace(/^http/, 'ws') + path;
+const bearer = { authorization: `Bearer ${TOKEN}` };
+
+async function login(hub: Hub, token: string, extra: { ca?: Buffer } = {}): Promise<Answer> {
+	return call(hub, '/api/login', {
+		method: 'POST',
+		headers: { 'content-type': 'application/x-www-form-urlencoded', origin: hub.url },
+		body: new URLSearchParams({ token, next: '/profiles' }).toString(),
+		...extra,
+	});
+}
+
+function sessionCookie(answer: Answer): string {
+	const set = answer.headers['set-cookie'];
+	const line = Array.isArray(set) ? set[0] : set;
+	assert.ok(line, 'no session cookie');
+	return line.split(';')[0]!;
+}
+
+test('with auth on, every door but /healthz and the login page needs the token or a session', () =>
+	withHub({ auth: true }, async (hub) => {
+		assert.equal(hub.auth, true);
+		assert.equal((await call(hub, '/trpc/hosts.list')).status, 401);
+		assert.equal((await call(hub, '/api/pprof?from=0&to=1')).status, 401);
+		assert.equal((await call(hub, '/metrics')).status, 401);
+		assert.equal(await upgrade(wsUrl(hub, '/live'), {}), 401);
+		const page = await call(hub, '/requests?host=box');
+		assert.equal(page.status, 303);
+		assert.equal(page.headers.location, '/login?next=%2Frequests%3Fhost%3Dbox');
+		assert.equal((await call(hub, '/healthz')).status, 200);
+		assert.notEqual((await call(hub, '/login')).status, 401);
+
+		// The token as Bearer opens the API for scripts and the CLI.
+		assert.equal((await call(hub, '/trpc/hosts.list', { headers: bearer })).status, 200);
+		assert.equal((await call(hub, '/metrics', { headers: bearer })).status, 200);
+		assert.equal(await upgrade(wsUrl(hub, '/live'), bearer), 101);
+		assert.equal(await upgrade(wsUrl(hub, '/live'), { authorization: 'Bearer wrong' }), 401);
+
+		const wrong = await login(hub, 'not-the-token');
+		assert.equal(wrong.status, 303);
+		assert.match(String(wrong.headers.location), /^\/login\?failed=1/);
+		assert.equal(wrong.headers['set-cookie'], undefined);
+
+		const ok = await login(hub, TOKEN);
+		assert.equal(ok.status, 303);
+		assert.equal(ok.headers.location, '/profiles');
+		const line = String(ok.headers['set-cookie']);
+		assert.match(line, /HttpOnly/);
+		assert.match(line, /SameSite=Strict/);
+		assert.doesNotMatch(line, /Secure/);
+		assert.ok(!line.includes(TOKEN), 'the cookie must not hold the token');
+		const cookie = sessionCookie(ok);
+		assert.equal((await call(hub, '/trpc/hosts.list', { headers: { cookie } })).status, 200);
+		assert.equal(await upgrade(wsUrl(hub, '/live'), { cookie, origin: hub.url }), 101);
+		assert.equal((await call(hub, '/trpc/hosts.list', { headers: { cookie: 'firesight_session=guessed' } })).status, 401);
+
+		const out = await call(hub, '/api/logout', { method: 'POST', headers: { cookie, origin: hub.url } });
+		assert.equal(out.status, 303);
+		assert.equal((await call(hub, '/trpc/hosts.list', { headers: { cookie } })).status, 401);
+
+		// Collectors keep using the token on /ingest.
+		assert.equal(await upgrade(wsUrl(hub, '/ingest'), {}), 401);
+		assert.equal(await upgrade(wsUrl(hub, '/ingest'), bearer), 101);
+
+		const metrics = (await call(hub, '/metrics', { headers: bearer })).body;
+		assert.match(metrics, /firesight_hub_http_refused_total\{reason="unauthenticated"\} [1-9]/);
+		assert.match(metrics, /firesight_hub_logins_failed_total 1\b/);
+	}));
+
+test('--metrics-public opens /metrics and nothing else', () =>
+	withHub({ auth: true, metricsPublic: true }, async (hub) => {
+		assert.equal((await call(hub, '/metrics')).status, 200);
+		assert.equal((await call(hub, '/trpc/hosts.list')).status, 401);
+	}));
+
+test('a loopback hub without a chosen token lets browsers in, but not by a foreign Host or Origin', () =>
+	withHub({}, async (hub) => {
+		assert.equal(hub.auth, false);
+		assert.equal((await call(hub, '/trpc/hosts.list')).status, 200);
+		assert.equal(await upgrade(wsUrl(hub, '/live'), { origin: hub.url }), 101);
+		// DNS rebinding: the attacker's name resolves to 127.0.0.1.
+		const port = hub.port;
+		assert.equal((await call(hub, '/trpc/hosts.list', { headers: { host: `attacker.example:${port}` } })).status, 403);
+		assert.equal((await call(hub, '/', { headers: { host: 'attacker.example' } })).status, 403);
+		assert.equal(await upgrade(wsUrl(hub, '/live'), { host: `attacker.example:${port}` }), 403);
+		assert.equal((await call(hub, '/trpc/hosts.list', { headers: { host: `localhost:${port}` } })).status, 200);
+		// Cross-site WebSocket hijacking: a page elsewhere opens /live in the user's browser.
+		assert.equal(await upgrade(wsUrl(hub, '/live'), { origin: 'http://attacker.example' }), 403);
+		assert.equal(await upgrade(wsUrl(hub, '/live'), { origin: 'null' }), 403);
+		// A cross-site form post.
+		assert.equal((await call(hub, '/api/login', { method: 'POST', headers: { origin: 'http://attacker.example' }, body: 'token=x' })).status, 403);
+		assert.equal((await call(hub, '/healthz', { headers: { host: 'attacker.example' } })).status, 200);
+	}));
+
+test('allowedHosts adds the names a hub is reached by', () =>
+	withHub({ allowedHosts: ['Firesight.Example'] }, async (hub) => {
+		assert.equal((await call(hub, '/trpc/hosts.list', { headers: { host: `firesight.example:${hub.port}` } })).status, 200);
+		assert.equal((await call(hub, '/trpc/hosts.list', { headers: { host: 'other.example' } })).status, 403);
+	}));
+
+test('beyond loopback the hub needs auth: it refuses to start with auth off, and turns it on by default', async () => {
+	const dir = mkdtempSync(join(tmpdir(), 'firesight-access-'));
+	try {
+		await assert.rejects(
+			startHub({ listen: { host: '0.0.0.0', port: 0 }, dataDir: dir, token: TOKEN, auth: false, web: false, log: () => {} }),
+			(err: Error) => {
+				assert.ok(err instanceof HubConfigError);
+				assert.equal(err.code, 'needs_token');
+				assert.match(err.message, /^refusing to listen on 0\.0\.0\.0 without a token/);
+				assert.doesNotMatch(err.message, /\n/);
+				return true;
+			},
+		);
+		const hub = await startHub({ listen: { host: '0.0.0.0', port: 0 }, dataDir: dir, token: TOKEN, web: false, log: () => {} });
+		try {
+			assert.equal(hub.auth, true);
+			assert.equal((await call(hub, `http://127.0.0.1:${hub.port}/trpc/hosts.list`)).status, 401);
+		} finally {
+			await hub.close();
+		}
+	} finally {
+		rmSync(dir, { recursive: true, force: true });
+	}
+});
+
+test('tRPC refuses an oversized batch and an answer over its size budget', async () => {
+	await withHub({}, async (hub) => {
+		const batch = (n: number) => `/trpc/${Array.from({ length: n }, () => 'hosts.list').join(',')}?batch=1&input=${encodeURIComponent(JSON.stringify({}))}`;
+		assert.equal((await call(hub, batch(10))).status, 200);
+		const big = await call(hub, batch(120));
+		assert.equal(big.status, 400);
+		assert.match(big.body, /batch/i);
+	});
+	await withHub({ apiBudget: { maxResponseBytes: 8 } }, async (hub) => {
+		const over = await call(hub, '/trpc/hosts.list');
+		assert.equal(over.status, 503);
+		assert.match(over.body, /over the API's limit of 8 bytes/);
+		const metrics = (await call(hub, '/metrics')).body;
+		assert.match(metrics, /firesight_hub_api_refused_total\{reason="size"\} 1\b/);
+	});
+});
+
+test('with --tls-cert/--tls-key the hub serves HTTPS and WSS, and the session cookie is Secure', async () => {
+	const dir = mkdtempSync(join(tmpdir(), 'firesight-tls-'));
+	const certFile = join(dir, 'cert.pem');
+	const keyFile = join(dir, 'key.pem');
+	execFileSync('openssl', [
+		'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', keyFile, '-out', certFile,
+		'-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
+	], { stdio: 'ignore' });
+	const ca = readFileSync(certFile);
+	try {
+		await withHub({ auth: true, tls: { certFile, keyFile } }, async (hub) => {
+			assert.match(hub.url, /^https:\/\/127\.0\.0\.1:\d+$/);
+			assert.equal((await call(hub, '/healthz', { ca })).status, 200);
+			assert.equal((await call(hub, '/trpc/hosts.list', { ca })).status, 401);
+			const ok = await login(hub, TOKEN, { ca });
+			assert.match(String(ok.headers['set-cookie']), /; Secure/);
+			assert.equal(await upgrade(wsUrl(hub, '/ingest'), bearer, ca), 101);
+			assert.match(wsUrl(hub, '/ingest'), /^wss:/);
+		});
+		await assert.rejects(
+			withHub({ tls: { certFile: join(dir, 'missing.pem'), keyFile } }, async () => {}),
+			(err: Error) => err instanceof HubConfigError && /cannot read the TLS certificate .*ENOENT/.test(err.message),
+		);
+	} finally {
+		rmSync(dir, { recursive: true, force: true });
+	}
+});
