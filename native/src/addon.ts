@@ -70,7 +70,7 @@ const addonPath = fileURLToPath(new URL('../build/Release/firesight_native.node'
 
 let addon: RawAddon | undefined;
 
-/** Loads the compiled addon once; throws a NativeError-shaped error when it was never built. */
+/** Loads the compiled addon once. When it was never built this throws require's error, which the tool classes turn into a NativeError. */
 export function loadAddon(): RawAddon {
 	addon ??= createRequire(import.meta.url)(addonPath) as RawAddon;
 	return addon;

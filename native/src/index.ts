@@ -1,5 +1,6 @@
 export { Profiler, type ProfilerOptions, type DrainedWindow } from './profiler.ts';
 export { NativeError, checkBpfPrerequisites } from './native-error.ts';
 export { PROFILE_COUNTERS, type ProfileCounter, type StackCount } from './profile-records.ts';
-export { TlsTracer, type TlsTracerOptions } from './tls-tracer.ts'; export * from './tls-records.ts';
+export { TlsTracer, type TlsTracerOptions } from './tls-tracer.ts';
+export * from './tls-records.ts';
 export * from './tcp-tracer.ts';

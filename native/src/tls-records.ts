@@ -97,7 +97,7 @@ export interface TlsProcEvent {
 	comm: string;
 }
 
-/** A flush record: carries nothing, it only woke the reader. */
+/** A flush record (TLS_EV_TICK): no longer emitted by the kernel side; decoded and dropped. */
 export interface TlsTickEvent {
 	type: 'tick';
 	tsNs: bigint;
