@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { WebSocket } from 'ws';
 import type { CollectorMessage, Frame, ProfileWindow } from '@firesight/protocol';
-import { SqliteStore } from '@firesight/store';
+import { openStorage } from '@firesight/store';
 import { startHub } from '@firesight/web/server';
 import { launchChromium } from '@firesight/e2e/browser';
 import { fakeWindow } from '@firesight/testing/fake-collector';
@@ -44,18 +44,18 @@ const log = (line: string) => console.error(`flame-render: ${line}`);
 /** How long storing one window blocks the hub, first with all stacks new, then repeated. */
 async function storeCost(size: number): Promise<{ first: number; repeat: number }> {
 	const dir = mkdtempSync(join(tmpdir(), 'firesight-bench-store-'));
-	const store = new SqliteStore({ dataDir: dir, pruneIntervalMs: 0 });
+	const storage = await openStorage({ backend: 'sqlite', dataDir: dir, pruneIntervalMs: 0 });
 	try {
 		const times: number[] = [];
 		for (let i = 0; i < 4; i++) {
 			const w = fakeWindow({ host: 'store-bench', startMs: 1_700_000_000_000 + i * WINDOW_MS, durationMs: WINDOW_MS, extraStacks: size });
 			const t0 = performance.now();
-			await store.insertWindow(w);
+			await storage.profiles.insertWindow(w);
 			times.push(performance.now() - t0);
 		}
 		return { first: times[0]!, repeat: median(times.slice(1)) };
 	} finally {
-		await store.close();
+		await storage.close();
 		rmSync(dir, { recursive: true, force: true });
 	}
 }
@@ -174,7 +174,7 @@ try {
 		await ingest(hub.url, token, messages);
 		const deadline = Date.now() + 120_000;
 		for (;;) {
-			const stored = (await hub.store.listHosts()).find((h) => h.host === host);
+			const stored = (await hub.storage.profiles.listHosts()).find((h) => h.host === host);
 			if (stored?.windows === WINDOWS) break;
 			if (Date.now() > deadline) throw new Error(`the hub did not store ${host}'s windows`);
 			await new Promise((r) => setTimeout(r, 100));

@@ -217,8 +217,8 @@ test('live stats reach browsers, and a new browser gets status then the latest p
 		assert.deepEqual(b, live);
 
 		const trpc = createTRPCClient<AppRouter>({ links: [httpLink({ url: `${hub.url}/trpc` })] });
-		const listed = await trpc.processes.list.query({});
-		assert.equal(listed[0]?.rows[0]?.cmdline, './burn 5');
+		const found = await trpc.processes.find.query({ pid: 4242 });
+		assert.equal(found.known && found.live && found.cmdline, './burn 5');
 		const hosts = await trpc.hosts.list.query();
 		assert.deepEqual(hosts.map((h) => [h.host, h.connected]), [['box', true]]);
 		c.close();

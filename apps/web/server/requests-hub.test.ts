@@ -65,7 +65,7 @@ test('requests are stored, served on /live and tRPC, and a secret a collector le
 		assert.equal('requestHeaders' in live.requests[0], false);
 
 		const api = createTRPCClient<AppRouter>({ links: [httpLink({ url: `${hub.url}/trpc` })] });
-		const [stored] = await api.requests.recent.query({ limit: 5 });
+		const [stored] = await api.requests.list.query({ sinceMs: 0, limit: 5 });
 		assert.equal(stored?.status, 201);
 		assert.deepEqual(stored?.requestHeaders, [['Authorization', 'REDACTED'], ['Cookie', 'REDACTED'], ['Accept', 'text/plain']]);
 		const eps = await api.requests.endpoints.query({ fromMs: now - 60_000, toMs: now + 1 });

@@ -44,6 +44,4 @@ export const foldedInput = fromBeforeTo(
 	}),
 );
 
-export const hostFilterInput = z.object({ host: hostSchema.optional() }).default({});
-
 export const processFindInput = z.object({ pid: pidSchema, host: hostSchema.optional() });

@@ -1,10 +1,7 @@
 import { z } from 'zod';
-import type { LiveConnectionsMessage } from '@firesight/protocol';
-import type { ConnectionRetransmits, ConnectionStore, RetransmitSeries } from '@firesight/store';
-import { ApiError } from './errors.ts';
-import type { ApiContext } from './context.ts';
+import type { ConnectionRetransmits, RetransmitSeries } from '@firesight/store';
 import { checkRange, guarded } from './guards.ts';
-import { fromBeforeTo, hostFilterInput, rangeFields } from './inputs.ts';
+import { fromBeforeTo, rangeFields } from './inputs.ts';
 import { t } from './trpc.ts';
 
 const networkConnectionsInput = fromBeforeTo(z.object(rangeFields));
@@ -31,22 +28,17 @@ export interface NetworkSeriesResult {
 	processes: RateSeries[];
 }
 
-function store(ctx: ApiContext): ConnectionStore {
-	if (!ctx.connections) throw new ApiError('UNAVAILABLE', 'this hub keeps no connection data');
-	return ctx.connections;
-}
-
-/** TCP connection health: live connection tables and stored retransmits. */
+/** TCP connection health from stored retransmits (live connection tables go out on /live). */
 export const networkRouter = t.router({
 	/** Retransmits per connection, summed over the stored windows that start in the range. */
 	connections: t.procedure.input(networkConnectionsInput).query(async ({ input, ctx }): Promise<ConnectionRetransmits[]> => {
 		checkRange(input);
-		return guarded('connection query failed', () => store(ctx).queryConnections(input));
+		return guarded('connection query failed', () => ctx.storage.connections.query(input));
 	}),
 	/** Retransmits/s per host and per process, in buckets of stepMs. */
 	series: t.procedure.input(networkSeriesInput).query(async ({ input, ctx }): Promise<NetworkSeriesResult> => {
 		checkRange(input);
-		const r = await guarded('series query failed', () => store(ctx).querySeries(input));
+		const r = await guarded('series query failed', () => ctx.storage.connections.series(input));
 		const seconds = r.stepMs / 1000;
 		const rate = (s: RetransmitSeries): RateSeries => ({
 			...s,
@@ -56,6 +48,4 @@ export const networkRouter = t.router({
 		for (let b = r.startMs; b < input.toMs; b += r.stepMs) buckets.push(b);
 		return { fromMs: input.fromMs, toMs: input.toMs, stepMs: r.stepMs, buckets, hosts: r.hosts.map(rate), processes: r.processes.map(rate) };
 	}),
-	/** Each host's latest live connection table. */
-	live: t.procedure.input(hostFilterInput).query(({ input, ctx }): LiveConnectionsMessage[] => ctx.live.connections?.(input.host) ?? []),
 });

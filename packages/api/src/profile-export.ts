@@ -1,5 +1,4 @@
-import { toPprof } from '@firesight/profile';
-import { queryProfile } from '@firesight/store';
+import { toPprof, totalWeight } from '@firesight/profile';
 import { formatZodError } from '@firesight/protocol';
 import { ApiError } from './errors.ts';
 import type { ApiContext } from './context.ts';
@@ -34,11 +33,11 @@ export async function profileExport(ctx: ApiContext, params: URLSearchParams): P
 	if (q.toMs - q.fromMs > MAX_RANGE_MS) throw new ApiError('RANGE_TOO_LARGE', 'range too large');
 	let result;
 	try {
-		result = await queryProfile(ctx.store, q);
+		result = await ctx.storage.profiles.query(q);
 	} catch (err) {
 		throw new ApiError('UNAVAILABLE', `profile query failed: ${(err as Error).message}`, err);
 	}
 	const stamp = new Date(q.fromMs).toISOString().replace(/[:.]/g, '-').replace(/-\d\d\dZ$/, 'Z');
 	const who = q.pid !== undefined ? `-pid${q.pid}` : q.comm !== undefined ? `-${q.comm.replace(/[^\w.-]/g, '_')}` : '';
-	return { body: toPprof(result.profile), filename: `firesight${who}-${stamp}.pb.gz`, totalSamples: result.totalSamples };
+	return { body: toPprof(result.profile), filename: `firesight${who}-${stamp}.pb.gz`, totalSamples: totalWeight(result.profile) };
 }

@@ -1,8 +1,6 @@
 import { z } from 'zod';
 import { timestampSchema } from '@firesight/protocol';
-import type { EndpointsResult, HistogramResult, RequestStore, StoredRequest } from '@firesight/store';
-import { ApiError } from './errors.ts';
-import type { ApiContext } from './context.ts';
+import type { EndpointsResult, HistogramResult, StoredRequest } from '@firesight/store';
 import { checkRange, guarded } from './guards.ts';
 import { filterFields, fromBeforeTo, rangeFields } from './inputs.ts';
 import { t } from './trpc.ts';
@@ -10,7 +8,6 @@ import { t } from './trpc.ts';
 /** Requests one call may return; the CLI pages with sinceMs for more. */
 export const MAX_REQUESTS_PER_CALL = 10_000;
 
-const requestsRecentInput = z.object({ ...filterFields, limit: z.number().int().min(1).max(MAX_REQUESTS_PER_CALL).default(200) }).default({ limit: 200 });
 const requestsListInput = z.object({
 	...filterFields,
 	sinceMs: timestampSchema,
@@ -27,29 +24,20 @@ const requestsHistogramInput = fromBeforeTo(
 	}),
 );
 
-function store(ctx: ApiContext): RequestStore {
-	if (!ctx.requests) throw new ApiError('UNAVAILABLE', 'this hub keeps no request data');
-	return ctx.requests;
-}
-
 /** HTTPS requests seen in TLS plaintext (already redacted by the collector) and their aggregates. */
 export const requestsRouter = t.router({
-	/** The newest stored requests, newest first. */
-	recent: t.procedure.input(requestsRecentInput).query(({ input, ctx }): Promise<StoredRequest[]> =>
-		guarded('request query failed', () => store(ctx).recentRequests(input)),
-	),
 	/** Requests from sinceMs on, oldest first (what `firesight query requests` prints). */
 	list: t.procedure.input(requestsListInput).query(({ input, ctx }): Promise<StoredRequest[]> =>
-		guarded('request query failed', () => store(ctx).listRequests(input)),
+		guarded('request query failed', () => ctx.storage.requests.list(input)),
 	),
 	/** Per endpoint: count, rate, error rate, p50/p90/p99 merged from the stored windows' histograms. */
 	endpoints: t.procedure.input(requestsEndpointsInput).query(async ({ input, ctx }): Promise<EndpointsResult> => {
 		checkRange(input);
-		return guarded('endpoint query failed', () => store(ctx).endpoints(input));
+		return guarded('endpoint query failed', () => ctx.storage.requests.endpoints(input));
 	}),
 	/** One endpoint's log2 latency histogram over the range. */
 	histogram: t.procedure.input(requestsHistogramInput).query(async ({ input, ctx }): Promise<HistogramResult> => {
 		checkRange(input);
-		return guarded('histogram query failed', () => store(ctx).histogram(input));
+		return guarded('histogram query failed', () => ctx.storage.requests.histogram(input));
 	}),
 });

@@ -1,10 +1,10 @@
-import { toFlameTree, toFolded, topFunctions, type FlameNode, type FunctionRow } from '@firesight/profile';
-import type { HostStatus, ProcessesMessage } from '@firesight/protocol';
-import { queryProfile, type ProfileQuery } from '@firesight/store';
+import { toFlameTree, toFolded, topFunctions, totalWeight, type FlameNode, type FunctionRow } from '@firesight/profile';
+import type { HostStatus } from '@firesight/protocol';
+import type { ProfileQuery } from '@firesight/store';
 import { checkRange, guarded } from './guards.ts';
 import { networkRouter } from './network-router.ts';
 import { requestsRouter } from './requests-router.ts';
-import { flameInput, foldedInput, hostFilterInput, processFindInput, profileQueryInput } from './inputs.ts';
+import { flameInput, foldedInput, processFindInput } from './inputs.ts';
 import { t } from './trpc.ts';
 
 function storeQuery(q: ProfileQuery): ProfileQuery {
@@ -31,6 +31,7 @@ export interface FlameResult {
 	functions: number;
 	totalSamples: number;
 	windows: number;
+	/** Mean over the merged windows; 0 when none matched. */
 	frequencyHz: number;
 }
 
@@ -45,9 +46,7 @@ export const appRouter = t.router({
 	profile: t.router({
 		flame: t.procedure.input(flameInput).query(async ({ input, ctx }): Promise<FlameResult> => {
 			checkRange(input);
-			const { profile, windows, totalSamples, frequencyHz } = await guarded('profile query failed', () =>
-				queryProfile(ctx.store, storeQuery(input)),
-			);
+			const { profile, windows } = await guarded('profile query failed', () => ctx.storage.profiles.query(storeQuery(input)));
 			const { root, pruned } = toFlameTree(profile, { minFraction: input.minFraction });
 			const rows = topFunctions(profile);
 			return {
@@ -59,36 +58,21 @@ export const appRouter = t.router({
 				minFraction: input.minFraction,
 				topFunctions: rows.slice(0, input.topLimit),
 				functions: rows.length,
-				totalSamples,
+				totalSamples: totalWeight(profile),
 				windows,
-				frequencyHz,
+				frequencyHz: windows > 0 ? profile.frequencyHz : 0,
 			};
 		}),
 		folded: t.procedure.input(foldedInput).query(async ({ input, ctx }) => {
 			checkRange(input);
-			const { profile, totalSamples, windows } = await guarded('profile query failed', () =>
-				queryProfile(ctx.store, storeQuery(input)),
-			);
-			return { text: toFolded(profile, { pids: input.pids }), totalSamples, windows };
-		}),
-		/** The merged window's bookkeeping only: cheap check for "is there anything in this range". */
-		summary: t.procedure.input(profileQueryInput).query(async ({ input, ctx }) => {
-			checkRange(input);
-			const agg = await guarded('profile query failed', () => ctx.store.queryStacks(storeQuery(input)));
-			return {
-				totalSamples: agg.totalSamples,
-				windows: agg.windows,
-				stacks: agg.stacks.length,
-				frequencyHz: agg.frequencyHz,
-				firstMs: agg.firstMs,
-				lastMs: agg.lastMs,
-			};
+			const { profile, windows } = await guarded('profile query failed', () => ctx.storage.profiles.query(storeQuery(input)));
+			return { text: toFolded(profile, { pids: input.pids }), totalSamples: totalWeight(profile), windows };
 		}),
 	}),
 	hosts: t.router({
 		/** Every host seen live or with retained data; live status wins where both exist. */
 		list: t.procedure.query(async ({ ctx }): Promise<HostInfo[]> => {
-			const stored = await guarded('host list failed', () => ctx.store.listHosts());
+			const stored = await guarded('host list failed', () => ctx.storage.profiles.listHosts());
 			const byHost = new Map<string, HostInfo>();
 			for (const s of stored) {
 				byHost.set(s.host, {
@@ -110,8 +94,6 @@ export const appRouter = t.router({
 		}),
 	}),
 	processes: t.router({
-		/** Latest live process table per host. */
-		list: t.procedure.input(hostFilterInput).query(({ input, ctx }): ProcessesMessage[] => ctx.live.processes(input.host)),
 		/**
 		 * Whether a pid is known, live or in retained profiles: tells "unknown pid" apart from
 		 * "no samples in this range".
@@ -121,7 +103,7 @@ export const appRouter = t.router({
 				const row = snap.rows.find((r) => r.pid === input.pid);
 				if (row) return { known: true as const, live: true, host: snap.host, comm: row.comm, cmdline: row.cmdline, lastMs: snap.ts };
 			}
-			const seen = await guarded('process lookup failed', () => ctx.store.findProcess(input.pid, input.host));
+			const seen = await guarded('process lookup failed', () => ctx.storage.profiles.findProcess(input.pid, input.host));
 			if (seen) return { known: true as const, live: false, host: seen.host, comm: seen.comm, cmdline: null, lastMs: seen.lastMs };
 			return { known: false as const };
 		}),

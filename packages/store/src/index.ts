@@ -1,31 +1,27 @@
-export type {
-	Store,
-	ProfileQuery,
-	StackAggregate,
-	AggregateStack,
-	HostSummary,
-	ProcessSeen,
-	PruneResult,
-} from './store.ts';
-export { SqliteStore, type SqliteStoreOptions } from './sqlite-store.ts';
-export { defaultDataDir, DEFAULT_RETENTION_MS, DEFAULT_PRUNE_INTERVAL_MS } from './sqlite-file.ts';
-export { migrations, migrate, type Migration } from './migrations.ts';
-export { aggregateToProfile, queryProfile } from './to-profile.ts';
-export type {
-	ConnectionStore,
-	ConnectionQuery,
-	ConnectionRetransmits,
-	SeriesQuery,
-	SeriesPoint,
-	RetransmitSeries,
-	RetransmitSeriesResult,
-} from './connections-store.ts';
-export { SqliteConnectionStore, MAX_SERIES_BUCKETS, type SqliteConnectionStoreOptions } from './connections-sqlite.ts';
+export { openStorage, type Storage, type StorageConfig, type SqliteStorageConfig } from './storage.ts';
+export { DEFAULT_RETENTION_MS, DEFAULT_PRUNE_INTERVAL_MS, DEFAULT_MAX_REQUESTS, type StorageOptions } from './storage-options.ts';
+export {
+	FALLBACK_FREQUENCY_HZ,
+	type ProfileStore,
+	type ProfileQuery,
+	type MergedProfile,
+	type HostSummary,
+	type ProcessSeen,
+} from './profile-store.ts';
+export {
+	MAX_SERIES_BUCKETS,
+	type ConnectionStore,
+	type ConnectionQuery,
+	type ConnectionRetransmits,
+	type SeriesQuery,
+	type SeriesPoint,
+	type RetransmitSeries,
+	type RetransmitSeriesResult,
+} from './connection-store.ts';
 export type {
 	RequestStore,
 	StoredRequest,
 	RequestFilter,
-	RecentRequestsQuery,
 	RequestListQuery,
 	EndpointQuery,
 	HistogramQuery,
@@ -33,6 +29,5 @@ export type {
 	EndpointsResult,
 	HistogramBucket,
 	HistogramResult,
-} from './requests-store.ts';
-export { SqliteRequestStore, DEFAULT_MAX_REQUESTS, type SqliteRequestStoreOptions } from './requests-sqlite.ts';
-export { bucketBoundsMs, histogramQuantile } from './requests-histogram.ts';
+} from './request-store.ts';
+export { bucketBoundsMs, histogramQuantile } from './request-histogram.ts';

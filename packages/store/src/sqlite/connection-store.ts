@@ -1,26 +1,15 @@
 import type Database from 'better-sqlite3';
 import type { RetransmitWindow } from '@firesight/protocol';
-import { migrate } from './migrations.ts';
-import { DEFAULT_RETENTION_MS, addHostPidFilter, ensureMigrationTables, openSqliteFile, startPruneTimer, type SqliteFileOptions } from './sqlite-file.ts';
-import type {
-	ConnectionQuery,
-	ConnectionRetransmits,
-	ConnectionStore,
-	RetransmitSeries,
-	RetransmitSeriesResult,
-	SeriesQuery,
-} from './connections-store.ts';
-
-/** dataDir: the directory of `firesight.db`, shared with SqliteStore. */
-export interface SqliteConnectionStoreOptions extends SqliteFileOptions {
-	retentionMs?: number;
-	/** 0 disables the timer. */
-	pruneIntervalMs?: number;
-	now?: () => number;
-}
-
-/** Buckets a series query may return per series; bounds the work of a tiny step over a long range. */
-export const MAX_SERIES_BUCKETS = 5_000;
+import {
+	MAX_SERIES_BUCKETS,
+	type ConnectionQuery,
+	type ConnectionRetransmits,
+	type ConnectionStore,
+	type RetransmitSeries,
+	type RetransmitSeriesResult,
+	type SeriesQuery,
+} from '../connection-store.ts';
+import { addHostPidFilter } from './sqlite-file.ts';
 
 interface AggregateRow {
 	host: string;
@@ -38,35 +27,22 @@ interface AggregateRow {
 	last_ms: number | null;
 }
 
-/**
- * Retransmit windows in the same SQLite file as the profiles, through a connection of its own
- * (WAL lets both write in turn), so the profile store's code stays untouched by this feature.
- */
+/** Retransmit windows, one row per window and connection. */
 export class SqliteConnectionStore implements ConnectionStore {
-	readonly path: string;
-	readonly retentionMs: number;
 	readonly #db: Database.Database;
-	readonly #now: () => number;
-	readonly #timer: NodeJS.Timeout | undefined;
+	readonly #check: () => void;
 	readonly #insert;
-	#closed = false;
 
-	constructor(options: SqliteConnectionStoreOptions = {}) {
-		const { path, db } = openSqliteFile(options);
-		this.path = path;
+	constructor(db: Database.Database, check: () => void) {
 		this.#db = db;
-		this.retentionMs = options.retentionMs ?? DEFAULT_RETENTION_MS;
-		this.#now = options.now ?? Date.now;
-		migrate(db);
-		ensureMigrationTables(db, 3, ['connection_retransmits']);
+		this.#check = check;
 		this.#insert = db.prepare(
 			`INSERT INTO connection_retransmits (host, start_ms, duration_ms, cookie, pid, comm, family, saddr, sport, daddr, dport, retransmits, state, first_ms, last_ms)
 			 VALUES (@host, @startMs, @durationMs, @cookie, @pid, @comm, @family, @saddr, @sport, @daddr, @dport, @retransmits, @state, @first, @last)`,
 		);
-		this.#timer = startPruneTimer(options.pruneIntervalMs, 'connection prune', () => this.#pruneSync(this.#now()));
 	}
 
-	async insertRetransmitWindow(w: RetransmitWindow): Promise<void> {
+	async insertWindow(w: RetransmitWindow): Promise<void> {
 		this.#check();
 		this.#db.transaction(() => {
 			for (const c of w.connections) {
@@ -98,7 +74,7 @@ export class SqliteConnectionStore implements ConnectionStore {
 		return { sql: parts.join(' AND '), params };
 	}
 
-	async queryConnections(q: ConnectionQuery): Promise<ConnectionRetransmits[]> {
+	async query(q: ConnectionQuery): Promise<ConnectionRetransmits[]> {
 		this.#check();
 		const { sql, params } = this.#where(q);
 		// SQLite's bare-column rule: with MAX(start_ms), `state` comes from the newest window's row.
@@ -129,7 +105,7 @@ export class SqliteConnectionStore implements ConnectionStore {
 		}));
 	}
 
-	async querySeries(q: SeriesQuery): Promise<RetransmitSeriesResult> {
+	async series(q: SeriesQuery): Promise<RetransmitSeriesResult> {
 		this.#check();
 		if (!(q.stepMs > 0)) throw new RangeError(`stepMs must be positive, got ${q.stepMs}`);
 		const stepMs = Math.max(q.stepMs, Math.ceil((q.toMs - q.fromMs) / MAX_SERIES_BUCKETS));
@@ -165,23 +141,8 @@ export class SqliteConnectionStore implements ConnectionStore {
 		return { stepMs, startMs, hosts: [...hosts.values()].sort(byTotal), processes: [...processes.values()].sort(byTotal) };
 	}
 
-	#pruneSync(nowMs: number): number {
-		return this.#db.prepare('DELETE FROM connection_retransmits WHERE start_ms + duration_ms < ?').run(nowMs - this.retentionMs).changes;
-	}
-
-	async prune(nowMs: number = this.#now()): Promise<number> {
-		this.#check();
-		return this.#pruneSync(nowMs);
-	}
-
-	#check(): void {
-		if (this.#closed) throw new Error('the connection store is closed');
-	}
-
-	async close(): Promise<void> {
-		if (this.#closed) return;
-		this.#closed = true;
-		if (this.#timer) clearInterval(this.#timer);
-		this.#db.close();
+	/** Drops windows that ended before `cutoffMs`; returns how many rows went. */
+	prune(cutoffMs: number): number {
+		return this.#db.prepare('DELETE FROM connection_retransmits WHERE start_ms + duration_ms < ?').run(cutoffMs).changes;
 	}
 }

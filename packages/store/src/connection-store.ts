@@ -57,13 +57,22 @@ export interface RetransmitSeriesResult {
 	processes: RetransmitSeries[];
 }
 
-/** Storage of per-window, per-connection TCP retransmits, beside the profile store. */
+/** Per-window, per-connection TCP retransmits. */
 export interface ConnectionStore {
-	insertRetransmitWindow(window: RetransmitWindow): Promise<void>;
-	/** Sorted by retransmits, most first. */
-	queryConnections(query: ConnectionQuery): Promise<ConnectionRetransmits[]>;
-	querySeries(query: SeriesQuery): Promise<RetransmitSeriesResult>;
-	/** Drops rows older than the retention; returns how many. */
-	prune(nowMs?: number): Promise<number>;
-	close(): Promise<void>;
+	/** Stores one window's connections; resolves once durable, rejects keeping none of them. */
+	insertWindow(window: RetransmitWindow): Promise<void>;
+	/**
+	 * Retransmits per connection (host and socket cookie), summed over the windows that start in
+	 * the range; sorted by retransmits, most first.
+	 */
+	query(query: ConnectionQuery): Promise<ConnectionRetransmits[]>;
+	/**
+	 * Retransmits per host and per process in buckets of stepMs (widened so a series has at most
+	 * `MAX_SERIES_BUCKETS`); each window counts in the bucket its start falls in. Both lists
+	 * sorted by total, most first.
+	 */
+	series(query: SeriesQuery): Promise<RetransmitSeriesResult>;
 }
+
+/** Buckets a series query may return per series; bounds the work of a tiny step over a long range. */
+export const MAX_SERIES_BUCKETS = 5_000;

@@ -1,32 +1,18 @@
 import type Database from 'better-sqlite3';
 import type { RequestBatch, RequestWindow } from '@firesight/protocol';
-import { migrate } from './migrations.ts';
-import { addHistogram, bucketBoundsMs, emptyHistogram, histogramQuantile, packHistogram, unpackHistogram } from './requests-histogram.ts';
-import { DEFAULT_RETENTION_MS, addHostPidFilter, ensureMigrationTables, openSqliteFile, startPruneTimer, type SqliteFileOptions } from './sqlite-file.ts';
+import { addHistogram, bucketBoundsMs, emptyHistogram, histogramQuantile } from '../request-histogram.ts';
 import type {
 	EndpointQuery,
 	EndpointSummary,
 	EndpointsResult,
 	HistogramQuery,
 	HistogramResult,
-	RecentRequestsQuery,
 	RequestListQuery,
 	RequestStore,
 	StoredRequest,
-} from './requests-store.ts';
-
-/** dataDir: the directory of `firesight.db`, shared with SqliteStore. */
-export interface SqliteRequestStoreOptions extends SqliteFileOptions {
-	/** Endpoint aggregates and requests older than this are pruned. */
-	retentionMs?: number;
-	/** Individual requests kept at most (the oldest go first); aggregates are not capped. */
-	maxRequests?: number;
-	/** 0 disables the timer. */
-	pruneIntervalMs?: number;
-	now?: () => number;
-}
-
-export const DEFAULT_MAX_REQUESTS = 1_000_000;
+} from '../request-store.ts';
+import { packHistogram, unpackHistogram } from './histogram-codec.ts';
+import { addHostPidFilter } from './sqlite-file.ts';
 
 interface RequestRow {
 	host: string;
@@ -99,30 +85,19 @@ function toRequest(r: RequestRow): StoredRequest {
 }
 
 /**
- * HTTPS requests and endpoint aggregates in the same SQLite file as the profiles, through a
- * connection of its own (WAL lets both write in turn). Requests are stored exactly as the
- * collector sent them: redaction happens there, before anything leaves the host.
+ * HTTPS requests, one row each, and endpoint aggregates, one row per window and endpoint.
+ * Requests are stored exactly as the collector sent them: redaction happens there, before
+ * anything leaves the host.
  */
 export class SqliteRequestStore implements RequestStore {
-	readonly path: string;
-	readonly retentionMs: number;
-	readonly maxRequests: number;
 	readonly #db: Database.Database;
-	readonly #now: () => number;
-	readonly #timer: NodeJS.Timeout | undefined;
+	readonly #check: () => void;
 	readonly #insertRequest;
 	readonly #insertEndpoint;
-	#closed = false;
 
-	constructor(options: SqliteRequestStoreOptions = {}) {
-		const { path, db } = openSqliteFile(options);
-		this.path = path;
+	constructor(db: Database.Database, check: () => void) {
 		this.#db = db;
-		this.retentionMs = options.retentionMs ?? DEFAULT_RETENTION_MS;
-		this.maxRequests = options.maxRequests ?? DEFAULT_MAX_REQUESTS;
-		this.#now = options.now ?? Date.now;
-		migrate(db);
-		ensureMigrationTables(db, 4, ['http_requests', 'request_endpoints']);
+		this.#check = check;
 		this.#insertRequest = db.prepare(
 			`INSERT INTO http_requests (host, ts, pid, comm, role, method, path, endpoint, status, latency_ms, req_bytes, resp_bytes,
 			   local, remote, connection, http_version, request_headers, response_headers, request_body, response_body)
@@ -135,10 +110,9 @@ export class SqliteRequestStore implements RequestStore {
 			 VALUES (@host, @startMs, @durationMs, @pid, @comm, @role, @method, @endpoint, @count, @errors, @clientErrors,
 			   @reqBytes, @respBytes, @sumLatencyMs, @maxLatencyMs, @histogram)`,
 		);
-		this.#timer = startPruneTimer(options.pruneIntervalMs, 'request prune', () => this.#pruneSync(this.#now()));
 	}
 
-	async insertRequests(batch: RequestBatch): Promise<void> {
+	async insertBatch(batch: RequestBatch): Promise<void> {
 		this.#check();
 		if (batch.requests.length === 0) return;
 		this.#db.transaction(() => {
@@ -169,7 +143,7 @@ export class SqliteRequestStore implements RequestStore {
 		})();
 	}
 
-	async insertRequestWindow(w: RequestWindow): Promise<void> {
+	async insertWindow(w: RequestWindow): Promise<void> {
 		this.#check();
 		this.#db.transaction(() => {
 			for (const e of w.endpoints) {
@@ -195,18 +169,7 @@ export class SqliteRequestStore implements RequestStore {
 		})();
 	}
 
-	async recentRequests(q: RecentRequestsQuery): Promise<StoredRequest[]> {
-		this.#check();
-		const parts: string[] = ['1'];
-		const params: Record<string, number | string> = { limit: q.limit };
-		addHostPidFilter(q, parts, params);
-		const rows = this.#db
-			.prepare<Record<string, number | string>, RequestRow>(`SELECT * FROM http_requests WHERE ${parts.join(' AND ')} ORDER BY ts DESC LIMIT @limit`)
-			.all(params);
-		return rows.map(toRequest);
-	}
-
-	async listRequests(q: RequestListQuery): Promise<StoredRequest[]> {
+	async list(q: RequestListQuery): Promise<StoredRequest[]> {
 		this.#check();
 		const parts = ['ts >= @since'];
 		const params: Record<string, number | string> = { since: q.sinceMs, limit: q.limit };
@@ -315,29 +278,16 @@ export class SqliteRequestStore implements RequestStore {
 		};
 	}
 
-	#pruneSync(nowMs: number): number {
-		const cutoff = nowMs - this.retentionMs;
-		let n = this.#db.prepare('DELETE FROM request_endpoints WHERE start_ms + duration_ms < ?').run(cutoff).changes;
-		n += this.#db.prepare('DELETE FROM http_requests WHERE ts < ?').run(cutoff).changes;
-		// Over the cap: the oldest requests go (ids grow with insertion).
+	/**
+	 * Drops aggregates of windows that ended before `cutoffMs`, requests before it, and the
+	 * oldest requests over `maxRequests`; returns how many rows went.
+	 */
+	prune(cutoffMs: number, maxRequests: number): number {
+		let n = this.#db.prepare('DELETE FROM request_endpoints WHERE start_ms + duration_ms < ?').run(cutoffMs).changes;
+		n += this.#db.prepare('DELETE FROM http_requests WHERE ts < ?').run(cutoffMs).changes;
+		// Ids grow with insertion: everything at or below the newest id minus the cap is over it.
 		const max = this.#db.prepare('SELECT MAX(id) AS id FROM http_requests').get() as { id: number | null };
-		if (max.id !== null) n += this.#db.prepare('DELETE FROM http_requests WHERE id <= ?').run(max.id - this.maxRequests).changes;
+		if (max.id !== null) n += this.#db.prepare('DELETE FROM http_requests WHERE id <= ?').run(max.id - maxRequests).changes;
 		return n;
-	}
-
-	async prune(nowMs: number = this.#now()): Promise<number> {
-		this.#check();
-		return this.#pruneSync(nowMs);
-	}
-
-	#check(): void {
-		if (this.#closed) throw new Error('the request store is closed');
-	}
-
-	async close(): Promise<void> {
-		if (this.#closed) return;
-		this.#closed = true;
-		if (this.#timer) clearInterval(this.#timer);
-		this.#db.close();
 	}
 }

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { packSamples } from './profile-codec.ts';
 
 export interface Migration {
 	version: number;
@@ -123,92 +124,104 @@ export const migrations: readonly Migration[] = [
 		version: 3,
 		name: 'per-window, per-connection TCP retransmits',
 		up(db) {
-			// Denormalized on purpose: a window holds few connections (only those that
-			// retransmitted), and queries group by the tuple anyway.
-			db.exec(`
-				CREATE TABLE IF NOT EXISTS connection_retransmits (
-					host TEXT NOT NULL,
-					start_ms INTEGER NOT NULL,
-					duration_ms INTEGER NOT NULL,
-					cookie TEXT NOT NULL,
-					pid INTEGER NOT NULL,
-					comm TEXT NOT NULL,
-					family INTEGER NOT NULL,
-					saddr TEXT NOT NULL,
-					sport INTEGER NOT NULL,
-					daddr TEXT NOT NULL,
-					dport INTEGER NOT NULL,
-					retransmits INTEGER NOT NULL,
-					state TEXT NOT NULL,
-					first_ms INTEGER,
-					last_ms INTEGER
-				);
-				CREATE INDEX IF NOT EXISTS connection_retransmits_start ON connection_retransmits (start_ms);
-				CREATE INDEX IF NOT EXISTS connection_retransmits_pid ON connection_retransmits (pid, start_ms);
-			`);
+			createConnectionTables(db);
 		},
 	},
 	{
 		version: 4,
 		name: 'HTTPS requests (as the collector redacted them) and per-window endpoint aggregates',
 		up(db) {
-			// Statements are idempotent: SqliteRequestStore runs this again on a database that a
-			// build without it migrated past version 4.
-			db.exec(`
-				CREATE TABLE IF NOT EXISTS http_requests (
-					id INTEGER PRIMARY KEY,
-					host TEXT NOT NULL,
-					ts REAL NOT NULL,
-					pid INTEGER NOT NULL,
-					comm TEXT NOT NULL,
-					role TEXT NOT NULL,
-					method TEXT NOT NULL,
-					path TEXT NOT NULL,
-					endpoint TEXT NOT NULL,
-					status INTEGER NOT NULL,
-					latency_ms REAL NOT NULL,
-					req_bytes INTEGER NOT NULL,
-					resp_bytes INTEGER NOT NULL,
-					local TEXT,
-					remote TEXT,
-					connection TEXT,
-					http_version TEXT NOT NULL,
-					request_headers TEXT NOT NULL,
-					response_headers TEXT NOT NULL,
-					request_body TEXT,
-					response_body TEXT
-				);
-				CREATE INDEX IF NOT EXISTS http_requests_ts ON http_requests (ts);
-				CREATE INDEX IF NOT EXISTS http_requests_pid ON http_requests (pid, ts);
-				CREATE TABLE IF NOT EXISTS request_endpoints (
-					host TEXT NOT NULL,
-					start_ms INTEGER NOT NULL,
-					duration_ms INTEGER NOT NULL,
-					pid INTEGER NOT NULL,
-					comm TEXT NOT NULL,
-					role TEXT NOT NULL,
-					method TEXT NOT NULL,
-					endpoint TEXT NOT NULL,
-					count INTEGER NOT NULL,
-					errors INTEGER NOT NULL,
-					client_errors INTEGER NOT NULL,
-					req_bytes INTEGER NOT NULL,
-					resp_bytes INTEGER NOT NULL,
-					sum_latency_ms REAL NOT NULL,
-					max_latency_ms REAL NOT NULL,
-					histogram BLOB NOT NULL
-				);
-				CREATE INDEX IF NOT EXISTS request_endpoints_start ON request_endpoints (start_ms);
-			`);
+			createRequestTables(db);
+		},
+	},
+	{
+		version: 5,
+		name: 'the connection and request tables again, where a database skipped versions 3 or 4',
+		up(db) {
+			// Versions 3 and 4 landed in parallel builds: a database one of them migrated can be
+			// marked past the other without its tables. Both are idempotent, so they run again
+			// here; where the tables exist this changes nothing.
+			createConnectionTables(db);
+			createRequestTables(db);
 		},
 	},
 ];
 
-/** Packs (stack_id, pid, comm_id, count) quadruples as little-endian uint32s. */
-export function packSamples(quads: readonly number[]): Buffer {
-	const buf = Buffer.allocUnsafe(quads.length * 4);
-	for (let i = 0; i < quads.length; i++) buf.writeUInt32LE(quads[i]!, i * 4);
-	return buf;
+/** Per-window, per-connection TCP retransmits (migration 3; idempotent, migration 5 runs it again). */
+function createConnectionTables(db: Database.Database): void {
+	// Denormalized on purpose: a window holds few connections (only those that
+	// retransmitted), and queries group by the tuple anyway.
+	db.exec(`
+		CREATE TABLE IF NOT EXISTS connection_retransmits (
+			host TEXT NOT NULL,
+			start_ms INTEGER NOT NULL,
+			duration_ms INTEGER NOT NULL,
+			cookie TEXT NOT NULL,
+			pid INTEGER NOT NULL,
+			comm TEXT NOT NULL,
+			family INTEGER NOT NULL,
+			saddr TEXT NOT NULL,
+			sport INTEGER NOT NULL,
+			daddr TEXT NOT NULL,
+			dport INTEGER NOT NULL,
+			retransmits INTEGER NOT NULL,
+			state TEXT NOT NULL,
+			first_ms INTEGER,
+			last_ms INTEGER
+		);
+		CREATE INDEX IF NOT EXISTS connection_retransmits_start ON connection_retransmits (start_ms);
+		CREATE INDEX IF NOT EXISTS connection_retransmits_pid ON connection_retransmits (pid, start_ms);
+	`);
+}
+
+/** HTTPS requests and per-window endpoint aggregates (migration 4; idempotent, migration 5 runs it again). */
+function createRequestTables(db: Database.Database): void {
+	db.exec(`
+		CREATE TABLE IF NOT EXISTS http_requests (
+			id INTEGER PRIMARY KEY,
+			host TEXT NOT NULL,
+			ts REAL NOT NULL,
+			pid INTEGER NOT NULL,
+			comm TEXT NOT NULL,
+			role TEXT NOT NULL,
+			method TEXT NOT NULL,
+			path TEXT NOT NULL,
+			endpoint TEXT NOT NULL,
+			status INTEGER NOT NULL,
+			latency_ms REAL NOT NULL,
+			req_bytes INTEGER NOT NULL,
+			resp_bytes INTEGER NOT NULL,
+			local TEXT,
+			remote TEXT,
+			connection TEXT,
+			http_version TEXT NOT NULL,
+			request_headers TEXT NOT NULL,
+			response_headers TEXT NOT NULL,
+			request_body TEXT,
+			response_body TEXT
+		);
+		CREATE INDEX IF NOT EXISTS http_requests_ts ON http_requests (ts);
+		CREATE INDEX IF NOT EXISTS http_requests_pid ON http_requests (pid, ts);
+		CREATE TABLE IF NOT EXISTS request_endpoints (
+			host TEXT NOT NULL,
+			start_ms INTEGER NOT NULL,
+			duration_ms INTEGER NOT NULL,
+			pid INTEGER NOT NULL,
+			comm TEXT NOT NULL,
+			role TEXT NOT NULL,
+			method TEXT NOT NULL,
+			endpoint TEXT NOT NULL,
+			count INTEGER NOT NULL,
+			errors INTEGER NOT NULL,
+			client_errors INTEGER NOT NULL,
+			req_bytes INTEGER NOT NULL,
+			resp_bytes INTEGER NOT NULL,
+			sum_latency_ms REAL NOT NULL,
+			max_latency_ms REAL NOT NULL,
+			histogram BLOB NOT NULL
+		);
+		CREATE INDEX IF NOT EXISTS request_endpoints_start ON request_endpoints (start_ms);
+	`);
 }
 
 /** Runs every migration newer than the database, each in its own transaction. Returns the version. */

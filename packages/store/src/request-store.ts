@@ -10,10 +10,6 @@ export interface RequestFilter {
 	pid?: number | undefined;
 }
 
-export interface RecentRequestsQuery extends RequestFilter {
-	limit: number;
-}
-
 export interface RequestListQuery extends RequestFilter {
 	/** Requests whose first byte is at or after this, epoch ms. */
 	sinceMs: number;
@@ -84,19 +80,20 @@ export interface HistogramResult {
 	buckets: HistogramBucket[];
 }
 
-/** Storage of HTTPS requests and per-window endpoint aggregates, beside the profile store. */
+/** HTTPS requests (as the collector redacted them) and per-window endpoint aggregates. */
 export interface RequestStore {
-	/** Stores a batch as received: the collector has already redacted it. */
-	insertRequests(batch: RequestBatch): Promise<void>;
-	insertRequestWindow(window: RequestWindow): Promise<void>;
-	/** Newest first. */
-	recentRequests(query: RecentRequestsQuery): Promise<StoredRequest[]>;
-	/** Oldest first. */
-	listRequests(query: RequestListQuery): Promise<StoredRequest[]>;
-	/** Most requests first. */
+	/** Stores a batch exactly as received (already redacted); resolves once durable. */
+	insertBatch(batch: RequestBatch): Promise<void>;
+	/** Stores one window's endpoint aggregates; resolves once durable. */
+	insertWindow(window: RequestWindow): Promise<void>;
+	/** Requests whose first byte is in [sinceMs, untilMs), oldest first, at most `limit`. */
+	list(query: RequestListQuery): Promise<StoredRequest[]>;
+	/**
+	 * Per (host, pid, role, method, endpoint), merged over the windows starting in the range:
+	 * counts, rate over the time those windows cover, percentiles from the summed histograms.
+	 * Most requests first.
+	 */
 	endpoints(query: EndpointQuery): Promise<EndpointsResult>;
+	/** One endpoint's latency histogram summed over the windows starting in the range. */
 	histogram(query: HistogramQuery): Promise<HistogramResult>;
-	/** Drops rows older than the retention (and requests over the row cap); returns how many. */
-	prune(nowMs?: number): Promise<number>;
-	close(): Promise<void>;
 }

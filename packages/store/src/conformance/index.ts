@@ -1,0 +1,16 @@
+import type { BackendUnderTest } from './backend.ts';
+import { connectionConformance } from './connections.ts';
+import { profileConformance } from './profiles.ts';
+import { requestConformance } from './requests.ts';
+
+export type { BackendUnderTest, OpenedStorage } from './backend.ts';
+
+/**
+ * What every storage backend promises, as node:test tests. A backend's test file calls this
+ * once; checks only one backend can make (its files, its schema) sit beside that backend.
+ */
+export function storageConformance(backend: BackendUnderTest): void {
+	profileConformance(backend);
+	connectionConformance(backend);
+	requestConformance(backend);
+}

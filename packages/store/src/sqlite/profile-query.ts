@@ -1,0 +1,167 @@
+import type Database from 'better-sqlite3';
+import type { Frame, ProfileSample } from '@firesight/profile';
+import { FALLBACK_FREQUENCY_HZ, type MergedProfile, type ProfileQuery } from '../profile-store.ts';
+import type { ProfileCaches } from './profile-caches.ts';
+import { KINDS, decodeStack, sampleWords } from './profile-codec.ts';
+import { IntMap } from './int-map.ts';
+
+/** The longest window the protocol accepts; bounds the index range a time query must scan. */
+const MAX_WINDOW_MS = 3_600_000;
+
+/**
+ * Merges the windows a query selects. Samples are packed per window: the matching windows' blobs
+ * are read in one pass and summed in JS by (stack id, pid, comm id), then resolved to frames
+ * through the caches.
+ */
+export function queryProfile(db: Database.Database, caches: ProfileCaches, q: ProfileQuery): MergedProfile {
+	const where = ['w.start_ms > @lo', 'w.start_ms < @to', 'w.start_ms + w.duration_ms > @from'];
+	const params: Record<string, number | string> = { lo: q.fromMs - MAX_WINDOW_MS, to: q.toMs, from: q.fromMs };
+	if (q.host !== undefined) {
+		where.push('h.name = @host');
+		params.host = q.host;
+	}
+	const windowWhere = where.join(' AND ');
+	const win = db
+		.prepare(
+			`SELECT COUNT(*) n, SUM(w.frequency_hz * w.duration_ms) fd, SUM(w.duration_ms) d
+			 FROM windows w JOIN hosts h ON h.id = w.host_id WHERE ${windowWhere}`,
+		)
+		.get(params) as { n: number; fd: number | null; d: number | null };
+	const blobsOf = db
+		.prepare(
+			`SELECT w.host_id, ws.data FROM windows w JOIN hosts h ON h.id = w.host_id
+			 JOIN window_samples ws ON ws.window_id = w.id WHERE ${windowWhere}`,
+		)
+		.raw()
+		.iterate(params) as Iterable<[number, Buffer]>;
+	let commFilter: Set<number> | undefined;
+	if (q.comm !== undefined) {
+		commFilter = new Set((db.prepare('SELECT id FROM comms WHERE comm = ?').raw().all(q.comm) as [number][]).map((r) => r[0]));
+	}
+	// Rows in parallel arrays, found by stack id through an integer hash table and then a short
+	// chain of the rows with that stack (one per pid and comm): a string key per sample and
+	// Maps keyed by id used to dominate the whole query.
+	const rowStack: number[] = [];
+	const rowPid: number[] = [];
+	const rowComm: number[] = [];
+	const rowCount: number[] = [];
+	const rowNext: number[] = [];
+	const firstRow = new IntMap(1 << 14);
+	const hosts = new Set<number>();
+	for (const [hostId, data] of blobsOf) {
+		hosts.add(hostId);
+		const quads = sampleWords(data);
+		for (let o = 0; o + 4 <= quads.length; o += 4) {
+			const stackId = quads[o]!;
+			const pid = quads[o + 1]!;
+			const commId = quads[o + 2]!;
+			const count = quads[o + 3]!;
+			if (q.pid !== undefined && pid !== q.pid) continue;
+			if (commFilter && !commFilter.has(commId)) continue;
+			// Stack and comm ids are unique across hosts, so a row never mixes two hosts.
+			const head = firstRow.get(stackId);
+			let row = head;
+			while (row >= 0 && (rowPid[row] !== pid || rowComm[row] !== commId)) row = rowNext[row]!;
+			if (row >= 0) {
+				rowCount[row]! += count;
+			} else {
+				firstRow.set(stackId, rowStack.length);
+				rowStack.push(stackId);
+				rowPid.push(pid);
+				rowComm.push(commId);
+				rowCount.push(count);
+				rowNext.push(head);
+			}
+		}
+	}
+	loadStacks(db, caches, rowStack);
+	const comms = new Map<number, string>();
+	for (const [id, comm] of db
+		.prepare('SELECT id, comm FROM comms WHERE id IN (SELECT value FROM json_each(?))')
+		.raw()
+		.iterate(JSON.stringify([...new Set(rowComm)])) as Iterable<[number, string]>) {
+		comms.set(id, comm);
+	}
+	// The answer's frame table holds only the frames its samples use, in first-use order.
+	const frames: Frame[] = [];
+	const local = new Int32Array(caches.frameTable.length).fill(-1);
+	const samples: ProfileSample[] = [];
+	// Equal (stack, pid, comm) of several hosts become one sample; one host never repeats one,
+	// so the key (a string per sample) is only built when there are several.
+	const merged = hosts.size > 1 ? new Map<string, number>() : undefined;
+	for (let r = 0; r < rowStack.length; r++) {
+		const shared = caches.stackFrames.get(rowStack[r]!);
+		if (shared === undefined) throw new Error(`store corrupt: sample refers to missing stack ${rowStack[r]}`);
+		const stack = new Array<number>(shared.length);
+		for (let i = 0; i < shared.length; i++) {
+			const index = shared[i]!;
+			let id = local[index]!;
+			if (id < 0) {
+				id = local[index] = frames.length;
+				frames.push(caches.frameTable[index]!);
+			}
+			stack[i] = id;
+		}
+		const pid = rowPid[r]!;
+		const comm = comms.get(rowComm[r]!) ?? '';
+		const weight = rowCount[r]!;
+		if (merged) {
+			const key = `${pid}|${stack.join(',')}|${comm}`;
+			const at = merged.get(key);
+			if (at !== undefined) {
+				const s = samples[at]!;
+				samples[at] = { ...s, weight: s.weight + weight };
+				continue;
+			}
+			merged.set(key, samples.length);
+		}
+		samples.push({ pid, comm, stack, weight });
+	}
+	return {
+		profile: {
+			startMs: q.fromMs,
+			durationMs: Math.max(0, q.toMs - q.fromMs),
+			frequencyHz: win.d ? (win.fd ?? 0) / win.d : FALLBACK_FREQUENCY_HZ,
+			frames,
+			samples,
+		},
+		windows: win.n,
+	};
+}
+
+/**
+ * Reads into the caches the stacks (and their frames) no window stored by this process named:
+ * after a restart, each stack is read from the database once.
+ */
+function loadStacks(db: Database.Database, caches: ProfileCaches, stackIds: readonly number[]): void {
+	const missing = new Set<number>();
+	for (const id of stackIds) if (!caches.stackFrames.has(id)) missing.add(id);
+	if (missing.size === 0) return;
+	const decoded = new Map<number, number[]>();
+	const unknownFrames = new Set<number>();
+	for (const [id, blob] of db
+		.prepare('SELECT id, frame_ids FROM stacks WHERE id IN (SELECT value FROM json_each(?))')
+		.raw()
+		.iterate(JSON.stringify([...missing])) as Iterable<[number, Buffer]>) {
+		const ids = decodeStack(blob);
+		for (const f of ids) if (caches.frameIndexOf(f) === undefined) unknownFrames.add(f);
+		decoded.set(id, ids);
+	}
+	if (unknownFrames.size > 0) {
+		for (const f of db
+			.prepare('SELECT id, kind, module, name FROM frames WHERE id IN (SELECT value FROM json_each(?))')
+			.all(JSON.stringify([...unknownFrames])) as { id: number; kind: number; module: string; name: string }[]) {
+			caches.frameIndex(f.id, { name: f.name, module: f.module, kind: KINDS[f.kind] ?? 'user' });
+		}
+	}
+	for (const [id, ids] of decoded) {
+		caches.stackFrames.set(
+			id,
+			ids.map((f) => {
+				const index = caches.frameIndexOf(f);
+				if (index === undefined) throw new Error(`store corrupt: stack refers to missing frame ${f}`);
+				return index;
+			}),
+		);
+	}
+}

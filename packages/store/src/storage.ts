@@ -1,0 +1,41 @@
+import type { ConnectionStore } from './connection-store.ts';
+import type { ProfileStore } from './profile-store.ts';
+import type { RequestStore } from './request-store.ts';
+import { openSqliteStorage } from './sqlite/sqlite-storage.ts';
+import type { StorageOptions } from './storage-options.ts';
+
+/** Everything the hub keeps, one store per stored signal, behind one backend. */
+export interface Storage {
+	readonly profiles: ProfileStore;
+	readonly connections: ConnectionStore;
+	readonly requests: RequestStore;
+	/**
+	 * Drops every signal's data that ended before `nowMs - retentionMs` (and requests over the
+	 * cap). The backend does this on its own timer too; calling it makes retention checkable.
+	 */
+	prune(nowMs?: number): Promise<void>;
+	/** Waits for pending writes and releases the backend; every later call rejects. Idempotent. */
+	close(): Promise<void>;
+}
+
+/** The embedded backend: one SQLite file. */
+export interface SqliteStorageConfig extends StorageOptions {
+	backend: 'sqlite';
+	/** Directory of `firesight.db`; `$FIRESIGHT_DATA` or `./data` when absent. */
+	dataDir?: string | undefined;
+	/** A database file, or `:memory:` for nothing on disk; overrides dataDir. */
+	path?: string | undefined;
+}
+
+/** Which backend to open and where; a networked backend adds its own member. */
+export type StorageConfig = SqliteStorageConfig;
+
+/** Opens (creating or migrating as needed) the storage a config names. */
+export async function openStorage(config: StorageConfig): Promise<Storage> {
+	switch (config.backend) {
+		case 'sqlite':
+			return openSqliteStorage(config);
+		default:
+			throw new Error(`unknown storage backend '${(config as { backend: string }).backend}'`);
+	}
+}
