@@ -1,11 +1,12 @@
 import { hostname } from 'node:os';
-import type { Profile } from '@firesight/profile';
-import type { ProfileWindow } from '@firesight/protocol';
+import type { Features } from '@firesight/protocol';
+import { UserError } from './command.ts';
+import type { Feature, FeatureContext, FeatureDefinition } from './feature.ts';
 import { HubStream } from './hub-stream.ts';
 import { ProcessTable } from './live/process-table.ts';
-import { ProfileSampler } from './profiling/profile-sampler.ts';
-import { startTcpCollector } from './tcp/start-tcp-collector.ts';
-import { startTlsCollector } from './tls/tls-collector.ts';
+import { profilingFeature } from './profiling/profiling-feature.ts';
+import { tcpFeature } from './tcp/tcp-feature.ts';
+import { tlsFeature } from './tls/tls-feature.ts';
 
 export const COLLECTOR_VERSION = '0.1.0';
 
@@ -15,96 +16,118 @@ export interface CollectorOptions {
 	/** Name this host goes by in the hub; the machine's hostname by default. */
 	host?: string;
 	frequency?: number;
-	/** Length of a stored profile window. */
+	/** Length of a stored window. */
 	windowMs?: number;
 	/** Processes whose HTTPS request and response bodies are kept (capped): `--capture-bodies PID`. */
 	captureBodies?: readonly number[];
+	/** The signals to run; CPU profiles, TCP and HTTPS requests by default. */
+	features?: readonly FeatureDefinition[];
+	/** How often features are drained and live stats sent. Default 500 ms. */
+	tickMs?: number;
 	log?: (line: string) => void;
 }
 
 export interface Collector {
 	readonly host: string;
 	readonly stream: HubStream;
+	readonly features: Features;
 	stop(): Promise<void>;
 }
 
-/** A profile as the wire carries it: frames once, stacks as indices. */
-export function profileToWindow(host: string, profile: Profile): ProfileWindow {
-	return {
-		host,
-		startMs: Math.round(profile.startMs),
-		durationMs: Math.max(1, Math.round(profile.durationMs)),
-		frequencyHz: profile.frequencyHz,
-		frames: profile.frames.map((f) => ({ name: f.name, module: f.module, kind: f.kind })),
-		stacks: profile.samples.map((s) => ({ pid: s.pid, comm: s.comm, frameIds: [...s.stack], count: s.weight })),
-	};
+/** Every signal this collector knows. A new one is one more entry here (see docs/adding-a-signal.md). */
+export function defaultFeatures(options: Pick<CollectorOptions, 'frequency' | 'captureBodies'>): FeatureDefinition[] {
+	return [
+		profilingFeature({ frequency: options.frequency ?? 97 }),
+		tcpFeature(),
+		tlsFeature({ captureBodies: options.captureBodies ?? [] }),
+	];
 }
 
 /**
- * The per-host agent: the CPU profiler drained twice a second into a live process table and
- * profile windows, TCP connections and HTTPS requests beside it, all streamed to a hub. Throws
- * NativeError when the profiler cannot load; the TCP and TLS tools only log when they cannot.
+ * The per-host agent: starts each feature, then twice a second drains them into one live process
+ * table sent with their drop counters, and at each window's end has them send what is stored.
+ * A feature that cannot load is logged and reported to the hub, and the rest run on; throws a
+ * UserError only when none could start.
  */
 export function startCollector(options: CollectorOptions): Collector {
 	const host = options.host ?? hostname();
 	const log = options.log ?? ((line: string) => console.error(`firesight collector: ${line}`));
-	// Draining twice a second keeps a sample's way to the browser under a second (a drain period
-	// plus the hop to the hub); the kernel maps make a drain cheap.
-	const sampler = new ProfileSampler({ frequency: options.frequency ?? 97, windowMs: options.windowMs ?? 10_000, tickMs: 500 });
-	// A process's maps are snapshotted when it is first seen, so its samples still symbolize after
-	// it exits; the snapshot is dropped once the window that may hold its samples has been sent.
-	const exited = new Set<number>();
+	const frequencyHz = options.frequency ?? 97;
+	const windowMs = options.windowMs ?? 10_000;
+	const stream = new HubStream({ hub: options.hub, token: options.token, hello: { host, version: COLLECTOR_VERSION, frequencyHz }, log });
+	stream.on('rejected', (code, message) => log(`hub rejected a message (${code}): ${message}`));
+
+	const context: FeatureContext = { host, log, send: (message) => stream.send(message) };
+	const running: { name: string; feature: Feature; failing: boolean }[] = [];
+	const features: Features = { running: [], failed: [] };
+	for (const definition of options.features ?? defaultFeatures(options)) {
+		try {
+			running.push({ name: definition.name, feature: definition.start(context), failing: false });
+			features.running.push(definition.name);
+		} catch (err) {
+			const reason = (err as Error).message;
+			log(`${definition.title} is off: ${reason}`);
+			features.failed.push({ name: definition.name, reason });
+		}
+	}
+	if (running.length === 0) {
+		void stream.close(0);
+		throw new UserError(`no signal could start: ${features.failed.map((f) => `${f.name}: ${f.reason}`).join('; ')}`);
+	}
+
+	// The kernel drains are cheap; twice a second keeps a sample's way to the browser under a
+	// second (a tick plus the hop to the hub).
 	const table = new ProcessTable({
-		onNewProcess: (pid) => sampler.symbolizer.observe(pid),
-		onExit: (pid) => exited.add(pid),
+		onNewProcess: (pid) => running.forEach(({ feature }) => feature.processStarted?.(pid)),
+		onExit: (pid) => running.forEach(({ feature }) => feature.processExited?.(pid)),
 	});
 	table.scan(Date.now());
-	const stream = new HubStream({
-		hub: options.hub,
-		token: options.token,
-		hello: { host, version: COLLECTOR_VERSION, frequencyHz: sampler.frequency },
-		log,
-	});
-	stream.on('rejected', (code, message) => log(`hub rejected a message (${code}): ${message}`));
-	const tcp = startTcpCollector({ host, stream, log });
-	const tls = startTlsCollector({ host, stream, log, captureBodies: options.captureBodies ?? [] });
+	let windowStart = Date.now();
 
-	sampler.on('tick', (tick) => {
-		const k = tick.counters;
-		tls.sendBatch();
-		stream.sendLive({
-			host,
-			ts: tick.ts,
-			frequencyHz: sampler.frequency,
-			processes: tls.withRequests(tcp.withRetransmits(table.scan(tick.ts, tick.samplesByPid))),
-			drops: {
-				user_stack_missing: k.userStackMissing,
-				kernel_stack_missing: k.kernelStackMissing,
-				stack_collisions: k.stackCollisions,
-				counts_map_full: k.countsMapFull,
-				...tcp.drops(),
-				...tls.drops(),
-				...stream.dropCounters(),
-			},
-		});
-	});
-	sampler.on('window', (profile) => {
-		stream.sendProfile(profileToWindow(host, profile));
-		tcp.sendWindow();
-		tls.sendWindow();
-		for (const pid of exited) sampler.symbolizer.forget(pid);
-		exited.clear();
-	});
-	sampler.on('error', (err) => log(`profiler: ${err.message}`));
+	const drops = (): Record<string, number> => {
+		const out: Record<string, number> = {};
+		for (const { name, feature } of running) {
+			for (const [counter, value] of Object.entries(feature.drops())) out[`${name}.${counter}`] = value;
+		}
+		for (const [queue, value] of Object.entries(stream.counters.dropped)) out[`hubQueue.${queue}`] = value;
+		return out;
+	};
+	/** Runs one step of every feature; a failing one is logged once per run of failures. */
+	const each = async (step: (feature: Feature) => void | Promise<void>) => {
+		for (const r of running) {
+			try {
+				await step(r.feature);
+				r.failing = false;
+			} catch (err) {
+				if (!r.failing) log(`${r.name}: ${(err as Error).message}`);
+				r.failing = true;
+			}
+		}
+	};
+	const tick = async () => {
+		await each((f) => f.tick?.());
+		const ts = Date.now();
+		let processes = table.scan(ts);
+		for (const { feature } of running) processes = feature.processRows?.(processes) ?? processes;
+		stream.send({ type: 'live', stats: { host, ts, frequencyHz, processes, drops: drops(), features } });
+		if (ts - windowStart >= windowMs) {
+			windowStart = ts;
+			await each((f) => f.window?.());
+		}
+	};
+	let ticking: Promise<void> = Promise.resolve();
+	const timer = setInterval(() => {
+		ticking = ticking.then(tick).catch((err: Error) => log(`tick failed: ${err.message}`));
+	}, options.tickMs ?? 500);
 
 	return {
 		host,
 		stream,
+		features,
 		async stop() {
-			const last = await sampler.stop();
-			if (last.samples.length) stream.sendProfile(profileToWindow(host, last));
-			await tcp.stop();
-			await tls.stop();
+			clearInterval(timer);
+			await ticking;
+			await each((f) => f.stop());
 			await stream.close();
 		},
 	};

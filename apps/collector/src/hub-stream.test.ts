@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { totalWeight } from '@firesight/profile';
 import type { LiveStats, ProfileWindow } from '@firesight/protocol';
 import { startHub, type Hub } from '@firesight/web/server';
 import { HubStream, ingestUrl } from './hub-stream.ts';
@@ -37,7 +38,7 @@ function hubAt(dir: string, port = 0): Promise<Hub> {
 }
 
 async function samples(hub: Hub): Promise<number> {
-	return (await hub.store.queryStacks({ fromMs: 0, toMs: 2 ** 50 })).totalSamples;
+	return totalWeight((await hub.storage.profiles.query({ fromMs: 0, toMs: 2 ** 50 })).profile);
 }
 
 test('ingestUrl turns a hub URL into its ingest endpoint', () => {
@@ -60,8 +61,8 @@ test('windows reach the hub, and queued ones survive a hub restart', async () =>
 		maxBackoffMs: 200,
 	});
 	try {
-		stream.sendProfile(windowAt(1_000_000, 3));
-		stream.sendLive(stats(1));
+		stream.send({ type: 'profile', window: windowAt(1_000_000, 3) });
+		stream.send({ type: 'live', stats: stats(1) });
 		await until('the first window', async () => (await samples(hub)) === 3);
 		await until('the live stats', () => hub.state.processes().length === 1);
 		assert.equal(hub.state.hosts()[0]?.connected, true);
@@ -72,16 +73,16 @@ test('windows reach the hub, and queued ones survive a hub restart', async () =>
 
 		// With the hub gone: 3 windows and 3 live snapshots into a queue of 4. Live ones go first.
 		for (let i = 0; i < 3; i++) {
-			stream.sendProfile(windowAt(2_000_000 + i * 1000, 10));
-			stream.sendLive(stats(10 + i));
+			stream.send({ type: 'profile', window: windowAt(2_000_000 + i * 1000, 10) });
+			stream.send({ type: 'live', stats: stats(10 + i) });
 		}
 		const c = stream.counters;
 		assert.equal(c.queued, 4);
-		assert.deepEqual(c.dropped, { profile: 0, live: 2 });
+		assert.deepEqual(c.dropped, { window: 0, live: 2 });
 		// A fifth message in a queue of only windows costs the oldest window.
-		stream.sendProfile(windowAt(2_010_000, 100));
-		stream.sendProfile(windowAt(2_011_000, 1000));
-		assert.deepEqual(stream.counters.dropped, { profile: 1, live: 3 });
+		stream.send({ type: 'profile', window: windowAt(2_010_000, 100) });
+		stream.send({ type: 'profile', window: windowAt(2_011_000, 1000) });
+		assert.deepEqual(stream.counters.dropped, { window: 1, live: 3 });
 
 		hub = await hubAt(dir, port);
 		await until('the queued windows after the restart', async () => (await samples(hub)) === 3 + 10 + 10 + 100 + 1000);
@@ -123,7 +124,7 @@ test('the hub answering an error is counted', async () => {
 	try {
 		const rejected = new Promise<string>((r) => stream.once('rejected', (code) => r(code)));
 		// A window claiming another host is refused by the hub.
-		stream.sendProfile(windowAt(1, 1));
+		stream.send({ type: 'profile', window: windowAt(1, 1) });
 		assert.equal(await rejected, 'bad_message');
 		assert.equal(stream.counters.rejected, 1);
 	} finally {

@@ -3,31 +3,11 @@ import { WebSocket } from 'ws';
 import {
 	PROTOCOL_VERSION,
 	hubReplySchema,
+	queueClassOf,
+	type DataMessage,
 	type HelloMessage,
-	type LiveMessage,
-	type LiveStats,
-	type ProfileMessage,
-	type ProfileWindow,
-	type ConnectionsMessage,
-	type ConnectionsSnapshot,
-	type RetransmitWindow,
-	type RetransmitWindowMessage,
-	type RequestBatch,
-	type RequestsMessage,
-	type RequestWindow,
-	type RequestWindowMessage,
+	type QueueClass,
 } from '@firesight/protocol';
-
-type Outgoing = ProfileMessage | LiveMessage | ConnectionsMessage | RetransmitWindowMessage | RequestsMessage | RequestWindowMessage;
-
-/**
- * How the queue treats a message: 'live' ones are superseded by the next snapshot (dropped first),
- * 'profile' ones are stored data that will not come again.
- */
-function queueClass(m: Outgoing): 'profile' | 'live' {
-	// Request batches are bounded and short-lived like snapshots: under pressure they go first (counted).
-	return m.type === 'live' || m.type === 'connections' || m.type === 'requests' ? 'live' : 'profile';
-}
 
 export interface HubStreamOptions {
 	/** The hub: `http://host:port` or `ws://host:port[/ingest]`. */
@@ -52,9 +32,10 @@ export interface HubStreamCounters {
 	disconnects: number;
 	/** Upgrades the hub refused for a missing or wrong token. */
 	unauthorized: number;
-	sent: { profile: number; live: number };
+	/** By queue class (see QueueClass in @firesight/protocol). */
+	sent: Record<QueueClass, number>;
 	/** Dropped from a full queue, never sent. */
-	dropped: { profile: number; live: number };
+	dropped: Record<QueueClass, number>;
 	/** Messages the hub answered with an error. */
 	rejected: number;
 	queued: number;
@@ -65,6 +46,8 @@ export interface HubStreamEvents {
 	disconnected: [reason: string];
 	/** The hub answered a message with an error (bad input on our side: a bug worth logging). */
 	rejected: [code: string, message: string];
+	/** The hub refused the token (HTTP 401). The stream keeps retrying; the owner decides whether to give up. */
+	unauthorized: [reason: string];
 }
 
 /** `http://h:p` → `ws://h:p/ingest`; keeps an explicit ws URL and path. */
@@ -85,7 +68,7 @@ export function ingestUrl(hub: string): string {
 export class HubStream extends EventEmitter<HubStreamEvents> {
 	readonly url: string;
 	readonly #opts: Required<Omit<HubStreamOptions, 'log'>> & { log: (line: string) => void };
-	readonly #queue: Outgoing[] = [];
+	readonly #queue: DataMessage[] = [];
 	#ws: WebSocket | undefined;
 	#ready = false;
 	#sending = false;
@@ -97,8 +80,8 @@ export class HubStream extends EventEmitter<HubStreamEvents> {
 		connects: 0,
 		disconnects: 0,
 		unauthorized: 0,
-		sent: { profile: 0, live: 0 },
-		dropped: { profile: 0, live: 0 },
+		sent: { window: 0, live: 0 },
+		dropped: { window: 0, live: 0 },
 		rejected: 0,
 	};
 
@@ -127,71 +110,36 @@ export class HubStream extends EventEmitter<HubStreamEvents> {
 		};
 	}
 
-	/** Drop counters in the shape LiveStats.drops carries them to the hub. */
-	dropCounters(): Record<string, number> {
-		return {
-			hub_queue_profile: this.#counters.dropped.profile,
-			hub_queue_live: this.#counters.dropped.live,
-		};
-	}
-
-	sendProfile(window: ProfileWindow): void {
-		this.#enqueue({ type: 'profile', window });
-	}
-
-	sendLive(stats: LiveStats): void {
-		this.#enqueue({ type: 'live', stats });
-	}
-
-	/** The live TCP connection table (queued as live: superseded by the next). */
-	sendConnections(snapshot: ConnectionsSnapshot): void {
-		this.#enqueue({ type: 'connections', snapshot });
-	}
-
-	/** One window of per-connection retransmits (queued as stored data, like a profile). */
-	sendRetransmitWindow(window: RetransmitWindow): void {
-		this.#enqueue({ type: 'retransmitWindow', window });
-	}
-
-	/** HTTPS requests seen since the previous batch (queued as live: dropped first when the hub lags). */
-	sendRequests(batch: RequestBatch): void {
-		this.#enqueue({ type: 'requests', batch });
-	}
-
-	/** One window of per-process, per-endpoint request aggregates (queued as stored data). */
-	sendRequestWindow(window: RequestWindow): void {
-		this.#enqueue({ type: 'requestWindow', window });
-	}
-
-	#enqueue(msg: Outgoing): void {
+	/** Queues a message as its type's queue class says (live: superseded, window: kept longest). */
+	send(message: DataMessage): void {
 		if (this.#closed) return;
 		const q = this.#queue;
-		if (queueClass(msg) === 'live') {
+		if (queueClassOf(message) === 'live') {
 			let live = 0;
-			for (const m of q) if (queueClass(m) === 'live') live++;
+			for (const m of q) if (queueClassOf(m) === 'live') live++;
 			if (live >= this.#opts.maxLiveQueued) this.#dropOldest('live');
 		}
 		if (q.length >= this.#opts.maxQueue) {
-			// Live stats are superseded every second; a profile window is data that will not come again.
-			if (!this.#dropOldest('live')) this.#dropOldest('profile');
+			// Live stats are superseded every second; a window is data that will not come again.
+			if (!this.#dropOldest('live')) this.#dropOldest('window');
 		}
-		q.push(msg);
+		q.push(message);
 		this.#pump();
 	}
 
-	#dropOldest(type: 'profile' | 'live'): boolean {
+	#dropOldest(type: QueueClass): boolean {
 		// Index 0 may be in flight; it is removed by its send callback, not here.
 		const start = this.#sending ? 1 : 0;
 		for (let i = start; i < this.#queue.length; i++) {
-			if (queueClass(this.#queue[i]!) === type) {
+			if (queueClassOf(this.#queue[i]!) === type) {
 				this.#queue.splice(i, 1);
 				this.#counters.dropped[type]++;
 				return true;
 			}
 		}
-		if (type === 'profile' && this.#queue.length > start) {
+		if (type === 'window' && this.#queue.length > start) {
 			const [m] = this.#queue.splice(start, 1);
-			this.#counters.dropped[queueClass(m!)]++;
+			this.#counters.dropped[queueClassOf(m!)]++;
 			return true;
 		}
 		return false;
@@ -208,7 +156,7 @@ export class HubStream extends EventEmitter<HubStreamEvents> {
 			this.#sending = false;
 			if (err) return; // the close handler reconnects; the message stays first in line
 			if (this.#queue[0] === msg) this.#queue.shift();
-			this.#counters.sent[queueClass(msg)]++;
+			this.#counters.sent[queueClassOf(msg)]++;
 			this.#pump();
 		});
 	}
@@ -250,6 +198,8 @@ export class HubStream extends EventEmitter<HubStreamEvents> {
 			this.#lastError = status === 401 ? 'hub refused the token (401)' : `hub answered HTTP ${status}`;
 			res.resume();
 			ws.terminate();
+			// Told apart from an unreachable hub: a wrong token does not fix itself by retrying.
+			if (status === 401) this.emit('unauthorized', this.#lastError);
 		});
 		ws.on('error', (err) => {
 			if (!this.#lastError) this.#lastError = err.message || String(err);
@@ -295,7 +245,7 @@ export class HubStream extends EventEmitter<HubStreamEvents> {
 		}
 		this.#closed = true;
 		if (this.#timer) clearTimeout(this.#timer);
-		for (const m of this.#queue) this.#counters.dropped[queueClass(m)]++;
+		for (const m of this.#queue) this.#counters.dropped[queueClassOf(m)]++;
 		this.#queue.length = 0;
 		const ws = this.#ws;
 		this.#ready = false;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { liveConnectionsMessageSchema } from './connections.ts';
 import { limits } from './limits.ts';
-import { dropsSchema, processRowSchema } from './live.ts';
+import { dropsSchema, featuresSchema, processRowSchema } from './live.ts';
 import { liveRequestsMessageSchema } from './requests.ts';
 import { frequencySchema, hostSchema, timestampSchema } from './profile-window.ts';
 
@@ -22,6 +22,8 @@ export const hostStatusSchema = z.object({
 	drops: dropsSchema,
 	/** Collector version from its hello. */
 	version: z.string().max(limits.shortString).optional(),
+	/** The collector's features as its latest live stats reported them. */
+	features: featuresSchema.optional(),
 });
 export type HostStatus = z.infer<typeof hostStatusSchema>;
 

@@ -16,9 +16,11 @@ export {
 export {
 	processRowSchema,
 	dropsSchema,
+	featuresSchema,
 	liveStatsSchema,
 	type ProcessRow,
 	type Drops,
+	type Features,
 	type LiveStats,
 } from './live.ts';
 export {
@@ -109,4 +111,6 @@ export {
 	redactRequestBatch,
 	type RedactionRules,
 } from './request-redaction.ts';
+export { CUT_MARK, cutKeepingEnd, cutKeepingStart } from './wire-strings.ts';
+export { repairProfileMessage, type WindowRepair } from './profile-window-repair.ts';
 export { parseCollectorMessage, parseLiveServerMessage, formatZodError, type ParseResult } from './parse.ts';

@@ -19,6 +19,8 @@ export const limits = {
 	processesPerSnapshot: 100_000,
 	/** Named drop counters in one message. */
 	dropCounters: 256,
+	/** Features a collector reports as running or failed. */
+	features: 64,
 	/** Hosts in one status message. */
 	hosts: 10_000,
 	/** Longest window a collector may send: one hour. */

@@ -19,7 +19,11 @@ export const processRowSchema = z.object({
 });
 export type ProcessRow = z.infer<typeof processRowSchema>;
 
-/** Named loss counters (`ringbuf_reserve`, `queue_full`, ...), cumulative since collector start. */
+/**
+ * Named loss counters, cumulative since collector start: `<feature>.<counter>` with the counter
+ * named as its decoder names it (`profile.userStackMissing`, `tcp.ringBufferFull`,
+ * `hubQueue.window`). The same names reach /metrics and the UI.
+ */
 export const dropsSchema = z
 	.record(z.string().max(limits.shortString), z.number().int().min(0))
 	.refine((d) => Object.keys(d).length <= limits.dropCounters, {
@@ -27,12 +31,23 @@ export const dropsSchema = z
 	});
 export type Drops = z.infer<typeof dropsSchema>;
 
-/** One per-second snapshot of a host's processes. */
+/** A collector's features (signals): the ones running, and the ones that could not load, with why. */
+export const featuresSchema = z.object({
+	running: z.array(z.string().max(limits.shortString)).max(limits.features),
+	failed: z
+		.array(z.object({ name: z.string().max(limits.shortString), reason: z.string().max(limits.cmdline) }))
+		.max(limits.features),
+});
+export type Features = z.infer<typeof featuresSchema>;
+
+/** One snapshot of a host's processes, twice a second. */
 export const liveStatsSchema = z.object({
 	host: hostSchema,
 	ts: timestampSchema,
 	frequencyHz: frequencySchema,
 	processes: z.array(processRowSchema).max(limits.processesPerSnapshot),
 	drops: dropsSchema,
+	/** Absent from collectors older than the feature list. */
+	features: featuresSchema.optional(),
 });
 export type LiveStats = z.infer<typeof liveStatsSchema>;

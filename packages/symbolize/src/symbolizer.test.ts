@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { Symbolizer } from './symbolizer.ts';
 import { parseKallsyms } from './kallsyms.ts';
-import { buildTargets, isRoot, nmFunctions, run, type Running } from './test-support.ts';
+import { rootUnavailableReason, skipUnless } from '@firesight/testing/bpf-test-gate';
+import { buildTargets, FIXTURES, nmFunctions, run, type Running } from '@firesight/testing/symbolize-targets';
 
-const requireRoot = process.env.FIRESIGHT_REQUIRE_BPF === '1';
 const running: Running[] = [];
 after(async () => {
 	for (const r of running) await r.kill();
@@ -43,7 +43,7 @@ describe('user frames from real processes', () => {
 			const frames = s.user(r.pid, [i.main!, i.fs_work_mid!, 0x10n]);
 			assert.equal(frames.length, 3);
 			assert.equal(frames[2]!.name, '[unknown]+0x10');
-			assert.ok(s.stats().miss_no_mapping! >= 1);
+			assert.ok(s.stats().missNoMapping! >= 1);
 		});
 	}
 
@@ -91,7 +91,7 @@ describe('user frames from real processes', () => {
 		const startAddr = BigInt(`0x${first.split('-')[0]}`);
 		const f = one(s, r.pid, startAddr + 0x10n);
 		assert.deepEqual(f, { name: 'target-pie+0x10', module: 'target-pie', kind: 'user' });
-		assert.ok(s.stats().miss_no_symbol! >= 1);
+		assert.ok(s.stats().missNoSymbol! >= 1);
 	});
 
 	test('a process that exited is symbolized from its snapshot', async () => {
@@ -108,15 +108,11 @@ describe('user frames from real processes', () => {
 		s.forget(r.pid);
 		assert.equal(s.stats().processes, 0);
 		assert.equal(one(s, r.pid, r.info.main!).name, `[unknown]+0x${r.info.main!.toString(16)}`);
-		assert.ok(s.stats().miss_no_process! >= 1);
+		assert.ok(s.stats().missNoProcess! >= 1);
 	});
 
 	test('a deleted executable is read through map_files', async (t) => {
-		if (!isRoot()) {
-			if (requireRoot) assert.fail('root needed for /proc/PID/map_files');
-			t.skip('needs root');
-			return;
-		}
+		if (!skipUnless(t, rootUnavailableReason())) return;
 		const b = buildTargets();
 		const copy = `${b.dir}/target-gone`;
 		readFileSync(b.pie);
@@ -135,13 +131,13 @@ describe('user frames from real processes', () => {
 		const s = new Symbolizer();
 		assert.equal(one(s, a.pid, a.info.getpid!).name, 'getpid');
 		assert.equal(one(s, a.pid, a.info.fsfix_linked!).name, 'fsfix_linked');
-		const parsed = s.stats().elf_parsed!;
+		const parsed = s.stats().elfParsed!;
 		const inC = a.info.getpid! - libcBase(a.pid) + libcBase(c.pid);
 		assert.deepEqual(one(s, c.pid, inC), { name: 'getpid', module: 'libc.so.6', kind: 'user' });
 		assert.equal(one(s, c.pid, c.info.fsfix_linked!).name, 'fsfix_linked');
 		assert.equal(one(s, c.pid, c.info.main!).name, 'main');
 		// Only the second executable is new; libc and libfsfix come from the cache.
-		assert.equal(s.stats().elf_parsed, parsed + 1);
+		assert.equal(s.stats().elfParsed, parsed + 1);
 	});
 });
 
@@ -158,7 +154,7 @@ describe('C++ names', () => {
 		const b = buildTargets();
 		const bin = `${b.dir}/widget`;
 		const { execFileSync } = await import('node:child_process');
-		execFileSync('g++', ['-O0', '-g0', '-fno-omit-frame-pointer', '-o', bin, new URL('../fixtures/widget.cc', import.meta.url).pathname]);
+		execFileSync('g++', ['-O0', '-g0', '-fno-omit-frame-pointer', '-o', bin, join(FIXTURES, 'widget.cc')]);
 		const r = await start(bin);
 		const s = new Symbolizer();
 		assert.deepEqual(one(s, r.pid, r.info.spin! + 4n), { name: 'fsq::Widget::spin(int)', module: 'widget', kind: 'user' });
@@ -169,11 +165,7 @@ describe('kernel frames', () => {
 	test('an address inside a kallsyms symbol', (t) => {
 		const text = readFileSync('/proc/kallsyms', 'utf8');
 		const table = parseKallsyms(text);
-		if (table.size === 0) {
-			if (requireRoot) assert.fail('kallsyms addresses hidden: root needed');
-			t.skip('kallsyms addresses hidden');
-			return;
-		}
+		if (!skipUnless(t, table.size === 0 ? 'needs root (kallsyms addresses are hidden)' : undefined)) return;
 		const line = text.split('\n').find((l) => / [Tt] vfs_read$/.test(l));
 		assert.ok(line !== undefined, 'vfs_read in kallsyms');
 		const addr = BigInt(`0x${line.split(' ')[0]}`);
@@ -198,7 +190,7 @@ describe('kernel frames', () => {
 		assert.deepEqual(s.kernel([0xffffffff81000000n]), [
 			{ name: '[kernel.kallsyms]+0xffffffff81000000', module: '[kernel.kallsyms]', kind: 'kernel' },
 		]);
-		assert.equal(s.stats().kernel_miss, 1);
+		assert.equal(s.stats().kernelMiss, 1);
 	});
 });
 
@@ -229,7 +221,7 @@ describe('JIT frames', () => {
 			assert.equal(f!.kind, 'jit');
 			assert.equal(f!.module, '[jit]');
 			assert.match(f!.name, /^fsHotLoop\b/);
-			assert.ok(s.stats().jit_symbolized! >= 1);
+			assert.ok(s.stats().jitSymbolized! >= 1);
 		} finally {
 			proc.kill('SIGKILL');
 			rmSync(mapPath, { force: true });

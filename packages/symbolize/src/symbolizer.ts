@@ -54,20 +54,20 @@ const KERNEL_MODULE = '[kernel.kallsyms]';
 const JIT_MODULE = '[jit]';
 
 type Counter =
-	| 'user_frames'
-	| 'user_symbolized'
-	| 'jit_symbolized'
-	| 'kernel_frames'
-	| 'kernel_symbolized'
-	| 'miss_no_process'
-	| 'miss_no_mapping'
-	| 'miss_no_file'
-	| 'miss_no_symbol'
-	| 'kernel_miss'
-	| 'maps_reads'
-	| 'maps_rereads_on_miss'
-	| 'perf_map_reads'
-	| 'kallsyms_loads';
+	| 'userFrames'
+	| 'userSymbolized'
+	| 'jitSymbolized'
+	| 'kernelFrames'
+	| 'kernelSymbolized'
+	| 'missNoProcess'
+	| 'missNoMapping'
+	| 'missNoFile'
+	| 'missNoSymbol'
+	| 'kernelMiss'
+	| 'mapsReads'
+	| 'mapsRereadsOnMiss'
+	| 'perfMapReads'
+	| 'kallsymsLoads';
 
 /**
  * Turns sampled instruction addresses into frames. Synchronous and cache-heavy: ELF symbol tables
@@ -83,20 +83,20 @@ export class Symbolizer {
 	private readonly procs: LruCache<number, ProcessSnapshot>;
 	private readonly demangler: Demangler;
 	private readonly counters: Record<Counter, number> = {
-		user_frames: 0,
-		user_symbolized: 0,
-		jit_symbolized: 0,
-		kernel_frames: 0,
-		kernel_symbolized: 0,
-		miss_no_process: 0,
-		miss_no_mapping: 0,
-		miss_no_file: 0,
-		miss_no_symbol: 0,
-		kernel_miss: 0,
-		maps_reads: 0,
-		maps_rereads_on_miss: 0,
-		perf_map_reads: 0,
-		kallsyms_loads: 0,
+		userFrames: 0,
+		userSymbolized: 0,
+		jitSymbolized: 0,
+		kernelFrames: 0,
+		kernelSymbolized: 0,
+		missNoProcess: 0,
+		missNoMapping: 0,
+		missNoFile: 0,
+		missNoSymbol: 0,
+		kernelMiss: 0,
+		mapsReads: 0,
+		mapsRereadsOnMiss: 0,
+		perfMapReads: 0,
+		kallsymsLoads: 0,
 	};
 	private kallsyms: SymbolTable | undefined;
 	private kallsymsAt = 0;
@@ -136,16 +136,16 @@ export class Symbolizer {
 		for (let k = 0; k < ips.length; k++) {
 			const ip = ips[k]!;
 			const addr = (k > 0 || !firstIsLeaf) && ip > 0n ? ip - 1n : ip;
-			this.counters.user_frames++;
+			this.counters.userFrames++;
 			if (snap === undefined) {
-				this.counters.miss_no_process++;
+				this.counters.missNoProcess++;
 				out[k] = unknownFrame('[unknown]', '', ip);
 				continue;
 			}
 			let m = findMapping(snap.maps, addr);
 			if (m === undefined && Date.now() - snap.missRereadAt >= snap.missRereadEveryMs) {
 				// A library loaded (or code mapped) after the snapshot: look again while it lives.
-				this.counters.maps_rereads_on_miss++;
+				this.counters.mapsRereadsOnMiss++;
 				const before = snap.mapsText;
 				snap.missRereadAt = Date.now();
 				snap = this.reread(pid, snap) ?? snap;
@@ -157,14 +157,14 @@ export class Symbolizer {
 				const elf = this.elfFor(snap, m);
 				const fileOff = addr - m.start + m.offset;
 				if (elf === undefined) {
-					this.counters.miss_no_file++;
+					this.counters.missNoFile++;
 					out[k] = unknownFrame(module, module, ip - m.start + m.offset);
 					continue;
 				}
 				const seg = elf.textSegmentFor(fileOff);
 				const i = seg === undefined ? -1 : elf.symbols.find(fileOff - seg.offset + seg.vaddr);
 				if (i >= 0) {
-					this.counters.user_symbolized++;
+					this.counters.userSymbolized++;
 					if (elf.symbols.isFinal(i)) out[k] = { name: elf.symbols.name(i), module, kind: 'user' };
 					else pending.push({ table: elf.symbols, index: i, at: k, module });
 					continue;
@@ -174,17 +174,17 @@ export class Symbolizer {
 			const jit = this.jitName(snap, addr, !perfMapRefreshed);
 			perfMapRefreshed ||= jit.refreshed;
 			if (jit.name !== undefined) {
-				this.counters.jit_symbolized++;
+				this.counters.jitSymbolized++;
 				out[k] = { name: jit.name, module: JIT_MODULE, kind: 'jit' };
 			} else if (m === undefined) {
-				this.counters.miss_no_mapping++;
+				this.counters.missNoMapping++;
 				out[k] = unknownFrame('[unknown]', '', ip);
 			} else if (isFileBacked(m) || m.path === '[vdso]') {
-				this.counters.miss_no_symbol++;
+				this.counters.missNoSymbol++;
 				const module = moduleName(m);
 				out[k] = unknownFrame(module, module, ip - m.start + m.offset);
 			} else {
-				this.counters.miss_no_symbol++;
+				this.counters.missNoSymbol++;
 				out[k] = unknownFrame(m.path.startsWith('[') && !m.path.startsWith('[anon') ? m.path : '[anon]', '', ip);
 			}
 		}
@@ -202,18 +202,18 @@ export class Symbolizer {
 		for (let k = 0; k < ips.length; k++) {
 			const ip = ips[k]!;
 			const addr = k > 0 && ip > 0n ? ip - 1n : ip;
-			this.counters.kernel_frames++;
+			this.counters.kernelFrames++;
 			let i = table.find(addr);
 			if (i < 0 && Date.now() - this.kallsymsAt >= KALLSYMS_RELOAD_MS) {
 				table = this.kernelTable(true);
 				i = table.find(addr);
 			}
 			if (i < 0) {
-				this.counters.kernel_miss++;
+				this.counters.kernelMiss++;
 				out[k] = unknownFrame(KERNEL_MODULE, KERNEL_MODULE, ip, 'kernel');
 				continue;
 			}
-			this.counters.kernel_symbolized++;
+			this.counters.kernelSymbolized++;
 			const mod = table.tag(i);
 			out[k] = { name: table.name(i), module: mod === undefined ? KERNEL_MODULE : `[${mod}]`, kind: 'kernel' };
 		}
@@ -225,23 +225,23 @@ export class Symbolizer {
 		this.procs.delete(pid);
 	}
 
-	/** Counters (monotonic) and gauges (`*_cached`, `processes`) for metrics. */
+	/** Counters (monotonic) and gauges (`elfCached`, `processes`, `kallsymsSymbols`) for metrics. */
 	stats(): Record<string, number> {
 		return {
 			...this.counters,
-			elf_parsed: this.elves.stats.opened,
-			elf_shared_by_build_id: this.elves.stats.sharedByBuildId,
-			elf_debug_files: this.elves.stats.debugFiles,
-			elf_open_failures: this.elves.stats.failures,
-			elf_evictions: this.elves.evictions,
-			elf_cached: this.elves.size,
+			elfParsed: this.elves.stats.opened,
+			elfSharedByBuildId: this.elves.stats.sharedByBuildId,
+			elfDebugFiles: this.elves.stats.debugFiles,
+			elfOpenFailures: this.elves.stats.failures,
+			elfEvictions: this.elves.evictions,
+			elfCached: this.elves.size,
 			processes: this.procs.size,
-			kallsyms_symbols: this.kallsyms?.size ?? 0,
+			kallsymsSymbols: this.kallsyms?.size ?? 0,
 		};
 	}
 
 	private reread(pid: number, prev: ProcessSnapshot | undefined): ProcessSnapshot | undefined {
-		this.counters.maps_reads++;
+		this.counters.mapsReads++;
 		const snap = readSnapshot(this.procRoot, pid, prev);
 		if (snap !== undefined && snap !== prev) this.procs.set(pid, snap);
 		return snap;
@@ -290,7 +290,7 @@ export class Symbolizer {
 		let name = pm.lookup(addr);
 		if (name !== undefined || !mayRefresh) return { name, refreshed: false };
 		// Unknown address: the runtime may have appended since we last read.
-		this.counters.perf_map_reads++;
+		this.counters.perfMapReads++;
 		pm.refresh();
 		name = pm.lookup(addr);
 		return { name, refreshed: true };
@@ -310,7 +310,7 @@ export class Symbolizer {
 	private kernelTable(reload: boolean): SymbolTable {
 		if (this.kallsyms !== undefined && !reload) return this.kallsyms;
 		this.kallsymsAt = Date.now();
-		this.counters.kallsyms_loads++;
+		this.counters.kallsymsLoads++;
 		try {
 			this.kallsyms = parseKallsyms(readFileSync(this.kallsymsPath));
 		} catch {

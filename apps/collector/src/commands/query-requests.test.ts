@@ -24,7 +24,7 @@ test('firesight query requests: --json lines, a table, --help, and one-line usag
 			latencyMs: 1.25, reqBytes: 90, respBytes: 300, local: '127.0.0.1:8443', remote: '127.0.0.1:50123', connection: '4242:20:1',
 			httpVersion: '1.1', requestHeaders: [['authorization', 'REDACTED']], responseHeaders: [],
 		};
-		stream.sendRequests({ host: 'box', ts: now, omitted: 0, requests: [base, { ...base, ts: now - 500, pid: 77, comm: 'curl', role: 'client', status: 404, method: 'POST', path: '/x' }, { ...base, ts: now - 3_600_000 }] });
+		stream.send({ type: 'requests', batch: { host: 'box', ts: now, omitted: 0, requests: [base, { ...base, ts: now - 500, pid: 77, comm: 'curl', role: 'client', status: 404, method: 'POST', path: '/x' }, { ...base, ts: now - 3_600_000 }] } });
 		await stream.close(2000);
 		const hubArg = ['--hub', hub.url];
 

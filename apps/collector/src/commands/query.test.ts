@@ -62,24 +62,27 @@ test('firesight hub serves what a collector sends to firesight query, and stops 
 
 		stream = new HubStream({ hub: `http://127.0.0.1:${port}`, token, hello: { host: 'cli', version: 't', frequencyHz: 99 } });
 		const now = Date.now();
-		stream.sendProfile({
-			host: 'cli',
-			startMs: now - 5000,
-			durationMs: 5000,
-			frequencyHz: 99,
-			frames: [
-				{ name: 'main', module: 'w', kind: 'user' },
-				{ name: 'spin', module: 'w', kind: 'user' },
-				{ name: 'sys_write', module: '[kernel.kallsyms]', kind: 'kernel' },
-			],
-			stacks: [
-				{ pid: 321, comm: 'w', frameIds: [0, 1], count: 40 },
-				{ pid: 321, comm: 'w', frameIds: [0, 2], count: 2 },
-				{ pid: 999, comm: 'x', frameIds: [0], count: 5 },
-			],
+		stream.send({
+			type: 'profile',
+			window: {
+				host: 'cli',
+				startMs: now - 5000,
+				durationMs: 5000,
+				frequencyHz: 99,
+				frames: [
+					{ name: 'main', module: 'w', kind: 'user' },
+					{ name: 'spin', module: 'w', kind: 'user' },
+					{ name: 'sys_write', module: '[kernel.kallsyms]', kind: 'kernel' },
+				],
+				stacks: [
+					{ pid: 321, comm: 'w', frameIds: [0, 1], count: 40 },
+					{ pid: 321, comm: 'w', frameIds: [0, 2], count: 2 },
+					{ pid: 999, comm: 'x', frameIds: [0], count: 5 },
+				],
+			},
 		});
 		await stream.close(2000);
-		assert.equal(stream.counters.sent.profile, 1);
+		assert.equal(stream.counters.sent.window, 1);
 
 		const hub = `http://127.0.0.1:${port}`;
 		const folded = await run(process.execPath, [BIN, 'query', 'profile', '--since', '1m', '--pid', '321', '--hub', hub]);

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseProcStat } from './proc-stat.ts';
+import { withSamples } from '../profiling/profiling-feature.ts';
 import { ProcessTable } from './process-table.ts';
 
 test('parseProcStat reads fields after a comm holding spaces and parentheses', () => {
@@ -29,7 +30,7 @@ test('CPU % agrees with the scheduler, samples/s and command lines are joined in
 	await sleep(1000);
 	const t1 = Date.now();
 	const ns1 = onCpuNs(busy.pid!);
-	const rows = table.scan(t1, new Map([[busy.pid!, { samples: 97 }]]));
+	const rows = withSamples(table.scan(t1), new Map([[busy.pid!, { comm: 'node', samples: 97 }]]), t1 - t0);
 	const oracle = ((ns1 - ns0) / 1e6 / (t1 - t0)) * 100;
 	const b = rows.find((r) => r.pid === busy.pid);
 	const i = rows.find((r) => r.pid === idle.pid);

@@ -20,7 +20,7 @@ export interface ProcessTableOptions {
 
 /**
  * Every process on the host with its CPU use over the last interval, from the kernel's own
- * accounting (/proc/PID/stat), joined with the profiler's samples per second.
+ * accounting (/proc/PID/stat). Features fill in their own columns (samples/s, requests/s, ...).
  */
 export class ProcessTable {
 	readonly #procRoot: string;
@@ -33,11 +33,8 @@ export class ProcessTable {
 		this.#options = options;
 	}
 
-	/**
-	 * Scans /proc and returns one row per process. `samplesByPid` are the profiler's samples over
-	 * the same interval (`elapsedMs`).
-	 */
-	scan(now: number, samplesByPid: ReadonlyMap<number, { samples: number }> = new Map()): ProcessRow[] {
+	/** Scans /proc and returns one row per process. */
+	scan(now: number): ProcessRow[] {
 		const elapsedSec = this.#lastScanMs === undefined ? 0 : (now - this.#lastScanMs) / 1000;
 		this.#lastScanMs = now;
 		const rows: ProcessRow[] = [];
@@ -58,13 +55,12 @@ export class ProcessTable {
 				this.#known.set(pid, known);
 				this.#options.onNewProcess?.(pid);
 			}
-			const samples = samplesByPid.get(pid)?.samples ?? 0;
 			rows.push({
 				pid,
 				comm: stat.comm,
 				cmdline: known.cmdline.slice(0, 4096),
 				cpuPercent: Math.max(0, Math.round(cpuPercent * 10) / 10),
-				samplesPerSec: elapsedSec > 0 ? Math.round((samples / elapsedSec) * 10) / 10 : samples,
+				samplesPerSec: 0,
 			});
 		}
 		for (const [pid, known] of this.#known) {

@@ -10,7 +10,10 @@ export interface ProfileSamplerOptions {
 	pids?: readonly number[];
 	/** Length of a stored profile window. */
 	windowMs: number;
-	/** How often the kernel maps are drained (and live stats emitted). */
+	/**
+	 * How often the kernel maps are drained (and `tick` emitted, and `window` when one is due).
+	 * 0: never by itself; the caller drains with tick() and ends windows with closeWindow().
+	 */
 	tickMs?: number;
 	symbolizer?: Symbolizer;
 }
@@ -50,7 +53,7 @@ export class ProfileSampler extends EventEmitter<Events> {
 		this.symbolizer = options.symbolizer ?? new Symbolizer();
 		this.#profiler = new Profiler({ frequency: options.frequency, pids: options.pids ?? [] });
 		this.#builder = this.#newBuilder();
-		this.#timer = setInterval(() => void this.#tickOnce(), this.#options.tickMs);
+		if (this.#options.tickMs > 0) this.#timer = setInterval(() => void this.#tickOnce(), this.#options.tickMs);
 	}
 
 	get frequency(): number {
@@ -67,24 +70,38 @@ export class ProfileSampler extends EventEmitter<Events> {
 		return this.#closeWindow(Date.now());
 	}
 
+	/** Drains the kernel maps now into the current window (after any drain under way). */
+	tick(): Promise<TickStats> {
+		const next = this.#busy.then(() => this.#tick());
+		this.#busy = next.then(() => undefined, () => undefined);
+		return next;
+	}
+
+	/** Ends the current window now and starts the next. */
+	closeWindow(): Profile {
+		return this.#closeWindow(Date.now());
+	}
+
 	#newBuilder(): ProfileBuilder {
 		return new ProfileBuilder({ startMs: this.#startMs, durationMs: 0, frequencyHz: this.#profiler.frequency });
 	}
 
 	#tickOnce(): Promise<void> {
-		this.#busy = this.#busy.then(() => this.#tick()).catch((err: Error) => void this.emit('error', err));
+		this.#busy = this.#busy.then(() => this.#tick()).then(() => undefined, (err: Error) => void this.emit('error', err));
 		return this.#busy;
 	}
 
-	async #tick(): Promise<void> {
+	async #tick(): Promise<TickStats> {
 		const drained = await this.#profiler.drain();
 		const now = Date.now();
 		symbolizeWindow(drained, this.symbolizer, this.#builder);
-		this.emit('tick', tickStats(drained, now, now - this.#lastTick));
+		const stats = tickStats(drained, now, now - this.#lastTick);
+		this.emit('tick', stats);
 		this.#lastTick = now;
 		if (this.#timer && now - this.#startMs >= this.#options.windowMs) {
 			this.emit('window', this.#closeWindow(now));
 		}
+		return stats;
 	}
 
 	#closeWindow(now: number): Profile {

@@ -1,63 +1,10 @@
-import type { TcpConnection, TcpEvent, TcpState } from '@firesight/native';
+import type { TcpConnection, TcpEvent } from '@firesight/native';
+import type { ConnectionRow, ConnectionsSnapshot, ProcessRetransmits, RetransmitWindow } from '@firesight/protocol';
+import { monotonicToEpochMs } from '../monotonic-clock.ts';
 import { RateWindow } from './rate-window.ts';
 
-/** One connection as the hub and UI see it. Times are epoch milliseconds. */
-export interface ConnectionRow {
-	/** family, 4-tuple and owner: the table's key. */
-	key: string;
-	/** The kernel's socket cookie (decimal): tells apart two connections that reused a 4-tuple. */
-	cookie: string;
-	pid: number;
-	comm: string;
-	family: 4 | 6;
-	saddr: string;
-	sport: number;
-	daddr: string;
-	dport: number;
-	state: TcpState;
-	direction: 'active' | 'passive' | 'unknown';
-	/** When it opened; for a connection older than tracing, when tracing first saw it. */
-	openedAt: number;
-	openedBeforeTracing: boolean;
-	closedAt: number | null;
-	ageMs: number;
-	bytesSent: number;
-	bytesReceived: number;
-	/** Segments retransmitted (SYN-ACKs included), as the kernel's TcpRetransSegs counts them. */
-	retransmits: number;
-	/** Over the last second. */
-	retransmitsPerSecond: number;
-	firstRetransmitAt: number | null;
-	lastRetransmitAt: number | null;
-}
-
-export interface ProcessRetransmits {
-	pid: number;
-	comm: string;
-	connections: number;
-	openConnections: number;
-	/** Since the table began, closed and pruned connections included. */
-	retransmits: number;
-	retransmitsPerSecond: number;
-	bytesSent: number;
-	bytesReceived: number;
-}
-
-export interface ConnectionTableSnapshot {
-	at: number;
-	/** Sorted by retransmits, most first. */
-	connections: ConnectionRow[];
-	/** Sorted by retransmits, most first. */
-	processes: ProcessRetransmits[];
-	totals: { connections: number; openConnections: number; retransmits: number; retransmitsPerSecond: number };
-}
-
-/** Per-connection retransmits since the previous takeWindow(): what the hub stores as a series. */
-export interface RetransmitWindow {
-	start: number;
-	end: number;
-	connections: Array<Pick<ConnectionRow, 'key' | 'cookie' | 'pid' | 'comm' | 'family' | 'saddr' | 'sport' | 'daddr' | 'dport' | 'state' | 'firstRetransmitAt' | 'lastRetransmitAt'> & { retransmits: number }>;
-}
+/** The table as of one moment: what a live snapshot sends, less the host and the cap on rows. */
+export type ConnectionTableSnapshot = Omit<ConnectionsSnapshot, 'host' | 'omitted'>;
 
 export interface ConnectionTableOptions {
 	/** Wall clock in epoch ms. */
@@ -76,11 +23,8 @@ interface Row {
 	windowRetransmits: number;
 }
 
-/** Epoch ms from CLOCK_MONOTONIC ns, using Node's monotonic clock (the same clock) as the bridge. */
-export function monotonicToEpochMs(ns: bigint): number {
-	const nowNs = process.hrtime.bigint();
-	return Date.now() - Number(nowNs - ns) / 1e6;
-}
+/** Times on the wire are whole epoch milliseconds. */
+const wholeMs = (ms: number) => Math.max(0, Math.round(ms));
 
 export function connectionKey(c: Pick<TcpConnection, 'family' | 'saddr' | 'sport' | 'daddr' | 'dport' | 'pid'>): string {
 	const addr = (a: string, p: number) => (c.family === 6 ? `[${a}]:${p}` : `${a}:${p}`);
@@ -103,10 +47,10 @@ export class ConnectionTable {
 
 	constructor(options: ConnectionTableOptions = {}) {
 		this.#now = options.now ?? Date.now;
-		this.#toEpoch = options.monotonicToEpochMs ?? monotonicToEpochMs;
+		this.#toEpoch = options.monotonicToEpochMs ?? ((ns) => monotonicToEpochMs(ns));
 		this.#retentionMs = options.closedRetentionMs ?? 60_000;
 		this.#includeListeners = options.includeListeners ?? false;
-		this.#windowStart = this.#now();
+		this.#windowStart = wholeMs(this.#now());
 	}
 
 	/** Live events from the ring buffer, in kernel order. */
@@ -210,7 +154,7 @@ export class ConnectionTable {
 		const byRetransmits = (a: { retransmits: number }, b: { retransmits: number }) => b.retransmits - a.retransmits;
 		const processes = [...perProcess.values()].sort(byRetransmits);
 		return {
-			at,
+			ts: wholeMs(at),
 			connections: connections.sort(byRetransmits),
 			processes,
 			totals: {
@@ -223,14 +167,14 @@ export class ConnectionTable {
 	}
 
 	/** Connections that retransmitted since the previous call, with how many times. */
-	takeWindow(): RetransmitWindow {
-		const end = this.#now();
-		const out: RetransmitWindow = { start: this.#windowStart, end, connections: [] };
+	takeWindow(): Omit<RetransmitWindow, 'host'> {
+		const end = wholeMs(this.#now());
+		const startMs = this.#windowStart;
+		const out: Omit<RetransmitWindow, 'host'> = { startMs, durationMs: Math.max(1, end - startMs), connections: [] };
 		for (const [key, row] of this.#rows) {
 			if (row.windowRetransmits === 0) continue;
 			const r = this.#row(key, row, end);
 			out.connections.push({
-				key,
 				cookie: r.cookie,
 				pid: r.pid,
 				comm: r.comm,
@@ -252,8 +196,8 @@ export class ConnectionTable {
 
 	#row(key: string, row: Row, at: number): ConnectionRow {
 		const c = row.conn;
-		const openedAt = this.#toEpoch(c.startNs);
-		const closedAt = c.endNs > 0n ? this.#toEpoch(c.endNs) : null;
+		const openedAt = wholeMs(this.#toEpoch(c.startNs));
+		const closedAt = c.endNs > 0n ? wholeMs(this.#toEpoch(c.endNs)) : null;
 		return {
 			key,
 			cookie: String(c.cookie),
@@ -274,8 +218,8 @@ export class ConnectionTable {
 			bytesReceived: c.bytesReceived,
 			retransmits: c.retransmits,
 			retransmitsPerSecond: row.rate.sum(at),
-			firstRetransmitAt: c.firstRetransmitNs > 0n ? this.#toEpoch(c.firstRetransmitNs) : null,
-			lastRetransmitAt: c.lastRetransmitNs > 0n ? this.#toEpoch(c.lastRetransmitNs) : null,
+			firstRetransmitAt: c.firstRetransmitNs > 0n ? wholeMs(this.#toEpoch(c.firstRetransmitNs)) : null,
+			lastRetransmitAt: c.lastRetransmitNs > 0n ? wholeMs(this.#toEpoch(c.lastRetransmitNs)) : null,
 		};
 	}
 }

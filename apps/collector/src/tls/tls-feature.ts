@@ -6,7 +6,7 @@ import {
 	type RequestRecord,
 	type RequestWindow,
 } from '@firesight/protocol';
-import type { HubStream } from '../hub-stream.ts';
+import type { Feature, FeatureContext, FeatureDefinition } from '../feature.ts';
 import type { RequestStats, TlsAggregates } from './request-aggregates.ts';
 import { TlsCapture, type TlsCaptureCounters } from './tls-capture.ts';
 import type { TlsRequest } from './tls-request.ts';
@@ -17,10 +17,7 @@ export interface TlsCaptureLike extends Pick<TlsCapture, 'start' | 'stop' | 'dra
 	on(event: 'error', listener: (err: Error) => void): unknown;
 }
 
-export interface TlsAgentOptions {
-	host: string;
-	stream: Pick<HubStream, 'sendRequests' | 'sendRequestWindow'>;
-	log(line: string): void;
+export interface TlsFeatureOptions {
 	/** Processes whose bodies are kept (capped): `--capture-bodies PID`. */
 	captureBodies?: readonly number[];
 	/** Requests per batch at most; the rest of a busy second is counted, not sent. */
@@ -30,20 +27,6 @@ export interface TlsAgentOptions {
 	/** For tests: instead of loading the BPF program. */
 	create?: (opts: { captureBodies: readonly number[] }) => TlsCaptureLike;
 	now?: () => number;
-}
-
-/** What the collector agent calls each tick and window; a no-op when capture could not load. */
-export interface TlsAgent {
-	readonly running: boolean;
-	/** Sends the requests seen since the previous call, when there are any. */
-	sendBatch(): void;
-	/** Process rows with requests/s (since the previous tick) and p99 (over the last p99 span) filled in. */
-	withRequests(rows: ProcessRow[]): ProcessRow[];
-	/** Capture loss counters, named for LiveStats.drops. */
-	drops(): Record<string, number>;
-	/** Sends the aggregates of the window that just ended, when it saw requests. */
-	sendWindow(): void;
-	stop(): Promise<void>;
 }
 
 const round = (ms: number) => Math.max(0, Math.round(ms));
@@ -109,19 +92,15 @@ export function toWireRequest(r: TlsRequest): RequestRecord {
 	return out;
 }
 
-function snake(name: string): string {
-	return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-}
-
-/** Loss counters only (calls and bytes are throughput, not loss). */
+/** Loss counters only (calls and bytes are throughput, not loss), under the decoder's names. */
 export function tlsDrops(c: TlsCaptureCounters, omitted: number): Record<string, number> {
 	const out: Record<string, number> = {};
 	for (const name of ['dataLost', 'controlLost', 'truncated', 'activeFull', 'connFull', 'streamDropped', 'decodeErrors'] as const) {
-		out[`tls_${snake(name)}`] = c.kernel[name] ?? 0;
+		out[name] = c.kernel[name] ?? 0;
 	}
-	out.tls_attach_failures = c.discovery.attachFailures;
-	out.tls_connections_evicted = c.connections.evicted;
-	out.tls_requests_not_sent = omitted;
+	out.attachFailures = c.discovery.attachFailures;
+	out.connectionsEvicted = c.connections.evicted;
+	out.requestsNotSent = omitted;
 	return out;
 }
 
@@ -130,23 +109,20 @@ function quantile99(sorted: readonly number[]): number {
 }
 
 /**
- * Starts HTTPS capture beside the profiler. One failing feature must not take the collector
- * down: when the uprobes cannot load, this says so once and the rest runs on.
+ * HTTPS requests seen in TLS plaintext: a batch of new requests each tick, requests/s and p99 in
+ * the process rows, per-process and per-endpoint aggregates per window.
  */
-export function startTlsCollector(options: TlsAgentOptions): TlsAgent {
-	const { host, stream, log } = options;
+export function tlsFeature(options: TlsFeatureOptions = {}): FeatureDefinition {
+	return { name: 'tls', title: 'HTTPS request capture', start: (context) => startTls(options, context) };
+}
+
+function startTls(options: TlsFeatureOptions, { host, send, log }: FeatureContext): Feature {
 	const now = options.now ?? Date.now;
 	const maxBatch = Math.min(options.maxBatch ?? MAX_REQUESTS_PER_BATCH, MAX_REQUESTS_PER_BATCH);
 	const spanMs = options.p99SpanMs ?? 10_000;
 	const captureBodies = options.captureBodies ?? [];
-	let cap: TlsCaptureLike;
-	try {
-		cap = options.create?.({ captureBodies }) ?? new TlsCapture({ captureBodies });
-		cap.start();
-	} catch (err) {
-		log(`HTTPS request capture is off: ${(err as Error).message}`);
-		return { running: false, sendBatch() {}, withRequests: (rows) => rows, drops: () => ({}), sendWindow() {}, async stop() {} };
-	}
+	const cap: TlsCaptureLike = options.create?.({ captureBodies }) ?? new TlsCapture({ captureBodies });
+	cap.start();
 	let pending: RequestRecord[] = [];
 	let omitted = 0;
 	let omittedTotal = 0;
@@ -185,19 +161,18 @@ export function startTlsCollector(options: TlsAgentOptions): TlsAgent {
 		if (stopped || (pending.length === 0 && omitted === 0)) return;
 		// Strictly increasing per host: browsers drop a backfilled batch at or before their cursor.
 		lastBatchTs = Math.max(lastBatchTs + 1, round(t));
-		stream.sendRequests({ host, ts: lastBatchTs, requests: pending, omitted });
+		send({ type: 'requests', batch: { host, ts: lastBatchTs, requests: pending, omitted } });
 		pending = [];
 		omitted = 0;
 	};
 	const sendWindow = () => {
 		const w = cap.drainAggregates();
-		if (w.endpoints.length && !stopped) stream.sendRequestWindow(toWireRequestWindow(host, w));
+		if (w.endpoints.length && !stopped) send({ type: 'requestWindow', window: toWireRequestWindow(host, w) });
 	};
 
 	return {
-		running: true,
-		sendBatch,
-		withRequests(rows) {
+		tick: sendBatch,
+		processRows(rows) {
 			const cutoff = now() - spanMs;
 			recent = recent.filter((r) => r.at >= cutoff);
 			const byPid = new Map<number, number[]>();
@@ -214,7 +189,7 @@ export function startTlsCollector(options: TlsAgentOptions): TlsAgent {
 			});
 		},
 		drops: () => tlsDrops(cap.counters(), omittedTotal),
-		sendWindow,
+		window: sendWindow,
 		async stop() {
 			// Ends open connections first: a response that runs until close completes.
 			cap.stop();

@@ -1,13 +1,8 @@
 import { TcpTracer, type TcpCounters } from '@firesight/native';
-import {
-	MAX_CONNECTIONS_PER_SNAPSHOT,
-	type ConnectionRow,
-	type ConnectionsSnapshot,
-	type RetransmitWindow,
-} from '@firesight/protocol';
-import { ConnectionTable, type ConnectionTableSnapshot, type RetransmitWindow as TableWindow } from './connection-table.ts';
+import { MAX_CONNECTIONS_PER_SNAPSHOT, type ConnectionsSnapshot, type RetransmitWindow } from '@firesight/protocol';
+import { ConnectionTable, type ConnectionTableSnapshot } from './connection-table.ts';
 
-export interface TcpCollectorOptions {
+export interface TcpConnectionsOptions {
 	host: string;
 	/** Connection rows per live snapshot at most (most retransmits first). */
 	maxLiveConnections?: number;
@@ -16,40 +11,12 @@ export interface TcpCollectorOptions {
 	tracer?: Pick<TcpTracer, 'drainConnections' | 'counters' | 'close'>;
 }
 
-const round = (ms: number) => Math.max(0, Math.round(ms));
-const roundOrNull = (ms: number | null) => (ms === null ? null : round(ms));
-
-/** A table row in wire form: epoch times as whole milliseconds. */
-export function toWireRow(r: ConnectionTableSnapshot['connections'][number]): ConnectionRow {
-	return {
-		...r,
-		openedAt: round(r.openedAt),
-		closedAt: roundOrNull(r.closedAt),
-		firstRetransmitAt: roundOrNull(r.firstRetransmitAt),
-		lastRetransmitAt: roundOrNull(r.lastRetransmitAt),
-	};
-}
-
-export function toWireWindow(host: string, w: TableWindow): RetransmitWindow {
-	const startMs = round(w.start);
-	return {
-		host,
-		startMs,
-		durationMs: Math.max(1, round(w.end) - startMs),
-		connections: w.connections.map(({ key: _key, ...c }) => ({
-			...c,
-			firstRetransmitAt: roundOrNull(c.firstRetransmitAt),
-			lastRetransmitAt: roundOrNull(c.lastRetransmitAt),
-		})),
-	};
-}
-
 /**
- * The collector's TCP half: the kernel tracer feeding a connection table. Live events keep the
+ * The host's TCP connections: the kernel tracer feeding a connection table. Live events keep the
  * table current between reads; each refresh drains the kernel map (the authoritative counts,
  * and the only way closed connections leave it).
  */
-export class TcpCollector {
+export class TcpConnections {
 	readonly host: string;
 	readonly #table: ConnectionTable;
 	readonly #tracer: Pick<TcpTracer, 'drainConnections' | 'counters' | 'close'>;
@@ -60,7 +27,7 @@ export class TcpCollector {
 	#closed = false;
 
 	/** Loads the BPF program; throws NativeError when it cannot. */
-	constructor(options: TcpCollectorOptions) {
+	constructor(options: TcpConnectionsOptions) {
 		this.host = options.host;
 		this.#maxLive = options.maxLiveConnections ?? MAX_CONNECTIONS_PER_SNAPSHOT;
 		const table = options.table ?? new ConnectionTable();
@@ -88,17 +55,15 @@ export class TcpCollector {
 		return next;
 	}
 
-	/** The table as of the last refresh, in wire form. */
+	/** The table as of the last refresh, at most maxLiveConnections rows. */
 	snapshot(): ConnectionsSnapshot | undefined {
 		const s = this.#last;
 		if (!s) return undefined;
 		return {
+			...s,
 			host: this.host,
-			ts: round(s.at),
-			connections: s.connections.slice(0, this.#maxLive).map(toWireRow),
+			connections: s.connections.slice(0, this.#maxLive),
 			omitted: Math.max(0, s.connections.length - this.#maxLive),
-			processes: s.processes,
-			totals: s.totals,
 		};
 	}
 
@@ -110,18 +75,18 @@ export class TcpCollector {
 	/** Refreshes, then returns the per-connection retransmits since the previous window. */
 	async takeWindow(): Promise<RetransmitWindow> {
 		await this.refresh().catch(() => undefined);
-		return toWireWindow(this.host, this.#table.takeWindow());
+		return { host: this.host, ...this.#table.takeWindow() };
 	}
 
-	/** Loss counters in the shape LiveStats.drops carries them. */
+	/** Loss counters, under the tracer's names. */
 	drops(): Record<string, number> {
 		const k = this.#counters;
 		if (!k) return {};
 		return {
-			tcp_ring_buffer_full: k.ringBufferFull,
-			tcp_connections_map_full: k.connectionsMapFull,
-			tcp_synack_pending_full: k.synackPendingFull,
-			tcp_events_dropped: k.eventsDropped,
+			ringBufferFull: k.ringBufferFull,
+			connectionsMapFull: k.connectionsMapFull,
+			synackPendingFull: k.synackPendingFull,
+			eventsDropped: k.eventsDropped,
 		};
 	}
 

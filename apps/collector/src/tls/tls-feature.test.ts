@@ -1,15 +1,20 @@
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { test } from 'node:test';
-import type { RequestBatch, RequestWindow } from '@firesight/protocol';
+import type { DataMessage, RequestBatch, RequestWindow } from '@firesight/protocol';
 import { RequestAggregator } from './request-aggregates.ts';
-import { startTlsCollector, type TlsCaptureLike } from './tls-collector.ts';
+import { tlsFeature, type TlsCaptureLike } from './tls-feature.ts';
 import type { TlsCaptureCounters } from './tls-capture.ts';
 import type { TlsRequest } from './tls-request.ts';
 
 function sink() {
 	const sent = { batches: [] as RequestBatch[], windows: [] as RequestWindow[] };
-	return { sent, stream: { sendRequests: (b: RequestBatch) => sent.batches.push(b), sendRequestWindow: (w: RequestWindow) => sent.windows.push(w) } };
+	const send = (m: DataMessage) => {
+		if (m.type === 'requests') sent.batches.push(m.batch);
+		else if (m.type === 'requestWindow') sent.windows.push(m.window);
+		else throw new Error(`unexpected ${m.type}`);
+	};
+	return { sent, context: { host: 'h', send, log: () => {} } };
 }
 
 const req = (over: Partial<TlsRequest>): TlsRequest => ({
@@ -40,58 +45,44 @@ class FakeCapture extends EventEmitter implements TlsCaptureLike {
 	}
 }
 
-test('capture that cannot load is logged once and leaves the rows alone', async () => {
-	const lines: string[] = [];
-	const { stream, sent } = sink();
-	const tls = startTlsCollector({ host: 'h', stream, log: (l) => lines.push(l), create: () => { throw new Error('no uprobes'); } });
-	assert.equal(tls.running, false);
-	assert.deepEqual(lines, ['HTTPS request capture is off: no uprobes']);
-	const rows = [{ pid: 1, comm: 'a', cmdline: '', cpuPercent: 0, samplesPerSec: 0 }];
-	assert.deepEqual(tls.withRequests(rows), rows);
-	tls.sendBatch();
-	tls.sendWindow();
-	await tls.stop();
-	assert.equal(sent.batches.length + sent.windows.length, 0);
-});
-
 test('requests become bounded batches, process rates and p99, windows and drop counters', async () => {
 	let clock = 10_000;
 	const fake = new FakeCapture();
-	const { stream, sent } = sink();
+	const { context, sent } = sink();
 	let bodies: readonly number[] = [];
-	const tls = startTlsCollector({
-		host: 'h', stream, log: () => {}, maxBatch: 3, now: () => clock, captureBodies: [7],
+	const tls = tlsFeature({
+		maxBatch: 3, now: () => clock, captureBodies: [7],
 		create: (o) => { bodies = o.captureBodies; return fake; },
-	});
+	}).start(context);
 	assert.ok(fake.started);
 	assert.deepEqual(bodies, [7]);
 	for (let i = 0; i < 4; i++) fake.emitRequest(req({ latencyMs: i + 1 }));
 	fake.emitRequest(req({ pid: 8, latencyMs: 100 }));
 	clock += 2000;
-	tls.sendBatch();
+	void tls.tick!();
 	assert.equal(sent.batches.length, 1);
 	assert.equal(sent.batches[0]!.requests.length, 3);
 	assert.equal(sent.batches[0]!.omitted, 2);
 	assert.deepEqual(sent.batches[0]!.requests[0]!.requestHeaders, [['authorization', 'REDACTED']]);
-	const rows = tls.withRequests([
+	const rows = tls.processRows!([
 		{ pid: 7, comm: 'node', cmdline: '', cpuPercent: 0, samplesPerSec: 0 },
 		{ pid: 8, comm: 'curl', cmdline: '', cpuPercent: 0, samplesPerSec: 0 },
 		{ pid: 9, comm: 'idle', cmdline: '', cpuPercent: 0, samplesPerSec: 0 },
 	]);
 	assert.deepEqual(rows.map((r) => [r.pid, r.requestsPerSec, r.p99Ms]), [[7, 2, 4], [8, 0.5, 100], [9, 0, undefined]]);
-	assert.equal(tls.drops().tls_data_lost, 3);
-	assert.equal(tls.drops().tls_stream_dropped, 2);
-	assert.equal(tls.drops().tls_requests_not_sent, 2);
+	assert.equal(tls.drops().dataLost, 3);
+	assert.equal(tls.drops().streamDropped, 2);
+	assert.equal(tls.drops().requestsNotSent, 2);
 
-	tls.sendBatch();
+	void tls.tick!();
 	assert.equal(sent.batches.length, 1, 'nothing new, nothing sent');
-	tls.sendWindow();
+	void tls.window!();
 	assert.equal(sent.windows.length, 1);
 	assert.deepEqual(sent.windows[0]!.endpoints.map((e) => [e.pid, e.endpoint, e.count]), [[7, '/a', 4], [8, '/a', 1]]);
 	assert.equal(sent.windows[0]!.endpoints[0]!.histogram.length, 32);
 	// p99 forgets requests older than its span.
 	clock += 20_000;
-	assert.equal(tls.withRequests([{ pid: 7, comm: 'node', cmdline: '', cpuPercent: 0, samplesPerSec: 0 }])[0]!.p99Ms, undefined);
+	assert.equal(tls.processRows!([{ pid: 7, comm: 'node', cmdline: '', cpuPercent: 0, samplesPerSec: 0 }])[0]!.p99Ms, undefined);
 	fake.emitRequest(req({ ts: 2000 }));
 	await tls.stop();
 	assert.ok(fake.stopped);

@@ -1,0 +1,75 @@
+import type { Profile } from '@firesight/profile';
+import type { ProcessRow, ProfileWindow } from '@firesight/protocol';
+import type { Feature, FeatureDefinition } from '../feature.ts';
+import { ProfileSampler, type TickStats } from './profile-sampler.ts';
+
+/** The symbolizer's counts of frames it could not name: losses like the kernel's. */
+const SYMBOL_MISSES = ['missNoProcess', 'missNoMapping', 'missNoFile', 'missNoSymbol', 'kernelMiss'] as const;
+
+/** A profile as the wire carries it: frames once, stacks as indices. */
+export function profileToWindow(host: string, profile: Profile): ProfileWindow {
+	return {
+		host,
+		startMs: Math.round(profile.startMs),
+		durationMs: Math.max(1, Math.round(profile.durationMs)),
+		frequencyHz: profile.frequencyHz,
+		frames: profile.frames.map((f) => ({ name: f.name, module: f.module, kind: f.kind })),
+		stacks: profile.samples.map((s) => ({ pid: s.pid, comm: s.comm, frameIds: [...s.stack], count: s.weight })),
+	};
+}
+
+/** Rows with their samples per second over the tick the samples were counted in. */
+export function withSamples(rows: ProcessRow[], samplesByPid: TickStats['samplesByPid'], elapsedMs: number): ProcessRow[] {
+	const seconds = elapsedMs / 1000;
+	return rows.map((row) => {
+		const samples = samplesByPid.get(row.pid)?.samples ?? 0;
+		return { ...row, samplesPerSec: seconds > 0 ? Math.round((samples / seconds) * 10) / 10 : samples };
+	});
+}
+
+/**
+ * CPU profiles: the perf_event sampler drained every tick into samples per process, symbolized
+ * into the current window, which is sent at each window's end.
+ */
+export function profilingFeature(options: { frequency: number }): FeatureDefinition {
+	return {
+		name: 'profile',
+		title: 'CPU profiling',
+		start({ host, send }): Feature {
+			const sampler = new ProfileSampler({ frequency: options.frequency, windowMs: Number.MAX_SAFE_INTEGER, tickMs: 0 });
+			let last: TickStats | undefined;
+			// A process's maps are snapshotted when it is first seen, so its samples still symbolize
+			// after it exits; the snapshot is dropped once the window that may hold them is sent.
+			const exited = new Set<number>();
+			return {
+				async tick() {
+					last = await sampler.tick();
+				},
+				processRows: (rows) => (last ? withSamples(rows, last.samplesByPid, last.elapsedMs) : rows),
+				processStarted: (pid) => sampler.symbolizer.observe(pid),
+				processExited: (pid) => exited.add(pid),
+				window() {
+					send({ type: 'profile', window: profileToWindow(host, sampler.closeWindow()) });
+					for (const pid of exited) sampler.symbolizer.forget(pid);
+					exited.clear();
+				},
+				drops() {
+					const k = last?.counters;
+					const symbols = sampler.symbolizer.stats();
+					const out: Record<string, number> = {
+						userStackMissing: k?.userStackMissing ?? 0,
+						kernelStackMissing: k?.kernelStackMissing ?? 0,
+						stackCollisions: k?.stackCollisions ?? 0,
+						countsMapFull: k?.countsMapFull ?? 0,
+					};
+					for (const name of SYMBOL_MISSES) out[name] = symbols[name] ?? 0;
+					return out;
+				},
+				async stop() {
+					const rest = await sampler.stop();
+					if (rest.samples.length) send({ type: 'profile', window: profileToWindow(host, rest) });
+				},
+			};
+		},
+	};
+}
