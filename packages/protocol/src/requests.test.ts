@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseCollectorMessage, parseLiveServerMessage } from './parse.ts';
-import { redactRequestPath, redactRequestRecord } from './request-redaction.ts';
+import { REDACTED_VALUE, redactHeaders, redactRequestPath, redactRequestRecord } from './request-redaction.ts';
 import { MAX_REQUESTS_PER_BATCH, REQUEST_LATENCY_BUCKETS, type RequestRecord } from './requests.ts';
 
 const request: RequestRecord = {
@@ -57,4 +57,24 @@ test('the hub-side redaction catches what a collector let through, and is idempo
 	assert.equal(JSON.stringify(once).includes('s3cret'), false);
 	assert.deepEqual(redactRequestRecord(once), once);
 	assert.equal(redactRequestPath('/plain'), '/plain');
+});
+
+test('credential headers lose their values whatever their case; names and other headers stay', () => {
+	const out = redactHeaders([
+		['Authorization', 'Bearer abc'],
+		['proxy-authorization', 'Basic xyz'],
+		['COOKIE', 'sid=1'],
+		['Set-Cookie', 'sid=2; HttpOnly'],
+		['Content-Type', 'text/plain'],
+	]);
+	assert.deepEqual(out.map(([, v]) => v), [REDACTED_VALUE, REDACTED_VALUE, REDACTED_VALUE, REDACTED_VALUE, 'text/plain']);
+	assert.deepEqual(out.map(([k]) => k), ['Authorization', 'proxy-authorization', 'COOKIE', 'Set-Cookie', 'Content-Type']);
+});
+
+test('query values and bare query parts are redacted, names and path kept, fragment dropped', () => {
+	assert.equal(redactRequestPath('/s?q=secret&page=2'), `/s?q=${REDACTED_VALUE}&page=${REDACTED_VALUE}`);
+	assert.equal(redactRequestPath('/cb?eyJhbGciOi'), `/cb?${REDACTED_VALUE}`);
+	assert.equal(redactRequestPath('/a/b#frag'), '/a/b');
+	assert.equal(redactRequestPath('/plain'), '/plain');
+	assert.equal(redactRequestPath('/empty?'), '/empty?');
 });

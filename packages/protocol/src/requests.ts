@@ -27,20 +27,26 @@ const endpointSchema = z.string().max(8192);
  * the hub stores and serves it as received.
  */
 export const requestRecordSchema = z.object({
+	/** Epoch ms of the first request byte. */
 	ts: preciseTimeSchema,
 	pid: pidSchema,
 	comm: commSchema,
+	/** Whether the process sent the request (client) or answered it (server). */
 	role: roleSchema,
 	method: methodSchema,
+	/** The request target, query values redacted. */
 	path: z.string().max(8192),
 	endpoint: endpointSchema,
 	status: z.number().int().min(0).max(999),
+	/** First request byte to last response byte, from kernel timestamps. */
 	latencyMs: msSchema,
+	/** Wire bytes (head and body) of the request and of the response. */
 	reqBytes: countSchema,
 	respBytes: countSchema,
 	/** `address:port`, or null when the socket could not be tied to the TLS session. */
 	local: addressSchema,
 	remote: addressSchema,
+	/** `pid:fd:generation`, stable for the life of the connection; null when the socket is unknown. */
 	connection: z.string().max(limits.shortString).nullable(),
 	httpVersion: z.string().max(16),
 	requestHeaders: headersSchema,

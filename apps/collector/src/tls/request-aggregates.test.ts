@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { RequestRecord } from '@firesight/protocol';
 import { latencyBucket, quantile, RequestAggregator } from './request-aggregates.ts';
-import type { TlsRequest } from './tls-request.ts';
 
-function req(over: Partial<TlsRequest>): TlsRequest {
+function req(over: Partial<RequestRecord>): RequestRecord {
 	return {
 		ts: 0, pid: 1, comm: 'svc', role: 'server', method: 'GET', path: '/', endpoint: '/', status: 200,
 		latencyMs: 1, reqBytes: 10, respBytes: 20, local: null, remote: null, connection: null,

@@ -1,4 +1,4 @@
-import type { TlsRequest } from './tls-request.ts';
+import type { RequestRecord } from '@firesight/protocol';
 
 /** Log2 latency buckets in microseconds: bucket i holds [2^i, 2^(i+1)) µs; bucket 0 also holds < 1 µs. */
 export const LATENCY_BUCKETS = 32;
@@ -58,7 +58,7 @@ class StatsBuilder {
 	histogram = new Array<number>(LATENCY_BUCKETS).fill(0);
 	sample: number[] = [];
 
-	add(r: TlsRequest): void {
+	add(r: RequestRecord): void {
 		this.count++;
 		if (r.status >= 500) this.errors++;
 		else if (r.status >= 400) this.clientErrors++;
@@ -121,7 +121,7 @@ export class RequestAggregator {
 		this.#maxEndpoints = opts.maxEndpointsPerProcess ?? 500;
 	}
 
-	add(r: TlsRequest): void {
+	add(r: RequestRecord): void {
 		let proc = this.#processes.get(r.pid);
 		if (!proc) {
 			proc = { comm: r.comm, stats: new StatsBuilder(), endpoints: 0 };

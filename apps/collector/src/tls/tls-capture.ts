@@ -1,13 +1,12 @@
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { templatePath } from '@firesight/http1';
+import { templatePath, type ParsedMessage } from '@firesight/http1';
 import { TlsTracer, type TlsCounter, type TlsEvent } from '@firesight/native';
+import { DEFAULT_REDACTION, redactHeaders, redactRequestPath, type RedactionRules, type RequestRecord } from '@firesight/protocol';
+import { monotonicToEpochMs, readClocks, type ClockReading } from '../monotonic-clock.ts';
 import { ConnectionTracker, type ConnectionSummary, type ConnectionTrackerStats, type TrackedExchange } from './connection-tracker.ts';
-import { bodyText, redactHeaders, redactUrl } from './redaction.ts';
-import { RecentRequests } from './recent-requests.ts';
 import { RequestAggregator, type TlsAggregates } from './request-aggregates.ts';
 import { TargetDiscovery, type AttachedFile, type DiscoveryStats } from './target-discovery.ts';
-import type { TlsRequest } from './tls-request.ts';
 
 export interface TlsCaptureOptions {
 	/** Only these processes; every process when empty or absent. */
@@ -16,8 +15,8 @@ export interface TlsCaptureOptions {
 	captureBodies?: readonly number[];
 	/** Body bytes kept per message for those processes. */
 	maxBodyBytes?: number;
-	/** Requests kept for recent(). */
-	recentCapacity?: number;
+	/** Which headers are secrets; the protocol's default list unless given. */
+	redaction?: RedactionRules;
 	/** Connections idle this long are ended (their close may have been missed). */
 	idleTimeoutMs?: number;
 	/** Kernel ring buffer bytes (power of two). */
@@ -36,15 +35,15 @@ export interface TlsCaptureCounters {
 }
 
 export interface TlsCaptureEvents {
-	request: [TlsRequest];
+	request: [RequestRecord];
 	connectionEnd: [ConnectionSummary];
 	error: [Error];
 }
 
 /**
  * HTTPS visibility without touching the programs: uprobes on OpenSSL (tls BPF tool), target
- * discovery, per-connection HTTP/1.x reassembly, redaction, aggregates and a recent-requests ring.
- * Nothing leaves it unredacted: `request` events, recent() and aggregates() carry TlsRequest only.
+ * discovery, per-connection HTTP/1.x reassembly, redaction and aggregates.
+ * Nothing leaves it unredacted: `request` events and aggregates() carry redacted records only.
  *
  *   const cap = new TlsCapture(); cap.on('request', r => ...); cap.start(); ... cap.stop();
  */
@@ -54,23 +53,20 @@ export class TlsCapture extends EventEmitter<TlsCaptureEvents> {
 	#discovery: TargetDiscovery | undefined;
 	#tracker: ConnectionTracker;
 	#aggregates = new RequestAggregator();
-	#recent: RecentRequests;
 	#comms = new Map<number, string>();
 	#bodies: Set<number>;
 	#requests = 0;
 	#otherBytes = 0;
 	/** Request target -> [redacted path, endpoint template]: services repeat their URLs. */
 	#urls = new Map<string, [string, string]>();
-	/** CLOCK_MONOTONIC ns and wall ms read together, once per batch of events (see #wallMs). */
-	#clockNs = 0n;
-	#clockMs = 0;
+	/** The clocks, read once per batch of events rather than once per request. */
+	#clock: ClockReading = readClocks();
 	#sweep: NodeJS.Timeout | undefined;
 
 	constructor(opts: TlsCaptureOptions = {}) {
 		super();
 		this.#opts = opts;
 		this.#bodies = new Set(opts.captureBodies ?? []);
-		this.#recent = new RecentRequests(opts.recentCapacity ?? 1000);
 		const maxBody = Math.max(0, opts.maxBodyBytes ?? 4096);
 		this.#tracker = new ConnectionTracker({
 			maxBodyBytesFor: (pid) => (this.#bodies.has(pid) ? maxBody : 0),
@@ -129,10 +125,6 @@ export class TlsCapture extends EventEmitter<TlsCaptureEvents> {
 		return this.#aggregates.drain();
 	}
 
-	recent(opts: { limit?: number; pid?: number } = {}): TlsRequest[] {
-		return this.#recent.list(opts);
-	}
-
 	connections(): ConnectionSummary[] {
 		return this.#tracker.connections();
 	}
@@ -159,9 +151,8 @@ export class TlsCapture extends EventEmitter<TlsCaptureEvents> {
 	}
 
 	#readClocks(): bigint {
-		this.#clockNs = process.hrtime.bigint();
-		this.#clockMs = Date.now();
-		return this.#clockNs;
+		this.#clock = readClocks();
+		return this.#clock.ns;
 	}
 
 	#onEvents(events: TlsEvent[]): void {
@@ -202,15 +193,10 @@ export class TlsCapture extends EventEmitter<TlsCaptureEvents> {
 		if (!hit) {
 			// Bounded: a service with ever-new URLs (ids in paths) refills it from scratch.
 			if (this.#urls.size >= 4096) this.#urls.clear();
-			hit = [redactUrl(url), templatePath(url)];
+			hit = [redactRequestPath(url), templatePath(url)];
 			this.#urls.set(url, hit);
 		}
 		return hit;
-	}
-
-	/** monoToWallMs with the clocks read once per batch rather than once per request. */
-	#wallMs(ns: bigint): number {
-		return this.#clockMs - Number(this.#clockNs - ns) / 1e6;
 	}
 
 	#onExchange(x: TrackedExchange): void {
@@ -218,8 +204,9 @@ export class TlsCapture extends EventEmitter<TlsCaptureEvents> {
 		const req = ex.request;
 		const res = ex.response;
 		const [path, endpoint] = this.#url(req.url ?? '');
-		const r: TlsRequest = {
-			ts: this.#wallMs(ex.startNs),
+		const rules = this.#opts.redaction ?? DEFAULT_REDACTION;
+		const r: RequestRecord = {
+			ts: monotonicToEpochMs(ex.startNs, this.#clock),
 			pid: x.pid,
 			comm: this.#comm(x.pid),
 			role: ex.role,
@@ -234,8 +221,8 @@ export class TlsCapture extends EventEmitter<TlsCaptureEvents> {
 			remote: x.remote,
 			connection: x.fd >= 0 ? `${x.pid}:${x.fd}:${x.gen}` : null,
 			httpVersion: `${res.versionMajor}.${res.versionMinor}`,
-			requestHeaders: redactHeaders(req.headers),
-			responseHeaders: redactHeaders(res.headers),
+			requestHeaders: redactHeaders(req.headers, rules),
+			responseHeaders: redactHeaders(res.headers, rules),
 		};
 		const reqBody = bodyText(req);
 		const resBody = bodyText(res);
@@ -243,12 +230,13 @@ export class TlsCapture extends EventEmitter<TlsCaptureEvents> {
 		if (resBody !== undefined) r.responseBody = resBody;
 		this.#requests++;
 		this.#aggregates.add(r);
-		this.#recent.push(r);
 		this.emit('request', r);
 	}
 }
 
-/** Kernel CLOCK_MONOTONIC ns (bpf_ktime_get_ns) to wall-clock ms; Node's hrtime is the same clock. */
-export function monoToWallMs(ns: bigint): number {
-	return Date.now() - Number(process.hrtime.bigint() - ns) / 1e6;
+const utf8 = new TextDecoder('utf-8', { fatal: false });
+
+/** A captured body as text, for the processes bodies were asked for; undefined otherwise. */
+function bodyText(m: ParsedMessage): string | undefined {
+	return m.body ? utf8.decode(m.body) : undefined;
 }

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { test } from 'node:test';
-import type { DataMessage, RequestBatch, RequestWindow } from '@firesight/protocol';
+import type { DataMessage, RequestBatch, RequestRecord, RequestWindow } from '@firesight/protocol';
 import { RequestAggregator } from './request-aggregates.ts';
 import { tlsFeature, type TlsCaptureLike } from './tls-feature.ts';
 import type { TlsCaptureCounters } from './tls-capture.ts';
-import type { TlsRequest } from './tls-request.ts';
 
 function sink() {
 	const sent = { batches: [] as RequestBatch[], windows: [] as RequestWindow[] };
@@ -17,7 +16,7 @@ function sink() {
 	return { sent, context: { host: 'h', send, log: () => {} } };
 }
 
-const req = (over: Partial<TlsRequest>): TlsRequest => ({
+const req = (over: Partial<RequestRecord>): RequestRecord => ({
 	ts: 1000.5, pid: 7, comm: 'node', role: 'server', method: 'GET', path: '/a?k=REDACTED', endpoint: '/a', status: 200, latencyMs: 2,
 	reqBytes: 10, respBytes: 20, local: '127.0.0.1:443', remote: '127.0.0.1:5000', connection: '7:3:1', httpVersion: '1.1',
 	requestHeaders: [['authorization', 'REDACTED']], responseHeaders: [], ...over,
@@ -39,7 +38,7 @@ class FakeCapture extends EventEmitter implements TlsCaptureLike {
 			otherProtocolBytes: 0,
 		};
 	}
-	emitRequest(r: TlsRequest) {
+	emitRequest(r: RequestRecord) {
 		this.agg.add(r);
 		this.emit('request', r);
 	}

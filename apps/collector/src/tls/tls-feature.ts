@@ -9,11 +9,10 @@ import {
 import type { Feature, FeatureContext, FeatureDefinition } from '../feature.ts';
 import type { RequestStats, TlsAggregates } from './request-aggregates.ts';
 import { TlsCapture, type TlsCaptureCounters } from './tls-capture.ts';
-import type { TlsRequest } from './tls-request.ts';
 
 /** What the agent needs of a TlsCapture (tests pass a fake). */
 export interface TlsCaptureLike extends Pick<TlsCapture, 'start' | 'stop' | 'drainAggregates' | 'counters'> {
-	on(event: 'request', listener: (r: TlsRequest) => void): unknown;
+	on(event: 'request', listener: (r: RequestRecord) => void): unknown;
 	on(event: 'error', listener: (err: Error) => void): unknown;
 }
 
@@ -66,7 +65,7 @@ export function toWireRequestWindow(host: string, a: TlsAggregates): RequestWind
 }
 
 /** A captured request in wire form (already redacted by TlsCapture), clipped to the protocol's bounds. */
-export function toWireRequest(r: TlsRequest): RequestRecord {
+export function toWireRequest(r: RequestRecord): RequestRecord {
 	const clip = (h: [string, string][]) => h.slice(0, 256).map(([n, v]): [string, string] => [n.slice(0, 256), v.slice(0, 8192)]);
 	const out: RequestRecord = {
 		ts: Math.max(0, r.ts),
