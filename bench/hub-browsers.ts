@@ -147,7 +147,7 @@ try {
 	writeResultsSection(
 		'Hub memory with live browsers',
 		`
-\`firesight hub\` in its own process, the dashboard built, ${bpf ? "\`firesight collector\` (BPF, 97 Hz) streaming this host's live process table every second and a profile window every 10 s" : 'the fake collector streaming (no root here: five made-up processes, so the live messages are small)'}.
+\`firesight hub\` in its own process, the dashboard built, ${bpf ? "`firesight collector` (BPF, 97 Hz) streaming this host's live process table every second and a profile window every 10 s" : 'the fake collector streaming (no root here: five made-up processes, so the live messages are small)'}.
 Each phase settles ${SETTLE_MS / 1000} s, then the hub's RSS is read every 500 ms for ${MEASURE_MS / 1000} s (median and peak) and its CPU
 over the same time. The phases run in order on one hub, so later ones include whatever earlier ones left
 allocated. ${new Date().toISOString().slice(0, 10)}, 2 shared CPUs.

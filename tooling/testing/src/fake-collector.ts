@@ -22,9 +22,29 @@ const kernel = (name: string): Frame => ({ name, module: '[kernel.kallsyms]', ki
 const jit = (name: string): Frame => ({ name, module: '[jit]', kind: 'jit' });
 
 export function demoProcesses(): FakeProcess[] {
-	const start = [user('_start', 'split-60-40'), user('__libc_start_main', 'libc.so.6'), user('main', 'split-60-40'), user('run_rounds', 'split-60-40')];
-	const nodeBase = [user('_start', 'node'), user('node::Start', 'node'), user('uv_run', 'node'), user('uv__io_poll', 'node'), user('node::InternalCallbackScope::Close', 'node'), user('v8::Function::Call', 'node'), user('Builtins_JSEntry', 'node')];
-	const pgBase = [user('_start', 'postgres'), user('PostmasterMain', 'postgres'), user('ServerLoop', 'postgres'), user('BackendStartup', 'postgres'), user('PostgresMain', 'postgres'), user('exec_simple_query', 'postgres')];
+	const start = [
+		user('_start', 'split-60-40'),
+		user('__libc_start_main', 'libc.so.6'),
+		user('main', 'split-60-40'),
+		user('run_rounds', 'split-60-40'),
+	];
+	const nodeBase = [
+		user('_start', 'node'),
+		user('node::Start', 'node'),
+		user('uv_run', 'node'),
+		user('uv__io_poll', 'node'),
+		user('node::InternalCallbackScope::Close', 'node'),
+		user('v8::Function::Call', 'node'),
+		user('Builtins_JSEntry', 'node'),
+	];
+	const pgBase = [
+		user('_start', 'postgres'),
+		user('PostmasterMain', 'postgres'),
+		user('ServerLoop', 'postgres'),
+		user('BackendStartup', 'postgres'),
+		user('PostgresMain', 'postgres'),
+		user('exec_simple_query', 'postgres'),
+	];
 	return [
 		{
 			pid: 4242,
@@ -42,12 +62,77 @@ export function demoProcesses(): FakeProcess[] {
 			cmdline: 'node --enable-source-maps dist/server.js --port 8080',
 			cpuPercent: 37.5,
 			stacks: [
-				{ frames: [...nodeBase, jit('processTicksAndRejections'), jit('handleRequest /srv/app/dist/server.js:88'), jit('renderPage /srv/app/dist/render.js:12'), jit('JSON.stringify')], weight: 22 },
-				{ frames: [...nodeBase, jit('processTicksAndRejections'), jit('handleRequest /srv/app/dist/server.js:88'), jit('queryUsers /srv/app/dist/db.js:41'), jit('parseRow /srv/app/dist/db.js:97')], weight: 14 },
-				{ frames: [...nodeBase, jit('processTicksAndRejections'), jit('handleRequest /srv/app/dist/server.js:88'), jit('compress /srv/app/dist/gzip.js:5'), user('deflate_slow', 'libz.so.1'), user('longest_match', 'libz.so.1')], weight: 11 },
-				{ frames: [user('_start', 'node'), user('node::Start', 'node'), user('uv_run', 'node'), user('uv__io_poll', 'node'), user('epoll_wait', 'libc.so.6'), kernel('entry_SYSCALL_64_after_hwframe'), kernel('do_syscall_64'), kernel('__x64_sys_epoll_wait'), kernel('do_epoll_wait')], weight: 5 },
-				{ frames: [user('_start', 'node'), user('v8::internal::Heap::CollectGarbage', 'node'), user('v8::internal::MarkCompactCollector::CollectGarbage', 'node'), user('v8::internal::MarkCompactCollector::MarkLiveObjects', 'node')], weight: 9 },
-				{ frames: [...nodeBase, jit('processTicksAndRejections'), jit('writeResponse /srv/app/dist/server.js:140'), user('uv_write', 'node'), user('write', 'libc.so.6'), kernel('entry_SYSCALL_64_after_hwframe'), kernel('do_syscall_64'), kernel('ksys_write'), kernel('sock_write_iter'), kernel('tcp_sendmsg'), kernel('tcp_sendmsg_locked'), kernel('tcp_push')], weight: 7 },
+				{
+					frames: [
+						...nodeBase,
+						jit('processTicksAndRejections'),
+						jit('handleRequest /srv/app/dist/server.js:88'),
+						jit('renderPage /srv/app/dist/render.js:12'),
+						jit('JSON.stringify'),
+					],
+					weight: 22,
+				},
+				{
+					frames: [
+						...nodeBase,
+						jit('processTicksAndRejections'),
+						jit('handleRequest /srv/app/dist/server.js:88'),
+						jit('queryUsers /srv/app/dist/db.js:41'),
+						jit('parseRow /srv/app/dist/db.js:97'),
+					],
+					weight: 14,
+				},
+				{
+					frames: [
+						...nodeBase,
+						jit('processTicksAndRejections'),
+						jit('handleRequest /srv/app/dist/server.js:88'),
+						jit('compress /srv/app/dist/gzip.js:5'),
+						user('deflate_slow', 'libz.so.1'),
+						user('longest_match', 'libz.so.1'),
+					],
+					weight: 11,
+				},
+				{
+					frames: [
+						user('_start', 'node'),
+						user('node::Start', 'node'),
+						user('uv_run', 'node'),
+						user('uv__io_poll', 'node'),
+						user('epoll_wait', 'libc.so.6'),
+						kernel('entry_SYSCALL_64_after_hwframe'),
+						kernel('do_syscall_64'),
+						kernel('__x64_sys_epoll_wait'),
+						kernel('do_epoll_wait'),
+					],
+					weight: 5,
+				},
+				{
+					frames: [
+						user('_start', 'node'),
+						user('v8::internal::Heap::CollectGarbage', 'node'),
+						user('v8::internal::MarkCompactCollector::CollectGarbage', 'node'),
+						user('v8::internal::MarkCompactCollector::MarkLiveObjects', 'node'),
+					],
+					weight: 9,
+				},
+				{
+					frames: [
+						...nodeBase,
+						jit('processTicksAndRejections'),
+						jit('writeResponse /srv/app/dist/server.js:140'),
+						user('uv_write', 'node'),
+						user('write', 'libc.so.6'),
+						kernel('entry_SYSCALL_64_after_hwframe'),
+						kernel('do_syscall_64'),
+						kernel('ksys_write'),
+						kernel('sock_write_iter'),
+						kernel('tcp_sendmsg'),
+						kernel('tcp_sendmsg_locked'),
+						kernel('tcp_push'),
+					],
+					weight: 7,
+				},
 			],
 		},
 		{
@@ -56,10 +141,49 @@ export function demoProcesses(): FakeProcess[] {
 			cmdline: 'postgres: app appdb 127.0.0.1(51514) SELECT',
 			cpuPercent: 18.1,
 			stacks: [
-				{ frames: [...pgBase, user('PortalRun', 'postgres'), user('ExecutorRun', 'postgres'), user('ExecSeqScan', 'postgres'), user('heap_getnextslot', 'postgres'), user('heapgettup_pagemode', 'postgres')], weight: 16 },
-				{ frames: [...pgBase, user('PortalRun', 'postgres'), user('ExecutorRun', 'postgres'), user('ExecHashJoin', 'postgres'), user('ExecScanHashBucket', 'postgres')], weight: 9 },
-				{ frames: [...pgBase, user('pg_plan_queries', 'postgres'), user('standard_planner', 'postgres'), user('subquery_planner', 'postgres')], weight: 5 },
-				{ frames: [...pgBase, user('pq_getbyte', 'postgres'), user('secure_read', 'postgres'), user('recv', 'libc.so.6'), kernel('entry_SYSCALL_64_after_hwframe'), kernel('do_syscall_64'), kernel('__sys_recvfrom'), kernel('tcp_recvmsg')], weight: 3 },
+				{
+					frames: [
+						...pgBase,
+						user('PortalRun', 'postgres'),
+						user('ExecutorRun', 'postgres'),
+						user('ExecSeqScan', 'postgres'),
+						user('heap_getnextslot', 'postgres'),
+						user('heapgettup_pagemode', 'postgres'),
+					],
+					weight: 16,
+				},
+				{
+					frames: [
+						...pgBase,
+						user('PortalRun', 'postgres'),
+						user('ExecutorRun', 'postgres'),
+						user('ExecHashJoin', 'postgres'),
+						user('ExecScanHashBucket', 'postgres'),
+					],
+					weight: 9,
+				},
+				{
+					frames: [
+						...pgBase,
+						user('pg_plan_queries', 'postgres'),
+						user('standard_planner', 'postgres'),
+						user('subquery_planner', 'postgres'),
+					],
+					weight: 5,
+				},
+				{
+					frames: [
+						...pgBase,
+						user('pq_getbyte', 'postgres'),
+						user('secure_read', 'postgres'),
+						user('recv', 'libc.so.6'),
+						kernel('entry_SYSCALL_64_after_hwframe'),
+						kernel('do_syscall_64'),
+						kernel('__sys_recvfrom'),
+						kernel('tcp_recvmsg'),
+					],
+					weight: 3,
+				},
 			],
 		},
 		{
@@ -67,7 +191,17 @@ export function demoProcesses(): FakeProcess[] {
 			comm: 'systemd',
 			cmdline: '/sbin/init',
 			cpuPercent: 0.4,
-			stacks: [{ frames: [user('_start', 'systemd'), user('sd_event_run', 'libsystemd-shared-252.so'), user('epoll_wait', 'libc.so.6'), kernel('do_epoll_wait')], weight: 1 }],
+			stacks: [
+				{
+					frames: [
+						user('_start', 'systemd'),
+						user('sd_event_run', 'libsystemd-shared-252.so'),
+						user('epoll_wait', 'libc.so.6'),
+						kernel('do_epoll_wait'),
+					],
+					weight: 1,
+				},
+			],
 		},
 		{
 			pid: 655,
@@ -75,8 +209,25 @@ export function demoProcesses(): FakeProcess[] {
 			cmdline: '/usr/bin/containerd',
 			cpuPercent: 2.6,
 			stacks: [
-				{ frames: [user('runtime.goexit', 'containerd'), user('runtime.main', 'containerd'), user('runtime.schedule', 'containerd'), user('runtime.findRunnable', 'containerd'), user('runtime.netpoll', 'containerd')], weight: 2 },
-				{ frames: [user('runtime.goexit', 'containerd'), user('runtime.gcBgMarkWorker', 'containerd'), user('runtime.gcDrain', 'containerd'), user('runtime.scanobject', 'containerd')], weight: 1 },
+				{
+					frames: [
+						user('runtime.goexit', 'containerd'),
+						user('runtime.main', 'containerd'),
+						user('runtime.schedule', 'containerd'),
+						user('runtime.findRunnable', 'containerd'),
+						user('runtime.netpoll', 'containerd'),
+					],
+					weight: 2,
+				},
+				{
+					frames: [
+						user('runtime.goexit', 'containerd'),
+						user('runtime.gcBgMarkWorker', 'containerd'),
+						user('runtime.gcDrain', 'containerd'),
+						user('runtime.scanobject', 'containerd'),
+					],
+					weight: 1,
+				},
 			],
 		},
 	];
@@ -163,14 +314,27 @@ export async function startFakeCollector(options: FakeCollectorOptions): Promise
 		if (Math.random() < 0.05) drops += 1;
 		const rows: ProcessRow[] = processes.map((process) => {
 			const cpuPercent = Math.min(100, process.cpuPercent * jitter());
-			return { pid: process.pid, comm: process.comm, cmdline: process.cmdline, cpuPercent, samplesPerSec: (cpuPercent / 100) * frequencyHz };
+			return {
+				pid: process.pid,
+				comm: process.comm,
+				cmdline: process.cmdline,
+				cpuPercent,
+				samplesPerSec: (cpuPercent / 100) * frequencyHz,
+			};
 		});
 		send({ type: 'live', stats: { host, ts: Date.now(), frequencyHz, processes: rows, drops: { ringbuf_reserve: 0, queue_full: drops } } });
 	};
 	let windowStart = Date.now();
 	const flush = () => {
 		const end = Date.now();
-		const window = fakeWindow({ host, startMs: windowStart, durationMs: Math.max(1, end - windowStart), frequencyHz, processes, extraStacks: options.extraStacks });
+		const window = fakeWindow({
+			host,
+			startMs: windowStart,
+			durationMs: Math.max(1, end - windowStart),
+			frequencyHz,
+			processes,
+			extraStacks: options.extraStacks,
+		});
 		send({ type: 'profile', window });
 		windowStart = end;
 	};

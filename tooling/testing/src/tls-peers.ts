@@ -21,10 +21,27 @@ export function makeCert(): Cert {
 	const dir = mkdtempSync(join(tmpdir(), 'firesight-tls-'));
 	const cert = join(dir, 'cert.pem');
 	const key = join(dir, 'key.pem');
-	execFileSync('openssl', [
-		'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-		'-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost',
-	], { stdio: 'ignore' });
+	execFileSync(
+		'openssl',
+		[
+			'req',
+			'-x509',
+			'-newkey',
+			'ec',
+			'-pkeyopt',
+			'ec_paramgen_curve:prime256v1',
+			'-nodes',
+			'-keyout',
+			key,
+			'-out',
+			cert,
+			'-days',
+			'1',
+			'-subj',
+			'/CN=localhost',
+		],
+		{ stdio: 'ignore' },
+	);
 	return { dir, cert, key, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 

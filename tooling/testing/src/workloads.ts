@@ -16,12 +16,7 @@ export const HOT_A_SHARE = 60;
  * Flags that keep every frame walkable by a frame-pointer unwinder. clang, not gcc: gcc 12 still
  * drops the frame of leaf functions, which hides the leaf's caller (perf record -g shows the same).
  */
-export const FRAME_POINTER_FLAGS = [
-	'-O0',
-	'-fno-omit-frame-pointer',
-	'-mno-omit-leaf-frame-pointer',
-	'-fno-optimize-sibling-calls',
-];
+export const FRAME_POINTER_FLAGS = ['-O0', '-fno-omit-frame-pointer', '-mno-omit-leaf-frame-pointer', '-fno-optimize-sibling-calls'];
 
 /** Compiles fixtures/<name>.c with clang into a temp dir; returns the binary and a cleanup. */
 export function compileFixture(name: string): { path: string; cleanup: () => void } {
@@ -93,13 +88,25 @@ export async function perfRecord(pid: number, seconds: number, frequency: number
 	try {
 		const data = join(dir, 'perf.data');
 		await new Promise<void>((resolve, reject) => {
-			const p = spawn('perf', ['record', '-q', '-F', String(frequency), '-g', '-p', String(pid), '-o', data, '--', 'sleep', String(seconds)], { stdio: 'ignore' });
+			const p = spawn(
+				'perf',
+				['record', '-q', '-F', String(frequency), '-g', '-p', String(pid), '-o', data, '--', 'sleep', String(seconds)],
+				{ stdio: 'ignore' },
+			);
 			p.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`perf record exited with ${code}`))));
 		});
-		const script = execFileSync('perf', ['script', '-i', data, '-F', 'ip,sym'], { maxBuffer: 256 << 20, stdio: ['ignore', 'pipe', 'ignore'] }).toString();
+		const script = execFileSync('perf', ['script', '-i', data, '-F', 'ip,sym'], {
+			maxBuffer: 256 << 20,
+			stdio: ['ignore', 'pipe', 'ignore'],
+		}).toString();
 		return script
 			.split('\n\n')
-			.map((block) => block.split('\n').map((l) => l.trim().split(/\s+/)[1] ?? '').filter(Boolean))
+			.map((block) =>
+				block
+					.split('\n')
+					.map((l) => l.trim().split(/\s+/)[1] ?? '')
+					.filter(Boolean),
+			)
 			.filter((frames) => frames.length > 0)
 			.map((frames) => ({ frames, count: 1 }));
 	} finally {
