@@ -73,13 +73,14 @@ test('a range that is not offered falls back to the default range and says so', 
 });
 
 test('broken absolute ranges fall back and each bad part is named', () => {
-	assert.deepEqual(messages('from=2025-01-02&to=2024-01-01'), ['Ignored from=2025-01-02: not before to=2024-01-01']);
-	assert.deepEqual(messages('from=yesterday&to=1000'), ['Ignored from=yesterday: not a time']);
-	assert.deepEqual(messages('from=1000'), ['Ignored from=1000: a range needs to as well']);
-	assert.deepEqual(messages('to=1000'), ['Ignored to=1000: a range needs from as well']);
-	// A broken absolute range leaves a valid preset in charge.
-	const { state } = parse('from=nope&to=2000&range=1h');
+	assert.deepEqual(messages('from=2025-01-02&to=2024-01-01'), ['Ignored from=2025-01-02: not before to=2024-01-01; showing the last 15 minutes']);
+	assert.deepEqual(messages('from=yesterday&to=1000'), ['Ignored from=yesterday: not a time; showing the last 15 minutes']);
+	assert.deepEqual(messages('from=1000'), ['Ignored from=1000: a range needs to as well; showing the last 15 minutes']);
+	assert.deepEqual(messages('to=1000'), ['Ignored to=1000: a range needs from as well; showing the last 15 minutes']);
+	// A broken absolute range leaves a valid preset in charge, and the message says so.
+	const { state, warnings } = parse('from=nope&to=2000&range=1h');
 	assert.deepEqual(state.range, { kind: 'relative', preset: '1h' });
+	assert.deepEqual(warnings.map(formatWarning), ['Ignored from=nope: not a time; showing the last hour']);
 	assert.deepEqual(messages('from=1000&to=2000&range=1h'), ['Ignored range=1h: from and to set the range']);
 });
 

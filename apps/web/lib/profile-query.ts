@@ -133,7 +133,12 @@ export function parseProfileQuery(params: ParamsLike): ParsedProfileQuery {
 	if (presetText !== null) {
 		if (range.kind === 'absolute') ignore('range', presetText, 'from and to set the range');
 		else if (isPreset(presetText)) range = { kind: 'relative', preset: presetText };
-		else ignore('range', presetText, `not one of ${RANGE_PRESETS.map((preset) => preset.id).join(', ')}; showing the ${presetLabel(DEFAULT_PRESET)}`);
+		else ignore('range', presetText, `not one of ${RANGE_PRESETS.map((preset) => preset.id).join(', ')}`);
+	}
+	// Say which range is shown instead of the one the link asked for (only range warnings exist yet).
+	const shown = range;
+	if (shown.kind === 'relative') {
+		for (const warning of warnings) warning.reason += `; showing the ${presetLabel(shown.preset)}`;
 	}
 
 	const pidText = given('pid');
