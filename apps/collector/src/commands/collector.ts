@@ -1,11 +1,13 @@
+import { z } from 'zod';
 import { NativeError } from '@firesight/native';
-import { parseOptions, UsageError, UserError, type Command } from '../command.ts';
+import { defineOptions, exitCodes, flagOption, textOption, UserError, type Command } from '../command.ts';
 import { startCollector } from '../collector-agent.ts';
 import { untilSignal } from '../until-signal.ts';
-import { agentOptions, agentOptionsUsage, captureBodiesOption, frequencyOption, windowOption } from './agent-options.ts';
+import { agentOptions, agentOptionsUsage } from './agent-options.ts';
+import { bearerToken, collectorHubUrl, name } from './option-values.ts';
 
 const usage = `Usage: firesight collector --hub URL --token TOKEN [--host NAME] [--frequency HZ] [--window SECS]
-                          [--capture-bodies PID]...
+                          [--capture-bodies PID]... [--retry-auth]
 
 Runs this host's collector: samples CPU stacks with eBPF and streams profile windows and a live
 process table to a hub. Stops on Ctrl-C (SIGINT) or SIGTERM and detaches every BPF program.
@@ -16,40 +18,44 @@ Options:
   --host NAME          the name this host goes by in the hub (default: its hostname)
 ${agentOptionsUsage}
   --window SECS        length of a stored profile window, e.g. 10s, 1m (default 10s)
+  --retry-auth         when the hub refuses the token, keep retrying (a hub about to get it)
+                       instead of exiting with code 3
 
 Needs root (or CAP_BPF and CAP_PERFMON) and a kernel with BTF.`;
+
+const options = defineOptions({
+	hub: textOption(collectorHubUrl),
+	token: textOption(bearerToken(1), { env: 'FIRESIGHT_TOKEN', secret: true }),
+	host: textOption(name.optional()),
+	'retry-auth': flagOption(z.boolean().default(false)),
+	...agentOptions,
+});
 
 export const collector: Command = {
 	name: 'collector',
 	usage,
+	parse: (argv, env) => options.parse(argv, env),
 	async run(argv) {
-		const { values, positionals } = parseOptions(argv, {
-			hub: { type: 'string' },
-			token: { type: 'string' },
-			host: { type: 'string' },
-			...agentOptions,
-		});
-		if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
-		const hub = values.hub;
-		const token = values.token ?? process.env.FIRESIGHT_TOKEN;
-		if (!hub) throw new UsageError('--hub URL is required');
-		if (!token) throw new UsageError('--token is required (or set FIRESIGHT_TOKEN)');
-		if (!URL.canParse(hub) || !/^(https?|wss?):$/.test(new URL(hub).protocol)) {
-			throw new UsageError(`--hub must be a URL such as http://127.0.0.1:7300, got '${hub}'`);
-		}
-		const windowMs = windowOption(values.window);
-		const frequency = frequencyOption(values.frequency);
-		const captureBodies = captureBodiesOption(values['capture-bodies']);
+		const args = options.parse(argv);
+		const { hub, token, frequency, window: windowMs } = args;
 		let agent;
 		try {
-			agent = startCollector({ hub, token, frequency, windowMs, captureBodies, ...(values.host ? { host: values.host } : {}) });
+			agent = startCollector({ hub, token, frequency, windowMs, captureBodies: args['capture-bodies'], ...(args.host ? { host: args.host } : {}) });
 		} catch (err) {
 			if (err instanceof NativeError) throw new UserError(err.message);
 			throw err;
 		}
 		console.error(`firesight collector: sampling ${agent.host} at ${frequency} Hz, streaming to ${hub}`);
-		await untilSignal();
+		// A wrong token does not fix itself: retrying forever would look like an unreachable hub.
+		const refused = new Promise<string>((resolve) => {
+			if (!args['retry-auth']) agent.stream.once('unauthorized', resolve);
+		});
+		const reason = await Promise.race([untilSignal().then(() => undefined), refused]);
 		await agent.stop();
-		return 0;
+		if (reason !== undefined) {
+			console.error(`firesight collector: ${reason}; check --token or $FIRESIGHT_TOKEN (--retry-auth keeps trying)`);
+			return exitCodes.unauthorized;
+		}
+		return exitCodes.ok;
 	},
 };

@@ -1,8 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
 import { DEFAULT_LISTEN, startHub, type Hub } from '@firesight/web/server';
-import { parseOptions, UsageError, UserError, type Command } from '../command.ts';
-import { parseListen } from '../listen-address.ts';
+import { defineOptions, flagOption, quote, textOption, UsageError, UserError, type Command } from '../command.ts';
+import { listenAddress, resolveListen } from '../listen-address.ts';
 import { untilSignal } from '../until-signal.ts';
+import { prepareDataDirectory } from './data-directory.ts';
+import { bearerToken, directoryPath } from './option-values.ts';
 
 const usage = `Usage: firesight hub [--listen ADDR:PORT] [--data DIR] [--token TOKEN] [--api-only] [--dev]
 
@@ -22,41 +25,45 @@ export function generateToken(): string {
 	return randomBytes(16).toString('base64url');
 }
 
-/** startHub with its expected failures (port taken, dashboard not built) as UserErrors. */
-export async function startHubForCli(options: Parameters<typeof startHub>[0]): Promise<Hub> {
+/** The data directory and listen address options `hub` and `up` share. */
+export const hubOptions = {
+	listen: textOption(listenAddress(DEFAULT_LISTEN), { short: 'l' }),
+	data: textOption(directoryPath.default('./data'), { short: 'd', env: 'FIRESIGHT_DATA' }),
+};
+
+/**
+ * startHub after the checks that need the system (the listen name resolves, the data directory
+ * can be written), with its expected failures (port taken, dashboard not built) as UserErrors.
+ */
+export async function startHubForCli(options: Parameters<typeof startHub>[0] & { listen: { host: string; port: number }; dataDir: string }): Promise<Hub> {
+	await resolveListen(options.listen);
+	const dataDir = prepareDataDirectory(options.dataDir, 'data directory');
 	try {
-		return await startHub(options);
+		return await startHub({ ...options, dataDir });
 	} catch (err) {
 		const e = err as NodeJS.ErrnoException;
-		const where = `${options.listen?.host ?? DEFAULT_LISTEN.host}:${options.listen?.port ?? DEFAULT_LISTEN.port}`;
+		const where = `${options.listen.host}:${options.listen.port}`;
 		if (e.code === 'EADDRINUSE') throw new UserError(`${where} is already in use (another hub?); pick another with --listen`);
-		if (e.code === 'EACCES' || e.code === 'EADDRNOTAVAIL') throw new UserError(`cannot listen on ${where}: ${e.code}`);
+		if (e.code === 'EADDRNOTAVAIL') throw new UsageError(`--listen ${quote(options.listen.host)} is not an address of this host`);
+		if (e.code === 'EACCES') throw new UserError(`cannot listen on ${where}: ${e.code}`);
 		if (/not built/.test(e.message ?? '')) throw new UserError(e.message);
 		if (e.code === 'SQLITE_CANTOPEN' || e.code === 'EACCES') throw new UserError(`cannot open the data directory: ${e.message}`);
 		throw err;
 	}
 }
 
+const options = defineOptions({
+	...hubOptions,
+	token: textOption(bearerToken(8).optional(), { short: 't', env: 'FIRESIGHT_TOKEN', secret: true }),
+	'api-only': flagOption(z.boolean().default(false)),
+	dev: flagOption(z.boolean().default(false)),
+});
+
 async function run(argv: string[]): Promise<number> {
-	const { values, positionals } = parseOptions(argv, {
-		listen: { type: 'string', short: 'l' },
-		data: { type: 'string', short: 'd' },
-		token: { type: 'string', short: 't' },
-		'api-only': { type: 'boolean' },
-		dev: { type: 'boolean' },
-	});
-	if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
-	const listen = parseListen(values.listen, DEFAULT_LISTEN);
-	const token = values.token ?? process.env.FIRESIGHT_TOKEN ?? generateToken();
-	if (token.length < 8 || /\s/.test(token)) throw new UsageError('--token must be at least 8 characters without spaces');
+	const args = options.parse(argv);
+	const token = args.token ?? generateToken();
 	const stop = untilSignal();
-	const hub = await startHubForCli({
-		listen,
-		token,
-		web: !values['api-only'],
-		dev: values.dev ?? false,
-		...(values.data === undefined ? {} : { dataDir: values.data }),
-	});
+	const hub = await startHubForCli({ listen: args.listen, dataDir: args.data, token, web: !args['api-only'], dev: args.dev });
 	console.log(`Firesight hub on ${hub.url}`);
 	console.log(`Collector token: ${token}`);
 	console.log(`Connect a collector: firesight collector --hub ${hub.url} --token ${token}`);
@@ -69,5 +76,6 @@ async function run(argv: string[]): Promise<number> {
 export const hub: Command = {
 	name: 'hub',
 	usage,
+	parse: (argv, env) => options.parse(argv, env),
 	run,
 };

@@ -1,10 +1,10 @@
-import { durationOption, intOption, parseOptions, UsageError } from '../command.ts';
-import { normalizeHubUrl } from '../hub-client.ts';
+import { z } from 'zod';
+import { defineOptions, flagOption, textOption, type Environment } from '../command.ts';
+import { DEFAULT_HUB_URL } from '../hub-client.ts';
+import { duration, formatDuration, name, queryHubUrl, wholeNumber } from './option-values.ts';
 
 /** The filters and output choice every listing `firesight query` subcommand takes. */
 export interface ListingArgs {
-	/** --since as given, for messages; undefined means the default 5m. */
-	since: string | undefined;
 	sinceMs: number;
 	pid: number | undefined;
 	host: string | undefined;
@@ -12,42 +12,29 @@ export interface ListingArgs {
 	hub: string;
 }
 
-/** Parses --since --pid --host --json --hub; null when --help printed `usage`. */
-export function parseListingArgs(argv: string[], usage: string): ListingArgs | null {
-	const { values, positionals } = parseOptions(argv, {
-		since: { type: 'string', short: 's' },
-		pid: { type: 'string', short: 'p' },
-		host: { type: 'string' },
-		json: { type: 'boolean' },
-		hub: { type: 'string' },
-	});
-	if (values.help) {
-		console.log(usage);
-		return null;
-	}
-	if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
-	const sinceMs = sinceOption(values.since);
-	const pid = pidOption(values.pid);
-	const host = values.host;
-	if (host !== undefined && (host === '' || host.length > 256)) throw new UsageError('--host must be 1 to 256 characters');
-	return { since: values.since, sinceMs, pid, host, json: values.json ?? false, hub: normalizeHubUrl(values.hub) };
-}
+/** The options every `firesight query` subcommand takes. */
+export const queryOptions = {
+	since: textOption(duration(1000, 366 * 86_400_000).default(5 * 60_000), { short: 's' }),
+	pid: textOption(wholeNumber(0, 2 ** 32 - 1).optional(), { short: 'p' }),
+	host: textOption(name.optional()),
+	hub: textOption(queryHubUrl.default(DEFAULT_HUB_URL)),
+};
 
-export function sinceOption(value: string | undefined): number {
-	return durationOption('since', value, 5 * 60_000);
-}
+const listingOptions = defineOptions({ ...queryOptions, json: flagOption(z.boolean().default(false)) });
 
-export function pidOption(value: string | undefined): number | undefined {
-	return value === undefined ? undefined : intOption('pid', value, 0, 0, 2 ** 32 - 1);
+/** Parses --since --pid --host --json --hub. */
+export function parseListingArgs(argv: readonly string[], env?: Environment): ListingArgs {
+	const { since: sinceMs, ...rest } = listingOptions.parse(argv, env);
+	return { ...rest, sinceMs };
 }
 
 /** "Nothing in the last 5m for pid 7, host h" on standard error. */
-export function reportNothing(nothing: string, since: string | undefined, filters: Record<string, string | number | undefined>): void {
+export function reportNothing(nothing: string, sinceMs: number, filters: Record<string, string | number | undefined>): void {
 	const what = Object.entries(filters)
 		.filter(([, v]) => v !== undefined)
 		.map(([k, v]) => `${k} ${v}`)
 		.join(', ');
-	console.error(`firesight query: no ${nothing} in the last ${since ?? '5m'}${what ? ` for ${what}` : ''}`);
+	console.error(`firesight query: no ${nothing} in the last ${formatDuration(sinceMs)}${what ? ` for ${what}` : ''}`);
 }
 
 /** How a listing prints its rows; a HOST column or field is added when rows span hosts. */
@@ -69,7 +56,7 @@ export async function printListing<R extends { host: string }>(args: ListingArgs
 	if (args.json) {
 		out = rows.map((r) => JSON.stringify({ ...format.json(r), ...(multiHost ? { host: r.host } : {}) }) + '\n').join('');
 	} else if (rows.length === 0) {
-		reportNothing(format.nothing, args.since, { pid: args.pid, host: args.host });
+		reportNothing(format.nothing, args.sinceMs, { pid: args.pid, host: args.host });
 	} else {
 		const header = [...format.header, ...(multiHost ? ['HOST'] : [])];
 		const body = rows.map((r) => [...format.cells(r), ...(multiHost ? [r.host] : [])]);

@@ -28,8 +28,7 @@ function latency(ms: number): string {
 }
 
 export async function requests(argv: string[]): Promise<number> {
-	const args = parseListingArgs(argv, requestsUsage);
-	if (!args) return 0;
+	const args = parseListingArgs(argv);
 	const { sinceMs, pid, host, hub } = args;
 	const untilMs = Date.now();
 	const client = createHubClient(hub);

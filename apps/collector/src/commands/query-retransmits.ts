@@ -23,8 +23,7 @@ function isoOrDash(ms: number | null): string {
 }
 
 export async function retransmits(argv: string[]): Promise<number> {
-	const args = parseListingArgs(argv, retransmitsUsage);
-	if (!args) return 0;
+	const args = parseListingArgs(argv);
 	const { sinceMs, pid, host, hub } = args;
 	const toMs = Date.now();
 	const fromMs = toMs - sinceMs;

@@ -1,15 +1,18 @@
-import { writeFileSync } from 'node:fs';
-import { parseOptions, UsageError, UserError, type Command } from '../command.ts';
-import { callHub, createHubClient, hubError, normalizeHubUrl } from '../hub-client.ts';
-import { pidOption, reportNothing, sinceOption, writeStdout } from './query-listing.ts';
+import { defineOptions, quote, textOption, UsageError, UserError, type Command, type Environment } from '../command.ts';
+import { callHub, createHubClient, hubError } from '../hub-client.ts';
+import { openOutput } from './output-file.ts';
+import { choice, filePath, name, outputFormat } from './option-values.ts';
+import { parseListingArgs, queryOptions, reportNothing, writeStdout } from './query-listing.ts';
 import { requests, requestsUsage } from './query-requests.ts';
 import { retransmits, retransmitsUsage } from './query-retransmits.ts';
 
-/** A `firesight query <what>` subcommand; later ones (requests, retransmits) are added to `subcommands`. */
+/** A `firesight query <what>` subcommand. */
 interface QuerySubcommand {
 	readonly name: string;
 	readonly summary: string;
 	readonly usage: string;
+	/** Checks the arguments without touching the system (see Command.parse). */
+	parse(argv: string[], env?: Environment): unknown;
 	run(argv: string[]): Promise<number>;
 }
 
@@ -28,29 +31,36 @@ Options:
   -o, --output FILE      write here instead of standard output (pprof needs a file or a pipe)
       --hub URL          the hub (default http://127.0.0.1:7300)`;
 
+const profileOptions = defineOptions({
+	...queryOptions,
+	comm: textOption(name.optional(), { short: 'c' }),
+	format: textOption(choice(['pprof', 'folded']).optional(), { short: 'f' }),
+	output: textOption(filePath.optional(), { short: 'o' }),
+});
+
 async function profile(argv: string[]): Promise<number> {
-	const { values, positionals } = parseOptions(argv, {
-		since: { type: 'string', short: 's' },
-		pid: { type: 'string', short: 'p' },
-		comm: { type: 'string', short: 'c' },
-		host: { type: 'string' },
-		format: { type: 'string', short: 'f' },
-		output: { type: 'string', short: 'o' },
-		hub: { type: 'string' },
-	});
-	if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
-	const sinceMs = sinceOption(values.since);
-	const pid = pidOption(values.pid);
-	const comm = values.comm;
-	if (comm !== undefined && (comm === '' || comm.length > 256)) throw new UsageError('--comm must be 1 to 256 characters');
-	const host = values.host;
-	const output = values.output;
-	const format = values.format ?? (output && /\.(pb\.gz|pprof)$/.test(output) ? 'pprof' : 'folded');
-	if (format !== 'pprof' && format !== 'folded') throw new UsageError(`--format must be pprof or folded, got '${format}'`);
-	if (format === 'pprof' && !output && process.stdout.isTTY) {
+	const { since: sinceMs, pid, comm, host, hub, output: outputPath, ...args } = profileOptions.parse(argv);
+	const format = outputFormat(args.format, outputPath);
+	if (format === 'pprof' && !outputPath && process.stdout.isTTY) {
 		throw new UsageError('pprof is binary: give --output FILE or pipe standard output');
 	}
-	const hub = normalizeHubUrl(values.hub);
+	const output = outputPath === undefined ? undefined : openOutput(outputPath);
+	try {
+		return await queryProfile({ sinceMs, pid, comm, host, hub, format, output });
+	} finally {
+		output?.discard();
+	}
+}
+
+async function queryProfile({ sinceMs, pid, comm, host, hub, format, output }: {
+	sinceMs: number;
+	pid: number | undefined;
+	comm: string | undefined;
+	host: string | undefined;
+	hub: string;
+	format: 'pprof' | 'folded';
+	output: ReturnType<typeof openOutput> | undefined;
+}): Promise<number> {
 	const toMs = Date.now();
 	const fromMs = toMs - sinceMs;
 
@@ -78,15 +88,11 @@ async function profile(argv: string[]): Promise<number> {
 		samples = Number(res.headers.get('x-firesight-samples') ?? NaN);
 	}
 	if (samples === 0) {
-		reportNothing('samples', values.since, { pid, comm, host });
+		reportNothing('samples', sinceMs, { pid, comm, host });
 	}
 	if (output) {
-		try {
-			writeFileSync(output, body);
-		} catch (err) {
-			throw new UserError(`cannot write ${output}: ${(err as Error).message}`);
-		}
-		if (samples > 0) console.error(`firesight query: wrote ${samples} samples to ${output} (${format})`);
+		output.write(body);
+		if (samples > 0) console.error(`firesight query: wrote ${samples} samples to ${output.path} (${format})`);
 	} else {
 		await writeStdout(body);
 	}
@@ -94,9 +100,9 @@ async function profile(argv: string[]): Promise<number> {
 }
 
 const subcommands: readonly QuerySubcommand[] = [
-	{ name: 'profile', summary: 'CPU profile of a time range, as folded stacks or pprof', usage: profileUsage, run: profile },
-	{ name: 'retransmits', summary: 'TCP connections that retransmitted, per connection', usage: retransmitsUsage, run: retransmits },
-	{ name: 'requests', summary: 'HTTPS requests processes made or served (TLS plaintext)', usage: requestsUsage, run: requests },
+	{ name: 'profile', summary: 'CPU profile of a time range, as folded stacks or pprof', usage: profileUsage, parse: profileOptions.parse, run: profile },
+	{ name: 'retransmits', summary: 'TCP connections that retransmitted, per connection', usage: retransmitsUsage, parse: parseListingArgs, run: retransmits },
+	{ name: 'requests', summary: 'HTTPS requests processes made or served (TLS plaintext)', usage: requestsUsage, parse: parseListingArgs, run: requests },
 ];
 
 const usage = `Usage: firesight query <what> [options]
@@ -108,15 +114,25 @@ ${subcommands.map((s) => `  ${s.name.padEnd(12)}${s.summary}`).join('\n')}
 
 Run 'firesight query <what> --help' for its options.`;
 
+function subcommand(argv: string[]): [QuerySubcommand, string[]] {
+	const [what, ...rest] = argv;
+	const names = subcommands.map((s) => s.name).join(', ');
+	if (what === undefined) throw new UsageError(`say what to query: ${names}`);
+	const sub = subcommands.find((s) => s.name === what);
+	if (!sub) throw new UsageError(`unknown query ${quote(what)} (one of: ${names})`);
+	return [sub, rest];
+}
+
 export const query: Command = {
 	name: 'query',
 	usage,
 	usageFor: (argv) => subcommands.find((s) => s.name === argv[0])?.usage ?? usage,
-	async run(argv) {
-		const [what, ...rest] = argv;
-		if (what === undefined) throw new UsageError(`say what to query: ${subcommands.map((s) => s.name).join(', ')}`);
-		const sub = subcommands.find((s) => s.name === what);
-		if (!sub) throw new UsageError(`unknown query '${what}' (one of: ${subcommands.map((s) => s.name).join(', ')})`);
+	parse(argv, env) {
+		const [sub, rest] = subcommand(argv);
+		return sub.parse(rest, env);
+	},
+	run(argv) {
+		const [sub, rest] = subcommand(argv);
 		return sub.run(rest);
 	},
 };

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { NativeError } from '@firesight/native';
-import { DEFAULT_LISTEN, startHub } from '@firesight/web/server';
-import { parseOptions, UsageError, UserError, type Command } from '../command.ts';
+import { DEFAULT_LISTEN } from '@firesight/web/server';
+import { defineOptions, UserError, type Command } from '../command.ts';
 import { startCollector } from '../collector-agent.ts';
-import { parseListen } from '../listen-address.ts';
 import { untilSignal } from '../until-signal.ts';
-import { agentOptions, agentOptionsUsage, captureBodiesOption, frequencyOption, windowOption } from './agent-options.ts';
+import { agentOptions, agentOptionsUsage } from './agent-options.ts';
+import { hubOptions, startHubForCli } from './hub.ts';
 
 const usage = `Usage: firesight up [--listen ADDR:PORT] [--data DIR] [--frequency HZ] [--window SECS]
                    [--capture-bodies PID]...
@@ -22,34 +22,20 @@ ${agentOptionsUsage}
 
 Needs root (or CAP_BPF and CAP_PERFMON) and a kernel with BTF.`;
 
+const options = defineOptions({ ...hubOptions, ...agentOptions });
+
 export const up: Command = {
 	name: 'up',
 	usage,
+	parse: (argv, env) => options.parse(argv, env),
 	async run(argv) {
-		const { values, positionals } = parseOptions(argv, {
-			listen: { type: 'string' },
-			data: { type: 'string' },
-			...agentOptions,
-		});
-		if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
-		const listen = parseListen(values.listen, DEFAULT_LISTEN);
-		const frequency = frequencyOption(values.frequency);
-		const captureBodies = captureBodiesOption(values['capture-bodies']);
-		const windowMs = windowOption(values.window);
-
+		const args = options.parse(argv);
+		const { frequency, window: windowMs } = args;
 		const token = randomBytes(24).toString('base64url');
-		let hub;
-		try {
-			hub = await startHub({ listen, token, ...(values.data ? { dataDir: values.data } : {}) });
-		} catch (err) {
-			const e = err as NodeJS.ErrnoException;
-			if (e.code === 'EADDRINUSE') throw new UserError(`${listen.host}:${listen.port} is already in use (is firesight already running?); pick another with --listen`);
-			if (e.code === 'EACCES' || e.code === 'EADDRNOTAVAIL') throw new UserError(`cannot listen on ${listen.host}:${listen.port}: ${e.message}`);
-			throw new UserError(`the hub did not start: ${e.message}`);
-		}
+		const hub = await startHubForCli({ listen: args.listen, dataDir: args.data, token });
 		let agent;
 		try {
-			agent = startCollector({ hub: hub.url, token, frequency, windowMs, captureBodies });
+			agent = startCollector({ hub: hub.url, token, frequency, windowMs, captureBodies: args['capture-bodies'] });
 		} catch (err) {
 			await hub.close();
 			if (err instanceof NativeError) throw new UserError(err.message);
