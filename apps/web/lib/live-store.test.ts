@@ -8,11 +8,11 @@ import { sortRows } from './sort.ts';
 
 const row = (pid: number, cpuPercent: number) => ({ pid, comm: `p${pid}`, cmdline: '', cpuPercent, samplesPerSec: cpuPercent });
 
-test('process snapshots replace per host and stale hosts drop out', () => {
-	let state = reduceMessage(initialLiveState, { type: 'processes', host: 'a', ts: 1_000, rows: [row(1, 10)] });
-	state = reduceMessage(state, { type: 'processes', host: 'b', ts: 9_000, rows: [row(2, 20), row(3, 5)] });
-	state = reduceMessage(state, { type: 'processes', host: 'b', ts: 10_000, rows: [row(2, 30)] });
-	assert.deepEqual(processRows(state.hosts, 10_500).map((r) => `${r.host}:${r.pid}`), ['b:2']);
+test('process snapshots replace per host and a quiet host is marked stale, not dropped', () => {
+	let state = reduceMessage(initialLiveState, { type: 'processes', host: 'a', ts: 1_000, rows: [row(1, 10)] }, 1_000);
+	state = reduceMessage(state, { type: 'processes', host: 'b', ts: 9_000, rows: [row(2, 20), row(3, 5)] }, 9_000);
+	state = reduceMessage(state, { type: 'processes', host: 'b', ts: 10_000, rows: [row(2, 30)] }, 10_000);
+	assert.deepEqual(processRows(state.hosts, 10_500).map((r) => `${r.host}:${r.pid}:${r.stale ? 'stale' : 'fresh'}`), ['a:1:stale', 'b:2:fresh']);
 	assert.equal(state.history.at(-1)?.cpuPercent, 40);
 });
 

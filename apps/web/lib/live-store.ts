@@ -1,7 +1,8 @@
+import { isStale, STALE_AFTER_MS, type Received } from './freshness.ts';
 import type { ConnectionState } from './live-socket.ts';
 import type { LiveConnectionsMessage, LiveRequest, LiveServerMessage, ProcessRow, StatusMessage, WindowMessage } from './live-messages.ts';
 
-export interface HostProcesses {
+export interface HostProcesses extends Received {
 	ts: number;
 	processes: readonly ProcessRow[];
 }
@@ -27,8 +28,8 @@ export interface LiveState {
 	lastWindow: WindowMessage | null;
 	/** Increments on every `window` message so effects can depend on it. */
 	windowSeq: number;
-	/** Each host's latest TCP connection table. */
-	connections: ReadonlyMap<string, LiveConnectionsMessage>;
+	/** Each host's latest TCP connection table, stamped when it arrived. */
+	connections: ReadonlyMap<string, LiveConnectionsMessage & Received>;
 	/** Recent HTTPS requests of every host, newest last, at most RECENT_REQUESTS. */
 	requests: readonly HostRequest[];
 	/** Per host, the `ts` of the newest request batch taken: a backfilled batch at or before it is a repeat. */
@@ -86,13 +87,17 @@ function sumHosts(hosts: ReadonlyMap<string, HostProcesses>): { samplesPerSec: n
 	return { samplesPerSec, cpuPercent };
 }
 
-export function reduceMessage(state: LiveState, message: LiveServerMessage): LiveState {
+/**
+ * `receivedAt` is the browser's clock when the message arrived: freshness is judged against it
+ * (see freshness.ts), never against the collector's `ts`.
+ */
+export function reduceMessage(state: LiveState, message: LiveServerMessage, receivedAt = Date.now()): LiveState {
 	switch (message.type) {
 		case 'status':
 			return { ...state, status: message };
 		case 'processes': {
 			const hosts = new Map(state.hosts);
-			hosts.set(message.host, { ts: message.ts, processes: message.rows });
+			hosts.set(message.host, { ts: message.ts, receivedAt, processes: message.rows });
 			const point = { ts: message.ts, ...sumHosts(hosts) };
 			// Several hosts report within the same second: keep one point per second.
 			const last = state.history.at(-1);
@@ -105,7 +110,7 @@ export function reduceMessage(state: LiveState, message: LiveServerMessage): Liv
 		case 'window':
 			return { ...state, lastWindow: message, windowSeq: state.windowSeq + 1 };
 		case 'connections':
-			return { ...state, connections: new Map(state.connections).set(message.host, message) };
+			return { ...state, connections: new Map(state.connections).set(message.host, { ...message, receivedAt }) };
 		case 'requests': {
 			const cursor = state.requestCursor.get(message.host);
 			if (cursor !== undefined && message.ts <= cursor) return state;
@@ -119,14 +124,16 @@ export function reduceMessage(state: LiveState, message: LiveServerMessage): Liv
 
 export interface HostProcessRow extends ProcessRow {
 	host: string;
+	/** The host's snapshot arrived more than `staleMs` ago: shown, but as old. */
+	stale: boolean;
 }
 
-/** Rows of every host, dropping hosts that have not reported for `staleMs` (their collector is gone). */
-export function processRows(hosts: ReadonlyMap<string, HostProcesses>, now: number, staleMs = 5_000): HostProcessRow[] {
+/** Rows of every host's latest snapshot, each marked stale when its snapshot is old. */
+export function processRows(hosts: ReadonlyMap<string, HostProcesses>, now: number, staleMs = STALE_AFTER_MS): HostProcessRow[] {
 	const rows: HostProcessRow[] = [];
-	for (const [host, { ts, processes }] of hosts) {
-		if (now - ts > staleMs) continue;
-		for (const process of processes) rows.push({ ...process, host });
+	for (const [host, snapshot] of hosts) {
+		const stale = isStale(snapshot, now, staleMs);
+		for (const process of snapshot.processes) rows.push({ ...process, host, stale });
 	}
 	return rows;
 }

@@ -1,15 +1,22 @@
+import { isStale, STALE_AFTER_MS, type Received } from './freshness.ts';
 import type { ConnectionRow, LiveConnectionsMessage } from './live-messages.ts';
 
 export interface HostConnectionRow extends ConnectionRow {
 	host: string;
+	/** The host's table arrived more than `staleMs` ago: shown, but as old. */
+	stale: boolean;
 }
 
-/** Connection rows of every host that reported within `staleMs`. */
-export function connectionRows(hosts: ReadonlyMap<string, LiveConnectionsMessage>, now: number, staleMs = 5_000): HostConnectionRow[] {
+/** Connection rows of every host's latest table, each marked stale when its table is old. */
+export function connectionRows(
+	hosts: ReadonlyMap<string, LiveConnectionsMessage & Received>,
+	now: number,
+	staleMs = STALE_AFTER_MS,
+): HostConnectionRow[] {
 	const rows: HostConnectionRow[] = [];
 	for (const [host, snapshot] of hosts) {
-		if (now - snapshot.ts > staleMs) continue;
-		for (const row of snapshot.connections) rows.push({ ...row, host });
+		const stale = isStale(snapshot, now, staleMs);
+		for (const row of snapshot.connections) rows.push({ ...row, host, stale });
 	}
 	return rows;
 }

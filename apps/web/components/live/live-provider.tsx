@@ -18,7 +18,11 @@ export function LiveProvider({ children }: { children: ReactNode }) {
 
 	useEffect(() => {
 		const socket = new LiveSocket(liveUrl(window.location), {
-			onMessage: (message) => store.update((state) => reduceMessage(state, message)),
+			// Stamped on arrival: pages judge freshness by the browser's clock alone.
+			onMessage: (message) => {
+				const receivedAt = Date.now();
+				store.update((state) => reduceMessage(state, message, receivedAt));
+			},
 			onState: (connection, { retryAt }) =>
 				store.update((state) => reduceConnection(state, connection, retryAt, Date.now())),
 		});

@@ -3,6 +3,7 @@
 import { useMemo, useState } from 'react';
 import { api } from '../../lib/api.ts';
 import { formatClock, formatCompact, formatInt, formatRate } from '../../lib/format.ts';
+import { liveFreshness, staleNote } from '../../lib/freshness.ts';
 import { connectionRows, endpoint, seriesStep, type ChartSeries, type HostConnectionRow } from '../../lib/network.ts';
 import { resolveRange, type TimeRange } from '../../lib/profile-query.ts';
 import { useRangeQuery, useRefreshTick } from '../../lib/use-range-query.ts';
@@ -50,8 +51,11 @@ export function NetworkView() {
 	const visible = useMemo(() => rows.filter((row) => matches(row, needle)), [rows, needle]);
 	const hostCount = new Set(rows.map((row) => row.host)).size;
 	const columns = useMemo(() => (hostCount > 1 ? [...CONNECTION_COLUMNS, CONNECTION_HOST_COLUMN] : CONNECTION_COLUMNS), [hostCount]);
-	const fresh = [...live.connections.values()].filter((s) => now - s.ts <= 5_000);
-	const totals = fresh.reduce(
+	// The latest table of each host, however old: an old table is shown as old, not as none.
+	const snapshots = [...live.connections.values()];
+	const freshness = liveFreshness(snapshots, now);
+	const stale = staleNote(freshness);
+	const totals = snapshots.reduce(
 		(sum, s) => ({
 			open: sum.open + s.totals.openConnections,
 			retransmits: sum.retransmits + s.totals.retransmits,
@@ -60,7 +64,7 @@ export function NetworkView() {
 		}),
 		{ open: 0, retransmits: 0, rate: 0, omitted: 0 },
 	);
-	const lastUpdate = Math.max(0, ...fresh.map((s) => s.ts));
+	const lastUpdate = freshness.lastReceivedAt ?? 0;
 	const collectors = live.status?.hosts ?? [];
 	const anyConnected = collectors.some((h) => h.connected);
 
@@ -69,7 +73,7 @@ export function NetworkView() {
 		empty = <EmptyState title="Connecting to the hub…" detail="The connection table appears as soon as the live stream is up." />;
 	} else if (collectors.length === 0 || !anyConnected) {
 		empty = <NoCollectorState />;
-	} else if (fresh.length === 0) {
+	} else if (snapshots.length === 0) {
 		empty = <EmptyState title="No TCP data from the collectors" detail="Collectors send their TCP connection table every second once TCP tracing is loaded. If this stays empty, look for `TCP retransmits are off` in the collector's log (it needs root and a kernel with BTF)." />;
 	} else if (rows.length === 0) {
 		empty = <EmptyState title="No TCP connections yet" detail="Connections appear here as processes open them; those opened before the collector started show once they send or close." />;
@@ -95,14 +99,18 @@ export function NetworkView() {
 		<div className="page">
 			<PageHead title="Network">
 				TCP connections and retransmits per process and peer{hostCount > 1 ? ` on ${hostCount} hosts` : ''}
-				{lastUpdate > 0 && <> · updated {formatClock(lastUpdate)}</>}
+				{stale ? (
+					<span className="stale-note" data-testid="live-stale-note"> · {stale}</span>
+				) : (
+					lastUpdate > 0 && <> · updated {formatClock(lastUpdate)}</>
+				)}
 			</PageHead>
 
 			<section className="stat-row stat-row-4" aria-label="Summary">
 				<StatCard label="Open connections" value={formatCompact(totals.open)} testId="stat-open-connections" />
 				<StatCard label="Retransmits since collector start" value={formatInt(totals.retransmits)} testId="stat-retransmits" />
 				<StatCard label="Retransmits/s" value={formatRate(totals.rate)} />
-				<StatCard label="Processes retransmitting" value={formatInt(new Set(fresh.flatMap((s) => s.processes.filter((p) => p.retransmits > 0).map((p) => `${s.host}:${p.pid}`))).size)} />
+				<StatCard label="Processes retransmitting" value={formatInt(new Set(snapshots.flatMap((s) => s.processes.filter((p) => p.retransmits > 0).map((p) => `${s.host}:${p.pid}`))).size)} />
 			</section>
 
 			<div className="query-bar">
@@ -118,7 +126,7 @@ export function NetworkView() {
 				</Panel>
 			</section>
 
-			<section className={`panel ${live.connection === 'open' ? '' : 'stale'}`} aria-busy={live.connection !== 'open'}>
+			<section className={`panel ${live.connection === 'open' && !stale ? '' : 'stale'}`} aria-busy={live.connection !== 'open'} data-testid="connection-panel" data-stale={stale ? 'true' : undefined}>
 				<FilterToolbar value={filter} onChange={setFilter} placeholder="Filter by PID, process, address, port or state" what="connections" testId="connection-filter">
 					{visible.length === rows.length ? `${rows.length} connections` : `${visible.length} of ${rows.length} connections`}
 					{totals.omitted > 0 && ` (${formatInt(totals.omitted)} quiet ones not sent by the collector)`} · closed ones stay for a minute

@@ -3,6 +3,7 @@
 import { useRouter } from 'next/navigation';
 import { useMemo, useState } from 'react';
 import { formatClock, formatCompact, formatPercent, formatRate } from '../../lib/format.ts';
+import { liveFreshness, staleNote } from '../../lib/freshness.ts';
 import { processRows, type HostProcessRow } from '../../lib/live-store.ts';
 import { profileHref } from '../../lib/profile-query.ts';
 import type { SortState } from '../../lib/sort.ts';
@@ -35,7 +36,9 @@ export function ProcessesView() {
 	const columns = useMemo(() => (hostCount > 1 ? [PROCESS_COLUMNS[0]!, HOST_COLUMN, ...PROCESS_COLUMNS.slice(1)] : PROCESS_COLUMNS), [hostCount]);
 	const totalCpu = rows.reduce((sum, row) => sum + row.cpuPercent, 0);
 	const totalSamples = rows.reduce((sum, row) => sum + row.samplesPerSec, 0);
-	const lastUpdate = Math.max(0, ...[...live.hosts.values()].map((host) => host.ts));
+	const freshness = liveFreshness(live.hosts.values(), now);
+	const stale = staleNote(freshness);
+	const lastUpdate = freshness.lastReceivedAt ?? 0;
 	const collectors = live.status?.hosts ?? [];
 
 	let empty;
@@ -53,7 +56,11 @@ export function ProcessesView() {
 		<div className="page">
 			<PageHead title="Processes">
 				Live CPU use of every sampled process{hostCount > 1 ? ` on ${hostCount} hosts` : ''}
-				{lastUpdate > 0 && <> · updated {formatClock(lastUpdate)}</>}
+				{stale ? (
+					<span className="stale-note" data-testid="live-stale-note"> · {stale}</span>
+				) : (
+					lastUpdate > 0 && <> · updated {formatClock(lastUpdate)}</>
+				)}
 			</PageHead>
 
 			<section className="stat-row" aria-label="Summary">
@@ -65,7 +72,7 @@ export function ProcessesView() {
 				</StatCard>
 			</section>
 
-			<section className={`panel ${live.connection === 'open' ? '' : 'stale'}`} aria-busy={live.connection !== 'open'}>
+			<section className={`panel ${live.connection === 'open' && !stale ? '' : 'stale'}`} aria-busy={live.connection !== 'open'} data-stale={stale ? 'true' : undefined}>
 				<FilterToolbar value={filter} onChange={setFilter} placeholder="Filter by PID, command or command line" what="processes" testId="process-filter">
 					{visible.length === rows.length ? `${rows.length} processes` : `${visible.length} of ${rows.length} processes`} · click a row to open its profile
 				</FilterToolbar>
