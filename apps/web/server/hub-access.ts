@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter } from 'prom-client';
 import { authorized } from './ingest.ts';
-import { hostAllowed, originAllowed } from './host-check.ts';
+import { HubConfigError } from './hub-config-error.ts';
+import { hostAllowed, isLoopback, originAllowed } from './host-check.ts';
 import type { HubMetrics } from './metrics.ts';
 import { Sessions } from './sessions.ts';
 
@@ -46,6 +47,15 @@ function cookie(req: IncomingMessage, name: string): string | undefined {
 		if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
 	}
 	return undefined;
+}
+
+/** Beyond loopback anyone on the network could read captured requests: a token is a must there. */
+export function refuseOpenBeyondLoopback(listenHost: string, auth: boolean): void {
+	if (auth || isLoopback(listenHost)) return;
+	throw new HubConfigError(
+		'needs_token',
+		`refusing to listen on ${listenHost} without a token: anyone on the network could read captured requests; give --token (browsers then log in with it) or listen on 127.0.0.1`,
+	);
 }
 
 /** Only a path on this hub, so a crafted login link cannot send the browser elsewhere. */

@@ -13,7 +13,7 @@ import { LiveStream } from './live.ts';
 import { createHubMetrics } from './metrics.ts';
 import { loadNextApp, type NextApp } from './next-app.ts';
 import { serveMetrics, servePprof, serveText } from './http-routes.ts';
-import { HubAccess } from './hub-access.ts';
+import { HubAccess, refuseOpenBeyondLoopback } from './hub-access.ts';
 import { HubConfigError } from './hub-config-error.ts';
 import { allowedHostNames, isLoopback } from './host-check.ts';
 import { createTrpcRoute, type ApiBudget } from './trpc-route.ts';
@@ -80,12 +80,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
 	if (!options.token) throw new Error('a hub needs a token for its collectors');
 	const listen = options.listen ?? DEFAULT_LISTEN;
 	const auth = options.auth ?? !isLoopback(listen.host);
-	if (!auth && !isLoopback(listen.host)) {
-		throw new HubConfigError(
-			'needs_token',
-			`refusing to listen on ${listen.host} without a token: anyone on the network could read captured requests; give --token (browsers then log in with it) or listen on 127.0.0.1`,
-		);
-	}
+	refuseOpenBeyondLoopback(listen.host, auth);
 	const tlsFiles = options.tls && readTlsFiles(options.tls);
 	const log = options.log ?? ((line: string) => console.error(`firesight hub: ${line}`));
 	const storage = await openStorage(
@@ -102,13 +97,10 @@ export async function startHub(options: HubOptions): Promise<Hub> {
 	});
 	const ingest = new Ingest({
 		token: options.token,
-		store: storage.profiles,
-		connections: storage.connections,
-		requests: storage.requests,
+		storage,
 		state,
 		metrics,
 		heartbeatMs: options.heartbeatMs ?? 5000,
-		onWindow: (w) => live.window(w),
 		log,
 	});
 	const trpc = createTrpcRoute({ ctx, metrics, log, ...(options.apiBudget ? { budget: options.apiBudget } : {}) });
