@@ -1,0 +1,102 @@
+import { runCfaProgram } from './cfa-program.ts';
+import type { CfiEntries, CfiProblem, Fde } from './cfi-entries.ts';
+import { MAX_LISTED_PROBLEMS } from './cfi-entries.ts';
+import type { PointerBases } from './pointer-encoding.ts';
+import { UnwindError } from './unwind-error.ts';
+import { GAP_RULE, ruleKey, sameRule, type UnwindRule } from './unwind-rule.ts';
+import { encodeTable, type UnwindTable } from './unwind-table.ts';
+
+/** One section's entries, in priority order: where FDEs overlap, the earlier source wins. */
+export interface CfiSource {
+	readonly entries: CfiEntries;
+	readonly bases: PointerBases;
+}
+
+/** What went into a table: counters for /metrics and the first few problems for a log line. */
+export interface TableStats {
+	readonly fdes: number;
+	readonly cies: number;
+	/** Entries (CIEs or FDEs) that could not be read, and FDEs whose program could not be run. */
+	readonly skippedEntries: number;
+	/** FDEs wholly or partly covered by an earlier one (duplicates across .eh_frame and .debug_frame). */
+	readonly overlappingFdes: number;
+	readonly rows: number;
+	readonly rules: number;
+	readonly problems: readonly CfiProblem[];
+}
+
+/**
+ * Runs every FDE's program and lays the rows out as one sorted table: FDEs by start address,
+ * identical neighbours collapsed, a gap row wherever no FDE covers the addresses that follow.
+ * Where FDEs overlap, the one starting first (then the earlier source) keeps its range and the
+ * other starts where it ends.
+ */
+export function buildTable(sources: readonly CfiSource[]): { table: UnwindTable; stats: TableStats } {
+	const problems: CfiProblem[] = [];
+	let skipped = 0;
+	let cies = 0;
+	const all: { fde: Fde; bases: PointerBases; order: number }[] = [];
+	for (const src of sources) {
+		cies += src.entries.cieCount;
+		skipped += src.entries.problemCount;
+		for (const p of src.entries.problems) if (problems.length < MAX_LISTED_PROBLEMS) problems.push(p);
+		for (const fde of src.entries.fdes) all.push({ fde, bases: src.bases, order: all.length });
+	}
+	all.sort((a, b) => a.fde.pcBegin - b.fde.pcBegin || a.order - b.order);
+
+	const pcs: number[] = [];
+	const ruleIndex: number[] = [];
+	const rules: UnwindRule[] = [];
+	const interned = new Map<string, number>();
+	let lastRule: UnwindRule | undefined;
+	const push = (pc: number, rule: UnwindRule) => {
+		if (lastRule !== undefined && sameRule(lastRule, rule)) return;
+		const key = ruleKey(rule);
+		let k = interned.get(key);
+		if (k === undefined) {
+			k = rules.length;
+			rules.push(rule);
+			interned.set(key, k);
+		}
+		pcs.push(pc);
+		ruleIndex.push(k);
+		lastRule = rule;
+	};
+
+	let covered = -1;
+	let overlapping = 0;
+	for (const { fde, bases } of all) {
+		if (fde.pcEnd <= covered) {
+			overlapping++;
+			continue;
+		}
+		let rows;
+		try {
+			rows = runCfaProgram(fde, bases);
+		} catch (err) {
+			if (!(err instanceof UnwindError)) throw err;
+			skipped++;
+			if (problems.length < MAX_LISTED_PROBLEMS) problems.push({ offset: fde.offset, error: err });
+			continue;
+		}
+		let start = fde.pcBegin;
+		if (start < covered) {
+			overlapping++;
+			start = covered;
+		} else if (covered >= 0 && start > covered) {
+			push(covered, GAP_RULE);
+		}
+		// Rows before `start` (a clipped overlap) contribute the one in force at `start`.
+		let i = 0;
+		while (i + 1 < rows.pcs.length && rows.pcs[i + 1]! <= start) i++;
+		for (; i < rows.pcs.length; i++) push(Math.max(rows.pcs[i]!, start), rows.rules[i]!);
+		covered = fde.pcEnd;
+	}
+	if (covered >= 0) push(covered, GAP_RULE);
+	const base = pcs.length > 0 ? pcs[0]! : 0;
+	const table = encodeTable(base, pcs, ruleIndex, rules);
+	return {
+		table,
+		stats: { fdes: all.length, cies, skippedEntries: skipped, overlappingFdes: overlapping, rows: pcs.length, rules: rules.length, problems },
+	};
+}

@@ -1,0 +1,312 @@
+import { ByteReader } from './byte-reader.ts';
+import type { Cie, Fde } from './cfi-entries.ts';
+import { readEncoded, type PointerBases } from './pointer-encoding.ts';
+import { CfaKind, RaKind, RbpKind, type UnwindRule } from './unwind-rule.ts';
+import { UnwindError } from './unwind-error.ts';
+
+/** DWARF register numbers on x86-64 (System V psABI, figure 3.36). */
+export const REG_RBP = 6;
+export const REG_RSP = 7;
+export const REG_RIP = 16;
+
+/** Register rules as DWARF states them; reduced to an `UnwindRule` only when a row is emitted. */
+const R_UNSET = 0;
+const R_UNDEFINED = 1;
+const R_SAME = 2;
+const R_OFFSET = 3;
+const R_OTHER = 4;
+
+/** GCC nests remember_state a level or two; this bound only stops hostile input. */
+const MAX_STATE_DEPTH = 64;
+
+interface State {
+	cfaReg: number;
+	cfaOffset: number;
+	cfaExpr: Uint8Array | null;
+	rbp: number;
+	rbpOffset: number;
+	ra: number;
+	raOffset: number;
+}
+
+/** The rows of one FDE, in increasing pc order, each applying up to the next (or the FDE's end). */
+export interface FdeRows {
+	readonly pcs: number[];
+	readonly rules: UnwindRule[];
+}
+
+const cieStates = new WeakMap<Cie, State | UnwindError>();
+
+/**
+ * Runs the CIE's initial instructions and then the FDE's, emitting a row each time the location
+ * advances. Throws `UnwindError` for an instruction it cannot decode; the caller then
+ * leaves the FDE's range without rows rather than trust half a program.
+ */
+export function runCfaProgram(fde: Fde, bases: PointerBases): FdeRows {
+	const cie = fde.cie;
+	let initial = cieStates.get(cie);
+	if (initial === undefined) {
+		try {
+			const s = emptyState();
+			execute(cie.initialInstructions, cie.initialInstructionsOffset, cie, bases, s, s, 0, Number.MAX_SAFE_INTEGER, null);
+			initial = s;
+		} catch (err) {
+			if (!(err instanceof UnwindError)) throw err;
+			initial = new UnwindError(err.code, `CIE initial instructions: ${err.message}`);
+		}
+		cieStates.set(cie, initial);
+	}
+	if (initial instanceof UnwindError) throw initial;
+	const rows: FdeRows = { pcs: [], rules: [] };
+	const state = { ...initial };
+	execute(fde.instructions, fde.instructionsOffset, cie, bases, state, initial, fde.pcBegin, fde.pcEnd, rows);
+	return rows;
+}
+
+function emptyState(): State {
+	return { cfaReg: REG_RSP, cfaOffset: 0, cfaExpr: null, rbp: R_UNSET, rbpOffset: 0, ra: R_UNSET, raOffset: 0 };
+}
+
+function execute(
+	code: Uint8Array,
+	codeOffset: number,
+	cie: Cie,
+	bases: PointerBases,
+	s: State,
+	initial: State,
+	pcBegin: number,
+	pcEnd: number,
+	rows: FdeRows | null,
+): void {
+	const r = new ByteReader(code, 0, code.length);
+	const stack: State[] = [];
+	const ra = cie.raRegister;
+	const ca = cie.codeAlign;
+	const da = cie.dataAlign;
+	let loc = pcBegin;
+	let last: UnwindRule | null = null;
+	let dirty = true;
+
+	const emitAndAdvance = (to: number) => {
+		if (to < loc) throw new UnwindError('malformed', 'DW_CFA_set_loc moves backwards');
+		if (rows !== null && to > loc && loc < pcEnd) {
+			if (dirty || last === null) {
+				last = toRule(s, cie);
+				dirty = false;
+			}
+			rows.pcs.push(loc);
+			rows.rules.push(last);
+		}
+		loc = to;
+	};
+	const setReg = (reg: number, kind: number, off: number) => {
+		if (reg === REG_RBP) {
+			s.rbp = kind;
+			s.rbpOffset = off;
+			dirty = true;
+		}
+		if (reg === ra) {
+			s.ra = kind;
+			s.raOffset = off;
+			dirty = true;
+		}
+	};
+	const restoreReg = (reg: number) => {
+		if (reg === REG_RBP) setReg(reg, initial.rbp, initial.rbpOffset);
+		if (reg === ra) setReg(reg, initial.ra, initial.raOffset);
+	};
+
+	while (r.remaining > 0) {
+		const op = r.u8();
+		const hi = op & 0xc0;
+		const lo = op & 0x3f;
+		if (hi === 0x40) {
+			// DW_CFA_advance_loc
+			emitAndAdvance(loc + lo * ca);
+			continue;
+		}
+		if (hi === 0x80) {
+			// DW_CFA_offset
+			setReg(lo, R_OFFSET, r.uleb() * da);
+			continue;
+		}
+		if (hi === 0xc0) {
+			// DW_CFA_restore
+			restoreReg(lo);
+			continue;
+		}
+		switch (op) {
+			case 0x00: // DW_CFA_nop
+				break;
+			case 0x01: {
+				// DW_CFA_set_loc
+				const at = { ...bases, section: bases.section + codeOffset };
+				emitAndAdvance(readEncoded(r, cie.fdeEncoding, at, true).value);
+				break;
+			}
+			case 0x02: // DW_CFA_advance_loc1
+				emitAndAdvance(loc + r.u8() * ca);
+				break;
+			case 0x03: // DW_CFA_advance_loc2
+				emitAndAdvance(loc + r.u16() * ca);
+				break;
+			case 0x04: // DW_CFA_advance_loc4
+				emitAndAdvance(loc + r.u32() * ca);
+				break;
+			case 0x05: // DW_CFA_offset_extended
+				setReg(r.uleb(), R_OFFSET, r.uleb() * da);
+				break;
+			case 0x06: // DW_CFA_restore_extended
+				restoreReg(r.uleb());
+				break;
+			case 0x07: // DW_CFA_undefined
+				setReg(r.uleb(), R_UNDEFINED, 0);
+				break;
+			case 0x08: // DW_CFA_same_value
+				setReg(r.uleb(), R_SAME, 0);
+				break;
+			case 0x09: // DW_CFA_register
+				setReg(r.uleb(), R_OTHER, r.uleb());
+				break;
+			case 0x0a: // DW_CFA_remember_state: the CFA is saved too, as GCC and binutils do
+				if (stack.length >= MAX_STATE_DEPTH) throw new UnwindError('too-large', `remember_state nested over ${MAX_STATE_DEPTH} deep`);
+				stack.push({ ...s });
+				break;
+			case 0x0b: {
+				// DW_CFA_restore_state
+				const saved = stack.pop();
+				if (saved === undefined) throw new UnwindError('malformed', 'DW_CFA_restore_state without remember_state');
+				Object.assign(s, saved);
+				dirty = true;
+				break;
+			}
+			case 0x0c: // DW_CFA_def_cfa
+				s.cfaReg = r.uleb();
+				s.cfaOffset = r.uleb();
+				s.cfaExpr = null;
+				dirty = true;
+				break;
+			case 0x0d: // DW_CFA_def_cfa_register
+				s.cfaReg = r.uleb();
+				s.cfaExpr = null;
+				dirty = true;
+				break;
+			case 0x0e: // DW_CFA_def_cfa_offset
+				s.cfaOffset = r.uleb();
+				dirty = true;
+				break;
+			case 0x0f: // DW_CFA_def_cfa_expression
+				s.cfaExpr = r.bytes(r.uleb());
+				dirty = true;
+				break;
+			case 0x10: {
+				// DW_CFA_expression
+				const reg = r.uleb();
+				r.skip(r.uleb());
+				setReg(reg, R_OTHER, 0);
+				break;
+			}
+			case 0x11: // DW_CFA_offset_extended_sf
+				setReg(r.uleb(), R_OFFSET, r.sleb() * da);
+				break;
+			case 0x12: // DW_CFA_def_cfa_sf
+				s.cfaReg = r.uleb();
+				s.cfaOffset = r.sleb() * da;
+				s.cfaExpr = null;
+				dirty = true;
+				break;
+			case 0x13: // DW_CFA_def_cfa_offset_sf
+				s.cfaOffset = r.sleb() * da;
+				dirty = true;
+				break;
+			case 0x14: // DW_CFA_val_offset
+				setReg(r.uleb(), R_OTHER, r.uleb());
+				break;
+			case 0x15: // DW_CFA_val_offset_sf
+				setReg(r.uleb(), R_OTHER, r.sleb());
+				break;
+			case 0x16: {
+				// DW_CFA_val_expression
+				const reg = r.uleb();
+				r.skip(r.uleb());
+				setReg(reg, R_OTHER, 0);
+				break;
+			}
+			case 0x2e: // DW_CFA_GNU_args_size: only matters to exception handling
+				r.uleb();
+				break;
+			case 0x2f: // DW_CFA_GNU_negative_offset_extended
+				setReg(r.uleb(), R_OFFSET, -r.uleb() * da);
+				break;
+			default:
+				throw new UnwindError('malformed', `unknown CFA instruction 0x${op.toString(16)}`);
+		}
+	}
+	emitAndAdvance(Math.max(loc, pcEnd));
+}
+
+/** Reduces the DWARF state to what a BPF walker can evaluate. */
+function toRule(s: State, cie: Cie): UnwindRule {
+	let cfa: CfaKind = CfaKind.unsupported;
+	let cfaOffset = 0;
+	let pltThreshold = 0;
+	if (s.cfaExpr !== null) {
+		const plt = matchPltExpression(s.cfaExpr);
+		if (plt !== undefined) {
+			cfa = CfaKind.plt;
+			cfaOffset = plt.offset;
+			pltThreshold = plt.threshold;
+		}
+	} else if ((s.cfaReg === REG_RSP || s.cfaReg === REG_RBP) && fitsI32(s.cfaOffset)) {
+		cfa = s.cfaReg === REG_RSP ? CfaKind.rsp : CfaKind.rbp;
+		cfaOffset = s.cfaOffset;
+	}
+	let rbp: RbpKind = RbpKind.unsupported;
+	let rbpOffset = 0;
+	if (s.rbp === R_UNSET || s.rbp === R_SAME) rbp = RbpKind.unchanged;
+	else if (s.rbp === R_UNDEFINED) rbp = RbpKind.undefined;
+	else if (s.rbp === R_OFFSET && fitsI16(s.rbpOffset)) {
+		rbp = RbpKind.offset;
+		rbpOffset = s.rbpOffset;
+	}
+	let ra: RaKind = RaKind.unsupported;
+	let raOffset = 0;
+	if (s.ra === R_UNDEFINED) ra = RaKind.undefined;
+	else if (s.ra === R_OFFSET && fitsI16(s.raOffset)) {
+		ra = RaKind.offset;
+		raOffset = s.raOffset;
+	}
+	return { cfa, cfaOffset, rbp, rbpOffset, ra, raOffset, signalFrame: cie.signalFrame, pltThreshold };
+}
+
+/**
+ * The expression binutils' ld writes for the lazy-binding PLT (elf_x86_64_eh_frame_plt and its
+ * IBT variants): DW_OP_breg7 (rsp) K; DW_OP_breg16 (rip) 0; DW_OP_lit15; DW_OP_and; DW_OP_litN;
+ * DW_OP_ge; DW_OP_lit3; DW_OP_shl; DW_OP_plus. That is rsp + K, plus 8 once the entry has pushed
+ * its relocation index (rip & 15 >= N).
+ */
+export function matchPltExpression(e: Uint8Array): { offset: number; threshold: number } | undefined {
+	if (e.length < 11 || e[0] !== 0x77) return undefined;
+	// K is a one-byte SLEB128 in every PLT we know (8).
+	const k = e[1]!;
+	if ((k & 0x80) !== 0) return undefined;
+	const offset = (k & 0x40) !== 0 ? k - 0x80 : k;
+	const tail = [0x80, 0x00, 0x3f, 0x1a, -1, 0x2a, 0x33, 0x24, 0x22];
+	if (e.length !== 2 + tail.length) return undefined;
+	for (let i = 0; i < tail.length; i++) {
+		const want = tail[i]!;
+		const got = e[2 + i]!;
+		if (want === -1) {
+			if (got < 0x30 || got > 0x3f) return undefined;
+		} else if (got !== want) return undefined;
+	}
+	return { offset, threshold: e[6]! - 0x30 };
+}
+
+function fitsI32(n: number): boolean {
+	return n >= -0x8000_0000 && n <= 0x7fff_ffff;
+}
+
+function fitsI16(n: number): boolean {
+	return n >= -0x8000 && n <= 0x7fff;
+}

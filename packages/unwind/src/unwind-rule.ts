@@ -1,0 +1,105 @@
+/**
+ * How to find the caller's frame at one address, reduced to what a BPF walker can evaluate:
+ * the CFA from rsp or rbp plus an offset (or the PLT pattern), and where the return address and
+ * the caller's rbp are saved relative to the CFA. Anything richer is "unsupported", so the
+ * walker counts an early end instead of inventing a caller.
+ */
+export const CfaKind = {
+	/** No FDE covers this address: fall back to frame pointers, or stop. */
+	gap: 0,
+	/** CFA = rsp + cfaOffset. */
+	rsp: 1,
+	/** CFA = rbp + cfaOffset. */
+	rbp: 2,
+	/** The lazy-binding PLT: CFA = rsp + cfaOffset + ((rip & 15) >= pltThreshold ? 8 : 0). */
+	plt: 3,
+	/** A CFA expression other than the PLT's, or a register other than rsp and rbp. */
+	unsupported: 4,
+} as const;
+export type CfaKind = (typeof CfaKind)[keyof typeof CfaKind];
+
+export const RbpKind = {
+	/** The caller's rbp is the current rbp (not saved, or DW_CFA_same_value). */
+	unchanged: 0,
+	/** Saved at CFA + rbpOffset. */
+	offset: 1,
+	/** DW_CFA_undefined: the caller's rbp is lost. */
+	undefined: 2,
+	/** In another register, or computed by an expression. */
+	unsupported: 3,
+} as const;
+export type RbpKind = (typeof RbpKind)[keyof typeof RbpKind];
+
+export const RaKind = {
+	/** Saved at CFA + raOffset. */
+	offset: 0,
+	/** DW_CFA_undefined: the outermost frame (_start, thread start). */
+	undefined: 1,
+	/** In another register, or computed by an expression. */
+	unsupported: 2,
+} as const;
+export type RaKind = (typeof RaKind)[keyof typeof RaKind];
+
+export interface UnwindRule {
+	readonly cfa: CfaKind;
+	readonly cfaOffset: number;
+	readonly rbp: RbpKind;
+	readonly rbpOffset: number;
+	readonly ra: RaKind;
+	readonly raOffset: number;
+	/** The CIE has augmentation 'S': a signal trampoline. */
+	readonly signalFrame: boolean;
+	/** For `CfaKind.plt`: the low four bits of rip from which the extra 8 bytes apply; else 0. */
+	readonly pltThreshold: number;
+}
+
+export const GAP_RULE: UnwindRule = {
+	cfa: CfaKind.gap,
+	cfaOffset: 0,
+	rbp: RbpKind.unchanged,
+	rbpOffset: 0,
+	ra: RaKind.unsupported,
+	raOffset: 0,
+	signalFrame: false,
+	pltThreshold: 0,
+};
+
+/** One string per distinct rule, for interning. */
+export function ruleKey(r: UnwindRule): string {
+	return `${r.cfa},${r.cfaOffset},${r.rbp},${r.rbpOffset},${r.ra},${r.raOffset},${r.signalFrame ? 1 : 0},${r.pltThreshold}`;
+}
+
+export function sameRule(a: UnwindRule, b: UnwindRule): boolean {
+	return (
+		a.cfa === b.cfa &&
+		a.cfaOffset === b.cfaOffset &&
+		a.rbp === b.rbp &&
+		a.rbpOffset === b.rbpOffset &&
+		a.ra === b.ra &&
+		a.raOffset === b.raOffset &&
+		a.signalFrame === b.signalFrame &&
+		a.pltThreshold === b.pltThreshold
+	);
+}
+
+/** Readable form for test failures and debugging: `rsp+16 rbp=c-16 ra=c-8`. */
+export function formatRule(r: UnwindRule): string {
+	const cfa =
+		r.cfa === CfaKind.gap
+			? 'gap'
+			: r.cfa === CfaKind.rsp
+				? `rsp${signed(r.cfaOffset)}`
+				: r.cfa === CfaKind.rbp
+					? `rbp${signed(r.cfaOffset)}`
+					: r.cfa === CfaKind.plt
+						? `plt(rsp${signed(r.cfaOffset)},${r.pltThreshold})`
+						: 'unsupported';
+	if (r.cfa === CfaKind.gap) return cfa;
+	const rbp = r.rbp === RbpKind.unchanged ? 'same' : r.rbp === RbpKind.offset ? `c${signed(r.rbpOffset)}` : r.rbp === RbpKind.undefined ? 'u' : 'unsupported';
+	const ra = r.ra === RaKind.offset ? `c${signed(r.raOffset)}` : r.ra === RaKind.undefined ? 'u' : 'unsupported';
+	return `${cfa} rbp=${rbp} ra=${ra}${r.signalFrame ? ' signal' : ''}`;
+}
+
+function signed(n: number): string {
+	return n < 0 ? `${n}` : `+${n}`;
+}
