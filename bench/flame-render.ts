@@ -73,10 +73,10 @@ function treeWindow(host: string, startMs: number, durationMs: number, size: num
 		{ name: 'dispatch', module: 'tree', kind: 'user' },
 	];
 	const ids = new Map<string, number>();
-	const stacks: ProfileWindow['stacks'] = [];
+	const samples: ProfileWindow['samples'][number][] = [];
 	for (let i = 0; i < size; i++) {
 		const name = String(i).padStart(digits, '0');
-		const frameIds = [0, 1, 2];
+		const stack = [0, 1, 2];
 		for (let level = 1; level <= digits; level++) {
 			const prefix = name.slice(0, level);
 			let id = ids.get(prefix);
@@ -84,11 +84,11 @@ function treeWindow(host: string, startMs: number, durationMs: number, size: num
 				id = frames.push({ name: `fn_${prefix}`, module: 'tree', kind: level === digits ? 'jit' : 'user' }) - 1;
 				ids.set(prefix, id);
 			}
-			frameIds.push(id);
+			stack.push(id);
 		}
-		stacks.push({ pid: 6000, comm: 'tree', frameIds, count: 1 });
+		samples.push({ pid: 6000, comm: 'tree', stack, weight: 1 });
 	}
-	return { host, startMs, durationMs, frequencyHz: 99, frames, stacks };
+	return { host, startMs, durationMs, frequencyHz: 99, frames, samples };
 }
 
 const SHAPES = {

@@ -123,9 +123,9 @@ const profileWindow: ProfileWindow = {
 		{ name: 'spin', module: 'burn', kind: 'user' },
 		{ name: 'idle', module: 'burn', kind: 'user' },
 	],
-	stacks: [
-		{ pid: 4242, comm: 'burn', frameIds: [0, 1], count: 75 },
-		{ pid: 4242, comm: 'burn', frameIds: [0, 2], count: 25 },
+	samples: [
+		{ pid: 4242, comm: 'burn', stack: [0, 1], weight: 75 },
+		{ pid: 4242, comm: 'burn', stack: [0, 2], weight: 25 },
 	],
 };
 
@@ -153,7 +153,7 @@ test('collectors need the token; windows go in over /ingest and come back over t
 		c.send('not json');
 		const bad = await c.next((m) => m.type === 'error');
 		assert.match(bad.type === 'error' ? bad.message : '', /not JSON/);
-		c.send(JSON.stringify({ type: 'profile', window: { ...profileWindow, stacks: [{ pid: 1, comm: 'x', frameIds: [9], count: 1 }] } }));
+		c.send(JSON.stringify({ type: 'profile', window: { ...profileWindow, samples: [{ pid: 1, comm: 'x', stack: [9], weight: 1 }] } }));
 		const dangling = await c.next((m) => m.type === 'error');
 		assert.match(dangling.type === 'error' ? dangling.message : '', /out of range/);
 
@@ -261,3 +261,40 @@ test('close() is idempotent and frees the port', async () => {
 		rmSync(dir, { recursive: true, force: true });
 	}
 });
+
+test('every message type is checked against its connection\'s host; features, drops and latest snapshots reach browsers and /metrics', () =>
+	withHub(async (hub) => {
+		const c = collector(hub);
+		await c.open();
+		c.send({ type: 'hello', host: 'box', version: '0.1.0', frequencyHz: 99 });
+		const snapshot = (host: string) => ({
+			host,
+			ts: now,
+			connections: [],
+			omitted: 0,
+			processes: [],
+			totals: { connections: 0, openConnections: 0, retransmits: 0, retransmitsPerSecond: 0 },
+		});
+		c.send({ type: 'connections', snapshot: snapshot('other') });
+		const refused = await c.next((m) => m.type === 'error');
+		assert.equal(refused.type === 'error' && refused.message, "connections for host 'other' on the connection of 'box'");
+		c.send({ type: 'retransmitWindow', window: { host: 'other', startMs: now, durationMs: 1000, connections: [] } });
+		const refusedWindow = await c.next((m) => m.type === 'error');
+		assert.match(refusedWindow.type === 'error' ? refusedWindow.message : '', /^retransmitWindow for host 'other'/);
+
+		const features = { running: ['profile', 'tcp'], failed: [{ name: 'tls', reason: 'no uprobes' }] };
+		c.send({ type: 'live', stats: { host: 'box', ts: now, frequencyHz: 99, processes: [], drops: { 'tcp.ringBufferFull': 4 }, features } });
+		c.send({ type: 'connections', snapshot: snapshot('box') });
+		const late = browser(hub);
+		await late.open();
+		const status = await late.next((m) => m.type === 'status' && m.hosts[0]?.features !== undefined);
+		assert.deepEqual(status.type === 'status' && status.hosts[0]?.features, features);
+		assert.deepEqual(await late.next((m) => m.type === 'connections'), { ...snapshot('box'), type: 'connections' });
+		assert.equal((await late.next((m) => m.type === 'processes')).type, 'processes');
+
+		const metrics = await (await fetch(`${hub.url}/metrics`)).text();
+		assert.match(metrics, /firesight_collector_drops\{host="box",counter="tcp\.ringBufferFull"\} 4\b/);
+		assert.match(metrics, /firesight_hub_messages_rejected_total\{reason="host_mismatch"\} 2\b/);
+		c.close();
+		late.close();
+	}));

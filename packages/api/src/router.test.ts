@@ -22,10 +22,10 @@ function window(startMs: number, hot: number, cold: number): ProfileWindow {
 			{ name: 'hot', module: 'app', kind: 'user' },
 			{ name: 'cold', module: 'app', kind: 'user' },
 		],
-		stacks: [
-			{ pid: 7, comm: 'app', frameIds: [0, 1], count: hot },
-			{ pid: 7, comm: 'app', frameIds: [0, 2], count: cold },
-			{ pid: 8, comm: 'sh', frameIds: [0], count: 1 },
+		samples: [
+			{ pid: 7, comm: 'app', stack: [0, 1], weight: hot },
+			{ pid: 7, comm: 'app', stack: [0, 2], weight: cold },
+			{ pid: 8, comm: 'sh', stack: [0], weight: 1 },
 		],
 	};
 }

@@ -7,10 +7,9 @@ export {
 	commSchema,
 	timestampSchema,
 	frequencySchema,
-	stackRowSchema,
+	profileSampleSchema,
 	profileWindowSchema,
 	type Frame,
-	type StackRow,
 	type ProfileWindow,
 } from './profile-window.ts';
 export {

@@ -17,11 +17,11 @@ const window = {
 		{ name: 'f', module: `/${'d/'.repeat(200)}libfoo.so`, kind: 'user' },
 		{ name: 42, module: 'app', kind: 'user' },
 	],
-	stacks: [
-		{ pid: 1, comm: 'app', frameIds: [0, 1], count: 7 },
-		{ pid: 1, comm: 'app', frameIds: [0, 2, 3], count: 2 },
-		{ pid: 1, comm: 'app', frameIds: [0, 99], count: 5 },
-		{ pid: -1, comm: 'app', frameIds: [0], count: 1 },
+	samples: [
+		{ pid: 1, comm: 'app', stack: [0, 1], weight: 7 },
+		{ pid: 1, comm: 'app', stack: [0, 2, 3], weight: 2 },
+		{ pid: 1, comm: 'app', stack: [0, 99], weight: 5 },
+		{ pid: -1, comm: 'app', stack: [0], weight: 1 },
 	],
 };
 
@@ -41,7 +41,7 @@ test('a window with a bad field loses that field or stack, not the whole window,
 	assert.ok(name.endsWith('::method_we_want(int)'));
 	assert.ok(w.frames[2]!.module.endsWith('/libfoo.so'));
 	assert.equal(w.frames[3]!.name, '[invalid frame]');
-	assert.deepEqual(w.stacks.map((s) => s.count), [7, 2]);
+	assert.deepEqual(w.samples.map((s) => s.weight), [7, 2]);
 	assert.deepEqual(seen, { frame_name_cut: 1, frame_module_cut: 1, frame_replaced: 1, stack_dropped: 2 });
 });
 

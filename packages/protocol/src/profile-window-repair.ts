@@ -1,5 +1,5 @@
 import { limits } from './limits.ts';
-import { frameSchema, stackRowSchema } from './profile-window.ts';
+import { frameSchema, profileSampleSchema } from './profile-window.ts';
 import { cutKeepingEnd, cutKeepingStart } from './wire-strings.ts';
 
 /** What the hub cut or dropped from a profile window so the rest of it could be stored. */
@@ -14,7 +14,7 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
 /**
  * One bad field must not cost a host its whole window (a C++ name over the frame name limit
  * once lost 10% of samples). On a `profile` message this cuts strings over their limit, replaces
- * a frame it cannot read, and drops a stack that is invalid or points past the frame table;
+ * a frame it cannot read, and drops a sample that is invalid or points past the frame table;
  * the strict schema then still guards storage. Anything wrong with the window as a whole (host,
  * times, too many rows) is left for the schema to reject. Returns null when there is nothing
  * it can repair.
@@ -22,7 +22,7 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
 export function repairProfileMessage(raw: unknown): { message: unknown; repairs: Map<WindowRepair, number> } | null {
 	if (!isObj(raw) || raw.type !== 'profile' || !isObj(raw.window)) return null;
 	const w = raw.window;
-	if (!Array.isArray(w.frames) || !Array.isArray(w.stacks)) return null;
+	if (!Array.isArray(w.frames) || !Array.isArray(w.samples)) return null;
 	const repairs = new Map<WindowRepair, number>();
 	const count = (r: WindowRepair) => repairs.set(r, (repairs.get(r) ?? 0) + 1);
 
@@ -45,17 +45,17 @@ export function repairProfileMessage(raw: unknown): { message: unknown; repairs:
 	});
 
 	const n = frames.length;
-	const stacks: unknown[] = [];
-	for (const s of w.stacks as unknown[]) {
+	const samples: unknown[] = [];
+	for (const s of w.samples as unknown[]) {
 		let row = s;
 		if (isObj(s) && typeof s.comm === 'string' && s.comm.length > limits.shortString) {
 			row = { ...s, comm: cutKeepingStart(s.comm, limits.shortString) };
 			count('comm_cut');
 		}
-		const parsed = stackRowSchema.safeParse(row);
-		if (parsed.success && parsed.data.frameIds.every((id) => id < n)) stacks.push(row);
+		const parsed = profileSampleSchema.safeParse(row);
+		if (parsed.success && parsed.data.stack.every((id) => id < n)) samples.push(row);
 		else count('stack_dropped');
 	}
 	if (repairs.size === 0) return null;
-	return { message: { ...raw, window: { ...w, frames, stacks } }, repairs };
+	return { message: { ...raw, window: { ...w, frames, samples } }, repairs };
 }

@@ -1,3 +1,4 @@
+import type { Profile } from '@firesight/profile';
 import { z } from 'zod';
 import { limits } from './limits.ts';
 
@@ -25,37 +26,40 @@ export const windowFields = {
 	durationMs: z.number().int().positive().max(limits.maxWindowMs),
 };
 
-export const stackRowSchema = z.object({
+/** One (stack, pid, comm) of a window and how often it was sampled: a profile's sample. */
+export const profileSampleSchema = z.object({
 	pid: pidSchema,
 	comm: commSchema,
 	/** Root first: user and jit frames root first, then kernel frames. Indices into `frames`. */
-	frameIds: z.array(z.number().int().min(0)).max(limits.stackDepth),
+	stack: z.array(z.number().int().min(0)).max(limits.stackDepth),
 	/** Samples; positive. */
-	count: z.number().int().positive(),
+	weight: z.number().int().positive(),
 });
-export type StackRow = z.infer<typeof stackRowSchema>;
 
 /**
- * A window of symbolized stacks with counts, for one host. Frames are listed once and
- * referenced by index so a window stays compact on the wire.
+ * A window of symbolized stacks with counts, for one host: a `Profile` of @firesight/profile as
+ * it is, plus the host. Frames are listed once and referenced by index so a window stays compact
+ * on the wire; the collector sends its profile without converting it, and the hub stores it so.
  */
-export const profileWindowSchema = z
+export type ProfileWindow = Profile & { readonly host: string };
+
+export const profileWindowSchema: z.ZodType<ProfileWindow> = z
 	.object({
 		...windowFields,
 		frequencyHz: frequencySchema,
 		frames: z.array(frameSchema).max(limits.framesPerWindow),
-		stacks: z.array(stackRowSchema).max(limits.stacksPerWindow),
+		samples: z.array(profileSampleSchema).max(limits.stacksPerWindow),
 	})
 	.superRefine((w, ctx) => {
 		// A dangling frame id would make every consumer guard its lookups; reject it once here.
 		const n = w.frames.length;
-		for (let i = 0; i < w.stacks.length; i++) {
-			const ids = w.stacks[i]!.frameIds;
+		for (let i = 0; i < w.samples.length; i++) {
+			const ids = w.samples[i]!.stack;
 			for (let j = 0; j < ids.length; j++) {
 				if (ids[j]! >= n) {
 					ctx.addIssue({
 						code: 'custom',
-						path: ['stacks', i, 'frameIds', j],
+						path: ['samples', i, 'stack', j],
 						message: `frame id ${ids[j]} out of range (window has ${n} frames)`,
 					});
 					return;
@@ -63,4 +67,3 @@ export const profileWindowSchema = z
 			}
 		}
 	});
-export type ProfileWindow = z.infer<typeof profileWindowSchema>;

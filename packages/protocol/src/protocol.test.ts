@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { ProfileBuilder } from '@firesight/profile';
 import {
 	collectorMessageSchema,
 	limits,
@@ -19,7 +20,7 @@ const window: ProfileWindow = {
 		{ name: 'hot', module: 'app', kind: 'user' },
 		{ name: 'do_syscall_64', module: '[kernel.kallsyms]', kind: 'kernel' },
 	],
-	stacks: [{ pid: 42, comm: 'app', frameIds: [0, 1, 2], count: 7 }],
+	samples: [{ pid: 42, comm: 'app', stack: [0, 1, 2], weight: 7 }],
 };
 
 test('a valid profile message round-trips through JSON', () => {
@@ -29,11 +30,21 @@ test('a valid profile message round-trips through JSON', () => {
 	if (r.ok && r.value.type === 'profile') assert.deepEqual(r.value.window, window);
 });
 
+test('a profile of @firesight/profile plus its host is a window, sent as is', () => {
+	const builder = new ProfileBuilder({ startMs: 1_700_000_000_000, durationMs: 10_000, frequencyHz: 99 });
+	builder.appendSample([{ name: 'main', module: 'app', kind: 'user' }, { name: 'hot', module: 'app', kind: 'user' }], 3, { pid: 7, comm: 'app' });
+	const profile = builder.build();
+	const msg: CollectorMessage = { type: 'profile', window: { ...profile, host: 'h1' } };
+	const r = parseCollectorMessage(JSON.stringify(msg));
+	assert.ok(r.ok && r.value.type === 'profile');
+	assert.deepEqual(r.value.window, { ...profile, host: 'h1' });
+});
+
 test('a dangling frame id is rejected with its path', () => {
-	const bad = { ...window, stacks: [{ pid: 1, comm: 'x', frameIds: [0, 3], count: 1 }] };
+	const bad = { ...window, samples: [{ pid: 1, comm: 'x', stack: [0, 3], weight: 1 }] };
 	const r = parseCollectorMessage(JSON.stringify({ type: 'profile', window: bad }));
 	assert.equal(r.ok, false);
-	if (!r.ok) assert.match(r.error, /stacks\.0\.frameIds\.1: frame id 3 out of range/);
+	if (!r.ok) assert.match(r.error, /samples\.0\.stack\.1: frame id 3 out of range/);
 });
 
 test('malformed JSON, unknown types and limits give errors, not throws', () => {
@@ -48,7 +59,7 @@ test('malformed JSON, unknown types and limits give errors, not throws', () => {
 	assert.equal(longHost.ok, false);
 	const zeroCount = collectorMessageSchema.safeParse({
 		type: 'profile',
-		window: { ...window, stacks: [{ pid: 1, comm: 'x', frameIds: [], count: 0 }] },
+		window: { ...window, samples: [{ pid: 1, comm: 'x', stack: [], weight: 0 }] },
 	});
 	assert.equal(zeroCount.success, false);
 });

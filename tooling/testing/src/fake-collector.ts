@@ -1,5 +1,5 @@
 import { WebSocket } from 'ws';
-import type { CollectorMessage, Frame, ProcessRow, ProfileWindow, StackRow } from '@firesight/protocol';
+import type { CollectorMessage, Frame, ProcessRow, ProfileWindow } from '@firesight/protocol';
 
 /**
  * A collector without BPF: it speaks the ingest protocol with made-up but plausible data, so the
@@ -259,20 +259,20 @@ export function fakeWindow(options: FakeWindowOptions): ProfileWindow {
 		}
 		return id;
 	};
-	const stacks: StackRow[] = [];
+	const rows: ProfileWindow['samples'][number][] = [];
 	for (const process of options.processes ?? demoProcesses()) {
 		const samples = Math.round(((process.cpuPercent / 100) * frequencyHz * durationMs) / 1000);
 		const weightSum = process.stacks.reduce((sum, stack) => sum + stack.weight, 0);
 		for (const stack of process.stacks) {
 			const count = Math.round((samples * stack.weight) / weightSum);
-			if (count > 0) stacks.push({ pid: process.pid, comm: process.comm, frameIds: stack.frames.map(intern), count });
+			if (count > 0) rows.push({ pid: process.pid, comm: process.comm, stack: stack.frames.map(intern), weight: count });
 		}
 	}
 	const genBase = [intern(user('_start', 'gen')), intern(user('gen_frame', 'gen'))];
 	for (let i = 0; i < (options.extraStacks ?? 0); i++) {
-		stacks.push({ pid: 5000 + (i % 7), comm: 'gen', frameIds: [...genBase, intern(user(`gen_${i}`, 'gen'))], count: 1 });
+		rows.push({ pid: 5000 + (i % 7), comm: 'gen', stack: [...genBase, intern(user(`gen_${i}`, 'gen'))], weight: 1 });
 	}
-	return { host, startMs, durationMs, frequencyHz, frames, stacks };
+	return { host, startMs, durationMs, frequencyHz, frames, samples: rows };
 }
 
 export interface FakeCollectorOptions {

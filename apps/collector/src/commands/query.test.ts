@@ -74,10 +74,10 @@ test('firesight hub serves what a collector sends to firesight query, and stops 
 					{ name: 'spin', module: 'w', kind: 'user' },
 					{ name: 'sys_write', module: '[kernel.kallsyms]', kind: 'kernel' },
 				],
-				stacks: [
-					{ pid: 321, comm: 'w', frameIds: [0, 1], count: 40 },
-					{ pid: 321, comm: 'w', frameIds: [0, 2], count: 2 },
-					{ pid: 999, comm: 'x', frameIds: [0], count: 5 },
+				samples: [
+					{ pid: 321, comm: 'w', stack: [0, 1], weight: 40 },
+					{ pid: 321, comm: 'w', stack: [0, 2], weight: 2 },
+					{ pid: 999, comm: 'x', stack: [0], weight: 5 },
 				],
 			},
 		});

@@ -5,7 +5,7 @@ import type { ProfileWindow } from '@firesight/protocol';
 import { FALLBACK_FREQUENCY_HZ } from '../profile-store.ts';
 import { DAY, T0, withStorage, type BackendUnderTest } from './backend.ts';
 
-function window(host: string, startMs: number, stacks: ProfileWindow['stacks'], frequencyHz = 100): ProfileWindow {
+function window(host: string, startMs: number, samples: ProfileWindow['samples'], frequencyHz = 100): ProfileWindow {
 	return {
 		host,
 		startMs,
@@ -18,12 +18,12 @@ function window(host: string, startMs: number, stacks: ProfileWindow['stacks'], 
 			{ name: 'unused', module: 'app', kind: 'user' },
 			{ name: 'do_syscall_64', module: '[kernel.kallsyms]', kind: 'kernel' },
 		],
-		stacks,
+		samples,
 	};
 }
 
-const hotStack = (pid: number, comm: string, count: number) => ({ pid, comm, frameIds: [0, 1], count });
-const coldStack = (pid: number, comm: string, count: number) => ({ pid, comm, frameIds: [0, 2, 4], count });
+const hotStack = (pid: number, comm: string, weight: number) => ({ pid, comm, stack: [0, 1], weight });
+const coldStack = (pid: number, comm: string, weight: number) => ({ pid, comm, stack: [0, 2, 4], weight });
 
 function names(profile: Profile, stack: readonly number[]): string {
 	return stack.map((i) => profile.frames[i]!.name).join(';');
@@ -127,7 +127,7 @@ export function profileConformance(backend: BackendUnderTest): void {
 
 	test(title('a window with a frame id out of range is refused and leaves nothing behind'), () =>
 		withStorage(backend, {}, async ({ storage: { profiles } }) => {
-			await assert.rejects(profiles.insertWindow(window('a', T0, [hotStack(1, 'app', 1), { pid: 1, comm: 'app', frameIds: [0, 9], count: 1 }])));
+			await assert.rejects(profiles.insertWindow(window('a', T0, [hotStack(1, 'app', 1), { pid: 1, comm: 'app', stack: [0, 9], weight: 1 }])));
 			const after = await profiles.query({ fromMs: 0, toMs: T0 * 2 });
 			assert.deepEqual([after.windows, after.profile.samples.length], [0, 0]);
 			await profiles.insertWindow(window('a', T0, [hotStack(1, 'app', 2)]));

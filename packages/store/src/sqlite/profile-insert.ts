@@ -147,16 +147,16 @@ export class ProfileInserter {
 		const windowId = this.#stmt.windowInsert.run(h.id, w.startMs, w.durationMs, w.frequencyHz).lastInsertRowid;
 		const endMs = w.startMs + w.durationMs;
 		const seen = new Map<number, string[]>();
-		const quads = new Array<number>(w.stacks.length * 4);
+		const quads = new Array<number>(w.samples.length * 4);
 		let ids = new Int32Array(64);
 		let q = 0;
 		let lastPid = -1;
 		let lastComm = '';
-		for (const s of w.stacks) {
-			const length = s.frameIds.length;
+		for (const s of w.samples) {
+			const length = s.stack.length;
 			if (length > ids.length) ids = new Int32Array(length * 2);
 			for (let i = 0; i < length; i++) {
-				const local = s.frameIds[i]!;
+				const local = s.stack[i]!;
 				let id = dbFrame[local];
 				if (id === undefined) throw new RangeError(`frame id ${local} out of range`);
 				if (id < 0) {
@@ -168,7 +168,7 @@ export class ProfileInserter {
 			quads[q++] = this.#stackId(h, ids, length, endMs);
 			quads[q++] = s.pid;
 			quads[q++] = this.#commId(h, s.comm);
-			quads[q++] = s.count;
+			quads[q++] = s.weight;
 			if (s.pid === lastPid && s.comm === lastComm) continue;
 			lastPid = s.pid;
 			lastComm = s.comm;

@@ -36,7 +36,7 @@ storageConformance({
 const T0 = 1_700_000_000_000;
 const LATEST = Math.max(...migrations.map((m) => m.version));
 
-function window(startMs: number, stacks: ProfileWindow['stacks']): ProfileWindow {
+function window(startMs: number, samples: ProfileWindow['samples']): ProfileWindow {
 	return {
 		host: 'a',
 		startMs,
@@ -49,11 +49,11 @@ function window(startMs: number, stacks: ProfileWindow['stacks']): ProfileWindow
 			{ name: 'unused', module: 'app', kind: 'user' },
 			{ name: 'do_syscall_64', module: '[kernel.kallsyms]', kind: 'kernel' },
 		],
-		stacks,
+		samples,
 	};
 }
-const hotStack = (pid: number, comm: string, count: number) => ({ pid, comm, frameIds: [0, 1], count });
-const coldStack = (pid: number, comm: string, count: number) => ({ pid, comm, frameIds: [0, 2, 4], count });
+const hotStack = (pid: number, comm: string, weight: number) => ({ pid, comm, stack: [0, 1], weight });
+const coldStack = (pid: number, comm: string, weight: number) => ({ pid, comm, stack: [0, 2, 4], weight });
 
 /** Row counts of the profile tables, read through a connection of the test's own. */
 function counts(dir: string): { hosts: number; frames: number; stacks: number; windows: number } {
