@@ -22,6 +22,13 @@ export function parseLiveMessage(text: string): LiveServerMessage | null {
 	return result.ok ? result.value : null;
 }
 
+/** Why a feature is off, `host: reason` for each connected host that reported it failed. */
+export function featureFailures(hosts: readonly HostStatus[], feature: string): string[] {
+	return hosts.flatMap((h) =>
+		h.connected ? (h.features?.failed ?? []).filter((f) => f.name === feature).map((f) => `${h.host}: ${f.reason}`) : [],
+	);
+}
+
 /** One number for the header: the sum of a collector's named loss counters. */
 export function totalDrops(host: Pick<HostStatus, 'drops'>): number {
 	return Object.values(host.drops).reduce((sum, count) => sum + count, 0);

@@ -1,7 +1,10 @@
 import { EventEmitter } from 'node:events';
 import type { LiveView } from '@firesight/api';
-import type { ConnectionsSnapshot, Drops, HostStatus, LiveConnectionsMessage, ProcessesMessage, ProcessRow, RequestBatch } from '@firesight/protocol';
-import { RecentRequestBatches, type LiveRequestsMessage } from './recent-requests.ts';
+import type { Drops, Features, HostStatus, LiveServerMessage, LiveStats, ProcessesMessage, RequestBatch } from '@firesight/protocol';
+import { RecentRequestBatches } from './recent-requests.ts';
+
+/** Hub → browser messages that are a host's newest snapshot of something, superseding the last. */
+export type LatestMessage = Extract<LiveServerMessage, { type: 'processes' | 'connections' }>;
 
 interface HostEntry {
 	host: string;
@@ -10,17 +13,17 @@ interface HostEntry {
 	lastSeenMs: number;
 	frequencyHz: number;
 	drops: Drops;
+	features: Features | undefined;
 	version: string | undefined;
-	processes: ProcessesMessage | undefined;
-	tcp?: LiveConnectionsMessage;
+	/** The newest snapshot of each kind, by message type. */
+	latest: Map<LatestMessage['type'], LatestMessage>;
 }
 
 export interface HubStateEvents {
 	/** A host connected, disconnected or said hello: the status message changed shape. */
 	status: [];
-	processes: [ProcessesMessage];
-	connections: [LiveConnectionsMessage];
-	requests: [LiveRequestsMessage];
+	/** Something for every browser on /live. */
+	message: [LiveServerMessage];
 }
 
 /** The hub's in-memory view of collectors; the tRPC router reads it through `LiveView`. */
@@ -37,7 +40,7 @@ export class HubState extends EventEmitter<HubStateEvents> implements LiveView {
 	#entry(host: string): HostEntry {
 		let e = this.#hosts.get(host);
 		if (!e) {
-			e = { host, connections: 0, lastSeenMs: this.#now(), frequencyHz: 0, drops: {}, version: undefined, processes: undefined };
+			e = { host, connections: 0, lastSeenMs: this.#now(), frequencyHz: 0, drops: {}, features: undefined, version: undefined, latest: new Map() };
 			this.#hosts.set(host, e);
 		}
 		return e;
@@ -63,43 +66,54 @@ export class HubState extends EventEmitter<HubStateEvents> implements LiveView {
 		this.#entry(host).lastSeenMs = this.#now();
 	}
 
-	live(host: string, ts: number, frequencyHz: number, rows: ProcessRow[], drops: Drops): void {
-		const e = this.#entry(host);
+	/** A collector's live stats: its status (drops, features) and its process table. */
+	live(stats: LiveStats): void {
+		const e = this.#entry(stats.host);
+		e.frequencyHz = stats.frequencyHz;
+		e.drops = stats.drops;
+		if (stats.features) e.features = stats.features;
+		this.setLatest({ type: 'processes', host: stats.host, ts: stats.ts, rows: stats.processes });
+	}
+
+	/** A host's newest snapshot of one kind: kept for browsers that connect later, and pushed. */
+	setLatest(message: LatestMessage): void {
+		const e = this.#entry(message.host);
 		e.lastSeenMs = this.#now();
-		e.frequencyHz = frequencyHz;
-		e.drops = drops;
-		const msg: ProcessesMessage = { type: 'processes', host, ts, rows };
-		e.processes = msg;
-		this.emit('processes', msg);
+		e.latest.set(message.type, message);
+		this.publish(message);
 	}
 
-	/** A collector's live TCP connection table. */
-	liveConnections(host: string, snapshot: ConnectionsSnapshot): void {
-		const e = this.#entry(host);
-		e.lastSeenMs = this.#now();
-		const msg: LiveConnectionsMessage = { ...snapshot, type: 'connections', host };
-		e.tcp = msg;
-		this.emit('connections', msg);
+	/** Pushed to every browser, not kept. */
+	publish(message: LiveServerMessage): void {
+		this.emit('message', message);
 	}
 
-	/** A collector's new requests: kept for browsers that connect later, and pushed on /live. */
-	liveRequests(host: string, batch: RequestBatch): void {
-		this.#entry(host).lastSeenMs = this.#now();
-		const msg = this.#requests.add(host, batch);
-		this.emit('requests', msg);
+	/** A collector's new requests: the recent ones are kept for browsers that connect later, and pushed. */
+	requests(batch: RequestBatch): void {
+		this.#entry(batch.host).lastSeenMs = this.#now();
+		this.publish(this.#requests.add(batch.host, batch));
 	}
 
-	/** The newest request batches, oldest first: the /live backfill. */
-	recentRequestBatches(host?: string): LiveRequestsMessage[] {
-		return this.#requests.list(host);
-	}
-
-	connections(host?: string): LiveConnectionsMessage[] {
-		const out: LiveConnectionsMessage[] = [];
+	/** The newest snapshot of one kind per host, or only `host`'s. */
+	latest<T extends LatestMessage['type']>(type: T, host?: string): Extract<LatestMessage, { type: T }>[] {
+		const out: Extract<LatestMessage, { type: T }>[] = [];
 		for (const e of this.#hosts.values()) {
-			if (e.tcp && (host === undefined || e.host === host)) out.push(e.tcp);
+			const m = e.latest.get(type);
+			if (m && (host === undefined || e.host === host)) out.push(m as Extract<LatestMessage, { type: T }>);
 		}
 		return out;
+	}
+
+	/** What a browser that just connected needs: every host's latest snapshots, then recent requests. */
+	backfill(): LiveServerMessage[] {
+		const out: LiveServerMessage[] = [];
+		for (const e of this.#hosts.values()) out.push(...e.latest.values());
+		out.push(...this.#requests.list());
+		return out;
+	}
+
+	processes(host?: string): ProcessesMessage[] {
+		return this.latest('processes', host);
 	}
 
 	hosts(): HostStatus[] {
@@ -111,15 +125,8 @@ export class HubState extends EventEmitter<HubStateEvents> implements LiveView {
 				frequencyHz: e.frequencyHz,
 				drops: e.drops,
 				...(e.version === undefined ? {} : { version: e.version }),
+				...(e.features === undefined ? {} : { features: e.features }),
 			}))
 			.sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0));
-	}
-
-	processes(host?: string): ProcessesMessage[] {
-		const out: ProcessesMessage[] = [];
-		for (const e of this.#hosts.values()) {
-			if (e.processes && (host === undefined || e.host === host)) out.push(e.processes);
-		}
-		return out;
 	}
 }

@@ -5,26 +5,21 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import {
 	PROTOCOL_VERSION,
 	limits,
+	messageHost,
 	parseCollectorMessage,
-	redactRequestBatch,
+	type DataMessage,
 	type HubReply,
-	type ProfileWindow,
 } from '@firesight/protocol';
-import type { ConnectionStore, ProfileStore, RequestStore } from '@firesight/store';
+import type { Storage } from '@firesight/store';
 import type { HubState } from './hub-state.ts';
+import { ingestRoutes, type IngestRoute, type RouteContext } from './ingest-routes.ts';
 import type { HubMetrics } from './metrics.ts';
 
 export interface IngestOptions {
 	token: string;
-	store: ProfileStore;
-	/** Where retransmit windows go; without it they are acknowledged and dropped. */
-	connections?: ConnectionStore;
-	/** Where requests and request windows go; without it requests are only shown live. */
-	requests?: RequestStore;
+	storage: Pick<Storage, 'profiles' | 'connections' | 'requests'>;
 	state: HubState;
 	metrics: HubMetrics;
-	/** A window was stored: the live stream tells browsers. */
-	onWindow(window: ProfileWindow): void;
 	/** How often collectors are pinged; one missed pong closes the connection. */
 	heartbeatMs: number;
 	log(line: string): void;
@@ -83,7 +78,8 @@ export class Ingest {
 	}
 
 	#connection(ws: WebSocket): void {
-		const { state, metrics, store, log } = this.#opts;
+		const { state, metrics, storage, log } = this.#opts;
+		const ctx: RouteContext = { storage, state, metrics };
 		metrics.collectorsConnected.inc();
 		this.#alive.set(ws, true);
 		ws.on('pong', () => {
@@ -117,61 +113,21 @@ export class Ingest {
 				log(`collector ${host} connected (version ${msg.version}, ${msg.frequencyHz} Hz)`);
 			} else if (host === undefined) {
 				return reject('no_hello', 'not_hello', 'send hello first');
-			} else if (msg.type === 'profile') {
-				if (msg.window.host !== host) {
-					return reject('host_mismatch', 'bad_message', `window for host '${msg.window.host}' on the connection of '${host}'`);
+			} else {
+				const sender = messageHost(msg);
+				if (sender !== host) {
+					return reject('host_mismatch', 'bad_message', `${msg.type} for host '${sender}' on the connection of '${host}'`);
 				}
+				// The table's entry for this type; the cast joins each message to its own entry.
+				const route = ingestRoutes[msg.type] as IngestRoute<DataMessage>;
+				const message = route.prepare?.(msg) ?? msg;
 				try {
-					await store.insertWindow(msg.window);
+					await route.persist?.(message, ctx);
 				} catch (err) {
-					return reject('store', 'internal', `could not store the window: ${(err as Error).message}`);
+					return reject('store', 'internal', `could not store the ${route.what}: ${(err as Error).message}`);
 				}
 				state.seen(host);
-				metrics.windowsIngested.inc({ host });
-				this.#opts.onWindow(msg.window);
-			} else if (msg.type === 'live') {
-				if (msg.stats.host !== host) {
-					return reject('host_mismatch', 'bad_message', `stats for host '${msg.stats.host}' on the connection of '${host}'`);
-				}
-				state.live(host, msg.stats.ts, msg.stats.frequencyHz, msg.stats.processes, msg.stats.drops);
-			} else if (msg.type === 'connections') {
-				if (msg.snapshot.host !== host) {
-					return reject('host_mismatch', 'bad_message', `connections for host '${msg.snapshot.host}' on the connection of '${host}'`);
-				}
-				state.liveConnections(host, msg.snapshot);
-			} else if (msg.type === 'retransmitWindow') {
-				if (msg.window.host !== host) {
-					return reject('host_mismatch', 'bad_message', `retransmits for host '${msg.window.host}' on the connection of '${host}'`);
-				}
-				try {
-					await this.#opts.connections?.insertWindow(msg.window);
-				} catch (err) {
-					return reject('store', 'internal', `could not store the retransmits: ${(err as Error).message}`);
-				}
-				state.seen(host);
-			} else if (msg.type === 'requests') {
-				if (msg.batch.host !== host) {
-					return reject('host_mismatch', 'bad_message', `requests for host '${msg.batch.host}' on the connection of '${host}'`);
-				}
-				// The collector redacted them before they left the host; the same rules again here
-				// keep a buggy collector from putting a credential in storage.
-				const batch = redactRequestBatch(msg.batch);
-				try {
-					await this.#opts.requests?.insertBatch(batch);
-				} catch (err) {
-					return reject('store', 'internal', `could not store the requests: ${(err as Error).message}`);
-				}
-				state.liveRequests(host, batch);
-			} else if (msg.type === 'requestWindow') {
-				if (msg.window.host !== host) {
-					return reject('host_mismatch', 'bad_message', `request window for host '${msg.window.host}' on the connection of '${host}'`);
-				}
-				try {
-					await this.#opts.requests?.insertWindow(msg.window);
-				} catch (err) {
-					return reject('store', 'internal', `could not store the request window: ${(err as Error).message}`);
-				}
-				state.seen(host);
+				route.live?.(message, ctx);
 			}
 			metrics.messagesIngested.inc({ type: msg.type });
 			accepted++;

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { LiveServerMessage, ProfileWindow } from '@firesight/protocol';
+import type { LiveServerMessage } from '@firesight/protocol';
 import type { HubState } from './hub-state.ts';
 import type { HubMetrics } from './metrics.ts';
 
@@ -14,13 +14,13 @@ export interface LiveOptions {
 	statusEveryMs: number;
 }
 
-/** The browser endpoint: status and process tables pushed as they change. */
+/** The browser endpoint: host status, and whatever the hub state publishes, pushed as it comes. */
 export class LiveStream {
 	readonly #wss: WebSocketServer;
 	readonly #opts: LiveOptions;
 	readonly #timer: NodeJS.Timeout;
 	readonly #onStatus = () => this.broadcast(this.#status());
-	readonly #onProcesses = (msg: LiveServerMessage) => this.broadcast(msg);
+	readonly #onMessage = (msg: LiveServerMessage) => this.broadcast(msg);
 
 	constructor(opts: LiveOptions) {
 		this.#opts = opts;
@@ -28,9 +28,7 @@ export class LiveStream {
 		this.#wss = new WebSocketServer({ noServer: true, maxPayload: 4096 });
 		this.#wss.on('connection', (ws) => this.#connection(ws));
 		opts.state.on('status', this.#onStatus);
-		opts.state.on('processes', this.#onProcesses);
-		opts.state.on('connections', this.#onProcesses);
-		opts.state.on('requests', this.#onProcesses);
+		opts.state.on('message', this.#onMessage);
 		this.#timer = setInterval(this.#onStatus, opts.statusEveryMs);
 		this.#timer.unref();
 	}
@@ -58,13 +56,7 @@ export class LiveStream {
 		// Joining the client set happened before this callback (subscribe), so the backfill below
 		// cannot miss an update; a snapshot sent twice is harmless (the page keys rows by host).
 		this.#send(ws, this.#status());
-		for (const snap of state.processes()) this.#send(ws, snap);
-		for (const snap of state.connections()) this.#send(ws, snap);
-		for (const batch of state.recentRequestBatches()) this.#send(ws, batch);
-	}
-
-	window(w: ProfileWindow): void {
-		this.broadcast({ type: 'window', host: w.host, startMs: w.startMs, durationMs: w.durationMs });
+		for (const msg of state.backfill()) this.#send(ws, msg);
 	}
 
 	broadcast(msg: LiveServerMessage): void {
@@ -87,9 +79,7 @@ export class LiveStream {
 	async close(): Promise<void> {
 		clearInterval(this.#timer);
 		this.#opts.state.off('status', this.#onStatus);
-		this.#opts.state.off('processes', this.#onProcesses);
-		this.#opts.state.off('connections', this.#onProcesses);
-		this.#opts.state.off('requests', this.#onProcesses);
+		this.#opts.state.off('message', this.#onMessage);
 		for (const ws of this.#wss.clients) ws.close(1001, 'hub shutting down');
 		await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
 		await new Promise((r) => setTimeout(r, 50));

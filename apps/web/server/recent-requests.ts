@@ -1,7 +1,5 @@
 import type { LiveRequestsMessage, RequestBatch } from '@firesight/protocol';
 
-export type { LiveRequestsMessage } from '@firesight/protocol';
-
 /** What a browser gets of a batch: no headers or bodies (tRPC serves those, from the store). */
 export function toLiveRequests(host: string, batch: RequestBatch): LiveRequestsMessage {
 	return {

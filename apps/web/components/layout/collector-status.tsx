@@ -25,7 +25,8 @@ export function CollectorStatus() {
 				.filter(([, count]) => count > 0)
 				.map(([name, count]) => `${name} ${formatCompact(count)}`)
 				.join(', ');
-			return `${host.host}: ${host.connected ? 'connected' : 'disconnected'}, ${formatHz(host.frequencyHz)}, drops ${counters || 'none'}${host.version ? `, v${host.version}` : ''}`;
+			const off = (host.features?.failed ?? []).map((f) => `${f.name} off (${f.reason})`).join(', ');
+			return `${host.host}: ${host.connected ? 'connected' : 'disconnected'}, ${formatHz(host.frequencyHz)}, drops ${counters || 'none'}${off ? `, ${off}` : ''}${host.version ? `, v${host.version}` : ''}`;
 		})
 		.join('\n');
 	return (

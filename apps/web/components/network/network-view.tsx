@@ -4,6 +4,7 @@ import { useMemo, useState } from 'react';
 import { api } from '../../lib/api.ts';
 import { formatClock, formatCompact, formatInt, formatRate } from '../../lib/format.ts';
 import { liveFreshness, staleNote } from '../../lib/freshness.ts';
+import { featureFailures } from '../../lib/live-messages.ts';
 import { connectionRows, endpoint, seriesStep, type ChartSeries, type HostConnectionRow } from '../../lib/network.ts';
 import { resolveRange, type TimeRange } from '../../lib/profile-query.ts';
 import { useRangeQuery, useRefreshTick } from '../../lib/use-range-query.ts';
@@ -67,14 +68,17 @@ export function NetworkView() {
 	const lastUpdate = freshness.lastReceivedAt ?? 0;
 	const collectors = live.status?.hosts ?? [];
 	const anyConnected = collectors.some((h) => h.connected);
+	const tcpOff = featureFailures(collectors, 'tcp');
 
 	let empty;
 	if (!live.everConnected) {
 		empty = <EmptyState title="Connecting to the hub…" detail="The connection table appears as soon as the live stream is up." />;
 	} else if (collectors.length === 0 || !anyConnected) {
 		empty = <NoCollectorState />;
+	} else if (snapshots.length === 0 && tcpOff.length > 0) {
+		empty = <EmptyState title="TCP tracing is off on the collectors" detail={`${tcpOff.join('; ')}. It needs root and a kernel with BTF.`} />;
 	} else if (snapshots.length === 0) {
-		empty = <EmptyState title="No TCP data from the collectors" detail="Collectors send their TCP connection table every second once TCP tracing is loaded. If this stays empty, look for `TCP retransmits are off` in the collector's log (it needs root and a kernel with BTF)." />;
+		empty = <EmptyState title="No TCP data from the collectors" detail="Collectors send their TCP connection table every second once TCP tracing is loaded. If this stays empty, look for `TCP tracing is off` in the collector's log (it needs root and a kernel with BTF)." />;
 	} else if (rows.length === 0) {
 		empty = <EmptyState title="No TCP connections yet" detail="Connections appear here as processes open them; those opened before the collector started show once they send or close." />;
 	} else {

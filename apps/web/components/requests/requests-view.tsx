@@ -4,6 +4,7 @@ import { useMemo, useState } from 'react';
 import type { EndpointSummary } from '@firesight/store';
 import { api } from '../../lib/api.ts';
 import { formatClock, formatInt, formatPercent, formatRate } from '../../lib/format.ts';
+import { featureFailures } from '../../lib/live-messages.ts';
 import { processRows } from '../../lib/live-store.ts';
 import type { TimeRange } from '../../lib/profile-query.ts';
 import { formatLatency, requestKey, requestMatches, summarizeRecent } from '../../lib/requests.ts';
@@ -66,13 +67,15 @@ export function RequestsView() {
 
 	const collectors = live.status?.hosts ?? [];
 	const anyConnected = collectors.some((h) => h.connected);
+	const tlsOff = featureFailures(collectors, 'tls');
 	let empty;
 	if (!live.everConnected) {
 		empty = <EmptyState title="Connecting to the hub…" detail="Requests appear as soon as the live stream is up." />;
 	} else if (collectors.length === 0 || !anyConnected) {
 		empty = <NoCollectorState />;
-	} else if (rows.length === 0 && processes.length > 0 && !capturing) {
-		empty = <EmptyState title="HTTPS capture is off on the collectors" detail="The collector could not load its TLS uprobes; look for `HTTPS request capture is off` in its log (it needs root and a kernel with BTF)." />;
+	} else if (rows.length === 0 && ((processes.length > 0 && !capturing) || tlsOff.length > 0)) {
+		const why = tlsOff.length > 0 ? `${tlsOff.join('; ')}. ` : 'The collector could not load its TLS uprobes; look for `HTTPS request capture is off` in its log. ';
+		empty = <EmptyState title="HTTPS capture is off on the collectors" detail={`${why}It needs root and a kernel with BTF.`} />;
 	} else if (rows.length === 0) {
 		empty = <EmptyState title="No HTTPS requests yet" detail="Make one, e.g. `curl -k https://127.0.0.1:8443/`, against a server that uses OpenSSL (system libssl or Node). Requests show here within a second; secrets and query values are redacted." />;
 	} else {
