@@ -4,7 +4,11 @@ import type { RequestStore } from './request-store.ts';
 import { openSqliteStorage } from './sqlite/sqlite-storage.ts';
 import type { StorageOptions } from './storage-options.ts';
 
-/** Everything the hub keeps, one store per stored signal, behind one backend. */
+/**
+ * Everything the hub keeps, one store per stored signal, behind one backend. Every insert
+ * resolves only once what it stored is durable, so the hub may acknowledge a message after it
+ * (a message id, for replays that must not count twice, fits in as one more argument).
+ */
 export interface Storage {
 	readonly profiles: ProfileStore;
 	readonly connections: ConnectionStore;
