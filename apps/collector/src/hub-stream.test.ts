@@ -17,7 +17,7 @@ function windowAt(startMs: number, count: number): ProfileWindow {
 		durationMs: 1000,
 		frequencyHz: 99,
 		frames: [{ name: 'work', module: 'app', kind: 'user' }],
-		stacks: [{ pid: 1, comm: 'app', frameIds: [0], count }],
+		samples: [{ pid: 1, comm: 'app', stack: [0], weight: count }],
 	};
 }
 

@@ -1,22 +1,9 @@
-import type { Profile } from '@firesight/profile';
-import type { ProcessRow, ProfileWindow } from '@firesight/protocol';
+import type { ProcessRow } from '@firesight/protocol';
 import type { Feature, FeatureDefinition } from '../feature.ts';
 import { ProfileSampler, type TickStats } from './profile-sampler.ts';
 
 /** The symbolizer's counts of frames it could not name: losses like the kernel's. */
 const SYMBOL_MISSES = ['missNoProcess', 'missNoMapping', 'missNoFile', 'missNoSymbol', 'kernelMiss'] as const;
-
-/** A profile as the wire carries it: frames once, stacks as indices. */
-export function profileToWindow(host: string, profile: Profile): ProfileWindow {
-	return {
-		host,
-		startMs: Math.round(profile.startMs),
-		durationMs: Math.max(1, Math.round(profile.durationMs)),
-		frequencyHz: profile.frequencyHz,
-		frames: profile.frames.map((f) => ({ name: f.name, module: f.module, kind: f.kind })),
-		stacks: profile.samples.map((s) => ({ pid: s.pid, comm: s.comm, frameIds: [...s.stack], count: s.weight })),
-	};
-}
 
 /** Rows with their samples per second over the tick the samples were counted in. */
 export function withSamples(rows: ProcessRow[], samplesByPid: TickStats['samplesByPid'], elapsedMs: number): ProcessRow[] {
@@ -49,7 +36,8 @@ export function profilingFeature(options: { frequency: number }): FeatureDefinit
 				processStarted: (pid) => sampler.symbolizer.observe(pid),
 				processExited: (pid) => exited.add(pid),
 				window() {
-					send({ type: 'profile', window: profileToWindow(host, sampler.closeWindow()) });
+					// A window is the profile as built, plus its host: no copy of its frames or samples.
+					send({ type: 'profile', window: { ...sampler.closeWindow(), host } });
 					for (const pid of exited) sampler.symbolizer.forget(pid);
 					exited.clear();
 				},
@@ -67,7 +55,7 @@ export function profilingFeature(options: { frequency: number }): FeatureDefinit
 				},
 				async stop() {
 					const rest = await sampler.stop();
-					if (rest.samples.length) send({ type: 'profile', window: profileToWindow(host, rest) });
+					if (rest.samples.length) send({ type: 'profile', window: { ...rest, host } });
 				},
 			};
 		},
