@@ -24,8 +24,8 @@ export interface ConnectionRetransmits {
 	/** State in the newest window that holds the connection. */
 	state: string;
 	/** First and last retransmit seen in the range, epoch ms. */
-	firstTs: number | null;
-	lastTs: number | null;
+	firstRetransmitAt: number | null;
+	lastRetransmitAt: number | null;
 }
 
 export interface SeriesQuery extends ConnectionQuery {

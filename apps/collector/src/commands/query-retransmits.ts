@@ -11,7 +11,7 @@ Options:
   -p, --pid PID          only connections owned by this process
       --host HOST        only this collector host
       --json             one JSON object per connection per line:
-                         {pid, comm, family, saddr, sport, daddr, dport, retransmits, state, firstTs, lastTs}
+                         {pid, comm, family, saddr, sport, daddr, dport, retransmits, state, firstRetransmitAt, lastRetransmitAt}
       --hub URL          the hub (default http://127.0.0.1:7300)`;
 
 function endpoint(family: number, addr: string, port: number): string {
@@ -41,8 +41,8 @@ export async function retransmits(argv: string[]): Promise<number> {
 			dport: r.dport,
 			retransmits: r.retransmits,
 			state: r.state,
-			firstTs: r.firstTs,
-			lastTs: r.lastTs,
+			firstRetransmitAt: r.firstRetransmitAt,
+			lastRetransmitAt: r.lastRetransmitAt,
 		}),
 		header: ['PID', 'COMMAND', 'LOCAL', 'REMOTE', 'RETRANS', 'STATE', 'FIRST', 'LAST'],
 		numeric: [0, 4],
@@ -53,8 +53,8 @@ export async function retransmits(argv: string[]): Promise<number> {
 			endpoint(r.family, r.daddr, r.dport),
 			String(r.retransmits),
 			r.state,
-			isoOrDash(r.firstTs),
-			isoOrDash(r.lastTs),
+			isoOrDash(r.firstRetransmitAt),
+			isoOrDash(r.lastRetransmitAt),
 		],
 	});
 	return 0;

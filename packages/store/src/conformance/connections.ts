@@ -43,7 +43,7 @@ export function connectionConformance(backend: BackendUnderTest): void {
 			assert.equal(all.length, 3);
 			assert.deepEqual(
 				{ ...all[0]! },
-				{ host: 'a', cookie: '1', pid: 100, comm: 'curl', family: 4, saddr: '10.0.0.1', sport: 40000, daddr: '10.0.0.2', dport: 443, retransmits: 7, state: 'CLOSE', firstTs: 10_500, lastTs: 25_000 },
+				{ host: 'a', cookie: '1', pid: 100, comm: 'curl', family: 4, saddr: '10.0.0.1', sport: 40000, daddr: '10.0.0.2', dport: 443, retransmits: 7, state: 'CLOSE', firstRetransmitAt: 10_500, lastRetransmitAt: 25_000 },
 			);
 			assert.deepEqual(all.map((c) => c.retransmits), [7, 2, 1], 'most retransmits first');
 			assert.deepEqual((await store.query({ fromMs: 0, toMs: 100_000, host: 'b' })).map((c) => c.retransmits), [2]);

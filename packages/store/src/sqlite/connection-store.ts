@@ -100,8 +100,8 @@ export class SqliteConnectionStore implements ConnectionStore {
 			dport: r.dport,
 			retransmits: r.retransmits,
 			state: r.state,
-			firstTs: r.first_ms,
-			lastTs: r.last_ms,
+			firstRetransmitAt: r.first_ms,
+			lastRetransmitAt: r.last_ms,
 		}));
 	}
 
