@@ -48,7 +48,12 @@ export const collector: Command = {
 		console.error(`firesight collector: sampling ${agent.host} at ${frequency} Hz, streaming to ${hub}`);
 		// A wrong token does not fix itself: retrying forever would look like an unreachable hub.
 		const refused = new Promise<string>((resolve) => {
-			if (!args['retry-auth']) agent.stream.once('unauthorized', resolve);
+			if (args['retry-auth']) return;
+			agent.stream.once('unauthorized', (reason) => {
+				// No more attempts while the rest stops: they would only report an unreachable hub.
+				void agent.stream.close(0);
+				resolve(reason);
+			});
 		});
 		const reason = await Promise.race([untilSignal().then(() => undefined), refused]);
 		await agent.stop();

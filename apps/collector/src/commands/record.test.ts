@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus as onlineCpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
@@ -74,4 +74,35 @@ test('record --format pprof writes a profile another pprof reader accepts', asyn
 	}
 	assert.ok(total > 100, `only ${total} samples`);
 	assert.ok(Math.abs((100 * hotA) / total - 60) < 10, `hot_a ${((100 * hotA) / total).toFixed(1)}%`);
+});
+
+test('record --duration is honoured: the profile spans it, with no more samples than CPUs × frequency allow', async (t) => {
+	if (!skipUnlessBpf(t)) return;
+	// The profiler samples every online CPU; keep each of them busy, so the bound is nearly reached.
+	// Node is the workload on purpose: its large binary takes the symbolizer a while the first
+	// time, which once stretched a 1 s recording to several seconds of samples.
+	const cpus = onlineCpus().length;
+	const spin = "process.stdout.write('ready\\n'); for (;;) {}";
+	const workloads = await Promise.all(Array.from({ length: cpus }, () => startWorkload(process.execPath, ['-e', spin])));
+	t.after(() => workloads.forEach((w) => w.stop()));
+	const dir = mkdtempSync(join(tmpdir(), 'firesight-record-'));
+	t.after(() => rmSync(dir, { recursive: true, force: true }));
+	const out = join(dir, 'x.pb.gz');
+
+	const seconds = 1;
+	const frequency = 97;
+	const r = cli('record', '--duration', String(seconds), '--frequency', String(frequency), '--output', out);
+	assert.equal(r.status, 0, r.stderr);
+	const p = PprofProfile.decode(gunzipSync(readFileSync(out)));
+	const spanned = Number(p.durationNanos) / 1e9;
+	let samples = 0;
+	for (const s of p.sample) samples += Number(s.value[0]);
+	const what = `${samples} samples over ${spanned.toFixed(2)} s on ${cpus} CPUs at ${frequency} Hz`;
+	// Within a second of the duration asked for, and never shorter.
+	assert.ok(spanned >= seconds * 0.95 && spanned <= seconds + 1, what);
+	// No more samples than that span allows (5% and a few samples for the kernel's frequency tuning)...
+	assert.ok(samples <= spanned * frequency * cpus * 1.05 + 5, what);
+	assert.ok(samples <= (seconds + 1) * frequency * cpus, what);
+	// ...and the busy CPUs were sampled, so the bound is not met by recording nothing.
+	assert.ok(samples >= seconds * frequency * cpus * 0.5, what);
 });

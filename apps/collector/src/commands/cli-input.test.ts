@@ -1,0 +1,124 @@
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { startHub } from '@firesight/web/server';
+
+const BIN = fileURLToPath(new URL('../../bin/firesight.js', import.meta.url));
+const execFileP = promisify(execFile);
+
+interface Outcome {
+	code: number;
+	stdout: string;
+	stderr: string;
+}
+
+async function cli(args: string[], env: Record<string, string> = {}): Promise<Outcome> {
+	return execFileP(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, timeout: 120_000 }).then(
+		(r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+		(e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
+	);
+}
+
+/** Runs `jobs` a few at a time: each is a node process starting up. */
+async function inTurns<T>(jobs: (() => Promise<T>)[], width = 4): Promise<T[]> {
+	const out: T[] = new Array(jobs.length);
+	let next = 0;
+	await Promise.all(
+		Array.from({ length: width }, async () => {
+			while (next < jobs.length) {
+				const i = next++;
+				out[i] = await jobs[i]!();
+			}
+		}),
+	);
+	return out;
+}
+
+test('bad arguments and environment values: exit code 2, one line on stderr, no stack, before anything starts', async (t) => {
+	const dir = mkdtempSync(join(tmpdir(), 'firesight-cli-input-'));
+	t.after(() => rmSync(dir, { recursive: true, force: true }));
+	const hub = ['--hub', 'http://127.0.0.1:1', '--token', 'some-token'];
+	const cases: { args: string[]; env?: Record<string, string>; says: RegExp }[] = [
+		{ args: ['record', '--duration', '-5'], says: /--duration must be a duration .*got '-5'/ },
+		{ args: ['record', '--duration', '0'], says: /--duration must be/ },
+		{ args: ['record', '--duration', '99999999999d'], says: /--duration must be/ },
+		{ args: ['record', '--frequency', '0'], says: /--frequency must be a whole number from 1 to 10000/ },
+		{ args: ['record', '--frequency', '1e9'], says: /--frequency must be/ },
+		{ args: ['record', '--pid', '-1'], says: /--pid must be/ },
+		{ args: ['record', '--pid', '4194303'], says: /--pid 4194303: no such process/ },
+		{ args: ['record', '--output', '/nonexistent/x.pb.gz'], says: /--output '\/nonexistent\/x\.pb\.gz': its directory does not exist/ },
+		{ args: ['record', '--output', dir], says: /is a directory/ },
+		{ args: ['record', '--bogus\nline'], says: /unknown option '--bogus\\nline'/ },
+		{ args: ['collector', ...hub, '--window', '0'], says: /--window must be a duration from 1s to 1h/ },
+		{ args: ['collector', ...hub, '--frequency', '-3'], says: /--frequency must be/ },
+		{ args: ['collector', '--hub', 'ftp://x'], says: /--hub must be a URL/ },
+		{ args: ['collector', '--hub', 'http://127.0.0.1:1'], says: /--token is required \(or set \$FIRESIGHT_TOKEN\)/ },
+		{ args: ['collector', '--hub', 'http://127.0.0.1:1'], env: { FIRESIGHT_TOKEN: 'two\nlines' }, says: /\$FIRESIGHT_TOKEN must be/ },
+		{ args: ['query', 'profile', '--since', '99999999999d'], says: /--since must be a duration from 1s to 366d/ },
+		{ args: ['query', 'requests', '--pid', '-1'], says: /--pid must be/ },
+		{ args: ['query', 'profile', '--output', '/nonexistent/x.pb.gz'], says: /its directory does not exist/ },
+		{ args: ['hub', '--listen', '256.1.1.1:7620'], says: /--listen has no valid address: '256\.1\.1\.1'/ },
+		{ args: ['hub', '--listen', '127.0.0.1:70000'], says: /--listen must be ADDR:PORT/ },
+		{ args: ['hub', '--listen', 'no-such-host.invalid:7620'], says: /--listen host 'no-such-host\.invalid' does not resolve/ },
+		{ args: ['hub', '--data', '/proc/nope'], says: /data directory '\/proc\/nope' cannot be created/ },
+		{ args: ['hub'], env: { FIRESIGHT_DATA: '/proc/nope' }, says: /data directory '\/proc\/nope' cannot be created/ },
+		{ args: ['hub', '--token', 'short'], says: /--token must be 8 to 512 visible ASCII characters/ },
+		{ args: ['up', '--listen', '192.0.2.1:7300', '--data', join(dir, 'up')], says: /--listen '192\.0\.2\.1' is not an address of this host/ },
+		{ args: ['up', '--window', '0'], says: /--window must be/ },
+	];
+	const outcomes = await inTurns(cases.map((c) => () => cli(c.args, c.env)));
+	cases.forEach((c, i) => {
+		const r = outcomes[i]!;
+		const what = `${JSON.stringify(c.args)}: ${r.stderr}`;
+		assert.equal(r.code, 2, what);
+		assert.equal(r.stdout, '', what);
+		assert.equal(r.stderr.trimEnd().split('\n').length, 1, what);
+		assert.doesNotMatch(r.stderr, /^\s+at /m, what);
+		assert.match(r.stderr, c.says, what);
+	});
+	assert.equal(existsSync('/nonexistent'), false);
+});
+
+test('--help for every command and subcommand, --version', async () => {
+	const runs = [['--help'], ['--version'], ...['up', 'record', 'collector', 'hub', 'query', 'query profile', 'query requests', 'query retransmits'].map((c) => [...c.split(' '), '--help'])];
+	const outcomes = await inTurns(runs.map((args) => () => cli(args)));
+	runs.forEach((args, i) => {
+		const r = outcomes[i]!;
+		assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+		assert.equal(r.stderr, '');
+		if (args[0] === '--version') {
+			const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+			assert.equal(r.stdout, `${pkg.version}\n`);
+		} else {
+			assert.match(r.stdout, new RegExp(`^Usage: firesight ${args.length > 1 ? args.slice(0, -1).join(' ') : '<command>'}`));
+		}
+	});
+});
+
+test('a reader that closes the pipe early ends the query quietly, with status 0', async (t) => {
+	const dir = mkdtempSync(join(tmpdir(), 'firesight-cli-epipe-'));
+	const hub = await startHub({ listen: { host: '127.0.0.1', port: 0 }, dataDir: dir, token: 'epipe-token', web: false, log: () => {} });
+	t.after(async () => {
+		await hub.close();
+		rmSync(dir, { recursive: true, force: true });
+	});
+	// pprof is written even when the range holds no sample: a header and the sample types.
+	const query = [BIN, 'query', 'profile', '--format', 'pprof', '--since', '1m', '--hub', hub.url];
+	const full = await cli(query.slice(1));
+	assert.equal(full.code, 0, full.stderr);
+	assert.ok(full.stdout.length > 0);
+
+	// `firesight query profile | head -c1` where head has already gone: every write meets EPIPE.
+	const child = spawn(process.execPath, query, { stdio: ['ignore', 'pipe', 'pipe'] });
+	child.stdout.destroy();
+	let stderr = '';
+	child.stderr.on('data', (d) => (stderr += d));
+	const code = await new Promise<number | null>((r) => child.once('close', (c) => r(c)));
+	assert.equal(stderr.replace(/^firesight query: no samples in the last 1m\n/, ''), '');
+	assert.equal(code, 0);
+});
