@@ -1,5 +1,5 @@
 import { inflateSync } from 'node:zlib';
-import { ElfError, ElfFile, FileSource, type ByteSource, type ElfSection } from '@firesight/symbolize';
+import { ElfFile, FileSource, type ByteSource, type ElfSection } from '@firesight/symbolize';
 import { buildTable, type CfiSource, type TableStats } from './build-table.ts';
 import { readCfiEntries, type CfiSectionKind } from './cfi-entries.ts';
 import type { PointerBases } from './pointer-encoding.ts';
@@ -39,8 +39,8 @@ export function buildElfUnwindTable(pathOrSource: string | ByteSource): ElfUnwin
 		try {
 			elf = new ElfFile(src);
 		} catch (err) {
-			if (err instanceof ElfError || err instanceof RangeError) throw new UnwindError('not-elf', err.message);
-			throw err;
+			// Any failure to read the headers means the same to us: no table from this file.
+			throw new UnwindError('not-elf', err instanceof Error ? err.message : String(err));
 		}
 		const machine = src.read(18, 2);
 		if (machine.length < 2 || machine.readUInt16LE(0) !== EM_X86_64) throw new UnwindError('unsupported', 'not an x86-64 ELF file');

@@ -6,3 +6,4 @@ export { runCfaProgram, matchPltExpression, type FdeRows } from './cfa-program.t
 export { buildTable, type CfiSource, type TableStats } from './build-table.ts';
 export { buildElfUnwindTable, type ElfUnwindTable } from './elf-unwind.ts';
 export type { PointerBases } from './pointer-encoding.ts';
+export { UnwindTableCache, type UnwindTableCacheOptions, type CacheOutcome } from './table-cache.ts';

@@ -1,0 +1,115 @@
+import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ElfFile, FileSource } from '@firesight/symbolize';
+import { buildElfUnwindTable } from './elf-unwind.ts';
+import { UnwindError } from './unwind-error.ts';
+import { TABLE_VERSION, UnwindTable } from './unwind-table.ts';
+
+export interface UnwindTableCacheOptions {
+	/** Tables kept on disk; the least recently written go first. Default 256. */
+	readonly maxEntries?: number;
+}
+
+/** Where a table came from, for /metrics. */
+export type CacheOutcome = 'disk' | 'built';
+
+/**
+ * Unwind tables on disk, one file per ELF file, so a restarted collector does not rebuild libc.
+ * A file is known by its GNU build-id (the same code wherever it is installed), else by
+ * device, inode, size and modification time. Writes go to a temporary name and are renamed into
+ * place, so a crash never leaves half a table; a table that does not parse is rebuilt.
+ */
+export class UnwindTableCache {
+	private readonly maxEntries: number;
+	private readonly counters = { disk: 0, built: 0, unreadable: 0, writeFailed: 0 };
+
+	constructor(
+		readonly dir: string,
+		options: UnwindTableCacheOptions = {},
+	) {
+		this.maxEntries = options.maxEntries ?? 256;
+	}
+
+	/** The cache key of an ELF file: `b-<build-id>` or `i-<dev>-<ino>-<size>-<mtime>`. */
+	static keyFor(path: string): string {
+		let src: FileSource;
+		try {
+			src = new FileSource(path);
+		} catch (err) {
+			throw new UnwindError('not-elf', `${path}: ${(err as Error).message}`);
+		}
+		try {
+			const buildId = new ElfFile(src).buildId;
+			if (buildId !== undefined && /^[0-9a-f]{2,128}$/.test(buildId)) return `b-${buildId}`;
+		} catch {
+			// Not readable as ELF: keyed by identity, and the build will say why.
+		} finally {
+			src.close();
+		}
+		try {
+			const st = statSync(path, { bigint: true });
+			return `i-${st.dev}-${st.ino}-${st.size}-${st.mtimeNs}`;
+		} catch (err) {
+			throw new UnwindError('not-elf', `${path}: ${(err as Error).message}`);
+		}
+	}
+
+	/** The table for an ELF file, from disk when built before. Throws `UnwindError` only. */
+	tableFor(path: string): { table: UnwindTable; key: string; from: CacheOutcome } {
+		const key = UnwindTableCache.keyFor(path);
+		const cached = this.get(key);
+		if (cached !== undefined) {
+			this.counters.disk++;
+			return { table: cached, key, from: 'disk' };
+		}
+		const { table } = buildElfUnwindTable(path);
+		this.counters.built++;
+		this.put(key, table);
+		return { table, key, from: 'built' };
+	}
+
+	get(key: string): UnwindTable | undefined {
+		let bytes: Buffer;
+		try {
+			bytes = readFileSync(this.pathOf(key));
+		} catch {
+			return undefined;
+		}
+		try {
+			return new UnwindTable(bytes);
+		} catch (err) {
+			if (!(err instanceof UnwindError)) throw err;
+			this.counters.unreadable++;
+			return undefined;
+		}
+	}
+
+	put(key: string, table: UnwindTable): void {
+		try {
+			mkdirSync(this.dir, { recursive: true });
+			const final = this.pathOf(key);
+			const tmp = `${final}.${process.pid}.tmp`;
+			writeFileSync(tmp, table.bytes);
+			renameSync(tmp, final);
+			this.prune();
+		} catch {
+			// A read-only or full disk costs a rebuild after restart, nothing more.
+			this.counters.writeFailed++;
+		}
+	}
+
+	stats(): Readonly<typeof this.counters> {
+		return { ...this.counters };
+	}
+
+	private pathOf(key: string): string {
+		return join(this.dir, `${key}.v${TABLE_VERSION}.fsuw`);
+	}
+
+	private prune(): void {
+		const files = readdirSync(this.dir).filter((f) => f.endsWith('.fsuw'));
+		if (files.length <= this.maxEntries) return;
+		const byAge = files.map((f) => ({ f, t: statSync(join(this.dir, f)).mtimeMs })).sort((a, b) => a.t - b.t);
+		for (const { f } of byAge.slice(0, files.length - this.maxEntries)) unlinkSync(join(this.dir, f));
+	}
+}
