@@ -3,8 +3,8 @@ import type { LiveView } from '@firesight/api';
 import type { Drops, Features, HostStatus, LiveServerMessage, LiveStats, ProcessesMessage, RequestBatch } from '@firesight/protocol';
 import { RecentRequestBatches } from './recent-requests.ts';
 
-/** Hub → browser messages that are a host's newest snapshot of something, superseding the last. */
-export type LatestMessage = Extract<LiveServerMessage, { type: 'processes' | 'connections' }>;
+/** Hub → browser messages about one host; the ingest routes decide which are superseding snapshots. */
+export type LatestMessage = Extract<LiveServerMessage, { host: string }>;
 
 interface HostEntry {
 	host: string;
