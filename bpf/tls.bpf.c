@@ -324,7 +324,12 @@ static __always_inline int leave(struct pt_regs *ctx, __u8 dir)
 
 	c = bpf_map_lookup_elem(&active, &id);
 	if (!c) {
-		if (traced(tgid))
+		/*
+		 * Only a call that moved bytes lost data. Node runs JS from OpenSSL's info callback
+		 * inside SSL_read (secureConnect), so an SSL_write there replaces the read's entry;
+		 * that read usually returns nothing (handshake), and counting it would cry wolf.
+		 */
+		if (traced(tgid) && ret > 0)
 			count(TLS_NO_ENTRY);
 		return 0;
 	}

@@ -126,7 +126,7 @@ enum tls_counter {
 	TLS_CONTROL_LOST, /* conn/close/exec/exit events the ring buffer had no room for */
 	TLS_TRUNCATED,	  /* calls that moved more than TLS_MAX_CAPTURE bytes */
 	TLS_READ_FAILED,  /* payload or byte count could not be read from user memory */
-	TLS_NO_ENTRY,	  /* a return probe without its entry (attached mid-call, map full) */
+	TLS_NO_ENTRY,	  /* a return with bytes but no entry (mid-attach, nesting, map full) */
 	TLS_ACTIVE_FULL,  /* in-flight call map full: the call is lost */
 	TLS_CONN_FULL,	  /* connection map full: an association is lost */
 	TLS_COUNTER_MAX,
