@@ -149,7 +149,7 @@ type CaptureClass = typeof TlsCapture;
 
 /** One capture mode: the capture on while both loads run. */
 async function captureMode(mode: string, Capture: CaptureClass, port: number, serverPid: number): Promise<ModeResult> {
-	const capture = new Capture({ recentCapacity: 100 });
+	const capture = new Capture();
 	const byPrefix = new Map<string, number>();
 	capture.on('request', (r) => {
 		const p = /^\/bench\/\d+\//.exec(r.path)?.[0] ?? '';
