@@ -1,5 +1,6 @@
 import type { DrainedWindow } from '@firesight/native';
 import type { Frame, ProfileBuilder } from '@firesight/profile';
+import { cutKeepingEnd, limits } from '@firesight/protocol';
 import type { Symbolizer } from '@firesight/symbolize';
 
 const EFAULT = -14;
@@ -11,14 +12,31 @@ const missingStack = (kind: 'user' | 'kernel'): Frame => ({
 	kind,
 });
 
+/** Strings cut to fit the wire, counted where the hub and the dashboard can see them. */
+export interface WireCuts {
+	/** Frames whose name or module was over its wire limit. */
+	frames: number;
+}
+
+/**
+ * A frame within the wire limits: the hub rejects a whole window over one name too long, and
+ * C++ template names pass 4096 characters. Both keep their end: the method and its arguments,
+ * the file name of a module path.
+ */
+function fitFrame(f: Frame, cuts: WireCuts | undefined): Frame {
+	if (f.name.length <= limits.frameName && f.module.length <= limits.shortString) return f;
+	if (cuts) cuts.frames++;
+	return { ...f, name: cutKeepingEnd(f.name, limits.frameName), module: cutKeepingEnd(f.module, limits.shortString) };
+}
+
 /**
  * Symbolizes one drained window into `builder`: user frames root first, then kernel frames, as
  * `perf script` folds them. Each stack is symbolized once per window, however many keys share it.
  */
-export function symbolizeWindow(window: DrainedWindow, symbolizer: Symbolizer, builder: ProfileBuilder): void {
+export function symbolizeWindow(window: DrainedWindow, symbolizer: Symbolizer, builder: ProfileBuilder, cuts?: WireCuts): void {
 	const kernelCache = new Map<number, number[]>();
 	const userCache = new Map<string, number[]>();
-	const intern = (frames: Frame[]) => frames.reverse().map((f) => builder.frames.intern(f));
+	const intern = (frames: Frame[]) => frames.reverse().map((f) => builder.frames.intern(fitFrame(f, cuts)));
 
 	const kernelStack = (id: number): number[] => {
 		if (id === EFAULT) return []; // the sample was taken in user mode
