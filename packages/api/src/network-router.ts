@@ -46,6 +46,13 @@ export const networkRouter = t.router({
 		});
 		const buckets: number[] = [];
 		for (let b = r.startMs; b < input.toMs; b += r.stepMs) buckets.push(b);
-		return { fromMs: input.fromMs, toMs: input.toMs, stepMs: r.stepMs, buckets, hosts: r.hosts.map(rate), processes: r.processes.map(rate) };
+		return {
+			fromMs: input.fromMs,
+			toMs: input.toMs,
+			stepMs: r.stepMs,
+			buckets,
+			hosts: r.hosts.map(rate),
+			processes: r.processes.map(rate),
+		};
 	}),
 });

@@ -28,7 +28,13 @@ export async function profileExport(ctx: ApiContext, params: URLSearchParams): P
 		pid: num(params.get('pid')),
 		comm: params.get('comm') || undefined,
 	});
-	if (!parsed.success) throw new ApiError('BAD_INPUT', formatZodError(parsed.error).replace(/fromMs/g, 'from').replace(/toMs/g, 'to'));
+	if (!parsed.success)
+		throw new ApiError(
+			'BAD_INPUT',
+			formatZodError(parsed.error)
+				.replace(/fromMs/g, 'from')
+				.replace(/toMs/g, 'to'),
+		);
 	const q = parsed.data;
 	if (q.toMs - q.fromMs > MAX_RANGE_MS) throw new ApiError('RANGE_TOO_LARGE', 'range too large');
 	let result;
@@ -37,7 +43,10 @@ export async function profileExport(ctx: ApiContext, params: URLSearchParams): P
 	} catch (err) {
 		throw new ApiError('UNAVAILABLE', `profile query failed: ${(err as Error).message}`, err);
 	}
-	const stamp = new Date(q.fromMs).toISOString().replace(/[:.]/g, '-').replace(/-\d\d\dZ$/, 'Z');
+	const stamp = new Date(q.fromMs)
+		.toISOString()
+		.replace(/[:.]/g, '-')
+		.replace(/-\d\d\dZ$/, 'Z');
 	const who = q.pid !== undefined ? `-pid${q.pid}` : q.comm !== undefined ? `-${q.comm.replace(/[^\w.-]/g, '_')}` : '';
 	return { body: toPprof(result.profile), filename: `firesight${who}-${stamp}.pb.gz`, totalSamples: totalWeight(result.profile) };
 }

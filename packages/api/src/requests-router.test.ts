@@ -9,26 +9,78 @@ const live = { hosts: () => [], processes: () => [] };
 test('requests: list, endpoints and histogram through the router; errors from the closed set', async () => {
 	const storage = await openStorage({ backend: 'sqlite', path: ':memory:', pruneIntervalMs: 0 });
 	const base = {
-		pid: 7, comm: 'node', role: 'server' as const, method: 'GET', endpoint: '/a', status: 200, latencyMs: 2, reqBytes: 1, respBytes: 2,
-		local: null, remote: null, connection: null, httpVersion: '1.1', requestHeaders: [] as [string, string][], responseHeaders: [] as [string, string][],
+		pid: 7,
+		comm: 'node',
+		role: 'server' as const,
+		method: 'GET',
+		endpoint: '/a',
+		status: 200,
+		latencyMs: 2,
+		reqBytes: 1,
+		respBytes: 2,
+		local: null,
+		remote: null,
+		connection: null,
+		httpVersion: '1.1',
+		requestHeaders: [] as [string, string][],
+		responseHeaders: [] as [string, string][],
 	};
-	await storage.requests.insertBatch({ host: 'h', ts: 5000, omitted: 0, requests: [{ ...base, ts: 1000, path: '/a?x=1' }, { ...base, ts: 3000, path: '/a', pid: 8 }] });
+	await storage.requests.insertBatch({
+		host: 'h',
+		ts: 5000,
+		omitted: 0,
+		requests: [
+			{ ...base, ts: 1000, path: '/a?x=1' },
+			{ ...base, ts: 3000, path: '/a', pid: 8 },
+		],
+	});
 	const histogram = new Array<number>(REQUEST_LATENCY_BUCKETS).fill(0);
 	histogram[11] = 4;
 	await storage.requests.insertWindow({
-		host: 'h', startMs: 0, durationMs: 2000, processes: [],
-		endpoints: [{ pid: 7, comm: 'node', role: 'server', method: 'GET', endpoint: '/a', count: 4, errors: 1, clientErrors: 0, reqBytes: 4, respBytes: 8, sumLatencyMs: 12, maxLatencyMs: 3.5, p50Ms: 3, p90Ms: 3, p99Ms: 3.5, histogram }],
+		host: 'h',
+		startMs: 0,
+		durationMs: 2000,
+		processes: [],
+		endpoints: [
+			{
+				pid: 7,
+				comm: 'node',
+				role: 'server',
+				method: 'GET',
+				endpoint: '/a',
+				count: 4,
+				errors: 1,
+				clientErrors: 0,
+				reqBytes: 4,
+				respBytes: 8,
+				sumLatencyMs: 12,
+				maxLatencyMs: 3.5,
+				p50Ms: 3,
+				p90Ms: 3,
+				p99Ms: 3.5,
+				histogram,
+			},
+		],
 	});
 	const caller = createCaller({ storage, live });
 
-	assert.deepEqual((await caller.requests.list({ sinceMs: 0, limit: 1 })).map((r) => r.ts), [1000]);
-	assert.deepEqual((await caller.requests.list({ sinceMs: 0, pid: 7 })).map((r) => r.path), ['/a?x=1']);
+	assert.deepEqual(
+		(await caller.requests.list({ sinceMs: 0, limit: 1 })).map((r) => r.ts),
+		[1000],
+	);
+	assert.deepEqual(
+		(await caller.requests.list({ sinceMs: 0, pid: 7 })).map((r) => r.path),
+		['/a?x=1'],
+	);
 	const eps = await caller.requests.endpoints({ fromMs: 0, toMs: 10_000 });
 	assert.equal(eps.endpoints[0]!.ratePerSec, 2);
 	assert.equal(eps.endpoints[0]!.errorRate, 0.25);
 	assert.ok(eps.endpoints[0]!.p99Ms > 2.048 && eps.endpoints[0]!.p99Ms <= 3.5);
 	const h = await caller.requests.histogram({ fromMs: 0, toMs: 10_000, endpoint: '/a' });
-	assert.deepEqual(h.buckets.map((b) => [b.index, b.count]), [[11, 4]]);
+	assert.deepEqual(
+		h.buckets.map((b) => [b.index, b.count]),
+		[[11, 4]],
+	);
 
 	await assert.rejects(caller.requests.endpoints({ fromMs: 10, toMs: 5 }), /fromMs must be before toMs/);
 	await assert.rejects(caller.requests.list({ sinceMs: 0, limit: 0 }), (err: { code?: string }) => err.code === 'BAD_REQUEST');

@@ -27,9 +27,9 @@ const requestsHistogramInput = fromBeforeTo(
 /** HTTPS requests seen in TLS plaintext (already redacted by the collector) and their aggregates. */
 export const requestsRouter = t.router({
 	/** Requests from sinceMs on, oldest first (what `firesight query requests` prints). */
-	list: t.procedure.input(requestsListInput).query(({ input, ctx }): Promise<StoredRequest[]> =>
-		guarded('request query failed', () => ctx.storage.requests.list(input)),
-	),
+	list: t.procedure
+		.input(requestsListInput)
+		.query(({ input, ctx }): Promise<StoredRequest[]> => guarded('request query failed', () => ctx.storage.requests.list(input))),
 	/** Per endpoint: count, rate, error rate, p50/p90/p99 merged from the stored windows' histograms. */
 	endpoints: t.procedure.input(requestsEndpointsInput).query(async ({ input, ctx }): Promise<EndpointsResult> => {
 		checkRange(input);

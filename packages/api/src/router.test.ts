@@ -119,6 +119,12 @@ test('pprof export round-trips and names the file', () =>
 		assert.equal(out.body[0], 0x1f); // gzip magic
 		const back = fromPprof(out.body);
 		assert.ok(back);
-		assert.equal(back.samples.reduce((n, s) => n + s.weight, 0), 1999);
-		await assert.rejects(profileExport(ctx, new URLSearchParams({ from: 'x', to: '1' })), (err: TRPCError) => apiCodeOf(err) === 'BAD_INPUT');
+		assert.equal(
+			back.samples.reduce((n, s) => n + s.weight, 0),
+			1999,
+		);
+		await assert.rejects(
+			profileExport(ctx, new URLSearchParams({ from: 'x', to: '1' })),
+			(err: TRPCError) => apiCodeOf(err) === 'BAD_INPUT',
+		);
 	}));

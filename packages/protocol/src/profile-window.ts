@@ -11,7 +11,11 @@ export const frameSchema = z.object({
 export type Frame = z.infer<typeof frameSchema>;
 
 export const hostSchema = z.string().min(1).max(limits.shortString);
-export const pidSchema = z.number().int().min(0).max(2 ** 32 - 1);
+export const pidSchema = z
+	.number()
+	.int()
+	.min(0)
+	.max(2 ** 32 - 1);
 export const commSchema = z.string().max(limits.shortString);
 /** Epoch milliseconds. */
 export const timestampSchema = z.number().int().min(0).max(8.64e15);

@@ -52,7 +52,10 @@ export function profileConformance(backend: BackendUnderTest): void {
 			assert.deepEqual(described(all.profile), ['1 app main;cold;do_syscall_64 2', '1 app main;hot 23', '2 other main;hot 3']);
 			// Frames interned per host come back merged: one 'hot' for both hosts, none unused.
 			assert.equal(all.profile.frames.filter((f) => f.name === 'hot').length, 1);
-			assert.equal(all.profile.frames.some((f) => f.name === 'unused'), false);
+			assert.equal(
+				all.profile.frames.some((f) => f.name === 'unused'),
+				false,
+			);
 
 			const hostA = await profiles.query({ fromMs: T0, toMs: T0 + 20_000, host: 'a', pid: 1 });
 			const byStack = new Map(hostA.profile.samples.map((s) => [names(hostA.profile, s.stack), s.weight]));
@@ -63,7 +66,10 @@ export function profileConformance(backend: BackendUnderTest): void {
 
 			const other = await profiles.query({ fromMs: T0, toMs: T0 + 20_000, comm: 'other' });
 			assert.equal(totalWeight(other.profile), 3);
-			assert.deepEqual(other.profile.samples.map((s) => s.pid), [2]);
+			assert.deepEqual(
+				other.profile.samples.map((s) => s.pid),
+				[2],
+			);
 			assert.equal(totalWeight((await profiles.query({ fromMs: T0, toMs: T0 + 20_000, comm: 'other', host: 'a' })).profile), 3);
 			assert.equal(totalWeight((await profiles.query({ fromMs: T0, toMs: T0 + 20_000, comm: 'other', host: 'b' })).profile), 0);
 			assert.equal(totalWeight((await profiles.query({ fromMs: T0, toMs: T0 + 20_000, host: 'b' })).profile), 11);
@@ -76,9 +82,10 @@ export function profileConformance(backend: BackendUnderTest): void {
 			const empty = await profiles.query({ fromMs: T0 - 60_000, toMs: T0 - 30_000 });
 			assert.deepEqual([empty.windows, empty.profile.samples.length, empty.profile.frames.length], [0, 0, 0]);
 			assert.equal(empty.profile.frequencyHz, FALLBACK_FREQUENCY_HZ);
-		}));
+		}),
+	);
 
-	test(title('the merged frequency is the windows\' mean weighted by duration'), () =>
+	test(title("the merged frequency is the windows' mean weighted by duration"), () =>
 		withStorage(backend, {}, async ({ storage: { profiles } }) => {
 			await profiles.insertWindow(window('a', T0, [hotStack(1, 'app', 1)], 100));
 			await profiles.insertWindow({ ...window('a', T0 + 10_000, [hotStack(1, 'app', 1)], 40), durationMs: 30_000 });
@@ -86,7 +93,8 @@ export function profileConformance(backend: BackendUnderTest): void {
 			assert.equal(merged.profile.frequencyHz, (100 * 10_000 + 40 * 30_000) / 40_000);
 			const [host] = await profiles.listHosts();
 			assert.equal(host?.frequencyHz, (100 * 10_000 + 40 * 30_000) / 40_000);
-		}));
+		}),
+	);
 
 	test(title('hosts and processes are listed from what is retained'), () =>
 		withStorage(backend, {}, async ({ storage: { profiles } }) => {
@@ -95,13 +103,20 @@ export function profileConformance(backend: BackendUnderTest): void {
 			await profiles.insertWindow(window('a', T0, [hotStack(1, 'app', 5), hotStack(2, 'other', 3)]));
 			await profiles.insertWindow(window('a', T0 + 10_000, [hotStack(1, 'app', 7)]));
 			const hosts = await profiles.listHosts();
-			assert.deepEqual(hosts.map((h) => [h.host, h.windows, h.firstMs, h.lastMs]), [['a', 2, T0, T0 + 20_000], ['b', 1, T0, T0 + 10_000]]);
+			assert.deepEqual(
+				hosts.map((h) => [h.host, h.windows, h.firstMs, h.lastMs]),
+				[
+					['a', 2, T0, T0 + 20_000],
+					['b', 1, T0, T0 + 10_000],
+				],
+			);
 			assert.deepEqual(await profiles.findProcess(2), { host: 'a', pid: 2, comm: 'other', lastMs: T0 + 10_000 });
 			assert.equal((await profiles.findProcess(1))?.host, 'a', 'the newest sighting wins');
 			assert.equal((await profiles.findProcess(1, 'b'))?.lastMs, T0 + 10_000);
 			assert.equal(await profiles.findProcess(2, 'b'), null);
 			assert.equal(await profiles.findProcess(999), null);
-		}));
+		}),
+	);
 
 	test(title('retention drops old windows and their processes, and storing goes on after'), () =>
 		withStorage(backend, { retentionMs: DAY }, async ({ storage }) => {
@@ -115,24 +130,34 @@ export function profileConformance(backend: BackendUnderTest): void {
 			const left = await profiles.query({ fromMs: 0, toMs: T0 * 2 });
 			assert.equal(left.windows, 1);
 			assert.equal(totalWeight(left.profile), 6);
-			assert.equal(left.profile.frames.some((f) => f.name === 'cold'), false);
+			assert.equal(
+				left.profile.frames.some((f) => f.name === 'cold'),
+				false,
+			);
 			assert.equal(await profiles.findProcess(1), null);
 			assert.equal((await profiles.findProcess(2))?.comm, 'new');
-			assert.deepEqual((await profiles.listHosts()).map((h) => [h.host, h.windows]), [['a', 1]]);
+			assert.deepEqual(
+				(await profiles.listHosts()).map((h) => [h.host, h.windows]),
+				[['a', 1]],
+			);
 			// What was dropped can be stored again, whole.
 			await profiles.insertWindow(window('a', T0 + 3 * DAY + 10_000, [coldStack(1, 'old', 1)]));
 			const again = await profiles.query({ fromMs: T0 + 3 * DAY + 10_000, toMs: T0 * 2 });
 			assert.deepEqual(described(again.profile), ['1 old main;cold;do_syscall_64 1']);
-		}));
+		}),
+	);
 
 	test(title('a window with a frame id out of range is refused and leaves nothing behind'), () =>
 		withStorage(backend, {}, async ({ storage: { profiles } }) => {
-			await assert.rejects(profiles.insertWindow(window('a', T0, [hotStack(1, 'app', 1), { pid: 1, comm: 'app', stack: [0, 9], weight: 1 }])));
+			await assert.rejects(
+				profiles.insertWindow(window('a', T0, [hotStack(1, 'app', 1), { pid: 1, comm: 'app', stack: [0, 9], weight: 1 }])),
+			);
 			const after = await profiles.query({ fromMs: 0, toMs: T0 * 2 });
 			assert.deepEqual([after.windows, after.profile.samples.length], [0, 0]);
 			await profiles.insertWindow(window('a', T0, [hotStack(1, 'app', 2)]));
 			assert.deepEqual(described((await profiles.query({ fromMs: 0, toMs: T0 * 2 })).profile), ['1 app main;hot 2']);
-		}));
+		}),
+	);
 
 	test(title('what was stored answers the same after reopening'), async (t) => {
 		const opened = await backend.open({ pruneIntervalMs: 0 });
@@ -156,7 +181,10 @@ export function profileConformance(backend: BackendUnderTest): void {
 			// Equal frames of both hosts are one entry in either answer.
 			assert.equal(cold[2]!.profile.frames.length, warm[2]!.profile.frames.length);
 			assert.equal(new Set(cold[2]!.profile.frames.map((f) => `${f.kind} ${f.module} ${f.name}`)).size, cold[2]!.profile.frames.length);
-			assert.deepEqual((await storage.profiles.listHosts()).map((h) => h.host), ['a', 'b']);
+			assert.deepEqual(
+				(await storage.profiles.listHosts()).map((h) => h.host),
+				['a', 'b'],
+			);
 			// Storing goes on where it left off: the same stack again, and a new one.
 			await storage.profiles.insertWindow(window('a', T0 + 10_000, [hotStack(1, 'app', 1), coldStack(1, 'app', 1)]));
 			assert.equal(totalWeight((await storage.profiles.query({ fromMs: T0, toMs: T0 + 20_000 })).profile), 17);
@@ -172,5 +200,6 @@ export function profileConformance(backend: BackendUnderTest): void {
 			await storage.close();
 			await assert.rejects(storage.profiles.query({ fromMs: 0, toMs: 1 }), /closed/);
 			await assert.rejects(storage.profiles.insertWindow(window('a', T0, [])), /closed/);
-		}));
+		}),
+	);
 }

@@ -5,9 +5,27 @@ import { DAY, T0, withStorage, type BackendUnderTest } from './backend.ts';
 
 function req(over: Partial<RequestRecord>): RequestRecord {
 	return {
-		ts: 1000, pid: 10, comm: 'node', role: 'server', method: 'GET', path: '/a', endpoint: '/a', status: 200,
-		latencyMs: 1, reqBytes: 10, respBytes: 20, local: '127.0.0.1:443', remote: '127.0.0.1:5000', connection: '10:3:1',
-		httpVersion: '1.1', requestHeaders: [['authorization', '[REDACTED]'], ['host', 'x']], responseHeaders: [], ...over,
+		ts: 1000,
+		pid: 10,
+		comm: 'node',
+		role: 'server',
+		method: 'GET',
+		path: '/a',
+		endpoint: '/a',
+		status: 200,
+		latencyMs: 1,
+		reqBytes: 10,
+		respBytes: 20,
+		local: '127.0.0.1:443',
+		remote: '127.0.0.1:5000',
+		connection: '10:3:1',
+		httpVersion: '1.1',
+		requestHeaders: [
+			['authorization', '[REDACTED]'],
+			['host', 'x'],
+		],
+		responseHeaders: [],
+		...over,
 	};
 }
 
@@ -19,12 +37,33 @@ function hist(entries: Record<number, number>): number[] {
 
 function ep(over: Partial<EndpointRequestStats>): EndpointRequestStats {
 	return {
-		pid: 10, comm: 'node', role: 'server', method: 'GET', endpoint: '/users/:id', count: 0, errors: 0, clientErrors: 0,
-		reqBytes: 0, respBytes: 0, sumLatencyMs: 0, maxLatencyMs: 0, p50Ms: 0, p90Ms: 0, p99Ms: 0, histogram: hist({}), ...over,
+		pid: 10,
+		comm: 'node',
+		role: 'server',
+		method: 'GET',
+		endpoint: '/users/:id',
+		count: 0,
+		errors: 0,
+		clientErrors: 0,
+		reqBytes: 0,
+		respBytes: 0,
+		sumLatencyMs: 0,
+		maxLatencyMs: 0,
+		p50Ms: 0,
+		p90Ms: 0,
+		p99Ms: 0,
+		histogram: hist({}),
+		...over,
 	};
 }
 
-const win = (startMs: number, endpoints: EndpointRequestStats[], host = 'h'): RequestWindow => ({ host, startMs, durationMs: 10_000, processes: [], endpoints });
+const win = (startMs: number, endpoints: EndpointRequestStats[], host = 'h'): RequestWindow => ({
+	host,
+	startMs,
+	durationMs: 10_000,
+	processes: [],
+	endpoints,
+});
 
 /** Requests: round trip, order, filters, limits; endpoint aggregates and histograms; retention and the cap. */
 export function requestConformance(backend: BackendUnderTest): void {
@@ -32,29 +71,58 @@ export function requestConformance(backend: BackendUnderTest): void {
 
 	test(title('requests round-trip as received, oldest first, filtered by host, pid and time, limited'), () =>
 		withStorage(backend, {}, async ({ storage: { requests: store } }) => {
-			await store.insertBatch({ host: 'h', ts: 2000, omitted: 0, requests: [req({ ts: 1000.5 }), req({ ts: 1500, pid: 11, path: '/b', responseBody: 'ok' })] });
+			await store.insertBatch({
+				host: 'h',
+				ts: 2000,
+				omitted: 0,
+				requests: [req({ ts: 1000.5 }), req({ ts: 1500, pid: 11, path: '/b', responseBody: 'ok' })],
+			});
 			await store.insertBatch({ host: 'g', ts: 2000, omitted: 0, requests: [req({ ts: 1200, requestBody: 'in' })] });
 			await store.insertBatch({ host: 'g', ts: 2000, omitted: 0, requests: [] });
 			const all = await store.list({ sinceMs: 0, limit: 10 });
-			assert.deepEqual(all.map((r) => [r.host, r.ts]), [['h', 1000.5], ['g', 1200], ['h', 1500]]);
+			assert.deepEqual(
+				all.map((r) => [r.host, r.ts]),
+				[
+					['h', 1000.5],
+					['g', 1200],
+					['h', 1500],
+				],
+			);
 			assert.deepEqual(all[0], { host: 'h', ...req({ ts: 1000.5 }) });
 			assert.equal(all[2]!.responseBody, 'ok');
 			assert.equal(all[1]!.requestBody, 'in');
 			assert.equal('requestBody' in all[0]!, false, 'an absent body stays absent');
-			assert.deepEqual((await store.list({ sinceMs: 0, limit: 10, pid: 11 })).map((r) => r.path), ['/b']);
-			assert.deepEqual((await store.list({ sinceMs: 1100, limit: 10, host: 'h' })).map((r) => r.ts), [1500]);
-			assert.deepEqual((await store.list({ sinceMs: 0, untilMs: 1300, limit: 10 })).map((r) => r.ts), [1000.5, 1200]);
-			assert.deepEqual((await store.list({ sinceMs: 0, limit: 2 })).map((r) => r.ts), [1000.5, 1200]);
-		}));
+			assert.deepEqual(
+				(await store.list({ sinceMs: 0, limit: 10, pid: 11 })).map((r) => r.path),
+				['/b'],
+			);
+			assert.deepEqual(
+				(await store.list({ sinceMs: 1100, limit: 10, host: 'h' })).map((r) => r.ts),
+				[1500],
+			);
+			assert.deepEqual(
+				(await store.list({ sinceMs: 0, untilMs: 1300, limit: 10 })).map((r) => r.ts),
+				[1000.5, 1200],
+			);
+			assert.deepEqual(
+				(await store.list({ sinceMs: 0, limit: 2 })).map((r) => r.ts),
+				[1000.5, 1200],
+			);
+		}),
+	);
 
 	test(title('endpoints merge windows: counts, rates, error rate and percentiles from the summed histograms'), () =>
 		withStorage(backend, {}, async ({ storage: { requests: store } }) => {
 			// 90 requests in [1, 2) ms (bucket 10 = 1024..2048 µs) and 10 in [32, 64) ms (bucket 15).
-			await store.insertWindow(win(0, [ep({ count: 50, errors: 5, clientErrors: 1, sumLatencyMs: 75, maxLatencyMs: 1.9, histogram: hist({ 10: 50 }) })]));
-			await store.insertWindow(win(10_000, [
-				ep({ count: 50, errors: 5, sumLatencyMs: 400, maxLatencyMs: 60, histogram: hist({ 10: 40, 15: 10 }) }),
-				ep({ method: 'POST', endpoint: '/login', count: 3, histogram: hist({ 12: 3 }), maxLatencyMs: 5 }),
-			]));
+			await store.insertWindow(
+				win(0, [ep({ count: 50, errors: 5, clientErrors: 1, sumLatencyMs: 75, maxLatencyMs: 1.9, histogram: hist({ 10: 50 }) })]),
+			);
+			await store.insertWindow(
+				win(10_000, [
+					ep({ count: 50, errors: 5, sumLatencyMs: 400, maxLatencyMs: 60, histogram: hist({ 10: 40, 15: 10 }) }),
+					ep({ method: 'POST', endpoint: '/login', count: 3, histogram: hist({ 12: 3 }), maxLatencyMs: 5 }),
+				]),
+			);
 			await store.insertWindow(win(0, [ep({ count: 7, histogram: hist({ 3: 7 }), maxLatencyMs: 0.01 })], 'other'));
 			const r = await store.endpoints({ fromMs: 0, toMs: 100_000, host: 'h' });
 			assert.equal(r.windows, 2);
@@ -74,17 +142,35 @@ export function requestConformance(backend: BackendUnderTest): void {
 			// Windows are picked by their start.
 			assert.equal((await store.endpoints({ fromMs: 5_000, toMs: 100_000, host: 'h' })).endpoints[0]!.count, 50);
 			// Both hosts, and a pid no window has.
-			assert.deepEqual((await store.endpoints({ fromMs: 0, toMs: 100_000 })).endpoints.map((e) => [e.host, e.count]), [['h', 100], ['other', 7], ['h', 3]]);
+			assert.deepEqual(
+				(await store.endpoints({ fromMs: 0, toMs: 100_000 })).endpoints.map((e) => [e.host, e.count]),
+				[
+					['h', 100],
+					['other', 7],
+					['h', 3],
+				],
+			);
 			assert.deepEqual(await store.endpoints({ fromMs: 0, toMs: 100_000, pid: 99 }), { coveredMs: 0, windows: 0, endpoints: [] });
 
 			const h = await store.histogram({ fromMs: 0, toMs: 100_000, host: 'h', endpoint: '/users/:id', method: 'GET' });
 			assert.equal(h.count, 100);
-			assert.deepEqual(h.buckets.map((b) => [b.index, b.count]), [[10, 90], [11, 0], [12, 0], [13, 0], [14, 0], [15, 10]]);
+			assert.deepEqual(
+				h.buckets.map((b) => [b.index, b.count]),
+				[
+					[10, 90],
+					[11, 0],
+					[12, 0],
+					[13, 0],
+					[14, 0],
+					[15, 10],
+				],
+			);
 			assert.equal(h.buckets[0]!.lowMs, 1.024);
 			assert.equal(h.maxMs, 60);
 			assert.equal((await store.histogram({ fromMs: 0, toMs: 100_000, endpoint: '/users/:id', role: 'client' })).count, 0);
 			assert.equal((await store.histogram({ fromMs: 0, toMs: 1, endpoint: '/nothing' })).buckets.length, 0);
-		}));
+		}),
+	);
 
 	test(title('retention drops what ended before it; requests over the cap go oldest first'), () =>
 		withStorage(backend, { retentionMs: DAY, maxRequests: 2 }, async ({ storage }) => {
@@ -92,11 +178,20 @@ export function requestConformance(backend: BackendUnderTest): void {
 			await store.insertWindow(win(T0, [ep({ count: 1, histogram: hist({ 1: 1 }) })]));
 			await store.insertWindow(win(T0 + 3 * DAY, [ep({ count: 2, histogram: hist({ 1: 2 }) })]));
 			const late = T0 + 3 * DAY;
-			await store.insertBatch({ host: 'h', ts: 0, omitted: 0, requests: [req({ ts: T0 }), req({ ts: late + 1 }), req({ ts: late + 2 }), req({ ts: late + 3 })] });
+			await store.insertBatch({
+				host: 'h',
+				ts: 0,
+				omitted: 0,
+				requests: [req({ ts: T0 }), req({ ts: late + 1 }), req({ ts: late + 2 }), req({ ts: late + 3 })],
+			});
 			await storage.prune(T0 + 3 * DAY + 3_600_000);
 			assert.equal((await store.endpoints({ fromMs: 0, toMs: T0 * 2 })).endpoints[0]!.count, 2);
-			assert.deepEqual((await store.list({ sinceMs: 0, limit: 10 })).map((r) => r.ts), [late + 2, late + 3]);
-		}));
+			assert.deepEqual(
+				(await store.list({ sinceMs: 0, limit: 10 })).map((r) => r.ts),
+				[late + 2, late + 3],
+			);
+		}),
+	);
 
 	test(title('what was stored is there after reopening'), async (t) => {
 		const opened = await backend.open({ pruneIntervalMs: 0 });
@@ -111,7 +206,10 @@ export function requestConformance(backend: BackendUnderTest): void {
 			await storage.requests.insertWindow(win(0, [ep({ count: 4, histogram: hist({ 2: 4 }) })]));
 			await storage.close();
 			storage = await opened.reopen({ pruneIntervalMs: 0 });
-			assert.deepEqual((await storage.requests.list({ sinceMs: 0, limit: 5 })).map((r) => r.ts), [5]);
+			assert.deepEqual(
+				(await storage.requests.list({ sinceMs: 0, limit: 5 })).map((r) => r.ts),
+				[5],
+			);
 			assert.equal((await storage.requests.histogram({ fromMs: 0, toMs: 1e6, endpoint: '/users/:id' })).count, 4);
 		} finally {
 			await storage.close();

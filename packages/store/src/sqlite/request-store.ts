@@ -179,7 +179,9 @@ export class SqliteRequestStore implements RequestStore {
 		}
 		addHostPidFilter(q, parts, params);
 		const rows = this.#db
-			.prepare<Record<string, number | string>, RequestRow>(`SELECT * FROM http_requests WHERE ${parts.join(' AND ')} ORDER BY ts, id LIMIT @limit`)
+			.prepare<Record<string, number | string>, RequestRow>(
+				`SELECT * FROM http_requests WHERE ${parts.join(' AND ')} ORDER BY ts, id LIMIT @limit`,
+			)
 			.all(params);
 		return rows.map(toRequest);
 	}
@@ -201,7 +203,9 @@ export class SqliteRequestStore implements RequestStore {
 			}
 		}
 		return this.#db
-			.prepare<Record<string, number | string>, EndpointRow>(`SELECT * FROM request_endpoints WHERE ${parts.join(' AND ')} ORDER BY start_ms`)
+			.prepare<Record<string, number | string>, EndpointRow>(
+				`SELECT * FROM request_endpoints WHERE ${parts.join(' AND ')} ORDER BY start_ms`,
+			)
 			.all(params);
 	}
 
@@ -221,9 +225,26 @@ export class SqliteRequestStore implements RequestStore {
 			let e = merged.get(key);
 			if (!e) {
 				e = {
-					host: r.host, pid: r.pid, comm: r.comm, role: role(r.role), method: r.method, endpoint: r.endpoint,
-					count: 0, ratePerSec: 0, errors: 0, clientErrors: 0, errorRate: 0, reqBytes: 0, respBytes: 0,
-					meanMs: 0, maxMs: 0, p50Ms: 0, p90Ms: 0, p99Ms: 0, histogram: emptyHistogram(), sumMs: 0,
+					host: r.host,
+					pid: r.pid,
+					comm: r.comm,
+					role: role(r.role),
+					method: r.method,
+					endpoint: r.endpoint,
+					count: 0,
+					ratePerSec: 0,
+					errors: 0,
+					clientErrors: 0,
+					errorRate: 0,
+					reqBytes: 0,
+					respBytes: 0,
+					meanMs: 0,
+					maxMs: 0,
+					p50Ms: 0,
+					p90Ms: 0,
+					p99Ms: 0,
+					histogram: emptyHistogram(),
+					sumMs: 0,
 				};
 				merged.set(key, e);
 			}

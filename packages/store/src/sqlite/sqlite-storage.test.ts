@@ -97,7 +97,10 @@ test('sqlite: retention deletes the stacks and frames only old windows used, an 
 		// Ids cached before the prune are not reused for deleted rows.
 		await storage.profiles.insertWindow(window(T0 + day + 10_000, [coldStack(1, 'old', 1)]));
 		const again = await storage.profiles.query({ fromMs: T0 + day + 10_000, toMs: T0 * 2 });
-		assert.deepEqual(again.profile.samples[0]!.stack.map((i) => again.profile.frames[i]!.name), ['main', 'cold', 'do_syscall_64']);
+		assert.deepEqual(
+			again.profile.samples[0]!.stack.map((i) => again.profile.frames[i]!.name),
+			['main', 'cold', 'do_syscall_64'],
+		);
 	} finally {
 		await storage.close();
 		rmSync(dir, { recursive: true, force: true });
@@ -137,7 +140,10 @@ test('sqlite: a version 1 database with per-row samples is migrated and still an
 		db.close();
 		const storage = await openStorage({ backend: 'sqlite', dataDir: dir, pruneIntervalMs: 0 });
 		const { profile } = await storage.profiles.query({ fromMs: T0, toMs: T0 + 10_000, comm: 'app' });
-		assert.deepEqual(profile.samples.map((s) => [s.pid, s.stack.map((i) => profile.frames[i]!.name).join(';'), s.weight]), [[5, 'main;sys', 30]]);
+		assert.deepEqual(
+			profile.samples.map((s) => [s.pid, s.stack.map((i) => profile.frames[i]!.name).join(';'), s.weight]),
+			[[5, 'main;sys', 30]],
+		);
 		assert.equal(profile.frames[1]?.kind, 'kernel');
 		await storage.close();
 		const file = new Database(join(dir, 'firesight.db'), { readonly: true });
@@ -166,7 +172,11 @@ test('sqlite: migrations run once, by version whatever their order in the list, 
 		assert.equal(migrate(memory, [...migrations].reverse()), LATEST);
 		assert.ok(memory.prepare("SELECT 1 FROM sqlite_master WHERE name = 'connection_retransmits'").get());
 		memory.close();
-		assert.deepEqual([...migrations].map((m) => m.version).sort((a, b) => a - b), migrations.map((m) => m.version), 'the list stays sorted by version');
+		assert.deepEqual(
+			[...migrations].map((m) => m.version).sort((a, b) => a - b),
+			migrations.map((m) => m.version),
+			'the list stays sorted by version',
+		);
 		assert.equal(new Set(migrations.map((m) => m.version)).size, migrations.length, 'versions are unique');
 	} finally {
 		rmSync(dir, { recursive: true, force: true });
@@ -175,13 +185,36 @@ test('sqlite: migrations run once, by version whatever their order in the list, 
 
 test('sqlite: a database marked past versions 3 and 4 without their tables gets them from migration 5', async () => {
 	const req: RequestRecord = {
-		ts: 1000, pid: 10, comm: 'node', role: 'server', method: 'GET', path: '/a', endpoint: '/a', status: 200, latencyMs: 1, reqBytes: 10,
-		respBytes: 20, local: null, remote: null, connection: null, httpVersion: '1.1', requestHeaders: [], responseHeaders: [],
+		ts: 1000,
+		pid: 10,
+		comm: 'node',
+		role: 'server',
+		method: 'GET',
+		path: '/a',
+		endpoint: '/a',
+		status: 200,
+		latencyMs: 1,
+		reqBytes: 10,
+		respBytes: 20,
+		local: null,
+		remote: null,
+		connection: null,
+		httpVersion: '1.1',
+		requestHeaders: [],
+		responseHeaders: [],
 	};
 	const db = new Database(':memory:');
-	assert.equal(migrate(db, migrations.filter((m) => m.version <= 3)), 3);
+	assert.equal(
+		migrate(
+			db,
+			migrations.filter((m) => m.version <= 3),
+		),
+		3,
+	);
 	assert.equal(migrate(db), LATEST);
-	const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('http_requests', 'request_endpoints') ORDER BY name").all();
+	const tables = db
+		.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('http_requests', 'request_endpoints') ORDER BY name")
+		.all();
 	assert.deepEqual(tables, [{ name: 'http_requests' }, { name: 'request_endpoints' }]);
 	db.close();
 
@@ -190,7 +223,10 @@ test('sqlite: a database marked past versions 3 and 4 without their tables gets 
 		const dir = tempDir();
 		try {
 			const file = new Database(join(dir, 'firesight.db'));
-			migrate(file, migrations.filter((m) => m.version < 5 && m.version !== skipped));
+			migrate(
+				file,
+				migrations.filter((m) => m.version < 5 && m.version !== skipped),
+			);
 			file.pragma('user_version = 4');
 			file.close();
 			const storage = await openStorage({ backend: 'sqlite', dataDir: dir, pruneIntervalMs: 0 });
