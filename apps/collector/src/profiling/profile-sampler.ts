@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { Profiler, type DrainedWindow, type ProfileCounter } from '@firesight/native';
 import { ProfileBuilder, type Profile } from '@firesight/profile';
 import { Symbolizer } from '@firesight/symbolize';
-import { symbolizeWindow } from './symbolize-window.ts';
+import { symbolizeWindow, type WireCuts } from './symbolize-window.ts';
 
 export interface ProfileSamplerOptions {
 	frequency: number;
@@ -38,6 +38,8 @@ interface Events {
  * window, and emits a `window` profile every `windowMs` plus a `tick` with per-process counts.
  */
 export class ProfileSampler extends EventEmitter<Events> {
+	/** Frames cut to the wire limits since start (a loss counter). */
+	readonly cuts: WireCuts = { frames: 0 };
 	readonly symbolizer: Symbolizer;
 	readonly #profiler: Profiler;
 	readonly #options: Required<Omit<ProfileSamplerOptions, 'symbolizer' | 'pids'>>;
@@ -94,7 +96,7 @@ export class ProfileSampler extends EventEmitter<Events> {
 	async #tick(): Promise<TickStats> {
 		const drained = await this.#profiler.drain();
 		const now = Date.now();
-		symbolizeWindow(drained, this.symbolizer, this.#builder);
+		symbolizeWindow(drained, this.symbolizer, this.#builder, this.cuts);
 		const stats = tickStats(drained, now, now - this.#lastTick);
 		this.emit('tick', stats);
 		this.#lastTick = now;

@@ -49,6 +49,8 @@ export function profilingFeature(options: { frequency: number }): FeatureDefinit
 						kernelStackMissing: k?.kernelStackMissing ?? 0,
 						stackCollisions: k?.stackCollisions ?? 0,
 						countsMapFull: k?.countsMapFull ?? 0,
+						// Not lost samples, but names shortened to fit the wire: worth seeing all the same.
+						framesCut: sampler.cuts.frames,
 					};
 					for (const name of SYMBOL_MISSES) out[name] = symbols[name] ?? 0;
 					return out;
