@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { totalWeight, type Profile } from '@firesight/profile';
+import { ProfileBuilder, totalWeight, type Profile } from '@firesight/profile';
 import type { ProfileWindow } from '@firesight/protocol';
 import { FALLBACK_FREQUENCY_HZ } from '../profile-store.ts';
 import { DAY, T0, withStorage, type BackendUnderTest } from './backend.ts';
@@ -82,6 +82,19 @@ export function profileConformance(backend: BackendUnderTest): void {
 			const empty = await profiles.query({ fromMs: T0 - 60_000, toMs: T0 - 30_000 });
 			assert.deepEqual([empty.windows, empty.profile.samples.length, empty.profile.frames.length], [0, 0, 0]);
 			assert.equal(empty.profile.frequencyHz, FALLBACK_FREQUENCY_HZ);
+		}),
+	);
+
+	test(title('a profile plus its host goes in as built and comes back the same'), () =>
+		withStorage(backend, {}, async ({ storage: { profiles } }) => {
+			const builder = new ProfileBuilder({ startMs: T0, durationMs: 10_000, frequencyHz: 99 });
+			const main = { name: 'main', module: 'app', kind: 'user' } as const;
+			builder.appendSample([main, { name: 'read', module: '[kernel.kallsyms]', kind: 'kernel' }], 4, { pid: 3, comm: 'app' });
+			builder.appendSample([main], 1, { pid: 3, comm: 'app' });
+			const profile = builder.build();
+			await profiles.insertWindow({ ...profile, host: 'p' });
+			const back = await profiles.query({ fromMs: T0, toMs: T0 + 10_000 });
+			assert.deepEqual(back.profile, profile);
 		}),
 	);
 
