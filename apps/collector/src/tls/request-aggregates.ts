@@ -1,49 +1,14 @@
-import type { RequestRecord } from '@firesight/protocol';
+import {
+	REQUEST_LATENCY_BUCKETS,
+	limits,
+	type EndpointRequestStats,
+	type RequestRecord,
+	type RequestStats,
+	type RequestWindow,
+} from '@firesight/protocol';
 
-/** Log2 latency buckets in microseconds: bucket i holds [2^i, 2^(i+1)) µs; bucket 0 also holds < 1 µs. */
-export const LATENCY_BUCKETS = 32;
-
-export interface RequestStats {
-	count: number;
-	/** Responses with status 5xx. */
-	errors: number;
-	/** Responses with status 4xx (counted apart: a 404 is often the caller's business). */
-	clientErrors: number;
-	/** errors / count. */
-	errorRate: number;
-	reqBytes: number;
-	respBytes: number;
-	sumLatencyMs: number;
-	maxLatencyMs: number;
-	/** From the exact latencies of a bounded sample (all of them up to SAMPLE_SIZE). */
-	p50Ms: number;
-	p90Ms: number;
-	p99Ms: number;
-	/** LATENCY_BUCKETS counts (see above). */
-	histogram: number[];
-}
-
-export interface EndpointAggregate extends RequestStats {
-	pid: number;
-	comm: string;
-	role: 'client' | 'server';
-	method: string;
-	/** Path template; `(other)` once a process has more than maxEndpointsPerProcess. */
-	endpoint: string;
-}
-
-export interface ProcessAggregate extends RequestStats {
-	pid: number;
-	comm: string;
-}
-
-export interface TlsAggregates {
-	/** Wall-clock ms the window started and ended. */
-	since: number;
-	until: number;
-	processes: ProcessAggregate[];
-	endpoints: EndpointAggregate[];
-}
+/** One window of aggregates as the wire carries it, less the host. */
+export type RequestAggregates = Omit<RequestWindow, 'host'>;
 
 const SAMPLE_SIZE = 2048;
 
@@ -55,7 +20,7 @@ class StatsBuilder {
 	respBytes = 0;
 	sumLatencyMs = 0;
 	maxLatencyMs = 0;
-	histogram = new Array<number>(LATENCY_BUCKETS).fill(0);
+	histogram = new Array<number>(REQUEST_LATENCY_BUCKETS).fill(0);
 	sample: number[] = [];
 
 	add(r: RequestRecord): void {
@@ -81,14 +46,14 @@ class StatsBuilder {
 			count: this.count,
 			errors: this.errors,
 			clientErrors: this.clientErrors,
-			errorRate: this.count === 0 ? 0 : this.errors / this.count,
 			reqBytes: this.reqBytes,
 			respBytes: this.respBytes,
-			sumLatencyMs: this.sumLatencyMs,
-			maxLatencyMs: this.maxLatencyMs,
-			p50Ms: quantile(sorted, 0.5),
-			p90Ms: quantile(sorted, 0.9),
-			p99Ms: quantile(sorted, 0.99),
+			// Kernel timestamps from two CPUs can put a response a hair before its request.
+			sumLatencyMs: Math.max(0, this.sumLatencyMs),
+			maxLatencyMs: Math.max(0, this.maxLatencyMs),
+			p50Ms: Math.max(0, quantile(sorted, 0.5)),
+			p90Ms: Math.max(0, quantile(sorted, 0.9)),
+			p99Ms: Math.max(0, quantile(sorted, 0.99)),
 			histogram: [...this.histogram],
 		};
 	}
@@ -97,7 +62,7 @@ class StatsBuilder {
 export function latencyBucket(ms: number): number {
 	const us = ms * 1000;
 	if (!(us >= 2)) return 0;
-	return Math.min(LATENCY_BUCKETS - 1, Math.floor(Math.log2(us)));
+	return Math.min(REQUEST_LATENCY_BUCKETS - 1, Math.floor(Math.log2(us)));
 }
 
 /** Nearest-rank quantile of sorted values; 0 for none. */
@@ -114,7 +79,7 @@ export function quantile(sorted: readonly number[], q: number): number {
 export class RequestAggregator {
 	#since = Date.now();
 	#processes = new Map<number, { comm: string; stats: StatsBuilder; endpoints: number }>();
-	#endpoints = new Map<string, { key: Omit<EndpointAggregate, keyof RequestStats>; stats: StatsBuilder }>();
+	#endpoints = new Map<string, { key: Omit<EndpointRequestStats, keyof RequestStats>; stats: StatsBuilder }>();
 	#maxEndpoints: number;
 
 	constructor(opts: { maxEndpointsPerProcess?: number } = {}) {
@@ -146,19 +111,25 @@ export class RequestAggregator {
 	}
 
 	/** The window so far, without ending it. */
-	snapshot(): TlsAggregates {
+	snapshot(): RequestAggregates {
+		return this.#window(Date.now());
+	}
+
+	#window(until: number): RequestAggregates {
+		const startMs = Math.round(this.#since);
 		return {
-			since: this.#since,
-			until: Date.now(),
+			startMs,
+			durationMs: Math.min(limits.maxWindowMs, Math.max(1, Math.round(until) - startMs)),
 			processes: [...this.#processes].map(([pid, p]) => ({ pid, comm: p.comm, ...p.stats.build() })),
 			endpoints: [...this.#endpoints.values()].map((e) => ({ ...e.key, ...e.stats.build() })),
 		};
 	}
 
 	/** The window so far; the next one starts now. */
-	drain(): TlsAggregates {
-		const out = this.snapshot();
-		this.#since = out.until;
+	drain(): RequestAggregates {
+		const until = Date.now();
+		const out = this.#window(until);
+		this.#since = until;
 		this.#processes.clear();
 		this.#endpoints.clear();
 		return out;

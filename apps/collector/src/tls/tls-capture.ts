@@ -5,7 +5,7 @@ import { TlsTracer, type TlsCounter, type TlsEvent } from '@firesight/native';
 import { DEFAULT_REDACTION, redactHeaders, redactRequestPath, type RedactionRules, type RequestRecord } from '@firesight/protocol';
 import { monotonicToEpochMs, readClocks, type ClockReading } from '../monotonic-clock.ts';
 import { ConnectionTracker, type ConnectionSummary, type ConnectionTrackerStats, type TrackedExchange } from './connection-tracker.ts';
-import { RequestAggregator, type TlsAggregates } from './request-aggregates.ts';
+import { RequestAggregator, type RequestAggregates } from './request-aggregates.ts';
 import { TargetDiscovery, type AttachedFile, type DiscoveryStats } from './target-discovery.ts';
 
 export interface TlsCaptureOptions {
@@ -116,12 +116,12 @@ export class TlsCapture extends EventEmitter<TlsCaptureEvents> {
 	}
 
 	/** The current window of per-process and per-endpoint statistics. */
-	aggregates(): TlsAggregates {
+	aggregates(): RequestAggregates {
 		return this.#aggregates.snapshot();
 	}
 
 	/** The current window, ending it: what the hub stores per window. */
-	drainAggregates(): TlsAggregates {
+	drainAggregates(): RequestAggregates {
 		return this.#aggregates.drain();
 	}
 

@@ -1,13 +1,11 @@
 import {
 	MAX_REQUESTS_PER_BATCH,
-	type EndpointRequestStats,
-	type ProcessRequestStats,
 	type ProcessRow,
 	type RequestRecord,
 	type RequestWindow,
 } from '@firesight/protocol';
 import type { Feature, FeatureContext, FeatureDefinition } from '../feature.ts';
-import type { RequestStats, TlsAggregates } from './request-aggregates.ts';
+import type { RequestAggregates } from './request-aggregates.ts';
 import { TlsCapture, type TlsCaptureCounters } from './tls-capture.ts';
 
 /** What the agent needs of a TlsCapture (tests pass a fake). */
@@ -30,37 +28,12 @@ export interface TlsFeatureOptions {
 
 const round = (ms: number) => Math.max(0, Math.round(ms));
 
-function wireStats(s: RequestStats): Omit<ProcessRequestStats, 'pid' | 'comm'> {
+/** A window of aggregates for the wire: endpoint names clipped to the protocol's bounds. */
+export function toWireRequestWindow(host: string, a: RequestAggregates): RequestWindow {
 	return {
-		count: s.count,
-		errors: s.errors,
-		clientErrors: s.clientErrors,
-		reqBytes: s.reqBytes,
-		respBytes: s.respBytes,
-		sumLatencyMs: Math.max(0, s.sumLatencyMs),
-		maxLatencyMs: Math.max(0, s.maxLatencyMs),
-		p50Ms: Math.max(0, s.p50Ms),
-		p90Ms: Math.max(0, s.p90Ms),
-		p99Ms: Math.max(0, s.p99Ms),
-		histogram: [...s.histogram],
-	};
-}
-
-export function toWireRequestWindow(host: string, a: TlsAggregates): RequestWindow {
-	const startMs = round(a.since);
-	return {
+		...a,
 		host,
-		startMs,
-		durationMs: Math.min(3_600_000, Math.max(1, round(a.until) - startMs)),
-		processes: a.processes.map((p): ProcessRequestStats => ({ pid: p.pid, comm: p.comm, ...wireStats(p) })),
-		endpoints: a.endpoints.map((e): EndpointRequestStats => ({
-			pid: e.pid,
-			comm: e.comm,
-			role: e.role,
-			method: e.method.slice(0, 32),
-			endpoint: e.endpoint.slice(0, 8192),
-			...wireStats(e),
-		})),
+		endpoints: a.endpoints.map((e) => ({ ...e, method: e.method.slice(0, 32), endpoint: e.endpoint.slice(0, 8192) })),
 	};
 }
 
