@@ -147,22 +147,22 @@ test('a lossy transfer shows on the Network page and in query retransmits with t
 	}, 8_000, 500).catch((err) => {
 		throw new Error(`query retransmits printed ${JSON.stringify(lines)}, kernel ${kernelDelta}: ${(err as Error).message}`);
 	});
-	assert.deepEqual(Object.keys(stored).sort(), ['comm', 'daddr', 'dport', 'family', 'firstTs', 'lastTs', 'pid', 'retransmits', 'saddr', 'sport', 'state'].sort());
+	assert.deepEqual(Object.keys(stored).sort(), ['comm', 'daddr', 'dport', 'family', 'firstRetransmitAt', 'lastRetransmitAt', 'pid', 'retransmits', 'saddr', 'sport', 'state'].sort());
 	assert.equal(stored.comm, 'node');
 	assert.equal(stored.family, 4);
 	assert.equal(stored.saddr, p.clientAddr);
 	assert.equal(stored.daddr, p.serverAddr);
-	assert.ok(typeof stored.firstTs === 'number' && typeof stored.lastTs === 'number' && stored.lastTs >= stored.firstTs);
+	assert.ok(typeof stored.firstRetransmitAt === 'number' && typeof stored.lastRetransmitAt === 'number' && stored.lastRetransmitAt >= stored.firstRetransmitAt);
 
 	// The chart of stored series draws once a window holds retransmits.
 	await page.locator('[data-testid="chart-processes"]').waitFor({ timeout: 8_000 });
 	await screenshot(page, 'network-chart');
 	// Nothing lost on the way from the kernel: the tracer's loss counters reach the hub as drops.
 	const hosts = (await (await fetch(`${base}/trpc/hosts.list`)).json()) as { result: { data: Array<{ drops: Record<string, number> }> } };
-	const tcpDrops = Object.fromEntries(Object.entries(hosts.result.data[0]?.drops ?? {}).filter(([k]) => k.startsWith('tcp_')));
-	assert.ok('tcp_ring_buffer_full' in tcpDrops, `tcp drop counters reported: ${JSON.stringify(tcpDrops)}`);
-	assert.equal(tcpDrops.tcp_ring_buffer_full, 0);
-	assert.equal(tcpDrops.tcp_events_dropped, 0);
+	const tcpDrops = Object.fromEntries(Object.entries(hosts.result.data[0]?.drops ?? {}).filter(([k]) => k.startsWith('tcp.')));
+	assert.ok('tcp.ringBufferFull' in tcpDrops, `tcp drop counters reported: ${JSON.stringify(tcpDrops)}`);
+	assert.equal(tcpDrops['tcp.ringBufferFull'], 0);
+	assert.equal(tcpDrops['tcp.eventsDropped'], 0);
 	t.diagnostic(`tcp drops ${JSON.stringify(tcpDrops)}; all drops ${JSON.stringify(hosts.result.data[0]?.drops)}`);
 	t.diagnostic(`row after ${seenAfter} ms; kernel TcpRetransSegs delta ${kernelDelta}, page ${shown}, query ${String(stored.retransmits)}`);
 });
