@@ -100,7 +100,8 @@ export class Ingest {
 
 		const handle = async (data: RawData, isBinary: boolean): Promise<void> => {
 			if (isBinary) return reject('binary', 'bad_message', 'messages must be JSON text');
-			const parsed = parseCollectorMessage(data.toString());
+			// One bad name or stack costs that field, counted, never the host's whole window.
+			const parsed = parseCollectorMessage(data.toString(), (reason, n) => metrics.windowRepairs.inc({ reason }, n));
 			if (!parsed.ok) return reject('invalid', 'bad_message', parsed.error);
 			const msg = parsed.value;
 			if (msg.type === 'hello') {

@@ -25,6 +25,12 @@ export function createHubMetrics(state: HubState) {
 			labelNames: ['reason'] as const,
 			registers: [registry],
 		}),
+		windowRepairs: new Counter({
+			name: 'firesight_hub_window_repairs_total',
+			help: 'Fields cut and stacks dropped so the rest of a profile window could be stored, by reason',
+			labelNames: ['reason'] as const,
+			registers: [registry],
+		}),
 		unauthorized: new Counter({
 			name: 'firesight_hub_ingest_unauthorized_total',
 			help: 'Collector connections refused for a missing or wrong token',

@@ -1,0 +1,71 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { WebSocket } from 'ws';
+import { createTRPCClient, httpLink } from '@trpc/client';
+import type { AppRouter } from '@firesight/api';
+import { limits, type HubReply } from '@firesight/protocol';
+import { startHub } from './index.ts';
+
+const TOKEN = 'repair-test-token';
+
+/** A demangled C++ name as deep template code produces them, past 5,000 characters. */
+const longName = `std::_Function_handler<void (${'std::tuple<std::vector<std::pair<std::string, std::map<int, double>>>>, '.repeat(70)}int), Lambda>::_M_invoke(std::_Any_data const&)`;
+
+test('a 5,000-character frame name costs the name its start, not the host its window', async () => {
+	assert.ok(longName.length > 5000);
+	const dir = mkdtempSync(join(tmpdir(), 'firesight-repair-'));
+	const hub = await startHub({ listen: { host: '127.0.0.1', port: 0 }, dataDir: dir, token: TOKEN, web: false, log: () => {} });
+	const ws = new WebSocket(hub.url.replace(/^http/, 'ws') + '/ingest', { headers: { authorization: `Bearer ${TOKEN}` } });
+	try {
+		const replies: HubReply[] = [];
+		ws.on('message', (d) => replies.push(JSON.parse(d.toString()) as HubReply));
+		await new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject)));
+		const now = Date.now();
+		ws.send(JSON.stringify({ type: 'hello', host: 'box', version: 't', frequencyHz: 99 }));
+		ws.send(
+			JSON.stringify({
+				type: 'profile',
+				window: {
+					host: 'box',
+					startMs: now - 10_000,
+					durationMs: 10_000,
+					frequencyHz: 99,
+					frames: [
+						{ name: 'main', module: 'app', kind: 'user' },
+						{ name: longName, module: 'app', kind: 'user' },
+						{ name: 'short', module: 'app', kind: 'user' },
+					],
+					samples: [
+						{ pid: 7, comm: 'app', stack: [0, 1], weight: 60 },
+						{ pid: 7, comm: 'app', stack: [0, 2], weight: 40 },
+					],
+				},
+			}),
+		);
+		for (const deadline = Date.now() + 10_000; !replies.some((r) => r.type === 'ack' && r.accepted === 2); ) {
+			assert.ok(!replies.some((r) => r.type === 'error'), `hub rejected: ${JSON.stringify(replies)}`);
+			assert.ok(Date.now() < deadline, 'no ack for the window');
+			await new Promise((r) => setTimeout(r, 20));
+		}
+
+		const trpc = createTRPCClient<AppRouter>({ links: [httpLink({ url: `${hub.url}/trpc` })] });
+		const flame = await trpc.profile.flame.query({ fromMs: now - 60_000, toMs: now + 1000, minFraction: 0 });
+		assert.equal(flame.totalSamples, 100);
+		const cut = flame.topFunctions.find((f) => f.name.endsWith('::_M_invoke(std::_Any_data const&)'));
+		assert.ok(cut, 'the long name is stored, cut');
+		assert.equal(cut.self, 60);
+		assert.equal(cut.name.length, limits.frameName);
+		assert.ok(cut.name.startsWith('…'));
+
+		const metrics = await (await fetch(`${hub.url}/metrics`)).text();
+		assert.match(metrics, /firesight_hub_window_repairs_total\{reason="frame_name_cut"\} 1\b/);
+		assert.match(metrics, /firesight_hub_windows_ingested_total\{host="box"\} 1\b/);
+	} finally {
+		ws.terminate();
+		await hub.close();
+		rmSync(dir, { recursive: true, force: true });
+	}
+});
