@@ -12,8 +12,18 @@ export interface CfiSource {
 	readonly bases: PointerBases;
 }
 
+export interface BuildTableOptions {
+	/**
+	 * Address ranges [start, end) holding code (executable segments). An FDE outside all of them
+	 * is corrupt or describes nothing we can sample; skipping it also keeps one wild address
+	 * from stretching the table past what its u32 offsets can span.
+	 */
+	readonly codeRanges?: readonly (readonly [number, number])[];
+}
+
 /** What went into a table: counters for /metrics and the first few problems for a log line. */
 export interface TableStats {
+	/** FDEs used (inside the code ranges, with a non-empty range). */
 	readonly fdes: number;
 	readonly cies: number;
 	/** Entries (CIEs or FDEs) that could not be read, and FDEs whose program could not be run. */
@@ -31,7 +41,8 @@ export interface TableStats {
  * Where FDEs overlap, the one starting first (then the earlier source) keeps its range and the
  * other starts where it ends.
  */
-export function buildTable(sources: readonly CfiSource[]): { table: UnwindTable; stats: TableStats } {
+export function buildTable(sources: readonly CfiSource[], options: BuildTableOptions = {}): { table: UnwindTable; stats: TableStats } {
+	const code = options.codeRanges;
 	const problems: CfiProblem[] = [];
 	let skipped = 0;
 	let cies = 0;
@@ -40,7 +51,15 @@ export function buildTable(sources: readonly CfiSource[]): { table: UnwindTable;
 		cies += src.entries.cieCount;
 		skipped += src.entries.problemCount;
 		for (const p of src.entries.problems) if (problems.length < MAX_LISTED_PROBLEMS) problems.push(p);
-		for (const fde of src.entries.fdes) all.push({ fde, bases: src.bases, order: all.length });
+		for (const fde of src.entries.fdes) {
+			if (code !== undefined && !code.some(([lo, hi]) => fde.pcBegin >= lo && fde.pcEnd <= hi)) {
+				skipped++;
+				const error = new UnwindError('malformed', `FDE for 0x${fde.pcBegin.toString(16)}..0x${fde.pcEnd.toString(16)} lies outside the file's code`);
+				if (problems.length < MAX_LISTED_PROBLEMS) problems.push({ offset: fde.offset, error });
+				continue;
+			}
+			all.push({ fde, bases: src.bases, order: all.length });
+		}
 	}
 	all.sort((a, b) => a.fde.pcBegin - b.fde.pcBegin || a.order - b.order);
 

@@ -11,6 +11,7 @@ const SHT_NOBITS = 8;
 const SHF_COMPRESSED = 0x800;
 const ELFCOMPRESS_ZLIB = 1;
 const PT_LOAD = 1;
+const PF_X = 1;
 /** The largest unwind section we read: node's .eh_frame is under 3 MiB. */
 const MAX_SECTION_BYTES = 256 * 1024 * 1024;
 
@@ -65,7 +66,14 @@ export function buildElfUnwindTable(pathOrSource: string | ByteSource): ElfUnwin
 			sources.push({ entries: readCfiEntries(bytes, kind, bases), bases });
 			kinds.push(kind);
 		}
-		const { table, stats } = buildTable(sources);
+		const codeRanges: [number, number][] = [];
+		for (const seg of elf.segments) {
+			if (seg.type !== PT_LOAD || (seg.flags & PF_X) === 0) continue;
+			const end = seg.vaddr + seg.memsz;
+			if (end <= BigInt(Number.MAX_SAFE_INTEGER)) codeRanges.push([Number(seg.vaddr), Number(end)]);
+		}
+		// No executable segment (a relocatable object): nothing to check the FDEs against.
+		const { table, stats } = buildTable(sources, codeRanges.length > 0 ? { codeRanges } : {});
 		return { table, stats, buildId: elf.buildId, sections: kinds };
 	} finally {
 		src.close();
