@@ -62,24 +62,17 @@ after(async () => {
 	if (workDir) rmSync(workDir, { recursive: true, force: true });
 });
 
-/**
- * Opens /network and waits for the connection table. A first load that shows no table within 15 s
- * is reported (screenshot, page errors, the collector's log) and loaded once more: it has been
- * seen once, on a cold machine, and these are what will explain it.
- */
+/** Opens /network and waits for the connection table (the first table arrives within a second or two). */
 async function openNetworkPage(t: TestContext): Promise<void> {
-	const table = page.locator('[data-testid="connection-table"]');
 	await page.goto(`${base}/network`);
 	try {
-		await table.waitFor({ timeout: 15_000 });
-		return;
-	} catch {
+		await page.locator('[data-testid="connection-table"]').waitFor({ timeout: 30_000 });
+	} catch (err) {
 		const shot = await screenshot(page, 'network-no-table');
-		t.diagnostic(`no connection table after 15 s (screenshot ${shot}); page errors: ${pageErrors.join(' | ') || 'none'}`);
+		t.diagnostic(`no connection table (screenshot ${shot}); page errors: ${pageErrors.join(' | ') || 'none'}`);
 		t.diagnostic(`firesight up output so far:\n${up?.output().slice(-4000)}`);
+		throw err;
 	}
-	await page.reload();
-	await table.waitFor({ timeout: 15_000 });
 }
 
 /** The number in the connection's Retransmits cell, or null while the row is absent. */
@@ -115,8 +108,8 @@ test('a lossy transfer shows on the Network page and in query retransmits with t
 	const done = waitForOutput(source, 'done', 25_000);
 	const rowSelector = `[data-testid^="connection-row-${pid}-${PORT}-"]`;
 
-	// (a) The row appears within a few seconds, owned by the sender, with the peer.
-	await page.locator(rowSelector).first().waitFor({ timeout: 5_000 });
+	// (a) The row appears, owned by the sender, with the peer; how fast is bench/live-latency.ts's business.
+	await page.locator(rowSelector).first().waitFor({ timeout: 30_000 });
 	const seenAfter = Date.now() - startedAt;
 	const row = page.locator(rowSelector).first();
 	assert.match((await row.textContent()) ?? '', /node/);
@@ -130,7 +123,7 @@ test('a lossy transfer shows on the Network page and in query retransmits with t
 	const shown = await waitFor('the page to show the kernel count', async () => {
 		const n = await shownRetransmits(rowSelector);
 		return n === kernelDelta ? n : null;
-	}, 5_000, 250).catch(async (err) => {
+	}, 30_000, 250).catch(async (err) => {
 		throw new Error(`page shows ${await shownRetransmits(rowSelector)}, kernel ${kernelDelta}: ${(err as Error).message}`);
 	});
 	assert.equal(shown, kernelDelta);
@@ -144,7 +137,7 @@ test('a lossy transfer shows on the Network page and in query retransmits with t
 		lines = stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
 		const mine = lines.find((l) => l.pid === pid && l.dport === PORT);
 		return mine && mine.retransmits === kernelDelta ? mine : null;
-	}, 8_000, 500).catch((err) => {
+	}, 30_000, 500).catch((err) => {
 		throw new Error(`query retransmits printed ${JSON.stringify(lines)}, kernel ${kernelDelta}: ${(err as Error).message}`);
 	});
 	assert.deepEqual(Object.keys(stored).sort(), ['comm', 'daddr', 'dport', 'family', 'firstRetransmitAt', 'lastRetransmitAt', 'pid', 'retransmits', 'saddr', 'sport', 'state'].sort());
@@ -155,7 +148,7 @@ test('a lossy transfer shows on the Network page and in query retransmits with t
 	assert.ok(typeof stored.firstRetransmitAt === 'number' && typeof stored.lastRetransmitAt === 'number' && stored.lastRetransmitAt >= stored.firstRetransmitAt);
 
 	// The chart of stored series draws once a window holds retransmits.
-	await page.locator('[data-testid="chart-processes"]').waitFor({ timeout: 8_000 });
+	await page.locator('[data-testid="chart-processes"]').waitFor({ timeout: 30_000 });
 	await screenshot(page, 'network-chart');
 	// Nothing lost on the way from the kernel: the tracer's loss counters reach the hub as drops.
 	const hosts = (await (await fetch(`${base}/trpc/hosts.list`)).json()) as { result: { data: Array<{ drops: Record<string, number> }> } };
