@@ -3,8 +3,8 @@ import type { AppRouter, FlameResult } from '@firesight/api';
 
 export type { FlameResult } from '@firesight/api';
 
-/** The hub's tRPC API on the page's own origin. */
-export const api = createTRPCClient<AppRouter>({ links: [httpBatchLink({ url: '/trpc' })] });
+/** The hub's tRPC API on the page's own origin, in batches no larger than the hub accepts (10). */
+export const api = createTRPCClient<AppRouter>({ links: [httpBatchLink({ url: '/trpc', maxItems: 10 })] });
 
 export interface ProfileRequest {
 	from: number;
