@@ -46,7 +46,9 @@ export class UnwindTable {
 
 	/** Wraps a serialized table (as from `bytes` or the disk cache), checking its structure. */
 	constructor(readonly bytes: Uint8Array) {
-		if (bytes.byteOffset % 4 !== 0) bytes = bytes.slice();
+		// Typed-array views need 4-byte alignment; a Buffer from the pool may not have it (and a
+		// Buffer's slice() does not copy).
+		if (bytes.byteOffset % 4 !== 0) bytes = new Uint8Array(bytes);
 		this.bytes = bytes;
 		const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 		if (bytes.byteLength < HEADER_SIZE || dv.getUint32(0, true) !== TABLE_MAGIC) throw new UnwindError('malformed', 'not an unwind table');

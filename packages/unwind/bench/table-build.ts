@@ -1,0 +1,57 @@
+/**
+ * Unwind table build time and size for the files a profiled host maps most: libc, libpython and
+ * node. Prints one line per file; a file that is not installed is reported as such.
+ *   npm run bench -w @firesight/unwind [-- --runs N]
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync, statSync } from 'node:fs';
+import { buildElfUnwindTable } from '@firesight/unwind';
+
+const runsArg = process.argv.indexOf('--runs');
+const runs = runsArg >= 0 ? Math.max(1, Number(process.argv[runsArg + 1])) : 5;
+
+function libc(): string | undefined {
+	return /\s(\/\S*\/libc\.so\.6)$/m.exec(readFileSync('/proc/self/maps', 'utf8'))?.[1];
+}
+
+function libpython(): string | undefined {
+	const out = execFileSync('ldconfig', ['-p'], { encoding: 'utf8' });
+	return /^\s+libpython3\.\d+\.so\.1\.0 \(libc6,x86-64\) => (\S+)$/m.exec(out)?.[1];
+}
+
+const files: [string, string | undefined][] = [
+	['libc', libc()],
+	['libpython', libpython()],
+	['node', process.execPath],
+];
+
+const kib = (n: number) => `${(n / 1024).toFixed(0)} KiB`;
+console.log(['file', 'size', 'FDEs', 'rows', 'rules', 'table', 'bytes/FDE', `build ms (median of ${runs})`, 'path'].join('\t'));
+for (const [label, path] of files) {
+	if (path === undefined) {
+		console.log(`${label}\tnot installed`);
+		continue;
+	}
+	const times: number[] = [];
+	let last;
+	for (let i = 0; i < runs; i++) {
+		const t0 = performance.now();
+		last = buildElfUnwindTable(path);
+		times.push(performance.now() - t0);
+	}
+	times.sort((a, b) => a - b);
+	const { table, stats } = last!;
+	console.log(
+		[
+			label,
+			kib(statSync(path).size),
+			stats.fdes,
+			stats.rows,
+			stats.rules,
+			kib(table.bytes.length),
+			(table.bytes.length / Math.max(1, stats.fdes)).toFixed(1),
+			times[times.length >> 1]!.toFixed(1),
+			path,
+		].join('\t'),
+	);
+}
