@@ -62,7 +62,7 @@ for (const [shape, make] of [
 	['call-tree', treeStacks],
 	['unshared', randomStacks],
 ] as const) {
-	test(`100k distinct ${shape} stacks build and turn into a flame tree quickly`, () => {
+	test(`100k distinct ${shape} stacks build and turn into a flame tree`, (t) => {
 		const stacks = make();
 		const t0 = performance.now();
 		const builder = new ProfileBuilder({ startMs: 0, durationMs: 10_000, frequencyHz: 99 });
@@ -73,7 +73,8 @@ for (const [shape, make] of [
 		const t2 = performance.now();
 		topFunctions(profile);
 		const t3 = performance.now();
-		console.log(
+		// Timings are reported, not asserted: bench/flame-render.ts measures the server's flame tree.
+		t.diagnostic(
 			`100k ${shape} stacks: build ${(t1 - t0).toFixed(0)} ms, flame tree ${(t2 - t1).toFixed(0)} ms ` +
 				`(${pruned} nodes pruned), top functions ${(t3 - t2).toFixed(0)} ms`,
 		);
@@ -81,7 +82,5 @@ for (const [shape, make] of [
 		assert.equal(profile.samples.length, STACKS);
 		assert.equal(root.value, totalWeight(profile));
 		assert.ok(pruned > 0);
-		// Far above the few hundred ms measured, so a loaded shared machine cannot make this flake.
-		assert.ok(t2 - t0 < 15_000, `build + flame tree took ${t2 - t0} ms`);
 	});
 }
