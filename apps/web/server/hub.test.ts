@@ -295,6 +295,8 @@ test('every message type is checked against its connection\'s host; features, dr
 
 		const metrics = await (await fetch(`${hub.url}/metrics`)).text();
 		assert.match(metrics, /firesight_collector_drops\{host="box",counter="tcp\.ringBufferFull"\} 4\b/);
+		assert.match(metrics, /firesight_collector_features\{host="box",feature="tls",state="failed"\} 1\b/);
+		assert.match(metrics, /firesight_collector_features\{host="box",feature="tcp",state="running"\} 1\b/);
 		assert.match(metrics, /firesight_hub_messages_rejected_total\{reason="host_mismatch"\} 2\b/);
 		c.close();
 		late.close();

@@ -65,6 +65,20 @@ export function createHubMetrics(state: HubState) {
 			}
 		},
 	});
+	// A feature that could not load is a whole signal missing from a host: worth an alert.
+	new Gauge({
+		name: 'firesight_collector_features',
+		help: 'Collector features by state: 1 for each running or failed feature a collector reported',
+		labelNames: ['host', 'feature', 'state'] as const,
+		registers: [registry],
+		collect() {
+			this.reset();
+			for (const h of state.hosts()) {
+				for (const feature of h.features?.running ?? []) this.set({ host: h.host, feature, state: 'running' }, 1);
+				for (const f of h.features?.failed ?? []) this.set({ host: h.host, feature: f.name, state: 'failed' }, 1);
+			}
+		},
+	});
 	return metrics;
 }
 
