@@ -1,6 +1,7 @@
 /**
  * Unwind table build time and size for the files a profiled host maps most: libc, libpython and
- * node. Prints one line per file; a file that is not installed is reported as such.
+ * node. Prints one line per file; a file that is not installed is reported as such. CPU time is
+ * printed beside wall time because on a busy host the second says more about the host.
  *   npm run bench -w @firesight/unwind [-- --runs N]
  */
 import { execFileSync } from 'node:child_process';
@@ -26,20 +27,25 @@ const files: [string, string | undefined][] = [
 ];
 
 const kib = (n: number) => `${(n / 1024).toFixed(0)} KiB`;
-console.log(['file', 'size', 'FDEs', 'rows', 'rules', 'table', 'bytes/FDE', `build ms (median of ${runs})`, 'path'].join('\t'));
+console.log(['file', 'size', 'FDEs', 'rows', 'rules', 'table', 'bytes/FDE', `build ms (median of ${runs})`, 'CPU ms', 'path'].join('\t'));
 for (const [label, path] of files) {
 	if (path === undefined) {
 		console.log(`${label}\tnot installed`);
 		continue;
 	}
 	const times: number[] = [];
+	const cpu: number[] = [];
 	let last;
 	for (let i = 0; i < runs; i++) {
 		const t0 = performance.now();
+		const c0 = process.cpuUsage();
 		last = buildElfUnwindTable(path);
+		const c = process.cpuUsage(c0);
 		times.push(performance.now() - t0);
+		cpu.push((c.user + c.system) / 1000);
 	}
 	times.sort((a, b) => a - b);
+	cpu.sort((a, b) => a - b);
 	const { table, stats } = last!;
 	console.log(
 		[
@@ -51,6 +57,7 @@ for (const [label, path] of files) {
 			kib(table.bytes.length),
 			(table.bytes.length / Math.max(1, stats.fdes)).toFixed(1),
 			times[times.length >> 1]!.toFixed(1),
+			cpu[cpu.length >> 1]!.toFixed(1),
 			path,
 		].join('\t'),
 	);

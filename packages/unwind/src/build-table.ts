@@ -3,7 +3,7 @@ import type { CfiEntries, CfiProblem, Fde } from './cfi-entries.ts';
 import { MAX_LISTED_PROBLEMS } from './cfi-entries.ts';
 import type { PointerBases } from './pointer-encoding.ts';
 import { UnwindError } from './unwind-error.ts';
-import { GAP_RULE, ruleKey, sameRule, type UnwindRule } from './unwind-rule.ts';
+import { GAP_RULE, sameRule, type UnwindRule } from './unwind-rule.ts';
 import { encodeTable, type UnwindTable } from './unwind-table.ts';
 
 /** One section's entries, in priority order: where FDEs overlap, the earlier source wins. */
@@ -52,7 +52,7 @@ export function buildTable(sources: readonly CfiSource[], options: BuildTableOpt
 		skipped += src.entries.problemCount;
 		for (const p of src.entries.problems) if (problems.length < MAX_LISTED_PROBLEMS) problems.push(p);
 		for (const fde of src.entries.fdes) {
-			if (code !== undefined && !code.some(([lo, hi]) => fde.pcBegin >= lo && fde.pcEnd <= hi)) {
+			if (code !== undefined && !insideAny(code, fde.pcBegin, fde.pcEnd)) {
 				skipped++;
 				const error = new UnwindError('malformed', `FDE for 0x${fde.pcBegin.toString(16)}..0x${fde.pcEnd.toString(16)} lies outside the file's code`);
 				if (problems.length < MAX_LISTED_PROBLEMS) problems.push({ offset: fde.offset, error });
@@ -66,16 +66,22 @@ export function buildTable(sources: readonly CfiSource[], options: BuildTableOpt
 	const pcs: number[] = [];
 	const ruleIndex: number[] = [];
 	const rules: UnwindRule[] = [];
-	const interned = new Map<string, number>();
+	// Interned by cfaOffset, then by every other field packed into one number (44 bits).
+	const interned = new Map<number, Map<number, number>>();
 	let lastRule: UnwindRule | undefined;
 	const push = (pc: number, rule: UnwindRule) => {
 		if (lastRule !== undefined && sameRule(lastRule, rule)) return;
-		const key = ruleKey(rule);
-		let k = interned.get(key);
+		let byRest = interned.get(rule.cfaOffset);
+		if (byRest === undefined) {
+			byRest = new Map();
+			interned.set(rule.cfaOffset, byRest);
+		}
+		const rest = packRest(rule);
+		let k = byRest.get(rest);
 		if (k === undefined) {
 			k = rules.length;
 			rules.push(rule);
-			interned.set(key, k);
+			byRest.set(rest, k);
 		}
 		pcs.push(pc);
 		ruleIndex.push(k);
@@ -118,4 +124,15 @@ export function buildTable(sources: readonly CfiSource[], options: BuildTableOpt
 		table,
 		stats: { fdes: all.length, cies, skippedEntries: skipped, overlappingFdes: overlapping, rows: pcs.length, rules: rules.length, problems },
 	};
+}
+
+function insideAny(ranges: readonly (readonly [number, number])[], begin: number, end: number): boolean {
+	for (const [lo, hi] of ranges) if (begin >= lo && end <= hi) return true;
+	return false;
+}
+
+/** Every field of a rule but cfaOffset as one exact number: 16 + 16 + 3 + 2 + 2 + 1 + 4 bits. */
+function packRest(r: UnwindRule): number {
+	const kinds = ((r.cfa * 4 + r.rbp) * 4 + r.ra) * 2 + (r.signalFrame ? 1 : 0);
+	return (((r.rbpOffset + 0x8000) * 0x10000 + (r.raOffset + 0x8000)) * 256 + kinds) * 16 + (r.pltThreshold & 0xf);
 }

@@ -78,171 +78,194 @@ function execute(
 	pcEnd: number,
 	rows: FdeRows | null,
 ): void {
-	const r = new ByteReader(code, 0, code.length);
-	const stack: State[] = [];
-	const ra = cie.raRegister;
-	const ca = cie.codeAlign;
-	const da = cie.dataAlign;
-	let loc = pcBegin;
-	let last: UnwindRule | null = null;
-	let dirty = true;
+	new CfaMachine(cie, s, initial, pcBegin, pcEnd, rows).run(new ByteReader(code, 0, code.length), codeOffset, bases);
+}
 
-	const emitAndAdvance = (to: number) => {
+/** One run of a CFA program. A class rather than closures: this runs once per FDE, ~100k times for node. */
+class CfaMachine {
+	private loc: number;
+	private last: UnwindRule | null = null;
+	private dirty = true;
+	private readonly ra: number;
+
+	constructor(
+		private readonly cie: Cie,
+		private readonly s: State,
+		private readonly initial: State,
+		pcBegin: number,
+		private readonly pcEnd: number,
+		private readonly rows: FdeRows | null,
+	) {
+		this.loc = pcBegin;
+		this.ra = cie.raRegister;
+	}
+
+	private advance(to: number): void {
+		const loc = this.loc;
 		if (to < loc) throw new UnwindError('malformed', 'DW_CFA_set_loc moves backwards');
-		if (rows !== null && to > loc && loc < pcEnd) {
-			if (dirty || last === null) {
-				last = toRule(s, cie);
-				dirty = false;
+		if (this.rows !== null && to > loc && loc < this.pcEnd) {
+			if (this.dirty || this.last === null) {
+				this.last = toRule(this.s, this.cie);
+				this.dirty = false;
 			}
-			rows.pcs.push(loc);
-			rows.rules.push(last);
+			this.rows.pcs.push(loc);
+			this.rows.rules.push(this.last);
 		}
-		loc = to;
-	};
-	const setReg = (reg: number, kind: number, off: number) => {
-		if (reg === REG_RBP) {
-			s.rbp = kind;
-			s.rbpOffset = off;
-			dirty = true;
-		}
-		if (reg === ra) {
-			s.ra = kind;
-			s.raOffset = off;
-			dirty = true;
-		}
-	};
-	const restoreReg = (reg: number) => {
-		if (reg === REG_RBP) setReg(reg, initial.rbp, initial.rbpOffset);
-		if (reg === ra) setReg(reg, initial.ra, initial.raOffset);
-	};
+		this.loc = to;
+	}
 
-	while (r.remaining > 0) {
-		const op = r.u8();
-		const hi = op & 0xc0;
-		const lo = op & 0x3f;
-		if (hi === 0x40) {
-			// DW_CFA_advance_loc
-			emitAndAdvance(loc + lo * ca);
-			continue;
+	private setReg(reg: number, kind: number, off: number): void {
+		if (reg === REG_RBP) {
+			this.s.rbp = kind;
+			this.s.rbpOffset = off;
+			this.dirty = true;
 		}
-		if (hi === 0x80) {
-			// DW_CFA_offset
-			setReg(lo, R_OFFSET, r.uleb() * da);
-			continue;
-		}
-		if (hi === 0xc0) {
-			// DW_CFA_restore
-			restoreReg(lo);
-			continue;
-		}
-		switch (op) {
-			case 0x00: // DW_CFA_nop
-				break;
-			case 0x01: {
-				// DW_CFA_set_loc
-				const at = { ...bases, section: bases.section + codeOffset };
-				emitAndAdvance(readEncoded(r, cie.fdeEncoding, at, true).value);
-				break;
-			}
-			case 0x02: // DW_CFA_advance_loc1
-				emitAndAdvance(loc + r.u8() * ca);
-				break;
-			case 0x03: // DW_CFA_advance_loc2
-				emitAndAdvance(loc + r.u16() * ca);
-				break;
-			case 0x04: // DW_CFA_advance_loc4
-				emitAndAdvance(loc + r.u32() * ca);
-				break;
-			case 0x05: // DW_CFA_offset_extended
-				setReg(r.uleb(), R_OFFSET, r.uleb() * da);
-				break;
-			case 0x06: // DW_CFA_restore_extended
-				restoreReg(r.uleb());
-				break;
-			case 0x07: // DW_CFA_undefined
-				setReg(r.uleb(), R_UNDEFINED, 0);
-				break;
-			case 0x08: // DW_CFA_same_value
-				setReg(r.uleb(), R_SAME, 0);
-				break;
-			case 0x09: // DW_CFA_register
-				setReg(r.uleb(), R_OTHER, r.uleb());
-				break;
-			case 0x0a: // DW_CFA_remember_state: the CFA is saved too, as GCC and binutils do
-				if (stack.length >= MAX_STATE_DEPTH) throw new UnwindError('too-large', `remember_state nested over ${MAX_STATE_DEPTH} deep`);
-				stack.push({ ...s });
-				break;
-			case 0x0b: {
-				// DW_CFA_restore_state
-				const saved = stack.pop();
-				if (saved === undefined) throw new UnwindError('malformed', 'DW_CFA_restore_state without remember_state');
-				Object.assign(s, saved);
-				dirty = true;
-				break;
-			}
-			case 0x0c: // DW_CFA_def_cfa
-				s.cfaReg = r.uleb();
-				s.cfaOffset = r.uleb();
-				s.cfaExpr = null;
-				dirty = true;
-				break;
-			case 0x0d: // DW_CFA_def_cfa_register
-				s.cfaReg = r.uleb();
-				s.cfaExpr = null;
-				dirty = true;
-				break;
-			case 0x0e: // DW_CFA_def_cfa_offset
-				s.cfaOffset = r.uleb();
-				dirty = true;
-				break;
-			case 0x0f: // DW_CFA_def_cfa_expression
-				s.cfaExpr = r.bytes(r.uleb());
-				dirty = true;
-				break;
-			case 0x10: {
-				// DW_CFA_expression
-				const reg = r.uleb();
-				r.skip(r.uleb());
-				setReg(reg, R_OTHER, 0);
-				break;
-			}
-			case 0x11: // DW_CFA_offset_extended_sf
-				setReg(r.uleb(), R_OFFSET, r.sleb() * da);
-				break;
-			case 0x12: // DW_CFA_def_cfa_sf
-				s.cfaReg = r.uleb();
-				s.cfaOffset = r.sleb() * da;
-				s.cfaExpr = null;
-				dirty = true;
-				break;
-			case 0x13: // DW_CFA_def_cfa_offset_sf
-				s.cfaOffset = r.sleb() * da;
-				dirty = true;
-				break;
-			case 0x14: // DW_CFA_val_offset
-				setReg(r.uleb(), R_OTHER, r.uleb());
-				break;
-			case 0x15: // DW_CFA_val_offset_sf
-				setReg(r.uleb(), R_OTHER, r.sleb());
-				break;
-			case 0x16: {
-				// DW_CFA_val_expression
-				const reg = r.uleb();
-				r.skip(r.uleb());
-				setReg(reg, R_OTHER, 0);
-				break;
-			}
-			case 0x2e: // DW_CFA_GNU_args_size: only matters to exception handling
-				r.uleb();
-				break;
-			case 0x2f: // DW_CFA_GNU_negative_offset_extended
-				setReg(r.uleb(), R_OFFSET, -r.uleb() * da);
-				break;
-			default:
-				throw new UnwindError('malformed', `unknown CFA instruction 0x${op.toString(16)}`);
+		if (reg === this.ra) {
+			this.s.ra = kind;
+			this.s.raOffset = off;
+			this.dirty = true;
 		}
 	}
-	emitAndAdvance(Math.max(loc, pcEnd));
+
+	private restoreReg(reg: number): void {
+		if (reg === REG_RBP) this.setReg(reg, this.initial.rbp, this.initial.rbpOffset);
+		if (reg === this.ra) this.setReg(reg, this.initial.ra, this.initial.raOffset);
+	}
+
+	run(r: ByteReader, codeOffset: number, bases: PointerBases): void {
+		const s = this.s;
+		const cie = this.cie;
+		const ca = cie.codeAlign;
+		const da = cie.dataAlign;
+		const stack: State[] = [];
+		while (r.remaining > 0) {
+			const op = r.u8();
+			const hi = op & 0xc0;
+			const lo = op & 0x3f;
+			if (hi === 0x40) {
+				// DW_CFA_advance_loc
+				this.advance(this.loc + lo * ca);
+				continue;
+			}
+			if (hi === 0x80) {
+				// DW_CFA_offset
+				this.setReg(lo, R_OFFSET, r.uleb() * da);
+				continue;
+			}
+			if (hi === 0xc0) {
+				// DW_CFA_restore
+				this.restoreReg(lo);
+				continue;
+			}
+			switch (op) {
+				case 0x00: // DW_CFA_nop
+					break;
+				case 0x01: {
+					// DW_CFA_set_loc
+					const at = { ...bases, section: bases.section + codeOffset };
+					this.advance(readEncoded(r, cie.fdeEncoding, at, true).value);
+					break;
+				}
+				case 0x02: // DW_CFA_advance_loc1
+					this.advance(this.loc + r.u8() * ca);
+					break;
+				case 0x03: // DW_CFA_advance_loc2
+					this.advance(this.loc + r.u16() * ca);
+					break;
+				case 0x04: // DW_CFA_advance_loc4
+					this.advance(this.loc + r.u32() * ca);
+					break;
+				case 0x05: // DW_CFA_offset_extended
+					this.setReg(r.uleb(), R_OFFSET, r.uleb() * da);
+					break;
+				case 0x06: // DW_CFA_restore_extended
+					this.restoreReg(r.uleb());
+					break;
+				case 0x07: // DW_CFA_undefined
+					this.setReg(r.uleb(), R_UNDEFINED, 0);
+					break;
+				case 0x08: // DW_CFA_same_value
+					this.setReg(r.uleb(), R_SAME, 0);
+					break;
+				case 0x09: // DW_CFA_register
+					this.setReg(r.uleb(), R_OTHER, r.uleb());
+					break;
+				case 0x0a: // DW_CFA_remember_state: the CFA is saved too, as GCC and binutils do
+					if (stack.length >= MAX_STATE_DEPTH) throw new UnwindError('too-large', `remember_state nested over ${MAX_STATE_DEPTH} deep`);
+					stack.push({ ...s });
+					break;
+				case 0x0b: {
+					// DW_CFA_restore_state
+					const saved = stack.pop();
+					if (saved === undefined) throw new UnwindError('malformed', 'DW_CFA_restore_state without remember_state');
+					Object.assign(s, saved);
+					this.dirty = true;
+					break;
+				}
+				case 0x0c: // DW_CFA_def_cfa
+					s.cfaReg = r.uleb();
+					s.cfaOffset = r.uleb();
+					s.cfaExpr = null;
+					this.dirty = true;
+					break;
+				case 0x0d: // DW_CFA_def_cfa_register
+					s.cfaReg = r.uleb();
+					s.cfaExpr = null;
+					this.dirty = true;
+					break;
+				case 0x0e: // DW_CFA_def_cfa_offset
+					s.cfaOffset = r.uleb();
+					this.dirty = true;
+					break;
+				case 0x0f: // DW_CFA_def_cfa_expression
+					s.cfaExpr = r.bytes(r.uleb());
+					this.dirty = true;
+					break;
+				case 0x10: {
+					// DW_CFA_expression
+					const reg = r.uleb();
+					r.skip(r.uleb());
+					this.setReg(reg, R_OTHER, 0);
+					break;
+				}
+				case 0x11: // DW_CFA_offset_extended_sf
+					this.setReg(r.uleb(), R_OFFSET, r.sleb() * da);
+					break;
+				case 0x12: // DW_CFA_def_cfa_sf
+					s.cfaReg = r.uleb();
+					s.cfaOffset = r.sleb() * da;
+					s.cfaExpr = null;
+					this.dirty = true;
+					break;
+				case 0x13: // DW_CFA_def_cfa_offset_sf
+					s.cfaOffset = r.sleb() * da;
+					this.dirty = true;
+					break;
+				case 0x14: // DW_CFA_val_offset
+					this.setReg(r.uleb(), R_OTHER, r.uleb());
+					break;
+				case 0x15: // DW_CFA_val_offset_sf
+					this.setReg(r.uleb(), R_OTHER, r.sleb());
+					break;
+				case 0x16: {
+					// DW_CFA_val_expression
+					const reg = r.uleb();
+					r.skip(r.uleb());
+					this.setReg(reg, R_OTHER, 0);
+					break;
+				}
+				case 0x2e: // DW_CFA_GNU_args_size: only matters to exception handling
+					r.uleb();
+					break;
+				case 0x2f: // DW_CFA_GNU_negative_offset_extended
+					this.setReg(r.uleb(), R_OFFSET, -r.uleb() * da);
+					break;
+				default:
+					throw new UnwindError('malformed', `unknown CFA instruction 0x${op.toString(16)}`);
+			}
+		}
+		this.advance(Math.max(this.loc, this.pcEnd));
+	}
 }
 
 /** Reduces the DWARF state to what a BPF walker can evaluate. */

@@ -64,11 +64,6 @@ export const GAP_RULE: UnwindRule = {
 	pltThreshold: 0,
 };
 
-/** One string per distinct rule, for interning. */
-export function ruleKey(r: UnwindRule): string {
-	return `${r.cfa},${r.cfaOffset},${r.rbp},${r.rbpOffset},${r.ra},${r.raOffset},${r.signalFrame ? 1 : 0},${r.pltThreshold}`;
-}
-
 export function sameRule(a: UnwindRule, b: UnwindRule): boolean {
 	return (
 		a.cfa === b.cfa &&
