@@ -131,7 +131,7 @@ export const query: Command = {
 		const [sub, rest] = subcommand(argv);
 		return sub.parse(rest, env);
 	},
-	run(argv) {
+	async run(argv) {
 		const [sub, rest] = subcommand(argv);
 		return sub.run(rest);
 	},
