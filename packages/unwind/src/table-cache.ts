@@ -32,37 +32,36 @@ export class UnwindTableCache {
 
 	/** The cache key of an ELF file: `b-<build-id>` or `i-<dev>-<ino>-<size>-<mtime>`. */
 	static keyFor(path: string): string {
-		let src: FileSource;
+		const src = open(path);
 		try {
-			src = new FileSource(path);
-		} catch (err) {
-			throw new UnwindError('not-elf', `${path}: ${(err as Error).message}`);
-		}
-		try {
-			const buildId = new ElfFile(src).buildId;
-			if (buildId !== undefined && /^[0-9a-f]{2,128}$/.test(buildId)) return `b-${buildId}`;
-		} catch {
-			// Not readable as ELF: keyed by identity, and the build will say why.
+			return keyOf(path, src);
 		} finally {
 			src.close();
 		}
-		try {
-			const st = statSync(path, { bigint: true });
-			return `i-${st.dev}-${st.ino}-${st.size}-${st.mtimeNs}`;
-		} catch (err) {
-			throw new UnwindError('not-elf', `${path}: ${(err as Error).message}`);
-		}
 	}
 
-	/** The table for an ELF file, from disk when built before. Throws `UnwindError` only. */
+	/**
+	 * The table for an ELF file, from disk when built before. The key and the table come from
+	 * one open file, so a file replaced in between cannot file its table under the old key.
+	 * Throws `UnwindError` only.
+	 */
 	tableFor(path: string): { table: UnwindTable; key: string; from: CacheOutcome } {
-		const key = UnwindTableCache.keyFor(path);
+		const src = open(path);
+		let key: string;
+		try {
+			key = keyOf(path, src);
+		} catch (err) {
+			src.close();
+			throw err;
+		}
 		const cached = this.get(key);
 		if (cached !== undefined) {
+			src.close();
 			this.counters.disk++;
 			return { table: cached, key, from: 'disk' };
 		}
-		const { table } = buildElfUnwindTable(path);
+		// Closes src.
+		const { table } = buildElfUnwindTable(src);
 		this.counters.built++;
 		this.put(key, table);
 		return { table, key, from: 'built' };
@@ -112,4 +111,30 @@ export class UnwindTableCache {
 		const byAge = files.map((f) => ({ f, t: statSync(join(this.dir, f)).mtimeMs })).sort((a, b) => a.t - b.t);
 		for (const { f } of byAge.slice(0, files.length - this.maxEntries)) unlinkSync(join(this.dir, f));
 	}
+}
+
+function open(path: string): FileSource {
+	try {
+		return new FileSource(path);
+	} catch (err) {
+		throw new UnwindError('not-elf', `${path}: ${(err as Error).message}`);
+	}
+}
+
+function keyOf(path: string, src: FileSource): string {
+	try {
+		const buildId = new ElfFile(src).buildId;
+		if (buildId !== undefined && /^[0-9a-f]{2,128}$/.test(buildId)) return `b-${buildId}`;
+	} catch {
+		// Not readable as ELF: keyed by identity, and the build will say why.
+	}
+	let st;
+	try {
+		st = statSync(path, { bigint: true });
+	} catch (err) {
+		throw new UnwindError('not-elf', `${path}: ${(err as Error).message}`);
+	}
+	// The path may name another file by now; the open one's identity is what was read.
+	if (Number(st.ino) !== src.ino || Number(st.dev) !== src.dev) throw new UnwindError('not-elf', `${path}: replaced while being read`);
+	return `i-${st.dev}-${st.ino}-${st.size}-${st.mtimeNs}`;
 }
