@@ -55,7 +55,6 @@ export function startCollector(options: CollectorOptions): Collector {
 	const frequencyHz = options.frequency ?? 97;
 	const windowMs = options.windowMs ?? 10_000;
 	const stream = new HubStream({ hub: options.hub, token: options.token, hello: { host, version: COLLECTOR_VERSION, frequencyHz }, log });
-	stream.on('rejected', (code, message) => log(`hub rejected a message (${code}): ${message}`));
 
 	const context: FeatureContext = { host, log, send: (message) => stream.send(message) };
 	const running: { name: string; feature: Feature; failing: boolean }[] = [];
