@@ -233,6 +233,8 @@ describe('unwind tables agree with readelf --debug-dump=frames-interp', () => {
 	// Without asynchronous unwind tables, gcc -g describes the program's own functions in
 	// .debug_frame; the C runtime's objects still bring a little .eh_frame.
 	execFileSync('gcc', ['-O2', '-g', '-fno-asynchronous-unwind-tables', '-o', programDebugFrame, FIXTURE]);
+	const programCompressed = join(dir, 'known-frames-zlib');
+	execFileSync('gcc', ['-O2', '-g', '-gz=zlib', '-fno-asynchronous-unwind-tables', '-o', programCompressed, FIXTURE]);
 
 	test('gcc -O2 known-answer program: every FDE, row for row', () => {
 		const { table, stats } = buildElfUnwindTable(program);
@@ -283,6 +285,14 @@ describe('unwind tables agree with readelf --debug-dump=frames-interp', () => {
 		assert.equal(stats.skippedEntries, 0, JSON.stringify(stats.problems));
 		assert.equal(table.lookup(nmAddress(programDebugFrame, 'ka_vla')).cfa, CfaKind.rsp, 'ka_vla is covered by .debug_frame');
 		assertAgrees('known-frames (.debug_frame)', compareWithReadelf('known-frames (.debug_frame)', table, fdes, () => true), 6);
+	});
+
+	test('a zlib-compressed .debug_frame (gcc -gz=zlib), row for row', () => {
+		const sections = execFileSync('readelf', ['-S', '-W', programCompressed], { encoding: 'utf8' });
+		assert.match(sections, /\.debug_frame\s+\S+\s+\S+\s+\S+\s+\S+\s+\S+\s+C/, 'gcc compressed .debug_frame (flag C)');
+		const { table, stats } = buildElfUnwindTable(programCompressed);
+		assert.equal(stats.skippedEntries, 0, JSON.stringify(stats.problems));
+		assertAgrees('known-frames (zlib .debug_frame)', compareWithReadelf('known-frames (zlib .debug_frame)', table, readelfFrames(programCompressed), () => true), 6);
 	});
 
 	test('libc: a sample of FDEs, row for row', () => {
