@@ -31,3 +31,14 @@ export type {
 	HistogramResult,
 } from './request-store.ts';
 export { bucketBoundsMs, histogramQuantile } from './request-histogram.ts';
+export {
+	MAX_SHARE_PROCESSES,
+	newShareId,
+	isShareId,
+	type ShareStore,
+	type Share,
+	type ShareSummary,
+	type NewShare,
+	type ShareSource,
+	type ShareViewState,
+} from './share-store.ts';

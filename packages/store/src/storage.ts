@@ -1,6 +1,7 @@
 import type { ConnectionStore } from './connection-store.ts';
 import type { ProfileStore } from './profile-store.ts';
 import type { RequestStore } from './request-store.ts';
+import type { ShareStore } from './share-store.ts';
 import { openSqliteStorage } from './sqlite/sqlite-storage.ts';
 import type { StorageOptions } from './storage-options.ts';
 
@@ -13,6 +14,8 @@ export interface Storage {
 	readonly profiles: ProfileStore;
 	readonly connections: ConnectionStore;
 	readonly requests: RequestStore;
+	/** Profile snapshots handed out by link; `prune` never touches them. */
+	readonly shares: ShareStore;
 	/**
 	 * Drops every signal's data that ended before `nowMs - retentionMs` (and requests over the
 	 * cap). The backend does this on its own timer too; calling it makes retention checkable.

@@ -2,6 +2,7 @@ import type { BackendUnderTest } from './backend.ts';
 import { connectionConformance } from './connections.ts';
 import { profileConformance } from './profiles.ts';
 import { requestConformance } from './requests.ts';
+import { shareConformance } from './shares.ts';
 
 export type { BackendUnderTest, OpenedStorage } from './backend.ts';
 
@@ -13,4 +14,5 @@ export function storageConformance(backend: BackendUnderTest): void {
 	profileConformance(backend);
 	connectionConformance(backend);
 	requestConformance(backend);
+	shareConformance(backend);
 }

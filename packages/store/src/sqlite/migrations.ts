@@ -145,6 +145,26 @@ export const migrations: readonly Migration[] = [
 			createRequestTables(db);
 		},
 	},
+	{
+		version: 6,
+		name: 'shares: profile snapshots handed out by link, kept until deleted',
+		up(db) {
+			db.exec(`
+				CREATE TABLE shares (
+					id TEXT PRIMARY KEY,
+					created_ms INTEGER NOT NULL,
+					creator TEXT,
+					source TEXT NOT NULL,
+					view_state TEXT,
+					total_samples INTEGER NOT NULL,
+					stacks INTEGER NOT NULL,
+					-- The snapshot, a @firesight/profile Profile as gzipped JSON.
+					profile BLOB NOT NULL
+				);
+				CREATE INDEX shares_created ON shares (created_ms);
+			`);
+		},
+	},
 ];
 
 /** Per-window, per-connection TCP retransmits (migration 3; idempotent, migration 5 runs it again). */

@@ -4,6 +4,7 @@ import { SqliteConnectionStore } from './connection-store.ts';
 import { migrate } from './migrations.ts';
 import { SqliteProfileStore } from './profile-store.ts';
 import { SqliteRequestStore } from './request-store.ts';
+import { SqliteShareStore } from './share-store.ts';
 import { openSqliteFile } from './sqlite-file.ts';
 
 /**
@@ -28,6 +29,7 @@ export function openSqliteStorage(config: SqliteStorageConfig): Storage {
 	const profiles = new SqliteProfileStore(db, check);
 	const connections = new SqliteConnectionStore(db, check);
 	const requests = new SqliteRequestStore(db, check);
+	const shares = new SqliteShareStore(db, check, now);
 	const prune = (nowMs: number): void => {
 		const cutoff = nowMs - retentionMs;
 		profiles.prune(cutoff);
@@ -50,6 +52,7 @@ export function openSqliteStorage(config: SqliteStorageConfig): Storage {
 		profiles,
 		connections,
 		requests,
+		shares,
 		async prune(nowMs = now()) {
 			check();
 			prune(nowMs);

@@ -1,0 +1,96 @@
+import { gunzipSync, gzipSync } from 'node:zlib';
+import type Database from 'better-sqlite3';
+import { totalWeight, type Profile } from '@firesight/profile';
+import { isShareId, newShareId, type NewShare, type Share, type ShareStore, type ShareSummary } from '../share-store.ts';
+
+interface ShareRow {
+	id: string;
+	created_ms: number;
+	creator: string | null;
+	source: string;
+	view_state: string | null;
+	total_samples: number;
+	stacks: number;
+}
+
+function summaryOf(row: ShareRow): ShareSummary {
+	return {
+		id: row.id,
+		createdMs: row.created_ms,
+		creator: row.creator,
+		source: JSON.parse(row.source) as ShareSummary['source'],
+		viewState: row.view_state === null ? null : (JSON.parse(row.view_state) as ShareSummary['viewState']),
+		totalSamples: row.total_samples,
+		stacks: row.stacks,
+	};
+}
+
+const SUMMARY_COLUMNS = 'id, created_ms, creator, source, view_state, total_samples, stacks';
+
+/**
+ * Shares in SQLite: one row each, the snapshot a gzipped JSON blob. A share is read whole and
+ * never queried inside, so nothing is gained by interning its frames with the windows'.
+ */
+export class SqliteShareStore implements ShareStore {
+	readonly #db: Database.Database;
+	readonly #check: () => void;
+	readonly #now: () => number;
+
+	constructor(db: Database.Database, check: () => void, now: () => number) {
+		this.#db = db;
+		this.#check = check;
+		this.#now = now;
+	}
+
+	async create(share: NewShare): Promise<ShareSummary> {
+		this.#check();
+		const summary: ShareSummary = {
+			id: newShareId(),
+			createdMs: this.#now(),
+			creator: share.creator,
+			source: share.source,
+			viewState: share.viewState,
+			totalSamples: totalWeight(share.profile),
+			stacks: share.profile.samples.length,
+		};
+		const blob = gzipSync(JSON.stringify(share.profile));
+		this.#db
+			.prepare(
+				`INSERT INTO shares (id, created_ms, creator, source, view_state, total_samples, stacks, profile)
+				 VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			)
+			.run(
+				summary.id,
+				summary.createdMs,
+				summary.creator,
+				JSON.stringify(summary.source),
+				summary.viewState === null ? null : JSON.stringify(summary.viewState),
+				summary.totalSamples,
+				summary.stacks,
+				blob,
+			);
+		return summary;
+	}
+
+	async get(id: string): Promise<Share | null> {
+		this.#check();
+		if (!isShareId(id)) return null;
+		const row = this.#db.prepare(`SELECT ${SUMMARY_COLUMNS}, profile FROM shares WHERE id = ?`).get(id) as
+			| (ShareRow & { profile: Buffer })
+			| undefined;
+		if (!row) return null;
+		return { ...summaryOf(row), profile: JSON.parse(gunzipSync(row.profile).toString('utf8')) as Profile };
+	}
+
+	async list(): Promise<ShareSummary[]> {
+		this.#check();
+		const rows = this.#db.prepare(`SELECT ${SUMMARY_COLUMNS} FROM shares ORDER BY created_ms DESC, rowid DESC`).all() as ShareRow[];
+		return rows.map(summaryOf);
+	}
+
+	async delete(id: string): Promise<boolean> {
+		this.#check();
+		if (!isShareId(id)) return false;
+		return this.#db.prepare('DELETE FROM shares WHERE id = ?').run(id).changes > 0;
+	}
+}
