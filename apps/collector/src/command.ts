@@ -131,7 +131,10 @@ export function defineOptions<S extends OptionSpecs>(specs: S) {
  */
 function splitArgs(argv: readonly string[], specs: OptionSpecs, byShort: ReadonlyMap<string, string>): Record<string, unknown> {
 	const options = Object.fromEntries(
-		Object.entries(specs).map(([name, s]) => [name, { type: s.type, multiple: s.multiple ?? false, ...(s.short ? { short: s.short } : {}) }]),
+		Object.entries(specs).map(([name, s]) => [
+			name,
+			{ type: s.type, multiple: s.multiple ?? false, ...(s.short ? { short: s.short } : {}) },
+		]),
 	);
 	const { tokens } = parseArgs({
 		args: [...argv],

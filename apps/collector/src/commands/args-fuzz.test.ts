@@ -16,9 +16,9 @@ const value = fc.oneof(
 	fc.bigInt().map(String),
 	fc.constantFrom('0', '-0', '-5', '1e9', 'NaN', 'Infinity', '0x10', '', ' ', '--', '-', '=', '1.5', '007', '9'.repeat(40)),
 	fc.tuple(fc.nat(1e7), fc.constantFrom('', 'ms', 's', 'm', 'h', 'd', 'y', 'S')).map(([n, u]) => `${n}${u}`),
-	fc.tuple(fc.constantFrom('', '127.0.0.1', '256.1.1.1', '[::1]', '::1', 'localhost', '[zz]', 'a..b'), fc.integer({ min: -2, max: 70000 })).map(
-		([h, p]) => `${h}:${p}`,
-	),
+	fc
+		.tuple(fc.constantFrom('', '127.0.0.1', '256.1.1.1', '[::1]', '::1', 'localhost', '[zz]', 'a..b'), fc.integer({ min: -2, max: 70000 }))
+		.map(([h, p]) => `${h}:${p}`),
 	fc.constantFrom('http://127.0.0.1:7300', 'ws://x', 'ftp://x', 'http://', '127.0.0.1:1', '/proc/nope', 'pprof', 'folded', 'svg'),
 	fc.string(),
 	fc.string({ unit: 'binary' }),
@@ -76,7 +76,9 @@ for (const entry of commands) {
 		}
 		// And vectors of anything at all, subcommand or not.
 		fc.assert(
-			fc.property(fc.array(fc.string({ unit: 'binary' }), { maxLength: 8 }), environment, (argv, env) => parsesOrRefuses(command, argv, env)),
+			fc.property(fc.array(fc.string({ unit: 'binary' }), { maxLength: 8 }), environment, (argv, env) =>
+				parsesOrRefuses(command, argv, env),
+			),
 			{ numRuns: 2000 },
 		);
 		// Both ends were reached: the vectors are neither all rejected nor all harmless.
@@ -95,16 +97,22 @@ test('the parser accepts what the usage shows', async () => {
 		output: 'x.pb.gz',
 	});
 	const hub = await load('hub');
-	assert.deepEqual(hub.parse(['--listen', '[::1]:7301', '--api-only'], { FIRESIGHT_DATA: '/var/lib/firesight', FIRESIGHT_TOKEN: 'from-the-environment' }), {
-		listen: { host: '::1', port: 7301 },
-		data: '/var/lib/firesight',
-		token: 'from-the-environment',
-		'api-only': true,
-		dev: false,
-	});
+	assert.deepEqual(
+		hub.parse(['--listen', '[::1]:7301', '--api-only'], { FIRESIGHT_DATA: '/var/lib/firesight', FIRESIGHT_TOKEN: 'from-the-environment' }),
+		{
+			listen: { host: '::1', port: 7301 },
+			data: '/var/lib/firesight',
+			token: 'from-the-environment',
+			'api-only': true,
+			dev: false,
+		},
+	);
 	const query = await load('query');
 	assert.equal((query.parse(['requests', '--since', '2d', '--hub', '10.0.0.5:7300'], {}) as { hub: string }).hub, 'http://10.0.0.5:7300');
 	// A negative number is the option's value, refused for what it is, not as "ambiguous".
 	assert.throws(() => record.parse(['--duration', '-5'], {}), /^UsageError: --duration must be a duration from 1ms to 1d.*got '-5'$/);
-	assert.throws(() => record.parse(['--pid', '1\n2'], {}), (err: Error) => err instanceof UsageError && err.message.endsWith(String.raw`got '1\n2'`));
+	assert.throws(
+		() => record.parse(['--pid', '1\n2'], {}),
+		(err: Error) => err instanceof UsageError && err.message.endsWith(String.raw`got '1\n2'`),
+	);
 });

@@ -68,7 +68,10 @@ test('bad arguments and environment values: exit code 2, one line on stderr, no 
 		{ args: ['hub', '--data', '/proc/nope'], says: /data directory '\/proc\/nope' cannot be created/ },
 		{ args: ['hub'], env: { FIRESIGHT_DATA: '/proc/nope' }, says: /data directory '\/proc\/nope' cannot be created/ },
 		{ args: ['hub', '--token', 'short'], says: /--token must be 8 to 512 visible ASCII characters/ },
-		{ args: ['up', '--listen', '192.0.2.1:7300', '--data', join(dir, 'up')], says: /--listen '192\.0\.2\.1' is not an address of this host/ },
+		{
+			args: ['up', '--listen', '192.0.2.1:7300', '--data', join(dir, 'up')],
+			says: /--listen '192\.0\.2\.1' is not an address of this host/,
+		},
 		{ args: ['up', '--window', '0'], says: /--window must be/ },
 	];
 	const outcomes = await inTurns(cases.map((c) => () => cli(c.args, c.env)));
@@ -85,7 +88,14 @@ test('bad arguments and environment values: exit code 2, one line on stderr, no 
 });
 
 test('--help for every command and subcommand, --version', async () => {
-	const runs = [['--help'], ['--version'], ...['up', 'record', 'collector', 'hub', 'query', 'query profile', 'query requests', 'query retransmits'].map((c) => [...c.split(' '), '--help'])];
+	const runs = [
+		['--help'],
+		['--version'],
+		...['up', 'record', 'collector', 'hub', 'query', 'query profile', 'query requests', 'query retransmits'].map((c) => [
+			...c.split(' '),
+			'--help',
+		]),
+	];
 	const outcomes = await inTurns(runs.map((args) => () => cli(args)));
 	runs.forEach((args, i) => {
 		const r = outcomes[i]!;

@@ -62,13 +62,18 @@ test('a collector whose token the hub refuses stops with a clear message and exi
 	t.after(() => void collector.child.kill('SIGKILL'));
 	const code = await Promise.race([
 		collector.exited,
-		new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`still running after 90 s: ${collector.stderr()}`)), 90_000).unref()),
+		new Promise<never>((_, reject) =>
+			setTimeout(() => reject(new Error(`still running after 90 s: ${collector.stderr()}`)), 90_000).unref(),
+		),
 	]);
 	const stderr = collector.stderr();
 	assert.equal(code, exitCodes.unauthorized, stderr);
 	const refusals = stderr.split('\n').filter((l) => /refused|401|unauthori[sz]ed/i.test(l));
 	assert.equal(refusals.length, 1, `said once: ${stderr}`);
-	assert.match(refusals[0]!, /^firesight collector: hub refused the token \(401\); check --token or \$FIRESIGHT_TOKEN \(--retry-auth keeps trying\)$/);
+	assert.match(
+		refusals[0]!,
+		/^firesight collector: hub refused the token \(401\); check --token or \$FIRESIGHT_TOKEN \(--retry-auth keeps trying\)$/,
+	);
 	assert.doesNotMatch(stderr, /unreachable/);
 	assert.doesNotMatch(stderr, /^\s+at /m);
 });

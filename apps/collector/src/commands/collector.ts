@@ -40,7 +40,14 @@ export const collector: Command = {
 		const { hub, token, frequency, window: windowMs } = args;
 		let agent;
 		try {
-			agent = startCollector({ hub, token, frequency, windowMs, captureBodies: args['capture-bodies'], ...(args.host ? { host: args.host } : {}) });
+			agent = startCollector({
+				hub,
+				token,
+				frequency,
+				windowMs,
+				captureBodies: args['capture-bodies'],
+				...(args.host ? { host: args.host } : {}),
+			});
 		} catch (err) {
 			if (err instanceof NativeError) throw new UserError(err.message);
 			throw err;

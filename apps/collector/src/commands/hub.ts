@@ -35,7 +35,9 @@ export const hubOptions = {
  * startHub after the checks that need the system (the listen name resolves, the data directory
  * can be written), with its expected failures (port taken, dashboard not built) as UserErrors.
  */
-export async function startHubForCli(options: Parameters<typeof startHub>[0] & { listen: { host: string; port: number }; dataDir: string }): Promise<Hub> {
+export async function startHubForCli(
+	options: Parameters<typeof startHub>[0] & { listen: { host: string; port: number }; dataDir: string },
+): Promise<Hub> {
 	await resolveListen(options.listen);
 	const dataDir = prepareDataDirectory(options.dataDir, 'data directory');
 	try {

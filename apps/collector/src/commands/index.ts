@@ -13,8 +13,24 @@ export interface CommandEntry {
  */
 export const commands: readonly CommandEntry[] = [
 	{ name: 'up', summary: 'run the hub, the dashboard and a local collector', load: async () => (await import('./up.ts')).up },
-	{ name: 'record', summary: 'sample CPU stacks for a while and write a folded or pprof profile', load: async () => (await import('./record.ts')).record },
-	{ name: 'collector', summary: "run this host's collector, streaming to a hub", load: async () => (await import('./collector.ts')).collector },
-	{ name: 'hub', summary: 'run the hub (dashboard, API, collector endpoint) without a local collector', load: async () => (await import('./hub.ts')).hub },
-	{ name: 'query', summary: 'read profiles, requests or retransmits from a running hub', load: async () => (await import('./query.ts')).query },
+	{
+		name: 'record',
+		summary: 'sample CPU stacks for a while and write a folded or pprof profile',
+		load: async () => (await import('./record.ts')).record,
+	},
+	{
+		name: 'collector',
+		summary: "run this host's collector, streaming to a hub",
+		load: async () => (await import('./collector.ts')).collector,
+	},
+	{
+		name: 'hub',
+		summary: 'run the hub (dashboard, API, collector endpoint) without a local collector',
+		load: async () => (await import('./hub.ts')).hub,
+	},
+	{
+		name: 'query',
+		summary: 'read profiles, requests or retransmits from a running hub',
+		load: async () => (await import('./query.ts')).query,
+	},
 ];

@@ -54,14 +54,22 @@ export const name = z
 	.max(limits.shortString, `must be 1 to ${limits.shortString} characters`);
 
 /** A file to write. */
-export const filePath = z.string().min(1, 'must name a file').regex(/^[^\0]*$/, 'must not hold a NUL character');
+export const filePath = z
+	.string()
+	.min(1, 'must name a file')
+	.regex(/^[^\0]*$/, 'must not hold a NUL character');
 
 /** A directory. */
-export const directoryPath = z.string().min(1, 'must name a directory').regex(/^[^\0]*$/, 'must not hold a NUL character');
+export const directoryPath = z
+	.string()
+	.min(1, 'must name a directory')
+	.regex(/^[^\0]*$/, 'must not hold a NUL character');
 
 /** A bearer token as the collector sends it in an HTTP header. */
 export function bearerToken(minLength: number) {
-	return z.string().regex(new RegExp(`^[\\x21-\\x7e]{${minLength},512}$`), `must be ${minLength} to 512 visible ASCII characters without spaces`);
+	return z
+		.string()
+		.regex(new RegExp(`^[\\x21-\\x7e]{${minLength},512}$`), `must be ${minLength} to 512 visible ASCII characters without spaces`);
 }
 
 /** The hub a collector streams to: an http(s) or ws(s) URL. */

@@ -28,7 +28,12 @@ export function openOutput(path: string): OutputFile {
 		}
 	} catch (err) {
 		const e = err as NodeJS.ErrnoException;
-		const why = e.code === 'ENOENT' ? 'its directory does not exist' : e.code === 'EISDIR' ? 'is a directory' : `cannot be written (${e.code ?? e.message})`;
+		const why =
+			e.code === 'ENOENT'
+				? 'its directory does not exist'
+				: e.code === 'EISDIR'
+					? 'is a directory'
+					: `cannot be written (${e.code ?? e.message})`;
 		throw new UsageError(`--output ${quote(path)}: ${why}`);
 	}
 	let open = true;
@@ -43,7 +48,7 @@ export function openOutput(path: string): OutputFile {
 			try {
 				ftruncateSync(fd);
 				const bytes = typeof data === 'string' ? Buffer.from(data) : data;
-				for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off);
+				for (let off = 0; off < bytes.length;) off += writeSync(fd, bytes, off);
 				written = true;
 				close();
 			} catch (err) {

@@ -50,7 +50,11 @@ export interface ListingFormat<R> {
 }
 
 /** Prints rows as JSON lines or a text table, or says on standard error that there are none. */
-export async function printListing<R extends { host: string }>(args: ListingArgs, rows: readonly R[], format: ListingFormat<R>): Promise<void> {
+export async function printListing<R extends { host: string }>(
+	args: ListingArgs,
+	rows: readonly R[],
+	format: ListingFormat<R>,
+): Promise<void> {
 	const multiHost = manyHosts(rows, args.host);
 	let out = '';
 	if (args.json) {
@@ -74,7 +78,10 @@ function manyHosts(rows: readonly { host: string }[], hostFilter: string | undef
 export function textTable(header: string[], rows: string[][], numeric: ReadonlySet<number>): string {
 	const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
 	const line = (cells: string[]) =>
-		cells.map((c, i) => (numeric.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+		cells
+			.map((c, i) => (numeric.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+			.join('  ')
+			.trimEnd();
 	return [line(header), ...rows.map(line)].join('\n') + '\n';
 }
 

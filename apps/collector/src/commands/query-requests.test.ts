@@ -20,19 +20,72 @@ test('firesight query requests: --json lines, a table, --help, and one-line usag
 	try {
 		const now = Date.now();
 		const base: RequestRecord = {
-			ts: now - 1000, pid: 4242, comm: 'node', role: 'server', method: 'GET', path: '/items/1?q=REDACTED', endpoint: '/items/:id', status: 200,
-			latencyMs: 1.25, reqBytes: 90, respBytes: 300, local: '127.0.0.1:8443', remote: '127.0.0.1:50123', connection: '4242:20:1',
-			httpVersion: '1.1', requestHeaders: [['authorization', 'REDACTED']], responseHeaders: [],
+			ts: now - 1000,
+			pid: 4242,
+			comm: 'node',
+			role: 'server',
+			method: 'GET',
+			path: '/items/1?q=REDACTED',
+			endpoint: '/items/:id',
+			status: 200,
+			latencyMs: 1.25,
+			reqBytes: 90,
+			respBytes: 300,
+			local: '127.0.0.1:8443',
+			remote: '127.0.0.1:50123',
+			connection: '4242:20:1',
+			httpVersion: '1.1',
+			requestHeaders: [['authorization', 'REDACTED']],
+			responseHeaders: [],
 		};
-		stream.send({ type: 'requests', batch: { host: 'box', ts: now, omitted: 0, requests: [base, { ...base, ts: now - 500, pid: 77, comm: 'curl', role: 'client', status: 404, method: 'POST', path: '/x' }, { ...base, ts: now - 3_600_000 }] } });
+		stream.send({
+			type: 'requests',
+			batch: {
+				host: 'box',
+				ts: now,
+				omitted: 0,
+				requests: [
+					base,
+					{ ...base, ts: now - 500, pid: 77, comm: 'curl', role: 'client', status: 404, method: 'POST', path: '/x' },
+					{ ...base, ts: now - 3_600_000 },
+				],
+			},
+		});
 		await stream.close(2000);
 		const hubArg = ['--hub', hub.url];
 
 		const json = await run(process.execPath, [BIN, 'query', 'requests', '--since', '5m', '--json', ...hubArg]);
-		const lines = json.stdout.trim().split('\n').map((l) => JSON.parse(l));
+		const lines = json.stdout
+			.trim()
+			.split('\n')
+			.map((l) => JSON.parse(l));
 		assert.deepEqual(lines, [
-			{ ts: now - 1000, pid: 4242, comm: 'node', method: 'GET', path: '/items/1?q=REDACTED', status: 200, latencyMs: 1.25, reqBytes: 90, respBytes: 300, local: '127.0.0.1:8443', remote: '127.0.0.1:50123' },
-			{ ts: now - 500, pid: 77, comm: 'curl', method: 'POST', path: '/x', status: 404, latencyMs: 1.25, reqBytes: 90, respBytes: 300, local: '127.0.0.1:8443', remote: '127.0.0.1:50123' },
+			{
+				ts: now - 1000,
+				pid: 4242,
+				comm: 'node',
+				method: 'GET',
+				path: '/items/1?q=REDACTED',
+				status: 200,
+				latencyMs: 1.25,
+				reqBytes: 90,
+				respBytes: 300,
+				local: '127.0.0.1:8443',
+				remote: '127.0.0.1:50123',
+			},
+			{
+				ts: now - 500,
+				pid: 77,
+				comm: 'curl',
+				method: 'POST',
+				path: '/x',
+				status: 404,
+				latencyMs: 1.25,
+				reqBytes: 90,
+				respBytes: 300,
+				local: '127.0.0.1:8443',
+				remote: '127.0.0.1:50123',
+			},
 		]);
 		const onePid = await run(process.execPath, [BIN, 'query', 'requests', '--pid', '77', '--json', ...hubArg]);
 		assert.equal(onePid.stdout.trim().split('\n').length, 1);
@@ -46,7 +99,10 @@ test('firesight query requests: --json lines, a table, --help, and one-line usag
 		const help = await run(process.execPath, [BIN, 'query', 'requests', '--help']);
 		assert.match(help.stdout, /Usage: firesight query requests/);
 		for (const bad of [['--pid', 'abc'], ['--since', 'soon'], ['--frobnicate']]) {
-			const r = await run(process.execPath, [BIN, 'query', 'requests', ...bad, ...hubArg]).then(() => null, (e: { code: number; stderr: string }) => e);
+			const r = await run(process.execPath, [BIN, 'query', 'requests', ...bad, ...hubArg]).then(
+				() => null,
+				(e: { code: number; stderr: string }) => e,
+			);
 			assert.ok(r, `${bad.join(' ')} fails`);
 			assert.equal(r.code, 2);
 			assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);

@@ -34,7 +34,7 @@ export async function requests(argv: string[]): Promise<number> {
 	const client = createHubClient(hub);
 
 	const rows = [];
-	for (let from = untilMs - sinceMs; ; ) {
+	for (let from = untilMs - sinceMs; ;) {
 		const page = await callHub(hub, () => client.requests.list.query({ sinceMs: Math.floor(from), untilMs, pid, host, limit: PAGE }));
 		rows.push(...page);
 		if (page.length < PAGE) break;

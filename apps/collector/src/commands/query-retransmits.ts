@@ -19,7 +19,12 @@ function endpoint(family: number, addr: string, port: number): string {
 }
 
 function isoOrDash(ms: number | null): string {
-	return ms === null ? '-' : new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+	return ms === null
+		? '-'
+		: new Date(ms)
+				.toISOString()
+				.replace('T', ' ')
+				.replace(/\.\d+Z$/, 'Z');
 }
 
 export async function retransmits(argv: string[]): Promise<number> {

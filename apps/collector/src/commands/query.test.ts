@@ -92,7 +92,10 @@ test('firesight hub serves what a collector sends to firesight query, and stops 
 		await run(process.execPath, [BIN, 'query', 'profile', '--since', '1m', '--comm', 'x', '--output', file, '--hub', hub]);
 		const profile = fromPprof(readFileSync(file));
 		assert.ok(profile);
-		assert.deepEqual(profile.samples.map((s) => [s.pid, s.weight]), [[999, 5]]);
+		assert.deepEqual(
+			profile.samples.map((s) => [s.pid, s.weight]),
+			[[999, 5]],
+		);
 
 		const exited = new Promise<number | null>((r) => hubProc.once('exit', (code) => r(code)));
 		hubProc.kill('SIGINT');

@@ -52,7 +52,15 @@ async function profile(argv: string[]): Promise<number> {
 	}
 }
 
-async function queryProfile({ sinceMs, pid, comm, host, hub, format, output }: {
+async function queryProfile({
+	sinceMs,
+	pid,
+	comm,
+	host,
+	hub,
+	format,
+	output,
+}: {
 	sinceMs: number;
 	pid: number | undefined;
 	comm: string | undefined;
@@ -100,9 +108,27 @@ async function queryProfile({ sinceMs, pid, comm, host, hub, format, output }: {
 }
 
 const subcommands: readonly QuerySubcommand[] = [
-	{ name: 'profile', summary: 'CPU profile of a time range, as folded stacks or pprof', usage: profileUsage, parse: profileOptions.parse, run: profile },
-	{ name: 'retransmits', summary: 'TCP connections that retransmitted, per connection', usage: retransmitsUsage, parse: parseListingArgs, run: retransmits },
-	{ name: 'requests', summary: 'HTTPS requests processes made or served (TLS plaintext)', usage: requestsUsage, parse: parseListingArgs, run: requests },
+	{
+		name: 'profile',
+		summary: 'CPU profile of a time range, as folded stacks or pprof',
+		usage: profileUsage,
+		parse: profileOptions.parse,
+		run: profile,
+	},
+	{
+		name: 'retransmits',
+		summary: 'TCP connections that retransmitted, per connection',
+		usage: retransmitsUsage,
+		parse: parseListingArgs,
+		run: retransmits,
+	},
+	{
+		name: 'requests',
+		summary: 'HTTPS requests processes made or served (TLS plaintext)',
+		usage: requestsUsage,
+		parse: parseListingArgs,
+		run: requests,
+	},
 ];
 
 const usage = `Usage: firesight query <what> [options]

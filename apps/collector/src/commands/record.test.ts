@@ -52,7 +52,10 @@ test('record --format pprof writes a profile another pprof reader accepts', asyn
 	// Decoded with pprof-format directly, not with our importer.
 	const p = PprofProfile.decode(gunzipSync(readFileSync(out)));
 	const str = (i: number | bigint) => p.stringTable.strings[Number(i)] ?? '';
-	assert.deepEqual(p.sampleType.map((s) => `${str(s.type)}/${str(s.unit)}`), ['samples/count', 'cpu/nanoseconds']);
+	assert.deepEqual(
+		p.sampleType.map((s) => `${str(s.type)}/${str(s.unit)}`),
+		['samples/count', 'cpu/nanoseconds'],
+	);
 	assert.equal(`${str(p.periodType!.type)}/${str(p.periodType!.unit)}`, 'cpu/nanoseconds');
 	assert.equal(Number(p.period), Math.round(1e9 / 199));
 	assert.ok(Number(p.durationNanos) >= 1.5e9, `duration ${p.durationNanos}`);
