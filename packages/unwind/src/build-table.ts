@@ -54,7 +54,10 @@ export function buildTable(sources: readonly CfiSource[], options: BuildTableOpt
 		for (const fde of src.entries.fdes) {
 			if (code !== undefined && !insideAny(code, fde.pcBegin, fde.pcEnd)) {
 				skipped++;
-				const error = new UnwindError('malformed', `FDE for 0x${fde.pcBegin.toString(16)}..0x${fde.pcEnd.toString(16)} lies outside the file's code`);
+				const error = new UnwindError(
+					'malformed',
+					`FDE for 0x${fde.pcBegin.toString(16)}..0x${fde.pcEnd.toString(16)} lies outside the file's code`,
+				);
 				if (problems.length < MAX_LISTED_PROBLEMS) problems.push({ offset: fde.offset, error });
 				continue;
 			}
@@ -122,7 +125,15 @@ export function buildTable(sources: readonly CfiSource[], options: BuildTableOpt
 	const table = encodeTable(base, pcs, ruleIndex, rules);
 	return {
 		table,
-		stats: { fdes: all.length, cies, skippedEntries: skipped, overlappingFdes: overlapping, rows: pcs.length, rules: rules.length, problems },
+		stats: {
+			fdes: all.length,
+			cies,
+			skippedEntries: skipped,
+			overlappingFdes: overlapping,
+			rows: pcs.length,
+			rules: rules.length,
+			problems,
+		},
 	};
 }
 

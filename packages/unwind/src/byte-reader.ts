@@ -52,7 +52,8 @@ export class ByteReader {
 	u64(): number {
 		const lo = this.u32();
 		const hi = this.u32();
-		if (hi >= 0x20_0000) throw new UnwindError('unsupported', `64-bit value 0x${hi.toString(16)}${lo.toString(16).padStart(8, '0')} beyond 2^53`);
+		if (hi >= 0x20_0000)
+			throw new UnwindError('unsupported', `64-bit value 0x${hi.toString(16)}${lo.toString(16).padStart(8, '0')} beyond 2^53`);
 		return hi * 0x1_0000_0000 + lo;
 	}
 
@@ -85,7 +86,7 @@ export class ByteReader {
 	sleb(): number {
 		let result = 0;
 		let mul = 1;
-		let b = 0;
+		let b: number;
 		for (let n = 0; ; n++) {
 			if (n === MAX_LEB_BYTES) throw new UnwindError('malformed', 'LEB128 longer than 20 bytes');
 			b = this.u8();

@@ -61,7 +61,15 @@ class SectionBuilder {
 		return start;
 	}
 
-	cie(o: { aug?: string; augData?: (pos: number) => number[]; version?: number; addressSize?: number; dataAlign?: number; init?: number[]; dwarf64?: boolean }): number {
+	cie(o: {
+		aug?: string;
+		augData?: (pos: number) => number[];
+		version?: number;
+		addressSize?: number;
+		dataAlign?: number;
+		init?: number[];
+		dwarf64?: boolean;
+	}): number {
 		const aug = o.aug ?? 'zR';
 		const version = o.version ?? 1;
 		return this.entry(
@@ -81,7 +89,10 @@ class SectionBuilder {
 		);
 	}
 
-	fde(cie: number, o: { pc: (pos: number) => number[]; range: number[]; augData?: number[]; program: number[]; dwarf64?: boolean }): number {
+	fde(
+		cie: number,
+		o: { pc: (pos: number) => number[]; range: number[]; augData?: number[]; program: number[]; dwarf64?: boolean },
+	): number {
 		return this.entry(
 			o.dwarf64 ?? false,
 			(idPos) => {
@@ -119,6 +130,7 @@ describe('CFI entries and programs', () => {
 			pc: pcrel4(0x1100),
 			range: le(0x20, 4),
 			augData: [],
+			// prettier-ignore
 			program: [
 				0x41, // advance_loc 1
 				0x0e, 16, // def_cfa_offset 16
@@ -155,7 +167,14 @@ describe('CFI entries and programs', () => {
 		// Overlaps the one before: starts where it ends.
 		s.fde(c, { pc: pcrel4(0x1118), range: le(0x10, 4), augData: [], program: [0x0e, 32] });
 		const { rows } = tableOf(s.build());
-		assert.deepEqual(rows, ['1100 rsp+8 rbp=same ra=c-8', '1114 rsp+24 rbp=same ra=c-8', '1120 rsp+32 rbp=same ra=c-8', '1128 gap', '1200 rsp+8 rbp=same ra=c-8', '1210 gap']);
+		assert.deepEqual(rows, [
+			'1100 rsp+8 rbp=same ra=c-8',
+			'1114 rsp+24 rbp=same ra=c-8',
+			'1120 rsp+32 rbp=same ra=c-8',
+			'1128 gap',
+			'1200 rsp+8 rbp=same ra=c-8',
+			'1210 gap',
+		]);
 	});
 
 	test('zPLR with an indirect personality and an LSDA, and zRS signal frames', () => {
@@ -167,7 +186,13 @@ describe('CFI entries and programs', () => {
 		s.fde(sig, { pc: pcrel4(0x1200), range: le(0x8, 4), augData: [], program: [] });
 		const { rows, problems } = tableOf(s.build());
 		assert.deepEqual(problems, []);
-		assert.deepEqual(rows, ['1100 rsp+8 rbp=same ra=c-8', '1101 rsp+16 rbp=same ra=c-8', '1110 gap', '1200 unsupported rbp=same ra=c-8 signal', '1208 gap']);
+		assert.deepEqual(rows, [
+			'1100 rsp+8 rbp=same ra=c-8',
+			'1101 rsp+16 rbp=same ra=c-8',
+			'1110 gap',
+			'1200 unsupported rbp=same ra=c-8 signal',
+			'1208 gap',
+		]);
 	});
 
 	test('pointer encodings: udata8 absolute, datarel, textrel, aligned, and indirect through the file', () => {
@@ -187,7 +212,12 @@ describe('CFI entries and programs', () => {
 		// aligned: the value sits at the next 8-byte boundary.
 		const s = new SectionBuilder('eh_frame');
 		const c = s.cie({ augData: () => [0x50] });
-		s.fde(c, { pc: (pos) => [...new Array((8 - ((SECTION + pos) % 8)) % 8).fill(0), ...le(0x1100, 8)], range: le(0x10, 8), augData: [], program: [] });
+		s.fde(c, {
+			pc: (pos) => [...new Array((8 - ((SECTION + pos) % 8)) % 8).fill(0), ...le(0x1100, 8)],
+			range: le(0x10, 8),
+			augData: [],
+			program: [],
+		});
 		assert.equal(tableOf(s.build()).table.pc(0), 0x1100);
 	});
 
@@ -198,6 +228,7 @@ describe('CFI entries and programs', () => {
 			pc: pcrel4(0x1100),
 			range: le(0x40, 4),
 			augData: [],
+			// prettier-ignore
 			program: [
 				0x13, ...sleb(-2), // def_cfa_offset_sf: -2 * -8 = 16
 				0x2f, 6, 1, // GNU_negative_offset_extended rbp: -(1 * -8), so cfa+8
@@ -254,7 +285,13 @@ describe('CFI entries and programs', () => {
 		s.fde(c64, { pc: () => le(0x1200, 8), range: le(0x8, 8), program: [], dwarf64: true });
 		const { rows, problems } = tableOf(s.build(), 'debug_frame');
 		assert.deepEqual(problems, []);
-		assert.deepEqual(rows, ['1100 rsp+8 rbp=same ra=c-8', '1101 rsp+16 rbp=same ra=c-8', '1110 gap', '1200 rsp+8 rbp=same ra=c-8', '1208 gap']);
+		assert.deepEqual(rows, [
+			'1100 rsp+8 rbp=same ra=c-8',
+			'1101 rsp+16 rbp=same ra=c-8',
+			'1110 gap',
+			'1200 rsp+8 rbp=same ra=c-8',
+			'1208 gap',
+		]);
 	});
 
 	test('a bad FDE is skipped and counted; the others stay', () => {

@@ -1,5 +1,13 @@
 import { ByteReader } from './byte-reader.ts';
-import { DW_EH_PE_absptr, DW_EH_PE_omit, DW_EH_PE_udata4, DW_EH_PE_udata8, isValidEncoding, readEncoded, type PointerBases } from './pointer-encoding.ts';
+import {
+	DW_EH_PE_absptr,
+	DW_EH_PE_omit,
+	DW_EH_PE_udata4,
+	DW_EH_PE_udata8,
+	isValidEncoding,
+	readEncoded,
+	type PointerBases,
+} from './pointer-encoding.ts';
 import { UnwindError } from './unwind-error.ts';
 
 /** Which section the bytes came from: they differ in the CIE id and in what a CIE pointer means. */
@@ -105,7 +113,8 @@ export function readCfiEntries(bytes: Uint8Array, kind: CfiSectionKind, bases: P
 		if (!head.isCie) {
 			try {
 				const ciePos = kind === 'eh_frame' ? head.idPos - head.id : head.id;
-				if (ciePos < 0 || ciePos >= bytes.length) throw new UnwindError('malformed', `CIE pointer 0x${head.id.toString(16)} outside the section`);
+				if (ciePos < 0 || ciePos >= bytes.length)
+					throw new UnwindError('malformed', `CIE pointer 0x${head.id.toString(16)} outside the section`);
 				const fde = readFde(bytes, head, cieAt(ciePos), bases);
 				if (fde !== undefined) fdes.push(fde);
 			} catch (err) {
@@ -202,7 +211,8 @@ function readCie(bytes: Uint8Array, offset: number, kind: CfiSectionKind, bases:
 			const c = augmentation[i];
 			if (c === 'R') {
 				fdeEncoding = a.u8();
-				if (fdeEncoding === DW_EH_PE_omit || !isValidEncoding(fdeEncoding)) throw new UnwindError('malformed', `FDE pointer encoding 0x${fdeEncoding.toString(16)}`);
+				if (fdeEncoding === DW_EH_PE_omit || !isValidEncoding(fdeEncoding))
+					throw new UnwindError('malformed', `FDE pointer encoding 0x${fdeEncoding.toString(16)}`);
 			} else if (c === 'P') {
 				const enc = a.u8();
 				// The personality routine's address; we only need to step over it.

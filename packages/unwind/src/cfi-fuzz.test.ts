@@ -124,7 +124,11 @@ describe('the CFI parser on corrupt input', () => {
 			fc.property(fc.boolean(), fc.array(mutation, { minLength: 1, maxLength: 8 }), fc.nat(), (debug, ms, cut) => {
 				const base = debug ? dbg.bytes : eh.bytes;
 				const bytes = mutate(base, ms);
-				parseBounded(cut % 3 === 0 ? bytes.subarray(0, cut % (bytes.length + 1)) : bytes, debug ? 'debug_frame' : 'eh_frame', debug ? dbgBases : ehBases);
+				parseBounded(
+					cut % 3 === 0 ? bytes.subarray(0, cut % (bytes.length + 1)) : bytes,
+					debug ? 'debug_frame' : 'eh_frame',
+					debug ? dbgBases : ehBases,
+				);
 			}),
 			{ numRuns: RUNS, seed: 2 },
 		);
@@ -142,20 +146,27 @@ describe('the CFI parser on corrupt input', () => {
 	test(`whole ELF files with corrupt headers or sections, ${RUNS / 3} times: one UnwindError or a table`, () => {
 		const image = readFileSync(program);
 		// Mostly the headers and the unwind sections, where a flip changes what gets read.
-		const hot = fc.oneof(fc.integer({ min: 0, max: 0x400 }), fc.integer({ min: eh.offset, max: eh.offset + eh.bytes.length }), fc.integer({ min: 0, max: image.length - 1 }));
+		const hot = fc.oneof(
+			fc.integer({ min: 0, max: 0x400 }),
+			fc.integer({ min: eh.offset, max: eh.offset + eh.bytes.length }),
+			fc.integer({ min: 0, max: image.length - 1 }),
+		);
 		const shoff = Number(image.readBigUInt64LE(0x28));
 		const headers = fc.integer({ min: shoff, max: image.length - 1 });
 		fc.assert(
-			fc.property(fc.array(fc.record({ at: fc.oneof(hot, headers), value: fc.integer({ min: 0, max: 255 }) }), { minLength: 1, maxLength: 6 }), (flips) => {
-				const b = Buffer.from(image);
-				for (const f of flips) b[f.at % b.length] = f.value;
-				try {
-					const { table } = buildElfUnwindTable(new BufferSource(b));
-					assert.ok(table.rowCount <= eh.bytes.length * 2 + 2);
-				} catch (err) {
-					if (!(err instanceof UnwindError)) throw err;
-				}
-			}),
+			fc.property(
+				fc.array(fc.record({ at: fc.oneof(hot, headers), value: fc.integer({ min: 0, max: 255 }) }), { minLength: 1, maxLength: 6 }),
+				(flips) => {
+					const b = Buffer.from(image);
+					for (const f of flips) b[f.at % b.length] = f.value;
+					try {
+						const { table } = buildElfUnwindTable(new BufferSource(b));
+						assert.ok(table.rowCount <= eh.bytes.length * 2 + 2);
+					} catch (err) {
+						if (!(err instanceof UnwindError)) throw err;
+					}
+				},
+			),
 			{ numRuns: RUNS / 3, seed: 4 },
 		);
 	});

@@ -148,7 +148,8 @@ function compareWithReadelf(label: string, table: UnwindTable, fdes: ReadelfFde[
 		const f = ordered[n]!;
 		if (covered >= 0 && f.begin > covered) {
 			const r = table.lookup(covered);
-			if (r.cfa !== CfaKind.gap) mismatches.push(`${label}: 0x${covered.toString(16)} lies between FDEs but the table says ${formatRule(r)}`);
+			if (r.cfa !== CfaKind.gap)
+				mismatches.push(`${label}: 0x${covered.toString(16)} lies between FDEs but the table says ${formatRule(r)}`);
 		}
 		const overlapped = f.begin < covered;
 		covered = Math.max(covered, f.end);
@@ -175,13 +176,18 @@ function compareWithReadelf(label: string, table: UnwindTable, fdes: ReadelfFde[
 			}
 		}
 	}
-	if (covered >= 0 && table.lookup(covered).cfa !== CfaKind.gap) mismatches.push(`${label}: the table does not end in a gap at 0x${covered.toString(16)}`);
+	if (covered >= 0 && table.lookup(covered).cfa !== CfaKind.gap)
+		mismatches.push(`${label}: the table does not end in a gap at 0x${covered.toString(16)}`);
 	return { compared, points, mismatches };
 }
 
 function assertAgrees(label: string, c: Comparison, minCompared: number): void {
 	assert.ok(c.compared >= minCompared, `${label}: compared only ${c.compared} FDEs`);
-	assert.deepEqual(c.mismatches.slice(0, 20), [], `${label}: ${c.mismatches.length} mismatches in ${c.points} addresses of ${c.compared} FDEs`);
+	assert.deepEqual(
+		c.mismatches.slice(0, 20),
+		[],
+		`${label}: ${c.mismatches.length} mismatches in ${c.points} addresses of ${c.compared} FDEs`,
+	);
 }
 
 /** A deterministic sample, so a failure can be reproduced. */
@@ -241,7 +247,11 @@ describe('unwind tables agree with readelf --debug-dump=frames-interp', () => {
 		const fdes = readelfFrames(program);
 		assert.equal(stats.skippedEntries, 0, JSON.stringify(stats.problems));
 		assert.equal(stats.fdes, fdes.filter((f) => f.end > f.begin).length);
-		assertAgrees('known-frames', compareWithReadelf('known-frames', table, fdes, () => true), 8);
+		assertAgrees(
+			'known-frames',
+			compareWithReadelf('known-frames', table, fdes, () => true),
+			8,
+		);
 	});
 
 	test('gcc -O2 known-answer program: the shapes its functions were written to have', () => {
@@ -259,16 +269,31 @@ describe('unwind tables agree with readelf --debug-dump=frames-interp', () => {
 		// ka_leaf never moves rsp.
 		const leaf = table.lookup(nmAddress(program, 'ka_leaf'));
 		assert.equal(formatRule(leaf), 'rsp+8 rbp=same ra=c-8');
-		assert.equal(table.rule(table.find(nmAddress(program, 'ka_leaf')) + 1).cfa, CfaKind.gap, 'a gap after ka_leaf (padding up to the next function)');
+		assert.equal(
+			table.rule(table.find(nmAddress(program, 'ka_leaf')) + 1).cfa,
+			CfaKind.gap,
+			'a gap after ka_leaf (padding up to the next function)',
+		);
 		// ka_big_frame: a frame of about 100 000 bytes, beyond 16 bits.
-		assert.ok(rulesOf('ka_big_frame').some((r) => r.cfa === CfaKind.rsp && r.cfaOffset > 0xffff), rulesOf('ka_big_frame').map(formatRule).join('; '));
+		assert.ok(
+			rulesOf('ka_big_frame').some((r) => r.cfa === CfaKind.rsp && r.cfaOffset > 0xffff),
+			rulesOf('ka_big_frame').map(formatRule).join('; '),
+		);
 		// ka_vla: a frame pointer.
-		assert.ok(rulesOf('ka_vla').some((r) => formatRule(r) === 'rbp+16 rbp=c-16 ra=c-8'), rulesOf('ka_vla').map(formatRule).join('; '));
+		assert.ok(
+			rulesOf('ka_vla').some((r) => formatRule(r) === 'rbp+16 rbp=c-16 ra=c-8'),
+			rulesOf('ka_vla').map(formatRule).join('; '),
+		);
 		// ka_many_regs: pushes, so the CFA walks up in steps of 8 from rsp+8.
-		const pushes = rulesOf('ka_many_regs').filter((r) => r.cfa === CfaKind.rsp).map((r) => r.cfaOffset);
+		const pushes = rulesOf('ka_many_regs')
+			.filter((r) => r.cfa === CfaKind.rsp)
+			.map((r) => r.cfaOffset);
 		assert.deepEqual(pushes.slice(0, 3), [8, 16, 24]);
 		// ka_drap: the CFA in r10, then an expression: neither is something a BPF walker evaluates.
-		assert.ok(rulesOf('ka_drap').some((r) => r.cfa === CfaKind.unsupported), rulesOf('ka_drap').map(formatRule).join('; '));
+		assert.ok(
+			rulesOf('ka_drap').some((r) => r.cfa === CfaKind.unsupported),
+			rulesOf('ka_drap').map(formatRule).join('; '),
+		);
 		// The lazy-binding PLT: push, jmp, then one 16-byte entry after another.
 		const plt = sectionAddress(program, '.plt');
 		assert.equal(formatRule(table.lookup(plt)), 'rsp+16 rbp=same ra=c-8');
@@ -281,10 +306,17 @@ describe('unwind tables agree with readelf --debug-dump=frames-interp', () => {
 		const { table, stats, sections } = buildElfUnwindTable(programDebugFrame);
 		assert.deepEqual(sections, ['eh_frame', 'debug_frame']);
 		const fdes = readelfFrames(programDebugFrame);
-		assert.ok(fdes.some((f) => f.section === '.debug_frame'), 'gcc wrote .debug_frame');
+		assert.ok(
+			fdes.some((f) => f.section === '.debug_frame'),
+			'gcc wrote .debug_frame',
+		);
 		assert.equal(stats.skippedEntries, 0, JSON.stringify(stats.problems));
 		assert.equal(table.lookup(nmAddress(programDebugFrame, 'ka_vla')).cfa, CfaKind.rsp, 'ka_vla is covered by .debug_frame');
-		assertAgrees('known-frames (.debug_frame)', compareWithReadelf('known-frames (.debug_frame)', table, fdes, () => true), 6);
+		assertAgrees(
+			'known-frames (.debug_frame)',
+			compareWithReadelf('known-frames (.debug_frame)', table, fdes, () => true),
+			6,
+		);
 	});
 
 	test('a zlib-compressed .debug_frame (gcc -gz=zlib), row for row', () => {
@@ -292,7 +324,11 @@ describe('unwind tables agree with readelf --debug-dump=frames-interp', () => {
 		assert.match(sections, /\.debug_frame\s+\S+\s+\S+\s+\S+\s+\S+\s+\S+\s+C/, 'gcc compressed .debug_frame (flag C)');
 		const { table, stats } = buildElfUnwindTable(programCompressed);
 		assert.equal(stats.skippedEntries, 0, JSON.stringify(stats.problems));
-		assertAgrees('known-frames (zlib .debug_frame)', compareWithReadelf('known-frames (zlib .debug_frame)', table, readelfFrames(programCompressed), () => true), 6);
+		assertAgrees(
+			'known-frames (zlib .debug_frame)',
+			compareWithReadelf('known-frames (zlib .debug_frame)', table, readelfFrames(programCompressed), () => true),
+			6,
+		);
 	});
 
 	test('libc: a sample of FDEs, row for row', () => {
@@ -302,14 +338,21 @@ describe('unwind tables agree with readelf --debug-dump=frames-interp', () => {
 		const fdes = readelfFrames(path);
 		assert.ok(table.rowCount > 1000, `${table.rowCount} rows`);
 		// PLT and signal trampoline (__restore_rt's CIE has "zRS") included in any sample.
-		assert.ok(fdes.some((f) => f.signalFrame), 'libc has a signal frame');
+		assert.ok(
+			fdes.some((f) => f.signalFrame),
+			'libc has a signal frame',
+		);
 		const share = Math.min(1, 600 / fdes.length);
 		const pick = sampler(9, share);
 		const special = (i: number) => {
 			const f = fdes.slice().sort((a, b) => a.begin - b.begin)[i];
 			return f !== undefined && (f.signalFrame || f.rows.some((r) => r.cfa === 'exp' || r.cfa.startsWith('rbp')));
 		};
-		assertAgrees('libc', compareWithReadelf('libc', table, fdes, (i) => pick(i) || special(i)), 300);
+		assertAgrees(
+			'libc',
+			compareWithReadelf('libc', table, fdes, (i) => pick(i) || special(i)),
+			300,
+		);
 	});
 
 	test('libpython: a sample of FDEs, row for row', (t) => {
@@ -333,7 +376,13 @@ describe('unwind tables agree with readelf --debug-dump=frames-interp', () => {
 	});
 
 	test('a file that is not ELF is one UnwindError', () => {
-		assert.throws(() => buildElfUnwindTable(FIXTURE), (err) => err instanceof UnwindError && err.code === 'not-elf');
-		assert.throws(() => buildElfUnwindTable(join(dir, 'missing')), (err) => err instanceof UnwindError && err.code === 'not-elf');
+		assert.throws(
+			() => buildElfUnwindTable(FIXTURE),
+			(err) => err instanceof UnwindError && err.code === 'not-elf',
+		);
+		assert.throws(
+			() => buildElfUnwindTable(join(dir, 'missing')),
+			(err) => err instanceof UnwindError && err.code === 'not-elf',
+		);
 	});
 });

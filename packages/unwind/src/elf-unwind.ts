@@ -86,7 +86,8 @@ function readSection(src: ByteSource, elf: ElfFile, sec: ElfSection): Uint8Array
 	if (bytes.length !== Number(sec.size)) throw new UnwindError('truncated', `${sec.name} runs past the end of the file`);
 	if ((sectionFlags(src, elf, sec) & SHF_COMPRESSED) === 0) return bytes;
 	// Elf64_Chdr: ch_type u32, reserved u32, ch_size u64, ch_addralign u64, then the stream.
-	if (bytes.length < 24 || bytes.readUInt32LE(0) !== ELFCOMPRESS_ZLIB) throw new UnwindError('unsupported', `${sec.name}: compression other than zlib`);
+	if (bytes.length < 24 || bytes.readUInt32LE(0) !== ELFCOMPRESS_ZLIB)
+		throw new UnwindError('unsupported', `${sec.name}: compression other than zlib`);
 	const size = bytes.readBigUInt64LE(8);
 	if (size > BigInt(MAX_SECTION_BYTES)) throw new UnwindError('too-large', `${sec.name} of ${size} bytes uncompressed`);
 	try {

@@ -90,7 +90,14 @@ export function formatRule(r: UnwindRule): string {
 						? `plt(rsp${signed(r.cfaOffset)},${r.pltThreshold})`
 						: 'unsupported';
 	if (r.cfa === CfaKind.gap) return cfa;
-	const rbp = r.rbp === RbpKind.unchanged ? 'same' : r.rbp === RbpKind.offset ? `c${signed(r.rbpOffset)}` : r.rbp === RbpKind.undefined ? 'u' : 'unsupported';
+	const rbp =
+		r.rbp === RbpKind.unchanged
+			? 'same'
+			: r.rbp === RbpKind.offset
+				? `c${signed(r.rbpOffset)}`
+				: r.rbp === RbpKind.undefined
+					? 'u'
+					: 'unsupported';
 	const ra = r.ra === RaKind.offset ? `c${signed(r.raOffset)}` : r.ra === RaKind.undefined ? 'u' : 'unsupported';
 	return `${cfa} rbp=${rbp} ra=${ra}${r.signalFrame ? ' signal' : ''}`;
 }
