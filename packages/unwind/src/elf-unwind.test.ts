@@ -138,7 +138,7 @@ interface Comparison {
  * Compares the table with readelf at every address where either side starts a row, inside each
  * chosen FDE, and checks that the addresses between FDEs are gaps.
  */
-function compareWithReadelf(label: string, table: UnwindTable, fdes: ReadelfFde[], pick: (i: number) => boolean): Comparison {
+function compareWithReadelf(label: string, table: UnwindTable, fdes: ReadelfFde[], pick: (f: ReadelfFde) => boolean): Comparison {
 	const mismatches: string[] = [];
 	const ordered = fdes.filter((f) => f.end > f.begin).sort((a, b) => a.begin - b.begin);
 	let covered = -1;
@@ -153,7 +153,7 @@ function compareWithReadelf(label: string, table: UnwindTable, fdes: ReadelfFde[
 		}
 		const overlapped = f.begin < covered;
 		covered = Math.max(covered, f.end);
-		if (overlapped || !pick(n)) continue;
+		if (overlapped || !pick(f)) continue;
 		compared++;
 		const rows = f.rows.filter((r) => r.loc < f.end);
 		const at = new Set<number>(rows.map((r) => Math.max(r.loc, f.begin)));
@@ -191,7 +191,7 @@ function assertAgrees(label: string, c: Comparison, minCompared: number): void {
 }
 
 /** A deterministic sample, so a failure can be reproduced. */
-function sampler(seed: number, share: number): (i: number) => boolean {
+function sampler(seed: number, share: number): (f: ReadelfFde) => boolean {
 	let s = seed >>> 0;
 	return () => {
 		s = (s + 0x6d2b79f5) >>> 0;
@@ -344,13 +344,10 @@ describe('unwind tables agree with readelf --debug-dump=frames-interp', () => {
 		);
 		const share = Math.min(1, 600 / fdes.length);
 		const pick = sampler(9, share);
-		const special = (i: number) => {
-			const f = fdes.slice().sort((a, b) => a.begin - b.begin)[i];
-			return f !== undefined && (f.signalFrame || f.rows.some((r) => r.cfa === 'exp' || r.cfa.startsWith('rbp')));
-		};
+		const special = (f: ReadelfFde) => f.signalFrame || f.rows.some((r) => r.cfa === 'exp' || r.cfa.startsWith('rbp'));
 		assertAgrees(
 			'libc',
-			compareWithReadelf('libc', table, fdes, (i) => pick(i) || special(i)),
+			compareWithReadelf('libc', table, fdes, (f) => pick(f) || special(f)),
 			300,
 		);
 	});
