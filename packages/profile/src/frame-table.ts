@@ -20,7 +20,8 @@ export class FrameTable {
 		if (id === undefined) {
 			id = this.#frames.length;
 			// A fresh object, so extra properties a caller's frame carries are not retained.
-			this.#frames.push(Object.freeze({ name: frame.name, module: frame.module, kind: frame.kind }));
+			const copy: Frame = { name: frame.name, module: frame.module, kind: frame.kind };
+			this.#frames.push(Object.freeze(frame.file === undefined && frame.line === undefined ? copy : withSource(copy, frame)));
 			this.#ids.set(key, id);
 		}
 		this.#byObject.set(frame, id);
@@ -46,4 +47,12 @@ export class FrameTable {
 	toArray(): Frame[] {
 		return this.#frames.slice();
 	}
+}
+
+function withSource(copy: Frame, frame: Frame): Frame {
+	return {
+		...copy,
+		...(frame.file !== undefined ? { file: frame.file } : {}),
+		...(frame.line !== undefined ? { line: frame.line } : {}),
+	};
 }

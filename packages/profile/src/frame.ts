@@ -10,11 +10,18 @@ export interface Frame {
 	/** Basename of the ELF file or `[kernel.kallsyms]` / `[jit]`; empty when unknown. */
 	readonly module: string;
 	readonly kind: FrameKind;
+	/**
+	 * Source file and the function's first line, when the profile came with them (an imported
+	 * pprof or .cpuprofile). Part of a frame's identity: equal names in two files stay apart.
+	 */
+	readonly file?: string;
+	readonly line?: number;
 }
 
 /** The key under which a frame is interned: equal frames share one id. */
 export function frameKey(frame: Frame): string {
-	return `${frame.kind}\u0000${frame.module}\u0000${frame.name}`;
+	const key = `${frame.kind}\u0000${frame.module}\u0000${frame.name}`;
+	return frame.file === undefined && frame.line === undefined ? key : `${key}\u0000${frame.file ?? ''}\u0000${frame.line ?? ''}`;
 }
 
 /** Module name the model uses for kernel frames (as perf and bcc print it). */

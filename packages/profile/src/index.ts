@@ -14,5 +14,15 @@ export { mergeProfiles } from './merge-profiles.ts';
 export { filterProfile, type ProfileFilter } from './filter-profile.ts';
 export { toFolded, parseFolded, type FoldedOptions, type ParseFoldedOptions } from './folded.ts';
 export { toPprof, fromPprof } from './pprof.ts';
+export { fromCpuprofile, type CpuprofileLimits } from './cpuprofile.ts';
+export { fromPerfScript } from './perf-script.ts';
+export {
+	importProfile,
+	ImportError,
+	DEFAULT_IMPORT_LIMITS,
+	type ImportLimits,
+	type ImportFormat,
+	type ImportedProfile,
+} from './import-profile.ts';
 export { toFlameTree, type FlameNode, type FlameTree, type FlameTreeOptions } from './flame-tree.ts';
 export { topFunctions, type FunctionRow } from './top-functions.ts';

@@ -76,8 +76,10 @@ export function toPprof(profile: Profile): Uint8Array {
 			}
 		}
 		const name = strings.dedup(frame.name);
-		functions.push(new pprof.Function({ id, name, systemName: name }));
-		locations.push(new pprof.Location({ id, mappingId, line: [new pprof.Line({ functionId: id })] }));
+		const filename = frame.file !== undefined ? strings.dedup(frame.file) : 0;
+		const startLine = frame.line ?? 0;
+		functions.push(new pprof.Function({ id, name, systemName: name, filename, startLine }));
+		locations.push(new pprof.Location({ id, mappingId, line: [new pprof.Line({ functionId: id, line: startLine })] }));
 	});
 
 	const pidKey = strings.dedup('pid');
@@ -177,12 +179,23 @@ export function fromPprof(bytes: Uint8Array): Profile | null {
 		if (id === 0) throw new Error('pprof mapping id 0');
 		mappings.set(id, mapping);
 	}
-	const functionNames = new Map<number, string>();
+	const functionsById = new Map<number, { name: string; file: string; line: number }>();
 	for (const fn of decoded.function) {
 		const id = Number(fn.id);
 		if (id === 0) throw new Error('pprof function id 0');
-		functionNames.set(id, str(fn.name) || str(fn.systemName));
+		functionsById.set(id, { name: str(fn.name) || str(fn.systemName), file: str(fn.filename), line: Number(fn.startLine) });
 	}
+
+	// Go before 1.20 writes no start line: the lowest line sampled in the function stands in.
+	const lowestLine = new Map<number, number>();
+	for (const location of decoded.location) {
+		for (const line of location.line) {
+			const functionId = Number(line.functionId);
+			const n = Number(line.line);
+			if (n > 0 && n < (lowestLine.get(functionId) ?? Number.POSITIVE_INFINITY)) lowestLine.set(functionId, n);
+		}
+	}
+	for (const [id, fn] of functionsById) if (fn.line <= 0) fn.line = lowestLine.get(id) ?? 0;
 
 	// Each location becomes its frames root first: pprof lists inlined lines innermost first.
 	const locationFrames = new Map<number, number[]>();
@@ -201,9 +214,11 @@ export function fromPprof(bytes: Uint8Array): Profile | null {
 		const ids: number[] = [];
 		for (let i = location.line.length - 1; i >= 0; i--) {
 			const functionId = Number(location.line[i]!.functionId);
-			const name = functionNames.get(functionId);
-			if (name === undefined) throw new Error(`pprof location ${id} has unknown function ${functionId}`);
-			ids.push(builder.frames.intern({ name, module, kind }));
+			const fn = functionsById.get(functionId);
+			if (fn === undefined) throw new Error(`pprof location ${id} has unknown function ${functionId}`);
+			// The function's file and first line: a line inside it would split one function into many frames.
+			const source = { ...(fn.file ? { file: fn.file } : {}), ...(fn.line > 0 ? { line: fn.line } : {}) };
+			ids.push(builder.frames.intern({ name: fn.name, module, kind, ...source }));
 		}
 		if (ids.length === 0) {
 			// Unsymbolized: name it by its offset in the file, as the symbolizer does on a miss.
@@ -215,8 +230,10 @@ export function fromPprof(bytes: Uint8Array): Profile | null {
 		locationFrames.set(id, ids);
 	}
 
-	const pidKey = table.indexOf('pid');
-	const commKey = table.indexOf('comm');
+	// Producers name the process and thread differently; the first of these each file has wins.
+	const firstKey = (...names: string[]) => names.map((n) => table.indexOf(n)).find((i) => i > 0) ?? -1;
+	const pidKey = firstKey('pid', 'process_id');
+	const commKey = firstKey('comm', 'thread_name', 'thread', 'process_name');
 	for (const sample of decoded.sample) {
 		if (sample.value.length !== sampleTypes.length) {
 			throw new Error(`pprof sample has ${sample.value.length} values for ${sampleTypes.length} sample types`);
@@ -235,7 +252,11 @@ export function fromPprof(bytes: Uint8Array): Profile | null {
 		for (const label of sample.label) {
 			const key = Number(label.key);
 			if (key === pidKey && pidKey > 0) pid = Number(label.num) || Number(str(label.str)) || 0;
-			else if (key === commKey && commKey > 0) comm = str(label.str);
+			else if (key === commKey && commKey > 0) {
+				// A thread given by number only (`thread: 12`) still tells threads apart.
+				if (Number(label.str) > 0) comm = str(label.str);
+				else if (Number(label.num) !== 0) comm = `thread-${label.num}`;
+			}
 		}
 		builder.appendSampleIds(stack, weight, { pid, comm });
 	}
