@@ -45,9 +45,7 @@ export function ProfilesView() {
 	});
 	const result = data?.result ?? null;
 	const total = result?.totalSamples ?? 0;
-	useEffect(() => {
-		if (data) setEmpty(data.result.totalSamples === 0);
-	}, [data]);
+	useEffect(() => setEmpty(result !== null && result.totalSamples === 0), [result]);
 
 	const share = useMemo(() => (result && search.trim() ? searchShare(result.tree, search) : null), [result, search]);
 	const rows = useMemo(() => processRows(live.hosts, Date.now(), 60_000), [live.hosts]);
