@@ -10,6 +10,6 @@ export interface LiveView {
 
 export interface ApiContext {
 	/** What the hub stores; closing it is the hub's business. */
-	storage: Pick<Storage, 'profiles' | 'connections' | 'requests'>;
+	storage: Pick<Storage, 'profiles' | 'connections' | 'requests' | 'shares'>;
 	live: LiveView;
 }

@@ -4,13 +4,14 @@ import { TRPCError } from '@trpc/server';
  * The closed set of API error codes. Clients switch on these (shown in `error.data.firesight`),
  * never on message text.
  */
-export const apiErrorCodes = ['BAD_INPUT', 'NOT_FOUND', 'RANGE_TOO_LARGE', 'UNAVAILABLE', 'INTERNAL'] as const;
+export const apiErrorCodes = ['BAD_INPUT', 'NOT_FOUND', 'RANGE_TOO_LARGE', 'TOO_LARGE', 'UNAVAILABLE', 'INTERNAL'] as const;
 export type ApiErrorCode = (typeof apiErrorCodes)[number];
 
 const TRPC_CODE = {
 	BAD_INPUT: 'BAD_REQUEST',
 	NOT_FOUND: 'NOT_FOUND',
 	RANGE_TOO_LARGE: 'BAD_REQUEST',
+	TOO_LARGE: 'PAYLOAD_TOO_LARGE',
 	UNAVAILABLE: 'SERVICE_UNAVAILABLE',
 	INTERNAL: 'INTERNAL_SERVER_ERROR',
 } as const satisfies Record<ApiErrorCode, TRPCError['code']>;
@@ -37,6 +38,8 @@ export function apiCodeOf(error: TRPCError): ApiErrorCode {
 			return 'BAD_INPUT';
 		case 'NOT_FOUND':
 			return 'NOT_FOUND';
+		case 'PAYLOAD_TOO_LARGE':
+			return 'TOO_LARGE';
 		case 'SERVICE_UNAVAILABLE':
 		case 'TIMEOUT':
 			return 'UNAVAILABLE';

@@ -10,6 +10,8 @@ export {
 	type ProfileQueryInput,
 	type FlameInput,
 } from './inputs.ts';
-export { profileExport, type ProfileExport } from './profile-export.ts';
+export { profileExport, EXPORT_FORMATS, type ProfileExport, type ExportFormat } from './profile-export.ts';
+export { sharesRouter, PUBLIC_SHARE_PROCEDURES, viewStateSchema, shareCreateInput, type ShareFlameResult } from './shares-router.ts';
+export { shareFromQuery, shareFromFile, type ImportOptions, type ShareMeta } from './share-snapshot.ts';
 export { networkRouter, type NetworkSeriesResult, type RateSeries, type RatePoint } from './network-router.ts';
 export { requestsRouter, MAX_REQUESTS_PER_CALL } from './requests-router.ts';

@@ -1,14 +1,28 @@
-import { toPprof, totalWeight } from '@firesight/profile';
+import { toFolded, toPprof, totalWeight, type Profile } from '@firesight/profile';
+import { isShareId } from '@firesight/store';
 import { formatZodError } from '@firesight/protocol';
 import { ApiError } from './errors.ts';
 import type { ApiContext } from './context.ts';
 import { MAX_RANGE_MS, profileQueryInput } from './inputs.ts';
 
 export interface ProfileExport {
-	/** Gzipped pprof. */
+	/** Gzipped pprof, or folded text as UTF-8. */
 	body: Uint8Array;
+	contentType: string;
 	filename: string;
 	totalSamples: number;
+}
+
+/** The download formats: pprof (`.pb.gz`, what go tool pprof reads) and folded stacks. */
+export const EXPORT_FORMATS = ['pprof', 'folded'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+function encoded(profile: Profile, format: ExportFormat, base: string): ProfileExport {
+	const totalSamples = totalWeight(profile);
+	if (format === 'folded') {
+		return { body: new TextEncoder().encode(toFolded(profile)), contentType: 'text/plain; charset=utf-8', filename: `${base}.folded.txt`, totalSamples };
+	}
+	return { body: toPprof(profile), contentType: 'application/octet-stream', filename: `${base}.pb.gz`, totalSamples };
 }
 
 function num(v: string | null): number | undefined {
@@ -17,10 +31,24 @@ function num(v: string | null): number | undefined {
 }
 
 /**
- * The pprof download behind `GET /api/pprof?from=&to=&host=&pid=&comm=` (epoch ms). tRPC
- * carries JSON, so binary export is a plain route sharing the same validation and errors.
+ * The download behind `GET /api/pprof?from=&to=&host=&pid=&comm=` (epoch ms) and
+ * `GET /api/pprof?share=<id>`, as pprof or, with `format=folded`, folded text. tRPC carries
+ * JSON, so binary export is a plain route sharing the same validation and errors.
  */
 export async function profileExport(ctx: ApiContext, params: URLSearchParams): Promise<ProfileExport> {
+	const formatText = params.get('format') || 'pprof';
+	if (!(EXPORT_FORMATS as readonly string[]).includes(formatText)) {
+		throw new ApiError('BAD_INPUT', `format must be one of ${EXPORT_FORMATS.join(', ')}`);
+	}
+	const format = formatText as ExportFormat;
+	const shareId = params.get('share');
+	if (shareId !== null) {
+		const share = isShareId(shareId) ? await ctx.storage.shares.get(shareId).catch((err: Error) => {
+			throw new ApiError('UNAVAILABLE', `share lookup failed: ${err.message}`, err);
+		}) : null;
+		if (share === null) throw new ApiError('NOT_FOUND', `no share with id '${shareId.slice(0, 64)}'`);
+		return encoded(share.profile, format, `firesight-share-${share.id}`);
+	}
 	const parsed = profileQueryInput.safeParse({
 		fromMs: num(params.get('from')),
 		toMs: num(params.get('to')),
@@ -48,5 +76,5 @@ export async function profileExport(ctx: ApiContext, params: URLSearchParams): P
 		.replace(/[:.]/g, '-')
 		.replace(/-\d\d\dZ$/, 'Z');
 	const who = q.pid !== undefined ? `-pid${q.pid}` : q.comm !== undefined ? `-${q.comm.replace(/[^\w.-]/g, '_')}` : '';
-	return { body: toPprof(result.profile), filename: `firesight${who}-${stamp}.pb.gz`, totalSamples: totalWeight(result.profile) };
+	return encoded(result.profile, format, `firesight${who}-${stamp}`);
 }

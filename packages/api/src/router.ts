@@ -1,9 +1,11 @@
-import { toFlameTree, toFolded, topFunctions, totalWeight, type FlameNode, type FunctionRow } from '@firesight/profile';
+import { toFolded, totalWeight } from '@firesight/profile';
 import type { HostStatus } from '@firesight/protocol';
 import type { ProfileQuery } from '@firesight/store';
+import { flameResult, type FlameResult } from './flame-result.ts';
 import { checkRange, guarded } from './guards.ts';
 import { networkRouter } from './network-router.ts';
 import { requestsRouter } from './requests-router.ts';
+import { sharesRouter } from './shares-router.ts';
 import { flameInput, foldedInput, processFindInput } from './inputs.ts';
 import { t } from './trpc.ts';
 
@@ -11,29 +13,7 @@ function storeQuery(q: ProfileQuery): ProfileQuery {
 	return { fromMs: q.fromMs, toMs: q.toMs, host: q.host, pid: q.pid, comm: q.comm };
 }
 
-function countNodes(node: FlameNode): number {
-	let n = 1;
-	for (const c of node.children) n += countNodes(c);
-	return n;
-}
-
-export interface FlameResult {
-	fromMs: number;
-	toMs: number;
-	/** d3-flame-graph shaped: "all" → process (comm) → frames root first. */
-	tree: FlameNode;
-	/** Nodes sent, and nodes dropped by `minFraction` (their weight stays in the parent). */
-	nodes: number;
-	prunedNodes: number;
-	minFraction: number;
-	topFunctions: FunctionRow[];
-	/** Distinct functions before `topLimit`. */
-	functions: number;
-	totalSamples: number;
-	windows: number;
-	/** Mean over the merged windows; 0 when none matched. */
-	frequencyHz: number;
-}
+export type { FlameResult } from './flame-result.ts';
 
 export interface HostInfo extends HostStatus {
 	/** Retained profile data for the host, when any. */
@@ -47,21 +27,7 @@ export const appRouter = t.router({
 		flame: t.procedure.input(flameInput).query(async ({ input, ctx }): Promise<FlameResult> => {
 			checkRange(input);
 			const { profile, windows } = await guarded('profile query failed', () => ctx.storage.profiles.query(storeQuery(input)));
-			const { root, pruned } = toFlameTree(profile, { minFraction: input.minFraction });
-			const rows = topFunctions(profile);
-			return {
-				fromMs: input.fromMs,
-				toMs: input.toMs,
-				tree: root,
-				nodes: countNodes(root),
-				prunedNodes: pruned,
-				minFraction: input.minFraction,
-				topFunctions: rows.slice(0, input.topLimit),
-				functions: rows.length,
-				totalSamples: totalWeight(profile),
-				windows,
-				frequencyHz: windows > 0 ? profile.frequencyHz : 0,
-			};
+			return flameResult(profile, input, windows, input);
 		}),
 		folded: t.procedure.input(foldedInput).query(async ({ input, ctx }) => {
 			checkRange(input);
@@ -110,6 +76,7 @@ export const appRouter = t.router({
 	}),
 	network: networkRouter,
 	requests: requestsRouter,
+	shares: sharesRouter,
 });
 
 export type AppRouter = typeof appRouter;
