@@ -1,5 +1,6 @@
 'use client';
 
+import { usePathname } from 'next/navigation';
 import { createContext, useContext, useEffect, useMemo, useSyncExternalStore, type ReactNode } from 'react';
 import { LiveSocket, liveUrl } from '../../lib/live-socket.ts';
 import { LiveStore, initialLiveState, reduceConnection, reduceMessage, type LiveState } from '../../lib/live-store.ts';
@@ -15,8 +16,11 @@ const LiveContext = createContext<LiveContextValue | null>(null);
 export function LiveProvider({ children }: { children: ReactNode }) {
 	const store = useMemo(() => new LiveStore(), []);
 	const socketHolder = useMemo(() => ({ socket: null as LiveSocket | null }), []);
+	// Before login the hub refuses /live; trying would only show a "cannot reach the hub" banner.
+	const loggingIn = usePathname() === '/login';
 
 	useEffect(() => {
+		if (loggingIn) return;
 		const socket = new LiveSocket(liveUrl(window.location), {
 			// Stamped on arrival: pages judge freshness by the browser's clock alone.
 			onMessage: (message) => {
@@ -32,7 +36,7 @@ export function LiveProvider({ children }: { children: ReactNode }) {
 			socket.stop();
 			socketHolder.socket = null;
 		};
-	}, [store, socketHolder]);
+	}, [store, socketHolder, loggingIn]);
 
 	const value = useMemo<LiveContextValue>(
 		() => ({ store, retryNow: () => socketHolder.socket?.retryNow() }),
