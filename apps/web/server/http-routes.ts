@@ -2,14 +2,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApiError, profileExport, type ApiContext } from '@firesight/api';
 import type { HubMetrics } from './metrics.ts';
 
-const STATUS = { BAD_INPUT: 400, RANGE_TOO_LARGE: 400, NOT_FOUND: 404, UNAVAILABLE: 503, INTERNAL: 500 } as const;
+const STATUS = { BAD_INPUT: 400, RANGE_TOO_LARGE: 400, TOO_LARGE: 413, NOT_FOUND: 404, UNAVAILABLE: 503, INTERNAL: 500 } as const;
 
 function text(res: ServerResponse, status: number, body: string): void {
 	res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
 	res.end(body.endsWith('\n') ? body : body + '\n');
 }
 
-/** GET /api/pprof?from=&to=&host=&pid=&comm= → gzipped pprof as a download. */
+/** GET /api/pprof?from=&to=&host=&pid=&comm= or ?share=ID, with format=folded for folded text → a download. */
 export async function servePprof(req: IncomingMessage, res: ServerResponse, url: URL, ctx: ApiContext): Promise<void> {
 	if (req.method !== 'GET' && req.method !== 'HEAD') {
 		res.setHeader('allow', 'GET, HEAD');
@@ -18,7 +18,7 @@ export async function servePprof(req: IncomingMessage, res: ServerResponse, url:
 	try {
 		const out = await profileExport(ctx, url.searchParams);
 		res.writeHead(200, {
-			'content-type': 'application/octet-stream',
+			'content-type': out.contentType,
 			'content-length': out.body.byteLength,
 			'content-disposition': `attachment; filename="${out.filename}"`,
 			'cache-control': 'no-store',

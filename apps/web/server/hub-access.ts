@@ -5,12 +5,14 @@ import { HubConfigError } from './hub-config-error.ts';
 import { hostAllowed, isLoopback, originAllowed } from './host-check.ts';
 import type { HubMetrics } from './metrics.ts';
 import { Sessions } from './sessions.ts';
+import { isPublicShareRead } from './share-routes.ts';
 
 export const SESSION_COOKIE = 'firesight_session';
 
 /**
  * What anyone may fetch when auth is on: health, the login page and what it is drawn with.
- * Share links (`/s/<id>`, profile data only) are meant to join this list and nothing else.
+ * Share links (`/s/<id>`, profile data only) and their reads are the one other exception
+ * (`isPublicShareRead`).
  */
 const PUBLIC_PATHS = new Set(['/healthz', '/login', '/api/login', '/icon.svg']);
 const PUBLIC_PREFIXES = ['/_next/static/'];
@@ -108,6 +110,7 @@ export class HubAccess {
 			return this.#refuse('origin', 403, `cross-site request from '${req.headers.origin}' refused`);
 		}
 		if (path === '/ingest' || isPublic(path) || (path === '/metrics' && this.#opts.metricsPublic)) return { ok: true };
+		if (!upgrade && isPublicShareRead(req.method, path, new URL(req.url ?? '/', 'http://hub').searchParams)) return { ok: true };
 		if (bearer || this.authenticated(req)) return { ok: true };
 		if (!upgrade && !isApiPath(path) && SAFE_METHODS.has(req.method ?? 'GET')) {
 			this.#refused.inc({ reason: 'login' });

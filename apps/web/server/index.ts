@@ -17,6 +17,8 @@ import { HubAccess, refuseOpenBeyondLoopback } from './hub-access.ts';
 import { HubConfigError } from './hub-config-error.ts';
 import { allowedHostNames, isLoopback } from './host-check.ts';
 import { createTrpcRoute, type ApiBudget } from './trpc-route.ts';
+import { createImportRoute, markSharePage } from './share-routes.ts';
+import type { ImportLimits } from '@firesight/profile';
 
 export const DEFAULT_LISTEN = { host: '127.0.0.1', port: 7300 } as const;
 
@@ -49,6 +51,8 @@ export interface HubOptions {
 	storage?: StorageConfig;
 	/** How long stored data is kept when `storage` is absent; 7 days by default. */
 	retentionMs?: number;
+	/** Bounds on an imported profile file (`POST /api/import`); 32 MiB and more by default. */
+	importLimits?: ImportLimits;
 	/** Collector ping interval; a collector missing one pong is disconnected. Default 5 s. */
 	heartbeatMs?: number;
 	/** Browser status heartbeat. Default 2 s. */
@@ -73,7 +77,7 @@ export interface Hub {
 const WEB_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 /**
- * Starts the hub: one HTTP server for the dashboard, `/trpc`, `/api/pprof`, `/metrics`,
+ * Starts the hub: one HTTP server for the dashboard, `/trpc`, `/api/pprof`, `/api/import`, `/metrics`,
  * `/healthz`, and the WebSocket endpoints `/ingest` (collectors) and `/live` (browsers).
  */
 export async function startHub(options: HubOptions): Promise<Hub> {
@@ -104,6 +108,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
 		log,
 	});
 	const trpc = createTrpcRoute({ ctx, metrics, log, ...(options.apiBudget ? { budget: options.apiBudget } : {}) });
+	const importRoute = createImportRoute({ ctx, metrics, limits: options.importLimits });
 	const access = new HubAccess({
 		token: options.token,
 		auth,
@@ -131,6 +136,8 @@ export async function startHub(options: HubOptions): Promise<Hub> {
 		if (path === '/api/logout') return access.logout(req, res);
 		if (path === '/trpc' || path.startsWith('/trpc/')) return trpc(req, res);
 		if (path === '/api/pprof') return servePprof(req, res, url, ctx);
+		if (path === '/api/import') return importRoute(req, res, url);
+		if (path.startsWith('/s/')) await markSharePage(req, path, ctx);
 		if (path === '/metrics') return serveMetrics(res, metrics);
 		if (path === '/healthz') return serveText(res, 200, 'ok');
 		if (web) return web.handle(req, res);
