@@ -1,4 +1,4 @@
-import { importProfile, ImportError, type ImportLimits, type Profile } from '@firesight/profile';
+import { importProfile, ImportError, ProfileBuilder, type ImportLimits, type Profile } from '@firesight/profile';
 import { MAX_SHARE_PROCESSES, type ShareSource, type ShareSummary, type ShareViewState } from '@firesight/store';
 import type { ApiContext } from './context.ts';
 import { ApiError } from './errors.ts';
@@ -29,10 +29,21 @@ export interface ShareMeta {
  * Snapshots what a profile query answers into a share. Only the merged profile goes in (frames
  * and counted stacks): nothing of captured requests, payloads, connections or tokens.
  */
-export async function shareFromQuery(ctx: ApiContext, query: ProfileQueryInput, meta: ShareMeta): Promise<ShareSummary> {
+export async function shareFromQuery(ctx: ApiContext, query: ProfileQueryInput & { pids?: number[] | undefined }, meta: ShareMeta): Promise<ShareSummary> {
 	checkRange(query);
-	const filter = { host: query.host, pid: query.pid, comm: query.comm };
-	const { profile, windows } = await guarded('profile query failed', () => ctx.storage.profiles.query({ fromMs: query.fromMs, toMs: query.toMs, ...filter }));
+	// Several pids are one query each, added up: the store filters by one pid at a time.
+	const pids = [...new Set([...(query.pid !== undefined ? [query.pid] : []), ...(query.pids ?? [])])];
+	const filter = { host: query.host, ...(pids.length === 1 ? { pid: pids[0] } : pids.length > 1 ? { pids } : {}), comm: query.comm };
+	const answers = await guarded('profile query failed', () =>
+		Promise.all((pids.length > 0 ? pids : [undefined]).map((pid) => ctx.storage.profiles.query({ fromMs: query.fromMs, toMs: query.toMs, host: query.host, comm: query.comm, pid }))),
+	);
+	const windows = answers.reduce((n, a) => n + a.windows, 0);
+	let profile: Profile = answers[0]!.profile;
+	if (answers.length > 1) {
+		const builder = new ProfileBuilder(answers.find((a) => a.windows > 0)?.profile ?? profile);
+		for (const a of answers) builder.appendProfile(a.profile);
+		profile = builder.build();
+	}
 	if (windows === 0 || profile.samples.length === 0) throw new ApiError('BAD_INPUT', 'nothing to share: no samples match this range and filter');
 	// The store merges hosts; the ones with windows in the range are what went in.
 	const hosts =

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { pidSchema } from '@firesight/protocol';
 import { isShareId, type ShareSummary } from '@firesight/store';
 import { ApiError } from './errors.ts';
 import { flameResult, type FlameResult } from './flame-result.ts';
@@ -18,6 +19,8 @@ export const viewStateSchema = z
 export const shareCreateInput = profileQueryInput.and(
 	z.object({
 		viewState: viewStateSchema.optional(),
+		/** More processes beside `pid`, added up into one snapshot. */
+		pids: z.array(pidSchema).min(1).max(64).optional(),
 		/** Who makes it, when known (the CLI sends user@host). */
 		creator: z.string().min(1).max(200).optional(),
 	}),

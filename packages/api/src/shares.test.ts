@@ -126,6 +126,11 @@ test('shares list newest first, delete once, and unknown or malformed ids are NO
 			[a.id, b.id].sort(),
 		);
 		assert.equal(b.totalSamples, 1);
+		const both = await api.shares.create({ fromMs: T0, toMs: T0 + 20_000, pids: [7, 8] });
+		assert.deepEqual([both.totalSamples, both.source.processes, both.source.filter], [202, [{ pid: 7, comm: 'app' }, { pid: 8, comm: 'sh' }], { pids: [7, 8] }]);
+		const one = await api.shares.create({ fromMs: T0, toMs: T0 + 20_000, pid: 8, pids: [8] });
+		assert.equal(one.totalSamples, 2);
+		for (const id of [both.id, one.id]) await api.shares.delete({ id });
 		assert.deepEqual(await api.shares.delete({ id: a.id }), { deleted: true, id: a.id });
 		await assert.rejects(api.shares.delete({ id: a.id }), codeOf('NOT_FOUND'));
 		for (const id of [a.id, 'nope', 'A'.repeat(22), "'; DROP TABLE shares; --"]) {

@@ -16,7 +16,7 @@ export interface ShareSource {
 	/** Distinct processes in the snapshot, heaviest first, at most `MAX_SHARE_PROCESSES`. */
 	processes: { pid: number; comm: string }[];
 	/** The query's own filters, as given. */
-	filter?: { host?: string | undefined; pid?: number | undefined; comm?: string | undefined } | undefined;
+	filter?: { host?: string | undefined; pid?: number | undefined; pids?: number[] | undefined; comm?: string | undefined } | undefined;
 	/** For an import: the file's name and the format it was read as. */
 	file?: { name: string; format: string } | undefined;
 }
