@@ -6,6 +6,7 @@ import { dirname, resolve } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { ApiContext } from '@firesight/api';
+import { redactionRules } from '@firesight/protocol';
 import { openStorage, type Storage, type StorageConfig } from '@firesight/store';
 import { HubState } from './hub-state.ts';
 import { Ingest } from './ingest.ts';
@@ -39,6 +40,8 @@ export interface HubOptions {
 	tls?: { certFile: string; keyFile: string };
 	/** Names besides loopback and the listen address that browsers may reach the hub by. */
 	allowedHosts?: readonly string[];
+	/** Header names to redact from captured requests, besides the default list. */
+	redactHeaders?: readonly string[];
 	/** Serve `/metrics` without credentials, for a Prometheus scraper. */
 	metricsPublic?: boolean;
 	/** Limits on what one API request may cost (batch size, time, answer size). */
@@ -105,6 +108,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
 		state,
 		metrics,
 		heartbeatMs: options.heartbeatMs ?? 5000,
+		redaction: redactionRules(options.redactHeaders),
 		log,
 	});
 	const trpc = createTrpcRoute({ ctx, metrics, log, ...(options.apiBudget ? { budget: options.apiBudget } : {}) });

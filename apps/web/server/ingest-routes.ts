@@ -1,4 +1,4 @@
-import { redactRequestBatch, type DataMessage, type DataMessageType } from '@firesight/protocol';
+import { redactRequestBatch, type DataMessage, type DataMessageType, type RedactionRules } from '@firesight/protocol';
 import type { Storage } from '@firesight/store';
 import type { HubState } from './hub-state.ts';
 import type { HubMetrics } from './metrics.ts';
@@ -8,6 +8,8 @@ export interface RouteContext {
 	storage: Pick<Storage, 'profiles' | 'connections' | 'requests'>;
 	state: HubState;
 	metrics: HubMetrics;
+	/** Which captured headers are secrets. */
+	redaction: RedactionRules;
 }
 
 /**
@@ -19,7 +21,7 @@ export interface IngestRoute<M extends DataMessage> {
 	/** How error messages name it: `could not store the <what>`. */
 	what: string;
 	/** Applied before anything else, so storage and browsers see the same message. */
-	prepare?(message: M): M;
+	prepare?(message: M, ctx: RouteContext): M;
 	persist?(message: M, ctx: RouteContext): Promise<void>;
 	live?(message: M, ctx: RouteContext): void;
 }
@@ -52,7 +54,7 @@ export const ingestRoutes: IngestRoutes = {
 		what: 'requests',
 		// The collector redacted them before they left the host; the same rules again here keep a
 		// buggy collector from putting a credential in storage.
-		prepare: (m) => ({ ...m, batch: redactRequestBatch(m.batch) }),
+		prepare: (m, { redaction }) => ({ ...m, batch: redactRequestBatch(m.batch, redaction) }),
 		persist: (m, { storage }) => storage.requests.insertBatch(m.batch),
 		live: (m, { state }) => state.requests(m.batch),
 	},

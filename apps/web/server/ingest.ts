@@ -3,12 +3,14 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import {
+	DEFAULT_REDACTION,
 	PROTOCOL_VERSION,
 	limits,
 	messageHost,
 	parseCollectorMessage,
 	type DataMessage,
 	type HubReply,
+	type RedactionRules,
 } from '@firesight/protocol';
 import type { Storage } from '@firesight/store';
 import type { HubState } from './hub-state.ts';
@@ -20,6 +22,8 @@ export interface IngestOptions {
 	storage: Pick<Storage, 'profiles' | 'connections' | 'requests'>;
 	state: HubState;
 	metrics: HubMetrics;
+	/** Which captured headers are secrets; the default list when absent. */
+	redaction?: RedactionRules;
 	/** How often collectors are pinged; one missed pong closes the connection. */
 	heartbeatMs: number;
 	log(line: string): void;
@@ -79,7 +83,7 @@ export class Ingest {
 
 	#connection(ws: WebSocket): void {
 		const { state, metrics, storage, log } = this.#opts;
-		const ctx: RouteContext = { storage, state, metrics };
+		const ctx: RouteContext = { storage, state, metrics, redaction: this.#opts.redaction ?? DEFAULT_REDACTION };
 		metrics.collectorsConnected.inc();
 		this.#alive.set(ws, true);
 		ws.on('pong', () => {
@@ -121,7 +125,7 @@ export class Ingest {
 				}
 				// The table's entry for this type; the cast joins each message to its own entry.
 				const route = ingestRoutes[msg.type] as IngestRoute<DataMessage>;
-				const message = route.prepare?.(msg) ?? msg;
+				const message = route.prepare?.(msg, ctx) ?? msg;
 				try {
 					await route.persist?.(message, ctx);
 				} catch (err) {
