@@ -4,6 +4,7 @@ import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
 import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
 import { appRouter, type ApiContext } from '@firesight/api';
 import type { HubMetrics } from './metrics.ts';
+import { RequestGate } from './request-gate.ts';
 
 /**
  * What one client may ask of the API. A batch of 120 flame queries once drove a hub to 4.3 GB;
@@ -33,45 +34,6 @@ export const DEFAULT_API_BUDGET: ApiBudget = {
 	concurrent: 4,
 	queued: 64,
 };
-
-/** Slots for requests at work; a waiter whose signal aborts leaves the queue. */
-class Gate {
-	#free: number;
-	readonly #waiting: (() => void)[] = [];
-	readonly #maxWaiting: number;
-
-	constructor(slots: number, maxWaiting: number) {
-		this.#free = slots;
-		this.#maxWaiting = maxWaiting;
-	}
-
-	/** Resolves with a release function, or null when the queue is full or the signal aborted. */
-	enter(signal: AbortSignal): Promise<(() => void) | null> {
-		const release = () => {
-			const next = this.#waiting.shift();
-			if (next) next();
-			else this.#free++;
-		};
-		if (this.#free > 0) {
-			this.#free--;
-			return Promise.resolve(release);
-		}
-		if (this.#waiting.length >= this.#maxWaiting) return Promise.resolve(null);
-		return new Promise((resolve) => {
-			const go = () => {
-				signal.removeEventListener('abort', leave);
-				resolve(release);
-			};
-			const leave = () => {
-				const i = this.#waiting.indexOf(go);
-				if (i >= 0) this.#waiting.splice(i, 1);
-				resolve(null);
-			};
-			this.#waiting.push(go);
-			signal.addEventListener('abort', leave, { once: true });
-		});
-	}
-}
 
 function headersOf(req: IncomingMessage): Headers {
 	const headers = new Headers();
@@ -139,7 +101,7 @@ function sendError(req: IncomingMessage, res: ServerResponse, status: 413 | 503,
 /** `/trpc/*` through tRPC's fetch adapter, inside the budget. */
 export function createTrpcRoute(opts: { ctx: ApiContext; metrics: HubMetrics; budget?: Partial<ApiBudget>; log(line: string): void }) {
 	const budget = { ...DEFAULT_API_BUDGET, ...opts.budget };
-	const gate = new Gate(budget.concurrent, budget.queued);
+	const gate = new RequestGate(budget.concurrent, budget.queued);
 	const refused = new Counter({
 		name: 'firesight_hub_api_refused_total',
 		help: 'API requests refused for going over budget: busy, time, body size, answer size',
