@@ -130,6 +130,15 @@ test('with auth on, every door but /healthz and the login page needs the token o
 		assert.match(metrics, /firesight_hub_logins_failed_total 1\b/);
 	}));
 
+test('wrong tokens at the login form are throttled: past the limit even the right one waits', () =>
+	withHub({ auth: true, loginFailuresPerMinute: 3 }, async (hub) => {
+		for (let i = 0; i < 3; i++) assert.equal((await login(hub, `guess-${i}`)).status, 303);
+		const throttled = await login(hub, TOKEN);
+		assert.equal(throttled.status, 429);
+		assert.ok(Number(throttled.headers['retry-after']) > 0);
+		assert.equal(throttled.headers['set-cookie'], undefined);
+	}));
+
 test('--metrics-public opens /metrics and nothing else', () =>
 	withHub({ auth: true, metricsPublic: true }, async (hub) => {
 		assert.equal((await call(hub, '/metrics')).status, 200);

@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter } from 'prom-client';
 import { authorized } from './ingest.ts';
@@ -41,6 +42,11 @@ export interface AccessOptions {
 	metricsPublic: boolean;
 	metrics: HubMetrics;
 	sessionTtlMs?: number;
+	/**
+	 * Wrong tokens the login form takes per minute; past it, every login waits for the minute to
+	 * end, so a token a person chose cannot be guessed at network speed. Default 30.
+	 */
+	loginFailuresPerMinute?: number;
 }
 
 function cookie(req: IncomingMessage, name: string): string | undefined {
@@ -71,6 +77,8 @@ export class HubAccess {
 	readonly #sessions: Sessions;
 	readonly #refused: Counter<'reason'>;
 	readonly #loginsFailed: Counter;
+	/** When recent wrong tokens came, oldest first; at most loginFailuresPerMinute of them. */
+	readonly #failures: number[] = [];
 
 	constructor(opts: AccessOptions) {
 		this.#opts = opts;
@@ -139,10 +147,20 @@ export class HubAccess {
 		}
 		const next = safeNext(form.get('next'));
 		if (!this.#opts.auth) return redirect(res, next);
+		const now = Date.now();
+		while (this.#failures.length > 0 && this.#failures[0]! <= now - 60_000) this.#failures.shift();
+		const limit = this.#opts.loginFailuresPerMinute ?? 30;
+		if (this.#failures.length >= limit) {
+			const wait = Math.ceil((this.#failures[0]! + 60_000 - now) / 1000);
+			this.#refused.inc({ reason: 'login_throttled' });
+			res.writeHead(429, { 'retry-after': String(wait), 'content-type': 'text/plain; charset=utf-8' });
+			res.end(`too many wrong tokens in the last minute; try again in ${wait} s\n`);
+			return;
+		}
 		const given = form.get('token')?.trim() ?? '';
-		const fake = { headers: { authorization: `Bearer ${given}` } } as IncomingMessage;
-		if (!given || !authorized(fake, this.#opts.token)) {
+		if (!given || !sameToken(given, this.#opts.token)) {
 			this.#loginsFailed.inc();
+			this.#failures.push(now);
 			return redirect(res, `/login?failed=1&next=${encodeURIComponent(next)}`);
 		}
 		const id = this.#sessions.create();
@@ -158,6 +176,12 @@ export class HubAccess {
 		res.setHeader('set-cookie', `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0${this.#opts.tls ? '; Secure' : ''}`);
 		redirect(res, '/login');
 	}
+}
+
+/** Constant time: digests first, so the lengths match as timingSafeEqual needs. */
+function sameToken(given: string, token: string): boolean {
+	const digest = (s: string) => createHash('sha256').update(s).digest();
+	return timingSafeEqual(digest(given), digest(token));
 }
 
 function redirect(res: ServerResponse, location: string): void {

@@ -44,6 +44,8 @@ export interface HubOptions {
 	redactHeaders?: readonly string[];
 	/** Serve `/metrics` without credentials, for a Prometheus scraper. */
 	metricsPublic?: boolean;
+	/** Wrong tokens the login form takes per minute before it makes everyone wait (default 30). */
+	loginFailuresPerMinute?: number;
 	/** Limits on what one API request may cost (batch size, time, answer size). */
 	apiBudget?: Partial<ApiBudget>;
 	/** Run Next in development mode (hot reload) instead of serving the `next build` output. */
@@ -120,6 +122,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
 		hostNames: allowedHostNames(listen.host, options.allowedHosts),
 		metricsPublic: options.metricsPublic ?? false,
 		metrics,
+		...(options.loginFailuresPerMinute === undefined ? {} : { loginFailuresPerMinute: options.loginFailuresPerMinute }),
 	});
 	let web: NextApp | undefined;
 
