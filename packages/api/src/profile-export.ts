@@ -20,7 +20,12 @@ export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 function encoded(profile: Profile, format: ExportFormat, base: string): ProfileExport {
 	const totalSamples = totalWeight(profile);
 	if (format === 'folded') {
-		return { body: new TextEncoder().encode(toFolded(profile)), contentType: 'text/plain; charset=utf-8', filename: `${base}.folded.txt`, totalSamples };
+		return {
+			body: new TextEncoder().encode(toFolded(profile)),
+			contentType: 'text/plain; charset=utf-8',
+			filename: `${base}.folded.txt`,
+			totalSamples,
+		};
 	}
 	return { body: toPprof(profile), contentType: 'application/octet-stream', filename: `${base}.pb.gz`, totalSamples };
 }
@@ -43,9 +48,11 @@ export async function profileExport(ctx: ApiContext, params: URLSearchParams): P
 	const format = formatText as ExportFormat;
 	const shareId = params.get('share');
 	if (shareId !== null) {
-		const share = isShareId(shareId) ? await ctx.storage.shares.get(shareId).catch((err: Error) => {
-			throw new ApiError('UNAVAILABLE', `share lookup failed: ${err.message}`, err);
-		}) : null;
+		const share = isShareId(shareId)
+			? await ctx.storage.shares.get(shareId).catch((err: Error) => {
+					throw new ApiError('UNAVAILABLE', `share lookup failed: ${err.message}`, err);
+				})
+			: null;
 		if (share === null) throw new ApiError('NOT_FOUND', `no share with id '${shareId.slice(0, 64)}'`);
 		return encoded(share.profile, format, `firesight-share-${share.id}`);
 	}

@@ -29,13 +29,21 @@ export interface ShareMeta {
  * Snapshots what a profile query answers into a share. Only the merged profile goes in (frames
  * and counted stacks): nothing of captured requests, payloads, connections or tokens.
  */
-export async function shareFromQuery(ctx: ApiContext, query: ProfileQueryInput & { pids?: number[] | undefined }, meta: ShareMeta): Promise<ShareSummary> {
+export async function shareFromQuery(
+	ctx: ApiContext,
+	query: ProfileQueryInput & { pids?: number[] | undefined },
+	meta: ShareMeta,
+): Promise<ShareSummary> {
 	checkRange(query);
 	// Several pids are one query each, added up: the store filters by one pid at a time.
 	const pids = [...new Set([...(query.pid !== undefined ? [query.pid] : []), ...(query.pids ?? [])])];
 	const filter = { host: query.host, ...(pids.length === 1 ? { pid: pids[0] } : pids.length > 1 ? { pids } : {}), comm: query.comm };
 	const answers = await guarded('profile query failed', () =>
-		Promise.all((pids.length > 0 ? pids : [undefined]).map((pid) => ctx.storage.profiles.query({ fromMs: query.fromMs, toMs: query.toMs, host: query.host, comm: query.comm, pid }))),
+		Promise.all(
+			(pids.length > 0 ? pids : [undefined]).map((pid) =>
+				ctx.storage.profiles.query({ fromMs: query.fromMs, toMs: query.toMs, host: query.host, comm: query.comm, pid }),
+			),
+		),
 	);
 	const windows = answers.reduce((n, a) => n + a.windows, 0);
 	let profile: Profile = answers[0]!.profile;
@@ -44,12 +52,15 @@ export async function shareFromQuery(ctx: ApiContext, query: ProfileQueryInput &
 		for (const a of answers) builder.appendProfile(a.profile);
 		profile = builder.build();
 	}
-	if (windows === 0 || profile.samples.length === 0) throw new ApiError('BAD_INPUT', 'nothing to share: no samples match this range and filter');
+	if (windows === 0 || profile.samples.length === 0)
+		throw new ApiError('BAD_INPUT', 'nothing to share: no samples match this range and filter');
 	// The store merges hosts; the ones with windows in the range are what went in.
 	const hosts =
 		query.host !== undefined
 			? [query.host]
-			: (await guarded('host list failed', () => ctx.storage.profiles.listHosts())).filter((h) => h.firstMs < query.toMs && h.lastMs > query.fromMs).map((h) => h.host);
+			: (await guarded('host list failed', () => ctx.storage.profiles.listHosts()))
+					.filter((h) => h.firstMs < query.toMs && h.lastMs > query.fromMs)
+					.map((h) => h.host);
 	const source: ShareSource = {
 		kind: 'query',
 		fromMs: query.fromMs,
@@ -58,7 +69,9 @@ export async function shareFromQuery(ctx: ApiContext, query: ProfileQueryInput &
 		processes: processesOf(profile),
 		filter: Object.fromEntries(Object.entries(filter).filter(([, v]) => v !== undefined)),
 	};
-	return guarded('share failed', () => ctx.storage.shares.create({ profile, source, creator: meta.creator ?? null, viewState: meta.viewState ?? null }));
+	return guarded('share failed', () =>
+		ctx.storage.shares.create({ profile, source, creator: meta.creator ?? null, viewState: meta.viewState ?? null }),
+	);
 }
 
 export interface ImportOptions extends ShareMeta {
@@ -89,5 +102,7 @@ export async function shareFromFile(ctx: ApiContext, bytes: Uint8Array, options:
 		processes: processesOf(profile),
 		file: { name, format },
 	};
-	return guarded('import failed', () => ctx.storage.shares.create({ profile, source, creator: options.creator ?? null, viewState: options.viewState ?? null }));
+	return guarded('import failed', () =>
+		ctx.storage.shares.create({ profile, source, creator: options.creator ?? null, viewState: options.viewState ?? null }),
+	);
 }

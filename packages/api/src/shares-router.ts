@@ -41,9 +41,9 @@ async function found<T>(id: string, load: () => Promise<T | null>): Promise<T> {
 
 export const sharesRouter = t.router({
 	/** Snapshots what the profile query answers; the link is `/s/<id>`. */
-	create: t.procedure.input(shareCreateInput).mutation(({ input, ctx }) =>
-		shareFromQuery(ctx, input, { creator: input.creator, viewState: input.viewState }),
-	),
+	create: t.procedure
+		.input(shareCreateInput)
+		.mutation(({ input, ctx }) => shareFromQuery(ctx, input, { creator: input.creator, viewState: input.viewState })),
 	/** What a share was taken from, without its profile. Public. */
 	get: t.procedure.input(shareIdInput).query(async ({ input, ctx }): Promise<ShareSummary> => {
 		const share = await found(input.id, () => ctx.storage.shares.get(input.id));

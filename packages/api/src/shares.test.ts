@@ -91,7 +91,11 @@ test('a share is a snapshot of the query: same flame and top functions, what it 
 	withApi(async (ctx) => {
 		const api = createCaller(ctx);
 		const query = { fromMs: T0, toMs: T0 + 20_000, pid: 7 };
-		const made = await api.shares.create({ ...query, creator: 'ann@box', viewState: { view: 'graph', q: 'hot_function', orient: 'flame' } });
+		const made = await api.shares.create({
+			...query,
+			creator: 'ann@box',
+			viewState: { view: 'graph', q: 'hot_function', orient: 'flame' },
+		});
 		assert.match(made.id, /^[A-Za-z0-9_-]{22}$/);
 		assert.deepEqual(made.source.hosts, ['h1', 'h2']);
 		assert.deepEqual(made.source.processes, [{ pid: 7, comm: 'app' }]);
@@ -111,7 +115,12 @@ test('a share is a snapshot of the query: same flame and top functions, what it 
 		assert.equal(find((await api.shares.flame({ id: made.id })).tree, 'hot_function')?.value, 190);
 
 		// Nothing of the request is in what a share answers, or in what the store keeps (read back whole).
-		const everything = JSON.stringify([await api.shares.get({ id: made.id }), shared, await ctx.storage.shares.get(made.id), await api.shares.list()]);
+		const everything = JSON.stringify([
+			await api.shares.get({ id: made.id }),
+			shared,
+			await ctx.storage.shares.get(made.id),
+			await api.shares.list(),
+		]);
 		assert.ok(!everything.includes('sk_live'), 'a share carries a captured secret');
 		assert.ok(everything.includes('hot_function'));
 	}));
@@ -121,13 +130,20 @@ test('shares list newest first, delete once, and unknown or malformed ids are NO
 		const api = createCaller(ctx);
 		const a = await api.shares.create({ fromMs: T0, toMs: T0 + 20_000 });
 		const b = await api.shares.create({ fromMs: T0, toMs: T0 + 10_000, comm: 'sh' });
-		assert.deepEqual(
-			(await api.shares.list()).map((s) => s.id).sort(),
-			[a.id, b.id].sort(),
-		);
+		assert.deepEqual((await api.shares.list()).map((s) => s.id).sort(), [a.id, b.id].sort());
 		assert.equal(b.totalSamples, 1);
 		const both = await api.shares.create({ fromMs: T0, toMs: T0 + 20_000, pids: [7, 8] });
-		assert.deepEqual([both.totalSamples, both.source.processes, both.source.filter], [202, [{ pid: 7, comm: 'app' }, { pid: 8, comm: 'sh' }], { pids: [7, 8] }]);
+		assert.deepEqual(
+			[both.totalSamples, both.source.processes, both.source.filter],
+			[
+				202,
+				[
+					{ pid: 7, comm: 'app' },
+					{ pid: 8, comm: 'sh' },
+				],
+				{ pids: [7, 8] },
+			],
+		);
 		const one = await api.shares.create({ fromMs: T0, toMs: T0 + 20_000, pid: 8, pids: [8] });
 		assert.equal(one.totalSamples, 2);
 		for (const id of [both.id, one.id]) await api.shares.delete({ id });
@@ -146,7 +162,7 @@ test('shares list newest first, delete once, and unknown or malformed ids are NO
 		await assert.rejects(api.shares.create({ fromMs: T0, toMs: T0 + 1000, viewState: { 'Bad Key': 'x' } }), codeOf('BAD_INPUT'));
 	}));
 
-test('a share exports as pprof and folded; go tool pprof -top shows the page\'s top functions and total', () =>
+test("a share exports as pprof and folded; go tool pprof -top shows the page's top functions and total", () =>
 	withApi(async (ctx, dir) => {
 		const api = createCaller(ctx);
 		const made = await api.shares.create({ fromMs: T0, toMs: T0 + 20_000 });

@@ -27,7 +27,9 @@ const DEFAULT_FREQUENCY_HZ = 1000;
 
 const DROPPED = new Set(['(root)', '(idle)']);
 
-function looksLikeCpuprofile(value: unknown): value is { nodes: CpuprofileNode[]; samples?: unknown; timeDeltas?: unknown; startTime?: unknown; endTime?: unknown } {
+function looksLikeCpuprofile(
+	value: unknown,
+): value is { nodes: CpuprofileNode[]; samples?: unknown; timeDeltas?: unknown; startTime?: unknown; endTime?: unknown } {
 	if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
 	const nodes = (value as { nodes?: unknown }).nodes;
 	return Array.isArray(nodes) && nodes.length > 0 && typeof nodes[0] === 'object' && nodes[0] !== null && 'callFrame' in nodes[0];
@@ -126,7 +128,13 @@ export function fromCpuprofile(text: string, limits: CpuprofileLimits = {}): Pro
 		else {
 			const url = typeof call.url === 'string' ? call.url : '';
 			const line = finite(call.lineNumber);
-			const frame: Frame = { name, module: moduleOf(url), kind: 'user', ...(url ? { file: url } : {}), ...(line !== null && line >= 0 ? { line: line + 1 } : {}) };
+			const frame: Frame = {
+				name,
+				module: moduleOf(url),
+				kind: 'user',
+				...(url ? { file: url } : {}),
+				...(line !== null && line >= 0 ? { line: line + 1 } : {}),
+			};
 			known = builder.frames.intern(frame);
 		}
 		frameIds.set(id, known);

@@ -97,7 +97,10 @@ function assertSameTop(pprof: Uint8Array, profile: Profile): void {
 	for (const [name, want] of [...expected].sort((a, b) => b[1].flat - a[1].flat).slice(0, 10)) {
 		assert.deepEqual(seen.get(name)?.flat, want.flat, `${name} self`);
 	}
-	assert.equal(top.rows.reduce((sum, r) => sum + r.flat, 0), totalWeight(profile));
+	assert.equal(
+		top.rows.reduce((sum, r) => sum + r.flat, 0),
+		totalWeight(profile),
+	);
 }
 
 function hottest(profile: Profile): string {
@@ -125,7 +128,10 @@ test("Go's runtime/pprof: names, files and lines kept; go tool pprof agrees befo
 	// The standard toolchain reads Go's own file and Firesight's import the same way.
 	const theirs = goPprofTop(original);
 	assert.equal(theirs.total, totalWeight(profile));
-	assert.equal(theirs.rows.find((r) => r.name === 'main.hotLoop')?.flat, topFunctions(profile).find((r) => r.name === 'main.hotLoop')?.self);
+	assert.equal(
+		theirs.rows.find((r) => r.name === 'main.hotLoop')?.flat,
+		topFunctions(profile).find((r) => r.name === 'main.hotLoop')?.self,
+	);
 	assertRoundTrip(profile);
 });
 

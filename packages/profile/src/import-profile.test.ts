@@ -33,11 +33,12 @@ test('each format is told apart: pprof gzipped and raw, folded, with the same st
 	assert.equal(folded.format, 'folded');
 	// Folded text has no pids: the two processes named app fold onto one line.
 	assert.equal(canonical(folded.profile, { modules: false }).length, 5);
-	assert.equal(folded.profile.samples.reduce((sum, s) => sum + s.weight, 0), 18);
+	assert.equal(
+		folded.profile.samples.reduce((sum, s) => sum + s.weight, 0),
+		18,
+	);
 	assert.equal(importProfile(gzipSync(toFolded(known))).format, 'folded');
 });
-
-
 
 test('empty, oversized and gzip bombs are refused in one line; size limits say so', () => {
 	refused(new Uint8Array(0), /empty/);
@@ -81,7 +82,11 @@ test('ids pointing nowhere, cycles and repeated ids are damage, not crashes', ()
 		stringTable: strings,
 	}).encode();
 	refused(gzipSync(broken), /damaged: pprof sample references unknown location 99/);
-	const node = (id: number, children: number[], name = `f${id}`) => ({ id, callFrame: { functionName: name, url: '', lineNumber: 0 }, children });
+	const node = (id: number, children: number[], name = `f${id}`) => ({
+		id,
+		callFrame: { functionName: name, url: '', lineNumber: 0 },
+		children,
+	});
 	refused(JSON.stringify({ nodes: [node(1, [2])], samples: [1] }), /damaged: cpuprofile node 1 has unknown child 2/);
 	refused(JSON.stringify({ nodes: [node(1, [2]), node(2, [])], samples: [7] }), /unknown node 7/);
 	refused(JSON.stringify({ nodes: [node(1, [2]), node(2, [1])], samples: [1] }), /two parents|cycle/);
@@ -96,6 +101,10 @@ test('deep stacks, a million distinct frames and too many stacks hit their limit
 	refused(million, /1000000 distinct frames, over the limit of 500000/);
 	refused('app;a 1\napp;b 1\napp;c 1\n', /3 distinct stacks, over the limit of 2/, { limits: { maxStacks: 2 } });
 	// A deep call tree whose every node is sampled would cost depth × nodes; the bound says no first.
-	const nodes = Array.from({ length: 6000 }, (_, i) => ({ id: i + 1, callFrame: { functionName: `f${i}`, url: '', lineNumber: 0 }, children: i < 5999 ? [i + 2] : [] }));
+	const nodes = Array.from({ length: 6000 }, (_, i) => ({
+		id: i + 1,
+		callFrame: { functionName: `f${i}`, url: '', lineNumber: 0 },
+		children: i < 5999 ? [i + 2] : [],
+	}));
 	refused(JSON.stringify({ nodes, samples: nodes.map((n) => n.id) }), /deeper than 4096 frames/);
 });

@@ -17,7 +17,7 @@ const FRAME = /^\s+([0-9a-fA-F]+)\s+(.*?)\s+\((.*)\)\s*$/;
 const DEFAULT_FREQUENCY_HZ = 100;
 
 function kindOf(dso: string): FrameKind {
-	if (dso === KERNEL_MODULE || /^\[[^\]]+\]$/.test(dso) && !/^\[(vdso|vsyscall|unknown|heap|stack|anon.*)\]$/.test(dso)) return 'kernel';
+	if (dso === KERNEL_MODULE || (/^\[[^\]]+\]$/.test(dso) && !/^\[(vdso|vsyscall|unknown|heap|stack|anon.*)\]$/.test(dso))) return 'kernel';
 	if (/\/perf-\d+\.map$/.test(dso) || /jitted-\d+/.test(dso)) return 'jit';
 	return 'user';
 }
@@ -50,7 +50,7 @@ export function fromPerfScript(text: string): Profile | null {
 	let periodNs = 0;
 	for (const raw of text.split('\n')) {
 		const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-		if (line.trim() === '' ) {
+		if (line.trim() === '') {
 			current = null;
 			continue;
 		}

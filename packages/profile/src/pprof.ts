@@ -18,15 +18,7 @@ const NS_PER_MS = 1_000_000n;
 
 // Bracketed mapping names the kernel and perf give to user-space regions; other bracketed names
 // are kernel images and modules ([kernel.kallsyms], [nf_tables], ...).
-const USER_PSEUDO_MAPPINGS = new Set([
-	'[vdso]',
-	'[vsyscall]',
-	'[vvar]',
-	'[heap]',
-	'[stack]',
-	'[uprobes]',
-	'[unknown]',
-]);
+const USER_PSEUDO_MAPPINGS = new Set(['[vdso]', '[vsyscall]', '[vvar]', '[heap]', '[stack]', '[uprobes]', '[unknown]']);
 
 function kindOfModule(module: string): FrameKind {
 	if (module === JIT_MODULE || /^perf-\d+\.map$/.test(module) || /^jitted-\d+/.test(module)) return 'jit';
@@ -93,10 +85,7 @@ export function toPprof(profile: Profile): Uint8Array {
 		return new pprof.Sample({
 			locationId,
 			value: [sample.weight, Number.isSafeInteger(nanos) ? nanos : BigInt(sample.weight) * BigInt(period)],
-			label: [
-				new pprof.Label({ key: pidKey, num: sample.pid }),
-				new pprof.Label({ key: commKey, str: strings.dedup(sample.comm) }),
-			],
+			label: [new pprof.Label({ key: pidKey, num: sample.pid }), new pprof.Label({ key: commKey, str: strings.dedup(sample.comm) })],
 		});
 	});
 
@@ -163,10 +152,7 @@ export function fromPprof(bytes: Uint8Array): Profile | null {
 	}
 	if (valueIndex < 0) valueIndex = 0;
 
-	const frequencyHz =
-		period > 0 && periodType.endsWith('/nanoseconds')
-			? Math.round((1e9 / period) * 1000) / 1000
-			: DEFAULT_FREQUENCY_HZ;
+	const frequencyHz = period > 0 && periodType.endsWith('/nanoseconds') ? Math.round((1e9 / period) * 1000) / 1000 : DEFAULT_FREQUENCY_HZ;
 	const builder = new ProfileBuilder({
 		startMs: nanosToMs(decoded.timeNanos),
 		durationMs: nanosToMs(decoded.durationNanos),

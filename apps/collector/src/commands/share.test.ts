@@ -21,7 +21,14 @@ function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: st
 
 test('firesight share prints a link to a snapshot, share delete removes it, import prints the link of a file; bad files exit 2', async () => {
 	const dir = mkdtempSync(join(tmpdir(), 'firesight-share-cli-'));
-	const hub = await startHub({ listen: { host: '127.0.0.1', port: 0 }, dataDir: join(dir, 'data'), token: 'share-cli-token', auth: false, web: false, log: () => {} });
+	const hub = await startHub({
+		listen: { host: '127.0.0.1', port: 0 },
+		dataDir: join(dir, 'data'),
+		token: 'share-cli-token',
+		auth: false,
+		web: false,
+		log: () => {},
+	});
 	try {
 		const now = Date.now();
 		await hub.storage.profiles.insertWindow({

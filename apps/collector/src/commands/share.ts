@@ -23,7 +23,13 @@ Options:
 
 const shareOptions = defineOptions({
 	...queryOptions,
-	pid: listOption(z.array(wholeNumber(1, 2 ** 32 - 1)).max(64, 'may be given at most 64 times').default([]), { short: 'p' }),
+	pid: listOption(
+		z
+			.array(wholeNumber(1, 2 ** 32 - 1))
+			.max(64, 'may be given at most 64 times')
+			.default([]),
+		{ short: 'p' },
+	),
 	comm: textOption(name.optional(), { short: 'c' }),
 });
 
@@ -78,4 +84,3 @@ export const share: Command = {
 		return 0;
 	},
 };
-

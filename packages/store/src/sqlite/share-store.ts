@@ -76,8 +76,7 @@ export class SqliteShareStore implements ShareStore {
 		this.#check();
 		if (!isShareId(id)) return null;
 		const row = this.#db.prepare(`SELECT ${SUMMARY_COLUMNS}, profile FROM shares WHERE id = ?`).get(id) as
-			| (ShareRow & { profile: Buffer })
-			| undefined;
+			(ShareRow & { profile: Buffer }) | undefined;
 		if (!row) return null;
 		return { ...summaryOf(row), profile: JSON.parse(gunzipSync(row.profile).toString('utf8')) as Profile };
 	}
