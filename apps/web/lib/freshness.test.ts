@@ -55,7 +55,7 @@ test('a snapshot is judged by when it arrived, not by the collector clock in it'
 		[['h', 7, false]],
 	);
 	assert.deepEqual(
-		processRows(state.hosts, arrived + 1_000).map((r) => [r.host, r.pid, r.stale]),
+		processRows(state.processes, arrived + 1_000).map((r) => [r.host, r.pid, r.stale]),
 		[['h', 7, false]],
 	);
 	assert.equal(liveFreshness(state.connections.values(), arrived + 1_000).state, 'fresh');

@@ -12,7 +12,7 @@ test('process snapshots replace per host and a quiet host is marked stale, not d
 	let state = reduceMessage(initialLiveState, { type: 'processes', host: 'a', ts: 1_000, rows: [row(1, 10)] }, 1_000);
 	state = reduceMessage(state, { type: 'processes', host: 'b', ts: 9_000, rows: [row(2, 20), row(3, 5)] }, 9_000);
 	state = reduceMessage(state, { type: 'processes', host: 'b', ts: 10_000, rows: [row(2, 30)] }, 10_000);
-	assert.deepEqual(processRows(state.hosts, 10_500).map((r) => `${r.host}:${r.pid}:${r.stale ? 'stale' : 'fresh'}`), ['a:1:stale', 'b:2:fresh']);
+	assert.deepEqual(processRows(state.processes, 10_500).map((r) => `${r.host}:${r.pid}:${r.stale ? 'stale' : 'fresh'}`), ['a:1:stale', 'b:2:fresh']);
 	assert.equal(state.history.at(-1)?.cpuPercent, 40);
 });
 

@@ -22,7 +22,8 @@ export interface LiveState {
 	/** Since when the hub has been unreachable; null while connected. */
 	lostAt: number | null;
 	status: StatusMessage | null;
-	hosts: ReadonlyMap<string, HostProcesses>;
+	/** Each host's latest process table. */
+	processes: ReadonlyMap<string, HostProcesses>;
 	/** Host-wide samples/s and CPU % per second, newest last, for the throughput chart. */
 	history: readonly ThroughputPoint[];
 	lastWindow: WindowMessage | null;
@@ -50,7 +51,7 @@ export const initialLiveState: LiveState = {
 	everConnected: false,
 	lostAt: null,
 	status: null,
-	hosts: new Map(),
+	processes: new Map(),
 	history: [],
 	lastWindow: null,
 	windowSeq: 0,
@@ -96,16 +97,16 @@ export function reduceMessage(state: LiveState, message: LiveServerMessage, rece
 		case 'status':
 			return { ...state, status: message };
 		case 'processes': {
-			const hosts = new Map(state.hosts);
-			hosts.set(message.host, { ts: message.ts, receivedAt, processes: message.rows });
-			const point = { ts: message.ts, ...sumHosts(hosts) };
+			const processes = new Map(state.processes);
+			processes.set(message.host, { ts: message.ts, receivedAt, processes: message.rows });
+			const point = { ts: message.ts, ...sumHosts(processes) };
 			// Several hosts report within the same second: keep one point per second.
 			const last = state.history.at(-1);
 			const base = last && Math.floor(last.ts / 1000) === Math.floor(message.ts / 1000)
 				? state.history.slice(0, -1)
 				: state.history;
 			const history = [...base, point].slice(-HISTORY_SECONDS);
-			return { ...state, hosts, history };
+			return { ...state, processes, history };
 		}
 		case 'window':
 			return { ...state, lastWindow: message, windowSeq: state.windowSeq + 1 };

@@ -29,14 +29,14 @@ export function ProcessesView() {
 	const [filter, setFilter] = useState('');
 	const [sort, setSort] = useState<SortState>({ columnId: 'cpu', direction: 'desc' });
 
-	const rows = useMemo(() => processRows(live.hosts, now), [live.hosts, now]);
+	const rows = useMemo(() => processRows(live.processes, now), [live.processes, now]);
 	const needle = filter.trim().toLowerCase();
 	const visible = useMemo(() => rows.filter((row) => matches(row, needle)), [rows, needle]);
 	const hostCount = new Set(rows.map((row) => row.host)).size;
 	const columns = useMemo(() => (hostCount > 1 ? [PROCESS_COLUMNS[0]!, HOST_COLUMN, ...PROCESS_COLUMNS.slice(1)] : PROCESS_COLUMNS), [hostCount]);
 	const totalCpu = rows.reduce((sum, row) => sum + row.cpuPercent, 0);
 	const totalSamples = rows.reduce((sum, row) => sum + row.samplesPerSec, 0);
-	const freshness = liveFreshness(live.hosts.values(), now);
+	const freshness = liveFreshness(live.processes.values(), now);
 	const stale = staleNote(freshness);
 	const lastUpdate = freshness.lastReceivedAt ?? 0;
 	const collectors = live.status?.hosts ?? [];

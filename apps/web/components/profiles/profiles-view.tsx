@@ -48,7 +48,7 @@ export function ProfilesView() {
 	useEffect(() => setEmpty(result !== null && result.totalSamples === 0), [result]);
 
 	const share = useMemo(() => (result && search.trim() ? searchShare(result.tree, search) : null), [result, search]);
-	const rows = useMemo(() => processRows(live.hosts, Date.now(), 60_000), [live.hosts]);
+	const rows = useMemo(() => processRows(live.processes, Date.now(), 60_000), [live.processes]);
 	const liveProcess = query.pid === null ? undefined : rows.find((row) => row.pid === query.pid && (!query.host || row.host === query.host));
 	const lookup = useProcessLookup(query.pid, query.host, result !== null && total === 0, key);
 	const pidLookup: PidLookup | null = lookup === null ? null : 'live' in lookup ? { known: true, live: lookup.live, host: lookup.host, comm: lookup.comm, lastMs: lookup.lastMs } : { known: false };

@@ -56,7 +56,7 @@ export function RequestsView() {
 	const hostCount = new Set(rows.map((r) => r.host)).size;
 	const columns = useMemo(() => (hostCount > 1 ? [...REQUEST_COLUMNS, REQUEST_HOST_COLUMN] : REQUEST_COLUMNS), [hostCount]);
 	const summary = useMemo(() => summarizeRecent(rows), [rows]);
-	const processes = processRows(live.hosts, now);
+	const processes = processRows(live.processes, now);
 	const capturing = processes.some((p) => p.requestsPerSec !== undefined);
 	const ratePerSec = processes.reduce((sum, p) => sum + (p.requestsPerSec ?? 0), 0);
 	const lastRequest = rows.at(-1)?.ts ?? 0;
