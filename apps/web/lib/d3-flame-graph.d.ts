@@ -43,6 +43,7 @@ declare module 'd3-flame-graph' {
 		search(term: string): void;
 		clear(): void;
 		resetZoom(): void;
+		zoomTo(node: FlameHierarchyNode): void;
 		update(data?: FlameDatum): FlameGraph;
 		destroy(): FlameGraph;
 	}

@@ -39,6 +39,30 @@ export interface ProfileQueryState {
 	view: ProfileView;
 	orientation: Orientation;
 	search: string;
+	/** The flame graph's zoom: frame names from the process (comm) down; absent when not zoomed. */
+	zoom?: readonly string[];
+	/** The top functions table's order; absent for the default (self, largest first). */
+	sort?: TableSort;
+}
+
+export const TABLE_SORT_COLUMNS = ['name', 'self', 'total'] as const;
+export interface TableSort {
+	columnId: (typeof TABLE_SORT_COLUMNS)[number];
+	direction: 'asc' | 'desc';
+}
+
+/** `total`, `name-asc`: a column and, when not its natural one, a direction. */
+function parseSort(text: string): TableSort | null {
+	const m = /^(name|self|total)(?:-(asc|desc))?$/.exec(text);
+	if (!m) return null;
+	const columnId = m[1] as TableSort['columnId'];
+	return { columnId, direction: (m[2] as TableSort['direction'] | undefined) ?? (columnId === 'name' ? 'asc' : 'desc') };
+}
+
+function formatSort(sort: TableSort): string | null {
+	const natural = sort.columnId === 'name' ? 'asc' : 'desc';
+	if (sort.columnId === 'self' && sort.direction === 'desc') return null;
+	return sort.direction === natural ? sort.columnId : `${sort.columnId}-${sort.direction}`;
 }
 
 export const DEFAULT_PRESET: RangePresetId = '15m';
@@ -55,7 +79,7 @@ export const defaultProfileQuery: ProfileQueryState = {
 };
 
 /** The URL parameter names, one per field of the state (a range is `range` or `from` and `to`). */
-const PARAMS = ['range', 'from', 'to', 'pid', 'comm', 'host', 'live', 'view', 'orient', 'q'] as const;
+const PARAMS = ['range', 'from', 'to', 'pid', 'comm', 'host', 'live', 'view', 'orient', 'q', 'zoom', 'sort'] as const;
 
 /** A parameter the page could not honour, and why. */
 export interface QueryWarning {
@@ -171,6 +195,10 @@ export function parseProfileQuery(params: ParamsLike): ParsedProfileQuery {
 	params.forEach((value, name) => {
 		if (!oneOf(PARAMS, name)) ignore(name, value, 'not a parameter of this page');
 	});
+	const sortText = given('sort');
+	const sort = sortText === null ? null : parseSort(sortText);
+	if (sortText !== null && sort === null) ignore('sort', sortText, 'not name, self or total, with -asc or -desc');
+	const zoomText = given('zoom');
 
 	return {
 		state: {
@@ -182,6 +210,8 @@ export function parseProfileQuery(params: ParamsLike): ParsedProfileQuery {
 			view,
 			orientation,
 			search: params.get('q') ?? '',
+			...(zoomText !== null ? { zoom: zoomText.split(';') } : {}),
+			...(sort !== null ? { sort } : {}),
 		},
 		warnings,
 	};
@@ -211,6 +241,9 @@ export function toSearchParams(state: ProfileQueryState): URLSearchParams {
 	if (state.view !== defaultProfileQuery.view) params.set('view', state.view);
 	if (state.orientation !== defaultProfileQuery.orientation) params.set('orient', state.orientation);
 	if (state.search) params.set('q', state.search);
+	if (state.zoom && state.zoom.length > 0) params.set('zoom', state.zoom.join(';'));
+	const sort = state.sort ? formatSort(state.sort) : null;
+	if (sort !== null) params.set('sort', sort);
 	return params;
 }
 

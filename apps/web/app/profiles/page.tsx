@@ -1,6 +1,7 @@
 import type { Metadata } from 'next';
 import { Suspense } from 'react';
 import { ProfilesView } from '../../components/profiles/profiles-view.tsx';
+import { ShareActions } from '../../components/share/share-actions.tsx';
 
 export const metadata: Metadata = { title: 'Profiles' };
 
@@ -9,6 +10,7 @@ export default function ProfilesPage() {
 	return (
 		<Suspense fallback={<div className="empty-state">Loading…</div>}>
 			<ProfilesView />
+			<ShareActions />
 		</Suspense>
 	);
 }

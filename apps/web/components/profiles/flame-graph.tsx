@@ -17,7 +17,10 @@ interface FlameGraphProps {
 	search: string;
 	/** Changes to this number reset the zoom (the "Reset zoom" button lives in the panel header). */
 	resetKey: number;
-	onZoomChange(zoomed: string | null): void;
+	/** The zoomed frame's name, and its path of names from the process (comm) down. */
+	onZoomChange(zoomed: string | null, path?: string[]): void;
+	/** Zoom to this path (from the process down) whenever the graph is drawn, as a link asks. */
+	zoomPath?: readonly string[] | undefined;
 }
 
 function escapeHtml(text: string): string {
@@ -40,15 +43,17 @@ function tooltipHtml(node: FlameHierarchyNode, rootValue: number): string {
 }
 
 /** Paints a flame tree with d3-flame-graph; every number it shows comes from the tree itself. */
-export function FlameGraph({ root, orientation, search, resetKey, onZoomChange }: FlameGraphProps) {
+export function FlameGraph({ root, orientation, search, resetKey, onZoomChange, zoomPath }: FlameGraphProps) {
 	const containerRef = useRef<HTMLDivElement>(null);
 	const tooltipRef = useRef<HTMLDivElement>(null);
 	const chartRef = useRef<Chart | null>(null);
 	const searchRef = useRef(search);
 	const zoomRef = useRef(onZoomChange);
 	const [width, setWidth] = useState(0);
+	const zoomPathRef = useRef(zoomPath);
 	searchRef.current = search;
 	zoomRef.current = onZoomChange;
+	zoomPathRef.current = zoomPath;
 
 	useEffect(() => {
 		const container = containerRef.current;
@@ -112,7 +117,7 @@ export function FlameGraph({ root, orientation, search, resetKey, onZoomChange }
 			// Shares are computed from the tree by the page; the chart only highlights.
 			.setSearchHandler(() => {})
 			.setDetailsHandler(() => {})
-			.onClick((node) => zoomRef.current(node.depth === 0 ? null : node.data.name));
+			.onClick((node) => zoomRef.current(node.depth === 0 ? null : node.data.name, node.ancestors().reverse().slice(1).map((n) => n.data.name)));
 
 		// d3-flame-graph writes zoom state (fade, hide) into the data it paints: it gets its own copy,
 		// so the query result stays as the hub sent it and each redraw starts unzoomed.
@@ -120,7 +125,9 @@ export function FlameGraph({ root, orientation, search, resetKey, onZoomChange }
 		select(container).datum(datum).call(chart);
 		chartRef.current = chart;
 		if (searchRef.current.trim()) chart.search(searchRef.current);
-		zoomRef.current(null);
+		const target = zoomTarget(select(container).datum() as FlameHierarchyNode, zoomPathRef.current);
+		if (target) chart.zoomTo(target);
+		else zoomRef.current(null);
 
 		return () => {
 			container.removeEventListener('mousemove', onMove);
@@ -149,6 +156,17 @@ export function FlameGraph({ root, orientation, search, resetKey, onZoomChange }
 			<div ref={tooltipRef} className="flame-tooltip" style={{ display: 'none' }} role="tooltip" data-testid="flame-tooltip" />
 		</>
 	);
+}
+
+/** The node at a path of names below the root, or null when the tree has no such path. */
+function zoomTarget(root: FlameHierarchyNode, path: readonly string[] | undefined): FlameHierarchyNode | null {
+	if (!path || path.length === 0) return null;
+	let node: FlameHierarchyNode | undefined = root;
+	for (const name of path) {
+		node = (node.children as FlameHierarchyNode[] | undefined)?.find((child) => child.data.name === name);
+		if (!node) return null;
+	}
+	return node;
 }
 
 export function FlameLegend() {

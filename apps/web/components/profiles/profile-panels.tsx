@@ -4,6 +4,7 @@ import { useState } from 'react';
 import type { FlameResult } from '../../lib/api.ts';
 import { formatInt } from '../../lib/format.ts';
 import type { Orientation, ProfileView } from '../../lib/profile-query.ts';
+import type { SortState } from '../../lib/sort.ts';
 import { FlameGraph, FlameLegend } from './flame-graph.tsx';
 import { TopFunctionsTable } from './top-functions-table.tsx';
 
@@ -14,10 +15,15 @@ interface ProfilePanelsProps {
 	onOrientation(orientation: Orientation): void;
 	search: string;
 	onSearch(search: string): void;
+	/** Zoom and table order kept by the page (a share keeps them in its URL). */
+	zoomPath?: readonly string[] | undefined;
+	onZoomPath?(path: string[] | null): void;
+	sort?: SortState | undefined;
+	onSort?(sort: SortState): void;
 }
 
 /** The top functions table and the flame graph of one merged profile. */
-export function ProfilePanels({ result, view, orientation, onOrientation, search, onSearch }: ProfilePanelsProps) {
+export function ProfilePanels({ result, view, orientation, onOrientation, search, onSearch, zoomPath, onZoomPath, sort, onSort }: ProfilePanelsProps) {
 	const [zoomed, setZoomed] = useState<string | null>(null);
 	const [resetKey, setResetKey] = useState(0);
 	return (
@@ -28,7 +34,7 @@ export function ProfilePanels({ result, view, orientation, onOrientation, search
 						<span className="panel-title">Top functions</span>
 						<span className="toolbar-note">{formatInt(result.functions)} functions · click one to find it in the graph</span>
 					</div>
-					<TopFunctionsTable functions={result.topFunctions} totalSamples={result.totalSamples} search={search} onSelect={(name) => onSearch(name === search ? '' : name)} />
+					<TopFunctionsTable functions={result.topFunctions} totalSamples={result.totalSamples} search={search} onSelect={(name) => onSearch(name === search ? '' : name)} sort={sort} onSortChange={onSort} />
 				</section>
 			)}
 			{view !== 'table' && (
@@ -55,7 +61,7 @@ export function ProfilePanels({ result, view, orientation, onOrientation, search
 							</div>
 						</div>
 					</div>
-					<FlameGraph root={result.tree} orientation={orientation} search={search} resetKey={resetKey} onZoomChange={setZoomed} />
+					<FlameGraph root={result.tree} orientation={orientation} search={search} resetKey={resetKey} zoomPath={zoomPath} onZoomChange={(name, path) => { setZoomed(name); onZoomPath?.(name === null ? null : (path ?? null)); }} />
 				</section>
 			)}
 		</div>

@@ -63,11 +63,16 @@ interface TopFunctionsTableProps {
 	totalSamples: number;
 	search: string;
 	onSelect(name: string): void;
+	/** The order, when the page keeps it (in its URL); the table keeps its own otherwise. */
+	sort?: SortState | undefined;
+	onSortChange?(sort: SortState): void;
 }
 
 /** Functions by self and total time; a click searches the function in the flame graph. */
-export function TopFunctionsTable({ functions, totalSamples, search, onSelect }: TopFunctionsTableProps) {
-	const [sort, setSort] = useState<SortState>({ columnId: 'self', direction: 'desc' });
+export function TopFunctionsTable({ functions, totalSamples, search, onSelect, sort: given, onSortChange }: TopFunctionsTableProps) {
+	const [own, setOwn] = useState<SortState>({ columnId: 'self', direction: 'desc' });
+	const sort = given ?? own;
+	const setSort = (next: SortState) => (onSortChange ? onSortChange(next) : setOwn(next));
 	const columns = useMemo(() => functionColumns(totalSamples), [totalSamples]);
 	const rows = useMemo(() => (search.trim() ? functions.filter((row) => matchesSearch(row.name, search)) : functions), [functions, search]);
 	return (
