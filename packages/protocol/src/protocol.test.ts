@@ -70,7 +70,7 @@ test('live stats accept optional columns and reject negative CPU', () => {
 		ts: 1,
 		frequencyHz: 99,
 		processes: [{ pid: 1, comm: 'a', cmdline: 'a -b', cpuPercent: 12.5, samplesPerSec: 12, p99Ms: 3 }],
-		drops: { queue_full: 2 },
+		drops: { 'hubQueue.live': 2 },
 	};
 	assert.equal(parseCollectorMessage(JSON.stringify({ type: 'live', stats })).ok, true);
 	const neg = { ...stats, processes: [{ ...stats.processes[0], cpuPercent: -1 }] };

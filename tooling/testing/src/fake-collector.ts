@@ -322,7 +322,7 @@ export async function startFakeCollector(options: FakeCollectorOptions): Promise
 				samplesPerSec: (cpuPercent / 100) * frequencyHz,
 			};
 		});
-		send({ type: 'live', stats: { host, ts: Date.now(), frequencyHz, processes: rows, drops: { ringbuf_reserve: 0, queue_full: drops } } });
+		send({ type: 'live', stats: { host, ts: Date.now(), frequencyHz, processes: rows, drops: { 'tcp.ringBufferFull': 0, 'hubQueue.live': drops } } });
 	};
 	let windowStart = Date.now();
 	const flush = () => {
