@@ -124,6 +124,11 @@ export async function startHub(options: HubOptions): Promise<Hub> {
 		metrics,
 		...(options.loginFailuresPerMinute === undefined ? {} : { loginFailuresPerMinute: options.loginFailuresPerMinute }),
 	});
+	/**
+	 * Set while the dashboard loads, which takes seconds after the port opens (and /healthz
+	 * answers): a page asked for meanwhile waits for it instead of getting "dashboard is off".
+	 */
+	let webLoading: Promise<NextApp> | undefined;
 	let web: NextApp | undefined;
 
 	const onRequest = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -148,6 +153,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
 		if (path === '/metrics') return serveMetrics(res, metrics);
 		if (path === '/healthz') return serveText(res, 200, 'ok');
 		if (web) return web.handle(req, res);
+		if (webLoading) return (await webLoading).handle(req, res);
 		serveText(res, 404, 'not found (the dashboard is off on this hub)');
 	};
 
@@ -195,7 +201,8 @@ export async function startHub(options: HubOptions): Promise<Hub> {
 
 	if (options.web !== false) {
 		try {
-			web = await loadNextApp({ dir: WEB_DIR, dev: options.dev ?? false, hostname: listen.host, port });
+			webLoading = loadNextApp({ dir: WEB_DIR, dev: options.dev ?? false, hostname: listen.host, port });
+			web = await webLoading;
 		} catch (err) {
 			await closeAll();
 			throw err;
