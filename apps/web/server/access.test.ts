@@ -210,6 +210,25 @@ test('tRPC refuses an oversized batch and an answer over its size budget', async
 	});
 });
 
+test('tRPC answers 503 when its queue is full, and when a query cannot finish within the time budget', async () => {
+	// No slot at all makes both deterministic: every request waits, or is refused at once.
+	await withHub({ apiBudget: { concurrent: 0, queued: 0 } }, async (hub) => {
+		const busy = await call(hub, '/trpc/hosts.list');
+		assert.equal(busy.status, 503);
+		assert.match(busy.body, /busy/);
+	});
+	await withHub({ apiBudget: { concurrent: 0, timeMs: 50 } }, async (hub) => {
+		const slow = await call(hub, '/trpc/hosts.list,hosts.list?batch=1&input=%7B%7D');
+		assert.equal(slow.status, 503);
+		const body = JSON.parse(slow.body) as { error: { message: string; data: { firesight: string } } }[];
+		assert.equal(body.length, 2, 'one error per call of the batch');
+		assert.match(body[0]!.error.message, /within 50 ms/);
+		assert.equal(body[0]!.error.data.firesight, 'UNAVAILABLE');
+		const metrics = (await call(hub, '/metrics')).body;
+		assert.match(metrics, /firesight_hub_api_refused_total\{reason="time"\} 1\b/);
+	});
+});
+
 test('with --tls-cert/--tls-key the hub serves HTTPS and WSS, and the session cookie is Secure', async () => {
 	const dir = mkdtempSync(join(tmpdir(), 'firesight-tls-'));
 	const certFile = join(dir, 'cert.pem');
