@@ -84,6 +84,7 @@ test('with auth on, every door but /healthz and the login page needs the token o
 	withHub({ auth: true }, async (hub) => {
 		assert.equal(hub.auth, true);
 		assert.equal((await call(hub, '/trpc/hosts.list')).status, 401);
+		assert.equal((await call(hub, '/trpc/shares.get%E0')).status, 401);
 		assert.equal((await call(hub, '/api/pprof?from=0&to=1')).status, 401);
 		assert.equal((await call(hub, '/metrics')).status, 401);
 		assert.equal(await upgrade(wsUrl(hub, '/live'), {}), 401);

@@ -118,7 +118,7 @@ export class HubAccess {
 			return this.#refuse('origin', 403, `cross-site request from '${req.headers.origin}' refused`);
 		}
 		if (path === '/ingest' || isPublic(path) || (path === '/metrics' && this.#opts.metricsPublic)) return { ok: true };
-		if (!upgrade && isPublicShareRead(req.method, path, new URL(req.url ?? '/', 'http://hub').searchParams)) return { ok: true };
+		if (!upgrade && publicShareRead(req, path)) return { ok: true };
 		if (bearer || this.authenticated(req)) return { ok: true };
 		if (!upgrade && !isApiPath(path) && SAFE_METHODS.has(req.method ?? 'GET')) {
 			this.#refused.inc({ reason: 'login' });
@@ -175,6 +175,15 @@ export class HubAccess {
 		this.#sessions.delete(cookie(req, SESSION_COOKIE));
 		res.setHeader('set-cookie', `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0${this.#opts.tls ? '; Secure' : ''}`);
 		redirect(res, '/login');
+	}
+}
+
+/** A malformed path (`/trpc/%E0`) is simply not a share read; it must not become a 500. */
+function publicShareRead(req: IncomingMessage, path: string): boolean {
+	try {
+		return isPublicShareRead(req.method, path, new URL(req.url ?? '/', 'http://hub').searchParams);
+	} catch {
+		return false;
 	}
 }
 
