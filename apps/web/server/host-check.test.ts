@@ -10,7 +10,7 @@ test('Host headers are read as a name without port, or refused when malformed', 
 	assert.equal(hostName('[::1]:7300'), '::1');
 	assert.equal(hostName('LocalHost.'), 'localhost');
 	assert.equal(hostName('example.com'), 'example.com');
-	for (const bad of [undefined, '', '::1', 'a b', 'user@127.0.0.1', '[nope]:1', '127.0.0.1:7300/x', 'x:123456']) {
+	for (const bad of [undefined, '', '::1', 'a b', 'user@127.0.0.1', '[nope]:1', '[abc]:1', '127.0.0.1:7300/x', 'x:123456']) {
 		assert.equal(hostName(bad), null, String(bad));
 	}
 });
