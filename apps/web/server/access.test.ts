@@ -116,6 +116,8 @@ test('with auth on, every door but /healthz and the login page needs the token o
 		const cookie = sessionCookie(ok);
 		assert.equal((await call(hub, '/trpc/hosts.list', { headers: { cookie } })).status, 200);
 		assert.equal(await upgrade(wsUrl(hub, '/live'), { cookie, origin: hub.url }), 101);
+		// The browser sends the cookie for a page elsewhere too; its Origin gives it away.
+		assert.equal(await upgrade(wsUrl(hub, '/live'), { cookie, origin: 'https://attacker.example' }), 403);
 		assert.equal((await call(hub, '/trpc/hosts.list', { headers: { cookie: 'firesight_session=guessed' } })).status, 401);
 
 		const out = await call(hub, '/api/logout', { method: 'POST', headers: { cookie, origin: hub.url } });
