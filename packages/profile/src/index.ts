@@ -26,3 +26,6 @@ export {
 } from './import-profile.ts';
 export { toFlameTree, type FlameNode, type FlameTree, type FlameTreeOptions } from './flame-tree.ts';
 export { topFunctions, type FunctionRow } from './top-functions.ts';
+export { diffProfiles, normalizedChange, type DiffNode, type DiffTree, type DiffOptions } from './diff-profiles.ts';
+export { diffFunctions, type DiffFunctionRow } from './diff-functions.ts';
+export { sandwich, type Sandwich, type FunctionRef } from './sandwich.ts';
