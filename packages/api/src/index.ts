@@ -15,3 +15,5 @@ export { sharesRouter, PUBLIC_SHARE_PROCEDURES, viewStateSchema, shareCreateInpu
 export { shareFromQuery, shareFromFile, type ImportOptions, type ShareMeta } from './share-snapshot.ts';
 export { networkRouter, type NetworkSeriesResult, type RateSeries, type RatePoint } from './network-router.ts';
 export { requestsRouter, MAX_REQUESTS_PER_CALL } from './requests-router.ts';
+export { diffRouter, diffInput, diffSharesInput, topDiffRows, type DiffResult, type DiffSide, type DiffSideInput } from './diff-router.ts';
+export { sandwichRouter, type SandwichResult } from './sandwich-router.ts';

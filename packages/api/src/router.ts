@@ -6,6 +6,8 @@ import { checkRange, guarded } from './guards.ts';
 import { networkRouter } from './network-router.ts';
 import { requestsRouter } from './requests-router.ts';
 import { sharesRouter } from './shares-router.ts';
+import { diffRouter } from './diff-router.ts';
+import { sandwichRouter } from './sandwich-router.ts';
 import { flameInput, foldedInput, processFindInput } from './inputs.ts';
 import { t } from './trpc.ts';
 
@@ -77,6 +79,8 @@ export const appRouter = t.router({
 	network: networkRouter,
 	requests: requestsRouter,
 	shares: sharesRouter,
+	diff: diffRouter,
+	sandwich: sandwichRouter,
 });
 
 export type AppRouter = typeof appRouter;

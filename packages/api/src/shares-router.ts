@@ -26,8 +26,8 @@ export const shareCreateInput = profileQueryInput.and(
 	}),
 );
 
-/** The procedures anyone with a share's id may call, without logging in: reads of one share. */
-export const PUBLIC_SHARE_PROCEDURES: readonly string[] = ['shares.get', 'shares.flame'];
+/** The procedures anyone with a share's id may call, without logging in: reads of shares (a diff needs both ids). */
+export const PUBLIC_SHARE_PROCEDURES: readonly string[] = ['shares.get', 'shares.flame', 'diff.shares', 'sandwich.share'];
 
 export interface ShareFlameResult extends FlameResult {
 	share: ShareSummary;
