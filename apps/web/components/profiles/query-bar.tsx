@@ -41,7 +41,7 @@ export function QueryBar({ query, navigate, loading, onRefresh, pprofHref }: Que
 			<TimeRangePicker range={query.range} onChange={(range) => navigate({ range, live: range.kind === 'relative' && query.live })} />
 			<label className="field">
 				<span className="field-label">PID</span>
-				<input className={`input pid-input ${pidValid ? '' : 'invalid'}`} inputMode="numeric" placeholder="any" value={pidDraft} onChange={(event) => setPidDraft(event.target.value)} onKeyDown={(event) => event.key === 'Enter' && pidValid && navigate({ pid: parsePid(pidDraft) })} data-testid="filter-pid" />
+				<input className={`input pid-input ${pidValid ? '' : 'invalid'}`} aria-invalid={!pidValid} title={pidValid ? undefined : 'Not a process id: a whole number from 1'} inputMode="numeric" placeholder="any" value={pidDraft} onChange={(event) => setPidDraft(event.target.value)} onKeyDown={(event) => event.key === 'Enter' && pidValid && navigate({ pid: parsePid(pidDraft) })} data-testid="filter-pid" />
 			</label>
 			<label className="field">
 				<span className="field-label">Command</span>
