@@ -108,3 +108,50 @@ test('deep stacks, a million distinct frames and too many stacks hit their limit
 	}));
 	refused(JSON.stringify({ nodes, samples: nodes.map((n) => n.id) }), /deeper than 4096 frames/);
 });
+
+test('a foreign pprof: the CPU sample type of several, pid and thread labels, unsymbolized locations as module+0xoffset', () => {
+	const strings = new pprof.StringTable();
+	const s = (text: string) => strings.dedup(text);
+	const mapping = new pprof.Mapping({
+		id: 1,
+		memoryStart: 0x400000,
+		memoryLimit: 0x500000,
+		fileOffset: 0x1000,
+		filename: s('/usr/bin/server'),
+	});
+	const fn = new pprof.Function({ id: 1, name: s('handle'), filename: s('server.c'), startLine: 42 });
+	const symbolized = new pprof.Location({ id: 1, mappingId: 1, address: 0x401000, line: [new pprof.Line({ functionId: 1, line: 50 })] });
+	const bare = new pprof.Location({ id: 2, mappingId: 1, address: 0x402345 });
+	const sample = (values: number[], thread: string, pid: number) =>
+		new pprof.Sample({
+			locationId: [2, 1],
+			value: values,
+			label: [new pprof.Label({ key: s('pid'), num: pid }), new pprof.Label({ key: s('thread_name'), str: s(thread) })],
+		});
+	const encoded = new pprof.Profile({
+		// Allocation counts first: the importer must pick the CPU samples, not index 0.
+		sampleType: [
+			new pprof.ValueType({ type: s('alloc_objects'), unit: s('count') }),
+			new pprof.ValueType({ type: s('samples'), unit: s('count') }),
+			new pprof.ValueType({ type: s('cpu'), unit: s('nanoseconds') }),
+		],
+		sample: [sample([1000, 7, 70_000_000], 'worker-1', 31), sample([1000, 3, 30_000_000], 'worker-2', 31)],
+		mapping: [mapping],
+		location: [symbolized, bare],
+		function: [fn],
+		stringTable: strings,
+		periodType: new pprof.ValueType({ type: s('cpu'), unit: s('nanoseconds') }),
+		period: 10_000_000,
+	}).encode();
+	const { profile, format } = importProfile(encoded);
+	assert.equal(format, 'pprof');
+	assert.deepEqual(canonical(profile), [
+		'31|worker-1|user:server:handle;user:server:server+0x3345 7',
+		'31|worker-2|user:server:handle;user:server:server+0x3345 3',
+	]);
+	assert.deepEqual(
+		profile.frames.find((f) => f.name === 'handle'),
+		{ name: 'handle', module: 'server', kind: 'user', file: 'server.c', line: 42 },
+	);
+	assert.equal(profile.frequencyHz, 100);
+});
