@@ -9,6 +9,7 @@ export interface NavItem {
 export const NAV_ITEMS: readonly NavItem[] = [
 	{ href: '/', label: 'Processes' },
 	{ href: '/profiles', label: 'Profiles' },
+	{ href: '/diff', label: 'Diff' },
 	{ href: '/network', label: 'Network' },
 	{ href: '/requests', label: 'Requests' },
 ];

@@ -21,9 +21,13 @@ interface FlameGraphProps {
 	onZoomChange(zoomed: string | null, path?: string[]): void;
 	/** Zoom to this path (from the process down) whenever the graph is drawn, as a link asks. */
 	zoomPath?: readonly string[] | undefined;
+	/** A fill per node instead of the kind palette (the diff graph colours by change). */
+	colorOf?: ((data: FlameNode) => string | undefined) | undefined;
+	/** The tooltip's HTML instead of the totals (HTML-escape names with `escapeHtml`). */
+	tooltipOf?: ((data: FlameNode, rootValue: number) => string) | undefined;
 }
 
-function escapeHtml(text: string): string {
+export function escapeHtml(text: string): string {
 	return text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
 }
 
@@ -43,7 +47,7 @@ function tooltipHtml(node: FlameHierarchyNode, rootValue: number): string {
 }
 
 /** Paints a flame tree with d3-flame-graph; every number it shows comes from the tree itself. */
-export function FlameGraph({ root, orientation, search, resetKey, onZoomChange, zoomPath }: FlameGraphProps) {
+export function FlameGraph({ root, orientation, search, resetKey, onZoomChange, zoomPath, colorOf, tooltipOf }: FlameGraphProps) {
 	const containerRef = useRef<HTMLDivElement>(null);
 	const tooltipRef = useRef<HTMLDivElement>(null);
 	const chartRef = useRef<Chart | null>(null);
@@ -54,6 +58,10 @@ export function FlameGraph({ root, orientation, search, resetKey, onZoomChange, 
 	searchRef.current = search;
 	zoomRef.current = onZoomChange;
 	zoomPathRef.current = zoomPath;
+	const colorOfRef = useRef(colorOf);
+	const tooltipOfRef = useRef(tooltipOf);
+	colorOfRef.current = colorOf;
+	tooltipOfRef.current = tooltipOf;
 
 	useEffect(() => {
 		const container = containerRef.current;
@@ -75,7 +83,7 @@ export function FlameGraph({ root, orientation, search, resetKey, onZoomChange, 
 		const rootValue = root.value;
 		const tooltip = Object.assign(() => {}, {
 			show(event: MouseEvent, node: FlameHierarchyNode) {
-				tip.innerHTML = tooltipHtml(node, rootValue);
+				tip.innerHTML = tooltipOfRef.current ? tooltipOfRef.current(node.data as FlameNode, rootValue) : tooltipHtml(node, rootValue);
 				tip.style.display = 'block';
 				place(event);
 			},
@@ -109,6 +117,8 @@ export function FlameGraph({ root, orientation, search, resetKey, onZoomChange, 
 			.getLibtype((node) => (node.data.kind === 'kernel' ? 'kernel' : node.data.kind === 'jit' ? 'jit' : undefined))
 			.setColorMapper((node, original) => {
 				if (node.highlight) return HIGHLIGHT;
+				const fill = colorOfRef.current?.(node.data as FlameNode);
+				if (fill) return fill;
 				if (node.depth === 0) return '#5a5f6b';
 				if (node.depth === 1) return '#6b7282';
 				return original;

@@ -1,0 +1,138 @@
+'use client';
+
+import { useRouter, useSearchParams } from 'next/navigation';
+import { useEffect, useMemo, useState } from 'react';
+import type { SandwichResult } from '@firesight/api';
+import { api, describeError } from '../../lib/api.ts';
+import { formatInt, formatPercent } from '../../lib/format.ts';
+import { parseProfileQuery, profileHref, resolveRange } from '../../lib/profile-query.ts';
+import { parseSandwichTarget, sandwichHref, shareSandwichHref } from '../../lib/sandwich-links.ts';
+import { shareHref } from '../../lib/share-links.ts';
+import { EmptyState } from '../common/empty-state.tsx';
+import { PageHead } from '../common/page-head.tsx';
+import { FlameGraph } from '../profiles/flame-graph.tsx';
+
+/**
+ * One function's callers above it and callees below it, merged over every stack it is on.
+ * `shareId` reads a share; without it, the Profiles page's query in the URL.
+ */
+export function SandwichView({ shareId }: { shareId?: string }) {
+	const params = useSearchParams();
+	const router = useRouter();
+	const target = useMemo(() => parseSandwichTarget(params), [params]);
+	const query = useMemo(() => parseProfileQuery(params).state, [params]);
+	const [result, setResult] = useState<SandwichResult | null>(null);
+	const [error, setError] = useState<unknown>(null);
+	const [resetCallers, setResetCallers] = useState(0);
+	const [resetCallees, setResetCallees] = useState(0);
+	const key = params.toString();
+	useEffect(() => {
+		if (!target) return;
+		const controller = new AbortController();
+		const minFraction = 1 / Math.max(1200, window.innerWidth);
+		const fn = { name: target.name, ...(target.module ? { module: target.module } : {}), minFraction };
+		setError(null);
+		const { from, to } = resolveRange(query.range, Date.now());
+		const request = shareId
+			? api.sandwich.share.query({ id: shareId, ...fn }, { signal: controller.signal })
+			: api.sandwich.query.query(
+					{
+						fromMs: from,
+						toMs: to,
+						...(query.pid !== null ? { pid: query.pid } : {}),
+						...(query.comm ? { comm: query.comm } : {}),
+						...(query.host ? { host: query.host } : {}),
+						...fn,
+					},
+					{ signal: controller.signal },
+				);
+		request.then(setResult, (failure: unknown) => {
+			if (controller.signal.aborted) return;
+			setResult(null);
+			setError(failure);
+		});
+		return () => controller.abort();
+		// eslint-disable-next-line react-hooks/exhaustive-deps
+	}, [key, shareId]);
+
+	const back = shareId
+		? shareHref(shareId)
+		: profileHref({ range: query.range, pid: query.pid, comm: query.comm, host: query.host, search: target?.name ?? '' });
+	// Clicking a caller or callee makes it the sandwich's function.
+	const open = (name: string | null) => {
+		if (!name || name === target?.name) return;
+		router.push(shareId ? shareSandwichHref(shareId, { name }) : sandwichHref({ name }, query));
+	};
+
+	return (
+		<div className="page" data-testid="sandwich-view">
+			<PageHead title={`Sandwich${target ? `: ${target.name}` : ''}`}>
+				Every caller of the function above it and every callee below it, merged over all the places it runs
+			</PageHead>
+			<section className="panel">
+				<div className="query-bar">
+					{target && (
+						<span className="mono strong ellipsis" data-testid="sandwich-function" title={target.name}>
+							{target.name}
+							{target.module && <span className="dim"> · {target.module}</span>}
+						</span>
+					)}
+					{result && (
+						<span className="toolbar-note" data-testid="sandwich-totals">
+							total {formatInt(result.total)} samples (
+							{formatPercent(result.profileTotal > 0 ? (100 * result.total) / result.profileTotal : 0)}) · self {formatInt(result.self)} (
+							{formatPercent(result.profileTotal > 0 ? (100 * result.self) / result.profileTotal : 0)})
+						</span>
+					)}
+					<div className="spacer" />
+					<a className="button" href={back} data-testid="sandwich-back">
+						← {shareId ? 'Back to the share' : 'Back to Profiles'}
+					</a>
+				</div>
+			</section>
+			{!target ? (
+				<EmptyState
+					title="No function chosen"
+					detail="Open a sandwich from the top functions table or a selected frame of the flame graph."
+				/>
+			) : error !== null ? (
+				<EmptyState title="No sandwich for this function" detail={describeError(error)} tone="error" testId="sandwich-error" />
+			) : !result ? (
+				<div className="empty-state">Loading…</div>
+			) : (
+				<>
+					<section className="panel graph-panel" aria-label="Callers">
+						<div className="panel-head">
+							<span className="panel-title">Callers</span>
+							<span className="toolbar-note">who calls it, up to the stack roots · click one to make it the function</span>
+							<button type="button" className="button button-small" onClick={() => setResetCallers((n) => n + 1)}>
+								Reset zoom
+							</button>
+						</div>
+						<div data-testid="sandwich-callers">
+							<FlameGraph root={result.callers} orientation="flame" search="" resetKey={resetCallers} onZoomChange={(name) => open(name)} />
+						</div>
+					</section>
+					<section className="panel graph-panel" aria-label="Callees">
+						<div className="panel-head">
+							<span className="panel-title">Callees</span>
+							<span className="toolbar-note">what it calls, down to the leaves · click one to make it the function</span>
+							<button type="button" className="button button-small" onClick={() => setResetCallees((n) => n + 1)}>
+								Reset zoom
+							</button>
+						</div>
+						<div data-testid="sandwich-callees">
+							<FlameGraph
+								root={result.callees}
+								orientation="icicle"
+								search=""
+								resetKey={resetCallees}
+								onZoomChange={(name) => open(name)}
+							/>
+						</div>
+					</section>
+				</>
+			)}
+		</div>
+	);
+}
