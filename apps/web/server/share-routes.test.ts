@@ -34,7 +34,15 @@ function window(startMs: number): ProfileWindow {
 async function withHub(extra: Partial<HubOptions>, fn: (hub: Hub) => Promise<void>): Promise<void> {
 	const dir = mkdtempSync(join(tmpdir(), 'firesight-share-routes-'));
 	// auth on: share reads must work without it, and nothing else may.
-	const hub = await startHub({ listen: { host: '127.0.0.1', port: 0 }, dataDir: dir, token: TOKEN, auth: true, web: false, log: () => {}, ...extra });
+	const hub = await startHub({
+		listen: { host: '127.0.0.1', port: 0 },
+		dataDir: dir,
+		token: TOKEN,
+		auth: true,
+		web: false,
+		log: () => {},
+		...extra,
+	});
 	try {
 		await hub.storage.profiles.insertWindow(window(T0));
 		await fn(hub);
@@ -59,7 +67,9 @@ async function shareCount(hub: Hub): Promise<number> {
 
 test('share reads need no login; everything else still does', () =>
 	withHub({}, async (hub) => {
-		const made = await (await importFile(hub, toPprof((await hub.storage.profiles.query({ fromMs: T0, toMs: T0 + 10_000 })).profile), 'x.pb.gz')).json();
+		const made = await (
+			await importFile(hub, toPprof((await hub.storage.profiles.query({ fromMs: T0, toMs: T0 + 10_000 })).profile), 'x.pb.gz')
+		).json();
 		assert.match(made.id, /^[A-Za-z0-9_-]{22}$/);
 		assert.equal(made.path, `/s/${made.id}`);
 
@@ -77,10 +87,18 @@ test('share reads need no login; everything else still does', () =>
 
 		// Not public: other procedures, a batch that mixes one in, listing and deleting shares, ranges, imports.
 		for (const procs of [['shares.list'], ['shares.get', 'profile.flame'], ['profile.flame'], ['hosts.list']]) {
-			const res = await trpcGet(hub, procs, procs.map(() => ({ id: made.id, fromMs: T0, toMs: T0 + 1 })));
+			const res = await trpcGet(
+				hub,
+				procs,
+				procs.map(() => ({ id: made.id, fromMs: T0, toMs: T0 + 1 })),
+			);
 			assert.equal(res.status, 401, procs.join(','));
 		}
-		const del = await fetch(`${hub.url}/trpc/shares.delete`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: made.id }) });
+		const del = await fetch(`${hub.url}/trpc/shares.delete`, {
+			method: 'POST',
+			headers: { 'content-type': 'application/json' },
+			body: JSON.stringify({ id: made.id }),
+		});
 		assert.equal(del.status, 401);
 		assert.equal((await fetch(`${hub.url}/api/pprof?from=${T0}&to=${T0 + 10_000}`)).status, 401);
 		assert.equal((await fetch(`${hub.url}/api/pprof?share=${made.id}&from=${T0}&to=${T0 + 10_000}`)).status, 401);
@@ -88,7 +106,7 @@ test('share reads need no login; everything else still does', () =>
 		assert.equal(await shareCount(hub), 1);
 	}));
 
-test('imports: every format becomes a share; too large is 413; the limit is the hub\'s to set', () =>
+test("imports: every format becomes a share; too large is 413; the limit is the hub's to set", () =>
 	withHub({ importLimits: { maxBytes: 1024 * 1024 } }, async (hub) => {
 		const profile = (await hub.storage.profiles.query({ fromMs: T0, toMs: T0 + 10_000 })).profile;
 		for (const body of [toPprof(profile), Buffer.from(toFolded(profile)), gzipSync(toFolded(profile))]) {
@@ -107,53 +125,60 @@ test('imports: every format becomes a share; too large is 413; the limit is the 
 		assert.match(metrics, /firesight_hub_imports_total\{result="too_large"\} 2/);
 	}));
 
-test('fuzz: 1,200 mutated and truncated files through POST /api/import are each a 4xx with one line, and nothing is stored', { timeout: 600_000 }, () =>
-	withHub({}, async (hub) => {
-		const profile = (await hub.storage.profiles.query({ fromMs: T0, toMs: T0 + 10_000 })).profile;
-		const pprofGz = Buffer.from(toPprof(profile));
-		const pprofRaw = gunzipSync(pprofGz);
-		const folded = Buffer.from(toFolded(profile));
-		const cpuprofile = Buffer.from(
-			JSON.stringify({
-				nodes: [
-					{ id: 1, callFrame: { functionName: '(root)', url: '', lineNumber: -1 }, children: [2] },
-					{ id: 2, callFrame: { functionName: 'hot', url: 'file:///a.js', lineNumber: 3 }, children: [] },
-				],
-				samples: [2, 2, 2],
-				timeDeltas: [1000, 1000, 1000],
-				startTime: 0,
-				endTime: 3000,
-			}),
-		);
-		const seeds = [pprofGz, pprofRaw, folded, cpuprofile];
-		const before = await shareCount(hub);
-		let stored = 0;
-		const mutation = fc.record({
-			seed: fc.integer({ min: 0, max: seeds.length - 1 }),
-			// A cut somewhere, then bytes overwritten: gzip and JSON reject most, protobuf and text some.
-			cut: fc.double({ min: 0, max: 1, noNaN: true }),
-			writes: fc.array(fc.tuple(fc.double({ min: 0, max: 1, noNaN: true }), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 8 }),
-		});
-		await fc.assert(
-			fc.asyncProperty(mutation, async ({ seed, cut, writes }) => {
-				const base = seeds[seed]!;
-				const bytes = Buffer.from(base.subarray(0, Math.floor(cut * base.length)));
-				for (const [at, value] of writes) if (bytes.length > 0) bytes[Math.floor(at * bytes.length) % bytes.length] = value;
-				const res = await importFile(hub, bytes, 'fuzz');
-				const body = await res.text();
-				if (res.status === 201) {
-					// A mutation can leave a valid profile (a count changed, a name renamed): stored, then removed.
-					stored++;
-					await hub.storage.shares.delete((JSON.parse(body) as { id: string }).id);
-					return;
-				}
-				assert.ok(res.status >= 400 && res.status < 500, `status ${res.status}: ${body}`);
-				assert.match(body, /^[^\n]+\n$/, 'one line');
-				assert.doesNotMatch(body, /\bat .*\.ts:\d+/, 'no stack trace');
-			}),
-			{ numRuns: 1200 },
-		);
-		assert.equal(await shareCount(hub), before);
-		assert.ok(stored < 1200 / 2, `${stored} of 1200 mutations were still profiles`);
-		assert.equal((await fetch(`${hub.url}/healthz`)).status, 200);
-	}));
+test(
+	'fuzz: 1,200 mutated and truncated files through POST /api/import are each a 4xx with one line, and nothing is stored',
+	{ timeout: 600_000 },
+	() =>
+		withHub({}, async (hub) => {
+			const profile = (await hub.storage.profiles.query({ fromMs: T0, toMs: T0 + 10_000 })).profile;
+			const pprofGz = Buffer.from(toPprof(profile));
+			const pprofRaw = gunzipSync(pprofGz);
+			const folded = Buffer.from(toFolded(profile));
+			const cpuprofile = Buffer.from(
+				JSON.stringify({
+					nodes: [
+						{ id: 1, callFrame: { functionName: '(root)', url: '', lineNumber: -1 }, children: [2] },
+						{ id: 2, callFrame: { functionName: 'hot', url: 'file:///a.js', lineNumber: 3 }, children: [] },
+					],
+					samples: [2, 2, 2],
+					timeDeltas: [1000, 1000, 1000],
+					startTime: 0,
+					endTime: 3000,
+				}),
+			);
+			const seeds = [pprofGz, pprofRaw, folded, cpuprofile];
+			const before = await shareCount(hub);
+			let stored = 0;
+			const mutation = fc.record({
+				seed: fc.integer({ min: 0, max: seeds.length - 1 }),
+				// A cut somewhere, then bytes overwritten: gzip and JSON reject most, protobuf and text some.
+				cut: fc.double({ min: 0, max: 1, noNaN: true }),
+				writes: fc.array(fc.tuple(fc.double({ min: 0, max: 1, noNaN: true }), fc.integer({ min: 0, max: 255 })), {
+					minLength: 1,
+					maxLength: 8,
+				}),
+			});
+			await fc.assert(
+				fc.asyncProperty(mutation, async ({ seed, cut, writes }) => {
+					const base = seeds[seed]!;
+					const bytes = Buffer.from(base.subarray(0, Math.floor(cut * base.length)));
+					for (const [at, value] of writes) if (bytes.length > 0) bytes[Math.floor(at * bytes.length) % bytes.length] = value;
+					const res = await importFile(hub, bytes, 'fuzz');
+					const body = await res.text();
+					if (res.status === 201) {
+						// A mutation can leave a valid profile (a count changed, a name renamed): stored, then removed.
+						stored++;
+						await hub.storage.shares.delete((JSON.parse(body) as { id: string }).id);
+						return;
+					}
+					assert.ok(res.status >= 400 && res.status < 500, `status ${res.status}: ${body}`);
+					assert.match(body, /^[^\n]+\n$/, 'one line');
+					assert.doesNotMatch(body, /\bat .*\.ts:\d+/, 'no stack trace');
+				}),
+				{ numRuns: 1200 },
+			);
+			assert.equal(await shareCount(hub), before);
+			assert.ok(stored < 1200 / 2, `${stored} of 1200 mutations were still profiles`);
+			assert.equal((await fetch(`${hub.url}/healthz`)).status, 200);
+		}),
+);

@@ -17,7 +17,9 @@ export function LiveProvider({ children }: { children: ReactNode }) {
 	const store = useMemo(() => new LiveStore(), []);
 	const socketHolder = useMemo(() => ({ socket: null as LiveSocket | null }), []);
 	// Before login the hub refuses /live; trying would only show a "cannot reach the hub" banner.
-	const loggingIn = usePathname() === '/login';
+	// A share page (`/s/<id>`) opens without a login and shows a snapshot: it needs no live data.
+	const pathname = usePathname();
+	const loggingIn = pathname === '/login' || pathname.startsWith('/s/');
 
 	useEffect(() => {
 		if (loggingIn) return;

@@ -22,6 +22,12 @@ interface ProfilePanelsProps {
 	onSort?(sort: SortState): void;
 }
 
+/** Whether a zoom the graph reports is the one the page already holds (a redraw re-applying it, or none). */
+function samePath(path: string[] | undefined, held: readonly string[] | undefined, name: string | null): boolean {
+	const next = name === null ? [] : (path ?? []);
+	return next.join('\u0000') === (held ?? []).join('\u0000');
+}
+
 /** The top functions table and the flame graph of one merged profile. */
 export function ProfilePanels({ result, view, orientation, onOrientation, search, onSearch, zoomPath, onZoomPath, sort, onSort }: ProfilePanelsProps) {
 	const [zoomed, setZoomed] = useState<string | null>(null);
@@ -61,7 +67,7 @@ export function ProfilePanels({ result, view, orientation, onOrientation, search
 							</div>
 						</div>
 					</div>
-					<FlameGraph root={result.tree} orientation={orientation} search={search} resetKey={resetKey} zoomPath={zoomPath} onZoomChange={(name, path) => { setZoomed(name); onZoomPath?.(name === null ? null : (path ?? null)); }} />
+					<FlameGraph root={result.tree} orientation={orientation} search={search} resetKey={resetKey} zoomPath={zoomPath} onZoomChange={(name, path) => { setZoomed(name); if (!samePath(path, zoomPath, name)) onZoomPath?.(name === null ? null : (path ?? null)); }} />
 				</section>
 			)}
 		</div>

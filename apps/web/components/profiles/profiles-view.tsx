@@ -5,7 +5,7 @@ import { describeError } from '../../lib/api.ts';
 import { emptyProfileReason, type PidLookup } from '../../lib/empty-profile-reason.ts';
 import { searchShare } from '../../lib/flame-search.ts';
 import { processRows } from '../../lib/live-store.ts';
-import { pprofHref, resolveRange } from '../../lib/profile-query.ts';
+import { pprofHref, resolveRange, TABLE_SORT_COLUMNS } from '../../lib/profile-query.ts';
 import { useDebounced } from '../../lib/use-debounced.ts';
 import { useProcessLookup } from '../../lib/use-process-lookup.ts';
 import { useProfileData } from '../../lib/use-profile-data.ts';
@@ -82,7 +82,24 @@ export function ProfilesView() {
 			</section>
 		);
 	} else {
-		body = <ProfilePanels result={result} view={query.view} orientation={query.orientation} onOrientation={(orientation) => navigate({ orientation })} search={search} onSearch={setSearch} />;
+		body = (
+			<ProfilePanels
+				result={result}
+				view={query.view}
+				orientation={query.orientation}
+				onOrientation={(orientation) => navigate({ orientation })}
+				search={search}
+				onSearch={setSearch}
+				// Zoom and table order live in the URL too, so Share and a copied link keep them.
+				zoomPath={query.zoom}
+				onZoomPath={(zoom) => navigate({ zoom: zoom ?? [] })}
+				sort={query.sort}
+				onSort={(sort) => {
+					const columnId = TABLE_SORT_COLUMNS.find((c) => c === sort.columnId);
+					if (columnId) navigate({ sort: { columnId, direction: sort.direction } });
+				}}
+			/>
+		);
 	}
 
 	return (

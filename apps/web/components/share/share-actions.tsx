@@ -3,7 +3,7 @@
 import { useRouter } from 'next/navigation';
 import { useEffect, useState } from 'react';
 import { api, describeError } from '../../lib/api.ts';
-import { resolveRange, toSearchParams } from '../../lib/profile-query.ts';
+import { pprofHref, resolveRange, toSearchParams } from '../../lib/profile-query.ts';
 import { importProfileFile, shareHref, viewStateOf } from '../../lib/share-links.ts';
 import { useProfileUrl } from '../profiles/use-profile-url.ts';
 import { CopyLink } from './copy-link.tsx';
@@ -40,6 +40,12 @@ export function ShareActions() {
 		} finally {
 			setBusy(false);
 		}
+	};
+
+	// The range is resolved at the click, as the page's own pprof link is at its last fetch.
+	const downloadFolded = () => {
+		const { from, to } = resolveRange(query.range, Date.now());
+		window.location.href = `${pprofHref({ from, to, pid: query.pid, comm: query.comm, host: query.host })}&format=folded`;
 	};
 
 	const importFile = async (file: File) => {
@@ -102,6 +108,15 @@ export function ShareActions() {
 						Share
 					</button>
 					{link && <CopyLink path={link} />}
+					<button
+						type="button"
+						className="button"
+						onClick={downloadFolded}
+						data-testid="download-folded"
+						title="The merged profile as folded stacks, for flamegraph.pl, speedscope or inferno"
+					>
+						Download folded
+					</button>
 					<div className="spacer" />
 					<span className="toolbar-note">
 						{dragging ? 'Drop to import' : 'Drop a pprof, folded, perf script or .cpuprofile file here, or'}

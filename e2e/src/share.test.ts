@@ -1,0 +1,125 @@
+/**
+ * Share links in Chromium: a logged-in browser presses Share on the Profiles page; a fresh
+ * browser context with no session opens the link and finds the same hot function in the same
+ * view, which survives a reload. Unknown and malformed ids get the not-found page with status
+ * 404. No BPF needed: the hub runs in this process and the windows are stored directly.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { startHub, type Hub } from '@firesight/web/server';
+import { launchChromium } from './browser.ts';
+import { freePort } from './support.ts';
+
+const TOKEN = 'e2e-share-token-0123';
+const HOT = 'share_e2e_hot_function';
+let dir: string;
+let hub: Hub | undefined;
+let browser: Browser | undefined;
+const T0 = Date.now() - 10 * 60_000;
+
+before(async () => {
+	dir = mkdtempSync(join(tmpdir(), 'firesight-e2e-share-'));
+	hub = await startHub({ listen: { host: '127.0.0.1', port: await freePort() }, dataDir: dir, token: TOKEN, auth: true, log: () => {} });
+	for (let i = 0; i < 3; i++) {
+		await hub.storage.profiles.insertWindow({
+			host: 'e2e-host',
+			startMs: T0 + i * 10_000,
+			durationMs: 10_000,
+			frequencyHz: 99,
+			frames: [
+				{ name: 'main', module: 'app', kind: 'user' },
+				{ name: HOT, module: 'app', kind: 'user' },
+				{ name: 'share_e2e_cold_function', module: 'app', kind: 'user' },
+				{ name: 'do_syscall_64', module: '[kernel.kallsyms]', kind: 'kernel' },
+			],
+			samples: [
+				{ pid: 4242, comm: 'shareapp', stack: [0, 1], weight: 300 },
+				{ pid: 4242, comm: 'shareapp', stack: [0, 2, 3], weight: 40 },
+			],
+		});
+	}
+	browser = await launchChromium();
+});
+
+after(async () => {
+	await browser?.close();
+	await hub?.close();
+	rmSync(dir, { recursive: true, force: true });
+});
+
+async function firstFunction(page: Page): Promise<string> {
+	const row = page.getByTestId('top-function-row').first();
+	await row.waitFor({ timeout: 60_000 });
+	return (await row.innerText()).split('\n')[0]!.split(' · ')[0]!.trim();
+}
+
+test('Share on the Profiles page makes a link a browser without a session opens in the same view, also after a reload', async () => {
+	const range = `from=${new Date(T0).toISOString()}&to=${new Date(T0 + 30_000).toISOString()}`;
+	const owner = await browser!.newContext({ extraHTTPHeaders: { authorization: `Bearer ${TOKEN}` } });
+	const page = await owner.newPage();
+	await page.goto(`${hub!.url}/profiles?${range}&orient=flame&q=${HOT}`);
+	const liveTop = await firstFunction(page);
+	assert.equal(liveTop, HOT);
+	await page.getByTestId('share-create').click();
+	const field = page.getByTestId('share-link');
+	await field.waitFor({ timeout: 60_000 });
+	const link = await field.inputValue();
+	assert.match(link, new RegExp(`^${hub!.url}/s/[A-Za-z0-9_-]{22}\\?`));
+	const id = new URL(link).pathname.split('/')[2]!;
+	await owner.close();
+
+	const stranger = await browser!.newContext();
+	assert.equal((await stranger.cookies()).length, 0);
+	const view = await stranger.newPage();
+	const answer = await view.goto(link);
+	assert.equal(answer?.status(), 200);
+	assert.equal(new URL(view.url()).pathname, `/s/${id}`);
+	for (const round of ['first load', 'after reload']) {
+		assert.equal(await firstFunction(view), HOT, round);
+		await view.getByTestId('share-source').filter({ hasText: 'e2e-host' }).waitFor();
+		assert.equal(await view.getByTestId('flame-graph').getAttribute('data-orientation'), 'flame', round);
+		assert.equal(await view.getByTestId('flame-search').inputValue(), HOT, round);
+		assert.equal(new URL(view.url()).searchParams.get('orient'), 'flame', round);
+		if (round === 'first load') await view.reload();
+	}
+	// The bare link reopens the view the share was made with.
+	await view.goto(`${hub!.url}/s/${id}`);
+	await view.waitForURL((url) => url.searchParams.get('orient') === 'flame', { timeout: 60_000 });
+	assert.equal(await view.getByTestId('flame-search').inputValue(), HOT);
+	// A changed view goes into the URL and survives a reload.
+	await view.getByTestId('view-table').click();
+	await view.waitForURL((url) => url.searchParams.get('view') === 'table');
+	await view.reload();
+	assert.equal(await view.getByTestId('view-table').getAttribute('aria-pressed'), 'true');
+	assert.equal(await firstFunction(view), HOT);
+
+	// Zoom path and table order come from the link and survive a reload.
+	await view.goto(`${hub!.url}/s/${id}?zoom=${encodeURIComponent(`shareapp;main;${HOT}`)}&sort=total`);
+	for (const round of ['first load', 'after reload']) {
+		await view.locator('.toolbar-note', { hasText: 'Zoomed:' }).filter({ hasText: HOT }).waitFor({ timeout: 60_000 });
+		// By total, main (every sample) comes before the hot function.
+		assert.equal(await firstFunction(view), 'main', round);
+		if (round === 'first load') await view.reload();
+	}
+	assert.equal(new URL(view.url()).searchParams.get('zoom'), `shareapp;main;${HOT}`);
+
+	// The share's pprof downloads without a session; the rest of the API does not answer.
+	assert.equal((await view.request.get(`${hub!.url}/api/pprof?share=${id}`)).status(), 200);
+	assert.equal((await view.request.get(`${hub!.url}/trpc/shares.list`)).status(), 401);
+	await stranger.close();
+});
+
+test('an unknown or malformed share id is the not-found page with status 404', async () => {
+	const context = await browser!.newContext();
+	const page = await context.newPage();
+	for (const id of ['AAAAAAAAAAAAAAAAAAAAAA', 'not-a-share-id', '%00']) {
+		const answer = await page.goto(`${hub!.url}/s/${id}`);
+		assert.equal(answer?.status(), 404, id);
+		await page.getByTestId('not-found').waitFor();
+	}
+	await context.close();
+});
