@@ -8,13 +8,15 @@ import type { HubMetrics } from './metrics.ts';
 const SAFE_METHODS = new Set(['GET', 'HEAD']);
 
 /**
- * Share reads anyone holding a share's id may make without logging in: the page `/s/<id>`,
+ * Share reads anyone holding a share's id may make without logging in: the page `/s/<id>` (and
+ * `/s/<id>/sandwich`, `/s/<id>/diff/<other id>`),
  * the share's pprof or folded download, and the tRPC reads of one share (every call of a batch
  * must be one). The unguessable id is the capability; nothing else becomes public.
  */
 export function isPublicShareRead(method: string | undefined, path: string, search: URLSearchParams): boolean {
 	if (!SAFE_METHODS.has(method ?? 'GET')) return false;
-	if (/^\/s\/[^/]+$/.test(path)) return true;
+	// A share, its sandwich view, and a diff of two shares (whoever has both ids).
+	if (/^\/s\/[^/]+(?:\/sandwich|\/diff\/[^/]+)?$/.test(path)) return true;
 	if (path === '/api/pprof') return search.has('share') && !search.has('from') && !search.has('to');
 	if (path.startsWith('/trpc/')) {
 		const procedures = decodeURIComponent(path.slice('/trpc/'.length)).split(',');
