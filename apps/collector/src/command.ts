@@ -92,7 +92,11 @@ export function flagOption<S extends z.ZodType>(schema: S, extra: { short?: stri
  * schema checks and converts its value, and the first problem becomes a one-line UsageError that
  * names the option (`--frequency must be a whole number from 1 to 10000, got '0'`).
  */
-export function defineOptions<S extends OptionSpecs>(specs: S) {
+export function defineOptions<S extends OptionSpecs>(
+	specs: S,
+	/** Rules across options: returns the problem, e.g. "--tls-cert and --tls-key go together". */
+	across?: (values: ParsedOptions<S>) => string | undefined,
+) {
 	const byShort = new Map(Object.entries(specs).flatMap(([name, s]) => (s.short ? [[s.short, name] as const] : [])));
 	return {
 		specs,
@@ -119,7 +123,10 @@ export function defineOptions<S extends OptionSpecs>(specs: S) {
 				}
 				raw[name] = result.data;
 			}
-			return raw as ParsedOptions<S>;
+			const values = raw as ParsedOptions<S>;
+			const problem = across?.(values);
+			if (problem !== undefined) throw new UsageError(problem);
+			return values;
 		},
 	};
 }

@@ -22,9 +22,16 @@ export function normalizeHubUrl(value: string | undefined): string {
 	return url.toString().replace(/\/+$/, '');
 }
 
-/** The typed tRPC client of a hub's API. */
-export function createHubClient(hubUrl: string) {
-	return createTRPCClient<AppRouter>({ links: [httpLink({ url: `${hubUrl}/trpc` })] });
+/** The typed tRPC client of a hub's API; a hub with auth on wants its token as Bearer. */
+export function createHubClient(hubUrl: string, token?: string) {
+	const headers = token === undefined ? {} : { authorization: `Bearer ${token}` };
+	// A refusal is plain text, not tRPC's JSON: say what it means before tRPC fails to parse it.
+	const fetchChecked = async (...[input, init]: Parameters<typeof fetch>): Promise<Response> => {
+		const res = await fetch(input, init);
+		if (res.status === 401) throw new UserError(`the hub at ${hubUrl} wants its token: give --token or set $FIRESIGHT_TOKEN`);
+		return res;
+	};
+	return createTRPCClient<AppRouter>({ links: [httpLink({ url: `${hubUrl}/trpc`, headers, fetch: fetchChecked })] });
 }
 
 function networkReason(err: unknown): string | undefined {
@@ -43,6 +50,7 @@ export function hubError(hubUrl: string, err: unknown): Error {
 	const net = networkReason(err);
 	if (net) return new UserError(`cannot reach the hub at ${hubUrl} (${net}); is 'firesight hub' or 'firesight up' running?`);
 	if (err instanceof TRPCClientError) {
+		if (err.cause instanceof UserError) return err.cause;
 		const code = (err.data as { firesight?: string } | undefined)?.firesight;
 		if (!err.data && /JSON|Unexpected token/i.test(err.message)) {
 			return new UserError(`${hubUrl} does not look like a Firesight hub (${err.message})`);

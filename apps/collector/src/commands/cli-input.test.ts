@@ -69,10 +69,16 @@ test('bad arguments and environment values: exit code 2, one line on stderr, no 
 		{ args: ['hub'], env: { FIRESIGHT_DATA: '/proc/nope' }, says: /data directory '\/proc\/nope' cannot be created/ },
 		{ args: ['hub', '--token', 'short'], says: /--token must be 8 to 512 visible ASCII characters/ },
 		{
-			args: ['up', '--listen', '192.0.2.1:7300', '--data', join(dir, 'up')],
+			args: ['hub', '--listen', '192.0.2.1:7300', '--data', join(dir, 'hub')],
 			says: /--listen '192\.0\.2\.1' is not an address of this host/,
 		},
 		{ args: ['up', '--window', '0'], says: /--window must be/ },
+		{ args: ['up', '--listen', '0.0.0.0:7300', '--data', join(dir, 'up')], says: /refusing to listen on 0\.0\.0\.0 without a token/ },
+		{ args: ['hub', '--tls-cert', 'cert.pem'], says: /--tls-cert and --tls-key go together/ },
+		{
+			args: ['hub', '--tls-cert', join(dir, 'no-cert.pem'), '--tls-key', join(dir, 'no-key.pem'), '--data', join(dir, 'hub')],
+			says: /cannot read the TLS certificate .*no-cert\.pem: ENOENT/,
+		},
 	];
 	const outcomes = await inTurns(cases.map((c) => () => cli(c.args, c.env)));
 	cases.forEach((c, i) => {
@@ -131,4 +137,40 @@ test('a reader that closes the pipe early ends the query quietly, with status 0'
 	const code = await new Promise<number | null>((r) => child.once('close', (c) => r(c)));
 	assert.equal(stderr.replace(/^firesight query: no samples in the last 1m\n/, ''), '');
 	assert.equal(code, 0);
+});
+
+test('a hub with auth on: a query without its token is told so in one line; with it, it answers', async (t) => {
+	const dir = mkdtempSync(join(tmpdir(), 'firesight-cli-token-'));
+	const hub = await startHub({
+		listen: { host: '127.0.0.1', port: 0 },
+		dataDir: dir,
+		token: 'the-hub-token',
+		auth: true,
+		web: false,
+		log: () => {},
+	});
+	t.after(async () => {
+		await hub.close();
+		rmSync(dir, { recursive: true, force: true });
+	});
+	const runs: { args: string[]; env?: Record<string, string> }[] = [
+		{ args: ['query', 'requests'] },
+		{ args: ['query', 'retransmits', '--token', 'not-the-token'] },
+		{ args: ['query', 'profile', '--format', 'pprof', '--output', join(dir, 'x.pb.gz')] },
+		{ args: ['query', 'requests', '--token', 'the-hub-token'] },
+		{ args: ['query', 'profile', '--format', 'pprof', '--output', join(dir, 'y.pb.gz')], env: { FIRESIGHT_TOKEN: 'the-hub-token' } },
+	];
+	const outcomes = await inTurns(runs.map((r) => () => cli([...r.args, '--hub', hub.url], r.env)));
+	outcomes.forEach((r, i) => {
+		const what = `${runs[i]!.args.join(' ')}: ${r.stderr}`;
+		if (i < 3) {
+			assert.equal(r.code, 1, what);
+			assert.equal(r.stderr, `firesight query: the hub at ${hub.url} wants its token: give --token or set $FIRESIGHT_TOKEN\n`, what);
+		} else {
+			assert.equal(r.code, 0, what);
+			assert.match(r.stderr, /^firesight query: no (HTTPS requests|samples) in the last 5m\n$/, what);
+		}
+	});
+	assert.equal(existsSync(join(dir, 'x.pb.gz')), false, 'a refused query leaves no file behind');
+	assert.equal(existsSync(join(dir, 'y.pb.gz')), true);
 });

@@ -1,13 +1,57 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { DEFAULT_LISTEN, startHub, type Hub } from '@firesight/web/server';
-import { defineOptions, flagOption, quote, textOption, UsageError, UserError, type Command } from '../command.ts';
+import { DEFAULT_LISTEN, HubConfigError, startHub, type Hub } from '@firesight/web/server';
+import {
+	defineOptions,
+	flagOption,
+	listOption,
+	quote,
+	textOption,
+	UsageError,
+	UserError,
+	type Command,
+	type ParsedOptions,
+} from '../command.ts';
 import { listenAddress, resolveListen } from '../listen-address.ts';
 import { untilSignal } from '../until-signal.ts';
 import { prepareDataDirectory } from './data-directory.ts';
-import { bearerToken, directoryPath } from './option-values.ts';
+import { bearerToken, directoryPath, filePath, name } from './option-values.ts';
 
-const usage = `Usage: firesight hub [--listen ADDR:PORT] [--data DIR] [--token TOKEN] [--api-only] [--dev]
+/** A token for collectors: 128 random bits, URL-safe. */
+export function generateToken(): string {
+	return randomBytes(16).toString('base64url');
+}
+
+/** The options `hub` and `up` share: where to listen and store, and who may come in. */
+export const hubOptions = {
+	listen: textOption(listenAddress(DEFAULT_LISTEN), { short: 'l' }),
+	data: textOption(directoryPath.default('./data'), { short: 'd', env: 'FIRESIGHT_DATA' }),
+	token: textOption(bearerToken(8).optional(), { short: 't', env: 'FIRESIGHT_TOKEN', secret: true }),
+	'tls-cert': textOption(filePath.optional()),
+	'tls-key': textOption(filePath.optional()),
+	'allow-host': listOption(z.array(name).default([])),
+	'metrics-public': flagOption(z.boolean().default(false)),
+};
+
+const hubAccessHelp: [flag: string, text: string][] = [
+	['--tls-cert FILE', 'serve HTTPS and WSS with this PEM certificate (and --tls-key FILE)'],
+	['--tls-key FILE', "the certificate's PEM private key"],
+	[
+		'--allow-host NAME',
+		'a name browsers may reach the hub by, besides its listen address and\nloopback (checked against Host and Origin); repeat for more',
+	],
+	['--metrics-public', 'serve /metrics without the token, for a Prometheus scraper'],
+];
+
+/** The help lines of hubOptions but --listen, --data and --token (each command words those its own way). */
+export function hubAccessUsage(indent: string, column: number): string {
+	return hubAccessHelp
+		.flatMap(([flag, text]) => text.split('\n').map((line, i) => (i === 0 ? `${indent}${flag}` : '').padEnd(column) + line))
+		.join('\n');
+}
+
+const usage = `Usage: firesight hub [--listen ADDR:PORT] [--data DIR] [--token TOKEN] [--tls-cert FILE --tls-key FILE]
+                     [--allow-host NAME]... [--metrics-public] [--api-only] [--dev]
 
 Runs the hub alone: the dashboard, the API, and the endpoint collectors stream to. Start
 collectors on other hosts with 'firesight collector --hub URL --token TOKEN'.
@@ -16,20 +60,28 @@ Options:
   -l, --listen ADDR:PORT  where to listen (default 127.0.0.1:7300); [::1]:7300 for IPv6
   -d, --data DIR          where profiles are stored (default $FIRESIGHT_DATA or ./data)
   -t, --token TOKEN       the token collectors must present (default $FIRESIGHT_TOKEN, or a
-                          random one, printed at start)
+                          random one, printed at start); beyond loopback browsers log in with it
+${hubAccessUsage('      ', 26)}
       --api-only          serve API and streams without the dashboard
       --dev               serve the dashboard with Next's development server (hot reload)`;
 
-/** A token for collectors: 128 random bits, URL-safe. */
-export function generateToken(): string {
-	return randomBytes(16).toString('base64url');
+/** What hubOptions require of each other. */
+export function hubOptionsAcross(values: { 'tls-cert'?: string | undefined; 'tls-key'?: string | undefined }): string | undefined {
+	return (values['tls-cert'] === undefined) !== (values['tls-key'] === undefined) ? '--tls-cert and --tls-key go together' : undefined;
 }
 
-/** The data directory and listen address options `hub` and `up` share. */
-export const hubOptions = {
-	listen: textOption(listenAddress(DEFAULT_LISTEN), { short: 'l' }),
-	data: textOption(directoryPath.default('./data'), { short: 'd', env: 'FIRESIGHT_DATA' }),
-};
+/** startHub's options from hubOptions' values. */
+export function hubAccess(
+	values: ParsedOptions<typeof hubOptions>,
+): Pick<Parameters<typeof startHub>[0], 'tls' | 'allowedHosts' | 'metricsPublic'> {
+	const cert = values['tls-cert'];
+	const key = values['tls-key'];
+	return {
+		...(cert !== undefined && key !== undefined ? { tls: { certFile: cert, keyFile: key } } : {}),
+		allowedHosts: values['allow-host'],
+		metricsPublic: values['metrics-public'],
+	};
+}
 
 /**
  * startHub after the checks that need the system (the listen name resolves, the data directory
@@ -45,6 +97,8 @@ export async function startHubForCli(
 	} catch (err) {
 		const e = err as NodeJS.ErrnoException;
 		const where = `${options.listen.host}:${options.listen.port}`;
+		// A hub option that cannot work (no token beyond loopback, unreadable TLS files): bad arguments.
+		if (err instanceof HubConfigError) throw new UsageError(err.message);
 		if (e.code === 'EADDRINUSE') throw new UserError(`${where} is already in use (another hub?); pick another with --listen`);
 		if (e.code === 'EADDRNOTAVAIL') throw new UsageError(`--listen ${quote(options.listen.host)} is not an address of this host`);
 		if (e.code === 'EACCES') throw new UserError(`cannot listen on ${where}: ${e.code}`);
@@ -54,18 +108,27 @@ export async function startHubForCli(
 	}
 }
 
-const options = defineOptions({
-	...hubOptions,
-	token: textOption(bearerToken(8).optional(), { short: 't', env: 'FIRESIGHT_TOKEN', secret: true }),
-	'api-only': flagOption(z.boolean().default(false)),
-	dev: flagOption(z.boolean().default(false)),
-});
+const options = defineOptions(
+	{
+		...hubOptions,
+		'api-only': flagOption(z.boolean().default(false)),
+		dev: flagOption(z.boolean().default(false)),
+	},
+	hubOptionsAcross,
+);
 
 async function run(argv: string[]): Promise<number> {
 	const args = options.parse(argv);
 	const token = args.token ?? generateToken();
 	const stop = untilSignal();
-	const hub = await startHubForCli({ listen: args.listen, dataDir: args.data, token, web: !args['api-only'], dev: args.dev });
+	const hub = await startHubForCli({
+		listen: args.listen,
+		dataDir: args.data,
+		token,
+		web: !args['api-only'],
+		dev: args.dev,
+		...hubAccess(args),
+	});
 	console.log(`Firesight hub on ${hub.url}`);
 	console.log(`Collector token: ${token}`);
 	console.log(`Connect a collector: firesight collector --hub ${hub.url} --token ${token}`);

@@ -34,5 +34,9 @@ export const commands: readonly CommandEntry[] = [
 		load: async () => (await import('./query.ts')).query,
 	},
 	{ name: 'share', summary: 'snapshot a stored profile and print a link to it', load: async () => (await import('./share.ts')).share },
-	{ name: 'import', summary: 'send a pprof, folded, perf script or .cpuprofile file to a hub as a share', load: async () => (await import('./import.ts')).importCommand },
+	{
+		name: 'import',
+		summary: 'send a pprof, folded, perf script or .cpuprofile file to a hub as a share',
+		load: async () => (await import('./import.ts')).importCommand,
+	},
 ];

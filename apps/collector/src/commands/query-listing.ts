@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineOptions, flagOption, textOption, type Environment } from '../command.ts';
 import { DEFAULT_HUB_URL } from '../hub-client.ts';
-import { duration, formatDuration, name, queryHubUrl, wholeNumber } from './option-values.ts';
+import { bearerToken, duration, formatDuration, name, queryHubUrl, wholeNumber } from './option-values.ts';
 
 /** The filters and output choice every listing `firesight query` subcommand takes. */
 export interface ListingArgs {
@@ -10,6 +10,8 @@ export interface ListingArgs {
 	host: string | undefined;
 	json: boolean;
 	hub: string;
+	/** The hub's token, for a hub with auth on. */
+	token: string | undefined;
 }
 
 /** The options every `firesight query` subcommand takes. */
@@ -18,6 +20,7 @@ export const queryOptions = {
 	pid: textOption(wholeNumber(0, 2 ** 32 - 1).optional(), { short: 'p' }),
 	host: textOption(name.optional()),
 	hub: textOption(queryHubUrl.default(DEFAULT_HUB_URL)),
+	token: textOption(bearerToken(1).optional(), { env: 'FIRESIGHT_TOKEN', secret: true }),
 };
 
 const listingOptions = defineOptions({ ...queryOptions, json: flagOption(z.boolean().default(false)) });

@@ -14,7 +14,8 @@ Options:
       --host HOST        only this collector host
       --json             one JSON object per request per line:
                          {ts, pid, comm, method, path, status, latencyMs, reqBytes, respBytes, local, remote}
-      --hub URL          the hub (default http://127.0.0.1:7300)`;
+      --hub URL          the hub (default http://127.0.0.1:7300)
+      --token TOKEN      the hub's token, when it asks for one (default $FIRESIGHT_TOKEN)`;
 
 /** Requests one page of the hub's list returns; the command pages on until it has them all. */
 const PAGE = 5_000;
@@ -29,9 +30,9 @@ function latency(ms: number): string {
 
 export async function requests(argv: string[]): Promise<number> {
 	const args = parseListingArgs(argv);
-	const { sinceMs, pid, host, hub } = args;
+	const { sinceMs, pid, host, hub, token } = args;
 	const untilMs = Date.now();
-	const client = createHubClient(hub);
+	const client = createHubClient(hub, token);
 
 	const rows = [];
 	for (let from = untilMs - sinceMs; ;) {

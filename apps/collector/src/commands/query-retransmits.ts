@@ -12,7 +12,8 @@ Options:
       --host HOST        only this collector host
       --json             one JSON object per connection per line:
                          {pid, comm, family, saddr, sport, daddr, dport, retransmits, state, firstRetransmitAt, lastRetransmitAt}
-      --hub URL          the hub (default http://127.0.0.1:7300)`;
+      --hub URL          the hub (default http://127.0.0.1:7300)
+      --token TOKEN      the hub's token, when it asks for one (default $FIRESIGHT_TOKEN)`;
 
 function endpoint(family: number, addr: string, port: number): string {
 	return family === 6 ? `[${addr}]:${port}` : `${addr}:${port}`;
@@ -29,10 +30,10 @@ function isoOrDash(ms: number | null): string {
 
 export async function retransmits(argv: string[]): Promise<number> {
 	const args = parseListingArgs(argv);
-	const { sinceMs, pid, host, hub } = args;
+	const { sinceMs, pid, host, hub, token } = args;
 	const toMs = Date.now();
 	const fromMs = toMs - sinceMs;
-	const client = createHubClient(hub);
+	const client = createHubClient(hub, token);
 	const rows = await callHub(hub, () => client.network.connections.query({ fromMs, toMs, pid, host }));
 	await printListing(args, rows, {
 		nothing: 'retransmits',

@@ -29,7 +29,8 @@ Options:
   -f, --format FORMAT    folded (flamegraph.pl, speedscope) or pprof (go tool pprof);
                          default: pprof when --output ends in .pb.gz or .pprof, else folded
   -o, --output FILE      write here instead of standard output (pprof needs a file or a pipe)
-      --hub URL          the hub (default http://127.0.0.1:7300)`;
+      --hub URL          the hub (default http://127.0.0.1:7300)
+      --token TOKEN      the hub's token, when it asks for one (default $FIRESIGHT_TOKEN)`;
 
 const profileOptions = defineOptions({
 	...queryOptions,
@@ -39,14 +40,14 @@ const profileOptions = defineOptions({
 });
 
 async function profile(argv: string[]): Promise<number> {
-	const { since: sinceMs, pid, comm, host, hub, output: outputPath, ...args } = profileOptions.parse(argv);
+	const { since: sinceMs, pid, comm, host, hub, token, output: outputPath, ...args } = profileOptions.parse(argv);
 	const format = outputFormat(args.format, outputPath);
 	if (format === 'pprof' && !outputPath && process.stdout.isTTY) {
 		throw new UsageError('pprof is binary: give --output FILE or pipe standard output');
 	}
 	const output = outputPath === undefined ? undefined : openOutput(outputPath);
 	try {
-		return await queryProfile({ sinceMs, pid, comm, host, hub, format, output });
+		return await queryProfile({ sinceMs, pid, comm, host, hub, token, format, output });
 	} finally {
 		output?.discard();
 	}
@@ -58,6 +59,7 @@ async function queryProfile({
 	comm,
 	host,
 	hub,
+	token,
 	format,
 	output,
 }: {
@@ -66,6 +68,7 @@ async function queryProfile({
 	comm: string | undefined;
 	host: string | undefined;
 	hub: string;
+	token: string | undefined;
 	format: 'pprof' | 'folded';
 	output: ReturnType<typeof openOutput> | undefined;
 }): Promise<number> {
@@ -75,7 +78,7 @@ async function queryProfile({
 	let body: string | Uint8Array;
 	let samples: number;
 	if (format === 'folded') {
-		const client = createHubClient(hub);
+		const client = createHubClient(hub, token);
 		const r = await callHub(hub, () => client.profile.folded.query({ fromMs, toMs, pid, comm, host }));
 		body = r.text;
 		samples = r.totalSamples;
@@ -87,10 +90,11 @@ async function queryProfile({
 		if (host !== undefined) params.set('host', host);
 		let res: Response;
 		try {
-			res = await fetch(`${hub}/api/pprof?${params}`);
+			res = await fetch(`${hub}/api/pprof?${params}`, token === undefined ? {} : { headers: { authorization: `Bearer ${token}` } });
 		} catch (err) {
 			throw hubError(hub, err);
 		}
+		if (res.status === 401) throw new UserError(`the hub at ${hub} wants its token: give --token or set $FIRESIGHT_TOKEN`);
 		if (!res.ok) throw new UserError(`hub: ${(await res.text()).trim() || `HTTP ${res.status}`}`);
 		body = new Uint8Array(await res.arrayBuffer());
 		samples = Number(res.headers.get('x-firesight-samples') ?? NaN);

@@ -5,10 +5,11 @@ import { defineOptions, UserError, type Command } from '../command.ts';
 import { startCollector } from '../collector-agent.ts';
 import { untilSignal } from '../until-signal.ts';
 import { agentOptions, agentOptionsUsage } from './agent-options.ts';
-import { hubOptions, startHubForCli } from './hub.ts';
+import { hubAccess, hubAccessUsage, hubOptions, hubOptionsAcross, startHubForCli } from './hub.ts';
 
-const usage = `Usage: firesight up [--listen ADDR:PORT] [--data DIR] [--frequency HZ] [--window SECS]
-                   [--capture-bodies PID]...
+const usage = `Usage: firesight up [--listen ADDR:PORT] [--data DIR] [--token TOKEN] [--frequency HZ] [--window SECS]
+                   [--capture-bodies PID]... [--tls-cert FILE --tls-key FILE] [--allow-host NAME]...
+                   [--metrics-public]
 
 Runs everything on this host: the hub with the dashboard, and a local collector connected to it
 with a token made for this run. Ctrl-C stops both and detaches every BPF program.
@@ -17,12 +18,15 @@ Options:
   --listen ADDR:PORT   where the hub and dashboard listen (default ${DEFAULT_LISTEN.host}:${DEFAULT_LISTEN.port});
                        loopback unless you say otherwise
   --data DIR           where profiles are stored (default $FIRESIGHT_DATA or ./data)
+  --token TOKEN        the token browsers log in with, needed beyond loopback (default
+                       $FIRESIGHT_TOKEN; without one, the hub stays on loopback)
 ${agentOptionsUsage}
   --window SECS        length of a stored profile window (default 10s)
+${hubAccessUsage('  ', 23)}
 
 Needs root (or CAP_BPF and CAP_PERFMON) and a kernel with BTF.`;
 
-const options = defineOptions({ ...hubOptions, ...agentOptions });
+const options = defineOptions({ ...hubOptions, ...agentOptions }, hubOptionsAcross);
 
 export const up: Command = {
 	name: 'up',
@@ -31,8 +35,16 @@ export const up: Command = {
 	async run(argv) {
 		const args = options.parse(argv);
 		const { frequency, window: windowMs } = args;
-		const token = randomBytes(24).toString('base64url');
-		const hub = await startHubForCli({ listen: args.listen, dataDir: args.data, token });
+		// Without a token of the user's, one is made for the collector and never shown: no browser
+		// could log in with it, so the hub keeps auth off, which it allows on loopback only.
+		const token = args.token ?? randomBytes(24).toString('base64url');
+		const hub = await startHubForCli({
+			listen: args.listen,
+			dataDir: args.data,
+			token,
+			...(args.token === undefined ? { auth: false } : {}),
+			...hubAccess(args),
+		});
 		let agent;
 		try {
 			agent = startCollector({ hub: hub.url, token, frequency, windowMs, captureBodies: args['capture-bodies'] });
