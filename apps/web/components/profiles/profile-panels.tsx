@@ -20,6 +20,8 @@ interface ProfilePanelsProps {
 	onZoomPath?(path: string[] | null): void;
 	sort?: SortState | undefined;
 	onSort?(sort: SortState): void;
+	/** Where the sandwich view of a function opens (the page knows its query or share). */
+	sandwichHref?: ((name: string) => string) | undefined;
 }
 
 /** Whether a zoom the graph reports is the one the page already holds (a redraw re-applying it, or none). */
@@ -29,7 +31,8 @@ function samePath(path: string[] | undefined, held: readonly string[] | undefine
 }
 
 /** The top functions table and the flame graph of one merged profile. */
-export function ProfilePanels({ result, view, orientation, onOrientation, search, onSearch, zoomPath, onZoomPath, sort, onSort }: ProfilePanelsProps) {
+export function ProfilePanels({ result, view, orientation, onOrientation, search, onSearch, zoomPath, onZoomPath, sort, onSort, sandwichHref }: ProfilePanelsProps) {
+	const selected = sandwichHref && search && result.topFunctions.some((row) => row.name === search) ? search : null;
 	const [zoomed, setZoomed] = useState<string | null>(null);
 	const [resetKey, setResetKey] = useState(0);
 	return (
@@ -39,6 +42,11 @@ export function ProfilePanels({ result, view, orientation, onOrientation, search
 					<div className="panel-head">
 						<span className="panel-title">Top functions</span>
 						<span className="toolbar-note">{formatInt(result.functions)} functions · click one to find it in the graph</span>
+						{selected && sandwichHref && (
+							<a className="button button-small" href={sandwichHref(selected)} data-testid="table-sandwich" title="Its callers and callees, merged over every place it runs">
+								Sandwich of <span className="mono">{selected}</span>
+							</a>
+						)}
 					</div>
 					<TopFunctionsTable functions={result.topFunctions} totalSamples={result.totalSamples} search={search} onSelect={(name) => onSearch(name === search ? '' : name)} sort={sort} onSortChange={onSort} />
 				</section>
@@ -53,6 +61,11 @@ export function ProfilePanels({ result, view, orientation, onOrientation, search
 								<span className="toolbar-note ellipsis" style={{ maxWidth: 220 }} title={zoomed}>
 									Zoomed: <span className="mono">{zoomed}</span>
 								</span>
+							)}
+							{zoomed && sandwichHref && (
+								<a className="button button-small" href={sandwichHref(zoomed)} data-testid="flame-sandwich" title="Callers and callees of the selected frame's function">
+									Sandwich
+								</a>
 							)}
 							<button type="button" className="button button-small" disabled={!zoomed} onClick={() => setResetKey((value) => value + 1)} data-testid="flame-reset">
 								Reset zoom

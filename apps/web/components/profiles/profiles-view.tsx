@@ -6,6 +6,7 @@ import { emptyProfileReason, type PidLookup } from '../../lib/empty-profile-reas
 import { searchShare } from '../../lib/flame-search.ts';
 import { processRows } from '../../lib/live-store.ts';
 import { pprofHref, resolveRange, TABLE_SORT_COLUMNS } from '../../lib/profile-query.ts';
+import { sandwichHref } from '../../lib/sandwich-links.ts';
 import { useDebounced } from '../../lib/use-debounced.ts';
 import { useProcessLookup } from '../../lib/use-process-lookup.ts';
 import { useProfileData } from '../../lib/use-profile-data.ts';
@@ -98,6 +99,7 @@ export function ProfilesView() {
 					const columnId = TABLE_SORT_COLUMNS.find((c) => c === sort.columnId);
 					if (columnId) navigate({ sort: { columnId, direction: sort.direction } });
 				}}
+				sandwichHref={(name) => sandwichHref({ name }, query)}
 			/>
 		);
 	}

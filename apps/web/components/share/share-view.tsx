@@ -13,6 +13,7 @@ import {
 	type ProfileQueryState,
 } from '../../lib/profile-query.ts';
 import { shareDownloadHref, shareHref, VIEW_PARAMS, viewStateOf } from '../../lib/share-links.ts';
+import { shareSandwichHref } from '../../lib/sandwich-links.ts';
 import { useDebounced } from '../../lib/use-debounced.ts';
 import { EmptyState } from '../common/empty-state.tsx';
 import { PageHead } from '../common/page-head.tsx';
@@ -149,6 +150,7 @@ export function ShareView({ id }: { id: string }) {
 							const columnId = TABLE_SORT_COLUMNS.find((c) => c === sort.columnId);
 							if (columnId) navigate({ sort: { columnId, direction: sort.direction } });
 						}}
+						sandwichHref={(name) => shareSandwichHref(id, { name })}
 					/>
 				</>
 			) : (
