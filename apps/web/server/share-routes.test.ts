@@ -84,6 +84,11 @@ test('share reads need no login; everything else still does', () =>
 		assert.equal(await folded.text(), 'app;main;cold_function 10\napp;main;hot_function 90\n');
 		assert.equal((await fetch(`${hub.url}/api/pprof?share=AAAAAAAAAAAAAAAAAAAAAA`)).status, 404);
 		assert.equal((await trpcGet(hub, ['shares.get'], [{ id: 'AAAAAAAAAAAAAAAAAAAAAA' }])).status, 404);
+		// A malformed escape is no share and no server error, with or without a login.
+		for (const headers of [{}, AUTH]) {
+			assert.equal((await fetch(`${hub.url}/s/%E0%A4%A`, { headers })).status, 404);
+			assert.equal((await fetch(`${hub.url}/trpc/shares.get%E0%A4%A`, { headers })).status < 500, true);
+		}
 
 		// Not public: other procedures, a batch that mixes one in, listing and deleting shares, ranges, imports.
 		for (const procs of [['shares.list'], ['shares.get', 'profile.flame'], ['profile.flame'], ['hosts.list']]) {

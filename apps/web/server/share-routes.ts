@@ -19,10 +19,19 @@ export function isPublicShareRead(method: string | undefined, path: string, sear
 	if (/^\/s\/[^/]+(?:\/sandwich|\/diff\/[^/]+)?$/.test(path)) return true;
 	if (path === '/api/pprof') return search.has('share') && !search.has('from') && !search.has('to');
 	if (path.startsWith('/trpc/')) {
-		const procedures = decodeURIComponent(path.slice('/trpc/'.length)).split(',');
+		const procedures = decoded(path.slice('/trpc/'.length)).split(',');
 		return procedures.length > 0 && procedures.every((p) => PUBLIC_SHARE_PROCEDURES.includes(p));
 	}
 	return false;
+}
+
+/** A path segment decoded; a malformed escape (`%E0%A4%A`) stays as it is, matching nothing. */
+function decoded(segment: string): string {
+	try {
+		return decodeURIComponent(segment);
+	} catch {
+		return segment;
+	}
 }
 
 /** The header by which the hub tells the share page its id is unknown, so it answers 404. */
@@ -37,7 +46,7 @@ export async function markSharePage(req: IncomingMessage, path: string, ctx: Api
 	delete req.headers[SHARE_MISSING_HEADER];
 	const match = /^\/s\/([^/]+)$/.exec(path);
 	if (!match) return;
-	const id = decodeURIComponent(match[1]!);
+	const id = decoded(match[1]!);
 	const known = isShareId(id) && (await ctx.storage.shares.get(id)) !== null;
 	if (!known) req.headers[SHARE_MISSING_HEADER] = '1';
 }
