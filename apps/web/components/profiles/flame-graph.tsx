@@ -21,8 +21,11 @@ interface FlameGraphProps {
 	onZoomChange(zoomed: string | null, path?: string[]): void;
 	/** Zoom to this path (from the process down) whenever the graph is drawn, as a link asks. */
 	zoomPath?: readonly string[] | undefined;
-	/** A fill per node instead of the kind palette (the diff graph colours by change). */
-	colorOf?: ((data: FlameNode) => string | undefined) | undefined;
+	/**
+	 * A fill per node instead of the kind palette (the diff graph colours by change); `original` is
+	 * the palette's, which a tree without root and process levels (the sandwich) keeps at every depth.
+	 */
+	colorOf?: ((data: FlameNode, original: string) => string | undefined) | undefined;
 	/** The tooltip's HTML instead of the totals (HTML-escape names with `escapeHtml`). */
 	tooltipOf?: ((data: FlameNode, rootValue: number) => string) | undefined;
 }
@@ -117,7 +120,7 @@ export function FlameGraph({ root, orientation, search, resetKey, onZoomChange, 
 			.getLibtype((node) => (node.data.kind === 'kernel' ? 'kernel' : node.data.kind === 'jit' ? 'jit' : undefined))
 			.setColorMapper((node, original) => {
 				if (node.highlight) return HIGHLIGHT;
-				const fill = colorOfRef.current?.(node.data as FlameNode);
+				const fill = colorOfRef.current?.(node.data as FlameNode, original);
 				if (fill) return fill;
 				if (node.depth === 0) return '#5a5f6b';
 				if (node.depth === 1) return '#6b7282';
