@@ -24,6 +24,9 @@ export {
 } from './live.ts';
 export {
 	PROTOCOL_VERSION,
+	bootIdSchema,
+	messageIdSchema,
+	ingestCloseCodes,
 	helloMessageSchema,
 	profileMessageSchema,
 	liveMessageSchema,
@@ -39,6 +42,7 @@ export {
 	type LiveMessage,
 	type CollectorMessage,
 	type HubReply,
+	type MessageId,
 } from './ingest.ts';
 export {
 	processesMessageSchema,
