@@ -2,8 +2,10 @@ import type { ConnectionStore } from './connection-store.ts';
 import type { ProfileStore } from './profile-store.ts';
 import type { RequestStore } from './request-store.ts';
 import type { ShareStore } from './share-store.ts';
+import { openClickhouseStorage } from './clickhouse/clickhouse-storage.ts';
 import { openSqliteStorage } from './sqlite/sqlite-storage.ts';
 import type { StorageOptions } from './storage-options.ts';
+import { parseStorageUrl } from './storage-url.ts';
 
 /**
  * Everything the hub keeps, one store per stored signal, behind one backend. Every insert
@@ -34,14 +36,27 @@ export interface SqliteStorageConfig extends StorageOptions {
 	path?: string | undefined;
 }
 
-/** Which backend to open and where; a networked backend adds its own member. */
-export type StorageConfig = SqliteStorageConfig;
+/** A ClickHouse server's database (created when missing), for fleets. */
+export interface ClickhouseStorageConfig extends StorageOptions {
+	backend: 'clickhouse';
+	/** `clickhouse://[USER[:PASSWORD]@]HOST:PORT/DB`, PORT the server's HTTP port (8123 when absent). */
+	url: string;
+}
 
-/** Opens (creating or migrating as needed) the storage a config names. */
-export async function openStorage(config: StorageConfig): Promise<Storage> {
+/** Which backend to open and where; a networked backend adds its own member. */
+export type StorageConfig = SqliteStorageConfig | ClickhouseStorageConfig;
+
+/**
+ * Opens (creating or migrating as needed) the storage a config names, or a store URL
+ * (`sqlite:PATH`, `clickhouse://HOST:PORT/DB`, see parseStorageUrl) with default options.
+ */
+export async function openStorage(config: StorageConfig | string): Promise<Storage> {
+	if (typeof config === 'string') config = parseStorageUrl(config);
 	switch (config.backend) {
 		case 'sqlite':
 			return openSqliteStorage(config);
+		case 'clickhouse':
+			return openClickhouseStorage(config);
 		default:
 			throw new Error(`unknown storage backend '${(config as { backend: string }).backend}'`);
 	}

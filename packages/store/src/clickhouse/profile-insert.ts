@@ -1,0 +1,147 @@
+import type { Frame, ProfileWindow } from '@firesight/protocol';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { Batcher } from './batcher.ts';
+import { FrameHashes, stackHash, type Hashed } from './profile-hash.ts';
+import { dateString, dayNumber } from './sql.ts';
+
+interface SampleRow {
+	day: string;
+	host: string;
+	start_ms: number;
+	duration_ms: number;
+	frequency_hz: number;
+	stack: string;
+	ord: number;
+	pid: number;
+	comm: string;
+	count: number;
+}
+
+/** A window turned into rows, and the dictionary entries its rows name. */
+interface PreparedWindow {
+	day: number;
+	samples: SampleRow[];
+	stacks: Map<string, string[]>;
+	frames: Map<string, Frame>;
+}
+
+/** Sample rows one INSERT carries at most: well under ClickHouse's block size, so it stays one atomic block. */
+const MAX_BATCH_ROWS = 500_000;
+/** Rows waiting beyond which a new window is refused rather than held in memory. */
+const MAX_PENDING_ROWS = 4_000_000;
+/** Days of dictionary keys remembered as written, counted back from the newest day seen. */
+const REMEMBERED_DAYS = 3;
+
+/**
+ * Turns windows into rows and writes them in batches: first the dictionary entries no earlier
+ * write of the same day carried (frames, then stacks), then the samples with their windows'
+ * marker rows, in one INSERT. A window's promise resolves once its samples are written; its
+ * dictionary entries were written before them, so a query that sees a sample finds its stack.
+ */
+export class ProfileWriter {
+	readonly #client: ClickHouseClient;
+	readonly #hashes = new FrameHashes();
+	readonly #batcher: Batcher<PreparedWindow>;
+	/** Per day: dictionary keys already in that day's partition. */
+	readonly #stacksWritten = new Map<number, Set<string>>();
+	readonly #framesWritten = new Map<number, Set<string>>();
+
+	constructor(client: ClickHouseClient) {
+		this.#client = client;
+		this.#batcher = new Batcher((items) => this.#write(items), { maxBatch: MAX_BATCH_ROWS, maxPending: MAX_PENDING_ROWS });
+	}
+
+	get batcher(): Batcher<PreparedWindow> {
+		return this.#batcher;
+	}
+
+	/** Validates and queues a window; resolves once it is written. Throws for a dangling frame id before anything is queued. */
+	insert(w: ProfileWindow): Promise<void> {
+		const prepared = this.#prepare(w);
+		return this.#batcher.add(prepared, prepared.samples.length);
+	}
+
+	/** Forgets which dictionary entries were written: after retention dropped partitions. */
+	forgetWritten(): void {
+		this.#stacksWritten.clear();
+		this.#framesWritten.clear();
+	}
+
+	drain(): Promise<void> {
+		return this.#batcher.drain();
+	}
+
+	#prepare(w: ProfileWindow): PreparedWindow {
+		const day = dayNumber(w.startMs);
+		const dayText = dateString(day);
+		const base = { day: dayText, host: w.host, start_ms: w.startMs, duration_ms: w.durationMs, frequency_hz: w.frequencyHz };
+		const frameHash: (Hashed | undefined)[] = new Array(w.frames.length);
+		const frames = new Map<string, Frame>();
+		const stacks = new Map<string, string[]>();
+		const samples: SampleRow[] = [{ ...base, stack: '0', ord: 0, pid: 0, comm: '', count: 0 }];
+		for (let i = 0; i < w.samples.length; i++) {
+			const s = w.samples[i]!;
+			const hashes: Hashed[] = new Array(s.stack.length);
+			for (let j = 0; j < s.stack.length; j++) {
+				const local = s.stack[j]!;
+				let h = frameHash[local];
+				if (h === undefined) {
+					const f = w.frames[local];
+					if (f === undefined) throw new RangeError(`frame id ${local} out of range (window has ${w.frames.length} frames)`);
+					h = frameHash[local] = this.#hashes.of(f);
+					frames.set(h.text, f);
+				}
+				hashes[j] = h;
+			}
+			const stack = stackHash(hashes);
+			if (!stacks.has(stack.text))
+				stacks.set(
+					stack.text,
+					hashes.map((h) => h.text),
+				);
+			samples.push({ ...base, stack: stack.text, ord: i + 1, pid: s.pid, comm: s.comm, count: s.weight });
+		}
+		return { day, samples, stacks, frames };
+	}
+
+	async #write(items: PreparedWindow[]): Promise<void> {
+		const stackRows: { day: string; stack: string; frames: string[] }[] = [];
+		const frameRows: { day: string; frame: string; kind: Frame['kind']; module: string; name: string }[] = [];
+		const newStacks = new Map<number, Set<string>>();
+		const newFrames = new Map<number, Set<string>>();
+		const fresh = (written: Map<number, Set<string>>, added: Map<number, Set<string>>, day: number, key: string): boolean => {
+			if (written.get(day)?.has(key)) return false;
+			let set = added.get(day);
+			if (set === undefined) added.set(day, (set = new Set()));
+			if (set.has(key)) return false;
+			set.add(key);
+			return true;
+		};
+		for (const w of items) {
+			const day = dateString(w.day);
+			for (const [stack, frames] of w.stacks) {
+				if (fresh(this.#stacksWritten, newStacks, w.day, stack)) stackRows.push({ day, stack, frames });
+			}
+			for (const [frame, f] of w.frames) {
+				if (fresh(this.#framesWritten, newFrames, w.day, frame)) {
+					frameRows.push({ day, frame, kind: f.kind, module: f.module, name: f.name });
+				}
+			}
+		}
+		if (frameRows.length > 0) await this.#client.insert({ table: 'profile_frames', values: frameRows, format: 'JSONEachRow' });
+		if (stackRows.length > 0) await this.#client.insert({ table: 'profile_stacks', values: stackRows, format: 'JSONEachRow' });
+		await this.#client.insert({ table: 'profile_samples', values: items.flatMap((w) => w.samples), format: 'JSONEachRow' });
+		remember(this.#stacksWritten, newStacks);
+		remember(this.#framesWritten, newFrames);
+	}
+}
+
+function remember(written: Map<number, Set<string>>, added: Map<number, Set<string>>): void {
+	for (const [day, keys] of added) {
+		const set = written.get(day);
+		if (set === undefined) written.set(day, keys);
+		else for (const k of keys) set.add(k);
+	}
+	const newest = Math.max(...written.keys());
+	for (const day of written.keys()) if (day <= newest - REMEMBERED_DAYS) written.delete(day);
+}

@@ -1,0 +1,169 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { Frame, ProfileSample } from '@firesight/profile';
+import { FALLBACK_FREQUENCY_HZ, type MergedProfile, type ProfileQuery } from '../profile-store.ts';
+import type { RetentionState } from './retention-state.ts';
+import { dayRange, num, str } from './sql.ts';
+
+/** The longest window the protocol accepts; bounds how far back a window overlapping a range starts. */
+export const MAX_WINDOW_MS = 3_600_000;
+/** Dictionary keys one look-up names at most (the query text stays far under max_query_size). */
+const LOOKUP_CHUNK = 20_000;
+/** Stacks remembered across queries; past this the memory starts over. */
+const MAX_CACHED_STACKS = 2_000_000;
+
+/**
+ * Stacks and frames read from the dictionary, kept across queries: keys are content hashes, so
+ * an entry never changes and needs no invalidation.
+ */
+class DictionaryCache {
+	readonly stacks = new Map<string, number[]>();
+	readonly frames: Frame[] = [];
+	readonly frameIndex = new Map<string, number>();
+
+	clearIfLarge(): void {
+		if (this.stacks.size < MAX_CACHED_STACKS) return;
+		this.stacks.clear();
+		this.frames.length = 0;
+		this.frameIndex.clear();
+	}
+}
+
+/**
+ * Merged profiles: ClickHouse sums samples by (stack, pid, comm) over the matching windows of
+ * every host at once; the stacks' frames come from the dictionary (and a cache of it).
+ */
+export class ProfileReader {
+	readonly #client: ClickHouseClient;
+	readonly #retention: RetentionState;
+	readonly #cache = new DictionaryCache();
+
+	constructor(client: ClickHouseClient, retention: RetentionState) {
+		this.#client = client;
+		this.#retention = retention;
+	}
+
+	async query(q: ProfileQuery): Promise<MergedProfile> {
+		const lo = q.fromMs - MAX_WINDOW_MS;
+		const days = dayRange(lo, q.toMs);
+		const where = [
+			days,
+			`start_ms > ${num(Math.max(0, lo))}`,
+			`start_ms < ${num(q.toMs)}`,
+			`start_ms + duration_ms > ${num(q.fromMs)}`,
+			this.#visible(),
+		];
+		if (q.host !== undefined) where.push(`host = ${str(q.host)}`);
+		const windowWhere = where.join(' AND ');
+		const sampleWhere = [...where, 'stack != 0'];
+		if (q.pid !== undefined) sampleWhere.push(`pid = ${num(q.pid)}`);
+		if (q.comm !== undefined) sampleWhere.push(`comm = ${str(q.comm)}`);
+		const [windows, rows] = await Promise.all([
+			this.#rows<{ n: string; fd: number | null; d: string }>(
+				`SELECT count() AS n, sum(frequency_hz * duration_ms) AS fd, sum(duration_ms) AS d FROM profile_windows WHERE ${windowWhere}`,
+			),
+			// In order of first appearance (window start, then place in the window), as stored.
+			this.#compact<[string, number, string, string]>(
+				`SELECT toString(stack), pid, comm, toString(sum(count)) FROM profile_samples WHERE ${sampleWhere.join(' AND ')}
+				 GROUP BY stack, pid, comm ORDER BY min(start_ms * 1048576 + ord)`,
+			),
+		]);
+		await this.#loadStacks(
+			days,
+			rows.map((r) => r[0]),
+		);
+		const frames: Frame[] = [];
+		const local = new Map<number, number>();
+		const samples: ProfileSample[] = rows.map(([stack, pid, comm, count]) => {
+			const shared = this.#cache.stacks.get(stack);
+			if (shared === undefined) throw new Error(`store corrupt: sample refers to missing stack ${stack}`);
+			return {
+				pid: Number(pid),
+				comm,
+				stack: shared.map((index) => {
+					let id = local.get(index);
+					if (id === undefined) {
+						local.set(index, (id = frames.length));
+						frames.push(this.#cache.frames[index]!);
+					}
+					return id;
+				}),
+				weight: Number(count),
+			};
+		});
+		const w = windows[0];
+		const d = Number(w?.d ?? 0);
+		return {
+			profile: {
+				startMs: q.fromMs,
+				durationMs: Math.max(0, q.toMs - q.fromMs),
+				frequencyHz: d > 0 ? Number(w?.fd ?? 0) / d : FALLBACK_FREQUENCY_HZ,
+				frames,
+				samples,
+			},
+			windows: Number(w?.n ?? 0),
+		};
+	}
+
+	/** Windows that ended after the retention cutoff. */
+	#visible(): string {
+		const cutoff = this.#retention.cutoffMs;
+		return Number.isFinite(cutoff) ? `start_ms + duration_ms > ${num(cutoff)}` : '1';
+	}
+
+	/** Reads the stacks (and their frames) the cache lacks, from the days the query covers. */
+	async #loadStacks(days: string, stacks: readonly string[]): Promise<void> {
+		this.#cache.clearIfLarge();
+		const missing = [...new Set(stacks.filter((s) => !this.#cache.stacks.has(s)))];
+		if (missing.length === 0) return;
+		const found = new Map<string, string[]>();
+		await Promise.all(
+			chunks(missing).map(async (part) => {
+				const rows = await this.#compact<[string, string[]]>(
+					`SELECT toString(stack), arrayMap(f -> toString(f), any(frames)) FROM profile_stacks
+					 WHERE ${days} AND stack IN (${part.join(',')}) GROUP BY stack`,
+				);
+				for (const [stack, frames] of rows) found.set(stack, frames);
+			}),
+		);
+		const unknownFrames = new Set<string>();
+		for (const frames of found.values()) for (const f of frames) if (!this.#cache.frameIndex.has(f)) unknownFrames.add(f);
+		await Promise.all(
+			chunks([...unknownFrames]).map(async (part) => {
+				const rows = await this.#compact<[string, Frame['kind'], string, string]>(
+					`SELECT toString(frame), any(kind), any(module), any(name) FROM profile_frames
+					 WHERE ${days} AND frame IN (${part.join(',')}) GROUP BY frame`,
+				);
+				for (const [hash, kind, module, name] of rows) {
+					if (this.#cache.frameIndex.has(hash)) continue;
+					this.#cache.frameIndex.set(hash, this.#cache.frames.length);
+					this.#cache.frames.push({ name, module, kind });
+				}
+			}),
+		);
+		for (const [stack, frames] of found) {
+			this.#cache.stacks.set(
+				stack,
+				frames.map((f) => {
+					const index = this.#cache.frameIndex.get(f);
+					if (index === undefined) throw new Error(`store corrupt: stack ${stack} refers to missing frame ${f}`);
+					return index;
+				}),
+			);
+		}
+	}
+
+	async #rows<T>(query: string): Promise<T[]> {
+		return (await this.#client.query({ query, format: 'JSONEachRow' })).json<T>();
+	}
+
+	async #compact<T>(query: string): Promise<T[]> {
+		const result = await (await this.#client.query({ query, format: 'JSONCompact' })).json<T>();
+		return result.data;
+	}
+}
+
+function chunks<T>(list: readonly T[]): T[][] {
+	const out: T[][] = [];
+	for (let i = 0; i < list.length; i += LOOKUP_CHUNK) out.push(list.slice(i, i + LOOKUP_CHUNK));
+	return out;
+}

@@ -1,0 +1,287 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { RequestBatch, RequestWindow } from '@firesight/protocol';
+import { bucketBoundsMs, histogramQuantile } from '../request-histogram.ts';
+import type {
+	EndpointQuery,
+	EndpointSummary,
+	EndpointsResult,
+	HistogramQuery,
+	HistogramResult,
+	RequestFilter,
+	RequestListQuery,
+	RequestStore,
+	StoredRequest,
+} from '../request-store.ts';
+import { Batcher } from './batcher.ts';
+import type { RetentionState } from './retention-state.ts';
+import { dateString, dayNumber, dayRange, num, str } from './sql.ts';
+
+type Row = Record<string, unknown>;
+
+interface RequestRow {
+	host: string;
+	ts: number;
+	pid: number;
+	comm: string;
+	role: string;
+	method: string;
+	path: string;
+	endpoint: string;
+	status: number;
+	latency_ms: number;
+	req_bytes: string;
+	resp_bytes: string;
+	local: string | null;
+	remote: string | null;
+	connection: string | null;
+	http_version: string;
+	request_headers: string;
+	response_headers: string;
+	request_body: string | null;
+	response_body: string | null;
+}
+
+const role = (r: string): 'client' | 'server' => (r === 'client' ? 'client' : 'server');
+
+function toRequest(r: RequestRow): StoredRequest {
+	const out: StoredRequest = {
+		host: r.host,
+		ts: Number(r.ts),
+		pid: Number(r.pid),
+		comm: r.comm,
+		role: role(r.role),
+		method: r.method,
+		path: r.path,
+		endpoint: r.endpoint,
+		status: Number(r.status),
+		latencyMs: Number(r.latency_ms),
+		reqBytes: Number(r.req_bytes),
+		respBytes: Number(r.resp_bytes),
+		local: r.local,
+		remote: r.remote,
+		connection: r.connection,
+		httpVersion: r.http_version,
+		requestHeaders: JSON.parse(r.request_headers) as [string, string][],
+		responseHeaders: JSON.parse(r.response_headers) as [string, string][],
+	};
+	if (r.request_body !== null) out.requestBody = r.request_body;
+	if (r.response_body !== null) out.responseBody = r.response_body;
+	return out;
+}
+
+/**
+ * HTTPS requests, one row each (as the collector redacted them), and endpoint aggregates, one
+ * row per window and endpoint, merged by ClickHouse at query time.
+ */
+export class ClickhouseRequestStore implements RequestStore {
+	readonly #client: ClickHouseClient;
+	readonly #check: () => void;
+	readonly #retention: RetentionState;
+	readonly requestBatcher: Batcher<Row[]>;
+	readonly endpointBatcher: Batcher<Row[]>;
+	/** The next request's seq: insertion order, continued from the stored maximum. */
+	#nextSeq: number;
+
+	constructor(client: ClickHouseClient, check: () => void, retention: RetentionState, nextSeq: number) {
+		this.#client = client;
+		this.#check = check;
+		this.#retention = retention;
+		this.#nextSeq = nextSeq;
+		const limits = { maxBatch: 200_000, maxPending: 1_000_000 };
+		this.requestBatcher = new Batcher<Row[]>(async (items) => {
+			await client.insert({ table: 'http_requests', values: items.flat(), format: 'JSONEachRow' });
+		}, limits);
+		this.endpointBatcher = new Batcher<Row[]>(async (items) => {
+			await client.insert({ table: 'request_endpoints', values: items.flat(), format: 'JSONEachRow' });
+		}, limits);
+	}
+
+	async insertBatch(batch: RequestBatch): Promise<void> {
+		this.#check();
+		if (batch.requests.length === 0) return;
+		const rows: Row[] = batch.requests.map((r) => ({
+			day: dateString(dayNumber(r.ts)),
+			seq: this.#nextSeq++,
+			host: batch.host,
+			ts: r.ts,
+			pid: r.pid,
+			comm: r.comm,
+			role: r.role,
+			method: r.method,
+			path: r.path,
+			endpoint: r.endpoint,
+			status: r.status,
+			latency_ms: r.latencyMs,
+			req_bytes: r.reqBytes,
+			resp_bytes: r.respBytes,
+			local: r.local,
+			remote: r.remote,
+			connection: r.connection,
+			http_version: r.httpVersion,
+			request_headers: JSON.stringify(r.requestHeaders),
+			response_headers: JSON.stringify(r.responseHeaders),
+			request_body: r.requestBody ?? null,
+			response_body: r.responseBody ?? null,
+		}));
+		await this.requestBatcher.add(rows, rows.length);
+	}
+
+	async insertWindow(w: RequestWindow): Promise<void> {
+		this.#check();
+		if (w.endpoints.length === 0) return;
+		const day = dateString(dayNumber(w.startMs));
+		const rows: Row[] = w.endpoints.map((e) => ({
+			day,
+			host: w.host,
+			start_ms: w.startMs,
+			duration_ms: w.durationMs,
+			pid: e.pid,
+			comm: e.comm,
+			role: e.role,
+			method: e.method,
+			endpoint: e.endpoint,
+			count: e.count,
+			errors: e.errors,
+			client_errors: e.clientErrors,
+			req_bytes: e.reqBytes,
+			resp_bytes: e.respBytes,
+			sum_latency_ms: e.sumLatencyMs,
+			max_latency_ms: e.maxLatencyMs,
+			histogram: e.histogram,
+		}));
+		await this.endpointBatcher.add(rows, rows.length);
+	}
+
+	async list(q: RequestListQuery): Promise<StoredRequest[]> {
+		this.#check();
+		const parts = [`ts >= ${num(q.sinceMs)}`, `seq >= ${num(this.#retention.requestSeq)}`];
+		if (q.untilMs !== undefined) {
+			parts.push(`ts < ${num(q.untilMs)}`, dayRange(q.sinceMs, q.untilMs));
+		} else {
+			parts.push(`day >= toDate(${str(dateString(dayNumber(q.sinceMs)))})`);
+		}
+		if (Number.isFinite(this.#retention.cutoffMs)) parts.push(`ts >= ${num(this.#retention.cutoffMs)}`);
+		filterHostPid(q, parts);
+		const rows = await (
+			await this.#client.query({
+				query: `SELECT host, ts, pid, comm, role, method, path, endpoint, status, latency_ms, req_bytes, resp_bytes, local, remote,
+				               connection, http_version, request_headers, response_headers, request_body, response_body
+				        FROM http_requests WHERE ${parts.join(' AND ')} ORDER BY ts, seq LIMIT ${num(Math.max(0, Math.floor(q.limit)))}`,
+				format: 'JSONEachRow',
+			})
+		).json<RequestRow>();
+		return rows.map(toRequest);
+	}
+
+	#endpointWhere(q: EndpointQuery, extra?: Omit<HistogramQuery, keyof EndpointQuery>): string {
+		const parts = [dayRange(q.fromMs, q.toMs), `start_ms >= ${num(Math.max(0, q.fromMs))}`, `start_ms < ${num(q.toMs)}`];
+		if (Number.isFinite(this.#retention.cutoffMs)) parts.push(`start_ms + duration_ms >= ${num(this.#retention.cutoffMs)}`);
+		filterHostPid(q, parts);
+		if (extra) {
+			parts.push(`endpoint = ${str(extra.endpoint)}`);
+			if (extra.method !== undefined) parts.push(`method = ${str(extra.method)}`);
+			if (extra.role !== undefined) parts.push(`role = ${str(extra.role)}`);
+		}
+		return parts.join(' AND ');
+	}
+
+	async endpoints(q: EndpointQuery): Promise<EndpointsResult> {
+		this.#check();
+		const where = this.#endpointWhere(q);
+		const [span, rows] = await Promise.all([
+			this.#rows<{ windows: string; first_start: string; last_end: string }>(
+				`SELECT uniqExact(host, start_ms) AS windows, toString(min(start_ms)) AS first_start, toString(max(start_ms + duration_ms)) AS last_end
+				 FROM request_endpoints WHERE ${where}`,
+			),
+			this.#rows<{
+				host: string;
+				pid: number;
+				role: string;
+				method: string;
+				endpoint: string;
+				newest_comm: string;
+				n: string;
+				err: string;
+				client_err: string;
+				req: string;
+				resp: string;
+				sum_ms: number;
+				max_ms: number;
+				hist: string[];
+			}>(
+				`SELECT host, pid, role, method, endpoint, argMax(comm, start_ms) AS newest_comm, toString(sum(count)) AS n,
+				        toString(sum(errors)) AS err, toString(sum(client_errors)) AS client_err, toString(sum(req_bytes)) AS req,
+				        toString(sum(resp_bytes)) AS resp, sum(sum_latency_ms) AS sum_ms, max(max_latency_ms) AS max_ms,
+				        sumForEach(histogram) AS hist
+				 FROM request_endpoints WHERE ${where} GROUP BY host, pid, role, method, endpoint`,
+			),
+		]);
+		const windows = Number(span[0]?.windows ?? 0);
+		const coveredMs = windows > 0 ? Number(span[0]!.last_end) - Number(span[0]!.first_start) : 0;
+		const seconds = coveredMs / 1000;
+		const endpoints: EndpointSummary[] = rows.map((r) => {
+			const count = Number(r.n);
+			const errors = Number(r.err);
+			const maxMs = Number(r.max_ms);
+			const histogram = r.hist.map(Number);
+			return {
+				host: r.host,
+				pid: Number(r.pid),
+				comm: r.newest_comm,
+				role: role(r.role),
+				method: r.method,
+				endpoint: r.endpoint,
+				count,
+				ratePerSec: seconds > 0 ? count / seconds : 0,
+				errors,
+				clientErrors: Number(r.client_err),
+				errorRate: count ? errors / count : 0,
+				reqBytes: Number(r.req),
+				respBytes: Number(r.resp),
+				meanMs: count ? Number(r.sum_ms) / count : 0,
+				maxMs,
+				p50Ms: histogramQuantile(histogram, 0.5, maxMs),
+				p90Ms: histogramQuantile(histogram, 0.9, maxMs),
+				p99Ms: histogramQuantile(histogram, 0.99, maxMs),
+				histogram,
+			};
+		});
+		endpoints.sort((a, b) => b.count - a.count || (a.endpoint < b.endpoint ? -1 : 1));
+		return { coveredMs, windows, endpoints };
+	}
+
+	async histogram(q: HistogramQuery): Promise<HistogramResult> {
+		this.#check();
+		const rows = await this.#rows<{ hist: string[]; max_ms: number | null; n: string }>(
+			`SELECT sumForEach(histogram) AS hist, max(max_latency_ms) AS max_ms, count() AS n
+			 FROM request_endpoints WHERE ${this.#endpointWhere(q, { endpoint: q.endpoint, method: q.method, role: q.role })}`,
+		);
+		const r = rows[0];
+		const histogram = r && Number(r.n) > 0 ? r.hist.map(Number) : [];
+		const maxMs = r && Number(r.n) > 0 ? Number(r.max_ms ?? 0) : 0;
+		const count = histogram.reduce((a, b) => a + b, 0);
+		const firstBucket = histogram.findIndex((n) => n > 0);
+		const lastBucket = histogram.findLastIndex((n) => n > 0);
+		const buckets = [];
+		if (firstBucket >= 0) {
+			for (let i = firstBucket; i <= lastBucket; i++) buckets.push({ index: i, ...bucketBoundsMs(i), count: histogram[i]! });
+		}
+		return {
+			count,
+			p50Ms: histogramQuantile(histogram, 0.5, maxMs),
+			p90Ms: histogramQuantile(histogram, 0.9, maxMs),
+			p99Ms: histogramQuantile(histogram, 0.99, maxMs),
+			maxMs,
+			buckets,
+		};
+	}
+
+	async #rows<T>(query: string): Promise<T[]> {
+		return (await this.#client.query({ query, format: 'JSONEachRow' })).json<T>();
+	}
+}
+
+function filterHostPid(q: RequestFilter, parts: string[]): void {
+	if (q.host !== undefined) parts.push(`host = ${str(q.host)}`);
+	if (q.pid !== undefined) parts.push(`pid = ${num(q.pid)}`);
+}

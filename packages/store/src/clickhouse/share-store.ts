@@ -1,0 +1,109 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import { totalWeight, type Profile } from '@firesight/profile';
+import { isShareId, newShareId, type NewShare, type Share, type ShareStore, type ShareSummary } from '../share-store.ts';
+import { awaitMutations } from './mutations.ts';
+import { str } from './sql.ts';
+
+interface ShareRow {
+	id: string;
+	created_ms: string;
+	creator: string | null;
+	source: string;
+	view_state: string | null;
+	total_samples: string;
+	stacks: string;
+}
+
+function summaryOf(row: ShareRow): ShareSummary {
+	return {
+		id: row.id,
+		createdMs: Number(row.created_ms),
+		creator: row.creator,
+		source: JSON.parse(row.source) as ShareSummary['source'],
+		viewState: row.view_state === null ? null : (JSON.parse(row.view_state) as ShareSummary['viewState']),
+		totalSamples: Number(row.total_samples),
+		stacks: Number(row.stacks),
+	};
+}
+
+const SUMMARY_COLUMNS = 'id, created_ms, creator, source, view_state, total_samples, stacks';
+
+/**
+ * Shares in ClickHouse: one row each, the snapshot as JSON text (ClickHouse compresses the
+ * column). Few and read whole, so nothing is batched; a delete is a mutation this waits for,
+ * so a deleted share's data is gone when delete() resolves.
+ */
+export class ClickhouseShareStore implements ShareStore {
+	readonly #client: ClickHouseClient;
+	readonly #database: string;
+	readonly #check: () => void;
+	readonly #now: () => number;
+
+	constructor(client: ClickHouseClient, database: string, check: () => void, now: () => number) {
+		this.#client = client;
+		this.#database = database;
+		this.#check = check;
+		this.#now = now;
+	}
+
+	async create(share: NewShare): Promise<ShareSummary> {
+		this.#check();
+		const summary: ShareSummary = {
+			id: newShareId(),
+			createdMs: this.#now(),
+			creator: share.creator,
+			source: share.source,
+			viewState: share.viewState,
+			totalSamples: totalWeight(share.profile),
+			stacks: share.profile.samples.length,
+		};
+		await this.#client.insert({
+			table: 'shares',
+			values: [
+				{
+					id: summary.id,
+					created_ms: summary.createdMs,
+					creator: summary.creator,
+					source: JSON.stringify(summary.source),
+					view_state: summary.viewState === null ? null : JSON.stringify(summary.viewState),
+					total_samples: summary.totalSamples,
+					stacks: summary.stacks,
+					profile: JSON.stringify(share.profile),
+				},
+			],
+			format: 'JSONEachRow',
+		});
+		return summary;
+	}
+
+	async get(id: string): Promise<Share | null> {
+		this.#check();
+		if (!isShareId(id)) return null;
+		const rows = await this.#rows<ShareRow & { profile: string }>(
+			`SELECT ${SUMMARY_COLUMNS}, profile FROM shares WHERE id = ${str(id)} LIMIT 1`,
+		);
+		const row = rows[0];
+		if (!row) return null;
+		return { ...summaryOf(row), profile: JSON.parse(row.profile) as Profile };
+	}
+
+	async list(): Promise<ShareSummary[]> {
+		this.#check();
+		const rows = await this.#rows<ShareRow>(`SELECT ${SUMMARY_COLUMNS} FROM shares ORDER BY created_ms DESC, id`);
+		return rows.map(summaryOf);
+	}
+
+	async delete(id: string): Promise<boolean> {
+		this.#check();
+		if (!isShareId(id)) return false;
+		const found = await this.#rows<{ n: string }>(`SELECT count() AS n FROM shares WHERE id = ${str(id)}`);
+		if (Number(found[0]?.n ?? 0) === 0) return false;
+		await this.#client.command({ query: `ALTER TABLE shares DELETE WHERE id = ${str(id)}` });
+		await awaitMutations(this.#client, this.#database, 'shares');
+		return true;
+	}
+
+	async #rows<T>(query: string): Promise<T[]> {
+		return (await this.#client.query({ query, format: 'JSONEachRow' })).json<T>();
+	}
+}
