@@ -12,6 +12,9 @@ import { EmptyState } from '../common/empty-state.tsx';
 import { PageHead } from '../common/page-head.tsx';
 import { FlameGraph } from '../profiles/flame-graph.tsx';
 
+/** Sandwich trees have no root or process level: every depth is a frame, in the kind palette. */
+const keepPalette = (_data: unknown, original: string) => original;
+
 /**
  * One function's callers above it and callees below it, merged over every stack it is on.
  * `shareId` reads a share; without it, the Profiles page's query in the URL.
@@ -110,7 +113,14 @@ export function SandwichView({ shareId }: { shareId?: string }) {
 							</button>
 						</div>
 						<div data-testid="sandwich-callers">
-							<FlameGraph root={result.callers} orientation="flame" search="" resetKey={resetCallers} onZoomChange={(name) => open(name)} />
+							<FlameGraph
+								root={result.callers}
+								orientation="flame"
+								search=""
+								resetKey={resetCallers}
+								onZoomChange={(name) => open(name)}
+								colorOf={keepPalette}
+							/>
 						</div>
 					</section>
 					<section className="panel graph-panel" aria-label="Callees">
@@ -128,6 +138,7 @@ export function SandwichView({ shareId }: { shareId?: string }) {
 								search=""
 								resetKey={resetCallees}
 								onZoomChange={(name) => open(name)}
+								colorOf={keepPalette}
 							/>
 						</div>
 					</section>
