@@ -16,6 +16,8 @@ import { HEADER_SIZE, RULE_SIZE } from './unwind-table.ts';
 
 const FIXTURE = new URL('../fixtures/known-frames.c', import.meta.url).pathname;
 const RUNS = 3000;
+/** Whole files cost more per run. An integer: fast-check never stops at a fractional numRuns. */
+const ELF_RUNS = 1000;
 
 function sectionBytes(path: string, name: string): { bytes: Buffer; addr: number; offset: number } {
 	const src = new FileSource(path);
@@ -143,7 +145,7 @@ describe('the CFI parser on corrupt input', () => {
 		);
 	});
 
-	test(`whole ELF files with corrupt headers or sections, ${RUNS / 3} times: one UnwindError or a table`, () => {
+	test(`whole ELF files with corrupt headers or sections, ${ELF_RUNS} times: one UnwindError or a table`, () => {
 		const image = readFileSync(program);
 		// Mostly the headers and the unwind sections, where a flip changes what gets read.
 		const hot = fc.oneof(
@@ -161,13 +163,14 @@ describe('the CFI parser on corrupt input', () => {
 					for (const f of flips) b[f.at % b.length] = f.value;
 					try {
 						const { table } = buildElfUnwindTable(new BufferSource(b));
-						assert.ok(table.rowCount <= eh.bytes.length * 2 + 2);
+						// A corrupt header may point the sections anywhere in the file, but never beyond it.
+						assert.ok(table.rowCount <= 2 * b.length + 2);
 					} catch (err) {
 						if (!(err instanceof UnwindError)) throw err;
 					}
 				},
 			),
-			{ numRuns: RUNS / 3, seed: 4 },
+			{ numRuns: ELF_RUNS, seed: 4 },
 		);
 	});
 });
