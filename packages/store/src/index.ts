@@ -31,6 +31,7 @@ export type {
 	HistogramBucket,
 	HistogramResult,
 } from './request-store.ts';
+export type { IngestLedger } from './ingest-ledger.ts';
 export { bucketBoundsMs, histogramQuantile } from './request-histogram.ts';
 export {
 	MAX_SHARE_PROCESSES,

@@ -1,4 +1,5 @@
 import type { ConnectionStore } from './connection-store.ts';
+import type { IngestLedger } from './ingest-ledger.ts';
 import type { ProfileStore } from './profile-store.ts';
 import type { RequestStore } from './request-store.ts';
 import type { ShareStore } from './share-store.ts';
@@ -10,7 +11,7 @@ import { parseStorageUrl } from './storage-url.ts';
 /**
  * Everything the hub keeps, one store per stored signal, behind one backend. Every insert
  * resolves only once what it stored is durable, so the hub may acknowledge a message after it
- * (a message id, for replays that must not count twice, fits in as one more argument).
+ * (and record its id in `ingested`, so a replay does not count twice).
  */
 export interface Storage {
 	readonly profiles: ProfileStore;
@@ -18,6 +19,8 @@ export interface Storage {
 	readonly requests: RequestStore;
 	/** Profile snapshots handed out by link; `prune` never touches them. */
 	readonly shares: ShareStore;
+	/** Which collector messages (by id) are stored already, so a replay is not stored twice. */
+	readonly ingested: IngestLedger;
 	/**
 	 * Drops every signal's data that ended before `nowMs - retentionMs` (and requests over the
 	 * cap). The backend does this on its own timer too; calling it makes retention checkable.

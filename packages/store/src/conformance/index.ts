@@ -1,5 +1,6 @@
 import type { BackendUnderTest } from './backend.ts';
 import { connectionConformance } from './connections.ts';
+import { ingestedConformance } from './ingested.ts';
 import { profileConformance } from './profiles.ts';
 import { requestConformance } from './requests.ts';
 import { shareConformance } from './shares.ts';
@@ -15,4 +16,5 @@ export function storageConformance(backend: BackendUnderTest): void {
 	connectionConformance(backend);
 	requestConformance(backend);
 	shareConformance(backend);
+	ingestedConformance(backend);
 }

@@ -165,6 +165,21 @@ export const migrations: readonly Migration[] = [
 			`);
 		},
 	},
+	{
+		version: 7,
+		name: 'the ingest ledger: the highest stored message sequence per collector run',
+		up(db) {
+			db.exec(`
+				CREATE TABLE IF NOT EXISTS ingested_messages (
+					host TEXT NOT NULL,
+					boot TEXT NOT NULL,
+					seq INTEGER NOT NULL,
+					updated_ms INTEGER NOT NULL,
+					PRIMARY KEY (host, boot)
+				);
+			`);
+		},
+	},
 ];
 
 /** Per-window, per-connection TCP retransmits (migration 3; idempotent, migration 5 runs it again). */

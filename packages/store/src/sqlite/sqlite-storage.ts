@@ -1,6 +1,7 @@
 import type { SqliteStorageConfig, Storage } from '../storage.ts';
 import { DEFAULT_MAX_REQUESTS, DEFAULT_PRUNE_INTERVAL_MS, DEFAULT_RETENTION_MS } from '../storage-options.ts';
 import { SqliteConnectionStore } from './connection-store.ts';
+import { SqliteIngestLedger } from './ingest-ledger.ts';
 import { migrate } from './migrations.ts';
 import { SqliteProfileStore } from './profile-store.ts';
 import { SqliteRequestStore } from './request-store.ts';
@@ -30,11 +31,13 @@ export function openSqliteStorage(config: SqliteStorageConfig): Storage {
 	const connections = new SqliteConnectionStore(db, check);
 	const requests = new SqliteRequestStore(db, check);
 	const shares = new SqliteShareStore(db, check, now);
+	const ingested = new SqliteIngestLedger(db, check, now);
 	const prune = (nowMs: number): void => {
 		const cutoff = nowMs - retentionMs;
 		profiles.prune(cutoff);
 		connections.prune(cutoff);
 		requests.prune(cutoff, maxRequests);
+		ingested.prune(cutoff);
 	};
 	const interval = config.pruneIntervalMs ?? DEFAULT_PRUNE_INTERVAL_MS;
 	// Unref'd: pruning alone must not keep the process alive.
@@ -53,6 +56,7 @@ export function openSqliteStorage(config: SqliteStorageConfig): Storage {
 		connections,
 		requests,
 		shares,
+		ingested,
 		async prune(nowMs = now()) {
 			check();
 			prune(nowMs);
