@@ -5,11 +5,14 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import {
 	DEFAULT_REDACTION,
 	PROTOCOL_VERSION,
+	ingestCloseCodes,
 	limits,
+	messageIdSchema,
 	messageHost,
 	parseCollectorMessage,
 	type DataMessage,
 	type HubReply,
+	type MessageId,
 	type RedactionRules,
 } from '@firesight/protocol';
 import type { Storage } from '@firesight/store';
@@ -19,7 +22,7 @@ import type { HubMetrics } from './metrics.ts';
 
 export interface IngestOptions {
 	token: string;
-	storage: Pick<Storage, 'profiles' | 'connections' | 'requests'>;
+	storage: Pick<Storage, 'profiles' | 'connections' | 'requests' | 'ingested'>;
 	state: HubState;
 	metrics: HubMetrics;
 	/** Which captured headers are secrets; the default list when absent. */
@@ -48,12 +51,37 @@ function refuse(socket: Duplex, status: number, reason: string): void {
 	);
 }
 
-/** The collector endpoint: token on upgrade, hello first, every message validated. */
+/** The id a message that failed validation still names, so the collector can let it go. */
+function idOf(text: string): MessageId | undefined {
+	try {
+		const r = messageIdSchema.safeParse((JSON.parse(text) as { id?: unknown } | null)?.id);
+		return r.success ? r.data : undefined;
+	} catch {
+		return undefined;
+	}
+}
+
+/**
+ * The collector endpoint: token on upgrade, hello first, every message validated. A stored
+ * message with an id is acknowledged only once its insert resolved and the ledger recorded it;
+ * one the ledger already holds is acknowledged without being stored again. One connection per
+ * host name: the same collector (same boot id) reconnecting replaces its old connection,
+ * another one is refused while the first is connected.
+ */
 export class Ingest {
 	readonly #wss: WebSocketServer;
 	readonly #opts: IngestOptions;
 	readonly #alive = new WeakMap<WebSocket, boolean>();
 	readonly #timer: NodeJS.Timeout;
+	/** Which connection speaks for each host, and its collector's boot id. */
+	readonly #holders = new Map<string, { ws: WebSocket; boot: string | undefined }>();
+	/**
+	 * Stored-message writes per host, one at a time across connections: a collector's replay on a
+	 * new connection waits for the old connection's write of the same id, then sees it recorded.
+	 */
+	readonly #writes = new Map<string, Promise<void>>();
+	/** The ledger's high-water marks read so far, by host and boot (kept current by this hub). */
+	readonly #marks = new Map<string, number>();
 
 	constructor(opts: IngestOptions) {
 		this.#opts = opts;
@@ -92,6 +120,7 @@ export class Ingest {
 		});
 		let host: string | undefined;
 		let accepted = 0;
+		let closing = false;
 		// Messages are handled one at a time so windows are stored in the order they were sent.
 		let chain = Promise.resolve();
 		const reply = (r: HubReply) => {
@@ -102,20 +131,55 @@ export class Ingest {
 			reply({ type: 'error', code, message });
 		};
 
+		const close = (code: number, reason: string) => {
+			closing = true;
+			ws.close(code, reason);
+		};
+		const release = (name: string) => {
+			if (this.#holders.get(name)?.ws !== ws) return false;
+			this.#holders.delete(name);
+			state.disconnected(name);
+			return true;
+		};
+
 		const handle = async (data: RawData, isBinary: boolean): Promise<void> => {
+			if (closing) return;
 			if (isBinary) return reject('binary', 'bad_message', 'messages must be JSON text');
+			const text = data.toString();
 			// One bad name or stack costs that field, counted, never the host's whole window.
-			const parsed = parseCollectorMessage(data.toString(), (reason, n) => metrics.windowRepairs.inc({ reason }, n));
-			if (!parsed.ok) return reject('invalid', 'bad_message', parsed.error);
+			const parsed = parseCollectorMessage(text, (reason, n) => metrics.windowRepairs.inc({ reason }, n));
+			if (!parsed.ok) {
+				metrics.messagesRejected.inc({ reason: 'invalid' });
+				// With its id, so the collector lets go of a message that will never be accepted.
+				const id = idOf(text);
+				return reply({ type: 'error', code: 'bad_message', message: parsed.error, ...(id ? { id } : {}) });
+			}
 			const msg = parsed.value;
 			if (msg.type === 'hello') {
 				if (msg.protocol !== undefined && msg.protocol !== PROTOCOL_VERSION) {
-					return reject('version', 'unsupported_version', `hub speaks protocol ${PROTOCOL_VERSION}, collector ${msg.protocol}`);
+					const why = `hub speaks protocol ${PROTOCOL_VERSION}, collector ${msg.protocol}`;
+					log(`collector ${msg.host} refused: ${why}`);
+					reject('version', 'unsupported_version', why);
+					return close(ingestCloseCodes.unsupportedVersion, why);
 				}
-				if (host !== undefined && host !== msg.host) state.disconnected(host);
-				if (host !== msg.host) state.connected(msg.host, msg.version, msg.frequencyHz);
+				const holder = this.#holders.get(msg.host);
+				if (holder && holder.ws !== ws) {
+					if (msg.boot !== undefined && holder.boot === msg.boot) {
+						// The same run back after a network blip, before its old connection timed out.
+						holder.ws.terminate();
+					} else {
+						const why = `host name '${msg.host}' is in use by another collector; give this one another --host`;
+						log(`collector refused: ${why} (boot ${msg.boot ?? 'unknown'}, connected: ${holder.boot ?? 'unknown'})`);
+						metrics.messagesRejected.inc({ reason: 'host_in_use' });
+						return close(ingestCloseCodes.hostInUse, why);
+					}
+				}
+				if (host !== undefined && host !== msg.host) release(host);
+				const reconnect = this.#holders.get(msg.host)?.ws === ws;
+				this.#holders.set(msg.host, { ws, boot: msg.boot });
+				if (!reconnect) state.connected(msg.host, msg.version, msg.frequencyHz);
 				host = msg.host;
-				log(`collector ${host} connected (version ${msg.version}, ${msg.frequencyHz} Hz)`);
+				log(`collector ${host} connected (version ${msg.version}, ${msg.frequencyHz} Hz${msg.boot ? `, boot ${msg.boot}` : ''})`);
 			} else if (host === undefined) {
 				return reject('no_hello', 'not_hello', 'send hello first');
 			} else {
@@ -126,17 +190,29 @@ export class Ingest {
 				// The table's entry for this type; the cast joins each message to its own entry.
 				const route = ingestRoutes[msg.type] as IngestRoute<DataMessage>;
 				const message = route.prepare?.(msg, ctx) ?? msg;
+				const id = route.persist ? msg.id : undefined;
+				let stored: 'stored' | 'replayed' = 'stored';
 				try {
-					await route.persist?.(message, ctx);
+					if (id) stored = await this.#storeOnce(host, id, () => route.persist!(message, ctx));
+					else await route.persist?.(message, ctx);
 				} catch (err) {
-					return reject('store', 'internal', `could not store the ${route.what}: ${(err as Error).message}`);
+					const why = `could not store the ${route.what}: ${(err as Error).message}`;
+					if (!id) return reject('store', 'internal', why);
+					// Unacknowledged, it stays in the collector's spool: it comes back on the next connection.
+					metrics.messagesRejected.inc({ reason: 'store' });
+					log(`ingest: ${host}: ${why}; closing so the collector replays it`);
+					return close(ingestCloseCodes.storeFailed, why.slice(0, 120));
 				}
 				state.seen(host);
+				if (stored === 'replayed') {
+					metrics.messagesReplayed.inc();
+					return reply({ type: 'ack', accepted, id: id! });
+				}
 				route.live?.(message, ctx);
 			}
 			metrics.messagesIngested.inc({ type: msg.type });
 			accepted++;
-			reply({ type: 'ack', accepted });
+			reply(msg.type !== 'hello' && msg.id ? { type: 'ack', accepted, id: msg.id } : { type: 'ack', accepted });
 		};
 
 		ws.on('message', (data, isBinary) => {
@@ -152,11 +228,40 @@ export class Ingest {
 		});
 		ws.on('close', () => {
 			metrics.collectorsConnected.dec();
-			if (host !== undefined) {
-				log(`collector ${host} disconnected`);
-				state.disconnected(host);
-			}
+			// A connection replaced by its collector's reconnect no longer speaks for the host.
+			if (host !== undefined && release(host)) log(`collector ${host} disconnected`);
 		});
+	}
+
+	/**
+	 * Runs `persist` unless the ledger has this id stored already, then records it; one at a
+	 * time per host. Resolves once both are durable.
+	 */
+	#storeOnce(host: string, id: MessageId, persist: () => Promise<void>): Promise<'stored' | 'replayed'> {
+		const { ingested } = this.#opts.storage;
+		const key = `${host}\0${id.boot}`;
+		const run = async (): Promise<'stored' | 'replayed'> => {
+			let mark = this.#marks.get(key);
+			if (mark === undefined) {
+				mark = await ingested.highWater(host, id.boot);
+				this.#marks.set(key, mark);
+			}
+			if (id.seq <= mark) return 'replayed';
+			await persist();
+			await ingested.record(host, id.boot, id.seq);
+			this.#marks.set(key, id.seq);
+			return 'stored';
+		};
+		const result = (this.#writes.get(host) ?? Promise.resolve()).then(run);
+		const tail = result.then(
+			() => {},
+			() => {},
+		);
+		this.#writes.set(host, tail);
+		void tail.then(() => {
+			if (this.#writes.get(host) === tail) this.#writes.delete(host);
+		});
+		return result;
 	}
 
 	/** Closes every collector connection (they reconnect to the next hub). */

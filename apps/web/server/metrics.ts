@@ -31,6 +31,11 @@ export function createHubMetrics(state: HubState) {
 			labelNames: ['reason'] as const,
 			registers: [registry],
 		}),
+		messagesReplayed: new Counter({
+			name: 'firesight_hub_messages_replayed_total',
+			help: 'Stored collector messages received again after they were stored (acknowledged, not stored twice)',
+			registers: [registry],
+		}),
 		unauthorized: new Counter({
 			name: 'firesight_hub_ingest_unauthorized_total',
 			help: 'Collector connections refused for a missing or wrong token',
