@@ -195,6 +195,15 @@ test("a share exports as pprof and folded; go tool pprof -top shows the page's t
 		);
 		const range = await profileExport(ctx, new URLSearchParams({ from: String(T0), to: String(T0 + 20_000), format: 'folded' }));
 		assert.deepEqual(range.body, folded.body);
+		// The range's own pprof reads the same in go tool pprof.
+		const rangePprof = await profileExport(ctx, new URLSearchParams({ from: String(T0), to: String(T0 + 20_000) }));
+		writeFileSync(file, rangePprof.body);
+		const rangeTop = execFileSync('go', ['tool', 'pprof', '-top', '-sample_index=samples', '-nodefraction=0', file], {
+			encoding: 'utf8',
+			env: { ...process.env, HOME: dir, PPROF_TMPDIR: dir },
+			stdio: ['ignore', 'pipe', 'pipe'],
+		});
+		assert.equal(rangeTop.replace(/^(File|Time|Duration).*\n/gm, ''), top.replace(/^(File|Time|Duration).*\n/gm, ''));
 		await assert.rejects(profileExport(ctx, new URLSearchParams({ share: made.id, format: 'svg' })), codeOf('BAD_INPUT'));
 	}));
 
