@@ -3,6 +3,7 @@ import type { ClickhouseStorageConfig, Storage } from '../storage.ts';
 import { DEFAULT_MAX_REQUESTS, DEFAULT_PRUNE_INTERVAL_MS, DEFAULT_RETENTION_MS } from '../storage-options.ts';
 import { parseClickhouseUrl, type ClickhouseLocation } from './clickhouse-url.ts';
 import { ClickhouseConnectionStore } from './connection-store.ts';
+import { ClickhouseIngestLedger } from './ingest-ledger.ts';
 import { ClickhouseProfileStore } from './profile-store.ts';
 import { ClickhouseRequestStore } from './request-store.ts';
 import { prune } from './retention.ts';
@@ -77,6 +78,7 @@ export async function openClickhouseStorage(config: ClickhouseStorageConfig): Pr
 	const connections = new ClickhouseConnectionStore(client, check, state);
 	const requests = new ClickhouseRequestStore(client, check, state, nextSeq);
 	const shares = new ClickhouseShareStore(client, at.database, check, now);
+	const ingested = new ClickhouseIngestLedger(client, at.database, check, now);
 	const drain = () =>
 		Promise.all([profiles.writer.drain(), connections.batcher.drain(), requests.requestBatcher.drain(), requests.endpointBatcher.drain()]);
 	// One prune at a time: the timer's and a caller's would otherwise race on the same partitions.
@@ -87,6 +89,7 @@ export async function openClickhouseStorage(config: ClickhouseStorageConfig): Pr
 			await drain();
 			const { dropped } = await prune(client, at.database, state, nowMs - retentionMs, maxRequests);
 			if (dropped.some((d) => d.startsWith('profile_'))) profiles.writer.forgetWritten();
+			await ingested.prune(nowMs - retentionMs);
 		});
 		pruning = run.catch(() => {});
 		return run;
@@ -106,6 +109,7 @@ export async function openClickhouseStorage(config: ClickhouseStorageConfig): Pr
 		connections,
 		requests,
 		shares,
+		ingested,
 		async prune(nowMs = now()) {
 			check();
 			await pruneAt(nowMs);

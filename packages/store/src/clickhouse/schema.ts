@@ -61,6 +61,9 @@ const TABLES: readonly string[] = [
 		id String, created_ms UInt64, creator Nullable(String), source String, view_state Nullable(String),
 		total_samples UInt64, stacks UInt64, profile String
 	) ENGINE = MergeTree ORDER BY id`,
+	// The ingest ledger: a collector run's (host, boot) mark, newest row wins.
+	`CREATE TABLE IF NOT EXISTS ingested_messages (host String, boot String, seq Int64, updated_ms UInt64)
+	 ENGINE = ReplacingMergeTree(updated_ms) ORDER BY (host, boot)`,
 	// What retention has hidden so far and the schema version, newest value per key.
 	`CREATE TABLE IF NOT EXISTS meta (key String, value Float64, at UInt64) ENGINE = ReplacingMergeTree(at) ORDER BY key`,
 ];
