@@ -48,15 +48,18 @@ test('ingestUrl turns a hub URL into its ingest endpoint', () => {
 	assert.throws(() => ingestUrl('ftp://h'), /unsupported/);
 });
 
-test('windows reach the hub, and queued ones survive a hub restart', async () => {
+test('windows reach the hub, and spooled ones survive a hub restart; the cap drops the oldest, counted', async () => {
 	const dir = mkdtempSync(join(tmpdir(), 'firesight-stream-'));
 	let hub = await hubAt(dir);
 	const port = hub.port;
+	// Room for three of the windows below, not four (each is the same length).
+	const one = JSON.stringify({ type: 'profile', window: windowAt(2_000_000, 10), id: { boot: '0123456789abcdef', seq: 1 } });
 	const stream = new HubStream({
 		hub: hub.url,
 		token: TOKEN,
 		hello: { host: 'stream-host', version: 'test', frequencyHz: 99 },
-		maxQueue: 4,
+		spool: { maxBytes: Buffer.byteLength(one) * 3 + 10 },
+		maxLiveQueued: 2,
 		initialBackoffMs: 20,
 		maxBackoffMs: 200,
 	});
@@ -65,29 +68,32 @@ test('windows reach the hub, and queued ones survive a hub restart', async () =>
 		stream.send({ type: 'live', stats: stats(1) });
 		await until('the first window', async () => (await samples(hub)) === 3);
 		await until('the live stats', () => hub.state.processes().length === 1);
+		await until('its ack', () => stream.counters.spooled === 0);
+		assert.equal(stream.counters.acked, 1);
 		assert.equal(hub.state.hosts()[0]?.connected, true);
 		assert.equal(stream.counters.connects, 1);
 
 		await hub.close();
 		await until('the stream to notice', () => !stream.counters.connected);
 
-		// With the hub gone: 3 windows and 3 live snapshots into a queue of 4. Live ones go first.
+		// With the hub gone: 3 windows spooled, 3 live snapshots into a queue of 2.
 		for (let i = 0; i < 3; i++) {
-			stream.send({ type: 'profile', window: windowAt(2_000_000 + i * 1000, 10) });
+			stream.send({ type: 'profile', window: windowAt(2_000_000 + i * 1000, 10 * (i + 1)) });
 			stream.send({ type: 'live', stats: stats(10 + i) });
 		}
 		const c = stream.counters;
-		assert.equal(c.queued, 4);
-		assert.deepEqual(c.dropped, { window: 0, live: 2 });
-		// A fifth message in a queue of only windows costs the oldest window.
-		stream.send({ type: 'profile', window: windowAt(2_010_000, 100) });
-		stream.send({ type: 'profile', window: windowAt(2_011_000, 1000) });
-		assert.deepEqual(stream.counters.dropped, { window: 1, live: 3 });
+		assert.equal(c.spooled, 3);
+		assert.equal(c.queued, 5);
+		assert.deepEqual(c.dropped, { window: 0, live: 1 });
+		// A fourth window over the cap costs the oldest one (10 samples).
+		stream.send({ type: 'profile', window: windowAt(2_003_000, 40) });
+		assert.deepEqual(stream.counters.dropped, { window: 1, live: 1 });
+		assert.equal(stream.counters.spooled, 3);
 
 		hub = await hubAt(dir, port);
-		await until('the queued windows after the restart', async () => (await samples(hub)) === 3 + 10 + 10 + 100 + 1000);
+		await until('the spooled windows after the restart', async () => (await samples(hub)) === 3 + 20 + 30 + 40);
+		await until('their acks', () => stream.counters.spooled === 0);
 		assert.equal(stream.counters.connects, 2);
-		assert.equal(stream.counters.queued, 0);
 		await until('the hub to see the host again', () => hub.state.hosts()[0]?.connected === true);
 	} finally {
 		await stream.close();

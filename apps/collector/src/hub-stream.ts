@@ -3,24 +3,33 @@ import { WebSocket } from 'ws';
 import {
 	PROTOCOL_VERSION,
 	hubReplySchema,
+	ingestCloseCodes,
 	queueClassOf,
 	type DataMessage,
 	type HelloMessage,
+	type MessageId,
 	type QueueClass,
 } from '@firesight/protocol';
+import { Spool, type SpoolOptions } from './spool.ts';
 
 export interface HubStreamOptions {
 	/** The hub: `http://host:port` or `ws://host:port[/ingest]`. */
 	hub: string;
 	token: string;
-	hello: Omit<HelloMessage, 'type' | 'protocol'>;
-	/** Messages held while the hub is away or slow. Default 64 (over 10 minutes of 10 s windows). */
-	maxQueue?: number;
+	hello: Omit<HelloMessage, 'type' | 'protocol' | 'boot'>;
+	/** Where stored messages wait for the hub's acknowledgement (memory only by default). */
+	spool?: Omit<SpoolOptions, 'onDrop' | 'log'>;
 	/** Live snapshots held at most; older ones are worthless once a newer one exists. Default 5. */
 	maxLiveQueued?: number;
+	/** Stored messages sent and not yet acknowledged, at most. Default 32. */
+	maxInFlight?: number;
 	initialBackoffMs?: number;
 	/** Ceiling of the reconnect delay. Default 5 s. */
 	maxBackoffMs?: number;
+	/** How often the hub is pinged. Default 5 s. */
+	pingIntervalMs?: number;
+	/** A hub silent (no pong, no reply) this long is taken for hung: the stream reconnects. Default 10 s. */
+	pingDeadlineMs?: number;
 	log?: (line: string) => void;
 }
 
@@ -32,13 +41,24 @@ export interface HubStreamCounters {
 	disconnects: number;
 	/** Upgrades the hub refused for a missing or wrong token. */
 	unauthorized: number;
-	/** By queue class (see QueueClass in @firesight/protocol). */
+	/** Connections dropped because the hub stopped answering pings. */
+	hubSilent: number;
+	/** By queue class (see QueueClass in @firesight/protocol); stored ones again on each replay. */
 	sent: Record<QueueClass, number>;
-	/** Dropped from a full queue, never sent. */
+	/** Stored messages the hub acknowledged as durable. */
+	acked: number;
+	/**
+	 * Never reached the hub: live snapshots superseded in a full queue, stored messages the
+	 * spool's cap dropped (oldest first) or a memory-only spool still held at close.
+	 */
 	dropped: Record<QueueClass, number>;
 	/** Messages the hub answered with an error. */
 	rejected: number;
+	/** Messages waiting: live snapshots plus the spool. */
 	queued: number;
+	/** Stored messages the hub has not acknowledged, and their bytes. */
+	spooled: number;
+	spooledBytes: number;
 }
 
 export interface HubStreamEvents {
@@ -48,6 +68,12 @@ export interface HubStreamEvents {
 	rejected: [code: string, message: string];
 	/** The hub refused the token (HTTP 401). The stream keeps retrying; the owner decides whether to give up. */
 	unauthorized: [reason: string];
+	/**
+	 * The hub closed the connection on purpose (see ingestCloseCodes): an unsupported protocol
+	 * version (retrying cannot help; the owner should stop) or a host name another collector holds
+	 * (retried slowly: it may be gone soon).
+	 */
+	refused: [code: number, reason: string];
 }
 
 /** `http://h:p` → `ws://h:p/ingest`; keeps an explicit ws URL and path. */
@@ -61,26 +87,36 @@ export function ingestUrl(hub: string): string {
 }
 
 /**
- * The collector's connection to its hub. Messages go through a bounded queue, so a slow or
- * absent hub costs counted drops, never memory; the connection comes back by itself with
- * exponential backoff and jitter, and says hello again each time.
+ * The collector's connection to its hub. Stored messages (queue class `window`) get an id and
+ * wait in a bounded spool until the hub acknowledges them as durable; on each connection the
+ * spool is sent again from its oldest message, and the hub ignores ids it has. Live snapshots
+ * wait in a small queue of their own and are superseded. The connection comes back by itself
+ * with exponential backoff and jitter, says hello again each time, and is given up for a new
+ * one when the hub stops answering pings.
  */
 export class HubStream extends EventEmitter<HubStreamEvents> {
 	readonly url: string;
-	readonly #opts: Required<Omit<HubStreamOptions, 'log'>> & { log: (line: string) => void };
-	readonly #queue: DataMessage[] = [];
+	readonly spool: Spool;
+	readonly #opts: Required<Omit<HubStreamOptions, 'log' | 'spool'>> & { log: (line: string) => void };
+	readonly #live: DataMessage[] = [];
 	#ws: WebSocket | undefined;
 	#ready = false;
-	#sending = false;
+	#liveSending = false;
+	/** Spool entries sent on this connection (the oldest ones), awaiting their acks. */
+	#inFlight = 0;
 	#attempt = 0;
 	#timer: NodeJS.Timeout | undefined;
+	#pinger: NodeJS.Timeout | undefined;
 	#closed = false;
 	#lastError = '';
-	readonly #counters: Omit<HubStreamCounters, 'connected' | 'queued'> = {
+	#lastRefusal = '';
+	readonly #counters: Omit<HubStreamCounters, 'connected' | 'queued' | 'spooled' | 'spooledBytes'> = {
 		connects: 0,
 		disconnects: 0,
 		unauthorized: 0,
+		hubSilent: 0,
 		sent: { window: 0, live: 0 },
+		acked: 0,
 		dropped: { window: 0, live: 0 },
 		rejected: 0,
 	};
@@ -88,15 +124,25 @@ export class HubStream extends EventEmitter<HubStreamEvents> {
 	constructor(options: HubStreamOptions) {
 		super();
 		this.url = ingestUrl(options.hub);
+		const { spool, ...rest } = options;
 		this.#opts = {
-			maxQueue: 64,
 			maxLiveQueued: 5,
+			maxInFlight: 32,
 			initialBackoffMs: 100,
 			maxBackoffMs: 5000,
+			pingIntervalMs: 5000,
+			pingDeadlineMs: 10_000,
 			log: () => {},
-			...options,
+			...rest,
 		};
-		if (this.#opts.maxQueue < 1) throw new RangeError('maxQueue must be at least 1');
+		if (this.#opts.maxLiveQueued < 1) throw new RangeError('maxLiveQueued must be at least 1');
+		this.spool = new Spool({
+			...spool,
+			log: this.#opts.log,
+			onDrop: () => {
+				this.#counters.dropped.window++;
+			},
+		});
 		this.#connect();
 	}
 
@@ -106,59 +152,75 @@ export class HubStream extends EventEmitter<HubStreamEvents> {
 			sent: { ...this.#counters.sent },
 			dropped: { ...this.#counters.dropped },
 			connected: this.#ready,
-			queued: this.#queue.length,
+			queued: this.#live.length + this.spool.length,
+			spooled: this.spool.length,
+			spooledBytes: this.spool.bytes,
 		};
 	}
 
-	/** Queues a message as its type's queue class says (live: superseded, window: kept longest). */
+	/** A stored message goes to the spool under a new id; a live one to the superseded queue. */
 	send(message: DataMessage): void {
 		if (this.#closed) return;
-		const q = this.#queue;
-		if (queueClassOf(message) === 'live') {
-			let live = 0;
-			for (const m of q) if (queueClassOf(m) === 'live') live++;
-			if (live >= this.#opts.maxLiveQueued) this.#dropOldest('live');
+		if (queueClassOf(message) === 'window') {
+			const before = this.spool.length;
+			try {
+				this.spool.add(message);
+			} catch (err) {
+				// A full or broken disk: the message is lost, and counted.
+				this.#counters.dropped.window++;
+				this.#opts.log(`spool: ${(err as Error).message}`);
+				return;
+			}
+			// The cap dropped entries already on the wire: they are no longer in flight.
+			this.#inFlight = Math.max(0, this.#inFlight - Math.max(0, before + 1 - this.spool.length));
+		} else {
+			if (this.#live.length >= this.#opts.maxLiveQueued) {
+				// Index 0 may be on the wire; it leaves in its send callback.
+				const i = this.#liveSending && this.#live.length > 1 ? 1 : 0;
+				this.#live.splice(i, 1);
+				this.#counters.dropped.live++;
+			}
+			this.#live.push(message);
 		}
-		if (q.length >= this.#opts.maxQueue) {
-			// Live stats are superseded every second; a window is data that will not come again.
-			if (!this.#dropOldest('live')) this.#dropOldest('window');
-		}
-		q.push(message);
 		this.#pump();
 	}
 
-	#dropOldest(type: QueueClass): boolean {
-		// Index 0 may be in flight; it is removed by its send callback, not here.
-		const start = this.#sending ? 1 : 0;
-		for (let i = start; i < this.#queue.length; i++) {
-			if (queueClassOf(this.#queue[i]!) === type) {
-				this.#queue.splice(i, 1);
-				this.#counters.dropped[type]++;
-				return true;
-			}
-		}
-		if (type === 'window' && this.#queue.length > start) {
-			const [m] = this.#queue.splice(start, 1);
-			this.#counters.dropped[queueClassOf(m!)]++;
-			return true;
-		}
-		return false;
-	}
-
-	/** Sends one message at a time: the next goes when the socket has taken the previous. */
+	/** Sends what the connection may take: live snapshots one at a time, the spool up to maxInFlight unacknowledged. */
 	#pump(): void {
-		if (!this.#ready || this.#sending || this.#queue.length === 0) return;
 		const ws = this.#ws;
-		const msg = this.#queue[0]!;
-		if (!ws || ws.readyState !== WebSocket.OPEN) return;
-		this.#sending = true;
+		if (!this.#ready || !ws || ws.readyState !== WebSocket.OPEN) return;
+		while (this.#inFlight < this.#opts.maxInFlight && this.#inFlight < this.spool.length) {
+			const entry = this.spool.at(this.#inFlight)!;
+			this.#inFlight++;
+			ws.send(this.spool.text(entry));
+			this.#counters.sent.window++;
+		}
+		if (this.#liveSending || this.#live.length === 0) return;
+		const msg = this.#live[0]!;
+		this.#liveSending = true;
 		ws.send(JSON.stringify(msg), (err) => {
-			this.#sending = false;
-			if (err) return; // the close handler reconnects; the message stays first in line
-			if (this.#queue[0] === msg) this.#queue.shift();
-			this.#counters.sent[queueClassOf(msg)]++;
+			this.#liveSending = false;
+			if (err) return; // the close handler reconnects; the snapshot stays first in line
+			if (this.#live[0] === msg) this.#live.shift();
+			this.#counters.sent.live++;
 			this.#pump();
 		});
+	}
+
+	/** The hub is done with a stored message (stored, or refused for good): it leaves the spool. */
+	#settle(id: MessageId): void {
+		const index = this.#indexOf(id);
+		if (index < 0) return;
+		this.spool.remove(id);
+		if (index < this.#inFlight) this.#inFlight--;
+	}
+
+	#indexOf(id: MessageId): number {
+		for (let i = 0; i < this.spool.length; i++) {
+			const e = this.spool.at(i)!;
+			if (e.id.seq === id.seq && e.id.boot === id.boot) return i;
+		}
+		return -1;
 	}
 
 	#connect(): void {
@@ -168,29 +230,66 @@ export class HubStream extends EventEmitter<HubStreamEvents> {
 			handshakeTimeout: 5000,
 		});
 		this.#ws = ws;
+		let heard = Date.now();
+		const hear = () => {
+			heard = Date.now();
+		};
 		ws.on('open', () => {
-			const hello: HelloMessage = { type: 'hello', protocol: PROTOCOL_VERSION, ...this.#opts.hello };
+			const hello: HelloMessage = { type: 'hello', protocol: PROTOCOL_VERSION, boot: this.spool.boot, ...this.#opts.hello };
 			ws.send(JSON.stringify(hello));
 			this.#attempt = 0;
 			this.#ready = true;
 			this.#lastError = '';
+			this.#inFlight = 0;
 			this.#counters.connects++;
-			this.#opts.log(`connected to ${this.url}`);
+			this.#opts.log(`connected to ${this.url}${this.spool.length ? ` (${this.spool.length} stored messages to send)` : ''}`);
+			hear();
+			// A hung hub (stopped, or its machine gone) keeps the TCP connection open: only
+			// silence tells, and what was written to it must be sent again elsewhere.
+			const { pingIntervalMs, pingDeadlineMs } = this.#opts;
+			this.#pinger = setInterval(
+				() => {
+					if (Date.now() - heard > pingDeadlineMs) {
+						this.#counters.hubSilent++;
+						this.#lastError = `hub stopped answering (no pong in ${pingDeadlineMs / 1000} s)`;
+						ws.terminate();
+						return;
+					}
+					ws.ping();
+				},
+				Math.min(pingIntervalMs, pingDeadlineMs / 2),
+			);
+			this.#pinger.unref();
 			this.emit('connected');
 			this.#pump();
 		});
+		ws.on('pong', hear);
 		ws.on('message', (data) => {
+			hear();
 			let parsed;
 			try {
 				parsed = hubReplySchema.safeParse(JSON.parse(data.toString()));
 			} catch {
 				return;
 			}
-			if (parsed.success && parsed.data.type === 'error') {
-				this.#counters.rejected++;
-				this.#opts.log(`hub rejected a message: ${parsed.data.code}: ${parsed.data.message}`);
-				this.emit('rejected', parsed.data.code, parsed.data.message);
+			if (!parsed.success) return;
+			const reply = parsed.data;
+			if (reply.type === 'ack') {
+				if (reply.id) {
+					this.#counters.acked++;
+					this.#settle(reply.id);
+					this.#pump();
+				}
+				return;
 			}
+			this.#counters.rejected++;
+			this.#opts.log(`hub rejected a message: ${reply.code}: ${reply.message}`);
+			// Refused for good: sending it again would only be refused again.
+			if (reply.id) {
+				this.#settle(reply.id);
+				this.#pump();
+			}
+			this.emit('rejected', reply.code, reply.message);
 		});
 		ws.on('unexpected-response', (_req, res) => {
 			const status = res.statusCode ?? 0;
@@ -204,19 +303,35 @@ export class HubStream extends EventEmitter<HubStreamEvents> {
 		ws.on('error', (err) => {
 			if (!this.#lastError) this.#lastError = err.message || String(err);
 		});
-		ws.on('close', () => {
+		ws.on('close', (code, reasonBytes) => {
 			const wasReady = this.#ready;
 			this.#ready = false;
-			this.#sending = false;
+			this.#liveSending = false;
+			this.#inFlight = 0;
+			if (this.#pinger) clearInterval(this.#pinger);
+			this.#pinger = undefined;
 			if (this.#ws === ws) this.#ws = undefined;
 			if (this.#closed) return;
 			this.#counters.disconnects++;
-			const reason = this.#lastError || 'connection closed';
-			if (wasReady) {
+			const said = reasonBytes.toString();
+			let refused = false;
+			if (code === ingestCloseCodes.unsupportedVersion || code === ingestCloseCodes.hostInUse) {
+				refused = true;
+				this.#lastError = `the hub refused this collector: ${said}`;
+				// Said once per reason: a refused collector retries quietly.
+				if (this.#lastError !== this.#lastRefusal) this.#opts.log(this.#lastError);
+				this.#lastRefusal = this.#lastError;
+				this.emit('refused', code, said);
+			} else if (code === ingestCloseCodes.storeFailed) {
+				this.#lastError = `the hub could not store a message (${said}); sending it again`;
+			}
+			const reason = this.#lastError || (said ? `closed: ${said}` : 'connection closed');
+			if (wasReady && !refused) {
 				this.#opts.log(`lost the hub: ${reason}`);
 				this.emit('disconnected', reason);
 			}
 			this.#lastError = '';
+			if (refused) this.#attempt = Math.max(this.#attempt, 30);
 			this.#scheduleReconnect(reason);
 		});
 	}
@@ -233,20 +348,25 @@ export class HubStream extends EventEmitter<HubStreamEvents> {
 	}
 
 	/**
-	 * Waits up to `flushMs` for queued messages to reach the socket (connecting first if need
-	 * be), then closes. Whatever is
-	 * still queued after that is counted as dropped.
+	 * Waits up to `flushMs` for the hub to acknowledge what is spooled and for live snapshots to
+	 * reach the socket (connecting first if need be), then closes. A spool on disk keeps what is
+	 * left for the next start; what a memory-only spool still holds, and live snapshots, are
+	 * counted as dropped.
 	 */
 	async close(flushMs = 1000): Promise<void> {
 		const deadline = Date.now() + flushMs;
 		// Not only while connected: a stream closed right after start may still be connecting.
-		while (this.#queue.length > 0 && Date.now() < deadline) {
+		while ((this.#live.length > 0 || this.spool.length > 0) && Date.now() < deadline) {
 			await new Promise((r) => setTimeout(r, 10));
 		}
 		this.#closed = true;
 		if (this.#timer) clearTimeout(this.#timer);
-		for (const m of this.#queue) this.#counters.dropped[queueClassOf(m)]++;
-		this.#queue.length = 0;
+		if (this.#pinger) clearInterval(this.#pinger);
+		this.#counters.dropped.live += this.#live.length;
+		this.#live.length = 0;
+		if (this.spool.dir === undefined) this.#counters.dropped.window += this.spool.length;
+		else if (this.spool.length > 0) this.#opts.log(`${this.spool.length} stored messages stay in ${this.spool.dir} for the next start`);
+		this.spool.close();
 		const ws = this.#ws;
 		this.#ready = false;
 		if (!ws) return;

@@ -126,9 +126,9 @@ export class Ingest {
 		const reply = (r: HubReply) => {
 			if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(r));
 		};
-		const reject = (reason: string, code: Extract<HubReply, { type: 'error' }>['code'], message: string) => {
+		const reject = (reason: string, code: Extract<HubReply, { type: 'error' }>['code'], message: string, id?: MessageId) => {
 			metrics.messagesRejected.inc({ reason });
-			reply({ type: 'error', code, message });
+			reply({ type: 'error', code, message, ...(id ? { id } : {}) });
 		};
 
 		const close = (code: number, reason: string) => {
@@ -185,7 +185,7 @@ export class Ingest {
 			} else {
 				const sender = messageHost(msg);
 				if (sender !== host) {
-					return reject('host_mismatch', 'bad_message', `${msg.type} for host '${sender}' on the connection of '${host}'`);
+					return reject('host_mismatch', 'bad_message', `${msg.type} for host '${sender}' on the connection of '${host}'`, msg.id);
 				}
 				// The table's entry for this type; the cast joins each message to its own entry.
 				const route = ingestRoutes[msg.type] as IngestRoute<DataMessage>;
