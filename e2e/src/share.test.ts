@@ -70,6 +70,22 @@ test('Share on the Profiles page makes a link a browser without a session opens 
 	const link = await field.inputValue();
 	assert.match(link, new RegExp(`^${hub!.url}/s/[A-Za-z0-9_-]{22}\\?`));
 	const id = new URL(link).pathname.split('/')[2]!;
+
+	// A file picked (or dropped) on the Profiles page becomes a share, and the page opens it.
+	await page.getByTestId('import-file').setInputFiles({
+		name: 'stacks.folded',
+		mimeType: 'text/plain',
+		buffer: Buffer.from(`imported;main;imported_hot_fn 70\nimported;main 5\n`),
+	});
+	await page.waitForURL(/\/s\/[A-Za-z0-9_-]{22}$/, { timeout: 60_000 });
+	assert.equal(await firstFunction(page), 'imported_hot_fn');
+	await page.getByTestId('share-source').filter({ hasText: 'stacks.folded (folded)' }).waitFor();
+	await page.goto(`${hub!.url}/profiles?${range}`);
+	await page
+		.getByTestId('import-file')
+		.setInputFiles({ name: 'junk.bin', mimeType: 'application/octet-stream', buffer: Buffer.from([1, 2, 3, 250]) });
+	await page.getByTestId('import-error').filter({ hasText: 'junk.bin: not a profile' }).waitFor({ timeout: 60_000 });
+	assert.equal((await hub!.storage.shares.list()).length, 2);
 	await owner.close();
 
 	const stranger = await browser!.newContext();
