@@ -13,7 +13,8 @@ const shareIdInput = z.object({ id: z.string().max(64) });
 
 /** The Profiles page's URL parameters, kept with a share so its link reopens that view. */
 export const viewStateSchema = z
-	.record(z.string().regex(/^[a-z][a-zA-Z0-9_]{0,31}$/), z.string().max(2000))
+	// A zoom path down a deep stack of long C++ names runs to thousands of characters.
+	.record(z.string().regex(/^[a-z][a-zA-Z0-9_]{0,31}$/), z.string().max(16_000))
 	.refine((v) => Object.keys(v).length <= 32, { message: 'at most 32 view parameters' });
 
 export const shareCreateInput = profileQueryInput.and(
