@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import type { Features } from '@firesight/protocol';
 import { UserError } from './command.ts';
 import type { Feature, FeatureContext, FeatureDefinition } from './feature.ts';
-import { HubStream } from './hub-stream.ts';
+import { HubStream, type HubStreamOptions } from './hub-stream.ts';
 import { ProcessTable } from './live/process-table.ts';
 import { profilingFeature } from './profiling/profiling-feature.ts';
 import { tcpFeature } from './tcp/tcp-feature.ts';
@@ -22,6 +22,8 @@ export interface CollectorOptions {
 	captureBodies?: readonly number[];
 	/** The signals to run; CPU profiles, TCP and HTTPS requests by default. */
 	features?: readonly FeatureDefinition[];
+	/** Where stored messages wait for the hub's acknowledgement; memory only (256 MiB at most) by default. */
+	spool?: HubStreamOptions['spool'];
 	/** How often features are drained and live stats sent. Default 500 ms. */
 	tickMs?: number;
 	log?: (line: string) => void;
@@ -54,7 +56,19 @@ export function startCollector(options: CollectorOptions): Collector {
 	const log = options.log ?? ((line: string) => console.error(`firesight collector: ${line}`));
 	const frequencyHz = options.frequency ?? 97;
 	const windowMs = options.windowMs ?? 10_000;
-	const stream = new HubStream({ hub: options.hub, token: options.token, hello: { host, version: COLLECTOR_VERSION, frequencyHz }, log });
+	let stream: HubStream;
+	try {
+		stream = new HubStream({
+			hub: options.hub,
+			token: options.token,
+			hello: { host, version: COLLECTOR_VERSION, frequencyHz },
+			...(options.spool ? { spool: options.spool } : {}),
+			log,
+		});
+	} catch (err) {
+		// A spool directory another collector holds or that cannot be written: one line, no stack.
+		throw new UserError((err as Error).message);
+	}
 
 	const context: FeatureContext = { host, log, send: (message) => stream.send(message) };
 	const running: { name: string; feature: Feature; failing: boolean }[] = [];

@@ -109,7 +109,14 @@ export class Spool {
 		this.#onDrop = options.onDrop ?? (() => {});
 		this.#log = options.log ?? (() => {});
 		if (!(this.#max >= 1)) throw new RangeError('the spool needs at least one byte');
-		if (this.dir !== undefined) this.#open(this.dir);
+		if (this.dir !== undefined) {
+			try {
+				this.#open(this.dir);
+			} catch (err) {
+				const e = err as NodeJS.ErrnoException;
+				throw new Error(e.code ? `cannot use the spool ${this.dir}: ${e.code}` : e.message);
+			}
+		}
 	}
 
 	/** Messages held. */

@@ -1,13 +1,16 @@
+import { hostname } from 'node:os';
 import { z } from 'zod';
 import { NativeError } from '@firesight/native';
+import { ingestCloseCodes } from '@firesight/protocol';
 import { defineOptions, exitCodes, flagOption, textOption, UserError, type Command } from '../command.ts';
 import { startCollector } from '../collector-agent.ts';
+import { DEFAULT_SPOOL_MAX_BYTES, defaultSpoolDir } from '../spool.ts';
 import { untilSignal } from '../until-signal.ts';
 import { agentOptions, agentOptionsUsage } from './agent-options.ts';
-import { bearerToken, collectorHubUrl, name } from './option-values.ts';
+import { bearerToken, byteSize, collectorHubUrl, directoryPath, name } from './option-values.ts';
 
 const usage = `Usage: firesight collector --hub URL --token TOKEN [--host NAME] [--frequency HZ] [--window SECS]
-                          [--capture-bodies PID]... [--retry-auth]
+                          [--capture-bodies PID]... [--retry-auth] [--spool DIR] [--spool-max SIZE]
 
 Runs this host's collector: samples CPU stacks with eBPF and streams profile windows and a live
 process table to a hub. Stops on Ctrl-C (SIGINT) or SIGTERM and detaches every BPF program.
@@ -20,6 +23,10 @@ ${agentOptionsUsage}
   --window SECS        length of a stored profile window, e.g. 10s, 1m (default 10s)
   --retry-auth         when the hub refuses the token, keep retrying (a hub about to get it)
                        instead of exiting with code 3
+  --spool DIR          where windows wait until the hub has stored them, kept across restarts
+                       (default: /var/lib/firesight/spool/HOST as root, else under the temp dir)
+  --spool-max SIZE     the spool's size at most, e.g. 64M or 1G; beyond it the oldest windows
+                       are dropped and counted (default 256M)
 
 Needs root (or CAP_BPF and CAP_PERFMON) and a kernel with BTF.`;
 
@@ -28,6 +35,8 @@ const options = defineOptions({
 	token: textOption(bearerToken(1), { env: 'FIRESIGHT_TOKEN', secret: true }),
 	host: textOption(name.optional()),
 	'retry-auth': flagOption(z.boolean().default(false)),
+	spool: textOption(directoryPath.optional()),
+	'spool-max': textOption(byteSize(1024 * 1024, 64 * 1024 ** 3).default(DEFAULT_SPOOL_MAX_BYTES)),
 	...agentOptions,
 });
 
@@ -47,6 +56,7 @@ export const collector: Command = {
 				windowMs,
 				captureBodies: args['capture-bodies'],
 				...(args.host ? { host: args.host } : {}),
+				spool: { dir: args.spool ?? defaultSpoolDir(args.host ?? hostname()), maxBytes: args['spool-max'] },
 			});
 		} catch (err) {
 			if (err instanceof NativeError) throw new UserError(err.message);
@@ -55,17 +65,23 @@ export const collector: Command = {
 		console.error(`firesight collector: sampling ${agent.host} at ${frequency} Hz, streaming to ${hub}`);
 		// A wrong token does not fix itself: retrying forever would look like an unreachable hub.
 		const refused = new Promise<string>((resolve) => {
+			// A hub that does not speak this collector's protocol will not learn it by retrying.
+			agent.stream.on('refused', (code, reason) => {
+				if (code !== ingestCloseCodes.unsupportedVersion) return;
+				void agent.stream.close(0);
+				resolve(`the hub refused this collector: ${reason}; run the same Firesight version on both`);
+			});
 			if (args['retry-auth']) return;
 			agent.stream.once('unauthorized', (reason) => {
 				// No more attempts while the rest stops: they would only report an unreachable hub.
 				void agent.stream.close(0);
-				resolve(reason);
+				resolve(`${reason}; check --token or $FIRESIGHT_TOKEN (--retry-auth keeps trying)`);
 			});
 		});
 		const reason = await Promise.race([untilSignal().then(() => undefined), refused]);
 		await agent.stop();
 		if (reason !== undefined) {
-			console.error(`firesight collector: ${reason}; check --token or $FIRESIGHT_TOKEN (--retry-auth keeps trying)`);
+			console.error(`firesight collector: ${reason}`);
 			return exitCodes.unauthorized;
 		}
 		return exitCodes.ok;

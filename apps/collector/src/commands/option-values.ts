@@ -91,3 +91,19 @@ export const queryHubUrl = z.string().transform((text, ctx) => {
 export function outputFormat(format: 'pprof' | 'folded' | undefined, output: string | undefined): 'pprof' | 'folded' {
 	return format ?? (output && /\.(pb\.gz|pprof)$/.test(output) ? 'pprof' : 'folded');
 }
+
+const SIZE_UNITS = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 } as const;
+
+/** A size such as 256M, 1G or 65536 (bytes); K, M and G are powers of 1024 (KiB, MiB, GiB too). */
+export function byteSize(min: number, max: number) {
+	const message = `must be a size from ${min} bytes to ${max / 1024 ** 3} GiB, such as 64M or 1G`;
+	return z.string().transform((text, ctx) => {
+		const m = /^(\d{1,15})\s*([kmg]?)(?:i?b)?$/i.exec(text.trim());
+		const bytes = m ? Number(m[1]) * SIZE_UNITS[m[2]!.toLowerCase() as keyof typeof SIZE_UNITS] : NaN;
+		if (!(bytes >= min && bytes <= max)) {
+			ctx.addIssue({ code: 'custom', message });
+			return z.NEVER;
+		}
+		return bytes;
+	});
+}
