@@ -9,8 +9,8 @@ export default function ProfilesPage() {
 	// The view reads the URL query; Suspense lets the static shell render without it.
 	return (
 		<Suspense fallback={<div className="empty-state">Loading…</div>}>
-			<ProfilesView />
 			<ShareActions />
+			<ProfilesView />
 		</Suspense>
 	);
 }

@@ -88,8 +88,8 @@ export function ShareActions() {
 	}, []);
 
 	return (
-		// Sticky at the bottom of the window, so Share stays in reach below a tall flame graph.
-		<div className="page" style={{ position: 'sticky', bottom: 0, zIndex: 5, paddingTop: 0 }}>
+		// Above the page's own panels: in reach before a tall flame graph, and over nothing.
+		<div className="page" style={{ marginBottom: 16 }}>
 			<section
 				className="panel"
 				aria-label="Share and import"
