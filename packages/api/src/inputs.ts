@@ -13,6 +13,16 @@ export const filterFields = { host: hostSchema.optional(), pid: pidSchema.option
 /** A range [fromMs, toMs) with the host and pid filters; wrap the object in `fromBeforeTo`. */
 export const rangeFields = { fromMs: timestampSchema, toMs: timestampSchema, ...filterFields };
 
+/** Hosts one query may name; every host is the query without `host`. */
+export const MAX_SELECTED_HOSTS = 100;
+
+/** One host, or several merged (the dashboard's host selector); every host when absent. */
+export const hostSelectionSchema = z.union([hostSchema, z.array(hostSchema).min(1).max(MAX_SELECTED_HOSTS)]);
+export type HostSelection = z.infer<typeof hostSelectionSchema>;
+
+/** `rangeFields` whose host filter takes a host selection. */
+export const selectionRangeFields = { ...rangeFields, host: hostSelectionSchema.optional() };
+
 /** Rejects a range whose fromMs is not before its toMs. */
 export function fromBeforeTo<O extends { fromMs: number; toMs: number }, I>(schema: z.ZodType<O, I>) {
 	return schema.refine((q) => q.fromMs < q.toMs, { message: 'fromMs must be before toMs', path: ['toMs'] });
@@ -25,7 +35,7 @@ export type ProfileQueryInput = z.infer<typeof profileQueryInput>;
 
 export const flameInput = fromBeforeTo(
 	z.object({
-		...rangeFields,
+		...selectionRangeFields,
 		...commFilter,
 		/** Drop nodes below this share of all samples; 0 keeps every node. */
 		minFraction: z.number().min(0).max(0.5).default(DEFAULT_MIN_FRACTION),
@@ -37,7 +47,7 @@ export type FlameInput = z.input<typeof flameInput>;
 
 export const foldedInput = fromBeforeTo(
 	z.object({
-		...rangeFields,
+		...selectionRangeFields,
 		...commFilter,
 		/** Name processes `comm-PID` instead of `comm`. */
 		pids: z.boolean().default(false),

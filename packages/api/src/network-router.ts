@@ -1,11 +1,12 @@
 import { z } from 'zod';
 import type { ConnectionRetransmits, RetransmitSeries } from '@firesight/store';
 import { checkRange, guarded } from './guards.ts';
-import { fromBeforeTo, rangeFields } from './inputs.ts';
+import { perHost } from './host-selection.ts';
+import { fromBeforeTo, selectionRangeFields } from './inputs.ts';
 import { t } from './trpc.ts';
 
-const networkConnectionsInput = fromBeforeTo(z.object(rangeFields));
-const networkSeriesInput = fromBeforeTo(z.object({ ...rangeFields, stepMs: z.number().int().min(1000).max(86_400_000).default(10_000) }));
+const networkConnectionsInput = fromBeforeTo(z.object(selectionRangeFields));
+const networkSeriesInput = fromBeforeTo(z.object({ ...selectionRangeFields, stepMs: z.number().int().min(1000).max(86_400_000).default(10_000) }));
 
 export interface RatePoint {
 	t: number;
@@ -33,12 +34,21 @@ export const networkRouter = t.router({
 	/** Retransmits per connection, summed over the stored windows that start in the range. */
 	connections: t.procedure.input(networkConnectionsInput).query(async ({ input, ctx }): Promise<ConnectionRetransmits[]> => {
 		checkRange(input);
-		return guarded('connection query failed', () => ctx.storage.connections.query(input));
+		const answers = await guarded('connection query failed', () => perHost(input, (q) => ctx.storage.connections.query(q)));
+		return answers.length === 1 ? (answers[0] ?? []) : answers.flat().sort((a, b) => b.retransmits - a.retransmits);
 	}),
 	/** Retransmits/s per host and per process, in buckets of stepMs. */
 	series: t.procedure.input(networkSeriesInput).query(async ({ input, ctx }): Promise<NetworkSeriesResult> => {
 		checkRange(input);
-		const r = await guarded('series query failed', () => ctx.storage.connections.series(input));
+		const answers = await guarded('series query failed', () => perHost(input, (q) => ctx.storage.connections.series(q)));
+		// Every host's answer has the same buckets (they depend on the range only); series are per host.
+		const byTotal = (a: RetransmitSeries, b: RetransmitSeries) => b.total - a.total;
+		const r = {
+			stepMs: answers[0]?.stepMs ?? input.stepMs,
+			startMs: answers[0]?.startMs ?? input.fromMs,
+			hosts: answers.flatMap((a) => a.hosts).sort(byTotal),
+			processes: answers.flatMap((a) => a.processes).sort(byTotal),
+		};
 		const seconds = r.stepMs / 1000;
 		const rate = (s: RetransmitSeries): RateSeries => ({
 			...s,

@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { timestampSchema } from '@firesight/protocol';
 import type { EndpointsResult, HistogramResult, StoredRequest } from '@firesight/store';
 import { checkRange, guarded } from './guards.ts';
-import { filterFields, fromBeforeTo, rangeFields } from './inputs.ts';
+import { perHost } from './host-selection.ts';
+import { filterFields, fromBeforeTo, rangeFields, selectionRangeFields } from './inputs.ts';
 import { t } from './trpc.ts';
 
 /** Requests one call may return; the CLI pages with sinceMs for more. */
@@ -14,7 +15,7 @@ const requestsListInput = z.object({
 	untilMs: timestampSchema.optional(),
 	limit: z.number().int().min(1).max(MAX_REQUESTS_PER_CALL).default(MAX_REQUESTS_PER_CALL),
 });
-const requestsEndpointsInput = fromBeforeTo(z.object(rangeFields));
+const requestsEndpointsInput = fromBeforeTo(z.object(selectionRangeFields));
 const requestsHistogramInput = fromBeforeTo(
 	z.object({
 		...rangeFields,
@@ -33,7 +34,15 @@ export const requestsRouter = t.router({
 	/** Per endpoint: count, rate, error rate, p50/p90/p99 merged from the stored windows' histograms. */
 	endpoints: t.procedure.input(requestsEndpointsInput).query(async ({ input, ctx }): Promise<EndpointsResult> => {
 		checkRange(input);
-		return guarded('endpoint query failed', () => ctx.storage.requests.endpoints(input));
+		const answers = await guarded('endpoint query failed', () => perHost(input, (q) => ctx.storage.requests.endpoints(q)));
+		const [only] = answers;
+		if (answers.length === 1 && only) return only;
+		// Endpoints are per host already; the hosts' windows cover the same range side by side.
+		return {
+			coveredMs: Math.max(0, ...answers.map((a) => a.coveredMs)),
+			windows: answers.reduce((sum, a) => sum + a.windows, 0),
+			endpoints: answers.flatMap((a) => a.endpoints).sort((a, b) => b.count - a.count),
+		};
 	}),
 	/** One endpoint's log2 latency histogram over the range. */
 	histogram: t.procedure.input(requestsHistogramInput).query(async ({ input, ctx }): Promise<HistogramResult> => {

@@ -8,10 +8,11 @@ import { requestsRouter } from './requests-router.ts';
 import { sharesRouter } from './shares-router.ts';
 import { diffRouter } from './diff-router.ts';
 import { sandwichRouter } from './sandwich-router.ts';
-import { flameInput, foldedInput, processFindInput } from './inputs.ts';
+import { queryProfiles } from './host-selection.ts';
+import { flameInput, foldedInput, processFindInput, type HostSelection } from './inputs.ts';
 import { t } from './trpc.ts';
 
-function storeQuery(q: ProfileQuery): ProfileQuery {
+function storeQuery(q: Omit<ProfileQuery, 'host'> & { host?: HostSelection | undefined }) {
 	return { fromMs: q.fromMs, toMs: q.toMs, host: q.host, pid: q.pid, comm: q.comm };
 }
 
@@ -28,12 +29,12 @@ export const appRouter = t.router({
 	profile: t.router({
 		flame: t.procedure.input(flameInput).query(async ({ input, ctx }): Promise<FlameResult> => {
 			checkRange(input);
-			const { profile, windows } = await guarded('profile query failed', () => ctx.storage.profiles.query(storeQuery(input)));
+			const { profile, windows } = await guarded('profile query failed', () => queryProfiles(ctx.storage.profiles, storeQuery(input)));
 			return flameResult(profile, input, windows, input);
 		}),
 		folded: t.procedure.input(foldedInput).query(async ({ input, ctx }) => {
 			checkRange(input);
-			const { profile, windows } = await guarded('profile query failed', () => ctx.storage.profiles.query(storeQuery(input)));
+			const { profile, windows } = await guarded('profile query failed', () => queryProfiles(ctx.storage.profiles, storeQuery(input)));
 			return { text: toFolded(profile, { pids: input.pids }), totalSamples: totalWeight(profile), windows };
 		}),
 	}),
