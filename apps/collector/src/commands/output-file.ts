@@ -1,4 +1,4 @@
-import { closeSync, ftruncateSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, ftruncateSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { quote, UsageError, UserError } from '../command.ts';
 
 /** A file opened when a command starts and written when it ends. */
@@ -46,7 +46,8 @@ export function openOutput(path: string): OutputFile {
 		path,
 		write(data) {
 			try {
-				ftruncateSync(fd);
+				// Only a regular file has old content to drop; /dev/null or a pipe cannot be truncated.
+				if (fstatSync(fd).isFile()) ftruncateSync(fd);
 				const bytes = typeof data === 'string' ? Buffer.from(data) : data;
 				for (let off = 0; off < bytes.length;) off += writeSync(fd, bytes, off);
 				written = true;

@@ -68,7 +68,8 @@ async function run(argv: string[]): Promise<number> {
 		}
 		// Ctrl-C (or SIGTERM) ends the recording early and still writes what was sampled.
 		let timer: NodeJS.Timeout | undefined;
-		await Promise.race([new Promise((r) => (timer = setTimeout(r, durationMs))), untilSignal()]);
+		const left = durationMs - (Date.now() - recording.startMs);
+		await Promise.race([new Promise((r) => (timer = setTimeout(r, Math.max(0, left)))), untilSignal()]);
 		clearTimeout(timer);
 		const profile = await recording.stop();
 		const processes = new Set(profile.samples.map((s) => s.pid)).size;

@@ -37,17 +37,20 @@ export class Recording {
 	readonly #symbolizer = new Symbolizer();
 	readonly #stacks = new Map<string, RawStack>();
 	readonly #seen = new Set<number>();
-	readonly #startMs: number;
+	/** When sampling began: just before the profiler attached, for it counts from then on. */
+	readonly startMs: number;
 	readonly #timer: NodeJS.Timeout;
 	readonly #onTick: (samples: number) => void;
 	#samples = 0;
+	/** When the latest drain began: it flips the kernel's buffers, so what it reads ends there. */
+	#drainedAt = 0;
 	#busy: Promise<void> = Promise.resolve();
 	#error: unknown;
 
 	/** Attaches to every CPU; throws NativeError when the profiler cannot load. */
 	constructor(options: RecordingOptions) {
+		this.startMs = Date.now();
 		this.#profiler = new Profiler({ frequency: options.frequency, pids: options.pids });
-		this.#startMs = Date.now();
 		this.#onTick = options.onTick ?? (() => {});
 		this.#timer = setInterval(() => void this.#drainInTurn(), options.tickMs ?? 1000);
 	}
@@ -56,18 +59,19 @@ export class Recording {
 	async stop(): Promise<Profile> {
 		clearInterval(this.#timer);
 		await this.#drainInTurn();
-		const endMs = Date.now();
+		const endMs = this.#drainedAt;
 		this.#profiler.close();
 		if (this.#error !== undefined) throw this.#error;
-		const builder = new ProfileBuilder({ startMs: this.#startMs, durationMs: 0, frequencyHz: this.#profiler.frequency });
+		const builder = new ProfileBuilder({ startMs: this.startMs, durationMs: 0, frequencyHz: this.#profiler.frequency });
 		symbolizeWindow(this.#asWindow(), this.#symbolizer, builder);
-		return { ...builder.build(), startMs: this.#startMs, durationMs: Math.max(1, endMs - this.#startMs) };
+		return { ...builder.build(), startMs: this.startMs, durationMs: Math.max(1, endMs - this.startMs) };
 	}
 
 	#drainInTurn(): Promise<void> {
 		this.#busy = this.#busy.then(async () => {
 			if (this.#error !== undefined) return;
 			try {
+				this.#drainedAt = Date.now();
 				this.#add(await this.#profiler.drain());
 			} catch (err) {
 				this.#error = err;
