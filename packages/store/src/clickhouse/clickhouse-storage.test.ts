@@ -164,6 +164,34 @@ function clickhouseTests(server: ClickhouseServer): void {
 			}
 		}));
 
+	test('clickhouse: names with quotes, backslashes, tabs and newlines round-trip and filter exactly', () =>
+		withDatabase(async (url) => {
+			const storage = await open(url, { pruneIntervalMs: 0 });
+			try {
+				const host = "a\tb\\c'd\ne\u0000f";
+				const comm = "x'\\\t\r";
+				await storage.profiles.insertWindow({
+					...window(host, T0, [{ ...hot(1), comm }]),
+					frames: [
+						{ name: "f'\\\n\t", module: 'm\\', kind: 'jit' },
+						{ name: 'g', module: '', kind: 'user' },
+					],
+				});
+				await storage.profiles.insertWindow(window('plain', T0, [hot(1)]));
+				assert.deepEqual((await storage.profiles.listHosts()).map((h) => h.host).sort(), [host, 'plain'].sort());
+				const { profile } = await storage.profiles.query({ fromMs: T0, toMs: T0 + 10_000, host, comm });
+				assert.deepEqual(
+					profile.samples.map((s) => [s.comm, s.weight]),
+					[[comm, 1]],
+				);
+				assert.deepEqual(profile.frames[0], { name: "f'\\\n\t", module: 'm\\', kind: 'jit' });
+				assert.equal((await storage.profiles.findProcess(1, host))?.comm, comm);
+				assert.equal((await storage.profiles.query({ fromMs: T0, toMs: T0 + 10_000, host: "a\tb\\c'd" })).windows, 0);
+			} finally {
+				await storage.close();
+			}
+		}));
+
 	test('clickhouse: an unreachable server or a bad URL is one line', async () => {
 		await assert.rejects(
 			open('clickhouse://127.0.0.1:1/firesight'),
