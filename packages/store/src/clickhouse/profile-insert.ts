@@ -130,7 +130,10 @@ export class ProfileWriter {
 		await this.#client.insert({
 			table: 'profile_samples',
 			columns: [...SAMPLE_COLUMNS],
-			values: Readable.from(items.map((w) => w.samples), { objectMode: false }),
+			values: Readable.from(
+				items.map((w) => w.samples),
+				{ objectMode: false },
+			),
 			format: 'TabSeparated',
 		});
 		remember(this.#stacksWritten, newStacks);
@@ -142,7 +145,6 @@ const SAMPLE_COLUMNS = ['day', 'host', 'start_ms', 'duration_ms', 'frequency_hz'
 
 /** A string as a TabSeparated field: backslash, tab, newline and the other control escapes. */
 function tsv(s: string): string {
-	// eslint-disable-next-line no-control-regex
 	return /[\\\t\n\r\0\b\f]/.test(s) ? s.replace(/[\\\t\n\r\0\b\f]/g, (c) => TSV_ESCAPES[c]!) : s;
 }
 const TSV_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r', '\0': '\\0', '\b': '\\b', '\f': '\\f' };
