@@ -64,14 +64,11 @@ function countNodes(node: DiffNode): number {
 /** The rows worth a table: the top `limit` by each delta in each direction, without repeats. */
 export function topDiffRows(rows: DiffFunctionRow[], limit: number): DiffFunctionRow[] {
 	const picked = new Set<DiffFunctionRow>();
-	const orders: ((a: DiffFunctionRow, b: DiffFunctionRow) => number)[] = [
-		(a, b) => b.selfDelta - a.selfDelta,
-		(a, b) => a.selfDelta - b.selfDelta,
-		(a, b) => b.totalDelta - a.totalDelta,
-		(a, b) => a.totalDelta - b.totalDelta,
-	];
-	for (const order of orders) {
-		for (const row of [...rows].sort(order).slice(0, limit)) picked.add(row);
+	// One sort per delta: the head holds the largest growths, the tail the largest shrinks.
+	for (const delta of [(r: DiffFunctionRow) => r.selfDelta, (r: DiffFunctionRow) => r.totalDelta]) {
+		const sorted = [...rows].sort((a, b) => delta(b) - delta(a));
+		for (const row of sorted.slice(0, limit)) picked.add(row);
+		for (const row of sorted.slice(Math.max(limit, sorted.length - limit))) picked.add(row);
 	}
 	return [...picked];
 }
