@@ -1,5 +1,7 @@
 import Link from 'next/link';
+import { Suspense } from 'react';
 import { CollectorStatus } from './collector-status.tsx';
+import { HostSelector } from './host-selector.tsx';
 import { MainNav } from './main-nav.tsx';
 import { Logo } from '../common/logo.tsx';
 
@@ -12,6 +14,9 @@ export function AppHeader() {
 			</Link>
 			<MainNav />
 			<div className="header-spacer" />
+			<Suspense fallback={null}>
+				<HostSelector />
+			</Suspense>
 			<CollectorStatus />
 		</header>
 	);

@@ -12,6 +12,7 @@ export const NAV_ITEMS: readonly NavItem[] = [
 	{ href: '/diff', label: 'Diff' },
 	{ href: '/network', label: 'Network' },
 	{ href: '/requests', label: 'Requests' },
+	{ href: '/hosts', label: 'Hosts' },
 ];
 
 export function isCurrent(item: NavItem, pathname: string): boolean {
