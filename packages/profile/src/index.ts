@@ -29,3 +29,4 @@ export { topFunctions, type FunctionRow } from './top-functions.ts';
 export { diffProfiles, normalizedChange, type DiffNode, type DiffTree, type DiffOptions } from './diff-profiles.ts';
 export { diffFunctions, type DiffFunctionRow } from './diff-functions.ts';
 export { sandwich, type Sandwich, type FunctionRef } from './sandwich.ts';
+export { groupByProcess, processFrameName, PROCESS_MODULE } from './group-by-process.ts';
