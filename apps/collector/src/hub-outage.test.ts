@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { totalWeight } from '@firesight/profile';
 import { ingestCloseCodes, type ProfileWindow } from '@firesight/protocol';
 import { startHub } from '@firesight/web/server';
+import { skipUnlessBpf } from '@firesight/testing/bpf-test-gate';
 import { HubStream } from './hub-stream.ts';
 
 /**
@@ -302,5 +303,55 @@ test('a second collector claiming a connected host name is refused with a reason
 		await second?.close();
 		await hub.stop('SIGKILL');
 		rmSync(dir, { recursive: true, force: true });
+	}
+});
+
+test('a real collector through a hub killed (-9) and restarted: the windows it says it made are the windows stored', async (t) => {
+	if (!skipUnlessBpf(t)) return;
+	const dir = mkdtempSync(join(tmpdir(), 'firesight-outage-'));
+	const spoolDir = mkdtempSync(join(tmpdir(), 'firesight-spool-'));
+	const hub = new HubProcess(await freePort(), dir);
+	await hub.start();
+	const collector = spawn(
+		process.execPath,
+		[BIN, 'collector', '--hub', hub.url, '--token', TOKEN, '--host', 'real-host', '--window', '1s', '--spool', spoolDir],
+		{ stdio: ['ignore', 'pipe', 'pipe'] },
+	);
+	let log = '';
+	collector.stdout.on('data', (d) => (log += d));
+	collector.stderr.on('data', (d) => (log += d));
+	const exited = new Promise<number | null>((r) => collector.once('exit', (code) => r(code)));
+	try {
+		const windows = () => hub.metric('firesight_hub_windows_ingested_total');
+		await until('three windows at the hub', async () => (await windows()) >= 3);
+		await hub.stop('SIGKILL');
+		await until('the collector to notice', () => /lost the hub/.test(log));
+		// The outage: windows keep coming meanwhile, into the spool.
+		await new Promise((r) => setTimeout(r, 3000));
+		await hub.start();
+		await until('the reconnection', () => (log.match(/connected to /g) ?? []).length >= 2);
+		// The restarted hub's counter starts at 0: the outage's windows and a fresh one.
+		await until('windows after the restart', async () => (await windows()) >= 4);
+		collector.kill('SIGTERM');
+		assert.equal(await exited, 0, log);
+		const summary = /stored messages made: (.*); (\d+) acknowledged, (\d+) dropped, (\d+) left/.exec(log);
+		assert.ok(summary, log);
+		const made = Number(/profile (\d+)/.exec(summary[1]!)?.[1]);
+		assert.equal(summary[3], '0', 'nothing dropped');
+		assert.equal(summary[4], '0', 'nothing left unacknowledged');
+		assert.ok(made >= 6, `windows made before, during and after the outage: ${made}`);
+		await hub.stop();
+		const reader = await startHub({ listen: { host: '127.0.0.1', port: 0 }, dataDir: dir, token: TOKEN, web: false, log: () => {} });
+		try {
+			const hosts = await reader.storage.profiles.listHosts();
+			assert.equal(hosts.find((h) => h.host === 'real-host')?.windows, made, 'each window the collector made is stored once');
+		} finally {
+			await reader.close();
+		}
+	} finally {
+		if (collector.exitCode === null) collector.kill('SIGKILL');
+		await hub.stop('SIGKILL');
+		rmSync(dir, { recursive: true, force: true });
+		rmSync(spoolDir, { recursive: true, force: true });
 	}
 });

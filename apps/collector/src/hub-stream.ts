@@ -6,6 +6,7 @@ import {
 	ingestCloseCodes,
 	queueClassOf,
 	type DataMessage,
+	type DataMessageType,
 	type HelloMessage,
 	type MessageId,
 	type QueueClass,
@@ -45,6 +46,8 @@ export interface HubStreamCounters {
 	hubSilent: number;
 	/** By queue class (see QueueClass in @firesight/protocol); stored ones again on each replay. */
 	sent: Record<QueueClass, number>;
+	/** Stored messages this run made (each given an id), by message type. */
+	made: Partial<Record<DataMessageType, number>>;
 	/** Stored messages the hub acknowledged as durable. */
 	acked: number;
 	/**
@@ -116,6 +119,7 @@ export class HubStream extends EventEmitter<HubStreamEvents> {
 		unauthorized: 0,
 		hubSilent: 0,
 		sent: { window: 0, live: 0 },
+		made: {},
 		acked: 0,
 		dropped: { window: 0, live: 0 },
 		rejected: 0,
@@ -150,6 +154,7 @@ export class HubStream extends EventEmitter<HubStreamEvents> {
 		return {
 			...this.#counters,
 			sent: { ...this.#counters.sent },
+			made: { ...this.#counters.made },
 			dropped: { ...this.#counters.dropped },
 			connected: this.#ready,
 			queued: this.#live.length + this.spool.length,
@@ -171,6 +176,7 @@ export class HubStream extends EventEmitter<HubStreamEvents> {
 				this.#opts.log(`spool: ${(err as Error).message}`);
 				return;
 			}
+			this.#counters.made[message.type] = (this.#counters.made[message.type] ?? 0) + 1;
 			// The cap dropped entries already on the wire: they are no longer in flight.
 			this.#inFlight = Math.max(0, this.#inFlight - Math.max(0, before + 1 - this.spool.length));
 		} else {
@@ -364,9 +370,16 @@ export class HubStream extends EventEmitter<HubStreamEvents> {
 		if (this.#pinger) clearInterval(this.#pinger);
 		this.#counters.dropped.live += this.#live.length;
 		this.#live.length = 0;
-		if (this.spool.dir === undefined) this.#counters.dropped.window += this.spool.length;
-		else if (this.spool.length > 0) this.#opts.log(`${this.spool.length} stored messages stay in ${this.spool.dir} for the next start`);
+		const left = this.spool.length;
+		if (this.spool.dir === undefined) this.#counters.dropped.window += left;
 		this.spool.close();
+		// What this run made and what became of it: the operator's check that nothing was lost.
+		const c = this.#counters;
+		const made = Object.entries(c.made).map(([type, n]) => `${type} ${n}`);
+		if (made.length > 0 || left > 0) {
+			const kept = this.spool.dir === undefined ? '' : `, ${left} left in ${this.spool.dir} for the next start`;
+			this.#opts.log(`stored messages made: ${made.join(', ') || 'none'}; ${c.acked} acknowledged, ${c.dropped.window} dropped${kept}`);
+		}
 		const ws = this.#ws;
 		this.#ready = false;
 		if (!ws) return;
