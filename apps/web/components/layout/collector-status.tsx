@@ -1,12 +1,16 @@
 'use client';
 
+import { useCallback, useState } from 'react';
 import { formatCompact, formatHz } from '../../lib/format.ts';
 import { totalDrops } from '../../lib/live-messages.ts';
 import { useLive } from '../live/live-provider.tsx';
+import { DropsPanel } from './drops-panel.tsx';
 
 /** The header's summary of the fleet: hub link state, hosts, sample rate and drops. */
 export function CollectorStatus() {
 	const { connection, status } = useLive();
+	const [dropsOpen, setDropsOpen] = useState(false);
+	const closeDrops = useCallback(() => setDropsOpen(false), []);
 	const hosts = status?.hosts ?? [];
 	const connected = hosts.filter((host) => host.connected);
 	const rates = [...new Set(connected.map((host) => host.frequencyHz).filter((rate) => rate > 0))];
@@ -46,12 +50,20 @@ export function CollectorStatus() {
 				<span className="status-label">Sampling</span>
 				<span className="status-value">{rate}</span>
 			</span>
-			<span className={`status-item ${drops > 0 ? 'status-item-warn' : ''}`}>
+			<button
+				type="button"
+				className={`status-item status-button ${drops > 0 ? 'status-item-warn' : ''}`}
+				onClick={() => setDropsOpen((open) => !open)}
+				aria-expanded={dropsOpen}
+				title="What was lost, cut or not named, counter by counter"
+				data-testid="status-drops-button"
+			>
 				<span className="status-label">Drops</span>
 				<span className="status-value" data-testid="status-drops">
 					{formatCompact(drops)}
 				</span>
-			</span>
+			</button>
+			{dropsOpen && <DropsPanel onClose={closeDrops} />}
 		</div>
 	);
 }

@@ -1,0 +1,66 @@
+/** What a loss counts, so a share can be computed against the right total. */
+export type DropDenominator = 'samples' | 'requests' | 'windows';
+
+export interface DropDescription {
+	meaning: string;
+	/** The events the counter is a part of, when the dashboard knows their rate. */
+	per?: DropDenominator;
+}
+
+/**
+ * What each counter means to a person, keyed by the name that reaches /metrics:
+ * `<feature>.<counter>` from a collector, `hub.<metric>.<label>` from the hub itself.
+ */
+export const DROP_DESCRIPTIONS: Readonly<Record<string, DropDescription>> = {
+	'profile.userStackMissing': { meaning: 'Samples whose user-space stack could not be read (process exiting, or a stack the unwinder cannot walk)', per: 'samples' },
+	'profile.kernelStackMissing': { meaning: 'Samples whose kernel stack could not be read', per: 'samples' },
+	'profile.stackCollisions': { meaning: 'Samples whose stack collided with another in the kernel stack map and was lost', per: 'samples' },
+	'profile.countsMapFull': { meaning: 'Samples lost because the kernel counts map was full before the collector drained it', per: 'samples' },
+	'profile.framesCut': { meaning: 'Frame names cut to the wire limit (the end, with the method name, is kept); not lost samples' },
+	'profile.missNoProcess': { meaning: 'Frames not named: the process had exited before its memory map was read' },
+	'profile.missNoMapping': { meaning: 'Frames not named: the address is in no mapping of the process' },
+	'profile.missNoFile': { meaning: 'Frames not named: the mapped file could not be opened' },
+	'profile.missNoSymbol': { meaning: 'Frames not named: the file has no symbol for the address' },
+	'profile.kernelMiss': { meaning: 'Kernel frames not named from kallsyms' },
+	'tcp.ringBufferFull': { meaning: 'TCP events lost because the kernel ring buffer was full' },
+	'tcp.connectionsMapFull': { meaning: 'Connections not tracked because the kernel connections map was full' },
+	'tcp.synackPendingFull': { meaning: 'Handshakes not timed because the pending SYN-ACK map was full' },
+	'tcp.eventsDropped': { meaning: 'TCP events dropped by the collector’s bounded queue' },
+	'tls.dataLost': { meaning: 'TLS data events lost because the ring buffer was full', per: 'requests' },
+	'tls.controlLost': { meaning: 'TLS control events (connection open/close) lost because the ring buffer was full' },
+	'tls.truncated': { meaning: 'TLS reads or writes longer than one capture record, cut' },
+	'tls.activeFull': { meaning: 'SSL calls not captured because the in-flight call map was full' },
+	'tls.connFull': { meaning: 'TLS connections not tracked because the connection map was full' },
+	'tls.streamDropped': { meaning: 'HTTP streams given up by the parser (out of order or over its buffer)', per: 'requests' },
+	'tls.decodeErrors': { meaning: 'TLS capture records that could not be decoded' },
+	'tls.attachFailures': { meaning: 'Processes whose OpenSSL could not be attached to' },
+	'tls.connectionsEvicted': { meaning: 'TLS connections evicted from the collector’s bounded table' },
+	'tls.requestsNotSent': { meaning: 'Captured requests not sent to the hub (over the per-tick cap)', per: 'requests' },
+	'hubQueue.live': { meaning: 'Live snapshots superseded in the full queue to the hub (a newer one was sent)' },
+	'hubQueue.window': { meaning: 'Stored messages (profile windows and others) dropped by the spool’s cap, oldest first, never reaching the hub', per: 'windows' },
+	'hub.windowRepairs.frame_name_cut': { meaning: 'Frame names the hub cut to its limit so the window could be stored' },
+	'hub.windowRepairs.frame_module_cut': { meaning: 'Module names the hub cut to its limit so the window could be stored' },
+	'hub.windowRepairs.frame_replaced': { meaning: 'Unreadable frames the hub replaced with “[invalid frame]”, keeping their samples' },
+	'hub.windowRepairs.comm_cut': { meaning: 'Process names the hub cut to its limit' },
+	'hub.windowRepairs.stack_dropped': { meaning: 'Invalid stacks the hub dropped so the rest of the window could be stored' },
+	'hub.messagesRejected.invalid': { meaning: 'Collector messages (whole windows among them) the hub refused as invalid', per: 'windows' },
+	'hub.messagesRejected.store': { meaning: 'Collector messages the hub could not store (the collector sends them again)', per: 'windows' },
+	'hub.unauthorized': { meaning: 'Collector connections refused for a missing or wrong token' },
+	'hub.browsersDropped': { meaning: 'Browsers cut from the live stream for reading it too slowly' },
+	'hub.imports.refused': { meaning: 'Profile files posted for import that were refused' },
+	'hub.imports.too_large': { meaning: 'Profile files posted for import that were over the size limit' },
+	'hub.imports.failed': { meaning: 'Profile files posted for import that failed to store' },
+};
+
+/** The description of a counter, or a generic one built from its name. */
+export function describeDrop(name: string): DropDescription {
+	const known = DROP_DESCRIPTIONS[name];
+	if (known) return known;
+	const [group, metric, label] = name.split('.');
+	if (group === 'hub' && metric === 'messagesRejected') return { meaning: `Collector messages the hub refused (${label ?? 'no reason'})` };
+	if (group === 'hub' && metric === 'windowRepairs') return { meaning: `Window fields the hub repaired (${label ?? 'no reason'})` };
+	if (group === 'hub' && metric === 'httpRefused') return { meaning: `HTTP requests the hub refused (${label ?? 'no reason'})` };
+	if (group === 'hub' && metric === 'apiRefused') return { meaning: `API requests over budget (${label ?? 'no reason'})` };
+	if (group === 'hub') return { meaning: 'A loss counter of the hub (no description yet)' };
+	return { meaning: `A loss counter of the collector’s ${group} feature (no description yet)` };
+}
