@@ -5,6 +5,7 @@ export {
 	FALLBACK_FREQUENCY_HZ,
 	type ProfileStore,
 	type ProfileQuery,
+	type TimelineQuery,
 	type MergedProfile,
 	type HostSummary,
 	type ProcessSeen,

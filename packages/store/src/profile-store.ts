@@ -10,6 +10,11 @@ export interface ProfileQuery {
 	comm?: string | undefined;
 }
 
+/** `ProfileQuery` cut into equal buckets: [fromMs + i * bucketMs, fromMs + (i + 1) * bucketMs). */
+export interface TimelineQuery extends ProfileQuery {
+	bucketMs: number;
+}
+
 /** A merged query's answer: one profile and how many stored windows went into it. */
 export interface MergedProfile {
 	/**
@@ -60,4 +65,10 @@ export interface ProfileStore {
 	 * tells "unknown pid" apart from "no samples in this range".
 	 */
 	findProcess(pid: number, host?: string): Promise<ProcessSeen | null>;
+	/**
+	 * Samples per bucket over the range, of the windows `query` would merge with the same filters:
+	 * a window counts whole in the bucket of its start (one that starts before fromMs, in the
+	 * first). One number per bucket, ceil((toMs - fromMs) / bucketMs) of them.
+	 */
+	timeline(query: TimelineQuery): Promise<number[]>;
 }

@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Frame, ProfileSample } from '@firesight/profile';
-import { FALLBACK_FREQUENCY_HZ, type MergedProfile, type ProfileQuery } from '../profile-store.ts';
+import { FALLBACK_FREQUENCY_HZ, type MergedProfile, type ProfileQuery, type TimelineQuery } from '../profile-store.ts';
 import type { RetentionState } from './retention-state.ts';
 import { dayRange, num, str } from './sql.ts';
 
@@ -102,6 +102,33 @@ export class ProfileReader {
 			},
 			windows: Number(w?.n ?? 0),
 		};
+	}
+
+	/** Samples per bucket, summed by ClickHouse; a window counts in its start's bucket. */
+	async timeline(q: TimelineQuery): Promise<number[]> {
+		const buckets = new Array<number>(Math.max(0, Math.ceil((q.toMs - q.fromMs) / q.bucketMs))).fill(0);
+		if (buckets.length === 0) return buckets;
+		const lo = q.fromMs - MAX_WINDOW_MS;
+		const where = [
+			dayRange(lo, q.toMs),
+			`start_ms > ${num(Math.max(0, lo))}`,
+			`start_ms < ${num(q.toMs)}`,
+			`start_ms + duration_ms > ${num(q.fromMs)}`,
+			this.#visible(),
+			'stack != 0',
+		];
+		if (q.host !== undefined) where.push(`host = ${str(q.host)}`);
+		if (q.pid !== undefined) where.push(`pid = ${num(q.pid)}`);
+		if (q.comm !== undefined) where.push(`comm = ${str(q.comm)}`);
+		const rows = await this.#compact<[string, string]>(
+			`SELECT toString(intDiv(greatest(toInt64(start_ms), ${num(q.fromMs)}) - ${num(q.fromMs)}, ${num(q.bucketMs)})) AS b, toString(sum(count))
+			 FROM profile_samples WHERE ${where.join(' AND ')} GROUP BY b`,
+		);
+		for (const [b, count] of rows) {
+			const i = Math.min(buckets.length - 1, Number(b));
+			buckets[i]! += Number(count);
+		}
+		return buckets;
 	}
 
 	/** Windows that ended after the retention cutoff. */

@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { ProfileWindow } from '@firesight/protocol';
-import type { HostSummary, MergedProfile, ProcessSeen, ProfileQuery, ProfileStore } from '../profile-store.ts';
+import type { HostSummary, MergedProfile, ProcessSeen, ProfileQuery, ProfileStore, TimelineQuery } from '../profile-store.ts';
 import { ProfileWriter } from './profile-insert.ts';
 import { ProfileReader } from './profile-query.ts';
 import type { RetentionState } from './retention-state.ts';
@@ -30,6 +30,11 @@ export class ClickhouseProfileStore implements ProfileStore {
 	async query(query: ProfileQuery): Promise<MergedProfile> {
 		this.#check();
 		return this.#reader.query(query);
+	}
+
+	async timeline(query: TimelineQuery): Promise<number[]> {
+		this.#check();
+		return this.#reader.timeline(query);
 	}
 
 	async listHosts(): Promise<HostSummary[]> {

@@ -85,6 +85,22 @@ export function profileConformance(backend: BackendUnderTest): void {
 		}),
 	);
 
+	test(title('the timeline sums samples per bucket of window starts, with the same filters'), () =>
+		withStorage(backend, {}, async ({ storage: { profiles } }) => {
+			await profiles.insertWindow(window('a', T0 - 5_000, [hotStack(1, 'app', 4)]));
+			await profiles.insertWindow(window('a', T0 + 10_000, [hotStack(1, 'app', 5), coldStack(2, 'other', 2)]));
+			await profiles.insertWindow(window('b', T0 + 25_000, [hotStack(1, 'app', 7)]));
+			await profiles.insertWindow(window('a', T0 + 40_000, [hotStack(1, 'app', 100)]));
+			const range = { fromMs: T0, toMs: T0 + 40_000, bucketMs: 15_000 };
+			// The window that started before the range counts in the first bucket; the one at toMs not at all.
+			assert.deepEqual(await profiles.timeline(range), [4 + 5 + 2, 7, 0]);
+			assert.deepEqual(await profiles.timeline({ ...range, host: 'a' }), [11, 0, 0]);
+			assert.deepEqual(await profiles.timeline({ ...range, pid: 2 }), [2, 0, 0]);
+			assert.deepEqual(await profiles.timeline({ ...range, comm: 'app' }), [9, 7, 0]);
+			assert.deepEqual(await profiles.timeline({ ...range, comm: 'nobody' }), [0, 0, 0]);
+		}),
+	);
+
 	test(title('a profile plus its host goes in as built and comes back the same'), () =>
 		withStorage(backend, {}, async ({ storage: { profiles } }) => {
 			const builder = new ProfileBuilder({ startMs: T0, durationMs: 10_000, frequencyHz: 99 });

@@ -1,10 +1,11 @@
 import type Database from 'better-sqlite3';
 import type { ProfileWindow } from '@firesight/protocol';
-import type { HostSummary, MergedProfile, ProcessSeen, ProfileQuery, ProfileStore } from '../profile-store.ts';
+import type { HostSummary, MergedProfile, ProcessSeen, ProfileQuery, ProfileStore, TimelineQuery } from '../profile-store.ts';
 import { ProfileCaches } from './profile-caches.ts';
 import { ProfileInserter } from './profile-insert.ts';
 import { pruneProfiles, type ProfilePruneResult } from './profile-prune.ts';
 import { queryProfile } from './profile-query.ts';
+import { queryTimeline } from './profile-timeline.ts';
 
 /**
  * Profile windows in SQLite: frames, stacks and comms interned per host, each window's samples
@@ -30,6 +31,11 @@ export class SqliteProfileStore implements ProfileStore {
 	async query(query: ProfileQuery): Promise<MergedProfile> {
 		this.#check();
 		return queryProfile(this.#db, this.#caches, query);
+	}
+
+	async timeline(query: TimelineQuery): Promise<number[]> {
+		this.#check();
+		return queryTimeline(this.#db, query);
 	}
 
 	async listHosts(): Promise<HostSummary[]> {
