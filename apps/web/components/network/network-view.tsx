@@ -4,11 +4,13 @@ import { useMemo, useState } from 'react';
 import { api } from '../../lib/api.ts';
 import { formatClock, formatCompact, formatInt, formatRate } from '../../lib/format.ts';
 import { liveFreshness, staleNote } from '../../lib/freshness.ts';
+import { hostInput, isSelected } from '../../lib/host-selection.ts';
 import { featureFailures } from '../../lib/live-messages.ts';
 import { connectionRows, endpoint, seriesStep, type ChartSeries, type HostConnectionRow } from '../../lib/network.ts';
 import { resolveRange, type TimeRange } from '../../lib/profile-query.ts';
 import { useRangeQuery, useRefreshTick } from '../../lib/use-range-query.ts';
 import type { SortState } from '../../lib/sort.ts';
+import { useHostSelection } from '../../lib/use-host-selection.ts';
 import { useNow } from '../../lib/use-now.ts';
 import { EmptyState, NoCollectorState } from '../common/empty-state.tsx';
 import { FilterToolbar } from '../common/filter-toolbar.tsx';
@@ -43,17 +45,18 @@ export function NetworkView() {
 	const [sort, setSort] = useState<SortState>({ columnId: 'retransmits', direction: 'desc' });
 	const [range, setRange] = useState<TimeRange>({ kind: 'relative', preset: '15m' });
 	const tick = useRefreshTick(range);
-	const series = useRangeQuery(range, tick, '', (fromMs, toMs, signal) =>
-		api.network.series.query({ fromMs, toMs, stepMs: seriesStep(toMs - fromMs) }, { signal }),
+	const selection = useHostSelection();
+	const series = useRangeQuery(range, tick, selection.key, (fromMs, toMs, signal) =>
+		api.network.series.query({ fromMs, toMs, stepMs: seriesStep(toMs - fromMs), ...hostInput(selection.hosts) }, { signal }),
 	);
 
-	const rows = useMemo(() => connectionRows(live.connections, now), [live.connections, now]);
+	const rows = useMemo(() => connectionRows(live.connections, now).filter((row) => isSelected(selection.hosts, row.host)), [live.connections, now, selection.hosts]);
 	const needle = filter.trim().toLowerCase();
 	const visible = useMemo(() => rows.filter((row) => matches(row, needle)), [rows, needle]);
 	const hostCount = new Set(rows.map((row) => row.host)).size;
 	const columns = useMemo(() => (hostCount > 1 ? [...CONNECTION_COLUMNS, CONNECTION_HOST_COLUMN] : CONNECTION_COLUMNS), [hostCount]);
 	// The latest table of each host, however old: an old table is shown as old, not as none.
-	const snapshots = [...live.connections.values()];
+	const snapshots = [...live.connections.values()].filter((s) => isSelected(selection.hosts, s.host));
 	const freshness = liveFreshness(snapshots, now);
 	const stale = staleNote(freshness);
 	const totals = snapshots.reduce(

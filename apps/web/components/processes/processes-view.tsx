@@ -3,10 +3,12 @@
 import { useRouter } from 'next/navigation';
 import { useMemo, useState } from 'react';
 import { formatClock, formatCompact, formatPercent, formatRate } from '../../lib/format.ts';
+import { isSelected } from '../../lib/host-selection.ts';
 import { liveFreshness, staleNote } from '../../lib/freshness.ts';
 import { processRows, type HostProcessRow } from '../../lib/live-store.ts';
 import { profileHref } from '../../lib/profile-query.ts';
 import type { SortState } from '../../lib/sort.ts';
+import { useHostSelection } from '../../lib/use-host-selection.ts';
 import { useNow } from '../../lib/use-now.ts';
 import { EmptyState, NoCollectorState } from '../common/empty-state.tsx';
 import { FilterToolbar } from '../common/filter-toolbar.tsx';
@@ -29,7 +31,8 @@ export function ProcessesView() {
 	const [filter, setFilter] = useState('');
 	const [sort, setSort] = useState<SortState>({ columnId: 'cpu', direction: 'desc' });
 
-	const rows = useMemo(() => processRows(live.processes, now), [live.processes, now]);
+	const { hosts: selected } = useHostSelection();
+	const rows = useMemo(() => processRows(live.processes, now).filter((row) => isSelected(selected, row.host)), [live.processes, now, selected]);
 	const needle = filter.trim().toLowerCase();
 	const visible = useMemo(() => rows.filter((row) => matches(row, needle)), [rows, needle]);
 	const hostCount = new Set(rows.map((row) => row.host)).size;

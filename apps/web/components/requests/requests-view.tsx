@@ -4,11 +4,13 @@ import { useMemo, useState } from 'react';
 import type { EndpointSummary } from '@firesight/store';
 import { api } from '../../lib/api.ts';
 import { formatClock, formatInt, formatPercent, formatRate } from '../../lib/format.ts';
+import { hostInput, isSelected } from '../../lib/host-selection.ts';
 import { featureFailures } from '../../lib/live-messages.ts';
 import { processRows } from '../../lib/live-store.ts';
 import type { TimeRange } from '../../lib/profile-query.ts';
 import { formatLatency, requestKey, requestMatches, summarizeRecent } from '../../lib/requests.ts';
 import type { SortState } from '../../lib/sort.ts';
+import { useHostSelection, type HostSelectionHandle } from '../../lib/use-host-selection.ts';
 import { useNow } from '../../lib/use-now.ts';
 import { useRangeQuery, useRefreshTick } from '../../lib/use-range-query.ts';
 import { EmptyState, NoCollectorState } from '../common/empty-state.tsx';
@@ -25,8 +27,8 @@ import './requests.css';
 
 const endpointId = (e: Pick<EndpointSummary, 'host' | 'pid' | 'role' | 'method' | 'endpoint'>) => `${e.host}|${e.pid}|${e.role}|${e.method}|${e.endpoint}`;
 
-function useEndpoints(range: TimeRange, tick: number) {
-	return useRangeQuery(range, tick, '', (fromMs, toMs, signal) => api.requests.endpoints.query({ fromMs, toMs }, { signal }));
+function useEndpoints(range: TimeRange, tick: number, selection: HostSelectionHandle) {
+	return useRangeQuery(range, tick, selection.key, (fromMs, toMs, signal) => api.requests.endpoints.query({ fromMs, toMs, ...hostInput(selection.hosts) }, { signal }));
 }
 
 /** `selected` is read through its key: a refetched endpoint list must not refetch this. */
@@ -48,15 +50,16 @@ export function RequestsView() {
 	const [range, setRange] = useState<TimeRange>({ kind: 'relative', preset: '15m' });
 	const [selectedId, setSelectedId] = useState<string | null>(null);
 	const tick = useRefreshTick(range);
-	const endpoints = useEndpoints(range, tick);
+	const selection = useHostSelection();
+	const endpoints = useEndpoints(range, tick, selection);
 
 	const needle = filter.trim().toLowerCase();
-	const rows = live.requests;
+	const rows = useMemo(() => live.requests.filter((r) => isSelected(selection.hosts, r.host)), [live.requests, selection.hosts]);
 	const visible = useMemo(() => rows.filter((r) => requestMatches(r, needle)), [rows, needle]);
 	const hostCount = new Set(rows.map((r) => r.host)).size;
 	const columns = useMemo(() => (hostCount > 1 ? [...REQUEST_COLUMNS, REQUEST_HOST_COLUMN] : REQUEST_COLUMNS), [hostCount]);
 	const summary = useMemo(() => summarizeRecent(rows), [rows]);
-	const processes = processRows(live.processes, now);
+	const processes = processRows(live.processes, now).filter((p) => isSelected(selection.hosts, p.host));
 	const capturing = processes.some((p) => p.requestsPerSec !== undefined);
 	const ratePerSec = processes.reduce((sum, p) => sum + (p.requestsPerSec ?? 0), 0);
 	const lastRequest = rows.at(-1)?.ts ?? 0;
