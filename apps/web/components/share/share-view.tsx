@@ -14,6 +14,7 @@ import {
 } from '../../lib/profile-query.ts';
 import { shareDownloadHref, shareHref, VIEW_PARAMS, viewStateOf } from '../../lib/share-links.ts';
 import { shareSandwichHref } from '../../lib/sandwich-links.ts';
+import { defaultDiffView, defaultSide, diffHref } from '../../lib/diff-query.ts';
 import { useDebounced } from '../../lib/use-debounced.ts';
 import { EmptyState } from '../common/empty-state.tsx';
 import { PageHead } from '../common/page-head.tsx';
@@ -95,6 +96,9 @@ export function ShareView({ id }: { id: string }) {
 					{result ? <ShareSource share={result.share} /> : <span className="toolbar-note">Loading the share…</span>}
 					<div className="spacer" />
 					<CopyLink path={shareHref(id, viewStateOf(params))} />
+					<a className="button" href={diffHref({ ...defaultDiffView, baseline: { kind: 'share', id }, comparison: defaultSide })} data-testid="share-compare" title="Diff this share against a range, a process, a host or another share">
+						Compare
+					</a>
 					<a
 						className="button"
 						href={shareDownloadHref(id, 'pprof')}
