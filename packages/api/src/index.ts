@@ -1,4 +1,5 @@
 export { appRouter, createCaller, type AppRouter, type FlameResult, type HostInfo } from './router.ts';
+export { bucketFor, type Timeline } from './timeline-procedure.ts';
 export { ApiError, apiErrorCodes, apiCodeOf, type ApiErrorCode } from './errors.ts';
 export type { ApiContext, LiveView } from './context.ts';
 export {

@@ -41,6 +41,8 @@ export const flameInput = fromBeforeTo(
 		minFraction: z.number().min(0).max(0.5).default(DEFAULT_MIN_FRACTION),
 		/** Rows of the top-functions table to return. */
 		topLimit: z.number().int().min(0).max(10_000).default(500),
+		/** A `comm (pid)` level under each command, so its processes get a column each. */
+		groupByProcess: z.boolean().default(false),
 	}),
 );
 export type FlameInput = z.input<typeof flameInput>;

@@ -1,4 +1,4 @@
-import { toFolded, totalWeight } from '@firesight/profile';
+import { groupByProcess, toFolded, totalWeight } from '@firesight/profile';
 import type { HostStatus } from '@firesight/protocol';
 import type { ProfileQuery } from '@firesight/store';
 import { flameResult, type FlameResult } from './flame-result.ts';
@@ -8,6 +8,7 @@ import { requestsRouter } from './requests-router.ts';
 import { sharesRouter } from './shares-router.ts';
 import { diffRouter } from './diff-router.ts';
 import { sandwichRouter } from './sandwich-router.ts';
+import { timelineProcedure } from './timeline-procedure.ts';
 import { queryProfiles } from './host-selection.ts';
 import { flameInput, foldedInput, processFindInput, type HostSelection } from './inputs.ts';
 import { t } from './trpc.ts';
@@ -30,8 +31,9 @@ export const appRouter = t.router({
 		flame: t.procedure.input(flameInput).query(async ({ input, ctx }): Promise<FlameResult> => {
 			checkRange(input);
 			const { profile, windows } = await guarded('profile query failed', () => queryProfiles(ctx.storage.profiles, storeQuery(input)));
-			return flameResult(profile, input, windows, input);
+			return flameResult(input.groupByProcess ? groupByProcess(profile) : profile, input, windows, input);
 		}),
+		timeline: timelineProcedure,
 		folded: t.procedure.input(foldedInput).query(async ({ input, ctx }) => {
 			checkRange(input);
 			const { profile, windows } = await guarded('profile query failed', () => queryProfiles(ctx.storage.profiles, storeQuery(input)));
