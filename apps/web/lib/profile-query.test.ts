@@ -120,3 +120,17 @@ test('relative ranges end now, the widest preset is offered next, and pprof link
 	assert.equal(widerPreset({ kind: 'absolute', from: 1, to: 2 }), null);
 	assert.equal(pprofHref({ from: 1.5, to: 9.2, pid: 3, comm: 'a b', host: '' }), '/api/pprof?from=1&to=10&pid=3&comm=a+b');
 });
+
+test('the colour mode and the process level round-trip; the longer presets are offered', () => {
+	const state = { ...defaultProfileQuery, color: 'module' as const, groupByProcess: true, range: { kind: 'relative' as const, preset: '7d' as const } };
+	assert.equal(toSearchParams(state).toString(), 'range=7d&color=module&group=process');
+	assert.deepEqual(parseProfileQuery(toSearchParams(state)), { state, warnings: [] });
+	assert.deepEqual(
+		['6h', '24h', '7d'].map((id) => findPreset(id)?.ms),
+		[6 * 3_600_000, 86_400_000, 7 * 86_400_000],
+	);
+	assert.deepEqual(
+		parse('color=rainbow&group=pid').warnings.map((w) => w.param),
+		['color', 'group'],
+	);
+});

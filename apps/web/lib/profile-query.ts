@@ -4,6 +4,8 @@
  * never dropped silently: parsing returns the state it used and a warning for each such parameter.
  */
 
+import { COLOR_MODES, type ColorMode } from './frame-colors.ts';
+
 export interface RangePreset {
 	id: string;
 	/** On the range buttons. */
@@ -18,6 +20,9 @@ export const RANGE_PRESETS = [
 	{ id: '5m', short: '5 min', label: 'Last 5 minutes', ms: 5 * 60_000 },
 	{ id: '15m', short: '15 min', label: 'Last 15 minutes', ms: 15 * 60_000 },
 	{ id: '1h', short: '1 hour', label: 'Last hour', ms: 60 * 60_000 },
+	{ id: '6h', short: '6 h', label: 'Last 6 hours', ms: 6 * 3_600_000 },
+	{ id: '24h', short: '24 h', label: 'Last 24 hours', ms: 24 * 3_600_000 },
+	{ id: '7d', short: '7 d', label: 'Last 7 days', ms: 7 * 86_400_000 },
 ] as const satisfies readonly RangePreset[];
 
 type OfferedPreset = (typeof RANGE_PRESETS)[number];
@@ -43,6 +48,10 @@ export interface ProfileQueryState {
 	zoom?: readonly string[];
 	/** The top functions table's order; absent for the default (self, largest first). */
 	sort?: TableSort;
+	/** Frame fills by kind (kernel, user, JIT families) or by module; `color=module`. */
+	color?: ColorMode;
+	/** A `comm (pid)` level under each command; `group=process`. */
+	groupByProcess?: boolean;
 }
 
 export const TABLE_SORT_COLUMNS = ['name', 'self', 'total'] as const;
@@ -79,7 +88,7 @@ export const defaultProfileQuery: ProfileQueryState = {
 };
 
 /** The URL parameter names, one per field of the state (a range is `range` or `from` and `to`). */
-const PARAMS = ['range', 'from', 'to', 'pid', 'comm', 'host', 'live', 'view', 'orient', 'q', 'zoom', 'sort'] as const;
+const PARAMS = ['range', 'from', 'to', 'pid', 'comm', 'host', 'live', 'view', 'orient', 'q', 'zoom', 'sort', 'color', 'group'] as const;
 
 /** A parameter the page could not honour, and why. */
 export interface QueryWarning {
@@ -199,6 +208,11 @@ export function parseProfileQuery(params: ParamsLike): ParsedProfileQuery {
 	const sort = sortText === null ? null : parseSort(sortText);
 	if (sortText !== null && sort === null) ignore('sort', sortText, 'not name, self or total, with -asc or -desc');
 	const zoomText = given('zoom');
+	const colorText = given('color');
+	const color = colorText !== null && oneOf(COLOR_MODES, colorText) ? colorText : null;
+	if (colorText !== null && color === null) ignore('color', colorText, `not one of ${COLOR_MODES.join(', ')}`);
+	const groupText = given('group');
+	if (groupText !== null && groupText !== 'process') ignore('group', groupText, 'not process');
 
 	return {
 		state: {
@@ -212,6 +226,8 @@ export function parseProfileQuery(params: ParamsLike): ParsedProfileQuery {
 			search: params.get('q') ?? '',
 			...(zoomText !== null ? { zoom: zoomText.split(';') } : {}),
 			...(sort !== null ? { sort } : {}),
+			...(color !== null && color !== 'kind' ? { color } : {}),
+			...(groupText === 'process' ? { groupByProcess: true } : {}),
 		},
 		warnings,
 	};
@@ -244,6 +260,8 @@ export function toSearchParams(state: ProfileQueryState): URLSearchParams {
 	if (state.zoom && state.zoom.length > 0) params.set('zoom', state.zoom.join(';'));
 	const sort = state.sort ? formatSort(state.sort) : null;
 	if (sort !== null) params.set('sort', sort);
+	if (state.color && state.color !== 'kind') params.set('color', state.color);
+	if (state.groupByProcess) params.set('group', 'process');
 	return params;
 }
 
