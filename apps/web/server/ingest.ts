@@ -165,7 +165,10 @@ export class Ingest {
 				const holder = this.#holders.get(msg.host);
 				if (holder && holder.ws !== ws) {
 					if (msg.boot !== undefined && holder.boot === msg.boot) {
-						// The same run back after a network blip, before its old connection timed out.
+						// The same run back after a network blip, before its old connection timed out:
+						// the old one no longer speaks for the host (its close changes nothing).
+						this.#holders.delete(msg.host);
+						state.disconnected(msg.host);
 						holder.ws.terminate();
 					} else {
 						const why = `host name '${msg.host}' is in use by another collector; give this one another --host`;

@@ -1,0 +1,208 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocket } from 'ws';
+import { totalWeight } from '@firesight/profile';
+import { ingestCloseCodes, type HubReply, type MessageId, type ProfileWindow } from '@firesight/protocol';
+import { openStorage, type Storage } from '@firesight/store';
+import { HubState } from './hub-state.ts';
+import { Ingest } from './ingest.ts';
+import { createHubMetrics } from './metrics.ts';
+
+const TOKEN = 'ingest-test-token';
+
+function windowAt(i: number): ProfileWindow {
+	return {
+		host: 'h',
+		startMs: 1_000_000 + i * 2000,
+		durationMs: 1000,
+		frequencyHz: 99,
+		frames: [{ name: 'work', module: 'app', kind: 'user' }],
+		samples: [{ pid: 1, comm: 'app', stack: [0], weight: i + 1 }],
+	};
+}
+
+interface Rig {
+	url: string;
+	storage: Storage;
+	events: string[];
+	/** The next profile insert rejects. */
+	failNext(): void;
+	state: HubState;
+	close(): Promise<void>;
+}
+
+/** An Ingest on a real in-memory store whose profile inserts and ledger records are logged in order. */
+async function rig(): Promise<Rig> {
+	const storage = await openStorage({ backend: 'sqlite', path: ':memory:', pruneIntervalMs: 0 });
+	const events: string[] = [];
+	let fail = false;
+	const profiles = Object.create(storage.profiles) as Storage['profiles'];
+	profiles.insertWindow = async (w) => {
+		if (fail) {
+			fail = false;
+			throw new Error('disk full');
+		}
+		await storage.profiles.insertWindow(w);
+		events.push(`inserted ${w.startMs}`);
+	};
+	const ingested: Storage['ingested'] = {
+		highWater: (host, boot) => storage.ingested.highWater(host, boot),
+		async record(host, boot, seq) {
+			await storage.ingested.record(host, boot, seq);
+			events.push(`recorded ${seq}`);
+		},
+	};
+	const state = new HubState();
+	const ingest = new Ingest({
+		token: TOKEN,
+		storage: { profiles, connections: storage.connections, requests: storage.requests, ingested },
+		state,
+		metrics: createHubMetrics(state),
+		heartbeatMs: 60_000,
+		log: () => {},
+	});
+	const server: Server = createServer();
+	server.on('upgrade', (req, socket, head) => ingest.handleUpgrade(req, socket, head));
+	await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+	const { port } = server.address() as AddressInfo;
+	return {
+		url: `ws://127.0.0.1:${port}/ingest`,
+		storage,
+		events,
+		state,
+		failNext: () => (fail = true),
+		async close() {
+			await ingest.close();
+			await new Promise((r) => server.close(r));
+			await storage.close();
+		},
+	};
+}
+
+interface Client {
+	ws: WebSocket;
+	replies: HubReply[];
+	closed: Promise<{ code: number; reason: string }>;
+	send(message: object): void;
+}
+
+async function connect(r: Rig, hello: object): Promise<Client> {
+	const ws = new WebSocket(r.url, { headers: { authorization: `Bearer ${TOKEN}` } });
+	const replies: HubReply[] = [];
+	ws.on('message', (d) => {
+		const reply = JSON.parse(d.toString()) as HubReply;
+		replies.push(reply);
+		if (reply.type === 'ack' && reply.id) r.events.push(`ack ${reply.id.seq}`);
+	});
+	const closed = new Promise<{ code: number; reason: string }>((res) => ws.once('close', (code, reason) => res({ code, reason: reason.toString() })));
+	await new Promise((res, rej) => {
+		ws.once('open', res);
+		ws.once('error', rej);
+	});
+	ws.send(JSON.stringify({ type: 'hello', version: 't', frequencyHz: 99, protocol: 1, ...hello }));
+	return { ws, replies, closed, send: (m) => ws.send(JSON.stringify(m)) };
+}
+
+async function until(what: string, cond: () => boolean): Promise<void> {
+	const deadline = Date.now() + 10_000;
+	while (!cond()) {
+		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+		await new Promise((r) => setTimeout(r, 10));
+	}
+}
+
+/** The events of message `seq` of windowAt, in order. */
+function lifeOf(events: string[], seq: number): string[] {
+	return events.filter((e) => e === `inserted ${1_000_000 + seq * 2000}` || e === `recorded ${seq}` || e === `ack ${seq}`);
+}
+
+const acked = (c: Client, id: MessageId) => c.replies.some((r) => r.type === 'ack' && r.id?.boot === id.boot && r.id.seq === id.seq);
+
+test('a stored message is acknowledged by id after its insert and its ledger record, and a replay is not stored again', async () => {
+	const r = await rig();
+	try {
+		const a = await connect(r, { host: 'h', boot: 'b1' });
+		a.send({ type: 'profile', window: windowAt(0), id: { boot: 'b1', seq: 0 } });
+		a.send({ type: 'profile', window: windowAt(1), id: { boot: 'b1', seq: 1 } });
+		await until('two acks', () => acked(a, { boot: 'b1', seq: 1 }));
+		// Per message: stored, then recorded, then acknowledged (the socket may interleave messages).
+		for (const seq of [0, 1]) assert.deepEqual(lifeOf(r.events, seq), [`inserted ${1_000_000 + seq * 2000}`, `recorded ${seq}`, `ack ${seq}`]);
+		assert.equal(r.events.length, 6);
+		a.ws.close();
+		await a.closed;
+
+		// The same run replays both and one more: only the new one is stored.
+		const b = await connect(r, { host: 'h', boot: 'b1' });
+		for (let i = 0; i < 3; i++) b.send({ type: 'profile', window: windowAt(i), id: { boot: 'b1', seq: i } });
+		await until('three acks', () => acked(b, { boot: 'b1', seq: 2 }));
+		const replay = r.events.slice(6);
+		for (const seq of [0, 1]) assert.deepEqual(lifeOf(replay, seq), [`ack ${seq}`]);
+		assert.deepEqual(lifeOf(replay, 2), ['inserted 1004000', 'recorded 2', 'ack 2']);
+		assert.equal(replay.length, 5);
+		const all = await r.storage.profiles.query({ fromMs: 0, toMs: 2 ** 50 });
+		assert.equal(all.windows, 3);
+		assert.equal(totalWeight(all.profile), 1 + 2 + 3);
+		b.ws.close();
+	} finally {
+		await r.close();
+	}
+});
+
+test('a failed insert is not acknowledged: the connection closes with a reason, and the replay is stored', async () => {
+	const r = await rig();
+	try {
+		const a = await connect(r, { host: 'h', boot: 'b1' });
+		r.failNext();
+		a.send({ type: 'profile', window: windowAt(0), id: { boot: 'b1', seq: 0 } });
+		a.send({ type: 'profile', window: windowAt(1), id: { boot: 'b1', seq: 1 } });
+		const { code, reason } = await a.closed;
+		assert.equal(code, ingestCloseCodes.storeFailed);
+		assert.match(reason, /could not store the profile window: disk full/);
+		// Nothing after the failure is stored either: a later id recorded would hide the failed one.
+		assert.deepEqual(r.events, []);
+		assert.equal(await r.storage.ingested.highWater('h', 'b1'), -1);
+
+		const b = await connect(r, { host: 'h', boot: 'b1' });
+		b.send({ type: 'profile', window: windowAt(0), id: { boot: 'b1', seq: 0 } });
+		b.send({ type: 'profile', window: windowAt(1), id: { boot: 'b1', seq: 1 } });
+		await until('both acks', () => acked(b, { boot: 'b1', seq: 1 }));
+		assert.equal((await r.storage.profiles.query({ fromMs: 0, toMs: 2 ** 50 })).windows, 2);
+		b.ws.close();
+	} finally {
+		await r.close();
+	}
+});
+
+test('a protocol version the hub does not speak closes the connection with a reason', async () => {
+	const r = await rig();
+	try {
+		const a = await connect(r, { host: 'h', boot: 'b1', protocol: 99 });
+		const { code, reason } = await a.closed;
+		assert.equal(code, ingestCloseCodes.unsupportedVersion);
+		assert.equal(reason, 'hub speaks protocol 1, collector 99');
+		assert.equal(r.state.hosts().length, 0);
+	} finally {
+		await r.close();
+	}
+});
+
+test('the same run reconnecting replaces its old connection; the host stays connected until the new one closes', async () => {
+	const r = await rig();
+	try {
+		const a = await connect(r, { host: 'h', boot: 'b1' });
+		await until('the host', () => r.state.hosts()[0]?.connected === true);
+		const b = await connect(r, { host: 'h', boot: 'b1' });
+		const old = await a.closed;
+		assert.notEqual(old.code, ingestCloseCodes.hostInUse);
+		b.send({ type: 'profile', window: windowAt(0), id: { boot: 'b1', seq: 0 } });
+		await until('the ack', () => acked(b, { boot: 'b1', seq: 0 }));
+		assert.equal(r.state.hosts()[0]?.connected, true);
+		b.ws.close();
+		await b.closed;
+		await until('the host to be disconnected', () => r.state.hosts()[0]?.connected === false);
+	} finally {
+		await r.close();
+	}
+});
