@@ -3,6 +3,7 @@ import type { Features } from '@firesight/protocol';
 import { UserError } from './command.ts';
 import type { Feature, FeatureContext, FeatureDefinition } from './feature.ts';
 import { HubStream, type HubStreamOptions } from './hub-stream.ts';
+import { createLogger, logLine } from './logger.ts';
 import { ProcessTable } from './live/process-table.ts';
 import { profilingFeature } from './profiling/profiling-feature.ts';
 import { tcpFeature } from './tcp/tcp-feature.ts';
@@ -53,7 +54,7 @@ export function defaultFeatures(options: Pick<CollectorOptions, 'frequency' | 'c
  */
 export function startCollector(options: CollectorOptions): Collector {
 	const host = options.host ?? hostname();
-	const log = options.log ?? ((line: string) => console.error(`firesight collector: ${line}`));
+	const log = options.log ?? logLine(createLogger('collector'));
 	const frequencyHz = options.frequency ?? 97;
 	const windowMs = options.windowMs ?? 10_000;
 	let stream: HubStream;

@@ -11,6 +11,7 @@ import { openStorage, type Storage, type StorageConfig } from '@firesight/store'
 import { HubState } from './hub-state.ts';
 import { Ingest } from './ingest.ts';
 import { LiveStream } from './live.ts';
+import { createLogger, logLine } from './logger.ts';
 import { createHubMetrics } from './metrics.ts';
 import { loadNextApp, type NextApp } from './next-app.ts';
 import { serveMetrics, servePprof, serveText } from './http-routes.ts';
@@ -91,7 +92,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
 	const auth = options.auth ?? !isLoopback(listen.host);
 	refuseOpenBeyondLoopback(listen.host, auth);
 	const tlsFiles = options.tls && readTlsFiles(options.tls);
-	const log = options.log ?? ((line: string) => console.error(`firesight hub: ${line}`));
+	const log = options.log ?? logLine(createLogger('hub'));
 	const storage = await openStorage(
 		options.storage ?? { backend: 'sqlite', dataDir: options.dataDir, retentionMs: options.retentionMs },
 	);
