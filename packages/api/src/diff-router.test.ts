@@ -7,7 +7,7 @@ import type { TRPCError } from '@trpc/server';
 import type { DiffNode } from '@firesight/profile';
 import type { ProfileWindow } from '@firesight/protocol';
 import { openStorage } from '@firesight/store';
-import { apiCodeOf, createCaller, PUBLIC_SHARE_PROCEDURES, type ApiContext } from './index.ts';
+import { apiCodeOf, createCaller, PUBLIC_SHARE_PROCEDURES, topDiffRows, type ApiContext } from './index.ts';
 
 const T0 = 1_700_000_000_000;
 
@@ -127,3 +127,40 @@ test('the sandwich of a function in a query and in a share', () =>
 		);
 		await assert.rejects(api.sandwich.share({ id: share.id, name: 'nowhere' }), (err: TRPCError) => apiCodeOf(err) === 'NOT_FOUND');
 	}));
+
+test('the table rows are the largest growths and shrinks by self and by total, each once', () => {
+	const row = (name: string, selfDelta: number, totalDelta: number) => ({
+		name,
+		module: 'app',
+		kind: 'user' as const,
+		baselineSelf: 0,
+		comparisonSelf: 0,
+		baselineTotal: 0,
+		comparisonTotal: 0,
+		selfDelta,
+		totalDelta,
+	});
+	const rows = [
+		row('self_up', 0.5, 0),
+		row('self_down', -0.5, 0),
+		row('total_up', 0, 0.4),
+		row('total_down', 0.01, -0.4),
+		row('both_up', 0.3, 0.3),
+		row('quiet_a', 0.001, 0.001),
+		row('quiet_b', -0.001, -0.001),
+	];
+	assert.deepEqual(
+		topDiffRows(rows, 1)
+			.map((r) => r.name)
+			.sort(),
+		['self_down', 'self_up', 'total_down', 'total_up'],
+	);
+	assert.deepEqual(
+		topDiffRows(rows, 2)
+			.map((r) => r.name)
+			.sort(),
+		['both_up', 'quiet_b', 'self_down', 'self_up', 'total_down', 'total_up'],
+	);
+	assert.equal(topDiffRows(rows, 100).length, rows.length, 'no row twice');
+	assert.deepEqual(topDiffRows(rows, 0), []);
+});
