@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { ProfileBuilder } from '@firesight/profile';
 import {
 	collectorMessageSchema,
+	hubReplySchema,
 	limits,
 	parseCollectorMessage,
 	parseLiveServerMessage,
@@ -38,6 +39,20 @@ test('a profile of @firesight/profile plus its host is a window, sent as is', ()
 	const r = parseCollectorMessage(JSON.stringify(msg));
 	assert.ok(r.ok && r.value.type === 'profile');
 	assert.deepEqual(r.value.window, { ...profile, host: 'h1' });
+});
+
+test('a stored message keeps its id (boot id + sequence) and a hello its boot id; a bad id is refused with its path', () => {
+	const r = parseCollectorMessage(JSON.stringify({ type: 'profile', window, id: { boot: 'a1b2', seq: 7 } }));
+	assert.ok(r.ok && r.value.type === 'profile');
+	assert.deepEqual(r.value.id, { boot: 'a1b2', seq: 7 });
+	const hello = parseCollectorMessage(JSON.stringify({ type: 'hello', host: 'h1', version: '1', frequencyHz: 99, boot: 'a1b2' }));
+	assert.ok(hello.ok && hello.value.type === 'hello' && hello.value.boot === 'a1b2');
+	const bad = parseCollectorMessage(JSON.stringify({ type: 'profile', window, id: { boot: 'a b', seq: -1 } }));
+	assert.equal(bad.ok, false);
+	if (!bad.ok) assert.match(bad.error, /id\.boot: .*id\.seq: /);
+	// An ack names the id it makes durable; an older hub's ack without one still parses.
+	assert.ok(hubReplySchema.safeParse({ type: 'ack', accepted: 3, id: { boot: 'a1b2', seq: 7 } }).success);
+	assert.ok(hubReplySchema.safeParse({ type: 'ack', accepted: 3 }).success);
 });
 
 test('a dangling frame id is rejected with its path', () => {
