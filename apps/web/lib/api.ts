@@ -14,6 +14,8 @@ export interface ProfileRequest {
 	host: string;
 	/** Smallest share of the total worth drawing (one pixel of the graph's width). */
 	minFraction: number;
+	/** A `comm (pid)` level under each command. */
+	groupByProcess?: boolean;
 }
 
 function filterInput(request: Pick<ProfileRequest, 'pid' | 'comm' | 'host'>) {
@@ -26,7 +28,7 @@ function filterInput(request: Pick<ProfileRequest, 'pid' | 'comm' | 'host'>) {
 
 export function fetchFlame(request: ProfileRequest, signal: AbortSignal): Promise<FlameResult> {
 	return api.profile.flame.query(
-		{ fromMs: request.from, toMs: request.to, minFraction: request.minFraction, ...filterInput(request) },
+		{ fromMs: request.from, toMs: request.to, minFraction: request.minFraction, ...filterInput(request), ...(request.groupByProcess ? { groupByProcess: true } : {}) },
 		{ signal },
 	);
 }

@@ -25,8 +25,8 @@ export function stableHash(text: string): number {
 export function kindColor(kind: FrameKind | undefined, name: string): string {
 	const family = KIND_HUES[kind ?? 'user'];
 	const h = stableHash(name);
-	const hue = family.hue - family.spread / 2 + (h % 1000) / 1000 * family.spread;
-	const lightness = family.lightness - 6 + ((h >>> 10) % 100) / 100 * 12;
+	const hue = family.hue - family.spread / 2 + ((h % 1000) / 1000) * family.spread;
+	const lightness = family.lightness - 6 + (((h >>> 10) % 100) / 100) * 12;
 	return hsl(hue, family.saturation, lightness);
 }
 

@@ -3,13 +3,18 @@
 import { select } from 'd3';
 import flamegraph, { type FlameDatum, type FlameGraph as Chart, type FlameHierarchyNode, type FlameTooltip } from 'd3-flame-graph';
 import { useEffect, useRef, useState } from 'react';
-import type { FlameNode } from '@firesight/profile';
+import { PROCESS_MODULE, type FlameNode } from '@firesight/profile';
+import { cutName } from '../../lib/cut-name.ts';
 import { matchesSearch, selfValue } from '../../lib/flame-search.ts';
 import { formatInt, formatPercent } from '../../lib/format.ts';
+import { frameColor, KIND_HUES, type ColorMode } from '../../lib/frame-colors.ts';
 import type { Orientation } from '../../lib/profile-query.ts';
 
 const CELL_HEIGHT = 18;
 const HIGHLIGHT = '#d94cf0';
+/** The label's font (11.5px monospace) and margins, to turn a frame's width into characters. */
+const LABEL_CHAR_PX = 7;
+const LABEL_MARGIN_PX = 10;
 
 interface FlameGraphProps {
 	root: FlameNode;
@@ -28,6 +33,8 @@ interface FlameGraphProps {
 	colorOf?: ((data: FlameNode, original: string) => string | undefined) | undefined;
 	/** The tooltip's HTML instead of the totals (HTML-escape names with `escapeHtml`). */
 	tooltipOf?: ((data: FlameNode, rootValue: number) => string) | undefined;
+	/** Fills by frame kind (the default) or by module. */
+	colorMode?: ColorMode | undefined;
 }
 
 export function escapeHtml(text: string): string {
@@ -50,7 +57,7 @@ function tooltipHtml(node: FlameHierarchyNode, rootValue: number): string {
 }
 
 /** Paints a flame tree with d3-flame-graph; every number it shows comes from the tree itself. */
-export function FlameGraph({ root, orientation, search, resetKey, onZoomChange, zoomPath, colorOf, tooltipOf }: FlameGraphProps) {
+export function FlameGraph({ root, orientation, search, resetKey, onZoomChange, zoomPath, colorOf, tooltipOf, colorMode = 'kind' }: FlameGraphProps) {
 	const containerRef = useRef<HTMLDivElement>(null);
 	const tooltipRef = useRef<HTMLDivElement>(null);
 	const chartRef = useRef<Chart | null>(null);
@@ -116,7 +123,14 @@ export function FlameGraph({ root, orientation, search, resetKey, onZoomChange, 
 			.selfValue(false)
 			.inverted(orientation === 'icicle')
 			.tooltip(tooltip)
-			.getName((node) => node.data.name)
+			// d3-flame-graph asks for the name for the frame's `name` attribute (kept whole, for
+			// search and tests) and, with the label element as `this`, for the label's text: that
+			// one is cut from the left to the frame's width, so the function's own name stays.
+			.getName(function (this: unknown, node) {
+				if (!(this instanceof HTMLElement)) return node.data.name;
+				const px = Number(this.parentElement?.getAttribute('width') ?? 0);
+				return cutName(node.data.name, Math.floor((px - LABEL_MARGIN_PX) / LABEL_CHAR_PX));
+			})
 			.getLibtype((node) => (node.data.kind === 'kernel' ? 'kernel' : node.data.kind === 'jit' ? 'jit' : undefined))
 			.setColorMapper((node, original) => {
 				if (node.highlight) return HIGHLIGHT;
@@ -124,7 +138,9 @@ export function FlameGraph({ root, orientation, search, resetKey, onZoomChange, 
 				if (fill) return fill;
 				if (node.depth === 0) return '#5a5f6b';
 				if (node.depth === 1) return '#6b7282';
-				return original;
+				const data = node.data as FlameNode;
+				if (data.module === PROCESS_MODULE) return '#7d8494';
+				return frameColor(colorMode, data);
 			})
 			.setSearchMatch((node, term) => matchesSearch(node.data.name, term))
 			// Shares are computed from the tree by the page; the chart only highlights.
@@ -148,7 +164,7 @@ export function FlameGraph({ root, orientation, search, resetKey, onZoomChange, 
 			chart.destroy();
 			chartRef.current = null;
 		};
-	}, [root, orientation, width]);
+	}, [root, orientation, width, colorMode]);
 
 	useEffect(() => {
 		const chart = chartRef.current;
@@ -156,6 +172,17 @@ export function FlameGraph({ root, orientation, search, resetKey, onZoomChange, 
 		if (search.trim()) chart.search(search);
 		else chart.clear();
 	}, [search]);
+
+	// Esc resets the zoom, unless the key belongs to something being typed into.
+	useEffect(() => {
+		const onKey = (event: KeyboardEvent) => {
+			if (event.key !== 'Escape' || isTyping(event.target) || !chartRef.current) return;
+			chartRef.current.resetZoom();
+			zoomRef.current(null);
+		};
+		window.addEventListener('keydown', onKey);
+		return () => window.removeEventListener('keydown', onKey);
+	}, []);
 
 	useEffect(() => {
 		if (resetKey === 0) return;
@@ -171,6 +198,12 @@ export function FlameGraph({ root, orientation, search, resetKey, onZoomChange, 
 	);
 }
 
+/** Whether a key press goes to a field the user is typing in. */
+export function isTyping(target: EventTarget | null): boolean {
+	if (!(target instanceof HTMLElement)) return false;
+	return target.isContentEditable || target.tagName === 'INPUT' || target.tagName === 'TEXTAREA' || target.tagName === 'SELECT';
+}
+
 /** The node at a path of names below the root, or null when the tree has no such path. */
 function zoomTarget(root: FlameHierarchyNode, path: readonly string[] | undefined): FlameHierarchyNode | null {
 	if (!path || path.length === 0) return null;
@@ -182,19 +215,37 @@ function zoomTarget(root: FlameHierarchyNode, path: readonly string[] | undefine
 	return node;
 }
 
-export function FlameLegend() {
+/** A legend swatch: the kind's family from one end of its spread to the other. */
+function familyGradient(kind: keyof typeof KIND_HUES): string {
+	const f = KIND_HUES[kind];
+	const at = (hue: number) => `hsl(${hue}, ${f.saturation}%, ${f.lightness}%)`;
+	return `linear-gradient(90deg,${at(f.hue - f.spread / 2)},${at(f.hue + f.spread / 2)})`;
+}
+
+export function FlameLegend({ colorMode = 'kind' }: { colorMode?: ColorMode | undefined }) {
+	if (colorMode === 'module') {
+		return (
+			<div className="flame-legend" aria-label="Colours">
+				<span>one hue per module</span>
+				<span>
+					<i style={{ background: HIGHLIGHT }} />
+					match
+				</span>
+			</div>
+		);
+	}
 	return (
 		<div className="flame-legend" aria-label="Colours">
 			<span>
-				<i style={{ background: 'linear-gradient(90deg,#e3572b,#e8c33a)' }} />
+				<i style={{ background: familyGradient('user') }} />
 				user
 			</span>
 			<span>
-				<i style={{ background: '#e8962e' }} />
+				<i style={{ background: familyGradient('kernel') }} />
 				kernel
 			</span>
 			<span>
-				<i style={{ background: '#52b34a' }} />
+				<i style={{ background: familyGradient('jit') }} />
 				JIT
 			</span>
 			<span>

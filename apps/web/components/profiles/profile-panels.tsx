@@ -2,6 +2,7 @@
 
 import { useState } from 'react';
 import type { FlameResult } from '../../lib/api.ts';
+import type { ColorMode } from '../../lib/frame-colors.ts';
 import { formatInt } from '../../lib/format.ts';
 import type { Orientation, ProfileView } from '../../lib/profile-query.ts';
 import type { SortState } from '../../lib/sort.ts';
@@ -22,6 +23,7 @@ interface ProfilePanelsProps {
 	onSort?(sort: SortState): void;
 	/** Where the sandwich view of a function opens (the page knows its query or share). */
 	sandwichHref?: ((name: string) => string) | undefined;
+	colorMode?: ColorMode | undefined;
 }
 
 /** Whether a zoom the graph reports is the one the page already holds (a redraw re-applying it, or none). */
@@ -31,7 +33,7 @@ function samePath(path: string[] | undefined, held: readonly string[] | undefine
 }
 
 /** The top functions table and the flame graph of one merged profile. */
-export function ProfilePanels({ result, view, orientation, onOrientation, search, onSearch, zoomPath, onZoomPath, sort, onSort, sandwichHref }: ProfilePanelsProps) {
+export function ProfilePanels({ result, view, orientation, onOrientation, search, onSearch, zoomPath, onZoomPath, sort, onSort, sandwichHref, colorMode }: ProfilePanelsProps) {
 	const selected = sandwichHref && search && result.topFunctions.some((row) => row.name === search) ? search : null;
 	const [zoomed, setZoomed] = useState<string | null>(null);
 	const [resetKey, setResetKey] = useState(0);
@@ -55,7 +57,7 @@ export function ProfilePanels({ result, view, orientation, onOrientation, search
 				<section className="panel graph-panel" aria-label="Flame graph">
 					<div className="panel-head">
 						<span className="panel-title">{orientation === 'icicle' ? 'Icicle graph' : 'Flame graph'}</span>
-						<FlameLegend />
+						<FlameLegend colorMode={colorMode} />
 						<div className="custom-range">
 							{zoomed && (
 								<span className="toolbar-note ellipsis" style={{ maxWidth: 220 }} title={zoomed}>
@@ -80,7 +82,7 @@ export function ProfilePanels({ result, view, orientation, onOrientation, search
 							</div>
 						</div>
 					</div>
-					<FlameGraph root={result.tree} orientation={orientation} search={search} resetKey={resetKey} zoomPath={zoomPath} onZoomChange={(name, path) => { setZoomed(name); if (!samePath(path, zoomPath, name)) onZoomPath?.(name === null ? null : (path ?? null)); }} />
+					<FlameGraph root={result.tree} colorMode={colorMode} orientation={orientation} search={search} resetKey={resetKey} zoomPath={zoomPath} onZoomChange={(name, path) => { setZoomed(name); if (!samePath(path, zoomPath, name)) onZoomPath?.(name === null ? null : (path ?? null)); }} />
 				</section>
 			)}
 		</div>

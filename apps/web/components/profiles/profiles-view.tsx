@@ -16,6 +16,8 @@ import { PageHead } from '../common/page-head.tsx';
 import { useLive } from '../live/live-provider.tsx';
 import { EmptyProfile } from './empty-profile.tsx';
 import { ProfilePanels } from './profile-panels.tsx';
+import { CpuTimeline } from './cpu-timeline.tsx';
+import { NodePerfMapHint } from './node-perf-map-hint.tsx';
 import { ProfileSummary } from './profile-summary.tsx';
 import { QueryBar } from './query-bar.tsx';
 import { QueryWarnings } from './query-warnings.tsx';
@@ -38,12 +40,12 @@ export function ProfilesView() {
 	const [empty, setEmpty] = useState(false);
 	const follow = useLiveFollow(query.range, query.live, empty, live.windowSeq);
 	const rangeKey = query.range.kind === 'absolute' ? `${query.range.from}-${query.range.to}` : query.range.preset;
-	const key = `${rangeKey}|${query.pid}|${query.comm}|${query.host}|${follow.following ? follow.tick : 0}`;
+	const key = `${rangeKey}|${query.pid}|${query.comm}|${query.host}|${query.groupByProcess ? 'p' : ''}|${follow.following ? follow.tick : 0}`;
 	const { data, error, loading, reload } = useProfileData(key, () => {
 		const { from, to } = resolveRange(query.range, Date.now());
 		// One pixel of a wide screen: narrower frames cannot be seen, the hub drops them.
 		const minFraction = 1 / Math.max(1200, typeof window === 'undefined' ? 1200 : window.innerWidth);
-		return { from, to, pid: query.pid, comm: query.comm, host: query.host, minFraction };
+		return { from, to, pid: query.pid, comm: query.comm, host: query.host, minFraction, groupByProcess: query.groupByProcess === true };
 	});
 	const result = data?.result ?? null;
 	const total = result?.totalSamples ?? 0;
@@ -101,6 +103,7 @@ export function ProfilesView() {
 					if (columnId) navigate({ sort: { columnId, direction: sort.direction } });
 				}}
 				sandwichHref={(name) => sandwichHref({ name }, query)}
+				colorMode={query.color ?? 'kind'}
 			/>
 		);
 	}
@@ -120,7 +123,11 @@ export function ProfilesView() {
 				<ProfileSummary data={data} error={error} liveProcess={liveProcess} following={follow.following} />
 			</section>
 
-			{result && total > 0 && <ViewToolbar view={query.view} onView={(view) => navigate({ view })} search={search} onSearch={setSearch} share={share} />}
+			<CpuTimeline filter={{ ...range, pid: query.pid, comm: query.comm, host: query.host || undefined }} fetchKey={key} onRange={({ from, to }) => navigate({ range: { kind: 'absolute', from, to }, live: false })} />
+
+			{result && total > 0 && <ViewToolbar view={query.view} onView={(view) => navigate({ view })} search={search} onSearch={setSearch} share={share} colorMode={query.color ?? 'kind'} onColorMode={(color) => navigate({ color })} groupByProcess={query.groupByProcess === true} onGroupByProcess={(on) => navigate({ groupByProcess: on })} />}
+
+			{result && total > 0 && <NodePerfMapHint tree={result.tree} />}
 
 			{body}
 		</div>

@@ -1,4 +1,6 @@
+import { useEffect, useRef } from 'react';
 import type { SearchShare } from '../../lib/flame-search.ts';
+import type { ColorMode } from '../../lib/frame-colors.ts';
 import { formatInt, formatPercent } from '../../lib/format.ts';
 import type { ProfileView } from '../../lib/profile-query.ts';
 
@@ -9,6 +11,11 @@ interface ViewToolbarProps {
 	onSearch(search: string): void;
 	/** The share of samples under frames matching `search`; null without a search. */
 	share: SearchShare | null;
+	/** The graph's options; a page without them (a share) leaves them out. */
+	colorMode?: ColorMode | undefined;
+	onColorMode?(mode: ColorMode): void;
+	groupByProcess?: boolean | undefined;
+	onGroupByProcess?(on: boolean): void;
 }
 
 const VIEWS: { view: ProfileView; label: string }[] = [
@@ -18,26 +25,100 @@ const VIEWS: { view: ProfileView; label: string }[] = [
 ];
 
 /** Which panels to show, and the function search that both of them highlight. */
-export function ViewToolbar({ view, onView, search, onSearch, share }: ViewToolbarProps) {
+export function ViewToolbar({
+	view,
+	onView,
+	search,
+	onSearch,
+	share,
+	colorMode,
+	onColorMode,
+	groupByProcess,
+	onGroupByProcess,
+}: ViewToolbarProps) {
+	const searchRef = useRef<HTMLInputElement>(null);
+	// `/` jumps to the search, as on GitHub and in Grafana, unless it is being typed somewhere.
+	useEffect(() => {
+		const onKey = (event: KeyboardEvent) => {
+			if (event.key !== '/' || event.ctrlKey || event.metaKey || event.altKey) return;
+			const target = event.target;
+			if (target instanceof HTMLElement && (target.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(target.tagName))) return;
+			event.preventDefault();
+			searchRef.current?.focus();
+			searchRef.current?.select();
+		};
+		window.addEventListener('keydown', onKey);
+		return () => window.removeEventListener('keydown', onKey);
+	}, []);
 	return (
 		<div className="panel-toolbar panel" style={{ borderBottom: '1px solid var(--border)' }}>
 			<div className="segmented" role="group" aria-label="View">
 				{VIEWS.map((option) => (
-					<button key={option.view} type="button" aria-pressed={view === option.view} onClick={() => onView(option.view)} data-testid={`view-${option.view}`}>
+					<button
+						key={option.view}
+						type="button"
+						aria-pressed={view === option.view}
+						onClick={() => onView(option.view)}
+						data-testid={`view-${option.view}`}
+					>
 						{option.label}
 					</button>
 				))}
 			</div>
 			<div className="search-box">
-				<input type="search" className="input" placeholder="Search functions (e.g. malloc)" value={search} onChange={(event) => onSearch(event.target.value)} data-testid="flame-search" aria-label="Search functions" />
+				<input
+					ref={searchRef}
+					type="search"
+					title="Search functions (/); Esc resets the graph's zoom"
+					className="input"
+					placeholder="Search functions (e.g. malloc)"
+					value={search}
+					onChange={(event) => onSearch(event.target.value)}
+					data-testid="flame-search"
+					aria-label="Search functions"
+				/>
 			</div>
+			{onColorMode && (
+				<div className="segmented" role="group" aria-label="Colour frames by">
+					<button
+						type="button"
+						aria-pressed={colorMode === 'kind'}
+						onClick={() => onColorMode('kind')}
+						data-testid="color-kind"
+						title="Kernel blues, user native reds and oranges, JIT greens"
+					>
+						By kind
+					</button>
+					<button
+						type="button"
+						aria-pressed={colorMode === 'module'}
+						onClick={() => onColorMode('module')}
+						data-testid="color-module"
+						title="One hue per module (binary or library)"
+					>
+						By module
+					</button>
+				</div>
+			)}
+			{onGroupByProcess && (
+				<label className="toolbar-note" title="A comm (pid) level under each command, so each process gets its own column">
+					<input
+						type="checkbox"
+						checked={groupByProcess === true}
+						onChange={(event) => onGroupByProcess(event.target.checked)}
+						data-testid="group-by-process"
+					/>{' '}
+					per process
+				</label>
+			)}
 			<span className="search-share" data-testid="flame-search-share" aria-live="polite">
 				{share ? (
 					share.nodes === 0 ? (
 						<>No frame matches “{search.trim()}”</>
 					) : (
 						<>
-							<strong>{formatPercent((100 * share.matched) / Math.max(1, share.total))}</strong> of samples match “{search.trim()}” ({formatInt(share.matched)} of {formatInt(share.total)}, {formatInt(share.nodes)} {share.nodes === 1 ? 'frame' : 'frames'})
+							<strong>{formatPercent((100 * share.matched) / Math.max(1, share.total))}</strong> of samples match “{search.trim()}” (
+							{formatInt(share.matched)} of {formatInt(share.total)}, {formatInt(share.nodes)} {share.nodes === 1 ? 'frame' : 'frames'})
 						</>
 					)
 				) : (
