@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { totalWeight } from '@firesight/profile';
 import { ingestCloseCodes, type ProfileWindow } from '@firesight/protocol';
 import { startHub } from '@firesight/web/server';
+import { WebSocketServer } from 'ws';
 import { skipUnlessBpf } from '@firesight/testing/bpf-test-gate';
 import { HubStream } from './hub-stream.ts';
 
@@ -352,6 +353,31 @@ test('a real collector through a hub killed (-9) and restarted: the windows it s
 		if (collector.exitCode === null) collector.kill('SIGKILL');
 		await hub.stop('SIGKILL');
 		rmSync(dir, { recursive: true, force: true });
+		rmSync(spoolDir, { recursive: true, force: true });
+	}
+});
+
+test('a hub that does not speak the collector\'s protocol ends the collector with code 3 and one line', async (t) => {
+	if (!skipUnlessBpf(t)) return;
+	// A hub of another protocol version, as far as the collector can tell.
+	const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+	await new Promise((r) => wss.once('listening', r));
+	wss.on('connection', (ws) => ws.once('message', () => ws.close(ingestCloseCodes.unsupportedVersion, 'hub speaks protocol 2, collector 1')));
+	const spoolDir = mkdtempSync(join(tmpdir(), 'firesight-spool-'));
+	const { port } = wss.address() as { port: number };
+	const collector = spawn(process.execPath, [BIN, 'collector', '--hub', `http://127.0.0.1:${port}`, '--token', TOKEN, '--spool', spoolDir], {
+		stdio: ['ignore', 'pipe', 'pipe'],
+	});
+	let err = '';
+	collector.stderr.on('data', (d) => (err += d));
+	try {
+		const code = await new Promise<number | null>((r) => collector.once('exit', (c) => r(c)));
+		assert.equal(code, 3, err);
+		assert.match(err, /^firesight collector: the hub refused this collector: hub speaks protocol 2, collector 1; run the same Firesight version on both$/m);
+		assert.doesNotMatch(err, /\n\s+at /, 'no stack trace');
+	} finally {
+		if (collector.exitCode === null) collector.kill('SIGKILL');
+		await new Promise((r) => wss.close(r));
 		rmSync(spoolDir, { recursive: true, force: true });
 	}
 });
