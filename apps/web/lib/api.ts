@@ -1,5 +1,6 @@
 import { createTRPCClient, httpBatchLink, TRPCClientError } from '@trpc/client';
 import type { AppRouter, FlameResult } from '@firesight/api';
+import { hostInput } from './host-selection.ts';
 
 export type { FlameResult } from '@firesight/api';
 
@@ -11,18 +12,19 @@ export interface ProfileRequest {
 	to: number;
 	pid: number | null;
 	comm: string;
-	host: string;
+	/** Every host when empty, one, or several merged. */
+	hosts: readonly string[];
 	/** Smallest share of the total worth drawing (one pixel of the graph's width). */
 	minFraction: number;
 	/** A `comm (pid)` level under each command. */
 	groupByProcess?: boolean;
 }
 
-function filterInput(request: Pick<ProfileRequest, 'pid' | 'comm' | 'host'>) {
+function filterInput(request: Pick<ProfileRequest, 'pid' | 'comm' | 'hosts'>) {
 	return {
 		...(request.pid !== null ? { pid: request.pid } : {}),
 		...(request.comm ? { comm: request.comm } : {}),
-		...(request.host ? { host: request.host } : {}),
+		...hostInput(request.hosts),
 	};
 }
 
@@ -35,8 +37,9 @@ export function fetchFlame(request: ProfileRequest, signal: AbortSignal): Promis
 
 export type ProcessLookup = Awaited<ReturnType<typeof api.processes.find.query>>;
 
-export function findProcess(pid: number, host: string, signal: AbortSignal): Promise<ProcessLookup> {
-	return api.processes.find.query({ pid, ...(host ? { host } : {}) }, { signal });
+/** A pid on the one selected host, or on any host when several or none are selected. */
+export function findProcess(pid: number, hosts: readonly string[], signal: AbortSignal): Promise<ProcessLookup> {
+	return api.processes.find.query({ pid, ...(hosts.length === 1 ? { host: hosts[0] } : {}) }, { signal });
 }
 
 /** A message a person can act on, from whatever the client threw. */

@@ -15,7 +15,7 @@ const fixed = { kind: 'absolute' as const, from: 1_000, to: 2_000 };
 test('no collector connected explains an unfiltered empty profile', () => {
 	assert.deepEqual(emptyProfileReason({ ...base, connectedCollectors: 0 }), { kind: 'no-collector' });
 	// A host filter does not change that nobody is sending.
-	assert.deepEqual(emptyProfileReason(withQuery({ host: 'web-1' }, { connectedCollectors: 0 })), { kind: 'no-collector' });
+	assert.deepEqual(emptyProfileReason(withQuery({ hosts: ['web-1'] }, { connectedCollectors: 0 })), { kind: 'no-collector' });
 	// Before the page knows, it does not claim there is no collector.
 	assert.equal(emptyProfileReason({ ...base, connectedCollectors: null }).kind, 'no-samples-in-range');
 });
@@ -28,7 +28,7 @@ test('no samples in range, told apart for a moving and a fixed range', () => {
 test('a command or host filter that matched nothing', () => {
 	assert.deepEqual(emptyProfileReason(withQuery({ comm: 'nginx' })), { kind: 'filters-match-nothing', comm: 'nginx' });
 	assert.deepEqual(emptyProfileReason(withQuery({ comm: 'nginx' }, { connectedCollectors: 0 })), { kind: 'filters-match-nothing', comm: 'nginx' });
-	assert.deepEqual(emptyProfileReason(withQuery({ host: 'web-1' })), { kind: 'filters-match-nothing', comm: '' });
+	assert.deepEqual(emptyProfileReason(withQuery({ hosts: ['web-1'] })), { kind: 'filters-match-nothing', comm: '' });
 });
 
 test('a running process without samples is idle, whichever source knows it runs', () => {

@@ -4,7 +4,7 @@ import { widerPreset, type ProfileQueryState, type RangePresetId } from './profi
 export type PidLookup = { known: false } | { known: true; live: boolean; host: string; comm: string; lastMs: number };
 
 export interface EmptyProfileContext {
-	query: Pick<ProfileQueryState, 'range' | 'pid' | 'comm' | 'host'>;
+	query: Pick<ProfileQueryState, 'range' | 'pid' | 'comm' | 'hosts'>;
 	/** The pid's row in the browser's live process table, when it is there. */
 	liveProcess: { comm: string } | undefined;
 	/** The hub's answer about the pid; null until it answers, or when it could not. */
@@ -36,6 +36,6 @@ export function emptyProfileReason({ query, liveProcess, lookup, connectedCollec
 	}
 	// With no process filter, an empty profile is most often explained by nobody sending one.
 	if (connectedCollectors === 0 && !query.comm) return { kind: 'no-collector' };
-	if (query.comm || query.host) return { kind: 'filters-match-nothing', comm: query.comm };
+	if (query.comm || query.hosts.length > 0) return { kind: 'filters-match-nothing', comm: query.comm };
 	return { kind: 'no-samples-in-range', fixedRange };
 }

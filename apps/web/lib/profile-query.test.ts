@@ -24,7 +24,7 @@ test('a link written from a state parses back to the same state, with no warning
 		range: { kind: 'absolute' as const, from: Date.UTC(2025, 0, 2, 3, 4, 5), to: Date.UTC(2025, 0, 2, 3, 9, 5) },
 		pid: 4242,
 		comm: 'workload',
-		host: 'web-1',
+		hosts: ['web-1', 'web-2'],
 		view: 'table' as const,
 		orientation: 'flame' as const,
 		search: 'hot_a',
@@ -118,7 +118,7 @@ test('relative ranges end now, the widest preset is offered next, and pprof link
 	assert.equal(widerPreset({ kind: 'relative', preset: '5m' })?.id, widest.id);
 	assert.equal(widerPreset({ kind: 'relative', preset: widest.id }), null);
 	assert.equal(widerPreset({ kind: 'absolute', from: 1, to: 2 }), null);
-	assert.equal(pprofHref({ from: 1.5, to: 9.2, pid: 3, comm: 'a b', host: '' }), '/api/pprof?from=1&to=10&pid=3&comm=a+b');
+	assert.equal(pprofHref({ from: 1.5, to: 9.2, pid: 3, comm: 'a b', hosts: [] }), '/api/pprof?from=1&to=10&pid=3&comm=a+b');
 });
 
 test('the colour mode and the process level round-trip; the longer presets are offered', () => {

@@ -5,6 +5,7 @@
  */
 
 import { COLOR_MODES, type ColorMode } from './frame-colors.ts';
+import { parseHostSelection } from './host-selection.ts';
 
 export interface RangePreset {
 	id: string;
@@ -39,7 +40,8 @@ export interface ProfileQueryState {
 	range: TimeRange;
 	pid: number | null;
 	comm: string;
-	host: string;
+	/** The host selector's hosts (repeated `host` parameters); empty for every host, merged. */
+	hosts: readonly string[];
 	live: boolean;
 	view: ProfileView;
 	orientation: Orientation;
@@ -80,7 +82,7 @@ export const defaultProfileQuery: ProfileQueryState = {
 	range: { kind: 'relative', preset: DEFAULT_PRESET },
 	pid: null,
 	comm: '',
-	host: '',
+	hosts: [],
 	live: false,
 	view: 'both',
 	orientation: 'icicle',
@@ -105,6 +107,7 @@ export interface ParsedProfileQuery {
 
 interface ParamsLike {
 	get(name: string): string | null;
+	getAll(name: string): string[];
 	forEach(visit: (value: string, name: string) => void): void;
 }
 
@@ -219,7 +222,7 @@ export function parseProfileQuery(params: ParamsLike): ParsedProfileQuery {
 			range,
 			pid,
 			comm: given('comm') ?? '',
-			host: given('host') ?? '',
+			hosts: parseHostSelection(params),
 			live,
 			view,
 			orientation,
@@ -252,7 +255,7 @@ export function toSearchParams(state: ProfileQueryState): URLSearchParams {
 	}
 	if (state.pid !== null) params.set('pid', String(state.pid));
 	if (state.comm) params.set('comm', state.comm);
-	if (state.host) params.set('host', state.host);
+	for (const host of state.hosts) params.append('host', host);
 	if (state.live && state.range.kind === 'relative') params.set('live', '1');
 	if (state.view !== defaultProfileQuery.view) params.set('view', state.view);
 	if (state.orientation !== defaultProfileQuery.orientation) params.set('orient', state.orientation);
@@ -289,7 +292,7 @@ export interface ProfileFilter {
 	to: number;
 	pid: number | null;
 	comm: string;
-	host: string;
+	hosts: readonly string[];
 }
 
 /** The pprof export of exactly what the page shows. */
@@ -297,6 +300,6 @@ export function pprofHref(filter: ProfileFilter): string {
 	const params = new URLSearchParams({ from: String(Math.floor(filter.from)), to: String(Math.ceil(filter.to)) });
 	if (filter.pid !== null) params.set('pid', String(filter.pid));
 	if (filter.comm) params.set('comm', filter.comm);
-	if (filter.host) params.set('host', filter.host);
+	for (const host of filter.hosts) params.append('host', host);
 	return `/api/pprof?${params.toString()}`;
 }

@@ -16,7 +16,7 @@ function functionParams(target: SandwichTarget): URLSearchParams {
 	return params;
 }
 
-export function sandwichHref(target: SandwichTarget, query: Pick<ProfileQueryState, 'range' | 'pid' | 'comm' | 'host'>): string {
+export function sandwichHref(target: SandwichTarget, query: Pick<ProfileQueryState, 'range' | 'pid' | 'comm' | 'hosts'>): string {
 	const profile = profileHref(query);
 	const rest = profile.includes('?') ? profile.slice(profile.indexOf('?') + 1) : '';
 	return `/sandwich?${functionParams(target).toString()}${rest ? `&${rest}` : ''}`;

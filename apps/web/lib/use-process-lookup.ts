@@ -4,13 +4,15 @@ import { useEffect, useState } from 'react';
 import { findProcess, type ProcessLookup } from './api.ts';
 
 /** Asks the hub whether a pid was ever seen, to tell an unknown pid from an idle one. */
-export function useProcessLookup(pid: number | null, host: string, enabled: boolean, refreshKey: string): ProcessLookup | null {
+export function useProcessLookup(pid: number | null, hosts: readonly string[], enabled: boolean, refreshKey: string): ProcessLookup | null {
 	const [lookup, setLookup] = useState<{ key: string; value: ProcessLookup } | null>(null);
-	const key = `${pid}|${host}|${refreshKey}`;
+	// The hosts as text: a new array with the same names is no new lookup.
+	const hostKey = hosts.join('\n');
+	const key = `${pid}|${hostKey}|${refreshKey}`;
 	useEffect(() => {
 		if (!enabled || pid === null) return;
 		const controller = new AbortController();
-		findProcess(pid, host, controller.signal).then(
+		findProcess(pid, hostKey ? hostKey.split('\n') : [], controller.signal).then(
 			(value) => {
 				if (!controller.signal.aborted) setLookup({ key, value });
 			},
@@ -19,6 +21,6 @@ export function useProcessLookup(pid: number | null, host: string, enabled: bool
 			},
 		);
 		return () => controller.abort();
-	}, [enabled, pid, host, key]);
+	}, [enabled, pid, hostKey, key]);
 	return lookup && lookup.key === key ? lookup.value : null;
 }

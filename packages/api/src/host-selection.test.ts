@@ -4,6 +4,8 @@ import type { TRPCError } from '@trpc/server';
 import type { ProfileWindow } from '@firesight/protocol';
 import { openStorage } from '@firesight/store';
 import { apiCodeOf } from './errors.ts';
+import type { ApiContext } from './context.ts';
+import { profileExport } from './profile-export.ts';
 import { createCaller } from './router.ts';
 
 const T0 = 1_700_000_000_000;
@@ -36,14 +38,15 @@ const connection = {
 	lastRetransmitAt: null,
 };
 
-async function withHosts(fn: (api: ReturnType<typeof createCaller>) => Promise<void>): Promise<void> {
+async function withHosts(fn: (api: ReturnType<typeof createCaller>, ctx: ApiContext) => Promise<void>): Promise<void> {
 	const storage = await openStorage({ backend: 'sqlite', path: ':memory:', pruneIntervalMs: 0 });
 	try {
 		for (const [host, weight] of [['a', 10], ['b', 200], ['c', 3000]] as const) {
 			await storage.profiles.insertWindow(window(host, weight));
 			await storage.connections.insertWindow({ host, startMs: T0, durationMs: 10_000, connections: [{ ...connection, retransmits: weight }] });
 		}
-		await fn(createCaller({ storage, live: { hosts: () => [], processes: () => [] } }));
+		const ctx: ApiContext = { storage, live: { hosts: () => [], processes: () => [] } };
+		await fn(createCaller(ctx), ctx);
 	} finally {
 		await storage.close();
 	}
@@ -90,4 +93,12 @@ test('network and requests queries take several hosts', () =>
 		assert.deepEqual(series.buckets, [T0]);
 		const endpoints = await api.requests.endpoints({ fromMs: T0, toMs: T0 + 10_000, host: ['a', 'b'] });
 		assert.deepEqual(endpoints.endpoints, []);
+	}));
+
+test('the sandwich and the pprof download take several hosts', () =>
+	withHosts(async (api, ctx) => {
+		const sandwich = await api.sandwich.query({ ...range, host: ['b', 'c'], name: 'main' });
+		assert.equal(sandwich.profileTotal, 3200);
+		const out = await profileExport(ctx, new URLSearchParams(`from=${T0}&to=${T0 + 10_000}&host=a&host=b&format=folded`));
+		assert.equal(out.totalSamples, 210);
 	}));

@@ -33,6 +33,9 @@ const commFilter = { comm: commSchema.min(1).optional() };
 export const profileQueryInput = fromBeforeTo(z.object({ ...rangeFields, ...commFilter }));
 export type ProfileQueryInput = z.infer<typeof profileQueryInput>;
 
+/** `profileQueryInput` with a host selection (one host, or several merged). */
+export const profileSelectionInput = fromBeforeTo(z.object({ ...selectionRangeFields, ...commFilter }));
+
 export const flameInput = fromBeforeTo(
 	z.object({
 		...selectionRangeFields,

@@ -3,7 +3,8 @@ import { isShareId } from '@firesight/store';
 import { formatZodError } from '@firesight/protocol';
 import { ApiError } from './errors.ts';
 import type { ApiContext } from './context.ts';
-import { MAX_RANGE_MS, profileQueryInput } from './inputs.ts';
+import { queryProfiles } from './host-selection.ts';
+import { MAX_RANGE_MS, profileSelectionInput } from './inputs.ts';
 
 export interface ProfileExport {
 	/** Gzipped pprof, or folded text as UTF-8. */
@@ -56,10 +57,12 @@ export async function profileExport(ctx: ApiContext, params: URLSearchParams): P
 		if (share === null) throw new ApiError('NOT_FOUND', `no share with id '${shareId.slice(0, 64)}'`);
 		return encoded(share.profile, format, `firesight-share-${share.id}`);
 	}
-	const parsed = profileQueryInput.safeParse({
+	// `host` may repeat: several hosts, merged.
+	const hosts = params.getAll('host').filter((h) => h !== '');
+	const parsed = profileSelectionInput.safeParse({
 		fromMs: num(params.get('from')),
 		toMs: num(params.get('to')),
-		host: params.get('host') || undefined,
+		host: hosts.length === 0 ? undefined : hosts.length === 1 ? hosts[0] : hosts,
 		pid: num(params.get('pid')),
 		comm: params.get('comm') || undefined,
 	});
@@ -74,7 +77,7 @@ export async function profileExport(ctx: ApiContext, params: URLSearchParams): P
 	if (q.toMs - q.fromMs > MAX_RANGE_MS) throw new ApiError('RANGE_TOO_LARGE', 'range too large');
 	let result;
 	try {
-		result = await ctx.storage.profiles.query(q);
+		result = await queryProfiles(ctx.storage.profiles, q);
 	} catch (err) {
 		throw new ApiError('UNAVAILABLE', `profile query failed: ${(err as Error).message}`, err);
 	}

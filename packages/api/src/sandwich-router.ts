@@ -4,7 +4,8 @@ import { isShareId } from '@firesight/store';
 import type { ApiContext } from './context.ts';
 import { ApiError } from './errors.ts';
 import { checkRange, guarded } from './guards.ts';
-import { DEFAULT_MIN_FRACTION, profileQueryInput } from './inputs.ts';
+import { queryProfiles } from './host-selection.ts';
+import { DEFAULT_MIN_FRACTION, profileSelectionInput } from './inputs.ts';
 import { t } from './trpc.ts';
 
 const functionFields = {
@@ -13,7 +14,7 @@ const functionFields = {
 	/** Drop nodes below this share of the function's total, after computing on the full profile. */
 	minFraction: z.number().min(0).max(0.5).default(DEFAULT_MIN_FRACTION),
 };
-export const sandwichQueryInput = profileQueryInput.and(z.object(functionFields));
+export const sandwichQueryInput = profileSelectionInput.and(z.object(functionFields));
 export const sandwichShareInput = z.object({ id: z.string().max(64), ...functionFields });
 
 export interface SandwichResult extends Sandwich {
@@ -66,7 +67,7 @@ export const sandwichRouter = t.router({
 	query: t.procedure.input(sandwichQueryInput).query(async ({ input, ctx }): Promise<SandwichResult> => {
 		checkRange(input);
 		const { profile } = await guarded('profile query failed', () =>
-			ctx.storage.profiles.query({ fromMs: input.fromMs, toMs: input.toMs, host: input.host, pid: input.pid, comm: input.comm }),
+			queryProfiles(ctx.storage.profiles, { fromMs: input.fromMs, toMs: input.toMs, host: input.host, pid: input.pid, comm: input.comm }),
 		);
 		return result(profile, input);
 	}),

@@ -91,7 +91,7 @@ export function ProcessesView() {
 					rowBehavior={(row) => ({
 						testId: `process-row-${row.pid}`,
 						title: `Open the CPU profile of ${row.comm} (${row.pid})`,
-						onActivate: () => router.push(profileHref({ pid: row.pid, host: hostCount > 1 ? row.host : '' })),
+						onActivate: () => router.push(profileHref({ pid: row.pid, hosts: hostCount > 1 ? [row.host] : selected })),
 					})}
 				/>
 			</section>

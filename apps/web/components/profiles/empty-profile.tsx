@@ -71,7 +71,7 @@ export function EmptyProfile({ reason, range, navigate }: EmptyProfileProps) {
 			return (
 				<EmptyState testId="profile-empty" title="No samples match these filters" detail={`Nothing ${reason.comm ? `named “${reason.comm}” ` : ''}was sampled ${rangeText}. Widen the time range or clear the filters.`}>
 					<div className="custom-range">
-						<button type="button" className="button" onClick={() => navigate({ pid: null, comm: '', host: '' })}>
+						<button type="button" className="button" onClick={() => navigate({ pid: null, comm: '', hosts: [] })}>
 							Clear filters
 						</button>
 					</div>

@@ -2,6 +2,7 @@
 
 import { useEffect, useMemo, useState } from 'react';
 import { describeError } from '../../lib/api.ts';
+import { isSelected } from '../../lib/host-selection.ts';
 import { emptyProfileReason, type PidLookup } from '../../lib/empty-profile-reason.ts';
 import { searchShare } from '../../lib/flame-search.ts';
 import { processRows } from '../../lib/live-store.ts';
@@ -40,12 +41,12 @@ export function ProfilesView() {
 	const [empty, setEmpty] = useState(false);
 	const follow = useLiveFollow(query.range, query.live, empty, live.windowSeq);
 	const rangeKey = query.range.kind === 'absolute' ? `${query.range.from}-${query.range.to}` : query.range.preset;
-	const key = `${rangeKey}|${query.pid}|${query.comm}|${query.host}|${query.groupByProcess ? 'p' : ''}|${follow.following ? follow.tick : 0}`;
+	const key = `${rangeKey}|${query.pid}|${query.comm}|${query.hosts.join(',')}|${query.groupByProcess ? 'p' : ''}|${follow.following ? follow.tick : 0}`;
 	const { data, error, loading, reload } = useProfileData(key, () => {
 		const { from, to } = resolveRange(query.range, Date.now());
 		// One pixel of a wide screen: narrower frames cannot be seen, the hub drops them.
 		const minFraction = 1 / Math.max(1200, typeof window === 'undefined' ? 1200 : window.innerWidth);
-		return { from, to, pid: query.pid, comm: query.comm, host: query.host, minFraction, groupByProcess: query.groupByProcess === true };
+		return { from, to, pid: query.pid, comm: query.comm, hosts: query.hosts, minFraction, groupByProcess: query.groupByProcess === true };
 	});
 	const result = data?.result ?? null;
 	const total = result?.totalSamples ?? 0;
@@ -53,8 +54,8 @@ export function ProfilesView() {
 
 	const share = useMemo(() => (result && search.trim() ? searchShare(result.tree, search) : null), [result, search]);
 	const rows = useMemo(() => processRows(live.processes, Date.now(), 60_000), [live.processes]);
-	const liveProcess = query.pid === null ? undefined : rows.find((row) => row.pid === query.pid && (!query.host || row.host === query.host));
-	const lookup = useProcessLookup(query.pid, query.host, result !== null && total === 0, key);
+	const liveProcess = query.pid === null ? undefined : rows.find((row) => row.pid === query.pid && isSelected(query.hosts, row.host));
+	const lookup = useProcessLookup(query.pid, query.hosts, result !== null && total === 0, key);
 	const pidLookup: PidLookup | null = lookup === null ? null : 'live' in lookup ? { known: true, live: lookup.live, host: lookup.host, comm: lookup.comm, lastMs: lookup.lastMs } : { known: false };
 	const request = data?.request;
 	const range = request ?? resolveRange(query.range, Date.now());
@@ -108,22 +109,24 @@ export function ProfilesView() {
 		);
 	}
 
+	// A diff side names one host or every host.
+	const diffHost = query.hosts.length === 1 ? (query.hosts[0] ?? '') : '';
 	return (
 		<div className="page">
 			<PageHead title="Profiles">
 				CPU samples merged over a time range, by call stack ·{' '}
-				<a href={diffHref({ ...defaultDiffView, baseline: { kind: 'query', range: query.range, pid: query.pid, comm: query.comm, host: query.host }, comparison: { kind: 'query', range: query.range, pid: query.pid, comm: query.comm, host: query.host } })} data-testid="profiles-compare">
+				<a href={diffHref({ ...defaultDiffView, baseline: { kind: 'query', range: query.range, pid: query.pid, comm: query.comm, host: diffHost }, comparison: { kind: 'query', range: query.range, pid: query.pid, comm: query.comm, host: diffHost } })} data-testid="profiles-compare">
 					Compare with another range, process or host
 				</a>
 			</PageHead>
 
 			<section className="panel" aria-label="Query">
-				<QueryBar query={query} navigate={navigate} loading={loading} onRefresh={reload} pprofHref={pprofHref(request ?? { ...range, pid: query.pid, comm: query.comm, host: query.host })} />
+				<QueryBar query={query} navigate={navigate} loading={loading} onRefresh={reload} pprofHref={pprofHref(request ?? { ...range, pid: query.pid, comm: query.comm, hosts: query.hosts })} />
 				<QueryWarnings warnings={warnings} onClean={() => navigate({})} />
 				<ProfileSummary data={data} error={error} liveProcess={liveProcess} following={follow.following} />
 			</section>
 
-			<CpuTimeline filter={{ ...range, pid: query.pid, comm: query.comm, host: query.host || undefined }} fetchKey={key} onRange={({ from, to }) => navigate({ range: { kind: 'absolute', from, to }, live: false })} />
+			<CpuTimeline filter={{ ...range, pid: query.pid, comm: query.comm, host: query.hosts.length === 0 ? undefined : query.hosts.length === 1 ? query.hosts[0] : [...query.hosts] }} fetchKey={key} onRange={({ from, to }) => navigate({ range: { kind: 'absolute', from, to }, live: false })} />
 
 			{result && total > 0 && <ViewToolbar view={query.view} onView={(view) => navigate({ view })} search={search} onSearch={setSearch} share={share} colorMode={query.color ?? 'kind'} onColorMode={(color) => navigate({ color })} groupByProcess={query.groupByProcess === true} onGroupByProcess={(on) => navigate({ groupByProcess: on })} />}
 

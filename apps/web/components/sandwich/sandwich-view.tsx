@@ -4,6 +4,7 @@ import { useRouter, useSearchParams } from 'next/navigation';
 import { useEffect, useMemo, useState } from 'react';
 import type { SandwichResult } from '@firesight/api';
 import { api, describeError } from '../../lib/api.ts';
+import { hostInput } from '../../lib/host-selection.ts';
 import { formatInt, formatPercent } from '../../lib/format.ts';
 import { parseProfileQuery, profileHref, resolveRange } from '../../lib/profile-query.ts';
 import { parseSandwichTarget, sandwichHref, shareSandwichHref } from '../../lib/sandwich-links.ts';
@@ -44,7 +45,7 @@ export function SandwichView({ shareId }: { shareId?: string }) {
 						toMs: to,
 						...(query.pid !== null ? { pid: query.pid } : {}),
 						...(query.comm ? { comm: query.comm } : {}),
-						...(query.host ? { host: query.host } : {}),
+						...hostInput(query.hosts),
 						...fn,
 					},
 					{ signal: controller.signal },
@@ -60,7 +61,7 @@ export function SandwichView({ shareId }: { shareId?: string }) {
 
 	const back = shareId
 		? shareHref(shareId)
-		: profileHref({ range: query.range, pid: query.pid, comm: query.comm, host: query.host, search: target?.name ?? '' });
+		: profileHref({ range: query.range, pid: query.pid, comm: query.comm, hosts: query.hosts, search: target?.name ?? '' });
 	// Clicking a caller or callee makes it the sandwich's function.
 	const open = (name: string | null) => {
 		if (!name || name === target?.name) return;

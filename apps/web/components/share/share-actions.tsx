@@ -21,6 +21,11 @@ export function ShareActions() {
 	const [dragging, setDragging] = useState(false);
 
 	const share = async () => {
+		if (query.hosts.length > 1) {
+			// A share is taken of one host or of every host; never of every host by mistake.
+			setMessage({ tone: 'error', text: 'A share takes one host or every host: pick one host, or all, in the host selector.', testId: 'share-error' });
+			return;
+		}
 		setBusy(true);
 		setMessage(null);
 		try {
@@ -31,7 +36,7 @@ export function ShareActions() {
 				toMs: Math.ceil(to),
 				...(query.pid !== null ? { pid: query.pid } : {}),
 				...(query.comm ? { comm: query.comm } : {}),
-				...(query.host ? { host: query.host } : {}),
+				...(query.hosts[0] !== undefined ? { host: query.hosts[0] } : {}),
 				...(Object.keys(viewState).length > 0 ? { viewState } : {}),
 			});
 			setLink(shareHref(made.id, made.viewState));
@@ -45,7 +50,7 @@ export function ShareActions() {
 	// The range is resolved at the click, as the page's own pprof link is at its last fetch.
 	const downloadFolded = () => {
 		const { from, to } = resolveRange(query.range, Date.now());
-		window.location.href = `${pprofHref({ from, to, pid: query.pid, comm: query.comm, host: query.host })}&format=folded`;
+		window.location.href = `${pprofHref({ from, to, pid: query.pid, comm: query.comm, hosts: query.hosts })}&format=folded`;
 	};
 
 	const importFile = async (file: File) => {
