@@ -97,11 +97,10 @@ export function defineOptions<S extends OptionSpecs>(
 	/** Rules across options: returns the problem, e.g. "--tls-cert and --tls-key go together". */
 	across?: (values: ParsedOptions<S>) => string | undefined,
 ) {
-	const byShort = new Map(Object.entries(specs).flatMap(([name, s]) => (s.short ? [[s.short, name] as const] : [])));
 	return {
 		specs,
 		parse(argv: readonly string[], env: Environment = process.env): ParsedOptions<S> {
-			const given = splitArgs(argv, specs, byShort);
+			const given = splitArgs(argv, specs);
 			const raw: Record<string, unknown> = {};
 			const fromEnv = new Set<string>();
 			for (const [name, spec] of Object.entries(specs)) {
@@ -136,7 +135,7 @@ export function defineOptions<S extends OptionSpecs>(
  * was, so every misuse gets a message of our own. (Strict mode refuses `--duration -5` as
  * "ambiguous"; here -5 is the value, and its schema says why it is wrong.)
  */
-function splitArgs(argv: readonly string[], specs: OptionSpecs, byShort: ReadonlyMap<string, string>): Record<string, unknown> {
+function splitArgs(argv: readonly string[], specs: OptionSpecs): Record<string, unknown> {
 	const options = Object.fromEntries(
 		Object.entries(specs).map(([name, s]) => [
 			name,
@@ -154,10 +153,10 @@ function splitArgs(argv: readonly string[], specs: OptionSpecs, byShort: Readonl
 	for (const token of tokens) {
 		if (token.kind === 'positional') throw new UsageError(`unexpected argument ${quote(token.value)}`);
 		if (token.kind !== 'option' || token.name === 'help') continue;
-		// Lenient mode files an unknown short option under its letter: map the known ones back.
-		const name = Object.hasOwn(specs, token.name) ? token.name : byShort.get(token.name);
-		const spec = name === undefined ? undefined : specs[name];
-		if (name === undefined || spec === undefined) throw new UsageError(`unknown option ${quote(token.rawName)}`);
+		// A known short option comes named by its long name; an unknown one by itself.
+		const name = token.name;
+		const spec = Object.hasOwn(specs, name) ? specs[name] : undefined;
+		if (spec === undefined) throw new UsageError(`unknown option ${quote(token.rawName)}`);
 		if (spec.type === 'boolean') {
 			if (token.value !== undefined) throw new UsageError(`--${name} takes no value`);
 			values[name] = true;
