@@ -125,8 +125,11 @@ export class ProfileWriter {
 				}
 			}
 		}
-		if (frameRows.length > 0) await this.#client.insert({ table: 'profile_frames', values: frameRows, format: 'JSONEachRow' });
-		if (stackRows.length > 0) await this.#client.insert({ table: 'profile_stacks', values: stackRows, format: 'JSONEachRow' });
+		// The dictionary first (both tables at once), then the samples that name it.
+		await Promise.all([
+			frameRows.length > 0 && this.#client.insert({ table: 'profile_frames', values: frameRows, format: 'JSONEachRow' }),
+			stackRows.length > 0 && this.#client.insert({ table: 'profile_stacks', values: stackRows, format: 'JSONEachRow' }),
+		]);
 		await this.#client.insert({
 			table: 'profile_samples',
 			columns: [...SAMPLE_COLUMNS],
