@@ -23,7 +23,9 @@ interface Manifest {
 
 function manifests(): Manifest[] {
 	const out: Manifest[] = [];
-	for (const file of readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort()) {
+	for (const file of readdirSync(dir)
+		.filter((f) => f.endsWith('.yaml'))
+		.sort()) {
 		for (const doc of parseAllDocuments(readFileSync(new URL(file, dir), 'utf8'))) {
 			assert.deepEqual(doc.errors, [], `${file}: YAML errors`);
 			out.push({ file, object: doc.toJS() as Manifest['object'] });
@@ -32,11 +34,15 @@ function manifests(): Manifest[] {
 	return out;
 }
 
-function find(kind: string, name: string): Record<string, any> {
+/** The manifest of this kind and name, as its typed model (checked against the schema above). */
+function find<T>(Model: new (data: never) => T, kind: string, name: string): T {
 	const m = manifests().find((m) => m.object.kind === kind && m.object.metadata?.name === name);
 	assert.ok(m, `no ${kind} ${name}`);
-	return m.object;
+	return new Model(m.object as never);
 }
+
+const collectorSet = () => find(DaemonSet, 'DaemonSet', 'firesight-collector');
+const hubDeployment = () => find(Deployment, 'Deployment', 'firesight-hub');
 
 test('every manifest parses and matches the Kubernetes schema of its kind', () => {
 	const all = manifests();
@@ -50,53 +56,48 @@ test('every manifest parses and matches the Kubernetes schema of its kind', () =
 });
 
 test('a wrong field type fails the schema check (the check can fail)', () => {
-	const hub = structuredClone(find('Deployment', 'firesight-hub'));
+	const hub = structuredClone(hubDeployment().toJSON()) as { spec: { replicas: unknown } };
 	hub.spec.replicas = 'one';
 	assert.throws(() => new Deployment(hub as never).validate());
 });
 
-/** Every container of a pod spec, with its manifest's name for messages. */
-function containers(pod: Record<string, any>): Record<string, any>[] {
-	return [...(pod.initContainers ?? []), ...pod.containers];
-}
-
 test('the collector DaemonSet is privileged in the host PID namespace, with the kernel mounts it needs', () => {
-	const pod = find('DaemonSet', 'firesight-collector').spec.template.spec;
-	assert.equal(pod.hostPID, true);
-	const [collector] = pod.containers;
-	assert.equal(collector.securityContext?.privileged, true);
-	const hostPaths = new Map<string, string>(pod.volumes.map((v: any) => [v.name, v.hostPath?.path]));
-	const mounted = collector.volumeMounts.map((m: any) => hostPaths.get(m.name));
+	const pod = collectorSet().spec?.template.spec;
+	assert.equal(pod?.hostPID, true);
+	const collector = pod?.containers[0];
+	assert.equal(collector?.securityContext?.privileged, true);
+	const hostPaths = new Map((pod?.volumes ?? []).map((v) => [v.name, v.hostPath?.path]));
+	const mounted = (collector?.volumeMounts ?? []).map((m) => hostPaths.get(m.name));
 	for (const path of ['/sys/kernel/btf', '/sys/fs/bpf', '/sys/kernel/tracing', '/sys/kernel/debug', '/proc']) {
 		assert.ok(mounted.includes(path), `${path} is not mounted`);
 	}
 });
 
 test('the token comes from a Secret, never inline, and every container has requests and limits', () => {
-	for (const [kind, name] of [
-		['DaemonSet', 'firesight-collector'],
-		['Deployment', 'firesight-hub'],
-	] as const) {
-		for (const c of containers(find(kind, name).spec.template.spec)) {
-			const token = (c.env ?? []).find((e: any) => e.name === 'FIRESIGHT_TOKEN');
+	for (const workload of [collectorSet(), hubDeployment()]) {
+		const name = workload.metadata?.name;
+		const pod = workload.spec?.template.spec;
+		for (const c of [...(pod?.initContainers ?? []), ...(pod?.containers ?? [])]) {
+			const token = (c.env ?? []).find((e) => e.name === 'FIRESIGHT_TOKEN');
 			assert.equal(token?.value, undefined, `${name}: inline token`);
 			assert.deepEqual(token?.valueFrom?.secretKeyRef, { name: 'firesight-token', key: 'token' }, `${name}: token not from the Secret`);
 			assert.ok(!(c.args ?? []).includes('--token'), `${name}: token on the command line`);
-			for (const bound of ['requests', 'limits']) {
-				assert.ok(c.resources?.[bound]?.cpu && c.resources?.[bound]?.memory, `${name}: no ${bound}`);
+			for (const bound of [c.resources?.requests, c.resources?.limits]) {
+				assert.ok(bound?.cpu && bound.memory, `${name}: no requests or limits`);
 			}
 		}
 	}
 });
 
 test('the hub Service reaches the hub pods on the port the hub listens on', () => {
-	const hub = find('Deployment', 'firesight-hub');
-	const service = find('Service', 'firesight-hub');
-	assert.deepEqual(service.spec.selector, hub.spec.selector.matchLabels);
-	const [container] = hub.spec.template.spec.containers;
-	const port = container.ports.find((p: any) => p.name === service.spec.ports[0].targetPort);
+	const hub = hubDeployment();
+	const service = find(Service, 'Service', 'firesight-hub');
+	assert.deepEqual(service.spec?.selector, hub.spec?.selector.matchLabels);
+	const [servicePort] = service.spec?.ports ?? [];
+	const container = hub.spec?.template.spec?.containers[0];
+	const port = container?.ports?.find((p) => p.name === servicePort?.targetPort);
 	assert.equal(port?.containerPort, 7300);
-	assert.ok(container.args.includes('0.0.0.0:7300'));
-	const collectorArgs: string[] = find('DaemonSet', 'firesight-collector').spec.template.spec.containers[0].args;
-	assert.ok(collectorArgs.includes(`http://${service.metadata.name}.${service.metadata.namespace}.svc:${service.spec.ports[0].port}`));
+	assert.ok(container?.args?.includes('0.0.0.0:7300'));
+	const collectorArgs = collectorSet().spec?.template.spec?.containers[0]?.args ?? [];
+	assert.ok(collectorArgs.includes(`http://${service.metadata?.name}.${service.metadata?.namespace}.svc:${servicePort?.port}`));
 });

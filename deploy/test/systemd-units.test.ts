@@ -7,7 +7,9 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 const dir = fileURLToPath(new URL('../systemd/', import.meta.url));
-const units = readdirSync(dir).filter((f) => f.endsWith('.service')).sort();
+const units = readdirSync(dir)
+	.filter((f) => f.endsWith('.service'))
+	.sort();
 const analyze = spawnSync('systemd-analyze', ['--version'], { encoding: 'utf8' });
 const noSystemd = analyze.error ? 'systemd-analyze is not installed here (Debian package systemd)' : false;
 
@@ -23,7 +25,10 @@ function verify(file: string): { status: number | null; output: string } {
 		copyFileSync(join(dir, file), copy);
 		if (!existsSync('/usr/bin/node')) writeFileSync(copy, readFileSync(copy, 'utf8').replaceAll('/usr/bin/node ', `${process.execPath} `));
 		const r = spawnSync('systemd-analyze', ['verify', '--man=no', copy], { encoding: 'utf8' });
-		const output = `${r.stdout}${r.stderr}`.split('\n').filter((line) => line.includes(file)).join('\n');
+		const output = `${r.stdout}${r.stderr}`
+			.split('\n')
+			.filter((line) => line.includes(file))
+			.join('\n');
 		return { status: r.status, output };
 	} finally {
 		rmSync(work, { recursive: true, force: true });
@@ -62,6 +67,15 @@ test('the hub runs as an unprivileged dynamic user with its own state directory'
 test('the collector keeps only the capabilities it uses', () => {
 	const unit = settings('firesight-collector.service');
 	const caps = /^CapabilityBoundingSet=(.*)$/m.exec(unit)?.[1]?.split(' ').sort();
-	assert.deepEqual(caps, ['CAP_BPF', 'CAP_DAC_READ_SEARCH', 'CAP_NET_ADMIN', 'CAP_PERFMON', 'CAP_SYSLOG', 'CAP_SYS_ADMIN', 'CAP_SYS_PTRACE', 'CAP_SYS_RESOURCE']);
+	assert.deepEqual(caps, [
+		'CAP_BPF',
+		'CAP_DAC_READ_SEARCH',
+		'CAP_NET_ADMIN',
+		'CAP_PERFMON',
+		'CAP_SYSLOG',
+		'CAP_SYS_ADMIN',
+		'CAP_SYS_PTRACE',
+		'CAP_SYS_RESOURCE',
+	]);
 	assert.doesNotMatch(unit, /FIRESIGHT_TOKEN=|--token /, 'the token belongs in the environment file');
 });
