@@ -63,8 +63,9 @@ export function readSnapshot(procRoot: string, pid: number, prev: ProcessSnapsho
 	} catch {
 		return prev;
 	}
-	// Reading maps of a process that has just exited gives an empty file.
-	if (text === '' && prev !== undefined) return prev;
+	// Reading maps of a process that has just exited (a zombie) gives an empty file: it is gone, and
+	// an empty snapshot would turn each of its addresses into a miss, kept until the pid is forgotten.
+	if (text === '') return prev;
 	const now = Date.now();
 	if (prev !== undefined && prev.startTime === startTime) {
 		if (prev.mapsText !== text) {

@@ -42,7 +42,7 @@ describe('user frames from real processes', () => {
 			// Same order and length as the input, every frame present.
 			const frames = s.user(r.pid, [i.main!, i.fs_work_mid!, 0x10n]);
 			assert.equal(frames.length, 3);
-			assert.equal(frames[2]!.name, '[unknown]+0x10');
+			assert.deepEqual(frames[2], { name: '[unknown]', module: '', kind: 'user' });
 			assert.ok(s.stats().missNoMapping! >= 1);
 		});
 	}
@@ -107,8 +107,38 @@ describe('user frames from real processes', () => {
 		assert.equal(frames[1]!.name, 'main');
 		s.forget(r.pid);
 		assert.equal(s.stats().processes, 0);
-		assert.equal(one(s, r.pid, r.info.main!).name, `[unknown]+0x${r.info.main!.toString(16)}`);
+		assert.deepEqual(one(s, r.pid, r.info.main!), { name: '[exited]', module: '', kind: 'user' });
 		assert.ok(s.stats().missNoProcess! >= 1);
+	});
+
+	test('a short-lived process never seen alive, or a zombie, is [exited]; stack bytes in a live one are [unknown], never an address', async () => {
+		const b = buildTargets();
+		const s = new Symbolizer();
+		// Stack bytes a frame-pointer walk once took for a return address: "lf/maps" in ASCII.
+		const ascii = 0x7370616d2f666cn;
+		const gone = await start(b.pie, [b.libDl]);
+		await gone.kill();
+		const frames = s.user(gone.pid, [gone.info.main!, ascii]);
+		assert.deepEqual(frames.map((f) => f.name), ['[exited]', '[exited]']);
+		assert.equal(s.stats().processes, 0);
+
+		// A child that exits after its parent became `sleep`, which never reaps it: its maps read empty.
+		const parent = spawn('sh', ['-c', 'sleep 0.2 & echo $!; exec sleep 60'], { stdio: ['ignore', 'pipe', 'ignore'] });
+		after(() => parent.kill('SIGKILL'));
+		const zombie = Number(await new Promise<string>((resolve) => parent.stdout.once('data', (d: Buffer) => resolve(d.toString()))));
+		const deadline = Date.now() + 30_000;
+		while (!/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${zombie}/stat`, 'utf8'))) {
+			assert.ok(Date.now() < deadline, 'the child became a zombie');
+			await new Promise((r) => setTimeout(r, 20));
+		}
+		assert.equal(readFileSync(`/proc/${zombie}/maps`, 'utf8'), '');
+		s.observe(zombie);
+		assert.deepEqual(one(s, zombie, gone.info.main!), { name: '[exited]', module: '', kind: 'user' });
+		assert.equal(s.stats().processes, 0, 'no empty snapshot is kept for it');
+
+		const live = await start(b.pie, [b.libDl]);
+		s.observe(live.pid);
+		assert.deepEqual(s.user(live.pid, [live.info.main!, ascii]).map((f) => f.name), ['main', '[unknown]']);
 	});
 
 	test('a deleted executable is read through map_files', async (t) => {

@@ -51,6 +51,10 @@ const KALLSYMS_RELOAD_MS = 10_000;
 /** At most this often, a process without a perf map is checked for one again. */
 const PERF_MAP_PROBE_MS = 1000;
 const KERNEL_MODULE = '[kernel.kallsyms]';
+/** The name of a frame of a process that exited before its maps were read. */
+const EXITED = '[exited]';
+/** The name of an address in no mapping of the process. */
+const OUTSIDE_MAPPINGS = '[unknown]';
 const JIT_MODULE = '[jit]';
 
 type Counter =
@@ -138,8 +142,9 @@ export class Symbolizer {
 			const addr = (k > 0 || !firstIsLeaf) && ip > 0n ? ip - 1n : ip;
 			this.counters.userFrames++;
 			if (snap === undefined) {
+				// Gone before its maps were read: nothing can tell a code address from stack bytes.
 				this.counters.missNoProcess++;
-				out[k] = unknownFrame('[unknown]', '', ip);
+				out[k] = { name: EXITED, module: '', kind: 'user' };
 				continue;
 			}
 			let m = findMapping(snap.maps, addr);
@@ -177,8 +182,10 @@ export class Symbolizer {
 				this.counters.jitSymbolized++;
 				out[k] = { name: jit.name, module: JIT_MODULE, kind: 'jit' };
 			} else if (m === undefined) {
+				// Outside every mapping is no code: most often stack bytes a frame-pointer walk took for a
+				// return address (`[unknown]+0x7370616d2f666c` was ASCII). Its value names nothing.
 				this.counters.missNoMapping++;
-				out[k] = unknownFrame('[unknown]', '', ip);
+				out[k] = { name: OUTSIDE_MAPPINGS, module: '', kind: 'user' };
 			} else if (isFileBacked(m) || m.path === '[vdso]') {
 				this.counters.missNoSymbol++;
 				const module = moduleName(m);
