@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { WebSocket } from 'ws';
 import { appRouter } from '@firesight/api';
-import { frameSchema, profileSampleSchema, type HubReply } from '@firesight/protocol';
+import { frameSchema, ingestCloseCodes, profileSampleSchema, type HubReply } from '@firesight/protocol';
 import { startHub, type Hub } from './index.ts';
 
 const TOKEN = 'fuzz-token';
@@ -143,12 +143,15 @@ test('/ingest: thousands of mutated and random messages each get an ack or a cle
 		);
 		assert.deepEqual(logged.filter((l) => /unexpected|internal/i.test(l)), []);
 
-		// A second collector claiming the same host does not crash the hub either.
+		// A second collector claiming a connected host is refused with a reason, and the first
+		// goes on (it may have said hello for another host among the fuzz: say it again).
 		const twin = new Collector(hub);
 		await twin.open();
-		assert.equal((await twin.send(JSON.stringify(valid.hello))).type, 'ack');
-		assert.ok(['ack', 'error'].includes((await twin.send(JSON.stringify(valid.profile))).type));
-		twin.ws.close();
+		assert.equal((await c.send(JSON.stringify(valid.hello))).type, 'ack');
+		const refused = new Promise<[number, string]>((r) => twin.ws.once('close', (code, why) => r([code, why.toString()])));
+		twin.ws.send(JSON.stringify(valid.hello));
+		assert.deepEqual(await refused, [ingestCloseCodes.hostInUse, "host name 'box' is in use by another collector; give this one another --host"]);
+		assert.equal((await c.send(JSON.stringify(valid.profile))).type, 'ack');
 
 		// What was stored reads back whole and within every bound.
 		const { profile, windows } = await hub.storage.profiles.query({ fromMs: 0, toMs: 8.64e15 });
