@@ -71,7 +71,9 @@ async function run(argv: string[]): Promise<number> {
 		const left = durationMs - (Date.now() - recording.startMs);
 		await Promise.race([new Promise((r) => (timer = setTimeout(r, Math.max(0, left)))), untilSignal()]);
 		clearTimeout(timer);
-		const profile = await recording.stop();
+		const profile = await recording.stop().catch((err: unknown) => {
+			throw err instanceof NativeError ? new UserError(err.message) : err;
+		});
 		const processes = new Set(profile.samples.map((s) => s.pid)).size;
 		progress.done(`recorded ${totalWeight(profile)} samples of ${processes} processes in ${(profile.durationMs / 1000).toFixed(1)} s`);
 		const data = format === 'pprof' ? toPprof(profile) : toFolded(profile);
