@@ -1,0 +1,214 @@
+/**
+ * Soak: `firesight up` for a long run (10 minutes by default) with a CPU workload, an HTTPS server
+ * and client over OpenSSL, and TCP traffic between two network namespaces with nftables dropping
+ * a share of the packets. Every 10 s it records the `up` process's RSS and CPU, and the loss
+ * counters from /metrics (collectors' and the hub's). The target: RSS flat after warm-up, and no
+ * drops at the default rates. Writes the "Soak" section of bench/RESULTS.md.
+ *
+ * Usage: npm run soak [-- --minutes N] [-- --loss PERCENT]
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { createNetnsPair, netnsUnavailableReason, waitForOutput, type NetnsPair } from '@firesight/testing/netns';
+import { SINK_SCRIPT, SOURCE_SCRIPT } from '@firesight/testing/tcp-peers';
+import { freePort, makeCert, startNodeServer } from '@firesight/testing/tls-peers';
+import { compileFixture, startWorkload } from '@firesight/testing/workloads';
+import { cpuSeconds, rssMiB } from './proc-usage.ts';
+import { writeResultsSection } from './results-file.ts';
+
+const { values } = parseArgs({
+	options: {
+		minutes: { type: 'string', default: '10' },
+		loss: { type: 'string', default: '5' },
+		'sample-every': { type: 'string', default: '10' },
+	},
+});
+const MINUTES = Number(values.minutes);
+const LOSS = Number(values.loss);
+const EVERY_S = Number(values['sample-every']);
+for (const [name, v, max] of [['--minutes', MINUTES, 24 * 60], ['--loss', LOSS, 100], ['--sample-every', EVERY_S, 3600]] as const) {
+	if (!Number.isFinite(v) || v <= 0 || v > max) {
+		console.error(`soak: ${name} must be a number above 0 and at most ${max}`);
+		process.exit(2);
+	}
+}
+/** RSS growth is judged after this share of the run, once caches and the store have warmed up. */
+const WARMUP_SHARE = 0.3;
+const BIN = fileURLToPath(new URL('../apps/collector/bin/firesight.js', import.meta.url));
+const TCP_PORT = 5302;
+
+/** The HTTPS client: one keep-alive request every 20 ms until killed, so TLS capture always has work. */
+const TLS_CLIENT_SCRIPT = `
+const https = require('https');
+const agent = new https.Agent({ keepAlive: true, maxSockets: 2, rejectUnauthorized: false });
+const port = +process.argv[1];
+let n = 0;
+setInterval(() => {
+	const req = https.request({ host: '127.0.0.1', port, path: '/soak/' + (n++ % 50), agent }, (res) => res.resume());
+	req.on('error', () => {});
+	req.end();
+}, 20);
+`;
+
+interface Point {
+	atS: number;
+	rssMiB: number;
+	cpuPercent: number;
+	drops: number;
+	windowsStored: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Sum of every loss counter in a /metrics text, and each one by name (`host/counter` or `hub.metric.label`). */
+function lossCounters(text: string): Map<string, number> {
+	const out = new Map<string, number>();
+	for (const line of text.split('\n')) {
+		let m = /^firesight_collector_drops\{host="([^"]*)",counter="([^"]*)"\} (\S+)/.exec(line);
+		if (m) {
+			out.set(`${m[1]}/${m[2]}`, Number(m[3]));
+			continue;
+		}
+		m = /^firesight_hub_(window_repairs|messages_rejected)_total\{reason="([^"]*)"\} (\S+)/.exec(line);
+		if (m) out.set(`hub.${m[1]}.${m[2]}`, Number(m[3]));
+	}
+	return out;
+}
+
+function windowsStored(text: string): number {
+	let n = 0;
+	for (const m of text.matchAll(/^firesight_hub_windows_ingested_total\{[^}]*\} (\S+)/gm)) n += Number(m[1]);
+	return n;
+}
+
+/** Counters that count something shortened or unnamed rather than lost: reported, but not drops. */
+const NOT_LOSS = /\.(framesCut|miss\w+|kernelMiss|truncated)$|^hub\.window_repairs\./;
+
+const unavailable = netnsUnavailableReason();
+if (unavailable) {
+	console.error(`soak: ${unavailable}`);
+	process.exit(1);
+}
+
+const children: ChildProcess[] = [];
+const cleanups: (() => void)[] = [];
+let pair: NetnsPair | undefined;
+const data = mkdtempSync(join(tmpdir(), 'firesight-soak-'));
+cleanups.push(() => rmSync(data, { recursive: true, force: true }));
+try {
+	const port = freePort();
+	const up = spawn(process.execPath, [BIN, 'up', '--listen', `127.0.0.1:${port}`, '--data', data], { stdio: ['ignore', 'ignore', 'pipe'] });
+	children.push(up);
+	let upLog = '';
+	up.stderr!.on('data', (d: Buffer) => (upLog += d.toString()));
+	await new Promise<void>((resolve, reject) => {
+		const timer = setTimeout(() => reject(new Error(`firesight up did not start within 120 s:\n${upLog}`)), 120_000);
+		up.once('exit', (code) => reject(new Error(`firesight up exited with ${code}:\n${upLog}`)));
+		up.stderr!.on('data', () => {
+			if (upLog.includes('dashboard at')) {
+				clearTimeout(timer);
+				resolve();
+			}
+		});
+	});
+	const hub = `http://127.0.0.1:${port}`;
+	const metrics = async () => {
+		const res = await fetch(`${hub}/metrics`);
+		if (!res.ok) throw new Error(`/metrics answered ${res.status}`);
+		return res.text();
+	};
+
+	// CPU: the known-answer workload, at the lowest priority so the machine stays usable.
+	const cpuBin = compileFixture('split-60-40');
+	cleanups.push(cpuBin.cleanup);
+	const cpu = await startWorkload('nice', ['-n', '19', cpuBin.path]);
+	children.push(cpu.child);
+
+	// TLS: Node's https server and a keep-alive client, both through OpenSSL in node.
+	const cert = makeCert();
+	const tlsPort = freePort();
+	children.push(await startNodeServer(cert, tlsPort));
+	children.push(spawn(process.execPath, ['-e', TLS_CLIENT_SCRIPT, String(tlsPort)], { stdio: 'ignore' }));
+
+	// Lossy network: two connections between namespaces, nftables dropping LOSS% on the receiver.
+	pair = createNetnsPair();
+	const sink = pair.spawn(pair.server, process.execPath, ['-e', SINK_SCRIPT, pair.serverAddr, String(TCP_PORT)]);
+	children.push(sink);
+	await waitForOutput(sink, 'listening');
+	pair.nft(pair.server, `
+		table inet soak {
+			chain input {
+				type filter hook input priority 0; policy accept;
+				tcp dport ${TCP_PORT} numgen random mod 100 < ${LOSS} drop
+			}
+		}`);
+	const runMs = MINUTES * 60_000;
+	children.push(pair.spawn(pair.client, 'nice', ['-n', '19', process.execPath, '-e', SOURCE_SCRIPT, pair.serverAddr, String(TCP_PORT), '2', '0', String(runMs + 60_000)]));
+
+	console.error(`soak: firesight up on ${hub}, ${MINUTES} min, CPU + TLS + ${LOSS}% loss; a point every ${EVERY_S} s`);
+	const points: Point[] = [];
+	const t0 = performance.now();
+	let cpuPrev = cpuSeconds(up.pid!) ?? 0;
+	let tPrev = t0;
+	let last = new Map<string, number>();
+	while (performance.now() - t0 < runMs) {
+		await sleep(Math.min(EVERY_S * 1000, runMs - (performance.now() - t0)));
+		if (up.exitCode !== null) throw new Error(`firesight up exited during the soak:\n${upLog}`);
+		const now = performance.now();
+		const cpuNow = cpuSeconds(up.pid!) ?? cpuPrev;
+		const text = await metrics();
+		last = lossCounters(text);
+		const drops = [...last].filter(([name]) => !NOT_LOSS.test(name)).reduce((n, [, v]) => n + v, 0);
+		const point = {
+			atS: (now - t0) / 1000,
+			rssMiB: rssMiB(up.pid!)?.rss ?? 0,
+			cpuPercent: ((cpuNow - cpuPrev) / ((now - tPrev) / 1000)) * 100,
+			drops,
+			windowsStored: windowsStored(text),
+		};
+		points.push(point);
+		console.error(`soak: ${point.atS.toFixed(0)} s  RSS ${point.rssMiB.toFixed(1)} MiB  CPU ${point.cpuPercent.toFixed(1)}%  drops ${drops}  windows ${point.windowsStored}`);
+		cpuPrev = cpuNow;
+		tPrev = now;
+	}
+	const peakRss = rssMiB(up.pid!)?.peak ?? 0;
+	up.kill('SIGTERM');
+	const exitCode = await new Promise<number | null>((r) => up.once('exit', (code) => r(code)));
+
+	const afterWarmup = points.filter((p) => p.atS >= (runMs / 1000) * WARMUP_SHARE);
+	const first = afterWarmup[0] ?? points[0]!;
+	const end = points.at(-1)!;
+	const growthPerMin = end.atS > first.atS ? (end.rssMiB - first.rssMiB) / ((end.atS - first.atS) / 60) : 0;
+	const avgCpu = points.reduce((n, p) => n + p.cpuPercent, 0) / points.length;
+	const nonzero = [...last].filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]);
+	const every = Math.max(1, Math.round(points.length / 20));
+	const table = points
+		.filter((_, i) => i % every === 0 || i === points.length - 1)
+		.map((p) => `| ${p.atS.toFixed(0)} | ${p.rssMiB.toFixed(1)} | ${p.cpuPercent.toFixed(1)} | ${p.drops} | ${p.windowsStored} |`)
+		.join('\n');
+	const body = `
+\`firesight up\` (hub, dashboard and collector in one process, 97 Hz) for ${MINUTES} min with a CPU
+workload (split-60-40 at nice 19), Node's HTTPS server and a keep-alive client (50 requests/s), and
+two TCP connections between network namespaces with nftables dropping ${LOSS}% of the packets.
+Run: \`npm run soak -- --minutes ${MINUTES}\`, ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, on a 2-core machine shared with other work.
+
+- RSS after warm-up (${Math.round(WARMUP_SHARE * 100)}% of the run): ${first.rssMiB.toFixed(1)} MiB at ${first.atS.toFixed(0)} s, ${end.rssMiB.toFixed(1)} MiB at the end: ${growthPerMin >= 0 ? '+' : ''}${growthPerMin.toFixed(2)} MiB/min; peak ${peakRss.toFixed(1)} MiB.
+- CPU of the \`up\` process: ${avgCpu.toFixed(1)}% of one core on average.
+- Drops (lost samples, events, requests or windows) at the end: ${end.drops}.${nonzero.length ? ` Counters above zero, shortened or unnamed ones included: ${nonzero.map(([n, v]) => `\`${n}\` ${v}`).join(', ')}.` : ' No counter above zero.'}
+- Profile windows stored: ${end.windowsStored}. \`up\` stopped on SIGTERM with exit code ${exitCode}.
+
+| s | RSS MiB | CPU % | drops | windows stored |
+|---:|---:|---:|---:|---:|
+${table}
+`;
+	writeResultsSection('Soak', body);
+	console.error(body);
+} finally {
+	for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+	pair?.remove();
+	for (const c of cleanups) c();
+}
