@@ -123,7 +123,8 @@ export function startCollector(options: CollectorOptions): Collector {
 		const ts = Date.now();
 		let processes = table.scan(ts);
 		for (const { feature } of running) processes = feature.processRows?.(processes) ?? processes;
-		stream.send({ type: 'live', stats: { host, ts, frequencyHz, processes, drops: drops(), features } });
+		const spool = { messages: stream.counters.spooled, bytes: stream.counters.spooledBytes };
+		stream.send({ type: 'live', stats: { host, ts, frequencyHz, processes, drops: drops(), features, spool } });
 		if (ts - windowStart >= windowMs) {
 			windowStart = ts;
 			await each((f) => f.window?.());

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { LiveView } from '@firesight/api';
-import type { Drops, Features, HostStatus, LiveServerMessage, LiveStats, ProcessesMessage, RequestBatch } from '@firesight/protocol';
+import type { Drops, Features, HostStatus, SpoolDepth, LiveServerMessage, LiveStats, ProcessesMessage, RequestBatch } from '@firesight/protocol';
 import { RecentRequestBatches } from './recent-requests.ts';
 
 /** Hub → browser messages about one host; the ingest routes decide which are superseding snapshots. */
@@ -14,6 +14,7 @@ interface HostEntry {
 	frequencyHz: number;
 	drops: Drops;
 	features: Features | undefined;
+	spool: SpoolDepth | undefined;
 	version: string | undefined;
 	/** The newest snapshot of each kind, by message type. */
 	latest: Map<LatestMessage['type'], LatestMessage>;
@@ -40,7 +41,7 @@ export class HubState extends EventEmitter<HubStateEvents> implements LiveView {
 	#entry(host: string): HostEntry {
 		let e = this.#hosts.get(host);
 		if (!e) {
-			e = { host, connections: 0, lastSeenMs: this.#now(), frequencyHz: 0, drops: {}, features: undefined, version: undefined, latest: new Map() };
+			e = { host, connections: 0, lastSeenMs: this.#now(), frequencyHz: 0, drops: {}, features: undefined, spool: undefined, version: undefined, latest: new Map() };
 			this.#hosts.set(host, e);
 		}
 		return e;
@@ -72,6 +73,7 @@ export class HubState extends EventEmitter<HubStateEvents> implements LiveView {
 		e.frequencyHz = stats.frequencyHz;
 		e.drops = stats.drops;
 		if (stats.features) e.features = stats.features;
+		if (stats.spool) e.spool = stats.spool;
 		this.setLatest({ type: 'processes', host: stats.host, ts: stats.ts, rows: stats.processes });
 	}
 
@@ -126,6 +128,7 @@ export class HubState extends EventEmitter<HubStateEvents> implements LiveView {
 				drops: e.drops,
 				...(e.version === undefined ? {} : { version: e.version }),
 				...(e.features === undefined ? {} : { features: e.features }),
+				...(e.spool === undefined ? {} : { spool: e.spool }),
 			}))
 			.sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0));
 	}

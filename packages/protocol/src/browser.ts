@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { liveConnectionsMessageSchema } from './connections.ts';
 import { limits } from './limits.ts';
-import { dropsSchema, featuresSchema, processRowSchema } from './live.ts';
+import { dropsSchema, featuresSchema, processRowSchema, spoolDepthSchema } from './live.ts';
 import { liveRequestsMessageSchema } from './requests.ts';
 import { frequencySchema, hostSchema, timestampSchema } from './profile-window.ts';
 
@@ -24,6 +24,8 @@ export const hostStatusSchema = z.object({
 	version: z.string().max(limits.shortString).optional(),
 	/** The collector's features as its latest live stats reported them. */
 	features: featuresSchema.optional(),
+	/** The collector's spool as its latest live stats reported it. */
+	spool: spoolDepthSchema.optional(),
 });
 export type HostStatus = z.infer<typeof hostStatusSchema>;
 

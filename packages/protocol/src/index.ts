@@ -17,10 +17,12 @@ export {
 	dropsSchema,
 	featuresSchema,
 	liveStatsSchema,
+	spoolDepthSchema,
 	type ProcessRow,
 	type Drops,
 	type Features,
 	type LiveStats,
+	type SpoolDepth,
 } from './live.ts';
 export {
 	PROTOCOL_VERSION,

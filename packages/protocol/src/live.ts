@@ -41,6 +41,10 @@ export const featuresSchema = z.object({
 export type Features = z.infer<typeof featuresSchema>;
 
 /** One snapshot of a host's processes, twice a second. */
+/** A collector's spool: stored messages the hub has not acknowledged yet, and their bytes. */
+export const spoolDepthSchema = z.object({ messages: z.number().int().min(0), bytes: z.number().int().min(0) });
+export type SpoolDepth = z.infer<typeof spoolDepthSchema>;
+
 export const liveStatsSchema = z.object({
 	host: hostSchema,
 	ts: timestampSchema,
@@ -49,5 +53,7 @@ export const liveStatsSchema = z.object({
 	drops: dropsSchema,
 	/** Absent from collectors older than the feature list. */
 	features: featuresSchema.optional(),
+	/** Absent from older collectors. */
+	spool: spoolDepthSchema.optional(),
 });
 export type LiveStats = z.infer<typeof liveStatsSchema>;
