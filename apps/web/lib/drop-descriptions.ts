@@ -5,6 +5,11 @@ export interface DropDescription {
 	meaning: string;
 	/** The events the counter is a part of, when the dashboard knows their rate. */
 	per?: DropDenominator;
+	/**
+	 * False for what was kept but shortened or left unnamed (a cut name, an unsymbolized frame):
+	 * shown in the panel, not summed into the header's count of what was lost.
+	 */
+	lost?: false;
 }
 
 /**
@@ -16,19 +21,19 @@ export const DROP_DESCRIPTIONS: Readonly<Record<string, DropDescription>> = {
 	'profile.kernelStackMissing': { meaning: 'Samples whose kernel stack could not be read', per: 'samples' },
 	'profile.stackCollisions': { meaning: 'Samples whose stack collided with another in the kernel stack map and was lost', per: 'samples' },
 	'profile.countsMapFull': { meaning: 'Samples lost because the kernel counts map was full before the collector drained it', per: 'samples' },
-	'profile.framesCut': { meaning: 'Frame names cut to the wire limit (the end, with the method name, is kept); not lost samples' },
-	'profile.missNoProcess': { meaning: 'Frames not named: the process had exited before its memory map was read' },
-	'profile.missNoMapping': { meaning: 'Frames not named: the address is in no mapping of the process' },
-	'profile.missNoFile': { meaning: 'Frames not named: the mapped file could not be opened' },
-	'profile.missNoSymbol': { meaning: 'Frames not named: the file has no symbol for the address' },
-	'profile.kernelMiss': { meaning: 'Kernel frames not named from kallsyms' },
+	'profile.framesCut': { meaning: 'Frame names cut to the wire limit (the end, with the method name, is kept); not lost samples', lost: false },
+	'profile.missNoProcess': { meaning: 'Frames not named: the process had exited before its memory map was read', lost: false },
+	'profile.missNoMapping': { meaning: 'Frames not named: the address is in no mapping of the process', lost: false },
+	'profile.missNoFile': { meaning: 'Frames not named: the mapped file could not be opened', lost: false },
+	'profile.missNoSymbol': { meaning: 'Frames not named: the file has no symbol for the address', lost: false },
+	'profile.kernelMiss': { meaning: 'Kernel frames not named from kallsyms', lost: false },
 	'tcp.ringBufferFull': { meaning: 'TCP events lost because the kernel ring buffer was full' },
 	'tcp.connectionsMapFull': { meaning: 'Connections not tracked because the kernel connections map was full' },
 	'tcp.synackPendingFull': { meaning: 'Handshakes not timed because the pending SYN-ACK map was full' },
 	'tcp.eventsDropped': { meaning: 'TCP events dropped by the collector’s bounded queue' },
 	'tls.dataLost': { meaning: 'TLS data events lost because the ring buffer was full', per: 'requests' },
 	'tls.controlLost': { meaning: 'TLS control events (connection open/close) lost because the ring buffer was full' },
-	'tls.truncated': { meaning: 'TLS reads or writes longer than one capture record, cut' },
+	'tls.truncated': { meaning: 'TLS reads or writes longer than one capture record, cut', lost: false },
 	'tls.activeFull': { meaning: 'SSL calls not captured because the in-flight call map was full' },
 	'tls.connFull': { meaning: 'TLS connections not tracked because the connection map was full' },
 	'tls.streamDropped': { meaning: 'HTTP streams given up by the parser (out of order or over its buffer)', per: 'requests' },
@@ -38,10 +43,10 @@ export const DROP_DESCRIPTIONS: Readonly<Record<string, DropDescription>> = {
 	'tls.requestsNotSent': { meaning: 'Captured requests not sent to the hub (over the per-tick cap)', per: 'requests' },
 	'hubQueue.live': { meaning: 'Live snapshots superseded in the full queue to the hub (a newer one was sent)' },
 	'hubQueue.window': { meaning: 'Stored messages (profile windows and others) dropped by the spool’s cap, oldest first, never reaching the hub', per: 'windows' },
-	'hub.windowRepairs.frame_name_cut': { meaning: 'Frame names the hub cut to its limit so the window could be stored' },
-	'hub.windowRepairs.frame_module_cut': { meaning: 'Module names the hub cut to its limit so the window could be stored' },
-	'hub.windowRepairs.frame_replaced': { meaning: 'Unreadable frames the hub replaced with “[invalid frame]”, keeping their samples' },
-	'hub.windowRepairs.comm_cut': { meaning: 'Process names the hub cut to its limit' },
+	'hub.windowRepairs.frame_name_cut': { meaning: 'Frame names the hub cut to its limit so the window could be stored', lost: false },
+	'hub.windowRepairs.frame_module_cut': { meaning: 'Module names the hub cut to its limit so the window could be stored', lost: false },
+	'hub.windowRepairs.frame_replaced': { meaning: 'Unreadable frames the hub replaced with “[invalid frame]”, keeping their samples', lost: false },
+	'hub.windowRepairs.comm_cut': { meaning: 'Process names the hub cut to its limit', lost: false },
 	'hub.windowRepairs.stack_dropped': { meaning: 'Invalid stacks the hub dropped so the rest of the window could be stored' },
 	'hub.messagesRejected.invalid': { meaning: 'Collector messages (whole windows among them) the hub refused as invalid', per: 'windows' },
 	'hub.messagesRejected.store': { meaning: 'Collector messages the hub could not store (the collector sends them again)', per: 'windows' },
@@ -58,9 +63,16 @@ export function describeDrop(name: string): DropDescription {
 	if (known) return known;
 	const [group, metric, label] = name.split('.');
 	if (group === 'hub' && metric === 'messagesRejected') return { meaning: `Collector messages the hub refused (${label ?? 'no reason'})` };
-	if (group === 'hub' && metric === 'windowRepairs') return { meaning: `Window fields the hub repaired (${label ?? 'no reason'})` };
+	if (group === 'hub' && metric === 'windowRepairs') return { meaning: `Window fields the hub repaired (${label ?? 'no reason'})`, lost: false };
 	if (group === 'hub' && metric === 'httpRefused') return { meaning: `HTTP requests the hub refused (${label ?? 'no reason'})` };
 	if (group === 'hub' && metric === 'apiRefused') return { meaning: `API requests over budget (${label ?? 'no reason'})` };
 	if (group === 'hub') return { meaning: 'A loss counter of the hub (no description yet)' };
 	return { meaning: `A loss counter of the collector’s ${group} feature (no description yet)` };
+}
+
+/** The header's one number: what the counters say was lost, leaving out what was only cut or unnamed. */
+export function lostTotal(drops: Readonly<Record<string, number>>): number {
+	let sum = 0;
+	for (const [name, count] of Object.entries(drops)) if (describeDrop(name).lost !== false) sum += count;
+	return sum;
 }

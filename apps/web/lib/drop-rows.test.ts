@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { describeDrop } from './drop-descriptions.ts';
+import { describeDrop, lostTotal } from './drop-descriptions.ts';
 import { countersFromMetrics, dropRows, parsePrometheusText, type DropsSnapshot } from './drop-rows.ts';
 
 const metrics = (drops: { userStackMissing: number; framesCut: number; window: number }, windows: number, rejected: number) => `# HELP firesight_collector_drops Loss counters
@@ -73,11 +73,12 @@ test('rows: count, rate between snapshots, share of samples and of windows, mean
 	assert.match(row('web-1', 'gpu.fooLost').meaning, /gpu feature/);
 	assert.ok(!rows.some((r) => r.name.startsWith('@')), 'the windows stored are a denominator, not a row');
 
-	// Moving counters first, then those that ever counted, then zeros.
+	// Moving counters first, then those that ever counted, then zeros; losses before what was kept.
 	assert.deepEqual(
 		rows.map((r) => r.name),
 		['hub.messagesRejected.invalid', 'hubQueue.window', 'profile.userStackMissing', 'hub.imports.refused', 'hub.windowRepairs.frame_name_cut', 'profile.framesCut', 'hub.browsersDropped', 'gpu.fooLost'],
 	);
+	assert.deepEqual(rows.filter((r) => !r.lost).map((r) => r.name), ['hub.windowRepairs.frame_name_cut', 'profile.framesCut']);
 });
 
 test('one snapshot, or a counter that went down (the collector restarted), has no rate or share', () => {
@@ -88,6 +89,10 @@ test('one snapshot, or a counter that went down (the collector restarted), has n
 	assert.equal(row.count, 3);
 	assert.equal(row.ratePerSec, null);
 	assert.equal(row.share, null);
+});
+
+test('the header counts what was lost, not names cut or frames left unnamed', () => {
+	assert.equal(lostTotal({ 'profile.stackCollisions': 4, 'profile.missNoSymbol': 50_000, 'profile.framesCut': 7, 'tcp.ringBufferFull': 2, 'new.thing': 1 }), 7);
 });
 
 test('every counter a collector or the hub names today has its own description', () => {

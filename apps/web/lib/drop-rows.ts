@@ -25,6 +25,8 @@ export interface DropRow {
 	/** Rate over the rate of the events it is part of; null where there is no such total. */
 	share: number | null;
 	per: DropDenominator | null;
+	/** False for what was kept, only cut or left unnamed. */
+	lost: boolean;
 }
 
 interface PromSample {
@@ -95,7 +97,8 @@ const key = (c: Pick<DropCounter, 'source' | 'name'>) => `${c.source}\u0000${c.n
 /**
  * The drops panel's rows: each counter with its meaning, count, rate between two snapshots and
  * share of the events it belongs to. Counters that are moving come first, then those that ever
- * counted, then the zeros; each group by source and name.
+ * counted, then the zeros; in each, losses before what was only cut or unnamed, then by source
+ * and name.
  */
 export function dropRows(newer: DropsSnapshot, older: DropsSnapshot | null): DropRow[] {
 	const before = new Map((older?.counters ?? []).map((c) => [key(c), c.value]));
@@ -118,7 +121,7 @@ export function dropRows(newer: DropsSnapshot, older: DropsSnapshot | null): Dro
 	const rows: DropRow[] = [];
 	for (const c of newer.counters) {
 		if (c.name === WINDOWS_STORED) continue;
-		const { meaning, per } = describeDrop(c.name);
+		const { meaning, per, lost } = describeDrop(c.name);
 		const ratePerSec = rateOf(c);
 		let share: number | null = null;
 		if (per && ratePerSec !== null) {
@@ -126,8 +129,8 @@ export function dropRows(newer: DropsSnapshot, older: DropsSnapshot | null): Dro
 			// The lost events were not counted in the total: they are part of the whole.
 			if (total !== undefined && total + ratePerSec > 0) share = ratePerSec / (total + ratePerSec);
 		}
-		rows.push({ source: c.source, name: c.name, meaning, count: c.value, ratePerSec, share, per: per ?? null });
+		rows.push({ source: c.source, name: c.name, meaning, count: c.value, ratePerSec, share, per: per ?? null, lost: lost !== false });
 	}
-	const rank = (r: DropRow) => ((r.ratePerSec ?? 0) > 0 ? 0 : r.count > 0 ? 1 : 2);
+	const rank = (r: DropRow) => ((r.ratePerSec ?? 0) > 0 ? 0 : r.count > 0 ? 2 : 4) + (r.lost ? 0 : 1);
 	return rows.sort((a, b) => rank(a) - rank(b) || a.source.localeCompare(b.source) || a.name.localeCompare(b.name));
 }

@@ -2,7 +2,7 @@
 
 import { useCallback, useState } from 'react';
 import { formatCompact, formatHz } from '../../lib/format.ts';
-import { totalDrops } from '../../lib/live-messages.ts';
+import { lostTotal } from '../../lib/drop-descriptions.ts';
 import { useLive } from '../live/live-provider.tsx';
 import { DropsPanel } from './drops-panel.tsx';
 
@@ -14,7 +14,8 @@ export function CollectorStatus() {
 	const hosts = status?.hosts ?? [];
 	const connected = hosts.filter((host) => host.connected);
 	const rates = [...new Set(connected.map((host) => host.frequencyHz).filter((rate) => rate > 0))];
-	const drops = hosts.reduce((sum, host) => sum + totalDrops(host), 0);
+	// Names cut or frames left unnamed are in the panel, not in this count of what was lost.
+	const drops = hosts.reduce((sum, host) => sum + lostTotal(host.drops), 0);
 	const health = connection !== 'open' ? 'down' : connected.length === 0 || connected.length < hosts.length ? 'warn' : 'ok';
 	const hubLabel = connection === 'open' ? 'Live' : connection === 'connecting' ? 'Connecting…' : 'Hub offline';
 	const rate =

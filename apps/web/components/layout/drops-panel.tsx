@@ -111,10 +111,13 @@ export function DropsPanel({ onClose }: { onClose: () => void }) {
 							</tr>
 						)}
 						{rows.map((r) => (
-							<tr key={`${r.source}/${r.name}`} className={(r.ratePerSec ?? 0) > 0 ? 'drops-row-moving' : r.count > 0 ? 'drops-row-counted' : 'drops-row-zero'} data-counter={r.name}>
+							<tr key={`${r.source}/${r.name}`} className={r.count === 0 ? 'drops-row-zero' : !r.lost ? 'drops-row-kept' : (r.ratePerSec ?? 0) > 0 ? 'drops-row-moving' : 'drops-row-counted'} data-counter={r.name}>
 								<td>{r.source}</td>
 								<td className="mono">{r.name}</td>
-								<td>{r.meaning}</td>
+								<td>
+									{r.meaning}
+									{!r.lost && <span className="drops-kept-note"> · kept, not lost</span>}
+								</td>
 								<td className="num">{formatInt(r.count)}</td>
 								<td className="num">{formatRatePerSec(r.ratePerSec)}</td>
 								<td className="num" title={r.per ? `share ${PER_LABEL[r.per]} over the last seconds` : 'no total to compare with'}>
