@@ -178,6 +178,8 @@ export class Ingest {
 					}
 				}
 				if (host !== undefined && host !== msg.host) release(host);
+				// Marks of the host's earlier runs are read again from the ledger if a spool replays them.
+				for (const key of this.#marks.keys()) if (key.startsWith(`${msg.host}\0`) && key !== `${msg.host}\0${msg.boot}`) this.#marks.delete(key);
 				const reconnect = this.#holders.get(msg.host)?.ws === ws;
 				this.#holders.set(msg.host, { ws, boot: msg.boot });
 				if (!reconnect) state.connected(msg.host, msg.version, msg.frequencyHz);
