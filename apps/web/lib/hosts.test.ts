@@ -27,6 +27,7 @@ test('a row per host: live status first, the store for hosts only it knows', () 
 				version: '0.1.0',
 				drops: { 'profile.userStackMissing': 3, 'tcp.ringBufferFull': 40, 'tls.mapFull': 0 },
 				features: { running: ['profile', 'tcp'], failed: [{ name: 'tls', reason: 'uprobes refused' }] },
+				spool: { messages: 3, bytes: 4096 },
 			},
 		],
 		[
@@ -50,6 +51,8 @@ test('a row per host: live status first, the store for hosts only it knows', () 
 	assert.deepEqual(web1?.running, ['profile', 'tcp']);
 	assert.deepEqual(web1?.failed, [{ name: 'tls', reason: 'uprobes refused' }]);
 	assert.deepEqual([web1?.version, web1?.windows, web1?.lastSeenMs], ['0.1.0', 7, 1000]);
+	assert.deepEqual(web1?.spool, { messages: 3, bytes: 4096 });
+	assert.equal(web2?.spool, null);
 	// A disconnected host's last table is no current CPU use.
 	assert.deepEqual([web2?.cpuPercent, web2?.windows, web2?.version], [null, 0, null]);
 });

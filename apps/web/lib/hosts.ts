@@ -23,6 +23,8 @@ export interface HostRow {
 	dropCounters: [name: string, count: number][];
 	/** Sum of the CPU % of the host's live process rows; null without a live process table. */
 	cpuPercent: number | null;
+	/** Stored messages the hub has not acknowledged yet; null when the collector does not report it. */
+	spool: { messages: number; bytes: number } | null;
 	running: readonly string[];
 	failed: readonly { name: string; reason: string }[];
 	/** Stored profile windows, when the store was asked. */
@@ -33,7 +35,11 @@ export interface HostRow {
  * Every host the live status or the store knows, by name. Live status wins where both exist: it
  * is what the collector says now.
  */
-export function hostRows(live: readonly HostStatus[], stored: readonly StoredHost[] | null, processes: ReadonlyMap<string, HostProcesses>): HostRow[] {
+export function hostRows(
+	live: readonly HostStatus[],
+	stored: readonly StoredHost[] | null,
+	processes: ReadonlyMap<string, HostProcesses>,
+): HostRow[] {
 	const rows = new Map<string, HostRow>();
 	const storedBy = new Map((stored ?? []).map((s) => [s.host, s]));
 	for (const s of stored ?? []) {
@@ -46,6 +52,7 @@ export function hostRows(live: readonly HostStatus[], stored: readonly StoredHos
 			drops: 0,
 			dropCounters: [],
 			cpuPercent: null,
+			spool: null,
 			running: [],
 			failed: [],
 			windows: s.windows,
@@ -65,6 +72,7 @@ export function hostRows(live: readonly HostStatus[], stored: readonly StoredHos
 			drops: counters.reduce((sum, [, count]) => sum + count, 0),
 			dropCounters: counters,
 			cpuPercent: table ? table.processes.reduce((sum, p) => sum + p.cpuPercent, 0) : null,
+			spool: h.spool ?? null,
 			running: h.features?.running ?? [],
 			failed: h.features?.failed ?? [],
 			windows: stored === null ? null : (storedBy.get(h.host)?.windows ?? 0),

@@ -1,5 +1,6 @@
 import { formatAgo, formatCompact, formatHz, formatPercent } from '../../lib/format.ts';
 import type { HostRow } from '../../lib/hosts.ts';
+import { formatBytes } from '../../lib/network.ts';
 import type { Column } from '../table/column.ts';
 
 function Features({ row }: { row: HostRow }) {
@@ -51,8 +52,22 @@ export function hostColumns(now: number): Column<HostRow>[] {
 				</span>
 			),
 		},
-		{ id: 'version', header: 'Version', width: '6rem', value: (r) => r.version ?? '', render: (r) => <span className="mono dim">{r.version ?? '–'}</span> },
-		{ id: 'rate', header: 'Sampling', width: '6.5rem', align: 'right', firstSort: 'desc', value: (r) => r.frequencyHz, render: (r) => formatHz(r.frequencyHz) },
+		{
+			id: 'version',
+			header: 'Version',
+			width: '6rem',
+			value: (r) => r.version ?? '',
+			render: (r) => <span className="mono dim">{r.version ?? '–'}</span>,
+		},
+		{
+			id: 'rate',
+			header: 'Sampling',
+			width: '6.5rem',
+			align: 'right',
+			firstSort: 'desc',
+			value: (r) => r.frequencyHz,
+			render: (r) => formatHz(r.frequencyHz),
+		},
 		{
 			id: 'cpu',
 			header: 'CPU',
@@ -73,7 +88,31 @@ export function hostColumns(now: number): Column<HostRow>[] {
 			value: (r) => r.drops,
 			render: (r) => <Drops row={r} />,
 		},
-		{ id: 'features', header: 'Features', width: '16rem', description: 'Signals running, and those that could not load (hover for why)', value: (r) => r.failed.length, render: (r) => <Features row={r} /> },
+		{
+			id: 'spool',
+			header: 'Spool',
+			width: '8rem',
+			align: 'right',
+			firstSort: 'desc',
+			description: 'Windows the collector holds until the hub has stored them (after a hub outage, this drains)',
+			value: (r) => r.spool?.messages ?? -1,
+			render: (r) =>
+				r.spool === null ? (
+					<span className="dim">–</span>
+				) : (
+					<span title={`${r.spool.messages} messages, ${formatBytes(r.spool.bytes)}`} data-testid="host-spool">
+						{formatCompact(r.spool.messages)} · {formatBytes(r.spool.bytes)}
+					</span>
+				),
+		},
+		{
+			id: 'features',
+			header: 'Features',
+			width: '16rem',
+			description: 'Signals running, and those that could not load (hover for why)',
+			value: (r) => r.failed.length,
+			render: (r) => <Features row={r} />,
+		},
 		{
 			id: 'windows',
 			header: 'Stored windows',
