@@ -1,5 +1,5 @@
 import { WebSocket } from 'ws';
-import type { CollectorMessage, Frame, ProcessRow, ProfileWindow } from '@firesight/protocol';
+import type { CollectorMessage, Features, Frame, ProcessRow, ProfileWindow } from '@firesight/protocol';
 
 /**
  * A collector without BPF: it speaks the ingest protocol with made-up but plausible data, so the
@@ -284,6 +284,8 @@ export interface FakeCollectorOptions {
 	processes?: FakeProcess[];
 	/** See FakeWindowOptions. */
 	extraStacks?: number;
+	/** The features its live stats report as running and off; none when absent. */
+	features?: Features;
 }
 
 export interface FakeCollector {
@@ -322,7 +324,7 @@ export async function startFakeCollector(options: FakeCollectorOptions): Promise
 				samplesPerSec: (cpuPercent / 100) * frequencyHz,
 			};
 		});
-		send({ type: 'live', stats: { host, ts: Date.now(), frequencyHz, processes: rows, drops: { 'tcp.ringBufferFull': 0, 'hubQueue.live': drops } } });
+		send({ type: 'live', stats: { host, ts: Date.now(), frequencyHz, processes: rows, drops: { 'tcp.ringBufferFull': 0, 'hubQueue.live': drops }, ...(options.features ? { features: options.features } : {}) } });
 	};
 	let windowStart = Date.now();
 	const flush = () => {
