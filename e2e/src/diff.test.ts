@@ -109,3 +109,29 @@ test('two imported profiles diffed on /diff: the regression leads the table in r
 	assert.equal((await view.request.get(`${hub!.url}/diff`, { maxRedirects: 0 })).status(), 303);
 	await stranger.close();
 });
+
+test("a share's top functions table opens the sandwich of the function picked, without a session", async () => {
+	// The regressed function is called through a (30) and b (10): both are its callers.
+	const id = await importFolded(
+		'sandwich.folded',
+		`diffapp;main;a;${REGRESSED} 30\ndiffapp;main;b;${REGRESSED} 10\ndiffapp;main;${IMPROVED} 5\n`,
+	);
+	const stranger = await browser!.newContext({ viewport: { width: 1440, height: 900 } });
+	const page = await stranger.newPage();
+	await page.goto(`${hub!.url}/s/${id}`);
+	const top = page.getByTestId('top-function-row').first();
+	await top.waitFor({ timeout: 60_000 });
+	assert.match(await top.innerText(), new RegExp(REGRESSED));
+	await top.click();
+	await page.getByTestId('table-sandwich').click();
+	await page.waitForURL((url) => url.pathname === `/s/${id}/sandwich` && url.searchParams.get('fn') === REGRESSED, { timeout: 60_000 });
+	assert.match(await page.getByTestId('sandwich-totals').innerText({ timeout: 60_000 }), /^total 40 samples .* self 40 /);
+	const callers = page.getByTestId('sandwich-callers');
+	for (const name of ['a', 'b', 'main'])
+		await callers
+			.locator('div.d3-flame-graph-label', { hasText: new RegExp(`^${name}$`) })
+			.first()
+			.waitFor({ timeout: 60_000 });
+	await page.screenshot({ path: join(RESULTS_DIR, 'sandwich-shared.png'), fullPage: true });
+	await stranger.close();
+});
