@@ -200,6 +200,7 @@ Run: \`npm run soak -- --minutes ${MINUTES}\`, ${new Date().toISOString().slice(
 - CPU of the \`up\` process: ${avgCpu.toFixed(1)}% of one core on average.
 - Drops (lost samples, events, requests or windows) at the end: ${end.drops}.${nonzero.length ? ` Counters above zero, shortened or unnamed ones included: ${nonzero.map(([n, v]) => `\`${n}\` ${v}`).join(', ')}.` : ' No counter above zero.'}
 - Profile windows stored: ${end.windowsStored}. \`up\` stopped on SIGTERM with exit code ${exitCode}.
+- Against the target (RSS flat after warm-up, no drops at the default rates): RSS ${Math.abs(growthPerMin) < 1 ? 'flat' : `not flat (${growthPerMin.toFixed(1)} MiB/min)`}; drops ${end.drops === 0 ? 'none' : `${end.drops}, not met`}.
 
 | s | RSS MiB | CPU % | drops | windows stored |
 |---:|---:|---:|---:|---:|
