@@ -41,9 +41,18 @@ const connection = {
 async function withHosts(fn: (api: ReturnType<typeof createCaller>, ctx: ApiContext) => Promise<void>): Promise<void> {
 	const storage = await openStorage({ backend: 'sqlite', path: ':memory:', pruneIntervalMs: 0 });
 	try {
-		for (const [host, weight] of [['a', 10], ['b', 200], ['c', 3000]] as const) {
+		for (const [host, weight] of [
+			['a', 10],
+			['b', 200],
+			['c', 3000],
+		] as const) {
 			await storage.profiles.insertWindow(window(host, weight));
-			await storage.connections.insertWindow({ host, startMs: T0, durationMs: 10_000, connections: [{ ...connection, retransmits: weight }] });
+			await storage.connections.insertWindow({
+				host,
+				startMs: T0,
+				durationMs: 10_000,
+				connections: [{ ...connection, retransmits: weight }],
+			});
 		}
 		const ctx: ApiContext = { storage, live: { hosts: () => [], processes: () => [] } };
 		await fn(createCaller(ctx), ctx);

@@ -13,7 +13,10 @@ export function selectedHosts(selection: HostSelection | undefined): (string | u
 }
 
 /** Runs `query` once per selected host and returns the answers in the selection's order. */
-export function perHost<Q extends { host?: HostSelection | undefined }, R>(input: Q, query: (q: Omit<Q, 'host'> & { host: string | undefined }) => Promise<R>): Promise<R[]> {
+export function perHost<Q extends { host?: HostSelection | undefined }, R>(
+	input: Q,
+	query: (q: Omit<Q, 'host'> & { host: string | undefined }) => Promise<R>,
+): Promise<R[]> {
 	return Promise.all(selectedHosts(input.host).map((host) => query({ ...input, host })));
 }
 
@@ -22,12 +25,16 @@ export function perHost<Q extends { host?: HostSelection | undefined }, R>(input
  * same (stack, pid, comm) add up, and the frequency is the mean over all windows (each host's
  * mean weighted by its number of windows; windows have the same length within a fleet).
  */
-export async function queryProfiles(profiles: Pick<ProfileStore, 'query'>, query: Omit<ProfileQuery, 'host'> & { host?: HostSelection | undefined }): Promise<MergedProfile> {
+export async function queryProfiles(
+	profiles: Pick<ProfileStore, 'query'>,
+	query: Omit<ProfileQuery, 'host'> & { host?: HostSelection | undefined },
+): Promise<MergedProfile> {
 	const answers = await perHost(query, (q) => profiles.query(q));
 	const [only] = answers;
 	if (answers.length === 1 && only) return only;
 	const windows = answers.reduce((sum, a) => sum + a.windows, 0);
-	const frequencyHz = windows === 0 ? FALLBACK_FREQUENCY_HZ : answers.reduce((sum, a) => sum + a.profile.frequencyHz * a.windows, 0) / windows;
+	const frequencyHz =
+		windows === 0 ? FALLBACK_FREQUENCY_HZ : answers.reduce((sum, a) => sum + a.profile.frequencyHz * a.windows, 0) / windows;
 	const builder = new ProfileBuilder({ startMs: query.fromMs, durationMs: query.toMs - query.fromMs, frequencyHz });
 	for (const { profile } of answers) builder.appendProfile(profile);
 	return { profile: builder.build(), windows };
