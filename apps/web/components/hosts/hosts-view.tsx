@@ -79,7 +79,9 @@ export function HostsView() {
 				rowBehavior={(r) => ({
 					testId: `host-row-${r.host}`,
 					selected: selection.hosts.length > 0 && isSelected(selection.hosts, r.host),
-					title: selection.hosts.includes(r.host) ? 'Shown on every page; click to stop showing it alone' : 'Click to show this host on every page (with the hosts already picked)',
+					title: selection.hosts.includes(r.host)
+						? 'Picked in the host selector; click to leave it out'
+						: 'Click to show this host on every page (with the hosts already picked)',
 					onActivate: () => selection.select(toggleHost(selection.hosts, r.host, known)),
 				})}
 			/>
