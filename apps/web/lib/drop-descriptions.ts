@@ -21,7 +21,7 @@ export const DROP_DESCRIPTIONS: Readonly<Record<string, DropDescription>> = {
 	'profile.kernelStackMissing': { meaning: 'Samples whose kernel stack could not be read', per: 'samples' },
 	'profile.stackCollisions': { meaning: 'Samples whose stack collided with another in the kernel stack map and was lost', per: 'samples' },
 	'profile.countsMapFull': { meaning: 'Samples lost because the kernel counts map was full before the collector drained it', per: 'samples' },
-	'profile.framesCut': { meaning: 'Frame names cut to the wire limit (the end, with the method name, is kept); not lost samples', lost: false },
+	'profile.framesCut': { meaning: 'Frame names cut to the wire limit (the end, with the method name, is kept)', lost: false },
 	'profile.missNoProcess': { meaning: 'Frames not named: the process had exited before its memory map was read', lost: false },
 	'profile.missNoMapping': { meaning: 'Frames not named: the address is in no mapping of the process', lost: false },
 	'profile.missNoFile': { meaning: 'Frames not named: the mapped file could not be opened', lost: false },

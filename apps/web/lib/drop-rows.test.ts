@@ -73,12 +73,15 @@ test('rows: count, rate between snapshots, share of samples and of windows, mean
 	assert.match(row('web-1', 'gpu.fooLost').meaning, /gpu feature/);
 	assert.ok(!rows.some((r) => r.name.startsWith('@')), 'the windows stored are a denominator, not a row');
 
-	// Moving counters first, then those that ever counted, then zeros; losses before what was kept.
+	// Losses first (moving, then counted), then what was kept (cut or unnamed), then zeros.
 	assert.deepEqual(
 		rows.map((r) => r.name),
 		['hub.messagesRejected.invalid', 'hubQueue.window', 'profile.userStackMissing', 'hub.imports.refused', 'hub.windowRepairs.frame_name_cut', 'profile.framesCut', 'hub.browsersDropped', 'gpu.fooLost'],
 	);
 	assert.deepEqual(rows.filter((r) => !r.lost).map((r) => r.name), ['hub.windowRepairs.frame_name_cut', 'profile.framesCut']);
+	// A kept counter that moves still comes after a loss that does not.
+	const moved = dropRows(snapshot(30_000, metrics({ userStackMissing: 600, framesCut: 90, window: 1 }, 12, 1), 950), newer);
+	assert.deepEqual(moved.slice(0, 6).map((r) => r.name), ['hub.imports.refused', 'hub.messagesRejected.invalid', 'hubQueue.window', 'profile.userStackMissing', 'profile.framesCut', 'hub.windowRepairs.frame_name_cut']);
 });
 
 test('one snapshot, or a counter that went down (the collector restarted), has no rate or share', () => {
