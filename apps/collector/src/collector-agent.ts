@@ -3,7 +3,7 @@ import type { Features } from '@firesight/protocol';
 import { UserError } from './command.ts';
 import type { Feature, FeatureContext, FeatureDefinition } from './feature.ts';
 import { HubStream, type HubStreamOptions } from './hub-stream.ts';
-import { createLogger, logLine } from './logger.ts';
+import { createLogger, logLine, type LogLine } from './logger.ts';
 import { ProcessTable } from './live/process-table.ts';
 import { profilingFeature } from './profiling/profiling-feature.ts';
 import { tcpFeature } from './tcp/tcp-feature.ts';
@@ -27,7 +27,7 @@ export interface CollectorOptions {
 	spool?: HubStreamOptions['spool'];
 	/** How often features are drained and live stats sent. Default 500 ms. */
 	tickMs?: number;
-	log?: (line: string) => void;
+	log?: LogLine;
 }
 
 export interface Collector {
@@ -80,7 +80,7 @@ export function startCollector(options: CollectorOptions): Collector {
 			features.running.push(definition.name);
 		} catch (err) {
 			const reason = (err as Error).message;
-			log(`${definition.title} is off: ${reason}`);
+			log(`${definition.title} is off: ${reason}`, 'warn');
 			features.failed.push({ name: definition.name, reason });
 		}
 	}
@@ -113,7 +113,7 @@ export function startCollector(options: CollectorOptions): Collector {
 				await step(r.feature);
 				r.failing = false;
 			} catch (err) {
-				if (!r.failing) log(`${r.name}: ${(err as Error).message}`);
+				if (!r.failing) log(`${r.name}: ${(err as Error).message}`, 'error');
 				r.failing = true;
 			}
 		}
@@ -132,7 +132,7 @@ export function startCollector(options: CollectorOptions): Collector {
 	};
 	let ticking: Promise<void> = Promise.resolve();
 	const timer = setInterval(() => {
-		ticking = ticking.then(tick).catch((err: Error) => log(`tick failed: ${err.message}`));
+		ticking = ticking.then(tick).catch((err: Error) => log(`tick failed: ${err.message}`, 'error'));
 	}, options.tickMs ?? 500);
 
 	return {
