@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -43,6 +43,8 @@ test('bad arguments and environment values: exit code 2, one line on stderr, no 
 	const dir = mkdtempSync(join(tmpdir(), 'firesight-cli-input-'));
 	t.after(() => rmSync(dir, { recursive: true, force: true }));
 	const hub = ['--hub', 'http://127.0.0.1:1', '--token', 'some-token'];
+	const tokenFile = join(dir, 'token');
+	writeFileSync(tokenFile, 'file-token\n');
 	const cases: { args: string[]; env?: Record<string, string>; says: RegExp }[] = [
 		{ args: ['record', '--duration', '-5'], says: /--duration must be a duration .*got '-5'/ },
 		{ args: ['record', '--duration', '0'], says: /--duration must be/ },
@@ -57,7 +59,17 @@ test('bad arguments and environment values: exit code 2, one line on stderr, no 
 		{ args: ['collector', ...hub, '--window', '0'], says: /--window must be a duration from 1s to 1h/ },
 		{ args: ['collector', ...hub, '--frequency', '-3'], says: /--frequency must be/ },
 		{ args: ['collector', '--hub', 'ftp://x'], says: /--hub must be a URL/ },
-		{ args: ['collector', '--hub', 'http://127.0.0.1:1'], says: /--token is required \(or set \$FIRESIGHT_TOKEN\)/ },
+		{ args: ['collector', '--hub', 'http://127.0.0.1:1'], says: /--token or --token-file is required \(or set \$FIRESIGHT_TOKEN\)/ },
+		{
+			args: ['collector', '--hub', 'http://127.0.0.1:1', '--token-file', join(dir, 'none')],
+			says: /--token-file cannot be read \(ENOENT\)/,
+		},
+		{ args: ['collector', ...hub, '--token-file', tokenFile], says: /give --token or --token-file, not both/ },
+		{
+			args: ['hub', '--store', 'mysql://db'],
+			says: /--store must be sqlite:PATH, sqlite:DIR\/ or clickhouse:\/\/HOST:PORT\/DB, got 'mysql:\/\/db'/,
+		},
+		{ args: ['hub', '--token-file', dir], says: /--token-file cannot be read \(EISDIR\)/ },
 		{ args: ['collector', '--hub', 'http://127.0.0.1:1'], env: { FIRESIGHT_TOKEN: 'two\nlines' }, says: /\$FIRESIGHT_TOKEN must be/ },
 		{ args: ['query', 'profile', '--since', '99999999999d'], says: /--since must be a duration from 1s to 366d/ },
 		{ args: ['query', 'requests', '--pid', '-1'], says: /--pid must be/ },

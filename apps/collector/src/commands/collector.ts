@@ -7,9 +7,9 @@ import { startCollector } from '../collector-agent.ts';
 import { DEFAULT_SPOOL_MAX_BYTES, defaultSpoolDir } from '../spool.ts';
 import { untilSignal } from '../until-signal.ts';
 import { agentOptions, agentOptionsUsage } from './agent-options.ts';
-import { bearerToken, byteSize, collectorHubUrl, directoryPath, name } from './option-values.ts';
+import { bearerToken, byteSize, collectorHubUrl, directoryPath, name, tokenFile } from './option-values.ts';
 
-const usage = `Usage: firesight collector --hub URL --token TOKEN [--host NAME] [--frequency HZ] [--window SECS]
+const usage = `Usage: firesight collector --hub URL (--token TOKEN | --token-file FILE) [--host NAME] [--frequency HZ] [--window SECS]
                           [--capture-bodies PID]... [--retry-auth] [--spool DIR] [--spool-max SIZE]
 
 Runs this host's collector: samples CPU stacks with eBPF and streams profile windows and a live
@@ -17,7 +17,8 @@ process table to a hub. Stops on Ctrl-C (SIGINT) or SIGTERM and detaches every B
 
 Options:
   --hub URL            the hub, e.g. http://10.0.0.5:7300 (required)
-  --token TOKEN        the hub's collector token (required; or $FIRESIGHT_TOKEN)
+  --token TOKEN        the hub's collector token (or $FIRESIGHT_TOKEN)
+  --token-file FILE    read the token from FILE (a mounted secret) instead
   --host NAME          the name this host goes by in the hub (default: its hostname)
 ${agentOptionsUsage}
   --window SECS        length of a stored profile window, e.g. 10s, 1m (default 10s)
@@ -30,15 +31,26 @@ ${agentOptionsUsage}
 
 Needs root (or CAP_BPF and CAP_PERFMON) and a kernel with BTF.`;
 
-const options = defineOptions({
-	hub: textOption(collectorHubUrl),
-	token: textOption(bearerToken(1), { env: 'FIRESIGHT_TOKEN', secret: true }),
-	host: textOption(name.optional()),
-	'retry-auth': flagOption(z.boolean().default(false)),
-	spool: textOption(directoryPath.optional()),
-	'spool-max': textOption(byteSize(1024 * 1024, 64 * 1024 ** 3).default(DEFAULT_SPOOL_MAX_BYTES)),
-	...agentOptions,
-});
+const options = defineOptions(
+	{
+		hub: textOption(collectorHubUrl),
+		token: textOption(bearerToken(1).optional(), { env: 'FIRESIGHT_TOKEN', secret: true }),
+		'token-file': textOption(tokenFile(1).optional()),
+		host: textOption(name.optional()),
+		'retry-auth': flagOption(z.boolean().default(false)),
+		spool: textOption(directoryPath.optional()),
+		'spool-max': textOption(byteSize(1024 * 1024, 64 * 1024 ** 3).default(DEFAULT_SPOOL_MAX_BYTES)),
+		...agentOptions,
+	},
+	(values) => {
+		const given = Number(values.token !== undefined) + Number(values['token-file'] !== undefined);
+		return given === 1
+			? undefined
+			: given === 0
+				? '--token or --token-file is required (or set $FIRESIGHT_TOKEN)'
+				: 'give --token or --token-file, not both';
+	},
+);
 
 export const collector: Command = {
 	name: 'collector',
@@ -46,7 +58,8 @@ export const collector: Command = {
 	parse: (argv, env) => options.parse(argv, env),
 	async run(argv) {
 		const args = options.parse(argv);
-		const { hub, token, frequency, window: windowMs } = args;
+		const { hub, frequency, window: windowMs } = args;
+		const token = (args.token ?? args['token-file'])!;
 		let agent;
 		try {
 			agent = startCollector({

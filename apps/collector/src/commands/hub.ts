@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { dirname } from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_LISTEN, HubConfigError, startHub, type Hub } from '@firesight/web/server';
 import {
@@ -15,7 +16,7 @@ import {
 import { listenAddress, resolveListen } from '../listen-address.ts';
 import { untilSignal } from '../until-signal.ts';
 import { prepareDataDirectory } from './data-directory.ts';
-import { bearerToken, directoryPath, filePath, name } from './option-values.ts';
+import { bearerToken, directoryPath, filePath, name, storeUrl, tokenFile } from './option-values.ts';
 
 /** A token for collectors: 128 random bits, URL-safe. */
 export function generateToken(): string {
@@ -26,7 +27,9 @@ export function generateToken(): string {
 export const hubOptions = {
 	listen: textOption(listenAddress(DEFAULT_LISTEN), { short: 'l' }),
 	data: textOption(directoryPath.default('./data'), { short: 'd', env: 'FIRESIGHT_DATA' }),
+	store: textOption(storeUrl.optional()),
 	token: textOption(bearerToken(8).optional(), { short: 't', env: 'FIRESIGHT_TOKEN', secret: true }),
+	'token-file': textOption(tokenFile(8).optional()),
 	'tls-cert': textOption(filePath.optional()),
 	'tls-key': textOption(filePath.optional()),
 	'allow-host': listOption(z.array(name).default([])),
@@ -34,6 +37,11 @@ export const hubOptions = {
 };
 
 const hubAccessHelp: [flag: string, text: string][] = [
+	[
+		'--store URL',
+		'store in sqlite:PATH, sqlite:DIR/ or clickhouse://HOST:PORT/DB instead of\n--data (ClickHouse for fleets: see packages/store/README.md)',
+	],
+	['--token-file FILE', 'read the token from FILE (a mounted secret) instead of --token'],
 	['--tls-cert FILE', 'serve HTTPS and WSS with this PEM certificate (and --tls-key FILE)'],
 	['--tls-key FILE', "the certificate's PEM private key"],
 	[
@@ -50,8 +58,8 @@ export function hubAccessUsage(indent: string, column: number): string {
 		.join('\n');
 }
 
-const usage = `Usage: firesight hub [--listen ADDR:PORT] [--data DIR] [--token TOKEN] [--tls-cert FILE --tls-key FILE]
-                     [--allow-host NAME]... [--metrics-public] [--api-only] [--dev]
+const usage = `Usage: firesight hub [--listen ADDR:PORT] [--data DIR | --store URL] [--token TOKEN | --token-file FILE]
+                     [--tls-cert FILE --tls-key FILE] [--allow-host NAME]... [--metrics-public] [--api-only] [--dev]
 
 Runs the hub alone: the dashboard, the API, and the endpoint collectors stream to. Start
 collectors on other hosts with 'firesight collector --hub URL --token TOKEN'.
@@ -66,18 +74,26 @@ ${hubAccessUsage('      ', 26)}
       --dev               serve the dashboard with Next's development server (hot reload)`;
 
 /** What hubOptions require of each other. */
-export function hubOptionsAcross(values: { 'tls-cert'?: string | undefined; 'tls-key'?: string | undefined }): string | undefined {
-	return (values['tls-cert'] === undefined) !== (values['tls-key'] === undefined) ? '--tls-cert and --tls-key go together' : undefined;
+export function hubOptionsAcross(values: ParsedOptions<typeof hubOptions>): string | undefined {
+	if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) return '--tls-cert and --tls-key go together';
+	if (values.token !== undefined && values['token-file'] !== undefined) return 'give --token or --token-file, not both';
+	return undefined;
+}
+
+/** The token the user gave, on the command line, in $FIRESIGHT_TOKEN or in a file. */
+export function givenToken(values: ParsedOptions<typeof hubOptions>): string | undefined {
+	return values.token ?? values['token-file'];
 }
 
 /** startHub's options from hubOptions' values. */
 export function hubAccess(
 	values: ParsedOptions<typeof hubOptions>,
-): Pick<Parameters<typeof startHub>[0], 'tls' | 'allowedHosts' | 'metricsPublic'> {
+): Pick<Parameters<typeof startHub>[0], 'tls' | 'allowedHosts' | 'metricsPublic' | 'storage'> {
 	const cert = values['tls-cert'];
 	const key = values['tls-key'];
 	return {
 		...(cert !== undefined && key !== undefined ? { tls: { certFile: cert, keyFile: key } } : {}),
+		...(values.store === undefined ? {} : { storage: values.store }),
 		allowedHosts: values['allow-host'],
 		metricsPublic: values['metrics-public'],
 	};
@@ -91,7 +107,16 @@ export async function startHubForCli(
 	options: Parameters<typeof startHub>[0] & { listen: { host: string; port: number }; dataDir: string },
 ): Promise<Hub> {
 	await resolveListen(options.listen);
-	const dataDir = prepareDataDirectory(options.dataDir, 'data directory');
+	// --store names its own place; a SQLite file's directory must be writable like --data's.
+	const storage = options.storage;
+	const dataDir =
+		storage === undefined
+			? prepareDataDirectory(options.dataDir, 'data directory')
+			: storage.backend === 'sqlite' && storage.dataDir !== undefined
+				? prepareDataDirectory(storage.dataDir, 'store directory')
+				: storage.backend === 'sqlite' && storage.path !== undefined && storage.path !== ':memory:'
+					? prepareDataDirectory(dirname(storage.path), 'store directory')
+					: options.dataDir;
 	try {
 		return await startHub({ ...options, dataDir });
 	} catch (err) {
@@ -119,7 +144,7 @@ const options = defineOptions(
 
 async function run(argv: string[]): Promise<number> {
 	const args = options.parse(argv);
-	const token = args.token ?? generateToken();
+	const token = givenToken(args) ?? generateToken();
 	const stop = untilSignal();
 	const hub = await startHubForCli({
 		listen: args.listen,

@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { limits } from '@firesight/protocol';
+import { parseStorageUrl } from '@firesight/store';
 import { normalizeHubUrl } from '../hub-client.ts';
 
 /**
@@ -71,6 +73,39 @@ export function bearerToken(minLength: number) {
 		.string()
 		.regex(new RegExp(`^[\\x21-\\x7e]{${minLength},512}$`), `must be ${minLength} to 512 visible ASCII characters without spaces`);
 }
+
+/**
+ * A file holding a bearer token (a Kubernetes Secret, a systemd credential): read at the start,
+ * with surrounding whitespace (the trailing newline an editor leaves) taken off.
+ */
+export function tokenFile(minLength: number) {
+	const token = bearerToken(minLength);
+	return filePath.transform((path, ctx) => {
+		let text: string;
+		try {
+			text = readFileSync(path, 'utf8').trim();
+		} catch (err) {
+			ctx.addIssue({ code: 'custom', message: `cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})` });
+			return z.NEVER;
+		}
+		const checked = token.safeParse(text);
+		if (!checked.success) {
+			ctx.addIssue({ code: 'custom', message: `holds no usable token (it ${checked.error.issues[0]?.message ?? 'must be a token'})` });
+			return z.NEVER;
+		}
+		return checked.data;
+	});
+}
+
+/** Where a hub stores: `sqlite:PATH`, `sqlite:DIR/` or `clickhouse://HOST:PORT/DB`. */
+export const storeUrl = z.string().transform((text, ctx) => {
+	try {
+		return parseStorageUrl(text);
+	} catch {
+		ctx.addIssue({ code: 'custom', message: 'must be sqlite:PATH, sqlite:DIR/ or clickhouse://HOST:PORT/DB' });
+		return z.NEVER;
+	}
+});
 
 /** The hub a collector streams to: an http(s) or ws(s) URL. */
 export const collectorHubUrl = z

@@ -5,7 +5,7 @@ import { defineOptions, UserError, type Command } from '../command.ts';
 import { startCollector } from '../collector-agent.ts';
 import { untilSignal } from '../until-signal.ts';
 import { agentOptions, agentOptionsUsage } from './agent-options.ts';
-import { hubAccess, hubAccessUsage, hubOptions, hubOptionsAcross, startHubForCli } from './hub.ts';
+import { givenToken, hubAccess, hubAccessUsage, hubOptions, hubOptionsAcross, startHubForCli } from './hub.ts';
 
 const usage = `Usage: firesight up [--listen ADDR:PORT] [--data DIR] [--token TOKEN] [--frequency HZ] [--window SECS]
                    [--capture-bodies PID]... [--tls-cert FILE --tls-key FILE] [--allow-host NAME]...
@@ -37,12 +37,12 @@ export const up: Command = {
 		const { frequency, window: windowMs } = args;
 		// Without a token of the user's, one is made for the collector and never shown: no browser
 		// could log in with it, so the hub keeps auth off, which it allows on loopback only.
-		const token = args.token ?? randomBytes(24).toString('base64url');
+		const token = givenToken(args) ?? randomBytes(24).toString('base64url');
 		const hub = await startHubForCli({
 			listen: args.listen,
 			dataDir: args.data,
 			token,
-			...(args.token === undefined ? { auth: false } : {}),
+			...(givenToken(args) === undefined ? { auth: false } : {}),
 			...hubAccess(args),
 		});
 		let agent;
