@@ -114,7 +114,7 @@ export class Spool {
 				this.#open(this.dir);
 			} catch (err) {
 				const e = err as NodeJS.ErrnoException;
-				throw new Error(e.code ? `cannot use the spool ${this.dir}: ${e.code}` : e.message);
+				throw new Error(e.code ? `cannot use the spool ${this.dir}: ${e.code}` : e.message, { cause: err });
 			}
 		}
 	}

@@ -22,7 +22,7 @@ test('on a terminal, a line reads time, level, component and message', () => {
 	const out: string[] = [];
 	const log = logLine(createLogger('hub', { pretty: true, write: (chunk) => out.push(chunk) }));
 	log('collector web-1 connected', 'warn');
-	assert.match(out[0]!, /^\d\d:\d\d:\d\d\.\d{3} WARN  hub: collector web-1 connected\n$/);
+	assert.match(out[0]!, /^\d\d:\d\d:\d\d\.\d{3} WARN {2}hub: collector web-1 connected\n$/);
 	assert.equal(formatLogRecord('{"time":"2026-01-02T03:04:05.678Z","level":30,"name":"hub","msg":"m","host":"a"}'), '03:04:05.678 INFO  hub: m {"host":"a"}\n');
 	assert.equal(formatLogRecord('not json\n'), 'not json\n');
 });

@@ -93,6 +93,7 @@ export async function shareFromFile(ctx: ApiContext, bytes: Uint8Array, options:
 		throw new ApiError('BAD_INPUT', `the file could not be read: ${(err as Error).message.split('\n')[0]}`);
 	}
 	const { profile, format } = imported;
+	// eslint-disable-next-line no-control-regex -- control characters are what a file name shown on a page must lose
 	const name = (options.filename ?? '').replace(/[\u0000-\u001f\u007f]/g, '').slice(-200) || 'upload';
 	const source: ShareSource = {
 		kind: 'import',

@@ -106,8 +106,6 @@ export function fromCpuprofile(text: string, limits: CpuprofileLimits = {}): Pro
 	const startUs = finite(parsed.startTime);
 	const endUs = finite(parsed.endTime);
 	const durationMs = startUs !== null && endUs !== null && endUs > startUs ? (endUs - startUs) / 1000 : 0;
-	let totalTicks = 0;
-	for (const n of ticks.values()) totalTicks += n;
 	let frequencyHz = DEFAULT_FREQUENCY_HZ;
 	if (Array.isArray(parsed.timeDeltas) && parsed.timeDeltas.length > 1) {
 		let sum = 0;

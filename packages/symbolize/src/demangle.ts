@@ -1,3 +1,5 @@
+// The package ships no types; the reference carries ours to every workspace that compiles this file.
+// eslint-disable-next-line @typescript-eslint/triple-slash-reference
 /// <reference path="./gecko-profiler-demangle.d.ts" />
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';

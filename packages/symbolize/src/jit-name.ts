@@ -27,7 +27,7 @@ export function cleanJitName(raw: string): string {
 
 	// The script location is the last space-separated token, when it ends in :line[:column].
 	const sp = rest.lastIndexOf(' ');
-	let fn = rest;
+	let fn: string;
 	let where = '';
 	const locToken = sp >= 0 ? rest.slice(sp + 1) : rest;
 	const loc = /^(.*?):(\d+)(?::\d+)?$/.exec(locToken);

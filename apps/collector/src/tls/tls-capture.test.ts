@@ -50,7 +50,7 @@ const LOSS_COUNTERS = ['noEntry', 'readFailed', 'activeFull', 'connFull'] as con
 
 function losses(): Record<(typeof LOSS_COUNTERS)[number], number> {
 	const kernel = capture.counters().kernel;
-	return { noEntry: kernel.noEntry, readFailed: kernel.readFailed, activeFull: kernel.activeFull, connFull: kernel.connFull };
+	return Object.fromEntries(LOSS_COUNTERS.map((name) => [name, kernel[name]])) as Record<(typeof LOSS_COUNTERS)[number], number>;
 }
 
 /** Polls with a deadline meant only to end a hung run. */
