@@ -190,12 +190,22 @@ try {
 		const page = await context.newPage();
 		try {
 			await page.goto(`${hub.url}/profiles?host=${r.host}&from=${r.from}&to=${r.to}&view=graph`);
-			await page.waitForFunction(() => (window as unknown as { __flame: { painted: number } }).__flame.painted >= 0, null, { timeout: 60_000 });
+			await page.waitForFunction(() => (window as unknown as { __flame: { painted: number } }).__flame.painted >= 0, null, {
+				timeout: 60_000,
+			});
 			return await page.evaluate(() => {
 				const f = (window as unknown as { __flame: { drawn: number; painted: number } }).__flame;
-				const q = performance.getEntriesByType('resource').find((e) => e.name.includes('profile.flame')) as PerformanceResourceTiming | undefined;
+				const q = performance.getEntriesByType('resource').find((e) => e.name.includes('profile.flame')) as
+					PerformanceResourceTiming | undefined;
 				const flames = performance.getEntriesByType('resource').filter((e) => e.name.includes('profile.flame')).length;
-				return { navToPaint: f.painted, queryStart: q?.startTime ?? NaN, queryEnd: q?.responseEnd ?? NaN, drawn: f.drawn, painted: f.painted, flames };
+				return {
+					navToPaint: f.painted,
+					queryStart: q?.startTime ?? NaN,
+					queryEnd: q?.responseEnd ?? NaN,
+					drawn: f.drawn,
+					painted: f.painted,
+					flames,
+				};
 			});
 		} finally {
 			await page.close();
@@ -216,7 +226,8 @@ try {
 			pages.push(await open(key));
 			pruned.push(await serverFlame(hub.url, { fromMs: r.from, toMs: r.to, host: r.host, minFraction: 1 / VIEWPORT.width }));
 		}
-		for (let rep = 0; rep < REPS; rep++) full.push(await serverFlame(hub.url, { fromMs: r.from, toMs: r.to, host: r.host, minFraction: 0 }));
+		for (let rep = 0; rep < REPS; rep++)
+			full.push(await serverFlame(hub.url, { fromMs: r.from, toMs: r.to, host: r.host, minFraction: 0 }));
 		const navToPaint = median(pages.map((p) => p.navToPaint));
 		const queryToPaint = median(pages.map((p) => p.painted - p.queryStart));
 		const query = median(pages.map((p) => p.queryEnd - p.queryStart));

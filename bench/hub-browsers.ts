@@ -22,7 +22,13 @@ import { startFakeCollector, type FakeCollector } from '@firesight/testing/fake-
 import { cpuSeconds, rssMiB } from './proc-usage.ts';
 import { writeResultsSection } from './results-file.ts';
 
-const { values } = parseArgs({ options: { settle: { type: 'string', default: '5' }, measure: { type: 'string', default: '20' }, clients: { type: 'string', default: '20' } } });
+const { values } = parseArgs({
+	options: {
+		settle: { type: 'string', default: '5' },
+		measure: { type: 'string', default: '20' },
+		clients: { type: 'string', default: '20' },
+	},
+});
 const SETTLE_MS = Number(values.settle) * 1000;
 const MEASURE_MS = Number(values.measure) * 1000;
 const CLIENTS = Number(values.clients);
@@ -81,22 +87,32 @@ const browser = await launchChromium();
 const clients: WebSocket[] = [];
 const phases: Phase[] = [];
 try {
-	await waitFor('the hub', async () => {
-		if (hub.exitCode !== null) throw new Error(`firesight hub exited: ${hubLog}`);
-		return healthy(base);
-	}, 60_000);
+	await waitFor(
+		'the hub',
+		async () => {
+			if (hub.exitCode !== null) throw new Error(`firesight hub exited: ${hubLog}`);
+			return healthy(base);
+		},
+		60_000,
+	);
 	if (bpf) {
-		collector = spawn(process.execPath, [firesightBin, 'collector', '--hub', base, '--token', token], { stdio: ['ignore', 'ignore', 'pipe'] });
+		collector = spawn(process.execPath, [firesightBin, 'collector', '--hub', base, '--token', token], {
+			stdio: ['ignore', 'ignore', 'pipe'],
+		});
 		collector.stderr?.on('data', (d: Buffer) => (collectorLog += d.toString()));
 	} else {
 		demo = await startFakeCollector({ hubUrl: base, token, windowMs: 10_000 });
 	}
-	await waitFor('a connected collector', async () => {
-		if (collector && collector.exitCode !== null) throw new Error(`firesight collector exited: ${collectorLog}`);
-		const res = await fetch(`${base}/trpc/hosts.list`);
-		const hosts = ((await res.json()) as { result: { data: { connected: boolean }[] } }).result.data;
-		return hosts.some((h) => h.connected);
-	}, 30_000).catch((err: Error) => {
+	await waitFor(
+		'a connected collector',
+		async () => {
+			if (collector && collector.exitCode !== null) throw new Error(`firesight collector exited: ${collectorLog}`);
+			const res = await fetch(`${base}/trpc/hosts.list`);
+			const hosts = ((await res.json()) as { result: { data: { connected: boolean }[] } }).result.data;
+			return hosts.some((h) => h.connected);
+		},
+		30_000,
+	).catch((err: Error) => {
 		throw new Error(`${err.message}\ncollector: ${collectorLog}\nhub: ${hubLog}`);
 	});
 

@@ -85,10 +85,14 @@ const tickToHub: number[] = [];
 const hubToPage: number[] = [];
 let missed = 0;
 try {
-	await waitFor('firesight up', async () => {
-		if (up.child.exitCode !== null) throw new Error(`firesight up exited: ${up.output()}`);
-		return healthy(base);
-	}, 60_000);
+	await waitFor(
+		'firesight up',
+		async () => {
+			if (up.child.exitCode !== null) throw new Error(`firesight up exited: ${up.output()}`);
+			return healthy(base);
+		},
+		60_000,
+	);
 	const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
 	// tsx keeps function names through an \`__name\` helper that functions sent to the page call.
 	await page.addInitScript('globalThis.__name = (f) => f;');
@@ -133,7 +137,9 @@ try {
 				tickToHub.push(cut.arrival - cut.tick);
 				hubToPage.push(seen.sampled - cut.arrival);
 			}
-			log(`rep ${rep + 1}: row after ${Math.round(seen.row - t0)} ms, with samples after ${Math.round(seen.sampled - t0)} ms${cut ? ` (tick +${Math.round(cut.tick - t0)}, fan-out +${Math.round(cut.arrival - cut.tick)}, page +${Math.round(seen.sampled - cut.arrival)})` : ''}`);
+			log(
+				`rep ${rep + 1}: row after ${Math.round(seen.row - t0)} ms, with samples after ${Math.round(seen.sampled - t0)} ms${cut ? ` (tick +${Math.round(cut.tick - t0)}, fan-out +${Math.round(cut.arrival - cut.tick)}, page +${Math.round(seen.sampled - cut.arrival)})` : ''}`,
+			);
 		} finally {
 			child.kill('SIGKILL');
 		}

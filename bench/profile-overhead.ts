@@ -38,15 +38,28 @@ interface Peer {
 }
 
 const recordArgs = ['record', '--duration', '1h', '--frequency', '97', '--output', '/dev/null', '--format', 'folded'];
-const compareName = values.compare === undefined ? undefined : `firesight (${values['compare-name'] ?? values.compare.split('/').filter(Boolean).pop()})`;
+const compareName =
+	values.compare === undefined ? undefined : `firesight (${values['compare-name'] ?? values.compare.split('/').filter(Boolean).pop()})`;
 const peers: Peer[] = [
 	{ name: 'off', start: () => undefined },
 	{ name: 'firesight', start: () => spawn(process.execPath, [firesightBin, ...recordArgs], { stdio: 'ignore' }) },
 	...(values.compare === undefined
 		? []
-		: [{ name: compareName!, start: () => spawn(process.execPath, [join(values.compare!, 'apps/collector/bin/firesight.js'), ...recordArgs], { stdio: 'ignore' }) }]),
-	{ name: 'perf record -F 97 -a -g', start: () => spawn('perf', ['record', '-q', '-F', '97', '-a', '-g', '-o', '/dev/null'], { stdio: 'ignore' }) },
-	{ name: 'bpftrace profile:hz:97', start: () => spawn('bpftrace', ['-e', 'profile:hz:97 { @[kstack, ustack, comm] = count(); }'], { stdio: 'ignore' }) },
+		: [
+				{
+					name: compareName!,
+					start: () =>
+						spawn(process.execPath, [join(values.compare!, 'apps/collector/bin/firesight.js'), ...recordArgs], { stdio: 'ignore' }),
+				},
+			]),
+	{
+		name: 'perf record -F 97 -a -g',
+		start: () => spawn('perf', ['record', '-q', '-F', '97', '-a', '-g', '-o', '/dev/null'], { stdio: 'ignore' }),
+	},
+	{
+		name: 'bpftrace profile:hz:97',
+		start: () => spawn('bpftrace', ['-e', 'profile:hz:97 { @[kstack, ustack, comm] = count(); }'], { stdio: 'ignore' }),
+	},
 ];
 
 const workload = compileFixture('split-60-40');
@@ -54,10 +67,11 @@ const workload = compileFixture('split-60-40');
 function runWorkloadPair(): Promise<number> {
 	const t0 = performance.now();
 	const runs = [0, 1].map(
-		() => new Promise<void>((resolve, reject) => {
-			const p = spawn(workload.path, [String(WORK_ROUNDS)], { stdio: 'ignore' });
-			p.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`workload exited ${code}`))));
-		}),
+		() =>
+			new Promise<void>((resolve, reject) => {
+				const p = spawn(workload.path, [String(WORK_ROUNDS)], { stdio: 'ignore' });
+				p.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`workload exited ${code}`))));
+			}),
 	);
 	return Promise.all(runs).then(() => (performance.now() - t0) / 1000);
 }
@@ -95,7 +109,9 @@ try {
 				(rss[peer.name] ??= []).push(usage.rssPeakMiB);
 				(startup[peer.name] ??= []).push(usage.startup);
 			}
-			console.error(`round ${round + 1}/${ROUNDS} ${peer.name}: workload ${seconds.toFixed(2)} s${usage ? `, profiler ${(usage.cpuPerSec * 100).toFixed(2)}% of a core, ${usage.rssPeakMiB.toFixed(0)} MiB` : ''}`);
+			console.error(
+				`round ${round + 1}/${ROUNDS} ${peer.name}: workload ${seconds.toFixed(2)} s${usage ? `, profiler ${(usage.cpuPerSec * 100).toFixed(2)}% of a core, ${usage.rssPeakMiB.toFixed(0)} MiB` : ''}`,
+			);
 		}
 	}
 } finally {
@@ -116,8 +132,12 @@ sampling the whole host at 97 Hz; median of ${ROUNDS} interleaved rounds on a 2-
 Profiler CPU is its own user+system time (all threads) per wall second over the whole workload run, after a
 ${WARMUP_MS / 1000} s warm-up with the machine otherwise idle, so symbol tables are loaded; startup CPU is what it used during
 that warm-up; RSS is its peak. The firesight process here is \`firesight record\`, which runs the same sampler,
-drain and symbolizer loop (every second) as the collector.${compareName === undefined ? '' : ` \`${compareName}\` is the same command from that
-older checkout, run interleaved with this one.`}
+drain and symbolizer loop (every second) as the collector.${
+	compareName === undefined
+		? ''
+		: ` \`${compareName}\` is the same command from that
+older checkout, run interleaved with this one.`
+}
 
 | profiler | workload wall time | vs off (slowdown) | profiler CPU (one core = 100%) | profiler peak RSS | startup CPU |
 | --- | --- | --- | --- | --- | --- |

@@ -8,7 +8,9 @@ const RESULTS = fileURLToPath(new URL('./RESULTS.md', import.meta.url));
  * section and re-running one does not disturb the others.
  */
 export function writeResultsSection(heading: string, body: string): void {
-	const text = existsSync(RESULTS) ? readFileSync(RESULTS, 'utf8') : '# Benchmark results\n\nWritten by `npm run bench`; each section by its own script.\n';
+	const text = existsSync(RESULTS)
+		? readFileSync(RESULTS, 'utf8')
+		: '# Benchmark results\n\nWritten by `npm run bench`; each section by its own script.\n';
 	const marker = `## ${heading}\n`;
 	const section = `${marker}\n${body.trim()}\n\n`;
 	const start = text.indexOf(marker);

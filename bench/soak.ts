@@ -30,7 +30,11 @@ const { values } = parseArgs({
 const MINUTES = Number(values.minutes);
 const LOSS = Number(values.loss);
 const EVERY_S = Number(values['sample-every']);
-for (const [name, v, max] of [['--minutes', MINUTES, 24 * 60], ['--loss', LOSS, 100], ['--sample-every', EVERY_S, 3600]] as const) {
+for (const [name, v, max] of [
+	['--minutes', MINUTES, 24 * 60],
+	['--loss', LOSS, 100],
+	['--sample-every', EVERY_S, 3600],
+] as const) {
 	if (!Number.isFinite(v) || v <= 0 || v > max) {
 		console.error(`soak: ${name} must be a number above 0 and at most ${max}`);
 		process.exit(2);
@@ -139,15 +143,31 @@ try {
 	const sink = pair.spawn(pair.server, process.execPath, ['-e', SINK_SCRIPT, pair.serverAddr, String(TCP_PORT)]);
 	children.push(sink);
 	await waitForOutput(sink, 'listening');
-	pair.nft(pair.server, `
+	pair.nft(
+		pair.server,
+		`
 		table inet soak {
 			chain input {
 				type filter hook input priority 0; policy accept;
 				tcp dport ${TCP_PORT} numgen random mod 100 < ${LOSS} drop
 			}
-		}`);
+		}`,
+	);
 	const runMs = MINUTES * 60_000;
-	children.push(pair.spawn(pair.client, 'nice', ['-n', '19', process.execPath, '-e', SOURCE_SCRIPT, pair.serverAddr, String(TCP_PORT), '2', '0', String(runMs + 60_000)]));
+	children.push(
+		pair.spawn(pair.client, 'nice', [
+			'-n',
+			'19',
+			process.execPath,
+			'-e',
+			SOURCE_SCRIPT,
+			pair.serverAddr,
+			String(TCP_PORT),
+			'2',
+			'0',
+			String(runMs + 60_000),
+		]),
+	);
 
 	console.error(`soak: firesight up on ${hub}, ${MINUTES} min, CPU + TLS + ${LOSS}% loss; a point every ${EVERY_S} s`);
 	const points: Point[] = [];
@@ -171,7 +191,9 @@ try {
 			windowsStored: windowsStored(text),
 		};
 		points.push(point);
-		console.error(`soak: ${point.atS.toFixed(0)} s  RSS ${point.rssMiB.toFixed(1)} MiB  CPU ${point.cpuPercent.toFixed(1)}%  drops ${drops}  windows ${point.windowsStored}`);
+		console.error(
+			`soak: ${point.atS.toFixed(0)} s  RSS ${point.rssMiB.toFixed(1)} MiB  CPU ${point.cpuPercent.toFixed(1)}%  drops ${drops}  windows ${point.windowsStored}`,
+		);
 		cpuPrev = cpuNow;
 		tPrev = now;
 	}

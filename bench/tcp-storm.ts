@@ -55,7 +55,9 @@ try {
 	children.push(sink);
 	await waitForOutput(sink, 'listening');
 
-	const collector = spawn(process.execPath, ['--import', 'tsx', collectorScript, pair.clientAddr], { stdio: ['ignore', 'pipe', 'inherit'] });
+	const collector = spawn(process.execPath, ['--import', 'tsx', collectorScript, pair.clientAddr], {
+		stdio: ['ignore', 'pipe', 'inherit'],
+	});
 	children.push(collector);
 	let collectorOut = '';
 	collector.stdout!.on('data', (d: Buffer) => (collectorOut += d.toString()));
@@ -70,33 +72,45 @@ try {
 		await waitForOutput(bpftrace, 'Attaching', 30_000);
 	}
 
-	pair.nft(pair.server, `
+	pair.nft(
+		pair.server,
+		`
 		table inet storm {
 			chain input {
 				type filter hook input priority 0; policy accept;
 				tcp dport ${PORT} numgen random mod 100 < ${LOSS} drop
 			}
-		}`);
+		}`,
+	);
 	const snmp0 = pair.tcpCounters(pair.client).RetransSegs!;
-	const cpu0 = { collector: cpuSeconds(collector.pid!) ?? 0, bpftrace: bpftrace ? cpuSeconds(bpftrace.pid!) ?? 0 : 0 };
+	const cpu0 = { collector: cpuSeconds(collector.pid!) ?? 0, bpftrace: bpftrace ? (cpuSeconds(bpftrace.pid!) ?? 0) : 0 };
 	const t0 = performance.now();
 
-	const source = pair.spawn(pair.client, process.execPath, ['-e', SOURCE_SCRIPT, pair.serverAddr, String(PORT), String(CONNECTIONS), '0', String(DURATION_S * 1000)]);
+	const source = pair.spawn(pair.client, process.execPath, [
+		'-e',
+		SOURCE_SCRIPT,
+		pair.serverAddr,
+		String(PORT),
+		String(CONNECTIONS),
+		'0',
+		String(DURATION_S * 1000),
+	]);
 	children.push(source);
 	console.error(`tcp-storm: ${CONNECTIONS} connections, ${LOSS}% loss, ${DURATION_S} s`);
 	// CPU is measured over the sending period; counts over the whole run, closing included.
 	const cpuAtDeadline = new Promise<{ collector: number; bpftrace: number; wall: number }>((resolve) =>
-		setTimeout(() => resolve({
-			collector: cpuSeconds(collector.pid!) ?? 0,
-			bpftrace: bpftrace ? cpuSeconds(bpftrace.pid!) ?? 0 : 0,
-			wall: (performance.now() - t0) / 1000,
-		}), DURATION_S * 1000),
+		setTimeout(
+			() =>
+				resolve({
+					collector: cpuSeconds(collector.pid!) ?? 0,
+					bpftrace: bpftrace ? (cpuSeconds(bpftrace.pid!) ?? 0) : 0,
+					wall: (performance.now() - t0) / 1000,
+				}),
+			DURATION_S * 1000,
+		),
 	);
 	// The sources stop sending at the deadline; with this much loss, closing can take a while more.
-	await Promise.race([
-		new Promise((r) => source.once('exit', r)),
-		new Promise((r) => setTimeout(r, DURATION_S * 1000 + 15_000)),
-	]);
+	await Promise.race([new Promise((r) => source.once('exit', r)), new Promise((r) => setTimeout(r, DURATION_S * 1000 + 15_000))]);
 	stop(source);
 	// Orphaned sockets keep retransmitting after the process is gone. Lift the loss and wait until
 	// the sender namespace has no connection left but TIME-WAIT ones, so that the kernel counter
@@ -114,7 +128,7 @@ try {
 		bpftrace: bpftrace ? (atDeadline.bpftrace - cpu0.bpftrace) / atDeadline.wall : NaN,
 	};
 	const rss = rssMiB(collector.pid!)?.peak ?? 0;
-	const bpftraceRss = bpftrace ? rssMiB(bpftrace.pid!)?.peak ?? 0 : NaN;
+	const bpftraceRss = bpftrace ? (rssMiB(bpftrace.pid!)?.peak ?? 0) : NaN;
 
 	collector.kill('SIGTERM');
 	await new Promise((r) => collector.once('exit', r));

@@ -99,9 +99,13 @@ let phase = 0;
 async function load(port: number, serverPid: number, openLoop: boolean): Promise<LoadResult & { prefix: string }> {
 	const prefix = `/bench/${++phase}/`;
 	const cpu0 = procCpuMs(serverPid);
-	const child = spawn(process.execPath, ['-e', CLIENT, String(port), openLoop ? '1' : '0', String(SECONDS * 1000), String(RATE), String(CONCURRENCY), prefix], {
-		stdio: ['ignore', 'pipe', 'inherit'],
-	});
+	const child = spawn(
+		process.execPath,
+		['-e', CLIENT, String(port), openLoop ? '1' : '0', String(SECONDS * 1000), String(RATE), String(CONCURRENCY), prefix],
+		{
+			stdio: ['ignore', 'pipe', 'inherit'],
+		},
+	);
 	let out = '';
 	child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
 	await new Promise((r) => child.on('exit', r));
@@ -109,10 +113,13 @@ async function load(port: number, serverPid: number, openLoop: boolean): Promise
 	return { ...res, serverCpuMs: procCpuMs(serverPid) - cpu0, prefix };
 }
 
-const BPFTRACE_SCRIPT = (bin: string) => ['SSL_read', 'SSL_write', 'SSL_read_ex', 'SSL_write_ex']
-	.map((f) => `uprobe:${bin}:${f} { @start[tid] = nsecs; @calls = count(); }
-uretprobe:${bin}:${f} /@start[tid]/ { if ((int32)retval > 0) { @bytes = sum((int32)retval); @data = count(); } delete(@start[tid]); }`)
-	.join('\n');
+const BPFTRACE_SCRIPT = (bin: string) =>
+	['SSL_read', 'SSL_write', 'SSL_read_ex', 'SSL_write_ex']
+		.map(
+			(f) => `uprobe:${bin}:${f} { @start[tid] = nsecs; @calls = count(); }
+uretprobe:${bin}:${f} /@start[tid]/ { if ((int32)retval > 0) { @bytes = sum((int32)retval); @data = count(); } delete(@start[tid]); }`,
+		)
+		.join('\n');
 
 async function startBpftrace(bin: string): Promise<{ proc: ChildProcess; stop: () => Promise<string> }> {
 	const proc = spawn('bpftrace', ['-e', BPFTRACE_SCRIPT(bin)], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -201,7 +208,8 @@ async function main(): Promise<void> {
 	const server = await startNodeServer(cert, port);
 	const rounds: ModeResult[][] = [];
 	const baseline = args.baseline
-		? ((await import(pathToFileURL(join(resolve(args.baseline), 'apps/collector/src/tls/index.ts')).href)) as { TlsCapture: CaptureClass }).TlsCapture
+		? ((await import(pathToFileURL(join(resolve(args.baseline), 'apps/collector/src/tls/index.ts')).href)) as { TlsCapture: CaptureClass })
+				.TlsCapture
 		: undefined;
 	try {
 		// Warm up JIT and TLS sessions so the first mode is not penalized.
@@ -221,7 +229,14 @@ function report(rounds: ModeResult[][]): void {
 	const rps = (m: ModeResult) => m.max.count / m.max.seconds;
 	/** The median over rounds of f(this mode's result, the same round's capture-off result). */
 	const med = (mode: string, f: (m: ModeResult, off: ModeResult) => number) =>
-		median(rounds.map((r) => f(r.find((m) => m.mode === mode)!, r[0]!)));
+		median(
+			rounds.map((r) =>
+				f(
+					r.find((m) => m.mode === mode)!,
+					r[0]!,
+				),
+			),
+		);
 	const collectorUs = (m: ModeResult) => ((m.collectorCpuMs ?? 0) * 1000) / (m.max.count + m.fixed.count);
 	const collectorPct = (m: ModeResult) => ((m.collectorCpuMs ?? 0) / ((m.max.seconds + m.fixed.seconds) * 1000)) * 100;
 	const bt = rounds.flatMap((r) => r.filter((m) => m.mode === 'bpftrace' && m.sslCalls));
@@ -232,46 +247,80 @@ function report(rounds: ModeResult[][]): void {
 	lines.push(`Node https server and a Node keep-alive client (${CONCURRENCY} sockets) on loopback, both with Node's`);
 	lines.push(`own OpenSSL, so both are traced: every request is 4 data-carrying SSL calls (client write and read,`);
 	lines.push(`server read and write). ${SECONDS} s per load; "fixed" is an open loop at ${RATE} requests/s. Peer CPU is`);
-	lines.push('server (from /proc) plus client (its own process.cpuUsage), per request; collector CPU is the capture\'s');
+	lines.push("server (from /proc) plus client (its own process.cpuUsage), per request; collector CPU is the capture's");
 	lines.push('process (decoding, HTTP parsing, aggregates) over both loads, per request. 2 shared cores, a VM, other work');
 	lines.push(`running: the modes alternate within each round, ratios are taken against the same round's "off", and`);
 	lines.push(`every number is the median over ${rounds.length} rounds (1-minute load average at the end: ${loadavg()[0]!.toFixed(1)}).`);
 	lines.push('CPU per request moves far less with background load than requests/s does: compare those first.', '');
-	lines.push('| mode | max req/s | throughput ratio | fixed-rate p50 ms | fixed-rate p99 ms | p99 ratio | peer CPU µs/request | peer CPU added | collector CPU µs/request | collector CPU | drops |');
+	lines.push(
+		'| mode | max req/s | throughput ratio | fixed-rate p50 ms | fixed-rate p99 ms | p99 ratio | peer CPU µs/request | peer CPU added | collector CPU µs/request | collector CPU | drops |',
+	);
 	lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 	for (const mode of modes) {
 		const capture = mode.startsWith('firesight');
-		const drops = rounds.flat().filter((m) => m.mode === mode).reduce((n, m) => n + (m.drops ?? 0), 0);
-		lines.push(`| ${mode} | ${med(mode, rps).toFixed(0)} | ${med(mode, (m, off) => rps(m) / rps(off)).toFixed(3)} | ` +
-			`${med(mode, (m) => m.fixed.p50).toFixed(2)} | ${med(mode, (m) => m.fixed.p99).toFixed(2)} | ${med(mode, (m, off) => m.fixed.p99 / off.fixed.p99).toFixed(2)} | ` +
-			`${med(mode, (m) => perReq(m.max)).toFixed(0)} | ${mode === 'off' ? '-' : `+${med(mode, (m, off) => perReq(m.max) - perReq(off.max)).toFixed(0)}`} | ` +
-			`${capture ? med(mode, collectorUs).toFixed(0) : '-'} | ${capture ? `${med(mode, collectorPct).toFixed(1)}% of a core` : '-'} | ${capture ? drops : '-'} |`);
+		const drops = rounds
+			.flat()
+			.filter((m) => m.mode === mode)
+			.reduce((n, m) => n + (m.drops ?? 0), 0);
+		lines.push(
+			`| ${mode} | ${med(mode, rps).toFixed(0)} | ${med(mode, (m, off) => rps(m) / rps(off)).toFixed(3)} | ` +
+				`${med(mode, (m) => m.fixed.p50).toFixed(2)} | ${med(mode, (m) => m.fixed.p99).toFixed(2)} | ${med(mode, (m, off) => m.fixed.p99 / off.fixed.p99).toFixed(2)} | ` +
+				`${med(mode, (m) => perReq(m.max)).toFixed(0)} | ${mode === 'off' ? '-' : `+${med(mode, (m, off) => perReq(m.max) - perReq(off.max)).toFixed(0)}`} | ` +
+				`${capture ? med(mode, collectorUs).toFixed(0) : '-'} | ${capture ? `${med(mode, collectorPct).toFixed(1)}% of a core` : '-'} | ${capture ? drops : '-'} |`,
+		);
 	}
 	lines.push('');
 	for (const mode of modes.filter((m) => m !== 'off')) {
 		const extra = med(mode, (m, off) => perReq(m.max) - perReq(off.max));
 		const what = mode === 'bpftrace' ? 'bpftrace (uprobe + uretprobe on the same four functions, counting only)' : mode;
-		lines.push(`- ${what}: +${extra.toFixed(0)} µs of peer CPU per request` +
-			(callsPerRequest ? `, ${(extra / callsPerRequest).toFixed(1)} µs per SSL call` : '') +
-			(mode.startsWith('firesight') ? `, plus ${med(mode, collectorUs).toFixed(0)} µs of collector CPU per request` : '') + '.');
+		lines.push(
+			`- ${what}: +${extra.toFixed(0)} µs of peer CPU per request` +
+				(callsPerRequest ? `, ${(extra / callsPerRequest).toFixed(1)} µs per SSL call` : '') +
+				(mode.startsWith('firesight') ? `, plus ${med(mode, collectorUs).toFixed(0)} µs of collector CPU per request` : '') +
+				'.',
+		);
 	}
-	if (callsPerRequest) lines.push(`- ${callsPerRequest.toFixed(1)} SSL calls per request (counted by bpftrace; entry and return probe each).`);
+	if (callsPerRequest)
+		lines.push(`- ${callsPerRequest.toFixed(1)} SSL calls per request (counted by bpftrace; entry and return probe each).`);
 	const base = modes.includes('firesight (baseline)');
 	if (base) {
 		const ratio = (f: (m: ModeResult, off: ModeResult) => number) =>
-			median(rounds.map((r) => f(r.find((m) => m.mode === 'firesight')!, r[0]!) / f(r.find((m) => m.mode === 'firesight (baseline)')!, r[0]!)));
-		lines.push(`- firesight against firesight (baseline), per round then median: peer CPU added ×${ratio((m, off) => perReq(m.max) - perReq(off.max)).toFixed(2)}, ` +
-			`collector CPU per request ×${ratio(collectorUs).toFixed(2)}, throughput ×${ratio(rps).toFixed(2)}, fixed-rate p99 ×${ratio((m) => m.fixed.p99).toFixed(2)}.`);
+			median(
+				rounds.map(
+					(r) =>
+						f(
+							r.find((m) => m.mode === 'firesight')!,
+							r[0]!,
+						) /
+						f(
+							r.find((m) => m.mode === 'firesight (baseline)')!,
+							r[0]!,
+						),
+				),
+			);
+		lines.push(
+			`- firesight against firesight (baseline), per round then median: peer CPU added ×${ratio((m, off) => perReq(m.max) - perReq(off.max)).toFixed(2)}, ` +
+				`collector CPU per request ×${ratio(collectorUs).toFixed(2)}, throughput ×${ratio(rps).toFixed(2)}, fixed-rate p99 ×${ratio((m) => m.fixed.p99).toFixed(2)}.`,
+		);
 	}
-	lines.push(`- Throughput ratios per round (${modes.join(' / ')}): ${rounds.map((r) => r.map((m) => (rps(m) / rps(r[0]!)).toFixed(2)).join(' / ')).join('; ')}.`);
+	lines.push(
+		`- Throughput ratios per round (${modes.join(' / ')}): ${rounds.map((r) => r.map((m) => (rps(m) / rps(r[0]!)).toFixed(2)).join(' / ')).join('; ')}.`,
+	);
 	for (const mode of modes.filter((m) => m.startsWith('firesight'))) {
 		const runs = rounds.flat().filter((m) => m.mode === mode);
 		const ok = runs.every((m) => m.requestsCaptured === 2 * m.fixed.count);
-		lines.push(`- ${mode} at ${RATE} requests/s, over all rounds: ${runs.reduce((n, m) => n + m.fixed.count, 0)} requests made, ` +
-			`${runs.reduce((n, m) => n + (m.requestsCaptured ?? 0), 0)} captured (client and server side each), ` +
-			`${runs.reduce((n, m) => n + (m.drops ?? 0), 0)} records dropped; every request captured on both sides: ${ok ? 'yes' : 'no'}.`);
+		lines.push(
+			`- ${mode} at ${RATE} requests/s, over all rounds: ${runs.reduce((n, m) => n + m.fixed.count, 0)} requests made, ` +
+				`${runs.reduce((n, m) => n + (m.requestsCaptured ?? 0), 0)} captured (client and server side each), ` +
+				`${runs.reduce((n, m) => n + (m.drops ?? 0), 0)} records dropped; every request captured on both sides: ${ok ? 'yes' : 'no'}.`,
+		);
 	}
-	lines.push('', `Run: \`npx tsx bench/tls-overhead.ts${base ? ' --baseline DIR' : ''}\` (${new Date().toISOString().slice(0, 10)}).`, '', ''); // a blank line before the next section
+	lines.push(
+		'',
+		`Run: \`npx tsx bench/tls-overhead.ts${base ? ' --baseline DIR' : ''}\` (${new Date().toISOString().slice(0, 10)}).`,
+		'',
+		'',
+	); // a blank line before the next section
 	const section = lines.join('\n');
 	console.log(section);
 	if (args['no-write']) return;

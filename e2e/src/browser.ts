@@ -6,6 +6,14 @@ export const CHROMIUM_PATH = process.env.FIRESIGHT_CHROMIUM ?? '/usr/bin/chromiu
 export function launchChromium(): Promise<Browser> {
 	return chromium.launch({
 		executablePath: CHROMIUM_PATH,
-		args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+		args: [
+			'--headless',
+			'--no-sandbox',
+			'--disable-gpu',
+			'--no-first-run',
+			'--disable-background-networking',
+			'--disable-component-update',
+			'--disable-sync',
+		],
 	});
 }

@@ -42,23 +42,35 @@ export async function checkProfileShare(page: Page, check: ShareCheck): Promise<
 	await page.waitForURL((url) => url.pathname === '/profiles' && url.searchParams.get('pid') === String(check.pid), { timeout: 30_000 });
 	// Follow new windows until enough samples are merged.
 	await page.getByTestId('live-toggle').check();
-	const samples = await waitFor('enough samples in the profile', async () => {
-		const count = await totalSamples(page);
-		return count >= check.minSamples ? count : null;
-	}, 60_000, 500);
+	const samples = await waitFor(
+		'enough samples in the profile',
+		async () => {
+			const count = await totalSamples(page);
+			return count >= check.minSamples ? count : null;
+		},
+		60_000,
+		500,
+	);
 	// Freeze the view so the share is read from one fetch.
 	await page.getByTestId('live-toggle').uncheck();
 	await page.getByTestId('flame-graph').locator('svg').waitFor({ state: 'visible', timeout: 30_000 });
 	await screenshot(page, `${check.shotPrefix}-profile`);
 
 	await page.getByTestId('flame-search').fill('hot_a');
-	const shareText = await waitFor('the search share', async () => {
-		const text = (await page.getByTestId('flame-search-share').textContent()) ?? '';
-		return /% of samples match/.test(text) ? text : null;
-	}, 30_000);
+	const shareText = await waitFor(
+		'the search share',
+		async () => {
+			const text = (await page.getByTestId('flame-search-share').textContent()) ?? '';
+			return /% of samples match/.test(text) ? text : null;
+		},
+		30_000,
+	);
 	const share = parseShare(shareText);
 	await screenshot(page, `${check.shotPrefix}-search-hot_a`);
-	assert.ok(Math.abs(share - check.expectedShare) <= check.tolerance, `hot_a share ${share}% is not within ±${check.tolerance} of ${check.expectedShare}% (${shareText})`);
+	assert.ok(
+		Math.abs(share - check.expectedShare) <= check.tolerance,
+		`hot_a share ${share}% is not within ±${check.tolerance} of ${check.expectedShare}% (${shareText})`,
+	);
 	const highlighted = await page.getByTestId('flame-graph').locator('g.frame[name="hot_a"] rect').first().getAttribute('fill');
 	assert.equal(highlighted?.toLowerCase(), '#d94cf0', 'the matching frame is highlighted');
 
@@ -69,7 +81,10 @@ export async function checkProfileShare(page: Page, check: ShareCheck): Promise<
 	const firstRow = table.getByTestId('top-function-row').first();
 	await firstRow.waitFor({ timeout: 30_000 });
 	const names = await table.getByTestId('top-function-row').allTextContents();
-	assert.ok(names.some((name) => name.includes('hot_a')) && names.some((name) => name.includes('hot_b')), `top functions list hot_a and hot_b: ${names.slice(0, 5).join(' | ')}`);
+	assert.ok(
+		names.some((name) => name.includes('hot_a')) && names.some((name) => name.includes('hot_b')),
+		`top functions list hot_a and hot_b: ${names.slice(0, 5).join(' | ')}`,
+	);
 	assert.ok(names[0]?.includes('hot_a'), `hot_a has the most self time: ${names[0]}`);
 	await screenshot(page, `${check.shotPrefix}-top-functions`);
 	return { share, samples };

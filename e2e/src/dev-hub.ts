@@ -11,7 +11,8 @@ import { startFakeCollector } from '@firesight/testing/fake-collector';
 
 const args = process.argv.slice(2);
 const listenArg = args[args.indexOf('--listen') + 1];
-const [host, port] = args.includes('--listen') && listenArg ? [listenArg.split(':')[0] ?? '127.0.0.1', Number(listenArg.split(':')[1])] : ['127.0.0.1', 7310];
+const [host, port] =
+	args.includes('--listen') && listenArg ? [listenArg.split(':')[0] ?? '127.0.0.1', Number(listenArg.split(':')[1])] : ['127.0.0.1', 7310];
 const token = 'dev-token';
 const dataDir = process.env.FIRESIGHT_DATA ?? mkdtempSync(join(tmpdir(), 'firesight-dev-'));
 const hub = await startHub({ listen: { host, port }, token, dataDir, dev: args.includes('--dev') });

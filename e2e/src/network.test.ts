@@ -48,10 +48,15 @@ before(async () => {
 	page.on('console', (message) => {
 		if (message.type() === 'error') pageErrors.push(`console: ${message.text()}`);
 	});
-	await waitFor('firesight up to serve /healthz', async () => {
-		if (started.child.exitCode !== null) throw new FatalError(`firesight up exited with ${started.child.exitCode}:\n${started.output()}`);
-		return healthy(base);
-	}, 30_000, 200);
+	await waitFor(
+		'firesight up to serve /healthz',
+		async () => {
+			if (started.child.exitCode !== null) throw new FatalError(`firesight up exited with ${started.child.exitCode}:\n${started.output()}`);
+			return healthy(base);
+		},
+		30_000,
+		200,
+	);
 });
 
 after(async () => {
@@ -89,13 +94,16 @@ test('a lossy transfer shows on the Network page and in query retransmits with t
 	const sink = p.spawn(p.server, process.execPath, ['-e', SINK_SCRIPT, p.serverAddr, String(PORT)]);
 	children.push(sink);
 	await waitForOutput(sink, 'listening');
-	p.nft(p.server, `
+	p.nft(
+		p.server,
+		`
 		table inet lossy {
 			chain input {
 				type filter hook input priority 0; policy accept;
 				tcp dport ${PORT} meta length > 200 numgen random mod 100 < 20 drop
 			}
-		}`);
+		}`,
+	);
 	await openNetworkPage(t);
 
 	const before = p.tcpCounters(p.client).RetransSegs!;
@@ -120,10 +128,15 @@ test('a lossy transfer shows on the Network page and in query retransmits with t
 	await exited;
 	const kernelDelta = p.tcpCounters(p.client).RetransSegs! - before;
 	assert.ok(kernelDelta > 0, 'the loss rule caused retransmits');
-	const shown = await waitFor('the page to show the kernel count', async () => {
-		const n = await shownRetransmits(rowSelector);
-		return n === kernelDelta ? n : null;
-	}, 30_000, 250).catch(async (err) => {
+	const shown = await waitFor(
+		'the page to show the kernel count',
+		async () => {
+			const n = await shownRetransmits(rowSelector);
+			return n === kernelDelta ? n : null;
+		},
+		30_000,
+		250,
+	).catch(async (err) => {
 		throw new Error(`page shows ${await shownRetransmits(rowSelector)}, kernel ${kernelDelta}: ${(err as Error).message}`);
 	});
 	assert.equal(shown, kernelDelta);
@@ -132,20 +145,35 @@ test('a lossy transfer shows on the Network page and in query retransmits with t
 	// (b) The stored windows (2 s here) agree once the last one reaches the hub.
 	const bin = firesightBin;
 	let lines: Array<Record<string, unknown>> = [];
-	const stored = await waitFor('query retransmits to report the kernel count', async () => {
-		const { stdout } = await run(process.execPath, [bin, 'query', 'retransmits', '--since', '5m', '--json', '--hub', base]);
-		lines = stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
-		const mine = lines.find((l) => l.pid === pid && l.dport === PORT);
-		return mine && mine.retransmits === kernelDelta ? mine : null;
-	}, 30_000, 500).catch((err) => {
+	const stored = await waitFor(
+		'query retransmits to report the kernel count',
+		async () => {
+			const { stdout } = await run(process.execPath, [bin, 'query', 'retransmits', '--since', '5m', '--json', '--hub', base]);
+			lines = stdout
+				.split('\n')
+				.filter(Boolean)
+				.map((l) => JSON.parse(l) as Record<string, unknown>);
+			const mine = lines.find((l) => l.pid === pid && l.dport === PORT);
+			return mine && mine.retransmits === kernelDelta ? mine : null;
+		},
+		30_000,
+		500,
+	).catch((err) => {
 		throw new Error(`query retransmits printed ${JSON.stringify(lines)}, kernel ${kernelDelta}: ${(err as Error).message}`);
 	});
-	assert.deepEqual(Object.keys(stored).sort(), ['comm', 'daddr', 'dport', 'family', 'firstRetransmitAt', 'lastRetransmitAt', 'pid', 'retransmits', 'saddr', 'sport', 'state'].sort());
+	assert.deepEqual(
+		Object.keys(stored).sort(),
+		['comm', 'daddr', 'dport', 'family', 'firstRetransmitAt', 'lastRetransmitAt', 'pid', 'retransmits', 'saddr', 'sport', 'state'].sort(),
+	);
 	assert.equal(stored.comm, 'node');
 	assert.equal(stored.family, 4);
 	assert.equal(stored.saddr, p.clientAddr);
 	assert.equal(stored.daddr, p.serverAddr);
-	assert.ok(typeof stored.firstRetransmitAt === 'number' && typeof stored.lastRetransmitAt === 'number' && stored.lastRetransmitAt >= stored.firstRetransmitAt);
+	assert.ok(
+		typeof stored.firstRetransmitAt === 'number' &&
+			typeof stored.lastRetransmitAt === 'number' &&
+			stored.lastRetransmitAt >= stored.firstRetransmitAt,
+	);
 
 	// The chart of stored series draws once a window holds retransmits.
 	await page.locator('[data-testid="chart-processes"]').waitFor({ timeout: 30_000 });

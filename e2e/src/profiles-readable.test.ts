@@ -65,10 +65,15 @@ before(async () => {
 	workloads.push(spawn(process.execPath, ['-e', 'let x = 0; for (;;) { x = (x + Math.sqrt(x + 1)) % 1e9; }'], { stdio: 'ignore' }));
 	const started = startUp(port, join(workDir, 'data'), ['--window', '2s']);
 	up = started;
-	await waitFor('firesight up to serve /healthz', async () => {
-		if (started.child.exitCode !== null) throw new FatalError(`firesight up exited with ${started.child.exitCode}:\n${started.output()}`);
-		return healthy(base());
-	}, 60_000, 250);
+	await waitFor(
+		'firesight up to serve /healthz',
+		async () => {
+			if (started.child.exitCode !== null) throw new FatalError(`firesight up exited with ${started.child.exitCode}:\n${started.output()}`);
+			return healthy(base());
+		},
+		60_000,
+		250,
+	);
 	browser = await launchChromium();
 	page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
 });
@@ -84,12 +89,17 @@ test('kernel frames are filled from their own colour family, apart from user fra
 	await page.goto(`${base()}/profiles?range=5m&comm=dd`);
 	const to = Date.now() + 60_000;
 	// Wait for windows with both kinds of dd's frames, then read the fills the page painted.
-	const [kernel, user] = await waitFor('dd samples with kernel and user frames', async () => {
-		const tree = await flameTree({ fromMs: Date.now() - 300_000, toMs: to, comm: 'dd' });
-		const k = widest(tree, 'kernel');
-		const u = widest(tree, 'user');
-		return k && u && k.value >= 20 ? ([k, u] as const) : null;
-	}, 60_000, 1000);
+	const [kernel, user] = await waitFor(
+		'dd samples with kernel and user frames',
+		async () => {
+			const tree = await flameTree({ fromMs: Date.now() - 300_000, toMs: to, comm: 'dd' });
+			const k = widest(tree, 'kernel');
+			const u = widest(tree, 'user');
+			return k && u && k.value >= 20 ? ([k, u] as const) : null;
+		},
+		60_000,
+		1000,
+	);
 	await page.reload();
 	const graph = page.getByTestId('flame-graph');
 	const kernelRect = graph.locator(`g.frame[name="${kernel.name}"] rect`).first();
@@ -133,11 +143,16 @@ test('a Node process without perf maps gets the --perf-basic-prof hint', { skip 
 	assert.ok(pid);
 	await page.goto(`${base()}/profiles?range=5m&pid=${pid}`);
 	const hint = page.getByTestId('node-perf-map-hint');
-	await waitFor('the hint', async () => {
-		if (await hint.isVisible()) return true;
-		await page.reload();
-		return null;
-	}, 60_000, 3000);
+	await waitFor(
+		'the hint',
+		async () => {
+			if (await hint.isVisible()) return true;
+			await page.reload();
+			return null;
+		},
+		60_000,
+		3000,
+	);
 	assert.match((await hint.textContent()) ?? '', /--perf-basic-prof --interpreted-frames-native-stack/);
 	await screenshot(page, 'profiles-readable-node');
 });

@@ -65,7 +65,16 @@ let curlStartedAt = 0;
 let curledAt = 0;
 
 async function curl(path: string, secret = SECRET): Promise<string> {
-	const { stdout } = await run('curl', ['-sk', '-o', '/dev/null', '-w', '%{http_code}', '-H', `Authorization: Bearer ${secret}`, `https://127.0.0.1:${tlsPort}${path}?token=${secret}`]);
+	const { stdout } = await run('curl', [
+		'-sk',
+		'-o',
+		'/dev/null',
+		'-w',
+		'%{http_code}',
+		'-H',
+		`Authorization: Bearer ${secret}`,
+		`https://127.0.0.1:${tlsPort}${path}?token=${secret}`,
+	]);
 	return stdout;
 }
 
@@ -103,10 +112,15 @@ before(async () => {
 	base = `http://127.0.0.1:${port}`;
 	const started = startUp(port, dataDir, ['--window', '2s']);
 	up = started;
-	await waitFor('firesight up to serve /healthz', async () => {
-		if (started.child.exitCode !== null) throw new FatalError(`firesight up exited with ${started.child.exitCode}:\n${started.output()}`);
-		return healthy(base);
-	}, 60_000, 250);
+	await waitFor(
+		'firesight up to serve /healthz',
+		async () => {
+			if (started.child.exitCode !== null) throw new FatalError(`firesight up exited with ${started.child.exitCode}:\n${started.output()}`);
+			return healthy(base);
+		},
+		60_000,
+		250,
+	);
 	await waitFor('the collector to connect', async () => started.output().includes('connected to '), 30_000, 100);
 	assert.doesNotMatch(started.output(), /HTTPS request capture is off/);
 	liveSocket = new WebSocket(`${base.replace('http', 'ws')}/live`);
@@ -126,11 +140,16 @@ before(async () => {
 	// Attaching to a new process's OpenSSL takes a moment: warm up until a request shows, then
 	// send the one the tests look at.
 	let n = 0;
-	await waitFor('a warm-up request to be captured on the server side', async () => {
-		assert.equal(await curl(`/${TAG}-warmup/${n++}`), '200');
-		const stored = await trpc('requests.list', { sinceMs: 0, pid: server!.pid });
-		return stored.includes(`${TAG}-warmup`);
-	}, 30_000, 300);
+	await waitFor(
+		'a warm-up request to be captured on the server side',
+		async () => {
+			assert.equal(await curl(`/${TAG}-warmup/${n++}`), '200');
+			const stored = await trpc('requests.list', { sinceMs: 0, pid: server!.pid });
+			return stored.includes(`${TAG}-warmup`);
+		},
+		30_000,
+		300,
+	);
 	curlStartedAt = Date.now();
 	assert.equal(await curl(PATH), '200', 'the server saw the secret');
 	curledAt = Date.now();
@@ -167,18 +186,37 @@ test('the Requests page shows the request with its method, path and status', { s
 
 test('firesight query requests --json prints it once per traced side with the right fields', { skip }, async () => {
 	const { stdout } = await run(process.execPath, [firesightBin, 'query', 'requests', '--since', '5m', '--json', '--hub', base]);
-	const mine = stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((r) => r.path.startsWith(PATH));
+	const mine = stdout
+		.trim()
+		.split('\n')
+		.map((l) => JSON.parse(l))
+		.filter((r) => r.path.startsWith(PATH));
 	const server_ = mine.filter((r) => r.pid === server!.pid);
 	const client = mine.filter((r) => r.comm === 'curl');
 	assert.equal(server_.length, 1, JSON.stringify(mine));
 	assert.equal(client.length, 1, JSON.stringify(mine));
 	assert.equal(mine.length, 2);
 	for (const r of mine) {
-		assert.deepEqual(Object.keys(r), ['ts', 'pid', 'comm', 'method', 'path', 'status', 'latencyMs', 'reqBytes', 'respBytes', 'local', 'remote']);
+		assert.deepEqual(Object.keys(r), [
+			'ts',
+			'pid',
+			'comm',
+			'method',
+			'path',
+			'status',
+			'latencyMs',
+			'reqBytes',
+			'respBytes',
+			'local',
+			'remote',
+		]);
 		assert.equal(r.method, 'GET');
 		assert.equal(r.path, `${PATH}?token=REDACTED`);
 		assert.equal(r.status, 200);
-		assert.ok(r.latencyMs > 0 && r.latencyMs <= curledAt - curlStartedAt, `latency ${r.latencyMs} ms within curl's ${curledAt - curlStartedAt} ms`);
+		assert.ok(
+			r.latencyMs > 0 && r.latencyMs <= curledAt - curlStartedAt,
+			`latency ${r.latencyMs} ms within curl's ${curledAt - curlStartedAt} ms`,
+		);
 		assert.ok(r.reqBytes > PATH.length && r.respBytes > 0);
 		// Kernel times become wall-clock ms through one clock reading per batch: a millisecond or two of slack.
 		assert.ok(r.ts >= curlStartedAt - 5 && r.ts <= curledAt + 5, `ts ${r.ts} within curl's ${curlStartedAt}..${curledAt}`);
@@ -193,8 +231,17 @@ test('the secret appears nowhere the hub stores or serves', { skip }, async () =
 	const range = { fromMs: now - 300_000, toMs: now + 1000 };
 	// Wait until the window holding the request is stored: then every table has had its chance.
 	let last = '';
-	await waitFor('the request window to be stored', async () => (last = await trpc('requests.endpoints', range)).includes(TAG), 30_000, 250).catch((err: Error) => {
-		const log = (up?.output() ?? '').split('\n').filter((l) => /reject|fail|error/i.test(l)).slice(-5).join('\n');
+	await waitFor(
+		'the request window to be stored',
+		async () => (last = await trpc('requests.endpoints', range)).includes(TAG),
+		30_000,
+		250,
+	).catch((err: Error) => {
+		const log = (up?.output() ?? '')
+			.split('\n')
+			.filter((l) => /reject|fail|error/i.test(l))
+			.slice(-5)
+			.join('\n');
 		throw new Error(`${err.message}; endpoints: ${last.slice(0, 500)}; log: ${log}`);
 	});
 	const pprof = pprofText(await fetchOk(`/api/pprof?from=${range.fromMs}&to=${range.toMs}`));
@@ -210,11 +257,17 @@ test('the secret appears nowhere the hub stores or serves', { skip }, async () =
 		liveTexts.join('\n'),
 	];
 	assert.ok(served[0]!.includes(TAG), 'the request is served (so the check below looks at it)');
-	assert.ok(liveTexts.some((t) => t.includes(TAG)), 'the request went out on /live');
+	assert.ok(
+		liveTexts.some((t) => t.includes(TAG)),
+		'the request went out on /live',
+	);
 	for (const [i, text] of served.entries()) assert.equal(text.includes(SECRET), false, `served text ${i} holds the secret`);
 
 	const files = readdirSync(dataDir);
-	assert.ok(files.some((f) => f.endsWith('-wal')), `a WAL file exists (${files.join(', ')})`);
+	assert.ok(
+		files.some((f) => f.endsWith('-wal')),
+		`a WAL file exists (${files.join(', ')})`,
+	);
 	const grep = () => {
 		for (const f of readdirSync(dataDir)) assert.equal(readFileSync(join(dataDir, f)).includes(SECRET), false, `${f} holds the secret`);
 	};

@@ -23,7 +23,12 @@ export function freePort(): Promise<number> {
 /** Thrown from a waitFor probe to stop waiting at once (the thing waited for can no longer happen). */
 export class FatalError extends Error {}
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs: number, everyMs = 200): Promise<T> {
+export async function waitFor<T>(
+	what: string,
+	probe: () => Promise<T | null | undefined | false>,
+	timeoutMs: number,
+	everyMs = 200,
+): Promise<T> {
 	const deadline = Date.now() + timeoutMs;
 	let lastError: unknown;
 	for (;;) {
@@ -34,7 +39,8 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | null | u
 			if (error instanceof FatalError) throw error;
 			lastError = error;
 		}
-		if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+		if (Date.now() > deadline)
+			throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
 		await new Promise((r) => setTimeout(r, everyMs));
 	}
 }

@@ -31,10 +31,15 @@ const base = () => `http://127.0.0.1:${port}`;
 async function startHubAndCollector(): Promise<void> {
 	const started = startUp(port, dataDir, ['--window', '2s']);
 	up = started;
-	await waitFor('firesight up to serve /healthz', async () => {
-		if (started.child.exitCode !== null) throw new FatalError(`firesight up exited with ${started.child.exitCode}:\n${started.output()}`);
-		return healthy(base());
-	}, 60_000, 250);
+	await waitFor(
+		'firesight up to serve /healthz',
+		async () => {
+			if (started.child.exitCode !== null) throw new FatalError(`firesight up exited with ${started.child.exitCode}:\n${started.output()}`);
+			return healthy(base());
+		},
+		60_000,
+		250,
+	);
 }
 
 async function stopHubAndCollector(): Promise<void> {
@@ -74,7 +79,13 @@ test('the workload shows up in the live table', { skip }, async (t) => {
 test(`searching hot_a in the flame graph shows ${HOT_A_SHARE}% ± 5 of the workload's samples`, { skip }, async (t) => {
 	const pid = workload?.pid;
 	assert.ok(pid);
-	const { share, samples } = await checkProfileShare(page, { pid, minSamples: 400, expectedShare: HOT_A_SHARE, tolerance: 5, shotPrefix: 'up' });
+	const { share, samples } = await checkProfileShare(page, {
+		pid,
+		minSamples: 400,
+		expectedShare: HOT_A_SHARE,
+		tolerance: 5,
+		shotPrefix: 'up',
+	});
 	t.diagnostic(`hot_a share ${share}% of ${samples} samples`);
 	assert.ok(samples >= 400 && share > 0);
 });

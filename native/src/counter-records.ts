@@ -3,11 +3,7 @@
  * enum in bpf/<tool>.h. A buffer of another size means the enum and the decoder's list of names
  * disagree; reading it anyway would show every counter past the end as "no drops", so it throws.
  */
-export function decodeCounterArray<Name extends string>(
-	what: string,
-	names: readonly Name[],
-	buf: ArrayBuffer,
-): Record<Name, number> {
+export function decodeCounterArray<Name extends string>(what: string, names: readonly Name[], buf: ArrayBuffer): Record<Name, number> {
 	const expected = names.length * 8;
 	if (buf.byteLength !== expected) {
 		throw new Error(

@@ -28,20 +28,28 @@ const EOPNOTSUPP = 95;
 export function checkBpfPrerequisites(): void {
 	if (typeof process.getuid === 'function' && process.getuid() !== 0) {
 		const capEff = readCapEff();
-		const CAP_SYS_ADMIN = 21n, CAP_PERFMON = 38n, CAP_BPF = 39n;
+		const CAP_SYS_ADMIN = 21n,
+			CAP_PERFMON = 38n,
+			CAP_BPF = 39n;
 		const has = (bit: bigint) => capEff !== undefined && ((capEff >> bit) & 1n) === 1n;
 		if (!has(CAP_SYS_ADMIN) && !(has(CAP_BPF) && has(CAP_PERFMON))) {
-			throw new NativeError('capabilities', EPERM,
+			throw new NativeError(
+				'capabilities',
+				EPERM,
 				'firesight needs root, or the CAP_BPF and CAP_PERFMON capabilities, to load eBPF programs. ' +
-				'Run it with sudo, or grant them: sudo setcap cap_bpf,cap_perfmon+ep "$(command -v node)"');
+					'Run it with sudo, or grant them: sudo setcap cap_bpf,cap_perfmon+ep "$(command -v node)"',
+			);
 		}
 	}
 	try {
 		accessSync(BTF_PATH, constants.R_OK);
 	} catch {
-		throw new NativeError('btf', ENOENT,
+		throw new NativeError(
+			'btf',
+			ENOENT,
 			`this kernel has no BTF (${BTF_PATH} is missing). Firesight's CO-RE programs need a kernel ` +
-			'built with CONFIG_DEBUG_INFO_BTF=y (5.8 or later; most distribution kernels have it).');
+				'built with CONFIG_DEBUG_INFO_BTF=y (5.8 or later; most distribution kernels have it).',
+		);
 	}
 }
 
@@ -68,11 +76,15 @@ export function toNativeError(err: unknown): NativeError {
 function explain(op: string, errno: number, raw: string): string {
 	if (errno === EPERM || errno === EACCES) {
 		if (op === 'perf_event_open') {
-			return 'perf_event_open was refused: run as root or with CAP_PERFMON, and check ' +
-				'/proc/sys/kernel/perf_event_paranoid (a value above 2 blocks it; lower it with sysctl kernel.perf_event_paranoid=2)';
+			return (
+				'perf_event_open was refused: run as root or with CAP_PERFMON, and check ' +
+				'/proc/sys/kernel/perf_event_paranoid (a value above 2 blocks it; lower it with sysctl kernel.perf_event_paranoid=2)'
+			);
 		}
-		return `${op} was refused (${raw}): firesight needs root, or CAP_BPF and CAP_PERFMON; ` +
-			'some systems also restrict BPF with kernel.unprivileged_bpf_disabled or a security module';
+		return (
+			`${op} was refused (${raw}): firesight needs root, or CAP_BPF and CAP_PERFMON; ` +
+			'some systems also restrict BPF with kernel.unprivileged_bpf_disabled or a security module'
+		);
 	}
 	if (op === 'perf_event_open' && (errno === ENOENT || errno === EOPNOTSUPP || errno === ENOSYS)) {
 		return 'perf_event_open failed: this kernel has no perf events for the cpu-clock software event (CONFIG_PERF_EVENTS)';

@@ -31,11 +31,14 @@ test('stack records decode in order as C lays them out', () => {
 		h.id = 6; h.nr = 0; dump(&h, sizeof(h));
 		h.id = -3; h.nr = 1; dump(&h, sizeof(h)); dump(&ips[1], sizeof(ips[1]));`);
 	const decoded = decodeStacks(toArrayBuffer(stacks));
-	assert.deepEqual([...decoded], [
-		[5, [0xffffffff81000010n, 0x401000n]],
-		[6, []],
-		[-3, [0x401000n]],
-	]);
+	assert.deepEqual(
+		[...decoded],
+		[
+			[5, [0xffffffff81000010n, 0x401000n]],
+			[6, []],
+			[-3, [0x401000n]],
+		],
+	);
 });
 
 test('counters decode in enum order as C lays them out', () => {
@@ -43,7 +46,10 @@ test('counters decode in enum order as C lays them out', () => {
 		for (int i = 0; i < PROFILE_COUNTER_MAX; i++) c[i] = 100 + i;
 		dump(c, sizeof(c));`);
 	assert.equal(counters.length, PROFILE_COUNTERS.length * 8, 'enum profile_counter and PROFILE_COUNTERS differ in length');
-	assert.deepEqual(Object.values(decodeCounters(toArrayBuffer(counters))), PROFILE_COUNTERS.map((_, i) => 100 + i));
+	assert.deepEqual(
+		Object.values(decodeCounters(toArrayBuffer(counters))),
+		PROFILE_COUNTERS.map((_, i) => 100 + i),
+	);
 });
 
 test('a truncated batch is an error, not a silent short read', () => {

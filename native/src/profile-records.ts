@@ -9,13 +9,7 @@ export const PROFILE_COUNT_SIZE = 40;
 export const PROFILE_STACK_HEAD_SIZE = 8;
 
 /** enum profile_counter in bpf/profile.h, in order. */
-export const PROFILE_COUNTERS = [
-	'samples',
-	'userStackMissing',
-	'kernelStackMissing',
-	'stackCollisions',
-	'countsMapFull',
-] as const;
+export const PROFILE_COUNTERS = ['samples', 'userStackMissing', 'kernelStackMissing', 'stackCollisions', 'countsMapFull'] as const;
 export type ProfileCounter = (typeof PROFILE_COUNTERS)[number];
 
 export interface StackCount {

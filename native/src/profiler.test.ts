@@ -39,7 +39,10 @@ test('a pid filter keeps only that process', async (t) => {
 	if (!skipUnlessBpf(t)) return;
 	const a = spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' });
 	const b = spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' });
-	t.after(() => { a.kill('SIGKILL'); b.kill('SIGKILL'); });
+	t.after(() => {
+		a.kill('SIGKILL');
+		b.kill('SIGKILL');
+	});
 	const profiler = new Profiler({ frequency: 199, pids: [a.pid!] });
 	t.after(() => profiler.close());
 	await sleep(500);

@@ -1,13 +1,6 @@
 import { loadAddon, type RawProfiler } from './addon.ts';
 import { checkBpfPrerequisites, toNativeError } from './native-error.ts';
-import {
-	decodeCounters,
-	decodeCounts,
-	decodeStacks,
-	PROFILE_COUNTERS,
-	type ProfileCounter,
-	type StackCount,
-} from './profile-records.ts';
+import { decodeCounters, decodeCounts, decodeStacks, PROFILE_COUNTERS, type ProfileCounter, type StackCount } from './profile-records.ts';
 
 export interface ProfilerOptions {
 	/** Samples per second per CPU. 97 Hz avoids lockstep with timers that fire at round rates. */

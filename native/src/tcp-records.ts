@@ -137,7 +137,7 @@ export function formatIPv6(b: Uint8Array): string {
 	if (isMapped) return `::ffff:${formatIPv4(b.subarray(12, 16))}`;
 	let bestStart = -1;
 	let bestLen = 0;
-	for (let i = 0; i < 8; ) {
+	for (let i = 0; i < 8;) {
 		if (groups[i] !== 0) {
 			i++;
 			continue;

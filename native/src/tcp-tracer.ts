@@ -1,14 +1,7 @@
 import { loadAddon, type RawTcpTracer } from './addon.ts';
 import { checkBpfPrerequisites, toNativeError } from './native-error.ts';
 import { ringBufferRecords } from './ring-buffer-records.ts';
-import {
-	decodeConnections,
-	decodeEvent,
-	decodeTcpCounters,
-	type TcpConnection,
-	type TcpCounter,
-	type TcpEvent,
-} from './tcp-records.ts';
+import { decodeConnections, decodeEvent, decodeTcpCounters, type TcpConnection, type TcpCounter, type TcpEvent } from './tcp-records.ts';
 
 export interface TcpTracerOptions {
 	/** Called on the main thread with the events of one ring-buffer wake-up, in kernel order. */
@@ -135,9 +128,11 @@ export class TcpTracer {
 				},
 			);
 		this.#reading = next;
-		void next.finally(() => {
-			if (this.#reading === next) this.#reading = undefined;
-		}).catch(() => undefined);
+		void next
+			.finally(() => {
+				if (this.#reading === next) this.#reading = undefined;
+			})
+			.catch(() => undefined);
 		return next;
 	}
 }

@@ -21,8 +21,10 @@ const view = (b: Buffer) => new DataView(b.buffer, b.byteOffset, b.byteLength);
 test('struct sizes match the C header', () => {
 	const sizes = cBytes(`unsigned s[4] = {sizeof(struct tls_data_event), sizeof(struct tls_conn_event),
 		sizeof(struct tls_close_event), sizeof(struct tls_proc_event)}; dump(s, sizeof(s));`);
-	assert.deepEqual([0, 1, 2, 3].map((i) => sizes.readUInt32LE(i * 4)),
-		[TLS_DATA_EVENT_SIZE, TLS_CONN_EVENT_SIZE, TLS_CLOSE_EVENT_SIZE, TLS_PROC_EVENT_SIZE]);
+	assert.deepEqual(
+		[0, 1, 2, 3].map((i) => sizes.readUInt32LE(i * 4)),
+		[TLS_DATA_EVENT_SIZE, TLS_CONN_EVENT_SIZE, TLS_CLOSE_EVENT_SIZE, TLS_PROC_EVENT_SIZE],
+	);
 });
 
 test('a data record with its payload decodes field by field', () => {
@@ -71,13 +73,28 @@ test('conn, close and proc records decode; an unconnected peer is null, not 0.0.
 	const evs = [...ringBufferRecords(toArrayBuffer(bytes))].map(decodeTlsEvent);
 	assert.deepEqual(evs, [
 		{
-			type: 'conn', tsNs: 5n, tgid: 10, ssl: 99n, fd: 7, gen: 2, family: 'ipv4',
-			local: { address: '10.0.0.1', port: 443 }, remote: { address: '192.168.1.20', port: 51000 },
+			type: 'conn',
+			tsNs: 5n,
+			tgid: 10,
+			ssl: 99n,
+			fd: 7,
+			gen: 2,
+			family: 'ipv4',
+			local: { address: '10.0.0.1', port: 443 },
+			remote: { address: '192.168.1.20', port: 51000 },
 			fdSource: 'inside-call',
 		},
 		{
-			type: 'conn', tsNs: 5n, tgid: 10, ssl: 99n, fd: 7, gen: 2, family: 'ipv6',
-			local: { address: '::1', port: 443 }, remote: null, fdSource: 'inside-call',
+			type: 'conn',
+			tsNs: 5n,
+			tgid: 10,
+			ssl: 99n,
+			fd: 7,
+			gen: 2,
+			family: 'ipv6',
+			local: { address: '::1', port: 443 },
+			remote: null,
+			fdSource: 'inside-call',
 		},
 		{ type: 'close', tsNs: 6n, tgid: 10, fd: 7, gen: 2 },
 		{ type: 'exec', tsNs: 7n, tgid: 11, comm: 'curl' },
@@ -111,10 +128,17 @@ test('a counters buffer shorter or longer than the layout throws instead of read
 
 test('IPv6 formatting compresses the longest zero run and keeps mapped IPv4 dotted', () => {
 	const a = new Uint8Array(16);
-	a[0] = 0x20; a[1] = 0x01; a[2] = 0x0d; a[3] = 0xb8; a[15] = 1;
+	a[0] = 0x20;
+	a[1] = 0x01;
+	a[2] = 0x0d;
+	a[3] = 0xb8;
+	a[15] = 1;
 	assert.equal(formatIpv6(a), '2001:db8::1');
 	const m = new Uint8Array(16);
-	m[10] = 0xff; m[11] = 0xff; m[12] = 127; m[15] = 1;
+	m[10] = 0xff;
+	m[11] = 0xff;
+	m[12] = 127;
+	m[15] = 1;
 	assert.equal(formatIpv6(m), '::ffff:127.0.0.1');
 	assert.equal(formatIpv6(new Uint8Array(16)), '::');
 });

@@ -121,8 +121,9 @@ export function formatIpv6(b: Uint8Array): string {
 	const groups: number[] = [];
 	for (let i = 0; i < 16; i += 2) groups.push((b[i]! << 8) | b[i + 1]!);
 	if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) return `::ffff:${ipv4(b.subarray(12))}`;
-	let bestAt = -1, bestLen = 0;
-	for (let i = 0; i < 8; ) {
+	let bestAt = -1,
+		bestLen = 0;
+	for (let i = 0; i < 8;) {
 		if (groups[i] !== 0) {
 			i++;
 			continue;

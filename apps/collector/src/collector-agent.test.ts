@@ -63,14 +63,20 @@ test('features run in one loop; one that cannot load is logged and reported, the
 		}),
 	};
 	const lines: string[] = [];
-	const agent = startCollector({ hub: hub.url, token: 't', host: 'agent-host', tickMs: 50, windowMs: 120, features: [broken, working], log: (l) => lines.push(l) });
+	const agent = startCollector({
+		hub: hub.url,
+		token: 't',
+		host: 'agent-host',
+		tickMs: 50,
+		windowMs: 120,
+		features: [broken, working],
+		log: (l) => lines.push(l),
+	});
 	assert.deepEqual(agent.features, { running: ['work'], failed: [{ name: 'broken', reason: 'no such hook' }] });
 	assert.ok(lines.includes('Broken tracing is off: no such hook'), lines.join('\n'));
 	assert.ok(calls.started.includes(process.pid), 'the feature hears of every process in the table');
 
-	const stats = await until('live stats', () =>
-		hub.received.flatMap((m): LiveStats[] => (m.type === 'live' ? [m.stats] : [])).at(0),
-	);
+	const stats = await until('live stats', () => hub.received.flatMap((m): LiveStats[] => (m.type === 'live' ? [m.stats] : [])).at(0));
 	assert.equal(stats.host, 'agent-host');
 	assert.deepEqual(stats.features, agent.features);
 	assert.equal(stats.drops['work.ringBufferFull'], 3);

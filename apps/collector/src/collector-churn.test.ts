@@ -22,54 +22,67 @@ const rssMiB = (pid: number) => Number(/^VmRSS:\s*(\d+)/m.exec(readFileSync(`/pr
 const lastPid = () => Number(readFileSync('/proc/sys/kernel/ns_last_pid', 'utf8'));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-test('process churn: a collector with profiling and TLS capture on stays up and its RSS stops growing after warm-up', { skip: bpfSkip(), timeout: 300_000 }, async (t) => {
-	const dir = mkdtempSync(join(tmpdir(), 'firesight-churn-'));
-	const token = 'churn-token';
-	const hub = await startHub({ listen: { host: '127.0.0.1', port: 0 }, dataDir: join(dir, 'data'), token, web: false, log: () => {} });
-	const collector = spawn(process.execPath, [BIN, 'collector', '--hub', hub.url, '--token', token, '--host', 'churn', '--spool', join(dir, 'spool')], { stdio: ['ignore', 'ignore', 'pipe'] });
-	let stderr = '';
-	collector.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-	// Processes that start and exit at once, among them openssl, whose libssl TLS capture attaches to.
-	const churn = ['/bin/true', 'openssl version'].map((cmd) =>
-		spawn('sh', ['-c', `while :; do ${cmd} >/dev/null; done`], { stdio: 'ignore', detached: true }),
-	);
-	t.after(async () => {
-		for (const c of churn) if (c.pid) process.kill(-c.pid, 'SIGKILL');
-		if (collector.exitCode === null) collector.kill('SIGKILL');
-		await hub.close();
-		rmSync(dir, { recursive: true, force: true });
-	});
+test(
+	'process churn: a collector with profiling and TLS capture on stays up and its RSS stops growing after warm-up',
+	{ skip: bpfSkip(), timeout: 300_000 },
+	async (t) => {
+		const dir = mkdtempSync(join(tmpdir(), 'firesight-churn-'));
+		const token = 'churn-token';
+		const hub = await startHub({ listen: { host: '127.0.0.1', port: 0 }, dataDir: join(dir, 'data'), token, web: false, log: () => {} });
+		const collector = spawn(
+			process.execPath,
+			[BIN, 'collector', '--hub', hub.url, '--token', token, '--host', 'churn', '--spool', join(dir, 'spool')],
+			{ stdio: ['ignore', 'ignore', 'pipe'] },
+		);
+		let stderr = '';
+		collector.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+		// Processes that start and exit at once, among them openssl, whose libssl TLS capture attaches to.
+		const churn = ['/bin/true', 'openssl version'].map((cmd) =>
+			spawn('sh', ['-c', `while :; do ${cmd} >/dev/null; done`], { stdio: 'ignore', detached: true }),
+		);
+		t.after(async () => {
+			for (const c of churn) if (c.pid) process.kill(-c.pid, 'SIGKILL');
+			if (collector.exitCode === null) collector.kill('SIGKILL');
+			await hub.close();
+			rmSync(dir, { recursive: true, force: true });
+		});
 
-	const deadline = Date.now() + 90_000;
-	while (!hub.state.hosts().some((h) => h.host === 'churn' && h.connected && (h.features?.running.length ?? 0) >= 2)) {
-		assert.ok(Date.now() < deadline, `the collector connected with its features within 90 s; stderr: ${stderr}`);
-		assert.equal(collector.exitCode, null, `collector exited: ${stderr}`);
-		await sleep(200);
-	}
-	const running = hub.state.hosts().find((h) => h.host === 'churn')!.features!.running;
-	assert.ok(running.includes('profile') && running.includes('tls'), `profiling and TLS capture on: ${running.join(', ')}`);
+		const deadline = Date.now() + 90_000;
+		while (!hub.state.hosts().some((h) => h.host === 'churn' && h.connected && (h.features?.running.length ?? 0) >= 2)) {
+			assert.ok(Date.now() < deadline, `the collector connected with its features within 90 s; stderr: ${stderr}`);
+			assert.equal(collector.exitCode, null, `collector exited: ${stderr}`);
+			await sleep(200);
+		}
+		const running = hub.state.hosts().find((h) => h.host === 'churn')!.features!.running;
+		assert.ok(running.includes('profile') && running.includes('tls'), `profiling and TLS capture on: ${running.join(', ')}`);
 
-	const pid0 = lastPid();
-	const start = Date.now();
-	const rss: { atMs: number; mib: number }[] = [];
-	while (Date.now() - start < CHURN_MS) {
-		await sleep(1000);
-		assert.equal(collector.exitCode, null, `the collector stays up under churn; stderr: ${stderr}`);
-		rss.push({ atMs: Date.now() - start, mib: rssMiB(collector.pid!) });
-	}
-	const created = lastPid() - pid0;
-	// The workload, not a claim about speed: without many processes the test would prove nothing.
-	assert.ok(created >= 2_000, `the churn made ${created} processes`);
-	const host = hub.state.hosts().find((h) => h.host === 'churn')!;
-	assert.ok(host.connected && Date.now() - host.lastSeenMs < 30_000, 'live stats kept coming');
+		const pid0 = lastPid();
+		const start = Date.now();
+		const rss: { atMs: number; mib: number }[] = [];
+		while (Date.now() - start < CHURN_MS) {
+			await sleep(1000);
+			assert.equal(collector.exitCode, null, `the collector stays up under churn; stderr: ${stderr}`);
+			rss.push({ atMs: Date.now() - start, mib: rssMiB(collector.pid!) });
+		}
+		const created = lastPid() - pid0;
+		// The workload, not a claim about speed: without many processes the test would prove nothing.
+		assert.ok(created >= 2_000, `the churn made ${created} processes`);
+		const host = hub.state.hosts().find((h) => h.host === 'churn')!;
+		assert.ok(host.connected && Date.now() - host.lastSeenMs < 30_000, 'live stats kept coming');
 
-	const warm = rss.filter((p) => p.atMs >= WARMUP_MS);
-	const base = Math.min(...warm.slice(0, 5).map((p) => p.mib));
-	const peak = Math.max(...warm.map((p) => p.mib));
-	t.diagnostic(`${created} processes in ${CHURN_MS / 1000} s; RSS ${rss[0]!.mib.toFixed(0)} MiB at 1 s, ${base.toFixed(0)} MiB after warm-up, peak after ${peak.toFixed(0)} MiB`);
-	assert.ok(peak - base <= RSS_SLACK_MIB, `RSS grew ${(peak - base).toFixed(0)} MiB after warm-up (${warm.map((p) => p.mib.toFixed(0)).join(' ')})`);
+		const warm = rss.filter((p) => p.atMs >= WARMUP_MS);
+		const base = Math.min(...warm.slice(0, 5).map((p) => p.mib));
+		const peak = Math.max(...warm.map((p) => p.mib));
+		t.diagnostic(
+			`${created} processes in ${CHURN_MS / 1000} s; RSS ${rss[0]!.mib.toFixed(0)} MiB at 1 s, ${base.toFixed(0)} MiB after warm-up, peak after ${peak.toFixed(0)} MiB`,
+		);
+		assert.ok(
+			peak - base <= RSS_SLACK_MIB,
+			`RSS grew ${(peak - base).toFixed(0)} MiB after warm-up (${warm.map((p) => p.mib.toFixed(0)).join(' ')})`,
+		);
 
-	collector.kill('SIGTERM');
-	const code = await new Promise<number | null>((r) => collector.once('exit', (c) => r(c)));
-	assert.equal(code, 0, `a clean stop after the churn; stderr: ${stderr}`);
-});
+		collector.kill('SIGTERM');
+		const code = await new Promise<number | null>((r) => collector.once('exit', (c) => r(c)));
+		assert.equal(code, 0, `a clean stop after the churn; stderr: ${stderr}`);
+	},
+);

@@ -45,7 +45,8 @@ function heldBy(pid: number): BpfIds {
 
 /** What the kernel has loaded right now, by the same ids, with each program's name. */
 function loaded(): { progs: Map<number, string>; maps: Set<number>; links: Set<number> } {
-	const list = (what: string) => JSON.parse(execFileSync('bpftool', ['-j', what, 'show'], { encoding: 'utf8' }) || '[]') as { id: number; name?: string }[];
+	const list = (what: string) =>
+		JSON.parse(execFileSync('bpftool', ['-j', what, 'show'], { encoding: 'utf8' }) || '[]') as { id: number; name?: string }[];
 	return {
 		progs: new Map(list('prog').map((p) => [p.id, p.name ?? ''])),
 		maps: new Set(list('map').map((m) => m.id)),
@@ -95,7 +96,9 @@ function startCollector(t: TestContext, hub: Hub, token: string, host: string): 
 	});
 	let stderr = '';
 	child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-	const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+	const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+		child.on('exit', (code, signal) => resolve({ code, signal })),
+	);
 	t.after(() => {
 		if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 		rmSync(spool, { recursive: true, force: true });
@@ -106,12 +109,15 @@ function startCollector(t: TestContext, hub: Hub, token: string, host: string): 
 /** Waits until the collector's programs are loaded (the profiler's among them) and returns what it holds. */
 async function attached(c: RunningCollector): Promise<BpfIds> {
 	let ids = heldBy(c.child.pid!);
-	await until(() => `programs of collector ${c.child.pid} loaded (stderr: ${c.stderr()})`, () => {
-		if (c.child.exitCode !== null) throw new Error(`collector exited: ${c.stderr()}`);
-		ids = heldBy(c.child.pid!);
-		const progs = loaded().progs;
-		return [...ids.progs].some((id) => progs.get(id) === 'do_sample') && ids.links.size > 0 && ids.maps.size > 0;
-	});
+	await until(
+		() => `programs of collector ${c.child.pid} loaded (stderr: ${c.stderr()})`,
+		() => {
+			if (c.child.exitCode !== null) throw new Error(`collector exited: ${c.stderr()}`);
+			ids = heldBy(c.child.pid!);
+			const progs = loaded().progs;
+			return [...ids.progs].some((id) => progs.get(id) === 'do_sample') && ids.links.size > 0 && ids.maps.size > 0;
+		},
+	);
 	// The rest of the features attach in the same start: read again once it has settled.
 	await new Promise((r) => setTimeout(r, 2_000));
 	return heldBy(c.child.pid!);
@@ -122,35 +128,55 @@ for (const signal of ['SIGKILL', 'SIGTERM', 'SIGINT'] as const) {
 		const { hub, token } = await startedHub(t);
 		const collector = startCollector(t, hub, token, `lifecycle-${signal.toLowerCase()}`);
 		const ids = await attached(collector);
-		assert.ok(ids.progs.size + ids.links.size >= 3, `the collector holds programs and links: ${JSON.stringify({ progs: ids.progs.size, links: ids.links.size })}`);
+		assert.ok(
+			ids.progs.size + ids.links.size >= 3,
+			`the collector holds programs and links: ${JSON.stringify({ progs: ids.progs.size, links: ids.links.size })}`,
+		);
 		assert.deepEqual(leftOf(ids).length, ids.progs.size + ids.maps.size + ids.links.size, 'bpftool lists everything the collector holds');
 
 		collector.child.kill(signal);
 		const exit = await collector.exited;
 		if (signal === 'SIGKILL') assert.equal(exit.signal, 'SIGKILL');
 		else assert.equal(exit.code, 0, `a clean stop after ${signal}: ${collector.stderr()}`);
-		await until(() => `the kernel to free the collector's BPF objects (left: ${leftOf(ids).join(', ')})`, () => leftOf(ids).length === 0);
+		await until(
+			() => `the kernel to free the collector's BPF objects (left: ${leftOf(ids).join(', ')})`,
+			() => leftOf(ids).length === 0,
+		);
 	});
 }
 
-test('a second collector on the same host runs with BPF objects of its own, and killing one leaves the other whole', { skip, timeout: 300_000 }, async (t) => {
-	const { hub, token } = await startedHub(t);
-	const first = startCollector(t, hub, token, 'lifecycle-first');
-	const second = startCollector(t, hub, token, 'lifecycle-second');
-	const [a, b] = await Promise.all([attached(first), attached(second)]);
-	for (const kind of ['progs', 'maps', 'links'] as const) {
-		assert.deepEqual([...a[kind]].filter((id) => b[kind].has(id)), [], `no ${kind} shared`);
-	}
-	await until('both hosts connected to the hub', () => {
-		const hosts = hub.state.hosts().filter((h) => h.connected).map((h) => h.host);
-		return hosts.includes('lifecycle-first') && hosts.includes('lifecycle-second');
-	});
+test(
+	'a second collector on the same host runs with BPF objects of its own, and killing one leaves the other whole',
+	{ skip, timeout: 300_000 },
+	async (t) => {
+		const { hub, token } = await startedHub(t);
+		const first = startCollector(t, hub, token, 'lifecycle-first');
+		const second = startCollector(t, hub, token, 'lifecycle-second');
+		const [a, b] = await Promise.all([attached(first), attached(second)]);
+		for (const kind of ['progs', 'maps', 'links'] as const) {
+			assert.deepEqual(
+				[...a[kind]].filter((id) => b[kind].has(id)),
+				[],
+				`no ${kind} shared`,
+			);
+		}
+		await until('both hosts connected to the hub', () => {
+			const hosts = hub.state
+				.hosts()
+				.filter((h) => h.connected)
+				.map((h) => h.host);
+			return hosts.includes('lifecycle-first') && hosts.includes('lifecycle-second');
+		});
 
-	first.child.kill('SIGKILL');
-	await first.exited;
-	await until(() => `the first collector's objects freed (left: ${leftOf(a).join(', ')})`, () => leftOf(a).length === 0);
-	assert.deepEqual(leftOf(b).length, b.progs.size + b.maps.size + b.links.size, 'the second collector keeps all of its objects');
-	assert.equal(second.child.exitCode, null, 'the second collector is still running');
-	second.child.kill('SIGTERM');
-	assert.equal((await second.exited).code, 0);
-});
+		first.child.kill('SIGKILL');
+		await first.exited;
+		await until(
+			() => `the first collector's objects freed (left: ${leftOf(a).join(', ')})`,
+			() => leftOf(a).length === 0,
+		);
+		assert.deepEqual(leftOf(b).length, b.progs.size + b.maps.size + b.links.size, 'the second collector keeps all of its objects');
+		assert.equal(second.child.exitCode, null, 'the second collector is still running');
+		second.child.kill('SIGTERM');
+		assert.equal((await second.exited).code, 0);
+	},
+);

@@ -58,9 +58,13 @@ class HubProcess {
 	}
 
 	async start(): Promise<void> {
-		const child = spawn(process.execPath, [BIN, 'hub', '--api-only', '--listen', `127.0.0.1:${this.port}`, '--data', this.dir, '--token', TOKEN], {
-			stdio: ['ignore', 'pipe', 'pipe'],
-		});
+		const child = spawn(
+			process.execPath,
+			[BIN, 'hub', '--api-only', '--listen', `127.0.0.1:${this.port}`, '--data', this.dir, '--token', TOKEN],
+			{
+				stdio: ['ignore', 'pipe', 'pipe'],
+			},
+		);
 		this.child = child;
 		child.stdout.on('data', (d) => (this.log += d));
 		child.stderr.on('data', (d) => (this.log += d));
@@ -200,7 +204,10 @@ test('a hung hub (SIGSTOP) past the ping deadline, then resumed: what it read me
 			hub.signal('SIGCONT');
 		});
 		// The hung hub read windows off its old socket when it resumed, and the stream sent them again.
-		assert.ok((await hub.metric('firesight_hub_messages_replayed_total')) > 0, 'some windows came twice and were acknowledged without a second insert');
+		assert.ok(
+			(await hub.metric('firesight_hub_messages_replayed_total')) > 0,
+			'some windows came twice and were acknowledged without a second insert',
+		);
 		await stream.close();
 		await hub.stop();
 		await assertStoredOnce(dir, 'stop-host', n);
@@ -245,7 +252,10 @@ test('the disk spool survives a collector restart: windows made while the hub wa
 		for (let i = 0; i < 40; i++) stream.send({ type: 'profile', window: windowAt('spool-host', i) });
 		await stream.close(0);
 		assert.equal(stream.counters.dropped.window, 0);
-		assert.ok(readdirSync(spoolDir).some((f) => f.endsWith('.jsonl')), 'the windows are on disk');
+		assert.ok(
+			readdirSync(spoolDir).some((f) => f.endsWith('.jsonl')),
+			'the windows are on disk',
+		);
 
 		// The next run finds them, adds its own, and sends all once the hub is up.
 		await hub.start();
@@ -289,12 +299,15 @@ test('a second collector claiming a connected host name is refused with a reason
 		const [code, reason] = await new Promise<[number, string]>((resolve) => second!.once('refused', (c, r) => resolve([c, r])));
 		assert.equal(code, ingestCloseCodes.hostInUse);
 		assert.match(reason, /host name 'same-host' is in use by another collector/);
-		assert.ok(logs.some((l) => /refused this collector: host name 'same-host' is in use/.test(l)), logs.join('\n'));
+		assert.ok(
+			logs.some((l) => /refused this collector: host name 'same-host' is in use/.test(l)),
+			logs.join('\n'),
+		);
 		await until('the hub to log the refusal', () => /collector refused: host name 'same-host' is in use/.test(hub.log));
 		// The first streams on undisturbed; nothing of the second was stored under its name.
 		first.send({ type: 'profile', window: windowAt('same-host', 0) });
 		second.send({ type: 'profile', window: windowAt('same-host', 1) });
-		await until('the first one\'s window', () => first.counters.acked === 1);
+		await until("the first one's window", () => first.counters.acked === 1);
 		assert.equal(second.counters.acked, 0);
 
 		await first.close();
@@ -357,23 +370,32 @@ test('a real collector through a hub killed (-9) and restarted: the windows it s
 	}
 });
 
-test('a hub that does not speak the collector\'s protocol ends the collector with code 3 and one line', async (t) => {
+test("a hub that does not speak the collector's protocol ends the collector with code 3 and one line", async (t) => {
 	if (!skipUnlessBpf(t)) return;
 	// A hub of another protocol version, as far as the collector can tell.
 	const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
 	await new Promise((r) => wss.once('listening', r));
-	wss.on('connection', (ws) => ws.once('message', () => ws.close(ingestCloseCodes.unsupportedVersion, 'hub speaks protocol 2, collector 1')));
+	wss.on('connection', (ws) =>
+		ws.once('message', () => ws.close(ingestCloseCodes.unsupportedVersion, 'hub speaks protocol 2, collector 1')),
+	);
 	const spoolDir = mkdtempSync(join(tmpdir(), 'firesight-spool-'));
 	const { port } = wss.address() as { port: number };
-	const collector = spawn(process.execPath, [BIN, 'collector', '--hub', `http://127.0.0.1:${port}`, '--token', TOKEN, '--spool', spoolDir], {
-		stdio: ['ignore', 'pipe', 'pipe'],
-	});
+	const collector = spawn(
+		process.execPath,
+		[BIN, 'collector', '--hub', `http://127.0.0.1:${port}`, '--token', TOKEN, '--spool', spoolDir],
+		{
+			stdio: ['ignore', 'pipe', 'pipe'],
+		},
+	);
 	let err = '';
 	collector.stderr.on('data', (d) => (err += d));
 	try {
 		const code = await new Promise<number | null>((r) => collector.once('exit', (c) => r(c)));
 		assert.equal(code, 3, err);
-		assert.match(err, /^firesight collector: the hub refused this collector: hub speaks protocol 2, collector 1; run the same Firesight version on both$/m);
+		assert.match(
+			err,
+			/^firesight collector: the hub refused this collector: hub speaks protocol 2, collector 1; run the same Firesight version on both$/m,
+		);
 		assert.doesNotMatch(err, /\n\s+at /, 'no stack trace');
 	} finally {
 		if (collector.exitCode === null) collector.kill('SIGKILL');

@@ -58,8 +58,14 @@ test('a restart replays what was not acknowledged, in order and under the old id
 			Array.from({ length: second.length }, (_, i) => second.at(i)!.id.seq),
 			[0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
 		);
-		assert.ok(logs.some((l) => /10 messages from an earlier run/.test(l)), logs.join('\n'));
-		assert.ok(logs.some((l) => /1 unreadable lines skipped/.test(l)), logs.join('\n'));
+		assert.ok(
+			logs.some((l) => /10 messages from an earlier run/.test(l)),
+			logs.join('\n'),
+		);
+		assert.ok(
+			logs.some((l) => /1 unreadable lines skipped/.test(l)),
+			logs.join('\n'),
+		);
 		assert.deepEqual(second.add(message(10)), { boot: 'bootB', seq: 0 });
 		for (let i = 0; i < 10; i++) second.remove({ boot: 'bootA', seq: i });
 		second.remove({ boot: 'bootB', seq: 0 });

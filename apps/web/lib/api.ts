@@ -30,7 +30,13 @@ function filterInput(request: Pick<ProfileRequest, 'pid' | 'comm' | 'hosts'>) {
 
 export function fetchFlame(request: ProfileRequest, signal: AbortSignal): Promise<FlameResult> {
 	return api.profile.flame.query(
-		{ fromMs: request.from, toMs: request.to, minFraction: request.minFraction, ...filterInput(request), ...(request.groupByProcess ? { groupByProcess: true } : {}) },
+		{
+			fromMs: request.from,
+			toMs: request.to,
+			minFraction: request.minFraction,
+			...filterInput(request),
+			...(request.groupByProcess ? { groupByProcess: true } : {}),
+		},
 		{ signal },
 	);
 }

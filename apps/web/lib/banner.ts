@@ -2,8 +2,7 @@ import { formatAgo } from './format.ts';
 import type { LiveState } from './live-store.ts';
 
 export type Banner =
-	| { kind: 'hub'; title: string; detail: string; retryAt: number | null }
-	| { kind: 'collector'; title: string; detail: string };
+	{ kind: 'hub'; title: string; detail: string; retryAt: number | null } | { kind: 'collector'; title: string; detail: string };
 
 /** A first connection gets this long before a slow start counts as an outage. */
 const FIRST_CONNECT_GRACE_MS = 2_000;
@@ -28,7 +27,8 @@ export function bannerFor(state: LiveState, now: number): Banner | null {
 		return {
 			kind: 'collector',
 			title: 'No collector is connected',
-			detail: 'The hub is up but no host is sending data. Run `firesight up`, or `firesight collector --hub URL --token TOKEN` on each host.',
+			detail:
+				'The hub is up but no host is sending data. Run `firesight up`, or `firesight collector --hub URL --token TOKEN` on each host.',
 		};
 	}
 	const down = status.hosts.filter((host) => !host.connected);

@@ -34,12 +34,24 @@ export function parseSide(text: string | null): DiffSideState {
 	const value = (text ?? '').trim();
 	if (isShareId(value)) return { kind: 'share', id: value };
 	const { state } = parseProfileQuery(new URLSearchParams(value));
-	return { kind: 'query', range: state.range, pid: state.pid, comm: state.comm, host: state.hosts.length === 1 ? (state.hosts[0] ?? '') : '' };
+	return {
+		kind: 'query',
+		range: state.range,
+		pid: state.pid,
+		comm: state.comm,
+		host: state.hosts.length === 1 ? (state.hosts[0] ?? '') : '',
+	};
 }
 
 export function formatSide(side: DiffSideState): string {
 	if (side.kind === 'share') return side.id;
-	return toSearchParams({ ...defaultProfileQuery, range: side.range, pid: side.pid, comm: side.comm, hosts: side.host ? [side.host] : [] }).toString();
+	return toSearchParams({
+		...defaultProfileQuery,
+		range: side.range,
+		pid: side.pid,
+		comm: side.comm,
+		hosts: side.host ? [side.host] : [],
+	}).toString();
 }
 
 interface ParamsLike {

@@ -17,10 +17,16 @@ export interface DropDescription {
  * `<feature>.<counter>` from a collector, `hub.<metric>.<label>` from the hub itself.
  */
 export const DROP_DESCRIPTIONS: Readonly<Record<string, DropDescription>> = {
-	'profile.userStackMissing': { meaning: 'Samples whose user-space stack could not be read (process exiting, or a stack the unwinder cannot walk)', per: 'samples' },
+	'profile.userStackMissing': {
+		meaning: 'Samples whose user-space stack could not be read (process exiting, or a stack the unwinder cannot walk)',
+		per: 'samples',
+	},
 	'profile.kernelStackMissing': { meaning: 'Samples whose kernel stack could not be read', per: 'samples' },
 	'profile.stackCollisions': { meaning: 'Samples whose stack collided with another in the kernel stack map and was lost', per: 'samples' },
-	'profile.countsMapFull': { meaning: 'Samples lost because the kernel counts map was full before the collector drained it', per: 'samples' },
+	'profile.countsMapFull': {
+		meaning: 'Samples lost because the kernel counts map was full before the collector drained it',
+		per: 'samples',
+	},
 	'profile.framesCut': { meaning: 'Frame names cut to the wire limit (the end, with the method name, is kept)', lost: false },
 	'profile.missNoProcess': { meaning: 'Frames not named: the process had exited before its memory map was read', lost: false },
 	'profile.missNoMapping': { meaning: 'Frames not named: the address is in no mapping of the process', lost: false },
@@ -42,10 +48,16 @@ export const DROP_DESCRIPTIONS: Readonly<Record<string, DropDescription>> = {
 	'tls.connectionsEvicted': { meaning: 'TLS connections evicted from the collector’s bounded table' },
 	'tls.requestsNotSent': { meaning: 'Captured requests not sent to the hub (over the per-tick cap)', per: 'requests' },
 	'hubQueue.live': { meaning: 'Live snapshots superseded in the full queue to the hub (a newer one was sent)' },
-	'hubQueue.window': { meaning: 'Stored messages (profile windows and others) dropped by the spool’s cap, oldest first, never reaching the hub', per: 'windows' },
+	'hubQueue.window': {
+		meaning: 'Stored messages (profile windows and others) dropped by the spool’s cap, oldest first, never reaching the hub',
+		per: 'windows',
+	},
 	'hub.windowRepairs.frame_name_cut': { meaning: 'Frame names the hub cut to its limit so the window could be stored', lost: false },
 	'hub.windowRepairs.frame_module_cut': { meaning: 'Module names the hub cut to its limit so the window could be stored', lost: false },
-	'hub.windowRepairs.frame_replaced': { meaning: 'Unreadable frames the hub replaced with “[invalid frame]”, keeping their samples', lost: false },
+	'hub.windowRepairs.frame_replaced': {
+		meaning: 'Unreadable frames the hub replaced with “[invalid frame]”, keeping their samples',
+		lost: false,
+	},
 	'hub.windowRepairs.comm_cut': { meaning: 'Process names the hub cut to its limit', lost: false },
 	'hub.windowRepairs.stack_dropped': { meaning: 'Invalid stacks the hub dropped so the rest of the window could be stored' },
 	'hub.messagesRejected.invalid': { meaning: 'Collector messages (whole windows among them) the hub refused as invalid', per: 'windows' },
@@ -63,7 +75,8 @@ export function describeDrop(name: string): DropDescription {
 	if (known) return known;
 	const [group, metric, label] = name.split('.');
 	if (group === 'hub' && metric === 'messagesRejected') return { meaning: `Collector messages the hub refused (${label ?? 'no reason'})` };
-	if (group === 'hub' && metric === 'windowRepairs') return { meaning: `Window fields the hub repaired (${label ?? 'no reason'})`, lost: false };
+	if (group === 'hub' && metric === 'windowRepairs')
+		return { meaning: `Window fields the hub repaired (${label ?? 'no reason'})`, lost: false };
 	if (group === 'hub' && metric === 'httpRefused') return { meaning: `HTTP requests the hub refused (${label ?? 'no reason'})` };
 	if (group === 'hub' && metric === 'apiRefused') return { meaning: `API requests over budget (${label ?? 'no reason'})` };
 	if (group === 'hub') return { meaning: 'A loss counter of the hub (no description yet)' };

@@ -3,7 +3,11 @@ import { test } from 'node:test';
 import { describeDrop, lostTotal } from './drop-descriptions.ts';
 import { countersFromMetrics, dropRows, parsePrometheusText, type DropsSnapshot } from './drop-rows.ts';
 
-const metrics = (drops: { userStackMissing: number; framesCut: number; window: number }, windows: number, rejected: number) => `# HELP firesight_collector_drops Loss counters
+const metrics = (
+	drops: { userStackMissing: number; framesCut: number; window: number },
+	windows: number,
+	rejected: number,
+) => `# HELP firesight_collector_drops Loss counters
 # TYPE firesight_collector_drops gauge
 firesight_collector_drops{host="web-1",counter="profile.userStackMissing"} ${drops.userStackMissing}
 firesight_collector_drops{host="web-1",counter="profile.framesCut"} ${drops.framesCut}
@@ -33,7 +37,9 @@ test('the Prometheus text parser reads labels with escapes and skips comments an
 });
 
 test('counters from /metrics: collector drops by host, the hub’s losses under hub, not its successes or process metrics', () => {
-	const names = countersFromMetrics(metrics({ userStackMissing: 1, framesCut: 2, window: 0 }, 5, 1)).map((c) => `${c.source}/${c.name}=${c.value}`);
+	const names = countersFromMetrics(metrics({ userStackMissing: 1, framesCut: 2, window: 0 }, 5, 1)).map(
+		(c) => `${c.source}/${c.name}=${c.value}`,
+	);
 	assert.deepEqual(names.sort(), [
 		'hub/hub.browsersDropped=0',
 		'hub/hub.imports.refused=1',
@@ -76,12 +82,34 @@ test('rows: count, rate between snapshots, share of samples and of windows, mean
 	// Losses first (moving, then counted), then what was kept (cut or unnamed), then zeros.
 	assert.deepEqual(
 		rows.map((r) => r.name),
-		['hub.messagesRejected.invalid', 'hubQueue.window', 'profile.userStackMissing', 'hub.imports.refused', 'hub.windowRepairs.frame_name_cut', 'profile.framesCut', 'hub.browsersDropped', 'gpu.fooLost'],
+		[
+			'hub.messagesRejected.invalid',
+			'hubQueue.window',
+			'profile.userStackMissing',
+			'hub.imports.refused',
+			'hub.windowRepairs.frame_name_cut',
+			'profile.framesCut',
+			'hub.browsersDropped',
+			'gpu.fooLost',
+		],
 	);
-	assert.deepEqual(rows.filter((r) => !r.lost).map((r) => r.name), ['hub.windowRepairs.frame_name_cut', 'profile.framesCut']);
+	assert.deepEqual(
+		rows.filter((r) => !r.lost).map((r) => r.name),
+		['hub.windowRepairs.frame_name_cut', 'profile.framesCut'],
+	);
 	// A kept counter that moves still comes after a loss that does not.
 	const moved = dropRows(snapshot(30_000, metrics({ userStackMissing: 600, framesCut: 90, window: 1 }, 12, 1), 950), newer);
-	assert.deepEqual(moved.slice(0, 6).map((r) => r.name), ['hub.imports.refused', 'hub.messagesRejected.invalid', 'hubQueue.window', 'profile.userStackMissing', 'profile.framesCut', 'hub.windowRepairs.frame_name_cut']);
+	assert.deepEqual(
+		moved.slice(0, 6).map((r) => r.name),
+		[
+			'hub.imports.refused',
+			'hub.messagesRejected.invalid',
+			'hubQueue.window',
+			'profile.userStackMissing',
+			'profile.framesCut',
+			'hub.windowRepairs.frame_name_cut',
+		],
+	);
 });
 
 test('one snapshot, or a counter that went down (the collector restarted), has no rate or share', () => {
@@ -95,11 +123,27 @@ test('one snapshot, or a counter that went down (the collector restarted), has n
 });
 
 test('the header counts what was lost, not names cut or frames left unnamed', () => {
-	assert.equal(lostTotal({ 'profile.stackCollisions': 4, 'profile.missNoSymbol': 50_000, 'profile.framesCut': 7, 'tcp.ringBufferFull': 2, 'new.thing': 1 }), 7);
+	assert.equal(
+		lostTotal({
+			'profile.stackCollisions': 4,
+			'profile.missNoSymbol': 50_000,
+			'profile.framesCut': 7,
+			'tcp.ringBufferFull': 2,
+			'new.thing': 1,
+		}),
+		7,
+	);
 });
 
 test('every counter a collector or the hub names today has its own description', () => {
-	for (const name of ['profile.countsMapFull', 'profile.missNoProcess', 'tcp.ringBufferFull', 'tls.connFull', 'hubQueue.window', 'hub.windowRepairs.stack_dropped']) {
+	for (const name of [
+		'profile.countsMapFull',
+		'profile.missNoProcess',
+		'tcp.ringBufferFull',
+		'tls.connFull',
+		'hubQueue.window',
+		'hub.windowRepairs.stack_dropped',
+	]) {
 		assert.doesNotMatch(describeDrop(name).meaning, /no description/, name);
 	}
 	assert.match(describeDrop('hub.messagesRejected.brand_new').meaning, /brand_new/);

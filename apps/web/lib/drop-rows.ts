@@ -131,6 +131,7 @@ export function dropRows(newer: DropsSnapshot, older: DropsSnapshot | null): Dro
 		}
 		rows.push({ source: c.source, name: c.name, meaning, count: c.value, ratePerSec, share, per: per ?? null, lost: lost !== false });
 	}
-	const rank = (r: DropRow) => (r.count === 0 ? 4 : (r.lost ? 0 : 2) + ((r.ratePerSec ?? 0) > 0 ? 0 : 1)) + (r.count === 0 && !r.lost ? 1 : 0);
+	const rank = (r: DropRow) =>
+		(r.count === 0 ? 4 : (r.lost ? 0 : 2) + ((r.ratePerSec ?? 0) > 0 ? 0 : 1)) + (r.count === 0 && !r.lost ? 1 : 0);
 	return rows.sort((a, b) => rank(a) - rank(b) || a.source.localeCompare(b.source) || a.name.localeCompare(b.name));
 }

@@ -9,7 +9,11 @@ const base: EmptyProfileContext = {
 	lookup: null,
 	connectedCollectors: 1,
 };
-const withQuery = (query: Partial<EmptyProfileContext['query']>, rest: Partial<EmptyProfileContext> = {}) => ({ ...base, ...rest, query: { ...base.query, ...query } });
+const withQuery = (query: Partial<EmptyProfileContext['query']>, rest: Partial<EmptyProfileContext> = {}) => ({
+	...base,
+	...rest,
+	query: { ...base.query, ...query },
+});
 const fixed = { kind: 'absolute' as const, from: 1_000, to: 2_000 };
 
 test('no collector connected explains an unfiltered empty profile', () => {
@@ -27,30 +31,62 @@ test('no samples in range, told apart for a moving and a fixed range', () => {
 
 test('a command or host filter that matched nothing', () => {
 	assert.deepEqual(emptyProfileReason(withQuery({ comm: 'nginx' })), { kind: 'filters-match-nothing', comm: 'nginx' });
-	assert.deepEqual(emptyProfileReason(withQuery({ comm: 'nginx' }, { connectedCollectors: 0 })), { kind: 'filters-match-nothing', comm: 'nginx' });
+	assert.deepEqual(emptyProfileReason(withQuery({ comm: 'nginx' }, { connectedCollectors: 0 })), {
+		kind: 'filters-match-nothing',
+		comm: 'nginx',
+	});
 	assert.deepEqual(emptyProfileReason(withQuery({ hosts: ['web-1'] })), { kind: 'filters-match-nothing', comm: '' });
 });
 
 test('a running process without samples is idle, whichever source knows it runs', () => {
-	assert.deepEqual(emptyProfileReason(withQuery({ pid: 42 }, { liveProcess: { comm: 'worker' } })), { kind: 'process-idle', pid: 42, comm: 'worker', fixedRange: false });
+	assert.deepEqual(emptyProfileReason(withQuery({ pid: 42 }, { liveProcess: { comm: 'worker' } })), {
+		kind: 'process-idle',
+		pid: 42,
+		comm: 'worker',
+		fixedRange: false,
+	});
 	const lookup = { known: true as const, live: true, host: 'h', comm: 'from-hub', lastMs: 5 };
-	assert.deepEqual(emptyProfileReason(withQuery({ pid: 42, range: fixed }, { lookup })), { kind: 'process-idle', pid: 42, comm: 'from-hub', fixedRange: true });
+	assert.deepEqual(emptyProfileReason(withQuery({ pid: 42, range: fixed }, { lookup })), {
+		kind: 'process-idle',
+		pid: 42,
+		comm: 'from-hub',
+		fixedRange: true,
+	});
 });
 
 test('a process the hub saw earlier has exited', () => {
 	const lookup = { known: true as const, live: false, host: 'web-1', comm: 'batch', lastMs: 123_000 };
-	assert.deepEqual(emptyProfileReason(withQuery({ pid: 42 }, { lookup, connectedCollectors: 0 })), { kind: 'process-exited', pid: 42, comm: 'batch', host: 'web-1', lastMs: 123_000 });
+	assert.deepEqual(emptyProfileReason(withQuery({ pid: 42 }, { lookup, connectedCollectors: 0 })), {
+		kind: 'process-exited',
+		pid: 42,
+		comm: 'batch',
+		host: 'web-1',
+		lastMs: 123_000,
+	});
 });
 
 test('an unknown pid, with a wider range to try while there is one', () => {
 	const widest = RANGE_PRESETS.reduce((a, b) => (b.ms > a.ms ? b : a));
 	const narrowest = RANGE_PRESETS.reduce((a, b) => (b.ms < a.ms ? b : a));
-	assert.deepEqual(emptyProfileReason(withQuery({ pid: 999_999, range: { kind: 'relative', preset: narrowest.id } }, { lookup: { known: false } })), {
+	assert.deepEqual(
+		emptyProfileReason(withQuery({ pid: 999_999, range: { kind: 'relative', preset: narrowest.id } }, { lookup: { known: false } })),
+		{
+			kind: 'pid-not-found',
+			pid: 999_999,
+			seen: false,
+			widerPreset: widest.id,
+		},
+	);
+	assert.deepEqual(emptyProfileReason(withQuery({ pid: 999_999, range: { kind: 'relative', preset: widest.id } })), {
 		kind: 'pid-not-found',
 		pid: 999_999,
-		seen: false,
-		widerPreset: widest.id,
+		seen: null,
+		widerPreset: null,
 	});
-	assert.deepEqual(emptyProfileReason(withQuery({ pid: 999_999, range: { kind: 'relative', preset: widest.id } })), { kind: 'pid-not-found', pid: 999_999, seen: null, widerPreset: null });
-	assert.deepEqual(emptyProfileReason(withQuery({ pid: 7, range: fixed })), { kind: 'pid-not-found', pid: 7, seen: null, widerPreset: null });
+	assert.deepEqual(emptyProfileReason(withQuery({ pid: 7, range: fixed })), {
+		kind: 'pid-not-found',
+		pid: 7,
+		seen: null,
+		widerPreset: null,
+	});
 });

@@ -7,7 +7,10 @@ const node = (name: string, value: number, children: FlameNode[] = []): FlameNod
 
 test('share counts each sample once, even under nested matches', () => {
 	// all(100) -> main(90) -> hot_a(60) -> hot_a_inner(20); main -> hot_b(30); other(10)
-	const root = node('all', 100, [node('main', 90, [node('hot_a', 60, [node('hot_a_inner', 20)]), node('hot_b', 30)]), node('other', 10, [node('hot_a', 5)])]);
+	const root = node('all', 100, [
+		node('main', 90, [node('hot_a', 60, [node('hot_a_inner', 20)]), node('hot_b', 30)]),
+		node('other', 10, [node('hot_a', 5)]),
+	]);
 	assert.deepEqual(searchShare(root, 'hot_a'), { matched: 65, total: 100, nodes: 3 });
 	assert.deepEqual(searchShare(root, 'HOT_B'), { matched: 30, total: 100, nodes: 1 });
 	assert.deepEqual(searchShare(root, 'nothing'), { matched: 0, total: 100, nodes: 0 });

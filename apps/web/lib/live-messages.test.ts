@@ -11,7 +11,7 @@ const host = (name: string, connected: boolean, failed: { name: string; reason: 
 	features: { running: ['profile'], failed },
 });
 
-test('a feature is reported off with each connected host\'s reason', () => {
+test("a feature is reported off with each connected host's reason", () => {
 	const hosts = [
 		host('a', true, [{ name: 'tls', reason: 'no uprobes' }]),
 		host('b', true, []),

@@ -12,7 +12,10 @@ test('process snapshots replace per host and a quiet host is marked stale, not d
 	let state = reduceMessage(initialLiveState, { type: 'processes', host: 'a', ts: 1_000, rows: [row(1, 10)] }, 1_000);
 	state = reduceMessage(state, { type: 'processes', host: 'b', ts: 9_000, rows: [row(2, 20), row(3, 5)] }, 9_000);
 	state = reduceMessage(state, { type: 'processes', host: 'b', ts: 10_000, rows: [row(2, 30)] }, 10_000);
-	assert.deepEqual(processRows(state.processes, 10_500).map((r) => `${r.host}:${r.pid}:${r.stale ? 'stale' : 'fresh'}`), ['a:1:stale', 'b:2:fresh']);
+	assert.deepEqual(
+		processRows(state.processes, 10_500).map((r) => `${r.host}:${r.pid}:${r.stale ? 'stale' : 'fresh'}`),
+		['a:1:stale', 'b:2:fresh'],
+	);
 	assert.equal(state.history.at(-1)?.cpuPercent, 40);
 });
 
@@ -43,6 +46,12 @@ test('backoff grows, caps, and sorting is stable', () => {
 	assert.ok(backoffDelay(3, 500, 8_000, () => 1) === 4_000);
 	assert.ok(backoffDelay(10, 500, 8_000, () => 1) === 8_000);
 	const rows = [row(1, 5), row(2, 9), row(3, 5)];
-	assert.deepEqual(sortRows(rows, (r) => r.cpuPercent, 'desc').map((r) => r.pid), [2, 1, 3]);
-	assert.deepEqual(sortRows(rows, (r) => r.comm, 'asc').map((r) => r.pid), [1, 2, 3]);
+	assert.deepEqual(
+		sortRows(rows, (r) => r.cpuPercent, 'desc').map((r) => r.pid),
+		[2, 1, 3],
+	);
+	assert.deepEqual(
+		sortRows(rows, (r) => r.comm, 'asc').map((r) => r.pid),
+		[1, 2, 3],
+	);
 });

@@ -60,12 +60,7 @@ export const initialLiveState: LiveState = {
 	requestCursor: new Map(),
 };
 
-export function reduceConnection(
-	state: LiveState,
-	connection: ConnectionState,
-	retryAt: number | null,
-	now: number,
-): LiveState {
+export function reduceConnection(state: LiveState, connection: ConnectionState, retryAt: number | null, now: number): LiveState {
 	const open = connection === 'open';
 	return {
 		...state,
@@ -102,9 +97,7 @@ export function reduceMessage(state: LiveState, message: LiveServerMessage, rece
 			const point = { ts: message.ts, ...sumHosts(processes) };
 			// Several hosts report within the same second: keep one point per second.
 			const last = state.history.at(-1);
-			const base = last && Math.floor(last.ts / 1000) === Math.floor(message.ts / 1000)
-				? state.history.slice(0, -1)
-				: state.history;
+			const base = last && Math.floor(last.ts / 1000) === Math.floor(message.ts / 1000) ? state.history.slice(0, -1) : state.history;
 			const history = [...base, point].slice(-HISTORY_SECONDS);
 			return { ...state, processes, history };
 		}

@@ -7,13 +7,21 @@ const node = (name: string, value: number, children: FlameNode[] = []): FlameNod
 
 test('a node process mostly in [anon] frames is found, each sample counted once', () => {
 	const root = node('all', 200, [
-		node('node', 100, [node('uv_run', 100, [node('[anon]+0x7f001000', 50, [node('[anon]+0x7f002000', 40)]), node('v8::Function::Call', 10), node('epoll_wait', 40)])]),
+		node('node', 100, [
+			node('uv_run', 100, [
+				node('[anon]+0x7f001000', 50, [node('[anon]+0x7f002000', 40)]),
+				node('v8::Function::Call', 10),
+				node('epoll_wait', 40),
+			]),
+		]),
 		node('dd', 100, [node('[anon]+0x1000', 100)]),
 	]);
 	assert.deepEqual(unnamedNodeProcesses(root), [{ comm: 'node', anonSamples: 50, samples: 100 }]);
 });
 
 test('a node process with named JavaScript is left alone', () => {
-	const root = node('all', 100, [node('node', 100, [node('uv_run', 100, [node('[anon]+0x7f001000', 5), node('processRequest app.js:3', 95)])])]);
+	const root = node('all', 100, [
+		node('node', 100, [node('uv_run', 100, [node('[anon]+0x7f001000', 5), node('processRequest app.js:3', 95)])]),
+	]);
 	assert.deepEqual(unnamedNodeProcesses(root), []);
 });

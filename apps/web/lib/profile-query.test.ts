@@ -73,7 +73,9 @@ test('a range that is not offered falls back to the default range and says so', 
 });
 
 test('broken absolute ranges fall back and each bad part is named', () => {
-	assert.deepEqual(messages('from=2025-01-02&to=2024-01-01'), ['Ignored from=2025-01-02: not before to=2024-01-01; showing the last 15 minutes']);
+	assert.deepEqual(messages('from=2025-01-02&to=2024-01-01'), [
+		'Ignored from=2025-01-02: not before to=2024-01-01; showing the last 15 minutes',
+	]);
 	assert.deepEqual(messages('from=yesterday&to=1000'), ['Ignored from=yesterday: not a time; showing the last 15 minutes']);
 	assert.deepEqual(messages('from=1000'), ['Ignored from=1000: a range needs to as well; showing the last 15 minutes']);
 	assert.deepEqual(messages('to=1000'), ['Ignored to=1000: a range needs from as well; showing the last 15 minutes']);
@@ -122,7 +124,12 @@ test('relative ranges end now, the widest preset is offered next, and pprof link
 });
 
 test('the colour mode and the process level round-trip; the longer presets are offered', () => {
-	const state = { ...defaultProfileQuery, color: 'module' as const, groupByProcess: true, range: { kind: 'relative' as const, preset: '7d' as const } };
+	const state = {
+		...defaultProfileQuery,
+		color: 'module' as const,
+		groupByProcess: true,
+		range: { kind: 'relative' as const, preset: '7d' as const },
+	};
 	assert.equal(toSearchParams(state).toString(), 'range=7d&color=module&group=process');
 	assert.deepEqual(parseProfileQuery(toSearchParams(state)), { state, warnings: [] });
 	assert.deepEqual(

@@ -4,8 +4,23 @@ import { initialLiveState, reduceMessage, type HostRequest } from './live-store.
 import { bucketLabel, formatLatency, requestMatches, statusTone, summarizeRecent } from './requests.ts';
 
 const r = (over: Partial<HostRequest>): HostRequest => ({
-	host: 'h', ts: 1, pid: 5, comm: 'node', role: 'server', method: 'GET', path: '/a', endpoint: '/a', status: 200, latencyMs: 1,
-	reqBytes: 1, respBytes: 1, local: null, remote: '10.0.0.9:443', connection: null, httpVersion: '1.1', ...over,
+	host: 'h',
+	ts: 1,
+	pid: 5,
+	comm: 'node',
+	role: 'server',
+	method: 'GET',
+	path: '/a',
+	endpoint: '/a',
+	status: 200,
+	latencyMs: 1,
+	reqBytes: 1,
+	respBytes: 1,
+	local: null,
+	remote: '10.0.0.9:443',
+	connection: null,
+	httpVersion: '1.1',
+	...over,
 });
 
 test('latency and bucket labels read naturally', () => {
@@ -30,7 +45,16 @@ test('recent summary and filter', () => {
 });
 
 test('live request batches append per host, drop repeats by batch cursor, and stay bounded', () => {
-	const batch = (ts: number, n: number) => ({ type: 'requests' as const, host: 'h', ts, omitted: 0, requests: Array.from({ length: n }, (_, i) => { const { host: _h, ...x } = r({ ts: ts + i }); return x; }) });
+	const batch = (ts: number, n: number) => ({
+		type: 'requests' as const,
+		host: 'h',
+		ts,
+		omitted: 0,
+		requests: Array.from({ length: n }, (_, i) => {
+			const { host: _h, ...x } = r({ ts: ts + i });
+			return x;
+		}),
+	});
 	let state = reduceMessage(initialLiveState, batch(1000, 2));
 	state = reduceMessage(state, batch(2000, 1));
 	assert.equal(state.requests.length, 3);

@@ -12,7 +12,8 @@ export function formatLatency(ms: number): string {
 
 /** Bucket bounds as the histogram's axis shows them: `1–2 ms`, `512 µs–1 ms`. */
 export function bucketLabel(lowMs: number, highMs: number): string {
-	const short = (ms: number) => (ms < 1 ? `${Math.round(ms * 1000)} µs` : ms < 1000 ? `${+ms.toPrecision(3)} ms` : `${+(ms / 1000).toPrecision(3)} s`);
+	const short = (ms: number) =>
+		ms < 1 ? `${Math.round(ms * 1000)} µs` : ms < 1000 ? `${+ms.toPrecision(3)} ms` : `${+(ms / 1000).toPrecision(3)} s`;
 	return `${lowMs === 0 ? '0' : short(lowMs)}–${short(highMs)}`;
 }
 

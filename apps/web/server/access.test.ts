@@ -29,7 +29,11 @@ interface Answer {
 }
 
 /** A plain HTTP(S) request with exactly these headers (fetch would not let a test set Host). */
-function call(hub: Hub, path: string, opts: { method?: string; headers?: Record<string, string>; body?: string; ca?: Buffer } = {}): Promise<Answer> {
+function call(
+	hub: Hub,
+	path: string,
+	opts: { method?: string; headers?: Record<string, string>; body?: string; ca?: Buffer } = {},
+): Promise<Answer> {
 	const url = new URL(path, hub.url);
 	return new Promise((resolve, reject) => {
 		const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
@@ -163,7 +167,10 @@ test('a loopback hub without a chosen token lets browsers in, but not by a forei
 		assert.equal(await upgrade(wsUrl(hub, '/live'), { origin: 'http://attacker.example' }), 403);
 		assert.equal(await upgrade(wsUrl(hub, '/live'), { origin: 'null' }), 403);
 		// A cross-site form post.
-		assert.equal((await call(hub, '/api/login', { method: 'POST', headers: { origin: 'http://attacker.example' }, body: 'token=x' })).status, 403);
+		assert.equal(
+			(await call(hub, '/api/login', { method: 'POST', headers: { origin: 'http://attacker.example' }, body: 'token=x' })).status,
+			403,
+		);
 		assert.equal((await call(hub, '/healthz', { headers: { host: 'attacker.example' } })).status, 200);
 	}));
 
@@ -176,7 +183,14 @@ test('allowedHosts adds the names a hub is reached by', () =>
 test('beyond loopback the hub needs auth: it refuses to start with auth off, and turns it on by default', async () => {
 	const dir = mkdtempSync(join(tmpdir(), 'firesight-access-'));
 	try {
-		const open = await startHub({ listen: { host: '0.0.0.0', port: 0 }, dataDir: dir, token: TOKEN, auth: false, web: false, log: () => {} }).then(
+		const open = await startHub({
+			listen: { host: '0.0.0.0', port: 0 },
+			dataDir: dir,
+			token: TOKEN,
+			auth: false,
+			web: false,
+			log: () => {},
+		}).then(
 			async (h) => (await h.close(), null),
 			(err: unknown) => err,
 		);
@@ -198,7 +212,8 @@ test('beyond loopback the hub needs auth: it refuses to start with auth off, and
 
 test('tRPC refuses an oversized batch and an answer over its size budget', async () => {
 	await withHub({}, async (hub) => {
-		const batch = (n: number) => `/trpc/${Array.from({ length: n }, () => 'hosts.list').join(',')}?batch=1&input=${encodeURIComponent(JSON.stringify({}))}`;
+		const batch = (n: number) =>
+			`/trpc/${Array.from({ length: n }, () => 'hosts.list').join(',')}?batch=1&input=${encodeURIComponent(JSON.stringify({}))}`;
 		assert.equal((await call(hub, batch(10))).status, 200);
 		const big = await call(hub, batch(120));
 		assert.equal(big.status, 400);
@@ -236,10 +251,29 @@ test('with --tls-cert/--tls-key the hub serves HTTPS and WSS, and the session co
 	const dir = mkdtempSync(join(tmpdir(), 'firesight-tls-'));
 	const certFile = join(dir, 'cert.pem');
 	const keyFile = join(dir, 'key.pem');
-	execFileSync('openssl', [
-		'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', keyFile, '-out', certFile,
-		'-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
-	], { stdio: 'ignore' });
+	execFileSync(
+		'openssl',
+		[
+			'req',
+			'-x509',
+			'-newkey',
+			'ec',
+			'-pkeyopt',
+			'ec_paramgen_curve:prime256v1',
+			'-nodes',
+			'-keyout',
+			keyFile,
+			'-out',
+			certFile,
+			'-days',
+			'1',
+			'-subj',
+			'/CN=localhost',
+			'-addext',
+			'subjectAltName=IP:127.0.0.1,DNS:localhost',
+		],
+		{ stdio: 'ignore' },
+	);
 	const ca = readFileSync(certFile);
 	try {
 		await withHub({ auth: true, tls: { certFile, keyFile } }, async (hub) => {

@@ -9,7 +9,10 @@ export function isLoopback(host: string): boolean {
 }
 
 function normalize(name: string): string {
-	return name.toLowerCase().replace(/^\[|\]$/g, '').replace(/\.$/, '');
+	return name
+		.toLowerCase()
+		.replace(/^\[|\]$/g, '')
+		.replace(/\.$/, '');
 }
 
 /**

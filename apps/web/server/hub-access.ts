@@ -20,7 +20,14 @@ const PUBLIC_PREFIXES = ['/_next/static/'];
 
 /** Routes that answer data, not pages: refused with 401 rather than sent to the login page. */
 function isApiPath(path: string): boolean {
-	return path === '/trpc' || path.startsWith('/trpc/') || path.startsWith('/api/') || path === '/metrics' || path === '/live' || path === '/ingest';
+	return (
+		path === '/trpc' ||
+		path.startsWith('/trpc/') ||
+		path.startsWith('/api/') ||
+		path === '/metrics' ||
+		path === '/live' ||
+		path === '/ingest'
+	);
 }
 
 function isPublic(path: string): boolean {

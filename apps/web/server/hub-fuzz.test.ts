@@ -15,7 +15,13 @@ const TOKEN = 'fuzz-token';
 async function withHub(fn: (hub: Hub, logged: string[]) => Promise<void>): Promise<void> {
 	const dir = mkdtempSync(join(tmpdir(), 'firesight-fuzz-'));
 	const logged: string[] = [];
-	const hub = await startHub({ listen: { host: '127.0.0.1', port: 0 }, dataDir: dir, token: TOKEN, web: false, log: (l) => logged.push(l) });
+	const hub = await startHub({
+		listen: { host: '127.0.0.1', port: 0 },
+		dataDir: dir,
+		token: TOKEN,
+		web: false,
+		log: (l) => logged.push(l),
+	});
 	try {
 		await fn(hub, logged);
 	} finally {
@@ -81,7 +87,13 @@ const valid = {
 	},
 	live: {
 		type: 'live',
-		stats: { host: 'box', ts: now, frequencyHz: 99, processes: [{ pid: 7, comm: 'app', cmdline: './app', cpuPercent: 1, samplesPerSec: 1 }], drops: { x: 1 } },
+		stats: {
+			host: 'box',
+			ts: now,
+			frequencyHz: 99,
+			processes: [{ pid: 7, comm: 'app', cmdline: './app', cpuPercent: 1, samplesPerSec: 1 }],
+			drops: { x: 1 },
+		},
 	},
 };
 
@@ -141,7 +153,10 @@ test('/ingest: thousands of mutated and random messages each get an ack or a cle
 			}),
 			{ numRuns: 2000 },
 		);
-		assert.deepEqual(logged.filter((l) => /unexpected|internal/i.test(l)), []);
+		assert.deepEqual(
+			logged.filter((l) => /unexpected|internal/i.test(l)),
+			[],
+		);
 
 		// A second collector claiming a connected host is refused with a reason, and the first
 		// goes on (it may have said hello for another host among the fuzz: say it again).
@@ -150,7 +165,10 @@ test('/ingest: thousands of mutated and random messages each get an ack or a cle
 		assert.equal((await c.send(JSON.stringify(valid.hello))).type, 'ack');
 		const refused = new Promise<[number, string]>((r) => twin.ws.once('close', (code, why) => r([code, why.toString()])));
 		twin.ws.send(JSON.stringify(valid.hello));
-		assert.deepEqual(await refused, [ingestCloseCodes.hostInUse, "host name 'box' is in use by another collector; give this one another --host"]);
+		assert.deepEqual(await refused, [
+			ingestCloseCodes.hostInUse,
+			"host name 'box' is in use by another collector; give this one another --host",
+		]);
 		assert.equal((await c.send(JSON.stringify(valid.profile))).type, 'ack');
 
 		// What was stored reads back whole and within every bound.
@@ -171,7 +189,7 @@ test('/ingest: a message over the size limit closes that connection only', () =>
 		const c = new Collector(hub);
 		await c.open();
 		c.ws.send('x'.repeat(65 * 1024 * 1024));
-		for (const deadline = Date.now() + 30_000; !c.closed; ) {
+		for (const deadline = Date.now() + 30_000; !c.closed;) {
 			assert.ok(Date.now() < deadline, 'the oversized message did not close the connection');
 			await new Promise((r) => setTimeout(r, 50));
 		}
@@ -201,16 +219,24 @@ test('tRPC: random inputs to every query are refused with a 4xx, never a 500', (
 		assert.ok(procedures.length >= 3, `queries: ${procedures.join(', ')}`);
 		const input = fc.oneof(
 			fc.jsonValue({ maxDepth: 3 }),
-			fc.record({ fromMs: nasty, toMs: nasty, pid: nasty, host: nasty, comm: nasty, minFraction: nasty, limit: nasty }, { requiredKeys: [] }),
+			fc.record(
+				{ fromMs: nasty, toMs: nasty, pid: nasty, host: nasty, comm: nasty, minFraction: nasty, limit: nasty },
+				{ requiredKeys: [] },
+			),
 		);
 		await fc.assert(
 			fc.asyncProperty(fc.constantFrom(...procedures), input, fc.boolean(), async (name, value, raw) => {
-				const query = raw ? `input=${encodeURIComponent(String(JSON.stringify(value)).slice(0, 3000))}` : `input=${encodeURIComponent(JSON.stringify(value) ?? '')}`;
+				const query = raw
+					? `input=${encodeURIComponent(String(JSON.stringify(value)).slice(0, 3000))}`
+					: `input=${encodeURIComponent(JSON.stringify(value) ?? '')}`;
 				const res = await get(hub, `/trpc/${name}?${query}`);
 				assert.ok(res.status < 500, `${name}(${JSON.stringify(value)?.slice(0, 200)}) → ${res.status} ${res.body.slice(0, 300)}`);
 			}),
 			{ numRuns: 1000 },
 		);
-		assert.deepEqual(logged.filter((l) => l.startsWith('trpc ')), []);
+		assert.deepEqual(
+			logged.filter((l) => l.startsWith('trpc ')),
+			[],
+		);
 		assert.equal((await get(hub, '/healthz')).status, 200);
 	}));

@@ -1,6 +1,15 @@
 import { EventEmitter } from 'node:events';
 import type { LiveView } from '@firesight/api';
-import type { Drops, Features, HostStatus, SpoolDepth, LiveServerMessage, LiveStats, ProcessesMessage, RequestBatch } from '@firesight/protocol';
+import type {
+	Drops,
+	Features,
+	HostStatus,
+	SpoolDepth,
+	LiveServerMessage,
+	LiveStats,
+	ProcessesMessage,
+	RequestBatch,
+} from '@firesight/protocol';
 import { RecentRequestBatches } from './recent-requests.ts';
 
 /** Hub → browser messages about one host; the ingest routes decide which are superseding snapshots. */
@@ -41,7 +50,17 @@ export class HubState extends EventEmitter<HubStateEvents> implements LiveView {
 	#entry(host: string): HostEntry {
 		let e = this.#hosts.get(host);
 		if (!e) {
-			e = { host, connections: 0, lastSeenMs: this.#now(), frequencyHz: 0, drops: {}, features: undefined, spool: undefined, version: undefined, latest: new Map() };
+			e = {
+				host,
+				connections: 0,
+				lastSeenMs: this.#now(),
+				frequencyHz: 0,
+				drops: {},
+				features: undefined,
+				spool: undefined,
+				version: undefined,
+				latest: new Map(),
+			};
 			this.#hosts.set(host, e);
 		}
 		return e;

@@ -154,7 +154,12 @@ test('collectors need the token; windows go in over /ingest and come back over t
 		const bad = await c.next((m) => m.type === 'error');
 		assert.match(bad.type === 'error' ? bad.message : '', /not JSON/);
 		// A sample pointing past the frame table is dropped and counted; the window is not lost.
-		c.send(JSON.stringify({ type: 'profile', window: { ...profileWindow, startMs: profileWindow.startMs - 10_000, samples: [{ pid: 1, comm: 'x', stack: [9], weight: 1 }] } }));
+		c.send(
+			JSON.stringify({
+				type: 'profile',
+				window: { ...profileWindow, startMs: profileWindow.startMs - 10_000, samples: [{ pid: 1, comm: 'x', stack: [9], weight: 1 }] },
+			}),
+		);
 		await page.next((m) => m.type === 'window' && m.startMs === profileWindow.startMs - 10_000);
 
 		c.send({ type: 'profile', window: profileWindow });
@@ -221,7 +226,10 @@ test('live stats reach browsers, and a new browser gets status then the latest p
 		const found = await trpc.processes.find.query({ pid: 4242 });
 		assert.equal(found.known && found.live && found.cmdline, './burn 5');
 		const hosts = await trpc.hosts.list.query();
-		assert.deepEqual(hosts.map((h) => [h.host, h.connected]), [['box', true]]);
+		assert.deepEqual(
+			hosts.map((h) => [h.host, h.connected]),
+			[['box', true]],
+		);
 		c.close();
 		page.close();
 		late.close();
@@ -263,7 +271,7 @@ test('close() is idempotent and frees the port', async () => {
 	}
 });
 
-test('every message type is checked against its connection\'s host; features, drops and latest snapshots reach browsers and /metrics', () =>
+test("every message type is checked against its connection's host; features, drops and latest snapshots reach browsers and /metrics", () =>
 	withHub(async (hub) => {
 		const c = collector(hub);
 		await c.open();

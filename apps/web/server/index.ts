@@ -93,9 +93,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
 	refuseOpenBeyondLoopback(listen.host, auth);
 	const tlsFiles = options.tls && readTlsFiles(options.tls);
 	const log = options.log ?? logLine(createLogger('hub'));
-	const storage = await openStorage(
-		options.storage ?? { backend: 'sqlite', dataDir: options.dataDir, retentionMs: options.retentionMs },
-	);
+	const storage = await openStorage(options.storage ?? { backend: 'sqlite', dataDir: options.dataDir, retentionMs: options.retentionMs });
 	const state = new HubState();
 	const metrics = createHubMetrics(state);
 	const ctx: ApiContext = { storage, live: state };
@@ -237,7 +235,10 @@ function readTlsFiles(tls: { certFile: string; keyFile: string }): { cert: Buffe
 		try {
 			return readFileSync(file);
 		} catch (err) {
-			throw new HubConfigError('tls', `cannot read the TLS ${what} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+			throw new HubConfigError(
+				'tls',
+				`cannot read the TLS ${what} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+			);
 		}
 	};
 	return { cert: read(tls.certFile, 'certificate'), key: read(tls.keyFile, 'key') };

@@ -96,7 +96,9 @@ async function connect(r: Rig, hello: object): Promise<Client> {
 		replies.push(reply);
 		if (reply.type === 'ack' && reply.id) r.events.push(`ack ${reply.id.seq}`);
 	});
-	const closed = new Promise<{ code: number; reason: string }>((res) => ws.once('close', (code, reason) => res({ code, reason: reason.toString() })));
+	const closed = new Promise<{ code: number; reason: string }>((res) =>
+		ws.once('close', (code, reason) => res({ code, reason: reason.toString() })),
+	);
 	await new Promise((res, rej) => {
 		ws.once('open', res);
 		ws.once('error', rej);
@@ -128,7 +130,8 @@ test('a stored message is acknowledged by id after its insert and its ledger rec
 		a.send({ type: 'profile', window: windowAt(1), id: { boot: 'b1', seq: 1 } });
 		await until('two acks', () => acked(a, { boot: 'b1', seq: 1 }));
 		// Per message: stored, then recorded, then acknowledged (the socket may interleave messages).
-		for (const seq of [0, 1]) assert.deepEqual(lifeOf(r.events, seq), [`inserted ${1_000_000 + seq * 2000}`, `recorded ${seq}`, `ack ${seq}`]);
+		for (const seq of [0, 1])
+			assert.deepEqual(lifeOf(r.events, seq), [`inserted ${1_000_000 + seq * 2000}`, `recorded ${seq}`, `ack ${seq}`]);
 		assert.equal(r.events.length, 6);
 		a.ws.close();
 		await a.closed;

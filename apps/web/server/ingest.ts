@@ -179,7 +179,8 @@ export class Ingest {
 				}
 				if (host !== undefined && host !== msg.host) release(host);
 				// Marks of the host's earlier runs are read again from the ledger if a spool replays them.
-				for (const key of this.#marks.keys()) if (key.startsWith(`${msg.host}\0`) && key !== `${msg.host}\0${msg.boot}`) this.#marks.delete(key);
+				for (const key of this.#marks.keys())
+					if (key.startsWith(`${msg.host}\0`) && key !== `${msg.host}\0${msg.boot}`) this.#marks.delete(key);
 				const reconnect = this.#holders.get(msg.host)?.ws === ws;
 				this.#holders.set(msg.host, { ws, boot: msg.boot });
 				if (!reconnect) state.connected(msg.host, msg.version, msg.frequencyHz);
@@ -221,10 +222,12 @@ export class Ingest {
 		};
 
 		ws.on('message', (data, isBinary) => {
-			chain = chain.then(() => handle(data, isBinary)).catch((err) => {
-				// handle() answers every expected failure itself; this is the last guard.
-				log(`ingest: unexpected error: ${(err as Error).stack ?? err}`);
-			});
+			chain = chain
+				.then(() => handle(data, isBinary))
+				.catch((err) => {
+					// handle() answers every expected failure itself; this is the last guard.
+					log(`ingest: unexpected error: ${(err as Error).stack ?? err}`);
+				});
 		});
 		ws.on('error', (err) => {
 			// Oversized or malformed frames land here; ws closes the socket itself.

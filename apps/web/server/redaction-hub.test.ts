@@ -13,7 +13,14 @@ const TOKEN = 'redaction-token';
 
 test('the hub redacts the default secret headers and the names it was given before storing requests', async () => {
 	const dir = mkdtempSync(join(tmpdir(), 'firesight-redact-'));
-	const hub = await startHub({ listen: { host: '127.0.0.1', port: 0 }, dataDir: dir, token: TOKEN, web: false, log: () => {}, redactHeaders: ['X-Signature'] });
+	const hub = await startHub({
+		listen: { host: '127.0.0.1', port: 0 },
+		dataDir: dir,
+		token: TOKEN,
+		web: false,
+		log: () => {},
+		redactHeaders: ['X-Signature'],
+	});
 	const ws = new WebSocket(hub.url.replace(/^http/, 'ws') + '/ingest', { headers: { authorization: `Bearer ${TOKEN}` } });
 	try {
 		const replies: HubReply[] = [];
@@ -21,22 +28,54 @@ test('the hub redacts the default secret headers and the names it was given befo
 		await new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject)));
 		const now = Date.now();
 		const request: RequestRecord = {
-			ts: now - 5, pid: 9, comm: 'api', role: 'server', method: 'GET', path: '/v1/items', endpoint: '/v1/items', status: 200,
-			latencyMs: 1, reqBytes: 10, respBytes: 20, local: '127.0.0.1:8443', remote: '127.0.0.1:40000', connection: '9:3:1', httpVersion: '1.1',
-			requestHeaders: [['X-Api-Key', 'k-secret'], ['X-Upstream-Token', 't-secret'], ['X-Signature', 'sig-secret'], ['Accept', 'application/json']],
-			responseHeaders: [['X-Session-Id', 's-secret'], ['Content-Type', 'application/json']],
+			ts: now - 5,
+			pid: 9,
+			comm: 'api',
+			role: 'server',
+			method: 'GET',
+			path: '/v1/items',
+			endpoint: '/v1/items',
+			status: 200,
+			latencyMs: 1,
+			reqBytes: 10,
+			respBytes: 20,
+			local: '127.0.0.1:8443',
+			remote: '127.0.0.1:40000',
+			connection: '9:3:1',
+			httpVersion: '1.1',
+			requestHeaders: [
+				['X-Api-Key', 'k-secret'],
+				['X-Upstream-Token', 't-secret'],
+				['X-Signature', 'sig-secret'],
+				['Accept', 'application/json'],
+			],
+			responseHeaders: [
+				['X-Session-Id', 's-secret'],
+				['Content-Type', 'application/json'],
+			],
 		};
 		ws.send(JSON.stringify({ type: 'hello', host: 'box', version: 't', frequencyHz: 99 }));
 		ws.send(JSON.stringify({ type: 'requests', batch: { host: 'box', ts: now, requests: [request], omitted: 0 } }));
-		for (const deadline = Date.now() + 10_000; replies.length < 2; ) {
+		for (const deadline = Date.now() + 10_000; replies.length < 2;) {
 			assert.ok(Date.now() < deadline, 'no ack');
 			await new Promise((r) => setTimeout(r, 20));
 		}
-		assert.deepEqual(replies.map((r) => r.type), ['ack', 'ack']);
+		assert.deepEqual(
+			replies.map((r) => r.type),
+			['ack', 'ack'],
+		);
 		const api = createTRPCClient<AppRouter>({ links: [httpLink({ url: `${hub.url}/trpc` })] });
 		const [stored] = await api.requests.list.query({ sinceMs: 0, limit: 5 });
-		assert.deepEqual(stored?.requestHeaders, [['X-Api-Key', 'REDACTED'], ['X-Upstream-Token', 'REDACTED'], ['X-Signature', 'REDACTED'], ['Accept', 'application/json']]);
-		assert.deepEqual(stored?.responseHeaders, [['X-Session-Id', 'REDACTED'], ['Content-Type', 'application/json']]);
+		assert.deepEqual(stored?.requestHeaders, [
+			['X-Api-Key', 'REDACTED'],
+			['X-Upstream-Token', 'REDACTED'],
+			['X-Signature', 'REDACTED'],
+			['Accept', 'application/json'],
+		]);
+		assert.deepEqual(stored?.responseHeaders, [
+			['X-Session-Id', 'REDACTED'],
+			['Content-Type', 'application/json'],
+		]);
 	} finally {
 		ws.terminate();
 		await hub.close();

@@ -39,24 +39,71 @@ test('requests are stored, served on /live and tRPC, and a secret a collector le
 		const collector = await open(`${ws}/ingest`, { authorization: `Bearer ${TOKEN}` });
 		const now = Date.now();
 		const request: RequestRecord = {
-			ts: now - 5, pid: 99, comm: 'node', role: 'server', method: 'POST', path: `/login?key=${SECRET}`, endpoint: '/login', status: 201,
-			latencyMs: 3.25, reqBytes: 100, respBytes: 50, local: '127.0.0.1:8443', remote: '127.0.0.1:40000', connection: '99:21:1', httpVersion: '1.1',
+			ts: now - 5,
+			pid: 99,
+			comm: 'node',
+			role: 'server',
+			method: 'POST',
+			path: `/login?key=${SECRET}`,
+			endpoint: '/login',
+			status: 201,
+			latencyMs: 3.25,
+			reqBytes: 100,
+			respBytes: 50,
+			local: '127.0.0.1:8443',
+			remote: '127.0.0.1:40000',
+			connection: '99:21:1',
+			httpVersion: '1.1',
 			// As an old or buggy collector might send it: unredacted.
-			requestHeaders: [['Authorization', `Bearer ${SECRET}`], ['Cookie', `sid=${SECRET}`], ['Accept', 'text/plain']],
+			requestHeaders: [
+				['Authorization', `Bearer ${SECRET}`],
+				['Cookie', `sid=${SECRET}`],
+				['Accept', 'text/plain'],
+			],
 			responseHeaders: [['Set-Cookie', `sid=${SECRET}`]],
 		};
 		const histogram = new Array<number>(REQUEST_LATENCY_BUCKETS).fill(0);
 		histogram[11] = 1;
 		collector.ws.send(JSON.stringify({ type: 'hello', host: 'box', version: 't', frequencyHz: 99 }));
 		collector.ws.send(JSON.stringify({ type: 'requests', batch: { host: 'box', ts: now, requests: [request], omitted: 0 } }));
-		collector.ws.send(JSON.stringify({
-			type: 'requestWindow',
-			window: { host: 'box', startMs: now - 10_000, durationMs: 10_000, processes: [], endpoints: [{ pid: 99, comm: 'node', role: 'server', method: 'POST', endpoint: '/login', count: 1, errors: 0, clientErrors: 0, reqBytes: 100, respBytes: 50, sumLatencyMs: 3.25, maxLatencyMs: 3.25, p50Ms: 3.25, p90Ms: 3.25, p99Ms: 3.25, histogram }] },
-		}));
+		collector.ws.send(
+			JSON.stringify({
+				type: 'requestWindow',
+				window: {
+					host: 'box',
+					startMs: now - 10_000,
+					durationMs: 10_000,
+					processes: [],
+					endpoints: [
+						{
+							pid: 99,
+							comm: 'node',
+							role: 'server',
+							method: 'POST',
+							endpoint: '/login',
+							count: 1,
+							errors: 0,
+							clientErrors: 0,
+							reqBytes: 100,
+							respBytes: 50,
+							sumLatencyMs: 3.25,
+							maxLatencyMs: 3.25,
+							p50Ms: 3.25,
+							p90Ms: 3.25,
+							p99Ms: 3.25,
+							histogram,
+						},
+					],
+				},
+			}),
+		);
 		collector.ws.send(JSON.stringify({ type: 'requests', batch: { host: 'other', ts: now, requests: [], omitted: 0 } }));
 		await until(() => collector.texts.length >= 4);
 		const replies = collector.texts.map((t) => JSON.parse(t) as HubReply);
-		assert.deepEqual(replies.slice(0, 3).map((r) => r.type), ['ack', 'ack', 'ack']);
+		assert.deepEqual(
+			replies.slice(0, 3).map((r) => r.type),
+			['ack', 'ack', 'ack'],
+		);
 		assert.equal(replies[3]!.type, 'error', 'a batch for another host is refused');
 
 		await until(() => browser.texts.some((t) => t.includes('"type":"requests"')));
@@ -67,9 +114,16 @@ test('requests are stored, served on /live and tRPC, and a secret a collector le
 		const api = createTRPCClient<AppRouter>({ links: [httpLink({ url: `${hub.url}/trpc` })] });
 		const [stored] = await api.requests.list.query({ sinceMs: 0, limit: 5 });
 		assert.equal(stored?.status, 201);
-		assert.deepEqual(stored?.requestHeaders, [['Authorization', 'REDACTED'], ['Cookie', 'REDACTED'], ['Accept', 'text/plain']]);
+		assert.deepEqual(stored?.requestHeaders, [
+			['Authorization', 'REDACTED'],
+			['Cookie', 'REDACTED'],
+			['Accept', 'text/plain'],
+		]);
 		const eps = await api.requests.endpoints.query({ fromMs: now - 60_000, toMs: now + 1 });
-		assert.deepEqual(eps.endpoints.map((e) => [e.method, e.endpoint, e.count]), [['POST', '/login', 1]]);
+		assert.deepEqual(
+			eps.endpoints.map((e) => [e.method, e.endpoint, e.count]),
+			[['POST', '/login', 1]],
+		);
 
 		// A browser that connects later gets the recent requests as backfill.
 		const late = await open(`${ws}/live`);

@@ -89,7 +89,11 @@ function sendError(req: IncomingMessage, res: ServerResponse, status: 413 | 503,
 		error: {
 			message,
 			code: status === 413 ? TRPC_ERROR_CODES_BY_KEY.PAYLOAD_TOO_LARGE : TRPC_ERROR_CODES_BY_KEY.SERVICE_UNAVAILABLE,
-			data: { code: status === 413 ? 'PAYLOAD_TOO_LARGE' : 'SERVICE_UNAVAILABLE', httpStatus: status, firesight: status === 413 ? 'BAD_INPUT' : 'UNAVAILABLE' },
+			data: {
+				code: status === 413 ? 'PAYLOAD_TOO_LARGE' : 'SERVICE_UNAVAILABLE',
+				httpStatus: status,
+				firesight: status === 413 ? 'BAD_INPUT' : 'UNAVAILABLE',
+			},
 		},
 	};
 	const calls = url.pathname.replace(/^\/trpc\/?/, '').split(',').length;
@@ -134,7 +138,12 @@ export function createTrpcRoute(opts: { ctx: ApiContext; metrics: HubMetrics; bu
 			if (!release) {
 				if (res.destroyed) return;
 				refused.inc({ reason: timedOut ? 'time' : 'busy' });
-				return sendError(req, res, 503, timedOut ? `the hub could not start this query within ${budget.timeMs} ms` : 'the hub is busy with other queries; try again');
+				return sendError(
+					req,
+					res,
+					503,
+					timedOut ? `the hub could not start this query within ${budget.timeMs} ms` : 'the hub is busy with other queries; try again',
+				);
 			}
 			const request = new Request(new URL(req.url ?? '/', 'http://hub'), {
 				method: req.method ?? 'GET',
@@ -168,7 +177,14 @@ export function createTrpcRoute(opts: { ctx: ApiContext; metrics: HubMetrics; bu
 			if (!bytes) {
 				if (res.destroyed) return;
 				refused.inc({ reason: timedOut ? 'time' : 'size' });
-				return sendError(req, res, 503, timedOut ? `the query took longer than the API's budget of ${budget.timeMs} ms` : `the answer is over the API's limit of ${budget.maxResponseBytes} bytes; ask for less`);
+				return sendError(
+					req,
+					res,
+					503,
+					timedOut
+						? `the query took longer than the API's budget of ${budget.timeMs} ms`
+						: `the answer is over the API's limit of ${budget.maxResponseBytes} bytes; ask for less`,
+				);
 			}
 			const headers: Record<string, string> = {};
 			response.headers.forEach((value, key) => {

@@ -45,7 +45,7 @@ test('a 5,000-character frame name costs the name its start, not the host its wi
 				},
 			}),
 		);
-		for (const deadline = Date.now() + 10_000; !replies.some((r) => r.type === 'ack' && r.accepted === 2); ) {
+		for (const deadline = Date.now() + 10_000; !replies.some((r) => r.type === 'ack' && r.accepted === 2);) {
 			assert.ok(!replies.some((r) => r.type === 'error'), `hub rejected: ${JSON.stringify(replies)}`);
 			assert.ok(Date.now() < deadline, 'no ack for the window');
 			await new Promise((r) => setTimeout(r, 20));

@@ -6,7 +6,9 @@ import { fromBeforeTo, selectionRangeFields } from './inputs.ts';
 import { t } from './trpc.ts';
 
 const networkConnectionsInput = fromBeforeTo(z.object(selectionRangeFields));
-const networkSeriesInput = fromBeforeTo(z.object({ ...selectionRangeFields, stepMs: z.number().int().min(1000).max(86_400_000).default(10_000) }));
+const networkSeriesInput = fromBeforeTo(
+	z.object({ ...selectionRangeFields, stepMs: z.number().int().min(1000).max(86_400_000).default(10_000) }),
+);
 
 export interface RatePoint {
 	t: number;

@@ -26,7 +26,14 @@ test('profile.timeline sums samples per bucket over the selected hosts and filte
 			['h1', T0 + 20_000, 8, 4],
 			['h2', T0 + 20_000, 7, 5],
 		] as const) {
-			await storage.profiles.insertWindow({ host, startMs, durationMs: 10_000, frequencyHz: 100, frames, samples: [{ pid, comm: 'app', stack: [0], weight }] });
+			await storage.profiles.insertWindow({
+				host,
+				startMs,
+				durationMs: 10_000,
+				frequencyHz: 100,
+				frames,
+				samples: [{ pid, comm: 'app', stack: [0], weight }],
+			});
 		}
 		const api = createCaller({ storage, live });
 		const all = await api.profile.timeline({ fromMs: T0, toMs: T0 + 30_000 });

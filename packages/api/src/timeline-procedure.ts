@@ -35,7 +35,9 @@ export const timelineProcedure = t.procedure.input(timelineInput).query(async ({
 	checkRange(input);
 	const bucketMs = bucketFor(input.toMs - input.fromMs, input.maxPoints);
 	const perHostSamples = await guarded('timeline query failed', () =>
-		perHost(input, (q) => ctx.storage.profiles.timeline({ fromMs: q.fromMs, toMs: q.toMs, host: q.host, pid: q.pid, comm: q.comm, bucketMs })),
+		perHost(input, (q) =>
+			ctx.storage.profiles.timeline({ fromMs: q.fromMs, toMs: q.toMs, host: q.host, pid: q.pid, comm: q.comm, bucketMs }),
+		),
 	);
 	const samples = perHostSamples[0]?.map((_, i) => perHostSamples.reduce((sum, one) => sum + (one[i] ?? 0), 0)) ?? [];
 	return { fromMs: input.fromMs, toMs: input.toMs, bucketMs, samples };

@@ -29,10 +29,13 @@ test('keep-alive: requests and responses pair in order with sizes and latency', 
 	conn.push('outbound', chunk(get('/b?x=1')));
 	conn.push('inbound', chunk('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n'));
 	assert.equal(conn.role, 'client');
-	assert.deepEqual(out.map((e) => [e.request.method, e.request.url, e.response.status]), [
-		['GET', '/a', 200],
-		['GET', '/b?x=1', 404],
-	]);
+	assert.deepEqual(
+		out.map((e) => [e.request.method, e.request.url, e.response.status]),
+		[
+			['GET', '/a', 200],
+			['GET', '/b?x=1', 404],
+		],
+	);
 	const e = out[0]!;
 	assert.equal(e.startNs, req1.firstNs);
 	assert.equal(e.endNs, res1.lastNs);
@@ -50,9 +53,22 @@ test('pipelining: several requests in one chunk, responses split across chunks',
 	conn.push('outbound', chunk(all.slice(30, 61)));
 	conn.push('outbound', chunk(all.slice(61)));
 	assert.equal(conn.role, 'server');
-	assert.deepEqual(out.map((e) => [e.request.url, e.response.bodyBytes]), [['/1', 3], ['/2', 4], ['/3', 5]]);
-	assert.equal(out.reduce((n, e) => n + e.response.bytes, 0), all.length);
-	assert.equal(out.reduce((n, e) => n + e.request.bytes, 0), (get('/1') + get('/2') + get('/3')).length);
+	assert.deepEqual(
+		out.map((e) => [e.request.url, e.response.bodyBytes]),
+		[
+			['/1', 3],
+			['/2', 4],
+			['/3', 5],
+		],
+	);
+	assert.equal(
+		out.reduce((n, e) => n + e.response.bytes, 0),
+		all.length,
+	);
+	assert.equal(
+		out.reduce((n, e) => n + e.request.bytes, 0),
+		(get('/1') + get('/2') + get('/3')).length,
+	);
 });
 
 test('chunked bodies with a capped capture', () => {
@@ -78,10 +94,13 @@ test('a large body with uncaptured gaps keeps the stream in step', () => {
 	conn.push('inbound', chunk(head + 'x'.repeat(16384 - head.length), head.length + body));
 	conn.push('outbound', chunk(get('/next')));
 	conn.push('inbound', chunk(ok('fine')));
-	assert.deepEqual(out.map((e) => [e.request.url, e.response.status, e.response.bodyBytes]), [
-		['/big', 200, body],
-		['/next', 200, 4],
-	]);
+	assert.deepEqual(
+		out.map((e) => [e.request.url, e.response.status, e.response.bodyBytes]),
+		[
+			['/big', 200, body],
+			['/next', 200, 4],
+		],
+	);
 	assert.equal(out[0]!.response.bodyTruncated, true);
 });
 
@@ -93,7 +112,10 @@ test('a gap in the headers resynchronizes on the next message', () => {
 	conn.push('inbound', chunk(ok('ok')));
 	assert.equal(conn.stats.desyncs, 1);
 	// The lost response takes its request with it: /after is not paired with /lost's answer.
-	assert.deepEqual(out.map((e) => [e.request.url, e.response.bodyBytes]), [['/after', 2]]);
+	assert.deepEqual(
+		out.map((e) => [e.request.url, e.response.bodyBytes]),
+		[['/after', 2]],
+	);
 	assert.equal(conn.stats.unansweredRequests, 1);
 });
 
@@ -105,10 +127,13 @@ test('HEAD responses have no body; 100 Continue is not the answer', () => {
 	conn.push('inbound', chunk('HTTP/1.1 100 Continue\r\n\r\n'));
 	conn.push('outbound', chunk('hi'));
 	conn.push('inbound', chunk(ok('')));
-	assert.deepEqual(out.map((e) => [e.request.method, e.response.status, e.response.bodyBytes]), [
-		['HEAD', 200, 0],
-		['PUT', 200, 0],
-	]);
+	assert.deepEqual(
+		out.map((e) => [e.request.method, e.response.status, e.response.bodyBytes]),
+		[
+			['HEAD', 200, 0],
+			['PUT', 200, 0],
+		],
+	);
 	assert.equal(out[1]!.request.bodyBytes, 2);
 });
 

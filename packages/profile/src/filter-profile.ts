@@ -16,9 +16,6 @@ export function filterProfile(profile: Profile, filter: ProfileFilter): Profile 
 	const pids = filter.pids ? new Set(filter.pids) : undefined;
 	const comms = filter.comms ? new Set(filter.comms) : undefined;
 	const builder = new ProfileBuilder(profile);
-	builder.appendProfile(
-		profile,
-		(sample) => (!pids || pids.has(sample.pid)) && (!comms || comms.has(sample.comm)),
-	);
+	builder.appendProfile(profile, (sample) => (!pids || pids.has(sample.pid)) && (!comms || comms.has(sample.comm)));
 	return builder.build();
 }

@@ -76,10 +76,7 @@ test('text that is not folded gives null', () => {
 	assert.equal(parseFolded(''), null);
 	assert.equal(parseFolded('\n\n'), null);
 	assert.equal(parseFolded('{"samples": [1, 2]}'), null);
-	assert.equal(
-		parseFolded('perf 1234 [000] 100.000001: 10101010 cpu-clock:ppp:\n\tffffffff8100 do_idle ([kernel.kallsyms])\n'),
-		null,
-	);
+	assert.equal(parseFolded('perf 1234 [000] 100.000001: 10101010 cpu-clock:ppp:\n\tffffffff8100 do_idle ([kernel.kallsyms])\n'), null);
 	assert.equal(parseFolded('a;b 3\nnot folded\n'), null);
 	assert.equal(parseFolded('a;b 3\u0000'), null);
 	assert.equal(parseFolded('a;b 1.5'), null);

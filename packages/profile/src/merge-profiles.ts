@@ -13,9 +13,7 @@ export function mergeProfiles(profiles: readonly Profile[]): Profile {
 	let endMs = first.startMs + first.durationMs;
 	for (const profile of profiles) {
 		if (profile.frequencyHz !== first.frequencyHz) {
-			throw new RangeError(
-				`cannot merge profiles sampled at ${first.frequencyHz} Hz and ${profile.frequencyHz} Hz`,
-			);
+			throw new RangeError(`cannot merge profiles sampled at ${first.frequencyHz} Hz and ${profile.frequencyHz} Hz`);
 		}
 		startMs = Math.min(startMs, profile.startMs);
 		endMs = Math.max(endMs, profile.startMs + profile.durationMs);

@@ -106,10 +106,7 @@ test('reads a Go-style profile: no sample counts, inlined lines, unsymbolized lo
 			new pprof.Location({ id: 2, mappingId: 1, line: [new pprof.Line({ functionId: 3 }), new pprof.Line({ functionId: 2 })] }),
 			new pprof.Location({ id: 3, mappingId: 1, address: 0x400abc }),
 		],
-		sample: [
-			new pprof.Sample({ locationId: [3, 2, 1], value: [3 * period] }),
-			new pprof.Sample({ locationId: [1], value: [period] }),
-		],
+		sample: [new pprof.Sample({ locationId: [3, 2, 1], value: [3 * period] }), new pprof.Sample({ locationId: [1], value: [period] })],
 		stringTable: st,
 	});
 	const p = fromPprof(profile.encode());
@@ -162,13 +159,10 @@ test('frame kinds come back from mapping names: kernel modules, vdso, perf maps'
 	const back = fromPprof(toPprof(b.build()));
 	assert.ok(back);
 	assert.equal(back.frequencyHz, 4000);
-	assert.deepEqual(
-		back.frames.map((f) => `${f.kind}:${f.module}:${f.name}`).sort(),
-		[
-			'jit:perf-42.map:LazyCompile:fn',
-			'kernel:[kernel.kallsyms]:worker_thread',
-			'kernel:[nf_tables]:nft_do_chain',
-			'user:[vdso]:__vdso_clock_gettime',
-		],
-	);
+	assert.deepEqual(back.frames.map((f) => `${f.kind}:${f.module}:${f.name}`).sort(), [
+		'jit:perf-42.map:LazyCompile:fn',
+		'kernel:[kernel.kallsyms]:worker_thread',
+		'kernel:[nf_tables]:nft_do_chain',
+		'user:[vdso]:__vdso_clock_gettime',
+	]);
 });

@@ -1,12 +1,6 @@
 import type { Frame } from './frame.ts';
 import { FrameTable } from './frame-table.ts';
-import {
-	type Profile,
-	type ProfileMeta,
-	type ProfileSample,
-	type SampleLabels,
-	checkProfileMeta,
-} from './profile.ts';
+import { type Profile, type ProfileMeta, type ProfileSample, type SampleLabels, checkProfileMeta } from './profile.ts';
 
 interface MutableSample {
 	readonly stack: readonly number[];

@@ -7,12 +7,7 @@ import {
 } from './connections.ts';
 import { liveStatsSchema } from './live.ts';
 import type { MessageKind, QueueClass } from './queue-class.ts';
-import {
-	requestWindowMessageKind,
-	requestWindowMessageSchema,
-	requestsMessageKind,
-	requestsMessageSchema,
-} from './requests.ts';
+import { requestWindowMessageKind, requestWindowMessageSchema, requestsMessageKind, requestsMessageSchema } from './requests.ts';
 import { frequencySchema, hostSchema, profileWindowSchema } from './profile-window.ts';
 import { limits } from './limits.ts';
 

@@ -34,9 +34,7 @@ export type Drops = z.infer<typeof dropsSchema>;
 /** A collector's features (signals): the ones running, and the ones that could not load, with why. */
 export const featuresSchema = z.object({
 	running: z.array(z.string().max(limits.shortString)).max(limits.features),
-	failed: z
-		.array(z.object({ name: z.string().max(limits.shortString), reason: z.string().max(limits.cmdline) }))
-		.max(limits.features),
+	failed: z.array(z.object({ name: z.string().max(limits.shortString), reason: z.string().max(limits.cmdline) })).max(limits.features),
 });
 export type Features = z.infer<typeof featuresSchema>;
 

@@ -3,8 +3,14 @@ import { test } from 'node:test';
 import { messageHost, messageKinds, queueClassOf, type DataMessage } from './ingest.ts';
 
 test('snapshots and batches queue as live, stored windows as window', () => {
-	const live = Object.entries(messageKinds).filter(([, k]) => k.queue === 'live').map(([t]) => t).sort();
-	const window = Object.entries(messageKinds).filter(([, k]) => k.queue === 'window').map(([t]) => t).sort();
+	const live = Object.entries(messageKinds)
+		.filter(([, k]) => k.queue === 'live')
+		.map(([t]) => t)
+		.sort();
+	const window = Object.entries(messageKinds)
+		.filter(([, k]) => k.queue === 'window')
+		.map(([t]) => t)
+		.sort();
 	assert.deepEqual(live, ['connections', 'live', 'requests']);
 	assert.deepEqual(window, ['profile', 'requestWindow', 'retransmitWindow']);
 	assert.equal(queueClassOf({ type: 'retransmitWindow' }), 'window');

@@ -30,7 +30,10 @@ function parseJson<T>(text: string, schema: z.ZodType<T>): ParseResult<T> {
  * the same as repairing first (a valid window has nothing to repair) and costs a valid one
  * nothing.
  */
-export function parseCollectorMessage(text: string, onRepair?: (repair: WindowRepair, count: number) => void): ParseResult<CollectorMessage> {
+export function parseCollectorMessage(
+	text: string,
+	onRepair?: (repair: WindowRepair, count: number) => void,
+): ParseResult<CollectorMessage> {
 	const first = parseJson(text, collectorMessageSchema);
 	if (first.ok || !onRepair) return first;
 	let raw: unknown;

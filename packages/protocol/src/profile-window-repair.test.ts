@@ -41,7 +41,10 @@ test('a window with a bad field loses that field or stack, not the whole window,
 	assert.ok(name.endsWith('::method_we_want(int)'));
 	assert.ok(w.frames[2]!.module.endsWith('/libfoo.so'));
 	assert.equal(w.frames[3]!.name, '[invalid frame]');
-	assert.deepEqual(w.samples.map((s) => s.weight), [7, 2]);
+	assert.deepEqual(
+		w.samples.map((s) => s.weight),
+		[7, 2],
+	);
 	assert.deepEqual(seen, { frame_name_cut: 1, frame_module_cut: 1, frame_replaced: 1, stack_dropped: 2 });
 });
 
@@ -60,7 +63,10 @@ test('cuts keep the end or the start, within the limit, without splitting a surr
 	for (let max = 2; max <= emoji.length; max++) {
 		for (const cut of [cutKeepingEnd(emoji, max), cutKeepingStart(emoji, max)]) {
 			assert.ok(cut.length <= max);
-			assert.ok(!/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(cut), `lone surrogate in ${JSON.stringify(cut)}`);
+			assert.ok(
+				!/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(cut),
+				`lone surrogate in ${JSON.stringify(cut)}`,
+			);
 		}
 	}
 });

@@ -33,7 +33,14 @@ test('a valid profile message round-trips through JSON', () => {
 
 test('a profile of @firesight/profile plus its host is a window, sent as is', () => {
 	const builder = new ProfileBuilder({ startMs: 1_700_000_000_000, durationMs: 10_000, frequencyHz: 99 });
-	builder.appendSample([{ name: 'main', module: 'app', kind: 'user' }, { name: 'hot', module: 'app', kind: 'user' }], 3, { pid: 7, comm: 'app' });
+	builder.appendSample(
+		[
+			{ name: 'main', module: 'app', kind: 'user' },
+			{ name: 'hot', module: 'app', kind: 'user' },
+		],
+		3,
+		{ pid: 7, comm: 'app' },
+	);
 	const profile = builder.build();
 	const msg: CollectorMessage = { type: 'profile', window: { ...profile, host: 'h1' } };
 	const r = parseCollectorMessage(JSON.stringify(msg));

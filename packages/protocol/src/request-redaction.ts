@@ -57,10 +57,13 @@ export function redactRequestPath(path: string): string {
 	const noFrag = hash >= 0 ? path.slice(0, hash) : path;
 	const q = noFrag.indexOf('?');
 	if (q < 0 || q === noFrag.length - 1) return noFrag;
-	const parts = noFrag.slice(q + 1).split('&').map((part) => {
-		const eq = part.indexOf('=');
-		return eq > 0 ? `${part.slice(0, eq)}=${REDACTED_VALUE}` : REDACTED_VALUE;
-	});
+	const parts = noFrag
+		.slice(q + 1)
+		.split('&')
+		.map((part) => {
+			const eq = part.indexOf('=');
+			return eq > 0 ? `${part.slice(0, eq)}=${REDACTED_VALUE}` : REDACTED_VALUE;
+		});
 	return `${noFrag.slice(0, q)}?${parts.join('&')}`;
 }
 

@@ -52,8 +52,14 @@ export const requestRecordSchema = z.object({
 	requestHeaders: headersSchema,
 	responseHeaders: headersSchema,
 	/** Only for processes the collector was told to keep bodies of (`--capture-bodies`), capped. */
-	requestBody: z.string().max(1 << 20).optional(),
-	responseBody: z.string().max(1 << 20).optional(),
+	requestBody: z
+		.string()
+		.max(1 << 20)
+		.optional(),
+	responseBody: z
+		.string()
+		.max(1 << 20)
+		.optional(),
 });
 export type RequestRecord = z.infer<typeof requestRecordSchema>;
 

@@ -61,7 +61,11 @@ export class MemorySource implements ByteSource {
 	readonly size: number;
 	private fd: number | undefined;
 
-	constructor(memPath: string, private readonly base: number, length: number) {
+	constructor(
+		memPath: string,
+		private readonly base: number,
+		length: number,
+	) {
 		this.fd = openSync(memPath, 'r');
 		this.size = length;
 	}

@@ -34,7 +34,7 @@ export function parseKallsyms(input: string | Buffer): SymbolTable {
 		for (; q < e; q++) {
 			const d = hexDigit(buf[q]!);
 			if (d < 0) break;
-			hi = ((hi * 16) + Math.floor(lo / 0x1000_0000)) >>> 0;
+			hi = (hi * 16 + Math.floor(lo / 0x1000_0000)) >>> 0;
 			lo = ((lo * 16) % 0x1_0000_0000) + d;
 			if (q - p >= 16) ok = false;
 		}

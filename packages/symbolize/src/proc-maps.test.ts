@@ -38,5 +38,8 @@ test('parses, sorts and finds mappings', () => {
 test('our own maps include the node binary text', () => {
 	const maps = parseMaps(readFileSync('/proc/self/maps', 'utf8'));
 	const exe = readFileSync('/proc/self/cmdline', 'latin1').split('\0')[0]!;
-	assert.ok(maps.some((m) => m.perms.includes('x') && isFileBacked(m)), exe);
+	assert.ok(
+		maps.some((m) => m.perms.includes('x') && isFileBacked(m)),
+		exe,
+	);
 });

@@ -75,5 +75,16 @@ export function readSnapshot(procRoot: string, pid: number, prev: ProcessSnapsho
 		prev.readAt = now;
 		return prev;
 	}
-	return { pid, startTime, maps: parseMaps(text), mapsText: text, readAt: now, nsPid: undefined, perfMap: undefined, perfMapProbedAt: 0, missRereadAt: 0, missRereadEveryMs: 200 };
+	return {
+		pid,
+		startTime,
+		maps: parseMaps(text),
+		mapsText: text,
+		readAt: now,
+		nsPid: undefined,
+		perfMap: undefined,
+		perfMapProbedAt: 0,
+		missRereadAt: 0,
+		missRereadEveryMs: 200,
+	};
 }

@@ -357,10 +357,7 @@ export class SymbolTableBuilder {
  * Sorts by start and collapses entries that share a start into one, keeping the name `better`
  * prefers and the largest end.
  */
-export function sortAndMerge<T extends SymbolEntry>(
-	entries: T[],
-	better: (a: T, b: T) => boolean,
-): T[] {
+export function sortAndMerge<T extends SymbolEntry>(entries: T[], better: (a: T, b: T) => boolean): T[] {
 	entries.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
 	const out: T[] = [];
 	for (const e of entries) {

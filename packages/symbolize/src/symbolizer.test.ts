@@ -119,7 +119,10 @@ describe('user frames from real processes', () => {
 		const gone = await start(b.pie, [b.libDl]);
 		await gone.kill();
 		const frames = s.user(gone.pid, [gone.info.main!, ascii]);
-		assert.deepEqual(frames.map((f) => f.name), ['[exited]', '[exited]']);
+		assert.deepEqual(
+			frames.map((f) => f.name),
+			['[exited]', '[exited]'],
+		);
 		assert.equal(s.stats().processes, 0);
 
 		// A child that exits after its parent became `sleep`, which never reaps it: its maps read empty.
@@ -138,7 +141,10 @@ describe('user frames from real processes', () => {
 
 		const live = await start(b.pie, [b.libDl]);
 		s.observe(live.pid);
-		assert.deepEqual(s.user(live.pid, [live.info.main!, ascii]).map((f) => f.name), ['main', '[unknown]']);
+		assert.deepEqual(
+			s.user(live.pid, [live.info.main!, ascii]).map((f) => f.name),
+			['main', '[unknown]'],
+		);
 	});
 
 	test('a deleted executable is read through map_files', async (t) => {

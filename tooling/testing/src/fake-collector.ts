@@ -324,7 +324,17 @@ export async function startFakeCollector(options: FakeCollectorOptions): Promise
 				samplesPerSec: (cpuPercent / 100) * frequencyHz,
 			};
 		});
-		send({ type: 'live', stats: { host, ts: Date.now(), frequencyHz, processes: rows, drops: { 'tcp.ringBufferFull': 0, 'hubQueue.live': drops }, ...(options.features ? { features: options.features } : {}) } });
+		send({
+			type: 'live',
+			stats: {
+				host,
+				ts: Date.now(),
+				frequencyHz,
+				processes: rows,
+				drops: { 'tcp.ringBufferFull': 0, 'hubQueue.live': drops },
+				...(options.features ? { features: options.features } : {}),
+			},
+		});
 	};
 	let windowStart = Date.now();
 	const flush = () => {

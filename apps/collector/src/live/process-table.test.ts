@@ -19,7 +19,10 @@ const onCpuNs = (pid: number) => Number(readFileSync(`/proc/${pid}/schedstat`, '
 test('CPU % agrees with the scheduler, samples/s and command lines are joined in', async (t) => {
 	const busy = spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' });
 	const idle = spawn('sleep', ['30'], { stdio: 'ignore' });
-	t.after(() => { busy.kill('SIGKILL'); idle.kill('SIGKILL'); });
+	t.after(() => {
+		busy.kill('SIGKILL');
+		idle.kill('SIGKILL');
+	});
 	const seen: number[] = [];
 	const exited: number[] = [];
 	const table = new ProcessTable({ onNewProcess: (pid) => seen.push(pid), onExit: (pid) => exited.push(pid) });

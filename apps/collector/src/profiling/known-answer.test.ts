@@ -72,7 +72,10 @@ test('Node workload with --perf-basic-prof: hotA 60% and hotB 40% by JavaScript 
 	assert.ok(ours.total >= MIN_SAMPLES, `only ${ours.total} samples named hotA or hotB`);
 	assert.ok(Math.abs(ours.shares.a! - 60) <= TOLERANCE, `hotA got ${ours.shares.a}%`);
 	assert.ok(Math.abs(ours.shares.b! - 40) <= TOLERANCE, `hotB got ${ours.shares.b}%`);
-	assert.ok(stacks.some((s) => s.frames.some((f) => f.endsWith('_[j]'))), 'JavaScript frames are marked as JIT frames');
+	assert.ok(
+		stacks.some((s) => s.frames.some((f) => f.endsWith('_[j]'))),
+		'JavaScript frames are marked as JIT frames',
+	);
 });
 
 test('syscall-heavy workload: kernel frames under the right process', async (t) => {
@@ -89,13 +92,19 @@ test('syscall-heavy workload: kernel frames under the right process', async (t) 
 	t.diagnostic(`syscall-heavy: ${total} samples, ${shares.kernel!.toFixed(1)}% with kernel frames`);
 	assert.ok(total >= 100, `only ${total} samples for the workload`);
 	assert.ok(shares.kernel! > 50, `only ${shares.kernel}% of its samples show kernel frames`);
-	assert.ok(mine.some((s) => /write_\[k\]|do_syscall_64_\[k\]/.test(s.frames.join(';'))), 'the write path is named in the kernel');
+	assert.ok(
+		mine.some((s) => /write_\[k\]|do_syscall_64_\[k\]/.test(s.frames.join(';'))),
+		'the write path is named in the kernel',
+	);
 	// Kernel frames come after the user frames that made the call. (libc's write keeps no frame
 	// pointer, so a frame-pointer walk from it skips its caller: don't expect main here.)
 	const mixed = mine.filter((s) => s.frames.some((f) => f.endsWith('_[k]')) && !s.frames[1]!.endsWith('_[k]'));
 	assert.ok(mixed.length > 0, 'stacks that enter the kernel from user code');
 	for (const s of mixed) {
 		const firstKernel = s.frames.findIndex((f) => f.endsWith('_[k]'));
-		assert.ok(s.frames.slice(firstKernel).every((f) => f.endsWith('_[k]')), `user frame below kernel frames: ${s.frames.join(';')}`);
+		assert.ok(
+			s.frames.slice(firstKernel).every((f) => f.endsWith('_[k]')),
+			`user frame below kernel frames: ${s.frames.join(';')}`,
+		);
 	}
 });

@@ -75,7 +75,10 @@ export class ProfileSampler extends EventEmitter<Events> {
 	/** Drains the kernel maps now into the current window (after any drain under way). */
 	tick(): Promise<TickStats> {
 		const next = this.#busy.then(() => this.#tick());
-		this.#busy = next.then(() => undefined, () => undefined);
+		this.#busy = next.then(
+			() => undefined,
+			() => undefined,
+		);
 		return next;
 	}
 
@@ -89,7 +92,12 @@ export class ProfileSampler extends EventEmitter<Events> {
 	}
 
 	#tickOnce(): Promise<void> {
-		this.#busy = this.#busy.then(() => this.#tick()).then(() => undefined, (err: Error) => void this.emit('error', err));
+		this.#busy = this.#busy
+			.then(() => this.#tick())
+			.then(
+				() => undefined,
+				(err: Error) => void this.emit('error', err),
+			);
 		return this.#busy;
 	}
 

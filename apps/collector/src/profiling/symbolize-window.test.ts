@@ -22,7 +22,14 @@ test('a function name over the wire limit is cut keeping its end, and counted', 
 	writeFileSync(join(dir, 'longname.c'), `#include <unistd.h>\nvoid ${name}(void) { for (;;) pause(); }\nint main(void) { ${name}(); }\n`);
 	execFileSync('clang', ['-O0', '-no-pie', '-fno-pie', '-o', bin, join(dir, 'longname.c')]);
 	const nm = execFileSync('nm', [bin], { encoding: 'utf8' });
-	const addr = BigInt(`0x${nm.split('\n').find((l) => l.endsWith(` ${name}`))!.split(' ')[0]}`);
+	const addr = BigInt(
+		`0x${
+			nm
+				.split('\n')
+				.find((l) => l.endsWith(` ${name}`))!
+				.split(' ')[0]
+		}`,
+	);
 	const child = spawn(bin, { stdio: 'ignore' });
 	try {
 		await new Promise((r) => child.once('spawn', r));
@@ -37,7 +44,7 @@ test('a function name over the wire limit is cut keeping its end, and counted', 
 		const cuts: WireCuts = { frames: 0 };
 		// The process must have mapped its binary before the symbolizer looks.
 		const symbolizer = new Symbolizer();
-		for (const deadline = Date.now() + 10_000; ; ) {
+		for (const deadline = Date.now() + 10_000; ;) {
 			symbolizer.observe(pid);
 			const probe = symbolizer.user(pid, [addr + 4n]);
 			if (probe[0]?.name === name) break;

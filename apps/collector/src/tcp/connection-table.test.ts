@@ -128,7 +128,7 @@ test('a reused 4-tuple starts a new row; news about the old socket is ignored', 
 	assert.equal(snap.connections.length, 1);
 	assert.equal(snap.connections[0]!.cookie, '2');
 	assert.equal(snap.connections[0]!.retransmits, 1);
-	assert.equal(snap.processes[0]!.retransmits, 10, 'the process keeps both sockets\' retransmits');
+	assert.equal(snap.processes[0]!.retransmits, 10, "the process keeps both sockets' retransmits");
 });
 
 test('listeners and connections without ports yet are left out', () => {
@@ -139,7 +139,10 @@ test('listeners and connections without ports yet are left out', () => {
 		conn({ cookie: 7n }),
 	]);
 	const snap = tbl.snapshot();
-	assert.deepEqual(snap.connections.map((c) => c.cookie), ['7']);
+	assert.deepEqual(
+		snap.connections.map((c) => c.cookie),
+		['7'],
+	);
 });
 
 test('takeWindow returns what retransmitted since the previous window, once', () => {
@@ -148,21 +151,24 @@ test('takeWindow returns what retransmitted since the previous window, once', ()
 	tbl.applyEvents([retransmit(1500, 3, 3, { cookie: 1n, sport: 1 }), retransmit(1600, 2, 2, { cookie: 2n, sport: 2 })]);
 	tbl.applyConnections([conn({ cookie: 3n, sport: 3 })]); // no retransmits: not in the window
 	const w1 = tbl.takeWindow();
-	assert.deepEqual(w1.connections.map((c) => [c.cookie, c.retransmits]).sort(), [['1', 3], ['2', 2]]);
+	assert.deepEqual(w1.connections.map((c) => [c.cookie, c.retransmits]).sort(), [
+		['1', 3],
+		['2', 2],
+	]);
 	now.t = 3000;
 	tbl.applyEvents([retransmit(2500, 4, 7, { cookie: 1n, sport: 1 })]);
 	const w2 = tbl.takeWindow();
 	assert.equal(w2.startMs, 2000, 'the second window starts where the first ended');
 	assert.equal(w2.durationMs, 1000);
-	assert.deepEqual(w2.connections.map((c) => [c.cookie, c.retransmits]), [['1', 4]]);
+	assert.deepEqual(
+		w2.connections.map((c) => [c.cookie, c.retransmits]),
+		[['1', 4]],
+	);
 	assert.equal(tbl.takeWindow().connections.length, 0);
 });
 
 test('IPv6 keys bracket addresses', () => {
-	assert.equal(
-		connectionKey({ family: 6, saddr: 'fd00::1', sport: 1, daddr: 'fd00::2', dport: 2, pid: 3 }),
-		'[fd00::1]:1>[fd00::2]:2/3',
-	);
+	assert.equal(connectionKey({ family: 6, saddr: 'fd00::1', sport: 1, daddr: 'fd00::2', dport: 2, pid: 3 }), '[fd00::1]:1>[fd00::2]:2/3');
 });
 
 test('the rate window counts the last second only and ignores stale additions', () => {

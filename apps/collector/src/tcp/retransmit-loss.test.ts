@@ -12,7 +12,7 @@
  * numbers therefore agree with TSO/GSO on, as real hosts run (ethtool, which could turn it off on
  * the veth, is not needed and not installed here). retransmitSkbs keeps the per-skb count; on a
  * veth with TSO it is well below retransmitSegments.
-  */
+ */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { test, type TestContext } from 'node:test';
@@ -61,13 +61,16 @@ for (const family of [4, 6] as const) {
 		const serverAddr = family === 4 ? pair.serverAddr : pair.serverAddr6;
 		await startSink(t, pair, serverAddr);
 		// Only packets with payload: dropping SYNs and FINs too would only add 1 s SYN timers.
-		pair.nft(pair.server, `
+		pair.nft(
+			pair.server,
+			`
 			table inet lossy {
 				chain input {
 					type filter hook input priority 0; policy accept;
 					tcp dport ${PORT} meta length > 200 numgen random mod 100 < 20 drop
 				}
-			}`);
+			}`,
+		);
 
 		const before = pair.tcpCounters(pair.client).RetransSegs!;
 		const source = pair.spawn(pair.client, process.execPath, ['-e', SOURCE_SCRIPT, serverAddr, String(PORT), '1', String(3 << 20), '0']);
@@ -80,7 +83,9 @@ for (const family of [4, 6] as const) {
 		const after = pair.tcpCounters(pair.client).RetransSegs!;
 		const kernelDelta = after - before;
 
-		t.diagnostic(`IPv${family}: firesight ${conn.retransmits} segments (${conn.retransmitSkbs} skbs, ${conn.retransmitFailures} failed), TcpRetransSegs delta ${kernelDelta}`);
+		t.diagnostic(
+			`IPv${family}: firesight ${conn.retransmits} segments (${conn.retransmitSkbs} skbs, ${conn.retransmitFailures} failed), TcpRetransSegs delta ${kernelDelta}`,
+		);
 		assert.ok(kernelDelta > 0, 'the loss rule caused retransmits');
 		assert.equal(conn.retransmits, kernelDelta);
 		assert.equal(conn.pid, sourcePid);
@@ -98,8 +103,14 @@ for (const family of [4, 6] as const) {
 		const mine = events.filter((e) => e.connection.cookie === conn.cookie);
 		const streamed = mine.filter((e) => e.kind === 'retransmit').reduce((n, e) => n + e.segments, 0);
 		assert.equal(streamed, kernelDelta);
-		assert.ok(mine.some((e) => e.kind === 'open'), 'an open event');
-		assert.ok(mine.some((e) => e.kind === 'close'), 'a close event');
+		assert.ok(
+			mine.some((e) => e.kind === 'open'),
+			'an open event',
+		);
+		assert.ok(
+			mine.some((e) => e.kind === 'close'),
+			'a close event',
+		);
 		assert.equal(tracer.counters().ringBufferFull, 0);
 
 		const table = new ConnectionTable();
@@ -118,13 +129,16 @@ test('SYN-ACK retransmits land on the accepted connection, owned by the acceptin
 	assert.equal(tracer.acceptOwners, true, 'accept() is traced (needs tracefs mounted)');
 	const sink = await startSink(t, pair, pair.serverAddr);
 	// The client drops the first SYN-ACK it sees: the server retransmits it after its 1 s timer.
-	pair.nft(pair.client, `
+	pair.nft(
+		pair.client,
+		`
 		table inet lossy {
 			chain input {
 				type filter hook input priority 0; policy accept;
 				tcp sport ${PORT} tcp flags & (syn | ack) == syn | ack numgen inc mod 1000000 < 1 drop
 			}
-		}`);
+		}`,
+	);
 	const before = pair.tcpCounters(pair.server).RetransSegs!;
 	const source = pair.spawn(pair.client, process.execPath, ['-e', SOURCE_SCRIPT, pair.serverAddr, String(PORT), '1', '1000', '0']);
 	t.after(() => void source.kill('SIGKILL'));
@@ -133,7 +147,9 @@ test('SYN-ACK retransmits land on the accepted connection, owned by the acceptin
 
 	const conn = await closedConnection(tracer, (c) => c.pid === sink.pid && c.sport === PORT && c.direction === 'passive');
 	const kernelDelta = pair.tcpCounters(pair.server).RetransSegs! - before;
-	t.diagnostic(`SYN-ACK retransmits: firesight ${conn.synackRetransmits} (+${conn.retransmitSegments} data), server TcpRetransSegs delta ${kernelDelta}`);
+	t.diagnostic(
+		`SYN-ACK retransmits: firesight ${conn.synackRetransmits} (+${conn.retransmitSegments} data), server TcpRetransSegs delta ${kernelDelta}`,
+	);
 	assert.ok(conn.synackRetransmits >= 1);
 	assert.equal(conn.retransmits, kernelDelta);
 	assert.equal(conn.pid, sink.pid);

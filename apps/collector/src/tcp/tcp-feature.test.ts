@@ -14,10 +14,29 @@ function sink() {
 test('kernel reads become connection snapshots, process retransmits and windows', async () => {
 	const ns = process.hrtime.bigint();
 	const conn: TcpConnection = {
-		cookie: 5n, family: 4, saddr: '10.0.0.1', sport: 40000, daddr: '10.0.0.2', dport: 80, pid: 77, comm: 'curl',
-		state: 'ESTABLISHED', direction: 'active', ownerKnown: true, midway: false, startNs: ns - 1_000_000_000n, endNs: 0n,
-		firstRetransmitNs: ns, lastRetransmitNs: ns, bytesAcked: 1000, bytesReceived: 10, retransmitSegments: 6,
-		retransmitSkbs: 3, retransmitFailures: 0, synackRetransmits: 0, retransmits: 6,
+		cookie: 5n,
+		family: 4,
+		saddr: '10.0.0.1',
+		sport: 40000,
+		daddr: '10.0.0.2',
+		dport: 80,
+		pid: 77,
+		comm: 'curl',
+		state: 'ESTABLISHED',
+		direction: 'active',
+		ownerKnown: true,
+		midway: false,
+		startNs: ns - 1_000_000_000n,
+		endNs: 0n,
+		firstRetransmitNs: ns,
+		lastRetransmitNs: ns,
+		bytesAcked: 1000,
+		bytesReceived: 10,
+		retransmitSegments: 6,
+		retransmitSkbs: 3,
+		retransmitFailures: 0,
+		synackRetransmits: 0,
+		retransmits: 6,
 	};
 	let reads = 0;
 	const tracer = {
@@ -30,7 +49,10 @@ test('kernel reads become connection snapshots, process retransmits and windows'
 		close: () => {},
 	};
 	const { sent, context } = sink();
-	const tcp = tcpFeature({ intervalMs: 60_000, create: (host) => new TcpConnections({ host, tracer, table: new ConnectionTable() }) }).start(context);
+	const tcp = tcpFeature({
+		intervalMs: 60_000,
+		create: (host) => new TcpConnections({ host, tracer, table: new ConnectionTable() }),
+	}).start(context);
 	await new Promise((r) => setTimeout(r, 20));
 	const snapshots = sent.flatMap((m) => (m.type === 'connections' ? [m.snapshot] : []));
 	assert.equal(snapshots.length, 1);
@@ -44,5 +66,8 @@ test('kernel reads become connection snapshots, process retransmits and windows'
 	await tcp.stop();
 	// The window drained again first: it holds all 9, and stop() sent nothing more (no new retransmits).
 	const windows = sent.flatMap((m) => (m.type === 'retransmitWindow' ? [m.window] : []));
-	assert.deepEqual(windows.map((w) => w.connections.map((c) => [c.pid, c.dport, c.retransmits])), [[[77, 80, 9]]]);
+	assert.deepEqual(
+		windows.map((w) => w.connections.map((c) => [c.pid, c.dport, c.retransmits])),
+		[[[77, 80, 9]]],
+	);
 });

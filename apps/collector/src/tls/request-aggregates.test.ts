@@ -5,9 +5,24 @@ import { latencyBucket, quantile, RequestAggregator } from './request-aggregates
 
 function req(over: Partial<RequestRecord>): RequestRecord {
 	return {
-		ts: 0, pid: 1, comm: 'svc', role: 'server', method: 'GET', path: '/', endpoint: '/', status: 200,
-		latencyMs: 1, reqBytes: 10, respBytes: 20, local: null, remote: null, connection: null,
-		httpVersion: '1.1', requestHeaders: [], responseHeaders: [], ...over,
+		ts: 0,
+		pid: 1,
+		comm: 'svc',
+		role: 'server',
+		method: 'GET',
+		path: '/',
+		endpoint: '/',
+		status: 200,
+		latencyMs: 1,
+		reqBytes: 10,
+		respBytes: 20,
+		local: null,
+		remote: null,
+		connection: null,
+		httpVersion: '1.1',
+		requestHeaders: [],
+		responseHeaders: [],
+		...over,
 	};
 }
 
@@ -25,7 +40,8 @@ test('log2 buckets and nearest-rank quantiles', () => {
 
 test('per process and per endpoint counts, errors, percentiles; drain starts a new window', () => {
 	const agg = new RequestAggregator();
-	for (let i = 1; i <= 100; i++) agg.add(req({ endpoint: '/users/:id', latencyMs: i, status: i % 10 === 0 ? 500 : i % 10 === 1 ? 404 : 200 }));
+	for (let i = 1; i <= 100; i++)
+		agg.add(req({ endpoint: '/users/:id', latencyMs: i, status: i % 10 === 0 ? 500 : i % 10 === 1 ? 404 : 200 }));
 	agg.add(req({ method: 'POST', endpoint: '/users', latencyMs: 3 }));
 	agg.add(req({ pid: 2, comm: 'other', latencyMs: 7 }));
 	const w = agg.drain();
@@ -37,7 +53,10 @@ test('per process and per endpoint counts, errors, percentiles; drain starts a n
 	assert.equal(ep.p50Ms, 50);
 	assert.equal(ep.p90Ms, 90);
 	assert.equal(ep.p99Ms, 99);
-	assert.equal(ep.histogram.reduce((a, b) => a + b, 0), 100);
+	assert.equal(
+		ep.histogram.reduce((a, b) => a + b, 0),
+		100,
+	);
 	const p1 = w.processes.find((p) => p.pid === 1)!;
 	assert.equal(p1.count, 101);
 	assert.equal(w.processes.find((p) => p.pid === 2)!.count, 1);

@@ -130,55 +130,76 @@ test('curl against openssl s_server -www: each request once, with method, path, 
 	assert.deepEqual(losses(), lossesBefore, 'no TLS call lost');
 });
 
-test('a Node server from a binary first run after the tracer started: found at exec, keep-alive, both sides once each', { skip }, async () => {
-	const port = freePort();
-	const lossesBefore = losses();
-	const { child: server, binary } = await startLateNodeServer(port);
-	assert.ok(
-		await eventually(() => capture.attachedFiles().some((f) => f.path === binary && f.kind === 'executable')),
-		`the copy of node was attached through its exec event (attached: ${capture.attachedFiles().map((f) => f.path).join(', ')})`,
-	);
-	const prefix = `/fs-node/${tag}`;
-	const requests = [
-		...Array.from({ length: 4 }, (_, i) => ({ path: `${prefix}/items/${i + 100}` })),
-		{ method: 'POST', path: `${prefix}/orders?card=4111111111111111`, body: 'x'.repeat(1000), headers: { authorization: SECRET, cookie: 'sid=client-cookie-secret' } },
-		{ path: `${prefix}/status/503` },
-	];
-	const { stdout, pid: clientPid } = await runNode(HTTPS_CLIENT_SCRIPT, [JSON.stringify({ port, keepAlive: true, requests })]);
-	const statuses = JSON.parse(stdout) as number[];
-	assert.deepEqual(statuses, [200, 200, 200, 200, 200, 503]);
-	const want = requests.length * 2;
-	assert.ok(await eventually(() => withPath(prefix).length >= want), `captured ${withPath(prefix).length} of ${want}`);
-	await new Promise((r) => setTimeout(r, 200));
-	const got = withPath(prefix);
-	const client = got.filter((r) => r.pid === clientPid);
-	const srv = got.filter((r) => r.pid === server.pid);
-	assert.equal(client.length, requests.length, 'client side once each');
-	assert.equal(srv.length, requests.length, 'server side once each');
-	for (const side of [client, srv]) {
-		assert.deepEqual(side.map((r) => r.status), statuses);
-		assert.deepEqual(side.map((r) => r.method), ['GET', 'GET', 'GET', 'GET', 'POST', 'GET']);
-		// Keep-alive: one connection for all of them, and a known one.
-		assert.equal(new Set(side.map((r) => r.connection)).size, 1);
-		assert.notEqual(side[0]!.connection, null);
-	}
-	assert.ok(client.every((r) => r.role === 'client' && r.remote === `127.0.0.1:${port}`));
-	assert.ok(srv.every((r) => r.role === 'server' && r.local === `127.0.0.1:${port}`));
-	const post = srv.find((r) => r.method === 'POST')!;
-	assert.equal(post.path, `${prefix}/orders?card=REDACTED`);
-	assert.ok(post.reqBytes > 1000, `request bytes ${post.reqBytes}`);
-	assert.equal(post.requestBody, undefined, 'no bodies unless asked for');
-	const agg = capture.aggregates();
-	const ep = agg.endpoints.find((e) => e.pid === server.pid && e.endpoint === '/fs-node/:id/items/:id');
-	assert.equal(ep?.count, 4);
-	const errs = agg.endpoints.find((e) => e.pid === server.pid && e.endpoint === '/fs-node/:id/status/:id');
-	assert.equal(errs?.errors, 1);
-	assert.equal(errs && errs.errors / errs.count, 1);
-	const proc = agg.processes.find((p) => p.pid === server.pid);
-	assert.ok(proc && proc.count >= requests.length && proc.p99Ms >= proc.p50Ms);
-	assert.equal(proc.histogram.reduce((a, b) => a + b, 0), proc.count);
-	assert.deepEqual(losses(), lossesBefore, 'no TLS call lost');
-});
+test(
+	'a Node server from a binary first run after the tracer started: found at exec, keep-alive, both sides once each',
+	{ skip },
+	async () => {
+		const port = freePort();
+		const lossesBefore = losses();
+		const { child: server, binary } = await startLateNodeServer(port);
+		assert.ok(
+			await eventually(() => capture.attachedFiles().some((f) => f.path === binary && f.kind === 'executable')),
+			`the copy of node was attached through its exec event (attached: ${capture
+				.attachedFiles()
+				.map((f) => f.path)
+				.join(', ')})`,
+		);
+		const prefix = `/fs-node/${tag}`;
+		const requests = [
+			...Array.from({ length: 4 }, (_, i) => ({ path: `${prefix}/items/${i + 100}` })),
+			{
+				method: 'POST',
+				path: `${prefix}/orders?card=4111111111111111`,
+				body: 'x'.repeat(1000),
+				headers: { authorization: SECRET, cookie: 'sid=client-cookie-secret' },
+			},
+			{ path: `${prefix}/status/503` },
+		];
+		const { stdout, pid: clientPid } = await runNode(HTTPS_CLIENT_SCRIPT, [JSON.stringify({ port, keepAlive: true, requests })]);
+		const statuses = JSON.parse(stdout) as number[];
+		assert.deepEqual(statuses, [200, 200, 200, 200, 200, 503]);
+		const want = requests.length * 2;
+		assert.ok(await eventually(() => withPath(prefix).length >= want), `captured ${withPath(prefix).length} of ${want}`);
+		await new Promise((r) => setTimeout(r, 200));
+		const got = withPath(prefix);
+		const client = got.filter((r) => r.pid === clientPid);
+		const srv = got.filter((r) => r.pid === server.pid);
+		assert.equal(client.length, requests.length, 'client side once each');
+		assert.equal(srv.length, requests.length, 'server side once each');
+		for (const side of [client, srv]) {
+			assert.deepEqual(
+				side.map((r) => r.status),
+				statuses,
+			);
+			assert.deepEqual(
+				side.map((r) => r.method),
+				['GET', 'GET', 'GET', 'GET', 'POST', 'GET'],
+			);
+			// Keep-alive: one connection for all of them, and a known one.
+			assert.equal(new Set(side.map((r) => r.connection)).size, 1);
+			assert.notEqual(side[0]!.connection, null);
+		}
+		assert.ok(client.every((r) => r.role === 'client' && r.remote === `127.0.0.1:${port}`));
+		assert.ok(srv.every((r) => r.role === 'server' && r.local === `127.0.0.1:${port}`));
+		const post = srv.find((r) => r.method === 'POST')!;
+		assert.equal(post.path, `${prefix}/orders?card=REDACTED`);
+		assert.ok(post.reqBytes > 1000, `request bytes ${post.reqBytes}`);
+		assert.equal(post.requestBody, undefined, 'no bodies unless asked for');
+		const agg = capture.aggregates();
+		const ep = agg.endpoints.find((e) => e.pid === server.pid && e.endpoint === '/fs-node/:id/items/:id');
+		assert.equal(ep?.count, 4);
+		const errs = agg.endpoints.find((e) => e.pid === server.pid && e.endpoint === '/fs-node/:id/status/:id');
+		assert.equal(errs?.errors, 1);
+		assert.equal(errs && errs.errors / errs.count, 1);
+		const proc = agg.processes.find((p) => p.pid === server.pid);
+		assert.ok(proc && proc.count >= requests.length && proc.p99Ms >= proc.p50Ms);
+		assert.equal(
+			proc.histogram.reduce((a, b) => a + b, 0),
+			proc.count,
+		);
+		assert.deepEqual(losses(), lossesBefore, 'no TLS call lost');
+	},
+);
 
 test('pipelined requests on one connection pair in order', { skip }, async () => {
 	const port = freePort();
@@ -195,16 +216,28 @@ test('pipelined requests on one connection pair in order', { skip }, async () =>
 	await new Promise((r) => setTimeout(r, 200));
 	const client = withPath(prefix).filter((r) => r.pid === clientPid);
 	const srv = withPath(prefix).filter((r) => r.pid === server.pid);
-	assert.deepEqual(client.map((r) => r.path), paths);
-	assert.deepEqual(srv.map((r) => r.path), paths);
+	assert.deepEqual(
+		client.map((r) => r.path),
+		paths,
+	);
+	assert.deepEqual(
+		srv.map((r) => r.path),
+		paths,
+	);
 	assert.ok(client.every((r) => r.status === 200));
 	for (const side of [client, srv]) {
 		// Headers are the same size each time, so response size minus path length is one number.
 		assert.equal(new Set(side.map((r) => r.respBytes)).size, 3, `responses differ in size: ${side.map((r) => r.respBytes).join(', ')}`);
 		const overhead = side.map((r) => r.respBytes - r.path.length);
-		assert.ok(overhead.every((o) => o === overhead[0]), `each response belongs to its own request: ${side.map((r) => `${r.path.length}:${r.respBytes}`).join(', ')}`);
+		assert.ok(
+			overhead.every((o) => o === overhead[0]),
+			`each response belongs to its own request: ${side.map((r) => `${r.path.length}:${r.respBytes}`).join(', ')}`,
+		);
 	}
-	assert.deepEqual(client.map((r) => r.respBytes), srv.map((r) => r.respBytes));
+	assert.deepEqual(
+		client.map((r) => r.respBytes),
+		srv.map((r) => r.respBytes),
+	);
 	assert.deepEqual(losses(), lossesBefore, 'no TLS call lost');
 });
 
@@ -239,13 +272,33 @@ test('no Authorization or cookie value appears in anything the capture emits', {
 	const port = freePort();
 	children.push(await startSServer(cert, port));
 	const prefix = `/fs-auth-${tag}`;
-	await run('curl', ['-sk', '-o', '/dev/null', '-H', `Authorization: ${SECRET}`, '-H', 'Cookie: a=curl-cookie-secret', `https://127.0.0.1:${port}${prefix}?token=abc123secret`]);
+	await run('curl', [
+		'-sk',
+		'-o',
+		'/dev/null',
+		'-H',
+		`Authorization: ${SECRET}`,
+		'-H',
+		'Cookie: a=curl-cookie-secret',
+		`https://127.0.0.1:${port}${prefix}?token=abc123secret`,
+	]);
 	assert.ok(await eventually(() => withPath(prefix).length >= 1));
 	const r = withPath(prefix)[0]!;
-	assert.deepEqual(r.requestHeaders.find(([k]) => k === 'Authorization'), ['Authorization', 'REDACTED']);
+	assert.deepEqual(
+		r.requestHeaders.find(([k]) => k === 'Authorization'),
+		['Authorization', 'REDACTED'],
+	);
 	// Everything the capture hands out, over the whole run (the Node test sent the same secret).
 	const everything = JSON.stringify([seen, capture.aggregates(), capture.connections(), capture.counters()]);
-	for (const secret of [SECRET, SECRET.split(' ')[1]!, 'client-cookie-secret', 'curl-cookie-secret', 'server-cookie-secret', 'abc123secret', '4111111111111111']) {
+	for (const secret of [
+		SECRET,
+		SECRET.split(' ')[1]!,
+		'client-cookie-secret',
+		'curl-cookie-secret',
+		'server-cookie-secret',
+		'abc123secret',
+		'4111111111111111',
+	]) {
 		assert.ok(!everything.includes(secret), `${secret} leaked`);
 	}
 	assert.ok(seen.some((x) => x.requestHeaders.some(([k, v]) => k.toLowerCase() === 'authorization' && v === 'REDACTED')));

@@ -17,21 +17,54 @@ function sink() {
 }
 
 const req = (over: Partial<RequestRecord>): RequestRecord => ({
-	ts: 1000.5, pid: 7, comm: 'node', role: 'server', method: 'GET', path: '/a?k=REDACTED', endpoint: '/a', status: 200, latencyMs: 2,
-	reqBytes: 10, respBytes: 20, local: '127.0.0.1:443', remote: '127.0.0.1:5000', connection: '7:3:1', httpVersion: '1.1',
-	requestHeaders: [['authorization', 'REDACTED']], responseHeaders: [], ...over,
+	ts: 1000.5,
+	pid: 7,
+	comm: 'node',
+	role: 'server',
+	method: 'GET',
+	path: '/a?k=REDACTED',
+	endpoint: '/a',
+	status: 200,
+	latencyMs: 2,
+	reqBytes: 10,
+	respBytes: 20,
+	local: '127.0.0.1:443',
+	remote: '127.0.0.1:5000',
+	connection: '7:3:1',
+	httpVersion: '1.1',
+	requestHeaders: [['authorization', 'REDACTED']],
+	responseHeaders: [],
+	...over,
 });
 
 class FakeCapture extends EventEmitter implements TlsCaptureLike {
 	agg = new RequestAggregator();
 	started = false;
 	stopped = false;
-	start() { this.started = true; }
-	stop() { this.stopped = true; }
-	drainAggregates() { return this.agg.drain(); }
+	start() {
+		this.started = true;
+	}
+	stop() {
+		this.stopped = true;
+	}
+	drainAggregates() {
+		return this.agg.drain();
+	}
 	counters(): TlsCaptureCounters {
 		return {
-			kernel: { calls: 9, bytes: 9, dataLost: 3, controlLost: 0, truncated: 1, readFailed: 0, noEntry: 0, activeFull: 0, connFull: 0, streamDropped: 2, decodeErrors: 0 },
+			kernel: {
+				calls: 9,
+				bytes: 9,
+				dataLost: 3,
+				controlLost: 0,
+				truncated: 1,
+				readFailed: 0,
+				noEntry: 0,
+				activeFull: 0,
+				connFull: 0,
+				streamDropped: 2,
+				decodeErrors: 0,
+			},
 			discovery: { attachedFiles: 2, attachFailures: 1, processesScanned: 10, tlsProcesses: 2 },
 			connections: { open: 1, closed: 0, evicted: 0, unboundSeen: 0 },
 			requests: 0,
@@ -50,8 +83,13 @@ test('requests become bounded batches, process rates and p99, windows and drop c
 	const { context, sent } = sink();
 	let bodies: readonly number[] = [];
 	const tls = tlsFeature({
-		maxBatch: 3, now: () => clock, captureBodies: [7],
-		create: (o) => { bodies = o.captureBodies; return fake; },
+		maxBatch: 3,
+		now: () => clock,
+		captureBodies: [7],
+		create: (o) => {
+			bodies = o.captureBodies;
+			return fake;
+		},
 	}).start(context);
 	assert.ok(fake.started);
 	assert.deepEqual(bodies, [7]);
@@ -68,7 +106,14 @@ test('requests become bounded batches, process rates and p99, windows and drop c
 		{ pid: 8, comm: 'curl', cmdline: '', cpuPercent: 0, samplesPerSec: 0 },
 		{ pid: 9, comm: 'idle', cmdline: '', cpuPercent: 0, samplesPerSec: 0 },
 	]);
-	assert.deepEqual(rows.map((r) => [r.pid, r.requestsPerSec, r.p99Ms]), [[7, 2, 4], [8, 0.5, 100], [9, 0, undefined]]);
+	assert.deepEqual(
+		rows.map((r) => [r.pid, r.requestsPerSec, r.p99Ms]),
+		[
+			[7, 2, 4],
+			[8, 0.5, 100],
+			[9, 0, undefined],
+		],
+	);
 	assert.equal(tls.drops().dataLost, 3);
 	assert.equal(tls.drops().streamDropped, 2);
 	assert.equal(tls.drops().requestsNotSent, 2);
@@ -77,7 +122,13 @@ test('requests become bounded batches, process rates and p99, windows and drop c
 	assert.equal(sent.batches.length, 1, 'nothing new, nothing sent');
 	void tls.window!();
 	assert.equal(sent.windows.length, 1);
-	assert.deepEqual(sent.windows[0]!.endpoints.map((e) => [e.pid, e.endpoint, e.count]), [[7, '/a', 4], [8, '/a', 1]]);
+	assert.deepEqual(
+		sent.windows[0]!.endpoints.map((e) => [e.pid, e.endpoint, e.count]),
+		[
+			[7, '/a', 4],
+			[8, '/a', 1],
+		],
+	);
 	assert.equal(sent.windows[0]!.endpoints[0]!.histogram.length, 32);
 	// p99 forgets requests older than its span.
 	clock += 20_000;

@@ -1,9 +1,4 @@
-import {
-	MAX_REQUESTS_PER_BATCH,
-	type ProcessRow,
-	type RequestRecord,
-	type RequestWindow,
-} from '@firesight/protocol';
+import { MAX_REQUESTS_PER_BATCH, type ProcessRow, type RequestRecord, type RequestWindow } from '@firesight/protocol';
 import type { Feature, FeatureContext, FeatureDefinition } from '../feature.ts';
 import type { RequestAggregates } from './request-aggregates.ts';
 import { TlsCapture, type TlsCaptureCounters } from './tls-capture.ts';

@@ -32,5 +32,10 @@ export function EmptyState({ title, detail, action, children, tone = 'neutral', 
 
 /** No collector is connected: how to start one. */
 export function NoCollectorState() {
-	return <EmptyState title="No collector is sending data" detail="Start one on this host with `firesight up` (or `npm start`), or point `firesight collector --hub URL --token TOKEN` at this hub." />;
+	return (
+		<EmptyState
+			title="No collector is sending data"
+			detail="Start one on this host with `firesight up` (or `npm start`), or point `firesight collector --hub URL --token TOKEN` at this hub."
+		/>
+	);
 }

@@ -53,11 +53,16 @@ export function DropsPanel({ onClose }: { onClose: () => void }) {
 				setError(null);
 			} catch (err) {
 				setError(`${(err as Error).message}; showing the collectors' counters from the live stream`);
-				counters = (liveRef.current.status?.hosts ?? []).flatMap((h) => Object.entries(h.drops).map(([name, value]) => ({ source: h.host, name, value })));
+				counters = (liveRef.current.status?.hosts ?? []).flatMap((h) =>
+					Object.entries(h.drops).map(([name, value]) => ({ source: h.host, name, value })),
+				);
 			}
 			if (stopped) return;
 			const now = Date.now();
-			setSnapshots((prev) => [...prev.filter((s) => now - s.receivedMs <= RATE_SPAN_MS + POLL_MS), { receivedMs: now, counters, denominators: denominators() }]);
+			setSnapshots((prev) => [
+				...prev.filter((s) => now - s.receivedMs <= RATE_SPAN_MS + POLL_MS),
+				{ receivedMs: now, counters, denominators: denominators() },
+			]);
 		};
 		void poll();
 		const timer = setInterval(() => void poll(), POLL_MS);
@@ -111,7 +116,19 @@ export function DropsPanel({ onClose }: { onClose: () => void }) {
 							</tr>
 						)}
 						{rows.map((r) => (
-							<tr key={`${r.source}/${r.name}`} className={r.count === 0 ? 'drops-row-zero' : !r.lost ? 'drops-row-kept' : (r.ratePerSec ?? 0) > 0 ? 'drops-row-moving' : 'drops-row-counted'} data-counter={r.name}>
+							<tr
+								key={`${r.source}/${r.name}`}
+								className={
+									r.count === 0
+										? 'drops-row-zero'
+										: !r.lost
+											? 'drops-row-kept'
+											: (r.ratePerSec ?? 0) > 0
+												? 'drops-row-moving'
+												: 'drops-row-counted'
+								}
+								data-counter={r.name}
+							>
 								<td>{r.source}</td>
 								<td className="mono">{r.name}</td>
 								<td>
@@ -129,7 +146,8 @@ export function DropsPanel({ onClose }: { onClose: () => void }) {
 				</table>
 			</div>
 			<div className="drops-panel-foot toolbar-note">
-				Rates over the last {RATE_SPAN_MS / 1000} s. The Profiles page says separately how many frames narrower than a pixel it hid. Prometheus can scrape the same counters from /metrics.
+				Rates over the last {RATE_SPAN_MS / 1000} s. The Profiles page says separately how many frames narrower than a pixel it hid.
+				Prometheus can scrape the same counters from /metrics.
 			</div>
 		</div>
 	);

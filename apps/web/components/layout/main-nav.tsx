@@ -30,7 +30,11 @@ function Nav({ query }: { query: string }) {
 					const current = isCurrent(item, pathname);
 					return (
 						<li key={item.href}>
-							<Link href={query ? `${item.href}?${query}` : item.href} className={current ? 'current' : undefined} aria-current={current ? 'page' : undefined}>
+							<Link
+								href={query ? `${item.href}?${query}` : item.href}
+								className={current ? 'current' : undefined}
+								aria-current={current ? 'page' : undefined}
+							>
 								{item.label}
 							</Link>
 						</li>

@@ -29,8 +29,7 @@ export function LiveProvider({ children }: { children: ReactNode }) {
 				const receivedAt = Date.now();
 				store.update((state) => reduceMessage(state, message, receivedAt));
 			},
-			onState: (connection, { retryAt }) =>
-				store.update((state) => reduceConnection(state, connection, retryAt, Date.now())),
+			onState: (connection, { retryAt }) => store.update((state) => reduceConnection(state, connection, retryAt, Date.now())),
 		});
 		socketHolder.socket = socket;
 		socket.start();
@@ -40,10 +39,7 @@ export function LiveProvider({ children }: { children: ReactNode }) {
 		};
 	}, [store, socketHolder, loggingIn]);
 
-	const value = useMemo<LiveContextValue>(
-		() => ({ store, retryNow: () => socketHolder.socket?.retryNow() }),
-		[store, socketHolder],
-	);
+	const value = useMemo<LiveContextValue>(() => ({ store, retryNow: () => socketHolder.socket?.retryNow() }), [store, socketHolder]);
 	return <LiveContext.Provider value={value}>{children}</LiveContext.Provider>;
 }
 

@@ -119,7 +119,9 @@ export const CONNECTION_COLUMNS: readonly Column<HostConnectionRow>[] = [
 		align: 'right',
 		firstSort: 'desc',
 		value: (row) => row.retransmitsPerSecond,
-		render: (row) => <span className={`mono ${row.retransmitsPerSecond > 0 ? 'retrans-hot' : 'dim'}`}>{formatRate(row.retransmitsPerSecond)}</span>,
+		render: (row) => (
+			<span className={`mono ${row.retransmitsPerSecond > 0 ? 'retrans-hot' : 'dim'}`}>{formatRate(row.retransmitsPerSecond)}</span>
+		),
 	},
 ];
 

@@ -50,7 +50,10 @@ export function NetworkView() {
 		api.network.series.query({ fromMs, toMs, stepMs: seriesStep(toMs - fromMs), ...hostInput(selection.hosts) }, { signal }),
 	);
 
-	const rows = useMemo(() => connectionRows(live.connections, now).filter((row) => isSelected(selection.hosts, row.host)), [live.connections, now, selection.hosts]);
+	const rows = useMemo(
+		() => connectionRows(live.connections, now).filter((row) => isSelected(selection.hosts, row.host)),
+		[live.connections, now, selection.hosts],
+	);
 	const needle = filter.trim().toLowerCase();
 	const visible = useMemo(() => rows.filter((row) => matches(row, needle)), [rows, needle]);
 	const hostCount = new Set(rows.map((row) => row.host)).size;
@@ -79,18 +82,38 @@ export function NetworkView() {
 	} else if (collectors.length === 0 || !anyConnected) {
 		empty = <NoCollectorState />;
 	} else if (snapshots.length === 0 && tcpOff.length > 0) {
-		empty = <EmptyState title="TCP tracing is off on the collectors" detail={`${tcpOff.join('; ')}. It needs root and a kernel with BTF.`} />;
+		empty = (
+			<EmptyState title="TCP tracing is off on the collectors" detail={`${tcpOff.join('; ')}. It needs root and a kernel with BTF.`} />
+		);
 	} else if (snapshots.length === 0) {
-		empty = <EmptyState title="No TCP data from the collectors" detail="Collectors send their TCP connection table every second once TCP tracing is loaded. If this stays empty, look for `TCP tracing is off` in the collector's log (it needs root and a kernel with BTF)." />;
+		empty = (
+			<EmptyState
+				title="No TCP data from the collectors"
+				detail="Collectors send their TCP connection table every second once TCP tracing is loaded. If this stays empty, look for `TCP tracing is off` in the collector's log (it needs root and a kernel with BTF)."
+			/>
+		);
 	} else if (rows.length === 0) {
-		empty = <EmptyState title="No TCP connections yet" detail="Connections appear here as processes open them; those opened before the collector started show once they send or close." />;
+		empty = (
+			<EmptyState
+				title="No TCP connections yet"
+				detail="Connections appear here as processes open them; those opened before the collector started show once they send or close."
+			/>
+		);
 	} else {
-		empty = <EmptyState title={`No connection matches “${filter.trim()}”`} detail="The filter looks at the PID, process, addresses, ports and state." action={{ label: 'Clear filter', onClick: () => setFilter('') }} />;
+		empty = (
+			<EmptyState
+				title={`No connection matches “${filter.trim()}”`}
+				detail="The filter looks at the PID, process, addresses, ports and state."
+				action={{ label: 'Clear filter', onClick: () => setFilter('') }}
+			/>
+		);
 	}
 
 	const { from, to } = resolveRange(range, now);
 	const longRange = to - from > 36 * 3_600_000;
-	const hostSeries: ChartSeries[] = (series.data?.hosts ?? []).slice(0, MAX_LINES).map((s) => ({ key: `h:${s.host}`, label: s.host, points: s.points }));
+	const hostSeries: ChartSeries[] = (series.data?.hosts ?? [])
+		.slice(0, MAX_LINES)
+		.map((s) => ({ key: `h:${s.host}`, label: s.host, points: s.points }));
 	const processSeries: ChartSeries[] = (series.data?.processes ?? []).slice(0, MAX_LINES).map((s) => ({
 		key: `p:${s.host}:${s.pid}`,
 		label: `${s.comm || '?'} (${s.pid})${(series.data?.hosts.length ?? 0) > 1 ? ` · ${s.host}` : ''}`,
@@ -98,7 +121,10 @@ export function NetworkView() {
 	}));
 	const chartEmpty = (what: string) => (
 		<div className="chart-empty">
-			{series.error ?? (series.data ? `No retransmits stored in this range. ${what} are kept per 10 s window; a lossy connection shows here once its window ends.` : 'Loading…')}
+			{series.error ??
+				(series.data
+					? `No retransmits stored in this range. ${what} are kept per 10 s window; a lossy connection shows here once its window ends.`
+					: 'Loading…')}
 		</div>
 	);
 
@@ -107,7 +133,10 @@ export function NetworkView() {
 			<PageHead title="Network">
 				TCP connections and retransmits per process and peer{hostCount > 1 ? ` on ${hostCount} hosts` : ''}
 				{stale ? (
-					<span className="stale-note" data-testid="live-stale-note"> · {stale}</span>
+					<span className="stale-note" data-testid="live-stale-note">
+						{' '}
+						· {stale}
+					</span>
 				) : (
 					lastUpdate > 0 && <> · updated {formatClock(lastUpdate)}</>
 				)}
@@ -117,7 +146,12 @@ export function NetworkView() {
 				<StatCard label="Open connections" value={formatCompact(totals.open)} testId="stat-open-connections" />
 				<StatCard label="Retransmits since collector start" value={formatInt(totals.retransmits)} testId="stat-retransmits" />
 				<StatCard label="Retransmits/s" value={formatRate(totals.rate)} />
-				<StatCard label="Processes retransmitting" value={formatInt(new Set(snapshots.flatMap((s) => s.processes.filter((p) => p.retransmits > 0).map((p) => `${s.host}:${p.pid}`))).size)} />
+				<StatCard
+					label="Processes retransmitting"
+					value={formatInt(
+						new Set(snapshots.flatMap((s) => s.processes.filter((p) => p.retransmits > 0).map((p) => `${s.host}:${p.pid}`))).size,
+					)}
+				/>
 			</section>
 
 			<div className="query-bar">
@@ -126,15 +160,43 @@ export function NetworkView() {
 
 			<section className="network-charts">
 				<Panel title="Retransmits/s per host">
-					{hostSeries.length > 0 && series.data ? <RetransmitChart buckets={series.data.buckets} series={hostSeries} longRange={longRange} testId="chart-hosts" /> : chartEmpty('Retransmits')}
+					{hostSeries.length > 0 && series.data ? (
+						<RetransmitChart buckets={series.data.buckets} series={hostSeries} longRange={longRange} testId="chart-hosts" />
+					) : (
+						chartEmpty('Retransmits')
+					)}
 				</Panel>
-				<Panel title="Retransmits/s per process" note={(series.data?.processes.length ?? 0) > MAX_LINES && <>top {MAX_LINES} of {series.data?.processes.length}</>}>
-					{processSeries.length > 0 && series.data ? <RetransmitChart buckets={series.data.buckets} series={processSeries} longRange={longRange} testId="chart-processes" /> : chartEmpty('Retransmits')}
+				<Panel
+					title="Retransmits/s per process"
+					note={
+						(series.data?.processes.length ?? 0) > MAX_LINES && (
+							<>
+								top {MAX_LINES} of {series.data?.processes.length}
+							</>
+						)
+					}
+				>
+					{processSeries.length > 0 && series.data ? (
+						<RetransmitChart buckets={series.data.buckets} series={processSeries} longRange={longRange} testId="chart-processes" />
+					) : (
+						chartEmpty('Retransmits')
+					)}
 				</Panel>
 			</section>
 
-			<section className={`panel ${live.connection === 'open' && !stale ? '' : 'stale'}`} aria-busy={live.connection !== 'open'} data-testid="connection-panel" data-stale={stale ? 'true' : undefined}>
-				<FilterToolbar value={filter} onChange={setFilter} placeholder="Filter by PID, process, address, port or state" what="connections" testId="connection-filter">
+			<section
+				className={`panel ${live.connection === 'open' && !stale ? '' : 'stale'}`}
+				aria-busy={live.connection !== 'open'}
+				data-testid="connection-panel"
+				data-stale={stale ? 'true' : undefined}
+			>
+				<FilterToolbar
+					value={filter}
+					onChange={setFilter}
+					placeholder="Filter by PID, process, address, port or state"
+					what="connections"
+					testId="connection-filter"
+				>
 					{visible.length === rows.length ? `${rows.length} connections` : `${visible.length} of ${rows.length} connections`}
 					{totals.omitted > 0 && ` (${formatInt(totals.omitted)} quiet ones not sent by the collector)`} · closed ones stay for a minute
 				</FilterToolbar>
@@ -151,7 +213,6 @@ export function NetworkView() {
 					rowBehavior={(row) => ({ testId: `connection-row-${row.pid}-${row.dport}-${row.sport}` })}
 				/>
 			</section>
-
 		</div>
 	);
 }

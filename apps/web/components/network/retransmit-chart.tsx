@@ -23,7 +23,16 @@ export function RetransmitChart({ buckets, series, longRange, testId }: Retransm
 			<ResponsiveContainer width="100%" height="100%">
 				<LineChart data={data} margin={{ top: 8, right: 16, bottom: 0, left: 0 }}>
 					<CartesianGrid stroke="var(--border)" vertical={false} />
-					<XAxis dataKey="t" type="number" scale="time" domain={['dataMin', 'dataMax']} tickFormatter={(t: number) => tick(t)} stroke="var(--text-faint)" fontSize={11} minTickGap={48} />
+					<XAxis
+						dataKey="t"
+						type="number"
+						scale="time"
+						domain={['dataMin', 'dataMax']}
+						tickFormatter={(t: number) => tick(t)}
+						stroke="var(--text-faint)"
+						fontSize={11}
+						minTickGap={48}
+					/>
 					<YAxis stroke="var(--text-faint)" fontSize={11} width={44} allowDecimals tickFormatter={(v: number) => formatRate(v)} />
 					<Tooltip
 						contentStyle={{ background: 'var(--surface-raised)', border: '1px solid var(--border)', borderRadius: 4, fontSize: 12 }}
@@ -32,7 +41,16 @@ export function RetransmitChart({ buckets, series, longRange, testId }: Retransm
 					/>
 					<Legend wrapperStyle={{ fontSize: 12 }} iconType="plainline" />
 					{series.map((s, i) => (
-						<Line key={s.key} dataKey={s.key} name={s.label} type="monotone" dot={false} strokeWidth={1.5} stroke={SERIES_COLORS[i % SERIES_COLORS.length]} isAnimationActive={false} />
+						<Line
+							key={s.key}
+							dataKey={s.key}
+							name={s.label}
+							type="monotone"
+							dot={false}
+							strokeWidth={1.5}
+							stroke={SERIES_COLORS[i % SERIES_COLORS.length]}
+							isAnimationActive={false}
+						/>
 					))}
 				</LineChart>
 			</ResponsiveContainer>

@@ -81,7 +81,9 @@ export const PROCESS_COLUMNS: readonly Column<HostProcessRow>[] = [
 		value: (row) => row.retransmits ?? -1,
 		render: (row) =>
 			row.retransmits === undefined ? (
-				<span className="mono dim" title="The collector does not trace TCP">–</span>
+				<span className="mono dim" title="The collector does not trace TCP">
+					–
+				</span>
 			) : (
 				<span className={`mono ${row.retransmits > 0 ? 'strong' : 'dim'}`}>{row.retransmits}</span>
 			),
@@ -96,7 +98,9 @@ export const PROCESS_COLUMNS: readonly Column<HostProcessRow>[] = [
 		value: (row) => row.requestsPerSec ?? -1,
 		render: (row) =>
 			row.requestsPerSec === undefined ? (
-				<span className="mono dim" title="The collector does not capture HTTPS">–</span>
+				<span className="mono dim" title="The collector does not capture HTTPS">
+					–
+				</span>
 			) : (
 				<span className={`mono ${row.requestsPerSec > 0 ? 'strong' : 'dim'}`}>{formatRate(row.requestsPerSec)}</span>
 			),
@@ -109,7 +113,9 @@ export const PROCESS_COLUMNS: readonly Column<HostProcessRow>[] = [
 		align: 'right',
 		firstSort: 'desc',
 		value: (row) => row.p99Ms ?? -1,
-		render: (row) => <span className={`mono ${row.p99Ms === undefined ? 'dim' : ''}`}>{row.p99Ms === undefined ? '–' : formatLatency(row.p99Ms)}</span>,
+		render: (row) => (
+			<span className={`mono ${row.p99Ms === undefined ? 'dim' : ''}`}>{row.p99Ms === undefined ? '–' : formatLatency(row.p99Ms)}</span>
+		),
 	},
 ];
 

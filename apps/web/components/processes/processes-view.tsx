@@ -21,7 +21,12 @@ import { ThroughputChart } from './throughput-chart.tsx';
 
 function matches(row: HostProcessRow, needle: string): boolean {
 	if (!needle) return true;
-	return String(row.pid) === needle || row.comm.toLowerCase().includes(needle) || row.cmdline.toLowerCase().includes(needle) || row.host.toLowerCase().includes(needle);
+	return (
+		String(row.pid) === needle ||
+		row.comm.toLowerCase().includes(needle) ||
+		row.cmdline.toLowerCase().includes(needle) ||
+		row.host.toLowerCase().includes(needle)
+	);
 }
 
 export function ProcessesView() {
@@ -32,11 +37,17 @@ export function ProcessesView() {
 	const [sort, setSort] = useState<SortState>({ columnId: 'cpu', direction: 'desc' });
 
 	const { hosts: selected } = useHostSelection();
-	const rows = useMemo(() => processRows(live.processes, now).filter((row) => isSelected(selected, row.host)), [live.processes, now, selected]);
+	const rows = useMemo(
+		() => processRows(live.processes, now).filter((row) => isSelected(selected, row.host)),
+		[live.processes, now, selected],
+	);
 	const needle = filter.trim().toLowerCase();
 	const visible = useMemo(() => rows.filter((row) => matches(row, needle)), [rows, needle]);
 	const hostCount = new Set(rows.map((row) => row.host)).size;
-	const columns = useMemo(() => (hostCount > 1 ? [PROCESS_COLUMNS[0]!, HOST_COLUMN, ...PROCESS_COLUMNS.slice(1)] : PROCESS_COLUMNS), [hostCount]);
+	const columns = useMemo(
+		() => (hostCount > 1 ? [PROCESS_COLUMNS[0]!, HOST_COLUMN, ...PROCESS_COLUMNS.slice(1)] : PROCESS_COLUMNS),
+		[hostCount],
+	);
 	const totalCpu = rows.reduce((sum, row) => sum + row.cpuPercent, 0);
 	const totalSamples = rows.reduce((sum, row) => sum + row.samplesPerSec, 0);
 	const freshness = liveFreshness(live.processes.values(), now);
@@ -50,9 +61,17 @@ export function ProcessesView() {
 	} else if (rows.length === 0 && collectors.length === 0) {
 		empty = <NoCollectorState />;
 	} else if (rows.length === 0) {
-		empty = <EmptyState title="Waiting for the first samples…" detail="The collector reports every second; processes using CPU show up here." />;
+		empty = (
+			<EmptyState title="Waiting for the first samples…" detail="The collector reports every second; processes using CPU show up here." />
+		);
 	} else {
-		empty = <EmptyState title={`No process matches “${filter.trim()}”`} detail="The filter looks at the PID, command and command line." action={{ label: 'Clear filter', onClick: () => setFilter('') }} />;
+		empty = (
+			<EmptyState
+				title={`No process matches “${filter.trim()}”`}
+				detail="The filter looks at the PID, command and command line."
+				action={{ label: 'Clear filter', onClick: () => setFilter('') }}
+			/>
+		);
 	}
 
 	return (
@@ -60,7 +79,10 @@ export function ProcessesView() {
 			<PageHead title="Processes">
 				Live CPU use of every sampled process{hostCount > 1 ? ` on ${hostCount} hosts` : ''}
 				{stale ? (
-					<span className="stale-note" data-testid="live-stale-note"> · {stale}</span>
+					<span className="stale-note" data-testid="live-stale-note">
+						{' '}
+						· {stale}
+					</span>
 				) : (
 					lastUpdate > 0 && <> · updated {formatClock(lastUpdate)}</>
 				)}
@@ -75,9 +97,20 @@ export function ProcessesView() {
 				</StatCard>
 			</section>
 
-			<section className={`panel ${live.connection === 'open' && !stale ? '' : 'stale'}`} aria-busy={live.connection !== 'open'} data-stale={stale ? 'true' : undefined}>
-				<FilterToolbar value={filter} onChange={setFilter} placeholder="Filter by PID, command or command line" what="processes" testId="process-filter">
-					{visible.length === rows.length ? `${rows.length} processes` : `${visible.length} of ${rows.length} processes`} · click a row to open its profile
+			<section
+				className={`panel ${live.connection === 'open' && !stale ? '' : 'stale'}`}
+				aria-busy={live.connection !== 'open'}
+				data-stale={stale ? 'true' : undefined}
+			>
+				<FilterToolbar
+					value={filter}
+					onChange={setFilter}
+					placeholder="Filter by PID, command or command line"
+					what="processes"
+					testId="process-filter"
+				>
+					{visible.length === rows.length ? `${rows.length} processes` : `${visible.length} of ${rows.length} processes`} · click a row to
+					open its profile
 				</FilterToolbar>
 				<DataTable
 					columns={columns}

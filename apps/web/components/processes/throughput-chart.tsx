@@ -26,7 +26,14 @@ export function ThroughputChart({ points }: { points: readonly ThroughputPoint[]
 						}}
 						formatter={(value) => [formatRate(Number(value)), 'samples/s']}
 					/>
-					<Area type="monotone" dataKey="samplesPerSec" stroke="var(--accent)" strokeWidth={1.5} fill="url(#throughput-fill)" isAnimationActive={false} />
+					<Area
+						type="monotone"
+						dataKey="samplesPerSec"
+						stroke="var(--accent)"
+						strokeWidth={1.5}
+						fill="url(#throughput-fill)"
+						isAnimationActive={false}
+					/>
 				</AreaChart>
 			</ResponsiveContainer>
 		</div>

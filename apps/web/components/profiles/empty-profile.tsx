@@ -37,8 +37,16 @@ export function EmptyProfile({ reason, range, navigate }: EmptyProfileProps) {
 		case 'process-exited': {
 			const { lastMs } = reason;
 			return (
-				<EmptyState testId="profile-empty" title={`${reason.comm} (PID ${reason.pid}) has no samples in this range`} detail={`It was last seen on ${reason.host} at ${formatDateTime(lastMs)} and is no longer running.`}>
-					<button type="button" className="button" onClick={() => navigate({ range: { kind: 'absolute', from: lastMs - 5 * 60_000, to: lastMs + 60_000 }, live: false })}>
+				<EmptyState
+					testId="profile-empty"
+					title={`${reason.comm} (PID ${reason.pid}) has no samples in this range`}
+					detail={`It was last seen on ${reason.host} at ${formatDateTime(lastMs)} and is no longer running.`}
+				>
+					<button
+						type="button"
+						className="button"
+						onClick={() => navigate({ range: { kind: 'absolute', from: lastMs - 5 * 60_000, to: lastMs + 60_000 }, live: false })}
+					>
 						Show the 5 minutes before it was last seen
 					</button>
 				</EmptyState>
@@ -66,10 +74,20 @@ export function EmptyProfile({ reason, range, navigate }: EmptyProfileProps) {
 			);
 		}
 		case 'no-collector':
-			return <EmptyState testId="profile-empty" title="No profiles yet" detail="No collector is connected to the hub. Is the collector running? Start one with `firesight up` (or `npm start`) on the host you want to profile." />;
+			return (
+				<EmptyState
+					testId="profile-empty"
+					title="No profiles yet"
+					detail="No collector is connected to the hub. Is the collector running? Start one with `firesight up` (or `npm start`) on the host you want to profile."
+				/>
+			);
 		case 'filters-match-nothing':
 			return (
-				<EmptyState testId="profile-empty" title="No samples match these filters" detail={`Nothing ${reason.comm ? `named “${reason.comm}” ` : ''}was sampled ${rangeText}. Widen the time range or clear the filters.`}>
+				<EmptyState
+					testId="profile-empty"
+					title="No samples match these filters"
+					detail={`Nothing ${reason.comm ? `named “${reason.comm}” ` : ''}was sampled ${rangeText}. Widen the time range or clear the filters.`}
+				>
 					<div className="custom-range">
 						<button type="button" className="button" onClick={() => navigate({ pid: null, comm: '', hosts: [] })}>
 							Clear filters
@@ -82,7 +100,11 @@ export function EmptyProfile({ reason, range, navigate }: EmptyProfileProps) {
 				<EmptyState
 					testId="profile-empty"
 					title="No samples in this range"
-					detail={reason.fixedRange ? `Nothing was sampled ${rangeText}. Pick a range when the collector was running.` : `Nothing was sampled ${rangeText} yet. Is the collector running? Profiles arrive every few seconds; this page updates by itself.`}
+					detail={
+						reason.fixedRange
+							? `Nothing was sampled ${rangeText}. Pick a range when the collector was running.`
+							: `Nothing was sampled ${rangeText} yet. Is the collector running? Profiles arrive every few seconds; this page updates by itself.`
+					}
 				/>
 			);
 	}

@@ -46,7 +46,8 @@ function tooltipHtml(node: FlameHierarchyNode, rootValue: number): string {
 	const total = data.value;
 	const self = selfValue(data);
 	const pct = (value: number) => (rootValue > 0 ? formatPercent((100 * value) / rootValue) : '–');
-	const where = node.depth === 0 ? 'every sampled process' : node.depth === 1 ? 'process (comm)' : [data.module, data.kind].filter(Boolean).join(' · ');
+	const where =
+		node.depth === 0 ? 'every sampled process' : node.depth === 1 ? 'process (comm)' : [data.module, data.kind].filter(Boolean).join(' · ');
 	return `<div class="tt-name">${escapeHtml(data.name)}</div>
 <div class="tt-module">${escapeHtml(where || 'unknown module')}</div>
 <table><tbody>
@@ -57,7 +58,17 @@ function tooltipHtml(node: FlameHierarchyNode, rootValue: number): string {
 }
 
 /** Paints a flame tree with d3-flame-graph; every number it shows comes from the tree itself. */
-export function FlameGraph({ root, orientation, search, resetKey, onZoomChange, zoomPath, colorOf, tooltipOf, colorMode = 'kind' }: FlameGraphProps) {
+export function FlameGraph({
+	root,
+	orientation,
+	search,
+	resetKey,
+	onZoomChange,
+	zoomPath,
+	colorOf,
+	tooltipOf,
+	colorMode = 'kind',
+}: FlameGraphProps) {
 	const containerRef = useRef<HTMLDivElement>(null);
 	const tooltipRef = useRef<HTMLDivElement>(null);
 	const chartRef = useRef<Chart | null>(null);
@@ -105,7 +116,8 @@ export function FlameGraph({ root, orientation, search, resetKey, onZoomChange, 
 			const margin = 14;
 			const { offsetWidth, offsetHeight } = tip;
 			const left = event.clientX + margin + offsetWidth > window.innerWidth ? event.clientX - margin - offsetWidth : event.clientX + margin;
-			const top = event.clientY + margin + offsetHeight > window.innerHeight ? event.clientY - margin - offsetHeight : event.clientY + margin;
+			const top =
+				event.clientY + margin + offsetHeight > window.innerHeight ? event.clientY - margin - offsetHeight : event.clientY + margin;
 			tip.style.left = `${Math.max(4, left)}px`;
 			tip.style.top = `${Math.max(4, top)}px`;
 		};
@@ -146,7 +158,16 @@ export function FlameGraph({ root, orientation, search, resetKey, onZoomChange, 
 			// Shares are computed from the tree by the page; the chart only highlights.
 			.setSearchHandler(() => {})
 			.setDetailsHandler(() => {})
-			.onClick((node) => zoomRef.current(node.depth === 0 ? null : node.data.name, node.ancestors().reverse().slice(1).map((n) => n.data.name)));
+			.onClick((node) =>
+				zoomRef.current(
+					node.depth === 0 ? null : node.data.name,
+					node
+						.ancestors()
+						.reverse()
+						.slice(1)
+						.map((n) => n.data.name),
+				),
+			);
 
 		// d3-flame-graph writes zoom state (fade, hide) into the data it paints: it gets its own copy,
 		// so the query result stays as the hub sent it and each redraw starts unzoomed.
@@ -192,7 +213,13 @@ export function FlameGraph({ root, orientation, search, resetKey, onZoomChange, 
 
 	return (
 		<>
-			<div ref={containerRef} className="flame-container" data-testid="flame-graph" data-orientation={orientation} onMouseLeave={() => tooltipRef.current && (tooltipRef.current.style.display = 'none')} />
+			<div
+				ref={containerRef}
+				className="flame-container"
+				data-testid="flame-graph"
+				data-orientation={orientation}
+				onMouseLeave={() => tooltipRef.current && (tooltipRef.current.style.display = 'none')}
+			/>
 			<div ref={tooltipRef} className="flame-tooltip" style={{ display: 'none' }} role="tooltip" data-testid="flame-tooltip" />
 		</>
 	);

@@ -33,7 +33,20 @@ function samePath(path: string[] | undefined, held: readonly string[] | undefine
 }
 
 /** The top functions table and the flame graph of one merged profile. */
-export function ProfilePanels({ result, view, orientation, onOrientation, search, onSearch, zoomPath, onZoomPath, sort, onSort, sandwichHref, colorMode }: ProfilePanelsProps) {
+export function ProfilePanels({
+	result,
+	view,
+	orientation,
+	onOrientation,
+	search,
+	onSearch,
+	zoomPath,
+	onZoomPath,
+	sort,
+	onSort,
+	sandwichHref,
+	colorMode,
+}: ProfilePanelsProps) {
 	const selected = sandwichHref && search && result.topFunctions.some((row) => row.name === search) ? search : null;
 	const [zoomed, setZoomed] = useState<string | null>(null);
 	const [resetKey, setResetKey] = useState(0);
@@ -45,12 +58,24 @@ export function ProfilePanels({ result, view, orientation, onOrientation, search
 						<span className="panel-title">Top functions</span>
 						<span className="toolbar-note">{formatInt(result.functions)} functions · click one to find it in the graph</span>
 						{selected && sandwichHref && (
-							<a className="button button-small" href={sandwichHref(selected)} data-testid="table-sandwich" title="Its callers and callees, merged over every place it runs">
+							<a
+								className="button button-small"
+								href={sandwichHref(selected)}
+								data-testid="table-sandwich"
+								title="Its callers and callees, merged over every place it runs"
+							>
 								Sandwich of <span className="mono">{selected}</span>
 							</a>
 						)}
 					</div>
-					<TopFunctionsTable functions={result.topFunctions} totalSamples={result.totalSamples} search={search} onSelect={(name) => onSearch(name === search ? '' : name)} sort={sort} onSortChange={onSort} />
+					<TopFunctionsTable
+						functions={result.topFunctions}
+						totalSamples={result.totalSamples}
+						search={search}
+						onSelect={(name) => onSearch(name === search ? '' : name)}
+						sort={sort}
+						onSortChange={onSort}
+					/>
 				</section>
 			)}
 			{view !== 'table' && (
@@ -65,24 +90,58 @@ export function ProfilePanels({ result, view, orientation, onOrientation, search
 								</span>
 							)}
 							{zoomed && sandwichHref && (
-								<a className="button button-small" href={sandwichHref(zoomed)} data-testid="flame-sandwich" title="Callers and callees of the selected frame's function">
+								<a
+									className="button button-small"
+									href={sandwichHref(zoomed)}
+									data-testid="flame-sandwich"
+									title="Callers and callees of the selected frame's function"
+								>
 									Sandwich
 								</a>
 							)}
-							<button type="button" className="button button-small" disabled={!zoomed} onClick={() => setResetKey((value) => value + 1)} data-testid="flame-reset">
+							<button
+								type="button"
+								className="button button-small"
+								disabled={!zoomed}
+								onClick={() => setResetKey((value) => value + 1)}
+								data-testid="flame-reset"
+							>
 								Reset zoom
 							</button>
 							<div className="segmented" role="group" aria-label="Orientation">
-								<button type="button" aria-pressed={orientation === 'icicle'} onClick={() => onOrientation('icicle')} data-testid="orientation-icicle" title="Root at the top (icicle)">
+								<button
+									type="button"
+									aria-pressed={orientation === 'icicle'}
+									onClick={() => onOrientation('icicle')}
+									data-testid="orientation-icicle"
+									title="Root at the top (icicle)"
+								>
 									Icicle
 								</button>
-								<button type="button" aria-pressed={orientation === 'flame'} onClick={() => onOrientation('flame')} data-testid="orientation-flame" title="Root at the bottom (flame)">
+								<button
+									type="button"
+									aria-pressed={orientation === 'flame'}
+									onClick={() => onOrientation('flame')}
+									data-testid="orientation-flame"
+									title="Root at the bottom (flame)"
+								>
 									Flame
 								</button>
 							</div>
 						</div>
 					</div>
-					<FlameGraph root={result.tree} colorMode={colorMode} orientation={orientation} search={search} resetKey={resetKey} zoomPath={zoomPath} onZoomChange={(name, path) => { setZoomed(name); if (!samePath(path, zoomPath, name)) onZoomPath?.(name === null ? null : (path ?? null)); }} />
+					<FlameGraph
+						root={result.tree}
+						colorMode={colorMode}
+						orientation={orientation}
+						search={search}
+						resetKey={resetKey}
+						zoomPath={zoomPath}
+						onZoomChange={(name, path) => {
+							setZoomed(name);
+							if (!samePath(path, zoomPath, name)) onZoomPath?.(name === null ? null : (path ?? null));
+						}}
+					/>
 				</section>
 			)}
 		</div>

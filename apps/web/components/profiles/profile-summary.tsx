@@ -27,7 +27,11 @@ export function ProfileSummary({ data, error, liveProcess, following }: ProfileS
 					<span>
 						{formatDateTime(data.request.from)} – {formatDateTime(data.request.to)}
 					</span>
-					{result.prunedNodes > 0 && <span title="Frames narrower than a pixel are merged into their parent on the hub">{formatInt(result.prunedNodes)} frames under a pixel wide hidden</span>}
+					{result.prunedNodes > 0 && (
+						<span title="Frames narrower than a pixel are merged into their parent on the hub">
+							{formatInt(result.prunedNodes)} frames under a pixel wide hidden
+						</span>
+					)}
 				</>
 			) : (
 				<span>{error ? 'No data' : 'Loading…'}</span>

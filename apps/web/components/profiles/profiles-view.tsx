@@ -56,7 +56,12 @@ export function ProfilesView() {
 	const rows = useMemo(() => processRows(live.processes, Date.now(), 60_000), [live.processes]);
 	const liveProcess = query.pid === null ? undefined : rows.find((row) => row.pid === query.pid && isSelected(query.hosts, row.host));
 	const lookup = useProcessLookup(query.pid, query.hosts, result !== null && total === 0, key);
-	const pidLookup: PidLookup | null = lookup === null ? null : 'live' in lookup ? { known: true, live: lookup.live, host: lookup.host, comm: lookup.comm, lastMs: lookup.lastMs } : { known: false };
+	const pidLookup: PidLookup | null =
+		lookup === null
+			? null
+			: 'live' in lookup
+				? { known: true, live: lookup.live, host: lookup.host, comm: lookup.comm, lastMs: lookup.lastMs }
+				: { known: false };
 	const request = data?.request;
 	const range = request ?? resolveRange(query.range, Date.now());
 	const connectedCollectors = live.status ? live.status.hosts.filter((host) => host.connected).length : null;
@@ -65,7 +70,13 @@ export function ProfilesView() {
 	if (error && !data) {
 		body = (
 			<section className="panel">
-				<EmptyState tone="error" testId="profile-error" title="Could not load the profile" detail={describeError(error)} action={{ label: 'Retry', onClick: reload }} />
+				<EmptyState
+					tone="error"
+					testId="profile-error"
+					title="Could not load the profile"
+					detail={describeError(error)}
+					action={{ label: 'Retry', onClick: reload }}
+				/>
 			</section>
 		);
 	} else if (!result) {
@@ -115,20 +126,54 @@ export function ProfilesView() {
 		<div className="page">
 			<PageHead title="Profiles">
 				CPU samples merged over a time range, by call stack ·{' '}
-				<a href={diffHref({ ...defaultDiffView, baseline: { kind: 'query', range: query.range, pid: query.pid, comm: query.comm, host: diffHost }, comparison: { kind: 'query', range: query.range, pid: query.pid, comm: query.comm, host: diffHost } })} data-testid="profiles-compare">
+				<a
+					href={diffHref({
+						...defaultDiffView,
+						baseline: { kind: 'query', range: query.range, pid: query.pid, comm: query.comm, host: diffHost },
+						comparison: { kind: 'query', range: query.range, pid: query.pid, comm: query.comm, host: diffHost },
+					})}
+					data-testid="profiles-compare"
+				>
 					Compare with another range, process or host
 				</a>
 			</PageHead>
 
 			<section className="panel" aria-label="Query">
-				<QueryBar query={query} navigate={navigate} loading={loading} onRefresh={reload} pprofHref={pprofHref(request ?? { ...range, pid: query.pid, comm: query.comm, hosts: query.hosts })} />
+				<QueryBar
+					query={query}
+					navigate={navigate}
+					loading={loading}
+					onRefresh={reload}
+					pprofHref={pprofHref(request ?? { ...range, pid: query.pid, comm: query.comm, hosts: query.hosts })}
+				/>
 				<QueryWarnings warnings={warnings} onClean={() => navigate({})} />
 				<ProfileSummary data={data} error={error} liveProcess={liveProcess} following={follow.following} />
 			</section>
 
-			<CpuTimeline filter={{ ...range, pid: query.pid, comm: query.comm, host: query.hosts.length === 0 ? undefined : query.hosts.length === 1 ? query.hosts[0] : [...query.hosts] }} fetchKey={key} onRange={({ from, to }) => navigate({ range: { kind: 'absolute', from, to }, live: false })} />
+			<CpuTimeline
+				filter={{
+					...range,
+					pid: query.pid,
+					comm: query.comm,
+					host: query.hosts.length === 0 ? undefined : query.hosts.length === 1 ? query.hosts[0] : [...query.hosts],
+				}}
+				fetchKey={key}
+				onRange={({ from, to }) => navigate({ range: { kind: 'absolute', from, to }, live: false })}
+			/>
 
-			{result && total > 0 && <ViewToolbar view={query.view} onView={(view) => navigate({ view })} search={search} onSearch={setSearch} share={share} colorMode={query.color ?? 'kind'} onColorMode={(color) => navigate({ color })} groupByProcess={query.groupByProcess === true} onGroupByProcess={(on) => navigate({ groupByProcess: on })} />}
+			{result && total > 0 && (
+				<ViewToolbar
+					view={query.view}
+					onView={(view) => navigate({ view })}
+					search={search}
+					onSearch={setSearch}
+					share={share}
+					colorMode={query.color ?? 'kind'}
+					onColorMode={(color) => navigate({ color })}
+					groupByProcess={query.groupByProcess === true}
+					onGroupByProcess={(on) => navigate({ groupByProcess: on })}
+				/>
+			)}
 
 			{result && total > 0 && <NodePerfMapHint tree={result.tree} />}
 

@@ -41,13 +41,33 @@ export function QueryBar({ query, navigate, loading, onRefresh, pprofHref }: Que
 			<TimeRangePicker range={query.range} onChange={(range) => navigate({ range, live: range.kind === 'relative' && query.live })} />
 			<label className="field">
 				<span className="field-label">PID</span>
-				<input className={`input pid-input ${pidValid ? '' : 'invalid'}`} aria-invalid={!pidValid} title={pidValid ? undefined : 'Not a process id: a whole number from 1'} inputMode="numeric" placeholder="any" value={pidDraft} onChange={(event) => setPidDraft(event.target.value)} onKeyDown={(event) => event.key === 'Enter' && pidValid && navigate({ pid: parsePid(pidDraft) })} data-testid="filter-pid" />
+				<input
+					className={`input pid-input ${pidValid ? '' : 'invalid'}`}
+					aria-invalid={!pidValid}
+					title={pidValid ? undefined : 'Not a process id: a whole number from 1'}
+					inputMode="numeric"
+					placeholder="any"
+					value={pidDraft}
+					onChange={(event) => setPidDraft(event.target.value)}
+					onKeyDown={(event) => event.key === 'Enter' && pidValid && navigate({ pid: parsePid(pidDraft) })}
+					data-testid="filter-pid"
+				/>
 			</label>
 			<label className="field">
 				<span className="field-label">Command</span>
-				<input className="input comm-input" placeholder="any" value={commDraft} onChange={(event) => setCommDraft(event.target.value)} onKeyDown={(event) => event.key === 'Enter' && navigate({ comm: commDraft.trim() })} data-testid="filter-comm" />
+				<input
+					className="input comm-input"
+					placeholder="any"
+					value={commDraft}
+					onChange={(event) => setCommDraft(event.target.value)}
+					onKeyDown={(event) => event.key === 'Enter' && navigate({ comm: commDraft.trim() })}
+					data-testid="filter-comm"
+				/>
 			</label>
-			<label className="toggle" title={query.range.kind === 'absolute' ? 'Live mode follows relative ranges only' : 'Refetch as new profile windows arrive'}>
+			<label
+				className="toggle"
+				title={query.range.kind === 'absolute' ? 'Live mode follows relative ranges only' : 'Refetch as new profile windows arrive'}
+			>
 				<input
 					type="checkbox"
 					checked={liveChecked}
@@ -65,7 +85,13 @@ export function QueryBar({ query, navigate, loading, onRefresh, pprofHref }: Que
 			<button type="button" className="button" onClick={onRefresh} title="Fetch the range again" data-testid="refresh">
 				{loading ? <span className="spinner" /> : '↻'} Refresh
 			</button>
-			<a className="button" href={pprofHref} download data-testid="download-pprof" title="The merged profile in pprof format, for go tool pprof or any pprof viewer">
+			<a
+				className="button"
+				href={pprofHref}
+				download
+				data-testid="download-pprof"
+				title="The merged profile in pprof format, for go tool pprof or any pprof viewer"
+			>
 				Download pprof
 			</a>
 		</div>

@@ -21,7 +21,13 @@ export function QueryWarnings({ warnings, onClean }: QueryWarningsProps) {
 					</li>
 				))}
 			</ul>
-			<button type="button" className="button button-small" onClick={onClean} title="Rewrite the address with only the parameters this page uses" data-testid="query-warnings-clean">
+			<button
+				type="button"
+				className="button button-small"
+				onClick={onClean}
+				title="Rewrite the address with only the parameters this page uses"
+				data-testid="query-warnings-clean"
+			>
 				Remove from link
 			</button>
 		</div>

@@ -81,10 +81,31 @@ export function TimeRangePicker({ range, onChange }: TimeRangePickerProps) {
 							if (valid) onChange({ kind: 'absolute', from, to });
 						}}
 					>
-						<input type="datetime-local" step={1} className={`input ${from === null ? 'invalid' : ''}`} value={draft.from} onChange={(event) => setDraft({ ...draft, from: event.target.value })} aria-label="From" data-testid="range-from" />
+						<input
+							type="datetime-local"
+							step={1}
+							className={`input ${from === null ? 'invalid' : ''}`}
+							value={draft.from}
+							onChange={(event) => setDraft({ ...draft, from: event.target.value })}
+							aria-label="From"
+							data-testid="range-from"
+						/>
 						<span className="dim">to</span>
-						<input type="datetime-local" step={1} className={`input ${to === null || !valid ? 'invalid' : ''}`} value={draft.to} onChange={(event) => setDraft({ ...draft, to: event.target.value })} aria-label="To" data-testid="range-to" />
-						<button type="submit" className="button button-small" disabled={!valid} title={valid ? 'Show this range' : 'The start must come before the end'}>
+						<input
+							type="datetime-local"
+							step={1}
+							className={`input ${to === null || !valid ? 'invalid' : ''}`}
+							value={draft.to}
+							onChange={(event) => setDraft({ ...draft, to: event.target.value })}
+							aria-label="To"
+							data-testid="range-to"
+						/>
+						<button
+							type="submit"
+							className="button button-small"
+							disabled={!valid}
+							title={valid ? 'Show this range' : 'The start must come before the end'}
+						>
 							Apply
 						</button>
 					</form>

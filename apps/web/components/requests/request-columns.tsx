@@ -44,7 +44,8 @@ export const REQUEST_COLUMNS: readonly Column<HostRequest>[] = [
 	{
 		id: 'role',
 		header: 'Side',
-		description: 'client: the process sent the request; server: it answered it. A request between two traced processes shows once per side.',
+		description:
+			'client: the process sent the request; server: it answered it. A request between two traced processes shows once per side.',
 		width: '5rem',
 		value: (row) => row.role,
 		render: (row) => <span className="dim">{row.role}</span>,
@@ -54,7 +55,11 @@ export const REQUEST_COLUMNS: readonly Column<HostRequest>[] = [
 		header: 'Method',
 		width: '5.5rem',
 		value: (row) => row.method,
-		render: (row) => <span className="mono strong" data-testid="request-method">{row.method}</span>,
+		render: (row) => (
+			<span className="mono strong" data-testid="request-method">
+				{row.method}
+			</span>
+		),
 	},
 	{
 		id: 'path',
@@ -124,7 +129,9 @@ export const ENDPOINT_COLUMNS: readonly Column<EndpointSummary>[] = [
 		value: (row) => row.endpoint,
 		render: (row) => (
 			<span className="ellipsis">
-				<span className="mono" data-testid="endpoint-path">{row.endpoint}</span>
+				<span className="mono" data-testid="endpoint-path">
+					{row.endpoint}
+				</span>
 				{row.role === 'client' && <span className="chip role-chip">client</span>}
 			</span>
 		),
@@ -158,16 +165,14 @@ export const ENDPOINT_COLUMNS: readonly Column<EndpointSummary>[] = [
 		value: (row) => row.errorRate,
 		render: (row) => <span className={`mono ${row.errors > 0 ? 'error-text' : 'dim'}`}>{formatPercent(row.errorRate * 100)}</span>,
 	},
-	...(['p50', 'p90', 'p99'] as const).map(
-		(q): Column<EndpointSummary> => ({
-			id: q,
-			header: q,
-			description: `${q.slice(1)}th percentile latency, from the merged log2 histogram (within its bucket).`,
-			width: '5.5rem',
-			align: 'right',
-			firstSort: 'desc',
-			value: (row) => row[`${q}Ms`],
-			render: (row) => <span className={`mono ${q === 'p99' ? 'strong' : ''}`}>{formatLatency(row[`${q}Ms`])}</span>,
-		}),
-	),
+	...(['p50', 'p90', 'p99'] as const).map((q): Column<EndpointSummary> => ({
+		id: q,
+		header: q,
+		description: `${q.slice(1)}th percentile latency, from the merged log2 histogram (within its bucket).`,
+		width: '5.5rem',
+		align: 'right',
+		firstSort: 'desc',
+		value: (row) => row[`${q}Ms`],
+		render: (row) => <span className={`mono ${q === 'p99' ? 'strong' : ''}`}>{formatLatency(row[`${q}Ms`])}</span>,
+	})),
 ];

@@ -25,17 +25,28 @@ import { LatencyHistogram } from './latency-histogram.tsx';
 import { ENDPOINT_COLUMNS, REQUEST_COLUMNS, REQUEST_HOST_COLUMN } from './request-columns.tsx';
 import './requests.css';
 
-const endpointId = (e: Pick<EndpointSummary, 'host' | 'pid' | 'role' | 'method' | 'endpoint'>) => `${e.host}|${e.pid}|${e.role}|${e.method}|${e.endpoint}`;
+const endpointId = (e: Pick<EndpointSummary, 'host' | 'pid' | 'role' | 'method' | 'endpoint'>) =>
+	`${e.host}|${e.pid}|${e.role}|${e.method}|${e.endpoint}`;
 
 function useEndpoints(range: TimeRange, tick: number, selection: HostSelectionHandle) {
-	return useRangeQuery(range, tick, selection.key, (fromMs, toMs, signal) => api.requests.endpoints.query({ fromMs, toMs, ...hostInput(selection.hosts) }, { signal }));
+	return useRangeQuery(range, tick, selection.key, (fromMs, toMs, signal) =>
+		api.requests.endpoints.query({ fromMs, toMs, ...hostInput(selection.hosts) }, { signal }),
+	);
 }
 
 /** `selected` is read through its key: a refetched endpoint list must not refetch this. */
 function useHistogram(range: TimeRange, tick: number, selected: EndpointSummary | null) {
 	return useRangeQuery(range, tick, selected ? endpointId(selected) : null, (fromMs, toMs, signal) =>
 		api.requests.histogram.query(
-			{ fromMs, toMs, host: selected!.host, pid: selected!.pid, role: selected!.role, method: selected!.method, endpoint: selected!.endpoint },
+			{
+				fromMs,
+				toMs,
+				host: selected!.host,
+				pid: selected!.pid,
+				role: selected!.role,
+				method: selected!.method,
+				endpoint: selected!.endpoint,
+			},
 			{ signal },
 		),
 	);
@@ -77,18 +88,38 @@ export function RequestsView() {
 	} else if (collectors.length === 0 || !anyConnected) {
 		empty = <NoCollectorState />;
 	} else if (rows.length === 0 && ((processes.length > 0 && !capturing) || tlsOff.length > 0)) {
-		const why = tlsOff.length > 0 ? `${tlsOff.join('; ')}. ` : 'The collector could not load its TLS uprobes; look for `HTTPS request capture is off` in its log. ';
+		const why =
+			tlsOff.length > 0
+				? `${tlsOff.join('; ')}. `
+				: 'The collector could not load its TLS uprobes; look for `HTTPS request capture is off` in its log. ';
 		empty = <EmptyState title="HTTPS capture is off on the collectors" detail={`${why}It needs root and a kernel with BTF.`} />;
 	} else if (rows.length === 0) {
-		empty = <EmptyState title="No HTTPS requests yet" detail="Make one, e.g. `curl -k https://127.0.0.1:8443/`, against a server that uses OpenSSL (system libssl or Node). Requests show here within a second; secrets and query values are redacted." />;
+		empty = (
+			<EmptyState
+				title="No HTTPS requests yet"
+				detail="Make one, e.g. `curl -k https://127.0.0.1:8443/`, against a server that uses OpenSSL (system libssl or Node). Requests show here within a second; secrets and query values are redacted."
+			/>
+		);
 	} else {
-		empty = <EmptyState title={`No request matches “${filter.trim()}”`} detail="The filter looks at the PID, process, method, path, status and peer." action={{ label: 'Clear filter', onClick: () => setFilter('') }} />;
+		empty = (
+			<EmptyState
+				title={`No request matches “${filter.trim()}”`}
+				detail="The filter looks at the PID, process, method, path, status and peer."
+				action={{ label: 'Clear filter', onClick: () => setFilter('') }}
+			/>
+		);
 	}
 
 	let endpointEmpty;
 	if (endpoints.error) endpointEmpty = <EmptyState tone="error" title="Endpoints could not be loaded" detail={endpoints.error} />;
 	else if (!endpoints.data) endpointEmpty = <EmptyState title="Loading…" />;
-	else endpointEmpty = <EmptyState title="No endpoints stored in this range" detail="Endpoint statistics are stored per 10 s window; requests show here once their window ends. Pick a longer range to look further back." />;
+	else
+		endpointEmpty = (
+			<EmptyState
+				title="No endpoints stored in this range"
+				detail="Endpoint statistics are stored per 10 s window; requests show here once their window ends. Pick a longer range to look further back."
+			/>
+		);
 
 	return (
 		<div className="page">
@@ -105,9 +136,17 @@ export function RequestsView() {
 			</section>
 
 			<section className={`panel requests-live ${live.connection === 'open' ? '' : 'stale'}`} aria-busy={live.connection !== 'open'}>
-				<FilterToolbar value={filter} onChange={setFilter} placeholder="Filter by PID, process, method, path, status or peer" what="requests" testId="request-filter">
-					{visible.length === rows.length ? `${formatInt(rows.length)} recent requests` : `${formatInt(visible.length)} of ${formatInt(rows.length)} recent requests`} · live, newest
-					{' '}1,000 kept
+				<FilterToolbar
+					value={filter}
+					onChange={setFilter}
+					placeholder="Filter by PID, process, method, path, status or peer"
+					what="requests"
+					testId="request-filter"
+				>
+					{visible.length === rows.length
+						? `${formatInt(rows.length)} recent requests`
+						: `${formatInt(visible.length)} of ${formatInt(rows.length)} recent requests`}{' '}
+					· live, newest 1,000 kept
 				</FilterToolbar>
 				<DataTable
 					columns={columns}
@@ -131,7 +170,14 @@ export function RequestsView() {
 				<Panel
 					title="Endpoints"
 					className="requests-endpoints"
-					note={endpoints.data && endpointRows.length > 0 && <>{formatInt(endpointRows.length)} endpoints · {formatInt(endpoints.data.windows)} windows</>}
+					note={
+						endpoints.data &&
+						endpointRows.length > 0 && (
+							<>
+								{formatInt(endpointRows.length)} endpoints · {formatInt(endpoints.data.windows)} windows
+							</>
+						)
+					}
 				>
 					<DataTable
 						columns={ENDPOINT_COLUMNS}
@@ -161,7 +207,13 @@ export function RequestsView() {
 							)}
 						</>
 					}
-					note={selected && <>{selected.comm || '?'} ({selected.pid}){selected.role === 'client' ? ', as client' : ''}</>}
+					note={
+						selected && (
+							<>
+								{selected.comm || '?'} ({selected.pid}){selected.role === 'client' ? ', as client' : ''}
+							</>
+						)
+					}
 				>
 					{histogram.data && histogram.data.count > 0 ? (
 						<>
@@ -182,7 +234,10 @@ export function RequestsView() {
 						</>
 					) : (
 						<div className="chart-empty chart-empty-tall">
-							{histogram.error ?? (selected ? 'Loading…' : 'Pick an endpoint to see its latency distribution (log2 buckets: each bar spans twice the time of the one before).')}
+							{histogram.error ??
+								(selected
+									? 'Loading…'
+									: 'Pick an endpoint to see its latency distribution (log2 buckets: each bar spans twice the time of the one before).')}
 						</div>
 					)}
 				</Panel>

@@ -23,7 +23,11 @@ export function ShareActions() {
 	const share = async () => {
 		if (query.hosts.length > 1) {
 			// A share is taken of one host or of every host; never of every host by mistake.
-			setMessage({ tone: 'error', text: 'A share takes one host or every host: pick one host, or all, in the host selector.', testId: 'share-error' });
+			setMessage({
+				tone: 'error',
+				text: 'A share takes one host or every host: pick one host, or all, in the host selector.',
+				testId: 'share-error',
+			});
 			return;
 		}
 		setBusy(true);

@@ -96,7 +96,12 @@ export function ShareView({ id }: { id: string }) {
 					{result ? <ShareSource share={result.share} /> : <span className="toolbar-note">Loading the share…</span>}
 					<div className="spacer" />
 					<CopyLink path={shareHref(id, viewStateOf(params))} />
-					<a className="button" href={diffHref({ ...defaultDiffView, baseline: { kind: 'share', id }, comparison: defaultSide })} data-testid="share-compare" title="Diff this share against a range, a process, a host or another share">
+					<a
+						className="button"
+						href={diffHref({ ...defaultDiffView, baseline: { kind: 'share', id }, comparison: defaultSide })}
+						data-testid="share-compare"
+						title="Diff this share against a range, a process, a host or another share"
+					>
 						Compare
 					</a>
 					<a

@@ -25,7 +25,18 @@ interface DataTableProps<Row> {
 	caption?: string;
 }
 
-export function DataTable<Row>({ columns, rows, rowKey, sort, onSortChange, rowBehavior, empty, testId, limit, caption }: DataTableProps<Row>) {
+export function DataTable<Row>({
+	columns,
+	rows,
+	rowKey,
+	sort,
+	onSortChange,
+	rowBehavior,
+	empty,
+	testId,
+	limit,
+	caption,
+}: DataTableProps<Row>) {
 	const sortColumn = columns.find((column) => column.id === sort.columnId) ?? columns[0];
 	const sorted = useMemo(
 		() => (sortColumn ? sortRows(rows, (row) => sortColumn.value(row), sort.direction) : [...rows]),
@@ -49,8 +60,19 @@ export function DataTable<Row>({ columns, rows, rowKey, sort, onSortChange, rowB
 							const active = column.id === sortColumn?.id;
 							const ariaSort = active ? (sort.direction === 'asc' ? 'ascending' : 'descending') : 'none';
 							return (
-								<th key={column.id} scope="col" aria-sort={ariaSort} className={column.align === 'right' ? 'num' : undefined} title={column.description}>
-									<button type="button" className={`sort-button ${active ? 'active' : ''}`} data-testid={`sort-${column.id}`} onClick={() => onSortChange(nextSort(sort, column.id, column.firstSort ?? 'asc'))}>
+								<th
+									key={column.id}
+									scope="col"
+									aria-sort={ariaSort}
+									className={column.align === 'right' ? 'num' : undefined}
+									title={column.description}
+								>
+									<button
+										type="button"
+										className={`sort-button ${active ? 'active' : ''}`}
+										data-testid={`sort-${column.id}`}
+										onClick={() => onSortChange(nextSort(sort, column.id, column.firstSort ?? 'asc'))}
+									>
 										<span>{column.header}</span>
 										<span className="sort-arrow" aria-hidden="true">
 											{active ? (sort.direction === 'asc' ? '▲' : '▼') : '↕'}
