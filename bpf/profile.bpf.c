@@ -60,14 +60,14 @@ static __always_inline int record(void *ctx, __u32 buf, struct profile_key *key,
 	key->user_stack_id = bpf_get_stackid(ctx, stacks, BPF_F_USER_STACK);
 
 	if (key->kern_stack_id == -EEXIST || key->user_stack_id == -EEXIST)
-		count(buf, PROFILE_STACK_COLLISION);
+		count(buf, PROFILE_STACK_COLLISIONS);
 	/* -EFAULT on the user stack is a kernel thread, which has none: not a loss. */
 	if (key->user_stack_id < 0 && key->user_stack_id != -EFAULT &&
 	    key->user_stack_id != -EEXIST)
 		count(buf, PROFILE_USER_STACK_MISSING);
 	if (key->kern_stack_id < 0 && key->kern_stack_id != -EFAULT &&
 	    key->kern_stack_id != -EEXIST)
-		count(buf, PROFILE_KERN_STACK_MISSING);
+		count(buf, PROFILE_KERNEL_STACK_MISSING);
 
 	val = bpf_map_lookup_elem(counts, key);
 	if (val) {
@@ -81,7 +81,7 @@ static __always_inline int record(void *ctx, __u32 buf, struct profile_key *key,
 	if (val)
 		__sync_fetch_and_add(val, 1);
 	else
-		count(buf, PROFILE_COUNTS_FULL);
+		count(buf, PROFILE_COUNTS_MAP_FULL);
 	return 0;
 }
 

@@ -46,11 +46,11 @@ FS_STATIC_ASSERT(sizeof(struct profile_stack_head) == 8,
  * way a sample can be lost is counted.
  */
 enum profile_counter {
-	PROFILE_SAMPLES = 0,	    /* samples taken (all of them, kept or not) */
-	PROFILE_USER_STACK_MISSING, /* user stack could not be walked */
-	PROFILE_KERN_STACK_MISSING, /* kernel stack could not be walked */
-	PROFILE_STACK_COLLISION,    /* stack map bucket held another stack (-EEXIST) */
-	PROFILE_COUNTS_FULL,	    /* counts map full: the sample is lost */
+	PROFILE_SAMPLES = 0,	      /* samples taken (all of them, kept or not) */
+	PROFILE_USER_STACK_MISSING,   /* user stack could not be walked */
+	PROFILE_KERNEL_STACK_MISSING, /* kernel stack could not be walked */
+	PROFILE_STACK_COLLISIONS,     /* stack map bucket held another stack (-EEXIST) */
+	PROFILE_COUNTS_MAP_FULL,      /* counts map full: the sample is lost */
 	PROFILE_COUNTER_MAX,
 };
 

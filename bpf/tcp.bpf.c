@@ -141,7 +141,7 @@ static __always_inline struct tcp_conn *conn_get(__u64 cookie, const struct sock
 	init.total_retrans = total_retrans(sk) - counted;
 	err = bpf_map_update_elem(&conns, &cookie, &init, BPF_NOEXIST);
 	if (err && err != -EEXIST) {
-		count(TCP_CONNS_FULL, 1);
+		count(TCP_CONNECTIONS_MAP_FULL, 1);
 		return NULL;
 	}
 	return bpf_map_lookup_elem(&conns, &cookie);
@@ -158,7 +158,7 @@ static __always_inline struct tcp_conn *conn_start(__u64 cookie, const struct so
 	init.flags = flags;
 	init.total_retrans = total_retrans(sk);
 	if (bpf_map_update_elem(&conns, &cookie, &init, BPF_ANY)) {
-		count(TCP_CONNS_FULL, 1);
+		count(TCP_CONNECTIONS_MAP_FULL, 1);
 		return NULL;
 	}
 	return bpf_map_lookup_elem(&conns, &cookie);
@@ -170,7 +170,7 @@ static __always_inline void emit(__u32 kind, __u64 cookie, __u64 now, const stru
 	struct tcp_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 
 	if (!e) {
-		count(TCP_RINGBUF_FULL, 1);
+		count(TCP_RING_BUFFER_FULL, 1);
 		return;
 	}
 	e->ts_ns = now;
@@ -216,7 +216,7 @@ static __always_inline int on_retransmit(const struct sock *sk, const struct sk_
 	if (err)
 		__sync_fetch_and_add(&c->retrans_failed, 1);
 	if (segs) {
-		count(TCP_RETRANSMIT_SEGS, segs);
+		count(TCP_RETRANSMIT_SEGMENTS, segs);
 		__sync_fetch_and_add(&c->retrans_segs, segs);
 		__sync_fetch_and_add(&c->retrans_skbs, 1);
 		if (!c->first_retrans_ns)

@@ -85,12 +85,12 @@ FS_STATIC_ASSERT(sizeof(struct tcp_event) == 168, "tcp_event layout is shared wi
 /* Indices into the per-CPU counters map: every way data can be lost is counted. */
 enum tcp_counter {
 	TCP_RETRANSMIT_CALLS = 0, /* tcp_retransmit_skb hits (all, failed ones included) */
-	TCP_RETRANSMIT_SEGS,	  /* segments in successful retransmits */
+	TCP_RETRANSMIT_SEGMENTS,  /* segments in successful retransmits */
 	TCP_SYNACK_RETRANSMITS,	  /* tcp_retransmit_synack hits */
 	TCP_STATE_CHANGES,	  /* inet_sock_set_state hits for TCP */
 	TCP_OWNER_UNKNOWN,	  /* retransmits on a connection with no recorded owner */
-	TCP_CONNS_FULL,		  /* connection map full: a connection is not aggregated */
-	TCP_RINGBUF_FULL,	  /* ring-buffer reserve failed: a live event is lost */
+	TCP_CONNECTIONS_MAP_FULL, /* connection map full: a connection is not aggregated */
+	TCP_RING_BUFFER_FULL,	  /* ring-buffer reserve failed: a live event is lost */
 	TCP_SYNACK_PENDING_FULL,  /* SYN-ACK retransmits that could not be kept for the child */
 	TCP_OWNER_MISSED,	  /* accept() of a socket whose birth was not traced */
 	TCP_COUNTER_MAX,

@@ -137,7 +137,7 @@ test('counters decode in enum order as C lays them out', () => {
 		'tcp.h',
 		`__u64 c[TCP_COUNTER_MAX];
 		for (int i = 0; i < TCP_COUNTER_MAX; i++) c[i] = i * 10 + 1;
-		c[TCP_RINGBUF_FULL] = 61000; c[TCP_OWNER_MISSED] = 81000;
+		c[TCP_RING_BUFFER_FULL] = 61000; c[TCP_OWNER_MISSED] = 81000;
 		dump(c, sizeof(c));`,
 	);
 	assert.equal(bytes.length, TCP_COUNTERS.length * 8, 'enum tcp_counter and TCP_COUNTERS differ in length');
