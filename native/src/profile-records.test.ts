@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { goldenMain, toArrayBuffer } from './golden-c.ts';
+import { goldenMain, toArrayBuffer } from '@firesight/testing/golden-c';
 import { decodeCounters, decodeCounts, decodeStacks, PROFILE_COUNT_SIZE, PROFILE_COUNTERS } from './profile-records.ts';
 
 /** Compiles a main() against bpf/profile.h and returns what it writes: the golden bytes come from the C compiler. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { goldenBytes, toArrayBuffer } from './golden-c.ts';
+import { goldenBytes, toArrayBuffer } from '@firesight/testing/golden-c';
 import { RING_BUFFER_FRAME_ALIGN, RING_BUFFER_FRAME_SIZE, ringBufferRecords } from './ring-buffer-records.ts';
 
 /*

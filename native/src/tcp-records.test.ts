@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { goldenBytes, goldenMain, toArrayBuffer } from './golden-c.ts';
+import { goldenBytes, goldenMain, toArrayBuffer } from '@firesight/testing/golden-c';
 import {
 	TCP_CONN_RECORD_SIZE,
 	TCP_COUNTERS,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { goldenMain, toArrayBuffer } from './golden-c.ts';
+import { goldenMain, toArrayBuffer } from '@firesight/testing/golden-c';
 import { ringBufferRecords } from './ring-buffer-records.ts';
 import {
 	decodeTlsCounters,

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const bpfDir = fileURLToPath(new URL('../../bpf/', import.meta.url));
-const nativeDir = fileURLToPath(new URL('./', import.meta.url));
+const bpfDir = fileURLToPath(new URL('../../../bpf/', import.meta.url));
+const nativeDir = fileURLToPath(new URL('../../../native/src/', import.meta.url));
 
 /*
  * What every golden program starts with: dump() writes bytes as they are, dump_record() writes
