@@ -102,7 +102,9 @@ test('the parser accepts what the usage shows', async () => {
 		{
 			listen: { host: '::1', port: 7301 },
 			data: '/var/lib/firesight',
+			store: undefined,
 			token: 'from-the-environment',
+			'token-file': undefined,
 			'tls-cert': undefined,
 			'tls-key': undefined,
 			'allow-host': [],
