@@ -93,8 +93,12 @@ test('the Hosts page lists both collectors and the host selector narrows the oth
 
 	// Pick db-1 alone in the header's selector.
 	await page.getByTestId('host-selector').locator('summary').click();
-	await page.getByTestId('host-selector').getByLabel('db-1').check();
+	// The box follows the URL, which the click changes through the router: check it once the URL has.
+	const dbBox = page.getByTestId('host-selector').getByLabel('db-1');
+	await dbBox.click();
 	await page.waitForURL(/\/hosts\?host=db-1$/);
+	for (const deadline = Date.now() + 30_000; !(await dbBox.isChecked()) && Date.now() < deadline;) await page.waitForTimeout(100);
+	assert.equal(await dbBox.isChecked(), true, 'db-1 checked once the URL selects it');
 	assert.equal(await page.getByTestId('host-selector-label').innerText(), 'db-1');
 	await screenshot(page, 'hosts-selector');
 
