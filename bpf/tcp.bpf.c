@@ -304,6 +304,7 @@ int BPF_PROG(inet_sock_set_state, const struct sock *sk, const int oldstate, con
 {
 	__u64 cookie, now;
 	struct tcp_conn *c;
+	__u32 total, segs;
 
 	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP || oldstate == newstate)
 		return 0;
@@ -338,10 +339,22 @@ int BPF_PROG(inet_sock_set_state, const struct sock *sk, const int oldstate, con
 	c->state = newstate;
 	refresh(c, sk);
 	/*
-	 * No retransmit happens without its tracepoint, so nothing uncounted is skipped here; but a
-	 * passive child's total_retrans starts at its request's SYN-ACK retransmits, counted apart.
+	 * A tail loss probe retransmits through __tcp_retransmit_skb() without the tracepoint, so
+	 * growth of total_retrans since the last retransmit event is counted here rather than lost:
+	 * TcpRetransSegs counted it too. A passive child's total_retrans starts at its request's
+	 * SYN-ACK retransmits, which take_synacks() counts apart.
 	 */
-	c->total_retrans = total_retrans(sk);
+	total = total_retrans(sk);
+	if (total > c->total_retrans &&
+	    !(newstate == TCP_ESTABLISHED && (c->flags & TCP_CONN_PASSIVE))) {
+		segs = total - c->total_retrans;
+		count(TCP_RETRANSMIT_SEGMENTS, segs);
+		__sync_fetch_and_add(&c->retrans_segs, segs);
+		c->last_retrans_ns = now;
+		if (!c->first_retrans_ns)
+			c->first_retrans_ns = now;
+	}
+	c->total_retrans = total;
 	if (newstate == TCP_ESTABLISHED) {
 		if (c->flags & TCP_CONN_PASSIVE)
 			take_synacks(c);
