@@ -3,7 +3,7 @@ import type { Features } from '@firesight/protocol';
 import { UserError } from './command.ts';
 import type { Feature, FeatureContext, FeatureDefinition } from './feature.ts';
 import { HubStream, type HubStreamOptions } from './hub-stream.ts';
-import { createLogger, logLine, type LogLine } from './logger.ts';
+import { createLogger, logLine, type LogLine } from '@firesight/web/logger';
 import { ProcessTable } from './live/process-table.ts';
 import { profilingFeature } from './profiling/profiling-feature.ts';
 import { tcpFeature } from './tcp/tcp-feature.ts';
