@@ -94,7 +94,8 @@ test('the Hosts page lists both collectors and the host selector narrows the oth
 	// Pick db-1 alone in the header's selector.
 	await page.getByTestId('host-selector').locator('summary').click();
 	// The box follows the URL, which the click changes through the router: check it once the URL has.
-	const dbBox = page.getByTestId('host-selector').getByLabel('db-1');
+	// Exactly the box: once db-1 is selected, the menu's summary is labelled 'Hosts shown: db-1' too.
+	const dbBox = page.getByTestId('host-selector').getByRole('checkbox', { name: 'db-1', exact: true });
 	await dbBox.click();
 	await page.waitForURL(/\/hosts\?host=db-1$/);
 	for (const deadline = Date.now() + 30_000; !(await dbBox.isChecked()) && Date.now() < deadline;) await page.waitForTimeout(100);
