@@ -20,6 +20,8 @@ const RSS_SLACK_MIB = 64;
 
 const rssMiB = (pid: number) => Number(/^VmRSS:\s*(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
 const lastPid = () => Number(readFileSync('/proc/sys/kernel/ns_last_pid', 'utf8'));
+/** Pids wrap at pid_max; a churn of a minute can pass it, so pids made are added up second by second. */
+const pidMax = () => Number(readFileSync('/proc/sys/kernel/pid_max', 'utf8'));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test(
@@ -56,15 +58,19 @@ test(
 		const running = hub.state.hosts().find((h) => h.host === 'churn')!.features!.running;
 		assert.ok(running.includes('profile') && running.includes('tls'), `profiling and TLS capture on: ${running.join(', ')}`);
 
-		const pid0 = lastPid();
+		const wrap = pidMax();
+		let previousPid = lastPid();
+		let created = 0;
 		const start = Date.now();
 		const rss: { atMs: number; mib: number }[] = [];
 		while (Date.now() - start < CHURN_MS) {
 			await sleep(1000);
 			assert.equal(collector.exitCode, null, `the collector stays up under churn; stderr: ${stderr}`);
 			rss.push({ atMs: Date.now() - start, mib: rssMiB(collector.pid!) });
+			const pid = lastPid();
+			created += (pid - previousPid + wrap) % wrap;
+			previousPid = pid;
 		}
-		const created = lastPid() - pid0;
 		// The workload, not a claim about speed: without many processes the test would prove nothing.
 		assert.ok(created >= 2_000, `the churn made ${created} processes`);
 		const host = hub.state.hosts().find((h) => h.host === 'churn')!;
