@@ -62,6 +62,7 @@ test(
 		let previousPid = lastPid();
 		let created = 0;
 		const start = Date.now();
+		const seenBeforeChurn = hub.state.hosts().find((h) => h.host === 'churn')!.lastSeenMs;
 		const rss: { atMs: number; mib: number }[] = [];
 		while (Date.now() - start < CHURN_MS) {
 			await sleep(1000);
@@ -74,7 +75,8 @@ test(
 		// The workload, not a claim about speed: without many processes the test would prove nothing.
 		assert.ok(created >= 2_000, `the churn made ${created} processes`);
 		const host = hub.state.hosts().find((h) => h.host === 'churn')!;
-		assert.ok(host.connected && Date.now() - host.lastSeenMs < 30_000, 'live stats kept coming');
+		// Behaviour, not timing: the hub heard from the collector after the churn began, still connected.
+		assert.ok(host.connected && host.lastSeenMs > seenBeforeChurn, 'live stats kept coming during the churn');
 
 		const warm = rss.filter((p) => p.atMs >= WARMUP_MS);
 		const base = Math.min(...warm.slice(0, 5).map((p) => p.mib));
