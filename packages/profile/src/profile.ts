@@ -12,6 +12,15 @@ export interface ProfileMeta {
 export interface SampleLabels {
 	readonly pid: number;
 	readonly comm: string;
+	/**
+	 * The HTTP endpoint the sampled thread was serving, as `METHOD /path/template` (the request
+	 * table's method and endpoint): set from the TLS capture's per-thread current request.
+	 */
+	readonly endpoint?: string;
+	/** The served request's id (a request record's `requestId`); kept only for slow requests, so the others merge per endpoint. */
+	readonly requestId?: string;
+	/** Several requests were open on the thread: `endpoint` and `requestId` name the one read last. */
+	readonly ambiguous?: boolean;
 }
 
 export interface ProfileSample extends SampleLabels {

@@ -34,6 +34,9 @@ export const windowFields = {
 export const profileSampleSchema = z.object({
 	pid: pidSchema,
 	comm: commSchema,
+	endpoint: z.string().max(limits.shortString).optional(),
+	requestId: z.string().max(limits.shortString).optional(),
+	ambiguous: z.boolean().optional(),
 	/** Root first: user and jit frames root first, then kernel frames. Indices into `frames`. */
 	stack: z.array(z.number().int().min(0)).max(limits.stackDepth),
 	/** Samples; positive. */

@@ -48,6 +48,8 @@ export const requestRecordSchema = z.object({
 	remote: addressSchema,
 	/** `pid:fd:generation`, stable for the life of the connection; null when the socket is unknown. */
 	connection: z.string().max(limits.shortString).nullable(),
+	/** `bootId:seq` of the collector, shared with the profile samples attributed to this request; absent when not attributed. */
+	requestId: z.string().max(limits.shortString).optional(),
 	httpVersion: z.string().max(16),
 	requestHeaders: headersSchema,
 	responseHeaders: headersSchema,
