@@ -54,3 +54,29 @@ test('an empty stack is a valid sample', () => {
 	b.appendSample([], 1, { pid: 9, comm: 'k' });
 	assert.deepEqual(b.build().samples, [{ stack: [], weight: 5, pid: 9, comm: 'k' }]);
 });
+
+test('samples merge only with equal request labels, which the built profile keeps', () => {
+	const b = new ProfileBuilder({ startMs: 0, durationMs: 1000, frequencyHz: 100 });
+	const stack = [f('a'), f('b')];
+	b.appendSample(stack, 1, { pid: 1, comm: 'x' });
+	b.appendSample(stack, 2, { pid: 1, comm: 'x', endpoint: 'GET /a' });
+	b.appendSample(stack, 3, { pid: 1, comm: 'x', endpoint: 'GET /a' });
+	b.appendSample(stack, 4, { pid: 1, comm: 'x', endpoint: 'GET /b' });
+	b.appendSample(stack, 5, { pid: 1, comm: 'x', endpoint: 'GET /a', requestId: 'boot:7' });
+	b.appendSample(stack, 6, { pid: 1, comm: 'x', endpoint: 'GET /a', requestId: 'boot:7', ambiguous: true });
+	const p = b.build();
+	assert.deepEqual(
+		p.samples.map((s) => ({ ...s, stack: undefined })),
+		[
+			{ stack: undefined, weight: 1, pid: 1, comm: 'x' },
+			{ stack: undefined, weight: 5, pid: 1, comm: 'x', endpoint: 'GET /a' },
+			{ stack: undefined, weight: 4, pid: 1, comm: 'x', endpoint: 'GET /b' },
+			{ stack: undefined, weight: 5, pid: 1, comm: 'x', endpoint: 'GET /a', requestId: 'boot:7' },
+			{ stack: undefined, weight: 6, pid: 1, comm: 'x', endpoint: 'GET /a', requestId: 'boot:7', ambiguous: true },
+		],
+	);
+	// Appending a built profile keeps every label.
+	const again = new ProfileBuilder(p);
+	again.appendProfile(p);
+	assert.deepEqual(again.build().samples, p.samples);
+});

@@ -5,13 +5,33 @@ import { type Profile, type ProfileMeta, type ProfileSample, type SampleLabels, 
 interface MutableSample {
 	readonly stack: readonly number[];
 	weight: number;
-	readonly pid: number;
-	readonly comm: string;
+	readonly labels: SampleLabels;
+}
+
+/**
+ * The labels as a map key's tail. pid and ids hold no '|', so comm goes last where it is the only
+ * free text; the request labels, when present, are JSON so any text in them stays unambiguous.
+ */
+function labelKey(labels: SampleLabels): string {
+	if (labels.endpoint === undefined && labels.requestId === undefined && labels.ambiguous === undefined) return labels.comm;
+	return `\0${JSON.stringify([labels.comm, labels.endpoint ?? null, labels.requestId ?? null, labels.ambiguous ?? null])}`;
+}
+
+/** Only the labels a sample has: an unlabelled sample stays `{ pid, comm }`. */
+function copyLabels(labels: SampleLabels): SampleLabels {
+	const out: { pid: number; comm: string; endpoint?: string; requestId?: string; ambiguous?: boolean } = {
+		pid: labels.pid,
+		comm: labels.comm,
+	};
+	if (labels.endpoint !== undefined) out.endpoint = labels.endpoint;
+	if (labels.requestId !== undefined) out.requestId = labels.requestId;
+	if (labels.ambiguous !== undefined) out.ambiguous = labels.ambiguous;
+	return out;
 }
 
 /**
  * Accumulates samples into a `Profile`, interning frames and merging samples with an equal
- * (stack, pid, comm). Samples keep first-seen order so output is deterministic.
+ * stack and equal labels (pid, comm, and the request labels when present). Samples keep first-seen order so output is deterministic.
  */
 export class ProfileBuilder {
 	readonly frames = new FrameTable();
@@ -36,8 +56,7 @@ export class ProfileBuilder {
 			throw new RangeError(`sample weight must be a non-negative integer, got ${weight}`);
 		}
 		if (weight === 0) return;
-		// pid and ids hold no '|', so putting comm last keeps the key unambiguous.
-		const key = `${labels.pid}|${ids.join(',')}|${labels.comm}`;
+		const key = `${labels.pid}|${ids.join(',')}|${labelKey(labels)}`;
 		const existing = this.#samples.get(key);
 		if (existing) {
 			existing.weight += weight;
@@ -46,7 +65,7 @@ export class ProfileBuilder {
 		for (const id of ids) {
 			if (!(id >= 0 && id < this.frames.size)) throw new RangeError(`unknown frame id ${id}`);
 		}
-		this.#samples.set(key, { stack: ids, weight, pid: labels.pid, comm: labels.comm });
+		this.#samples.set(key, { stack: ids, weight, labels: copyLabels(labels) });
 	}
 
 	/** Appends the samples of another profile (those `keep` accepts), re-interning its frames. */
@@ -73,7 +92,7 @@ export class ProfileBuilder {
 	build(): Profile {
 		const samples: ProfileSample[] = [];
 		for (const s of this.#samples.values()) {
-			samples.push({ stack: s.stack, weight: s.weight, pid: s.pid, comm: s.comm });
+			samples.push({ stack: s.stack, weight: s.weight, ...s.labels });
 		}
 		return { ...this.#meta, frames: this.frames.toArray(), samples };
 	}
