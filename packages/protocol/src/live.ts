@@ -16,6 +16,8 @@ export const processRowSchema = z.object({
 	requestsPerSec: z.number().min(0).max(1e9).optional(),
 	p99Ms: z.number().min(0).max(1e9).optional(),
 	retransmits: countSchema.optional(),
+	/** A kernel thread (PF_KTHREAD in /proc/PID/stat); absent from older collectors. */
+	kernelThread: z.boolean().optional(),
 });
 export type ProcessRow = z.infer<typeof processRowSchema>;
 

@@ -16,7 +16,12 @@ export interface ProcStat {
 	cpuTicks: number;
 	/** Start time after boot in clock ticks: with the pid, it names one process across pid reuse. */
 	startTicks: number;
+	/** PF_KTHREAD is set in the task flags: a kernel thread, with no command line of its own. */
+	kernelThread: boolean;
 }
+
+/** include/linux/sched.h */
+const PF_KTHREAD = 0x00200000;
 
 /**
  * Parses /proc/PID/stat. The comm field is in parentheses and may itself hold spaces and
@@ -27,12 +32,15 @@ export function parseProcStat(text: string): ProcStat | undefined {
 	const close = text.lastIndexOf(')');
 	if (open < 0 || close < open) return undefined;
 	const rest = text.slice(close + 2).split(' ');
-	// rest[0] is field 3 (state): utime is field 14, stime 15, starttime 22.
+	// rest[0] is field 3 (state): flags is field 9, utime 14, stime 15, starttime 22.
+	const flags = Number(rest[6]);
 	const utime = Number(rest[11]);
 	const stime = Number(rest[12]);
 	const start = Number(rest[19]);
-	if (![utime, stime, start].every(Number.isFinite)) return undefined;
-	return { comm: text.slice(open + 1, close), cpuTicks: utime + stime, startTicks: start };
+	if (![flags, utime, stime, start].every(Number.isFinite)) return undefined;
+	// flags exceeds 2^31 on some tasks: `&` on a JS number would see it as negative, `%` does not.
+	const kernelThread = Math.floor(flags / PF_KTHREAD) % 2 === 1;
+	return { comm: text.slice(open + 1, close), cpuTicks: utime + stime, startTicks: start, kernelThread };
 }
 
 export function readProcStat(procRoot: string, pid: number): ProcStat | undefined {

@@ -9,7 +9,10 @@ import { ProcessTable } from './process-table.ts';
 
 test('parseProcStat reads fields after a comm holding spaces and parentheses', () => {
 	const line = '4242 (my (odd) proc) R 1 4242 4242 0 -1 4194304 100 0 0 0 250 50 0 0 20 0 1 0 123456 1000 10 0';
-	assert.deepEqual(parseProcStat(line), { comm: 'my (odd) proc', cpuTicks: 300, startTicks: 123456 });
+	assert.deepEqual(parseProcStat(line), { comm: 'my (odd) proc', cpuTicks: 300, startTicks: 123456, kernelThread: false });
+	// kthreadd's flags as this kernel shows them: PF_KTHREAD (0x200000) among others.
+	const kthread = '2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0 0 3 0 0 20 0 1 0 2 0 0 0';
+	assert.equal(parseProcStat(kthread)?.kernelThread, true);
 	assert.equal(parseProcStat('garbage'), undefined);
 });
 
@@ -44,6 +47,10 @@ test('CPU % agrees with the scheduler, samples/s and command lines are joined in
 	assert.ok(i.cpuPercent < 5, `sleep at ${i.cpuPercent}%`);
 	assert.ok(Math.abs(b.samplesPerSec - 97 / ((t1 - t0) / 1000)) < 0.2, `samples/s ${b.samplesPerSec}`);
 	assert.match(b.cmdline, /for \(;;\)/);
+	assert.equal(b.kernelThread, undefined, 'a user process is no kernel thread');
+	// pid 2 is kthreadd wherever the pid namespace is the host's; elsewhere there is no kernel thread to see.
+	const kthreadd = rows.find((r) => r.pid === 2 && r.comm === 'kthreadd');
+	if (kthreadd) assert.equal(kthreadd.kernelThread, true);
 	assert.ok(seen.includes(busy.pid!), 'new processes are reported once');
 	assert.equal(seen.filter((p) => p === busy.pid).length, 1);
 

@@ -61,6 +61,7 @@ export class ProcessTable {
 				cmdline: known.cmdline.slice(0, 4096),
 				cpuPercent: Math.max(0, Math.round(cpuPercent * 10) / 10),
 				samplesPerSec: 0,
+				...(stat.kernelThread ? { kernelThread: true } : {}),
 			});
 		}
 		for (const [pid, known] of this.#known) {
