@@ -24,7 +24,9 @@ export {
 	type ImportFormat,
 	type ImportedProfile,
 } from './import-profile.ts';
-export { toFlameTree, type FlameNode, type FlameTree, type FlameTreeOptions } from './flame-tree.ts';
+export { toFlameTree, HIDDEN_NODE_NAME, type FlameNode, type FlameTree, type FlameTreeOptions } from './flame-tree.ts';
+export { samplesUnder, findNode, graftSubtree, type FlamePath } from './flame-path.ts';
+export { matchesSearch, searchProfile, type SearchCount } from './search-profile.ts';
 export { topFunctions, type FunctionRow } from './top-functions.ts';
 export { diffProfiles, normalizedChange, type DiffNode, type DiffTree, type DiffOptions } from './diff-profiles.ts';
 export { diffFunctions, type DiffFunctionRow } from './diff-functions.ts';
