@@ -51,6 +51,17 @@ enum profile_counter {
 	PROFILE_KERNEL_STACK_MISSING, /* kernel stack could not be walked */
 	PROFILE_STACK_COLLISIONS,     /* stack map bucket held another stack (-EEXIST) */
 	PROFILE_COUNTS_MAP_FULL,      /* counts map full: the sample is lost */
+	/*
+	 * Table (dwarf/auto) walks. Each names why a user stack ended before its outermost frame;
+	 * NO_MAPPING also reports the process in the window's unmapped pids.
+	 */
+	PROFILE_UNWIND_NO_MAPPING,    /* a pc in no known mapping of its process */
+	PROFILE_UNWIND_NO_TABLE,      /* no table loaded for the file, or no unwind info at the pc */
+	PROFILE_UNWIND_LOOKUP_FAILED, /* the pc's rule cannot be evaluated, or its row is missing */
+	PROFILE_UNWIND_READ_FAULT,    /* reading the user stack faulted */
+	PROFILE_UNWIND_TOO_DEEP,      /* PROFILE_MAX_STACK_DEPTH frames and the stack goes on */
+	PROFILE_UNWIND_MAPPINGS_FULL, /* a pc in none of the mappings a truncated process entry kept */
+	PROFILE_UNWIND_STACKS_FULL,   /* user stacks map full or its slots taken: stack lost */
 	PROFILE_COUNTER_MAX,
 };
 

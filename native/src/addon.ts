@@ -9,7 +9,13 @@ import { fileURLToPath } from 'node:url';
 
 /** The addon's Profiler (profiler.cc). */
 export interface RawProfiler {
-	drain(): Promise<{ counts: ArrayBuffer; stacks: ArrayBuffer; counters: ArrayBuffer }>;
+	drain(): Promise<{ counts: ArrayBuffer; stacks: ArrayBuffer; counters: ArrayBuffer; unmapped: ArrayBuffer }>;
+	/** False when the rows or rules do not fit. */
+	loadUnwindTable(fileId: number, table: Uint8Array): boolean;
+	unloadUnwindTable(fileId: number): void;
+	/** `mappings`: struct unwind_mapping records, sorted. False when the processes map is full. */
+	setProcessMappings(pid: number, mappings: Uint8Array, truncated: boolean): boolean;
+	removeProcess(pid: number): void;
 	close(): void;
 }
 
@@ -19,6 +25,9 @@ export interface RawProfilerConfig {
 	pids: number[];
 	stackEntries: number;
 	countEntries: number;
+	unwindMode: 'fp' | 'dwarf' | 'auto';
+	unwindRows: number;
+	unwindProcesses: number;
 }
 
 /** The addon's TcpTracer (tcp-tracer.cc). */

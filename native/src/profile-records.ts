@@ -9,7 +9,20 @@ export const PROFILE_COUNT_SIZE = 40;
 export const PROFILE_STACK_HEAD_SIZE = 8;
 
 /** enum profile_counter in bpf/profile.h, in order. */
-export const PROFILE_COUNTERS = ['samples', 'userStackMissing', 'kernelStackMissing', 'stackCollisions', 'countsMapFull'] as const;
+export const PROFILE_COUNTERS = [
+	'samples',
+	'userStackMissing',
+	'kernelStackMissing',
+	'stackCollisions',
+	'countsMapFull',
+	'unwindNoMapping',
+	'unwindNoTable',
+	'unwindLookupFailed',
+	'unwindReadFault',
+	'unwindTooDeep',
+	'unwindMappingsFull',
+	'unwindStacksFull',
+] as const;
 export type ProfileCounter = (typeof PROFILE_COUNTERS)[number];
 
 export interface StackCount {
@@ -72,4 +85,10 @@ export function decodeStacks(buf: ArrayBuffer): Map<number, bigint[]> {
 /** The counters array (u64 per enum profile_counter) as named totals; throws on a size mismatch. */
 export function decodeCounters(buf: ArrayBuffer): Record<ProfileCounter, number> {
 	return decodeCounterArray('profile', PROFILE_COUNTERS, buf);
+}
+
+/** A list of u32 process ids (the window's unmapped pids). */
+export function decodePids(buf: ArrayBuffer): number[] {
+	if (buf.byteLength % 4 !== 0) throw new Error(`pid list of ${buf.byteLength} bytes is not a multiple of 4`);
+	return [...new Uint32Array(buf.slice(0))];
 }
