@@ -146,6 +146,34 @@ test('wrong tokens at the login form are throttled: past the limit even the righ
 		assert.equal(throttled.headers['set-cookie'], undefined);
 	}));
 
+test('wrong Bearer tokens are throttled per address like logins: the API and /ingest, counted on /metrics', async () => {
+	await withHub({ auth: true, bearerFailuresPerMinute: 3 }, async (hub) => {
+		const cookie = sessionCookie(await login(hub, TOKEN));
+		for (let i = 0; i < 3; i++) {
+			assert.equal((await call(hub, '/trpc/hosts.list', { headers: { authorization: `Bearer guess-${i}` } })).status, 401);
+		}
+		const throttled = await call(hub, '/trpc/hosts.list', { headers: bearer });
+		assert.equal(throttled.status, 429, 'past the limit even the right token waits');
+		assert.ok(Number(throttled.headers['retry-after']) > 0);
+		assert.equal(await upgrade(wsUrl(hub, '/ingest'), bearer), 429);
+		// A browser's session is no Bearer guess: it is not locked out.
+		const metrics = await call(hub, '/metrics', { headers: { cookie } });
+		assert.equal(metrics.status, 200);
+		assert.match(metrics.body, /firesight_hub_bearer_failures_total\{door="api"\} 3\b/);
+		assert.match(metrics.body, /firesight_hub_http_refused_total\{reason="bearer_throttled"\} 2\b/);
+	});
+	// Auth off (a loopback `up`): the API needs no token, but /ingest does, and is throttled.
+	await withHub({ bearerFailuresPerMinute: 2 }, async (hub) => {
+		assert.equal((await call(hub, '/trpc/hosts.list', { headers: { authorization: 'Bearer anything' } })).status, 200);
+		assert.equal(await upgrade(wsUrl(hub, '/ingest'), { authorization: 'Bearer wrong-1' }), 401);
+		assert.equal(await upgrade(wsUrl(hub, '/ingest'), { authorization: 'Bearer wrong-2' }), 401);
+		assert.equal(await upgrade(wsUrl(hub, '/ingest'), bearer), 429);
+		const metrics = (await call(hub, '/metrics')).body;
+		assert.match(metrics, /firesight_hub_bearer_failures_total\{door="ingest"\} 2\b/);
+		assert.doesNotMatch(metrics, /door="api"/);
+	});
+});
+
 test('--metrics-public opens /metrics and nothing else', () =>
 	withHub({ auth: true, metricsPublic: true }, async (hub) => {
 		assert.equal((await call(hub, '/metrics')).status, 200);

@@ -6,6 +6,7 @@ import { HubConfigError } from './hub-config-error.ts';
 import { hostAllowed, isLoopback, originAllowed } from './host-check.ts';
 import type { HubMetrics } from './metrics.ts';
 import { Sessions } from './sessions.ts';
+import { WrongTokenThrottle } from './wrong-token-throttle.ts';
 import { isPublicShareRead } from './share-routes.ts';
 
 export const SESSION_COOKIE = 'firesight_session';
@@ -36,7 +37,11 @@ function isPublic(path: string): boolean {
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-export type Verdict = { ok: true } | { ok: false; status: 401 | 403; message: string } | { ok: false; status: 303; location: string };
+export type Verdict =
+	| { ok: true }
+	| { ok: false; status: 401 | 403; message: string }
+	| { ok: false; status: 429; message: string; retryAfterS: number }
+	| { ok: false; status: 303; location: string };
 
 export interface AccessOptions {
 	token: string;
@@ -54,6 +59,13 @@ export interface AccessOptions {
 	 * end, so a token a person chose cannot be guessed at network speed. Default 30.
 	 */
 	loginFailuresPerMinute?: number;
+	/** Wrong Bearer tokens (collectors, API clients) one address may send per minute. Default 30. */
+	bearerFailuresPerMinute?: number;
+}
+
+/** `Authorization: Bearer <something>`: a token was offered, right or wrong. */
+function bearerOffered(req: IncomingMessage): boolean {
+	return /^Bearer\s+\S/i.test(req.headers.authorization ?? '');
 }
 
 function cookie(req: IncomingMessage, name: string): string | undefined {
@@ -86,6 +98,8 @@ export class HubAccess {
 	readonly #loginsFailed: Counter;
 	/** When recent wrong tokens came, oldest first; at most loginFailuresPerMinute of them. */
 	readonly #failures: number[] = [];
+	readonly #bearerFailed: Counter<'door'>;
+	readonly #bearerThrottle: WrongTokenThrottle;
 
 	constructor(opts: AccessOptions) {
 		this.#opts = opts;
@@ -101,6 +115,23 @@ export class HubAccess {
 			help: 'Login attempts with a wrong token',
 			registers: [opts.metrics.registry],
 		});
+		this.#bearerThrottle = new WrongTokenThrottle({ perMinute: opts.bearerFailuresPerMinute ?? 30, maxAddresses: 10_000 });
+		this.#bearerFailed = new Counter({
+			name: 'firesight_hub_bearer_failures_total',
+			help: 'Wrong Bearer tokens, by door: ingest (collectors) or api (API clients); each address is throttled past a limit per minute',
+			labelNames: ['door'] as const,
+			registers: [opts.metrics.registry],
+		});
+		const throttle = this.#bearerThrottle;
+		new Counter({
+			name: 'firesight_hub_bearer_throttle_forgotten_total',
+			help: 'Addresses the wrong-token throttle forgot to stay within its bound of 10,000 (their count starts again)',
+			registers: [opts.metrics.registry],
+			collect() {
+				this.reset();
+				this.inc(throttle.evicted);
+			},
+		});
 	}
 
 	get auth(): boolean {
@@ -115,6 +146,20 @@ export class HubAccess {
 
 	check(req: IncomingMessage, path: string, upgrade: boolean): Verdict {
 		const bearer = authorized(req, this.#opts.token);
+		// Where a token opens something (always /ingest; everything else when auth is on), a wrong one
+		// counts against its address, and past the limit no token from there is even looked at.
+		if (bearerOffered(req) && (path === '/ingest' || this.#opts.auth)) {
+			const address = req.socket.remoteAddress ?? '';
+			const wait = this.#bearerThrottle.waitSeconds(address);
+			if (wait > 0) {
+				this.#refused.inc({ reason: 'bearer_throttled' });
+				return { ok: false, status: 429, message: `too many wrong tokens from this address; try again in ${wait} s`, retryAfterS: wait };
+			}
+			if (!bearer) {
+				this.#bearerFailed.inc({ door: path === '/ingest' ? 'ingest' : 'api' });
+				this.#bearerThrottle.failed(address);
+			}
+		}
 		// Health checks and scrapers use whatever address reaches the host; the token is no
 		// rebinding risk (a page elsewhere cannot know it), and /ingest checks it itself.
 		const hostExempt = bearer || path === '/healthz' || path === '/ingest' || (path === '/metrics' && this.#opts.metricsPublic);

@@ -47,6 +47,8 @@ export interface HubOptions {
 	metricsPublic?: boolean;
 	/** Wrong tokens the login form takes per minute before it makes everyone wait (default 30). */
 	loginFailuresPerMinute?: number;
+	/** Wrong Bearer tokens one address may send per minute before its attempts wait (default 30). */
+	bearerFailuresPerMinute?: number;
 	/** Limits on what one API request may cost (batch size, time, answer size). */
 	apiBudget?: Partial<ApiBudget>;
 	/** Run Next in development mode (hot reload) instead of serving the `next build` output. */
@@ -122,6 +124,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
 		metricsPublic: options.metricsPublic ?? false,
 		metrics,
 		...(options.loginFailuresPerMinute === undefined ? {} : { loginFailuresPerMinute: options.loginFailuresPerMinute }),
+		...(options.bearerFailuresPerMinute === undefined ? {} : { bearerFailuresPerMinute: options.bearerFailuresPerMinute }),
 	});
 	/**
 	 * Set while the dashboard loads, which takes seconds after the port opens (and /healthz
@@ -140,7 +143,8 @@ export async function startHub(options: HubOptions): Promise<Hub> {
 				res.end();
 				return;
 			}
-			res.setHeader('www-authenticate', 'Bearer');
+			if (verdict.status === 429) res.setHeader('retry-after', String(verdict.retryAfterS));
+			else res.setHeader('www-authenticate', 'Bearer');
 			return serveText(res, verdict.status, verdict.message);
 		}
 		if (path === '/api/login') return access.login(req, res);
@@ -170,8 +174,13 @@ export async function startHub(options: HubOptions): Promise<Hub> {
 		const path = new URL(req.url ?? '/', 'http://hub').pathname;
 		const verdict = access.check(req, path, true);
 		if (!verdict.ok) {
-			const [status, reason] = verdict.status === 403 ? [403, 'Forbidden'] : [401, 'Unauthorized'];
-			socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+			const [status, reason, extra] =
+				verdict.status === 403
+					? [403, 'Forbidden', '']
+					: verdict.status === 429
+						? [429, 'Too Many Requests', `Retry-After: ${verdict.retryAfterS}\r\n`]
+						: [401, 'Unauthorized', ''];
+			socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\n${extra}Content-Length: 0\r\n\r\n`);
 			return;
 		}
 		if (path === '/ingest') return ingest.handleUpgrade(req, socket, head);
