@@ -1,0 +1,151 @@
+/// <reference lib="dom" />
+/**
+ * How much of the time the live pages block the browser's main thread under load: a hub (the
+ * built dashboard) fed by the fake busy-host collector (`@firesight/testing/fake-live-load`:
+ * 1,000 processes, 1,000 connections and 100 requests/s through the real ingest), and each live
+ * page open in headless Chromium. A PerformanceObserver counts `longtask` entries (tasks over
+ * 50 ms); the share is their summed duration over the measured time. Pages are measured in
+ * interleaved rounds and the median round is reported.
+ *
+ * `--save FILE` keeps the numbers as JSON; `--baseline FILE` puts an earlier run's numbers (of
+ * another checkout, built) beside this one's, with the ratio.
+ *
+ * Usage: node --import tsx bench/live-pages.ts [--measure SECS] [--rounds N] [--save FILE] [--baseline FILE] [--label TEXT]
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { launchChromium } from '@firesight/e2e/browser';
+import { freePort } from '@firesight/e2e/support';
+import { startFakeLiveLoad } from '@firesight/testing/fake-live-load';
+import { startHub } from '@firesight/web/server';
+import { writeResultsSection } from './results-file.ts';
+
+const { values } = parseArgs({
+	options: {
+		measure: { type: 'string', default: '20' },
+		rounds: { type: 'string', default: '3' },
+		save: { type: 'string' },
+		baseline: { type: 'string' },
+		label: { type: 'string', default: 'this checkout' },
+		'baseline-label': { type: 'string', default: 'baseline' },
+	},
+});
+const MEASURE_MS = Number(values.measure) * 1000;
+const ROUNDS = Number(values.rounds);
+const log = (line: string) => console.error(`live-pages: ${line}`);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+
+const PAGES = [
+	{ name: 'Processes', path: '/', ready: '[data-testid^="process-row-"]' },
+	{ name: 'Network', path: '/network', ready: '[data-testid^="connection-row-"]' },
+	{ name: 'Requests', path: '/requests', ready: '[data-testid^="request-row-"]' },
+] as const;
+
+interface PageResult {
+	/** Share of the measured time inside long tasks, 0..1, per round. */
+	shares: number[];
+	/** Long tasks per round. */
+	tasks: number[];
+	/** The longest task seen in any round, ms. */
+	longestMs: number;
+}
+type Results = Record<string, PageResult>;
+
+/** Installed before any page script: sums long tasks from the moment the page starts. */
+const OBSERVER = `
+globalThis.__longTasks = { total: 0, count: 0, longest: 0 };
+new PerformanceObserver((list) => {
+	for (const e of list.getEntries()) {
+		globalThis.__longTasks.total += e.duration;
+		globalThis.__longTasks.count += 1;
+		globalThis.__longTasks.longest = Math.max(globalThis.__longTasks.longest, e.duration);
+	}
+}).observe({ type: 'longtask', buffered: true });
+`;
+
+const dataDir = mkdtempSync(join(tmpdir(), 'firesight-bench-live-pages-'));
+const port = await freePort();
+const token = 'bench-token';
+const hub = await startHub({ listen: { host: '127.0.0.1', port }, token, dataDir, auth: false });
+const load = await startFakeLiveLoad({ hubUrl: hub.url, token });
+const browser = await launchChromium();
+const results: Results = Object.fromEntries(PAGES.map((p) => [p.name, { shares: [], tasks: [], longestMs: 0 }]));
+try {
+	// Stored request and retransmit windows for the endpoint table and the charts.
+	await new Promise((r) => setTimeout(r, 11_000));
+	for (let round = 0; round < ROUNDS; round++) {
+		for (const spec of PAGES) {
+			const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+			await page.addInitScript(OBSERVER);
+			await page.goto(`${hub.url}${spec.path}`);
+			await page.waitForSelector(spec.ready, { timeout: 60_000 });
+			// Past the first load: what is measured is the page living with the stream.
+			await page.waitForTimeout(3_000);
+			const start = await page.evaluate(() => ({ ...(globalThis as unknown as { __longTasks: { total: number; count: number } }).__longTasks, at: performance.now() }));
+			await page.waitForTimeout(MEASURE_MS);
+			const end = await page.evaluate(() => ({
+				...(globalThis as unknown as { __longTasks: { total: number; count: number; longest: number } }).__longTasks,
+				at: performance.now(),
+			}));
+			const share = (end.total - start.total) / (end.at - start.at);
+			const result = results[spec.name]!;
+			result.shares.push(share);
+			result.tasks.push(end.count - start.count);
+			result.longestMs = Math.max(result.longestMs, end.longest);
+			log(`round ${round + 1} ${spec.name}: ${(share * 100).toFixed(1)}% blocked, ${end.count - start.count} long tasks, longest ${Math.round(end.longest)} ms`);
+			await page.close();
+		}
+	}
+} finally {
+	await browser.close().catch(() => {});
+	await load.close();
+	await hub.close();
+	rmSync(dataDir, { recursive: true, force: true });
+}
+
+if (values.save) writeFileSync(values.save, JSON.stringify(results, null, '\t'));
+const baseline: Results | null = values.baseline ? (JSON.parse(readFileSync(values.baseline, 'utf8')) as Results) : null;
+const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+const rows = PAGES.map(({ name }) => {
+	const now = results[name]!;
+	const share = median(now.shares);
+	const before = baseline?.[name];
+	const beforeShare = before ? median(before.shares) : NaN;
+	const cells = [
+		name,
+		...(before ? [pct(beforeShare), `${median(before.tasks)}`, `${Math.round(before.longestMs)}`] : []),
+		`**${pct(share)}**`,
+		`${median(now.tasks)}`,
+		`${Math.round(now.longestMs)}`,
+		...(before ? [share > 0 ? `${(beforeShare / share).toFixed(1)}× less` : 'no long task left'] : []),
+		share < 0.1 ? 'met' : 'missed',
+	];
+	return `| ${cells.join(' | ')} |`;
+});
+const b = values['baseline-label'];
+const a = values.label;
+const header = baseline
+	? `| page | ${b}: blocked | ${b}: long tasks | ${b}: longest ms | ${a}: blocked | ${a}: long tasks | ${a}: longest ms | before / after | target < 10% |\n|---|---|---|---|---|---|---|---|---|`
+	: `| page | blocked | long tasks | longest ms | target < 10% |\n|---|---|---|---|---|`;
+writeResultsSection(
+	'Live pages: main-thread long tasks under load',
+	`
+A hub serving the built dashboard, fed through its real ingest by a fake collector of a busy host
+(\`@firesight/testing/fake-live-load\`): 1,000 processes (a quarter of them kernel threads, most idle),
+1,000 connections and 100 HTTPS requests/s (each from a new \`curl\` pid, served by three \`nginx\`
+workers), with stored request and retransmit windows every 10 s. Each live page open in headless Debian
+Chromium at 1440×900; a \`PerformanceObserver\` sums the \`longtask\` entries (tasks over 50 ms) over
+${MEASURE_MS / 1000} s after the page has settled for 3 s. ${ROUNDS} interleaved rounds, medians shown; the longest task is
+the longest seen in any round, the first load included. ${new Date().toISOString().slice(0, 10)}, 2 shared CPUs; the hub, the
+fake collector and the browser share them.
+
+"Blocked" is the share of the measured time the main thread spent in long tasks.
+
+${header}
+${rows.join('\n')}
+
+${baseline ? `${b} and ${a} were measured one after the other on the same machine with the same load.\n\n` : ''}Run: \`node --import tsx bench/live-pages.ts [--measure SECS] [--rounds N] [--save FILE] [--baseline FILE]\` (needs the dashboard built; no root).
+`,
+);
