@@ -1,4 +1,13 @@
-export { appRouter, createCaller, type AppRouter, type FlameResult, type HostInfo } from './router.ts';
+export {
+	appRouter,
+	createCaller,
+	type AppRouter,
+	type FlameResult,
+	type FlameSubtree,
+	type FlameSearchResult,
+	type HostInfo,
+} from './router.ts';
+export { RangeCache, rangeCacheFor, type RangeCacheStats } from './range-cache.ts';
 export { bucketFor, type Timeline } from './timeline-procedure.ts';
 export { ApiError, apiErrorCodes, apiCodeOf, type ApiErrorCode } from './errors.ts';
 export type { ApiContext, LiveView } from './context.ts';

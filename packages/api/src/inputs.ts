@@ -46,6 +46,8 @@ export const flameInput = fromBeforeTo(
 		topLimit: z.number().int().min(0).max(10_000).default(500),
 		/** A `comm (pid)` level under each command, so its processes get a column each. */
 		groupByProcess: z.boolean().default(false),
+		/** Most nodes to send; the pruning threshold rises above `minFraction` to stay under it. */
+		maxNodes: z.number().int().min(100).max(200_000).optional(),
 	}),
 );
 export type FlameInput = z.input<typeof flameInput>;
@@ -60,3 +62,30 @@ export const foldedInput = fromBeforeTo(
 );
 
 export const processFindInput = z.object({ pid: pidSchema, host: hostSchema.optional() });
+
+/** A place in the flame graph: the process (comm), then frame names root first. */
+export const flamePathSchema = z.array(z.string().max(2000)).min(1).max(1024);
+
+/** The subtree at `path`, at full resolution: `minFraction` is of the subtree's own total. */
+export const flameSubtreeInput = fromBeforeTo(
+	z.object({
+		...selectionRangeFields,
+		...commFilter,
+		path: flamePathSchema,
+		minFraction: z.number().min(0).max(0.5).default(DEFAULT_MIN_FRACTION),
+		groupByProcess: z.boolean().default(false),
+	}),
+);
+export type FlameSubtreeInput = z.input<typeof flameSubtreeInput>;
+
+/** What a search finds in the whole merged profile, or under `path` when the graph is zoomed. */
+export const flameSearchInput = fromBeforeTo(
+	z.object({
+		...selectionRangeFields,
+		...commFilter,
+		term: z.string().min(1).max(500),
+		path: flamePathSchema.optional(),
+		groupByProcess: z.boolean().default(false),
+	}),
+);
+export type FlameSearchInput = z.input<typeof flameSearchInput>;

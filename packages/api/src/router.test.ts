@@ -76,7 +76,10 @@ test('profile.flame merges windows, prunes narrow nodes and ranks functions', ()
 		const pruned = await api.profile.flame({ fromMs: T0, toMs: T0 + 20_000, minFraction: 0.01 });
 		assert.equal(find(pruned.tree, 'cold'), undefined);
 		assert.equal(pruned.prunedNodes, 3);
-		assert.equal(pruned.nodes, full.nodes - 3);
+		// Their weight is in one remainder node under main (cold) and one under the root (sh).
+		assert.equal(pruned.hiddenNodes, 2);
+		assert.equal(pruned.hiddenSamples, 9 + 2);
+		assert.equal(pruned.nodes, full.nodes - 3 + 2);
 		assert.equal(find(pruned.tree, 'main')?.value, 1999);
 
 		const onlyPid = await api.profile.flame({ fromMs: T0, toMs: T0 + 20_000, pid: 8 });

@@ -1,7 +1,9 @@
-import { groupByProcess, toFolded, totalWeight } from '@firesight/profile';
+import { toFolded, totalWeight } from '@firesight/profile';
 import type { HostStatus } from '@firesight/protocol';
 import type { ProfileQuery } from '@firesight/store';
 import { flameResult, type FlameResult } from './flame-result.ts';
+import { flameSearch, flameSubtree, type FlameSearchResult, type FlameSubtree } from './flame-subtree.ts';
+import { mergedView } from './merged-range.ts';
 import { checkRange, guarded } from './guards.ts';
 import { networkRouter } from './network-router.ts';
 import { requestsRouter } from './requests-router.ts';
@@ -10,7 +12,7 @@ import { diffRouter } from './diff-router.ts';
 import { sandwichRouter } from './sandwich-router.ts';
 import { timelineProcedure } from './timeline-procedure.ts';
 import { queryProfiles } from './host-selection.ts';
-import { flameInput, foldedInput, processFindInput, type HostSelection } from './inputs.ts';
+import { flameInput, flameSearchInput, flameSubtreeInput, foldedInput, processFindInput, type HostSelection } from './inputs.ts';
 import { t } from './trpc.ts';
 
 function storeQuery(q: Omit<ProfileQuery, 'host'> & { host?: HostSelection | undefined }) {
@@ -18,6 +20,7 @@ function storeQuery(q: Omit<ProfileQuery, 'host'> & { host?: HostSelection | und
 }
 
 export type { FlameResult } from './flame-result.ts';
+export type { FlameSubtree, FlameSearchResult } from './flame-subtree.ts';
 
 export interface HostInfo extends HostStatus {
 	/** Retained profile data for the host, when any. */
@@ -30,8 +33,20 @@ export const appRouter = t.router({
 	profile: t.router({
 		flame: t.procedure.input(flameInput).query(async ({ input, ctx }): Promise<FlameResult> => {
 			checkRange(input);
-			const { profile, windows } = await guarded('profile query failed', () => queryProfiles(ctx.storage.profiles, storeQuery(input)));
-			return flameResult(input.groupByProcess ? groupByProcess(profile) : profile, input, windows, input);
+			const view = await guarded('profile query failed', () => mergedView(ctx.storage.profiles, storeQuery(input), input.groupByProcess));
+			return flameResult(view.profile, input, view.windows, input, view.derive, view.cached);
+		}),
+		/** Zooming in: the subtree at a path of the same query, at full resolution. */
+		subtree: t.procedure.input(flameSubtreeInput).query(async ({ input, ctx }): Promise<FlameSubtree> => {
+			checkRange(input);
+			const view = await guarded('profile query failed', () => mergedView(ctx.storage.profiles, storeQuery(input), input.groupByProcess));
+			return flameSubtree(view.profile, input.path, input.minFraction, view.cached);
+		}),
+		/** A search's share, counted on every sample (not the pruned tree), or under the zoomed path. */
+		search: t.procedure.input(flameSearchInput).query(async ({ input, ctx }): Promise<FlameSearchResult> => {
+			checkRange(input);
+			const view = await guarded('profile query failed', () => mergedView(ctx.storage.profiles, storeQuery(input), input.groupByProcess));
+			return flameSearch(view.profile, input.term, input.path, view.cached);
 		}),
 		timeline: timelineProcedure,
 		folded: t.procedure.input(foldedInput).query(async ({ input, ctx }) => {
