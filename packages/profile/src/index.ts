@@ -32,3 +32,4 @@ export { diffProfiles, normalizedChange, type DiffNode, type DiffTree, type Diff
 export { diffFunctions, type DiffFunctionRow } from './diff-functions.ts';
 export { sandwich, type Sandwich, type FunctionRef } from './sandwich.ts';
 export { groupByProcess, processFrameName, PROCESS_MODULE } from './group-by-process.ts';
+export { groupByEndpoint, endpointFrameName, ENDPOINT_MODULE, NO_ENDPOINT } from './group-by-endpoint.ts';

@@ -76,16 +76,25 @@ export function toPprof(profile: Profile): Uint8Array {
 
 	const pidKey = strings.dedup('pid');
 	const commKey = strings.dedup('comm');
+	// The request labels, named as `go tool pprof -tagfocus endpoint=...` and Pyroscope expect
+	// sample labels: only on the samples that have them.
+	const endpointKey = strings.dedup('endpoint');
+	const requestKey = strings.dedup('request');
+	const ambiguousKey = strings.dedup('ambiguous');
 	const samples = profile.samples.map((sample) => {
 		const nanos = sample.weight * period;
 		const locationId = new Array<number>(sample.stack.length);
 		// pprof lists a stack leaf first.
 		const last = sample.stack.length - 1;
 		for (let i = 0; i <= last; i++) locationId[i] = sample.stack[last - i]! + 1;
+		const label = [new pprof.Label({ key: pidKey, num: sample.pid }), new pprof.Label({ key: commKey, str: strings.dedup(sample.comm) })];
+		if (sample.endpoint !== undefined) label.push(new pprof.Label({ key: endpointKey, str: strings.dedup(sample.endpoint) }));
+		if (sample.requestId !== undefined) label.push(new pprof.Label({ key: requestKey, str: strings.dedup(sample.requestId) }));
+		if (sample.ambiguous === true) label.push(new pprof.Label({ key: ambiguousKey, str: strings.dedup('true') }));
 		return new pprof.Sample({
 			locationId,
 			value: [sample.weight, Number.isSafeInteger(nanos) ? nanos : BigInt(sample.weight) * BigInt(period)],
-			label: [new pprof.Label({ key: pidKey, num: sample.pid }), new pprof.Label({ key: commKey, str: strings.dedup(sample.comm) })],
+			label,
 		});
 	});
 
@@ -220,6 +229,9 @@ export function fromPprof(bytes: Uint8Array): Profile | null {
 	const firstKey = (...names: string[]) => names.map((n) => table.indexOf(n)).find((i) => i > 0) ?? -1;
 	const pidKey = firstKey('pid', 'process_id');
 	const commKey = firstKey('comm', 'thread_name', 'thread', 'process_name');
+	const endpointKey = firstKey('endpoint');
+	const requestKey = firstKey('request');
+	const ambiguousKey = firstKey('ambiguous');
 	for (const sample of decoded.sample) {
 		if (sample.value.length !== sampleTypes.length) {
 			throw new Error(`pprof sample has ${sample.value.length} values for ${sampleTypes.length} sample types`);
@@ -235,6 +247,7 @@ export function fromPprof(bytes: Uint8Array): Profile | null {
 		}
 		let pid = 0;
 		let comm = '';
+		const request: { endpoint?: string; requestId?: string; ambiguous?: boolean } = {};
 		for (const label of sample.label) {
 			const key = Number(label.key);
 			if (key === pidKey && pidKey > 0) pid = Number(label.num) || Number(str(label.str)) || 0;
@@ -242,9 +255,11 @@ export function fromPprof(bytes: Uint8Array): Profile | null {
 				// A thread given by number only (`thread: 12`) still tells threads apart.
 				if (Number(label.str) > 0) comm = str(label.str);
 				else if (Number(label.num) !== 0) comm = `thread-${label.num}`;
-			}
+			} else if (key === endpointKey && endpointKey > 0 && Number(label.str) > 0) request.endpoint = str(label.str);
+			else if (key === requestKey && requestKey > 0 && Number(label.str) > 0) request.requestId = str(label.str);
+			else if (key === ambiguousKey && ambiguousKey > 0 && str(label.str) === 'true') request.ambiguous = true;
 		}
-		builder.appendSampleIds(stack, weight, { pid, comm });
+		builder.appendSampleIds(stack, weight, { pid, comm, ...request });
 	}
 	return builder.build();
 }
