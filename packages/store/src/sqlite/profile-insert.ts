@@ -53,6 +53,7 @@ export class ProfileInserter {
 
 	/** Stores a window in one transaction; on failure nothing of it stays, cached ids included. */
 	insert(window: ProfileWindow): void {
+		this.#caches.trim();
 		try {
 			this.#transaction(window);
 		} catch (err) {
@@ -103,6 +104,7 @@ export class ProfileInserter {
 			if (child === undefined) {
 				child = { id: -1, lastMs: 0, next: undefined };
 				node.next.set(f, child);
+				this.#caches.nodes++;
 			}
 			node = child;
 		}

@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import Database from 'better-sqlite3';
+import type { ProfileWindow } from '@firesight/protocol';
+import { migrate } from './migrations.ts';
+import { ProfileCaches } from './profile-caches.ts';
+import { ProfileInserter } from './profile-insert.ts';
+import { queryProfile } from './profile-query.ts';
+
+/** A window whose every stack is new: frames an unsymbolized process makes (module+offset). */
+function freshWindow(startMs: number, stacks: number, depth: number): ProfileWindow {
+	const frames = Array.from({ length: stacks * depth }, (_, i) => ({
+		name: `app+0x${(startMs + i).toString(16)}`,
+		module: 'app',
+		kind: 'user' as const,
+	}));
+	return {
+		host: 'box',
+		startMs,
+		durationMs: 10_000,
+		frequencyHz: 100,
+		frames,
+		samples: Array.from({ length: stacks }, (_, s) => ({
+			pid: 7,
+			comm: 'app',
+			stack: Array.from({ length: depth }, (_, d) => s * depth + d),
+			weight: 1,
+		})),
+	};
+}
+
+test('the profile caches start over once past their budget, and queries still answer from the database', () => {
+	const db = new Database(':memory:');
+	try {
+		migrate(db);
+		const caches = new ProfileCaches(500);
+		// The inserter's constructor gains arguments as the store grows (a ledger hook); what this
+		// test needs is the caches it is given.
+		const inserter = Reflect.construct(ProfileInserter, [db, caches, () => {}]) as ProfileInserter;
+		let peak = 0;
+		const windows = 20;
+		for (let w = 0; w < windows; w++) {
+			inserter.insert(freshWindow(w * 10_000, 20, 8));
+			peak = Math.max(peak, caches.nodes + caches.stackFrames.size + caches.frameTable.length);
+		}
+		// Each window adds 20 stacks of 8 new frames: 160 trie nodes, 20 stacks and 160 frames.
+		assert.ok(caches.resets >= 5, `only ${caches.resets} resets`);
+		assert.ok(peak <= 500 + 340, `the caches held ${peak} entries, budget 500 plus one window`);
+		// Stacks stored before a reset are named from the database, not from the forgotten caches.
+		const merged = queryProfile(db, caches, { fromMs: 0, toMs: windows * 10_000 });
+		assert.equal(merged.windows, windows);
+		assert.equal(merged.profile.samples.length, windows * 20);
+		const first = merged.profile.samples.find((s) => merged.profile.frames[s.stack[0]!]!.name === 'app+0x0');
+		assert.ok(first, 'the first window’s first stack');
+		assert.deepEqual(
+			first.stack.map((i) => merged.profile.frames[i]!.name),
+			Array.from({ length: 8 }, (_, d) => `app+0x${d.toString(16)}`),
+		);
+		// Inserting the same frames again after a reset finds the stored rows instead of failing.
+		inserter.insert(freshWindow(0, 20, 8));
+		assert.equal(
+			queryProfile(db, caches, { fromMs: 0, toMs: 10_000 }).profile.samples.reduce((n, s) => n + s.weight, 0),
+			40,
+		);
+	} finally {
+		db.close();
+	}
+});
