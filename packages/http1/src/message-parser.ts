@@ -68,6 +68,9 @@ export interface MessageParserStats {
 	filledGaps: number;
 }
 
+/** A message length no sender could mean (negative, not a number): the stream is out of step. */
+class BadFraming extends Error {}
+
 const REQUEST_START = /^[A-Z][A-Z-]{0,19} [^ \r\n]+ HTTP\/1\.[01]\r?\n/;
 const RESPONSE_START = /^HTTP\/1\.[01] \d{3}[ \r\n]/;
 const latin1 = new TextDecoder('latin1');
@@ -162,7 +165,14 @@ export class MessageParser {
 		this.#chunk = chunk;
 		this.#consumedFrom = 0;
 		if (this.#startNs === undefined) this.#startNs = chunk.firstNs;
-		const ret = this.#parser.execute(buf);
+		let ret: ReturnType<Parser['execute']>;
+		try {
+			ret = this.#parser.execute(buf);
+		} catch (err) {
+			// Thrown from our own callback (kOnBody): a framing http-parser-js accepted but must not follow.
+			if (!(err instanceof BadFraming)) throw err;
+			ret = err;
+		}
 		if (ret instanceof Error) {
 			this.stats.parseErrors++;
 			this.#desync(buf.length - this.#consumedFrom);
@@ -212,6 +222,9 @@ export class MessageParser {
 			return 0;
 		};
 		p[HTTPParser.kOnBody] = (buf: Buffer, start: number, len: number) => {
+			// http-parser-js takes `Content-Length: -3` or a chunk size of `-5` as they come, then steps
+			// back by that much and parses the same bytes forever; `Content-Length: \0` gives NaN sizes.
+			if (!(len >= 0)) throw new BadFraming(`body length ${len}`);
 			this.#bodyBytes += len;
 			if (this.#filling) return;
 			const room = this.#maxBody - this.#bodyKept;

@@ -1,0 +1,252 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import { Http1Connection, type Http1Exchange, type Side } from './http1-connection.ts';
+import { MessageParser, type Chunk, type ParsedMessage } from './message-parser.ts';
+
+/**
+ * Captured streams are whatever a process wrote: the parser must count what it cannot read, never
+ * throw, keep no more body than asked, and finish in time linear in its input. Inputs are random
+ * bytes, valid exchanges mutated (flipped, inserted, deleted bytes), truncated, cut into chunks at
+ * random points, and chunks whose tail went by uncaptured (a gap).
+ */
+const RUNS = 2000;
+
+const METHODS = ['GET', 'POST', 'HEAD', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'PATCH'] as const;
+const token = fc.stringMatching(/^[A-Za-z0-9-]{1,12}$/);
+const headerValue = fc.stringMatching(/^[ -~]{0,40}$/);
+const path = fc.stringMatching(/^\/[A-Za-z0-9/_.?=&%-]{0,40}$/);
+const body = fc.uint8Array({ maxLength: 300 });
+
+/** A request or response as it goes on the wire: Content-Length, chunked or (responses) until close. */
+const message = (kind: 'request' | 'response') =>
+	fc
+		.record({
+			method: fc.constantFrom(...METHODS),
+			path,
+			status: fc.integer({ min: 100, max: 599 }),
+			headers: fc.array(fc.tuple(token, headerValue), { maxLength: 6 }),
+			body,
+			framing: fc.constantFrom('length', 'chunked', 'none'),
+			/** Sometimes a length no sender could mean, in place of the true one. */
+			badLength: fc.option(fc.constantFrom('-3', '-1', 'abc', '\u00004', '1e2', '0x10', '', ' 7 ', '99999999999999999999'), { freq: 3 }),
+			version: fc.constantFrom('1.0', '1.1'),
+		})
+		.map(({ method, path: p, status, headers, body: b, framing, version, badLength }) => {
+			const start = kind === 'request' ? `${method} ${p} HTTP/${version}` : `HTTP/${version} ${status} X`;
+			const lines = headers.map(([k, v]) => `${k}: ${v}`);
+			let payload: Buffer = Buffer.from(b);
+			if (framing === 'length') lines.push(`Content-Length: ${badLength ?? b.length}`);
+			else if (framing === 'chunked') {
+				lines.push('Transfer-Encoding: chunked');
+				const size = badLength ?? b.length.toString(16);
+				payload = Buffer.concat([Buffer.from(`${size}\r\n`, 'latin1'), payload, Buffer.from(b.length ? '\r\n0\r\n\r\n' : '\r\n')]);
+			} else if (kind === 'request') payload = Buffer.alloc(0);
+			return Buffer.concat([Buffer.from(`${start}\r\n${lines.map((l) => `${l}\r\n`).join('')}\r\n`, 'latin1'), payload]);
+		});
+
+type Mutation = { at: number; op: 'flip' | 'insert' | 'delete' | 'token'; byte: number };
+const mutation = fc.record({
+	at: fc.nat(),
+	op: fc.constantFrom('flip', 'insert', 'delete', 'token'),
+	byte: fc.integer({ min: 0, max: 255 }),
+});
+/** What a byte-level mutation rarely makes on its own: signs, line ends, big numbers. */
+const TOKENS = ['-', '\r\n', '\r\n\r\n', '\0', 'ffffffff', '-5', ': ', 'HTTP/1.1 200 OK\r\n', 'GET / HTTP/1.1\r\n'].map((t) =>
+	Buffer.from(t, 'latin1'),
+);
+
+function mutate(bytes: Uint8Array, mutations: readonly Mutation[]): Uint8Array {
+	const out = [...bytes];
+	for (const m of mutations) {
+		if (out.length === 0) break;
+		const at = m.at % out.length;
+		if (m.op === 'flip') out[at] = m.byte;
+		else if (m.op === 'insert') out.splice(at, 0, m.byte);
+		else if (m.op === 'token') out.splice(at, 0, ...TOKENS[m.byte % TOKENS.length]!);
+		else out.splice(at, 1);
+	}
+	return Uint8Array.from(out);
+}
+
+/** Where a stream is cut into chunks, and how many bytes of each went by uncaptured. */
+const cuts = fc.array(fc.record({ at: fc.nat(), gap: fc.oneof(fc.constant(0), fc.constant(0), fc.nat(5000)) }), { maxLength: 8 });
+
+let clock = 0n;
+function chunksOf(bytes: Uint8Array, at: readonly { at: number; gap: number }[]): Chunk[] {
+	const points = [...new Set(at.map((c) => (bytes.length ? c.at % bytes.length : 0)))].sort((a, b) => a - b);
+	const out: Chunk[] = [];
+	let from = 0;
+	points.push(bytes.length);
+	points.forEach((to, i) => {
+		if (to <= from && !(i === points.length - 1 && out.length === 0)) return;
+		const piece = bytes.subarray(from, to);
+		const firstNs = (clock += 7n);
+		out.push({ bytes: piece, length: piece.length + (at[i]?.gap ?? 0), firstNs, lastNs: (clock += 3n) });
+		from = to;
+	});
+	return out;
+}
+
+/** A message's fields as the types promise them, whatever the input. */
+function checkMessage(m: ParsedMessage, maxBodyBytes: number, pushed: number): void {
+	assert.ok(m.bytes >= 0 && m.bodyBytes >= 0, `sizes ${m.bytes}, ${m.bodyBytes}`);
+	if (m.body !== undefined) {
+		assert.ok(m.body.length <= maxBodyBytes, `kept ${m.body.length} body bytes, limit ${maxBodyBytes}`);
+		assert.ok(m.body.length <= m.bodyBytes, `kept ${m.body.length} of ${m.bodyBytes} body bytes`);
+	} else {
+		// A request answered before its body was parsed is reported with what is known: truncated.
+		assert.ok(maxBodyBytes === 0 || m.bodyTruncated, 'a body is kept when asked for');
+	}
+	assert.ok(Number.isSafeInteger(m.bytes) && Number.isSafeInteger(m.bodyBytes), `sizes ${m.bytes}, ${m.bodyBytes}`);
+	assert.ok(m.startNs <= m.endNs, `message ends (${m.endNs}) before it starts (${m.startNs})`);
+	assert.ok(Array.isArray(m.headers));
+	assert.ok(m.bodyBytes <= pushed, `${m.bodyBytes} body bytes from ${pushed} bytes that went by`);
+}
+
+/** Feeds both directions, interleaved, and checks every exchange and the counters. */
+function runConnection(
+	flows: { side: Side; bytes: Uint8Array; cuts: { at: number; gap: number }[] }[],
+	opts: { maxBodyBytes: number; maxPending: number },
+): void {
+	const exchanges: Http1Exchange[] = [];
+	const conn = new Http1Connection({ ...opts, onExchange: (e) => exchanges.push(e) });
+	let pushed = 0;
+	for (const f of flows) {
+		for (const c of chunksOf(f.bytes, f.cuts)) {
+			pushed += c.length;
+			conn.push(f.side, c);
+		}
+	}
+	conn.end((clock += 1n));
+	const s = conn.stats;
+	assert.equal(s.outboundBytes + s.inboundBytes, pushed);
+	assert.equal(s.exchanges, exchanges.length);
+	for (const n of [s.unpairedResponses, s.unansweredRequests, s.parseErrors, s.desyncs, s.skippedBytes]) {
+		assert.ok(Number.isInteger(n) && n >= 0, `counter ${n}`);
+	}
+	for (const e of exchanges) {
+		checkMessage(e.request, opts.maxBodyBytes, pushed);
+		checkMessage(e.response, opts.maxBodyBytes, pushed);
+		assert.equal(e.request.kind, 'request');
+		assert.equal(e.response.kind, 'response');
+	}
+	// Requests left unanswered are bounded by the pipelining limit, per flow of requests pushed.
+	assert.ok(s.unansweredRequests <= opts.maxPending * flows.length + s.desyncs, `${s.unansweredRequests} unanswered`);
+}
+
+const options = fc.record({ maxBodyBytes: fc.constantFrom(0, 1, 16, 4096), maxPending: fc.integer({ min: 1, max: 8 }) });
+
+test('random bytes in either direction: counted, never thrown', () => {
+	fc.assert(
+		fc.property(
+			fc.array(fc.record({ side: fc.constantFrom<Side>('outbound', 'inbound'), bytes: fc.uint8Array({ maxLength: 600 }), cuts }), {
+				maxLength: 6,
+			}),
+			options,
+			(flows, opts) => runConnection(flows, opts),
+		),
+		{ numRuns: RUNS },
+	);
+});
+
+test('valid exchanges, mutated, truncated and cut with gaps: counted, never thrown, bodies within the limit', () => {
+	fc.assert(
+		fc.property(
+			fc.array(fc.tuple(message('request'), message('response')), { minLength: 1, maxLength: 5 }),
+			fc.array(mutation, { maxLength: 4 }),
+			fc.nat(),
+			cuts,
+			cuts,
+			options,
+			(pairs, mutations, truncateAt, requestCuts, responseCuts, opts) => {
+				const requests = mutate(Buffer.concat(pairs.map(([rq]) => rq)), mutations);
+				let responses: Uint8Array = Buffer.concat(pairs.map(([, rs]) => rs));
+				responses = responses.subarray(0, responses.length ? (truncateAt % responses.length) + 1 : 0);
+				runConnection(
+					[
+						{ side: 'outbound', bytes: requests, cuts: requestCuts },
+						{ side: 'inbound', bytes: responses, cuts: responseCuts },
+					],
+					opts,
+				);
+			},
+		),
+		{ numRuns: RUNS },
+	);
+});
+
+test('the control: plain framed exchanges, unbroken, pair every request with its response', () => {
+	// Without this, the properties above would also hold for a parser that parses nothing.
+	const plain = (kind: 'request' | 'response') =>
+		fc
+			.tuple(fc.constantFrom('GET', 'POST', 'PUT'), path, fc.array(fc.tuple(token, headerValue), { maxLength: 4 }), body)
+			.map(([method, p, headers, b]) => {
+				const start = kind === 'request' ? `${method} ${p} HTTP/1.1` : 'HTTP/1.1 200 OK';
+				const lines = headers.map(([k, v]) => `X-${k}: ${v}\r\n`).join('');
+				return Buffer.concat([Buffer.from(`${start}\r\n${lines}Content-Length: ${b.length}\r\n\r\n`, 'latin1'), Buffer.from(b)]);
+			});
+	fc.assert(
+		fc.property(fc.array(fc.tuple(plain('request'), plain('response')), { minLength: 1, maxLength: 5 }), cuts, (pairs, at) => {
+			const exchanges: Http1Exchange[] = [];
+			const conn = new Http1Connection({ maxBodyBytes: 1 << 20, onExchange: (e) => exchanges.push(e) });
+			for (const [rq, rs] of pairs) {
+				conn.push('outbound', { bytes: rq, length: rq.length, firstNs: (clock += 1n), lastNs: (clock += 1n) });
+				// Cut without gaps: a response in pieces is still one response.
+				for (const c of chunksOf(
+					rs,
+					at.map((x) => ({ ...x, gap: 0 })),
+				))
+					conn.push('inbound', c);
+			}
+			assert.equal(conn.stats.parseErrors, 0);
+			assert.equal(exchanges.length, pairs.length);
+			exchanges.forEach((e, i) => {
+				const [rq, rs] = pairs[i]!;
+				assert.equal(e.request.bytes, rq.length);
+				assert.equal(e.response.bytes, rs.length);
+				assert.equal(Buffer.from(e.response.body!).toString('latin1'), rs.toString('latin1').split('\r\n\r\n').slice(1).join('\r\n\r\n'));
+			});
+		}),
+		{ numRuns: 300 },
+	);
+});
+
+test('one direction alone, any bytes and gaps: every message within the body limit', () => {
+	fc.assert(
+		fc.property(
+			fc.constantFrom<'request' | 'response'>('request', 'response'),
+			fc.array(
+				fc.oneof(
+					message('request'),
+					message('response'),
+					fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b)),
+				),
+				{
+					maxLength: 5,
+				},
+			),
+			fc.array(mutation, { maxLength: 3 }),
+			cuts,
+			fc.constantFrom(0, 8, 100),
+			(kind, parts, mutations, at, maxBodyBytes) => {
+				const bytes = mutate(Buffer.concat(parts), mutations);
+				const messages: ParsedMessage[] = [];
+				const parser = new MessageParser(kind, { maxBodyBytes, onMessage: (m) => messages.push(m) });
+				let pushed = 0;
+				for (const c of chunksOf(bytes, at)) {
+					pushed += c.length;
+					parser.push(c);
+				}
+				parser.end((clock += 1n));
+				for (const m of messages) {
+					assert.equal(m.kind, kind);
+					checkMessage(m, maxBodyBytes, pushed);
+				}
+				assert.equal(parser.stats.messages, messages.length);
+				assert.ok(parser.stats.skippedBytes >= 0);
+			},
+		),
+		{ numRuns: RUNS },
+	);
+});
