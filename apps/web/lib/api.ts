@@ -20,7 +20,8 @@ export interface ProfileRequest {
 	groupByProcess?: boolean;
 }
 
-function filterInput(request: Pick<ProfileRequest, 'pid' | 'comm' | 'hosts'>) {
+/** The pid, comm and host filters of a request, as the profile procedures take them. */
+export function filterInput(request: Pick<ProfileRequest, 'pid' | 'comm' | 'hosts'>) {
 	return {
 		...(request.pid !== null ? { pid: request.pid } : {}),
 		...(request.comm ? { comm: request.comm } : {}),

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { FlameNode } from '@firesight/profile';
-import { matchesSearch, searchShare, selfValue } from './flame-search.ts';
+import { combinedShare, matchesSearch, searchShare, selfValue } from './flame-search.ts';
 
 const node = (name: string, value: number, children: FlameNode[] = []): FlameNode => ({ name, value, children });
 
@@ -19,4 +19,16 @@ test('share counts each sample once, even under nested matches', () => {
 test('an empty search matches nothing and self excludes children', () => {
 	assert.equal(matchesSearch('main', '  '), false);
 	assert.equal(selfValue(node('main', 90, [node('a', 60), node('b', 25)])), 5);
+});
+
+test('remainder nodes never match, and the hub’s count says how much of a match they hold', () => {
+	const root = node('all', 100, [
+		node('main', 90, [node('clear_page', 20), { name: 'clear_page', value: 30, children: [], hidden: 12 }]),
+		{ name: 'clear_page', value: 10, children: [], hidden: 3 },
+	]);
+	const drawn = searchShare(root, 'clear_page');
+	assert.deepEqual(drawn, { matched: 20, total: 100, nodes: 1 });
+	// The hub found 27 samples with clear_page somewhere: 7 of them are in remainders.
+	assert.deepEqual(combinedShare({ matched: 27, total: 100 }, drawn, null), { matched: 27, total: 100, nodes: 1, hidden: 7 });
+	assert.equal(combinedShare({ matched: 27, total: 90 }, drawn, 'main').scope, 'main');
 });

@@ -1,10 +1,7 @@
-import type { FlameNode } from '@firesight/profile';
+import { matchesSearch, type FlameNode } from '@firesight/profile';
 
-/** Case-insensitive substring match, the same rule in the graph, the share and the table. */
-export function matchesSearch(name: string, term: string): boolean {
-	const needle = term.trim().toLowerCase();
-	return needle.length > 0 && name.toLowerCase().includes(needle);
-}
+/** Case-insensitive substring match, the same rule in the graph, the share, the table and the hub. */
+export { matchesSearch };
 
 export interface SearchShare {
 	/** Samples under at least one matching frame, each sample counted once. */
@@ -12,11 +9,19 @@ export interface SearchShare {
 	total: number;
 	/** How many nodes of the tree match (a function called from several places matches several). */
 	nodes: number;
+	/**
+	 * Of `matched`, the samples the graph cannot draw: in frames merged into remainder nodes.
+	 * Absent when `matched` was counted on the drawn tree itself.
+	 */
+	hidden?: number;
+	/** The zoomed frame the counts are relative to; absent for the whole profile. */
+	scope?: string;
 }
 
 /**
- * The share of all samples that pass through a matching frame. A match nested in another match
- * is not counted again, so recursion and repeated names never push the share past 100%.
+ * The share of all samples that pass through a matching drawn frame. A match nested in another
+ * match is not counted again, so recursion and repeated names never push the share past 100%.
+ * Remainder nodes are not frames and never match.
  */
 export function searchShare(root: FlameNode, term: string): SearchShare {
 	let matched = 0;
@@ -24,7 +29,7 @@ export function searchShare(root: FlameNode, term: string): SearchShare {
 	const stack: { node: FlameNode; covered: boolean }[] = root.children.map((node) => ({ node, covered: false }));
 	while (stack.length > 0) {
 		const { node, covered } = stack.pop()!;
-		const hit = matchesSearch(node.name, term);
+		const hit = node.hidden === undefined && matchesSearch(node.name, term);
 		if (hit) {
 			nodes += 1;
 			if (!covered) matched += node.value;
@@ -32,6 +37,24 @@ export function searchShare(root: FlameNode, term: string): SearchShare {
 		for (const child of node.children) stack.push({ node: child, covered: covered || hit });
 	}
 	return { matched, total: root.value, nodes };
+}
+
+/**
+ * The share as the hub counted it on every sample (under the zoomed node when zoomed), with the
+ * drawn tree's matches: what the graph highlights plus what it holds in remainders adds up to it.
+ */
+export function combinedShare(
+	counted: { matched: number; total: number },
+	drawn: SearchShare,
+	scope: string | null,
+): SearchShare {
+	return {
+		matched: counted.matched,
+		total: counted.total,
+		nodes: drawn.nodes,
+		hidden: Math.max(0, counted.matched - drawn.matched),
+		...(scope !== null ? { scope } : {}),
+	};
 }
 
 /** Self weight: what the node's own frame was on CPU for, children excluded. */

@@ -12,6 +12,8 @@ import type { Orientation } from '../../lib/profile-query.ts';
 
 const CELL_HEIGHT = 18;
 const HIGHLIGHT = '#d94cf0';
+/** Remainder nodes: frames too narrow to draw, merged per parent on the hub. Not a frame colour. */
+export const HIDDEN_FILL = '#c9ccd3';
 /** The label's font (11.5px monospace) and margins, to turn a frame's width into characters. */
 const LABEL_CHAR_PX = 7;
 const LABEL_MARGIN_PX = 10;
@@ -44,6 +46,13 @@ export function escapeHtml(text: string): string {
 function tooltipHtml(node: FlameHierarchyNode, rootValue: number): string {
 	const data = node.data as FlameNode;
 	const total = data.value;
+	if (data.hidden !== undefined) {
+		const pct = rootValue > 0 ? formatPercent((100 * total) / rootValue) : '–';
+		return `<div class="tt-name">${formatInt(data.hidden)} frames too narrow to draw</div>
+<div class="tt-module">merged on the hub; their samples still count in every total</div>
+<table><tbody><tr><td>Total</td><td>${formatInt(total)} samples</td><td>${pct}</td></tr></tbody></table>
+<div class="tt-hint">Click to zoom into the parent and draw them</div>`;
+	}
 	const self = selfValue(data);
 	const pct = (value: number) => (rootValue > 0 ? formatPercent((100 * value) / rootValue) : '–');
 	const where =
@@ -145,6 +154,7 @@ export function FlameGraph({
 			})
 			.getLibtype((node) => (node.data.kind === 'kernel' ? 'kernel' : node.data.kind === 'jit' ? 'jit' : undefined))
 			.setColorMapper((node, original) => {
+				if ((node.data as FlameNode).hidden !== undefined) return HIDDEN_FILL;
 				if (node.highlight) return HIGHLIGHT;
 				const fill = colorOfRef.current?.(node.data as FlameNode, original);
 				if (fill) return fill;
@@ -154,11 +164,17 @@ export function FlameGraph({
 				if (data.module === PROCESS_MODULE) return '#7d8494';
 				return frameColor(colorMode, data);
 			})
-			.setSearchMatch((node, term) => matchesSearch(node.data.name, term))
+			.setSearchMatch((node, term) => (node.data as FlameNode).hidden === undefined && matchesSearch(node.data.name, term))
 			// Shares are computed from the tree by the page; the chart only highlights.
 			.setSearchHandler(() => {})
 			.setDetailsHandler(() => {})
-			.onClick((node) =>
+			.onClick((node) => {
+				// A remainder is no frame to zoom into: its parent is, and zooming there asks the hub
+				// for the parent's subtree at full resolution, which draws what the remainder held.
+				if ((node.data as FlameNode).hidden !== undefined && node.parent) {
+					chart.zoomTo(node.parent);
+					return;
+				}
 				zoomRef.current(
 					node.depth === 0 ? null : node.data.name,
 					node
@@ -166,8 +182,8 @@ export function FlameGraph({
 						.reverse()
 						.slice(1)
 						.map((n) => n.data.name),
-				),
-			);
+				);
+			});
 
 		// d3-flame-graph writes zoom state (fade, hide) into the data it paints: it gets its own copy,
 		// so the query result stays as the hub sent it and each redraw starts unzoomed.
@@ -236,7 +252,9 @@ function zoomTarget(root: FlameHierarchyNode, path: readonly string[] | undefine
 	if (!path || path.length === 0) return null;
 	let node: FlameHierarchyNode | undefined = root;
 	for (const name of path) {
-		node = (node.children as FlameHierarchyNode[] | undefined)?.find((child) => child.data.name === name);
+		node = (node.children as FlameHierarchyNode[] | undefined)?.find(
+			(child) => child.data.name === name && (child.data as FlameNode).hidden === undefined,
+		);
 		if (!node) return null;
 	}
 	return node;
@@ -258,6 +276,10 @@ export function FlameLegend({ colorMode = 'kind' }: { colorMode?: ColorMode | un
 					<i style={{ background: HIGHLIGHT }} />
 					match
 				</span>
+				<span title="Frames too narrow to draw, merged per parent; click to zoom in and draw them">
+					<i style={{ background: HIDDEN_FILL }} />
+					narrow frames
+				</span>
 			</div>
 		);
 	}
@@ -278,6 +300,10 @@ export function FlameLegend({ colorMode = 'kind' }: { colorMode?: ColorMode | un
 			<span>
 				<i style={{ background: HIGHLIGHT }} />
 				match
+			</span>
+			<span title="Frames too narrow to draw, merged per parent; click to zoom in and draw them">
+				<i style={{ background: HIDDEN_FILL }} />
+				narrow frames
 			</span>
 		</div>
 	);

@@ -28,8 +28,11 @@ export function ProfileSummary({ data, error, liveProcess, following }: ProfileS
 						{formatDateTime(data.request.from)} – {formatDateTime(data.request.to)}
 					</span>
 					{result.prunedNodes > 0 && (
-						<span title="Frames narrower than a pixel are merged into their parent on the hub">
-							{formatInt(result.prunedNodes)} frames under a pixel wide hidden
+						<span
+							title="Frames narrower than a pixel are merged on the hub into one grey remainder per parent; their samples count in every total, and zooming in draws them"
+							data-testid="hidden-frames"
+						>
+							{formatInt(result.prunedNodes)} frames too narrow to draw ({formatInt(result.hiddenSamples)} samples, in grey)
 						</span>
 					)}
 				</>

@@ -4,7 +4,9 @@ import { useEffect, useMemo, useState } from 'react';
 import { describeError } from '../../lib/api.ts';
 import { isSelected } from '../../lib/host-selection.ts';
 import { emptyProfileReason, type PidLookup } from '../../lib/empty-profile-reason.ts';
-import { searchShare } from '../../lib/flame-search.ts';
+import { findNode, graftSubtree } from '@firesight/profile';
+import { combinedShare, searchShare } from '../../lib/flame-search.ts';
+import { useSearchCount, useSubtree } from '../../lib/use-flame-zoom.ts';
 import { processRows } from '../../lib/live-store.ts';
 import { pprofHref, resolveRange, TABLE_SORT_COLUMNS } from '../../lib/profile-query.ts';
 import { sandwichHref } from '../../lib/sandwich-links.ts';
@@ -52,7 +54,24 @@ export function ProfilesView() {
 	const total = result?.totalSamples ?? 0;
 	useEffect(() => setEmpty(result !== null && result.totalSamples === 0), [result]);
 
-	const share = useMemo(() => (result && search.trim() ? searchShare(result.tree, search) : null), [result, search]);
+	// Zoomed in, the hub sends the zoomed frame's subtree at full resolution; it replaces that
+	// node of the pruned tree, so ancestors and siblings stay drawn around it.
+	const subtree = useSubtree(data?.request ?? null, query.zoom);
+	const shown = useMemo(() => {
+		if (!result || !subtree?.tree || !query.zoom) return result;
+		return { ...result, tree: graftSubtree(result.tree, query.zoom, subtree.tree) };
+	}, [result, subtree, query.zoom]);
+	// The share is the hub's count over every sample (in the zoomed node when zoomed): frames
+	// merged into remainders count too, so it matches the table. The drawn matches say how much
+	// of it the graph highlights.
+	const counted = useSearchCount(data?.request ?? null, debouncedSearch, query.zoom);
+	const share = useMemo(() => {
+		if (!shown || !search.trim()) return null;
+		const zoomNode = query.zoom && query.zoom.length > 0 ? findNode(shown.tree, query.zoom) : null;
+		const scope = zoomNode ? { name: '', value: zoomNode.value, children: [zoomNode] } : shown.tree;
+		const drawn = searchShare(scope, search);
+		return counted ? combinedShare(counted, drawn, zoomNode ? zoomNode.name : null) : drawn;
+	}, [shown, search, counted, query.zoom]);
 	const rows = useMemo(() => processRows(live.processes, Date.now(), 60_000), [live.processes]);
 	const liveProcess = query.pid === null ? undefined : rows.find((row) => row.pid === query.pid && isSelected(query.hosts, row.host));
 	const lookup = useProcessLookup(query.pid, query.hosts, result !== null && total === 0, key);
@@ -100,7 +119,7 @@ export function ProfilesView() {
 	} else {
 		body = (
 			<ProfilePanels
-				result={result}
+				result={shown ?? result}
 				view={query.view}
 				orientation={query.orientation}
 				onOrientation={(orientation) => navigate({ orientation })}

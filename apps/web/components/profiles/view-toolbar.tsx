@@ -111,14 +111,36 @@ export function ViewToolbar({
 					per process
 				</label>
 			)}
-			<span className="search-share" data-testid="flame-search-share" aria-live="polite">
+			<span
+				className="search-share"
+				data-testid="flame-search-share"
+				data-matched={share?.matched}
+				data-total={share?.total}
+				// Counted by the hub on every sample, not only on the frames drawn.
+				data-counted={share?.hidden !== undefined ? 'all' : 'drawn'}
+				aria-live="polite"
+			>
 				{share ? (
-					share.nodes === 0 ? (
+					share.nodes === 0 && !share.hidden ? (
 						<>No frame matches “{search.trim()}”</>
 					) : (
 						<>
-							<strong>{formatPercent((100 * share.matched) / Math.max(1, share.total))}</strong> of samples match “{search.trim()}” (
-							{formatInt(share.matched)} of {formatInt(share.total)}, {formatInt(share.nodes)} {share.nodes === 1 ? 'frame' : 'frames'})
+							<strong>{formatPercent((100 * share.matched) / Math.max(1, share.total))}</strong> of{' '}
+							{share.scope ? (
+								<>
+									samples in <span className="mono">{share.scope}</span>
+								</>
+							) : (
+								'samples'
+							)}{' '}
+							match “{search.trim()}” ({formatInt(share.matched)} of {formatInt(share.total)}, {formatInt(share.nodes)}{' '}
+							{share.nodes === 1 ? 'frame' : 'frames'}
+							{share.hidden ? (
+								<span title="Frames narrower than a pixel are merged into grey remainder nodes; zoom in to draw them">
+									; {formatInt(share.hidden)} in frames too narrow to draw
+								</span>
+							) : null}
+							)
 						</>
 					)
 				) : (
