@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import type { UnwindMode } from '@firesight/native';
 import type { Features } from '@firesight/protocol';
 import { UserError } from './command.ts';
 import type { Feature, FeatureContext, FeatureDefinition } from './feature.ts';
@@ -17,6 +18,8 @@ export interface CollectorOptions {
 	/** Name this host goes by in the hub; the machine's hostname by default. */
 	host?: string;
 	frequency?: number;
+	/** How user stacks are walked (`--unwind`); auto by default. */
+	unwind?: UnwindMode;
 	/** Length of a stored window. */
 	windowMs?: number;
 	/** Processes whose HTTPS request and response bodies are kept (capped): `--capture-bodies PID`. */
@@ -38,9 +41,9 @@ export interface Collector {
 }
 
 /** Every signal this collector knows. A new one is one more entry here (see docs/adding-a-signal.md). */
-export function defaultFeatures(options: Pick<CollectorOptions, 'frequency' | 'captureBodies'>): FeatureDefinition[] {
+export function defaultFeatures(options: Pick<CollectorOptions, 'frequency' | 'unwind' | 'captureBodies'>): FeatureDefinition[] {
 	return [
-		profilingFeature({ frequency: options.frequency ?? 97 }),
+		profilingFeature({ frequency: options.frequency ?? 97, unwind: options.unwind ?? 'auto' }),
 		tcpFeature(),
 		tlsFeature({ captureBodies: options.captureBodies ?? [] }),
 	];

@@ -89,10 +89,11 @@ for (const entry of commands) {
 test('the parser accepts what the usage shows', async () => {
 	const load = async (name: string) => commands.find((c) => c.name === name)!.load();
 	const record = await load('record');
-	assert.deepEqual(record.parse(['-p', '1', '--pid=2', '-d', '90s', '-F', '99', '--output', 'x.pb.gz'], {}), {
+	assert.deepEqual(record.parse(['-p', '1', '--pid=2', '-d', '90s', '-F', '99', '--unwind', 'dwarf', '--output', 'x.pb.gz'], {}), {
 		pid: [1, 2],
 		duration: 90_000,
 		frequency: 99,
+		unwind: 'dwarf',
 		format: undefined,
 		output: 'x.pb.gz',
 	});

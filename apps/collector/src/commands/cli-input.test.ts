@@ -52,6 +52,11 @@ test('bad arguments and environment values: exit code 2, one line on stderr, no 
 		{ args: ['record', '--frequency', '0'], says: /--frequency must be a whole number from 1 to 10000/ },
 		{ args: ['record', '--frequency', '1e9'], says: /--frequency must be/ },
 		{ args: ['record', '--pid', '-1'], says: /--pid must be/ },
+		{ args: ['record', '--unwind', 'frames'], says: /--unwind must be fp, dwarf or auto, got 'frames'/ },
+		{
+			args: ['collector', '--hub', 'http://127.0.0.1:1', '--token', 'some-token', '--unwind', ''],
+			says: /--unwind must be fp, dwarf or auto/,
+		},
 		{ args: ['record', '--pid', '4194303'], says: /--pid 4194303: no such process/ },
 		{ args: ['record', '--output', '/nonexistent/x.pb.gz'], says: /--output '\/nonexistent\/x\.pb\.gz': its directory does not exist/ },
 		{ args: ['record', '--output', dir], says: /is a directory/ },

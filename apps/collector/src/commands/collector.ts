@@ -10,7 +10,7 @@ import { agentOptions, agentOptionsUsage } from './agent-options.ts';
 import { bearerToken, byteSize, collectorHubUrl, directoryPath, name, tokenFile } from './option-values.ts';
 
 const usage = `Usage: firesight collector --hub URL (--token TOKEN | --token-file FILE) [--host NAME] [--frequency HZ] [--window SECS]
-                          [--capture-bodies PID]... [--retry-auth] [--spool DIR] [--spool-max SIZE]
+                          [--unwind fp|dwarf|auto] [--capture-bodies PID]... [--retry-auth] [--spool DIR] [--spool-max SIZE]
 
 Runs this host's collector: samples CPU stacks with eBPF and streams profile windows and a live
 process table to a hub. Stops on Ctrl-C (SIGINT) or SIGTERM and detaches every BPF program.
@@ -66,6 +66,7 @@ export const collector: Command = {
 				hub,
 				token,
 				frequency,
+				unwind: args.unwind,
 				windowMs,
 				captureBodies: args['capture-bodies'],
 				...(args.host ? { host: args.host } : {}),

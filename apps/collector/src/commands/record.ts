@@ -10,7 +10,7 @@ import { openOutput } from './output-file.ts';
 import { Recording } from './recording.ts';
 
 const usage = `Usage: firesight record [--pid PID]... [--duration SECONDS] [--frequency HZ]
-                        [--format pprof|folded] [--output FILE]
+                        [--unwind fp|dwarf|auto] [--format pprof|folded] [--output FILE]
 
 Samples the CPU stacks (user and kernel) of the whole host, or of the given processes, with an
 eBPF perf_event program, then writes the symbolized profile.
@@ -19,6 +19,9 @@ Options:
   -p, --pid PID          profile only this process (repeat for more); default: every process
   -d, --duration SECS    how long to sample, e.g. 10, 30s, 2m (default 10s)
   -F, --frequency HZ     samples per second per CPU, 1-10000 (default 97)
+  --unwind MODE          how user stacks are walked: dwarf (unwind tables from .eh_frame), fp
+                         (frame pointers only) or auto (tables, frame pointers where a file has
+                         none; the default). With --pid, recording starts once the tables are in.
   -f, --format FORMAT    folded (flamegraph.pl, speedscope) or pprof (go tool pprof, Parca);
                          default: pprof when --output ends in .pb.gz or .pprof, else folded
   -o, --output FILE      write here instead of standard output (pprof needs a file or a pipe)
@@ -30,12 +33,13 @@ const options = defineOptions({
 	pid: listOption(z.array(wholeNumber(1, 2 ** 22)).default([]), { short: 'p' }),
 	duration: textOption(duration(1, 86_400_000).default(10_000), { short: 'd' }),
 	frequency: agentOptions.frequency,
+	unwind: agentOptions.unwind,
 	format: textOption(choice(['pprof', 'folded']).optional(), { short: 'f' }),
 	output: textOption(filePath.optional(), { short: 'o' }),
 });
 
 async function run(argv: string[]): Promise<number> {
-	const { pid: pids, duration: durationMs, frequency, ...args } = options.parse(argv);
+	const { pid: pids, duration: durationMs, frequency, unwind, ...args } = options.parse(argv);
 	const format = outputFormat(args.format, args.output);
 	if (format === 'pprof' && !args.output && process.stdout.isTTY) {
 		throw new UsageError('pprof is binary: give --output FILE or pipe standard output');
@@ -51,12 +55,13 @@ async function run(argv: string[]): Promise<number> {
 	const output = args.output === undefined ? undefined : openOutput(args.output);
 	try {
 		const progress = progressLine(process.stderr);
-		const started = Date.now();
+		let started = Date.now();
 		let recording: Recording;
 		try {
 			recording = new Recording({
 				frequency,
 				pids,
+				unwind,
 				onTick: (samples) => {
 					const secs = Math.min(durationMs, Date.now() - started) / 1000;
 					progress.update(`recording ${secs.toFixed(0)}/${(durationMs / 1000).toFixed(0)} s, ${samples} samples`);
@@ -65,6 +70,12 @@ async function run(argv: string[]): Promise<number> {
 		} catch (err) {
 			if (err instanceof NativeError) throw new UserError(err.message);
 			throw err;
+		}
+		if (pids.length > 0 && unwind !== 'fp') {
+			progress.update('loading unwind tables');
+			if (!(await recording.warmUp()))
+				process.stderr.write('firesight record: some unwind tables were not ready in time; recording anyway\n');
+			started = Date.now();
 		}
 		// Ctrl-C (or SIGTERM) ends the recording early and still writes what was sampled.
 		let timer: NodeJS.Timeout | undefined;

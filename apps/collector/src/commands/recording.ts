@@ -1,7 +1,8 @@
-import { PROFILE_COUNTERS, Profiler, type DrainedWindow, type ProfileCounter, type StackCount } from '@firesight/native';
+import { PROFILE_COUNTERS, Profiler, type DrainedWindow, type ProfileCounter, type StackCount, type UnwindMode } from '@firesight/native';
 import { ProfileBuilder, type Profile } from '@firesight/profile';
 import { Symbolizer } from '@firesight/symbolize';
 import { symbolizeWindow } from '../profiling/symbolize-window.ts';
+import { ProcessUnwinding, type ProcessUnwindingOptions } from '../profiling/unwind/process-unwinding.ts';
 
 export interface RecordingOptions {
 	frequency: number;
@@ -11,6 +12,9 @@ export interface RecordingOptions {
 	tickMs?: number;
 	/** After each drain: the samples taken so far. */
 	onTick?: (samples: number) => void;
+	/** How user stacks are walked; auto by default. */
+	unwind?: UnwindMode;
+	unwinding?: ProcessUnwindingOptions;
 }
 
 /** One (process, user stack, kernel stack) and its samples so far; a stack is its addresses or an errno. */
@@ -37,8 +41,10 @@ export class Recording {
 	readonly #symbolizer = new Symbolizer();
 	readonly #stacks = new Map<string, RawStack>();
 	readonly #seen = new Set<number>();
-	/** When sampling began: just before the profiler attached, for it counts from then on. */
-	readonly startMs: number;
+	/** When sampling began: just before the profiler attached (or when warmUp() ended). */
+	startMs: number;
+	readonly #unwinding: ProcessUnwinding | undefined;
+	readonly #pids: readonly number[];
 	readonly #timer: NodeJS.Timeout;
 	readonly #onTick: (samples: number) => void;
 	#samples = 0;
@@ -50,9 +56,34 @@ export class Recording {
 	/** Attaches to every CPU; throws NativeError when the profiler cannot load. */
 	constructor(options: RecordingOptions) {
 		this.startMs = Date.now();
-		this.#profiler = new Profiler({ frequency: options.frequency, pids: options.pids });
+		this.#profiler = new Profiler({ frequency: options.frequency, pids: options.pids, unwind: options.unwind ?? 'auto' });
+		this.#pids = options.pids;
+		if (this.#profiler.unwind !== 'fp') {
+			this.#unwinding = new ProcessUnwinding(this.#profiler, options.unwinding);
+			for (const pid of options.pids) this.#unwinding.tracker.track(pid);
+		}
 		this.#onTick = options.onTick ?? (() => {});
 		this.#timer = setInterval(() => void this.#drainInTurn(), options.tickMs ?? 1000);
+	}
+
+	/**
+	 * With given processes: waits (up to `timeoutMs`) until the unwind tables of what they map are
+	 * loaded, then starts the recording over, so none of its samples was walked without them.
+	 * Returns whether they were all loaded in time.
+	 */
+	async warmUp(timeoutMs = 15_000): Promise<boolean> {
+		if (this.#unwinding === undefined || this.#pids.length === 0) return true;
+		let timer: NodeJS.Timeout | undefined;
+		const settled = await Promise.race([
+			this.#unwinding.tracker.settled().then(() => true),
+			new Promise<boolean>((r) => (timer = setTimeout(() => r(false), timeoutMs))),
+		]);
+		clearTimeout(timer);
+		await this.#drainInTurn();
+		this.#stacks.clear();
+		this.#samples = 0;
+		this.startMs = this.#drainedAt;
+		return settled;
 	}
 
 	/** Ends sampling now, then symbolizes what was sampled. */
@@ -60,6 +91,7 @@ export class Recording {
 		clearInterval(this.#timer);
 		await this.#drainInTurn();
 		const endMs = this.#drainedAt;
+		await this.#unwinding?.close();
 		this.#profiler.close();
 		if (this.#error !== undefined) throw this.#error;
 		const builder = new ProfileBuilder({ startMs: this.startMs, durationMs: 0, frequencyHz: this.#profiler.frequency });
@@ -82,6 +114,7 @@ export class Recording {
 	}
 
 	#add(drained: DrainedWindow): void {
+		this.#unwinding?.afterDrain(drained.unmappedPids);
 		const stack = (id: number) => (id >= 0 ? (drained.stacks.get(id) ?? -1) : id);
 		for (const c of drained.counts) {
 			if (!this.#seen.has(c.pid)) {
@@ -122,6 +155,6 @@ export class Recording {
 		}));
 		// Only the stacks are symbolized; the kernel's counters are not summed here.
 		const none = Object.fromEntries(PROFILE_COUNTERS.map((c) => [c, 0])) as Record<ProfileCounter, number>;
-		return { counts, stacks, counters: none, totals: none };
+		return { counts, stacks, counters: none, totals: none, unmappedPids: [] };
 	}
 }

@@ -8,7 +8,7 @@ import { agentOptions, agentOptionsUsage } from './agent-options.ts';
 import { givenToken, hubAccess, hubAccessUsage, hubOptions, hubOptionsAcross, startHubForCli } from './hub.ts';
 
 const usage = `Usage: firesight up [--listen ADDR:PORT] [--data DIR] [--token TOKEN] [--frequency HZ] [--window SECS]
-                   [--capture-bodies PID]... [--tls-cert FILE --tls-key FILE] [--allow-host NAME]...
+                   [--unwind fp|dwarf|auto] [--capture-bodies PID]... [--tls-cert FILE --tls-key FILE] [--allow-host NAME]...
                    [--metrics-public]
 
 Runs everything on this host: the hub with the dashboard, and a local collector connected to it
@@ -47,7 +47,7 @@ export const up: Command = {
 		});
 		let agent;
 		try {
-			agent = startCollector({ hub: hub.url, token, frequency, windowMs, captureBodies: args['capture-bodies'] });
+			agent = startCollector({ hub: hub.url, token, frequency, unwind: args.unwind, windowMs, captureBodies: args['capture-bodies'] });
 		} catch (err) {
 			await hub.close();
 			if (err instanceof NativeError) throw new UserError(err.message);

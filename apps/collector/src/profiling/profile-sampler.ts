@@ -1,8 +1,9 @@
 import { EventEmitter } from 'node:events';
-import { Profiler, type DrainedWindow, type ProfileCounter } from '@firesight/native';
+import { Profiler, type DrainedWindow, type ProfileCounter, type UnwindMode } from '@firesight/native';
 import { ProfileBuilder, type Profile } from '@firesight/profile';
 import { Symbolizer } from '@firesight/symbolize';
 import { symbolizeWindow, type WireCuts } from './symbolize-window.ts';
+import { ProcessUnwinding, type ProcessUnwindingOptions } from './unwind/process-unwinding.ts';
 
 export interface ProfileSamplerOptions {
 	frequency: number;
@@ -16,6 +17,10 @@ export interface ProfileSamplerOptions {
 	 */
 	tickMs?: number;
 	symbolizer?: Symbolizer;
+	/** How user stacks are walked (default auto: unwind tables, frame pointers where there are none). */
+	unwind?: UnwindMode;
+	/** Where unwind tables are cached, and how long an unused one stays loaded. */
+	unwinding?: ProcessUnwindingOptions;
 }
 
 /** Samples per process during one tick. */
@@ -42,7 +47,9 @@ export class ProfileSampler extends EventEmitter<Events> {
 	readonly cuts: WireCuts = { frames: 0 };
 	readonly symbolizer: Symbolizer;
 	readonly #profiler: Profiler;
-	readonly #options: Required<Omit<ProfileSamplerOptions, 'symbolizer' | 'pids'>>;
+	/** The mapping tracker that feeds the walker its tables; none with `unwind: 'fp'`. */
+	readonly unwinding: ProcessUnwinding | undefined;
+	readonly #options: Required<Omit<ProfileSamplerOptions, 'symbolizer' | 'pids' | 'unwind' | 'unwinding'>>;
 	#builder: ProfileBuilder;
 	#startMs = Date.now();
 	#timer: NodeJS.Timeout | undefined;
@@ -53,7 +60,12 @@ export class ProfileSampler extends EventEmitter<Events> {
 		super();
 		this.#options = { tickMs: 1000, ...options };
 		this.symbolizer = options.symbolizer ?? new Symbolizer();
-		this.#profiler = new Profiler({ frequency: options.frequency, pids: options.pids ?? [] });
+		const unwind = options.unwind ?? 'auto';
+		this.#profiler = new Profiler({ frequency: options.frequency, pids: options.pids ?? [], unwind });
+		if (unwind !== 'fp') {
+			this.unwinding = new ProcessUnwinding(this.#profiler, options.unwinding);
+			for (const pid of options.pids ?? []) this.unwinding.tracker.track(pid);
+		}
 		this.#builder = this.#newBuilder();
 		if (this.#options.tickMs > 0) this.#timer = setInterval(() => void this.#tickOnce(), this.#options.tickMs);
 	}
@@ -68,6 +80,7 @@ export class ProfileSampler extends EventEmitter<Events> {
 		this.#timer = undefined;
 		await this.#busy;
 		await this.#tick();
+		await this.unwinding?.close();
 		this.#profiler.close();
 		return this.#closeWindow(Date.now());
 	}
@@ -103,6 +116,7 @@ export class ProfileSampler extends EventEmitter<Events> {
 
 	async #tick(): Promise<TickStats> {
 		const drained = await this.#profiler.drain();
+		this.unwinding?.afterDrain(drained.unmappedPids);
 		const now = Date.now();
 		symbolizeWindow(drained, this.symbolizer, this.#builder, this.cuts);
 		const stats = tickStats(drained, now, now - this.#lastTick);

@@ -1,9 +1,21 @@
+import type { UnwindMode } from '@firesight/native';
 import type { ProcessRow } from '@firesight/protocol';
 import type { Feature, FeatureDefinition } from '../feature.ts';
 import { ProfileSampler, type TickStats } from './profile-sampler.ts';
 
 /** The symbolizer's counts of frames it could not name: losses like the kernel's. */
 const SYMBOL_MISSES = ['missNoProcess', 'missNoMapping', 'missNoFile', 'missNoSymbol', 'kernelMiss'] as const;
+
+/** The walker's early ends and full maps: stacks cut short, counted in the kernel. */
+const UNWIND_ENDS = [
+	'unwindNoMapping',
+	'unwindNoTable',
+	'unwindLookupFailed',
+	'unwindReadFault',
+	'unwindTooDeep',
+	'unwindMappingsFull',
+	'unwindStacksFull',
+] as const;
 
 /** Rows with their samples per second over the tick the samples were counted in. */
 export function withSamples(rows: ProcessRow[], samplesByPid: TickStats['samplesByPid'], elapsedMs: number): ProcessRow[] {
@@ -18,12 +30,17 @@ export function withSamples(rows: ProcessRow[], samplesByPid: TickStats['samples
  * CPU profiles: the perf_event sampler drained every tick into samples per process, symbolized
  * into the current window, which is sent at each window's end.
  */
-export function profilingFeature(options: { frequency: number }): FeatureDefinition {
+export function profilingFeature(options: { frequency: number; unwind?: UnwindMode }): FeatureDefinition {
 	return {
 		name: 'profile',
 		title: 'CPU profiling',
 		start({ host, send }): Feature {
-			const sampler = new ProfileSampler({ frequency: options.frequency, windowMs: Number.MAX_SAFE_INTEGER, tickMs: 0 });
+			const sampler = new ProfileSampler({
+				frequency: options.frequency,
+				windowMs: Number.MAX_SAFE_INTEGER,
+				tickMs: 0,
+				unwind: options.unwind ?? 'auto',
+			});
 			let last: TickStats | undefined;
 			// A process's maps are snapshotted when it is first seen, so its samples still symbolize
 			// after it exits; the snapshot is dropped once the window that may hold them is sent.
@@ -33,8 +50,15 @@ export function profilingFeature(options: { frequency: number }): FeatureDefinit
 					last = await sampler.tick();
 				},
 				processRows: (rows) => (last ? withSamples(rows, last.samplesByPid, last.elapsedMs) : rows),
-				processStarted: (pid) => sampler.symbolizer.observe(pid),
-				processExited: (pid) => exited.add(pid),
+				processStarted: (pid) => {
+					sampler.symbolizer.observe(pid);
+					sampler.unwinding?.tracker.track(pid);
+				},
+				processExited: (pid) => {
+					exited.add(pid);
+					// The walker needs a process's mappings only while it runs.
+					sampler.unwinding?.tracker.forget(pid);
+				},
 				window() {
 					// A window is the profile as built, plus its host: no copy of its frames or samples.
 					send({ type: 'profile', window: { ...sampler.closeWindow(), host } });
@@ -53,6 +77,9 @@ export function profilingFeature(options: { frequency: number }): FeatureDefinit
 						framesCut: sampler.cuts.frames,
 					};
 					for (const name of SYMBOL_MISSES) out[name] = symbols[name] ?? 0;
+					for (const name of UNWIND_ENDS) out[name] = k?.[name] ?? 0;
+					const unwinding = sampler.unwinding?.counters;
+					if (unwinding) Object.assign(out, unwinding);
 					return out;
 				},
 				async stop() {

@@ -39,6 +39,7 @@ test('a function name over the wire limit is cut keeping its end, and counted', 
 			stacks: new Map([[1, [addr + 4n]]]),
 			counters: {} as DrainedWindow['counters'],
 			totals: {} as DrainedWindow['totals'],
+			unmappedPids: [],
 		};
 		const builder = new ProfileBuilder({ startMs: 0, durationMs: 0, frequencyHz: 99 });
 		const cuts: WireCuts = { frames: 0 };

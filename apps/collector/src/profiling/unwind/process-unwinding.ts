@@ -1,0 +1,67 @@
+import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { UnwindMode } from '@firesight/native';
+import { MappingTracker, type UnwindTarget, type UnwindTrackerCounters } from './mapping-tracker.ts';
+import { TableBuilder } from './table-builder.ts';
+
+/** How user stacks are walked: `--unwind fp|dwarf|auto`. */
+export const UNWIND_MODES = ['fp', 'dwarf', 'auto'] as const satisfies readonly UnwindMode[];
+export type { UnwindMode };
+
+/**
+ * Where built unwind tables are kept across restarts: beside the spool, under /var/lib/firesight
+ * as root, else under the temp directory.
+ */
+export function defaultUnwindCacheDir(): string {
+	if (process.getuid?.() === 0) {
+		try {
+			mkdirSync('/var/lib/firesight', { recursive: true });
+			return '/var/lib/firesight/unwind-cache';
+		} catch {
+			// A read-only /var/lib: the temp directory still works.
+		}
+	}
+	return join(tmpdir(), 'firesight', 'unwind-cache');
+}
+
+export interface ProcessUnwindingOptions {
+	cacheDir?: string;
+	procRoot?: string;
+	graceMs?: number;
+}
+
+/**
+ * The collector's half of DWARF unwinding for one Profiler: a table builder on a worker thread and
+ * the tracker of every process's mappings, fed after each drain with the processes whose samples
+ * hit code the walker did not know.
+ */
+export class ProcessUnwinding {
+	readonly tracker: MappingTracker;
+	readonly #builder: TableBuilder;
+
+	constructor(target: UnwindTarget, options: ProcessUnwindingOptions = {}) {
+		this.#builder = new TableBuilder(options.cacheDir ?? defaultUnwindCacheDir());
+		this.tracker = new MappingTracker({
+			target,
+			build: (paths) => this.#builder.build(paths),
+			...(options.procRoot !== undefined ? { procRoot: options.procRoot } : {}),
+			...(options.graceMs !== undefined ? { graceMs: options.graceMs } : {}),
+		});
+	}
+
+	/** After a drain: read the maps of processes that hit unknown code, and let idle tables go. */
+	afterDrain(unmappedPids: readonly number[] | undefined): void {
+		for (const pid of unmappedPids ?? []) this.tracker.track(pid);
+		this.tracker.sweep();
+	}
+
+	get counters(): UnwindTrackerCounters {
+		return this.tracker.counters;
+	}
+
+	async close(): Promise<void> {
+		this.tracker.close();
+		await this.#builder.close();
+	}
+}

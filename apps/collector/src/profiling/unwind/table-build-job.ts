@@ -1,0 +1,76 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { ElfFile, FileSource, type ElfSegment } from '@firesight/symbolize';
+import { UnwindError, UnwindTableCache } from '@firesight/unwind';
+
+/** What the main thread asks: the table of the file reached by the first readable path. */
+export interface TableBuildRequest {
+	readonly id: number;
+	readonly paths: readonly string[];
+}
+
+export type TableBuildReply =
+	| {
+			readonly id: number;
+			readonly ok: true;
+			/** The disk cache's key: `b-<build-id>`, else the file's identity. */
+			readonly key: string;
+			readonly segments: readonly ElfSegment[];
+			/** The serialized table; undefined when the file has no unwind info at all. */
+			readonly bytes: Uint8Array | undefined;
+			readonly rows: number;
+			readonly from: 'disk' | 'built';
+			readonly ms: number;
+	  }
+	| { readonly id: number; readonly ok: false; readonly error: string };
+
+/**
+ * Runs in a worker thread: reading ELF headers and building a table (node's takes a good part of a
+ * second of CPU) must never hold up a drain of the kernel maps on the main thread.
+ */
+function handle(cache: UnwindTableCache, req: TableBuildRequest): TableBuildReply {
+	let lastError = 'no path to the file';
+	for (const path of req.paths) {
+		const t0 = performance.now();
+		let segments: readonly ElfSegment[];
+		try {
+			const src = new FileSource(path);
+			try {
+				segments = new ElfFile(src).segments;
+			} finally {
+				src.close();
+			}
+		} catch (err) {
+			lastError = `${path}: ${(err as Error).message}`;
+			continue;
+		}
+		try {
+			const { table, key, from } = cache.tableFor(path);
+			// A table of one gap row: the file has no .eh_frame or .debug_frame.
+			const bytes = table.rowCount > 1 ? ownBuffer(table.bytes) : undefined;
+			return { id: req.id, ok: true, key, segments, bytes, rows: table.rowCount, from, ms: performance.now() - t0 };
+		} catch (err) {
+			if (!(err instanceof UnwindError)) throw err;
+			lastError = err.message;
+		}
+	}
+	return { id: req.id, ok: false, error: lastError };
+}
+
+/** The bytes in an ArrayBuffer of their own, so it can be transferred instead of copied. */
+function ownBuffer(bytes: Uint8Array): Uint8Array {
+	return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
+}
+
+if (parentPort) {
+	const port = parentPort;
+	const cache = new UnwindTableCache((workerData as { cacheDir: string }).cacheDir);
+	port.on('message', (req: TableBuildRequest) => {
+		let reply: TableBuildReply;
+		try {
+			reply = handle(cache, req);
+		} catch (err) {
+			reply = { id: req.id, ok: false, error: (err as Error).message };
+		}
+		port.postMessage(reply, reply.ok && reply.bytes ? [reply.bytes.buffer as ArrayBuffer] : []);
+	});
+}
