@@ -1,4 +1,4 @@
-import { redactRequestBatch, type DataMessage, type DataMessageType, type RedactionRules } from '@firesight/protocol';
+import { redactRequestBatch, type DataMessage, type DataMessageType, type MessageId, type RedactionRules } from '@firesight/protocol';
 import type { Storage } from '@firesight/store';
 import type { HubState } from './hub-state.ts';
 import type { HubMetrics } from './metrics.ts';
@@ -22,7 +22,8 @@ export interface IngestRoute<M extends DataMessage> {
 	what: string;
 	/** Applied before anything else, so storage and browsers see the same message. */
 	prepare?(message: M, ctx: RouteContext): M;
-	persist?(message: M, ctx: RouteContext): Promise<void>;
+	/** `id`, when the message has one, is stored in the same write as the message (see IngestLedger). */
+	persist?(message: M, ctx: RouteContext, id: MessageId | undefined): Promise<void>;
 	live?(message: M, ctx: RouteContext): void;
 }
 
@@ -32,7 +33,7 @@ export type IngestRoutes = { [T in DataMessageType]: IngestRoute<Extract<DataMes
 export const ingestRoutes: IngestRoutes = {
 	profile: {
 		what: 'profile window',
-		persist: (m, { storage }) => storage.profiles.insertWindow(m.window),
+		persist: (m, { storage }, id) => storage.profiles.insertWindow(m.window, id),
 		live(m, { state, metrics }) {
 			metrics.windowsIngested.inc({ host: m.window.host });
 			state.publish({ type: 'window', host: m.window.host, startMs: m.window.startMs, durationMs: m.window.durationMs });
@@ -48,7 +49,7 @@ export const ingestRoutes: IngestRoutes = {
 	},
 	retransmitWindow: {
 		what: 'retransmit window',
-		persist: (m, { storage }) => storage.connections.insertWindow(m.window),
+		persist: (m, { storage }, id) => storage.connections.insertWindow(m.window, id),
 	},
 	requests: {
 		what: 'requests',
@@ -60,6 +61,6 @@ export const ingestRoutes: IngestRoutes = {
 	},
 	requestWindow: {
 		what: 'request window',
-		persist: (m, { storage }) => storage.requests.insertWindow(m.window),
+		persist: (m, { storage }, id) => storage.requests.insertWindow(m.window, id),
 	},
 };

@@ -29,6 +29,8 @@ interface Rig {
 	events: string[];
 	/** The next profile insert rejects. */
 	failNext(): void;
+	/** The next ledger record rejects, after the insert before it landed: a hub dying between the two. */
+	failNextRecord(): void;
 	state: HubState;
 	close(): Promise<void>;
 }
@@ -38,18 +40,23 @@ async function rig(): Promise<Rig> {
 	const storage = await openStorage({ backend: 'sqlite', path: ':memory:', pruneIntervalMs: 0 });
 	const events: string[] = [];
 	let fail = false;
+	let failRecord = false;
 	const profiles = Object.create(storage.profiles) as Storage['profiles'];
-	profiles.insertWindow = async (w) => {
+	profiles.insertWindow = async (w, id) => {
 		if (fail) {
 			fail = false;
 			throw new Error('disk full');
 		}
-		await storage.profiles.insertWindow(w);
+		await storage.profiles.insertWindow(w, id);
 		events.push(`inserted ${w.startMs}`);
 	};
 	const ingested: Storage['ingested'] = {
 		highWater: (host, boot) => storage.ingested.highWater(host, boot),
 		async record(host, boot, seq) {
+			if (failRecord) {
+				failRecord = false;
+				throw new Error('hub died');
+			}
 			await storage.ingested.record(host, boot, seq);
 			events.push(`recorded ${seq}`);
 		},
@@ -73,6 +80,7 @@ async function rig(): Promise<Rig> {
 		events,
 		state,
 		failNext: () => (fail = true),
+		failNextRecord: () => (failRecord = true),
 		async close() {
 			await ingest.close();
 			await new Promise((r) => server.close(r));
@@ -172,6 +180,32 @@ test('a failed insert is not acknowledged: the connection closes with a reason, 
 		b.send({ type: 'profile', window: windowAt(1), id: { boot: 'b1', seq: 1 } });
 		await until('both acks', () => acked(b, { boot: 'b1', seq: 1 }));
 		assert.equal((await r.storage.profiles.query({ fromMs: 0, toMs: 2 ** 50 })).windows, 2);
+		b.ws.close();
+	} finally {
+		await r.close();
+	}
+});
+
+test('a hub that fails between an insert and its ledger record does not store the replay twice', async () => {
+	const r = await rig();
+	try {
+		const a = await connect(r, { host: 'h', boot: 'b1' });
+		r.failNextRecord();
+		a.send({ type: 'profile', window: windowAt(0), id: { boot: 'b1', seq: 0 } });
+		const { code } = await a.closed;
+		assert.equal(code, ingestCloseCodes.storeFailed);
+		// The window landed, its record did not, and no ack went out: the collector replays it.
+		assert.deepEqual(r.events, ['inserted 1000000']);
+		assert.equal(await r.storage.ingested.highWater('h', 'b1'), 0, 'the insert carried its id');
+
+		const b = await connect(r, { host: 'h', boot: 'b1' });
+		b.send({ type: 'profile', window: windowAt(0), id: { boot: 'b1', seq: 0 } });
+		b.send({ type: 'profile', window: windowAt(1), id: { boot: 'b1', seq: 1 } });
+		await until('both acks', () => acked(b, { boot: 'b1', seq: 1 }));
+		assert.deepEqual(lifeOf(r.events, 0), ['inserted 1000000', 'ack 0']);
+		const all = await r.storage.profiles.query({ fromMs: 0, toMs: 2 ** 50 });
+		assert.equal(all.windows, 2);
+		assert.equal(totalWeight(all.profile), 1 + 2);
 		b.ws.close();
 	} finally {
 		await r.close();

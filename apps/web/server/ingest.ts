@@ -199,8 +199,8 @@ export class Ingest {
 				const id = route.persist ? msg.id : undefined;
 				let stored: 'stored' | 'replayed' = 'stored';
 				try {
-					if (id) stored = await this.#storeOnce(host, id, () => route.persist!(message, ctx));
-					else await route.persist?.(message, ctx);
+					if (id) stored = await this.#storeOnce(host, id, () => route.persist!(message, ctx, id));
+					else await route.persist?.(message, ctx, undefined);
 				} catch (err) {
 					const why = `could not store the ${route.what}: ${(err as Error).message}`;
 					if (!id) return reject('store', 'internal', why);
@@ -243,7 +243,8 @@ export class Ingest {
 
 	/**
 	 * Runs `persist` unless the ledger has this id stored already, then records it; one at a
-	 * time per host. Resolves once both are durable.
+	 * time per host. Resolves once both are durable. `persist` stores the id with the message,
+	 * so the record only repeats it: a hub that dies between the two still knows the id.
 	 */
 	#storeOnce(host: string, id: MessageId, persist: () => Promise<void>): Promise<'stored' | 'replayed'> {
 		const { ingested } = this.#opts.storage;
@@ -255,8 +256,15 @@ export class Ingest {
 				this.#marks.set(key, mark);
 			}
 			if (id.seq <= mark) return 'replayed';
-			await persist();
-			await ingested.record(host, id.boot, id.seq);
+			try {
+				await persist();
+				await ingested.record(host, id.boot, id.seq);
+			} catch (err) {
+				// The insert may have landed before the failure (a record that failed, a timeout):
+				// the replay must read the mark from the store again, not trust this one.
+				this.#marks.delete(key);
+				throw err;
+			}
 			this.#marks.set(key, id.seq);
 			return 'stored';
 		};

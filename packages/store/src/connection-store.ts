@@ -1,4 +1,4 @@
-import type { RetransmitWindow } from '@firesight/protocol';
+import type { MessageId, RetransmitWindow } from '@firesight/protocol';
 
 /** Which stored retransmits a query reads: windows starting in [fromMs, toMs). */
 export interface ConnectionQuery {
@@ -59,8 +59,11 @@ export interface RetransmitSeriesResult {
 
 /** Per-window, per-connection TCP retransmits. */
 export interface ConnectionStore {
-	/** Stores one window's connections; resolves once durable, rejects keeping none of them. */
-	insertWindow(window: RetransmitWindow): Promise<void>;
+	/**
+	 * Stores one window's connections; resolves once durable, rejects keeping none of them.
+	 * With the collector message's `id`, the id goes into the same write (see IngestLedger).
+	 */
+	insertWindow(window: RetransmitWindow, id?: MessageId): Promise<void>;
 	/**
 	 * Retransmits per connection (host and socket cookie), summed over the windows that start in
 	 * the range; sorted by retransmits, most first.

@@ -1,5 +1,5 @@
 import type { Profile } from '@firesight/profile';
-import type { ProfileWindow } from '@firesight/protocol';
+import type { MessageId, ProfileWindow } from '@firesight/protocol';
 
 /** Which samples a query merges. Windows overlapping [fromMs, toMs) are included whole. */
 export interface ProfileQuery {
@@ -54,8 +54,9 @@ export interface ProfileStore {
 	/**
 	 * Stores one window. Resolves once the window is durable (a backend may gather concurrent
 	 * calls into one write) and a query sees it; rejects, keeping nothing of it, when it cannot.
+	 * With the collector message's `id`, the id goes into the same write (see IngestLedger).
 	 */
-	insertWindow(window: ProfileWindow): Promise<void>;
+	insertWindow(window: ProfileWindow, id?: MessageId): Promise<void>;
 	/** Merges every matching window into one profile; an empty profile when nothing matches. */
 	query(query: ProfileQuery): Promise<MergedProfile>;
 	/** Every host with a retained window, sorted by name. */

@@ -1,4 +1,4 @@
-import type { RequestBatch, RequestRecord, RequestWindow } from '@firesight/protocol';
+import type { MessageId, RequestBatch, RequestRecord, RequestWindow } from '@firesight/protocol';
 
 /** A stored request with the host whose collector saw it. */
 export interface StoredRequest extends RequestRecord {
@@ -84,8 +84,11 @@ export interface HistogramResult {
 export interface RequestStore {
 	/** Stores a batch exactly as received (already redacted); resolves once durable. */
 	insertBatch(batch: RequestBatch): Promise<void>;
-	/** Stores one window's endpoint aggregates; resolves once durable. */
-	insertWindow(window: RequestWindow): Promise<void>;
+	/**
+	 * Stores one window's endpoint aggregates; resolves once durable. With the collector
+	 * message's `id`, the id goes into the same write (see IngestLedger).
+	 */
+	insertWindow(window: RequestWindow, id?: MessageId): Promise<void>;
 	/** Requests whose first byte is in [sinceMs, untilMs), oldest first, at most `limit`. */
 	list(query: RequestListQuery): Promise<StoredRequest[]>;
 	/**

@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import type { RetransmitWindow } from '@firesight/protocol';
+import type { MessageId, RetransmitWindow } from '@firesight/protocol';
 import {
 	MAX_SERIES_BUCKETS,
 	type ConnectionQuery,
@@ -11,6 +11,7 @@ import {
 } from '../connection-store.ts';
 import { Batcher } from './batcher.ts';
 import type { RetentionState } from './retention-state.ts';
+import { messageIdColumns } from './schema.ts';
 import { dateString, dayNumber, dayRange, num, str } from './sql.ts';
 
 type Row = Record<string, string | number | null>;
@@ -34,7 +35,8 @@ export class ClickhouseConnectionStore implements ConnectionStore {
 		);
 	}
 
-	async insertWindow(w: RetransmitWindow): Promise<void> {
+	/** The window's rows carry its message id: they and the id go in one INSERT. */
+	async insertWindow(w: RetransmitWindow, id?: MessageId): Promise<void> {
 		this.#check();
 		if (w.connections.length === 0) return;
 		const day = dateString(dayNumber(w.startMs));
@@ -55,6 +57,7 @@ export class ClickhouseConnectionStore implements ConnectionStore {
 			state: c.state,
 			first_ms: c.firstRetransmitAt,
 			last_ms: c.lastRetransmitAt,
+			...messageIdColumns(id),
 		}));
 		await this.batcher.add(rows, rows.length);
 	}

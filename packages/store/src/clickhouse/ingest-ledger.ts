@@ -2,6 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { IngestLedger } from '../ingest-ledger.ts';
 import { Batcher } from './batcher.ts';
 import { awaitMutations } from './mutations.ts';
+import { MESSAGE_ID_TABLES } from './schema.ts';
 import { num, str } from './sql.ts';
 
 interface LedgerRow {
@@ -15,10 +16,13 @@ interface LedgerRow {
 const MAX_KNOWN_RUNS = 100_000;
 
 /**
- * The ledger in ClickHouse: a row per record, gathered into batched INSERTs like the windows
- * they follow. Each row carries the run's mark so far (never less than an earlier row's), so the
- * newest row holds it and ReplacingMergeTree folds a run into that one row. Retention deletes
- * the runs not written to since the cutoff, and waits for the deletion.
+ * The ledger in ClickHouse. The mark is the highest id found either in the data tables, whose
+ * rows carry their message's id (see MESSAGE_ID_TABLES: written in the same INSERT, so a hub
+ * that dies right after it still has the id), or in `ingested_messages`: a row per record,
+ * gathered into batched INSERTs, for messages with no rows. Each of those rows carries the
+ * run's mark so far (never less than an earlier row's), so the newest row holds it and
+ * ReplacingMergeTree folds a run into that one row. Retention deletes the runs not written to
+ * since the cutoff, and waits for the deletion; their data goes with its day partitions.
  */
 export class ClickhouseIngestLedger implements IngestLedger {
 	readonly #client: ClickHouseClient;
@@ -41,9 +45,22 @@ export class ClickhouseIngestLedger implements IngestLedger {
 		);
 	}
 
+	/** Read from the server every time: the data tables may hold ids this process never recorded. */
 	async highWater(host: string, boot: string): Promise<number> {
 		this.#check();
-		return this.#read(host, boot);
+		await this.batcher.drain();
+		const where = `host = ${str(host)} AND message_boot = ${str(boot)}`;
+		const parts = [
+			`SELECT seq AS m FROM ingested_messages WHERE host = ${str(host)} AND boot = ${str(boot)}`,
+			...MESSAGE_ID_TABLES.map(({ table, rows }) => `SELECT message_seq AS m FROM ${table} WHERE ${where} AND ${rows}`),
+		];
+		const found = await (
+			await this.#client.query({
+				query: `SELECT toString(max(m)) AS high, count() AS n FROM (${parts.join(' UNION ALL ')})`,
+				format: 'JSONEachRow',
+			})
+		).json<{ high: string; n: string }>();
+		return Number(found[0]?.n ?? 0) > 0 ? Number(found[0]!.high) : -1;
 	}
 
 	async record(host: string, boot: string, seq: number): Promise<void> {

@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import type { Frame, ProfileWindow } from '@firesight/protocol';
+import type { Frame, MessageId, ProfileWindow } from '@firesight/protocol';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { Batcher } from './batcher.ts';
 import { FrameHashes, stackHash, type Hashed } from './profile-hash.ts';
@@ -45,9 +45,12 @@ export class ProfileWriter {
 		return this.#batcher;
 	}
 
-	/** Validates and queues a window; resolves once it is written. Throws for a dangling frame id before anything is queued. */
-	insert(w: ProfileWindow): Promise<void> {
-		const prepared = this.#prepare(w);
+	/**
+	 * Validates and queues a window; resolves once it is written, with its message id on its
+	 * marker row. Throws for a dangling frame id before anything is queued.
+	 */
+	insert(w: ProfileWindow, id?: MessageId): Promise<void> {
+		const prepared = this.#prepare(w, id);
 		return this.#batcher.add(prepared, prepared.rows);
 	}
 
@@ -61,7 +64,7 @@ export class ProfileWriter {
 		return this.#batcher.drain();
 	}
 
-	#prepare(w: ProfileWindow): PreparedWindow {
+	#prepare(w: ProfileWindow, id: MessageId | undefined): PreparedWindow {
 		const day = dayNumber(w.startMs);
 		const dayText = dateString(day);
 		// Sample rows as TabSeparated text, built here rather than as objects at write time:
@@ -70,7 +73,7 @@ export class ProfileWriter {
 		const frameHash: (Hashed | undefined)[] = new Array(w.frames.length);
 		const frames = new Map<string, Frame>();
 		const stacks = new Map<string, string[]>();
-		const lines: string[] = [`${prefix}0\t0\t0\t\t0\n`];
+		const lines: string[] = [`${prefix}0\t0\t0\t\t0\t${id ? `${tsv(id.boot)}\t${id.seq}` : NO_ID}\n`];
 		let comm = '';
 		let commText = '';
 		for (let i = 0; i < w.samples.length; i++) {
@@ -94,7 +97,7 @@ export class ProfileWriter {
 					hashes.map((h) => h.text),
 				);
 			if (s.comm !== comm) commText = tsv((comm = s.comm));
-			lines.push(`${prefix}${stack.text}\t${i + 1}\t${s.pid}\t${commText}\t${s.weight}\n`);
+			lines.push(`${prefix}${stack.text}\t${i + 1}\t${s.pid}\t${commText}\t${s.weight}\t${NO_ID}\n`);
 		}
 		const samples = lines.join('');
 		const rows = lines.length;
@@ -144,7 +147,22 @@ export class ProfileWriter {
 	}
 }
 
-const SAMPLE_COLUMNS = ['day', 'host', 'start_ms', 'duration_ms', 'frequency_hz', 'stack', 'ord', 'pid', 'comm', 'count'] as const;
+const SAMPLE_COLUMNS = [
+	'day',
+	'host',
+	'start_ms',
+	'duration_ms',
+	'frequency_hz',
+	'stack',
+	'ord',
+	'pid',
+	'comm',
+	'count',
+	'message_boot',
+	'message_seq',
+] as const;
+/** The message id columns of a row that carries none (a sample row, or a window sent without an id). */
+const NO_ID = '\t-1';
 
 /** A string as a TabSeparated field: backslash, tab, newline and the other control escapes. */
 function tsv(s: string): string {

@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import type { ProfileWindow } from '@firesight/protocol';
+import type { MessageId, ProfileWindow } from '@firesight/protocol';
 import type { HostSummary, MergedProfile, ProcessSeen, ProfileQuery, ProfileStore, TimelineQuery } from '../profile-store.ts';
 import { ProfileWriter } from './profile-insert.ts';
 import { ProfileReader } from './profile-query.ts';
@@ -22,9 +22,9 @@ export class ClickhouseProfileStore implements ProfileStore {
 		this.#reader = new ProfileReader(client, retention);
 	}
 
-	async insertWindow(window: ProfileWindow): Promise<void> {
+	async insertWindow(window: ProfileWindow, id?: MessageId): Promise<void> {
 		this.#check();
-		await this.writer.insert(window);
+		await this.writer.insert(window, id);
 	}
 
 	async query(query: ProfileQuery): Promise<MergedProfile> {

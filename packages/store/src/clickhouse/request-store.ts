@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import type { RequestBatch, RequestWindow } from '@firesight/protocol';
+import type { MessageId, RequestBatch, RequestWindow } from '@firesight/protocol';
 import { bucketBoundsMs, histogramQuantile } from '../request-histogram.ts';
 import type {
 	EndpointQuery,
@@ -14,6 +14,7 @@ import type {
 } from '../request-store.ts';
 import { Batcher } from './batcher.ts';
 import type { RetentionState } from './retention-state.ts';
+import { messageIdColumns } from './schema.ts';
 import { dateString, dayNumber, dayRange, num, str } from './sql.ts';
 
 type Row = Record<string, unknown>;
@@ -126,7 +127,8 @@ export class ClickhouseRequestStore implements RequestStore {
 		await this.requestBatcher.add(rows, rows.length);
 	}
 
-	async insertWindow(w: RequestWindow): Promise<void> {
+	/** The window's rows carry its message id: they and the id go in one INSERT. */
+	async insertWindow(w: RequestWindow, id?: MessageId): Promise<void> {
 		this.#check();
 		if (w.endpoints.length === 0) return;
 		const day = dateString(dayNumber(w.startMs));
@@ -148,6 +150,7 @@ export class ClickhouseRequestStore implements RequestStore {
 			sum_latency_ms: e.sumLatencyMs,
 			max_latency_ms: e.maxLatencyMs,
 			histogram: e.histogram,
+			...messageIdColumns(id),
 		}));
 		await this.endpointBatcher.add(rows, rows.length);
 	}

@@ -1,8 +1,28 @@
 import type { ClickHouseClient } from '@clickhouse/client';
+import type { MessageId } from '@firesight/protocol';
 import { str } from './sql.ts';
 
 /** The schema version this code writes; a database at a newer one is refused. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
+
+/**
+ * A stored collector message's id (boot id and sequence number) as columns of the rows its
+ * INSERT writes: ClickHouse has no transactions, but one INSERT into one table is one atomic
+ * block, so the rows and their message's id are stored together or not at all.
+ */
+const MESSAGE_ID_COLUMNS = `message_boot String DEFAULT '', message_seq Int64 DEFAULT -1`;
+
+/** The tables whose rows carry a message id, and which of their rows do (the ingest ledger reads them). */
+export const MESSAGE_ID_TABLES = [
+	{ table: 'profile_samples', rows: 'stack = 0' },
+	{ table: 'connection_retransmits', rows: '1' },
+	{ table: 'request_endpoints', rows: '1' },
+] as const;
+
+/** A JSONEachRow row's message id columns. */
+export function messageIdColumns(id: MessageId | undefined): { message_boot: string; message_seq: number } {
+	return { message_boot: id?.boot ?? '', message_seq: id?.seq ?? -1 };
+}
 
 /**
  * Tables for ClickHouse 18.16: MergeTree ordered by host and time, partitioned by day
@@ -14,9 +34,10 @@ const TABLES: readonly string[] = [
 	// One row per (window, stack, pid, comm), and one marker row per window (stack 0) carrying
 	// the window's frequency: a window and its samples go in with one INSERT, all or nothing.
 	// ord: a sample's place in its window, so a query gives samples back in the order they came.
+	// message_boot/message_seq: the collector message's id, on the marker row (see MESSAGE_ID_TABLES).
 	`CREATE TABLE IF NOT EXISTS profile_samples (
 		day Date, host String, start_ms UInt64, duration_ms UInt32, frequency_hz Float64,
-		stack UInt64, ord UInt32, pid UInt32, comm String, count UInt64
+		stack UInt64, ord UInt32, pid UInt32, comm String, count UInt64, ${MESSAGE_ID_COLUMNS}
 	) ENGINE = MergeTree PARTITION BY toYYYYMMDD(day) ORDER BY (host, start_ms, ord)`,
 	// The dictionary: a stack (hash of its frames' hashes) and a frame (hash of kind, module
 	// and name), each written once per day it is used, in that day's partition, so dropping a
@@ -41,7 +62,7 @@ const TABLES: readonly string[] = [
 	`CREATE TABLE IF NOT EXISTS connection_retransmits (
 		day Date, host String, start_ms UInt64, duration_ms UInt32, cookie String, pid UInt32, comm String,
 		family UInt8, saddr String, sport UInt16, daddr String, dport UInt16, retransmits UInt32, state String,
-		first_ms Nullable(UInt64), last_ms Nullable(UInt64)
+		first_ms Nullable(UInt64), last_ms Nullable(UInt64), ${MESSAGE_ID_COLUMNS}
 	) ENGINE = MergeTree PARTITION BY toYYYYMMDD(day) ORDER BY (host, start_ms)`,
 	// seq: insertion order, for the cap on stored requests (oldest go first).
 	`CREATE TABLE IF NOT EXISTS http_requests (
@@ -54,14 +75,15 @@ const TABLES: readonly string[] = [
 		day Date, host String, start_ms UInt64, duration_ms UInt32, pid UInt32, comm String,
 		role Enum8('client' = 1, 'server' = 2), method String, endpoint String, count UInt64, errors UInt64,
 		client_errors UInt64, req_bytes UInt64, resp_bytes UInt64, sum_latency_ms Float64, max_latency_ms Float64,
-		histogram Array(UInt64)
+		histogram Array(UInt64), ${MESSAGE_ID_COLUMNS}
 	) ENGINE = MergeTree PARTITION BY toYYYYMMDD(day) ORDER BY (host, start_ms)`,
 	// Kept until deleted: no partitions to drop.
 	`CREATE TABLE IF NOT EXISTS shares (
 		id String, created_ms UInt64, creator Nullable(String), source String, view_state Nullable(String),
 		total_samples UInt64, stacks UInt64, profile String
 	) ENGINE = MergeTree ORDER BY id`,
-	// The ingest ledger: a collector run's (host, boot) mark, newest row wins.
+	// The ingest ledger: a collector run's (host, boot) mark, newest row wins. It only adds to
+	// the ids in the data tables, which are what makes a replay after a crash recognisable.
 	`CREATE TABLE IF NOT EXISTS ingested_messages (host String, boot String, seq Int64, updated_ms UInt64)
 	 ENGINE = ReplacingMergeTree(updated_ms) ORDER BY (host, boot)`,
 	// What retention has hidden so far and the schema version, newest value per key.
@@ -88,7 +110,20 @@ export async function createSchema(admin: ClickHouseClient, client: ClickHouseCl
 	if (version !== undefined && version > SCHEMA_VERSION) {
 		throw new Error(`ClickHouse database '${database}' has schema version ${version}, newer than this Firesight (${SCHEMA_VERSION})`);
 	}
-	if (version === undefined) await writeMeta(client, 'schema', SCHEMA_VERSION);
+	// Version 1 had no message ids in the data; ADD COLUMN appends, as CREATE above lists them.
+	if (version === undefined || version < 2) {
+		for (const { table } of MESSAGE_ID_TABLES) {
+			const have = await (
+				await client.query({
+					query: `SELECT name FROM system.columns WHERE database = ${str(database)} AND table = ${str(table)} AND name LIKE 'message_%'`,
+					format: 'JSONEachRow',
+				})
+			).json<{ name: string }>();
+			if (!have.some((c) => c.name === 'message_boot')) await client.command({ query: `ALTER TABLE ${table} ADD COLUMN message_boot String DEFAULT ''` });
+			if (!have.some((c) => c.name === 'message_seq')) await client.command({ query: `ALTER TABLE ${table} ADD COLUMN message_seq Int64 DEFAULT -1` });
+		}
+	}
+	if (version === undefined || version < SCHEMA_VERSION) await writeMeta(client, 'schema', SCHEMA_VERSION);
 }
 
 /** The newest value of every key in `meta`. */

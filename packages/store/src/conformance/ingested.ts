@@ -1,6 +1,76 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { REQUEST_LATENCY_BUCKETS, type ProfileWindow, type RequestWindow, type RetransmitWindow } from '@firesight/protocol';
+import type { Storage } from '../storage.ts';
 import { DAY, T0, withStorage, type BackendUnderTest } from './backend.ts';
+
+const profileWindow = (host: string, startMs: number, frames = 1): ProfileWindow => ({
+	host,
+	startMs,
+	durationMs: 10_000,
+	frequencyHz: 99,
+	frames: [{ name: 'work', module: 'app', kind: 'user' }],
+	samples: [{ pid: 1, comm: 'app', stack: [frames - 1], weight: 5 }],
+});
+
+const retransmitWindow = (host: string, startMs: number): RetransmitWindow => ({
+	host,
+	startMs,
+	durationMs: 10_000,
+	connections: [
+		{
+			cookie: '1',
+			pid: 1,
+			comm: 'app',
+			family: 4,
+			saddr: '10.0.0.1',
+			sport: 40000,
+			daddr: '10.0.0.2',
+			dport: 443,
+			state: 'ESTABLISHED',
+			retransmits: 2,
+			firstRetransmitAt: null,
+			lastRetransmitAt: null,
+		},
+	],
+});
+
+const requestWindow = (host: string, startMs: number): RequestWindow => ({
+	host,
+	startMs,
+	durationMs: 10_000,
+	processes: [],
+	endpoints: [
+		{
+			pid: 1,
+			comm: 'app',
+			role: 'server',
+			method: 'GET',
+			endpoint: '/a',
+			count: 1,
+			errors: 0,
+			clientErrors: 0,
+			reqBytes: 1,
+			respBytes: 1,
+			sumLatencyMs: 1,
+			maxLatencyMs: 1,
+			p50Ms: 1,
+			p90Ms: 1,
+			p99Ms: 1,
+			histogram: new Array<number>(REQUEST_LATENCY_BUCKETS).fill(0).map((_, i) => (i === 0 ? 1 : 0)),
+		},
+	],
+});
+
+/** Stores messages 0..2 of run 'a'/'boot1' with their ids, one per stored signal, and never calls `record`. */
+async function insertWithIds(storage: Storage): Promise<void> {
+	await storage.profiles.insertWindow(profileWindow('a', T0), { boot: 'boot1', seq: 0 });
+	assert.equal(await storage.ingested.highWater('a', 'boot1'), 0);
+	await storage.connections.insertWindow(retransmitWindow('a', T0), { boot: 'boot1', seq: 1 });
+	assert.equal(await storage.ingested.highWater('a', 'boot1'), 1);
+	await storage.requests.insertWindow(requestWindow('a', T0), { boot: 'boot1', seq: 2 });
+	assert.equal(await storage.ingested.highWater('a', 'boot1'), 2);
+}
 
 /** The ingest ledger: a high-water mark per (host, boot) that only grows, survives a restart, and ages out with retention. */
 export function ingestedConformance(backend: BackendUnderTest): void {
@@ -19,6 +89,49 @@ export function ingestedConformance(backend: BackendUnderTest): void {
 			await ingested.record('b', 'boot1', 7);
 			assert.equal(await ingested.highWater('a', 'boot1'), 5);
 			assert.equal(await ingested.highWater('b', 'boot1'), 7);
+		}),
+	);
+
+	// The hub inserts a message with its id, then records it, then acknowledges. A hub killed after
+	// the insert never records: the store must know the id from the insert alone, or the
+	// collector's replay of the unacknowledged message is stored twice.
+	test(title('an insert with a message id moves the mark by itself (a crash before the record is no double count)'), () =>
+		withStorage(backend, {}, async ({ storage }) => {
+			await insertWithIds(storage);
+			assert.equal(await storage.ingested.highWater('b', 'boot1'), -1);
+			assert.equal(await storage.ingested.highWater('a', 'boot2'), -1);
+			// An insert without an id (a message from an older collector) leaves the mark alone.
+			await storage.profiles.insertWindow(profileWindow('a', T0 + 10_000));
+			assert.equal(await storage.ingested.highWater('a', 'boot1'), 2);
+		}),
+	);
+
+	test(title('an insert with a message id is marked after a restart that came before any record'), async (t) => {
+		const opened = await backend.open({ pruneIntervalMs: 0 });
+		if (!opened.reopen) {
+			await opened.storage.close();
+			await opened.dispose();
+			return t.skip(`${backend.name} keeps nothing across a restart`);
+		}
+		let storage = opened.storage;
+		try {
+			await insertWithIds(storage);
+			await storage.close();
+			storage = await opened.reopen({ pruneIntervalMs: 0 });
+			assert.equal(await storage.ingested.highWater('a', 'boot1'), 2);
+		} finally {
+			await storage.close();
+			await opened.dispose();
+		}
+	});
+
+	test(title('a refused insert leaves the mark where it was'), () =>
+		withStorage(backend, {}, async ({ storage }) => {
+			await storage.profiles.insertWindow(profileWindow('a', T0), { boot: 'boot1', seq: 0 });
+			// A sample naming frame 1 of a one-frame table: the insert is refused whole.
+			await assert.rejects(storage.profiles.insertWindow(profileWindow('a', T0 + 10_000, 2), { boot: 'boot1', seq: 1 }));
+			assert.equal(await storage.ingested.highWater('a', 'boot1'), 0);
+			assert.equal((await storage.profiles.query({ fromMs: T0, toMs: T0 + DAY })).windows, 1);
 		}),
 	);
 

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { RetransmitWindow } from '@firesight/protocol';
+import type { MessageId, RetransmitWindow } from '@firesight/protocol';
 import {
 	MAX_SERIES_BUCKETS,
 	type ConnectionQuery,
@@ -9,6 +9,7 @@ import {
 	type RetransmitSeriesResult,
 	type SeriesQuery,
 } from '../connection-store.ts';
+import type { RecordInTransaction } from './ingest-ledger.ts';
 import { addHostPidFilter } from './sqlite-file.ts';
 
 interface AggregateRow {
@@ -32,19 +33,22 @@ export class SqliteConnectionStore implements ConnectionStore {
 	readonly #db: Database.Database;
 	readonly #check: () => void;
 	readonly #insert;
+	readonly #recordId: RecordInTransaction;
 
-	constructor(db: Database.Database, check: () => void) {
+	constructor(db: Database.Database, check: () => void, recordId: RecordInTransaction) {
 		this.#db = db;
 		this.#check = check;
+		this.#recordId = recordId;
 		this.#insert = db.prepare(
 			`INSERT INTO connection_retransmits (host, start_ms, duration_ms, cookie, pid, comm, family, saddr, sport, daddr, dport, retransmits, state, first_ms, last_ms)
 			 VALUES (@host, @startMs, @durationMs, @cookie, @pid, @comm, @family, @saddr, @sport, @daddr, @dport, @retransmits, @state, @first, @last)`,
 		);
 	}
 
-	async insertWindow(w: RetransmitWindow): Promise<void> {
+	async insertWindow(w: RetransmitWindow, id?: MessageId): Promise<void> {
 		this.#check();
 		this.#db.transaction(() => {
+			if (id) this.#recordId(w.host, id);
 			for (const c of w.connections) {
 				this.#insert.run({
 					host: w.host,

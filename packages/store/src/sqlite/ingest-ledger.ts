@@ -1,5 +1,9 @@
 import type Database from 'better-sqlite3';
+import type { MessageId } from '@firesight/protocol';
 import type { IngestLedger } from '../ingest-ledger.ts';
+
+/** Records a message's id in the caller's open transaction, so it commits or rolls back with the rows. */
+export type RecordInTransaction = (host: string, id: MessageId) => void;
 
 /** The ledger as one row per (host, boot) in `ingested_messages`. */
 export class SqliteIngestLedger implements IngestLedger {
@@ -29,6 +33,11 @@ export class SqliteIngestLedger implements IngestLedger {
 		this.check();
 		this.#write.run(host, boot, seq, this.now());
 	}
+
+	/** For the stores' insert transactions: one statement, run inside them. */
+	readonly recordInTransaction: RecordInTransaction = (host, id) => {
+		this.#write.run(host, id.boot, id.seq, this.now());
+	};
 
 	prune(cutoffMs: number): void {
 		this.#prune.run(cutoffMs);

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
-import type { Frame, ProfileWindow } from '@firesight/protocol';
+import type { Frame, MessageId, ProfileWindow } from '@firesight/protocol';
+import type { RecordInTransaction } from './ingest-ledger.ts';
 import { newHostCache, type HostCache, type ProfileCaches } from './profile-caches.ts';
 import { KIND_CODE, encodeStack, packSamples } from './profile-codec.ts';
 
@@ -18,7 +19,7 @@ export class ProfileInserter {
 	readonly #stmt;
 	readonly #transaction;
 
-	constructor(db: Database.Database, caches: ProfileCaches) {
+	constructor(db: Database.Database, caches: ProfileCaches, recordId: RecordInTransaction) {
 		this.#caches = caches;
 		this.#stmt = {
 			hostGet: db.prepare<[string], { id: number }>('SELECT id FROM hosts WHERE name = ?'),
@@ -48,14 +49,17 @@ export class ProfileInserter {
 				 ON CONFLICT (host_id, pid, comm) DO UPDATE SET last_ms = MAX(last_ms, excluded.last_ms)`,
 			),
 		};
-		this.#transaction = db.transaction((w: ProfileWindow) => this.#insert(w));
+		this.#transaction = db.transaction((w: ProfileWindow, id: MessageId | undefined) => {
+			this.#insert(w);
+			if (id) recordId(w.host, id);
+		});
 	}
 
-	/** Stores a window in one transaction; on failure nothing of it stays, cached ids included. */
-	insert(window: ProfileWindow): void {
+	/** Stores a window (and its message id) in one transaction; on failure nothing of it stays, cached ids included. */
+	insert(window: ProfileWindow, id?: MessageId): void {
 		this.#caches.trim();
 		try {
-			this.#transaction(window);
+			this.#transaction(window, id);
 		} catch (err) {
 			// A failed transaction may have left cached ids for rows it rolled back.
 			this.#caches.forget();

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
-import type { ProfileWindow } from '@firesight/protocol';
+import type { MessageId, ProfileWindow } from '@firesight/protocol';
 import type { HostSummary, MergedProfile, ProcessSeen, ProfileQuery, ProfileStore, TimelineQuery } from '../profile-store.ts';
+import type { RecordInTransaction } from './ingest-ledger.ts';
 import { ProfileCaches } from './profile-caches.ts';
 import { ProfileInserter } from './profile-insert.ts';
 import { pruneProfiles, type ProfilePruneResult } from './profile-prune.ts';
@@ -17,15 +18,15 @@ export class SqliteProfileStore implements ProfileStore {
 	readonly #caches = new ProfileCaches();
 	readonly #inserter: ProfileInserter;
 
-	constructor(db: Database.Database, check: () => void) {
+	constructor(db: Database.Database, check: () => void, recordId: RecordInTransaction) {
 		this.#db = db;
 		this.#check = check;
-		this.#inserter = new ProfileInserter(db, this.#caches);
+		this.#inserter = new ProfileInserter(db, this.#caches, recordId);
 	}
 
-	async insertWindow(window: ProfileWindow): Promise<void> {
+	async insertWindow(window: ProfileWindow, id?: MessageId): Promise<void> {
 		this.#check();
-		this.#inserter.insert(window);
+		this.#inserter.insert(window, id);
 	}
 
 	async query(query: ProfileQuery): Promise<MergedProfile> {

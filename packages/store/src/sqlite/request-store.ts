@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { RequestBatch, RequestWindow } from '@firesight/protocol';
+import type { MessageId, RequestBatch, RequestWindow } from '@firesight/protocol';
 import { addHistogram, bucketBoundsMs, emptyHistogram, histogramQuantile } from '../request-histogram.ts';
 import type {
 	EndpointQuery,
@@ -12,6 +12,7 @@ import type {
 	StoredRequest,
 } from '../request-store.ts';
 import { packHistogram, unpackHistogram } from './histogram-codec.ts';
+import type { RecordInTransaction } from './ingest-ledger.ts';
 import { addHostPidFilter } from './sqlite-file.ts';
 
 interface RequestRow {
@@ -94,10 +95,12 @@ export class SqliteRequestStore implements RequestStore {
 	readonly #check: () => void;
 	readonly #insertRequest;
 	readonly #insertEndpoint;
+	readonly #recordId: RecordInTransaction;
 
-	constructor(db: Database.Database, check: () => void) {
+	constructor(db: Database.Database, check: () => void, recordId: RecordInTransaction) {
 		this.#db = db;
 		this.#check = check;
+		this.#recordId = recordId;
 		this.#insertRequest = db.prepare(
 			`INSERT INTO http_requests (host, ts, pid, comm, role, method, path, endpoint, status, latency_ms, req_bytes, resp_bytes,
 			   local, remote, connection, http_version, request_headers, response_headers, request_body, response_body)
@@ -143,9 +146,10 @@ export class SqliteRequestStore implements RequestStore {
 		})();
 	}
 
-	async insertWindow(w: RequestWindow): Promise<void> {
+	async insertWindow(w: RequestWindow, id?: MessageId): Promise<void> {
 		this.#check();
 		this.#db.transaction(() => {
+			if (id) this.#recordId(w.host, id);
 			for (const e of w.endpoints) {
 				this.#insertEndpoint.run({
 					host: w.host,

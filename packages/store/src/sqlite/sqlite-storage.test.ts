@@ -240,3 +240,32 @@ test('sqlite: a database marked past versions 3 and 4 without their tables gets 
 		}
 	}
 });
+
+// The other half of atomicity: a failing ledger write takes the rows of its insert with it.
+// A trigger stands in for the hub dying (or the disk failing) between the two statements.
+test('sqlite: an insert whose ledger row cannot be written keeps none of its rows', async () => {
+	const dir = tempDir();
+	try {
+		let storage = await openStorage({ backend: 'sqlite', dataDir: dir, pruneIntervalMs: 0 });
+		await storage.profiles.insertWindow(window(T0, [hotStack(1, 'app', 1)]), { boot: 'b', seq: 0 });
+		await storage.close();
+		const db = new Database(join(dir, 'firesight.db'));
+		db.exec(`CREATE TRIGGER crash BEFORE UPDATE ON ingested_messages BEGIN SELECT RAISE(ABORT, 'crash'); END`);
+		db.close();
+		storage = await openStorage({ backend: 'sqlite', dataDir: dir, pruneIntervalMs: 0 });
+		try {
+			await assert.rejects(storage.profiles.insertWindow(window(T0 + 10_000, [hotStack(1, 'app', 1)]), { boot: 'b', seq: 1 }), /crash/);
+			await assert.rejects(
+				storage.connections.insertWindow({ host: 'a', startMs: T0, durationMs: 10_000, connections: [] }, { boot: 'b', seq: 1 }),
+				/crash/,
+			);
+			assert.equal((await storage.profiles.query({ fromMs: 0, toMs: 2 ** 50 })).windows, 1);
+			assert.equal(await storage.ingested.highWater('a', 'b'), 0);
+		} finally {
+			await storage.close();
+		}
+		assert.equal(counts(dir).windows, 1);
+	} finally {
+		rmSync(dir, { recursive: true, force: true });
+	}
+});

@@ -27,11 +27,12 @@ export function openSqliteStorage(config: SqliteStorageConfig): Storage {
 	const check = (): void => {
 		if (closed) throw new Error('storage is closed');
 	};
-	const profiles = new SqliteProfileStore(db, check);
-	const connections = new SqliteConnectionStore(db, check);
-	const requests = new SqliteRequestStore(db, check);
-	const shares = new SqliteShareStore(db, check, now);
 	const ingested = new SqliteIngestLedger(db, check, now);
+	// A stored message's rows and its ledger row commit in one transaction.
+	const profiles = new SqliteProfileStore(db, check, ingested.recordInTransaction);
+	const connections = new SqliteConnectionStore(db, check, ingested.recordInTransaction);
+	const requests = new SqliteRequestStore(db, check, ingested.recordInTransaction);
+	const shares = new SqliteShareStore(db, check, now);
 	const prune = (nowMs: number): void => {
 		const cutoff = nowMs - retentionMs;
 		profiles.prune(cutoff);
