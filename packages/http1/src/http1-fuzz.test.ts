@@ -250,3 +250,29 @@ test('one direction alone, any bytes and gaps: every message within the body lim
 		{ numRuns: RUNS },
 	);
 });
+
+test('what the fuzzer found stays fixed: sizes no sender could mean, and a body until close after a pipelined answer', () => {
+	const parse = (text: string) => {
+		const messages: ParsedMessage[] = [];
+		const parser = new MessageParser('response', { onMessage: (m) => messages.push(m) });
+		const bytes = Buffer.from(text, 'latin1');
+		parser.push({ bytes, length: bytes.length, firstNs: 1n, lastNs: 2n });
+		parser.end(3n);
+		return { messages, stats: parser.stats };
+	};
+	// http-parser-js steps back by a negative length and parses the same bytes forever.
+	for (const size of ['Content-Length: -3', 'Transfer-Encoding: chunked\r\n\r\n-5', 'Content-Length: \x004']) {
+		const { messages, stats } = parse(`HTTP/1.1 200 OK\r\n${size}\r\n\r\nabcdefgh\r\n0\r\n\r\n`);
+		assert.deepEqual(messages, [], size);
+		assert.equal(stats.parseErrors, 1, size);
+	}
+	const first = 'HTTP/1.0 200 X\r\nContent-Length: 0\r\n\r\n';
+	const { messages } = parse(`${first}HTTP/1.0 200 X\r\n\r\nuntil close`);
+	assert.deepEqual(
+		messages.map((m) => [m.bytes, m.bodyBytes, m.endedBy]),
+		[
+			[first.length, 0, 'framing'],
+			['HTTP/1.0 200 X\r\n\r\nuntil close'.length, 'until close'.length, 'eof'],
+		],
+	);
+});

@@ -151,6 +151,8 @@ export class MessageParser {
 		const p = this.#parser as unknown as { state: string };
 		if (p.state === 'BODY_RAW') {
 			this.#chunk = { bytes: new Uint8Array(0), length: 0, firstNs: ns, lastNs: ns };
+			// The bytes so far are counted already; what the last chunk's earlier messages took is not this one's.
+			this.#consumedFrom = 0;
 			this.#endedByEof = true;
 			this.#parser.finish();
 			this.#endedByEof = false;
