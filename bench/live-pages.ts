@@ -83,7 +83,10 @@ try {
 			await page.waitForSelector(spec.ready, { timeout: 60_000 });
 			// Past the first load: what is measured is the page living with the stream.
 			await page.waitForTimeout(3_000);
-			const start = await page.evaluate(() => ({ ...(globalThis as unknown as { __longTasks: { total: number; count: number } }).__longTasks, at: performance.now() }));
+			const start = await page.evaluate(() => ({
+				...(globalThis as unknown as { __longTasks: { total: number; count: number } }).__longTasks,
+				at: performance.now(),
+			}));
 			await page.waitForTimeout(MEASURE_MS);
 			const end = await page.evaluate(() => ({
 				...(globalThis as unknown as { __longTasks: { total: number; count: number; longest: number } }).__longTasks,
@@ -94,7 +97,9 @@ try {
 			result.shares.push(share);
 			result.tasks.push(end.count - start.count);
 			result.longestMs = Math.max(result.longestMs, end.longest);
-			log(`round ${round + 1} ${spec.name}: ${(share * 100).toFixed(1)}% blocked, ${end.count - start.count} long tasks, longest ${Math.round(end.longest)} ms`);
+			log(
+				`round ${round + 1} ${spec.name}: ${(share * 100).toFixed(1)}% blocked, ${end.count - start.count} long tasks, longest ${Math.round(end.longest)} ms`,
+			);
 			await page.close();
 		}
 	}

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { bannerFor } from './banner.ts';
 import { backoffDelay } from './backoff.ts';
 import { parseLiveMessage } from './live-messages.ts';
-import { initialLiveState, processRows, reduceConnection, reduceMessage } from './live-store.ts';
+import { initialLiveState, LiveStore, processRows, reduceConnection, reduceMessage } from './live-store.ts';
 import { sortRows } from './sort.ts';
 
 const row = (pid: number, cpuPercent: number) => ({ pid, comm: `p${pid}`, cmdline: '', cpuPercent, samplesPerSec: cpuPercent });
@@ -54,4 +54,28 @@ test('backoff grows, caps, and sorting is stable', () => {
 		sortRows(rows, (r) => r.comm, 'asc').map((r) => r.pid),
 		[1, 2, 3],
 	);
+});
+
+test('the store publishes once per interval however many messages arrive, and connection changes at once', (t) => {
+	t.mock.timers.enable({ apis: ['setInterval', 'Date'], now: 50_000 });
+	const store = new LiveStore(1000);
+	let renders = 0;
+	const unsubscribe = store.subscribe(() => renders++);
+	for (let i = 0; i < 30; i++) {
+		store.update((state) => reduceMessage(state, { type: 'processes', host: 'a', ts: 50_000 + i, rows: [row(1, i)] }, 50_000));
+	}
+	assert.equal(renders, 0, 'nothing is published between ticks');
+	assert.equal(store.getSnapshot().processes.size, 0);
+	t.mock.timers.tick(1000);
+	assert.equal(renders, 1, 'thirty messages, one publish');
+	assert.equal(store.getSnapshot().processes.get('a')?.processes[0]?.cpuPercent, 29, 'the newest state is what is published');
+	assert.equal(store.getSnapshot().clock, 51_000, 'stamped with the clock of the publish');
+	t.mock.timers.tick(1000);
+	assert.equal(renders, 2, 'a quiet second still moves the clock on');
+	store.update((state) => reduceConnection(state, 'closed', 60_000, Date.now()), { urgent: true });
+	assert.equal(renders, 3);
+	assert.equal(store.getSnapshot().connection, 'closed');
+	unsubscribe();
+	t.mock.timers.tick(5000);
+	assert.equal(renders, 3, 'no listener, no timer');
 });

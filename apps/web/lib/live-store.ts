@@ -35,6 +35,11 @@ export interface LiveState {
 	requests: readonly HostRequest[];
 	/** Per host, the `ts` of the newest request batch taken: a backfilled batch at or before it is a repeat. */
 	requestCursor: ReadonlyMap<string, number>;
+	/**
+	 * The browser's clock when this state was published (see LiveStore): pages judge freshness
+	 * and ages by it, so the once-a-second publish is their only reason to render.
+	 */
+	clock: number;
 }
 
 export interface HostRequest extends LiveRequest {
@@ -58,6 +63,7 @@ export const initialLiveState: LiveState = {
 	connections: new Map(),
 	requests: [],
 	requestCursor: new Map(),
+	clock: 0,
 };
 
 export function reduceConnection(state: LiveState, connection: ConnectionState, retryAt: number | null, now: number): LiveState {
@@ -132,22 +138,50 @@ export function processRows(hosts: ReadonlyMap<string, HostProcesses>, now: numb
 	return rows;
 }
 
-/** A tiny external store for useSyncExternalStore. */
+/** How often a LiveStore publishes: the live pages render once a second, whatever arrives. */
+export const PUBLISH_EVERY_MS = 1000;
+
+/**
+ * A tiny external store for useSyncExternalStore that batches: messages update the state as they
+ * arrive (several a second: processes, connections, requests, status), but subscribers see it
+ * at most once per `publishEveryMs`, stamped with the clock of that moment. While anyone listens
+ * it also publishes once per interval without news, so ages and staleness move on. Changes of the
+ * connection itself are published at once (`urgent`), for the banner.
+ */
 export class LiveStore {
 	#state: LiveState = initialLiveState;
+	#published: LiveState = initialLiveState;
 	#listeners = new Set<() => void>();
+	#timer: ReturnType<typeof setInterval> | null = null;
+	readonly #publishEveryMs: number;
 
-	getSnapshot = (): LiveState => this.#state;
+	constructor(publishEveryMs = PUBLISH_EVERY_MS) {
+		this.#publishEveryMs = publishEveryMs;
+	}
+
+	getSnapshot = (): LiveState => this.#published;
 
 	subscribe = (listener: () => void): (() => void) => {
 		this.#listeners.add(listener);
-		return () => this.#listeners.delete(listener);
+		if (!this.#timer) this.#timer = setInterval(() => this.#publish(), this.#publishEveryMs);
+		return () => {
+			this.#listeners.delete(listener);
+			if (this.#listeners.size === 0 && this.#timer) {
+				clearInterval(this.#timer);
+				this.#timer = null;
+			}
+		};
 	};
 
-	update(next: (state: LiveState) => LiveState): void {
+	update(next: (state: LiveState) => LiveState, { urgent = false } = {}): void {
 		const state = next(this.#state);
 		if (state === this.#state) return;
 		this.#state = state;
+		if (urgent) this.#publish();
+	}
+
+	#publish(): void {
+		this.#published = { ...this.#state, clock: Date.now() };
 		for (const listener of this.#listeners) listener();
 	}
 }

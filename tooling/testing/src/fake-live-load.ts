@@ -177,8 +177,25 @@ export async function startFakeLiveLoad(options: FakeLiveLoadOptions): Promise<F
 			};
 			const requestId = `fakeboot:${i}`;
 			const pair: RequestRecord[] = [
-				{ ...common, pid: clientPid, comm: 'curl', role: 'client', local: '10.0.0.1:50000', remote: '10.0.0.2:443', connection: `${clientPid}:3:1` },
-				{ ...common, pid: serverPid, comm: 'nginx', role: 'server', local: '10.0.0.2:443', remote: '10.0.0.1:50000', connection: `${serverPid}:9:${i}`, requestId },
+				{
+					...common,
+					pid: clientPid,
+					comm: 'curl',
+					role: 'client',
+					local: '10.0.0.1:50000',
+					remote: '10.0.0.2:443',
+					connection: `${clientPid}:3:1`,
+				},
+				{
+					...common,
+					pid: serverPid,
+					comm: 'nginx',
+					role: 'server',
+					local: '10.0.0.2:443',
+					remote: '10.0.0.1:50000',
+					connection: `${serverPid}:9:${i}`,
+					requestId,
+				},
 			];
 			for (const r of pair) {
 				pending.push(r);
@@ -197,7 +214,10 @@ export async function startFakeLiveLoad(options: FakeLiveLoadOptions): Promise<F
 			const cpuPercent = Math.round((5 + ((i * 31 + tick * 17) % 60)) * 10) / 10;
 			return { ...row, cpuPercent, samplesPerSec: (cpuPercent / 100) * 99 };
 		});
-		send({ type: 'live', stats: { host, ts: now, frequencyHz: 99, processes: rows, drops: {}, features: { running: ['profile', 'tcp', 'tls'], failed: [] } } });
+		send({
+			type: 'live',
+			stats: { host, ts: now, frequencyHz: 99, processes: rows, drops: {}, features: { running: ['profile', 'tcp', 'tls'], failed: [] } },
+		});
 		for (const c of connections) {
 			c.ageMs = now - c.openedAt;
 			c.bytesSent += 1500;

@@ -29,7 +29,8 @@ export function LiveProvider({ children }: { children: ReactNode }) {
 				const receivedAt = Date.now();
 				store.update((state) => reduceMessage(state, message, receivedAt));
 			},
-			onState: (connection, { retryAt }) => store.update((state) => reduceConnection(state, connection, retryAt, Date.now())),
+			onState: (connection, { retryAt }) =>
+				store.update((state) => reduceConnection(state, connection, retryAt, Date.now()), { urgent: true }),
 		});
 		socketHolder.socket = socket;
 		socket.start();

@@ -11,7 +11,6 @@ import { resolveRange, type TimeRange } from '../../lib/profile-query.ts';
 import { useRangeQuery, useRefreshTick } from '../../lib/use-range-query.ts';
 import type { SortState } from '../../lib/sort.ts';
 import { useHostSelection } from '../../lib/use-host-selection.ts';
-import { useNow } from '../../lib/use-now.ts';
 import { EmptyState, NoCollectorState } from '../common/empty-state.tsx';
 import { FilterToolbar } from '../common/filter-toolbar.tsx';
 import { PageHead } from '../common/page-head.tsx';
@@ -19,7 +18,7 @@ import { Panel } from '../common/panel.tsx';
 import { StatCard } from '../common/stat-card.tsx';
 import { useLive } from '../live/live-provider.tsx';
 import { TimeRangePicker } from '../profiles/time-range-picker.tsx';
-import { DataTable } from '../table/data-table.tsx';
+import { VirtualTable } from '../table/virtual-table.tsx';
 import { CONNECTION_COLUMNS, CONNECTION_HOST_COLUMN } from './connection-columns.tsx';
 import { RetransmitChart } from './retransmit-chart.tsx';
 import './network.css';
@@ -40,7 +39,7 @@ function matches(row: HostConnectionRow, needle: string): boolean {
 
 export function NetworkView() {
 	const live = useLive();
-	const now = useNow(1000);
+	const now = live.clock;
 	const [filter, setFilter] = useState('');
 	const [sort, setSort] = useState<SortState>({ columnId: 'retransmits', direction: 'desc' });
 	const [range, setRange] = useState<TimeRange>({ kind: 'relative', preset: '15m' });
@@ -111,14 +110,20 @@ export function NetworkView() {
 
 	const { from, to } = resolveRange(range, now);
 	const longRange = to - from > 36 * 3_600_000;
-	const hostSeries: ChartSeries[] = (series.data?.hosts ?? [])
-		.slice(0, MAX_LINES)
-		.map((s) => ({ key: `h:${s.host}`, label: s.host, points: s.points }));
-	const processSeries: ChartSeries[] = (series.data?.processes ?? []).slice(0, MAX_LINES).map((s) => ({
-		key: `p:${s.host}:${s.pid}`,
-		label: `${s.comm || '?'} (${s.pid})${(series.data?.hosts.length ?? 0) > 1 ? ` · ${s.host}` : ''}`,
-		points: s.points,
-	}));
+	// Built once per answer, so the charts (memoized) redraw when the data changes, not every second.
+	const hostSeries = useMemo<ChartSeries[]>(
+		() => (series.data?.hosts ?? []).slice(0, MAX_LINES).map((s) => ({ key: `h:${s.host}`, label: s.host, points: s.points })),
+		[series.data],
+	);
+	const processSeries = useMemo<ChartSeries[]>(
+		() =>
+			(series.data?.processes ?? []).slice(0, MAX_LINES).map((s) => ({
+				key: `p:${s.host}:${s.pid}`,
+				label: `${s.comm || '?'} (${s.pid})${(series.data?.hosts.length ?? 0) > 1 ? ` · ${s.host}` : ''}`,
+				points: s.points,
+			})),
+		[series.data],
+	);
 	const chartEmpty = (what: string) => (
 		<div className="chart-empty">
 			{series.error ??
@@ -200,7 +205,7 @@ export function NetworkView() {
 					{visible.length === rows.length ? `${rows.length} connections` : `${visible.length} of ${rows.length} connections`}
 					{totals.omitted > 0 && ` (${formatInt(totals.omitted)} quiet ones not sent by the collector)`} · closed ones stay for a minute
 				</FilterToolbar>
-				<DataTable
+				<VirtualTable
 					columns={columns}
 					rows={visible}
 					rowKey={(row) => `${row.host}:${row.cookie}:${row.key}`}
@@ -209,7 +214,6 @@ export function NetworkView() {
 					testId="connection-table"
 					caption="TCP connections"
 					empty={empty}
-					limit={500}
 					rowBehavior={(row) => ({ testId: `connection-row-${row.pid}-${row.dport}-${row.sport}` })}
 				/>
 			</section>

@@ -1,5 +1,6 @@
 'use client';
 
+import { memo, useMemo } from 'react';
 import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { formatClock, formatDateTime, formatRate } from '../../lib/format.ts';
 import { chartRows, type ChartSeries } from '../../lib/network.ts';
@@ -15,8 +16,9 @@ interface RetransmitChartProps {
 	testId?: string;
 }
 
-export function RetransmitChart({ buckets, series, longRange, testId }: RetransmitChartProps) {
-	const data = chartRows(buckets, series);
+/** Redrawn when its answer changes; the page's once-a-second render passes the same arrays and skips it. */
+export const RetransmitChart = memo(function RetransmitChart({ buckets, series, longRange, testId }: RetransmitChartProps) {
+	const data = useMemo(() => chartRows(buckets, series), [buckets, series]);
 	const tick = longRange ? formatDateTime : formatClock;
 	return (
 		<div className="retrans-chart" data-testid={testId}>
@@ -56,4 +58,4 @@ export function RetransmitChart({ buckets, series, longRange, testId }: Retransm
 			</ResponsiveContainer>
 		</div>
 	);
-}
+});

@@ -48,6 +48,7 @@ export const PROCESS_COLUMNS: readonly Column<HostProcessRow>[] = [
 		render: (row) => (
 			<span className="mono dim ellipsis" title={row.cmdline}>
 				{row.cmdline || `[${row.comm}]`}
+				{row.kernelThread && <span className="chip kthread-chip">kernel thread</span>}
 			</span>
 		),
 	},
@@ -65,7 +66,7 @@ export const PROCESS_COLUMNS: readonly Column<HostProcessRow>[] = [
 		id: 'samples',
 		header: 'Samples/s',
 		description: 'Stack samples taken from this process over the last second.',
-		width: '7.5rem',
+		width: '8.5rem',
 		align: 'right',
 		firstSort: 'desc',
 		value: (row) => row.samplesPerSec,
@@ -75,7 +76,7 @@ export const PROCESS_COLUMNS: readonly Column<HostProcessRow>[] = [
 		id: 'retransmits',
 		header: 'Retransmits',
 		description: 'TCP segments this process retransmitted since the collector started (see the Network page).',
-		width: '7.5rem',
+		width: '9rem',
 		align: 'right',
 		firstSort: 'desc',
 		value: (row) => row.retransmits ?? -1,

@@ -9,15 +9,16 @@ import { processRows, type HostProcessRow } from '../../lib/live-store.ts';
 import { profileHref } from '../../lib/profile-query.ts';
 import type { SortState } from '../../lib/sort.ts';
 import { useHostSelection } from '../../lib/use-host-selection.ts';
-import { useNow } from '../../lib/use-now.ts';
 import { EmptyState, NoCollectorState } from '../common/empty-state.tsx';
 import { FilterToolbar } from '../common/filter-toolbar.tsx';
 import { PageHead } from '../common/page-head.tsx';
 import { StatCard } from '../common/stat-card.tsx';
 import { useLive } from '../live/live-provider.tsx';
-import { DataTable } from '../table/data-table.tsx';
+import { withoutIdleKernelThreads } from '../../lib/live-processes.ts';
+import { VirtualTable } from '../table/virtual-table.tsx';
 import { HOST_COLUMN, PROCESS_COLUMNS } from './process-columns.tsx';
 import { ThroughputChart } from './throughput-chart.tsx';
+import './processes.css';
 
 function matches(row: HostProcessRow, needle: string): boolean {
 	if (!needle) return true;
@@ -31,9 +32,10 @@ function matches(row: HostProcessRow, needle: string): boolean {
 
 export function ProcessesView() {
 	const live = useLive();
-	const now = useNow(1000);
+	const now = live.clock;
 	const router = useRouter();
 	const [filter, setFilter] = useState('');
+	const [showIdleKernel, setShowIdleKernel] = useState(false);
 	const [sort, setSort] = useState<SortState>({ columnId: 'cpu', direction: 'desc' });
 
 	const { hosts: selected } = useHostSelection();
@@ -42,7 +44,8 @@ export function ProcessesView() {
 		[live.processes, now, selected],
 	);
 	const needle = filter.trim().toLowerCase();
-	const visible = useMemo(() => rows.filter((row) => matches(row, needle)), [rows, needle]);
+	const kept = useMemo(() => withoutIdleKernelThreads(rows, showIdleKernel), [rows, showIdleKernel]);
+	const visible = useMemo(() => kept.rows.filter((row) => matches(row, needle)), [kept, needle]);
 	const hostCount = new Set(rows.map((row) => row.host)).size;
 	const columns = useMemo(
 		() => (hostCount > 1 ? [PROCESS_COLUMNS[0]!, HOST_COLUMN, ...PROCESS_COLUMNS.slice(1)] : PROCESS_COLUMNS),
@@ -111,8 +114,23 @@ export function ProcessesView() {
 				>
 					{visible.length === rows.length ? `${rows.length} processes` : `${visible.length} of ${rows.length} processes`} · click a row to
 					open its profile
+					<label className="toolbar-toggle" title="Kernel threads that used no CPU and were not sampled in the last second">
+						<input
+							type="checkbox"
+							checked={showIdleKernel}
+							onChange={(event) => setShowIdleKernel(event.target.checked)}
+							data-testid="show-idle-kernel-threads"
+						/>{' '}
+						Show idle kernel threads
+						{!showIdleKernel && kept.hidden > 0 && (
+							<span className="dim" data-testid="idle-kernel-hidden">
+								{' '}
+								({formatCompact(kept.hidden)} hidden)
+							</span>
+						)}
+					</label>
 				</FilterToolbar>
-				<DataTable
+				<VirtualTable
 					columns={columns}
 					rows={visible}
 					rowKey={(row) => `${row.host}:${row.pid}`}

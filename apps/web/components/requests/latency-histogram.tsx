@@ -1,5 +1,6 @@
 'use client';
 
+import { memo, useMemo } from 'react';
 import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import type { HistogramBucket } from '@firesight/store';
 import { formatInt } from '../../lib/format.ts';
@@ -11,8 +12,8 @@ interface LatencyHistogramProps {
 }
 
 /** Request counts per log2 latency bucket: each bar is twice as wide in time as the one before. */
-export function LatencyHistogram({ buckets, testId }: LatencyHistogramProps) {
-	const data = buckets.map((b) => ({ label: bucketLabel(b.lowMs, b.highMs), count: b.count }));
+export const LatencyHistogram = memo(function LatencyHistogram({ buckets, testId }: LatencyHistogramProps) {
+	const data = useMemo(() => buckets.map((b) => ({ label: bucketLabel(b.lowMs, b.highMs), count: b.count })), [buckets]);
 	return (
 		<div className="latency-chart" data-testid={testId}>
 			<ResponsiveContainer width="100%" height="100%">
@@ -30,4 +31,4 @@ export function LatencyHistogram({ buckets, testId }: LatencyHistogramProps) {
 			</ResponsiveContainer>
 		</div>
 	);
-}
+});
