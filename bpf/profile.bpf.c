@@ -6,16 +6,27 @@
  * The maps are double-buffered: the collector flips `active_buf`, waits out programs already
  * running, then drains the idle buffer with lookup-and-delete. A sample is counted in exactly one
  * window, never lost between read and clear and never read twice.
+ *
+ * User stacks are walked with frame pointers by bpf_get_stackid ('fp' mode), or with the unwind
+ * tables the collector loads (.eh_frame rules per file, executable mappings per process) by the
+ * walker below ('dwarf' and 'auto' modes), one frame per bpf_loop iteration.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 #include "counters.bpf.h"
 #include "errno.bpf.h"
 #include "pids.bpf.h"
 #include "profile.h"
+#include "unwind.h"
+
+#define ENOSPC 28
+
+_Static_assert(UNWIND_MAX_DEPTH == PROFILE_MAX_STACK_DEPTH, "walked stacks are as deep as the stack map's");
 
 const volatile bool include_idle = false;
+const volatile __u32 unwind_mode = UNWIND_MODE_FP;
 
 /* Written by the collector through the mmapped .bss: which buffer samples go to. */
 __u32 active_buf = 0;
@@ -44,26 +55,428 @@ struct {
 	__uint(max_entries, 2 * PROFILE_COUNTER_MAX);
 } counters SEC(".maps");
 
+/*
+ * Unwind tables: every file's rows in one array and its rules in another, at ranges the addon
+ * allocates (unwind_files says where); each process's executable mappings, sorted. Sizes are set
+ * at load; the 'fp' mode shrinks them all to one entry.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct unwind_row);
+	__uint(max_entries, 1);
+} unwind_rows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct unwind_rule);
+	__uint(max_entries, 1);
+} unwind_rules SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);
+	__type(value, struct unwind_file);
+	__uint(max_entries, 1);
+} unwind_files SEC(".maps");
+
+/* 8 KiB a process: allocated when the collector sets it, not up front. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);
+	__type(value, struct unwind_process);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} unwind_procs SEC(".maps");
+
+/* Walked user stacks by id (UNWIND_STACK_ID_BIT | hash bits), double-buffered like the counts. */
+struct ustack_map {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);
+	__type(value, struct unwind_stack);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+};
+
+/* Processes whose samples met a user pc in no known mapping this window. */
+struct pid_set {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(max_entries, 1);
+};
+
+struct ustack_map ustacks0 SEC(".maps"), ustacks1 SEC(".maps");
+struct pid_set unmapped0 SEC(".maps"), unmapped1 SEC(".maps");
+
+/* One walk in progress on this CPU: too big for the BPF stack. */
+struct walk_state {
+	struct unwind_stack stack;
+	__u64 pc;
+	__u64 sp;
+	__u64 bp;
+	__u32 tgid;
+	__u32 buf;
+	__u32 lo; /* binary search bounds */
+	__u32 hi;
+	__u8 exact_pc; /* pc is where the thread was (leaf, signal-interrupted), not a return address */
+	__u8 reliable; /* pc came from registers or a table rule, not from a frame-pointer guess */
+	__u8 __pad[6];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct walk_state);
+	__uint(max_entries, 1);
+} walk_scratch SEC(".maps");
+
 /* Counters are kept per buffer, so each drained window carries exactly its own. */
 static __always_inline void count(__u32 buf, __u32 counter)
 {
 	percpu_counter_add(&counters, buf * PROFILE_COUNTER_MAX + counter, 1);
 }
 
-static __always_inline int record(void *ctx, __u32 buf, struct profile_key *key, void *stacks,
-				  void *counts)
+static __always_inline void mark_unmapped(__u32 buf, __u32 tgid)
+{
+	static const __u32 one = 1;
+
+	/* A full set drops the pid for this window only: its next sample reports it again. */
+	bpf_map_update_elem(buf ? (void *)&unmapped1 : (void *)&unmapped0, &tgid, &one, BPF_ANY);
+}
+
+/*
+ * The binary searches keep their bounds in the walk state (map memory), not in registers: the
+ * verifier then sees them as any value in range instead of following every path of every
+ * search with exact numbers, which would never end.
+ */
+
+/* The mapping holding pc, by a bounded binary search over the sorted mappings. */
+static __always_inline struct unwind_mapping *find_mapping(struct walk_state *st,
+							   struct unwind_process *proc, __u64 pc)
+{
+	__u32 mid;
+
+	st->lo = 0;
+	st->hi = proc->nr < UNWIND_MAX_MAPPINGS ? proc->nr : UNWIND_MAX_MAPPINGS;
+	for (int k = 0; k < UNWIND_MAPPING_SEARCH_STEPS; k++) {
+		if (st->lo >= st->hi)
+			break;
+		/* The mask restates for the verifier what the search keeps true: mid < MAX. */
+		mid = (st->lo + (st->hi - st->lo) / 2) & (UNWIND_MAX_MAPPINGS - 1);
+		if (proc->mappings[mid].start <= pc)
+			st->lo = mid + 1;
+		else
+			st->hi = mid;
+	}
+	if (st->lo == 0)
+		return NULL;
+	mid = (st->lo - 1) & (UNWIND_MAX_MAPPINGS - 1);
+	if (pc >= proc->mappings[mid].end)
+		return NULL;
+	return &proc->mappings[mid];
+}
+
+/*
+ * The rule of the last row at or below rel (a file offset from the table's base), by a bounded
+ * binary search over the file's rows. *gap is set when no row covers it.
+ */
+static __always_inline struct unwind_rule *find_rule(struct walk_state *st,
+						     struct unwind_file *file, __u64 rel, bool *gap)
+{
+	__u32 mid, key;
+	struct unwind_row *row;
+
+	*gap = false;
+	if (rel > 0xffffffffULL) {
+		*gap = true;
+		return NULL;
+	}
+	st->lo = 0;
+	st->hi = file->row_count;
+	for (int k = 0; k < UNWIND_ROW_SEARCH_STEPS; k++) {
+		if (st->lo >= st->hi)
+			break;
+		mid = st->lo + (st->hi - st->lo) / 2;
+		key = file->row_start + mid;
+		row = bpf_map_lookup_elem(&unwind_rows, &key);
+		if (!row)
+			return NULL;
+		if (row->pc <= (__u32)rel)
+			st->lo = mid + 1;
+		else
+			st->hi = mid;
+	}
+	if (st->lo == 0) {
+		*gap = true;
+		return NULL;
+	}
+	key = file->row_start + st->lo - 1;
+	row = bpf_map_lookup_elem(&unwind_rows, &key);
+	if (!row)
+		return NULL;
+	key = row->rule;
+	return bpf_map_lookup_elem(&unwind_rules, &key);
+}
+
+/* Stops the walk, counting why. */
+static __always_inline long walk_stop(struct walk_state *st, __u32 counter)
+{
+	count(st->buf, counter);
+	return 1;
+}
+
+/* One frame by frame pointers: [bp] is the caller's bp, [bp + 8] the return address. */
+static __always_inline long fp_step(struct walk_state *st)
+{
+	__u64 frame[2];
+
+	/* A zero bp or return address is the outermost frame of a frame-pointer chain. */
+	if (!st->bp)
+		return 1;
+	if (bpf_probe_read_user(frame, sizeof(frame), (void *)st->bp))
+		return walk_stop(st, PROFILE_UNWIND_READ_FAULT);
+	if (!frame[1])
+		return 1;
+	st->sp = st->bp + 16;
+	st->bp = frame[0];
+	st->pc = frame[1];
+	st->exact_pc = 0;
+	st->reliable = 0;
+	return 0;
+}
+
+/*
+ * A frame in the signal trampoline (__restore_rt): the stack pointer is at the kernel's
+ * struct ucontext, whose uc_mcontext (x86-64 struct sigcontext, at +40) holds the interrupted
+ * registers: bp at +80, sp at +120, ip at +128.
+ */
+static __always_inline long signal_step(struct walk_state *st)
+{
+	__u64 regs[7]; /* bp, bx, dx, ax, cx, sp, ip */
+
+	if (bpf_probe_read_user(regs, sizeof(regs), (void *)(st->sp + 40 + 80)))
+		return walk_stop(st, PROFILE_UNWIND_READ_FAULT);
+	if (!regs[6])
+		return 1;
+	st->bp = regs[0];
+	st->sp = regs[5];
+	st->pc = regs[6];
+	st->exact_pc = 1; /* the interrupted instruction itself */
+	st->reliable = 1;
+	return 0;
+}
+
+/* Walks on with frame pointers in 'auto' mode; stops and counts in 'dwarf' mode. */
+static __always_inline long no_rule(struct walk_state *st, __u32 counter)
+{
+	if (unwind_mode == UNWIND_MODE_AUTO)
+		return fp_step(st);
+	return walk_stop(st, counter);
+}
+
+/* bpf_loop callback: records st->pc and finds its caller. Returns 1 when the walk ends. */
+static long walk_step(__u32 i, void *unused)
+{
+	__u32 zero = 0, nr;
+	struct walk_state *st = bpf_map_lookup_elem(&walk_scratch, &zero);
+	struct unwind_process *proc;
+	struct unwind_mapping *m;
+	struct unwind_file *file;
+	struct unwind_rule *rule;
+	__u64 pc, cfa, ra, bp, fid;
+	bool gap;
+
+	if (!st)
+		return 1;
+	nr = st->stack.nr;
+	if (nr >= UNWIND_MAX_DEPTH)
+		return walk_stop(st, PROFILE_UNWIND_TOO_DEEP);
+	st->stack.ips[nr] = st->pc;
+	st->stack.nr = nr + 1;
+
+	proc = bpf_map_lookup_elem(&unwind_procs, &st->tgid);
+	if (!proc)
+		return 1; /* removed meanwhile */
+	/* A return address is past its call, which may be a function's last instruction. */
+	pc = st->exact_pc ? st->pc : st->pc - 1;
+	m = find_mapping(st, proc, pc);
+	if (!m) {
+		if (st->reliable)
+			mark_unmapped(st->buf, st->tgid);
+		return no_rule(st, proc->flags & UNWIND_PROCESS_TRUNCATED ?
+					   PROFILE_UNWIND_MAPPINGS_FULL :
+					   PROFILE_UNWIND_NO_MAPPING);
+	}
+	if (m->kind != UNWIND_KIND_TABLE)
+		return fp_step(st);
+	fid = m->file_id;
+	file = bpf_map_lookup_elem(&unwind_files, &fid);
+	if (!file)
+		return no_rule(st, PROFILE_UNWIND_NO_TABLE);
+	rule = find_rule(st, file, pc - m->bias - file->base, &gap);
+	if (gap)
+		return no_rule(st, PROFILE_UNWIND_NO_TABLE);
+	if (!rule)
+		return walk_stop(st, PROFILE_UNWIND_LOOKUP_FAILED);
+	if (rule->flags & UNWIND_RULE_SIGNAL_FRAME)
+		return signal_step(st);
+
+	switch (rule->cfa_kind) {
+	case UNWIND_CFA_RSP:
+		cfa = st->sp + (__s64)rule->cfa_offset;
+		break;
+	case UNWIND_CFA_RBP:
+		cfa = st->bp + (__s64)rule->cfa_offset;
+		break;
+	case UNWIND_CFA_PLT:
+		/* The lazy-binding PLT entry pushes 8 more bytes from its second instruction on. */
+		cfa = st->sp + (__s64)rule->cfa_offset +
+		      ((st->pc & 15) >= (__u64)(rule->flags >> 4) ? 8 : 0);
+		break;
+	case UNWIND_CFA_GAP:
+		return no_rule(st, PROFILE_UNWIND_NO_TABLE);
+	default:
+		return walk_stop(st, PROFILE_UNWIND_LOOKUP_FAILED);
+	}
+	if (rule->ra_kind == UNWIND_RA_UNDEFINED)
+		return 1; /* the outermost frame: _start, or a thread's start */
+	if (rule->ra_kind != UNWIND_RA_OFFSET)
+		return walk_stop(st, PROFILE_UNWIND_LOOKUP_FAILED);
+	if (bpf_probe_read_user(&ra, sizeof(ra), (void *)(cfa + (__s64)rule->ra_offset)))
+		return walk_stop(st, PROFILE_UNWIND_READ_FAULT);
+	switch (rule->rbp_kind) {
+	case UNWIND_RBP_UNCHANGED:
+		bp = st->bp;
+		break;
+	case UNWIND_RBP_OFFSET:
+		if (bpf_probe_read_user(&bp, sizeof(bp), (void *)(cfa + (__s64)rule->rbp_offset)))
+			return walk_stop(st, PROFILE_UNWIND_READ_FAULT);
+		break;
+	case UNWIND_RBP_UNDEFINED:
+		bp = 0;
+		break;
+	default:
+		return walk_stop(st, PROFILE_UNWIND_LOOKUP_FAILED);
+	}
+	if (!ra)
+		return 1;
+	st->pc = ra;
+	st->sp = cfa;
+	st->bp = bp;
+	st->exact_pc = 0;
+	st->reliable = 1;
+	return 0;
+}
+
+/* A 64-bit hash of a walked stack's ips: its id in the user stacks map comes from it. */
+static __always_inline __u64 hash_stack(struct unwind_stack *s)
+{
+	__u64 h = 0xcbf29ce484222325ULL;
+
+	for (int i = 0; i < UNWIND_MAX_DEPTH; i++) {
+		if (i >= s->nr)
+			break;
+		h = (h ^ s->ips[i]) * 0x100000001b3ULL;
+		h ^= h >> 29;
+	}
+	return h ^ s->nr;
+}
+
+/* Stores st's stack under an id from its hash, probing a few slots past a different stack's. */
+static __always_inline __s32 store_stack(struct walk_state *st, void *ustacks)
+{
+	struct unwind_stack *old;
+	__u64 h = hash_stack(&st->stack);
+	__u32 id;
+
+	st->stack.hash = h;
+	for (__u32 p = 0; p < UNWIND_STACK_PROBES; p++) {
+		id = UNWIND_STACK_ID_BIT | ((__u32)(h + p) & (UNWIND_STACK_ID_BIT - 1));
+		old = bpf_map_lookup_elem(ustacks, &id);
+		if (!old) {
+			if (bpf_map_update_elem(ustacks, &id, &st->stack, BPF_NOEXIST) == 0)
+				return id;
+			/* Another CPU stored a stack there first: it may be this one. */
+			old = bpf_map_lookup_elem(ustacks, &id);
+			if (!old)
+				break; /* the map is full */
+		}
+		if (old->hash == h && old->nr == st->stack.nr)
+			return id;
+	}
+	count(st->buf, PROFILE_UNWIND_STACKS_FULL);
+	return -ENOSPC;
+}
+
+/*
+ * The user stack of the current task walked with the unwind tables, stored in ustacks; returns
+ * its id, or a negative errno as bpf_get_stackid does (-EFAULT: a kernel thread, no user stack).
+ */
+static __always_inline __s32 walk_user(struct bpf_perf_event_data *ctx, __u32 buf, void *stacks,
+				       void *ustacks)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u32 zero = 0;
+	struct walk_state *st;
+	struct pt_regs *regs;
+
+	if (!task->mm)
+		return -EFAULT;
+	st = bpf_map_lookup_elem(&walk_scratch, &zero);
+	if (!st)
+		return -ENOSPC;
+	/* A sample in the kernel walks from the user registers saved when the task entered it. */
+	/* The context takes whole-word loads only: a plain cs & 3 would be narrowed to 2 bytes. */
+	if ((*(volatile __u64 *)&ctx->regs.cs & 3) == 3) {
+		st->pc = ctx->regs.ip;
+		st->sp = ctx->regs.sp;
+		st->bp = ctx->regs.bp;
+	} else {
+		regs = (struct pt_regs *)bpf_task_pt_regs(task);
+		st->pc = BPF_CORE_READ(regs, ip);
+		st->sp = BPF_CORE_READ(regs, sp);
+		st->bp = BPF_CORE_READ(regs, bp);
+	}
+	st->tgid = bpf_get_current_pid_tgid() >> 32;
+	st->buf = buf;
+	st->exact_pc = 1;
+	st->reliable = 1;
+	st->stack.nr = 0;
+	if (!bpf_map_lookup_elem(&unwind_procs, &st->tgid)) {
+		/* A process the collector has not described yet: it rescans it. */
+		mark_unmapped(buf, st->tgid);
+		if (unwind_mode == UNWIND_MODE_AUTO)
+			return bpf_get_stackid(ctx, stacks, BPF_F_USER_STACK);
+		count(buf, PROFILE_UNWIND_NO_MAPPING);
+		st->stack.ips[0] = st->pc;
+		st->stack.nr = 1;
+		return store_stack(st, ustacks);
+	}
+	/* One more turn than frames, so that a stack deeper than that counts as too deep. */
+	bpf_loop(UNWIND_MAX_DEPTH + 1, walk_step, NULL, 0);
+	return store_stack(st, ustacks);
+}
+
+static __always_inline int record(struct bpf_perf_event_data *ctx, __u32 buf,
+				  struct profile_key *key, void *stacks, void *ustacks, void *counts)
 {
 	static const __u64 one = 1;
 	__u64 *val;
 
 	key->kern_stack_id = bpf_get_stackid(ctx, stacks, 0);
-	key->user_stack_id = bpf_get_stackid(ctx, stacks, BPF_F_USER_STACK);
+	if (unwind_mode == UNWIND_MODE_FP)
+		key->user_stack_id = bpf_get_stackid(ctx, stacks, BPF_F_USER_STACK);
+	else
+		key->user_stack_id = walk_user(ctx, buf, stacks, ustacks);
 
 	if (key->kern_stack_id == -EEXIST || key->user_stack_id == -EEXIST)
 		count(buf, PROFILE_STACK_COLLISIONS);
 	/* -EFAULT on the user stack is a kernel thread, which has none: not a loss. */
+	/* -ENOSPC is a walked stack that found no room, counted as such. */
 	if (key->user_stack_id < 0 && key->user_stack_id != -EFAULT &&
-	    key->user_stack_id != -EEXIST)
+	    key->user_stack_id != -EEXIST && key->user_stack_id != -ENOSPC)
 		count(buf, PROFILE_USER_STACK_MISSING);
 	if (key->kern_stack_id < 0 && key->kern_stack_id != -EFAULT &&
 	    key->kern_stack_id != -EEXIST)
@@ -101,8 +514,8 @@ int do_sample(struct bpf_perf_event_data *ctx)
 	bpf_get_current_comm(&key.comm, sizeof(key.comm));
 
 	if (buf)
-		return record(ctx, 1, &key, &stacks1, &counts1);
-	return record(ctx, 0, &key, &stacks0, &counts0);
+		return record(ctx, 1, &key, &stacks1, &ustacks1, &counts1);
+	return record(ctx, 0, &key, &stacks0, &ustacks0, &counts0);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -7,10 +7,13 @@
 #include <bpf/libbpf.h>
 #include <errno.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <set>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -20,6 +23,8 @@
 #include "perf-events.h"
 #include "profile.h"
 #include "profile.skel.h"
+#include "range-allocator.h"
+#include "unwind.h"
 
 namespace firesight {
 namespace {
@@ -28,9 +33,68 @@ namespace {
 // buffer index finish their update. They run for microseconds; this is generous on purpose.
 constexpr auto kFlipGrace = std::chrono::milliseconds(10);
 
+// Files with a loaded table, and processes seen unmapped in one window: sizes of their maps.
+constexpr __u32 kUnwindFiles = 16384;
+constexpr __u32 kUnmappedPids = 4096;
+// Rows and rules are written in batches of this many, so a big table needs no big key array.
+constexpr __u32 kUnwindBatch = 65536;
+
+// The serialized table of packages/unwind (see unwind-table.ts): header, then u32 pcs, u16 rule
+// indexes, padding to 4, then 12-byte rules. TypeScript checked its structure before.
+constexpr size_t kTableHeader = 32;
+
 struct SkeletonDeleter {
 	void operator()(struct profile_bpf *skel) const { profile_bpf__destroy(skel); }
 };
+
+// Reads and deletes every entry of a hash map in batches, handing each key and value to fn.
+// Worker thread.
+template <typename K, typename V, typename Fn> int DrainHash(int fd, Fn fn)
+{
+	const __u32 batch_size = 256;
+	std::vector<K> keys(batch_size);
+	std::vector<V> values(batch_size);
+	__u32 out_batch = 0;
+	bool first = true;
+	for (;;) {
+		__u32 n = batch_size;
+		LIBBPF_OPTS(bpf_map_batch_opts, opts);
+		int err = bpf_map_lookup_and_delete_batch(fd, first ? nullptr : &out_batch,
+							  &out_batch, keys.data(), values.data(),
+							  &n, &opts);
+		first = false;
+		int saved = errno;
+		for (__u32 i = 0; i < n; i++)
+			fn(keys[i], values[i]);
+		if (err)
+			return saved == ENOENT ? 0 : -saved;
+	}
+}
+
+// The walked user stacks the window's counts refer to, as profile_stack_head records; the map is
+// emptied for its next turn. Worker thread.
+int DrainWalkedStacks(struct profile_bpf *skel, __u32 buf, const std::set<__s32> &ids,
+		      std::vector<uint8_t> &out)
+{
+	int fd = bpf_map__fd(buf ? skel->maps.ustacks1 : skel->maps.ustacks0);
+	return DrainHash<__u32, struct unwind_stack>(
+		fd, [&](__u32 id, const struct unwind_stack &s) {
+			if (!ids.count((__s32)id))
+				return; /* its count was lost (counts map full) */
+			struct profile_stack_head head = {(__s32)id,
+							  std::min<__u32>(s.nr, UNWIND_MAX_DEPTH)};
+			AppendBytes(out, &head, sizeof(head));
+			AppendBytes(out, s.ips, head.nr * sizeof(__u64));
+		});
+}
+
+// The processes whose samples met an unknown user address, as u32 tgids. Worker thread.
+int DrainUnmapped(struct profile_bpf *skel, __u32 buf, std::vector<uint8_t> &out)
+{
+	int fd = bpf_map__fd(buf ? skel->maps.unmapped1 : skel->maps.unmapped0);
+	return DrainHash<__u32, __u32>(
+		fd, [&](__u32 tgid, __u32) { AppendBytes(out, &tgid, sizeof(tgid)); });
+}
 
 // Reads and clears the idle buffer. Worker thread; the maps are not touched by JS meanwhile.
 int DrainBuffer(struct profile_bpf *skel, NamedBuffers &out)
@@ -80,6 +144,8 @@ int DrainBuffer(struct profile_bpf *skel, NamedBuffers &out)
 
 	__u64 ips[PROFILE_MAX_STACK_DEPTH];
 	for (__s32 id : stack_ids) {
+		if ((__u32)id & UNWIND_STACK_ID_BIT)
+			continue; /* a walked stack: from the user stacks map below */
 		if (bpf_map_lookup_elem(stacks_fd, &id, ips))
 			continue; /* counted as a missing stack by the reader */
 		struct profile_stack_head head = {id, 0};
@@ -96,6 +162,15 @@ int DrainBuffer(struct profile_bpf *skel, NamedBuffers &out)
 			break;
 	}
 
+	// Walked user stacks: every entry is read and removed, and the ones counted are kept.
+	int err = DrainWalkedStacks(skel, old, stack_ids, stacks);
+	if (err)
+		return err;
+	std::vector<uint8_t> unmapped; // u32 tgids
+	err = DrainUnmapped(skel, old, unmapped);
+	if (err)
+		return err;
+
 	// This buffer's counters, read and then zeroed for its next turn.
 	PerCpuSums sums(bpf_map__fd(skel->maps.counters));
 	for (__u32 c = 0; c < PROFILE_COUNTER_MAX; c++) {
@@ -106,7 +181,8 @@ int DrainBuffer(struct profile_bpf *skel, NamedBuffers &out)
 	}
 	out = {{"counts", std::move(counts)},
 	       {"stacks", std::move(stacks)},
-	       {"counters", std::move(counters)}};
+	       {"counters", std::move(counters)},
+	       {"unmapped", std::move(unmapped)}};
 	return 0;
 }
 
@@ -116,10 +192,15 @@ public:
 	{
 		return DefineClass(env, "Profiler",
 				   {InstanceMethod("drain", &Profiler::Drain),
+				    InstanceMethod("loadUnwindTable", &Profiler::LoadUnwindTable),
+				    InstanceMethod("unloadUnwindTable", &Profiler::UnloadUnwindTable),
+				    InstanceMethod("setProcessMappings", &Profiler::SetProcessMappings),
+				    InstanceMethod("removeProcess", &Profiler::RemoveProcess),
 				    InstanceMethod("close", &Profiler::Close)});
 	}
 
-	// new Profiler({frequency, includeIdle, pids, stackEntries, countEntries}). Main thread.
+	// new Profiler({frequency, includeIdle, pids, stackEntries, countEntries, unwindMode,
+	// unwindRows, unwindProcesses}). Main thread.
 	explicit Profiler(const Napi::CallbackInfo &info) : Napi::ObjectWrap<Profiler>(info)
 	{
 		Napi::Env env = info.Env();
@@ -129,6 +210,14 @@ public:
 		Napi::Array pids = cfg.Get("pids").As<Napi::Array>();
 		unsigned stack_entries = cfg.Get("stackEntries").As<Napi::Number>().Uint32Value();
 		unsigned count_entries = cfg.Get("countEntries").As<Napi::Number>().Uint32Value();
+		std::string mode = cfg.Get("unwindMode").As<Napi::String>().Utf8Value();
+		unsigned unwind_rows = cfg.Get("unwindRows").As<Napi::Number>().Uint32Value();
+		unsigned unwind_procs = cfg.Get("unwindProcesses").As<Napi::Number>().Uint32Value();
+		unsigned unwind_mode = mode == "dwarf" ? UNWIND_MODE_DWARF :
+				       mode == "auto"  ? UNWIND_MODE_AUTO :
+							 UNWIND_MODE_FP;
+		// Rules are shared by many rows; a quarter of the rows is far more than tables need.
+		unsigned unwind_rules = std::max(65536u, unwind_rows / 4);
 
 		InstallLibbpfLogger();
 		skel_.reset(profile_bpf__open());
@@ -140,6 +229,20 @@ public:
 			bpf_map__set_max_entries(m, stack_entries);
 		for (auto *m : {skel_->maps.counts0, skel_->maps.counts1})
 			bpf_map__set_max_entries(m, count_entries);
+		skel_->rodata->unwind_mode = unwind_mode;
+		// The 'fp' mode keeps the unwind maps at their one entry.
+		if (unwind_mode != UNWIND_MODE_FP) {
+			bpf_map__set_max_entries(skel_->maps.unwind_rows, unwind_rows);
+			bpf_map__set_max_entries(skel_->maps.unwind_rules, unwind_rules);
+			bpf_map__set_max_entries(skel_->maps.unwind_files, kUnwindFiles);
+			bpf_map__set_max_entries(skel_->maps.unwind_procs, unwind_procs);
+			for (auto *m : {skel_->maps.ustacks0, skel_->maps.ustacks1})
+				bpf_map__set_max_entries(m, stack_entries);
+			for (auto *m : {skel_->maps.unmapped0, skel_->maps.unmapped1})
+				bpf_map__set_max_entries(m, kUnmappedPids);
+			rows_ = std::make_unique<RangeAllocator>(unwind_rows);
+			rules_ = std::make_unique<RangeAllocator>(unwind_rules);
+		}
 		int err = profile_bpf__load(skel_.get());
 		if (err)
 			throw NativeError(env, "bpf_object__load", err);
@@ -167,6 +270,103 @@ public:
 			[this] { DrainDone(); });
 	}
 
+	// loadUnwindTable(fileId, table: Uint8Array) -> false when its rows or rules do not fit.
+	// A replaced table's ranges are freed at once: a walk reading them meanwhile may take one
+	// wrong frame, never an unbounded one. Main thread.
+	Napi::Value LoadUnwindTable(const Napi::CallbackInfo &info)
+	{
+		Napi::Env env = info.Env();
+		RequireUnwind(env);
+		__u32 file_id = info[0].As<Napi::Number>().Uint32Value();
+		Napi::Uint8Array bytes = info[1].As<Napi::Uint8Array>();
+		const uint8_t *p = bytes.Data();
+		size_t len = bytes.ByteLength();
+		__u32 n, r;
+		struct unwind_file file = {};
+		if (len < kTableHeader)
+			throw NativeError(env, "unwind table", EINVAL);
+		memcpy(&n, p + 8, 4);
+		memcpy(&r, p + 12, 4);
+		memcpy(&file.base, p + 16, 8);
+		size_t idx_at = kTableHeader + 4 * (size_t)n;
+		size_t rules_at = idx_at + ((2 * (size_t)n + 3) & ~(size_t)3);
+		if (len != rules_at + 12 * (size_t)r)
+			throw NativeError(env, "unwind table", EINVAL);
+		if (!rows_->Alloc(n, &file.row_start))
+			return Napi::Boolean::New(env, false);
+		if (!rules_->Alloc(r, &file.rule_start)) {
+			rows_->Free(file.row_start, n);
+			return Napi::Boolean::New(env, false);
+		}
+		file.row_count = n;
+		file.rule_count = r;
+
+		int err = WriteRules(p + rules_at, file);
+		if (!err)
+			err = WriteRows(p + kTableHeader, p + idx_at, file);
+		if (!err && bpf_map_update_elem(bpf_map__fd(skel_->maps.unwind_files), &file_id,
+						&file, BPF_ANY))
+			err = -errno;
+		if (err) {
+			rows_->Free(file.row_start, n);
+			rules_->Free(file.rule_start, r);
+			if (err == -E2BIG || err == -ENOMEM)
+				return Napi::Boolean::New(env, false);
+			throw NativeError(env, "bpf_map_update_elem", err);
+		}
+		FreeFile(file_id);
+		files_[file_id] = file;
+		return Napi::Boolean::New(env, true);
+	}
+
+	// unloadUnwindTable(fileId). Main thread.
+	Napi::Value UnloadUnwindTable(const Napi::CallbackInfo &info)
+	{
+		Napi::Env env = info.Env();
+		RequireUnwind(env);
+		__u32 file_id = info[0].As<Napi::Number>().Uint32Value();
+		bpf_map_delete_elem(bpf_map__fd(skel_->maps.unwind_files), &file_id);
+		FreeFile(file_id);
+		return env.Undefined();
+	}
+
+	// setProcessMappings(pid, mappings: struct unwind_mapping records sorted by start,
+	// truncated) -> false when the processes map is full. Main thread.
+	Napi::Value SetProcessMappings(const Napi::CallbackInfo &info)
+	{
+		Napi::Env env = info.Env();
+		RequireUnwind(env);
+		__u32 pid = info[0].As<Napi::Number>().Uint32Value();
+		Napi::Uint8Array bytes = info[1].As<Napi::Uint8Array>();
+		bool truncated = info[2].As<Napi::Boolean>().Value();
+		size_t nr = bytes.ByteLength() / sizeof(struct unwind_mapping);
+		if (nr > UNWIND_MAX_MAPPINGS || bytes.ByteLength() % sizeof(struct unwind_mapping))
+			throw NativeError(env, "unwind mappings", EINVAL);
+		auto proc = std::make_unique<struct unwind_process>();
+		memset(proc.get(), 0, sizeof(*proc));
+		proc->nr = nr;
+		proc->flags = truncated ? UNWIND_PROCESS_TRUNCATED : 0;
+		memcpy(proc->mappings, bytes.Data(), bytes.ByteLength());
+		if (bpf_map_update_elem(bpf_map__fd(skel_->maps.unwind_procs), &pid, proc.get(),
+					BPF_ANY)) {
+			int err = errno;
+			if (err == E2BIG || err == ENOMEM)
+				return Napi::Boolean::New(env, false);
+			throw NativeError(env, "bpf_map_update_elem", -err);
+		}
+		return Napi::Boolean::New(env, true);
+	}
+
+	// removeProcess(pid). Main thread.
+	Napi::Value RemoveProcess(const Napi::CallbackInfo &info)
+	{
+		Napi::Env env = info.Env();
+		RequireUnwind(env);
+		__u32 pid = info[0].As<Napi::Number>().Uint32Value();
+		bpf_map_delete_elem(bpf_map__fd(skel_->maps.unwind_procs), &pid);
+		return env.Undefined();
+	}
+
 	// Detaches and frees everything; deferred until a running drain finishes. Main thread.
 	Napi::Value Close(const Napi::CallbackInfo &info)
 	{
@@ -187,6 +387,73 @@ public:
 	}
 
 private:
+	// The unwind maps exist in the 'dwarf' and 'auto' modes, while the profiler is open.
+	void RequireUnwind(Napi::Env env)
+	{
+		if (!skel_)
+			throw Napi::Error::New(env, "profiler is closed");
+		if (!rows_)
+			throw Napi::Error::New(env, "the profiler walks frame pointers only (unwind 'fp')");
+	}
+
+	// The rules at their range: each 12-byte record as it is. Main thread.
+	int WriteRules(const uint8_t *src, const struct unwind_file &file)
+	{
+		int fd = bpf_map__fd(skel_->maps.unwind_rules);
+		std::vector<__u32> keys;
+		std::vector<struct unwind_rule> values;
+		for (__u32 i = 0; i < file.rule_count; i += kUnwindBatch) {
+			__u32 count = std::min(kUnwindBatch, file.rule_count - i);
+			keys.resize(count);
+			values.resize(count);
+			for (__u32 j = 0; j < count; j++) {
+				keys[j] = file.rule_start + i + j;
+				memcpy(&values[j], src + 12 * (size_t)(i + j), sizeof(values[j]));
+			}
+			LIBBPF_OPTS(bpf_map_batch_opts, opts);
+			if (bpf_map_update_batch(fd, keys.data(), values.data(), &count, &opts))
+				return -errno;
+		}
+		return 0;
+	}
+
+	// The rows at their range, each rule index moved into the file's rule range. Main thread.
+	int WriteRows(const uint8_t *pcs, const uint8_t *idx, const struct unwind_file &file)
+	{
+		int fd = bpf_map__fd(skel_->maps.unwind_rows);
+		std::vector<__u32> keys;
+		std::vector<struct unwind_row> values;
+		for (__u32 i = 0; i < file.row_count; i += kUnwindBatch) {
+			__u32 count = std::min(kUnwindBatch, file.row_count - i);
+			keys.resize(count);
+			values.resize(count);
+			for (__u32 j = 0; j < count; j++) {
+				__u16 rule;
+				keys[j] = file.row_start + i + j;
+				memcpy(&values[j].pc, pcs + 4 * (size_t)(i + j), 4);
+				memcpy(&rule, idx + 2 * (size_t)(i + j), 2);
+				values[j].rule = file.rule_start + rule;
+			}
+			LIBBPF_OPTS(bpf_map_batch_opts, opts);
+			if (bpf_map_update_batch(fd, keys.data(), values.data(), &count, &opts))
+				return -errno;
+		}
+		return 0;
+	}
+
+	void FreeFile(__u32 file_id)
+	{
+		auto it = files_.find(file_id);
+		if (it == files_.end())
+			return;
+		rows_->Free(it->second.row_start, it->second.row_count);
+		rules_->Free(it->second.rule_start, it->second.rule_count);
+		files_.erase(it);
+	}
+
+	std::unique_ptr<RangeAllocator> rows_;
+	std::unique_ptr<RangeAllocator> rules_;
+	std::map<__u32, struct unwind_file> files_; // loaded tables, by file id
 	std::unique_ptr<struct profile_bpf, SkeletonDeleter> skel_;
 	PerfEventLinks links_;
 	bool draining_ = false;

@@ -111,7 +111,7 @@ export class Profiler {
 						stacks: decodeStacks(batch.stacks),
 						counters,
 						totals: { ...this.#totals },
-						unmappedPids: batch.unmapped ? decodePids(batch.unmapped) : [],
+						unmappedPids: decodePids(batch.unmapped),
 					};
 				},
 				(err: unknown) => {

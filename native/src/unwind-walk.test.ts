@@ -1,0 +1,129 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { test, type TestContext } from 'node:test';
+import { ElfFile, FileSource, parseMaps, textSegmentFor } from '@firesight/symbolize';
+import { skipUnlessBpf } from '@firesight/testing/bpf-test-gate';
+import { fixturesDir, startWorkload } from '@firesight/testing/workloads';
+import { buildElfUnwindTable } from '@firesight/unwind';
+import { Profiler, type UnwindMapping, type UnwindMode } from './profiler.ts';
+
+/*
+ * The walker on a real program without frame pointers: the 60/40 workload built by gcc -O2, as a
+ * distribution builds it. Its tables (and libc's) come from packages/unwind, its mappings from
+ * /proc/PID/maps; the oracle for "reached main" is the ELF symbol table, through nm.
+ */
+
+function compileWithoutFramePointers(t: TestContext): string {
+	const dir = mkdtempSync(join(tmpdir(), 'firesight-unwind-'));
+	t.after(() => rmSync(dir, { recursive: true, force: true }));
+	const path = join(dir, 'split-60-40');
+	execFileSync('gcc', ['-O2', '-fomit-frame-pointer', '-fno-optimize-sibling-calls', '-o', path, join(fixturesDir, 'split-60-40.c')]);
+	return path;
+}
+
+/** [start, end) of a function in an ELF file, from its symbol table. */
+function symbolRange(path: string, name: string): [bigint, bigint] {
+	for (const line of execFileSync('nm', ['-S', '--defined-only', path], { encoding: 'utf8' }).split('\n')) {
+		const [addr, size, , sym] = line.trim().split(/\s+/);
+		if (sym === name && addr && size) return [BigInt(`0x${addr}`), BigInt(`0x${addr}`) + BigInt(`0x${size}`)];
+	}
+	throw new Error(`${name} is not in ${path}'s symbol table`);
+}
+
+/** Loads a table for every file the process maps executable, and describes its mappings. */
+function describeProcess(profiler: Profiler, pid: number): Map<string, bigint> {
+	const biases = new Map<string, bigint>();
+	const mappings: UnwindMapping[] = [];
+	const fileIds = new Map<string, number>();
+	for (const m of parseMaps(readFileSync(`/proc/${pid}/maps`, 'utf8'))) {
+		if (m.perms[2] !== 'x') continue;
+		if (!m.path.startsWith('/')) {
+			mappings.push({ start: m.start, end: m.end, bias: 0n, fileId: 0, kind: m.path === '' ? 'jit' : 'fp' });
+			continue;
+		}
+		const seg = textSegmentFor(new ElfFile(new FileSource(m.path)).segments, m.offset);
+		assert.ok(seg, `${m.path} has an executable segment`);
+		const bias = m.start - m.offset + seg.offset - seg.vaddr;
+		let fileId = fileIds.get(m.path);
+		if (fileId === undefined) {
+			fileId = fileIds.size + 1;
+			fileIds.set(m.path, fileId);
+			profiler.loadUnwindTable(fileId, buildElfUnwindTable(m.path).table.bytes);
+		}
+		biases.set(m.path, bias);
+		mappings.push({ start: m.start, end: m.end, bias, fileId, kind: 'table' });
+	}
+	profiler.setProcessMappings(pid, mappings);
+	return biases;
+}
+
+interface Outcome {
+	samples: number;
+	reachedMain: number;
+	counters: Record<string, number>;
+	unmappedPids: Set<number>;
+}
+
+/** Profiles the workload until it has `want` samples; counts those whose user stack passes through main. */
+async function profile(t: TestContext, unwind: UnwindMode, describe: boolean, want: number): Promise<Outcome> {
+	const program = compileWithoutFramePointers(t);
+	const [mainStart, mainEnd] = symbolRange(program, 'main');
+	const w = await startWorkload(program);
+	t.after(w.stop);
+	const profiler = new Profiler({ frequency: 499, pids: [w.pid], unwind });
+	t.after(() => profiler.close());
+	const bias = describe ? describeProcess(profiler, w.pid).get(program) : undefined;
+	// Without a table the address of main is taken from the maps as the symbolizer would.
+	const programBias = bias ?? (() => {
+		const m = parseMaps(readFileSync(`/proc/${w.pid}/maps`, 'utf8')).find((x) => x.path === program && x.perms[2] === 'x')!;
+		const seg = textSegmentFor(new ElfFile(new FileSource(program)).segments, m.offset)!;
+		return m.start - m.offset + seg.offset - seg.vaddr;
+	})();
+	const out: Outcome = { samples: 0, reachedMain: 0, counters: {}, unmappedPids: new Set() };
+	// Samples taken while the tables were being built had nothing to walk with yet.
+	if (describe) await profiler.drain();
+	const deadline = Date.now() + 60_000;
+	while (out.samples < want && Date.now() < deadline) {
+		await sleep(200);
+		const win = await profiler.drain();
+		for (const [k, v] of Object.entries(win.counters)) out.counters[k] = (out.counters[k] ?? 0) + v;
+		for (const p of win.unmappedPids) out.unmappedPids.add(p);
+		for (const c of win.counts) {
+			if (c.pid !== w.pid) continue;
+			out.samples += c.count;
+			const ips = win.stacks.get(c.userStackId) ?? [];
+			// Past the leaf, ips are return addresses: one inside main means main was reached.
+			if (ips.slice(1).some((ip) => ip - programBias >= mainStart && ip - programBias < mainEnd)) out.reachedMain += c.count;
+		}
+	}
+	assert.ok(out.samples >= want, `only ${out.samples} samples of the workload within 60 s`);
+	return out;
+}
+
+test('dwarf mode walks a gcc -O2 program without frame pointers up to main', async (t) => {
+	if (!skipUnlessBpf(t)) return;
+	const r = await profile(t, 'dwarf', true, 200);
+	const share = r.reachedMain / r.samples;
+	t.diagnostic(`dwarf: ${r.reachedMain} of ${r.samples} samples reached main; counters ${JSON.stringify(r.counters)}`);
+	assert.ok(share >= 0.9, `${r.reachedMain} of ${r.samples} samples reached main; counters ${JSON.stringify(r.counters)}`);
+	assert.equal(r.counters.unwindStacksFull, 0);
+});
+
+test('fp mode does not reach main in the same program (the reason for the tables)', async (t) => {
+	if (!skipUnlessBpf(t)) return;
+	const r = await profile(t, 'fp', false, 200);
+	t.diagnostic(`fp: ${r.reachedMain} of ${r.samples} samples reached main`);
+	assert.ok(r.reachedMain / r.samples < 0.1, `${r.reachedMain} of ${r.samples} samples reached main by frame pointers`);
+});
+
+test('a process the walker has no mappings for is reported unmapped and counted in dwarf mode', async (t) => {
+	if (!skipUnlessBpf(t)) return;
+	const r = await profile(t, 'dwarf', false, 50);
+	assert.equal(r.reachedMain, 0);
+	assert.equal(r.unmappedPids.size, 1);
+	assert.ok((r.counters.unwindNoMapping ?? 0) >= r.samples, `unwindNoMapping ${r.counters.unwindNoMapping} for ${r.samples} samples`);
+});
