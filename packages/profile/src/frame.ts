@@ -11,8 +11,10 @@ export interface Frame {
 	readonly module: string;
 	readonly kind: FrameKind;
 	/**
-	 * Source file and the function's first line, when the profile came with them (an imported
-	 * pprof or .cpuprofile). Part of a frame's identity: equal names in two files stay apart.
+	 * Source file and line, when the profile came with them: for an imported pprof the line the
+	 * frame was at (each of a location's lines, inlined ones included: a call site, or where the
+	 * leaf ran), for a .cpuprofile the function's first line. Part of a frame's identity: equal
+	 * names in two files, or at two lines, stay apart (topFunctions merges the lines of a function).
 	 */
 	readonly file?: string;
 	readonly line?: number;

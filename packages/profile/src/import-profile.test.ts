@@ -151,7 +151,7 @@ test('a foreign pprof: the CPU sample type of several, pid and thread labels, un
 	]);
 	assert.deepEqual(
 		profile.frames.find((f) => f.name === 'handle'),
-		{ name: 'handle', module: 'server', kind: 'user', file: 'server.c', line: 42 },
+		{ name: 'handle', module: 'server', kind: 'user', file: 'server.c', line: 50 },
 	);
 	assert.equal(profile.frequencyHz, 100);
 });

@@ -7,6 +7,7 @@ import { fromPprof, toPprof } from './pprof.ts';
 import type { Frame } from './frame.ts';
 import { totalWeight } from './profile.ts';
 import { ProfileBuilder } from './profile-builder.ts';
+import { topFunctions } from './top-functions.ts';
 
 function decodeRaw(bytes: Uint8Array): pprof.Profile {
 	return pprof.Profile.decode(gunzipSync(bytes));
@@ -116,6 +117,37 @@ test('reads a Go-style profile: no sample counts, inlined lines, unsymbolized lo
 		'0||user:server:main.main 1',
 		'0||user:server:main.main;user:server:main.handle;user:server:main.inlinedHelper;user:server:server+0x1abc 3',
 	]);
+});
+
+test('keeps every line: each line of a location (inlined ones too) is a frame at that line; a round trip keeps them and the table merges a function', () => {
+	const st = new pprof.StringTable();
+	const file = st.dedup('main.go');
+	const fn = (id: number, name: string, startLine: number) => new pprof.Function({ id, name: st.dedup(name), filename: file, startLine });
+	const line = (functionId: number, n: number) => new pprof.Line({ functionId, line: n });
+	const profile = new pprof.Profile({
+		sampleType: [new pprof.ValueType({ type: st.dedup('samples'), unit: st.dedup('count') })],
+		mapping: [new pprof.Mapping({ id: 1, filename: st.dedup('/usr/bin/server') })],
+		function: [fn(1, 'main.main', 10), fn(2, 'main.handle', 20), fn(3, 'main.helper', 40)],
+		location: [
+			new pprof.Location({ id: 1, mappingId: 1, line: [line(1, 12)] }),
+			// helper inlined into handle at line 23, running its line 41.
+			new pprof.Location({ id: 2, mappingId: 1, line: [line(3, 41), line(2, 23)] }),
+			// handle running its own line 25.
+			new pprof.Location({ id: 3, mappingId: 1, line: [line(2, 25)] }),
+		],
+		sample: [new pprof.Sample({ locationId: [2, 1], value: [3] }), new pprof.Sample({ locationId: [3, 1], value: [2] })],
+		stringTable: st,
+	});
+	const p = fromPprof(profile.encode());
+	assert.ok(p);
+	const at = (id: number) => `${p.frames[id]!.name}:${p.frames[id]!.line}`;
+	assert.deepEqual(p.samples.map((s) => s.stack.map(at).join(';')).sort(), [
+		'main.main:12;main.handle:23;main.helper:41',
+		'main.main:12;main.handle:25',
+	]);
+	assert.deepEqual(canonical(fromPprof(toPprof(p))!), canonical(p));
+	const handle = topFunctions(p).find((r) => r.name === 'main.handle');
+	assert.deepEqual({ self: handle?.self, total: handle?.total }, { self: 2, total: 5 });
 });
 
 test('bytes that are not pprof give null', () => {

@@ -54,6 +54,9 @@ export function toPprof(profile: Profile): Uint8Array {
 	const mappings: pprof.Mapping[] = [];
 	const functions: pprof.Function[] = [];
 	const locations: pprof.Location[] = [];
+	// One function per name and file, whatever lines its frames are at: a frame is a line of a
+	// function (see Frame.line), and pprof tells lines apart by its locations' lines.
+	const functionIds = new Map<string, pprof.Function>();
 	profile.frames.forEach((frame, index) => {
 		// Ids must be nonzero in pprof; frame ids start at 0.
 		const id = index + 1;
@@ -67,11 +70,20 @@ export function toPprof(profile: Profile): Uint8Array {
 				mappings.push(new pprof.Mapping({ id: mappingId, filename: strings.dedup(file), hasFunctions: true }));
 			}
 		}
-		const name = strings.dedup(frame.name);
-		const filename = frame.file !== undefined ? strings.dedup(frame.file) : 0;
-		const startLine = frame.line ?? 0;
-		functions.push(new pprof.Function({ id, name, systemName: name, filename, startLine }));
-		locations.push(new pprof.Location({ id, mappingId, line: [new pprof.Line({ functionId: id, line: startLine })] }));
+		const line = frame.line ?? 0;
+		const functionKey = `${frame.name}\u0000${frame.file ?? ''}`;
+		let fn = functionIds.get(functionKey);
+		if (fn === undefined) {
+			const name = strings.dedup(frame.name);
+			const filename = frame.file !== undefined ? strings.dedup(frame.file) : 0;
+			fn = new pprof.Function({ id: functions.length + 1, name, systemName: name, filename, startLine: line });
+			functions.push(fn);
+			functionIds.set(functionKey, fn);
+		} else if (line > 0 && (Number(fn.startLine) === 0 || line < Number(fn.startLine))) {
+			// The lowest line seen stands in for where the function starts.
+			fn.startLine = line;
+		}
+		locations.push(new pprof.Location({ id, mappingId, line: [new pprof.Line({ functionId: fn.id, line })] }));
 	});
 
 	const pidKey = strings.dedup('pid');
@@ -181,7 +193,8 @@ export function fromPprof(bytes: Uint8Array): Profile | null {
 		functionsById.set(id, { name: str(fn.name) || str(fn.systemName), file: str(fn.filename), line: Number(fn.startLine) });
 	}
 
-	// Go before 1.20 writes no start line: the lowest line sampled in the function stands in.
+	// A line without a number (and Go before 1.20 writes no start line) takes the function's
+	// start line, or else the lowest line sampled in the function.
 	const lowestLine = new Map<number, number>();
 	for (const location of decoded.location) {
 		for (const line of location.line) {
@@ -208,11 +221,16 @@ export function fromPprof(bytes: Uint8Array): Profile | null {
 		const module = kind === 'user' ? path.slice(path.lastIndexOf('/') + 1) : path;
 		const ids: number[] = [];
 		for (let i = location.line.length - 1; i >= 0; i--) {
-			const functionId = Number(location.line[i]!.functionId);
+			const entry = location.line[i]!;
+			const functionId = Number(entry.functionId);
 			const fn = functionsById.get(functionId);
 			if (fn === undefined) throw new Error(`pprof location ${id} has unknown function ${functionId}`);
-			// The function's file and first line: a line inside it would split one function into many frames.
-			const source = { ...(fn.file ? { file: fn.file } : {}), ...(fn.line > 0 ? { line: fn.line } : {}) };
+			// Every line is kept, inlined ones included: the line this frame was at (a call site, or
+			// where the leaf ran), so one function sampled at two lines is two frames, as with
+			// `go tool pprof -lines`. topFunctions merges them back into one function.
+			const n = Number(entry.line);
+			const line = n > 0 ? n : fn.line;
+			const source = { ...(fn.file ? { file: fn.file } : {}), ...(line > 0 ? { line } : {}) };
 			ids.push(builder.frames.intern({ name: fn.name, module, kind, ...source }));
 		}
 		if (ids.length === 0) {

@@ -11,8 +11,21 @@ export interface FunctionRow {
 	readonly total: number;
 }
 
-/** One row per function (interned frame) seen in a sample, by self then total, largest first. */
+/**
+ * One row per function seen in a sample, by self then total, largest first. A function is its
+ * frames that differ only in line (an imported pprof keeps each line a frame).
+ */
 export function topFunctions(profile: Profile): FunctionRow[] {
+	// fn[frame id] = the id of the first frame of the same function.
+	const fn = new Int32Array(profile.frames.length);
+	const firstOf = new Map<string, number>();
+	profile.frames.forEach((frame, id) => {
+		if (frame.line === undefined) return void (fn[id] = id);
+		const key = `${frame.kind}\u0000${frame.module}\u0000${frame.name}\u0000${frame.file ?? ''}`;
+		const first = firstOf.get(key);
+		if (first === undefined) firstOf.set(key, id);
+		fn[id] = first ?? id;
+	});
 	const count = profile.frames.length;
 	const self = new Float64Array(count);
 	const total = new Float64Array(count);
@@ -20,13 +33,14 @@ export function topFunctions(profile: Profile): FunctionRow[] {
 	const seen = new Int32Array(count);
 	profile.samples.forEach((sample, index) => {
 		const stamp = index + 1;
-		for (const id of sample.stack) {
+		for (const frame of sample.stack) {
+			const id = fn[frame]!;
 			if (seen[id] === stamp) continue;
 			seen[id] = stamp;
 			total[id]! += sample.weight;
 		}
 		const leaf = sample.stack[sample.stack.length - 1];
-		if (leaf !== undefined) self[leaf]! += sample.weight;
+		if (leaf !== undefined) self[fn[leaf]!]! += sample.weight;
 	});
 
 	const rows: FunctionRow[] = [];
