@@ -1,4 +1,4 @@
-import { toFlameTree, topFunctions, totalWeight, type FlameNode, type FunctionRow, type Profile } from '@firesight/profile';
+import { prunedFlameTree, topFunctions, totalWeight, type FlameNode, type FunctionRow, type Profile, type PrunedFlameTree } from '@firesight/profile';
 
 export interface FlameResult {
 	fromMs: number;
@@ -42,23 +42,11 @@ export function countNodes(node: FlameNode): number {
 export type Derive = <T>(key: string, make: () => T) => T;
 const once: Derive = (_key, make) => make();
 
-export interface PrunedTree {
-	root: FlameNode;
-	nodes: number;
-	pruned: number;
-	hiddenNodes: number;
-	hiddenWeight: number;
-	threshold: number;
-}
+export type PrunedTree = PrunedFlameTree;
 
 /** The tree as sent: narrow nodes merged into remainders, at most `maxNodes` frames. */
 export function prunedTree(profile: Profile, options: { minFraction: number; maxNodes?: number | undefined }): PrunedTree {
-	const tree = toFlameTree(profile, {
-		minFraction: options.minFraction,
-		maxNodes: options.maxNodes ?? MAX_FLAME_NODES,
-		hiddenRemainder: true,
-	});
-	return { ...tree, nodes: countNodes(tree.root), hiddenWeight: tree.hiddenWeight };
+	return prunedFlameTree(profile, { minFraction: options.minFraction, maxNodes: options.maxNodes ?? MAX_FLAME_NODES });
 }
 
 /** What the Profiles page draws of one profile: the pruned tree and the top functions table. */

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { knownProfile } from '../fixtures/known-profile.ts';
 import { findNode, graftSubtree, samplesUnder } from './flame-path.ts';
 import { toFlameTree } from './flame-tree.ts';
+import { prunedFlameTree } from './pruned-flame-tree.ts';
 import { totalWeight } from './profile.ts';
 
 test('samplesUnder keeps the samples of the comm whose stack starts with the path', () => {
@@ -25,7 +26,7 @@ test('the subtree at a path equals that node of the whole tree, at full resoluti
 
 test('graftSubtree swaps the node at the path and shares everything else', () => {
 	const profile = knownProfile();
-	const pruned = toFlameTree(profile, { minFraction: 0.2, hiddenRemainder: true }).root;
+	const pruned = prunedFlameTree(profile, { minFraction: 0.2 }).root;
 	const path = ['app', 'main'];
 	const detail = findNode(toFlameTree(samplesUnder(profile, path)).root, path)!;
 	const grafted = graftSubtree(pruned, path, detail);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { knownProfile } from '../fixtures/known-profile.ts';
-import { type FlameNode, HIDDEN_NODE_NAME, toFlameTree } from './flame-tree.ts';
+import { type FlameNode, toFlameTree } from './flame-tree.ts';
 
 function child(node: FlameNode, name: string): FlameNode {
 	const found = node.children.find((c) => c.name === name);
@@ -70,49 +70,4 @@ test('pruning drops narrow subtrees, counts them, and keeps their weight in the 
 	);
 	checkTotals(root);
 	assert.equal(toFlameTree(knownProfile(), { minFraction: 1.1 }).pruned, 13, 'all but the root');
-});
-
-test('a remainder node per parent holds the pruned weight, so every width stays exact', () => {
-	const { root, pruned, hiddenNodes, hiddenWeight } = toFlameTree(knownProfile(), { minFraction: 0.2, hiddenRemainder: true });
-	assert.equal(pruned, 6);
-	assert.equal(hiddenNodes, 2);
-	assert.equal(hiddenWeight, 5, 'node (2) and read (3)');
-	assert.deepEqual(
-		root.children.map((c) => [c.name, c.value, c.hidden]),
-		[
-			['app', 16, undefined],
-			[HIDDEN_NODE_NAME, 2, 3],
-		],
-	);
-	const main = child(child(root, 'app'), 'main');
-	assert.deepEqual(
-		main.children.map((c) => [c.name, c.value, c.hidden]),
-		[
-			['fib', 4, undefined],
-			['work', 9, undefined],
-			[HIDDEN_NODE_NAME, 3, 3],
-		],
-	);
-	// With remainders, children add up to the parent wherever something was pruned below it.
-	assert.equal(
-		main.children.reduce((s, c) => s + c.value, 0),
-		main.value,
-	);
-	checkTotals(root);
-});
-
-test('maxNodes raises the threshold until only the widest nodes are left', () => {
-	const full = toFlameTree(knownProfile());
-	assert.equal(countNodes(full.root), 14);
-	const { root, pruned, threshold } = toFlameTree(knownProfile(), { maxNodes: 6 });
-	assert.ok(countNodes(root) <= 6, `${countNodes(root)} nodes`);
-	assert.equal(countNodes(root) + pruned, 14);
-	assert.ok(threshold > 0);
-	// Widest first: all 18, app 16, main 16, work 9, compute 8 stay; fib (4) ties with its own
-	// recursion and goes with it rather than half of it.
-	assert.deepEqual(
-		child(child(root, 'app'), 'main').children.map((c) => c.name),
-		['work'],
-	);
-	assert.equal(toFlameTree(knownProfile(), { maxNodes: 100 }).pruned, 0, 'a bound above the size changes nothing');
 });

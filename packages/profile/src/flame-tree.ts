@@ -10,8 +10,8 @@ export interface FlameNode {
 	readonly kind?: FrameKind;
 	readonly module?: string;
 	/**
-	 * Set on a remainder node only: how many nodes narrower than the pruning threshold it stands
-	 * for. Its value is their weight, so the parent's self time and every width stay exact.
+	 * Set on a remainder node only (see `prunedFlameTree`): how many nodes narrower than the
+	 * pruning threshold it stands for. Its value is their weight, so widths stay exact.
 	 */
 	readonly hidden?: number;
 }
@@ -22,17 +22,6 @@ export const HIDDEN_NODE_NAME = '[narrow frames]';
 export interface FlameTreeOptions {
 	/** Drop nodes whose total is below this fraction of the root total (0..1). Default 0: keep all. */
 	readonly minFraction?: number;
-	/**
-	 * Merge the nodes `minFraction` drops under a parent into one remainder node (see
-	 * `FlameNode.hidden`) instead of leaving their weight as the parent's self time.
-	 */
-	readonly hiddenRemainder?: boolean;
-	/**
-	 * Keep at most about this many nodes (remainders not counted): the threshold rises above
-	 * `minFraction` until the widest `maxNodes` are left. A node is never wider than its parent,
-	 * so the kept nodes always form a tree.
-	 */
-	readonly maxNodes?: number;
 }
 
 export interface FlameTree {
@@ -40,11 +29,6 @@ export interface FlameTree {
 	readonly root: FlameNode;
 	/** How many nodes were dropped by `minFraction`, counting whole dropped subtrees. */
 	readonly pruned: number;
-	/** Remainder nodes added (with `hiddenRemainder`), and the samples they hold. */
-	readonly hiddenNodes: number;
-	readonly hiddenWeight: number;
-	/** The weight below which nodes were dropped: `minFraction` of the root, or more under `maxNodes`. */
-	readonly threshold: number;
 }
 
 /**
@@ -111,37 +95,16 @@ export function toFlameTree(profile: Profile, options: FlameTreeOptions = {}): F
 	const subtree = new Int32Array(count).fill(1);
 	for (let n = count - 1; n > 0; n--) subtree[parent[n]!]! += subtree[n]!;
 
-	let threshold = (options.minFraction ?? 0) * value[0]!;
-	const maxNodes = options.maxNodes;
-	if (maxNodes !== undefined && count > maxNodes) {
-		// Nodes kept are exactly those at least as wide as the threshold (children are never wider
-		// than parents): the widest maxNodes set the bar, and ties at it go too.
-		const widths = value.slice(0, count).sort().reverse();
-		const bar = widths[maxNodes]!;
-		if (bar >= threshold) threshold = bar + Number.EPSILON * Math.max(1, bar);
-	}
+	const threshold = (options.minFraction ?? 0) * value[0]!;
 	let pruned = 0;
-	let hiddenNodes = 0;
-	let hiddenWeight = 0;
 	const convert = (node: number): FlameNode => {
 		const kept: FlameNode[] = [];
-		let dropped = 0;
-		let droppedWeight = 0;
 		for (let i = firstChild[node]!; i < firstChild[node + 1]!; i++) {
 			const child = children[i]!;
-			if (value[child]! < threshold) {
-				dropped += subtree[child]!;
-				droppedWeight += value[child]!;
-			} else kept.push(convert(child));
+			if (value[child]! < threshold) pruned += subtree[child]!;
+			else kept.push(convert(child));
 		}
-		pruned += dropped;
 		kept.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-		if (options.hiddenRemainder && dropped > 0) {
-			// Last, after the sorted frames: the remainder is not a frame and should not move them.
-			kept.push({ name: HIDDEN_NODE_NAME, value: droppedWeight, children: [], hidden: dropped });
-			hiddenNodes += 1;
-			hiddenWeight += droppedWeight;
-		}
 		if (frame[node]! < 0) {
 			return { name: node === 0 ? 'all' : processNames.get(node)!, value: value[node]!, children: kept };
 		}
@@ -154,7 +117,7 @@ export function toFlameTree(profile: Profile, options: FlameTreeOptions = {}): F
 			module: f?.module ?? '',
 		};
 	};
-	return { root: convert(0), pruned, hiddenNodes, hiddenWeight, threshold };
+	return { root: convert(0), pruned };
 }
 
 function compareSamples(commA: string, a: readonly number[], commB: string, b: readonly number[]): number {

@@ -25,6 +25,7 @@ export {
 	type ImportedProfile,
 } from './import-profile.ts';
 export { toFlameTree, HIDDEN_NODE_NAME, type FlameNode, type FlameTree, type FlameTreeOptions } from './flame-tree.ts';
+export { prunedFlameTree, type PrunedFlameTree, type PrunedFlameTreeOptions } from './pruned-flame-tree.ts';
 export { samplesUnder, findNode, graftSubtree, type FlamePath } from './flame-path.ts';
 export { matchesSearch, searchProfile, type SearchCount } from './search-profile.ts';
 export { topFunctions, type FunctionRow } from './top-functions.ts';
