@@ -9,6 +9,7 @@ import { ElfFile, FileSource, parseMaps, textSegmentFor } from '@firesight/symbo
 import { skipUnlessBpf } from '@firesight/testing/bpf-test-gate';
 import { fixturesDir, startWorkload } from '@firesight/testing/workloads';
 import { buildElfUnwindTable } from '@firesight/unwind';
+import { NativeError } from './native-error.ts';
 import { Profiler, type UnwindMapping, type UnwindMode } from './profiler.ts';
 
 /*
@@ -17,11 +18,11 @@ import { Profiler, type UnwindMapping, type UnwindMode } from './profiler.ts';
  * /proc/PID/maps; the oracle for "reached main" is the ELF symbol table, through nm.
  */
 
-function compileWithoutFramePointers(t: TestContext): string {
+function compileWithoutFramePointers(t: TestContext, fixture: string): string {
 	const dir = mkdtempSync(join(tmpdir(), 'firesight-unwind-'));
 	t.after(() => rmSync(dir, { recursive: true, force: true }));
-	const path = join(dir, 'split-60-40');
-	execFileSync('gcc', ['-O2', '-fomit-frame-pointer', '-fno-optimize-sibling-calls', '-o', path, join(fixturesDir, 'split-60-40.c')]);
+	const path = join(dir, fixture);
+	execFileSync('gcc', ['-O2', '-fomit-frame-pointer', '-fno-optimize-sibling-calls', '-o', path, join(fixturesDir, `${fixture}.c`)]);
 	return path;
 }
 
@@ -63,27 +64,45 @@ function describeProcess(profiler: Profiler, pid: number): Map<string, bigint> {
 
 interface Outcome {
 	samples: number;
-	reachedMain: number;
+	/** Samples whose user stack, named by the program's symbols, matched the chain. */
+	matched: number;
+	/** Samples taken in the kernel. */
+	inKernel: number;
 	counters: Record<string, number>;
 	unmappedPids: Set<number>;
 }
 
-/** Profiles the workload until it has `want` samples; counts those whose user stack holds the whole chain up to main. */
-async function profile(t: TestContext, unwind: UnwindMode, describe: boolean, want: number): Promise<Outcome> {
-	const program = compileWithoutFramePointers(t);
-	const functions = ['main', 'run_rounds', 'hot_a', 'hot_b'].map((name) => ({ name, range: symbolRange(program, name) }));
+interface Workload {
+	fixture: string;
+	/** The program's functions to name frames by. */
+	functions: string[];
+	/** The leaf-first chain of names up to main ('?' for a frame in another file), as a whole. */
+	chain: RegExp;
+}
+
+/** The 60/40 workload: hot_a or hot_b, run_rounds, main; no frame may be skipped. */
+const SPLIT: Workload = { fixture: 'split-60-40', functions: ['main', 'run_rounds', 'hot_a', 'hot_b'], chain: /^((hot_a|hot_b);)?run_rounds;main$/ };
+/** Mostly in the kernel, in write(2) called from main through libc. */
+const SYSCALLS: Workload = { fixture: 'syscall-heavy', functions: ['main'], chain: /^(\?;)*main$/ };
+
+/** Profiles the workload until it has `want` samples, naming its user frames by the program's symbols. */
+async function profile(t: TestContext, workload: Workload, unwind: UnwindMode, describe: boolean, want: number): Promise<Outcome> {
+	const program = compileWithoutFramePointers(t, workload.fixture);
+	const functions = workload.functions.map((name) => ({ name, range: symbolRange(program, name) }));
 	const w = await startWorkload(program);
 	t.after(w.stop);
 	const profiler = new Profiler({ frequency: 499, pids: [w.pid], unwind });
 	t.after(() => profiler.close());
 	const bias = describe ? describeProcess(profiler, w.pid).get(program) : undefined;
-	// Without a table the address of main is taken from the maps as the symbolizer would.
-	const programBias = bias ?? (() => {
-		const m = parseMaps(readFileSync(`/proc/${w.pid}/maps`, 'utf8')).find((x) => x.path === program && x.perms[2] === 'x')!;
-		const seg = textSegmentFor(new ElfFile(new FileSource(program)).segments, m.offset)!;
-		return m.start - m.offset + seg.offset - seg.vaddr;
-	})();
-	const out: Outcome = { samples: 0, reachedMain: 0, counters: {}, unmappedPids: new Set() };
+	// Without a table the program's bias is taken from the maps as the symbolizer would.
+	const programBias =
+		bias ??
+		(() => {
+			const m = parseMaps(readFileSync(`/proc/${w.pid}/maps`, 'utf8')).find((x) => x.path === program && x.perms[2] === 'x')!;
+			const seg = textSegmentFor(new ElfFile(new FileSource(program)).segments, m.offset)!;
+			return m.start - m.offset + seg.offset - seg.vaddr;
+		})();
+	const out: Outcome = { samples: 0, matched: 0, inKernel: 0, counters: {}, unmappedPids: new Set() };
 	// Samples taken while the tables were being built had nothing to walk with yet.
 	if (describe) await profiler.drain();
 	const deadline = Date.now() + 60_000;
@@ -95,40 +114,80 @@ async function profile(t: TestContext, unwind: UnwindMode, describe: boolean, wa
 		for (const c of win.counts) {
 			if (c.pid !== w.pid) continue;
 			out.samples += c.count;
+			if (c.kernelStackId >= 0) out.inKernel += c.count;
 			const names = (win.stacks.get(c.userStackId) ?? []).map((ip, i) => {
 				// Past the leaf, ips are return addresses: the call is the byte before.
 				const addr = ip - programBias - (i > 0 ? 1n : 0n);
 				return functions.find((f) => addr >= f.range[0] && addr < f.range[1])?.name ?? '?';
 			});
-			// The whole chain, no frame skipped: hot_a or hot_b, run_rounds, main (or run_rounds, main).
-			const chain = names.slice(0, names.indexOf('main') + 1).join(';');
-			if (/^((hot_a|hot_b);)?run_rounds;main$/.test(chain)) out.reachedMain += c.count;
+			if (workload.chain.test(names.slice(0, names.indexOf('main') + 1).join(';'))) out.matched += c.count;
 		}
 	}
 	assert.ok(out.samples >= want, `only ${out.samples} samples of the workload within 60 s`);
 	return out;
 }
 
-test('dwarf mode walks a gcc -O2 program without frame pointers up to main', async (t) => {
+test('dwarf mode walks a gcc -O2 program without frame pointers up to main, no frame skipped', async (t) => {
 	if (!skipUnlessBpf(t)) return;
-	const r = await profile(t, 'dwarf', true, 200);
-	const share = r.reachedMain / r.samples;
-	t.diagnostic(`dwarf: ${r.reachedMain} of ${r.samples} samples had the whole chain to main; counters ${JSON.stringify(r.counters)}`);
-	assert.ok(share >= 0.9, `${r.reachedMain} of ${r.samples} samples had the whole chain to main; counters ${JSON.stringify(r.counters)}`);
+	const r = await profile(t, SPLIT, 'dwarf', true, 200);
+	const summary = `${r.matched} of ${r.samples} samples had the whole chain to main; counters ${JSON.stringify(r.counters)}`;
+	t.diagnostic(`dwarf: ${summary}`);
+	assert.ok(r.matched / r.samples >= 0.9, summary);
 	assert.equal(r.counters.unwindStacksFull, 0);
+});
+
+test('auto mode walks the same program as well, with tables where they are', async (t) => {
+	if (!skipUnlessBpf(t)) return;
+	const r = await profile(t, SPLIT, 'auto', true, 200);
+	assert.ok(r.matched / r.samples >= 0.9, `${r.matched} of ${r.samples} samples had the whole chain to main`);
+});
+
+test('a sample taken in the kernel walks the user stack from the registers saved at the system call', async (t) => {
+	if (!skipUnlessBpf(t)) return;
+	const r = await profile(t, SYSCALLS, 'dwarf', true, 200);
+	const summary = `${r.matched} of ${r.samples} samples (${r.inKernel} in the kernel) reached main through libc; counters ${JSON.stringify(r.counters)}`;
+	t.diagnostic(summary);
+	assert.ok(r.inKernel / r.samples >= 0.5, summary);
+	assert.ok(r.matched / r.samples >= 0.9, summary);
 });
 
 test('fp mode does not reach main in the same program (the reason for the tables)', async (t) => {
 	if (!skipUnlessBpf(t)) return;
-	const r = await profile(t, 'fp', false, 200);
-	t.diagnostic(`fp: ${r.reachedMain} of ${r.samples} samples had the whole chain to main`);
-	assert.ok(r.reachedMain / r.samples < 0.1, `${r.reachedMain} of ${r.samples} samples had the whole chain to main by frame pointers`);
+	const r = await profile(t, SPLIT, 'fp', false, 200);
+	t.diagnostic(`fp: ${r.matched} of ${r.samples} samples had the whole chain to main`);
+	assert.ok(r.matched / r.samples < 0.1, `${r.matched} of ${r.samples} samples had the whole chain to main by frame pointers`);
 });
 
 test('a process the walker has no mappings for is reported unmapped and counted in dwarf mode', async (t) => {
 	if (!skipUnlessBpf(t)) return;
-	const r = await profile(t, 'dwarf', false, 50);
-	assert.equal(r.reachedMain, 0);
+	const r = await profile(t, SPLIT, 'dwarf', false, 50);
+	assert.equal(r.matched, 0);
 	assert.equal(r.unmappedPids.size, 1);
 	assert.ok((r.counters.unwindNoMapping ?? 0) >= r.samples, `unwindNoMapping ${r.counters.unwindNoMapping} for ${r.samples} samples`);
+});
+
+test('tables share the rows budget: a full budget refuses with unwind-full, an unloaded table frees its rows', (t) => {
+	if (!skipUnlessBpf(t)) return;
+	const program = compileWithoutFramePointers(t, 'split-60-40');
+	const table = buildElfUnwindTable(program).table;
+	const profiler = new Profiler({ unwind: 'dwarf', unwindRows: table.rowCount, pids: [1] });
+	t.after(() => profiler.close());
+	profiler.loadUnwindTable(1, table.bytes);
+	assert.throws(
+		() => profiler.loadUnwindTable(2, table.bytes),
+		(err: unknown) => err instanceof NativeError && err.op === 'unwind-full',
+	);
+	profiler.unloadUnwindTable(1);
+	profiler.loadUnwindTable(2, table.bytes);
+	assert.throws(() => profiler.loadUnwindTable(3, table.bytes.subarray(0, 40)), /unwind table size/);
+	assert.throws(() => profiler.setProcessMappings(4242, [{ start: 10n, end: 5n, bias: 0n, fileId: 2, kind: 'table' }]), /empty or out of range/);
+	profiler.setProcessMappings(4242, [{ start: 0x1000n, end: 0x2000n, bias: 0n, fileId: 2, kind: 'table' }]);
+	profiler.removeProcess(4242);
+});
+
+test('the fp mode has no unwind maps to load into', (t) => {
+	if (!skipUnlessBpf(t)) return;
+	const profiler = new Profiler({ unwind: 'fp', pids: [1] });
+	t.after(() => profiler.close());
+	assert.throws(() => profiler.setProcessMappings(4242, []), /frame pointers only/);
 });
