@@ -8,6 +8,10 @@ export interface ProfileQuery {
 	host?: string | undefined;
 	pid?: number | undefined;
 	comm?: string | undefined;
+	/** Only samples attributed to this endpoint (`METHOD /path/template`), exactly. */
+	endpoint?: string | undefined;
+	/** Only samples attributed to this request (a request record's `requestId`). */
+	requestId?: string | undefined;
 }
 
 /** `ProfileQuery` cut into equal buckets: [fromMs + i * bucketMs, fromMs + (i + 1) * bucketMs). */
@@ -20,9 +24,9 @@ export interface MergedProfile {
 	/**
 	 * startMs and durationMs are the queried range. frequencyHz is the mean over the merged
 	 * windows weighted by their duration, or `FALLBACK_FREQUENCY_HZ` when none matched, so the
-	 * profile stays valid (and empty). Samples of several hosts with the same (stack, pid, comm)
-	 * add up into one: that is what a fleet-wide flame graph wants. Frames are only those the
-	 * samples use.
+	 * profile stays valid (and empty). Samples of several hosts with the same stack and labels
+	 * (pid, comm, endpoint, requestId, ambiguous) add up into one: that is what a fleet-wide
+	 * flame graph wants. Frames are only those the samples use.
 	 */
 	profile: Profile;
 	windows: number;

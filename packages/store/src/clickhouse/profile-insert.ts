@@ -73,7 +73,7 @@ export class ProfileWriter {
 		const frameHash: (Hashed | undefined)[] = new Array(w.frames.length);
 		const frames = new Map<string, Frame>();
 		const stacks = new Map<string, string[]>();
-		const lines: string[] = [`${prefix}0\t0\t0\t\t0\t${id ? `${tsv(id.boot)}\t${id.seq}` : NO_ID}\n`];
+		const lines: string[] = [`${prefix}0\t0\t0\t\t0\t${id ? `${tsv(id.boot)}\t${id.seq}` : NO_ID}${NO_LABELS}\n`];
 		let comm = '';
 		let commText = '';
 		for (let i = 0; i < w.samples.length; i++) {
@@ -97,7 +97,11 @@ export class ProfileWriter {
 					hashes.map((h) => h.text),
 				);
 			if (s.comm !== comm) commText = tsv((comm = s.comm));
-			lines.push(`${prefix}${stack.text}\t${i + 1}\t${s.pid}\t${commText}\t${s.weight}\t${NO_ID}\n`);
+			const labels =
+				s.endpoint === undefined && s.requestId === undefined && s.ambiguous !== true
+					? NO_LABELS
+					: `\t${tsv(s.endpoint ?? '')}\t${tsv(s.requestId ?? '')}\t${s.ambiguous === true ? 1 : 0}`;
+			lines.push(`${prefix}${stack.text}\t${i + 1}\t${s.pid}\t${commText}\t${s.weight}\t${NO_ID}${labels}\n`);
 		}
 		const samples = lines.join('');
 		const rows = lines.length;
@@ -160,7 +164,12 @@ const SAMPLE_COLUMNS = [
 	'count',
 	'message_boot',
 	'message_seq',
+	'endpoint',
+	'request_id',
+	'ambiguous',
 ] as const;
+/** The request label columns of a row without labels (no endpoint, no request, not ambiguous). */
+const NO_LABELS = '\t\t\t0';
 /** The message id columns of a row that carries none (a sample row, or a window sent without an id). */
 const NO_ID = '\t-1';
 

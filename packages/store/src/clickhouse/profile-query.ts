@@ -29,7 +29,7 @@ class DictionaryCache {
 }
 
 /**
- * Merged profiles: ClickHouse sums samples by (stack, pid, comm) over the matching windows of
+ * Merged profiles: ClickHouse sums samples by (stack, pid, comm, request labels) over the matching windows of
  * every host at once; the stacks' frames come from the dictionary (and a cache of it).
  */
 export class ProfileReader {
@@ -55,16 +55,16 @@ export class ProfileReader {
 		if (q.host !== undefined) where.push(`host = ${str(q.host)}`);
 		const windowWhere = where.join(' AND ');
 		const sampleWhere = [...where, 'stack != 0'];
-		if (q.pid !== undefined) sampleWhere.push(`pid = ${num(q.pid)}`);
-		if (q.comm !== undefined) sampleWhere.push(`comm = ${str(q.comm)}`);
+		sampleWhere.push(...sampleFilters(q));
 		const [windows, rows] = await Promise.all([
 			this.#rows<{ n: string; fd: number | null; d: string }>(
 				`SELECT count() AS n, sum(frequency_hz * duration_ms) AS fd, sum(duration_ms) AS d FROM profile_windows WHERE ${windowWhere}`,
 			),
 			// In order of first appearance (window start, then place in the window), as stored.
-			this.#compact<[string, number, string, string]>(
-				`SELECT toString(stack), pid, comm, toString(sum(count)) FROM profile_samples WHERE ${sampleWhere.join(' AND ')}
-				 GROUP BY stack, pid, comm ORDER BY min(start_ms * 1048576 + ord)`,
+			this.#compact<[string, number, string, string, string, string, number]>(
+				`SELECT toString(stack), pid, comm, toString(sum(count)), endpoint, request_id, ambiguous
+				 FROM profile_samples WHERE ${sampleWhere.join(' AND ')}
+				 GROUP BY stack, pid, comm, endpoint, request_id, ambiguous ORDER BY min(start_ms * 1048576 + ord)`,
 			),
 		]);
 		await this.#loadStacks(
@@ -73,12 +73,15 @@ export class ProfileReader {
 		);
 		const frames: Frame[] = [];
 		const local = new Map<number, number>();
-		const samples: ProfileSample[] = rows.map(([stack, pid, comm, count]) => {
+		const samples: ProfileSample[] = rows.map(([stack, pid, comm, count, endpoint, requestId, ambiguous]) => {
 			const shared = this.#cache.stacks.get(stack);
 			if (shared === undefined) throw new Error(`store corrupt: sample refers to missing stack ${stack}`);
 			return {
 				pid: Number(pid),
 				comm,
+				...(endpoint === '' ? {} : { endpoint }),
+				...(requestId === '' ? {} : { requestId }),
+				...(Number(ambiguous) === 0 ? {} : { ambiguous: true }),
 				stack: shared.map((index) => {
 					let id = local.get(index);
 					if (id === undefined) {
@@ -118,8 +121,7 @@ export class ProfileReader {
 			'stack != 0',
 		];
 		if (q.host !== undefined) where.push(`host = ${str(q.host)}`);
-		if (q.pid !== undefined) where.push(`pid = ${num(q.pid)}`);
-		if (q.comm !== undefined) where.push(`comm = ${str(q.comm)}`);
+		where.push(...sampleFilters(q));
 		const rows = await this.#compact<[string, string]>(
 			`SELECT toString(intDiv(greatest(toInt64(start_ms), ${num(q.fromMs)}) - ${num(q.fromMs)}, ${num(q.bucketMs)})) AS b, toString(sum(count))
 			 FROM profile_samples WHERE ${where.join(' AND ')} GROUP BY b`,
@@ -187,6 +189,16 @@ export class ProfileReader {
 		const result = await (await this.#client.query({ query, format: 'JSONCompact' })).json<T>();
 		return result.data;
 	}
+}
+
+/** The conditions on sample rows a query's pid, comm, endpoint and request filters make. */
+function sampleFilters(q: ProfileQuery): string[] {
+	const where: string[] = [];
+	if (q.pid !== undefined) where.push(`pid = ${num(q.pid)}`);
+	if (q.comm !== undefined) where.push(`comm = ${str(q.comm)}`);
+	if (q.endpoint !== undefined) where.push(`endpoint = ${str(q.endpoint)}`);
+	if (q.requestId !== undefined) where.push(`request_id = ${str(q.requestId)}`);
+	return where;
 }
 
 function chunks<T>(list: readonly T[]): T[][] {

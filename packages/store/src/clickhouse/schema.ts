@@ -3,7 +3,13 @@ import type { MessageId } from '@firesight/protocol';
 import { str } from './sql.ts';
 
 /** The schema version this code writes; a database at a newer one is refused. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
+
+/**
+ * Version 3: the request labels of profile samples ('' and 0 where a sample has none, and on
+ * the marker rows): the endpoint and request the sampled thread was serving.
+ */
+const LABEL_COLUMNS = ['endpoint String', 'request_id String', 'ambiguous UInt8'] as const;
 
 /**
  * A stored collector message's id (boot id and sequence number) as columns of the rows its
@@ -37,7 +43,7 @@ const TABLES: readonly string[] = [
 	// message_boot/message_seq: the collector message's id, on the marker row (see MESSAGE_ID_TABLES).
 	`CREATE TABLE IF NOT EXISTS profile_samples (
 		day Date, host String, start_ms UInt64, duration_ms UInt32, frequency_hz Float64,
-		stack UInt64, ord UInt32, pid UInt32, comm String, count UInt64, ${MESSAGE_ID_COLUMNS}
+		stack UInt64, ord UInt32, pid UInt32, comm String, count UInt64, ${MESSAGE_ID_COLUMNS}, ${LABEL_COLUMNS.join(', ')}
 	) ENGINE = MergeTree PARTITION BY toYYYYMMDD(day) ORDER BY (host, start_ms, ord)`,
 	// The dictionary: a stack (hash of its frames' hashes) and a frame (hash of kind, module
 	// and name), each written once per day it is used, in that day's partition, so dropping a
@@ -119,8 +125,24 @@ export async function createSchema(admin: ClickHouseClient, client: ClickHouseCl
 					format: 'JSONEachRow',
 				})
 			).json<{ name: string }>();
-			if (!have.some((c) => c.name === 'message_boot')) await client.command({ query: `ALTER TABLE ${table} ADD COLUMN message_boot String DEFAULT ''` });
-			if (!have.some((c) => c.name === 'message_seq')) await client.command({ query: `ALTER TABLE ${table} ADD COLUMN message_seq Int64 DEFAULT -1` });
+			if (!have.some((c) => c.name === 'message_boot'))
+				await client.command({ query: `ALTER TABLE ${table} ADD COLUMN message_boot String DEFAULT ''` });
+			if (!have.some((c) => c.name === 'message_seq'))
+				await client.command({ query: `ALTER TABLE ${table} ADD COLUMN message_seq Int64 DEFAULT -1` });
+		}
+	}
+	// 18.16 has no ADD COLUMN IF NOT EXISTS: add what system.columns lacks, so a crash before
+	// the version mark below only means this runs again.
+	if (version === undefined || version < 3) {
+		const have = await (
+			await client.query({
+				query: `SELECT name FROM system.columns WHERE database = ${str(database)} AND table = 'profile_samples'`,
+				format: 'JSONEachRow',
+			})
+		).json<{ name: string }>();
+		const missing = LABEL_COLUMNS.filter((c) => !have.some((h) => h.name === c.split(' ')[0]));
+		if (missing.length > 0) {
+			await client.command({ query: `ALTER TABLE profile_samples ${missing.map((c) => `ADD COLUMN ${c}`).join(', ')}` });
 		}
 	}
 	if (version === undefined || version < SCHEMA_VERSION) await writeMeta(client, 'schema', SCHEMA_VERSION);

@@ -2,6 +2,7 @@ import type { BackendUnderTest } from './backend.ts';
 import { connectionConformance } from './connections.ts';
 import { ingestedConformance } from './ingested.ts';
 import { profileConformance } from './profiles.ts';
+import { profileLabelConformance } from './profile-labels.ts';
 import { requestConformance } from './requests.ts';
 import { shareConformance } from './shares.ts';
 
@@ -13,6 +14,7 @@ export type { BackendUnderTest, OpenedStorage } from './backend.ts';
  */
 export function storageConformance(backend: BackendUnderTest): void {
 	profileConformance(backend);
+	profileLabelConformance(backend);
 	connectionConformance(backend);
 	requestConformance(backend);
 	shareConformance(backend);

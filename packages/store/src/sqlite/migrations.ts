@@ -180,6 +180,31 @@ export const migrations: readonly Migration[] = [
 			`);
 		},
 	},
+	{
+		version: 8,
+		name: 'request labels of profile samples: the endpoint and request their thread was serving',
+		up(db) {
+			// Interned per host like comms; '' stands for an absent endpoint or request id.
+			// window_samples.labels: one uint32 label id per sample, in the order of `data`'s
+			// quadruples (0: no label); NULL when no sample of the window has one, so older
+			// windows and unattributed ones stay as they were.
+			db.exec(`
+				CREATE TABLE sample_labels (
+					id INTEGER PRIMARY KEY,
+					host_id INTEGER NOT NULL REFERENCES hosts(id),
+					endpoint TEXT NOT NULL,
+					request_id TEXT NOT NULL,
+					ambiguous INTEGER NOT NULL,
+					last_ms INTEGER NOT NULL,
+					UNIQUE (host_id, endpoint, request_id, ambiguous)
+				);
+				CREATE INDEX sample_labels_endpoint ON sample_labels (endpoint);
+				CREATE INDEX sample_labels_request ON sample_labels (request_id);
+				CREATE INDEX sample_labels_last ON sample_labels (last_ms);
+				ALTER TABLE window_samples ADD COLUMN labels BLOB;
+			`);
+		},
+	},
 ];
 
 /** Per-window, per-connection TCP retransmits (migration 3; idempotent, migration 5 runs it again). */

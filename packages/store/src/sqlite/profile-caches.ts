@@ -22,10 +22,12 @@ export interface HostCache {
 	 */
 	stacks: StackNode;
 	comms: Map<string, number>;
+	/** Request label rows by `labelKey()`, with the last_ms last written for each. */
+	labels: Map<string, { id: number; lastMs: number }>;
 }
 
 export function newHostCache(id: number): HostCache {
-	return { id, frames: KINDS.map(() => new Map()), stacks: { id: -1, lastMs: 0, next: undefined }, comms: new Map() };
+	return { id, frames: KINDS.map(() => new Map()), stacks: { id: -1, lastMs: 0, next: undefined }, comms: new Map(), labels: new Map() };
 }
 
 /**

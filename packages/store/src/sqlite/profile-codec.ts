@@ -34,3 +34,29 @@ export function sampleWords(data: Buffer): Uint32Array {
 	for (let i = 0; i < words.length; i++) words[i] = data.readUInt32LE(i * 4);
 	return words;
 }
+
+/** The request labels of a sample as one `sample_labels` row stores them. */
+export interface LabelRow {
+	endpoint: string;
+	requestId: string;
+	ambiguous: boolean;
+}
+
+/** A sample's request labels as a row, or null when it has none (label id 0). */
+export function labelRowOf(s: {
+	endpoint?: string | undefined;
+	requestId?: string | undefined;
+	ambiguous?: boolean | undefined;
+}): LabelRow | null {
+	if (s.endpoint === undefined && s.requestId === undefined && s.ambiguous !== true) return null;
+	return { endpoint: s.endpoint ?? '', requestId: s.requestId ?? '', ambiguous: s.ambiguous === true };
+}
+
+/** The labels a query answer's sample carries for a row: only those set. */
+export function sampleLabelsOf(row: LabelRow): { endpoint?: string; requestId?: string; ambiguous?: boolean } {
+	const out: { endpoint?: string; requestId?: string; ambiguous?: boolean } = {};
+	if (row.endpoint !== '') out.endpoint = row.endpoint;
+	if (row.requestId !== '') out.requestId = row.requestId;
+	if (row.ambiguous) out.ambiguous = true;
+	return out;
+}

@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import type { Frame, MessageId, ProfileWindow } from '@firesight/protocol';
 import type { RecordInTransaction } from './ingest-ledger.ts';
 import { newHostCache, type HostCache, type ProfileCaches } from './profile-caches.ts';
-import { KIND_CODE, encodeStack, packSamples } from './profile-codec.ts';
+import { KIND_CODE, encodeStack, labelRowOf, packSamples, type LabelRow } from './profile-codec.ts';
 
 /**
  * stacks.last_ms is rewritten at most this often per stack, so steady profiles cost no writes;
@@ -40,7 +40,17 @@ export class ProfileInserter {
 			windowInsert: db.prepare<[number, number, number, number]>(
 				'INSERT INTO windows (host_id, start_ms, duration_ms, frequency_hz) VALUES (?, ?, ?, ?)',
 			),
-			samplesInsert: db.prepare<[number | bigint, Buffer]>('INSERT INTO window_samples (window_id, data) VALUES (?, ?)'),
+			samplesInsert: db.prepare<[number | bigint, Buffer, Buffer | null]>(
+				'INSERT INTO window_samples (window_id, data, labels) VALUES (?, ?, ?)',
+			),
+			labelInsert: db.prepare<[number, string, string, number, number], { id: number }>(
+				`INSERT INTO sample_labels (host_id, endpoint, request_id, ambiguous, last_ms) VALUES (?, ?, ?, ?, ?)
+				 ON CONFLICT DO NOTHING RETURNING id`,
+			),
+			labelGet: db.prepare<[number, string, string, number], { id: number; last_ms: number }>(
+				'SELECT id, last_ms FROM sample_labels WHERE host_id = ? AND endpoint = ? AND request_id = ? AND ambiguous = ?',
+			),
+			labelTouch: db.prepare<[number, number]>('UPDATE sample_labels SET last_ms = MAX(last_ms, ?) WHERE id = ?'),
 			commInsert: db.prepare<[number, string]>('INSERT OR IGNORE INTO comms (host_id, comm) VALUES (?, ?)'),
 			commGet: db.prepare<[number, string], { id: number }>('SELECT id FROM comms WHERE host_id = ? AND comm = ?'),
 			stackTouch: db.prepare<[number, number]>('UPDATE stacks SET last_ms = MAX(last_ms, ?) WHERE id = ?'),
@@ -146,6 +156,27 @@ export class ProfileInserter {
 		return id;
 	}
 
+	/** The label row's id, stored on first use; touched as stacks are, so pruning knows when it is unused. */
+	#labelId(h: HostCache, row: LabelRow, usedMs: number): number {
+		const ambiguous = row.ambiguous ? 1 : 0;
+		const key = JSON.stringify([row.endpoint, row.requestId, ambiguous]);
+		let cached = h.labels.get(key);
+		if (cached === undefined) {
+			const inserted = this.#stmt.labelInsert.get(h.id, row.endpoint, row.requestId, ambiguous, usedMs);
+			if (inserted) cached = { id: inserted.id, lastMs: usedMs };
+			else {
+				const found = this.#stmt.labelGet.get(h.id, row.endpoint, row.requestId, ambiguous)!;
+				cached = { id: found.id, lastMs: found.last_ms };
+			}
+			h.labels.set(key, cached);
+		}
+		if (usedMs > cached.lastMs + STACK_TOUCH_MS) {
+			this.#stmt.labelTouch.run(usedMs, cached.id);
+			cached.lastMs = usedMs;
+		}
+		return cached.id;
+	}
+
 	#insert(w: ProfileWindow): void {
 		const h = this.#host(w.host);
 		// Only frames some stack uses are stored; the rest of the window's table is noise.
@@ -154,6 +185,8 @@ export class ProfileInserter {
 		const endMs = w.startMs + w.durationMs;
 		const seen = new Map<number, string[]>();
 		const quads = new Array<number>(w.samples.length * 4);
+		// One label id per sample, made only once a sample has labels.
+		let labels: number[] | undefined;
 		let ids = new Int32Array(64);
 		let q = 0;
 		let lastPid = -1;
@@ -175,6 +208,11 @@ export class ProfileInserter {
 			quads[q++] = s.pid;
 			quads[q++] = this.#commId(h, s.comm);
 			quads[q++] = s.weight;
+			const labelRow = labelRowOf(s);
+			if (labelRow !== null) {
+				labels ??= new Array<number>(w.samples.length).fill(0);
+				labels[(q >>> 2) - 1] = this.#labelId(h, labelRow, endMs);
+			}
 			if (s.pid === lastPid && s.comm === lastComm) continue;
 			lastPid = s.pid;
 			lastComm = s.comm;
@@ -185,6 +223,6 @@ export class ProfileInserter {
 				this.#stmt.processUpsert.run(h.id, s.pid, s.comm, w.startMs, endMs);
 			}
 		}
-		this.#stmt.samplesInsert.run(windowId, packSamples(quads));
+		this.#stmt.samplesInsert.run(windowId, packSamples(quads), labels ? packSamples(labels) : null);
 	}
 }

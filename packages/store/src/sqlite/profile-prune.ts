@@ -18,6 +18,9 @@ export function pruneProfiles(db: Database.Database, caches: ProfileCaches, cuto
 		if (windows === 0) return { windows: 0, frames: 0, stacks: 0 };
 		// Stacks outlive their windows by up to STACK_TOUCH_MS: last_ms is only rewritten that often.
 		const stacks = db.prepare('DELETE FROM stacks WHERE last_ms <= ?').run(cutoffMs - STACK_TOUCH_MS).changes;
+		// Label rows are touched as stacks are, so the same margin applies.
+		const labels = db.prepare('DELETE FROM sample_labels WHERE last_ms <= ?').run(cutoffMs - STACK_TOUCH_MS).changes;
+		if (labels > 0) caches.forget();
 		let frames = 0;
 		if (stacks > 0) {
 			// Frame ids live inside stack blobs, out of SQL's reach: collect the live ones here.

@@ -2,16 +2,17 @@ import type Database from 'better-sqlite3';
 import type { Frame, ProfileSample } from '@firesight/profile';
 import { FALLBACK_FREQUENCY_HZ, type MergedProfile, type ProfileQuery } from '../profile-store.ts';
 import type { ProfileCaches } from './profile-caches.ts';
-import { KINDS, decodeStack, sampleWords } from './profile-codec.ts';
+import { KINDS, decodeStack, sampleLabelsOf, sampleWords } from './profile-codec.ts';
 import { IntMap } from './int-map.ts';
+import { checkQueryBudget } from '../query-budget.ts';
 
 /** The longest window the protocol accepts; bounds the index range a time query must scan. */
 const MAX_WINDOW_MS = 3_600_000;
 
 /**
  * Merges the windows a query selects. Samples are packed per window: the matching windows' blobs
- * are read in one pass and summed in JS by (stack id, pid, comm id), then resolved to frames
- * through the caches.
+ * are read in one pass and summed in JS by (stack id, pid, comm id, label id), then resolved to
+ * frames through the caches.
  */
 export function queryProfile(db: Database.Database, caches: ProfileCaches, q: ProfileQuery): MergedProfile {
 	const where = ['w.start_ms > @lo', 'w.start_ms < @to', 'w.start_ms + w.duration_ms > @from'];
@@ -29,39 +30,46 @@ export function queryProfile(db: Database.Database, caches: ProfileCaches, q: Pr
 		.get(params) as { n: number; fd: number | null; d: number | null };
 	const blobsOf = db
 		.prepare(
-			`SELECT w.host_id, ws.data FROM windows w JOIN hosts h ON h.id = w.host_id
-			 JOIN window_samples ws ON ws.window_id = w.id WHERE ${windowWhere}`,
+			`SELECT w.host_id, ws.data, ws.labels FROM windows w JOIN hosts h ON h.id = w.host_id
+			 JOIN window_samples ws ON ws.window_id = w.id WHERE ${windowWhere}${labelWindowsOnly(q)}`,
 		)
 		.raw()
-		.iterate(params) as Iterable<[number, Buffer]>;
+		.iterate(params) as Iterable<[number, Buffer, Buffer | null]>;
 	let commFilter: Set<number> | undefined;
 	if (q.comm !== undefined) {
 		commFilter = new Set((db.prepare('SELECT id FROM comms WHERE comm = ?').raw().all(q.comm) as [number][]).map((r) => r[0]));
 	}
+	const labelFilter = labelIdsMatching(db, q);
 	// Rows in parallel arrays, found by stack id through an integer hash table and then a short
 	// chain of the rows with that stack (one per pid and comm): a string key per sample and
 	// Maps keyed by id used to dominate the whole query.
 	const rowStack: number[] = [];
 	const rowPid: number[] = [];
 	const rowComm: number[] = [];
+	const rowLabel: number[] = [];
 	const rowCount: number[] = [];
 	const rowNext: number[] = [];
 	const firstRow = new IntMap(1 << 14);
 	const hosts = new Set<number>();
-	for (const [hostId, data] of blobsOf) {
+	for (const [hostId, data, labelData] of blobsOf) {
 		hosts.add(hostId);
+		// Per window: a caller whose time ran out stops the scan here, not at its end.
+		checkQueryBudget();
 		const quads = sampleWords(data);
+		const labels = labelData === null ? undefined : sampleWords(labelData);
 		for (let o = 0; o + 4 <= quads.length; o += 4) {
 			const stackId = quads[o]!;
 			const pid = quads[o + 1]!;
 			const commId = quads[o + 2]!;
 			const count = quads[o + 3]!;
+			const labelId = labels?.[o >>> 2] ?? 0;
 			if (q.pid !== undefined && pid !== q.pid) continue;
 			if (commFilter && !commFilter.has(commId)) continue;
-			// Stack and comm ids are unique across hosts, so a row never mixes two hosts.
+			if (labelFilter && !labelFilter.has(labelId)) continue;
+			// Stack, comm and label ids are unique across hosts, so a row never mixes two hosts.
 			const head = firstRow.get(stackId);
 			let row = head;
-			while (row >= 0 && (rowPid[row] !== pid || rowComm[row] !== commId)) row = rowNext[row]!;
+			while (row >= 0 && (rowPid[row] !== pid || rowComm[row] !== commId || rowLabel[row] !== labelId)) row = rowNext[row]!;
 			if (row >= 0) {
 				rowCount[row]! += count;
 			} else {
@@ -69,6 +77,7 @@ export function queryProfile(db: Database.Database, caches: ProfileCaches, q: Pr
 				rowStack.push(stackId);
 				rowPid.push(pid);
 				rowComm.push(commId);
+				rowLabel.push(labelId);
 				rowCount.push(count);
 				rowNext.push(head);
 			}
@@ -82,11 +91,12 @@ export function queryProfile(db: Database.Database, caches: ProfileCaches, q: Pr
 		.iterate(JSON.stringify([...new Set(rowComm)])) as Iterable<[number, string]>) {
 		comms.set(id, comm);
 	}
+	const labelsById = labelRows(db, rowLabel);
 	// The answer's frame table holds only the frames its samples use, in first-use order.
 	const frames: Frame[] = [];
 	const local = new Int32Array(caches.frameTable.length).fill(-1);
 	const samples: ProfileSample[] = [];
-	// Equal (stack, pid, comm) of several hosts become one sample; one host never repeats one,
+	// Equal (stack, pid, comm, labels) of several hosts become one sample; one host never repeats one,
 	// so the key (a string per sample) is only built when there are several.
 	const merged = hosts.size > 1 ? new Map<string, number>() : undefined;
 	for (let r = 0; r < rowStack.length; r++) {
@@ -105,8 +115,9 @@ export function queryProfile(db: Database.Database, caches: ProfileCaches, q: Pr
 		const pid = rowPid[r]!;
 		const comm = comms.get(rowComm[r]!) ?? '';
 		const weight = rowCount[r]!;
+		const labels = labelsById.get(rowLabel[r]!);
 		if (merged) {
-			const key = `${pid}|${stack.join(',')}|${comm}`;
+			const key = `${pid}|${stack.join(',')}|${rowLabel[r] === 0 ? '' : JSON.stringify(labels)}|${comm}`;
 			const at = merged.get(key);
 			if (at !== undefined) {
 				const s = samples[at]!;
@@ -115,7 +126,7 @@ export function queryProfile(db: Database.Database, caches: ProfileCaches, q: Pr
 			}
 			merged.set(key, samples.length);
 		}
-		samples.push({ pid, comm, stack, weight });
+		samples.push(labels === undefined ? { pid, comm, stack, weight } : { pid, comm, ...labels, stack, weight });
 	}
 	return {
 		profile: {
@@ -127,6 +138,45 @@ export function queryProfile(db: Database.Database, caches: ProfileCaches, q: Pr
 		},
 		windows: win.n,
 	};
+}
+
+/** ` AND ...` keeping only windows with labelled samples, when the query filters by a label. */
+export function labelWindowsOnly(q: ProfileQuery): string {
+	return q.endpoint !== undefined || q.requestId !== undefined ? ' AND ws.labels IS NOT NULL' : '';
+}
+
+/** The label ids the query's endpoint and request filters accept, or undefined when it has neither. */
+export function labelIdsMatching(db: Database.Database, q: ProfileQuery): Set<number> | undefined {
+	if (q.endpoint === undefined && q.requestId === undefined) return undefined;
+	const where: string[] = [];
+	const params: string[] = [];
+	if (q.endpoint !== undefined) {
+		where.push('endpoint = ?');
+		params.push(q.endpoint);
+	}
+	if (q.requestId !== undefined) {
+		where.push('request_id = ?');
+		params.push(q.requestId);
+	}
+	const rows = db
+		.prepare(`SELECT id FROM sample_labels WHERE ${where.join(' AND ')}`)
+		.raw()
+		.all(...params) as [number][];
+	return new Set(rows.map((r) => r[0]));
+}
+
+/** The labels of these label ids (0, no label, is left out). */
+function labelRows(db: Database.Database, ids: readonly number[]): Map<number, ReturnType<typeof sampleLabelsOf>> {
+	const out = new Map<number, ReturnType<typeof sampleLabelsOf>>();
+	const wanted = [...new Set(ids)].filter((id) => id !== 0);
+	if (wanted.length === 0) return out;
+	for (const [id, endpoint, requestId, ambiguous] of db
+		.prepare('SELECT id, endpoint, request_id, ambiguous FROM sample_labels WHERE id IN (SELECT value FROM json_each(?))')
+		.raw()
+		.iterate(JSON.stringify(wanted)) as Iterable<[number, string, string, number]>) {
+		out.set(id, sampleLabelsOf({ endpoint, requestId, ambiguous: ambiguous !== 0 }));
+	}
+	return out;
 }
 
 /**

@@ -1,6 +1,8 @@
 import type Database from 'better-sqlite3';
 import type { TimelineQuery } from '../profile-store.ts';
 import { sampleWords } from './profile-codec.ts';
+import { checkQueryBudget } from '../query-budget.ts';
+import { labelIdsMatching, labelWindowsOnly } from './profile-query.ts';
 
 /** The longest window the protocol accepts; bounds the index range a time query must scan. */
 const MAX_WINDOW_MS = 3_600_000;
@@ -19,20 +21,24 @@ export function queryTimeline(db: Database.Database, q: TimelineQuery): number[]
 	if (q.comm !== undefined) {
 		commFilter = new Set((db.prepare('SELECT id FROM comms WHERE comm = ?').raw().all(q.comm) as [number][]).map((r) => r[0]));
 	}
+	const labelFilter = labelIdsMatching(db, q);
 	const rows = db
 		.prepare(
-			`SELECT w.start_ms, ws.data FROM windows w JOIN hosts h ON h.id = w.host_id
-			 JOIN window_samples ws ON ws.window_id = w.id WHERE ${where.join(' AND ')}`,
+			`SELECT w.start_ms, ws.data, ws.labels FROM windows w JOIN hosts h ON h.id = w.host_id
+			 JOIN window_samples ws ON ws.window_id = w.id WHERE ${where.join(' AND ')}${labelWindowsOnly(q)}`,
 		)
 		.raw()
-		.iterate(params) as Iterable<[number, Buffer]>;
-	for (const [startMs, data] of rows) {
+		.iterate(params) as Iterable<[number, Buffer, Buffer | null]>;
+	for (const [startMs, data, labelData] of rows) {
+		checkQueryBudget();
 		const bucket = Math.min(buckets.length - 1, Math.max(0, Math.floor((startMs - q.fromMs) / q.bucketMs)));
 		const quads = sampleWords(data);
+		const labels = labelData === null ? undefined : sampleWords(labelData);
 		let sum = 0;
 		for (let o = 0; o + 4 <= quads.length; o += 4) {
 			if (q.pid !== undefined && quads[o + 1] !== q.pid) continue;
 			if (commFilter && !commFilter.has(quads[o + 2]!)) continue;
+			if (labelFilter && !labelFilter.has(labels?.[o >>> 2] ?? 0)) continue;
 			sum += quads[o + 3]!;
 		}
 		buckets[bucket]! += sum;
