@@ -19,6 +19,7 @@
 #include "errno.bpf.h"
 #include "pids.bpf.h"
 #include "profile.h"
+#include "request-context.bpf.h"
 #include "unwind.h"
 
 #define ENOSPC 28
@@ -512,6 +513,8 @@ int do_sample(struct bpf_perf_event_data *ctx)
 		return 0;
 	count(buf, PROFILE_SAMPLES);
 	bpf_get_current_comm(&key.comm, sizeof(key.comm));
+	/* The request the thread serves, set by the tls tool: a key field, so counts stay per request. */
+	key.request_id = request_current((__u32)id);
 
 	if (buf)
 		return record(ctx, 1, &key, &stacks1, &ustacks1, &counts1);

@@ -14,10 +14,10 @@
 
 /* The sample aggregation key. Largest fields first, no implicit padding. */
 struct profile_key {
-	__u32 pid;	     /* tgid: the process */
-	__s32 user_stack_id; /* id in the stack map, or a negative errno */
-	__s32 kern_stack_id; /* id in the stack map, or a negative errno */
-	__u32 request_id;    /* the thread's request (request-context.h), or 0 for none */
+	__u32 pid;		     /* tgid: the process */
+	__s32 user_stack_id;	     /* id in the stack map, or a negative errno */
+	__s32 kern_stack_id;	     /* id in the stack map, or a negative errno */
+	__u32 request_id;	     /* the thread's request (request-context.h), or 0 for none */
 	char comm[PROFILE_COMM_LEN]; /* thread name, as perf shows it */
 };
 FS_STATIC_ASSERT(sizeof(struct profile_key) == 32, "profile_key layout is shared with TypeScript");

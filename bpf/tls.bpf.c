@@ -16,6 +16,12 @@
  * A connection is (tgid, fd, gen): gen is bumped each time a tracked fd is closed, so a reused fd
  * number is a new connection. Where no socket can be tied, events carry fd -1 and user space
  * reports the peer as unknown.
+ *
+ * Request context (request-context.h): a read whose first bytes are an HTTP method and a target
+ * opens a request on the calling thread, and a write that starts a response answers the oldest
+ * open request of its connection; the profile program stamps each sample of the thread with the
+ * newest open request, marked ambiguous when several are open (event-loop servers interleave
+ * them). See docs/request-attribution.md for the model and its limits.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -25,6 +31,7 @@
 #include "counters.bpf.h"
 #include "net.bpf.h"
 #include "pids.bpf.h"
+#include "request-context.bpf.h"
 #include "tls.h"
 
 #define S_IFMT	 00170000
@@ -157,6 +164,18 @@ struct {
 } counters SEC(".maps");
 
 /*
+ * Request ids are (sequence << 10 | cpu) within REQUEST_ID_MASK, from a sequence per CPU: unique
+ * on up to 1024 CPUs without an atomic fetch-add (which needs a 5.12 kernel), and they wrap after
+ * 2 million requests per CPU, long after the collector has labelled their samples.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(max_entries, 1);
+} request_seqs SEC(".maps");
+
+/*
  * Waking the collector for every record costs the traced thread a wake-up per SSL call. Records
  * are left for the collector's reader, which drains the buffer after every poll timeout (100 ms),
  * unless the buffer is filling up.
@@ -283,6 +302,152 @@ static __always_inline __u32 associate(__u32 tgid, __u64 ssl, int fd, __u8 sourc
 	return conn.gen;
 }
 
+/* Four bytes as the little-endian word they load as (x86 and arm64 both are). */
+#define WORD(a, b, c, d) ((__u32)(a) | (__u32)(b) << 8 | (__u32)(c) << 16 | (__u32)(d) << 24)
+
+/*
+ * Whether captured bytes start an HTTP/1.x request: a method token, a space and a target. Only
+ * the first word is compared per call; a body chunk that happens to look like this is the rare
+ * false start this costs. `b` holds at least 16 bytes.
+ */
+static __always_inline bool starts_request(const __u8 *b)
+{
+	__u32 m;
+
+	switch (*(const __u32 *)b) {
+	case WORD('G', 'E', 'T', ' '):
+	case WORD('P', 'U', 'T', ' '):
+		m = 3;
+		break;
+	case WORD('P', 'O', 'S', 'T'):
+	case WORD('H', 'E', 'A', 'D'):
+		m = 4;
+		break;
+	case WORD('P', 'A', 'T', 'C'):
+	case WORD('T', 'R', 'A', 'C'):
+		m = 5;
+		break;
+	case WORD('D', 'E', 'L', 'E'):
+		m = 6;
+		break;
+	case WORD('O', 'P', 'T', 'I'):
+	case WORD('C', 'O', 'N', 'N'):
+		m = 7;
+		break;
+	default:
+		return false;
+	}
+	return b[m & 7] == ' ' && b[(m + 1) & 15] > ' ';
+}
+
+/*
+ * Whether captured bytes start a final HTTP/1.x response ("HTTP/1.x NNN"); an interim 1xx
+ * (100 Continue) answers nothing yet. `b` holds at least 16 bytes.
+ */
+static __always_inline bool starts_response(const __u8 *b)
+{
+	return *(const __u32 *)b == WORD('H', 'T', 'T', 'P') && b[4] == '/' && b[5] == '1' &&
+	       b[6] == '.' && b[8] == ' ' && b[9] >= '2' && b[9] <= '9';
+}
+
+/* Restamps what samples of the thread carry: the newest open request, ambiguous if not alone. */
+static __always_inline void request_restamp(struct request_context *rc)
+{
+	__u32 open = rc->open;
+
+	if (open == 0 || open > REQUEST_SLOTS) {
+		rc->current = 0;
+		return;
+	}
+	rc->current = rc->slots[(open - 1) & (REQUEST_SLOTS - 1)].id |
+		      (open > 1 ? REQUEST_AMBIGUOUS : 0);
+}
+
+/*
+ * Removes open requests, keeping the others in order: those of connection `ssl` (the oldest only
+ * when `oldest_only`), or when ssl is 0 those on socket `fd`. Returns how many went.
+ */
+static __always_inline __u32 request_remove(struct request_context *rc, __u64 ssl, int fd,
+					    bool oldest_only)
+{
+	__u32 open = rc->open, kept = 0, removed = 0;
+
+#pragma unroll
+	for (__u32 i = 0; i < REQUEST_SLOTS; i++) {
+		struct request_slot slot = rc->slots[i];
+		bool match = ssl ? slot.ssl == ssl : fd >= 0 && slot.fd == fd;
+
+		if (i >= open)
+			break;
+		if (match && !(oldest_only && removed)) {
+			removed++;
+			continue;
+		}
+		if (kept != i)
+			rc->slots[kept & (REQUEST_SLOTS - 1)] = slot;
+		kept++;
+	}
+	rc->open = kept;
+	return removed;
+}
+
+/*
+ * The thread read the start of a request on connection ssl (socket fd, or -1): it opens a new
+ * request, the newest of the thread's. A request that was still open on the same connection is
+ * taken as answered (HTTP/1.x without pipelining answers one before the client sends the next).
+ * Returns the request's id, also when it could not be recorded (counted).
+ */
+static __always_inline __u32 request_begin(__u32 tid, __u64 ssl, int fd)
+{
+	__u32 zero = 0, id, *seq = bpf_map_lookup_elem(&request_seqs, &zero);
+	struct request_context *rc;
+	struct request_slot *slot;
+
+	if (!seq)
+		return 0;
+	*seq += 1; /* per CPU, and this program does not nest on a CPU */
+	id = (*seq << 10 | (bpf_get_smp_processor_id() & 0x3ff)) & REQUEST_ID_MASK;
+	if (id == 0)
+		id = 1; /* wrapped on CPU 0: 0 means no request, and 1 is never made otherwise */
+	rc = bpf_map_lookup_elem(&request_contexts, &tid);
+	if (!rc) {
+		struct request_context fresh = {};
+
+		bpf_map_update_elem(&request_contexts, &tid, &fresh, BPF_NOEXIST);
+		rc = bpf_map_lookup_elem(&request_contexts, &tid);
+		if (!rc) {
+			count(TLS_REQUEST_CONTEXT_FULL);
+			return id;
+		}
+	}
+	request_remove(rc, ssl, -1, false);
+	if (rc->open >= REQUEST_SLOTS) {
+		/* The oldest open request goes: its samples from now on are the newer ones'. */
+		rc->open = REQUEST_SLOTS;
+		request_remove(rc, rc->slots[0].ssl, -1, true);
+		count(TLS_REQUEST_SLOTS_FULL);
+	}
+	slot = &rc->slots[rc->open & (REQUEST_SLOTS - 1)];
+	slot->ssl = ssl;
+	slot->id = id;
+	slot->fd = fd;
+	rc->open++;
+	request_restamp(rc);
+	return id;
+}
+
+/* The thread started a final response on connection ssl: it answers that connection's oldest. */
+static __always_inline void request_answered(__u32 tid, __u64 ssl)
+{
+	struct request_context *rc = bpf_map_lookup_elem(&request_contexts, &tid);
+
+	if (!rc || !request_remove(rc, ssl, -1, true)) {
+		count(TLS_RESPONSE_UNMATCHED);
+		return;
+	}
+	request_restamp(rc);
+}
+
 static __always_inline int enter(__u64 ssl, __u64 buf, __u64 count_ptr, __u32 func)
 {
 	__u64 id = bpf_get_current_pid_tgid();
@@ -318,7 +483,7 @@ static __always_inline int leave(struct pt_regs *ctx, __u8 dir)
 	struct thread_io *tio;
 	struct scratch *s;
 	__u64 n = 0;
-	__u32 cap, gen = 0;
+	__u32 cap, gen = 0, request_id = 0;
 	int fd = -1;
 	__u8 source = TLS_FD_UNKNOWN;
 
@@ -398,6 +563,12 @@ static __always_inline int leave(struct pt_regs *ctx, __u8 dir)
 		count(TLS_READ_FAILED);
 		cap = 0;
 	}
+	if (cap >= 16) {
+		if (dir == TLS_DIR_READ && starts_request(s->data))
+			request_id = request_begin(tid, call.ssl, fd);
+		else if (dir == TLS_DIR_WRITE && starts_response(s->data))
+			request_answered(tid, call.ssl);
+	}
 	s->ev.ts_ns = bpf_ktime_get_ns();
 	s->ev.type = TLS_EV_DATA;
 	s->ev.tgid = tgid;
@@ -408,10 +579,12 @@ static __always_inline int leave(struct pt_regs *ctx, __u8 dir)
 	s->ev.cap_len = cap;
 	s->ev.fd = fd;
 	s->ev.gen = gen;
+	s->ev.request_id = request_id;
 	s->ev.dir = dir;
 	s->ev.func = call.func;
 	s->ev.fd_source = source;
 	s->ev.__pad = 0;
+	s->ev.__pad2 = 0;
 	if (bpf_ringbuf_output(&events, s, sizeof(s->ev) + cap, wakeup_flags()))
 		count(TLS_DATA_LOST);
 	return 0;
@@ -533,10 +706,17 @@ static __always_inline int on_socket_io(bool is_read, int fd)
 
 static __always_inline int on_close_syscall(int fd)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32, tid = (__u32)id;
+	struct request_context *rc;
 
-	if (bpf_map_lookup_elem(&tls_tgids, &tgid))
-		on_close(tgid, fd);
+	if (!bpf_map_lookup_elem(&tls_tgids, &tgid))
+		return 0;
+	on_close(tgid, fd);
+	/* A connection closed before its answer (the client gave up): its request is over. */
+	rc = bpf_map_lookup_elem(&request_contexts, &tid);
+	if (rc && rc->open && request_remove(rc, 0, fd, false))
+		request_restamp(rc);
 	return 0;
 }
 
@@ -624,6 +804,7 @@ int BPF_PROG(tls_exit, struct task_struct *p)
 
 	bpf_map_delete_elem(&active, &id);
 	bpf_map_delete_elem(&threads, &tid);
+	bpf_map_delete_elem(&request_contexts, &tid);
 	if (tgid != tid || !bpf_map_lookup_elem(&tls_tgids, &tgid))
 		return 0;
 	bpf_map_delete_elem(&tls_tgids, &tgid);

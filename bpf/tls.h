@@ -63,16 +63,23 @@ struct tls_data_event {
 	__u64 start_ns; /* when the call was entered */
 	__u64 ssl;	/* the SSL object's address in the process */
 	__u32 tid;
-	__u32 len;	/* bytes the call read or wrote */
-	__u32 cap_len;	/* bytes captured: min(len, TLS_MAX_CAPTURE), or 0 if unreadable */
-	__s32 fd;	/* the socket, or -1 when not known yet (a TLS_EV_CONN follows) */
-	__u32 gen;	/* generation of (tgid, fd): bumped on each close of that fd */
+	__u32 len;     /* bytes the call read or wrote */
+	__u32 cap_len; /* bytes captured: min(len, TLS_MAX_CAPTURE), or 0 if unreadable */
+	__s32 fd;      /* the socket, or -1 when not known yet (a TLS_EV_CONN follows) */
+	__u32 gen;     /* generation of (tgid, fd): bumped on each close of that fd */
+	/*
+	 * A read that starts an HTTP request (its first bytes are a method and a target): the id
+	 * the thread's request context got for it, which the profile samples of the thread carry
+	 * while it serves the request (see request-context.h). 0 for any other call.
+	 */
+	__u32 request_id;
 	__u8 dir;	/* enum tls_direction */
 	__u8 func;	/* enum tls_func */
 	__u8 fd_source; /* enum tls_fd_source */
 	__u8 __pad;
+	__u32 __pad2;
 };
-FS_STATIC_ASSERT(sizeof(struct tls_data_event) == 56,
+FS_STATIC_ASSERT(sizeof(struct tls_data_event) == 64,
 		 "tls_data_event layout is shared with TypeScript");
 
 /* An SSL object tied to (tgid, fd, gen), with the socket's addresses when it is TCP. */
@@ -129,6 +136,15 @@ enum tls_counter {
 	TLS_NO_ENTRY,	  /* a return with bytes but no entry (mid-attach, nesting, map full) */
 	TLS_ACTIVE_FULL,  /* in-flight call map full: the call is lost */
 	TLS_CONN_FULL,	  /* connection map full: an association is lost */
+	/* request context map full: a thread's request is not attributed to its samples */
+	TLS_REQUEST_CONTEXT_FULL,
+	/* more requests open on one thread than it has slots: the oldest is forgotten */
+	TLS_REQUEST_SLOTS_FULL,
+	/*
+	 * a response started on a thread that holds no open request of its connection (a thread
+	 * pool answering what another thread read): the thread's CPU for it is not attributed
+	 */
+	TLS_RESPONSE_UNMATCHED,
 	TLS_COUNTER_MAX,
 };
 

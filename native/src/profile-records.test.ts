@@ -22,6 +22,18 @@ test('struct profile_count decodes field by field as C lays it out', () => {
 	]);
 });
 
+test('the request stamp of a sample decodes into its id and whether it was ambiguous', () => {
+	const bytes = cBytes(`
+		struct profile_count r[2];
+		memset(r, 0, sizeof(r));
+		r[0].key.pid = 7; r[0].key.request_id = 0x80000000U | 77; r[0].count = 2;
+		r[1].key.pid = 7; r[1].key.request_id = 78; r[1].count = 3;
+		dump(r, sizeof(r));`);
+	const [a, b] = decodeCounts(toArrayBuffer(bytes));
+	assert.deepEqual([a?.requestId, a?.requestAmbiguous], [77, true]);
+	assert.deepEqual([b?.requestId, b?.requestAmbiguous], [78, undefined]);
+});
+
 test('stack records decode in order as C lays them out', () => {
 	const stacks = cBytes(`
 		struct profile_stack_head h;

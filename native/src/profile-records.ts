@@ -32,7 +32,14 @@ export interface StackCount {
 	kernelStackId: number;
 	comm: string;
 	count: number;
+	/** The request the sampled thread was serving (bpf/request-context.h); absent for none. */
+	requestId?: number;
+	/** Several requests were open on the thread: `requestId` is the one read last. */
+	requestAmbiguous?: true;
 }
+
+/** bpf/request-context.h: REQUEST_AMBIGUOUS marks a stamped id. */
+const REQUEST_AMBIGUOUS = 0x8000_0000;
 
 const decoder = new TextDecoder();
 
@@ -41,7 +48,7 @@ function cString(bytes: Uint8Array): string {
 	return decoder.decode(end < 0 ? bytes : bytes.subarray(0, end));
 }
 
-/** struct profile_count records: {pid u32, user_stack_id s32, kern_stack_id s32, pad u32, comm[16], count u64}. */
+/** struct profile_count records: {pid u32, user_stack_id s32, kern_stack_id s32, request_id u32, comm[16], count u64}. */
 export function decodeCounts(buf: ArrayBuffer): StackCount[] {
 	if (buf.byteLength % PROFILE_COUNT_SIZE !== 0) {
 		throw new Error(`profile counts batch of ${buf.byteLength} bytes is not a multiple of ${PROFILE_COUNT_SIZE}`);
@@ -49,13 +56,19 @@ export function decodeCounts(buf: ArrayBuffer): StackCount[] {
 	const view = new DataView(buf);
 	const out: StackCount[] = [];
 	for (let off = 0; off < buf.byteLength; off += PROFILE_COUNT_SIZE) {
-		out.push({
+		const rec: StackCount = {
 			pid: view.getUint32(off, true),
 			userStackId: view.getInt32(off + 4, true),
 			kernelStackId: view.getInt32(off + 8, true),
 			comm: cString(new Uint8Array(buf, off + 16, PROFILE_COMM_LEN)),
 			count: Number(view.getBigUint64(off + 32, true)),
-		});
+		};
+		const request = view.getUint32(off + 12, true);
+		if (request !== 0) {
+			rec.requestId = request & ~REQUEST_AMBIGUOUS;
+			if (request & REQUEST_AMBIGUOUS) rec.requestAmbiguous = true;
+		}
+		out.push(rec);
 	}
 	return out;
 }

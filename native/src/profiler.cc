@@ -24,6 +24,7 @@
 #include "profile.h"
 #include "profile.skel.h"
 #include "range-allocator.h"
+#include "request-context-map.h"
 #include "unwind.h"
 
 namespace firesight {
@@ -243,7 +244,14 @@ public:
 			rows_ = std::make_unique<RangeAllocator>(unwind_rows);
 			rules_ = std::make_unique<RangeAllocator>(unwind_rules);
 		}
-		int err = profile_bpf__load(skel_.get());
+		// The tls tool's per-thread requests, so that samples are stamped with theirs.
+		request_contexts_ = RequestContextMap::Acquire();
+		if (!request_contexts_)
+			throw NativeError(env, "bpf_map_create(request_contexts)", errno);
+		int err = request_contexts_->ReuseIn(skel_->maps.request_contexts);
+		if (err)
+			throw NativeError(env, "bpf_map__reuse_fd(request_contexts)", err);
+		err = profile_bpf__load(skel_.get());
 		if (err)
 			throw NativeError(env, "bpf_object__load", err);
 		FillPidFilter(env, skel_->maps.pids, pids);
@@ -371,6 +379,7 @@ public:
 	Napi::Value Close(const Napi::CallbackInfo &info)
 	{
 		links_.Close();
+		request_contexts_.reset(); // the loaded object holds its own reference
 		if (draining_)
 			close_pending_ = true;
 		else
@@ -454,6 +463,7 @@ private:
 	std::unique_ptr<RangeAllocator> rows_;
 	std::unique_ptr<RangeAllocator> rules_;
 	std::map<__u32, struct unwind_file> files_; // loaded tables, by file id
+	std::shared_ptr<RequestContextMap> request_contexts_;
 	std::unique_ptr<struct profile_bpf, SkeletonDeleter> skel_;
 	PerfEventLinks links_;
 	bool draining_ = false;

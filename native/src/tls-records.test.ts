@@ -34,7 +34,7 @@ test('a data record with its payload decodes field by field', () => {
 		memset(buf, 0, sizeof(buf));
 		e->ts_ns = 123456789012345ULL; e->type = TLS_EV_DATA; e->tgid = 4242; e->start_ns = 123456789000000ULL;
 		e->ssl = 0x7f00deadbeefULL; e->tid = 4243; e->len = 70000; e->cap_len = 5; e->fd = -1; e->gen = 3;
-		e->dir = TLS_DIR_WRITE; e->func = TLS_FN_SSL_WRITE_EX; e->fd_source = TLS_FD_NEXT_WRITE;
+		e->request_id = 0x7ffffc01U; e->dir = TLS_DIR_WRITE; e->func = TLS_FN_SSL_WRITE_EX; e->fd_source = TLS_FD_NEXT_WRITE;
 		memcpy(buf + sizeof(*e), "GET /", 5);
 		dump(buf, sizeof(buf));`);
 	const ev = decodeTlsEvent(view(bytes));
@@ -49,6 +49,7 @@ test('a data record with its payload decodes field by field', () => {
 		payload: new Uint8Array(Buffer.from('GET /')),
 		fd: -1,
 		gen: 3,
+		requestId: 0x7ffffc01,
 		direction: 'write',
 		func: 'SSL_write_ex',
 		fdSource: 'next-write',

@@ -5,7 +5,7 @@
 import { decodeCounterArray } from './counter-records.ts';
 
 export const TLS_MAX_CAPTURE = 16_384;
-export const TLS_DATA_EVENT_SIZE = 56;
+export const TLS_DATA_EVENT_SIZE = 64;
 export const TLS_CONN_EVENT_SIZE = 72;
 export const TLS_CLOSE_EVENT_SIZE = 24;
 export const TLS_PROC_EVENT_SIZE = 32;
@@ -28,6 +28,9 @@ export const TLS_COUNTERS = [
 	'noEntry',
 	'activeFull',
 	'connFull',
+	'requestContextFull',
+	'requestSlotsFull',
+	'responseUnmatched',
 	'streamDropped',
 ] as const;
 export type TlsCounter = (typeof TLS_COUNTERS)[number];
@@ -61,6 +64,11 @@ export interface TlsDataEvent {
 	fd: number;
 	gen: number;
 	fdSource: TlsFdSource;
+	/**
+	 * A read that starts an HTTP request: the id its thread's request context got, which the
+	 * profile samples of the thread carry while it serves it (StackCount.requestId). 0 otherwise.
+	 */
+	requestId: number;
 }
 
 export interface TlsEndpoint {
@@ -169,9 +177,10 @@ export function decodeTlsEvent(v: DataView): TlsEvent {
 				payload: bytes(v, TLS_DATA_EVENT_SIZE, capLen),
 				fd: v.getInt32(44, true),
 				gen: v.getUint32(48, true),
-				direction: v.getUint8(52) === 0 ? 'read' : 'write',
-				func: TLS_FUNCS[v.getUint8(53)] ?? 'SSL_read',
-				fdSource: TLS_FD_SOURCES[v.getUint8(54)] ?? 'unknown',
+				requestId: v.getUint32(52, true),
+				direction: v.getUint8(56) === 0 ? 'read' : 'write',
+				func: TLS_FUNCS[v.getUint8(57)] ?? 'SSL_read',
+				fdSource: TLS_FD_SOURCES[v.getUint8(58)] ?? 'unknown',
 			};
 		}
 		case EV_CONN: {

@@ -17,6 +17,7 @@
 #include "buffer-worker.h"
 #include "native-error.h"
 #include "pid-filter.h"
+#include "request-context-map.h"
 #include "ring-buffer-stream.h"
 #include "tls.h"
 #include "tls.skel.h"
@@ -84,7 +85,13 @@ public:
 		skel_->rodata->self_tgid = self_tgid;
 		skel_->rodata->filter_pids = pids.Length() > 0;
 		bpf_map__set_max_entries(skel_->maps.events, ring_bytes);
-		int err = tls_bpf__load(skel_.get());
+		request_contexts_ = RequestContextMap::Acquire();
+		if (!request_contexts_)
+			throw NativeError(env, "bpf_map_create(request_contexts)", errno);
+		int err = request_contexts_->ReuseIn(skel_->maps.request_contexts);
+		if (err)
+			throw NativeError(env, "bpf_map__reuse_fd(request_contexts)", -err);
+		err = tls_bpf__load(skel_.get());
 		if (err)
 			throw NativeError(env, "bpf_object__load", err);
 		FillPidFilter(env, skel_->maps.pids, pids);
@@ -202,6 +209,7 @@ public:
 		fixed_links_.clear();
 		stream_.Stop();
 		skel_.reset();
+		request_contexts_.reset();
 		return info.Env().Undefined();
 	}
 
@@ -240,6 +248,7 @@ private:
 	}
 
 	std::string syscall_hook_;
+	std::shared_ptr<RequestContextMap> request_contexts_;
 	std::unique_ptr<struct tls_bpf, SkeletonDeleter> skel_;
 	std::vector<LinkPtr> fixed_links_;
 	std::map<std::string, std::vector<LinkPtr>> files_;
