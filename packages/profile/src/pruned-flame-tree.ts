@@ -85,37 +85,45 @@ export function prunedFlameTree(profile: Profile, options: PrunedFlameTreeOption
 	});
 
 	const frameCount = Math.max(1, profile.frames.length);
+	let keys = new Float64Array(active.length);
 	for (let depth = 0; active.length > 0; depth++) {
-		// Children of this level: (parent node, frame) -> weight.
+		// Children of this level: (parent node, frame) -> weight. A sample whose stack ends here
+		// gets key -1: it is its node's self time and goes no deeper.
 		const weightOf = new Map<number, number>();
 		for (let i = 0; i < active.length; i++) {
 			const sample = samples[active[i]!]!;
-			if (depth >= sample.stack.length) continue;
+			if (depth >= sample.stack.length) {
+				keys[i] = -1;
+				continue;
+			}
 			const key = at[i]! * frameCount + sample.stack[depth]!;
+			keys[i] = key;
 			weightOf.set(key, (weightOf.get(key) ?? 0) + sample.weight);
 		}
-		const childNode = new Map<number, number>();
+		// Kept children get their node id in place of their weight; cut ones are deleted.
 		for (const [key, weight] of weightOf) {
 			const p = Math.floor(key / frameCount);
-			if (weight >= baseThreshold) childNode.set(key, keep(p, key - p * frameCount, weight));
+			if (weight >= baseThreshold) weightOf.set(key, -1 - keep(p, key - p * frameCount, weight));
 			else {
 				cutCount[p]! += 1;
 				cutWeight[p]! += weight;
+				weightOf.delete(key);
 			}
 		}
 		const nextActive: number[] = [];
 		const nextAt: number[] = [];
 		for (let i = 0; i < active.length; i++) {
-			const sample = samples[active[i]!]!;
-			if (depth >= sample.stack.length) continue;
-			const node = childNode.get(at[i]! * frameCount + sample.stack[depth]!);
+			const key = keys[i]!;
+			if (key < 0) continue;
+			const node = weightOf.get(key);
 			if (node !== undefined) {
 				nextActive.push(active[i]!);
-				nextAt.push(node);
+				nextAt.push(-1 - node);
 			}
 		}
 		active = nextActive;
 		at = nextAt;
+		if (keys.length > 2 * active.length) keys = new Float64Array(active.length);
 	}
 
 	// Over the node budget: only the widest stay (kept nodes are those at least as wide as the bar,
