@@ -144,6 +144,16 @@ export class HubAccess {
 		return authorized(req, this.#opts.token) || this.#sessions.valid(cookie(req, SESSION_COOKIE));
 	}
 
+	/**
+	 * Who is asking, as far as the hub can tell, for a share's maker: the hub has one token and
+	 * no accounts, so this names how the caller got in, not a person.
+	 */
+	requester(req: IncomingMessage): string {
+		if (this.#opts.auth && authorized(req, this.#opts.token)) return 'a holder of the hub token';
+		if (this.#opts.auth && this.#sessions.valid(cookie(req, SESSION_COOKIE))) return 'a signed-in browser';
+		return isLoopback(req.socket.remoteAddress ?? '') ? 'anonymous on loopback' : 'anonymous';
+	}
+
 	check(req: IncomingMessage, path: string, upgrade: boolean): Verdict {
 		const bearer = authorized(req, this.#opts.token);
 		// Where a token opens something (always /ingest; everything else when auth is on), a wrong one

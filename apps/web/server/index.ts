@@ -114,8 +114,10 @@ export async function startHub(options: HubOptions): Promise<Hub> {
 		redaction: redactionRules(options.redactHeaders),
 		log,
 	});
-	const trpc = createTrpcRoute({ ctx, metrics, log, ...(options.apiBudget ? { budget: options.apiBudget } : {}) });
-	const importRoute = createImportRoute({ ctx, metrics, limits: options.importLimits });
+	// A share made through the API or an import records who made it, as far as access can tell.
+	const requester = (req: IncomingMessage) => access.requester(req);
+	const trpc = createTrpcRoute({ ctx, metrics, log, requester, ...(options.apiBudget ? { budget: options.apiBudget } : {}) });
+	const importRoute = createImportRoute({ ctx, metrics, limits: options.importLimits, requester });
 	const access = new HubAccess({
 		token: options.token,
 		auth,

@@ -111,6 +111,39 @@ test('share reads need no login; everything else still does', () =>
 		assert.equal(await shareCount(hub), 1);
 	}));
 
+/** shares.create over tRPC, as the Share button sends it; returns the stored share's creator. */
+async function madeBy(hub: Hub, headers: Record<string, string>, extra: object = {}): Promise<string | null> {
+	const res = await fetch(`${hub.url}/trpc/shares.create`, {
+		method: 'POST',
+		headers: { 'content-type': 'application/json', ...headers },
+		body: JSON.stringify({ fromMs: T0, toMs: T0 + 10_000, ...extra }),
+	});
+	assert.equal(res.status, 200, await res.clone().text());
+	const { id } = ((await res.json()) as { result: { data: { id: string } } }).result.data;
+	return (await hub.storage.shares.get(id))!.creator;
+}
+
+test('a share records who made it: how the caller got in, or the name the CLI sends', async () => {
+	await withHub({}, async (hub) => {
+		assert.equal(await madeBy(hub, AUTH), 'a holder of the hub token');
+		const login = await fetch(`${hub.url}/api/login`, {
+			method: 'POST',
+			headers: { 'content-type': 'application/x-www-form-urlencoded' },
+			body: `token=${TOKEN}&next=/`,
+			redirect: 'manual',
+		});
+		const cookie = /^[^;]+/.exec(login.headers.get('set-cookie') ?? '')?.[0];
+		assert.ok(cookie, 'a session cookie');
+		assert.equal(await madeBy(hub, { cookie }), 'a signed-in browser');
+		assert.equal(await madeBy(hub, AUTH, { creator: 'ana@laptop' }), 'ana@laptop');
+		const imported = await (await importFile(hub, Buffer.from('app;main 3\n'))).json();
+		assert.equal((await hub.storage.shares.get(imported.id))!.creator, 'a holder of the hub token');
+	});
+	await withHub({ auth: false }, async (hub) => {
+		assert.equal(await madeBy(hub, {}), 'anonymous on loopback');
+	});
+});
+
 test("imports: every format becomes a share; too large is 413; the limit is the hub's to set", () =>
 	withHub({ importLimits: { maxBytes: 1024 * 1024 } }, async (hub) => {
 		const profile = (await hub.storage.profiles.query({ fromMs: T0, toMs: T0 + 10_000 })).profile;

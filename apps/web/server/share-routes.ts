@@ -55,6 +55,8 @@ export interface ImportRouteOptions {
 	ctx: ApiContext;
 	metrics: HubMetrics;
 	limits?: ImportLimits | undefined;
+	/** Who is asking: the share's maker when the upload names none. */
+	requester?(req: IncomingMessage): string;
 }
 
 const STATUS = { BAD_INPUT: 400, RANGE_TOO_LARGE: 400, TOO_LARGE: 413, NOT_FOUND: 404, UNAVAILABLE: 503, INTERNAL: 500 } as const;
@@ -106,7 +108,7 @@ export function createImportRoute(options: ImportRouteOptions): (req: IncomingMe
 		try {
 			const summary = await shareFromFile(options.ctx, Buffer.concat(chunks), {
 				filename: url.searchParams.get('name') ?? undefined,
-				creator: url.searchParams.get('creator') || undefined,
+				creator: url.searchParams.get('creator') || options.requester?.(req),
 				limits: options.limits,
 			});
 			imports.inc({ result: 'stored' });

@@ -103,7 +103,14 @@ function sendError(req: IncomingMessage, res: ServerResponse, status: 413 | 503,
 }
 
 /** `/trpc/*` through tRPC's fetch adapter, inside the budget. */
-export function createTrpcRoute(opts: { ctx: ApiContext; metrics: HubMetrics; budget?: Partial<ApiBudget>; log(line: string): void }) {
+export function createTrpcRoute(opts: {
+	ctx: ApiContext;
+	metrics: HubMetrics;
+	budget?: Partial<ApiBudget>;
+	log(line: string): void;
+	/** Who is asking (the context's `requester`). */
+	requester?(req: IncomingMessage): string;
+}) {
 	const budget = { ...DEFAULT_API_BUDGET, ...opts.budget };
 	const gate = new RequestGate(budget.concurrent, budget.queued);
 	const refused = new Counter({
@@ -157,7 +164,7 @@ export function createTrpcRoute(opts: { ctx: ApiContext; metrics: HubMetrics; bu
 				endpoint: '/trpc',
 				req: request,
 				router: appRouter,
-				createContext: () => opts.ctx,
+				createContext: () => (opts.requester ? { ...opts.ctx, requester: opts.requester(req) } : opts.ctx),
 				maxBatchSize: budget.maxBatchSize,
 				onError({ error, path }) {
 					if (error.code === 'INTERNAL_SERVER_ERROR') opts.log(`trpc ${path ?? '?'}: ${error.message}`);

@@ -12,4 +12,9 @@ export interface ApiContext {
 	/** What the hub stores; closing it is the hub's business. */
 	storage: Pick<Storage, 'profiles' | 'connections' | 'requests' | 'shares'>;
 	live: LiveView;
+	/**
+	 * Who is asking, as the hub can tell (see HubAccess.requester): the maker a share records
+	 * when the caller names none. Absent outside a request.
+	 */
+	requester?: string | undefined;
 }

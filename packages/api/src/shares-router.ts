@@ -44,7 +44,7 @@ export const sharesRouter = t.router({
 	/** Snapshots what the profile query answers; the link is `/s/<id>`. */
 	create: t.procedure
 		.input(shareCreateInput)
-		.mutation(({ input, ctx }) => shareFromQuery(ctx, input, { creator: input.creator, viewState: input.viewState })),
+		.mutation(({ input, ctx }) => shareFromQuery(ctx, input, { creator: input.creator ?? ctx.requester, viewState: input.viewState })),
 	/** What a share was taken from, without its profile. Public. */
 	get: t.procedure.input(shareIdInput).query(async ({ input, ctx }): Promise<ShareSummary> => {
 		const share = await found(input.id, () => ctx.storage.shares.get(input.id));
