@@ -275,6 +275,39 @@ test('tRPC answers 503 when its queue is full, and when a query cannot finish wi
 	});
 });
 
+test('a query whose time budget ran out is stopped in the store, not left running, and counted', async () => {
+	// A budget of 0 ms is spent before the query starts: deterministic, whatever the machine's speed.
+	await withHub({ apiBudget: { timeMs: 0 } }, async (hub) => {
+		const t0 = 1_700_000_000_000;
+		for (let i = 0; i < 3; i++) {
+			await hub.storage.profiles.insertWindow({
+				host: 'box',
+				startMs: t0 + i * 10_000,
+				durationMs: 10_000,
+				frequencyHz: 100,
+				frames: [{ name: 'main', module: 'app', kind: 'user' }],
+				samples: [{ pid: 1, comm: 'app', stack: [0], weight: 1 }],
+			});
+		}
+		const input = encodeURIComponent(JSON.stringify({ fromMs: t0, toMs: t0 + 30_000, minFraction: 0 }));
+		assert.equal((await call(hub, `/trpc/profile.flame?input=${input}`)).status, 503);
+		// The answer may go out before the abandoned query reaches the store: wait for the count.
+		const deadline = Date.now() + 30_000;
+		for (;;) {
+			const metrics = (await call(hub, '/metrics')).body;
+			if (/firesight_hub_api_queries_aborted_total 1\b/.test(metrics)) break;
+			assert.ok(
+				Date.now() < deadline,
+				`no aborted query counted:\n${metrics
+					.split('\n')
+					.filter((l) => l.includes('api_'))
+					.join('\n')}`,
+			);
+			await new Promise((r) => setTimeout(r, 50));
+		}
+	});
+});
+
 test('with --tls-cert/--tls-key the hub serves HTTPS and WSS, and the session cookie is Secure', async () => {
 	const dir = mkdtempSync(join(tmpdir(), 'firesight-tls-'));
 	const certFile = join(dir, 'cert.pem');

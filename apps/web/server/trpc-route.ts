@@ -3,6 +3,7 @@ import { Counter } from 'prom-client';
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
 import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
 import { appRouter, type ApiContext } from '@firesight/api';
+import { QueryAbortedError, withQueryBudget } from '@firesight/store';
 import type { HubMetrics } from './metrics.ts';
 import { RequestGate } from './request-gate.ts';
 
@@ -102,21 +103,27 @@ function sendError(req: IncomingMessage, res: ServerResponse, status: 413 | 503,
 	res.end(JSON.stringify(body));
 }
 
+/** Whether a QueryAbortedError is somewhere down the error's causes (tRPC and the API wrap it). */
+function abortedQuery(err: unknown): boolean {
+	for (let e = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+		if (e instanceof QueryAbortedError) return true;
+	}
+	return false;
+}
+
 /** `/trpc/*` through tRPC's fetch adapter, inside the budget. */
-export function createTrpcRoute(opts: {
-	ctx: ApiContext;
-	metrics: HubMetrics;
-	budget?: Partial<ApiBudget>;
-	log(line: string): void;
-	/** Who is asking (the context's `requester`). */
-	requester?(req: IncomingMessage): string;
-}) {
+export function createTrpcRoute(opts: { ctx: ApiContext; metrics: HubMetrics; budget?: Partial<ApiBudget>; log(line: string): void }) {
 	const budget = { ...DEFAULT_API_BUDGET, ...opts.budget };
 	const gate = new RequestGate(budget.concurrent, budget.queued);
 	const refused = new Counter({
 		name: 'firesight_hub_api_refused_total',
 		help: 'API requests refused for going over budget: busy, time, body size, answer size',
 		labelNames: ['reason'] as const,
+		registers: [opts.metrics.registry],
+	});
+	const abandoned = new Counter({
+		name: 'firesight_hub_api_queries_aborted_total',
+		help: 'Store queries stopped before their end because the API request they served ran out of time or its client left',
 		registers: [opts.metrics.registry],
 	});
 
@@ -130,6 +137,7 @@ export function createTrpcRoute(opts: {
 			}
 			body = read;
 		}
+		const deadlineMs = Date.now() + budget.timeMs;
 		const ac = new AbortController();
 		const onClose = () => {
 			if (!res.writableEnded) ac.abort();
@@ -160,16 +168,21 @@ export function createTrpcRoute(opts: {
 			});
 			// The slot is given back when the work ends, not when the client gave up on it, so
 			// abandoned queries still count against the hub's capacity.
-			const work = fetchRequestHandler({
-				endpoint: '/trpc',
-				req: request,
-				router: appRouter,
-				createContext: () => (opts.requester ? { ...opts.ctx, requester: opts.requester(req) } : opts.ctx),
-				maxBatchSize: budget.maxBatchSize,
-				onError({ error, path }) {
-					if (error.code === 'INTERNAL_SERVER_ERROR') opts.log(`trpc ${path ?? '?'}: ${error.message}`);
-				},
-			}).finally(release);
+			// The store queries this request makes stop once its budget is spent, instead of running to
+			// their end for an answer nobody waits for.
+			const work = withQueryBudget({ signal: ac.signal, deadlineMs }, () =>
+				fetchRequestHandler({
+					endpoint: '/trpc',
+					req: request,
+					router: appRouter,
+					createContext: () => opts.ctx,
+					maxBatchSize: budget.maxBatchSize,
+					onError({ error, path }) {
+						if (abortedQuery(error)) abandoned.inc();
+						else if (error.code === 'INTERNAL_SERVER_ERROR') opts.log(`trpc ${path ?? '?'}: ${error.message}`);
+					},
+				}),
+			).finally(release);
 			const aborted = new Promise<null>((resolve) => {
 				if (ac.signal.aborted) resolve(null);
 				ac.signal.addEventListener('abort', () => resolve(null), { once: true });

@@ -45,3 +45,4 @@ export {
 	type ShareSource,
 	type ShareViewState,
 } from './share-store.ts';
+export { withQueryBudget, querySignal, checkQueryBudget, QueryAbortedError, type QueryBudget } from './query-budget.ts';

@@ -1,5 +1,6 @@
 import { createClient, ClickHouseLogLevel, type ClickHouseClient } from '@clickhouse/client';
 import type { ClickhouseStorageConfig, Storage } from '../storage.ts';
+import { querySignal } from '../query-budget.ts';
 import { DEFAULT_MAX_REQUESTS, DEFAULT_PRUNE_INTERVAL_MS, DEFAULT_RETENTION_MS } from '../storage-options.ts';
 import { parseClickhouseUrl, type ClickhouseLocation } from './clickhouse-url.ts';
 import { ClickhouseConnectionStore } from './connection-store.ts';
@@ -27,6 +28,19 @@ function clientFor(at: ClickhouseLocation, database: string): ClickHouseClient {
 	});
 }
 
+/**
+ * Every read through this client stops when the caller's query budget is spent: the client
+ * aborts its HTTP request, so a flame query whose API answer timed out does not run on.
+ */
+function budgeted(client: ClickHouseClient): ClickHouseClient {
+	const query = client.query.bind(client);
+	client.query = ((params: Parameters<typeof query>[0]) => {
+		const signal = querySignal();
+		return query(signal && !params.abort_signal ? { ...params, abort_signal: signal } : params);
+	}) as typeof client.query;
+	return client;
+}
+
 /** Why the server cannot be used, in one line. */
 function reachError(at: ClickhouseLocation, err: unknown): Error {
 	const e = err as NodeJS.ErrnoException;
@@ -41,7 +55,7 @@ function reachError(at: ClickhouseLocation, err: unknown): Error {
 export async function openClickhouseStorage(config: ClickhouseStorageConfig): Promise<Storage> {
 	const at = parseClickhouseUrl(config.url);
 	const admin = clientFor(at, 'default');
-	const client = clientFor(at, at.database);
+	const client = budgeted(clientFor(at, at.database));
 	let state: RetentionState;
 	let nextSeq: number;
 	try {
