@@ -50,7 +50,15 @@ async function loadSide(ctx: ApiContext, side: DiffSideInput, which: string): Pr
 	const q = side.query;
 	checkRange(q);
 	const { profile, windows } = await guarded('profile query failed', () =>
-		ctx.storage.profiles.query({ fromMs: q.fromMs, toMs: q.toMs, host: q.host, pid: q.pid, comm: q.comm }),
+		ctx.storage.profiles.query({
+			fromMs: q.fromMs,
+			toMs: q.toMs,
+			host: q.host,
+			pid: q.pid,
+			comm: q.comm,
+			endpoint: q.endpoint,
+			requestId: q.requestId,
+		}),
 	);
 	return { profile, side: { kind: 'query', query: q, windows } };
 }

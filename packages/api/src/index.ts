@@ -27,3 +27,4 @@ export { networkRouter, type NetworkSeriesResult, type RateSeries, type RatePoin
 export { requestsRouter, MAX_REQUESTS_PER_CALL } from './requests-router.ts';
 export { diffRouter, diffInput, diffSharesInput, topDiffRows, type DiffResult, type DiffSide, type DiffSideInput } from './diff-router.ts';
 export { sandwichRouter, type SandwichResult } from './sandwich-router.ts';
+export { endpointCpuInput, type EndpointCpu, type EndpointCpuInput } from './endpoint-cpu-router.ts';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { commSchema, hostSchema, pidSchema, timestampSchema } from '@firesight/protocol';
+import { commSchema, hostSchema, limits, pidSchema, timestampSchema } from '@firesight/protocol';
 
 /** Longest range one query may merge; retention is shorter by default, this only bounds work. */
 export const MAX_RANGE_MS = 366 * 86_400_000;
@@ -28,7 +28,20 @@ export function fromBeforeTo<O extends { fromMs: number; toMs: number }, I>(sche
 	return schema.refine((q) => q.fromMs < q.toMs, { message: 'fromMs must be before toMs', path: ['toMs'] });
 }
 
-const commFilter = { comm: commSchema.min(1).optional() };
+/**
+ * Samples attributed to one endpoint (`METHOD /path/template`, matched exactly) or to one
+ * request (a request record's `requestId`): the request labels the TLS capture stamps.
+ */
+export const requestLabelFilter = {
+	endpoint: z.string().min(1).max(limits.shortString).optional(),
+	requestId: z.string().min(1).max(limits.shortString).optional(),
+};
+
+/** An endpoint level under each process (`groupByEndpoint` of @firesight/profile). */
+export const groupByEndpointField = { groupByEndpoint: z.boolean().default(false) };
+
+/** The sample filters every profile query takes: the command and the request labels. */
+const commFilter = { comm: commSchema.min(1).optional(), ...requestLabelFilter };
 
 export const profileQueryInput = fromBeforeTo(z.object({ ...rangeFields, ...commFilter }));
 export type ProfileQueryInput = z.infer<typeof profileQueryInput>;
@@ -46,6 +59,7 @@ export const flameInput = fromBeforeTo(
 		topLimit: z.number().int().min(0).max(10_000).default(500),
 		/** A `comm (pid)` level under each command, so its processes get a column each. */
 		groupByProcess: z.boolean().default(false),
+		...groupByEndpointField,
 		/** Most nodes to send; the pruning threshold rises above `minFraction` to stay under it. */
 		maxNodes: z.number().int().min(100).max(200_000).optional(),
 	}),
@@ -74,6 +88,7 @@ export const flameSubtreeInput = fromBeforeTo(
 		path: flamePathSchema,
 		minFraction: z.number().min(0).max(0.5).default(DEFAULT_MIN_FRACTION),
 		groupByProcess: z.boolean().default(false),
+		...groupByEndpointField,
 	}),
 );
 export type FlameSubtreeInput = z.input<typeof flameSubtreeInput>;
@@ -86,6 +101,7 @@ export const flameSearchInput = fromBeforeTo(
 		term: z.string().min(1).max(500),
 		path: flamePathSchema.optional(),
 		groupByProcess: z.boolean().default(false),
+		...groupByEndpointField,
 	}),
 );
 export type FlameSearchInput = z.input<typeof flameSearchInput>;

@@ -37,7 +37,7 @@ function num(v: string | null): number | undefined {
 }
 
 /**
- * The download behind `GET /api/pprof?from=&to=&host=&pid=&comm=` (epoch ms) and
+ * The download behind `GET /api/pprof?from=&to=&host=&pid=&comm=&endpoint=&request=` (epoch ms) and
  * `GET /api/pprof?share=<id>`, as pprof or, with `format=folded`, folded text. tRPC carries
  * JSON, so binary export is a plain route sharing the same validation and errors.
  */
@@ -65,6 +65,8 @@ export async function profileExport(ctx: ApiContext, params: URLSearchParams): P
 		host: hosts.length === 0 ? undefined : hosts.length === 1 ? hosts[0] : hosts,
 		pid: num(params.get('pid')),
 		comm: params.get('comm') || undefined,
+		endpoint: params.get('endpoint') || undefined,
+		requestId: params.get('request') || undefined,
 	});
 	if (!parsed.success)
 		throw new ApiError(

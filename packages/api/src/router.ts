@@ -11,12 +11,13 @@ import { sharesRouter } from './shares-router.ts';
 import { diffRouter } from './diff-router.ts';
 import { sandwichRouter } from './sandwich-router.ts';
 import { timelineProcedure } from './timeline-procedure.ts';
+import { endpointCpuProcedure } from './endpoint-cpu-router.ts';
 import { queryProfiles } from './host-selection.ts';
 import { flameInput, flameSearchInput, flameSubtreeInput, foldedInput, processFindInput, type HostSelection } from './inputs.ts';
 import { t } from './trpc.ts';
 
 function storeQuery(q: Omit<ProfileQuery, 'host'> & { host?: HostSelection | undefined }) {
-	return { fromMs: q.fromMs, toMs: q.toMs, host: q.host, pid: q.pid, comm: q.comm };
+	return { fromMs: q.fromMs, toMs: q.toMs, host: q.host, pid: q.pid, comm: q.comm, endpoint: q.endpoint, requestId: q.requestId };
 }
 
 export type { FlameResult } from './flame-result.ts';
@@ -33,22 +34,30 @@ export const appRouter = t.router({
 	profile: t.router({
 		flame: t.procedure.input(flameInput).query(async ({ input, ctx }): Promise<FlameResult> => {
 			checkRange(input);
-			const view = await guarded('profile query failed', () => mergedView(ctx.storage.profiles, storeQuery(input), input.groupByProcess));
+			const view = await guarded('profile query failed', () =>
+				mergedView(ctx.storage.profiles, storeQuery(input), input.groupByProcess, input.groupByEndpoint),
+			);
 			return flameResult(view.profile, input, view.windows, input, view.derive, view.cached);
 		}),
 		/** Zooming in: the subtree at a path of the same query, at full resolution. */
 		subtree: t.procedure.input(flameSubtreeInput).query(async ({ input, ctx }): Promise<FlameSubtree> => {
 			checkRange(input);
-			const view = await guarded('profile query failed', () => mergedView(ctx.storage.profiles, storeQuery(input), input.groupByProcess));
+			const view = await guarded('profile query failed', () =>
+				mergedView(ctx.storage.profiles, storeQuery(input), input.groupByProcess, input.groupByEndpoint),
+			);
 			return flameSubtree(view.profile, input.path, input.minFraction, view.cached);
 		}),
 		/** A search's share, counted on every sample (not the pruned tree), or under the zoomed path. */
 		search: t.procedure.input(flameSearchInput).query(async ({ input, ctx }): Promise<FlameSearchResult> => {
 			checkRange(input);
-			const view = await guarded('profile query failed', () => mergedView(ctx.storage.profiles, storeQuery(input), input.groupByProcess));
+			const view = await guarded('profile query failed', () =>
+				mergedView(ctx.storage.profiles, storeQuery(input), input.groupByProcess, input.groupByEndpoint),
+			);
 			return flameSearch(view.profile, input.term, input.path, view.cached);
 		}),
 		timeline: timelineProcedure,
+		/** CPU of one endpoint, or during one request, with its share of the process's CPU. */
+		endpoint: endpointCpuProcedure,
 		folded: t.procedure.input(foldedInput).query(async ({ input, ctx }) => {
 			checkRange(input);
 			const { profile, windows } = await guarded('profile query failed', () => queryProfiles(ctx.storage.profiles, storeQuery(input)));

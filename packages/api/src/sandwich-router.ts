@@ -67,7 +67,15 @@ export const sandwichRouter = t.router({
 	query: t.procedure.input(sandwichQueryInput).query(async ({ input, ctx }): Promise<SandwichResult> => {
 		checkRange(input);
 		const { profile } = await guarded('profile query failed', () =>
-			queryProfiles(ctx.storage.profiles, { fromMs: input.fromMs, toMs: input.toMs, host: input.host, pid: input.pid, comm: input.comm }),
+			queryProfiles(ctx.storage.profiles, {
+				fromMs: input.fromMs,
+				toMs: input.toMs,
+				host: input.host,
+				pid: input.pid,
+				comm: input.comm,
+				endpoint: input.endpoint,
+				requestId: input.requestId,
+			}),
 		);
 		return result(profile, input);
 	}),

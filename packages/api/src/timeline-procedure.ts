@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { commSchema } from '@firesight/protocol';
 import { checkRange, guarded } from './guards.ts';
 import { perHost } from './host-selection.ts';
-import { fromBeforeTo, selectionRangeFields } from './inputs.ts';
+import { fromBeforeTo, requestLabelFilter, selectionRangeFields } from './inputs.ts';
 import { t } from './trpc.ts';
 
 /** Bucket lengths a chart axis reads well, from one profile window (10 s) up to a day. */
@@ -17,6 +17,7 @@ export const timelineInput = fromBeforeTo(
 	z.object({
 		...selectionRangeFields,
 		comm: commSchema.min(1).optional(),
+		...requestLabelFilter,
 		/** Most points the chart wants; buckets are the shortest step that fits. */
 		maxPoints: z.number().int().min(10).max(1000).default(200),
 	}),
@@ -36,7 +37,16 @@ export const timelineProcedure = t.procedure.input(timelineInput).query(async ({
 	const bucketMs = bucketFor(input.toMs - input.fromMs, input.maxPoints);
 	const perHostSamples = await guarded('timeline query failed', () =>
 		perHost(input, (q) =>
-			ctx.storage.profiles.timeline({ fromMs: q.fromMs, toMs: q.toMs, host: q.host, pid: q.pid, comm: q.comm, bucketMs }),
+			ctx.storage.profiles.timeline({
+				fromMs: q.fromMs,
+				toMs: q.toMs,
+				host: q.host,
+				pid: q.pid,
+				comm: q.comm,
+				endpoint: q.endpoint,
+				requestId: q.requestId,
+				bucketMs,
+			}),
 		),
 	);
 	const samples = perHostSamples[0]?.map((_, i) => perHostSamples.reduce((sum, one) => sum + (one[i] ?? 0), 0)) ?? [];

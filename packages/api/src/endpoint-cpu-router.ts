@@ -1,0 +1,59 @@
+import { z } from 'zod';
+import { totalWeight } from '@firesight/profile';
+import { pidSchema } from '@firesight/protocol';
+import { flameResult, type FlameResult } from './flame-result.ts';
+import { checkRange, guarded } from './guards.ts';
+import { perHost, queryProfiles } from './host-selection.ts';
+import { DEFAULT_MIN_FRACTION, fromBeforeTo, requestLabelFilter, selectionRangeFields } from './inputs.ts';
+import { t } from './trpc.ts';
+
+export const endpointCpuInput = fromBeforeTo(
+	z.object({
+		...selectionRangeFields,
+		/** The process that served the endpoint: its CPU is what the share is of. */
+		pid: pidSchema.optional(),
+		...requestLabelFilter,
+		minFraction: z.number().min(0).max(0.5).default(DEFAULT_MIN_FRACTION),
+		topLimit: z.number().int().min(0).max(10_000).default(100),
+	}),
+).refine((q) => q.endpoint !== undefined || q.requestId !== undefined, {
+	message: 'give an endpoint or a requestId',
+	path: ['endpoint'],
+});
+export type EndpointCpuInput = z.input<typeof endpointCpuInput>;
+
+export interface EndpointCpu {
+	/** The flame graph of the samples attributed to the endpoint (or the request) over the range. */
+	flame: FlameResult;
+	/** All samples of the same process (pid and host filters, no request label) over the range. */
+	processSamples: number;
+	/** flame.totalSamples over processSamples; null when the process had no sample. */
+	share: number | null;
+	/**
+	 * Of flame.totalSamples, those taken while several requests were open on the thread: the
+	 * endpoint (or request) was the one read last, not necessarily the one running.
+	 */
+	ambiguousSamples: number;
+}
+
+/**
+ * "CPU of this endpoint" and "CPU during this request": the attributed samples as a flame graph,
+ * with the share of the serving process's CPU they are.
+ */
+export const endpointCpuProcedure = t.procedure.input(endpointCpuInput).query(async ({ input, ctx }): Promise<EndpointCpu> => {
+	checkRange(input);
+	const scope = { fromMs: input.fromMs, toMs: input.toMs, host: input.host, pid: input.pid };
+	const [attributed, processTotals] = await guarded('profile query failed', () =>
+		Promise.all([
+			queryProfiles(ctx.storage.profiles, { ...scope, endpoint: input.endpoint, requestId: input.requestId }),
+			// One bucket over the whole range: the process's samples without building its profile.
+			perHost(scope, (q) => ctx.storage.profiles.timeline({ ...q, bucketMs: input.toMs - input.fromMs })),
+		]),
+	);
+	const processSamples = processTotals.reduce((sum, buckets) => sum + buckets.reduce((a, b) => a + b, 0), 0);
+	const flame = flameResult(attributed.profile, input, attributed.windows, input);
+	let ambiguousSamples = 0;
+	for (const s of attributed.profile.samples) if (s.ambiguous === true) ambiguousSamples += s.weight;
+	const samples = totalWeight(attributed.profile);
+	return { flame, processSamples, share: processSamples > 0 ? samples / processSamples : null, ambiguousSamples };
+});
