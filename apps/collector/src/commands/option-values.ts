@@ -55,6 +55,12 @@ export const name = z
 	.min(1, `must be 1 to ${limits.shortString} characters`)
 	.max(limits.shortString, `must be 1 to ${limits.shortString} characters`);
 
+/** An endpoint as the Requests page and the request labels of samples name it: `GET /api/users/:id`. */
+export const endpoint = z
+	.string()
+	.max(limits.shortString, `must be at most ${limits.shortString} characters`)
+	.regex(/^[A-Z][A-Z-]* \/\S*$/, "must be METHOD and path template, such as 'GET /api/users/:id'");
+
 /** A file to write. */
 export const filePath = z
 	.string()

@@ -1,7 +1,7 @@
 import { defineOptions, quote, textOption, UsageError, UserError, type Command, type Environment } from '../command.ts';
 import { callHub, createHubClient, hubError } from '../hub-client.ts';
 import { openOutput } from './output-file.ts';
-import { choice, filePath, name, outputFormat } from './option-values.ts';
+import { choice, endpoint, filePath, name, outputFormat } from './option-values.ts';
 import { parseListingArgs, queryOptions, reportNothing, writeStdout } from './query-listing.ts';
 import { requests, requestsUsage } from './query-requests.ts';
 import { retransmits, retransmitsUsage } from './query-retransmits.ts';
@@ -17,15 +17,21 @@ interface QuerySubcommand {
 }
 
 const profileUsage = `Usage: firesight query profile [--since DURATION] [--pid PID] [--comm NAME] [--host HOST]
+                              [--endpoint 'METHOD /path'] [--request ID]
                               [--format pprof|folded] [--output FILE] [--hub URL]
 
 Merges the CPU profile windows a running hub stored over the last DURATION and writes them.
+With --endpoint, only the samples taken while a thread served that endpoint (from the TLS
+capture, no change to the application); pprof samples carry the endpoint as a label either way.
 
 Options:
   -s, --since DURATION   how far back, e.g. 30s, 5m, 1h, 2d (default 5m)
   -p, --pid PID          only this process
   -c, --comm NAME        only processes with this command name
       --host HOST        only this collector host
+  -e, --endpoint EP      only samples attributed to this endpoint, exactly as the Requests page
+                         names it: METHOD and path template, e.g. 'GET /api/users/:id'
+      --request ID       only samples attributed to this (slow) request: its requestId
   -f, --format FORMAT    folded (flamegraph.pl, speedscope) or pprof (go tool pprof);
                          default: pprof when --output ends in .pb.gz or .pprof, else folded
   -o, --output FILE      write here instead of standard output (pprof needs a file or a pipe)
@@ -35,19 +41,32 @@ Options:
 const profileOptions = defineOptions({
 	...queryOptions,
 	comm: textOption(name.optional(), { short: 'c' }),
+	endpoint: textOption(endpoint.optional(), { short: 'e' }),
+	request: textOption(name.optional()),
 	format: textOption(choice(['pprof', 'folded']).optional(), { short: 'f' }),
 	output: textOption(filePath.optional(), { short: 'o' }),
 });
 
 async function profile(argv: string[]): Promise<number> {
-	const { since: sinceMs, pid, comm, host, hub, token, output: outputPath, ...args } = profileOptions.parse(argv);
+	const {
+		since: sinceMs,
+		pid,
+		comm,
+		endpoint,
+		request: requestId,
+		host,
+		hub,
+		token,
+		output: outputPath,
+		...args
+	} = profileOptions.parse(argv);
 	const format = outputFormat(args.format, outputPath);
 	if (format === 'pprof' && !outputPath && process.stdout.isTTY) {
 		throw new UsageError('pprof is binary: give --output FILE or pipe standard output');
 	}
 	const output = outputPath === undefined ? undefined : openOutput(outputPath);
 	try {
-		return await queryProfile({ sinceMs, pid, comm, host, hub, token, format, output });
+		return await queryProfile({ sinceMs, pid, comm, endpoint, requestId, host, hub, token, format, output });
 	} finally {
 		output?.discard();
 	}
@@ -57,6 +76,8 @@ async function queryProfile({
 	sinceMs,
 	pid,
 	comm,
+	endpoint,
+	requestId,
 	host,
 	hub,
 	token,
@@ -66,6 +87,8 @@ async function queryProfile({
 	sinceMs: number;
 	pid: number | undefined;
 	comm: string | undefined;
+	endpoint: string | undefined;
+	requestId: string | undefined;
 	host: string | undefined;
 	hub: string;
 	token: string | undefined;
@@ -79,7 +102,7 @@ async function queryProfile({
 	let samples: number;
 	if (format === 'folded') {
 		const client = createHubClient(hub, token);
-		const r = await callHub(hub, () => client.profile.folded.query({ fromMs, toMs, pid, comm, host }));
+		const r = await callHub(hub, () => client.profile.folded.query({ fromMs, toMs, pid, comm, endpoint, requestId, host }));
 		body = r.text;
 		samples = r.totalSamples;
 	} else {
@@ -87,6 +110,8 @@ async function queryProfile({
 		const params = new URLSearchParams({ from: String(fromMs), to: String(toMs) });
 		if (pid !== undefined) params.set('pid', String(pid));
 		if (comm !== undefined) params.set('comm', comm);
+		if (endpoint !== undefined) params.set('endpoint', endpoint);
+		if (requestId !== undefined) params.set('request', requestId);
 		if (host !== undefined) params.set('host', host);
 		let res: Response;
 		try {
@@ -100,7 +125,7 @@ async function queryProfile({
 		samples = Number(res.headers.get('x-firesight-samples') ?? NaN);
 	}
 	if (samples === 0) {
-		reportNothing('samples', sinceMs, { pid, comm, host });
+		reportNothing('samples', sinceMs, { pid, comm, endpoint, request: requestId, host });
 	}
 	if (output) {
 		output.write(body);
