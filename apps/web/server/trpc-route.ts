@@ -112,7 +112,14 @@ function abortedQuery(err: unknown): boolean {
 }
 
 /** `/trpc/*` through tRPC's fetch adapter, inside the budget. */
-export function createTrpcRoute(opts: { ctx: ApiContext; metrics: HubMetrics; budget?: Partial<ApiBudget>; log(line: string): void }) {
+export function createTrpcRoute(opts: {
+	ctx: ApiContext;
+	metrics: HubMetrics;
+	budget?: Partial<ApiBudget>;
+	log(line: string): void;
+	/** Who is asking (the context's `requester`). */
+	requester?(req: IncomingMessage): string;
+}) {
 	const budget = { ...DEFAULT_API_BUDGET, ...opts.budget };
 	const gate = new RequestGate(budget.concurrent, budget.queued);
 	const refused = new Counter({
@@ -175,7 +182,7 @@ export function createTrpcRoute(opts: { ctx: ApiContext; metrics: HubMetrics; bu
 					endpoint: '/trpc',
 					req: request,
 					router: appRouter,
-					createContext: () => opts.ctx,
+					createContext: () => (opts.requester ? { ...opts.ctx, requester: opts.requester(req) } : opts.ctx),
 					maxBatchSize: budget.maxBatchSize,
 					onError({ error, path }) {
 						if (abortedQuery(error)) abandoned.inc();
