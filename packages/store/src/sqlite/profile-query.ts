@@ -5,7 +5,6 @@ import type { ProfileCaches } from './profile-caches.ts';
 import { KINDS, decodeStack, sampleLabelsOf, sampleWords } from './profile-codec.ts';
 import { IntMap } from './int-map.ts';
 import { checkQueryBudget } from '../query-budget.ts';
-import { checkQueryBudget } from '../query-budget.ts';
 
 /** The longest window the protocol accepts; bounds the index range a time query must scan. */
 const MAX_WINDOW_MS = 3_600_000;
@@ -54,8 +53,6 @@ export function queryProfile(db: Database.Database, caches: ProfileCaches, q: Pr
 	const hosts = new Set<number>();
 	for (const [hostId, data, labelData] of blobsOf) {
 		hosts.add(hostId);
-		// Per window: a caller whose time ran out stops the scan here, not at its end.
-		checkQueryBudget();
 		// Per window: a caller whose time ran out stops the scan here, not at its end.
 		checkQueryBudget();
 		const quads = sampleWords(data);

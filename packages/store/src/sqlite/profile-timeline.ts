@@ -2,7 +2,6 @@ import type Database from 'better-sqlite3';
 import type { TimelineQuery } from '../profile-store.ts';
 import { sampleWords } from './profile-codec.ts';
 import { checkQueryBudget } from '../query-budget.ts';
-import { checkQueryBudget } from '../query-budget.ts';
 import { labelIdsMatching, labelWindowsOnly } from './profile-query.ts';
 
 /** The longest window the protocol accepts; bounds the index range a time query must scan. */
@@ -31,7 +30,6 @@ export function queryTimeline(db: Database.Database, q: TimelineQuery): number[]
 		.raw()
 		.iterate(params) as Iterable<[number, Buffer, Buffer | null]>;
 	for (const [startMs, data, labelData] of rows) {
-		checkQueryBudget();
 		checkQueryBudget();
 		const bucket = Math.min(buckets.length - 1, Math.max(0, Math.floor((startMs - q.fromMs) / q.bucketMs)));
 		const quads = sampleWords(data);
