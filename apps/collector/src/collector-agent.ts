@@ -7,6 +7,7 @@ import { HubStream, type HubStreamOptions } from './hub-stream.ts';
 import { createLogger, logLine, type LogLine } from '@firesight/web/logger';
 import { ProcessTable } from './live/process-table.ts';
 import { profilingFeature } from './profiling/profiling-feature.ts';
+import { RequestAttribution } from './request-attribution.ts';
 import { tcpFeature } from './tcp/tcp-feature.ts';
 import { tlsFeature } from './tls/tls-feature.ts';
 
@@ -42,10 +43,12 @@ export interface Collector {
 
 /** Every signal this collector knows. A new one is one more entry here (see docs/adding-a-signal.md). */
 export function defaultFeatures(options: Pick<CollectorOptions, 'frequency' | 'unwind' | 'captureBodies'>): FeatureDefinition[] {
+	// The TLS capture says which request each kernel request id was; the profiler labels its samples with it.
+	const attribution = new RequestAttribution();
 	return [
-		profilingFeature({ frequency: options.frequency ?? 97, unwind: options.unwind ?? 'auto' }),
+		profilingFeature({ frequency: options.frequency ?? 97, unwind: options.unwind ?? 'auto', attribution }),
 		tcpFeature(),
-		tlsFeature({ captureBodies: options.captureBodies ?? [] }),
+		tlsFeature({ captureBodies: options.captureBodies ?? [], attribution }),
 	];
 }
 

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { Profiler, type DrainedWindow, type ProfileCounter, type UnwindMode } from '@firesight/native';
 import { ProfileBuilder, type Profile } from '@firesight/profile';
 import { Symbolizer } from '@firesight/symbolize';
+import type { SampleAttribution } from '../request-attribution.ts';
 import { symbolizeWindow, type WireCuts } from './symbolize-window.ts';
 import { ProcessUnwinding, type ProcessUnwindingOptions } from './unwind/process-unwinding.ts';
 
@@ -21,6 +22,8 @@ export interface ProfileSamplerOptions {
 	unwind?: UnwindMode;
 	/** Where unwind tables are cached, and how long an unused one stays loaded. */
 	unwinding?: ProcessUnwindingOptions;
+	/** Labels samples stamped with a request (endpoint, requestId) when their window closes. */
+	attribution?: SampleAttribution;
 }
 
 /** Samples per process during one tick. */
@@ -49,7 +52,8 @@ export class ProfileSampler extends EventEmitter<Events> {
 	readonly #profiler: Profiler;
 	/** The mapping tracker that feeds the walker its tables; none with `unwind: 'fp'`. */
 	readonly unwinding: ProcessUnwinding | undefined;
-	readonly #options: Required<Omit<ProfileSamplerOptions, 'symbolizer' | 'pids' | 'unwind' | 'unwinding'>>;
+	readonly #options: Required<Omit<ProfileSamplerOptions, 'symbolizer' | 'pids' | 'unwind' | 'unwinding' | 'attribution'>>;
+	readonly #attribution: SampleAttribution | undefined;
 	#builder: ProfileBuilder;
 	#startMs = Date.now();
 	#timer: NodeJS.Timeout | undefined;
@@ -60,6 +64,7 @@ export class ProfileSampler extends EventEmitter<Events> {
 		super();
 		this.#options = { tickMs: 1000, ...options };
 		this.symbolizer = options.symbolizer ?? new Symbolizer();
+		this.#attribution = options.attribution;
 		const unwind = options.unwind ?? 'auto';
 		this.#profiler = new Profiler({ frequency: options.frequency, pids: options.pids ?? [], unwind });
 		if (unwind !== 'fp') {
@@ -82,6 +87,7 @@ export class ProfileSampler extends EventEmitter<Events> {
 		await this.#tick();
 		await this.unwinding?.close();
 		this.#profiler.close();
+		this.#attribution?.flush(this.#builder, true); // no later window to wait for
 		return this.#closeWindow(Date.now());
 	}
 
@@ -118,7 +124,7 @@ export class ProfileSampler extends EventEmitter<Events> {
 		const drained = await this.#profiler.drain();
 		this.unwinding?.afterDrain(drained.unmappedPids);
 		const now = Date.now();
-		symbolizeWindow(drained, this.symbolizer, this.#builder, this.cuts);
+		symbolizeWindow(drained, this.symbolizer, this.#builder, this.cuts, this.#attribution);
 		const stats = tickStats(drained, now, now - this.#lastTick);
 		this.emit('tick', stats);
 		this.#lastTick = now;
@@ -129,6 +135,7 @@ export class ProfileSampler extends EventEmitter<Events> {
 	}
 
 	#closeWindow(now: number): Profile {
+		this.#attribution?.flush(this.#builder);
 		const built = this.#builder.build();
 		const profile = { ...built, startMs: this.#startMs, durationMs: Math.max(1, now - this.#startMs) };
 		this.#startMs = now;

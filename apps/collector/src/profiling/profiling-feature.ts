@@ -1,6 +1,7 @@
 import type { UnwindMode } from '@firesight/native';
 import type { ProcessRow } from '@firesight/protocol';
 import type { Feature, FeatureDefinition } from '../feature.ts';
+import type { SampleAttribution } from '../request-attribution.ts';
 import { ProfileSampler, type TickStats } from './profile-sampler.ts';
 
 /** The symbolizer's counts of frames it could not name: losses like the kernel's. */
@@ -30,7 +31,7 @@ export function withSamples(rows: ProcessRow[], samplesByPid: TickStats['samples
  * CPU profiles: the perf_event sampler drained every tick into samples per process, symbolized
  * into the current window, which is sent at each window's end.
  */
-export function profilingFeature(options: { frequency: number; unwind?: UnwindMode }): FeatureDefinition {
+export function profilingFeature(options: { frequency: number; unwind?: UnwindMode; attribution?: SampleAttribution }): FeatureDefinition {
 	return {
 		name: 'profile',
 		title: 'CPU profiling',
@@ -40,6 +41,7 @@ export function profilingFeature(options: { frequency: number; unwind?: UnwindMo
 				windowMs: Number.MAX_SAFE_INTEGER,
 				tickMs: 0,
 				unwind: options.unwind ?? 'auto',
+				...(options.attribution ? { attribution: options.attribution } : {}),
 			});
 			let last: TickStats | undefined;
 			// A process's maps are snapshotted when it is first seen, so its samples still symbolize

@@ -2,6 +2,7 @@ import type { DrainedWindow } from '@firesight/native';
 import type { Frame, ProfileBuilder } from '@firesight/profile';
 import { cutKeepingEnd, limits } from '@firesight/protocol';
 import type { Symbolizer } from '@firesight/symbolize';
+import type { SampleAttribution } from '../request-attribution.ts';
 
 const EFAULT = -14;
 
@@ -33,7 +34,13 @@ function fitFrame(f: Frame, cuts: WireCuts | undefined): Frame {
  * Symbolizes one drained window into `builder`: user frames root first, then kernel frames, as
  * `perf script` folds them. Each stack is symbolized once per window, however many keys share it.
  */
-export function symbolizeWindow(window: DrainedWindow, symbolizer: Symbolizer, builder: ProfileBuilder, cuts?: WireCuts): void {
+export function symbolizeWindow(
+	window: DrainedWindow,
+	symbolizer: Symbolizer,
+	builder: ProfileBuilder,
+	cuts?: WireCuts,
+	attribution?: SampleAttribution,
+): void {
 	const kernelCache = new Map<number, number[]>();
 	const userCache = new Map<string, number[]>();
 	const intern = (frames: Frame[]) => frames.reverse().map((f) => builder.frames.intern(fitFrame(f, cuts)));
@@ -62,6 +69,10 @@ export function symbolizeWindow(window: DrainedWindow, symbolizer: Symbolizer, b
 
 	for (const c of window.counts) {
 		const stack = [...userStack(c.pid, c.userStackId), ...kernelStack(c.kernelStackId)];
-		builder.appendSampleIds(stack, c.count, { pid: c.pid, comm: c.comm });
+		const labels = { pid: c.pid, comm: c.comm };
+		// Stamped with a request: labelled when the window closes, once the request is known.
+		if (c.requestId !== undefined && attribution) {
+			attribution.hold(builder, stack, c.count, labels, c.requestId, c.requestAmbiguous === true);
+		} else builder.appendSampleIds(stack, c.count, labels);
 	}
 }

@@ -4,6 +4,7 @@ import { templatePath, type ParsedMessage } from '@firesight/http1';
 import { TlsTracer, type TlsCounter, type TlsEvent } from '@firesight/native';
 import { DEFAULT_REDACTION, redactHeaders, redactRequestPath, type RedactionRules, type RequestRecord } from '@firesight/protocol';
 import { monotonicToEpochMs, readClocks, type ClockReading } from '../monotonic-clock.ts';
+import type { RequestAttribution } from '../request-attribution.ts';
 import { ConnectionTracker, type ConnectionSummary, type ConnectionTrackerStats, type TrackedExchange } from './connection-tracker.ts';
 import { RequestAggregator, type RequestAggregates } from './request-aggregates.ts';
 import { TargetDiscovery, type AttachedFile, type DiscoveryStats } from './target-discovery.ts';
@@ -23,6 +24,8 @@ export interface TlsCaptureOptions {
 	ringBytes?: number;
 	/** How socket syscalls are seen (see TlsTracerOptions): 'auto' unless comparing the two. */
 	syscallHook?: 'auto' | 'raw';
+	/** Told what each request the kernel gave an id was, so that CPU samples can be labelled with it. */
+	attribution?: RequestAttribution;
 }
 
 export interface TlsCaptureCounters {
@@ -157,8 +160,12 @@ export class TlsCapture extends EventEmitter<TlsCaptureEvents> {
 
 	#onEvents(events: TlsEvent[]): void {
 		this.#readClocks();
+		const attribution = this.#opts.attribution;
 		for (const ev of events) {
 			try {
+				if (ev.type === 'data' && ev.requestId !== 0 && attribution) {
+					attribution.requestStarted(ev.requestId, ev.tgid, ev.tsNs, this.#requestLineEndpoint(ev.payload));
+				}
 				if (ev.type === 'exec') {
 					this.#comms.set(ev.tgid, ev.comm);
 					this.#discovery?.onExec(ev.tgid);
@@ -199,6 +206,15 @@ export class TlsCapture extends EventEmitter<TlsCaptureEvents> {
 		return hit;
 	}
 
+	/** `METHOD /path/template` from the request line the kernel saw start a request, or ''. */
+	#requestLineEndpoint(payload: Uint8Array): string {
+		let end = payload.indexOf(13);
+		if (end < 0) end = payload.indexOf(10);
+		if (end < 0) return '';
+		const [method, target] = latin1.decode(payload.subarray(0, Math.min(end, 8192))).split(' ');
+		return method && target ? `${method} ${this.#url(target)[1]}` : '';
+	}
+
 	#onExchange(x: TrackedExchange): void {
 		const { exchange: ex } = x;
 		const req = ex.request;
@@ -224,6 +240,10 @@ export class TlsCapture extends EventEmitter<TlsCaptureEvents> {
 			requestHeaders: redactHeaders(req.headers, rules),
 			responseHeaders: redactHeaders(res.headers, rules),
 		};
+		if (ex.role === 'server' && this.#opts.attribution) {
+			const requestId = this.#opts.attribution.requestFinished(x.pid, req.startNs, `${r.method} ${endpoint}`, r.latencyMs);
+			if (requestId !== undefined) r.requestId = requestId;
+		}
 		const reqBody = bodyText(req);
 		const resBody = bodyText(res);
 		if (reqBody !== undefined) r.requestBody = reqBody;
@@ -235,6 +255,7 @@ export class TlsCapture extends EventEmitter<TlsCaptureEvents> {
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: false });
+const latin1 = new TextDecoder('latin1');
 
 /** A captured body as text, for the processes bodies were asked for; undefined otherwise. */
 function bodyText(m: ParsedMessage): string | undefined {

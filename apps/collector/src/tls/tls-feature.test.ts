@@ -62,6 +62,9 @@ class FakeCapture extends EventEmitter implements TlsCaptureLike {
 				noEntry: 0,
 				activeFull: 0,
 				connFull: 0,
+				requestContextFull: 4,
+				requestSlotsFull: 0,
+				responseUnmatched: 0,
 				streamDropped: 2,
 				decodeErrors: 0,
 			},
@@ -117,6 +120,7 @@ test('requests become bounded batches, process rates and p99, windows and drop c
 	assert.equal(tls.drops().dataLost, 3);
 	assert.equal(tls.drops().streamDropped, 2);
 	assert.equal(tls.drops().requestsNotSent, 2);
+	assert.equal(tls.drops().requestContextFull, 4, 'request attribution losses reach the drops');
 
 	void tls.tick!();
 	assert.equal(sent.batches.length, 1, 'nothing new, nothing sent');

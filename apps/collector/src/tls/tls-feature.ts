@@ -1,5 +1,6 @@
 import { MAX_REQUESTS_PER_BATCH, type ProcessRow, type RequestRecord, type RequestWindow } from '@firesight/protocol';
 import type { Feature, FeatureContext, FeatureDefinition } from '../feature.ts';
+import type { RequestAttribution, RequestAttributionStats } from '../request-attribution.ts';
 import type { RequestAggregates } from './request-aggregates.ts';
 import { TlsCapture, type TlsCaptureCounters } from './tls-capture.ts';
 
@@ -16,6 +17,8 @@ export interface TlsFeatureOptions {
 	maxBatch?: number;
 	/** Span over which the process table's p99 is taken. Default 10 s. */
 	p99SpanMs?: number;
+	/** Shared with the profiling feature: the requests its samples are labelled with. */
+	attribution?: RequestAttribution;
 	/** For tests: instead of loading the BPF program. */
 	create?: (opts: { captureBodies: readonly number[] }) => TlsCaptureLike;
 	now?: () => number;
@@ -50,6 +53,7 @@ export function toWireRequest(r: RequestRecord): RequestRecord {
 		local: r.local,
 		remote: r.remote,
 		connection: r.connection,
+		...(r.requestId !== undefined ? { requestId: r.requestId } : {}),
 		httpVersion: r.httpVersion.slice(0, 16),
 		requestHeaders: clip(r.requestHeaders),
 		responseHeaders: clip(r.responseHeaders),
@@ -60,14 +64,29 @@ export function toWireRequest(r: RequestRecord): RequestRecord {
 }
 
 /** Loss counters only (calls and bytes are throughput, not loss), under the decoder's names. */
-export function tlsDrops(c: TlsCaptureCounters, omitted: number): Record<string, number> {
+export function tlsDrops(c: TlsCaptureCounters, omitted: number, attribution?: RequestAttributionStats): Record<string, number> {
 	const out: Record<string, number> = {};
-	for (const name of ['dataLost', 'controlLost', 'truncated', 'activeFull', 'connFull', 'streamDropped', 'decodeErrors'] as const) {
+	for (const name of [
+		'dataLost',
+		'controlLost',
+		'truncated',
+		'activeFull',
+		'connFull',
+		'requestContextFull',
+		'requestSlotsFull',
+		'responseUnmatched',
+		'streamDropped',
+		'decodeErrors',
+	] as const) {
 		out[name] = c.kernel[name] ?? 0;
 	}
 	out.attachFailures = c.discovery.attachFailures;
 	out.connectionsEvicted = c.connections.evicted;
 	out.requestsNotSent = omitted;
+	if (attribution) {
+		out.samplesUnattributed = attribution.samplesUnattributed;
+		out.requestsForgotten = attribution.requestsForgotten;
+	}
 	return out;
 }
 
@@ -88,7 +107,9 @@ function startTls(options: TlsFeatureOptions, { host, send, log }: FeatureContex
 	const maxBatch = Math.min(options.maxBatch ?? MAX_REQUESTS_PER_BATCH, MAX_REQUESTS_PER_BATCH);
 	const spanMs = options.p99SpanMs ?? 10_000;
 	const captureBodies = options.captureBodies ?? [];
-	const cap: TlsCaptureLike = options.create?.({ captureBodies }) ?? new TlsCapture({ captureBodies });
+	const attribution = options.attribution;
+	const cap: TlsCaptureLike =
+		options.create?.({ captureBodies }) ?? new TlsCapture({ captureBodies, ...(attribution ? { attribution } : {}) });
 	cap.start();
 	let pending: RequestRecord[] = [];
 	let omitted = 0;
@@ -155,7 +176,7 @@ function startTls(options: TlsFeatureOptions, { host, send, log }: FeatureContex
 				return out;
 			});
 		},
-		drops: () => tlsDrops(cap.counters(), omittedTotal),
+		drops: () => tlsDrops(cap.counters(), omittedTotal, attribution?.stats),
 		window: sendWindow,
 		async stop() {
 			// Ends open connections first: a response that runs until close completes.

@@ -1,0 +1,233 @@
+import { randomBytes } from 'node:crypto';
+import type { Frame, ProfileBuilder, SampleLabels } from '@firesight/profile';
+import { limits } from '@firesight/protocol';
+import { quantile } from './tls/request-aggregates.ts';
+import { readClocks } from './monotonic-clock.ts';
+
+/**
+ * Where the TLS capture and the profiler meet. The kernel stamps each CPU sample with the id of
+ * the request its thread was serving (bpf/request-context.h); the TLS capture says what each id
+ * was (its process, endpoint and, once answered, its latency); this module turns the stamps into
+ * the samples' `endpoint`, `requestId` and `ambiguous` labels when a profile window closes.
+ *
+ * A request's parse can arrive after the samples it caused (the ring buffer is drained every
+ * 100 ms, the profile maps every tick), so stamped samples are held until their window closes.
+ * Those whose request is still unknown then, or still young and open, wait for one more window;
+ * after that an unknown request's samples go out unlabelled and are counted, never guessed.
+ */
+
+/** What the profile side hands over: samples stamped with a request, and when to label them. */
+export interface SampleAttribution {
+	/** A stamped sample: `stack` holds ids interned in `builder`'s frame table. */
+	hold(builder: ProfileBuilder, stack: readonly number[], weight: number, labels: SampleLabels, request: number, ambiguous: boolean): void;
+	/** The window of `builder` closes: labels what can be and appends it. `final`: nothing waits. */
+	flush(builder: ProfileBuilder, final?: boolean): void;
+}
+
+export interface RequestAttributionOptions {
+	/**
+	 * Samples keep their request's `requestId` (so "CPU during this request" can find them) when
+	 * the request took at least this long, or at least the p99 of its endpoint's requests that
+	 * ended in the same window; the others merge per endpoint. Default 500 ms.
+	 */
+	slowMs?: number;
+	/** The first part of every `requestId` (`boot:id`): unique per run of the collector. */
+	boot?: string;
+	/** Requests remembered at most; past it the oldest are forgotten (counted). */
+	maxRequests?: number;
+}
+
+export interface RequestAttributionStats {
+	/** Samples stamped with a request the TLS capture never described: sent without labels. */
+	samplesUnattributed: number;
+	/** Requests forgotten to stay within maxRequests before their samples were labelled. */
+	requestsForgotten: number;
+}
+
+interface RequestInfo {
+	pid: number;
+	/** `METHOD /path/template`, cut to the label's wire limit; '' while the request line is unknown. */
+	endpoint: string;
+	startNs: bigint;
+	latencyMs?: number;
+	/** Decided once, when the window it ended in closes. */
+	slow?: boolean;
+	/** Window closes since `slow` was decided: kept one more for samples drained late. */
+	closesSinceDecided: number;
+}
+
+interface HeldSample {
+	/** Ids in `builder` while in the window they were taken in; frames once carried over. */
+	stack: readonly number[] | readonly Frame[];
+	builder: ProfileBuilder | undefined;
+	weight: number;
+	labels: SampleLabels;
+	request: number;
+	ambiguous: boolean;
+}
+
+/** Requests still unanswered after this long are forgotten (their connection died unseen). */
+const OPEN_REQUEST_TTL_NS = 600n * 1_000_000_000n;
+/** Answered requests this old have had every window they could be labelled in. */
+const ANSWERED_TTL_NS = 120n * 1_000_000_000n;
+
+export class RequestAttribution implements SampleAttribution {
+	readonly boot: string;
+	readonly stats: RequestAttributionStats = { samplesUnattributed: 0, requestsForgotten: 0 };
+	readonly #slowMs: number;
+	readonly #max: number;
+	readonly #requests = new Map<number, RequestInfo>();
+	/** `pid:startNs` of a request's first read → its id: how a parsed exchange finds its id. */
+	readonly #byStart = new Map<string, number>();
+	#held: HeldSample[] = [];
+	#startsSinceSweep = 0;
+
+	constructor(options: RequestAttributionOptions = {}) {
+		this.boot = options.boot ?? randomBytes(4).toString('hex');
+		this.#slowMs = options.slowMs ?? 500;
+		this.#max = options.maxRequests ?? 200_000;
+	}
+
+	/** The wire form of a request id, shared by the request record and its samples. */
+	requestId(request: number): string {
+		return `${this.boot}:${request}`;
+	}
+
+	/**
+	 * The kernel gave a request id to the read at `startNs` (kernel monotonic ns) that began a
+	 * request in process `pid`; `endpoint` is `METHOD /path/template` from its request line, or ''.
+	 */
+	requestStarted(request: number, pid: number, startNs: bigint, endpoint: string): void {
+		const old = this.#requests.get(request);
+		if (old) this.#forget(request, old); // the id wrapped around
+		while (this.#requests.size >= this.#max) {
+			const [oldest, info] = this.#requests.entries().next().value as [number, RequestInfo];
+			this.#forget(oldest, info);
+			this.stats.requestsForgotten++;
+		}
+		this.#requests.set(request, { pid, endpoint: cutEndpoint(endpoint), startNs, closesSinceDecided: 0 });
+		this.#byStart.set(`${pid}:${startNs}`, request);
+		// Without window closes (the profiler is off) nothing else would let go of them.
+		if (++this.#startsSinceSweep >= 4096) {
+			this.#startsSinceSweep = 0;
+			for (const [id, info] of this.#requests) {
+				const age = startNs - info.startNs;
+				if (age > OPEN_REQUEST_TTL_NS || (info.latencyMs !== undefined && age > ANSWERED_TTL_NS)) this.#forget(id, info);
+			}
+		}
+	}
+
+	/**
+	 * A server exchange of `pid` whose request began at `startNs` was answered: returns the
+	 * `requestId` its record and samples share, or undefined when the kernel gave it none.
+	 */
+	requestFinished(pid: number, startNs: bigint, endpoint: string, latencyMs: number): string | undefined {
+		const key = `${pid}:${startNs}`;
+		const request = this.#byStart.get(key);
+		if (request === undefined) return undefined;
+		this.#byStart.delete(key); // a second exchange in the same read (pipelined) is not this one
+		const info = this.#requests.get(request);
+		if (!info) return undefined;
+		info.endpoint = cutEndpoint(endpoint);
+		info.latencyMs = Math.max(0, latencyMs);
+		return this.requestId(request);
+	}
+
+	hold(builder: ProfileBuilder, stack: readonly number[], weight: number, labels: SampleLabels, request: number, ambiguous: boolean): void {
+		this.#held.push({ stack, builder, weight, labels, request, ambiguous });
+	}
+
+	flush(builder: ProfileBuilder, final = false): void {
+		const nowNs = readClocks().ns;
+		this.#decideSlow();
+		const carried: HeldSample[] = [];
+		for (const h of this.#held) {
+			const carriedBefore = h.builder === undefined;
+			const info = this.#requests.get(h.request);
+			const known = info !== undefined && info.pid === h.labels.pid;
+			const done = known && info.latencyMs !== undefined;
+			const slowSoFar = known && Number(nowNs - info.startNs) / 1e6 >= this.#slowMs;
+			// Unknown, or open and young enough that it may still turn slow: one more window.
+			if (!final && !carriedBefore && (!known || (!done && !slowSoFar) || info.endpoint === '')) {
+				carried.push(carry(h));
+				continue;
+			}
+			let labels: SampleLabels = { pid: h.labels.pid, comm: h.labels.comm };
+			if (known && info.endpoint !== '') {
+				const slow = done ? info.slow === true : slowSoFar;
+				labels = {
+					...labels,
+					endpoint: info.endpoint,
+					...(slow ? { requestId: this.requestId(h.request) } : {}),
+					...(h.ambiguous ? { ambiguous: true } : {}),
+				};
+			} else this.stats.samplesUnattributed += h.weight;
+			append(builder, h, labels);
+		}
+		this.#held = carried;
+		this.#expire(nowNs);
+	}
+
+	/** Requests remembered now (for tests and the benchmark). */
+	get size(): number {
+		return this.#requests.size;
+	}
+
+	/** Slow or not, for requests answered since the last close: over the threshold or their endpoint's p99. */
+	#decideSlow(): void {
+		const fresh = new Map<string, RequestInfo[]>();
+		for (const info of this.#requests.values()) {
+			if (info.latencyMs === undefined || info.slow !== undefined) continue;
+			const key = `${info.pid}\0${info.endpoint}`;
+			let list = fresh.get(key);
+			if (!list) fresh.set(key, (list = []));
+			list.push(info);
+		}
+		for (const list of fresh.values()) {
+			const p99 = quantile(
+				list.map((i) => i.latencyMs!).sort((a, b) => a - b),
+				0.99,
+			);
+			for (const info of list) info.slow = info.latencyMs! >= this.#slowMs || info.latencyMs! >= p99;
+		}
+	}
+
+	/** Drops answered requests one close after their samples were labelled, and stale open ones. */
+	#expire(nowNs: bigint): void {
+		for (const [request, info] of this.#requests) {
+			if (info.slow !== undefined) {
+				if (info.closesSinceDecided++ >= 1) this.#forget(request, info);
+			} else if (nowNs - info.startNs > OPEN_REQUEST_TTL_NS) this.#forget(request, info);
+		}
+	}
+
+	#forget(request: number, info: RequestInfo): void {
+		this.#requests.delete(request);
+		const key = `${info.pid}:${info.startNs}`;
+		if (this.#byStart.get(key) === request) this.#byStart.delete(key);
+	}
+}
+
+function cutEndpoint(endpoint: string): string {
+	return endpoint.length <= limits.shortString ? endpoint : endpoint.slice(0, limits.shortString);
+}
+
+/** A held sample that waits for the next window: its frames, since that window has its own table. */
+function carry(h: HeldSample): HeldSample {
+	if (!h.builder) return h;
+	const b = h.builder;
+	return { ...h, builder: undefined, stack: (h.stack as readonly number[]).map((id) => b.frames.frame(id)) };
+}
+
+function append(builder: ProfileBuilder, h: HeldSample, labels: SampleLabels): void {
+	if (h.builder === builder) builder.appendSampleIds(h.stack as number[], h.weight, labels);
+	else if (h.builder === undefined) builder.appendSample(h.stack as readonly Frame[], h.weight, labels);
+	else {
+		const from = h.builder;
+		builder.appendSample(
+			(h.stack as readonly number[]).map((id) => from.frames.frame(id)),
+			h.weight,
+			labels,
+		);
+	}
+}
