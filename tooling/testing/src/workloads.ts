@@ -18,11 +18,23 @@ export const HOT_A_SHARE = 60;
  */
 export const FRAME_POINTER_FLAGS = ['-O0', '-fno-omit-frame-pointer', '-mno-omit-leaf-frame-pointer', '-fno-optimize-sibling-calls'];
 
-/** Compiles fixtures/<name>.c with clang into a temp dir; returns the binary and a cleanup. */
-export function compileFixture(name: string): { path: string; cleanup: () => void } {
+/**
+ * How Debian builds its packages: gcc -O2, no frame pointers. Sibling calls stay calls, so each
+ * function keeps a frame a correct unwinder must find; libc calls go through their PLT stubs.
+ */
+export const NO_FRAME_POINTER_FLAGS = ['-O2', '-fomit-frame-pointer', '-fno-optimize-sibling-calls', '-fno-builtin'];
+
+/**
+ * Compiles fixtures/<name>.c into a temp dir (clang with frame pointers, unless told otherwise);
+ * returns the binary and a cleanup.
+ */
+export function compileFixture(
+	name: string,
+	options: { compiler?: 'clang' | 'gcc'; flags?: readonly string[] } = {},
+): { path: string; cleanup: () => void } {
 	const dir = mkdtempSync(join(tmpdir(), 'firesight-fixture-'));
 	const path = join(dir, name);
-	execFileSync('clang', [...FRAME_POINTER_FLAGS, '-o', path, join(fixturesDir, `${name}.c`)]);
+	execFileSync(options.compiler ?? 'clang', [...(options.flags ?? FRAME_POINTER_FLAGS), '-o', path, join(fixturesDir, `${name}.c`)]);
 	return { path, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
@@ -80,17 +92,25 @@ export function foldedStacks(folded: string): { frames: string[]; count: number 
 }
 
 /**
- * The oracle: `perf record -g` on the same process over the same seconds, read back through
- * `perf script`. Returns each sample's frames (leaf first, as perf prints them).
+ * The oracle: `perf record -g` (or `--call-graph dwarf`, which copies 16 KiB of user stack per
+ * sample and unwinds it afterwards from .eh_frame; user-mode samples only, so no kernel frames
+ * mix into the chains) on the same process over the same seconds, read back through `perf
+ * script`. Returns each sample's frames (leaf first, as perf prints them).
  */
-export async function perfRecord(pid: number, seconds: number, frequency: number): Promise<{ frames: string[]; count: number }[]> {
+export async function perfRecord(
+	pid: number,
+	seconds: number,
+	frequency: number,
+	options: { callGraph?: 'fp' | 'dwarf' } = {},
+): Promise<{ frames: string[]; count: number }[]> {
+	const callGraph = options.callGraph === 'dwarf' ? ['--call-graph', 'dwarf,16384', '--all-user'] : ['-g'];
 	const dir = mkdtempSync(join(tmpdir(), 'firesight-perf-'));
 	try {
 		const data = join(dir, 'perf.data');
 		await new Promise<void>((resolve, reject) => {
 			const p = spawn(
 				'perf',
-				['record', '-q', '-F', String(frequency), '-g', '-p', String(pid), '-o', data, '--', 'sleep', String(seconds)],
+				['record', '-q', '-F', String(frequency), ...callGraph, '-p', String(pid), '-o', data, '--', 'sleep', String(seconds)],
 				{ stdio: 'ignore' },
 			);
 			p.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`perf record exited with ${code}`))));
