@@ -40,6 +40,7 @@ interface RequestRow {
 	response_headers: string;
 	request_body: string | null;
 	response_body: string | null;
+	request_id?: string | null;
 }
 
 const role = (r: string): 'client' | 'server' => (r === 'client' ? 'client' : 'server');
@@ -67,6 +68,7 @@ function toRequest(r: RequestRow): StoredRequest {
 	};
 	if (r.request_body !== null) out.requestBody = r.request_body;
 	if (r.response_body !== null) out.responseBody = r.response_body;
+	if (r.request_id) out.requestId = r.request_id;
 	return out;
 }
 
@@ -123,6 +125,7 @@ export class ClickhouseRequestStore implements RequestStore {
 			response_headers: JSON.stringify(r.responseHeaders),
 			request_body: r.requestBody ?? null,
 			response_body: r.responseBody ?? null,
+			request_id: r.requestId ?? null,
 		}));
 		await this.requestBatcher.add(rows, rows.length);
 	}
@@ -168,7 +171,7 @@ export class ClickhouseRequestStore implements RequestStore {
 		const rows = await (
 			await this.#client.query({
 				query: `SELECT host, ts, pid, comm, role, method, path, endpoint, status, latency_ms, req_bytes, resp_bytes, local, remote,
-				               connection, http_version, request_headers, response_headers, request_body, response_body
+				               connection, http_version, request_headers, response_headers, request_body, response_body, request_id
 				        FROM http_requests WHERE ${parts.join(' AND ')} ORDER BY ts, seq LIMIT ${num(Math.max(0, Math.floor(q.limit)))}`,
 				format: 'JSONEachRow',
 			})

@@ -3,13 +3,26 @@ import type { MessageId } from '@firesight/protocol';
 import { str } from './sql.ts';
 
 /** The schema version this code writes; a database at a newer one is refused. */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /**
- * Version 3: the request labels of profile samples ('' and 0 where a sample has none, and on
- * the marker rows): the endpoint and request the sampled thread was serving.
+ * Columns added after the tables were first made, with the version that added them. `TABLES`
+ * lists them too, so a new database has them from the start.
  */
-const LABEL_COLUMNS = ['endpoint String', 'request_id String', 'ambiguous UInt8'] as const;
+const ADDED_COLUMNS: Record<string, readonly { version: number; column: string }[]> = {
+	// The request labels of profile samples ('' and 0 where a sample has none, and on the
+	// marker rows): the endpoint and request the sampled thread was serving.
+	profile_samples: [
+		{ version: 3, column: 'endpoint String' },
+		{ version: 3, column: 'request_id String' },
+		{ version: 3, column: 'ambiguous UInt8' },
+	],
+	// The requestId the samples attributed to a request carry.
+	http_requests: [{ version: 4, column: 'request_id Nullable(String)' }],
+};
+
+/** The added columns of a table, as its CREATE lists them. */
+const addedColumns = (table: string) => (ADDED_COLUMNS[table] ?? []).map((c) => c.column).join(', ');
 
 /**
  * A stored collector message's id (boot id and sequence number) as columns of the rows its
@@ -43,7 +56,7 @@ const TABLES: readonly string[] = [
 	// message_boot/message_seq: the collector message's id, on the marker row (see MESSAGE_ID_TABLES).
 	`CREATE TABLE IF NOT EXISTS profile_samples (
 		day Date, host String, start_ms UInt64, duration_ms UInt32, frequency_hz Float64,
-		stack UInt64, ord UInt32, pid UInt32, comm String, count UInt64, ${MESSAGE_ID_COLUMNS}, ${LABEL_COLUMNS.join(', ')}
+		stack UInt64, ord UInt32, pid UInt32, comm String, count UInt64, ${MESSAGE_ID_COLUMNS}, ${addedColumns('profile_samples')}
 	) ENGINE = MergeTree PARTITION BY toYYYYMMDD(day) ORDER BY (host, start_ms, ord)`,
 	// The dictionary: a stack (hash of its frames' hashes) and a frame (hash of kind, module
 	// and name), each written once per day it is used, in that day's partition, so dropping a
@@ -75,7 +88,8 @@ const TABLES: readonly string[] = [
 		day Date, seq UInt64, host String, ts Float64, pid UInt32, comm String, role Enum8('client' = 1, 'server' = 2),
 		method String, path String, endpoint String, status UInt16, latency_ms Float64, req_bytes UInt64, resp_bytes UInt64,
 		local Nullable(String), remote Nullable(String), connection Nullable(String), http_version String,
-		request_headers String, response_headers String, request_body Nullable(String), response_body Nullable(String)
+		request_headers String, response_headers String, request_body Nullable(String), response_body Nullable(String),
+		${addedColumns('http_requests')}
 	) ENGINE = MergeTree PARTITION BY toYYYYMMDD(day) ORDER BY (host, ts)`,
 	`CREATE TABLE IF NOT EXISTS request_endpoints (
 		day Date, host String, start_ms UInt64, duration_ms UInt32, pid UInt32, comm String,
@@ -133,16 +147,18 @@ export async function createSchema(admin: ClickHouseClient, client: ClickHouseCl
 	}
 	// 18.16 has no ADD COLUMN IF NOT EXISTS: add what system.columns lacks, so a crash before
 	// the version mark below only means this runs again.
-	if (version === undefined || version < 3) {
+	for (const [table, added] of Object.entries(ADDED_COLUMNS)) {
+		const due = added.filter((c) => version === undefined || version < c.version);
+		if (due.length === 0) continue;
 		const have = await (
 			await client.query({
-				query: `SELECT name FROM system.columns WHERE database = ${str(database)} AND table = 'profile_samples'`,
+				query: `SELECT name FROM system.columns WHERE database = ${str(database)} AND table = ${str(table)}`,
 				format: 'JSONEachRow',
 			})
 		).json<{ name: string }>();
-		const missing = LABEL_COLUMNS.filter((c) => !have.some((h) => h.name === c.split(' ')[0]));
+		const missing = due.filter((c) => !have.some((h) => h.name === c.column.split(' ')[0]));
 		if (missing.length > 0) {
-			await client.command({ query: `ALTER TABLE profile_samples ${missing.map((c) => `ADD COLUMN ${c}`).join(', ')}` });
+			await client.command({ query: `ALTER TABLE ${table} ${missing.map((c) => `ADD COLUMN ${c.column}`).join(', ')}` });
 		}
 	}
 	if (version === undefined || version < SCHEMA_VERSION) await writeMeta(client, 'schema', SCHEMA_VERSION);

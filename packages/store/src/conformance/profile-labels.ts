@@ -107,6 +107,46 @@ export function profileLabelConformance(backend: BackendUnderTest): void {
 		}),
 	);
 
+	test(title('a request keeps its requestId, the label its samples carry; one without has none'), () =>
+		withStorage(backend, {}, async ({ storage: { requests } }) => {
+			const base = {
+				pid: 7,
+				comm: 'server',
+				role: 'server' as const,
+				method: 'GET',
+				path: '/api/users/3',
+				endpoint: '/api/users/:id',
+				status: 200,
+				reqBytes: 10,
+				respBytes: 20,
+				local: null,
+				remote: null,
+				connection: null,
+				httpVersion: '1.1',
+				requestHeaders: [],
+				responseHeaders: [],
+			};
+			await requests.insertBatch({
+				host: 'a',
+				ts: T0,
+				omitted: 0,
+				requests: [
+					{ ...base, ts: T0, latencyMs: 900, requestId: 'b1:9' },
+					{ ...base, ts: T0 + 1, latencyMs: 2 },
+				],
+			});
+			const listed = await requests.list({ sinceMs: T0 - 1, limit: 10 });
+			assert.deepEqual(
+				listed.map((r) => [r.latencyMs, r.requestId]),
+				[
+					[900, 'b1:9'],
+					[2, undefined],
+				],
+			);
+			assert.equal('requestId' in listed[1]!, false);
+		}),
+	);
+
 	test(title('request labels survive reopening and retention, and stay correct after'), async (t) => {
 		const opened = await backend.open({ pruneIntervalMs: 0, retentionMs: DAY });
 		let storage = opened.storage;

@@ -205,6 +205,13 @@ export const migrations: readonly Migration[] = [
 			`);
 		},
 	},
+	{
+		version: 9,
+		name: 'requests keep their requestId, the label of the profile samples attributed to them',
+		up(db) {
+			db.exec('ALTER TABLE http_requests ADD COLUMN request_id TEXT');
+		},
+	},
 ];
 
 /** Per-window, per-connection TCP retransmits (migration 3; idempotent, migration 5 runs it again). */

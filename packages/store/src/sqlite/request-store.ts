@@ -36,6 +36,7 @@ interface RequestRow {
 	response_headers: string;
 	request_body: string | null;
 	response_body: string | null;
+	request_id: string | null;
 }
 
 interface EndpointRow {
@@ -82,6 +83,7 @@ function toRequest(r: RequestRow): StoredRequest {
 	};
 	if (r.request_body !== null) out.requestBody = r.request_body;
 	if (r.response_body !== null) out.responseBody = r.response_body;
+	if (r.request_id !== null) out.requestId = r.request_id;
 	return out;
 }
 
@@ -103,9 +105,9 @@ export class SqliteRequestStore implements RequestStore {
 		this.#recordId = recordId;
 		this.#insertRequest = db.prepare(
 			`INSERT INTO http_requests (host, ts, pid, comm, role, method, path, endpoint, status, latency_ms, req_bytes, resp_bytes,
-			   local, remote, connection, http_version, request_headers, response_headers, request_body, response_body)
+			   local, remote, connection, http_version, request_headers, response_headers, request_body, response_body, request_id)
 			 VALUES (@host, @ts, @pid, @comm, @role, @method, @path, @endpoint, @status, @latencyMs, @reqBytes, @respBytes,
-			   @local, @remote, @connection, @httpVersion, @requestHeaders, @responseHeaders, @requestBody, @responseBody)`,
+			   @local, @remote, @connection, @httpVersion, @requestHeaders, @responseHeaders, @requestBody, @responseBody, @requestId)`,
 		);
 		this.#insertEndpoint = db.prepare(
 			`INSERT INTO request_endpoints (host, start_ms, duration_ms, pid, comm, role, method, endpoint, count, errors, client_errors,
@@ -140,6 +142,7 @@ export class SqliteRequestStore implements RequestStore {
 					requestHeaders: JSON.stringify(r.requestHeaders),
 					responseHeaders: JSON.stringify(r.responseHeaders),
 					requestBody: r.requestBody ?? null,
+					requestId: r.requestId ?? null,
 					responseBody: r.responseBody ?? null,
 				});
 			}
