@@ -62,6 +62,8 @@ test('profile.endpoint: the samples attributed to an endpoint, and their share o
 		// Without a pid, the share is of every process in scope.
 		const everyone = await api.profile.endpoint({ ...range, endpoint: USERS });
 		assert.deepEqual([everyone.flame.totalSamples, everyone.processSamples], [140, 200]);
+		const command = await api.profile.endpoint({ ...range, comm: 'server', endpoint: USERS });
+		assert.deepEqual([command.flame.totalSamples, command.processSamples], [40, 100]);
 		const none = await api.profile.endpoint({ ...range, pid: 99, endpoint: USERS });
 		assert.deepEqual([none.flame.totalSamples, none.share], [0, null]);
 		await assert.rejects(api.profile.endpoint({ ...range, pid: 7 }), /give an endpoint or a requestId/);

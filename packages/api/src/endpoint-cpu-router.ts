@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { totalWeight } from '@firesight/profile';
-import { pidSchema } from '@firesight/protocol';
+import { commSchema, pidSchema } from '@firesight/protocol';
 import { flameResult, type FlameResult } from './flame-result.ts';
 import { checkRange, guarded } from './guards.ts';
 import { perHost, queryProfiles } from './host-selection.ts';
@@ -12,6 +12,8 @@ export const endpointCpuInput = fromBeforeTo(
 		...selectionRangeFields,
 		/** The process that served the endpoint: its CPU is what the share is of. */
 		pid: pidSchema.optional(),
+		/** Or its command, when several processes of it served the endpoint. */
+		comm: commSchema.min(1).optional(),
 		...requestLabelFilter,
 		minFraction: z.number().min(0).max(0.5).default(DEFAULT_MIN_FRACTION),
 		topLimit: z.number().int().min(0).max(10_000).default(100),
@@ -25,7 +27,7 @@ export type EndpointCpuInput = z.input<typeof endpointCpuInput>;
 export interface EndpointCpu {
 	/** The flame graph of the samples attributed to the endpoint (or the request) over the range. */
 	flame: FlameResult;
-	/** All samples of the same process (pid and host filters, no request label) over the range. */
+	/** All samples of the same process (pid, comm and host filters, no request label) over the range. */
 	processSamples: number;
 	/** flame.totalSamples over processSamples; null when the process had no sample. */
 	share: number | null;
@@ -42,7 +44,7 @@ export interface EndpointCpu {
  */
 export const endpointCpuProcedure = t.procedure.input(endpointCpuInput).query(async ({ input, ctx }): Promise<EndpointCpu> => {
 	checkRange(input);
-	const scope = { fromMs: input.fromMs, toMs: input.toMs, host: input.host, pid: input.pid };
+	const scope = { fromMs: input.fromMs, toMs: input.toMs, host: input.host, pid: input.pid, comm: input.comm };
 	const [attributed, processTotals] = await guarded('profile query failed', () =>
 		Promise.all([
 			queryProfiles(ctx.storage.profiles, { ...scope, endpoint: input.endpoint, requestId: input.requestId }),
