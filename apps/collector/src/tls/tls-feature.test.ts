@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import { test } from 'node:test';
 import type { DataMessage, RequestBatch, RequestRecord, RequestWindow } from '@firesight/protocol';
 import { RequestAggregator } from './request-aggregates.ts';
-import { tlsFeature, type TlsCaptureLike } from './tls-feature.ts';
+import { tlsFeature, toWireRequest, type TlsCaptureLike } from './tls-feature.ts';
 import type { TlsCaptureCounters } from './tls-capture.ts';
 
 function sink() {
@@ -143,4 +143,9 @@ test('requests become bounded batches, process rates and p99, windows and drop c
 	assert.equal(sent.batches.length, 2, 'stop sends what is pending');
 	assert.ok(sent.batches[1]!.ts > sent.batches[0]!.ts);
 	assert.equal(sent.windows.length, 2);
+});
+
+test('a request record keeps its requestId on the wire, and has none when it got none', () => {
+	assert.equal(toWireRequest(req({ requestId: '0a1b2c3d:1025' })).requestId, '0a1b2c3d:1025');
+	assert.equal('requestId' in toWireRequest(req({})), false);
 });
