@@ -91,13 +91,18 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 } unwind_procs SEC(".maps");
 
-/* Walked user stacks by id (UNWIND_STACK_ID_BIT | hash bits), double-buffered like the counts. */
-struct ustack_map {
+/*
+ * Stacks by an id from their hash (UNWIND_STACK_ID_BIT | hash bits), double-buffered like the
+ * counts: in the 'dwarf' and 'auto' modes every stack, user and kernel, goes here, so no two
+ * stacks fight over a stack-trace map bucket (-EEXIST). Preallocated, as the stack-trace maps
+ * are: an allocation in the sampling interrupt can fail when a burst of new stacks empties the
+ * allocator's per-CPU cache.
+ */
+struct hashed_stack_map {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__type(key, __u32);
 	__type(value, struct unwind_stack);
 	__uint(max_entries, 1);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
 };
 
 /* Processes whose samples met a user pc in no known mapping this window. */
@@ -108,7 +113,7 @@ struct pid_set {
 	__uint(max_entries, 1);
 };
 
-struct ustack_map ustacks0 SEC(".maps"), ustacks1 SEC(".maps");
+struct hashed_stack_map hashed_stacks0 SEC(".maps"), hashed_stacks1 SEC(".maps");
 struct pid_set unmapped0 SEC(".maps"), unmapped1 SEC(".maps");
 
 /* One walk in progress on this CPU: too big for the BPF stack. */
@@ -386,7 +391,7 @@ static __always_inline __u64 hash_stack(struct unwind_stack *s)
 }
 
 /* Stores st's stack under an id from its hash, probing a few slots past a different stack's. */
-static __always_inline __s32 store_stack(struct walk_state *st, void *ustacks)
+static __always_inline __s32 store_stack(struct walk_state *st, void *hashed)
 {
 	struct unwind_stack *old;
 	__u64 h = hash_stack(&st->stack);
@@ -395,12 +400,12 @@ static __always_inline __s32 store_stack(struct walk_state *st, void *ustacks)
 	st->stack.hash = h;
 	for (__u32 p = 0; p < UNWIND_STACK_PROBES; p++) {
 		id = UNWIND_STACK_ID_BIT | ((__u32)(h + p) & (UNWIND_STACK_ID_BIT - 1));
-		old = bpf_map_lookup_elem(ustacks, &id);
+		old = bpf_map_lookup_elem(hashed, &id);
 		if (!old) {
-			if (bpf_map_update_elem(ustacks, &id, &st->stack, BPF_NOEXIST) == 0)
+			if (bpf_map_update_elem(hashed, &id, &st->stack, BPF_NOEXIST) == 0)
 				return id;
 			/* Another CPU stored a stack there first: it may be this one. */
-			old = bpf_map_lookup_elem(ustacks, &id);
+			old = bpf_map_lookup_elem(hashed, &id);
 			if (!old)
 				break; /* the map is full */
 		}
@@ -412,11 +417,39 @@ static __always_inline __s32 store_stack(struct walk_state *st, void *ustacks)
 }
 
 /*
- * The user stack of the current task walked with the unwind tables, stored in ustacks; returns
+ * The kernel's own walk (frame pointers for user stacks, ORC or frame pointers for the kernel's),
+ * stored by its hash like a walked stack. Returns its id, or -EFAULT when there is no such stack.
+ */
+static __always_inline __s32 frame_pointer_stack(struct bpf_perf_event_data *ctx,
+						 struct walk_state *st, void *hashed, __u64 flags)
+{
+	long n = bpf_get_stack(ctx, st->stack.ips, sizeof(st->stack.ips), flags);
+
+	if (n < 0)
+		return n;
+	if (n == 0)
+		return -EFAULT;
+	st->stack.nr = n / sizeof(__u64);
+	return store_stack(st, hashed);
+}
+
+/* The kernel stack of a sample, in the modes that store stacks by hash. */
+static __always_inline __s32 kernel_stack(struct bpf_perf_event_data *ctx, __u32 buf, void *hashed)
+{
+	__u32 zero = 0;
+	struct walk_state *st = bpf_map_lookup_elem(&walk_scratch, &zero);
+
+	if (!st)
+		return -ENOSPC;
+	st->buf = buf;
+	return frame_pointer_stack(ctx, st, hashed, 0);
+}
+
+/*
+ * The user stack of the current task walked with the unwind tables, stored by its hash; returns
  * its id, or a negative errno as bpf_get_stackid does (-EFAULT: a kernel thread, no user stack).
  */
-static __always_inline __s32 walk_user(struct bpf_perf_event_data *ctx, __u32 buf, void *stacks,
-				       void *ustacks)
+static __always_inline __s32 walk_user(struct bpf_perf_event_data *ctx, __u32 buf, void *hashed)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	__u32 zero = 0;
@@ -449,38 +482,40 @@ static __always_inline __s32 walk_user(struct bpf_perf_event_data *ctx, __u32 bu
 		/* A process the collector has not described yet: it rescans it. */
 		mark_unmapped(buf, st->tgid);
 		if (unwind_mode == UNWIND_MODE_AUTO)
-			return bpf_get_stackid(ctx, stacks, BPF_F_USER_STACK);
+			return frame_pointer_stack(ctx, st, hashed, BPF_F_USER_STACK);
 		count(buf, PROFILE_UNWIND_NO_MAPPING);
 		st->stack.ips[0] = st->pc;
 		st->stack.nr = 1;
-		return store_stack(st, ustacks);
+		return store_stack(st, hashed);
 	}
 	/* One more turn than frames, so that a stack deeper than that counts as too deep. */
 	bpf_loop(UNWIND_MAX_DEPTH + 1, walk_step, NULL, 0);
-	return store_stack(st, ustacks);
+	return store_stack(st, hashed);
 }
 
 static __always_inline int record(struct bpf_perf_event_data *ctx, __u32 buf,
-				  struct profile_key *key, void *stacks, void *ustacks, void *counts)
+				  struct profile_key *key, void *stacks, void *hashed, void *counts)
 {
 	static const __u64 one = 1;
 	__u64 *val;
 
-	key->kern_stack_id = bpf_get_stackid(ctx, stacks, 0);
-	if (unwind_mode == UNWIND_MODE_FP)
+	if (unwind_mode == UNWIND_MODE_FP) {
+		key->kern_stack_id = bpf_get_stackid(ctx, stacks, 0);
 		key->user_stack_id = bpf_get_stackid(ctx, stacks, BPF_F_USER_STACK);
-	else
-		key->user_stack_id = walk_user(ctx, buf, stacks, ustacks);
+	} else {
+		key->kern_stack_id = kernel_stack(ctx, buf, hashed);
+		key->user_stack_id = walk_user(ctx, buf, hashed);
+	}
 
 	if (key->kern_stack_id == -EEXIST || key->user_stack_id == -EEXIST)
 		count(buf, PROFILE_STACK_COLLISIONS);
 	/* -EFAULT on the user stack is a kernel thread, which has none: not a loss. */
-	/* -ENOSPC is a walked stack that found no room, counted as such. */
+	/* -ENOSPC is a stack that found no room in the hashed stacks, counted as such. */
 	if (key->user_stack_id < 0 && key->user_stack_id != -EFAULT &&
 	    key->user_stack_id != -EEXIST && key->user_stack_id != -ENOSPC)
 		count(buf, PROFILE_USER_STACK_MISSING);
 	if (key->kern_stack_id < 0 && key->kern_stack_id != -EFAULT &&
-	    key->kern_stack_id != -EEXIST)
+	    key->kern_stack_id != -EEXIST && key->kern_stack_id != -ENOSPC)
 		count(buf, PROFILE_KERNEL_STACK_MISSING);
 
 	val = bpf_map_lookup_elem(counts, key);
@@ -517,8 +552,8 @@ int do_sample(struct bpf_perf_event_data *ctx)
 	key.request_id = request_current((__u32)id);
 
 	if (buf)
-		return record(ctx, 1, &key, &stacks1, &ustacks1, &counts1);
-	return record(ctx, 0, &key, &stacks0, &ustacks0, &counts0);
+		return record(ctx, 1, &key, &stacks1, &hashed_stacks1, &counts1);
+	return record(ctx, 0, &key, &stacks0, &hashed_stacks0, &counts0);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -72,12 +72,12 @@ template <typename K, typename V, typename Fn> int DrainHash(int fd, Fn fn)
 	}
 }
 
-// The walked user stacks the window's counts refer to, as profile_stack_head records; the map is
+// The hashed stacks the window's counts refer to, as profile_stack_head records; the map is
 // emptied for its next turn. Worker thread.
-int DrainWalkedStacks(struct profile_bpf *skel, __u32 buf, const std::set<__s32> &ids,
+int DrainHashedStacks(struct profile_bpf *skel, __u32 buf, const std::set<__s32> &ids,
 		      std::vector<uint8_t> &out)
 {
-	int fd = bpf_map__fd(buf ? skel->maps.ustacks1 : skel->maps.ustacks0);
+	int fd = bpf_map__fd(buf ? skel->maps.hashed_stacks1 : skel->maps.hashed_stacks0);
 	return DrainHash<__u32, struct unwind_stack>(
 		fd, [&](__u32 id, const struct unwind_stack &s) {
 			if (!ids.count((__s32)id))
@@ -146,7 +146,7 @@ int DrainBuffer(struct profile_bpf *skel, NamedBuffers &out)
 	__u64 ips[PROFILE_MAX_STACK_DEPTH];
 	for (__s32 id : stack_ids) {
 		if ((__u32)id & UNWIND_STACK_ID_BIT)
-			continue; /* a walked stack: from the user stacks map below */
+			continue; /* a stack stored by its hash: from the hashed stacks below */
 		if (bpf_map_lookup_elem(stacks_fd, &id, ips))
 			continue; /* counted as a missing stack by the reader */
 		struct profile_stack_head head = {id, 0};
@@ -163,8 +163,8 @@ int DrainBuffer(struct profile_bpf *skel, NamedBuffers &out)
 			break;
 	}
 
-	// Walked user stacks: every entry is read and removed, and the ones counted are kept.
-	int err = DrainWalkedStacks(skel, old, stack_ids, stacks);
+	// Stacks stored by hash: every entry is read and removed, and the ones counted are kept.
+	int err = DrainHashedStacks(skel, old, stack_ids, stacks);
 	if (err)
 		return err;
 	std::vector<uint8_t> unmapped; // u32 tgids
@@ -226,8 +226,10 @@ public:
 			throw NativeError(env, "bpf_object__open", errno);
 		skel_->rodata->include_idle = include_idle;
 		skel_->rodata->filter_pids = pids.Length() > 0;
+		// Stacks go to the stack-trace maps in the 'fp' mode, to the hashed stacks otherwise;
+		// the maps of the other kind keep their one entry.
 		for (auto *m : {skel_->maps.stacks0, skel_->maps.stacks1})
-			bpf_map__set_max_entries(m, stack_entries);
+			bpf_map__set_max_entries(m, unwind_mode == UNWIND_MODE_FP ? stack_entries : 1);
 		for (auto *m : {skel_->maps.counts0, skel_->maps.counts1})
 			bpf_map__set_max_entries(m, count_entries);
 		skel_->rodata->unwind_mode = unwind_mode;
@@ -237,7 +239,7 @@ public:
 			bpf_map__set_max_entries(skel_->maps.unwind_rules, unwind_rules);
 			bpf_map__set_max_entries(skel_->maps.unwind_files, kUnwindFiles);
 			bpf_map__set_max_entries(skel_->maps.unwind_procs, unwind_procs);
-			for (auto *m : {skel_->maps.ustacks0, skel_->maps.ustacks1})
+			for (auto *m : {skel_->maps.hashed_stacks0, skel_->maps.hashed_stacks1})
 				bpf_map__set_max_entries(m, stack_entries);
 			for (auto *m : {skel_->maps.unmapped0, skel_->maps.unmapped1})
 				bpf_map__set_max_entries(m, kUnmappedPids);
