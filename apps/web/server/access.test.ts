@@ -244,7 +244,7 @@ test('tRPC refuses an oversized batch and an answer over its size budget', async
 			`/trpc/${Array.from({ length: n }, () => 'hosts.list').join(',')}?batch=1&input=${encodeURIComponent(JSON.stringify({}))}`;
 		assert.equal((await call(hub, batch(10))).status, 200);
 		const big = await call(hub, batch(120));
-		assert.equal(big.status, 400);
+		assert.equal(big.status, 413);
 		assert.match(big.body, /batch/i);
 	});
 	await withHub({ apiBudget: { maxResponseBytes: 8 } }, async (hub) => {

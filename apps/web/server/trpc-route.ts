@@ -124,7 +124,7 @@ export function createTrpcRoute(opts: {
 	const gate = new RequestGate(budget.concurrent, budget.queued);
 	const refused = new Counter({
 		name: 'firesight_hub_api_refused_total',
-		help: 'API requests refused for going over budget: busy, time, body size, answer size',
+		help: 'API requests refused for going over budget: batch size, busy, time, body size, answer size',
 		labelNames: ['reason'] as const,
 		registers: [opts.metrics.registry],
 	});
@@ -135,6 +135,13 @@ export function createTrpcRoute(opts: {
 	});
 
 	return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+		// tRPC refuses a batch over maxBatchSize itself, but uncounted: refused here first, by reason.
+		const url = new URL(req.url ?? '/', 'http://hub');
+		const calls = url.pathname.replace(/^\/trpc\/?/, '').split(',').length;
+		if (url.searchParams.get('batch') === '1' && calls > budget.maxBatchSize) {
+			refused.inc({ reason: 'batch' });
+			return sendError(req, res, 413, `a batch of ${calls} calls is over the API's limit of ${budget.maxBatchSize}`);
+		}
 		let body: Buffer | undefined;
 		if (req.method !== 'GET' && req.method !== 'HEAD') {
 			const read = await readBody(req, budget.maxBodyBytes);

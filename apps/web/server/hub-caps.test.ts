@@ -1,0 +1,183 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { WebSocket } from 'ws';
+import { limits, type HubReply } from '@firesight/protocol';
+import { startHub, type Hub, type HubOptions } from './index.ts';
+
+/**
+ * Every bound of the hub, driven one past its limit: what goes over is refused or dropped, and
+ * counted where /metrics shows it, never lost without a trace. Bounds of the store, the
+ * collector and the protocol's repair have their own tests beside them.
+ */
+const TOKEN = 'caps-test-token';
+
+async function withHub(extra: Partial<HubOptions>, fn: (hub: Hub) => Promise<void>): Promise<void> {
+	const dir = mkdtempSync(join(tmpdir(), 'firesight-caps-'));
+	const hub = await startHub({ listen: { host: '127.0.0.1', port: 0 }, dataDir: dir, token: TOKEN, web: false, log: () => {}, ...extra });
+	try {
+		await fn(hub);
+	} finally {
+		await hub.close();
+		rmSync(dir, { recursive: true, force: true });
+	}
+}
+
+async function metric(hub: Hub, pattern: RegExp): Promise<number> {
+	const text = await (await fetch(`${hub.url}/metrics`)).text();
+	const m = pattern.exec(text);
+	return m ? Number(m[1]) : 0;
+}
+
+/** Waits for a condition with a generous deadline: the hub answers asynchronously. */
+async function eventually(what: string, check: () => Promise<boolean>): Promise<void> {
+	const deadline = Date.now() + 60_000;
+	while (!(await check())) {
+		assert.ok(Date.now() < deadline, `not within 60 s: ${what}`);
+		await new Promise((r) => setTimeout(r, 50));
+	}
+}
+
+/** A collector connection: hello sent, replies queued. */
+async function collector(hub: Hub): Promise<{ ws: WebSocket; send(text: string): Promise<HubReply>; closed: Promise<number> }> {
+	const ws = new WebSocket(`${hub.url.replace(/^http/, 'ws')}/ingest`, { headers: { authorization: `Bearer ${TOKEN}` } });
+	const replies: HubReply[] = [];
+	let wake: (() => void) | undefined;
+	ws.on('message', (d) => {
+		replies.push(JSON.parse(d.toString()) as HubReply);
+		wake?.();
+	});
+	const closed = new Promise<number>((r) => ws.on('close', (code) => r(code)));
+	ws.on('error', () => {});
+	await new Promise<void>((resolve, reject) => {
+		ws.once('open', () => resolve());
+		ws.once('error', reject);
+	});
+	const send = async (text: string): Promise<HubReply> => {
+		const before = replies.length;
+		ws.send(text);
+		await eventually('a reply', async () => {
+			if (replies.length > before) return true;
+			await new Promise<void>((r) => (wake = r));
+			return replies.length > before;
+		});
+		return replies[before]!;
+	};
+	assert.equal((await send(JSON.stringify({ type: 'hello', host: 'box', version: 'test', frequencyHz: 99 }))).type, 'ack');
+	return { ws, send, closed };
+}
+
+const T0 = Date.now() - 60_000;
+const frame = (i: number) => ({ name: `f${i}`, module: 'app', kind: 'user' });
+const profile = (window: Record<string, unknown>) =>
+	JSON.stringify({
+		type: 'profile',
+		window: { host: 'box', startMs: T0, durationMs: 10_000, frequencyHz: 99, frames: [frame(0)], samples: [], ...window },
+	});
+const live = (stats: Record<string, unknown>) =>
+	JSON.stringify({ type: 'live', stats: { host: 'box', ts: T0, frequencyHz: 99, processes: [], drops: {}, ...stats } });
+const row = (pid: number) => ({ pid, comm: 'x', cmdline: '', cpuPercent: 0, samplesPerSec: 0 });
+const counters = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`c.${i}`, i]));
+
+test('wire limits: one past each bound is refused or repaired, counted on /metrics; at the bound it is accepted', async () => {
+	await withHub({}, async (hub) => {
+		const c = await collector(hub);
+		const rejected = () => metric(hub, /^firesight_hub_messages_rejected_total\{reason="invalid"\} (\d+)/m);
+		const cases: { name: string; at?: string; over: string }[] = [
+			{
+				name: 'dropCounters',
+				at: live({ drops: counters(limits.dropCounters) }),
+				over: live({ drops: counters(limits.dropCounters + 1) }),
+			},
+			{
+				name: 'features',
+				at: live({ features: { running: Array.from({ length: limits.features }, (_, i) => `f${i}`), failed: [] } }),
+				over: live({ features: { running: Array.from({ length: limits.features + 1 }, (_, i) => `f${i}`), failed: [] } }),
+			},
+			{
+				name: 'processesPerSnapshot',
+				over: live({ processes: Array.from({ length: limits.processesPerSnapshot + 1 }, (_, i) => row(i + 1)) }),
+			},
+			{ name: 'shortString (host)', over: live({ host: 'h'.repeat(limits.shortString + 1) }) },
+			{ name: 'maxWindowMs', at: profile({ durationMs: limits.maxWindowMs }), over: profile({ durationMs: limits.maxWindowMs + 1 }) },
+			{ name: 'framesPerWindow', over: profile({ frames: Array.from({ length: limits.framesPerWindow + 1 }, (_, i) => frame(i)) }) },
+			{
+				name: 'stacksPerWindow',
+				over: profile({
+					samples: Array.from({ length: limits.stacksPerWindow + 1 }, (_, i) => ({
+						pid: 1 + (i % 1000),
+						comm: 'x',
+						stack: [0],
+						weight: 1,
+					})),
+				}),
+			},
+		];
+		for (const k of cases) {
+			if (k.at) assert.equal((await c.send(k.at)).type, 'ack', `${k.name}: at the bound`);
+			const before = await rejected();
+			const reply = await c.send(k.over);
+			assert.equal(reply.type, 'error', `${k.name}: one past the bound`);
+			assert.equal(await rejected(), before + 1, `${k.name}: counted`);
+		}
+
+		// A stack one frame deeper than the bound costs that stack, counted, not the window.
+		const deep = profile({
+			startMs: T0 + 10_000,
+			samples: [
+				{ pid: 1, comm: 'x', stack: Array.from({ length: limits.stackDepth + 1 }, () => 0), weight: 1 },
+				{ pid: 1, comm: 'x', stack: Array.from({ length: limits.stackDepth }, () => 0), weight: 1 },
+			],
+		});
+		assert.equal((await c.send(deep)).type, 'ack');
+		assert.equal(await metric(hub, /^firesight_hub_window_repairs_total\{reason="stack_dropped"\} (\d+)/m), 1);
+
+		// A frame past maxMessageBytes never reaches the parser: ws closes the connection, and it is counted.
+		c.ws.send(Buffer.alloc(limits.maxMessageBytes + 1, 32).toString());
+		assert.equal(await c.closed, 1009);
+		await eventually(
+			'the oversized message counted',
+			async () => (await metric(hub, /^firesight_hub_messages_rejected_total\{reason="protocol"\} (\d+)/m)) === 1,
+		);
+	});
+});
+
+test('a browser that stops reading /live is dropped past its buffer bound, and counted', async () => {
+	await withHub({ maxBrowserBufferBytes: 64 * 1024 }, async (hub) => {
+		const ws = new WebSocket(`${hub.url.replace(/^http/, 'ws')}/live`);
+		await new Promise<void>((resolve, reject) => {
+			ws.once('open', () => resolve());
+			ws.once('error', reject);
+		});
+		// Stops reading: the kernel buffers fill, then the hub's own buffer grows past its bound.
+		(ws as unknown as { _socket: { pause(): void } })._socket.pause();
+		const big = 'x'.repeat(256 * 1024);
+		await eventually('the slow browser dropped', async () => {
+			hub.state.publish({ type: 'window', host: big, startMs: 0, durationMs: 0 });
+			return (await metric(hub, /^firesight_hub_browsers_dropped_total (\d+)/m)) === 1;
+		});
+		ws.terminate();
+	});
+});
+
+test('tRPC budgets: a batch, a body and a queue past their bounds are refused and counted by reason', async () => {
+	await withHub({ apiBudget: { maxBatchSize: 2, maxBodyBytes: 1024 } }, async (hub) => {
+		const batch = (n: number) => `${hub.url}/trpc/${Array.from({ length: n }, () => 'hosts.list').join(',')}?batch=1&input=%7B%7D`;
+		assert.equal((await fetch(batch(2))).status, 200, 'at the bound');
+		assert.notEqual((await fetch(batch(3))).status, 200, 'one past the bound');
+		assert.equal(await metric(hub, /^firesight_hub_api_refused_total\{reason="batch"\} (\d+)/m), 1);
+		const body = await fetch(`${hub.url}/trpc/shares.delete`, {
+			method: 'POST',
+			headers: { 'content-type': 'application/json' },
+			body: 'x'.repeat(1025),
+		});
+		assert.equal(body.status, 413);
+		assert.equal(await metric(hub, /^firesight_hub_api_refused_total\{reason="body"\} (\d+)/m), 1);
+	});
+	await withHub({ apiBudget: { concurrent: 0, queued: 0 } }, async (hub) => {
+		assert.equal((await fetch(`${hub.url}/trpc/hosts.list`)).status, 503);
+		assert.equal(await metric(hub, /^firesight_hub_api_refused_total\{reason="busy"\} (\d+)/m), 1);
+	});
+});
