@@ -9,7 +9,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 
 const config: NextConfig = {
 	// Workspace packages ship TypeScript sources, not build output.
-	transpilePackages: ['@firesight/api', '@firesight/profile', '@firesight/protocol'],
+	transpilePackages: ['@firesight/api', '@firesight/profile', '@firesight/protocol', '@firesight/store'],
 	// Modules resolve from the workspace root, where npm hoists node_modules.
 	turbopack: { root: path.resolve(here, '../..') },
 	poweredByHeader: false,

@@ -1,11 +1,12 @@
 import Link from 'next/link';
-import type { EndpointSummary } from '@firesight/store';
+import type { CommandEndpoint } from '../../lib/endpoint-groups.ts';
 import { formatClock, formatPercent, formatRate, formatInt } from '../../lib/format.ts';
 import type { HostRequest } from '../../lib/live-store.ts';
 import { profileHref } from '../../lib/profile-query.ts';
 import { formatLatency, statusTone } from '../../lib/requests.ts';
 import type { Column } from '../table/column.ts';
 import { hostColumn } from '../table/host-column.tsx';
+import { EndpointActions } from './endpoint-actions.tsx';
 
 export function StatusBadge({ status }: { status: number }) {
 	return <span className={`badge status-badge status-${statusTone(status)}`}>{status || '–'}</span>;
@@ -46,14 +47,14 @@ export const REQUEST_COLUMNS: readonly Column<HostRequest>[] = [
 		header: 'Side',
 		description:
 			'client: the process sent the request; server: it answered it. A request between two traced processes shows once per side.',
-		width: '5rem',
+		width: '5.5rem',
 		value: (row) => row.role,
 		render: (row) => <span className="dim">{row.role}</span>,
 	},
 	{
 		id: 'method',
 		header: 'Method',
-		width: '5.5rem',
+		width: '6.5rem',
 		value: (row) => row.method,
 		render: (row) => (
 			<span className="mono strong" data-testid="request-method">
@@ -75,7 +76,7 @@ export const REQUEST_COLUMNS: readonly Column<HostRequest>[] = [
 	{
 		id: 'status',
 		header: 'Status',
-		width: '5rem',
+		width: '6rem',
 		align: 'right',
 		value: (row) => row.status,
 		render: (row) => (
@@ -106,40 +107,73 @@ export const REQUEST_COLUMNS: readonly Column<HostRequest>[] = [
 
 export const REQUEST_HOST_COLUMN = hostColumn<HostRequest>('8rem');
 
-/** The endpoint table's columns (stored windows merged over the picked range). */
-export const ENDPOINT_COLUMNS: readonly Column<EndpointSummary>[] = [
+/** The endpoint table's columns: per command and side, stored windows merged over the picked range. */
+export const ENDPOINT_COLUMNS: readonly Column<CommandEndpoint>[] = [
 	{
 		id: 'process',
-		header: 'Process',
-		width: '9.5rem',
+		header: 'Command',
+		description: 'The command (comm) that made or served the requests, all its processes together.',
+		width: '10rem',
 		value: (row) => row.comm,
-		render: (row) => <Process comm={row.comm} pid={row.pid} />,
+		render: (row) => (
+			<span className="ellipsis" title={`pid ${row.pids.join(', ')}`}>
+				<span className="mono strong" data-testid="endpoint-comm">
+					{row.comm || '?'}
+				</span>{' '}
+				{row.pids.length === 1 ? (
+					<Link
+						href={profileHref({ pid: row.pids[0] })}
+						className="mono dim"
+						title="Open its CPU profile"
+						onClick={(event) => event.stopPropagation()}
+					>
+						{row.pids[0]}
+					</Link>
+				) : (
+					<span className="dim" data-testid="endpoint-pids">
+						{formatInt(row.pids.length)} pids
+					</span>
+				)}
+			</span>
+		),
+	},
+	{
+		id: 'role',
+		header: 'Side',
+		description: 'server: the command answered these requests; client: it sent them.',
+		width: '5.5rem',
+		value: (row) => row.role,
+		render: (row) => (
+			<span className={row.role === 'client' ? 'chip role-chip' : 'dim'} data-testid="endpoint-role">
+				{row.role}
+			</span>
+		),
 	},
 	{
 		id: 'method',
 		header: 'Method',
-		width: '4.5rem',
+		width: '6.5rem',
 		value: (row) => row.method,
 		render: (row) => <span className="mono strong">{row.method}</span>,
 	},
 	{
 		id: 'endpoint',
 		header: 'Endpoint',
-		description: 'Path template: numbers and ids collapsed to :id, no query. "client" marks requests the process sent.',
+		description: 'Path template: numbers and ids collapsed to :id, no query.',
 		value: (row) => row.endpoint,
 		render: (row) => (
-			<span className="ellipsis">
-				<span className="mono" data-testid="endpoint-path">
+			<span className="endpoint-cell">
+				<span className="mono ellipsis" data-testid="endpoint-path" title={row.endpoint}>
 					{row.endpoint}
 				</span>
-				{row.role === 'client' && <span className="chip role-chip">client</span>}
+				<EndpointActions endpoint={row} />
 			</span>
 		),
 	},
 	{
 		id: 'count',
 		header: 'Requests',
-		width: '5.5rem',
+		width: '8.5rem',
 		align: 'right',
 		firstSort: 'desc',
 		value: (row) => row.count,
@@ -149,7 +183,7 @@ export const ENDPOINT_COLUMNS: readonly Column<EndpointSummary>[] = [
 		id: 'rate',
 		header: 'Req/s',
 		description: 'Requests per second over the time the stored windows cover.',
-		width: '5.5rem',
+		width: '6rem',
 		align: 'right',
 		firstSort: 'desc',
 		value: (row) => row.ratePerSec,
@@ -159,17 +193,21 @@ export const ENDPOINT_COLUMNS: readonly Column<EndpointSummary>[] = [
 		id: 'errors',
 		header: '5xx',
 		description: 'Share of responses with a 5xx status (4xx are counted apart, as the caller’s business).',
-		width: '4.5rem',
+		width: '6rem',
 		align: 'right',
 		firstSort: 'desc',
 		value: (row) => row.errorRate,
-		render: (row) => <span className={`mono ${row.errors > 0 ? 'error-text' : 'dim'}`}>{formatPercent(row.errorRate * 100)}</span>,
+		render: (row) => (
+			<span className={`mono ${row.errors > 0 ? 'error-text' : 'dim'}`} data-testid="endpoint-errors">
+				{formatPercent(row.errorRate * 100)}
+			</span>
+		),
 	},
-	...(['p50', 'p90', 'p99'] as const).map((q): Column<EndpointSummary> => ({
+	...(['p50', 'p99'] as const).map((q): Column<CommandEndpoint> => ({
 		id: q,
 		header: q,
 		description: `${q.slice(1)}th percentile latency, from the merged log2 histogram (within its bucket).`,
-		width: '5.5rem',
+		width: '6.5rem',
 		align: 'right',
 		firstSort: 'desc',
 		value: (row) => row[`${q}Ms`],

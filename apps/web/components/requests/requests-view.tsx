@@ -1,17 +1,16 @@
 'use client';
 
-import { useMemo, useState } from 'react';
-import type { EndpointSummary } from '@firesight/store';
+import { useCallback, useMemo, useState } from 'react';
 import { api } from '../../lib/api.ts';
+import { groupByCommand, histogramBuckets, type CommandEndpoint } from '../../lib/endpoint-groups.ts';
 import { formatClock, formatInt, formatPercent, formatRate } from '../../lib/format.ts';
 import { hostInput, isSelected } from '../../lib/host-selection.ts';
 import { featureFailures } from '../../lib/live-messages.ts';
-import { processRows } from '../../lib/live-store.ts';
+import { processRows, type HostRequest } from '../../lib/live-store.ts';
 import type { TimeRange } from '../../lib/profile-query.ts';
 import { formatLatency, requestKey, requestMatches, summarizeRecent } from '../../lib/requests.ts';
 import type { SortState } from '../../lib/sort.ts';
 import { useHostSelection, type HostSelectionHandle } from '../../lib/use-host-selection.ts';
-import { useNow } from '../../lib/use-now.ts';
 import { useRangeQuery, useRefreshTick } from '../../lib/use-range-query.ts';
 import { EmptyState, NoCollectorState } from '../common/empty-state.tsx';
 import { FilterToolbar } from '../common/filter-toolbar.tsx';
@@ -20,13 +19,11 @@ import { Panel } from '../common/panel.tsx';
 import { StatCard } from '../common/stat-card.tsx';
 import { useLive } from '../live/live-provider.tsx';
 import { TimeRangePicker } from '../profiles/time-range-picker.tsx';
-import { DataTable } from '../table/data-table.tsx';
+import { VirtualTable } from '../table/virtual-table.tsx';
 import { LatencyHistogram } from './latency-histogram.tsx';
 import { ENDPOINT_COLUMNS, REQUEST_COLUMNS, REQUEST_HOST_COLUMN } from './request-columns.tsx';
+import { RequestDrawer } from './request-drawer.tsx';
 import './requests.css';
-
-const endpointId = (e: Pick<EndpointSummary, 'host' | 'pid' | 'role' | 'method' | 'endpoint'>) =>
-	`${e.host}|${e.pid}|${e.role}|${e.method}|${e.endpoint}`;
 
 function useEndpoints(range: TimeRange, tick: number, selection: HostSelectionHandle) {
 	return useRangeQuery(range, tick, selection.key, (fromMs, toMs, signal) =>
@@ -34,32 +31,18 @@ function useEndpoints(range: TimeRange, tick: number, selection: HostSelectionHa
 	);
 }
 
-/** `selected` is read through its key: a refetched endpoint list must not refetch this. */
-function useHistogram(range: TimeRange, tick: number, selected: EndpointSummary | null) {
-	return useRangeQuery(range, tick, selected ? endpointId(selected) : null, (fromMs, toMs, signal) =>
-		api.requests.histogram.query(
-			{
-				fromMs,
-				toMs,
-				host: selected!.host,
-				pid: selected!.pid,
-				role: selected!.role,
-				method: selected!.method,
-				endpoint: selected!.endpoint,
-			},
-			{ signal },
-		),
-	);
-}
-
 export function RequestsView() {
 	const live = useLive();
-	const now = useNow(1000);
+	const now = live.clock;
 	const [filter, setFilter] = useState('');
 	const [sort, setSort] = useState<SortState>({ columnId: 'time', direction: 'desc' });
 	const [endpointSort, setEndpointSort] = useState<SortState>({ columnId: 'count', direction: 'desc' });
 	const [range, setRange] = useState<TimeRange>({ kind: 'relative', preset: '15m' });
 	const [selectedId, setSelectedId] = useState<string | null>(null);
+	// The drawer's request stays open while newer requests push it out of the table.
+	const [open, setOpen] = useState<HostRequest | null>(null);
+	const openKey = open ? requestKey(open) : null;
+	const closeDrawer = useCallback(() => setOpen(null), []);
 	const tick = useRefreshTick(range);
 	const selection = useHostSelection();
 	const endpoints = useEndpoints(range, tick, selection);
@@ -75,9 +58,10 @@ export function RequestsView() {
 	const ratePerSec = processes.reduce((sum, p) => sum + (p.requestsPerSec ?? 0), 0);
 	const lastRequest = rows.at(-1)?.ts ?? 0;
 
-	const endpointRows = endpoints.data?.endpoints ?? [];
-	const selected = endpointRows.find((e) => endpointId(e) === selectedId) ?? endpointRows[0] ?? null;
-	const histogram = useHistogram(range, tick, selected);
+	// Grouped by command: 631 curl processes calling one endpoint are one row.
+	const endpointRows = useMemo(() => groupByCommand(endpoints.data?.endpoints ?? []), [endpoints.data]);
+	const selected = endpointRows.find((e) => e.id === selectedId) ?? endpointRows[0] ?? null;
+	const selectedBuckets = useMemo(() => (selected ? histogramBuckets(selected.histogram) : []), [selected]);
 
 	const collectors = live.status?.hosts ?? [];
 	const anyConnected = collectors.some((h) => h.connected);
@@ -148,7 +132,7 @@ export function RequestsView() {
 						: `${formatInt(visible.length)} of ${formatInt(rows.length)} recent requests`}{' '}
 					· live, newest 1,000 kept
 				</FilterToolbar>
-				<DataTable
+				<VirtualTable
 					columns={columns}
 					rows={visible}
 					rowKey={requestKey}
@@ -157,45 +141,50 @@ export function RequestsView() {
 					testId="request-table"
 					caption="Recent HTTPS requests"
 					empty={empty}
-					limit={200}
-					rowBehavior={(row) => ({ testId: `request-row-${row.pid}` })}
+					maxHeight="420px"
+					rowBehavior={(row) => ({
+						testId: `request-row-${row.pid}`,
+						title: 'Show its headers, sizes and timings',
+						selected: openKey === requestKey(row),
+						onActivate: () => setOpen(row),
+					})}
 				/>
 			</section>
 
-			<div className="query-bar">
-				<TimeRangePicker range={range} onChange={setRange} />
-			</div>
-
 			<section className="requests-bottom">
-				<Panel
-					title="Endpoints"
-					className="requests-endpoints"
-					note={
-						endpoints.data &&
-						endpointRows.length > 0 && (
-							<>
-								{formatInt(endpointRows.length)} endpoints · {formatInt(endpoints.data.windows)} windows
-							</>
-						)
-					}
-				>
-					<DataTable
+				<section className="panel requests-endpoints" aria-labelledby="endpoints-title">
+					<div className="panel-head endpoints-head">
+						<span className="panel-title" id="endpoints-title">
+							Endpoints
+						</span>
+						<div className="endpoints-range" data-testid="endpoint-range">
+							<TimeRangePicker range={range} onChange={setRange} />
+						</div>
+						{endpoints.data && endpointRows.length > 0 && (
+							<span className="toolbar-note">
+								{formatInt(endpointRows.length)} endpoints · {formatInt(endpoints.data.windows)} windows · by command, server and client
+								apart
+							</span>
+						)}
+					</div>
+					<VirtualTable
 						columns={ENDPOINT_COLUMNS}
 						rows={endpointRows}
-						rowKey={endpointId}
+						rowKey={(row) => row.id}
 						sort={endpointSort}
 						onSortChange={setEndpointSort}
 						testId="endpoint-table"
 						caption="Endpoints"
 						empty={endpointEmpty}
-						limit={300}
+						maxHeight="340px"
 						rowBehavior={(row) => ({
-							selected: selected !== null && endpointId(row) === endpointId(selected),
+							testId: `endpoint-row-${row.comm}-${row.role}`,
+							selected: selected !== null && row.id === selected.id,
 							title: 'Show its latency histogram',
-							onActivate: () => setSelectedId(endpointId(row)),
+							onActivate: () => setSelectedId(row.id),
 						})}
 					/>
-				</Panel>
+				</section>
 				<Panel
 					title={
 						<>
@@ -207,24 +196,18 @@ export function RequestsView() {
 							)}
 						</>
 					}
-					note={
-						selected && (
-							<>
-								{selected.comm || '?'} ({selected.pid}){selected.role === 'client' ? ', as client' : ''}
-							</>
-						)
-					}
+					note={selected && <EndpointNote endpoint={selected} />}
 				>
-					{histogram.data && histogram.data.count > 0 ? (
+					{selected && selected.count > 0 ? (
 						<>
-							<LatencyHistogram buckets={histogram.data.buckets} testId="latency-histogram" />
+							<LatencyHistogram buckets={selectedBuckets} testId="latency-histogram" />
 							<div className="latency-quantiles">
 								{[
-									['requests', formatInt(histogram.data.count)],
-									['p50', formatLatency(histogram.data.p50Ms)],
-									['p90', formatLatency(histogram.data.p90Ms)],
-									['p99', formatLatency(histogram.data.p99Ms)],
-									['max', formatLatency(histogram.data.maxMs)],
+									['requests', formatInt(selected.count)],
+									['p50', formatLatency(selected.p50Ms)],
+									['p90', formatLatency(selected.p90Ms)],
+									['p99', formatLatency(selected.p99Ms)],
+									['max', formatLatency(selected.maxMs)],
 								].map(([label, value]) => (
 									<span key={label}>
 										{label} <span className="mono">{value}</span>
@@ -234,14 +217,22 @@ export function RequestsView() {
 						</>
 					) : (
 						<div className="chart-empty chart-empty-tall">
-							{histogram.error ??
-								(selected
-									? 'Loading…'
-									: 'Pick an endpoint to see its latency distribution (log2 buckets: each bar spans twice the time of the one before).')}
+							{endpoints.error ??
+								'Pick an endpoint to see its latency distribution (log2 buckets: each bar spans twice the time of the one before).'}
 						</div>
 					)}
 				</Panel>
 			</section>
+			{open && <RequestDrawer request={open} onClose={closeDrawer} />}
 		</div>
+	);
+}
+
+function EndpointNote({ endpoint }: { endpoint: CommandEndpoint }) {
+	return (
+		<>
+			{endpoint.comm || '?'} {endpoint.role === 'client' ? 'as client' : 'as server'} ·{' '}
+			{endpoint.pids.length === 1 ? `pid ${endpoint.pids[0]}` : `${formatInt(endpoint.pids.length)} processes`}
+		</>
 	);
 }

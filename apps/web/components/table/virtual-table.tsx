@@ -92,7 +92,7 @@ export function VirtualTable<Row>({
 	const after = items.length > 0 ? virtualizer.getTotalSize() - items[items.length - 1]!.end : 0;
 
 	return (
-		<div className="data-table-wrap virtual-table-wrap" ref={scrollRef} style={{ maxHeight }}>
+		<div className="data-table-wrap virtual-table-wrap" ref={scrollRef} style={{ maxHeight }} tabIndex={-1}>
 			<table className="data-table" data-testid={testId} aria-rowcount={sorted.length + 1}>
 				{caption && <caption className="visually-hidden">{caption}</caption>}
 				<colgroup>
