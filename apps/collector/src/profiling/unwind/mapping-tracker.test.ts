@@ -148,6 +148,23 @@ test('an exited process goes at once; its table stays for the grace period, then
 	assert.deepEqual(s.tracker.stats(), { processes: 0, files: 0, tables: 0, rows: 0, queued: 0 });
 });
 
+test('a process that exits unannounced is forgotten by the next sweep that looks', async (t) => {
+	const s = setup();
+	t.after(s.cleanup);
+	s.maps(31, '7f1000000000-7f1000100000 rwxp 00000000 00:00 0\n');
+	s.tracker.track(31);
+	await s.tracker.settled();
+	s.tracker.sweep();
+	s.exit(31);
+	s.advance(1000);
+	s.tracker.sweep();
+	assert.ok(s.target.processes.has(31), 'not looked for yet');
+	s.advance(5000);
+	s.tracker.sweep();
+	assert.ok(!s.target.processes.has(31));
+	assert.equal(s.tracker.stats().processes, 0);
+});
+
 test('a process whose maps cannot be read any more is forgotten', async (t) => {
 	const s = setup();
 	t.after(s.cleanup);

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { UnwindMapping } from '@firesight/native';
 import type { ElfSegment } from '@firesight/symbolize';
 import { executableMappings, filePaths, loadBias, type ExecutableMapping } from './executable-mappings.ts';
@@ -67,6 +67,9 @@ interface ProcessEntry {
 	scannedAt: number;
 }
 
+/** How often sweep() looks for processes that exited unannounced. */
+const LIVENESS_CHECK_MS = 5000;
+
 const EMPTY_COUNTERS: UnwindTrackerCounters = {
 	unwindTablesFull: 0,
 	unwindBuildFailures: 0,
@@ -97,6 +100,7 @@ export class MappingTracker {
 	#nextFileId = 1;
 	#running: Promise<void> | undefined;
 	#closed = false;
+	#livenessAt = 0;
 	/** Builds under way, for settled(). */
 	readonly #building = new Set<Promise<void>>();
 
@@ -128,9 +132,16 @@ export class MappingTracker {
 		this.#call(() => this.#o.target.removeProcess(pid));
 	}
 
-	/** Unloads tables idle past the grace period. Call now and then (each drain). */
+	/**
+	 * Unloads tables idle past the grace period, and now and then forgets processes that are gone
+	 * without anyone saying so (`firesight record` has no process table). Call after each drain.
+	 */
 	sweep(): void {
 		const now = this.#o.now();
+		if (now - this.#livenessAt >= LIVENESS_CHECK_MS) {
+			this.#livenessAt = now;
+			for (const pid of this.#processes.keys()) if (!existsSync(`${this.#o.procRoot}/${pid}`)) this.forget(pid);
+		}
 		for (const f of this.#files) {
 			if (f.idleSince !== undefined && now - f.idleSince >= this.#o.graceMs) this.#drop(f);
 		}
