@@ -6,6 +6,7 @@ export {
 	pidSchema,
 	commSchema,
 	timestampSchema,
+	MAX_TIMESTAMP_MS,
 	frequencySchema,
 	profileSampleSchema,
 	profileWindowSchema,

@@ -17,9 +17,14 @@ export const pidSchema = z
 	.min(0)
 	.max(2 ** 32 - 1);
 export const commSchema = z.string().max(limits.shortString);
-/** Epoch milliseconds. */
-export const timestampSchema = z.number().int().min(0).max(8.64e15);
-export const frequencySchema = z.number().positive().max(100_000);
+/**
+ * Epoch milliseconds, before 2100: ClickHouse partitions by a Date, which ends in 2106, and no
+ * clock that is right is decades ahead (8.64e15, the year 275760, used to be stored).
+ */
+export const MAX_TIMESTAMP_MS = Date.UTC(2100, 0, 1);
+export const timestampSchema = z.number().int().min(0).max(MAX_TIMESTAMP_MS);
+/** Samples per second per CPU: the collector takes 1 to 10,000; 1e-300 used to be stored. */
+export const frequencySchema = z.number().min(1).max(100_000);
 /** Counts and byte totals. */
 export const countSchema = z.number().int().min(0);
 
@@ -39,8 +44,12 @@ export const profileSampleSchema = z.object({
 	ambiguous: z.boolean().optional(),
 	/** Root first: user and jit frames root first, then kernel frames. Indices into `frames`. */
 	stack: z.array(z.number().int().min(0)).max(limits.stackDepth),
-	/** Samples; positive. */
-	weight: z.number().int().positive(),
+	/** Samples; positive, and a u32 as SQLite packs it (above 2^32 it failed there as an internal error). */
+	weight: z
+		.number()
+		.int()
+		.positive()
+		.max(2 ** 32 - 1),
 });
 
 /**

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { limits } from './limits.ts';
 import type { MessageKind } from './queue-class.ts';
-import { commSchema, countSchema, hostSchema, pidSchema, timestampSchema, windowFields } from './profile-window.ts';
+import { MAX_TIMESTAMP_MS, commSchema, countSchema, hostSchema, pidSchema, timestampSchema, windowFields } from './profile-window.ts';
 
 /** Requests in one live batch; the collector counts the rest of a busy second in `omitted`. */
 export const MAX_REQUESTS_PER_BATCH = 2_000;
@@ -12,7 +12,7 @@ export const REQUEST_LATENCY_BUCKETS = 32;
 
 const msSchema = z.number().min(0).max(1e12);
 /** Fractional epoch ms: requests within one millisecond keep their order. */
-const preciseTimeSchema = z.number().min(0).max(8.64e15);
+const preciseTimeSchema = z.number().min(0).max(MAX_TIMESTAMP_MS);
 const headerSchema = z.tuple([z.string().max(limits.shortString), z.string().max(8192)]);
 const headersSchema = z.array(headerSchema).max(256);
 const addressSchema = z.string().max(64).nullable();
