@@ -47,7 +47,8 @@ export async function markSharePage(req: IncomingMessage, path: string, ctx: Api
 	const match = /^\/s\/([^/]+)$/.exec(path);
 	if (!match) return;
 	const id = decoded(match[1]!);
-	const known = isShareId(id) && (await ctx.storage.shares.get(id)) !== null;
+	// The summary only: decoding the whole profile here would delay the page by as much again.
+	const known = isShareId(id) && (await ctx.storage.shares.summary(id)) !== null;
 	if (!known) req.headers[SHARE_MISSING_HEADER] = '1';
 }
 

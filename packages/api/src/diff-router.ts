@@ -5,6 +5,7 @@ import type { ApiContext } from './context.ts';
 import { ApiError } from './errors.ts';
 import { checkRange, guarded } from './guards.ts';
 import { DEFAULT_MIN_FRACTION, profileQueryInput, type ProfileQueryInput } from './inputs.ts';
+import { loadShare } from './share-cache.ts';
 import { t } from './trpc.ts';
 
 const shareSide = z.object({ share: z.string().max(64) });
@@ -40,12 +41,18 @@ export interface DiffResult {
 	comparison: DiffSide;
 }
 
-async function loadSide(ctx: ApiContext, side: DiffSideInput, which: string): Promise<{ profile: Profile; side: DiffSide }> {
+interface LoadedSide {
+	profile: Profile;
+	side: DiffSide;
+	/** For a share: computes a value of it once (shares never change). */
+	derive?: <T>(key: string, make: () => T) => T;
+}
+
+async function loadSide(ctx: ApiContext, side: DiffSideInput, which: string): Promise<LoadedSide> {
 	if ('share' in side) {
-		const share = isShareId(side.share) ? await guarded('share lookup failed', () => ctx.storage.shares.get(side.share)) : null;
+		const share = isShareId(side.share) ? await guarded('share lookup failed', () => loadShare(ctx.storage.shares, side.share)) : null;
 		if (share === null) throw new ApiError('NOT_FOUND', `${which}: no share with id '${side.share.slice(0, 64)}'`);
-		const { profile, ...summary } = share;
-		return { profile, side: { kind: 'share', share: summary } };
+		return { profile: share.profile, side: { kind: 'share', share: share.summary }, derive: share.derive };
 	}
 	const q = side.query;
 	checkRange(q);
@@ -86,18 +93,23 @@ async function diff(ctx: ApiContext, input: z.infer<typeof diffInput>): Promise<
 		loadSide(ctx, input.baseline, 'baseline'),
 		loadSide(ctx, input.comparison, 'comparison'),
 	]);
-	const tree = diffProfiles(baseline.profile, comparison.profile, { minFraction: input.minFraction, byProcess: input.byProcess });
-	return {
-		tree: tree.root,
-		nodes: countNodes(tree.root),
-		prunedNodes: tree.pruned,
-		minFraction: input.minFraction,
-		baselineTotal: tree.baselineTotal,
-		comparisonTotal: tree.comparisonTotal,
-		functions: topDiffRows(diffFunctions(baseline.profile, comparison.profile), input.topLimit),
-		baseline: baseline.side,
-		comparison: comparison.side,
+	const compute = (): Omit<DiffResult, 'baseline' | 'comparison'> => {
+		const tree = diffProfiles(baseline.profile, comparison.profile, { minFraction: input.minFraction, byProcess: input.byProcess });
+		return {
+			tree: tree.root,
+			nodes: countNodes(tree.root),
+			prunedNodes: tree.pruned,
+			minFraction: input.minFraction,
+			baselineTotal: tree.baselineTotal,
+			comparisonTotal: tree.comparisonTotal,
+			functions: topDiffRows(diffFunctions(baseline.profile, comparison.profile), input.topLimit),
+		};
 	};
+	// A diff of two shares never changes either: computed once, kept with the baseline share.
+	const both = 'share' in input.comparison && baseline.derive !== undefined && comparison.derive !== undefined;
+	const key = both ? `diff:${JSON.stringify([input.comparison, input.minFraction, input.topLimit, input.byProcess])}` : '';
+	const result = both ? baseline.derive!(key, compute) : compute();
+	return { ...result, baseline: baseline.side, comparison: comparison.side };
 }
 
 export const diffRouter = t.router({

@@ -6,6 +6,7 @@ import { ApiError } from './errors.ts';
 import { checkRange, guarded } from './guards.ts';
 import { queryProfiles } from './host-selection.ts';
 import { DEFAULT_MIN_FRACTION, profileSelectionInput } from './inputs.ts';
+import { loadShare } from './share-cache.ts';
 import { t } from './trpc.ts';
 
 const functionFields = {
@@ -57,7 +58,7 @@ function result(profile: Profile, input: { name: string; module?: string | undef
 }
 
 async function shareProfile(ctx: ApiContext, id: string): Promise<Profile> {
-	const share = isShareId(id) ? await guarded('share lookup failed', () => ctx.storage.shares.get(id)) : null;
+	const share = isShareId(id) ? await guarded('share lookup failed', () => loadShare(ctx.storage.shares, id)) : null;
 	if (share === null) throw new ApiError('NOT_FOUND', `no share with id '${id.slice(0, 64)}'`);
 	return share.profile;
 }

@@ -5,6 +5,7 @@ import { ApiError } from './errors.ts';
 import { flameResult, type FlameResult } from './flame-result.ts';
 import { guarded } from './guards.ts';
 import { DEFAULT_MIN_FRACTION, profileQueryInput } from './inputs.ts';
+import { loadShare } from './share-cache.ts';
 import { shareFromQuery } from './share-snapshot.ts';
 import { t } from './trpc.ts';
 
@@ -47,9 +48,8 @@ export const sharesRouter = t.router({
 		.mutation(({ input, ctx }) => shareFromQuery(ctx, input, { creator: input.creator ?? ctx.requester, viewState: input.viewState })),
 	/** What a share was taken from, without its profile. Public. */
 	get: t.procedure.input(shareIdInput).query(async ({ input, ctx }): Promise<ShareSummary> => {
-		const share = await found(input.id, () => ctx.storage.shares.get(input.id));
-		const { profile: _profile, ...summary } = share;
-		return summary;
+		// The summary alone: no profile to decode.
+		return found(input.id, () => ctx.storage.shares.summary(input.id));
 	}),
 	/** The share drawn as the Profiles page draws a query. Public. */
 	flame: t.procedure
@@ -60,9 +60,11 @@ export const sharesRouter = t.router({
 			}),
 		)
 		.query(async ({ input, ctx }): Promise<ShareFlameResult> => {
-			const { profile, ...share } = await found(input.id, () => ctx.storage.shares.get(input.id));
-			// A snapshot stands for its windows: the rate it states is the one they had.
-			return { ...flameResult(profile, share.source, 1, input), share };
+			const cached = await found(input.id, () => loadShare(ctx.storage.shares, input.id));
+			// A snapshot stands for its windows: the rate it states is the one they had. The tree
+			// and table are computed once per share and width (shares never change).
+			const result = flameResult(cached.profile, cached.summary.source, 1, input, cached.derive, cached.hit);
+			return { ...result, share: cached.summary };
 		}),
 	list: t.procedure.query(({ ctx }) => guarded('share list failed', () => ctx.storage.shares.list())),
 	delete: t.procedure.input(shareIdInput).mutation(async ({ input, ctx }) => {

@@ -125,6 +125,37 @@ test('a share is a snapshot of the query: same flame and top functions, what it 
 		assert.ok(everything.includes('hot_function'));
 	}));
 
+test('a share is decoded and drawn once per width: later readers are answered from memory; a deleted one is gone at once', () =>
+	withApi(async (ctx) => {
+		const api = createCaller(ctx);
+		const made = await api.shares.create({ fromMs: T0, toMs: T0 + 20_000 });
+		const reads: string[] = [];
+		const shares = ctx.storage.shares;
+		const counted: ApiContext = {
+			...ctx,
+			storage: {
+				...ctx.storage,
+				shares: {
+					create: (share) => shares.create(share),
+					get: (id) => (reads.push(id), shares.get(id)),
+					summary: (id) => shares.summary(id),
+					list: () => shares.list(),
+					delete: (id) => shares.delete(id),
+				},
+			},
+		};
+		const reader = createCaller(counted);
+		const first = await reader.shares.flame({ id: made.id, minFraction: 0 });
+		const second = await reader.shares.flame({ id: made.id, minFraction: 0 });
+		assert.deepEqual([first.cached, second.cached], [false, true]);
+		assert.deepEqual(second.tree, first.tree);
+		const diff = await reader.diff.shares({ baseline: { share: made.id }, comparison: { share: made.id } });
+		assert.equal(diff.baselineTotal, first.totalSamples);
+		assert.deepEqual(reads, [made.id], 'one decode for every read of the share');
+		await api.shares.delete({ id: made.id });
+		await assert.rejects(reader.shares.flame({ id: made.id }), codeOf('NOT_FOUND'));
+	}));
+
 test('shares list newest first, delete once, and unknown or malformed ids are NOT_FOUND', () =>
 	withApi(async (ctx) => {
 		const api = createCaller(ctx);

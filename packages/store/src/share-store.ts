@@ -79,6 +79,8 @@ export interface ShareStore {
 	create(share: NewShare): Promise<ShareSummary>;
 	/** The share with its profile, or null for an unknown (or malformed) id. */
 	get(id: string): Promise<Share | null>;
+	/** The share without its profile (no decoding), or null: to tell whether a link is good. */
+	summary(id: string): Promise<ShareSummary | null>;
 	/** Every share, newest first. */
 	list(): Promise<ShareSummary[]>;
 	/** Deletes a share; false when there was none with this id. */

@@ -87,6 +87,13 @@ export class ClickhouseShareStore implements ShareStore {
 		return { ...summaryOf(row), profile: JSON.parse(row.profile) as Profile };
 	}
 
+	async summary(id: string): Promise<ShareSummary | null> {
+		this.#check();
+		if (!isShareId(id)) return null;
+		const rows = await this.#rows<ShareRow>(`SELECT ${SUMMARY_COLUMNS} FROM shares WHERE id = ${str(id)} LIMIT 1`);
+		return rows[0] ? summaryOf(rows[0]) : null;
+	}
+
 	async list(): Promise<ShareSummary[]> {
 		this.#check();
 		const rows = await this.#rows<ShareRow>(`SELECT ${SUMMARY_COLUMNS} FROM shares ORDER BY created_ms DESC, id`);

@@ -46,6 +46,7 @@ export function shareConformance(backend: BackendUnderTest): void {
 			assert.ok(back);
 			assert.deepEqual(back, { ...made, profile: given.profile });
 			assert.equal(back.viewState?.q, 'hot');
+			assert.deepEqual(await shares.summary(made.id), made);
 
 			const other = await shares.create(share(9, { creator: null, viewState: null }));
 			assert.notEqual(other.id, made.id);
@@ -69,6 +70,7 @@ export function shareConformance(backend: BackendUnderTest): void {
 			assert.equal(await shares.delete(first.id), true);
 			assert.equal(await shares.delete(first.id), false);
 			assert.equal(await shares.get(first.id), null);
+			assert.equal(await shares.summary(first.id), null);
 			assert.ok(await shares.get(second.id));
 			assert.deepEqual(
 				(await shares.list()).map((s) => s.id),
@@ -82,6 +84,7 @@ export function shareConformance(backend: BackendUnderTest): void {
 			await shares.create(share(1));
 			for (const id of ['AAAAAAAAAAAAAAAAAAAAAA', '', 'x', "' OR 1=1 --", '../../etc/passwd', 'A'.repeat(10_000)]) {
 				assert.equal(await shares.get(id), null, id);
+				assert.equal(await shares.summary(id), null, id);
 				assert.equal(await shares.delete(id), false, id);
 			}
 			assert.equal((await shares.list()).length, 1);

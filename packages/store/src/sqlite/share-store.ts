@@ -81,6 +81,13 @@ export class SqliteShareStore implements ShareStore {
 		return { ...summaryOf(row), profile: JSON.parse(gunzipSync(row.profile).toString('utf8')) as Profile };
 	}
 
+	async summary(id: string): Promise<ShareSummary | null> {
+		this.#check();
+		if (!isShareId(id)) return null;
+		const row = this.#db.prepare(`SELECT ${SUMMARY_COLUMNS} FROM shares WHERE id = ?`).get(id) as ShareRow | undefined;
+		return row ? summaryOf(row) : null;
+	}
+
 	async list(): Promise<ShareSummary[]> {
 		this.#check();
 		const rows = this.#db.prepare(`SELECT ${SUMMARY_COLUMNS} FROM shares ORDER BY created_ms DESC, rowid DESC`).all() as ShareRow[];
