@@ -61,6 +61,8 @@ setInterval(() => {
 interface Point {
 	atS: number;
 	rssMiB: number;
+	/** The main thread's JS heap in use (hub, dashboard and the collector's main thread), from /metrics. */
+	heapMiB: number;
 	cpuPercent: number;
 	drops: number;
 	windowsStored: number;
@@ -81,6 +83,29 @@ function lossCounters(text: string): Map<string, number> {
 		if (m) out.set(`hub.${m[1]}.${m[2]}`, Number(m[3]));
 	}
 	return out;
+}
+
+function heapUsedMiB(text: string): number {
+	const m = /^firesight_hub_nodejs_heap_size_used_bytes (\S+)/m.exec(text);
+	return m ? Number(m[1]) / 1024 / 1024 : 0;
+}
+
+/**
+ * Least-squares slope in MiB per minute: RSS and heap swing by tens of MiB with each collection,
+ * so the first and last points alone say more about when the collector ran than about a leak.
+ */
+function slopePerMin(points: readonly Point[], of: (p: Point) => number): number {
+	if (points.length < 2) return 0;
+	const n = points.length;
+	const mx = points.reduce((a, p) => a + p.atS, 0) / n;
+	const my = points.reduce((a, p) => a + of(p), 0) / n;
+	let num = 0;
+	let den = 0;
+	for (const p of points) {
+		num += (p.atS - mx) * (of(p) - my);
+		den += (p.atS - mx) ** 2;
+	}
+	return den === 0 ? 0 : (num / den) * 60;
 }
 
 function windowsStored(text: string): number {
@@ -186,13 +211,14 @@ try {
 		const point = {
 			atS: (now - t0) / 1000,
 			rssMiB: rssMiB(up.pid!)?.rss ?? 0,
+			heapMiB: heapUsedMiB(text),
 			cpuPercent: ((cpuNow - cpuPrev) / ((now - tPrev) / 1000)) * 100,
 			drops,
 			windowsStored: windowsStored(text),
 		};
 		points.push(point);
 		console.error(
-			`soak: ${point.atS.toFixed(0)} s  RSS ${point.rssMiB.toFixed(1)} MiB  CPU ${point.cpuPercent.toFixed(1)}%  drops ${drops}  windows ${point.windowsStored}`,
+			`soak: ${point.atS.toFixed(0)} s  RSS ${point.rssMiB.toFixed(1)} MiB  heap ${point.heapMiB.toFixed(1)} MiB  CPU ${point.cpuPercent.toFixed(1)}%  drops ${drops}  windows ${point.windowsStored}`,
 		);
 		cpuPrev = cpuNow;
 		tPrev = now;
@@ -204,13 +230,18 @@ try {
 	const afterWarmup = points.filter((p) => p.atS >= (runMs / 1000) * WARMUP_SHARE);
 	const first = afterWarmup[0] ?? points[0]!;
 	const end = points.at(-1)!;
-	const growthPerMin = end.atS > first.atS ? (end.rssMiB - first.rssMiB) / ((end.atS - first.atS) / 60) : 0;
+	const growthPerMin = slopePerMin(afterWarmup, (p) => p.rssMiB);
+	const heapPerMin = slopePerMin(afterWarmup, (p) => p.heapMiB);
+	const sign = (v: number) => `${v >= 0 ? '+' : ''}${v.toFixed(2)}`;
 	const avgCpu = points.reduce((n, p) => n + p.cpuPercent, 0) / points.length;
 	const nonzero = [...last].filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]);
 	const every = Math.max(1, Math.round(points.length / 20));
 	const table = points
 		.filter((_, i) => i % every === 0 || i === points.length - 1)
-		.map((p) => `| ${p.atS.toFixed(0)} | ${p.rssMiB.toFixed(1)} | ${p.cpuPercent.toFixed(1)} | ${p.drops} | ${p.windowsStored} |`)
+		.map(
+			(p) =>
+				`| ${p.atS.toFixed(0)} | ${p.rssMiB.toFixed(1)} | ${p.heapMiB.toFixed(1)} | ${p.cpuPercent.toFixed(1)} | ${p.drops} | ${p.windowsStored} |`,
+		)
 		.join('\n');
 	const body = `
 \`firesight up\` (hub, dashboard and collector in one process, 97 Hz) for ${MINUTES} min with a CPU
@@ -218,14 +249,15 @@ workload (split-60-40 at nice 19), Node's HTTPS server and a keep-alive client (
 two TCP connections between network namespaces with nftables dropping ${LOSS}% of the packets.
 Run: \`npm run soak -- --minutes ${MINUTES}\`, ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, on a 2-core machine shared with other work.
 
-- RSS after warm-up (${Math.round(WARMUP_SHARE * 100)}% of the run): ${first.rssMiB.toFixed(1)} MiB at ${first.atS.toFixed(0)} s, ${end.rssMiB.toFixed(1)} MiB at the end: ${growthPerMin >= 0 ? '+' : ''}${growthPerMin.toFixed(2)} MiB/min; peak ${peakRss.toFixed(1)} MiB.
+- RSS after warm-up (${Math.round(WARMUP_SHARE * 100)}% of the run): ${first.rssMiB.toFixed(1)} MiB at ${first.atS.toFixed(0)} s, ${end.rssMiB.toFixed(1)} MiB at the end; least-squares trend ${sign(growthPerMin)} MiB/min; peak ${peakRss.toFixed(1)} MiB.
+- JS heap of the main thread (hub, dashboard, the collector's main thread; worker threads and native memory are the rest of RSS): ${first.heapMiB.toFixed(1)} MiB after warm-up, ${end.heapMiB.toFixed(1)} MiB at the end; trend ${sign(heapPerMin)} MiB/min.
 - CPU of the \`up\` process: ${avgCpu.toFixed(1)}% of one core on average.
 - Drops (lost samples, events, requests or windows) at the end: ${end.drops}.${nonzero.length ? ` Counters above zero, shortened or unnamed ones included: ${nonzero.map(([n, v]) => `\`${n}\` ${v}`).join(', ')}.` : ' No counter above zero.'}
 - Profile windows stored: ${end.windowsStored}. \`up\` stopped on SIGTERM with exit code ${exitCode}.
 - Against the target (RSS flat after warm-up, no drops at the default rates): RSS ${Math.abs(growthPerMin) < 1 ? 'flat' : `not flat (${growthPerMin.toFixed(1)} MiB/min)`}; drops ${end.drops === 0 ? 'none' : `${end.drops}, not met`}.
 
-| s | RSS MiB | CPU % | drops | windows stored |
-|---:|---:|---:|---:|---:|
+| s | RSS MiB | heap MiB | CPU % | drops | windows stored |
+|---:|---:|---:|---:|---:|---:|
 ${table}
 `;
 	writeResultsSection('Soak', body);
