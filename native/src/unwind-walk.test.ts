@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test, type TestContext } from 'node:test';
 import { ElfFile, FileSource, parseMaps, textSegmentFor } from '@firesight/symbolize';
@@ -18,11 +19,14 @@ import { Profiler, type UnwindMapping, type UnwindMode } from './profiler.ts';
  * /proc/PID/maps; the oracle for "reached main" is the ELF symbol table, through nm.
  */
 
+const ownFixtures = fileURLToPath(new URL('../fixtures', import.meta.url));
+
 function compileWithoutFramePointers(t: TestContext, fixture: string): string {
 	const dir = mkdtempSync(join(tmpdir(), 'firesight-unwind-'));
 	t.after(() => rmSync(dir, { recursive: true, force: true }));
 	const path = join(dir, fixture);
-	execFileSync('gcc', ['-O2', '-fomit-frame-pointer', '-fno-optimize-sibling-calls', '-o', path, join(fixturesDir, `${fixture}.c`)]);
+	const source = [ownFixtures, fixturesDir].map((d) => join(d, `${fixture}.c`)).find((p) => existsSync(p))!;
+	execFileSync('gcc', ['-O2', '-fomit-frame-pointer', '-fno-optimize-sibling-calls', '-o', path, source]);
 	return path;
 }
 
@@ -68,6 +72,8 @@ interface Outcome {
 	matched: number;
 	/** Samples taken in the kernel. */
 	inKernel: number;
+	/** Samples whose user stack holds on_alarm (the signal fixture's handler). */
+	inHandler: number;
 	counters: Record<string, number>;
 	unmappedPids: Set<number>;
 }
@@ -84,6 +90,16 @@ interface Workload {
 const SPLIT: Workload = { fixture: 'split-60-40', functions: ['main', 'run_rounds', 'hot_a', 'hot_b'], chain: /^((hot_a|hot_b);)?run_rounds;main$/ };
 /** Mostly in the kernel, in write(2) called from main through libc. */
 const SYSCALLS: Workload = { fixture: 'syscall-heavy', functions: ['main'], chain: /^(\?;)*main$/ };
+
+/**
+ * A SIGPROF handler interrupting main_loop: spin_in_handler, on_alarm, libc's signal trampoline,
+ * then the interrupted main_loop (its exact pc, from the signal frame) and main.
+ */
+const SIGNAL: Workload = {
+	fixture: 'signal-spin',
+	functions: ['main', 'main_loop', 'on_alarm', 'spin_in_handler'],
+	chain: /^((spin_in_handler;)?on_alarm;\?;)?main_loop;main$/,
+};
 
 /** Profiles the workload until it has `want` samples, naming its user frames by the program's symbols. */
 async function profile(t: TestContext, workload: Workload, unwind: UnwindMode, describe: boolean, want: number): Promise<Outcome> {
@@ -102,7 +118,7 @@ async function profile(t: TestContext, workload: Workload, unwind: UnwindMode, d
 			const seg = textSegmentFor(new ElfFile(new FileSource(program)).segments, m.offset)!;
 			return m.start - m.offset + seg.offset - seg.vaddr;
 		})();
-	const out: Outcome = { samples: 0, matched: 0, inKernel: 0, counters: {}, unmappedPids: new Set() };
+	const out: Outcome = { samples: 0, matched: 0, inKernel: 0, inHandler: 0, counters: {}, unmappedPids: new Set() };
 	// Samples taken while the tables were being built had nothing to walk with yet.
 	if (describe) await profiler.drain();
 	const deadline = Date.now() + 60_000;
@@ -120,6 +136,7 @@ async function profile(t: TestContext, workload: Workload, unwind: UnwindMode, d
 				const addr = ip - programBias - (i > 0 ? 1n : 0n);
 				return functions.find((f) => addr >= f.range[0] && addr < f.range[1])?.name ?? '?';
 			});
+			if (names.includes('on_alarm')) out.inHandler += c.count;
 			if (workload.chain.test(names.slice(0, names.indexOf('main') + 1).join(';'))) out.matched += c.count;
 		}
 	}
@@ -148,6 +165,15 @@ test('a sample taken in the kernel walks the user stack from the registers saved
 	const summary = `${r.matched} of ${r.samples} samples (${r.inKernel} in the kernel) reached main through libc; counters ${JSON.stringify(r.counters)}`;
 	t.diagnostic(summary);
 	assert.ok(r.inKernel / r.samples >= 0.5, summary);
+	assert.ok(r.matched / r.samples >= 0.9, summary);
+});
+
+test("a signal handler's stack is walked through the signal frame into the interrupted code", async (t) => {
+	if (!skipUnlessBpf(t)) return;
+	const r = await profile(t, SIGNAL, 'dwarf', true, 300);
+	const summary = `${r.matched} of ${r.samples} samples (${r.inHandler} in the handler) had the whole chain; counters ${JSON.stringify(r.counters)}`;
+	t.diagnostic(summary);
+	assert.ok(r.inHandler >= 0.2 * r.samples, summary);
 	assert.ok(r.matched / r.samples >= 0.9, summary);
 });
 
