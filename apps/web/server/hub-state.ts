@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { LiveView } from '@firesight/api';
+import { limits } from '@firesight/protocol';
 import type {
 	Drops,
 	Features,
@@ -41,15 +42,24 @@ export class HubState extends EventEmitter<HubStateEvents> implements LiveView {
 	readonly #hosts = new Map<string, HostEntry>();
 	readonly #now: () => number;
 	readonly #requests = new RecentRequestBatches();
+	readonly #maxHosts: number;
+	/** Hosts forgotten to stay within maxHosts: disconnected ones, least recently seen first. */
+	hostsForgotten = 0;
 
-	constructor(now: () => number = Date.now) {
+	/**
+	 * At most `maxHosts` hosts are remembered (the status message carries no more): each hello
+	 * under a new name makes one, and a disconnected host is otherwise kept for good.
+	 */
+	constructor(now: () => number = Date.now, maxHosts: number = limits.hosts) {
 		super();
 		this.#now = now;
+		this.#maxHosts = maxHosts;
 	}
 
 	#entry(host: string): HostEntry {
 		let e = this.#hosts.get(host);
 		if (!e) {
+			if (this.#hosts.size >= this.#maxHosts) this.#forgetOne();
 			e = {
 				host,
 				connections: 0,
@@ -64,6 +74,18 @@ export class HubState extends EventEmitter<HubStateEvents> implements LiveView {
 			this.#hosts.set(host, e);
 		}
 		return e;
+	}
+
+	/**
+	 * Forgets the disconnected host seen longest ago. Connected hosts stay: each holds a socket, so
+	 * they are bounded by what the hub can hold open anyway.
+	 */
+	#forgetOne(): void {
+		let oldest: HostEntry | undefined;
+		for (const e of this.#hosts.values()) if (e.connections === 0 && (!oldest || e.lastSeenMs < oldest.lastSeenMs)) oldest = e;
+		if (!oldest) return;
+		this.#hosts.delete(oldest.host);
+		this.hostsForgotten++;
 	}
 
 	connected(host: string, version: string, frequencyHz: number): void {

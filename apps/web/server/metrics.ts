@@ -1,4 +1,5 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { limits } from '@firesight/protocol';
 import type { HubState } from './hub-state.ts';
 
 /** The hub's Prometheus metrics, on a registry of its own so several hubs can share a process. */
@@ -68,6 +69,15 @@ export function createHubMetrics(state: HubState) {
 			for (const h of state.hosts()) {
 				for (const [counter, value] of Object.entries(h.drops)) this.set({ host: h.host, counter }, value);
 			}
+		},
+	});
+	new Counter({
+		name: 'firesight_hub_hosts_forgotten_total',
+		help: `Hosts the hub stopped remembering to stay within ${limits.hosts} (disconnected ones, least recently seen first; a host that connects again is shown afresh)`,
+		registers: [registry],
+		collect() {
+			this.reset();
+			this.inc(state.hostsForgotten);
 		},
 	});
 	// A feature that could not load is a whole signal missing from a host: worth an alert.
