@@ -64,6 +64,8 @@
 
 /* Set by the collector before load: never trace the collector itself. */
 const volatile __u32 self_tgid = 0;
+/* Set by the collector before load: keep the request context (off to measure what it costs). */
+const volatile bool request_context = true;
 
 /*
  * Processes that do TLS: filled by user space at discovery and by the uprobes on first use. The
@@ -563,7 +565,7 @@ static __always_inline int leave(struct pt_regs *ctx, __u8 dir)
 		count(TLS_READ_FAILED);
 		cap = 0;
 	}
-	if (cap >= 16) {
+	if (request_context && cap >= 16) {
 		if (dir == TLS_DIR_READ && starts_request(s->data))
 			request_id = request_begin(tid, call.ssl, fd);
 		else if (dir == TLS_DIR_WRITE && starts_response(s->data))
@@ -713,6 +715,8 @@ static __always_inline int on_close_syscall(int fd)
 	if (!bpf_map_lookup_elem(&tls_tgids, &tgid))
 		return 0;
 	on_close(tgid, fd);
+	if (!request_context)
+		return 0;
 	/* A connection closed before its answer (the client gave up): its request is over. */
 	rc = bpf_map_lookup_elem(&request_contexts, &tid);
 	if (rc && rc->open && request_remove(rc, 0, fd, false))

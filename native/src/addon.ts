@@ -65,6 +65,8 @@ export interface RawTlsTracerConfig {
 	pollTimeoutMs: number;
 	/** 'raw' forces the sys_enter hook; anything else tries the per-syscall tracepoints first. */
 	syscallHook: 'auto' | 'raw';
+	/** Keep the per-thread request context that profile samples are stamped with. */
+	requestContext: boolean;
 	onBatch: (batch: ArrayBuffer) => void;
 }
 

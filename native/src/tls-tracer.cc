@@ -65,7 +65,7 @@ public:
 	}
 
 	// new TlsTracer({selfTgid, pids, ringBytes, maxInFlightBytes, pollTimeoutMs, syscallHook,
-	// onBatch}). Main thread.
+	// requestContext, onBatch}). Main thread.
 	explicit TlsTracer(const Napi::CallbackInfo &info) : Napi::ObjectWrap<TlsTracer>(info)
 	{
 		Napi::Env env = info.Env();
@@ -77,6 +77,7 @@ public:
 		Napi::Function on_batch = cfg.Get("onBatch").As<Napi::Function>();
 		int poll_timeout_ms = cfg.Get("pollTimeoutMs").As<Napi::Number>().Int32Value();
 		std::string hook = cfg.Get("syscallHook").As<Napi::String>().Utf8Value();
+		bool request_context = cfg.Get("requestContext").As<Napi::Boolean>().Value();
 
 		InstallLibbpfLogger();
 		skel_.reset(tls_bpf__open());
@@ -84,6 +85,7 @@ public:
 			throw NativeError(env, "bpf_object__open", errno);
 		skel_->rodata->self_tgid = self_tgid;
 		skel_->rodata->filter_pids = pids.Length() > 0;
+		skel_->rodata->request_context = request_context;
 		bpf_map__set_max_entries(skel_->maps.events, ring_bytes);
 		request_contexts_ = RequestContextMap::Acquire();
 		if (!request_contexts_)

@@ -21,6 +21,11 @@ export interface TlsTracerOptions {
 	maxInFlightBytes?: number;
 	/** Records that could not be decoded (a layout mismatch): counted, never thrown into the poll loop. */
 	onDecodeError?: (err: Error) => void;
+	/**
+	 * Keep each thread's current HTTP request, which the profiler stamps its samples with, and
+	 * give request-starting reads their id (bpf/request-context.h). On unless turned off.
+	 */
+	requestContext?: boolean;
 }
 
 /**
@@ -68,6 +73,7 @@ export class TlsTracer {
 				// drains it after every poll timeout, which bounds the wait.
 				pollTimeoutMs: Math.max(1, Math.round(options.flushIntervalMs ?? 100)),
 				syscallHook: options.syscallHook ?? 'auto',
+				requestContext: options.requestContext ?? true,
 				onBatch,
 			});
 		} catch (err) {

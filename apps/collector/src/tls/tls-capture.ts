@@ -92,6 +92,8 @@ export class TlsCapture extends EventEmitter<TlsCaptureEvents> {
 			pids: this.#opts.pids,
 			ringBytes: this.#opts.ringBytes,
 			syscallHook: this.#opts.syscallHook,
+			// Only worth its kernel work when someone labels samples with the requests.
+			requestContext: this.#opts.attribution !== undefined,
 			onEvents: (events) => this.#onEvents(events),
 			onDecodeError: (err) => this.emit('error', err),
 		});
