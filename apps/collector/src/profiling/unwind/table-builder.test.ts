@@ -27,14 +27,28 @@ test('tables are built on a worker thread and read back from the disk cache by t
 	assert.equal(readdirSync(dir).filter((f) => f.endsWith('.fsuw')).length, 1);
 
 	// A restarted collector: the same table, from disk.
-	const second = new TableBuilder(dir);
+	const second = new TableBuilder(dir, { idleMs: 50 });
 	t.after(() => second.close());
 	const again = await second.build([LIBC]);
 	assert.ok(again.ok);
 	assert.equal(again.from, 'disk');
 	assert.equal(again.key, built.key);
 	assert.deepEqual(again.bytes, built.bytes);
+
+	// Idle, the worker goes (and its heap with it); the next build starts another.
+	assert.ok(second.running);
+	await waitFor(() => !second.running);
+	const third = await second.build([LIBC]);
+	assert.ok(third.ok && third.from === 'disk');
 });
+
+async function waitFor(cond: () => boolean): Promise<void> {
+	const deadline = Date.now() + 30_000;
+	while (!cond()) {
+		if (Date.now() > deadline) throw new Error('condition not met within 30 s');
+		await new Promise((r) => setTimeout(r, 20));
+	}
+}
 
 test('a file that is not ELF, or no file at all, is a failed result, not an exception', async (t) => {
 	const dir = mkdtempSync(join(tmpdir(), 'firesight-unwind-cache-'));

@@ -3,23 +3,36 @@ import type { TableBuildReply, TableBuildRequest } from './table-build-job.ts';
 
 export type TableBuildResult = TableBuildReply extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
 
+/** An idle worker is stopped after this long: its heap (tens of MiB after building node's table) goes with it. */
+const IDLE_MS = 10_000;
+
 /**
  * Builds unwind tables on a worker thread, one file at a time, through the disk cache. The worker
- * is started on first use and keeps the process alive only while it has work.
+ * is started on first use, keeps the process alive only while it has work, and is stopped when
+ * idle for a while.
  */
 export class TableBuilder {
 	readonly #cacheDir: string;
+	readonly #idleMs: number;
 	#worker: Worker | undefined;
+	#idleTimer: NodeJS.Timeout | undefined;
 	#next = 1;
 	readonly #waiting = new Map<number, (r: TableBuildResult) => void>();
 
-	constructor(cacheDir: string) {
+	constructor(cacheDir: string, options: { idleMs?: number } = {}) {
 		this.#cacheDir = cacheDir;
+		this.#idleMs = options.idleMs ?? IDLE_MS;
+	}
+
+	/** Whether a worker thread is running now. */
+	get running(): boolean {
+		return this.#worker !== undefined;
 	}
 
 	/** The table of the file at the first readable path. Never rejects: failures are results. */
 	build(paths: readonly string[]): Promise<TableBuildResult> {
 		const worker = this.#start();
+		clearTimeout(this.#idleTimer);
 		const id = this.#next++;
 		// Held while it works (a build must finish), not while idle.
 		worker.ref();
@@ -37,6 +50,7 @@ export class TableBuilder {
 	async close(): Promise<void> {
 		const w = this.#worker;
 		this.#worker = undefined;
+		clearTimeout(this.#idleTimer);
 		this.#fail('closed');
 		await w?.terminate();
 	}
@@ -53,12 +67,22 @@ export class TableBuilder {
 			const { id, ...result } = reply;
 			const resolve = this.#waiting.get(id);
 			this.#waiting.delete(id);
-			if (this.#waiting.size === 0) worker.unref();
+			if (this.#waiting.size === 0) {
+				worker.unref();
+				this.#idleTimer = setTimeout(() => {
+					if (this.#worker !== worker || this.#waiting.size > 0) return;
+					this.#worker = undefined;
+					void worker.terminate();
+				}, this.#idleMs);
+				this.#idleTimer.unref();
+			}
 			resolve?.(result);
 		});
-		// A dead worker fails what it held; the next build starts a new one.
+		// A worker that died fails what it held; the next build starts a new one. One stopped on
+		// purpose (idle, or closed) is no longer the current worker and has nothing to fail.
 		const gone = (why: string) => {
-			if (this.#worker === worker) this.#worker = undefined;
+			if (this.#worker !== worker) return;
+			this.#worker = undefined;
 			this.#fail(why);
 		};
 		worker.on('error', (err) => gone(`table builder failed: ${err.message}`));
