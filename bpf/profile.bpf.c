@@ -24,7 +24,8 @@
 
 #define ENOSPC 28
 
-_Static_assert(UNWIND_MAX_DEPTH == PROFILE_MAX_STACK_DEPTH, "walked stacks are as deep as the stack map's");
+_Static_assert(UNWIND_MAX_DEPTH == PROFILE_MAX_STACK_DEPTH,
+	       "walked stacks are as deep as the stack map's");
 
 const volatile bool include_idle = false;
 const volatile __u32 unwind_mode = UNWIND_MODE_FP;

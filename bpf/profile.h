@@ -52,16 +52,18 @@ enum profile_counter {
 	PROFILE_STACK_COLLISIONS,     /* stack map bucket held another stack (-EEXIST) */
 	PROFILE_COUNTS_MAP_FULL,      /* counts map full: the sample is lost */
 	/*
-	 * Table (dwarf/auto) walks. Each names why a user stack ended before its outermost frame;
-	 * NO_MAPPING also reports the process in the window's unmapped pids.
+	 * Walks with unwind tables ('dwarf' and 'auto' modes): why a user stack ended before its
+	 * outermost frame, one count per walk. Where 'auto' goes on with frame pointers (no
+	 * mapping, no table, a gap) nothing is counted. A pc in no mapping also puts its process in
+	 * the window's unmapped pids, in both modes, so the collector rescans it.
 	 */
-	PROFILE_UNWIND_NO_MAPPING,    /* a pc in no known mapping of its process */
-	PROFILE_UNWIND_NO_TABLE,      /* no table loaded for the file, or no unwind info at the pc */
+	PROFILE_UNWIND_NO_MAPPING,    /* a pc in no known mapping, or a process not described */
+	PROFILE_UNWIND_NO_TABLE,      /* the file's table is not loaded, or no FDE covers the pc */
 	PROFILE_UNWIND_LOOKUP_FAILED, /* the pc's rule cannot be evaluated, or its row is missing */
-	PROFILE_UNWIND_READ_FAULT,    /* reading the user stack faulted */
-	PROFILE_UNWIND_TOO_DEEP,      /* PROFILE_MAX_STACK_DEPTH frames and the stack goes on */
-	PROFILE_UNWIND_MAPPINGS_FULL, /* a pc in none of the mappings a truncated process entry kept */
-	PROFILE_UNWIND_STACKS_FULL,   /* user stacks map full or its slots taken: stack lost */
+	PROFILE_UNWIND_READ_FAULT,    /* a read of the user stack faulted, in any step */
+	PROFILE_UNWIND_TOO_DEEP,      /* PROFILE_MAX_STACK_DEPTH frames and more to go */
+	PROFILE_UNWIND_MAPPINGS_FULL, /* a pc past what a truncated process entry kept */
+	PROFILE_UNWIND_STACKS_FULL,   /* no room in the hashed stacks: the stack is lost */
 	PROFILE_COUNTER_MAX,
 };
 

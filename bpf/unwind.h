@@ -14,11 +14,12 @@
 #define UNWIND_MAX_MAPPINGS 256
 /* Bounded binary searches: 2^9 > UNWIND_MAX_MAPPINGS, 2^32 rows is the map's own limit. */
 #define UNWIND_MAPPING_SEARCH_STEPS 9
-#define UNWIND_ROW_SEARCH_STEPS 32
+#define UNWIND_ROW_SEARCH_STEPS	    32
 
 /*
- * Dwarf-walked user stacks live in their own map, keyed by an id taken from a hash of the ips. The
- * ids sit at and above this bit, so they never meet the stack-trace map's ids (bucket indexes).
+ * In the 'dwarf' and 'auto' modes stacks live in hashed maps, keyed by an id taken from a hash of
+ * the ips. The ids sit at and above this bit, so they never meet the stack-trace map's ids
+ * (bucket indexes), which the 'fp' mode uses.
  */
 #define UNWIND_STACK_ID_BIT 0x40000000u
 /* Slots tried after the hash's own before a stack counts as a collision. */

@@ -78,23 +78,24 @@ int DrainHashedStacks(struct profile_bpf *skel, __u32 buf, const std::set<__s32>
 		      std::vector<uint8_t> &out)
 {
 	int fd = bpf_map__fd(buf ? skel->maps.hashed_stacks1 : skel->maps.hashed_stacks0);
-	return DrainHash<__u32, struct unwind_stack>(
-		fd, [&](__u32 id, const struct unwind_stack &s) {
-			if (!ids.count((__s32)id))
-				return; /* its count was lost (counts map full) */
-			struct profile_stack_head head = {(__s32)id,
-							  std::min<__u32>(s.nr, UNWIND_MAX_DEPTH)};
-			AppendBytes(out, &head, sizeof(head));
-			AppendBytes(out, s.ips, head.nr * sizeof(__u64));
-		});
+	return DrainHash<__u32, struct unwind_stack>(fd, [&](__u32 id,
+							     const struct unwind_stack &s) {
+		if (!ids.count((__s32)id))
+			return; /* its count was lost (counts map full) */
+		struct profile_stack_head head = {(__s32)id,
+						  std::min<__u32>(s.nr, UNWIND_MAX_DEPTH)};
+		AppendBytes(out, &head, sizeof(head));
+		AppendBytes(out, s.ips, head.nr * sizeof(__u64));
+	});
 }
 
 // The processes whose samples met an unknown user address, as u32 tgids. Worker thread.
 int DrainUnmapped(struct profile_bpf *skel, __u32 buf, std::vector<uint8_t> &out)
 {
 	int fd = bpf_map__fd(buf ? skel->maps.unmapped1 : skel->maps.unmapped0);
-	return DrainHash<__u32, __u32>(
-		fd, [&](__u32 tgid, __u32) { AppendBytes(out, &tgid, sizeof(tgid)); });
+	return DrainHash<__u32, __u32>(fd, [&](__u32 tgid, __u32) {
+		AppendBytes(out, &tgid, sizeof(tgid));
+	});
 }
 
 // Reads and clears the idle buffer. Worker thread; the maps are not touched by JS meanwhile.
@@ -191,13 +192,14 @@ class Profiler : public Napi::ObjectWrap<Profiler> {
 public:
 	static Napi::Function Define(Napi::Env env)
 	{
-		return DefineClass(env, "Profiler",
-				   {InstanceMethod("drain", &Profiler::Drain),
-				    InstanceMethod("loadUnwindTable", &Profiler::LoadUnwindTable),
-				    InstanceMethod("unloadUnwindTable", &Profiler::UnloadUnwindTable),
-				    InstanceMethod("setProcessMappings", &Profiler::SetProcessMappings),
-				    InstanceMethod("removeProcess", &Profiler::RemoveProcess),
-				    InstanceMethod("close", &Profiler::Close)});
+		return DefineClass(
+			env, "Profiler",
+			{InstanceMethod("drain", &Profiler::Drain),
+			 InstanceMethod("loadUnwindTable", &Profiler::LoadUnwindTable),
+			 InstanceMethod("unloadUnwindTable", &Profiler::UnloadUnwindTable),
+			 InstanceMethod("setProcessMappings", &Profiler::SetProcessMappings),
+			 InstanceMethod("removeProcess", &Profiler::RemoveProcess),
+			 InstanceMethod("close", &Profiler::Close)});
 	}
 
 	// new Profiler({frequency, includeIdle, pids, stackEntries, countEntries, unwindMode,
@@ -217,8 +219,9 @@ public:
 		unsigned unwind_mode = mode == "dwarf" ? UNWIND_MODE_DWARF :
 				       mode == "auto"  ? UNWIND_MODE_AUTO :
 							 UNWIND_MODE_FP;
-		// Rules are shared by many rows; a quarter of the rows is far more than tables need.
-		unsigned unwind_rules = std::max(65536u, unwind_rows / 4);
+		// Rules are shared by many rows (node: 370,000 rows, 72 rules); room for one file with
+		// the most rules a table can index, or a sixteenth of the rows.
+		unsigned unwind_rules = std::max(65536u, unwind_rows / 16);
 
 		InstallLibbpfLogger();
 		skel_.reset(profile_bpf__open());
@@ -229,7 +232,8 @@ public:
 		// Stacks go to the stack-trace maps in the 'fp' mode, to the hashed stacks otherwise;
 		// the maps of the other kind keep their one entry.
 		for (auto *m : {skel_->maps.stacks0, skel_->maps.stacks1})
-			bpf_map__set_max_entries(m, unwind_mode == UNWIND_MODE_FP ? stack_entries : 1);
+			bpf_map__set_max_entries(m,
+						 unwind_mode == UNWIND_MODE_FP ? stack_entries : 1);
 		for (auto *m : {skel_->maps.counts0, skel_->maps.counts1})
 			bpf_map__set_max_entries(m, count_entries);
 		skel_->rodata->unwind_mode = unwind_mode;
@@ -404,7 +408,8 @@ private:
 		if (!skel_)
 			throw Napi::Error::New(env, "profiler is closed");
 		if (!rows_)
-			throw Napi::Error::New(env, "the profiler walks frame pointers only (unwind 'fp')");
+			throw Napi::Error::New(
+				env, "the profiler walks frame pointers only (unwind 'fp')");
 	}
 
 	// The rules at their range: each 12-byte record as it is. Main thread.

@@ -18,7 +18,10 @@ export interface ProfilerOptions {
 	pids?: readonly number[];
 	/** Count samples of the idle task (pid 0). */
 	includeIdle?: boolean;
-	/** Distinct stacks one window can hold; a fuller window counts collisions. */
+	/**
+	 * Distinct stacks one window can hold. Past it the 'fp' mode counts stackCollisions, the
+	 * others (whose stacks are stored by hash) unwindStacksFull.
+	 */
 	stackEntries?: number;
 	/** Distinct (process, stack) keys one window can hold; past it samples are counted as lost. */
 	countEntries?: number;
@@ -30,7 +33,7 @@ export interface ProfilerOptions {
 	unwind?: UnwindMode;
 	/** Unwind table rows all loaded tables share (8 bytes each in kernel memory). */
 	unwindRows?: number;
-	/** Processes whose mappings the walker can hold (8 KiB each, allocated when set). */
+	/** Processes whose mappings the walker can hold (8 KiB of kernel memory each, allocated when set). */
 	unwindProcesses?: number;
 }
 
