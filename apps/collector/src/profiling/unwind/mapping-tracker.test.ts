@@ -165,6 +165,16 @@ test('a process that exits unannounced is forgotten by the next sweep that looks
 	assert.equal(s.tracker.stats().processes, 0);
 });
 
+test('a kernel thread (empty maps) takes no slot in the walker', async (t) => {
+	const s = setup();
+	t.after(s.cleanup);
+	s.maps(2, '');
+	s.tracker.track(2);
+	await s.tracker.settled();
+	assert.ok(!s.target.processes.has(2));
+	assert.equal(s.tracker.stats().processes, 0);
+});
+
 test('a process whose maps cannot be read any more is forgotten', async (t) => {
 	const s = setup();
 	t.after(s.cleanup);

@@ -210,6 +210,11 @@ export class MappingTracker {
 			return;
 		}
 		const mappings = executableMappings(text);
+		// A kernel thread (or a process mid-exec): nothing to walk, and no slot in the kernel's map.
+		if (mappings.length === 0) {
+			this.forget(pid);
+			return;
+		}
 		const prev = this.#processes.get(pid);
 		const files = new Set<FileEntry>();
 		for (const m of mappings) {
