@@ -18,13 +18,18 @@ export interface ProfileRequest {
 	minFraction: number;
 	/** A `comm (pid)` level under each command. */
 	groupByProcess?: boolean;
+	/** Only samples attributed to this endpoint (`METHOD /path/template`). */
+	endpoint?: string | undefined;
+	/** An endpoint level under each process. */
+	groupByEndpoint?: boolean;
 }
 
 /** The pid, comm and host filters of a request, as the profile procedures take them. */
-export function filterInput(request: Pick<ProfileRequest, 'pid' | 'comm' | 'hosts'>) {
+export function filterInput(request: Pick<ProfileRequest, 'pid' | 'comm' | 'hosts' | 'endpoint'>) {
 	return {
 		...(request.pid !== null ? { pid: request.pid } : {}),
 		...(request.comm ? { comm: request.comm } : {}),
+		...(request.endpoint ? { endpoint: request.endpoint } : {}),
 		...hostInput(request.hosts),
 	};
 }
@@ -37,6 +42,7 @@ export function fetchFlame(request: ProfileRequest, signal: AbortSignal): Promis
 			minFraction: request.minFraction,
 			...filterInput(request),
 			...(request.groupByProcess ? { groupByProcess: true } : {}),
+			...(request.groupByEndpoint ? { groupByEndpoint: true } : {}),
 		},
 		{ signal },
 	);

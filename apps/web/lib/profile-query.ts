@@ -54,6 +54,10 @@ export interface ProfileQueryState {
 	color?: ColorMode;
 	/** A `comm (pid)` level under each command; `group=process`. */
 	groupByProcess?: boolean;
+	/** Only samples attributed to this endpoint, `METHOD /path/template`; `endpoint=GET /api/users/:id`. */
+	endpoint?: string;
+	/** An endpoint level under each process; `group=endpoint` (with the process level, `group=process,endpoint`). */
+	groupByEndpoint?: boolean;
 }
 
 export const TABLE_SORT_COLUMNS = ['name', 'self', 'total'] as const;
@@ -90,7 +94,23 @@ export const defaultProfileQuery: ProfileQueryState = {
 };
 
 /** The URL parameter names, one per field of the state (a range is `range` or `from` and `to`). */
-const PARAMS = ['range', 'from', 'to', 'pid', 'comm', 'host', 'live', 'view', 'orient', 'q', 'zoom', 'sort', 'color', 'group'] as const;
+const PARAMS = [
+	'range',
+	'from',
+	'to',
+	'pid',
+	'comm',
+	'endpoint',
+	'host',
+	'live',
+	'view',
+	'orient',
+	'q',
+	'zoom',
+	'sort',
+	'color',
+	'group',
+] as const;
 
 /** A parameter the page could not honour, and why. */
 export interface QueryWarning {
@@ -215,7 +235,9 @@ export function parseProfileQuery(params: ParamsLike): ParsedProfileQuery {
 	const color = colorText !== null && oneOf(COLOR_MODES, colorText) ? colorText : null;
 	if (colorText !== null && color === null) ignore('color', colorText, `not one of ${COLOR_MODES.join(', ')}`);
 	const groupText = given('group');
-	if (groupText !== null && groupText !== 'process') ignore('group', groupText, 'not process');
+	const groups = groupText === null ? [] : groupText.split(',').map((g) => g.trim());
+	if (groups.some((g) => g !== 'process' && g !== 'endpoint')) ignore('group', groupText ?? '', 'not process, endpoint or both');
+	const endpoint = given('endpoint');
 
 	return {
 		state: {
@@ -230,7 +252,9 @@ export function parseProfileQuery(params: ParamsLike): ParsedProfileQuery {
 			...(zoomText !== null ? { zoom: zoomText.split(';') } : {}),
 			...(sort !== null ? { sort } : {}),
 			...(color !== null && color !== 'kind' ? { color } : {}),
-			...(groupText === 'process' ? { groupByProcess: true } : {}),
+			...(groups.includes('process') ? { groupByProcess: true } : {}),
+			...(groups.includes('endpoint') ? { groupByEndpoint: true } : {}),
+			...(endpoint !== null ? { endpoint } : {}),
 		},
 		warnings,
 	};
@@ -255,6 +279,7 @@ export function toSearchParams(state: ProfileQueryState): URLSearchParams {
 	}
 	if (state.pid !== null) params.set('pid', String(state.pid));
 	if (state.comm) params.set('comm', state.comm);
+	if (state.endpoint) params.set('endpoint', state.endpoint);
 	for (const host of state.hosts) params.append('host', host);
 	if (state.live && state.range.kind === 'relative') params.set('live', '1');
 	if (state.view !== defaultProfileQuery.view) params.set('view', state.view);
@@ -264,7 +289,8 @@ export function toSearchParams(state: ProfileQueryState): URLSearchParams {
 	const sort = state.sort ? formatSort(state.sort) : null;
 	if (sort !== null) params.set('sort', sort);
 	if (state.color && state.color !== 'kind') params.set('color', state.color);
-	if (state.groupByProcess) params.set('group', 'process');
+	const groups = [...(state.groupByProcess ? ['process'] : []), ...(state.groupByEndpoint ? ['endpoint'] : [])];
+	if (groups.length > 0) params.set('group', groups.join(','));
 	return params;
 }
 
@@ -293,6 +319,7 @@ export interface ProfileFilter {
 	pid: number | null;
 	comm: string;
 	hosts: readonly string[];
+	endpoint?: string | undefined;
 }
 
 /** The pprof export of exactly what the page shows. */
@@ -300,6 +327,7 @@ export function pprofHref(filter: ProfileFilter): string {
 	const params = new URLSearchParams({ from: String(Math.floor(filter.from)), to: String(Math.ceil(filter.to)) });
 	if (filter.pid !== null) params.set('pid', String(filter.pid));
 	if (filter.comm) params.set('comm', filter.comm);
+	if (filter.endpoint) params.set('endpoint', filter.endpoint);
 	for (const host of filter.hosts) params.append('host', host);
 	return `/api/pprof?${params.toString()}`;
 }

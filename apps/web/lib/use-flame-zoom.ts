@@ -10,6 +10,7 @@ function rangeInput(request: ProfileRequest) {
 		toMs: request.to,
 		...filterInput(request),
 		...(request.groupByProcess ? { groupByProcess: true } : {}),
+		...(request.groupByEndpoint ? { groupByEndpoint: true } : {}),
 	};
 }
 

@@ -11,6 +11,7 @@ export interface TimelineFilter {
 	to: number;
 	pid: number | null;
 	comm: string;
+	endpoint?: string | undefined;
 	/** Every host when absent, one, or several added up. */
 	host?: string | string[] | undefined;
 }
@@ -39,10 +40,17 @@ export function CpuTimeline({ filter, fetchKey, onRange }: CpuTimelineProps) {
 
 	useEffect(() => {
 		const controller = new AbortController();
-		const { from, to, pid, comm, host } = filter;
+		const { from, to, pid, comm, endpoint, host } = filter;
 		api.profile.timeline
 			.query(
-				{ fromMs: from, toMs: to, ...(pid !== null ? { pid } : {}), ...(comm ? { comm } : {}), ...(host !== undefined ? { host } : {}) },
+				{
+					fromMs: from,
+					toMs: to,
+					...(pid !== null ? { pid } : {}),
+					...(comm ? { comm } : {}),
+					...(endpoint ? { endpoint } : {}),
+					...(host !== undefined ? { host } : {}),
+				},
 				{ signal: controller.signal },
 			)
 			.then(

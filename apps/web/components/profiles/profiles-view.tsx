@@ -43,12 +43,22 @@ export function ProfilesView() {
 	const [empty, setEmpty] = useState(false);
 	const follow = useLiveFollow(query.range, query.live, empty, live.windowSeq);
 	const rangeKey = query.range.kind === 'absolute' ? `${query.range.from}-${query.range.to}` : query.range.preset;
-	const key = `${rangeKey}|${query.pid}|${query.comm}|${query.hosts.join(',')}|${query.groupByProcess ? 'p' : ''}|${follow.following ? follow.tick : 0}`;
+	const key = `${rangeKey}|${query.pid}|${query.comm}|${query.endpoint ?? ''}|${query.hosts.join(',')}|${query.groupByProcess ? 'p' : ''}${query.groupByEndpoint ? 'e' : ''}|${follow.following ? follow.tick : 0}`;
 	const { data, error, loading, reload } = useProfileData(key, () => {
 		const { from, to } = resolveRange(query.range, Date.now());
 		// One pixel of a wide screen: narrower frames cannot be seen, the hub drops them.
 		const minFraction = 1 / Math.max(1200, typeof window === 'undefined' ? 1200 : window.innerWidth);
-		return { from, to, pid: query.pid, comm: query.comm, hosts: query.hosts, minFraction, groupByProcess: query.groupByProcess === true };
+		return {
+			from,
+			to,
+			pid: query.pid,
+			comm: query.comm,
+			endpoint: query.endpoint,
+			hosts: query.hosts,
+			minFraction,
+			groupByProcess: query.groupByProcess === true,
+			groupByEndpoint: query.groupByEndpoint === true,
+		};
 	});
 	const result = data?.result ?? null;
 	const total = result?.totalSamples ?? 0;
@@ -163,7 +173,7 @@ export function ProfilesView() {
 					navigate={navigate}
 					loading={loading}
 					onRefresh={reload}
-					pprofHref={pprofHref(request ?? { ...range, pid: query.pid, comm: query.comm, hosts: query.hosts })}
+					pprofHref={pprofHref(request ?? { ...range, pid: query.pid, comm: query.comm, endpoint: query.endpoint, hosts: query.hosts })}
 				/>
 				<QueryWarnings warnings={warnings} onClean={() => navigate({})} />
 				<ProfileSummary data={data} error={error} liveProcess={liveProcess} following={follow.following} />
@@ -174,6 +184,7 @@ export function ProfilesView() {
 					...range,
 					pid: query.pid,
 					comm: query.comm,
+					endpoint: query.endpoint,
 					host: query.hosts.length === 0 ? undefined : query.hosts.length === 1 ? query.hosts[0] : [...query.hosts],
 				}}
 				fetchKey={key}
@@ -191,6 +202,8 @@ export function ProfilesView() {
 					onColorMode={(color) => navigate({ color })}
 					groupByProcess={query.groupByProcess === true}
 					onGroupByProcess={(on) => navigate({ groupByProcess: on })}
+					groupByEndpoint={query.groupByEndpoint === true}
+					onGroupByEndpoint={(on) => navigate({ groupByEndpoint: on })}
 				/>
 			)}
 

@@ -19,18 +19,24 @@ export function QueryBar({ query, navigate, loading, onRefresh, pprofHref }: Que
 	// Text inputs apply after a pause in typing, so each keystroke does not refetch.
 	const [pidDraft, setPidDraft] = useState(query.pid === null ? '' : String(query.pid));
 	const [commDraft, setCommDraft] = useState(query.comm);
+	const [endpointDraft, setEndpointDraft] = useState(query.endpoint ?? '');
 	const pidValid = pidDraft.trim() === '' || parsePid(pidDraft) !== null;
 	const debouncedPid = useDebounced(pidDraft, 500);
 	const debouncedComm = useDebounced(commDraft, 500);
+	const debouncedEndpoint = useDebounced(endpointDraft, 500);
 	useEffect(() => setPidDraft(query.pid === null ? '' : String(query.pid)), [query.pid]);
 	useEffect(() => setCommDraft(query.comm), [query.comm]);
+	useEffect(() => setEndpointDraft(query.endpoint ?? ''), [query.endpoint]);
 	useEffect(() => {
 		const pid = debouncedPid.trim() === '' ? null : parsePid(debouncedPid);
 		if (debouncedPid.trim() !== '' && pid === null) return;
-		if (pid !== query.pid || debouncedComm.trim() !== query.comm) navigate({ pid, comm: debouncedComm.trim() });
+		const endpoint = debouncedEndpoint.trim();
+		if (pid !== query.pid || debouncedComm.trim() !== query.comm || endpoint !== (query.endpoint ?? '')) {
+			navigate({ pid, comm: debouncedComm.trim(), endpoint: endpoint || undefined });
+		}
 		// Only typing should trigger this, not URL changes made elsewhere.
 		// eslint-disable-next-line react-hooks/exhaustive-deps
-	}, [debouncedPid, debouncedComm]);
+	}, [debouncedPid, debouncedComm, debouncedEndpoint]);
 
 	// The URL updates asynchronously; the checkbox answers the click at once.
 	const [liveChecked, setLiveChecked] = useState(query.live);
@@ -62,6 +68,17 @@ export function QueryBar({ query, navigate, loading, onRefresh, pprofHref }: Que
 					onChange={(event) => setCommDraft(event.target.value)}
 					onKeyDown={(event) => event.key === 'Enter' && navigate({ comm: commDraft.trim() })}
 					data-testid="filter-comm"
+				/>
+			</label>
+			<label className="field" title="Only the samples attributed to this endpoint by the TLS capture: METHOD and path template">
+				<span className="field-label">Endpoint</span>
+				<input
+					className="input endpoint-input"
+					placeholder="any, or GET /api/users/:id"
+					value={endpointDraft}
+					onChange={(event) => setEndpointDraft(event.target.value)}
+					onKeyDown={(event) => event.key === 'Enter' && navigate({ endpoint: endpointDraft.trim() || undefined })}
+					data-testid="filter-endpoint"
 				/>
 			</label>
 			<label

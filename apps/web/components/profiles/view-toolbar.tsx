@@ -16,6 +16,8 @@ interface ViewToolbarProps {
 	onColorMode?(mode: ColorMode): void;
 	groupByProcess?: boolean | undefined;
 	onGroupByProcess?(on: boolean): void;
+	groupByEndpoint?: boolean | undefined;
+	onGroupByEndpoint?(on: boolean): void;
 }
 
 const VIEWS: { view: ProfileView; label: string }[] = [
@@ -35,6 +37,8 @@ export function ViewToolbar({
 	onColorMode,
 	groupByProcess,
 	onGroupByProcess,
+	groupByEndpoint,
+	onGroupByEndpoint,
 }: ViewToolbarProps) {
 	const searchRef = useRef<HTMLInputElement>(null);
 	// `/` jumps to the search, as on GitHub and in Grafana, unless it is being typed somewhere.
@@ -109,6 +113,20 @@ export function ViewToolbar({
 						data-testid="group-by-process"
 					/>{' '}
 					per process
+				</label>
+			)}
+			{onGroupByEndpoint && (
+				<label
+					className="toolbar-note"
+					title="An endpoint level under each process: the samples the TLS capture attributed to each endpoint it served"
+				>
+					<input
+						type="checkbox"
+						checked={groupByEndpoint === true}
+						onChange={(event) => onGroupByEndpoint(event.target.checked)}
+						data-testid="group-by-endpoint"
+					/>{' '}
+					per endpoint
 				</label>
 			)}
 			<span
