@@ -1,0 +1,210 @@
+/**
+ * "CPU of this endpoint" and "CPU during this request" in Chromium. Profile windows whose samples
+ * carry the request labels (endpoint, requestId, ambiguous), a window of endpoint aggregates and a
+ * batch of requests go in through the hub's real /ingest, as a collector with TLS capture and
+ * profiling sends them. From the Requests page, the endpoint row's CPU link opens the flame graph
+ * of that endpoint's samples with its share of the process's CPU; the slow request's drawer
+ * opens the samples of that request, labelled ambiguous. No BPF needed: the hub runs in this
+ * process (the kernel side is proven by its own known-answer test).
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { WebSocket } from 'ws';
+import { REQUEST_LATENCY_BUCKETS, type CollectorMessage, type ProfileWindow } from '@firesight/protocol';
+import { startHub, type Hub } from '@firesight/web/server';
+import { launchChromium } from './browser.ts';
+import { freePort, screenshot, waitFor } from './support.ts';
+
+const TOKEN = 'e2e-endpoint-cpu-token';
+const HOST = 'shop-1';
+const PID = 4242;
+const COMM = 'usersvc';
+const USERS = '/api/users/:id';
+const ORDERS = '/api/orders';
+const REQUEST_ID = 'e2eboot:7';
+let dir: string;
+let hub: Hub | undefined;
+let browser: Browser | undefined;
+let collector: WebSocket | undefined;
+
+/**
+ * Per window: getUser 60 for GET /api/users/:id, renderAvatar 20 during the slow request (while
+ * another request was open on the thread: ambiguous), createOrder 40 for POST /api/orders, and
+ * 80 of garbage collection no request was open for. GET /api/users/:id is 80 of the process's 200.
+ */
+function window(startMs: number): ProfileWindow {
+	const f = (name: string) => ({ name, module: 'usersvc', kind: 'user' as const });
+	return {
+		host: HOST,
+		startMs,
+		durationMs: 10_000,
+		frequencyHz: 99,
+		frames: [f('main'), f('handleRequest'), f('getUser'), f('renderAvatar'), f('createOrder'), f('gcCollect')],
+		samples: [
+			{ pid: PID, comm: COMM, stack: [0, 1, 2], weight: 60, endpoint: `GET ${USERS}` },
+			{ pid: PID, comm: COMM, stack: [0, 1, 2, 3], weight: 20, endpoint: `GET ${USERS}`, requestId: REQUEST_ID, ambiguous: true },
+			{ pid: PID, comm: COMM, stack: [0, 1, 4], weight: 40, endpoint: `POST ${ORDERS}` },
+			{ pid: PID, comm: COMM, stack: [0, 5], weight: 80 },
+		],
+	};
+}
+
+function stats(method: string, endpoint: string, count: number, maxMs: number) {
+	const histogram = new Array<number>(REQUEST_LATENCY_BUCKETS).fill(0);
+	histogram[12] = count - 1; // 4 to 8 ms
+	histogram[19] = 1; // 0.5 to 1 s: the slow one
+	return {
+		pid: PID,
+		comm: COMM,
+		role: 'server' as const,
+		method,
+		endpoint,
+		count,
+		errors: 0,
+		clientErrors: 0,
+		reqBytes: 100 * count,
+		respBytes: 900 * count,
+		sumLatencyMs: 5 * count + maxMs,
+		maxLatencyMs: maxMs,
+		p50Ms: 5,
+		p90Ms: 7,
+		p99Ms: maxMs,
+		histogram,
+	};
+}
+
+async function send(messages: CollectorMessage[]): Promise<void> {
+	for (const m of messages) collector!.send(JSON.stringify(m));
+}
+
+before(async () => {
+	dir = mkdtempSync(join(tmpdir(), 'firesight-e2e-endpoint-cpu-'));
+	hub = await startHub({ listen: { host: '127.0.0.1', port: await freePort() }, dataDir: dir, token: TOKEN, log: () => {} });
+	collector = new WebSocket(`${hub.url.replace(/^http/, 'ws')}/ingest`, { headers: { authorization: `Bearer ${TOKEN}` } });
+	await new Promise((resolve, reject) => {
+		collector!.once('open', resolve);
+		collector!.once('error', reject);
+	});
+	const now = Date.now();
+	const slowTs = now - 15_000;
+	await send([
+		{ type: 'hello', host: HOST, version: 'e2e', frequencyHz: 99, protocol: 1 },
+		{ type: 'profile', window: window(now - 20_000) },
+		{ type: 'profile', window: window(now - 10_000) },
+		{
+			type: 'requestWindow',
+			window: {
+				host: HOST,
+				startMs: now - 20_000,
+				durationMs: 20_000,
+				processes: [],
+				endpoints: [stats('GET', USERS, 50, 850), stats('POST', ORDERS, 20, 12)],
+			},
+		},
+		{
+			type: 'requests',
+			batch: {
+				host: HOST,
+				ts: now,
+				omitted: 0,
+				requests: [
+					{
+						ts: slowTs,
+						pid: PID,
+						comm: COMM,
+						role: 'server',
+						method: 'GET',
+						path: '/api/users/31337',
+						endpoint: USERS,
+						status: 200,
+						latencyMs: 850,
+						reqBytes: 120,
+						respBytes: 4000,
+						local: '127.0.0.1:8443',
+						remote: '127.0.0.1:50123',
+						connection: `${PID}:9:1`,
+						requestId: REQUEST_ID,
+						httpVersion: '1.1',
+						requestHeaders: [['host', 'shop']],
+						responseHeaders: [],
+					},
+				],
+			},
+		},
+	]);
+	browser = await launchChromium();
+});
+
+after(async () => {
+	collector?.close();
+	await browser?.close();
+	await hub?.close();
+	rmSync(dir, { recursive: true, force: true });
+});
+
+/** The frame names drawn in the page's flame graph. */
+async function frameNames(page: Page): Promise<string[]> {
+	return page.getByTestId('endpoint-cpu-graph').locator('div.d3-flame-graph-label').allInnerTexts();
+}
+
+test('an endpoint row opens "CPU of this endpoint": its flame graph and its share of the process', async () => {
+	const context = await browser!.newContext({ viewport: { width: 1440, height: 1000 } });
+	const page = await context.newPage();
+	await page.goto(`${hub!.url}/requests`);
+	const row = page.getByTestId(`endpoint-row-${COMM}-server`).filter({ hasText: USERS });
+	await row.waitFor({ timeout: 60_000 });
+	await row.getByTestId('endpoint-cpu-link').click();
+	await page.waitForURL((url) => url.pathname === '/endpoint-cpu' && url.searchParams.get('endpoint') === `GET ${USERS}`, {
+		timeout: 60_000,
+	});
+	assert.equal(new URL(page.url()).searchParams.get('pid'), String(PID));
+	assert.equal(await page.getByRole('heading', { level: 1 }).innerText(), 'CPU of this endpoint');
+	// 80 of the process's 200 samples in each of the two windows.
+	await waitFor('the share', async () => (await page.getByTestId('endpoint-cpu-share').innerText()) !== '…', 60_000);
+	assert.match(await page.getByTestId('endpoint-cpu-share').innerText(), /^40(\.0)?\s?%$/);
+	assert.equal(await page.getByTestId('endpoint-cpu-samples').innerText(), '160');
+	assert.match(await page.getByTestId('endpoint-cpu-ambiguous').innerText(), /^40 \(25(\.0)?\s?%\)$/);
+	await page.getByTestId('endpoint-cpu-ambiguous-note').waitFor();
+	await page
+		.getByTestId('endpoint-cpu-graph')
+		.locator('div.d3-flame-graph-label', { hasText: /^getUser$/ })
+		.first()
+		.waitFor({ timeout: 60_000 });
+	const names = await frameNames(page);
+	for (const name of ['usersvc', 'main', 'handleRequest', 'getUser', 'renderAvatar'])
+		assert.ok(names.includes(name), `${name} in ${names.join(', ')}`);
+	// Samples of another endpoint, or of no request, are not this endpoint's.
+	for (const name of ['createOrder', 'gcCollect']) assert.ok(!names.includes(name), `${name} drawn`);
+	await screenshot(page, 'endpoint-cpu');
+	await context.close();
+});
+
+test('a slow request opens "CPU during this request": only its samples, labelled ambiguous', async () => {
+	const context = await browser!.newContext({ viewport: { width: 1440, height: 1000 } });
+	const page = await context.newPage();
+	await page.goto(`${hub!.url}/requests`);
+	const row = page.getByTestId(`request-row-${PID}`).first();
+	await row.waitFor({ timeout: 60_000 });
+	await row.click();
+	const link = page.getByTestId('request-drawer').getByTestId('request-cpu-link');
+	await link.click({ timeout: 60_000 });
+	await page.waitForURL((url) => url.pathname === '/endpoint-cpu' && url.searchParams.get('request') === REQUEST_ID, { timeout: 60_000 });
+	assert.equal(await page.getByRole('heading', { level: 1 }).innerText(), 'CPU during this request');
+	await waitFor('the samples', async () => (await page.getByTestId('endpoint-cpu-samples').innerText()) !== '…', 60_000);
+	// The request's range covers one window: 20 of its 200 samples, all of them ambiguous.
+	assert.equal(await page.getByTestId('endpoint-cpu-samples').innerText(), '20');
+	assert.match(await page.getByTestId('endpoint-cpu-share').innerText(), /^10(\.0)?\s?%$/);
+	assert.match(await page.getByTestId('endpoint-cpu-ambiguous-note').innerText(), /ambiguous/);
+	await page
+		.getByTestId('endpoint-cpu-graph')
+		.locator('div.d3-flame-graph-label', { hasText: /^renderAvatar$/ })
+		.first()
+		.waitFor({ timeout: 60_000 });
+	assert.ok(!(await frameNames(page)).includes('createOrder'));
+	await screenshot(page, 'request-cpu');
+	await context.close();
+});
