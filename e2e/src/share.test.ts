@@ -12,7 +12,7 @@ import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { startHub, type Hub } from '@firesight/web/server';
 import { launchChromium } from './browser.ts';
-import { freePort } from './support.ts';
+import { freePort, RESULTS_DIR } from './support.ts';
 
 const TOKEN = 'e2e-share-token-0123';
 const HOT = 'share_e2e_hot_function';
@@ -127,6 +127,48 @@ test('Share on the Profiles page makes a link a browser without a session opens 
 	assert.equal((await view.request.get(`${hub!.url}/api/pprof?share=${id}`)).status(), 200);
 	assert.equal((await view.request.get(`${hub!.url}/trpc/shares.list`)).status(), 401);
 	await stranger.close();
+});
+
+test('a file dropped on the Profiles page (a real drop event with a DataTransfer) becomes a share the page opens; a bad one gets its line', async () => {
+	const range = `from=${new Date(T0).toISOString()}&to=${new Date(T0 + 30_000).toISOString()}`;
+	const owner = await browser!.newContext({ extraHTTPHeaders: { authorization: `Bearer ${TOKEN}` }, viewport: { width: 1280, height: 900 } });
+	const page = await owner.newPage();
+	await page.goto(`${hub!.url}/profiles?${range}`);
+	await firstFunction(page);
+	const transfer = (name: string, text: string) =>
+		page.evaluateHandle(
+			({ name, text }) => {
+				const data = new DataTransfer();
+				data.items.add(new File([text], name, { type: 'text/plain' }));
+				return data;
+			},
+			{ name, text },
+		);
+	const panel = '[data-testid="share-actions"]';
+	const dropped = await transfer('dropped.folded', 'dropped;main;dropped_hot_fn 60\ndropped;main 4\n');
+	// Dragging over the page: the panel says where the file goes.
+	await page.dispatchEvent(panel, 'dragenter', { dataTransfer: dropped });
+	await page.dispatchEvent(panel, 'dragover', { dataTransfer: dropped });
+	await page.locator(panel).getByText('Drop to import').waitFor({ timeout: 60_000 });
+	await page.screenshot({ path: join(RESULTS_DIR, 'import-drag-over.png') });
+	await page.dispatchEvent(panel, 'drop', { dataTransfer: dropped });
+	await page.waitForURL(/\/s\/[A-Za-z0-9_-]{22}$/, { timeout: 60_000 });
+	assert.equal(await firstFunction(page), 'dropped_hot_fn');
+	await page.locator('[data-testid="flame-graph"] svg rect').first().waitFor({ timeout: 60_000 });
+	await page.getByText('by a holder of the hub token').waitFor({ timeout: 60_000 });
+	await page.screenshot({ path: join(RESULTS_DIR, 'import-dropped-share.png') });
+
+	await page.goto(`${hub!.url}/profiles?${range}`);
+	await firstFunction(page);
+	const before = await hub!.storage.shares.list();
+	const junk = await transfer('junk.folded', 'this is not a profile at all');
+	await page.dispatchEvent(panel, 'dragover', { dataTransfer: junk });
+	await page.dispatchEvent(panel, 'drop', { dataTransfer: junk });
+	const error = page.getByTestId('import-error');
+	await error.waitFor({ timeout: 60_000 });
+	assert.match(await error.innerText(), /^junk\.folded: .+/);
+	assert.equal((await hub!.storage.shares.list()).length, before.length, 'nothing stored');
+	await owner.close();
 });
 
 test('an unknown or malformed share id is the not-found page with status 404', async () => {
