@@ -1,6 +1,6 @@
 import { createClient, ClickHouseLogLevel, type ClickHouseClient } from '@clickhouse/client';
 import type { ClickhouseStorageConfig, Storage } from '../storage.ts';
-import { querySignal } from '../query-budget.ts';
+import { checkQueryBudget, querySignal } from '../query-budget.ts';
 import { DEFAULT_MAX_REQUESTS, DEFAULT_PRUNE_INTERVAL_MS, DEFAULT_RETENTION_MS } from '../storage-options.ts';
 import { parseClickhouseUrl, type ClickhouseLocation } from './clickhouse-url.ts';
 import { ClickhouseConnectionStore } from './connection-store.ts';
@@ -35,6 +35,12 @@ function clientFor(at: ClickhouseLocation, database: string): ClickHouseClient {
 function budgeted(client: ClickHouseClient): ClickHouseClient {
 	const query = client.query.bind(client);
 	client.query = ((params: Parameters<typeof query>[0]) => {
+		// The client only listens for an abort to come: one that came already must stop it here.
+		try {
+			checkQueryBudget();
+		} catch (err) {
+			return Promise.reject(err);
+		}
 		const signal = querySignal();
 		return query(signal && !params.abort_signal ? { ...params, abort_signal: signal } : params);
 	}) as typeof client.query;
