@@ -201,6 +201,8 @@ interface Outcome {
 	/** CPU per route by the server's own accounting (µs). */
 	cpu: Record<Route, number>;
 	records: RequestRecord[];
+	profiles: Profile[];
+	pid: number;
 	attribution: RequestAttribution;
 	labelledSamples: number;
 	samples: number;
@@ -293,7 +295,7 @@ async function measure(server: Server, client: ClientPlan): Promise<Outcome> {
 		profiles.push(sampler.closeWindow());
 		profiles.push(await sampler.stop());
 		assert.deepEqual(errors, []);
-		return { ...tally(profiles, server.pid, server.frames), cpu, records, attribution };
+		return { ...tally(profiles, server.pid, server.frames), cpu, records, profiles, pid: server.pid, attribution };
 	} finally {
 		clearInterval(timer);
 		await ticking.catch(() => undefined);
@@ -334,11 +336,24 @@ function assertShares(o: Outcome): void {
 	}
 }
 
-/** Every server request record carries the requestId its samples would carry. */
+/**
+ * Every server request record carries the requestId its samples would carry, and the samples
+ * that kept one (the slowest of each endpoint in each window) name a request of their endpoint.
+ */
 function assertRecordsLinked(o: Outcome): void {
 	const served = o.records.filter((r) => r.role === 'server');
 	const linked = served.filter((r) => r.requestId?.startsWith(`${o.attribution.boot}:`));
 	assert.equal(linked.length, served.length, `${served.length - linked.length} served requests without a requestId`);
+	const endpointOf = new Map(served.map((r) => [r.requestId, `${r.method} ${r.endpoint}`]));
+	let kept = 0;
+	for (const p of o.profiles) {
+		for (const s of p.samples) {
+			if (s.pid !== o.pid || s.requestId === undefined) continue;
+			kept += s.weight;
+			assert.equal(endpointOf.get(s.requestId), s.endpoint, `samples of ${s.requestId} labelled ${s.endpoint}`);
+		}
+	}
+	assert.ok(kept > 0, 'no sample kept the requestId of a slow request');
 }
 
 let cert: Cert;
