@@ -74,6 +74,8 @@ interface Outcome {
 	inKernel: number;
 	/** Samples whose user stack holds on_alarm (the signal fixture's handler). */
 	inHandler: number;
+	/** Samples whose user stack is PROFILE_MAX_STACK_DEPTH frames of descend (the deep fixture). */
+	fullDepth: number;
 	counters: Record<string, number>;
 	unmappedPids: Set<number>;
 }
@@ -101,6 +103,9 @@ const SIGNAL: Workload = {
 	chain: /^((spin_in_handler;)?on_alarm;\?;)?main_loop;main$/,
 };
 
+/** 200 calls of descend deep: the walk keeps 127 frames, all of descend, and counts the rest too deep. */
+const DEEP: Workload = { fixture: 'deep-recursion', functions: ['main', 'descend'], chain: /^$/ };
+
 /** Profiles the workload until it has `want` samples, naming its user frames by the program's symbols. */
 async function profile(t: TestContext, workload: Workload, unwind: UnwindMode, describe: boolean, want: number): Promise<Outcome> {
 	const program = compileWithoutFramePointers(t, workload.fixture);
@@ -118,7 +123,7 @@ async function profile(t: TestContext, workload: Workload, unwind: UnwindMode, d
 			const seg = textSegmentFor(new ElfFile(new FileSource(program)).segments, m.offset)!;
 			return m.start - m.offset + seg.offset - seg.vaddr;
 		})();
-	const out: Outcome = { samples: 0, matched: 0, inKernel: 0, inHandler: 0, counters: {}, unmappedPids: new Set() };
+	const out: Outcome = { samples: 0, matched: 0, inKernel: 0, inHandler: 0, fullDepth: 0, counters: {}, unmappedPids: new Set() };
 	// Samples taken while the tables were being built had nothing to walk with yet.
 	if (describe) await profiler.drain();
 	const deadline = Date.now() + 60_000;
@@ -137,6 +142,7 @@ async function profile(t: TestContext, workload: Workload, unwind: UnwindMode, d
 				return functions.find((f) => addr >= f.range[0] && addr < f.range[1])?.name ?? '?';
 			});
 			if (names.includes('on_alarm')) out.inHandler += c.count;
+			if (names.length === 127 && names.every((n) => n === 'descend')) out.fullDepth += c.count;
 			if (workload.chain.test(names.slice(0, names.indexOf('main') + 1).join(';'))) out.matched += c.count;
 		}
 	}
@@ -175,6 +181,14 @@ test("a signal handler's stack is walked through the signal frame into the inter
 	t.diagnostic(summary);
 	assert.ok(r.inHandler >= 0.2 * r.samples, summary);
 	assert.ok(r.matched / r.samples >= 0.9, summary);
+});
+
+test('a stack deeper than the walker goes keeps its 127 innermost frames and counts as too deep', async (t) => {
+	if (!skipUnlessBpf(t)) return;
+	const r = await profile(t, DEEP, 'dwarf', true, 100);
+	const summary = `${r.fullDepth} of ${r.samples} samples held 127 frames of descend; counters ${JSON.stringify(r.counters)}`;
+	assert.ok(r.fullDepth >= 0.9 * r.samples, summary);
+	assert.ok(r.counters.unwindTooDeep! >= r.fullDepth, summary);
 });
 
 test('fp mode does not reach main in the same program (the reason for the tables)', async (t) => {
