@@ -230,6 +230,10 @@ test('build failures are counted; a file without unwind info is walked with fram
 	s.tracker.track(50);
 	await s.idle();
 	s.builds[0]!.finish({ ok: false, error: 'not an ELF file' });
+	s.maps(51, lib(0x7f0000001000, 3));
+	s.tracker.track(51);
+	await s.idle();
+	s.builds[2]!.finish({ ok: false, error: 'too much unwind info', tooLarge: true });
 	s.builds[1]!.finish({ ok: true, key: 'b-bare', segments: TEXT, bytes: undefined, rows: 1, from: 'built', ms: 1 });
 	await s.tracker.settled();
 	assert.deepEqual(
@@ -237,6 +241,8 @@ test('build failures are counted; a file without unwind info is walked with fram
 		['fp', 'fp'],
 	);
 	assert.equal(s.tracker.counters.unwindBuildFailures, 1);
+	assert.equal(s.tracker.counters.unwindTablesFull, 1, 'too large to fit is counted as not fitting');
+	assert.equal(s.target.processes.get(51)![0]!.kind, 'fp');
 	assert.equal(s.target.loads.length, 0);
 });
 

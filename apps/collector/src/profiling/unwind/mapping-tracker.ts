@@ -266,7 +266,8 @@ export class MappingTracker {
 	#built(f: FileEntry, r: TableBuildResult): void {
 		if (!this.#files.has(f) || this.#closed) return;
 		if (!r.ok) {
-			this.counters.unwindBuildFailures++;
+			if (r.tooLarge) this.counters.unwindTablesFull++;
+			else this.counters.unwindBuildFailures++;
 			f.state = 'fp';
 		} else {
 			f.segments = r.segments;

@@ -21,27 +21,47 @@ export type TableBuildReply =
 			readonly from: 'disk' | 'built';
 			readonly ms: number;
 	  }
-	| { readonly id: number; readonly ok: false; readonly error: string };
+	| {
+			readonly id: number;
+			readonly ok: false;
+			readonly error: string;
+			/** The file's unwind info is beyond what the walker's maps could hold: not built at all. */
+			readonly tooLarge?: boolean;
+	  };
+
+/**
+ * The most .eh_frame plus .debug_frame bytes a file may have for its table to be built. Tables run
+ * to about one row per 7 bytes of .eh_frame (node: 2.5 MiB, 372,000 rows), so past this a table
+ * would not fit the walker's default budget of 2^20 rows, and building it would cost the
+ * collector hundreds of MiB for nothing.
+ */
+export const MAX_UNWIND_SECTION_BYTES = 8 * 1024 * 1024;
 
 /**
  * Runs in a worker thread: reading ELF headers and building a table (node's takes a good part of a
  * second of CPU) must never hold up a drain of the kernel maps on the main thread.
  */
-function handle(cache: UnwindTableCache, req: TableBuildRequest): TableBuildReply {
+function handle(cache: UnwindTableCache, req: TableBuildRequest, maxSectionBytes: number): TableBuildReply {
 	let lastError = 'no path to the file';
 	for (const path of req.paths) {
 		const t0 = performance.now();
 		let segments: readonly ElfSegment[];
+		let unwindBytes = 0n;
 		try {
 			const src = new FileSource(path);
 			try {
-				segments = new ElfFile(src).segments;
+				const elf = new ElfFile(src);
+				segments = elf.segments;
+				for (const s of elf.sections) if (s.name === '.eh_frame' || s.name === '.debug_frame') unwindBytes += s.size;
 			} finally {
 				src.close();
 			}
 		} catch (err) {
 			lastError = `${path}: ${(err as Error).message}`;
 			continue;
+		}
+		if (unwindBytes > BigInt(maxSectionBytes)) {
+			return { id: req.id, ok: false, error: `${path}: ${unwindBytes} bytes of unwind info`, tooLarge: true };
 		}
 		try {
 			const { table, key, from } = cache.tableFor(path);
@@ -63,11 +83,12 @@ function ownBuffer(bytes: Uint8Array): Uint8Array {
 
 if (parentPort) {
 	const port = parentPort;
-	const cache = new UnwindTableCache((workerData as { cacheDir: string }).cacheDir);
+	const data = workerData as { cacheDir: string; maxSectionBytes: number };
+	const cache = new UnwindTableCache(data.cacheDir);
 	port.on('message', (req: TableBuildRequest) => {
 		let reply: TableBuildReply;
 		try {
-			reply = handle(cache, req);
+			reply = handle(cache, req, data.maxSectionBytes);
 		} catch (err) {
 			reply = { id: req.id, ok: false, error: (err as Error).message };
 		}

@@ -61,3 +61,15 @@ test('a file that is not ELF, or no file at all, is a failed result, not an exce
 	assert.equal(none.ok, false);
 	if (!none.ok) assert.match(none.error, /nothing-here/);
 });
+
+test('a file with more unwind info than the walker could hold is refused before it is built', async (t) => {
+	const dir = mkdtempSync(join(tmpdir(), 'firesight-unwind-cache-'));
+	t.after(() => rmSync(dir, { recursive: true, force: true }));
+	// libc has about 150 KiB of .eh_frame.
+	const builder = new TableBuilder(dir, { maxSectionBytes: 64 * 1024 });
+	t.after(() => builder.close());
+	const r = await builder.build([LIBC]);
+	assert.equal(r.ok, false);
+	assert.ok(!r.ok && r.tooLarge, 'refused as too large');
+	assert.deepEqual(readdirSync(dir), [], 'nothing built, nothing cached');
+});

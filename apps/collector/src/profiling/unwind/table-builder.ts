@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import type { TableBuildReply, TableBuildRequest } from './table-build-job.ts';
+import { MAX_UNWIND_SECTION_BYTES, type TableBuildReply, type TableBuildRequest } from './table-build-job.ts';
 
 export type TableBuildResult = TableBuildReply extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
 
@@ -14,14 +14,16 @@ const IDLE_MS = 10_000;
 export class TableBuilder {
 	readonly #cacheDir: string;
 	readonly #idleMs: number;
+	readonly #maxSectionBytes: number;
 	#worker: Worker | undefined;
 	#idleTimer: NodeJS.Timeout | undefined;
 	#next = 1;
 	readonly #waiting = new Map<number, (r: TableBuildResult) => void>();
 
-	constructor(cacheDir: string, options: { idleMs?: number } = {}) {
+	constructor(cacheDir: string, options: { idleMs?: number; maxSectionBytes?: number } = {}) {
 		this.#cacheDir = cacheDir;
 		this.#idleMs = options.idleMs ?? IDLE_MS;
+		this.#maxSectionBytes = options.maxSectionBytes ?? MAX_UNWIND_SECTION_BYTES;
 	}
 
 	/** Whether a worker thread is running now. */
@@ -61,7 +63,7 @@ export class TableBuilder {
 		const api = import.meta.resolve('tsx/esm/api');
 		const job = new URL('./table-build-job.ts', import.meta.url).href;
 		const code = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(job)}); })`;
-		const worker = new Worker(code, { eval: true, workerData: { cacheDir: this.#cacheDir } });
+		const worker = new Worker(code, { eval: true, workerData: { cacheDir: this.#cacheDir, maxSectionBytes: this.#maxSectionBytes } });
 		worker.unref();
 		worker.on('message', (reply: TableBuildReply) => {
 			const { id, ...result } = reply;
