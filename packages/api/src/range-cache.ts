@@ -54,6 +54,12 @@ export class RangeCache {
 		return this.#entries.size;
 	}
 
+	/** Forgets every merge (a benchmark's cold start). */
+	clear(): void {
+		this.#entries.clear();
+		this.#frames = 0;
+	}
+
 	async get(key: string, stamp: string, load: () => Promise<MergedProfile>): Promise<CachedRange> {
 		let entry = this.#entries.get(key);
 		let hit = entry !== undefined && entry.stamp === stamp;
