@@ -22,6 +22,7 @@ import { openStorage } from '@firesight/store';
 import { startHub } from '@firesight/web/server';
 import { launchChromium } from '@firesight/e2e/browser';
 import { fakeWindow } from '@firesight/testing/fake-collector';
+import { median, ms, pageProbe, timePaint } from './paint-timing.ts';
 import { writeResultsSection } from './results-file.ts';
 
 const { values } = parseArgs({
@@ -34,11 +35,6 @@ const VIEWPORT = { width: 1280, height: 900 };
 const TARGET_MS: Record<number, number> = { 10_000: 300, 100_000: 1000 };
 const WINDOW_MS = 10_000;
 
-const median = (xs: number[]) => {
-	const s = [...xs].sort((a, b) => a - b);
-	return s.length ? (s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2) : NaN;
-};
-const ms = (x: number) => (Number.isFinite(x) ? `${Math.round(x)}` : '–');
 const log = (line: string) => console.error(`flame-render: ${line}`);
 
 /** How long storing one window blocks the hub, first with all stacks new, then repeated. */
@@ -132,21 +128,6 @@ async function serverFlame(url: string, input: Record<string, unknown>): Promise
 	return { ms: elapsed, nodes: data.nodes, pruned: data.prunedNodes, bytes: text.length, totalSamples: data.totalSamples };
 }
 
-/** Runs in the page before its scripts: notes when the flame graph's SVG first holds a rect. */
-function pageProbe(): void {
-	const w = window as unknown as { __flame: { drawn: number; painted: number } };
-	w.__flame = { drawn: -1, painted: -1 };
-	const observer = new MutationObserver(() => {
-		if (w.__flame.drawn >= 0) return;
-		if (!document.querySelector('[data-testid="flame-graph"] svg rect')) return;
-		w.__flame.drawn = performance.now();
-		observer.disconnect();
-		// The rAF callback runs before the frame is painted; a task queued from it runs after.
-		requestAnimationFrame(() => setTimeout(() => (w.__flame.painted = performance.now()), 0));
-	});
-	observer.observe(document, { childList: true, subtree: true });
-}
-
 interface PageTiming {
 	navToPaint: number;
 	queryStart: number;
@@ -187,29 +168,8 @@ try {
 	await context.addInitScript(pageProbe);
 	const open = async (key: string): Promise<PageTiming> => {
 		const r = ranges.get(key)!;
-		const page = await context.newPage();
-		try {
-			await page.goto(`${hub.url}/profiles?host=${r.host}&from=${r.from}&to=${r.to}&view=graph`);
-			await page.waitForFunction(() => (window as unknown as { __flame: { painted: number } }).__flame.painted >= 0, null, {
-				timeout: 60_000,
-			});
-			return await page.evaluate(() => {
-				const f = (window as unknown as { __flame: { drawn: number; painted: number } }).__flame;
-				const q = performance.getEntriesByType('resource').find((e) => e.name.includes('profile.flame')) as
-					PerformanceResourceTiming | undefined;
-				const flames = performance.getEntriesByType('resource').filter((e) => e.name.includes('profile.flame')).length;
-				return {
-					navToPaint: f.painted,
-					queryStart: q?.startTime ?? NaN,
-					queryEnd: q?.responseEnd ?? NaN,
-					drawn: f.drawn,
-					painted: f.painted,
-					flames,
-				};
-			});
-		} finally {
-			await page.close();
-		}
+		const t = await timePaint(context, `${hub.url}/profiles?host=${r.host}&from=${r.from}&to=${r.to}&view=graph`, 'profile.flame', 60_000);
+		return { navToPaint: t.painted, queryStart: t.queryStart, queryEnd: t.queryEnd, drawn: t.drawn, painted: t.painted, flames: t.queries };
 	};
 	// Warm-up: the first load compiles the page's scripts and fills the HTTP cache.
 	await open(CASES[0]!.key);
