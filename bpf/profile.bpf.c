@@ -242,6 +242,9 @@ static __always_inline long fp_step(struct walk_state *st)
 	/* A zero bp or return address is the outermost frame of a frame-pointer chain. */
 	if (!st->bp)
 		return 1;
+	/* Callers live above: a frame at or below the stack pointer is a broken chain, or a loop. */
+	if (st->bp + 16 <= st->sp)
+		return walk_stop(st, PROFILE_UNWIND_LOOKUP_FAILED);
 	if (bpf_probe_read_user(frame, sizeof(frame), (void *)st->bp))
 		return walk_stop(st, PROFILE_UNWIND_READ_FAULT);
 	if (!frame[1])
@@ -369,6 +372,9 @@ static long walk_step(__u32 i, void *unused)
 	}
 	if (!ra)
 		return 1;
+	/* A rule that does not move up the stack would walk the same frame until too deep. */
+	if (cfa <= st->sp)
+		return walk_stop(st, PROFILE_UNWIND_LOOKUP_FAILED);
 	st->pc = ra;
 	st->sp = cfa;
 	st->bp = bp;

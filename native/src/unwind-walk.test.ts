@@ -40,7 +40,7 @@ function symbolRange(path: string, name: string): [bigint, bigint] {
 }
 
 /** Loads a table for every file the process maps executable, and describes its mappings. */
-function describeProcess(profiler: Profiler, pid: number): Map<string, bigint> {
+function describeProcess(profiler: Profiler, pid: number, tableOf = (path: string) => buildElfUnwindTable(path).table.bytes): Map<string, bigint> {
 	const biases = new Map<string, bigint>();
 	const mappings: UnwindMapping[] = [];
 	const fileIds = new Map<string, number>();
@@ -57,7 +57,7 @@ function describeProcess(profiler: Profiler, pid: number): Map<string, bigint> {
 		if (fileId === undefined) {
 			fileId = fileIds.size + 1;
 			fileIds.set(m.path, fileId);
-			profiler.loadUnwindTable(fileId, buildElfUnwindTable(m.path).table.bytes);
+			profiler.loadUnwindTable(fileId, tableOf(m.path));
 		}
 		biases.set(m.path, bias);
 		mappings.push({ start: m.start, end: m.end, bias, fileId, kind: 'table' });
@@ -107,14 +107,21 @@ const SIGNAL: Workload = {
 const DEEP: Workload = { fixture: 'deep-recursion', functions: ['main', 'descend'], chain: /^$/ };
 
 /** Profiles the workload until it has `want` samples, naming its user frames by the program's symbols. */
-async function profile(t: TestContext, workload: Workload, unwind: UnwindMode, describe: boolean, want: number): Promise<Outcome> {
+async function profile(
+	t: TestContext,
+	workload: Workload,
+	unwind: UnwindMode,
+	describe: boolean,
+	want: number,
+	tableOf?: (path: string) => Uint8Array,
+): Promise<Outcome> {
 	const program = compileWithoutFramePointers(t, workload.fixture);
 	const functions = workload.functions.map((name) => ({ name, range: symbolRange(program, name) }));
 	const w = await startWorkload(program);
 	t.after(w.stop);
 	const profiler = new Profiler({ frequency: 499, pids: [w.pid], unwind });
 	t.after(() => profiler.close());
-	const bias = describe ? describeProcess(profiler, w.pid).get(program) : undefined;
+	const bias = describe ? describeProcess(profiler, w.pid, tableOf).get(program) : undefined;
 	// Without a table the program's bias is taken from the maps as the symbolizer would.
 	const programBias =
 		bias ??
@@ -189,6 +196,43 @@ test('a stack deeper than the walker goes keeps its 127 innermost frames and cou
 	const summary = `${r.fullDepth} of ${r.samples} samples held 127 frames of descend; counters ${JSON.stringify(r.counters)}`;
 	assert.ok(r.fullDepth >= 0.9 * r.samples, summary);
 	assert.ok(r.counters.unwindTooDeep! >= r.fullDepth, summary);
+});
+
+/**
+ * A table of one rule for the whole file, CFA = rsp + 0 with the return address at CFA - 8: a
+ * frame that does not move up the stack (packages/unwind's layout, written by hand).
+ */
+function standingStillTable(): Uint8Array {
+	const bytes = new Uint8Array(32 + 2 * 4 + 2 * 2 + 2 * 12);
+	const v = new DataView(bytes.buffer);
+	v.setUint32(0, 0x57555346, true); // "FSUW"
+	v.setUint16(4, 1, true);
+	v.setUint16(6, 32, true);
+	v.setUint32(8, 2, true); // rows
+	v.setUint32(12, 2, true); // rules
+	v.setUint32(32 + 4, 0xffff_fff0, true); // row 1: the closing gap
+	v.setUint16(32 + 8 + 2, 1, true);
+	const rule0 = 32 + 8 + 4;
+	v.setInt16(rule0 + 6, -8, true);
+	v.setUint8(rule0 + 8, 1); // CFA from rsp
+	v.setUint8(rule0 + 12 + 10, 2); // the gap's return address: unsupported
+	return bytes;
+}
+
+test('a rule that does not move up the stack stops the walk and counts, rather than looping', async (t) => {
+	if (!skipUnlessBpf(t)) return;
+	let program = '';
+	const r = await profile(t, SPLIT, 'dwarf', true, 100, (path) => {
+		if (path.includes('split-60-40')) {
+			program = path;
+			return standingStillTable();
+		}
+		return buildElfUnwindTable(path).table.bytes;
+	});
+	const summary = `${r.samples} samples; counters ${JSON.stringify(r.counters)}`;
+	assert.ok(program, 'the program was described with the standing-still table');
+	assert.equal(r.matched, 0, summary);
+	assert.ok(r.counters.unwindLookupFailed! >= 0.9 * r.samples, summary);
 });
 
 test('fp mode does not reach main in the same program (the reason for the tables)', async (t) => {
