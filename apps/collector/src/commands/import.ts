@@ -3,6 +3,7 @@ import { basename } from 'node:path';
 import { defineOptions, quote, UsageError, UserError, type Command } from '../command.ts';
 import { DEFAULT_HUB_URL, hubError } from '../hub-client.ts';
 import { queryOptions } from './query-listing.ts';
+import { creator } from './share.ts';
 
 const usage = `Usage: firesight import FILE [--hub URL]
 
@@ -49,7 +50,9 @@ export const importCommand: Command = {
 		});
 		let res: Response;
 		try {
-			res = await fetch(`${hub}/api/import?name=${encodeURIComponent(basename(file))}`, {
+			const maker = creator();
+			const by = maker !== undefined ? `&creator=${encodeURIComponent(maker)}` : '';
+			res = await fetch(`${hub}/api/import?name=${encodeURIComponent(basename(file))}${by}`, {
 				method: 'POST',
 				headers: { 'content-type': 'application/octet-stream', ...(token !== undefined ? { authorization: `Bearer ${token}` } : {}) },
 				body,

@@ -66,7 +66,9 @@ test('firesight share prints a link to a snapshot, share delete removes it, impo
 		const imported = await cli(['import', file, '--hub', hub.url]);
 		assert.equal(imported.code, 0, imported.stderr);
 		const importedId = imported.stdout.trim().split('/s/')[1]!;
-		assert.equal((await hub.storage.shares.get(importedId))?.source.file?.name, 'cpu.pb.gz');
+		const importedShare = await hub.storage.shares.get(importedId);
+		assert.equal(importedShare?.source.file?.name, 'cpu.pb.gz');
+		assert.equal(importedShare?.creator, stored?.creator, 'the CLI names the user for an import too');
 
 		for (const [name, body] of [
 			['empty.txt', Buffer.alloc(0)],

@@ -36,7 +36,7 @@ const shareOptions = defineOptions({
 const deleteOptions = defineOptions({ hub: queryOptions.hub, token: queryOptions.token });
 
 /** Who made a share, as the hub shows it: the local user at this machine. */
-function creator(): string | undefined {
+export function creator(): string | undefined {
 	try {
 		return `${userInfo().username}@${hostname()}`.slice(0, 200);
 	} catch {
