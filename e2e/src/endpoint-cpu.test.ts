@@ -180,6 +180,23 @@ test('an endpoint row opens "CPU of this endpoint": its flame graph and its shar
 	// Samples of another endpoint, or of no request, are not this endpoint's.
 	for (const name of ['createOrder', 'gcCollect']) assert.ok(!names.includes(name), `${name} drawn`);
 	await screenshot(page, 'endpoint-cpu');
+
+	// The diff view compares two endpoints: this one against the one named in the comparison.
+	await page.getByTestId('endpoint-cpu-compare').click();
+	await page.waitForURL((url) => url.pathname === '/diff', { timeout: 60_000 });
+	const comparison = page.getByTestId('diff-comparison-endpoint');
+	await comparison.fill(`POST ${ORDERS}`);
+	await comparison.press('Enter');
+	await page.waitForURL((url) => (url.searchParams.get('cmp') ?? '').includes('endpoint=POST'), { timeout: 60_000 });
+	const firstRegression = page.getByTestId('diff-regressions').getByTestId('diff-row').first();
+	await waitFor(
+		'createOrder leads the regressions',
+		async () => (await firstRegression.getAttribute('data-name')) === 'createOrder',
+		60_000,
+	);
+	assert.equal(await page.getByTestId('diff-improvements').getByTestId('diff-row').first().getAttribute('data-name'), 'getUser');
+	assert.match(await page.getByTestId('diff-summary').innerText(), /endpoint GET \/api\/users\/:id[^]*endpoint POST \/api\/orders/);
+	await screenshot(page, 'endpoint-cpu-diff');
 	await context.close();
 });
 

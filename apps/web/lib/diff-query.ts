@@ -7,7 +7,9 @@ import { isShareId } from './share-links.ts';
  * reads as the Profiles page's query bar does. A diff of two shares is `/s/BASE/diff/CMP`.
  */
 export type DiffSideState =
-	{ kind: 'share'; id: string } | { kind: 'query'; range: TimeRange; pid: number | null; comm: string; host: string };
+	| { kind: 'share'; id: string }
+	/** `endpoint`: only the samples attributed to it (`endpoint=GET /api/users/:id`), so two endpoints compare. */
+	| { kind: 'query'; range: TimeRange; pid: number | null; comm: string; host: string; endpoint?: string | undefined };
 
 /** How the table ranks functions: by the change of their self or of their total share. */
 export const DIFF_RANKS = ['self', 'total'] as const;
@@ -40,6 +42,7 @@ export function parseSide(text: string | null): DiffSideState {
 		pid: state.pid,
 		comm: state.comm,
 		host: state.hosts.length === 1 ? (state.hosts[0] ?? '') : '',
+		...(state.endpoint ? { endpoint: state.endpoint } : {}),
 	};
 }
 
@@ -51,6 +54,7 @@ export function formatSide(side: DiffSideState): string {
 		pid: side.pid,
 		comm: side.comm,
 		hosts: side.host ? [side.host] : [],
+		endpoint: side.endpoint,
 	}).toString();
 }
 
@@ -99,7 +103,7 @@ export function sharedDiffHref(baselineId: string, comparisonId: string, view: D
 export function sideInput(
 	side: DiffSideState,
 	now: number,
-): { share: string } | { query: { fromMs: number; toMs: number; pid?: number; comm?: string; host?: string } } {
+): { share: string } | { query: { fromMs: number; toMs: number; pid?: number; comm?: string; host?: string; endpoint?: string } } {
 	if (side.kind === 'share') return { share: side.id };
 	const { from, to } = resolveRange(side.range, now);
 	return {
@@ -109,6 +113,7 @@ export function sideInput(
 			...(side.pid !== null ? { pid: side.pid } : {}),
 			...(side.comm ? { comm: side.comm } : {}),
 			...(side.host ? { host: side.host } : {}),
+			...(side.endpoint ? { endpoint: side.endpoint } : {}),
 		},
 	};
 }

@@ -105,3 +105,13 @@ test('the pprof download takes endpoint= and request=, and its samples carry the
 		params.set('request', 'b:1');
 		assert.equal((await profileExport(ctx, params)).totalSamples, 10);
 	}));
+
+test('a share made from an endpoint query holds only that endpoint samples', () =>
+	withApi(async (ctx) => {
+		const api = createCaller(ctx);
+		const share = await api.shares.create({ ...range, pid: 7, endpoint: ORDERS });
+		const stored = await ctx.storage.shares.get(share.id);
+		assert.ok(stored);
+		assert.equal(stored.totalSamples, 20);
+		assert.ok(stored.profile.samples.every((s) => s.endpoint === ORDERS));
+	}));

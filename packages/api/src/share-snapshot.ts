@@ -41,7 +41,15 @@ export async function shareFromQuery(
 	const answers = await guarded('profile query failed', () =>
 		Promise.all(
 			(pids.length > 0 ? pids : [undefined]).map((pid) =>
-				ctx.storage.profiles.query({ fromMs: query.fromMs, toMs: query.toMs, host: query.host, comm: query.comm, pid }),
+				ctx.storage.profiles.query({
+					fromMs: query.fromMs,
+					toMs: query.toMs,
+					host: query.host,
+					comm: query.comm,
+					endpoint: query.endpoint,
+					requestId: query.requestId,
+					pid,
+				}),
 			),
 		),
 	);

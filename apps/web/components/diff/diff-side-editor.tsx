@@ -28,6 +28,7 @@ export function DiffSideEditor({ label, side, onChange, testId }: DiffSideEditor
 	const [pid, setPid] = useState(query?.pid === null || !query ? '' : String(query.pid));
 	const [comm, setComm] = useState(query?.comm ?? '');
 	const [host, setHost] = useState(query?.host ?? '');
+	const [endpoint, setEndpoint] = useState(query?.endpoint ?? '');
 	const [share, setShare] = useState(side.kind === 'share' ? side.id : '');
 	useEffect(() => {
 		if (side.kind === 'share') setShare(side.id);
@@ -35,13 +36,22 @@ export function DiffSideEditor({ label, side, onChange, testId }: DiffSideEditor
 			setPid(side.pid === null ? '' : String(side.pid));
 			setComm(side.comm);
 			setHost(side.host);
+			setEndpoint(side.endpoint ?? '');
 		}
 	}, [side]);
 	const pidValid = pid.trim() === '' || parsePid(pid) !== null;
 	const shareValid = share.trim() === '' || shareIdOf(share) !== null;
 	const applyQuery = () => {
 		if (!query || !pidValid) return;
-		onChange({ kind: 'query', range: query.range, pid: parsePid(pid), comm: comm.trim(), host: host.trim() });
+		const chosen = endpoint.trim();
+		onChange({
+			kind: 'query',
+			range: query.range,
+			pid: parsePid(pid),
+			comm: comm.trim(),
+			host: host.trim(),
+			...(chosen ? { endpoint: chosen } : {}),
+		});
 	};
 	const applyShare = () => {
 		const id = shareIdOf(share);
@@ -112,6 +122,18 @@ export function DiffSideEditor({ label, side, onChange, testId }: DiffSideEditor
 							onBlur={applyQuery}
 							onKeyDown={onEnter(applyQuery)}
 							data-testid={`${testId}-host`}
+						/>
+					</label>
+					<label className="field" title="Only the samples attributed to this endpoint: METHOD and path template">
+						<span className="field-label">Endpoint</span>
+						<input
+							className="input endpoint-input"
+							placeholder="any"
+							value={endpoint}
+							onChange={(event) => setEndpoint(event.target.value)}
+							onBlur={applyQuery}
+							onKeyDown={onEnter(applyQuery)}
+							data-testid={`${testId}-endpoint`}
 						/>
 					</label>
 				</>

@@ -65,7 +65,12 @@ function describeSide(side: DiffSide): string {
 		return `share ${s.id} · ${what}${procs ? ` · ${procs}` : ''}`;
 	}
 	const q = side.query;
-	const filters = [q.host && `host ${q.host}`, q.pid !== undefined && `pid ${q.pid}`, q.comm && `command ${q.comm}`]
+	const filters = [
+		q.host && `host ${q.host}`,
+		q.pid !== undefined && `pid ${q.pid}`,
+		q.comm && `command ${q.comm}`,
+		q.endpoint && `endpoint ${q.endpoint}`,
+	]
 		.filter(Boolean)
 		.join(', ');
 	return `${formatDateTime(q.fromMs)} – ${formatDateTime(q.toMs)}${filters ? ` · ${filters}` : ' · every process'} · ${formatInt(side.windows)} windows`;

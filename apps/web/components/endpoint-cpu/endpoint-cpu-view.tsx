@@ -4,6 +4,7 @@ import { useRouter, useSearchParams } from 'next/navigation';
 import { useMemo, useState } from 'react';
 import type { EndpointCpu } from '@firesight/api';
 import { api } from '../../lib/api.ts';
+import { defaultDiffView, diffHref, type DiffSideState } from '../../lib/diff-query.ts';
 import { endpointCpuHref, parseEndpointCpuTarget, type EndpointCpuTarget } from '../../lib/endpoint-cpu-links.ts';
 import { formatDateTime, formatInt, formatPercent } from '../../lib/format.ts';
 import { findPreset, profileHref } from '../../lib/profile-query.ts';
@@ -26,6 +27,21 @@ function rangePhrase(target: EndpointCpuTarget): string {
 	const range = target.range;
 	if (range.kind === 'relative') return `over the ${(findPreset(range.preset)?.label ?? range.preset).toLowerCase()}`;
 	return `from ${formatDateTime(range.from)} to ${formatDateTime(range.to)}`;
+}
+
+/**
+ * The diff of this endpoint (baseline) against the same process's whole CPU (comparison), whose
+ * Endpoint field then names the other endpoint: the diff view compares two endpoints.
+ */
+function compareHref(target: EndpointCpuTarget): string {
+	const side: DiffSideState = {
+		kind: 'query',
+		range: target.range,
+		pid: target.pid ?? null,
+		comm: target.pid === undefined ? (target.comm ?? '') : '',
+		host: target.host ?? '',
+	};
+	return diffHref({ ...defaultDiffView, baseline: { ...side, endpoint: target.endpoint }, comparison: side });
 }
 
 /** The pprof download of the same samples, with the endpoint label on each. */
@@ -181,6 +197,11 @@ export function EndpointCpuView() {
 							>
 								Open in Profiles
 							</a>
+							{!during && (
+								<a className="button button-small" href={compareHref(target)} data-testid="endpoint-cpu-compare">
+									Compare with another endpoint
+								</a>
+							)}
 							<a
 								className="button button-small"
 								href={pprofHref(target, flame.fromMs, flame.toMs)}
