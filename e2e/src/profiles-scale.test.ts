@@ -1,0 +1,186 @@
+/**
+ * The Profiles page on a real profile (`firesight up` with real BPF, a kernel-heavy `dd`, a busy
+ * Node and a shell walking the file system): frames too narrow to draw are merged by the hub into
+ * grey remainder nodes, and still the top functions table, the search share and the graph agree
+ * on every function; zooming into a frame asks the hub for that subtree at full resolution, and
+ * the search share is then relative to the zoomed frame. Needs root and BPF; it skips without
+ * them unless FIRESIGHT_REQUIRE_BPF=1.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import type { Browser, Page, Response } from 'playwright-core';
+import { bpfSkip } from '@firesight/testing/bpf-test-gate';
+import { launchChromium } from './browser.ts';
+import { FatalError, freePort, healthy, screenshot, startUp, waitFor, type UpProcess } from './support.ts';
+
+const skip = bpfSkip();
+
+let workDir: string;
+let port: number;
+let up: UpProcess | undefined;
+let browser: Browser | undefined;
+let page: Page;
+const workloads: ChildProcess[] = [];
+const base = () => `http://127.0.0.1:${port}`;
+
+interface TreeNode {
+	name: string;
+	value: number;
+	hidden?: number;
+	children: TreeNode[];
+}
+interface FunctionRow {
+	name: string;
+	total: number;
+}
+interface Flame {
+	tree: TreeNode;
+	topFunctions: FunctionRow[];
+	totalSamples: number;
+	hiddenNodes: number;
+}
+
+/** Samples under drawn frames named `name`, each sample once (a match inside a match is not added). */
+function drawnSum(node: TreeNode, name: string): number {
+	if (node.hidden === undefined && node.name === name) return node.value;
+	return node.children.reduce((sum, child) => sum + drawnSum(child, name), 0);
+}
+
+/** The answer to `procedure` in a tRPC batch response (its path lists the batch's procedures). */
+async function batchAnswer<T>(response: Response, procedure: string): Promise<T> {
+	const procedures = new URL(response.url()).pathname.replace(/^\/trpc\//, '').split(',');
+	const body = (await response.json()) as { result: { data: T } }[];
+	return body[procedures.indexOf(procedure)]!.result.data;
+}
+
+/** The page's own profile.flame answer. */
+async function flameAnswer(load: () => Promise<unknown>): Promise<Flame> {
+	const [response] = await Promise.all([page.waitForResponse((r) => r.url().includes('profile.flame'), { timeout: 60_000 }), load()]);
+	return batchAnswer<Flame>(response, 'profile.flame');
+}
+
+before(async () => {
+	if (skip) return;
+	workDir = mkdtempSync(join(tmpdir(), 'firesight-e2e-'));
+	port = await freePort();
+	workloads.push(spawn('dd', ['if=/dev/zero', 'of=/dev/null', 'bs=64k'], { stdio: 'ignore' }));
+	workloads.push(spawn(process.execPath, ['-e', 'let x = 0; for (;;) { x = (x + Math.sqrt(x + 1)) % 1e9; }'], { stdio: 'ignore' }));
+	// Many short processes and file-system paths: a long tail of narrow stacks.
+	workloads.push(spawn('sh', ['-c', 'while :; do ls -lR /usr/lib > /dev/null 2>&1; done'], { stdio: 'ignore' }));
+	const started = startUp(port, join(workDir, 'data'), ['--window', '2s']);
+	up = started;
+	await waitFor(
+		'firesight up to serve /healthz',
+		async () => {
+			if (started.child.exitCode !== null) throw new FatalError(`firesight up exited with ${started.child.exitCode}:\n${started.output()}`);
+			return healthy(base());
+		},
+		60_000,
+		250,
+	);
+	browser = await launchChromium();
+	page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
+});
+
+after(async () => {
+	await browser?.close();
+	for (const child of workloads) child.kill('SIGKILL');
+	await up?.stop();
+	if (workDir) rmSync(workDir, { recursive: true, force: true });
+});
+
+test('the table, the search share and the graph agree, with what is too narrow to draw in grey remainders', { skip }, async () => {
+	// A fixed range once enough is stored, so every number below is of the same data.
+	const start = Date.now() - 60_000;
+	let url = '';
+	const { flame, row } = await waitFor(
+		'a function with samples both drawn and in remainders',
+		async () => {
+			url = `${base()}/profiles?from=${start}&to=${Date.now()}&view=both`;
+			const answer = await flameAnswer(() => page.goto(url));
+			if (answer.hiddenNodes === 0) return null;
+			// Its name must not be part of another function's name, so the search finds it alone.
+			const names = answer.topFunctions.map((r) => r.name.toLowerCase());
+			const split = answer.topFunctions.find((r) => {
+				const drawn = drawnSum(answer.tree, r.name);
+				const lower = r.name.toLowerCase();
+				return drawn > 0 && drawn < r.total && r.name.length >= 6 && names.filter((n) => n.includes(lower)).length === 1;
+			});
+			return split ? { flame: answer, row: split } : null;
+		},
+		120_000,
+		3000,
+	);
+	const drawn = drawnSum(flame.tree, row.name);
+	assert.ok(drawn < row.total, `${row.name}: ${drawn} drawn of ${row.total}`);
+
+	// A remainder a few pixels wide is drawn (narrower ones are not, as no frame under a pixel is),
+	// and the summary says how much the remainders hold.
+	const graph = page.getByTestId('flame-graph');
+	const remainders: TreeNode[] = [];
+	const collect = (node: TreeNode) => (node.hidden !== undefined ? remainders.push(node) : node.children.forEach(collect));
+	collect(flame.tree);
+	if (remainders.some((r) => r.value >= (3 * flame.totalSamples) / 1440)) {
+		await graph.locator('g.frame[name="[narrow frames]"]').first().waitFor({ state: 'attached', timeout: 30_000 });
+	}
+	assert.match((await page.getByTestId('hidden-frames').textContent()) ?? '', /too narrow to draw/);
+
+	// Clicking the function in the table searches it; the share is the hub's count of every sample.
+	await page.getByTestId('top-function-row').filter({ hasText: row.name }).first().click();
+	const share = page.getByTestId('flame-search-share');
+	await waitFor('the hub to count the search', async () => ((await share.getAttribute('data-counted')) === 'all' ? true : null), 30_000, 100);
+	assert.equal(Number(await share.getAttribute('data-matched')), row.total, 'the search share counts what the table counts');
+	assert.equal(Number(await share.getAttribute('data-total')), flame.totalSamples);
+	const text = (await share.textContent()) ?? '';
+	assert.match(text, new RegExp(`${row.total - drawn} in frames too narrow to draw`), text);
+	// And the graph highlights exactly the drawn part: the frames named so, in the match colour.
+	const highlighted = await graph.locator(`g.frame[name="${row.name}"] rect[fill="#d94cf0"]`).count();
+	assert.ok(highlighted > 0, 'the drawn frames are highlighted');
+	await screenshot(page, 'profiles-scale-search');
+});
+
+test('zooming asks the hub for the subtree at full resolution; the search share is then of the zoomed frame', { skip }, async () => {
+	const start = Date.now() - 60_000;
+	const flame = await flameAnswer(() => page.goto(`${base()}/profiles?from=${start}&to=${Date.now()}&view=graph`));
+	// The widest process with a remainder somewhere under it: zooming in must draw more of it.
+	const processNode = [...flame.tree.children]
+		.filter((c) => c.hidden === undefined)
+		.sort((a, b) => b.value - a.value)
+		.find((c) => JSON.stringify(c).includes('"hidden"'));
+	assert.ok(processNode, 'a process with narrow frames');
+	const graph = page.getByTestId('flame-graph');
+	const frame = graph.locator(`g.frame[name="${processNode.name}"]`).first();
+	await frame.waitFor({ state: 'attached', timeout: 30_000 });
+	const framesBefore = await graph.locator('g.frame').count();
+
+	const [request, response] = await Promise.all([
+		page.waitForRequest((r) => r.url().includes('profile.subtree'), { timeout: 30_000 }),
+		page.waitForResponse((r) => r.url().includes('profile.subtree'), { timeout: 30_000 }),
+		frame.click(),
+	]);
+	const requestUrl = new URL(request.url());
+	const index = requestUrl.pathname.replace(/^\/trpc\//, '').split(',').indexOf('profile.subtree');
+	const input = JSON.parse(requestUrl.searchParams.get('input') ?? '{}') as Record<string, { path: string[] }>;
+	assert.deepEqual(input[String(index)]?.path, [processNode.name], 'the subtree asked for is the clicked frame');
+	const subtree = await batchAnswer<{ tree: TreeNode; totalSamples: number }>(response, 'profile.subtree');
+	assert.equal(subtree.totalSamples, processNode.value, 'the subtree is the same node, same width');
+	assert.equal(new URL(page.url()).searchParams.get('zoom'), processNode.name);
+	// Pruned relative to the process alone, it has more nodes than the whole-profile tree drew of it.
+	const count = (n: TreeNode): number => 1 + n.children.reduce((s, c) => s + count(c), 0);
+	assert.ok(count(subtree.tree) > count(processNode), `${count(subtree.tree)} nodes against ${count(processNode)}`);
+	await waitFor('the grafted subtree drawn', async () => ((await graph.locator('g.frame').count()) > framesBefore ? true : null), 30_000, 100);
+
+	// Search within the zoom: the share is relative to the zoomed process.
+	const leaf = subtree.tree.children.filter((c) => c.hidden === undefined).sort((a, b) => b.value - a.value)[0];
+	assert.ok(leaf, 'the process has a drawn child');
+	await page.getByTestId('flame-search').fill(leaf.name);
+	const share = page.getByTestId('flame-search-share');
+	await waitFor('the zoomed search count', async () => ((await share.getAttribute('data-counted')) === 'all' ? true : null), 30_000, 100);
+	assert.equal(Number(await share.getAttribute('data-total')), processNode.value, 'counted within the zoomed frame');
+	assert.match((await share.textContent()) ?? '', new RegExp(`samples in ${processNode.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+	await screenshot(page, 'profiles-scale-zoomed');
+});
