@@ -69,6 +69,32 @@ function clickhouseTests(server: ClickhouseServer): void {
 		}
 	}
 
+	// A database written by schema version 1 has no message id columns: opening it adds them, its
+	// windows stay readable, and an insert with an id then marks the ledger by itself.
+	test('clickhouse: a version 1 database gains the message id columns on open', () =>
+		withDatabase(async (url, db) => {
+			let storage = await open(url, { pruneIntervalMs: 0 });
+			await storage.profiles.insertWindow(window('a', T0, [hot(1)]));
+			await storage.close();
+			for (const table of ['profile_samples', 'connection_retransmits', 'request_endpoints']) {
+				await clickhouseStatement(server, `ALTER TABLE ${db}.${table} DROP COLUMN message_boot, DROP COLUMN message_seq`);
+			}
+			await clickhouseStatement(server, `INSERT INTO ${db}.meta (key, value, at) VALUES ('schema', 1, ${Date.now() * 1000 + 10_000_000})`);
+			storage = await open(url, { pruneIntervalMs: 0 });
+			try {
+				const columns = await clickhouseStatement(
+					server,
+					`SELECT count() FROM system.columns WHERE database = '${db}' AND name IN ('message_boot', 'message_seq') FORMAT TabSeparated`,
+				);
+				assert.equal(columns.trim(), '6');
+				assert.equal((await storage.profiles.query({ fromMs: T0, toMs: T0 + DAY })).windows, 1);
+				await storage.profiles.insertWindow(window('a', T0 + 10_000, [hot(1)]), { boot: 'b', seq: 4 });
+				assert.equal(await storage.ingested.highWater('a', 'b'), 4);
+			} finally {
+				await storage.close();
+			}
+		}));
+
 	test('clickhouse: stacks and frames are stored once per day through the dictionary, not per window or host', () =>
 		withDatabase(async (url, db) => {
 			let storage = await open(url, { pruneIntervalMs: 0 });
