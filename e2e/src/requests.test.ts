@@ -184,6 +184,67 @@ test('the Requests page shows the request with its method, path and status', { s
 	await screenshot(page, 'requests-page');
 });
 
+test('its row opens a drawer with the headers as stored: Authorization redacted, the secret nowhere', { skip }, async () => {
+	// A request made while the page is open and filtered: on a host busy with other HTTPS the
+	// live table keeps only the newest requests, and an older one may be gone from it.
+	const path = `/${TAG}-drawer/items`;
+	await page.goto(`${base}/requests`);
+	await page.getByTestId('request-filter').fill(path);
+	await page.getByTestId('request-filter').waitFor();
+	assert.equal(await curl(path), '200');
+	const row = page.getByTestId(`request-row-${server!.pid}`).first();
+	await row.waitFor({ timeout: 30_000 });
+	await row.click();
+	const drawer = page.getByTestId('request-drawer');
+	const headers = drawer.getByTestId('request-headers');
+	await headers.waitFor({ timeout: 30_000 });
+	const authorization = headers.locator('tr', { hasText: /^authorization/i });
+	assert.equal((await authorization.getByTestId('redacted-header').textContent())?.trim(), 'REDACTED');
+	const text = (await drawer.textContent()) ?? '';
+	assert.ok(text.includes(`${path}?token=REDACTED`), text.slice(0, 300));
+	assert.equal(text.includes(SECRET), false, 'the drawer shows no secret');
+	await screenshot(page, 'requests-drawer');
+	await page.keyboard.press('Escape');
+	await drawer.waitFor({ state: 'detached', timeout: 5_000 });
+});
+
+test('endpoints are one row per command and side: the curl processes are one client row', { skip }, async () => {
+	// Under the tag's own segment: a longer segment with a digit would itself read as an id.
+	const group = `/${TAG}/group`;
+	for (let i = 1; i <= 5; i++) assert.equal(await curl(`${group}/${i}`), '200');
+	await page.goto(`${base}/requests`);
+	// The host may serve other HTTPS meanwhile: the filter keeps the table to this test's endpoint.
+	await page.getByTestId('endpoint-filter').fill(`${group}/`);
+	const rows = page.getByTestId('endpoint-table').locator('tbody tr', { hasText: `${group}/:id` });
+	// Each curl is its own process; the window holding the last one is stored within a few seconds.
+	// A curl that exits before its uprobes are attached is not captured, so at least two of five.
+	const client = rows.filter({ has: page.getByTestId('endpoint-comm').getByText('curl', { exact: true }) });
+	await waitFor(
+		'several curls in one stored endpoint row',
+		async () => {
+			if ((await client.count()) !== 1) return false;
+			const pids = Number(
+				(
+					(await client
+						.getByTestId('endpoint-pids')
+						.textContent()
+						.catch(() => '')) ?? ''
+				).replace(/[^\d]/g, ''),
+			);
+			return pids >= 2;
+		},
+		30_000,
+		500,
+	).catch(async (error: Error) => {
+		await screenshot(page, 'requests-endpoints-by-command-failed');
+		throw new Error(`${error.message}; rows: ${JSON.stringify(await rows.allTextContents())}`);
+	});
+	assert.equal(await rows.count(), 2, 'one curl row (client) and one node row (server)');
+	const sides = await rows.getByTestId('endpoint-role').allTextContents();
+	assert.deepEqual(sides.map((s) => s.trim()).sort(), ['client', 'server']);
+	await screenshot(page, 'requests-endpoints-by-command');
+});
+
 test('firesight query requests --json prints it once per traced side with the right fields', { skip }, async () => {
 	const { stdout } = await run(process.execPath, [firesightBin, 'query', 'requests', '--since', '5m', '--json', '--hub', base]);
 	const mine = stdout

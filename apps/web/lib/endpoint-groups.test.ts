@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { EndpointSummary } from '@firesight/store';
 import { groupByCommand, histogramBuckets } from './endpoint-groups.ts';
+import { endpointMatches } from './requests.ts';
 
 function endpoint(pid: number, comm: string, role: 'client' | 'server', fields: Partial<EndpointSummary> = {}): EndpointSummary {
 	const histogram = new Array<number>(32).fill(0);
@@ -72,4 +73,17 @@ test('the chart gets the buckets from the first to the last one with requests', 
 	);
 	assert.equal(buckets[0]!.lowMs, 0.008);
 	assert.deepEqual(histogramBuckets(new Array<number>(32).fill(0)), []);
+});
+
+test('the endpoint filter looks at the command, method, endpoint, side and pids', () => {
+	const [curl] = groupByCommand([endpoint(20_001, 'curl', 'client'), endpoint(20_002, 'curl', 'client')]);
+	assert.ok(curl);
+	assert.equal(endpointMatches(curl, ''), true);
+	assert.equal(endpointMatches(curl, 'users/'), true);
+	assert.equal(endpointMatches(curl, 'curl'), true);
+	assert.equal(endpointMatches(curl, 'get'), true);
+	assert.equal(endpointMatches(curl, 'client'), true);
+	assert.equal(endpointMatches(curl, '20002'), true, 'any of its pids');
+	assert.equal(endpointMatches(curl, 'server'), false);
+	assert.equal(endpointMatches(curl, 'orders'), false);
 });

@@ -1,3 +1,4 @@
+import type { CommandEndpoint } from './endpoint-groups.ts';
 import type { HostRequest } from './live-store.ts';
 
 /** `820 µs`, `1.25 ms`, `48.2 ms`, `312 ms`, `1.42 s`. */
@@ -36,6 +37,17 @@ export function requestMatches(r: HostRequest, needle: string): boolean {
 		r.method.toLowerCase() === needle ||
 		r.path.toLowerCase().includes(needle) ||
 		(r.remote ?? '').includes(needle)
+	);
+}
+
+export function endpointMatches(e: CommandEndpoint, needle: string): boolean {
+	if (!needle) return true;
+	return (
+		e.comm.toLowerCase().includes(needle) ||
+		e.method.toLowerCase() === needle ||
+		e.endpoint.toLowerCase().includes(needle) ||
+		e.role === needle ||
+		e.pids.some((pid) => String(pid) === needle)
 	);
 }
 

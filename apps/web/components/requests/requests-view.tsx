@@ -8,7 +8,7 @@ import { hostInput, isSelected } from '../../lib/host-selection.ts';
 import { featureFailures } from '../../lib/live-messages.ts';
 import { processRows, type HostRequest } from '../../lib/live-store.ts';
 import type { TimeRange } from '../../lib/profile-query.ts';
-import { formatLatency, requestKey, requestMatches, summarizeRecent } from '../../lib/requests.ts';
+import { endpointMatches, formatLatency, requestKey, requestMatches, summarizeRecent } from '../../lib/requests.ts';
 import type { SortState } from '../../lib/sort.ts';
 import { useHostSelection, type HostSelectionHandle } from '../../lib/use-host-selection.ts';
 import { useRangeQuery, useRefreshTick } from '../../lib/use-range-query.ts';
@@ -37,6 +37,7 @@ export function RequestsView() {
 	const [filter, setFilter] = useState('');
 	const [sort, setSort] = useState<SortState>({ columnId: 'time', direction: 'desc' });
 	const [endpointSort, setEndpointSort] = useState<SortState>({ columnId: 'count', direction: 'desc' });
+	const [endpointFilter, setEndpointFilter] = useState('');
 	const [range, setRange] = useState<TimeRange>({ kind: 'relative', preset: '15m' });
 	const [selectedId, setSelectedId] = useState<string | null>(null);
 	// The drawer's request stays open while newer requests push it out of the table.
@@ -60,7 +61,9 @@ export function RequestsView() {
 
 	// Grouped by command: 631 curl processes calling one endpoint are one row.
 	const endpointRows = useMemo(() => groupByCommand(endpoints.data?.endpoints ?? []), [endpoints.data]);
-	const selected = endpointRows.find((e) => e.id === selectedId) ?? endpointRows[0] ?? null;
+	const endpointNeedle = endpointFilter.trim().toLowerCase();
+	const shownEndpoints = useMemo(() => endpointRows.filter((e) => endpointMatches(e, endpointNeedle)), [endpointRows, endpointNeedle]);
+	const selected = shownEndpoints.find((e) => e.id === selectedId) ?? shownEndpoints[0] ?? null;
 	const selectedBuckets = useMemo(() => (selected ? histogramBuckets(selected.histogram) : []), [selected]);
 
 	const collectors = live.status?.hosts ?? [];
@@ -160,16 +163,27 @@ export function RequestsView() {
 						<div className="endpoints-range" data-testid="endpoint-range">
 							<TimeRangePicker range={range} onChange={setRange} />
 						</div>
+						<input
+							type="search"
+							className="input endpoint-filter"
+							placeholder="Filter by command, method or endpoint"
+							value={endpointFilter}
+							onChange={(event) => setEndpointFilter(event.target.value)}
+							data-testid="endpoint-filter"
+							aria-label="Filter endpoints"
+						/>
 						{endpoints.data && endpointRows.length > 0 && (
 							<span className="toolbar-note">
-								{formatInt(endpointRows.length)} endpoints · {formatInt(endpoints.data.windows)} windows · by command, server and client
-								apart
+								{shownEndpoints.length === endpointRows.length
+									? `${formatInt(endpointRows.length)} endpoints`
+									: `${formatInt(shownEndpoints.length)} of ${formatInt(endpointRows.length)} endpoints`}{' '}
+								· {formatInt(endpoints.data.windows)} windows · by command, server and client apart
 							</span>
 						)}
 					</div>
 					<VirtualTable
 						columns={ENDPOINT_COLUMNS}
-						rows={endpointRows}
+						rows={shownEndpoints}
 						rowKey={(row) => row.id}
 						sort={endpointSort}
 						onSortChange={setEndpointSort}
