@@ -203,6 +203,8 @@ interface Outcome {
 	records: RequestRecord[];
 	profiles: Profile[];
 	pid: number;
+	/** The kernel's attribution losses (bpf/tls.h): none in these runs. */
+	losses: Record<'requestContextFull' | 'requestSlotsFull' | 'responseUnmatched', number>;
 	attribution: RequestAttribution;
 	labelledSamples: number;
 	samples: number;
@@ -295,7 +297,13 @@ async function measure(server: Server, client: ClientPlan): Promise<Outcome> {
 		profiles.push(sampler.closeWindow());
 		profiles.push(await sampler.stop());
 		assert.deepEqual(errors, []);
-		return { ...tally(profiles, server.pid, server.frames), cpu, records, profiles, pid: server.pid, attribution };
+		const k = capture.counters().kernel;
+		const losses = {
+			requestContextFull: k.requestContextFull,
+			requestSlotsFull: k.requestSlotsFull,
+			responseUnmatched: k.responseUnmatched,
+		};
+		return { ...tally(profiles, server.pid, server.frames), cpu, records, profiles, pid: server.pid, losses, attribution };
 	} finally {
 		clearInterval(timer);
 		await ticking.catch(() => undefined);
@@ -341,6 +349,8 @@ function assertShares(o: Outcome): void {
  * that kept one (the slowest of each endpoint in each window) name a request of their endpoint.
  */
 function assertRecordsLinked(o: Outcome): void {
+	assert.deepEqual(o.losses, { requestContextFull: 0, requestSlotsFull: 0, responseUnmatched: 0 }, 'attribution losses in the kernel');
+	assert.equal(o.attribution.stats.samplesUnattributed, 0, 'samples of requests never described');
 	const served = o.records.filter((r) => r.role === 'server');
 	const linked = served.filter((r) => r.requestId?.startsWith(`${o.attribution.boot}:`));
 	assert.equal(linked.length, served.length, `${served.length - linked.length} served requests without a requestId`);
