@@ -500,13 +500,13 @@ static __always_inline __s32 walk_user(struct bpf_perf_event_data *ctx, __u32 bu
 	return store_stack(st, hashed);
 }
 
-static __always_inline int record(struct bpf_perf_event_data *ctx, __u32 buf,
+static __always_inline int record(struct bpf_perf_event_data *ctx, bool walk, __u32 buf,
 				  struct profile_key *key, void *stacks, void *hashed, void *counts)
 {
 	static const __u64 one = 1;
 	__u64 *val;
 
-	if (unwind_mode == UNWIND_MODE_FP) {
+	if (!walk) {
 		key->kern_stack_id = bpf_get_stackid(ctx, stacks, 0);
 		key->user_stack_id = bpf_get_stackid(ctx, stacks, BPF_F_USER_STACK);
 	} else {
@@ -541,8 +541,7 @@ static __always_inline int record(struct bpf_perf_event_data *ctx, __u32 buf,
 	return 0;
 }
 
-SEC("perf_event")
-int do_sample(struct bpf_perf_event_data *ctx)
+static __always_inline int sample(struct bpf_perf_event_data *ctx, bool walk)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct profile_key key = {};
@@ -559,8 +558,25 @@ int do_sample(struct bpf_perf_event_data *ctx)
 	key.request_id = request_current((__u32)id);
 
 	if (buf)
-		return record(ctx, 1, &key, &stacks1, &hashed_stacks1, &counts1);
-	return record(ctx, 0, &key, &stacks0, &hashed_stacks0, &counts0);
+		return record(ctx, walk, 1, &key, &stacks1, &hashed_stacks1, &counts1);
+	return record(ctx, walk, 0, &key, &stacks0, &hashed_stacks0, &counts0);
+}
+
+/*
+ * The 'fp' mode: the kernel's frame-pointer walks, as before unwind tables. Two programs, one
+ * loaded: this one uses no helper newer than the BTF kernels (5.8) the tool supports.
+ */
+SEC("perf_event")
+int do_sample(struct bpf_perf_event_data *ctx)
+{
+	return sample(ctx, false);
+}
+
+/* The 'dwarf' and 'auto' modes: the table walker (bpf_loop, bpf_task_pt_regs: Linux 5.17). */
+SEC("perf_event")
+int do_sample_walk(struct bpf_perf_event_data *ctx)
+{
+	return sample(ctx, true);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -237,6 +237,12 @@ public:
 		for (auto *m : {skel_->maps.counts0, skel_->maps.counts1})
 			bpf_map__set_max_entries(m, count_entries);
 		skel_->rodata->unwind_mode = unwind_mode;
+		// One sampling program is loaded: the walker's helpers need a newer kernel than 'fp'.
+		bool fp = unwind_mode == UNWIND_MODE_FP;
+		struct bpf_program *prog = fp ? skel_->progs.do_sample :
+						skel_->progs.do_sample_walk;
+		bpf_program__set_autoload(fp ? skel_->progs.do_sample_walk : skel_->progs.do_sample,
+					  false);
 		// The 'fp' mode keeps the unwind maps at their one entry.
 		if (unwind_mode != UNWIND_MODE_FP) {
 			bpf_map__set_max_entries(skel_->maps.unwind_rows, unwind_rows);
@@ -262,7 +268,7 @@ public:
 			throw NativeError(env, "bpf_object__load", err);
 		FillPidFilter(env, skel_->maps.pids, pids);
 		const char *op = "";
-		err = links_.Attach(skel_->progs.do_sample, frequency, &op);
+		err = links_.Attach(prog, frequency, &op);
 		if (err)
 			throw NativeError(env, op, err);
 	}
