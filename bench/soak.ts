@@ -275,7 +275,7 @@ Run: \`npm run soak -- --minutes ${MINUTES}\`, ${new Date().toISOString().slice(
 - CPU of the \`up\` process: ${avgCpu.toFixed(1)}% of one core on average.
 - Drops (lost samples, events, requests or windows) at the end: ${end.drops}.${nonzero.length ? ` Counters above zero, shortened or unnamed ones included: ${nonzero.map(([n, v]) => `\`${n}\` ${v}`).join(', ')}.` : ' No counter above zero.'}
 - Profile windows stored: ${end.windowsStored}. \`up\` stopped on SIGTERM with exit code ${exitCode}.
-- Against the target (RSS flat after warm-up, no drops at the default rates): RSS ${Math.abs(rssFloorPerMin) < 1 ? 'flat' : `not flat (its floor ${sign(rssFloorPerMin)} MiB/min)`}, JS heap ${Math.abs(heapFloorPerMin) < 1 ? 'flat' : `not flat (its floor ${sign(heapFloorPerMin)} MiB/min)`}; drops ${end.drops === 0 ? 'none' : `${end.drops}, not met`}.
+- Against the target (RSS flat after warm-up, no drops at the default rates): RSS ${rssFloorPerMin < 1 ? `not growing (its floor ${sign(rssFloorPerMin)} MiB/min)` : `growing (its floor ${sign(rssFloorPerMin)} MiB/min)`}, JS heap ${heapFloorPerMin < 1 ? `not growing (its floor ${sign(heapFloorPerMin)} MiB/min)` : `growing (its floor ${sign(heapFloorPerMin)} MiB/min)`}; drops ${end.drops === 0 ? 'none' : `${end.drops}, not met`}.
 
 | s | RSS MiB | heap MiB | CPU % | drops | windows stored |
 |---:|---:|---:|---:|---:|---:|
