@@ -5,6 +5,7 @@ import type { DiffSideState } from '../../lib/diff-query.ts';
 import { defaultSide } from '../../lib/diff-query.ts';
 import { parsePid } from '../../lib/profile-query.ts';
 import { isShareId } from '../../lib/share-links.ts';
+import { TextField } from '../common/text-field.tsx';
 import { TimeRangePicker } from '../profiles/time-range-picker.tsx';
 
 /** A share id, or the id in a pasted share link (`.../s/<id>?...`). */
@@ -57,7 +58,6 @@ export function DiffSideEditor({ label, side, onChange, testId }: DiffSideEditor
 		const id = shareIdOf(share);
 		if (id) onChange({ kind: 'share', id });
 	};
-	const onEnter = (apply: () => void) => (event: React.KeyboardEvent) => event.key === 'Enter' && apply();
 
 	return (
 		<div className="query-bar diff-side" data-testid={testId} data-kind={side.kind}>
@@ -86,72 +86,59 @@ export function DiffSideEditor({ label, side, onChange, testId }: DiffSideEditor
 			{side.kind === 'query' ? (
 				<>
 					<TimeRangePicker range={side.range} onChange={(range) => onChange({ ...side, range })} />
-					<label className="field">
-						<span className="field-label">PID</span>
-						<input
-							className={`input pid-input ${pidValid ? '' : 'invalid'}`}
-							aria-invalid={!pidValid}
-							inputMode="numeric"
-							placeholder="any"
-							value={pid}
-							onChange={(event) => setPid(event.target.value)}
-							onBlur={applyQuery}
-							onKeyDown={onEnter(applyQuery)}
-							data-testid={`${testId}-pid`}
-						/>
-					</label>
-					<label className="field">
-						<span className="field-label">Command</span>
-						<input
-							className="input comm-input"
-							placeholder="any"
-							value={comm}
-							onChange={(event) => setComm(event.target.value)}
-							onBlur={applyQuery}
-							onKeyDown={onEnter(applyQuery)}
-							data-testid={`${testId}-comm`}
-						/>
-					</label>
-					<label className="field">
-						<span className="field-label">Host</span>
-						<input
-							className="input comm-input"
-							placeholder="any"
-							value={host}
-							onChange={(event) => setHost(event.target.value)}
-							onBlur={applyQuery}
-							onKeyDown={onEnter(applyQuery)}
-							data-testid={`${testId}-host`}
-						/>
-					</label>
-					<label className="field" title="Only the samples attributed to this endpoint: METHOD and path template">
-						<span className="field-label">Endpoint</span>
-						<input
-							className="input endpoint-input"
-							placeholder="any"
-							value={endpoint}
-							onChange={(event) => setEndpoint(event.target.value)}
-							onBlur={applyQuery}
-							onKeyDown={onEnter(applyQuery)}
-							data-testid={`${testId}-endpoint`}
-						/>
-					</label>
+					<TextField
+						label="PID"
+						inputClass="pid-input"
+						inputMode="numeric"
+						invalid={!pidValid}
+						value={pid}
+						onChange={setPid}
+						onCommit={applyQuery}
+						commitOnBlur
+						testId={`${testId}-pid`}
+					/>
+					<TextField
+						label="Command"
+						inputClass="comm-input"
+						value={comm}
+						onChange={setComm}
+						onCommit={applyQuery}
+						commitOnBlur
+						testId={`${testId}-comm`}
+					/>
+					<TextField
+						label="Host"
+						inputClass="comm-input"
+						value={host}
+						onChange={setHost}
+						onCommit={applyQuery}
+						commitOnBlur
+						testId={`${testId}-host`}
+					/>
+					<TextField
+						label="Endpoint"
+						title="Only the samples attributed to this endpoint: METHOD and path template"
+						inputClass="endpoint-input"
+						value={endpoint}
+						onChange={setEndpoint}
+						onCommit={applyQuery}
+						commitOnBlur
+						testId={`${testId}-endpoint`}
+					/>
 				</>
 			) : null}
-			<label className="field">
-				<span className="field-label">Share</span>
-				<input
-					className={`input mono ${shareValid ? '' : 'invalid'}`}
-					aria-invalid={!shareValid}
-					placeholder="share id or link"
-					size={26}
-					value={share}
-					onChange={(event) => setShare(event.target.value)}
-					onBlur={() => side.kind === 'share' && applyShare()}
-					onKeyDown={onEnter(applyShare)}
-					data-testid={`${testId}-share-id`}
-				/>
-			</label>
+			<TextField
+				label="Share"
+				inputClass="mono"
+				placeholder="share id or link"
+				size={26}
+				invalid={!shareValid}
+				value={share}
+				onChange={setShare}
+				onCommit={applyShare}
+				commitOnBlur={side.kind === 'share'}
+				testId={`${testId}-share-id`}
+			/>
 		</div>
 	);
 }

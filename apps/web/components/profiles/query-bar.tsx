@@ -3,6 +3,7 @@
 import { useEffect, useState } from 'react';
 import { parsePid, type ProfileQueryState } from '../../lib/profile-query.ts';
 import { useDebounced } from '../../lib/use-debounced.ts';
+import { TextField } from '../common/text-field.tsx';
 import { TimeRangePicker } from './time-range-picker.tsx';
 
 interface QueryBarProps {
@@ -45,42 +46,35 @@ export function QueryBar({ query, navigate, loading, onRefresh, pprofHref }: Que
 	return (
 		<div className="query-bar">
 			<TimeRangePicker range={query.range} onChange={(range) => navigate({ range, live: range.kind === 'relative' && query.live })} />
-			<label className="field">
-				<span className="field-label">PID</span>
-				<input
-					className={`input pid-input ${pidValid ? '' : 'invalid'}`}
-					aria-invalid={!pidValid}
-					title={pidValid ? undefined : 'Not a process id: a whole number from 1'}
-					inputMode="numeric"
-					placeholder="any"
-					value={pidDraft}
-					onChange={(event) => setPidDraft(event.target.value)}
-					onKeyDown={(event) => event.key === 'Enter' && pidValid && navigate({ pid: parsePid(pidDraft) })}
-					data-testid="filter-pid"
-				/>
-			</label>
-			<label className="field">
-				<span className="field-label">Command</span>
-				<input
-					className="input comm-input"
-					placeholder="any"
-					value={commDraft}
-					onChange={(event) => setCommDraft(event.target.value)}
-					onKeyDown={(event) => event.key === 'Enter' && navigate({ comm: commDraft.trim() })}
-					data-testid="filter-comm"
-				/>
-			</label>
-			<label className="field" title="Only the samples attributed to this endpoint by the TLS capture: METHOD and path template">
-				<span className="field-label">Endpoint</span>
-				<input
-					className="input endpoint-input"
-					placeholder="any, or GET /api/users/:id"
-					value={endpointDraft}
-					onChange={(event) => setEndpointDraft(event.target.value)}
-					onKeyDown={(event) => event.key === 'Enter' && navigate({ endpoint: endpointDraft.trim() || undefined })}
-					data-testid="filter-endpoint"
-				/>
-			</label>
+			<TextField
+				label="PID"
+				inputClass="pid-input"
+				inputMode="numeric"
+				invalid={!pidValid}
+				inputTitle={pidValid ? undefined : 'Not a process id: a whole number from 1'}
+				value={pidDraft}
+				onChange={setPidDraft}
+				onCommit={() => navigate({ pid: parsePid(pidDraft) })}
+				testId="filter-pid"
+			/>
+			<TextField
+				label="Command"
+				inputClass="comm-input"
+				value={commDraft}
+				onChange={setCommDraft}
+				onCommit={() => navigate({ comm: commDraft.trim() })}
+				testId="filter-comm"
+			/>
+			<TextField
+				label="Endpoint"
+				title="Only the samples attributed to this endpoint by the TLS capture: METHOD and path template"
+				inputClass="endpoint-input"
+				placeholder="any, or GET /api/users/:id"
+				value={endpointDraft}
+				onChange={setEndpointDraft}
+				onCommit={() => navigate({ endpoint: endpointDraft.trim() || undefined })}
+				testId="filter-endpoint"
+			/>
 			<label
 				className="toggle"
 				title={query.range.kind === 'absolute' ? 'Live mode follows relative ranges only' : 'Refetch as new profile windows arrive'}
