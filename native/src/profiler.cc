@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <deque>
 #include <map>
 #include <memory>
 #include <set>
@@ -291,8 +292,7 @@ public:
 	}
 
 	// loadUnwindTable(fileId, table: Uint8Array) -> false when its rows or rules do not fit.
-	// A replaced table's ranges are freed at once: a walk reading them meanwhile may take one
-	// wrong frame, never an unbounded one. Main thread.
+	// Main thread.
 	Napi::Value LoadUnwindTable(const Napi::CallbackInfo &info)
 	{
 		Napi::Env env = info.Env();
@@ -312,12 +312,8 @@ public:
 		size_t rules_at = idx_at + ((2 * (size_t)n + 3) & ~(size_t)3);
 		if (len != rules_at + 12 * (size_t)r)
 			throw NativeError(env, "unwind table", EINVAL);
-		if (!rows_->Alloc(n, &file.row_start))
+		if (!AllocFile(n, r, &file))
 			return Napi::Boolean::New(env, false);
-		if (!rules_->Alloc(r, &file.rule_start)) {
-			rows_->Free(file.row_start, n);
-			return Napi::Boolean::New(env, false);
-		}
 		file.row_count = n;
 		file.rule_count = r;
 
@@ -463,15 +459,51 @@ private:
 		return 0;
 	}
 
+	// Rows and rules for a table, from ranges freed long enough ago that no walk still reads
+	// them; waits out the youngest freed ranges (at most kFlipGrace) when nothing else fits.
+	bool AllocFile(__u32 rows, __u32 rules, struct unwind_file *file)
+	{
+		for (int attempt = 0; attempt < 2; attempt++) {
+			ReleaseFreed(attempt > 0);
+			if (rows_->Alloc(rows, &file->row_start)) {
+				if (rules_->Alloc(rules, &file->rule_start))
+					return true;
+				rows_->Free(file->row_start, rows);
+			}
+			if (freed_.empty())
+				return false;
+			std::this_thread::sleep_until(freed_.back().at + kFlipGrace);
+		}
+		return false;
+	}
+
+	// A table's ranges stay taken until walks that found it before it was replaced or
+	// unloaded have ended: they run for microseconds, kFlipGrace is plenty.
 	void FreeFile(__u32 file_id)
 	{
 		auto it = files_.find(file_id);
 		if (it == files_.end())
 			return;
-		rows_->Free(it->second.row_start, it->second.row_count);
-		rules_->Free(it->second.rule_start, it->second.rule_count);
+		freed_.push_back({it->second, std::chrono::steady_clock::now()});
 		files_.erase(it);
 	}
+
+	void ReleaseFreed(bool all)
+	{
+		auto now = std::chrono::steady_clock::now();
+		while (!freed_.empty() && (all || now - freed_.front().at >= kFlipGrace)) {
+			const struct unwind_file &f = freed_.front().file;
+			rows_->Free(f.row_start, f.row_count);
+			rules_->Free(f.rule_start, f.rule_count);
+			freed_.pop_front();
+		}
+	}
+
+	struct FreedFile {
+		struct unwind_file file;
+		std::chrono::steady_clock::time_point at;
+	};
+	std::deque<FreedFile> freed_; // oldest first
 
 	std::unique_ptr<RangeAllocator> rows_;
 	std::unique_ptr<RangeAllocator> rules_;
