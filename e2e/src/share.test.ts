@@ -131,7 +131,10 @@ test('Share on the Profiles page makes a link a browser without a session opens 
 
 test('a file dropped on the Profiles page (a real drop event with a DataTransfer) becomes a share the page opens; a bad one gets its line', async () => {
 	const range = `from=${new Date(T0).toISOString()}&to=${new Date(T0 + 30_000).toISOString()}`;
-	const owner = await browser!.newContext({ extraHTTPHeaders: { authorization: `Bearer ${TOKEN}` }, viewport: { width: 1280, height: 900 } });
+	const owner = await browser!.newContext({
+		extraHTTPHeaders: { authorization: `Bearer ${TOKEN}` },
+		viewport: { width: 1280, height: 900 },
+	});
 	const page = await owner.newPage();
 	await page.goto(`${hub!.url}/profiles?${range}`);
 	await firstFunction(page);

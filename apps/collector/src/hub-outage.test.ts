@@ -433,41 +433,49 @@ async function sendRun(hub: HubProcess, host: string, boot: string, n: number): 
 // ClickHouse has no transactions: a hub killed after a window's INSERT and before its ledger
 // row is written leaves the window and no ledger. Emptying the ledger table after a run makes
 // that state for every window at once; the restarted hub must still know each replayed id.
-test('on ClickHouse, a hub killed between its inserts and their ledger rows: the replay is known from the stored rows', { timeout: 600_000 }, async (t) => {
-	const started = await startClickhouse();
-	if ('reason' in started) {
-		if (clickhouseRequired()) throw new Error(started.reason);
-		t.skip(started.reason);
-		return;
-	}
-	const { server } = started;
-	const db = `firesight_outage_${randomBytes(4).toString('hex')}`;
-	const store = server.url.replace(/\/[^/]*$/, `/${db}`);
-	const dir = mkdtempSync(join(tmpdir(), 'firesight-outage-'));
-	const hub = new HubProcess(await freePort(), dir, ['--store', store]);
-	const n = 60;
-	try {
-		await hub.start();
-		await sendRun(hub, 'crash-host', 'run1', n);
-		await hub.stop('SIGKILL');
-		await clickhouseStatement(server, `TRUNCATE TABLE ${db}.ingested_messages`);
-		assert.equal((await clickhouseStatement(server, `SELECT count() FROM ${db}.ingested_messages`)).trim(), '0');
-		await hub.start();
-		await sendRun(hub, 'crash-host', 'run1', n);
-		assert.equal(await hub.metric('firesight_hub_messages_replayed_total'), n, 'every replayed window was acknowledged without an insert');
-		await hub.stop();
-		const storage = await openStorage(store);
-		try {
-			const all = await storage.profiles.query({ fromMs: T0, toMs: T0 + n * STEP_MS, host: 'crash-host' });
-			assert.equal(all.windows, n);
-			assert.equal(totalWeight(all.profile), (n * (n + 1)) / 2);
-		} finally {
-			await storage.close();
+test(
+	'on ClickHouse, a hub killed between its inserts and their ledger rows: the replay is known from the stored rows',
+	{ timeout: 600_000 },
+	async (t) => {
+		const started = await startClickhouse();
+		if ('reason' in started) {
+			if (clickhouseRequired()) throw new Error(started.reason);
+			t.skip(started.reason);
+			return;
 		}
-	} finally {
-		await hub.stop('SIGKILL');
-		await clickhouseStatement(server, `DROP DATABASE IF EXISTS ${db}`);
-		await server.stop();
-		rmSync(dir, { recursive: true, force: true });
-	}
-});
+		const { server } = started;
+		const db = `firesight_outage_${randomBytes(4).toString('hex')}`;
+		const store = server.url.replace(/\/[^/]*$/, `/${db}`);
+		const dir = mkdtempSync(join(tmpdir(), 'firesight-outage-'));
+		const hub = new HubProcess(await freePort(), dir, ['--store', store]);
+		const n = 60;
+		try {
+			await hub.start();
+			await sendRun(hub, 'crash-host', 'run1', n);
+			await hub.stop('SIGKILL');
+			await clickhouseStatement(server, `TRUNCATE TABLE ${db}.ingested_messages`);
+			assert.equal((await clickhouseStatement(server, `SELECT count() FROM ${db}.ingested_messages`)).trim(), '0');
+			await hub.start();
+			await sendRun(hub, 'crash-host', 'run1', n);
+			assert.equal(
+				await hub.metric('firesight_hub_messages_replayed_total'),
+				n,
+				'every replayed window was acknowledged without an insert',
+			);
+			await hub.stop();
+			const storage = await openStorage(store);
+			try {
+				const all = await storage.profiles.query({ fromMs: T0, toMs: T0 + n * STEP_MS, host: 'crash-host' });
+				assert.equal(all.windows, n);
+				assert.equal(totalWeight(all.profile), (n * (n + 1)) / 2);
+			} finally {
+				await storage.close();
+			}
+		} finally {
+			await hub.stop('SIGKILL');
+			await clickhouseStatement(server, `DROP DATABASE IF EXISTS ${db}`);
+			await server.stop();
+			rmSync(dir, { recursive: true, force: true });
+		}
+	},
+);
