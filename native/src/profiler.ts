@@ -1,6 +1,14 @@
 import { loadAddon, type RawProfiler } from './addon.ts';
 import { checkBpfPrerequisites, NativeError, toNativeError } from './native-error.ts';
-import { decodeCounters, decodeCounts, decodePids, decodeStacks, PROFILE_COUNTERS, type ProfileCounter, type StackCount } from './profile-records.ts';
+import {
+	decodeCounters,
+	decodeCounts,
+	decodePids,
+	decodeStacks,
+	PROFILE_COUNTERS,
+	type ProfileCounter,
+	type StackCount,
+} from './profile-records.ts';
 import { checkUnwindTable, encodeMappings, type UnwindMapping } from './unwind-records.ts';
 
 export type { UnwindMapping, UnwindMappingKind } from './unwind-records.ts';
@@ -141,7 +149,8 @@ export class Profiler {
 		} catch (err) {
 			throw toNativeError(err);
 		}
-		if (!ok) throw new NativeError('unwind-full', ENOSPC, `unwind table ${fileId} (${rows} rows) does not fit the unwind maps (unwindRows)`);
+		if (!ok)
+			throw new NativeError('unwind-full', ENOSPC, `unwind table ${fileId} (${rows} rows) does not fit the unwind maps (unwindRows)`);
 	}
 
 	/** Frees a file's table; its mappings then walk as if it had none. */

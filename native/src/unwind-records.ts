@@ -34,9 +34,11 @@ const U64_MAX = (1n << 64n) - 1n;
  */
 export function encodeMappings(mappings: readonly UnwindMapping[]): { bytes: Uint8Array; truncated: boolean } {
 	for (const m of mappings) {
-		if (m.start < 0n || m.end > U64_MAX || m.start >= m.end) throw new RangeError(`unwind mapping ${hex(m.start)}-${hex(m.end)} is empty or out of range`);
+		if (m.start < 0n || m.end > U64_MAX || m.start >= m.end)
+			throw new RangeError(`unwind mapping ${hex(m.start)}-${hex(m.end)} is empty or out of range`);
 		if (m.bias < -(1n << 63n) || m.bias > U64_MAX) throw new RangeError(`unwind mapping bias ${m.bias} does not fit 64 bits`);
-		if (!Number.isInteger(m.fileId) || m.fileId < 0 || m.fileId > 0xffff_ffff) throw new RangeError(`unwind file id ${m.fileId} is not a u32`);
+		if (!Number.isInteger(m.fileId) || m.fileId < 0 || m.fileId > 0xffff_ffff)
+			throw new RangeError(`unwind file id ${m.fileId} is not a u32`);
 		if (!(m.kind in UNWIND_MAPPING_KINDS)) throw new RangeError(`unwind mapping kind ${String(m.kind)} is not table, fp or jit`);
 	}
 	const sorted = [...mappings].sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
@@ -65,7 +67,8 @@ const RULE_SIZE = 12;
 /** Where the addon finds a serialized table's parts; throws one line when the bytes are not one. */
 export function checkUnwindTable(table: Uint8Array): { rows: number; rules: number } {
 	const view = new DataView(table.buffer, table.byteOffset, table.byteLength);
-	if (table.byteLength < TABLE_HEADER_SIZE || view.getUint32(0, true) !== TABLE_MAGIC) throw new RangeError('not an unwind table (bad magic)');
+	if (table.byteLength < TABLE_HEADER_SIZE || view.getUint32(0, true) !== TABLE_MAGIC)
+		throw new RangeError('not an unwind table (bad magic)');
 	const version = view.getUint16(4, true);
 	if (version !== TABLE_VERSION) throw new RangeError(`unwind table version ${version}, this profiler reads ${TABLE_VERSION}`);
 	if (view.getUint16(6, true) !== TABLE_HEADER_SIZE) throw new RangeError('unwind table header size is not 32');
@@ -75,7 +78,8 @@ export function checkUnwindTable(table: Uint8Array): { rows: number; rules: numb
 	if (table.byteLength !== rulesAt + rules * RULE_SIZE) throw new RangeError('unwind table size does not match its header');
 	if (rules > 0x10000) throw new RangeError(`unwind table has ${rules} rules, its rows index at most 65536`);
 	for (let i = 0; i < rows; i++) {
-		if (view.getUint16(TABLE_HEADER_SIZE + 4 * rows + 2 * i, true) >= rules) throw new RangeError(`unwind table row ${i} names a rule past its ${rules}`);
+		if (view.getUint16(TABLE_HEADER_SIZE + 4 * rows + 2 * i, true) >= rules)
+			throw new RangeError(`unwind table row ${i} names a rule past its ${rules}`);
 		if (i > 0 && view.getUint32(TABLE_HEADER_SIZE + 4 * i, true) <= view.getUint32(TABLE_HEADER_SIZE + 4 * (i - 1), true)) {
 			throw new RangeError(`unwind table row ${i} is out of order`);
 		}

@@ -40,7 +40,11 @@ function symbolRange(path: string, name: string): [bigint, bigint] {
 }
 
 /** Loads a table for every file the process maps executable, and describes its mappings. */
-function describeProcess(profiler: Profiler, pid: number, tableOf = (path: string) => buildElfUnwindTable(path).table.bytes): Map<string, bigint> {
+function describeProcess(
+	profiler: Profiler,
+	pid: number,
+	tableOf = (path: string) => buildElfUnwindTable(path).table.bytes,
+): Map<string, bigint> {
 	const biases = new Map<string, bigint>();
 	const mappings: UnwindMapping[] = [];
 	const fileIds = new Map<string, number>();
@@ -89,7 +93,11 @@ interface Workload {
 }
 
 /** The 60/40 workload: hot_a or hot_b, run_rounds, main; no frame may be skipped. */
-const SPLIT: Workload = { fixture: 'split-60-40', functions: ['main', 'run_rounds', 'hot_a', 'hot_b'], chain: /^((hot_a|hot_b);)?run_rounds;main$/ };
+const SPLIT: Workload = {
+	fixture: 'split-60-40',
+	functions: ['main', 'run_rounds', 'hot_a', 'hot_b'],
+	chain: /^((hot_a|hot_b);)?run_rounds;main$/,
+};
 /** Mostly in the kernel, in write(2) called from main through libc. */
 const SYSCALLS: Workload = { fixture: 'syscall-heavy', functions: ['main'], chain: /^(\?;)*main$/ };
 
@@ -264,7 +272,10 @@ test('tables share the rows budget: a full budget refuses with unwind-full, an u
 	profiler.unloadUnwindTable(1);
 	profiler.loadUnwindTable(2, table.bytes);
 	assert.throws(() => profiler.loadUnwindTable(3, table.bytes.subarray(0, 40)), /unwind table size/);
-	assert.throws(() => profiler.setProcessMappings(4242, [{ start: 10n, end: 5n, bias: 0n, fileId: 2, kind: 'table' }]), /empty or out of range/);
+	assert.throws(
+		() => profiler.setProcessMappings(4242, [{ start: 10n, end: 5n, bias: 0n, fileId: 2, kind: 'table' }]),
+		/empty or out of range/,
+	);
 	profiler.setProcessMappings(4242, [{ start: 0x1000n, end: 0x2000n, bias: 0n, fileId: 2, kind: 'table' }]);
 	profiler.removeProcess(4242);
 });
