@@ -246,6 +246,29 @@ test('build failures are counted; a file without unwind info is walked with fram
 	assert.equal(s.target.loads.length, 0);
 });
 
+test('a file whose first reader exited before it was read is read through another process that maps it', async (t) => {
+	const s = setup();
+	t.after(s.cleanup);
+	s.maps(80, lib(0x7f0000001000));
+	s.maps(81, lib(0x7e0000001000));
+	s.tracker.track(80);
+	s.tracker.track(81);
+	await s.idle();
+	assert.equal(s.builds.length, 1);
+	assert.match(s.builds[0]!.paths[0]!, /\/80\//);
+	s.exit(80);
+	s.builds[0]!.finish({ ok: false, error: 'ENOENT', gone: true });
+	await s.idle();
+	await s.idle();
+	assert.equal(s.builds.length, 2, 'asked again');
+	assert.match(s.builds[1]!.paths[0]!, /\/81\//);
+	s.builds[1]!.finish(s.table('b-libx'));
+	await s.tracker.settled();
+	assert.equal(s.target.processes.get(81)![0]!.kind, 'table');
+	assert.ok(!s.target.processes.has(80));
+	assert.equal(s.tracker.counters.unwindBuildFailures, 0, 'a process that exited is no broken file');
+});
+
 test('the same file under two identities (another mount namespace) shares one table by build-id', async (t) => {
 	const s = setup();
 	t.after(s.cleanup);

@@ -67,6 +67,9 @@ interface ProcessEntry {
 	scannedAt: number;
 }
 
+/** File identities remembered as retried; past it, a file whose reader exited is walked with frame pointers. */
+const MAX_RETRIED = 10_000;
+
 /** How often sweep() looks for processes that exited unannounced. */
 const LIVENESS_CHECK_MS = 5000;
 
@@ -103,6 +106,8 @@ export class MappingTracker {
 	#livenessAt = 0;
 	/** Builds under way, for settled(). */
 	readonly #building = new Set<Promise<void>>();
+	/** File identities already asked for again after their first reader exited. */
+	readonly #retried = new Set<string>();
 
 	constructor(options: MappingTrackerOptions) {
 		this.#o = { procRoot: '/proc', graceMs: 30_000, rescanMs: 1000, maxQueued: 4096, maxFiles: 4096, now: Date.now, ...options };
@@ -265,9 +270,22 @@ export class MappingTracker {
 
 	#built(f: FileEntry, r: TableBuildResult): void {
 		if (!this.#files.has(f) || this.#closed) return;
+		if (!r.ok && r.gone && this.#retried.size < MAX_RETRIED && ![...f.identities].some((id) => this.#retried.has(id))) {
+			// The process that showed us the file exited before it could be read: ask the others
+			// that map it (once), rather than walk this file with frame pointers from now on.
+			for (const id of f.identities) this.#retried.add(id);
+			this.#forgetFile(f);
+			for (const pid of f.users) {
+				this.#processes.get(pid)?.files.delete(f);
+				this.#queue.add(pid);
+			}
+			this.#kick();
+			return;
+		}
 		if (!r.ok) {
 			if (r.tooLarge) this.counters.unwindTablesFull++;
-			else this.counters.unwindBuildFailures++;
+			// Gone again: no reader left, not a broken file; the entry goes with its users.
+			else if (!r.gone) this.counters.unwindBuildFailures++;
 			f.state = 'fp';
 		} else {
 			f.segments = r.segments;
@@ -341,10 +359,14 @@ export class MappingTracker {
 		return n;
 	}
 
-	#drop(f: FileEntry): void {
+	#forgetFile(f: FileEntry): void {
 		this.#files.delete(f);
 		for (const id of f.identities) if (this.#byIdentity.get(id) === f) this.#byIdentity.delete(id);
 		if (f.key !== undefined && this.#byKey.get(f.key) === f) this.#byKey.delete(f.key);
+	}
+
+	#drop(f: FileEntry): void {
+		this.#forgetFile(f);
 		if (f.state === 'table') this.#call(() => this.#o.target.unloadUnwindTable(f.fileId));
 		f.state = 'fp';
 	}

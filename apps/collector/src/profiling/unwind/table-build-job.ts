@@ -27,15 +27,17 @@ export type TableBuildReply =
 			readonly error: string;
 			/** The file's unwind info is beyond what the walker's maps could hold: not built at all. */
 			readonly tooLarge?: boolean;
+			/** No path reached the file: the process (or its mapping) went away first. Not the file's fault. */
+			readonly gone?: boolean;
 	  };
 
 /**
  * The most .eh_frame plus .debug_frame bytes a file may have for its table to be built. Tables run
- * to about one row per 7 bytes of .eh_frame (node: 2.5 MiB, 372,000 rows), so past this a table
- * would not fit the walker's default budget of 2^20 rows, and building it would cost the
- * collector hundreds of MiB for nothing.
+ * to about one row per 7 bytes of .eh_frame (node: 2.5 MiB, 372,000 rows), so past this one table
+ * would take most of the walker's default budget of 2^20 rows (chromium's would take it all) and
+ * its build a hundred MiB of the collector's memory.
  */
-export const MAX_UNWIND_SECTION_BYTES = 8 * 1024 * 1024;
+export const MAX_UNWIND_SECTION_BYTES = 4 * 1024 * 1024;
 
 /**
  * Runs in a worker thread: reading ELF headers and building a table (node's takes a good part of a
@@ -43,6 +45,7 @@ export const MAX_UNWIND_SECTION_BYTES = 8 * 1024 * 1024;
  */
 function handle(cache: UnwindTableCache, req: TableBuildRequest, maxSectionBytes: number): TableBuildReply {
 	let lastError = 'no path to the file';
+	let gone = true;
 	for (const path of req.paths) {
 		const t0 = performance.now();
 		let segments: readonly ElfSegment[];
@@ -58,6 +61,8 @@ function handle(cache: UnwindTableCache, req: TableBuildRequest, maxSectionBytes
 			}
 		} catch (err) {
 			lastError = `${path}: ${(err as Error).message}`;
+			const code = (err as NodeJS.ErrnoException).code;
+			if (code !== 'ENOENT' && code !== 'ESRCH') gone = false;
 			continue;
 		}
 		if (unwindBytes > BigInt(maxSectionBytes)) {
@@ -71,9 +76,10 @@ function handle(cache: UnwindTableCache, req: TableBuildRequest, maxSectionBytes
 		} catch (err) {
 			if (!(err instanceof UnwindError)) throw err;
 			lastError = err.message;
+			gone = false;
 		}
 	}
-	return { id: req.id, ok: false, error: lastError };
+	return { id: req.id, ok: false, error: lastError, ...(gone ? { gone } : {}) };
 }
 
 /** The bytes in an ArrayBuffer of their own, so it can be transferred instead of copied. */
