@@ -32,13 +32,16 @@ interface Rig {
 	/** The next ledger record rejects, after the insert before it landed: a hub dying between the two. */
 	failNextRecord(): void;
 	state: HubState;
+	/** Ledger high-water marks read from the store, as `host boot`. */
+	reads: string[];
 	close(): Promise<void>;
 }
 
 /** An Ingest on a real in-memory store whose profile inserts and ledger records are logged in order. */
-async function rig(): Promise<Rig> {
+async function rig(opts: { maxMarks?: number } = {}): Promise<Rig> {
 	const storage = await openStorage({ backend: 'sqlite', path: ':memory:', pruneIntervalMs: 0 });
 	const events: string[] = [];
+	const reads: string[] = [];
 	let fail = false;
 	let failRecord = false;
 	const profiles = Object.create(storage.profiles) as Storage['profiles'];
@@ -51,7 +54,7 @@ async function rig(): Promise<Rig> {
 		events.push(`inserted ${w.startMs}`);
 	};
 	const ingested: Storage['ingested'] = {
-		highWater: (host, boot) => storage.ingested.highWater(host, boot),
+		highWater: (host, boot) => (reads.push(`${host} ${boot}`), storage.ingested.highWater(host, boot)),
 		async record(host, boot, seq) {
 			if (failRecord) {
 				failRecord = false;
@@ -69,6 +72,7 @@ async function rig(): Promise<Rig> {
 		metrics: createHubMetrics(state),
 		heartbeatMs: 60_000,
 		log: () => {},
+		...opts,
 	});
 	const server: Server = createServer();
 	server.on('upgrade', (req, socket, head) => ingest.handleUpgrade(req, socket, head));
@@ -79,6 +83,7 @@ async function rig(): Promise<Rig> {
 		storage,
 		events,
 		state,
+		reads,
 		failNext: () => (fail = true),
 		failNextRecord: () => (failRecord = true),
 		async close() {
@@ -156,6 +161,30 @@ test('a stored message is acknowledged by id after its insert and its ledger rec
 		assert.equal(all.windows, 3);
 		assert.equal(totalWeight(all.profile), 1 + 2 + 3);
 		b.ws.close();
+	} finally {
+		await r.close();
+	}
+});
+
+test('the marks kept in memory are bounded; a forgotten one is read from the ledger again, so a replay is still not stored twice', async () => {
+	const r = await rig({ maxMarks: 1 });
+	try {
+		const a = await connect(r, { host: 'h', boot: 'b1' });
+		a.send({ type: 'profile', window: windowAt(0), id: { boot: 'b1', seq: 0 } });
+		await until('the ack', () => acked(a, { boot: 'b1', seq: 0 }));
+		// Another host's mark takes the one place.
+		const g = await connect(r, { host: 'g', boot: 'b9' });
+		g.send({ type: 'profile', window: { ...windowAt(5), host: 'g' }, id: { boot: 'b9', seq: 7 } });
+		await until('g acked', () => acked(g, { boot: 'b9', seq: 7 }));
+		assert.deepEqual(r.reads, ['h b1', 'g b9']);
+		a.send({ type: 'profile', window: windowAt(0), id: { boot: 'b1', seq: 0 } });
+		a.send({ type: 'profile', window: windowAt(1), id: { boot: 'b1', seq: 1 } });
+		await until('the acks', () => acked(a, { boot: 'b1', seq: 1 }));
+		assert.deepEqual(r.reads, ['h b1', 'g b9', 'h b1'], "h's mark was forgotten and read again");
+		assert.deepEqual(lifeOf(r.events, 0), ['inserted 1000000', 'recorded 0', 'ack 0', 'ack 0'], 'the replay was not stored again');
+		assert.equal((await r.storage.profiles.query({ fromMs: 0, toMs: 2 ** 50, host: 'h' })).windows, 2);
+		a.ws.close();
+		g.ws.close();
 	} finally {
 		await r.close();
 	}

@@ -27,6 +27,8 @@ export interface IngestOptions {
 	metrics: HubMetrics;
 	/** Which captured headers are secrets; the default list when absent. */
 	redaction?: RedactionRules;
+	/** High-water marks kept in memory (one per host and boot); default limits.hosts. */
+	maxMarks?: number;
 	/** How often collectors are pinged; one missed pong closes the connection. */
 	heartbeatMs: number;
 	log(line: string): void;
@@ -253,7 +255,7 @@ export class Ingest {
 			let mark = this.#marks.get(key);
 			if (mark === undefined) {
 				mark = await ingested.highWater(host, id.boot);
-				this.#marks.set(key, mark);
+				this.#remember(key, mark);
 			}
 			if (id.seq <= mark) return 'replayed';
 			try {
@@ -265,7 +267,7 @@ export class Ingest {
 				this.#marks.delete(key);
 				throw err;
 			}
-			this.#marks.set(key, id.seq);
+			this.#remember(key, id.seq);
 			return 'stored';
 		};
 		const result = (this.#writes.get(host) ?? Promise.resolve()).then(run);
@@ -278,6 +280,17 @@ export class Ingest {
 			if (this.#writes.get(host) === tail) this.#writes.delete(host);
 		});
 		return result;
+	}
+
+	/**
+	 * A cache of the ledger, bounded: each host name a collector says hello with adds one, and a
+	 * forgotten mark is only read from the ledger again on its host's next stored message.
+	 */
+	#remember(key: string, mark: number): void {
+		this.#marks.delete(key);
+		this.#marks.set(key, mark);
+		const max = this.#opts.maxMarks ?? limits.hosts;
+		while (this.#marks.size > max) this.#marks.delete(this.#marks.keys().next().value!);
 	}
 
 	/** Closes every collector connection (they reconnect to the next hub). */
