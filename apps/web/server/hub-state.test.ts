@@ -12,6 +12,7 @@ test('past its bound the hub forgets the disconnected host seen longest ago, nev
 		now++;
 		state.connected(host, '1', 99);
 	}
+	for (const host of ['a', 'b', 'c']) metrics.windowsIngested.inc({ host });
 	state.disconnected('b');
 	state.disconnected('a');
 	now++;
@@ -32,7 +33,12 @@ test('past its bound the hub forgets the disconnected host seen longest ago, nev
 	state.connected('f', '1', 99);
 	assert.equal(state.hosts().length, 4);
 	assert.equal(state.hostsForgotten, 2);
-	assert.match(await metrics.registry.metrics(), /^firesight_hub_hosts_forgotten_total 2$/m);
+	const text = await metrics.registry.metrics();
+	assert.match(text, /^firesight_hub_hosts_forgotten_total 2$/m);
+	// A forgotten host's label sets go with it.
+	assert.deepEqual(text.match(/^firesight_hub_windows_ingested_total\{host="(\w+)"\}/gm), [
+		'firesight_hub_windows_ingested_total{host="c"}',
+	]);
 });
 
 test('the recent requests a new browser is sent are bounded by count, oldest batches first out', () => {

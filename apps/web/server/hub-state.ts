@@ -35,6 +35,8 @@ export interface HubStateEvents {
 	status: [];
 	/** Something for every browser on /live. */
 	message: [LiveServerMessage];
+	/** A host forgotten to stay within the bound: whatever is kept per host elsewhere can go too. */
+	forgotten: [string];
 }
 
 /** The hub's in-memory view of collectors; the tRPC router reads it through `LiveView`. */
@@ -86,6 +88,7 @@ export class HubState extends EventEmitter<HubStateEvents> implements LiveView {
 		if (!oldest) return;
 		this.#hosts.delete(oldest.host);
 		this.hostsForgotten++;
+		this.emit('forgotten', oldest.host);
 	}
 
 	connected(host: string, version: string, frequencyHz: number): void {

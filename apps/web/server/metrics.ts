@@ -58,6 +58,8 @@ export function createHubMetrics(state: HubState) {
 			registers: [registry],
 		}),
 	};
+	// Label sets per host would otherwise outlive the hosts the state forgets, without bound.
+	state.on('forgotten', (host) => metrics.windowsIngested.remove({ host }));
 	// Drops are cumulative counters owned by each collector; expose the latest value it reported.
 	new Gauge({
 		name: 'firesight_collector_drops',
