@@ -28,6 +28,9 @@ test('every sample the kernel takes lands in exactly one drained window', async 
 		// in that buffer's window, none twice, none left behind.
 		assert.equal(counted, w.counters.samples - w.counters.countsMapFull, `window ${i}: taken ${w.counters.samples}, delivered ${counted}`);
 		assert.equal(w.counters.countsMapFull, 0);
+		// In the default mode every stack is stored by its hash: none is lost to a bucket taken by another.
+		assert.equal(w.counters.stackCollisions, 0, `window ${i}`);
+		assert.equal(w.counters.unwindStacksFull, 0, `window ${i}`);
 		windows += w.counters.samples > 0 ? 1 : 0;
 	}
 	assert.equal(windows, 5, 'every window had samples');
