@@ -64,14 +64,18 @@ if [ "$stand_in" = 1 ] && ! buildah inspect --type image "$base" >/dev/null 2>&1
 		ca=$(sed -n 's/^cafile *= *//p' "$rc" | head -1)
 		[ -n "$ca" ] && [ -f "$ca" ] && mkdir -p "$rootfs$(dirname "$ca")" && cp "$ca" "$rootfs$ca"
 	done
+	# node-gyp takes Node's headers from here instead of downloading them (turbo passes no
+	# npm_config_* variables on to the builds, so this goes into npm's global settings).
+	if [ -d /usr/include/node ]; then
+		global_rc=$(npm config get globalconfig)
+		mkdir -p "$rootfs$(dirname "$global_rc")" && echo 'nodedir=/usr' >>"$rootfs$global_rc"
+	fi
 	chroot "$rootfs" sh -c 'groupadd -g 1000 node && useradd -u 1000 -g node -s /bin/bash -m node'
 	c=$(buildah from scratch)
 	containers+=("$c")
 	cp -a "$rootfs/." "$(buildah mount "$c")/"
 	buildah umount "$c" >/dev/null
-	headers=()
-	[ -d /usr/include/node ] && headers=(--env npm_config_nodedir=/usr)
-	buildah config --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "${headers[@]}" --cmd node "$c"
+	buildah config --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin --cmd node "$c"
 	buildah commit -q "$c" "$base" >/dev/null
 	rm -rf "$rootfs"
 fi
