@@ -48,10 +48,12 @@ const NODE_SERVER = `
 const https = require('https'), fs = require('fs');
 const [key, cert, port, slicesJson] = process.argv.slice(1);
 const SLICES = JSON.parse(slicesJson);
-const ITERATIONS = 1500000;
-function burnAlpha() { let x = 0; for (let i = 0; i < ITERATIONS; i++) x = (x + i * i) | 0; return x; }
-function burnBeta() { let x = 0; for (let i = 0; i < ITERATIONS; i++) x = (x + i * i) | 0; return x; }
-function burnGamma() { let x = 0; for (let i = 0; i < ITERATIONS; i++) x = (x + i * i) | 0; return x; }
+// A slice is 2 ms of CPU, whatever the machine's speed: the sample counts do not depend on it.
+const SLICE_MS = 2;
+const cpuMs = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
+function burnAlpha() { const end = cpuMs() + SLICE_MS; let x = 0; while (cpuMs() < end) for (let i = 0; i < 100000; i++) x = (x + i * i) | 0; return x; }
+function burnBeta() { const end = cpuMs() + SLICE_MS; let x = 0; while (cpuMs() < end) for (let i = 0; i < 100000; i++) x = (x + i * i) | 0; return x; }
+function burnGamma() { const end = cpuMs() + SLICE_MS; let x = 0; while (cpuMs() < end) for (let i = 0; i < 100000; i++) x = (x + i * i) | 0; return x; }
 const burn = { alpha: burnAlpha, beta: burnBeta, gamma: burnGamma };
 const cpu = { alpha: 0, beta: 0, gamma: 0 };
 let sink = 0;
