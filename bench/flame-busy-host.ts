@@ -38,13 +38,88 @@ interface Program {
 }
 
 const KERNEL_PATHS: string[][] = [
-	['entry_SYSCALL_64_after_hwframe', 'do_syscall_64', '__x64_sys_write', 'ksys_write', 'vfs_write', 'sock_write_iter', 'tcp_sendmsg', 'tcp_sendmsg_locked', 'tcp_push', '__tcp_transmit_skb', 'ip_queue_xmit', '__dev_queue_xmit', 'loopback_xmit'],
-	['entry_SYSCALL_64_after_hwframe', 'do_syscall_64', '__x64_sys_read', 'ksys_read', 'vfs_read', 'sock_read_iter', 'tcp_recvmsg', 'tcp_recvmsg_locked', 'skb_copy_datagram_iter', '__skb_datagram_iter', 'copy_user_enhanced_fast_string'],
-	['asm_exc_page_fault', 'exc_page_fault', 'do_user_addr_fault', 'handle_mm_fault', '__handle_mm_fault', 'do_anonymous_page', 'alloc_pages_mpol', '__alloc_pages', 'get_page_from_freelist', 'clear_page_erms'],
-	['entry_SYSCALL_64_after_hwframe', 'do_syscall_64', '__x64_sys_epoll_wait', 'do_epoll_wait', 'ep_poll', 'schedule_hrtimeout_range', 'schedule', '__schedule', 'finish_task_switch.isra.0'],
-	['entry_SYSCALL_64_after_hwframe', 'do_syscall_64', '__x64_sys_futex', 'do_futex', 'futex_wake', 'wake_up_q', 'try_to_wake_up', '_raw_spin_unlock_irqrestore'],
-	['entry_SYSCALL_64_after_hwframe', 'do_syscall_64', '__x64_sys_mmap', 'ksys_mmap_pgoff', 'vm_mmap_pgoff', 'do_mmap', 'mmap_region', 'clear_page_erms'],
-	['asm_sysvec_apic_timer_interrupt', 'sysvec_apic_timer_interrupt', '__sysvec_apic_timer_interrupt', 'hrtimer_interrupt', '__hrtimer_run_queues', 'tick_nohz_highres_handler', 'update_process_times', 'scheduler_tick', 'task_tick_fair'],
+	[
+		'entry_SYSCALL_64_after_hwframe',
+		'do_syscall_64',
+		'__x64_sys_write',
+		'ksys_write',
+		'vfs_write',
+		'sock_write_iter',
+		'tcp_sendmsg',
+		'tcp_sendmsg_locked',
+		'tcp_push',
+		'__tcp_transmit_skb',
+		'ip_queue_xmit',
+		'__dev_queue_xmit',
+		'loopback_xmit',
+	],
+	[
+		'entry_SYSCALL_64_after_hwframe',
+		'do_syscall_64',
+		'__x64_sys_read',
+		'ksys_read',
+		'vfs_read',
+		'sock_read_iter',
+		'tcp_recvmsg',
+		'tcp_recvmsg_locked',
+		'skb_copy_datagram_iter',
+		'__skb_datagram_iter',
+		'copy_user_enhanced_fast_string',
+	],
+	[
+		'asm_exc_page_fault',
+		'exc_page_fault',
+		'do_user_addr_fault',
+		'handle_mm_fault',
+		'__handle_mm_fault',
+		'do_anonymous_page',
+		'alloc_pages_mpol',
+		'__alloc_pages',
+		'get_page_from_freelist',
+		'clear_page_erms',
+	],
+	[
+		'entry_SYSCALL_64_after_hwframe',
+		'do_syscall_64',
+		'__x64_sys_epoll_wait',
+		'do_epoll_wait',
+		'ep_poll',
+		'schedule_hrtimeout_range',
+		'schedule',
+		'__schedule',
+		'finish_task_switch.isra.0',
+	],
+	[
+		'entry_SYSCALL_64_after_hwframe',
+		'do_syscall_64',
+		'__x64_sys_futex',
+		'do_futex',
+		'futex_wake',
+		'wake_up_q',
+		'try_to_wake_up',
+		'_raw_spin_unlock_irqrestore',
+	],
+	[
+		'entry_SYSCALL_64_after_hwframe',
+		'do_syscall_64',
+		'__x64_sys_mmap',
+		'ksys_mmap_pgoff',
+		'vm_mmap_pgoff',
+		'do_mmap',
+		'mmap_region',
+		'clear_page_erms',
+	],
+	[
+		'asm_sysvec_apic_timer_interrupt',
+		'sysvec_apic_timer_interrupt',
+		'__sysvec_apic_timer_interrupt',
+		'hrtimer_interrupt',
+		'__hrtimer_run_queues',
+		'tick_nohz_highres_handler',
+		'update_process_times',
+		'scheduler_tick',
+		'task_tick_fair',
+	],
 ];
 
 function program(seed: number, comm: string, pids: number[], share: number, size: number, style: 'jit' | 'native'): Program {
@@ -53,9 +128,17 @@ function program(seed: number, comm: string, pids: number[], share: number, size
 	const module = style === 'jit' ? comm : `/usr/lib/${comm}/${comm}`;
 	for (let i = 0; i < size; i++) {
 		if (style === 'jit' && i % 3 !== 0) {
-			frames.push({ name: `LazyCompile:*${comm}_fn_${i} /srv/${comm}/lib/mod_${i % 97}.js:${(i * 37) % 900}`, module: '[jit]', kind: 'jit' });
+			frames.push({
+				name: `LazyCompile:*${comm}_fn_${i} /srv/${comm}/lib/mod_${i % 97}.js:${(i * 37) % 900}`,
+				module: '[jit]',
+				kind: 'jit',
+			});
 		} else {
-			frames.push({ name: `${comm}::${['net', 'io', 'http', 'tls', 'gc', 'render', 'util', 'json'][i % 8]}::fn_${i}`, module, kind: 'user' });
+			frames.push({
+				name: `${comm}::${['net', 'io', 'http', 'tls', 'gc', 'render', 'util', 'json'][i % 8]}::fn_${i}`,
+				module,
+				kind: 'user',
+			});
 		}
 	}
 	const callees: number[][] = [];
@@ -126,7 +209,9 @@ export function busyHost(seed = 12): BusyHost {
 					fn = random() < 0.7 ? next[0]! : next[1 + Math.floor(random() * (next.length - 1))]!;
 				}
 				if (p.frames[fn]!.kind === 'jit' && random() < 0.25) {
-					stack.push(intern({ name: `[anon]+0x${(0x3a00 + Math.floor(random() * 4096) * 16).toString(16)}`, module: '[anon]', kind: 'jit' }));
+					stack.push(
+						intern({ name: `[anon]+0x${(0x3a00 + Math.floor(random() * 4096) * 16).toString(16)}`, module: '[anon]', kind: 'jit' }),
+					);
 				}
 				if (random() < p.syscall) {
 					const path = KERNEL_PATHS[Math.floor(random() ** 1.5 * KERNEL_PATHS.length)]!;

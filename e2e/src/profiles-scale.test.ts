@@ -132,7 +132,12 @@ test('the table, the search share and the graph agree, with what is too narrow t
 	// Clicking the function in the table searches it; the share is the hub's count of every sample.
 	await page.getByTestId('top-function-row').filter({ hasText: row.name }).first().click();
 	const share = page.getByTestId('flame-search-share');
-	await waitFor('the hub to count the search', async () => ((await share.getAttribute('data-counted')) === 'all' ? true : null), 30_000, 100);
+	await waitFor(
+		'the hub to count the search',
+		async () => ((await share.getAttribute('data-counted')) === 'all' ? true : null),
+		30_000,
+		100,
+	);
 	assert.equal(Number(await share.getAttribute('data-matched')), row.total, 'the search share counts what the table counts');
 	assert.equal(Number(await share.getAttribute('data-total')), flame.totalSamples);
 	const text = (await share.textContent()) ?? '';
@@ -163,7 +168,10 @@ test('zooming asks the hub for the subtree at full resolution; the search share 
 		frame.click(),
 	]);
 	const requestUrl = new URL(request.url());
-	const index = requestUrl.pathname.replace(/^\/trpc\//, '').split(',').indexOf('profile.subtree');
+	const index = requestUrl.pathname
+		.replace(/^\/trpc\//, '')
+		.split(',')
+		.indexOf('profile.subtree');
 	const input = JSON.parse(requestUrl.searchParams.get('input') ?? '{}') as Record<string, { path: string[] }>;
 	assert.deepEqual(input[String(index)]?.path, [processNode.name], 'the subtree asked for is the clicked frame');
 	const subtree = await batchAnswer<{ tree: TreeNode; totalSamples: number }>(response, 'profile.subtree');
@@ -172,7 +180,12 @@ test('zooming asks the hub for the subtree at full resolution; the search share 
 	// Pruned relative to the process alone, it has more nodes than the whole-profile tree drew of it.
 	const count = (n: TreeNode): number => 1 + n.children.reduce((s, c) => s + count(c), 0);
 	assert.ok(count(subtree.tree) > count(processNode), `${count(subtree.tree)} nodes against ${count(processNode)}`);
-	await waitFor('the grafted subtree drawn', async () => ((await graph.locator('g.frame').count()) > framesBefore ? true : null), 30_000, 100);
+	await waitFor(
+		'the grafted subtree drawn',
+		async () => ((await graph.locator('g.frame').count()) > framesBefore ? true : null),
+		30_000,
+		100,
+	);
 
 	// Search within the zoom: the share is relative to the zoomed process.
 	const leaf = subtree.tree.children.filter((c) => c.hidden === undefined).sort((a, b) => b.value - a.value)[0];

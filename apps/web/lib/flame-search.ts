@@ -43,11 +43,7 @@ export function searchShare(root: FlameNode, term: string): SearchShare {
  * The share as the hub counted it on every sample (under the zoomed node when zoomed), with the
  * drawn tree's matches: what the graph highlights plus what it holds in remainders adds up to it.
  */
-export function combinedShare(
-	counted: { matched: number; total: number },
-	drawn: SearchShare,
-	scope: string | null,
-): SearchShare {
+export function combinedShare(counted: { matched: number; total: number }, drawn: SearchShare, scope: string | null): SearchShare {
 	return {
 		matched: counted.matched,
 		total: counted.total,

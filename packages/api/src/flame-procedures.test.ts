@@ -59,7 +59,11 @@ test('the table, the search and the graph agree: what the graph cannot draw is i
 		assert.equal(row?.total, 100, 'the table counts every sample');
 		const search = await api.profile.search({ ...range, term: 'clear_page_erms' });
 		assert.deepEqual([search.matched, search.total], [100, 2000], 'so does the search');
-		assert.equal(sumWhere(flame.tree, (n) => n.name === 'clear_page_erms'), 0, 'the graph draws none of them');
+		assert.equal(
+			sumWhere(flame.tree, (n) => n.name === 'clear_page_erms'),
+			0,
+			'the graph draws none of them',
+		);
 		const serve = findNode(flame.tree, ['app', 'main', 'serve'])!;
 		assert.equal(serve.value, 1000);
 		assert.deepEqual(

@@ -1,4 +1,12 @@
-import { prunedFlameTree, topFunctions, totalWeight, type FlameNode, type FunctionRow, type Profile, type PrunedFlameTree } from '@firesight/profile';
+import {
+	prunedFlameTree,
+	topFunctions,
+	totalWeight,
+	type FlameNode,
+	type FunctionRow,
+	type Profile,
+	type PrunedFlameTree,
+} from '@firesight/profile';
 
 export interface FlameResult {
 	fromMs: number;

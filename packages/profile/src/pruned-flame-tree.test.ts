@@ -28,7 +28,10 @@ function checkExact(node: FlameNode, full: FlameNode): void {
 	assert.equal(sum, fullSum, `${node.name}: children ${sum}, in the full tree ${fullSum}`);
 	for (const c of node.children) {
 		if (c.hidden !== undefined) continue;
-		checkExact(c, full.children.find((f) => f.name === c.name && f.module === c.module)!);
+		checkExact(
+			c,
+			full.children.find((f) => f.name === c.name && f.module === c.module)!,
+		);
 	}
 }
 
@@ -68,11 +71,15 @@ test('without pruning it is the full tree, and the kept nodes are those toFlameT
 
 test('on a wide random profile it agrees with the full tree and stays within the node budget', () => {
 	let seed = 7;
-	const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+	const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
 	const b = new ProfileBuilder({ startMs: 0, durationMs: 10_000, frequencyHz: 99 });
 	for (let i = 0; i < 3000; i++) {
 		const depth = 1 + Math.floor(random() * 12);
-		const stack = Array.from({ length: depth }, (_, d) => ({ name: `f${d}_${Math.floor(random() ** 3 * 6)}`, module: 'm', kind: 'user' as const }));
+		const stack = Array.from({ length: depth }, (_, d) => ({
+			name: `f${d}_${Math.floor(random() ** 3 * 6)}`,
+			module: 'm',
+			kind: 'user' as const,
+		}));
 		b.appendSample(stack, 1 + Math.floor(random() * 5), { pid: 1 + (i % 3), comm: ['a', 'b', 'c'][i % 3]! });
 	}
 	const profile = b.build();
