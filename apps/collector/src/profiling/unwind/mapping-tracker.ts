@@ -106,6 +106,9 @@ export class MappingTracker {
 	#livenessAt = 0;
 	/** Builds under way, for settled(). */
 	readonly #building = new Set<Promise<void>>();
+	/** Tables built and waiting for their turn to be copied into the kernel. */
+	readonly #loads: (() => void)[] = [];
+	#loading: Promise<void> | undefined;
 	/** File identities already asked for again after their first reader exited. */
 	readonly #retried = new Set<string>();
 
@@ -154,9 +157,10 @@ export class MappingTracker {
 
 	/** Resolves once every queued process is read and every build under way is loaded. */
 	async settled(): Promise<void> {
-		while (this.#running !== undefined || this.#building.size > 0) {
+		while (this.#running !== undefined || this.#building.size > 0 || this.#loading !== undefined) {
 			await this.#running;
 			await Promise.all([...this.#building]);
+			await this.#loading;
 		}
 	}
 
@@ -298,11 +302,42 @@ export class MappingTracker {
 			}
 			f.key = r.key;
 			this.#byKey.set(r.key, f);
-			if (r.bytes === undefined) f.state = 'fp';
-			else this.#load(f, r.bytes, r.rows);
+			if (r.bytes !== undefined) {
+				this.#queueLoad(f, r.bytes, r.rows);
+				return;
+			}
+			f.state = 'fp';
 		}
 		for (const pid of f.users) this.#dirty.add(pid);
 		this.#publish();
+	}
+
+	/**
+	 * Loads go one per turn of the event loop: copying node's rows into the kernel takes a good
+	 * part of a second on a busy host, and a hundred tables at start must not hold up a drain.
+	 */
+	#queueLoad(f: FileEntry, bytes: Uint8Array, rows: number): void {
+		this.#loads.push(() => {
+			if (!this.#files.has(f) || this.#closed) return;
+			this.#load(f, bytes, rows);
+			for (const pid of f.users) this.#dirty.add(pid);
+			this.#publish();
+		});
+		this.#runLoads();
+	}
+
+	#runLoads(): void {
+		if (this.#loading !== undefined) return;
+		this.#loading = (async () => {
+			for (let load = this.#loads.shift(); load !== undefined; load = this.#loads.shift()) {
+				await new Promise<void>((r) => setImmediate(r));
+				load();
+			}
+		})().finally(() => {
+			this.#loading = undefined;
+			// A load queued between the loop's end and here.
+			if (this.#loads.length > 0) this.#runLoads();
+		});
 	}
 
 	#load(f: FileEntry, bytes: Uint8Array, rows: number): void {
