@@ -11,9 +11,10 @@
  * another checkout, built) beside this one's, with the ratio.
  *
  * Usage: node --import tsx bench/live-pages.ts [--measure SECS] [--rounds N] [--save FILE] [--baseline FILE] [--label TEXT]
+ *        [--results FILE] (write the section from a saved run, without measuring)
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { launchChromium } from '@firesight/e2e/browser';
@@ -27,15 +28,24 @@ const { values } = parseArgs({
 		measure: { type: 'string', default: '20' },
 		rounds: { type: 'string', default: '3' },
 		save: { type: 'string' },
+		results: { type: 'string' },
 		baseline: { type: 'string' },
 		label: { type: 'string', default: 'this checkout' },
 		'baseline-label': { type: 'string', default: 'baseline' },
+		/** A sentence for the section: what the baseline and this run are. */
+		note: { type: 'string' },
 	},
 });
 const MEASURE_MS = Number(values.measure) * 1000;
 const ROUNDS = Number(values.rounds);
 const log = (line: string) => console.error(`live-pages: ${line}`);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+/** The middle value; the mean of the middle two for an even count. */
+function median(xs: number[]): number {
+	const s = [...xs].sort((a, b) => a - b);
+	const mid = Math.floor(s.length / 2);
+	if (s.length === 0) return NaN;
+	return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
 
 const PAGES = [
 	{ name: 'Processes', path: '/', ready: '[data-testid^="process-row-"]' },
@@ -51,7 +61,20 @@ interface PageResult {
 	/** The longest task seen in any round, ms. */
 	longestMs: number;
 }
-type Results = Record<string, PageResult>;
+type PageResults = Record<string, PageResult>;
+interface Results {
+	pages: PageResults;
+	/** The host's 1-minute load average at the start and at the end of the run. */
+	loadAverage?: [number, number];
+	measureMs?: number;
+	rounds?: number;
+}
+
+/** An earlier run's file; the first version held the pages alone. */
+function readResults(file: string): Results {
+	const parsed = JSON.parse(readFileSync(file, 'utf8')) as Results | PageResults;
+	return 'pages' in parsed && typeof parsed.pages === 'object' ? (parsed as Results) : { pages: parsed as PageResults };
+}
 
 /** Installed before any page script: sums long tasks from the moment the page starts. */
 const OBSERVER = `
@@ -65,53 +88,65 @@ new PerformanceObserver((list) => {
 }).observe({ type: 'longtask', buffered: true });
 `;
 
-const dataDir = mkdtempSync(join(tmpdir(), 'firesight-bench-live-pages-'));
-const port = await freePort();
-const token = 'bench-token';
-const hub = await startHub({ listen: { host: '127.0.0.1', port }, token, dataDir, auth: false });
-const load = await startFakeLiveLoad({ hubUrl: hub.url, token });
-const browser = await launchChromium();
-const results: Results = Object.fromEntries(PAGES.map((p) => [p.name, { shares: [], tasks: [], longestMs: 0 }]));
-try {
-	// Stored request and retransmit windows for the endpoint table and the charts.
-	await new Promise((r) => setTimeout(r, 11_000));
-	for (let round = 0; round < ROUNDS; round++) {
-		for (const spec of PAGES) {
-			const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-			await page.addInitScript(OBSERVER);
-			await page.goto(`${hub.url}${spec.path}`);
-			await page.waitForSelector(spec.ready, { timeout: 60_000 });
-			// Past the first load: what is measured is the page living with the stream.
-			await page.waitForTimeout(3_000);
-			const start = await page.evaluate(() => ({
-				...(globalThis as unknown as { __longTasks: { total: number; count: number } }).__longTasks,
-				at: performance.now(),
-			}));
-			await page.waitForTimeout(MEASURE_MS);
-			const end = await page.evaluate(() => ({
-				...(globalThis as unknown as { __longTasks: { total: number; count: number; longest: number } }).__longTasks,
-				at: performance.now(),
-			}));
-			const share = (end.total - start.total) / (end.at - start.at);
-			const result = results[spec.name]!;
-			result.shares.push(share);
-			result.tasks.push(end.count - start.count);
-			result.longestMs = Math.max(result.longestMs, end.longest);
-			log(
-				`round ${round + 1} ${spec.name}: ${(share * 100).toFixed(1)}% blocked, ${end.count - start.count} long tasks, longest ${Math.round(end.longest)} ms`,
-			);
-			await page.close();
+async function measure(): Promise<Results> {
+	const loadAtStart = loadavg()[0]!;
+	const dataDir = mkdtempSync(join(tmpdir(), 'firesight-bench-live-pages-'));
+	const port = await freePort();
+	const token = 'bench-token';
+	const hub = await startHub({ listen: { host: '127.0.0.1', port }, token, dataDir, auth: false });
+	const load = await startFakeLiveLoad({ hubUrl: hub.url, token });
+	const browser = await launchChromium();
+	const results: PageResults = Object.fromEntries(PAGES.map((p) => [p.name, { shares: [], tasks: [], longestMs: 0 }]));
+	try {
+		// Stored request and retransmit windows for the endpoint table and the charts.
+		await new Promise((r) => setTimeout(r, 11_000));
+		for (let round = 0; round < ROUNDS; round++) {
+			for (const spec of PAGES) {
+				const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+				await page.addInitScript(OBSERVER);
+				await page.goto(`${hub.url}${spec.path}`);
+				await page.waitForSelector(spec.ready, { timeout: 60_000 });
+				// Past the first load: what is measured is the page living with the stream.
+				await page.waitForTimeout(3_000);
+				const start = await page.evaluate(() => ({
+					...(globalThis as unknown as { __longTasks: { total: number; count: number } }).__longTasks,
+					at: performance.now(),
+				}));
+				await page.waitForTimeout(MEASURE_MS);
+				const end = await page.evaluate(() => ({
+					...(globalThis as unknown as { __longTasks: { total: number; count: number; longest: number } }).__longTasks,
+					at: performance.now(),
+				}));
+				const share = (end.total - start.total) / (end.at - start.at);
+				const result = results[spec.name]!;
+				result.shares.push(share);
+				result.tasks.push(end.count - start.count);
+				result.longestMs = Math.max(result.longestMs, end.longest);
+				log(
+					`round ${round + 1} ${spec.name}: ${(share * 100).toFixed(1)}% blocked, ${end.count - start.count} long tasks, longest ${Math.round(end.longest)} ms`,
+				);
+				await page.close();
+			}
 		}
+	} finally {
+		await browser.close().catch(() => {});
+		await load.close();
+		await hub.close();
+		rmSync(dataDir, { recursive: true, force: true });
 	}
-} finally {
-	await browser.close().catch(() => {});
-	await load.close();
-	await hub.close();
-	rmSync(dataDir, { recursive: true, force: true });
+	return { pages: results, loadAverage: [loadAtStart, loadavg()[0]!], measureMs: MEASURE_MS, rounds: ROUNDS };
 }
 
-if (values.save) writeFileSync(values.save, JSON.stringify(results, null, '\t'));
-const baseline: Results | null = values.baseline ? (JSON.parse(readFileSync(values.baseline, 'utf8')) as Results) : null;
+// `--results FILE` writes the section from a saved run instead of measuring again.
+const run = values.results ? readResults(values.results) : await measure();
+const results = run.pages;
+if (values.save) writeFileSync(values.save, JSON.stringify(run, null, '\t'));
+const baselineRun = values.baseline ? readResults(values.baseline) : null;
+const baseline = baselineRun?.pages ?? null;
+const loadText = (r: Results | null) =>
+	r?.loadAverage
+		? `load average ${r.loadAverage[0].toFixed(1)} at the start, ${r.loadAverage[1].toFixed(1)} at the end`
+		: 'load average not recorded';
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 const rows = PAGES.map(({ name }) => {
 	const now = results[name]!;
@@ -142,7 +177,7 @@ A hub serving the built dashboard, fed through its real ingest by a fake collect
 1,000 connections and 100 HTTPS requests/s (each from a new \`curl\` pid, served by three \`nginx\`
 workers), with stored request and retransmit windows every 10 s. Each live page open in headless Debian
 Chromium at 1440×900; a \`PerformanceObserver\` sums the \`longtask\` entries (tasks over 50 ms) over
-${MEASURE_MS / 1000} s after the page has settled for 3 s. ${ROUNDS} interleaved rounds, medians shown; the longest task is
+${(run.measureMs ?? MEASURE_MS) / 1000} s after the page has settled for 3 s. ${run.rounds ?? ROUNDS} interleaved rounds${baselineRun?.rounds ? ` (${values['baseline-label']}: ${baselineRun.rounds})` : ''}, medians shown; the longest task is
 the longest seen in any round, the first load included. ${new Date().toISOString().slice(0, 10)}, 2 shared CPUs; the hub, the
 fake collector and the browser share them.
 
@@ -151,6 +186,8 @@ fake collector and the browser share them.
 ${header}
 ${rows.join('\n')}
 
-${baseline ? `${b} and ${a} were measured one after the other on the same machine with the same load.\n\n` : ''}Run: \`node --import tsx bench/live-pages.ts [--measure SECS] [--rounds N] [--save FILE] [--baseline FILE]\` (needs the dashboard built; no root).
+${a}: ${loadText(run)}.${baseline ? ` ${b}: ${loadText(baselineRun)}. Both on the same machine, shared with other work, with the same fake load.` : ''}
+
+${values.note ? `${values.note}\n\n` : ''}Run: \`node --import tsx bench/live-pages.ts [--measure SECS] [--rounds N] [--save FILE] [--baseline FILE] [--results FILE] [--note TEXT]\` (needs the dashboard built; no root).
 `,
 );

@@ -6,7 +6,19 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const benches = ['profile-overhead', 'flame-render', 'flame-scale', 'live-latency', 'hub-browsers', 'tcp-storm', 'tls-overhead', 'request-attribution', 'store-ingest', 'unwind'];
+const benches = [
+	'profile-overhead',
+	'flame-render',
+	'flame-scale',
+	'live-latency',
+	'live-pages',
+	'hub-browsers',
+	'tcp-storm',
+	'tls-overhead',
+	'request-attribution',
+	'store-ingest',
+	'unwind',
+];
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 let failed = 0;
 for (const name of wanted.length ? wanted : benches) {
