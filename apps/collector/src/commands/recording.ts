@@ -41,7 +41,7 @@ export class Recording {
 	readonly #symbolizer = new Symbolizer();
 	readonly #stacks = new Map<string, RawStack>();
 	readonly #seen = new Set<number>();
-	/** When sampling began: just before the profiler attached (or when warmUp() ended). */
+	/** When sampling began: once the profiler attached (or when warmUp() ended). */
 	startMs: number;
 	readonly #unwinding: ProcessUnwinding | undefined;
 	readonly #pids: readonly number[];
@@ -55,8 +55,10 @@ export class Recording {
 
 	/** Attaches to every CPU; throws NativeError when the profiler cannot load. */
 	constructor(options: RecordingOptions) {
-		this.startMs = Date.now();
 		this.#profiler = new Profiler({ frequency: options.frequency, pids: options.pids, unwind: options.unwind ?? 'auto' });
+		// Sampling starts once the programs are verified and attached: with the stack walker that
+		// takes seconds on a busy host, which must not be taken out of the recording's duration.
+		this.startMs = Date.now();
 		this.#pids = options.pids;
 		if (this.#profiler.unwind !== 'fp') {
 			this.#unwinding = new ProcessUnwinding(this.#profiler, options.unwinding);
