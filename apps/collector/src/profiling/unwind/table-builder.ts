@@ -54,7 +54,11 @@ export class TableBuilder {
 		this.#worker = undefined;
 		clearTimeout(this.#idleTimer);
 		this.#fail('closed');
-		await w?.terminate();
+		// Not awaited: a worker stopped while it starts up may never report its exit, and a caller
+		// awaiting that (record's stop, the collector's shutdown) would be left behind by an event
+		// loop with nothing else to wait for. Nothing here needs the thread gone first.
+		w?.unref();
+		void w?.terminate();
 	}
 
 	#start(): Worker {
