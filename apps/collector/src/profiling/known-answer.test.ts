@@ -28,8 +28,23 @@ test('C workload: hot_a 60% and hot_b 40%, with the chain up to main, as perf se
 	const w = await startWorkload(bin.path);
 	t.after(w.stop);
 
+	// The frame-pointer walk against perf's: both start at once, so their counts compare too. The
+	// table walk, which starts once the tables are loaded, has its own tests against perf's DWARF
+	// unwinder (unwind-known-answer.test.ts).
 	const [folded, perf] = await Promise.all([
-		runFiresight(['record', '--pid', String(w.pid), '--duration', String(SECONDS), '--frequency', String(FREQUENCY), '--format', 'folded']),
+		runFiresight([
+			'record',
+			'--pid',
+			String(w.pid),
+			'--duration',
+			String(SECONDS),
+			'--frequency',
+			String(FREQUENCY),
+			'--unwind',
+			'fp',
+			'--format',
+			'folded',
+		]),
 		perfRecord(w.pid, SECONDS, FREQUENCY),
 	]);
 	const stacks = foldedStacks(folded);
