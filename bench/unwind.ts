@@ -3,15 +3,18 @@
  * `--unwind fp`, bpftrace's frame-pointer profile and `perf record --call-graph dwarf`, all on the
  * whole host at 97 Hz while two copies of the gcc -O2 60/40 workload (no frame pointers) keep both
  * CPUs busy. For each: BPF time per sample (kernel.bpf_stats_enabled, over the profiler's own
- * perf_event programs), the workload's slowdown, the profiler's CPU and peak RSS after warm-up,
- * and the kernel memory of its maps. Then the table build time and size for libc, libpython (in
+ * perf_event programs), the workload's slowdown in its own CPU time (wall time on a shared machine
+ * says more about the neighbours), the profiler's CPU and RSS after warm-up, the kernel memory of
+ * its maps, and for perf the CPU its DWARF unwinding takes afterwards (`perf script`). Then the table build time and size for libc, libpython (in
  * Debian's python3 binary) and node. Conditions are interleaved over rounds and medians reported:
  * the machine is shared, so read the ratios.
  *
  * Usage: npx tsx bench/unwind.ts [--rounds N] [--work ROUNDS] [--warmup SECONDS]
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { compileFixture, NO_FRAME_POINTER_FLAGS } from '@firesight/testing/workloads';
@@ -23,7 +26,7 @@ const firesightBin = fileURLToPath(import.meta.resolve('@firesight/collector/bin
 
 const { values } = parseArgs({
 	options: {
-		rounds: { type: 'string', default: '2' },
+		rounds: { type: 'string', default: '3' },
 		work: { type: 'string', default: '3000' },
 		warmup: { type: 'string', default: '6' },
 	},
@@ -57,7 +60,7 @@ const peers: Peer[] = [
 	{
 		name: 'perf record -F 97 -a --call-graph dwarf',
 		bpf: false,
-		start: () => spawn('perf', ['record', '-q', '-F', '97', '-a', '--call-graph', 'dwarf', '-o', '/dev/null'], { stdio: 'ignore' }),
+		start: () => spawn('perf', ['record', '-q', '-F', '97', '-a', '--call-graph', 'dwarf', '-o', perfData], { stdio: 'ignore' }),
 		available: () => hasCommand('perf'),
 	},
 ];
@@ -73,23 +76,36 @@ interface BpfProg {
 const bpftool = <T>(what: 'prog' | 'map'): T[] => JSON.parse(execFileSync('bpftool', [what, 'show', '-j']).toString()) as T[];
 const progIds = () => new Set(bpftool<BpfProg>('prog').map((p) => p.id));
 
+const scratch = mkdtempSync(join(tmpdir(), 'firesight-bench-unwind-'));
+const perfData = join(scratch, 'perf.data');
 const workload = compileFixture('split-60-40', { compiler: 'gcc', flags: NO_FRAME_POINTER_FLAGS });
-function runWorkloadPair(): Promise<number> {
-	const t0 = performance.now();
-	const runs = [0, 1].map(
-		() =>
-			new Promise<void>((resolve, reject) => {
-				const p = spawn(workload.path, [String(WORK_ROUNDS)], { stdio: 'ignore' });
-				p.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`workload exited ${code}`))));
-			}),
-	);
-	return Promise.all(runs).then(() => (performance.now() - t0) / 1000);
+
+/** Runs a command to its end under GNU time; returns its user + system CPU seconds. */
+function timed(cmd: string, args: string[], options: { anyExit?: boolean } = {}): Promise<number> {
+	const out = join(scratch, `time-${Math.random().toString(36).slice(2)}`);
+	return new Promise((resolve, reject) => {
+		const p = spawn('/usr/bin/time', ['-f', '%U %S', '-o', out, cmd, ...args], { stdio: 'ignore' });
+		p.once('exit', (code) => {
+			if (code !== 0 && !options.anyExit) return reject(new Error(`${cmd} exited ${code}`));
+			// After a failure GNU time writes a line saying so first: the times are on the last.
+			const [user, sys] = readFileSync(out, 'utf8').trim().split('\n').at(-1)!.split(/\s+/).map(Number);
+			rmSync(out, { force: true });
+			resolve(user! + sys!);
+		});
+	});
+}
+
+/** Two copies of the workload at once; their CPU seconds, summed. */
+async function runWorkloadPair(): Promise<number> {
+	const cpu = await Promise.all([0, 1].map(() => timed(workload.path, [String(WORK_ROUNDS)])));
+	return cpu[0]! + cpu[1]!;
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
-const series: Record<string, Record<'wall' | 'cpu' | 'rss' | 'nsPerSample' | 'samples' | 'mapKiB', number[]>> = {};
-const push = (peer: string, key: keyof (typeof series)[string], v: number) =>
-	((series[peer] ??= { wall: [], cpu: [], rss: [], nsPerSample: [], samples: [], mapKiB: [] })[key] as number[]).push(v);
+type Measure = 'work' | 'cpu' | 'rss' | 'peak' | 'nsPerSample' | 'samples' | 'mapKiB' | 'after';
+const series: Record<string, Record<Measure, number[]>> = {};
+const push = (peer: string, key: Measure, v: number) =>
+	(series[peer] ??= { work: [], cpu: [], rss: [], peak: [], nsPerSample: [], samples: [], mapKiB: [], after: [] })[key].push(v);
 
 const statsPath = '/proc/sys/kernel/bpf_stats_enabled';
 const statsBefore = readFileSync(statsPath, 'utf8').trim();
@@ -111,6 +127,7 @@ try {
 			const c0 = child?.pid ? cpuSeconds(child.pid) : undefined;
 			const t0 = performance.now();
 			const seconds = await runWorkloadPair();
+			const mem = child?.pid ? rssMiB(child.pid) : undefined;
 			const elapsed = (performance.now() - t0) / 1000;
 			const c1 = child?.pid ? cpuSeconds(child.pid) : undefined;
 			const s1 = runStats();
@@ -123,15 +140,25 @@ try {
 				if (s1.cnt > s0.cnt) push(peer.name, 'nsPerSample', (s1.ns - s0.ns) / (s1.cnt - s0.cnt));
 				push(peer.name, 'samples', s1.cnt - s0.cnt);
 			}
-			if (child?.pid && c0 !== undefined && c1 !== undefined) {
-				push(peer.name, 'cpu', (c1 - c0) / elapsed);
-				push(peer.name, 'rss', rssMiB(child.pid)?.peak ?? 0);
+			if (child?.pid && c0 !== undefined && c1 !== undefined) push(peer.name, 'cpu', (c1 - c0) / elapsed);
+			if (mem) {
+				push(peer.name, 'rss', mem.rss);
+				push(peer.name, 'peak', mem.peak);
 			}
 			if (child) await stop(child);
-			push(peer.name, 'wall', seconds);
+			// perf's DWARF unwinding happens afterwards, when the stacks it copied are read back.
+			if (peer.name.startsWith('perf')) {
+				push(
+					peer.name,
+					'after',
+					await timed('sh', ['-c', `perf script --no-inline -F ip,sym -i ${perfData} > /dev/null 2>&1`], { anyExit: true }),
+				);
+				rmSync(perfData, { force: true });
+			}
+			push(peer.name, 'work', seconds);
 			const s = series[peer.name]!;
 			console.error(
-				`round ${round + 1}/${ROUNDS} ${peer.name}: workload ${seconds.toFixed(2)} s` +
+				`round ${round + 1}/${ROUNDS} ${peer.name}: workload ${seconds.toFixed(2)} CPU s` +
 					(s.nsPerSample.length ? `, ${s.nsPerSample.at(-1)!.toFixed(0)} ns per sample` : '') +
 					(s.cpu.length ? `, ${(s.cpu.at(-1)! * 100).toFixed(2)}% of a core, ${s.rss.at(-1)!.toFixed(0)} MiB` : ''),
 			);
@@ -140,15 +167,16 @@ try {
 } finally {
 	writeFileSync(statsPath, statsBefore);
 	workload.cleanup();
+	rmSync(scratch, { recursive: true, force: true });
 }
 
-const base = median(series.off?.wall ?? []);
+const base = median(series.off?.work ?? []);
 const fpNs = median(series['firesight --unwind fp']?.nsPerSample ?? []);
 const fmt = (xs: number[] | undefined, f: (x: number) => string) => (xs && xs.length ? f(median(xs)) : '—');
 const rows = available.map((p) => {
 	const s = series[p.name]!;
-	const w = median(s.wall);
-	return `| ${p.name} | ${fmt(s.nsPerSample, (x) => `${x.toFixed(0)} ns (${(x / fpNs).toFixed(2)}× fp)`)} | ${w.toFixed(2)} s (${((w / base - 1) * 100).toFixed(2)}%) | ${fmt(s.cpu, (x) => `${(x * 100).toFixed(2)}%`)} | ${fmt(s.rss, (x) => `${x.toFixed(0)} MiB`)} | ${fmt(s.mapKiB, (x) => `${(x / 1024).toFixed(1)} MiB`)} |`;
+	const w = median(s.work);
+	return `| ${p.name} | ${fmt(s.nsPerSample, (x) => `${x.toFixed(0)} ns (${(x / fpNs).toFixed(2)}× fp)`)} | ${w.toFixed(2)} s (${((w / base - 1) * 100).toFixed(2)}%) | ${fmt(s.cpu, (x) => `${(x * 100).toFixed(2)}% (${(Math.min(...s.cpu) * 100).toFixed(2)}–${(Math.max(...s.cpu) * 100).toFixed(2)}%)`)} | ${fmt(s.rss, (x) => `${x.toFixed(0)} MiB`)} / ${fmt(s.peak, (x) => `${x.toFixed(0)} MiB`)} | ${fmt(s.mapKiB, (x) => `${(x / 1024).toFixed(1)} MiB`)} | ${fmt(s.after, (x) => `${x.toFixed(2)} s`)} |`;
 });
 
 // Table builds: CPU time of the build alone (median of 3), and the table's size.
@@ -176,10 +204,14 @@ with each profiler sampling the whole host at 97 Hz; median of ${ROUNDS} interle
 other work, after a ${WARMUP_MS / 1000} s warm-up (tables built or read from the cache, symbols loaded). BPF time per sample is
 run_time_ns / run_cnt of the profiler's own perf_event programs over the workload run (kernel.bpf_stats_enabled=1);
 map memory is the bytes_memlock of the maps those programs use. perf unwinds afterwards, in user space, from the
-8 KiB of user stack it copies per sample (its default), so it has no BPF time; its CPU is perf record's alone.
+8 KiB of user stack it copies per sample (its default), so it has no BPF time; its CPU is perf record's alone, and
+the last column is the CPU \`perf script --no-inline\` then spends unwinding and naming them. The workload's cost is its own user + system
+CPU seconds (both copies, from GNU time): the sampling interrupt and its BPF program run on its time. Profiler CPU
+is the median with the rounds' range: a round in which other work on the machine starts new programs has the
+collector build and load their tables.
 
-| profiler | BPF time per sample | workload wall time (slowdown) | profiler CPU (one core = 100%) | peak RSS | kernel map memory |
-| --- | --- | --- | --- | --- | --- |
+| profiler | BPF time per sample | workload CPU (vs off) | profiler CPU (one core = 100%) | RSS after warm-up / peak | kernel map memory | unwinding afterwards |
+| --- | --- | --- | --- | --- | --- | --- |
 ${rows.join('\n')}
 
 Unwind table builds (packages/unwind, CPU time, median of 3; the collector builds each file once, on a worker thread,
