@@ -1,4 +1,11 @@
-import { redactRequestBatch, type DataMessage, type DataMessageType, type MessageId, type RedactionRules } from '@firesight/protocol';
+import {
+	redactCommandLine,
+	redactRequestBatch,
+	type DataMessage,
+	type DataMessageType,
+	type MessageId,
+	type RedactionRules,
+} from '@firesight/protocol';
 import type { Storage } from '@firesight/store';
 import type { HubState } from './hub-state.ts';
 import type { HubMetrics } from './metrics.ts';
@@ -41,6 +48,11 @@ export const ingestRoutes: IngestRoutes = {
 	},
 	live: {
 		what: 'live stats',
+		// Collectors redact command lines; again here, as for requests, against a buggy or old one.
+		prepare: (m, { redaction }) => ({
+			...m,
+			stats: { ...m.stats, processes: m.stats.processes.map((p) => ({ ...p, cmdline: redactCommandLine(p.cmdline, redaction) })) },
+		}),
 		live: (m, { state }) => state.live(m.stats),
 	},
 	connections: {

@@ -115,6 +115,7 @@ export {
 	redactRequestPath,
 	redactRequestRecord,
 	redactRequestBatch,
+	redactCommandLine,
 	type RedactionRules,
 } from './request-redaction.ts';
 export { CUT_MARK, cutKeepingEnd, cutKeepingStart } from './wire-strings.ts';

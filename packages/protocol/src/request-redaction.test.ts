@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_REDACTION, isSecretHeader, redactHeaders, redactionRules } from './request-redaction.ts';
+import { DEFAULT_REDACTION, isSecretHeader, redactCommandLine, redactHeaders, redactionRules } from './request-redaction.ts';
 
 test('the default rules redact API keys, auth tokens and any header named like a secret', () => {
 	const captured: [string, string][] = [
@@ -29,4 +29,25 @@ test('more header names can be added to the list, compared without case', () => 
 	assert.equal(isSecretHeader('X-Api-Key', rules), true);
 	assert.deepEqual(redactHeaders([['X-SIGNATURE', 'abc']], rules), [['X-SIGNATURE', 'REDACTED']]);
 	assert.ok(DEFAULT_REDACTION.headers.includes('x-api-key'));
+});
+
+test('command lines lose the credentials they were given, and keep the rest', () => {
+	const cases: [string, string][] = [
+		[
+			'curl -sk -H Authorization: Bearer s3cr3t https://127.0.0.1:8443/api/x',
+			'curl -sk -H Authorization: REDACTED https://127.0.0.1:8443/api/x',
+		],
+		['curl -H X-Api-Key:k1 https://h/', 'curl -H X-Api-Key:REDACTED https://h/'],
+		['curl -u alice:pw1 https://h/', 'curl -u REDACTED https://h/'],
+		['psql postgres://bob:hunter2@db/x', 'psql postgres://bob:REDACTED@db/x'],
+		['app --api-token t1 --verbose', 'app --api-token REDACTED --verbose'],
+		['app --password=pw --port=80', 'app --password=REDACTED --port=80'],
+		['env PGPASSWORD=zzz psql', 'env PGPASSWORD=REDACTED psql'],
+		['curl https://h/x?api_key=k2&page=2', 'curl https://h/x?api_key=REDACTED&page=2'],
+		['node server.js --port 8443 http://h:80/', 'node server.js --port 8443 http://h:80/'],
+	];
+	for (const [given, expected] of cases) {
+		assert.equal(redactCommandLine(given), expected, given);
+		assert.equal(redactCommandLine(expected), expected, `idempotent: ${expected}`);
+	}
 });

@@ -85,3 +85,72 @@ export function redactRequestRecord(r: RequestRecord, rules: RedactionRules = DE
 export function redactRequestBatch(batch: RequestBatch, rules: RedactionRules = DEFAULT_REDACTION): RequestBatch {
 	return { ...batch, requests: batch.requests.map((r) => redactRequestRecord(r, rules)) };
 }
+
+/** Options that take a credential as their value: `-u user:pass` (curl), `--user`. */
+const CREDENTIAL_OPTIONS = new Set(['-u', '--user', '--proxy-user']);
+
+/**
+ * A process's command line with the credentials it was given replaced: the values of header
+ * arguments whose names are secret (`-H 'Authorization: Bearer …'`), of options and `key=value`
+ * pairs whose names are (`--api-token x`, `--password=x`, `PGPASSWORD=x`, `?api_key=x`), and the
+ * passwords of `user:pass` arguments and URLs. The argument boundaries are gone by the time the
+ * hub sees the text, so it works on words: a secret header's value is redacted up to the next
+ * option or URL, which may take a harmless word with it. Idempotent.
+ */
+export function redactCommandLine(cmdline: string, rules: RedactionRules = DEFAULT_REDACTION): string {
+	const secret = matcher(rules);
+	const words = cmdline.split(' ');
+	const out: string[] = [];
+	// Words still to redact: the value of a secret header or option.
+	let skipping: 'header' | 'option' | undefined;
+	for (const word of words) {
+		if (skipping !== undefined) {
+			if (word === '' || (skipping === 'header' && !word.startsWith('-') && !word.includes('://'))) {
+				if (word !== '' && out.at(-1) !== REDACTED_VALUE) out.push(REDACTED_VALUE);
+				continue;
+			}
+			if (skipping === 'option' && !word.startsWith('-')) {
+				out.push(REDACTED_VALUE);
+				skipping = undefined;
+				continue;
+			}
+			skipping = undefined;
+		}
+		const header = /^(-H)?([A-Za-z0-9_-]+):(.*)$/.exec(word);
+		if (header && !header[3]!.startsWith('//') && secret(header[2]!)) {
+			if (header[3] === '') {
+				out.push(word);
+				skipping = 'header';
+			} else out.push(`${header[1] ?? ''}${header[2]}:${REDACTED_VALUE}`);
+			continue;
+		}
+		const option = /^--?([A-Za-z0-9_.-]+)$/.exec(word);
+		if (option && (CREDENTIAL_OPTIONS.has(word) || secret(option[1]!))) {
+			out.push(word);
+			skipping = 'option';
+			continue;
+		}
+		out.push(redactWord(word, secret));
+	}
+	return out.join(' ');
+}
+
+/** `key=value` with a secret key, URL passwords and secret query parameters, in one word. */
+function redactWord(word: string, secret: (name: string) => boolean): string {
+	return word
+		.replace(/^(-{0,2}[A-Za-z0-9_.-]+)=(.+)$/, (all, key: string, value: string) =>
+			secret(key.replace(/^-+/, '')) && value !== REDACTED_VALUE ? `${key}=${REDACTED_VALUE}` : all,
+		)
+		.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/:@\s]*):[^@/\s]+@/i, `$1:${REDACTED_VALUE}@`)
+		.replace(/([?&;])([^=&#;]+)=([^&#;]*)/g, (all, sep: string, key: string) =>
+			secret(decodeURIComponentSafe(key)) ? `${sep}${key}=${REDACTED_VALUE}` : all,
+		);
+}
+
+function decodeURIComponentSafe(text: string): string {
+	try {
+		return decodeURIComponent(text);
+	} catch {
+		return text;
+	}
+}

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { redactCommandLine } from '@firesight/protocol';
 
 /** Clock ticks per second of /proc CPU times (USER_HZ); 100 on every mainstream Linux. */
 export const CLOCK_TICKS = (() => {
@@ -55,7 +56,8 @@ export function readProcStat(procRoot: string, pid: number): ProcStat | undefine
 export function readCmdline(procRoot: string, pid: number, comm: string): string {
 	try {
 		const raw = readFileSync(`${procRoot}/${pid}/cmdline`, 'utf8');
-		const text = raw.replace(/\0+$/, '').replace(/\0/g, ' ');
+		// Credentials given on the command line (curl -H 'Authorization: …', --password=…) never leave the host.
+		const text = redactCommandLine(raw.replace(/\0+$/, '').replace(/\0/g, ' '));
 		return text || `[${comm}]`;
 	} catch {
 		return `[${comm}]`;
