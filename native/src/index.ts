@@ -1,4 +1,13 @@
-export { Profiler, DEFAULT_UNWIND_PROCESSES, DEFAULT_UNWIND_ROWS, type ProfilerOptions, type DrainedWindow, type UnwindMode, type UnwindMapping, type UnwindMappingKind } from './profiler.ts';
+export {
+	Profiler,
+	DEFAULT_UNWIND_PROCESSES,
+	DEFAULT_UNWIND_ROWS,
+	type ProfilerOptions,
+	type DrainedWindow,
+	type UnwindMode,
+	type UnwindMapping,
+	type UnwindMappingKind,
+} from './profiler.ts';
 export { NativeError, checkBpfPrerequisites } from './native-error.ts';
 export { PROFILE_COUNTERS, type ProfileCounter, type StackCount } from './profile-records.ts';
 export { TlsTracer, type TlsTracerOptions } from './tls-tracer.ts';
