@@ -174,6 +174,31 @@ test('a file dropped on the Profiles page (a real drop event with a DataTransfer
 	await owner.close();
 });
 
+test("the live sandwich view has a Share action too: its link opens the same function's sandwich without a session", async () => {
+	const range = `from=${new Date(T0).toISOString()}&to=${new Date(T0 + 30_000).toISOString()}`;
+	const owner = await browser!.newContext({ extraHTTPHeaders: { authorization: `Bearer ${TOKEN}` } });
+	const page = await owner.newPage();
+	await page.goto(`${hub!.url}/sandwich?fn=${HOT}&${range}`);
+	await page.getByTestId('sandwich-totals').waitFor({ timeout: 60_000 });
+	await page.getByTestId('sandwich-share').click();
+	const field = page.getByTestId('sandwich-share-link');
+	await field.waitFor({ timeout: 60_000 });
+	const link = await field.inputValue();
+	assert.match(link, new RegExp(`^${hub!.url}/s/[A-Za-z0-9_-]{22}/sandwich\\?fn=${HOT}`));
+	await owner.close();
+
+	const stranger = await browser!.newContext();
+	const view = await stranger.newPage();
+	await view.goto(link);
+	await view.getByTestId('sandwich-totals').waitFor({ timeout: 60_000 });
+	assert.equal((await view.getByTestId('sandwich-function').innerText()).split(' · ')[0], HOT);
+	await view.locator('[data-testid="sandwich-callers"] svg rect').first().waitFor({ timeout: 60_000 });
+	// Read-only: the share's sandwich offers no Share of its own, only the way back to the share.
+	assert.equal(await view.getByTestId('sandwich-share').count(), 0);
+	await view.screenshot({ path: join(RESULTS_DIR, 'sandwich-shared-live.png') });
+	await stranger.close();
+});
+
 test('an unknown or malformed share id is the not-found page with status 404', async () => {
 	const context = await browser!.newContext();
 	const page = await context.newPage();

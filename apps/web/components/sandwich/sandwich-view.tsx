@@ -10,6 +10,7 @@ import { parseProfileQuery, profileHref, resolveRange } from '../../lib/profile-
 import { parseSandwichTarget, sandwichHref, shareSandwichHref } from '../../lib/sandwich-links.ts';
 import { shareHref } from '../../lib/share-links.ts';
 import { EmptyState } from '../common/empty-state.tsx';
+import { CopyLink } from '../share/copy-link.tsx';
 import { PageHead } from '../common/page-head.tsx';
 import { FlameGraph } from '../profiles/flame-graph.tsx';
 
@@ -59,6 +60,34 @@ export function SandwichView({ shareId }: { shareId?: string }) {
 		// eslint-disable-next-line react-hooks/exhaustive-deps
 	}, [key, shareId]);
 
+	// The live sandwich shares as the Profiles page does: a snapshot of its query, opened here.
+	const [link, setLink] = useState<string | null>(null);
+	const [shareError, setShareError] = useState<unknown>(null);
+	const [sharing, setSharing] = useState(false);
+	const share = async () => {
+		if (!target || query.hosts.length > 1) {
+			setShareError(new Error('A share takes one host or every host: pick one host, or all, in the host selector.'));
+			return;
+		}
+		setSharing(true);
+		setShareError(null);
+		try {
+			const { from, to } = resolveRange(query.range, Date.now());
+			const made = await api.shares.create.mutate({
+				fromMs: Math.floor(from),
+				toMs: Math.ceil(to),
+				...(query.pid !== null ? { pid: query.pid } : {}),
+				...(query.comm ? { comm: query.comm } : {}),
+				...(query.hosts[0] !== undefined ? { host: query.hosts[0] } : {}),
+			});
+			setLink(shareSandwichHref(made.id, target));
+		} catch (failure) {
+			setShareError(failure);
+		} finally {
+			setSharing(false);
+		}
+	};
+
 	const back = shareId
 		? shareHref(shareId)
 		: profileHref({ range: query.range, pid: query.pid, comm: query.comm, hosts: query.hosts, search: target?.name ?? '' });
@@ -89,10 +118,28 @@ export function SandwichView({ shareId }: { shareId?: string }) {
 						</span>
 					)}
 					<div className="spacer" />
+					{!shareId && target && (
+						<button
+							type="button"
+							className="button button-primary"
+							onClick={share}
+							disabled={sharing}
+							data-testid="sandwich-share"
+							title="A link to a snapshot of this profile, opened on this function's sandwich; it opens without the dashboard's login"
+						>
+							Share
+						</button>
+					)}
+					{link && <CopyLink path={link} testId="sandwich-share-link" />}
 					<a className="button" href={back} data-testid="sandwich-back">
 						← {shareId ? 'Back to the share' : 'Back to Profiles'}
 					</a>
 				</div>
+				{shareError !== null && (
+					<p className="empty-detail import-error" role="alert" data-testid="sandwich-share-error" style={{ margin: '0 12px 10px' }}>
+						{describeError(shareError)}
+					</p>
+				)}
 			</section>
 			{!target ? (
 				<EmptyState
