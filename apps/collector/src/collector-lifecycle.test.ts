@@ -115,7 +115,8 @@ async function attached(c: RunningCollector): Promise<BpfIds> {
 			if (c.child.exitCode !== null) throw new Error(`collector exited: ${c.stderr()}`);
 			ids = heldBy(c.child.pid!);
 			const progs = loaded().progs;
-			return [...ids.progs].some((id) => progs.get(id) === 'do_sample') && ids.links.size > 0 && ids.maps.size > 0;
+			// do_sample walks frame pointers (--unwind fp); do_sample_walk is the table walker (auto, the default).
+			return [...ids.progs].some((id) => /^do_sample/.test(progs.get(id) ?? '')) && ids.links.size > 0 && ids.maps.size > 0;
 		},
 	);
 	// The rest of the features attach in the same start: read again once it has settled.
