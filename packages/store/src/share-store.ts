@@ -62,7 +62,12 @@ const SHARE_ID = /^[A-Za-z0-9_-]{22}$/;
 
 /** A new share id: 128 random bits, url-safe. Unguessable, since the id is the capability to read. */
 export function newShareId(): string {
-	return randomBytes(16).toString('base64url');
+	// Never starting with '-': `firesight share delete -x…` would read the id as an option
+	// (one id in 64 did). Drawing again keeps every other id equally likely.
+	for (;;) {
+		const id = randomBytes(16).toString('base64url');
+		if (!id.startsWith('-')) return id;
+	}
 }
 
 /** Whether `id` has the shape of a share id (it may still be unknown). */
