@@ -145,6 +145,46 @@ test('requests become bounded batches, process rates and p99, windows and drop c
 	assert.equal(sent.windows.length, 2);
 });
 
+test("requests go out soon after they come, without waiting for a tick, within the tick's budget", async () => {
+	const fake = new FakeCapture();
+	const { context, sent } = sink();
+	const tls = tlsFeature({ maxBatch: 3, flushMs: 20, create: () => fake }).start(context);
+	const arrived = async (n: number) => {
+		const deadline = Date.now() + 10_000;
+		while (sent.batches.length < n) {
+			assert.ok(Date.now() < deadline, `batch ${n} never sent without a tick`);
+			await new Promise((r) => setTimeout(r, 5));
+		}
+	};
+	fake.emitRequest(req({ path: '/first' }));
+	fake.emitRequest(req({ path: '/second' }));
+	await arrived(1);
+	assert.deepEqual(
+		sent.batches[0]!.requests.map((r) => r.path),
+		['/first', '/second'],
+		'one batch for what came together',
+	);
+	// The budget is per tick, however the tick's requests were split into batches.
+	fake.emitRequest(req({ path: '/third' }));
+	fake.emitRequest(req({ path: '/fourth' }));
+	await arrived(2);
+	assert.deepEqual(
+		sent.batches[1]!.requests.map((r) => r.path),
+		['/third'],
+	);
+	assert.equal(sent.batches[1]!.omitted, 1);
+	void tls.tick!();
+	fake.emitRequest(req({ path: '/fifth' }));
+	await arrived(3);
+	assert.deepEqual(
+		sent.batches[2]!.requests.map((r) => r.path),
+		['/fifth'],
+		'a new tick, a new budget',
+	);
+	assert.ok(sent.batches[2]!.ts > sent.batches[1]!.ts && sent.batches[1]!.ts > sent.batches[0]!.ts);
+	await tls.stop();
+});
+
 test('a request record keeps its requestId on the wire, and has none when it got none', () => {
 	assert.equal(toWireRequest(req({ requestId: '0a1b2c3d:1025' })).requestId, '0a1b2c3d:1025');
 	assert.equal('requestId' in toWireRequest(req({})), false);

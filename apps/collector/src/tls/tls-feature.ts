@@ -13,8 +13,14 @@ export interface TlsCaptureLike extends Pick<TlsCapture, 'start' | 'stop' | 'dra
 export interface TlsFeatureOptions {
 	/** Processes whose bodies are kept (capped): `--capture-bodies PID`. */
 	captureBodies?: readonly number[];
-	/** Requests per batch at most; the rest of a busy second is counted, not sent. */
+	/** Requests sent per tick at most; the rest of a busy tick is counted, not sent. */
 	maxBatch?: number;
+	/**
+	 * A captured request goes out at most this long after it completed, in a batch with those
+	 * that came with it, rather than waiting for the agent's tick: the Requests page shows a
+	 * request within a second of its response. Default 50 ms.
+	 */
+	flushMs?: number;
 	/** Span over which the process table's p99 is taken. Default 10 s. */
 	p99SpanMs?: number;
 	/** Shared with the profiling feature: the requests its samples are labelled with. */
@@ -105,6 +111,7 @@ export function tlsFeature(options: TlsFeatureOptions = {}): FeatureDefinition {
 function startTls(options: TlsFeatureOptions, { host, send, log }: FeatureContext): Feature {
 	const now = options.now ?? Date.now;
 	const maxBatch = Math.min(options.maxBatch ?? MAX_REQUESTS_PER_BATCH, MAX_REQUESTS_PER_BATCH);
+	const flushMs = options.flushMs ?? 50;
 	const spanMs = options.p99SpanMs ?? 10_000;
 	const captureBodies = options.captureBodies ?? [];
 	const attribution = options.attribution;
@@ -112,6 +119,9 @@ function startTls(options: TlsFeatureOptions, { host, send, log }: FeatureContex
 		options.create?.({ captureBodies }) ?? new TlsCapture({ captureBodies, ...(attribution ? { attribution } : {}) });
 	cap.start();
 	let pending: RequestRecord[] = [];
+	/** Requests sent since the last tick: maxBatch bounds a tick's worth, however it is split. */
+	let sentThisTick = 0;
+	let flushTimer: NodeJS.Timeout | undefined;
 	let omitted = 0;
 	let omittedTotal = 0;
 	let perTick = new Map<number, number>();
@@ -127,12 +137,17 @@ function startTls(options: TlsFeatureOptions, { host, send, log }: FeatureContex
 		perTick.set(r.pid, (perTick.get(r.pid) ?? 0) + 1);
 		recent.push({ at: now(), pid: r.pid, latencyMs: r.latencyMs });
 		if (recent.length > 50_000) recent = recent.slice(-25_000);
-		if (pending.length >= maxBatch) {
+		if (sentThisTick + pending.length >= maxBatch) {
 			omitted++;
 			omittedTotal++;
 			return;
 		}
 		pending.push(toWireRequest(r));
+		// Requests come a ring-buffer drain at a time: one timer per drain sends them together.
+		if (!flushTimer && !stopped) {
+			flushTimer = setTimeout(flush, flushMs);
+			flushTimer.unref();
+		}
 	});
 	cap.on('error', (err) => {
 		// A decode or discovery problem repeats with every event; once is enough.
@@ -140,18 +155,26 @@ function startTls(options: TlsFeatureOptions, { host, send, log }: FeatureContex
 		errorLogged = true;
 	});
 
+	/** Sends what is pending, if anything. */
+	const flush = () => {
+		if (flushTimer) clearTimeout(flushTimer);
+		flushTimer = undefined;
+		if (stopped || (pending.length === 0 && omitted === 0)) return;
+		// Strictly increasing per host: browsers drop a backfilled batch at or before their cursor.
+		lastBatchTs = Math.max(lastBatchTs + 1, round(now()));
+		send({ type: 'requests', batch: { host, ts: lastBatchTs, requests: pending, omitted } });
+		sentThisTick += pending.length;
+		pending = [];
+		omitted = 0;
+	};
 	const sendBatch = () => {
 		const t = now();
 		const seconds = Math.max(0.001, (t - tickStart) / 1000);
 		rates = new Map([...perTick].map(([pid, n]) => [pid, n / seconds]));
 		perTick = new Map();
 		tickStart = t;
-		if (stopped || (pending.length === 0 && omitted === 0)) return;
-		// Strictly increasing per host: browsers drop a backfilled batch at or before their cursor.
-		lastBatchTs = Math.max(lastBatchTs + 1, round(t));
-		send({ type: 'requests', batch: { host, ts: lastBatchTs, requests: pending, omitted } });
-		pending = [];
-		omitted = 0;
+		flush();
+		sentThisTick = 0;
 	};
 	const sendWindow = () => {
 		const w = cap.drainAggregates();
