@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { MessageId, RequestBatch, RequestWindow } from '@firesight/protocol';
-import { bucketBoundsMs, histogramQuantile } from '../request-histogram.ts';
+import { endpointFigures, histogramResult } from '../endpoint-totals.ts';
 import type {
 	EndpointQuery,
 	EndpointSummary,
@@ -227,9 +227,6 @@ export class ClickhouseRequestStore implements RequestStore {
 		const seconds = coveredMs / 1000;
 		const endpoints: EndpointSummary[] = rows.map((r) => {
 			const count = Number(r.n);
-			const errors = Number(r.err);
-			const maxMs = Number(r.max_ms);
-			const histogram = r.hist.map(Number);
 			return {
 				host: r.host,
 				pid: Number(r.pid),
@@ -237,19 +234,17 @@ export class ClickhouseRequestStore implements RequestStore {
 				role: role(r.role),
 				method: r.method,
 				endpoint: r.endpoint,
-				count,
 				ratePerSec: seconds > 0 ? count / seconds : 0,
-				errors,
-				clientErrors: Number(r.client_err),
-				errorRate: count ? errors / count : 0,
-				reqBytes: Number(r.req),
-				respBytes: Number(r.resp),
-				meanMs: count ? Number(r.sum_ms) / count : 0,
-				maxMs,
-				p50Ms: histogramQuantile(histogram, 0.5, maxMs),
-				p90Ms: histogramQuantile(histogram, 0.9, maxMs),
-				p99Ms: histogramQuantile(histogram, 0.99, maxMs),
-				histogram,
+				...endpointFigures({
+					count,
+					errors: Number(r.err),
+					clientErrors: Number(r.client_err),
+					reqBytes: Number(r.req),
+					respBytes: Number(r.resp),
+					sumMs: Number(r.sum_ms),
+					maxMs: Number(r.max_ms),
+					histogram: r.hist.map(Number),
+				}),
 			};
 		});
 		endpoints.sort((a, b) => b.count - a.count || (a.endpoint < b.endpoint ? -1 : 1));
@@ -265,21 +260,7 @@ export class ClickhouseRequestStore implements RequestStore {
 		const r = rows[0];
 		const histogram = r && Number(r.n) > 0 ? r.hist.map(Number) : [];
 		const maxMs = r && Number(r.n) > 0 ? Number(r.max_ms ?? 0) : 0;
-		const count = histogram.reduce((a, b) => a + b, 0);
-		const firstBucket = histogram.findIndex((n) => n > 0);
-		const lastBucket = histogram.findLastIndex((n) => n > 0);
-		const buckets = [];
-		if (firstBucket >= 0) {
-			for (let i = firstBucket; i <= lastBucket; i++) buckets.push({ index: i, ...bucketBoundsMs(i), count: histogram[i]! });
-		}
-		return {
-			count,
-			p50Ms: histogramQuantile(histogram, 0.5, maxMs),
-			p90Ms: histogramQuantile(histogram, 0.9, maxMs),
-			p99Ms: histogramQuantile(histogram, 0.99, maxMs),
-			maxMs,
-			buckets,
-		};
+		return histogramResult(histogram, maxMs);
 	}
 
 	async #rows<T>(query: string): Promise<T[]> {

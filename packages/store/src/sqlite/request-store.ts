@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { MessageId, RequestBatch, RequestWindow } from '@firesight/protocol';
-import { addHistogram, bucketBoundsMs, emptyHistogram, histogramQuantile } from '../request-histogram.ts';
+import { addEndpointTotals, emptyEndpointTotals, endpointFigures, histogramResult, type EndpointTotals } from '../endpoint-totals.ts';
+import { addHistogram, emptyHistogram } from '../request-histogram.ts';
 import type {
 	EndpointQuery,
 	EndpointSummary,
@@ -219,7 +220,7 @@ export class SqliteRequestStore implements RequestStore {
 	async endpoints(q: EndpointQuery): Promise<EndpointsResult> {
 		this.#check();
 		const rows = this.#endpointRows(q);
-		const merged = new Map<string, EndpointSummary & { sumMs: number }>();
+		const merged = new Map<string, { row: EndpointRow; totals: EndpointTotals }>();
 		// Windows per host: the time they cover is what a rate is taken over.
 		const windows = new Map<string, { start: number; end: number }>();
 		let first = Infinity;
@@ -231,50 +232,32 @@ export class SqliteRequestStore implements RequestStore {
 			const key = `${r.host}\u0000${r.pid}\u0000${r.role}\u0000${r.method}\u0000${r.endpoint}`;
 			let e = merged.get(key);
 			if (!e) {
-				e = {
-					host: r.host,
-					pid: r.pid,
-					comm: r.comm,
-					role: role(r.role),
-					method: r.method,
-					endpoint: r.endpoint,
-					count: 0,
-					ratePerSec: 0,
-					errors: 0,
-					clientErrors: 0,
-					errorRate: 0,
-					reqBytes: 0,
-					respBytes: 0,
-					meanMs: 0,
-					maxMs: 0,
-					p50Ms: 0,
-					p90Ms: 0,
-					p99Ms: 0,
-					histogram: emptyHistogram(),
-					sumMs: 0,
-				};
+				e = { row: r, totals: emptyEndpointTotals() };
 				merged.set(key, e);
 			}
-			e.comm = r.comm; // rows come oldest first: the newest name wins
-			e.count += r.count;
-			e.errors += r.errors;
-			e.clientErrors += r.client_errors;
-			e.reqBytes += r.req_bytes;
-			e.respBytes += r.resp_bytes;
-			e.sumMs += r.sum_latency_ms;
-			e.maxMs = Math.max(e.maxMs, r.max_latency_ms);
-			addHistogram(e.histogram, unpackHistogram(r.histogram));
+			e.row = r; // rows come oldest first: the newest comm wins
+			addEndpointTotals(e.totals, {
+				count: r.count,
+				errors: r.errors,
+				clientErrors: r.client_errors,
+				reqBytes: r.req_bytes,
+				respBytes: r.resp_bytes,
+				sumMs: r.sum_latency_ms,
+				maxMs: r.max_latency_ms,
+				histogram: unpackHistogram(r.histogram),
+			});
 		}
 		const coveredMs = rows.length ? last - first : 0;
 		const seconds = coveredMs / 1000;
-		const endpoints = [...merged.values()].map(({ sumMs, ...e }) => ({
-			...e,
-			ratePerSec: seconds > 0 ? e.count / seconds : 0,
-			errorRate: e.count ? e.errors / e.count : 0,
-			meanMs: e.count ? sumMs / e.count : 0,
-			p50Ms: histogramQuantile(e.histogram, 0.5, e.maxMs),
-			p90Ms: histogramQuantile(e.histogram, 0.9, e.maxMs),
-			p99Ms: histogramQuantile(e.histogram, 0.99, e.maxMs),
+		const endpoints: EndpointSummary[] = [...merged.values()].map(({ row: r, totals }) => ({
+			host: r.host,
+			pid: r.pid,
+			comm: r.comm,
+			role: role(r.role),
+			method: r.method,
+			endpoint: r.endpoint,
+			ratePerSec: seconds > 0 ? totals.count / seconds : 0,
+			...endpointFigures(totals),
 		}));
 		endpoints.sort((a, b) => b.count - a.count || (a.endpoint < b.endpoint ? -1 : 1));
 		return { coveredMs, windows: windows.size, endpoints };
@@ -289,21 +272,7 @@ export class SqliteRequestStore implements RequestStore {
 			addHistogram(histogram, unpackHistogram(r.histogram));
 			maxMs = Math.max(maxMs, r.max_latency_ms);
 		}
-		const count = histogram.reduce((a, b) => a + b, 0);
-		const firstBucket = histogram.findIndex((n) => n > 0);
-		const lastBucket = histogram.findLastIndex((n) => n > 0);
-		const buckets = [];
-		if (firstBucket >= 0) {
-			for (let i = firstBucket; i <= lastBucket; i++) buckets.push({ index: i, ...bucketBoundsMs(i), count: histogram[i]! });
-		}
-		return {
-			count,
-			p50Ms: histogramQuantile(histogram, 0.5, maxMs),
-			p90Ms: histogramQuantile(histogram, 0.9, maxMs),
-			p99Ms: histogramQuantile(histogram, 0.99, maxMs),
-			maxMs,
-			buckets,
-		};
+		return histogramResult(histogram, maxMs);
 	}
 
 	/**
