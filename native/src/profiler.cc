@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "bpf-load.h"
 #include "buffer-worker.h"
 #include "native-error.h"
 #include "pid-filter.h"
@@ -225,51 +226,39 @@ public:
 		unsigned unwind_rules = std::max(65536u, unwind_rows / 16);
 
 		InstallLibbpfLogger();
-		skel_.reset(profile_bpf__open());
-		if (!skel_)
-			throw NativeError(env, "bpf_object__open", errno);
-		skel_->rodata->include_idle = include_idle;
-		skel_->rodata->filter_pids = pids.Length() > 0;
-		// Stacks go to the stack-trace maps in the 'fp' mode, to the hashed stacks otherwise;
-		// the maps of the other kind keep their one entry.
-		for (auto *m : {skel_->maps.stacks0, skel_->maps.stacks1})
-			bpf_map__set_max_entries(m,
-						 unwind_mode == UNWIND_MODE_FP ? stack_entries : 1);
-		for (auto *m : {skel_->maps.counts0, skel_->maps.counts1})
-			bpf_map__set_max_entries(m, count_entries);
-		skel_->rodata->unwind_mode = unwind_mode;
-		// One sampling program is loaded: the walker's helpers need a newer kernel than 'fp'.
-		bool fp = unwind_mode == UNWIND_MODE_FP;
-		struct bpf_program *prog = fp ? skel_->progs.do_sample :
-						skel_->progs.do_sample_walk;
-		bpf_program__set_autoload(fp ? skel_->progs.do_sample_walk : skel_->progs.do_sample,
-					  false);
-		// The 'fp' mode keeps the unwind maps at their one entry.
-		if (unwind_mode != UNWIND_MODE_FP) {
-			bpf_map__set_max_entries(skel_->maps.unwind_rows, unwind_rows);
-			bpf_map__set_max_entries(skel_->maps.unwind_rules, unwind_rules);
-			bpf_map__set_max_entries(skel_->maps.unwind_files, kUnwindFiles);
-			bpf_map__set_max_entries(skel_->maps.unwind_procs, unwind_procs);
-			for (auto *m : {skel_->maps.hashed_stacks0, skel_->maps.hashed_stacks1})
-				bpf_map__set_max_entries(m, stack_entries);
-			for (auto *m : {skel_->maps.unmapped0, skel_->maps.unmapped1})
-				bpf_map__set_max_entries(m, kUnmappedPids);
-			rows_ = std::make_unique<RangeAllocator>(unwind_rows);
-			rules_ = std::make_unique<RangeAllocator>(unwind_rules);
-		}
 		// The tls tool's per-thread requests, so that samples are stamped with theirs.
 		request_contexts_ = RequestContextMap::Acquire();
 		if (!request_contexts_)
 			throw NativeError(env, "bpf_map_create(request_contexts)", errno);
-		int err = request_contexts_->ReuseIn(skel_->maps.request_contexts);
-		if (err)
-			throw NativeError(env, "bpf_map__reuse_fd(request_contexts)", err);
-		err = profile_bpf__load(skel_.get());
-		if (err)
-			throw NativeError(env, "bpf_object__load", err);
+		// One sampling program is loaded: the walker's helpers need a newer kernel than 'fp'.
+		bool fp = unwind_mode == UNWIND_MODE_FP;
+		// libbpf loads an object once, failed or not: each attempt starts from a fresh one.
+		for (int attempt = 1;; attempt++) {
+			skel_.reset(profile_bpf__open());
+			if (!skel_)
+				throw NativeError(env, "bpf_object__open", errno);
+			Configure(include_idle, pids.Length() > 0, unwind_mode, stack_entries,
+				  count_entries, unwind_rows, unwind_rules, unwind_procs);
+			int err = request_contexts_->ReuseIn(skel_->maps.request_contexts);
+			if (err)
+				throw NativeError(env, "bpf_map__reuse_fd(request_contexts)", err);
+			err = LoadWithSignalsHeld(
+				[this] { return profile_bpf__load(skel_.get()); });
+			if (!err)
+				break;
+			if (err != -EAGAIN || attempt == kBpfLoadAttempts)
+				throw NativeError(env, "bpf_object__load", err);
+			NoteBpfLoadRetry("the profile program", attempt);
+		}
+		if (!fp) {
+			rows_ = std::make_unique<RangeAllocator>(unwind_rows);
+			rules_ = std::make_unique<RangeAllocator>(unwind_rules);
+		}
+		struct bpf_program *prog = fp ? skel_->progs.do_sample :
+						skel_->progs.do_sample_walk;
 		FillPidFilter(env, skel_->maps.pids, pids);
 		const char *op = "";
-		err = links_.Attach(prog, frequency, &op);
+		int err = links_.Attach(prog, frequency, &op);
 		if (err)
 			throw NativeError(env, op, err);
 	}
@@ -404,6 +393,36 @@ public:
 	}
 
 private:
+	// Rodata, map sizes and the program to load, on a freshly opened skeleton. Main thread.
+	void Configure(bool include_idle, bool filter_pids, unsigned unwind_mode,
+		       unsigned stack_entries, unsigned count_entries, unsigned unwind_rows,
+		       unsigned unwind_rules, unsigned unwind_procs)
+	{
+		bool fp = unwind_mode == UNWIND_MODE_FP;
+		skel_->rodata->include_idle = include_idle;
+		skel_->rodata->filter_pids = filter_pids;
+		// Stacks go to the stack-trace maps in the 'fp' mode, to the hashed stacks otherwise;
+		// the maps of the other kind keep their one entry.
+		for (auto *m : {skel_->maps.stacks0, skel_->maps.stacks1})
+			bpf_map__set_max_entries(m, fp ? stack_entries : 1);
+		for (auto *m : {skel_->maps.counts0, skel_->maps.counts1})
+			bpf_map__set_max_entries(m, count_entries);
+		skel_->rodata->unwind_mode = unwind_mode;
+		bpf_program__set_autoload(fp ? skel_->progs.do_sample_walk : skel_->progs.do_sample,
+					  false);
+		// The 'fp' mode keeps the unwind maps at their one entry.
+		if (fp)
+			return;
+		bpf_map__set_max_entries(skel_->maps.unwind_rows, unwind_rows);
+		bpf_map__set_max_entries(skel_->maps.unwind_rules, unwind_rules);
+		bpf_map__set_max_entries(skel_->maps.unwind_files, kUnwindFiles);
+		bpf_map__set_max_entries(skel_->maps.unwind_procs, unwind_procs);
+		for (auto *m : {skel_->maps.hashed_stacks0, skel_->maps.hashed_stacks1})
+			bpf_map__set_max_entries(m, stack_entries);
+		for (auto *m : {skel_->maps.unmapped0, skel_->maps.unmapped1})
+			bpf_map__set_max_entries(m, kUnmappedPids);
+	}
+
 	// The unwind maps exist in the 'dwarf' and 'auto' modes, while the profiler is open.
 	void RequireUnwind(Napi::Env env)
 	{
