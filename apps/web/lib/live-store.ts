@@ -140,6 +140,12 @@ export function processRows(hosts: ReadonlyMap<string, HostProcesses>, now: numb
 
 /** How often a LiveStore publishes: the live pages render once a second, whatever arrives. */
 export const PUBLISH_EVERY_MS = 1000;
+/**
+ * New HTTPS requests are published within this, not up to a whole interval later: a request
+ * is on the Requests page within a second of its response (the collector and the hub take a
+ * few hundred milliseconds of that).
+ */
+export const REQUESTS_WITHIN_MS = 400;
 
 /**
  * A tiny external store for useSyncExternalStore that batches: messages update the state as they
@@ -153,10 +159,13 @@ export class LiveStore {
 	#published: LiveState = initialLiveState;
 	#listeners = new Set<() => void>();
 	#timer: ReturnType<typeof setInterval> | null = null;
+	#soon: ReturnType<typeof setTimeout> | null = null;
 	readonly #publishEveryMs: number;
+	readonly #requestsWithinMs: number;
 
-	constructor(publishEveryMs = PUBLISH_EVERY_MS) {
+	constructor(publishEveryMs = PUBLISH_EVERY_MS, requestsWithinMs = REQUESTS_WITHIN_MS) {
 		this.#publishEveryMs = publishEveryMs;
+		this.#requestsWithinMs = requestsWithinMs;
 	}
 
 	getSnapshot = (): LiveState => this.#published;
@@ -170,17 +179,25 @@ export class LiveStore {
 				clearInterval(this.#timer);
 				this.#timer = null;
 			}
+			if (this.#listeners.size === 0 && this.#soon) {
+				clearTimeout(this.#soon);
+				this.#soon = null;
+			}
 		};
 	};
 
 	update(next: (state: LiveState) => LiveState, { urgent = false } = {}): void {
 		const state = next(this.#state);
 		if (state === this.#state) return;
+		const newRequests = state.requests !== this.#state.requests;
 		this.#state = state;
 		if (urgent) this.#publish();
+		else if (newRequests && !this.#soon && this.#listeners.size > 0) this.#soon = setTimeout(() => this.#publish(), this.#requestsWithinMs);
 	}
 
 	#publish(): void {
+		if (this.#soon) clearTimeout(this.#soon);
+		this.#soon = null;
 		this.#published = { ...this.#state, clock: Date.now() };
 		for (const listener of this.#listeners) listener();
 	}
