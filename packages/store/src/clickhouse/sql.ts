@@ -16,8 +16,12 @@ export function num(n: number): string {
 }
 
 export const DAY_MS = 86_400_000;
-/** The last day a ClickHouse Date holds safely (2105-12-31); later times share its partition. */
-const LAST_DAY = 49_674;
+/**
+ * The last day ClickHouse 18.16's toDate() reads (2105-12-31); a later date string becomes
+ * 0000-00-00, which made `day <= toDate(...)` match nothing for a range ending past it. Later
+ * times share this day's partition.
+ */
+const LAST_DAY = Date.UTC(2105, 11, 31) / DAY_MS;
 
 /** The UTC day (days since 1970) a time falls in, within what a Date column holds. */
 export function dayNumber(ms: number): number {
