@@ -181,3 +181,21 @@ test('tRPC budgets: a batch, a body and a queue past their bounds are refused an
 		assert.equal(await metric(hub, /^firesight_hub_api_refused_total\{reason="busy"\} (\d+)/m), 1);
 	});
 });
+
+test("the store's caches past their budget start over, counted on /metrics, and the stored profile is whole", async () => {
+	await withHub({ storage: { backend: 'sqlite', path: ':memory:', profileCacheBudget: 50 } }, async (hub) => {
+		const resets = () => metric(hub, /^firesight_hub_store_cache_resets_total (\d+)/m);
+		assert.equal(await resets(), 0);
+		const c = await collector(hub);
+		// Each window's 20 stacks of 3 frames are all new, as unnamed frames make them.
+		const windows = 6;
+		for (let w = 0; w < windows; w++) {
+			const frames = Array.from({ length: 60 }, (_, i) => ({ name: `app+0x${(w * 60 + i).toString(16)}`, module: 'app', kind: 'user' }));
+			const samples = Array.from({ length: 20 }, (_, s) => ({ pid: 1, comm: 'x', stack: [3 * s, 3 * s + 1, 3 * s + 2], weight: 1 }));
+			assert.equal((await c.send(profile({ startMs: T0 + w * 10_000, frames, samples }))).type, 'ack');
+		}
+		assert.ok((await resets()) >= windows - 1, `${await resets()} resets on /metrics`);
+		const merged = await hub.storage.profiles.query({ fromMs: T0, toMs: T0 + windows * 10_000 });
+		assert.equal(merged.profile.samples.length, windows * 20);
+	});
+});

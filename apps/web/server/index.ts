@@ -97,7 +97,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
 	const log = options.log ?? logLine(createLogger('hub'));
 	const storage = await openStorage(options.storage ?? { backend: 'sqlite', dataDir: options.dataDir, retentionMs: options.retentionMs });
 	const state = new HubState();
-	const metrics = createHubMetrics(state);
+	const metrics = createHubMetrics(state, storage.profiles);
 	const ctx: ApiContext = { storage, live: state };
 	const live = new LiveStream({
 		state,

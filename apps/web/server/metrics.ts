@@ -1,9 +1,10 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { limits } from '@firesight/protocol';
+import type { ProfileStore } from '@firesight/store';
 import type { HubState } from './hub-state.ts';
 
 /** The hub's Prometheus metrics, on a registry of its own so several hubs can share a process. */
-export function createHubMetrics(state: HubState) {
+export function createHubMetrics(state: HubState, profiles?: Pick<ProfileStore, 'cacheResets'>) {
 	const registry = new Registry();
 	collectDefaultMetrics({ register: registry, prefix: 'firesight_hub_' });
 	const metrics = {
@@ -82,6 +83,19 @@ export function createHubMetrics(state: HubState) {
 			this.inc(state.hostsForgotten);
 		},
 	});
+	// Not a drop (forgotten ids are read again), so /metrics only: a steady rise says the
+	// store's cache budget is small for this many hosts and stacks, and costs insert time.
+	if (profiles) {
+		new Counter({
+			name: 'firesight_hub_store_cache_resets_total',
+			help: 'Times the profile store\'s caches of stored stack and frame ids outgrew their budget and started over (nothing is lost; ids are read again)',
+			registers: [registry],
+			collect() {
+				this.reset();
+				this.inc(profiles.cacheResets);
+			},
+		});
+	}
 	// A feature that could not load is a whole signal missing from a host: worth an alert.
 	new Gauge({
 		name: 'firesight_collector_features',

@@ -76,4 +76,10 @@ export interface ProfileStore {
 	 * first). One number per bucket, ceil((toMs - fromMs) / bucketMs) of them.
 	 */
 	timeline(query: TimelineQuery): Promise<number[]>;
+	/**
+	 * Times the store's caches of stored ids outgrew their budget and started over since it was
+	 * opened. Nothing is lost: forgotten ids are read (or written) again, at some cost in time,
+	 * so a rising count says the budget is small for this load.
+	 */
+	readonly cacheResets: number;
 }

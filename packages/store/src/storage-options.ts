@@ -10,6 +10,12 @@ export interface StorageOptions {
 	maxRequests?: number | undefined;
 	/** How often the backend prunes by itself; 0 disables it (call `prune()`). 10 minutes by default. */
 	pruneIntervalMs?: number | undefined;
+	/**
+	 * Entries the profile store's caches of stored ids (stacks, frames) hold before they start
+	 * over; the default suits a hub of tens of hosts. Each start-over is counted in
+	 * `ProfileStore.cacheResets`.
+	 */
+	profileCacheBudget?: number | undefined;
 	/** The clock prune() uses when given no time. */
 	now?: (() => number) | undefined;
 }

@@ -94,7 +94,7 @@ export async function openClickhouseStorage(config: ClickhouseStorageConfig): Pr
 	const check = (): void => {
 		if (closed) throw new Error('storage is closed');
 	};
-	const profiles = new ClickhouseProfileStore(client, check, state);
+	const profiles = new ClickhouseProfileStore(client, check, state, config.profileCacheBudget);
 	const connections = new ClickhouseConnectionStore(client, check, state);
 	const requests = new ClickhouseRequestStore(client, check, state, nextSeq);
 	const shares = new ClickhouseShareStore(client, at.database, check, now);

@@ -21,6 +21,12 @@ const MAX_BATCH_ROWS = 500_000;
 const MAX_PENDING_ROWS = 4_000_000;
 /** Days of dictionary keys remembered as written, counted back from the newest day seen. */
 const REMEMBERED_DAYS = 3;
+/**
+ * Dictionary keys remembered as written, over all days, before the memory starts over: frames a
+ * collector cannot name make most stacks new, so a day's keys grow without end otherwise.
+ * Forgetting only costs rows written again, which the dictionary's engine folds into one.
+ */
+export const DEFAULT_WRITTEN_KEYS_BUDGET = 2_000_000;
 
 /**
  * Turns windows into rows and writes them in batches: first the dictionary entries no earlier
@@ -35,9 +41,13 @@ export class ProfileWriter {
 	/** Per day: dictionary keys already in that day's partition. */
 	readonly #stacksWritten = new Map<number, Set<string>>();
 	readonly #framesWritten = new Map<number, Set<string>>();
+	readonly #budget: number;
+	/** Times the keys remembered as written outgrew the budget and were forgotten. */
+	resets = 0;
 
-	constructor(client: ClickHouseClient) {
+	constructor(client: ClickHouseClient, budget = DEFAULT_WRITTEN_KEYS_BUDGET) {
 		this.#client = client;
+		this.#budget = budget;
 		this.#batcher = new Batcher((items) => this.#write(items), { maxBatch: MAX_BATCH_ROWS, maxPending: MAX_PENDING_ROWS });
 	}
 
@@ -148,6 +158,10 @@ export class ProfileWriter {
 		});
 		remember(this.#stacksWritten, newStacks);
 		remember(this.#framesWritten, newFrames);
+		if (keyCount(this.#stacksWritten) + keyCount(this.#framesWritten) > this.#budget) {
+			this.forgetWritten();
+			this.resets++;
+		}
 	}
 }
 
@@ -178,6 +192,12 @@ function tsv(s: string): string {
 	return /[\\\t\n\r\0\b\f]/.test(s) ? s.replace(/[\\\t\n\r\0\b\f]/g, (c) => TSV_ESCAPES[c]!) : s;
 }
 const TSV_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r', '\0': '\\0', '\b': '\\b', '\f': '\\f' };
+
+function keyCount(written: Map<number, Set<string>>): number {
+	let n = 0;
+	for (const keys of written.values()) n += keys.size;
+	return n;
+}
 
 function remember(written: Map<number, Set<string>>, added: Map<number, Set<string>>): void {
 	for (const [day, keys] of added) {

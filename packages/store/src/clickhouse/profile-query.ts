@@ -9,7 +9,7 @@ export const MAX_WINDOW_MS = 3_600_000;
 /** Dictionary keys one look-up names at most (the query text stays far under max_query_size). */
 const LOOKUP_CHUNK = 20_000;
 /** Stacks remembered across queries; past this the memory starts over. */
-const MAX_CACHED_STACKS = 2_000_000;
+export const DEFAULT_CACHED_STACKS = 2_000_000;
 
 /**
  * Stacks and frames read from the dictionary, kept across queries: keys are content hashes, so
@@ -19,9 +19,14 @@ class DictionaryCache {
 	readonly stacks = new Map<string, number[]>();
 	readonly frames: Frame[] = [];
 	readonly frameIndex = new Map<string, number>();
+	/** Times the cache outgrew its budget and started over. */
+	resets = 0;
+
+	constructor(readonly budget: number) {}
 
 	clearIfLarge(): void {
-		if (this.stacks.size < MAX_CACHED_STACKS) return;
+		if (this.stacks.size < this.budget) return;
+		this.resets++;
 		this.stacks.clear();
 		this.frames.length = 0;
 		this.frameIndex.clear();
@@ -35,11 +40,17 @@ class DictionaryCache {
 export class ProfileReader {
 	readonly #client: ClickHouseClient;
 	readonly #retention: RetentionState;
-	readonly #cache = new DictionaryCache();
+	readonly #cache: DictionaryCache;
 
-	constructor(client: ClickHouseClient, retention: RetentionState) {
+	constructor(client: ClickHouseClient, retention: RetentionState, cacheBudget = DEFAULT_CACHED_STACKS) {
 		this.#client = client;
 		this.#retention = retention;
+		this.#cache = new DictionaryCache(cacheBudget);
+	}
+
+	/** Times the cache of stacks read from the dictionary started over. */
+	get cacheResets(): number {
+		return this.#cache.resets;
 	}
 
 	async query(q: ProfileQuery): Promise<MergedProfile> {

@@ -14,12 +14,16 @@ export class ClickhouseProfileStore implements ProfileStore {
 	readonly writer: ProfileWriter;
 	readonly #reader: ProfileReader;
 
-	constructor(client: ClickHouseClient, check: () => void, retention: RetentionState) {
+	constructor(client: ClickHouseClient, check: () => void, retention: RetentionState, cacheBudget?: number) {
 		this.#client = client;
 		this.#check = check;
 		this.#retention = retention;
-		this.writer = new ProfileWriter(client);
-		this.#reader = new ProfileReader(client, retention);
+		this.writer = new ProfileWriter(client, cacheBudget);
+		this.#reader = new ProfileReader(client, retention, cacheBudget);
+	}
+
+	get cacheResets(): number {
+		return this.writer.resets + this.#reader.cacheResets;
 	}
 
 	async insertWindow(window: ProfileWindow, id?: MessageId): Promise<void> {

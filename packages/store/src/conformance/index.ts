@@ -1,5 +1,7 @@
 import type { BackendUnderTest } from './backend.ts';
+import { cacheBudgetConformance } from './cache-budget.ts';
 import { connectionConformance } from './connections.ts';
+import { farBoundsConformance } from './far-bounds.ts';
 import { ingestedConformance } from './ingested.ts';
 import { profileConformance } from './profiles.ts';
 import { profileLabelConformance } from './profile-labels.ts';
@@ -19,4 +21,6 @@ export function storageConformance(backend: BackendUnderTest): void {
 	requestConformance(backend);
 	shareConformance(backend);
 	ingestedConformance(backend);
+	farBoundsConformance(backend);
+	cacheBudgetConformance(backend);
 }

@@ -15,13 +15,18 @@ import { queryTimeline } from './profile-timeline.ts';
 export class SqliteProfileStore implements ProfileStore {
 	readonly #db: Database.Database;
 	readonly #check: () => void;
-	readonly #caches = new ProfileCaches();
+	readonly #caches: ProfileCaches;
 	readonly #inserter: ProfileInserter;
 
-	constructor(db: Database.Database, check: () => void, recordId: RecordInTransaction) {
+	constructor(db: Database.Database, check: () => void, recordId: RecordInTransaction, cacheBudget?: number) {
 		this.#db = db;
 		this.#check = check;
+		this.#caches = new ProfileCaches(cacheBudget);
 		this.#inserter = new ProfileInserter(db, this.#caches, recordId);
+	}
+
+	get cacheResets(): number {
+		return this.#caches.resets;
 	}
 
 	async insertWindow(window: ProfileWindow, id?: MessageId): Promise<void> {

@@ -29,7 +29,7 @@ export function openSqliteStorage(config: SqliteStorageConfig): Storage {
 	};
 	const ingested = new SqliteIngestLedger(db, check, now);
 	// A stored message's rows and its ledger row commit in one transaction.
-	const profiles = new SqliteProfileStore(db, check, ingested.recordInTransaction);
+	const profiles = new SqliteProfileStore(db, check, ingested.recordInTransaction, config.profileCacheBudget);
 	const connections = new SqliteConnectionStore(db, check, ingested.recordInTransaction);
 	const requests = new SqliteRequestStore(db, check, ingested.recordInTransaction);
 	const shares = new SqliteShareStore(db, check, now);
