@@ -9,6 +9,7 @@ import {
 	type RetransmitSeriesResult,
 	type SeriesQuery,
 } from '../connection-store.ts';
+import { connectionOf, type ConnectionRow } from '../stored-rows.ts';
 import { Batcher } from './batcher.ts';
 import type { RetentionState } from './retention-state.ts';
 import { messageIdColumns } from './schema.ts';
@@ -75,7 +76,7 @@ export class ClickhouseConnectionStore implements ConnectionStore {
 		this.#check();
 		const rows = await (
 			await this.#client.query({
-				// Aliases differ from column names: ClickHouse resolves a name to its alias first.
+				// Aliases differ from column names (see ConnectionRow).
 				query: `SELECT host, cookie, pid, argMax(comm, start_ms) AS newest_comm, family, saddr, sport, daddr, dport,
 				               toString(sum(retransmits)) AS total, argMax(state, start_ms) AS newest_state,
 				               toString(min(first_ms)) AS first_at, toString(max(last_ms)) AS last_at
@@ -84,36 +85,8 @@ export class ClickhouseConnectionStore implements ConnectionStore {
 				        ORDER BY sum(retransmits) DESC, max(last_ms) DESC`,
 				format: 'JSONEachRow',
 			})
-		).json<{
-			host: string;
-			cookie: string;
-			pid: number;
-			newest_comm: string;
-			family: number;
-			saddr: string;
-			sport: number;
-			daddr: string;
-			dport: number;
-			total: string;
-			newest_state: string;
-			first_at: string | null;
-			last_at: string | null;
-		}>();
-		return rows.map((r) => ({
-			host: r.host,
-			cookie: r.cookie,
-			pid: Number(r.pid),
-			comm: r.newest_comm,
-			family: Number(r.family) === 6 ? 6 : 4,
-			saddr: r.saddr,
-			sport: Number(r.sport),
-			daddr: r.daddr,
-			dport: Number(r.dport),
-			retransmits: Number(r.total),
-			state: r.newest_state,
-			firstRetransmitAt: r.first_at === null ? null : Number(r.first_at),
-			lastRetransmitAt: r.last_at === null ? null : Number(r.last_at),
-		}));
+		).json<ConnectionRow>();
+		return rows.map(connectionOf);
 	}
 
 	async series(q: SeriesQuery): Promise<RetransmitSeriesResult> {

@@ -12,65 +12,13 @@ import type {
 	RequestStore,
 	StoredRequest,
 } from '../request-store.ts';
+import { requestRole, storedRequestOf, type RequestRow } from '../stored-rows.ts';
 import { Batcher } from './batcher.ts';
 import type { RetentionState } from './retention-state.ts';
 import { messageIdColumns } from './schema.ts';
 import { dateString, dayNumber, dayRange, num, str } from './sql.ts';
 
 type Row = Record<string, unknown>;
-
-interface RequestRow {
-	host: string;
-	ts: number;
-	pid: number;
-	comm: string;
-	role: string;
-	method: string;
-	path: string;
-	endpoint: string;
-	status: number;
-	latency_ms: number;
-	req_bytes: string;
-	resp_bytes: string;
-	local: string | null;
-	remote: string | null;
-	connection: string | null;
-	http_version: string;
-	request_headers: string;
-	response_headers: string;
-	request_body: string | null;
-	response_body: string | null;
-	request_id?: string | null;
-}
-
-const role = (r: string): 'client' | 'server' => (r === 'client' ? 'client' : 'server');
-
-function toRequest(r: RequestRow): StoredRequest {
-	const out: StoredRequest = {
-		host: r.host,
-		ts: Number(r.ts),
-		pid: Number(r.pid),
-		comm: r.comm,
-		role: role(r.role),
-		method: r.method,
-		path: r.path,
-		endpoint: r.endpoint,
-		status: Number(r.status),
-		latencyMs: Number(r.latency_ms),
-		reqBytes: Number(r.req_bytes),
-		respBytes: Number(r.resp_bytes),
-		local: r.local,
-		remote: r.remote,
-		connection: r.connection,
-		httpVersion: r.http_version,
-		requestHeaders: JSON.parse(r.request_headers) as [string, string][],
-		responseHeaders: JSON.parse(r.response_headers) as [string, string][],
-	};
-	if (r.request_body !== null) out.requestBody = r.request_body;
-	if (r.response_body !== null) out.responseBody = r.response_body;
-	if (r.request_id) out.requestId = r.request_id;
-	return out;
-}
 
 /**
  * HTTPS requests, one row each (as the collector redacted them), and endpoint aggregates, one
@@ -176,7 +124,7 @@ export class ClickhouseRequestStore implements RequestStore {
 				format: 'JSONEachRow',
 			})
 		).json<RequestRow>();
-		return rows.map(toRequest);
+		return rows.map(storedRequestOf);
 	}
 
 	#endpointWhere(q: EndpointQuery, extra?: Omit<HistogramQuery, keyof EndpointQuery>): string {
@@ -231,7 +179,7 @@ export class ClickhouseRequestStore implements RequestStore {
 				host: r.host,
 				pid: Number(r.pid),
 				comm: r.newest_comm,
-				role: role(r.role),
+				role: requestRole(r.role),
 				method: r.method,
 				endpoint: r.endpoint,
 				ratePerSec: seconds > 0 ? count / seconds : 0,

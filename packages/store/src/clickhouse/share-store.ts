@@ -1,32 +1,9 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { totalWeight, type Profile } from '@firesight/profile';
-import { isShareId, newShareId, type NewShare, type Share, type ShareStore, type ShareSummary } from '../share-store.ts';
+import type { Profile } from '@firesight/profile';
+import { isShareId, type NewShare, type Share, type ShareStore, type ShareSummary } from '../share-store.ts';
+import { newShareSummary, SHARE_SUMMARY_COLUMNS, shareSummaryOf, type ShareRow } from '../stored-rows.ts';
 import { awaitMutations } from './mutations.ts';
 import { str } from './sql.ts';
-
-interface ShareRow {
-	id: string;
-	created_ms: string;
-	creator: string | null;
-	source: string;
-	view_state: string | null;
-	total_samples: string;
-	stacks: string;
-}
-
-function summaryOf(row: ShareRow): ShareSummary {
-	return {
-		id: row.id,
-		createdMs: Number(row.created_ms),
-		creator: row.creator,
-		source: JSON.parse(row.source) as ShareSummary['source'],
-		viewState: row.view_state === null ? null : (JSON.parse(row.view_state) as ShareSummary['viewState']),
-		totalSamples: Number(row.total_samples),
-		stacks: Number(row.stacks),
-	};
-}
-
-const SUMMARY_COLUMNS = 'id, created_ms, creator, source, view_state, total_samples, stacks';
 
 /**
  * Shares in ClickHouse: one row each, the snapshot as JSON text (ClickHouse compresses the
@@ -48,15 +25,7 @@ export class ClickhouseShareStore implements ShareStore {
 
 	async create(share: NewShare): Promise<ShareSummary> {
 		this.#check();
-		const summary: ShareSummary = {
-			id: newShareId(),
-			createdMs: this.#now(),
-			creator: share.creator,
-			source: share.source,
-			viewState: share.viewState,
-			totalSamples: totalWeight(share.profile),
-			stacks: share.profile.samples.length,
-		};
+		const summary = newShareSummary(share, this.#now());
 		await this.#client.insert({
 			table: 'shares',
 			values: [
@@ -80,24 +49,24 @@ export class ClickhouseShareStore implements ShareStore {
 		this.#check();
 		if (!isShareId(id)) return null;
 		const rows = await this.#rows<ShareRow & { profile: string }>(
-			`SELECT ${SUMMARY_COLUMNS}, profile FROM shares WHERE id = ${str(id)} LIMIT 1`,
+			`SELECT ${SHARE_SUMMARY_COLUMNS}, profile FROM shares WHERE id = ${str(id)} LIMIT 1`,
 		);
 		const row = rows[0];
 		if (!row) return null;
-		return { ...summaryOf(row), profile: JSON.parse(row.profile) as Profile };
+		return { ...shareSummaryOf(row), profile: JSON.parse(row.profile) as Profile };
 	}
 
 	async summary(id: string): Promise<ShareSummary | null> {
 		this.#check();
 		if (!isShareId(id)) return null;
-		const rows = await this.#rows<ShareRow>(`SELECT ${SUMMARY_COLUMNS} FROM shares WHERE id = ${str(id)} LIMIT 1`);
-		return rows[0] ? summaryOf(rows[0]) : null;
+		const rows = await this.#rows<ShareRow>(`SELECT ${SHARE_SUMMARY_COLUMNS} FROM shares WHERE id = ${str(id)} LIMIT 1`);
+		return rows[0] ? shareSummaryOf(rows[0]) : null;
 	}
 
 	async list(): Promise<ShareSummary[]> {
 		this.#check();
-		const rows = await this.#rows<ShareRow>(`SELECT ${SUMMARY_COLUMNS} FROM shares ORDER BY created_ms DESC, id`);
-		return rows.map(summaryOf);
+		const rows = await this.#rows<ShareRow>(`SELECT ${SHARE_SUMMARY_COLUMNS} FROM shares ORDER BY created_ms DESC, id`);
+		return rows.map(shareSummaryOf);
 	}
 
 	async delete(id: string): Promise<boolean> {

@@ -9,24 +9,9 @@ import {
 	type RetransmitSeriesResult,
 	type SeriesQuery,
 } from '../connection-store.ts';
+import { connectionOf, type ConnectionRow } from '../stored-rows.ts';
 import type { RecordInTransaction } from './ingest-ledger.ts';
 import { addHostPidFilter } from './sqlite-file.ts';
-
-interface AggregateRow {
-	host: string;
-	cookie: string;
-	pid: number;
-	comm: string;
-	family: number;
-	saddr: string;
-	sport: number;
-	daddr: string;
-	dport: number;
-	retransmits: number;
-	state: string;
-	first_ms: number | null;
-	last_ms: number | null;
-}
 
 /** Retransmit windows, one row per window and connection. */
 export class SqliteConnectionStore implements ConnectionStore {
@@ -83,30 +68,16 @@ export class SqliteConnectionStore implements ConnectionStore {
 		const { sql, params } = this.#where(q);
 		// SQLite's bare-column rule: with MAX(start_ms), `state` comes from the newest window's row.
 		const rows = this.#db
-			.prepare<Record<string, number | string>, AggregateRow & { newest: number }>(
-				`SELECT host, cookie, pid, comm, family, saddr, sport, daddr, dport,
-				        SUM(retransmits) AS retransmits, state, MAX(start_ms) AS newest,
-				        MIN(first_ms) AS first_ms, MAX(last_ms) AS last_ms
+			.prepare<Record<string, number | string>, ConnectionRow & { newest: number }>(
+				`SELECT host, cookie, pid, comm AS newest_comm, family, saddr, sport, daddr, dport,
+				        SUM(retransmits) AS total, state AS newest_state, MAX(start_ms) AS newest,
+				        MIN(first_ms) AS first_at, MAX(last_ms) AS last_at
 				 FROM connection_retransmits WHERE ${sql}
 				 GROUP BY host, cookie, pid, family, saddr, sport, daddr, dport
-				 ORDER BY retransmits DESC, last_ms DESC`,
+				 ORDER BY total DESC, last_at DESC`,
 			)
 			.all(params);
-		return rows.map((r) => ({
-			host: r.host,
-			cookie: r.cookie,
-			pid: r.pid,
-			comm: r.comm,
-			family: r.family === 6 ? 6 : 4,
-			saddr: r.saddr,
-			sport: r.sport,
-			daddr: r.daddr,
-			dport: r.dport,
-			retransmits: r.retransmits,
-			state: r.state,
-			firstRetransmitAt: r.first_ms,
-			lastRetransmitAt: r.last_ms,
-		}));
+		return rows.map(connectionOf);
 	}
 
 	async series(q: SeriesQuery): Promise<RetransmitSeriesResult> {

@@ -12,33 +12,10 @@ import type {
 	RequestStore,
 	StoredRequest,
 } from '../request-store.ts';
+import { requestRole, storedRequestOf, type RequestRow } from '../stored-rows.ts';
 import { packHistogram, unpackHistogram } from './histogram-codec.ts';
 import type { RecordInTransaction } from './ingest-ledger.ts';
 import { addHostPidFilter } from './sqlite-file.ts';
-
-interface RequestRow {
-	host: string;
-	ts: number;
-	pid: number;
-	comm: string;
-	role: string;
-	method: string;
-	path: string;
-	endpoint: string;
-	status: number;
-	latency_ms: number;
-	req_bytes: number;
-	resp_bytes: number;
-	local: string | null;
-	remote: string | null;
-	connection: string | null;
-	http_version: string;
-	request_headers: string;
-	response_headers: string;
-	request_body: string | null;
-	response_body: string | null;
-	request_id: string | null;
-}
 
 interface EndpointRow {
 	host: string;
@@ -57,35 +34,6 @@ interface EndpointRow {
 	sum_latency_ms: number;
 	max_latency_ms: number;
 	histogram: Buffer;
-}
-
-const role = (r: string): 'client' | 'server' => (r === 'client' ? 'client' : 'server');
-
-function toRequest(r: RequestRow): StoredRequest {
-	const out: StoredRequest = {
-		host: r.host,
-		ts: r.ts,
-		pid: r.pid,
-		comm: r.comm,
-		role: role(r.role),
-		method: r.method,
-		path: r.path,
-		endpoint: r.endpoint,
-		status: r.status,
-		latencyMs: r.latency_ms,
-		reqBytes: r.req_bytes,
-		respBytes: r.resp_bytes,
-		local: r.local,
-		remote: r.remote,
-		connection: r.connection,
-		httpVersion: r.http_version,
-		requestHeaders: JSON.parse(r.request_headers) as [string, string][],
-		responseHeaders: JSON.parse(r.response_headers) as [string, string][],
-	};
-	if (r.request_body !== null) out.requestBody = r.request_body;
-	if (r.response_body !== null) out.responseBody = r.response_body;
-	if (r.request_id !== null) out.requestId = r.request_id;
-	return out;
 }
 
 /**
@@ -191,7 +139,7 @@ export class SqliteRequestStore implements RequestStore {
 				`SELECT * FROM http_requests WHERE ${parts.join(' AND ')} ORDER BY ts, id LIMIT @limit`,
 			)
 			.all(params);
-		return rows.map(toRequest);
+		return rows.map(storedRequestOf);
 	}
 
 	#endpointRows(q: EndpointQuery, extra?: Omit<HistogramQuery, keyof EndpointQuery>): EndpointRow[] {
@@ -253,7 +201,7 @@ export class SqliteRequestStore implements RequestStore {
 			host: r.host,
 			pid: r.pid,
 			comm: r.comm,
-			role: role(r.role),
+			role: requestRole(r.role),
 			method: r.method,
 			endpoint: r.endpoint,
 			ratePerSec: seconds > 0 ? totals.count / seconds : 0,

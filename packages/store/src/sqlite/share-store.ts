@@ -1,31 +1,8 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type Database from 'better-sqlite3';
-import { totalWeight, type Profile } from '@firesight/profile';
-import { isShareId, newShareId, type NewShare, type Share, type ShareStore, type ShareSummary } from '../share-store.ts';
-
-interface ShareRow {
-	id: string;
-	created_ms: number;
-	creator: string | null;
-	source: string;
-	view_state: string | null;
-	total_samples: number;
-	stacks: number;
-}
-
-function summaryOf(row: ShareRow): ShareSummary {
-	return {
-		id: row.id,
-		createdMs: row.created_ms,
-		creator: row.creator,
-		source: JSON.parse(row.source) as ShareSummary['source'],
-		viewState: row.view_state === null ? null : (JSON.parse(row.view_state) as ShareSummary['viewState']),
-		totalSamples: row.total_samples,
-		stacks: row.stacks,
-	};
-}
-
-const SUMMARY_COLUMNS = 'id, created_ms, creator, source, view_state, total_samples, stacks';
+import type { Profile } from '@firesight/profile';
+import { isShareId, type NewShare, type Share, type ShareStore, type ShareSummary } from '../share-store.ts';
+import { newShareSummary, SHARE_SUMMARY_COLUMNS, shareSummaryOf, type ShareRow } from '../stored-rows.ts';
 
 /**
  * Shares in SQLite: one row each, the snapshot a gzipped JSON blob. A share is read whole and
@@ -44,15 +21,7 @@ export class SqliteShareStore implements ShareStore {
 
 	async create(share: NewShare): Promise<ShareSummary> {
 		this.#check();
-		const summary: ShareSummary = {
-			id: newShareId(),
-			createdMs: this.#now(),
-			creator: share.creator,
-			source: share.source,
-			viewState: share.viewState,
-			totalSamples: totalWeight(share.profile),
-			stacks: share.profile.samples.length,
-		};
+		const summary = newShareSummary(share, this.#now());
 		const blob = gzipSync(JSON.stringify(share.profile));
 		this.#db
 			.prepare(
@@ -75,23 +44,23 @@ export class SqliteShareStore implements ShareStore {
 	async get(id: string): Promise<Share | null> {
 		this.#check();
 		if (!isShareId(id)) return null;
-		const row = this.#db.prepare(`SELECT ${SUMMARY_COLUMNS}, profile FROM shares WHERE id = ?`).get(id) as
+		const row = this.#db.prepare(`SELECT ${SHARE_SUMMARY_COLUMNS}, profile FROM shares WHERE id = ?`).get(id) as
 			(ShareRow & { profile: Buffer }) | undefined;
 		if (!row) return null;
-		return { ...summaryOf(row), profile: JSON.parse(gunzipSync(row.profile).toString('utf8')) as Profile };
+		return { ...shareSummaryOf(row), profile: JSON.parse(gunzipSync(row.profile).toString('utf8')) as Profile };
 	}
 
 	async summary(id: string): Promise<ShareSummary | null> {
 		this.#check();
 		if (!isShareId(id)) return null;
-		const row = this.#db.prepare(`SELECT ${SUMMARY_COLUMNS} FROM shares WHERE id = ?`).get(id) as ShareRow | undefined;
-		return row ? summaryOf(row) : null;
+		const row = this.#db.prepare(`SELECT ${SHARE_SUMMARY_COLUMNS} FROM shares WHERE id = ?`).get(id) as ShareRow | undefined;
+		return row ? shareSummaryOf(row) : null;
 	}
 
 	async list(): Promise<ShareSummary[]> {
 		this.#check();
-		const rows = this.#db.prepare(`SELECT ${SUMMARY_COLUMNS} FROM shares ORDER BY created_ms DESC, rowid DESC`).all() as ShareRow[];
-		return rows.map(summaryOf);
+		const rows = this.#db.prepare(`SELECT ${SHARE_SUMMARY_COLUMNS} FROM shares ORDER BY created_ms DESC, rowid DESC`).all() as ShareRow[];
+		return rows.map(shareSummaryOf);
 	}
 
 	async delete(id: string): Promise<boolean> {

@@ -1,0 +1,139 @@
+import { totalWeight } from '@firesight/profile';
+import type { ConnectionRetransmits } from './connection-store.ts';
+import type { StoredRequest } from './request-store.ts';
+import { newShareId, type NewShare, type ShareSummary } from './share-store.ts';
+
+// Both backends name their columns alike, so one mapping reads either's rows. ClickHouse sends
+// 64-bit integers as strings: a number column may be either, and goes through Number().
+type Num = number | string;
+
+export const requestRole = (r: string): 'client' | 'server' => (r === 'client' ? 'client' : 'server');
+
+/** A stored request's row. */
+export interface RequestRow {
+	host: string;
+	ts: Num;
+	pid: Num;
+	comm: string;
+	role: string;
+	method: string;
+	path: string;
+	endpoint: string;
+	status: Num;
+	latency_ms: Num;
+	req_bytes: Num;
+	resp_bytes: Num;
+	local: string | null;
+	remote: string | null;
+	connection: string | null;
+	http_version: string;
+	request_headers: string;
+	response_headers: string;
+	request_body: string | null;
+	response_body: string | null;
+	/** Absent or null in rows stored before requests kept it. */
+	request_id?: string | null;
+}
+
+export function storedRequestOf(r: RequestRow): StoredRequest {
+	const out: StoredRequest = {
+		host: r.host,
+		ts: Number(r.ts),
+		pid: Number(r.pid),
+		comm: r.comm,
+		role: requestRole(r.role),
+		method: r.method,
+		path: r.path,
+		endpoint: r.endpoint,
+		status: Number(r.status),
+		latencyMs: Number(r.latency_ms),
+		reqBytes: Number(r.req_bytes),
+		respBytes: Number(r.resp_bytes),
+		local: r.local,
+		remote: r.remote,
+		connection: r.connection,
+		httpVersion: r.http_version,
+		requestHeaders: JSON.parse(r.request_headers) as [string, string][],
+		responseHeaders: JSON.parse(r.response_headers) as [string, string][],
+	};
+	if (r.request_body !== null) out.requestBody = r.request_body;
+	if (r.response_body !== null) out.responseBody = r.response_body;
+	if (r.request_id !== null && r.request_id !== undefined) out.requestId = r.request_id;
+	return out;
+}
+
+/**
+ * One connection's windows merged: sums, the newest comm and state. The names differ from the
+ * columns' because ClickHouse resolves a name to its alias first.
+ */
+export interface ConnectionRow {
+	host: string;
+	cookie: string;
+	pid: Num;
+	newest_comm: string;
+	family: Num;
+	saddr: string;
+	sport: Num;
+	daddr: string;
+	dport: Num;
+	total: Num;
+	newest_state: string;
+	first_at: Num | null;
+	last_at: Num | null;
+}
+
+export function connectionOf(r: ConnectionRow): ConnectionRetransmits {
+	return {
+		host: r.host,
+		cookie: r.cookie,
+		pid: Number(r.pid),
+		comm: r.newest_comm,
+		family: Number(r.family) === 6 ? 6 : 4,
+		saddr: r.saddr,
+		sport: Number(r.sport),
+		daddr: r.daddr,
+		dport: Number(r.dport),
+		retransmits: Number(r.total),
+		state: r.newest_state,
+		firstRetransmitAt: r.first_at === null ? null : Number(r.first_at),
+		lastRetransmitAt: r.last_at === null ? null : Number(r.last_at),
+	};
+}
+
+export const SHARE_SUMMARY_COLUMNS = 'id, created_ms, creator, source, view_state, total_samples, stacks';
+
+/** A share's row without its profile. */
+export interface ShareRow {
+	id: string;
+	created_ms: Num;
+	creator: string | null;
+	source: string;
+	view_state: string | null;
+	total_samples: Num;
+	stacks: Num;
+}
+
+export function shareSummaryOf(row: ShareRow): ShareSummary {
+	return {
+		id: row.id,
+		createdMs: Number(row.created_ms),
+		creator: row.creator,
+		source: JSON.parse(row.source) as ShareSummary['source'],
+		viewState: row.view_state === null ? null : (JSON.parse(row.view_state) as ShareSummary['viewState']),
+		totalSamples: Number(row.total_samples),
+		stacks: Number(row.stacks),
+	};
+}
+
+/** The summary a new share is stored with: a fresh id, the time, and its profile's totals. */
+export function newShareSummary(share: NewShare, createdMs: number): ShareSummary {
+	return {
+		id: newShareId(),
+		createdMs,
+		creator: share.creator,
+		source: share.source,
+		viewState: share.viewState,
+		totalSamples: totalWeight(share.profile),
+		stacks: share.profile.samples.length,
+	};
+}
