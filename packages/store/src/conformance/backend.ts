@@ -1,3 +1,4 @@
+import type { TestContext } from 'node:test';
 import type { Storage } from '../storage.ts';
 import type { StorageOptions } from '../storage-options.ts';
 
@@ -31,6 +32,35 @@ export async function withStorage(
 		await fn(opened);
 	} finally {
 		await opened.storage.close();
+		await opened.dispose();
+	}
+}
+
+/**
+ * Runs `before` on a fresh storage, closes it, opens the same data again and runs `after` on that
+ * with what `before` returned; skips for a backend that keeps nothing across a restart.
+ */
+export async function acrossReopen<T>(
+	t: TestContext,
+	backend: BackendUnderTest,
+	before: (storage: Storage) => Promise<T>,
+	after: (storage: Storage, before: T) => Promise<void>,
+): Promise<void> {
+	const opened = await backend.open({ pruneIntervalMs: 0 });
+	const { reopen } = opened;
+	if (!reopen) {
+		await opened.storage.close();
+		await opened.dispose();
+		return t.skip(`${backend.name} keeps nothing across a restart`);
+	}
+	let storage = opened.storage;
+	try {
+		const result = await before(storage);
+		await storage.close();
+		storage = await reopen({ pruneIntervalMs: 0 });
+		await after(storage, result);
+	} finally {
+		await storage.close();
 		await opened.dispose();
 	}
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { RetransmitWindow, WindowConnection } from '@firesight/protocol';
 import { MAX_SERIES_BUCKETS } from '../connection-store.ts';
-import { DAY, T0, withStorage, type BackendUnderTest } from './backend.ts';
+import { acrossReopen, DAY, T0, withStorage, type BackendUnderTest } from './backend.ts';
 
 function conn(over: Partial<WindowConnection>): WindowConnection {
 	return {
@@ -134,22 +134,14 @@ export function connectionConformance(backend: BackendUnderTest): void {
 		}),
 	);
 
-	test(title('what was stored is there after reopening'), async (t) => {
-		const opened = await backend.open({ pruneIntervalMs: 0 });
-		if (!opened.reopen) {
-			await opened.storage.close();
-			await opened.dispose();
-			return t.skip(`${backend.name} keeps nothing across a restart`);
-		}
-		let storage = opened.storage;
-		try {
-			await storage.connections.insertWindow(window('a', 1000, [conn({ retransmits: 5 })]));
-			await storage.close();
-			storage = await opened.reopen({ pruneIntervalMs: 0 });
-			assert.equal((await storage.connections.query({ fromMs: 0, toMs: 1e6 }))[0]?.retransmits, 5);
-		} finally {
-			await storage.close();
-			await opened.dispose();
-		}
-	});
+	test(title('what was stored is there after reopening'), (t) =>
+		acrossReopen(
+			t,
+			backend,
+			(storage) => storage.connections.insertWindow(window('a', 1000, [conn({ retransmits: 5 })])),
+			async (storage) => {
+				assert.equal((await storage.connections.query({ fromMs: 0, toMs: 1e6 }))[0]?.retransmits, 5);
+			},
+		),
+	);
 }

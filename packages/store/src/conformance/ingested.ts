@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { REQUEST_LATENCY_BUCKETS, type ProfileWindow, type RequestWindow, type RetransmitWindow } from '@firesight/protocol';
 import type { Storage } from '../storage.ts';
-import { DAY, T0, withStorage, type BackendUnderTest } from './backend.ts';
+import { acrossReopen, DAY, T0, withStorage, type BackendUnderTest } from './backend.ts';
 
 const profileWindow = (host: string, startMs: number, frames = 1): ProfileWindow => ({
 	host,
@@ -106,24 +106,11 @@ export function ingestedConformance(backend: BackendUnderTest): void {
 		}),
 	);
 
-	test(title('an insert with a message id is marked after a restart that came before any record'), async (t) => {
-		const opened = await backend.open({ pruneIntervalMs: 0 });
-		if (!opened.reopen) {
-			await opened.storage.close();
-			await opened.dispose();
-			return t.skip(`${backend.name} keeps nothing across a restart`);
-		}
-		let storage = opened.storage;
-		try {
-			await insertWithIds(storage);
-			await storage.close();
-			storage = await opened.reopen({ pruneIntervalMs: 0 });
+	test(title('an insert with a message id is marked after a restart that came before any record'), (t) =>
+		acrossReopen(t, backend, insertWithIds, async (storage) => {
 			assert.equal(await storage.ingested.highWater('a', 'boot1'), 2);
-		} finally {
-			await storage.close();
-			await opened.dispose();
-		}
-	});
+		}),
+	);
 
 	test(title('a refused insert leaves the mark where it was'), () =>
 		withStorage(backend, {}, async ({ storage }) => {
@@ -135,24 +122,16 @@ export function ingestedConformance(backend: BackendUnderTest): void {
 		}),
 	);
 
-	test(title('the mark is there after reopening'), async (t) => {
-		const opened = await backend.open({ pruneIntervalMs: 0 });
-		if (!opened.reopen) {
-			await opened.storage.close();
-			await opened.dispose();
-			return t.skip(`${backend.name} keeps nothing across a restart`);
-		}
-		let storage = opened.storage;
-		try {
-			await storage.ingested.record('a', 'boot1', 12);
-			await storage.close();
-			storage = await opened.reopen({ pruneIntervalMs: 0 });
-			assert.equal(await storage.ingested.highWater('a', 'boot1'), 12);
-		} finally {
-			await storage.close();
-			await opened.dispose();
-		}
-	});
+	test(title('the mark is there after reopening'), (t) =>
+		acrossReopen(
+			t,
+			backend,
+			(storage) => storage.ingested.record('a', 'boot1', 12),
+			async (storage) => {
+				assert.equal(await storage.ingested.highWater('a', 'boot1'), 12);
+			},
+		),
+	);
 
 	test(title('retention forgets a run not written to for longer than it keeps data, and keeps a recent one'), () =>
 		withStorage(backend, { retentionMs: DAY, now: () => T0 }, async ({ storage }) => {

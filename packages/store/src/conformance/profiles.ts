@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { ProfileBuilder, totalWeight, type Profile } from '@firesight/profile';
 import type { ProfileWindow } from '@firesight/protocol';
 import { FALLBACK_FREQUENCY_HZ } from '../profile-store.ts';
-import { DAY, T0, withStorage, type BackendUnderTest } from './backend.ts';
+import { acrossReopen, DAY, T0, withStorage, type BackendUnderTest } from './backend.ts';
 
 function window(host: string, startMs: number, samples: ProfileWindow['samples'], frequencyHz = 100): ProfileWindow {
 	return {
@@ -188,39 +188,33 @@ export function profileConformance(backend: BackendUnderTest): void {
 		}),
 	);
 
-	test(title('what was stored answers the same after reopening'), async (t) => {
-		const opened = await backend.open({ pruneIntervalMs: 0 });
-		if (!opened.reopen) {
-			await opened.storage.close();
-			await opened.dispose();
-			return t.skip(`${backend.name} keeps nothing across a restart`);
-		}
-		let storage = opened.storage;
-		try {
-			await storage.profiles.insertWindow(window('a', T0, [hotStack(1, 'app', 5), coldStack(1, 'app', 2), hotStack(2, 'other', 3)]));
-			await storage.profiles.insertWindow(window('b', T0, [coldStack(1, 'app', 4), hotStack(1, 'app', 1)]));
-			const query = { fromMs: T0, toMs: T0 + 10_000 };
-			const warm = await Promise.all(['a', 'b', undefined].map((host) => storage.profiles.query({ ...query, host })));
-			await storage.close();
-			storage = await opened.reopen({ pruneIntervalMs: 0 });
-			const cold = await Promise.all(['a', 'b', undefined].map((host) => storage.profiles.query({ ...query, host })));
-			for (let i = 0; i < warm.length; i++) assert.deepEqual(described(cold[i]!.profile), described(warm[i]!.profile));
-			assert.equal(warm[0]!.profile.samples.length + warm[1]!.profile.samples.length, 5);
-			assert.equal(totalWeight(cold[2]!.profile), 15);
-			// Equal frames of both hosts are one entry in either answer.
-			assert.equal(cold[2]!.profile.frames.length, warm[2]!.profile.frames.length);
-			assert.equal(new Set(cold[2]!.profile.frames.map((f) => `${f.kind} ${f.module} ${f.name}`)).size, cold[2]!.profile.frames.length);
-			assert.deepEqual(
-				(await storage.profiles.listHosts()).map((h) => h.host),
-				['a', 'b'],
-			);
-			// Storing goes on where it left off: the same stack again, and a new one.
-			await storage.profiles.insertWindow(window('a', T0 + 10_000, [hotStack(1, 'app', 1), coldStack(1, 'app', 1)]));
-			assert.equal(totalWeight((await storage.profiles.query({ fromMs: T0, toMs: T0 + 20_000 })).profile), 17);
-		} finally {
-			await storage.close();
-			await opened.dispose();
-		}
+	test(title('what was stored answers the same after reopening'), (t) => {
+		const query = { fromMs: T0, toMs: T0 + 10_000 };
+		return acrossReopen(
+			t,
+			backend,
+			async (storage) => {
+				await storage.profiles.insertWindow(window('a', T0, [hotStack(1, 'app', 5), coldStack(1, 'app', 2), hotStack(2, 'other', 3)]));
+				await storage.profiles.insertWindow(window('b', T0, [coldStack(1, 'app', 4), hotStack(1, 'app', 1)]));
+				return Promise.all(['a', 'b', undefined].map((host) => storage.profiles.query({ ...query, host })));
+			},
+			async (storage, warm) => {
+				const cold = await Promise.all(['a', 'b', undefined].map((host) => storage.profiles.query({ ...query, host })));
+				for (let i = 0; i < warm.length; i++) assert.deepEqual(described(cold[i]!.profile), described(warm[i]!.profile));
+				assert.equal(warm[0]!.profile.samples.length + warm[1]!.profile.samples.length, 5);
+				assert.equal(totalWeight(cold[2]!.profile), 15);
+				// Equal frames of both hosts are one entry in either answer.
+				assert.equal(cold[2]!.profile.frames.length, warm[2]!.profile.frames.length);
+				assert.equal(new Set(cold[2]!.profile.frames.map((f) => `${f.kind} ${f.module} ${f.name}`)).size, cold[2]!.profile.frames.length);
+				assert.deepEqual(
+					(await storage.profiles.listHosts()).map((h) => h.host),
+					['a', 'b'],
+				);
+				// Storing goes on where it left off: the same stack again, and a new one.
+				await storage.profiles.insertWindow(window('a', T0 + 10_000, [hotStack(1, 'app', 1), coldStack(1, 'app', 1)]));
+				assert.equal(totalWeight((await storage.profiles.query({ fromMs: T0, toMs: T0 + 20_000 })).profile), 17);
+			},
+		);
 	});
 
 	test(title('a closed storage refuses calls'), () =>

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { REQUEST_LATENCY_BUCKETS, type EndpointRequestStats, type RequestRecord, type RequestWindow } from '@firesight/protocol';
-import { DAY, T0, withStorage, type BackendUnderTest } from './backend.ts';
+import { acrossReopen, DAY, T0, withStorage, type BackendUnderTest } from './backend.ts';
 
 function req(over: Partial<RequestRecord>): RequestRecord {
 	return {
@@ -193,27 +193,21 @@ export function requestConformance(backend: BackendUnderTest): void {
 		}),
 	);
 
-	test(title('what was stored is there after reopening'), async (t) => {
-		const opened = await backend.open({ pruneIntervalMs: 0 });
-		if (!opened.reopen) {
-			await opened.storage.close();
-			await opened.dispose();
-			return t.skip(`${backend.name} keeps nothing across a restart`);
-		}
-		let storage = opened.storage;
-		try {
-			await storage.requests.insertBatch({ host: 'h', ts: 0, omitted: 0, requests: [req({ ts: 5 })] });
-			await storage.requests.insertWindow(win(0, [ep({ count: 4, histogram: hist({ 2: 4 }) })]));
-			await storage.close();
-			storage = await opened.reopen({ pruneIntervalMs: 0 });
-			assert.deepEqual(
-				(await storage.requests.list({ sinceMs: 0, limit: 5 })).map((r) => r.ts),
-				[5],
-			);
-			assert.equal((await storage.requests.histogram({ fromMs: 0, toMs: 1e6, endpoint: '/users/:id' })).count, 4);
-		} finally {
-			await storage.close();
-			await opened.dispose();
-		}
-	});
+	test(title('what was stored is there after reopening'), (t) =>
+		acrossReopen(
+			t,
+			backend,
+			async (storage) => {
+				await storage.requests.insertBatch({ host: 'h', ts: 0, omitted: 0, requests: [req({ ts: 5 })] });
+				await storage.requests.insertWindow(win(0, [ep({ count: 4, histogram: hist({ 2: 4 }) })]));
+			},
+			async (storage) => {
+				assert.deepEqual(
+					(await storage.requests.list({ sinceMs: 0, limit: 5 })).map((r) => r.ts),
+					[5],
+				);
+				assert.equal((await storage.requests.histogram({ fromMs: 0, toMs: 1e6, endpoint: '/users/:id' })).count, 4);
+			},
+		),
+	);
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ProfileBuilder, type Profile } from '@firesight/profile';
 import { isShareId, type NewShare } from '../share-store.ts';
-import { DAY, T0, withStorage, type BackendUnderTest } from './backend.ts';
+import { acrossReopen, DAY, T0, withStorage, type BackendUnderTest } from './backend.ts';
 
 function snapshot(hot: number): Profile {
 	const builder = new ProfileBuilder({ startMs: T0, durationMs: 60_000, frequencyHz: 99 });
@@ -99,23 +99,15 @@ export function shareConformance(backend: BackendUnderTest): void {
 		}),
 	);
 
-	test(title('shares are there after reopening'), async (t) => {
-		const opened = await backend.open({ pruneIntervalMs: 0 });
-		if (!opened.reopen) {
-			await opened.storage.close();
-			await opened.dispose();
-			return t.skip(`${backend.name} keeps nothing across a restart`);
-		}
-		let storage = opened.storage;
-		try {
-			const given = share(4);
-			const made = await storage.shares.create(given);
-			await storage.close();
-			storage = await opened.reopen({ pruneIntervalMs: 0 });
-			assert.deepEqual(await storage.shares.get(made.id), { ...made, profile: given.profile });
-		} finally {
-			await storage.close();
-			await opened.dispose();
-		}
+	test(title('shares are there after reopening'), (t) => {
+		const given = share(4);
+		return acrossReopen(
+			t,
+			backend,
+			(storage) => storage.shares.create(given),
+			async (storage, made) => {
+				assert.deepEqual(await storage.shares.get(made.id), { ...made, profile: given.profile });
+			},
+		);
 	});
 }
