@@ -1,6 +1,7 @@
-import type { MergedProfile, ProfileStore } from '@firesight/store';
+import type { HostSummary, MergedProfile, ProfileStore } from '@firesight/store';
 import { selectedHosts } from './host-selection.ts';
 import type { HostSelection } from './inputs.ts';
+import type { RangeBase } from './range-extension.ts';
 
 /** A merged range and what has been derived from it (trees, tables), computed once each. */
 export interface CachedRange {
@@ -32,19 +33,24 @@ export interface RangeCacheStats {
 	/** Entries dropped because a stored window changed under them. */
 	stale: number;
 	evicted: number;
+	/** Misses answered by extending an earlier range of the same query rather than merging afresh. */
+	extended: number;
 }
 
 /**
  * Merged profiles of recent queries, least recently used first out. An entry is keyed by the
  * query (range and filters) and stamped with the stored windows of the hosts it covers; a new
- * or pruned window changes the stamp, so the next query merges again instead of answering
- * from an outdated merge. Zooming, searching and redrawing the same range then reuse one merge.
+ * or pruned window changes the stamp, so the next query does not answer from an outdated merge
+ * (it extends the newest merge of the same filters when it can, see `mergedRange`). Zooming,
+ * searching and redrawing the same range then reuse one merge.
  */
 export class RangeCache {
 	readonly #limits: RangeCacheLimits;
 	readonly #entries = new Map<string, Entry>();
 	#frames = 0;
-	readonly stats: RangeCacheStats = { hits: 0, misses: 0, stale: 0, evicted: 0 };
+	/** Per query without its range, the newest merge a later range can be extended from. */
+	readonly #bases = new Map<string, RangeBase>();
+	readonly stats: RangeCacheStats = { hits: 0, misses: 0, stale: 0, evicted: 0, extended: 0 };
 
 	constructor(limits: RangeCacheLimits = DEFAULT_RANGE_CACHE_LIMITS) {
 		this.#limits = limits;
@@ -57,7 +63,23 @@ export class RangeCache {
 	/** Forgets every merge (a benchmark's cold start). */
 	clear(): void {
 		this.#entries.clear();
+		this.#bases.clear();
 		this.#frames = 0;
+	}
+
+	/** The range a query of this family (see `rangeFamily`) may be extended from. */
+	base(family: string): RangeBase | undefined {
+		return this.#bases.get(family);
+	}
+
+	setBase(family: string, base: RangeBase): void {
+		this.#bases.delete(family);
+		this.#bases.set(family, base);
+		// As many families as entries, the least recently merged first out.
+		for (const key of this.#bases.keys()) {
+			if (this.#bases.size <= this.#limits.maxEntries) break;
+			this.#bases.delete(key);
+		}
 	}
 
 	async get(key: string, stamp: string, load: () => Promise<MergedProfile>): Promise<CachedRange> {
@@ -132,16 +154,14 @@ export function rangeCacheFor(profiles: object): RangeCache {
 	return cache;
 }
 
-/**
- * What the stored windows of the selected hosts look like now: their number and extent per
- * host. Any window stored or pruned for them changes it.
- */
-export async function windowsStamp(profiles: Pick<ProfileStore, 'listHosts'>, selection: HostSelection | undefined): Promise<string> {
+/** The stored windows of the selected hosts that have any, sorted by host. */
+export async function hostWindows(profiles: Pick<ProfileStore, 'listHosts'>, selection: HostSelection | undefined): Promise<HostSummary[]> {
 	const wanted = selectedHosts(selection);
 	const all = wanted.includes(undefined);
-	const hosts = await profiles.listHosts();
-	return hosts
-		.filter((h) => all || wanted.includes(h.host))
-		.map((h) => `${h.host}:${h.windows}:${h.firstMs}:${h.lastMs}`)
-		.join('|');
+	return (await profiles.listHosts()).filter((h) => all || wanted.includes(h.host));
+}
+
+/** Their number and extent per host: any window stored or pruned for these hosts changes it. */
+export function stampOf(hosts: readonly HostSummary[]): string {
+	return hosts.map((h) => `${h.host}:${h.windows}:${h.firstMs}:${h.lastMs}`).join('|');
 }
