@@ -1,28 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { fromPprof } from '@firesight/profile';
+import { startHubProcess, type HubProcess } from '@firesight/testing/hub-process';
 import { HubStream } from '../hub-stream.ts';
 
 const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'firesight.js');
 const run = promisify(execFile);
-
-function freePort(): Promise<number> {
-	return new Promise((resolve, reject) => {
-		const s = createServer();
-		s.once('error', reject);
-		s.listen(0, '127.0.0.1', () => {
-			const port = (s.address() as { port: number }).port;
-			s.close(() => resolve(port));
-		});
-	});
-}
 
 /** exit code and stderr of a run expected to fail. */
 async function failure(args: string[]): Promise<{ code: number; stderr: string }> {
@@ -50,22 +39,11 @@ test('query profile --endpoint: a bad endpoint is one line and exit code 2; --he
 
 test('query profile --endpoint and --request: only the attributed samples, folded and pprof with the label', async () => {
 	const dir = mkdtempSync(join(tmpdir(), 'firesight-cli-endpoint-'));
-	const port = await freePort();
-	const hubProc = spawn(process.execPath, [BIN, 'hub', '--api-only', '--listen', `127.0.0.1:${port}`, '--data', dir], {
-		stdio: ['ignore', 'pipe', 'pipe'],
-	});
+	let hubProc: HubProcess | undefined;
 	let stream: HubStream | undefined;
 	try {
-		let out = '';
-		hubProc.stdout.on('data', (d) => (out += d));
-		const token = await new Promise<string>((resolve, reject) => {
-			hubProc.once('exit', (code) => reject(new Error(`hub exited with ${code}`)));
-			hubProc.stdout.on('data', () => {
-				const m = /Collector token: (\S+)/.exec(out);
-				if (m) resolve(m[1]!);
-			});
-		});
-		const hub = `http://127.0.0.1:${port}`;
+		hubProc = await startHubProcess(BIN, dir);
+		const { url: hub, token } = hubProc;
 		stream = new HubStream({ hub, token, hello: { host: 'cli', version: 't', frequencyHz: 99 } });
 		stream.send({
 			type: 'profile',
@@ -112,7 +90,7 @@ test('query profile --endpoint and --request: only the attributed samples, folde
 		]);
 	} finally {
 		await stream?.close(0);
-		if (hubProc.exitCode === null) hubProc.kill('SIGKILL');
+		hubProc?.kill();
 		rmSync(dir, { recursive: true, force: true });
 	}
 });

@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { fromPprof } from '@firesight/profile';
+import { ephemeralPort, startHubProcess, type HubProcess } from '@firesight/testing/hub-process';
 import { UsageError, UserError } from '../command.ts';
 import { HubStream } from '../hub-stream.ts';
 import { query } from './query.ts';
@@ -15,24 +15,13 @@ import { query } from './query.ts';
 const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'firesight.js');
 const run = promisify(execFile);
 
-function freePort(): Promise<number> {
-	return new Promise((resolve, reject) => {
-		const s = createServer();
-		s.once('error', reject);
-		s.listen(0, '127.0.0.1', () => {
-			const port = (s.address() as { port: number }).port;
-			s.close(() => resolve(port));
-		});
-	});
-}
-
 test('bad arguments are usage errors; an absent hub is a user error', async () => {
 	await assert.rejects(query.run([]), UsageError);
 	await assert.rejects(query.run(['flames']), /unknown query 'flames'/);
 	await assert.rejects(query.run(['profile', '--since', 'soon']), UsageError);
 	await assert.rejects(query.run(['profile', '--pid', 'abc']), UsageError);
 	await assert.rejects(query.run(['profile', '--format', 'svg']), /--format must be pprof or folded/);
-	const port = await freePort();
+	const port = await ephemeralPort();
 	await assert.rejects(query.run(['profile', '--hub', `127.0.0.1:${port}`]), (err: Error) => {
 		assert.ok(err instanceof UserError);
 		assert.match(err.message, new RegExp(`cannot reach the hub at http://127.0.0.1:${port} \\(ECONNREFUSED\\)`));
@@ -42,25 +31,16 @@ test('bad arguments are usage errors; an absent hub is a user error', async () =
 
 test('firesight hub serves what a collector sends to firesight query, and stops on SIGINT', async () => {
 	const dir = mkdtempSync(join(tmpdir(), 'firesight-cli-'));
-	const port = await freePort();
-	const hubProc = spawn(process.execPath, [BIN, 'hub', '--api-only', '--listen', `127.0.0.1:${port}`, '--data', dir], {
-		stdio: ['ignore', 'pipe', 'pipe'],
-	});
+	let hubProc: HubProcess | undefined;
 	let stream: HubStream | undefined;
 	try {
-		let out = '';
-		hubProc.stdout.on('data', (d) => (out += d));
-		const token = await new Promise<string>((resolve, reject) => {
-			hubProc.once('exit', (code) => reject(new Error(`hub exited with ${code}`)));
-			hubProc.stdout.on('data', () => {
-				const m = /Collector token: (\S+)/.exec(out);
-				if (m) resolve(m[1]!);
-			});
-		});
-		assert.match(out, new RegExp(`Firesight hub on http://127.0.0.1:${port}`));
+		const hub = await startHubProcess(BIN, dir);
+		hubProc = hub;
+		const { url, token } = hub;
+		assert.match(hub.output(), new RegExp(`Firesight hub on ${url}`));
 		assert.ok(token.length >= 16);
 
-		stream = new HubStream({ hub: `http://127.0.0.1:${port}`, token, hello: { host: 'cli', version: 't', frequencyHz: 99 } });
+		stream = new HubStream({ hub: url, token, hello: { host: 'cli', version: 't', frequencyHz: 99 } });
 		const now = Date.now();
 		stream.send({
 			type: 'profile',
@@ -84,12 +64,11 @@ test('firesight hub serves what a collector sends to firesight query, and stops 
 		await stream.close(2000);
 		assert.equal(stream.counters.sent.window, 1);
 
-		const hub = `http://127.0.0.1:${port}`;
-		const folded = await run(process.execPath, [BIN, 'query', 'profile', '--since', '1m', '--pid', '321', '--hub', hub]);
+		const folded = await run(process.execPath, [BIN, 'query', 'profile', '--since', '1m', '--pid', '321', '--hub', url]);
 		assert.equal(folded.stdout, 'w;main;spin 40\nw;main;sys_write_[k] 2\n');
 
 		const file = join(dir, 'out.pb.gz');
-		await run(process.execPath, [BIN, 'query', 'profile', '--since', '1m', '--comm', 'x', '--output', file, '--hub', hub]);
+		await run(process.execPath, [BIN, 'query', 'profile', '--since', '1m', '--comm', 'x', '--output', file, '--hub', url]);
 		const profile = fromPprof(readFileSync(file));
 		assert.ok(profile);
 		assert.deepEqual(
@@ -97,12 +76,12 @@ test('firesight hub serves what a collector sends to firesight query, and stops 
 			[[999, 5]],
 		);
 
-		const exited = new Promise<number | null>((r) => hubProc.once('exit', (code) => r(code)));
-		hubProc.kill('SIGINT');
+		const exited = new Promise<number | null>((r) => hub.child.once('exit', (code) => r(code)));
+		hub.child.kill('SIGINT');
 		assert.equal(await exited, 0);
 	} finally {
 		await stream?.close(0);
-		if (hubProc.exitCode === null) hubProc.kill('SIGKILL');
+		hubProc?.kill();
 		rmSync(dir, { recursive: true, force: true });
 	}
 });
