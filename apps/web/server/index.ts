@@ -67,6 +67,8 @@ export interface HubOptions {
 	statusEveryMs?: number;
 	/** Bytes a slow browser may fall behind before it is dropped. Default 8 MiB. */
 	maxBrowserBufferBytes?: number;
+	/** Command lines kept redacted (see CommandLineRedactor); 0 redacts every one anew. Default 16,384. */
+	redactedCommandLines?: number;
 	log?: (line: string) => void;
 }
 
@@ -112,6 +114,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
 		metrics,
 		heartbeatMs: options.heartbeatMs ?? 5000,
 		redaction: redactionRules(options.redactHeaders),
+		...(options.redactedCommandLines === undefined ? {} : { redactedCommandLines: options.redactedCommandLines }),
 		log,
 	});
 	// A share made through the API or an import records who made it, as far as access can tell.

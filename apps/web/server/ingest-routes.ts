@@ -1,5 +1,4 @@
 import {
-	redactCommandLine,
 	redactRequestBatch,
 	type DataMessage,
 	type DataMessageType,
@@ -7,6 +6,7 @@ import {
 	type RedactionRules,
 } from '@firesight/protocol';
 import type { Storage } from '@firesight/store';
+import type { CommandLineRedactor } from './command-line-redactor.ts';
 import type { HubState } from './hub-state.ts';
 import type { HubMetrics } from './metrics.ts';
 
@@ -17,6 +17,8 @@ export interface RouteContext {
 	metrics: HubMetrics;
 	/** Which captured headers are secrets. */
 	redaction: RedactionRules;
+	/** The same rules for command lines, each redacted once (see CommandLineRedactor). */
+	commandLines: CommandLineRedactor;
 }
 
 /**
@@ -49,9 +51,15 @@ export const ingestRoutes: IngestRoutes = {
 	live: {
 		what: 'live stats',
 		// Collectors redact command lines; again here, as for requests, against a buggy or old one.
-		prepare: (m, { redaction }) => ({
+		prepare: (m, { commandLines }) => ({
 			...m,
-			stats: { ...m.stats, processes: m.stats.processes.map((p) => ({ ...p, cmdline: redactCommandLine(p.cmdline, redaction) })) },
+			stats: {
+				...m.stats,
+				processes: m.stats.processes.map((p) => {
+					const cmdline = commandLines.redact(p.cmdline);
+					return cmdline === p.cmdline ? p : { ...p, cmdline };
+				}),
+			},
 		}),
 		live: (m, { state }) => state.live(m.stats),
 	},

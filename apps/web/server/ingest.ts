@@ -2,6 +2,7 @@ import { timingSafeEqual, createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { Counter } from 'prom-client';
 import {
 	DEFAULT_REDACTION,
 	PROTOCOL_VERSION,
@@ -17,6 +18,7 @@ import {
 } from '@firesight/protocol';
 import type { Storage } from '@firesight/store';
 import type { HubState } from './hub-state.ts';
+import { CommandLineRedactor, DEFAULT_REDACTOR_CHARS, DEFAULT_REDACTOR_ENTRIES } from './command-line-redactor.ts';
 import { ingestRoutes, type IngestRoute, type RouteContext } from './ingest-routes.ts';
 import type { HubMetrics } from './metrics.ts';
 
@@ -27,6 +29,8 @@ export interface IngestOptions {
 	metrics: HubMetrics;
 	/** Which captured headers are secrets; the default list when absent. */
 	redaction?: RedactionRules;
+	/** Command lines kept redacted; DEFAULT_REDACTOR_ENTRIES when absent. */
+	redactedCommandLines?: number;
 	/** High-water marks kept in memory (one per host and boot); default limits.hosts. */
 	maxMarks?: number;
 	/** How often collectors are pinged; one missed pong closes the connection. */
@@ -84,9 +88,23 @@ export class Ingest {
 	readonly #writes = new Map<string, Promise<void>>();
 	/** The ledger's high-water marks read so far, by host and boot (kept current by this hub). */
 	readonly #marks = new Map<string, number>();
+	/** One for every connection: the same processes' command lines come from each collector again and again. */
+	readonly #commandLines: CommandLineRedactor;
 
 	constructor(opts: IngestOptions) {
 		this.#opts = opts;
+		const commandLines = (this.#commandLines = new CommandLineRedactor(opts.redaction ?? DEFAULT_REDACTION, {
+			...(opts.redactedCommandLines === undefined ? {} : { maxEntries: opts.redactedCommandLines }),
+		}));
+		new Counter({
+			name: 'firesight_hub_command_lines_evicted_total',
+			help: `Command lines the hub's redaction cache let go past its bound (by default ${DEFAULT_REDACTOR_ENTRIES} command lines, ${DEFAULT_REDACTOR_CHARS / 1024 / 1024} Mi characters); one seen again is redacted again, nothing is lost`,
+			registers: [opts.metrics.registry],
+			collect() {
+				this.reset();
+				this.inc(commandLines.evictions);
+			},
+		});
 		this.#wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxMessageBytes });
 		this.#wss.on('connection', (ws) => this.#connection(ws));
 		this.#timer = setInterval(() => {
@@ -113,7 +131,13 @@ export class Ingest {
 
 	#connection(ws: WebSocket): void {
 		const { state, metrics, storage, log } = this.#opts;
-		const ctx: RouteContext = { storage, state, metrics, redaction: this.#opts.redaction ?? DEFAULT_REDACTION };
+		const ctx: RouteContext = {
+			storage,
+			state,
+			metrics,
+			redaction: this.#opts.redaction ?? DEFAULT_REDACTION,
+			commandLines: this.#commandLines,
+		};
 		metrics.collectorsConnected.inc();
 		this.#alive.set(ws, true);
 		ws.on('pong', () => {

@@ -82,3 +82,50 @@ test('the hub redacts the default secret headers and the names it was given befo
 		rmSync(dir, { recursive: true, force: true });
 	}
 });
+
+test('every command line a browser gets on /live was redacted, the first time and every time after', async () => {
+	const dir = mkdtempSync(join(tmpdir(), 'firesight-redact-'));
+	const hub = await startHub({ listen: { host: '127.0.0.1', port: 0 }, dataDir: dir, token: TOKEN, web: false, log: () => {}, redactHeaders: ['X-Signature'] });
+	const ws = new WebSocket(hub.url.replace(/^http/, 'ws') + '/ingest', { headers: { authorization: `Bearer ${TOKEN}` } });
+	const page = new WebSocket(hub.url.replace(/^http/, 'ws') + '/live');
+	try {
+		const rows: { pid: number; cmdline: string }[][] = [];
+		page.on('message', (d) => {
+			const m = JSON.parse(d.toString()) as { type: string; rows?: { pid: number; cmdline: string }[] };
+			if (m.type === 'processes' && m.rows) rows.push(m.rows);
+		});
+		await Promise.all([ws, page].map((s) => new Promise((resolve, reject) => (s.once('open', resolve), s.once('error', reject)))));
+		ws.send(JSON.stringify({ type: 'hello', host: 'box', version: 't', frequencyHz: 99 }));
+		// A collector that did not redact (old or buggy): the same secrets come every second, and
+		// a process changes its command line in the third message.
+		const cmdlines = (round: number) => [
+			'curl -H X-Api-Key:k-secret https://h/',
+			'worker --password=pw-secret',
+			round < 2 ? 'signer -H X-Signature:sig-secret' : 'signer -H X-Signature:sig-secret-2 --token t-secret',
+		];
+		const rounds = 4;
+		for (let round = 0; round < rounds; round++) {
+			const processes = cmdlines(round).map((cmdline, i) => ({ pid: 10 + i, comm: 'x', cmdline, cpuPercent: 0, samplesPerSec: 0 }));
+			ws.send(JSON.stringify({ type: 'live', stats: { host: 'box', ts: Date.now(), frequencyHz: 99, processes, drops: {} } }));
+			for (const deadline = Date.now() + 30_000; rows.length <= round;) {
+				assert.ok(Date.now() < deadline, `round ${round} never reached the browser`);
+				await new Promise((r) => setTimeout(r, 20));
+			}
+		}
+		assert.equal(rows.length, rounds);
+		for (const [round, got] of rows.entries()) {
+			const text = got.map((r) => r.cmdline).join('\n');
+			assert.doesNotMatch(text, /secret/, `round ${round}`);
+			assert.equal(got.length, 3);
+		}
+		assert.deepEqual(
+			rows[3]!.map((r) => r.cmdline),
+			['curl -H X-Api-Key:REDACTED https://h/', 'worker --password=REDACTED', 'signer -H X-Signature:REDACTED --token REDACTED'],
+		);
+	} finally {
+		ws.terminate();
+		page.terminate();
+		await hub.close();
+		rmSync(dir, { recursive: true, force: true });
+	}
+});
