@@ -241,6 +241,9 @@ export class Symbolizer {
 			elfDebugFiles: this.elves.stats.debugFiles,
 			elfOpenFailures: this.elves.stats.failures,
 			elfEvictions: this.elves.evictions,
+			// A snapshot let go past maxProcesses is read again when its pid is next seen; for a
+			// process gone by then, its frames count as missNoProcess.
+			processEvictions: this.procs.evictions,
 			elfCached: this.elves.size,
 			processes: this.procs.size,
 			kallsymsSymbols: this.kallsyms?.size ?? 0,
