@@ -6,21 +6,12 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { WebSocket } from 'ws';
+import { upgradeStatus, withTestHub, wsUrl } from './hub-test-harness.ts';
 import { HubConfigError, startHub, type Hub, type HubOptions } from './index.ts';
 
 const TOKEN = 'access-test-token';
 
-async function withHub(extra: Partial<HubOptions>, fn: (hub: Hub) => Promise<void>): Promise<void> {
-	const dir = mkdtempSync(join(tmpdir(), 'firesight-access-'));
-	const hub = await startHub({ listen: { host: '127.0.0.1', port: 0 }, dataDir: dir, token: TOKEN, web: false, log: () => {}, ...extra });
-	try {
-		await fn(hub);
-	} finally {
-		await hub.close();
-		rmSync(dir, { recursive: true, force: true });
-	}
-}
+const withHub = (extra: Partial<HubOptions>, fn: (hub: Hub) => Promise<void>) => withTestHub({ token: TOKEN, ...extra }, fn);
 
 interface Answer {
 	status: number;
@@ -47,25 +38,7 @@ function call(
 	});
 }
 
-/** The HTTP status of a WebSocket upgrade: 101 when accepted. */
-function upgrade(url: string, headers: Record<string, string>, ca?: Buffer): Promise<number> {
-	return new Promise((resolve, reject) => {
-		const ws = new WebSocket(url, { headers, ...(ca ? { ca } : {}) });
-		ws.on('unexpected-response', (_req, res) => {
-			resolve(res.statusCode ?? 0);
-			ws.terminate();
-		});
-		ws.on('open', () => {
-			resolve(101);
-			ws.close();
-		});
-		ws.on('error', (err) => {
-			if (!String(err.message).includes('Unexpected server response')) reject(err);
-		});
-	});
-}
-
-const wsUrl = (hub: Hub, path: string) => hub.url.replace(/^http/, 'ws') + path;
+const upgrade = upgradeStatus;
 const bearer = { authorization: `Bearer ${TOKEN}` };
 
 async function login(hub: Hub, token: string, extra: { ca?: Buffer } = {}): Promise<Answer> {

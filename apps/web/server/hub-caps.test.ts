@@ -1,11 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { limits, type HubReply } from '@firesight/protocol';
-import { startHub, type Hub, type HubOptions } from './index.ts';
+import { withTestHub, wsUrl } from './hub-test-harness.ts';
+import type { Hub, HubOptions } from './index.ts';
 
 /**
  * Every bound of the hub, driven one past its limit: what goes over is refused or dropped, and
@@ -14,16 +12,7 @@ import { startHub, type Hub, type HubOptions } from './index.ts';
  */
 const TOKEN = 'caps-test-token';
 
-async function withHub(extra: Partial<HubOptions>, fn: (hub: Hub) => Promise<void>): Promise<void> {
-	const dir = mkdtempSync(join(tmpdir(), 'firesight-caps-'));
-	const hub = await startHub({ listen: { host: '127.0.0.1', port: 0 }, dataDir: dir, token: TOKEN, web: false, log: () => {}, ...extra });
-	try {
-		await fn(hub);
-	} finally {
-		await hub.close();
-		rmSync(dir, { recursive: true, force: true });
-	}
-}
+const withHub = (extra: Partial<HubOptions>, fn: (hub: Hub) => Promise<void>) => withTestHub({ token: TOKEN, ...extra }, fn);
 
 async function metric(hub: Hub, pattern: RegExp): Promise<number> {
 	const text = await (await fetch(`${hub.url}/metrics`)).text();
@@ -42,7 +31,7 @@ async function eventually(what: string, check: () => Promise<boolean>): Promise<
 
 /** A collector connection: hello sent, replies queued. */
 async function collector(hub: Hub): Promise<{ ws: WebSocket; send(text: string): Promise<HubReply>; closed: Promise<number> }> {
-	const ws = new WebSocket(`${hub.url.replace(/^http/, 'ws')}/ingest`, { headers: { authorization: `Bearer ${TOKEN}` } });
+	const ws = new WebSocket(wsUrl(hub, '/ingest'), { headers: { authorization: `Bearer ${TOKEN}` } });
 	const replies: HubReply[] = [];
 	let wake: (() => void) | undefined;
 	ws.on('message', (d) => {
@@ -146,7 +135,7 @@ test('wire limits: one past each bound is refused or repaired, counted on /metri
 
 test('a browser that stops reading /live is dropped past its buffer bound, and counted', async () => {
 	await withHub({ maxBrowserBufferBytes: 64 * 1024 }, async (hub) => {
-		const ws = new WebSocket(`${hub.url.replace(/^http/, 'ws')}/live`);
+		const ws = new WebSocket(wsUrl(hub, '/live'));
 		await new Promise<void>((resolve, reject) => {
 			ws.once('open', () => resolve());
 			ws.once('error', reject);

@@ -1,33 +1,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import fc from 'fast-check';
 import { WebSocket } from 'ws';
 import { appRouter } from '@firesight/api';
 import { frameSchema, ingestCloseCodes, profileSampleSchema, type HubReply } from '@firesight/protocol';
-import { startHub, type Hub } from './index.ts';
+import { withTestHub, wsUrl } from './hub-test-harness.ts';
+import type { Hub } from './index.ts';
 
 const TOKEN = 'fuzz-token';
 
-async function withHub(fn: (hub: Hub, logged: string[]) => Promise<void>): Promise<void> {
-	const dir = mkdtempSync(join(tmpdir(), 'firesight-fuzz-'));
+function withHub(fn: (hub: Hub, logged: string[]) => Promise<void>): Promise<void> {
 	const logged: string[] = [];
-	const hub = await startHub({
-		listen: { host: '127.0.0.1', port: 0 },
-		dataDir: dir,
-		token: TOKEN,
-		web: false,
-		log: (l) => logged.push(l),
-	});
-	try {
-		await fn(hub, logged);
-	} finally {
-		await hub.close();
-		rmSync(dir, { recursive: true, force: true });
-	}
+	return withTestHub({ token: TOKEN, log: (l) => logged.push(l) }, (hub) => fn(hub, logged));
 }
 
 /** One collector connection that hands back the hub's reply to each message, in order. */
@@ -38,7 +23,7 @@ class Collector {
 	closed = false;
 
 	constructor(hub: Hub) {
-		this.ws = new WebSocket(hub.url.replace(/^http/, 'ws') + '/ingest', { headers: { authorization: `Bearer ${TOKEN}` } });
+		this.ws = new WebSocket(wsUrl(hub, '/ingest'), { headers: { authorization: `Bearer ${TOKEN}` } });
 		this.ws.on('message', (d) => {
 			this.#replies.push(JSON.parse(d.toString()) as HubReply);
 			this.#wake?.();

@@ -13,42 +13,12 @@ import {
 	type LiveServerMessage,
 	type ProfileWindow,
 } from '@firesight/protocol';
+import { upgradeStatus, withTestHub, wsUrl } from './hub-test-harness.ts';
 import { startHub, type Hub } from './index.ts';
 
 const TOKEN = 'test-token';
 
-async function withHub(fn: (hub: Hub) => Promise<void>, extra: { heartbeatMs?: number } = {}): Promise<void> {
-	const dir = mkdtempSync(join(tmpdir(), 'firesight-hub-'));
-	const hub = await startHub({ listen: { host: '127.0.0.1', port: 0 }, dataDir: dir, token: TOKEN, web: false, log: () => {}, ...extra });
-	try {
-		await fn(hub);
-	} finally {
-		await hub.close();
-		rmSync(dir, { recursive: true, force: true });
-	}
-}
-
-function wsUrl(hub: Hub, path: string): string {
-	return hub.url.replace(/^http/, 'ws') + path;
-}
-
-/** Resolves with the HTTP status of a refused upgrade, or 101 when it is accepted. */
-function upgradeStatus(url: string, headers: Record<string, string>): Promise<number> {
-	return new Promise((resolve, reject) => {
-		const ws = new WebSocket(url, { headers });
-		ws.on('unexpected-response', (_req, res) => {
-			resolve(res.statusCode ?? 0);
-			ws.terminate();
-		});
-		ws.on('open', () => {
-			resolve(101);
-			ws.close();
-		});
-		ws.on('error', (err) => {
-			if (!String(err.message).includes('Unexpected server response')) reject(err);
-		});
-	});
-}
+const withHub = (fn: (hub: Hub) => Promise<void>, extra: { heartbeatMs?: number } = {}) => withTestHub({ token: TOKEN, ...extra }, fn);
 
 /** A socket with a queue of received JSON messages and a way to wait for the next matching one. */
 class Client<T> {

@@ -1,13 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { toFolded, toPprof, totalWeight } from '@firesight/profile';
 import type { ProfileWindow } from '@firesight/protocol';
-import { startHub, type Hub, type HubOptions } from './index.ts';
+import { withTestHub } from './hub-test-harness.ts';
+import type { Hub, HubOptions } from './index.ts';
 
 const TOKEN = 'share-test-token';
 const T0 = 1_700_000_000_000;
@@ -31,25 +29,12 @@ function window(startMs: number): ProfileWindow {
 	};
 }
 
-async function withHub(extra: Partial<HubOptions>, fn: (hub: Hub) => Promise<void>): Promise<void> {
-	const dir = mkdtempSync(join(tmpdir(), 'firesight-share-routes-'));
+function withHub(extra: Partial<HubOptions>, fn: (hub: Hub) => Promise<void>): Promise<void> {
 	// auth on: share reads must work without it, and nothing else may.
-	const hub = await startHub({
-		listen: { host: '127.0.0.1', port: 0 },
-		dataDir: dir,
-		token: TOKEN,
-		auth: true,
-		web: false,
-		log: () => {},
-		...extra,
-	});
-	try {
+	return withTestHub({ token: TOKEN, auth: true, ...extra }, async (hub) => {
 		await hub.storage.profiles.insertWindow(window(T0));
 		await fn(hub);
-	} finally {
-		await hub.close();
-		rmSync(dir, { recursive: true, force: true });
-	}
+	});
 }
 
 function trpcGet(hub: Hub, procedures: string[], inputs: unknown[], headers: Record<string, string> = {}): Promise<Response> {
