@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ProfileBuilder, type Frame, type ProfileSample } from '@firesight/profile';
 import { readClocks } from './monotonic-clock.ts';
-import { RequestAttribution } from './request-attribution.ts';
+import { RequestAttribution, requestIdList } from './request-attribution.ts';
 
 const frame = (name: string): Frame => ({ name, module: 'm', kind: 'user' });
 const builder = () => new ProfileBuilder({ startMs: 0, durationMs: 0, frequencyHz: 100 });
@@ -93,4 +93,150 @@ test('requests are bounded: the oldest are forgotten and counted', () => {
 	assert.equal(a.stats.requestsForgotten, 1);
 	assert.equal(a.requestFinished(7, now + 1n, 'GET /', 1), undefined);
 	assert.equal(a.requestFinished(7, now + 3n, 'GET /', 1), `${a.boot}:3`);
+});
+
+/** Starts and answers a request `startMs` after `base`, on thread `tid` of pid 7. */
+function served(a: RequestAttribution, base: bigint, id: number, tid: number, endpoint: string, startMs: number, latencyMs: number): void {
+	const startNs = base + BigInt(Math.round(startMs * 1e6));
+	a.requestStarted(id, 7, startNs, endpoint, tid);
+	assert.equal(a.requestFinished(7, startNs, endpoint, latencyMs), `${a.boot}:${id}`);
+}
+
+test('an ambiguous sample names every slow request whose lifetime on its thread may hold it, marking those it may come after', () => {
+	const a = new RequestAttribution({ boot: 'b', slowMs: 500 });
+	const base = readClocks().ns - 10_000n * MS;
+	// Thread 100 of pid 7: request 1 (slow) from 0 to 1000 ms; 2 inside it; 3 (slow) starts in it
+	// and outlives it; 5 starts after 1 ended, inside 3. Thread 101: request 4 overlaps 1 in time
+	// only. Request 9 on thread 102 sets the p99 of GET /fast, so that 2, 4 and 5 are not slow.
+	served(a, base, 1, 100, 'GET /slow', 0, 1000);
+	served(a, base, 2, 100, 'GET /fast', 100, 200);
+	served(a, base, 3, 100, 'GET /slow', 800, 700);
+	served(a, base, 5, 100, 'GET /fast', 1200, 100);
+	served(a, base, 4, 101, 'GET /fast', 200, 300);
+	served(a, base, 9, 102, 'GET /fast', 0, 450);
+	const b = builder();
+	hold(a, b, 'one', 1, 1);
+	hold(a, b, 'one-amb', 2, 1, true);
+	hold(a, b, 'two', 3, 2);
+	hold(a, b, 'two-amb', 4, 2, true);
+	hold(a, b, 'three-amb', 5, 3, true);
+	hold(a, b, 'five-amb', 6, 5, true);
+	hold(a, b, 'four-amb', 7, 4, true);
+	a.flush(b);
+	const out = b.build();
+	assert.deepEqual(
+		out.samples.map((s) => [out.frames[s.stack[0]!]!.name, s.endpoint, s.requestId, s.ambiguous === true]),
+		[
+			['one', 'GET /slow', 'b:1', false],
+			// Stamped 1, several open: it is in 1's lifetime.
+			['one-amb', 'GET /slow', 'b:1', true],
+			// An unambiguous sample of a request that is not slow keeps no id.
+			['two', 'GET /fast', undefined, false],
+			// 2 started and ended inside 1: surely in 1's lifetime.
+			['two-amb', 'GET /fast', 'b:1', true],
+			// 3 outlived 1: maybe after 1 ended; surely in its own.
+			['three-amb', 'GET /slow', 'b:1+ b:3', true],
+			// 5 started after 1 ended, and ended inside 3.
+			['five-amb', 'GET /fast', 'b:3', true],
+			// Another thread: not in 1's lifetime, whatever the times.
+			['four-amb', 'GET /fast', undefined, true],
+		],
+	);
+	assert.deepEqual(requestIdList.parse('b:1+ b:3'), [
+		{ requestId: 'b:1', mayBeAfter: true },
+		{ requestId: 'b:3', mayBeAfter: false },
+	]);
+});
+
+test('an ambiguous sample waits while a request open before it on its thread may still turn slow', () => {
+	const a = new RequestAttribution({ boot: 'b', slowMs: 500 });
+	const now = readClocks().ns;
+	// 30 opened 100 ms ago and is still open; 31 opened inside it and was answered.
+	a.requestStarted(30, 7, now - 100n * MS, 'GET /long', 100);
+	a.requestStarted(31, 7, now - 50n * MS, 'GET /short', 100);
+	a.requestFinished(7, now - 50n * MS, 'GET /short', 10);
+	const first = builder();
+	hold(a, first, 'short-amb', 2, 31, true);
+	a.flush(first);
+	assert.equal(first.build().samples.length, 0, 'held until 30 is slow or answered');
+	a.requestFinished(7, now - 100n * MS, 'GET /long', 2000);
+	const second = builder();
+	a.flush(second);
+	// 31 is the only GET /short of the window, so its p99: slow too.
+	assert.deepEqual(labelsOf(second.build().samples), [{ weight: 2, endpoint: 'GET /short', requestId: 'b:30 b:31', ambiguous: true }]);
+});
+
+test('a list of slow requests longer than the label keeps the newest and counts the samples cut', () => {
+	const a = new RequestAttribution({ boot: 'bootbootx', slowMs: 500 });
+	const base = readClocks().ns - 60_000n * MS;
+	// 40 slow requests open at once on one thread, each starting 1 ms after the one before.
+	for (let i = 1; i <= 40; i++) served(a, base, 1000 + i, 100, 'GET /slow', i, 5000);
+	const b = builder();
+	hold(a, b, 'f', 3, 1040, true);
+	a.flush(b);
+	const [s] = b.build().samples;
+	const entries = requestIdList.parse(s!.requestId!);
+	assert.ok(s!.requestId!.length <= 256 && entries.length < 40 && entries.length > 5, s!.requestId);
+	assert.deepEqual(entries.at(-1), { requestId: 'bootbootx:1040', mayBeAfter: false });
+	// 1001 .. 1039 ended after 1040 started; 1040 ended after them, so it may come after them.
+	assert.ok(entries.slice(0, -1).every((e) => e.mayBeAfter));
+	assert.equal(a.stats.samplesLifetimeCut, 3);
+});
+
+/** A deterministic pseudo-random sequence (a linear congruential generator). */
+function lcg(seed: number): () => number {
+	let x = seed;
+	return () => {
+		x = (x * 1103515245 + 12345) % 2147483648;
+		return x / 2147483648;
+	};
+}
+
+test('on a simulated event loop, the samples named for a slow request hold every sample taken during its lifetime, and only those marked may come after it', () => {
+	for (const seed of [1, 2, 3, 4, 5]) {
+		const random = lcg(seed);
+		const a = new RequestAttribution({ boot: 'b', slowMs: 500 });
+		const base = readClocks().ns - 120_000n * MS;
+		// Requests arrive on one thread at random, each open for 10 ms to 1.5 s.
+		const requests: { id: number; start: number; end: number }[] = [];
+		let t = 0;
+		for (let id = 1; id <= 60; id++) {
+			t += random() * 200;
+			const latency = 10 + random() * 1490;
+			requests.push({ id, start: t, end: t + latency });
+			served(a, base, id, 100, `GET /r${id % 4}`, t, latency);
+		}
+		// The kernel's stamp of a sample every ms: the newest open request, ambiguous when several are.
+		const truth = new Map<number, Set<number>>();
+		const b = builder();
+		for (let ms = 0; ms < t + 1500; ms++) {
+			const open = requests.filter((r) => r.start <= ms && ms <= r.end);
+			if (open.length === 0) continue;
+			for (const r of open) {
+				let set = truth.get(r.id);
+				if (!set) truth.set(r.id, (set = new Set()));
+				set.add(ms);
+			}
+			hold(a, b, `t${ms}`, 1, open.at(-1)!.id, open.length > 1);
+		}
+		a.flush(b);
+		const out = b.build();
+		const named = new Map<number, { sure: Set<number>; maybe: Set<number> }>();
+		for (const s of out.samples) {
+			if (s.requestId === undefined) continue;
+			const ms = Number(out.frames[s.stack[0]!]!.name.slice(1));
+			for (const e of requestIdList.parse(s.requestId)) {
+				const id = Number(e.requestId.slice(2));
+				let n = named.get(id);
+				if (!n) named.set(id, (n = { sure: new Set(), maybe: new Set() }));
+				(e.mayBeAfter ? n.maybe : n.sure).add(ms);
+			}
+		}
+		for (const r of requests.filter((x) => x.end - x.start >= 500)) assert.ok(named.has(r.id), `seed ${seed}: slow request ${r.id} named`);
+		for (const [id, n] of named) {
+			const during = truth.get(id) ?? new Set<number>();
+			for (const ms of during) assert.ok(n.sure.has(ms) || n.maybe.has(ms), `seed ${seed}: sample at ${ms} ms, during ${id}, not named for it`);
+			for (const ms of n.sure) assert.ok(during.has(ms), `seed ${seed}: sample at ${ms} ms named surely for ${id}, which was not open`);
+		}
+	}
 });

@@ -10,6 +10,14 @@ import { readClocks } from './monotonic-clock.ts';
  * was (its process, endpoint and, once answered, its latency); this module turns the stamps into
  * the samples' `endpoint`, `requestId` and `ambiguous` labels when a profile window closes.
  *
+ * An ambiguous sample was taken while several requests were open on its thread, and is stamped
+ * with the newest, Z. Every request Y that was open then started before Z and had not ended when
+ * Z started: start(Y) <= start(Z) <= end(Y), on the same thread. So the ambiguous samples stamped
+ * with a request whose start lies in Y's lifetime, on Y's thread, hold every sample of that
+ * thread taken during Y's lifetime (its "CPU during this request" when attribution is
+ * ambiguous), plus perhaps some taken after Y ended while Z and another request were still open.
+ * Such a sample's `requestId` lists every slow request it may belong to (see `requestIdList`).
+ *
  * A request's parse can arrive after the samples it caused (the ring buffer is drained every
  * 100 ms, the profile maps every tick), so stamped samples are held until their window closes.
  * Those whose request is still unknown then, or still young and open, wait for one more window;
@@ -37,15 +45,41 @@ export interface RequestAttributionOptions {
 	maxRequests?: number;
 }
 
+/**
+ * How an ambiguous sample's `requestId` names the slow requests whose lifetime on its thread may
+ * hold it: their ids, oldest first, separated by a space; an id ends in `+` when the sample may
+ * have been taken after that request ended (its stamp's request outlived it, or is still open).
+ * An unambiguous sample's `requestId` is its one request's id, as before.
+ */
+export const requestIdList = {
+	separator: ' ',
+	/** Marks a request the sample may come after. */
+	mayBeAfter: '+',
+	/** The entries of a `requestId` label: each request it names, and whether the sample may come after it. */
+	parse(label: string): { requestId: string; mayBeAfter: boolean }[] {
+		return label
+			.split(' ')
+			.filter((t) => t !== '')
+			.map((t) => (t.endsWith('+') ? { requestId: t.slice(0, -1), mayBeAfter: true } : { requestId: t, mayBeAfter: false }));
+	},
+} as const;
+
 export interface RequestAttributionStats {
 	/** Samples stamped with a request the TLS capture never described: sent without labels. */
 	samplesUnattributed: number;
 	/** Requests forgotten to stay within maxRequests before their samples were labelled. */
 	requestsForgotten: number;
+	/**
+	 * Samples whose list of slow requests (an ambiguous sample's `requestId`) did not fit the
+	 * label's length: the oldest requests were left out, so their "CPU during this request" misses them.
+	 */
+	samplesLifetimeCut: number;
 }
 
-interface RequestInfo {
+export interface RequestInfo {
 	pid: number;
+	/** The thread that read it, whose samples it stamps; 0 when not known. */
+	tid: number;
 	/** `METHOD /path/template`, cut to the label's wire limit; '' while the request line is unknown. */
 	endpoint: string;
 	startNs: bigint;
@@ -73,7 +107,7 @@ const ANSWERED_TTL_NS = 120n * 1_000_000_000n;
 
 export class RequestAttribution implements SampleAttribution {
 	readonly boot: string;
-	readonly stats: RequestAttributionStats = { samplesUnattributed: 0, requestsForgotten: 0 };
+	readonly stats: RequestAttributionStats = { samplesUnattributed: 0, requestsForgotten: 0, samplesLifetimeCut: 0 };
 	readonly #slowMs: number;
 	readonly #max: number;
 	readonly #requests = new Map<number, RequestInfo>();
@@ -95,9 +129,10 @@ export class RequestAttribution implements SampleAttribution {
 
 	/**
 	 * The kernel gave a request id to the read at `startNs` (kernel monotonic ns) that began a
-	 * request in process `pid`; `endpoint` is `METHOD /path/template` from its request line, or ''.
+	 * request in process `pid`, on thread `tid`; `endpoint` is `METHOD /path/template` from its
+	 * request line, or ''.
 	 */
-	requestStarted(request: number, pid: number, startNs: bigint, endpoint: string): void {
+	requestStarted(request: number, pid: number, startNs: bigint, endpoint: string, tid = 0): void {
 		const old = this.#requests.get(request);
 		if (old) this.#forget(request, old); // the id wrapped around
 		while (this.#requests.size >= this.#max) {
@@ -105,7 +140,7 @@ export class RequestAttribution implements SampleAttribution {
 			this.#forget(oldest, info);
 			this.stats.requestsForgotten++;
 		}
-		this.#requests.set(request, { pid, endpoint: cutEndpoint(endpoint), startNs, closesSinceDecided: 0 });
+		this.#requests.set(request, { pid, tid, endpoint: cutEndpoint(endpoint), startNs, closesSinceDecided: 0 });
 		this.#byStart.set(`${pid}:${startNs}`, request);
 		// Without window closes (the profiler is off) nothing else would let go of them.
 		if (++this.#startsSinceSweep >= 4096) {
@@ -141,6 +176,7 @@ export class RequestAttribution implements SampleAttribution {
 		const nowNs = readClocks().ns;
 		this.#decideSlow();
 		const carried: HeldSample[] = [];
+		const lifetimes = new Lifetimes(this, nowNs);
 		for (const h of this.#held) {
 			const carriedBefore = h.builder === undefined;
 			const info = this.#requests.get(h.request);
@@ -148,17 +184,22 @@ export class RequestAttribution implements SampleAttribution {
 			const done = known && info.latencyMs !== undefined;
 			const slowSoFar = known && Number(nowNs - info.startNs) / 1e6 >= this.#slowMs;
 			// Unknown, or open and young enough that it may still turn slow: one more window.
-			if (!final && !carriedBefore && (!known || (!done && !slowSoFar) || info.endpoint === '')) {
+			const lifetime = known && h.ambiguous ? lifetimes.of(h.request, info) : undefined;
+			// Unknown, or open and young enough that it may still turn slow (it, or for an
+			// ambiguous sample a request open before it on the thread): one more window.
+			if (!final && !carriedBefore && (!known || (!done && !slowSoFar) || info.endpoint === '' || lifetime?.wait === true)) {
 				carried.push(carry(h));
 				continue;
 			}
 			let labels: SampleLabels = { pid: h.labels.pid, comm: h.labels.comm };
 			if (known && info.endpoint !== '') {
 				const slow = done ? info.slow === true : slowSoFar;
+				const requestId = lifetime ? lifetime.label : slow ? this.requestId(h.request) : undefined;
+				if (lifetime?.cut === true) this.stats.samplesLifetimeCut += h.weight;
 				labels = {
 					...labels,
 					endpoint: info.endpoint,
-					...(slow ? { requestId: this.requestId(h.request) } : {}),
+					...(requestId !== undefined ? { requestId } : {}),
 					...(h.ambiguous ? { ambiguous: true } : {}),
 				};
 			} else this.stats.samplesUnattributed += h.weight;
@@ -171,6 +212,17 @@ export class RequestAttribution implements SampleAttribution {
 	/** Requests remembered now (for tests and the benchmark). */
 	get size(): number {
 		return this.#requests.size;
+	}
+
+	/** The remembered requests, by id (read by `Lifetimes` while a window closes). */
+	get requests(): ReadonlyMap<number, Readonly<RequestInfo>> {
+		return this.#requests;
+	}
+
+	/** Slow as a window close decides it: answered and decided, or open and older than the threshold. */
+	isSlow(info: Readonly<RequestInfo>, nowNs: bigint): boolean | undefined {
+		if (info.latencyMs !== undefined) return info.slow === true;
+		return Number(nowNs - info.startNs) / 1e6 >= this.#slowMs ? true : undefined;
 	}
 
 	/** Slow or not, for requests answered since the last close: over the threshold or their endpoint's p99. */
@@ -205,6 +257,78 @@ export class RequestAttribution implements SampleAttribution {
 		this.#requests.delete(request);
 		const key = `${info.pid}:${info.startNs}`;
 		if (this.#byStart.get(key) === request) this.#byStart.delete(key);
+	}
+}
+
+/** A request's end (its response's last byte), kernel monotonic ns; undefined while it is open. */
+function endNs(info: Readonly<RequestInfo>): bigint | undefined {
+	return info.latencyMs === undefined ? undefined : info.startNs + BigInt(Math.round(info.latencyMs * 1e6));
+}
+
+/**
+ * For one window close: which slow requests' lifetimes may hold an ambiguous sample, per stamp.
+ * The requests are indexed by thread once, and only when an ambiguous sample asks.
+ */
+class Lifetimes {
+	readonly #attribution: RequestAttribution;
+	readonly #nowNs: bigint;
+	#byThread: Map<string, [number, Readonly<RequestInfo>][]> | undefined;
+	readonly #memo = new Map<number, { label: string | undefined; wait: boolean; cut: boolean }>();
+
+	constructor(attribution: RequestAttribution, nowNs: bigint) {
+		this.#attribution = attribution;
+		this.#nowNs = nowNs;
+	}
+
+	/**
+	 * The `requestId` label of an ambiguous sample stamped with `request` (`z`): every slow
+	 * request Y of its thread with start(Y) <= start(z) <= end(Y), oldest first (see
+	 * `requestIdList`); `wait` while such a Y is open and may still turn slow; `cut` when the
+	 * oldest did not fit.
+	 */
+	of(request: number, z: Readonly<RequestInfo>): { label: string | undefined; wait: boolean; cut: boolean } {
+		let out = this.#memo.get(request);
+		if (out) return out;
+		const a = this.#attribution;
+		const entries: string[] = [];
+		let wait = false;
+		// Without its thread only the stamp itself is known to hold the sample.
+		const thread = z.tid === 0 ? [[request, z] as [number, Readonly<RequestInfo>]] : (this.#threads().get(`${z.pid}:${z.tid}`) ?? []);
+		const zEnd = endNs(z);
+		for (const [id, y] of thread) {
+			if (y.startNs > z.startNs) break;
+			const yEnd = endNs(y);
+			if (yEnd !== undefined && yEnd < z.startNs) continue;
+			const slow = a.isSlow(y, this.#nowNs);
+			if (slow === undefined) wait = true;
+			if (slow !== true) continue;
+			// Inside y's lifetime for sure: a sample of y itself, or of a request that ended before y.
+			const inside = id === request || (zEnd !== undefined && (yEnd === undefined || zEnd <= yEnd));
+			entries.push(inside ? a.requestId(id) : a.requestId(id) + requestIdList.mayBeAfter);
+		}
+		let cut = false;
+		while (entries.join(requestIdList.separator).length > limits.shortString) {
+			entries.shift();
+			cut = true;
+		}
+		out = { label: entries.length > 0 ? entries.join(requestIdList.separator) : undefined, wait, cut };
+		this.#memo.set(request, out);
+		return out;
+	}
+
+	/** The requests of each thread (`pid:tid`), oldest first. */
+	#threads(): Map<string, [number, Readonly<RequestInfo>][]> {
+		if (this.#byThread) return this.#byThread;
+		const by = new Map<string, [number, Readonly<RequestInfo>][]>();
+		for (const [id, info] of this.#attribution.requests) {
+			if (info.tid === 0) continue;
+			const key = `${info.pid}:${info.tid}`;
+			let list = by.get(key);
+			if (!list) by.set(key, (list = []));
+			list.push([id, info]);
+		}
+		for (const list of by.values()) list.sort((x, y) => (x[1].startNs < y[1].startNs ? -1 : x[1].startNs > y[1].startNs ? 1 : 0));
+		return (this.#byThread = by);
 	}
 }
 

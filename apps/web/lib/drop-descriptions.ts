@@ -74,6 +74,10 @@ export const DROP_DESCRIPTIONS: Readonly<Record<string, DropDescription>> = {
 		per: 'samples',
 	},
 	'tls.requestsForgotten': { meaning: 'Requests forgotten by the collector’s bounded table before their CPU samples were labelled' },
+	'tls.samplesLifetimeCut': {
+		meaning: 'Ambiguous CPU samples that fell in more slow requests’ lifetimes than their label holds: the oldest requests miss them',
+		per: 'samples',
+	},
 	'hubQueue.live': { meaning: 'Live snapshots superseded in the full queue to the hub (a newer one was sent)' },
 	'hubQueue.window': {
 		meaning: 'Stored messages (profile windows and others) dropped by the spool’s cap, oldest first, never reaching the hub',

@@ -166,7 +166,7 @@ export class TlsCapture extends EventEmitter<TlsCaptureEvents> {
 		for (const ev of events) {
 			try {
 				if (ev.type === 'data' && ev.requestId !== 0 && attribution) {
-					attribution.requestStarted(ev.requestId, ev.tgid, ev.tsNs, this.#requestLineEndpoint(ev.payload));
+					attribution.requestStarted(ev.requestId, ev.tgid, ev.tsNs, this.#requestLineEndpoint(ev.payload), ev.tid);
 				}
 				if (ev.type === 'exec') {
 					this.#comms.set(ev.tgid, ev.comm);

@@ -92,6 +92,7 @@ export function tlsDrops(c: TlsCaptureCounters, omitted: number, attribution?: R
 	if (attribution) {
 		out.samplesUnattributed = attribution.samplesUnattributed;
 		out.requestsForgotten = attribution.requestsForgotten;
+		out.samplesLifetimeCut = attribution.samplesLifetimeCut;
 	}
 	return out;
 }
