@@ -1,13 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import type { TRPCError } from '@trpc/server';
 import type { DiffNode } from '@firesight/profile';
 import type { ProfileWindow } from '@firesight/protocol';
-import { openStorage } from '@firesight/store';
 import { apiCodeOf, createCaller, PUBLIC_SHARE_PROCEDURES, topDiffRows, type ApiContext } from './index.ts';
+import { withTestApi } from './test-context.ts';
 
 const T0 = 1_700_000_000_000;
 
@@ -32,19 +29,12 @@ function window(host: string, hot: number): ProfileWindow {
 	};
 }
 
-async function withApi(fn: (ctx: ApiContext) => Promise<void>): Promise<void> {
-	const dir = mkdtempSync(join(tmpdir(), 'firesight-diff-'));
-	const storage = await openStorage({ backend: 'sqlite', dataDir: dir, pruneIntervalMs: 0 });
-	try {
+const withApi = (fn: (ctx: ApiContext) => Promise<void>) =>
+	withTestApi(async (storage) => {
 		// Baseline h1: hot 5 of 20 (25%). Comparison h2: hot 25 of 40 (62.5%).
 		await storage.profiles.insertWindow(window('h1', 5));
 		await storage.profiles.insertWindow(window('h2', 25));
-		await fn({ storage, live: { hosts: () => [], processes: () => [] } });
-	} finally {
-		await storage.close();
-		rmSync(dir, { recursive: true, force: true });
-	}
-}
+	}, fn);
 
 function at(node: DiffNode, ...path: string[]): DiffNode {
 	for (const name of path) {

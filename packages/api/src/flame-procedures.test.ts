@@ -1,13 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { findNode, type FlameNode } from '@firesight/profile';
 import type { ProfileWindow } from '@firesight/protocol';
-import { openStorage, type Storage } from '@firesight/store';
+import type { Storage } from '@firesight/store';
 import { createCaller, type ApiContext } from './index.ts';
 import { rangeCacheFor } from './range-cache.ts';
+import { withTestApi } from './test-context.ts';
 
 const T0 = 1_700_000_000_000;
 
@@ -32,17 +30,8 @@ function window(startMs: number): ProfileWindow {
 	return { host: 'h1', startMs, durationMs: 10_000, frequencyHz: 100, frames, samples };
 }
 
-async function withApi(fn: (ctx: ApiContext, storage: Storage) => Promise<void>): Promise<void> {
-	const dir = mkdtempSync(join(tmpdir(), 'firesight-api-flame-'));
-	const storage = await openStorage({ backend: 'sqlite', dataDir: dir, pruneIntervalMs: 0 });
-	try {
-		await storage.profiles.insertWindow(window(T0));
-		await fn({ storage, live: { hosts: () => [], processes: () => [] } }, storage);
-	} finally {
-		await storage.close();
-		rmSync(dir, { recursive: true, force: true });
-	}
-}
+const withApi = (fn: (ctx: ApiContext, storage: Storage) => Promise<void>) =>
+	withTestApi((storage) => storage.profiles.insertWindow(window(T0)), fn);
 
 function sumWhere(node: FlameNode, keep: (n: FlameNode) => boolean): number {
 	if (keep(node)) return node.value;

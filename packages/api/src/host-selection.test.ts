@@ -7,6 +7,7 @@ import { apiCodeOf } from './errors.ts';
 import type { ApiContext } from './context.ts';
 import { profileExport } from './profile-export.ts';
 import { createCaller } from './router.ts';
+import { NO_LIVE } from './test-context.ts';
 
 const T0 = 1_700_000_000_000;
 
@@ -54,7 +55,7 @@ async function withHosts(fn: (api: ReturnType<typeof createCaller>, ctx: ApiCont
 				connections: [{ ...connection, retransmits: weight }],
 			});
 		}
-		const ctx: ApiContext = { storage, live: { hosts: () => [], processes: () => [] } };
+		const ctx: ApiContext = { storage, live: NO_LIVE };
 		await fn(createCaller(ctx), ctx);
 	} finally {
 		await storage.close();

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { openStorage } from '@firesight/store';
 import { createCaller } from './router.ts';
+import { NO_LIVE } from './test-context.ts';
 
 test('network: connections, rates per second, and errors from the closed set', async () => {
 	const storage = await openStorage({ backend: 'sqlite', path: ':memory:', pruneIntervalMs: 0 });
@@ -20,7 +21,7 @@ test('network: connections, rates per second, and errors from the closed set', a
 	};
 	await storage.connections.insertWindow({ host: 'h', startMs: 60_000, durationMs: 10_000, connections: [{ ...base, retransmits: 30 }] });
 	await storage.connections.insertWindow({ host: 'h', startMs: 70_000, durationMs: 10_000, connections: [{ ...base, retransmits: 10 }] });
-	const caller = createCaller({ storage, live: { hosts: () => [], processes: () => [] } });
+	const caller = createCaller({ storage, live: NO_LIVE });
 
 	const rows = await caller.network.connections({ fromMs: 0, toMs: 100_000, pid: 42 });
 	assert.deepEqual(

@@ -3,8 +3,7 @@ import { test } from 'node:test';
 import { REQUEST_LATENCY_BUCKETS } from '@firesight/protocol';
 import { openStorage } from '@firesight/store';
 import { createCaller } from './router.ts';
-
-const live = { hosts: () => [], processes: () => [] };
+import { NO_LIVE } from './test-context.ts';
 
 test('requests: list, endpoints and histogram through the router; errors from the closed set', async () => {
 	const storage = await openStorage({ backend: 'sqlite', path: ':memory:', pruneIntervalMs: 0 });
@@ -62,7 +61,7 @@ test('requests: list, endpoints and histogram through the router; errors from th
 			},
 		],
 	});
-	const caller = createCaller({ storage, live });
+	const caller = createCaller({ storage, live: NO_LIVE });
 
 	assert.deepEqual(
 		(await caller.requests.list({ sinceMs: 0, limit: 1 })).map((r) => r.ts),

@@ -1,13 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { TRPCError } from '@trpc/server';
-import { fromPprof, type FlameNode } from '@firesight/profile';
+import { fromPprof } from '@firesight/profile';
 import type { ProfileWindow } from '@firesight/protocol';
-import { openStorage } from '@firesight/store';
 import { apiCodeOf, createCaller, profileExport, type ApiContext, type LiveView } from './index.ts';
+import { findByName, withTestApi } from './test-context.ts';
 
 const T0 = 1_700_000_000_000;
 
@@ -38,27 +35,15 @@ const live: LiveView = {
 			: [{ type: 'processes', host: 'h1', ts: T0, rows: [{ pid: 9, comm: 'live', cmdline: 'live --x', cpuPercent: 5, samplesPerSec: 5 }] }],
 };
 
-async function withApi(fn: (ctx: ApiContext) => Promise<void>): Promise<void> {
-	const dir = mkdtempSync(join(tmpdir(), 'firesight-api-'));
-	const storage = await openStorage({ backend: 'sqlite', dataDir: dir, pruneIntervalMs: 0 });
-	try {
-		await storage.profiles.insertWindow(window(T0, 990, 9));
-		await storage.profiles.insertWindow(window(T0 + 10_000, 1000, 0));
-		await fn({ storage, live });
-	} finally {
-		await storage.close();
-		rmSync(dir, { recursive: true, force: true });
-	}
-}
-
-function find(node: FlameNode, name: string): FlameNode | undefined {
-	if (node.name === name) return node;
-	for (const c of node.children) {
-		const f = find(c, name);
-		if (f) return f;
-	}
-	return undefined;
-}
+const withApi = (fn: (ctx: ApiContext) => Promise<void>) =>
+	withTestApi(
+		async (storage) => {
+			await storage.profiles.insertWindow(window(T0, 990, 9));
+			await storage.profiles.insertWindow(window(T0 + 10_000, 1000, 0));
+		},
+		fn,
+		live,
+	);
 
 test('profile.flame merges windows, prunes narrow nodes and ranks functions', () =>
 	withApi(async (ctx) => {
@@ -67,21 +52,21 @@ test('profile.flame merges windows, prunes narrow nodes and ranks functions', ()
 		assert.equal(full.totalSamples, 990 + 9 + 1 + 1000 + 0 + 1);
 		assert.equal(full.windows, 2);
 		assert.equal(full.tree.value, full.totalSamples);
-		assert.equal(find(full.tree, 'hot')?.value, 1990);
-		assert.equal(find(full.tree, 'cold')?.value, 9);
+		assert.equal(findByName(full.tree, 'hot')?.value, 1990);
+		assert.equal(findByName(full.tree, 'cold')?.value, 9);
 		assert.equal(full.prunedNodes, 0);
 		assert.equal(full.topFunctions[0]?.name, 'hot');
 
 		// cold (9 of 2001) and the sh process (2 of 2001) fall under 1%.
 		const pruned = await api.profile.flame({ fromMs: T0, toMs: T0 + 20_000, minFraction: 0.01 });
-		assert.equal(find(pruned.tree, 'cold'), undefined);
+		assert.equal(findByName(pruned.tree, 'cold'), undefined);
 		// Counted where they are cut: cold, and sh under the root (its main goes with it).
 		assert.equal(pruned.prunedNodes, 2);
 		// Their weight is in one remainder node under main (cold) and one under the root (sh).
 		assert.equal(pruned.hiddenNodes, 2);
 		assert.equal(pruned.hiddenSamples, 9 + 2);
 		assert.equal(pruned.nodes, full.nodes - 3 + 2);
-		assert.equal(find(pruned.tree, 'main')?.value, 1999);
+		assert.equal(findByName(pruned.tree, 'main')?.value, 1999);
 
 		const onlyPid = await api.profile.flame({ fromMs: T0, toMs: T0 + 20_000, pid: 8 });
 		assert.equal(onlyPid.totalSamples, 2);

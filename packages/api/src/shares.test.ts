@@ -8,8 +8,8 @@ import { gzipSync } from 'node:zlib';
 import type { TRPCError } from '@trpc/server';
 import { fromPprof, toPprof, totalWeight, type FlameNode } from '@firesight/profile';
 import type { ProfileWindow, RequestRecord } from '@firesight/protocol';
-import { openStorage } from '@firesight/store';
 import { apiCodeOf, createCaller, profileExport, shareFromFile, type ApiContext } from './index.ts';
+import { findByName, withTestApi } from './test-context.ts';
 
 const T0 = 1_700_000_000_000;
 const SECRET = 'Bearer sk_live_do_not_share_4242';
@@ -59,28 +59,15 @@ function secretRequest(): RequestRecord {
 	};
 }
 
-async function withApi(fn: (ctx: ApiContext, dir: string) => Promise<void>): Promise<void> {
-	const dir = mkdtempSync(join(tmpdir(), 'firesight-shares-'));
-	const storage = await openStorage({ backend: 'sqlite', dataDir: dir, pruneIntervalMs: 0 });
-	try {
-		await storage.profiles.insertWindow(window('h1', T0, 90));
-		await storage.profiles.insertWindow(window('h2', T0 + 10_000, 100));
-		await storage.requests.insertBatch({ host: 'h1', ts: T0 + 2000, omitted: 0, requests: [secretRequest()] });
-		await fn({ storage, live: { hosts: () => [], processes: () => [] } }, dir);
-	} finally {
-		await storage.close();
-		rmSync(dir, { recursive: true, force: true });
-	}
-}
-
-function find(node: FlameNode, name: string): FlameNode | undefined {
-	if (node.name === name) return node;
-	for (const c of node.children) {
-		const f = find(c, name);
-		if (f) return f;
-	}
-	return undefined;
-}
+const withApi = (fn: (ctx: ApiContext, dir: string) => Promise<void>) =>
+	withTestApi(
+		async (storage) => {
+			await storage.profiles.insertWindow(window('h1', T0, 90));
+			await storage.profiles.insertWindow(window('h2', T0 + 10_000, 100));
+			await storage.requests.insertBatch({ host: 'h1', ts: T0 + 2000, omitted: 0, requests: [secretRequest()] });
+		},
+		(ctx, _storage, dir) => fn(ctx, dir),
+	);
 
 const codeOf = (code: string) => (err: TRPCError) => {
 	assert.equal(apiCodeOf(err), code, err.message);
@@ -112,7 +99,7 @@ test('a share is a snapshot of the query: same flame and top functions, what it 
 		// Immutable: more data later changes the query, not the share.
 		await ctx.storage.profiles.insertWindow(window('h1', T0 + 5000, 1000));
 		assert.equal((await api.shares.flame({ id: made.id })).totalSamples, 200);
-		assert.equal(find((await api.shares.flame({ id: made.id })).tree, 'hot_function')?.value, 190);
+		assert.equal(findByName((await api.shares.flame({ id: made.id })).tree, 'hot_function')?.value, 190);
 
 		// Nothing of the request is in what a share answers, or in what the store keeps (read back whole).
 		const everything = JSON.stringify([
