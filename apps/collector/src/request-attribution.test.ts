@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ProfileBuilder, type Frame, type ProfileSample } from '@firesight/profile';
+import { parseRequestIds, ProfileBuilder, type Frame, type ProfileSample } from '@firesight/profile';
 import { readClocks } from './monotonic-clock.ts';
-import { RequestAttribution, requestIdList } from './request-attribution.ts';
+import { RequestAttribution } from './request-attribution.ts';
 
 const frame = (name: string): Frame => ({ name, module: 'm', kind: 'user' });
 const builder = () => new ProfileBuilder({ startMs: 0, durationMs: 0, frequencyHz: 100 });
@@ -142,7 +142,7 @@ test('an ambiguous sample names every slow request whose lifetime on its thread 
 			['four-amb', 'GET /fast', undefined, true],
 		],
 	);
-	assert.deepEqual(requestIdList.parse('b:1+ b:3'), [
+	assert.deepEqual(parseRequestIds('b:1+ b:3'), [
 		{ requestId: 'b:1', mayBeAfter: true },
 		{ requestId: 'b:3', mayBeAfter: false },
 	]);
@@ -175,7 +175,7 @@ test('a list of slow requests longer than the label keeps the newest and counts 
 	hold(a, b, 'f', 3, 1040, true);
 	a.flush(b);
 	const [s] = b.build().samples;
-	const entries = requestIdList.parse(s!.requestId!);
+	const entries = parseRequestIds(s!.requestId!);
 	assert.ok(s!.requestId!.length <= 256 && entries.length < 40 && entries.length > 5, s!.requestId);
 	assert.deepEqual(entries.at(-1), { requestId: 'bootbootx:1040', mayBeAfter: false });
 	// 1001 .. 1039 ended after 1040 started; 1040 ended after them, so it may come after them.
@@ -225,7 +225,7 @@ test('on a simulated event loop, the samples named for a slow request hold every
 		for (const s of out.samples) {
 			if (s.requestId === undefined) continue;
 			const ms = Number(out.frames[s.stack[0]!]!.name.slice(1));
-			for (const e of requestIdList.parse(s.requestId)) {
+			for (const e of parseRequestIds(s.requestId)) {
 				const id = Number(e.requestId.slice(2));
 				let n = named.get(id);
 				if (!n) named.set(id, (n = { sure: new Set(), maybe: new Set() }));

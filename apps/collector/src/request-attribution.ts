@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Frame, ProfileBuilder, SampleLabels } from '@firesight/profile';
+import { formatRequestIds, type Frame, type ProfileBuilder, type RequestIdEntry, type SampleLabels } from '@firesight/profile';
 import { limits } from '@firesight/protocol';
 import { quantile } from './tls/request-aggregates.ts';
 import { readClocks } from './monotonic-clock.ts';
@@ -16,7 +16,8 @@ import { readClocks } from './monotonic-clock.ts';
  * with a request whose start lies in Y's lifetime, on Y's thread, hold every sample of that
  * thread taken during Y's lifetime (its "CPU during this request" when attribution is
  * ambiguous), plus perhaps some taken after Y ended while Z and another request were still open.
- * Such a sample's `requestId` lists every slow request it may belong to (see `requestIdList`).
+ * Such a sample's `requestId` lists every slow request it may belong to (`parseRequestIds` in
+ * @firesight/profile), marking those it may come after.
  *
  * A request's parse can arrive after the samples it caused (the ring buffer is drained every
  * 100 ms, the profile maps every tick), so stamped samples are held until their window closes.
@@ -45,24 +46,6 @@ export interface RequestAttributionOptions {
 	maxRequests?: number;
 }
 
-/**
- * How an ambiguous sample's `requestId` names the slow requests whose lifetime on its thread may
- * hold it: their ids, oldest first, separated by a space; an id ends in `+` when the sample may
- * have been taken after that request ended (its stamp's request outlived it, or is still open).
- * An unambiguous sample's `requestId` is its one request's id, as before.
- */
-export const requestIdList = {
-	separator: ' ',
-	/** Marks a request the sample may come after. */
-	mayBeAfter: '+',
-	/** The entries of a `requestId` label: each request it names, and whether the sample may come after it. */
-	parse(label: string): { requestId: string; mayBeAfter: boolean }[] {
-		return label
-			.split(' ')
-			.filter((t) => t !== '')
-			.map((t) => (t.endsWith('+') ? { requestId: t.slice(0, -1), mayBeAfter: true } : { requestId: t, mayBeAfter: false }));
-	},
-} as const;
 
 export interface RequestAttributionStats {
 	/** Samples stamped with a request the TLS capture never described: sent without labels. */
@@ -283,14 +266,14 @@ class Lifetimes {
 	/**
 	 * The `requestId` label of an ambiguous sample stamped with `request` (`z`): every slow
 	 * request Y of its thread with start(Y) <= start(z) <= end(Y), oldest first (see
-	 * `requestIdList`); `wait` while such a Y is open and may still turn slow; `cut` when the
+	 * `parseRequestIds`); `wait` while such a Y is open and may still turn slow; `cut` when the
 	 * oldest did not fit.
 	 */
 	of(request: number, z: Readonly<RequestInfo>): { label: string | undefined; wait: boolean; cut: boolean } {
 		let out = this.#memo.get(request);
 		if (out) return out;
 		const a = this.#attribution;
-		const entries: string[] = [];
+		const entries: RequestIdEntry[] = [];
 		let wait = false;
 		// Without its thread only the stamp itself is known to hold the sample.
 		const thread = z.tid === 0 ? [[request, z] as [number, Readonly<RequestInfo>]] : (this.#threads().get(`${z.pid}:${z.tid}`) ?? []);
@@ -304,14 +287,14 @@ class Lifetimes {
 			if (slow !== true) continue;
 			// Inside y's lifetime for sure: a sample of y itself, or of a request that ended before y.
 			const inside = id === request || (zEnd !== undefined && (yEnd === undefined || zEnd <= yEnd));
-			entries.push(inside ? a.requestId(id) : a.requestId(id) + requestIdList.mayBeAfter);
+			entries.push({ requestId: a.requestId(id), mayBeAfter: !inside });
 		}
 		let cut = false;
-		while (entries.join(requestIdList.separator).length > limits.shortString) {
+		while (formatRequestIds(entries).length > limits.shortString) {
 			entries.shift();
 			cut = true;
 		}
-		out = { label: entries.length > 0 ? entries.join(requestIdList.separator) : undefined, wait, cut };
+		out = { label: entries.length > 0 ? formatRequestIds(entries) : undefined, wait, cut };
 		this.#memo.set(request, out);
 		return out;
 	}

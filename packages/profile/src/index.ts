@@ -34,3 +34,11 @@ export { diffFunctions, type DiffFunctionRow } from './diff-functions.ts';
 export { sandwich, type Sandwich, type FunctionRef } from './sandwich.ts';
 export { groupByProcess, processFrameName, PROCESS_MODULE } from './group-by-process.ts';
 export { groupByEndpoint, endpointFrameName, ENDPOINT_MODULE, NO_ENDPOINT } from './group-by-endpoint.ts';
+export {
+	parseRequestIds,
+	requestIdEntry,
+	formatRequestIds,
+	REQUEST_ID_SEPARATOR,
+	MAY_BE_AFTER,
+	type RequestIdEntry,
+} from './request-id-list.ts';

@@ -17,9 +17,13 @@ export interface SampleLabels {
 	 * table's method and endpoint): set from the TLS capture's per-thread current request.
 	 */
 	readonly endpoint?: string;
-	/** The served request's id (a request record's `requestId`); kept only for slow requests, so the others merge per endpoint. */
+	/**
+	 * The served request's id (a request record's `requestId`); kept only for slow requests, so
+	 * the others merge per endpoint. On an ambiguous sample: every slow request whose lifetime on
+	 * the thread may hold it, as a list (`parseRequestIds`).
+	 */
 	readonly requestId?: string;
-	/** Several requests were open on the thread: `endpoint` and `requestId` name the one read last. */
+	/** Several requests were open on the thread: `endpoint` names the one read last. */
 	readonly ambiguous?: boolean;
 }
 

@@ -208,7 +208,8 @@ function sampleFilters(q: ProfileQuery): string[] {
 	if (q.pid !== undefined) where.push(`pid = ${num(q.pid)}`);
 	if (q.comm !== undefined) where.push(`comm = ${str(q.comm)}`);
 	if (q.endpoint !== undefined) where.push(`endpoint = ${str(q.endpoint)}`);
-	if (q.requestId !== undefined) where.push(`request_id = ${str(q.requestId)}`);
+	// A request's id, or one entry of an ambiguous sample's list (`parseRequestIds`).
+	if (q.requestId !== undefined) where.push(`has(splitByChar(' ', replaceAll(request_id, '+', '')), ${str(q.requestId)})`);
 	return where;
 }
 

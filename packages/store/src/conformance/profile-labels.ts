@@ -107,6 +107,32 @@ export function profileLabelConformance(backend: BackendUnderTest): void {
 		}),
 	);
 
+	test(title('a request filter finds the ambiguous samples whose list of slow requests names it, and nothing that only looks alike'), () =>
+		withStorage(backend, {}, async ({ storage: { profiles } }) => {
+			await profiles.insertWindow(
+				window('a', T0, [
+					users(1, { requestId: 'b1:9' }),
+					orders(2, { requestId: 'b1:9 b1:12+', ambiguous: true }),
+					users(4, { requestId: 'b1:90+ b1:12', ambiguous: true }),
+					idle(8),
+				]),
+			);
+			const range = { fromMs: T0, toMs: T0 + 10_000 };
+			const weight = async (requestId: string) => totalWeight((await profiles.query({ ...range, requestId })).profile);
+			assert.equal(await weight('b1:9'), 1 + 2);
+			assert.equal(await weight('b1:12'), 2 + 4);
+			assert.equal(await weight('b1:90'), 4);
+			for (const none of ['b1:1', 'b1', '9', 'b1:12+', ' ']) assert.equal(await weight(none), 0, none);
+			assert.deepEqual(await profiles.timeline({ ...range, bucketMs: 10_000, requestId: 'b1:12' }), [6]);
+			// The list comes back as stored, for the query's caller to read which entries may come after.
+			const found = await profiles.query({ ...range, requestId: 'b1:12' });
+			assert.deepEqual(described(found.profile), [
+				`getUser ${USERS} b1:90+ b1:12 ambiguous 4`,
+				`listOrders ${ORDERS} b1:9 b1:12+ ambiguous 2`,
+			]);
+		}),
+	);
+
 	test(title('a request keeps its requestId, the label its samples carry; one without has none'), () =>
 		withStorage(backend, {}, async ({ storage: { requests } }) => {
 			const base = {

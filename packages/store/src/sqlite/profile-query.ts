@@ -155,7 +155,8 @@ export function labelIdsMatching(db: Database.Database, q: ProfileQuery): Set<nu
 		params.push(q.endpoint);
 	}
 	if (q.requestId !== undefined) {
-		where.push('request_id = ?');
+		// A request's id, or one entry of an ambiguous sample's list (`parseRequestIds`).
+		where.push(`instr(' ' || replace(request_id, '+', '') || ' ', ' ' || ? || ' ') > 0`);
 		params.push(q.requestId);
 	}
 	const rows = db
