@@ -69,6 +69,32 @@ test('profile.endpoint: the samples attributed to an endpoint, and their share o
 		await assert.rejects(api.profile.endpoint({ ...range, pid: 7 }), /give an endpoint or a requestId/);
 	}));
 
+test('profile.endpoint for a request whose samples were ambiguous: its own samples, and its thread during its lifetime', () =>
+	withApi(async (ctx) => {
+		// Request b:5 ran alone for 6 samples, then with others open: 4 stamped b:5, 3 stamped
+		// with a request that started and ended inside it, 2 stamped with one that outlived it.
+		await ctx.storage.profiles.insertWindow({
+			...window(T0 + 1000),
+			samples: [
+				{ pid: 7, comm: 'server', stack: [0, 1], weight: 6, endpoint: USERS, requestId: 'b:5' },
+				{ pid: 7, comm: 'server', stack: [0, 1], weight: 4, endpoint: USERS, requestId: 'b:5', ambiguous: true },
+				{ pid: 7, comm: 'server', stack: [0, 2], weight: 3, endpoint: ORDERS, requestId: 'b:5', ambiguous: true },
+				{ pid: 7, comm: 'server', stack: [0, 2], weight: 2, endpoint: ORDERS, requestId: 'b:5+ b:6', ambiguous: true },
+				{ pid: 7, comm: 'server', stack: [0, 2], weight: 9, endpoint: ORDERS, requestId: 'b:6', ambiguous: true },
+			],
+		});
+		const api = createCaller(ctx);
+		const during = await api.profile.endpoint({ ...range, pid: 7, requestId: 'b:5' });
+		assert.equal(during.flame.totalSamples, 6 + 4 + 3 + 2);
+		assert.deepEqual(during.request, { exactSamples: 6, lifetimeSamples: 9, mayBeAfterSamples: 2 });
+		assert.equal(during.ambiguousSamples, 9);
+		assert.ok(names(during.flame.tree).includes('createOrder'), 'the other requests’ code that ran during it');
+		const other = await api.profile.endpoint({ ...range, pid: 7, requestId: 'b:6' });
+		assert.deepEqual(other.request, { exactSamples: 0, lifetimeSamples: 11, mayBeAfterSamples: 0 });
+		// An endpoint query has no request part.
+		assert.equal((await api.profile.endpoint({ ...range, pid: 7, endpoint: USERS })).request, undefined);
+	}));
+
 test('profile.flame filters by endpoint and requestId, and groups by endpoint', () =>
 	withApi(async (ctx) => {
 		const api = createCaller(ctx);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { totalWeight } from '@firesight/profile';
+import { requestIdEntry, totalWeight } from '@firesight/profile';
 import { commSchema, pidSchema } from '@firesight/protocol';
 import { flameResult, type FlameResult } from './flame-result.ts';
 import { checkRange, guarded } from './guards.ts';
@@ -36,11 +36,21 @@ export interface EndpointCpu {
 	 * endpoint (or request) was the one read last, not necessarily the one running.
 	 */
 	ambiguousSamples: number;
+	/**
+	 * "CPU during this request" (a requestId was given): how flame.totalSamples splits. Samples
+	 * taken while the request was the only one open on its thread are exactly its own. The rest
+	 * were taken on its thread during its lifetime while other requests were open too (ambiguous):
+	 * what ran may have been any of them, and `mayBeAfterSamples` of them may even come from
+	 * after it ended (the request they were stamped with outlived it).
+	 */
+	request?: { exactSamples: number; lifetimeSamples: number; mayBeAfterSamples: number };
 }
 
 /**
  * "CPU of this endpoint" and "CPU during this request": the attributed samples as a flame graph,
- * with the share of the serving process's CPU they are.
+ * with the share of the serving process's CPU they are. For a request whose attribution was
+ * ambiguous, that is its thread's CPU during its lifetime (see `EndpointCpu.request`); give no
+ * endpoint with it, since the other requests open then may be of other endpoints.
  */
 export const endpointCpuProcedure = t.procedure.input(endpointCpuInput).query(async ({ input, ctx }): Promise<EndpointCpu> => {
 	checkRange(input);
@@ -57,5 +67,17 @@ export const endpointCpuProcedure = t.procedure.input(endpointCpuInput).query(as
 	let ambiguousSamples = 0;
 	for (const s of attributed.profile.samples) if (s.ambiguous === true) ambiguousSamples += s.weight;
 	const samples = totalWeight(attributed.profile);
-	return { flame, processSamples, share: processSamples > 0 ? samples / processSamples : null, ambiguousSamples };
+	const out: EndpointCpu = { flame, processSamples, share: processSamples > 0 ? samples / processSamples : null, ambiguousSamples };
+	if (input.requestId !== undefined) {
+		const request = { exactSamples: 0, lifetimeSamples: 0, mayBeAfterSamples: 0 };
+		for (const s of attributed.profile.samples) {
+			if (s.ambiguous !== true) request.exactSamples += s.weight;
+			else {
+				request.lifetimeSamples += s.weight;
+				if (requestIdEntry(s.requestId, input.requestId)?.mayBeAfter === true) request.mayBeAfterSamples += s.weight;
+			}
+		}
+		out.request = request;
+	}
+	return out;
 });
