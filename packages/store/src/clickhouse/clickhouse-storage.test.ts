@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { after, test } from 'node:test';
 import type { ProfileWindow } from '@firesight/protocol';
 import { clickhouseRequired, clickhouseStatement, startClickhouse, type ClickhouseServer } from '@firesight/testing/clickhouse-server';
+import { profileWindow, userFrames } from '@firesight/testing/profile-windows';
 import { storageConformance } from '../conformance/index.ts';
 import { openStorage } from '../storage.ts';
 import type { StorageOptions } from '../storage-options.ts';
@@ -43,20 +44,8 @@ function clickhouseTests(server: ClickhouseServer): void {
 
 	const T0 = 1_700_000_000_000;
 	const DAY = 86_400_000;
-	function window(host: string, startMs: number, samples: ProfileWindow['samples']): ProfileWindow {
-		return {
-			host,
-			startMs,
-			durationMs: 10_000,
-			frequencyHz: 100,
-			frames: [
-				{ name: 'main', module: 'app', kind: 'user' },
-				{ name: 'hot', module: 'app', kind: 'user' },
-				{ name: 'cold', module: 'app', kind: 'user' },
-			],
-			samples,
-		};
-	}
+	const frames = userFrames('app', 'main', 'hot', 'cold');
+	const window = (host: string, startMs: number, samples: ProfileWindow['samples']) => profileWindow(host, startMs, frames, samples);
 	const hot = (pid: number) => ({ pid, comm: 'app', stack: [0, 1], weight: 1 });
 	const cold = (pid: number) => ({ pid, comm: 'app', stack: [0, 2], weight: 1 });
 

@@ -2,25 +2,13 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { totalWeight, type Profile } from '@firesight/profile';
 import type { ProfileWindow } from '@firesight/protocol';
+import { profileWindow, userFrames } from '@firesight/testing/profile-windows';
 import { DAY, T0, withStorage, type BackendUnderTest } from './backend.ts';
 
 type Sample = ProfileWindow['samples'][number];
 
-function window(host: string, startMs: number, samples: Sample[]): ProfileWindow {
-	return {
-		host,
-		startMs,
-		durationMs: 10_000,
-		frequencyHz: 100,
-		frames: [
-			{ name: 'main', module: 'server', kind: 'user' },
-			{ name: 'getUser', module: 'server', kind: 'user' },
-			{ name: 'listOrders', module: 'server', kind: 'user' },
-			{ name: 'idle', module: 'server', kind: 'user' },
-		],
-		samples,
-	};
-}
+const FRAMES = userFrames('server', 'main', 'getUser', 'listOrders', 'idle');
+const window = (host: string, startMs: number, samples: Sample[]): ProfileWindow => profileWindow(host, startMs, FRAMES, samples);
 
 const USERS = 'GET /api/users/:id';
 const ORDERS = 'POST /api/orders';

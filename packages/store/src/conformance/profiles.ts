@@ -4,26 +4,9 @@ import { ProfileBuilder, totalWeight, type Profile } from '@firesight/profile';
 import type { ProfileWindow } from '@firesight/protocol';
 import { FALLBACK_FREQUENCY_HZ } from '../profile-store.ts';
 import { acrossReopen, DAY, T0, withStorage, type BackendUnderTest } from './backend.ts';
+import { coldStack, hotColdWindow, hotStack } from './hot-cold.ts';
 
-function window(host: string, startMs: number, samples: ProfileWindow['samples'], frequencyHz = 100): ProfileWindow {
-	return {
-		host,
-		startMs,
-		durationMs: 10_000,
-		frequencyHz,
-		frames: [
-			{ name: 'main', module: 'app', kind: 'user' },
-			{ name: 'hot', module: 'app', kind: 'user' },
-			{ name: 'cold', module: 'app', kind: 'user' },
-			{ name: 'unused', module: 'app', kind: 'user' },
-			{ name: 'do_syscall_64', module: '[kernel.kallsyms]', kind: 'kernel' },
-		],
-		samples,
-	};
-}
-
-const hotStack = (pid: number, comm: string, weight: number) => ({ pid, comm, stack: [0, 1], weight });
-const coldStack = (pid: number, comm: string, weight: number) => ({ pid, comm, stack: [0, 2, 4], weight });
+const window = hotColdWindow;
 
 function names(profile: Profile, stack: readonly number[]): string {
 	return stack.map((i) => profile.frames[i]!.name).join(';');

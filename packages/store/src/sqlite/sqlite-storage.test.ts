@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import type { ProfileWindow, RequestRecord } from '@firesight/protocol';
+import { coldStack, hotColdWindow, hotStack } from '../conformance/hot-cold.ts';
 import { storageConformance } from '../conformance/index.ts';
 import { openStorage } from '../storage.ts';
 import { migrate, migrations } from './migrations.ts';
@@ -36,24 +37,7 @@ storageConformance({
 const T0 = 1_700_000_000_000;
 const LATEST = Math.max(...migrations.map((m) => m.version));
 
-function window(startMs: number, samples: ProfileWindow['samples']): ProfileWindow {
-	return {
-		host: 'a',
-		startMs,
-		durationMs: 10_000,
-		frequencyHz: 100,
-		frames: [
-			{ name: 'main', module: 'app', kind: 'user' },
-			{ name: 'hot', module: 'app', kind: 'user' },
-			{ name: 'cold', module: 'app', kind: 'user' },
-			{ name: 'unused', module: 'app', kind: 'user' },
-			{ name: 'do_syscall_64', module: '[kernel.kallsyms]', kind: 'kernel' },
-		],
-		samples,
-	};
-}
-const hotStack = (pid: number, comm: string, weight: number) => ({ pid, comm, stack: [0, 1], weight });
-const coldStack = (pid: number, comm: string, weight: number) => ({ pid, comm, stack: [0, 2, 4], weight });
+const window = (startMs: number, samples: ProfileWindow['samples']): ProfileWindow => hotColdWindow('a', startMs, samples);
 
 /** Row counts of the profile tables, read through a connection of the test's own. */
 function counts(dir: string): { hosts: number; frames: number; stacks: number; windows: number } {
