@@ -3,31 +3,19 @@ import { test } from 'node:test';
 import type { TRPCError } from '@trpc/server';
 import type { DiffNode } from '@firesight/profile';
 import type { ProfileWindow } from '@firesight/protocol';
+import { profileWindow, userFrames } from '@firesight/testing/profile-windows';
 import { apiCodeOf, createCaller, PUBLIC_SHARE_PROCEDURES, topDiffRows, type ApiContext } from './index.ts';
 import { withTestApi } from './test-context.ts';
 
 const T0 = 1_700_000_000_000;
 
 /** main;hot `hot` times, main;cold 10 times, and main;only_<host> 5 times. */
-function window(host: string, hot: number): ProfileWindow {
-	return {
-		host,
-		startMs: T0,
-		durationMs: 10_000,
-		frequencyHz: 100,
-		frames: [
-			{ name: 'main', module: 'app', kind: 'user' },
-			{ name: 'hot', module: 'app', kind: 'user' },
-			{ name: 'cold', module: 'app', kind: 'user' },
-			{ name: `only_${host}`, module: 'app', kind: 'user' },
-		],
-		samples: [
-			{ pid: 7, comm: 'app', stack: [0, 1], weight: hot },
-			{ pid: 7, comm: 'app', stack: [0, 2], weight: 10 },
-			{ pid: 7, comm: 'app', stack: [0, 3], weight: 5 },
-		],
-	};
-}
+const window = (host: string, hot: number): ProfileWindow =>
+	profileWindow(host, T0, userFrames('app', 'main', 'hot', 'cold', `only_${host}`), [
+		{ pid: 7, comm: 'app', stack: [0, 1], weight: hot },
+		{ pid: 7, comm: 'app', stack: [0, 2], weight: 10 },
+		{ pid: 7, comm: 'app', stack: [0, 3], weight: 5 },
+	]);
 
 const withApi = (fn: (ctx: ApiContext) => Promise<void>) =>
 	withTestApi(async (storage) => {

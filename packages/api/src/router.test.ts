@@ -3,29 +3,18 @@ import assert from 'node:assert/strict';
 import { TRPCError } from '@trpc/server';
 import { fromPprof } from '@firesight/profile';
 import type { ProfileWindow } from '@firesight/protocol';
+import { profileWindow, userFrames } from '@firesight/testing/profile-windows';
 import { apiCodeOf, createCaller, profileExport, type ApiContext, type LiveView } from './index.ts';
 import { findByName, withTestApi } from './test-context.ts';
 
 const T0 = 1_700_000_000_000;
 
-function window(startMs: number, hot: number, cold: number): ProfileWindow {
-	return {
-		host: 'h1',
-		startMs,
-		durationMs: 10_000,
-		frequencyHz: 100,
-		frames: [
-			{ name: 'main', module: 'app', kind: 'user' },
-			{ name: 'hot', module: 'app', kind: 'user' },
-			{ name: 'cold', module: 'app', kind: 'user' },
-		],
-		samples: [
-			{ pid: 7, comm: 'app', stack: [0, 1], weight: hot },
-			{ pid: 7, comm: 'app', stack: [0, 2], weight: cold },
-			{ pid: 8, comm: 'sh', stack: [0], weight: 1 },
-		],
-	};
-}
+const window = (startMs: number, hot: number, cold: number): ProfileWindow =>
+	profileWindow('h1', startMs, userFrames('app', 'main', 'hot', 'cold'), [
+		{ pid: 7, comm: 'app', stack: [0, 1], weight: hot },
+		{ pid: 7, comm: 'app', stack: [0, 2], weight: cold },
+		{ pid: 8, comm: 'sh', stack: [0], weight: 1 },
+	]);
 
 const live: LiveView = {
 	hosts: () => [{ host: 'h1', connected: true, lastSeenMs: T0, frequencyHz: 100, drops: { queue_full: 1 } }],

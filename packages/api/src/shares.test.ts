@@ -8,31 +8,19 @@ import { gzipSync } from 'node:zlib';
 import type { TRPCError } from '@trpc/server';
 import { fromPprof, toPprof, totalWeight, type FlameNode } from '@firesight/profile';
 import type { ProfileWindow, RequestRecord } from '@firesight/protocol';
+import { kernelFrame, profileWindow, userFrames } from '@firesight/testing/profile-windows';
 import { apiCodeOf, createCaller, profileExport, shareFromFile, type ApiContext } from './index.ts';
 import { findByName, withTestApi } from './test-context.ts';
 
 const T0 = 1_700_000_000_000;
 const SECRET = 'Bearer sk_live_do_not_share_4242';
 
-function window(host: string, startMs: number, hot: number): ProfileWindow {
-	return {
-		host,
-		startMs,
-		durationMs: 10_000,
-		frequencyHz: 100,
-		frames: [
-			{ name: 'main', module: 'app', kind: 'user' },
-			{ name: 'hot_function', module: 'app', kind: 'user' },
-			{ name: 'cold_function', module: 'app', kind: 'user' },
-			{ name: 'do_syscall_64', module: '[kernel.kallsyms]', kind: 'kernel' },
-		],
-		samples: [
-			{ pid: 7, comm: 'app', stack: [0, 1], weight: hot },
-			{ pid: 7, comm: 'app', stack: [0, 2, 3], weight: 5 },
-			{ pid: 8, comm: 'sh', stack: [0], weight: 1 },
-		],
-	};
-}
+const window = (host: string, startMs: number, hot: number): ProfileWindow =>
+	profileWindow(host, startMs, userFrames('app', 'main', 'hot_function', 'cold_function', kernelFrame('do_syscall_64')), [
+		{ pid: 7, comm: 'app', stack: [0, 1], weight: hot },
+		{ pid: 7, comm: 'app', stack: [0, 2, 3], weight: 5 },
+		{ pid: 8, comm: 'sh', stack: [0], weight: 1 },
+	]);
 
 /** A captured request full of secrets, stored beside the profiles a share is made from. */
 function secretRequest(): RequestRecord {
