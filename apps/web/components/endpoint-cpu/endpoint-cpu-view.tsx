@@ -46,8 +46,10 @@ function compareHref(target: EndpointCpuTarget): string {
 
 /** The pprof download of the same samples, with the endpoint label on each. */
 function pprofHref(target: EndpointCpuTarget, fromMs: number, toMs: number): string {
-	const params = new URLSearchParams({ from: String(Math.floor(fromMs)), to: String(Math.ceil(toMs)), endpoint: target.endpoint });
+	const params = new URLSearchParams({ from: String(Math.floor(fromMs)), to: String(Math.ceil(toMs)) });
+	// A request's samples: all of them, whatever endpoint the other requests open then were of.
 	if (target.requestId) params.set('request', target.requestId);
+	else params.set('endpoint', target.endpoint);
 	if (target.host) params.set('host', target.host);
 	if (target.pid !== undefined) params.set('pid', String(target.pid));
 	else if (target.comm) params.set('comm', target.comm);
@@ -74,8 +76,9 @@ export function EndpointCpuView() {
 					{
 						fromMs,
 						toMs,
-						endpoint: target.endpoint,
-						...(target.requestId ? { requestId: target.requestId } : {}),
+						// A request's own samples and, when its attribution was ambiguous, its
+						// thread's during its lifetime, whatever endpoint they were stamped with.
+						...(target.requestId ? { requestId: target.requestId } : { endpoint: target.endpoint }),
 						...(target.host ? { host: target.host } : {}),
 						...(target.pid !== undefined ? { pid: target.pid } : target.comm ? { comm: target.comm } : {}),
 						minFraction: 1 / Math.max(1200, window.innerWidth),
@@ -101,6 +104,9 @@ export function EndpointCpuView() {
 	const flame = data?.flame;
 	const share = data?.share ?? null;
 	const ambiguousShare = data && data.flame.totalSamples > 0 ? data.ambiguousSamples / data.flame.totalSamples : 0;
+	// "CPU during this request" when other requests were open on its thread during it.
+	const lifetime = data?.request && data.request.lifetimeSamples > 0 ? data.request : undefined;
+	const graphTitle = lifetime ? 'CPU of its thread during its lifetime' : title;
 	return (
 		<div className="page" data-testid="endpoint-cpu-view">
 			<PageHead title={title}>
@@ -159,7 +165,33 @@ export function EndpointCpuView() {
 					testId="endpoint-cpu-ambiguous"
 				/>
 			</section>
-			{data && data.ambiguousSamples > 0 && (
+			{lifetime && (
+				<section className="stat-row endpoint-cpu-lifetime-row" aria-label="Attribution of this request" data-testid="endpoint-cpu-lifetime">
+					<StatCard label="Its own samples (exact)" value={formatInt(lifetime.exactSamples)} testId="endpoint-cpu-exact" />
+					<StatCard
+						label="Its thread during its lifetime (ambiguous)"
+						value={<span className="ambiguous-value">{formatInt(lifetime.exactSamples + lifetime.lifetimeSamples)}</span>}
+						testId="endpoint-cpu-lifetime-samples"
+					/>
+					<StatCard
+						label="May be from after it ended"
+						value={<span className={lifetime.mayBeAfterSamples > 0 ? 'ambiguous-value' : ''}>up to {formatInt(lifetime.mayBeAfterSamples)}</span>}
+						testId="endpoint-cpu-may-be-after"
+					/>
+				</section>
+			)}
+			{lifetime ? (
+				<div className="ambiguous-note" role="note" data-testid="endpoint-cpu-ambiguous-note">
+					<span className="badge badge-ambiguous">ambiguous</span> Other requests were open on this request&apos;s thread while it ran (an
+					event loop serving them in turns), so which of them a sample belongs to is not known. Shown is the CPU of its thread during its
+					lifetime: its {formatInt(lifetime.exactSamples)} own samples, taken while it was the only request open, and{' '}
+					{formatInt(lifetime.lifetimeSamples)} taken while others were open too, whatever request ran
+					{lifetime.mayBeAfterSamples > 0
+						? ` (ambiguous: may include up to ${formatInt(lifetime.mayBeAfterSamples)} samples from after it ended, while a request that started during it was still open)`
+						: ''}
+					.
+				</div>
+			) : data && data.ambiguousSamples > 0 && (
 				<div className="ambiguous-note" role="note" data-testid="endpoint-cpu-ambiguous-note">
 					<span className="badge badge-ambiguous">ambiguous</span> {formatInt(data.ambiguousSamples)} of these samples were taken while
 					several requests were open on the thread (an event loop serving them in turns): they are counted for the request read last, which
@@ -179,7 +211,8 @@ export function EndpointCpuView() {
 			) : (
 				<section className="panel graph-panel" aria-label="Flame graph">
 					<div className="panel-head">
-						<span className="panel-title">{title}</span>
+						<span className="panel-title">{graphTitle}</span>
+						{lifetime && <span className="badge badge-ambiguous">ambiguous</span>}
 						<span className="toolbar-note">
 							{formatInt(flame.totalSamples)} samples {rangePhrase(target)}
 						</span>
