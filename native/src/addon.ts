@@ -54,7 +54,31 @@ export interface RawTlsTracer {
 	addProcess(tgid: number): void;
 	counters(): ArrayBuffer;
 	syscallHook(): 'tracepoints' | 'raw';
-	close(): void;
+	setCaptureBodies(tgid: number, on: boolean): void;
+	/** HTTP1_EV_CONN_OPEN records (http1-records.h). */
+	connections(): ArrayBuffer;
+	/** HTTP1_STAT_MAX u64 totals. */
+	http1Stats(): ArrayBuffer;
+	/** Records from ending the open connections (the first call). */
+	close(): ArrayBuffer;
+}
+
+/** Limits of the addon's HTTP/1 tracker (http1-tracker.h). */
+export interface RawHttp1Config {
+	maxBodyBytes: number;
+	maxConnections: number;
+	idleTimeoutMs: number;
+}
+
+/** The addon's Http1Tracker fed from JavaScript (http1-tracker-addon.cc). */
+export interface RawHttp1Tracker {
+	/** Framed tls records in; the tracker's records and those it passes on out. */
+	handle(batch: ArrayBuffer): ArrayBuffer;
+	evictIdle(beforeNs: bigint): ArrayBuffer;
+	endAll(ns: bigint): ArrayBuffer;
+	connections(): ArrayBuffer;
+	setCaptureBodies(tgid: number, on: boolean): void;
+	stats(): ArrayBuffer;
 }
 
 export interface RawTlsTracerConfig {
@@ -68,6 +92,9 @@ export interface RawTlsTracerConfig {
 	/** Keep the per-thread request context that profile samples are stamped with. */
 	requestContext: boolean;
 	onBatch: (batch: ArrayBuffer) => void;
+	http1: RawHttp1Config;
+	/** Processes whose bodies are kept from the start. */
+	bodyPids: number[];
 }
 
 /** What addon.cc exports. */
@@ -75,6 +102,7 @@ export interface RawAddon {
 	Profiler: new (config: RawProfilerConfig) => RawProfiler;
 	TcpTracer: new (config: RawTcpTracerConfig) => RawTcpTracer;
 	TlsTracer: new (config: RawTlsTracerConfig) => RawTlsTracer;
+	Http1Tracker: new (config: Partial<RawHttp1Config>) => RawHttp1Tracker;
 }
 
 const addonPath = fileURLToPath(new URL('../build/Release/firesight_native.node', import.meta.url));

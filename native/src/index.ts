@@ -12,4 +12,6 @@ export { NativeError, checkBpfPrerequisites } from './native-error.ts';
 export { PROFILE_COUNTERS, type ProfileCounter, type StackCount } from './profile-records.ts';
 export { TlsTracer, type TlsTracerOptions } from './tls-tracer.ts';
 export * from './tls-records.ts';
+export * from './http1-records.ts';
+export { Http1Tracker, type Http1TrackerOptions } from './http1-tracker.ts';
 export * from './tcp-tracer.ts';

@@ -33,17 +33,24 @@ void RingBufferStream::Stop()
 	rb_ = nullptr;
 }
 
-int RingBufferStream::OnRecord(void *ctx, void *data, size_t len)
+uint8_t *RingBufferStream::Reserve(size_t len)
 {
-	auto *self = static_cast<RingBufferStream *>(ctx);
 	struct ring_buffer_frame frame = {static_cast<__u32>(len), 0};
 	size_t padded = (len + RING_BUFFER_FRAME_ALIGN - 1) & ~size_t(RING_BUFFER_FRAME_ALIGN - 1);
-	auto &b = self->batch_;
+	auto &b = batch_;
 	size_t at = b.size();
 	b.resize(at + sizeof(frame) + padded, 0);
 	memcpy(b.data() + at, &frame, sizeof(frame));
-	memcpy(b.data() + at + sizeof(frame), data, len);
-	self->batch_records_++;
+	batch_records_++;
+	return b.data() + at + sizeof(frame);
+}
+
+int RingBufferStream::OnRecord(void *ctx, void *data, size_t len)
+{
+	auto *self = static_cast<RingBufferStream *>(ctx);
+	if (self->on_record_ && self->on_record_(static_cast<const uint8_t *>(data), len))
+		return 0;
+	memcpy(self->Reserve(len), data, len);
 	return 0;
 }
 
@@ -54,6 +61,8 @@ void RingBufferStream::Run()
 		// without a wake-up waits: those are only read by the consume that follows.
 		ring_buffer__poll(rb_, poll_timeout_ms_);
 		ring_buffer__consume(rb_);
+		if (on_drain_)
+			on_drain_();
 		if (batch_.empty())
 			continue;
 		size_t bytes = batch_.size();

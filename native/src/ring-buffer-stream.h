@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <thread>
 #include <vector>
 
@@ -24,6 +25,21 @@ public:
 	RingBufferStream(const RingBufferStream &) = delete;
 	RingBufferStream &operator=(const RingBufferStream &) = delete;
 	~RingBufferStream() { Stop(); }
+
+	// Poll thread. Sees each record before it is framed into the batch; returns true when it
+	// took the record (it may have added others with Reserve()).
+	using RecordHook = std::function<bool(const uint8_t *data, size_t len)>;
+	// Poll thread, after each drain, before the batch goes to JavaScript.
+	using DrainHook = std::function<void()>;
+	// Main thread, before Start().
+	void SetHooks(RecordHook on_record, DrainHook on_drain)
+	{
+		on_record_ = std::move(on_record);
+		on_drain_ = std::move(on_drain);
+	}
+	// Poll thread (from a hook): a zeroed record of `len` bytes framed into the batch being
+	// built, valid until the next Reserve.
+	uint8_t *Reserve(size_t len);
 
 	// Main thread. Calls `onBatch(ArrayBuffer)` on the main thread for each batch. Records
 	// submitted without a wake-up wait at most `poll_timeout_ms`; Stop() takes as long.
@@ -51,6 +67,8 @@ private:
 	int poll_timeout_ms_ = 100;
 	std::vector<uint8_t> batch_;
 	uint64_t batch_records_ = 0;
+	RecordHook on_record_;
+	DrainHook on_drain_;
 	bool started_ = false;
 };
 

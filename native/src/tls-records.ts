@@ -3,6 +3,7 @@
  * {ts_ns u64, type u32, tgid u32}; golden-byte tests pin each layout.
  */
 import { decodeCounterArray } from './counter-records.ts';
+import { decodeHttp1Event, isHttp1RecordType, type Http1Event } from './http1-records.ts';
 
 export const TLS_MAX_CAPTURE = 16_384;
 export const TLS_DATA_EVENT_SIZE = 64;
@@ -111,7 +112,11 @@ export interface TlsTickEvent {
 	tsNs: bigint;
 }
 
-export type TlsEvent = TlsDataEvent | TlsConnEvent | TlsCloseEvent | TlsProcEvent | TlsTickEvent;
+/**
+ * What a tls batch holds. The addon's HTTP/1 tracker takes the data and close records and gives
+ * its own (http1-records.ts) instead; the kernel's data and close records remain decodable.
+ */
+export type TlsEvent = TlsDataEvent | TlsConnEvent | TlsCloseEvent | TlsProcEvent | TlsTickEvent | Http1Event;
 
 const decoder = new TextDecoder();
 
@@ -159,6 +164,7 @@ export function decodeTlsEvent(v: DataView): TlsEvent {
 	const tsNs = v.getBigUint64(0, true);
 	const type = v.getUint32(8, true);
 	const tgid = v.getUint32(12, true);
+	if (isHttp1RecordType(type)) return decodeHttp1Event(v);
 	switch (type) {
 		case EV_DATA: {
 			if (v.byteLength < TLS_DATA_EVENT_SIZE) throw new Error('short tls data record');

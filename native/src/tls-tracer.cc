@@ -1,12 +1,15 @@
 // TlsTracer: the tls BPF tool (bpf/tls.bpf.c) behind a JS class.
 //   open (constructor) -> configure rodata and map sizes -> load -> attach tracepoints ->
 //   stream the ring buffer -> attachFile(path) per OpenSSL-carrying file -> close()
+// The stream's poll thread feeds the data and close records to an Http1Tracker, which hands
+// JavaScript one compact record per HTTP exchange instead of every SSL call's bytes.
 // Which files to attach and what the records mean is decided in TypeScript (tls-tracer.ts).
 #include <napi.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <time.h>
 
 #include <cstring>
 #include <map>
@@ -15,6 +18,7 @@
 #include <vector>
 
 #include "buffer-worker.h"
+#include "http1-tracker-addon.h"
 #include "native-error.h"
 #include "pid-filter.h"
 #include "request-context-map.h"
@@ -55,18 +59,26 @@ class TlsTracer : public Napi::ObjectWrap<TlsTracer> {
 public:
 	static Napi::Function Define(Napi::Env env)
 	{
-		return DefineClass(env, "TlsTracer",
-				   {InstanceMethod("attachFile", &TlsTracer::AttachFile),
-				    InstanceMethod("detachFile", &TlsTracer::DetachFile),
-				    InstanceMethod("addProcess", &TlsTracer::AddProcess),
-				    InstanceMethod("counters", &TlsTracer::Counters),
-				    InstanceMethod("syscallHook", &TlsTracer::SyscallHook),
-				    InstanceMethod("close", &TlsTracer::Close)});
+		return DefineClass(
+			env, "TlsTracer",
+			{InstanceMethod("attachFile", &TlsTracer::AttachFile),
+			 InstanceMethod("detachFile", &TlsTracer::DetachFile),
+			 InstanceMethod("addProcess", &TlsTracer::AddProcess),
+			 InstanceMethod("counters", &TlsTracer::Counters),
+			 InstanceMethod("syscallHook", &TlsTracer::SyscallHook),
+			 InstanceMethod("setCaptureBodies", &TlsTracer::SetCaptureBodies),
+			 InstanceMethod("connections", &TlsTracer::Connections),
+			 InstanceMethod("http1Stats", &TlsTracer::Http1Stats),
+			 InstanceMethod("close", &TlsTracer::Close)});
 	}
 
 	// new TlsTracer({selfTgid, pids, ringBytes, maxInFlightBytes, pollTimeoutMs, syscallHook,
-	// requestContext, onBatch}). Main thread.
-	explicit TlsTracer(const Napi::CallbackInfo &info) : Napi::ObjectWrap<TlsTracer>(info)
+	// requestContext, onBatch, http1: {maxBodyBytes, maxConnections, idleTimeoutMs}, bodyPids}).
+	// Main thread.
+	explicit TlsTracer(const Napi::CallbackInfo &info)
+		: Napi::ObjectWrap<TlsTracer>(info),
+		  http1_(Http1TrackerOptionsFrom(
+			  info[0].As<Napi::Object>().Get("http1").As<Napi::Object>()))
 	{
 		Napi::Env env = info.Env();
 		Napi::Object cfg = info[0].As<Napi::Object>();
@@ -78,6 +90,10 @@ public:
 		int poll_timeout_ms = cfg.Get("pollTimeoutMs").As<Napi::Number>().Int32Value();
 		std::string hook = cfg.Get("syscallHook").As<Napi::String>().Utf8Value();
 		bool request_context = cfg.Get("requestContext").As<Napi::Boolean>().Value();
+		Napi::Array body_pids = cfg.Get("bodyPids").As<Napi::Array>();
+		for (uint32_t i = 0; i < body_pids.Length(); i++)
+			http1_.SetCaptureBodies(body_pids.Get(i).As<Napi::Number>().Uint32Value(),
+						true);
 
 		InstallLibbpfLogger();
 		skel_.reset(tls_bpf__open());
@@ -110,6 +126,15 @@ public:
 				throw NativeError(env, "bpf_program__attach", errno);
 			fixed_links_.push_back(std::move(link));
 		}
+		stream_.SetHooks(
+			[this](const uint8_t *data, size_t len) {
+				StreamSink out{stream_};
+				return http1_.Handle(data, len, out);
+			},
+			[this] {
+				StreamSink out{stream_};
+				http1_.Sweep(MonotonicNs(), out);
+			});
 		err = stream_.Start(env, bpf_map__fd(skel_->maps.events), on_batch,
 				    static_cast<size_t>(max_in_flight), poll_timeout_ms);
 		if (err)
@@ -203,7 +228,30 @@ public:
 		return ToArrayBuffer(env, out.data(), out.size());
 	}
 
-	// Detaches everything and stops the stream (joins its thread). Safe to call twice. Main
+	// setCaptureBodies(tgid, on): keep bodies of that process's new connections. Main thread.
+	Napi::Value SetCaptureBodies(const Napi::CallbackInfo &info)
+	{
+		http1_.SetCaptureBodies(info[0].As<Napi::Number>().Uint32Value(),
+					info[1].As<Napi::Boolean>().Value());
+		return info.Env().Undefined();
+	}
+
+	// connections() -> batch of HTTP1_EV_CONN_OPEN records. Main thread.
+	Napi::Value Connections(const Napi::CallbackInfo &info)
+	{
+		VectorSink out;
+		http1_.Connections(out);
+		return SinkToArrayBuffer(info.Env(), out);
+	}
+
+	// http1Stats() -> ArrayBuffer of HTTP1_STAT_MAX u64 totals. Main thread.
+	Napi::Value Http1Stats(const Napi::CallbackInfo &info)
+	{
+		return Http1StatsToArrayBuffer(info.Env(), http1_);
+	}
+
+	// Detaches everything and stops the stream (joins its thread). Returns the batch of records
+	// that ending the open connections produced (the first call; an empty one after). Main
 	// thread.
 	Napi::Value Close(const Napi::CallbackInfo &info)
 	{
@@ -212,10 +260,25 @@ public:
 		stream_.Stop();
 		skel_.reset();
 		request_contexts_.reset();
-		return info.Env().Undefined();
+		VectorSink out;
+		http1_.EndAll(MonotonicNs(), out);
+		return SinkToArrayBuffer(info.Env(), out);
 	}
 
 private:
+	struct StreamSink : RecordSink {
+		explicit StreamSink(RingBufferStream &s) : stream(s) {}
+		uint8_t *Reserve(size_t len) override { return stream.Reserve(len); }
+		RingBufferStream &stream;
+	};
+
+	static uint64_t MonotonicNs()
+	{
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		return uint64_t(ts.tv_sec) * 1'000'000'000ull + ts.tv_nsec;
+	}
+
 	// The per-syscall tracepoints of the socket I/O that can carry TLS records, so that no
 	// other syscall on the host runs BPF. They are found through tracefs; false (nothing
 	// attached) when one of them cannot be attached, e.g. tracefs is not mounted. Main thread.
@@ -249,6 +312,8 @@ private:
 		return true;
 	}
 
+	// Before the stream, which calls into it until it stops.
+	Http1Tracker http1_;
 	std::string syscall_hook_;
 	std::shared_ptr<RequestContextMap> request_contexts_;
 	std::unique_ptr<struct tls_bpf, SkeletonDeleter> skel_;
@@ -262,6 +327,7 @@ private:
 void InitTlsTracer(Napi::Env env, Napi::Object exports)
 {
 	exports.Set("TlsTracer", TlsTracer::Define(env));
+	InitHttp1Tracker(env, exports);
 }
 
 } // namespace firesight

@@ -1,11 +1,20 @@
 import { loadAddon, type RawTlsTracer } from './addon.ts';
+import { decodeHttp1Stats, type Http1ConnEvent, type Http1Stat } from './http1-records.ts';
+import { decodeTlsBatch, http1Config, type Http1TrackerOptions } from './http1-tracker.ts';
 import { checkBpfPrerequisites, toNativeError } from './native-error.ts';
-import { ringBufferRecords } from './ring-buffer-records.ts';
-import { decodeTlsCounters, decodeTlsEvent, type TlsCounter, type TlsEvent } from './tls-records.ts';
+import { decodeTlsCounters, type TlsCounter, type TlsEvent } from './tls-records.ts';
 
 export interface TlsTracerOptions {
-	/** Called on the main thread with the records of one ring-buffer wake-up, in kernel order. */
+	/**
+	 * Called on the main thread with the records of one ring-buffer wake-up, in kernel order. The
+	 * addon's HTTP/1 tracker has replaced the data and close records with exchange, connection and
+	 * request-start records (http1-records.ts); conn, exec and exit records come as they are.
+	 */
 	onEvents: (events: TlsEvent[]) => void;
+	/** Limits of the HTTP/1 reassembly. */
+	http1?: Http1TrackerOptions;
+	/** Processes whose bodies are kept from the start (see setCaptureBodies). */
+	captureBodies?: readonly number[];
 	/** Only these processes (tgids); all when empty. The collector's own process is never traced. */
 	pids?: readonly number[];
 	/** Longest a record waits in the ring buffer when traffic is light (records are batched). */
@@ -36,6 +45,8 @@ export interface TlsTracerOptions {
 export class TlsTracer {
 	#raw: RawTlsTracer | undefined;
 	#decodeErrors = 0;
+	#deliver: (batch: ArrayBuffer) => void;
+	#finalHttp1: Record<Http1Stat, number> | undefined;
 
 	constructor(options: TlsTracerOptions) {
 		const ringBytes = options.ringBytes ?? 16 << 20;
@@ -43,25 +54,17 @@ export class TlsTracer {
 			throw new RangeError(`ringBytes must be a power of two of at least 4096, got ${ringBytes}`);
 		}
 		checkBpfPrerequisites();
+		const http1 = http1Config(options.http1);
+		this.#deliver = (batch: ArrayBuffer) => {
+			const events = decodeTlsBatch(batch, (err) => {
+				this.#decodeErrors++;
+				options.onDecodeError?.(err);
+			});
+			if (events.length > 0) options.onEvents(events);
+		};
 		const onBatch = (batch: ArrayBuffer) => {
 			// Batches already queued for the main thread when close() ran: nobody expects them.
-			if (!this.#raw) return;
-			const events: TlsEvent[] = [];
-			try {
-				for (const rec of ringBufferRecords(batch)) {
-					try {
-						const ev = decodeTlsEvent(rec);
-						if (ev.type !== 'tick') events.push(ev);
-					} catch (err) {
-						this.#decodeErrors++;
-						options.onDecodeError?.(err as Error);
-					}
-				}
-			} catch (err) {
-				this.#decodeErrors++;
-				options.onDecodeError?.(err as Error);
-			}
-			if (events.length > 0) options.onEvents(events);
+			if (this.#raw) this.#deliver(batch);
 		};
 		try {
 			this.#raw = new (loadAddon().TlsTracer)({
@@ -75,6 +78,8 @@ export class TlsTracer {
 				syscallHook: options.syscallHook ?? 'auto',
 				requestContext: options.requestContext ?? true,
 				onBatch,
+				http1,
+				bodyPids: [...(options.captureBodies ?? [])],
 			});
 		} catch (err) {
 			throw toNativeError(err);
@@ -117,14 +122,39 @@ export class TlsTracer {
 		return { ...decodeTlsCounters(this.#live().counters()), decodeErrors: this.#decodeErrors };
 	}
 
+	/** Starts or stops keeping bodies for a process (applies to its new connections). */
+	setCaptureBodies(tgid: number, on: boolean): void {
+		this.#live().setCaptureBodies(tgid, on);
+	}
+
+	/** The HTTP/1 tracker's open connections. */
+	connections(): Http1ConnEvent[] {
+		if (!this.#raw) return [];
+		return decodeTlsBatch(this.#raw.connections(), () => this.#decodeErrors++) as Http1ConnEvent[];
+	}
+
+	/** The HTTP/1 tracker's totals: connections, exchanges and what reassembly lost (final ones after close). */
+	http1Stats(): Record<Http1Stat, number> {
+		if (!this.#raw && this.#finalHttp1) return { ...this.#finalHttp1 };
+		return decodeHttp1Stats(this.#live().http1Stats());
+	}
+
 	get closed(): boolean {
 		return this.#raw === undefined;
 	}
 
-	/** Detaches everything and stops the stream. Safe to call twice. */
+	/**
+	 * Detaches everything and stops the stream. The open connections end: what that completes
+	 * (a response that runs until close) and their summaries reach onEvents before this returns.
+	 * Safe to call twice.
+	 */
 	close(): void {
-		this.#raw?.close();
+		const raw = this.#raw;
+		if (!raw) return;
 		this.#raw = undefined;
+		const last = raw.close();
+		this.#finalHttp1 = decodeHttp1Stats(raw.http1Stats());
+		this.#deliver(last);
 	}
 
 	#live(): RawTlsTracer {

@@ -68,6 +68,10 @@ export interface MessageParserStats {
 	filledGaps: number;
 }
 
+/** Uncaptured bytes are parsed as zeros, this many at a time (the capture's chunk size). */
+const FILL_PIECE = 16_384;
+const FILL_ZEROS = Buffer.alloc(FILL_PIECE);
+
 /** A message length no sender could mean (negative, not a number): the stream is out of step. */
 class BadFraming extends Error {}
 
@@ -141,7 +145,12 @@ export class MessageParser {
 		this.stats.filledGaps++;
 		this.#bodyTruncated = true;
 		this.#filling = true;
-		this.#execute({ ...chunk, bytes: new Uint8Array(0), firstNs: chunk.lastNs }, Buffer.alloc(missing));
+		// In pieces: a gap can be gigabytes, and http-parser-js counts a whole execute() that ends
+		// between messages against its 80 KiB head limit.
+		const fill = { ...chunk, bytes: new Uint8Array(0), firstNs: chunk.lastNs };
+		for (let left = missing; left > 0 && !this.#resync; left -= FILL_PIECE) {
+			this.#execute(fill, FILL_ZEROS.subarray(0, Math.min(left, FILL_PIECE)));
+		}
 		this.#filling = false;
 	}
 

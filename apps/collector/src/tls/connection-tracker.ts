@@ -1,9 +1,8 @@
-import { Http1Connection, type Http1Exchange } from '@firesight/http1';
-import type { TlsEndpoint, TlsEvent } from '@firesight/native';
+import type { Http1ConnEvent, Http1ExchangeData, Http1Stat, TlsEndpoint, TlsEvent } from '@firesight/native';
 
 /** An exchange with the connection it was seen on. */
 export interface TrackedExchange {
-	exchange: Http1Exchange;
+	exchange: Http1ExchangeData;
 	pid: number;
 	/** -1 when the socket never became known. */
 	fd: number;
@@ -26,34 +25,27 @@ export interface ConnectionSummary {
 	open: boolean;
 }
 
-export interface ConnectionTrackerStats {
-	open: number;
-	closed: number;
-	/** Connections dropped to stay within maxConnections or for being idle. */
-	evicted: number;
-	/** SSL objects whose socket never became known. */
-	unboundSeen: number;
-}
+/**
+ * The addon's HTTP/1 tracker's totals (http1-records.ts), under packages/http1's names where the
+ * meaning is the same. Loss: `evicted` (ended to stay within the cap or for being idle),
+ * `parseErrors`, `desyncs` and `skippedBytes` (bytes that could not be parsed), `unpairedResponses`
+ * (no request to pair with), `unansweredRequests` (no response before the connection ended) and
+ * `pendingDropped` (requests past the pipelining bound). `unboundSeen`: SSL objects whose socket
+ * never became known.
+ */
+export type ConnectionTrackerStats = Omit<Record<Http1Stat, number>, 'otherProtocolBytes' | 'exchanges'>;
 
 export interface ConnectionTrackerOptions {
 	onExchange: (x: TrackedExchange) => void;
-	/** Body bytes to keep for a process's messages (0: none). */
-	maxBodyBytesFor?: (pid: number) => number;
 	/** Called when a connection ends (closed, process exit, SSL object reused, evicted). */
 	onEnd?: (summary: ConnectionSummary) => void;
-	maxConnections?: number;
+	/** Connections whose endpoints are kept; past it the oldest are forgotten (counted). */
+	maxEndpoints?: number;
 }
 
-interface ConnState {
-	pid: number;
-	/** The SSL object's address. */
-	ssl: number;
-	fd: number;
-	gen: number;
+interface Endpoints {
 	local: string | null;
 	remote: string | null;
-	http: Http1Connection;
-	lastNs: bigint;
 }
 
 export function formatEndpoint(e: TlsEndpoint | null): string | null {
@@ -62,182 +54,103 @@ export function formatEndpoint(e: TlsEndpoint | null): string | null {
 }
 
 /**
- * Connections keyed by (pid, SSL object), bound to (pid, fd, generation) once the kernel side
- * ties the SSL object to its socket. Each one reassembles its two directions into HTTP/1.x
- * exchanges. A close of the socket, the process's exit, or the same SSL address showing up on
- * another socket (freed and reused) ends a connection.
+ * What JavaScript keeps of the TLS connections now that the addon reassembles them
+ * (native/src/http1-tracker.h): each connection's endpoints, from the kernel's conn records until
+ * the tracker says the connection ended, so that exchanges and summaries carry them.
  */
 export class ConnectionTracker {
-	readonly stats: ConnectionTrackerStats = { open: 0, closed: 0, evicted: 0, unboundSeen: 0 };
-	/**
-	 * By process, then by SSL object address as a number (user-space addresses fit in 53 bits):
-	 * this runs for every captured call, and building a string key from a bigint costs more than
-	 * the rest of the lookup.
-	 */
-	#byPid = new Map<number, Map<number, ConnState>>();
+	/** Endpoints forgotten to stay within maxEndpoints (a connection end that never arrived). */
+	endpointsForgotten = 0;
+	/** By process, then by SSL object address. */
+	#byPid = new Map<number, Map<number, Endpoints>>();
 	#count = 0;
-	#bySocket = new Map<string, ConnState>();
 	#opts: ConnectionTrackerOptions;
 	#max: number;
 
 	constructor(opts: ConnectionTrackerOptions) {
 		this.#opts = opts;
-		this.#max = opts.maxConnections ?? 16_384;
+		this.#max = opts.maxEndpoints ?? 32_768;
 	}
 
 	handle(ev: TlsEvent): void {
 		switch (ev.type) {
-			case 'data': {
-				const st = this.#state(ev.tgid, ev.ssl, ev.fd, ev.gen);
-				st.lastNs = ev.tsNs;
-				const write = ev.direction === 'write';
-				st.http.push(write ? 'outbound' : 'inbound', {
-					bytes: ev.payload,
-					length: ev.length,
-					firstNs: write ? ev.startNs : ev.tsNs,
-					lastNs: ev.tsNs,
+			case 'exchange': {
+				const ends = this.#byPid.get(ev.tgid)?.get(ev.ssl);
+				this.#opts.onExchange({
+					exchange: ev.exchange,
+					pid: ev.tgid,
+					fd: ev.fd,
+					gen: ev.gen,
+					local: ends?.local ?? null,
+					remote: ends?.remote ?? null,
 				});
 				break;
 			}
 			case 'conn': {
-				const st = this.#state(ev.tgid, ev.ssl, ev.fd, ev.gen);
-				st.local = formatEndpoint(ev.local);
-				st.remote = formatEndpoint(ev.remote);
+				let conns = this.#byPid.get(ev.tgid);
+				if (!conns) {
+					conns = new Map();
+					this.#byPid.set(ev.tgid, conns);
+				}
+				const ssl = Number(ev.ssl);
+				if (!conns.has(ssl)) {
+					if (this.#count >= this.#max) this.#forgetOldest();
+					this.#count++;
+				}
+				conns.set(ssl, { local: formatEndpoint(ev.local), remote: formatEndpoint(ev.remote) });
 				break;
 			}
-			case 'close': {
-				const st = this.#bySocket.get(socketKey(ev.tgid, ev.fd, ev.gen));
-				if (st) this.#end(st, ev.tsNs);
+			case 'connEnd': {
+				const summary = this.summary(ev);
+				const conns = this.#byPid.get(ev.tgid);
+				if (conns?.delete(ev.ssl)) {
+					this.#count--;
+					if (conns.size === 0) this.#byPid.delete(ev.tgid);
+				}
+				this.#opts.onEnd?.(summary);
 				break;
 			}
-			case 'exit':
-				for (const st of [...(this.#byPid.get(ev.tgid)?.values() ?? [])]) this.#end(st, ev.tsNs);
+			case 'exit': {
+				// The tracker ended the process's connections just before; nothing of it is left.
+				const conns = this.#byPid.get(ev.tgid);
+				if (conns) {
+					this.#count -= conns.size;
+					this.#byPid.delete(ev.tgid);
+				}
 				break;
-			case 'exec':
+			}
+			default:
 				break;
 		}
 	}
 
-	/** Ends connections idle since before `beforeNs` (their peer may be gone without a close we saw). */
-	evictIdle(beforeNs: bigint): void {
-		for (const st of this.#all()) {
-			if (st.lastNs < beforeNs) {
-				this.stats.evicted++;
-				this.#end(st, st.lastNs);
+	/** A connection record of the tracker, with the endpoints seen for it. */
+	summary(ev: Http1ConnEvent): ConnectionSummary {
+		const ends = this.#byPid.get(ev.tgid)?.get(ev.ssl);
+		return {
+			pid: ev.tgid,
+			connection: ev.fd >= 0 ? `${ev.tgid}:${ev.fd}:${ev.gen}` : null,
+			local: ends?.local ?? null,
+			remote: ends?.remote ?? null,
+			protocol: ev.protocol,
+			role: ev.role,
+			bytesOut: ev.bytesOut,
+			bytesIn: ev.bytesIn,
+			requests: ev.requests,
+			open: ev.type === 'connOpen',
+		};
+	}
+
+	#forgetOldest(): void {
+		// Maps iterate in insertion order: the first entry is the oldest.
+		for (const [pid, conns] of this.#byPid) {
+			for (const ssl of conns.keys()) {
+				conns.delete(ssl);
+				this.#count--;
+				this.endpointsForgotten++;
+				if (conns.size === 0) this.#byPid.delete(pid);
+				return;
 			}
 		}
 	}
-
-	connections(): ConnectionSummary[] {
-		return this.#all().map((st) => summary(st, true));
-	}
-
-	/** Ends every connection (the tracer stops). */
-	endAll(ns: bigint): void {
-		for (const st of this.#all()) this.#end(st, ns);
-	}
-
-	#all(): ConnState[] {
-		const out: ConnState[] = [];
-		for (const conns of this.#byPid.values()) for (const st of conns.values()) out.push(st);
-		return out;
-	}
-
-	#state(pid: number, ssl: bigint, fd: number, gen: number): ConnState {
-		const addr = Number(ssl);
-		let conns = this.#byPid.get(pid);
-		let st = conns?.get(addr);
-		if (st && fd >= 0 && st.fd >= 0 && (st.fd !== fd || st.gen !== gen)) {
-			// The SSL object was freed and its address reused for another connection.
-			this.#end(st, st.lastNs);
-			st = undefined;
-		}
-		if (!st) {
-			if (this.#count >= this.#max) this.#evictOldest();
-			const maxBodyBytes = this.#opts.maxBodyBytesFor?.(pid) ?? 0;
-			const created: ConnState = {
-				pid,
-				ssl: addr,
-				fd: -1,
-				gen: 0,
-				local: null,
-				remote: null,
-				lastNs: 0n,
-				http: new Http1Connection({
-					maxBodyBytes,
-					onExchange: (exchange) =>
-						this.#opts.onExchange({
-							exchange,
-							pid,
-							fd: created.fd,
-							gen: created.gen,
-							local: created.local,
-							remote: created.remote,
-						}),
-				}),
-			};
-			st = created;
-			// Re-read: ending a reused SSL object above may have dropped the process's map.
-			conns = this.#byPid.get(pid);
-			if (!conns) {
-				conns = new Map();
-				this.#byPid.set(pid, conns);
-			}
-			conns.set(addr, st);
-			this.#count++;
-			this.stats.open = this.#count;
-		}
-		if (fd >= 0 && st.fd < 0) {
-			st.fd = fd;
-			st.gen = gen;
-			this.#bySocket.set(socketKey(pid, fd, gen), st);
-		}
-		return st;
-	}
-
-	#evictOldest(): void {
-		let oldest: ConnState | undefined;
-		for (const st of this.#all()) if (!oldest || st.lastNs < oldest.lastNs) oldest = st;
-		if (oldest) {
-			this.stats.evicted++;
-			this.#end(oldest, oldest.lastNs);
-		}
-	}
-
-	#end(st: ConnState, ns: bigint): void {
-		st.http.end(ns);
-		const conns = this.#byPid.get(st.pid);
-		if (conns?.get(st.ssl) === st) {
-			conns.delete(st.ssl);
-			this.#count--;
-			if (conns.size === 0) this.#byPid.delete(st.pid);
-		}
-		if (st.fd >= 0) {
-			const key = socketKey(st.pid, st.fd, st.gen);
-			if (this.#bySocket.get(key) === st) this.#bySocket.delete(key);
-		} else this.stats.unboundSeen++;
-		this.stats.closed++;
-		this.stats.open = this.#count;
-		this.#opts.onEnd?.(summary(st, false));
-	}
-}
-
-function socketKey(pid: number, fd: number, gen: number): string {
-	return `${pid}:${fd}:${gen}`;
-}
-
-function summary(st: ConnState, open: boolean): ConnectionSummary {
-	const s = st.http.stats;
-	return {
-		pid: st.pid,
-		connection: st.fd >= 0 ? `${st.pid}:${st.fd}:${st.gen}` : null,
-		local: st.local,
-		remote: st.remote,
-		protocol: s.protocol,
-		role: st.http.role ?? null,
-		bytesOut: s.outboundBytes,
-		bytesIn: s.inboundBytes,
-		requests: s.exchanges,
-		open,
-	};
 }

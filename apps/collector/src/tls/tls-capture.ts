@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { templatePath, type ParsedMessage } from '@firesight/http1';
-import { TlsTracer, type TlsCounter, type TlsEvent } from '@firesight/native';
+import { templatePath } from '@firesight/http1';
+import { TlsTracer, type Http1Message, type Http1Stat, type TlsCounter, type TlsEvent } from '@firesight/native';
 import { DEFAULT_REDACTION, redactHeaders, redactRequestPath, type RedactionRules, type RequestRecord } from '@firesight/protocol';
 import { monotonicToEpochMs, readClocks, type ClockReading } from '../monotonic-clock.ts';
 import type { RequestAttribution } from '../request-attribution.ts';
@@ -20,6 +20,8 @@ export interface TlsCaptureOptions {
 	redaction?: RedactionRules;
 	/** Connections idle this long are ended (their close may have been missed). */
 	idleTimeoutMs?: number;
+	/** Connections reassembled at once; the least recently active is ended to make room. */
+	maxConnections?: number;
 	/** Kernel ring buffer bytes (power of two). */
 	ringBytes?: number;
 	/** How socket syscalls are seen (see TlsTracerOptions): 'auto' unless comparing the two. */
@@ -45,7 +47,8 @@ export interface TlsCaptureEvents {
 
 /**
  * HTTPS visibility without touching the programs: uprobes on OpenSSL (tls BPF tool), target
- * discovery, per-connection HTTP/1.x reassembly, redaction and aggregates.
+ * discovery, per-connection HTTP/1.x reassembly (in the addon, off the main thread), redaction
+ * and aggregates.
  * Nothing leaves it unredacted: `request` events and aggregates() carry redacted records only.
  *
  *   const cap = new TlsCapture(); cap.on('request', r => ...); cap.start(); ... cap.stop();
@@ -59,25 +62,20 @@ export class TlsCapture extends EventEmitter<TlsCaptureEvents> {
 	#comms = new Map<number, string>();
 	#bodies: Set<number>;
 	#requests = 0;
-	#otherBytes = 0;
+	/** The addon tracker's totals as of the last stop, for counters() after it. */
+	#lastHttp1: Record<Http1Stat, number> | undefined;
 	/** Request target -> [redacted path, endpoint template]: services repeat their URLs. */
 	#urls = new Map<string, [string, string]>();
 	/** The clocks, read once per batch of events rather than once per request. */
 	#clock: ClockReading = readClocks();
-	#sweep: NodeJS.Timeout | undefined;
 
 	constructor(opts: TlsCaptureOptions = {}) {
 		super();
 		this.#opts = opts;
 		this.#bodies = new Set(opts.captureBodies ?? []);
-		const maxBody = Math.max(0, opts.maxBodyBytes ?? 4096);
 		this.#tracker = new ConnectionTracker({
-			maxBodyBytesFor: (pid) => (this.#bodies.has(pid) ? maxBody : 0),
 			onExchange: (x) => this.#onExchange(x),
-			onEnd: (s) => {
-				if (s.protocol === 'other') this.#otherBytes += s.bytesIn + s.bytesOut;
-				this.emit('connectionEnd', s);
-			},
+			onEnd: (s) => this.emit('connectionEnd', s),
 		});
 	}
 
@@ -94,6 +92,12 @@ export class TlsCapture extends EventEmitter<TlsCaptureEvents> {
 			syscallHook: this.#opts.syscallHook,
 			// Only worth its kernel work when someone labels samples with the requests.
 			requestContext: this.#opts.attribution !== undefined,
+			http1: {
+				maxBodyBytes: Math.max(0, this.#opts.maxBodyBytes ?? 4096),
+				idleTimeoutMs: this.#opts.idleTimeoutMs ?? 300_000,
+				...(this.#opts.maxConnections !== undefined ? { maxConnections: this.#opts.maxConnections } : {}),
+			},
+			captureBodies: [...this.#bodies],
 			onEvents: (events) => this.#onEvents(events),
 			onDecodeError: (err) => this.emit('error', err),
 		});
@@ -105,19 +109,17 @@ export class TlsCapture extends EventEmitter<TlsCaptureEvents> {
 			this.stop();
 			throw err;
 		}
-		const idleNs = BigInt(Math.round((this.#opts.idleTimeoutMs ?? 300_000) * 1e6));
-		this.#sweep = setInterval(() => this.#tracker.evictIdle(this.#readClocks() - idleNs), 10_000);
-		this.#sweep.unref();
 	}
 
 	/** Detaches and ends open connections (a response that runs until close is completed). */
 	stop(): void {
-		if (this.#sweep) clearInterval(this.#sweep);
-		this.#sweep = undefined;
 		this.#discovery?.stop();
-		this.#tracer?.close();
+		const tracer = this.#tracer;
+		if (!tracer) return;
+		// Ending the open connections delivers their last exchanges and summaries first.
+		tracer.close();
+		this.#lastHttp1 = tracer.http1Stats();
 		this.#tracer = undefined;
-		this.#tracker.endAll(this.#readClocks());
 	}
 
 	/** The current window of per-process and per-endpoint statistics. */
@@ -131,7 +133,7 @@ export class TlsCapture extends EventEmitter<TlsCaptureEvents> {
 	}
 
 	connections(): ConnectionSummary[] {
-		return this.#tracker.connections();
+		return (this.#tracer?.connections() ?? []).map((c) => this.#tracker.summary(c));
 	}
 
 	attachedFiles(): AttachedFile[] {
@@ -140,12 +142,13 @@ export class TlsCapture extends EventEmitter<TlsCaptureEvents> {
 
 	counters(): TlsCaptureCounters {
 		const zeroKernel = {} as TlsCaptureCounters['kernel'];
+		const { otherProtocolBytes, exchanges: _, ...connections } = this.#tracer?.http1Stats() ?? this.#lastHttp1 ?? zeroHttp1();
 		return {
 			kernel: this.#tracer?.counters() ?? zeroKernel,
 			discovery: { ...(this.#discovery?.stats ?? { attachedFiles: 0, attachFailures: 0, processesScanned: 0, tlsProcesses: 0 }) },
-			connections: { ...this.#tracker.stats },
+			connections,
 			requests: this.#requests,
-			otherProtocolBytes: this.#otherBytes,
+			otherProtocolBytes,
 		};
 	}
 
@@ -153,6 +156,7 @@ export class TlsCapture extends EventEmitter<TlsCaptureEvents> {
 	setCaptureBodies(pid: number, on: boolean): void {
 		if (on) this.#bodies.add(pid);
 		else this.#bodies.delete(pid);
+		this.#tracer?.setCaptureBodies(pid, on);
 	}
 
 	#readClocks(): bigint {
@@ -165,8 +169,9 @@ export class TlsCapture extends EventEmitter<TlsCaptureEvents> {
 		const attribution = this.#opts.attribution;
 		for (const ev of events) {
 			try {
-				if (ev.type === 'data' && ev.requestId !== 0 && attribution) {
-					attribution.requestStarted(ev.requestId, ev.tgid, ev.tsNs, this.#requestLineEndpoint(ev.payload), ev.tid);
+				if (ev.type === 'requestStart') {
+					attribution?.requestStarted(ev.requestId, ev.tgid, ev.tsNs, this.#requestLineEndpoint(ev.line), ev.tid);
+					continue;
 				}
 				if (ev.type === 'exec') {
 					this.#comms.set(ev.tgid, ev.comm);
@@ -209,11 +214,9 @@ export class TlsCapture extends EventEmitter<TlsCaptureEvents> {
 	}
 
 	/** `METHOD /path/template` from the request line the kernel saw start a request, or ''. */
-	#requestLineEndpoint(payload: Uint8Array): string {
-		let end = payload.indexOf(13);
-		if (end < 0) end = payload.indexOf(10);
-		if (end < 0) return '';
-		const [method, target] = latin1.decode(payload.subarray(0, Math.min(end, 8192))).split(' ');
+	#requestLineEndpoint(line: string | null): string {
+		if (line === null) return '';
+		const [method, target] = line.split(' ');
 		return method && target ? `${method} ${this.#url(target)[1]}` : '';
 	}
 
@@ -257,9 +260,26 @@ export class TlsCapture extends EventEmitter<TlsCaptureEvents> {
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: false });
-const latin1 = new TextDecoder('latin1');
 
 /** A captured body as text, for the processes bodies were asked for; undefined otherwise. */
-function bodyText(m: ParsedMessage): string | undefined {
+function bodyText(m: Http1Message): string | undefined {
 	return m.body ? utf8.decode(m.body) : undefined;
+}
+
+function zeroHttp1(): Record<Http1Stat, number> {
+	return {
+		open: 0,
+		closed: 0,
+		evicted: 0,
+		unboundSeen: 0,
+		exchanges: 0,
+		parseErrors: 0,
+		desyncs: 0,
+		skippedBytes: 0,
+		filledGaps: 0,
+		unpairedResponses: 0,
+		unansweredRequests: 0,
+		pendingDropped: 0,
+		otherProtocolBytes: 0,
+	};
 }

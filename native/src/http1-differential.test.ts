@@ -1,0 +1,510 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Http1Connection, type Http1Exchange, type Side } from '@firesight/http1';
+import fc from 'fast-check';
+import type { Http1ConnEvent, Http1ExchangeData } from './http1-records.ts';
+import { Http1Tracker } from './http1-tracker.ts';
+import { RING_BUFFER_FRAME_ALIGN, RING_BUFFER_FRAME_SIZE } from './ring-buffer-records.ts';
+import { TLS_CLOSE_EVENT_SIZE, TLS_CONN_EVENT_SIZE, TLS_DATA_EVENT_SIZE, TLS_PROC_EVENT_SIZE, type TlsEvent } from './tls-records.ts';
+
+/**
+ * The addon's HTTP/1 reassembly (http1-parser.h) against packages/http1, the JavaScript it
+ * replaced and which stays the reference: the same byte streams, fed to both as the kernel's
+ * records would carry them, must give the same exchanges, byte for byte, and the same counters.
+ * Inputs are valid exchanges (Content-Length, chunked, until close, HEAD, 1xx, pipelined), then
+ * the same mutated, truncated, cut into chunks anywhere, cut at every byte, with gaps of
+ * uncaptured bytes, and random bytes.
+ *
+ * http-parser-js reads bytes as 'ascii', which clears the high bit; the streams compared here are
+ * 7-bit so that the reference sees what was sent (the addon keeps bytes as they are, latin1).
+ */
+const RUNS = Number(process.env.FIRESIGHT_FUZZ_RUNS ?? 3000);
+
+interface DataRecord {
+	tgid: number;
+	tid?: number;
+	ssl: bigint;
+	fd: number;
+	gen: number;
+	write: boolean;
+	startNs: bigint;
+	tsNs: bigint;
+	/** Bytes the call moved; more than payload.length for a gap. */
+	length: number;
+	payload: Uint8Array;
+	requestId?: number;
+}
+
+class TlsRecordBatch {
+	#parts: Buffer[] = [];
+
+	data(r: DataRecord): this {
+		const b = Buffer.alloc(TLS_DATA_EVENT_SIZE + r.payload.length);
+		b.writeBigUInt64LE(r.tsNs, 0);
+		b.writeUInt32LE(1, 8);
+		b.writeUInt32LE(r.tgid, 12);
+		b.writeBigUInt64LE(r.startNs, 16);
+		b.writeBigUInt64LE(r.ssl, 24);
+		b.writeUInt32LE(r.tid ?? r.tgid, 32);
+		b.writeUInt32LE(r.length, 36);
+		b.writeUInt32LE(r.payload.length, 40);
+		b.writeInt32LE(r.fd, 44);
+		b.writeUInt32LE(r.gen, 48);
+		b.writeUInt32LE(r.requestId ?? 0, 52);
+		b.writeUInt8(r.write ? 1 : 0, 56);
+		b.set(r.payload, TLS_DATA_EVENT_SIZE);
+		return this.#push(b);
+	}
+
+	conn(r: { tsNs: bigint; tgid: number; ssl: bigint; fd: number; gen: number; lport?: number; rport?: number }): this {
+		const b = Buffer.alloc(TLS_CONN_EVENT_SIZE);
+		b.writeBigUInt64LE(r.tsNs, 0);
+		b.writeUInt32LE(2, 8);
+		b.writeUInt32LE(r.tgid, 12);
+		b.writeBigUInt64LE(r.ssl, 16);
+		b.writeInt32LE(r.fd, 24);
+		b.writeUInt32LE(r.gen, 28);
+		b.writeUInt16LE(2, 32); // AF_INET
+		b.writeUInt16LE(r.lport ?? 443, 34);
+		b.writeUInt16LE(r.rport ?? 50000, 36);
+		b.set([127, 0, 0, 1], 40);
+		b.set([127, 0, 0, 2], 56);
+		return this.#push(b);
+	}
+
+	close(r: { tsNs: bigint; tgid: number; fd: number; gen: number }): this {
+		const b = Buffer.alloc(TLS_CLOSE_EVENT_SIZE);
+		b.writeBigUInt64LE(r.tsNs, 0);
+		b.writeUInt32LE(3, 8);
+		b.writeUInt32LE(r.tgid, 12);
+		b.writeInt32LE(r.fd, 16);
+		b.writeUInt32LE(r.gen, 20);
+		return this.#push(b);
+	}
+
+	exit(r: { tsNs: bigint; tgid: number }): this {
+		const b = Buffer.alloc(TLS_PROC_EVENT_SIZE);
+		b.writeBigUInt64LE(r.tsNs, 0);
+		b.writeUInt32LE(5, 8);
+		b.writeUInt32LE(r.tgid, 12);
+		b.write('server', 16, 'latin1');
+		return this.#push(b);
+	}
+
+	get length(): number {
+		return this.#parts.length;
+	}
+
+	/** The framed batch; the builder starts over. */
+	take(): ArrayBuffer {
+		const all = Buffer.concat(this.#parts);
+		this.#parts = [];
+		return all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength);
+	}
+
+	#push(rec: Buffer): this {
+		const frame = Buffer.alloc(RING_BUFFER_FRAME_SIZE);
+		frame.writeUInt32LE(rec.length, 0);
+		const pad = (RING_BUFFER_FRAME_ALIGN - (rec.length % RING_BUFFER_FRAME_ALIGN)) % RING_BUFFER_FRAME_ALIGN;
+		this.#parts.push(frame, rec, Buffer.alloc(pad));
+		return this;
+	}
+}
+
+const TGID = 4242;
+const SSL = 0x7f00_1234_5000n;
+const FD = 9;
+const GEN = 2;
+
+interface Piece {
+	side: Side;
+	bytes: Uint8Array;
+	/** Bytes that went by: bytes.length plus a gap. */
+	length: number;
+	startNs: bigint;
+	tsNs: bigint;
+}
+
+interface Outcome {
+	exchanges: Http1ExchangeData[];
+	summary: Pick<Http1ConnEvent, 'protocol' | 'role' | 'bytesOut' | 'bytesIn' | 'requests'>;
+	counters: { parseErrors: number; desyncs: number; skippedBytes: number; unpairedResponses: number; unansweredRequests: number };
+}
+
+/** packages/http1, fed as the collector's JavaScript tracker fed it (a read starts when it returns). */
+function reference(pieces: readonly Piece[], endNs: bigint, maxBodyBytes: number): Outcome {
+	const exchanges: Http1Exchange[] = [];
+	const conn = new Http1Connection({ maxBodyBytes, onExchange: (e) => exchanges.push(e) });
+	for (const p of pieces) {
+		conn.push(p.side, {
+			bytes: p.bytes,
+			length: p.length,
+			firstNs: p.side === 'outbound' ? p.startNs : p.tsNs,
+			lastNs: p.tsNs,
+		});
+	}
+	conn.end(endNs);
+	const s = conn.stats;
+	return {
+		exchanges,
+		summary: {
+			protocol: s.protocol,
+			role: conn.role ?? null,
+			bytesOut: s.outboundBytes,
+			bytesIn: s.inboundBytes,
+			requests: s.exchanges,
+		},
+		counters: {
+			parseErrors: s.parseErrors,
+			desyncs: s.desyncs,
+			skippedBytes: s.skippedBytes,
+			unpairedResponses: s.unpairedResponses,
+			unansweredRequests: s.unansweredRequests,
+		},
+	};
+}
+
+/** The addon: the same pieces as tls data records of one connection, then the socket's close. */
+function native(pieces: readonly Piece[], endNs: bigint, maxBodyBytes: number, split = false): Outcome | undefined {
+	const tracker = new Http1Tracker({ maxBodyBytes });
+	if (maxBodyBytes > 0) tracker.setCaptureBodies(TGID, true);
+	const batch = new TlsRecordBatch();
+	const events: TlsEvent[] = [];
+	for (const p of pieces) {
+		batch.data({
+			tgid: TGID,
+			ssl: SSL,
+			fd: FD,
+			gen: GEN,
+			write: p.side === 'outbound',
+			startNs: p.startNs,
+			tsNs: p.tsNs,
+			length: p.length,
+			payload: p.bytes,
+		});
+		// Some runs hand the records over one batch each, as a busy ring buffer would.
+		if (split) events.push(...tracker.handle(batch.take()));
+	}
+	batch.close({ tsNs: endNs, tgid: TGID, fd: FD, gen: GEN });
+	events.push(...tracker.handle(batch.take()));
+	const ends = events.filter((e): e is Http1ConnEvent => e.type === 'connEnd');
+	// No record, no connection: nothing to compare.
+	if (pieces.length === 0) {
+		assert.equal(events.length, 0);
+		return undefined;
+	}
+	assert.equal(ends.length, 1, 'one connection, ended once');
+	const end = ends[0]!;
+	assert.equal(end.tsNs, endNs);
+	const stats = tracker.stats();
+	assert.equal(stats.open, 0);
+	assert.equal(stats.closed, 1);
+	return {
+		exchanges: events.flatMap((e) => {
+			if (e.type !== 'exchange') return [];
+			assert.equal(e.tgid, TGID);
+			assert.equal(e.ssl, Number(SSL));
+			assert.equal(e.fd, FD);
+			assert.equal(e.gen, GEN);
+			return [e.exchange];
+		}),
+		summary: { protocol: end.protocol, role: end.role, bytesOut: end.bytesOut, bytesIn: end.bytesIn, requests: end.requests },
+		counters: {
+			parseErrors: stats.parseErrors,
+			desyncs: stats.desyncs,
+			skippedBytes: stats.skippedBytes,
+			unpairedResponses: stats.unpairedResponses,
+			unansweredRequests: stats.unansweredRequests,
+		},
+	};
+}
+
+function same(pieces: readonly Piece[], maxBodyBytes: number, split = false): Outcome {
+	const endNs = (clock += 5n);
+	const want = reference(pieces, endNs, maxBodyBytes);
+	const got = native(pieces, endNs, maxBodyBytes, split) ?? want;
+	assert.deepStrictEqual(got, want);
+	return got;
+}
+
+const METHODS = ['GET', 'POST', 'HEAD', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'PATCH', 'M-SEARCH', 'BREW'] as const;
+const token = fc.stringMatching(/^[A-Za-z0-9-]{1,12}$/);
+const headerValue = fc.stringMatching(/^[ -~\t]{0,40}$/);
+const path = fc.stringMatching(/^\/[A-Za-z0-9/_.?=&%-]{0,40}$/);
+const body = fc.uint8Array({ maxLength: 300 }).map((b) => b.map((x) => x & 0x7f));
+const special = fc.constantFrom(
+	['Connection', 'close'],
+	['Connection', 'keep-alive'],
+	['Connection', 'Upgrade'],
+	['Upgrade', 'websocket'],
+	['Transfer-Encoding', 'gzip'],
+	['X-Folded', 'a'],
+	['content-length', '5'],
+);
+
+/** A request or response as it goes on the wire: Content-Length, chunked or (responses) until close. */
+const message = (kind: 'request' | 'response') =>
+	fc
+		.record({
+			method: fc.constantFrom(...METHODS),
+			path,
+			status: fc.oneof(fc.constantFrom(100, 101, 103, 200, 204, 304, 404), fc.integer({ min: 100, max: 599 })),
+			headers: fc.array(fc.oneof(fc.tuple(token, headerValue), special), { maxLength: 6 }),
+			fold: fc.option(fc.stringMatching(/^[ \t]{1,3}[!-~]{1,10}[ \t]?$/), { freq: 5 }),
+			body,
+			framing: fc.constantFrom('length', 'chunked', 'none'),
+			chunkExt: fc.constantFrom('', ';a=b', ' ', ''),
+			/** Sometimes a length no sender could mean, in place of the true one. */
+			badLength: fc.option(fc.constantFrom('-3', '-1', 'abc', '\u00004', '1e2', '0x10', '', ' 7 ', '99999999999999999999', '-0', '+4'), {
+				freq: 4,
+			}),
+			version: fc.constantFrom('1.0', '1.1'),
+			lf: fc.boolean(),
+		})
+		.map(({ method, path: p, status, headers, fold, body: b, framing, chunkExt, version, badLength, lf }) => {
+			const eol = lf ? '\n' : '\r\n';
+			const start = kind === 'request' ? `${method} ${p} HTTP/${version}` : `HTTP/${version} ${status} X`;
+			const lines = headers.map(([k, v]) => `${k}: ${v}`);
+			if (fold && lines.length) lines.push(fold);
+			let payload: Buffer = Buffer.from(b);
+			if (framing === 'length') lines.push(`Content-Length: ${badLength ?? b.length}`);
+			else if (framing === 'chunked') {
+				lines.push('Transfer-Encoding: chunked');
+				const size = badLength ?? b.length.toString(16);
+				payload = Buffer.concat([
+					Buffer.from(`${size}${chunkExt}${eol}`, 'latin1'),
+					payload,
+					Buffer.from(b.length ? `${eol}0${eol}Trailer: x${eol}${eol}` : eol),
+				]);
+			} else if (kind === 'request') payload = Buffer.alloc(0);
+			return Buffer.concat([Buffer.from(`${start}${eol}${lines.map((l) => `${l}${eol}`).join('')}${eol}`, 'latin1'), payload]);
+		});
+
+type Mutation = { at: number; op: 'flip' | 'insert' | 'delete' | 'token'; byte: number };
+const mutation = fc.record({
+	at: fc.nat(),
+	op: fc.constantFrom('flip', 'insert', 'delete', 'token'),
+	byte: fc.integer({ min: 0, max: 127 }),
+});
+const TOKENS = [
+	'-',
+	'\r\n',
+	'\r\n\r\n',
+	'\0',
+	'ffffffff',
+	'-5',
+	': ',
+	' ',
+	'\t',
+	'HTTP/1.1 200 OK\r\n',
+	'GET / HTTP/1.1\r\n',
+	'Content-Length: 3\r\n',
+].map((t) => Buffer.from(t, 'latin1'));
+
+function mutate(bytes: Uint8Array, mutations: readonly Mutation[]): Uint8Array {
+	const out = [...bytes];
+	for (const m of mutations) {
+		if (out.length === 0) break;
+		const at = m.at % out.length;
+		if (m.op === 'flip') out[at] = m.byte;
+		else if (m.op === 'insert') out.splice(at, 0, m.byte);
+		else if (m.op === 'token') out.splice(at, 0, ...TOKENS[m.byte % TOKENS.length]!);
+		else out.splice(at, 1);
+	}
+	return Uint8Array.from(out);
+}
+
+/** Where a stream is cut into chunks, and how many bytes of each went by uncaptured. */
+const cuts = fc.array(fc.record({ at: fc.nat(), gap: fc.oneof(fc.constant(0), fc.constant(0), fc.constant(0), fc.nat(5000)) }), {
+	maxLength: 8,
+});
+
+let clock = 1_000_000n;
+function piecesOf(side: Side, bytes: Uint8Array, at: readonly { at: number; gap: number }[]): Piece[] {
+	const points = [...new Set(at.map((c) => (bytes.length ? c.at % bytes.length : 0)))].sort((a, b) => a - b);
+	const out: Piece[] = [];
+	let from = 0;
+	points.push(bytes.length);
+	points.forEach((to, i) => {
+		if (to <= from && !(i === points.length - 1 && out.length === 0)) return;
+		const piece = bytes.subarray(from, to);
+		const startNs = (clock += 7n);
+		out.push({ side, bytes: piece, length: piece.length + (at[i]?.gap ?? 0), startNs, tsNs: (clock += 3n) });
+		from = to;
+	});
+	return out;
+}
+
+/** Requests and responses interleaved the way a client and a server take turns, in order. */
+function interleave(a: readonly Piece[], b: readonly Piece[], order: readonly boolean[]): Piece[] {
+	const out: Piece[] = [];
+	let i = 0;
+	let j = 0;
+	let k = 0;
+	while (i < a.length || j < b.length) {
+		const takeA = j >= b.length || (i < a.length && (order[k++ % Math.max(1, order.length)] ?? true));
+		out.push(takeA ? a[i++]! : b[j++]!);
+	}
+	return out;
+}
+
+const maxBody = fc.constantFrom(0, 1, 16, 4096);
+
+test('valid exchanges, cut anywhere, pipelined or in turn: the same exchanges as packages/http1', () => {
+	let exchanges = 0;
+	fc.assert(
+		fc.property(
+			fc.array(fc.tuple(message('request'), message('response')), { minLength: 1, maxLength: 5 }),
+			cuts,
+			cuts,
+			fc.array(fc.boolean(), { maxLength: 10 }),
+			maxBody,
+			fc.boolean(),
+			(pairs, requestCuts, responseCuts, order, maxBodyBytes, split) => {
+				const requests = piecesOf('outbound', Buffer.concat(pairs.map(([rq]) => rq)), requestCuts);
+				const responses = piecesOf('inbound', Buffer.concat(pairs.map(([, rs]) => rs)), responseCuts);
+				exchanges += same(interleave(requests, responses, order), maxBodyBytes, split).exchanges.length;
+			},
+		),
+		{ numRuns: RUNS },
+	);
+	// The control: without it, agreeing on nothing would pass.
+	assert.ok(exchanges > RUNS / 10, `${exchanges} exchanges in ${RUNS} runs`);
+});
+
+test('mutated, truncated and with gaps, either side first: the same exchanges and counters', () => {
+	fc.assert(
+		fc.property(
+			fc.array(fc.tuple(message('request'), message('response')), { minLength: 1, maxLength: 4 }),
+			fc.array(mutation, { maxLength: 4 }),
+			fc.array(mutation, { maxLength: 2 }),
+			fc.nat(),
+			cuts,
+			cuts,
+			fc.array(fc.boolean(), { maxLength: 10 }),
+			maxBody,
+			fc.boolean(),
+			(pairs, reqMutations, resMutations, truncateAt, requestCuts, responseCuts, order, maxBodyBytes, serverFirst) => {
+				const rq = mutate(Buffer.concat(pairs.map(([r]) => r)), reqMutations);
+				let rs = mutate(Buffer.concat(pairs.map(([, r]) => r)), resMutations);
+				rs = rs.subarray(0, rs.length ? (truncateAt % rs.length) + 1 : 0);
+				// The observed process may be the server: requests come in, responses go out.
+				const reqSide: Side = serverFirst ? 'inbound' : 'outbound';
+				const resSide: Side = serverFirst ? 'outbound' : 'inbound';
+				same(interleave(piecesOf(reqSide, rq, requestCuts), piecesOf(resSide, rs, responseCuts), order), maxBodyBytes);
+			},
+		),
+		{ numRuns: RUNS },
+	);
+});
+
+test('random bytes in either direction: the same counters, nothing thrown', () => {
+	fc.assert(
+		fc.property(
+			fc.array(
+				fc.record({
+					side: fc.constantFrom<Side>('outbound', 'inbound'),
+					bytes: fc.oneof(
+						fc.uint8Array({ maxLength: 600 }).map((b) => b.map((x) => x & 0x7f)),
+						fc.array(fc.constantFrom(...TOKENS), { maxLength: 8 }).map((t) => new Uint8Array(Buffer.concat(t))),
+					),
+					cuts,
+				}),
+				{ maxLength: 6 },
+			),
+			maxBody,
+			(flows, maxBodyBytes) => {
+				same(
+					flows.flatMap((f) => piecesOf(f.side, f.bytes, f.cuts)),
+					maxBodyBytes,
+				);
+			},
+		),
+		{ numRuns: RUNS },
+	);
+});
+
+test('split at every byte: pipelined requests, chunked and until-close responses are the same exchanges', () => {
+	fc.assert(
+		fc.property(
+			fc.array(fc.tuple(message('request'), message('response')), { minLength: 1, maxLength: 3 }),
+			maxBody,
+			(pairs, maxBodyBytes) => {
+				const rq = Buffer.concat(pairs.map(([r]) => r));
+				const rs = Buffer.concat(pairs.map(([, r]) => r));
+				const upgrades = /CONNECT|upgrade/i.test(Buffer.concat([rq, rs]).toString('latin1'));
+				const whole = same([...piecesOf('outbound', rq, []), ...piecesOf('inbound', rs, [])], maxBodyBytes);
+				for (let i = 1; i < Math.max(rq.length, rs.length); i++) {
+					const at = [{ at: i, gap: 0 }];
+					const got = same(
+						[...piecesOf('outbound', rq, i < rq.length ? at : []), ...piecesOf('inbound', rs, i < rs.length ? at : [])],
+						maxBodyBytes,
+					);
+					// Cutting without a gap changes when bytes arrived, never what was said, once the
+					// first chunk of each side holds its whole start line (what detection looks at).
+					// A stream out of step resynchronizes at the next chunk, which depends on the cuts.
+					// An upgrade (CONNECT, Upgrade) stops parsing the rest of its chunk.
+					if (i <= rq.indexOf(10) || i <= rs.indexOf(10) || whole.counters.desyncs > 0 || upgrades) continue;
+					assert.deepEqual(
+						got.exchanges.map((e) => [e.request.method, e.request.url, e.response.status, e.request.bytes, e.response.bytes]),
+						whole.exchanges.map((e) => [e.request.method, e.request.url, e.response.status, e.request.bytes, e.response.bytes]),
+					);
+				}
+			},
+		),
+		{ numRuns: 150 },
+	);
+});
+
+test('the limits hold: heads past 80 KiB are parse errors, bodies are kept up to the limit, 256 requests wait at most', () => {
+	// A head still unfinished past the limit (http-parser-js checks after each chunk).
+	const big = Buffer.from(`GET / HTTP/1.1\r\nX-Big: ${'a'.repeat(90 * 1024)}\r\n`, 'latin1');
+	const out = same(
+		piecesOf('outbound', big, [
+			{ at: 16_000, gap: 0 },
+			{ at: 40_000, gap: 0 },
+			{ at: 70_000, gap: 0 },
+		]),
+		0,
+	);
+	assert.equal(out.counters.parseErrors, 1);
+	const bodyBytes = Buffer.alloc(10_000, 'b');
+	const rq = Buffer.from('POST /up HTTP/1.1\r\nContent-Length: 10000\r\n\r\n', 'latin1');
+	const rs = Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok', 'latin1');
+	const kept = same([...piecesOf('outbound', Buffer.concat([rq, bodyBytes]), []), ...piecesOf('inbound', rs, [])], 4096);
+	assert.equal(kept.exchanges[0]!.request.body!.length, 4096);
+	assert.equal(kept.exchanges[0]!.request.bodyBytes, 10_000);
+	assert.equal(kept.exchanges[0]!.request.bodyTruncated, true);
+	// A gap that ends a body (a 1 MiB response captured 16 KiB per call) is no parse error.
+	const head = Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n', 'latin1');
+	const gap = same(
+		[
+			...piecesOf('outbound', Buffer.from('GET /big HTTP/1.1\r\n\r\n', 'latin1'), []),
+			{ side: 'inbound', bytes: head, length: head.length + 1_000_000, startNs: (clock += 1n), tsNs: (clock += 1n) },
+		],
+		16,
+	);
+	assert.deepEqual(gap.counters, { parseErrors: 0, desyncs: 0, skippedBytes: 0, unpairedResponses: 0, unansweredRequests: 0 });
+	assert.equal(gap.exchanges[0]!.response.bodyBytes, 1_000_000);
+	assert.equal(gap.exchanges[0]!.response.bodyTruncated, true);
+	const many = Buffer.from('GET /p HTTP/1.1\r\n\r\n'.repeat(300), 'latin1');
+	const pending = same(piecesOf('outbound', many, []), 0);
+	assert.equal(pending.counters.unansweredRequests, 256);
+	const tracker = new Http1Tracker();
+	const stats = (() => {
+		const b = new TlsRecordBatch().data({
+			tgid: 1,
+			ssl: 1n,
+			fd: 3,
+			gen: 0,
+			write: true,
+			startNs: 1n,
+			tsNs: 2n,
+			length: many.length,
+			payload: many,
+		});
+		tracker.handle(b.take());
+		return tracker.stats();
+	})();
+	assert.equal(stats.pendingDropped, 300 - 256);
+});

@@ -1,0 +1,277 @@
+/**
+ * Decoders for the records the addon's HTTP/1 tracker hands JavaScript in place of the tls
+ * tool's data and close records (http1-records.h): exchanges, connection summaries and request
+ * starts. Golden-byte tests pin each layout.
+ */
+
+export const HTTP1_EXCHANGE_RECORD_SIZE = 128;
+export const HTTP1_CONN_RECORD_SIZE = 64;
+export const HTTP1_REQUEST_START_RECORD_SIZE = 32;
+
+export const HTTP1_EV_EXCHANGE = 64;
+export const HTTP1_EV_CONN_END = 65;
+export const HTTP1_EV_CONN_OPEN = 66;
+export const HTTP1_EV_REQUEST_START = 67;
+
+/** enum http1_stat, in order. Loss counters keep the names packages/http1 gives them. */
+export const HTTP1_STATS = [
+	'open',
+	'closed',
+	'evicted',
+	'unboundSeen',
+	'exchanges',
+	'parseErrors',
+	'desyncs',
+	'skippedBytes',
+	'filledGaps',
+	'unpairedResponses',
+	'unansweredRequests',
+	'pendingDropped',
+	'otherProtocolBytes',
+] as const;
+export type Http1Stat = (typeof HTTP1_STATS)[number];
+
+const F_REQ_KEEP_ALIVE = 1 << 0;
+const F_REQ_UPGRADE = 1 << 1;
+const F_RES_KEEP_ALIVE = 1 << 2;
+const F_RES_UPGRADE = 1 << 3;
+const F_REQ_HAS_BODY = 1 << 4;
+const F_RES_HAS_BODY = 1 << 5;
+const F_REQ_BODY_TRUNCATED = 1 << 6;
+const F_RES_BODY_TRUNCATED = 1 << 7;
+const F_REQ_ENDED_BY_EOF = 1 << 8;
+const F_RES_ENDED_BY_EOF = 1 << 9;
+
+/** One message of an exchange, shaped as packages/http1's ParsedMessage. Text is latin1. */
+export interface Http1Message {
+	kind: 'request' | 'response';
+	method?: string;
+	url?: string;
+	status?: number;
+	statusText?: string;
+	versionMajor: number;
+	versionMinor: number;
+	headers: [string, string][];
+	keepAlive: boolean;
+	upgrade: boolean;
+	bytes: number;
+	bodyBytes: number;
+	/** Present when body capture was on for the connection's process. */
+	body?: Uint8Array;
+	bodyTruncated: boolean;
+	startNs: bigint;
+	endNs: bigint;
+	endedBy: 'framing' | 'eof';
+}
+
+/** A request with its response, shaped as packages/http1's Http1Exchange. */
+export interface Http1ExchangeData {
+	role: 'client' | 'server';
+	request: Http1Message;
+	response: Http1Message;
+	startNs: bigint;
+	endNs: bigint;
+}
+
+export interface Http1ExchangeEvent {
+	type: 'exchange';
+	tsNs: bigint;
+	tgid: number;
+	/** The SSL object's address (user-space addresses fit in 53 bits). */
+	ssl: number;
+	/** -1 when the socket never became known. */
+	fd: number;
+	gen: number;
+	exchange: Http1ExchangeData;
+}
+
+/** A connection of the tracker: ended (connEnd) or still open (connOpen, from connections()). */
+export interface Http1ConnEvent {
+	type: 'connEnd' | 'connOpen';
+	tsNs: bigint;
+	tgid: number;
+	ssl: number;
+	fd: number;
+	gen: number;
+	protocol: 'pending' | 'http1' | 'other';
+	role: 'client' | 'server' | null;
+	bytesOut: number;
+	bytesIn: number;
+	requests: number;
+}
+
+/** A read the kernel gave a request id: the request line it started with (null when none ended in it). */
+export interface Http1RequestStartEvent {
+	type: 'requestStart';
+	tsNs: bigint;
+	tgid: number;
+	tid: number;
+	requestId: number;
+	line: string | null;
+}
+
+export type Http1Event = Http1ExchangeEvent | Http1ConnEvent | Http1RequestStartEvent;
+
+const PROTOCOLS = ['pending', 'http1', 'other'] as const;
+const ROLES = [null, 'client', 'server'] as const;
+
+function u64(v: DataView, off: number): number {
+	return v.getUint32(off, true) + v.getUint32(off + 4, true) * 2 ** 32;
+}
+
+function latin1(v: DataView, off: number, len: number): string {
+	return Buffer.from(v.buffer, v.byteOffset + off, len).toString('latin1');
+}
+
+/** Decodes an addon record of type 64-67 (see isHttp1Record). Short or inconsistent records throw. */
+export function decodeHttp1Event(v: DataView): Http1Event {
+	if (v.byteLength < 16) throw new Error(`http1 record of ${v.byteLength} bytes is shorter than its head`);
+	const tsNs = v.getBigUint64(0, true);
+	const type = v.getUint32(8, true);
+	const tgid = v.getUint32(12, true);
+	switch (type) {
+		case HTTP1_EV_EXCHANGE:
+			return decodeExchange(v, tsNs, tgid);
+		case HTTP1_EV_CONN_END:
+		case HTTP1_EV_CONN_OPEN: {
+			if (v.byteLength < HTTP1_CONN_RECORD_SIZE) throw new Error('short http1 connection record');
+			return {
+				type: type === HTTP1_EV_CONN_END ? 'connEnd' : 'connOpen',
+				tsNs,
+				tgid,
+				ssl: u64(v, 16),
+				bytesOut: u64(v, 24),
+				bytesIn: u64(v, 32),
+				requests: u64(v, 40),
+				fd: v.getInt32(48, true),
+				gen: v.getUint32(52, true),
+				protocol: PROTOCOLS[v.getUint8(56)] ?? 'other',
+				role: ROLES[v.getUint8(57)] ?? null,
+			};
+		}
+		case HTTP1_EV_REQUEST_START: {
+			if (v.byteLength < HTTP1_REQUEST_START_RECORD_SIZE) throw new Error('short http1 request start record');
+			const lineLen = v.getUint32(24, true);
+			if (HTTP1_REQUEST_START_RECORD_SIZE + lineLen > v.byteLength) throw new Error('http1 request line runs past its record');
+			return {
+				type: 'requestStart',
+				tsNs,
+				tgid,
+				requestId: v.getUint32(16, true),
+				tid: v.getUint32(20, true),
+				line: v.getUint32(28, true) !== 0 ? latin1(v, HTTP1_REQUEST_START_RECORD_SIZE, lineLen) : null,
+			};
+		}
+		default:
+			throw new Error(`unknown http1 record type ${type}`);
+	}
+}
+
+export function isHttp1RecordType(type: number): boolean {
+	return type >= HTTP1_EV_EXCHANGE && type <= HTTP1_EV_REQUEST_START;
+}
+
+function decodeExchange(v: DataView, tsNs: bigint, tgid: number): Http1ExchangeEvent {
+	if (v.byteLength < HTTP1_EXCHANGE_RECORD_SIZE) throw new Error('short http1 exchange record');
+	const urlLen = v.getUint32(88, true);
+	const statusTextLen = v.getUint32(92, true);
+	const reqHeaders = v.getUint32(96, true);
+	const resHeaders = v.getUint32(100, true);
+	const reqBodyLen = v.getUint32(104, true);
+	const resBodyLen = v.getUint32(108, true);
+	const status = v.getUint16(112, true);
+	const methodLen = v.getUint16(114, true);
+	const flags = v.getUint16(116, true);
+	const role = v.getUint8(118) === 2 ? 'server' : 'client';
+	const reqVersion = v.getUint8(119);
+	const resVersion = v.getUint8(120);
+	// Every string of the record at once: latin1 is one character per byte, so byte offsets
+	// index the text, and each field is a slice of it.
+	const textEnd = v.byteLength - reqBodyLen - resBodyLen;
+	if (textEnd < HTTP1_EXCHANGE_RECORD_SIZE) throw new Error('http1 exchange bodies run past their record');
+	const text = latin1(v, HTTP1_EXCHANGE_RECORD_SIZE, textEnd - HTTP1_EXCHANGE_RECORD_SIZE);
+	let at = 0;
+	const take = (n: number): string => {
+		if (at + n > text.length) throw new Error('http1 exchange strings run past their record');
+		const s = text.slice(at, at + n);
+		at += n;
+		return s;
+	};
+	const method = take(methodLen);
+	const url = take(urlLen);
+	const statusText = take(statusTextLen);
+	const headers = (count: number): [string, string][] => {
+		const out: [string, string][] = [];
+		for (let i = 0; i < count; i++) {
+			const off = HTTP1_EXCHANGE_RECORD_SIZE + at;
+			if (off + 8 > textEnd) throw new Error('http1 exchange headers run past their record');
+			const nameLen = v.getUint32(off, true);
+			const valueLen = v.getUint32(off + 4, true);
+			at += 8;
+			out.push([take(nameLen), take(valueLen)]);
+		}
+		return out;
+	};
+	const reqHeaderList = headers(reqHeaders);
+	const resHeaderList = headers(resHeaders);
+	if (at !== text.length) throw new Error('http1 exchange record has bytes past its fields');
+	const bodyAt = v.byteOffset + textEnd;
+	const request: Http1Message = {
+		kind: 'request',
+		method,
+		url,
+		versionMajor: reqVersion >> 4,
+		versionMinor: reqVersion & 15,
+		headers: reqHeaderList,
+		keepAlive: (flags & F_REQ_KEEP_ALIVE) !== 0,
+		upgrade: (flags & F_REQ_UPGRADE) !== 0,
+		bytes: u64(v, 48),
+		bodyBytes: u64(v, 64),
+		bodyTruncated: (flags & F_REQ_BODY_TRUNCATED) !== 0,
+		startNs: v.getBigUint64(24, true),
+		endNs: v.getBigUint64(32, true),
+		endedBy: (flags & F_REQ_ENDED_BY_EOF) !== 0 ? 'eof' : 'framing',
+	};
+	if (flags & F_REQ_HAS_BODY) request.body = new Uint8Array(v.buffer.slice(bodyAt, bodyAt + reqBodyLen));
+	const response: Http1Message = {
+		kind: 'response',
+		status,
+		statusText,
+		versionMajor: resVersion >> 4,
+		versionMinor: resVersion & 15,
+		headers: resHeaderList,
+		keepAlive: (flags & F_RES_KEEP_ALIVE) !== 0,
+		upgrade: (flags & F_RES_UPGRADE) !== 0,
+		bytes: u64(v, 56),
+		bodyBytes: u64(v, 72),
+		bodyTruncated: (flags & F_RES_BODY_TRUNCATED) !== 0,
+		startNs: v.getBigUint64(40, true),
+		endNs: tsNs,
+		endedBy: (flags & F_RES_ENDED_BY_EOF) !== 0 ? 'eof' : 'framing',
+	};
+	if (flags & F_RES_HAS_BODY) {
+		response.body = new Uint8Array(v.buffer.slice(bodyAt + reqBodyLen, bodyAt + reqBodyLen + resBodyLen));
+	}
+	return {
+		type: 'exchange',
+		tsNs,
+		tgid,
+		ssl: u64(v, 16),
+		fd: v.getInt32(80, true),
+		gen: v.getUint32(84, true),
+		exchange: { role, request, response, startNs: request.startNs, endNs: tsNs },
+	};
+}
+
+/** The tracker's totals (HTTP1_STAT_MAX u64s). A buffer of another length is a layout drift: it throws. */
+export function decodeHttp1Stats(buf: ArrayBuffer): Record<Http1Stat, number> {
+	if (buf.byteLength !== HTTP1_STATS.length * 8) {
+		throw new Error(`http1 stats of ${buf.byteLength} bytes, expected ${HTTP1_STATS.length * 8}`);
+	}
+	const v = new DataView(buf);
+	const out = {} as Record<Http1Stat, number>;
+	HTTP1_STATS.forEach((name, i) => {
+		out[name] = u64(v, i * 8);
+	});
+	return out;
+}

@@ -1,0 +1,87 @@
+import { loadAddon, type RawHttp1Tracker } from './addon.ts';
+import { decodeHttp1Stats, type Http1ConnEvent, type Http1Stat } from './http1-records.ts';
+import { ringBufferRecords } from './ring-buffer-records.ts';
+import { decodeTlsEvent, type TlsEvent } from './tls-records.ts';
+
+export interface Http1TrackerOptions {
+	/** Body bytes kept per message for processes with body capture on. */
+	maxBodyBytes?: number;
+	/** Connections tracked at once; the least recently active is ended to make room. */
+	maxConnections?: number;
+	/** Connections idle this long are ended (their close may have been missed). */
+	idleTimeoutMs?: number;
+}
+
+/** The options as the addon takes them, with the defaults filled in. */
+export function http1Config(o: Http1TrackerOptions = {}): { maxBodyBytes: number; maxConnections: number; idleTimeoutMs: number } {
+	const maxBodyBytes = o.maxBodyBytes ?? 4096;
+	const maxConnections = o.maxConnections ?? 16_384;
+	const idleTimeoutMs = o.idleTimeoutMs ?? 300_000;
+	if (!Number.isInteger(maxBodyBytes) || maxBodyBytes < 0 || maxBodyBytes > 2 ** 30) {
+		throw new RangeError(`maxBodyBytes must be an integer from 0 to 2^30, got ${maxBodyBytes}`);
+	}
+	if (!Number.isInteger(maxConnections) || maxConnections < 1 || maxConnections > 2 ** 24) {
+		throw new RangeError(`maxConnections must be an integer from 1 to 2^24, got ${maxConnections}`);
+	}
+	if (!(idleTimeoutMs > 0)) throw new RangeError(`idleTimeoutMs must be positive, got ${idleTimeoutMs}`);
+	return { maxBodyBytes, maxConnections, idleTimeoutMs };
+}
+
+/** Every record of a framed batch, decoded; `onError` gets what does not decode. */
+export function decodeTlsBatch(batch: ArrayBuffer, onError: (err: Error) => void): TlsEvent[] {
+	const events: TlsEvent[] = [];
+	try {
+		for (const rec of ringBufferRecords(batch)) {
+			try {
+				const ev = decodeTlsEvent(rec);
+				if (ev.type !== 'tick') events.push(ev);
+			} catch (err) {
+				onError(err as Error);
+			}
+		}
+	} catch (err) {
+		onError(err as Error);
+	}
+	return events;
+}
+
+/**
+ * The addon's HTTP/1 tracker fed from JavaScript: framed tls records (bpf/tls.h) in, what the
+ * TlsTracer's poll thread would hand on out. The TlsTracer runs the same tracker on its own
+ * thread; this one exists to drive it with chosen bytes (tests, fuzzing, replays).
+ */
+export class Http1Tracker {
+	#raw: RawHttp1Tracker;
+
+	constructor(options: Http1TrackerOptions = {}) {
+		this.#raw = new (loadAddon().Http1Tracker)(http1Config(options));
+	}
+
+	handle(batch: ArrayBuffer): TlsEvent[] {
+		return decodeTlsBatch(this.#raw.handle(batch), throwIt);
+	}
+
+	evictIdle(beforeNs: bigint): TlsEvent[] {
+		return decodeTlsBatch(this.#raw.evictIdle(beforeNs), throwIt);
+	}
+
+	endAll(ns: bigint): TlsEvent[] {
+		return decodeTlsBatch(this.#raw.endAll(ns), throwIt);
+	}
+
+	connections(): Http1ConnEvent[] {
+		return decodeTlsBatch(this.#raw.connections(), throwIt) as Http1ConnEvent[];
+	}
+
+	setCaptureBodies(tgid: number, on: boolean): void {
+		this.#raw.setCaptureBodies(tgid, on);
+	}
+
+	stats(): Record<Http1Stat, number> {
+		return decodeHttp1Stats(this.#raw.stats());
+	}
+}
+
+function throwIt(err: Error): never {
+	throw err;
+}
