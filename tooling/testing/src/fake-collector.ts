@@ -1,5 +1,5 @@
-import { WebSocket } from 'ws';
-import type { CollectorMessage, Features, Frame, ProcessRow, ProfileWindow } from '@firesight/protocol';
+import type { Features, Frame, ProcessRow, ProfileWindow } from '@firesight/protocol';
+import { openFakeIngest } from './fake-ingest.ts';
 
 /**
  * A collector without BPF: it speaks the ingest protocol with made-up but plausible data, so the
@@ -301,14 +301,8 @@ export async function startFakeCollector(options: FakeCollectorOptions): Promise
 	const frequencyHz = options.frequencyHz ?? 99;
 	const windowMs = options.windowMs ?? 2_000;
 	const processes = options.processes ?? demoProcesses();
-	const url = `${options.hubUrl.replace(/^http/, 'ws')}/ingest`;
-	const ws = new WebSocket(url, { headers: { authorization: `Bearer ${options.token}` } });
-	await new Promise<void>((resolve, reject) => {
-		ws.once('open', () => resolve());
-		ws.once('error', reject);
-	});
-	const send = (message: CollectorMessage) => ws.send(JSON.stringify(message));
-	send({ type: 'hello', host, version: '0.1.0-fake', frequencyHz, protocol: 1 });
+	const ingest = await openFakeIngest(options.hubUrl, options.token, { host, version: '0.1.0-fake', frequencyHz, protocol: 1 });
+	const { send } = ingest;
 
 	let drops = 0;
 	const jitter = () => 0.9 + 0.2 * Math.random();
@@ -351,19 +345,7 @@ export async function startFakeCollector(options: FakeCollectorOptions): Promise
 		windowStart = end;
 	};
 	liveTick();
-	const liveTimer = setInterval(liveTick, 1_000);
-	const windowTimer = setInterval(flush, windowMs);
-	return {
-		processes,
-		flush,
-		close: async () => {
-			clearInterval(liveTimer);
-			clearInterval(windowTimer);
-			await new Promise<void>((resolve) => {
-				ws.once('close', () => resolve());
-				ws.close();
-				setTimeout(resolve, 1_000).unref();
-			});
-		},
-	};
+	ingest.every(1_000, liveTick);
+	ingest.every(windowMs, flush);
+	return { processes, flush, close: ingest.close };
 }

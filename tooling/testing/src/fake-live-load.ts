@@ -1,12 +1,11 @@
-import { WebSocket } from 'ws';
 import {
 	REQUEST_LATENCY_BUCKETS,
-	type CollectorMessage,
 	type ConnectionRow,
 	type EndpointRequestStats,
 	type ProcessRow,
 	type RequestRecord,
 } from '@firesight/protocol';
+import { openFakeIngest } from './fake-ingest.ts';
 
 /**
  * A collector without BPF that sends the live snapshots of a busy host through the hub's real
@@ -49,14 +48,8 @@ export async function startFakeLiveLoad(options: FakeLiveLoadOptions): Promise<F
 	const connectionCount = options.connections ?? 1_000;
 	const requestsPerSec = options.requestsPerSec ?? 100;
 	const windowMs = options.windowMs ?? 10_000;
-	const url = `${options.hubUrl.replace(/^http/, 'ws')}/ingest`;
-	const ws = new WebSocket(url, { headers: { authorization: `Bearer ${options.token}` } });
-	await new Promise<void>((resolve, reject) => {
-		ws.once('open', () => resolve());
-		ws.once('error', reject);
-	});
-	const send = (message: CollectorMessage) => ws.send(JSON.stringify(message));
-	send({ type: 'hello', host, version: '0.1.0-fake-load', frequencyHz: 99, protocol: 1 });
+	const ingest = await openFakeIngest(options.hubUrl, options.token, { host, version: '0.1.0-fake-load', frequencyHz: 99, protocol: 1 });
+	const { send } = ingest;
 
 	const kernelCount = Math.floor(processCount / 4);
 	const idleKernelPids: number[] = [];
@@ -273,20 +266,7 @@ export async function startFakeLiveLoad(options: FakeLiveLoadOptions): Promise<F
 		windowStart = end;
 	};
 	liveTick();
-	const liveTimer = setInterval(liveTick, 1_000);
-	const windowTimer = setInterval(windowTick, windowMs);
-	return {
-		idleKernelPids,
-		busyPids,
-		clientPids: () => clients,
-		close: async () => {
-			clearInterval(liveTimer);
-			clearInterval(windowTimer);
-			await new Promise<void>((resolve) => {
-				ws.once('close', () => resolve());
-				ws.close();
-				setTimeout(resolve, 1_000).unref();
-			});
-		},
-	};
+	ingest.every(1_000, liveTick);
+	ingest.every(windowMs, windowTick);
+	return { idleKernelPids, busyPids, clientPids: () => clients, close: ingest.close };
 }
