@@ -1,4 +1,4 @@
-import { TcpTracer, type TcpCounters } from '@firesight/native';
+import { TcpTracer, type TcpCounters, type TcpTracerOptions } from '@firesight/native';
 import { MAX_CONNECTIONS_PER_SNAPSHOT, type ConnectionsSnapshot, type RetransmitWindow } from '@firesight/protocol';
 import { ConnectionTable, type ConnectionTableSnapshot } from './connection-table.ts';
 
@@ -6,6 +6,8 @@ export interface TcpConnectionsOptions {
 	host: string;
 	/** Connection rows per live snapshot at most (most retransmits first). */
 	maxLiveConnections?: number;
+	/** Kernel map and ring buffer sizes; the tracer's defaults when absent. */
+	kernel?: Pick<TcpTracerOptions, 'connectionEntries' | 'ringBufferBytes'>;
 	/** For tests: a table and tracer-like source instead of the kernel. */
 	table?: ConnectionTable;
 	tracer?: Pick<TcpTracer, 'drainConnections' | 'counters' | 'close'>;
@@ -35,6 +37,7 @@ export class TcpConnections {
 		this.#tracer =
 			options.tracer ??
 			new TcpTracer({
+				...options.kernel,
 				onEvents: (events) => {
 					if (!this.#closed) table.applyEvents(events);
 				},
