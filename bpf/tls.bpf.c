@@ -80,6 +80,7 @@ struct {
 
 /* An SSL call in flight on a thread, from entry to return. */
 struct tls_call {
+	__u64 id; /* pid_tgid of the thread in the call; 0 when the slot is free */
 	__u64 ssl;
 	__u64 buf;
 	__u64 count_ptr; /* size_t * of the _ex calls */
@@ -88,12 +89,35 @@ struct tls_call {
 	__u32 func;
 };
 
+/*
+ * The calls in flight, in slots indexed by thread id: an entry probe writes its thread's slot and
+ * the return frees it, where a hash would insert and delete an element on every SSL call (most of
+ * what the probes cost besides the copy). Two threads whose ids share a slot, inside SSL calls at
+ * the same instant, lose the earlier call: counted as TLS_ACTIVE_FULL.
+ */
+#define ACTIVE_SLOTS 16384
+
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__type(key, __u64); /* pid_tgid */
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32); /* tid % ACTIVE_SLOTS */
 	__type(value, struct tls_call);
-	__uint(max_entries, 16384);
+	__uint(max_entries, ACTIVE_SLOTS);
 } active SEC(".maps");
+
+static __always_inline struct tls_call *active_slot(__u64 id)
+{
+	__u32 slot = (__u32)id & (ACTIVE_SLOTS - 1);
+
+	return bpf_map_lookup_elem(&active, &slot);
+}
+
+/* The slot of the calling thread's SSL call, or NULL when it is in none. */
+static __always_inline struct tls_call *active_call(__u64 id)
+{
+	struct tls_call *c = active_slot(id);
+
+	return c && c->id == id ? c : NULL;
+}
 
 /* Per thread: what the memory-BIO inference needs. */
 struct thread_io {
@@ -454,22 +478,26 @@ static __always_inline int enter(__u64 ssl, __u64 buf, __u64 count_ptr, __u32 fu
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32;
-	struct tls_call call = {
-		.ssl = ssl,
-		.buf = buf,
-		.count_ptr = count_ptr,
-		.fd = -1,
-		.func = func,
-	};
+	struct tls_call *c;
 	__u8 one = 1;
 
 	if (!traced(tgid))
 		return 0;
 	if (!bpf_map_lookup_elem(&tls_tgids, &tgid))
 		bpf_map_update_elem(&tls_tgids, &tgid, &one, BPF_ANY);
-	call.start_ns = bpf_ktime_get_ns();
-	if (bpf_map_update_elem(&active, &id, &call, BPF_ANY))
+	c = active_slot(id);
+	if (!c)
+		return 0;
+	/* The same thread again is a nested call (Node writes from inside SSL_read): it replaces. */
+	if (c->id && c->id != id)
 		count(TLS_ACTIVE_FULL);
+	c->id = id;
+	c->ssl = ssl;
+	c->buf = buf;
+	c->count_ptr = count_ptr;
+	c->start_ns = bpf_ktime_get_ns();
+	c->fd = -1;
+	c->func = func;
 	return 0;
 }
 
@@ -489,7 +517,7 @@ static __always_inline int leave(struct pt_regs *ctx, __u8 dir)
 	int fd = -1;
 	__u8 source = TLS_FD_UNKNOWN;
 
-	c = bpf_map_lookup_elem(&active, &id);
+	c = active_call(id);
 	if (!c) {
 		/*
 		 * Only a call that moved bytes lost data. Node runs JS from OpenSSL's info callback
@@ -501,7 +529,13 @@ static __always_inline int leave(struct pt_regs *ctx, __u8 dir)
 		return 0;
 	}
 	call = *c;
-	bpf_map_delete_elem(&active, &id);
+	c->id = 0;
+	/* Another thread sharing the slot wrote it while it was copied: its fields are not ours. */
+	if (call.id != id) {
+		if (ret > 0)
+			count(TLS_ACTIVE_FULL);
+		return 0;
+	}
 	if (ret <= 0)
 		return 0;
 	if (call.func == TLS_FN_SSL_READ_EX || call.func == TLS_FN_SSL_WRITE_EX) {
@@ -535,7 +569,7 @@ static __always_inline int leave(struct pt_regs *ctx, __u8 dir)
 	if (source == TLS_FD_UNKNOWN) {
 		tio = bpf_map_lookup_elem(&threads, &tid);
 		if (dir == TLS_DIR_READ) {
-			if (tio && tio->last_read_fd >= 0) {
+			if (tio && tio->last_read_fd >= 0 && fd_socket(tio->last_read_fd)) {
 				fd = tio->last_read_fd;
 				source = TLS_FD_PRIOR_READ;
 			}
@@ -667,7 +701,9 @@ static __always_inline void on_close(__u32 tgid, int fd)
  * outside, a read is remembered for the thread's next SSL_read and a write settles the thread's
  * last SSL_write (memory BIO). The fd is taken at entry: what matters is which socket the thread
  * touched, not how much it moved. Cheapest tests first: most syscalls of a TLS process are not
- * socket I/O that matters, and fd_socket() is several reads of kernel memory.
+ * socket I/O that matters, and fd_socket() is several reads of kernel memory. So a read outside
+ * an SSL call is remembered whatever its fd is, and only the SSL_read of a connection not tied to
+ * a socket yet checks that the fd is one (its read comes right before it, on the same thread).
  */
 static __always_inline int on_socket_io(bool is_read, int fd)
 {
@@ -678,7 +714,7 @@ static __always_inline int on_socket_io(bool is_read, int fd)
 
 	if (!bpf_map_lookup_elem(&tls_tgids, &tgid))
 		return 0;
-	call = bpf_map_lookup_elem(&active, &id);
+	call = active_call(id);
 	if (call) {
 		if (call->fd < 0 && fd_socket(fd))
 			call->fd = fd;
@@ -687,8 +723,6 @@ static __always_inline int on_socket_io(bool is_read, int fd)
 	tio = bpf_map_lookup_elem(&threads, &tid);
 	if (is_read) {
 		if (tio && tio->last_read_fd == fd)
-			return 0; /* the same socket again: already known to be one */
-		if (!fd_socket(fd))
 			return 0;
 		if (tio) {
 			tio->last_read_fd = fd;
@@ -805,8 +839,10 @@ int BPF_PROG(tls_exit, struct task_struct *p)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32, tid = (__u32)id;
+	struct tls_call *call = active_call(id);
 
-	bpf_map_delete_elem(&active, &id);
+	if (call)
+		call->id = 0;
 	bpf_map_delete_elem(&threads, &tid);
 	bpf_map_delete_elem(&request_contexts, &tid);
 	if (tgid != tid || !bpf_map_lookup_elem(&tls_tgids, &tgid))

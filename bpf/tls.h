@@ -134,7 +134,7 @@ enum tls_counter {
 	TLS_TRUNCATED,	  /* calls that moved more than TLS_MAX_CAPTURE bytes */
 	TLS_READ_FAILED,  /* payload or byte count could not be read from user memory */
 	TLS_NO_ENTRY,	  /* a return with bytes but no entry (mid-attach, nesting, map full) */
-	TLS_ACTIVE_FULL,  /* in-flight call map full: the call is lost */
+	TLS_ACTIVE_FULL,  /* in-flight call slot held by another thread's call: a call is lost */
 	TLS_CONN_FULL,	  /* connection map full: an association is lost */
 	/* request context map full: a thread's request is not attributed to its samples */
 	TLS_REQUEST_CONTEXT_FULL,
