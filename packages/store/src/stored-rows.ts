@@ -1,4 +1,5 @@
 import { totalWeight } from '@firesight/profile';
+import type { EndpointRequestStats, RequestRecord, RequestWindow, RetransmitWindow, WindowConnection } from '@firesight/protocol';
 import type { ConnectionRetransmits } from './connection-store.ts';
 import type { StoredRequest } from './request-store.ts';
 import { newShareId, type NewShare, type ShareSummary } from './share-store.ts';
@@ -6,6 +7,75 @@ import { newShareId, type NewShare, type ShareSummary } from './share-store.ts';
 // Both backends name their columns alike, so one mapping reads either's rows. ClickHouse sends
 // 64-bit integers as strings: a number column may be either, and goes through Number().
 type Num = number | string;
+
+/** A request's row as both backends store it (ClickHouse adds its day and insertion seq). */
+export function requestColumns(host: string, r: RequestRecord) {
+	return {
+		host,
+		ts: r.ts,
+		pid: r.pid,
+		comm: r.comm,
+		role: r.role,
+		method: r.method,
+		path: r.path,
+		endpoint: r.endpoint,
+		status: r.status,
+		latency_ms: r.latencyMs,
+		req_bytes: r.reqBytes,
+		resp_bytes: r.respBytes,
+		local: r.local,
+		remote: r.remote,
+		connection: r.connection,
+		http_version: r.httpVersion,
+		request_headers: JSON.stringify(r.requestHeaders),
+		response_headers: JSON.stringify(r.responseHeaders),
+		request_body: r.requestBody ?? null,
+		response_body: r.responseBody ?? null,
+		request_id: r.requestId ?? null,
+	};
+}
+
+/** One endpoint's aggregate row of a request window; the histogram is the backend's to encode. */
+export function endpointColumns(w: RequestWindow, e: EndpointRequestStats) {
+	return {
+		host: w.host,
+		start_ms: w.startMs,
+		duration_ms: w.durationMs,
+		pid: e.pid,
+		comm: e.comm,
+		role: e.role,
+		method: e.method,
+		endpoint: e.endpoint,
+		count: e.count,
+		errors: e.errors,
+		client_errors: e.clientErrors,
+		req_bytes: e.reqBytes,
+		resp_bytes: e.respBytes,
+		sum_latency_ms: e.sumLatencyMs,
+		max_latency_ms: e.maxLatencyMs,
+	};
+}
+
+/** One connection's row of a retransmit window. */
+export function connectionColumns(w: RetransmitWindow, c: WindowConnection) {
+	return {
+		host: w.host,
+		start_ms: w.startMs,
+		duration_ms: w.durationMs,
+		cookie: c.cookie,
+		pid: c.pid,
+		comm: c.comm,
+		family: c.family,
+		saddr: c.saddr,
+		sport: c.sport,
+		daddr: c.daddr,
+		dport: c.dport,
+		retransmits: c.retransmits,
+		state: c.state,
+		first_ms: c.firstRetransmitAt,
+		last_ms: c.lastRetransmitAt,
+	};
+}
 
 export const requestRole = (r: string): 'client' | 'server' => (r === 'client' ? 'client' : 'server');
 

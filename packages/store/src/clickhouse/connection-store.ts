@@ -9,7 +9,7 @@ import {
 	type RetransmitSeriesResult,
 	type SeriesQuery,
 } from '../connection-store.ts';
-import { connectionOf, type ConnectionRow } from '../stored-rows.ts';
+import { connectionColumns, connectionOf, type ConnectionRow } from '../stored-rows.ts';
 import { Batcher } from './batcher.ts';
 import type { RetentionState } from './retention-state.ts';
 import { messageIdColumns } from './schema.ts';
@@ -41,25 +41,7 @@ export class ClickhouseConnectionStore implements ConnectionStore {
 		this.#check();
 		if (w.connections.length === 0) return;
 		const day = dateString(dayNumber(w.startMs));
-		const rows: Row[] = w.connections.map((c) => ({
-			day,
-			host: w.host,
-			start_ms: w.startMs,
-			duration_ms: w.durationMs,
-			cookie: c.cookie,
-			pid: c.pid,
-			comm: c.comm,
-			family: c.family,
-			saddr: c.saddr,
-			sport: c.sport,
-			daddr: c.daddr,
-			dport: c.dport,
-			retransmits: c.retransmits,
-			state: c.state,
-			first_ms: c.firstRetransmitAt,
-			last_ms: c.lastRetransmitAt,
-			...messageIdColumns(id),
-		}));
+		const rows: Row[] = w.connections.map((c) => ({ day, ...connectionColumns(w, c), ...messageIdColumns(id) }));
 		await this.batcher.add(rows, rows.length);
 	}
 

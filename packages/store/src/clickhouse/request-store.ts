@@ -12,7 +12,7 @@ import type {
 	RequestStore,
 	StoredRequest,
 } from '../request-store.ts';
-import { requestRole, storedRequestOf, type RequestRow } from '../stored-rows.ts';
+import { endpointColumns, requestColumns, requestRole, storedRequestOf, type RequestRow } from '../stored-rows.ts';
 import { Batcher } from './batcher.ts';
 import type { RetentionState } from './retention-state.ts';
 import { messageIdColumns } from './schema.ts';
@@ -53,27 +53,7 @@ export class ClickhouseRequestStore implements RequestStore {
 		const rows: Row[] = batch.requests.map((r) => ({
 			day: dateString(dayNumber(r.ts)),
 			seq: this.#nextSeq++,
-			host: batch.host,
-			ts: r.ts,
-			pid: r.pid,
-			comm: r.comm,
-			role: r.role,
-			method: r.method,
-			path: r.path,
-			endpoint: r.endpoint,
-			status: r.status,
-			latency_ms: r.latencyMs,
-			req_bytes: r.reqBytes,
-			resp_bytes: r.respBytes,
-			local: r.local,
-			remote: r.remote,
-			connection: r.connection,
-			http_version: r.httpVersion,
-			request_headers: JSON.stringify(r.requestHeaders),
-			response_headers: JSON.stringify(r.responseHeaders),
-			request_body: r.requestBody ?? null,
-			response_body: r.responseBody ?? null,
-			request_id: r.requestId ?? null,
+			...requestColumns(batch.host, r),
 		}));
 		await this.requestBatcher.add(rows, rows.length);
 	}
@@ -83,26 +63,7 @@ export class ClickhouseRequestStore implements RequestStore {
 		this.#check();
 		if (w.endpoints.length === 0) return;
 		const day = dateString(dayNumber(w.startMs));
-		const rows: Row[] = w.endpoints.map((e) => ({
-			day,
-			host: w.host,
-			start_ms: w.startMs,
-			duration_ms: w.durationMs,
-			pid: e.pid,
-			comm: e.comm,
-			role: e.role,
-			method: e.method,
-			endpoint: e.endpoint,
-			count: e.count,
-			errors: e.errors,
-			client_errors: e.clientErrors,
-			req_bytes: e.reqBytes,
-			resp_bytes: e.respBytes,
-			sum_latency_ms: e.sumLatencyMs,
-			max_latency_ms: e.maxLatencyMs,
-			histogram: e.histogram,
-			...messageIdColumns(id),
-		}));
+		const rows: Row[] = w.endpoints.map((e) => ({ day, ...endpointColumns(w, e), histogram: e.histogram, ...messageIdColumns(id) }));
 		await this.endpointBatcher.add(rows, rows.length);
 	}
 

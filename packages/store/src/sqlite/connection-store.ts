@@ -9,7 +9,7 @@ import {
 	type RetransmitSeriesResult,
 	type SeriesQuery,
 } from '../connection-store.ts';
-import { connectionOf, type ConnectionRow } from '../stored-rows.ts';
+import { connectionColumns, connectionOf, type ConnectionRow } from '../stored-rows.ts';
 import type { RecordInTransaction } from './ingest-ledger.ts';
 import { addHostPidFilter } from './sqlite-file.ts';
 
@@ -26,7 +26,7 @@ export class SqliteConnectionStore implements ConnectionStore {
 		this.#recordId = recordId;
 		this.#insert = db.prepare(
 			`INSERT INTO connection_retransmits (host, start_ms, duration_ms, cookie, pid, comm, family, saddr, sport, daddr, dport, retransmits, state, first_ms, last_ms)
-			 VALUES (@host, @startMs, @durationMs, @cookie, @pid, @comm, @family, @saddr, @sport, @daddr, @dport, @retransmits, @state, @first, @last)`,
+			 VALUES (@host, @start_ms, @duration_ms, @cookie, @pid, @comm, @family, @saddr, @sport, @daddr, @dport, @retransmits, @state, @first_ms, @last_ms)`,
 		);
 	}
 
@@ -34,25 +34,7 @@ export class SqliteConnectionStore implements ConnectionStore {
 		this.#check();
 		this.#db.transaction(() => {
 			if (id) this.#recordId(w.host, id);
-			for (const c of w.connections) {
-				this.#insert.run({
-					host: w.host,
-					startMs: w.startMs,
-					durationMs: w.durationMs,
-					cookie: c.cookie,
-					pid: c.pid,
-					comm: c.comm,
-					family: c.family,
-					saddr: c.saddr,
-					sport: c.sport,
-					daddr: c.daddr,
-					dport: c.dport,
-					retransmits: c.retransmits,
-					state: c.state,
-					first: c.firstRetransmitAt,
-					last: c.lastRetransmitAt,
-				});
-			}
+			for (const c of w.connections) this.#insert.run(connectionColumns(w, c));
 		})();
 	}
 

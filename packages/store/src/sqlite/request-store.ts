@@ -12,7 +12,7 @@ import type {
 	RequestStore,
 	StoredRequest,
 } from '../request-store.ts';
-import { requestRole, storedRequestOf, type RequestRow } from '../stored-rows.ts';
+import { endpointColumns, requestColumns, requestRole, storedRequestOf, type RequestRow } from '../stored-rows.ts';
 import { packHistogram, unpackHistogram } from './histogram-codec.ts';
 import type { RecordInTransaction } from './ingest-ledger.ts';
 import { addHostPidFilter } from './sqlite-file.ts';
@@ -55,14 +55,14 @@ export class SqliteRequestStore implements RequestStore {
 		this.#insertRequest = db.prepare(
 			`INSERT INTO http_requests (host, ts, pid, comm, role, method, path, endpoint, status, latency_ms, req_bytes, resp_bytes,
 			   local, remote, connection, http_version, request_headers, response_headers, request_body, response_body, request_id)
-			 VALUES (@host, @ts, @pid, @comm, @role, @method, @path, @endpoint, @status, @latencyMs, @reqBytes, @respBytes,
-			   @local, @remote, @connection, @httpVersion, @requestHeaders, @responseHeaders, @requestBody, @responseBody, @requestId)`,
+			 VALUES (@host, @ts, @pid, @comm, @role, @method, @path, @endpoint, @status, @latency_ms, @req_bytes, @resp_bytes,
+			   @local, @remote, @connection, @http_version, @request_headers, @response_headers, @request_body, @response_body, @request_id)`,
 		);
 		this.#insertEndpoint = db.prepare(
 			`INSERT INTO request_endpoints (host, start_ms, duration_ms, pid, comm, role, method, endpoint, count, errors, client_errors,
 			   req_bytes, resp_bytes, sum_latency_ms, max_latency_ms, histogram)
-			 VALUES (@host, @startMs, @durationMs, @pid, @comm, @role, @method, @endpoint, @count, @errors, @clientErrors,
-			   @reqBytes, @respBytes, @sumLatencyMs, @maxLatencyMs, @histogram)`,
+			 VALUES (@host, @start_ms, @duration_ms, @pid, @comm, @role, @method, @endpoint, @count, @errors, @client_errors,
+			   @req_bytes, @resp_bytes, @sum_latency_ms, @max_latency_ms, @histogram)`,
 		);
 	}
 
@@ -70,31 +70,7 @@ export class SqliteRequestStore implements RequestStore {
 		this.#check();
 		if (batch.requests.length === 0) return;
 		this.#db.transaction(() => {
-			for (const r of batch.requests) {
-				this.#insertRequest.run({
-					host: batch.host,
-					ts: r.ts,
-					pid: r.pid,
-					comm: r.comm,
-					role: r.role,
-					method: r.method,
-					path: r.path,
-					endpoint: r.endpoint,
-					status: r.status,
-					latencyMs: r.latencyMs,
-					reqBytes: r.reqBytes,
-					respBytes: r.respBytes,
-					local: r.local,
-					remote: r.remote,
-					connection: r.connection,
-					httpVersion: r.httpVersion,
-					requestHeaders: JSON.stringify(r.requestHeaders),
-					responseHeaders: JSON.stringify(r.responseHeaders),
-					requestBody: r.requestBody ?? null,
-					requestId: r.requestId ?? null,
-					responseBody: r.responseBody ?? null,
-				});
-			}
+			for (const r of batch.requests) this.#insertRequest.run(requestColumns(batch.host, r));
 		})();
 	}
 
@@ -102,26 +78,7 @@ export class SqliteRequestStore implements RequestStore {
 		this.#check();
 		this.#db.transaction(() => {
 			if (id) this.#recordId(w.host, id);
-			for (const e of w.endpoints) {
-				this.#insertEndpoint.run({
-					host: w.host,
-					startMs: w.startMs,
-					durationMs: w.durationMs,
-					pid: e.pid,
-					comm: e.comm,
-					role: e.role,
-					method: e.method,
-					endpoint: e.endpoint,
-					count: e.count,
-					errors: e.errors,
-					clientErrors: e.clientErrors,
-					reqBytes: e.reqBytes,
-					respBytes: e.respBytes,
-					sumLatencyMs: e.sumLatencyMs,
-					maxLatencyMs: e.maxLatencyMs,
-					histogram: packHistogram(e.histogram),
-				});
-			}
+			for (const e of w.endpoints) this.#insertEndpoint.run({ ...endpointColumns(w, e), histogram: packHistogram(e.histogram) });
 		})();
 	}
 
