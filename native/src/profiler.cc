@@ -6,6 +6,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <malloc.h>
 
 #include <algorithm>
 #include <chrono>
@@ -389,6 +390,10 @@ public:
 		draining_ = false;
 		if (close_pending_)
 			skel_.reset();
+		// The drain's buffers, and the table copies of loads since the last drain, were freed
+		// on the worker thread's and this thread's malloc arenas, which keep freed memory
+		// without giving it back: once a drain, hand the unused pages of all arenas back.
+		malloc_trim(0);
 		Unref();
 	}
 

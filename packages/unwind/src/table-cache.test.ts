@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -33,6 +33,18 @@ describe('the on-disk table cache', () => {
 		assert.deepEqual(restarted.stats(), { disk: 1, built: 0, unreadable: 0, writeFailed: 0 });
 	});
 
+	test('a look at the disk alone finds a table built before, and builds none itself', () => {
+		const own = join(dir, 'look-only-cache');
+		const cache = new UnwindTableCache(own);
+		assert.equal(cache.cachedTableFor(withId), undefined);
+		assert.equal(existsSync(own), false, 'nothing built, nothing written');
+		const built = cache.tableFor(withId);
+		const found = new UnwindTableCache(own).cachedTableFor(withId);
+		assert.ok(found);
+		assert.equal(found.key, built.key);
+		assert.deepEqual(Buffer.from(found.table.bytes), Buffer.from(built.table.bytes));
+	});
+
 	test('without a build-id the key is device+inode+size+mtime, and a rewritten file gets a new one', () => {
 		const cache = new UnwindTableCache(cacheDir);
 		const a = cache.tableFor(withoutId);
@@ -62,6 +74,25 @@ describe('the on-disk table cache', () => {
 		cache.tableFor(withId);
 		cache.tableFor(withoutId);
 		assert.equal(readdirSync(small).length, 1);
+	});
+
+	test('the tables pruned are the least recently used, not the first written', () => {
+		const own = join(dir, 'lru-cache');
+		const third = join(dir, 'third-program');
+		execFileSync('gcc', ['-O1', '-Wl,--build-id=sha1', '-o', third, FIXTURE]);
+		const cache = new UnwindTableCache(own, { maxEntries: 2 });
+		const a = cache.tableFor(withId).key;
+		const b = cache.tableFor(withoutId).key;
+		const fileOf = (key: string) => join(own, readdirSync(own).find((f) => f.startsWith(`${key}.`))!);
+		const now = Date.now() / 1000;
+		utimesSync(fileOf(a), now - 100, now - 100);
+		utimesSync(fileOf(b), now - 50, now - 50);
+		// The first written is read again (libc by every new process); the second never is.
+		assert.equal(cache.tableFor(withId).from, 'disk');
+		cache.tableFor(third);
+		const kept = readdirSync(own).map((f) => f.split('.')[0]);
+		assert.ok(kept.includes(a), `the table read last is kept: ${kept.join(', ')}`);
+		assert.ok(!kept.includes(b), 'the one unused longest goes');
 	});
 });
 

@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ElfFile, FileSource } from '@firesight/symbolize';
 import { buildElfUnwindTable } from './elf-unwind.ts';
@@ -67,6 +67,25 @@ export class UnwindTableCache {
 		return { table, key, from: 'built' };
 	}
 
+	/**
+	 * The table for an ELF file if it is on disk, else undefined: never builds, so it is cheap
+	 * enough for a thread that must not be held up (a few reads of headers and one of the table).
+	 * Throws `UnwindError` only.
+	 */
+	cachedTableFor(path: string): { table: UnwindTable; key: string; from: 'disk' } | undefined {
+		const src = open(path);
+		let key: string;
+		try {
+			key = keyOf(path, src);
+		} finally {
+			src.close();
+		}
+		const cached = this.get(key);
+		if (cached === undefined) return undefined;
+		this.counters.disk++;
+		return { table: cached, key, from: 'disk' };
+	}
+
 	get(key: string): UnwindTable | undefined {
 		let bytes: Buffer;
 		try {
@@ -75,7 +94,9 @@ export class UnwindTableCache {
 			return undefined;
 		}
 		try {
-			return new UnwindTable(bytes);
+			const table = new UnwindTable(bytes);
+			this.touch(key);
+			return table;
 		} catch (err) {
 			if (!(err instanceof UnwindError)) throw err;
 			this.counters.unreadable++;
@@ -99,6 +120,19 @@ export class UnwindTableCache {
 
 	stats(): Readonly<typeof this.counters> {
 		return { ...this.counters };
+	}
+
+	/**
+	 * Marks a table as just used: pruning goes by modification time, and a table read every day
+	 * (libc, node) must outlive the throwaway programs built since it was written.
+	 */
+	private touch(key: string): void {
+		const now = new Date();
+		try {
+			utimesSync(this.pathOf(key), now, now);
+		} catch {
+			// A read-only cache still serves its tables; they just age by when they were written.
+		}
 	}
 
 	private pathOf(key: string): string {

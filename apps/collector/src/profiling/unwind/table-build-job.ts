@@ -40,10 +40,18 @@ export type TableBuildReply =
 export const MAX_UNWIND_SECTION_BYTES = 4 * 1024 * 1024;
 
 /**
- * Runs in a worker thread: reading ELF headers and building a table (node's takes a good part of a
- * second of CPU) must never hold up a drain of the kernel maps on the main thread.
+ * The table of the file at the first readable path. With `build` (in the worker thread: building
+ * node's table takes a good part of a second of CPU and a hundred MiB) a table not on disk is
+ * built; without it (on the main thread, a few reads) 'miss' says it must be built.
  */
-function handle(cache: UnwindTableCache, req: TableBuildRequest, maxSectionBytes: number): TableBuildReply {
+export function handleTableBuild(cache: UnwindTableCache, req: TableBuildRequest, maxSectionBytes: number, build: true): TableBuildReply;
+export function handleTableBuild(cache: UnwindTableCache, req: TableBuildRequest, maxSectionBytes: number, build: boolean): TableBuildReply | 'miss';
+export function handleTableBuild(
+	cache: UnwindTableCache,
+	req: TableBuildRequest,
+	maxSectionBytes: number,
+	build: boolean,
+): TableBuildReply | 'miss' {
 	let lastError = 'no path to the file';
 	let gone = true;
 	for (const path of req.paths) {
@@ -69,7 +77,9 @@ function handle(cache: UnwindTableCache, req: TableBuildRequest, maxSectionBytes
 			return { id: req.id, ok: false, error: `${path}: ${unwindBytes} bytes of unwind info`, tooLarge: true };
 		}
 		try {
-			const { table, key, from } = cache.tableFor(path);
+			const found = build ? cache.tableFor(path) : cache.cachedTableFor(path);
+			if (found === undefined) return 'miss';
+			const { table, key, from } = found;
 			// A table of one gap row: the file has no .eh_frame or .debug_frame.
 			const bytes = table.rowCount > 1 ? ownBuffer(table.bytes) : undefined;
 			return { id: req.id, ok: true, key, segments, bytes, rows: table.rowCount, from, ms: performance.now() - t0 };
@@ -94,7 +104,7 @@ if (parentPort) {
 	port.on('message', (req: TableBuildRequest) => {
 		let reply: TableBuildReply;
 		try {
-			reply = handle(cache, req, data.maxSectionBytes);
+			reply = handleTableBuild(cache, req, data.maxSectionBytes, true);
 		} catch (err) {
 			reply = { id: req.id, ok: false, error: (err as Error).message };
 		}
