@@ -1,17 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { child, countNodes } from '../fixtures/flame-nodes.ts';
 import { knownProfile } from '../fixtures/known-profile.ts';
 import { type FlameNode, toFlameTree } from './flame-tree.ts';
-
-function child(node: FlameNode, name: string): FlameNode {
-	const found = node.children.find((c) => c.name === name);
-	assert.ok(found, `${node.name} has no child ${name}`);
-	return found;
-}
-
-function countNodes(node: FlameNode): number {
-	return 1 + node.children.reduce((sum, c) => sum + countNodes(c), 0);
-}
 
 function checkTotals(node: FlameNode): void {
 	const sum = node.children.reduce((s, c) => s + c.value, 0);

@@ -1,19 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { child, countNodes } from '../fixtures/flame-nodes.ts';
 import { knownProfile } from '../fixtures/known-profile.ts';
 import { HIDDEN_NODE_NAME, toFlameTree, type FlameNode } from './flame-tree.ts';
 import { ProfileBuilder } from './profile-builder.ts';
 import { prunedFlameTree } from './pruned-flame-tree.ts';
-
-function child(node: FlameNode, name: string): FlameNode {
-	const found = node.children.find((c) => c.name === name);
-	assert.ok(found, `${node.name} has no child ${name}`);
-	return found;
-}
-
-function countNodes(node: FlameNode): number {
-	return 1 + node.children.reduce((sum, c) => sum + countNodes(c), 0);
-}
 
 /** The tree without remainders, which `toFlameTree` with the same threshold must equal. */
 function withoutRemainders(node: FlameNode): FlameNode {
