@@ -119,8 +119,17 @@ function u64(v: DataView, off: number): number {
 	return v.getUint32(off, true) + v.getUint32(off + 4, true) * 2 ** 32;
 }
 
+/** One Buffer per batch, reused for every record of it: making one per string costs more than decoding it. */
+let batchBuffer: ArrayBufferLike | undefined;
+let batchBytes: Buffer = Buffer.alloc(0);
+
 function latin1(v: DataView, off: number, len: number): string {
-	return Buffer.from(v.buffer, v.byteOffset + off, len).toString('latin1');
+	if (v.buffer !== batchBuffer) {
+		batchBuffer = v.buffer;
+		batchBytes = Buffer.from(v.buffer);
+	}
+	const at = v.byteOffset + off;
+	return batchBytes.toString('latin1', at, at + len);
 }
 
 /** Decodes an addon record of type 64-67 (see isHttp1Record). Short or inconsistent records throw. */
@@ -186,34 +195,26 @@ function decodeExchange(v: DataView, tsNs: bigint, tgid: number): Http1ExchangeE
 	const reqVersion = v.getUint8(119);
 	const resVersion = v.getUint8(120);
 	// Every string of the record at once: latin1 is one character per byte, so byte offsets
-	// index the text, and each field is a slice of it.
+	// index the text, and each field is a slice of it. (No closures here: this runs per exchange.)
 	const textEnd = v.byteLength - reqBodyLen - resBodyLen;
 	if (textEnd < HTTP1_EXCHANGE_RECORD_SIZE) throw new Error('http1 exchange bodies run past their record');
 	const text = latin1(v, HTTP1_EXCHANGE_RECORD_SIZE, textEnd - HTTP1_EXCHANGE_RECORD_SIZE);
-	let at = 0;
-	const take = (n: number): string => {
-		if (at + n > text.length) throw new Error('http1 exchange strings run past their record');
-		const s = text.slice(at, at + n);
-		at += n;
-		return s;
-	};
-	const method = take(methodLen);
-	const url = take(urlLen);
-	const statusText = take(statusTextLen);
-	const headers = (count: number): [string, string][] => {
-		const out: [string, string][] = [];
-		for (let i = 0; i < count; i++) {
-			const off = HTTP1_EXCHANGE_RECORD_SIZE + at;
-			if (off + 8 > textEnd) throw new Error('http1 exchange headers run past their record');
-			const nameLen = v.getUint32(off, true);
-			const valueLen = v.getUint32(off + 4, true);
-			at += 8;
-			out.push([take(nameLen), take(valueLen)]);
-		}
-		return out;
-	};
-	const reqHeaderList = headers(reqHeaders);
-	const resHeaderList = headers(resHeaders);
+	let at = methodLen + urlLen + statusTextLen;
+	if (at > text.length) throw new Error('http1 exchange strings run past their record');
+	const method = text.slice(0, methodLen);
+	const url = text.slice(methodLen, methodLen + urlLen);
+	const statusText = text.slice(methodLen + urlLen, at);
+	const reqHeaderList: [string, string][] = [];
+	const resHeaderList: [string, string][] = [];
+	for (let i = 0; i < reqHeaders + resHeaders; i++) {
+		const off = HTTP1_EXCHANGE_RECORD_SIZE + at;
+		if (off + 8 > textEnd) throw new Error('http1 exchange headers run past their record');
+		const nameEnd = at + 8 + v.getUint32(off, true);
+		const valueEnd = nameEnd + v.getUint32(off + 4, true);
+		if (valueEnd > text.length) throw new Error('http1 exchange headers run past their record');
+		(i < reqHeaders ? reqHeaderList : resHeaderList).push([text.slice(at + 8, nameEnd), text.slice(nameEnd, valueEnd)]);
+		at = valueEnd;
+	}
 	if (at !== text.length) throw new Error('http1 exchange record has bytes past its fields');
 	const bodyAt = v.byteOffset + textEnd;
 	const request: Http1Message = {
