@@ -63,6 +63,17 @@ export const DROP_DESCRIPTIONS: Readonly<Record<string, DropDescription>> = {
 	'tls.decodeErrors': { meaning: 'TLS capture records that could not be decoded' },
 	'tls.attachFailures': { meaning: 'Processes whose OpenSSL could not be attached to' },
 	'tls.connectionsEvicted': { meaning: 'TLS connections evicted from the collector’s bounded table' },
+	'tls.parseErrors': {
+		meaning: 'HTTP/1 streams that could not be parsed at some point (the message in progress is lost)',
+		per: 'requests',
+	},
+	'tls.desyncs': {
+		meaning: 'Times an HTTP/1 stream lost its place (a parse error or an uncaptured gap outside a body) and skipped to the next message',
+	},
+	'tls.skippedBytes': { meaning: 'Bytes of HTTP/1 streams skipped while out of step' },
+	'tls.unpairedResponses': { meaning: 'HTTP responses whose request was not captured', per: 'requests' },
+	'tls.unansweredRequests': { meaning: 'HTTP requests whose response was not captured before the connection ended', per: 'requests' },
+	'tls.pendingDropped': { meaning: 'Pipelined HTTP requests forgotten past 256 waiting on one connection', per: 'requests' },
 	'tls.requestsNotSent': { meaning: 'Captured requests not sent to the hub (over the per-tick cap)', per: 'requests' },
 	'tls.requestContextFull': { meaning: 'Requests whose CPU could not be attributed because the kernel request context map was full' },
 	'tls.requestSlotsFull': { meaning: 'Requests forgotten because more than 8 were open on one thread (their later CPU is unattributed)' },

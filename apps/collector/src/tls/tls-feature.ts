@@ -88,6 +88,10 @@ export function tlsDrops(c: TlsCaptureCounters, omitted: number, attribution?: R
 	}
 	out.attachFailures = c.discovery.attachFailures;
 	out.connectionsEvicted = c.connections.evicted;
+	// HTTP/1 reassembly in the addon: streams it could not follow, requests it could not pair.
+	for (const name of ['parseErrors', 'desyncs', 'skippedBytes', 'unpairedResponses', 'unansweredRequests', 'pendingDropped'] as const) {
+		out[name] = c.connections[name];
+	}
 	out.requestsNotSent = omitted;
 	if (attribution) {
 		out.samplesUnattributed = attribution.samplesUnattributed;
