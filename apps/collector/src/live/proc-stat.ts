@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { redactCommandLine } from '@firesight/protocol';
 
 /** Clock ticks per second of /proc CPU times (USER_HZ); 100 on every mainstream Linux. */
@@ -44,11 +44,26 @@ export function parseProcStat(text: string): ProcStat | undefined {
 	return { comm: text.slice(open + 1, close), cpuTicks: utime + stime, startTicks: start, kernelThread };
 }
 
+/**
+ * One buffer for every read: a stat line is a few hundred bytes (comm is at most 64), and the
+ * table reads one per process twice a second. readFileSync would also fstat and allocate each time.
+ */
+const statBuffer = Buffer.alloc(4096);
+
 export function readProcStat(procRoot: string, pid: number): ProcStat | undefined {
+	let fd: number;
 	try {
-		return parseProcStat(readFileSync(`${procRoot}/${pid}/stat`, 'utf8'));
+		fd = openSync(`${procRoot}/${pid}/stat`, 'r');
 	} catch {
 		return undefined; // exited
+	}
+	try {
+		const n = readSync(fd, statBuffer, 0, statBuffer.length, 0);
+		return parseProcStat(statBuffer.toString('utf8', 0, n));
+	} catch {
+		return undefined; // exited between open and read
+	} finally {
+		closeSync(fd);
 	}
 }
 

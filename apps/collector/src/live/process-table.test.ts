@@ -60,3 +60,35 @@ test('CPU % agrees with the scheduler, samples/s and command lines are joined in
 	table.scan(Date.now());
 	assert.ok(exited.includes(idle.pid!), 'an exited process is reported');
 });
+
+test('past maxRows a scan keeps the busiest processes and counts the rest; exited processes leave the table', async (t) => {
+	const busy = spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' });
+	t.after(() => busy.kill('SIGKILL'));
+	const exited: number[] = [];
+	const table = new ProcessTable({ maxRows: 5, onExit: (pid) => exited.push(pid) });
+	table.scan(Date.now());
+	const cutBefore = table.rowsCut;
+	await sleep(500);
+	const rows = table.scan(Date.now());
+	assert.equal(rows.length, 5);
+	assert.deepEqual(
+		rows.map((r) => r.cpuPercent),
+		rows.map((r) => r.cpuPercent).sort((a, b) => b - a),
+		'busiest first',
+	);
+	assert.ok(rows[0]!.cpuPercent > 0, 'the busiest are kept');
+	const everyone = table.size;
+	assert.ok(everyone > 5, `${everyone} processes known`);
+	assert.equal(table.rowsCut - cutBefore, everyone - 5);
+
+	// Churn: 50 processes start, then exit; once gone, the table is its size again.
+	const before = table.size;
+	const children = Array.from({ length: 50 }, () => spawn('sleep', ['30'], { stdio: 'ignore' }));
+	await Promise.all(children.map((c) => new Promise((r) => c.once('spawn', r))));
+	table.discover(Date.now());
+	assert.ok(table.size >= before + 45, `${table.size} known with the sleepers, ${before} before`);
+	await Promise.all(children.map((c) => new Promise((r) => (c.once('exit', r), c.kill('SIGKILL')))));
+	table.discover(Date.now());
+	for (const c of children) assert.ok(exited.includes(c.pid!), `pid ${c.pid} reported gone`);
+	assert.ok(table.size <= before + 5, `${table.size} known after they exited, ${before} before`);
+});

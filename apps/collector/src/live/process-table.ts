@@ -1,5 +1,5 @@
 import { readdirSync } from 'node:fs';
-import type { ProcessRow } from '@firesight/protocol';
+import { limits, type ProcessRow } from '@firesight/protocol';
 import { CLOCK_TICKS, readCmdline, readProcStat } from './proc-stat.ts';
 
 interface Known {
@@ -16,6 +16,11 @@ export interface ProcessTableOptions {
 	onNewProcess?: (pid: number) => void;
 	/** Called when a process is gone (after the table stopped showing it). */
 	onExit?: (pid: number) => void;
+	/**
+	 * Rows a scan returns at most, the busiest first; the hub refuses a live message with more
+	 * (limits.processesPerSnapshot). What is cut is counted in `rowsCut`.
+	 */
+	maxRows?: number;
 }
 
 /**
@@ -26,11 +31,50 @@ export class ProcessTable {
 	readonly #procRoot: string;
 	readonly #options: ProcessTableOptions;
 	readonly #known = new Map<number, Known>();
+	readonly #maxRows: number;
 	#lastScanMs: number | undefined;
+	/** Rows left out of scans past maxRows, since the table was made. */
+	rowsCut = 0;
 
 	constructor(options: ProcessTableOptions = {}) {
 		this.#procRoot = options.procRoot ?? '/proc';
 		this.#options = options;
+		this.#maxRows = options.maxRows ?? limits.processesPerSnapshot;
+	}
+
+	/** Processes the table knows: the host's live ones as of the last scan or discovery. */
+	get size(): number {
+		return this.#known.size;
+	}
+
+	/**
+	 * Finds new and exited processes without measuring CPU: a /proc listing, and a stat read
+	 * only for pids not seen before. Cheap enough to run more often than `scan`, so features
+	 * hear of a short-lived process (and snapshot its maps) soon after it starts.
+	 */
+	discover(now: number): void {
+		const listed = new Set<number>();
+		for (const name of readdirSync(this.#procRoot)) {
+			const pid = Number(name);
+			if (!Number.isInteger(pid) || pid <= 0) continue;
+			listed.add(pid);
+			const known = this.#known.get(pid);
+			if (known) {
+				known.seenAt = now;
+				continue;
+			}
+			const stat = readProcStat(this.#procRoot, pid);
+			if (!stat) continue;
+			// Its CPU so far counts as measured: the next scan shows what it used since.
+			this.#known.set(pid, { startTicks: stat.startTicks, cmdline: readCmdline(this.#procRoot, pid, stat.comm), cpuTicks: stat.cpuTicks, seenAt: now });
+			this.#options.onNewProcess?.(pid);
+		}
+		for (const pid of this.#known.keys()) {
+			if (!listed.has(pid)) {
+				this.#known.delete(pid);
+				this.#options.onExit?.(pid);
+			}
+		}
 	}
 
 	/** Scans /proc and returns one row per process. */
@@ -70,6 +114,8 @@ export class ProcessTable {
 				this.#options.onExit?.(pid);
 			}
 		}
-		return rows;
+		if (rows.length <= this.#maxRows) return rows;
+		this.rowsCut += rows.length - this.#maxRows;
+		return rows.sort((a, b) => b.cpuPercent - a.cpuPercent).slice(0, this.#maxRows);
 	}
 }
