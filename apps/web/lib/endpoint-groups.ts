@@ -8,29 +8,11 @@ export { histogramBuckets } from '@firesight/store/endpoint-totals';
  * called `GET /api/users/:id` is one row, not one per pid. Counts and histograms are summed over
  * the command's processes; the percentiles come from the summed histogram.
  */
-export interface CommandEndpoint {
+export interface CommandEndpoint extends Omit<EndpointSummary, 'pid'> {
 	/** host, comm, role, method and endpoint: stable across refetches. */
 	id: string;
-	host: string;
-	comm: string;
-	role: 'client' | 'server';
-	method: string;
-	endpoint: string;
 	/** The processes of the command that made or served it, ascending. */
 	pids: number[];
-	count: number;
-	ratePerSec: number;
-	errors: number;
-	clientErrors: number;
-	errorRate: number;
-	reqBytes: number;
-	respBytes: number;
-	meanMs: number;
-	maxMs: number;
-	p50Ms: number;
-	p90Ms: number;
-	p99Ms: number;
-	histogram: number[];
 }
 
 export const commandEndpointId = (e: Pick<EndpointSummary, 'host' | 'comm' | 'role' | 'method' | 'endpoint'>): string =>
