@@ -80,7 +80,7 @@ test('the store publishes once per interval however many messages arrive, and co
 	assert.equal(renders, 3, 'no listener, no timer');
 });
 
-test('new requests are published within a fraction of the interval; other news waits for it', (t) => {
+test('new requests are published at once after a quiet spell, else within 400 ms of the last publish; other news waits for the interval', (t) => {
 	t.mock.timers.enable({ apis: ['setInterval', 'setTimeout', 'Date'], now: 50_000 });
 	const store = new LiveStore(1000, 400);
 	let renders = 0;
@@ -94,20 +94,23 @@ test('new requests are published within a fraction of the interval; other news w
 		requests: [{ ...request, latencyMs: 1, reqBytes: 0, respBytes: 0, local: null, remote: null, connection: null, httpVersion: '1.1' }],
 	});
 	store.update((state) => reduceMessage(state, { type: 'processes', host: 'a', ts: 50_000, rows: [row(1, 1)] }, 50_000));
-	t.mock.timers.tick(399);
-	assert.equal(renders, 0, 'a process snapshot waits for the interval');
-	t.mock.timers.tick(1);
-	store.update((state) => reduceMessage(state, batch(50_001)));
-	store.update((state) => reduceMessage(state, batch(50_002)));
-	t.mock.timers.tick(399);
-	assert.equal(renders, 0);
-	t.mock.timers.tick(1);
-	assert.equal(renders, 1, 'two batches of requests, one publish, 400 ms after the first');
-	assert.equal(store.getSnapshot().requests.length, 2);
-	t.mock.timers.tick(200);
-	assert.equal(renders, 2, 'the interval goes on as before');
-	store.update((state) => reduceMessage(state, batch(50_002)));
 	t.mock.timers.tick(400);
-	assert.equal(renders, 2, 'a batch already seen is no news');
+	assert.equal(renders, 0, 'a process snapshot waits for the interval');
+	store.update((state) => reduceMessage(state, batch(50_001)));
+	assert.equal(renders, 1, 'the first requests after a quiet spell are published at once');
+	store.update((state) => reduceMessage(state, batch(50_002)));
+	store.update((state) => reduceMessage(state, batch(50_003)));
+	t.mock.timers.tick(399);
+	assert.equal(renders, 1);
+	t.mock.timers.tick(1);
+	assert.equal(renders, 2, 'two more batches, one publish, 400 ms after the last');
+	assert.equal(store.getSnapshot().requests.length, 3);
+	t.mock.timers.tick(200);
+	assert.equal(renders, 3, 'the interval goes on as before');
+	store.update((state) => reduceMessage(state, batch(50_003)));
+	t.mock.timers.tick(400);
+	assert.equal(renders, 3, 'a batch already seen is no news');
+	store.update((state) => reduceMessage(state, batch(50_004)));
+	assert.equal(renders, 4);
 	unsubscribe();
 });

@@ -141,9 +141,10 @@ export function processRows(hosts: ReadonlyMap<string, HostProcesses>, now: numb
 /** How often a LiveStore publishes: the live pages render once a second, whatever arrives. */
 export const PUBLISH_EVERY_MS = 1000;
 /**
- * New HTTPS requests are published within this, not up to a whole interval later: a request
- * is on the Requests page within a second of its response (the collector and the hub take a
- * few hundred milliseconds of that).
+ * New HTTPS requests are published at once when the last publish is this long ago, else this
+ * long after it, not up to a whole interval later: a request is on the Requests page within a
+ * second of its response (the collector and the hub take some of that), and a steady flow of
+ * requests renders the page a few times a second at most.
  */
 export const REQUESTS_WITHIN_MS = 400;
 
@@ -160,6 +161,7 @@ export class LiveStore {
 	#listeners = new Set<() => void>();
 	#timer: ReturnType<typeof setInterval> | null = null;
 	#soon: ReturnType<typeof setTimeout> | null = null;
+	#publishedAt = -Infinity;
 	readonly #publishEveryMs: number;
 	readonly #requestsWithinMs: number;
 
@@ -192,13 +194,18 @@ export class LiveStore {
 		const newRequests = state.requests !== this.#state.requests;
 		this.#state = state;
 		if (urgent) this.#publish();
-		else if (newRequests && !this.#soon && this.#listeners.size > 0) this.#soon = setTimeout(() => this.#publish(), this.#requestsWithinMs);
+		else if (newRequests && !this.#soon && this.#listeners.size > 0) {
+			const wait = this.#publishedAt + this.#requestsWithinMs - Date.now();
+			if (wait <= 0) this.#publish();
+			else this.#soon = setTimeout(() => this.#publish(), wait);
+		}
 	}
 
 	#publish(): void {
 		if (this.#soon) clearTimeout(this.#soon);
 		this.#soon = null;
-		this.#published = { ...this.#state, clock: Date.now() };
+		this.#publishedAt = Date.now();
+		this.#published = { ...this.#state, clock: this.#publishedAt };
 		for (const listener of this.#listeners) listener();
 	}
 }
