@@ -9,11 +9,12 @@
  * --compare DIR adds `firesight record` from another checkout (e.g. an older commit unpacked with
  * `git archive`), run interleaved with this one, for before/after numbers.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { compileFixture } from '@firesight/testing/workloads';
+import { hasCommand, stopPeer } from './peer-process.ts';
 import { cpuSeconds, rssMiB } from './proc-usage.ts';
 import { writeResultsSection } from './results-file.ts';
 
@@ -102,7 +103,7 @@ try {
 				child?.pid && c0 !== undefined && c1 !== undefined
 					? { startup: c0, cpuPerSec: (c1 - c0) / ((performance.now() - t0) / 1000), rssPeakMiB: rssMiB(child.pid)?.peak ?? 0 }
 					: undefined;
-			if (child) await stop(child);
+			if (child) await stopPeer(child);
 			(wall[peer.name] ??= []).push(seconds);
 			if (usage) {
 				(cpu[peer.name] ??= []).push(usage.cpuPerSec);
@@ -146,21 +147,3 @@ ${rows.join('\n')}
 Targets: slowdown under 1%, collector under 1% of one core after warm-up, RSS under 150 MB.`;
 console.log(body);
 writeResultsSection('CPU profiler overhead', body);
-
-/** SIGTERM (a background job may have SIGINT ignored), then SIGKILL if it lingers. */
-async function stop(child: ChildProcess): Promise<void> {
-	const exited = new Promise((r) => child.once('exit', r));
-	child.kill('SIGTERM');
-	const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-	await exited;
-	clearTimeout(timer);
-}
-
-function hasCommand(cmd: string): boolean {
-	try {
-		execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
-		return true;
-	} catch {
-		return false;
-	}
-}

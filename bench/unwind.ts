@@ -9,6 +9,9 @@
  * Debian's python3 binary) and node. Conditions are interleaved over rounds and medians reported:
  * the machine is shared, so read the ratios.
  *
+ * The warm-up (20 s by default) lets the dwarf collector read or build the tables of every program on
+ * the host before it is measured: with 6 s the measured CPU was mostly that first loading.
+ *
  * Usage: npx tsx bench/unwind.ts [--rounds N] [--work ROUNDS] [--warmup SECONDS]
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -19,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { compileFixture, NO_FRAME_POINTER_FLAGS } from '@firesight/testing/workloads';
 import { buildElfUnwindTable } from '@firesight/unwind';
+import { hasCommand, stopPeer } from './peer-process.ts';
 import { cpuSeconds, rssMiB } from './proc-usage.ts';
 import { writeResultsSection } from './results-file.ts';
 
@@ -28,7 +32,7 @@ const { values } = parseArgs({
 	options: {
 		rounds: { type: 'string', default: '3' },
 		work: { type: 'string', default: '3000' },
-		warmup: { type: 'string', default: '6' },
+		warmup: { type: 'string', default: '20' },
 	},
 });
 const ROUNDS = Number(values.rounds);
@@ -145,7 +149,7 @@ try {
 				push(peer.name, 'rss', mem.rss);
 				push(peer.name, 'peak', mem.peak);
 			}
-			if (child) await stop(child);
+			if (child) await stopPeer(child);
 			// perf's DWARF unwinding happens afterwards, when the stacks it copied are read back.
 			if (peer.name.startsWith('perf')) {
 				push(
@@ -224,21 +228,3 @@ ${tables.join('\n')}
 Targets: dwarf within 2× of fp per sample; collector under 1% of a core after warm-up; RSS under 150 MB.`;
 console.log(body);
 writeResultsSection('DWARF unwinding cost', body);
-
-/** SIGTERM, then SIGKILL if it lingers. */
-async function stop(child: ChildProcess): Promise<void> {
-	const exited = new Promise((r) => child.once('exit', r));
-	child.kill('SIGTERM');
-	const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-	await exited;
-	clearTimeout(timer);
-}
-
-function hasCommand(cmd: string): boolean {
-	try {
-		execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
-		return true;
-	} catch {
-		return false;
-	}
-}

@@ -83,7 +83,11 @@ describe('the on-disk table cache', () => {
 		const cache = new UnwindTableCache(own, { maxEntries: 2 });
 		const a = cache.tableFor(withId).key;
 		const b = cache.tableFor(withoutId).key;
-		const fileOf = (key: string) => join(own, readdirSync(own).find((f) => f.startsWith(`${key}.`))!);
+		const fileOf = (key: string) =>
+			join(
+				own,
+				readdirSync(own).find((f) => f.startsWith(`${key}.`))!,
+			);
 		const now = Date.now() / 1000;
 		utimesSync(fileOf(a), now - 100, now - 100);
 		utimesSync(fileOf(b), now - 50, now - 50);

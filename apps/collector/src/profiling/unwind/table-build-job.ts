@@ -45,7 +45,12 @@ export const MAX_UNWIND_SECTION_BYTES = 4 * 1024 * 1024;
  * built; without it (on the main thread, a few reads) 'miss' says it must be built.
  */
 export function handleTableBuild(cache: UnwindTableCache, req: TableBuildRequest, maxSectionBytes: number, build: true): TableBuildReply;
-export function handleTableBuild(cache: UnwindTableCache, req: TableBuildRequest, maxSectionBytes: number, build: boolean): TableBuildReply | 'miss';
+export function handleTableBuild(
+	cache: UnwindTableCache,
+	req: TableBuildRequest,
+	maxSectionBytes: number,
+	build: boolean,
+): TableBuildReply | 'miss';
 export function handleTableBuild(
 	cache: UnwindTableCache,
 	req: TableBuildRequest,
