@@ -71,3 +71,46 @@ test('kernel reads become connection snapshots, process retransmits and windows'
 		[[[77, 80, 9]]],
 	);
 });
+
+test('a live snapshot past maxLiveConnections keeps the most retransmitting rows and counts the rest as omitted', async () => {
+	const ns = process.hrtime.bigint();
+	const conns: TcpConnection[] = Array.from({ length: 10 }, (_, i) => ({
+		cookie: BigInt(i + 1),
+		family: 4,
+		saddr: '10.0.0.1',
+		sport: 40000 + i,
+		daddr: '10.0.0.2',
+		dport: 80,
+		pid: 77,
+		comm: 'curl',
+		state: 'ESTABLISHED',
+		direction: 'active',
+		ownerKnown: true,
+		midway: false,
+		startNs: ns - 1_000_000_000n,
+		endNs: 0n,
+		firstRetransmitNs: ns,
+		lastRetransmitNs: ns,
+		bytesAcked: 1000,
+		bytesReceived: 10,
+		retransmitSegments: i,
+		retransmitSkbs: i,
+		retransmitFailures: 0,
+		synackRetransmits: 0,
+		retransmits: i,
+	}));
+	const tracer = {
+		drainConnections: async () => ({ connections: conns, counters: {} as never }),
+		counters: () => ({}) as never,
+		close: () => {},
+	};
+	const tcp = new TcpConnections({ host: 'h', tracer, table: new ConnectionTable(), maxLiveConnections: 3 });
+	await tcp.refresh();
+	const snap = tcp.snapshot()!;
+	assert.deepEqual(
+		snap.connections.map((c) => c.retransmits),
+		[9, 8, 7],
+	);
+	assert.equal(snap.omitted, 7);
+	await tcp.close();
+});
