@@ -31,7 +31,9 @@ Options:
       --host HOST        only this collector host
   -e, --endpoint EP      only samples attributed to this endpoint, exactly as the Requests page
                          names it: METHOD and path template, e.g. 'GET /api/users/:id'
-      --request ID       only samples attributed to this (slow) request: its requestId
+      --request ID       only samples attributed to this (slow) request: its requestId; when
+                         other requests were open on its thread (ambiguous), every sample of
+                         that thread during its lifetime, a few perhaps from after it ended
   -f, --format FORMAT    folded (flamegraph.pl, speedscope) or pprof (go tool pprof);
                          default: pprof when --output ends in .pb.gz or .pprof, else folded
   -o, --output FILE      write here instead of standard output (pprof needs a file or a pipe)
