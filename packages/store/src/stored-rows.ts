@@ -1,6 +1,12 @@
 import { totalWeight } from '@firesight/profile';
 import type { EndpointRequestStats, RequestRecord, RequestWindow, RetransmitWindow, WindowConnection } from '@firesight/protocol';
-import type { ConnectionRetransmits } from './connection-store.ts';
+import {
+	MAX_SERIES_BUCKETS,
+	type ConnectionRetransmits,
+	type RetransmitSeries,
+	type RetransmitSeriesResult,
+	type SeriesQuery,
+} from './connection-store.ts';
 import type { StoredRequest } from './request-store.ts';
 import { newShareId, type NewShare, type ShareSummary } from './share-store.ts';
 
@@ -168,6 +174,52 @@ export function connectionOf(r: ConnectionRow): ConnectionRetransmits {
 		firstRetransmitAt: r.first_at === null ? null : Number(r.first_at),
 		lastRetransmitAt: r.last_at === null ? null : Number(r.last_at),
 	};
+}
+
+/**
+ * The buckets a series query is answered in: `stepMs` grown so there are at most
+ * MAX_SERIES_BUCKETS, starting at a multiple of it; a row's `bucket` counts from `startMs`.
+ */
+export function seriesBuckets(q: SeriesQuery): { stepMs: number; startMs: number } {
+	if (!(q.stepMs > 0)) throw new RangeError(`stepMs must be positive, got ${q.stepMs}`);
+	const stepMs = Math.max(q.stepMs, Math.ceil((q.toMs - q.fromMs) / MAX_SERIES_BUCKETS));
+	return { stepMs, startMs: Math.floor(q.fromMs / stepMs) * stepMs };
+}
+
+/** Retransmits of one process in one bucket (any of its comms), oldest bucket first. */
+export interface SeriesRow {
+	host: string;
+	pid: Num;
+	any_comm: string;
+	bucket: Num;
+	total: Num;
+}
+
+export function retransmitSeriesOf(
+	rows: readonly SeriesRow[],
+	{ stepMs, startMs }: { stepMs: number; startMs: number },
+): RetransmitSeriesResult {
+	const hosts = new Map<string, RetransmitSeries>();
+	const processes = new Map<string, RetransmitSeries>();
+	const add = (series: RetransmitSeries, t: number, n: number) => {
+		series.total += n;
+		const last = series.points.at(-1);
+		if (last && last.t === t) last.retransmits += n;
+		else series.points.push({ t, retransmits: n });
+	};
+	for (const r of rows) {
+		const t = startMs + Number(r.bucket) * stepMs;
+		const n = Number(r.total);
+		let h = hosts.get(r.host);
+		if (!h) hosts.set(r.host, (h = { host: r.host, total: 0, points: [] }));
+		add(h, t, n);
+		const key = `${r.host}\u0000${r.pid}`;
+		let p = processes.get(key);
+		if (!p) processes.set(key, (p = { host: r.host, pid: Number(r.pid), comm: r.any_comm, total: 0, points: [] }));
+		add(p, t, n);
+	}
+	const byTotal = (a: RetransmitSeries, b: RetransmitSeries) => b.total - a.total;
+	return { stepMs, startMs, hosts: [...hosts.values()].sort(byTotal), processes: [...processes.values()].sort(byTotal) };
 }
 
 export const SHARE_SUMMARY_COLUMNS = 'id, created_ms, creator, source, view_state, total_samples, stacks';

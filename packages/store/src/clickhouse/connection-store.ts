@@ -1,15 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { MessageId, RetransmitWindow } from '@firesight/protocol';
-import {
-	MAX_SERIES_BUCKETS,
-	type ConnectionQuery,
-	type ConnectionRetransmits,
-	type ConnectionStore,
-	type RetransmitSeries,
-	type RetransmitSeriesResult,
-	type SeriesQuery,
-} from '../connection-store.ts';
-import { connectionColumns, connectionOf, type ConnectionRow } from '../stored-rows.ts';
+import type { ConnectionQuery, ConnectionRetransmits, ConnectionStore, RetransmitSeriesResult, SeriesQuery } from '../connection-store.ts';
+import { connectionColumns, connectionOf, retransmitSeriesOf, seriesBuckets, type ConnectionRow, type SeriesRow } from '../stored-rows.ts';
 import { Batcher } from './batcher.ts';
 import type { RetentionState } from './retention-state.ts';
 import { messageIdColumns } from './schema.ts';
@@ -73,9 +65,8 @@ export class ClickhouseConnectionStore implements ConnectionStore {
 
 	async series(q: SeriesQuery): Promise<RetransmitSeriesResult> {
 		this.#check();
-		if (!(q.stepMs > 0)) throw new RangeError(`stepMs must be positive, got ${q.stepMs}`);
-		const stepMs = Math.max(q.stepMs, Math.ceil((q.toMs - q.fromMs) / MAX_SERIES_BUCKETS));
-		const startMs = Math.floor(q.fromMs / stepMs) * stepMs;
+		const buckets = seriesBuckets(q);
+		const { stepMs, startMs } = buckets;
 		const rows = await (
 			await this.#client.query({
 				query: `SELECT host, pid, max(comm) AS any_comm, intDiv(toInt64(start_ms) - ${num(startMs)}, ${num(stepMs)}) AS bucket,
@@ -84,27 +75,7 @@ export class ClickhouseConnectionStore implements ConnectionStore {
 				        GROUP BY host, pid, bucket ORDER BY bucket`,
 				format: 'JSONEachRow',
 			})
-		).json<{ host: string; pid: number; any_comm: string; bucket: string; total: string }>();
-		const hosts = new Map<string, RetransmitSeries>();
-		const processes = new Map<string, RetransmitSeries>();
-		const add = (series: RetransmitSeries, t: number, n: number) => {
-			series.total += n;
-			const last = series.points.at(-1);
-			if (last && last.t === t) last.retransmits += n;
-			else series.points.push({ t, retransmits: n });
-		};
-		for (const r of rows) {
-			const t = startMs + Number(r.bucket) * stepMs;
-			const n = Number(r.total);
-			let h = hosts.get(r.host);
-			if (!h) hosts.set(r.host, (h = { host: r.host, total: 0, points: [] }));
-			add(h, t, n);
-			const key = `${r.host}\u0000${r.pid}`;
-			let p = processes.get(key);
-			if (!p) processes.set(key, (p = { host: r.host, pid: Number(r.pid), comm: r.any_comm, total: 0, points: [] }));
-			add(p, t, n);
-		}
-		const byTotal = (a: RetransmitSeries, b: RetransmitSeries) => b.total - a.total;
-		return { stepMs, startMs, hosts: [...hosts.values()].sort(byTotal), processes: [...processes.values()].sort(byTotal) };
+		).json<SeriesRow>();
+		return retransmitSeriesOf(rows, buckets);
 	}
 }

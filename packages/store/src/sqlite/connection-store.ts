@@ -1,15 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { MessageId, RetransmitWindow } from '@firesight/protocol';
-import {
-	MAX_SERIES_BUCKETS,
-	type ConnectionQuery,
-	type ConnectionRetransmits,
-	type ConnectionStore,
-	type RetransmitSeries,
-	type RetransmitSeriesResult,
-	type SeriesQuery,
-} from '../connection-store.ts';
-import { connectionColumns, connectionOf, type ConnectionRow } from '../stored-rows.ts';
+import type { ConnectionQuery, ConnectionRetransmits, ConnectionStore, RetransmitSeriesResult, SeriesQuery } from '../connection-store.ts';
+import { connectionColumns, connectionOf, retransmitSeriesOf, seriesBuckets, type ConnectionRow, type SeriesRow } from '../stored-rows.ts';
 import type { RecordInTransaction } from './ingest-ledger.ts';
 import { addHostPidFilter } from './sqlite-file.ts';
 
@@ -64,38 +56,17 @@ export class SqliteConnectionStore implements ConnectionStore {
 
 	async series(q: SeriesQuery): Promise<RetransmitSeriesResult> {
 		this.#check();
-		if (!(q.stepMs > 0)) throw new RangeError(`stepMs must be positive, got ${q.stepMs}`);
-		const stepMs = Math.max(q.stepMs, Math.ceil((q.toMs - q.fromMs) / MAX_SERIES_BUCKETS));
-		const startMs = Math.floor(q.fromMs / stepMs) * stepMs;
+		const buckets = seriesBuckets(q);
 		const { sql, params } = this.#where(q);
 		// Bound JS numbers are REAL in SQLite: the bucket needs an explicit integer cast.
 		const rows = this.#db
-			.prepare<Record<string, number | string>, { host: string; pid: number; comm: string; bucket: number; retransmits: number }>(
-				`SELECT host, pid, MAX(comm) AS comm, CAST((start_ms - @startMs) / @stepMs AS INTEGER) AS bucket, SUM(retransmits) AS retransmits
+			.prepare<Record<string, number | string>, SeriesRow>(
+				`SELECT host, pid, MAX(comm) AS any_comm, CAST((start_ms - @startMs) / @stepMs AS INTEGER) AS bucket, SUM(retransmits) AS total
 				 FROM connection_retransmits WHERE ${sql}
 				 GROUP BY host, pid, bucket ORDER BY bucket`,
 			)
-			.all({ ...params, startMs, stepMs });
-		const hosts = new Map<string, RetransmitSeries>();
-		const processes = new Map<string, RetransmitSeries>();
-		const add = (series: RetransmitSeries, t: number, n: number) => {
-			series.total += n;
-			const last = series.points.at(-1);
-			if (last && last.t === t) last.retransmits += n;
-			else series.points.push({ t, retransmits: n });
-		};
-		for (const r of rows) {
-			const t = startMs + r.bucket * stepMs;
-			let h = hosts.get(r.host);
-			if (!h) hosts.set(r.host, (h = { host: r.host, total: 0, points: [] }));
-			add(h, t, r.retransmits);
-			const key = `${r.host}\u0000${r.pid}`;
-			let p = processes.get(key);
-			if (!p) processes.set(key, (p = { host: r.host, pid: r.pid, comm: r.comm, total: 0, points: [] }));
-			add(p, t, r.retransmits);
-		}
-		const byTotal = (a: RetransmitSeries, b: RetransmitSeries) => b.total - a.total;
-		return { stepMs, startMs, hosts: [...hosts.values()].sort(byTotal), processes: [...processes.values()].sort(byTotal) };
+			.all({ ...params, ...buckets });
+		return retransmitSeriesOf(rows, buckets);
 	}
 
 	/** Drops windows that ended before `cutoffMs`; returns how many rows went. */
