@@ -508,3 +508,221 @@ test('the limits hold: heads past 80 KiB are parse errors, bodies are kept up to
 	})();
 	assert.equal(stats.pendingDropped, 300 - 256);
 });
+
+test('bytes of any value, 8-bit included: nothing thrown, bodies within the limit, every connection ended', () => {
+	fc.assert(
+		fc.property(
+			fc.array(
+				fc.record({
+					side: fc.constantFrom<Side>('outbound', 'inbound'),
+					bytes: fc.oneof(
+						fc.uint8Array({ maxLength: 600 }),
+						fc.tuple(message('request'), fc.uint8Array({ maxLength: 40 })).map(([m, junk]) => new Uint8Array(Buffer.concat([m, junk]))),
+					),
+					cuts,
+				}),
+				{ minLength: 1, maxLength: 6 },
+			),
+			maxBody,
+			(flows, maxBodyBytes) => {
+				const out = native(
+					flows.flatMap((f) => piecesOf(f.side, f.bytes, f.cuts)),
+					(clock += 5n),
+					maxBodyBytes,
+				)!;
+				for (const e of out.exchanges) {
+					for (const m of [e.request, e.response]) {
+						assert.ok((m.body?.length ?? 0) <= maxBodyBytes);
+						assert.ok(m.startNs <= m.endNs);
+					}
+				}
+				assert.equal(out.summary.requests, out.exchanges.length);
+			},
+		),
+		{ numRuns: RUNS },
+	);
+});
+
+/** A tracker and the events one batch gives, by type. */
+function run(tracker: Http1Tracker, batch: TlsRecordBatch): TlsEvent[] {
+	return tracker.handle(batch.take());
+}
+
+const GET = Buffer.from('GET /users/7?q=1 HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer x\r\n\r\n', 'latin1');
+const OK = Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello', 'latin1');
+
+function exchangeOn(
+	b: TlsRecordBatch,
+	at: bigint,
+	conn: { tgid?: number; ssl?: bigint; fd?: number; gen?: number } = {},
+	requestId = 0,
+): TlsRecordBatch {
+	const c = { tgid: TGID, ssl: SSL, fd: FD, gen: GEN, ...conn };
+	return b
+		.data({ ...c, write: false, startNs: at, tsNs: at + 1n, length: GET.length, payload: GET, requestId, tid: c.tgid + 1 })
+		.data({ ...c, write: true, startNs: at + 2n, tsNs: at + 3n, length: OK.length, payload: OK });
+}
+
+test('a read the kernel gave a request id hands on its request line first; the exchange follows with its socket', () => {
+	const tracker = new Http1Tracker();
+	const events = run(tracker, exchangeOn(new TlsRecordBatch(), 100n, {}, 77));
+	assert.deepEqual(
+		events.map((e) => e.type),
+		['requestStart', 'exchange'],
+	);
+	assert.deepEqual(events[0], {
+		type: 'requestStart',
+		tsNs: 101n,
+		tgid: TGID,
+		tid: TGID + 1,
+		requestId: 77,
+		line: 'GET /users/7?q=1 HTTP/1.1',
+	});
+	const ex = events[1]!;
+	assert.ok(ex.type === 'exchange');
+	assert.equal(ex.exchange.role, 'server');
+	assert.deepEqual(ex.exchange.request.headers, [
+		['Host', 'a'],
+		['Authorization', 'Bearer x'],
+	]);
+	assert.equal(ex.exchange.response.status, 200);
+	assert.equal(ex.exchange.startNs, 101n, 'a read starts when it returns');
+	assert.equal(ex.exchange.endNs, 103n);
+	assert.equal(ex.exchange.response.body, undefined, 'no body unless asked for');
+	// No line end in what was read: no line.
+	const partial = run(
+		tracker,
+		new TlsRecordBatch().data({
+			tgid: 1,
+			ssl: 1n,
+			fd: 3,
+			gen: 0,
+			write: false,
+			startNs: 1n,
+			tsNs: 2n,
+			length: 5,
+			payload: Buffer.from('GET /'),
+			requestId: 5,
+		}),
+	);
+	assert.deepEqual(partial[0], { type: 'requestStart', tsNs: 2n, tgid: 1, tid: 1, requestId: 5, line: null });
+});
+
+test('connections: bound by their conn record, ended by close, exit, reuse of the SSL address, the cap and idleness', () => {
+	const tracker = new Http1Tracker({ maxConnections: 2 });
+	// Not bound yet (fd -1), then bound: the exchange after carries the socket.
+	let events = run(
+		tracker,
+		exchangeOn(new TlsRecordBatch(), 100n, { fd: -1 }).conn({ tsNs: 105n, tgid: TGID, ssl: SSL, fd: FD, gen: GEN }),
+	);
+	assert.deepEqual(
+		events.map((e) => [e.type, 'fd' in e ? e.fd : null]),
+		[
+			['exchange', -1],
+			['conn', FD],
+		],
+	);
+	events = run(tracker, exchangeOn(new TlsRecordBatch(), 200n));
+	assert.deepEqual(
+		events.map((e) => (e.type === 'exchange' ? [e.fd, e.gen] : e.type)),
+		[[FD, GEN]],
+	);
+	// The SSL address on another socket: the old connection ends before the new conn record goes on.
+	events = run(tracker, new TlsRecordBatch().conn({ tsNs: 300n, tgid: TGID, ssl: SSL, fd: FD + 1, gen: 0 }));
+	assert.deepEqual(
+		events.map((e) => e.type),
+		['connEnd', 'conn'],
+	);
+	const reused = events[0] as Http1ConnEvent;
+	assert.deepEqual([reused.fd, reused.requests, reused.protocol, reused.role, reused.tsNs], [FD, 2, 'http1', 'server', 203n]);
+	// A close of another socket ends nothing; of this one, it ends it.
+	assert.deepEqual(run(tracker, new TlsRecordBatch().close({ tsNs: 310n, tgid: TGID, fd: FD, gen: GEN })), []);
+	events = run(tracker, new TlsRecordBatch().close({ tsNs: 311n, tgid: TGID, fd: FD + 1, gen: 0 }));
+	assert.deepEqual(
+		events.map((e) => e.type),
+		['connEnd'],
+	);
+	// Three connections with a cap of two: the least recently active is ended (evicted).
+	events = run(
+		tracker,
+		exchangeOn(exchangeOn(exchangeOn(new TlsRecordBatch(), 400n, { ssl: 1n, fd: 20 }), 500n, { ssl: 2n, fd: 21 }), 600n, {
+			ssl: 3n,
+			fd: 22,
+		}),
+	);
+	assert.deepEqual(
+		events.filter((e) => e.type === 'connEnd').map((e) => (e as Http1ConnEvent).ssl),
+		[1],
+	);
+	assert.equal(tracker.stats().evicted, 1);
+	assert.deepEqual(
+		tracker
+			.connections()
+			.map((c) => [c.type, c.ssl, c.requests])
+			.sort(),
+		[
+			['connOpen', 2, 1],
+			['connOpen', 3, 1],
+		],
+	);
+	// Idle since before 650: only the one last active at 503.
+	events = tracker.evictIdle(600n);
+	assert.deepEqual(
+		events.map((e) => (e as Http1ConnEvent).ssl),
+		[2],
+	);
+	assert.equal(tracker.stats().evicted, 2);
+	// The process exits: its connections end, then the exit record goes on.
+	events = run(tracker, new TlsRecordBatch().exit({ tsNs: 700n, tgid: TGID }));
+	assert.deepEqual(
+		events.map((e) => e.type),
+		['connEnd', 'exit'],
+	);
+	const stats = tracker.stats();
+	assert.deepEqual([stats.open, stats.closed, stats.exchanges, stats.unboundSeen], [0, 5, 5, 0]);
+});
+
+test('bodies are kept for the processes asked for, from their next connection; a response until close ends with it', () => {
+	const tracker = new Http1Tracker({ maxBodyBytes: 3 });
+	tracker.setCaptureBodies(TGID, true);
+	let events = run(tracker, exchangeOn(new TlsRecordBatch(), 100n));
+	const ex = events[0]!;
+	assert.ok(ex.type === 'exchange');
+	assert.deepEqual(Buffer.from(ex.exchange.response.body!).toString(), 'hel');
+	assert.equal(ex.exchange.response.bodyTruncated, true);
+	assert.deepEqual(ex.exchange.request.body, new Uint8Array(0));
+	const untilClose = Buffer.from('HTTP/1.0 200 OK\r\n\r\nstreamed', 'latin1');
+	tracker.setCaptureBodies(TGID, false);
+	events = run(
+		tracker,
+		new TlsRecordBatch()
+			.data({ tgid: TGID, ssl: 9n, fd: 30, gen: 0, write: true, startNs: 200n, tsNs: 201n, length: GET.length, payload: GET })
+			.data({
+				tgid: TGID,
+				ssl: 9n,
+				fd: 30,
+				gen: 0,
+				write: false,
+				startNs: 202n,
+				tsNs: 203n,
+				length: untilClose.length,
+				payload: untilClose,
+			})
+			.close({ tsNs: 250n, tgid: TGID, fd: 30, gen: 0 }),
+	);
+	assert.deepEqual(
+		events.map((e) => e.type),
+		['exchange', 'connEnd'],
+	);
+	const eof = events[0]!;
+	assert.ok(eof.type === 'exchange');
+	assert.deepEqual(
+		[eof.exchange.role, eof.exchange.response.endedBy, eof.exchange.response.bodyBytes, eof.exchange.endNs],
+		['client', 'eof', 8, 250n],
+	);
+	assert.equal(eof.exchange.response.body, undefined);
+	// Never bound to a socket: counted when it ends.
+	run(tracker, exchangeOn(new TlsRecordBatch(), 300n, { ssl: 10n, fd: -1 }));
+	tracker.endAll(400n);
+	assert.equal(tracker.stats().unboundSeen, 1);
+});

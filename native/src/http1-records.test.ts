@@ -1,0 +1,141 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { goldenMain, toArrayBuffer } from '@firesight/testing/golden-c';
+import {
+	decodeHttp1Event,
+	decodeHttp1Stats,
+	HTTP1_CONN_RECORD_SIZE,
+	HTTP1_EXCHANGE_RECORD_SIZE,
+	HTTP1_REQUEST_START_RECORD_SIZE,
+	HTTP1_STATS,
+} from './http1-records.ts';
+import { ringBufferRecords } from './ring-buffer-records.ts';
+import { decodeTlsEvent } from './tls-records.ts';
+
+/** Compiles a main() against native/src/http1-records.h: the golden bytes come from the C compiler. */
+const cBytes = (body: string) => goldenMain('http1-records.h', body);
+
+const view = (b: Buffer) => new DataView(b.buffer, b.byteOffset, b.byteLength);
+
+test('struct sizes and the stats count match the C header', () => {
+	const sizes = cBytes(`unsigned s[4] = {sizeof(struct http1_exchange_record), sizeof(struct http1_conn_record),
+		sizeof(struct http1_request_start_record), HTTP1_STAT_MAX}; dump(s, sizeof(s));`);
+	assert.deepEqual(
+		[0, 1, 2, 3].map((i) => sizes.readUInt32LE(i * 4)),
+		[HTTP1_EXCHANGE_RECORD_SIZE, HTTP1_CONN_RECORD_SIZE, HTTP1_REQUEST_START_RECORD_SIZE, HTTP1_STATS.length],
+	);
+});
+
+test('an exchange record with its strings, headers and bodies decodes field by field, through the tls decoder too', () => {
+	const bytes = cBytes(`
+		static const char tail[] = "POST" "/a?b=1" "Created"
+			"\\x04\\0\\0\\0\\x01\\0\\0\\0" "Host" "h"
+			"\\x02\\0\\0\\0\\0\\0\\0\\0" "X-"
+			"\\x03\\0\\0\\0\\x03\\0\\0\\0" "Set" "\\xe9t\\xe9"
+			"in" "out";
+		unsigned char buf[sizeof(struct http1_exchange_record) + sizeof(tail) - 1];
+		struct http1_exchange_record *r = (void *)buf;
+		memset(buf, 0, sizeof(buf));
+		r->ts_ns = 5000; r->type = HTTP1_EV_EXCHANGE; r->tgid = 4242; r->ssl = 0x7f00deadbeefULL;
+		r->req_start_ns = 1000; r->req_end_ns = 2000; r->res_start_ns = 3000;
+		r->req_bytes = 70; r->res_bytes = 0x100000001ULL; r->req_body_bytes = 2; r->res_body_bytes = 9;
+		r->fd = -1; r->gen = 7; r->url_len = 6; r->status_text_len = 7;
+		r->req_header_count = 2; r->res_header_count = 1; r->req_body_len = 2; r->res_body_len = 3;
+		r->status = 201; r->method_len = 4;
+		r->flags = HTTP1_REQ_KEEP_ALIVE | HTTP1_RES_UPGRADE | HTTP1_REQ_HAS_BODY | HTTP1_RES_HAS_BODY |
+			HTTP1_RES_BODY_TRUNCATED | HTTP1_RES_ENDED_BY_EOF;
+		r->role = 2; r->req_version = 0x11; r->res_version = 0x10;
+		memcpy(buf + sizeof(*r), tail, sizeof(tail) - 1);
+		dump_record(buf, sizeof(buf));`);
+	const [rec] = [...ringBufferRecords(toArrayBuffer(bytes))];
+	const ev = decodeHttp1Event(rec!);
+	const request = {
+		kind: 'request',
+		method: 'POST',
+		url: '/a?b=1',
+		versionMajor: 1,
+		versionMinor: 1,
+		headers: [
+			['Host', 'h'],
+			['X-', ''],
+		],
+		keepAlive: true,
+		upgrade: false,
+		bytes: 70,
+		bodyBytes: 2,
+		body: new Uint8Array(Buffer.from('in')),
+		bodyTruncated: false,
+		startNs: 1000n,
+		endNs: 2000n,
+		endedBy: 'framing',
+	};
+	const response = {
+		kind: 'response',
+		status: 201,
+		statusText: 'Created',
+		versionMajor: 1,
+		versionMinor: 0,
+		headers: [['Set', 'été']],
+		keepAlive: false,
+		upgrade: true,
+		bytes: 2 ** 32 + 1,
+		bodyBytes: 9,
+		body: new Uint8Array(Buffer.from('out')),
+		bodyTruncated: true,
+		startNs: 3000n,
+		endNs: 5000n,
+		endedBy: 'eof',
+	};
+	const want = {
+		type: 'exchange',
+		tsNs: 5000n,
+		tgid: 4242,
+		ssl: 0x7f00deadbeef,
+		fd: -1,
+		gen: 7,
+		exchange: { role: 'server', request, response, startNs: 1000n, endNs: 5000n },
+	};
+	assert.deepEqual(ev, want);
+	assert.deepEqual(decodeTlsEvent(rec!), want);
+	// A record cut short, or whose lengths claim more than it holds, throws.
+	assert.throws(() => decodeHttp1Event(new DataView(rec!.buffer, rec!.byteOffset, rec!.byteLength - 4)));
+	assert.throws(() => decodeHttp1Event(new DataView(rec!.buffer, rec!.byteOffset, 100)));
+});
+
+test('connection and request start records decode; stats of another length throw', () => {
+	const bytes = cBytes(`
+		struct http1_conn_record c;
+		unsigned char s[sizeof(struct http1_request_start_record) + 5];
+		struct http1_request_start_record *r = (void *)s;
+		memset(&c, 0, sizeof(c)); memset(s, 0, sizeof(s));
+		c.ts_ns = 9; c.type = HTTP1_EV_CONN_END; c.tgid = 3; c.ssl = 0x1000; c.bytes_out = 10; c.bytes_in = 20;
+		c.exchanges = 2; c.fd = 5; c.gen = 1; c.protocol = 1; c.role = 1;
+		r->ts_ns = 8; r->type = HTTP1_EV_REQUEST_START; r->tgid = 3; r->request_id = 0x7ffffc01U; r->tid = 4;
+		r->line_len = 5; r->has_line = 1; memcpy(s + sizeof(*r), "GET /", 5);
+		dump(&c, sizeof(c)); dump(s, sizeof(s));`);
+	assert.deepEqual(decodeHttp1Event(view(bytes.subarray(0, HTTP1_CONN_RECORD_SIZE))), {
+		type: 'connEnd',
+		tsNs: 9n,
+		tgid: 3,
+		ssl: 0x1000,
+		bytesOut: 10,
+		bytesIn: 20,
+		requests: 2,
+		fd: 5,
+		gen: 1,
+		protocol: 'http1',
+		role: 'client',
+	});
+	assert.deepEqual(decodeHttp1Event(view(bytes.subarray(HTTP1_CONN_RECORD_SIZE))), {
+		type: 'requestStart',
+		tsNs: 8n,
+		tgid: 3,
+		requestId: 0x7ffffc01,
+		tid: 4,
+		line: 'GET /',
+	});
+	const stats = new ArrayBuffer(HTTP1_STATS.length * 8);
+	new DataView(stats).setUint32(8 * HTTP1_STATS.indexOf('desyncs'), 3, true);
+	assert.equal(decodeHttp1Stats(stats).desyncs, 3);
+	assert.throws(() => decodeHttp1Stats(new ArrayBuffer(8)), /http1 stats of 8 bytes/);
+});
