@@ -16,13 +16,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test, type TestContext } from 'node:test';
-import type { Profile } from '@firesight/profile';
+import { parseRequestIds, type Profile } from '@firesight/profile';
 import type { RequestRecord } from '@firesight/protocol';
 import { bpfSkip } from '@firesight/testing/bpf-test-gate';
 import { freePort, makeCert, runNode, until, waitForPort, type Cert } from '@firesight/testing/tls-peers';
 import { FRAME_POINTER_FLAGS } from '@firesight/testing/workloads';
 import { ProfileSampler } from './profiling/profile-sampler.ts';
-import { RequestAttribution } from './request-attribution.ts';
+import { RequestAttribution, type RequestAttributionOptions } from './request-attribution.ts';
 import { TlsCapture } from './tls/tls-capture.ts';
 
 const skip = bpfSkip();
@@ -42,7 +42,9 @@ const SHARE_TOLERANCE = 5;
  * The Node server: each slice of a route's work is one call of its own function, timed with
  * process.cpuUsage(); between slices the handler yields (setImmediate), so that concurrent
  * requests interleave on the event loop as they do in real servers. GET /stats answers the
- * CPU microseconds per route.
+ * CPU microseconds per route, and its own log: when each request (by its x-seq header) was
+ * handled, from its handler's call to its response, and when each slice ran and for how much
+ * CPU, on the monotonic clock.
  */
 const NODE_SERVER = `
 const https = require('https'), fs = require('fs');
@@ -56,20 +58,29 @@ function burnBeta() { const end = cpuMs() + SLICE_MS; let x = 0; while (cpuMs() 
 function burnGamma() { const end = cpuMs() + SLICE_MS; let x = 0; while (cpuMs() < end) for (let i = 0; i < 100000; i++) x = (x + i * i) | 0; return x; }
 const burn = { alpha: burnAlpha, beta: burnBeta, gamma: burnGamma };
 const cpu = { alpha: 0, beta: 0, gamma: 0 };
+const requests = {}, slices = [];
+const now = () => Number(process.hrtime.bigint() / 1000n);
 let sink = 0;
 https.createServer({ key: fs.readFileSync(key), cert: fs.readFileSync(cert), keepAliveTimeout: 60000 }, (req, res) => {
 	const route = req.url.slice(1);
+	const seq = req.headers['x-seq'];
+	const started = now();
 	req.resume();
 	req.on('end', () => {
-		if (route === 'stats') { res.end(JSON.stringify(cpu)); return; }
+		if (route === 'stats') { res.end(JSON.stringify({ cpu, requests, slices })); return; }
 		let left = SLICES[route];
 		const step = () => {
 			const t0 = process.cpuUsage();
+			const w0 = now();
 			sink ^= burn[route]();
 			const d = process.cpuUsage(t0);
 			cpu[route] += d.user + d.system;
+			slices.push([route, w0, now(), d.user + d.system]);
 			if (--left > 0) setImmediate(step);
-			else res.end(route);
+			else {
+				if (seq !== undefined) requests[seq] = [route, started, now()];
+				res.end(route);
+			}
 		};
 		step();
 	});
@@ -90,7 +101,7 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         route = self.path[1:]
         if route == 'stats':
-            with lock: body = json.dumps({r: int(s * 1e6) for r, s in cpu.items()}).encode()
+            with lock: body = json.dumps({'cpu': {r: int(s * 1e6) for r, s in cpu.items()}}).encode()
         else:
             t0 = time.thread_time()
             burn[route](2.0 * slices[route])
@@ -143,8 +154,9 @@ const CLIENT = `
 const https = require('https');
 const cfg = JSON.parse(process.argv[1]);
 const agent = new https.Agent({ keepAlive: cfg.keepAlive, maxSockets: cfg.concurrency, rejectUnauthorized: false });
+let seq = 0;
 const get = (path) => new Promise((resolve, reject) => {
-	const req = https.get({ host: '127.0.0.1', port: cfg.port, path, agent }, (res) => {
+	const req = https.get({ host: '127.0.0.1', port: cfg.port, path, agent, headers: { 'x-seq': String(++seq) } }, (res) => {
 		let body = '';
 		res.on('data', (d) => (body += d));
 		res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(path + ': ' + res.statusCode))));
@@ -168,6 +180,15 @@ for (let i = plan.length - 1; i > 0; i--) { seed = (seed * 1103515245 + 12345) %
 	agent.destroy();
 })().catch((e) => { console.error(e); process.exit(1); });
 `;
+
+/**
+ * The Node server's own account, on its monotonic clock (µs): each request by x-seq as
+ * [route, handler called, response written], each slice as [route, start, end, CPU µs].
+ */
+interface ServerLog {
+	requests: Record<string, [Route, number, number]>;
+	slices: [Route, number, number, number][];
+}
 
 interface Server {
 	pid: number;
@@ -202,6 +223,8 @@ interface Outcome {
 	labelled: Record<Route, number>;
 	/** CPU per route by the server's own accounting (µs). */
 	cpu: Record<Route, number>;
+	/** The Node server's log (ServerLog); absent for Python's. */
+	log: ServerLog | undefined;
 	records: RequestRecord[];
 	profiles: Profile[];
 	pid: number;
@@ -258,8 +281,8 @@ interface ClientPlan {
 	pauseMs: number;
 }
 
-async function measure(server: Server, client: ClientPlan): Promise<Outcome> {
-	const attribution = new RequestAttribution();
+async function measure(server: Server, client: ClientPlan, options: RequestAttributionOptions = {}): Promise<Outcome> {
+	const attribution = new RequestAttribution(options);
 	const records: RequestRecord[] = [];
 	const errors: Error[] = [];
 	const capture = new TlsCapture({ pids: [server.pid], attribution });
@@ -287,7 +310,9 @@ async function measure(server: Server, client: ClientPlan): Promise<Outcome> {
 	try {
 		assert.ok(await until(() => capture.attachedFiles().length > 0, 30_000), 'the server’s OpenSSL was attached');
 		const { stdout } = await runNode(CLIENT, [JSON.stringify({ ...client, mix: MIX })]);
-		const cpu = JSON.parse(stdout) as Record<Route, number>;
+		const stats = JSON.parse(stdout) as { cpu: Record<Route, number> } & Partial<ServerLog>;
+		const cpu = stats.cpu;
+		const log = stats.requests && stats.slices ? { requests: stats.requests, slices: stats.slices } : undefined;
 		const expected = client.rounds * (MIX.alpha + MIX.beta + MIX.gamma) + 1;
 		assert.ok(
 			await until(() => records.filter((r) => r.role === 'server').length >= expected, 60_000),
@@ -305,7 +330,7 @@ async function measure(server: Server, client: ClientPlan): Promise<Outcome> {
 			requestSlotsFull: k.requestSlotsFull,
 			responseUnmatched: k.responseUnmatched,
 		};
-		return { ...tally(profiles, server.pid, server.frames), cpu, records, profiles, pid: server.pid, losses, attribution };
+		return { ...tally(profiles, server.pid, server.frames), cpu, log, records, profiles, pid: server.pid, losses, attribution };
 	} finally {
 		clearInterval(timer);
 		await ticking.catch(() => undefined);
@@ -362,10 +387,109 @@ function assertRecordsLinked(o: Outcome): void {
 		for (const s of p.samples) {
 			if (s.pid !== o.pid || s.requestId === undefined) continue;
 			kept += s.weight;
-			assert.equal(endpointOf.get(s.requestId), s.endpoint, `samples of ${s.requestId} labelled ${s.endpoint}`);
+			if (s.ambiguous !== true) assert.equal(endpointOf.get(s.requestId), s.endpoint, `samples of ${s.requestId} labelled ${s.endpoint}`);
+			// An ambiguous sample names slow requests whose lifetime may hold it, whatever their endpoint.
+			else for (const e of parseRequestIds(s.requestId)) assert.ok(endpointOf.has(e.requestId), `${e.requestId} named, but served by none`);
 		}
 	}
 	assert.ok(kept > 0, 'no sample kept the requestId of a slow request');
+}
+
+/** Points the lifetime view's share of a request's own route may differ from the server's log. */
+const LIFETIME_TOLERANCE = 8;
+/** Of the samples the server's log predicts in the requests' lifetimes, the share the view must hold at least. */
+const LIFETIME_COVERAGE = 0.9;
+
+/**
+ * "CPU during this request" for the requests whose samples were ambiguous: the samples their
+ * lists name (their thread during their lifetime) hold their own route's function in the share
+ * the server's own log predicts. The prediction, per request: the CPU of its route's slices that
+ * ran between its handler's call and its response, over the CPU of every slice that ran then;
+ * summed over the requests. The view also holds samples that may come from after a request
+ * ended (marked `+`, reported): those ran in turns with it, on routes in the same mix, so they
+ * dilute the share only a little; LIFETIME_TOLERANCE covers that and the sampling noise. A view
+ * that held only each request's stamped samples, or samples from requests that started after it
+ * ended, misses by far more (39% against 65% when the view took requests that started after).
+ * And the view holds every sample of the thread during the lifetimes: at least
+ * LIFETIME_COVERAGE of the samples the slices' CPU makes, at the rate the whole run's slices
+ * got samples (a view of each request's stamped samples alone holds about 60%).
+ */
+function assertLifetimes(t: TestContext, o: Outcome, frames: Record<Route, RegExp>): void {
+	const log = o.log;
+	assert.ok(log, 'the server kept its log');
+	const seqOf = new Map<string, string>();
+	for (const r of o.records) {
+		const seq = r.requestHeaders.find(([name]) => name === 'x-seq')?.[1];
+		if (r.role === 'server' && r.requestId && seq !== undefined) seqOf.set(r.requestId, seq);
+	}
+	/** Per request named: samples in its route's function, in any route's function, ambiguous, maybe after. */
+	const named = new Map<string, { own: number; routes: number; ambiguous: number; mayBeAfter: number }>();
+	let unlabelledAmbiguous = 0;
+	for (const p of o.profiles) {
+		for (const s of p.samples) {
+			if (s.pid !== o.pid || s.requestId === undefined) continue;
+			const names = s.stack.map((id) => p.frames[id]!.name);
+			const route = ROUTES.find((r) => names.some((n) => frames[r].test(n)));
+			for (const e of parseRequestIds(s.requestId)) {
+				const seq = seqOf.get(e.requestId);
+				const mine = seq !== undefined ? log.requests[seq]?.[0] : undefined;
+				if (mine === undefined) continue;
+				let n = named.get(e.requestId);
+				if (!n) named.set(e.requestId, (n = { own: 0, routes: 0, ambiguous: 0, mayBeAfter: 0 }));
+				if (route !== undefined) n.routes += s.weight;
+				if (route === mine) n.own += s.weight;
+				if (s.ambiguous === true) n.ambiguous += s.weight;
+				else if (parseRequestIds(s.requestId).length !== 1) unlabelledAmbiguous += s.weight;
+				if (e.mayBeAfter) n.mayBeAfter += s.weight;
+			}
+		}
+	}
+	assert.equal(unlabelledAmbiguous, 0, 'samples naming several requests are all labelled ambiguous');
+	let observedOwn = 0;
+	let observedRoutes = 0;
+	let mayBeAfter = 0;
+	let predictedOwn = 0;
+	let predictedAll = 0;
+	let requests = 0;
+	for (const [requestId, n] of named) {
+		if (n.ambiguous === 0) continue;
+		const [route, start, end] = log.requests[seqOf.get(requestId)!]!;
+		requests++;
+		observedOwn += n.own;
+		observedRoutes += n.routes;
+		mayBeAfter += n.mayBeAfter;
+		for (const [r, w0, w1, cpu] of log.slices) {
+			if (w0 < start || w1 > end) continue;
+			predictedAll += cpu;
+			if (r === route) predictedOwn += cpu;
+		}
+	}
+	const observed = pct(observedOwn, observedRoutes);
+	const predicted = pct(predictedOwn, predictedAll);
+	const after = pct(mayBeAfter, observedRoutes);
+	// Samples per µs of slice CPU over the whole run: the profiler's rate as this machine gives it.
+	const allSlices = log.slices.reduce((n, x) => n + x[3], 0);
+	const allRouteSamples = ROUTES.reduce((n, r) => n + o.routes[r].total, 0);
+	const predictedSamples = (predictedAll * allRouteSamples) / allSlices;
+	const coverage = observedRoutes / predictedSamples;
+	t.diagnostic(`${allRouteSamples} samples in route functions for ${(allSlices / 1e6).toFixed(2)} s of slice CPU: ${(allRouteSamples / (allSlices / 1e6)).toFixed(0)} a second at ${FREQUENCY} Hz`);
+	t.diagnostic(
+		`the lifetimes hold ${observedRoutes} samples in route functions, where the slices' CPU makes ${predictedSamples.toFixed(0)} (${(100 * coverage).toFixed(1)}%)`,
+	);
+	t.diagnostic(
+		`CPU during ${requests} ambiguous requests (their thread during their lifetime): their own route's function ${observed.toFixed(1)}% ` +
+			`of ${observedRoutes} samples in route functions, the server's log says ${predicted.toFixed(1)}%; up to ${after.toFixed(1)}% may come from after they ended`,
+	);
+	assert.ok(requests >= 10, `only ${requests} requests with ambiguous samples`);
+	assert.ok(observedRoutes >= MIN_SAMPLES, `only ${observedRoutes} samples in the ambiguous requests' lifetimes`);
+	assert.ok(
+		coverage >= LIFETIME_COVERAGE,
+		`the lifetimes hold ${observedRoutes} samples, ${(100 * coverage).toFixed(1)}% of the ${predictedSamples.toFixed(0)} the server's slices make`,
+	);
+	assert.ok(
+		Math.abs(observed - predicted) <= LIFETIME_TOLERANCE,
+		`own route's share ${observed.toFixed(1)}% against the server's ${predicted.toFixed(1)}% (tolerance ${LIFETIME_TOLERANCE} points)`,
+	);
 }
 
 let cert: Cert;
@@ -423,10 +547,11 @@ test(
 	},
 );
 
-test('Node https, three clients at once: the ambiguous share is reported and unambiguous samples are right', { skip }, async (t) => {
+test('Node https, three clients at once: the ambiguous share is reported, unambiguous samples are right, and an ambiguous request’s lifetime holds its own route in the server’s share', { skip }, async (t) => {
 	const server = await nodeServer();
 	// Clients that pause between requests: requests overlap part of the time, not all of it.
-	const o = await measure(server, { port: server.port, concurrency: 3, rounds: 60, keepAlive: true, pauseMs: 100 });
+	// Every request counts as slow, so that each has its "CPU during this request" to check.
+	const o = await measure(server, { port: server.port, concurrency: 3, rounds: 60, keepAlive: true, pauseMs: 100 }, { slowMs: 0 });
 	report(t, o);
 	let ambiguous = 0;
 	let total = 0;
@@ -448,6 +573,7 @@ test('Node https, three clients at once: the ambiguous share is reported and una
 	// Handlers that yield between slices interleave on the one thread: that must show.
 	assert.ok(ambiguous > 0, 'interleaved requests produced no ambiguous samples');
 	assertRecordsLinked(o);
+	assertLifetimes(t, o, server.frames);
 });
 
 test('Python http.server with ssl, a thread per request: each route’s CPU is labelled with its endpoint', { skip }, async (t) => {
