@@ -1,55 +1,30 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { REQUEST_LATENCY_BUCKETS } from '@firesight/protocol';
 import { openStorage } from '@firesight/store';
+import { endpointStats, latencyHistogram, requestRecord } from '@firesight/testing/request-records';
 import { createCaller } from './router.ts';
 import { NO_LIVE } from './test-context.ts';
 
 test('requests: list, endpoints and histogram through the router; errors from the closed set', async () => {
 	const storage = await openStorage({ backend: 'sqlite', path: ':memory:', pruneIntervalMs: 0 });
-	const base = {
-		pid: 7,
-		comm: 'node',
-		role: 'server' as const,
-		method: 'GET',
-		endpoint: '/a',
-		status: 200,
-		latencyMs: 2,
-		reqBytes: 1,
-		respBytes: 2,
-		local: null,
-		remote: null,
-		connection: null,
-		httpVersion: '1.1',
-		requestHeaders: [] as [string, string][],
-		responseHeaders: [] as [string, string][],
-	};
+	const base = { pid: 7, latencyMs: 2, reqBytes: 1, respBytes: 2 };
 	await storage.requests.insertBatch({
 		host: 'h',
 		ts: 5000,
 		omitted: 0,
-		requests: [
-			{ ...base, ts: 1000, path: '/a?x=1' },
-			{ ...base, ts: 3000, path: '/a', pid: 8 },
-		],
+		requests: [requestRecord({ ...base, ts: 1000, path: '/a?x=1' }), requestRecord({ ...base, ts: 3000, path: '/a', pid: 8 })],
 	});
-	const histogram = new Array<number>(REQUEST_LATENCY_BUCKETS).fill(0);
-	histogram[11] = 4;
 	await storage.requests.insertWindow({
 		host: 'h',
 		startMs: 0,
 		durationMs: 2000,
 		processes: [],
 		endpoints: [
-			{
+			endpointStats({
 				pid: 7,
-				comm: 'node',
-				role: 'server',
-				method: 'GET',
 				endpoint: '/a',
 				count: 4,
 				errors: 1,
-				clientErrors: 0,
 				reqBytes: 4,
 				respBytes: 8,
 				sumLatencyMs: 12,
@@ -57,8 +32,8 @@ test('requests: list, endpoints and histogram through the router; errors from th
 				p50Ms: 3,
 				p90Ms: 3,
 				p99Ms: 3.5,
-				histogram,
-			},
+				histogram: latencyHistogram({ 11: 4 }),
+			}),
 		],
 	});
 	const caller = createCaller({ storage, live: NO_LIVE });

@@ -6,6 +6,7 @@ import {
 	type RequestRecord,
 } from '@firesight/protocol';
 import { openFakeIngest } from './fake-ingest.ts';
+import { endpointStats } from './request-records.ts';
 
 /**
  * A collector without BPF that sends the live snapshots of a busy host through the hub's real
@@ -101,30 +102,13 @@ export async function startFakeLiveLoad(options: FakeLiveLoadOptions): Promise<F
 	let nextClientPid = 20_000;
 	const clients: number[] = [];
 	let pending: RequestRecord[] = [];
-	const endpointStats = new Map<string, EndpointRequestStats>();
+	const endpointsInWindow = new Map<string, EndpointRequestStats>();
 	const countInWindow = (r: RequestRecord) => {
 		const key = `${r.pid}|${r.role}|${r.method}|${r.endpoint}`;
-		let stats = endpointStats.get(key);
+		let stats = endpointsInWindow.get(key);
 		if (!stats) {
-			stats = {
-				pid: r.pid,
-				comm: r.comm,
-				role: r.role,
-				method: r.method,
-				endpoint: r.endpoint,
-				count: 0,
-				errors: 0,
-				clientErrors: 0,
-				reqBytes: 0,
-				respBytes: 0,
-				sumLatencyMs: 0,
-				maxLatencyMs: 0,
-				p50Ms: 0,
-				p90Ms: 0,
-				p99Ms: 0,
-				histogram: new Array<number>(REQUEST_LATENCY_BUCKETS).fill(0),
-			};
-			endpointStats.set(key, stats);
+			stats = endpointStats({ pid: r.pid, comm: r.comm, role: r.role, method: r.method, endpoint: r.endpoint });
+			endpointsInWindow.set(key, stats);
 		}
 		stats.count += 1;
 		if (r.status >= 500) stats.errors += 1;
@@ -240,7 +224,7 @@ export async function startFakeLiveLoad(options: FakeLiveLoadOptions): Promise<F
 	const windowTick = () => {
 		const end = Date.now();
 		const window = { host, startMs: windowStart, durationMs: Math.max(1, end - windowStart) };
-		send({ type: 'requestWindow', window: { ...window, processes: [], endpoints: [...endpointStats.values()] } });
+		send({ type: 'requestWindow', window: { ...window, processes: [], endpoints: [...endpointsInWindow.values()] } });
 		const lossy = connections.filter((c) => c.retransmits > 0).slice(0, 20);
 		send({
 			type: 'retransmitWindow',
@@ -262,7 +246,7 @@ export async function startFakeLiveLoad(options: FakeLiveLoadOptions): Promise<F
 				})),
 			},
 		});
-		endpointStats.clear();
+		endpointsInWindow.clear();
 		windowStart = end;
 	};
 	liveTick();

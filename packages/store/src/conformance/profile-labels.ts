@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { totalWeight, type Profile } from '@firesight/profile';
 import type { ProfileWindow } from '@firesight/protocol';
 import { profileWindow, userFrames } from '@firesight/testing/profile-windows';
+import { requestRecord } from '@firesight/testing/request-records';
 import { DAY, T0, withStorage, type BackendUnderTest } from './backend.ts';
 
 type Sample = ProfileWindow['samples'][number];
@@ -123,30 +124,14 @@ export function profileLabelConformance(backend: BackendUnderTest): void {
 
 	test(title('a request keeps its requestId, the label its samples carry; one without has none'), () =>
 		withStorage(backend, {}, async ({ storage: { requests } }) => {
-			const base = {
-				pid: 7,
-				comm: 'server',
-				role: 'server' as const,
-				method: 'GET',
-				path: '/api/users/3',
-				endpoint: '/api/users/:id',
-				status: 200,
-				reqBytes: 10,
-				respBytes: 20,
-				local: null,
-				remote: null,
-				connection: null,
-				httpVersion: '1.1',
-				requestHeaders: [],
-				responseHeaders: [],
-			};
+			const base = { pid: 7, comm: 'server', path: '/api/users/3', endpoint: '/api/users/:id' };
 			await requests.insertBatch({
 				host: 'a',
 				ts: T0,
 				omitted: 0,
 				requests: [
-					{ ...base, ts: T0, latencyMs: 900, requestId: 'b1:9' },
-					{ ...base, ts: T0 + 1, latencyMs: 2 },
+					requestRecord({ ...base, ts: T0, latencyMs: 900, requestId: 'b1:9' }),
+					requestRecord({ ...base, ts: T0 + 1, latencyMs: 2 }),
 				],
 			});
 			const listed = await requests.list({ sinceMs: T0 - 1, limit: 10 });

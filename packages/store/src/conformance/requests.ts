@@ -1,61 +1,20 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { REQUEST_LATENCY_BUCKETS, type EndpointRequestStats, type RequestRecord, type RequestWindow } from '@firesight/protocol';
+import type { EndpointRequestStats, RequestRecord, RequestWindow } from '@firesight/protocol';
+import { endpointStats, latencyHistogram, requestRecord } from '@firesight/testing/request-records';
 import { acrossReopen, DAY, T0, withStorage, type BackendUnderTest } from './backend.ts';
 
-function req(over: Partial<RequestRecord>): RequestRecord {
-	return {
-		ts: 1000,
-		pid: 10,
-		comm: 'node',
-		role: 'server',
-		method: 'GET',
-		path: '/a',
-		endpoint: '/a',
-		status: 200,
-		latencyMs: 1,
-		reqBytes: 10,
-		respBytes: 20,
+const req = (over: Partial<RequestRecord>): RequestRecord =>
+	requestRecord({
 		local: '127.0.0.1:443',
 		remote: '127.0.0.1:5000',
 		connection: '10:3:1',
-		httpVersion: '1.1',
 		requestHeaders: [
 			['authorization', '[REDACTED]'],
 			['host', 'x'],
 		],
-		responseHeaders: [],
 		...over,
-	};
-}
-
-function hist(entries: Record<number, number>): number[] {
-	const h = new Array<number>(REQUEST_LATENCY_BUCKETS).fill(0);
-	for (const [i, n] of Object.entries(entries)) h[Number(i)] = n;
-	return h;
-}
-
-function ep(over: Partial<EndpointRequestStats>): EndpointRequestStats {
-	return {
-		pid: 10,
-		comm: 'node',
-		role: 'server',
-		method: 'GET',
-		endpoint: '/users/:id',
-		count: 0,
-		errors: 0,
-		clientErrors: 0,
-		reqBytes: 0,
-		respBytes: 0,
-		sumLatencyMs: 0,
-		maxLatencyMs: 0,
-		p50Ms: 0,
-		p90Ms: 0,
-		p99Ms: 0,
-		histogram: hist({}),
-		...over,
-	};
-}
+	});
 
 const win = (startMs: number, endpoints: EndpointRequestStats[], host = 'h'): RequestWindow => ({
 	host,
@@ -115,15 +74,24 @@ export function requestConformance(backend: BackendUnderTest): void {
 		withStorage(backend, {}, async ({ storage: { requests: store } }) => {
 			// 90 requests in [1, 2) ms (bucket 10 = 1024..2048 µs) and 10 in [32, 64) ms (bucket 15).
 			await store.insertWindow(
-				win(0, [ep({ count: 50, errors: 5, clientErrors: 1, sumLatencyMs: 75, maxLatencyMs: 1.9, histogram: hist({ 10: 50 }) })]),
+				win(0, [
+					endpointStats({
+						count: 50,
+						errors: 5,
+						clientErrors: 1,
+						sumLatencyMs: 75,
+						maxLatencyMs: 1.9,
+						histogram: latencyHistogram({ 10: 50 }),
+					}),
+				]),
 			);
 			await store.insertWindow(
 				win(10_000, [
-					ep({ count: 50, errors: 5, sumLatencyMs: 400, maxLatencyMs: 60, histogram: hist({ 10: 40, 15: 10 }) }),
-					ep({ method: 'POST', endpoint: '/login', count: 3, histogram: hist({ 12: 3 }), maxLatencyMs: 5 }),
+					endpointStats({ count: 50, errors: 5, sumLatencyMs: 400, maxLatencyMs: 60, histogram: latencyHistogram({ 10: 40, 15: 10 }) }),
+					endpointStats({ method: 'POST', endpoint: '/login', count: 3, histogram: latencyHistogram({ 12: 3 }), maxLatencyMs: 5 }),
 				]),
 			);
-			await store.insertWindow(win(0, [ep({ count: 7, histogram: hist({ 3: 7 }), maxLatencyMs: 0.01 })], 'other'));
+			await store.insertWindow(win(0, [endpointStats({ count: 7, histogram: latencyHistogram({ 3: 7 }), maxLatencyMs: 0.01 })], 'other'));
 			const r = await store.endpoints({ fromMs: 0, toMs: 100_000, host: 'h' });
 			assert.equal(r.windows, 2);
 			assert.equal(r.coveredMs, 20_000);
@@ -175,8 +143,8 @@ export function requestConformance(backend: BackendUnderTest): void {
 	test(title('retention drops what ended before it; requests over the cap go oldest first'), () =>
 		withStorage(backend, { retentionMs: DAY, maxRequests: 2 }, async ({ storage }) => {
 			const store = storage.requests;
-			await store.insertWindow(win(T0, [ep({ count: 1, histogram: hist({ 1: 1 }) })]));
-			await store.insertWindow(win(T0 + 3 * DAY, [ep({ count: 2, histogram: hist({ 1: 2 }) })]));
+			await store.insertWindow(win(T0, [endpointStats({ count: 1, histogram: latencyHistogram({ 1: 1 }) })]));
+			await store.insertWindow(win(T0 + 3 * DAY, [endpointStats({ count: 2, histogram: latencyHistogram({ 1: 2 }) })]));
 			const late = T0 + 3 * DAY;
 			await store.insertBatch({
 				host: 'h',
@@ -199,7 +167,7 @@ export function requestConformance(backend: BackendUnderTest): void {
 			backend,
 			async (storage) => {
 				await storage.requests.insertBatch({ host: 'h', ts: 0, omitted: 0, requests: [req({ ts: 5 })] });
-				await storage.requests.insertWindow(win(0, [ep({ count: 4, histogram: hist({ 2: 4 }) })]));
+				await storage.requests.insertWindow(win(0, [endpointStats({ count: 4, histogram: latencyHistogram({ 2: 4 }) })]));
 			},
 			async (storage) => {
 				assert.deepEqual(

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
-import type { ProfileWindow, RequestRecord } from '@firesight/protocol';
+import type { ProfileWindow } from '@firesight/protocol';
+import { requestRecord } from '@firesight/testing/request-records';
 import { coldStack, hotColdWindow, hotStack } from '../conformance/hot-cold.ts';
 import { storageConformance } from '../conformance/index.ts';
 import { openStorage } from '../storage.ts';
@@ -168,25 +169,7 @@ test('sqlite: migrations run once, by version whatever their order in the list, 
 });
 
 test('sqlite: a database marked past versions 3 and 4 without their tables gets them from migration 5', async () => {
-	const req: RequestRecord = {
-		ts: 1000,
-		pid: 10,
-		comm: 'node',
-		role: 'server',
-		method: 'GET',
-		path: '/a',
-		endpoint: '/a',
-		status: 200,
-		latencyMs: 1,
-		reqBytes: 10,
-		respBytes: 20,
-		local: null,
-		remote: null,
-		connection: null,
-		httpVersion: '1.1',
-		requestHeaders: [],
-		responseHeaders: [],
-	};
+	const req = requestRecord();
 	const db = new Database(':memory:');
 	assert.equal(
 		migrate(
