@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import type { TRPCError } from '@trpc/server';
 import type { ProfileWindow } from '@firesight/protocol';
 import { openStorage } from '@firesight/store';
+import { retransmitWindow, windowConnection } from '@firesight/testing/retransmit-windows';
 import { apiCodeOf } from './errors.ts';
 import type { ApiContext } from './context.ts';
 import { profileExport } from './profile-export.ts';
@@ -25,19 +26,7 @@ function window(host: string, weight: number, frequencyHz = 100): ProfileWindow 
 	};
 }
 
-const connection = {
-	cookie: '7',
-	pid: 42,
-	comm: 'node',
-	family: 4 as const,
-	saddr: '10.0.0.1',
-	sport: 5000,
-	daddr: '10.0.0.2',
-	dport: 80,
-	state: 'ESTABLISHED',
-	firstRetransmitAt: null,
-	lastRetransmitAt: null,
-};
+const connection = { cookie: '7', pid: 42, comm: 'node', sport: 5000, dport: 80 };
 
 async function withHosts(fn: (api: ReturnType<typeof createCaller>, ctx: ApiContext) => Promise<void>): Promise<void> {
 	const storage = await openStorage({ backend: 'sqlite', path: ':memory:', pruneIntervalMs: 0 });
@@ -48,12 +37,7 @@ async function withHosts(fn: (api: ReturnType<typeof createCaller>, ctx: ApiCont
 			['c', 3000],
 		] as const) {
 			await storage.profiles.insertWindow(window(host, weight));
-			await storage.connections.insertWindow({
-				host,
-				startMs: T0,
-				durationMs: 10_000,
-				connections: [{ ...connection, retransmits: weight }],
-			});
+			await storage.connections.insertWindow(retransmitWindow(host, T0, [windowConnection({ ...connection, retransmits: weight })]));
 		}
 		const ctx: ApiContext = { storage, live: NO_LIVE };
 		await fn(createCaller(ctx), ctx);

@@ -1,26 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { openStorage } from '@firesight/store';
+import { retransmitWindow, windowConnection } from '@firesight/testing/retransmit-windows';
 import { createCaller } from './router.ts';
 import { NO_LIVE } from './test-context.ts';
 
 test('network: connections, rates per second, and errors from the closed set', async () => {
 	const storage = await openStorage({ backend: 'sqlite', path: ':memory:', pruneIntervalMs: 0 });
-	const base = {
-		cookie: '7',
-		pid: 42,
-		comm: 'node',
-		family: 4 as const,
-		saddr: '10.0.0.1',
-		sport: 5000,
-		daddr: '10.0.0.2',
-		dport: 80,
-		state: 'ESTABLISHED',
-		firstRetransmitAt: null,
-		lastRetransmitAt: null,
-	};
-	await storage.connections.insertWindow({ host: 'h', startMs: 60_000, durationMs: 10_000, connections: [{ ...base, retransmits: 30 }] });
-	await storage.connections.insertWindow({ host: 'h', startMs: 70_000, durationMs: 10_000, connections: [{ ...base, retransmits: 10 }] });
+	const base = { cookie: '7', pid: 42, comm: 'node', sport: 5000, dport: 80 };
+	await storage.connections.insertWindow(retransmitWindow('h', 60_000, [windowConnection({ ...base, retransmits: 30 })]));
+	await storage.connections.insertWindow(retransmitWindow('h', 70_000, [windowConnection({ ...base, retransmits: 10 })]));
 	const caller = createCaller({ storage, live: NO_LIVE });
 
 	const rows = await caller.network.connections({ fromMs: 0, toMs: 100_000, pid: 42 });

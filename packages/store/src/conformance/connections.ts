@@ -1,30 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { RetransmitWindow, WindowConnection } from '@firesight/protocol';
+import { retransmitWindow, windowConnection } from '@firesight/testing/retransmit-windows';
 import { MAX_SERIES_BUCKETS } from '../connection-store.ts';
 import { acrossReopen, DAY, T0, withStorage, type BackendUnderTest } from './backend.ts';
-
-function conn(over: Partial<WindowConnection>): WindowConnection {
-	return {
-		cookie: '1',
-		pid: 100,
-		comm: 'curl',
-		family: 4,
-		saddr: '10.0.0.1',
-		sport: 40000,
-		daddr: '10.0.0.2',
-		dport: 443,
-		state: 'ESTABLISHED',
-		retransmits: 1,
-		firstRetransmitAt: null,
-		lastRetransmitAt: null,
-		...over,
-	};
-}
-
-function window(host: string, startMs: number, connections: WindowConnection[]): RetransmitWindow {
-	return { host, startMs, durationMs: 10_000, connections };
-}
 
 /** Connections: per-connection sums, series, filters, retention, persistence. */
 export function connectionConformance(backend: BackendUnderTest): void {
@@ -33,15 +11,17 @@ export function connectionConformance(backend: BackendUnderTest): void {
 	test(title('sum over windows per connection; state from the newest; filters by host and pid; series in buckets'), () =>
 		withStorage(backend, {}, async ({ storage: { connections: store } }) => {
 			await store.insertWindow(
-				window('a', 10_000, [
-					conn({ retransmits: 3, firstRetransmitAt: 10_500, lastRetransmitAt: 11_000 }),
-					conn({ cookie: '2', pid: 200, comm: 'wget', sport: 40001, retransmits: 1 }),
+				retransmitWindow('a', 10_000, [
+					windowConnection({ retransmits: 3, firstRetransmitAt: 10_500, lastRetransmitAt: 11_000 }),
+					windowConnection({ cookie: '2', pid: 200, comm: 'wget', sport: 40001, retransmits: 1 }),
 				]),
 			);
 			await store.insertWindow(
-				window('a', 20_000, [conn({ retransmits: 4, state: 'CLOSE', firstRetransmitAt: 20_100, lastRetransmitAt: 25_000 })]),
+				retransmitWindow('a', 20_000, [
+					windowConnection({ retransmits: 4, state: 'CLOSE', firstRetransmitAt: 20_100, lastRetransmitAt: 25_000 }),
+				]),
 			);
-			await store.insertWindow(window('b', 20_000, [conn({ cookie: '9', retransmits: 2 })]));
+			await store.insertWindow(retransmitWindow('b', 20_000, [windowConnection({ cookie: '9', retransmits: 2 })]));
 
 			const all = await store.query({ fromMs: 0, toMs: 100_000 });
 			assert.equal(all.length, 3);
@@ -110,7 +90,7 @@ export function connectionConformance(backend: BackendUnderTest): void {
 			);
 			assert.equal(series.processes[2]!.comm, 'wget');
 			// Windows fall in the bucket their start is in, whatever the alignment.
-			await store.insertWindow(window('c', 25_500, [conn({ cookie: '3', retransmits: 6 })]));
+			await store.insertWindow(retransmitWindow('c', 25_500, [windowConnection({ cookie: '3', retransmits: 6 })]));
 			const unaligned = await store.series({ fromMs: 3_000, toMs: 40_000, stepMs: 10_000, host: 'c' });
 			assert.equal(unaligned.startMs, 0);
 			assert.deepEqual(unaligned.hosts[0]!.points, [{ t: 20_000, retransmits: 6 }]);
@@ -122,8 +102,8 @@ export function connectionConformance(backend: BackendUnderTest): void {
 
 	test(title('retention drops windows that ended before it'), () =>
 		withStorage(backend, { retentionMs: DAY }, async ({ storage }) => {
-			await storage.connections.insertWindow(window('a', T0, [conn({})]));
-			await storage.connections.insertWindow(window('a', T0 + 3 * DAY, [conn({ cookie: '2' })]));
+			await storage.connections.insertWindow(retransmitWindow('a', T0, [windowConnection({})]));
+			await storage.connections.insertWindow(retransmitWindow('a', T0 + 3 * DAY, [windowConnection({ cookie: '2' })]));
 			await storage.prune(T0 + DAY);
 			assert.equal((await storage.connections.query({ fromMs: 0, toMs: T0 * 2 })).length, 2);
 			await storage.prune(T0 + 3 * DAY + 3_600_000);
@@ -138,7 +118,7 @@ export function connectionConformance(backend: BackendUnderTest): void {
 		acrossReopen(
 			t,
 			backend,
-			(storage) => storage.connections.insertWindow(window('a', 1000, [conn({ retransmits: 5 })])),
+			(storage) => storage.connections.insertWindow(retransmitWindow('a', 1000, [windowConnection({ retransmits: 5 })])),
 			async (storage) => {
 				assert.equal((await storage.connections.query({ fromMs: 0, toMs: 1e6 }))[0]?.retransmits, 5);
 			},

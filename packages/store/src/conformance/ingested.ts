@@ -1,39 +1,19 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { REQUEST_LATENCY_BUCKETS, type ProfileWindow, type RequestWindow, type RetransmitWindow } from '@firesight/protocol';
+import type { ProfileWindow, RequestWindow, RetransmitWindow } from '@firesight/protocol';
+import { profileWindow as buildProfileWindow, userFrames } from '@firesight/testing/profile-windows';
+import { endpointStats, latencyHistogram } from '@firesight/testing/request-records';
+import { retransmitWindow as buildRetransmitWindow, windowConnection } from '@firesight/testing/retransmit-windows';
 import type { Storage } from '../storage.ts';
 import { acrossReopen, DAY, T0, withStorage, type BackendUnderTest } from './backend.ts';
 
-const profileWindow = (host: string, startMs: number, frames = 1): ProfileWindow => ({
-	host,
-	startMs,
-	durationMs: 10_000,
-	frequencyHz: 99,
-	frames: [{ name: 'work', module: 'app', kind: 'user' }],
-	samples: [{ pid: 1, comm: 'app', stack: [frames - 1], weight: 5 }],
-});
+const profileWindow = (host: string, startMs: number, frames = 1): ProfileWindow =>
+	buildProfileWindow(host, startMs, userFrames('app', 'work'), [{ pid: 1, comm: 'app', stack: [frames - 1], weight: 5 }], {
+		frequencyHz: 99,
+	});
 
-const retransmitWindow = (host: string, startMs: number): RetransmitWindow => ({
-	host,
-	startMs,
-	durationMs: 10_000,
-	connections: [
-		{
-			cookie: '1',
-			pid: 1,
-			comm: 'app',
-			family: 4,
-			saddr: '10.0.0.1',
-			sport: 40000,
-			daddr: '10.0.0.2',
-			dport: 443,
-			state: 'ESTABLISHED',
-			retransmits: 2,
-			firstRetransmitAt: null,
-			lastRetransmitAt: null,
-		},
-	],
-});
+const retransmitWindow = (host: string, startMs: number): RetransmitWindow =>
+	buildRetransmitWindow(host, startMs, [windowConnection({ pid: 1, comm: 'app', retransmits: 2 })]);
 
 const requestWindow = (host: string, startMs: number): RequestWindow => ({
 	host,
@@ -41,15 +21,11 @@ const requestWindow = (host: string, startMs: number): RequestWindow => ({
 	durationMs: 10_000,
 	processes: [],
 	endpoints: [
-		{
+		endpointStats({
 			pid: 1,
 			comm: 'app',
-			role: 'server',
-			method: 'GET',
 			endpoint: '/a',
 			count: 1,
-			errors: 0,
-			clientErrors: 0,
 			reqBytes: 1,
 			respBytes: 1,
 			sumLatencyMs: 1,
@@ -57,8 +33,8 @@ const requestWindow = (host: string, startMs: number): RequestWindow => ({
 			p50Ms: 1,
 			p90Ms: 1,
 			p99Ms: 1,
-			histogram: new Array<number>(REQUEST_LATENCY_BUCKETS).fill(0).map((_, i) => (i === 0 ? 1 : 0)),
-		},
+			histogram: latencyHistogram({ 0: 1 }),
+		}),
 	],
 });
 
