@@ -31,13 +31,21 @@ export function isSlowRequest(latencyMs: number, p99Ms?: number | null, threshol
 }
 
 /**
+ * The collector holds a sample back one window while its request, or one open before it on the
+ * thread, is still open and younger than the slow threshold (500 ms), or not parsed yet; such a
+ * sample goes out with the next window. That happens only when the window closed less than this
+ * long after the request ended, so reaching this far past the end takes in that next window.
+ */
+const HELD_BACK_MS = 1000;
+
+/**
  * The range that covers a request from its first byte to its response, whole milliseconds
- * outwards: profile windows overlapping it are merged whole, and only the samples labelled
- * with its requestId are kept.
+ * outwards, and HELD_BACK_MS after: profile windows overlapping it are merged whole, and only
+ * the samples labelled with its requestId are kept.
  */
 export function requestRange(request: { ts: number; latencyMs: number }): TimeRange {
 	const from = Math.floor(request.ts);
-	return { kind: 'absolute', from, to: Math.max(from + 1, Math.ceil(request.ts + request.latencyMs)) };
+	return { kind: 'absolute', from, to: Math.max(from + 1, Math.ceil(request.ts + request.latencyMs)) + HELD_BACK_MS };
 }
 
 /** "CPU of this endpoint" for an endpoint row: one process by pid, several by their command. */
