@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WebSocket } from 'ws';
-import { limits, type HubReply } from '@firesight/protocol';
-import { withTestHub, wsUrl } from './hub-test-harness.ts';
+import { limits } from '@firesight/protocol';
+import { TestCollector, withTestHub, wsUrl } from './hub-test-harness.ts';
 import type { Hub, HubOptions } from './index.ts';
 
 /**
@@ -29,33 +29,11 @@ async function eventually(what: string, check: () => Promise<boolean>): Promise<
 	}
 }
 
-/** A collector connection: hello sent, replies queued. */
-async function collector(hub: Hub): Promise<{ ws: WebSocket; send(text: string): Promise<HubReply>; closed: Promise<number> }> {
-	const ws = new WebSocket(wsUrl(hub, '/ingest'), { headers: { authorization: `Bearer ${TOKEN}` } });
-	const replies: HubReply[] = [];
-	let wake: (() => void) | undefined;
-	ws.on('message', (d) => {
-		replies.push(JSON.parse(d.toString()) as HubReply);
-		wake?.();
-	});
-	const closed = new Promise<number>((r) => ws.on('close', (code) => r(code)));
-	ws.on('error', () => {});
-	await new Promise<void>((resolve, reject) => {
-		ws.once('open', () => resolve());
-		ws.once('error', reject);
-	});
-	const send = async (text: string): Promise<HubReply> => {
-		const before = replies.length;
-		ws.send(text);
-		await eventually('a reply', async () => {
-			if (replies.length > before) return true;
-			await new Promise<void>((r) => (wake = r));
-			return replies.length > before;
-		});
-		return replies[before]!;
-	};
-	assert.equal((await send(JSON.stringify({ type: 'hello', host: 'box', version: 'test', frequencyHz: 99 }))).type, 'ack');
-	return { ws, send, closed };
+/** A collector connection, its hello acknowledged. */
+async function collector(hub: Hub): Promise<TestCollector> {
+	const c = await TestCollector.open(hub, TOKEN);
+	assert.equal((await c.send(JSON.stringify({ type: 'hello', host: 'box', version: 'test', frequencyHz: 99 }))).type, 'ack');
+	return c;
 }
 
 const T0 = Date.now() - 60_000;
@@ -125,7 +103,7 @@ test('wire limits: one past each bound is refused or repaired, counted on /metri
 
 		// A frame past maxMessageBytes never reaches the parser: ws closes the connection, and it is counted.
 		c.ws.send(Buffer.alloc(limits.maxMessageBytes + 1, 32).toString());
-		assert.equal(await c.closed, 1009);
+		assert.equal(await c.closeCode, 1009);
 		await eventually(
 			'the oversized message counted',
 			async () => (await metric(hub, /^firesight_hub_messages_rejected_total\{reason="protocol"\} (\d+)/m)) === 1,

@@ -2,10 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import fc from 'fast-check';
-import { WebSocket } from 'ws';
 import { appRouter } from '@firesight/api';
-import { frameSchema, ingestCloseCodes, profileSampleSchema, type HubReply } from '@firesight/protocol';
-import { withTestHub, wsUrl } from './hub-test-harness.ts';
+import { frameSchema, ingestCloseCodes, profileSampleSchema } from '@firesight/protocol';
+import { TestCollector, withTestHub } from './hub-test-harness.ts';
 import type { Hub } from './index.ts';
 
 const TOKEN = 'fuzz-token';
@@ -13,44 +12,6 @@ const TOKEN = 'fuzz-token';
 function withHub(fn: (hub: Hub, logged: string[]) => Promise<void>): Promise<void> {
 	const logged: string[] = [];
 	return withTestHub({ token: TOKEN, log: (l) => logged.push(l) }, (hub) => fn(hub, logged));
-}
-
-/** One collector connection that hands back the hub's reply to each message, in order. */
-class Collector {
-	readonly ws: WebSocket;
-	readonly #replies: HubReply[] = [];
-	#wake: (() => void) | undefined;
-	closed = false;
-
-	constructor(hub: Hub) {
-		this.ws = new WebSocket(wsUrl(hub, '/ingest'), { headers: { authorization: `Bearer ${TOKEN}` } });
-		this.ws.on('message', (d) => {
-			this.#replies.push(JSON.parse(d.toString()) as HubReply);
-			this.#wake?.();
-		});
-		this.ws.on('close', () => {
-			this.closed = true;
-			this.#wake?.();
-		});
-	}
-
-	open(): Promise<void> {
-		return new Promise((resolve, reject) => (this.ws.once('open', () => resolve()), this.ws.once('error', reject)));
-	}
-
-	async send(data: string | Buffer): Promise<HubReply> {
-		this.ws.send(data);
-		const deadline = Date.now() + 30_000;
-		while (this.#replies.length === 0) {
-			assert.ok(!this.closed, 'the hub closed the connection');
-			assert.ok(Date.now() < deadline, 'no reply from the hub');
-			await new Promise<void>((r) => {
-				this.#wake = r;
-				setTimeout(r, 100);
-			});
-		}
-		return this.#replies.shift()!;
-	}
 }
 
 const now = Date.now();
@@ -121,8 +82,7 @@ const frames = fc.oneof(
 
 test('/ingest: thousands of mutated and random messages each get an ack or a clear error, and only valid windows are stored', () =>
 	withHub(async (hub, logged) => {
-		const c = new Collector(hub);
-		await c.open();
+		const c = await TestCollector.open(hub, TOKEN);
 		// Before hello, data is refused.
 		const early = await c.send(JSON.stringify(valid.profile));
 		assert.equal(early.type === 'error' && early.code, 'not_hello');
@@ -145,8 +105,7 @@ test('/ingest: thousands of mutated and random messages each get an ack or a cle
 
 		// A second collector claiming a connected host is refused with a reason, and the first
 		// goes on (it may have said hello for another host among the fuzz: say it again).
-		const twin = new Collector(hub);
-		await twin.open();
+		const twin = await TestCollector.open(hub, TOKEN);
 		assert.equal((await c.send(JSON.stringify(valid.hello))).type, 'ack');
 		const refused = new Promise<[number, string]>((r) => twin.ws.once('close', (code, why) => r([code, why.toString()])));
 		twin.ws.send(JSON.stringify(valid.hello));
@@ -171,15 +130,13 @@ test('/ingest: thousands of mutated and random messages each get an ack or a cle
 
 test('/ingest: a message over the size limit closes that connection only', () =>
 	withHub(async (hub) => {
-		const c = new Collector(hub);
-		await c.open();
+		const c = await TestCollector.open(hub, TOKEN);
 		c.ws.send('x'.repeat(65 * 1024 * 1024));
 		for (const deadline = Date.now() + 30_000; !c.closed;) {
 			assert.ok(Date.now() < deadline, 'the oversized message did not close the connection');
 			await new Promise((r) => setTimeout(r, 50));
 		}
-		const again = new Collector(hub);
-		await again.open();
+		const again = await TestCollector.open(hub, TOKEN);
 		assert.equal((await again.send(JSON.stringify(valid.hello))).type, 'ack');
 		again.ws.close();
 	}));

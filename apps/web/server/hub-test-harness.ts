@@ -1,7 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import assert from 'node:assert/strict';
 import { WebSocket } from 'ws';
+import type { HubReply } from '@firesight/protocol';
 import { startHub, type Hub, type HubOptions } from './index.ts';
 
 /**
@@ -37,4 +39,54 @@ export function upgradeStatus(url: string, headers: Record<string, string>, ca?:
 			if (!String(err.message).includes('Unexpected server response')) reject(err);
 		});
 	});
+}
+
+/** A collector's connection to /ingest whose `send` resolves with the hub's reply to that message. */
+export class TestCollector {
+	readonly ws: WebSocket;
+	/** The close code, once the hub or the test closed the connection. */
+	readonly closeCode: Promise<number>;
+	closed = false;
+	readonly #replies: HubReply[] = [];
+	#wake: (() => void) | undefined;
+
+	private constructor(ws: WebSocket) {
+		this.ws = ws;
+		ws.on('message', (d) => {
+			this.#replies.push(JSON.parse(d.toString()) as HubReply);
+			this.#wake?.();
+		});
+		this.closeCode = new Promise((resolve) =>
+			ws.on('close', (code) => {
+				this.closed = true;
+				this.#wake?.();
+				resolve(code);
+			}),
+		);
+	}
+
+	/** Connects with `token`; no hello is sent. */
+	static async open(hub: Hub, token: string): Promise<TestCollector> {
+		const ws = new WebSocket(wsUrl(hub, '/ingest'), { headers: { authorization: `Bearer ${token}` } });
+		const collector = new TestCollector(ws);
+		await new Promise<void>((resolve, reject) => (ws.once('open', () => resolve()), ws.once('error', reject)));
+		// After a refused message the hub may close with an error code; the test reads closeCode.
+		ws.on('error', () => {});
+		return collector;
+	}
+
+	/** Sends `data` and resolves with the next reply; fails if the hub closes first or says nothing for 60 s. */
+	async send(data: string | Buffer): Promise<HubReply> {
+		this.ws.send(data);
+		const deadline = Date.now() + 60_000;
+		while (this.#replies.length === 0) {
+			assert.ok(!this.closed, 'the hub closed the connection');
+			assert.ok(Date.now() < deadline, 'no reply from the hub within 60 s');
+			await new Promise<void>((r) => {
+				this.#wake = r;
+				setTimeout(r, 100);
+			});
+		}
+		return this.#replies.shift()!;
+	}
 }
