@@ -1,31 +1,22 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { WebSocket } from 'ws';
 import { createTRPCClient, httpLink } from '@trpc/client';
 import type { AppRouter } from '@firesight/api';
-import { limits, type HubReply } from '@firesight/protocol';
-import { startHub } from './index.ts';
+import { limits } from '@firesight/protocol';
+import { TestCollector, withTestHub } from './hub-test-harness.ts';
 
 const TOKEN = 'repair-test-token';
 
 /** A demangled C++ name as deep template code produces them, past 5,000 characters. */
 const longName = `std::_Function_handler<void (${'std::tuple<std::vector<std::pair<std::string, std::map<int, double>>>>, '.repeat(70)}int), Lambda>::_M_invoke(std::_Any_data const&)`;
 
-test('a 5,000-character frame name costs the name its start, not the host its window', async () => {
-	assert.ok(longName.length > 5000);
-	const dir = mkdtempSync(join(tmpdir(), 'firesight-repair-'));
-	const hub = await startHub({ listen: { host: '127.0.0.1', port: 0 }, dataDir: dir, token: TOKEN, web: false, log: () => {} });
-	const ws = new WebSocket(hub.url.replace(/^http/, 'ws') + '/ingest', { headers: { authorization: `Bearer ${TOKEN}` } });
-	try {
-		const replies: HubReply[] = [];
-		ws.on('message', (d) => replies.push(JSON.parse(d.toString()) as HubReply));
-		await new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject)));
+test('a 5,000-character frame name costs the name its start, not the host its window', () =>
+	withTestHub({ token: TOKEN }, async (hub) => {
+		assert.ok(longName.length > 5000);
+		const collector = await TestCollector.open(hub, TOKEN);
 		const now = Date.now();
-		ws.send(JSON.stringify({ type: 'hello', host: 'box', version: 't', frequencyHz: 99 }));
-		ws.send(
+		assert.equal((await collector.send(JSON.stringify({ type: 'hello', host: 'box', version: 't', frequencyHz: 99 }))).type, 'ack');
+		const reply = await collector.send(
 			JSON.stringify({
 				type: 'profile',
 				window: {
@@ -45,11 +36,7 @@ test('a 5,000-character frame name costs the name its start, not the host its wi
 				},
 			}),
 		);
-		for (const deadline = Date.now() + 10_000; !replies.some((r) => r.type === 'ack' && r.accepted === 2);) {
-			assert.ok(!replies.some((r) => r.type === 'error'), `hub rejected: ${JSON.stringify(replies)}`);
-			assert.ok(Date.now() < deadline, 'no ack for the window');
-			await new Promise((r) => setTimeout(r, 20));
-		}
+		assert.deepEqual(reply, { type: 'ack', accepted: 2 }, 'the window is acknowledged');
 
 		const trpc = createTRPCClient<AppRouter>({ links: [httpLink({ url: `${hub.url}/trpc` })] });
 		const flame = await trpc.profile.flame.query({ fromMs: now - 60_000, toMs: now + 1000, minFraction: 0 });
@@ -63,9 +50,5 @@ test('a 5,000-character frame name costs the name its start, not the host its wi
 		const metrics = await (await fetch(`${hub.url}/metrics`)).text();
 		assert.match(metrics, /firesight_hub_window_repairs_total\{reason="frame_name_cut"\} 1\b/);
 		assert.match(metrics, /firesight_hub_windows_ingested_total\{host="box"\} 1\b/);
-	} finally {
-		ws.terminate();
-		await hub.close();
-		rmSync(dir, { recursive: true, force: true });
-	}
-});
+		collector.ws.terminate();
+	}));
