@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { fromPprof } from '@firesight/profile';
 import { startHubProcess, type HubProcess } from '@firesight/testing/hub-process';
+import { profileWindow, userFrames } from '@firesight/testing/profile-windows';
 import { HubStream } from '../hub-stream.ts';
 
 const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'firesight.js');
@@ -47,25 +48,19 @@ test('query profile --endpoint and --request: only the attributed samples, folde
 		stream = new HubStream({ hub, token, hello: { host: 'cli', version: 't', frequencyHz: 99 } });
 		stream.send({
 			type: 'profile',
-			window: {
-				host: 'cli',
-				startMs: Date.now() - 5000,
-				durationMs: 5000,
-				frequencyHz: 99,
-				frames: [
-					{ name: 'main', module: 'srv', kind: 'user' },
-					{ name: 'getUser', module: 'srv', kind: 'user' },
-					{ name: 'createOrder', module: 'srv', kind: 'user' },
-					{ name: 'gc', module: 'srv', kind: 'user' },
-				],
-				samples: [
+			window: profileWindow(
+				'cli',
+				Date.now() - 5000,
+				userFrames('srv', 'main', 'getUser', 'createOrder', 'gc'),
+				[
 					{ pid: 321, comm: 'srv', stack: [0, 1], weight: 40, endpoint: 'GET /api/users/:id' },
 					{ pid: 321, comm: 'srv', stack: [0, 1], weight: 3, endpoint: 'GET /api/users/:id', requestId: 'boot:17' },
 					{ pid: 321, comm: 'srv', stack: [0, 2], weight: 9, endpoint: 'POST /api/orders' },
 					{ pid: 321, comm: 'srv', stack: [0, 3], weight: 5 },
 					{ pid: 654, comm: 'srv', stack: [0, 1], weight: 7, endpoint: 'GET /api/users/:id' },
 				],
-			},
+				{ durationMs: 5000, frequencyHz: 99 },
+			),
 		});
 		await stream.close(2000);
 		assert.equal(stream.counters.sent.window, 1);

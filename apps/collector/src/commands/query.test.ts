@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { fromPprof } from '@firesight/profile';
 import { ephemeralPort, startHubProcess, type HubProcess } from '@firesight/testing/hub-process';
+import { kernelFrame, profileWindow, userFrames } from '@firesight/testing/profile-windows';
 import { UsageError, UserError } from '../command.ts';
 import { HubStream } from '../hub-stream.ts';
 import { query } from './query.ts';
@@ -44,22 +45,17 @@ test('firesight hub serves what a collector sends to firesight query, and stops 
 		const now = Date.now();
 		stream.send({
 			type: 'profile',
-			window: {
-				host: 'cli',
-				startMs: now - 5000,
-				durationMs: 5000,
-				frequencyHz: 99,
-				frames: [
-					{ name: 'main', module: 'w', kind: 'user' },
-					{ name: 'spin', module: 'w', kind: 'user' },
-					{ name: 'sys_write', module: '[kernel.kallsyms]', kind: 'kernel' },
-				],
-				samples: [
+			window: profileWindow(
+				'cli',
+				now - 5000,
+				userFrames('w', 'main', 'spin', kernelFrame('sys_write')),
+				[
 					{ pid: 321, comm: 'w', stack: [0, 1], weight: 40 },
 					{ pid: 321, comm: 'w', stack: [0, 2], weight: 2 },
 					{ pid: 999, comm: 'x', stack: [0], weight: 5 },
 				],
-			},
+				{ durationMs: 5000, frequencyHz: 99 },
+			),
 		});
 		await stream.close(2000);
 		assert.equal(stream.counters.sent.window, 1);
