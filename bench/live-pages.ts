@@ -60,6 +60,10 @@ interface PageResult {
 	tasks: number[];
 	/** The longest task seen in any round, ms. */
 	longestMs: number;
+	/** Share of the measured time spent handling `/live` messages (decoding and validating them), per round. */
+	messageShares?: number[];
+	/** The longest single message handling seen in the measured time of any round, ms. */
+	messageLongestMs?: number;
 }
 type PageResults = Record<string, PageResult>;
 interface Results {
@@ -86,6 +90,27 @@ new PerformanceObserver((list) => {
 		globalThis.__longTasks.longest = Math.max(globalThis.__longTasks.longest, e.duration);
 	}
 }).observe({ type: 'longtask', buffered: true });
+// Time in the /live socket's message handler: decoding and validating each frame on the main thread.
+globalThis.__liveMessages = { total: 0, count: 0, longest: 0 };
+{
+	const handler = Object.getOwnPropertyDescriptor(WebSocket.prototype, 'onmessage');
+	Object.defineProperty(WebSocket.prototype, 'onmessage', {
+		configurable: true,
+		get() { return handler.get.call(this); },
+		set(fn) {
+			handler.set.call(this, typeof fn !== 'function' ? fn : function (event) {
+				const start = performance.now();
+				try { return fn.call(this, event); } finally {
+					const took = performance.now() - start;
+					const m = globalThis.__liveMessages;
+					m.total += took;
+					m.count += 1;
+					m.longest = Math.max(m.longest, took);
+				}
+			});
+		},
+	});
+}
 `;
 
 async function measure(): Promise<Results> {
@@ -96,7 +121,9 @@ async function measure(): Promise<Results> {
 	const hub = await startHub({ listen: { host: '127.0.0.1', port }, token, dataDir, auth: false });
 	const load = await startFakeLiveLoad({ hubUrl: hub.url, token });
 	const browser = await launchChromium();
-	const results: PageResults = Object.fromEntries(PAGES.map((p) => [p.name, { shares: [], tasks: [], longestMs: 0 }]));
+	const results: PageResults = Object.fromEntries(
+		PAGES.map((p) => [p.name, { shares: [], tasks: [], longestMs: 0, messageShares: [], messageLongestMs: 0 }]),
+	);
 	try {
 		// Stored request and retransmit windows for the endpoint table and the charts.
 		await new Promise((r) => setTimeout(r, 11_000));
@@ -108,22 +135,27 @@ async function measure(): Promise<Results> {
 				await page.waitForSelector(spec.ready, { timeout: 60_000 });
 				// Past the first load: what is measured is the page living with the stream.
 				await page.waitForTimeout(3_000);
-				const start = await page.evaluate(() => ({
-					...(globalThis as unknown as { __longTasks: { total: number; count: number } }).__longTasks,
-					at: performance.now(),
-				}));
+				type Counted = { total: number; count: number; longest: number };
+				const sample = () =>
+					page.evaluate(() => {
+						const g = globalThis as unknown as { __longTasks: Counted; __liveMessages: Counted };
+						return { ...g.__longTasks, messages: { ...g.__liveMessages }, at: performance.now() };
+					});
+				// The longest message is the measured time's: the first snapshot's decoding is part of the load.
+				await page.evaluate(() => void ((globalThis as unknown as { __liveMessages: { longest: number } }).__liveMessages.longest = 0));
+				const start = await sample();
 				await page.waitForTimeout(MEASURE_MS);
-				const end = await page.evaluate(() => ({
-					...(globalThis as unknown as { __longTasks: { total: number; count: number; longest: number } }).__longTasks,
-					at: performance.now(),
-				}));
+				const end = await sample();
 				const share = (end.total - start.total) / (end.at - start.at);
+				const messageShare = (end.messages.total - start.messages.total) / (end.at - start.at);
 				const result = results[spec.name]!;
 				result.shares.push(share);
 				result.tasks.push(end.count - start.count);
 				result.longestMs = Math.max(result.longestMs, end.longest);
+				result.messageShares!.push(messageShare);
+				result.messageLongestMs = Math.max(result.messageLongestMs ?? 0, end.messages.longest);
 				log(
-					`round ${round + 1} ${spec.name}: ${(share * 100).toFixed(1)}% blocked, ${end.count - start.count} long tasks, longest ${Math.round(end.longest)} ms`,
+					`round ${round + 1} ${spec.name}: ${(share * 100).toFixed(1)}% blocked, ${end.count - start.count} long tasks, longest ${Math.round(end.longest)} ms; /live messages ${(messageShare * 100).toFixed(1)}% of the time (${end.messages.count - start.messages.count}), longest ${end.messages.longest.toFixed(1)} ms`,
 				);
 				await page.close();
 			}
@@ -159,6 +191,8 @@ const rows = PAGES.map(({ name }) => {
 		`**${pct(share)}**`,
 		`${median(now.tasks)}`,
 		`${Math.round(now.longestMs)}`,
+		now.messageShares?.length ? pct(median(now.messageShares)) : '–',
+		now.messageLongestMs !== undefined ? now.messageLongestMs.toFixed(1) : '–',
 		...(before ? [share > 0 ? `${(beforeShare / share).toFixed(1)}× less` : 'no long task left'] : []),
 		share < 0.1 ? 'met' : 'missed',
 	];
@@ -167,8 +201,8 @@ const rows = PAGES.map(({ name }) => {
 const b = values['baseline-label'];
 const a = values.label;
 const header = baseline
-	? `| page | ${b}: blocked | ${b}: long tasks | ${b}: longest ms | ${a}: blocked | ${a}: long tasks | ${a}: longest ms | before / after | target < 10% |\n|---|---|---|---|---|---|---|---|---|`
-	: `| page | blocked | long tasks | longest ms | target < 10% |\n|---|---|---|---|---|`;
+	? `| page | ${b}: blocked | ${b}: long tasks | ${b}: longest ms | ${a}: blocked | ${a}: long tasks | ${a}: longest ms | ${a}: /live messages | ${a}: longest message ms | before / after | target < 10% |\n|---|---|---|---|---|---|---|---|---|---|---|`
+	: `| page | blocked | long tasks | longest ms | /live messages | longest message ms | target < 10% |\n|---|---|---|---|---|---|---|`;
 writeResultsSection(
 	'Live pages: main-thread long tasks under load',
 	`
@@ -181,7 +215,9 @@ ${(run.measureMs ?? MEASURE_MS) / 1000} s after the page has settled for 3 s. ${
 the longest seen in any round, the first load included. ${new Date().toISOString().slice(0, 10)}, 2 shared CPUs; the hub, the
 fake collector and the browser share them.
 
-"Blocked" is the share of the measured time the main thread spent in long tasks.
+"Blocked" is the share of the measured time the main thread spent in long tasks. "/live messages" is the
+share it spent in the \`/live\` socket's message handler (decoding and validating each frame; the live
+store publishes once a second after it), and the longest single message that took.
 
 ${header}
 ${rows.join('\n')}
