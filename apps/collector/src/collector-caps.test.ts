@@ -81,9 +81,10 @@ test('tcp: past connectionEntries and the ring buffer, connections and events ar
 	t.after(() => rmSync(dir, { recursive: true, force: true }));
 	const hub = await startHub({ listen: { host: '127.0.0.1', port: 0 }, dataDir: dir, token: 't', web: false, log: () => {} });
 	t.after(() => hub.close());
-	// Two collectors: one with a connection map of 4, one with a ring buffer of 4 KiB (events
+	// Collectors with a connection map of 4, and with a ring buffer of 4 KiB (events
 	// are sent only for connections in the map, so a full map would hide the ring's bound).
-	const kernels = { 'caps-map': { connectionEntries: 4 }, 'caps-ring': { ringBufferBytes: 4096 } };
+	// A third lets one batch of events wait for JavaScript at a time.
+	const kernels = { 'caps-map': { connectionEntries: 4 }, 'caps-ring': { ringBufferBytes: 4096 }, 'caps-queue': { maxInFlightBytes: 1 } };
 	for (const [host, kernel] of Object.entries(kernels)) {
 		const collector = startCollector({
 			hub: hub.url,
@@ -118,6 +119,7 @@ test('tcp: past connectionEntries and the ring buffer, connections and events ar
 	await until('connectionsMapFull on /metrics', async () => (await drop('caps-map', 'connectionsMapFull')) > 0);
 	for (const s of sockets) s.resetAndDestroy();
 	await until('ringBufferFull on /metrics', async () => (await drop('caps-ring', 'ringBufferFull')) > 0);
+	await until('eventsDropped on /metrics', async () => (await drop('caps-queue', 'eventsDropped')) > 0);
 	assert.equal(await drop('caps-ring', 'connectionsMapFull'), 0, 'the default map holds them all');
 });
 

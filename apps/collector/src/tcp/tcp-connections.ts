@@ -6,8 +6,8 @@ export interface TcpConnectionsOptions {
 	host: string;
 	/** Connection rows per live snapshot at most (most retransmits first). */
 	maxLiveConnections?: number;
-	/** Kernel map and ring buffer sizes; the tracer's defaults when absent. */
-	kernel?: Pick<TcpTracerOptions, 'connectionEntries' | 'ringBufferBytes'>;
+	/** Kernel map and ring buffer sizes, and the bytes of event batches waiting for JavaScript; the tracer's defaults when absent. */
+	kernel?: Pick<TcpTracerOptions, 'connectionEntries' | 'ringBufferBytes' | 'maxInFlightBytes'>;
 	/** For tests: a table and tracer-like source instead of the kernel. */
 	table?: ConnectionTable;
 	tracer?: Pick<TcpTracer, 'drainConnections' | 'counters' | 'close'>;
