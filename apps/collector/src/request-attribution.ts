@@ -248,15 +248,26 @@ function endNs(info: Readonly<RequestInfo>): bigint | undefined {
 	return info.latencyMs === undefined ? undefined : info.startNs + BigInt(Math.round(info.latencyMs * 1e6));
 }
 
+/** The `requestId` label of an ambiguous sample stamped with a request (see `Lifetimes.of`). */
+interface LifetimeLabel {
+	label: string | undefined;
+	/** A request open before it on the thread is still open and may yet turn slow. */
+	wait: boolean;
+	/** The oldest requests did not fit the label. */
+	cut: boolean;
+}
+
 /**
  * For one window close: which slow requests' lifetimes may hold an ambiguous sample, per stamp.
- * The requests are indexed by thread once, and only when an ambiguous sample asks.
+ * Only the threads an ambiguous sample asks about are worked out, each in one sweep of its
+ * requests in start order, keeping those still open at the point reached: a window of many
+ * requests costs its requests times the few open at once, not its requests squared.
  */
 class Lifetimes {
 	readonly #attribution: RequestAttribution;
 	readonly #nowNs: bigint;
 	#byThread: Map<string, [number, Readonly<RequestInfo>][]> | undefined;
-	readonly #memo = new Map<number, { label: string | undefined; wait: boolean; cut: boolean }>();
+	readonly #swept = new Map<string, Map<number, LifetimeLabel>>();
 
 	constructor(attribution: RequestAttribution, nowNs: bigint) {
 		this.#attribution = attribution;
@@ -266,25 +277,44 @@ class Lifetimes {
 	/**
 	 * The `requestId` label of an ambiguous sample stamped with `request` (`z`): every slow
 	 * request Y of its thread with start(Y) <= start(z) <= end(Y), oldest first (see
-	 * `parseRequestIds`); `wait` while such a Y is open and may still turn slow; `cut` when the
-	 * oldest did not fit.
+	 * `parseRequestIds`), marked when the sample may come after Y ended.
 	 */
-	of(request: number, z: Readonly<RequestInfo>): { label: string | undefined; wait: boolean; cut: boolean } {
-		let out = this.#memo.get(request);
-		if (out) return out;
+	of(request: number, z: Readonly<RequestInfo>): LifetimeLabel {
+		// Without its thread only the stamp itself is known to hold the sample.
+		if (z.tid === 0) return this.#label(request, z, [[request, z]]);
+		const key = `${z.pid}:${z.tid}`;
+		let labels = this.#swept.get(key);
+		if (!labels) this.#swept.set(key, (labels = this.#sweep(this.#threads().get(key) ?? [])));
+		return labels.get(request) ?? this.#label(request, z, [[request, z]]);
+	}
+
+	/** The label of every request of one thread (oldest first), as a stamp. */
+	#sweep(thread: readonly [number, Readonly<RequestInfo>][]): Map<number, LifetimeLabel> {
+		const out = new Map<number, LifetimeLabel>();
+		// Slow (or maybe slow) requests not known to have ended before the point reached.
+		let open: [number, Readonly<RequestInfo>][] = [];
+		for (const [id, z] of thread) {
+			open = open.filter(([, y]) => {
+				const yEnd = endNs(y);
+				return yEnd === undefined || yEnd >= z.startNs;
+			});
+			if (this.#attribution.isSlow(z, this.#nowNs) !== false) open.push([id, z]);
+			out.set(id, this.#label(id, z, open));
+		}
+		return out;
+	}
+
+	/** The label of a sample stamped `request`, from the requests open when it started (oldest first). */
+	#label(request: number, z: Readonly<RequestInfo>, open: readonly [number, Readonly<RequestInfo>][]): LifetimeLabel {
 		const a = this.#attribution;
 		const entries: RequestIdEntry[] = [];
 		let wait = false;
-		// Without its thread only the stamp itself is known to hold the sample.
-		const thread = z.tid === 0 ? [[request, z] as [number, Readonly<RequestInfo>]] : (this.#threads().get(`${z.pid}:${z.tid}`) ?? []);
 		const zEnd = endNs(z);
-		for (const [id, y] of thread) {
-			if (y.startNs > z.startNs) break;
-			const yEnd = endNs(y);
-			if (yEnd !== undefined && yEnd < z.startNs) continue;
+		for (const [id, y] of open) {
 			const slow = a.isSlow(y, this.#nowNs);
 			if (slow === undefined) wait = true;
 			if (slow !== true) continue;
+			const yEnd = endNs(y);
 			// Inside y's lifetime for sure: a sample of y itself, or of a request that ended before y.
 			const inside = id === request || (zEnd !== undefined && (yEnd === undefined || zEnd <= yEnd));
 			entries.push({ requestId: a.requestId(id), mayBeAfter: !inside });
@@ -294,9 +324,7 @@ class Lifetimes {
 			entries.shift();
 			cut = true;
 		}
-		out = { label: entries.length > 0 ? formatRequestIds(entries) : undefined, wait, cut };
-		this.#memo.set(request, out);
-		return out;
+		return { label: entries.length > 0 ? formatRequestIds(entries) : undefined, wait, cut };
 	}
 
 	/** The requests of each thread (`pid:tid`), oldest first. */
