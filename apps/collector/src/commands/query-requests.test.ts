@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import type { RequestRecord } from '@firesight/protocol';
+import { requestRecord } from '@firesight/testing/request-records';
 import { startHub } from '@firesight/web/server';
 import { HubStream } from '../hub-stream.ts';
 
@@ -19,25 +19,19 @@ test('firesight query requests: --json lines, a table, --help, and one-line usag
 	const stream = new HubStream({ hub: hub.url, token: 't', hello: { host: 'box', version: 't', frequencyHz: 99 } });
 	try {
 		const now = Date.now();
-		const base: RequestRecord = {
+		const base = requestRecord({
 			ts: now - 1000,
 			pid: 4242,
-			comm: 'node',
-			role: 'server',
-			method: 'GET',
 			path: '/items/1?q=REDACTED',
 			endpoint: '/items/:id',
-			status: 200,
 			latencyMs: 1.25,
 			reqBytes: 90,
 			respBytes: 300,
 			local: '127.0.0.1:8443',
 			remote: '127.0.0.1:50123',
 			connection: '4242:20:1',
-			httpVersion: '1.1',
 			requestHeaders: [['authorization', 'REDACTED']],
-			responseHeaders: [],
-		};
+		});
 		stream.send({
 			type: 'requests',
 			batch: {

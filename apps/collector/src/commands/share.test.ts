@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { toPprof } from '@firesight/profile';
+import { profileWindow, userFrames } from '@firesight/testing/profile-windows';
 import { startHub } from '@firesight/web/server';
 
 const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'firesight.js');
@@ -31,21 +32,13 @@ test('firesight share prints a link to a snapshot, share delete removes it, impo
 	});
 	try {
 		const now = Date.now();
-		await hub.storage.profiles.insertWindow({
-			host: 'h1',
-			startMs: now - 60_000,
-			durationMs: 10_000,
-			frequencyHz: 100,
-			frames: [
-				{ name: 'main', module: 'app', kind: 'user' },
-				{ name: 'hot_function', module: 'app', kind: 'user' },
-			],
-			samples: [
+		await hub.storage.profiles.insertWindow(
+			profileWindow('h1', now - 60_000, userFrames('app', 'main', 'hot_function'), [
 				{ pid: 7, comm: 'app', stack: [0, 1], weight: 40 },
 				{ pid: 8, comm: 'sh', stack: [0], weight: 2 },
 				{ pid: 9, comm: 'other', stack: [0], weight: 5 },
-			],
-		});
+			]),
+		);
 
 		const made = await cli(['share', '--since', '1h', '--pid', '7', '--pid', '8', '--hub', hub.url]);
 		assert.equal(made.code, 0, made.stderr);
