@@ -2,7 +2,7 @@ import Link from 'next/link';
 import { formatInt, formatRate } from '../../lib/format.ts';
 import { endpoint, formatBytes, formatDuration, type HostConnectionRow } from '../../lib/network.ts';
 import { profileHref } from '../../lib/profile-query.ts';
-import type { Column } from '../table/column.ts';
+import { amountColumn, type Column } from '../table/column.ts';
 import { hostColumn } from '../table/host-column.tsx';
 
 const STATE_TONE: Record<string, string> = {
@@ -68,13 +68,11 @@ export const CONNECTION_COLUMNS: readonly Column<HostConnectionRow>[] = [
 		value: (row) => row.state,
 		render: (row) => <span className={`badge ${STATE_TONE[row.state] ?? ''}`}>{row.state}</span>,
 	},
-	{
+	amountColumn({
 		id: 'age',
 		header: 'Age',
 		description: 'Open for (or, once closed, was open for). "≥" when the connection predates tracing.',
 		width: '8.5rem',
-		align: 'right',
-		firstSort: 'desc',
 		value: (row) => row.ageMs,
 		render: (row) => (
 			<span className="mono dim">
@@ -82,47 +80,41 @@ export const CONNECTION_COLUMNS: readonly Column<HostConnectionRow>[] = [
 				{formatDuration(row.ageMs)}
 			</span>
 		),
-	},
-	{
+	}),
+	amountColumn({
 		id: 'bytes',
 		header: 'Sent / received',
 		description: 'Bytes acknowledged by the peer / bytes received.',
 		width: '12rem',
-		align: 'right',
-		firstSort: 'desc',
 		value: (row) => row.bytesSent + row.bytesReceived,
 		render: (row) => (
 			<span className="mono dim">
 				{formatBytes(row.bytesSent)} / {formatBytes(row.bytesReceived)}
 			</span>
 		),
-	},
-	{
+	}),
+	amountColumn({
 		id: 'retransmits',
 		header: 'Retransmits',
 		description: 'Segments retransmitted (SYN-ACKs included), as the kernel counts them in TcpRetransSegs.',
 		width: '9.5rem',
-		align: 'right',
-		firstSort: 'desc',
 		value: (row) => row.retransmits,
 		render: (row) => (
 			<span className={`mono ${row.retransmits > 0 ? 'retrans-hot' : 'dim'}`} data-testid="connection-retransmits">
 				{formatInt(row.retransmits)}
 			</span>
 		),
-	},
-	{
+	}),
+	amountColumn({
 		id: 'rate',
 		header: 'Retrans/s',
 		description: 'Retransmitted segments over the last second.',
 		width: '8.5rem',
-		align: 'right',
-		firstSort: 'desc',
 		value: (row) => row.retransmitsPerSecond,
 		render: (row) => (
 			<span className={`mono ${row.retransmitsPerSecond > 0 ? 'retrans-hot' : 'dim'}`}>{formatRate(row.retransmitsPerSecond)}</span>
 		),
-	},
+	}),
 ];
 
 export const CONNECTION_HOST_COLUMN = hostColumn<HostConnectionRow>('8rem');

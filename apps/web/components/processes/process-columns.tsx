@@ -2,7 +2,7 @@ import Link from 'next/link';
 import { formatPercent, formatRate } from '../../lib/format.ts';
 import { formatLatency } from '../../lib/requests.ts';
 import type { HostProcessRow } from '../../lib/live-store.ts';
-import type { Column } from '../table/column.ts';
+import { amountColumn, type Column } from '../table/column.ts';
 import { hostColumn } from '../table/host-column.tsx';
 import { profileHref } from '../../lib/profile-query.ts';
 
@@ -52,33 +52,27 @@ export const PROCESS_COLUMNS: readonly Column<HostProcessRow>[] = [
 			</span>
 		),
 	},
-	{
+	amountColumn({
 		id: 'cpu',
 		header: 'CPU',
 		description: 'CPU time over the last second; 100% is one full core.',
 		width: '10rem',
-		align: 'right',
-		firstSort: 'desc',
 		value: (row) => row.cpuPercent,
 		render: (row) => <CpuBar percent={row.cpuPercent} />,
-	},
-	{
+	}),
+	amountColumn({
 		id: 'samples',
 		header: 'Samples/s',
 		description: 'Stack samples taken from this process over the last second.',
 		width: '8.5rem',
-		align: 'right',
-		firstSort: 'desc',
 		value: (row) => row.samplesPerSec,
 		render: (row) => <span className="mono">{formatRate(row.samplesPerSec)}</span>,
-	},
-	{
+	}),
+	amountColumn({
 		id: 'retransmits',
 		header: 'Retransmits',
 		description: 'TCP segments this process retransmitted since the collector started (see the Network page).',
 		width: '9rem',
-		align: 'right',
-		firstSort: 'desc',
 		value: (row) => row.retransmits ?? -1,
 		render: (row) =>
 			row.retransmits === undefined ? (
@@ -88,14 +82,12 @@ export const PROCESS_COLUMNS: readonly Column<HostProcessRow>[] = [
 			) : (
 				<span className={`mono ${row.retransmits > 0 ? 'strong' : 'dim'}`}>{row.retransmits}</span>
 			),
-	},
-	{
+	}),
+	amountColumn({
 		id: 'requests',
 		header: 'Req/s',
 		description: 'HTTPS requests this process made or served over the last second (see the Requests page).',
 		width: '6rem',
-		align: 'right',
-		firstSort: 'desc',
 		value: (row) => row.requestsPerSec ?? -1,
 		render: (row) =>
 			row.requestsPerSec === undefined ? (
@@ -105,19 +97,17 @@ export const PROCESS_COLUMNS: readonly Column<HostProcessRow>[] = [
 			) : (
 				<span className={`mono ${row.requestsPerSec > 0 ? 'strong' : 'dim'}`}>{formatRate(row.requestsPerSec)}</span>
 			),
-	},
-	{
+	}),
+	amountColumn({
 		id: 'p99',
 		header: 'p99',
 		description: "99th percentile latency of this process's HTTPS requests over the last 10 seconds.",
 		width: '6.5rem',
-		align: 'right',
-		firstSort: 'desc',
 		value: (row) => row.p99Ms ?? -1,
 		render: (row) => (
 			<span className={`mono ${row.p99Ms === undefined ? 'dim' : ''}`}>{row.p99Ms === undefined ? '–' : formatLatency(row.p99Ms)}</span>
 		),
-	},
+	}),
 ];
 
 export const HOST_COLUMN = hostColumn<HostProcessRow>('9rem');

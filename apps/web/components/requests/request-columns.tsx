@@ -4,7 +4,7 @@ import { formatClock, formatPercent, formatRate, formatInt } from '../../lib/for
 import type { HostRequest } from '../../lib/live-store.ts';
 import { profileHref } from '../../lib/profile-query.ts';
 import { formatLatency, statusTone } from '../../lib/requests.ts';
-import type { Column } from '../table/column.ts';
+import { amountColumn, type Column } from '../table/column.ts';
 import { hostColumn } from '../table/host-column.tsx';
 import { EndpointActions } from './endpoint-actions.tsx';
 
@@ -85,16 +85,14 @@ export const REQUEST_COLUMNS: readonly Column<HostRequest>[] = [
 			</span>
 		),
 	},
-	{
+	amountColumn({
 		id: 'latency',
 		header: 'Latency',
 		description: 'First request byte to last response byte, from kernel timestamps.',
 		width: '6.5rem',
-		align: 'right',
-		firstSort: 'desc',
 		value: (row) => row.latencyMs,
 		render: (row) => <span className="mono">{formatLatency(row.latencyMs)}</span>,
-	},
+	}),
 	{
 		id: 'remote',
 		header: 'Peer',
@@ -170,47 +168,41 @@ export const ENDPOINT_COLUMNS: readonly Column<CommandEndpoint>[] = [
 			</span>
 		),
 	},
-	{
+	amountColumn({
 		id: 'count',
 		header: 'Requests',
 		width: '8.5rem',
-		align: 'right',
-		firstSort: 'desc',
 		value: (row) => row.count,
 		render: (row) => <span className="mono">{formatInt(row.count)}</span>,
-	},
-	{
+	}),
+	amountColumn({
 		id: 'rate',
 		header: 'Req/s',
 		description: 'Requests per second over the time the stored windows cover.',
 		width: '6rem',
-		align: 'right',
-		firstSort: 'desc',
 		value: (row) => row.ratePerSec,
 		render: (row) => <span className="mono">{formatRate(row.ratePerSec)}</span>,
-	},
-	{
+	}),
+	amountColumn({
 		id: 'errors',
 		header: '5xx',
 		description: 'Share of responses with a 5xx status (4xx are counted apart, as the caller’s business).',
 		width: '6rem',
-		align: 'right',
-		firstSort: 'desc',
 		value: (row) => row.errorRate,
 		render: (row) => (
 			<span className={`mono ${row.errors > 0 ? 'error-text' : 'dim'}`} data-testid="endpoint-errors">
 				{formatPercent(row.errorRate * 100)}
 			</span>
 		),
-	},
-	...(['p50', 'p99'] as const).map((q): Column<CommandEndpoint> => ({
-		id: q,
-		header: q,
-		description: `${q.slice(1)}th percentile latency, from the merged log2 histogram (within its bucket).`,
-		width: '6.5rem',
-		align: 'right',
-		firstSort: 'desc',
-		value: (row) => row[`${q}Ms`],
-		render: (row) => <span className={`mono ${q === 'p99' ? 'strong' : ''}`}>{formatLatency(row[`${q}Ms`])}</span>,
-	})),
+	}),
+	...(['p50', 'p99'] as const).map((q) =>
+		amountColumn<CommandEndpoint>({
+			id: q,
+			header: q,
+			description: `${q.slice(1)}th percentile latency, from the merged log2 histogram (within its bucket).`,
+			width: '6.5rem',
+			value: (row) => row[`${q}Ms`],
+			render: (row) => <span className={`mono ${q === 'p99' ? 'strong' : ''}`}>{formatLatency(row[`${q}Ms`])}</span>,
+		}),
+	),
 ];

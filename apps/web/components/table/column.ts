@@ -19,3 +19,8 @@ export interface Column<Row> {
 	/** Numbers read best largest first. */
 	firstSort?: SortDirection;
 }
+
+/** A column of amounts (counts, rates, sizes, latencies): right-aligned, and sorted largest first. */
+export function amountColumn<Row>(column: Omit<Column<Row>, 'align' | 'firstSort'>): Column<Row> {
+	return { ...column, align: 'right', firstSort: 'desc' };
+}

@@ -1,15 +1,11 @@
 'use client';
 
-import { useMemo, type KeyboardEvent, type ReactNode } from 'react';
-import { nextSort, sortRows, type SortState } from '../../lib/sort.ts';
+import { useMemo, type ReactNode } from 'react';
+import { sortRows, type SortState } from '../../lib/sort.ts';
 import type { Column } from './column.ts';
+import { BodyRow, ColumnWidths, SortHeader, sortColumnOf, type RowBehavior } from './table-parts.tsx';
 
-export interface RowBehavior {
-	testId?: string;
-	selected?: boolean;
-	title?: string;
-	onActivate?(): void;
-}
+export type { RowBehavior } from './table-parts.tsx';
 
 interface DataTableProps<Row> {
 	columns: readonly Column<Row>[];
@@ -37,7 +33,7 @@ export function DataTable<Row>({
 	limit,
 	caption,
 }: DataTableProps<Row>) {
-	const sortColumn = columns.find((column) => column.id === sort.columnId) ?? columns[0];
+	const sortColumn = sortColumnOf(columns, sort);
 	const sorted = useMemo(
 		() => (sortColumn ? sortRows(rows, (row) => sortColumn.value(row), sort.direction) : [...rows]),
 		[rows, sortColumn, sort.direction],
@@ -49,71 +45,12 @@ export function DataTable<Row>({
 		<div className="data-table-wrap">
 			<table className="data-table" data-testid={testId}>
 				{caption && <caption className="visually-hidden">{caption}</caption>}
-				<colgroup>
-					{columns.map((column) => (
-						<col key={column.id} style={column.width ? { width: column.width } : undefined} />
-					))}
-				</colgroup>
-				<thead>
-					<tr>
-						{columns.map((column) => {
-							const active = column.id === sortColumn?.id;
-							const ariaSort = active ? (sort.direction === 'asc' ? 'ascending' : 'descending') : 'none';
-							return (
-								<th
-									key={column.id}
-									scope="col"
-									aria-sort={ariaSort}
-									className={column.align === 'right' ? 'num' : undefined}
-									title={column.description}
-								>
-									<button
-										type="button"
-										className={`sort-button ${active ? 'active' : ''}`}
-										data-testid={`sort-${column.id}`}
-										onClick={() => onSortChange(nextSort(sort, column.id, column.firstSort ?? 'asc'))}
-									>
-										<span>{column.header}</span>
-										<span className="sort-arrow" aria-hidden="true">
-											{active ? (sort.direction === 'asc' ? '▲' : '▼') : '↕'}
-										</span>
-									</button>
-								</th>
-							);
-						})}
-					</tr>
-				</thead>
+				<ColumnWidths columns={columns} />
+				<SortHeader columns={columns} sort={sort} onSortChange={onSortChange} />
 				<tbody>
-					{shown.map((row) => {
-						const behavior = rowBehavior?.(row) ?? {};
-						const activate = behavior.onActivate;
-						const onKeyDown = activate
-							? (event: KeyboardEvent<HTMLTableRowElement>) => {
-									if (event.key === 'Enter' || event.key === ' ') {
-										event.preventDefault();
-										activate();
-									}
-								}
-							: undefined;
-						return (
-							<tr
-								key={rowKey(row)}
-								data-testid={behavior.testId}
-								className={`${activate ? 'clickable' : ''} ${behavior.selected ? 'selected' : ''}`}
-								title={behavior.title}
-								tabIndex={activate ? 0 : undefined}
-								onClick={activate}
-								onKeyDown={onKeyDown}
-								aria-selected={behavior.selected || undefined}
-							>
-								{columns.map((column) => (
-									<td key={column.id} className={column.align === 'right' ? 'num' : undefined}>
-										{column.render ? column.render(row) : column.value(row)}
-									</td>
-								))}
-							</tr>
-						);
-					})}
+					{shown.map((row) => (
+						<BodyRow key={rowKey(row)} row={row} columns={columns} behavior={rowBehavior?.(row)} />
+					))}
 				</tbody>
 			</table>
 			{sorted.length === 0 && empty}

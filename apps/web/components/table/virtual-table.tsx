@@ -9,10 +9,10 @@ import {
 	type SortingState,
 } from '@tanstack/react-table';
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { memo, useMemo, useRef, type KeyboardEvent, type ReactNode } from 'react';
-import { compareValues, nextSort, type SortState } from '../../lib/sort.ts';
+import { memo, useMemo, useRef, type ReactNode } from 'react';
+import { compareValues, type SortState } from '../../lib/sort.ts';
 import type { Column } from './column.ts';
-import type { RowBehavior } from './data-table.tsx';
+import { BodyRow, ColumnWidths, SortHeader, sortColumnOf, type RowBehavior } from './table-parts.tsx';
 import './virtual-table.css';
 
 /** Every row is one line of text (cells ellipsize), so rows have one height the virtualizer can trust. */
@@ -61,7 +61,7 @@ export function VirtualTable<Row>({
 			})),
 		[columns],
 	);
-	const sortColumn = columns.find((column) => column.id === sort.columnId) ?? columns[0];
+	const sortColumn = sortColumnOf(columns, sort);
 	const sorting = useMemo<SortingState>(
 		() => (sortColumn ? [{ id: sortColumn.id, desc: sort.direction === 'desc' }] : []),
 		[sortColumn, sort.direction],
@@ -95,40 +95,8 @@ export function VirtualTable<Row>({
 		<div className="data-table-wrap virtual-table-wrap" ref={scrollRef} style={{ maxHeight }} tabIndex={-1}>
 			<table className="data-table" data-testid={testId} aria-rowcount={sorted.length + 1}>
 				{caption && <caption className="visually-hidden">{caption}</caption>}
-				<colgroup>
-					{columns.map((column) => (
-						<col key={column.id} style={column.width ? { width: column.width } : undefined} />
-					))}
-				</colgroup>
-				<thead>
-					<tr aria-rowindex={1}>
-						{columns.map((column) => {
-							const active = column.id === sortColumn?.id;
-							const ariaSort = active ? (sort.direction === 'asc' ? 'ascending' : 'descending') : 'none';
-							return (
-								<th
-									key={column.id}
-									scope="col"
-									aria-sort={ariaSort}
-									className={column.align === 'right' ? 'num' : undefined}
-									title={column.description}
-								>
-									<button
-										type="button"
-										className={`sort-button ${active ? 'active' : ''}`}
-										data-testid={`sort-${column.id}`}
-										onClick={() => onSortChange(nextSort(sort, column.id, column.firstSort ?? 'asc'))}
-									>
-										<span className="sort-label">{column.header}</span>
-										<span className="sort-arrow" aria-hidden="true">
-											{active ? (sort.direction === 'asc' ? '▲' : '▼') : '↕'}
-										</span>
-									</button>
-								</th>
-							);
-						})}
-					</tr>
-				</thead>
+				<ColumnWidths columns={columns} />
+				<SortHeader columns={columns} sort={sort} onSortChange={onSortChange} clipLabels rowIndex={1} />
 				<tbody>
 					{before > 0 && (
 						<tr className="virtual-spacer" aria-hidden="true">
@@ -161,34 +129,8 @@ interface VirtualRowProps<Row> {
 	behavior: RowBehavior | undefined;
 }
 
-function VirtualRowImpl<Row>({ row, index, columns, behavior = {} }: VirtualRowProps<Row>) {
-	const activate = behavior.onActivate;
-	const onKeyDown = activate
-		? (event: KeyboardEvent<HTMLTableRowElement>) => {
-				if (event.key === 'Enter' || event.key === ' ') {
-					event.preventDefault();
-					activate();
-				}
-			}
-		: undefined;
-	return (
-		<tr
-			data-testid={behavior.testId}
-			className={`${activate ? 'clickable' : ''} ${behavior.selected ? 'selected' : ''}`}
-			title={behavior.title}
-			tabIndex={activate ? 0 : undefined}
-			onClick={activate}
-			onKeyDown={onKeyDown}
-			aria-selected={behavior.selected || undefined}
-			aria-rowindex={index + 2}
-		>
-			{columns.map((column) => (
-				<td key={column.id} className={column.align === 'right' ? 'num' : undefined}>
-					{column.render ? column.render(row) : column.value(row)}
-				</td>
-			))}
-		</tr>
-	);
+function VirtualRowImpl<Row>({ row, index, columns, behavior }: VirtualRowProps<Row>) {
+	return <BodyRow row={row} columns={columns} behavior={behavior} rowIndex={index + 2} />;
 }
 
 /**
