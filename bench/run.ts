@@ -15,6 +15,7 @@ const benches = [
 	'hub-browsers',
 	'tcp-storm',
 	'tls-overhead',
+	'request-visibility',
 	'request-attribution',
 	'store-ingest',
 	'unwind',

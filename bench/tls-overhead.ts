@@ -1,33 +1,40 @@
 /**
  * What TLS capture costs a busy HTTPS service: a Node https server under load from a local Node
  * client (both their own processes, both with Node's OpenSSL, so both are traced), measured with
- * capture off, with Firesight's TlsCapture on, and with a bpftrace script putting entry and return
- * uprobes on the same four functions (counting calls and bytes, no payload copy) as the peer.
+ * capture off, with Firesight's TlsCapture on, with it keeping the request context that CPU
+ * samples are attributed with, and with a bpftrace script putting entry and return uprobes on the
+ * same four functions (counting calls and bytes, no payload copy) as the peer.
  *
- * Two loads per mode: closed loop (as fast as it goes: throughput) and open loop at a fixed rate
- * (latency and drops at 1,000 requests/s). CPU is read from /proc for the server and reported by
- * the client, so the cost per request and per SSL call is measured, not inferred from throughput.
+ * Loads per mode: closed loop (as fast as it goes: throughput) and open loops at fixed rates
+ * (latency and drops; 1,000 and 5,000 requests/s by default). CPU is read from /proc for the
+ * server and reported by the client, so the cost per request and per SSL call is measured, not
+ * inferred from throughput. The CPU profiler samples the server at 999 Hz in every mode (it is
+ * what attribution stamps; its own cost is in every row alike). With kernel.bpf_stats_enabled,
+ * the capture's programs are timed per request (SSL probes, socket syscall hooks) and the profile
+ * program per sample, so attribution's cost shows per request and per sample.
  *
- *   npx tsx bench/tls-overhead.ts [--seconds 5] [--rate 1000] [--rounds 3] [--no-bpftrace]
+ *   npx tsx bench/tls-overhead.ts [--seconds 5] [--rates 1000,5000] [--rounds 3] [--no-bpftrace]
  *                                 [--baseline DIR]
  * --baseline DIR measures the TlsCapture of another checkout (an older commit with its addon
  * built, e.g. from `git archive` plus `npm run build -w @firesight/native`) as one more mode of
  * the same rounds: before and after side by side under the same background load.
  * Needs root. Writes the "TLS capture" section of bench/RESULTS.md.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { RequestAttribution } from '@firesight/collector/request-attribution';
 import { TlsCapture } from '@firesight/collector/tls';
+import { Profiler, type DrainedWindow } from '@firesight/native';
 import { freePort, makeCert, startNodeServer } from '@firesight/testing/tls-peers';
 
 const { values: args } = parseArgs({
 	options: {
 		seconds: { type: 'string', default: '5' },
-		rate: { type: 'string', default: '1000' },
+		rates: { type: 'string', default: '1000,5000' },
 		concurrency: { type: 'string', default: '8' },
 		'no-bpftrace': { type: 'boolean', default: false },
 		'no-write': { type: 'boolean', default: false },
@@ -36,7 +43,10 @@ const { values: args } = parseArgs({
 	},
 });
 const SECONDS = Number(args.seconds);
-const RATE = Number(args.rate);
+const RATES = args.rates.split(',').map(Number);
+if (RATES.length === 0 || RATES.some((r) => !(r > 0))) throw new Error(`--rates: requests/s, comma-separated, got '${args.rates}'`);
+const RATE = RATES[0]!;
+const FREQUENCY = 999;
 const CONCURRENCY = Number(args.concurrency);
 const ROUNDS = Number(args.rounds);
 const TICK = 100; // USER_HZ: /proc/PID/stat times are in 1/100 s
@@ -95,13 +105,13 @@ function procCpuMs(pid: number): number {
 
 let phase = 0;
 
-/** Runs one load; its requests carry a path prefix of their own (returned) so captures can be counted exactly. */
-async function load(port: number, serverPid: number, openLoop: boolean): Promise<LoadResult & { prefix: string }> {
+/** Runs one load (closed loop, or open at `rate`); its requests carry a path prefix of their own (returned) so captures can be counted exactly. */
+async function load(port: number, serverPid: number, openLoop: boolean, rate = RATE): Promise<LoadResult & { prefix: string }> {
 	const prefix = `/bench/${++phase}/`;
 	const cpu0 = procCpuMs(serverPid);
 	const child = spawn(
 		process.execPath,
-		['-e', CLIENT, String(port), openLoop ? '1' : '0', String(SECONDS * 1000), String(RATE), String(CONCURRENCY), prefix],
+		['-e', CLIENT, String(port), openLoop ? '1' : '0', String(SECONDS * 1000), String(rate), String(CONCURRENCY), prefix],
 		{
 			stdio: ['ignore', 'pipe', 'inherit'],
 		},
@@ -110,6 +120,9 @@ async function load(port: number, serverPid: number, openLoop: boolean): Promise
 	child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
 	await new Promise((r) => child.on('exit', r));
 	const res = JSON.parse(out) as Omit<LoadResult, 'serverCpuMs'>;
+	console.error(
+		`tls-overhead: ${prefix} ${openLoop ? `${rate}/s` : 'closed loop'}: ${(res.count / res.seconds).toFixed(0)} req/s, p99 ${res.p99.toFixed(2)} ms`,
+	);
 	return { ...res, serverCpuMs: procCpuMs(serverPid) - cpu0, prefix };
 }
 
@@ -142,63 +155,191 @@ async function startBpftrace(bin: string): Promise<{ proc: ChildProcess; stop: (
 	};
 }
 
+interface BpfProg {
+	id: number;
+	name?: string;
+	type: string;
+	run_time_ns?: number;
+	run_cnt?: number;
+}
+const progs = (): BpfProg[] => JSON.parse(execFileSync('bpftool', ['prog', 'show', '-j']).toString()) as BpfProg[];
+/** Run time and runs of the programs `pick` keeps, summed; bpftool reads kernel.bpf_stats_enabled's counters. */
+const runStats = (pick: (p: BpfProg) => boolean) =>
+	progs()
+		.filter(pick)
+		.reduce((a, p) => ({ ns: a.ns + (p.run_time_ns ?? 0), cnt: a.cnt + (p.run_cnt ?? 0) }), { ns: 0, cnt: 0 });
+
+/** The profiler that every mode runs on the server, drained on a timer so its window never fills. */
+interface Sampling {
+	profiler: Profiler;
+	/** Program ids of the perf_event sampler. */
+	ids: Set<number>;
+	/** Drains now; samples and how many carried a request since the last call. */
+	take(): Promise<{ samples: number; stamped: number }>;
+	stop(): Promise<void>;
+}
+
+async function startSampling(serverPid: number): Promise<Sampling> {
+	const before = new Set(progs().map((p) => p.id));
+	const profiler = new Profiler({ frequency: FREQUENCY, pids: [serverPid], unwind: 'fp' });
+	const ids = new Set(
+		progs()
+			.filter((p) => !before.has(p.id) && p.type === 'perf_event')
+			.map((p) => p.id),
+	);
+	let acc = { samples: 0, stamped: 0 };
+	const add = (w: DrainedWindow) => {
+		for (const c of w.counts) {
+			acc.samples += c.count;
+			if (c.requestId !== undefined) acc.stamped += c.count;
+		}
+	};
+	let draining: Promise<void> = Promise.resolve();
+	const drain = () => (draining = draining.then(() => profiler.drain().then(add)));
+	const timer = setInterval(() => void drain(), 1000);
+	return {
+		profiler,
+		ids,
+		async take() {
+			await drain();
+			const out = acc;
+			acc = { samples: 0, stamped: 0 };
+			return out;
+		},
+		async stop() {
+			clearInterval(timer);
+			await draining;
+			profiler.close();
+		},
+	};
+}
+
+interface FixedRun {
+	rate: number;
+	load: LoadResult;
+	/** Records lost anywhere the capture counts a loss, during this load. */
+	drops?: number;
+	/** Requests of this load captured (client and server side each). */
+	captured?: number;
+}
+
+interface BpfCost {
+	/** The SSL entry and return probes, per request of the closed loop. */
+	sslNsPerRequest: number;
+	/** The socket syscall hooks (every process's syscalls pass them), per request. */
+	syscallNsPerRequest: number;
+}
+
 interface ModeResult {
 	mode: string;
 	max: LoadResult;
-	fixed: LoadResult;
-	drops?: number;
+	fixed: FixedRun[];
 	collectorCpuMs?: number;
-	requestsCaptured?: number;
 	sslCalls?: number;
+	bpf?: BpfCost;
+	/** The profile program per sample during the closed loop, and the share of samples stamped with a request. */
+	sampleNs?: number;
+	stamped?: number;
 }
 
 type CaptureClass = typeof TlsCapture;
 
-/** One capture mode: the capture on while both loads run. */
-async function captureMode(mode: string, Capture: CaptureClass, port: number, serverPid: number): Promise<ModeResult> {
-	const capture = new Capture();
+/** Everything the capture counts as lost (calls and bytes are throughput, not loss). */
+function losses(c: ReturnType<TlsCapture['counters']>): number {
+	let n = 0;
+	for (const [name, v] of Object.entries(c.kernel)) if (name !== 'calls' && name !== 'bytes') n += v;
+	return n + c.connections.evicted;
+}
+
+/** The closed loop with the sampler's and (when given) the capture programs' kernel time around it. */
+async function timedMax(port: number, serverPid: number, sampling: Sampling, tlsIds?: Set<number>) {
+	await sampling.take();
+	const p0 = runStats((p) => sampling.ids.has(p.id));
+	const ssl0 = runStats((p) => !!tlsIds?.has(p.id) && !!p.name?.startsWith('ssl_'));
+	const sc0 = runStats((p) => !!tlsIds?.has(p.id) && !p.name?.startsWith('ssl_'));
+	const max = await load(port, serverPid, false);
+	const p1 = runStats((p) => sampling.ids.has(p.id));
+	const ssl1 = runStats((p) => !!tlsIds?.has(p.id) && !!p.name?.startsWith('ssl_'));
+	const sc1 = runStats((p) => !!tlsIds?.has(p.id) && !p.name?.startsWith('ssl_'));
+	const { samples, stamped } = await sampling.take();
+	return {
+		max,
+		sampleNs: p1.cnt > p0.cnt ? (p1.ns - p0.ns) / (p1.cnt - p0.cnt) : undefined,
+		stamped: samples ? stamped / samples : 0,
+		bpf: tlsIds ? { sslNsPerRequest: (ssl1.ns - ssl0.ns) / max.count, syscallNsPerRequest: (sc1.ns - sc0.ns) / max.count } : undefined,
+	};
+}
+
+/** One capture mode: the capture on while every load runs. */
+async function captureMode(
+	mode: string,
+	Capture: CaptureClass,
+	port: number,
+	serverPid: number,
+	sampling: Sampling,
+	attribute = false,
+): Promise<ModeResult> {
+	const before = new Set(progs().map((p) => p.id));
+	const attribution = attribute ? new RequestAttribution() : undefined;
+	const capture = new Capture(attribution ? { attribution } : {});
 	const byPrefix = new Map<string, number>();
 	capture.on('request', (r) => {
 		const p = /^\/bench\/\d+\//.exec(r.path)?.[0] ?? '';
 		byPrefix.set(p, (byPrefix.get(p) ?? 0) + 1);
 	});
 	capture.on('error', () => {}); // attach failures of unrelated processes: not this benchmark's business
-	const cpu0 = process.cpuUsage();
 	capture.start();
-	const max = await load(port, serverPid, false);
-	const before = capture.counters().kernel;
-	const fixed = await load(port, serverPid, true);
-	await new Promise((r) => setTimeout(r, 300));
-	const after = capture.counters().kernel;
+	const tlsIds = new Set(
+		progs()
+			.filter((p) => !before.has(p.id))
+			.map((p) => p.id),
+	);
+	// Per request, not per start: attaching and the first /proc scan are not what a request costs.
+	const cpu0 = process.cpuUsage();
+	const timed = await timedMax(port, serverPid, sampling, tlsIds);
+	const fixed: FixedRun[] = [];
+	for (const rate of RATES) {
+		const lost0 = losses(capture.counters());
+		const run = await load(port, serverPid, true, rate);
+		await new Promise((r) => setTimeout(r, 300)); // the last records' drain
+		fixed.push({ rate, load: run, drops: losses(capture.counters()) - lost0, captured: byPrefix.get(run.prefix) ?? 0 });
+	}
 	const cpu = process.cpuUsage(cpu0);
 	capture.stop();
-	return {
-		mode,
-		max,
-		fixed,
-		drops: after.dataLost + after.controlLost + after.streamDropped - (before.dataLost + before.controlLost + before.streamDropped),
-		collectorCpuMs: (cpu.user + cpu.system) / 1000,
-		requestsCaptured: byPrefix.get(fixed.prefix) ?? 0,
-	};
+	return { mode, ...timed, fixed, collectorCpuMs: (cpu.user + cpu.system) / 1000 };
 }
 
-async function runRound(port: number, serverPid: number, bin: string, baseline: CaptureClass | undefined): Promise<ModeResult[]> {
+async function plainMode(mode: string, port: number, serverPid: number, sampling: Sampling): Promise<ModeResult> {
+	const timed = await timedMax(port, serverPid, sampling);
+	const fixed: FixedRun[] = [];
+	for (const rate of RATES) fixed.push({ rate, load: await load(port, serverPid, true, rate) });
+	return { mode, max: timed.max, sampleNs: timed.sampleNs, stamped: timed.stamped, fixed };
+}
+
+async function runRound(
+	port: number,
+	serverPid: number,
+	bin: string,
+	baseline: CaptureClass | undefined,
+	sampling: Sampling,
+): Promise<ModeResult[]> {
 	const results: ModeResult[] = [];
-	results.push({ mode: 'off', max: await load(port, serverPid, false), fixed: await load(port, serverPid, true) });
-	if (baseline) results.push(await captureMode('firesight (baseline)', baseline, port, serverPid));
-	results.push(await captureMode('firesight', TlsCapture, port, serverPid));
+	results.push(await plainMode('off', port, serverPid, sampling));
+	if (baseline) results.push(await captureMode('firesight (baseline)', baseline, port, serverPid, sampling));
+	results.push(await captureMode('firesight', TlsCapture, port, serverPid, sampling));
+	results.push(await captureMode('firesight + attribution', TlsCapture, port, serverPid, sampling, true));
 
 	if (!args['no-bpftrace'] && spawnSync('bpftrace', ['--version']).status === 0) {
 		const bt = await startBpftrace(bin);
-		const btMax = await load(port, serverPid, false);
-		const btFixed = await load(port, serverPid, true);
+		const r = await plainMode('bpftrace', port, serverPid, sampling);
 		const out = await bt.stop();
-		const calls = Number(/@calls: (\d+)/.exec(out)?.[1] ?? NaN);
-		results.push({ mode: 'bpftrace', max: btMax, fixed: btFixed, sslCalls: calls });
+		r.sslCalls = Number(/@calls: (\d+)/.exec(out)?.[1] ?? NaN);
+		results.push(r);
 	}
 	return results;
 }
 
+const signed = (x: number, digits: number) => `${x >= 0 ? '+' : ''}${x.toFixed(digits)}`;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
 
 async function main(): Promise<void> {
@@ -207,6 +348,10 @@ async function main(): Promise<void> {
 	const port = freePort();
 	const server = await startNodeServer(cert, port);
 	const rounds: ModeResult[][] = [];
+	const statsPath = '/proc/sys/kernel/bpf_stats_enabled';
+	const statsBefore = readFileSync(statsPath, 'utf8').trim();
+	writeFileSync(statsPath, '1');
+	const sampling = await startSampling(server.pid!);
 	const baseline = args.baseline
 		? ((await import(pathToFileURL(join(resolve(args.baseline), 'apps/collector/src/tls/index.ts')).href)) as { TlsCapture: CaptureClass })
 				.TlsCapture
@@ -215,8 +360,10 @@ async function main(): Promise<void> {
 		// Warm up JIT and TLS sessions so the first mode is not penalized.
 		await load(port, server.pid!, false);
 		// Modes alternate within each round, so background load hits them alike.
-		for (let i = 0; i < ROUNDS; i++) rounds.push(await runRound(port, server.pid!, process.execPath, baseline));
+		for (let i = 0; i < ROUNDS; i++) rounds.push(await runRound(port, server.pid!, process.execPath, baseline, sampling));
 	} finally {
+		await sampling.stop();
+		writeFileSync(statsPath, statsBefore);
 		server.kill();
 		cert.remove();
 	}
@@ -237,36 +384,106 @@ function report(rounds: ModeResult[][]): void {
 				),
 			),
 		);
-	const collectorUs = (m: ModeResult) => ((m.collectorCpuMs ?? 0) * 1000) / (m.max.count + m.fixed.count);
-	const collectorPct = (m: ModeResult) => ((m.collectorCpuMs ?? 0) / ((m.max.seconds + m.fixed.seconds) * 1000)) * 100;
+	const at = (m: ModeResult, rate: number) => m.fixed.find((f) => f.rate === rate)!;
+	const requestsOf = (m: ModeResult) => m.max.count + m.fixed.reduce((n, f) => n + f.load.count, 0);
+	const secondsOf = (m: ModeResult) => m.max.seconds + m.fixed.reduce((n, f) => n + f.load.seconds, 0);
+	const collectorUs = (m: ModeResult) => ((m.collectorCpuMs ?? 0) * 1000) / requestsOf(m);
+	const collectorPct = (m: ModeResult) => ((m.collectorCpuMs ?? 0) / (secondsOf(m) * 1000)) * 100;
 	const bt = rounds.flatMap((r) => r.filter((m) => m.mode === 'bpftrace' && m.sslCalls));
 	// SSL calls per request (all of them, including those that return "want more"), from bpftrace.
-	const callsPerRequest = bt.length ? median(bt.map((m) => m.sslCalls! / (m.max.count + m.fixed.count))) : undefined;
+	const callsPerRequest = bt.length ? median(bt.map((m) => m.sslCalls! / requestsOf(m))) : undefined;
+	const isCapture = (mode: string) => mode.startsWith('firesight');
 	const lines: string[] = [];
 	lines.push('## TLS capture', '');
 	lines.push(`Node https server and a Node keep-alive client (${CONCURRENCY} sockets) on loopback, both with Node's`);
 	lines.push(`own OpenSSL, so both are traced: every request is 4 data-carrying SSL calls (client write and read,`);
-	lines.push(`server read and write). ${SECONDS} s per load; "fixed" is an open loop at ${RATE} requests/s. Peer CPU is`);
-	lines.push("server (from /proc) plus client (its own process.cpuUsage), per request; collector CPU is the capture's");
-	lines.push('process (decoding, HTTP parsing, aggregates) over both loads, per request. 2 shared cores, a VM, other work');
-	lines.push(`running: the modes alternate within each round, ratios are taken against the same round's "off", and`);
-	lines.push(`every number is the median over ${rounds.length} rounds (1-minute load average at the end: ${loadavg()[0]!.toFixed(1)}).`);
+	lines.push(`server read and write). ${SECONDS} s per load; "fixed" is an open loop at ${RATES.join(' and ')} requests/s. Peer CPU is`);
+	lines.push('server (from /proc) plus client (its own process.cpuUsage), per request of the closed loop; collector CPU is the');
+	lines.push("capture's process (decoding, HTTP parsing, aggregates) over every load, per request, from after the capture started.");
+	lines.push(`"firesight + attribution" also keeps each thread's request in the kernel and tells the collector's`);
+	lines.push(`request attribution about each one. The CPU profiler samples the server at ${FREQUENCY} Hz in every mode. 2 shared`);
+	lines.push(`cores, a VM, other work running: the modes alternate within each round, ratios are taken against the same`);
+	lines.push(
+		`round's "off", and every number is the median over ${rounds.length} rounds (1-minute load average at the end: ${loadavg()[0]!.toFixed(1)}).`,
+	);
 	lines.push('CPU per request moves far less with background load than requests/s does: compare those first.', '');
 	lines.push(
-		'| mode | max req/s | throughput ratio | fixed-rate p50 ms | fixed-rate p99 ms | p99 ratio | peer CPU µs/request | peer CPU added | collector CPU µs/request | collector CPU | drops |',
+		`| mode | max req/s | throughput ratio | ${RATE}/s p50 ms | ${RATE}/s p99 ms | p99 ratio | peer CPU µs/request | peer CPU added | collector CPU µs/request | collector CPU | drops |`,
 	);
 	lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
-	for (const mode of modes) {
-		const capture = mode.startsWith('firesight');
-		const drops = rounds
+	const dropsOf = (mode: string, rate?: number) =>
+		rounds
 			.flat()
 			.filter((m) => m.mode === mode)
-			.reduce((n, m) => n + (m.drops ?? 0), 0);
+			.reduce((n, m) => n + m.fixed.filter((f) => rate === undefined || f.rate === rate).reduce((k, f) => k + (f.drops ?? 0), 0), 0);
+	for (const mode of modes) {
+		const capture = isCapture(mode);
 		lines.push(
 			`| ${mode} | ${med(mode, rps).toFixed(0)} | ${med(mode, (m, off) => rps(m) / rps(off)).toFixed(3)} | ` +
-				`${med(mode, (m) => m.fixed.p50).toFixed(2)} | ${med(mode, (m) => m.fixed.p99).toFixed(2)} | ${med(mode, (m, off) => m.fixed.p99 / off.fixed.p99).toFixed(2)} | ` +
-				`${med(mode, (m) => perReq(m.max)).toFixed(0)} | ${mode === 'off' ? '-' : `+${med(mode, (m, off) => perReq(m.max) - perReq(off.max)).toFixed(0)}`} | ` +
-				`${capture ? med(mode, collectorUs).toFixed(0) : '-'} | ${capture ? `${med(mode, collectorPct).toFixed(1)}% of a core` : '-'} | ${capture ? drops : '-'} |`,
+				`${med(mode, (m) => at(m, RATE).load.p50).toFixed(2)} | ${med(mode, (m) => at(m, RATE).load.p99).toFixed(2)} | ${med(mode, (m, off) => at(m, RATE).load.p99 / at(off, RATE).load.p99).toFixed(2)} | ` +
+				`${med(mode, (m) => perReq(m.max)).toFixed(0)} | ${
+					mode === 'off'
+						? '-'
+						: signed(
+								med(mode, (m, off) => perReq(m.max) - perReq(off.max)),
+								0,
+							)
+				} | ` +
+				`${capture ? med(mode, collectorUs).toFixed(0) : '-'} | ${capture ? `${med(mode, collectorPct).toFixed(1)}% of a core` : '-'} | ${capture ? dropsOf(mode) : '-'} |`,
+		);
+	}
+	lines.push(
+		'',
+		'Open loops at fixed rates (the client keeps at most 256 requests in flight, so an overloaded mode falls short of the rate):',
+		'',
+	);
+	lines.push('| mode | rate | achieved req/s | p50 ms | p99 ms | p99 ratio | drops | every request captured on both sides |');
+	lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
+	for (const rate of RATES) {
+		for (const mode of modes) {
+			const runs = rounds.flat().filter((m) => m.mode === mode);
+			const all = runs.every((m) => at(m, rate).captured === 2 * at(m, rate).load.count);
+			lines.push(
+				`| ${mode} | ${rate} | ${med(mode, (m) => at(m, rate).load.count / at(m, rate).load.seconds).toFixed(0)} | ` +
+					`${med(mode, (m) => at(m, rate).load.p50).toFixed(2)} | ${med(mode, (m) => at(m, rate).load.p99).toFixed(2)} | ` +
+					`${med(mode, (m, off) => at(m, rate).load.p99 / at(off, rate).load.p99).toFixed(2)} | ` +
+					`${isCapture(mode) ? dropsOf(mode, rate) : '-'} | ${isCapture(mode) ? (all ? 'yes' : 'no') : '-'} |`,
+			);
+		}
+	}
+	const num = (mode: string, f: (m: ModeResult) => number | undefined) => {
+		const xs = rounds
+			.flat()
+			.filter((m) => m.mode === mode)
+			.map(f)
+			.filter((x): x is number => x !== undefined && Number.isFinite(x));
+		return xs.length ? median(xs) : undefined;
+	};
+	const show = (x: number | undefined, digits: number, unit: string) => (x === undefined ? '-' : `${x.toFixed(digits)}${unit}`);
+	lines.push('', `Kernel time (kernel.bpf_stats_enabled=1, run_time_ns over the closed loop): the capture's programs per request,`);
+	lines.push('the profile program per sample (its samples stamped with a request: attribution at work).', '');
+	lines.push('| mode | SSL probes µs/request | socket syscall hooks µs/request | profile program ns/sample | samples stamped |');
+	lines.push('| --- | ---: | ---: | ---: | ---: |');
+	for (const mode of modes) {
+		lines.push(
+			`| ${mode} | ${show(
+				num(mode, (m) => m.bpf && m.bpf.sslNsPerRequest / 1000),
+				2,
+				'',
+			)} | ${show(
+				num(mode, (m) => m.bpf && m.bpf.syscallNsPerRequest / 1000),
+				2,
+				'',
+			)} | ` +
+				`${show(
+					num(mode, (m) => m.sampleNs),
+					0,
+					'',
+				)} | ${show(
+					num(mode, (m) => (m.stamped ?? 0) * 100),
+					1,
+					'%',
+				)} |`,
 		);
 	}
 	lines.push('');
@@ -274,10 +491,31 @@ function report(rounds: ModeResult[][]): void {
 		const extra = med(mode, (m, off) => perReq(m.max) - perReq(off.max));
 		const what = mode === 'bpftrace' ? 'bpftrace (uprobe + uretprobe on the same four functions, counting only)' : mode;
 		lines.push(
-			`- ${what}: +${extra.toFixed(0)} µs of peer CPU per request` +
+			`- ${what}: ${signed(extra, 0)} µs of peer CPU per request` +
 				(callsPerRequest ? `, ${(extra / callsPerRequest).toFixed(1)} µs per SSL call` : '') +
-				(mode.startsWith('firesight') ? `, plus ${med(mode, collectorUs).toFixed(0)} µs of collector CPU per request` : '') +
+				(isCapture(mode) ? `, plus ${med(mode, collectorUs).toFixed(0)} µs of collector CPU per request` : '') +
 				'.',
+		);
+	}
+	if (modes.includes('firesight + attribution')) {
+		const diff = (f: (m: ModeResult, off: ModeResult) => number | undefined) =>
+			median(
+				rounds.map((r) => {
+					const a = f(
+						r.find((m) => m.mode === 'firesight + attribution')!,
+						r[0]!,
+					);
+					const b = f(
+						r.find((m) => m.mode === 'firesight')!,
+						r[0]!,
+					);
+					return a === undefined || b === undefined ? NaN : a - b;
+				}),
+			);
+		lines.push(
+			`- Attribution, against firesight in the same round: per request ${(diff((m) => m.bpf && m.bpf.sslNsPerRequest) / 1000).toFixed(2)} µs of SSL probe time in the kernel, ` +
+				`${diff((m, off) => perReq(m.max) - perReq(off.max)).toFixed(1)} µs of peer CPU and ${diff(collectorUs).toFixed(1)} µs of collector CPU; ` +
+				`per sample ${diff((m) => m.sampleNs).toFixed(0)} ns of profile program time. Differences smaller than the rounds' spread are noise.`,
 		);
 	}
 	if (callsPerRequest)
@@ -300,21 +538,13 @@ function report(rounds: ModeResult[][]): void {
 			);
 		lines.push(
 			`- firesight against firesight (baseline), per round then median: peer CPU added ×${ratio((m, off) => perReq(m.max) - perReq(off.max)).toFixed(2)}, ` +
-				`collector CPU per request ×${ratio(collectorUs).toFixed(2)}, throughput ×${ratio(rps).toFixed(2)}, fixed-rate p99 ×${ratio((m) => m.fixed.p99).toFixed(2)}.`,
+				`SSL probe time ×${ratio((m) => m.bpf?.sslNsPerRequest ?? NaN).toFixed(2)}, socket syscall hook time ×${ratio((m) => m.bpf?.syscallNsPerRequest ?? NaN).toFixed(2)}, ` +
+				`collector CPU per request ×${ratio(collectorUs).toFixed(2)}, throughput ×${ratio(rps).toFixed(2)}, ${RATE}/s p99 ×${ratio((m) => at(m, RATE).load.p99).toFixed(2)}.`,
 		);
 	}
 	lines.push(
 		`- Throughput ratios per round (${modes.join(' / ')}): ${rounds.map((r) => r.map((m) => (rps(m) / rps(r[0]!)).toFixed(2)).join(' / ')).join('; ')}.`,
 	);
-	for (const mode of modes.filter((m) => m.startsWith('firesight'))) {
-		const runs = rounds.flat().filter((m) => m.mode === mode);
-		const ok = runs.every((m) => m.requestsCaptured === 2 * m.fixed.count);
-		lines.push(
-			`- ${mode} at ${RATE} requests/s, over all rounds: ${runs.reduce((n, m) => n + m.fixed.count, 0)} requests made, ` +
-				`${runs.reduce((n, m) => n + (m.requestsCaptured ?? 0), 0)} captured (client and server side each), ` +
-				`${runs.reduce((n, m) => n + (m.drops ?? 0), 0)} records dropped; every request captured on both sides: ${ok ? 'yes' : 'no'}.`,
-		);
-	}
 	lines.push(
 		'',
 		`Run: \`npx tsx bench/tls-overhead.ts${base ? ' --baseline DIR' : ''}\` (${new Date().toISOString().slice(0, 10)}).`,
