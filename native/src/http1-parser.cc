@@ -549,7 +549,10 @@ bool Http1MessageParser::HeadersDone(bool *stop)
 		keep_alive = !body_null_ || is_chunked_;
 	info_.keep_alive = keep_alive;
 
-	head_ = info_;
+	// The head goes to the message; http-parser-js's info is not read again before the next one.
+	const bool upgrade = info_.upgrade;
+	head_ = std::move(info_);
+	info_ = Http1Head();
 	have_head_ = true;
 	bool skip = false;
 	if (request_)
@@ -559,7 +562,6 @@ bool Http1MessageParser::HeadersDone(bool *stop)
 	if (is_chunked_ && !skip) {
 		state_ = kChunkHead;
 	} else if (skip || (!body_null_ && body_bytes_ == 0)) {
-		bool upgrade = info_.upgrade;
 		NextMessage();
 		*stop = upgrade;
 	} else if (body_null_) {
