@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { goldenMain, toArrayBuffer } from '@firesight/testing/golden-c';
+import fc from 'fast-check';
 import {
 	decodeHttp1Event,
 	decodeHttp1Stats,
@@ -138,4 +139,50 @@ test('connection and request start records decode; stats of another length throw
 	new DataView(stats).setUint32(8 * HTTP1_STATS.indexOf('desyncs'), 3, true);
 	assert.equal(decodeHttp1Stats(stats).desyncs, 3);
 	assert.throws(() => decodeHttp1Stats(new ArrayBuffer(8)), /http1 stats of 8 bytes/);
+});
+
+test('damaged or random http1 records decode inside their bytes or throw one one-line Error', () => {
+	const exchange = cBytes(`
+		static const char tail[] = "GET" "/x" "OK" "\\x01\\0\\0\\0\\x01\\0\\0\\0" "a" "b" "body";
+		unsigned char buf[sizeof(struct http1_exchange_record) + sizeof(tail) - 1];
+		struct http1_exchange_record *r = (void *)buf;
+		memset(buf, 0, sizeof(buf));
+		r->type = HTTP1_EV_EXCHANGE; r->url_len = 2; r->status_text_len = 2; r->req_header_count = 1;
+		r->res_body_len = 4; r->method_len = 3; r->flags = HTTP1_RES_HAS_BODY;
+		memcpy(buf + sizeof(*r), tail, sizeof(tail) - 1);
+		dump(buf, sizeof(buf));`);
+	const valid = decodeHttp1Event(view(exchange));
+	assert.ok(valid.type === 'exchange' && valid.exchange.request.headers[0]![1] === 'b');
+	const type = fc.constantFrom(64, 65, 66, 67);
+	fc.assert(
+		fc.property(
+			fc.oneof(
+				fc.tuple(fc.uint8Array({ minLength: 16, maxLength: 400 }), type).map(([b, t]) => {
+					const out = Buffer.from(b);
+					out.writeUInt32LE(t, 8);
+					return out;
+				}),
+				fc
+					.tuple(fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 6 }), fc.option(fc.nat(), { freq: 2 }))
+					.map(([flips, cut]) => {
+						const out = Buffer.from(exchange);
+						for (const [at, v] of flips) out[16 + (at % (out.length - 16))] = v;
+						return cut === null ? out : out.subarray(0, cut % (out.length + 1));
+					}),
+			),
+			(bytes) => {
+				try {
+					const ev = decodeHttp1Event(view(bytes));
+					if (ev.type === 'exchange') {
+						const m = ev.exchange.response;
+						assert.ok((m.body?.length ?? 0) <= bytes.length);
+					}
+				} catch (err) {
+					assert.equal((err as Error).constructor, Error, String(err));
+					assert.doesNotMatch((err as Error).message, /\n/);
+				}
+			},
+		),
+		{ numRuns: 3000 },
+	);
 });
