@@ -15,9 +15,11 @@ Http1TrackerOptions Http1TrackerOptionsFrom(Napi::Object cfg)
 		o.max_body_bytes = cfg.Get("maxBodyBytes").As<Napi::Number>().Uint32Value();
 	if (cfg.Has("maxConnections"))
 		o.max_connections = cfg.Get("maxConnections").As<Napi::Number>().Uint32Value();
-	if (cfg.Has("idleTimeoutMs"))
-		o.idle_timeout_ns = static_cast<uint64_t>(
-			cfg.Get("idleTimeoutMs").As<Napi::Number>().DoubleValue() * 1e6);
+	if (cfg.Has("idleTimeoutMs")) {
+		// Clamped: a double past 2^64 does not convert.
+		double ns = cfg.Get("idleTimeoutMs").As<Napi::Number>().DoubleValue() * 1e6;
+		o.idle_timeout_ns = ns >= 1e18 ? uint64_t(1e18) : ns > 0 ? uint64_t(ns) : 1;
+	}
 	return o;
 }
 
