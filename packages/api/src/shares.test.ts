@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import type { TRPCError } from '@trpc/server';
-import { fromPprof, toPprof, totalWeight, type FlameNode } from '@firesight/profile';
+import { fromPprof, toPprof, totalWeight } from '@firesight/profile';
 import type { ProfileWindow, RequestRecord } from '@firesight/protocol';
 import { kernelFrame, profileWindow, userFrames } from '@firesight/testing/profile-windows';
 import { apiCodeOf, createCaller, profileExport, shareFromFile, type ApiContext } from './index.ts';

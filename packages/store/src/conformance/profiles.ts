@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ProfileBuilder, totalWeight, type Profile } from '@firesight/profile';
-import type { ProfileWindow } from '@firesight/protocol';
 import { FALLBACK_FREQUENCY_HZ } from '../profile-store.ts';
 import { acrossReopen, DAY, T0, withStorage, type BackendUnderTest } from './backend.ts';
 import { coldStack, hotColdWindow, hotStack } from './hot-cold.ts';
