@@ -101,7 +101,10 @@ test('tcp: past connectionEntries and the ring buffer, connections and events ar
 		const m = new RegExp(`^firesight_collector_drops\\{host="${host}",counter="tcp\\.${counter}"\\} (\\d+)`, 'm').exec(text);
 		return m ? Number(m[1]) : -1;
 	};
-	await until('both collectors on /metrics', async () => (await drop('caps-map', 'connectionsMapFull')) >= 0 && (await drop('caps-ring', 'ringBufferFull')) >= 0);
+	await until(
+		'both collectors on /metrics',
+		async () => (await drop('caps-map', 'connectionsMapFull')) >= 0 && (await drop('caps-ring', 'ringBufferFull')) >= 0,
+	);
 
 	// 300 loopback connections open at once, then all closed in one go: 600 sockets against a
 	// map of 4, and a burst of close events against a ring of 4 KiB (about 23 events).
@@ -114,7 +117,10 @@ test('tcp: past connectionEntries and the ring buffer, connections and events ar
 	});
 	const port = (server.address() as { port: number }).port;
 	await Promise.all(
-		Array.from({ length: 300 }, () => new Promise<void>((resolve, reject) => sockets.push(connect(port, '127.0.0.1', resolve).on('error', reject)))),
+		Array.from(
+			{ length: 300 },
+			() => new Promise<void>((resolve, reject) => sockets.push(connect(port, '127.0.0.1', resolve).on('error', reject))),
+		),
 	);
 	await until('connectionsMapFull on /metrics', async () => (await drop('caps-map', 'connectionsMapFull')) > 0);
 	for (const s of sockets) s.resetAndDestroy();
@@ -154,7 +160,10 @@ const one = (agent, i) => new Promise((resolve, reject) => {
 	await until('the capture attached to the server', () => capture.counters().discovery.attachedFiles > 0);
 	const c = spawn(process.execPath, ['-e', client, String(port)], { stdio: 'inherit' });
 	assert.equal(await new Promise((r) => c.once('exit', r)), 0);
-	assert.deepEqual(errors.map((e) => e.message), []);
+	assert.deepEqual(
+		errors.map((e) => e.message),
+		[],
+	);
 	await until('dataLost counted', () => capture.counters().kernel.dataLost > 0);
 	await until('connections evicted', () => capture.counters().connections.evicted > 0);
 });

@@ -77,14 +77,27 @@ test('past its bounds the cache lets the least recently used go, counted, and st
 
 test("the hub's command-line cache past its bound counts what it let go on /metrics", async () => {
 	const dir = mkdtempSync(join(tmpdir(), 'firesight-redactor-'));
-	const hub = await startHub({ listen: { host: '127.0.0.1', port: 0 }, dataDir: dir, token: 't', web: false, log: () => {}, redactedCommandLines: 2 });
+	const hub = await startHub({
+		listen: { host: '127.0.0.1', port: 0 },
+		dataDir: dir,
+		token: 't',
+		web: false,
+		log: () => {},
+		redactedCommandLines: 2,
+	});
 	const ws = new WebSocket(hub.url.replace(/^http/, 'ws') + '/ingest', { headers: { authorization: 'Bearer t' } });
 	try {
 		let replies = 0;
 		ws.on('message', () => replies++);
 		await new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject)));
 		ws.send(JSON.stringify({ type: 'hello', host: 'box', version: 't', frequencyHz: 99 }));
-		const processes = Array.from({ length: 5 }, (_, i) => ({ pid: i + 1, comm: 'x', cmdline: `app --n ${i}`, cpuPercent: 0, samplesPerSec: 0 }));
+		const processes = Array.from({ length: 5 }, (_, i) => ({
+			pid: i + 1,
+			comm: 'x',
+			cmdline: `app --n ${i}`,
+			cpuPercent: 0,
+			samplesPerSec: 0,
+		}));
 		ws.send(JSON.stringify({ type: 'live', stats: { host: 'box', ts: Date.now(), frequencyHz: 99, processes, drops: {} } }));
 		for (const deadline = Date.now() + 30_000; replies < 2;) {
 			assert.ok(Date.now() < deadline, 'no acks');

@@ -1,10 +1,4 @@
-import {
-	redactRequestBatch,
-	type DataMessage,
-	type DataMessageType,
-	type MessageId,
-	type RedactionRules,
-} from '@firesight/protocol';
+import { redactRequestBatch, type DataMessage, type DataMessageType, type MessageId, type RedactionRules } from '@firesight/protocol';
 import type { Storage } from '@firesight/store';
 import type { CommandLineRedactor } from './command-line-redactor.ts';
 import type { HubState } from './hub-state.ts';

@@ -88,7 +88,7 @@ export function createHubMetrics(state: HubState, profiles?: Pick<ProfileStore, 
 	if (profiles) {
 		new Counter({
 			name: 'firesight_hub_store_cache_resets_total',
-			help: 'Times the profile store\'s caches of stored stack and frame ids outgrew their budget and started over (nothing is lost; ids are read again)',
+			help: "Times the profile store's caches of stored stack and frame ids outgrew their budget and started over (nothing is lost; ids are read again)",
 			registers: [registry],
 			collect() {
 				this.reset();

@@ -85,7 +85,14 @@ test('the hub redacts the default secret headers and the names it was given befo
 
 test('every command line a browser gets on /live was redacted, the first time and every time after', async () => {
 	const dir = mkdtempSync(join(tmpdir(), 'firesight-redact-'));
-	const hub = await startHub({ listen: { host: '127.0.0.1', port: 0 }, dataDir: dir, token: TOKEN, web: false, log: () => {}, redactHeaders: ['X-Signature'] });
+	const hub = await startHub({
+		listen: { host: '127.0.0.1', port: 0 },
+		dataDir: dir,
+		token: TOKEN,
+		web: false,
+		log: () => {},
+		redactHeaders: ['X-Signature'],
+	});
 	const ws = new WebSocket(hub.url.replace(/^http/, 'ws') + '/ingest', { headers: { authorization: `Bearer ${TOKEN}` } });
 	const page = new WebSocket(hub.url.replace(/^http/, 'ws') + '/live');
 	try {

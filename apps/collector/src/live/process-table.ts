@@ -66,7 +66,12 @@ export class ProcessTable {
 			const stat = readProcStat(this.#procRoot, pid);
 			if (!stat) continue;
 			// Its CPU so far counts as measured: the next scan shows what it used since.
-			this.#known.set(pid, { startTicks: stat.startTicks, cmdline: readCmdline(this.#procRoot, pid, stat.comm), cpuTicks: stat.cpuTicks, seenAt: now });
+			this.#known.set(pid, {
+				startTicks: stat.startTicks,
+				cmdline: readCmdline(this.#procRoot, pid, stat.comm),
+				cpuTicks: stat.cpuTicks,
+				seenAt: now,
+			});
 			this.#options.onNewProcess?.(pid);
 		}
 		for (const pid of this.#known.keys()) {

@@ -11,8 +11,17 @@ function freshWindow(startMs: number, stacks: number, depth: number): ProfileWin
 		startMs,
 		durationMs: 10_000,
 		frequencyHz: 100,
-		frames: Array.from({ length: stacks * depth }, (_, i) => ({ name: `app+0x${(startMs + i).toString(16)}`, module: 'app', kind: 'user' as const })),
-		samples: Array.from({ length: stacks }, (_, s) => ({ pid: 7, comm: 'app', stack: Array.from({ length: depth }, (_, d) => s * depth + d), weight: 1 })),
+		frames: Array.from({ length: stacks * depth }, (_, i) => ({
+			name: `app+0x${(startMs + i).toString(16)}`,
+			module: 'app',
+			kind: 'user' as const,
+		})),
+		samples: Array.from({ length: stacks }, (_, s) => ({
+			pid: 7,
+			comm: 'app',
+			stack: Array.from({ length: depth }, (_, d) => s * depth + d),
+			weight: 1,
+		})),
 	};
 }
 
@@ -34,6 +43,5 @@ export function cacheBudgetConformance(backend: BackendUnderTest): void {
 				);
 			}
 			assert.ok(profiles.cacheResets >= windows - 1, `${profiles.cacheResets} resets counted`);
-		}),
-	);
+		}));
 }
