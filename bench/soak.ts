@@ -5,12 +5,17 @@
  * counters from /metrics (collectors' and the hub's). The target: RSS flat after warm-up, and no
  * drops at the default rates. Writes the "Soak" section of bench/RESULTS.md.
  *
- * Usage: npm run soak [-- --minutes N] [-- --loss PERCENT]
+ * Usage: npm run soak [-- --minutes N] [-- --loss PERCENT] [-- --cpu-prof DIR]
+ *
+ * --cpu-prof DIR runs `up` under `node --cpu-prof` and leaves its .cpuprofile in DIR (open it in
+ * Chrome's DevTools or speedscope) to see where the process's CPU goes; such a run does not write
+ * RESULTS.md, since the profiler's own cost is in its figures.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createNetnsPair, netnsUnavailableReason, waitForOutput, type NetnsPair } from '@firesight/testing/netns';
@@ -25,8 +30,10 @@ const { values } = parseArgs({
 		minutes: { type: 'string', default: '10' },
 		loss: { type: 'string', default: '5' },
 		'sample-every': { type: 'string', default: '10' },
+		'cpu-prof': { type: 'string' },
 	},
 });
+const CPU_PROF = values['cpu-prof'];
 const MINUTES = Number(values.minutes);
 const LOSS = Number(values.loss);
 const EVERY_S = Number(values['sample-every']);
@@ -122,6 +129,12 @@ function minuteFloors(points: readonly Point[], of: (p: Point) => number): Point
 	return [...floors.values()];
 }
 
+/** A hub counter without labels, or 0 when the hub does not have it. */
+function hubCounter(text: string, name: string): number {
+	const m = new RegExp(`^${name} (\\S+)`, 'm').exec(text);
+	return m ? Number(m[1]) : 0;
+}
+
 function windowsStored(text: string): number {
 	let n = 0;
 	for (const m of text.matchAll(/^firesight_hub_windows_ingested_total\{[^}]*\} (\S+)/gm)) n += Number(m[1]);
@@ -144,7 +157,10 @@ const data = mkdtempSync(join(tmpdir(), 'firesight-soak-'));
 cleanups.push(() => rmSync(data, { recursive: true, force: true }));
 try {
 	const port = freePort();
-	const up = spawn(process.execPath, [BIN, 'up', '--listen', `127.0.0.1:${port}`, '--data', data], { stdio: ['ignore', 'ignore', 'pipe'] });
+	const nodeArgs = CPU_PROF === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', CPU_PROF];
+	const up = spawn(process.execPath, [...nodeArgs, BIN, 'up', '--listen', `127.0.0.1:${port}`, '--data', data], {
+		stdio: ['ignore', 'ignore', 'pipe'],
+	});
 	children.push(up);
 	let upLog = '';
 	up.stderr!.on('data', (d: Buffer) => (upLog += d.toString()));
@@ -214,12 +230,16 @@ try {
 	let cpuPrev = cpuSeconds(up.pid!) ?? 0;
 	let tPrev = t0;
 	let last = new Map<string, number>();
+	const loads: number[] = [];
+	let lastText = '';
 	while (performance.now() - t0 < runMs) {
 		await sleep(Math.min(EVERY_S * 1000, runMs - (performance.now() - t0)));
 		if (up.exitCode !== null) throw new Error(`firesight up exited during the soak:\n${upLog}`);
 		const now = performance.now();
 		const cpuNow = cpuSeconds(up.pid!) ?? cpuPrev;
 		const text = await metrics();
+		loads.push(loadavg()[0]!);
+		lastText = text;
 		last = lossCounters(text);
 		const drops = [...last].filter(([name]) => !NOT_LOSS.test(name)).reduce((n, [, v]) => n + v, 0);
 		const point = {
@@ -268,12 +288,13 @@ try {
 \`firesight up\` (hub, dashboard and collector in one process, 97 Hz) for ${MINUTES} min with a CPU
 workload (split-60-40 at nice 19), Node's HTTPS server and a keep-alive client (50 requests/s), and
 two TCP connections between network namespaces with nftables dropping ${LOSS}% of the packets.
-Run: \`npm run soak -- --minutes ${MINUTES}\`, ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, on a 2-core machine shared with other work.
+Run: \`npm run soak -- --minutes ${MINUTES}\`, ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, on a 2-core machine; load average (1 min) ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} over the run.
 
 - RSS after warm-up (${Math.round(WARMUP_SHARE * 100)}% of the run): ${first.rssMiB.toFixed(1)} MiB at ${first.atS.toFixed(0)} s, ${end.rssMiB.toFixed(1)} MiB at the end; least-squares trend ${sign(growthPerMin)} MiB/min; peak ${peakRss.toFixed(1)} MiB. Lowest RSS of each minute: ${list(rssFloors, rss)} MiB, trend ${sign(rssFloorPerMin)} MiB/min.
 - JS heap of the main thread (hub, dashboard, the collector's main thread; worker threads and native memory are the rest of RSS): ${first.heapMiB.toFixed(1)} MiB after warm-up, ${end.heapMiB.toFixed(1)} MiB at the end; trend ${sign(heapPerMin)} MiB/min. Lowest of each minute (after a collection): ${list(heapFloors, heap)} MiB, trend ${sign(heapFloorPerMin)} MiB/min.
 - CPU of the \`up\` process: ${avgCpu.toFixed(1)}% of one core on average.
 - Drops (lost samples, events, requests or windows) at the end: ${end.drops}.${nonzero.length ? ` Counters above zero, shortened or unnamed ones included: ${nonzero.map(([n, v]) => `\`${n}\` ${v}`).join(', ')}.` : ' No counter above zero.'}
+- Caches that started over past their bound (not drops: nothing is lost, ids are read again): the store's profile caches ${hubCounter(lastText, 'firesight_hub_store_cache_resets_total')} times, the hub's redacted command lines ${hubCounter(lastText, 'firesight_hub_command_lines_evicted_total')} let go.
 - Profile windows stored: ${end.windowsStored}. \`up\` stopped on SIGTERM with exit code ${exitCode}.
 - Against the target (RSS flat after warm-up, no drops at the default rates): RSS ${rssFloorPerMin < 1 ? `not growing (its floor ${sign(rssFloorPerMin)} MiB/min)` : `growing (its floor ${sign(rssFloorPerMin)} MiB/min)`}, JS heap ${heapFloorPerMin < 1 ? `not growing (its floor ${sign(heapFloorPerMin)} MiB/min)` : `growing (its floor ${sign(heapFloorPerMin)} MiB/min)`}; drops ${end.drops === 0 ? 'none' : `${end.drops}, not met`}.
 
@@ -281,7 +302,8 @@ Run: \`npm run soak -- --minutes ${MINUTES}\`, ${new Date().toISOString().slice(
 |---:|---:|---:|---:|---:|---:|
 ${table}
 `;
-	writeResultsSection('Soak', body);
+	if (CPU_PROF === undefined) writeResultsSection('Soak', body);
+	else console.error(`soak: a CPU profile of up is in ${CPU_PROF}; RESULTS.md not written (the profiler's cost is in these figures)`);
 	console.error(body);
 } finally {
 	for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
