@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { makeCert } from '@firesight/testing/tls-peers';
 import { upgradeStatus, withTestHub, wsUrl } from './hub-test-harness.ts';
 import { HubConfigError, startHub, type Hub, type HubOptions } from './index.ts';
 
@@ -282,32 +282,7 @@ test('a query whose time budget ran out is stopped in the store, not left runnin
 });
 
 test('with --tls-cert/--tls-key the hub serves HTTPS and WSS, and the session cookie is Secure', async () => {
-	const dir = mkdtempSync(join(tmpdir(), 'firesight-tls-'));
-	const certFile = join(dir, 'cert.pem');
-	const keyFile = join(dir, 'key.pem');
-	execFileSync(
-		'openssl',
-		[
-			'req',
-			'-x509',
-			'-newkey',
-			'ec',
-			'-pkeyopt',
-			'ec_paramgen_curve:prime256v1',
-			'-nodes',
-			'-keyout',
-			keyFile,
-			'-out',
-			certFile,
-			'-days',
-			'1',
-			'-subj',
-			'/CN=localhost',
-			'-addext',
-			'subjectAltName=IP:127.0.0.1,DNS:localhost',
-		],
-		{ stdio: 'ignore' },
-	);
+	const { dir, cert: certFile, key: keyFile, remove } = makeCert();
 	const ca = readFileSync(certFile);
 	try {
 		await withHub({ auth: true, tls: { certFile, keyFile } }, async (hub) => {
@@ -324,6 +299,6 @@ test('with --tls-cert/--tls-key the hub serves HTTPS and WSS, and the session co
 			(err: Error) => err instanceof HubConfigError && /cannot read the TLS certificate .*ENOENT/.test(err.message),
 		);
 	} finally {
-		rmSync(dir, { recursive: true, force: true });
+		remove();
 	}
 });

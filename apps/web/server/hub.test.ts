@@ -13,6 +13,7 @@ import {
 	type LiveServerMessage,
 	type ProfileWindow,
 } from '@firesight/protocol';
+import { profileWindow as buildProfileWindow, userFrames } from '@firesight/testing/profile-windows';
 import { upgradeStatus, withTestHub, wsUrl } from './hub-test-harness.ts';
 import { startHub, type Hub } from './index.ts';
 
@@ -83,21 +84,16 @@ function collector(hub: Hub): Client<HubReply> {
 }
 
 const now = Date.now();
-const profileWindow: ProfileWindow = {
-	host: 'box',
-	startMs: now - 10_000,
-	durationMs: 10_000,
-	frequencyHz: 99,
-	frames: [
-		{ name: 'main', module: 'burn', kind: 'user' },
-		{ name: 'spin', module: 'burn', kind: 'user' },
-		{ name: 'idle', module: 'burn', kind: 'user' },
-	],
-	samples: [
+const profileWindow: ProfileWindow = buildProfileWindow(
+	'box',
+	now - 10_000,
+	userFrames('burn', 'main', 'spin', 'idle'),
+	[
 		{ pid: 4242, comm: 'burn', stack: [0, 1], weight: 75 },
 		{ pid: 4242, comm: 'burn', stack: [0, 2], weight: 25 },
 	],
-};
+	{ frequencyHz: 99 },
+);
 
 test('collectors need the token; windows go in over /ingest and come back over tRPC and pprof', () =>
 	withHub(async (hub) => {

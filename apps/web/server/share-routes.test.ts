@@ -4,6 +4,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { toFolded, toPprof, totalWeight } from '@firesight/profile';
 import type { ProfileWindow } from '@firesight/protocol';
+import { profileWindow, userFrames } from '@firesight/testing/profile-windows';
 import { withTestHub } from './hub-test-harness.ts';
 import type { Hub, HubOptions } from './index.ts';
 
@@ -11,23 +12,11 @@ const TOKEN = 'share-test-token';
 const T0 = 1_700_000_000_000;
 const AUTH = { authorization: `Bearer ${TOKEN}` };
 
-function window(startMs: number): ProfileWindow {
-	return {
-		host: 'h1',
-		startMs,
-		durationMs: 10_000,
-		frequencyHz: 100,
-		frames: [
-			{ name: 'main', module: 'app', kind: 'user' },
-			{ name: 'hot_function', module: 'app', kind: 'user' },
-			{ name: 'cold_function', module: 'app', kind: 'user' },
-		],
-		samples: [
-			{ pid: 7, comm: 'app', stack: [0, 1], weight: 90 },
-			{ pid: 7, comm: 'app', stack: [0, 2], weight: 10 },
-		],
-	};
-}
+const window = (startMs: number): ProfileWindow =>
+	profileWindow('h1', startMs, userFrames('app', 'main', 'hot_function', 'cold_function'), [
+		{ pid: 7, comm: 'app', stack: [0, 1], weight: 90 },
+		{ pid: 7, comm: 'app', stack: [0, 2], weight: 10 },
+	]);
 
 function withHub(extra: Partial<HubOptions>, fn: (hub: Hub) => Promise<void>): Promise<void> {
 	// auth on: share reads must work without it, and nothing else may.
