@@ -5,6 +5,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { profileWindow, userFrames } from '@firesight/testing/profile-windows';
 import { makeCert } from '@firesight/testing/tls-peers';
 import { upgradeStatus, withTestHub, wsUrl } from './hub-test-harness.ts';
 import { HubConfigError, startHub, type Hub, type HubOptions } from './index.ts';
@@ -253,14 +254,9 @@ test('a query whose time budget ran out is stopped in the store, not left runnin
 	await withHub({ apiBudget: { timeMs: 0 } }, async (hub) => {
 		const t0 = 1_700_000_000_000;
 		for (let i = 0; i < 3; i++) {
-			await hub.storage.profiles.insertWindow({
-				host: 'box',
-				startMs: t0 + i * 10_000,
-				durationMs: 10_000,
-				frequencyHz: 100,
-				frames: [{ name: 'main', module: 'app', kind: 'user' }],
-				samples: [{ pid: 1, comm: 'app', stack: [0], weight: 1 }],
-			});
+			await hub.storage.profiles.insertWindow(
+				profileWindow('box', t0 + i * 10_000, userFrames('app', 'main'), [{ pid: 1, comm: 'app', stack: [0], weight: 1 }]),
+			);
 		}
 		const input = encodeURIComponent(JSON.stringify({ fromMs: t0, toMs: t0 + 30_000, minFraction: 0 }));
 		assert.equal((await call(hub, `/trpc/profile.flame?input=${input}`)).status, 503);

@@ -4,6 +4,7 @@ import { request } from 'node:http';
 import fc from 'fast-check';
 import { appRouter } from '@firesight/api';
 import { frameSchema, ingestCloseCodes, profileSampleSchema } from '@firesight/protocol';
+import { profileWindow, userFrames } from '@firesight/testing/profile-windows';
 import { TestCollector, withTestHub } from './hub-test-harness.ts';
 import type { Hub } from './index.ts';
 
@@ -19,17 +20,9 @@ const valid = {
 	hello: { type: 'hello', host: 'box', version: '1', frequencyHz: 99 },
 	profile: {
 		type: 'profile',
-		window: {
-			host: 'box',
-			startMs: now - 10_000,
-			durationMs: 10_000,
+		window: profileWindow('box', now - 10_000, userFrames('app', 'main', 'work'), [{ pid: 7, comm: 'app', stack: [0, 1], weight: 5 }], {
 			frequencyHz: 99,
-			frames: [
-				{ name: 'main', module: 'app', kind: 'user' },
-				{ name: 'work', module: 'app', kind: 'user' },
-			],
-			samples: [{ pid: 7, comm: 'app', stack: [0, 1], weight: 5 }],
-		},
+		}),
 	},
 	live: {
 		type: 'live',

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { createTRPCClient, httpLink } from '@trpc/client';
 import type { AppRouter } from '@firesight/api';
 import { limits } from '@firesight/protocol';
+import { profileWindow, userFrames } from '@firesight/testing/profile-windows';
 import { TestCollector, withTestHub } from './hub-test-harness.ts';
 
 const TOKEN = 'repair-test-token';
@@ -19,21 +20,16 @@ test('a 5,000-character frame name costs the name its start, not the host its wi
 		const reply = await collector.send(
 			JSON.stringify({
 				type: 'profile',
-				window: {
-					host: 'box',
-					startMs: now - 10_000,
-					durationMs: 10_000,
-					frequencyHz: 99,
-					frames: [
-						{ name: 'main', module: 'app', kind: 'user' },
-						{ name: longName, module: 'app', kind: 'user' },
-						{ name: 'short', module: 'app', kind: 'user' },
-					],
-					samples: [
+				window: profileWindow(
+					'box',
+					now - 10_000,
+					userFrames('app', 'main', longName, 'short'),
+					[
 						{ pid: 7, comm: 'app', stack: [0, 1], weight: 60 },
 						{ pid: 7, comm: 'app', stack: [0, 2], weight: 40 },
 					],
-				},
+					{ frequencyHz: 99 },
+				),
 			}),
 		);
 		assert.deepEqual(reply, { type: 'ack', accepted: 2 }, 'the window is acknowledged');
