@@ -8,6 +8,7 @@ import type { TRPCError } from '@trpc/server';
 import { fromPprof, toPprof, totalWeight } from '@firesight/profile';
 import type { ProfileWindow, RequestRecord } from '@firesight/protocol';
 import { kernelFrame, profileWindow, userFrames } from '@firesight/testing/profile-windows';
+import { requestRecord } from '@firesight/testing/request-records';
 import { apiCodeOf, createCaller, profileExport, shareFromFile, type ApiContext } from './index.ts';
 import { findByName, withTestApi } from './test-context.ts';
 
@@ -22,29 +23,22 @@ const window = (host: string, startMs: number, hot: number): ProfileWindow =>
 	]);
 
 /** A captured request full of secrets, stored beside the profiles a share is made from. */
-function secretRequest(): RequestRecord {
-	return {
+const secretRequest = (): RequestRecord =>
+	requestRecord({
 		ts: T0 + 1000,
 		pid: 7,
 		comm: 'app',
-		role: 'server',
 		method: 'POST',
 		path: `/login?token=${SECRET}`,
 		endpoint: '/login',
-		status: 200,
-		latencyMs: 1,
-		reqBytes: 10,
-		respBytes: 20,
 		local: '10.0.0.1:443',
 		remote: '10.0.0.2:5000',
 		connection: '10:3:1',
-		httpVersion: '1.1',
 		requestHeaders: [['authorization', SECRET]],
 		responseHeaders: [['set-cookie', SECRET]],
 		requestBody: SECRET,
 		responseBody: SECRET,
-	};
-}
+	});
 
 const withApi = (fn: (ctx: ApiContext, dir: string) => Promise<void>) =>
 	withTestApi(
