@@ -1,5 +1,6 @@
 import type { Features, Frame, ProcessRow, ProfileWindow } from '@firesight/protocol';
 import { openFakeIngest } from './fake-ingest.ts';
+import { kernelFrame } from './profile-windows.ts';
 
 /**
  * A collector without BPF: it speaks the ingest protocol with made-up but plausible data, so the
@@ -18,7 +19,7 @@ export interface FakeProcess {
 }
 
 const user = (name: string, module: string): Frame => ({ name, module, kind: 'user' });
-const kernel = (name: string): Frame => ({ name, module: '[kernel.kallsyms]', kind: 'kernel' });
+const kernel = kernelFrame;
 const jit = (name: string): Frame => ({ name, module: '[jit]', kind: 'jit' });
 
 export function demoProcesses(): FakeProcess[] {
