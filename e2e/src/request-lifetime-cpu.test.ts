@@ -96,5 +96,11 @@ test('a slow ambiguous request shows its thread’s CPU during its lifetime, lab
 	assert.match(await page.getByRole('region', { name: 'Flame graph' }).innerText(), /CPU of its thread during its lifetime/);
 	await page.getByTestId('endpoint-cpu-graph').waitFor();
 	await screenshot(page, 'request-lifetime-cpu');
+	// Beside it, its own samples alone: the exact attribution.
+	await page.getByTestId('endpoint-cpu-view-own').click();
+	await waitFor('its own samples', async () => (await page.getByTestId('endpoint-cpu-samples').innerText()) === '12', 60_000);
+	assert.match(await page.getByRole('region', { name: 'Flame graph' }).innerText(), /Its own samples \(exact\)/);
+	assert.equal(await card('endpoint-cpu-lifetime-samples'), '27', 'the split stays');
+	await screenshot(page, 'request-own-cpu');
 	await context.close();
 });

@@ -89,6 +89,11 @@ test('profile.endpoint for a request whose samples were ambiguous: its own sampl
 		assert.deepEqual(during.request, { exactSamples: 6, lifetimeSamples: 9, mayBeAfterSamples: 2 });
 		assert.equal(during.ambiguousSamples, 9);
 		assert.ok(names(during.flame.tree).includes('createOrder'), 'the other requests’ code that ran during it');
+		// Its own samples alone, beside: the same split, a graph of its own code only.
+		const own = await api.profile.endpoint({ ...range, pid: 7, requestId: 'b:5', ownOnly: true });
+		assert.deepEqual([own.flame.totalSamples, own.ambiguousSamples], [6, 0]);
+		assert.deepEqual(own.request, during.request);
+		assert.ok(!names(own.flame.tree).includes('createOrder'));
 		const other = await api.profile.endpoint({ ...range, pid: 7, requestId: 'b:6' });
 		assert.deepEqual(other.request, { exactSamples: 0, lifetimeSamples: 11, mayBeAfterSamples: 0 });
 		// An endpoint query has no request part.

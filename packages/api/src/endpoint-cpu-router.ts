@@ -15,6 +15,11 @@ export const endpointCpuInput = fromBeforeTo(
 		/** Or its command, when several processes of it served the endpoint. */
 		comm: commSchema.min(1).optional(),
 		...requestLabelFilter,
+		/**
+		 * With a requestId: draw only its own samples (taken while it was the only request open on
+		 * its thread), not its thread's during its lifetime.
+		 */
+		ownOnly: z.boolean().default(false),
 		minFraction: z.number().min(0).max(0.5).default(DEFAULT_MIN_FRACTION),
 		topLimit: z.number().int().min(0).max(10_000).default(100),
 	}),
@@ -37,7 +42,8 @@ export interface EndpointCpu {
 	 */
 	ambiguousSamples: number;
 	/**
-	 * "CPU during this request" (a requestId was given): how flame.totalSamples splits. Samples
+	 * "CPU during this request" (a requestId was given): how its samples split (the flame graph
+	 * draws them all, or with `ownOnly` the exact ones). Samples
 	 * taken while the request was the only one open on its thread are exactly its own. The rest
 	 * were taken on its thread during its lifetime while other requests were open too (ambiguous):
 	 * what ran may have been any of them, and `mayBeAfterSamples` of them may even come from
@@ -63,10 +69,14 @@ export const endpointCpuProcedure = t.procedure.input(endpointCpuInput).query(as
 		]),
 	);
 	const processSamples = processTotals.reduce((sum, buckets) => sum + buckets.reduce((a, b) => a + b, 0), 0);
-	const flame = flameResult(attributed.profile, input, attributed.windows, input);
+	const drawn =
+		input.ownOnly && input.requestId !== undefined
+			? { ...attributed.profile, samples: attributed.profile.samples.filter((s) => s.ambiguous !== true) }
+			: attributed.profile;
+	const flame = flameResult(drawn, input, attributed.windows, input);
 	let ambiguousSamples = 0;
-	for (const s of attributed.profile.samples) if (s.ambiguous === true) ambiguousSamples += s.weight;
-	const samples = totalWeight(attributed.profile);
+	for (const s of drawn.samples) if (s.ambiguous === true) ambiguousSamples += s.weight;
+	const samples = totalWeight(drawn);
 	const out: EndpointCpu = { flame, processSamples, share: processSamples > 0 ? samples / processSamples : null, ambiguousSamples };
 	if (input.requestId !== undefined) {
 		const request = { exactSamples: 0, lifetimeSamples: 0, mayBeAfterSamples: 0 };

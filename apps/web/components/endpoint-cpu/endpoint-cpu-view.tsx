@@ -67,9 +67,11 @@ export function EndpointCpuView() {
 	const router = useRouter();
 	const { target, warnings } = useMemo(() => parseEndpointCpuTarget(params), [params]);
 	const [resetKey, setResetKey] = useState(0);
+	// For an ambiguous request: draw its own samples only, rather than its thread's during its lifetime.
+	const [ownOnly, setOwnOnly] = useState(false);
 	const range = target?.range ?? { kind: 'relative' as const, preset: '15m' as const };
 	const tick = useRefreshTick(range);
-	const key = target ? params.toString() : null;
+	const key = target ? `${params.toString()}${ownOnly ? '&own' : ''}` : null;
 	const { data, error } = useRangeQuery(range, tick, key, (fromMs, toMs, signal) =>
 		target
 			? api.profile.endpoint.query(
@@ -78,7 +80,7 @@ export function EndpointCpuView() {
 						toMs,
 						// A request's own samples and, when its attribution was ambiguous, its
 						// thread's during its lifetime, whatever endpoint they were stamped with.
-						...(target.requestId ? { requestId: target.requestId } : { endpoint: target.endpoint }),
+						...(target.requestId ? { requestId: target.requestId, ownOnly } : { endpoint: target.endpoint }),
 						...(target.host ? { host: target.host } : {}),
 						...(target.pid !== undefined ? { pid: target.pid } : target.comm ? { comm: target.comm } : {}),
 						minFraction: 1 / Math.max(1200, window.innerWidth),
@@ -106,7 +108,7 @@ export function EndpointCpuView() {
 	const ambiguousShare = data && data.flame.totalSamples > 0 ? data.ambiguousSamples / data.flame.totalSamples : 0;
 	// "CPU during this request" when other requests were open on its thread during it.
 	const lifetime = data?.request && data.request.lifetimeSamples > 0 ? data.request : undefined;
-	const graphTitle = lifetime ? 'CPU of its thread during its lifetime' : title;
+	const graphTitle = !lifetime ? title : ownOnly ? 'Its own samples (exact)' : 'CPU of its thread during its lifetime';
 	return (
 		<div className="page" data-testid="endpoint-cpu-view">
 			<PageHead title={title}>
@@ -166,7 +168,11 @@ export function EndpointCpuView() {
 				/>
 			</section>
 			{lifetime && (
-				<section className="stat-row endpoint-cpu-lifetime-row" aria-label="Attribution of this request" data-testid="endpoint-cpu-lifetime">
+				<section
+					className="stat-row endpoint-cpu-lifetime-row"
+					aria-label="Attribution of this request"
+					data-testid="endpoint-cpu-lifetime"
+				>
 					<StatCard label="Its own samples (exact)" value={formatInt(lifetime.exactSamples)} testId="endpoint-cpu-exact" />
 					<StatCard
 						label="Its thread during its lifetime (ambiguous)"
@@ -175,7 +181,9 @@ export function EndpointCpuView() {
 					/>
 					<StatCard
 						label="May be from after it ended"
-						value={<span className={lifetime.mayBeAfterSamples > 0 ? 'ambiguous-value' : ''}>up to {formatInt(lifetime.mayBeAfterSamples)}</span>}
+						value={
+							<span className={lifetime.mayBeAfterSamples > 0 ? 'ambiguous-value' : ''}>up to {formatInt(lifetime.mayBeAfterSamples)}</span>
+						}
 						testId="endpoint-cpu-may-be-after"
 					/>
 				</section>
@@ -191,12 +199,15 @@ export function EndpointCpuView() {
 						: ''}
 					.
 				</div>
-			) : data && data.ambiguousSamples > 0 && (
-				<div className="ambiguous-note" role="note" data-testid="endpoint-cpu-ambiguous-note">
-					<span className="badge badge-ambiguous">ambiguous</span> {formatInt(data.ambiguousSamples)} of these samples were taken while
-					several requests were open on the thread (an event loop serving them in turns): they are counted for the request read last, which
-					may not be the one running.
-				</div>
+			) : (
+				data &&
+				data.ambiguousSamples > 0 && (
+					<div className="ambiguous-note" role="note" data-testid="endpoint-cpu-ambiguous-note">
+						<span className="badge badge-ambiguous">ambiguous</span> {formatInt(data.ambiguousSamples)} of these samples were taken while
+						several requests were open on the thread (an event loop serving them in turns): they are counted for the request read last,
+						which may not be the one running.
+					</div>
+				)
 			)}
 			{error !== null ? (
 				<EmptyState title="The hub did not answer" detail={error} tone="error" testId="endpoint-cpu-error" />
@@ -212,7 +223,24 @@ export function EndpointCpuView() {
 				<section className="panel graph-panel" aria-label="Flame graph">
 					<div className="panel-head">
 						<span className="panel-title">{graphTitle}</span>
-						{lifetime && <span className="badge badge-ambiguous">ambiguous</span>}
+						{lifetime && !ownOnly && <span className="badge badge-ambiguous">ambiguous</span>}
+						{lifetime && (
+							<div className="segmented" role="group" aria-label="Samples drawn">
+								<button type="button" aria-pressed={!ownOnly} onClick={() => setOwnOnly(false)} data-testid="endpoint-cpu-view-lifetime">
+									Thread during its lifetime
+								</button>
+								<button
+									type="button"
+									aria-pressed={ownOnly}
+									disabled={lifetime.exactSamples === 0}
+									title={lifetime.exactSamples === 0 ? 'No sample was taken while it was the only request open on its thread' : undefined}
+									onClick={() => setOwnOnly(true)}
+									data-testid="endpoint-cpu-view-own"
+								>
+									Its own samples
+								</button>
+							</div>
+						)}
 						<span className="toolbar-note">
 							{formatInt(flame.totalSamples)} samples {rangePhrase(target)}
 						</span>
