@@ -472,7 +472,9 @@ function assertLifetimes(t: TestContext, o: Outcome, frames: Record<Route, RegEx
 	const allRouteSamples = ROUTES.reduce((n, r) => n + o.routes[r].total, 0);
 	const predictedSamples = (predictedAll * allRouteSamples) / allSlices;
 	const coverage = observedRoutes / predictedSamples;
-	t.diagnostic(`${allRouteSamples} samples in route functions for ${(allSlices / 1e6).toFixed(2)} s of slice CPU: ${(allRouteSamples / (allSlices / 1e6)).toFixed(0)} a second at ${FREQUENCY} Hz`);
+	t.diagnostic(
+		`${allRouteSamples} samples in route functions for ${(allSlices / 1e6).toFixed(2)} s of slice CPU: ${(allRouteSamples / (allSlices / 1e6)).toFixed(0)} a second at ${FREQUENCY} Hz`,
+	);
 	t.diagnostic(
 		`the lifetimes hold ${observedRoutes} samples in route functions, where the slices' CPU makes ${predictedSamples.toFixed(0)} (${(100 * coverage).toFixed(1)}%)`,
 	);
@@ -547,34 +549,38 @@ test(
 	},
 );
 
-test('Node https, three clients at once: the ambiguous share is reported, unambiguous samples are right, and an ambiguous request’s lifetime holds its own route in the server’s share', { skip }, async (t) => {
-	const server = await nodeServer();
-	// Clients that pause between requests: requests overlap part of the time, not all of it.
-	// Every request counts as slow, so that each has its "CPU during this request" to check.
-	const o = await measure(server, { port: server.port, concurrency: 3, rounds: 60, keepAlive: true, pauseMs: 100 }, { slowMs: 0 });
-	report(t, o);
-	let ambiguous = 0;
-	let total = 0;
-	let unambiguous = 0;
-	let unambiguousRight = 0;
-	for (const r of ROUTES) {
-		const x = o.routes[r];
-		ambiguous += x.ambiguous;
-		total += x.total;
-		unambiguous += x.unambiguous;
-		unambiguousRight += x.unambiguousRight;
-	}
-	t.diagnostic(`ambiguous share: ${pct(ambiguous, total).toFixed(1)}% of ${total} samples in the routes' functions`);
-	assert.ok(unambiguous >= MIN_SAMPLES, `only ${unambiguous} unambiguous samples`);
-	assert.ok(
-		pct(unambiguousRight, unambiguous) >= 95,
-		`${pct(unambiguousRight, unambiguous).toFixed(1)}% of ${unambiguous} unambiguous samples right`,
-	);
-	// Handlers that yield between slices interleave on the one thread: that must show.
-	assert.ok(ambiguous > 0, 'interleaved requests produced no ambiguous samples');
-	assertRecordsLinked(o);
-	assertLifetimes(t, o, server.frames);
-});
+test(
+	'Node https, three clients at once: the ambiguous share is reported, unambiguous samples are right, and an ambiguous request’s lifetime holds its own route in the server’s share',
+	{ skip },
+	async (t) => {
+		const server = await nodeServer();
+		// Clients that pause between requests: requests overlap part of the time, not all of it.
+		// Every request counts as slow, so that each has its "CPU during this request" to check.
+		const o = await measure(server, { port: server.port, concurrency: 3, rounds: 60, keepAlive: true, pauseMs: 100 }, { slowMs: 0 });
+		report(t, o);
+		let ambiguous = 0;
+		let total = 0;
+		let unambiguous = 0;
+		let unambiguousRight = 0;
+		for (const r of ROUTES) {
+			const x = o.routes[r];
+			ambiguous += x.ambiguous;
+			total += x.total;
+			unambiguous += x.unambiguous;
+			unambiguousRight += x.unambiguousRight;
+		}
+		t.diagnostic(`ambiguous share: ${pct(ambiguous, total).toFixed(1)}% of ${total} samples in the routes' functions`);
+		assert.ok(unambiguous >= MIN_SAMPLES, `only ${unambiguous} unambiguous samples`);
+		assert.ok(
+			pct(unambiguousRight, unambiguous) >= 95,
+			`${pct(unambiguousRight, unambiguous).toFixed(1)}% of ${unambiguous} unambiguous samples right`,
+		);
+		// Handlers that yield between slices interleave on the one thread: that must show.
+		assert.ok(ambiguous > 0, 'interleaved requests produced no ambiguous samples');
+		assertRecordsLinked(o);
+		assertLifetimes(t, o, server.frames);
+	},
+);
 
 test('Python http.server with ssl, a thread per request: each route’s CPU is labelled with its endpoint', { skip }, async (t) => {
 	const dir = mkdtempSync(join(tmpdir(), 'firesight-burn-'));

@@ -235,7 +235,8 @@ test('on a simulated event loop, the samples named for a slow request hold every
 		for (const r of requests.filter((x) => x.end - x.start >= 500)) assert.ok(named.has(r.id), `seed ${seed}: slow request ${r.id} named`);
 		for (const [id, n] of named) {
 			const during = truth.get(id) ?? new Set<number>();
-			for (const ms of during) assert.ok(n.sure.has(ms) || n.maybe.has(ms), `seed ${seed}: sample at ${ms} ms, during ${id}, not named for it`);
+			for (const ms of during)
+				assert.ok(n.sure.has(ms) || n.maybe.has(ms), `seed ${seed}: sample at ${ms} ms, during ${id}, not named for it`);
 			for (const ms of n.sure) assert.ok(during.has(ms), `seed ${seed}: sample at ${ms} ms named surely for ${id}, which was not open`);
 		}
 	}

@@ -46,7 +46,6 @@ export interface RequestAttributionOptions {
 	maxRequests?: number;
 }
 
-
 export interface RequestAttributionStats {
 	/** Samples stamped with a request the TLS capture never described: sent without labels. */
 	samplesUnattributed: number;

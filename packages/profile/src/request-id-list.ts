@@ -21,7 +21,9 @@ export function parseRequestIds(label: string): RequestIdEntry[] {
 	const out: RequestIdEntry[] = [];
 	for (const t of label.split(REQUEST_ID_SEPARATOR)) {
 		if (t === '') continue;
-		out.push(t.endsWith(MAY_BE_AFTER) ? { requestId: t.slice(0, -MAY_BE_AFTER.length), mayBeAfter: true } : { requestId: t, mayBeAfter: false });
+		out.push(
+			t.endsWith(MAY_BE_AFTER) ? { requestId: t.slice(0, -MAY_BE_AFTER.length), mayBeAfter: true } : { requestId: t, mayBeAfter: false },
+		);
 	}
 	return out;
 }
