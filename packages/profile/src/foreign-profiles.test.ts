@@ -103,10 +103,6 @@ function assertSameTop(pprof: Uint8Array, profile: Profile): void {
 	);
 }
 
-function hottest(profile: Profile): string {
-	return topFunctions(profile)[0]!.name;
-}
-
 function imported(bytes: Uint8Array, format: ImportFormat): Profile {
 	const result = importProfile(bytes);
 	assert.equal(result.format, format);
@@ -120,7 +116,10 @@ test("Go's runtime/pprof: names, files and lines kept; go tool pprof agrees befo
 	const original = readFileSync(file);
 	const profile = imported(original, 'pprof');
 	assert.ok(totalWeight(profile) > 0);
-	assert.equal(hottest(profile), 'main.hotLoop');
+	// Under CPU contention the preemption signal's handler can take the most leaf samples, so the
+	// hot loop is asserted on its inclusive share, and the flat counts against go tool pprof's.
+	const row = topFunctions(profile).find((r) => r.name === 'main.hotLoop');
+	assert.ok(row && row.total > totalWeight(profile) / 2, `main.hotLoop ${row?.total} of ${totalWeight(profile)}`);
 	const hot = profile.frames.find((f) => f.name === 'main.hotLoop');
 	assert.ok(hot?.file?.endsWith('main.go'), JSON.stringify(hot));
 	assert.ok((hot?.line ?? 0) > 0, JSON.stringify(hot));
@@ -153,7 +152,8 @@ test('node --cpu-prof: the hot JS function with its script and line; round trip'
 	assert.ok(hot.file?.endsWith('busy.js'));
 	const row = topFunctions(profile).find((r) => r.name === 'hotFunction')!;
 	assert.ok(row.total > totalWeight(profile) / 2, `hotFunction ${row.total} of ${totalWeight(profile)}`);
-	assert.ok(profile.frequencyHz > 100 && profile.frequencyHz < 10_000, String(profile.frequencyHz));
+	// node samples every millisecond when it gets the CPU; a loaded machine stretches the intervals.
+	assert.ok(profile.frequencyHz >= 10 && profile.frequencyHz < 10_000, String(profile.frequencyHz));
 	assertRoundTrip(profile);
 });
 
