@@ -58,8 +58,8 @@ class FakeCapture extends EventEmitter implements TlsCaptureLike {
 				dataLost: 3,
 				controlLost: 0,
 				truncated: 1,
-				readFailed: 0,
-				noEntry: 0,
+				readFailed: 11,
+				noEntry: 12,
 				activeFull: 0,
 				connFull: 0,
 				requestContextFull: 4,
@@ -74,13 +74,13 @@ class FakeCapture extends EventEmitter implements TlsCaptureLike {
 				closed: 0,
 				evicted: 0,
 				unboundSeen: 0,
-				parseErrors: 0,
-				desyncs: 0,
-				skippedBytes: 0,
+				parseErrors: 5,
+				desyncs: 6,
+				skippedBytes: 7,
 				filledGaps: 0,
-				unpairedResponses: 0,
-				unansweredRequests: 0,
-				pendingDropped: 0,
+				unpairedResponses: 8,
+				unansweredRequests: 9,
+				pendingDropped: 10,
 			},
 			requests: 0,
 			otherProtocolBytes: 0,
@@ -133,6 +133,12 @@ test('requests become bounded batches, process rates and p99, windows and drop c
 	assert.equal(tls.drops().streamDropped, 2);
 	assert.equal(tls.drops().requestsNotSent, 2);
 	assert.equal(tls.drops().requestContextFull, 4, 'request attribution losses reach the drops');
+	assert.deepEqual([tls.drops().readFailed, tls.drops().noEntry], [11, 12], 'every kernel loss counter reaches the drops');
+	assert.deepEqual(
+		['parseErrors', 'desyncs', 'skippedBytes', 'unpairedResponses', 'unansweredRequests', 'pendingDropped'].map((n) => tls.drops()[n]),
+		[5, 6, 7, 8, 9, 10],
+		'HTTP/1 reassembly losses reach the drops',
+	);
 
 	void tls.tick!();
 	assert.equal(sent.batches.length, 1, 'nothing new, nothing sent');

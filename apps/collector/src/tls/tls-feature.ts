@@ -76,6 +76,8 @@ export function tlsDrops(c: TlsCaptureCounters, omitted: number, attribution?: R
 		'dataLost',
 		'controlLost',
 		'truncated',
+		'readFailed',
+		'noEntry',
 		'activeFull',
 		'connFull',
 		'requestContextFull',
