@@ -1,9 +1,9 @@
 /// <reference lib="dom" />
 /**
  * The browser paint-timing harness the page benchmarks share: a probe installed before any page
- * script notes the flame graph's first SVG rect, and a frame later counts as painted, on the
- * page's own clock from navigation start; resource timing gives a query's start and end on the
- * same clock.
+ * script notes the flame graph's first draw on its canvas, and a frame later counts as painted,
+ * on the page's own clock from navigation start; resource timing gives a query's start and end on
+ * the same clock.
  */
 import type { launchChromium } from '@firesight/e2e/browser';
 
@@ -22,13 +22,15 @@ export function pageProbe(): void {
 	w.__flame = { drawn: -1, painted: -1 };
 	const observer = new MutationObserver(() => {
 		if (w.__flame.drawn >= 0) return;
-		if (!document.querySelector('[data-testid="flame-graph"] svg rect')) return;
+		// The canvas graph counts its paints in data-draws; the SVG one held rects.
+		const canvas = document.querySelector<HTMLElement>('[data-testid="flame-graph"] [data-testid="flame-canvas"]');
+		if (!(Number(canvas?.dataset.draws ?? 0) > 0) && !document.querySelector('[data-testid="flame-graph"] svg rect')) return;
 		w.__flame.drawn = performance.now();
 		observer.disconnect();
 		// The rAF callback runs before the frame is painted; a task queued from it runs after.
 		requestAnimationFrame(() => setTimeout(() => (w.__flame.painted = performance.now()), 0));
 	});
-	observer.observe(document, { childList: true, subtree: true });
+	observer.observe(document, { childList: true, subtree: true, attributes: true, attributeFilter: ['data-draws'] });
 }
 
 export interface PaintTiming {

@@ -10,6 +10,7 @@ const benches = [
 	'profile-overhead',
 	'flame-render',
 	'flame-scale',
+	'flame-paint',
 	'live-latency',
 	'live-pages',
 	'hub-browsers',

@@ -205,6 +205,13 @@ export function FlameCanvas({
 		if (tooltipRef.current) tooltipRef.current.style.display = 'none';
 	};
 
+	// A new layout (zoom, tree, width) puts another frame under the pointer: the tooltip would
+	// describe one no longer there until the pointer moves.
+	useEffect(() => {
+		tipRect.current = null;
+		hideTooltip();
+	}, [layout]);
+
 	const rectAt = (clientX: number, clientY: number): FlameRect | null => {
 		const canvas = canvasRef.current;
 		if (!canvas) return null;
