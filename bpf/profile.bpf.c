@@ -244,7 +244,7 @@ static __always_inline long fp_step(struct walk_state *st)
 		return 1;
 	/* Callers live above: a frame at or below the stack pointer is a broken chain, or a loop. */
 	if (st->bp + 16 <= st->sp)
-		return walk_stop(st, PROFILE_UNWIND_LOOKUP_FAILED);
+		return walk_stop(st, PROFILE_UNWIND_FRAME_POINTER_LOST);
 	if (bpf_probe_read_user(frame, sizeof(frame), (void *)st->bp))
 		return walk_stop(st, PROFILE_UNWIND_READ_FAULT);
 	if (!frame[1])
@@ -348,12 +348,12 @@ static long walk_step(__u32 i, void *unused)
 	case UNWIND_CFA_GAP:
 		return no_rule(st, PROFILE_UNWIND_NO_TABLE);
 	default:
-		return walk_stop(st, PROFILE_UNWIND_LOOKUP_FAILED);
+		return no_rule(st, PROFILE_UNWIND_RULE_UNSUPPORTED);
 	}
 	if (rule->ra_kind == UNWIND_RA_UNDEFINED)
 		return 1; /* the outermost frame: _start, or a thread's start */
 	if (rule->ra_kind != UNWIND_RA_OFFSET)
-		return walk_stop(st, PROFILE_UNWIND_LOOKUP_FAILED);
+		return no_rule(st, PROFILE_UNWIND_RULE_UNSUPPORTED);
 	if (bpf_probe_read_user(&ra, sizeof(ra), (void *)(cfa + (__s64)rule->ra_offset)))
 		return walk_stop(st, PROFILE_UNWIND_READ_FAULT);
 	switch (rule->rbp_kind) {
@@ -368,13 +368,13 @@ static long walk_step(__u32 i, void *unused)
 		bp = 0;
 		break;
 	default:
-		return walk_stop(st, PROFILE_UNWIND_LOOKUP_FAILED);
+		return no_rule(st, PROFILE_UNWIND_RULE_UNSUPPORTED);
 	}
 	if (!ra)
 		return 1;
 	/* A rule that does not move up the stack would walk the same frame until too deep. */
 	if (cfa <= st->sp)
-		return walk_stop(st, PROFILE_UNWIND_LOOKUP_FAILED);
+		return walk_stop(st, PROFILE_UNWIND_NO_PROGRESS);
 	st->pc = ra;
 	st->sp = cfa;
 	st->bp = bp;

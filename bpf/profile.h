@@ -55,17 +55,24 @@ enum profile_counter {
 	 * Walks with unwind tables ('dwarf' and 'auto' modes): why a user stack ended before its
 	 * outermost frame, one count per walk. Where 'auto' goes on with frame pointers (no
 	 * mapping, no table, a gap) nothing is counted. A pc in no mapping also puts its process in
-	 * the window's unmapped pids, in both modes, so the collector rescans it. LOOKUP_FAILED
-	 * also counts a step, by table or frame pointer, that would not move up the stack (a
-	 * broken chain, or a loop that would run until too deep).
+	 * the window's unmapped pids, in both modes, so the collector rescans it.
 	 */
 	PROFILE_UNWIND_NO_MAPPING,    /* a pc in no known mapping, or a process not described */
 	PROFILE_UNWIND_NO_TABLE,      /* the file's table is not loaded, or no FDE covers the pc */
-	PROFILE_UNWIND_LOOKUP_FAILED, /* a rule not evaluable, or a step that does not go up */
+	PROFILE_UNWIND_LOOKUP_FAILED, /* a row or rule the file's range names is not in the maps */
 	PROFILE_UNWIND_READ_FAULT,    /* a read of the user stack faulted, in any step */
 	PROFILE_UNWIND_TOO_DEEP,      /* PROFILE_MAX_STACK_DEPTH frames and more to go */
 	PROFILE_UNWIND_MAPPINGS_FULL, /* a pc past what a truncated process entry kept */
 	PROFILE_UNWIND_STACKS_FULL,   /* no room in the hashed stacks: the stack is lost */
+	/* A rule the walker cannot evaluate (a DWARF expression); 'auto' goes on with frame pointers. */
+	PROFILE_UNWIND_RULE_UNSUPPORTED,
+	/* A table step that would not move up the stack (a loop that would run until too deep). */
+	PROFILE_UNWIND_NO_PROGRESS,
+	/*
+	 * A frame-pointer step from a frame at or below the stack pointer: code that keeps no frame
+	 * pointer (rbp holds data), reached by frame pointers where no table covers it.
+	 */
+	PROFILE_UNWIND_FRAME_POINTER_LOST,
 	PROFILE_COUNTER_MAX,
 };
 

@@ -22,6 +22,9 @@ export const PROFILE_COUNTERS = [
 	'unwindTooDeep',
 	'unwindMappingsFull',
 	'unwindStacksFull',
+	'unwindRuleUnsupported',
+	'unwindNoProgress',
+	'unwindFramePointerLost',
 ] as const;
 export type ProfileCounter = (typeof PROFILE_COUNTERS)[number];
 

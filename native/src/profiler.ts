@@ -60,8 +60,12 @@ export interface DrainedWindow {
 	unmappedPids: number[];
 }
 
-/** Default unwind budget: about 8 MiB of rows, enough for libc, libpython, node and some programs. */
-export const DEFAULT_UNWIND_ROWS = 1 << 20;
+/**
+ * Default unwind budget: 16 MiB of rows. A host running node, python and a chromium maps about
+ * 1.3 million rows of tables; past the budget a file is walked with frame pointers, and where its
+ * code keeps none the stack ends there (unwindFramePointerLost).
+ */
+export const DEFAULT_UNWIND_ROWS = 1 << 21;
 export const DEFAULT_UNWIND_PROCESSES = 4096;
 
 /**

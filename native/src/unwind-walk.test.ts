@@ -208,9 +208,10 @@ test('a stack deeper than the walker goes keeps its 127 innermost frames and cou
 
 /**
  * A table of one rule for the whole file, CFA = rsp + 0 with the return address at CFA - 8: a
- * frame that does not move up the stack (packages/unwind's layout, written by hand).
+ * frame that does not move up the stack (packages/unwind's layout, written by hand). With
+ * cfaKind 4 the rule is one the walker cannot evaluate (a DWARF expression).
  */
-function standingStillTable(): Uint8Array {
+function standingStillTable(cfaKind = 1): Uint8Array {
 	const bytes = new Uint8Array(32 + 2 * 4 + 2 * 2 + 2 * 12);
 	const v = new DataView(bytes.buffer);
 	v.setUint32(0, 0x57555346, true); // "FSUW"
@@ -222,7 +223,7 @@ function standingStillTable(): Uint8Array {
 	v.setUint16(32 + 8 + 2, 1, true);
 	const rule0 = 32 + 8 + 4;
 	v.setInt16(rule0 + 6, -8, true);
-	v.setUint8(rule0 + 8, 1); // CFA from rsp
+	v.setUint8(rule0 + 8, cfaKind); // 1: CFA from rsp
 	v.setUint8(rule0 + 12 + 10, 2); // the gap's return address: unsupported
 	return bytes;
 }
@@ -240,7 +241,19 @@ test('a rule that does not move up the stack stops the walk and counts, rather t
 	const summary = `${r.samples} samples; counters ${JSON.stringify(r.counters)}`;
 	assert.ok(program, 'the program was described with the standing-still table');
 	assert.equal(r.matched, 0, summary);
-	assert.ok(r.counters.unwindLookupFailed! >= 0.9 * r.samples, summary);
+	assert.ok(r.counters.unwindNoProgress! >= 0.9 * r.samples, summary);
+});
+
+test('a rule the walker cannot evaluate ends the walk in dwarf mode, counted as such; auto goes on with frame pointers', async (t) => {
+	if (!skipUnlessBpf(t)) return;
+	const withUnsupported = (path: string) => (path.includes('split-60-40') ? standingStillTable(4) : buildElfUnwindTable(path).table.bytes);
+	const dwarf = await profile(t, SPLIT, 'dwarf', true, 100, withUnsupported);
+	const summary = `${dwarf.samples} samples; counters ${JSON.stringify(dwarf.counters)}`;
+	assert.ok(dwarf.counters.unwindRuleUnsupported! >= 0.9 * dwarf.samples, summary);
+	assert.equal(dwarf.counters.unwindLookupFailed, 0, summary);
+	const auto = await profile(t, SPLIT, 'auto', true, 100, withUnsupported);
+	assert.equal(auto.counters.unwindRuleUnsupported, 0, `auto: ${JSON.stringify(auto.counters)}`);
+	assert.equal(auto.counters.unwindLookupFailed, 0, `auto: ${JSON.stringify(auto.counters)}`);
 });
 
 test('fp mode does not reach main in the same program (the reason for the tables)', async (t) => {

@@ -32,7 +32,19 @@ export const DROP_DESCRIPTIONS: Readonly<Record<string, DropDescription>> = {
 		per: 'samples',
 	},
 	'profile.unwindNoTable': { meaning: 'User stacks cut short: no unwind table for the code (--unwind dwarf)', per: 'samples' },
-	'profile.unwindLookupFailed': { meaning: 'User stacks cut short: an unwind rule the walker cannot evaluate', per: 'samples' },
+	'profile.unwindLookupFailed': {
+		meaning: 'User stacks cut short: a row or rule of a loaded unwind table missing from the kernel maps',
+		per: 'samples',
+	},
+	'profile.unwindRuleUnsupported': {
+		meaning: 'User stacks cut short: an unwind rule the walker cannot evaluate (--unwind dwarf; auto goes on with frame pointers)',
+		per: 'samples',
+	},
+	'profile.unwindNoProgress': { meaning: 'User stacks cut short: an unwind step that would not move up the stack', per: 'samples' },
+	'profile.unwindFramePointerLost': {
+		meaning: 'User stacks cut short: walked by frame pointers into code that keeps none (no unwind table covered it)',
+		per: 'samples',
+	},
 	'profile.unwindReadFault': { meaning: 'User stacks cut short: reading the stack faulted', per: 'samples' },
 	'profile.unwindTooDeep': { meaning: 'User stacks cut at the walker’s depth limit', per: 'samples' },
 	'profile.unwindMappingsFull': {

@@ -16,6 +16,9 @@ const UNWIND_ENDS = [
 	'unwindTooDeep',
 	'unwindMappingsFull',
 	'unwindStacksFull',
+	'unwindRuleUnsupported',
+	'unwindNoProgress',
+	'unwindFramePointerLost',
 ] as const;
 
 /** Rows with their samples per second over the tick the samples were counted in. */

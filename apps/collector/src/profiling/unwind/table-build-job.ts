@@ -34,7 +34,7 @@ export type TableBuildReply =
 /**
  * The most .eh_frame plus .debug_frame bytes a file may have for its table to be built. Tables run
  * to about one row per 7 bytes of .eh_frame (node: 2.5 MiB, 372,000 rows), so past this one table
- * would take most of the walker's default budget of 2^20 rows (chromium's would take it all) and
+ * would take a good part of the walker's default budget of 2^21 rows (chromium's would take it all) and
  * its build a hundred MiB of the collector's memory.
  */
 export const MAX_UNWIND_SECTION_BYTES = 4 * 1024 * 1024;
