@@ -44,7 +44,12 @@ function busyProfile() {
 	const builder = new ProfileBuilder({ startMs, durationMs: windows * WINDOW_MS, frequencyHz: 99 });
 	for (let i = 0; i < windows; i++) {
 		const w = source.window('busy-1', startMs + i * WINDOW_MS, WINDOW_MS, i);
-		for (const s of w.samples) builder.appendSample(s.stack.map((id) => w.frames[id]!), s.weight, { pid: s.pid, comm: s.comm });
+		for (const s of w.samples)
+			builder.appendSample(
+				s.stack.map((id) => w.frames[id]!),
+				s.weight,
+				{ pid: s.pid, comm: s.comm },
+			);
 	}
 	return builder.build();
 }
@@ -104,7 +109,10 @@ function d3Scripts(): string[] {
 		}
 		throw new Error(`${pkg}/${file} is not installed`);
 	};
-	return [readFileSync(find('d3', 'dist/d3.min.js'), 'utf8'), readFileSync(find('d3-flame-graph', 'dist/d3-flamegraph.umd.min.js'), 'utf8')];
+	return [
+		readFileSync(find('d3', 'dist/d3.min.js'), 'utf8'),
+		readFileSync(find('d3-flame-graph', 'dist/d3-flamegraph.umd.min.js'), 'utf8'),
+	];
 }
 
 const loadStart = loadavg()[0]!;
@@ -135,9 +143,8 @@ try {
 		}, JSON.stringify(tree.root));
 
 	for (const [index, tree] of trees.entries()) {
-		const time = (renderer: 'canvas' | 'd3') => {
-			if (process.env.FLAME_PAINT_DEBUG) log(`${tree.label}: ${renderer}`);
-			return page.evaluate(
+		const time = (renderer: 'canvas' | 'd3') =>
+			page.evaluate(
 				async ({ renderer, index, width }) => {
 					const w = window as unknown as {
 						trees: unknown[];
@@ -160,7 +167,14 @@ try {
 					} else {
 						// As the dashboard configured it before the canvas, transitions off (its best case).
 						const chart = w.flamegraph.default();
-						for (const [key, value] of Object.entries({ width, cellHeight: 18, minFrameSize: 1, transitionDuration: 0, sort: false, selfValue: false }))
+						for (const [key, value] of Object.entries({
+							width,
+							cellHeight: 18,
+							minFrameSize: 1,
+							transitionDuration: 0,
+							sort: false,
+							selfValue: false,
+						}))
 							chart[key]!(value);
 						w.d3.select(container).datum(structuredClone(root)).call(chart);
 						drawn = container.querySelectorAll('g.frame').length;
@@ -171,9 +185,7 @@ try {
 				},
 				{ renderer, index, width: GRAPH_WIDTH },
 			);
-		};
 		// Warm-up: compile both paths.
-		log(`${tree.label}: warm-up`);
 		await time('canvas');
 		await time('d3');
 		const canvas: number[] = [];

@@ -13,7 +13,13 @@ const tree: FlameNode = {
 			name: 'app',
 			value: 100,
 			children: [
-				{ name: 'read_loop', value: 60, kind: 'user', module: 'app', children: [{ name: 'ksys_read', value: 60, kind: 'kernel', module: '[kernel.kallsyms]', children: [] }] },
+				{
+					name: 'read_loop',
+					value: 60,
+					kind: 'user',
+					module: 'app',
+					children: [{ name: 'ksys_read', value: 60, kind: 'kernel', module: '[kernel.kallsyms]', children: [] }],
+				},
 				{ name: HIDDEN_NODE_NAME, value: 40, hidden: 9, children: [] },
 			],
 		},

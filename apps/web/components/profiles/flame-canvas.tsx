@@ -5,7 +5,15 @@ import type { FlameNode } from '@firesight/profile';
 import { flameFills, HIDDEN_FILL, HIGHLIGHT } from '../../lib/flame-fills.ts';
 import { selfValue } from '../../lib/flame-search.ts';
 import { hitTest, layoutFlame, zoomTargetOf, type FlameRect } from '../../lib/flame-layout.ts';
-import { DEFAULT_PAINT_STYLE, depthAt, flameHeight, paintFlame, paintOutline, rowTop, type FlamePaintStyle } from '../../lib/flame-paint.ts';
+import {
+	DEFAULT_PAINT_STYLE,
+	depthAt,
+	flameHeight,
+	paintFlame,
+	paintOutline,
+	rowTop,
+	type FlamePaintStyle,
+} from '../../lib/flame-paint.ts';
 import { formatInt, formatPercent } from '../../lib/format.ts';
 import type { ColorMode } from '../../lib/frame-colors.ts';
 import type { Orientation } from '../../lib/profile-query.ts';
@@ -256,7 +264,12 @@ export function FlameCanvas({
 		if (selected < 0 || !selectedRect) return;
 		outline(selected);
 		const box = canvasRef.current?.getBoundingClientRect();
-		if (box) showTooltip(selectedRect, box.left + selectedRect.x + Math.min(selectedRect.width / 2, 40), box.top + rowTop(layout, selectedRect.depth, style));
+		if (box)
+			showTooltip(
+				selectedRect,
+				box.left + selectedRect.x + Math.min(selectedRect.width / 2, 40),
+				box.top + rowTop(layout, selectedRect.depth, style),
+			);
 	}, [selected, selectedRect, layout, style, outline, showTooltip]);
 
 	const onKeyDown = (event: ReactKeyboardEvent<HTMLCanvasElement>) => {
