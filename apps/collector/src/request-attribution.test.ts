@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseRequestIds, ProfileBuilder, type Frame, type ProfileSample } from '@firesight/profile';
+import { SLOW_REQUEST_MS } from '@firesight/protocol';
 import { readClocks } from './monotonic-clock.ts';
 import { RequestAttribution } from './request-attribution.ts';
 
@@ -101,6 +102,23 @@ function served(a: RequestAttribution, base: bigint, id: number, tid: number, en
 	a.requestStarted(id, 7, startNs, endpoint, tid);
 	assert.equal(a.requestFinished(7, startNs, endpoint, latencyMs), `${a.boot}:${id}`);
 }
+
+test('by default a request is slow at SLOW_REQUEST_MS, the threshold the dashboard links at, even below its p99', () => {
+	const a = new RequestAttribution({ boot: 'b' });
+	const base = readClocks().ns - 5000n * MS;
+	// 100 requests of a second set the window's p99 of GET /x to 1000 ms.
+	for (let i = 1; i <= 100; i++) served(a, base, 100 + i, 1, 'GET /x', i, 1000);
+	served(a, base, 1, 2, 'GET /x', 0, SLOW_REQUEST_MS - 0.1);
+	served(a, base, 2, 3, 'GET /x', 0, SLOW_REQUEST_MS);
+	const b = builder();
+	hold(a, b, 'under', 1, 1);
+	hold(a, b, 'at', 2, 2);
+	a.flush(b);
+	assert.deepEqual(labelsOf(b.build().samples), [
+		{ weight: 1, endpoint: 'GET /x', requestId: undefined, ambiguous: undefined },
+		{ weight: 2, endpoint: 'GET /x', requestId: 'b:2', ambiguous: undefined },
+	]);
+});
 
 test('an ambiguous sample names every slow request whose lifetime on its thread may hold it, marking those it may come after', () => {
 	const a = new RequestAttribution({ boot: 'b', slowMs: 500 });

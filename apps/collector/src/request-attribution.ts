@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { formatRequestIds, type Frame, type ProfileBuilder, type RequestIdEntry, type SampleLabels } from '@firesight/profile';
-import { limits } from '@firesight/protocol';
+import { SLOW_REQUEST_MS, isSlowRequest, limits } from '@firesight/protocol';
 import { quantile } from './tls/request-aggregates.ts';
 import { readClocks } from './monotonic-clock.ts';
 
@@ -37,7 +37,8 @@ export interface RequestAttributionOptions {
 	/**
 	 * Samples keep their request's `requestId` (so "CPU during this request" can find them) when
 	 * the request took at least this long, or at least the p99 of its endpoint's requests that
-	 * ended in the same window; the others merge per endpoint. Default 500 ms.
+	 * ended in the same window (`isSlowRequest`); the others merge per endpoint. Default
+	 * `SLOW_REQUEST_MS`, the threshold the dashboard offers "CPU during this request" at.
 	 */
 	slowMs?: number;
 	/** The first part of every `requestId` (`boot:id`): unique per run of the collector. */
@@ -100,7 +101,7 @@ export class RequestAttribution implements SampleAttribution {
 
 	constructor(options: RequestAttributionOptions = {}) {
 		this.boot = options.boot ?? randomBytes(4).toString('hex');
-		this.#slowMs = options.slowMs ?? 500;
+		this.#slowMs = options.slowMs ?? SLOW_REQUEST_MS;
 		this.#max = options.maxRequests ?? 200_000;
 	}
 
@@ -222,7 +223,7 @@ export class RequestAttribution implements SampleAttribution {
 				list.map((i) => i.latencyMs!).sort((a, b) => a - b),
 				0.99,
 			);
-			for (const info of list) info.slow = info.latencyMs! >= this.#slowMs || info.latencyMs! >= p99;
+			for (const info of list) info.slow = isSlowRequest(info.latencyMs!, p99, this.#slowMs);
 		}
 	}
 

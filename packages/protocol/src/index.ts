@@ -119,5 +119,6 @@ export {
 	type RedactionRules,
 } from './request-redaction.ts';
 export { CUT_MARK, cutKeepingEnd, cutKeepingStart } from './wire-strings.ts';
+export { SLOW_REQUEST_MS, isSlowRequest } from './slow-request.ts';
 export { repairProfileMessage, type WindowRepair } from './profile-window-repair.ts';
 export { parseCollectorMessage, parseLiveServerMessage, formatZodError, type ParseResult } from './parse.ts';
