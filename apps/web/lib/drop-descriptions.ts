@@ -106,6 +106,7 @@ export const DROP_DESCRIPTIONS: Readonly<Record<string, DropDescription>> = {
 		meaning: 'Stored messages (profile windows and others) dropped by the spool’s cap, oldest first, never reaching the hub',
 		per: 'windows',
 	},
+	'live.processesCut': { meaning: 'Processes left out of the live table past its bound (100,000 rows), the least busy first' },
 	'hub.windowRepairs.frame_name_cut': { meaning: 'Frame names the hub cut to its limit so the window could be stored', lost: false },
 	'hub.windowRepairs.frame_module_cut': { meaning: 'Module names the hub cut to its limit so the window could be stored', lost: false },
 	'hub.windowRepairs.frame_replaced': {
