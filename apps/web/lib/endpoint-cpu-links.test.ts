@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { endpointCpuHref, endpointTarget, isSlowRequest, parseEndpointCpuTarget, requestTarget } from './endpoint-cpu-links.ts';
+import { SLOW_REQUEST_MS } from '@firesight/protocol';
+import { endpointCpuHref, endpointTarget, parseEndpointCpuTarget, REQUEST_LABEL_RULE, requestTarget } from './endpoint-cpu-links.ts';
 
 const row = { host: 'web-1', comm: 'node', method: 'GET', endpoint: '/api/users/:id', pids: [4242] };
 
@@ -18,7 +19,15 @@ test('an endpoint row opens its CPU by pid, or by command when several processes
 });
 
 test('a request opens the CPU attributed to its requestId over its own lifetime; one without an id opens nothing', () => {
-	const request = { host: 'web-1', pid: 7, method: 'POST', endpoint: '/orders', ts: 1_700_000_000_000.4, latencyMs: 812.3 };
+	const request = {
+		host: 'web-1',
+		pid: 7,
+		role: 'server' as const,
+		method: 'POST',
+		endpoint: '/orders',
+		ts: 1_700_000_000_000.4,
+		latencyMs: 812.3,
+	};
 	assert.equal(requestTarget(request), null);
 	const target = requestTarget({ ...request, requestId: 'b1:99' })!;
 	// A second past its end: samples held back for it go out with the window after.
@@ -37,10 +46,27 @@ test('bad parameters are said, one line each, and fall back', () => {
 	]);
 });
 
-test('slow: above the threshold or at the p99', () => {
-	assert.equal(isSlowRequest(250), true);
-	assert.equal(isSlowRequest(150), false);
-	assert.equal(isSlowRequest(150, 120), true);
-	assert.equal(isSlowRequest(100, 120), false);
-	assert.equal(isSlowRequest(100, 0), false);
+test('only a request whose samples carry its id opens its CPU: a server one, slow by the collector’s rule', () => {
+	const request = {
+		host: 'web-1',
+		pid: 7,
+		role: 'server' as const,
+		method: 'GET',
+		endpoint: '/',
+		ts: 1_700_000_000_000,
+		requestId: 'b1:5',
+	};
+	const opens = (latencyMs: number, p99Ms?: number | null, role: 'client' | 'server' = 'server') =>
+		requestTarget({ ...request, role, latencyMs }, p99Ms) !== null;
+	// The collector labels samples with the id from SLOW_REQUEST_MS (500 ms) on; 200 to 500 ms is not slow.
+	assert.equal(opens(SLOW_REQUEST_MS), true);
+	assert.equal(opens(SLOW_REQUEST_MS - 0.1), false);
+	assert.equal(opens(250), false);
+	// Or at or above its endpoint's p99, when known.
+	assert.equal(opens(150, 120), true);
+	assert.equal(opens(100, 120), false);
+	assert.equal(opens(100, 0), false);
+	// A client's samples are not attributed to the requests it sends.
+	assert.equal(opens(900, null, 'client'), false);
+	assert.match(REQUEST_LABEL_RULE, /slow in its collector's window: 500 ms or more, or at its window's p99/);
 });

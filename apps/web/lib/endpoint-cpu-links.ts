@@ -1,3 +1,4 @@
+import { SLOW_REQUEST_MS, isSlowRequest } from '@firesight/protocol';
 import { findPreset, parsePid, parseTime, type RangePresetId, type TimeRange } from './profile-query.ts';
 
 /**
@@ -22,18 +23,17 @@ export function sampleEndpoint(method: string, endpoint: string): string {
 	return `${method} ${endpoint}`;
 }
 
-/** A request slower than this opens "CPU during this request" even below its endpoint's p99. */
-export const SLOW_REQUEST_MS = 200;
-
-/** Slow: above the threshold, or at or above the p99 of its endpoint when that is known. */
-export function isSlowRequest(latencyMs: number, p99Ms?: number | null, thresholdMs = SLOW_REQUEST_MS): boolean {
-	return latencyMs > thresholdMs || (p99Ms !== undefined && p99Ms !== null && p99Ms > 0 && latencyMs >= p99Ms);
-}
+/**
+ * Why "CPU during this request" can be empty for a request that did burn CPU, in one line: the
+ * page's p99 (over its range) is not the collector's (over one window), so a request the page
+ * found slow may not have been in its window.
+ */
+export const REQUEST_LABEL_RULE = `A request's samples are labelled with its id only when it was slow in its collector's window: ${SLOW_REQUEST_MS} ms or more, or at its window's p99 for its process and endpoint. Otherwise they count in its endpoint's CPU.`;
 
 /**
  * The collector holds a sample back one window while its request, or one open before it on the
- * thread, is still open and younger than the slow threshold (500 ms), or not parsed yet; such a
- * sample goes out with the next window. That happens only when the window closed less than this
+ * thread, is still open and younger than the slow threshold (`SLOW_REQUEST_MS`), or not parsed
+ * yet; such a sample goes out with the next window. That happens only when the window closed less than this
  * long after the request ended, so reaching this far past the end takes in that next window.
  */
 const HELD_BACK_MS = 1000;
@@ -62,17 +62,26 @@ export function endpointTarget(
 	};
 }
 
-/** "CPU during this request", or null for a request no sample was attributed to by id. */
-export function requestTarget(request: {
-	host: string;
-	pid: number;
-	method: string;
-	endpoint: string;
-	ts: number;
-	latencyMs: number;
-	requestId?: string | undefined;
-}): EndpointCpuTarget | null {
-	if (!request.requestId) return null;
+/**
+ * "CPU during this request", or null for a request whose samples carry no requestId: a client's
+ * (samples are attributed to the requests a server's thread reads), one the kernel gave no id, or
+ * one that was not slow (`isSlowRequest`, the collector's rule: `SLOW_REQUEST_MS` or more, or at
+ * or above `p99Ms`, its endpoint's p99 when known), whose samples merge into its endpoint's.
+ */
+export function requestTarget(
+	request: {
+		host: string;
+		pid: number;
+		role: 'client' | 'server';
+		method: string;
+		endpoint: string;
+		ts: number;
+		latencyMs: number;
+		requestId?: string | undefined;
+	},
+	p99Ms?: number | null,
+): EndpointCpuTarget | null {
+	if (!request.requestId || request.role !== 'server' || !isSlowRequest(request.latencyMs, p99Ms)) return null;
 	return {
 		endpoint: sampleEndpoint(request.method, request.endpoint),
 		requestId: request.requestId,

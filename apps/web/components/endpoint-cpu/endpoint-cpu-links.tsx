@@ -1,5 +1,5 @@
 import type { MouseEvent } from 'react';
-import { endpointCpuHref, endpointTarget, isSlowRequest, requestTarget } from '../../lib/endpoint-cpu-links.ts';
+import { endpointCpuHref, endpointTarget, requestTarget } from '../../lib/endpoint-cpu-links.ts';
 import type { TimeRange } from '../../lib/profile-query.ts';
 
 const DEFAULT_RANGE: TimeRange = { kind: 'relative', preset: '15m' };
@@ -33,8 +33,8 @@ export function EndpointCpuLink({
 }
 
 /**
- * "CPU during this request" for a slow request (above the threshold, or the endpoint's p99)
- * whose samples the collector labelled with its requestId.
+ * "CPU during this request" for a server request slow by the collector's rule (`SLOW_REQUEST_MS`
+ * or more, or at the endpoint's p99), so its samples carry its requestId.
  */
 export function RequestCpuLink({
 	request,
@@ -52,7 +52,7 @@ export function RequestCpuLink({
 	};
 	p99Ms?: number | null | undefined;
 }) {
-	const target = request.role === 'server' && isSlowRequest(request.latencyMs, p99Ms) ? requestTarget(request) : null;
+	const target = requestTarget(request, p99Ms);
 	if (target === null) return null;
 	return (
 		<a

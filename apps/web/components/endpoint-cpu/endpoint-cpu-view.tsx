@@ -5,7 +5,7 @@ import { useMemo, useState } from 'react';
 import type { EndpointCpu } from '@firesight/api';
 import { api } from '../../lib/api.ts';
 import { defaultDiffView, diffHref, type DiffSideState } from '../../lib/diff-query.ts';
-import { endpointCpuHref, parseEndpointCpuTarget, type EndpointCpuTarget } from '../../lib/endpoint-cpu-links.ts';
+import { endpointCpuHref, parseEndpointCpuTarget, REQUEST_LABEL_RULE, type EndpointCpuTarget } from '../../lib/endpoint-cpu-links.ts';
 import { formatDateTime, formatInt, formatPercent } from '../../lib/format.ts';
 import { findPreset, profileHref } from '../../lib/profile-query.ts';
 import { useRangeQuery, useRefreshTick } from '../../lib/use-range-query.ts';
@@ -218,7 +218,16 @@ export function EndpointCpuView() {
 					title={during ? 'No samples were attributed to this request' : 'No samples were attributed to this endpoint'}
 					detail={`Nothing ${rangePhrase(target)}. Attribution needs profiling and TLS capture on the serving host; a request that spent its time waiting (I/O, locks) burns no CPU.`}
 					testId="endpoint-cpu-empty"
-				/>
+				>
+					{during && (
+						<p className="empty-detail" data-testid="endpoint-cpu-unlabelled">
+							{REQUEST_LABEL_RULE}{' '}
+							<a href={endpointCpuHref({ ...target, requestId: undefined })} data-testid="endpoint-cpu-endpoint-link">
+								CPU of this endpoint over the same time
+							</a>
+						</p>
+					)}
+				</EmptyState>
 			) : (
 				<section className="panel graph-panel" aria-label="Flame graph">
 					<div className="panel-head">
