@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
+import { drawnFrames, frameColor, paintedFlame } from './flame-frames.ts';
 import { parseShare, screenshot, waitFor } from './support.ts';
 
 /**
@@ -53,7 +54,7 @@ export async function checkProfileShare(page: Page, check: ShareCheck): Promise<
 	);
 	// Freeze the view so the share is read from one fetch.
 	await page.getByTestId('live-toggle').uncheck();
-	await page.getByTestId('flame-graph').locator('svg').waitFor({ state: 'visible', timeout: 30_000 });
+	await paintedFlame(page.getByTestId('flame-graph'), () => true, 30_000);
 	await screenshot(page, `${check.shotPrefix}-profile`);
 
 	await page.getByTestId('flame-search').fill('hot_a');
@@ -71,8 +72,11 @@ export async function checkProfileShare(page: Page, check: ShareCheck): Promise<
 		Math.abs(share - check.expectedShare) <= check.tolerance,
 		`hot_a share ${share}% is not within ±${check.tolerance} of ${check.expectedShare}% (${shareText})`,
 	);
-	const highlighted = await page.getByTestId('flame-graph').locator('g.frame[name="hot_a"] rect').first().getAttribute('fill');
-	assert.equal(highlighted?.toLowerCase(), '#d94cf0', 'the matching frame is highlighted');
+	const graph = page.getByTestId('flame-graph');
+	await paintedFlame(graph, (state) => state.matches > 0, 30_000, 'the search highlighted');
+	const [hot] = await drawnFrames(graph, { name: 'hot_a' });
+	assert.ok(hot, 'hot_a is drawn');
+	assert.deepEqual(await frameColor(graph, hot), [0xd9, 0x4c, 0xf0], 'the matching frame is highlighted');
 
 	await page.getByTestId('view-table').click();
 	const table = page.getByTestId('top-functions');

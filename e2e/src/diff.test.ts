@@ -13,6 +13,7 @@ import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { startHub, type Hub } from '@firesight/web/server';
 import { launchChromium } from './browser.ts';
+import { drawnFrames, frameColor, paintedFlame } from './flame-frames.ts';
 import { freePort, RESULTS_DIR } from './support.ts';
 
 const TOKEN = 'e2e-diff-token-0123';
@@ -51,14 +52,11 @@ after(async () => {
 
 /** The fill of the diff graph's frame with this name, as [red, green, blue]. */
 async function frameFill(page: Page, name: string): Promise<[number, number, number]> {
-	const frame = page
-		.getByTestId('flame-graph')
-		.locator('g', { has: page.locator('div.d3-flame-graph-label', { hasText: name }) })
-		.last();
-	const fill = (await frame.locator(':scope > rect').getAttribute('fill', { timeout: 60_000 })) ?? '';
-	const match = /^rgb\((\d+),\s*(\d+),\s*(\d+)\)$/.exec(fill);
-	assert.ok(match, `${name} is filled ${fill}`);
-	return [Number(match[1]), Number(match[2]), Number(match[3])];
+	const graph = page.getByTestId('flame-graph');
+	await paintedFlame(graph);
+	const frame = (await drawnFrames(graph, { name })).at(-1);
+	assert.ok(frame, `${name} is drawn`);
+	return frameColor(graph, frame);
 }
 
 async function checkDiff(page: Page, round: string): Promise<void> {
@@ -127,11 +125,9 @@ test("a share's top functions table opens the sandwich of the function picked, w
 	await page.waitForURL((url) => url.pathname === `/s/${id}/sandwich` && url.searchParams.get('fn') === REGRESSED, { timeout: 60_000 });
 	assert.match(await page.getByTestId('sandwich-totals').innerText({ timeout: 60_000 }), /^total 40 samples .* self 40 /);
 	const callers = page.getByTestId('sandwich-callers');
-	for (const name of ['a', 'b', 'main'])
-		await callers
-			.locator('div.d3-flame-graph-label', { hasText: new RegExp(`^${name}$`) })
-			.first()
-			.waitFor({ timeout: 60_000 });
+	await paintedFlame(callers);
+	const names = (await drawnFrames(callers)).map((f) => f.name);
+	for (const name of ['a', 'b', 'main']) assert.ok(names.includes(name), `${name} among the callers drawn: ${names.join(', ')}`);
 	await page.screenshot({ path: join(RESULTS_DIR, 'sandwich-shared.png'), fullPage: true });
 	await stranger.close();
 });

@@ -13,7 +13,8 @@ import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { bpfSkip } from '@firesight/testing/bpf-test-gate';
 import { launchChromium } from './browser.ts';
-import { FatalError, freePort, healthy, screenshot, startUp, waitFor, type UpProcess } from './support.ts';
+import { drawnFrames, frameColor, hueOf, paintedFlame } from './flame-frames.ts';
+import { freePort, screenshot, startUpHealthy, waitFor, type UpProcess } from './support.ts';
 
 const skip = bpfSkip();
 
@@ -41,12 +42,6 @@ function widest(node: TreeNode, kind: string, best: TreeNode | null = null): Tre
 	return found;
 }
 
-function hue(fill: string | null): number {
-	const match = /^hsl\(([\d.]+)/.exec(fill ?? '');
-	assert.ok(match?.[1], `an hsl fill: ${fill}`);
-	return Number(match[1]);
-}
-
 async function flameTree(query: Record<string, unknown>): Promise<TreeNode> {
 	return page.evaluate(async (input) => {
 		const response = await fetch(`/trpc/profile.flame?input=${encodeURIComponent(JSON.stringify(input))}`);
@@ -63,17 +58,7 @@ before(async () => {
 	workloads.push(spawn('dd', ['if=/dev/zero', 'of=/dev/null', 'bs=64k'], { stdio: 'ignore' }));
 	// Node without --perf-basic-prof: its JIT code has no names, only [anon]+0x… addresses.
 	workloads.push(spawn(process.execPath, ['-e', 'let x = 0; for (;;) { x = (x + Math.sqrt(x + 1)) % 1e9; }'], { stdio: 'ignore' }));
-	const started = startUp(port, join(workDir, 'data'), ['--window', '2s']);
-	up = started;
-	await waitFor(
-		'firesight up to serve /healthz',
-		async () => {
-			if (started.child.exitCode !== null) throw new FatalError(`firesight up exited with ${started.child.exitCode}:\n${started.output()}`);
-			return healthy(base());
-		},
-		60_000,
-		250,
-	);
+	up = await startUpHealthy(port, join(workDir, 'data'));
 	browser = await launchChromium();
 	page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
 });
@@ -102,12 +87,14 @@ test('kernel frames are filled from their own colour family, apart from user fra
 	);
 	await page.reload();
 	const graph = page.getByTestId('flame-graph');
-	const kernelRect = graph.locator(`g.frame[name="${kernel.name}"] rect`).first();
-	const userRect = graph.locator(`g.frame[name="${user.name}"] rect`).first();
-	await kernelRect.waitFor({ state: 'attached', timeout: 30_000 });
-	await userRect.waitFor({ state: 'attached', timeout: 30_000 });
-	const kernelHue = hue(await kernelRect.getAttribute('fill'));
-	const userHue = hue(await userRect.getAttribute('fill'));
+	await paintedFlame(graph);
+	// The colours painted where hovering names each frame.
+	const frames = await drawnFrames(graph);
+	const kernelFrame = frames.find((f) => f.name === kernel.name);
+	const userFrame = frames.find((f) => f.name === user.name);
+	assert.ok(kernelFrame && userFrame, `${kernel.name} and ${user.name} are drawn`);
+	const kernelHue = hueOf(await frameColor(graph, kernelFrame));
+	const userHue = hueOf(await frameColor(graph, userFrame));
 	await screenshot(page, 'profiles-readable-dd');
 	assert.ok(kernelHue >= 190 && kernelHue <= 235, `${kernel.name} (kernel) is blue: hue ${kernelHue}`);
 	assert.ok(userHue <= 40 || userHue >= 340, `${user.name} (user) is red or orange: hue ${userHue}`);

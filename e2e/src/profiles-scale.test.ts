@@ -15,7 +15,8 @@ import { after, before, test } from 'node:test';
 import type { Browser, Page, Response } from 'playwright-core';
 import { bpfSkip } from '@firesight/testing/bpf-test-gate';
 import { launchChromium } from './browser.ts';
-import { FatalError, freePort, healthy, screenshot, startUp, waitFor, type UpProcess } from './support.ts';
+import { drawnFrames, frameColor, framePoint, paintedFlame } from './flame-frames.ts';
+import { freePort, screenshot, startUpHealthy, waitFor, type UpProcess } from './support.ts';
 
 const skip = bpfSkip();
 
@@ -50,9 +51,11 @@ function drawnSum(node: TreeNode, name: string): number {
 	return node.children.reduce((sum, child) => sum + drawnSum(child, name), 0);
 }
 
-/** The answer to `procedure` in a tRPC batch response (its path lists the batch's procedures). */
+/** The answer to `procedure` in a tRPC response, alone or in a batch (whose path lists the batch's procedures). */
 async function batchAnswer<T>(response: Response, procedure: string): Promise<T> {
-	const procedures = new URL(response.url()).pathname.replace(/^\/trpc\//, '').split(',');
+	const url = new URL(response.url());
+	if (!url.searchParams.has('batch')) return ((await response.json()) as { result: { data: T } }).result.data;
+	const procedures = url.pathname.replace(/^\/trpc\//, '').split(',');
 	const body = (await response.json()) as { result: { data: T } }[];
 	return body[procedures.indexOf(procedure)]!.result.data;
 }
@@ -71,17 +74,7 @@ before(async () => {
 	workloads.push(spawn(process.execPath, ['-e', 'let x = 0; for (;;) { x = (x + Math.sqrt(x + 1)) % 1e9; }'], { stdio: 'ignore' }));
 	// Many short processes and file-system paths: a long tail of narrow stacks.
 	workloads.push(spawn('sh', ['-c', 'while :; do ls -lR /usr/lib > /dev/null 2>&1; done'], { stdio: 'ignore' }));
-	const started = startUp(port, join(workDir, 'data'), ['--window', '2s']);
-	up = started;
-	await waitFor(
-		'firesight up to serve /healthz',
-		async () => {
-			if (started.child.exitCode !== null) throw new FatalError(`firesight up exited with ${started.child.exitCode}:\n${started.output()}`);
-			return healthy(base());
-		},
-		60_000,
-		250,
-	);
+	up = await startUpHealthy(port, join(workDir, 'data'));
 	browser = await launchChromium();
 	page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
 });
@@ -129,13 +122,16 @@ test('the table, the search share and the graph agree, with what is too narrow t
 	assert.ok(drawn < row.total, `${row.name}: ${drawn} drawn of ${row.total}`);
 
 	// A remainder a few pixels wide is drawn (narrower ones are not, as no frame under a pixel is),
-	// and the summary says how much the remainders hold.
+	// hovering it says what it holds, and the summary says how much the remainders hold.
 	const graph = page.getByTestId('flame-graph');
 	const remainders: TreeNode[] = [];
 	const collect = (node: TreeNode) => (node.hidden !== undefined ? remainders.push(node) : node.children.forEach(collect));
 	collect(flame.tree);
+	await paintedFlame(graph);
 	if (remainders.some((r) => r.value >= (3 * flame.totalSamples) / 1440)) {
-		await graph.locator('g.frame[name="[narrow frames]"]').first().waitFor({ state: 'attached', timeout: 30_000 });
+		assert.ok((await paintedFlame(graph)).remainders > 0, 'the canvas counts the remainders it drew');
+		const drawnRest = (await drawnFrames(graph)).filter((f) => f.remainder);
+		assert.ok(drawnRest.length > 0, 'hovering a grey remainder names the frames it holds');
 	}
 	assert.match((await page.getByTestId('hidden-frames').textContent()) ?? '', /too narrow to draw/);
 
@@ -153,8 +149,11 @@ test('the table, the search share and the graph agree, with what is too narrow t
 	const text = (await share.textContent()) ?? '';
 	assert.match(text, new RegExp(`${row.total - drawn} in frames too narrow to draw`), text);
 	// And the graph highlights exactly the drawn part: the frames named so, in the match colour.
-	const highlighted = await graph.locator(`g.frame[name="${row.name}"] rect[fill="#d94cf0"]`).count();
-	assert.ok(highlighted > 0, 'the drawn frames are highlighted');
+	const state = await paintedFlame(graph, (s) => s.matches > 0, 30_000);
+	const named = await drawnFrames(graph, { name: row.name });
+	assert.ok(named.length > 0, `${row.name} is drawn where a pointer finds it`);
+	assert.ok(state.matches >= named.length, `${state.matches} frames highlighted, ${named.length} found by pointer`);
+	assert.deepEqual(await frameColor(graph, named[0]!), [0xd9, 0x4c, 0xf0], 'the drawn frames are highlighted');
 	await screenshot(page, 'profiles-scale-search');
 });
 
@@ -168,33 +167,35 @@ test('zooming asks the hub for the subtree at full resolution; the search share 
 		.find((c) => JSON.stringify(c).includes('"hidden"'));
 	assert.ok(processNode, 'a process with narrow frames');
 	const graph = page.getByTestId('flame-graph');
-	const frame = graph.locator(`g.frame[name="${processNode.name}"]`).first();
-	await frame.waitFor({ state: 'attached', timeout: 30_000 });
-	const framesBefore = await graph.locator('g.frame').count();
+	const framesBefore = (await paintedFlame(graph)).nodes;
+	const [frame] = await drawnFrames(graph, { name: processNode.name });
+	assert.ok(frame, `${processNode.name} is drawn`);
+	const point = await framePoint(graph, frame);
 
 	const [request, response] = await Promise.all([
 		page.waitForRequest((r) => r.url().includes('profile.subtree'), { timeout: 30_000 }),
 		page.waitForResponse((r) => r.url().includes('profile.subtree'), { timeout: 30_000 }),
-		frame.click(),
+		page.mouse.click(point.x, point.y),
 	]);
 	const requestUrl = new URL(request.url());
 	const index = requestUrl.pathname
 		.replace(/^\/trpc\//, '')
 		.split(',')
 		.indexOf('profile.subtree');
-	const input = JSON.parse(requestUrl.searchParams.get('input') ?? '{}') as Record<string, { path: string[] }>;
-	assert.deepEqual(input[String(index)]?.path, [processNode.name], 'the subtree asked for is the clicked frame');
+	const input = JSON.parse(requestUrl.searchParams.get('input') ?? '{}') as Record<string, { path: string[] }> & { path?: string[] };
+	const asked = requestUrl.searchParams.has('batch') ? input[String(index)]?.path : input.path;
+	assert.deepEqual(asked, [processNode.name], 'the subtree asked for is the clicked frame');
 	const subtree = await batchAnswer<{ tree: TreeNode; totalSamples: number }>(response, 'profile.subtree');
 	assert.equal(subtree.totalSamples, processNode.value, 'the subtree is the same node, same width');
 	assert.equal(new URL(page.url()).searchParams.get('zoom'), processNode.name);
 	// Pruned relative to the process alone, it has more nodes than the whole-profile tree drew of it.
 	const count = (n: TreeNode): number => 1 + n.children.reduce((s, c) => s + count(c), 0);
 	assert.ok(count(subtree.tree) > count(processNode), `${count(subtree.tree)} nodes against ${count(processNode)}`);
-	await waitFor(
-		'the grafted subtree drawn',
-		async () => ((await graph.locator('g.frame').count()) > framesBefore ? true : null),
+	await paintedFlame(
+		graph,
+		(s) => s.zoom.join('/') === processNode.name && s.nodes > framesBefore,
 		30_000,
-		100,
+		`the grafted subtree drawn, zoomed into ${processNode.name}, with more than the ${framesBefore} frames drawn before`,
 	);
 
 	// Search within the zoom: the share is relative to the zoomed process.

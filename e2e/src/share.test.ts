@@ -12,6 +12,7 @@ import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { startHub, type Hub } from '@firesight/web/server';
 import { launchChromium } from './browser.ts';
+import { paintedFlame } from './flame-frames.ts';
 import { freePort, RESULTS_DIR } from './support.ts';
 
 const TOKEN = 'e2e-share-token-0123';
@@ -157,7 +158,7 @@ test('a file dropped on the Profiles page (a real drop event with a DataTransfer
 	await page.dispatchEvent(panel, 'drop', { dataTransfer: dropped });
 	await page.waitForURL(/\/s\/[A-Za-z0-9_-]{22}$/, { timeout: 60_000 });
 	assert.equal(await firstFunction(page), 'dropped_hot_fn');
-	await page.locator('[data-testid="flame-graph"] svg rect').first().waitFor({ timeout: 60_000 });
+	await paintedFlame(page.getByTestId('flame-graph'), (state) => state.nodes > 1);
 	await page.getByText('by a holder of the hub token').waitFor({ timeout: 60_000 });
 	await page.screenshot({ path: join(RESULTS_DIR, 'import-dropped-share.png') });
 
@@ -192,7 +193,7 @@ test("the live sandwich view has a Share action too: its link opens the same fun
 	await view.goto(link);
 	await view.getByTestId('sandwich-totals').waitFor({ timeout: 60_000 });
 	assert.equal((await view.getByTestId('sandwich-function').innerText()).split(' · ')[0], HOT);
-	await view.locator('[data-testid="sandwich-callers"] svg rect').first().waitFor({ timeout: 60_000 });
+	await paintedFlame(view.getByTestId('sandwich-callers'), (state) => state.nodes > 1);
 	// Read-only: the share's sandwich offers no Share of its own, only the way back to the share.
 	assert.equal(await view.getByTestId('sandwich-share').count(), 0);
 	await view.screenshot({ path: join(RESULTS_DIR, 'sandwich-shared-live.png') });

@@ -76,6 +76,31 @@ export interface UpProcess {
 	stop(): Promise<void>;
 }
 
+/**
+ * `firesight up` started and serving /healthz (the 2 s windows the e2e tests use unless told
+ * otherwise); it fails at once, with its output, if the process exits first.
+ */
+export async function startUpHealthy(port: number, dataDir: string, extraArgs: string[] = ['--window', '2s']): Promise<UpProcess> {
+	const started = startUp(port, dataDir, extraArgs);
+	const base = `http://127.0.0.1:${port}`;
+	try {
+		await waitFor(
+			'firesight up to serve /healthz',
+			async () => {
+				if (started.child.exitCode !== null)
+					throw new FatalError(`firesight up exited with ${started.child.exitCode}:\n${started.output()}`);
+				return healthy(base);
+			},
+			60_000,
+			250,
+		);
+	} catch (error) {
+		await started.stop();
+		throw error;
+	}
+	return started;
+}
+
 /** `firesight up` as a user runs it, on its own port and data directory. */
 export function startUp(port: number, dataDir: string, extraArgs: string[] = []): UpProcess {
 	const child = spawn(process.execPath, [firesightBin, 'up', '--listen', `127.0.0.1:${port}`, ...extraArgs], {

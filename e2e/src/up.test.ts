@@ -13,7 +13,7 @@ import { launchChromium } from './browser.ts';
 import { checkBanner, checkProfileShare, expectProcessRow } from './dashboard-flow.ts';
 import { bpfSkip } from '@firesight/testing/bpf-test-gate';
 import { compileFixture, HOT_A_SHARE, startWorkload } from '@firesight/testing/workloads';
-import { FatalError, freePort, healthy, startUp, waitFor, type UpProcess } from './support.ts';
+import { freePort, startUpHealthy, type UpProcess } from './support.ts';
 
 const skip = bpfSkip();
 
@@ -29,17 +29,7 @@ let page: Page;
 const base = () => `http://127.0.0.1:${port}`;
 
 async function startHubAndCollector(): Promise<void> {
-	const started = startUp(port, dataDir, ['--window', '2s']);
-	up = started;
-	await waitFor(
-		'firesight up to serve /healthz',
-		async () => {
-			if (started.child.exitCode !== null) throw new FatalError(`firesight up exited with ${started.child.exitCode}:\n${started.output()}`);
-			return healthy(base());
-		},
-		60_000,
-		250,
-	);
+	up = await startUpHealthy(port, dataDir);
 }
 
 async function stopHubAndCollector(): Promise<void> {
