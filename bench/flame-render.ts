@@ -4,8 +4,8 @@
  * and 100k distinct stacks, against a real hub (real SQLite, windows pushed through /ingest).
  *
  * For each size the Profiles page is opened on an absolute range holding only that size's host;
- * a MutationObserver installed before any page script notes when the flame graph's SVG gets its
- * first rect, and a frame later counts as painted. Resource timing gives the tRPC flame query's
+ * a MutationObserver installed before any page script notes when the flame graph's canvas is first
+ * drawn, and a frame later counts as painted. Resource timing gives the tRPC flame query's
  * start and end in the same clock, so navigation -> paint splits into page load, query (server)
  * and drawing. The hub prunes frames narrower than a pixel (the page asks for 1/viewport width);
  * the server is also timed alone, with that pruning and without it.
@@ -233,7 +233,7 @@ rather than the last millisecond).
 
 Columns, all in ms, on the page's own clock: navigation to paint; page load (navigation to the
 flame query's start: HTML, scripts, hydration); the tRPC \`profile.flame\` request as the browser saw it (server
-work plus transfer); drawing (response to the first frame painted with the SVG's rects); and query start
+work plus transfer); drawing (response to the first frame painted on the graph's canvas); and query start
 to paint, the number the targets are about. The hub prunes nodes narrower than one pixel
 (\`minFraction\` = 1/${VIEWPORT.width}) before sending, as Parca does: "nodes" were sent, "pruned" were dropped
 (their samples stay in the parent's total).

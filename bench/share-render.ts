@@ -6,7 +6,7 @@
  *
  * The windows go into a real hub's SQLite store; shares are made through tRPC `shares.create` as
  * the Share button does. Paint is measured as in flame-render.ts: a MutationObserver installed
- * before any page script notes the flame graph's first SVG rect, and a frame later counts as
+ * before any page script notes the flame graph's first canvas draw, and a frame later counts as
  * painted, on the page's own clock from navigation start.
  *
  * Usage: node --import tsx bench/share-render.ts [--reps N]
