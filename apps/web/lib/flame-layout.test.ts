@@ -130,8 +130,11 @@ test('hit-testing finds the rect under a point, and nothing in the gaps', () => 
 	assert.equal(hitTest(layout, 700, 3), null);
 	assert.equal(hitTest(layout, 10, 4), null);
 	assert.equal(hitTest(layout, -1, 1), null);
-	// Every rect is found at its own middle.
-	for (const rect of layout.rects) assert.equal(hitTest(layout, rect.x + rect.width / 2, rect.depth), rect);
+	// Every rect is found at its own middle, and knows its index.
+	for (const [i, rect] of layout.rects.entries()) {
+		assert.equal(hitTest(layout, rect.x + rect.width / 2, rect.depth), rect);
+		assert.equal(rect.index, i);
+	}
 });
 
 test('a click zooms to the frame, to a remainder’s parent, or out from the root', () => {

@@ -2,6 +2,8 @@ import type { FlameNode } from '@firesight/profile';
 
 /** One frame as drawn: its place in CSS pixels and rows, and where it sits in the tree. */
 export interface FlameRect {
+	/** Its own index in `rects`. */
+	readonly index: number;
 	readonly node: FlameNode;
 	/** Row from the root (0), whatever the orientation. */
 	readonly depth: number;
@@ -81,7 +83,8 @@ export function layoutFlame(root: FlameNode, options: LayoutOptions): FlameLayou
 	let remainders = 0;
 	const total = countNodes(root);
 
-	const push = (rect: FlameRect): number => {
+	const push = (fields: Omit<FlameRect, 'index'>): number => {
+		const rect = { index: rects.length, ...fields };
 		const index = rects.push(rect) - 1;
 		(rows[rect.depth] ??= []).push(index);
 		if (rect.remainder) remainders += 1;

@@ -275,7 +275,7 @@ export function FlameCanvas({
 	const onKeyDown = (event: ReactKeyboardEvent<HTMLCanvasElement>) => {
 		const current = selectedRect ?? layout.rects[layout.focus];
 		if (!current) return;
-		const index = layout.rects.indexOf(current);
+		const index = current.index;
 		const row = layout.rows[current.depth] ?? [];
 		const at = row.indexOf(index);
 		const towardLeaves = () => layout.rows[current.depth + 1]?.find((i) => layout.rects[i]!.parent === index);
@@ -336,7 +336,7 @@ export function FlameCanvas({
 						data-draws={draws}
 						onMouseMove={(event) => {
 							const rect = rectAt(event.clientX, event.clientY);
-							const index = rect ? layout.rects.indexOf(rect) : -1;
+							const index = rect ? rect.index : -1;
 							if (index !== hoverRef.current) {
 								hoverRef.current = index;
 								outline(index >= 0 ? index : selected);
