@@ -19,7 +19,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
-import { prunedFlameTree, ProfileBuilder, type FlameNode } from '@firesight/profile';
+import { filterProfile, prunedFlameTree, ProfileBuilder, type FlameNode } from '@firesight/profile';
 import { launchChromium } from '@firesight/e2e/browser';
 import { busyHost } from './flame-busy-host.ts';
 import { median, ms } from './paint-timing.ts';
@@ -117,13 +117,19 @@ function d3Scripts(): string[] {
 
 const loadStart = loadavg()[0]!;
 const profile = busyProfile();
+const full = { minFraction: 0, maxNodes: MAX_FLAME_NODES };
 const trees: { label: string; root: FlameNode; nodes: number }[] = [
-	{ label: `whole range, frames under a pixel merged (1/${VIEWPORT.width})`, minFraction: 1 / VIEWPORT.width },
-	{ label: `full resolution, capped at ${MAX_FLAME_NODES.toLocaleString('en')} nodes`, minFraction: 0 },
-].map(({ label, minFraction }) => {
-	const t = prunedFlameTree(profile, { minFraction, maxNodes: MAX_FLAME_NODES });
-	return { label, root: t.root, nodes: t.nodes };
-});
+	{
+		label: `whole range, frames under a pixel merged (1/${VIEWPORT.width})`,
+		tree: prunedFlameTree(profile, { minFraction: 1 / VIEWPORT.width }),
+	},
+	{ label: `whole range at full resolution, cut at ${MAX_FLAME_NODES.toLocaleString('en')} frames`, tree: prunedFlameTree(profile, full) },
+	// What zooming into the widest process draws: its subtree at full resolution, across the width.
+	{
+		label: 'zoomed into `node` (its subtree at full resolution)',
+		tree: prunedFlameTree(filterProfile(profile, { comms: ['node'] }), full),
+	},
+].map(({ label, tree }) => ({ label, root: tree.root, nodes: tree.nodes }));
 log(`trees: ${trees.map((t) => t.nodes).join(', ')} nodes`);
 
 const browser = await launchChromium();
@@ -218,12 +224,12 @@ The same flame trees painted in headless Chromium (Debian's, ${VIEWPORT.width}x$
 by the dashboard's canvas renderer (\`apps/web/lib/flame-layout.ts\`, \`flame-fills.ts\`, \`flame-paint.ts\`) and by
 d3-flame-graph 5 as the dashboard configured it before (transitions off, its best case). The trees are what the hub sends
 for ${MINUTES} minutes of the busy host (\`bench/flame-busy-host.ts\`, ${profile.samples.length.toLocaleString('en')} distinct stacks):
-the whole range at the page's pixel threshold, and at full resolution, where the hub stops at MAX_FLAME_NODES (the most a
-zoomed subtree can be). Each render starts from an empty container and ends once a frame has been painted and the main
+the whole range at the page's pixel threshold; at full resolution, where the hub stops at MAX_FLAME_NODES frames (nodes
+sent count the remainders too); and the widest process alone at full resolution, which is what zooming into it draws. Each render starts from an empty container and ends once a frame has been painted and the main
 thread is free again. Median of ${REPS} interleaved renders after a warm-up; ${when}, 2 shared CPUs, 1-minute load average
 ${loadStart.toFixed(1)} at the start and ${loadavg()[0]!.toFixed(1)} at the end.
 
-| tree | nodes sent | drawn (canvas / d3, frames of a pixel or more) | canvas ms | d3-flame-graph ms | d3 / canvas |
+| tree | nodes sent | drawn, canvas / d3 (frames a pixel wide or more) | canvas ms | d3-flame-graph ms | d3 / canvas |
 |---|---|---|---|---|---|
 ${rows.join('\n')}
 
