@@ -17,12 +17,15 @@ export interface RecordingOptions {
 	unwinding?: ProcessUnwindingOptions;
 }
 
-/** One (process, user stack, kernel stack) and its samples so far; a stack is its addresses or an errno. */
+/**
+ * One (process, user stack, kernel stack) and its samples so far; a stack is an index into the
+ * recording's distinct stacks, or a negative errno.
+ */
 interface RawStack {
 	pid: number;
 	comm: string;
-	user: readonly bigint[] | number;
-	kernel: readonly bigint[] | number;
+	user: number;
+	kernel: number;
 	count: number;
 }
 
@@ -40,6 +43,13 @@ export class Recording {
 	readonly #profiler: Profiler;
 	readonly #symbolizer = new Symbolizer();
 	readonly #stacks = new Map<string, RawStack>();
+	/**
+	 * Each distinct stack once, as packed addresses (8 bytes a frame, where an array of bigints
+	 * takes about 32): a whole-host recording holds tens of thousands, walked deep by the tables.
+	 */
+	readonly #distinct: BigUint64Array[] = [];
+	/** A stack's bytes (as a one-byte string) to its index in #distinct. */
+	readonly #distinctIds = new Map<string, number>();
 	readonly #seen = new Set<number>();
 	/** When sampling began: once the profiler attached (or when warmUp() ended). */
 	startMs: number;
@@ -83,6 +93,8 @@ export class Recording {
 		clearTimeout(timer);
 		await this.#drainInTurn();
 		this.#stacks.clear();
+		this.#distinct.length = 0;
+		this.#distinctIds.clear();
 		this.#samples = 0;
 		this.startMs = this.#drainedAt;
 		return settled;
@@ -117,7 +129,19 @@ export class Recording {
 
 	#add(drained: DrainedWindow): void {
 		this.#unwinding?.afterDrain(drained.unmappedPids);
-		const stack = (id: number) => (id >= 0 ? (drained.stacks.get(id) ?? -1) : id);
+		const stack = (id: number): number => {
+			if (id < 0) return id;
+			const ips = drained.stacks.get(id);
+			if (ips === undefined) return -1;
+			const packed = BigUint64Array.from(ips);
+			const key = Buffer.from(packed.buffer).toString('latin1');
+			let index = this.#distinctIds.get(key);
+			if (index === undefined) {
+				index = this.#distinct.push(packed) - 1;
+				this.#distinctIds.set(key, index);
+			}
+			return index;
+		};
 		for (const c of drained.counts) {
 			if (!this.#seen.has(c.pid)) {
 				this.#seen.add(c.pid);
@@ -125,7 +149,7 @@ export class Recording {
 			}
 			const user = stack(c.userStackId);
 			const kernel = stack(c.kernelStackId);
-			const key = `${c.pid}/${c.comm}/${String(user)}/${String(kernel)}`;
+			const key = `${c.pid}/${c.comm}/${user}/${kernel}`;
 			const row = this.#stacks.get(key);
 			if (row) row.count += c.count;
 			else this.#stacks.set(key, { pid: c.pid, comm: c.comm, user, kernel, count: c.count });
@@ -133,26 +157,15 @@ export class Recording {
 		}
 	}
 
-	/** The summed stacks as one drained window, with stack ids of our own. */
+	/** The summed stacks as one drained window, with the distinct stacks' indexes as their ids. */
 	#asWindow(): DrainedWindow {
 		const stacks = new Map<number, bigint[]>();
-		const ids = new Map<string, number>();
-		const idOf = (s: readonly bigint[] | number): number => {
-			if (typeof s === 'number') return s;
-			const key = s.join(',');
-			let id = ids.get(key);
-			if (id === undefined) {
-				id = stacks.size;
-				ids.set(key, id);
-				stacks.set(id, [...s]);
-			}
-			return id;
-		};
+		this.#distinct.forEach((packed, id) => stacks.set(id, [...packed]));
 		const counts: StackCount[] = [...this.#stacks.values()].map((r) => ({
 			pid: r.pid,
 			comm: r.comm,
-			userStackId: idOf(r.user),
-			kernelStackId: idOf(r.kernel),
+			userStackId: r.user,
+			kernelStackId: r.kernel,
 			count: r.count,
 		}));
 		// Only the stacks are symbolized; the kernel's counters are not summed here.
