@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { totalWeight } from '@firesight/profile';
-import type { LiveStats, ProfileWindow } from '@firesight/protocol';
+import type { LiveStats, ProfileWindow, RequestRecord } from '@firesight/protocol';
 import { startHub, type Hub } from '@firesight/web/server';
 import { HubStream, ingestUrl } from './hub-stream.ts';
 
@@ -95,6 +95,67 @@ test('windows reach the hub, and spooled ones survive a hub restart; the cap dro
 		await until('their acks', () => stream.counters.spooled === 0);
 		assert.equal(stream.counters.connects, 2);
 		await until('the hub to see the host again', () => hub.state.hosts()[0]?.connected === true);
+	} finally {
+		await stream.close();
+		await hub.close();
+		rmSync(dir, { recursive: true, force: true });
+	}
+});
+
+test('batches of requests waiting for a slow hub join into one rather than being dropped; snapshots go first', async () => {
+	const dir = mkdtempSync(join(tmpdir(), 'firesight-stream-'));
+	let hub = await hubAt(dir);
+	const port = hub.port;
+	await hub.close();
+	const stream = new HubStream({
+		hub: hub.url,
+		token: TOKEN,
+		hello: { host: 'stream-host', version: 'test', frequencyHz: 99 },
+		maxLiveQueued: 2,
+		initialBackoffMs: 20,
+		maxBackoffMs: 200,
+	});
+	const request = (path: string): RequestRecord => ({
+		ts: 1000,
+		pid: 7,
+		comm: 'node',
+		role: 'server',
+		method: 'GET',
+		path,
+		endpoint: path,
+		status: 200,
+		latencyMs: 1,
+		reqBytes: 0,
+		respBytes: 0,
+		local: null,
+		remote: null,
+		connection: null,
+		httpVersion: '1.1',
+		requestHeaders: [],
+		responseHeaders: [],
+	});
+	try {
+		// With the hub gone: three snapshots and three batches of requests into a queue of two.
+		for (let i = 0; i < 3; i++) {
+			stream.send({ type: 'live', stats: stats(10 + i) });
+			stream.send({ type: 'requests', batch: { host: 'stream-host', ts: 100 + i, requests: [request(`/r${i}`)], omitted: i } });
+		}
+		assert.equal(stream.counters.queued, 2);
+		assert.equal(stream.counters.dropped.live, 2, 'two superseded snapshots');
+		hub = await hubAt(dir, port);
+		const batches = () => hub.state.backfill().filter((m) => m.type === 'requests');
+		await until('the requests at the hub', () => batches().length > 0);
+		assert.deepEqual(
+			batches().flatMap((m) => (m.type === 'requests' ? m.requests.map((r) => r.path) : [])),
+			['/r0', '/r1', '/r2'],
+			'every request arrives, in order',
+		);
+		assert.deepEqual(
+			batches().map((m) => (m.type === 'requests' ? [m.ts, m.omitted] : [])),
+			[[102, 3]],
+			'one batch, stamped as the newest, with the omitted counts summed',
+		);
+		await until('the newest snapshot', () => hub.state.processes().length === 1);
 	} finally {
 		await stream.close();
 		await hub.close();

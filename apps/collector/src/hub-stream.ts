@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { WebSocket } from 'ws';
 import {
+	MAX_REQUESTS_PER_BATCH,
 	PROTOCOL_VERSION,
 	hubReplySchema,
 	ingestCloseCodes,
@@ -179,16 +180,45 @@ export class HubStream extends EventEmitter<HubStreamEvents> {
 			this.#counters.made[message.type] = (this.#counters.made[message.type] ?? 0) + 1;
 			// The cap dropped entries already on the wire: they are no longer in flight.
 			this.#inFlight = Math.max(0, this.#inFlight - Math.max(0, before + 1 - this.spool.length));
-		} else {
+		} else if (!this.#mergeRequests(message)) {
 			if (this.#live.length >= this.#opts.maxLiveQueued) {
-				// Index 0 may be on the wire; it leaves in its send callback.
-				const i = this.#liveSending && this.#live.length > 1 ? 1 : 0;
+				// Index 0 may be on the wire; it leaves in its send callback. A snapshot is
+				// superseded by the next one of its kind, a batch of requests by nothing: the
+				// oldest snapshot goes first.
+				const first = this.#liveSending ? 1 : 0;
+				let i = this.#live.findIndex((m, k) => k >= first && m.type !== 'requests');
+				if (i < 0) i = this.#liveSending && this.#live.length > 1 ? 1 : 0;
 				this.#live.splice(i, 1);
 				this.#counters.dropped.live++;
 			}
 			this.#live.push(message);
 		}
 		this.#pump();
+	}
+
+	/**
+	 * Requests come in a batch per ring-buffer drain, several a second: one that finds another of
+	 * its host still waiting (not on the wire) joins it, as long as the two fit one batch, so a
+	 * slow connection sends fewer, fuller batches instead of dropping some. True when merged.
+	 */
+	#mergeRequests(message: DataMessage): boolean {
+		if (message.type !== 'requests') return false;
+		const first = this.#liveSending ? 1 : 0;
+		for (let k = this.#live.length - 1; k >= first; k--) {
+			const queued = this.#live[k]!;
+			if (queued.type !== 'requests' || queued.batch.host !== message.batch.host) continue;
+			if (queued.batch.requests.length + message.batch.requests.length > MAX_REQUESTS_PER_BATCH) return false;
+			this.#live[k] = {
+				...queued,
+				batch: {
+					...message.batch,
+					requests: [...queued.batch.requests, ...message.batch.requests],
+					omitted: queued.batch.omitted + message.batch.omitted,
+				},
+			};
+			return true;
+		}
+		return false;
 	}
 
 	/** Sends what the connection may take: live snapshots one at a time, the spool up to maxInFlight unacknowledged. */
