@@ -228,7 +228,8 @@ Target p95 under 1000 ms: ${p95 < 1000 ? 'met' : 'missed'} (${toRow.length} meas
 What the path waits for, at most: the collector's drain of the TLS ring buffer (it wakes on a poll
 timeout of 100 ms, records do not wake it one by one), the batch timer (50 ms after a drain brought
 requests), the hub's write of the batch before its fan-out, and the page's live store, which publishes
-new requests within 400 ms (everything else once a second). The collector's clock stamps the batch,
+new requests at once after a quiet spell and at most 400 ms after its last publish (everything else
+once a second). The collector's clock stamps the batch,
 the others are this host's wall clock too.
 
 Run: \`npx tsx bench/request-visibility.ts [--reps N] [--background N]\` (root; needs the dashboard built).
