@@ -40,22 +40,16 @@ export type TableBuildReply =
 export const MAX_UNWIND_SECTION_BYTES = 4 * 1024 * 1024;
 
 /**
- * The table of the file at the first readable path. With `build` (in the worker thread: building
- * node's table takes a good part of a second of CPU and a hundred MiB) a table not on disk is
- * built; without it (on the main thread, a few reads) 'miss' says it must be built.
+ * The table of the file at the first readable path, from the disk cache, else built when the
+ * file has at most `buildUpTo` bytes of unwind info; past that 'miss' says it must be built
+ * elsewhere. The worker thread builds anything (node's table takes a good part of a second of CPU
+ * and a hundred MiB); the main thread only small files, a few milliseconds each.
  */
-export function handleTableBuild(cache: UnwindTableCache, req: TableBuildRequest, maxSectionBytes: number, build: true): TableBuildReply;
 export function handleTableBuild(
 	cache: UnwindTableCache,
 	req: TableBuildRequest,
 	maxSectionBytes: number,
-	build: boolean,
-): TableBuildReply | 'miss';
-export function handleTableBuild(
-	cache: UnwindTableCache,
-	req: TableBuildRequest,
-	maxSectionBytes: number,
-	build: boolean,
+	buildUpTo: number,
 ): TableBuildReply | 'miss' {
 	let lastError = 'no path to the file';
 	let gone = true;
@@ -82,7 +76,7 @@ export function handleTableBuild(
 			return { id: req.id, ok: false, error: `${path}: ${unwindBytes} bytes of unwind info`, tooLarge: true };
 		}
 		try {
-			const found = build ? cache.tableFor(path) : cache.cachedTableFor(path);
+			const found = Number(unwindBytes) <= buildUpTo ? cache.tableFor(path) : cache.cachedTableFor(path);
 			if (found === undefined) return 'miss';
 			const { table, key, from } = found;
 			// A table of one gap row: the file has no .eh_frame or .debug_frame.
@@ -109,7 +103,8 @@ if (parentPort) {
 	port.on('message', (req: TableBuildRequest) => {
 		let reply: TableBuildReply;
 		try {
-			reply = handleTableBuild(cache, req, data.maxSectionBytes, true);
+			const r = handleTableBuild(cache, req, data.maxSectionBytes, Number.POSITIVE_INFINITY);
+			reply = r === 'miss' ? { id: req.id, ok: false, error: 'not built' } : r;
 		} catch (err) {
 			reply = { id: req.id, ok: false, error: (err as Error).message };
 		}

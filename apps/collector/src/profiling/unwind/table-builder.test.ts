@@ -49,6 +49,18 @@ test('tables are built on a worker thread, and read back from the disk cache wit
 	assert.ok(second.running);
 });
 
+test('a small file is built on the main thread: no worker starts for it', async (t) => {
+	const dir = mkdtempSync(join(tmpdir(), 'firesight-unwind-cache-'));
+	t.after(() => rmSync(dir, { recursive: true, force: true }));
+	const builder = new TableBuilder(dir);
+	t.after(() => builder.close());
+	// A few KiB of .eh_frame, like the many small programs a busy host starts.
+	const r = await builder.build(['/usr/bin/true']);
+	assert.ok(r.ok && r.from === 'built' && r.rows > 1, r.ok ? r.from : r.error);
+	assert.equal(builder.running, false);
+	assert.equal(readdirSync(dir).filter((f) => f.endsWith('.fsuw')).length, 1, 'and written to the disk cache');
+});
+
 test('closing the builder while its worker starts up returns, and the process goes on', async () => {
 	// A worker stopped while it starts may never report its exit: a close() that waited for it
 	// was left behind by an event loop with nothing else to do, and the process ended there

@@ -7,13 +7,19 @@ export type TableBuildResult = TableBuildReply extends infer R ? (R extends { id
 /** An idle worker is stopped after this long: its heap (tens of MiB after building node's table) goes with it. */
 const IDLE_MS = 10_000;
 const WORKER_YOUNG_MB = 4;
+/**
+ * Files with at most this much unwind info are built on the main thread (under 10 ms): the
+ * programs and libraries a busy host starts all the time are small, and the worker is not.
+ */
+const BUILD_HERE_UP_TO = 64 * 1024;
 
 /**
- * Unwind tables through the disk cache: a table on disk is read on this thread, one file per turn
- * of the event loop; one that must be built is built on a worker thread, one file at a time. The
- * worker costs some 40 MiB of memory while it runs (its own heap, and the TypeScript loader it
- * needs), so it is started only for a build, keeps the process alive only while it has work, and is
- * stopped when idle for a while: on a host whose tables are all on disk it never runs.
+ * Unwind tables through the disk cache: a table on disk, or of a small file, is read or built on
+ * this thread, one file per turn of the event loop; a big file's is built on a worker thread, one
+ * file at a time. The worker costs some 40 MiB of memory while it runs (its own heap, and the
+ * TypeScript loader it needs), so it is started only for such a build, keeps the process alive
+ * only while it has work, and is stopped when idle for a while: on a host whose big files' tables
+ * are on disk it never runs.
  */
 export class TableBuilder {
 	readonly #cacheDir: string;
@@ -29,8 +35,11 @@ export class TableBuilder {
 	#lookingUp = false;
 	#closed = false;
 
-	constructor(cacheDir: string, options: { idleMs?: number; maxSectionBytes?: number } = {}) {
+	readonly #buildHereUpTo: number;
+
+	constructor(cacheDir: string, options: { idleMs?: number; maxSectionBytes?: number; buildHereUpTo?: number } = {}) {
 		this.#cacheDir = cacheDir;
+		this.#buildHereUpTo = options.buildHereUpTo ?? BUILD_HERE_UP_TO;
 		this.#cache = new UnwindTableCache(cacheDir);
 		this.#idleMs = options.idleMs ?? IDLE_MS;
 		this.#maxSectionBytes = options.maxSectionBytes ?? MAX_UNWIND_SECTION_BYTES;
@@ -61,7 +70,7 @@ export class TableBuilder {
 			if (this.#lookups.length > 0) this.#lookUp();
 			let found: TableBuildReply | 'miss';
 			try {
-				found = handleTableBuild(this.#cache, { id: 0, paths: next.paths }, this.#maxSectionBytes, false);
+				found = handleTableBuild(this.#cache, { id: 0, paths: next.paths }, this.#maxSectionBytes, this.#buildHereUpTo);
 			} catch {
 				found = 'miss'; // the worker will say what is wrong with it
 			}
