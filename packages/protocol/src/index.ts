@@ -83,6 +83,7 @@ export {
 } from './connections.ts';
 export {
 	MAX_REQUESTS_PER_BATCH,
+	MAX_REQUESTS_PER_SECOND,
 	MAX_ENDPOINTS_PER_WINDOW,
 	REQUEST_LATENCY_BUCKETS,
 	requestRecordSchema,

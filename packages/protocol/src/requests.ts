@@ -3,8 +3,14 @@ import { limits } from './limits.ts';
 import type { MessageKind } from './queue-class.ts';
 import { MAX_TIMESTAMP_MS, commSchema, countSchema, hostSchema, pidSchema, timestampSchema, windowFields } from './profile-window.ts';
 
-/** Requests in one live batch; the collector counts the rest of a busy second in `omitted`. */
+/** Requests in one batch message: a busy second goes out as several batches. */
 export const MAX_REQUESTS_PER_BATCH = 2_000;
+/**
+ * Requests a collector sends a second at most, in batches of MAX_REQUESTS_PER_BATCH: 5,000
+ * requests/s traced on both sides are 10,000 records, and twice that is headroom. What a busy
+ * second has past it is counted in `omitted` (and `tls.requestsNotSent`), not sent.
+ */
+export const MAX_REQUESTS_PER_SECOND = 20_000;
 /** Endpoint rows (pid, role, method, template) in one stored window. */
 export const MAX_ENDPOINTS_PER_WINDOW = 100_000;
 /** Log2 latency buckets in microseconds: bucket i holds [2^i, 2^(i+1)) µs, bucket 0 also < 1 µs. */
@@ -70,7 +76,7 @@ export const requestBatchSchema = z.object({
 	host: hostSchema,
 	ts: timestampSchema,
 	requests: z.array(requestRecordSchema).max(MAX_REQUESTS_PER_BATCH),
-	/** Requests seen but left out of this batch (over the per-batch bound). */
+	/** Requests seen but left out since the previous batch (over the collector's MAX_REQUESTS_PER_SECOND). */
 	omitted: countSchema,
 });
 export type RequestBatch = z.infer<typeof requestBatchSchema>;

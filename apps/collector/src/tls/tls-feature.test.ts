@@ -98,7 +98,7 @@ test('requests become bounded batches, process rates and p99, windows and drop c
 	const { context, sent } = sink();
 	let bodies: readonly number[] = [];
 	const tls = tlsFeature({
-		maxBatch: 3,
+		maxPerSecond: 3,
 		now: () => clock,
 		captureBodies: [7],
 		create: (o) => {
@@ -163,10 +163,11 @@ test('requests become bounded batches, process rates and p99, windows and drop c
 	assert.equal(sent.windows.length, 2);
 });
 
-test("requests go out soon after they come, without waiting for a tick, within the tick's budget", async () => {
+test('requests go out soon after they come, without waiting for a tick, within the per-second budget', async () => {
+	let clock = 50_000;
 	const fake = new FakeCapture();
 	const { context, sent } = sink();
-	const tls = tlsFeature({ maxBatch: 3, flushMs: 20, create: () => fake }).start(context);
+	const tls = tlsFeature({ maxPerSecond: 3, flushMs: 20, now: () => clock, create: () => fake }).start(context);
 	const arrived = async (n: number) => {
 		const deadline = Date.now() + 10_000;
 		while (sent.batches.length < n) {
@@ -182,7 +183,7 @@ test("requests go out soon after they come, without waiting for a tick, within t
 		['/first', '/second'],
 		'one batch for what came together',
 	);
-	// The budget is per tick, however the tick's requests were split into batches.
+	// The budget is per second, however the second's requests were split into batches.
 	fake.emitRequest(req({ path: '/third' }));
 	fake.emitRequest(req({ path: '/fourth' }));
 	await arrived(2);
@@ -192,15 +193,42 @@ test("requests go out soon after they come, without waiting for a tick, within t
 	);
 	assert.equal(sent.batches[1]!.omitted, 1);
 	void tls.tick!();
+	fake.emitRequest(req({ path: '/not-yet' }));
+	clock += 340;
 	fake.emitRequest(req({ path: '/fifth' }));
+	fake.emitRequest(req({ path: '/sixth' }));
 	await arrived(3);
 	assert.deepEqual(
 		sent.batches[2]!.requests.map((r) => r.path),
 		['/fifth'],
-		'a new tick, a new budget',
+		'a third of a second later, a third of the budget; a tick gives none',
 	);
+	assert.equal(sent.batches[2]!.omitted, 2);
+	assert.equal(tls.drops().requestsNotSent, 3);
 	assert.ok(sent.batches[2]!.ts > sent.batches[1]!.ts && sent.batches[1]!.ts > sent.batches[0]!.ts);
 	await tls.stop();
+});
+
+test("a busy second goes out as several batches, each within the wire's bound", async () => {
+	const fake = new FakeCapture();
+	const { context, sent } = sink();
+	const tls = tlsFeature({ maxBatch: 4, maxPerSecond: 10, now: () => 1000, create: () => fake }).start(context);
+	for (let i = 0; i < 12; i++) fake.emitRequest(req({ path: `/${i}` }));
+	await tls.stop();
+	assert.deepEqual(
+		sent.batches.map((b) => b.requests.length),
+		[4, 4, 2],
+	);
+	assert.deepEqual(
+		sent.batches.flatMap((b) => b.requests.map((r) => r.path)),
+		Array.from({ length: 10 }, (_, i) => `/${i}`),
+	);
+	assert.equal(
+		sent.batches.reduce((n, b) => n + b.omitted, 0),
+		2,
+	);
+	assert.equal(tls.drops().requestsNotSent, 2);
+	for (let i = 1; i < sent.batches.length; i++) assert.ok(sent.batches[i]!.ts > sent.batches[i - 1]!.ts);
 });
 
 test('a request record keeps its requestId on the wire, and has none when it got none', () => {

@@ -1,4 +1,4 @@
-import { MAX_REQUESTS_PER_BATCH, type ProcessRow, type RequestRecord, type RequestWindow } from '@firesight/protocol';
+import { MAX_REQUESTS_PER_BATCH, MAX_REQUESTS_PER_SECOND, type ProcessRow, type RequestRecord, type RequestWindow } from '@firesight/protocol';
 import type { Feature, FeatureContext, FeatureDefinition } from '../feature.ts';
 import type { RequestAttribution, RequestAttributionStats } from '../request-attribution.ts';
 import type { RequestAggregates } from './request-aggregates.ts';
@@ -13,8 +13,13 @@ export interface TlsCaptureLike extends Pick<TlsCapture, 'start' | 'stop' | 'dra
 export interface TlsFeatureOptions {
 	/** Processes whose bodies are kept (capped): `--capture-bodies PID`. */
 	captureBodies?: readonly number[];
-	/** Requests sent per tick at most; the rest of a busy tick is counted, not sent. */
+	/** Requests in one batch message at most (MAX_REQUESTS_PER_BATCH, the wire's bound, by default and at most). */
 	maxBatch?: number;
+	/**
+	 * Requests sent a second at most, as several batches (MAX_REQUESTS_PER_SECOND by default):
+	 * what a busier second has past it is counted (`requestsNotSent`), not sent.
+	 */
+	maxPerSecond?: number;
 	/**
 	 * A captured request goes out at most this long after it completed, in a batch with those
 	 * that came with it, rather than waiting for the agent's tick: the Requests page shows a
@@ -117,7 +122,8 @@ export function tlsFeature(options: TlsFeatureOptions = {}): FeatureDefinition {
 
 function startTls(options: TlsFeatureOptions, { host, send, log }: FeatureContext): Feature {
 	const now = options.now ?? Date.now;
-	const maxBatch = Math.min(options.maxBatch ?? MAX_REQUESTS_PER_BATCH, MAX_REQUESTS_PER_BATCH);
+	const maxBatch = Math.max(1, Math.min(options.maxBatch ?? MAX_REQUESTS_PER_BATCH, MAX_REQUESTS_PER_BATCH));
+	const maxPerSecond = options.maxPerSecond ?? MAX_REQUESTS_PER_SECOND;
 	const flushMs = options.flushMs ?? 50;
 	const spanMs = options.p99SpanMs ?? 10_000;
 	const captureBodies = options.captureBodies ?? [];
@@ -126,8 +132,13 @@ function startTls(options: TlsFeatureOptions, { host, send, log }: FeatureContex
 		options.create?.({ captureBodies }) ?? new TlsCapture({ captureBodies, ...(attribution ? { attribution } : {}) });
 	cap.start();
 	let pending: RequestRecord[] = [];
-	/** Requests sent since the last tick: maxBatch bounds a tick's worth, however it is split. */
-	let sentThisTick = 0;
+	/**
+	 * Requests that may still go out: a token bucket refilled at maxPerSecond a second, holding a
+	 * second's worth at most, so a burst of up to a second's budget goes out whole and a steady
+	 * rate under the budget is never cut, however ticks and ring-buffer drains fall.
+	 */
+	let allowance = maxPerSecond;
+	let allowanceAt = now();
 	let flushTimer: NodeJS.Timeout | undefined;
 	let omitted = 0;
 	let omittedTotal = 0;
@@ -144,12 +155,18 @@ function startTls(options: TlsFeatureOptions, { host, send, log }: FeatureContex
 		perTick.set(r.pid, (perTick.get(r.pid) ?? 0) + 1);
 		recent.push({ at: now(), pid: r.pid, latencyMs: r.latencyMs });
 		if (recent.length > 50_000) recent = recent.slice(-25_000);
-		if (sentThisTick + pending.length >= maxBatch) {
+		const t = now();
+		allowance = Math.min(maxPerSecond, allowance + ((t - allowanceAt) / 1000) * maxPerSecond);
+		allowanceAt = t;
+		if (allowance < 1) {
 			omitted++;
 			omittedTotal++;
 			return;
 		}
+		allowance--;
 		pending.push(toWireRequest(r));
+		// A full batch goes now: waiting for the timer would only hold more in memory.
+		if (pending.length >= maxBatch) return flush();
 		// Requests come a ring-buffer drain at a time: one timer per drain sends them together.
 		if (!flushTimer && !stopped) {
 			flushTimer = setTimeout(flush, flushMs);
@@ -162,18 +179,19 @@ function startTls(options: TlsFeatureOptions, { host, send, log }: FeatureContex
 		errorLogged = true;
 	});
 
-	/** Sends what is pending, if anything. */
-	const flush = () => {
+	/** Sends what is pending, if anything, in batches of maxBatch at most. */
+	function flush(): void {
 		if (flushTimer) clearTimeout(flushTimer);
 		flushTimer = undefined;
 		if (stopped || (pending.length === 0 && omitted === 0)) return;
-		// Strictly increasing per host: browsers drop a backfilled batch at or before their cursor.
-		lastBatchTs = Math.max(lastBatchTs + 1, round(now()));
-		send({ type: 'requests', batch: { host, ts: lastBatchTs, requests: pending, omitted } });
-		sentThisTick += pending.length;
+		for (let i = 0; i === 0 || i < pending.length; i += maxBatch) {
+			// Strictly increasing per host: browsers drop a backfilled batch at or before their cursor.
+			lastBatchTs = Math.max(lastBatchTs + 1, round(now()));
+			send({ type: 'requests', batch: { host, ts: lastBatchTs, requests: pending.slice(i, i + maxBatch), omitted } });
+			omitted = 0;
+		}
 		pending = [];
-		omitted = 0;
-	};
+	}
 	const sendBatch = () => {
 		const t = now();
 		const seconds = Math.max(0.001, (t - tickStart) / 1000);
@@ -181,7 +199,6 @@ function startTls(options: TlsFeatureOptions, { host, send, log }: FeatureContex
 		perTick = new Map();
 		tickStart = t;
 		flush();
-		sentThisTick = 0;
 	};
 	const sendWindow = () => {
 		const w = cap.drainAggregates();
