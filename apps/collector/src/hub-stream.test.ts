@@ -84,10 +84,10 @@ test('windows reach the hub, and spooled ones survive a hub restart; the cap dro
 		const c = stream.counters;
 		assert.equal(c.spooled, 3);
 		assert.equal(c.queued, 5);
-		assert.deepEqual(c.dropped, { window: 0, live: 1 });
+		assert.deepEqual(c.dropped, { window: 0, live: 1, requests: 0 });
 		// A fourth window over the cap costs the oldest one (10 samples).
 		stream.send({ type: 'profile', window: windowAt(2_003_000, 40) });
-		assert.deepEqual(stream.counters.dropped, { window: 1, live: 1 });
+		assert.deepEqual(stream.counters.dropped, { window: 1, live: 1, requests: 0 });
 		assert.equal(stream.counters.spooled, 3);
 
 		hub = await hubAt(dir, port);
@@ -102,7 +102,7 @@ test('windows reach the hub, and spooled ones survive a hub restart; the cap dro
 	}
 });
 
-test('batches of requests waiting for a slow hub join into one rather than being dropped; snapshots go first', async () => {
+test('batches of requests waiting for a slow hub join into one rather than being dropped; they have their own bound, counted by request', async () => {
 	const dir = mkdtempSync(join(tmpdir(), 'firesight-stream-'));
 	let hub = await hubAt(dir);
 	const port = hub.port;
@@ -112,6 +112,7 @@ test('batches of requests waiting for a slow hub join into one rather than being
 		token: TOKEN,
 		hello: { host: 'stream-host', version: 'test', frequencyHz: 99 },
 		maxLiveQueued: 2,
+		maxQueuedRequests: 5,
 		initialBackoffMs: 20,
 		maxBackoffMs: 200,
 	});
@@ -135,20 +136,22 @@ test('batches of requests waiting for a slow hub join into one rather than being
 		responseHeaders: [],
 	});
 	try {
-		// With the hub gone: three snapshots and three batches of requests into a queue of two.
+		// With the hub gone: three snapshots into a queue of two, and seven requests in three batches into room for five.
 		for (let i = 0; i < 3; i++) {
 			stream.send({ type: 'live', stats: stats(10 + i) });
-			stream.send({ type: 'requests', batch: { host: 'stream-host', ts: 100 + i, requests: [request(`/r${i}`)], omitted: i } });
+			const requests = (i === 0 ? ['/x0', '/x1', '/r0'] : [`/r${i}`, ...(i === 2 ? ['/r3', '/r4'] : [])]).map(request);
+			stream.send({ type: 'requests', batch: { host: 'stream-host', ts: 100 + i, requests, omitted: i } });
 		}
-		assert.equal(stream.counters.queued, 2);
-		assert.equal(stream.counters.dropped.live, 2, 'two superseded snapshots');
+		assert.equal(stream.counters.queued, 3, 'two snapshots and one batch of requests');
+		assert.equal(stream.counters.dropped.live, 1, 'one superseded snapshot');
+		assert.equal(stream.counters.dropped.requests, 2, 'the two oldest requests');
 		hub = await hubAt(dir, port);
 		const batches = () => hub.state.backfill().filter((m) => m.type === 'requests');
 		await until('the requests at the hub', () => batches().length > 0);
 		assert.deepEqual(
 			batches().flatMap((m) => (m.type === 'requests' ? m.requests.map((r) => r.path) : [])),
-			['/r0', '/r1', '/r2'],
-			'every request arrives, in order',
+			['/r0', '/r1', '/r2', '/r3', '/r4'],
+			'every request within the bound arrives, in order',
 		);
 		assert.deepEqual(
 			batches().map((m) => (m.type === 'requests' ? [m.ts, m.omitted] : [])),

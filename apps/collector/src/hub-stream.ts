@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { WebSocket } from 'ws';
 import {
 	MAX_REQUESTS_PER_BATCH,
+	MAX_REQUESTS_PER_SECOND,
 	PROTOCOL_VERSION,
 	hubReplySchema,
 	ingestCloseCodes,
@@ -23,6 +24,11 @@ export interface HubStreamOptions {
 	spool?: Omit<SpoolOptions, 'onDrop' | 'log'>;
 	/** Live snapshots held at most; older ones are worthless once a newer one exists. Default 5. */
 	maxLiveQueued?: number;
+	/**
+	 * Captured requests waiting (in batches beside the snapshots) at most; past it the oldest
+	 * go, counted one by one. Default MAX_REQUESTS_PER_SECOND: a second of the collector's budget.
+	 */
+	maxQueuedRequests?: number;
 	/** Stored messages sent and not yet acknowledged, at most. Default 32. */
 	maxInFlight?: number;
 	initialBackoffMs?: number;
@@ -52,10 +58,12 @@ export interface HubStreamCounters {
 	/** Stored messages the hub acknowledged as durable. */
 	acked: number;
 	/**
-	 * Never reached the hub: live snapshots superseded in a full queue, stored messages the
-	 * spool's cap dropped (oldest first) or a memory-only spool still held at close.
+	 * Never reached the hub: live snapshots superseded in a full queue (`live`), stored messages
+	 * the spool's cap dropped (oldest first) or a memory-only spool still held at close
+	 * (`window`), and captured requests past maxQueuedRequests or still waiting at close
+	 * (`requests`, counted by request, not by batch).
 	 */
-	dropped: Record<QueueClass, number>;
+	dropped: Record<QueueClass | 'requests', number>;
 	/** Messages the hub answered with an error. */
 	rejected: number;
 	/** Messages waiting: live snapshots plus the spool. */
@@ -122,7 +130,7 @@ export class HubStream extends EventEmitter<HubStreamEvents> {
 		sent: { window: 0, live: 0 },
 		made: {},
 		acked: 0,
-		dropped: { window: 0, live: 0 },
+		dropped: { window: 0, live: 0, requests: 0 },
 		rejected: 0,
 	};
 
@@ -132,6 +140,7 @@ export class HubStream extends EventEmitter<HubStreamEvents> {
 		const { spool, ...rest } = options;
 		this.#opts = {
 			maxLiveQueued: 5,
+			maxQueuedRequests: MAX_REQUESTS_PER_SECOND,
 			maxInFlight: 32,
 			initialBackoffMs: 100,
 			maxBackoffMs: 5000,
@@ -180,20 +189,64 @@ export class HubStream extends EventEmitter<HubStreamEvents> {
 			this.#counters.made[message.type] = (this.#counters.made[message.type] ?? 0) + 1;
 			// The cap dropped entries already on the wire: they are no longer in flight.
 			this.#inFlight = Math.max(0, this.#inFlight - Math.max(0, before + 1 - this.spool.length));
-		} else if (!this.#mergeRequests(message)) {
-			if (this.#live.length >= this.#opts.maxLiveQueued) {
-				// Index 0 may be on the wire; it leaves in its send callback. A snapshot is
-				// superseded by the next one of its kind, a batch of requests by nothing: the
-				// oldest snapshot goes first.
-				const first = this.#liveSending ? 1 : 0;
-				let i = this.#live.findIndex((m, k) => k >= first && m.type !== 'requests');
-				if (i < 0) i = this.#liveSending && this.#live.length > 1 ? 1 : 0;
-				this.#live.splice(i, 1);
-				this.#counters.dropped.live++;
+		} else if (message.type === 'requests') {
+			const fitted = this.#makeRoomForRequests(message);
+			if (fitted.batch.requests.length > 0 || fitted.batch.omitted > 0) {
+				if (!this.#mergeRequests(fitted)) this.#live.push(fitted);
+			}
+		} else {
+			// A snapshot is superseded by the next one of its kind, a batch of requests by nothing:
+			// requests have a bound of their own (maxQueuedRequests), snapshots this one.
+			// Index 0 may be on the wire; it leaves in its send callback.
+			const first = this.#liveSending ? 1 : 0;
+			if (this.#live.filter((m) => m.type !== 'requests').length >= this.#opts.maxLiveQueued) {
+				const i = this.#live.findIndex((m, k) => k >= first && m.type !== 'requests');
+				if (i >= 0) {
+					this.#live.splice(i, 1);
+					this.#counters.dropped.live++;
+				}
 			}
 			this.#live.push(message);
 		}
 		this.#pump();
+	}
+
+	/**
+	 * Keeps the requests waiting (not on the wire) within maxQueuedRequests once `message` joins
+	 * them: the oldest go first, counted one by one, then the front of `message` itself.
+	 */
+	#makeRoomForRequests(message: Extract<DataMessage, { type: 'requests' }>): Extract<DataMessage, { type: 'requests' }> {
+		const first = this.#liveSending ? 1 : 0;
+		let waiting = 0;
+		for (let k = first; k < this.#live.length; k++) {
+			const m = this.#live[k]!;
+			if (m.type === 'requests') waiting += m.batch.requests.length;
+		}
+		let excess = waiting + message.batch.requests.length - this.#opts.maxQueuedRequests;
+		for (let k = first; excess > 0 && k < this.#live.length; k++) {
+			const m = this.#live[k]!;
+			if (m.type !== 'requests') continue;
+			const cut = Math.min(excess, m.batch.requests.length);
+			this.#live[k] = { ...m, batch: { ...m.batch, requests: m.batch.requests.slice(cut) } };
+			this.#counters.dropped.requests += cut;
+			excess -= cut;
+		}
+		// Emptied batches leave; what they said was omitted travels on with the newest.
+		let omitted = 0;
+		for (let k = this.#live.length - 1; k >= first; k--) {
+			const m = this.#live[k]!;
+			if (m.type === 'requests' && m.batch.requests.length === 0) {
+				omitted += m.batch.omitted;
+				this.#live.splice(k, 1);
+			}
+		}
+		if (excess <= 0 && omitted === 0) return message;
+		const cut = Math.max(0, excess);
+		this.#counters.dropped.requests += cut;
+		return {
+			...message,
+			batch: { ...message.batch, requests: message.batch.requests.slice(cut), omitted: message.batch.omitted + omitted },
+		};
 	}
 
 	/**
@@ -398,7 +451,10 @@ export class HubStream extends EventEmitter<HubStreamEvents> {
 		this.#closed = true;
 		if (this.#timer) clearTimeout(this.#timer);
 		if (this.#pinger) clearInterval(this.#pinger);
-		this.#counters.dropped.live += this.#live.length;
+		for (const m of this.#live) {
+			if (m.type === 'requests') this.#counters.dropped.requests += m.batch.requests.length;
+			else this.#counters.dropped.live++;
+		}
 		this.#live.length = 0;
 		const left = this.spool.length;
 		if (this.spool.dir === undefined) this.#counters.dropped.window += left;

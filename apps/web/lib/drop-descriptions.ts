@@ -86,7 +86,10 @@ export const DROP_DESCRIPTIONS: Readonly<Record<string, DropDescription>> = {
 	'tls.unpairedResponses': { meaning: 'HTTP responses whose request was not captured', per: 'requests' },
 	'tls.unansweredRequests': { meaning: 'HTTP requests whose response was not captured before the connection ended', per: 'requests' },
 	'tls.pendingDropped': { meaning: 'Pipelined HTTP requests forgotten past 256 waiting on one connection', per: 'requests' },
-	'tls.requestsNotSent': { meaning: 'Captured requests not sent to the hub (over the per-tick cap)', per: 'requests' },
+	'tls.requestsNotSent': {
+		meaning: 'Captured requests not sent to the hub (over the collector’s budget of 20,000 a second)',
+		per: 'requests',
+	},
 	'tls.requestContextFull': { meaning: 'Requests whose CPU could not be attributed because the kernel request context map was full' },
 	'tls.requestSlotsFull': { meaning: 'Requests forgotten because more than 8 were open on one thread (their later CPU is unattributed)' },
 	'tls.responseUnmatched': {
@@ -102,6 +105,10 @@ export const DROP_DESCRIPTIONS: Readonly<Record<string, DropDescription>> = {
 		per: 'samples',
 	},
 	'hubQueue.live': { meaning: 'Live snapshots superseded in the full queue to the hub (a newer one was sent)' },
+	'hubQueue.requests': {
+		meaning: 'Captured requests dropped, oldest first, past the queue to the hub’s bound (a second of the collector’s budget)',
+		per: 'requests',
+	},
 	'hubQueue.window': {
 		meaning: 'Stored messages (profile windows and others) dropped by the spool’s cap, oldest first, never reaching the hub',
 		per: 'windows',

@@ -1,4 +1,10 @@
-import { MAX_REQUESTS_PER_BATCH, MAX_REQUESTS_PER_SECOND, type ProcessRow, type RequestRecord, type RequestWindow } from '@firesight/protocol';
+import {
+	MAX_REQUESTS_PER_BATCH,
+	MAX_REQUESTS_PER_SECOND,
+	type ProcessRow,
+	type RequestRecord,
+	type RequestWindow,
+} from '@firesight/protocol';
 import type { Feature, FeatureContext, FeatureDefinition } from '../feature.ts';
 import type { RequestAttribution, RequestAttributionStats } from '../request-attribution.ts';
 import type { RequestAggregates } from './request-aggregates.ts';
