@@ -163,7 +163,7 @@ try {
 					const container = document.createElement('div');
 					old.replaceWith(container);
 					container.id = 'graph';
-					// A painted frame, then a free main thread (no named helpers here: the page has no
+					// A painted frame, then a free main thread (no named functions here: the page has no
 					// __name, which tsx adds to named functions).
 					await new Promise<void>((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
 					const t0 = performance.now();
