@@ -218,7 +218,8 @@ collector build and load their tables.
 | --- | --- | --- | --- | --- | --- | --- |
 ${rows.join('\n')}
 
-Unwind table builds (packages/unwind, CPU time, median of 3; the collector builds each file once, on a worker thread,
+Unwind table builds (packages/unwind, CPU time, median of 3; the collector builds each file once, on a worker thread
+(files with up to 64 KiB of unwind info on its main thread),
 and keeps it in its disk cache):
 
 | file | build CPU | rows | size |
