@@ -70,8 +70,8 @@ export async function paintedFlame(
 }
 
 /**
- * Every frame a pointer finds, row by row from the root, with `name` only those whose tooltip
- * names exactly that. A row is searched only under the frames found in the row before it (a
+ * Every frame a pointer finds and the canvas painted, row by row from the root, with `name` only
+ * those whose tooltip names exactly that. A row is searched only under the frames found in the row before it (a
  * frame lies within its parent), pixel by pixel; a frame's end is found by doubling the step and
  * then halving it, since one name covers one run of a parent's width.
  */
@@ -127,7 +127,15 @@ export async function drawnFrames(graph: Locator, options: { name?: string } = {
 		}
 		// Below the drawing: nothing is hovered, and the tooltip goes away.
 		canvas.dispatchEvent(new MouseEvent('mousemove', { clientX: box.left + 1, clientY: box.bottom + 2, bubbles: true }));
-		return frames;
+		// Only what is painted too: a pixel inside each frame is not left transparent.
+		const c = canvas as HTMLCanvasElement;
+		const scale = c.width / box.width;
+		const pixels = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+		return frames.filter((f) => {
+			const px = Math.floor((f.x + f.width / 2) * scale);
+			const py = Math.floor((f.row * cell + 2) * scale);
+			return (pixels[(py * c.width + px) * 4 + 3] ?? 0) > 0;
+		});
 	});
 	return found
 		.map((f) => ({ ...f, remainder: /frames too narrow to draw$/.test(f.name) }))
