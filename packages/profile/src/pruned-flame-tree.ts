@@ -38,8 +38,9 @@ export interface PrunedFlameTree {
  */
 export function prunedFlameTree(profile: Profile, options: PrunedFlameTreeOptions): PrunedFlameTree {
 	const samples = profile.samples;
+	const weights = new Float64Array(samples.length);
 	let rootValue = 0;
-	for (const sample of samples) rootValue += sample.weight;
+	for (let i = 0; i < samples.length; i++) rootValue += weights[i] = samples[i]!.weight;
 	const baseThreshold = options.minFraction * rootValue;
 
 	// Kept nodes in flat arrays; node 0 is the root. frame -1 marks the root and process levels.
@@ -73,57 +74,123 @@ export function prunedFlameTree(profile: Profile, options: PrunedFlameTreeOption
 			cutWeight[0]! += weight;
 		}
 	}
-	// The samples still inside a kept node, and that node.
-	let active: number[] = [];
-	let at: number[] = [];
-	samples.forEach((sample, index) => {
-		const node = commNode.get(sample.comm || '[unknown]');
-		if (node !== undefined) {
-			active.push(index);
-			at.push(node);
-		}
-	});
 
-	const frameCount = Math.max(1, profile.frames.length);
-	let keys = new Float64Array(active.length);
-	for (let depth = 0; active.length > 0; depth++) {
-		// Children of this level: (parent node, frame) -> weight. A sample whose stack ends here
-		// gets key -1: it is its node's self time and goes no deeper.
-		const weightOf = new Map<number, number>();
-		for (let i = 0; i < active.length; i++) {
-			const sample = samples[active[i]!]!;
-			if (depth >= sample.stack.length) {
-				keys[i] = -1;
+	// The samples still inside a kept node, grouped by that node: group g holds
+	// order[groupStart[g] .. groupStart[g + 1]) and is node groupNode[g]. Within a group samples
+	// stay in profile order, so children are met (and numbered) in the order the samples first
+	// reach them, whatever the grouping. Each level is one counting pass per group over typed
+	// arrays indexed by frame id: no hashing, no per-node objects.
+	let order = new Int32Array(samples.length);
+	let next = new Int32Array(samples.length);
+	let groupNode: number[] = [];
+	let groupStart: number[] = [0];
+	{
+		const slotOf = new Map<number, number>();
+		const counts: number[] = [];
+		const nodes: number[] = [];
+		const slots = new Int32Array(samples.length);
+		for (let i = 0; i < samples.length; i++) {
+			const node = commNode.get(samples[i]!.comm || '[unknown]');
+			if (node === undefined) {
+				slots[i] = -1;
 				continue;
 			}
-			const key = at[i]! * frameCount + sample.stack[depth]!;
-			keys[i] = key;
-			weightOf.set(key, (weightOf.get(key) ?? 0) + sample.weight);
+			let slot = slotOf.get(node);
+			if (slot === undefined) {
+				slot = nodes.push(node) - 1;
+				counts.push(0);
+				slotOf.set(node, slot);
+			}
+			counts[slot]! += 1;
+			slots[i] = slot;
 		}
-		// Kept children get their node id in place of their weight; cut ones are deleted.
-		for (const [key, weight] of weightOf) {
-			const p = Math.floor(key / frameCount);
-			if (weight >= baseThreshold) weightOf.set(key, -1 - keep(p, key - p * frameCount, weight));
-			else {
-				cutCount[p]! += 1;
-				cutWeight[p]! += weight;
-				weightOf.delete(key);
+		const fill: number[] = [];
+		let at = 0;
+		for (let g = 0; g < nodes.length; g++) {
+			fill.push(at);
+			at += counts[g]!;
+			groupStart.push(at);
+		}
+		groupNode = nodes;
+		for (let i = 0; i < samples.length; i++) if (slots[i]! >= 0) order[fill[slots[i]!]!++] = i;
+	}
+
+	// Stacks copied once into one array: each level reads one frame of every sample still inside
+	// a kept node, and scattered stack arrays cost a cache miss or two per read, which dominated.
+	let frameTotal = 0;
+	for (const sample of samples) frameTotal += sample.stack.length;
+	const flat = new Int32Array(frameTotal);
+	const start = new Int32Array(samples.length + 1);
+	for (let i = 0, at = 0; i < samples.length; i++) {
+		const stack = samples[i]!.stack;
+		start[i] = at;
+		for (let d = 0; d < stack.length; d++) flat[at++] = stack[d]!;
+		start[i + 1] = at;
+	}
+	// The frame each sample of `order` is at on this level, or -1 past its stack's end.
+	const here = new Int32Array(samples.length);
+	const frameCount = profile.frames.length;
+	const weightOf = new Float64Array(frameCount);
+	const countOf = new Int32Array(frameCount);
+	// child node of a frame under the current group, or -1 when cut; valid while seenIn == group stamp.
+	const childOf = new Int32Array(frameCount);
+	const fillOf = new Int32Array(frameCount);
+	const seenIn = new Int32Array(frameCount);
+	let stamp = 0;
+	const touched = new Int32Array(frameCount);
+	for (let depth = 0; groupNode.length > 0; depth++) {
+		const nextNode: number[] = [];
+		const nextStart: number[] = [0];
+		let out = 0;
+		for (let g = 0; g < groupNode.length; g++) {
+			const node = groupNode[g]!;
+			const from = groupStart[g]!;
+			const to = groupStart[g + 1]!;
+			stamp += 1;
+			let seen = 0;
+			for (let i = from; i < to; i++) {
+				const s = order[i]!;
+				const at = start[s]! + depth;
+				// A sample whose stack ends here is its node's self time and goes no deeper.
+				if (at >= start[s + 1]!) {
+					here[i] = -1;
+					continue;
+				}
+				const f = flat[at]!;
+				here[i] = f;
+				if (seenIn[f] !== stamp) {
+					seenIn[f] = stamp;
+					weightOf[f] = 0;
+					countOf[f] = 0;
+					touched[seen++] = f;
+				}
+				weightOf[f]! += weights[s]!;
+				countOf[f]! += 1;
+			}
+			for (let t = 0; t < seen; t++) {
+				const f = touched[t]!;
+				const weight = weightOf[f]!;
+				if (weight >= baseThreshold) {
+					const child = keep(node, f, weight);
+					childOf[f] = child;
+					fillOf[f] = out;
+					nextNode.push(child);
+					out += countOf[f]!;
+					nextStart.push(out);
+				} else {
+					childOf[f] = -1;
+					cutCount[node]! += 1;
+					cutWeight[node]! += weight;
+				}
+			}
+			for (let i = from; i < to; i++) {
+				const f = here[i]!;
+				if (f >= 0 && childOf[f]! >= 0) next[fillOf[f]!++] = order[i]!;
 			}
 		}
-		const nextActive: number[] = [];
-		const nextAt: number[] = [];
-		for (let i = 0; i < active.length; i++) {
-			const key = keys[i]!;
-			if (key < 0) continue;
-			const node = weightOf.get(key);
-			if (node !== undefined) {
-				nextActive.push(active[i]!);
-				nextAt.push(-1 - node);
-			}
-		}
-		active = nextActive;
-		at = nextAt;
-		if (keys.length > 2 * active.length) keys = new Float64Array(active.length);
+		[order, next] = [next, order];
+		groupNode = nextNode;
+		groupStart = nextStart;
 	}
 
 	// Over the node budget: only the widest stay (kept nodes are those at least as wide as the bar,
