@@ -140,6 +140,11 @@ export class HubState extends EventEmitter<HubStateEvents> implements LiveView {
 		this.publish(this.#requests.add(batch.host, batch));
 	}
 
+	/** Requests left out of what browsers are sent past LIVE_REQUESTS_PER_SECOND per host (all stored). */
+	get requestsThinned(): number {
+		return this.#requests.thinned;
+	}
+
 	/** The newest snapshot of one kind per host, or only `host`'s. */
 	latest<T extends LatestMessage['type']>(type: T, host?: string): Extract<LatestMessage, { type: T }>[] {
 		const out: Extract<LatestMessage, { type: T }>[] = [];

@@ -61,6 +61,16 @@ export function createHubMetrics(state: HubState, profiles?: Pick<ProfileStore, 
 	};
 	// Label sets per host would otherwise outlive the hosts the state forgets, without bound.
 	state.on('forgotten', (host) => metrics.windowsIngested.remove({ host }));
+	// A live-view sample, not a loss: every request is stored (see LIVE_REQUESTS_PER_SECOND).
+	new Counter({
+		name: 'firesight_hub_live_requests_thinned_total',
+		help: 'Requests left out of what browsers are sent live, past 2,000 a second per host; all are stored',
+		registers: [registry],
+		collect() {
+			this.reset();
+			this.inc(state.requestsThinned);
+		},
+	});
 	// Drops are cumulative counters owned by each collector; expose the latest value it reported.
 	new Gauge({
 		name: 'firesight_collector_drops',
