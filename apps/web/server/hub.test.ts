@@ -137,6 +137,8 @@ test('collectors need the token; windows go in over /ingest and come back over t
 		assert.equal(flame.totalSamples, 100);
 		const spin = flame.topFunctions.find((f) => f.name === 'spin');
 		assert.equal(spin?.self, 75);
+		const again = await trpc.profile.flame.query({ fromMs: now - 60_000, toMs: now + 1000, pid: 4242, minFraction: 0 });
+		assert.equal(again.cached, true);
 		const folded = await trpc.profile.folded.query({ fromMs: now - 60_000, toMs: now + 1000, comm: 'burn' });
 		assert.equal(folded.text, 'burn;main;idle 25\nburn;main;spin 75\n');
 		await assert.rejects(trpc.profile.flame.query({ fromMs: now, toMs: now - 1 }), (err: TRPCClientError<AppRouter>) => {
@@ -156,6 +158,8 @@ test('collectors need the token; windows go in over /ingest and come back over t
 
 		const metrics = await (await fetch(`${hub.url}/metrics`)).text();
 		assert.match(metrics, /firesight_hub_windows_ingested_total\{host="box"\} 2\b/);
+		assert.match(metrics, /firesight_hub_range_cache_queries_total\{result="merged"\} [1-9]/);
+		assert.match(metrics, /firesight_hub_range_cache_queries_total\{result="hit"\} [1-9]/);
 		assert.match(metrics, /firesight_hub_messages_rejected_total\{reason="invalid"\} 1\b/);
 		assert.match(metrics, /firesight_hub_window_repairs_total\{reason="stack_dropped"\} 1\b/);
 		assert.match(metrics, /firesight_hub_ingest_unauthorized_total 2\b/);

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { rangeCacheFor } from '@firesight/api';
 import { limits } from '@firesight/protocol';
 import type { ProfileStore } from '@firesight/store';
 import type { HubState } from './hub-state.ts';
@@ -103,6 +104,21 @@ export function createHubMetrics(state: HubState, profiles?: Pick<ProfileStore, 
 			collect() {
 				this.reset();
 				this.inc(profiles.cacheResets);
+			},
+		});
+		// Whether a live page moving its range is served from the range cache (hit), by moving an
+		// earlier merge forward (extended), or by a fresh merge (merged): the last is the slow one.
+		const ranges = rangeCacheFor(profiles);
+		new Counter({
+			name: 'firesight_hub_range_cache_queries_total',
+			help: 'Profile range queries by how their merge was found: hit (cached), extended (an earlier range moved forward), merged (merged afresh)',
+			labelNames: ['result'] as const,
+			registers: [registry],
+			collect() {
+				this.reset();
+				this.inc({ result: 'hit' }, ranges.stats.hits);
+				this.inc({ result: 'extended' }, ranges.stats.extended);
+				this.inc({ result: 'merged' }, ranges.stats.misses - ranges.stats.extended);
 			},
 		});
 	}
