@@ -27,7 +27,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { RequestAttribution } from '@firesight/collector/request-attribution';
-import { TlsCapture } from '@firesight/collector/tls';
+import { TlsCapture, tlsFeature } from '@firesight/collector/tls';
 import { Profiler, type DrainedWindow } from '@firesight/native';
 import { freePort, makeCert, startNodeServer } from '@firesight/testing/tls-peers';
 
@@ -217,7 +217,7 @@ async function startSampling(serverPid: number): Promise<Sampling> {
 interface FixedRun {
 	rate: number;
 	load: LoadResult;
-	/** Records lost anywhere the capture counts a loss, during this load. */
+	/** Records lost anywhere the capture counts a loss, or not sent over the TLS feature's budget, during this load. */
 	drops?: number;
 	/** Requests of this load captured (client and server side each). */
 	captured?: number;
@@ -288,7 +288,14 @@ async function captureMode(
 		byPrefix.set(p, (byPrefix.get(p) ?? 0) + 1);
 	});
 	capture.on('error', () => {}); // attach failures of unrelated processes: not this benchmark's business
-	capture.start();
+	// The collector's own path from the capture to the hub's socket: wire form, batches, and the
+	// per-second budget, whose overflow (requestsNotSent) is a drop like the kernel's.
+	const tls = tlsFeature({ create: () => capture, ...(attribution ? { attribution } : {}) }).start({
+		host: 'bench',
+		log: () => {},
+		send: () => {},
+	});
+	const notSent = () => tls.drops().requestsNotSent ?? 0;
 	const tlsIds = new Set(
 		progs()
 			.filter((p) => !before.has(p.id))
@@ -299,13 +306,14 @@ async function captureMode(
 	const timed = await timedMax(port, serverPid, sampling, tlsIds);
 	const fixed: FixedRun[] = [];
 	for (const rate of RATES) {
-		const lost0 = losses(capture.counters());
+		const lost0 = losses(capture.counters()) + notSent();
 		const run = await load(port, serverPid, true, rate);
 		await new Promise((r) => setTimeout(r, 300)); // the last records' drain
-		fixed.push({ rate, load: run, drops: losses(capture.counters()) - lost0, captured: byPrefix.get(run.prefix) ?? 0 });
+		const drops = losses(capture.counters()) + notSent() - lost0;
+		fixed.push({ rate, load: run, drops, captured: byPrefix.get(run.prefix) ?? 0 });
 	}
 	const cpu = process.cpuUsage(cpu0);
-	capture.stop();
+	await tls.stop();
 	return { mode, ...timed, fixed, collectorCpuMs: (cpu.user + cpu.system) / 1000 };
 }
 
@@ -399,7 +407,12 @@ function report(rounds: ModeResult[][]): void {
 	lines.push(`own OpenSSL, so both are traced: every request is 4 data-carrying SSL calls (client write and read,`);
 	lines.push(`server read and write). ${SECONDS} s per load; "fixed" is an open loop at ${RATES.join(' and ')} requests/s. Peer CPU is`);
 	lines.push('server (from /proc) plus client (its own process.cpuUsage), per request of the closed loop; collector CPU is the');
-	lines.push("capture's process (decoding, HTTP parsing, aggregates) over every load, per request, from after the capture started.");
+	lines.push(
+		"capture's process (decoding, HTTP parsing, aggregates, and the collector's TLS feature: wire form and batches) over every load, per request, from after the capture started.",
+	);
+	lines.push(
+		'Drops are every loss the capture counts (kernel and reassembly) plus the requests the TLS feature did not send over its per-second budget (`tls.requestsNotSent`).',
+	);
 	lines.push(`"firesight + attribution" also keeps each thread's request in the kernel and tells the collector's`);
 	lines.push(`request attribution about each one. The CPU profiler samples the server at ${FREQUENCY} Hz in every mode. 2 shared`);
 	lines.push(`cores, a VM, other work running: the modes alternate within each round, ratios are taken against the same`);

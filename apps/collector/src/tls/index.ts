@@ -1,3 +1,4 @@
+export { tlsFeature, type TlsFeatureOptions } from './tls-feature.ts';
 export { TlsCapture, type TlsCaptureOptions, type TlsCaptureCounters, type TlsCaptureEvents } from './tls-capture.ts';
 export { RequestAggregator, latencyBucket, quantile, type RequestAggregates } from './request-aggregates.ts';
 export { ConnectionTracker, formatEndpoint, type ConnectionSummary, type TrackedExchange } from './connection-tracker.ts';
