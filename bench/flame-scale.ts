@@ -218,6 +218,8 @@ try {
 	interface PageRun {
 		navToPaint: number;
 		flameQuery: number;
+		/** When the page sent the flame request, ms after navigation. */
+		flameSent: number;
 		zoom: number;
 	}
 	/** Navigation to first paint, then a click on the widest frame under the process and the time until its subtree is drawn. */
@@ -234,6 +236,7 @@ try {
 				return {
 					painted: (window as unknown as { __flame: { painted: number } }).__flame.painted,
 					query: q ? q.responseEnd - q.startTime : NaN,
+					sent: q ? q.startTime : NaN,
 				};
 			});
 			let zoom = NaN;
@@ -266,7 +269,7 @@ try {
 					zoom = (await page.evaluate(drawnAfterSubtree, svgsBefore))! - clickedAt;
 				}
 			}
-			return { navToPaint: first.painted, flameQuery: first.query, zoom };
+			return { navToPaint: first.painted, flameQuery: first.query, flameSent: first.sent, zoom };
 		} finally {
 			await page.close();
 		}
@@ -335,7 +338,7 @@ try {
 				coldPage.push(await openPage(fromMs, endMs, zoomPath));
 				warmPage.push(await openPage(fromMs, endMs, zoomPath));
 				log(
-					`${range.label} rep ${rep + 1}: api old ${ms(oldApi.at(-1)!.ms)} new cold ${ms(cold.ms)} warm ${ms(warmApi.at(-1)!.ms)}; paint old ${ms(oldPage.at(-1)!.navToPaint)} new cold ${ms(coldPage.at(-1)!.navToPaint)} warm ${ms(warmPage.at(-1)!.navToPaint)}`,
+					`${range.label} rep ${rep + 1}: api old ${ms(oldApi.at(-1)!.ms)} new cold ${ms(cold.ms)} warm ${ms(warmApi.at(-1)!.ms)}; paint old ${ms(oldPage.at(-1)!.navToPaint)} new cold ${ms(coldPage.at(-1)!.navToPaint)} (flame sent at ${ms(coldPage.at(-1)!.flameSent)}) warm ${ms(warmPage.at(-1)!.navToPaint)}`,
 				);
 			}
 			const m = (xs: { ms: number }[]) => median(xs.map((x) => x.ms));
