@@ -51,9 +51,7 @@ test('on random profiles it builds the same tree as the reference builder', () =
 		const options: PrunedFlameTreeOptions = {
 			// Half the time a whole number of samples, so some nodes sit exactly on the threshold.
 			minFraction:
-				random() < 0.5
-					? [0, 0.001, 0.01, 0.05, 0.3][Math.floor(random() * 5)]!
-					: Math.floor(1 + random() * 8) / Math.max(1, total),
+				random() < 0.5 ? [0, 0.001, 0.01, 0.05, 0.3][Math.floor(random() * 5)]! : Math.floor(1 + random() * 8) / Math.max(1, total),
 			...(random() < 0.5 ? { maxNodes: 1 + Math.floor(random() * 60) } : {}),
 		};
 		const expected: PrunedFlameTree = referencePrunedFlameTree(profile, options);
