@@ -8,12 +8,13 @@ import { findNode, graftSubtree } from '@firesight/profile';
 import { combinedShare, searchShare } from '../../lib/flame-search.ts';
 import { useSearchCount, useSubtree } from '../../lib/use-flame-zoom.ts';
 import { processRows } from '../../lib/live-store.ts';
-import { pprofHref, resolveRange, TABLE_SORT_COLUMNS } from '../../lib/profile-query.ts';
+import { parseProfileQuery, pprofHref, resolveRange, TABLE_SORT_COLUMNS } from '../../lib/profile-query.ts';
 import { sandwichHref } from '../../lib/sandwich-links.ts';
 import { defaultDiffView, diffHref } from '../../lib/diff-query.ts';
 import { useDebounced } from '../../lib/use-debounced.ts';
 import { useProcessLookup } from '../../lib/use-process-lookup.ts';
-import { useProfileData } from '../../lib/use-profile-data.ts';
+import { flameKey, flameRequest } from '../../lib/flame-request.ts';
+import { prefetchProfileData, useProfileData } from '../../lib/use-profile-data.ts';
 import { EmptyState } from '../common/empty-state.tsx';
 import { PageHead } from '../common/page-head.tsx';
 import { useLive } from '../live/live-provider.tsx';
@@ -27,6 +28,13 @@ import { QueryWarnings } from './query-warnings.tsx';
 import { useLiveFollow } from './use-live-follow.ts';
 import { useProfileUrl } from './use-profile-url.ts';
 import { ViewToolbar } from './view-toolbar.tsx';
+
+// The first flame query leaves as soon as this script runs rather than after the page has
+// hydrated and run its effects, a few hundred ms later on a busy machine: the URL says what it is.
+if (typeof window !== 'undefined' && window.location.pathname.replace(/\/+$/, '') === '/profiles') {
+	const { state } = parseProfileQuery(new URLSearchParams(window.location.search));
+	prefetchProfileData(flameKey(state, 0), flameRequest(state, Date.now()));
+}
 
 export function ProfilesView() {
 	const { query, warnings, navigate } = useProfileUrl();
@@ -42,24 +50,8 @@ export function ProfilesView() {
 
 	const [empty, setEmpty] = useState(false);
 	const follow = useLiveFollow(query.range, query.live, empty, live.windowSeq);
-	const rangeKey = query.range.kind === 'absolute' ? `${query.range.from}-${query.range.to}` : query.range.preset;
-	const key = `${rangeKey}|${query.pid}|${query.comm}|${query.endpoint ?? ''}|${query.hosts.join(',')}|${query.groupByProcess ? 'p' : ''}${query.groupByEndpoint ? 'e' : ''}|${follow.following ? follow.tick : 0}`;
-	const { data, error, loading, reload } = useProfileData(key, () => {
-		const { from, to } = resolveRange(query.range, Date.now());
-		// One pixel of a wide screen: narrower frames cannot be seen, the hub drops them.
-		const minFraction = 1 / Math.max(1200, typeof window === 'undefined' ? 1200 : window.innerWidth);
-		return {
-			from,
-			to,
-			pid: query.pid,
-			comm: query.comm,
-			endpoint: query.endpoint,
-			hosts: query.hosts,
-			minFraction,
-			groupByProcess: query.groupByProcess === true,
-			groupByEndpoint: query.groupByEndpoint === true,
-		};
-	});
+	const key = flameKey(query, follow.following ? follow.tick : 0);
+	const { data, error, loading, reload } = useProfileData(key, () => flameRequest(query, Date.now()));
 	const result = data?.result ?? null;
 	const total = result?.totalSamples ?? 0;
 	useEffect(() => setEmpty(result !== null && result.totalSamples === 0), [result]);
