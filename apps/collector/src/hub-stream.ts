@@ -3,10 +3,12 @@ import { WebSocket } from 'ws';
 import {
 	MAX_REQUESTS_PER_BATCH,
 	MAX_REQUESTS_PER_SECOND,
+	MAX_REQUEST_BATCH_WEIGHT,
 	PROTOCOL_VERSION,
 	hubReplySchema,
 	ingestCloseCodes,
 	queueClassOf,
+	requestWireWeight,
 	type DataMessage,
 	type DataMessageType,
 	type HelloMessage,
@@ -261,6 +263,10 @@ export class HubStream extends EventEmitter<HubStreamEvents> {
 			const queued = this.#live[k]!;
 			if (queued.type !== 'requests' || queued.batch.host !== message.batch.host) continue;
 			if (queued.batch.requests.length + message.batch.requests.length > MAX_REQUESTS_PER_BATCH) return false;
+			let weight = 0;
+			for (const r of queued.batch.requests) weight += requestWireWeight(r);
+			for (const r of message.batch.requests) weight += requestWireWeight(r);
+			if (weight > MAX_REQUEST_BATCH_WEIGHT) return false;
 			this.#live[k] = {
 				...queued,
 				batch: {

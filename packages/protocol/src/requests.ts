@@ -11,6 +11,23 @@ export const MAX_REQUESTS_PER_BATCH = 2_000;
  * second has past it is counted in `omitted` (and `tls.requestsNotSent`), not sent.
  */
 export const MAX_REQUESTS_PER_SECOND = 20_000;
+/**
+ * What a batch of requests may weigh by requestWireWeight, half the hub's largest message
+ * (limits.maxMessageBytes): 2,000 requests with bodies kept (`--capture-bodies`) would not fit one.
+ */
+export const MAX_REQUEST_BATCH_WEIGHT = limits.maxMessageBytes / 2;
+
+/**
+ * An upper bound on a request's bytes in a JSON message, cheap to take: every character of its
+ * strings counted six times (the most JSON's escapes make of one), plus its fixed fields.
+ */
+export function requestWireWeight(r: RequestRecord): number {
+	let chars = r.path.length + r.endpoint.length + r.comm.length + (r.requestBody?.length ?? 0) + (r.responseBody?.length ?? 0);
+	for (const [n, v] of r.requestHeaders) chars += n.length + v.length + 8;
+	for (const [n, v] of r.responseHeaders) chars += n.length + v.length + 8;
+	return 6 * chars + 1024;
+}
+
 /** Endpoint rows (pid, role, method, template) in one stored window. */
 export const MAX_ENDPOINTS_PER_WINDOW = 100_000;
 /** Log2 latency buckets in microseconds: bucket i holds [2^i, 2^(i+1)) µs, bucket 0 also < 1 µs. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { test } from 'node:test';
-import type { DataMessage, RequestBatch, RequestRecord, RequestWindow } from '@firesight/protocol';
+import { limits, type DataMessage, type RequestBatch, type RequestRecord, type RequestWindow } from '@firesight/protocol';
 import { RequestAggregator } from './request-aggregates.ts';
 import { tlsFeature, toWireRequest, type TlsCaptureLike } from './tls-feature.ts';
 import type { TlsCaptureCounters } from './tls-capture.ts';
@@ -229,6 +229,25 @@ test("a busy second goes out as several batches, each within the wire's bound", 
 	);
 	assert.equal(tls.drops().requestsNotSent, 2);
 	for (let i = 1; i < sent.batches.length; i++) assert.ok(sent.batches[i]!.ts > sent.batches[i - 1]!.ts);
+});
+
+test('requests with their bodies kept go out in batches that fit the hub’s largest message', async () => {
+	const fake = new FakeCapture();
+	const { context, sent } = sink();
+	const tls = tlsFeature({ now: () => 1000, create: () => fake }).start(context);
+	// 80 requests of 1 MiB bodies: under the 2,000 of a batch, but not one message of 64 MiB.
+	const body = 'b'.repeat(1 << 20);
+	for (let i = 0; i < 80; i++) fake.emitRequest(req({ path: `/${i}`, requestBody: body }));
+	await tls.stop();
+	assert.ok(sent.batches.length > 1);
+	assert.equal(
+		sent.batches.reduce((n, b) => n + b.requests.length, 0),
+		80,
+	);
+	for (const b of sent.batches) {
+		const bytes = Buffer.byteLength(JSON.stringify({ type: 'requests', batch: b }));
+		assert.ok(bytes <= limits.maxMessageBytes, `a batch of ${b.requests.length} is ${bytes} bytes`);
+	}
 });
 
 test('a request record keeps its requestId on the wire, and has none when it got none', () => {

@@ -1,6 +1,8 @@
 import {
 	MAX_REQUESTS_PER_BATCH,
 	MAX_REQUESTS_PER_SECOND,
+	MAX_REQUEST_BATCH_WEIGHT,
+	requestWireWeight,
 	type ProcessRow,
 	type RequestRecord,
 	type RequestWindow,
@@ -138,6 +140,8 @@ function startTls(options: TlsFeatureOptions, { host, send, log }: FeatureContex
 		options.create?.({ captureBodies }) ?? new TlsCapture({ captureBodies, ...(attribution ? { attribution } : {}) });
 	cap.start();
 	let pending: RequestRecord[] = [];
+	/** requestWireWeight of what is pending: with bodies kept, fewer than maxBatch fill a message. */
+	let pendingWeight = 0;
 	/**
 	 * Requests that may still go out: a token bucket refilled at maxPerSecond a second, holding a
 	 * second's worth at most, so a burst of up to a second's budget goes out whole and a steady
@@ -170,7 +174,11 @@ function startTls(options: TlsFeatureOptions, { host, send, log }: FeatureContex
 			return;
 		}
 		allowance--;
-		pending.push(toWireRequest(r));
+		const wire = toWireRequest(r);
+		const weight = requestWireWeight(wire);
+		if (pending.length > 0 && pendingWeight + weight > MAX_REQUEST_BATCH_WEIGHT) flush();
+		pending.push(wire);
+		pendingWeight += weight;
 		// A full batch goes now: waiting for the timer would only hold more in memory.
 		if (pending.length >= maxBatch) return flush();
 		// Requests come a ring-buffer drain at a time: one timer per drain sends them together.
@@ -197,6 +205,7 @@ function startTls(options: TlsFeatureOptions, { host, send, log }: FeatureContex
 			omitted = 0;
 		}
 		pending = [];
+		pendingWeight = 0;
 	}
 	const sendBatch = () => {
 		const t = now();
