@@ -127,17 +127,26 @@ test('10,000 request records a second for three seconds reach the store, every o
 	});
 });
 
-test('a burst past the per-second budget is counted as not sent, and what was sent is all stored', async () => {
+test('a burst past the per-second budget is counted as not sent, and every record is stored or counted', async () => {
 	const fake = new FakeCapture();
 	await withPath(fake, async (hub, collector, tls) => {
-		// Two and a half seconds of the budget within a fraction of one: the bucket's second of
-		// allowance goes out, the rest (less what refills meanwhile) is counted.
+		// Two and a half seconds of the budget within a fraction of one, a drain per event-loop turn:
+		// the bucket's second of allowance goes out, the rest (less what refills meanwhile) is counted.
 		const total = MAX_REQUESTS_PER_SECOND * 2.5;
-		for (let emitted = 0; emitted < total; emitted += 5_000) fake.drain(records(emitted, 5_000));
+		for (let emitted = 0; emitted < total; emitted += 5_000) {
+			fake.drain(records(emitted, 5_000));
+			await new Promise((r) => setImmediate(r));
+		}
 		const notSent = tls().drops().requestsNotSent ?? 0;
 		assert.ok(notSent > 0, 'the budget held');
-		await until(`${total - notSent} requests in the store`, async () => (await storedPaths(hub)).size >= total - notSent);
-		assert.equal((await storedPaths(hub)).size + notSent, total, 'every record either stored or counted');
-		assert.equal(collector.stream.counters.dropped.requests, 0);
+		// What the queue to the hub let go while the burst outran the socket is counted there.
+		const queueDropped = () => collector.stream.counters.dropped.requests;
+		let stored = 0;
+		await until('every record stored or counted', async () => (stored = (await storedPaths(hub)).size) + notSent + queueDropped() >= total);
+		assert.equal(stored + notSent + queueDropped(), total, 'every record either stored or counted, once');
+		assert.ok(
+			stored >= MAX_REQUESTS_PER_SECOND - queueDropped(),
+			`${stored} stored: at least a second's budget less what the queue counted`,
+		);
 	});
 });
