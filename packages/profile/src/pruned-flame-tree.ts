@@ -82,7 +82,7 @@ export function prunedFlameTree(profile: Profile, options: PrunedFlameTreeOption
 	// arrays indexed by frame id: no hashing, no per-node objects.
 	let order = new Int32Array(samples.length);
 	let next = new Int32Array(samples.length);
-	let groupNode: number[] = [];
+	let groupNode: number[];
 	let groupStart: number[] = [0];
 	{
 		const slotOf = new Map<number, number>();
