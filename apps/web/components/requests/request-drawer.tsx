@@ -100,8 +100,8 @@ interface RequestDrawerProps {
 /**
  * One request's details beside the live table: what it was, its sizes and timings, and its
  * headers as stored (secrets redacted by the collector, and again by the hub). Not modal: the
- * table stays usable. Focus moves into the drawer when it opens and back to where it was when
- * it closes; Esc closes it.
+ * table stays usable. Focus moves into the drawer when it opens and back to the table when it
+ * closes; Esc closes it.
  */
 export function RequestDrawer({ request, onClose }: RequestDrawerProps) {
 	const stored = useStoredRequest(request);
@@ -109,13 +109,14 @@ export function RequestDrawer({ request, onClose }: RequestDrawerProps) {
 
 	useEffect(() => {
 		const opener = document.activeElement instanceof HTMLElement ? document.activeElement : null;
-		// Newer requests can push the opening row out of the (virtualized) table meanwhile: then
-		// focus goes back to the table that held it.
+		// Newer requests push rows out of the (virtualized) live table at any moment, even right
+		// after focus returns to one, which would drop focus to the page: so focus goes back to
+		// the table that held the opening row, which stays.
 		const table = opener?.closest<HTMLElement>('.virtual-table-wrap') ?? null;
 		closeRef.current?.focus();
 		return () => {
-			if (opener?.isConnected) opener.focus();
-			else if (table?.isConnected) table.focus();
+			if (table?.isConnected) table.focus();
+			else if (opener?.isConnected) opener.focus();
 		};
 	}, []);
 	useEffect(() => {
