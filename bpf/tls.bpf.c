@@ -96,17 +96,19 @@ struct tls_call {
  * the same instant, lose the earlier call: counted as TLS_ACTIVE_FULL.
  */
 #define ACTIVE_SLOTS 16384
+/* Set by the collector before load with the map's size (a power of two): fewer slots in tests. */
+const volatile __u32 active_mask = ACTIVE_SLOTS - 1;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__type(key, __u32); /* tid % ACTIVE_SLOTS */
+	__type(key, __u32); /* tid & active_mask */
 	__type(value, struct tls_call);
 	__uint(max_entries, ACTIVE_SLOTS);
 } active SEC(".maps");
 
 static __always_inline struct tls_call *active_slot(__u64 id)
 {
-	__u32 slot = (__u32)id & (ACTIVE_SLOTS - 1);
+	__u32 slot = (__u32)id & active_mask;
 
 	return bpf_map_lookup_elem(&active, &slot);
 }

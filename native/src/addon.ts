@@ -95,6 +95,12 @@ export interface RawTlsTracerConfig {
 	http1: RawHttp1Config;
 	/** Processes whose bodies are kept from the start. */
 	bodyPids: number[];
+	/** Slots of SSL calls in flight (a power of two). */
+	activeSlots: number;
+	/** SSL objects and socket generations remembered (each an LRU map of this size). */
+	connectionEntries: number;
+	/** Threads with a request context, when this tracer makes the shared map. */
+	requestContextEntries: number;
 }
 
 /** What addon.cc exports. */

@@ -17,7 +17,7 @@ std::weak_ptr<RequestContextMap> shared;
 
 } // namespace
 
-std::shared_ptr<RequestContextMap> RequestContextMap::Acquire()
+std::shared_ptr<RequestContextMap> RequestContextMap::Acquire(uint32_t entries)
 {
 	std::lock_guard<std::mutex> lock(mutex);
 	if (auto held = shared.lock())
@@ -25,7 +25,7 @@ std::shared_ptr<RequestContextMap> RequestContextMap::Acquire()
 	// A plain hash keyed by thread id: entries are deleted when their thread exits, and a full
 	// map is counted by the tls tool rather than silently evicting another thread's request.
 	int fd = bpf_map_create(BPF_MAP_TYPE_HASH, "request_ctx", sizeof(__u32),
-				sizeof(struct request_context), REQUEST_CONTEXT_ENTRIES, nullptr);
+				sizeof(struct request_context), entries, nullptr);
 	if (fd < 0)
 		return nullptr;
 	std::shared_ptr<RequestContextMap> made(new RequestContextMap(fd));

@@ -73,8 +73,8 @@ public:
 	}
 
 	// new TlsTracer({selfTgid, pids, ringBytes, maxInFlightBytes, pollTimeoutMs, syscallHook,
-	// requestContext, onBatch, http1: {maxBodyBytes, maxConnections, idleTimeoutMs}, bodyPids}).
-	// Main thread.
+	// requestContext, onBatch, http1: {maxBodyBytes, maxConnections, idleTimeoutMs}, bodyPids,
+	// activeSlots, connectionEntries, requestContextEntries}). Main thread.
 	explicit TlsTracer(const Napi::CallbackInfo &info)
 		: Napi::ObjectWrap<TlsTracer>(info),
 		  http1_(Http1TrackerOptionsFrom(
@@ -90,6 +90,10 @@ public:
 		int poll_timeout_ms = cfg.Get("pollTimeoutMs").As<Napi::Number>().Int32Value();
 		std::string hook = cfg.Get("syscallHook").As<Napi::String>().Utf8Value();
 		bool request_context = cfg.Get("requestContext").As<Napi::Boolean>().Value();
+		uint32_t active_slots = cfg.Get("activeSlots").As<Napi::Number>().Uint32Value();
+		uint32_t conn_entries = cfg.Get("connectionEntries").As<Napi::Number>().Uint32Value();
+		uint32_t request_entries =
+			cfg.Get("requestContextEntries").As<Napi::Number>().Uint32Value();
 		Napi::Array body_pids = cfg.Get("bodyPids").As<Napi::Array>();
 		for (uint32_t i = 0; i < body_pids.Length(); i++)
 			http1_.SetCaptureBodies(body_pids.Get(i).As<Napi::Number>().Uint32Value(),
@@ -103,7 +107,11 @@ public:
 		skel_->rodata->filter_pids = pids.Length() > 0;
 		skel_->rodata->request_context = request_context;
 		bpf_map__set_max_entries(skel_->maps.events, ring_bytes);
-		request_contexts_ = RequestContextMap::Acquire();
+		skel_->rodata->active_mask = active_slots - 1;
+		bpf_map__set_max_entries(skel_->maps.active, active_slots);
+		bpf_map__set_max_entries(skel_->maps.ssl_conns, conn_entries);
+		bpf_map__set_max_entries(skel_->maps.fd_gens, conn_entries);
+		request_contexts_ = RequestContextMap::Acquire(request_entries);
 		if (!request_contexts_)
 			throw NativeError(env, "bpf_map_create(request_contexts)", errno);
 		int err = request_contexts_->ReuseIn(skel_->maps.request_contexts);

@@ -28,6 +28,18 @@ export interface TlsTracerOptions {
 	ringBytes?: number;
 	/** Bytes of batches waiting for JavaScript before further batches are dropped (and counted). */
 	maxInFlightBytes?: number;
+	/**
+	 * Slots of SSL calls in flight, indexed by thread id (a power of two): two threads of one slot
+	 * inside SSL calls at once lose a call, counted as activeFull.
+	 */
+	activeSlots?: number;
+	/** SSL objects tied to sockets, and socket generations, remembered at once (LRU maps). */
+	connectionEntries?: number;
+	/**
+	 * Threads with a request context at once; past it requestContextFull. Only when this tracer
+	 * makes the map the profiler shares (none holds it yet).
+	 */
+	requestContextEntries?: number;
 	/** Records that could not be decoded (a layout mismatch): counted, never thrown into the poll loop. */
 	onDecodeError?: (err: Error) => void;
 	/**
@@ -52,6 +64,18 @@ export class TlsTracer {
 		const ringBytes = options.ringBytes ?? 16 << 20;
 		if (!Number.isInteger(ringBytes) || ringBytes < 4096 || (ringBytes & (ringBytes - 1)) !== 0) {
 			throw new RangeError(`ringBytes must be a power of two of at least 4096, got ${ringBytes}`);
+		}
+		const activeSlots = options.activeSlots ?? 16_384;
+		if (!Number.isInteger(activeSlots) || activeSlots < 1 || activeSlots > 1 << 20 || (activeSlots & (activeSlots - 1)) !== 0) {
+			throw new RangeError(`activeSlots must be a power of two from 1 to 2^20, got ${activeSlots}`);
+		}
+		const connectionEntries = options.connectionEntries ?? 65_536;
+		const requestContextEntries = options.requestContextEntries ?? 65_536;
+		for (const [name, v] of [
+			['connectionEntries', connectionEntries],
+			['requestContextEntries', requestContextEntries],
+		] as const) {
+			if (!Number.isInteger(v) || v < 1 || v > 1 << 24) throw new RangeError(`${name} must be a whole number from 1 to 2^24, got ${v}`);
 		}
 		checkBpfPrerequisites();
 		const http1 = http1Config(options.http1);
@@ -80,6 +104,9 @@ export class TlsTracer {
 				onBatch,
 				http1,
 				bodyPids: [...(options.captureBodies ?? [])],
+				activeSlots,
+				connectionEntries,
+				requestContextEntries,
 			});
 		} catch (err) {
 			throw toNativeError(err);

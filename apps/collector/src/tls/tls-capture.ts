@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { templatePath } from '@firesight/http1';
-import { TlsTracer, type Http1Message, type Http1Stat, type TlsCounter, type TlsEvent } from '@firesight/native';
+import { TlsTracer, type Http1Message, type Http1Stat, type TlsCounter, type TlsEvent, type TlsTracerOptions } from '@firesight/native';
 import { DEFAULT_REDACTION, redactHeaders, redactRequestPath, type RedactionRules, type RequestRecord } from '@firesight/protocol';
 import { monotonicToEpochMs, readClocks, type ClockReading } from '../monotonic-clock.ts';
 import type { RequestAttribution } from '../request-attribution.ts';
@@ -24,6 +24,8 @@ export interface TlsCaptureOptions {
 	maxConnections?: number;
 	/** Kernel ring buffer bytes (power of two). */
 	ringBytes?: number;
+	/** Sizes of the kernel maps and of the queue to JavaScript (the defaults, or smaller in tests). */
+	kernel?: Pick<TlsTracerOptions, 'activeSlots' | 'connectionEntries' | 'requestContextEntries' | 'maxInFlightBytes'>;
 	/** How socket syscalls are seen (see TlsTracerOptions): 'auto' unless comparing the two. */
 	syscallHook?: 'auto' | 'raw';
 	/** Told what each request the kernel gave an id was, so that CPU samples can be labelled with it. */
@@ -87,6 +89,7 @@ export class TlsCapture extends EventEmitter<TlsCaptureEvents> {
 	start(): void {
 		if (this.#tracer) return;
 		const tracer = new TlsTracer({
+			...this.#opts.kernel,
 			pids: this.#opts.pids,
 			ringBytes: this.#opts.ringBytes,
 			syscallHook: this.#opts.syscallHook,
