@@ -124,6 +124,10 @@ export const DROP_DESCRIPTIONS: Readonly<Record<string, DropDescription>> = {
 	'hub.windowRepairs.stack_dropped': { meaning: 'Invalid stacks the hub dropped so the rest of the window could be stored' },
 	'hub.messagesRejected.invalid': { meaning: 'Collector messages (whole windows among them) the hub refused as invalid', per: 'windows' },
 	'hub.messagesRejected.store': { meaning: 'Collector messages the hub could not store (the collector sends them again)', per: 'windows' },
+	'hub.messagesRejected.closed': {
+		meaning:
+			'Collector messages without an id (request batches, live snapshots) read but not stored because the hub closed their connection first',
+	},
 	'hub.unauthorized': { meaning: 'Collector connections refused for a missing or wrong token' },
 	'hub.browsersDropped': { meaning: 'Browsers cut from the live stream for reading it too slowly' },
 	'hub.imports.refused': { meaning: 'Profile files posted for import that were refused' },

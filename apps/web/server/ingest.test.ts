@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocket } from 'ws';
 import { totalWeight } from '@firesight/profile';
-import { ingestCloseCodes, type HubReply, type MessageId, type ProfileWindow } from '@firesight/protocol';
+import { ingestCloseCodes, type HubReply, type MessageId, type ProfileWindow, type RequestRecord } from '@firesight/protocol';
 import { openStorage, type Storage } from '@firesight/store';
 import { HubState } from './hub-state.ts';
 import { Ingest } from './ingest.ts';
@@ -34,11 +34,21 @@ interface Rig {
 	state: HubState;
 	/** Ledger high-water marks read from the store, as `host boot`. */
 	reads: string[];
+	/** The hub's /metrics text. */
+	metrics(): Promise<string>;
 	close(): Promise<void>;
 }
 
 /** An Ingest on a real in-memory store whose profile inserts and ledger records are logged in order. */
-async function rig(opts: { maxMarks?: number } = {}): Promise<Rig> {
+async function rig(
+	opts: {
+		maxMarks?: number;
+		maxHeldMessages?: number;
+		/** Wraps the real request store, e.g. to make it slow. */
+		requests?: (real: Storage['requests']) => Storage['requests'];
+	} = {},
+): Promise<Rig> {
+	const { requests: wrapRequests, ...ingestOpts } = opts;
 	const storage = await openStorage({ backend: 'sqlite', path: ':memory:', pruneIntervalMs: 0 });
 	const events: string[] = [];
 	const reads: string[] = [];
@@ -65,14 +75,15 @@ async function rig(opts: { maxMarks?: number } = {}): Promise<Rig> {
 		},
 	};
 	const state = new HubState();
+	const metrics = createHubMetrics(state);
 	const ingest = new Ingest({
 		token: TOKEN,
-		storage: { profiles, connections: storage.connections, requests: storage.requests, ingested },
+		storage: { profiles, connections: storage.connections, requests: wrapRequests?.(storage.requests) ?? storage.requests, ingested },
 		state,
-		metrics: createHubMetrics(state),
+		metrics,
 		heartbeatMs: 60_000,
 		log: () => {},
-		...opts,
+		...ingestOpts,
 	});
 	const server: Server = createServer();
 	server.on('upgrade', (req, socket, head) => ingest.handleUpgrade(req, socket, head));
@@ -86,6 +97,7 @@ async function rig(opts: { maxMarks?: number } = {}): Promise<Rig> {
 		reads,
 		failNext: () => (fail = true),
 		failNextRecord: () => (failRecord = true),
+		metrics: () => metrics.registry.metrics(),
 		async close() {
 			await ingest.close();
 			await new Promise((r) => server.close(r));
@@ -120,8 +132,8 @@ async function connect(r: Rig, hello: object): Promise<Client> {
 	return { ws, replies, closed, send: (m) => ws.send(JSON.stringify(m)) };
 }
 
-async function until(what: string, cond: () => boolean): Promise<void> {
-	const deadline = Date.now() + 10_000;
+async function until(what: string, cond: () => boolean, ms = 10_000): Promise<void> {
+	const deadline = Date.now() + ms;
 	while (!cond()) {
 		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
 		await new Promise((r) => setTimeout(r, 10));
@@ -197,11 +209,18 @@ test('a failed insert is not acknowledged: the connection closes with a reason, 
 		r.failNext();
 		a.send({ type: 'profile', window: windowAt(0), id: { boot: 'b1', seq: 0 } });
 		a.send({ type: 'profile', window: windowAt(1), id: { boot: 'b1', seq: 1 } });
+		a.send({ type: 'requests', batch: { host: 'h', ts: 1, requests: [], omitted: 0 } });
 		const { code, reason } = await a.closed;
 		assert.equal(code, ingestCloseCodes.storeFailed);
 		assert.match(reason, /could not store the profile window: disk full/);
 		// Nothing after the failure is stored either: a later id recorded would hide the failed one.
 		assert.deepEqual(r.events, []);
+		// The window comes back from the spool; the batch of requests, which has no id, is lost and counted.
+		const lost = /firesight_hub_messages_rejected_total\{reason="closed"\} 1\n/;
+		let text = '';
+		for (const deadline = Date.now() + 10_000; !lost.test((text = await r.metrics())) && Date.now() < deadline;)
+			await new Promise((res) => setTimeout(res, 10));
+		assert.match(text, lost);
 		assert.equal(await r.storage.ingested.highWater('h', 'b1'), -1);
 
 		const b = await connect(r, { host: 'h', boot: 'b1' });
@@ -269,6 +288,104 @@ test('the same run reconnecting replaces its old connection; the host stays conn
 		await b.closed;
 		await until('the host to be disconnected', () => r.state.hosts()[0]?.connected === false);
 	} finally {
+		await r.close();
+	}
+});
+
+/** One sample's value in a Prometheus text exposition. */
+function metricValue(text: string, name: string): number {
+	const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+	assert.ok(line, `${name} is on /metrics`);
+	return Number(line.split(' ')[1]);
+}
+
+test('a store slower than its collector: the hub stops reading at its bound, TCP pushes back on the client, and everything sent is stored once the store catches up', async () => {
+	const maxHeld = 8;
+	let open = false;
+	const waiting: (() => void)[] = [];
+	let stored = 0;
+	const r = await rig({
+		maxHeldMessages: maxHeld,
+		requests: (real) => {
+			const slow = Object.create(real) as Storage['requests'];
+			slow.insertBatch = async (batch) => {
+				while (!open) await new Promise<void>((resolve) => waiting.push(resolve));
+				await real.insertBatch(batch);
+				stored += batch.requests.length;
+			};
+			return slow;
+		},
+	});
+	try {
+		const c = await connect(r, { host: 'h' });
+		const now = Date.now();
+		const record = (i: number): RequestRecord => ({
+			ts: now - i,
+			pid: 7,
+			comm: 'node',
+			role: 'server',
+			method: 'GET',
+			path: `/items/${i}?q=${'x'.repeat(40)}`,
+			endpoint: '/items/:id',
+			status: 200,
+			latencyMs: 1.5,
+			reqBytes: 100,
+			respBytes: 2000,
+			local: '127.0.0.1:8443',
+			remote: '127.0.0.1:40000',
+			connection: '7:21:1',
+			httpVersion: '1.1',
+			requestHeaders: [['Accept', 'text/plain']],
+			responseHeaders: [['Content-Type', 'text/plain']],
+		});
+		let sent = 0;
+		let batches = 0;
+		let sentBytes = 0;
+		let smallest = Infinity;
+		const sendBatch = () => {
+			const requests = Array.from({ length: 300 }, (_, k) => record(sent + k));
+			const text = JSON.stringify({ type: 'requests', batch: { host: 'h', ts: now, requests, omitted: 0 } });
+			c.ws.send(text);
+			sent += requests.length;
+			batches++;
+			sentBytes += text.length;
+			smallest = Math.min(smallest, text.length);
+		};
+		// The store holds every write: the client keeps sending until its own socket backs up,
+		// which happens only once the hub stops reading (the kernel's buffers fill).
+		const backedUp = 1024 * 1024;
+		while (c.ws.bufferedAmount < backedUp) {
+			assert.ok(
+				sentBytes < 256 * 1024 * 1024,
+				`no backpressure on the client after ${sentBytes} bytes sent (hub held ${metricValue(await r.metrics(), 'firesight_hub_ingest_held_messages')})`,
+			);
+			sendBatch();
+			await new Promise((resolve) => setImmediate(resolve));
+		}
+		const stalled = await r.metrics();
+		// ws parses a whole socket read (64 KiB at most) even after a pause; messages larger than a
+		// read cannot complete a second one in it, so here the bound is exact.
+		const allowed = maxHeld + Math.floor((64 * 1024) / smallest);
+		assert.equal(allowed, maxHeld, 'the test sends messages larger than one socket read');
+		assert.ok(metricValue(stalled, 'firesight_hub_ingest_held_messages') <= allowed, stalled);
+		assert.ok(metricValue(stalled, 'firesight_hub_ingest_held_peak_messages') <= allowed, stalled);
+		assert.ok(metricValue(stalled, 'firesight_hub_ingest_held_messages') >= 1, 'the hub holds what the store has not taken');
+		assert.ok(metricValue(stalled, 'firesight_hub_ingest_paused_total') >= 1, stalled);
+		assert.equal(stored, 0, 'nothing is stored while the store is stalled');
+
+		// The store catches up: every request sent is stored, each batch acknowledged.
+		open = true;
+		for (const wake of waiting.splice(0)) wake();
+		await until('every request sent is stored', () => stored === sent, 120_000);
+		await until('every batch acknowledged', () => c.replies.filter((x) => x.type === 'ack').length === batches + 1, 120_000);
+		const after = await r.metrics();
+		assert.ok(metricValue(after, 'firesight_hub_ingest_held_peak_messages') <= allowed, after);
+		assert.equal(metricValue(after, 'firesight_hub_ingest_held_messages'), 0);
+		assert.ok(!/firesight_hub_messages_rejected_total\{/.test(after), `nothing was refused: ${after}`);
+		c.ws.close();
+	} finally {
+		open = true;
+		for (const wake of waiting.splice(0)) wake();
 		await r.close();
 	}
 });

@@ -2,7 +2,7 @@ import { timingSafeEqual, createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import { Counter } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import {
 	DEFAULT_REDACTION,
 	PROTOCOL_VERSION,
@@ -35,7 +35,28 @@ export interface IngestOptions {
 	maxMarks?: number;
 	/** How often collectors are pinged; one missed pong closes the connection. */
 	heartbeatMs: number;
+	/**
+	 * Messages read from one connection and not yet handled, at most: reaching it, the hub stops
+	 * reading that socket, so TCP pushes back on the collector, whose bounded queues and spool
+	 * count what they cannot hold. Default DEFAULT_MAX_HELD_MESSAGES.
+	 */
+	maxHeldMessages?: number;
+	/** The same bound in bytes. Default DEFAULT_MAX_HELD_BYTES. */
+	maxHeldBytes?: number;
 	log(line: string): void;
+}
+
+/**
+ * Above the collector's 32 stored messages in flight, so a hub that keeps up never stops reading;
+ * live snapshots and request batches, which are not acknowledged, are what reach it.
+ */
+export const DEFAULT_MAX_HELD_MESSAGES = 64;
+/** Two of the largest messages the wire allows: one being stored, one waiting. */
+export const DEFAULT_MAX_HELD_BYTES = 2 * limits.maxMessageBytes;
+
+function heldBytesOf(data: RawData): number {
+	if (Array.isArray(data)) return data.reduce((n, b) => n + b.byteLength, 0);
+	return data.byteLength;
 }
 
 function digest(s: string): Buffer {
@@ -90,6 +111,12 @@ export class Ingest {
 	readonly #marks = new Map<string, number>();
 	/** One for every connection: the same processes' command lines come from each collector again and again. */
 	readonly #commandLines: CommandLineRedactor;
+	/** Messages (and their bytes) read and not yet handled, over all connections. */
+	#held = { messages: 0, bytes: 0 };
+	/** The most one connection held at once since the hub started: how close the bounds came. */
+	#heldPeak = { messages: 0, bytes: 0 };
+	/** Times a connection reached a bound and the hub stopped reading it. */
+	#pauses = 0;
 
 	constructor(opts: IngestOptions) {
 		this.#opts = opts;
@@ -103,6 +130,42 @@ export class Ingest {
 			collect() {
 				this.reset();
 				this.inc(commandLines.evictions);
+			},
+		});
+		const held = () => this.#held;
+		const peak = () => this.#heldPeak;
+		const pauses = () => this.#pauses;
+		new Gauge({
+			name: 'firesight_hub_ingest_held_messages',
+			help: 'Collector messages read and not yet handled (stored), over all connections',
+			registers: [opts.metrics.registry],
+			collect() {
+				this.set(held().messages);
+			},
+		});
+		new Gauge({
+			name: 'firesight_hub_ingest_held_bytes',
+			help: 'Bytes of collector messages read and not yet handled, over all connections',
+			registers: [opts.metrics.registry],
+			collect() {
+				this.set(held().bytes);
+			},
+		});
+		new Gauge({
+			name: 'firesight_hub_ingest_held_peak_messages',
+			help: `The most messages one collector connection held at once since the hub started (the hub stops reading a connection at ${opts.maxHeldMessages ?? DEFAULT_MAX_HELD_MESSAGES})`,
+			registers: [opts.metrics.registry],
+			collect() {
+				this.set(peak().messages);
+			},
+		});
+		new Counter({
+			name: 'firesight_hub_ingest_paused_total',
+			help: 'Times the hub stopped reading a collector connection because its store was behind (TCP pushes back; nothing is dropped here, the collector counts what its queues cannot hold)',
+			registers: [opts.metrics.registry],
+			collect() {
+				this.reset();
+				this.inc(pauses());
 			},
 		});
 		this.#wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxMessageBytes });
@@ -169,7 +232,12 @@ export class Ingest {
 		};
 
 		const handle = async (data: RawData, isBinary: boolean): Promise<void> => {
-			if (closing) return;
+			if (closing) {
+				// Read before the hub closed the connection on purpose. A stored message comes back from
+				// the collector's spool; anything else (a batch of requests) is lost here, and counted.
+				if (!isBinary && idOf(data.toString()) === undefined) metrics.messagesRejected.inc({ reason: 'closed' });
+				return;
+			}
 			if (isBinary) return reject('binary', 'bad_message', 'messages must be JSON text');
 			const text = data.toString();
 			// One bad name or stack costs that field, counted, never the host's whole window.
@@ -247,12 +315,45 @@ export class Ingest {
 			reply(msg.type !== 'hello' && msg.id ? { type: 'ack', accepted, id: msg.id } : { type: 'ack', accepted });
 		};
 
+		// What this connection holds, read and not yet handled. Reaching either bound, the hub stops
+		// reading the socket: the messages of the read that crossed it still arrive (ws parses a
+		// whole read, at most 64 KiB), then TCP holds the rest and the collector's send waits.
+		const maxMessages = this.#opts.maxHeldMessages ?? DEFAULT_MAX_HELD_MESSAGES;
+		const maxBytes = this.#opts.maxHeldBytes ?? DEFAULT_MAX_HELD_BYTES;
+		let heldMessages = 0;
+		let heldBytes = 0;
+		let paused = false;
 		ws.on('message', (data, isBinary) => {
+			const bytes = heldBytesOf(data);
+			heldMessages++;
+			heldBytes += bytes;
+			this.#held.messages++;
+			this.#held.bytes += bytes;
+			this.#heldPeak.messages = Math.max(this.#heldPeak.messages, heldMessages);
+			this.#heldPeak.bytes = Math.max(this.#heldPeak.bytes, heldBytes);
+			if (!paused && (heldMessages >= maxMessages || heldBytes >= maxBytes)) {
+				paused = true;
+				this.#pauses++;
+				ws.pause();
+			}
 			chain = chain
 				.then(() => handle(data, isBinary))
 				.catch((err) => {
 					// handle() answers every expected failure itself; this is the last guard.
 					log(`ingest: unexpected error: ${(err as Error).stack ?? err}`);
+				})
+				.finally(() => {
+					heldMessages--;
+					heldBytes -= bytes;
+					this.#held.messages--;
+					this.#held.bytes -= bytes;
+					// Pongs are not read while paused: a store that moves counts as a live collector.
+					this.#alive.set(ws, true);
+					// Half way down, so a store just keeping up does not pause and resume on every message.
+					if (paused && heldMessages <= maxMessages / 2 && heldBytes <= maxBytes / 2) {
+						paused = false;
+						ws.resume();
+					}
 				});
 		});
 		ws.on('error', (err) => {
