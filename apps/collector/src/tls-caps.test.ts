@@ -1,0 +1,161 @@
+/**
+ * The TLS capture's kernel maps and its queue to JavaScript driven past their bounds by real TLS
+ * traffic, with each loaded small through TlsCapture's kernel options: the loss is counted under
+ * the name docs/limits.md lists, and the requests the bound does not touch are still captured.
+ * The ring buffer and the connection tracker are in collector-caps.test.ts.
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { test, type TestContext } from 'node:test';
+import type { RequestRecord } from '@firesight/protocol';
+import { bpfSkip } from '@firesight/testing/bpf-test-gate';
+import { freePort, makeCert, startNodeServer, type Cert } from '@firesight/testing/tls-peers';
+import { RequestAttribution } from './request-attribution.ts';
+import { TlsCapture, type TlsCaptureOptions } from './tls/tls-capture.ts';
+
+const skip = bpfSkip();
+
+async function until(what: string, check: () => boolean): Promise<void> {
+	const deadline = Date.now() + 60_000;
+	while (!check()) {
+		assert.ok(Date.now() < deadline, `not within 60 s: ${what}`);
+		await sleep(50);
+	}
+}
+
+/**
+ * `n` requests on one keep-alive connection, `GET <prefix><i>`, from a node client. Its pid is in
+ * none of the captures' pid lists, so only the server's side of each exchange is traced.
+ */
+const CLIENT = `
+const https = require('https');
+const [port, prefix, n] = process.argv.slice(1);
+const agent = new https.Agent({ keepAlive: true, maxSockets: 1, rejectUnauthorized: false });
+(async () => {
+	for (let i = 0; i < +n; i++) {
+		await new Promise((resolve, reject) => {
+			https.get({ host: '127.0.0.1', port: +port, path: prefix + i, agent }, (res) => { res.resume(); res.on('end', resolve); }).on('error', reject);
+		});
+	}
+	agent.destroy();
+})().catch((e) => { console.error(e); process.exit(1); });
+`;
+
+async function requests(port: number, prefix: string, n: number): Promise<void> {
+	const c = spawn(process.execPath, ['-e', CLIENT, String(port), prefix, String(n)], { stdio: 'inherit' });
+	const [code] = await once(c, 'exit');
+	assert.equal(code, 0, 'the client got every answer');
+}
+
+interface Peers {
+	cert: Cert;
+	port: number;
+	serverPid: number;
+}
+
+async function server(t: TestContext, cert?: Cert): Promise<Peers> {
+	const c = cert ?? makeCert();
+	if (!cert) t.after(() => c.remove());
+	const port = freePort();
+	const s = await startNodeServer(c, port);
+	t.after(() => s.kill());
+	return { cert: c, port, serverPid: s.pid! };
+}
+
+/** A capture of the given processes with the given kernel sizes; its server-side records by path. */
+function capture(t: TestContext, opts: TlsCaptureOptions): { cap: TlsCapture; served: (prefix: string) => number } {
+	const cap = new TlsCapture(opts);
+	const errors: Error[] = [];
+	const records: RequestRecord[] = [];
+	cap.on('error', (e) => errors.push(e));
+	cap.on('request', (r) => records.push(r));
+	cap.start();
+	t.after(() => {
+		cap.stop();
+		assert.deepEqual(
+			errors.map((e) => e.message),
+			[],
+		);
+	});
+	return { cap, served: (prefix) => records.filter((r) => r.role === 'server' && r.path.startsWith(prefix)).length };
+}
+
+/**
+ * A python client that completes its handshake, then, told to on stdin, reads from a server that
+ * will not answer: python's blocking socket sits inside SSL_read_ex (in the read syscall) until
+ * it is killed, holding its slot of in-flight calls.
+ */
+const BLOCKED_READER = `
+import socket, ssl, sys
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+s = ctx.wrap_socket(socket.create_connection(('127.0.0.1', int(sys.argv[1]))))
+print('ready', flush=True)
+sys.stdin.readline()
+s.recv(1)
+`;
+
+test('tls: past activeSlots, a thread inside an SSL call loses it to another, counted as activeFull', { skip }, async (t) => {
+	const { port, serverPid } = await server(t);
+	const reader = spawn('python3', ['-c', BLOCKED_READER, String(port)], { stdio: ['pipe', 'pipe', 'inherit'] });
+	t.after(() => reader.kill('SIGKILL'));
+	await new Promise<void>((resolve, reject) => {
+		reader.once('exit', (code) => reject(new Error(`python reader exited with ${code}`)));
+		reader.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
+	});
+	// One slot for every thread: the reader and the server's event loop share it.
+	const { cap, served } = capture(t, { pids: [serverPid, reader.pid!], kernel: { activeSlots: 1 } });
+	await until('node and libssl attached', () => cap.counters().discovery.attachedFiles >= 2);
+	reader.stdin!.write('read\n');
+	// Blocked in a read of the socket (its first argument is no longer stdin, fd 0): inside SSL_read_ex.
+	await until('the reader blocked inside SSL_read_ex', () => {
+		const [nr, fd] = readFileSync(`/proc/${reader.pid}/syscall`, 'utf8').split(' ');
+		return nr !== 'running' && fd !== undefined && fd !== '0x0';
+	});
+	// The server's first SSL call takes the only slot from the reader; it and the calls after it
+	// keep theirs.
+	await requests(port, '/active/', 20);
+	await until('all 20 requests captured by the server', () => served('/active/') === 20);
+	assert.equal(cap.counters().kernel.activeFull, 1, 'one call lost: the blocked reader\'s');
+});
+
+test('tls: past requestContextEntries, a thread\'s requests are not attributed, counted as requestContextFull', { skip }, async (t) => {
+	const a = await server(t);
+	const b = await server(t, a.cert);
+	// Room for one thread's requests: the first server's event loop takes it and keeps it while it lives.
+	const { cap, served } = capture(t, {
+		pids: [a.serverPid, b.serverPid],
+		attribution: new RequestAttribution(),
+		kernel: { requestContextEntries: 1 },
+	});
+	await until('node attached', () => cap.counters().discovery.attachedFiles >= 1);
+	await requests(a.port, '/context-a/', 10);
+	await until('the first server\'s 10 requests captured', () => served('/context-a/') === 10);
+	assert.equal(cap.counters().kernel.requestContextFull, 0, 'the first thread has the entry');
+	await requests(b.port, '/context-b/', 10);
+	await until('the second server\'s 10 requests captured', () => served('/context-b/') === 10);
+	assert.equal(cap.counters().kernel.requestContextFull, 10, 'each request of the second thread counted once');
+	await requests(a.port, '/context-a/', 10);
+	await until('the first server still captured', () => served('/context-a/') === 20);
+	assert.equal(cap.counters().kernel.requestContextFull, 10);
+});
+
+test('tls: past maxInFlightBytes, batches JavaScript has not taken are dropped, counted as streamDropped', { skip }, async (t) => {
+	const { port, serverPid } = await server(t);
+	const { cap, served } = capture(t, { pids: [serverPid], kernel: { maxInFlightBytes: 16 << 10 } });
+	await until('node attached', () => cap.counters().discovery.attachedFiles >= 1);
+	// The client runs while this thread waits for it, so the records of 300 exchanges pile up in
+	// batches that nobody takes, far past 16 KiB.
+	const blocked = spawnSync(process.execPath, ['-e', CLIENT, String(port), '/queued/', '300'], { stdio: 'inherit' });
+	assert.equal(blocked.status, 0);
+	await until('streamDropped counted', () => cap.counters().kernel.streamDropped > 0);
+	// With the thread free again, requests go through as before (after every batch that was kept).
+	await requests(port, '/after/', 20);
+	await until('the 20 requests after it captured', () => served('/after/') === 20);
+	const kept = served('/queued/');
+	assert.ok(kept < 300, `${kept} of 300 requests delivered past a 16 KiB queue`);
+});
