@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { initialLiveState, reduceMessage, type HostRequest } from './live-store.ts';
-import { bucketLabel, formatLatency, requestMatches, statusTone, summarizeRecent } from './requests.ts';
+import type { EndpointSummary } from '@firesight/store';
+import { SLOW_REQUEST_MS } from '@firesight/protocol';
+import { requestTarget } from './endpoint-cpu-links.ts';
+import { bucketLabel, formatLatency, requestEndpointP99, requestMatches, statusTone, summarizeRecent } from './requests.ts';
 
 const r = (over: Partial<HostRequest>): HostRequest => ({
 	host: 'h',
@@ -62,4 +65,50 @@ test('live request batches append per host, drop repeats by batch cursor, and st
 	state = reduceMessage(state, batch(3000, 1200));
 	assert.equal(state.requests.length, 1000);
 	assert.equal(state.requests.at(-1)?.ts, 3000 + 1199);
+});
+
+test("a request at or above its endpoint's p99 in its process links to its CPU under SLOW_REQUEST_MS; one below does not", () => {
+	const endpoint = (over: Partial<EndpointSummary>): EndpointSummary => ({
+		host: 'h',
+		pid: 5,
+		comm: 'node',
+		role: 'server',
+		method: 'GET',
+		endpoint: '/a',
+		count: 1000,
+		ratePerSec: 1,
+		errors: 0,
+		clientErrors: 0,
+		errorRate: 0,
+		reqBytes: 0,
+		respBytes: 0,
+		meanMs: 20,
+		maxMs: 300,
+		p50Ms: 20,
+		p90Ms: 60,
+		p99Ms: 120,
+		histogram: [],
+		...over,
+	});
+	// Another process, another side, another host and another method of the same path have p99s of their own.
+	const endpoints = [
+		endpoint({ pid: 6, p99Ms: 10 }),
+		endpoint({ role: 'client', p99Ms: 11 }),
+		endpoint({ host: 'g', p99Ms: 12 }),
+		endpoint({ method: 'POST', p99Ms: 13 }),
+		endpoint({}),
+	];
+	const p99 = requestEndpointP99(endpoints, r({}));
+	assert.equal(p99, 120);
+	assert.equal(requestEndpointP99(endpoints, r({ endpoint: '/b' })), null);
+	assert.equal(requestEndpointP99([endpoint({ count: 0 })], r({})), null);
+	assert.equal(requestEndpointP99(undefined, r({})), null);
+
+	const links = (latencyMs: number, p99Ms: number | null) => requestTarget(r({ latencyMs, requestId: 'b:1' }), p99Ms) !== null;
+	assert.ok(150 < SLOW_REQUEST_MS);
+	assert.equal(links(150, p99), true);
+	assert.equal(links(120, p99), true);
+	assert.equal(links(80, p99), false);
+	assert.equal(links(150, null), false);
+	assert.equal(links(SLOW_REQUEST_MS, null), true);
 });

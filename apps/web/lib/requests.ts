@@ -1,3 +1,4 @@
+import type { EndpointSummary } from '@firesight/store';
 import type { CommandEndpoint } from './endpoint-groups.ts';
 import type { HostRequest } from './live-store.ts';
 
@@ -73,4 +74,19 @@ export function summarizeRecent(requests: readonly HostRequest[]): RecentSummary
 		errorRate: errors / requests.length,
 		p99Ms: latencies[Math.min(latencies.length - 1, Math.ceil(0.99 * latencies.length) - 1)]!,
 	};
+}
+
+/**
+ * The p99 of a request's endpoint in its own process, over the page's range (from the stored
+ * latency histograms): the second half of the slow rule (`isSlowRequest`), per process and
+ * endpoint as the collector applies it. Null when the range holds no window of that endpoint.
+ */
+export function requestEndpointP99(
+	endpoints: readonly EndpointSummary[] | undefined,
+	r: Pick<HostRequest, 'host' | 'pid' | 'role' | 'method' | 'endpoint'>,
+): number | null {
+	const e = endpoints?.find(
+		(e) => e.host === r.host && e.pid === r.pid && e.role === r.role && e.method === r.method && e.endpoint === r.endpoint,
+	);
+	return e && e.count > 0 ? e.p99Ms : null;
 }

@@ -94,6 +94,8 @@ function HeaderTable({ title, headers, testId }: { title: string; headers: reado
 
 interface RequestDrawerProps {
 	request: HostRequest;
+	/** Its endpoint's p99 in its process over the page's range, when known (see isSlowRequest). */
+	p99Ms?: number | null;
 	onClose(): void;
 }
 
@@ -103,7 +105,7 @@ interface RequestDrawerProps {
  * table stays usable. Focus moves into the drawer when it opens and back to the table when it
  * closes; Esc closes it.
  */
-export function RequestDrawer({ request, onClose }: RequestDrawerProps) {
+export function RequestDrawer({ request, p99Ms = null, onClose }: RequestDrawerProps) {
 	const stored = useStoredRequest(request);
 	const closeRef = useRef<HTMLButtonElement>(null);
 
@@ -144,6 +146,16 @@ export function RequestDrawer({ request, onClose }: RequestDrawerProps) {
 		['Started', <span className="mono">{formatInstant(request.ts)}</span>],
 		['Finished', <span className="mono">{formatInstant(request.ts + request.latencyMs)}</span>],
 		['Latency', <span className="mono strong">{formatLatency(request.latencyMs)}</span>],
+		...(p99Ms !== null
+			? [
+					[
+						'Endpoint p99',
+						<span className="mono" data-testid="request-drawer-p99" title="Over the Endpoints range, in this process">
+							{formatLatency(p99Ms)}
+						</span>,
+					] as [string, ReactNode],
+				]
+			: []),
 		['Request size', <span className="mono">{formatBytes(request.reqBytes)}</span>],
 		['Response size', <span className="mono">{formatBytes(request.respBytes)}</span>],
 		['Local', <span className="mono">{request.local ?? '?'}</span>],
@@ -158,7 +170,7 @@ export function RequestDrawer({ request, onClose }: RequestDrawerProps) {
 					<span className="strong">{request.method}</span> {request.path}
 				</h2>
 				<div className="drawer-actions">
-					<RequestActions request={request} />
+					<RequestActions request={request} p99Ms={p99Ms} />
 				</div>
 				<button
 					ref={closeRef}

@@ -8,7 +8,7 @@ import { hostInput, isSelected } from '../../lib/host-selection.ts';
 import { featureFailures } from '../../lib/live-messages.ts';
 import { processRows, type HostRequest } from '../../lib/live-store.ts';
 import type { TimeRange } from '../../lib/profile-query.ts';
-import { endpointMatches, formatLatency, requestKey, requestMatches, summarizeRecent } from '../../lib/requests.ts';
+import { endpointMatches, formatLatency, requestEndpointP99, requestKey, requestMatches, summarizeRecent } from '../../lib/requests.ts';
 import type { SortState } from '../../lib/sort.ts';
 import { useHostSelection, type HostSelectionHandle } from '../../lib/use-host-selection.ts';
 import { useRangeQuery, useRefreshTick } from '../../lib/use-range-query.ts';
@@ -65,6 +65,8 @@ export function RequestsView() {
 	const shownEndpoints = useMemo(() => endpointRows.filter((e) => endpointMatches(e, endpointNeedle)), [endpointRows, endpointNeedle]);
 	const selected = shownEndpoints.find((e) => e.id === selectedId) ?? shownEndpoints[0] ?? null;
 	const selectedBuckets = useMemo(() => (selected ? histogramBuckets(selected.histogram) : []), [selected]);
+	// The open request's endpoint p99 in its process: at or above it, the request is slow too.
+	const openP99 = useMemo(() => (open ? requestEndpointP99(endpoints.data?.endpoints, open) : null), [open, endpoints.data]);
 
 	const collectors = live.status?.hosts ?? [];
 	const anyConnected = collectors.some((h) => h.connected);
@@ -237,7 +239,7 @@ export function RequestsView() {
 					)}
 				</Panel>
 			</section>
-			{open && <RequestDrawer request={open} onClose={closeDrawer} />}
+			{open && <RequestDrawer request={open} p99Ms={openP99} onClose={closeDrawer} />}
 		</div>
 	);
 }
