@@ -1,7 +1,8 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 
 export const fixturesDir = fileURLToPath(new URL('../fixtures', import.meta.url));
@@ -92,44 +93,118 @@ export function foldedStacks(folded: string): { frames: string[]; count: number 
 }
 
 /**
+ * The nanoseconds a process's main thread has run on a CPU, by the scheduler's own account (user
+ * and system time alike): the workloads do their work there.
+ */
+export function onCpuNs(pid: number): number {
+	return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]);
+}
+
+/**
+ * Resolves once the process's main thread has run `seconds` more on a CPU than when called,
+ * polling the scheduler's account; a loaded machine makes this take longer, never count less.
+ * Throws when `timeoutMs` pass first, or the process is gone.
+ */
+export async function untilOnCpu(pid: number, seconds: number, timeoutMs = 240_000): Promise<void> {
+	const start = onCpuNs(pid);
+	const deadline = Date.now() + timeoutMs;
+	for (;;) {
+		const ran = (onCpuNs(pid) - start) / 1e9;
+		if (ran >= seconds) return;
+		if (Date.now() > deadline) throw new Error(`pid ${pid} ran only ${ran.toFixed(2)} of ${seconds} s on a CPU in ${timeoutMs / 1000} s`);
+		await sleep(100);
+	}
+}
+
+/** A running `perf record` (see startPerfRecord); stop() ends it and reads its samples back. */
+export interface PerfRecording {
+	stop(): Promise<{ frames: string[]; count: number }[]>;
+}
+
+/**
  * The oracle: `perf record -g` (or `--call-graph dwarf`, which copies 16 KiB of user stack per
  * sample and unwinds it afterwards from .eh_frame; user-mode samples only, so no kernel frames
- * mix into the chains) on the same process over the same seconds, read back through `perf
- * script`. Returns each sample's frames (leaf first, as perf prints them).
+ * mix into the chains) on the same process until stop(), read back through `perf script`. Each
+ * sample's frames come leaf first, as perf prints them.
  */
-export async function perfRecord(
-	pid: number,
-	seconds: number,
-	frequency: number,
-	options: { callGraph?: 'fp' | 'dwarf' } = {},
-): Promise<{ frames: string[]; count: number }[]> {
+export function startPerfRecord(pid: number, frequency: number, options: { callGraph?: 'fp' | 'dwarf' } = {}): PerfRecording {
 	const callGraph = options.callGraph === 'dwarf' ? ['--call-graph', 'dwarf,16384', '--all-user'] : ['-g'];
 	const dir = mkdtempSync(join(tmpdir(), 'firesight-perf-'));
-	try {
-		const data = join(dir, 'perf.data');
-		await new Promise<void>((resolve, reject) => {
-			const p = spawn(
-				'perf',
-				['record', '-q', '-F', String(frequency), ...callGraph, '-p', String(pid), '-o', data, '--', 'sleep', String(seconds)],
-				{ stdio: 'ignore' },
-			);
-			p.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`perf record exited with ${code}`))));
-		});
-		const script = execFileSync('perf', ['script', '-i', data, '-F', 'ip,sym'], {
-			maxBuffer: 256 << 20,
-			stdio: ['ignore', 'pipe', 'ignore'],
-		}).toString();
-		return script
-			.split('\n\n')
-			.map((block) =>
-				block
-					.split('\n')
-					.map((l) => l.trim().split(/\s+/)[1] ?? '')
-					.filter(Boolean),
-			)
-			.filter((frames) => frames.length > 0)
-			.map((frames) => ({ frames, count: 1 }));
-	} finally {
-		rmSync(dir, { recursive: true, force: true });
-	}
+	const data = join(dir, 'perf.data');
+	const p = spawn('perf', ['record', '-q', '-F', String(frequency), ...callGraph, '-p', String(pid), '-o', data], { stdio: 'ignore' });
+	// perf ends on SIGINT with 130 once it has written its data, or with 0 when the process exits.
+	const exited = new Promise<void>((resolve, reject) =>
+		p.once('exit', (code, signal) =>
+			code === 0 || code === 130 || signal === 'SIGINT' ? resolve() : reject(new Error(`perf record exited with ${code ?? signal}`)),
+		),
+	);
+	exited.catch(() => {});
+	return {
+		async stop() {
+			try {
+				p.kill('SIGINT');
+				await exited;
+				const script = execFileSync('perf', ['script', '-i', data, '-F', 'ip,sym'], {
+					maxBuffer: 256 << 20,
+					stdio: ['ignore', 'pipe', 'ignore'],
+				}).toString();
+				return script
+					.split('\n\n')
+					.map((block) =>
+						block
+							.split('\n')
+							.map((l) => l.trim().split(/\s+/)[1] ?? '')
+							.filter(Boolean),
+					)
+					.filter((frames) => frames.length > 0)
+					.map((frames) => ({ frames, count: 1 }));
+			} finally {
+				rmSync(dir, { recursive: true, force: true });
+			}
+		},
+	};
+}
+
+/**
+ * Samples until the process's main thread has run `cpuSeconds` on a CPU: `start` begins the
+ * sampling and resolves once it samples, with what ends it and returns what it sampled. On a
+ * loaded machine this takes longer, and the sample counts stay what the CPU time allows. The
+ * sampling is ended even when the deadline passes first.
+ */
+export async function sampleUntilOnCpu<T>(
+	pid: number,
+	cpuSeconds: number,
+	start: () => Promise<() => Promise<T>>,
+	timeoutMs?: number,
+): Promise<T> {
+	const stop = await start();
+	const late = await untilOnCpu(pid, cpuSeconds, timeoutMs).then(
+		() => undefined,
+		(err: unknown) => err,
+	);
+	const sampled = await stop();
+	if (late !== undefined) throw late;
+	return sampled;
+}
+
+/**
+ * Ours and perf's on one process, as sampleUntilOnCpu: perf starts once ours samples, and both
+ * end together, so their counts compare too.
+ */
+export async function sampleWithPerf<T>(
+	pid: number,
+	options: { frequency: number; cpuSeconds: number; callGraph?: 'fp' | 'dwarf'; timeoutMs?: number },
+	start: () => Promise<() => Promise<T>>,
+): Promise<{ ours: T; perf: { frames: string[]; count: number }[] }> {
+	const [ours, perf] = await sampleUntilOnCpu(
+		pid,
+		options.cpuSeconds,
+		async () => {
+			const stopOurs = await start();
+			const perf = startPerfRecord(pid, options.frequency, { callGraph: options.callGraph });
+			return () => Promise.all([stopOurs(), perf.stop()]);
+		},
+		options.timeoutMs,
+	);
+	return { ours, perf };
 }

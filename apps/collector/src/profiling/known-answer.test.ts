@@ -1,25 +1,42 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import type { UnwindMode } from '@firesight/native';
+import { toFolded } from '@firesight/profile';
 import { skipUnlessBpf } from '@firesight/testing/bpf-test-gate';
 import {
 	compileFixture,
 	fixturesDir,
 	foldedStacks,
-	perfRecord,
-	runCommand,
+	sampleUntilOnCpu,
+	sampleWithPerf,
 	stackShares,
 	startWorkload,
+	untilOnCpu,
 } from '@firesight/testing/workloads';
-
-const firesightBin = fileURLToPath(new URL('../../bin/firesight.js', import.meta.url));
-const runFiresight = (args: string[]) => runCommand(process.execPath, [firesightBin, ...args]);
+import { Recording } from '../commands/recording.ts';
 
 const FREQUENCY = 499;
-const SECONDS = 4;
+/**
+ * How long the workload runs on a CPU while it is sampled: what 4 s gave on an idle machine. A
+ * busy machine takes longer to get there and the sample counts stay as large.
+ */
+const CPU_SECONDS = 4;
 const TOLERANCE = 5;
 // Below this many samples a 60% share has a standard error over 2.5 points: too few to judge ±5.
 const MIN_SAMPLES = 400;
+
+/**
+ * `firesight record`'s sampling of one process (or the whole host), in this process so that it
+ * can end when the workload has run long enough: it starts once the unwind tables are in, as the
+ * command's does, and its end gives the folded stacks the command would print.
+ */
+function recorder(pid: number | undefined, unwind: UnwindMode) {
+	return async () => {
+		const recording = new Recording({ frequency: FREQUENCY, pids: pid === undefined ? [] : [pid], unwind });
+		await recording.warmUp();
+		return async () => foldedStacks(toFolded(await recording.stop()));
+	};
+}
 
 test('C workload: hot_a 60% and hot_b 40%, with the chain up to main, as perf sees it', async (t) => {
 	if (!skipUnlessBpf(t)) return;
@@ -28,26 +45,10 @@ test('C workload: hot_a 60% and hot_b 40%, with the chain up to main, as perf se
 	const w = await startWorkload(bin.path);
 	t.after(w.stop);
 
-	// The frame-pointer walk against perf's: both start at once, so their counts compare too. The
-	// table walk, which starts once the tables are loaded, has its own tests against perf's DWARF
-	// unwinder (unwind-known-answer.test.ts).
-	const [folded, perf] = await Promise.all([
-		runFiresight([
-			'record',
-			'--pid',
-			String(w.pid),
-			'--duration',
-			String(SECONDS),
-			'--frequency',
-			String(FREQUENCY),
-			'--unwind',
-			'fp',
-			'--format',
-			'folded',
-		]),
-		perfRecord(w.pid, SECONDS, FREQUENCY),
-	]);
-	const stacks = foldedStacks(folded);
+	// The frame-pointer walk against perf's: perf starts once ours samples and both end together,
+	// so their counts compare too. The table walk has its own tests against perf's DWARF unwinder
+	// (unwind-known-answer.test.ts).
+	const { ours: stacks, perf } = await sampleWithPerf(w.pid, { frequency: FREQUENCY, cpuSeconds: CPU_SECONDS }, recorder(w.pid, 'fp'));
 	const ours = stackShares(stacks, { a: /^hot_a$/, b: /^hot_b$/ });
 	const oracle = stackShares(perf, { a: /^hot_a$/, b: /^hot_b$/ });
 	t.diagnostic(`firesight: ${ours.total} samples, hot_a ${ours.shares.a!.toFixed(1)}%, hot_b ${ours.shares.b!.toFixed(1)}%`);
@@ -78,10 +79,11 @@ test('Node workload with --perf-basic-prof: hotA 60% and hotB 40% by JavaScript 
 		`${fixturesDir}/split-60-40.js`,
 	]);
 	t.after(w.stop);
-	await new Promise((r) => setTimeout(r, 1000)); // let the JIT settle on optimized code
+	await untilOnCpu(w.pid, 1); // let the JIT settle on optimized code
 
-	const folded = await runFiresight(['record', '--pid', String(w.pid), '--duration', String(SECONDS), '--frequency', String(FREQUENCY)]);
-	const stacks = foldedStacks(folded).filter((s) => s.frames.some((f) => /\bhot[AB]\b/.test(f)));
+	const stacks = (await sampleUntilOnCpu(w.pid, CPU_SECONDS, recorder(w.pid, 'auto'))).filter((s) =>
+		s.frames.some((f) => /\bhot[AB]\b/.test(f)),
+	);
 	const ours = stackShares(stacks, { a: /\bhotA\b/, b: /\bhotB\b/ });
 	t.diagnostic(`firesight: ${ours.total} samples in hotA/hotB, hotA ${ours.shares.a!.toFixed(1)}%, hotB ${ours.shares.b!.toFixed(1)}%`);
 	assert.ok(ours.total >= MIN_SAMPLES, `only ${ours.total} samples named hotA or hotB`);
@@ -100,9 +102,9 @@ test('syscall-heavy workload: kernel frames under the right process', async (t) 
 	const w = await startWorkload(bin.path);
 	t.after(w.stop);
 
-	// The whole host, so attribution is the profiler's job, not the filter's.
-	const folded = await runFiresight(['record', '--duration', '2', '--frequency', String(FREQUENCY)]);
-	const mine = foldedStacks(folded).filter((s) => s.frames[0] === 'syscall-heavy');
+	// The whole host, so attribution is the profiler's job, not the filter's; until the workload
+	// has run half what the others do (about 1,000 samples), however busy the host.
+	const mine = (await sampleUntilOnCpu(w.pid, CPU_SECONDS / 2, recorder(undefined, 'auto'))).filter((s) => s.frames[0] === 'syscall-heavy');
 	const { total, shares } = stackShares(mine, { kernel: /_\[k\]$/ });
 	t.diagnostic(`syscall-heavy: ${total} samples, ${shares.kernel!.toFixed(1)}% with kernel frames`);
 	assert.ok(total >= 100, `only ${total} samples for the workload`);

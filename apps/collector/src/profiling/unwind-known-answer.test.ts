@@ -1,18 +1,20 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test, type TestContext } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import type { UnwindMode } from '@firesight/native';
+import { toFolded } from '@firesight/profile';
 import { bpfUnavailableReason, skipUnless } from '@firesight/testing/bpf-test-gate';
 import {
 	compileFixture,
 	fixturesDir,
 	foldedStacks,
 	NO_FRAME_POINTER_FLAGS,
-	perfRecord,
-	runCommand,
+	sampleWithPerf,
 	stackShares,
 	startWorkload,
+	untilOnCpu,
 } from '@firesight/testing/workloads';
+import { Recording } from '../commands/recording.ts';
 
 /*
  * The DWARF unwinder against its oracle: `perf record --call-graph dwarf` on the same process over
@@ -20,9 +22,12 @@ import {
  * frame pointers), or are Debian's own binaries, so a frame-pointer walk gets their chains wrong.
  */
 
-const firesightBin = fileURLToPath(new URL('../../bin/firesight.js', import.meta.url));
 const FREQUENCY = 499;
-const SECONDS = 4;
+/**
+ * How long the workload runs on a CPU while it is sampled: what 4 s gave on an idle machine. A
+ * busy machine takes longer to get there and the sample counts stay as large.
+ */
+const CPU_SECONDS = 4;
 const TOLERANCE = 5;
 const MIN_SAMPLES = 400;
 const PYTHON = '/usr/bin/python3';
@@ -41,15 +46,18 @@ function ready(t: TestContext, ...more: (string | undefined)[]): boolean {
 	return skipUnless(t, bpfUnavailableReason(), perfUnavailableReason(), ...more);
 }
 
-/** firesight record and perf --call-graph dwarf on one process at once; ours root first, perf's leaf first. */
-async function recordBoth(pid: number, unwind: 'dwarf' | 'auto', seconds = SECONDS): Promise<{ ours: Stack[]; perf: Stack[] }> {
-	const args = ['record', '--pid', String(pid), '--duration', String(seconds), '--frequency', String(FREQUENCY), '--unwind', unwind];
-	const [folded, perf] = await Promise.all([
-		runCommand(process.execPath, [firesightBin, ...args, '--format', 'folded']),
-		// Ours starts once the tables are loaded: perf runs a little longer to cover the same seconds.
-		perfRecord(pid, seconds + 1, FREQUENCY, { callGraph: 'dwarf' }),
-	]);
-	return { ours: foldedStacks(folded), perf };
+/**
+ * `firesight record`'s sampling (in this process, so that it can end when the workload has run
+ * `cpuSeconds` on a CPU) and perf --call-graph dwarf on one process: ours starts once the tables
+ * are loaded, as the command's does, perf then, and both end together. Ours root first, perf's
+ * leaf first.
+ */
+async function recordBoth(pid: number, unwind: UnwindMode, cpuSeconds = CPU_SECONDS): Promise<{ ours: Stack[]; perf: Stack[] }> {
+	return sampleWithPerf(pid, { frequency: FREQUENCY, cpuSeconds, callGraph: 'dwarf' }, async () => {
+		const recording = new Recording({ frequency: FREQUENCY, pids: [pid], unwind });
+		await recording.warmUp();
+		return async () => foldedStacks(toFolded(await recording.stop()));
+	});
 }
 
 /** User frames only, root first (ours come root first after the comm; perf's leaf first). */
@@ -151,9 +159,9 @@ test('Node with --perf-basic-prof --interpreted-frames-native-stack: JavaScript 
 		`${fixturesDir}/split-60-40.js`,
 	]);
 	t.after(w.stop);
-	await new Promise((r) => setTimeout(r, 1000)); // let the JIT settle on optimized code
+	await untilOnCpu(w.pid, 1); // let the JIT settle on optimized code
 	// Twice as long: the JavaScript is walked by frame pointers and perf works alongside.
-	const { ours, perf } = await recordBoth(w.pid, 'auto', 2 * SECONDS);
+	const { ours, perf } = await recordBoth(w.pid, 'auto', 2 * CPU_SECONDS);
 	const hot = ours.filter((s) => s.frames.some((f) => /\bhot[AB]\b/.test(f)));
 	const perfHot = perf.filter((s) => s.frames.some((f) => /\bhot[AB]\b/.test(f)));
 	const named = stackShares(hot, { a: /\bhotA\b/, b: /\bhotB\b/ });
