@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import { skipUnlessBpf } from '@firesight/testing/bpf-test-gate';
+import { onCpuNs } from '@firesight/testing/workloads';
 import { Profiler } from './profiler.ts';
 
 test('every sample the kernel takes lands in exactly one drained window', async (t) => {
@@ -14,10 +15,14 @@ test('every sample the kernel takes lands in exactly one drained window', async 
 	t.after(() => busy.kill('SIGKILL'));
 	const profiler = new Profiler({ frequency: 199 });
 	t.after(() => profiler.close());
+	const ns0 = onCpuNs(busy.pid!);
 
 	let busySamples = 0;
 	let windows = 0;
-	for (let i = 0; i < 5; i++) {
+	let drained = 0;
+	// At least 5 windows, and until the busy loop has run 1.5 s on a CPU, however busy the machine.
+	const deadline = Date.now() + 120_000;
+	for (let i = 0; i < 5 || (onCpuNs(busy.pid!) - ns0 < 1.5e9 && Date.now() < deadline); i++) {
 		await sleep(300);
 		const w = await profiler.drain();
 		let counted = 0;
@@ -35,10 +40,17 @@ test('every sample the kernel takes lands in exactly one drained window', async 
 		assert.equal(w.counters.stackCollisions, 0, `window ${i}`);
 		assert.equal(w.counters.unwindStacksFull, 0, `window ${i}`);
 		windows += w.counters.samples > 0 ? 1 : 0;
+		drained = i + 1;
 	}
-	assert.equal(windows, 5, 'every window had samples');
-	// A busy loop at 199 Hz for 1.5 s: about 300 samples on an idle machine, fewer on a loaded one.
-	assert.ok(busySamples > 50, `busy loop got only ${busySamples} samples`);
+	const onCpu = (onCpuNs(busy.pid!) - ns0) / 1e9;
+	t.diagnostic(`busy loop: ${busySamples} samples in ${drained} windows for ${onCpu.toFixed(2)} s on a CPU`);
+	assert.equal(windows, drained, 'every window had samples');
+	// Against the scheduler's account of the loop: 199 samples for each second it ran on a CPU.
+	assert.ok(onCpu >= 1.5, `the busy loop ran only ${onCpu.toFixed(2)} s on a CPU in 2 minutes`);
+	assert.ok(
+		busySamples > onCpu * 199 * 0.8 && busySamples < onCpu * 199 * 1.2,
+		`busy loop got ${busySamples} samples for ${onCpu.toFixed(2)} s on a CPU`,
+	);
 });
 
 test('a pid filter keeps only that process', async (t) => {
@@ -51,9 +63,14 @@ test('a pid filter keeps only that process', async (t) => {
 	});
 	const profiler = new Profiler({ frequency: 199, pids: [a.pid!] });
 	t.after(() => profiler.close());
-	await sleep(500);
-	const w = await profiler.drain();
-	const pids = new Set(w.counts.map((c) => c.pid));
+	// Until both loops have run half a second on a CPU, so that b had its chances to be sampled.
+	const [a0, b0] = [onCpuNs(a.pid!), onCpuNs(b.pid!)];
+	const pids = new Set<number>();
+	for (const deadline = Date.now() + 120_000; Date.now() < deadline;) {
+		await sleep(300);
+		for (const c of (await profiler.drain()).counts) pids.add(c.pid);
+		if (onCpuNs(a.pid!) - a0 >= 0.5e9 && onCpuNs(b.pid!) - b0 >= 0.5e9) break;
+	}
 	assert.deepEqual([...pids], [a.pid]);
 });
 
