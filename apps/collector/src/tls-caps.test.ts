@@ -159,3 +159,37 @@ test('tls: past maxInFlightBytes, batches JavaScript has not taken are dropped, 
 	const kept = served('/queued/');
 	assert.ok(kept < 300, `${kept} of 300 requests delivered past a 16 KiB queue`);
 });
+
+/** `conns` keep-alive connections at once, each sending `rounds` requests `GET <prefix><conn>/<round>`. */
+const CONCURRENT_CLIENT = `
+const https = require('https');
+const [port, prefix, conns, rounds] = process.argv.slice(1);
+const agents = Array.from({ length: +conns }, () => new https.Agent({ keepAlive: true, maxSockets: 1, rejectUnauthorized: false }));
+const one = (agent, i, r) => new Promise((resolve, reject) => {
+	https.get({ host: '127.0.0.1', port: +port, path: prefix + i + '/' + r, agent }, (res) => { res.resume(); res.on('end', resolve); }).on('error', reject);
+});
+(async () => {
+	for (let r = 0; r < +rounds; r++) await Promise.all(agents.map((a, i) => one(a, i, r)));
+	agents.forEach((a) => a.destroy());
+})().catch((e) => { console.error(e); process.exit(1); });
+`;
+
+test('tls: past connectionEntries, an SSL object\'s socket is found again, and a close that was let go ends its connection at the idle timeout, counted as connectionsEvicted', { skip }, async (t) => {
+	const { port, serverPid } = await server(t);
+	// The maps that tie SSL objects to sockets and number each socket's generations hold one
+	// entry: sixteen connections at once let go of all but the last one touched (LRU).
+	const { cap, served } = capture(t, { pids: [serverPid], idleTimeoutMs: 1000, kernel: { connectionEntries: 1 } });
+	await until('node attached', () => cap.counters().discovery.attachedFiles >= 1);
+	const c = spawn(process.execPath, ['-e', CONCURRENT_CLIENT, String(port), '/conns/', '16', '5'], { stdio: 'inherit' });
+	assert.equal((await once(c, 'exit'))[0], 0);
+	// Each SSL call finds its socket again (through the syscalls around it), so nothing is lost
+	// while the connections live.
+	await until('all 80 requests captured', () => served('/conns/') === 80);
+	// A close is seen only through the socket's generation: those let go end by the idle timeout.
+	// (`closed` counts every connection ended, `evicted` those ended without their close.)
+	await until('every connection ended', () => {
+		const { open, closed } = cap.counters().connections;
+		return open === 0 && closed === 16;
+	});
+	assert.ok(cap.counters().connections.evicted > 0, 'closes the maps let go are counted when their connections end idle');
+});

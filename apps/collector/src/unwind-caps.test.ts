@@ -1,0 +1,106 @@
+/**
+ * The unwinder's bounds driven past by real processes: the mappings one process entry holds (at
+ * its default, by a process with more executable mappings than it), and the files the mapping
+ * tracker knows at once (loaded small through its maxFiles option). Each loss is counted under
+ * the name docs/limits.md lists, and the profiler goes on delivering every sample.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { test, type TestContext } from 'node:test';
+import { Profiler, type DrainedWindow, type UnwindMode } from '@firesight/native';
+import { bpfSkip } from '@firesight/testing/bpf-test-gate';
+import { MappingTracker } from './profiling/unwind/mapping-tracker.ts';
+import { TableBuilder } from './profiling/unwind/table-builder.ts';
+
+const skip = bpfSkip();
+
+/** Executable mappings one process entry of the walker holds (UNWIND_MAX_MAPPINGS, bpf/unwind.h). */
+const UNWIND_MAX_MAPPINGS = 256;
+
+/** A profiler of one process with the collector's mapping tracker and table builder behind it. */
+function unwinder(t: TestContext, pid: number, unwind: UnwindMode, maxFiles?: number): { profiler: Profiler; tracker: MappingTracker } {
+	const dir = mkdtempSync(join(tmpdir(), 'firesight-unwind-caps-'));
+	const builder = new TableBuilder(dir);
+	const profiler = new Profiler({ frequency: 199, pids: [pid], unwind });
+	const tracker = new MappingTracker({ target: profiler, build: (paths) => builder.build(paths), ...(maxFiles !== undefined ? { maxFiles } : {}) });
+	t.after(async () => {
+		tracker.close();
+		await builder.close();
+		profiler.close();
+		rmSync(dir, { recursive: true, force: true });
+	});
+	tracker.track(pid);
+	return { profiler, tracker };
+}
+
+/** Drains until `done` holds of the totals; every window's samples are delivered or counted lost. */
+async function drainUntil(what: string, profiler: Profiler, tracker: MappingTracker, done: (w: DrainedWindow) => boolean): Promise<DrainedWindow> {
+	const deadline = Date.now() + 60_000;
+	for (;;) {
+		await sleep(200);
+		const w = await profiler.drain();
+		const delivered = w.counts.reduce((n, c) => n + c.count, 0);
+		assert.equal(delivered, w.counters.samples - w.counters.countsMapFull, 'taken = delivered + counted lost');
+		for (const pid of w.unmappedPids) tracker.track(pid);
+		tracker.sweep();
+		if (done(w)) return w;
+		assert.ok(Date.now() < deadline, `not within 60 s: ${what}`);
+	}
+}
+
+function kill(t: TestContext, c: ChildProcess): void {
+	t.after(() => c.kill('SIGKILL'));
+}
+
+/**
+ * A python busy loop that first maps 300 small executable regions, each between two read-only
+ * ones so that none merges with another: with its own code and libraries, more than the 256
+ * mappings a process entry holds. Sorted by address the regions come before the libraries, so
+ * libc's frames (where every stack starts) are past the ones kept.
+ */
+const MANY_MAPPINGS = `
+import mmap, sys
+keep = []
+for i in range(300):
+	keep.append(mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_EXEC))
+	keep.append(mmap.mmap(-1, 4096, prot=mmap.PROT_READ))
+print('ready', flush=True)
+while True:
+	pass
+`;
+
+test(`unwind: past ${UNWIND_MAX_MAPPINGS} mappings in a process, the walk ends where the kept ones do, counted as unwindMappingsFull`, { skip }, async (t) => {
+	const py = spawn('python3', ['-c', MANY_MAPPINGS], { stdio: ['ignore', 'pipe', 'inherit'] });
+	kill(t, py);
+	await new Promise<void>((resolve, reject) => {
+		py.once('exit', (code) => reject(new Error(`python exited with ${code}`)));
+		py.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
+	});
+	// 'dwarf' stops and counts where no mapping covers a pc ('auto' goes on with frame pointers).
+	const { profiler, tracker } = unwinder(t, py.pid!, 'dwarf');
+	let full = 0;
+	let delivered = 0;
+	await drainUntil('unwindMappingsFull counted, with samples of the process delivered', profiler, tracker, (w) => {
+		full += w.counters.unwindMappingsFull;
+		delivered += w.counts.filter((c) => c.pid === py.pid).reduce((n, c) => n + c.count, 0);
+		return full > 0 && delivered > 0;
+	});
+	assert.ok((tracker.mappingsOf(py.pid!)?.length ?? 0) > UNWIND_MAX_MAPPINGS, 'the tracker gave the walker more than an entry holds');
+});
+
+test('unwind: past maxFiles, a mapped file is walked without a table, counted as unwindFilesDropped', { skip }, async (t) => {
+	// A shell loop maps dash, libc and the loader: three files against room for one.
+	const sh = spawn('nice', ['-n', '19', 'sh', '-c', 'while :; do :; done'], { stdio: 'ignore' });
+	kill(t, sh);
+	const { profiler, tracker } = unwinder(t, sh.pid!, 'auto', 1);
+	let delivered = 0;
+	await drainUntil('unwindFilesDropped counted, with samples of the process delivered', profiler, tracker, (w) => {
+		delivered += w.counts.filter((c) => c.pid === sh.pid).reduce((n, c) => n + c.count, 0);
+		return tracker.counters.unwindFilesDropped > 0 && delivered > 0;
+	});
+	assert.ok(tracker.stats().files <= 1, `${tracker.stats().files} files known with room for one`);
+});
