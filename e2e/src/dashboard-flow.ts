@@ -40,7 +40,7 @@ async function totalSamples(page: Page): Promise<number> {
 
 export async function checkProfileShare(page: Page, check: ShareCheck): Promise<{ share: number; samples: number }> {
 	await page.getByTestId(`process-row-${check.pid}`).click();
-	await page.waitForURL((url) => url.pathname === '/profiles' && url.searchParams.get('pid') === String(check.pid), { timeout: 30_000 });
+	await page.waitForURL((url) => url.pathname === '/profiles' && url.searchParams.get('pid') === String(check.pid));
 	// Follow new windows until enough samples are merged.
 	await page.getByTestId('live-toggle').check();
 	const samples = await waitFor(
@@ -80,10 +80,10 @@ export async function checkProfileShare(page: Page, check: ShareCheck): Promise<
 
 	await page.getByTestId('view-table').click();
 	const table = page.getByTestId('top-functions');
-	await table.waitFor({ state: 'visible', timeout: 30_000 });
+	await table.waitFor({ state: 'visible' });
 	await page.getByTestId('flame-search').fill('');
 	const firstRow = table.getByTestId('top-function-row').first();
-	await firstRow.waitFor({ timeout: 30_000 });
+	await firstRow.waitFor();
 	const names = await table.getByTestId('top-function-row').allTextContents();
 	assert.ok(
 		names.some((name) => name.includes('hot_a')) && names.some((name) => name.includes('hot_b')),
@@ -97,9 +97,9 @@ export async function checkProfileShare(page: Page, check: ShareCheck): Promise<
 /** Stops the hub, sees the banner, starts it again, sees the banner go. */
 export async function checkBanner(page: Page, stop: () => Promise<void>, start: () => Promise<void>, shotPrefix: string): Promise<void> {
 	const banner = page.getByTestId('disconnected-banner');
-	await banner.waitFor({ state: 'hidden', timeout: 30_000 });
+	await banner.waitFor({ state: 'hidden' });
 	await stop();
-	await banner.waitFor({ state: 'visible', timeout: 30_000 });
+	await banner.waitFor({ state: 'visible' });
 	assert.equal(await banner.getAttribute('data-kind'), 'hub');
 	await screenshot(page, `${shotPrefix}-banner`);
 	await start();

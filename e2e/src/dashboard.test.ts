@@ -71,7 +71,7 @@ test('a process row opens its flame graph, search shows the share, the table lis
 test('an unknown pid says so instead of drawing nothing', async () => {
 	await page.goto(`${base()}/profiles?pid=999999`);
 	const empty = page.getByTestId('profile-empty');
-	await empty.waitFor({ timeout: 10_000 });
+	await empty.waitFor();
 	assert.match((await empty.textContent()) ?? '', /PID 999999/);
 	await screenshot(page, 'ui-unknown-pid');
 });
@@ -79,19 +79,19 @@ test('an unknown pid says so instead of drawing nothing', async () => {
 test('link parameters the page cannot honour are named, and can be removed from the link', async () => {
 	await page.goto(`${base()}/profiles?pid=abc&range=7y`);
 	const warnings = page.getByTestId('query-warnings');
-	await warnings.waitFor({ timeout: 10_000 });
+	await warnings.waitFor();
 	const text = (await warnings.textContent()) ?? '';
 	assert.match(text, /Ignored pid=abc: not a process id/);
 	assert.match(text, /Ignored range=7y: not one of /);
 	await screenshot(page, 'ui-bad-link');
 	await page.getByTestId('query-warnings-clean').click();
-	await page.waitForURL((url) => url.pathname === '/profiles' && url.search === '', { timeout: 5_000 });
-	await warnings.waitFor({ state: 'detached', timeout: 5_000 });
+	await page.waitForURL((url) => url.pathname === '/profiles' && url.search === '');
+	await warnings.waitFor({ state: 'detached' });
 });
 
 test('the banner shows while the hub is down and clears when it is back', async () => {
 	await page.goto(`${base()}/`);
 	await checkBanner(page, stopAll, startAll, 'ui');
-	await page.getByTestId('process-row-4242').waitFor({ timeout: 10_000 });
+	await page.getByTestId('process-row-4242').waitFor();
 	assert.deepEqual(pageErrors, [], 'no uncaught errors in the page');
 });

@@ -71,7 +71,7 @@ after(async () => {
 async function openNetworkPage(t: TestContext): Promise<void> {
 	await page.goto(`${base}/network`);
 	try {
-		await page.locator('[data-testid="connection-table"]').waitFor({ timeout: 30_000 });
+		await page.locator('[data-testid="connection-table"]').waitFor();
 	} catch (err) {
 		const shot = await screenshot(page, 'network-no-table');
 		t.diagnostic(`no connection table (screenshot ${shot}); page errors: ${pageErrors.join(' | ') || 'none'}`);
@@ -117,7 +117,7 @@ test('a lossy transfer shows on the Network page and in query retransmits with t
 	const rowSelector = `[data-testid^="connection-row-${pid}-${PORT}-"]`;
 
 	// (a) The row appears, owned by the sender, with the peer; how fast is bench/live-latency.ts's business.
-	await page.locator(rowSelector).first().waitFor({ timeout: 30_000 });
+	await page.locator(rowSelector).first().waitFor();
 	const seenAfter = Date.now() - startedAt;
 	const row = page.locator(rowSelector).first();
 	assert.match((await row.textContent()) ?? '', /node/);
@@ -176,7 +176,7 @@ test('a lossy transfer shows on the Network page and in query retransmits with t
 	);
 
 	// The chart of stored series draws once a window holds retransmits.
-	await page.locator('[data-testid="chart-processes"]').waitFor({ timeout: 30_000 });
+	await page.locator('[data-testid="chart-processes"]').waitFor();
 	await screenshot(page, 'network-chart');
 	// Nothing lost on the way from the kernel: the tracer's loss counters reach the hub as drops.
 	const hosts = (await (await fetch(`${base}/trpc/hosts.list`)).json()) as { result: { data: Array<{ drops: Record<string, number> }> } };

@@ -103,8 +103,8 @@ test('kernel frames are filled from their own colour family, apart from user fra
 test('a drag across the CPU-over-time chart sets the range in the URL', { skip }, async () => {
 	await page.goto(`${base()}/profiles?range=5m`);
 	const chart = page.getByTestId('cpu-timeline').locator('.recharts-surface');
-	await chart.waitFor({ state: 'visible', timeout: 30_000 });
-	await page.getByTestId('cpu-timeline').locator('.recharts-area-area').waitFor({ state: 'attached', timeout: 30_000 });
+	await chart.waitFor({ state: 'visible' });
+	await page.getByTestId('cpu-timeline').locator('.recharts-area-area').waitFor({ state: 'attached' });
 	const box = await chart.boundingBox();
 	assert.ok(box, 'the chart has a box');
 	const y = box.y + box.height / 2;
@@ -113,7 +113,7 @@ test('a drag across the CPU-over-time chart sets the range in the URL', { skip }
 	await page.mouse.down();
 	for (const share of [0.6, 0.7, 0.8, 0.9]) await page.mouse.move(box.x + box.width * share, y, { steps: 4 });
 	await page.mouse.up();
-	await page.waitForURL((url) => url.searchParams.has('from') && url.searchParams.has('to'), { timeout: 10_000 });
+	await page.waitForURL((url) => url.searchParams.has('from') && url.searchParams.has('to'));
 	const url = new URL(page.url());
 	const from = Date.parse(url.searchParams.get('from') ?? '');
 	const to = Date.parse(url.searchParams.get('to') ?? '');
@@ -121,7 +121,7 @@ test('a drag across the CPU-over-time chart sets the range in the URL', { skip }
 	assert.ok(to - from < 5 * 60_000 * 0.6, `the selection (${to - from} ms) is narrower than the 5-minute range`);
 	assert.ok(from > before - 5 * 60_000 - 60_000 && to <= before + 60_000, 'the selection lies inside the range shown');
 	assert.equal(url.searchParams.get('range'), null, 'a selected range replaces the preset');
-	await page.getByTestId('cpu-timeline').locator('.recharts-area-area').waitFor({ state: 'attached', timeout: 30_000 });
+	await page.getByTestId('cpu-timeline').locator('.recharts-area-area').waitFor({ state: 'attached' });
 	await screenshot(page, 'profiles-readable-brushed');
 });
 

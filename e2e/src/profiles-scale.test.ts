@@ -173,8 +173,8 @@ test('zooming asks the hub for the subtree at full resolution; the search share 
 	const point = await framePoint(graph, frame);
 
 	const [request, response] = await Promise.all([
-		page.waitForRequest((r) => r.url().includes('profile.subtree'), { timeout: 30_000 }),
-		page.waitForResponse((r) => r.url().includes('profile.subtree'), { timeout: 30_000 }),
+		page.waitForRequest((r) => r.url().includes('profile.subtree')),
+		page.waitForResponse((r) => r.url().includes('profile.subtree')),
 		page.mouse.click(point.x, point.y),
 	]);
 	const requestUrl = new URL(request.url());
