@@ -45,6 +45,10 @@ export const DROP_DESCRIPTIONS: Readonly<Record<string, DropDescription>> = {
 		meaning: 'User stacks cut short: walked by frame pointers into code that keeps none (no unwind table covered it)',
 		per: 'samples',
 	},
+	'profile.unwindTablePending': {
+		meaning: 'User stacks cut short: the unwind tables they needed were not loaded yet (a new or just exec’d process, a table being built)',
+		per: 'samples',
+	},
 	'profile.unwindReadFault': { meaning: 'User stacks cut short: reading the stack faulted', per: 'samples' },
 	'profile.unwindTooDeep': { meaning: 'User stacks cut at the walker’s depth limit', per: 'samples' },
 	'profile.unwindMappingsFull': {
@@ -69,6 +73,10 @@ export const DROP_DESCRIPTIONS: Readonly<Record<string, DropDescription>> = {
 	'tls.dataLost': { meaning: 'TLS data events lost because the ring buffer was full', per: 'requests' },
 	'tls.controlLost': { meaning: 'TLS control events (connection open/close) lost because the ring buffer was full' },
 	'tls.truncated': { meaning: 'TLS reads or writes longer than one capture record, cut', lost: false },
+	'tls.readFailed': { meaning: 'SSL calls whose data or byte count could not be read from the process’s memory' },
+	'tls.noEntry': {
+		meaning: 'SSL calls seen returning with data but not entering (attached mid-call, nested, or the in-flight map was full)',
+	},
 	'tls.activeFull': { meaning: 'SSL calls not captured because the in-flight call map was full' },
 	'tls.connFull': { meaning: 'TLS connections not tracked because the connection map was full' },
 	'tls.streamDropped': { meaning: 'HTTP streams given up by the parser (out of order or over its buffer)', per: 'requests' },
@@ -129,6 +137,11 @@ export const DROP_DESCRIPTIONS: Readonly<Record<string, DropDescription>> = {
 			'Collector messages without an id (request batches, live snapshots) read but not stored because the hub closed their connection first',
 	},
 	'hub.unauthorized': { meaning: 'Collector connections refused for a missing or wrong token' },
+	'hub.liveRequestsThinned': {
+		meaning: 'Requests left out of the live Requests page past 2,000 a second per host (all of them are stored)',
+		lost: false,
+	},
+	'hub.hostsForgotten': { meaning: 'Disconnected hosts the hub stopped listing to stay within its bound', lost: false },
 	'hub.browsersDropped': { meaning: 'Browsers cut from the live stream for reading it too slowly' },
 	'hub.imports.refused': { meaning: 'Profile files posted for import that were refused' },
 	'hub.imports.too_large': { meaning: 'Profile files posted for import that were over the size limit' },

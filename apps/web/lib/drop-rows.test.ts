@@ -19,6 +19,8 @@ firesight_hub_window_repairs_total{reason="frame_name_cut"} 3
 firesight_hub_imports_total{result="stored"} 12
 firesight_hub_imports_total{result="refused"} 1
 firesight_hub_browsers_dropped_total 0
+firesight_hub_live_requests_thinned_total 4
+firesight_hub_hosts_forgotten_total 0
 firesight_hub_process_cpu_seconds_total 1.5
 `;
 
@@ -42,7 +44,9 @@ test('counters from /metrics: collector drops by host, the hub’s losses under 
 	);
 	assert.deepEqual(names.sort(), [
 		'hub/hub.browsersDropped=0',
+		'hub/hub.hostsForgotten=0',
 		'hub/hub.imports.refused=1',
+		'hub/hub.liveRequestsThinned=4',
 		'hub/hub.messagesRejected.invalid=1',
 		'hub/hub.windowRepairs.frame_name_cut=3',
 		'web-1/@windowsStored=5',
@@ -87,15 +91,17 @@ test('rows: count, rate between snapshots, share of samples and of windows, mean
 			'hubQueue.window',
 			'profile.userStackMissing',
 			'hub.imports.refused',
+			'hub.liveRequestsThinned',
 			'hub.windowRepairs.frame_name_cut',
 			'profile.framesCut',
 			'hub.browsersDropped',
 			'gpu.fooLost',
+			'hub.hostsForgotten',
 		],
 	);
 	assert.deepEqual(
 		rows.filter((r) => !r.lost).map((r) => r.name),
-		['hub.windowRepairs.frame_name_cut', 'profile.framesCut'],
+		['hub.liveRequestsThinned', 'hub.windowRepairs.frame_name_cut', 'profile.framesCut', 'hub.hostsForgotten'],
 	);
 	// A kept counter that moves still comes after a loss that does not.
 	const moved = dropRows(snapshot(30_000, metrics({ userStackMissing: 600, framesCut: 90, window: 1 }, 12, 1), 950), newer);
@@ -107,7 +113,7 @@ test('rows: count, rate between snapshots, share of samples and of windows, mean
 			'hubQueue.window',
 			'profile.userStackMissing',
 			'profile.framesCut',
-			'hub.windowRepairs.frame_name_cut',
+			'hub.liveRequestsThinned',
 		],
 	);
 });

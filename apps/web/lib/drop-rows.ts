@@ -60,6 +60,8 @@ const HUB_LOSSES: Record<string, { name: string; label?: string; skip?: string[]
 	firesight_hub_messages_rejected_total: { name: 'messagesRejected', label: 'reason' },
 	firesight_hub_ingest_unauthorized_total: { name: 'unauthorized' },
 	firesight_hub_browsers_dropped_total: { name: 'browsersDropped' },
+	firesight_hub_live_requests_thinned_total: { name: 'liveRequestsThinned' },
+	firesight_hub_hosts_forgotten_total: { name: 'hostsForgotten' },
 	firesight_hub_imports_total: { name: 'imports', label: 'result', skip: ['stored'] },
 	firesight_hub_api_refused_total: { name: 'apiRefused', label: 'reason' },
 };
