@@ -51,3 +51,26 @@ test('command lines lose the credentials they were given, and keep the rest', ()
 		assert.equal(redactCommandLine(expected), expected, `idempotent: ${expected}`);
 	}
 });
+
+test('a header name gets the same answer every time it is asked, whatever rules asked before', () => {
+	const rules = redactionRules(['x-internal']);
+	const list: [string, string][] = [
+		['X-Internal', 'a'],
+		['Accept', 'b'],
+		['x-internal', 'c'],
+	];
+	for (let round = 0; round < 3; round++) {
+		assert.deepEqual(redactHeaders(list, rules), [
+			['X-Internal', 'REDACTED'],
+			['Accept', 'b'],
+			['x-internal', 'REDACTED'],
+		]);
+		// The default rules do not know the extra name, even right after the others answered for it.
+		assert.deepEqual(redactHeaders(list), list);
+	}
+	// Past the cache's bound the answers stay the same.
+	for (let i = 0; i < 5000; i++) isSecretHeader(`x-filler-${i}`, rules);
+	assert.equal(isSecretHeader('X-Internal', rules), true);
+	assert.equal(isSecretHeader('Accept', rules), false);
+	assert.notEqual(redactHeaders(list), list, 'a copy, not the list itself');
+});

@@ -26,15 +26,26 @@ export function redactionRules(extraHeaders: readonly string[] = []): RedactionR
 
 const compiled = new WeakMap<RedactionRules, (name: string) => boolean>();
 
-/** One lower-casing and a set lookup per header: this runs on every captured request. */
+/**
+ * This runs on every header of every captured request, and services send the same few header
+ * names over and over: each name's answer is kept (a bounded cache, emptied when full), so most
+ * headers cost one map lookup.
+ */
 function matcher(rules: RedactionRules): (name: string) => boolean {
 	let m = compiled.get(rules);
 	if (!m) {
 		const names = new Set(rules.headers.map((h) => h.toLowerCase()));
 		const parts = rules.nameParts.map((p) => p.toLowerCase());
+		const seen = new Map<string, boolean>();
 		m = (name) => {
-			const lower = name.toLowerCase();
-			return names.has(lower) || parts.some((p) => lower.includes(p));
+			let secret = seen.get(name);
+			if (secret === undefined) {
+				const lower = name.toLowerCase();
+				secret = names.has(lower) || parts.some((p) => lower.includes(p));
+				if (seen.size >= 4096) seen.clear();
+				seen.set(name, secret);
+			}
+			return secret;
 		};
 		compiled.set(rules, m);
 	}
@@ -48,7 +59,12 @@ export function isSecretHeader(name: string, rules: RedactionRules = DEFAULT_RED
 /** A copy with secret values replaced; other pairs are kept as they are. */
 export function redactHeaders(list: readonly [string, string][], rules: RedactionRules = DEFAULT_REDACTION): [string, string][] {
 	const secret = matcher(rules);
-	return list.map((h) => (secret(h[0]) ? [h[0], REDACTED_VALUE] : h));
+	const out: [string, string][] = new Array(list.length);
+	for (let i = 0; i < list.length; i++) {
+		const h = list[i]!;
+		out[i] = secret(h[0]) ? [h[0], REDACTED_VALUE] : h;
+	}
+	return out;
 }
 
 /** Query values (and bare query parts) replaced, fragment dropped; idempotent. */
