@@ -254,3 +254,39 @@ test('a request record keeps its requestId on the wire, and has none when it got
 	assert.equal(toWireRequest(req({ requestId: '0a1b2c3d:1025' })).requestId, '0a1b2c3d:1025');
 	assert.equal('requestId' in toWireRequest(req({})), false);
 });
+
+test('a request within the wire bounds goes out as it is; one past them is clipped to them', () => {
+	const fits = req({ requestHeaders: [['x-long', 'v'.repeat(8192)]], status: 999 });
+	assert.equal(toWireRequest(fits), fits);
+	const past = req({
+		status: 1200,
+		latencyMs: -1,
+		method: 'M'.repeat(40),
+		requestHeaders: [['x-long', 'v'.repeat(9000)]],
+		responseHeaders: Array.from({ length: 300 }, (_, i): [string, string] => [`h${i}`, 'x']),
+		responseBody: 'b'.repeat((1 << 20) + 1),
+	});
+	const wire = toWireRequest(past);
+	assert.notEqual(wire, past);
+	assert.equal(wire.status, 999);
+	assert.equal(wire.latencyMs, 0);
+	assert.equal(wire.method.length, 32);
+	assert.equal(wire.requestHeaders[0]![1].length, 8192);
+	assert.equal(wire.responseHeaders.length, 256);
+	assert.equal(wire.responseBody!.length, 1 << 20);
+	// Each bound alone sends a request down the clipping path.
+	for (const over of [
+		{ ts: -1 },
+		{ path: '/'.repeat(8193) },
+		{ endpoint: '/'.repeat(8193) },
+		{ httpVersion: '1'.repeat(17) },
+		{ requestBody: 'b'.repeat((1 << 20) + 1) },
+		{ requestHeaders: [['n'.repeat(257), 'v']] as [string, string][] },
+	]) {
+		const r = req(over);
+		const w = toWireRequest(r);
+		assert.notEqual(w, r, Object.keys(over).join());
+		assert.ok(w.ts >= 0 && w.path.length <= 8192 && w.endpoint.length <= 8192 && w.httpVersion.length <= 16);
+		assert.ok((w.requestBody?.length ?? 0) <= 1 << 20 && w.requestHeaders.every(([n]) => n.length <= 256));
+	}
+});

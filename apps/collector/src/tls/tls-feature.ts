@@ -44,6 +44,8 @@ export interface TlsFeatureOptions {
 }
 
 const round = (ms: number) => Math.max(0, Math.round(ms));
+/** Requests kept for the process table's p99 (the last ones, whatever the span). */
+const RECENT_MAX = 50_000;
 
 /** A window of aggregates for the wire: endpoint names clipped to the protocol's bounds. */
 export function toWireRequestWindow(host: string, a: RequestAggregates): RequestWindow {
@@ -54,9 +56,43 @@ export function toWireRequestWindow(host: string, a: RequestAggregates): Request
 	};
 }
 
-/** A captured request in wire form (already redacted by TlsCapture), clipped to the protocol's bounds. */
+const MAX_HEADERS = 256;
+const MAX_HEADER_NAME = 256;
+const MAX_HEADER_VALUE = 8192;
+const MAX_BODY = 1 << 20;
+
+function headersWithinBounds(h: readonly [string, string][]): boolean {
+	if (h.length > MAX_HEADERS) return false;
+	for (const [n, v] of h) if (n.length > MAX_HEADER_NAME || v.length > MAX_HEADER_VALUE) return false;
+	return true;
+}
+
+function clipHeaders(h: readonly [string, string][]): [string, string][] {
+	return h.slice(0, MAX_HEADERS).map(([n, v]): [string, string] => [n.slice(0, MAX_HEADER_NAME), v.slice(0, MAX_HEADER_VALUE)]);
+}
+
+/**
+ * A captured request in wire form (already redacted by TlsCapture), clipped to the protocol's
+ * bounds. Almost every request is within them: that one is returned as it is, not copied, since
+ * a copy per request was a good part of the collector's CPU per request.
+ */
 export function toWireRequest(r: RequestRecord): RequestRecord {
-	const clip = (h: [string, string][]) => h.slice(0, 256).map(([n, v]): [string, string] => [n.slice(0, 256), v.slice(0, 8192)]);
+	if (
+		r.ts >= 0 &&
+		r.status >= 0 &&
+		r.status <= 999 &&
+		r.latencyMs >= 0 &&
+		r.method.length <= 32 &&
+		r.path.length <= 8192 &&
+		r.endpoint.length <= 8192 &&
+		r.httpVersion.length <= 16 &&
+		(r.requestBody === undefined || r.requestBody.length <= MAX_BODY) &&
+		(r.responseBody === undefined || r.responseBody.length <= MAX_BODY) &&
+		headersWithinBounds(r.requestHeaders) &&
+		headersWithinBounds(r.responseHeaders)
+	) {
+		return r;
+	}
 	const out: RequestRecord = {
 		ts: Math.max(0, r.ts),
 		pid: r.pid,
@@ -74,11 +110,11 @@ export function toWireRequest(r: RequestRecord): RequestRecord {
 		connection: r.connection,
 		...(r.requestId !== undefined ? { requestId: r.requestId } : {}),
 		httpVersion: r.httpVersion.slice(0, 16),
-		requestHeaders: clip(r.requestHeaders),
-		responseHeaders: clip(r.responseHeaders),
+		requestHeaders: clipHeaders(r.requestHeaders),
+		responseHeaders: clipHeaders(r.responseHeaders),
 	};
-	if (r.requestBody !== undefined) out.requestBody = r.requestBody.slice(0, 1 << 20);
-	if (r.responseBody !== undefined) out.responseBody = r.responseBody.slice(0, 1 << 20);
+	if (r.requestBody !== undefined) out.requestBody = r.requestBody.slice(0, MAX_BODY);
+	if (r.responseBody !== undefined) out.responseBody = r.responseBody.slice(0, MAX_BODY);
 	return out;
 }
 
@@ -155,17 +191,25 @@ function startTls(options: TlsFeatureOptions, { host, send, log }: FeatureContex
 	let perTick = new Map<number, number>();
 	let tickStart = now();
 	let rates = new Map<number, number>();
-	// (time seen, pid, latency) over the last span, for the process table's p99.
-	let recent: { at: number; pid: number; latencyMs: number }[] = [];
+	// (time seen, pid, latency) of the last RECENT_MAX requests, for the process table's p99 over
+	// the last span: columns in a ring, not an object per request for the collector to keep.
+	const recentAt = new Float64Array(RECENT_MAX);
+	const recentPid = new Uint32Array(RECENT_MAX);
+	const recentLatency = new Float64Array(RECENT_MAX);
+	let recentNext = 0;
+	let recentCount = 0;
 	let errorLogged = false;
 	let stopped = false;
 	let lastBatchTs = 0;
 
 	cap.on('request', (r) => {
 		perTick.set(r.pid, (perTick.get(r.pid) ?? 0) + 1);
-		recent.push({ at: now(), pid: r.pid, latencyMs: r.latencyMs });
-		if (recent.length > 50_000) recent = recent.slice(-25_000);
 		const t = now();
+		recentAt[recentNext] = t;
+		recentPid[recentNext] = r.pid;
+		recentLatency[recentNext] = r.latencyMs;
+		recentNext = (recentNext + 1) % RECENT_MAX;
+		recentCount = Math.min(RECENT_MAX, recentCount + 1);
 		allowance = Math.min(maxPerSecond, allowance + ((t - allowanceAt) / 1000) * maxPerSecond);
 		allowanceAt = t;
 		if (allowance < 1) {
@@ -224,12 +268,14 @@ function startTls(options: TlsFeatureOptions, { host, send, log }: FeatureContex
 		tick: sendBatch,
 		processRows(rows) {
 			const cutoff = now() - spanMs;
-			recent = recent.filter((r) => r.at >= cutoff);
 			const byPid = new Map<number, number[]>();
-			for (const r of recent) {
-				let list = byPid.get(r.pid);
-				if (!list) byPid.set(r.pid, (list = []));
-				list.push(r.latencyMs);
+			for (let k = 0; k < recentCount; k++) {
+				const i = (recentNext - recentCount + k + RECENT_MAX) % RECENT_MAX;
+				if (recentAt[i]! < cutoff) continue;
+				const pid = recentPid[i]!;
+				let list = byPid.get(pid);
+				if (!list) byPid.set(pid, (list = []));
+				list.push(recentLatency[i]!);
 			}
 			return rows.map((row) => {
 				const latencies = byPid.get(row.pid);
