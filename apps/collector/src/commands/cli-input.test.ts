@@ -60,6 +60,7 @@ test('bad arguments and environment values: exit code 2, one line on stderr, no 
 		{ args: ['record', '--pid', '4194303'], says: /--pid 4194303: no such process/ },
 		{ args: ['record', '--output', '/nonexistent/x.pb.gz'], says: /--output '\/nonexistent\/x\.pb\.gz': its directory does not exist/ },
 		{ args: ['record', '--output', dir], says: /is a directory/ },
+		{ args: ['record', '--output', '/proc/x.pb.gz'], says: /--output '\/proc\/x\.pb\.gz': cannot be written \(ENOENT\)/ },
 		{ args: ['record', '--bogus\nline'], says: /unknown option '--bogus\\nline'/ },
 		{ args: ['collector', ...hub, '--window', '0'], says: /--window must be a duration from 1s to 1h/ },
 		{ args: ['collector', ...hub, '--frequency', '-3'], says: /--frequency must be/ },
@@ -70,6 +71,8 @@ test('bad arguments and environment values: exit code 2, one line on stderr, no 
 			says: /--token-file cannot be read \(ENOENT\)/,
 		},
 		{ args: ['collector', ...hub, '--token-file', tokenFile], says: /give --token or --token-file, not both/ },
+		{ args: ['collector', ...hub, '--spool', '/proc/nope'], says: /--spool '\/proc\/nope' cannot be created \(ENOENT\)/ },
+		{ args: ['collector', ...hub, '--spool', tokenFile], says: /--spool '.*token' is not a directory/ },
 		{
 			args: ['hub', '--store', 'mysql://db'],
 			says: /--store must be sqlite:PATH, sqlite:DIR\/ or clickhouse:\/\/HOST:PORT\/DB, got 'mysql:\/\/db'/,

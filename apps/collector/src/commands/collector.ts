@@ -7,6 +7,7 @@ import { startCollector } from '../collector-agent.ts';
 import { DEFAULT_SPOOL_MAX_BYTES, defaultSpoolDir } from '../spool.ts';
 import { untilSignal } from '../until-signal.ts';
 import { agentOptions, agentOptionsUsage } from './agent-options.ts';
+import { prepareDataDirectory } from './data-directory.ts';
 import { bearerToken, byteSize, collectorHubUrl, directoryPath, name, tokenFile } from './option-values.ts';
 
 const usage = `Usage: firesight collector --hub URL (--token TOKEN | --token-file FILE) [--host NAME] [--frequency HZ] [--window SECS]
@@ -60,6 +61,8 @@ export const collector: Command = {
 		const args = options.parse(argv);
 		const { hub, frequency, window: windowMs } = args;
 		const token = (args.token ?? args['token-file'])!;
+		// Checked before the BPF programs load; the spool holds captured requests, so it is the owner's only.
+		const spoolDir = prepareDataDirectory(args.spool ?? defaultSpoolDir(args.host ?? hostname()), '--spool', 0o700);
 		let agent;
 		try {
 			agent = startCollector({
@@ -70,7 +73,7 @@ export const collector: Command = {
 				windowMs,
 				captureBodies: args['capture-bodies'],
 				...(args.host ? { host: args.host } : {}),
-				spool: { dir: args.spool ?? defaultSpoolDir(args.host ?? hostname()), maxBytes: args['spool-max'] },
+				spool: { dir: spoolDir, maxBytes: args['spool-max'] },
 			});
 		} catch (err) {
 			if (err instanceof NativeError) throw new UserError(err.message);

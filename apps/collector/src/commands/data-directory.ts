@@ -3,12 +3,13 @@ import { dirname, join, resolve } from 'node:path';
 import { quote, UsageError } from '../command.ts';
 
 /**
- * Makes sure the hub's data directory exists and can be written, before the hub starts: each
- * missing level is created on its own, because a recursive mkdir under a file system that refuses
- * it (`/proc/nope`) can retry forever. Returns the absolute path. `label` names where the path came
- * from (`--data` or `$FIRESIGHT_DATA`).
+ * Makes sure a directory the command writes (the hub's data, the collector's spool) exists and can
+ * be written, before anything starts: each missing level is created on its own, because a
+ * recursive mkdir under a file system that refuses it (`/proc/nope`) can retry forever. Returns the
+ * absolute path. `label` names where the path came from (`--data`, `$FIRESIGHT_DATA`, `--spool`);
+ * `mode` is given to the levels it creates.
  */
-export function prepareDataDirectory(path: string, label: string): string {
+export function prepareDataDirectory(path: string, label: string, mode?: number): string {
 	const dir = resolve(path);
 	const fail = (why: string): never => {
 		throw new UsageError(`${label} ${quote(path)} ${why}`);
@@ -28,7 +29,7 @@ export function prepareDataDirectory(path: string, label: string): string {
 	}
 	for (const d of missing) {
 		try {
-			mkdirSync(d);
+			mkdirSync(d, mode === undefined ? {} : { mode });
 		} catch (err) {
 			if ((err as NodeJS.ErrnoException).code !== 'EEXIST') fail(`cannot be created (${errorCode(err)})`);
 		}

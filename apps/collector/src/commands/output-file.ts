@@ -1,4 +1,5 @@
-import { closeSync, fstatSync, ftruncateSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, ftruncateSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { quote, UsageError, UserError } from '../command.ts';
 
 /** A file opened when a command starts and written when it ends. */
@@ -28,8 +29,9 @@ export function openOutput(path: string): OutputFile {
 		}
 	} catch (err) {
 		const e = err as NodeJS.ErrnoException;
+		// A file system can refuse a new name with ENOENT in a directory that exists (`/proc/x`).
 		const why =
-			e.code === 'ENOENT'
+			e.code === 'ENOENT' && !existsSync(dirname(path))
 				? 'its directory does not exist'
 				: e.code === 'EISDIR'
 					? 'is a directory'
