@@ -17,7 +17,8 @@ public:
 	// The map, made now with room for `entries` threads or shared with the tools that hold it
 	// already (whatever its size). Main thread. Returns nullptr with errno set when the kernel
 	// refuses to create it.
-	static std::shared_ptr<RequestContextMap> Acquire(uint32_t entries = REQUEST_CONTEXT_ENTRIES);
+	static std::shared_ptr<RequestContextMap>
+	Acquire(uint32_t entries = REQUEST_CONTEXT_ENTRIES);
 
 	// Makes `map` (an object's request_contexts, before load) this map. Main thread. Returns 0
 	// or a negative errno.

@@ -91,7 +91,8 @@ public:
 		std::string hook = cfg.Get("syscallHook").As<Napi::String>().Utf8Value();
 		bool request_context = cfg.Get("requestContext").As<Napi::Boolean>().Value();
 		uint32_t active_slots = cfg.Get("activeSlots").As<Napi::Number>().Uint32Value();
-		uint32_t conn_entries = cfg.Get("connectionEntries").As<Napi::Number>().Uint32Value();
+		uint32_t conn_entries =
+			cfg.Get("connectionEntries").As<Napi::Number>().Uint32Value();
 		uint32_t request_entries =
 			cfg.Get("requestContextEntries").As<Napi::Number>().Uint32Value();
 		Napi::Array body_pids = cfg.Get("bodyPids").As<Napi::Array>();

@@ -120,10 +120,10 @@ test('tls: past activeSlots, a thread inside an SSL call loses it to another, co
 	// keep theirs.
 	await requests(port, '/active/', 20);
 	await until('all 20 requests captured by the server', () => served('/active/') === 20);
-	assert.equal(cap.counters().kernel.activeFull, 1, 'one call lost: the blocked reader\'s');
+	assert.equal(cap.counters().kernel.activeFull, 1, "one call lost: the blocked reader's");
 });
 
-test('tls: past requestContextEntries, a thread\'s requests are not attributed, counted as requestContextFull', { skip }, async (t) => {
+test("tls: past requestContextEntries, a thread's requests are not attributed, counted as requestContextFull", { skip }, async (t) => {
 	const a = await server(t);
 	const b = await server(t, a.cert);
 	// Room for one thread's requests: the first server's event loop takes it and keeps it while it lives.
@@ -134,10 +134,10 @@ test('tls: past requestContextEntries, a thread\'s requests are not attributed, 
 	});
 	await until('node attached', () => cap.counters().discovery.attachedFiles >= 1);
 	await requests(a.port, '/context-a/', 10);
-	await until('the first server\'s 10 requests captured', () => served('/context-a/') === 10);
+	await until("the first server's 10 requests captured", () => served('/context-a/') === 10);
 	assert.equal(cap.counters().kernel.requestContextFull, 0, 'the first thread has the entry');
 	await requests(b.port, '/context-b/', 10);
-	await until('the second server\'s 10 requests captured', () => served('/context-b/') === 10);
+	await until("the second server's 10 requests captured", () => served('/context-b/') === 10);
 	assert.equal(cap.counters().kernel.requestContextFull, 10, 'each request of the second thread counted once');
 	await requests(a.port, '/context-a/', 10);
 	await until('the first server still captured', () => served('/context-a/') === 20);
@@ -174,22 +174,26 @@ const one = (agent, i, r) => new Promise((resolve, reject) => {
 })().catch((e) => { console.error(e); process.exit(1); });
 `;
 
-test('tls: past connectionEntries, an SSL object\'s socket is found again, and a close that was let go ends its connection at the idle timeout, counted as connectionsEvicted', { skip }, async (t) => {
-	const { port, serverPid } = await server(t);
-	// The maps that tie SSL objects to sockets and number each socket's generations hold one
-	// entry: sixteen connections at once let go of all but the last one touched (LRU).
-	const { cap, served } = capture(t, { pids: [serverPid], idleTimeoutMs: 1000, kernel: { connectionEntries: 1 } });
-	await until('node attached', () => cap.counters().discovery.attachedFiles >= 1);
-	const c = spawn(process.execPath, ['-e', CONCURRENT_CLIENT, String(port), '/conns/', '16', '5'], { stdio: 'inherit' });
-	assert.equal((await once(c, 'exit'))[0], 0);
-	// Each SSL call finds its socket again (through the syscalls around it), so nothing is lost
-	// while the connections live.
-	await until('all 80 requests captured', () => served('/conns/') === 80);
-	// A close is seen only through the socket's generation: those let go end by the idle timeout.
-	// (`closed` counts every connection ended, `evicted` those ended without their close.)
-	await until('every connection ended', () => {
-		const { open, closed } = cap.counters().connections;
-		return open === 0 && closed === 16;
-	});
-	assert.ok(cap.counters().connections.evicted > 0, 'closes the maps let go are counted when their connections end idle');
-});
+test(
+	"tls: past connectionEntries, an SSL object's socket is found again, and a close that was let go ends its connection at the idle timeout, counted as connectionsEvicted",
+	{ skip },
+	async (t) => {
+		const { port, serverPid } = await server(t);
+		// The maps that tie SSL objects to sockets and number each socket's generations hold one
+		// entry: sixteen connections at once let go of all but the last one touched (LRU).
+		const { cap, served } = capture(t, { pids: [serverPid], idleTimeoutMs: 1000, kernel: { connectionEntries: 1 } });
+		await until('node attached', () => cap.counters().discovery.attachedFiles >= 1);
+		const c = spawn(process.execPath, ['-e', CONCURRENT_CLIENT, String(port), '/conns/', '16', '5'], { stdio: 'inherit' });
+		assert.equal((await once(c, 'exit'))[0], 0);
+		// Each SSL call finds its socket again (through the syscalls around it), so nothing is lost
+		// while the connections live.
+		await until('all 80 requests captured', () => served('/conns/') === 80);
+		// A close is seen only through the socket's generation: those let go end by the idle timeout.
+		// (`closed` counts every connection ended, `evicted` those ended without their close.)
+		await until('every connection ended', () => {
+			const { open, closed } = cap.counters().connections;
+			return open === 0 && closed === 16;
+		});
+		assert.ok(cap.counters().connections.evicted > 0, 'closes the maps let go are counted when their connections end idle');
+	},
+);

@@ -26,7 +26,11 @@ function unwinder(t: TestContext, pid: number, unwind: UnwindMode, maxFiles?: nu
 	const dir = mkdtempSync(join(tmpdir(), 'firesight-unwind-caps-'));
 	const builder = new TableBuilder(dir);
 	const profiler = new Profiler({ frequency: 199, pids: [pid], unwind });
-	const tracker = new MappingTracker({ target: profiler, build: (paths) => builder.build(paths), ...(maxFiles !== undefined ? { maxFiles } : {}) });
+	const tracker = new MappingTracker({
+		target: profiler,
+		build: (paths) => builder.build(paths),
+		...(maxFiles !== undefined ? { maxFiles } : {}),
+	});
 	t.after(async () => {
 		tracker.close();
 		await builder.close();
@@ -38,7 +42,12 @@ function unwinder(t: TestContext, pid: number, unwind: UnwindMode, maxFiles?: nu
 }
 
 /** Drains until `done` holds of the totals; every window's samples are delivered or counted lost. */
-async function drainUntil(what: string, profiler: Profiler, tracker: MappingTracker, done: (w: DrainedWindow) => boolean): Promise<DrainedWindow> {
+async function drainUntil(
+	what: string,
+	profiler: Profiler,
+	tracker: MappingTracker,
+	done: (w: DrainedWindow) => boolean,
+): Promise<DrainedWindow> {
 	const deadline = Date.now() + 60_000;
 	for (;;) {
 		await sleep(200);
@@ -73,24 +82,28 @@ while True:
 	pass
 `;
 
-test(`unwind: past ${UNWIND_MAX_MAPPINGS} mappings in a process, the walk ends where the kept ones do, counted as unwindMappingsFull`, { skip }, async (t) => {
-	const py = spawn('python3', ['-c', MANY_MAPPINGS], { stdio: ['ignore', 'pipe', 'inherit'] });
-	kill(t, py);
-	await new Promise<void>((resolve, reject) => {
-		py.once('exit', (code) => reject(new Error(`python exited with ${code}`)));
-		py.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
-	});
-	// 'dwarf' stops and counts where no mapping covers a pc ('auto' goes on with frame pointers).
-	const { profiler, tracker } = unwinder(t, py.pid!, 'dwarf');
-	let full = 0;
-	let delivered = 0;
-	await drainUntil('unwindMappingsFull counted, with samples of the process delivered', profiler, tracker, (w) => {
-		full += w.counters.unwindMappingsFull;
-		delivered += w.counts.filter((c) => c.pid === py.pid).reduce((n, c) => n + c.count, 0);
-		return full > 0 && delivered > 0;
-	});
-	assert.ok((tracker.mappingsOf(py.pid!)?.length ?? 0) > UNWIND_MAX_MAPPINGS, 'the tracker gave the walker more than an entry holds');
-});
+test(
+	`unwind: past ${UNWIND_MAX_MAPPINGS} mappings in a process, the walk ends where the kept ones do, counted as unwindMappingsFull`,
+	{ skip },
+	async (t) => {
+		const py = spawn('python3', ['-c', MANY_MAPPINGS], { stdio: ['ignore', 'pipe', 'inherit'] });
+		kill(t, py);
+		await new Promise<void>((resolve, reject) => {
+			py.once('exit', (code) => reject(new Error(`python exited with ${code}`)));
+			py.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
+		});
+		// 'dwarf' stops and counts where no mapping covers a pc ('auto' goes on with frame pointers).
+		const { profiler, tracker } = unwinder(t, py.pid!, 'dwarf');
+		let full = 0;
+		let delivered = 0;
+		await drainUntil('unwindMappingsFull counted, with samples of the process delivered', profiler, tracker, (w) => {
+			full += w.counters.unwindMappingsFull;
+			delivered += w.counts.filter((c) => c.pid === py.pid).reduce((n, c) => n + c.count, 0);
+			return full > 0 && delivered > 0;
+		});
+		assert.ok((tracker.mappingsOf(py.pid!)?.length ?? 0) > UNWIND_MAX_MAPPINGS, 'the tracker gave the walker more than an entry holds');
+	},
+);
 
 test('unwind: past maxFiles, a mapped file is walked without a table, counted as unwindFilesDropped', { skip }, async (t) => {
 	// A shell loop maps dash, libc and the loader: three files against room for one.
