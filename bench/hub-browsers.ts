@@ -70,10 +70,9 @@ function stop(child: ChildProcess): Promise<void> {
 
 const port = await freePort();
 const base = `http://127.0.0.1:${port}`;
-const token = `bench-${Math.random().toString(36).slice(2)}`;
 const dataDir = mkdtempSync(join(tmpdir(), 'firesight-bench-hub-'));
 let hubLog = '';
-const hub = spawn(process.execPath, [firesightBin, 'hub', '--listen', `127.0.0.1:${port}`, '--token', token, '--data', dataDir], {
+const hub = spawn(process.execPath, [firesightBin, 'hub', '--listen', `127.0.0.1:${port}`, '--data', dataDir], {
 	env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' },
 	stdio: ['ignore', 'pipe', 'pipe'],
 });
@@ -91,10 +90,13 @@ try {
 		'the hub',
 		async () => {
 			if (hub.exitCode !== null) throw new Error(`firesight hub exited: ${hubLog}`);
-			return healthy(base);
+			return hubLog.includes('Collector token: ') && healthy(base);
 		},
 		60_000,
 	);
+	// A hub given --token would want it from browsers too; the one it makes for collectors does not.
+	const token = /Collector token: (\S+)/.exec(hubLog)?.[1];
+	if (token === undefined) throw new Error(`the hub printed no collector token: ${hubLog}`);
 	if (bpf) {
 		collector = spawn(process.execPath, [firesightBin, 'collector', '--hub', base, '--token', token], {
 			stdio: ['ignore', 'ignore', 'pipe'],

@@ -16,7 +16,7 @@ import {
 import { listenAddress, resolveListen } from '../listen-address.ts';
 import { untilSignal } from '../until-signal.ts';
 import { prepareDataDirectory } from './data-directory.ts';
-import { bearerToken, directoryPath, filePath, name, storeUrl, tokenFile } from './option-values.ts';
+import { bearerToken, directoryPath, filePath, headerName, name, storeUrl, tokenFile } from './option-values.ts';
 
 /** A token for collectors: 128 random bits, URL-safe. */
 export function generateToken(): string {
@@ -34,6 +34,7 @@ export const hubOptions = {
 	'tls-key': textOption(filePath.optional()),
 	'allow-host': listOption(z.array(name).default([])),
 	'metrics-public': flagOption(z.boolean().default(false)),
+	'redact-header': listOption(z.array(headerName).default([])),
 };
 
 const hubAccessHelp: [flag: string, text: string][] = [
@@ -49,6 +50,10 @@ const hubAccessHelp: [flag: string, text: string][] = [
 		'a name browsers may reach the hub by, besides its listen address and\nloopback (checked against Host and Origin); repeat for more',
 	],
 	['--metrics-public', 'serve /metrics without the token, for a Prometheus scraper'],
+	[
+		'--redact-header H',
+		'a header of captured requests whose value the hub replaces before it\nstores or serves it, besides the default list; repeat for more',
+	],
 ];
 
 /** The help lines of hubOptions but --listen, --data and --token (each command words those its own way). */
@@ -59,7 +64,8 @@ export function hubAccessUsage(indent: string, column: number): string {
 }
 
 const usage = `Usage: firesight hub [--listen ADDR:PORT] [--data DIR | --store URL] [--token TOKEN | --token-file FILE]
-                     [--tls-cert FILE --tls-key FILE] [--allow-host NAME]... [--metrics-public] [--api-only] [--dev]
+                     [--tls-cert FILE --tls-key FILE] [--allow-host NAME]... [--metrics-public] [--redact-header H]...
+                     [--api-only] [--dev]
 
 Runs the hub alone: the dashboard, the API, and the endpoint collectors stream to. Start
 collectors on other hosts with 'firesight collector --hub URL --token TOKEN'.
@@ -68,7 +74,8 @@ Options:
   -l, --listen ADDR:PORT  where to listen (default 127.0.0.1:7300); [::1]:7300 for IPv6
   -d, --data DIR          where profiles are stored (default $FIRESIGHT_DATA or ./data)
   -t, --token TOKEN       the token collectors must present (default $FIRESIGHT_TOKEN, or a
-                          random one, printed at start); beyond loopback browsers log in with it
+                          random one, printed at start); browsers log in with a token you give,
+                          and with a random one beyond loopback
 ${hubAccessUsage('      ', 26)}
       --api-only          serve API and streams without the dashboard
       --dev               serve the dashboard with Next's development server (hot reload)`;
@@ -88,14 +95,17 @@ export function givenToken(values: ParsedOptions<typeof hubOptions>): string | u
 /** startHub's options from hubOptions' values. */
 export function hubAccess(
 	values: ParsedOptions<typeof hubOptions>,
-): Pick<Parameters<typeof startHub>[0], 'tls' | 'allowedHosts' | 'metricsPublic' | 'storage'> {
+): Pick<Parameters<typeof startHub>[0], 'auth' | 'tls' | 'allowedHosts' | 'metricsPublic' | 'storage' | 'redactHeaders'> {
 	const cert = values['tls-cert'];
 	const key = values['tls-key'];
 	return {
+		// A token of the user's guards every door, on loopback too: other users of the host reach it.
+		...(givenToken(values) === undefined ? {} : { auth: true }),
 		...(cert !== undefined && key !== undefined ? { tls: { certFile: cert, keyFile: key } } : {}),
 		...(values.store === undefined ? {} : { storage: values.store }),
 		allowedHosts: values['allow-host'],
 		metricsPublic: values['metrics-public'],
+		redactHeaders: values['redact-header'],
 	};
 }
 
@@ -155,8 +165,13 @@ async function run(argv: string[]): Promise<number> {
 		...hubAccess(args),
 	});
 	console.log(`Firesight hub on ${hub.url}`);
-	console.log(`Collector token: ${token}`);
-	console.log(`Connect a collector: firesight collector --hub ${hub.url} --token ${token}`);
+	if (givenToken(args) === undefined) {
+		console.log(`Collector token: ${token}`);
+		console.log(`Connect a collector: firesight collector --hub ${hub.url} --token ${token}`);
+	} else {
+		// The user's token is a secret of theirs: not repeated into a log.
+		console.log(`Connect a collector: firesight collector --hub ${hub.url} --token-file FILE (the token this hub was given)`);
+	}
 	await stop;
 	console.error('firesight hub: stopping');
 	await hub.close();

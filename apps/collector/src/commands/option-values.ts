@@ -61,6 +61,9 @@ export const endpoint = z
 	.max(limits.shortString, `must be at most ${limits.shortString} characters`)
 	.regex(/^[A-Z][A-Z-]* \/\S*$/, "must be METHOD and path template, such as 'GET /api/users/:id'");
 
+/** An HTTP header name, as RFC 9110 spells a token. */
+export const headerName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,200}$/, 'must be a header name such as X-Signature');
+
 /** A file to write. */
 export const filePath = z
 	.string()

@@ -9,7 +9,7 @@ import { givenToken, hubAccess, hubAccessUsage, hubOptions, hubOptionsAcross, st
 
 const usage = `Usage: firesight up [--listen ADDR:PORT] [--data DIR] [--token TOKEN] [--frequency HZ] [--window SECS]
                    [--unwind fp|dwarf|auto] [--capture-bodies PID]... [--tls-cert FILE --tls-key FILE] [--allow-host NAME]...
-                   [--metrics-public]
+                   [--metrics-public] [--redact-header H]...
 
 Runs everything on this host: the hub with the dashboard, and a local collector connected to it
 with a token made for this run. Ctrl-C stops both and detaches every BPF program.
