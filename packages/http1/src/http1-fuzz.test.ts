@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { cutStream, cuts, http1Streams, mutate, type Cut } from '@firesight/testing/http1-streams';
 import fc from 'fast-check';
 import { Http1Connection, type Http1Exchange, type Side } from './http1-connection.ts';
 import { MessageParser, type Chunk, type ParsedMessage } from './message-parser.ts';
@@ -12,80 +13,14 @@ import { MessageParser, type Chunk, type ParsedMessage } from './message-parser.
  */
 const RUNS = 2000;
 
-const METHODS = ['GET', 'POST', 'HEAD', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'PATCH'] as const;
-const token = fc.stringMatching(/^[A-Za-z0-9-]{1,12}$/);
-const headerValue = fc.stringMatching(/^[ -~]{0,40}$/);
-const path = fc.stringMatching(/^\/[A-Za-z0-9/_.?=&%-]{0,40}$/);
-const body = fc.uint8Array({ maxLength: 300 });
-
-/** A request or response as it goes on the wire: Content-Length, chunked or (responses) until close. */
-const message = (kind: 'request' | 'response') =>
-	fc
-		.record({
-			method: fc.constantFrom(...METHODS),
-			path,
-			status: fc.integer({ min: 100, max: 599 }),
-			headers: fc.array(fc.tuple(token, headerValue), { maxLength: 6 }),
-			body,
-			framing: fc.constantFrom('length', 'chunked', 'none'),
-			/** Sometimes a length no sender could mean, in place of the true one. */
-			badLength: fc.option(fc.constantFrom('-3', '-1', 'abc', '\u00004', '1e2', '0x10', '', ' 7 ', '99999999999999999999'), { freq: 3 }),
-			version: fc.constantFrom('1.0', '1.1'),
-		})
-		.map(({ method, path: p, status, headers, body: b, framing, version, badLength }) => {
-			const start = kind === 'request' ? `${method} ${p} HTTP/${version}` : `HTTP/${version} ${status} X`;
-			const lines = headers.map(([k, v]) => `${k}: ${v}`);
-			let payload: Buffer = Buffer.from(b);
-			if (framing === 'length') lines.push(`Content-Length: ${badLength ?? b.length}`);
-			else if (framing === 'chunked') {
-				lines.push('Transfer-Encoding: chunked');
-				const size = badLength ?? b.length.toString(16);
-				payload = Buffer.concat([Buffer.from(`${size}\r\n`, 'latin1'), payload, Buffer.from(b.length ? '\r\n0\r\n\r\n' : '\r\n')]);
-			} else if (kind === 'request') payload = Buffer.alloc(0);
-			return Buffer.concat([Buffer.from(`${start}\r\n${lines.map((l) => `${l}\r\n`).join('')}\r\n`, 'latin1'), payload]);
-		});
-
-type Mutation = { at: number; op: 'flip' | 'insert' | 'delete' | 'token'; byte: number };
-const mutation = fc.record({
-	at: fc.nat(),
-	op: fc.constantFrom('flip', 'insert', 'delete', 'token'),
-	byte: fc.integer({ min: 0, max: 255 }),
-});
-/** What a byte-level mutation rarely makes on its own: signs, line ends, big numbers. */
-const TOKENS = ['-', '\r\n', '\r\n\r\n', '\0', 'ffffffff', '-5', ': ', 'HTTP/1.1 200 OK\r\n', 'GET / HTTP/1.1\r\n'].map((t) =>
-	Buffer.from(t, 'latin1'),
-);
-
-function mutate(bytes: Uint8Array, mutations: readonly Mutation[]): Uint8Array {
-	const out = [...bytes];
-	for (const m of mutations) {
-		if (out.length === 0) break;
-		const at = m.at % out.length;
-		if (m.op === 'flip') out[at] = m.byte;
-		else if (m.op === 'insert') out.splice(at, 0, m.byte);
-		else if (m.op === 'token') out.splice(at, 0, ...TOKENS[m.byte % TOKENS.length]!);
-		else out.splice(at, 1);
-	}
-	return Uint8Array.from(out);
-}
-
-/** Where a stream is cut into chunks, and how many bytes of each went by uncaptured. */
-const cuts = fc.array(fc.record({ at: fc.nat(), gap: fc.oneof(fc.constant(0), fc.constant(0), fc.nat(5000)) }), { maxLength: 8 });
+const { token, headerValue, path, body, message, mutation } = http1Streams('any');
 
 let clock = 0n;
-function chunksOf(bytes: Uint8Array, at: readonly { at: number; gap: number }[]): Chunk[] {
-	const points = [...new Set(at.map((c) => (bytes.length ? c.at % bytes.length : 0)))].sort((a, b) => a - b);
-	const out: Chunk[] = [];
-	let from = 0;
-	points.push(bytes.length);
-	points.forEach((to, i) => {
-		if (to <= from && !(i === points.length - 1 && out.length === 0)) return;
-		const piece = bytes.subarray(from, to);
+function chunksOf(bytes: Uint8Array, at: readonly Cut[]): Chunk[] {
+	return cutStream(bytes, at).map((c) => {
 		const firstNs = (clock += 7n);
-		out.push({ bytes: piece, length: piece.length + (at[i]?.gap ?? 0), firstNs, lastNs: (clock += 3n) });
-		from = to;
+		return { ...c, firstNs, lastNs: (clock += 3n) };
 	});
-	return out;
 }
 
 /** A message's fields as the types promise them, whatever the input. */
