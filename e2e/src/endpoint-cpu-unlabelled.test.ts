@@ -8,41 +8,29 @@
  * the hub's real /ingest, as a collector sends it.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import type { Browser } from 'playwright-core';
-import { WebSocket } from 'ws';
-import { SLOW_REQUEST_MS, type CollectorMessage, type ProfileWindow, type RequestRecord } from '@firesight/protocol';
-import { startHub, type Hub } from '@firesight/web/server';
-import { launchChromium } from './browser.ts';
-import { freePort, screenshot, waitFor } from './support.ts';
+import { SLOW_REQUEST_MS, type ProfileWindow, type RequestRecord } from '@firesight/protocol';
+import { profileWindow, startFedHub, type FedHub } from './fed-hub.ts';
+import { screenshot, waitFor } from './support.ts';
 
-const TOKEN = 'e2e-endpoint-cpu-unlabelled-token';
 const HOST = 'shop-2';
 const PID = 4545;
 const COMM = 'usersvc';
 const USERS = '/api/users/:id';
-let dir: string;
-let hub: Hub | undefined;
-let browser: Browser | undefined;
-let collector: WebSocket | undefined;
+let fed: FedHub | undefined;
 
 /** 50 samples of GET /api/users/:id, none labelled with a request, and 50 of no request. */
 function window(startMs: number): ProfileWindow {
-	const f = (name: string) => ({ name, module: 'usersvc', kind: 'user' as const });
-	return {
-		host: HOST,
+	return profileWindow(
+		HOST,
 		startMs,
-		durationMs: 10_000,
-		frequencyHz: 99,
-		frames: [f('main'), f('getUser'), f('gcCollect')],
-		samples: [
+		'usersvc',
+		['main', 'getUser', 'gcCollect'],
+		[
 			{ pid: PID, comm: COMM, stack: [0, 1], weight: 50, endpoint: `GET ${USERS}` },
 			{ pid: PID, comm: COMM, stack: [0, 2], weight: 50 },
 		],
-	};
+	);
 }
 
 function request(ts: number, id: number, latencyMs: number): RequestRecord {
@@ -69,38 +57,23 @@ function request(ts: number, id: number, latencyMs: number): RequestRecord {
 }
 
 before(async () => {
-	dir = mkdtempSync(join(tmpdir(), 'firesight-e2e-endpoint-cpu-unlabelled-'));
-	hub = await startHub({ listen: { host: '127.0.0.1', port: await freePort() }, dataDir: dir, token: TOKEN, log: () => {} });
-	collector = new WebSocket(`${hub.url.replace(/^http/, 'ws')}/ingest`, { headers: { authorization: `Bearer ${TOKEN}` } });
-	await new Promise((resolve, reject) => {
-		collector!.once('open', resolve);
-		collector!.once('error', reject);
-	});
 	const now = Date.now();
-	const messages: CollectorMessage[] = [
-		{ type: 'hello', host: HOST, version: 'e2e', frequencyHz: 99, protocol: 1 },
+	fed = await startFedHub(HOST, [
 		{ type: 'profile', window: window(now - 20_000) },
 		{
 			type: 'requests',
 			batch: { host: HOST, ts: now, omitted: 0, requests: [request(now - 16_000, 300, 300), request(now - 15_000, 700, 700)] },
 		},
-	];
-	for (const m of messages) collector.send(JSON.stringify(m));
-	browser = await launchChromium();
+	]);
 });
 
-after(async () => {
-	collector?.close();
-	await browser?.close();
-	await hub?.close();
-	rmSync(dir, { recursive: true, force: true });
-});
+after(() => fed?.close());
 
 test('only a request slow by the collector’s rule links to its CPU; an empty view says why and links to its endpoint', async () => {
 	assert.equal(SLOW_REQUEST_MS, 500, 'the requests below sit either side of the threshold');
-	const context = await browser!.newContext({ viewport: { width: 1440, height: 900 } });
+	const context = await fed!.browser.newContext({ viewport: { width: 1440, height: 900 } });
 	const page = await context.newPage();
-	await page.goto(`${hub!.url}/requests`);
+	await page.goto(`${fed!.hub.url}/requests`);
 	const drawer = page.getByTestId('request-drawer');
 
 	// 300 ms: its samples merged into its endpoint's, so there is nothing to open.

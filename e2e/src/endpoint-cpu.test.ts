@@ -8,29 +8,20 @@
  * process (the kernel side is proven by its own known-answer test).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
-import { WebSocket } from 'ws';
-import { REQUEST_LATENCY_BUCKETS, type CollectorMessage, type ProfileWindow } from '@firesight/protocol';
-import { startHub, type Hub } from '@firesight/web/server';
-import { launchChromium } from './browser.ts';
+import type { Page } from 'playwright-core';
+import { REQUEST_LATENCY_BUCKETS, type ProfileWindow } from '@firesight/protocol';
+import { profileWindow, startFedHub, type FedHub } from './fed-hub.ts';
 import { drawnFrames, paintedFlame } from './flame-frames.ts';
-import { freePort, screenshot, waitFor } from './support.ts';
+import { screenshot, waitFor } from './support.ts';
 
-const TOKEN = 'e2e-endpoint-cpu-token';
 const HOST = 'shop-1';
 const PID = 4242;
 const COMM = 'usersvc';
 const USERS = '/api/users/:id';
 const ORDERS = '/api/orders';
 const REQUEST_ID = 'e2eboot:7';
-let dir: string;
-let hub: Hub | undefined;
-let browser: Browser | undefined;
-let collector: WebSocket | undefined;
+let fed: FedHub | undefined;
 
 /**
  * Per window: getUser 60 for GET /api/users/:id, renderAvatar 20 during the slow request (while
@@ -38,20 +29,18 @@ let collector: WebSocket | undefined;
  * 80 of garbage collection no request was open for. GET /api/users/:id is 80 of the process's 200.
  */
 function window(startMs: number): ProfileWindow {
-	const f = (name: string) => ({ name, module: 'usersvc', kind: 'user' as const });
-	return {
-		host: HOST,
+	return profileWindow(
+		HOST,
 		startMs,
-		durationMs: 10_000,
-		frequencyHz: 99,
-		frames: [f('main'), f('handleRequest'), f('getUser'), f('renderAvatar'), f('createOrder'), f('gcCollect')],
-		samples: [
+		'usersvc',
+		['main', 'handleRequest', 'getUser', 'renderAvatar', 'createOrder', 'gcCollect'],
+		[
 			{ pid: PID, comm: COMM, stack: [0, 1, 2], weight: 60, endpoint: `GET ${USERS}` },
 			{ pid: PID, comm: COMM, stack: [0, 1, 2, 3], weight: 20, endpoint: `GET ${USERS}`, requestId: REQUEST_ID, ambiguous: true },
 			{ pid: PID, comm: COMM, stack: [0, 1, 4], weight: 40, endpoint: `POST ${ORDERS}` },
 			{ pid: PID, comm: COMM, stack: [0, 5], weight: 80 },
 		],
-	};
+	);
 }
 
 function stats(method: string, endpoint: string, count: number, maxMs: number) {
@@ -78,22 +67,10 @@ function stats(method: string, endpoint: string, count: number, maxMs: number) {
 	};
 }
 
-async function send(messages: CollectorMessage[]): Promise<void> {
-	for (const m of messages) collector!.send(JSON.stringify(m));
-}
-
 before(async () => {
-	dir = mkdtempSync(join(tmpdir(), 'firesight-e2e-endpoint-cpu-'));
-	hub = await startHub({ listen: { host: '127.0.0.1', port: await freePort() }, dataDir: dir, token: TOKEN, log: () => {} });
-	collector = new WebSocket(`${hub.url.replace(/^http/, 'ws')}/ingest`, { headers: { authorization: `Bearer ${TOKEN}` } });
-	await new Promise((resolve, reject) => {
-		collector!.once('open', resolve);
-		collector!.once('error', reject);
-	});
 	const now = Date.now();
 	const slowTs = now - 15_000;
-	await send([
-		{ type: 'hello', host: HOST, version: 'e2e', frequencyHz: 99, protocol: 1 },
+	fed = await startFedHub(HOST, [
 		{ type: 'profile', window: window(now - 20_000) },
 		{ type: 'profile', window: window(now - 10_000) },
 		{
@@ -137,15 +114,9 @@ before(async () => {
 			},
 		},
 	]);
-	browser = await launchChromium();
 });
 
-after(async () => {
-	collector?.close();
-	await browser?.close();
-	await hub?.close();
-	rmSync(dir, { recursive: true, force: true });
-});
+after(() => fed?.close());
 
 /** The frame names drawn in the page's flame graph, as hovering them names them. */
 async function frameNames(page: Page): Promise<string[]> {
@@ -155,9 +126,9 @@ async function frameNames(page: Page): Promise<string[]> {
 }
 
 test('an endpoint row opens "CPU of this endpoint": its flame graph and its share of the process', async () => {
-	const context = await browser!.newContext({ viewport: { width: 1440, height: 1000 } });
+	const context = await fed!.browser.newContext({ viewport: { width: 1440, height: 1000 } });
 	const page = await context.newPage();
-	await page.goto(`${hub!.url}/requests`);
+	await page.goto(`${fed!.hub.url}/requests`);
 	const row = page.getByTestId(`endpoint-row-${COMM}-server`).filter({ hasText: USERS });
 	await row.waitFor({ timeout: 60_000 });
 	await row.getByTestId('endpoint-cpu-link').click();
@@ -199,9 +170,9 @@ test('an endpoint row opens "CPU of this endpoint": its flame graph and its shar
 });
 
 test('a slow request opens "CPU during this request": only its samples, labelled ambiguous', async () => {
-	const context = await browser!.newContext({ viewport: { width: 1440, height: 1000 } });
+	const context = await fed!.browser.newContext({ viewport: { width: 1440, height: 1000 } });
 	const page = await context.newPage();
-	await page.goto(`${hub!.url}/requests`);
+	await page.goto(`${fed!.hub.url}/requests`);
 	const row = page.getByTestId(`request-row-${PID}`).first();
 	await row.waitFor({ timeout: 60_000 });
 	await row.click();

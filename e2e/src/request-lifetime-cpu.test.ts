@@ -7,27 +7,17 @@
  * those it may come after). No BPF needed: the labelling has its own tests.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import type { Browser } from 'playwright-core';
-import { WebSocket } from 'ws';
-import type { CollectorMessage, ProfileWindow } from '@firesight/protocol';
-import { startHub, type Hub } from '@firesight/web/server';
-import { launchChromium } from './browser.ts';
-import { freePort, screenshot, waitFor } from './support.ts';
+import type { ProfileWindow } from '@firesight/protocol';
+import { profileWindow, startFedHub, type FedHub } from './fed-hub.ts';
+import { screenshot, waitFor } from './support.ts';
 
-const TOKEN = 'e2e-request-lifetime-token';
 const HOST = 'shop-1';
 const PID = 4343;
 const COMM = 'usersvc';
 const SLOW = 'e2eboot:7';
 const NEXT = 'e2eboot:8';
-let dir: string;
-let hub: Hub | undefined;
-let browser: Browser | undefined;
-let collector: WebSocket | undefined;
+let fed: FedHub | undefined;
 
 /**
  * Request 7 (GET /api/users/:id, slow) ran alone for 12 samples; then request 8 (POST
@@ -36,51 +26,32 @@ let collector: WebSocket | undefined;
  * no request, are not 7's.
  */
 function window(startMs: number): ProfileWindow {
-	const f = (name: string) => ({ name, module: 'usersvc', kind: 'user' as const });
-	return {
-		host: HOST,
+	return profileWindow(
+		HOST,
 		startMs,
-		durationMs: 10_000,
-		frequencyHz: 99,
-		frames: [f('main'), f('handleRequest'), f('getUser'), f('createOrder'), f('gcCollect')],
-		samples: [
+		'usersvc',
+		['main', 'handleRequest', 'getUser', 'createOrder', 'gcCollect'],
+		[
 			{ pid: PID, comm: COMM, stack: [0, 1, 2], weight: 12, endpoint: 'GET /api/users/:id', requestId: SLOW },
 			{ pid: PID, comm: COMM, stack: [0, 1, 2], weight: 9, endpoint: 'GET /api/users/:id', requestId: SLOW, ambiguous: true },
 			{ pid: PID, comm: COMM, stack: [0, 1, 3], weight: 6, endpoint: 'POST /api/orders', requestId: `${SLOW}+ ${NEXT}`, ambiguous: true },
 			{ pid: PID, comm: COMM, stack: [0, 1, 3], weight: 30, endpoint: 'POST /api/orders', requestId: NEXT },
 			{ pid: PID, comm: COMM, stack: [0, 4], weight: 43 },
 		],
-	};
+	);
 }
 
 before(async () => {
-	dir = mkdtempSync(join(tmpdir(), 'firesight-e2e-request-lifetime-'));
-	hub = await startHub({ listen: { host: '127.0.0.1', port: await freePort() }, dataDir: dir, token: TOKEN, log: () => {} });
-	collector = new WebSocket(`${hub.url.replace(/^http/, 'ws')}/ingest`, { headers: { authorization: `Bearer ${TOKEN}` } });
-	await new Promise((resolve, reject) => {
-		collector!.once('open', resolve);
-		collector!.once('error', reject);
-	});
-	const messages: CollectorMessage[] = [
-		{ type: 'hello', host: HOST, version: 'e2e', frequencyHz: 99, protocol: 1 },
-		{ type: 'profile', window: window(Date.now() - 20_000) },
-	];
-	for (const m of messages) collector.send(JSON.stringify(m));
-	browser = await launchChromium();
+	fed = await startFedHub(HOST, [{ type: 'profile', window: window(Date.now() - 20_000) }]);
 });
 
-after(async () => {
-	collector?.close();
-	await browser?.close();
-	await hub?.close();
-	rmSync(dir, { recursive: true, force: true });
-});
+after(() => fed?.close());
 
 test('a slow ambiguous request shows its thread’s CPU during its lifetime, labelled so, beside its own samples', async () => {
-	const context = await browser!.newContext({ viewport: { width: 1440, height: 1000 } });
+	const context = await fed!.browser.newContext({ viewport: { width: 1440, height: 1000 } });
 	const page = await context.newPage();
 	const params = new URLSearchParams({ endpoint: 'GET /api/users/:id', request: SLOW, host: HOST, pid: String(PID), range: '15m' });
-	await page.goto(`${hub!.url}/endpoint-cpu?${params.toString()}`);
+	await page.goto(`${fed!.hub.url}/endpoint-cpu?${params.toString()}`);
 	assert.equal(await page.getByRole('heading', { level: 1 }).innerText(), 'CPU during this request');
 	await waitFor('the samples', async () => (await page.getByTestId('endpoint-cpu-samples').innerText()) !== '…', 60_000);
 	// Its own 12, and 9 + 6 while request 8 was open too; 8's own and the idle ones are left out.
