@@ -10,33 +10,18 @@
  * come from /proc scans on the same tick, so it shows the same pipeline without the
  * samples condition. Page and Node clocks are both the host's wall clock.
  *
- * Needs root (BPF). Usage: node --import tsx bench/live-latency.ts [--reps N]
+ * Needs root (BPF). Usage: node --import tsx bench/live-latency.ts [--reps N] [--no-write]
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { WebSocket } from 'ws';
-import { launchChromium } from '@firesight/e2e/browser';
-import { freePort, healthy, startUp, waitFor } from '@firesight/e2e/support';
-import { bpfUnavailableReason } from '@firesight/testing/bpf-test-gate';
+import { exitUnlessBpf, fmtMs as fmt, percentile, startPageHarness, wall } from './page-harness.ts';
 import { writeResultsSection } from './results-file.ts';
 
-const { values } = parseArgs({ options: { reps: { type: 'string', default: '20' } } });
+const { values } = parseArgs({ options: { reps: { type: 'string', default: '20' }, 'no-write': { type: 'boolean', default: false } } });
 const REPS = Number(values.reps);
 const log = (line: string) => console.error(`live-latency: ${line}`);
 
-const unavailable = bpfUnavailableReason();
-if (unavailable !== undefined) {
-	console.error(`live-latency: ${unavailable} to load the BPF profiler`);
-	process.exit(1);
-}
-
-const percentile = (xs: number[], p: number) => {
-	const s = [...xs].sort((a, b) => a - b);
-	return s.length ? s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]! : NaN;
-};
+exitUnlessBpf('live-latency', 'the BPF profiler');
 
 /** In the page: resolves with the wall-clock times the row of `pid` appeared and showed samples. */
 function watchRow(pid: number): Promise<{ row: number; sampled: number } | null> {
@@ -72,11 +57,7 @@ function watchRow(pid: number): Promise<{ row: number; sampled: number } | null>
 	});
 }
 
-const port = await freePort();
-const dataDir = mkdtempSync(join(tmpdir(), 'firesight-bench-live-'));
-const up = startUp(port, dataDir);
-const base = `http://127.0.0.1:${port}`;
-const browser = await launchChromium();
+const harness = await startPageHarness('live');
 const toRow: number[] = [];
 const toSample: number[] = [];
 /** The same path cut at the collector's tick (the drain that carried the samples) and at the hub's fan-out. */
@@ -85,38 +66,26 @@ const tickToHub: number[] = [];
 const hubToPage: number[] = [];
 let missed = 0;
 try {
-	await waitFor(
-		'firesight up',
-		async () => {
-			if (up.child.exitCode !== null) throw new Error(`firesight up exited: ${up.output()}`);
-			return healthy(base);
-		},
-		60_000,
-	);
-	const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+	const page = await harness.browser.newPage({ viewport: { width: 1400, height: 900 } });
 	// tsx keeps function names through an \`__name\` helper that functions sent to the page call.
 	await page.addInitScript('globalThis.__name = (f) => f;');
-	await page.goto(base);
+	await page.goto(harness.base);
 	// Live rows flowing means the collector is attached and the page subscribed.
 	await page.waitForSelector('[data-testid^="process-row-"]', { timeout: 30_000 });
 	await new Promise((r) => setTimeout(r, 2000));
 	// A /live client of our own sees each process table when the hub fans it out, with the tick's time.
 	let watched = -1;
 	let fanout: { tick: number; arrival: number } | undefined;
-	const live = new WebSocket(`${base.replace(/^http/, 'ws')}/live`);
-	live.on('message', (data: Buffer) => {
-		const arrival = performance.timeOrigin + performance.now();
-		if (fanout || watched < 0) return;
-		const msg = JSON.parse(data.toString()) as { type: string; ts?: number; rows?: { pid: number; samplesPerSec: number }[] };
-		if (msg.type !== 'processes' || !msg.rows) return;
-		if (msg.rows.some((r) => r.pid === watched && r.samplesPerSec > 0)) fanout = { tick: msg.ts!, arrival };
+	await harness.live((msg, arrival) => {
+		if (fanout || watched < 0 || msg.type !== 'processes') return;
+		const rows = msg.rows as { pid: number; samplesPerSec: number }[] | undefined;
+		if (rows?.some((r) => r.pid === watched && r.samplesPerSec > 0)) fanout = { tick: msg.ts!, arrival };
 	});
-	await waitFor('a /live client', async () => live.readyState === WebSocket.OPEN, 10_000);
 
 	for (let rep = 0; rep < REPS; rep++) {
 		// A random phase against the collector's tick, so the drain period is sampled evenly.
 		await new Promise((r) => setTimeout(r, 500 + Math.random() * 1000));
-		const t0 = performance.timeOrigin + performance.now();
+		const t0 = wall();
 		const child = spawn('/bin/sh', ['-c', 'while :; do :; done'], { stdio: 'ignore' });
 		const pid = child.pid!;
 		watched = pid;
@@ -144,19 +113,13 @@ try {
 			child.kill('SIGKILL');
 		}
 	}
-	live.close();
 	await page.close();
 } finally {
-	await browser.close().catch(() => {});
-	await up.stop();
-	rmSync(dataDir, { recursive: true, force: true });
+	await harness.close();
 }
 
-const fmt = (x: number) => (Number.isFinite(x) ? `${Math.round(x)}` : '–');
 const p95 = percentile(toSample, 95);
-writeResultsSection(
-	'Live latency: kernel sample to browser',
-	`
+const body = `
 \`firesight up\` (BPF profiler at 97 Hz, collector, hub, dashboard) with the Processes page open in headless
 Chromium. ${REPS} times, a fresh busy process (\`sh -c 'while :; do :; done'\`) starts at T0, at a random
 phase against the collector's tick; the page notes (MutationObserver, wall clock) when the process's row
@@ -189,6 +152,7 @@ alone); the /proc scan and the live message to the hub over the ingest WebSocket
 of the process running, which this bound also counts.
 
 Run: \`node --import tsx bench/live-latency.ts [--reps N]\` (root; needs the dashboard built).
-`,
-);
+`;
+console.log(body);
+if (!values['no-write']) writeResultsSection('Live latency: kernel sample to browser', body);
 log(`p50 ${fmt(percentile(toSample, 50))} ms, p95 ${fmt(p95)} ms`);

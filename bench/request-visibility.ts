@@ -15,16 +15,12 @@
  * Writes the "Request visibility: response to dashboard" section of bench/RESULTS.md.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
 import https from 'node:https';
-import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { WebSocket } from 'ws';
-import { launchChromium } from '@firesight/e2e/browser';
-import { freePort, healthy, startUp, waitFor } from '@firesight/e2e/support';
-import { bpfUnavailableReason } from '@firesight/testing/bpf-test-gate';
+import { waitFor } from '@firesight/e2e/support';
 import { makeCert, freePort as freeTlsPort, startNodeServer } from '@firesight/testing/tls-peers';
+import { exitUnlessBpf, fmtMs as fmt, percentile, startPageHarness, wall } from './page-harness.ts';
 import { writeResultsSection } from './results-file.ts';
 
 const { values } = parseArgs({
@@ -38,17 +34,7 @@ const REPS = Number(values.reps);
 const BACKGROUND = Number(values.background);
 const log = (line: string) => console.error(`request-visibility: ${line}`);
 
-const unavailable = bpfUnavailableReason();
-if (unavailable !== undefined) {
-	console.error(`request-visibility: ${unavailable} to load the TLS capture`);
-	process.exit(1);
-}
-
-const percentile = (xs: number[], p: number) => {
-	const s = [...xs].sort((a, b) => a - b);
-	return s.length ? s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]! : NaN;
-};
-const wall = () => performance.timeOrigin + performance.now();
+exitUnlessBpf('request-visibility', 'the TLS capture');
 
 /** Open loop at `rate` requests/s on keep-alive sockets, until killed; paths outside this run's tag. */
 const BACKGROUND_CLIENT = `
@@ -83,13 +69,9 @@ const scan = () => {
 new MutationObserver(scan).observe(document, { childList: true, subtree: true, characterData: true });
 `;
 
-const port = await freePort();
-const dataDir = mkdtempSync(join(tmpdir(), 'firesight-bench-visibility-'));
-const up = startUp(port, dataDir);
-const base = `http://127.0.0.1:${port}`;
+const harness = await startPageHarness('visibility');
 const cert = makeCert();
 const tlsPort = freeTlsPort();
-const browser = await launchChromium();
 const tag = `vis${Date.now().toString(36)}`;
 const agent = new https.Agent({ keepAlive: true, maxSockets: 1, rejectUnauthorized: false });
 
@@ -116,27 +98,15 @@ const get = (path: string) =>
 	});
 
 try {
-	await waitFor(
-		'firesight up',
-		async () => {
-			if (up.child.exitCode !== null) throw new Error(`firesight up exited: ${up.output()}`);
-			return healthy(base);
-		},
-		60_000,
-	);
-	await waitFor('the collector to connect', async () => up.output().includes('connected to '), 30_000);
+	await waitFor('the collector to connect', async () => harness.up.output().includes('connected to '), 30_000);
 	// The hub's fan-out, as a /live client sees it: server-side records of this run by path.
 	const fanout = new Map<string, { arrival: number; batchTs: number }>();
-	const live = new WebSocket(`${base.replace(/^http/, 'ws')}/live`);
-	live.on('message', (data: Buffer) => {
-		const arrival = wall();
-		const msg = JSON.parse(data.toString()) as { type: string; ts?: number; requests?: { pid: number; path: string; role: string }[] };
-		if (msg.type !== 'requests' || !msg.requests) return;
-		for (const r of msg.requests) {
+	await harness.live((msg, arrival) => {
+		if (msg.type !== 'requests') return;
+		for (const r of (msg.requests as { pid: number; path: string; role: string }[] | undefined) ?? []) {
 			if (r.pid === serverPid && r.role === 'server' && !fanout.has(r.path)) fanout.set(r.path, { arrival, batchTs: msg.ts! });
 		}
 	});
-	await waitFor('a /live client', async () => live.readyState === WebSocket.OPEN, 10_000);
 	// The capture attaches to the new server through its exec: warm up until its requests show.
 	let n = 0;
 	await waitFor(
@@ -151,9 +121,9 @@ try {
 	if (BACKGROUND > 0) {
 		background = spawn(process.execPath, ['-e', BACKGROUND_CLIENT, String(tlsPort), String(BACKGROUND)], { stdio: 'ignore' });
 	}
-	const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+	const page = await harness.browser.newPage({ viewport: { width: 1400, height: 900 } });
 	await page.addInitScript(ROW_WATCH);
-	await page.goto(`${base}/requests`);
+	await page.goto(`${harness.base}/requests`);
 	await page.getByTestId('request-filter').fill(`/${tag}/`);
 	await new Promise((r) => setTimeout(r, 2000));
 
@@ -187,19 +157,15 @@ try {
 				(cut ? ` (batch sent +${Math.round(cut.batchTs - responded)}, fan-out +${Math.round(cut.arrival - responded)})` : ''),
 		);
 	}
-	live.close();
 	await page.close();
 } finally {
 	background?.kill('SIGKILL');
 	agent.destroy();
-	await browser.close().catch(() => {});
 	server.kill('SIGKILL');
-	await up.stop();
+	await harness.close();
 	cert.remove();
-	rmSync(dataDir, { recursive: true, force: true });
 }
 
-const fmt = (x: number) => (Number.isFinite(x) ? `${Math.round(x)}` : '–');
 const line = (what: string, xs: number[], bold = false) => {
 	const p95 = fmt(percentile(xs, 95));
 	return `| ${what} | ${fmt(percentile(xs, 50))} | ${bold ? `**${p95}**` : p95} | ${fmt(Math.max(...xs))} |`;
