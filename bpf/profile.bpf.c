@@ -129,7 +129,13 @@ struct walk_state {
 	__u32 hi;
 	__u8 exact_pc; /* pc is where the thread was (leaf, signal-interrupted), not a return address */
 	__u8 reliable; /* pc came from registers or a table rule, not from a frame-pointer guess */
-	__u8 __pad[6];
+	/* Walking by frame pointers because a table is not loaded yet, until a table step succeeds. */
+	__u8 pending;
+	/* Some frame was found by frame pointers for want of a table: the stack is a guess. */
+	__u8 guessed;
+	/* The walk ended with a counted reason. */
+	__u8 counted;
+	__u8 __pad[3];
 };
 
 struct {
@@ -230,6 +236,7 @@ static __always_inline struct unwind_rule *find_rule(struct walk_state *st,
 /* Stops the walk, counting why. */
 static __always_inline long walk_stop(struct walk_state *st, __u32 counter)
 {
+	st->counted = 1;
 	count(st->buf, counter);
 	return 1;
 }
@@ -239,12 +246,20 @@ static __always_inline long fp_step(struct walk_state *st)
 {
 	__u64 frame[2];
 
+	/*
+	 * Walked by frame pointers only for want of a table: whether this code keeps them, and so
+	 * whether the chain is whole (even one that ends at a zero bp), cannot be told. The walk
+	 * counts as pending when it ends.
+	 */
+	if (st->pending)
+		st->guessed = 1;
 	/* A zero bp or return address is the outermost frame of a frame-pointer chain. */
 	if (!st->bp)
 		return 1;
 	/* Callers live above: a frame at or below the stack pointer is a broken chain, or a loop. */
 	if (st->bp + 16 <= st->sp)
-		return walk_stop(st, PROFILE_UNWIND_FRAME_POINTER_LOST);
+		return walk_stop(st, st->pending ? PROFILE_UNWIND_TABLE_PENDING :
+						   PROFILE_UNWIND_FRAME_POINTER_LOST);
 	if (bpf_probe_read_user(frame, sizeof(frame), (void *)st->bp))
 		return walk_stop(st, PROFILE_UNWIND_READ_FAULT);
 	if (!frame[1])
@@ -307,17 +322,29 @@ static long walk_step(__u32 i, void *unused)
 	st->stack.nr = nr + 1;
 
 	proc = bpf_map_lookup_elem(&unwind_procs, &st->tgid);
-	if (!proc)
-		return 1; /* removed meanwhile */
+	if (!proc) {
+		/* Not described yet ('auto' walks it by frame pointers meanwhile), or removed meanwhile. */
+		if (st->pending && unwind_mode == UNWIND_MODE_AUTO)
+			return fp_step(st);
+		return 1;
+	}
 	/* A return address is past its call, which may be a function's last instruction. */
 	pc = st->exact_pc ? st->pc : st->pc - 1;
 	m = find_mapping(st, proc, pc);
 	if (!m) {
-		if (st->reliable)
+		if (st->reliable) {
 			mark_unmapped(st->buf, st->tgid);
+			/* A real address in no mapping: one made since the collector read the process's. */
+			if (!(proc->flags & UNWIND_PROCESS_TRUNCATED))
+				st->pending = 1;
+		}
 		return no_rule(st, proc->flags & UNWIND_PROCESS_TRUNCATED ?
 					   PROFILE_UNWIND_MAPPINGS_FULL :
 					   PROFILE_UNWIND_NO_MAPPING);
+	}
+	if (m->kind == UNWIND_KIND_PENDING) {
+		st->pending = 1;
+		return no_rule(st, PROFILE_UNWIND_TABLE_PENDING);
 	}
 	if (m->kind != UNWIND_KIND_TABLE)
 		return fp_step(st);
@@ -380,6 +407,7 @@ static long walk_step(__u32 i, void *unused)
 	st->bp = bp;
 	st->exact_pc = 0;
 	st->reliable = 1;
+	st->pending = 0;
 	return 0;
 }
 
@@ -452,6 +480,16 @@ static __always_inline __s32 kernel_stack(struct bpf_perf_event_data *ctx, __u32
 	return frame_pointer_stack(ctx, st, hashed, 0);
 }
 
+/* Walks st's stack from its registers and stores it; a guessed stack is counted once, as pending. */
+static __always_inline __s32 walk_and_store(struct walk_state *st, void *hashed)
+{
+	/* One more turn than frames, so that a stack deeper than that counts as too deep. */
+	bpf_loop(UNWIND_MAX_DEPTH + 1, walk_step, NULL, 0);
+	if (st->guessed && !st->counted)
+		count(st->buf, PROFILE_UNWIND_TABLE_PENDING);
+	return store_stack(st, hashed);
+}
+
 /*
  * The user stack of the current task walked with the unwind tables, stored by its hash; returns
  * its id, or a negative errno as bpf_get_stackid does (-EFAULT: a kernel thread, no user stack).
@@ -484,20 +522,27 @@ static __always_inline __s32 walk_user(struct bpf_perf_event_data *ctx, __u32 bu
 	st->buf = buf;
 	st->exact_pc = 1;
 	st->reliable = 1;
+	st->pending = 0;
+	st->guessed = 0;
+	st->counted = 0;
 	st->stack.nr = 0;
 	if (!bpf_map_lookup_elem(&unwind_procs, &st->tgid)) {
 		/* A process the collector has not described yet: it rescans it. */
 		mark_unmapped(buf, st->tgid);
-		if (unwind_mode == UNWIND_MODE_AUTO)
-			return frame_pointer_stack(ctx, st, hashed, BPF_F_USER_STACK);
-		count(buf, PROFILE_UNWIND_NO_MAPPING);
+		/*
+		 * 'auto' walks it by frame pointers with the walker's own check of the chain, so that a
+		 * chain that breaks is counted (the kernel's walk would end it silently).
+		 */
+		if (unwind_mode == UNWIND_MODE_AUTO) {
+			st->pending = 1;
+			return walk_and_store(st, hashed);
+		}
+		count(buf, PROFILE_UNWIND_TABLE_PENDING);
 		st->stack.ips[0] = st->pc;
 		st->stack.nr = 1;
 		return store_stack(st, hashed);
 	}
-	/* One more turn than frames, so that a stack deeper than that counts as too deep. */
-	bpf_loop(UNWIND_MAX_DEPTH + 1, walk_step, NULL, 0);
-	return store_stack(st, hashed);
+	return walk_and_store(st, hashed);
 }
 
 static __always_inline int record(struct bpf_perf_event_data *ctx, bool walk, __u32 buf,

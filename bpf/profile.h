@@ -57,7 +57,7 @@ enum profile_counter {
 	 * mapping, no table, a gap) nothing is counted. A pc in no mapping also puts its process in
 	 * the window's unmapped pids, in both modes, so the collector rescans it.
 	 */
-	PROFILE_UNWIND_NO_MAPPING,    /* a pc in no known mapping, or a process not described */
+	PROFILE_UNWIND_NO_MAPPING,    /* a pc in no known mapping ('dwarf') */
 	PROFILE_UNWIND_NO_TABLE,      /* the file's table is not loaded, or no FDE covers the pc */
 	PROFILE_UNWIND_LOOKUP_FAILED, /* a row or rule the file's range names is not in the maps */
 	PROFILE_UNWIND_READ_FAULT,    /* a read of the user stack faulted, in any step */
@@ -73,6 +73,13 @@ enum profile_counter {
 	 * pointer (rbp holds data), reached by frame pointers where no table covers it.
 	 */
 	PROFILE_UNWIND_FRAME_POINTER_LOST,
+	/*
+	 * A stack walked before the tables it needed were loaded: a process not described yet (a new
+	 * one, or one that just exec'd), a mapping made since its process was read, or a file whose
+	 * table is still being built. 'auto' walks on by frame pointers, but cannot tell whether that
+	 * code keeps them, so each such stack counts as possibly cut short; 'dwarf' stops there.
+	 */
+	PROFILE_UNWIND_TABLE_PENDING,
 	PROFILE_COUNTER_MAX,
 };
 

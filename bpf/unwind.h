@@ -37,6 +37,11 @@ enum unwind_mapping_kind {
 	UNWIND_KIND_TABLE = 0, /* the rows of file_id */
 	UNWIND_KIND_FP = 1,    /* frame pointers (no table wanted or possible) */
 	UNWIND_KIND_JIT = 2,   /* frame pointers: JIT code, as Node's with perf maps */
+	/*
+	 * A file whose table is still being built or loaded: frame pointers meanwhile ('auto'), the
+	 * stack counted as PROFILE_UNWIND_TABLE_PENDING, not as a broken chain.
+	 */
+	UNWIND_KIND_PENDING = 3,
 };
 
 /* CFA rule kinds, as packages/unwind's CfaKind. */

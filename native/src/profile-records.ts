@@ -25,6 +25,7 @@ export const PROFILE_COUNTERS = [
 	'unwindRuleUnsupported',
 	'unwindNoProgress',
 	'unwindFramePointerLost',
+	'unwindTablePending',
 ] as const;
 export type ProfileCounter = (typeof PROFILE_COUNTERS)[number];
 

@@ -10,7 +10,7 @@ export const UNWIND_MAX_MAPPINGS = 256;
 export const UNWIND_STACK_ID_BIT = 0x4000_0000;
 
 /** enum unwind_mapping_kind in bpf/unwind.h. */
-export const UNWIND_MAPPING_KINDS = { table: 0, fp: 1, jit: 2 } as const;
+export const UNWIND_MAPPING_KINDS = { table: 0, fp: 1, jit: 2, pending: 3 } as const;
 export type UnwindMappingKind = keyof typeof UNWIND_MAPPING_KINDS;
 
 /** One executable mapping of a process, as the walker looks it up. */
@@ -39,7 +39,7 @@ export function encodeMappings(mappings: readonly UnwindMapping[]): { bytes: Uin
 		if (m.bias < -(1n << 63n) || m.bias > U64_MAX) throw new RangeError(`unwind mapping bias ${m.bias} does not fit 64 bits`);
 		if (!Number.isInteger(m.fileId) || m.fileId < 0 || m.fileId > 0xffff_ffff)
 			throw new RangeError(`unwind file id ${m.fileId} is not a u32`);
-		if (!(m.kind in UNWIND_MAPPING_KINDS)) throw new RangeError(`unwind mapping kind ${String(m.kind)} is not table, fp or jit`);
+		if (!(m.kind in UNWIND_MAPPING_KINDS)) throw new RangeError(`unwind mapping kind ${String(m.kind)} is not table, fp, jit or pending`);
 	}
 	const sorted = [...mappings].sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
 	for (let i = 1; i < sorted.length; i++) {

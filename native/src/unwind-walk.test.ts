@@ -44,6 +44,7 @@ function describeProcess(
 	profiler: Profiler,
 	pid: number,
 	tableOf = (path: string) => buildElfUnwindTable(path).table.bytes,
+	pendingPath?: string,
 ): Map<string, bigint> {
 	const biases = new Map<string, bigint>();
 	const mappings: UnwindMapping[] = [];
@@ -57,6 +58,12 @@ function describeProcess(
 		const seg = textSegmentFor(new ElfFile(new FileSource(m.path)).segments, m.offset);
 		assert.ok(seg, `${m.path} has an executable segment`);
 		const bias = m.start - m.offset + seg.offset - seg.vaddr;
+		if (m.path === pendingPath) {
+			// As the collector describes a file whose table is still being built.
+			biases.set(m.path, bias);
+			mappings.push({ start: m.start, end: m.end, bias, fileId: 0, kind: 'pending' });
+			continue;
+		}
 		let fileId = fileIds.get(m.path);
 		if (fileId === undefined) {
 			fileId = fileIds.size + 1;
@@ -122,6 +129,7 @@ async function profile(
 	describe: boolean,
 	want: number,
 	tableOf?: (path: string) => Uint8Array,
+	programTable: 'loaded' | 'pending' = 'loaded',
 ): Promise<Outcome> {
 	const program = compileWithoutFramePointers(t, workload.fixture);
 	const functions = workload.functions.map((name) => ({ name, range: symbolRange(program, name) }));
@@ -129,7 +137,9 @@ async function profile(
 	t.after(w.stop);
 	const profiler = new Profiler({ frequency: 499, pids: [w.pid], unwind });
 	t.after(() => profiler.close());
-	const bias = describe ? describeProcess(profiler, w.pid, tableOf).get(program) : undefined;
+	const bias = describe
+		? describeProcess(profiler, w.pid, tableOf, programTable === 'pending' ? program : undefined).get(program)
+		: undefined;
 	// Without a table the program's bias is taken from the maps as the symbolizer would.
 	const programBias =
 		bias ??
@@ -263,12 +273,38 @@ test('fp mode does not reach main in the same program (the reason for the tables
 	assert.ok(r.matched / r.samples < 0.1, `${r.matched} of ${r.samples} samples had the whole chain to main by frame pointers`);
 });
 
-test('a process the walker has no mappings for is reported unmapped and counted in dwarf mode', async (t) => {
+test('a process the walker has no mappings for is reported unmapped and counted as pending in dwarf mode', async (t) => {
 	if (!skipUnlessBpf(t)) return;
 	const r = await profile(t, SPLIT, 'dwarf', false, 50);
 	assert.equal(r.matched, 0);
 	assert.equal(r.unmappedPids.size, 1);
-	assert.ok((r.counters.unwindNoMapping ?? 0) >= r.samples, `unwindNoMapping ${r.counters.unwindNoMapping} for ${r.samples} samples`);
+	assert.ok(
+		(r.counters.unwindTablePending ?? 0) >= r.samples,
+		`unwindTablePending ${r.counters.unwindTablePending} for ${r.samples} samples`,
+	);
+});
+
+test('auto mode: a process without frame pointers, not described yet, is walked by frame pointers and its cut stacks counted as pending', async (t) => {
+	if (!skipUnlessBpf(t)) return;
+	const r = await profile(t, SPLIT, 'auto', false, 100);
+	const summary = `${r.matched} of ${r.samples} samples had the whole chain; counters ${JSON.stringify(r.counters)}`;
+	t.diagnostic(`auto, not described: ${summary}`);
+	assert.equal(r.unmappedPids.size, 1);
+	// gcc -O2 keeps no frame pointer: no sample can reach main, and each one is a cut stack.
+	assert.equal(r.matched, 0, summary);
+	assert.ok((r.counters.unwindTablePending ?? 0) >= 0.9 * r.samples, summary);
+	assert.equal(r.counters.unwindFramePointerLost, 0, summary);
+});
+
+test('auto mode: a mapping whose table is pending is walked by frame pointers, and a cut stack is counted as pending, not lost', async (t) => {
+	if (!skipUnlessBpf(t)) return;
+	const r = await profile(t, SPLIT, 'auto', true, 100, undefined, 'pending');
+	const summary = `${r.matched} of ${r.samples} samples had the whole chain; counters ${JSON.stringify(r.counters)}`;
+	t.diagnostic(`auto, program's table pending: ${summary}`);
+	assert.equal(r.matched, 0, summary);
+	assert.ok((r.counters.unwindTablePending ?? 0) >= 0.9 * r.samples, summary);
+	assert.equal(r.counters.unwindFramePointerLost, 0, summary);
+	assert.equal(r.unmappedPids.size, 0, 'a pending mapping is known: no rescan asked');
 });
 
 test('tables share the rows budget: a full budget refuses with unwind-full, an unloaded table frees its rows', (t) => {

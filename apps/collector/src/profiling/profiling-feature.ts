@@ -19,6 +19,7 @@ const UNWIND_ENDS = [
 	'unwindRuleUnsupported',
 	'unwindNoProgress',
 	'unwindFramePointerLost',
+	'unwindTablePending',
 ] as const;
 
 /** Rows with their samples per second over the tick the samples were counted in. */

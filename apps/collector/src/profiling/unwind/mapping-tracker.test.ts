@@ -91,10 +91,10 @@ test('one table per file, shared by every process that maps it, each with its ow
 	s.tracker.track(11);
 	await s.idle();
 	assert.equal(s.builds.length, 2, 'one build per file, not per process');
-	// Nothing waits on a build: the JIT region is there at once; files come when their tables do.
+	// Nothing waits on a build: the JIT region is there at once, files as pending until their tables come.
 	assert.deepEqual(
 		s.target.processes.get(10)?.map((m) => m.kind),
-		['jit'],
+		['pending', 'pending', 'jit'],
 	);
 	assert.match(s.builds[0]!.paths[0]!, /\/10\/map_files\/400000-401000$/);
 	s.builds[0]!.finish(s.table('b-prog'));

@@ -87,7 +87,8 @@ const EMPTY_COUNTERS: UnwindTrackerCounters = {
  * thread, through the disk cache), loaded once and shared by every process that maps it, by
  * build-id or by device and inode. A table no process maps any more stays for a grace period,
  * so a program run again and again is not reloaded each time. Nothing here waits on a build:
- * a mapping whose table is not ready yet is left out until it is.
+ * a mapping whose table is not ready yet is described as pending until it is, so that the walker
+ * counts a stack it cuts there as such (unwindTablePending) rather than as a broken chain.
  */
 export class MappingTracker {
 	readonly counters: UnwindTrackerCounters = { ...EMPTY_COUNTERS };
@@ -431,9 +432,9 @@ export class MappingTracker {
 				continue;
 			}
 			const f = this.#byIdentity.get(m.file.identity);
-			// Not known yet (being built) or not tracked: left out, so its samples ask again.
+			// Not tracked: frame pointers. Being built: pending, walked by frame pointers meanwhile.
 			if (f === undefined || f.state === 'building') {
-				if (f === undefined) out.push({ start: m.start, end: m.end, bias: 0n, fileId: 0, kind: 'fp' });
+				out.push({ start: m.start, end: m.end, bias: 0n, fileId: 0, kind: f === undefined ? 'fp' : 'pending' });
 				continue;
 			}
 			const bias = loadBias(m, f.segments);
