@@ -89,11 +89,12 @@ test('bad arguments and environment values: exit code 2, one line on stderr, no 
 		{ args: ['hub'], env: { FIRESIGHT_DATA: '/proc/nope' }, says: /data directory '\/proc\/nope' cannot be created/ },
 		{ args: ['hub', '--token', 'short'], says: /--token must be 8 to 512 visible ASCII characters/ },
 		{
-			args: ['hub', '--listen', '192.0.2.1:7300', '--data', join(dir, 'hub')],
+			args: ['hub', '--listen', '192.0.2.1:7300', '--token', 'a-token-of-ours', '--data', join(dir, 'hub')],
 			says: /--listen '192\.0\.2\.1' is not an address of this host/,
 		},
 		{ args: ['up', '--window', '0'], says: /--window must be/ },
 		{ args: ['up', '--listen', '0.0.0.0:7300', '--data', join(dir, 'up')], says: /refusing to listen on 0\.0\.0\.0 without a token/ },
+		{ args: ['hub', '--listen', '0.0.0.0:7300', '--data', join(dir, 'hub')], says: /refusing to listen on 0\.0\.0\.0 without a token/ },
 		{ args: ['hub', '--tls-cert', 'cert.pem'], says: /--tls-cert and --tls-key go together/ },
 		{
 			args: ['hub', '--tls-cert', join(dir, 'no-cert.pem'), '--tls-key', join(dir, 'no-key.pem'), '--data', join(dir, 'hub')],

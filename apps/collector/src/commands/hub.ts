@@ -73,9 +73,9 @@ collectors on other hosts with 'firesight collector --hub URL --token TOKEN'.
 Options:
   -l, --listen ADDR:PORT  where to listen (default 127.0.0.1:7300); [::1]:7300 for IPv6
   -d, --data DIR          where profiles are stored (default $FIRESIGHT_DATA or ./data)
-  -t, --token TOKEN       the token collectors must present (default $FIRESIGHT_TOKEN, or a
-                          random one, printed at start); browsers log in with a token you give,
-                          and with a random one beyond loopback
+  -t, --token TOKEN       the token collectors must present, and browsers log in with (default
+                          $FIRESIGHT_TOKEN; on loopback without one, a random one for collectors
+                          only, printed at start); needed beyond loopback
 ${hubAccessUsage('      ', 26)}
       --api-only          serve API and streams without the dashboard
       --dev               serve the dashboard with Next's development server (hot reload)`;
@@ -100,7 +100,8 @@ export function hubAccess(
 	const key = values['tls-key'];
 	return {
 		// A token of the user's guards every door, on loopback too: other users of the host reach it.
-		...(givenToken(values) === undefined ? {} : { auth: true }),
+		// One made for the run is for collectors only, so startHub refuses it beyond loopback.
+		auth: givenToken(values) !== undefined,
 		...(cert !== undefined && key !== undefined ? { tls: { certFile: cert, keyFile: key } } : {}),
 		...(values.store === undefined ? {} : { storage: values.store }),
 		allowedHosts: values['allow-host'],
