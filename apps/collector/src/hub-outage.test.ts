@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -342,11 +342,20 @@ test('a real collector through a hub killed (-9) and restarted: the windows it s
 	const exited = new Promise<number | null>((r) => collector.once('exit', (code) => r(code)));
 	try {
 		const windows = () => hub.metric('firesight_hub_windows_ingested_total');
-		await until('three windows at the hub', async () => (await windows()) >= 3);
+		// The collector's start (the verifier, the unwind tables) is slow on a loaded machine.
+		await until('three windows at the hub', async () => (await windows()) >= 3, 180_000).catch((err: unknown) => {
+			throw new Error(`${String(err)}; the collector said:\n${log}`);
+		});
 		await hub.stop('SIGKILL');
 		await until('the collector to notice', () => /lost the hub/.test(log));
-		// The outage: windows keep coming meanwhile, into the spool.
-		await new Promise((r) => setTimeout(r, 3000));
+		// The outage: windows keep coming meanwhile, into the spool; three of them, however long
+		// a loaded machine takes to make them.
+		const spooledWindows = () =>
+			readdirSync(spoolDir)
+				.filter((f) => f.endsWith('.jsonl'))
+				.reduce((n, f) => n + (readFileSync(join(spoolDir, f), 'latin1').match(/"type":"profile"/g) ?? []).length, 0);
+		const before = spooledWindows();
+		await until('three windows spooled in the outage', () => spooledWindows() >= before + 3);
 		await hub.start();
 		await until('the reconnection', () => (log.match(/connected to /g) ?? []).length >= 2);
 		// The restarted hub's counter starts at 0: the outage's windows and a fresh one.
