@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { defaultProfileQuery, parseProfileQuery } from './profile-query.ts';
-import { parseSandwichTarget, sandwichHref, shareSandwichHref } from './sandwich-links.ts';
+import { parseSandwichTarget, sandwichHref, sandwichQueryWarnings, shareSandwichHref } from './sandwich-links.ts';
 
 test('a sandwich link carries the function and the query it was opened from', () => {
 	const href = sandwichHref(
@@ -16,4 +16,12 @@ test('a sandwich link carries the function and the query it was opened from', ()
 	assert.equal(sandwichHref({ name: 'f' }, defaultProfileQuery), '/sandwich?fn=f');
 	assert.equal(shareSandwichHref('rnQ-5DMsfEuBhZ6sLyMYmw', { name: 'f' }), '/s/rnQ-5DMsfEuBhZ6sLyMYmw/sandwich?fn=f');
 	assert.equal(parseSandwichTarget(new URLSearchParams('fn=%20')), null);
+});
+
+test('a sandwich link with a bad profile parameter names it; its own fn and module are not warned about', () => {
+	const warned = (href: string) =>
+		sandwichQueryWarnings(parseProfileQuery(new URLSearchParams(href.slice('/sandwich?'.length))).warnings).map((w) => w.param);
+	assert.deepEqual(warned(sandwichHref({ name: 'main', module: 'app' }, { ...defaultProfileQuery, pid: 7 })), []);
+	assert.deepEqual(warned('/sandwich?fn=main&module=app&pid=abc'), ['pid']);
+	assert.deepEqual(warned('/sandwich?fn=main&range=7y&pid=12'), ['range']);
 });

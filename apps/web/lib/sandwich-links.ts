@@ -1,4 +1,4 @@
-import { profileHref, type ProfileQueryState } from './profile-query.ts';
+import { profileHref, type ProfileQueryState, type QueryWarning } from './profile-query.ts';
 
 /**
  * Sandwich links: `/sandwich?fn=NAME[&module=M]` followed by the Profiles page's query, or
@@ -31,4 +31,12 @@ export function parseSandwichTarget(params: { get(name: string): string | null }
 	if (!name) return null;
 	const module = params.get('module')?.trim();
 	return module ? { name, module } : { name };
+}
+
+/**
+ * What the sandwich did not honour of the Profiles query in its link (`pid=abc` shows every
+ * process): the profile query's warnings, but for the sandwich's own parameters.
+ */
+export function sandwichQueryWarnings(warnings: readonly QueryWarning[]): QueryWarning[] {
+	return warnings.filter((w) => w.param !== 'fn' && w.param !== 'module');
 }

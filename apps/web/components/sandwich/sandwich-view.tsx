@@ -7,12 +7,13 @@ import { api, describeError } from '../../lib/api.ts';
 import { hostInput } from '../../lib/host-selection.ts';
 import { formatInt, formatPercent } from '../../lib/format.ts';
 import { parseProfileQuery, profileHref, resolveRange } from '../../lib/profile-query.ts';
-import { parseSandwichTarget, sandwichHref, shareSandwichHref } from '../../lib/sandwich-links.ts';
+import { parseSandwichTarget, sandwichHref, sandwichQueryWarnings, shareSandwichHref } from '../../lib/sandwich-links.ts';
 import { shareHref } from '../../lib/share-links.ts';
 import { EmptyState } from '../common/empty-state.tsx';
 import { CopyLink } from '../share/copy-link.tsx';
 import { PageHead } from '../common/page-head.tsx';
 import { FlameGraph } from '../profiles/flame-graph.tsx';
+import { QueryWarnings } from '../profiles/query-warnings.tsx';
 
 /** Sandwich trees have no root or process level: every depth is a frame, in the kind palette. */
 const keepPalette = (_data: unknown, original: string) => original;
@@ -25,7 +26,7 @@ export function SandwichView({ shareId }: { shareId?: string }) {
 	const params = useSearchParams();
 	const router = useRouter();
 	const target = useMemo(() => parseSandwichTarget(params), [params]);
-	const query = useMemo(() => parseProfileQuery(params).state, [params]);
+	const { state: query, warnings } = useMemo(() => parseProfileQuery(params), [params]);
 	const [result, setResult] = useState<SandwichResult | null>(null);
 	const [error, setError] = useState<unknown>(null);
 	const [resetCallers, setResetCallers] = useState(0);
@@ -135,6 +136,9 @@ export function SandwichView({ shareId }: { shareId?: string }) {
 						← {shareId ? 'Back to the share' : 'Back to Profiles'}
 					</a>
 				</div>
+				{!shareId && target && (
+					<QueryWarnings warnings={sandwichQueryWarnings(warnings)} onClean={() => router.replace(sandwichHref(target, query))} />
+				)}
 				{shareError !== null && (
 					<p className="empty-detail import-error" role="alert" data-testid="sandwich-share-error" style={{ margin: '0 12px 10px' }}>
 						{describeError(shareError)}
