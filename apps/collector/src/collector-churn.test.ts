@@ -10,6 +10,9 @@ import { startHub } from '@firesight/web/server';
 
 const BIN = fileURLToPath(new URL('../bin/firesight.js', import.meta.url));
 const CHURN_MS = 60_000;
+/** The churn goes on past CHURN_MS, up to this, until it has made 2,000 processes: a loaded machine makes them slower. */
+const CHURN_DEADLINE_MS = 180_000;
+const CHURN_PROCESSES = 2_000;
 /** RSS is judged from here on, once the caches have met the churn. */
 const WARMUP_MS = 20_000;
 /**
@@ -26,7 +29,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test(
 	'process churn: a collector with profiling and TLS capture on stays up and its RSS stops growing after warm-up',
-	{ skip: bpfSkip(), timeout: 300_000 },
+	{ skip: bpfSkip(), timeout: 420_000 },
 	async (t) => {
 		const dir = mkdtempSync(join(tmpdir(), 'firesight-churn-'));
 		const token = 'churn-token';
@@ -64,7 +67,8 @@ test(
 		const start = Date.now();
 		const seenBeforeChurn = hub.state.hosts().find((h) => h.host === 'churn')!.lastSeenMs;
 		const rss: { atMs: number; mib: number }[] = [];
-		while (Date.now() - start < CHURN_MS) {
+		const churning = () => Date.now() - start < CHURN_MS || (created < CHURN_PROCESSES && Date.now() - start < CHURN_DEADLINE_MS);
+		while (churning()) {
 			await sleep(1000);
 			assert.equal(collector.exitCode, null, `the collector stays up under churn; stderr: ${stderr}`);
 			rss.push({ atMs: Date.now() - start, mib: rssMiB(collector.pid!) });
@@ -73,7 +77,7 @@ test(
 			previousPid = pid;
 		}
 		// The workload, not a claim about speed: without many processes the test would prove nothing.
-		assert.ok(created >= 2_000, `the churn made ${created} processes`);
+		assert.ok(created >= CHURN_PROCESSES, `the churn made ${created} processes in ${CHURN_DEADLINE_MS / 1000} s`);
 		const host = hub.state.hosts().find((h) => h.host === 'churn')!;
 		// Behaviour, not timing: the hub heard from the collector after the churn began, still connected.
 		assert.ok(host.connected && host.lastSeenMs > seenBeforeChurn, 'live stats kept coming during the churn');
@@ -82,7 +86,7 @@ test(
 		const base = Math.min(...warm.slice(0, 5).map((p) => p.mib));
 		const peak = Math.max(...warm.map((p) => p.mib));
 		t.diagnostic(
-			`${created} processes in ${CHURN_MS / 1000} s; RSS ${rss[0]!.mib.toFixed(0)} MiB at 1 s, ${base.toFixed(0)} MiB after warm-up, peak after ${peak.toFixed(0)} MiB`,
+			`${created} processes in ${((Date.now() - start) / 1000).toFixed(0)} s; RSS ${rss[0]!.mib.toFixed(0)} MiB at 1 s, ${base.toFixed(0)} MiB after warm-up, peak after ${peak.toFixed(0)} MiB`,
 		);
 		assert.ok(
 			peak - base <= RSS_SLACK_MIB,
