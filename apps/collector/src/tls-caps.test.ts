@@ -7,20 +7,25 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test, type TestContext } from 'node:test';
 import type { RequestRecord } from '@firesight/protocol';
 import { bpfSkip } from '@firesight/testing/bpf-test-gate';
 import { freePort, makeCert, startNodeServer, type Cert } from '@firesight/testing/tls-peers';
+import { startHub } from '@firesight/web/server';
+import { startCollector } from './collector-agent.ts';
 import { RequestAttribution } from './request-attribution.ts';
 import { TlsCapture, type TlsCaptureOptions } from './tls/tls-capture.ts';
+import { tlsFeature } from './tls/tls-feature.ts';
 
 const skip = bpfSkip();
 
-async function until(what: string, check: () => boolean): Promise<void> {
+async function until(what: string, check: () => boolean | Promise<boolean>): Promise<void> {
 	const deadline = Date.now() + 60_000;
-	while (!check()) {
+	while (!(await check())) {
 		assert.ok(Date.now() < deadline, `not within 60 s: ${what}`);
 		await sleep(50);
 	}
@@ -66,13 +71,17 @@ async function server(t: TestContext, cert?: Cert): Promise<Peers> {
 }
 
 /** A capture of the given processes with the given kernel sizes; its server-side records by path. */
-function capture(t: TestContext, opts: TlsCaptureOptions): { cap: TlsCapture; served: (prefix: string) => number } {
+function capture(
+	t: TestContext,
+	opts: TlsCaptureOptions,
+	start: (cap: TlsCapture) => void = (cap) => cap.start(),
+): { cap: TlsCapture; served: (prefix: string) => number } {
 	const cap = new TlsCapture(opts);
 	const errors: Error[] = [];
 	const records: RequestRecord[] = [];
 	cap.on('error', (e) => errors.push(e));
 	cap.on('request', (r) => records.push(r));
-	cap.start();
+	start(cap);
 	t.after(() => {
 		cap.stop();
 		assert.deepEqual(
@@ -126,11 +135,28 @@ test('tls: past activeSlots, a thread inside an SSL call loses it to another, co
 test("tls: past requestContextEntries, a thread's requests are not attributed, counted as requestContextFull", { skip }, async (t) => {
 	const a = await server(t);
 	const b = await server(t, a.cert);
+	// This one runs in a collector, whose counters the hub's /metrics shows.
+	const dir = mkdtempSync(join(tmpdir(), 'firesight-tls-caps-'));
+	t.after(() => rmSync(dir, { recursive: true, force: true }));
+	const hub = await startHub({ listen: { host: '127.0.0.1', port: 0 }, dataDir: dir, token: 't', web: false, log: () => {} });
+	t.after(() => hub.close());
+	const metric = async () => {
+		const text = await (await fetch(`${hub.url}/metrics`)).text();
+		const m = /^firesight_collector_drops\{host="caps-tls",counter="tls\.requestContextFull"\} (\d+)/m.exec(text);
+		return m ? Number(m[1]) : -1;
+	};
+	const attribution = new RequestAttribution();
 	// Room for one thread's requests: the first server's event loop takes it and keeps it while it lives.
-	const { cap, served } = capture(t, {
-		pids: [a.serverPid, b.serverPid],
-		attribution: new RequestAttribution(),
-		kernel: { requestContextEntries: 1 },
+	const { cap, served } = capture(t, { pids: [a.serverPid, b.serverPid], attribution, kernel: { requestContextEntries: 1 } }, (c) => {
+		const collector = startCollector({
+			hub: hub.url,
+			token: 't',
+			host: 'caps-tls',
+			tickMs: 100,
+			features: [tlsFeature({ attribution, create: () => c })],
+			log: () => {},
+		});
+		t.after(() => collector.stop());
 	});
 	await until('node attached', () => cap.counters().discovery.attachedFiles >= 1);
 	await requests(a.port, '/context-a/', 10);
@@ -142,6 +168,7 @@ test("tls: past requestContextEntries, a thread's requests are not attributed, c
 	await requests(a.port, '/context-a/', 10);
 	await until('the first server still captured', () => served('/context-a/') === 20);
 	assert.equal(cap.counters().kernel.requestContextFull, 10);
+	await until('tls.requestContextFull 10 on the hub /metrics', async () => (await metric()) === 10);
 });
 
 test('tls: past maxInFlightBytes, batches JavaScript has not taken are dropped, counted as streamDropped', { skip }, async (t) => {
