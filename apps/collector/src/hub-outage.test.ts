@@ -315,8 +315,21 @@ test('a second collector claiming a connected host name is refused with a reason
 		await until("the first one's window", () => first.counters.acked === 1);
 		assert.equal(second.counters.acked, 0);
 
+		// Refused, it retries quietly: no "connected" for a connection the hub closes at once.
+		const refusedAt = logs.findIndex((l) => /refused this collector/.test(l));
+		await until('a few refused attempts', () => second!.counters.connects >= 3);
+		assert.deepEqual(
+			logs.slice(refusedAt + 1).filter((l) => /connected to/.test(l)),
+			[],
+			logs.join('\n'),
+		);
+
 		await first.close();
 		await until('the second once the first is gone', () => second!.counters.acked === 1, 60_000);
+		assert.ok(
+			logs.slice(refusedAt + 1).some((l) => /connected to .*: the hub took this collector after refusing it/.test(l)),
+			logs.join('\n'),
+		);
 	} finally {
 		await first.close();
 		await second?.close();

@@ -337,7 +337,10 @@ export class HubStream extends EventEmitter<HubStreamEvents> {
 			this.#lastError = '';
 			this.#inFlight = 0;
 			this.#counters.connects++;
-			this.#opts.log(`connected to ${this.url}${this.spool.length ? ` (${this.spool.length} stored messages to send)` : ''}`);
+			// A refused collector retries quietly: it says it is in once the hub answers its hello.
+			if (!this.#lastRefusal) {
+				this.#opts.log(`connected to ${this.url}${this.spool.length ? ` (${this.spool.length} stored messages to send)` : ''}`);
+			}
 			hear();
 			// A hung hub (stopped, or its machine gone) keeps the TCP connection open: only
 			// silence tells, and what was written to it must be sent again elsewhere.
@@ -370,6 +373,10 @@ export class HubStream extends EventEmitter<HubStreamEvents> {
 			if (!parsed.success) return;
 			const reply = parsed.data;
 			if (reply.type === 'ack') {
+				if (this.#lastRefusal) {
+					this.#lastRefusal = '';
+					this.#opts.log(`connected to ${this.url}: the hub took this collector after refusing it`);
+				}
 				if (reply.id) {
 					this.#counters.acked++;
 					this.#settle(reply.id);
