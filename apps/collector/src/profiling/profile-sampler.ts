@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { Profiler, type DrainedWindow, type ProfileCounter, type UnwindMode } from '@firesight/native';
+import { PROFILE_COUNTERS, Profiler, type DrainedWindow, type ProfileCounter, type UnwindMode } from '@firesight/native';
 import { ProfileBuilder, type Profile } from '@firesight/profile';
 import { Symbolizer } from '@firesight/symbolize';
 import type { SampleAttribution } from '../request-attribution.ts';
@@ -24,14 +24,22 @@ export interface ProfileSamplerOptions {
 	unwinding?: ProcessUnwindingOptions;
 	/** Labels samples stamped with a request (endpoint, requestId) when their window closes. */
 	attribution?: SampleAttribution;
+	/**
+	 * Whole host only: how long the first profile may wait for the unwind tables of every process
+	 * running at start (default 30 s); 0 starts at once, walking them without tables meanwhile.
+	 */
+	warmUpMs?: number;
 }
+
+/** How long the first profile waits at most for the tables of the processes running at start. */
+const DEFAULT_WARM_UP_MS = 30_000;
 
 /** Samples per process during one tick. */
 export interface TickStats {
 	ts: number;
 	elapsedMs: number;
 	samplesByPid: Map<number, { comm: string; samples: number }>;
-	/** Kernel-side counters since start (samples taken, stacks missing, map full, ...). */
+	/** Kernel-side counters since the profile started, after the warm-up (samples taken, stacks missing, map full, ...). */
 	counters: Record<ProfileCounter, number>;
 }
 
@@ -52,13 +60,17 @@ export class ProfileSampler extends EventEmitter<Events> {
 	readonly #profiler: Profiler;
 	/** The mapping tracker that feeds the walker its tables; none with `unwind: 'fp'`. */
 	readonly unwinding: ProcessUnwinding | undefined;
-	readonly #options: Required<Omit<ProfileSamplerOptions, 'symbolizer' | 'pids' | 'unwind' | 'unwinding' | 'attribution'>>;
+	readonly #options: Required<Omit<ProfileSamplerOptions, 'symbolizer' | 'pids' | 'unwind' | 'unwinding' | 'attribution' | 'warmUpMs'>>;
 	readonly #attribution: SampleAttribution | undefined;
 	#builder: ProfileBuilder;
 	#startMs = Date.now();
 	#timer: NodeJS.Timeout | undefined;
 	#lastTick = Date.now();
 	#busy: Promise<void> = Promise.resolve();
+	/** Until the tables of the processes running at start are loaded: what is sampled meanwhile is let go. */
+	#warmingUp = false;
+	/** The kernel's counters when the warm-up ended: the counters reported start there. */
+	#baseline: Record<ProfileCounter, number> = zeroCounters();
 
 	constructor(options: ProfileSamplerOptions) {
 		super();
@@ -70,6 +82,8 @@ export class ProfileSampler extends EventEmitter<Events> {
 		if (unwind !== 'fp') {
 			this.unwinding = new ProcessUnwinding(this.#profiler, options.unwinding);
 			for (const pid of options.pids ?? []) this.unwinding.tracker.track(pid);
+			const warmUpMs = options.warmUpMs ?? DEFAULT_WARM_UP_MS;
+			if ((options.pids ?? []).length === 0 && warmUpMs > 0) this.#warmUp(this.unwinding, warmUpMs);
 		}
 		this.#builder = this.#newBuilder();
 		if (this.#options.tickMs > 0) this.#timer = setInterval(() => void this.#tickOnce(), this.#options.tickMs);
@@ -77,6 +91,27 @@ export class ProfileSampler extends EventEmitter<Events> {
 
 	get frequency(): number {
 		return this.#profiler.frequency;
+	}
+
+	/** Whether the sampler still waits for the tables of the processes running at its start. */
+	get warmingUp(): boolean {
+		return this.#warmingUp;
+	}
+
+	/**
+	 * As perf reads the maps of the processes running before it enables its events: until their
+	 * tables are loaded (a few seconds, longer on a busy host) every stack of theirs would be
+	 * walked without them, so the profile starts once they are. The samples of that time are
+	 * neither in a window nor counted as lost: the first window starts after them.
+	 */
+	#warmUp(unwinding: ProcessUnwinding, warmUpMs: number): void {
+		this.#warmingUp = true;
+		unwinding.trackHost();
+		let timer: NodeJS.Timeout | undefined;
+		void Promise.race([unwinding.tracker.settled(), new Promise<void>((r) => (timer = setTimeout(r, warmUpMs)))]).then(() => {
+			clearTimeout(timer);
+			this.#warmingUp = false;
+		});
 	}
 
 	/** Drains now, closes the current window, and stops. Returns the last (partial) window. */
@@ -121,11 +156,21 @@ export class ProfileSampler extends EventEmitter<Events> {
 	}
 
 	async #tick(): Promise<TickStats> {
+		const warmingUp = this.#warmingUp;
 		const drained = await this.#profiler.drain();
 		this.unwinding?.afterDrain(drained.unmappedPids);
 		const now = Date.now();
+		if (warmingUp) {
+			// Lets go of what was sampled during the warm-up: the first window and the counters start here.
+			this.#baseline = drained.totals;
+			this.#startMs = now;
+			this.#lastTick = now;
+			const stats: TickStats = { ts: now, elapsedMs: 0, samplesByPid: new Map(), counters: zeroCounters() };
+			this.emit('tick', stats);
+			return stats;
+		}
 		symbolizeWindow(drained, this.symbolizer, this.#builder, this.cuts, this.#attribution);
-		const stats = tickStats(drained, now, now - this.#lastTick);
+		const stats = tickStats(drained, now, now - this.#lastTick, this.#baseline);
 		this.emit('tick', stats);
 		this.#lastTick = now;
 		if (this.#timer && now - this.#startMs >= this.#options.windowMs) {
@@ -144,12 +189,17 @@ export class ProfileSampler extends EventEmitter<Events> {
 	}
 }
 
-function tickStats(drained: DrainedWindow, ts: number, elapsedMs: number): TickStats {
+function zeroCounters(): Record<ProfileCounter, number> {
+	return Object.fromEntries(PROFILE_COUNTERS.map((c) => [c, 0])) as Record<ProfileCounter, number>;
+}
+
+function tickStats(drained: DrainedWindow, ts: number, elapsedMs: number, baseline: Record<ProfileCounter, number>): TickStats {
 	const samplesByPid = new Map<number, { comm: string; samples: number }>();
 	for (const c of drained.counts) {
 		const row = samplesByPid.get(c.pid);
 		if (row) row.samples += c.count;
 		else samplesByPid.set(c.pid, { comm: c.comm, samples: c.count });
 	}
-	return { ts, elapsedMs, samplesByPid, counters: drained.totals };
+	const counters = Object.fromEntries(PROFILE_COUNTERS.map((c) => [c, drained.totals[c] - baseline[c]])) as Record<ProfileCounter, number>;
+	return { ts, elapsedMs, samplesByPid, counters };
 }

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { UnwindMode } from '@firesight/native';
@@ -40,7 +40,10 @@ export class ProcessUnwinding {
 	readonly tracker: MappingTracker;
 	readonly #builder: TableBuilder;
 
+	readonly #procRoot: string;
+
 	constructor(target: UnwindTarget, options: ProcessUnwindingOptions = {}) {
+		this.#procRoot = options.procRoot ?? '/proc';
 		this.#builder = new TableBuilder(options.cacheDir ?? defaultUnwindCacheDir());
 		this.tracker = new MappingTracker({
 			target,
@@ -48,6 +51,11 @@ export class ProcessUnwinding {
 			...(options.procRoot !== undefined ? { procRoot: options.procRoot } : {}),
 			...(options.graceMs !== undefined ? { graceMs: options.graceMs } : {}),
 		});
+	}
+
+	/** Reads the maps of every process running now (kernel threads drop out on the way). */
+	trackHost(): void {
+		for (const name of readdirSync(this.#procRoot)) if (/^[1-9]\d*$/.test(name)) this.tracker.track(Number(name));
 	}
 
 	/** After a drain: read the maps of processes that hit unknown code, and let idle tables go. */
