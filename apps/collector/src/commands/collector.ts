@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { NativeError } from '@firesight/native';
+import { createLogger } from '@firesight/web/logger';
 import { ingestCloseCodes } from '@firesight/protocol';
 import { defineOptions, exitCodes, flagOption, textOption, UserError, type Command } from '../command.ts';
 import { startCollector } from '../collector-agent.ts';
@@ -79,7 +80,7 @@ export const collector: Command = {
 			if (err instanceof NativeError) throw new UserError(err.message);
 			throw err;
 		}
-		console.error(`firesight collector: sampling ${agent.host} at ${frequency} Hz, streaming to ${hub}`);
+		createLogger('collector').info(`sampling ${agent.host} at ${frequency} Hz, streaming to ${hub}`);
 		// A wrong token does not fix itself: retrying forever would look like an unreachable hub.
 		const refused = new Promise<string>((resolve) => {
 			// A hub that does not speak this collector's protocol will not learn it by retrying.

@@ -12,7 +12,10 @@ import type { ParsedOptions } from '../command.ts';
 const BIN = fileURLToPath(new URL('../../bin/firesight.js', import.meta.url));
 
 /** `firesight hub --api-only` on loopback with these arguments; what it printed once it listens. */
-async function startCliHub(t: test.TestContext, args: string[]): Promise<{ url: string; stdout: () => string }> {
+async function startCliHub(
+	t: test.TestContext,
+	args: string[],
+): Promise<{ url: string; stdout: () => string; stop: () => Promise<{ code: number | null; stderr: string }> }> {
 	const dir = mkdtempSync(join(tmpdir(), 'firesight-hub-access-'));
 	const port = await ephemeralPort();
 	const child = spawn(process.execPath, [BIN, 'hub', '--api-only', '--listen', `127.0.0.1:${port}`, '--data', dir, ...args], {
@@ -33,7 +36,12 @@ async function startCliHub(t: test.TestContext, args: string[]): Promise<{ url: 
 		child.once('exit', (code) => reject(new Error(`hub exited with ${code}: ${err}`)));
 		child.stdout.on('data', () => out.includes('Connect a collector') && resolve());
 	});
-	return { url: `http://127.0.0.1:${port}`, stdout: () => out };
+	const stop = async () => {
+		const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+		child.kill('SIGINT');
+		return { code: await exited, stderr: err };
+	};
+	return { url: `http://127.0.0.1:${port}`, stdout: () => out, stop };
 }
 
 test('a token the user gives guards every door on loopback too, and is not printed; a made-up one leaves loopback open', async (t) => {
@@ -60,4 +68,21 @@ test('--redact-header adds header names to what the hub redacts; a name that is 
 	]);
 	assert.deepEqual(hubAccess(parse([])).redactHeaders, []);
 	assert.throws(() => parse(['--redact-header', 'two words']), /--redact-header must be a header name/);
+});
+
+test('the hub logs to stderr in JSON lines with a time and a level, when stderr is not a terminal', async (t) => {
+	const hub = await startCliHub(t, []);
+	const { code, stderr } = await hub.stop();
+	assert.equal(code, 0, stderr);
+	const lines = stderr.split('\n').filter((l) => l !== '');
+	assert.ok(
+		lines.some((l) => /stopping/.test(l)),
+		stderr,
+	);
+	for (const line of lines) {
+		const record = JSON.parse(line) as { time?: unknown; level?: unknown; name?: unknown; msg?: unknown };
+		assert.match(String(record.time), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/, line);
+		assert.equal(typeof record.level, 'number', line);
+		assert.equal(record.name, 'hub', line);
+	}
 });

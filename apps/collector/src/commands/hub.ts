@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { dirname } from 'node:path';
 import { z } from 'zod';
+import { createLogger } from '@firesight/web/logger';
 import { DEFAULT_LISTEN, HubConfigError, startHub, type Hub } from '@firesight/web/server';
 import {
 	defineOptions,
@@ -174,7 +175,7 @@ async function run(argv: string[]): Promise<number> {
 		console.log(`Connect a collector: firesight collector --hub ${hub.url} --token-file FILE (the token this hub was given)`);
 	}
 	await stop;
-	console.error('firesight hub: stopping');
+	createLogger('hub').info('stopping');
 	await hub.close();
 	return 0;
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { NativeError } from '@firesight/native';
+import { createLogger } from '@firesight/web/logger';
 import { DEFAULT_LISTEN } from '@firesight/web/server';
 import { defineOptions, UserError, type Command } from '../command.ts';
 import { startCollector } from '../collector-agent.ts';
@@ -53,9 +54,10 @@ export const up: Command = {
 			if (err instanceof NativeError) throw new UserError(err.message);
 			throw err;
 		}
-		console.error(`firesight: dashboard at ${hub.url} (collector ${agent.host}, ${frequency} Hz); Ctrl-C to stop`);
+		const log = createLogger('up');
+		log.info(`dashboard at ${hub.url} (collector ${agent.host}, ${frequency} Hz); Ctrl-C to stop`);
 		await untilSignal();
-		console.error('firesight: stopping');
+		log.info('stopping');
 		await agent.stop();
 		await hub.close();
 		return 0;
