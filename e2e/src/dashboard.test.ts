@@ -89,6 +89,17 @@ test('link parameters the page cannot honour are named, and can be removed from 
 	await warnings.waitFor({ state: 'detached' });
 });
 
+test('a sandwich link names the profile parameters it cannot honour, too', async () => {
+	await page.goto(`${base()}/sandwich?fn=main&pid=abc`);
+	const warnings = page.getByTestId('query-warnings');
+	await warnings.waitFor({ timeout: 10_000 });
+	assert.match((await warnings.textContent()) ?? '', /Ignored pid=abc: not a process id/);
+	assert.doesNotMatch((await warnings.textContent()) ?? '', /fn=main/);
+	await page.getByTestId('query-warnings-clean').click();
+	await page.waitForURL((url) => url.pathname === '/sandwich' && url.search === '?fn=main', { timeout: 5_000 });
+	await warnings.waitFor({ state: 'detached', timeout: 5_000 });
+});
+
 test('the banner shows while the hub is down and clears when it is back', async () => {
 	await page.goto(`${base()}/`);
 	await checkBanner(page, stopAll, startAll, 'ui');
