@@ -1,6 +1,6 @@
 import { loadAddon, type RawHttp1Tracker } from './addon.ts';
 import { decodeHttp1Stats, type Http1ConnEvent, type Http1Stat } from './http1-records.ts';
-import { ringBufferRecords } from './ring-buffer-records.ts';
+import { RING_BUFFER_FRAME_ALIGN, RING_BUFFER_FRAME_SIZE } from './ring-buffer-records.ts';
 import { decodeTlsEvent, type TlsEvent } from './tls-records.ts';
 
 export interface Http1TrackerOptions {
@@ -27,20 +27,33 @@ export function http1Config(o: Http1TrackerOptions = {}): { maxBodyBytes: number
 	return { maxBodyBytes, maxConnections, idleTimeoutMs };
 }
 
-/** Every record of a framed batch, decoded; `onError` gets what does not decode. */
+/**
+ * Every record of a framed batch, decoded; `onError` gets what does not decode. The frames are
+ * walked here rather than through ringBufferRecords' generator: this runs for every record the
+ * collector gets, and an iterator result per record is garbage to collect.
+ */
 export function decodeTlsBatch(batch: ArrayBuffer, onError: (err: Error) => void): TlsEvent[] {
 	const events: TlsEvent[] = [];
-	try {
-		for (const rec of ringBufferRecords(batch)) {
-			try {
-				const ev = decodeTlsEvent(rec);
-				if (ev.type !== 'tick') events.push(ev);
-			} catch (err) {
-				onError(err as Error);
-			}
+	const view = new DataView(batch);
+	const end = batch.byteLength;
+	for (let off = 0; off < end;) {
+		if (off + RING_BUFFER_FRAME_SIZE > end) {
+			onError(new Error(`ring-buffer batch ends with ${end - off} bytes, less than a frame header`));
+			break;
 		}
-	} catch (err) {
-		onError(err as Error);
+		const len = view.getUint32(off, true);
+		const start = off + RING_BUFFER_FRAME_SIZE;
+		if (start + len > end) {
+			onError(new Error(`ring-buffer record of ${len} bytes runs past its batch`));
+			break;
+		}
+		try {
+			const ev = decodeTlsEvent(new DataView(batch, start, len));
+			if (ev.type !== 'tick') events.push(ev);
+		} catch (err) {
+			onError(err as Error);
+		}
+		off = start + Math.ceil(len / RING_BUFFER_FRAME_ALIGN) * RING_BUFFER_FRAME_ALIGN;
 	}
 	return events;
 }

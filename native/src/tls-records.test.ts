@@ -143,3 +143,29 @@ test('IPv6 formatting compresses the longest zero run and keeps mapped IPv4 dott
 	assert.equal(formatIpv6(m), '::ffff:127.0.0.1');
 	assert.equal(formatIpv6(new Uint8Array(16)), '::');
 });
+
+test('decodeTlsBatch decodes what it can: a bad record is reported and skipped, a frame past the batch ends it', async () => {
+	const { decodeTlsBatch } = await import('./http1-tracker.ts');
+	const close = (fd: number, type = 3) => {
+		const b = Buffer.alloc(8 + TLS_CLOSE_EVENT_SIZE);
+		b.writeUInt32LE(TLS_CLOSE_EVENT_SIZE, 0);
+		b.writeBigUInt64LE(5n, 8);
+		b.writeUInt32LE(type, 16);
+		b.writeUInt32LE(9, 20);
+		b.writeInt32LE(fd, 24);
+		return b;
+	};
+	const truncated = Buffer.alloc(8 + 10);
+	truncated.writeUInt32LE(100, 0);
+	const batch = Buffer.concat([close(3), close(4, 99), close(5), truncated, close(6)]);
+	const errors: string[] = [];
+	const events = decodeTlsBatch(toArrayBuffer(batch), (err) => errors.push(err.message));
+	assert.deepEqual(
+		events.map((e) => (e.type === 'close' ? e.fd : e.type)),
+		[3, 5],
+	);
+	assert.deepEqual(errors, ['unknown tls record type 99', 'ring-buffer record of 100 bytes runs past its batch']);
+	const short = decodeTlsBatch(toArrayBuffer(Buffer.concat([close(7), Buffer.alloc(4)])), (err) => errors.push(err.message));
+	assert.equal(short.length, 1);
+	assert.equal(errors.at(-1), 'ring-buffer batch ends with 4 bytes, less than a frame header');
+});
