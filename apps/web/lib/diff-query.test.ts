@@ -2,7 +2,17 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { DiffFunctionRow } from '@firesight/profile';
 import { normalizedChange } from '@firesight/profile';
-import { defaultDiffView, diffColor, shareChange, diffHref, parseDiffQuery, parseSide, sharedDiffHref, sideInput } from './diff-query.ts';
+import {
+	defaultDiffView,
+	diffColor,
+	diffQueryWarnings,
+	shareChange,
+	diffHref,
+	parseDiffQuery,
+	parseSide,
+	sharedDiffHref,
+	sideInput,
+} from './diff-query.ts';
 import { rankDiffRows } from './diff-rows.ts';
 
 const ID_A = 'rnQ-5DMsfEuBhZ6sLyMYmw';
@@ -88,4 +98,11 @@ test('the page computes a change as the profile package does', () => {
 		assert.equal(shareChange(b, bt, c, ct), normalizedChange(b, bt, c, ct), `${b}/${bt} -> ${c}/${ct}`);
 	}
 	assert.equal(shareChange(1, 4, 4, 8), 1);
+});
+
+test('a side of a diff link that asks for what the diff cannot honour is named, by side', () => {
+	const warned = (query: string) => diffQueryWarnings(new URLSearchParams(query)).map((w) => `${w.param}=${w.value}`);
+	assert.deepEqual(warned(diffHref({ ...defaultDiffView, baseline: parseSide('range=1h&pid=7'), comparison: parseSide('') }).slice(6)), []);
+	assert.deepEqual(warned(`base=${encodeURIComponent('pid=abc')}&cmp=${encodeURIComponent('range=7y')}`), ['base.pid=abc', 'cmp.range=7y']);
+	assert.deepEqual(warned('base=rnQ-5DMsfEuBhZ6sLyMYmw&cmp='), [], 'a share id and an empty side are whole');
 });

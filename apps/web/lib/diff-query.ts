@@ -1,4 +1,12 @@
-import { defaultProfileQuery, parseProfileQuery, resolveRange, toSearchParams, type Orientation, type TimeRange } from './profile-query.ts';
+import {
+	defaultProfileQuery,
+	parseProfileQuery,
+	resolveRange,
+	toSearchParams,
+	type Orientation,
+	type QueryWarning,
+	type TimeRange,
+} from './profile-query.ts';
 import { isShareId } from './share-links.ts';
 
 /**
@@ -71,6 +79,20 @@ export function parseDiffView(params: ParamsLike): DiffViewState {
 		byProcess: params.get('procs') !== '0',
 		rank: rank === 'total' ? 'total' : 'self',
 	};
+}
+
+/**
+ * What a side of the link asked for that the diff cannot honour (`base=pid=abc` compares every
+ * process): each query side's Profiles warnings, named `base.pid` or `cmp.range`.
+ */
+export function diffQueryWarnings(params: ParamsLike): QueryWarning[] {
+	const out: QueryWarning[] = [];
+	for (const side of ['base', 'cmp'] as const) {
+		const value = (params.get(side) ?? '').trim();
+		if (value === '' || isShareId(value)) continue;
+		for (const w of parseProfileQuery(new URLSearchParams(value)).warnings) out.push({ ...w, param: `${side}.${w.param}` });
+	}
+	return out;
 }
 
 export function parseDiffQuery(params: ParamsLike): DiffQueryState {

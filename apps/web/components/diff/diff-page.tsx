@@ -2,8 +2,9 @@
 
 import { useRouter, useSearchParams } from 'next/navigation';
 import { useCallback, useMemo } from 'react';
-import { diffHref, diffViewParams, parseDiffQuery, parseDiffView, type DiffQueryState } from '../../lib/diff-query.ts';
+import { diffHref, diffQueryWarnings, diffViewParams, parseDiffQuery, parseDiffView, type DiffQueryState } from '../../lib/diff-query.ts';
 import { PageHead } from '../common/page-head.tsx';
+import { QueryWarnings } from '../profiles/query-warnings.tsx';
 import { DiffView } from './diff-view.tsx';
 
 /** `/diff`: both sides and the view in the URL. */
@@ -11,6 +12,7 @@ export function DiffPage() {
 	const router = useRouter();
 	const params = useSearchParams();
 	const state = useMemo(() => parseDiffQuery(params), [params]);
+	const warnings = useMemo(() => diffQueryWarnings(params), [params]);
 	const navigate = useCallback(
 		(patch: Partial<DiffQueryState>) => router.replace(diffHref({ ...state, ...patch }), { scroll: false }),
 		[router, state],
@@ -20,6 +22,7 @@ export function DiffPage() {
 			<PageHead title="Diff">
 				A baseline and a comparison: two ranges, processes, hosts or shares, each as a share of its own total
 			</PageHead>
+			<QueryWarnings warnings={warnings} onClean={() => navigate({})} />
 			<DiffView state={state} navigate={navigate} />
 		</div>
 	);
