@@ -12,7 +12,7 @@
  * RESULTS.md, since the profiler's own cost is in its figures.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadavg } from 'node:os';
@@ -22,7 +22,7 @@ import { createNetnsPair, netnsUnavailableReason, waitForOutput, type NetnsPair 
 import { SINK_SCRIPT, SOURCE_SCRIPT } from '@firesight/testing/tcp-peers';
 import { freePort, makeCert, startNodeServer } from '@firesight/testing/tls-peers';
 import { compileFixture, startWorkload } from '@firesight/testing/workloads';
-import { cpuSeconds, rssMiB } from './proc-usage.ts';
+import { cpuSeconds, memoryBreakdown, rssMiB, type MemoryBreakdown } from './proc-usage.ts';
 import { writeResultsSection } from './results-file.ts';
 
 const { values } = parseArgs({
@@ -70,6 +70,10 @@ interface Point {
 	rssMiB: number;
 	/** The main thread's JS heap in use (hub, dashboard and the collector's main thread), from /metrics. */
 	heapMiB: number;
+	/** The SQLite database and its write-ahead log. */
+	dbMiB: number;
+	/** Where the RSS is: V8's heap, external memory and ArrayBuffers from /metrics, the rest from smaps. */
+	parts: Parts;
 	cpuPercent: number;
 	drops: number;
 	windowsStored: number;
@@ -93,8 +97,45 @@ function lossCounters(text: string): Map<string, number> {
 }
 
 function heapUsedMiB(text: string): number {
-	const m = /^firesight_hub_nodejs_heap_size_used_bytes (\S+)/m.exec(text);
-	return m ? Number(m[1]) / 1024 / 1024 : 0;
+	return hubCounter(text, 'firesight_hub_nodejs_heap_size_used_bytes') / 1024 / 1024;
+}
+
+/** Size of the store's files under the data directory. */
+function databaseMiB(dir: string): number {
+	let bytes = 0;
+	for (const name of ['firesight.db', 'firesight.db-wal']) {
+		try {
+			bytes += statSync(join(dir, name)).size;
+		} catch {
+			// not written yet
+		}
+	}
+	return bytes / 1024 / 1024;
+}
+
+type Parts = Omit<MemoryBreakdown, 'rss'> & { heapTotal: number; external: number; arrayBuffers: number };
+
+/** The parts of RSS the section reports, in the order of its table, with what each holds. */
+const PARTS: readonly [keyof Parts, string][] = [
+	['heapTotal', "V8's heap, committed (in other anonymous memory below)"],
+	['external', 'external memory V8 knows of (ArrayBuffers included)'],
+	['arrayBuffers', 'of which ArrayBuffers and Buffers'],
+	['mallocMain', "malloc's main arena (the main thread's blocks: SQLite's page cache, small ArrayBuffers)"],
+	['mallocArenas', "malloc's other arenas (the addon's ring-buffer and drain threads, libuv's pool, worker threads)"],
+	['otherAnon', "other anonymous memory (V8's heap, blocks of 128 KiB and up, thread stacks)"],
+	['bpfMaps', 'BPF maps mapped in (ring buffers)'],
+	['file', 'files (node, libraries, the addon)'],
+];
+
+function parts(pid: number, text: string): Parts {
+	const { rss: _, ...smaps } = memoryBreakdown(pid) ?? { rss: 0, mallocMain: 0, mallocArenas: 0, otherAnon: 0, bpfMaps: 0, file: 0 };
+	const mib = (name: string) => hubCounter(text, `firesight_hub_nodejs_${name}`) / 1024 / 1024;
+	return {
+		...smaps,
+		heapTotal: mib('heap_size_total_bytes'),
+		external: mib('external_memory_bytes'),
+		arrayBuffers: mib('array_buffers_bytes'),
+	};
 }
 
 /**
@@ -246,13 +287,15 @@ try {
 			atS: (now - t0) / 1000,
 			rssMiB: rssMiB(up.pid!)?.rss ?? 0,
 			heapMiB: heapUsedMiB(text),
+			parts: parts(up.pid!, text),
+			dbMiB: databaseMiB(data),
 			cpuPercent: ((cpuNow - cpuPrev) / ((now - tPrev) / 1000)) * 100,
 			drops,
 			windowsStored: windowsStored(text),
 		};
 		points.push(point);
 		console.error(
-			`soak: ${point.atS.toFixed(0)} s  RSS ${point.rssMiB.toFixed(1)} MiB  heap ${point.heapMiB.toFixed(1)} MiB  CPU ${point.cpuPercent.toFixed(1)}%  drops ${drops}  windows ${point.windowsStored}`,
+			`soak: ${point.atS.toFixed(0)} s  RSS ${point.rssMiB.toFixed(1)} MiB  heap ${point.heapMiB.toFixed(1)} MiB  malloc ${point.parts.mallocMain.toFixed(1)} + ${point.parts.mallocArenas.toFixed(1)} MiB  CPU ${point.cpuPercent.toFixed(1)}%  drops ${drops}  windows ${point.windowsStored}`,
 		);
 		cpuPrev = cpuNow;
 		tPrev = now;
@@ -274,6 +317,24 @@ try {
 	const heapFloorPerMin = slopePerMin(heapFloors, heap);
 	const list = (floors: Point[], of: (p: Point) => number) => floors.map((p) => of(p).toFixed(0)).join(', ');
 	const sign = (v: number) => `${v >= 0 ? '+' : ''}${v.toFixed(2)}`;
+	const partRows = PARTS.map(([key, what]) => {
+		const of = (p: Point) => p.parts[key];
+		const floors = minuteFloors(afterWarmup, of);
+		return `| ${what} | ${of(first).toFixed(1)} | ${of(end).toFixed(1)} | ${sign(slopePerMin(afterWarmup, of))} | ${list(floors, of)} | ${sign(slopePerMin(floors, of))} |`;
+	}).join('\n');
+	const [grewMost, grewBy] = PARTS.filter(([key]) => key !== 'arrayBuffers')
+		.map(
+			([key, what]) =>
+				[
+					what,
+					slopePerMin(
+						minuteFloors(afterWarmup, (p) => p.parts[key]),
+						(p) => p.parts[key],
+					),
+				] as const,
+		)
+		.reduce((a, b) => (b[1] > a[1] ? b : a));
+	const growing = `${grewMost}, ${sign(grewBy)} MiB/min`;
 	const avgCpu = points.reduce((n, p) => n + p.cpuPercent, 0) / points.length;
 	const nonzero = [...last].filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]);
 	const every = Math.max(1, Math.round(points.length / 20));
@@ -281,7 +342,7 @@ try {
 		.filter((_, i) => i % every === 0 || i === points.length - 1)
 		.map(
 			(p) =>
-				`| ${p.atS.toFixed(0)} | ${p.rssMiB.toFixed(1)} | ${p.heapMiB.toFixed(1)} | ${p.cpuPercent.toFixed(1)} | ${p.drops} | ${p.windowsStored} |`,
+				`| ${p.atS.toFixed(0)} | ${p.rssMiB.toFixed(1)} | ${p.heapMiB.toFixed(1)} | ${p.parts.heapTotal.toFixed(1)} | ${p.parts.external.toFixed(1)} | ${p.parts.mallocMain.toFixed(1)} | ${p.parts.mallocArenas.toFixed(1)} | ${p.parts.otherAnon.toFixed(1)} | ${p.dbMiB.toFixed(1)} | ${p.cpuPercent.toFixed(1)} | ${p.drops} | ${p.windowsStored} |`,
 		)
 		.join('\n');
 	const body = `
@@ -292,14 +353,20 @@ Run: \`npm run soak -- --minutes ${MINUTES}\`, ${new Date().toISOString().slice(
 
 - RSS after warm-up (${Math.round(WARMUP_SHARE * 100)}% of the run): ${first.rssMiB.toFixed(1)} MiB at ${first.atS.toFixed(0)} s, ${end.rssMiB.toFixed(1)} MiB at the end; least-squares trend ${sign(growthPerMin)} MiB/min; peak ${peakRss.toFixed(1)} MiB. Lowest RSS of each minute: ${list(rssFloors, rss)} MiB, trend ${sign(rssFloorPerMin)} MiB/min.
 - JS heap of the main thread (hub, dashboard, the collector's main thread; worker threads and native memory are the rest of RSS): ${first.heapMiB.toFixed(1)} MiB after warm-up, ${end.heapMiB.toFixed(1)} MiB at the end; trend ${sign(heapPerMin)} MiB/min. Lowest of each minute (after a collection): ${list(heapFloors, heap)} MiB, trend ${sign(heapFloorPerMin)} MiB/min.
+- Where the RSS is, in MiB, after warm-up and at the end, with the least-squares trend and the lowest of each minute (MiB/min). SQLite's page cache, in the main arena, grows with the database file (last column of the table below) up to its bound, 16,000 KiB:
+
+| part | after warm-up | end | trend | lowest of each minute | its trend |
+|---|---:|---:|---:|---|---:|
+${partRows}
+
 - CPU of the \`up\` process: ${avgCpu.toFixed(1)}% of one core on average.
 - Drops (lost samples, events, requests or windows) at the end: ${end.drops}.${nonzero.length ? ` Counters above zero, shortened or unnamed ones included: ${nonzero.map(([n, v]) => `\`${n}\` ${v}`).join(', ')}.` : ' No counter above zero.'}
 - Caches that started over past their bound (not drops: nothing is lost, ids are read again): the store's profile caches ${hubCounter(lastText, 'firesight_hub_store_cache_resets_total')} times, the hub's redacted command lines ${hubCounter(lastText, 'firesight_hub_command_lines_evicted_total')} let go.
 - Profile windows stored: ${end.windowsStored}. \`up\` stopped on SIGTERM with exit code ${exitCode}.
-- Against the target (RSS flat after warm-up, no drops at the default rates): RSS ${rssFloorPerMin < 1 ? `not growing (its floor ${sign(rssFloorPerMin)} MiB/min)` : `growing (its floor ${sign(rssFloorPerMin)} MiB/min)`}, JS heap ${heapFloorPerMin < 1 ? `not growing (its floor ${sign(heapFloorPerMin)} MiB/min)` : `growing (its floor ${sign(heapFloorPerMin)} MiB/min)`}; drops ${end.drops === 0 ? 'none' : `${end.drops}, not met`}.
+- Against the target (RSS flat after warm-up, no drops at the default rates): RSS ${rssFloorPerMin < 1 ? `not growing (its floor ${sign(rssFloorPerMin)} MiB/min)` : `growing (its floor ${sign(rssFloorPerMin)} MiB/min)`}, JS heap ${heapFloorPerMin < 1 ? `not growing (its floor ${sign(heapFloorPerMin)} MiB/min)` : `growing (its floor ${sign(heapFloorPerMin)} MiB/min)`}; drops ${end.drops === 0 ? 'none' : `${end.drops}, not met`}. The part whose floor grew most: ${growing}.
 
-| s | RSS MiB | heap MiB | CPU % | drops | windows stored |
-|---:|---:|---:|---:|---:|---:|
+| s | RSS MiB | heap used | heap committed | external | malloc main arena | other arenas | other anonymous | database file MiB | CPU % | drops | windows stored |
+|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
 ${table}
 `;
 	if (CPU_PROF === undefined) writeResultsSection('Soak', body);
