@@ -122,6 +122,16 @@ export function createHubMetrics(state: HubState, profiles?: Pick<ProfileStore, 
 			},
 		});
 	}
+	// Part of nodejs_external_memory_bytes; apart, it tells batches held in ArrayBuffers from
+	// native memory when the process grows.
+	new Gauge({
+		name: 'firesight_hub_nodejs_array_buffers_bytes',
+		help: 'Memory of ArrayBuffers and Buffers, in bytes (included in nodejs_external_memory_bytes)',
+		registers: [registry],
+		collect() {
+			this.set(process.memoryUsage().arrayBuffers);
+		},
+	});
 	// A feature that could not load is a whole signal missing from a host: worth an alert.
 	new Gauge({
 		name: 'firesight_collector_features',
