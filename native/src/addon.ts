@@ -16,6 +16,8 @@ export interface RawProfiler {
 	/** `mappings`: struct unwind_mapping records, sorted. False when the processes map is full. */
 	setProcessMappings(pid: number, mappings: Uint8Array, truncated: boolean): boolean;
 	removeProcess(pid: number): void;
+	/** u32 tgids taken out of the sampling buffer's unmapped set. */
+	takeUnmapped(): ArrayBuffer;
 	close(): void;
 }
 
@@ -101,6 +103,8 @@ export interface RawTlsTracerConfig {
 	connectionEntries: number;
 	/** Threads with a request context, when this tracer makes the shared map. */
 	requestContextEntries: number;
+	/** Processes known to do TLS (an LRU map of this size). */
+	processEntries: number;
 }
 
 /** What addon.cc exports. */

@@ -74,7 +74,7 @@ public:
 
 	// new TlsTracer({selfTgid, pids, ringBytes, maxInFlightBytes, pollTimeoutMs, syscallHook,
 	// requestContext, onBatch, http1: {maxBodyBytes, maxConnections, idleTimeoutMs}, bodyPids,
-	// activeSlots, connectionEntries, requestContextEntries}). Main thread.
+	// activeSlots, connectionEntries, requestContextEntries, processEntries}). Main thread.
 	explicit TlsTracer(const Napi::CallbackInfo &info)
 		: Napi::ObjectWrap<TlsTracer>(info),
 		  http1_(Http1TrackerOptionsFrom(
@@ -95,6 +95,8 @@ public:
 			cfg.Get("connectionEntries").As<Napi::Number>().Uint32Value();
 		uint32_t request_entries =
 			cfg.Get("requestContextEntries").As<Napi::Number>().Uint32Value();
+		uint32_t process_entries =
+			cfg.Get("processEntries").As<Napi::Number>().Uint32Value();
 		Napi::Array body_pids = cfg.Get("bodyPids").As<Napi::Array>();
 		for (uint32_t i = 0; i < body_pids.Length(); i++)
 			http1_.SetCaptureBodies(body_pids.Get(i).As<Napi::Number>().Uint32Value(),
@@ -112,6 +114,7 @@ public:
 		bpf_map__set_max_entries(skel_->maps.active, active_slots);
 		bpf_map__set_max_entries(skel_->maps.ssl_conns, conn_entries);
 		bpf_map__set_max_entries(skel_->maps.fd_gens, conn_entries);
+		bpf_map__set_max_entries(skel_->maps.tls_tgids, process_entries);
 		request_contexts_ = RequestContextMap::Acquire(request_entries);
 		if (!request_contexts_)
 			throw NativeError(env, "bpf_map_create(request_contexts)", errno);

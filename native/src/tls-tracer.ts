@@ -40,6 +40,8 @@ export interface TlsTracerOptions {
 	 * makes the map the profiler shares (none holds it yet).
 	 */
 	requestContextEntries?: number;
+	/** Processes known to do TLS, whose socket syscalls are looked at (an LRU map). */
+	processEntries?: number;
 	/** Records that could not be decoded (a layout mismatch): counted, never thrown into the poll loop. */
 	onDecodeError?: (err: Error) => void;
 	/**
@@ -71,9 +73,11 @@ export class TlsTracer {
 		}
 		const connectionEntries = options.connectionEntries ?? 65_536;
 		const requestContextEntries = options.requestContextEntries ?? 65_536;
+		const processEntries = options.processEntries ?? 8192;
 		for (const [name, v] of [
 			['connectionEntries', connectionEntries],
 			['requestContextEntries', requestContextEntries],
+			['processEntries', processEntries],
 		] as const) {
 			if (!Number.isInteger(v) || v < 1 || v > 1 << 24) throw new RangeError(`${name} must be a whole number from 1 to 2^24, got ${v}`);
 		}
@@ -107,6 +111,7 @@ export class TlsTracer {
 				activeSlots,
 				connectionEntries,
 				requestContextEntries,
+				processEntries,
 			});
 		} catch (err) {
 			throw toNativeError(err);

@@ -224,3 +224,48 @@ test(
 		assert.ok(cap.counters().connections.evicted > 0, 'closes the maps let go are counted when their connections end idle');
 	},
 );
+
+/** Sends `n` requests on one keep-alive connection, prints `sent`, and keeps it open. */
+const HOLDING_CLIENT = `
+const https = require('https');
+const [port, prefix, n] = process.argv.slice(1);
+const agent = new https.Agent({ keepAlive: true, maxSockets: 1, rejectUnauthorized: false });
+(async () => {
+	for (let i = 0; i < +n; i++) {
+		await new Promise((resolve, reject) => {
+			https.get({ host: '127.0.0.1', port: +port, path: prefix + i, agent }, (res) => { res.resume(); res.on('end', resolve); }).on('error', reject);
+		});
+	}
+	console.log('sent');
+	setInterval(() => {}, 1000);
+})().catch((e) => { console.error(e); process.exit(1); });
+`;
+
+test(
+	'tls: past processEntries, the exit of a process let go is unseen: its connections end at the idle timeout, counted as connectionsEvicted',
+	{ skip },
+	async (t) => {
+		const cert = makeCert();
+		t.after(() => cert.remove());
+		const aPort = freePort();
+		const a = await startNodeServer(cert, aPort);
+		t.after(() => a.kill('SIGKILL'));
+		const b = await server(t, cert);
+		// One process known to do TLS at a time: the second server's calls let the first go.
+		const { cap, served } = capture(t, { pids: [a.pid!, b.serverPid], idleTimeoutMs: 1000, kernel: { processEntries: 1 } });
+		await until('node attached', () => cap.counters().discovery.attachedFiles >= 1);
+		const holder = spawn(process.execPath, ['-e', HOLDING_CLIENT, String(aPort), '/held/', '5'], { stdio: ['ignore', 'pipe', 'inherit'] });
+		t.after(() => holder.kill('SIGKILL'));
+		await new Promise<void>((resolve) => holder.stdout!.on('data', (d: Buffer) => d.toString().includes('sent') && resolve()));
+		await requests(b.port, '/other/', 5);
+		await until('all requests captured', () => served('/held/') === 5 && served('/other/') === 5);
+		// Killed, the first server closes nothing itself and makes no SSL call: only its exit could end its connection.
+		a.kill('SIGKILL');
+		await once(a, 'exit');
+		await until('every connection ended', () => {
+			const { open, closed } = cap.counters().connections;
+			return open === 0 && closed === 2;
+		});
+		assert.equal(cap.counters().connections.evicted, 1, "the first server's connection ended idle");
+	},
+);
