@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Http1Connection, type Http1Exchange, type Side } from '@firesight/http1';
-import { cutStream, cuts, http1Streams, mutate, TOKENS, type Cut } from '@firesight/testing/http1-streams';
+import { cutStream, cuts, flows, http1Streams, mutate, TOKENS, type Cut } from '@firesight/testing/http1-streams';
 import fc from 'fast-check';
 import type { Http1ConnEvent, Http1ExchangeData } from './http1-records.ts';
 import { Http1Tracker } from './http1-tracker.ts';
@@ -304,16 +304,11 @@ test('mutated, truncated and with gaps, either side first: the same exchanges an
 test('random bytes in either direction: the same counters, nothing thrown', () => {
 	fc.assert(
 		fc.property(
-			fc.array(
-				fc.record({
-					side: fc.constantFrom<Side>('outbound', 'inbound'),
-					bytes: fc.oneof(
-						fc.uint8Array({ maxLength: 600 }).map((b) => b.map((x) => x & 0x7f)),
-						fc.array(fc.constantFrom(...TOKENS), { maxLength: 8 }).map((t) => new Uint8Array(Buffer.concat(t))),
-					),
-					cuts,
-				}),
-				{ maxLength: 6 },
+			flows(
+				fc.oneof(
+					fc.uint8Array({ maxLength: 600 }).map((b) => b.map((x) => x & 0x7f)),
+					fc.array(fc.constantFrom(...TOKENS), { maxLength: 8 }).map((t) => new Uint8Array(Buffer.concat(t))),
+				),
 			),
 			maxBody,
 			(flows, maxBodyBytes) => {
@@ -415,16 +410,12 @@ test('the limits hold: heads past 80 KiB are parse errors, bodies are kept up to
 test('bytes of any value, 8-bit included: nothing thrown, bodies within the limit, every connection ended', () => {
 	fc.assert(
 		fc.property(
-			fc.array(
-				fc.record({
-					side: fc.constantFrom<Side>('outbound', 'inbound'),
-					bytes: fc.oneof(
-						fc.uint8Array({ maxLength: 600 }),
-						fc.tuple(message('request'), fc.uint8Array({ maxLength: 40 })).map(([m, junk]) => new Uint8Array(Buffer.concat([m, junk]))),
-					),
-					cuts,
-				}),
-				{ minLength: 1, maxLength: 6 },
+			flows(
+				fc.oneof(
+					fc.uint8Array({ maxLength: 600 }),
+					fc.tuple(message('request'), fc.uint8Array({ maxLength: 40 })).map(([m, junk]) => new Uint8Array(Buffer.concat([m, junk]))),
+				),
+				1,
 			),
 			maxBody,
 			(flows, maxBodyBytes) => {

@@ -128,3 +128,11 @@ export function cutStream(bytes: Uint8Array, at: readonly Cut[]): { bytes: Uint8
 	});
 	return out;
 }
+
+/** Pieces read in either direction, in the order they were read: streams of `bytes`, each with its cuts. */
+export function flows(bytes: fc.Arbitrary<Uint8Array>, minLength = 0) {
+	return fc.array(fc.record({ side: fc.constantFrom<'outbound' | 'inbound'>('outbound', 'inbound'), bytes, cuts }), {
+		minLength,
+		maxLength: 6,
+	});
+}
