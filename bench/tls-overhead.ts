@@ -15,9 +15,9 @@
  *
  *   npx tsx bench/tls-overhead.ts [--seconds 5] [--rates 1000,5000] [--rounds 3] [--no-bpftrace]
  *                                 [--baseline DIR]
- * --baseline DIR measures the TlsCapture of another checkout (an older commit with its addon
- * built, e.g. from `git archive` plus `npm run build -w @firesight/native`) as one more mode of
- * the same rounds: before and after side by side under the same background load.
+ * --baseline DIR measures the TlsCapture and TLS feature of another checkout (an older commit with
+ * its addon built, e.g. from `git archive` plus `npm run build -w @firesight/native`) as one more
+ * mode of the same rounds: before and after side by side under the same background load.
  * Needs root. Writes the "TLS capture" section of bench/RESULTS.md.
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -235,6 +235,11 @@ interface ModeResult {
 	max: LoadResult;
 	fixed: FixedRun[];
 	collectorCpuMs?: number;
+	/**
+	 * This process's CPU over the same loads with no capture (its profiler drains, bpftool and
+	 * client spawns): what collectorCpuMs holds that is the benchmark's, not the capture's.
+	 */
+	harnessCpuMs?: number;
 	sslCalls?: number;
 	bpf?: BpfCost;
 	/** The profile program per sample during the closed loop, and the share of samples stamped with a request. */
@@ -243,6 +248,11 @@ interface ModeResult {
 }
 
 type CaptureClass = typeof TlsCapture;
+/** The capture and the collector's feature around it, from this checkout or a baseline's. */
+interface CaptureCode {
+	TlsCapture: CaptureClass;
+	tlsFeature: typeof tlsFeature;
+}
 
 /** Everything the capture counts as lost (calls and bytes are throughput, not loss). */
 function losses(c: ReturnType<TlsCapture['counters']>): number {
@@ -273,7 +283,7 @@ async function timedMax(port: number, serverPid: number, sampling: Sampling, tls
 /** One capture mode: the capture on while every load runs. */
 async function captureMode(
 	mode: string,
-	Capture: CaptureClass,
+	code: CaptureCode,
 	port: number,
 	serverPid: number,
 	sampling: Sampling,
@@ -281,7 +291,7 @@ async function captureMode(
 ): Promise<ModeResult> {
 	const before = new Set(progs().map((p) => p.id));
 	const attribution = attribute ? new RequestAttribution() : undefined;
-	const capture = new Capture(attribution ? { attribution } : {});
+	const capture = new code.TlsCapture(attribution ? { attribution } : {});
 	const byPrefix = new Map<string, number>();
 	capture.on('request', (r) => {
 		const p = /^\/bench\/\d+\//.exec(r.path)?.[0] ?? '';
@@ -290,7 +300,7 @@ async function captureMode(
 	capture.on('error', () => {}); // attach failures of unrelated processes: not this benchmark's business
 	// The collector's own path from the capture to the hub's socket: wire form, batches, and the
 	// per-second budget, whose overflow (requestsNotSent) is a drop like the kernel's.
-	const tls = tlsFeature({ create: () => capture, ...(attribution ? { attribution } : {}) }).start({
+	const tls = code.tlsFeature({ create: () => capture, ...(attribution ? { attribution } : {}) }).start({
 		host: 'bench',
 		log: () => {},
 		send: () => {},
@@ -318,24 +328,29 @@ async function captureMode(
 }
 
 async function plainMode(mode: string, port: number, serverPid: number, sampling: Sampling): Promise<ModeResult> {
+	const cpu0 = process.cpuUsage();
 	const timed = await timedMax(port, serverPid, sampling);
 	const fixed: FixedRun[] = [];
-	for (const rate of RATES) fixed.push({ rate, load: await load(port, serverPid, true, rate) });
-	return { mode, max: timed.max, sampleNs: timed.sampleNs, stamped: timed.stamped, fixed };
+	for (const rate of RATES) {
+		fixed.push({ rate, load: await load(port, serverPid, true, rate) });
+		await new Promise((r) => setTimeout(r, 300)); // as the capture modes wait for their last drain
+	}
+	const cpu = process.cpuUsage(cpu0);
+	return { mode, max: timed.max, sampleNs: timed.sampleNs, stamped: timed.stamped, fixed, harnessCpuMs: (cpu.user + cpu.system) / 1000 };
 }
 
 async function runRound(
 	port: number,
 	serverPid: number,
 	bin: string,
-	baseline: CaptureClass | undefined,
+	baseline: CaptureCode | undefined,
 	sampling: Sampling,
 ): Promise<ModeResult[]> {
 	const results: ModeResult[] = [];
 	results.push(await plainMode('off', port, serverPid, sampling));
 	if (baseline) results.push(await captureMode('firesight (baseline)', baseline, port, serverPid, sampling));
-	results.push(await captureMode('firesight', TlsCapture, port, serverPid, sampling));
-	results.push(await captureMode('firesight + attribution', TlsCapture, port, serverPid, sampling, true));
+	results.push(await captureMode('firesight', { TlsCapture, tlsFeature }, port, serverPid, sampling));
+	results.push(await captureMode('firesight + attribution', { TlsCapture, tlsFeature }, port, serverPid, sampling, true));
 
 	if (!args['no-bpftrace'] && spawnSync('bpftrace', ['--version']).status === 0) {
 		const bt = await startBpftrace(bin);
@@ -361,8 +376,7 @@ async function main(): Promise<void> {
 	writeFileSync(statsPath, '1');
 	const sampling = await startSampling(server.pid!);
 	const baseline = args.baseline
-		? ((await import(pathToFileURL(join(resolve(args.baseline), 'apps/collector/src/tls/index.ts')).href)) as { TlsCapture: CaptureClass })
-				.TlsCapture
+		? ((await import(pathToFileURL(join(resolve(args.baseline), 'apps/collector/src/tls/index.ts')).href)) as CaptureCode)
 		: undefined;
 	try {
 		// Warm up JIT and TLS sessions so the first mode is not penalized.
@@ -395,8 +409,17 @@ function report(rounds: ModeResult[][]): void {
 	const at = (m: ModeResult, rate: number) => m.fixed.find((f) => f.rate === rate)!;
 	const requestsOf = (m: ModeResult) => m.max.count + m.fixed.reduce((n, f) => n + f.load.count, 0);
 	const secondsOf = (m: ModeResult) => m.max.seconds + m.fixed.reduce((n, f) => n + f.load.seconds, 0);
-	const collectorUs = (m: ModeResult) => ((m.collectorCpuMs ?? 0) * 1000) / requestsOf(m);
-	const collectorPct = (m: ModeResult) => ((m.collectorCpuMs ?? 0) / (secondsOf(m) * 1000)) * 100;
+	/** The capture's own CPU: the process's over a capture mode's loads less the harness's (off, same round) over as long. */
+	const captureCpuMs = (m: ModeResult) => {
+		const off = rounds.find((r) => r.includes(m))?.[0];
+		const harness = off?.harnessCpuMs !== undefined ? (off.harnessCpuMs / secondsOf(off)) * secondsOf(m) : 0;
+		return Math.max(0, (m.collectorCpuMs ?? 0) - harness);
+	};
+	const collectorUs = (m: ModeResult) => (captureCpuMs(m) * 1000) / requestsOf(m);
+	const collectorPct = (m: ModeResult) => (captureCpuMs(m) / (secondsOf(m) * 1000)) * 100;
+	/** Before the harness's share is taken off, as earlier runs reported it. */
+	const processUs = (m: ModeResult) => ((m.collectorCpuMs ?? 0) * 1000) / requestsOf(m);
+	const harnessUs = (m: ModeResult) => ((m.harnessCpuMs ?? 0) * 1000) / requestsOf(m);
 	const bt = rounds.flatMap((r) => r.filter((m) => m.mode === 'bpftrace' && m.sslCalls));
 	// SSL calls per request (all of them, including those that return "want more"), from bpftrace.
 	const callsPerRequest = bt.length ? median(bt.map((m) => m.sslCalls! / requestsOf(m))) : undefined;
@@ -408,7 +431,10 @@ function report(rounds: ModeResult[][]): void {
 	lines.push(`server read and write). ${SECONDS} s per load; "fixed" is an open loop at ${RATES.join(' and ')} requests/s. Peer CPU is`);
 	lines.push('server (from /proc) plus client (its own process.cpuUsage), per request of the closed loop; collector CPU is the');
 	lines.push(
-		"capture's process (decoding, HTTP parsing, aggregates, and the collector's TLS feature: wire form and batches) over every load, per request, from after the capture started.",
+		"capture's process (decoding, HTTP parsing, aggregates, and the collector's TLS feature: wire form and batches) over every load, per request, from after the capture started,",
+	);
+	lines.push(
+		"less that process's CPU over the same loads in the same round's \"off\" (per second of load: the benchmark's own profiler drains, bpftool and client spawns).",
 	);
 	lines.push(
 		'Drops are every loss the capture counts (kernel and reassembly) plus the requests the TLS feature did not send over its per-second budget (`tls.requestsNotSent`).',
@@ -531,6 +557,14 @@ function report(rounds: ModeResult[][]): void {
 				`per sample ${diff((m) => m.sampleNs).toFixed(0)} ns of profile program time. Differences smaller than the rounds' spread are noise.`,
 		);
 	}
+	lines.push(
+		`- The benchmark's own process with capture off: ${med('off', harnessUs).toFixed(1)} µs per request; the capture modes' whole process, before it is taken off: ` +
+			modes
+				.filter(isCapture)
+				.map((mode) => `${mode} ${med(mode, processUs).toFixed(1)} µs`)
+				.join(', ') +
+			'.',
+	);
 	if (callsPerRequest)
 		lines.push(`- ${callsPerRequest.toFixed(1)} SSL calls per request (counted by bpftrace; entry and return probe each).`);
 	const base = modes.includes('firesight (baseline)');
