@@ -100,6 +100,16 @@ test('a sandwich link names the profile parameters it cannot honour, too', async
 	await warnings.waitFor({ state: 'detached', timeout: 5_000 });
 });
 
+test('a diff link names what a side asks for that the diff cannot honour', async () => {
+	await page.goto(`${base()}/diff?base=${encodeURIComponent('pid=abc')}&cmp=${encodeURIComponent('range=15m')}`);
+	const warnings = page.getByTestId('query-warnings');
+	await warnings.waitFor({ timeout: 10_000 });
+	assert.match((await warnings.textContent()) ?? '', /Ignored base\.pid=abc: not a process id/);
+	await page.getByTestId('query-warnings-clean').click();
+	await page.waitForURL((url) => url.pathname === '/diff' && !url.searchParams.get('base')?.includes('abc'), { timeout: 5_000 });
+	await warnings.waitFor({ state: 'detached', timeout: 5_000 });
+});
+
 test('the banner shows while the hub is down and clears when it is back', async () => {
 	await page.goto(`${base()}/`);
 	await checkBanner(page, stopAll, startAll, 'ui');
