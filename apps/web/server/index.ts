@@ -260,4 +260,4 @@ function readTlsFiles(tls: { certFile: string; keyFile: string }): { cert: Buffe
 
 export { HubState } from './hub-state.ts';
 export { HubConfigError } from './hub-config-error.ts';
-export { authorized } from './ingest.ts';
+export { authorized, DEFAULT_MAX_HELD_MESSAGES } from './ingest.ts';
