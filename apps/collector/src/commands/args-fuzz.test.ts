@@ -110,6 +110,7 @@ test('the parser accepts what the usage shows', async () => {
 			'tls-key': undefined,
 			'allow-host': [],
 			'metrics-public': false,
+			'redact-header': [],
 			'api-only': true,
 			dev: false,
 		},
