@@ -202,6 +202,7 @@ public:
 			 InstanceMethod("unloadUnwindTable", &Profiler::UnloadUnwindTable),
 			 InstanceMethod("setProcessMappings", &Profiler::SetProcessMappings),
 			 InstanceMethod("removeProcess", &Profiler::RemoveProcess),
+			 InstanceMethod("takeUnmapped", &Profiler::TakeUnmapped),
 			 InstanceMethod("close", &Profiler::Close)});
 	}
 
@@ -361,6 +362,27 @@ public:
 			throw NativeError(env, "bpf_map_update_elem", -err);
 		}
 		return Napi::Boolean::New(env, true);
+	}
+
+	// takeUnmapped() -> ArrayBuffer of u32 tgids: the processes the sampling buffer has marked
+	// unmapped so far, taken out of it, so that a new process is described without waiting for
+	// the next drain. Empty while a drain runs (it reports them itself). Main thread.
+	Napi::Value TakeUnmapped(const Napi::CallbackInfo &info)
+	{
+		Napi::Env env = info.Env();
+		RequireUnwind(env);
+		std::vector<uint8_t> pids;
+		if (!draining_) {
+			int err = DrainUnmapped(
+				skel_.get(),
+				__atomic_load_n(&skel_->bss->active_buf, __ATOMIC_SEQ_CST), pids);
+			if (err)
+				throw NativeError(env, "bpf_map_lookup_and_delete_batch", err);
+		}
+		Napi::ArrayBuffer out = Napi::ArrayBuffer::New(env, pids.size());
+		if (!pids.empty())
+			memcpy(out.Data(), pids.data(), pids.size());
+		return out;
 	}
 
 	// removeProcess(pid). Main thread.

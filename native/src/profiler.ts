@@ -183,6 +183,18 @@ export class Profiler {
 		if (!ok) throw new NativeError('unwind-full', ENOSPC, `no room for the mappings of process ${pid} (unwindProcesses)`);
 	}
 
+	/**
+	 * The processes whose samples met unknown user addresses since the last drain or call (new
+	 * processes, new mmaps), taken now: a drain reports the rest.
+	 */
+	takeUnmappedPids(): number[] {
+		try {
+			return decodePids(this.#open().takeUnmapped());
+		} catch (err) {
+			throw toNativeError(err);
+		}
+	}
+
 	/** Forgets a process's mappings (it exited). */
 	removeProcess(pid: number): void {
 		checkPid(pid);

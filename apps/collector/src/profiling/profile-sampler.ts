@@ -82,6 +82,7 @@ export class ProfileSampler extends EventEmitter<Events> {
 		if (unwind !== 'fp') {
 			this.unwinding = new ProcessUnwinding(this.#profiler, options.unwinding);
 			for (const pid of options.pids ?? []) this.unwinding.tracker.track(pid);
+			this.unwinding.pollUnmapped(() => this.#profiler.takeUnmappedPids());
 			const warmUpMs = options.warmUpMs ?? DEFAULT_WARM_UP_MS;
 			if ((options.pids ?? []).length === 0 && warmUpMs > 0) this.#warmUp(this.unwinding, warmUpMs);
 		}

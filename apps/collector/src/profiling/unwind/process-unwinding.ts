@@ -9,6 +9,9 @@ import { TableBuilder } from './table-builder.ts';
 export const UNWIND_MODES = ['fp', 'dwarf', 'auto'] as const satisfies readonly UnwindMode[];
 export type { UnwindMode };
 
+/** How often new processes are looked for between drains (a sample's worth at 97 Hz and less). */
+const UNMAPPED_POLL_MS = 50;
+
 /**
  * Where built unwind tables are kept across restarts: beside the spool, under /var/lib/firesight
  * as root, else under the temp directory.
@@ -41,6 +44,7 @@ export class ProcessUnwinding {
 	readonly #builder: TableBuilder;
 
 	readonly #procRoot: string;
+	#poll: NodeJS.Timeout | undefined;
 
 	constructor(target: UnwindTarget, options: ProcessUnwindingOptions = {}) {
 		this.#procRoot = options.procRoot ?? '/proc';
@@ -58,6 +62,23 @@ export class ProcessUnwinding {
 		for (const name of readdirSync(this.#procRoot)) if (/^[1-9]\d*$/.test(name)) this.tracker.track(Number(name));
 	}
 
+	/**
+	 * Between drains, every `everyMs`: reads the maps of the processes that have hit unknown code
+	 * so far. A new process is then described within tens of milliseconds of its first samples, not
+	 * at the next drain: until it is, its stacks are walked without its tables (unwindTablePending).
+	 */
+	pollUnmapped(take: () => readonly number[], everyMs = UNMAPPED_POLL_MS): void {
+		clearInterval(this.#poll);
+		this.#poll = setInterval(() => {
+			try {
+				for (const pid of take()) this.tracker.track(pid);
+			} catch {
+				// The profiler is closing: the drain reports the rest, or nothing is left to walk.
+			}
+		}, everyMs);
+		this.#poll.unref();
+	}
+
 	/** After a drain: read the maps of processes that hit unknown code, and let idle tables go. */
 	afterDrain(unmappedPids: readonly number[] | undefined): void {
 		for (const pid of unmappedPids ?? []) this.tracker.track(pid);
@@ -69,6 +90,7 @@ export class ProcessUnwinding {
 	}
 
 	async close(): Promise<void> {
+		clearInterval(this.#poll);
 		this.tracker.close();
 		await this.#builder.close();
 	}

@@ -1,0 +1,48 @@
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { test } from 'node:test';
+import { filterProfile, toFolded } from '@firesight/profile';
+import { skipUnlessBpf } from '@firesight/testing/bpf-test-gate';
+import { compileFixture, foldedStacks, NO_FRAME_POINTER_FLAGS, startWorkload } from '@firesight/testing/workloads';
+import { ProfileSampler } from './profile-sampler.ts';
+
+/*
+ * A program without frame pointers that starts after the sampler: from its first samples on, its
+ * stacks must be whole (main → run_rounds → leaf), which takes its process described and its
+ * table loaded within a few samples. It has no build-id, so its table is built when it starts.
+ */
+
+const FREQUENCY = 499;
+const CHAIN = /;main;run_rounds;hot_[ab]$/;
+
+test('a program started after the sampler has whole stacks from its first second on', async (t) => {
+	if (!skipUnlessBpf(t)) return;
+	const bin = compileFixture('split-60-40', { compiler: 'gcc', flags: [...NO_FRAME_POINTER_FLAGS, '-Wl,--build-id=none'] });
+	t.after(bin.cleanup);
+	const sampler = new ProfileSampler({ frequency: FREQUENCY, windowMs: Number.MAX_SAFE_INTEGER, tickMs: 0, unwind: 'auto' });
+	t.after(() => void sampler.stop());
+	// As the collector does: a drain every 500 ms. The program starts once the host's processes are known.
+	const deadline = Date.now() + 120_000;
+	while (sampler.warmingUp && Date.now() < deadline) {
+		await sleep(500);
+		await sampler.tick();
+	}
+	assert.equal(sampler.warmingUp, false, 'the warm-up ended within its 30 s');
+	sampler.closeWindow();
+	const w = await startWorkload(bin.path);
+	t.after(w.stop);
+	// The window holds the program's first second.
+	for (let i = 0; i < 2; i++) {
+		await sleep(500);
+		await sampler.tick();
+	}
+	const stacks = foldedStacks(toFolded(filterProfile(sampler.closeWindow(), { pids: [w.pid] })));
+	const user = (s: { frames: string[] }) => ';' + s.frames.filter((f) => !f.endsWith('_[k]')).join(';');
+	const total = stacks.reduce((n, s) => n + s.count, 0);
+	const whole = stacks.filter((s) => CHAIN.test(user(s))).reduce((n, s) => n + s.count, 0);
+	const cut = stacks.filter((s) => !CHAIN.test(user(s))).sort((a, b) => b.count - a.count)[0];
+	const summary = `${whole} of ${total} samples of its first second had main → run_rounds → leaf; e.g. a cut one: ${cut ? user(cut) : '(none)'}`;
+	t.diagnostic(summary);
+	assert.ok(total >= 50, `only ${total} samples of a busy program in its first second: ${summary}`);
+	assert.ok(whole >= 0.9 * total, summary);
+});
