@@ -71,3 +71,38 @@ test('endpoints per process are bounded', () => {
 	assert.equal(eps.length, 4);
 	assert.equal(eps.find((e) => e.endpoint === '(other)')?.count, 7);
 });
+
+test('a row per process, role, method and endpoint, in the order first seen; the overflow row per role and method too', () => {
+	const agg = new RequestAggregator({ maxEndpointsPerProcess: 4 });
+	const seen: [string, string, string][] = [
+		['server', 'GET', '/a'],
+		['client', 'GET', '/a'],
+		['server', 'POST', '/a'],
+		['server', 'GET', '/b'],
+		['server', 'GET', '/c'],
+		['client', 'PUT', '/d'],
+		['server', 'GET', '/a'],
+		['server', 'GET', '/e'],
+	];
+	for (const [role, method, endpoint] of seen) agg.add(req({ role: role as RequestRecord['role'], method, endpoint }));
+	agg.add(req({ pid: 2, method: 'GET', endpoint: '/a' }));
+	const rows = agg.snapshot().endpoints.map((e) => `${e.pid} ${e.role} ${e.method} ${e.endpoint} ${e.count}`);
+	assert.deepEqual(
+		rows,
+		[
+			'1 server GET /a 2',
+			'1 client GET /a 1',
+			'1 server POST /a 1',
+			'1 server GET /b 1',
+			'1 server GET /(other) 2',
+			'1 client PUT /(other) 1',
+			'2 server GET /a 1',
+		].map((r) => r.replace('/(other)', '(other)')),
+	);
+	agg.drain();
+	agg.add(req({ endpoint: '/z' }));
+	assert.deepEqual(
+		agg.snapshot().endpoints.map((e) => e.endpoint),
+		['/z'],
+	);
+});

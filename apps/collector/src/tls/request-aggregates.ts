@@ -72,14 +72,38 @@ export function quantile(sorted: readonly number[], q: number): number {
 	return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))]!;
 }
 
+interface EndpointEntry {
+	key: Omit<EndpointRequestStats, keyof RequestStats>;
+	stats: StatsBuilder;
+}
+
+interface ProcessEntry {
+	comm: string;
+	stats: StatsBuilder;
+	endpoints: number;
+	/**
+	 * Rows by endpoint template, then (role, method) among the few of each: the template is the
+	 * same string object request after request (the capture keeps it), so its hash is computed
+	 * once, where a key joined per request was built and hashed every time.
+	 */
+	byEndpoint: Map<string, EndpointEntry[]>;
+}
+
+function findEndpoint(proc: ProcessEntry, role: string, method: string, endpoint: string): EndpointEntry | undefined {
+	const rows = proc.byEndpoint.get(endpoint);
+	if (rows) for (const e of rows) if (e.key.method === method && e.key.role === role) return e;
+	return undefined;
+}
+
 /**
  * Request counts, error rates and latency distributions per process and per endpoint
  * (pid, role, method, path template) over a window; drain() returns the window and starts the next.
  */
 export class RequestAggregator {
 	#since = Date.now();
-	#processes = new Map<number, { comm: string; stats: StatsBuilder; endpoints: number }>();
-	#endpoints = new Map<string, { key: Omit<EndpointRequestStats, keyof RequestStats>; stats: StatsBuilder }>();
+	#processes = new Map<number, ProcessEntry>();
+	/** Every endpoint row of the window, in the order they were first seen. */
+	#endpoints: EndpointEntry[] = [];
 	#maxEndpoints: number;
 
 	constructor(opts: { maxEndpointsPerProcess?: number } = {}) {
@@ -89,23 +113,22 @@ export class RequestAggregator {
 	add(r: RequestRecord): void {
 		let proc = this.#processes.get(r.pid);
 		if (!proc) {
-			proc = { comm: r.comm, stats: new StatsBuilder(), endpoints: 0 };
+			proc = { comm: r.comm, stats: new StatsBuilder(), endpoints: 0, byEndpoint: new Map() };
 			this.#processes.set(r.pid, proc);
 		}
 		proc.stats.add(r);
-		let endpoint = r.endpoint;
-		let key = `${r.pid}\0${r.role}\0${r.method}\0${endpoint}`;
-		if (!this.#endpoints.has(key)) {
-			if (proc.endpoints >= this.#maxEndpoints) {
-				endpoint = '(other)';
-				key = `${r.pid}\0${r.role}\0${r.method}\0${endpoint}`;
-			}
-		}
-		let ep = this.#endpoints.get(key);
+		let ep = findEndpoint(proc, r.role, r.method, r.endpoint);
 		if (!ep) {
-			ep = { key: { pid: r.pid, comm: r.comm, role: r.role, method: r.method, endpoint }, stats: new StatsBuilder() };
-			this.#endpoints.set(key, ep);
-			proc.endpoints++;
+			const endpoint = proc.endpoints >= this.#maxEndpoints ? '(other)' : r.endpoint;
+			if (endpoint !== r.endpoint) ep = findEndpoint(proc, r.role, r.method, endpoint);
+			if (!ep) {
+				ep = { key: { pid: r.pid, comm: r.comm, role: r.role, method: r.method, endpoint }, stats: new StatsBuilder() };
+				const rows = proc.byEndpoint.get(endpoint);
+				if (rows) rows.push(ep);
+				else proc.byEndpoint.set(endpoint, [ep]);
+				this.#endpoints.push(ep);
+				proc.endpoints++;
+			}
 		}
 		ep.stats.add(r);
 	}
@@ -121,7 +144,7 @@ export class RequestAggregator {
 			startMs,
 			durationMs: Math.min(limits.maxWindowMs, Math.max(1, Math.round(until) - startMs)),
 			processes: [...this.#processes].map(([pid, p]) => ({ pid, comm: p.comm, ...p.stats.build() })),
-			endpoints: [...this.#endpoints.values()].map((e) => ({ ...e.key, ...e.stats.build() })),
+			endpoints: this.#endpoints.map((e) => ({ ...e.key, ...e.stats.build() })),
 		};
 	}
 
@@ -131,7 +154,7 @@ export class RequestAggregator {
 		const out = this.#window(until);
 		this.#since = until;
 		this.#processes.clear();
-		this.#endpoints.clear();
+		this.#endpoints = [];
 		return out;
 	}
 }
