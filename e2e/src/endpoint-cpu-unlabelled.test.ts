@@ -10,6 +10,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { SLOW_REQUEST_MS, type ProfileWindow, type RequestRecord } from '@firesight/protocol';
+import { requestRecord } from '@firesight/testing/request-records';
 import { profileWindow, startFedHub, type FedHub } from './fed-hub.ts';
 import { screenshot, waitFor } from './support.ts';
 
@@ -33,27 +34,9 @@ function window(startMs: number): ProfileWindow {
 	);
 }
 
+/** A served GET /api/users/<id> of `latencyMs`, its samples (if any) labelled with its id. */
 function request(ts: number, id: number, latencyMs: number): RequestRecord {
-	return {
-		ts,
-		pid: PID,
-		comm: COMM,
-		role: 'server',
-		method: 'GET',
-		path: `/api/users/${id}`,
-		endpoint: USERS,
-		status: 200,
-		latencyMs,
-		reqBytes: 120,
-		respBytes: 4000,
-		local: '127.0.0.1:8443',
-		remote: '127.0.0.1:50124',
-		connection: `${PID}:9:1`,
-		requestId: `e2eboot:${id}`,
-		httpVersion: '1.1',
-		requestHeaders: [['host', 'shop']],
-		responseHeaders: [],
-	};
+	return requestRecord({ ts, pid: PID, comm: COMM, path: `/api/users/${id}`, endpoint: USERS, latencyMs, requestId: `e2eboot:${id}` });
 }
 
 before(async () => {

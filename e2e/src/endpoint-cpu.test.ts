@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { REQUEST_LATENCY_BUCKETS, type ProfileWindow } from '@firesight/protocol';
+import { requestRecord } from '@firesight/testing/request-records';
 import { profileWindow, startFedHub, type FedHub } from './fed-hub.ts';
 import { drawnFrames, paintedFlame } from './flame-frames.ts';
 import { screenshot, waitFor } from './support.ts';
@@ -90,26 +91,15 @@ before(async () => {
 				ts: now,
 				omitted: 0,
 				requests: [
-					{
+					requestRecord({
 						ts: slowTs,
 						pid: PID,
 						comm: COMM,
-						role: 'server',
-						method: 'GET',
 						path: '/api/users/31337',
 						endpoint: USERS,
-						status: 200,
 						latencyMs: 850,
-						reqBytes: 120,
-						respBytes: 4000,
-						local: '127.0.0.1:8443',
-						remote: '127.0.0.1:50123',
-						connection: `${PID}:9:1`,
 						requestId: REQUEST_ID,
-						httpVersion: '1.1',
-						requestHeaders: [['host', 'shop']],
-						responseHeaders: [],
-					},
+					}),
 				],
 			},
 		},
