@@ -28,12 +28,11 @@ export function http1Config(o: Http1TrackerOptions = {}): { maxBodyBytes: number
 }
 
 /**
- * Every record of a framed batch, decoded; `onError` gets what does not decode. The frames are
- * walked here rather than through ringBufferRecords' generator: this runs for every record the
- * collector gets, and an iterator result per record is garbage to collect.
+ * Every record of a framed batch, decoded, handed to `each` in order; `onError` gets what does not
+ * decode. The frames are walked here rather than through ringBufferRecords' generator: this runs
+ * for every record the collector gets, and an iterator result per record is garbage to collect.
  */
-export function decodeTlsBatch(batch: ArrayBuffer, onError: (err: Error) => void): TlsEvent[] {
-	const events: TlsEvent[] = [];
+export function forEachTlsEvent(batch: ArrayBuffer, onError: (err: Error) => void, each: (ev: TlsEvent) => void): void {
 	const view = new DataView(batch);
 	const end = batch.byteLength;
 	for (let off = 0; off < end;) {
@@ -47,14 +46,21 @@ export function decodeTlsBatch(batch: ArrayBuffer, onError: (err: Error) => void
 			onError(new Error(`ring-buffer record of ${len} bytes runs past its batch`));
 			break;
 		}
+		let ev: TlsEvent | undefined;
 		try {
-			const ev = decodeTlsEvent(new DataView(batch, start, len));
-			if (ev.type !== 'tick') events.push(ev);
+			ev = decodeTlsEvent(new DataView(batch, start, len));
 		} catch (err) {
 			onError(err as Error);
 		}
+		if (ev && ev.type !== 'tick') each(ev);
 		off = start + Math.ceil(len / RING_BUFFER_FRAME_ALIGN) * RING_BUFFER_FRAME_ALIGN;
 	}
+}
+
+/** Every record of a framed batch, decoded (forEachTlsEvent into an array). */
+export function decodeTlsBatch(batch: ArrayBuffer, onError: (err: Error) => void): TlsEvent[] {
+	const events: TlsEvent[] = [];
+	forEachTlsEvent(batch, onError, (ev) => events.push(ev));
 	return events;
 }
 

@@ -1,12 +1,16 @@
 import { loadAddon, type RawTlsTracer } from './addon.ts';
 import { decodeHttp1Stats, type Http1ConnEvent, type Http1Stat } from './http1-records.ts';
-import { decodeTlsBatch, http1Config, type Http1TrackerOptions } from './http1-tracker.ts';
+import { decodeTlsBatch, forEachTlsEvent, http1Config, type Http1TrackerOptions } from './http1-tracker.ts';
 import { checkBpfPrerequisites, toNativeError } from './native-error.ts';
 import { decodeTlsCounters, type TlsCounter, type TlsEvent } from './tls-records.ts';
 
+/** Records per onEvents call. */
+const DELIVERY_CHUNK = 64;
+
 export interface TlsTracerOptions {
 	/**
-	 * Called on the main thread with the records of one ring-buffer wake-up, in kernel order. The
+	 * Called on the main thread with the records of one ring-buffer wake-up, in kernel order, a
+	 * few dozen at a time (several calls for a busy wake-up). The
 	 * addon's HTTP/1 tracker has replaced the data and close records with exchange, connection and
 	 * request-start records (http1-records.ts); conn, exec and exit records come as they are.
 	 */
@@ -83,12 +87,21 @@ export class TlsTracer {
 		}
 		checkBpfPrerequisites();
 		const http1 = http1Config(options.http1);
+		const onDecodeError = (err: Error) => {
+			this.#decodeErrors++;
+			options.onDecodeError?.(err);
+		};
 		this.#deliver = (batch: ArrayBuffer) => {
-			const events = decodeTlsBatch(batch, (err) => {
-				this.#decodeErrors++;
-				options.onDecodeError?.(err);
+			// A wake-up's records go out a few at a time: decoded all at once, a whole batch of
+			// exchanges would be alive together, and the garbage collector would copy them.
+			let chunk: TlsEvent[] = [];
+			forEachTlsEvent(batch, onDecodeError, (ev) => {
+				chunk.push(ev);
+				if (chunk.length < DELIVERY_CHUNK) return;
+				options.onEvents(chunk);
+				chunk = [];
 			});
-			if (events.length > 0) options.onEvents(events);
+			if (chunk.length > 0) options.onEvents(chunk);
 		};
 		const onBatch = (batch: ArrayBuffer) => {
 			// Batches already queued for the main thread when close() ran: nobody expects them.
