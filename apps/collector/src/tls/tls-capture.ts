@@ -244,7 +244,7 @@ export class TlsCapture extends EventEmitter<TlsCaptureEvents> {
 			local: x.local,
 			remote: x.remote,
 			connection: x.fd >= 0 ? `${x.pid}:${x.fd}:${x.gen}` : null,
-			httpVersion: `${res.versionMajor}.${res.versionMinor}`,
+			httpVersion: httpVersion(res.versionMajor, res.versionMinor),
 			requestHeaders: redactHeaders(req.headers, rules),
 			responseHeaders: redactHeaders(res.headers, rules),
 		};
@@ -263,6 +263,12 @@ export class TlsCapture extends EventEmitter<TlsCaptureEvents> {
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: false });
+
+/** HTTP/1.1 and 1.0 as the same strings every time, not one built per request. */
+const HTTP_VERSIONS = ['1.0', '1.1'];
+function httpVersion(major: number, minor: number): string {
+	return (major === 1 ? HTTP_VERSIONS[minor] : undefined) ?? `${major}.${minor}`;
+}
 
 /** A captured body as text, for the processes bodies were asked for; undefined otherwise. */
 function bodyText(m: Http1Message): string | undefined {
