@@ -119,6 +119,20 @@ const addonPath = fileURLToPath(new URL('../build/Release/firesight_native.node'
 
 let addon: RawAddon | undefined;
 
+/**
+ * Loads the addon for its malloc setting alone (addon.cc: large blocks are mapped on their own
+ * and given back when freed), in a long-running process that uses no BPF tool, such as the hub.
+ * False when the addon cannot be loaded; the process then runs with glibc's dynamic threshold.
+ */
+export function keepLargeBlocksMapped(): boolean {
+	try {
+		loadAddon();
+		return true;
+	} catch {
+		return false;
+	}
+}
+
 /** Loads the compiled addon once. When it was never built this throws require's error, which the tool classes turn into a NativeError. */
 export function loadAddon(): RawAddon {
 	addon ??= createRequire(import.meta.url)(addonPath) as RawAddon;

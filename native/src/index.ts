@@ -9,6 +9,7 @@ export {
 	type UnwindMappingKind,
 } from './profiler.ts';
 export { NativeError, checkBpfPrerequisites } from './native-error.ts';
+export { keepLargeBlocksMapped } from './addon.ts';
 export { PROFILE_COUNTERS, type ProfileCounter, type StackCount } from './profile-records.ts';
 export { TlsTracer, type TlsTracerOptions } from './tls-tracer.ts';
 export * from './tls-records.ts';

@@ -29,6 +29,13 @@ async function collectUntil(done: () => boolean): Promise<void> {
 	}
 }
 
+/** Allocates and fills blocks of these sizes; returns how much the main arena grew while they were held. */
+function holdBlocks(sizes: readonly number[], before: number): number {
+	const blocks = sizes.map((n) => new Uint8Array(n).fill(1));
+	assert.equal(blocks.at(-1)?.at(-1), 1);
+	return mainArenaBytes() - before;
+}
+
 /**
  * A long-running collector frees large blocks of every size (drained maps, table copies,
  * ArrayBuffers). glibc would raise its mmap threshold to the largest freed and then carve the
@@ -40,17 +47,13 @@ test('with the addon loaded, large blocks freed do not stay in the malloc arena'
 	loadAddon();
 	const base = process.memoryUsage().arrayBuffers;
 	// A 24 MiB block freed: this is what raises glibc's threshold to 24 MiB when it is dynamic (up to 32 MiB).
-	let big: Uint8Array | undefined = new Uint8Array(24 * MiB).fill(1);
-	assert.equal(big[big.length - 1], 1);
-	big = undefined;
+	holdBlocks([24 * MiB], 0);
 	await collectUntil(() => process.memoryUsage().arrayBuffers < base + MiB);
 
 	const before = mainArenaBytes();
 	const sizes = [1.5, 3, 6, 12, 2.5, 5, 10].map((m) => Math.round(m * MiB));
-	let blocks: Uint8Array[] | undefined = sizes.map((n) => new Uint8Array(n).fill(1));
-	const held = blocks.reduce((n, b) => n + b.length, 0);
-	const grewWhileHeld = mainArenaBytes() - before;
-	blocks = undefined;
+	const held = sizes.reduce((n, b) => n + b, 0);
+	const grewWhileHeld = holdBlocks(sizes, before);
 	await collectUntil(() => process.memoryUsage().arrayBuffers < base + MiB);
 	const grewAfter = mainArenaBytes() - before;
 	assert.ok(

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { dirname } from 'node:path';
 import { z } from 'zod';
+import { keepLargeBlocksMapped } from '@firesight/native';
 import { createLogger } from '@firesight/web/logger';
 import { DEFAULT_LISTEN, HubConfigError, startHub, type Hub } from '@firesight/web/server';
 import {
@@ -119,6 +120,8 @@ export async function startHubForCli(
 	options: Parameters<typeof startHub>[0] & { listen: { host: string; port: number }; dataDir: string },
 ): Promise<Hub> {
 	await resolveListen(options.listen);
+	// Without it, glibc's arenas keep the large blocks of ingest and storage once freed (tens of MiB).
+	keepLargeBlocksMapped();
 	// --store names its own place; a SQLite file's directory must be writable like --data's.
 	const storage = options.storage;
 	const dataDir =
