@@ -123,6 +123,7 @@ struct walk_state {
 	__u64 pc;
 	__u64 sp;
 	__u64 bp;
+	__u64 r11; /* the interrupted r11, while r11_known */
 	__u32 tgid;
 	__u32 buf;
 	__u32 lo; /* binary search bounds */
@@ -135,7 +136,9 @@ struct walk_state {
 	__u8 guessed;
 	/* The walk ended with a counted reason. */
 	__u8 counted;
-	__u8 __pad[3];
+	/* r11 holds the interrupted code's r11: the leaf frame of a sample taken in user mode. */
+	__u8 r11_known;
+	__u8 __pad[2];
 };
 
 struct {
@@ -269,6 +272,7 @@ static __always_inline long fp_step(struct walk_state *st)
 	st->pc = frame[1];
 	st->exact_pc = 0;
 	st->reliable = 0;
+	st->r11_known = 0;
 	return 0;
 }
 
@@ -290,6 +294,7 @@ static __always_inline long signal_step(struct walk_state *st)
 	st->pc = regs[6];
 	st->exact_pc = 1; /* the interrupted instruction itself */
 	st->reliable = 1;
+	st->r11_known = 0; /* it is in the signal frame, but no rule here needs it */
 	return 0;
 }
 
@@ -372,6 +377,11 @@ static long walk_step(__u32 i, void *unused)
 		cfa = st->sp + (__s64)rule->cfa_offset +
 		      ((st->pc & 15) >= (__u64)(rule->flags >> 4) ? 8 : 0);
 		break;
+	case UNWIND_CFA_R11:
+		if (!st->r11_known)
+			return no_rule(st, PROFILE_UNWIND_RULE_UNSUPPORTED);
+		cfa = st->r11 + (__s64)rule->cfa_offset;
+		break;
 	case UNWIND_CFA_GAP:
 		return no_rule(st, PROFILE_UNWIND_NO_TABLE);
 	default:
@@ -408,6 +418,7 @@ static long walk_step(__u32 i, void *unused)
 	st->exact_pc = 0;
 	st->reliable = 1;
 	st->pending = 0;
+	st->r11_known = 0;
 	return 0;
 }
 
@@ -512,7 +523,11 @@ static __always_inline __s32 walk_user(struct bpf_perf_event_data *ctx, __u32 bu
 		st->pc = ctx->regs.ip;
 		st->sp = ctx->regs.sp;
 		st->bp = ctx->regs.bp;
+		st->r11 = ctx->regs.r11;
+		st->r11_known = 1;
 	} else {
+		/* A system call's entry overwrites the user r11 (with rflags): not known. */
+		st->r11_known = 0;
 		regs = (struct pt_regs *)bpf_task_pt_regs(task);
 		st->pc = BPF_CORE_READ(regs, ip);
 		st->sp = BPF_CORE_READ(regs, sp);

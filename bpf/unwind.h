@@ -51,6 +51,7 @@ enum unwind_cfa_kind {
 	UNWIND_CFA_RBP = 2,
 	UNWIND_CFA_PLT = 3,
 	UNWIND_CFA_UNSUPPORTED = 4,
+	UNWIND_CFA_R11 = 5, /* the leaf only: r11 is known where the sample interrupted the code */
 };
 
 /* Caller's rbp, as RbpKind. */

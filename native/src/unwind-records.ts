@@ -60,7 +60,8 @@ export function encodeMappings(mappings: readonly UnwindMapping[]): { bytes: Uin
 }
 
 const TABLE_MAGIC = 0x57555346;
-const TABLE_VERSION = 1;
+/** packages/unwind's layout version: 2 added the r11 CFA rule. */
+const TABLE_VERSION = 2;
 const TABLE_HEADER_SIZE = 32;
 const RULE_SIZE = 12;
 

@@ -7,6 +7,7 @@ import { UnwindError } from './unwind-error.ts';
 /** DWARF register numbers on x86-64 (System V psABI, figure 3.36). */
 export const REG_RBP = 6;
 export const REG_RSP = 7;
+export const REG_R11 = 11;
 export const REG_RIP = 16;
 
 /** Register rules as DWARF states them; reduced to an `UnwindRule` only when a row is emitted. */
@@ -280,8 +281,8 @@ function toRule(s: State, cie: Cie): UnwindRule {
 			cfaOffset = plt.offset;
 			pltThreshold = plt.threshold;
 		}
-	} else if ((s.cfaReg === REG_RSP || s.cfaReg === REG_RBP) && fitsI32(s.cfaOffset)) {
-		cfa = s.cfaReg === REG_RSP ? CfaKind.rsp : CfaKind.rbp;
+	} else if ((s.cfaReg === REG_RSP || s.cfaReg === REG_RBP || s.cfaReg === REG_R11) && fitsI32(s.cfaOffset)) {
+		cfa = s.cfaReg === REG_RSP ? CfaKind.rsp : s.cfaReg === REG_RBP ? CfaKind.rbp : CfaKind.r11;
 		cfaOffset = s.cfaOffset;
 	}
 	let rbp: RbpKind = RbpKind.unsupported;
