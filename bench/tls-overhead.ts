@@ -149,7 +149,11 @@ async function startBpftrace(bin: string): Promise<{ proc: ChildProcess; stop: (
 		proc,
 		stop: async () => {
 			proc.kill('SIGINT');
+			// SIGINT prints the counts; a bpftrace that does not end on it (seen under heavy load)
+			// gets SIGTERM, and its round has no call count rather than the run hanging.
+			const term = setTimeout(() => proc.kill('SIGTERM'), 15_000);
 			await new Promise((r) => proc.on('exit', r));
+			clearTimeout(term);
 			return out;
 		},
 	};
