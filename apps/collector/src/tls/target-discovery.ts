@@ -106,7 +106,11 @@ export class TargetDiscovery {
 				return;
 			}
 			const seen = new Set<string>();
-			for (const line of maps.split('\n')) {
+			// Every exec on the host is scanned (and scanned again as its libraries load), and most
+			// processes map no libssl: one search of the text spares them the walk line by line.
+			const lines = maps.includes('libssl.so') ? maps.split('\n') : [];
+			for (const line of lines) {
+				if (!line.includes('libssl.so')) continue;
 				const slash = line.indexOf('/');
 				if (slash < 0) continue;
 				const path = line.slice(slash).replace(/ \(deleted\)$/, '');
