@@ -39,7 +39,7 @@ export function profilingFeature(options: { frequency: number; unwind?: UnwindMo
 	return {
 		name: 'profile',
 		title: 'CPU profiling',
-		start({ host, send }): Feature {
+		start({ host, send, log }): Feature {
 			const sampler = new ProfileSampler({
 				frequency: options.frequency,
 				windowMs: Number.MAX_SAFE_INTEGER,
@@ -48,12 +48,21 @@ export function profilingFeature(options: { frequency: number; unwind?: UnwindMo
 				...(options.attribution ? { attribution: options.attribution } : {}),
 			});
 			let last: TickStats | undefined;
+			// The first window waits for the running processes' unwind tables: say so, or an empty
+			// Profiles page looks like a broken collector for those seconds.
+			let warmingUp = sampler.warmingUp;
+			const warmUpStart = Date.now();
+			if (warmingUp) log('CPU profiling: loading the unwind tables of the running processes before the first window');
 			// A process's maps are snapshotted when it is first seen, so its samples still symbolize
 			// after it exits; the snapshot is dropped once the window that may hold them is sent.
 			const exited = new Set<number>();
 			return {
 				async tick() {
 					last = await sampler.tick();
+					if (warmingUp && !sampler.warmingUp) {
+						warmingUp = false;
+						log(`CPU profiling: unwind tables loaded in ${((Date.now() - warmUpStart) / 1000).toFixed(1)} s, sampling`);
+					}
 				},
 				processRows: (rows) => (last ? withSamples(rows, last.samplesByPid, last.elapsedMs) : rows),
 				processStarted: (pid) => {
