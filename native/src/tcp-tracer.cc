@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "bpf-load.h"
 #include "buffer-worker.h"
 #include "native-error.h"
 #include "ring-buffer-stream.h"
@@ -149,7 +150,7 @@ public:
 		bool has_err = RetransmitHasErr();
 		bpf_program__set_autoload(skel_->progs.tcp_retransmit_skb, has_err);
 		bpf_program__set_autoload(skel_->progs.tcp_retransmit_skb_v1, !has_err);
-		int err = tcp_bpf__load(skel_.get());
+		int err = LoadWithSignalsHeld([this] { return tcp_bpf__load(skel_.get()); });
 		if (err)
 			throw NativeError(env, "bpf_object__load", err);
 		// The tp_btf programs are required. The accept() syscall tracepoints are looked up

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "bpf-load.h"
 #include "buffer-worker.h"
 #include "http1-tracker-addon.h"
 #include "native-error.h"
@@ -121,7 +122,7 @@ public:
 		int err = request_contexts_->ReuseIn(skel_->maps.request_contexts);
 		if (err)
 			throw NativeError(env, "bpf_map__reuse_fd(request_contexts)", -err);
-		err = tls_bpf__load(skel_.get());
+		err = LoadWithSignalsHeld([this] { return tls_bpf__load(skel_.get()); });
 		if (err)
 			throw NativeError(env, "bpf_object__load", err);
 		FillPidFilter(env, skel_->maps.pids, pids);
