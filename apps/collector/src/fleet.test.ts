@@ -72,16 +72,19 @@ async function fleetOn(t: TestContext, store: string, heldBy: () => Promise<bool
 		start(t, ['collector', '--hub', hubUrl, '--token', TOKEN, '--host', host, '--window', '2s', '--spool', join(dir, host)]),
 	);
 	const api = createHubClient(hubUrl, TOKEN);
-	await until('two stored windows from each host', async () => {
+	const samples = async (host?: string | string[]) =>
+		(await api.profile.folded.query({ fromMs: startMs - 60_000, toMs: Date.now() + 60_000, ...(host === undefined ? {} : { host }) }))
+			.totalSamples;
+	// A collector's first windows are empty until the running processes' unwind tables are loaded.
+	await until('stored windows with samples from each host', async () => {
 		const hosts = await api.hosts.list.query();
-		return HOSTS.every((h) => (hosts.find((x) => x.host === h)?.windows ?? 0) >= 2) ? true : undefined;
+		if (!HOSTS.every((h) => (hosts.find((x) => x.host === h)?.windows ?? 0) >= 2)) return undefined;
+		for (const h of HOSTS) if ((await samples(h)) === 0) return undefined;
+		return true;
 	});
 	// SIGTERM sends each collector's last window; its spool empties once the hub has stored it.
 	for (const c of collectors) assert.equal(await stopped(c.child), 0, c.output());
 
-	const range = { fromMs: startMs - 60_000, toMs: Date.now() + 60_000 };
-	const samples = async (host?: string | string[]) =>
-		(await api.profile.folded.query({ ...range, ...(host === undefined ? {} : { host }) })).totalSamples;
 	const [a, b] = [await samples(HOSTS[0]), await samples(HOSTS[1])];
 	assert.ok(a > 0 && b > 0, `each host has samples of its own (${a}, ${b})`);
 	assert.equal(await samples(), a + b, 'the whole fleet merges both hosts, nothing more');
