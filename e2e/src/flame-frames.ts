@@ -171,6 +171,17 @@ export async function frameColor(graph: Locator, frame: DrawnFrame): Promise<[nu
 	);
 }
 
+/** The colour a search match is painted in. */
+export const MATCH_COLOR: readonly [number, number, number] = [0xd9, 0x4c, 0xf0];
+
+/**
+ * Whether a colour read from the canvas is `expected`, but for a step or two of each channel:
+ * where a frame's edge falls between pixels the canvas blends it (a run read 216 for 217).
+ */
+export function isColor(actual: readonly [number, number, number], expected: readonly [number, number, number]): boolean {
+	return actual.every((c, i) => Math.abs(c - expected[i]!) <= 2);
+}
+
 /** The hue (0–360) of an RGB colour. */
 export function hueOf([r, g, b]: readonly [number, number, number]): number {
 	const max = Math.max(r, g, b);
