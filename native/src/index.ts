@@ -2,6 +2,7 @@ export {
 	Profiler,
 	DEFAULT_UNWIND_PROCESSES,
 	DEFAULT_UNWIND_ROWS,
+	MAX_PIDS,
 	type ProfilerOptions,
 	type DrainedWindow,
 	type UnwindMode,

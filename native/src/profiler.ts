@@ -66,6 +66,8 @@ export interface DrainedWindow {
  * code keeps none the stack ends there (unwindFramePointerLost).
  */
 export const DEFAULT_UNWIND_ROWS = 1 << 21;
+/** Processes a pid filter holds: the pids map of bpf/pids.bpf.h. */
+export const MAX_PIDS = 1024;
 export const DEFAULT_UNWIND_PROCESSES = 4096;
 
 /**
@@ -94,6 +96,8 @@ export class Profiler {
 		] as const) {
 			if (!Number.isInteger(v) || v < 1 || v > 0x1000_0000) throw new RangeError(`${name} must be a whole number from 1 to 2^28, got ${v}`);
 		}
+		if ((options.pids?.length ?? 0) > MAX_PIDS)
+			throw new RangeError(`at most ${MAX_PIDS} processes can be profiled by pid, got ${options.pids!.length}`);
 		checkBpfPrerequisites();
 		try {
 			this.#raw = new (loadAddon().Profiler)({

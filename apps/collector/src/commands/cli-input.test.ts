@@ -58,6 +58,7 @@ test('bad arguments and environment values: exit code 2, one line on stderr, no 
 			says: /--unwind must be fp, dwarf or auto/,
 		},
 		{ args: ['record', '--pid', '4194303'], says: /--pid 4194303: no such process/ },
+		{ args: ['record', ...Array.from({ length: 1025 }, () => ['--pid', '1']).flat()], says: /--pid: at most 1024 processes, got 1025/ },
 		{ args: ['record', '--output', '/nonexistent/x.pb.gz'], says: /--output '\/nonexistent\/x\.pb\.gz': its directory does not exist/ },
 		{ args: ['record', '--output', dir], says: /is a directory/ },
 		{ args: ['record', '--output', '/proc/x.pb.gz'], says: /--output '\/proc\/x\.pb\.gz': cannot be written \(ENOENT\)/ },

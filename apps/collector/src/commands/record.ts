@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { NativeError } from '@firesight/native';
+import { MAX_PIDS, NativeError } from '@firesight/native';
 import { toFolded, toPprof, totalWeight } from '@firesight/profile';
 import { defineOptions, listOption, textOption, UsageError, UserError, type Command } from '../command.ts';
 import { progressLine } from '../progress-line.ts';
@@ -44,6 +44,7 @@ async function run(argv: string[]): Promise<number> {
 	if (format === 'pprof' && !args.output && process.stdout.isTTY) {
 		throw new UsageError('pprof is binary: give --output FILE or pipe standard output');
 	}
+	if (pids.length > MAX_PIDS) throw new UsageError(`--pid: at most ${MAX_PIDS} processes, got ${pids.length}`);
 	for (const pid of pids) {
 		try {
 			process.kill(pid, 0);
