@@ -134,7 +134,23 @@ test('the table, the search share and the graph agree, with what is too narrow t
 		const drawnRest = (await drawnFrames(graph)).filter((f) => f.remainder);
 		assert.ok(drawnRest.length > 0, 'hovering a grey remainder names the frames it holds');
 	}
-	assert.match((await page.getByTestId('hidden-frames').textContent()) ?? '', /too narrow to draw/);
+	const hiddenText = (await page.getByTestId('hidden-frames').textContent()) ?? '';
+	assert.match(hiddenText, /too narrow to draw/);
+
+	// The header's Drops panel lists the collector's counters from /metrics and, beside them, what
+	// this page's graph hides: the same count as the summary.
+	await page.getByTestId('status-drops-button').click();
+	const panel = page.getByTestId('drops-panel');
+	await panel.locator('tr[data-counter="profile.userStackMissing"]').first().waitFor();
+	const hiddenRow = panel.locator('tr[data-counter="flame.framesHidden"]');
+	assert.equal(
+		(await hiddenRow.locator('td.num').first().textContent())?.replace(/\D/g, ''),
+		/^([\d,]+) frames/.exec(hiddenText)?.[1]?.replace(/\D/g, ''),
+		'the Drops panel counts the hidden frames the summary counts',
+	);
+	await screenshot(page, 'drops-panel');
+	await page.keyboard.press('Escape');
+	await panel.waitFor({ state: 'detached' });
 
 	// Clicking the function in the table searches it; the share is the hub's count of every sample.
 	await page.getByTestId('top-function-row').filter({ hasText: row.name }).first().click();

@@ -4,6 +4,7 @@ import { useEffect, useMemo, useRef, useState } from 'react';
 import type { DropDenominator } from '../../lib/drop-descriptions.ts';
 import { countersFromMetrics, dropRows, type DropCounter, type DropsSnapshot } from '../../lib/drop-rows.ts';
 import { formatInt, formatPercent } from '../../lib/format.ts';
+import { useHiddenFrames } from '../../lib/hidden-frames.ts';
 import { useLive } from '../live/live-provider.tsx';
 
 const POLL_MS = 2_000;
@@ -24,6 +25,7 @@ const PER_LABEL: Record<DropDenominator, string> = { samples: 'of samples', requ
  */
 export function DropsPanel({ onClose }: { onClose: () => void }) {
 	const live = useLive();
+	const hidden = useHiddenFrames();
 	const [snapshots, setSnapshots] = useState<DropsSnapshot[]>([]);
 	const [error, setError] = useState<string | null>(null);
 	const liveRef = useRef(live);
@@ -142,12 +144,26 @@ export function DropsPanel({ onClose }: { onClose: () => void }) {
 								</td>
 							</tr>
 						))}
+						{hidden && (
+							<tr className={hidden.frames === 0 ? 'drops-row-zero' : 'drops-row-kept'} data-counter="flame.framesHidden">
+								<td>this page</td>
+								<td className="mono">flame.framesHidden</td>
+								<td>
+									Frames of this page&apos;s flame graph narrower than a pixel, merged into grey remainders; zoom in to draw them
+									<span className="drops-kept-note"> · kept, not lost</span>
+								</td>
+								<td className="num">{formatInt(hidden.frames)}</td>
+								<td className="num">–</td>
+								<td className="num" title="samples in the hidden frames, of the graph's samples">
+									{hidden.totalSamples > 0 ? `${formatPercent((hidden.samples / hidden.totalSamples) * 100)} ${PER_LABEL.samples}` : '–'}
+								</td>
+							</tr>
+						)}
 					</tbody>
 				</table>
 			</div>
 			<div className="drops-panel-foot toolbar-note">
-				Rates over the last {RATE_SPAN_MS / 1000} s. The Profiles page says separately how many frames narrower than a pixel it hid.
-				Prometheus can scrape the same counters from /metrics.
+				Rates over the last {RATE_SPAN_MS / 1000} s. Prometheus can scrape the same counters from /metrics.
 			</div>
 		</div>
 	);

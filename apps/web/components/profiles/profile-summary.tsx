@@ -1,5 +1,7 @@
+import { useEffect } from 'react';
 import { describeError } from '../../lib/api.ts';
 import { formatClock, formatDateTime, formatInt } from '../../lib/format.ts';
+import { publishHiddenFrames } from '../../lib/hidden-frames.ts';
 import type { HostProcessRow } from '../../lib/live-store.ts';
 import type { ProfileData } from '../../lib/use-profile-data.ts';
 
@@ -14,6 +16,11 @@ interface ProfileSummaryProps {
 /** One line under the query: how much was merged, over which range, and how fresh it is. */
 export function ProfileSummary({ data, error, liveProcess, following }: ProfileSummaryProps) {
 	const result = data?.result ?? null;
+	const [frames, samples, totalSamples] = result ? [result.prunedNodes, result.hiddenSamples, result.totalSamples] : [0, 0, 0];
+	useEffect(() => {
+		publishHiddenFrames(result ? { frames, samples, totalSamples } : null);
+	}, [result, frames, samples, totalSamples]);
+	useEffect(() => () => publishHiddenFrames(null), []);
 	return (
 		<div className="profile-summary" data-testid="profile-summary">
 			{data && result ? (
