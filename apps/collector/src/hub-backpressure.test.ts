@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RequestRecord } from '@firesight/protocol';
+import { streamRequest } from '@firesight/testing/request-records';
 import { DEFAULT_MAX_HELD_MESSAGES, startHub } from '@firesight/web/server';
 import { HubStream } from './hub-stream.ts';
 
@@ -56,25 +57,7 @@ test('a store slower than its collector: the hub holds at most its bound, the co
 	try {
 		await until('connected', () => stream.counters.connected);
 		const now = Date.now();
-		const request = (i: number): RequestRecord => ({
-			ts: now - 1000 + (i % 1000),
-			pid: 7,
-			comm: 'node',
-			role: 'server',
-			method: 'GET',
-			path: `/items/${i}?q=${'x'.repeat(40)}`,
-			endpoint: '/items/:id',
-			status: 200,
-			latencyMs: 1.5,
-			reqBytes: 100,
-			respBytes: 2000,
-			local: '127.0.0.1:8443',
-			remote: '127.0.0.1:40000',
-			connection: '7:21:1',
-			httpVersion: '1.1',
-			requestHeaders: [['Accept', 'text/plain']],
-			responseHeaders: [['Content-Type', 'text/plain']],
-		});
+		const request = (i: number): RequestRecord => streamRequest(i, now - 1000 + (i % 1000));
 		let sent = 0;
 		// The collector keeps capturing while the store holds every write, until its queue of
 		// requests overflows: that happens only once the hub stops reading and TCP backs up. With the

@@ -6,6 +6,7 @@ import { WebSocket } from 'ws';
 import { totalWeight } from '@firesight/profile';
 import { ingestCloseCodes, type HubReply, type MessageId, type ProfileWindow, type RequestRecord } from '@firesight/protocol';
 import { openStorage, type Storage } from '@firesight/store';
+import { streamRequest } from '@firesight/testing/request-records';
 import { HubState } from './hub-state.ts';
 import { Ingest } from './ingest.ts';
 import { createHubMetrics } from './metrics.ts';
@@ -319,25 +320,7 @@ test('a store slower than its collector: the hub stops reading at its bound, TCP
 	try {
 		const c = await connect(r, { host: 'h' });
 		const now = Date.now();
-		const record = (i: number): RequestRecord => ({
-			ts: now - i,
-			pid: 7,
-			comm: 'node',
-			role: 'server',
-			method: 'GET',
-			path: `/items/${i}?q=${'x'.repeat(40)}`,
-			endpoint: '/items/:id',
-			status: 200,
-			latencyMs: 1.5,
-			reqBytes: 100,
-			respBytes: 2000,
-			local: '127.0.0.1:8443',
-			remote: '127.0.0.1:40000',
-			connection: '7:21:1',
-			httpVersion: '1.1',
-			requestHeaders: [['Accept', 'text/plain']],
-			responseHeaders: [['Content-Type', 'text/plain']],
-		});
+		const record = (i: number): RequestRecord => streamRequest(i, now - i);
 		let sent = 0;
 		let batches = 0;
 		let sentBytes = 0;

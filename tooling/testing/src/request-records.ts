@@ -24,6 +24,27 @@ export function requestRecord(over: Partial<RequestRecord> = {}): RequestRecord 
 	};
 }
 
+/**
+ * Request `i` of a long stream at `ts`: `GET /items/<i>?q=…` with its connection and a header
+ * each way, a few hundred bytes on the wire, for tests that fill queues and sockets.
+ */
+export function streamRequest(i: number, ts: number): RequestRecord {
+	return requestRecord({
+		ts,
+		pid: 7,
+		path: `/items/${i}?q=${'x'.repeat(40)}`,
+		endpoint: '/items/:id',
+		latencyMs: 1.5,
+		reqBytes: 100,
+		respBytes: 2000,
+		local: '127.0.0.1:8443',
+		remote: '127.0.0.1:40000',
+		connection: '7:21:1',
+		requestHeaders: [['Accept', 'text/plain']],
+		responseHeaders: [['Content-Type', 'text/plain']],
+	});
+}
+
 /** A latency histogram with `entries` as bucket → count, the rest empty. */
 export function latencyHistogram(entries: Record<number, number> = {}): number[] {
 	const h = new Array<number>(REQUEST_LATENCY_BUCKETS).fill(0);
