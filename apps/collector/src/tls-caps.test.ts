@@ -33,11 +33,12 @@ async function until(what: string, check: () => boolean | Promise<boolean>): Pro
 
 /**
  * `n` requests on one keep-alive connection, `GET <prefix><i>`, from a node client. Its pid is in
- * none of the captures' pid lists, so only the server's side of each exchange is traced.
+ * none of the captures' pid lists, so only the server's side of each exchange is traced. With a
+ * fourth argument `hold` it then prints `sent` and keeps the connection open.
  */
 const CLIENT = `
 const https = require('https');
-const [port, prefix, n] = process.argv.slice(1);
+const [port, prefix, n, hold] = process.argv.slice(1);
 const agent = new https.Agent({ keepAlive: true, maxSockets: 1, rejectUnauthorized: false });
 (async () => {
 	for (let i = 0; i < +n; i++) {
@@ -45,7 +46,9 @@ const agent = new https.Agent({ keepAlive: true, maxSockets: 1, rejectUnauthoriz
 			https.get({ host: '127.0.0.1', port: +port, path: prefix + i, agent }, (res) => { res.resume(); res.on('end', resolve); }).on('error', reject);
 		});
 	}
-	agent.destroy();
+	if (hold !== 'hold') return agent.destroy();
+	console.log('sent');
+	setInterval(() => {}, 1000);
 })().catch((e) => { console.error(e); process.exit(1); });
 `;
 
@@ -225,22 +228,6 @@ test(
 	},
 );
 
-/** Sends `n` requests on one keep-alive connection, prints `sent`, and keeps it open. */
-const HOLDING_CLIENT = `
-const https = require('https');
-const [port, prefix, n] = process.argv.slice(1);
-const agent = new https.Agent({ keepAlive: true, maxSockets: 1, rejectUnauthorized: false });
-(async () => {
-	for (let i = 0; i < +n; i++) {
-		await new Promise((resolve, reject) => {
-			https.get({ host: '127.0.0.1', port: +port, path: prefix + i, agent }, (res) => { res.resume(); res.on('end', resolve); }).on('error', reject);
-		});
-	}
-	console.log('sent');
-	setInterval(() => {}, 1000);
-})().catch((e) => { console.error(e); process.exit(1); });
-`;
-
 test(
 	'tls: past processEntries, the exit of a process let go is unseen: its connections end at the idle timeout, counted as connectionsEvicted',
 	{ skip },
@@ -254,7 +241,7 @@ test(
 		// One process known to do TLS at a time: the second server's calls let the first go.
 		const { cap, served } = capture(t, { pids: [a.pid!, b.serverPid], idleTimeoutMs: 1000, kernel: { processEntries: 1 } });
 		await until('node attached', () => cap.counters().discovery.attachedFiles >= 1);
-		const holder = spawn(process.execPath, ['-e', HOLDING_CLIENT, String(aPort), '/held/', '5'], { stdio: ['ignore', 'pipe', 'inherit'] });
+		const holder = spawn(process.execPath, ['-e', CLIENT, String(aPort), '/held/', '5', 'hold'], { stdio: ['ignore', 'pipe', 'inherit'] });
 		t.after(() => holder.kill('SIGKILL'));
 		await new Promise<void>((resolve) => holder.stdout!.on('data', (d: Buffer) => d.toString().includes('sent') && resolve()));
 		await requests(b.port, '/other/', 5);
