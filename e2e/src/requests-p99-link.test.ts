@@ -7,62 +7,27 @@
  * data goes in through the hub's real /ingest, as a collector sends it.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import type { Browser } from 'playwright-core';
-import { WebSocket } from 'ws';
-import {
-	REQUEST_LATENCY_BUCKETS,
-	SLOW_REQUEST_MS,
-	type CollectorMessage,
-	type ProfileWindow,
-	type RequestRecord,
-} from '@firesight/protocol';
-import { startHub, type Hub } from '@firesight/web/server';
-import { launchChromium } from './browser.ts';
-import { freePort, screenshot, waitFor } from './support.ts';
+import { SLOW_REQUEST_MS, type RequestRecord } from '@firesight/protocol';
+import { endpointStats, latencyHistogram, requestRecord } from '@firesight/testing/request-records';
+import { profileWindow, startFedHub, type FedHub } from './fed-hub.ts';
+import { screenshot, waitFor } from './support.ts';
 
-const TOKEN = 'e2e-requests-p99-token';
 const HOST = 'shop-3';
 const PID = 4646;
 const COMM = 'usersvc';
 const USERS = '/api/users/:id';
 const SLOW = 150;
 const FAST = 20;
-let dir: string;
-let hub: Hub | undefined;
-let browser: Browser | undefined;
-let collector: WebSocket | undefined;
-
-/** 30 samples labelled with the 150 ms request, 50 of its endpoint unlabelled, 20 of no request. */
-function window(startMs: number): ProfileWindow {
-	const f = (name: string) => ({ name, module: 'usersvc', kind: 'user' as const });
-	return {
-		host: HOST,
-		startMs,
-		durationMs: 10_000,
-		frequencyHz: 99,
-		frames: [f('main'), f('getUser'), f('resizeAvatar'), f('gcCollect')],
-		samples: [
-			{ pid: PID, comm: COMM, stack: [0, 1, 2], weight: 30, endpoint: `GET ${USERS}`, requestId: `e2eboot:${SLOW}` },
-			{ pid: PID, comm: COMM, stack: [0, 1], weight: 50, endpoint: `GET ${USERS}` },
-			{ pid: PID, comm: COMM, stack: [0, 3], weight: 20 },
-		],
-	};
-}
+let fed: FedHub | undefined;
 
 function request(ts: number, latencyMs: number): RequestRecord {
-	return {
+	return requestRecord({
 		ts,
 		pid: PID,
 		comm: COMM,
-		role: 'server',
-		method: 'GET',
 		path: `/api/users/${latencyMs}`,
 		endpoint: USERS,
-		status: 200,
 		latencyMs,
 		reqBytes: 120,
 		respBytes: 4000,
@@ -70,78 +35,58 @@ function request(ts: number, latencyMs: number): RequestRecord {
 		remote: '127.0.0.1:50125',
 		connection: `${PID}:9:1`,
 		requestId: `e2eboot:${latencyMs}`,
-		httpVersion: '1.1',
 		requestHeaders: [['host', 'shop']],
-		responseHeaders: [],
-	};
+	});
 }
 
 before(async () => {
-	dir = mkdtempSync(join(tmpdir(), 'firesight-e2e-requests-p99-'));
-	hub = await startHub({ listen: { host: '127.0.0.1', port: await freePort() }, dataDir: dir, token: TOKEN, log: () => {} });
-	collector = new WebSocket(`${hub.url.replace(/^http/, 'ws')}/ingest`, { headers: { authorization: `Bearer ${TOKEN}` } });
-	await new Promise((resolve, reject) => {
-		collector!.once('open', resolve);
-		collector!.once('error', reject);
-	});
 	const now = Date.now();
+	// 30 samples labelled with the 150 ms request, 50 of its endpoint unlabelled, 20 of no request.
+	const window = profileWindow(
+		HOST,
+		now - 20_000,
+		COMM,
+		['main', 'getUser', 'resizeAvatar', 'gcCollect'],
+		[
+			{ pid: PID, comm: COMM, stack: [0, 1, 2], weight: 30, endpoint: `GET ${USERS}`, requestId: `e2eboot:${SLOW}` },
+			{ pid: PID, comm: COMM, stack: [0, 1], weight: 50, endpoint: `GET ${USERS}` },
+			{ pid: PID, comm: COMM, stack: [0, 3], weight: 20 },
+		],
+	);
 	// 100 requests in the window: 99 of 16 to 32 ms and the 150 ms one, so the p99 ends bucket 14.
-	const histogram = new Array<number>(REQUEST_LATENCY_BUCKETS).fill(0);
-	histogram[14] = 99;
-	histogram[17] = 1;
-	const messages: CollectorMessage[] = [
-		{ type: 'hello', host: HOST, version: 'e2e', frequencyHz: 99, protocol: 1 },
-		{ type: 'profile', window: window(now - 20_000) },
-		{
-			type: 'requestWindow',
-			window: {
-				host: HOST,
-				startMs: now - 20_000,
-				durationMs: 10_000,
-				processes: [],
-				endpoints: [
-					{
-						pid: PID,
-						comm: COMM,
-						role: 'server',
-						method: 'GET',
-						endpoint: USERS,
-						count: 100,
-						errors: 0,
-						clientErrors: 0,
-						reqBytes: 12_000,
-						respBytes: 400_000,
-						sumLatencyMs: 99 * 24 + SLOW,
-						maxLatencyMs: SLOW,
-						p50Ms: 24,
-						p90Ms: 30,
-						p99Ms: 31,
-						histogram,
-					},
-				],
-			},
-		},
+	const users = endpointStats({
+		pid: PID,
+		comm: COMM,
+		endpoint: USERS,
+		count: 100,
+		reqBytes: 12_000,
+		respBytes: 400_000,
+		sumLatencyMs: 99 * 24 + SLOW,
+		maxLatencyMs: SLOW,
+		p50Ms: 24,
+		p90Ms: 30,
+		p99Ms: 31,
+		histogram: latencyHistogram({ 14: 99, 17: 1 }),
+	});
+	fed = await startFedHub(HOST, [
+		{ type: 'profile', window },
+		{ type: 'requestWindow', window: { host: HOST, startMs: now - 20_000, durationMs: 10_000, processes: [], endpoints: [users] } },
 		{
 			type: 'requests',
 			batch: { host: HOST, ts: now, omitted: 0, requests: [request(now - 16_000, FAST), request(now - 15_000, SLOW)] },
 		},
-	];
-	for (const m of messages) collector.send(JSON.stringify(m));
-	browser = await launchChromium();
+	]);
 });
 
 after(async () => {
-	collector?.close();
-	await browser?.close();
-	await hub?.close();
-	rmSync(dir, { recursive: true, force: true });
+	await fed?.close();
 });
 
 test('a request at or above its endpoint’s p99 but under SLOW_REQUEST_MS links to its CPU; one below does not', async () => {
 	assert.ok(SLOW < SLOW_REQUEST_MS, 'the slow request is under the fixed threshold');
-	const context = await browser!.newContext({ viewport: { width: 1440, height: 900 } });
+	const context = await fed!.browser.newContext({ viewport: { width: 1440, height: 900 } });
 	const page = await context.newPage();
-	await page.goto(`${hub!.url}/requests`);
+	await page.goto(`${fed!.hub.url}/requests`);
 	const drawer = page.getByTestId('request-drawer');
 	const p99 = drawer.getByTestId('request-drawer-p99');
 
