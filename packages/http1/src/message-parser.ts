@@ -234,8 +234,9 @@ export class MessageParser {
 		};
 		p[HTTPParser.kOnBody] = (buf: Buffer, start: number, len: number) => {
 			// http-parser-js takes `Content-Length: -3` or a chunk size of `-5` as they come, then steps
-			// back by that much and parses the same bytes forever; `Content-Length: \0` gives NaN sizes.
-			if (!(len >= 0)) throw new BadFraming(`body length ${len}`);
+			// back by that much and parses the same bytes forever; `Content-Length: \0` gives NaN sizes,
+			// and `Content-Length: 1e-2` fractions of a byte (the addon's parser takes those as NaN too).
+			if (!(len >= 0) || !Number.isInteger(len)) throw new BadFraming(`body length ${len}`);
 			this.#bodyBytes += len;
 			if (this.#filling) return;
 			const room = this.#maxBody - this.#bodyKept;
