@@ -22,27 +22,35 @@ function script(args: string[]): Promise<string> {
 		// Installing the Debian package on a fresh machine takes a while.
 		execFile('bash', [SCRIPT, ...args], { timeout: 15 * 60_000 }, (err, stdout, stderr) => {
 			if (err) {
-				const why = stderr.trim().split('\n').filter(Boolean).at(-1) ?? err.message.split('\n')[0];
+				// The whole of what the script said: a server that exited prints its log's last lines.
+				const why = stderr.trim().split('\n').filter(Boolean).join(' | ') || err.message.split('\n')[0];
 				fail(new Error(why));
 			} else done(stdout.trim());
 		});
 	});
 }
 
+/** Starts tried before giving up: in one fresh run a start exited at once, with nothing in its log. */
+const START_ATTEMPTS = 3;
+
 /**
  * A throw-away ClickHouse server on 127.0.0.1 with its data in a fresh temp dir, or why there
  * is none (not installable, does not start). Stop it in an `after` hook.
  */
 export async function startClickhouse(): Promise<{ server: ClickhouseServer } | { reason: string }> {
-	const dir = mkdtempSync(join(tmpdir(), 'firesight-clickhouse-'));
-	try {
-		const url = (await script(['start', '--dir', dir])).split('\n').at(-1)!;
-		const httpUrl = url.replace(/^clickhouse:\/\/([^/]+)\/.*$/, 'http://$1');
-		return { server: { url, httpUrl, stop: async () => void (await script(['stop', '--dir', dir])) } };
-	} catch (err) {
-		rmSync(dir, { recursive: true, force: true });
-		return { reason: `needs a ClickHouse server (scripts/clickhouse.sh start: ${(err as Error).message})` };
+	const reasons: string[] = [];
+	for (let attempt = 1; attempt <= START_ATTEMPTS; attempt++) {
+		const dir = mkdtempSync(join(tmpdir(), 'firesight-clickhouse-'));
+		try {
+			const url = (await script(['start', '--dir', dir])).split('\n').at(-1)!;
+			const httpUrl = url.replace(/^clickhouse:\/\/([^/]+)\/.*$/, 'http://$1');
+			return { server: { url, httpUrl, stop: async () => void (await script(['stop', '--dir', dir])) } };
+		} catch (err) {
+			rmSync(dir, { recursive: true, force: true });
+			reasons.push((err as Error).message);
+		}
 	}
+	return { reason: `needs a ClickHouse server (scripts/clickhouse.sh start, ${START_ATTEMPTS} tries: ${reasons.join('; ')})` };
 }
 
 /** Whether a missing server fails rather than skips: as for BPF, and whenever CI is set. */
