@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RequestRecord } from '@firesight/protocol';
+import { metricValue } from '@firesight/testing/metrics-text';
 import { streamRequest } from '@firesight/testing/request-records';
 import { DEFAULT_MAX_HELD_MESSAGES, startHub } from '@firesight/web/server';
 import { HubStream } from './hub-stream.ts';
@@ -29,12 +30,6 @@ async function metricsOf(url: string): Promise<string> {
 	const res = await fetch(`${url}/metrics`);
 	assert.equal(res.status, 200);
 	return res.text();
-}
-
-function metric(text: string, name: string): number {
-	const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-	assert.ok(line, `${name} is on /metrics`);
-	return Number(line.split(' ')[1]);
 }
 
 test('a store slower than its collector: the hub holds at most its bound, the collector counts what its queue cannot hold, the rest is stored', async () => {
@@ -72,15 +67,15 @@ test('a store slower than its collector: the hub holds at most its bound, the co
 		const stalled = await metricsOf(hub.url);
 		assert.equal(stored, 0);
 		// Batches merge up to 2,000 requests, several times one socket read: the bound is exact.
-		assert.ok(metric(stalled, 'firesight_hub_ingest_held_peak_messages') <= DEFAULT_MAX_HELD_MESSAGES, stalled);
-		assert.ok(metric(stalled, 'firesight_hub_ingest_paused_total') >= 1, stalled);
+		assert.ok(metricValue(stalled, 'firesight_hub_ingest_held_peak_messages') <= DEFAULT_MAX_HELD_MESSAGES, stalled);
+		assert.ok(metricValue(stalled, 'firesight_hub_ingest_paused_total') >= 1, stalled);
 
 		release();
 		const dropped = () => stream.counters.dropped.requests;
 		await until('every request sent is stored or counted as dropped by the collector', () => stored + dropped() === sent);
 		assert.ok(stored > 0 && dropped() > 0);
 		assert.equal(stream.counters.queued, 0);
-		assert.ok(metric(await metricsOf(hub.url), 'firesight_hub_ingest_held_peak_messages') <= DEFAULT_MAX_HELD_MESSAGES);
+		assert.ok(metricValue(await metricsOf(hub.url), 'firesight_hub_ingest_held_peak_messages') <= DEFAULT_MAX_HELD_MESSAGES);
 	} finally {
 		release();
 		await stream.close();

@@ -6,6 +6,7 @@ import { WebSocket } from 'ws';
 import { totalWeight } from '@firesight/profile';
 import { ingestCloseCodes, type HubReply, type MessageId, type ProfileWindow, type RequestRecord } from '@firesight/protocol';
 import { openStorage, type Storage } from '@firesight/store';
+import { metricValue } from '@firesight/testing/metrics-text';
 import { streamRequest } from '@firesight/testing/request-records';
 import { HubState } from './hub-state.ts';
 import { Ingest } from './ingest.ts';
@@ -292,13 +293,6 @@ test('the same run reconnecting replaces its old connection; the host stays conn
 		await r.close();
 	}
 });
-
-/** One sample's value in a Prometheus text exposition. */
-function metricValue(text: string, name: string): number {
-	const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-	assert.ok(line, `${name} is on /metrics`);
-	return Number(line.split(' ')[1]);
-}
 
 test('a store slower than its collector: the hub stops reading at its bound, TCP pushes back on the client, and everything sent is stored once the store catches up', async () => {
 	const maxHeld = 8;

@@ -132,33 +132,31 @@ export class Ingest {
 				this.inc(commandLines.evictions);
 			},
 		});
-		const held = () => this.#held;
-		const peak = () => this.#heldPeak;
+		const gauge = (name: string, help: string, read: () => number) =>
+			new Gauge({
+				name,
+				help,
+				registers: [opts.metrics.registry],
+				collect() {
+					this.set(read());
+				},
+			});
+		gauge(
+			'firesight_hub_ingest_held_messages',
+			'Collector messages read and not yet handled (stored), over all connections',
+			() => this.#held.messages,
+		);
+		gauge(
+			'firesight_hub_ingest_held_bytes',
+			'Bytes of collector messages read and not yet handled, over all connections',
+			() => this.#held.bytes,
+		);
+		gauge(
+			'firesight_hub_ingest_held_peak_messages',
+			`The most messages one collector connection held at once since the hub started (the hub stops reading a connection at ${opts.maxHeldMessages ?? DEFAULT_MAX_HELD_MESSAGES})`,
+			() => this.#heldPeak.messages,
+		);
 		const pauses = () => this.#pauses;
-		new Gauge({
-			name: 'firesight_hub_ingest_held_messages',
-			help: 'Collector messages read and not yet handled (stored), over all connections',
-			registers: [opts.metrics.registry],
-			collect() {
-				this.set(held().messages);
-			},
-		});
-		new Gauge({
-			name: 'firesight_hub_ingest_held_bytes',
-			help: 'Bytes of collector messages read and not yet handled, over all connections',
-			registers: [opts.metrics.registry],
-			collect() {
-				this.set(held().bytes);
-			},
-		});
-		new Gauge({
-			name: 'firesight_hub_ingest_held_peak_messages',
-			help: `The most messages one collector connection held at once since the hub started (the hub stops reading a connection at ${opts.maxHeldMessages ?? DEFAULT_MAX_HELD_MESSAGES})`,
-			registers: [opts.metrics.registry],
-			collect() {
-				this.set(peak().messages);
-			},
-		});
 		new Counter({
 			name: 'firesight_hub_ingest_paused_total',
 			help: 'Times the hub stopped reading a collector connection because its store was behind (TCP pushes back; nothing is dropped here, the collector counts what its queues cannot hold)',
