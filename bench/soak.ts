@@ -7,7 +7,9 @@
  * the hub's). The target: RSS flat after warm-up, and no
  * drops at the default rates. Writes the "Soak" section of bench/RESULTS.md.
  *
- * Usage: npm run soak [-- --minutes N] [-- --loss PERCENT] [-- --cpu-prof DIR]
+ * Usage: npm run soak [-- --minutes N] [-- --loss PERCENT] [-- --cpu-prof DIR] [-- --no-write]
+ *
+ * --no-write prints the section instead of writing RESULTS.md: for a short check of the figures.
  *
  * --cpu-prof DIR runs `up` under `node --cpu-prof` and leaves its .cpuprofile in DIR (open it in
  * Chrome's DevTools or speedscope) to see where the process's CPU goes; such a run does not write
@@ -33,8 +35,14 @@ const { values } = parseArgs({
 		loss: { type: 'string', default: '5' },
 		'sample-every': { type: 'string', default: '10' },
 		'cpu-prof': { type: 'string' },
+		'no-write': { type: 'boolean', default: false },
+		help: { type: 'boolean', default: false },
 	},
 });
+if (values.help) {
+	console.error('usage: npm run soak [-- --minutes N] [-- --loss PERCENT] [-- --sample-every S] [-- --cpu-prof DIR] [-- --no-write]');
+	process.exit(0);
+}
 const CPU_PROF = values['cpu-prof'];
 const MINUTES = Number(values.minutes);
 const LOSS = Number(values.loss);
@@ -371,7 +379,8 @@ ${partRows}
 |---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
 ${table}
 `;
-	if (CPU_PROF === undefined) writeResultsSection('Soak', body);
+	if (values['no-write']) console.error('soak: --no-write: RESULTS.md not written');
+	else if (CPU_PROF === undefined) writeResultsSection('Soak', body);
 	else console.error(`soak: a CPU profile of up is in ${CPU_PROF}; RESULTS.md not written (the profiler's cost is in these figures)`);
 	console.error(body);
 } finally {
