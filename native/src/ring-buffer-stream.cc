@@ -6,6 +6,53 @@
 
 namespace firesight {
 
+namespace {
+
+// A batch goes to JavaScript once it holds this much, even mid-drain: under glibc's mmap
+// threshold (fixed at 128 KiB by the addon), so its buffer and the ArrayBuffer it is copied into
+// come from the malloc arenas and are reused, where larger ones were mapped, faulted in page by
+// page and unmapped every time.
+constexpr size_t kBatchBytes = 64 * 1024;
+// Buffers kept for reuse.
+constexpr size_t kFreeBuffers = 8;
+
+} // namespace
+
+RingBufferStream::~RingBufferStream()
+{
+	Stop();
+	for (auto *b : free_)
+		delete b;
+}
+
+std::vector<uint8_t> *RingBufferStream::TakeBuffer()
+{
+	{
+		std::lock_guard<std::mutex> lock(free_mu_);
+		if (!free_.empty()) {
+			auto *b = free_.back();
+			free_.pop_back();
+			return b;
+		}
+	}
+	auto *b = new std::vector<uint8_t>();
+	b->reserve(kBatchBytes + 4096);
+	return b;
+}
+
+void RingBufferStream::GiveBack(std::vector<uint8_t> *buf)
+{
+	buf->clear();
+	{
+		std::lock_guard<std::mutex> lock(free_mu_);
+		if (free_.size() < kFreeBuffers && buf->capacity() <= 4 * kBatchBytes) {
+			free_.push_back(buf);
+			return;
+		}
+	}
+	delete buf;
+}
+
 int RingBufferStream::Start(Napi::Env env, int map_fd, Napi::Function on_batch,
 			    size_t max_in_flight_bytes, int poll_timeout_ms)
 {
@@ -37,6 +84,13 @@ uint8_t *RingBufferStream::Reserve(size_t len)
 {
 	struct ring_buffer_frame frame = {static_cast<__u32>(len), 0};
 	size_t padded = (len + RING_BUFFER_FRAME_ALIGN - 1) & ~size_t(RING_BUFFER_FRAME_ALIGN - 1);
+	if (!batch_.empty() && batch_.size() + sizeof(frame) + padded > kBatchBytes)
+		Ship();
+	if (batch_.capacity() == 0) {
+		auto *fresh = TakeBuffer();
+		batch_.swap(*fresh);
+		delete fresh;
+	}
 	auto &b = batch_;
 	size_t at = b.size();
 	b.resize(at + sizeof(frame) + padded, 0);
@@ -63,35 +117,41 @@ void RingBufferStream::Run()
 		ring_buffer__consume(rb_);
 		if (on_drain_)
 			on_drain_();
-		if (batch_.empty())
-			continue;
-		size_t bytes = batch_.size();
-		if (in_flight_.load() + bytes > max_in_flight_) {
-			dropped_ += batch_records_;
-		} else {
-			in_flight_ += bytes;
-			auto *batch = new std::vector<uint8_t>(std::move(batch_));
-			napi_status st = tsfn_.NonBlockingCall(
-				batch, [this](Napi::Env env, Napi::Function fn,
-					      std::vector<uint8_t> *data) {
-					in_flight_ -= data->size();
-					if (env != nullptr && fn != nullptr) {
-						auto buf =
-							Napi::ArrayBuffer::New(env, data->size());
-						memcpy(buf.Data(), data->data(), data->size());
-						fn.Call({buf});
-					}
-					delete data;
-				});
-			if (st != napi_ok) {
-				in_flight_ -= bytes;
-				dropped_ += batch_records_;
-				delete batch;
-			}
-		}
-		batch_.clear();
-		batch_records_ = 0;
+		Ship();
 	}
+}
+
+void RingBufferStream::Ship()
+{
+	if (batch_.empty())
+		return;
+	size_t bytes = batch_.size();
+	if (in_flight_.load() + bytes > max_in_flight_) {
+		dropped_ += batch_records_;
+		batch_.clear(); // kept, capacity and all, for the next batch
+	} else {
+		in_flight_ += bytes;
+		auto *batch = new std::vector<uint8_t>(std::move(batch_));
+		batch_ = std::vector<uint8_t>(); // Reserve takes a kept buffer
+		napi_status st = tsfn_.NonBlockingCall(
+			batch, [this](Napi::Env env, Napi::Function fn, std::vector<uint8_t> *data) {
+				in_flight_ -= data->size();
+				if (env != nullptr && fn != nullptr) {
+					auto buf = Napi::ArrayBuffer::New(env, data->size());
+					memcpy(buf.Data(), data->data(), data->size());
+					GiveBack(data);
+					fn.Call({buf});
+				} else {
+					delete data;
+				}
+			});
+		if (st != napi_ok) {
+			in_flight_ -= bytes;
+			dropped_ += batch_records_;
+			delete batch;
+		}
+	}
+	batch_records_ = 0;
 }
 
 } // namespace firesight

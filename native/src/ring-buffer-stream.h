@@ -14,6 +14,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -24,7 +25,7 @@ public:
 	RingBufferStream() = default;
 	RingBufferStream(const RingBufferStream &) = delete;
 	RingBufferStream &operator=(const RingBufferStream &) = delete;
-	~RingBufferStream() { Stop(); }
+	~RingBufferStream();
 
 	// Poll thread. Sees each record before it is framed into the batch; returns true when it
 	// took the record (it may have added others with Reserve()).
@@ -56,6 +57,9 @@ public:
 private:
 	static int OnRecord(void *ctx, void *data, size_t len); // poll thread
 	void Run();						// poll thread
+	void Ship();						// poll thread: the batch goes to JavaScript
+	std::vector<uint8_t> *TakeBuffer();			// poll thread
+	void GiveBack(std::vector<uint8_t> *buf);		// main thread
 
 	struct ring_buffer *rb_ = nullptr;
 	Napi::ThreadSafeFunction tsfn_;
@@ -67,6 +71,10 @@ private:
 	int poll_timeout_ms_ = 100;
 	std::vector<uint8_t> batch_;
 	uint64_t batch_records_ = 0;
+	// Batches' buffers once JavaScript has copied them, for the next batches: a buffer that keeps
+	// its capacity is written without growing (copies) or touching fresh pages (page faults).
+	std::mutex free_mu_;
+	std::vector<std::vector<uint8_t> *> free_;
 	RecordHook on_record_;
 	DrainHook on_drain_;
 	bool started_ = false;
