@@ -73,7 +73,7 @@ export const endpointCpuProcedure = t.procedure.input(endpointCpuInput).query(as
 		input.ownOnly && input.requestId !== undefined
 			? { ...attributed.profile, samples: attributed.profile.samples.filter((s) => s.ambiguous !== true) }
 			: attributed.profile;
-	const flame = flameResult(drawn, input, attributed.windows, input);
+	const flame = await flameResult(drawn, input, attributed.windows, input);
 	let ambiguousSamples = 0;
 	for (const s of drawn.samples) if (s.ambiguous === true) ambiguousSamples += s.weight;
 	const samples = totalWeight(drawn);

@@ -1,6 +1,7 @@
 import {
 	prunedFlameTree,
-	topFunctions,
+	prunedFlameTreeSteps,
+	topFunctionsSteps,
 	totalWeight,
 	type FlameNode,
 	type FunctionRow,
@@ -57,17 +58,31 @@ export function prunedTree(profile: Profile, options: { minFraction: number; max
 	return prunedFlameTree(profile, { minFraction: options.minFraction, maxNodes: options.maxNodes ?? MAX_FLAME_NODES });
 }
 
-/** What the Profiles page draws of one profile: the pruned tree and the top functions table. */
-export function flameResult(
+/** Runs a stepped computation with the event loop free between steps (see `prunedFlameTreeSteps`). */
+export async function sliced<T>(steps: Generator<void, T>): Promise<T> {
+	for (;;) {
+		const step = steps.next();
+		if (step.done) return step.value;
+		await new Promise<void>((resolve) => setImmediate(resolve));
+	}
+}
+
+/**
+ * What the Profiles page draws of one profile: the pruned tree and the top functions table, built
+ * a slice at a time so the hub answers other requests meanwhile.
+ */
+export async function flameResult(
 	profile: Profile,
 	range: { fromMs: number; toMs: number },
 	windows: number,
 	options: { minFraction: number; topLimit: number; maxNodes?: number | undefined },
 	derive: Derive = once,
 	cached = false,
-): FlameResult {
-	const tree = derive(`tree:${options.minFraction}:${options.maxNodes ?? ''}`, () => prunedTree(profile, options));
-	const rows = derive('top', () => topFunctions(profile));
+): Promise<FlameResult> {
+	const tree = await derive(`tree:${options.minFraction}:${options.maxNodes ?? ''}`, () =>
+		sliced(prunedFlameTreeSteps(profile, { minFraction: options.minFraction, maxNodes: options.maxNodes ?? MAX_FLAME_NODES })),
+	);
+	const rows = await derive('top', () => sliced(topFunctionsSteps(profile)));
 	const totalSamples = derive('total', () => totalWeight(profile));
 	return {
 		fromMs: range.fromMs,

@@ -37,7 +37,7 @@ export const appRouter = t.router({
 			const view = await guarded('profile query failed', () =>
 				mergedView(ctx.storage.profiles, storeQuery(input), input.groupByProcess, input.groupByEndpoint),
 			);
-			return flameResult(view.profile, input, view.windows, input, view.derive, view.cached);
+			return await flameResult(view.profile, input, view.windows, input, view.derive, view.cached);
 		}),
 		/** Zooming in: the subtree at a path of the same query, at full resolution. */
 		subtree: t.procedure.input(flameSubtreeInput).query(async ({ input, ctx }): Promise<FlameSubtree> => {

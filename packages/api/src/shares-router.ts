@@ -63,7 +63,7 @@ export const sharesRouter = t.router({
 			const cached = await found(input.id, () => loadShare(ctx.storage.shares, input.id));
 			// A snapshot stands for its windows: the rate it states is the one they had. The tree
 			// and table are computed once per share and width (shares never change).
-			const result = flameResult(cached.profile, cached.summary.source, 1, input, cached.derive, cached.hit);
+			const result = await flameResult(cached.profile, cached.summary.source, 1, input, cached.derive, cached.hit);
 			return { ...result, share: cached.summary };
 		}),
 	list: t.procedure.query(({ ctx }) => guarded('share list failed', () => ctx.storage.shares.list())),

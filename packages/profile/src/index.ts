@@ -25,10 +25,11 @@ export {
 	type ImportedProfile,
 } from './import-profile.ts';
 export { toFlameTree, HIDDEN_NODE_NAME, type FlameNode, type FlameTree, type FlameTreeOptions } from './flame-tree.ts';
-export { prunedFlameTree, type PrunedFlameTree, type PrunedFlameTreeOptions } from './pruned-flame-tree.ts';
+export { prunedFlameTree, prunedFlameTreeSteps, type PrunedFlameTree, type PrunedFlameTreeOptions } from './pruned-flame-tree.ts';
 export { samplesUnder, findNode, graftSubtree, type FlamePath } from './flame-path.ts';
 export { matchesSearch, searchProfile, type SearchCount } from './search-profile.ts';
-export { topFunctions, type FunctionRow } from './top-functions.ts';
+export { topFunctions, topFunctionsSteps, type FunctionRow } from './top-functions.ts';
+export { runSteps, STEP_SAMPLES } from './steps.ts';
 export { diffProfiles, normalizedChange, type DiffNode, type DiffTree, type DiffOptions } from './diff-profiles.ts';
 export { diffFunctions, type DiffFunctionRow } from './diff-functions.ts';
 export { sandwich, type Sandwich, type FunctionRef } from './sandwich.ts';

@@ -1,6 +1,7 @@
 import type { FlameNode } from './flame-tree.ts';
 import { HIDDEN_NODE_NAME } from './flame-tree.ts';
 import type { Profile } from './profile.ts';
+import { STEP_SAMPLES, runSteps } from './steps.ts';
 
 export interface PrunedFlameTreeOptions {
 	/** Nodes narrower than this fraction of the root (0..1) are merged into their parent's remainder. */
@@ -37,6 +38,15 @@ export interface PrunedFlameTree {
  * Siblings are sorted by name and the remainder comes last, so equal profiles paint identically.
  */
 export function prunedFlameTree(profile: Profile, options: PrunedFlameTreeOptions): PrunedFlameTree {
+	return runSteps(prunedFlameTreeSteps(profile, options));
+}
+
+/**
+ * `prunedFlameTree` in steps: the generator pauses (yields) after about STEP_SAMPLES samples'
+ * worth of work, so a server can let its event loop run between steps; a busy host's hour takes
+ * a second or more in one go. Its return value is the tree.
+ */
+export function* prunedFlameTreeSteps(profile: Profile, options: PrunedFlameTreeOptions): Generator<void, PrunedFlameTree> {
 	const samples = profile.samples;
 	const weights = new Float64Array(samples.length);
 	let rootValue = 0;
@@ -127,6 +137,7 @@ export function prunedFlameTree(profile: Profile, options: PrunedFlameTreeOption
 		for (let d = 0; d < stack.length; d++) flat[at++] = stack[d]!;
 		start[i + 1] = at;
 	}
+	yield;
 	// The frame each sample of `order` is at on this level, or -1 past its stack's end.
 	const here = new Int32Array(samples.length);
 	const frameCount = profile.frames.length;
@@ -138,7 +149,13 @@ export function prunedFlameTree(profile: Profile, options: PrunedFlameTreeOption
 	const seenIn = new Int32Array(frameCount);
 	let stamp = 0;
 	const touched = new Int32Array(frameCount);
+	let work = 0;
 	for (let depth = 0; groupNode.length > 0; depth++) {
+		if (work >= STEP_SAMPLES) {
+			work = 0;
+			yield;
+		}
+		work += groupStart[groupStart.length - 1]!;
 		const nextNode: number[] = [];
 		const nextStart: number[] = [0];
 		let out = 0;

@@ -1,5 +1,6 @@
 import type { FrameKind } from './frame.ts';
 import type { Profile } from './profile.ts';
+import { STEP_SAMPLES, runSteps } from './steps.ts';
 
 export interface FunctionRow {
 	readonly name: string;
@@ -16,6 +17,11 @@ export interface FunctionRow {
  * frames that differ only in line (an imported pprof keeps each line a frame).
  */
 export function topFunctions(profile: Profile): FunctionRow[] {
+	return runSteps(topFunctionsSteps(profile));
+}
+
+/** `topFunctions` in steps of about STEP_SAMPLES samples (see `prunedFlameTreeSteps`). */
+export function* topFunctionsSteps(profile: Profile): Generator<void, FunctionRow[]> {
 	// fn[frame id] = the id of the first frame of the same function.
 	const fn = new Int32Array(profile.frames.length);
 	const firstOf = new Map<string, number>();
@@ -31,7 +37,10 @@ export function topFunctions(profile: Profile): FunctionRow[] {
 	const total = new Float64Array(count);
 	// seen[id] holds the index (+1) of the last sample that counted id, so recursion counts once.
 	const seen = new Int32Array(count);
-	profile.samples.forEach((sample, index) => {
+	const samples = profile.samples;
+	for (let index = 0; index < samples.length; index++) {
+		if (index > 0 && index % STEP_SAMPLES === 0) yield;
+		const sample = samples[index]!;
 		const stamp = index + 1;
 		for (const frame of sample.stack) {
 			const id = fn[frame]!;
@@ -41,7 +50,7 @@ export function topFunctions(profile: Profile): FunctionRow[] {
 		}
 		const leaf = sample.stack[sample.stack.length - 1];
 		if (leaf !== undefined) self[fn[leaf]!]! += sample.weight;
-	});
+	}
 
 	const rows: FunctionRow[] = [];
 	for (let id = 0; id < count; id++) {

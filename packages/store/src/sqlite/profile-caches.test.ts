@@ -29,7 +29,7 @@ function freshWindow(startMs: number, stacks: number, depth: number): ProfileWin
 	};
 }
 
-test('the profile caches start over once past their budget, and queries still answer from the database', () => {
+test('the profile caches start over once past their budget, and queries still answer from the database', async () => {
 	const db = new Database(':memory:');
 	try {
 		migrate(db);
@@ -47,7 +47,7 @@ test('the profile caches start over once past their budget, and queries still an
 		assert.ok(caches.resets >= 5, `only ${caches.resets} resets`);
 		assert.ok(peak <= 500 + 340, `the caches held ${peak} entries, budget 500 plus one window`);
 		// Stacks stored before a reset are named from the database, not from the forgotten caches.
-		const merged = queryProfile(db, caches, { fromMs: 0, toMs: windows * 10_000 });
+		const merged = await queryProfile(db, caches, { fromMs: 0, toMs: windows * 10_000 });
 		assert.equal(merged.windows, windows);
 		assert.equal(merged.profile.samples.length, windows * 20);
 		const first = merged.profile.samples.find((s) => merged.profile.frames[s.stack[0]!]!.name === 'app+0x0');
@@ -59,7 +59,7 @@ test('the profile caches start over once past their budget, and queries still an
 		// Inserting the same frames again after a reset finds the stored rows instead of failing.
 		inserter.insert(freshWindow(0, 20, 8));
 		assert.equal(
-			queryProfile(db, caches, { fromMs: 0, toMs: 10_000 }).profile.samples.reduce((n, s) => n + s.weight, 0),
+			(await queryProfile(db, caches, { fromMs: 0, toMs: 10_000 })).profile.samples.reduce((n, s) => n + s.weight, 0),
 			40,
 		);
 	} finally {

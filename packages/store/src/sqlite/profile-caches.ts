@@ -48,6 +48,8 @@ export class ProfileCaches {
 	nodes = 0;
 	/** Times the caches outgrew their budget and started over (ids are read again from the database). */
 	resets = 0;
+	/** Prunes that dropped windows: a merge under way tells a stack a prune took from a corrupt store. */
+	prunes = 0;
 	readonly hosts = new Map<string, HostCache>();
 	/** Database stack id → indices into frameTable, root first. */
 	readonly stackFrames = new Map<number, number[]>();

@@ -37,6 +37,7 @@ export function pruneProfiles(db: Database.Database, caches: ProfileCaches, cuto
 		}
 		return { windows, frames, stacks };
 	})();
+	if (result.windows > 0) caches.prunes++;
 	// Cached ids may name deleted rows now; a later insert must not reuse them.
 	if (result.stacks > 0 || result.frames > 0) caches.forget();
 	return result;

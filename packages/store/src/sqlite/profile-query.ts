@@ -10,11 +10,24 @@ import { checkQueryBudget } from '../query-budget.ts';
 const MAX_WINDOW_MS = 3_600_000;
 
 /**
- * Merges the windows a query selects. Samples are packed per window: the matching windows' blobs
- * are read in one pass and summed in JS by (stack id, pid, comm id, label id), then resolved to
- * frames through the caches.
+ * Merge work done between two returns to the event loop, in samples (and stacks, rows) handled.
+ * A whole-host hour is hundreds of thousands of distinct stacks: merged in one go it kept the
+ * hub's event loop, and every other request (`/healthz`, ingest, live pages), waiting for seconds.
+ * A count rather than a time, so the same data is cut the same way on any machine.
  */
-export function queryProfile(db: Database.Database, caches: ProfileCaches, q: ProfileQuery): MergedProfile {
+export const MERGE_SLICE = 65_536;
+
+/** Lets the event loop run what waits (I/O, timers) before the next slice of a merge. */
+const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * Merges the windows a query selects. Samples are packed per window: the matching windows' blobs
+ * are read and summed in JS by (stack id, pid, comm id, label id), then resolved to frames through
+ * the caches. The work is cut into slices of about MERGE_SLICE with the event loop free between
+ * them. Only database ids cross a slice boundary: the caches may start over between two slices
+ * (an insert's trim, a prune), so what a slice reads of them it turns into frames before it ends.
+ */
+export async function queryProfile(db: Database.Database, caches: ProfileCaches, q: ProfileQuery): Promise<MergedProfile> {
 	const where = ['w.start_ms > @lo', 'w.start_ms < @to', 'w.start_ms + w.duration_ms > @from'];
 	const params: Record<string, number | string> = { lo: q.fromMs - MAX_WINDOW_MS, to: q.toMs, from: q.fromMs };
 	if (q.host !== undefined) {
@@ -22,19 +35,28 @@ export function queryProfile(db: Database.Database, caches: ProfileCaches, q: Pr
 		params.host = q.host;
 	}
 	const windowWhere = where.join(' AND ');
+	const prunesAtStart = caches.prunes;
+	// The set of windows is fixed here, in one synchronous step with their totals: windows stored
+	// while the merge runs are not half in it.
 	const win = db
 		.prepare(
 			`SELECT COUNT(*) n, SUM(w.frequency_hz * w.duration_ms) fd, SUM(w.duration_ms) d
 			 FROM windows w JOIN hosts h ON h.id = w.host_id WHERE ${windowWhere}`,
 		)
 		.get(params) as { n: number; fd: number | null; d: number | null };
-	const blobsOf = db
-		.prepare(
-			`SELECT w.host_id, ws.data, ws.labels FROM windows w JOIN hosts h ON h.id = w.host_id
-			 JOIN window_samples ws ON ws.window_id = w.id WHERE ${windowWhere}${labelWindowsOnly(q)}`,
-		)
-		.raw()
-		.iterate(params) as Iterable<[number, Buffer, Buffer | null]>;
+	const windowIds = (
+		db
+			.prepare(
+				`SELECT ws.window_id FROM windows w JOIN hosts h ON h.id = w.host_id
+				 JOIN window_samples ws ON ws.window_id = w.id WHERE ${windowWhere}${labelWindowsOnly(q)} ORDER BY ws.window_id`,
+			)
+			.raw()
+			.all(params) as [number][]
+	).map((r) => r[0]);
+	const blobsOf = db.prepare(
+		`SELECT w.host_id, ws.data, ws.labels FROM windows w JOIN window_samples ws ON ws.window_id = w.id
+		 WHERE ws.window_id IN (SELECT value FROM json_each(?))`,
+	);
 	let commFilter: Set<number> | undefined;
 	if (q.comm !== undefined) {
 		commFilter = new Set((db.prepare('SELECT id FROM comms WHERE comm = ?').raw().all(q.comm) as [number][]).map((r) => r[0]));
@@ -51,39 +73,79 @@ export function queryProfile(db: Database.Database, caches: ProfileCaches, q: Pr
 	const rowNext: number[] = [];
 	const firstRow = new IntMap(1 << 14);
 	const hosts = new Set<number>();
-	for (const [hostId, data, labelData] of blobsOf) {
-		hosts.add(hostId);
-		// Per window: a caller whose time ran out stops the scan here, not at its end.
-		checkQueryBudget();
-		const quads = sampleWords(data);
-		const labels = labelData === null ? undefined : sampleWords(labelData);
-		for (let o = 0; o + 4 <= quads.length; o += 4) {
-			const stackId = quads[o]!;
-			const pid = quads[o + 1]!;
-			const commId = quads[o + 2]!;
-			const count = quads[o + 3]!;
-			const labelId = labels?.[o >>> 2] ?? 0;
-			if (q.pid !== undefined && pid !== q.pid) continue;
-			if (commFilter && !commFilter.has(commId)) continue;
-			if (labelFilter && !labelFilter.has(labelId)) continue;
-			// Stack, comm and label ids are unique across hosts, so a row never mixes two hosts.
-			const head = firstRow.get(stackId);
-			let row = head;
-			while (row >= 0 && (rowPid[row] !== pid || rowComm[row] !== commId || rowLabel[row] !== labelId)) row = rowNext[row]!;
-			if (row >= 0) {
-				rowCount[row]! += count;
-			} else {
-				firstRow.set(stackId, rowStack.length);
-				rowStack.push(stackId);
-				rowPid.push(pid);
-				rowComm.push(commId);
-				rowLabel.push(labelId);
-				rowCount.push(count);
-				rowNext.push(head);
+	let done = 0;
+	for (let w = 0; w < windowIds.length;) {
+		// Windows are read a few at a time (a read can stay open only within a slice).
+		const batch = windowIds.slice(w, w + 16);
+		w += batch.length;
+		for (const [hostId, data, labelData] of blobsOf.raw().all(JSON.stringify(batch)) as [number, Buffer, Buffer | null][]) {
+			hosts.add(hostId);
+			// Per window: a caller whose time ran out stops the scan here, not at its end.
+			checkQueryBudget();
+			const quads = sampleWords(data);
+			const labels = labelData === null ? undefined : sampleWords(labelData);
+			for (let o = 0; o + 4 <= quads.length; o += 4) {
+				const stackId = quads[o]!;
+				const pid = quads[o + 1]!;
+				const commId = quads[o + 2]!;
+				const count = quads[o + 3]!;
+				const labelId = labels?.[o >>> 2] ?? 0;
+				if (q.pid !== undefined && pid !== q.pid) continue;
+				if (commFilter && !commFilter.has(commId)) continue;
+				if (labelFilter && !labelFilter.has(labelId)) continue;
+				// Stack, comm and label ids are unique across hosts, so a row never mixes two hosts.
+				const head = firstRow.get(stackId);
+				let row = head;
+				while (row >= 0 && (rowPid[row] !== pid || rowComm[row] !== commId || rowLabel[row] !== labelId)) row = rowNext[row]!;
+				if (row >= 0) {
+					rowCount[row]! += count;
+				} else {
+					firstRow.set(stackId, rowStack.length);
+					rowStack.push(stackId);
+					rowPid.push(pid);
+					rowComm.push(commId);
+					rowLabel.push(labelId);
+					rowCount.push(count);
+					rowNext.push(head);
+				}
 			}
+			done += quads.length >>> 2;
+		}
+		if (done >= MERGE_SLICE) {
+			done = 0;
+			await yieldToLoop();
 		}
 	}
-	loadStacks(db, caches, rowStack);
+	// The answer's frame table holds only the frames its samples use, in first-use order.
+	const frames: Frame[] = [];
+	const frameIds = new Map<string, number>();
+	const localFrame = (f: Frame): number => {
+		const key = `${f.kind}\0${f.module}\0${f.name}`;
+		let id = frameIds.get(key);
+		if (id === undefined) {
+			id = frames.push(f) - 1;
+			frameIds.set(key, id);
+		}
+		return id;
+	};
+	/** Each stack row of the answer as local frame ids; undefined when the stack is gone. */
+	const stackOf = new Map<number, number[]>();
+	const stackIds = [...new Set(rowStack)];
+	for (let i = 0; i < stackIds.length; i += MERGE_SLICE / 8) {
+		checkQueryBudget();
+		const chunk = stackIds.slice(i, i + MERGE_SLICE / 8);
+		loadStacks(db, caches, chunk);
+		// In the same slice as the load: the caches' indices hold only until they next start over.
+		for (const id of chunk) {
+			const shared = caches.stackFrames.get(id);
+			if (shared !== undefined)
+				stackOf.set(
+					id,
+					shared.map((index) => localFrame(caches.frameTable[index]!)),
+				);
+		}
+		await yieldToLoop();
+	}
 	const comms = new Map<number, string>();
 	for (const [id, comm] of db
 		.prepare('SELECT id, comm FROM comms WHERE id IN (SELECT value FROM json_each(?))')
@@ -92,26 +154,19 @@ export function queryProfile(db: Database.Database, caches: ProfileCaches, q: Pr
 		comms.set(id, comm);
 	}
 	const labelsById = labelRows(db, rowLabel);
-	// The answer's frame table holds only the frames its samples use, in first-use order.
-	const frames: Frame[] = [];
-	const local = new Int32Array(caches.frameTable.length).fill(-1);
 	const samples: ProfileSample[] = [];
 	// Equal (stack, pid, comm, labels) of several hosts become one sample; one host never repeats one,
 	// so the key (a string per sample) is only built when there are several.
 	const merged = hosts.size > 1 ? new Map<string, number>() : undefined;
 	for (let r = 0; r < rowStack.length; r++) {
-		const shared = caches.stackFrames.get(rowStack[r]!);
-		if (shared === undefined) throw new Error(`store corrupt: sample refers to missing stack ${rowStack[r]}`);
-		const stack = new Array<number>(shared.length);
-		for (let i = 0; i < shared.length; i++) {
-			const index = shared[i]!;
-			let id = local[index]!;
-			if (id < 0) {
-				id = local[index] = frames.length;
-				frames.push(caches.frameTable[index]!);
-			}
-			stack[i] = id;
+		if (r > 0 && r % MERGE_SLICE === 0) await yieldToLoop();
+		const local = stackOf.get(rowStack[r]!);
+		if (local === undefined) {
+			// A prune while the merge ran may take the stacks of the windows it dropped with it.
+			if (caches.prunes !== prunesAtStart) continue;
+			throw new Error(`store corrupt: sample refers to missing stack ${rowStack[r]}`);
 		}
+		const stack = local.slice();
 		const pid = rowPid[r]!;
 		const comm = comms.get(rowComm[r]!) ?? '';
 		const weight = rowCount[r]!;
