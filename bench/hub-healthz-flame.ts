@@ -186,7 +186,19 @@ try {
 				cpSync(dataDir, copy, { recursive: true });
 				const run = spawnSync(
 					process.execPath,
-					['--import', 'tsx', fileURLToPath(import.meta.url), '--child', mode.root, '--data', copy, '--from', String(fromMs), '--to', String(toMs)],
+					[
+						'--import',
+						'tsx',
+						fileURLToPath(import.meta.url),
+						'--child',
+						mode.root,
+						'--data',
+						copy,
+						'--from',
+						String(fromMs),
+						'--to',
+						String(toMs),
+					],
 					{ encoding: 'utf8', cwd: THIS_TREE, maxBuffer: 16 * 1024 * 1024 },
 				);
 				if (run.status !== 0) throw new Error(`${mode.name}: ${run.stderr.trim().split('\n').slice(-5).join(' / ')}`);
