@@ -166,7 +166,7 @@ const synthetic = (() => {
 	// Per request: its start, its answer, and its share of the window close that decides it slow or not.
 	for (let i = 1; i <= n; i++) {
 		a.requestStarted(i, 7, base + BigInt(i), 'GET /api/users/:id');
-		a.requestFinished(7, base + BigInt(i), 'GET /api/users/:id', 1);
+		a.requestFinished(i, 7, 'GET /api/users/:id', 1);
 	}
 	a.flush(builder());
 	const c1 = process.cpuUsage(c0);
@@ -174,7 +174,7 @@ const synthetic = (() => {
 	const w = new RequestAttribution();
 	for (let i = 1; i <= 1000; i++) {
 		w.requestStarted(i, 7, base + BigInt(i), 'GET /api/users/:id');
-		w.requestFinished(7, base + BigInt(i), 'GET /api/users/:id', i === 1000 ? 900 : 1);
+		w.requestFinished(i, 7, 'GET /api/users/:id', i === 1000 ? 900 : 1);
 	}
 	const b = builder();
 	const frame = b.frames.intern({ name: 'work', module: 'node', kind: 'jit' });
@@ -191,7 +191,7 @@ const synthetic = (() => {
 	for (let i = 1; i <= loop; i++) {
 		const start = base + BigInt(i) * 1_000_000n;
 		l.requestStarted(i, 7, start, 'GET /api/users/:id', 7);
-		l.requestFinished(7, start, 'GET /api/users/:id', i % 500 === 0 ? 600 : 3 + (i % 997) / 1000);
+		l.requestFinished(i, 7, 'GET /api/users/:id', i % 500 === 0 ? 600 : 3 + (i % 997) / 1000);
 	}
 	const lb = builder();
 	const lframe = lb.frames.intern({ name: 'work', module: 'node', kind: 'jit' });

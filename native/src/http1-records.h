@@ -61,7 +61,13 @@ struct http1_exchange_record {
 	__u8 role;	  /* 1: the process sent the request (client), 2: it answered (server) */
 	__u8 req_version; /* major << 4 | minor */
 	__u8 res_version;
-	__u8 __pad[7];
+	__u8 __pad[3];
+	/*
+	 * The id the kernel gave the read this request began with (bpf/request-context.h), the one
+	 * its HTTP1_EV_REQUEST_START record carried; 0 when none. Request attribution pairs the
+	 * two by it.
+	 */
+	__u32 request_id;
 };
 FS_STATIC_ASSERT(sizeof(struct http1_exchange_record) == 128,
 		 "http1_exchange_record layout is shared with TypeScript");

@@ -4,6 +4,7 @@ import { goldenMain, toArrayBuffer } from '@firesight/testing/golden-c';
 import fc from 'fast-check';
 import {
 	decodeHttp1Event,
+	decodeHttp1ExchangeRecord,
 	decodeHttp1Stats,
 	HTTP1_CONN_RECORD_SIZE,
 	HTTP1_EXCHANGE_RECORD_SIZE,
@@ -45,7 +46,7 @@ test('an exchange record with its strings, headers and bodies decodes field by f
 		r->status = 201; r->method_len = 4;
 		r->flags = HTTP1_REQ_KEEP_ALIVE | HTTP1_RES_UPGRADE | HTTP1_REQ_HAS_BODY | HTTP1_RES_HAS_BODY |
 			HTTP1_RES_BODY_TRUNCATED | HTTP1_RES_ENDED_BY_EOF;
-		r->role = 2; r->req_version = 0x11; r->res_version = 0x10;
+		r->role = 2; r->req_version = 0x11; r->res_version = 0x10; r->request_id = 0x7ffffc02U;
 		memcpy(buf + sizeof(*r), tail, sizeof(tail) - 1);
 		dump_record(buf, sizeof(buf));`);
 	const [rec] = [...ringBufferRecords(toArrayBuffer(bytes))];
@@ -94,10 +95,37 @@ test('an exchange record with its strings, headers and bodies decodes field by f
 		ssl: 0x7f00deadbeef,
 		fd: -1,
 		gen: 7,
+		requestId: 0x7ffffc02,
 		exchange: { role: 'server', request, response, startNs: 1000n, endNs: 5000n },
 	};
 	assert.deepEqual(ev, want);
 	assert.deepEqual(decodeTlsEvent(rec!), want);
+	// The capture's flat form of the same bytes: what a request record takes, nothing more.
+	assert.deepEqual(decodeHttp1ExchangeRecord(rec!), {
+		type: 'exchangeRecord',
+		tgid: 4242,
+		ssl: 0x7f00deadbeef,
+		fd: -1,
+		gen: 7,
+		role: 'server',
+		requestId: 0x7ffffc02,
+		method: 'POST',
+		url: '/a?b=1',
+		status: 201,
+		httpVersion: '1.0',
+		requestHeaders: request.headers,
+		responseHeaders: response.headers,
+		reqBytes: 70,
+		respBytes: 2 ** 32 + 1,
+		requestBody: request.body,
+		responseBody: response.body,
+		startNs: 1000,
+		endNs: 5000,
+		latencyNs: 4000,
+	});
+	for (const cut of [4, 100 - 16]) {
+		assert.throws(() => decodeHttp1ExchangeRecord(new DataView(rec!.buffer, rec!.byteOffset, rec!.byteLength - cut)));
+	}
 	// A record cut short, or whose lengths claim more than it holds, throws.
 	assert.throws(() => decodeHttp1Event(new DataView(rec!.buffer, rec!.byteOffset, rec!.byteLength - 4)));
 	assert.throws(() => decodeHttp1Event(new DataView(rec!.buffer, rec!.byteOffset, 100)));
@@ -169,17 +197,51 @@ test('damaged or random http1 records decode inside their bytes or throw one one
 						for (const [at, v] of flips) out[16 + (at % (out.length - 16))] = v;
 						return cut === null ? out : out.subarray(0, cut % (out.length + 1));
 					}),
+				// A length field off by a little: the strings or bodies then end where they should not.
+				fc.tuple(fc.constantFrom(88, 92, 96, 100, 104, 108, 114), fc.integer({ min: -3, max: 3 })).map(([at, delta]) => {
+					const out = Buffer.from(exchange);
+					if (at === 114) out.writeUInt16LE((out.readUInt16LE(at) + delta) & 0xffff, at);
+					else out.writeUInt32LE((out.readUInt32LE(at) + delta) >>> 0, at);
+					return out;
+				}),
 			),
 			(bytes) => {
+				const oneLine = (err: unknown) => {
+					assert.equal((err as Error).constructor, Error, String(err));
+					assert.doesNotMatch((err as Error).message, /\n/);
+				};
+				let nested: ReturnType<typeof decodeHttp1Event> | undefined;
 				try {
-					const ev = decodeHttp1Event(view(bytes));
-					if (ev.type === 'exchange') {
-						const m = ev.exchange.response;
+					nested = decodeHttp1Event(view(bytes));
+					if (nested.type === 'exchange') {
+						const m = nested.exchange.response;
 						assert.ok((m.body?.length ?? 0) <= bytes.length);
 					}
 				} catch (err) {
-					assert.equal((err as Error).constructor, Error, String(err));
-					assert.doesNotMatch((err as Error).message, /\n/);
+					oneLine(err);
+				}
+				// The capture's flat decoder takes exchanges only, with the same checks: it
+				// throws where the full decoder does and otherwise reads the same fields.
+				if (bytes.length < 12 || bytes.readUInt32LE(8) !== 64) return;
+				let flat: ReturnType<typeof decodeHttp1ExchangeRecord> | undefined;
+				try {
+					flat = decodeHttp1ExchangeRecord(view(bytes));
+				} catch (err) {
+					oneLine(err);
+				}
+				assert.equal(flat === undefined, nested === undefined, 'both decoders take a record, or both refuse it');
+				if (flat && nested?.type === 'exchange') {
+					const { request: q, response: r } = nested.exchange;
+					assert.deepEqual(
+						[flat.method, flat.url, flat.status, flat.requestHeaders, flat.responseHeaders, flat.reqBytes, flat.respBytes, flat.requestBody, flat.responseBody],
+						[q.method, q.url, r.status, q.headers, r.headers, q.bytes, r.bytes, q.body, r.body],
+					);
+					assert.equal(flat.requestId, nested.requestId);
+					// Exact below 2^53 ns (104 days of uptime); the latency whenever it is below that.
+					const exact = 2n ** 53n;
+					if (q.startNs < exact) assert.equal(BigInt(flat.startNs), q.startNs);
+					const latency = nested.exchange.endNs - q.startNs;
+					if (latency > -exact && latency < exact) assert.equal(flat.latencyNs, Number(latency));
 				}
 			},
 		),

@@ -82,7 +82,43 @@ export interface Http1ExchangeEvent {
 	/** -1 when the socket never became known. */
 	fd: number;
 	gen: number;
+	/** The id the kernel gave the read the request began with (its requestStart's); 0 when none. */
+	requestId: number;
 	exchange: Http1ExchangeData;
+}
+
+/**
+ * An exchange as the collector's capture takes it: only what a request record needs, flat, with
+ * no message objects and no BigInts (timestamps are kernel monotonic ns as numbers: exact for
+ * 104 days of uptime, then to a few ns). Header tuples are fresh per record: the capture may
+ * replace a value in place (redaction).
+ */
+export interface Http1ExchangeRecord {
+	type: 'exchangeRecord';
+	tgid: number;
+	ssl: number;
+	fd: number;
+	gen: number;
+	role: 'client' | 'server';
+	requestId: number;
+	method: string;
+	url: string;
+	status: number;
+	/** The response's version, e.g. `1.1`. */
+	httpVersion: string;
+	requestHeaders: [string, string][];
+	responseHeaders: [string, string][];
+	/** Wire bytes, head and body. */
+	reqBytes: number;
+	respBytes: number;
+	/** Present when body capture was on for the connection's process. */
+	requestBody?: Uint8Array;
+	responseBody?: Uint8Array;
+	/** The request's first byte and the response's last, kernel monotonic ns. */
+	startNs: number;
+	endNs: number;
+	/** endNs - startNs, exact. */
+	latencyNs: number;
 }
 
 /** A connection of the tracker: ended (connEnd) or still open (connOpen, from connections()). */
@@ -260,8 +296,80 @@ function decodeExchange(v: DataView, tsNs: bigint, tgid: number): Http1ExchangeE
 		ssl: u64(v, 16),
 		fd: v.getInt32(80, true),
 		gen: v.getUint32(84, true),
+		requestId: v.getUint32(124, true),
 		exchange: { role, request, response, startNs: request.startNs, endNs: tsNs },
 	};
+}
+
+/** HTTP/1.1 and 1.0 as the same strings every time, not one built per record. */
+const HTTP_VERSIONS = ['1.0', '1.1'];
+function httpVersion(version: number): string {
+	const major = version >> 4;
+	const minor = version & 15;
+	return (major === 1 ? HTTP_VERSIONS[minor] : undefined) ?? `${major}.${minor}`;
+}
+
+/**
+ * An exchange record (HTTP1_EV_EXCHANGE) as an Http1ExchangeRecord; the same checks as
+ * decodeHttp1Event: a short or inconsistent record throws.
+ */
+export function decodeHttp1ExchangeRecord(v: DataView): Http1ExchangeRecord {
+	if (v.byteLength < HTTP1_EXCHANGE_RECORD_SIZE) throw new Error('short http1 exchange record');
+	if (v.getUint32(8, true) !== HTTP1_EV_EXCHANGE) throw new Error(`http1 record of type ${v.getUint32(8, true)} is not an exchange`);
+	const urlLen = v.getUint32(88, true);
+	const statusTextLen = v.getUint32(92, true);
+	const reqHeaders = v.getUint32(96, true);
+	const resHeaders = v.getUint32(100, true);
+	const reqBodyLen = v.getUint32(104, true);
+	const resBodyLen = v.getUint32(108, true);
+	const methodLen = v.getUint16(114, true);
+	const flags = v.getUint16(116, true);
+	const textEnd = v.byteLength - reqBodyLen - resBodyLen;
+	if (textEnd < HTTP1_EXCHANGE_RECORD_SIZE) throw new Error('http1 exchange bodies run past their record');
+	const text = latin1(v, HTTP1_EXCHANGE_RECORD_SIZE, textEnd - HTTP1_EXCHANGE_RECORD_SIZE);
+	let at = methodLen + urlLen + statusTextLen;
+	if (at > text.length) throw new Error('http1 exchange strings run past their record');
+	const requestHeaders: [string, string][] = [];
+	const responseHeaders: [string, string][] = [];
+	for (let i = 0; i < reqHeaders + resHeaders; i++) {
+		const off = HTTP1_EXCHANGE_RECORD_SIZE + at;
+		if (off + 8 > textEnd) throw new Error('http1 exchange headers run past their record');
+		const nameEnd = at + 8 + v.getUint32(off, true);
+		const valueEnd = nameEnd + v.getUint32(off + 4, true);
+		if (valueEnd > text.length) throw new Error('http1 exchange headers run past their record');
+		(i < reqHeaders ? requestHeaders : responseHeaders).push([text.slice(at + 8, nameEnd), text.slice(nameEnd, valueEnd)]);
+		at = valueEnd;
+	}
+	if (at !== text.length) throw new Error('http1 exchange record has bytes past its fields');
+	// Kernel ns as numbers: high and low halves, so that the latency is exact whatever the uptime.
+	const endLo = v.getUint32(0, true);
+	const endHi = v.getUint32(4, true);
+	const startLo = v.getUint32(24, true);
+	const startHi = v.getUint32(28, true);
+	const out: Http1ExchangeRecord = {
+		type: 'exchangeRecord',
+		tgid: v.getUint32(12, true),
+		ssl: u64(v, 16),
+		fd: v.getInt32(80, true),
+		gen: v.getUint32(84, true),
+		role: v.getUint8(118) === 2 ? 'server' : 'client',
+		requestId: v.getUint32(124, true),
+		method: text.slice(0, methodLen),
+		url: text.slice(methodLen, methodLen + urlLen),
+		status: v.getUint16(112, true),
+		httpVersion: httpVersion(v.getUint8(120)),
+		requestHeaders,
+		responseHeaders,
+		reqBytes: u64(v, 48),
+		respBytes: u64(v, 56),
+		startNs: startLo + startHi * 2 ** 32,
+		endNs: endLo + endHi * 2 ** 32,
+		latencyNs: endLo - startLo + (endHi - startHi) * 2 ** 32,
+	};
+	const bodyAt = v.byteOffset + textEnd;
+	if (flags & F_REQ_HAS_BODY) out.requestBody = new Uint8Array(v.buffer.slice(bodyAt, bodyAt + reqBodyLen));
+	if (flags & F_RES_HAS_BODY) out.responseBody = new Uint8Array(v.buffer.slice(bodyAt + reqBodyLen, bodyAt + reqBodyLen + resBodyLen));
+	return out;
 }
 
 /** The tracker's totals (HTTP1_STAT_MAX u64s). A buffer of another length is a layout drift: it throws. */

@@ -2,6 +2,7 @@
 #include "http1-tracker.h"
 
 #include <cstring>
+#include <deque>
 
 #include "http1-records.h"
 #include "ring-buffer-frame.h"
@@ -23,6 +24,8 @@ namespace {
 
 // Longest request line handed on for request attribution (the endpoint's template).
 constexpr size_t kMaxRequestLine = 8192;
+// Request ids of reads waiting for their exchange, per connection (as many as pipelined requests).
+constexpr size_t kMaxRequestIds = 256;
 
 size_t HeadersSize(const Http1Head &h)
 {
@@ -50,8 +53,8 @@ uint8_t *PutHeaders(uint8_t *p, const Http1Head &h)
 	return p;
 }
 
-void WriteExchange(uint32_t tgid, uint64_t ssl, int32_t fd, uint32_t gen, const Http1Exchange &ex,
-		   RecordSink &out)
+void WriteExchange(uint32_t tgid, uint64_t ssl, int32_t fd, uint32_t gen, uint32_t request_id,
+		   const Http1Exchange &ex, RecordSink &out)
 {
 	const Http1Message &req = ex.request;
 	const Http1Message &res = ex.response;
@@ -94,6 +97,7 @@ void WriteExchange(uint32_t tgid, uint64_t ssl, int32_t fd, uint32_t gen, const 
 	r.role = ex.server ? 2 : 1;
 	r.req_version = (req.head.version_major << 4) | req.head.version_minor;
 	r.res_version = (res.head.version_major << 4) | res.head.version_minor;
+	r.request_id = request_id;
 	memcpy(p, &r, sizeof(r));
 	p += sizeof(r);
 	p = Put(p, req.head.method);
@@ -112,7 +116,23 @@ struct Http1Tracker::Conn : public Http1ExchangeSink {
 		: tgid(tgid), ssl(ssl), http(max_body, this)
 	{
 	}
-	void OnExchange(Http1Exchange &ex) override { WriteExchange(tgid, ssl, fd, gen, ex, *out); }
+	void OnExchange(Http1Exchange &ex) override
+	{
+		WriteExchange(tgid, ssl, fd, gen, RequestId(ex.request.start_ns), ex, *out);
+	}
+	// The id of the read the request began with: reads come in order, and so do the requests
+	// they begin, so ids of reads older than it began no request (and a second request begun
+	// in the same read is not the one the id was given for).
+	uint32_t RequestId(uint64_t start_ns)
+	{
+		while (!request_ids.empty() && request_ids.front().first < start_ns)
+			request_ids.pop_front();
+		if (request_ids.empty() || request_ids.front().first != start_ns)
+			return 0;
+		uint32_t id = request_ids.front().second;
+		request_ids.pop_front();
+		return id;
+	}
 
 	uint32_t tgid;
 	uint64_t ssl;
@@ -120,6 +140,8 @@ struct Http1Tracker::Conn : public Http1ExchangeSink {
 	uint32_t gen = 0;
 	uint64_t last_ns = 0;
 	RecordSink *out = nullptr; // where exchanges go while the connection is being fed
+	// (read's ts_ns, request id) of the reads the kernel gave a request id, oldest first.
+	std::deque<std::pair<uint64_t, uint32_t>> request_ids;
 	Http1Connection http;
 };
 
@@ -156,6 +178,12 @@ bool Http1Tracker::Handle(const uint8_t *rec, size_t len, RecordSink &out)
 			WriteRequestStart(rec, out);
 		Conn *c = State(ev.tgid, ev.ssl, ev.fd, ev.gen, out);
 		c->last_ns = ev.ts_ns;
+		if (ev.request_id != 0) {
+			// Bounded: reads with ids that begin no request (a stream out of step) go.
+			if (c->request_ids.size() >= kMaxRequestIds)
+				c->request_ids.pop_front();
+			c->request_ids.emplace_back(ev.ts_ns, ev.request_id);
+		}
 		bool write = ev.dir == TLS_DIR_WRITE;
 		c->out = &out;
 		c->http.Push(write, payload, ev.cap_len, ev.len, write ? ev.start_ns : ev.ts_ns,

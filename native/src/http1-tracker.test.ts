@@ -502,6 +502,30 @@ test('a read the kernel gave a request id hands on its request line first; the e
 	assert.deepEqual(partial[0], { type: 'requestStart', tsNs: 2n, tgid: 1, tid: 1, requestId: 5, line: null });
 });
 
+test('an exchange carries the request id of the read its request began with: once, and not a later request of that read', () => {
+	const tracker = new Http1Tracker();
+	const ids = (events: TlsEvent[]) => events.flatMap((e) => (e.type === 'exchange' ? [e.requestId] : []));
+	assert.deepEqual(ids(run(tracker, exchangeOn(new TlsRecordBatch(), 100n, {}, 77))), [77]);
+	assert.deepEqual(ids(run(tracker, exchangeOn(new TlsRecordBatch(), 200n))), [0], 'a read without an id');
+	// Two requests in one read, answered in one write: the id is the first's.
+	const two = Buffer.concat([GET, GET]);
+	const answers = Buffer.concat([OK, OK]);
+	const c = { tgid: TGID, ssl: SSL, fd: FD, gen: GEN };
+	const pipelined = new TlsRecordBatch()
+		.data({ ...c, write: false, startNs: 300n, tsNs: 301n, length: two.length, payload: two, requestId: 78, tid: 9 })
+		.data({ ...c, write: true, startNs: 302n, tsNs: 303n, length: answers.length, payload: answers });
+	assert.deepEqual(ids(run(tracker, pipelined)), [78, 0]);
+	// A read with an id that began no request (here the body of one) is not the next request's.
+	const post = Buffer.from('POST /p HTTP/1.1\r\nContent-Length: 4\r\n\r\n', 'latin1');
+	const split = new TlsRecordBatch()
+		.data({ ...c, write: false, startNs: 400n, tsNs: 401n, length: post.length, payload: post, requestId: 79, tid: 9 })
+		.data({ ...c, write: false, startNs: 402n, tsNs: 403n, length: 4, payload: Buffer.from('body'), requestId: 80, tid: 9 })
+		.data({ ...c, write: true, startNs: 404n, tsNs: 405n, length: OK.length, payload: OK });
+	assert.deepEqual(ids(run(tracker, split)), [79]);
+	assert.deepEqual(ids(run(tracker, exchangeOn(new TlsRecordBatch(), 500n, {}, 81))), [81]);
+	assert.deepEqual(ids(run(tracker, exchangeOn(new TlsRecordBatch(), 600n))), [0]);
+});
+
 test('connections: bound by their conn record, ended by close, exit, reuse of the SSL address, the cap and idleness', () => {
 	const tracker = new Http1Tracker({ maxConnections: 2 });
 	// Not bound yet (fd -1), then bound: the exchange after carries the socket.

@@ -1,7 +1,15 @@
 import { loadAddon, type RawHttp1Tracker } from './addon.ts';
-import { decodeHttp1Stats, type Http1ConnEvent, type Http1Stat } from './http1-records.ts';
+import {
+	decodeHttp1ExchangeRecord,
+	decodeHttp1Stats,
+	HTTP1_EV_EXCHANGE,
+	type Http1ConnEvent,
+	type Http1ExchangeEvent,
+	type Http1ExchangeRecord,
+	type Http1Stat,
+} from './http1-records.ts';
 import { RING_BUFFER_FRAME_ALIGN, RING_BUFFER_FRAME_SIZE } from './ring-buffer-records.ts';
-import { decodeTlsEvent, type TlsEvent } from './tls-records.ts';
+import { decodeTlsEvent, type TlsEvent, type TlsTickEvent } from './tls-records.ts';
 
 export interface Http1TrackerOptions {
 	/** Body bytes kept per message for processes with body capture on. */
@@ -27,12 +35,24 @@ export function http1Config(o: Http1TrackerOptions = {}): { maxBodyBytes: number
 	return { maxBodyBytes, maxConnections, idleTimeoutMs };
 }
 
+/** What a TlsTracer hands on: exchanges flat (Http1ExchangeRecord), every other record as decodeTlsEvent gives it. */
+export type TlsStreamEvent = Exclude<TlsEvent, Http1ExchangeEvent | TlsTickEvent> | Http1ExchangeRecord;
+
 /**
  * Every record of a framed batch, decoded, handed to `each` in order; `onError` gets what does not
  * decode. The frames are walked here rather than through ringBufferRecords' generator: this runs
  * for every record the collector gets, and an iterator result per record is garbage to collect.
+ * With `flat`, exchanges come as Http1ExchangeRecords (what the collector's capture reads).
  */
-export function forEachTlsEvent(batch: ArrayBuffer, onError: (err: Error) => void, each: (ev: TlsEvent) => void): void {
+export function forEachTlsEvent(batch: ArrayBuffer, onError: (err: Error) => void, each: (ev: TlsEvent) => void): void;
+export function forEachTlsEvent(batch: ArrayBuffer, onError: (err: Error) => void, each: (ev: TlsStreamEvent) => void, flat: true): void;
+export function forEachTlsEvent(
+	batch: ArrayBuffer,
+	onError: (err: Error) => void,
+	each: ((ev: TlsEvent) => void) | ((ev: TlsStreamEvent) => void),
+	flat = false,
+): void {
+	const emit = each as (ev: TlsEvent | Http1ExchangeRecord) => void;
 	const view = new DataView(batch);
 	const end = batch.byteLength;
 	for (let off = 0; off < end;) {
@@ -46,13 +66,14 @@ export function forEachTlsEvent(batch: ArrayBuffer, onError: (err: Error) => voi
 			onError(new Error(`ring-buffer record of ${len} bytes runs past its batch`));
 			break;
 		}
-		let ev: TlsEvent | undefined;
+		let ev: TlsEvent | Http1ExchangeRecord | undefined;
 		try {
-			ev = decodeTlsEvent(new DataView(batch, start, len));
+			const v = new DataView(batch, start, len);
+			ev = flat && len >= 16 && v.getUint32(8, true) === HTTP1_EV_EXCHANGE ? decodeHttp1ExchangeRecord(v) : decodeTlsEvent(v);
 		} catch (err) {
 			onError(err as Error);
 		}
-		if (ev && ev.type !== 'tick') each(ev);
+		if (ev && ev.type !== 'tick') emit(ev);
 		off = start + Math.ceil(len / RING_BUFFER_FRAME_ALIGN) * RING_BUFFER_FRAME_ALIGN;
 	}
 }

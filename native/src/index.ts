@@ -15,5 +15,5 @@ export { PROFILE_COUNTERS, type ProfileCounter, type StackCount } from './profil
 export { TlsTracer, type TlsTracerOptions } from './tls-tracer.ts';
 export * from './tls-records.ts';
 export * from './http1-records.ts';
-export { Http1Tracker, type Http1TrackerOptions } from './http1-tracker.ts';
+export { Http1Tracker, type Http1TrackerOptions, type TlsStreamEvent } from './http1-tracker.ts';
 export * from './tcp-tracer.ts';

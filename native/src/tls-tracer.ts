@@ -1,8 +1,8 @@
 import { loadAddon, type RawTlsTracer } from './addon.ts';
 import { decodeHttp1Stats, type Http1ConnEvent, type Http1Stat } from './http1-records.ts';
-import { decodeTlsBatch, forEachTlsEvent, http1Config, type Http1TrackerOptions } from './http1-tracker.ts';
+import { decodeTlsBatch, forEachTlsEvent, http1Config, type Http1TrackerOptions, type TlsStreamEvent } from './http1-tracker.ts';
 import { checkBpfPrerequisites, toNativeError } from './native-error.ts';
-import { decodeTlsCounters, type TlsCounter, type TlsEvent } from './tls-records.ts';
+import { decodeTlsCounters, type TlsCounter } from './tls-records.ts';
 
 /** Records per onEvents call. */
 const DELIVERY_CHUNK = 64;
@@ -12,9 +12,10 @@ export interface TlsTracerOptions {
 	 * Called on the main thread with the records of one ring-buffer wake-up, in kernel order, a
 	 * few dozen at a time (several calls for a busy wake-up). The
 	 * addon's HTTP/1 tracker has replaced the data and close records with exchange, connection and
-	 * request-start records (http1-records.ts); conn, exec and exit records come as they are.
+	 * request-start records (http1-records.ts), exchanges flat (Http1ExchangeRecord); conn, exec
+	 * and exit records come as they are.
 	 */
-	onEvents: (events: TlsEvent[]) => void;
+	onEvents: (events: TlsStreamEvent[]) => void;
 	/** Limits of the HTTP/1 reassembly. */
 	http1?: Http1TrackerOptions;
 	/** Processes whose bodies are kept from the start (see setCaptureBodies). */
@@ -94,13 +95,18 @@ export class TlsTracer {
 		this.#deliver = (batch: ArrayBuffer) => {
 			// A wake-up's records go out a few at a time: decoded all at once, a whole batch of
 			// exchanges would be alive together, and the garbage collector would copy them.
-			let chunk: TlsEvent[] = [];
-			forEachTlsEvent(batch, onDecodeError, (ev) => {
-				chunk.push(ev);
-				if (chunk.length < DELIVERY_CHUNK) return;
-				options.onEvents(chunk);
-				chunk = [];
-			});
+			let chunk: TlsStreamEvent[] = [];
+			forEachTlsEvent(
+				batch,
+				onDecodeError,
+				(ev) => {
+					chunk.push(ev);
+					if (chunk.length < DELIVERY_CHUNK) return;
+					options.onEvents(chunk);
+					chunk = [];
+				},
+				true,
+			);
 			if (chunk.length > 0) options.onEvents(chunk);
 		};
 		const onBatch = (batch: ArrayBuffer) => {

@@ -25,10 +25,13 @@ test('an answered request labels its samples with its endpoint; its id only when
 	a.requestStarted(2, 7, now - 10n * MS, 'GET /fast');
 	// Two fast ones on one endpoint: the p99 of its window is the slower, which keeps its id too.
 	a.requestStarted(3, 7, now - 5n * MS, 'GET /fast');
-	assert.equal(a.requestFinished(7, now - 2000n * MS, 'GET /slow', 1500), 'b:1');
-	assert.equal(a.requestFinished(7, now - 10n * MS, 'GET /fast', 2), 'b:2');
-	assert.equal(a.requestFinished(7, now - 5n * MS, 'GET /fast', 3), 'b:3');
-	assert.equal(a.requestFinished(7, now, 'GET /other', 1), undefined, 'a request the kernel gave no id');
+	assert.equal(a.requestFinished(1, 7, 'GET /slow', 1500), 'b:1');
+	assert.equal(a.requestFinished(2, 7, 'GET /fast', 2), 'b:2');
+	assert.equal(a.requestFinished(3, 7, 'GET /fast', 3), 'b:3');
+	assert.equal(a.requestFinished(0, 7, 'GET /other', 1), undefined, 'a request the kernel gave no id');
+	assert.equal(a.requestFinished(4, 7, 'GET /other', 1), undefined, 'an id never started');
+	assert.equal(a.requestFinished(1, 8, 'GET /slow', 1), undefined, 'an id of another process');
+	assert.equal(a.requestFinished(1, 7, 'GET /slow', 1), undefined, 'an id answered already');
 	const b = builder();
 	hold(a, b, 'f', 3, 1);
 	hold(a, b, 'f', 2, 2, true);
@@ -52,7 +55,7 @@ test('samples of a request not known yet wait one window, then are labelled or c
 	assert.equal(first.build().samples.length, 0, 'nothing labelled before its request is known');
 	// The request's parse arrives after the window closed.
 	a.requestStarted(10, 7, now, 'POST /late');
-	a.requestFinished(7, now, 'POST /late', 1);
+	a.requestFinished(10, 7, 'POST /late', 1);
 	const second = builder();
 	a.flush(second);
 	const out = second.build();
@@ -92,15 +95,15 @@ test('requests are bounded: the oldest are forgotten and counted', () => {
 	for (let i = 1; i <= 3; i++) a.requestStarted(i, 7, now + BigInt(i), 'GET /');
 	assert.equal(a.size, 2);
 	assert.equal(a.stats.requestsForgotten, 1);
-	assert.equal(a.requestFinished(7, now + 1n, 'GET /', 1), undefined);
-	assert.equal(a.requestFinished(7, now + 3n, 'GET /', 1), `${a.boot}:3`);
+	assert.equal(a.requestFinished(1, 7, 'GET /', 1), undefined);
+	assert.equal(a.requestFinished(3, 7, 'GET /', 1), `${a.boot}:3`);
 });
 
 /** Starts and answers a request `startMs` after `base`, on thread `tid` of pid 7. */
 function served(a: RequestAttribution, base: bigint, id: number, tid: number, endpoint: string, startMs: number, latencyMs: number): void {
 	const startNs = base + BigInt(Math.round(startMs * 1e6));
 	a.requestStarted(id, 7, startNs, endpoint, tid);
-	assert.equal(a.requestFinished(7, startNs, endpoint, latencyMs), `${a.boot}:${id}`);
+	assert.equal(a.requestFinished(id, 7, endpoint, latencyMs), `${a.boot}:${id}`);
 }
 
 test('by default a request is slow at SLOW_REQUEST_MS, the threshold the dashboard links at, even below its p99', () => {
@@ -172,12 +175,12 @@ test('an ambiguous sample waits while a request open before it on its thread may
 	// 30 opened 100 ms ago and is still open; 31 opened inside it and was answered.
 	a.requestStarted(30, 7, now - 100n * MS, 'GET /long', 100);
 	a.requestStarted(31, 7, now - 50n * MS, 'GET /short', 100);
-	a.requestFinished(7, now - 50n * MS, 'GET /short', 10);
+	a.requestFinished(31, 7, 'GET /short', 10);
 	const first = builder();
 	hold(a, first, 'short-amb', 2, 31, true);
 	a.flush(first);
 	assert.equal(first.build().samples.length, 0, 'held until 30 is slow or answered');
-	a.requestFinished(7, now - 100n * MS, 'GET /long', 2000);
+	a.requestFinished(30, 7, 'GET /long', 2000);
 	const second = builder();
 	a.flush(second);
 	// 31 is the only GET /short of the window, so its p99: slow too.

@@ -94,8 +94,6 @@ export class RequestAttribution implements SampleAttribution {
 	readonly #slowMs: number;
 	readonly #max: number;
 	readonly #requests = new Map<number, RequestInfo>();
-	/** `pid:startNs` of a request's first read → its id: how a parsed exchange finds its id. */
-	readonly #byStart = new Map<string, number>();
 	#held: HeldSample[] = [];
 	#startsSinceSweep = 0;
 
@@ -116,36 +114,33 @@ export class RequestAttribution implements SampleAttribution {
 	 * request line, or ''.
 	 */
 	requestStarted(request: number, pid: number, startNs: bigint, endpoint: string, tid = 0): void {
-		const old = this.#requests.get(request);
-		if (old) this.#forget(request, old); // the id wrapped around
+		// The id wrapped around: the new request goes to the end, with the youngest.
+		this.#requests.delete(request);
 		while (this.#requests.size >= this.#max) {
-			const [oldest, info] = this.#requests.entries().next().value as [number, RequestInfo];
-			this.#forget(oldest, info);
+			this.#requests.delete(this.#requests.keys().next().value as number);
 			this.stats.requestsForgotten++;
 		}
 		this.#requests.set(request, { pid, tid, endpoint: cutEndpoint(endpoint), startNs, closesSinceDecided: 0 });
-		this.#byStart.set(`${pid}:${startNs}`, request);
 		// Without window closes (the profiler is off) nothing else would let go of them.
 		if (++this.#startsSinceSweep >= 4096) {
 			this.#startsSinceSweep = 0;
 			for (const [id, info] of this.#requests) {
 				const age = startNs - info.startNs;
-				if (age > OPEN_REQUEST_TTL_NS || (info.latencyMs !== undefined && age > ANSWERED_TTL_NS)) this.#forget(id, info);
+				if (age > OPEN_REQUEST_TTL_NS || (info.latencyMs !== undefined && age > ANSWERED_TTL_NS)) this.#requests.delete(id);
 			}
 		}
 	}
 
 	/**
-	 * A server exchange of `pid` whose request began at `startNs` was answered: returns the
-	 * `requestId` its record and samples share, or undefined when the kernel gave it none.
+	 * A server exchange of `pid` was answered, whose request began with the read the kernel gave
+	 * id `request` (the addon's tracker pairs them: 0 when the kernel gave it none): returns the
+	 * `requestId` its record and samples share, or undefined when the request is not known.
 	 */
-	requestFinished(pid: number, startNs: bigint, endpoint: string, latencyMs: number): string | undefined {
-		const key = `${pid}:${startNs}`;
-		const request = this.#byStart.get(key);
-		if (request === undefined) return undefined;
-		this.#byStart.delete(key); // a second exchange in the same read (pipelined) is not this one
+	requestFinished(request: number, pid: number, endpoint: string, latencyMs: number): string | undefined {
+		if (request === 0) return undefined;
 		const info = this.#requests.get(request);
-		if (!info) return undefined;
+		// Answered already: a request is answered once (an id that wrapped around is another).
+		if (!info || info.pid !== pid || info.latencyMs !== undefined) return undefined;
 		info.endpoint = cutEndpoint(endpoint);
 		info.latencyMs = Math.max(0, latencyMs);
 		return this.requestId(request);
@@ -231,15 +226,9 @@ export class RequestAttribution implements SampleAttribution {
 	#expire(nowNs: bigint): void {
 		for (const [request, info] of this.#requests) {
 			if (info.slow !== undefined) {
-				if (info.closesSinceDecided++ >= 1) this.#forget(request, info);
-			} else if (nowNs - info.startNs > OPEN_REQUEST_TTL_NS) this.#forget(request, info);
+				if (info.closesSinceDecided++ >= 1) this.#requests.delete(request);
+			} else if (nowNs - info.startNs > OPEN_REQUEST_TTL_NS) this.#requests.delete(request);
 		}
-	}
-
-	#forget(request: number, info: RequestInfo): void {
-		this.#requests.delete(request);
-		const key = `${info.pid}:${info.startNs}`;
-		if (this.#byStart.get(key) === request) this.#byStart.delete(key);
 	}
 }
 

@@ -1,14 +1,11 @@
-import type { Http1ConnEvent, Http1ExchangeData, Http1Stat, TlsEndpoint, TlsEvent } from '@firesight/native';
+import type { Http1ConnEvent, Http1Stat, TlsEndpoint, TlsStreamEvent } from '@firesight/native';
 
-/** An exchange with the connection it was seen on. */
-export interface TrackedExchange {
-	exchange: Http1ExchangeData;
-	pid: number;
-	/** -1 when the socket never became known. */
-	fd: number;
-	gen: number;
+/** What a request record takes from its connection: endpoints and `pid:fd:generation`. */
+export interface ConnectionEnds {
 	local: string | null;
 	remote: string | null;
+	/** `pid:fd:generation`, or null when the socket is unknown. */
+	connection: string | null;
 }
 
 export interface ConnectionSummary {
@@ -36,7 +33,6 @@ export interface ConnectionSummary {
 export type ConnectionTrackerStats = Omit<Record<Http1Stat, number>, 'otherProtocolBytes' | 'exchanges'>;
 
 export interface ConnectionTrackerOptions {
-	onExchange: (x: TrackedExchange) => void;
 	/** Called when a connection ends (closed, process exit, SSL object reused, evicted). */
 	onEnd?: (summary: ConnectionSummary) => void;
 	/** Connections whose endpoints are kept; past it the oldest are forgotten (counted). */
@@ -46,6 +42,10 @@ export interface ConnectionTrackerOptions {
 interface Endpoints {
 	local: string | null;
 	remote: string | null;
+	/** The `pid:fd:generation` string last made for it, and of which socket: one per connection, not per request. */
+	connection: string | null;
+	fd: number;
+	gen: number;
 }
 
 export function formatEndpoint(e: TlsEndpoint | null): string | null {
@@ -72,20 +72,20 @@ export class ConnectionTracker {
 		this.#max = opts.maxEndpoints ?? 32_768;
 	}
 
-	handle(ev: TlsEvent): void {
+	/** The endpoints and connection string of an exchange seen on (pid, ssl) with socket (fd, gen). */
+	ends(pid: number, ssl: number, fd: number, gen: number): ConnectionEnds {
+		const ends = this.#byPid.get(pid)?.get(ssl);
+		if (!ends) return { local: null, remote: null, connection: fd >= 0 ? `${pid}:${fd}:${gen}` : null };
+		if (ends.fd !== fd || ends.gen !== gen) {
+			ends.connection = fd >= 0 ? `${pid}:${fd}:${gen}` : null;
+			ends.fd = fd;
+			ends.gen = gen;
+		}
+		return ends;
+	}
+
+	handle(ev: TlsStreamEvent): void {
 		switch (ev.type) {
-			case 'exchange': {
-				const ends = this.#byPid.get(ev.tgid)?.get(ev.ssl);
-				this.#opts.onExchange({
-					exchange: ev.exchange,
-					pid: ev.tgid,
-					fd: ev.fd,
-					gen: ev.gen,
-					local: ends?.local ?? null,
-					remote: ends?.remote ?? null,
-				});
-				break;
-			}
 			case 'conn': {
 				let conns = this.#byPid.get(ev.tgid);
 				if (!conns) {
@@ -97,7 +97,7 @@ export class ConnectionTracker {
 					if (this.#count >= this.#max) this.#forgetOldest();
 					this.#count++;
 				}
-				conns.set(ssl, { local: formatEndpoint(ev.local), remote: formatEndpoint(ev.remote) });
+				conns.set(ssl, { local: formatEndpoint(ev.local), remote: formatEndpoint(ev.remote), connection: null, fd: -1, gen: 0 });
 				break;
 			}
 			case 'connEnd': {

@@ -1,11 +1,18 @@
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { templatePath } from '@firesight/http1';
-import { TlsTracer, type Http1Message, type Http1Stat, type TlsCounter, type TlsEvent, type TlsTracerOptions } from '@firesight/native';
-import { DEFAULT_REDACTION, redactHeaders, redactRequestPath, type RedactionRules, type RequestRecord } from '@firesight/protocol';
-import { monotonicToEpochMs, readClocks, type ClockReading } from '../monotonic-clock.ts';
+import {
+	TlsTracer,
+	type Http1ExchangeRecord,
+	type Http1Stat,
+	type TlsCounter,
+	type TlsStreamEvent,
+	type TlsTracerOptions,
+} from '@firesight/native';
+import { DEFAULT_REDACTION, REDACTED_VALUE, isSecretHeader, redactRequestPath, type RedactionRules, type RequestRecord } from '@firesight/protocol';
+import { readClocks, type ClockReading } from '../monotonic-clock.ts';
 import type { RequestAttribution } from '../request-attribution.ts';
-import { ConnectionTracker, type ConnectionSummary, type ConnectionTrackerStats, type TrackedExchange } from './connection-tracker.ts';
+import { ConnectionTracker, type ConnectionSummary, type ConnectionTrackerStats } from './connection-tracker.ts';
 import { RequestAggregator, type RequestAggregates } from './request-aggregates.ts';
 import { TargetDiscovery, type AttachedFile, type DiscoveryStats } from './target-discovery.ts';
 
@@ -66,19 +73,21 @@ export class TlsCapture extends EventEmitter<TlsCaptureEvents> {
 	#requests = 0;
 	/** The addon tracker's totals as of the last stop, for counters() after it. */
 	#lastHttp1: Record<Http1Stat, number> | undefined;
-	/** Request target -> [redacted path, endpoint template]: services repeat their URLs. */
-	#urls = new Map<string, [string, string]>();
+	/** Request target -> what a request record takes of it: services repeat their URLs. */
+	#urls = new Map<string, UrlParts>();
 	/** The clocks, read once per batch of events rather than once per request. */
 	#clock: ClockReading = readClocks();
+	/** #clock's monotonic ns as a number, and its epoch ms (per batch). */
+	#clockNs = 0;
+	#clockMs = 0;
+	readonly #rules: RedactionRules;
 
 	constructor(opts: TlsCaptureOptions = {}) {
 		super();
 		this.#opts = opts;
 		this.#bodies = new Set(opts.captureBodies ?? []);
-		this.#tracker = new ConnectionTracker({
-			onExchange: (x) => this.#onExchange(x),
-			onEnd: (s) => this.emit('connectionEnd', s),
-		});
+		this.#rules = opts.redaction ?? DEFAULT_REDACTION;
+		this.#tracker = new ConnectionTracker({ onEnd: (s) => this.emit('connectionEnd', s) });
 	}
 
 	get running(): boolean {
@@ -162,16 +171,21 @@ export class TlsCapture extends EventEmitter<TlsCaptureEvents> {
 		this.#tracer?.setCaptureBodies(pid, on);
 	}
 
-	#readClocks(): bigint {
+	#readClocks(): void {
 		this.#clock = readClocks();
-		return this.#clock.ns;
+		this.#clockNs = Number(this.#clock.ns);
+		this.#clockMs = this.#clock.ms;
 	}
 
-	#onEvents(events: TlsEvent[]): void {
+	#onEvents(events: TlsStreamEvent[]): void {
 		this.#readClocks();
 		const attribution = this.#opts.attribution;
 		for (const ev of events) {
 			try {
+				if (ev.type === 'exchangeRecord') {
+					this.#onExchange(ev);
+					continue;
+				}
 				if (ev.type === 'requestStart') {
 					attribution?.requestStarted(ev.requestId, ev.tgid, ev.tsNs, this.#requestLineEndpoint(ev.line), ev.tid);
 					continue;
@@ -205,74 +219,91 @@ export class TlsCapture extends EventEmitter<TlsCaptureEvents> {
 		return comm;
 	}
 
-	#url(url: string): [string, string] {
+	#url(url: string): UrlParts {
 		let hit = this.#urls.get(url);
 		if (!hit) {
 			// Bounded: a service with ever-new URLs (ids in paths) refills it from scratch.
 			if (this.#urls.size >= 4096) this.#urls.clear();
-			hit = [redactRequestPath(url), templatePath(url)];
+			hit = { path: redactRequestPath(url), endpoint: templatePath(url), method: '', label: '' };
 			this.#urls.set(url, hit);
 		}
 		return hit;
 	}
 
+	/** `METHOD /path/template`, the same string for the same method and URL while it is cached. */
+	#label(parts: UrlParts, method: string): string {
+		if (parts.method !== method) {
+			parts.method = method;
+			parts.label = `${method} ${parts.endpoint}`;
+		}
+		return parts.label;
+	}
+
 	/** `METHOD /path/template` from the request line the kernel saw start a request, or ''. */
 	#requestLineEndpoint(line: string | null): string {
 		if (line === null) return '';
-		const [method, target] = line.split(' ');
-		return method && target ? `${method} ${this.#url(target)[1]}` : '';
+		const sp = line.indexOf(' ');
+		if (sp <= 0) return '';
+		const end = line.indexOf(' ', sp + 1);
+		const target = end < 0 ? line.slice(sp + 1) : line.slice(sp + 1, end);
+		return target ? this.#label(this.#url(target), line.slice(0, sp)) : '';
 	}
 
-	#onExchange(x: TrackedExchange): void {
-		const { exchange: ex } = x;
-		const req = ex.request;
-		const res = ex.response;
-		const [path, endpoint] = this.#url(req.url ?? '');
-		const rules = this.#opts.redaction ?? DEFAULT_REDACTION;
+	#onExchange(x: Http1ExchangeRecord): void {
+		const parts = this.#url(x.url);
+		const ends = this.#tracker.ends(x.tgid, x.ssl, x.fd, x.gen);
+		redactInPlace(x.requestHeaders, this.#rules);
+		redactInPlace(x.responseHeaders, this.#rules);
 		const r: RequestRecord = {
-			ts: monotonicToEpochMs(ex.startNs, this.#clock),
-			pid: x.pid,
-			comm: this.#comm(x.pid),
-			role: ex.role,
-			method: req.method ?? '',
-			path,
-			endpoint,
-			status: res.status ?? 0,
-			latencyMs: Number(ex.endNs - ex.startNs) / 1e6,
-			reqBytes: req.bytes,
-			respBytes: res.bytes,
-			local: x.local,
-			remote: x.remote,
-			connection: x.fd >= 0 ? `${x.pid}:${x.fd}:${x.gen}` : null,
-			httpVersion: httpVersion(res.versionMajor, res.versionMinor),
-			requestHeaders: redactHeaders(req.headers, rules),
-			responseHeaders: redactHeaders(res.headers, rules),
+			ts: this.#clockMs - (this.#clockNs - x.startNs) / 1e6,
+			pid: x.tgid,
+			comm: this.#comm(x.tgid),
+			role: x.role,
+			method: x.method,
+			path: parts.path,
+			endpoint: parts.endpoint,
+			status: x.status,
+			latencyMs: x.latencyNs / 1e6,
+			reqBytes: x.reqBytes,
+			respBytes: x.respBytes,
+			local: ends.local,
+			remote: ends.remote,
+			connection: ends.connection,
+			httpVersion: x.httpVersion,
+			requestHeaders: x.requestHeaders,
+			responseHeaders: x.responseHeaders,
 		};
-		if (ex.role === 'server' && this.#opts.attribution) {
-			const requestId = this.#opts.attribution.requestFinished(x.pid, req.startNs, `${r.method} ${endpoint}`, r.latencyMs);
+		if (x.role === 'server' && this.#opts.attribution && x.requestId !== 0) {
+			const requestId = this.#opts.attribution.requestFinished(x.requestId, x.tgid, this.#label(parts, x.method), r.latencyMs);
 			if (requestId !== undefined) r.requestId = requestId;
 		}
-		const reqBody = bodyText(req);
-		const resBody = bodyText(res);
-		if (reqBody !== undefined) r.requestBody = reqBody;
-		if (resBody !== undefined) r.responseBody = resBody;
+		if (x.requestBody) r.requestBody = utf8.decode(x.requestBody);
+		if (x.responseBody) r.responseBody = utf8.decode(x.responseBody);
 		this.#requests++;
 		this.#aggregates.add(r);
 		this.emit('request', r);
 	}
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: false });
-
-/** HTTP/1.1 and 1.0 as the same strings every time, not one built per request. */
-const HTTP_VERSIONS = ['1.0', '1.1'];
-function httpVersion(major: number, minor: number): string {
-	return (major === 1 ? HTTP_VERSIONS[minor] : undefined) ?? `${major}.${minor}`;
+/** What a request record takes of its URL: cached per URL (with the last method's label). */
+interface UrlParts {
+	/** Query values redacted. */
+	path: string;
+	/** The path template. */
+	endpoint: string;
+	method: string;
+	/** `${method} ${endpoint}`. */
+	label: string;
 }
 
-/** A captured body as text, for the processes bodies were asked for; undefined otherwise. */
-function bodyText(m: Http1Message): string | undefined {
-	return m.body ? utf8.decode(m.body) : undefined;
+const utf8 = new TextDecoder('utf-8', { fatal: false });
+
+/**
+ * The collector's one place of header redaction: secret values replaced in the record's own
+ * tuples, which are fresh per record (Http1ExchangeRecord), so nothing is copied.
+ */
+function redactInPlace(headers: [string, string][], rules: RedactionRules): void {
+	for (const h of headers) if (isSecretHeader(h[0], rules)) h[1] = REDACTED_VALUE;
 }
 
 function zeroHttp1(): Record<Http1Stat, number> {
