@@ -2,8 +2,9 @@
  * A hub whose store is slower than its collector: the hub stops reading the connection at its
  * bound (DEFAULT_MAX_HELD_MESSAGES), TCP backs up into the collector's HubStream, whose own
  * bounded queue of requests then drops the oldest, counted. Once the store catches up, every
- * request the collector did not count as dropped is stored. The real HubStream against a real hub;
- * only the hub's request store is wrapped, to hold its writes.
+ * request the collector did not count as dropped is stored. A collector that reconnects meanwhile
+ * adds nothing: the bound is per host. The real HubStream against a real hub; only the hub's
+ * request store is wrapped, to hold its writes.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -76,6 +77,75 @@ test('a store slower than its collector: the hub holds at most its bound, the co
 		assert.ok(stored > 0 && dropped() > 0);
 		assert.equal(stream.counters.queued, 0);
 		assert.ok(metricValue(await metricsOf(hub.url), 'firesight_hub_ingest_held_peak_messages') <= DEFAULT_MAX_HELD_MESSAGES);
+	} finally {
+		release();
+		await stream.close();
+		await hub.close();
+		rmSync(dir, { recursive: true, force: true });
+	}
+});
+
+test('a stalled store behind a collector that reconnects: the bound is the host’s, not each connection’s', async () => {
+	const dir = mkdtempSync(join(tmpdir(), 'firesight-backpressure-'));
+	const hub = await startHub({ listen: { host: '127.0.0.1', port: 0 }, dataDir: dir, token: TOKEN, web: false, log: () => {} });
+	const real = hub.storage.requests.insertBatch.bind(hub.storage.requests);
+	let open = false;
+	const waiting: (() => void)[] = [];
+	let stored = 0;
+	hub.storage.requests.insertBatch = async (batch) => {
+		while (!open) await new Promise<void>((resolve) => waiting.push(resolve));
+		await real(batch);
+		stored += batch.requests.length;
+	};
+	const release = () => {
+		open = true;
+		for (const wake of waiting.splice(0)) wake();
+	};
+	// A hub that stops reading answers no ping: the collector takes it for hung and connects again,
+	// as it would after any network blip. Each old connection's messages stay held until the store moves.
+	const stream = new HubStream({
+		hub: hub.url,
+		token: TOKEN,
+		hello: { host: 'bp-host', version: 'test', frequencyHz: 99 },
+		pingIntervalMs: 50,
+		pingDeadlineMs: 300,
+		initialBackoffMs: 10,
+		maxBackoffMs: 50,
+	});
+	const held = async () => metricValue(await metricsOf(hub.url), 'firesight_hub_ingest_held_messages');
+	try {
+		await until('connected', () => stream.counters.connected);
+		const now = Date.now();
+		let sent = 0;
+		let most = 0;
+		const CONNECTIONS = 6;
+		// The collector keeps capturing while the store holds every write and it reconnects.
+		while (stream.counters.connects < CONNECTIONS) {
+			const requests = Array.from({ length: 500 }, (_, k) => streamRequest(sent + k, now - 1000 + ((sent + k) % 1000)));
+			stream.send({ type: 'requests', batch: { host: 'bp-host', ts: now, requests, omitted: 0 } });
+			sent += requests.length;
+			await new Promise((resolve) => setTimeout(resolve, 5));
+			most = Math.max(most, await held());
+		}
+		// Once more after the last connection has had its time to deliver.
+		await until('the last connection stopped', async () => {
+			most = Math.max(most, await held());
+			return stream.counters.connects > CONNECTIONS || !stream.counters.connected;
+		});
+		const stalled = await metricsOf(hub.url);
+		assert.equal(stored, 0);
+		// One host: whatever its connections, it holds its bound (plus the hello that named it).
+		assert.ok(most <= DEFAULT_MAX_HELD_MESSAGES + 1, `${most} messages held over ${stream.counters.connects} connections\n${stalled}`);
+		assert.ok(metricValue(stalled, 'firesight_hub_ingest_held_peak_messages') <= DEFAULT_MAX_HELD_MESSAGES + 1, stalled);
+
+		release();
+		await until('the store caught up and nothing is held', async () => (await held()) === 0 && stream.counters.queued === 0);
+		// What a connection had written and the hub had not read is gone with it (requests are not
+		// acknowledged); what the hub held from every connection is stored.
+		assert.ok(stored > 0);
+		const before = stored;
+		stream.send({ type: 'requests', batch: { host: 'bp-host', ts: now, requests: [streamRequest(sent, now)], omitted: 0 } });
+		await until('a request after the stall is stored', () => stored === before + 1);
 	} finally {
 		release();
 		await stream.close();

@@ -21,6 +21,7 @@ import type { HubState } from './hub-state.ts';
 import { CommandLineRedactor, DEFAULT_REDACTOR_CHARS, DEFAULT_REDACTOR_ENTRIES } from './command-line-redactor.ts';
 import { ingestRoutes, type IngestRoute, type RouteContext } from './ingest-routes.ts';
 import type { HubMetrics } from './metrics.ts';
+import { IngestHold } from './ingest-hold.ts';
 
 export interface IngestOptions {
 	token: string;
@@ -36,9 +37,10 @@ export interface IngestOptions {
 	/** How often collectors are pinged; one missed pong closes the connection. */
 	heartbeatMs: number;
 	/**
-	 * Messages read from one connection and not yet handled, at most: reaching it, the hub stops
-	 * reading that socket, so TCP pushes back on the collector, whose bounded queues and spool
-	 * count what they cannot hold. Default DEFAULT_MAX_HELD_MESSAGES.
+	 * Messages read from one host's connections and not yet handled, at most: reaching it, the hub
+	 * stops reading them, so TCP pushes back on the collector, whose bounded queues and spool count
+	 * what they cannot hold. Per host, not per connection: a collector reconnecting to a stalled
+	 * store does not add a bound's worth with each connection. Default DEFAULT_MAX_HELD_MESSAGES.
 	 */
 	maxHeldMessages?: number;
 	/** The same bound in bytes. Default DEFAULT_MAX_HELD_BYTES. */
@@ -111,15 +113,12 @@ export class Ingest {
 	readonly #marks = new Map<string, number>();
 	/** One for every connection: the same processes' command lines come from each collector again and again. */
 	readonly #commandLines: CommandLineRedactor;
-	/** Messages (and their bytes) read and not yet handled, over all connections. */
-	#held = { messages: 0, bytes: 0 };
-	/** The most one connection held at once since the hub started: how close the bounds came. */
-	#heldPeak = { messages: 0, bytes: 0 };
-	/** Times a connection reached a bound and the hub stopped reading it. */
-	#pauses = 0;
+	/** Messages (and their bytes) read and not yet handled, bounded per host. */
+	readonly #hold: IngestHold;
 
 	constructor(opts: IngestOptions) {
 		this.#opts = opts;
+		this.#hold = new IngestHold(opts.maxHeldMessages ?? DEFAULT_MAX_HELD_MESSAGES, opts.maxHeldBytes ?? DEFAULT_MAX_HELD_BYTES);
 		const commandLines = (this.#commandLines = new CommandLineRedactor(opts.redaction ?? DEFAULT_REDACTION, {
 			...(opts.redactedCommandLines === undefined ? {} : { maxEntries: opts.redactedCommandLines }),
 		}));
@@ -144,19 +143,19 @@ export class Ingest {
 		gauge(
 			'firesight_hub_ingest_held_messages',
 			'Collector messages read and not yet handled (stored), over all connections',
-			() => this.#held.messages,
+			() => this.#hold.total.messages,
 		);
 		gauge(
 			'firesight_hub_ingest_held_bytes',
 			'Bytes of collector messages read and not yet handled, over all connections',
-			() => this.#held.bytes,
+			() => this.#hold.total.bytes,
 		);
 		gauge(
 			'firesight_hub_ingest_held_peak_messages',
-			`The most messages one collector connection held at once since the hub started (the hub stops reading a connection at ${opts.maxHeldMessages ?? DEFAULT_MAX_HELD_MESSAGES})`,
-			() => this.#heldPeak.messages,
+			`The most messages one host's collector connections held at once since the hub started (the hub stops reading them at ${opts.maxHeldMessages ?? DEFAULT_MAX_HELD_MESSAGES})`,
+			() => this.#hold.peak.messages,
 		);
-		const pauses = () => this.#pauses;
+		const pauses = () => this.#hold.pauses;
 		new Counter({
 			name: 'firesight_hub_ingest_paused_total',
 			help: 'Times the hub stopped reading a collector connection because its store was behind (TCP pushes back; nothing is dropped here, the collector counts what its queues cannot hold)',
@@ -206,6 +205,7 @@ export class Ingest {
 			if (host !== undefined) state.seen(host);
 		});
 		let host: string | undefined;
+		const held = this.#hold.open(ws);
 		let accepted = 0;
 		let closing = false;
 		// Messages are handled one at a time so windows are stored in the order they were sent.
@@ -277,6 +277,7 @@ export class Ingest {
 				this.#holders.set(msg.host, { ws, boot: msg.boot });
 				if (!reconnect) state.connected(msg.host, msg.version, msg.frequencyHz);
 				host = msg.host;
+				this.#hold.join(held, host);
 				log(`collector ${host} connected (version ${msg.version}, ${msg.frequencyHz} Hz${msg.boot ? `, boot ${msg.boot}` : ''})`);
 			} else if (host === undefined) {
 				return reject('no_hello', 'not_hello', 'send hello first');
@@ -313,27 +314,12 @@ export class Ingest {
 			reply(msg.type !== 'hello' && msg.id ? { type: 'ack', accepted, id: msg.id } : { type: 'ack', accepted });
 		};
 
-		// What this connection holds, read and not yet handled. Reaching either bound, the hub stops
-		// reading the socket: the messages of the read that crossed it still arrive (ws parses a
+		// What this connection reads counts against its host's bound (see IngestHold); reaching it,
+		// the hub stops reading: the messages of the read that crossed it still arrive (ws parses a
 		// whole read, at most 64 KiB), then TCP holds the rest and the collector's send waits.
-		const maxMessages = this.#opts.maxHeldMessages ?? DEFAULT_MAX_HELD_MESSAGES;
-		const maxBytes = this.#opts.maxHeldBytes ?? DEFAULT_MAX_HELD_BYTES;
-		let heldMessages = 0;
-		let heldBytes = 0;
-		let paused = false;
 		ws.on('message', (data, isBinary) => {
 			const bytes = heldBytesOf(data);
-			heldMessages++;
-			heldBytes += bytes;
-			this.#held.messages++;
-			this.#held.bytes += bytes;
-			this.#heldPeak.messages = Math.max(this.#heldPeak.messages, heldMessages);
-			this.#heldPeak.bytes = Math.max(this.#heldPeak.bytes, heldBytes);
-			if (!paused && (heldMessages >= maxMessages || heldBytes >= maxBytes)) {
-				paused = true;
-				this.#pauses++;
-				ws.pause();
-			}
+			this.#hold.take(held, bytes);
 			chain = chain
 				.then(() => handle(data, isBinary))
 				.catch((err) => {
@@ -341,17 +327,9 @@ export class Ingest {
 					log(`ingest: unexpected error: ${(err as Error).stack ?? err}`);
 				})
 				.finally(() => {
-					heldMessages--;
-					heldBytes -= bytes;
-					this.#held.messages--;
-					this.#held.bytes -= bytes;
 					// Pongs are not read while paused: a store that moves counts as a live collector.
 					this.#alive.set(ws, true);
-					// Half way down, so a store just keeping up does not pause and resume on every message.
-					if (paused && heldMessages <= maxMessages / 2 && heldBytes <= maxBytes / 2) {
-						paused = false;
-						ws.resume();
-					}
+					this.#hold.release(held, bytes, (other) => this.#alive.set(other as WebSocket, true));
 				});
 		});
 		ws.on('error', (err) => {
@@ -360,6 +338,7 @@ export class Ingest {
 			log(`ingest: ${host ?? 'collector'}: ${err.message}`);
 		});
 		ws.on('close', () => {
+			this.#hold.close(held);
 			metrics.collectorsConnected.dec();
 			// A connection replaced by its collector's reconnect no longer speaks for the host.
 			if (host !== undefined && release(host)) log(`collector ${host} disconnected`);
