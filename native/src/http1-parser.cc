@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <tuple>
 
 namespace firesight {
 namespace {
@@ -74,6 +75,15 @@ bool KnownMethod(const std::string &m)
 // is not an integer is taken as NaN: http-parser-js would then count fractions of bytes.
 double JsNumber(const std::string &raw)
 {
+	// The usual Content-Length, plain digits: their value, without the general parse below.
+	if (!raw.empty() && raw.size() <= 15) {
+		double v = 0;
+		size_t i = 0;
+		for (; i < raw.size() && IsDigit(raw[i]); i++)
+			v = v * 10 + (raw[i] - '0');
+		if (i == raw.size())
+			return v;
+	}
 	size_t b = 0, e = raw.size();
 	while (b < e && IsJsSpace(static_cast<uint8_t>(raw[b])))
 		b++;
@@ -205,6 +215,7 @@ void Http1MessageParser::Initialize()
 {
 	state_ = request_ ? kRequestLine : kResponseLine;
 	info_ = Http1Head();
+	info_.headers.reserve(16); // one allocation for a message's headers, not one per doubling
 	line_.clear();
 	is_chunked_ = false;
 	connection_.clear();
@@ -341,7 +352,8 @@ bool Http1MessageParser::ConsumeLine(std::string *line)
 		return false;
 	}
 	size_t i = static_cast<const uint8_t *>(nl) - data_;
-	line->swap(line_);
+	// Assigned, not swapped: `line` is the parser's scratch line, whose buffer is kept.
+	line->assign(line_);
 	line->append(reinterpret_cast<const char *>(data_ + offset_), i - offset_);
 	if (!line->empty() && line->back() == '\r')
 		line->pop_back();
@@ -367,7 +379,8 @@ bool Http1MessageParser::ParseHeader(const std::string &line, bool trailers)
 		size_t e = line.size();
 		while (e > v && IsSpaceOrTab(line[e - 1]))
 			e--;
-		info_.headers.emplace_back(line.substr(0, n), line.substr(v, e - v));
+		info_.headers.emplace_back(std::piecewise_construct, std::forward_as_tuple(line, 0, n),
+					   std::forward_as_tuple(line, v, e - v));
 		return true;
 	}
 	// ^[ \t]+(.*[^ \t]): a continuation of the previous value.
@@ -390,7 +403,10 @@ bool Http1MessageParser::ParseHeader(const std::string &line, bool trailers)
 
 bool Http1MessageParser::Step(bool *stop)
 {
-	std::string line;
+	// A line per step: the scratch string keeps its buffer, where a local one was allocated
+	// for every line longer than the short-string buffer.
+	std::string &line = scratch_;
+	line.clear();
 	switch (state_) {
 	case kRequestLine: {
 		if (!ConsumeLine(&line) || line.empty())
@@ -556,7 +572,7 @@ bool Http1MessageParser::HeadersDone(bool *stop)
 	have_head_ = true;
 	bool skip = false;
 	if (request_)
-		owner_->OnRequestHead(head_, have_start_ ? start_ns_ : 0);
+		owner_->OnRequestHead(std::move(head_), have_start_ ? start_ns_ : 0); // held there, not copied
 	else
 		skip = owner_->Bodiless();
 	if (is_chunked_ && !skip) {
@@ -690,6 +706,7 @@ void Http1Connection::End(uint64_t ns)
 		responses_->End(ns);
 	stats.unanswered_requests += pending_.size();
 	pending_.clear();
+	in_progress_ = nullptr;
 }
 
 void Http1Connection::Detect(bool outbound, const uint8_t *bytes, size_t cap_len)
@@ -707,16 +724,24 @@ void Http1Connection::Detect(bool outbound, const uint8_t *bytes, size_t cap_len
 	responses_ = std::make_unique<Http1MessageParser>(false, max_body_, this);
 }
 
-void Http1Connection::OnRequestHead(const Http1Head &head, uint64_t start_ns)
+void Http1Connection::OnRequestHead(Http1Head &&head, uint64_t start_ns)
 {
 	Pending p;
-	p.head = head;
+	p.head = std::move(head);
 	p.start_ns = start_ns;
 	pending_.push_back(std::move(p));
+	in_progress_ = &pending_.back();
 	if (pending_.size() > max_pending_) {
-		pending_.pop_front();
+		PopFront();
 		stats.pending_dropped++;
 	}
+}
+
+void Http1Connection::PopFront()
+{
+	if (&pending_.front() == in_progress_)
+		in_progress_ = nullptr;
+	pending_.pop_front();
 }
 
 bool Http1Connection::Bodiless() const
@@ -728,7 +753,7 @@ void Http1Connection::OnResponseDesync()
 {
 	// The response in progress was lost; its request will get no other.
 	if (!pending_.empty()) {
-		pending_.pop_front();
+		PopFront();
 		stats.unanswered_requests++;
 	}
 }
@@ -736,13 +761,22 @@ void Http1Connection::OnResponseDesync()
 void Http1Connection::OnMessage(bool request, Http1Message &m)
 {
 	if (request) {
+		// The message's head is its pending request's (in_progress_), handed there by the
+		// parser. The first request not done takes the message: that one, unless an older
+		// request never completed (its parse failed), which then takes this head with it.
 		for (auto &p : pending_) {
 			if (!p.done) {
 				p.done = true;
 				p.message = std::move(m);
+				if (&p != in_progress_) {
+					if (in_progress_)
+						p.message.head = in_progress_->head;
+					p.own_head = true;
+				}
 				break;
 			}
 		}
+		in_progress_ = nullptr;
 		return;
 	}
 	int status = m.head.status;
@@ -754,11 +788,14 @@ void Http1Connection::OnMessage(bool request, Http1Message &m)
 		return;
 	}
 	Pending req = std::move(pending_.front());
-	pending_.pop_front();
+	PopFront();
 	Http1Exchange ex;
 	ex.server = request_side_ == 0;
 	if (req.done) {
+		// The request parser handed its head to the pending request, not to the message.
 		ex.request = std::move(req.message);
+		if (!req.own_head)
+			ex.request.head = std::move(req.head);
 	} else {
 		// The request's body may still be streaming when the server answers (e.g. 413).
 		ex.request.request = true;

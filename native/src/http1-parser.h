@@ -108,6 +108,7 @@ private:
 	State state_;
 	Http1Head info_;
 	std::string line_;
+	std::string scratch_; // the line Step() works on
 	bool is_chunked_ = false;
 	std::string connection_;
 	uint64_t header_size_ = 0;
@@ -179,11 +180,12 @@ private:
 		uint64_t start_ns;
 		bool done = false;
 		Http1Message message;
+		bool own_head = false; // message.head is set (else the request's head is `head`)
 	};
 
 	void Detect(bool outbound, const uint8_t *bytes, size_t cap_len);
 	// Called by the parsers.
-	void OnRequestHead(const Http1Head &head, uint64_t start_ns);
+	void OnRequestHead(Http1Head &&head, uint64_t start_ns);
 	void OnMessage(bool request, Http1Message &m);
 	bool Bodiless() const;
 	void OnResponseDesync();
@@ -195,6 +197,10 @@ private:
 	std::unique_ptr<Http1MessageParser> requests_;
 	std::unique_ptr<Http1MessageParser> responses_;
 	std::deque<Pending> pending_;
+	// The pending request whose message the request parser is reading (it holds its head), if
+	// still waiting; deque elements stay put as others are added and removed at the ends.
+	Pending *in_progress_ = nullptr;
+	void PopFront();
 	bool upgraded_ = false;
 };
 
