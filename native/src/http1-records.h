@@ -13,7 +13,7 @@
 enum http1_record_type {
 	/*
 	 * struct http1_exchange_record, then: method, url, status text; the request's headers and
-	 * then the response's, each {__u32 name_len, __u32 value_len, name, value}; the request's
+	 * then the response's, each a struct http1_header then its name and value; the request's
 	 * captured body, then the response's.
 	 */
 	HTTP1_EV_EXCHANGE = 64,
@@ -72,6 +72,18 @@ struct http1_exchange_record {
 FS_STATIC_ASSERT(sizeof(struct http1_exchange_record) == 128,
 		 "http1_exchange_record layout is shared with TypeScript");
 
+/* Before each header's name and value in an exchange record (unaligned). */
+struct http1_header {
+	/*
+	 * The same for the same name bytes, never the same for two names, within one tracker's
+	 * life; 0 when the name has none (too long to key).
+	 */
+	__u32 name_key;
+	__u32 name_len;
+	__u32 value_len;
+};
+FS_STATIC_ASSERT(sizeof(struct http1_header) == 12, "http1_header layout is shared with TypeScript");
+
 struct http1_conn_record {
 	__u64 ts_ns; /* when it ended (HTTP1_EV_CONN_END), or its last data */
 	__u32 type;
@@ -100,6 +112,9 @@ struct http1_request_start_record {
 };
 FS_STATIC_ASSERT(sizeof(struct http1_request_start_record) == 32,
 		 "http1_request_start_record layout is shared with TypeScript");
+
+/* Header names keyed at once; past it the table starts again, with new keys. */
+#define HTTP1_HEADER_NAME_KEYS 4096
 
 /* The tracker's totals, in this order, as u64s (Http1Tracker's stats()). */
 enum http1_stat {

@@ -8,8 +8,11 @@ import {
 	decodeHttp1Stats,
 	HTTP1_CONN_RECORD_SIZE,
 	HTTP1_EXCHANGE_RECORD_SIZE,
+	HTTP1_HEADER_NAME_KEYS,
+	HTTP1_HEADER_SIZE,
 	HTTP1_REQUEST_START_RECORD_SIZE,
 	HTTP1_STATS,
+	HeaderNames,
 } from './http1-records.ts';
 import { ringBufferRecords } from './ring-buffer-records.ts';
 import { decodeTlsEvent } from './tls-records.ts';
@@ -20,22 +23,32 @@ const cBytes = (body: string) => goldenMain('http1-records.h', body);
 const view = (b: Buffer) => new DataView(b.buffer, b.byteOffset, b.byteLength);
 
 test('struct sizes and the stats count match the C header', () => {
-	const sizes = cBytes(`unsigned s[4] = {sizeof(struct http1_exchange_record), sizeof(struct http1_conn_record),
-		sizeof(struct http1_request_start_record), HTTP1_STAT_MAX}; dump(s, sizeof(s));`);
+	const sizes = cBytes(`unsigned s[6] = {sizeof(struct http1_exchange_record), sizeof(struct http1_conn_record),
+		sizeof(struct http1_request_start_record), HTTP1_STAT_MAX, sizeof(struct http1_header), HTTP1_HEADER_NAME_KEYS};
+		dump(s, sizeof(s));`);
 	assert.deepEqual(
-		[0, 1, 2, 3].map((i) => sizes.readUInt32LE(i * 4)),
-		[HTTP1_EXCHANGE_RECORD_SIZE, HTTP1_CONN_RECORD_SIZE, HTTP1_REQUEST_START_RECORD_SIZE, HTTP1_STATS.length],
+		[0, 1, 2, 3, 4, 5].map((i) => sizes.readUInt32LE(i * 4)),
+		[
+			HTTP1_EXCHANGE_RECORD_SIZE,
+			HTTP1_CONN_RECORD_SIZE,
+			HTTP1_REQUEST_START_RECORD_SIZE,
+			HTTP1_STATS.length,
+			HTTP1_HEADER_SIZE,
+			HTTP1_HEADER_NAME_KEYS,
+		],
 	);
 });
 
 test('an exchange record with its strings, headers and bodies decodes field by field, through the tls decoder too', () => {
 	const bytes = cBytes(`
-		static const char tail[] = "POST" "/a?b=1" "Created"
-			"\\x04\\0\\0\\0\\x01\\0\\0\\0" "Host" "h"
-			"\\x02\\0\\0\\0\\0\\0\\0\\0" "X-"
-			"\\x03\\0\\0\\0\\x03\\0\\0\\0" "Set" "\\xe9t\\xe9"
-			"in" "out";
-		unsigned char buf[sizeof(struct http1_exchange_record) + sizeof(tail) - 1];
+		unsigned char tail[256], *t = tail;
+		#define PUT(s) (memcpy(t, s, sizeof(s) - 1), t += sizeof(s) - 1)
+		#define HEADER(key, n, v) do { struct http1_header h = {key, sizeof(n) - 1, sizeof(v) - 1}; \\
+			memcpy(t, &h, sizeof(h)); t += sizeof(h); PUT(n); PUT(v); } while (0)
+		PUT("POST"); PUT("/a?b=1"); PUT("Created");
+		HEADER(1, "Host", "h"); HEADER(2, "X-", ""); HEADER(0, "Set", "\\xe9t\\xe9");
+		PUT("in"); PUT("out");
+		unsigned char buf[sizeof(struct http1_exchange_record) + 256];
 		struct http1_exchange_record *r = (void *)buf;
 		memset(buf, 0, sizeof(buf));
 		r->ts_ns = 5000; r->type = HTTP1_EV_EXCHANGE; r->tgid = 4242; r->ssl = 0x7f00deadbeefULL;
@@ -47,8 +60,8 @@ test('an exchange record with its strings, headers and bodies decodes field by f
 		r->flags = HTTP1_REQ_KEEP_ALIVE | HTTP1_RES_UPGRADE | HTTP1_REQ_HAS_BODY | HTTP1_RES_HAS_BODY |
 			HTTP1_RES_BODY_TRUNCATED | HTTP1_RES_ENDED_BY_EOF;
 		r->role = 2; r->req_version = 0x11; r->res_version = 0x10; r->request_id = 0x7ffffc02U;
-		memcpy(buf + sizeof(*r), tail, sizeof(tail) - 1);
-		dump_record(buf, sizeof(buf));`);
+		memcpy(buf + sizeof(*r), tail, t - tail);
+		dump_record(buf, sizeof(*r) + (t - tail));`);
 	const [rec] = [...ringBufferRecords(toArrayBuffer(bytes))];
 	const ev = decodeHttp1Event(rec!);
 	const request = {
@@ -123,6 +136,22 @@ test('an exchange record with its strings, headers and bodies decodes field by f
 		endNs: 5000,
 		latencyNs: 4000,
 	});
+	// Header names by key: what a name's values show is asked once per keyed name (the
+	// capture's redaction), and every time for a name without a key.
+	const asked: string[] = [];
+	const names = new HeaderNames((n) => {
+		asked.push(n);
+		return n === 'Host' ? 'REDACTED' : undefined;
+	});
+	for (let i = 0; i < 2; i++) {
+		const named = decodeHttp1ExchangeRecord(rec!, names);
+		assert.deepEqual(named.requestHeaders, [
+			['Host', 'REDACTED'],
+			['X-', ''],
+		]);
+		assert.deepEqual(named.responseHeaders, [['Set', 'été']]);
+	}
+	assert.deepEqual(asked, ['Host', 'X-', 'Set', 'Set']);
 	for (const cut of [4, 100 - 16]) {
 		assert.throws(() => decodeHttp1ExchangeRecord(new DataView(rec!.buffer, rec!.byteOffset, rec!.byteLength - cut)));
 	}
@@ -171,14 +200,17 @@ test('connection and request start records decode; stats of another length throw
 
 test('damaged or random http1 records decode inside their bytes or throw one one-line Error', () => {
 	const exchange = cBytes(`
-		static const char tail[] = "GET" "/x" "OK" "\\x01\\0\\0\\0\\x01\\0\\0\\0" "a" "b" "body";
-		unsigned char buf[sizeof(struct http1_exchange_record) + sizeof(tail) - 1];
+		struct http1_header h = {7, 1, 1};
+		unsigned char tail[64], *t = tail;
+		memcpy(t, "GET/xOK", 7); t += 7;
+		memcpy(t, &h, sizeof(h)); t += sizeof(h); memcpy(t, "abbody", 6); t += 6;
+		unsigned char buf[sizeof(struct http1_exchange_record) + 64];
 		struct http1_exchange_record *r = (void *)buf;
 		memset(buf, 0, sizeof(buf));
 		r->type = HTTP1_EV_EXCHANGE; r->url_len = 2; r->status_text_len = 2; r->req_header_count = 1;
 		r->res_body_len = 4; r->method_len = 3; r->flags = HTTP1_RES_HAS_BODY;
-		memcpy(buf + sizeof(*r), tail, sizeof(tail) - 1);
-		dump(buf, sizeof(buf));`);
+		memcpy(buf + sizeof(*r), tail, t - tail);
+		dump(buf, sizeof(*r) + (t - tail));`);
 	const valid = decodeHttp1Event(view(exchange));
 	assert.ok(valid.type === 'exchange' && valid.exchange.request.headers[0]![1] === 'b');
 	const type = fc.constantFrom(64, 65, 66, 67);

@@ -90,8 +90,8 @@ export interface Http1ExchangeEvent {
 /**
  * An exchange as the collector's capture takes it: only what a request record needs, flat, with
  * no message objects and no BigInts (timestamps are kernel monotonic ns as numbers: exact for
- * 104 days of uptime, then to a few ns). Header tuples are fresh per record: the capture may
- * replace a value in place (redaction).
+ * 104 days of uptime, then to a few ns). Header values are as the decoder's HeaderNames said
+ * (the capture's redaction).
  */
 export interface Http1ExchangeRecord {
 	type: 'exchangeRecord';
@@ -244,11 +244,11 @@ function decodeExchange(v: DataView, tsNs: bigint, tgid: number): Http1ExchangeE
 	const resHeaderList: [string, string][] = [];
 	for (let i = 0; i < reqHeaders + resHeaders; i++) {
 		const off = HTTP1_EXCHANGE_RECORD_SIZE + at;
-		if (off + 8 > textEnd) throw new Error('http1 exchange headers run past their record');
-		const nameEnd = at + 8 + v.getUint32(off, true);
-		const valueEnd = nameEnd + v.getUint32(off + 4, true);
+		if (off + HEADER_HEAD > textEnd) throw new Error('http1 exchange headers run past their record');
+		const nameEnd = at + HEADER_HEAD + v.getUint32(off + 4, true);
+		const valueEnd = nameEnd + v.getUint32(off + 8, true);
 		if (valueEnd > text.length) throw new Error('http1 exchange headers run past their record');
-		(i < reqHeaders ? reqHeaderList : resHeaderList).push([text.slice(at + 8, nameEnd), text.slice(nameEnd, valueEnd)]);
+		(i < reqHeaders ? reqHeaderList : resHeaderList).push([text.slice(at + HEADER_HEAD, nameEnd), text.slice(nameEnd, valueEnd)]);
 		at = valueEnd;
 	}
 	if (at !== text.length) throw new Error('http1 exchange record has bytes past its fields');
@@ -309,11 +309,51 @@ function httpVersion(version: number): string {
 	return (major === 1 ? HTTP_VERSIONS[minor] : undefined) ?? `${major}.${minor}`;
 }
 
+/** struct http1_header: {u32 name_key, u32 name_len, u32 value_len} before a header's name. */
+export const HTTP1_HEADER_SIZE = 12;
+const HEADER_HEAD = HTTP1_HEADER_SIZE;
+/** HTTP1_HEADER_NAME_KEYS. */
+export const HTTP1_HEADER_NAME_KEYS = 4096;
+
+interface HeaderName {
+	key: number;
+	name: string;
+	value: string | undefined;
+}
+
+/**
+ * What was made of each header name the tracker keyed (name_key): its string, and what its values
+ * show instead of themselves (`valueOf`: a redaction), decided once per name rather than per
+ * header. One per tracker: keys are a tracker's own.
+ */
+export class HeaderNames {
+	readonly #slots: (HeaderName | undefined)[] = new Array(HTTP1_HEADER_NAME_KEYS);
+	readonly #valueOf: (name: string) => string | undefined;
+
+	/** `valueOf(name)`: the value every header of that name shows, or undefined for its own. */
+	constructor(valueOf: (name: string) => string | undefined) {
+		this.#valueOf = valueOf;
+	}
+
+	get(key: number): HeaderName | undefined {
+		const e = this.#slots[key % HTTP1_HEADER_NAME_KEYS];
+		return key !== 0 && e?.key === key ? e : undefined;
+	}
+
+	add(key: number, name: string): HeaderName {
+		const e: HeaderName = { key, name, value: this.#valueOf(name) };
+		// The tracker's live keys are consecutive: no two share a slot.
+		if (key !== 0) this.#slots[key % HTTP1_HEADER_NAME_KEYS] = e;
+		return e;
+	}
+}
+
 /**
  * An exchange record (HTTP1_EV_EXCHANGE) as an Http1ExchangeRecord; the same checks as
- * decodeHttp1Event: a short or inconsistent record throws.
+ * decodeHttp1Event: a short or inconsistent record throws. With `names`, header names are taken
+ * from it by key, and values replaced as it says.
  */
-export function decodeHttp1ExchangeRecord(v: DataView): Http1ExchangeRecord {
+export function decodeHttp1ExchangeRecord(v: DataView, names?: HeaderNames): Http1ExchangeRecord {
 	if (v.byteLength < HTTP1_EXCHANGE_RECORD_SIZE) throw new Error('short http1 exchange record');
 	if (v.getUint32(8, true) !== HTTP1_EV_EXCHANGE) throw new Error(`http1 record of type ${v.getUint32(8, true)} is not an exchange`);
 	const urlLen = v.getUint32(88, true);
@@ -333,11 +373,21 @@ export function decodeHttp1ExchangeRecord(v: DataView): Http1ExchangeRecord {
 	const responseHeaders: [string, string][] = [];
 	for (let i = 0; i < reqHeaders + resHeaders; i++) {
 		const off = HTTP1_EXCHANGE_RECORD_SIZE + at;
-		if (off + 8 > textEnd) throw new Error('http1 exchange headers run past their record');
-		const nameEnd = at + 8 + v.getUint32(off, true);
-		const valueEnd = nameEnd + v.getUint32(off + 4, true);
+		if (off + HEADER_HEAD > textEnd) throw new Error('http1 exchange headers run past their record');
+		const nameEnd = at + HEADER_HEAD + v.getUint32(off + 4, true);
+		const valueEnd = nameEnd + v.getUint32(off + 8, true);
 		if (valueEnd > text.length) throw new Error('http1 exchange headers run past their record');
-		(i < reqHeaders ? requestHeaders : responseHeaders).push([text.slice(at + 8, nameEnd), text.slice(nameEnd, valueEnd)]);
+		let name: string;
+		let value: string | undefined;
+		if (names) {
+			const key = v.getUint32(off, true);
+			let known = names.get(key);
+			// A name of another length is not the keyed one (a damaged record): taken as it is.
+			if (!known || known.name.length !== nameEnd - at - HEADER_HEAD) known = names.add(known ? 0 : key, text.slice(at + HEADER_HEAD, nameEnd));
+			name = known.name;
+			value = known.value;
+		} else name = text.slice(at + HEADER_HEAD, nameEnd);
+		(i < reqHeaders ? requestHeaders : responseHeaders).push([name, value ?? text.slice(nameEnd, valueEnd)]);
 		at = valueEnd;
 	}
 	if (at !== text.length) throw new Error('http1 exchange record has bytes past its fields');

@@ -31,7 +31,7 @@ size_t HeadersSize(const Http1Head &h)
 {
 	size_t n = 0;
 	for (const auto &kv : h.headers)
-		n += 8 + kv.first.size() + kv.second.size();
+		n += sizeof(struct http1_header) + kv.first.size() + kv.second.size();
 	return n;
 }
 
@@ -41,20 +41,21 @@ uint8_t *Put(uint8_t *p, const std::string &s)
 	return p + s.size();
 }
 
-uint8_t *PutHeaders(uint8_t *p, const Http1Head &h)
+uint8_t *PutHeaders(uint8_t *p, const Http1Head &h, HeaderNameKeys &names)
 {
 	for (const auto &kv : h.headers) {
-		uint32_t lens[2] = {static_cast<uint32_t>(kv.first.size()),
-				    static_cast<uint32_t>(kv.second.size())};
-		memcpy(p, lens, sizeof(lens));
-		p = Put(p + sizeof(lens), kv.first);
+		struct http1_header head = {names.Key(kv.first),
+					    static_cast<__u32>(kv.first.size()),
+					    static_cast<__u32>(kv.second.size())};
+		memcpy(p, &head, sizeof(head));
+		p = Put(p + sizeof(head), kv.first);
 		p = Put(p, kv.second);
 	}
 	return p;
 }
 
 void WriteExchange(uint32_t tgid, uint64_t ssl, int32_t fd, uint32_t gen, uint32_t request_id,
-		   const Http1Exchange &ex, RecordSink &out)
+		   const Http1Exchange &ex, HeaderNameKeys &names, RecordSink &out)
 {
 	const Http1Message &req = ex.request;
 	const Http1Message &res = ex.response;
@@ -103,22 +104,37 @@ void WriteExchange(uint32_t tgid, uint64_t ssl, int32_t fd, uint32_t gen, uint32
 	p = Put(p, req.head.method);
 	p = Put(p, req.head.url);
 	p = Put(p, res.head.status_text);
-	p = PutHeaders(p, req.head);
-	p = PutHeaders(p, res.head);
+	p = PutHeaders(p, req.head, names);
+	p = PutHeaders(p, res.head, names);
 	p = Put(p, req.body);
 	Put(p, res.body);
 }
 
 } // namespace
 
+uint32_t HeaderNameKeys::Key(const std::string &name)
+{
+	if (name.size() > kMaxKeyedName)
+		return 0;
+	auto it = keys_.find(name);
+	if (it != keys_.end())
+		return it->second;
+	if (keys_.size() >= HTTP1_HEADER_NAME_KEYS)
+		keys_.clear(); // the next keys are new numbers: a key never names two names
+	if (++next_ == 0)
+		next_ = 1;
+	keys_.emplace(name, next_);
+	return next_;
+}
+
 struct Http1Tracker::Conn : public Http1ExchangeSink {
-	Conn(uint32_t tgid, uint64_t ssl, uint32_t max_body)
-		: tgid(tgid), ssl(ssl), http(max_body, this)
+	Conn(uint32_t tgid, uint64_t ssl, uint32_t max_body, HeaderNameKeys &names)
+		: tgid(tgid), ssl(ssl), names(names), http(max_body, this)
 	{
 	}
 	void OnExchange(Http1Exchange &ex) override
 	{
-		WriteExchange(tgid, ssl, fd, gen, RequestId(ex.request.start_ns), ex, *out);
+		WriteExchange(tgid, ssl, fd, gen, RequestId(ex.request.start_ns), ex, names, *out);
 	}
 	// The id of the read the request began with: reads come in order, and so do the requests
 	// they begin, so ids of reads older than it began no request (and a second request begun
@@ -136,6 +152,7 @@ struct Http1Tracker::Conn : public Http1ExchangeSink {
 
 	uint32_t tgid;
 	uint64_t ssl;
+	HeaderNameKeys &names;
 	int32_t fd = -1;
 	uint32_t gen = 0;
 	uint64_t last_ns = 0;
@@ -270,7 +287,7 @@ Http1Tracker::Conn *Http1Tracker::State(uint32_t tgid, uint64_t ssl, int32_t fd,
 		if (count_ >= opts_.max_connections)
 			EvictOldest(out);
 		uint32_t max_body = bodies_.count(tgid) ? opts_.max_body_bytes : 0;
-		auto owned = std::make_unique<Conn>(tgid, ssl, max_body);
+		auto owned = std::make_unique<Conn>(tgid, ssl, max_body, names_);
 		c = owned.get();
 		by_pid_[tgid][ssl] = std::move(owned);
 		count_++;

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "http1-parser.h"
+#include "http1-records.h"
 
 namespace firesight {
 
@@ -33,6 +34,20 @@ class VectorSink : public RecordSink {
 public:
 	uint8_t *Reserve(size_t len) override;
 	std::vector<uint8_t> bytes;
+};
+
+// Header names as numbers (HTTP1_HEADER_NAME_KEYS in http1-records.h): the same name (bytes)
+// gets the same key while it is in the table, and a key is never given to another name, so
+// JavaScript keeps what it made of a name (its string, whether it is a secret) per key.
+class HeaderNameKeys {
+public:
+	// 0 for a name too long to key.
+	uint32_t Key(const std::string &name);
+
+private:
+	static constexpr size_t kMaxKeyedName = 256;
+	std::unordered_map<std::string, uint32_t> keys_;
+	uint32_t next_ = 0;
 };
 
 struct Http1TrackerOptions {
@@ -89,6 +104,7 @@ private:
 	std::unordered_map<uint32_t, std::unordered_map<uint64_t, std::unique_ptr<Conn>>> by_pid_;
 	std::unordered_map<SocketKey, Conn *, SocketKeyHash> by_socket_;
 	std::unordered_set<uint32_t> bodies_;
+	HeaderNameKeys names_;
 	size_t count_ = 0;
 	uint64_t last_sweep_ns_ = 0;
 	// Totals of ended connections; open ones are added when asked.

@@ -1,5 +1,6 @@
 import { loadAddon, type RawHttp1Tracker } from './addon.ts';
 import {
+	type HeaderNames,
 	decodeHttp1ExchangeRecord,
 	decodeHttp1Stats,
 	HTTP1_EV_EXCHANGE,
@@ -42,16 +43,23 @@ export type TlsStreamEvent = Exclude<TlsEvent, Http1ExchangeEvent | TlsTickEvent
  * Every record of a framed batch, decoded, handed to `each` in order; `onError` gets what does not
  * decode. The frames are walked here rather than through ringBufferRecords' generator: this runs
  * for every record the collector gets, and an iterator result per record is garbage to collect.
- * With `flat`, exchanges come as Http1ExchangeRecords (what the collector's capture reads).
+ * With `flat`, exchanges come as Http1ExchangeRecords (what the collector's capture reads), their
+ * header names and values as `flat.names` says.
  */
 export function forEachTlsEvent(batch: ArrayBuffer, onError: (err: Error) => void, each: (ev: TlsEvent) => void): void;
-export function forEachTlsEvent(batch: ArrayBuffer, onError: (err: Error) => void, each: (ev: TlsStreamEvent) => void, flat: true): void;
+export function forEachTlsEvent(
+	batch: ArrayBuffer,
+	onError: (err: Error) => void,
+	each: (ev: TlsStreamEvent) => void,
+	flat: { names?: HeaderNames },
+): void;
 export function forEachTlsEvent(
 	batch: ArrayBuffer,
 	onError: (err: Error) => void,
 	each: ((ev: TlsEvent) => void) | ((ev: TlsStreamEvent) => void),
-	flat = false,
+	flat?: { names?: HeaderNames },
 ): void {
+	const names = flat?.names;
 	const emit = each as (ev: TlsEvent | Http1ExchangeRecord) => void;
 	const view = new DataView(batch);
 	const end = batch.byteLength;
@@ -69,7 +77,7 @@ export function forEachTlsEvent(
 		let ev: TlsEvent | Http1ExchangeRecord | undefined;
 		try {
 			const v = new DataView(batch, start, len);
-			ev = flat && len >= 16 && v.getUint32(8, true) === HTTP1_EV_EXCHANGE ? decodeHttp1ExchangeRecord(v) : decodeTlsEvent(v);
+			ev = flat && len >= 16 && v.getUint32(8, true) === HTTP1_EV_EXCHANGE ? decodeHttp1ExchangeRecord(v, names) : decodeTlsEvent(v);
 		} catch (err) {
 			onError(err as Error);
 		}

@@ -1,5 +1,5 @@
 import { loadAddon, type RawTlsTracer } from './addon.ts';
-import { decodeHttp1Stats, type Http1ConnEvent, type Http1Stat } from './http1-records.ts';
+import { decodeHttp1Stats, HeaderNames, type Http1ConnEvent, type Http1Stat } from './http1-records.ts';
 import { decodeTlsBatch, forEachTlsEvent, http1Config, type Http1TrackerOptions, type TlsStreamEvent } from './http1-tracker.ts';
 import { checkBpfPrerequisites, toNativeError } from './native-error.ts';
 import { decodeTlsCounters, type TlsCounter } from './tls-records.ts';
@@ -50,6 +50,11 @@ export interface TlsTracerOptions {
 	/** Records that could not be decoded (a layout mismatch): counted, never thrown into the poll loop. */
 	onDecodeError?: (err: Error) => void;
 	/**
+	 * What the exchanges' headers of a name show in place of their values (a redaction), asked
+	 * once per header name; undefined keeps the value.
+	 */
+	headerValue?: (name: string) => string | undefined;
+	/**
 	 * Keep each thread's current HTTP request, which the profiler stamps its samples with, and
 	 * give request-starting reads their id (bpf/request-context.h). On unless turned off.
 	 */
@@ -92,6 +97,7 @@ export class TlsTracer {
 			this.#decodeErrors++;
 			options.onDecodeError?.(err);
 		};
+		const flat = { names: new HeaderNames(options.headerValue ?? (() => undefined)) };
 		this.#deliver = (batch: ArrayBuffer) => {
 			// A wake-up's records go out a few at a time: decoded all at once, a whole batch of
 			// exchanges would be alive together, and the garbage collector would copy them.
@@ -105,7 +111,7 @@ export class TlsTracer {
 					options.onEvents(chunk);
 					chunk = [];
 				},
-				true,
+				flat,
 			);
 			if (chunk.length > 0) options.onEvents(chunk);
 		};

@@ -110,6 +110,9 @@ export class TlsCapture extends EventEmitter<TlsCaptureEvents> {
 				...(this.#opts.maxConnections !== undefined ? { maxConnections: this.#opts.maxConnections } : {}),
 			},
 			captureBodies: [...this.#bodies],
+			// The collector's one place of header redaction: decided once per header name, applied
+			// as the exchanges are decoded, so no header leaves with a secret value.
+			headerValue: (name) => (isSecretHeader(name, this.#rules) ? REDACTED_VALUE : undefined),
 			onEvents: (events) => this.#onEvents(events),
 			onDecodeError: (err) => this.emit('error', err),
 		});
@@ -252,8 +255,6 @@ export class TlsCapture extends EventEmitter<TlsCaptureEvents> {
 	#onExchange(x: Http1ExchangeRecord): void {
 		const parts = this.#url(x.url);
 		const ends = this.#tracker.ends(x.tgid, x.ssl, x.fd, x.gen);
-		redactInPlace(x.requestHeaders, this.#rules);
-		redactInPlace(x.responseHeaders, this.#rules);
 		const r: RequestRecord = {
 			ts: this.#clockMs - (this.#clockNs - x.startNs) / 1e6,
 			pid: x.tgid,
@@ -297,14 +298,6 @@ interface UrlParts {
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: false });
-
-/**
- * The collector's one place of header redaction: secret values replaced in the record's own
- * tuples, which are fresh per record (Http1ExchangeRecord), so nothing is copied.
- */
-function redactInPlace(headers: [string, string][], rules: RedactionRules): void {
-	for (const h of headers) if (isSecretHeader(h[0], rules)) h[1] = REDACTED_VALUE;
-}
 
 function zeroHttp1(): Record<Http1Stat, number> {
 	return {
