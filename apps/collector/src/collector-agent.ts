@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import type { UnwindMode } from '@firesight/native';
-import type { Features } from '@firesight/protocol';
+import type { Features, WarmUp } from '@firesight/protocol';
 import { UserError } from './command.ts';
 import type { Feature, FeatureContext, FeatureDefinition } from './feature.ts';
 import { HubStream, type HubStreamOptions } from './hub-stream.ts';
@@ -104,12 +104,10 @@ export function startCollector(options: CollectorOptions): Collector {
 	// The kernel drains are cheap; twice a second keeps a sample's way to the browser under a
 	// second (a tick plus the hop to the hub).
 	const liveMs = options.liveMs ?? 1000;
-	let liveAt = 0;
 	const table = new ProcessTable({
 		onNewProcess: (pid) => running.forEach(({ feature }) => feature.processStarted?.(pid)),
 		onExit: (pid) => running.forEach(({ feature }) => feature.processExited?.(pid)),
 	});
-	table.scan(Date.now());
 	let windowStart = Date.now();
 
 	const drops = (): Record<string, number> => {
@@ -121,6 +119,24 @@ export function startCollector(options: CollectorOptions): Collector {
 		out['live.processesCut'] = table.rowsCut;
 		return out;
 	};
+	const warmingUp = (): WarmUp[] => {
+		const out: WarmUp[] = [];
+		for (const { name, feature } of running) {
+			const w = feature.warmingUp?.();
+			if (w) out.push({ feature: name, ...w });
+		}
+		return out;
+	};
+	const sendLive = (ts: number) => {
+		let processes = table.scan(ts);
+		for (const { feature } of running) processes = feature.processRows?.(processes) ?? processes;
+		const spool = { messages: stream.counters.spooled, bytes: stream.counters.spooledBytes };
+		stream.send({ type: 'live', stats: { host, ts, frequencyHz, processes, drops: drops(), features, spool, warmingUp: warmingUp() } });
+	};
+	// The first live stats go out at once, not after a tick: the hub knows this host's features,
+	// and a warm-up that has begun, from the start (CPU shares are 0 until the next measure).
+	let liveAt = Date.now();
+	sendLive(liveAt);
 	/** Runs one step of every feature; a failing one is logged once per run of failures. */
 	const each = async (step: (feature: Feature) => void | Promise<void>) => {
 		for (const r of running) {
@@ -139,10 +155,7 @@ export function startCollector(options: CollectorOptions): Collector {
 		// A tick's early by up to its jitter: measured against half a tick less, 1 s stays 1 s.
 		if (ts - liveAt >= liveMs - (options.tickMs ?? 500) / 2) {
 			liveAt = ts;
-			let processes = table.scan(ts);
-			for (const { feature } of running) processes = feature.processRows?.(processes) ?? processes;
-			const spool = { messages: stream.counters.spooled, bytes: stream.counters.spooledBytes };
-			stream.send({ type: 'live', stats: { host, ts, frequencyHz, processes, drops: drops(), features, spool } });
+			sendLive(ts);
 		} else table.discover(ts);
 		if (ts - windowStart >= windowMs) {
 			windowStart = ts;

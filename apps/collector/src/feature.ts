@@ -1,4 +1,4 @@
-import type { DataMessage, ProcessRow } from '@firesight/protocol';
+import type { DataMessage, ProcessRow, WarmUp } from '@firesight/protocol';
 
 /** What the agent gives a feature when it starts it. */
 export interface FeatureContext {
@@ -30,6 +30,11 @@ export interface Feature {
 	 * `<feature>.<counter>` in LiveStats.drops, and so in /metrics and the UI.
 	 */
 	drops(): Record<string, number>;
+	/**
+	 * While the feature is running but not sending data yet (the profiler loading unwind tables),
+	 * since when and how far; the agent reports it in LiveStats.warmingUp, so the dashboard says so.
+	 */
+	warmingUp?(): Omit<WarmUp, 'feature'> | undefined;
 	/** Sends what is pending and detaches. */
 	stop(): Promise<void>;
 }

@@ -24,6 +24,14 @@ test('no collector connected explains an unfiltered empty profile', () => {
 	assert.equal(emptyProfileReason({ ...base, connectedCollectors: null }).kind, 'no-samples-in-range');
 });
 
+test("a host's profiler warming up explains an empty range up to now, not a fixed one", () => {
+	const warmUps = [{ host: 'web-1', feature: 'profile', sinceMs: 1_000, tablesLoaded: 3 }];
+	assert.deepEqual(emptyProfileReason({ ...base, warmUps }), { kind: 'warming-up', warmUps });
+	assert.deepEqual(emptyProfileReason(withQuery({ pid: 42 }, { warmUps, liveProcess: { comm: 'x' } })), { kind: 'warming-up', warmUps });
+	assert.equal(emptyProfileReason(withQuery({ range: fixed }, { warmUps })).kind, 'no-samples-in-range');
+	assert.equal(emptyProfileReason({ ...base, warmUps: [] }).kind, 'no-samples-in-range');
+});
+
 test('no samples in range, told apart for a moving and a fixed range', () => {
 	assert.deepEqual(emptyProfileReason(base), { kind: 'no-samples-in-range', fixedRange: false });
 	assert.deepEqual(emptyProfileReason(withQuery({ range: fixed })), { kind: 'no-samples-in-range', fixedRange: true });

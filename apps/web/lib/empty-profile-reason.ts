@@ -1,4 +1,5 @@
 import { widerPreset, type ProfileQueryState, type RangePresetId } from './profile-query.ts';
+import type { HostWarmUp } from './profiler-warm-up.ts';
 
 /** What the hub answered about a pid (the `processes.find` procedure). */
 export type PidLookup = { known: false } | { known: true; live: boolean; host: string; comm: string; lastMs: number };
@@ -11,6 +12,8 @@ export interface EmptyProfileContext {
 	lookup: PidLookup | null;
 	/** Collectors connected to the hub; null while the page does not know yet. */
 	connectedCollectors: number | null;
+	/** The query's hosts whose profiler is warming up now (see profilerWarmUps). */
+	warmUps?: readonly HostWarmUp[];
 }
 
 /** Why a merged profile has no samples, with what the page needs to say so and offer a way out. */
@@ -22,11 +25,22 @@ export type EmptyProfileReason =
 	/** No host has ever reported the pid (`seen: false`), or the hub has not said (`seen: null`). */
 	| { kind: 'pid-not-found'; pid: number; seen: false | null; widerPreset: RangePresetId | null }
 	| { kind: 'no-collector' }
+	/** A host's profiler loads the running processes' unwind tables before its first window. */
+	| { kind: 'warming-up'; warmUps: readonly HostWarmUp[] }
 	| { kind: 'filters-match-nothing'; comm: string }
 	| { kind: 'no-samples-in-range'; fixedRange: boolean };
 
-export function emptyProfileReason({ query, liveProcess, lookup, connectedCollectors }: EmptyProfileContext): EmptyProfileReason {
+export function emptyProfileReason({
+	query,
+	liveProcess,
+	lookup,
+	connectedCollectors,
+	warmUps = [],
+}: EmptyProfileContext): EmptyProfileReason {
 	const fixedRange = query.range.kind === 'absolute';
+	// A range up to now is empty because the profile has not started yet: that first, whatever
+	// the filters (a process's samples wait for the same warm-up). A fixed range is another matter.
+	if (!fixedRange && warmUps.length > 0) return { kind: 'warming-up', warmUps };
 	if (query.pid !== null) {
 		const pid = query.pid;
 		const running = liveProcess ?? (lookup?.known && lookup.live ? lookup : undefined);

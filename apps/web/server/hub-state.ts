@@ -6,6 +6,7 @@ import type {
 	Features,
 	HostStatus,
 	SpoolDepth,
+	WarmUp,
 	LiveServerMessage,
 	LiveStats,
 	ProcessesMessage,
@@ -25,6 +26,8 @@ interface HostEntry {
 	drops: Drops;
 	features: Features | undefined;
 	spool: SpoolDepth | undefined;
+	/** Features warming up as the latest live stats said; forgotten when the host disconnects. */
+	warmingUp: WarmUp[];
 	version: string | undefined;
 	/** The newest snapshot of each kind, by message type. */
 	latest: Map<LatestMessage['type'], LatestMessage>;
@@ -70,6 +73,7 @@ export class HubState extends EventEmitter<HubStateEvents> implements LiveView {
 				drops: {},
 				features: undefined,
 				spool: undefined,
+				warmingUp: [],
 				version: undefined,
 				latest: new Map(),
 			};
@@ -104,6 +108,8 @@ export class HubState extends EventEmitter<HubStateEvents> implements LiveView {
 		const e = this.#hosts.get(host);
 		if (!e) return;
 		e.connections = Math.max(0, e.connections - 1);
+		// A disconnected collector warms nothing up: its next run says again.
+		if (e.connections === 0) e.warmingUp = [];
 		this.emit('status');
 	}
 
@@ -118,6 +124,11 @@ export class HubState extends EventEmitter<HubStateEvents> implements LiveView {
 		e.drops = stats.drops;
 		if (stats.features) e.features = stats.features;
 		if (stats.spool) e.spool = stats.spool;
+		// A warm-up's start, progress and end reach browsers as they happen, not at the next status tick.
+		const warmingUp = stats.warmingUp ?? [];
+		const changed = JSON.stringify(warmingUp) !== JSON.stringify(e.warmingUp);
+		e.warmingUp = warmingUp;
+		if (changed) this.emit('status');
 		this.setLatest({ type: 'processes', host: stats.host, ts: stats.ts, rows: stats.processes });
 	}
 
@@ -178,6 +189,7 @@ export class HubState extends EventEmitter<HubStateEvents> implements LiveView {
 				...(e.version === undefined ? {} : { version: e.version }),
 				...(e.features === undefined ? {} : { features: e.features }),
 				...(e.spool === undefined ? {} : { spool: e.spool }),
+				...(e.warmingUp.length === 0 ? {} : { warmingUp: e.warmingUp }),
 			}))
 			.sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0));
 	}

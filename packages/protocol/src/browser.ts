@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { liveConnectionsMessageSchema } from './connections.ts';
 import { limits } from './limits.ts';
-import { dropsSchema, featuresSchema, processRowSchema, spoolDepthSchema } from './live.ts';
+import { dropsSchema, featuresSchema, processRowSchema, spoolDepthSchema, warmUpSchema } from './live.ts';
 import { liveRequestsMessageSchema } from './requests.ts';
 import { frequencySchema, hostSchema, timestampSchema } from './profile-window.ts';
 
@@ -26,6 +26,8 @@ export const hostStatusSchema = z.object({
 	features: featuresSchema.optional(),
 	/** The collector's spool as its latest live stats reported it. */
 	spool: spoolDepthSchema.optional(),
+	/** Its features still warming up, as its latest live stats reported them (while connected). */
+	warmingUp: z.array(warmUpSchema).max(limits.features).optional(),
 });
 export type HostStatus = z.infer<typeof hostStatusSchema>;
 

@@ -19,11 +19,13 @@ export {
 	featuresSchema,
 	liveStatsSchema,
 	spoolDepthSchema,
+	warmUpSchema,
 	type ProcessRow,
 	type Drops,
 	type Features,
 	type LiveStats,
 	type SpoolDepth,
+	type WarmUp,
 } from './live.ts';
 export {
 	PROTOCOL_VERSION,

@@ -45,6 +45,22 @@ export type Features = z.infer<typeof featuresSchema>;
 export const spoolDepthSchema = z.object({ messages: z.number().int().min(0), bytes: z.number().int().min(0) });
 export type SpoolDepth = z.infer<typeof spoolDepthSchema>;
 
+/**
+ * A feature still getting ready to send data: the CPU profiler, on the whole host, loads the
+ * unwind tables of the processes already running before its first window (up to 30 s). Reported
+ * while it lasts, so an empty Profiles page says so rather than "no data".
+ */
+export const warmUpSchema = z.object({
+	feature: z.string().max(limits.shortString),
+	/** When it began, by the collector's clock. */
+	sinceMs: timestampSchema,
+	/** Unwind tables loaded into the kernel so far. */
+	tablesLoaded: z.number().int().min(0).optional(),
+	/** Processes whose mappings are still to be read. */
+	processesQueued: z.number().int().min(0).optional(),
+});
+export type WarmUp = z.infer<typeof warmUpSchema>;
+
 export const liveStatsSchema = z.object({
 	host: hostSchema,
 	ts: timestampSchema,
@@ -55,5 +71,7 @@ export const liveStatsSchema = z.object({
 	features: featuresSchema.optional(),
 	/** Absent from older collectors. */
 	spool: spoolDepthSchema.optional(),
+	/** Features warming up now; absent (or empty) once none is. */
+	warmingUp: z.array(warmUpSchema).max(limits.features).optional(),
 });
 export type LiveStats = z.infer<typeof liveStatsSchema>;

@@ -80,6 +80,11 @@ export function profilingFeature(options: { frequency: number; unwind?: UnwindMo
 					for (const pid of exited) sampler.symbolizer.forget(pid);
 					exited.clear();
 				},
+				warmingUp: () => {
+					if (!warmingUp) return undefined;
+					const tables = sampler.unwinding?.tracker.stats();
+					return { sinceMs: warmUpStart, ...(tables ? { tablesLoaded: tables.tables, processesQueued: tables.queued } : {}) };
+				},
 				drops() {
 					const k = last?.counters;
 					const symbols = sampler.symbolizer.stats();

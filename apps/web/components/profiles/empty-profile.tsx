@@ -3,6 +3,7 @@ import type { EmptyProfileReason } from '../../lib/empty-profile-reason.ts';
 import { formatDateTime } from '../../lib/format.ts';
 import { findPreset, type ProfileQueryState } from '../../lib/profile-query.ts';
 import { EmptyState } from '../common/empty-state.tsx';
+import { ProfilerWarmUpState } from './profiler-warm-up.tsx';
 
 interface EmptyProfileProps {
 	reason: EmptyProfileReason;
@@ -73,6 +74,8 @@ export function EmptyProfile({ reason, range, navigate }: EmptyProfileProps) {
 				</EmptyState>
 			);
 		}
+		case 'warming-up':
+			return <ProfilerWarmUpState warmUps={reason.warmUps} />;
 		case 'no-collector':
 			return (
 				<EmptyState

@@ -19,6 +19,8 @@ import { EmptyState } from '../common/empty-state.tsx';
 import { PageHead } from '../common/page-head.tsx';
 import { useLive } from '../live/live-provider.tsx';
 import { EmptyProfile } from './empty-profile.tsx';
+import { ProfilerWarmUpNotice } from './profiler-warm-up.tsx';
+import { profilerWarmUps } from '../../lib/profiler-warm-up.ts';
 import { ProfilePanels } from './profile-panels.tsx';
 import { CpuTimeline } from './cpu-timeline.tsx';
 import { NodePerfMapHint } from './node-perf-map-hint.tsx';
@@ -86,6 +88,7 @@ export function ProfilesView() {
 	const request = data?.request;
 	const range = request ?? resolveRange(query.range, Date.now());
 	const connectedCollectors = live.status ? live.status.hosts.filter((host) => host.connected).length : null;
+	const warmUps = useMemo(() => profilerWarmUps(live.status?.hosts, query.hosts), [live.status, query.hosts]);
 
 	let body;
 	if (error && !data) {
@@ -112,7 +115,7 @@ export function ProfilesView() {
 			</section>
 		);
 	} else if (total === 0) {
-		const reason = emptyProfileReason({ query, liveProcess, lookup: pidLookup, connectedCollectors });
+		const reason = emptyProfileReason({ query, liveProcess, lookup: pidLookup, connectedCollectors, warmUps });
 		body = (
 			<section className="panel">
 				<EmptyProfile reason={reason} range={range} navigate={navigate} />
@@ -168,6 +171,7 @@ export function ProfilesView() {
 					pprofHref={pprofHref(request ?? { ...range, pid: query.pid, comm: query.comm, endpoint: query.endpoint, hosts: query.hosts })}
 				/>
 				<QueryWarnings warnings={warnings} onClean={() => navigate({})} />
+				{total > 0 && query.range.kind !== 'absolute' && <ProfilerWarmUpNotice warmUps={warmUps} />}
 				<ProfileSummary data={data} error={error} liveProcess={liveProcess} following={follow.following} />
 			</section>
 

@@ -1,0 +1,36 @@
+import { describeWarmUp, hostList, type HostWarmUp } from '../../lib/profiler-warm-up.ts';
+import { EmptyState } from '../common/empty-state.tsx';
+
+const WHY =
+	'Before its first profile window the collector loads the unwind tables of the processes already running (up to 30 s), so their stacks are whole from the first sample.';
+
+/** An empty profile explained: the hosts' profilers have not started yet. */
+export function ProfilerWarmUpState({ warmUps }: { warmUps: readonly HostWarmUp[] }) {
+	const one = warmUps.length === 1 ? warmUps[0] : undefined;
+	return (
+		<EmptyState
+			testId="profile-empty"
+			title={`The CPU profiler on ${hostList(warmUps)} is warming up`}
+			detail={`${WHY} Samples appear once it is done; this page updates by itself.`}
+		>
+			<span className="toolbar-note" data-testid="profile-warm-up">
+				<span className="spinner" />
+				{one ? describeWarmUp(one) : warmUps.map((w) => `${w.host}: ${describeWarmUp(w)}`).join('; ')}
+			</span>
+		</EmptyState>
+	);
+}
+
+/** Beside a profile that has samples: some hosts in it are not in it yet. */
+export function ProfilerWarmUpNotice({ warmUps }: { warmUps: readonly HostWarmUp[] }) {
+	if (warmUps.length === 0) return null;
+	return (
+		<div className="query-warnings" role="status" data-testid="profile-warm-up">
+			<span className="spinner" aria-hidden />
+			<span>
+				The CPU profiler on {hostList(warmUps)} is warming up ({warmUps.map((w) => describeWarmUp(w)).join('; ')}): its samples are not in
+				this profile yet.
+			</span>
+		</div>
+	);
+}
