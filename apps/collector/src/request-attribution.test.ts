@@ -99,6 +99,20 @@ test('requests are bounded: the oldest are forgotten and counted', () => {
 	assert.equal(a.requestFinished(3, 7, 'GET /', 1), `${a.boot}:3`);
 });
 
+test('the table grows to hold every request up to its bound; past it the oldest is forgotten and counted', () => {
+	const a = new RequestAttribution({ boot: 'b', maxRequests: 8192 });
+	const now = readClocks().ns;
+	for (let i = 1; i <= 8192; i++) a.requestStarted(i, 7, now, 'GET /');
+	assert.equal(a.size, 8192);
+	assert.equal(a.stats.requestsForgotten, 0);
+	assert.equal(a.requestFinished(1, 7, 'GET /', 1), 'b:1', 'the first is still known once the table grew');
+	a.requestStarted(8193, 7, now, 'GET /');
+	assert.equal(a.stats.requestsForgotten, 1);
+	assert.equal(a.size, 8192);
+	assert.equal(a.requestFinished(1, 7, 'GET /', 1), undefined);
+	assert.equal(a.requestFinished(8193, 7, 'GET /', 1), 'b:8193');
+});
+
 /** Starts and answers a request `startMs` after `base`, on thread `tid` of pid 7. */
 function served(a: RequestAttribution, base: bigint, id: number, tid: number, endpoint: string, startMs: number, latencyMs: number): void {
 	const startNs = base + BigInt(Math.round(startMs * 1e6));

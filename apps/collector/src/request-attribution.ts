@@ -59,20 +59,6 @@ export interface RequestAttributionStats {
 	samplesLifetimeCut: number;
 }
 
-export interface RequestInfo {
-	pid: number;
-	/** The thread that read it, whose samples it stamps; 0 when not known. */
-	tid: number;
-	/** `METHOD /path/template`, cut to the label's wire limit; '' while the request line is unknown. */
-	endpoint: string;
-	startNs: bigint;
-	latencyMs?: number;
-	/** Decided once, when the window it ended in closes. */
-	slow?: boolean;
-	/** Window closes since `slow` was decided: kept one more for samples drained late. */
-	closesSinceDecided: number;
-}
-
 interface HeldSample {
 	/** Ids in `builder` while in the window they were taken in; frames once carried over. */
 	stack: readonly number[] | readonly Frame[];
@@ -84,23 +70,113 @@ interface HeldSample {
 }
 
 /** Requests still unanswered after this long are forgotten (their connection died unseen). */
-const OPEN_REQUEST_TTL_NS = 600n * 1_000_000_000n;
+const OPEN_REQUEST_TTL_NS = 600e9;
 /** Answered requests this old have had every window they could be labelled in. */
-const ANSWERED_TTL_NS = 120n * 1_000_000_000n;
+const ANSWERED_TTL_NS = 120e9;
+/** Slots a table starts with (it doubles up to maxRequests, rounded up to a power of two). */
+const FIRST_SLOTS = 4096;
+
+/**
+ * The remembered requests, in columns indexed by request id modulo a power of two. The kernel
+ * numbers requests in order, so the slot a new request takes held one a table's length of ids
+ * older: the table doubles (up to its bound) rather than forget a request still there, and past
+ * the bound that oldest request is forgotten (counted). No object per request and no hash map:
+ * at thousands of requests a second, a Map of an object per request, kept for two windows, was
+ * most of what attribution cost the collector (its garbage collection above all).
+ * Times are kernel monotonic ns as numbers (exact for 104 days of uptime, then to a few ns).
+ */
+class RequestTable {
+	mask: number;
+	readonly maxSlots: number;
+	/** 0: the slot is free. */
+	id: Uint32Array;
+	pid: Uint32Array;
+	/** The thread that read it, whose samples it stamps; 0 when not known. */
+	tid: Uint32Array;
+	startNs: Float64Array;
+	/** NaN while it is open. */
+	latencyMs: Float64Array;
+	/** -1 until decided (once, when the window it ended in closes), then 0 or 1. */
+	slow: Int8Array;
+	/** Window closes since `slow` was decided: kept one more for samples drained late. */
+	closes: Uint8Array;
+	/** `METHOD /path/template`, cut to the label's wire limit; '' while the request line is unknown. */
+	endpoint: string[];
+	size = 0;
+
+	constructor(maxRequests: number) {
+		this.maxSlots = 2 ** Math.ceil(Math.log2(Math.max(1, maxRequests)));
+		const slots = Math.min(FIRST_SLOTS, this.maxSlots);
+		this.mask = slots - 1;
+		this.id = new Uint32Array(slots);
+		this.pid = new Uint32Array(slots);
+		this.tid = new Uint32Array(slots);
+		this.startNs = new Float64Array(slots);
+		this.latencyMs = new Float64Array(slots);
+		this.slow = new Int8Array(slots);
+		this.closes = new Uint8Array(slots);
+		this.endpoint = new Array<string>(slots).fill('');
+	}
+
+	/** The slot of request `id`, or -1 when it is not remembered. */
+	slot(id: number): number {
+		const s = id & this.mask;
+		return id !== 0 && this.id[s] === id ? s : -1;
+	}
+
+	remove(s: number): void {
+		if (this.id[s] === 0) return;
+		this.id[s] = 0;
+		this.endpoint[s] = '';
+		this.size--;
+	}
+
+	/** Twice the slots: every remembered request keeps its place modulo the new length. */
+	grow(): void {
+		const old = { ...this.#columns(), endpoint: this.endpoint };
+		const slots = (this.mask + 1) * 2;
+		this.mask = slots - 1;
+		this.id = new Uint32Array(slots);
+		this.pid = new Uint32Array(slots);
+		this.tid = new Uint32Array(slots);
+		this.startNs = new Float64Array(slots);
+		this.latencyMs = new Float64Array(slots);
+		this.slow = new Int8Array(slots);
+		this.closes = new Uint8Array(slots);
+		this.endpoint = new Array<string>(slots).fill('');
+		for (let o = 0; o < old.id.length; o++) {
+			const id = old.id[o]!;
+			if (id === 0) continue;
+			const s = id & this.mask;
+			this.id[s] = id;
+			this.pid[s] = old.pid[o]!;
+			this.tid[s] = old.tid[o]!;
+			this.startNs[s] = old.startNs[o]!;
+			this.latencyMs[s] = old.latencyMs[o]!;
+			this.slow[s] = old.slow[o]!;
+			this.closes[s] = old.closes[o]!;
+			this.endpoint[s] = old.endpoint[o]!;
+		}
+	}
+
+	#columns() {
+		const { id, pid, tid, startNs, latencyMs, slow, closes } = this;
+		return { id, pid, tid, startNs, latencyMs, slow, closes };
+	}
+}
 
 export class RequestAttribution implements SampleAttribution {
 	readonly boot: string;
 	readonly stats: RequestAttributionStats = { samplesUnattributed: 0, requestsForgotten: 0, samplesLifetimeCut: 0 };
 	readonly #slowMs: number;
-	readonly #max: number;
-	readonly #requests = new Map<number, RequestInfo>();
+	readonly #table: RequestTable;
 	#held: HeldSample[] = [];
 	#startsSinceSweep = 0;
 
 	constructor(options: RequestAttributionOptions = {}) {
 		this.boot = options.boot ?? randomBytes(4).toString('hex');
 		this.#slowMs = options.slowMs ?? SLOW_REQUEST_MS;
-		this.#max = options.maxRequests ?? 200_000;
+		this.#table = new RequestTable(options.maxRequests ?? 200_000);
 	}
 
 	/** The wire form of a request id, shared by the request record and its samples. */
@@ -114,19 +190,39 @@ export class RequestAttribution implements SampleAttribution {
 	 * request line, or ''.
 	 */
 	requestStarted(request: number, pid: number, startNs: bigint, endpoint: string, tid = 0): void {
-		// The id wrapped around: the new request goes to the end, with the youngest.
-		this.#requests.delete(request);
-		while (this.#requests.size >= this.#max) {
-			this.#requests.delete(this.#requests.keys().next().value as number);
-			this.stats.requestsForgotten++;
+		if (request === 0) return;
+		const t = this.#table;
+		let s = request & t.mask;
+		const held = t.id[s]!;
+		if (held !== 0 && held !== request) {
+			if (t.mask + 1 < t.maxSlots) {
+				t.grow();
+				s = request & t.mask;
+			}
+			if (t.id[s] !== 0 && t.id[s] !== request) {
+				t.remove(s);
+				this.stats.requestsForgotten++;
+			}
 		}
-		this.#requests.set(request, { pid, tid, endpoint: cutEndpoint(endpoint), startNs, closesSinceDecided: 0 });
+		// An id that wrapped around is a new request: what was kept of the old one goes.
+		t.remove(s);
+		t.id[s] = request;
+		t.pid[s] = pid;
+		t.tid[s] = tid;
+		const start = Number(startNs);
+		t.startNs[s] = start;
+		t.latencyMs[s] = NaN;
+		t.slow[s] = -1;
+		t.closes[s] = 0;
+		t.endpoint[s] = cutEndpoint(endpoint);
+		t.size++;
 		// Without window closes (the profiler is off) nothing else would let go of them.
-		if (++this.#startsSinceSweep >= 4096) {
+		if (++this.#startsSinceSweep >= Math.max(4096, (t.mask + 1) >> 3)) {
 			this.#startsSinceSweep = 0;
-			for (const [id, info] of this.#requests) {
-				const age = startNs - info.startNs;
-				if (age > OPEN_REQUEST_TTL_NS || (info.latencyMs !== undefined && age > ANSWERED_TTL_NS)) this.#requests.delete(id);
+			for (let i = 0; i <= t.mask; i++) {
+				if (t.id[i] === 0) continue;
+				const age = start - t.startNs[i]!;
+				if (age > OPEN_REQUEST_TTL_NS || (!Number.isNaN(t.latencyMs[i]!) && age > ANSWERED_TTL_NS)) t.remove(i);
 			}
 		}
 	}
@@ -137,12 +233,12 @@ export class RequestAttribution implements SampleAttribution {
 	 * `requestId` its record and samples share, or undefined when the request is not known.
 	 */
 	requestFinished(request: number, pid: number, endpoint: string, latencyMs: number): string | undefined {
-		if (request === 0) return undefined;
-		const info = this.#requests.get(request);
+		const t = this.#table;
+		const s = t.slot(request);
 		// Answered already: a request is answered once (an id that wrapped around is another).
-		if (!info || info.pid !== pid || info.latencyMs !== undefined) return undefined;
-		info.endpoint = cutEndpoint(endpoint);
-		info.latencyMs = Math.max(0, latencyMs);
+		if (s < 0 || t.pid[s] !== pid || !Number.isNaN(t.latencyMs[s]!)) return undefined;
+		t.endpoint[s] = cutEndpoint(endpoint);
+		t.latencyMs[s] = Math.max(0, latencyMs);
 		return this.requestId(request);
 	}
 
@@ -151,32 +247,33 @@ export class RequestAttribution implements SampleAttribution {
 	}
 
 	flush(builder: ProfileBuilder, final = false): void {
-		const nowNs = readClocks().ns;
+		const nowNs = Number(readClocks().ns);
+		const t = this.#table;
 		this.#decideSlow();
 		const carried: HeldSample[] = [];
-		const lifetimes = new Lifetimes(this, nowNs);
+		const lifetimes = new Lifetimes(this, t, nowNs);
 		for (const h of this.#held) {
 			const carriedBefore = h.builder === undefined;
-			const info = this.#requests.get(h.request);
-			const known = info !== undefined && info.pid === h.labels.pid;
-			const done = known && info.latencyMs !== undefined;
-			const slowSoFar = known && Number(nowNs - info.startNs) / 1e6 >= this.#slowMs;
-			// Unknown, or open and young enough that it may still turn slow: one more window.
-			const lifetime = known && h.ambiguous ? lifetimes.of(h.request, info) : undefined;
+			const s = t.slot(h.request);
+			const known = s >= 0 && t.pid[s] === h.labels.pid;
+			const done = known && !Number.isNaN(t.latencyMs[s]!);
+			const slowSoFar = known && (nowNs - t.startNs[s]!) / 1e6 >= this.#slowMs;
+			const endpoint = known ? t.endpoint[s]! : '';
+			const lifetime = known && h.ambiguous ? lifetimes.of(h.request, s) : undefined;
 			// Unknown, or open and young enough that it may still turn slow (it, or for an
 			// ambiguous sample a request open before it on the thread): one more window.
-			if (!final && !carriedBefore && (!known || (!done && !slowSoFar) || info.endpoint === '' || lifetime?.wait === true)) {
+			if (!final && !carriedBefore && (!known || (!done && !slowSoFar) || endpoint === '' || lifetime?.wait === true)) {
 				carried.push(carry(h));
 				continue;
 			}
 			let labels: SampleLabels = { pid: h.labels.pid, comm: h.labels.comm };
-			if (known && info.endpoint !== '') {
-				const slow = done ? info.slow === true : slowSoFar;
+			if (known && endpoint !== '') {
+				const slow = done ? t.slow[s] === 1 : slowSoFar;
 				const requestId = lifetime ? lifetime.label : slow ? this.requestId(h.request) : undefined;
 				if (lifetime?.cut === true) this.stats.samplesLifetimeCut += h.weight;
 				labels = {
 					...labels,
-					endpoint: info.endpoint,
+					endpoint,
 					...(requestId !== undefined ? { requestId } : {}),
 					...(h.ambiguous ? { ambiguous: true } : {}),
 				};
@@ -189,52 +286,56 @@ export class RequestAttribution implements SampleAttribution {
 
 	/** Requests remembered now (for tests and the benchmark). */
 	get size(): number {
-		return this.#requests.size;
-	}
-
-	/** The remembered requests, by id (read by `Lifetimes` while a window closes). */
-	get requests(): ReadonlyMap<number, Readonly<RequestInfo>> {
-		return this.#requests;
+		return this.#table.size;
 	}
 
 	/** Slow as a window close decides it: answered and decided, or open and older than the threshold. */
-	isSlow(info: Readonly<RequestInfo>, nowNs: bigint): boolean | undefined {
-		if (info.latencyMs !== undefined) return info.slow === true;
-		return Number(nowNs - info.startNs) / 1e6 >= this.#slowMs ? true : undefined;
+	isSlow(s: number, nowNs: number): boolean | undefined {
+		const t = this.#table;
+		if (!Number.isNaN(t.latencyMs[s]!)) return t.slow[s] === 1;
+		return (nowNs - t.startNs[s]!) / 1e6 >= this.#slowMs ? true : undefined;
 	}
 
 	/** Slow or not, for requests answered since the last close: over the threshold or their endpoint's p99. */
 	#decideSlow(): void {
-		const fresh = new Map<string, RequestInfo[]>();
-		for (const info of this.#requests.values()) {
-			if (info.latencyMs === undefined || info.slow !== undefined) continue;
-			const key = `${info.pid}\0${info.endpoint}`;
-			let list = fresh.get(key);
-			if (!list) fresh.set(key, (list = []));
-			list.push(info);
+		const t = this.#table;
+		// By endpoint, then process: the endpoint strings are shared, so no key is built per request.
+		const fresh = new Map<string, Map<number, number[]>>();
+		for (let s = 0; s <= t.mask; s++) {
+			if (t.id[s] === 0 || t.slow[s] !== -1 || Number.isNaN(t.latencyMs[s]!)) continue;
+			let byPid = fresh.get(t.endpoint[s]!);
+			if (!byPid) fresh.set(t.endpoint[s]!, (byPid = new Map()));
+			let list = byPid.get(t.pid[s]!);
+			if (!list) byPid.set(t.pid[s]!, (list = []));
+			list.push(s);
 		}
-		for (const list of fresh.values()) {
-			const p99 = quantile(
-				list.map((i) => i.latencyMs!).sort((a, b) => a - b),
-				0.99,
-			);
-			for (const info of list) info.slow = isSlowRequest(info.latencyMs!, p99, this.#slowMs);
+		for (const byPid of fresh.values()) {
+			for (const list of byPid.values()) {
+				const p99 = quantile(
+					list.map((s) => t.latencyMs[s]!).sort((a, b) => a - b),
+					0.99,
+				);
+				for (const s of list) t.slow[s] = isSlowRequest(t.latencyMs[s]!, p99, this.#slowMs) ? 1 : 0;
+			}
 		}
 	}
 
 	/** Drops answered requests one close after their samples were labelled, and stale open ones. */
-	#expire(nowNs: bigint): void {
-		for (const [request, info] of this.#requests) {
-			if (info.slow !== undefined) {
-				if (info.closesSinceDecided++ >= 1) this.#requests.delete(request);
-			} else if (nowNs - info.startNs > OPEN_REQUEST_TTL_NS) this.#requests.delete(request);
+	#expire(nowNs: number): void {
+		const t = this.#table;
+		for (let s = 0; s <= t.mask; s++) {
+			if (t.id[s] === 0) continue;
+			if (t.slow[s] !== -1) {
+				if (t.closes[s]!++ >= 1) t.remove(s);
+			} else if (nowNs - t.startNs[s]! > OPEN_REQUEST_TTL_NS) t.remove(s);
 		}
 	}
 }
 
 /** A request's end (its response's last byte), kernel monotonic ns; undefined while it is open. */
-function endNs(info: Readonly<RequestInfo>): bigint | undefined {
-	return info.latencyMs === undefined ? undefined : info.startNs + BigInt(Math.round(info.latencyMs * 1e6));
+function endNs(t: RequestTable, s: number): number | undefined {
+	const latency = t.latencyMs[s]!;
+	return Number.isNaN(latency) ? undefined : t.startNs[s]! + latency * 1e6;
 }
 
 /** The `requestId` label of an ambiguous sample stamped with a request (see `Lifetimes.of`). */
@@ -246,6 +347,9 @@ interface LifetimeLabel {
 	cut: boolean;
 }
 
+/** (request id, its slot in the table). */
+type Slot = readonly [number, number];
+
 /**
  * For one window close: which slow requests' lifetimes may hold an ambiguous sample, per stamp.
  * Only the threads an ambiguous sample asks about are worked out, each in one sweep of its
@@ -254,38 +358,42 @@ interface LifetimeLabel {
  */
 class Lifetimes {
 	readonly #attribution: RequestAttribution;
-	readonly #nowNs: bigint;
-	#byThread: Map<string, [number, Readonly<RequestInfo>][]> | undefined;
+	readonly #table: RequestTable;
+	readonly #nowNs: number;
+	#byThread: Map<string, Slot[]> | undefined;
 	readonly #swept = new Map<string, Map<number, LifetimeLabel>>();
 
-	constructor(attribution: RequestAttribution, nowNs: bigint) {
+	constructor(attribution: RequestAttribution, table: RequestTable, nowNs: number) {
 		this.#attribution = attribution;
+		this.#table = table;
 		this.#nowNs = nowNs;
 	}
 
 	/**
-	 * The `requestId` label of an ambiguous sample stamped with `request` (`z`): every slow
-	 * request Y of its thread with start(Y) <= start(z) <= end(Y), oldest first (see
+	 * The `requestId` label of an ambiguous sample stamped with `request` (`z`, in slot `s`): every
+	 * slow request Y of its thread with start(Y) <= start(z) <= end(Y), oldest first (see
 	 * `parseRequestIds`), marked when the sample may come after Y ended.
 	 */
-	of(request: number, z: Readonly<RequestInfo>): LifetimeLabel {
+	of(request: number, s: number): LifetimeLabel {
+		const t = this.#table;
 		// Without its thread only the stamp itself is known to hold the sample.
-		if (z.tid === 0) return this.#label(request, z, [[request, z]]);
-		const key = `${z.pid}:${z.tid}`;
+		if (t.tid[s] === 0) return this.#label(request, s, [[request, s]]);
+		const key = `${t.pid[s]}:${t.tid[s]}`;
 		let labels = this.#swept.get(key);
 		if (!labels) this.#swept.set(key, (labels = this.#sweep(this.#threads().get(key) ?? [])));
-		return labels.get(request) ?? this.#label(request, z, [[request, z]]);
+		return labels.get(request) ?? this.#label(request, s, [[request, s]]);
 	}
 
 	/** The label of every request of one thread (oldest first), as a stamp. */
-	#sweep(thread: readonly [number, Readonly<RequestInfo>][]): Map<number, LifetimeLabel> {
+	#sweep(thread: readonly Slot[]): Map<number, LifetimeLabel> {
+		const t = this.#table;
 		const out = new Map<number, LifetimeLabel>();
 		// Slow (or maybe slow) requests not known to have ended before the point reached.
-		let open: [number, Readonly<RequestInfo>][] = [];
+		let open: Slot[] = [];
 		for (const [id, z] of thread) {
 			open = open.filter(([, y]) => {
-				const yEnd = endNs(y);
-				return yEnd === undefined || yEnd >= z.startNs;
+				const yEnd = endNs(t, y);
+				return yEnd === undefined || yEnd >= t.startNs[z]!;
 			});
 			if (this.#attribution.isSlow(z, this.#nowNs) !== false) open.push([id, z]);
 			out.set(id, this.#label(id, z, open));
@@ -293,17 +401,18 @@ class Lifetimes {
 		return out;
 	}
 
-	/** The label of a sample stamped `request`, from the requests open when it started (oldest first). */
-	#label(request: number, z: Readonly<RequestInfo>, open: readonly [number, Readonly<RequestInfo>][]): LifetimeLabel {
+	/** The label of a sample stamped `request` (slot `z`), from the requests open when it started (oldest first). */
+	#label(request: number, z: number, open: readonly Slot[]): LifetimeLabel {
 		const a = this.#attribution;
+		const t = this.#table;
 		const entries: RequestIdEntry[] = [];
 		let wait = false;
-		const zEnd = endNs(z);
+		const zEnd = endNs(t, z);
 		for (const [id, y] of open) {
 			const slow = a.isSlow(y, this.#nowNs);
 			if (slow === undefined) wait = true;
 			if (slow !== true) continue;
-			const yEnd = endNs(y);
+			const yEnd = endNs(t, y);
 			// Inside y's lifetime for sure: a sample of y itself, or of a request that ended before y.
 			const inside = id === request || (zEnd !== undefined && (yEnd === undefined || zEnd <= yEnd));
 			entries.push({ requestId: a.requestId(id), mayBeAfter: !inside });
@@ -317,17 +426,18 @@ class Lifetimes {
 	}
 
 	/** The requests of each thread (`pid:tid`), oldest first. */
-	#threads(): Map<string, [number, Readonly<RequestInfo>][]> {
+	#threads(): Map<string, Slot[]> {
 		if (this.#byThread) return this.#byThread;
-		const by = new Map<string, [number, Readonly<RequestInfo>][]>();
-		for (const [id, info] of this.#attribution.requests) {
-			if (info.tid === 0) continue;
-			const key = `${info.pid}:${info.tid}`;
+		const t = this.#table;
+		const by = new Map<string, Slot[]>();
+		for (let s = 0; s <= t.mask; s++) {
+			if (t.id[s] === 0 || t.tid[s] === 0) continue;
+			const key = `${t.pid[s]}:${t.tid[s]}`;
 			let list = by.get(key);
 			if (!list) by.set(key, (list = []));
-			list.push([id, info]);
+			list.push([t.id[s]!, s]);
 		}
-		for (const list of by.values()) list.sort((x, y) => (x[1].startNs < y[1].startNs ? -1 : x[1].startNs > y[1].startNs ? 1 : 0));
+		for (const list of by.values()) list.sort((x, y) => t.startNs[x[1]]! - t.startNs[y[1]]! || x[0] - y[0]);
 		return (this.#byThread = by);
 	}
 }
