@@ -22,7 +22,10 @@
 #include "request-context.bpf.h"
 #include "unwind.h"
 
+#define ENOENT 2
 #define ENOSPC 28
+/* include/linux/mm.h: not in BTF, a define; the same value on every kernel. */
+#define VM_EXEC 0x00000004
 
 _Static_assert(UNWIND_MAX_DEPTH == PROFILE_MAX_STACK_DEPTH,
 	       "walked stacks are as deep as the stack map's");
@@ -124,6 +127,12 @@ struct walk_state {
 	__u64 sp;
 	__u64 bp;
 	__u64 r11; /* the interrupted r11, while r11_known */
+	/*
+	 * Pending uretprobes: the trampoline address they put in place of return addresses, and the
+	 * next of the task's return instances (struct return_instance *), which hold the real ones.
+	 */
+	__u64 uretprobe_trampoline;
+	__u64 return_instance;
 	__u32 tgid;
 	__u32 buf;
 	__u32 lo; /* binary search bounds */
@@ -138,7 +147,9 @@ struct walk_state {
 	__u8 counted;
 	/* r11 holds the interrupted code's r11: the leaf frame of a sample taken in user mode. */
 	__u8 r11_known;
-	__u8 __pad[2];
+	/* The kernel was asked once in this walk what memory a pc is in (bpf_find_vma). */
+	__u8 vma_asked;
+	__u8 __pad;
 };
 
 struct {
@@ -236,6 +247,58 @@ static __always_inline struct unwind_rule *find_rule(struct walk_state *st,
 	return bpf_map_lookup_elem(&unwind_rules, &key);
 }
 
+/*
+ * A return address as the caller left it: a uretprobe (the tls tool's on SSL_read, say) puts its
+ * trampoline in place of the return address of the function it probes until that returns. The
+ * task's return instances hold the real ones, innermost first, as perf's walks put them back.
+ */
+static __always_inline __u64 real_return(struct walk_state *st, __u64 ra)
+{
+	struct return_instance *ri = (struct return_instance *)st->return_instance;
+
+	if (!ri || ra != st->uretprobe_trampoline)
+		return ra;
+	st->return_instance = (__u64)BPF_CORE_READ(ri, next);
+	return BPF_CORE_READ(ri, orig_ret_vaddr);
+}
+
+/* What a pc the collector has no mapping for lies in. */
+enum vma_kind {
+	VMA_UNKNOWN = 0, /* not asked, or the kernel could not tell (its mmap lock was taken) */
+	VMA_NONE,	 /* no mapping at all */
+	VMA_FILE,	 /* a file's code: its table is wanted */
+	VMA_ANON_EXEC,	 /* anonymous executable memory: JIT code */
+};
+
+static long vma_kind_of(struct task_struct *task, struct vm_area_struct *vma, void *ctx)
+{
+	__u32 *kind = ctx;
+
+	if (vma->vm_file)
+		*kind = VMA_FILE;
+	else if (vma->vm_flags & VM_EXEC)
+		*kind = VMA_ANON_EXEC;
+	return 0;
+}
+
+/*
+ * Asks the kernel once per walk: bpf_find_vma defers its unlock of the mmap lock to an irq_work,
+ * and a second call in the same interrupt finds that still queued (-EBUSY).
+ */
+static __always_inline __u32 vma_kind(struct walk_state *st, __u64 pc)
+{
+	__u32 kind = VMA_NONE;
+	long err;
+
+	if (st->vma_asked)
+		return VMA_UNKNOWN;
+	st->vma_asked = 1;
+	err = bpf_find_vma(bpf_get_current_task_btf(), pc, vma_kind_of, &kind, 0);
+	if (err == -ENOENT)
+		return VMA_NONE;
+	return err ? VMA_UNKNOWN : kind;
+}
+
 /* Stops the walk, counting why. */
 static __always_inline long walk_stop(struct walk_state *st, __u32 counter)
 {
@@ -269,7 +332,7 @@ static __always_inline long fp_step(struct walk_state *st)
 		return 1;
 	st->sp = st->bp + 16;
 	st->bp = frame[0];
-	st->pc = frame[1];
+	st->pc = real_return(st, frame[1]);
 	st->exact_pc = 0;
 	st->reliable = 0;
 	st->r11_known = 0;
@@ -339,9 +402,16 @@ static long walk_step(__u32 i, void *unused)
 	if (!m) {
 		if (st->reliable) {
 			mark_unmapped(st->buf, st->tgid);
-			/* A real address in no mapping: one made since the collector read the process's. */
-			if (!(proc->flags & UNWIND_PROCESS_TRUNCATED))
+			/*
+			 * A real address in no mapping: one made since the collector read the process's.
+			 * JIT code (V8 grows its code space all the time) has no table to wait for: it is
+			 * walked by frame pointers, as a 'jit' mapping is, and nothing is pending.
+			 */
+			if (!(proc->flags & UNWIND_PROCESS_TRUNCATED)) {
+				if (vma_kind(st, pc) == VMA_ANON_EXEC)
+					return fp_step(st);
 				st->pending = 1;
+			}
 		}
 		return no_rule(st, proc->flags & UNWIND_PROCESS_TRUNCATED ?
 					   PROFILE_UNWIND_MAPPINGS_FULL :
@@ -407,6 +477,7 @@ static long walk_step(__u32 i, void *unused)
 	default:
 		return no_rule(st, PROFILE_UNWIND_RULE_UNSUPPORTED);
 	}
+	ra = real_return(st, ra);
 	if (!ra)
 		return 1;
 	/* A rule that does not move up the stack would walk the same frame until too deep. */
@@ -502,6 +573,41 @@ static __always_inline __s32 walk_and_store(struct walk_state *st, void *hashed)
 }
 
 /*
+ * What uprobes changed in the task's user state. Its pending uretprobes (see real_return). And a
+ * sample taken as the kernel enters a uprobe's trap finds the user ip one past the int3 that
+ * replaced the probed instruction, which has not run: at a function's entry the rule there is
+ * the one after its first push, and the caller would be read from the wrong slot. The probed
+ * instruction's address is walked instead (perf, for the same case, reads the return address at
+ * the stack pointer). Nothing in the task's uprobe state says it is in that part of the trap
+ * (the kernel moves the ip back to the probe for the handlers, and once it has emulated the
+ * instruction the ip is past it again), so the int3 before the ip does, in a task that has hit
+ * uprobes and is in the kernel; except where the probed push rbp has run (rbp is at the stack
+ * pointer): then the ip is where it says. The one state between, a probed push rbp emulated but
+ * the ip not moved past it yet, is told the same way: the ip at the int3, rbp at the stack pointer.
+ */
+static __always_inline void uprobe_state(struct walk_state *st, struct task_struct *task,
+					 bool in_kernel)
+{
+	struct uprobe_task *ut = BPF_CORE_READ(task, utask);
+	__u64 top;
+	__u8 op;
+
+	st->return_instance = 0;
+	st->uretprobe_trampoline = 0;
+	if (!ut)
+		return;
+	st->return_instance = (__u64)BPF_CORE_READ(ut, return_instances);
+	if (st->return_instance)
+		st->uretprobe_trampoline = BPF_CORE_READ(task, mm, uprobes_state.xol_area, vaddr);
+	if (!in_kernel || bpf_probe_read_user(&top, sizeof(top), (void *)st->sp))
+		return;
+	if (top != st->bp && !bpf_probe_read_user(&op, 1, (void *)(st->pc - 1)) && op == 0xcc)
+		st->pc -= 1;
+	else if (top == st->bp && !bpf_probe_read_user(&op, 1, (void *)st->pc) && op == 0xcc)
+		st->pc += 1;
+}
+
+/*
  * The user stack of the current task walked with the unwind tables, stored by its hash; returns
  * its id, or a negative errno as bpf_get_stackid does (-EFAULT: a kernel thread, no user stack).
  */
@@ -511,6 +617,7 @@ static __always_inline __s32 walk_user(struct bpf_perf_event_data *ctx, __u32 bu
 	__u32 zero = 0;
 	struct walk_state *st;
 	struct pt_regs *regs;
+	bool user_mode;
 
 	if (!task->mm)
 		return -EFAULT;
@@ -519,7 +626,8 @@ static __always_inline __s32 walk_user(struct bpf_perf_event_data *ctx, __u32 bu
 		return -ENOSPC;
 	/* A sample in the kernel walks from the user registers saved when the task entered it. */
 	/* The context takes whole-word loads only: a plain cs & 3 would be narrowed to 2 bytes. */
-	if ((*(volatile __u64 *)&ctx->regs.cs & 3) == 3) {
+	user_mode = (*(volatile __u64 *)&ctx->regs.cs & 3) == 3;
+	if (user_mode) {
 		st->pc = ctx->regs.ip;
 		st->sp = ctx->regs.sp;
 		st->bp = ctx->regs.bp;
@@ -533,6 +641,7 @@ static __always_inline __s32 walk_user(struct bpf_perf_event_data *ctx, __u32 bu
 		st->sp = BPF_CORE_READ(regs, sp);
 		st->bp = BPF_CORE_READ(regs, bp);
 	}
+	uprobe_state(st, task, !user_mode);
 	st->tgid = bpf_get_current_pid_tgid() >> 32;
 	st->buf = buf;
 	st->exact_pc = 1;
@@ -540,6 +649,7 @@ static __always_inline __s32 walk_user(struct bpf_perf_event_data *ctx, __u32 bu
 	st->pending = 0;
 	st->guessed = 0;
 	st->counted = 0;
+	st->vma_asked = 0;
 	st->stack.nr = 0;
 	if (!bpf_map_lookup_elem(&unwind_procs, &st->tgid)) {
 		/* A process the collector has not described yet: it rescans it. */

@@ -75,8 +75,9 @@ enum profile_counter {
 	PROFILE_UNWIND_FRAME_POINTER_LOST,
 	/*
 	 * A stack walked before the tables it needed were loaded: a process not described yet (a new
-	 * one, or one that just exec'd), a mapping made since its process was read, or a file whose
-	 * table is still being built. 'auto' walks on by frame pointers, but cannot tell whether that
+	 * one, or one that just exec'd), a file mapped since its process was read (JIT code mapped
+	 * since has no table, and is walked by frame pointers uncounted), or a file whose table is
+	 * still being built. 'auto' walks on by frame pointers, but cannot tell whether that
 	 * code keeps them, so each such stack counts as possibly cut short; 'dwarf' stops there.
 	 */
 	PROFILE_UNWIND_TABLE_PENDING,
