@@ -1,12 +1,14 @@
 /**
  * The unwinder's bounds driven past by real processes: the mappings one process entry holds (at
- * its default, by a process with more executable mappings than it), and the files the mapping
- * tracker knows at once (loaded small through its maxFiles option). Each loss is counted under
- * the name docs/limits.md lists, and the profiler goes on delivering every sample.
+ * its default, by a process with more executable mappings than it), the files the mapping
+ * tracker knows at once (loaded small through its maxFiles option), and the row budget (an
+ * ordinary big dependency fits the default, and is counted past a smaller one). Each loss is
+ * counted under the name docs/limits.md lists, and the profiler goes on delivering every sample.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -22,10 +24,16 @@ const skip = bpfSkip();
 const UNWIND_MAX_MAPPINGS = 256;
 
 /** A profiler of one process with the collector's mapping tracker and table builder behind it. */
-function unwinder(t: TestContext, pid: number, unwind: UnwindMode, maxFiles?: number): { profiler: Profiler; tracker: MappingTracker } {
+function unwinder(
+	t: TestContext,
+	pid: number,
+	unwind: UnwindMode,
+	maxFiles?: number,
+	unwindRows?: number,
+): { profiler: Profiler; tracker: MappingTracker } {
 	const dir = mkdtempSync(join(tmpdir(), 'firesight-unwind-caps-'));
 	const builder = new TableBuilder(dir);
-	const profiler = new Profiler({ frequency: 199, pids: [pid], unwind });
+	const profiler = new Profiler({ frequency: 199, pids: [pid], unwind, ...(unwindRows !== undefined ? { unwindRows } : {}) });
 	const tracker = new MappingTracker({
 		target: profiler,
 		build: (paths) => builder.build(paths),
@@ -116,4 +124,36 @@ test('unwind: past maxFiles, a mapped file is walked without a table, counted as
 		return tracker.counters.unwindFilesDropped > 0 && delivered > 0;
 	});
 	assert.ok(tracker.stats().files <= 1, `${tracker.stats().files} files known with room for one`);
+});
+
+/**
+ * Next.js's SWC addon, which the dashboard's server maps: 8 MiB of unwind info and 1.6 million
+ * rows, an ordinary dependency of this repository (apps/web), and the one file over the old 4 MiB
+ * per-file cap that the soak counted.
+ */
+const SWC_ADDON = createRequire(import.meta.url).resolve('@next/swc-linux-x64-gnu');
+const SWC_ROWS = 1_500_000;
+
+test("the row budget: Next.js's SWC addon (1.6 million rows) loads at the default, and is counted as unwindTablesFull past a smaller budget", { skip }, async (t) => {
+	// A node process that maps the addon and then keeps busy.
+	const script = `require(${JSON.stringify(SWC_ADDON)}); console.log('ready'); for (;;) {}`;
+	const node = spawn('nice', ['-n', '19', process.execPath, '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+	kill(t, node);
+	await new Promise<void>((resolve, reject) => {
+		node.once('exit', (code) => reject(new Error(`node exited with ${code}`)));
+		node.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
+	});
+	assert.ok(readFileSync(`/proc/${node.pid}/maps`, 'utf8').includes('next-swc'), 'the process maps the SWC addon');
+
+	const fits = unwinder(t, node.pid!, 'auto');
+	await fits.tracker.settled();
+	const loaded = fits.tracker.stats();
+	assert.equal(fits.tracker.counters.unwindTablesFull, 0, 'nothing over the default budget');
+	assert.ok(loaded.rows > SWC_ROWS, `${loaded.rows} rows loaded for node and the SWC addon`);
+
+	// Half the default: node's table fits, the addon's does not, and that is counted once.
+	const small = unwinder(t, node.pid!, 'auto', undefined, 1 << 20);
+	await small.tracker.settled();
+	assert.equal(small.tracker.counters.unwindTablesFull, 1, 'the SWC addon counted as not fitting');
+	assert.ok(small.tracker.stats().rows < SWC_ROWS, 'and walked without its table');
 });

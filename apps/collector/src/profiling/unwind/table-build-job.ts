@@ -1,4 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import { DEFAULT_UNWIND_ROWS } from '@firesight/native';
 import { ElfFile, FileSource, type ElfSegment } from '@firesight/symbolize';
 import { UnwindError, UnwindTableCache } from '@firesight/unwind';
 
@@ -32,12 +33,14 @@ export type TableBuildReply =
 	  };
 
 /**
- * The most .eh_frame plus .debug_frame bytes a file may have for its table to be built. Tables run
- * to about one row per 7 bytes of .eh_frame (node: 2.5 MiB, 372,000 rows), so past this one table
- * would take a good part of the walker's default budget of 2^21 rows (chromium's would take it all) and
- * its build a hundred MiB of the collector's memory.
+ * The most .eh_frame plus .debug_frame bytes a file may have for its table to be built, from the
+ * walker's row budget (DEFAULT_UNWIND_ROWS, 2^21): tables run to one row per 5 to 7 bytes of
+ * unwind info (node: 2.5 MiB, 372,000 rows; Next.js's SWC addon: 8 MiB, 1.6 million rows), so a
+ * file with more than 8 bytes for each row of the whole budget would not fit even alone, and its
+ * build is not worth its memory. Below it the budget itself is the bound: a table that does not
+ * fit beside the others is counted (unwindTablesFull) when it is loaded.
  */
-export const MAX_UNWIND_SECTION_BYTES = 4 * 1024 * 1024;
+export const MAX_UNWIND_SECTION_BYTES = DEFAULT_UNWIND_ROWS * 8;
 
 /**
  * The table of the file at the first readable path, from the disk cache, else built when the
