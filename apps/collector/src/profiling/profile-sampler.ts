@@ -69,6 +69,8 @@ export class ProfileSampler extends EventEmitter<Events> {
 	#busy: Promise<void> = Promise.resolve();
 	/** Until the tables of the processes running at start are loaded: what is sampled meanwhile is let go. */
 	#warmingUp = false;
+	/** Those tables are loaded: the warm-up ends at the next drain, which still holds samples from before. */
+	#tablesLoaded = false;
 	/** The kernel's counters when the warm-up ended: the counters reported start there. */
 	#baseline: Record<ProfileCounter, number> = zeroCounters();
 
@@ -111,7 +113,7 @@ export class ProfileSampler extends EventEmitter<Events> {
 		let timer: NodeJS.Timeout | undefined;
 		void Promise.race([unwinding.tracker.settled(), new Promise<void>((r) => (timer = setTimeout(r, warmUpMs)))]).then(() => {
 			clearTimeout(timer);
-			this.#warmingUp = false;
+			this.#tablesLoaded = true;
 		});
 	}
 
@@ -158,6 +160,8 @@ export class ProfileSampler extends EventEmitter<Events> {
 
 	async #tick(): Promise<TickStats> {
 		const warmingUp = this.#warmingUp;
+		// Loaded before this drain began: every sample after it was walked with the tables in.
+		const loadedBefore = this.#tablesLoaded;
 		const drained = await this.#profiler.drain();
 		this.unwinding?.afterDrain(drained.unmappedPids);
 		const now = Date.now();
@@ -166,6 +170,7 @@ export class ProfileSampler extends EventEmitter<Events> {
 			this.#baseline = drained.totals;
 			this.#startMs = now;
 			this.#lastTick = now;
+			if (loadedBefore) this.#warmingUp = false;
 			const stats: TickStats = { ts: now, elapsedMs: 0, samplesByPid: new Map(), counters: zeroCounters() };
 			this.emit('tick', stats);
 			return stats;
