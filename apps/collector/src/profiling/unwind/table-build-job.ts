@@ -33,14 +33,22 @@ export type TableBuildReply =
 	  };
 
 /**
- * The most .eh_frame plus .debug_frame bytes a file may have for its table to be built, from the
- * walker's row budget (DEFAULT_UNWIND_ROWS, 2^21): tables run to one row per 5 to 7 bytes of
- * unwind info (node: 2.5 MiB, 372,000 rows; Next.js's SWC addon: 8 MiB, 1.6 million rows), so a
- * file with more than 8 bytes for each row of the whole budget would not fit even alone, and its
- * build is not worth its memory. Below it the budget itself is the bound: a table that does not
- * fit beside the others is counted (unwindTablesFull) when it is loaded.
+ * The most rows one file's table may take: half the walker's row budget (DEFAULT_UNWIND_ROWS,
+ * 2^21), so that no one file leaves the rest of the host without tables. Node's table takes
+ * 372,000 rows; Next.js's SWC addon, which the dashboard's server maps and hardly runs, would take
+ * 1.6 million, and with it loaded a busy host had 149 other files refused for want of room
+ * (their stacks then broke at the first frame without a frame pointer). Past it the file is
+ * walked without a table and counted (unwindTablesFull), as a table that finds no room is.
  */
-export const MAX_UNWIND_SECTION_BYTES = DEFAULT_UNWIND_ROWS * 8;
+export const MAX_TABLE_ROWS = DEFAULT_UNWIND_ROWS / 2;
+
+/**
+ * The most .eh_frame plus .debug_frame bytes a file may have for its table to be built: 8 bytes
+ * for each row of MAX_TABLE_ROWS. Tables run to a row per 5 to 7 bytes of unwind info (node:
+ * 2.5 MiB; the SWC addon: 8 MiB), so a larger file's table would be over MAX_TABLE_ROWS too, and
+ * its build is not worth its memory. A table built under it is held to MAX_TABLE_ROWS itself.
+ */
+export const MAX_UNWIND_SECTION_BYTES = MAX_TABLE_ROWS * 8;
 
 /**
  * The table of the file at the first readable path, from the disk cache, else built when the
@@ -82,6 +90,9 @@ export function handleTableBuild(
 			const found = Number(unwindBytes) <= buildUpTo ? cache.tableFor(path) : cache.cachedTableFor(path);
 			if (found === undefined) return 'miss';
 			const { table, key, from } = found;
+			if (table.rowCount > maxSectionBytes / 8) {
+				return { id: req.id, ok: false, error: `${path}: ${table.rowCount} unwind rows`, tooLarge: true };
+			}
 			// A table of one gap row: the file has no .eh_frame or .debug_frame.
 			const bytes = table.rowCount > 1 ? ownBuffer(table.bytes) : undefined;
 			return { id: req.id, ok: true, key, segments, bytes, rows: table.rowCount, from, ms: performance.now() - t0 };
