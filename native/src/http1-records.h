@@ -72,17 +72,18 @@ struct http1_exchange_record {
 FS_STATIC_ASSERT(sizeof(struct http1_exchange_record) == 128,
 		 "http1_exchange_record layout is shared with TypeScript");
 
-/* Before each header's name and value in an exchange record (unaligned). */
+/*
+ * Before each header's name and value in an exchange record (unaligned). Keys are the same for
+ * the same bytes and never the same for other bytes, within one tracker's life; 0 when the bytes
+ * have none (too long to key).
+ */
 struct http1_header {
-	/*
-	 * The same for the same name bytes, never the same for two names, within one tracker's
-	 * life; 0 when the name has none (too long to key).
-	 */
-	__u32 name_key;
+	__u32 name_key; /* the name's */
+	__u32 pair_key; /* the name's and the value's together */
 	__u32 name_len;
 	__u32 value_len;
 };
-FS_STATIC_ASSERT(sizeof(struct http1_header) == 12, "http1_header layout is shared with TypeScript");
+FS_STATIC_ASSERT(sizeof(struct http1_header) == 16, "http1_header layout is shared with TypeScript");
 
 struct http1_conn_record {
 	__u64 ts_ns; /* when it ended (HTTP1_EV_CONN_END), or its last data */
@@ -113,8 +114,8 @@ struct http1_request_start_record {
 FS_STATIC_ASSERT(sizeof(struct http1_request_start_record) == 32,
 		 "http1_request_start_record layout is shared with TypeScript");
 
-/* Header names keyed at once; past it the table starts again, with new keys. */
-#define HTTP1_HEADER_NAME_KEYS 4096
+/* Header names, and header lines, keyed at once; past it a table starts again, with new keys. */
+#define HTTP1_HEADER_KEYS 4096
 
 /* The tracker's totals, in this order, as u64s (Http1Tracker's stats()). */
 enum http1_stat {

@@ -8,7 +8,7 @@ import {
 	decodeHttp1Stats,
 	HTTP1_CONN_RECORD_SIZE,
 	HTTP1_EXCHANGE_RECORD_SIZE,
-	HTTP1_HEADER_NAME_KEYS,
+	HTTP1_HEADER_KEYS,
 	HTTP1_HEADER_SIZE,
 	HTTP1_REQUEST_START_RECORD_SIZE,
 	HTTP1_STATS,
@@ -24,7 +24,7 @@ const view = (b: Buffer) => new DataView(b.buffer, b.byteOffset, b.byteLength);
 
 test('struct sizes and the stats count match the C header', () => {
 	const sizes = cBytes(`unsigned s[6] = {sizeof(struct http1_exchange_record), sizeof(struct http1_conn_record),
-		sizeof(struct http1_request_start_record), HTTP1_STAT_MAX, sizeof(struct http1_header), HTTP1_HEADER_NAME_KEYS};
+		sizeof(struct http1_request_start_record), HTTP1_STAT_MAX, sizeof(struct http1_header), HTTP1_HEADER_KEYS};
 		dump(s, sizeof(s));`);
 	assert.deepEqual(
 		[0, 1, 2, 3, 4, 5].map((i) => sizes.readUInt32LE(i * 4)),
@@ -34,7 +34,7 @@ test('struct sizes and the stats count match the C header', () => {
 			HTTP1_REQUEST_START_RECORD_SIZE,
 			HTTP1_STATS.length,
 			HTTP1_HEADER_SIZE,
-			HTTP1_HEADER_NAME_KEYS,
+			HTTP1_HEADER_KEYS,
 		],
 	);
 });
@@ -43,10 +43,10 @@ test('an exchange record with its strings, headers and bodies decodes field by f
 	const bytes = cBytes(`
 		unsigned char tail[256], *t = tail;
 		#define PUT(s) (memcpy(t, s, sizeof(s) - 1), t += sizeof(s) - 1)
-		#define HEADER(key, n, v) do { struct http1_header h = {key, sizeof(n) - 1, sizeof(v) - 1}; \\
+		#define HEADER(key, pair, n, v) do { struct http1_header h = {key, pair, sizeof(n) - 1, sizeof(v) - 1}; \\
 			memcpy(t, &h, sizeof(h)); t += sizeof(h); PUT(n); PUT(v); } while (0)
 		PUT("POST"); PUT("/a?b=1"); PUT("Created");
-		HEADER(1, "Host", "h"); HEADER(2, "X-", ""); HEADER(0, "Set", "\\xe9t\\xe9");
+		HEADER(1, 5, "Host", "h"); HEADER(2, 6, "X-", ""); HEADER(0, 0, "Set", "\\xe9t\\xe9");
 		PUT("in"); PUT("out");
 		unsigned char buf[sizeof(struct http1_exchange_record) + 256];
 		struct http1_exchange_record *r = (void *)buf;
@@ -143,8 +143,8 @@ test('an exchange record with its strings, headers and bodies decodes field by f
 		asked.push(n);
 		return n === 'Host' ? 'REDACTED' : undefined;
 	});
-	for (let i = 0; i < 2; i++) {
-		const named = decodeHttp1ExchangeRecord(rec!, names);
+	const decoded = [0, 1].map(() => decodeHttp1ExchangeRecord(rec!, names));
+	for (const named of decoded) {
 		assert.deepEqual(named.requestHeaders, [
 			['Host', 'REDACTED'],
 			['X-', ''],
@@ -152,6 +152,9 @@ test('an exchange record with its strings, headers and bodies decodes field by f
 		assert.deepEqual(named.responseHeaders, [['Set', 'été']]);
 	}
 	assert.deepEqual(asked, ['Host', 'X-', 'Set', 'Set']);
+	// A keyed header line is made once: the records share it.
+	assert.equal(decoded[1]!.requestHeaders[0], decoded[0]!.requestHeaders[0]);
+	assert.notEqual(decoded[1]!.responseHeaders[0], decoded[0]!.responseHeaders[0]);
 	for (const cut of [4, 100 - 16]) {
 		assert.throws(() => decodeHttp1ExchangeRecord(new DataView(rec!.buffer, rec!.byteOffset, rec!.byteLength - cut)));
 	}
@@ -200,7 +203,7 @@ test('connection and request start records decode; stats of another length throw
 
 test('damaged or random http1 records decode inside their bytes or throw one one-line Error', () => {
 	const exchange = cBytes(`
-		struct http1_header h = {7, 1, 1};
+		struct http1_header h = {7, 9, 1, 1};
 		unsigned char tail[64], *t = tail;
 		memcpy(t, "GET/xOK", 7); t += 7;
 		memcpy(t, &h, sizeof(h)); t += sizeof(h); memcpy(t, "abbody", 6); t += 6;
@@ -262,6 +265,19 @@ test('damaged or random http1 records decode inside their bytes or throw one one
 					oneLine(err);
 				}
 				assert.equal(flat === undefined, nested === undefined, 'both decoders take a record, or both refuse it');
+				// Keyed headers: the same checks, the same headers in number (by key, a damaged
+				// record may show another line of the same lengths: keys come from the addon).
+				let keyed: ReturnType<typeof decodeHttp1ExchangeRecord> | undefined;
+				try {
+					keyed = decodeHttp1ExchangeRecord(view(bytes), new HeaderNames(() => undefined));
+				} catch (err) {
+					oneLine(err);
+				}
+				assert.equal(keyed === undefined, flat === undefined);
+				if (keyed && flat) {
+					assert.equal(keyed.requestHeaders.length, flat.requestHeaders.length);
+					assert.equal(keyed.responseHeaders.length, flat.responseHeaders.length);
+				}
 				if (flat && nested?.type === 'exchange') {
 					const { request: q, response: r } = nested.exchange;
 					assert.deepEqual(

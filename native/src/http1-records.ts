@@ -91,7 +91,7 @@ export interface Http1ExchangeEvent {
  * An exchange as the collector's capture takes it: only what a request record needs, flat, with
  * no message objects and no BigInts (timestamps are kernel monotonic ns as numbers: exact for
  * 104 days of uptime, then to a few ns). Header values are as the decoder's HeaderNames said
- * (the capture's redaction).
+ * (the capture's redaction); a header tuple may be shared by many records, never to be changed.
  */
 export interface Http1ExchangeRecord {
 	type: 'exchangeRecord';
@@ -245,8 +245,8 @@ function decodeExchange(v: DataView, tsNs: bigint, tgid: number): Http1ExchangeE
 	for (let i = 0; i < reqHeaders + resHeaders; i++) {
 		const off = HTTP1_EXCHANGE_RECORD_SIZE + at;
 		if (off + HEADER_HEAD > textEnd) throw new Error('http1 exchange headers run past their record');
-		const nameEnd = at + HEADER_HEAD + v.getUint32(off + 4, true);
-		const valueEnd = nameEnd + v.getUint32(off + 8, true);
+		const nameEnd = at + HEADER_HEAD + v.getUint32(off + 8, true);
+		const valueEnd = nameEnd + v.getUint32(off + 12, true);
 		if (valueEnd > text.length) throw new Error('http1 exchange headers run past their record');
 		(i < reqHeaders ? reqHeaderList : resHeaderList).push([text.slice(at + HEADER_HEAD, nameEnd), text.slice(nameEnd, valueEnd)]);
 		at = valueEnd;
@@ -309,11 +309,11 @@ function httpVersion(version: number): string {
 	return (major === 1 ? HTTP_VERSIONS[minor] : undefined) ?? `${major}.${minor}`;
 }
 
-/** struct http1_header: {u32 name_key, u32 name_len, u32 value_len} before a header's name. */
-export const HTTP1_HEADER_SIZE = 12;
+/** struct http1_header: {u32 name_key, u32 pair_key, u32 name_len, u32 value_len} before a header's name. */
+export const HTTP1_HEADER_SIZE = 16;
 const HEADER_HEAD = HTTP1_HEADER_SIZE;
-/** HTTP1_HEADER_NAME_KEYS. */
-export const HTTP1_HEADER_NAME_KEYS = 4096;
+/** HTTP1_HEADER_KEYS. */
+export const HTTP1_HEADER_KEYS = 4096;
 
 interface HeaderName {
 	key: number;
@@ -321,13 +321,24 @@ interface HeaderName {
 	value: string | undefined;
 }
 
+interface HeaderPair {
+	key: number;
+	/** Shared by every record with this header line: nobody changes a record's headers. */
+	header: [string, string];
+	/** The bytes it was made from (a check that a key read from a record is this one). */
+	nameLen: number;
+	valueLen: number;
+}
+
 /**
- * What was made of each header name the tracker keyed (name_key): its string, and what its values
- * show instead of themselves (`valueOf`: a redaction), decided once per name rather than per
- * header. One per tracker: keys are a tracker's own.
+ * What was made of each header name and header line the tracker keyed (name_key, pair_key): the
+ * name's string and what its values show instead of themselves (`valueOf`: a redaction), decided
+ * once per name; a line's [name, value], made once per line. One per tracker: keys are a
+ * tracker's own.
  */
 export class HeaderNames {
-	readonly #slots: (HeaderName | undefined)[] = new Array(HTTP1_HEADER_NAME_KEYS);
+	readonly #names: (HeaderName | undefined)[] = new Array(HTTP1_HEADER_KEYS);
+	readonly #pairs: (HeaderPair | undefined)[] = new Array(HTTP1_HEADER_KEYS);
 	readonly #valueOf: (name: string) => string | undefined;
 
 	/** `valueOf(name)`: the value every header of that name shows, or undefined for its own. */
@@ -336,22 +347,31 @@ export class HeaderNames {
 	}
 
 	get(key: number): HeaderName | undefined {
-		const e = this.#slots[key % HTTP1_HEADER_NAME_KEYS];
+		const e = this.#names[key % HTTP1_HEADER_KEYS];
 		return key !== 0 && e?.key === key ? e : undefined;
 	}
 
 	add(key: number, name: string): HeaderName {
 		const e: HeaderName = { key, name, value: this.#valueOf(name) };
 		// The tracker's live keys are consecutive: no two share a slot.
-		if (key !== 0) this.#slots[key % HTTP1_HEADER_NAME_KEYS] = e;
+		if (key !== 0) this.#names[key % HTTP1_HEADER_KEYS] = e;
 		return e;
+	}
+
+	pair(key: number, nameLen: number, valueLen: number): [string, string] | undefined {
+		const e = this.#pairs[key % HTTP1_HEADER_KEYS];
+		return key !== 0 && e?.key === key && e.nameLen === nameLen && e.valueLen === valueLen ? e.header : undefined;
+	}
+
+	addPair(key: number, header: [string, string], nameLen: number, valueLen: number): void {
+		if (key !== 0) this.#pairs[key % HTTP1_HEADER_KEYS] = { key, header, nameLen, valueLen };
 	}
 }
 
 /**
  * An exchange record (HTTP1_EV_EXCHANGE) as an Http1ExchangeRecord; the same checks as
- * decodeHttp1Event: a short or inconsistent record throws. With `names`, header names are taken
- * from it by key, and values replaced as it says.
+ * decodeHttp1Event: a short or inconsistent record throws. With `names`, headers are taken from
+ * it by key (shared by the records that have them), and values replaced as it says.
  */
 export function decodeHttp1ExchangeRecord(v: DataView, names?: HeaderNames): Http1ExchangeRecord {
 	if (v.byteLength < HTTP1_EXCHANGE_RECORD_SIZE) throw new Error('short http1 exchange record');
@@ -374,21 +394,30 @@ export function decodeHttp1ExchangeRecord(v: DataView, names?: HeaderNames): Htt
 	for (let i = 0; i < reqHeaders + resHeaders; i++) {
 		const off = HTTP1_EXCHANGE_RECORD_SIZE + at;
 		if (off + HEADER_HEAD > textEnd) throw new Error('http1 exchange headers run past their record');
-		const nameEnd = at + HEADER_HEAD + v.getUint32(off + 4, true);
-		const valueEnd = nameEnd + v.getUint32(off + 8, true);
+		const nameLen = v.getUint32(off + 8, true);
+		const valueLen = v.getUint32(off + 12, true);
+		const nameEnd = at + HEADER_HEAD + nameLen;
+		const valueEnd = nameEnd + valueLen;
 		if (valueEnd > text.length) throw new Error('http1 exchange headers run past their record');
-		let name: string;
-		let value: string | undefined;
-		if (names) {
-			const key = v.getUint32(off, true);
-			let known = names.get(key);
-			// A name of another length is not the keyed one (a damaged record): taken as it is.
-			if (!known || known.name.length !== nameEnd - at - HEADER_HEAD) known = names.add(known ? 0 : key, text.slice(at + HEADER_HEAD, nameEnd));
-			name = known.name;
-			value = known.value;
-		} else name = text.slice(at + HEADER_HEAD, nameEnd);
-		(i < reqHeaders ? requestHeaders : responseHeaders).push([name, value ?? text.slice(nameEnd, valueEnd)]);
+		const list = i < reqHeaders ? requestHeaders : responseHeaders;
 		at = valueEnd;
+		if (!names) {
+			list.push([text.slice(nameEnd - nameLen, nameEnd), text.slice(nameEnd, valueEnd)]);
+			continue;
+		}
+		const pairKey = v.getUint32(off + 4, true);
+		const seen = names.pair(pairKey, nameLen, valueLen);
+		if (seen) {
+			list.push(seen);
+			continue;
+		}
+		const key = v.getUint32(off, true);
+		let known = names.get(key);
+		// A name of another length is not the keyed one (a damaged record): taken as it is.
+		if (!known || known.name.length !== nameLen) known = names.add(known ? 0 : key, text.slice(nameEnd - nameLen, nameEnd));
+		const header: [string, string] = [known.name, known.value ?? text.slice(nameEnd, valueEnd)];
+		names.addPair(pairKey, header, nameLen, valueLen);
+		list.push(header);
 	}
 	if (at !== text.length) throw new Error('http1 exchange record has bytes past its fields');
 	// Kernel ns as numbers: high and low halves, so that the latency is exact whatever the uptime.

@@ -3,6 +3,7 @@
 
 #include <cstring>
 #include <deque>
+#include <string_view>
 
 #include "http1-records.h"
 #include "ring-buffer-frame.h"
@@ -41,10 +42,10 @@ uint8_t *Put(uint8_t *p, const std::string &s)
 	return p + s.size();
 }
 
-uint8_t *PutHeaders(uint8_t *p, const Http1Head &h, HeaderNameKeys &names)
+uint8_t *PutHeaders(uint8_t *p, const Http1Head &h, HeaderKeys &keys)
 {
 	for (const auto &kv : h.headers) {
-		struct http1_header head = {names.Key(kv.first),
+		struct http1_header head = {keys.NameKey(kv.first), keys.PairKey(kv.first, kv.second),
 					    static_cast<__u32>(kv.first.size()),
 					    static_cast<__u32>(kv.second.size())};
 		memcpy(p, &head, sizeof(head));
@@ -55,7 +56,7 @@ uint8_t *PutHeaders(uint8_t *p, const Http1Head &h, HeaderNameKeys &names)
 }
 
 void WriteExchange(uint32_t tgid, uint64_t ssl, int32_t fd, uint32_t gen, uint32_t request_id,
-		   const Http1Exchange &ex, HeaderNameKeys &names, RecordSink &out)
+		   const Http1Exchange &ex, HeaderKeys &names, RecordSink &out)
 {
 	const Http1Message &req = ex.request;
 	const Http1Message &res = ex.response;
@@ -112,23 +113,40 @@ void WriteExchange(uint32_t tgid, uint64_t ssl, int32_t fd, uint32_t gen, uint32
 
 } // namespace
 
-uint32_t HeaderNameKeys::Key(const std::string &name)
+uint32_t HeaderKeys::NameKey(const std::string &name)
 {
 	if (name.size() > kMaxKeyedName)
 		return 0;
-	auto it = keys_.find(name);
-	if (it != keys_.end())
+	auto it = names_.find(name);
+	if (it != names_.end())
 		return it->second;
-	if (keys_.size() >= HTTP1_HEADER_NAME_KEYS)
-		keys_.clear(); // the next keys are new numbers: a key never names two names
-	if (++next_ == 0)
-		next_ = 1;
-	keys_.emplace(name, next_);
-	return next_;
+	if (names_.size() >= HTTP1_HEADER_KEYS)
+		names_.clear(); // the next keys are new numbers: a key never names two names
+	if (++next_name_ == 0)
+		next_name_ = 1;
+	names_.emplace(name, next_name_);
+	return next_name_;
+}
+
+uint32_t HeaderKeys::PairKey(const std::string &name, const std::string &value)
+{
+	if (name.size() + value.size() > kMaxKeyedPair)
+		return 0;
+	uint64_t n = std::hash<std::string_view>()(name);
+	uint64_t h = n ^ (std::hash<std::string_view>()(value) + 0x9e3779b97f4a7c15ull + (n << 6) + (n >> 2));
+	auto it = pairs_.find(h);
+	if (it != pairs_.end())
+		return it->second.name == name && it->second.value == value ? it->second.key : 0;
+	if (pairs_.size() >= HTTP1_HEADER_KEYS)
+		pairs_.clear();
+	if (++next_pair_ == 0)
+		next_pair_ = 1;
+	pairs_.emplace(h, Pair{next_pair_, name, value});
+	return next_pair_;
 }
 
 struct Http1Tracker::Conn : public Http1ExchangeSink {
-	Conn(uint32_t tgid, uint64_t ssl, uint32_t max_body, HeaderNameKeys &names)
+	Conn(uint32_t tgid, uint64_t ssl, uint32_t max_body, HeaderKeys &names)
 		: tgid(tgid), ssl(ssl), names(names), http(max_body, this)
 	{
 	}
@@ -152,7 +170,7 @@ struct Http1Tracker::Conn : public Http1ExchangeSink {
 
 	uint32_t tgid;
 	uint64_t ssl;
-	HeaderNameKeys &names;
+	HeaderKeys &names;
 	int32_t fd = -1;
 	uint32_t gen = 0;
 	uint64_t last_ns = 0;
@@ -287,7 +305,7 @@ Http1Tracker::Conn *Http1Tracker::State(uint32_t tgid, uint64_t ssl, int32_t fd,
 		if (count_ >= opts_.max_connections)
 			EvictOldest(out);
 		uint32_t max_body = bodies_.count(tgid) ? opts_.max_body_bytes : 0;
-		auto owned = std::make_unique<Conn>(tgid, ssl, max_body, names_);
+		auto owned = std::make_unique<Conn>(tgid, ssl, max_body, keys_);
 		c = owned.get();
 		by_pid_[tgid][ssl] = std::move(owned);
 		count_++;

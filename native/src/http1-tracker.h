@@ -36,18 +36,27 @@ public:
 	std::vector<uint8_t> bytes;
 };
 
-// Header names as numbers (HTTP1_HEADER_NAME_KEYS in http1-records.h): the same name (bytes)
-// gets the same key while it is in the table, and a key is never given to another name, so
-// JavaScript keeps what it made of a name (its string, whether it is a secret) per key.
-class HeaderNameKeys {
+// Header names, and header lines (name and value), as numbers (http1-records.h): the same bytes
+// get the same key while they are in their table, and a key is never given to other bytes, so
+// JavaScript keeps what it made of a key (strings, whether the name is a secret) and does not
+// make it again.
+class HeaderKeys {
 public:
 	// 0 for a name too long to key.
-	uint32_t Key(const std::string &name);
+	uint32_t NameKey(const std::string &name);
+	// 0 for a line too long to key (a cookie, a token: values that seldom repeat).
+	uint32_t PairKey(const std::string &name, const std::string &value);
 
 private:
 	static constexpr size_t kMaxKeyedName = 256;
-	std::unordered_map<std::string, uint32_t> keys_;
-	uint32_t next_ = 0;
+	static constexpr size_t kMaxKeyedPair = 256;
+	struct Pair {
+		uint32_t key;
+		std::string name, value;
+	};
+	std::unordered_map<std::string, uint32_t> names_;
+	std::unordered_map<uint64_t, Pair> pairs_; // by a hash of the two: no key string built to look one up
+	uint32_t next_name_ = 0, next_pair_ = 0;
 };
 
 struct Http1TrackerOptions {
@@ -104,7 +113,7 @@ private:
 	std::unordered_map<uint32_t, std::unordered_map<uint64_t, std::unique_ptr<Conn>>> by_pid_;
 	std::unordered_map<SocketKey, Conn *, SocketKeyHash> by_socket_;
 	std::unordered_set<uint32_t> bodies_;
-	HeaderNameKeys names_;
+	HeaderKeys keys_;
 	size_t count_ = 0;
 	uint64_t last_sweep_ns_ = 0;
 	// Totals of ended connections; open ones are added when asked.
