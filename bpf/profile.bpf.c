@@ -401,17 +401,18 @@ static long walk_step(__u32 i, void *unused)
 	m = find_mapping(st, proc, pc);
 	if (!m) {
 		if (st->reliable) {
-			mark_unmapped(st->buf, st->tgid);
 			/*
 			 * A real address in no mapping: one made since the collector read the process's.
 			 * JIT code (V8 grows its code space all the time) has no table to wait for: it is
-			 * walked by frame pointers, as a 'jit' mapping is, and nothing is pending.
+			 * walked by frame pointers, as a 'jit' mapping is, nothing is pending, and the
+			 * process need not be read again for it.
 			 */
-			if (!(proc->flags & UNWIND_PROCESS_TRUNCATED)) {
-				if (vma_kind(st, pc) == VMA_ANON_EXEC)
-					return fp_step(st);
+			if (!(proc->flags & UNWIND_PROCESS_TRUNCATED) &&
+			    vma_kind(st, pc) == VMA_ANON_EXEC)
+				return fp_step(st);
+			mark_unmapped(st->buf, st->tgid);
+			if (!(proc->flags & UNWIND_PROCESS_TRUNCATED))
 				st->pending = 1;
-			}
 		}
 		return no_rule(st, proc->flags & UNWIND_PROCESS_TRUNCATED ?
 					   PROFILE_UNWIND_MAPPINGS_FULL :

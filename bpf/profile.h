@@ -55,7 +55,8 @@ enum profile_counter {
 	 * Walks with unwind tables ('dwarf' and 'auto' modes): why a user stack ended before its
 	 * outermost frame, one count per walk. Where 'auto' goes on with frame pointers (no
 	 * mapping, no table, a gap) nothing is counted. A pc in no mapping also puts its process in
-	 * the window's unmapped pids, in both modes, so the collector rescans it.
+	 * the window's unmapped pids, in both modes, so the collector rescans it (unless it is in
+	 * anonymous executable memory: JIT code, walked by frame pointers as described JIT code is).
 	 */
 	PROFILE_UNWIND_NO_MAPPING,    /* a pc in no known mapping ('dwarf') */
 	PROFILE_UNWIND_NO_TABLE,      /* the file's table is not loaded, or no FDE covers the pc */
