@@ -386,9 +386,12 @@ export function decodeHttp1ExchangeRecord(v: DataView, names?: HeaderNames): Htt
 	const flags = v.getUint16(116, true);
 	const textEnd = v.byteLength - reqBodyLen - resBodyLen;
 	if (textEnd < HTTP1_EXCHANGE_RECORD_SIZE) throw new Error('http1 exchange bodies run past their record');
-	const text = latin1(v, HTTP1_EXCHANGE_RECORD_SIZE, textEnd - HTTP1_EXCHANGE_RECORD_SIZE);
+	// Strings are made only as needed: most header lines are known by key (names).
+	const textLen = textEnd - HTTP1_EXCHANGE_RECORD_SIZE;
+	const str = (from: number, len: number) => latin1(v, HTTP1_EXCHANGE_RECORD_SIZE + from, len);
 	let at = methodLen + urlLen + statusTextLen;
-	if (at > text.length) throw new Error('http1 exchange strings run past their record');
+	if (at > textLen) throw new Error('http1 exchange strings run past their record');
+	const methodUrl = str(0, methodLen + urlLen);
 	const requestHeaders: [string, string][] = [];
 	const responseHeaders: [string, string][] = [];
 	for (let i = 0; i < reqHeaders + resHeaders; i++) {
@@ -398,11 +401,11 @@ export function decodeHttp1ExchangeRecord(v: DataView, names?: HeaderNames): Htt
 		const valueLen = v.getUint32(off + 12, true);
 		const nameEnd = at + HEADER_HEAD + nameLen;
 		const valueEnd = nameEnd + valueLen;
-		if (valueEnd > text.length) throw new Error('http1 exchange headers run past their record');
+		if (valueEnd > textLen) throw new Error('http1 exchange headers run past their record');
 		const list = i < reqHeaders ? requestHeaders : responseHeaders;
 		at = valueEnd;
 		if (!names) {
-			list.push([text.slice(nameEnd - nameLen, nameEnd), text.slice(nameEnd, valueEnd)]);
+			list.push([str(nameEnd - nameLen, nameLen), str(nameEnd, valueLen)]);
 			continue;
 		}
 		const pairKey = v.getUint32(off + 4, true);
@@ -414,12 +417,12 @@ export function decodeHttp1ExchangeRecord(v: DataView, names?: HeaderNames): Htt
 		const key = v.getUint32(off, true);
 		let known = names.get(key);
 		// A name of another length is not the keyed one (a damaged record): taken as it is.
-		if (!known || known.name.length !== nameLen) known = names.add(known ? 0 : key, text.slice(nameEnd - nameLen, nameEnd));
-		const header: [string, string] = [known.name, known.value ?? text.slice(nameEnd, valueEnd)];
+		if (!known || known.name.length !== nameLen) known = names.add(known ? 0 : key, str(nameEnd - nameLen, nameLen));
+		const header: [string, string] = [known.name, known.value ?? str(nameEnd, valueLen)];
 		names.addPair(pairKey, header, nameLen, valueLen);
 		list.push(header);
 	}
-	if (at !== text.length) throw new Error('http1 exchange record has bytes past its fields');
+	if (at !== textLen) throw new Error('http1 exchange record has bytes past its fields');
 	// Kernel ns as numbers: high and low halves, so that the latency is exact whatever the uptime.
 	const endLo = v.getUint32(0, true);
 	const endHi = v.getUint32(4, true);
@@ -433,8 +436,8 @@ export function decodeHttp1ExchangeRecord(v: DataView, names?: HeaderNames): Htt
 		gen: v.getUint32(84, true),
 		role: v.getUint8(118) === 2 ? 'server' : 'client',
 		requestId: v.getUint32(124, true),
-		method: text.slice(0, methodLen),
-		url: text.slice(methodLen, methodLen + urlLen),
+		method: methodUrl.slice(0, methodLen),
+		url: methodUrl.slice(methodLen),
 		status: v.getUint16(112, true),
 		httpVersion: httpVersion(v.getUint8(120)),
 		requestHeaders,
