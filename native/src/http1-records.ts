@@ -309,6 +309,14 @@ function httpVersion(version: number): string {
 	return (major === 1 ? HTTP_VERSIONS[minor] : undefined) ?? `${major}.${minor}`;
 }
 
+/**
+ * latin1 text at `from` bytes into an exchange record's strings. (A function, not a closure per
+ * record: the TypeScript loader names every closure it makes, a property definition each time.)
+ */
+function text(v: DataView, from: number, len: number): string {
+	return latin1(v, HTTP1_EXCHANGE_RECORD_SIZE + from, len);
+}
+
 /** struct http1_header: {u32 name_key, u32 pair_key, u32 name_len, u32 value_len} before a header's name. */
 export const HTTP1_HEADER_SIZE = 16;
 const HEADER_HEAD = HTTP1_HEADER_SIZE;
@@ -388,10 +396,9 @@ export function decodeHttp1ExchangeRecord(v: DataView, names?: HeaderNames): Htt
 	if (textEnd < HTTP1_EXCHANGE_RECORD_SIZE) throw new Error('http1 exchange bodies run past their record');
 	// Strings are made only as needed: most header lines are known by key (names).
 	const textLen = textEnd - HTTP1_EXCHANGE_RECORD_SIZE;
-	const str = (from: number, len: number) => latin1(v, HTTP1_EXCHANGE_RECORD_SIZE + from, len);
 	let at = methodLen + urlLen + statusTextLen;
 	if (at > textLen) throw new Error('http1 exchange strings run past their record');
-	const methodUrl = str(0, methodLen + urlLen);
+	const methodUrl = text(v, 0, methodLen + urlLen);
 	const requestHeaders: [string, string][] = [];
 	const responseHeaders: [string, string][] = [];
 	for (let i = 0; i < reqHeaders + resHeaders; i++) {
@@ -405,7 +412,7 @@ export function decodeHttp1ExchangeRecord(v: DataView, names?: HeaderNames): Htt
 		const list = i < reqHeaders ? requestHeaders : responseHeaders;
 		at = valueEnd;
 		if (!names) {
-			list.push([str(nameEnd - nameLen, nameLen), str(nameEnd, valueLen)]);
+			list.push([text(v, nameEnd - nameLen, nameLen), text(v, nameEnd, valueLen)]);
 			continue;
 		}
 		const pairKey = v.getUint32(off + 4, true);
@@ -417,8 +424,8 @@ export function decodeHttp1ExchangeRecord(v: DataView, names?: HeaderNames): Htt
 		const key = v.getUint32(off, true);
 		let known = names.get(key);
 		// A name of another length is not the keyed one (a damaged record): taken as it is.
-		if (!known || known.name.length !== nameLen) known = names.add(known ? 0 : key, str(nameEnd - nameLen, nameLen));
-		const header: [string, string] = [known.name, known.value ?? str(nameEnd, valueLen)];
+		if (!known || known.name.length !== nameLen) known = names.add(known ? 0 : key, text(v, nameEnd - nameLen, nameLen));
+		const header: [string, string] = [known.name, known.value ?? text(v, nameEnd, valueLen)];
 		names.addPair(pairKey, header, nameLen, valueLen);
 		list.push(header);
 	}
