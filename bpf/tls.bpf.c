@@ -125,14 +125,24 @@ static __always_inline struct tls_call *active_call(__u64 id)
 struct thread_io {
 	__u64 pending_write_ssl; /* SSL_write returned, its socket write not seen yet */
 	__s32 last_read_fd;	 /* last socket read, or -1 */
-	__u32 __pad;
+	__u32 tid;		 /* the thread whose slot this is; 0 when free */
 };
 
+/*
+ * In slots indexed by thread id, as the calls in flight are: every socket read and write of a TLS
+ * process looks here, and an array slot costs no hash (an LRU hash was a third of what the
+ * syscall hooks cost). A thread takes its slot from another thread of the same index; what that
+ * thread had noted and still needed is lost, counted as TLS_THREADS_FULL.
+ */
+#define THREAD_SLOTS 16384
+/* Set by the collector before load with the map's size (a power of two): fewer slots in tests. */
+const volatile __u32 threads_mask = THREAD_SLOTS - 1;
+
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__type(key, __u32); /* tid */
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32); /* tid & threads_mask */
 	__type(value, struct thread_io);
-	__uint(max_entries, 16384);
+	__uint(max_entries, THREAD_SLOTS);
 } threads SEC(".maps");
 
 struct ssl_key {
@@ -208,12 +218,13 @@ struct {
  * are left for the collector's reader, which drains the buffer after every poll timeout (100 ms),
  * unless the buffer is filling up.
  */
+/* Set by the collector before load: an eighth of the ring buffer's size (one query, not two). */
+const volatile __u64 wakeup_bytes = (16 << 20) / 8;
+
 static __always_inline __u64 wakeup_flags(void)
 {
-	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-	__u64 size = bpf_ringbuf_query(&events, BPF_RB_RING_SIZE);
-
-	return avail > size / 8 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > wakeup_bytes ? BPF_RB_FORCE_WAKEUP
+										: BPF_RB_NO_WAKEUP;
 }
 
 static __always_inline void count_n(__u32 counter, __u64 n)
@@ -224,6 +235,28 @@ static __always_inline void count_n(__u32 counter, __u64 n)
 static __always_inline void count(__u32 counter)
 {
 	count_n(counter, 1);
+}
+
+static __always_inline struct thread_io *thread_slot(__u32 tid)
+{
+	__u32 slot = tid & threads_mask;
+
+	return bpf_map_lookup_elem(&threads, &slot);
+}
+
+/*
+ * The calling thread's slot, taken from whichever thread held it. A write it was waiting for is
+ * that thread's loss: its SSL object is not tied to a socket by it.
+ */
+static __always_inline void thread_take(struct thread_io *tio, __u32 tid)
+{
+	if (tio->tid == tid)
+		return;
+	if (tio->tid && tio->pending_write_ssl)
+		count(TLS_THREADS_FULL);
+	tio->tid = tid;
+	tio->pending_write_ssl = 0;
+	tio->last_read_fd = -1;
 }
 
 static __always_inline bool traced(__u32 tgid)
@@ -568,21 +601,23 @@ static __always_inline int leave(struct pt_regs *ctx, __u8 dir)
 			source = TLS_FD_CACHED;
 		}
 	}
-	if (source == TLS_FD_UNKNOWN) {
-		tio = bpf_map_lookup_elem(&threads, &tid);
-		if (dir == TLS_DIR_READ) {
-			if (tio && tio->last_read_fd >= 0 && fd_socket(tio->last_read_fd)) {
-				fd = tio->last_read_fd;
+	tio = source == TLS_FD_UNKNOWN ? thread_slot(tid) : NULL;
+	if (tio && dir == TLS_DIR_READ) {
+		int last = tio->last_read_fd;
+
+		/* Read before the owner is checked: a thread taking the slot meanwhile changes it. */
+		if (tio->tid == tid) {
+			if (last >= 0 && fd_socket(last)) {
+				fd = last;
 				source = TLS_FD_PRIOR_READ;
 			}
-		} else if (tio) {
-			tio->pending_write_ssl = call.ssl;
-		} else {
-			struct thread_io fresh = {.pending_write_ssl = call.ssl,
-						  .last_read_fd = -1};
-
-			bpf_map_update_elem(&threads, &tid, &fresh, BPF_ANY);
+		} else if (tio->tid) {
+			/* Another thread's read took the slot after this thread's: its socket is lost. */
+			count(TLS_THREADS_FULL);
 		}
+	} else if (tio) {
+		thread_take(tio, tid);
+		tio->pending_write_ssl = call.ssl;
 	}
 	if (source == TLS_FD_INSIDE_CALL || source == TLS_FD_PRIOR_READ)
 		gen = associate(tgid, call.ssl, fd, source);
@@ -722,18 +757,15 @@ static __always_inline int on_socket_io(bool is_read, int fd)
 			call->fd = fd;
 		return 0;
 	}
-	tio = bpf_map_lookup_elem(&threads, &tid);
+	tio = thread_slot(tid);
+	if (!tio)
+		return 0;
 	if (is_read) {
-		if (tio && tio->last_read_fd == fd)
+		if (tio->tid == tid && tio->last_read_fd == fd)
 			return 0;
-		if (tio) {
-			tio->last_read_fd = fd;
-		} else {
-			struct thread_io fresh = {.last_read_fd = fd};
-
-			bpf_map_update_elem(&threads, &tid, &fresh, BPF_ANY);
-		}
-	} else if (tio && tio->pending_write_ssl && fd_socket(fd)) {
+		thread_take(tio, tid);
+		tio->last_read_fd = fd;
+	} else if (tio->tid == tid && tio->pending_write_ssl && fd_socket(fd)) {
 		__u64 ssl = tio->pending_write_ssl;
 
 		tio->pending_write_ssl = 0;
@@ -842,10 +874,12 @@ int BPF_PROG(tls_exit, struct task_struct *p)
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32, tid = (__u32)id;
 	struct tls_call *call = active_call(id);
+	struct thread_io *tio = thread_slot(tid);
 
 	if (call)
 		call->id = 0;
-	bpf_map_delete_elem(&threads, &tid);
+	if (tio && tio->tid == tid)
+		tio->tid = 0;
 	bpf_map_delete_elem(&request_contexts, &tid);
 	if (tgid != tid || !bpf_map_lookup_elem(&tls_tgids, &tgid))
 		return 0;

@@ -145,6 +145,11 @@ enum tls_counter {
 	 * pool answering what another thread read): the thread's CPU for it is not attributed
 	 */
 	TLS_RESPONSE_UNMATCHED,
+	/*
+	 * a thread's slot of per-thread socket notes (threads map) taken by another thread of the
+	 * same slot: a Node (memory BIO) call is not tied to its socket through that note
+	 */
+	TLS_THREADS_FULL,
 	TLS_COUNTER_MAX,
 };
 

@@ -99,6 +99,8 @@ export interface RawTlsTracerConfig {
 	bodyPids: number[];
 	/** Slots of SSL calls in flight (a power of two). */
 	activeSlots: number;
+	/** Slots of threads' socket notes (a power of two). */
+	threadSlots: number;
 	/** SSL objects and socket generations remembered (each an LRU map of this size). */
 	connectionEntries: number;
 	/** Threads with a request context, when this tracer makes the shared map. */

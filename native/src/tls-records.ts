@@ -32,6 +32,7 @@ export const TLS_COUNTERS = [
 	'requestContextFull',
 	'requestSlotsFull',
 	'responseUnmatched',
+	'threadsFull',
 	'streamDropped',
 ] as const;
 export type TlsCounter = (typeof TLS_COUNTERS)[number];

@@ -75,7 +75,8 @@ public:
 
 	// new TlsTracer({selfTgid, pids, ringBytes, maxInFlightBytes, pollTimeoutMs, syscallHook,
 	// requestContext, onBatch, http1: {maxBodyBytes, maxConnections, idleTimeoutMs}, bodyPids,
-	// activeSlots, connectionEntries, requestContextEntries, processEntries}). Main thread.
+	// activeSlots, threadSlots, connectionEntries, requestContextEntries, processEntries}). Main
+	// thread.
 	explicit TlsTracer(const Napi::CallbackInfo &info)
 		: Napi::ObjectWrap<TlsTracer>(info),
 		  http1_(Http1TrackerOptionsFrom(
@@ -92,6 +93,7 @@ public:
 		std::string hook = cfg.Get("syscallHook").As<Napi::String>().Utf8Value();
 		bool request_context = cfg.Get("requestContext").As<Napi::Boolean>().Value();
 		uint32_t active_slots = cfg.Get("activeSlots").As<Napi::Number>().Uint32Value();
+		uint32_t thread_slots = cfg.Get("threadSlots").As<Napi::Number>().Uint32Value();
 		uint32_t conn_entries =
 			cfg.Get("connectionEntries").As<Napi::Number>().Uint32Value();
 		uint32_t request_entries =
@@ -111,8 +113,11 @@ public:
 		skel_->rodata->filter_pids = pids.Length() > 0;
 		skel_->rodata->request_context = request_context;
 		bpf_map__set_max_entries(skel_->maps.events, ring_bytes);
+		skel_->rodata->wakeup_bytes = ring_bytes / 8;
 		skel_->rodata->active_mask = active_slots - 1;
 		bpf_map__set_max_entries(skel_->maps.active, active_slots);
+		skel_->rodata->threads_mask = thread_slots - 1;
+		bpf_map__set_max_entries(skel_->maps.threads, thread_slots);
 		bpf_map__set_max_entries(skel_->maps.ssl_conns, conn_entries);
 		bpf_map__set_max_entries(skel_->maps.fd_gens, conn_entries);
 		bpf_map__set_max_entries(skel_->maps.tls_tgids, process_entries);

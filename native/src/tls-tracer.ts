@@ -38,6 +38,12 @@ export interface TlsTracerOptions {
 	 * inside SSL calls at once lose a call, counted as activeFull.
 	 */
 	activeSlots?: number;
+	/**
+	 * Slots of each thread's last socket read and pending SSL_write socket (what ties Node's SSL
+	 * objects to sockets), indexed by thread id (a power of two): a thread taking another's slot
+	 * loses that thread's note, counted as threadsFull.
+	 */
+	threadSlots?: number;
 	/** SSL objects tied to sockets, and socket generations, remembered at once (LRU maps). */
 	connectionEntries?: number;
 	/**
@@ -78,8 +84,12 @@ export class TlsTracer {
 			throw new RangeError(`ringBytes must be a power of two of at least 4096, got ${ringBytes}`);
 		}
 		const activeSlots = options.activeSlots ?? 16_384;
-		if (!Number.isInteger(activeSlots) || activeSlots < 1 || activeSlots > 1 << 20 || (activeSlots & (activeSlots - 1)) !== 0) {
-			throw new RangeError(`activeSlots must be a power of two from 1 to 2^20, got ${activeSlots}`);
+		const threadSlots = options.threadSlots ?? 16_384;
+		for (const [name, v] of [
+			['activeSlots', activeSlots],
+			['threadSlots', threadSlots],
+		] as const) {
+			if (!Number.isInteger(v) || v < 1 || v > 1 << 20 || (v & (v - 1)) !== 0) throw new RangeError(`${name} must be a power of two from 1 to 2^20, got ${v}`);
 		}
 		const connectionEntries = options.connectionEntries ?? 65_536;
 		const requestContextEntries = options.requestContextEntries ?? 65_536;
@@ -134,6 +144,7 @@ export class TlsTracer {
 				http1,
 				bodyPids: [...(options.captureBodies ?? [])],
 				activeSlots,
+				threadSlots,
 				connectionEntries,
 				requestContextEntries,
 				processEntries,

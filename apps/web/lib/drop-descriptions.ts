@@ -79,6 +79,7 @@ export const DROP_DESCRIPTIONS: Readonly<Record<string, DropDescription>> = {
 	},
 	'tls.activeFull': { meaning: 'SSL calls not captured because the in-flight call map was full' },
 	'tls.connFull': { meaning: 'TLS connections not tracked because the connection map was full' },
+	'tls.threadsFull': { meaning: 'Node TLS calls not tied to their socket because another thread took their thread’s slot of socket notes' },
 	'tls.streamDropped': { meaning: 'HTTP streams given up by the parser (out of order or over its buffer)', per: 'requests' },
 	'tls.decodeErrors': { meaning: 'TLS capture records that could not be decoded' },
 	'tls.attachFailures': { meaning: 'Processes whose OpenSSL could not be attached to' },

@@ -32,7 +32,7 @@ export interface TlsCaptureOptions {
 	/** Kernel ring buffer bytes (power of two). */
 	ringBytes?: number;
 	/** Sizes of the kernel maps and of the queue to JavaScript (the defaults, or smaller in tests). */
-	kernel?: Pick<TlsTracerOptions, 'activeSlots' | 'connectionEntries' | 'requestContextEntries' | 'processEntries' | 'maxInFlightBytes'>;
+	kernel?: Pick<TlsTracerOptions, 'activeSlots' | 'threadSlots' | 'connectionEntries' | 'requestContextEntries' | 'processEntries' | 'maxInFlightBytes'>;
 	/** How socket syscalls are seen (see TlsTracerOptions): 'auto' unless comparing the two. */
 	syscallHook?: 'auto' | 'raw';
 	/** Told what each request the kernel gave an id was, so that CPU samples can be labelled with it. */

@@ -65,6 +65,7 @@ class FakeCapture extends EventEmitter implements TlsCaptureLike {
 				requestContextFull: 4,
 				requestSlotsFull: 0,
 				responseUnmatched: 0,
+				threadsFull: 0,
 				streamDropped: 2,
 				decodeErrors: 0,
 			},

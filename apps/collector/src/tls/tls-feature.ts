@@ -132,6 +132,7 @@ export function tlsDrops(c: TlsCaptureCounters, omitted: number, attribution?: R
 		'requestContextFull',
 		'requestSlotsFull',
 		'responseUnmatched',
+		'threadsFull',
 		'streamDropped',
 		'decodeErrors',
 	] as const) {
