@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { totalWeight } from '@firesight/profile';
-import type { LiveStats, ProfileWindow, RequestRecord } from '@firesight/protocol';
+import { MAX_REQUEST_BATCH_WEIGHT, type LiveStats, type ProfileWindow, type RequestRecord } from '@firesight/protocol';
 import { startHub, type Hub } from '@firesight/web/server';
 import { HubStream, ingestUrl } from './hub-stream.ts';
 
@@ -163,6 +163,52 @@ test('batches of requests waiting for a slow hub join into one rather than being
 		await stream.close();
 		await hub.close();
 		rmSync(dir, { recursive: true, force: true });
+	}
+});
+
+test('waiting batches of requests join only while their wire weight stays within a batch', async () => {
+	const stream = new HubStream({
+		// Nothing listens there: every batch waits.
+		hub: 'http://127.0.0.1:9',
+		token: TOKEN,
+		hello: { host: 'stream-host', version: 'test', frequencyHz: 99 },
+		initialBackoffMs: 60_000,
+		maxBackoffMs: 60_000,
+	});
+	// Requests of about a fifth of a batch's weight each.
+	const big = (path: string): RequestRecord => ({
+		ts: 1000,
+		pid: 7,
+		comm: 'node',
+		role: 'server',
+		method: 'GET',
+		path,
+		endpoint: path,
+		status: 200,
+		latencyMs: 1,
+		reqBytes: 0,
+		respBytes: 0,
+		local: null,
+		remote: null,
+		connection: null,
+		httpVersion: '1.1',
+		requestHeaders: Array.from({ length: Math.ceil(MAX_REQUEST_BATCH_WEIGHT / 5 / 6 / 8192) }, (_, i) => [`x-${i}`, 'v'.repeat(8192)]),
+		responseHeaders: [],
+	});
+	const send = (ts: number, n: number) =>
+		stream.send({ type: 'requests', batch: { host: 'stream-host', ts, requests: Array.from({ length: n }, (_, i) => big(`/${ts}/${i}`)), omitted: 0 } });
+	try {
+		send(1, 3);
+		send(2, 1);
+		assert.equal(stream.counters.queued, 1, 'four fifths: one batch');
+		send(3, 1);
+		assert.equal(stream.counters.queued, 2, 'a fifth more would pass the weight: a batch of its own');
+		send(4, 3);
+		assert.equal(stream.counters.queued, 2, 'the newest batch takes three more');
+		send(5, 1);
+		assert.equal(stream.counters.queued, 3);
+	} finally {
+		await stream.close();
 	}
 });
 

@@ -113,6 +113,8 @@ export class HubStream extends EventEmitter<HubStreamEvents> {
 	readonly spool: Spool;
 	readonly #opts: Required<Omit<HubStreamOptions, 'log' | 'spool'>> & { log: (line: string) => void };
 	readonly #live: DataMessage[] = [];
+	/** requestWireWeight summed over a queued batch's requests: weighed once, not at every merge. */
+	readonly #batchWeights = new WeakMap<readonly unknown[], number>();
 	#ws: WebSocket | undefined;
 	#ready = false;
 	#liveSending = false;
@@ -263,21 +265,27 @@ export class HubStream extends EventEmitter<HubStreamEvents> {
 			const queued = this.#live[k]!;
 			if (queued.type !== 'requests' || queued.batch.host !== message.batch.host) continue;
 			if (queued.batch.requests.length + message.batch.requests.length > MAX_REQUESTS_PER_BATCH) return false;
-			let weight = 0;
-			for (const r of queued.batch.requests) weight += requestWireWeight(r);
-			for (const r of message.batch.requests) weight += requestWireWeight(r);
+			const weight = this.#weight(queued.batch.requests) + this.#weight(message.batch.requests);
 			if (weight > MAX_REQUEST_BATCH_WEIGHT) return false;
+			const requests = [...queued.batch.requests, ...message.batch.requests];
+			this.#batchWeights.set(requests, weight);
 			this.#live[k] = {
 				...queued,
-				batch: {
-					...message.batch,
-					requests: [...queued.batch.requests, ...message.batch.requests],
-					omitted: queued.batch.omitted + message.batch.omitted,
-				},
+				batch: { ...message.batch, requests, omitted: queued.batch.omitted + message.batch.omitted },
 			};
 			return true;
 		}
 		return false;
+	}
+
+	#weight(requests: Extract<DataMessage, { type: 'requests' }>['batch']['requests']): number {
+		let weight = this.#batchWeights.get(requests);
+		if (weight === undefined) {
+			weight = 0;
+			for (const r of requests) weight += requestWireWeight(r);
+			this.#batchWeights.set(requests, weight);
+		}
+		return weight;
 	}
 
 	/** Sends what the connection may take: live snapshots one at a time, the spool up to maxInFlight unacknowledged. */
