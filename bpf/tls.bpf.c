@@ -69,12 +69,15 @@ const volatile bool request_context = true;
 
 /*
  * Processes that do TLS: filled by user space at discovery and by the uprobes on first use. The
- * syscall hook looks here first, so it costs one lookup for every other process.
+ * syscall hook looks here first, so it costs one lookup for every other process. The value counts
+ * the process's closes of sockets tied to SSL objects: an SSL object's socket checked at one count
+ * is still current while the count stays, so most SSL calls need no look at the socket's
+ * generation (see leave()).
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__type(key, __u32);
-	__type(value, __u8);
+	__type(value, __u32);
 	__uint(max_entries, 8192);
 } tls_tgids SEC(".maps");
 
@@ -87,6 +90,8 @@ struct tls_call {
 	__u64 start_ns;
 	__s32 fd; /* socket used inside the call, or -1 */
 	__u32 func;
+	__u32 closes; /* the process's count of tied sockets closed, at entry */
+	__u32 __pad;
 };
 
 /*
@@ -130,7 +135,7 @@ struct thread_io {
 
 /*
  * In slots indexed by thread id, as the calls in flight are: every socket read and write of a TLS
- * process looks here, and an array slot costs no hash (an LRU hash was a third of what the
+ * process looks here, and an array slot costs no hash (an LRU hash was about a quarter of what the
  * syscall hooks cost). A thread takes its slot from another thread of the same index; what that
  * thread had noted and still needed is lost, counted as TLS_THREADS_FULL.
  */
@@ -154,6 +159,7 @@ struct ssl_key {
 struct ssl_conn {
 	__s32 fd;
 	__u32 gen;
+	__u32 closes; /* the process's closes count when (fd, gen) was last known current */
 };
 
 struct {
@@ -223,8 +229,9 @@ const volatile __u64 wakeup_bytes = (16 << 20) / 8;
 
 static __always_inline __u64 wakeup_flags(void)
 {
-	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > wakeup_bytes ? BPF_RB_FORCE_WAKEUP
-										: BPF_RB_NO_WAKEUP;
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > wakeup_bytes)
+		return BPF_RB_FORCE_WAKEUP;
+	return BPF_RB_NO_WAKEUP;
 }
 
 static __always_inline void count_n(__u32 counter, __u64 n)
@@ -318,11 +325,11 @@ static __always_inline void read_addresses(struct tls_conn_event *ev, struct soc
  * Ties ssl to (tgid, fd) at the fd's current generation; emits a conn event when that is news.
  * Returns the generation.
  */
-static __always_inline __u32 associate(__u32 tgid, __u64 ssl, int fd, __u8 source)
+static __always_inline __u32 associate(__u32 tgid, __u64 ssl, int fd, __u8 source, __u32 closes)
 {
 	struct fd_key fk = {.tgid = tgid, .fd = fd};
 	struct ssl_key sk = {.tgid = tgid, .ssl = ssl};
-	struct ssl_conn *cur, conn = {.fd = fd};
+	struct ssl_conn *cur, conn = {.fd = fd, .closes = closes};
 	struct tls_conn_event *ev;
 	struct socket *sock;
 	__u32 zero = 0, *gen;
@@ -338,8 +345,10 @@ static __always_inline __u32 associate(__u32 tgid, __u64 ssl, int fd, __u8 sourc
 	}
 	conn.gen = *gen;
 	cur = bpf_map_lookup_elem(&ssl_conns, &sk);
-	if (cur && cur->fd == conn.fd && cur->gen == conn.gen)
+	if (cur && cur->fd == conn.fd && cur->gen == conn.gen) {
+		cur->closes = closes;
 		return conn.gen;
+	}
 	if (bpf_map_update_elem(&ssl_conns, &sk, &conn, BPF_ANY))
 		count(TLS_CONN_FULL);
 
@@ -514,12 +523,13 @@ static __always_inline int enter(__u64 ssl, __u64 buf, __u64 count_ptr, __u32 fu
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32;
 	struct tls_call *c;
-	__u8 one = 1;
+	__u32 zero = 0, *closes;
 
 	if (!traced(tgid))
 		return 0;
-	if (!bpf_map_lookup_elem(&tls_tgids, &tgid))
-		bpf_map_update_elem(&tls_tgids, &tgid, &one, BPF_ANY);
+	closes = bpf_map_lookup_elem(&tls_tgids, &tgid);
+	if (!closes)
+		bpf_map_update_elem(&tls_tgids, &tgid, &zero, BPF_NOEXIST);
 	c = active_slot(id);
 	if (!c)
 		return 0;
@@ -533,6 +543,7 @@ static __always_inline int enter(__u64 ssl, __u64 buf, __u64 count_ptr, __u32 fu
 	c->start_ns = bpf_ktime_get_ns();
 	c->fd = -1;
 	c->func = func;
+	c->closes = closes ? *closes : 0;
 	return 0;
 }
 
@@ -587,18 +598,27 @@ static __always_inline int leave(struct pt_regs *ctx, __u8 dir)
 	count_n(TLS_BYTES, n);
 
 	sk.ssl = call.ssl;
-	conn = bpf_map_lookup_elem(&ssl_conns, &sk);
 	if (call.fd >= 0) {
 		fd = call.fd;
 		source = TLS_FD_INSIDE_CALL;
-	} else if (conn) {
-		struct fd_key fk = {.tgid = tgid, .fd = conn->fd};
-		__u32 *cur = bpf_map_lookup_elem(&fd_gens, &fk);
-
-		if (cur && *cur == conn->gen) {
-			fd = conn->fd;
-			gen = conn->gen;
+	} else if ((conn = bpf_map_lookup_elem(&ssl_conns, &sk))) {
+		fd = conn->fd;
+		gen = conn->gen;
+		/* No tied socket of the process closed since (fd, gen) was checked: it is current. */
+		if (conn->closes == call.closes) {
 			source = TLS_FD_CACHED;
+		} else {
+			struct fd_key fk = {.tgid = tgid, .fd = fd};
+			__u32 *cur = bpf_map_lookup_elem(&fd_gens, &fk);
+
+			if (cur && *cur == gen) {
+				conn->closes = call.closes;
+				source = TLS_FD_CACHED;
+			}
+		}
+		if (source != TLS_FD_CACHED) {
+			fd = -1;
+			gen = 0;
 		}
 	}
 	tio = source == TLS_FD_UNKNOWN ? thread_slot(tid) : NULL;
@@ -620,7 +640,7 @@ static __always_inline int leave(struct pt_regs *ctx, __u8 dir)
 		tio->pending_write_ssl = call.ssl;
 	}
 	if (source == TLS_FD_INSIDE_CALL || source == TLS_FD_PRIOR_READ)
-		gen = associate(tgid, call.ssl, fd, source);
+		gen = associate(tgid, call.ssl, fd, source, call.closes);
 
 	s = bpf_map_lookup_elem(&scratch_buf, &zero);
 	if (!s)
@@ -711,7 +731,7 @@ int BPF_KRETPROBE(ssl_write_ex_return)
 	return leave(ctx, TLS_DIR_WRITE);
 }
 
-static __always_inline void on_close(__u32 tgid, int fd)
+static __always_inline void on_close(__u32 tgid, int fd, __u32 *closes)
 {
 	struct fd_key fk = {.tgid = tgid, .fd = fd};
 	struct tls_close_event *ev;
@@ -731,6 +751,7 @@ static __always_inline void on_close(__u32 tgid, int fd)
 		count(TLS_CONTROL_LOST);
 	}
 	__sync_fetch_and_add(gen, 1);
+	__sync_fetch_and_add(closes, 1);
 }
 
 /*
@@ -748,8 +769,9 @@ static __always_inline int on_socket_io(bool is_read, int fd)
 	__u32 tgid = id >> 32, tid = (__u32)id;
 	struct tls_call *call;
 	struct thread_io *tio;
+	__u32 *closes = bpf_map_lookup_elem(&tls_tgids, &tgid);
 
-	if (!bpf_map_lookup_elem(&tls_tgids, &tgid))
+	if (!closes)
 		return 0;
 	call = active_call(id);
 	if (call) {
@@ -769,7 +791,7 @@ static __always_inline int on_socket_io(bool is_read, int fd)
 		__u64 ssl = tio->pending_write_ssl;
 
 		tio->pending_write_ssl = 0;
-		associate(tgid, ssl, fd, TLS_FD_NEXT_WRITE);
+		associate(tgid, ssl, fd, TLS_FD_NEXT_WRITE, *closes);
 	}
 	return 0;
 }
@@ -779,10 +801,11 @@ static __always_inline int on_close_syscall(int fd)
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32, tid = (__u32)id;
 	struct request_context *rc;
+	__u32 *closes = bpf_map_lookup_elem(&tls_tgids, &tgid);
 
-	if (!bpf_map_lookup_elem(&tls_tgids, &tgid))
+	if (!closes)
 		return 0;
-	on_close(tgid, fd);
+	on_close(tgid, fd, closes);
 	if (!request_context)
 		return 0;
 	/* A connection closed before its answer (the client gave up): its request is over. */

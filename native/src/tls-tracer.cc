@@ -215,8 +215,11 @@ public:
 		if (!skel_)
 			throw Napi::Error::New(env, "tracer is closed");
 		__u32 tgid = info[0].As<Napi::Number>().Uint32Value();
-		__u8 one = 1;
-		if (bpf_map_update_elem(bpf_map__fd(skel_->maps.tls_tgids), &tgid, &one, BPF_ANY))
+		__u32 closes = 0;
+		// BPF_NOEXIST: a process the uprobes marked first keeps its count of closes.
+		int err = bpf_map_update_elem(bpf_map__fd(skel_->maps.tls_tgids), &tgid, &closes,
+					      BPF_NOEXIST);
+		if (err && errno != EEXIST)
 			throw NativeError(env, "bpf_map_update_elem(tls_tgids)", errno);
 		return env.Undefined();
 	}
