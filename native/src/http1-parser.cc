@@ -379,7 +379,8 @@ bool Http1MessageParser::ParseHeader(const std::string &line, bool trailers)
 		size_t e = line.size();
 		while (e > v && IsSpaceOrTab(line[e - 1]))
 			e--;
-		info_.headers.emplace_back(std::piecewise_construct, std::forward_as_tuple(line, 0, n),
+		info_.headers.emplace_back(std::piecewise_construct,
+					   std::forward_as_tuple(line, 0, n),
 					   std::forward_as_tuple(line, v, e - v));
 		return true;
 	}
@@ -571,8 +572,8 @@ bool Http1MessageParser::HeadersDone(bool *stop)
 	info_ = Http1Head();
 	have_head_ = true;
 	bool skip = false;
-	if (request_)
-		owner_->OnRequestHead(std::move(head_), have_start_ ? start_ns_ : 0); // held there, not copied
+	if (request_) // the head is held there from now on, not copied
+		owner_->OnRequestHead(std::move(head_), have_start_ ? start_ns_ : 0);
 	else
 		skip = owner_->Bodiless();
 	if (is_chunked_ && !skip) {

@@ -83,7 +83,8 @@ struct http1_header {
 	__u32 name_len;
 	__u32 value_len;
 };
-FS_STATIC_ASSERT(sizeof(struct http1_header) == 16, "http1_header layout is shared with TypeScript");
+FS_STATIC_ASSERT(sizeof(struct http1_header) == 16,
+		 "http1_header layout is shared with TypeScript");
 
 struct http1_conn_record {
 	__u64 ts_ns; /* when it ended (HTTP1_EV_CONN_END), or its last data */

@@ -281,7 +281,17 @@ test('damaged or random http1 records decode inside their bytes or throw one one
 				if (flat && nested?.type === 'exchange') {
 					const { request: q, response: r } = nested.exchange;
 					assert.deepEqual(
-						[flat.method, flat.url, flat.status, flat.requestHeaders, flat.responseHeaders, flat.reqBytes, flat.respBytes, flat.requestBody, flat.responseBody],
+						[
+							flat.method,
+							flat.url,
+							flat.status,
+							flat.requestHeaders,
+							flat.responseHeaders,
+							flat.reqBytes,
+							flat.respBytes,
+							flat.requestBody,
+							flat.responseBody,
+						],
 						[q.method, q.url, r.status, q.headers, r.headers, q.bytes, r.bytes, q.body, r.body],
 					);
 					assert.equal(flat.requestId, nested.requestId);

@@ -45,7 +45,8 @@ uint8_t *Put(uint8_t *p, const std::string &s)
 uint8_t *PutHeaders(uint8_t *p, const Http1Head &h, HeaderKeys &keys)
 {
 	for (const auto &kv : h.headers) {
-		struct http1_header head = {keys.NameKey(kv.first), keys.PairKey(kv.first, kv.second),
+		struct http1_header head = {keys.NameKey(kv.first),
+					    keys.PairKey(kv.first, kv.second),
 					    static_cast<__u32>(kv.first.size()),
 					    static_cast<__u32>(kv.second.size())};
 		memcpy(p, &head, sizeof(head));
@@ -133,7 +134,8 @@ uint32_t HeaderKeys::PairKey(const std::string &name, const std::string &value)
 	if (name.size() + value.size() > kMaxKeyedPair)
 		return 0;
 	uint64_t n = std::hash<std::string_view>()(name);
-	uint64_t h = n ^ (std::hash<std::string_view>()(value) + 0x9e3779b97f4a7c15ull + (n << 6) + (n >> 2));
+	uint64_t h = n ^ (std::hash<std::string_view>()(value) + 0x9e3779b97f4a7c15ull + (n << 6) +
+			  (n >> 2));
 	auto it = pairs_.find(h);
 	if (it != pairs_.end())
 		return it->second.name == name && it->second.value == value ? it->second.key : 0;

@@ -55,7 +55,8 @@ private:
 		std::string name, value;
 	};
 	std::unordered_map<std::string, uint32_t> names_;
-	std::unordered_map<uint64_t, Pair> pairs_; // by a hash of the two: no key string built to look one up
+	// By a hash of the two: no key string is built to look a line up.
+	std::unordered_map<uint64_t, Pair> pairs_;
 	uint32_t next_name_ = 0, next_pair_ = 0;
 };
 

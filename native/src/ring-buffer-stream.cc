@@ -133,8 +133,9 @@ void RingBufferStream::Ship()
 		in_flight_ += bytes;
 		auto *batch = new std::vector<uint8_t>(std::move(batch_));
 		batch_ = std::vector<uint8_t>(); // Reserve takes a kept buffer
-		napi_status st = tsfn_.NonBlockingCall(
-			batch, [this](Napi::Env env, Napi::Function fn, std::vector<uint8_t> *data) {
+		napi_status st =
+			tsfn_.NonBlockingCall(batch, [this](Napi::Env env, Napi::Function fn,
+							    std::vector<uint8_t> *data) {
 				in_flight_ -= data->size();
 				if (env != nullptr && fn != nullptr) {
 					auto buf = Napi::ArrayBuffer::New(env, data->size());

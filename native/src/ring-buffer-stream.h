@@ -57,9 +57,9 @@ public:
 private:
 	static int OnRecord(void *ctx, void *data, size_t len); // poll thread
 	void Run();						// poll thread
-	void Ship();						// poll thread: the batch goes to JavaScript
-	std::vector<uint8_t> *TakeBuffer();			// poll thread
-	void GiveBack(std::vector<uint8_t> *buf);		// main thread
+	void Ship();				  // poll thread: the batch goes to JavaScript
+	std::vector<uint8_t> *TakeBuffer();	  // poll thread
+	void GiveBack(std::vector<uint8_t> *buf); // main thread
 
 	struct ring_buffer *rb_ = nullptr;
 	Napi::ThreadSafeFunction tsfn_;

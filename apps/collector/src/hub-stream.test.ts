@@ -196,7 +196,10 @@ test('waiting batches of requests join only while their wire weight stays within
 		responseHeaders: [],
 	});
 	const send = (ts: number, n: number) =>
-		stream.send({ type: 'requests', batch: { host: 'stream-host', ts, requests: Array.from({ length: n }, (_, i) => big(`/${ts}/${i}`)), omitted: 0 } });
+		stream.send({
+			type: 'requests',
+			batch: { host: 'stream-host', ts, requests: Array.from({ length: n }, (_, i) => big(`/${ts}/${i}`)), omitted: 0 },
+		});
 	try {
 		send(1, 3);
 		send(2, 1);

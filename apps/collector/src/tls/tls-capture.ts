@@ -9,7 +9,14 @@ import {
 	type TlsStreamEvent,
 	type TlsTracerOptions,
 } from '@firesight/native';
-import { DEFAULT_REDACTION, REDACTED_VALUE, isSecretHeader, redactRequestPath, type RedactionRules, type RequestRecord } from '@firesight/protocol';
+import {
+	DEFAULT_REDACTION,
+	REDACTED_VALUE,
+	isSecretHeader,
+	redactRequestPath,
+	type RedactionRules,
+	type RequestRecord,
+} from '@firesight/protocol';
 import { readClocks, type ClockReading } from '../monotonic-clock.ts';
 import type { RequestAttribution } from '../request-attribution.ts';
 import { ConnectionTracker, type ConnectionSummary, type ConnectionTrackerStats } from './connection-tracker.ts';
@@ -32,7 +39,10 @@ export interface TlsCaptureOptions {
 	/** Kernel ring buffer bytes (power of two). */
 	ringBytes?: number;
 	/** Sizes of the kernel maps and of the queue to JavaScript (the defaults, or smaller in tests). */
-	kernel?: Pick<TlsTracerOptions, 'activeSlots' | 'threadSlots' | 'connectionEntries' | 'requestContextEntries' | 'processEntries' | 'maxInFlightBytes'>;
+	kernel?: Pick<
+		TlsTracerOptions,
+		'activeSlots' | 'threadSlots' | 'connectionEntries' | 'requestContextEntries' | 'processEntries' | 'maxInFlightBytes'
+	>;
 	/** How socket syscalls are seen (see TlsTracerOptions): 'auto' unless comparing the two. */
 	syscallHook?: 'auto' | 'raw';
 	/** Told what each request the kernel gave an id was, so that CPU samples can be labelled with it. */
