@@ -27,6 +27,7 @@ test('a row per host: live status first, the store for hosts only it knows', () 
 				version: '0.1.0',
 				drops: { 'profile.userStackMissing': 3, 'tcp.ringBufferFull': 40, 'tls.mapFull': 0 },
 				features: { running: ['profile', 'tcp'], failed: [{ name: 'tls', reason: 'uprobes refused' }] },
+				warmingUp: [{ feature: 'profile', sinceMs: 5, tablesLoaded: 2 }],
 				spool: { messages: 3, bytes: 4096 },
 			},
 		],
@@ -49,6 +50,7 @@ test('a row per host: live status first, the store for hosts only it knows', () 
 		['profile.userStackMissing', 3],
 	]);
 	assert.deepEqual(web1?.running, ['profile', 'tcp']);
+	assert.deepEqual(web1?.warmingUp, [{ feature: 'profile', sinceMs: 5, tablesLoaded: 2 }]);
 	assert.deepEqual(web1?.failed, [{ name: 'tls', reason: 'uprobes refused' }]);
 	assert.deepEqual([web1?.version, web1?.windows, web1?.lastSeenMs], ['0.1.0', 7, 1000]);
 	assert.deepEqual(web1?.spool, { messages: 3, bytes: 4096 });

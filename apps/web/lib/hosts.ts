@@ -1,3 +1,4 @@
+import type { WarmUp } from '@firesight/protocol';
 import type { HostStatus } from './live-messages.ts';
 import type { HostProcesses } from './live-store.ts';
 
@@ -27,6 +28,8 @@ export interface HostRow {
 	spool: { messages: number; bytes: number } | null;
 	running: readonly string[];
 	failed: readonly { name: string; reason: string }[];
+	/** Features still warming up (the profiler loading unwind tables). */
+	warmingUp: readonly WarmUp[];
 	/** Stored profile windows, when the store was asked. */
 	windows: number | null;
 }
@@ -55,6 +58,7 @@ export function hostRows(
 			spool: null,
 			running: [],
 			failed: [],
+			warmingUp: [],
 			windows: s.windows,
 		});
 	}
@@ -75,6 +79,7 @@ export function hostRows(
 			spool: h.spool ?? null,
 			running: h.features?.running ?? [],
 			failed: h.features?.failed ?? [],
+			warmingUp: h.connected ? (h.warmingUp ?? []) : [],
 			windows: stored === null ? null : (storedBy.get(h.host)?.windows ?? 0),
 		});
 	}

@@ -1,5 +1,6 @@
 import { formatAgo, formatCompact, formatHz, formatPercent } from '../../lib/format.ts';
 import type { HostRow } from '../../lib/hosts.ts';
+import { describeWarmUp } from '../../lib/profiler-warm-up.ts';
 import { formatBytes } from '../../lib/network.ts';
 import type { Column } from '../table/column.ts';
 
@@ -7,11 +8,18 @@ function Features({ row }: { row: HostRow }) {
 	if (row.running.length === 0 && row.failed.length === 0) return <span className="dim">–</span>;
 	return (
 		<span className="host-features" data-testid="host-features">
-			{row.running.map((name) => (
-				<span key={name} className="badge badge-ok">
-					{name}
-				</span>
-			))}
+			{row.running.map((name) => {
+				const warming = row.warmingUp.find((w) => w.feature === name);
+				return warming ? (
+					<span key={name} className="badge" title={`${name} is warming up: ${describeWarmUp(warming)}`} data-testid="host-feature-warming">
+						{name} warming up
+					</span>
+				) : (
+					<span key={name} className="badge badge-ok">
+						{name}
+					</span>
+				);
+			})}
 			{row.failed.map((f) => (
 				<span key={f.name} className="badge badge-failed" title={`${f.name} could not load: ${f.reason}`} data-testid="host-feature-failed">
 					{f.name} off
