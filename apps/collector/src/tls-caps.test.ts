@@ -147,34 +147,38 @@ const worker = async () => { while (next < +n) await one(next++); };
 Promise.all(Array.from({ length: +conc }, worker)).catch((e) => { console.error(e); process.exit(1); });
 `;
 
-test('tls: past threadSlots, a thread whose socket note another thread took loses that tie, counted as threadsFull; its requests still arrive', { skip }, async (t) => {
-	const a = await server(t);
-	const b = await server(t, a.cert);
-	// One slot of socket notes for every thread: the two servers' event loops take it from each other.
-	const { cap, served } = capture(t, { pids: [a.serverPid, b.serverPid], kernel: { threadSlots: 1 } });
-	await until('node attached', () => cap.counters().discovery.attachedFiles >= 1);
-	// Each new connection's first SSL_read is tied to its socket by the read its thread made just
-	// before; the other server's reads on the other core land between the two now and then.
-	const sent = new Map<string, number>();
-	const fresh = async (port: number, prefix: string, n: number) => {
-		const c = spawn(process.execPath, ['-e', FRESH_CLIENT, String(port), prefix, String(n), '8'], { stdio: 'inherit' });
-		assert.equal((await once(c, 'exit'))[0], 0, 'the client got every answer');
-		sent.set(prefix, (sent.get(prefix) ?? 0) + n);
-	};
-	let round = 0;
-	await until('threadsFull counted', async () => {
-		round++;
-		await Promise.all([fresh(a.port, `/threads-a/${round}/`, 100), fresh(b.port, `/threads-b/${round}/`, 100)]);
-		return cap.counters().kernel.threadsFull > 0;
-	});
-	// A call not tied by its note is still captured (tied later, or without its peer): nothing else is lost.
-	for (const [prefix, n] of sent) await until(`all ${n} requests of ${prefix} captured`, () => served(prefix) === n);
-	const k = cap.counters().kernel;
-	assert.deepEqual({ noEntry: k.noEntry, activeFull: k.activeFull, dataLost: k.dataLost }, { noEntry: 0, activeFull: 0, dataLost: 0 });
-	// The threads find their slot again at their next socket read: later requests arrive as before.
-	await Promise.all([requests(a.port, '/threads-after-a/', 20), requests(b.port, '/threads-after-b/', 20)]);
-	await until('the 40 requests after it captured', () => served('/threads-after-a/') === 20 && served('/threads-after-b/') === 20);
-});
+test(
+	'tls: past threadSlots, a thread whose socket note another thread took loses that tie, counted as threadsFull; its requests still arrive',
+	{ skip },
+	async (t) => {
+		const a = await server(t);
+		const b = await server(t, a.cert);
+		// One slot of socket notes for every thread: the two servers' event loops take it from each other.
+		const { cap, served } = capture(t, { pids: [a.serverPid, b.serverPid], kernel: { threadSlots: 1 } });
+		await until('node attached', () => cap.counters().discovery.attachedFiles >= 1);
+		// Each new connection's first SSL_read is tied to its socket by the read its thread made just
+		// before; the other server's reads on the other core land between the two now and then.
+		const sent = new Map<string, number>();
+		const fresh = async (port: number, prefix: string, n: number) => {
+			const c = spawn(process.execPath, ['-e', FRESH_CLIENT, String(port), prefix, String(n), '8'], { stdio: 'inherit' });
+			assert.equal((await once(c, 'exit'))[0], 0, 'the client got every answer');
+			sent.set(prefix, (sent.get(prefix) ?? 0) + n);
+		};
+		let round = 0;
+		await until('threadsFull counted', async () => {
+			round++;
+			await Promise.all([fresh(a.port, `/threads-a/${round}/`, 100), fresh(b.port, `/threads-b/${round}/`, 100)]);
+			return cap.counters().kernel.threadsFull > 0;
+		});
+		// A call not tied by its note is still captured (tied later, or without its peer): nothing else is lost.
+		for (const [prefix, n] of sent) await until(`all ${n} requests of ${prefix} captured`, () => served(prefix) === n);
+		const k = cap.counters().kernel;
+		assert.deepEqual({ noEntry: k.noEntry, activeFull: k.activeFull, dataLost: k.dataLost }, { noEntry: 0, activeFull: 0, dataLost: 0 });
+		// The threads find their slot again at their next socket read: later requests arrive as before.
+		await Promise.all([requests(a.port, '/threads-after-a/', 20), requests(b.port, '/threads-after-b/', 20)]);
+		await until('the 40 requests after it captured', () => served('/threads-after-a/') === 20 && served('/threads-after-b/') === 20);
+	},
+);
 
 test("tls: past requestContextEntries, a thread's requests are not attributed, counted as requestContextFull", { skip }, async (t) => {
 	const a = await server(t);
