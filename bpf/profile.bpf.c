@@ -419,6 +419,9 @@ static long walk_step(__u32 i, void *unused)
 					   PROFILE_UNWIND_NO_MAPPING);
 	}
 	if (m->kind == UNWIND_KIND_PENDING) {
+		/* A big table the collector loads only once a sample lands in its file: this one. */
+		if (m->file_id)
+			mark_unmapped(st->buf, UNWIND_WANTED_FILE | m->file_id);
 		st->pending = 1;
 		return no_rule(st, PROFILE_UNWIND_TABLE_PENDING);
 	}

@@ -39,10 +39,17 @@ enum unwind_mapping_kind {
 	UNWIND_KIND_JIT = 2,   /* frame pointers: JIT code, as Node's with perf maps */
 	/*
 	 * A file whose table is still being built or loaded: frame pointers meanwhile ('auto'), the
-	 * stack counted as PROFILE_UNWIND_TABLE_PENDING, not as a broken chain.
+	 * stack counted as PROFILE_UNWIND_TABLE_PENDING, not as a broken chain. A nonzero file_id is
+	 * a big table loaded only once wanted: a sample in it reports UNWIND_WANTED_FILE | file_id.
 	 */
 	UNWIND_KIND_PENDING = 3,
 };
+
+/*
+ * Set in an id of the unmapped sets: the rest is the file_id of a pending mapping a sample landed
+ * in, not a tgid (pid_max is at most 2^22).
+ */
+#define UNWIND_WANTED_FILE 0x80000000u
 
 /* CFA rule kinds, as packages/unwind's CfaKind. */
 enum unwind_cfa_kind {

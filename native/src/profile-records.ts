@@ -109,3 +109,20 @@ export function decodePids(buf: ArrayBuffer): number[] {
 	if (buf.byteLength % 4 !== 0) throw new Error(`pid list of ${buf.byteLength} bytes is not a multiple of 4`);
 	return [...new Uint32Array(buf.slice(0))];
 }
+
+/** UNWIND_WANTED_FILE in bpf/unwind.h: an id of the unmapped sets that names a wanted table's file. */
+export const UNWIND_WANTED_FILE = 0x8000_0000;
+
+/**
+ * The ids of an unmapped set: processes whose samples hit unknown code, and the files of tables
+ * loaded only once wanted that samples landed in.
+ */
+export function decodeUnmapped(buf: ArrayBuffer): { unmappedPids: number[]; wantedFiles: number[] } {
+	const unmappedPids: number[] = [];
+	const wantedFiles: number[] = [];
+	for (const id of decodePids(buf)) {
+		if (id >= UNWIND_WANTED_FILE) wantedFiles.push(id - UNWIND_WANTED_FILE);
+		else unmappedPids.push(id);
+	}
+	return { unmappedPids, wantedFiles };
+}

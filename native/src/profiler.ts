@@ -3,7 +3,7 @@ import { checkBpfPrerequisites, NativeError, toNativeError } from './native-erro
 import {
 	decodeCounters,
 	decodeCounts,
-	decodePids,
+	decodeUnmapped,
 	decodeStacks,
 	PROFILE_COUNTERS,
 	type ProfileCounter,
@@ -58,6 +58,8 @@ export interface DrainedWindow {
 	 * (a new process, or a new mmap): their mappings need a rescan.
 	 */
 	unmappedPids: number[];
+	/** Files of tables loaded only once wanted (pending mappings with a file id) this window's samples landed in. */
+	wantedFiles: number[];
 }
 
 /**
@@ -130,7 +132,7 @@ export class Profiler {
 						stacks: decodeStacks(batch.stacks),
 						counters,
 						totals: { ...this.#totals },
-						unmappedPids: decodePids(batch.unmapped),
+						...decodeUnmapped(batch.unmapped),
 					};
 				},
 				(err: unknown) => {
@@ -189,11 +191,11 @@ export class Profiler {
 
 	/**
 	 * The processes whose samples met unknown user addresses since the last drain or call (new
-	 * processes, new mmaps), taken now: a drain reports the rest.
+	 * processes, new mmaps), and the wanted tables' files, taken now: a drain reports the rest.
 	 */
-	takeUnmappedPids(): number[] {
+	takeUnmapped(): Pick<DrainedWindow, 'unmappedPids' | 'wantedFiles'> {
 		try {
-			return decodePids(this.#open().takeUnmapped());
+			return decodeUnmapped(this.#open().takeUnmapped());
 		} catch (err) {
 			throw toNativeError(err);
 		}

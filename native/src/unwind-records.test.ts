@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { goldenMain, toArrayBuffer } from '@firesight/testing/golden-c';
 import { encodeMappings, checkUnwindTable, UNWIND_MAPPING_SIZE, UNWIND_MAX_MAPPINGS, type UnwindMapping } from './unwind-records.ts';
-import { decodePids } from './profile-records.ts';
+import { decodePids, decodeUnmapped } from './profile-records.ts';
 import { buildElfUnwindTable, HEADER_SIZE, RULE_SIZE } from '@firesight/unwind';
 
 /** Compiles a main() against bpf/unwind.h and returns what it writes: the golden bytes come from the C compiler. */
@@ -26,6 +26,20 @@ test('struct unwind_mapping records are what encodeMappings writes, sorted by st
 	assert.equal(bytes.length, 3 * UNWIND_MAPPING_SIZE);
 	assert.deepEqual(Buffer.from(ours), bytes);
 	assert.equal(truncated, false);
+});
+
+test('a pending mapping keeps its file id (a table loaded once wanted); other kinds but table write 0', () => {
+	const bytes = cBytes(`
+		struct unwind_mapping m[2];
+		memset(m, 0, sizeof(m));
+		m[0].start = 0x400000; m[0].end = 0x401000; m[0].file_id = 12; m[0].kind = UNWIND_KIND_PENDING;
+		m[1].start = 0x402000; m[1].end = 0x403000; m[1].kind = UNWIND_KIND_FP;
+		dump(m, sizeof(m));`);
+	const { bytes: ours } = encodeMappings([
+		{ start: 0x400000n, end: 0x401000n, bias: 0n, fileId: 12, kind: 'pending' },
+		{ start: 0x402000n, end: 0x403000n, bias: 0n, fileId: 5, kind: 'fp' },
+	]);
+	assert.deepEqual(Buffer.from(ours), bytes);
 });
 
 test('more mappings than a process entry holds keep the first ones and say so', () => {
@@ -90,4 +104,9 @@ test('unmapped pids decode as the addon writes them (u32 each)', () => {
 	const bytes = cBytes(`unsigned p[3] = {1, 4242, 4194304}; dump(p, sizeof(p));`);
 	assert.deepEqual(decodePids(toArrayBuffer(bytes)), [1, 4242, 4194304]);
 	assert.throws(() => decodePids(new ArrayBuffer(5)), /not a multiple of 4/);
+});
+
+test('an unmapped set holds pids and, with UNWIND_WANTED_FILE set, the files of wanted tables', () => {
+	const bytes = cBytes(`unsigned p[3] = {4242, UNWIND_WANTED_FILE | 9, 4194304}; dump(p, sizeof(p));`);
+	assert.deepEqual(decodeUnmapped(toArrayBuffer(bytes)), { unmappedPids: [4242, 4194304], wantedFiles: [9] });
 });

@@ -20,7 +20,7 @@ export interface UnwindMapping {
 	end: bigint;
 	/** Runtime address minus file virtual address. */
 	bias: bigint;
-	/** The table's id (loadUnwindTable); ignored unless kind is 'table'. */
+	/** The table's id (loadUnwindTable); for 'pending', a table loaded once wanted (0: none); else ignored. */
 	fileId: number;
 	/** 'table': walk with fileId's rows; 'fp' and 'jit': frame pointers. */
 	kind: UnwindMappingKind;
@@ -53,7 +53,7 @@ export function encodeMappings(mappings: readonly UnwindMapping[]): { bytes: Uin
 		view.setBigUint64(o, m.start, true);
 		view.setBigUint64(o + 8, m.end, true);
 		view.setBigUint64(o + 16, BigInt.asUintN(64, m.bias), true);
-		view.setUint32(o + 24, m.kind === 'table' ? m.fileId : 0, true);
+		view.setUint32(o + 24, m.kind === 'table' || m.kind === 'pending' ? m.fileId : 0, true);
 		view.setUint32(o + 28, UNWIND_MAPPING_KINDS[m.kind], true);
 	});
 	return { bytes, truncated: sorted.length > UNWIND_MAX_MAPPINGS };

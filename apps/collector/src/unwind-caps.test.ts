@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,16 +30,16 @@ function unwinder(
 	t: TestContext,
 	pid: number,
 	unwind: UnwindMode,
-	maxFiles?: number,
-	maxSectionBytes?: number,
+	options: { maxFiles?: number; maxSectionBytes?: number; deferSectionBytes?: number } = {},
 ): { profiler: Profiler; tracker: MappingTracker } {
 	const dir = mkdtempSync(join(tmpdir(), 'firesight-unwind-caps-'));
+	const { maxSectionBytes, ...trackerOptions } = options;
 	const builder = new TableBuilder(dir, maxSectionBytes !== undefined ? { maxSectionBytes } : {});
 	const profiler = new Profiler({ frequency: 199, pids: [pid], unwind });
 	const tracker = new MappingTracker({
 		target: profiler,
-		build: (paths) => builder.build(paths),
-		...(maxFiles !== undefined ? { maxFiles } : {}),
+		build: (paths, o) => builder.build(paths, o),
+		...trackerOptions,
 	});
 	t.after(async () => {
 		tracker.close();
@@ -65,6 +65,7 @@ async function drainUntil(
 		const delivered = w.counts.reduce((n, c) => n + c.count, 0);
 		assert.equal(delivered, w.counters.samples - w.counters.countsMapFull, 'taken = delivered + counted lost');
 		for (const pid of w.unmappedPids) tracker.track(pid);
+		for (const fileId of w.wantedFiles) tracker.want(fileId);
 		tracker.sweep();
 		if (done(w)) return w;
 		assert.ok(Date.now() < deadline, `not within 60 s: ${what}`);
@@ -119,7 +120,7 @@ test('unwind: past maxFiles, a mapped file is walked without a table, counted as
 	// A shell loop maps dash, libc and the loader: three files against room for one.
 	const sh = spawn('nice', ['-n', '19', 'sh', '-c', 'while :; do :; done'], { stdio: 'ignore' });
 	kill(t, sh);
-	const { profiler, tracker } = unwinder(t, sh.pid!, 'auto', 1);
+	const { profiler, tracker } = unwinder(t, sh.pid!, 'auto', { maxFiles: 1 });
 	let delivered = 0;
 	await drainUntil('unwindFilesDropped counted, with samples of the process delivered', profiler, tracker, (w) => {
 		delivered += w.counts.filter((c) => c.pid === sh.pid).reduce((n, c) => n + c.count, 0);
@@ -135,8 +136,8 @@ test('unwind: past maxFiles, a mapped file is walked without a table, counted as
 const SWC_ADDON = createRequire(import.meta.url).resolve('@next/swc-linux-x64-gnu');
 const NODE_ROWS = 300_000;
 
-test("one file's table takes at most half the row budget: Next.js's SWC addon is counted as unwindTablesFull, node's table loads", { skip }, async (t) => {
-	// A node process that maps the addon and then keeps busy.
+/** A node process that maps the SWC addon and then keeps busy in its own code. */
+async function nodeWithSwc(t: TestContext): Promise<number> {
 	const script = `require(${JSON.stringify(SWC_ADDON)}); console.log('ready'); for (;;) {}`;
 	const node = spawn('nice', ['-n', '19', process.execPath, '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
 	kill(t, node);
@@ -145,16 +146,139 @@ test("one file's table takes at most half the row budget: Next.js's SWC addon is
 		node.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
 	});
 	assert.ok(readFileSync(`/proc/${node.pid}/maps`, 'utf8').includes('next-swc'), 'the process maps the SWC addon');
+	return node.pid!;
+}
 
-	const capped = unwinder(t, node.pid!, 'auto');
-	await capped.tracker.settled();
-	const loaded = capped.tracker.stats();
-	assert.equal(capped.tracker.counters.unwindTablesFull, 1, 'the SWC addon counted once, and nothing else');
-	assert.ok(loaded.rows > NODE_ROWS && loaded.rows <= MAX_TABLE_ROWS, `${loaded.rows} rows loaded: node's and its libraries'`);
+/** The start and end of the executable mapping of the file whose path has `name`. */
+function codeRange(pid: number, name: string): { start: bigint; end: bigint } {
+	const line = readFileSync(`/proc/${pid}/maps`, 'utf8')
+		.split('\n')
+		.find((l) => l.includes(name) && /^\S+ ..x/.test(l));
+	assert.ok(line !== undefined, `process ${pid} maps ${name} executable`);
+	const [start, end] = line
+		.split(' ')[0]!
+		.split('-')
+		.map((x) => BigInt(`0x${x}`));
+	return { start: start!, end: end! };
+}
 
-	// With the whole budget as the cap, the addon's table is built and loads: the cap refused it.
-	const uncapped = unwinder(t, node.pid!, 'auto', undefined, DEFAULT_UNWIND_ROWS * 8);
-	await uncapped.tracker.settled();
-	assert.equal(uncapped.tracker.counters.unwindTablesFull, 0);
-	assert.ok(uncapped.tracker.stats().rows > MAX_TABLE_ROWS, `${uncapped.tracker.stats().rows} rows with the addon's`);
-});
+test(
+	"a big table waits until a sample lands in its file: Next.js's SWC addon, mapped and never run, is not built and nothing is counted",
+	{ skip },
+	async (t) => {
+		const pid = await nodeWithSwc(t);
+		const swc = codeRange(pid, 'next-swc');
+		const { profiler, tracker } = unwinder(t, pid, 'auto');
+		await tracker.settled();
+		const described = tracker.mappingsOf(pid)?.find((m) => m.start === swc.start);
+		assert.equal(described?.kind, 'pending', 'the addon is described as pending');
+		assert.ok((described?.fileId ?? 0) > 0, 'with the id its samples would want its table by');
+		// The process runs node's code, never the addon's, for a good number of samples.
+		let delivered = 0;
+		await drainUntil('500 samples of the process delivered', profiler, tracker, (w) => {
+			delivered += w.counts.filter((c) => c.pid === pid).reduce((n, c) => n + c.count, 0);
+			return delivered >= 500;
+		});
+		await tracker.settled();
+		assert.equal(tracker.counters.unwindTablesFull, 0, 'nothing refused');
+		assert.equal(tracker.stats().deferred, 1, 'the addon still waits');
+		const rows = tracker.stats().rows;
+		assert.ok(rows > NODE_ROWS && rows <= MAX_TABLE_ROWS, `${rows} rows loaded: node's and its libraries'`);
+	},
+);
+
+test(
+	"one file's table takes at most half the row budget: Next.js's SWC addon, when wanted, is counted as unwindTablesFull, node's table loads",
+	{ skip },
+	async (t) => {
+		const pid = await nodeWithSwc(t);
+		// Built as soon as the process is read, as a wanted table is.
+		const capped = unwinder(t, pid, 'auto', { deferSectionBytes: Number.POSITIVE_INFINITY });
+		await capped.tracker.settled();
+		const loaded = capped.tracker.stats();
+		assert.equal(capped.tracker.counters.unwindTablesFull, 1, 'the SWC addon counted once, and nothing else');
+		assert.ok(loaded.rows > NODE_ROWS && loaded.rows <= MAX_TABLE_ROWS, `${loaded.rows} rows loaded: node's and its libraries'`);
+
+		// With the whole budget as the cap, the addon's table is built and loads: the cap refused it.
+		const uncapped = unwinder(t, pid, 'auto', { maxSectionBytes: DEFAULT_UNWIND_ROWS * 8, deferSectionBytes: Number.POSITIVE_INFINITY });
+		await uncapped.tracker.settled();
+		assert.equal(uncapped.tracker.counters.unwindTablesFull, 0);
+		assert.ok(uncapped.tracker.stats().rows > MAX_TABLE_ROWS, `${uncapped.tracker.stats().rows} rows with the addon's`);
+	},
+);
+
+/**
+ * LLVM's interpreter running an endless loop (with lli's default JIT the option is ignored, and the
+ * loop runs as JIT code): lli's own code is small, and the time goes to
+ * libLLVM (5 MiB of unwind info, 950,000 rows, built without frame pointers), whose table waits
+ * until a sample lands there.
+ */
+const LLI = '/usr/lib/llvm-14/bin/lli';
+const LLVM_ROWS = 900_000;
+const ENDLESS_LOOP = `define i32 @main() {
+entry:
+  br label %loop
+loop:
+  %i = phi i64 [0, %entry], [%n, %loop]
+  %n = add i64 %i, 1
+  br label %loop
+}
+`;
+
+test(
+	'a big table whose code runs is loaded once a sample lands in it, and its stacks are whole from then on',
+	{ skip: skip || (!existsSync(LLI) && 'no lli-14') },
+	async (t) => {
+		const dir = mkdtempSync(join(tmpdir(), 'firesight-unwind-lli-'));
+		t.after(() => rmSync(dir, { recursive: true, force: true }));
+		writeFileSync(join(dir, 'loop.ll'), ENDLESS_LOOP);
+		const lli = spawn('nice', ['-n', '19', LLI, '--jit-kind=mcjit', '-force-interpreter', join(dir, 'loop.ll')], { stdio: 'ignore' });
+		kill(t, lli);
+		let llvm: { start: bigint; end: bigint } | undefined;
+		for (const deadline = Date.now() + 30_000; llvm === undefined; await sleep(100)) {
+			assert.ok(Date.now() < deadline, 'lli maps libLLVM within 30 s');
+			try {
+				if (readFileSync(`/proc/${lli.pid}/maps`, 'utf8').includes('libLLVM')) llvm = codeRange(lli.pid!, 'libLLVM');
+			} catch {
+				// not started yet
+			}
+		}
+		const own = codeRange(lli.pid!, '/bin/lli');
+		const { profiler, tracker } = unwinder(t, lli.pid!, 'auto');
+		await tracker.settled();
+		assert.ok(tracker.stats().rows < LLVM_ROWS, `${tracker.stats().rows} rows before a sample wants libLLVM's`);
+		assert.equal(tracker.mappingsOf(lli.pid!)?.find((m) => m.start === llvm.start)?.kind, 'pending');
+
+		// Its samples want the table; until it is in, the stacks cut in it count as pending.
+		let pending = 0;
+		await drainUntil("libLLVM's table loaded", profiler, tracker, (w) => {
+			pending += w.counters.unwindTablePending;
+			return tracker.stats().rows > LLVM_ROWS;
+		});
+		assert.ok(pending > 0, 'the samples before the table was in counted as unwindTablePending');
+		assert.equal(tracker.counters.unwindTablesFull, 0);
+		// A window that began after the mappings were given to the walker, then the stacks: a leaf in
+		// libLLVM reaches lli's _start, the outermost frame.
+		await tracker.settled();
+		await profiler.drain();
+		let inLlvm = 0;
+		let whole = 0;
+		let cut: bigint[] | undefined;
+		await drainUntil('300 samples with their leaf in libLLVM', profiler, tracker, (w) => {
+			for (const c of w.counts) {
+				if (c.pid !== lli.pid) continue;
+				const ips = w.stacks.get(c.userStackId);
+				const leaf = ips?.[0];
+				if (ips === undefined || leaf === undefined || leaf < llvm.start || leaf >= llvm.end) continue;
+				inLlvm += c.count;
+				const outer = ips.at(-1)!;
+				if (outer >= own.start && outer < own.end) whole += c.count;
+				else cut ??= ips;
+			}
+			return inLlvm >= 300;
+		});
+		const summary = `${whole} of ${inLlvm} stacks with their leaf in libLLVM reached lli's _start; e.g. ${cut?.map((ip) => ip.toString(16)).join(';') ?? '(none cut)'}`;
+		t.diagnostic(`${summary}; ${pending} unwindTablePending before the table was in`);
+		assert.ok(whole >= 0.9 * inLlvm, summary);
+	},
+);

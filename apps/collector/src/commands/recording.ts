@@ -128,7 +128,7 @@ export class Recording {
 	}
 
 	#add(drained: DrainedWindow): void {
-		this.#unwinding?.afterDrain(drained.unmappedPids);
+		this.#unwinding?.afterDrain(drained);
 		const stack = (id: number): number => {
 			if (id < 0) return id;
 			const ips = drained.stacks.get(id);
@@ -170,6 +170,6 @@ export class Recording {
 		}));
 		// Only the stacks are symbolized; the kernel's counters are not summed here.
 		const none = Object.fromEntries(PROFILE_COUNTERS.map((c) => [c, 0])) as Record<ProfileCounter, number>;
-		return { counts, stacks, counters: none, totals: none, unmappedPids: [] };
+		return { counts, stacks, counters: none, totals: none, unmappedPids: [], wantedFiles: [] };
 	}
 }

@@ -84,7 +84,7 @@ export class ProfileSampler extends EventEmitter<Events> {
 		if (unwind !== 'fp') {
 			this.unwinding = new ProcessUnwinding(this.#profiler, options.unwinding);
 			for (const pid of options.pids ?? []) this.unwinding.tracker.track(pid);
-			this.unwinding.pollUnmapped(() => this.#profiler.takeUnmappedPids());
+			this.unwinding.pollUnmapped(() => this.#profiler.takeUnmapped());
 			const warmUpMs = options.warmUpMs ?? DEFAULT_WARM_UP_MS;
 			if ((options.pids ?? []).length === 0 && warmUpMs > 0) this.#warmUp(this.unwinding, warmUpMs);
 		}
@@ -163,7 +163,7 @@ export class ProfileSampler extends EventEmitter<Events> {
 		// Loaded before this drain began: every sample after it was walked with the tables in.
 		const loadedBefore = this.#tablesLoaded;
 		const drained = await this.#profiler.drain();
-		this.unwinding?.afterDrain(drained.unmappedPids);
+		this.unwinding?.afterDrain(drained);
 		const now = Date.now();
 		if (warmingUp) {
 			// Lets go of what was sampled during the warm-up: the first window and the counters start here.

@@ -40,6 +40,7 @@ test('a function name over the wire limit is cut keeping its end, and counted', 
 			counters: {} as DrainedWindow['counters'],
 			totals: {} as DrainedWindow['totals'],
 			unmappedPids: [],
+			wantedFiles: [],
 		};
 		const builder = new ProfileBuilder({ startMs: 0, durationMs: 0, frequencyHz: 99 });
 		const cuts: WireCuts = { frames: 0 };

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { MappingTracker, type UnwindMapping, type UnwindTarget } from './mapping-tracker.ts';
-import type { TableBuildResult } from './table-builder.ts';
+import type { BuildOptions, TableBuildResult } from './table-builder.ts';
 
 /** The four Profiler calls, recorded; loadUnwindTable refuses past `rowBudget` rows. */
 class FakeProfiler implements UnwindTarget {
@@ -39,7 +39,7 @@ const TEXT = [{ type: 1, flags: 5, offset: 0x1000n, vaddr: 0x1000n, filesz: 0x10
 function setup(options: { rowBudget?: number; graceMs?: number; maxQueued?: number } = {}) {
 	const root = mkdtempSync(join(tmpdir(), 'firesight-proc-'));
 	let now = 1_000_000;
-	const builds: { paths: readonly string[]; finish: (r: TableBuildResult) => void }[] = [];
+	const builds: { paths: readonly string[]; options: BuildOptions | undefined; finish: (r: TableBuildResult) => void }[] = [];
 	const target = new FakeProfiler(options.rowBudget);
 	const tracker = new MappingTracker({
 		target,
@@ -47,7 +47,7 @@ function setup(options: { rowBudget?: number; graceMs?: number; maxQueued?: numb
 		graceMs: options.graceMs ?? 30_000,
 		...(options.maxQueued !== undefined ? { maxQueued: options.maxQueued } : {}),
 		now: () => now,
-		build: (paths) => new Promise((finish) => builds.push({ paths, finish })),
+		build: (paths, options) => new Promise((finish) => builds.push({ paths, options, finish })),
 	});
 	const maps = (pid: number, text: string) => {
 		mkdirSync(join(root, String(pid)), { recursive: true });
@@ -110,7 +110,58 @@ test('one table per file, shared by every process that maps it, each with its ow
 	// Mapped at start with file offset 0x1000, whose segment is linked at 0x1000.
 	assert.equal(libIn10.bias, 0x7f0000001000n - 0x1000n);
 	assert.equal(libIn11.bias, 0x7e0000001000n - 0x1000n);
-	assert.deepEqual(s.tracker.stats(), { processes: 2, files: 2, tables: 2, rows: 200, queued: 0 });
+	assert.deepEqual(s.tracker.stats(), { processes: 2, files: 2, tables: 2, rows: 200, queued: 0, deferred: 0 });
+});
+
+test('a big table waits, described as pending under its id, until the walker wants it; then it is built and loaded once', async (t) => {
+	const s = setup();
+	t.after(s.cleanup);
+	s.maps(10, lib(0x7f0000001000));
+	s.tracker.track(10);
+	await s.idle();
+	assert.ok((s.builds[0]!.options?.deferAbove ?? 0) > 0, 'the first build may defer');
+	s.builds[0]!.finish({ ok: false, error: 'big', deferred: true });
+	await s.tracker.settled();
+	const waiting = s.target.processes.get(10)![0]!;
+	assert.equal(waiting.kind, 'pending');
+	assert.ok(waiting.fileId > 0);
+	assert.equal(s.tracker.stats().deferred, 1);
+	s.tracker.want(waiting.fileId + 1000); // no such file: nothing
+	await s.idle();
+	assert.equal(s.builds.length, 1);
+	s.tracker.want(waiting.fileId);
+	s.tracker.want(waiting.fileId); // every sample there asks until the table is in
+	await s.idle();
+	assert.equal(s.builds.length, 2, 'built once');
+	assert.equal(s.builds[1]!.options?.deferAbove, undefined, 'wanted: built whatever its size');
+	s.builds[1]!.finish(s.table('b-big', 500));
+	await s.tracker.settled();
+	assert.equal(s.target.processes.get(10)![0]!.kind, 'table');
+	assert.deepEqual(s.tracker.stats(), { processes: 1, files: 1, tables: 1, rows: 500, queued: 0, deferred: 0 });
+	assert.equal(s.tracker.counters.unwindTablesFull, 0);
+});
+
+test('a wanted table no process maps any more waits for the next process that maps it', async (t) => {
+	const s = setup();
+	t.after(s.cleanup);
+	s.maps(10, lib(0x7f0000001000));
+	s.tracker.track(10);
+	await s.idle();
+	s.builds[0]!.finish({ ok: false, error: 'big', deferred: true });
+	await s.tracker.settled();
+	const id = s.target.processes.get(10)![0]!.fileId;
+	s.tracker.forget(10);
+	s.tracker.want(id);
+	await s.idle();
+	assert.equal(s.builds.length, 1, 'nothing to read it through');
+	s.maps(11, lib(0x7e0000001000));
+	s.tracker.track(11);
+	await s.tracker.settled();
+	assert.equal(s.target.processes.get(11)![0]!.fileId, id, 'still waiting, under the same id');
+	s.tracker.want(id);
+	await s.idle();
+	assert.equal(s.builds.length, 2);
+	assert.match(s.builds[1]!.paths[0]!, /\/11\//);
 });
 
 test('an exited process goes at once; its table stays for the grace period, then is unloaded', async (t) => {
@@ -145,7 +196,7 @@ test('an exited process goes at once; its table stays for the grace period, then
 	s.advance(1);
 	s.tracker.sweep();
 	assert.deepEqual(s.target.unloads, [fileId]);
-	assert.deepEqual(s.tracker.stats(), { processes: 0, files: 0, tables: 0, rows: 0, queued: 0 });
+	assert.deepEqual(s.tracker.stats(), { processes: 0, files: 0, tables: 0, rows: 0, queued: 0, deferred: 0 });
 });
 
 test('a process that exits unannounced is forgotten by the next sweep that looks', async (t) => {

@@ -2,7 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { UnwindMapping } from '@firesight/native';
 import type { ElfSegment } from '@firesight/symbolize';
 import { executableMappings, filePaths, loadBias, type ExecutableMapping } from './executable-mappings.ts';
-import type { TableBuildResult } from './table-builder.ts';
+import { DEFER_UNWIND_SECTION_BYTES } from './table-build-job.ts';
+import type { BuildOptions, TableBuildResult } from './table-builder.ts';
 
 export type { UnwindMapping };
 
@@ -15,7 +16,7 @@ export interface UnwindTarget {
 }
 
 /** Builds (or reads from the disk cache) the table of the file at the first readable path. */
-export type BuildTable = (paths: readonly string[]) => Promise<TableBuildResult>;
+export type BuildTable = (paths: readonly string[], options?: BuildOptions) => Promise<TableBuildResult>;
 
 export interface MappingTrackerOptions {
 	target: UnwindTarget;
@@ -29,6 +30,8 @@ export interface MappingTrackerOptions {
 	maxQueued?: number;
 	/** Distinct files known at once (loaded, idle or being built); beyond it a file is counted and walked with frame pointers. */
 	maxFiles?: number;
+	/** Files with more unwind info than this get their table only once a sample lands in them (DEFER_UNWIND_SECTION_BYTES). */
+	deferSectionBytes?: number;
 	now?: () => number;
 }
 
@@ -44,7 +47,8 @@ export interface UnwindTrackerCounters {
 	unwindFilesDropped: number;
 }
 
-type FileState = 'building' | 'table' | 'fp';
+/** 'deferred': a big table, built once the walker reports a sample in the file (want()). */
+type FileState = 'deferred' | 'building' | 'table' | 'fp';
 
 interface FileEntry {
 	/** The disk cache key (build-id, else identity): files with the same key share one table. */
@@ -59,6 +63,8 @@ interface FileEntry {
 	idleSince: number | undefined;
 	/** The `dev:inode` identities that lead here. */
 	readonly identities: Set<string>;
+	/** A mapping of it, to find its paths through a process that maps it when its table is wanted. */
+	mapping: Extract<ExecutableMapping, { kind: 'file' }>;
 }
 
 interface ProcessEntry {
@@ -112,9 +118,36 @@ export class MappingTracker {
 	#loading: Promise<void> | undefined;
 	/** File identities already asked for again after their first reader exited. */
 	readonly #retried = new Set<string>();
+	/** Files whose tables wait to be wanted, by the id the walker reports them with. */
+	readonly #deferred = new Map<number, FileEntry>();
 
 	constructor(options: MappingTrackerOptions) {
-		this.#o = { procRoot: '/proc', graceMs: 30_000, rescanMs: 1000, maxQueued: 4096, maxFiles: 4096, now: Date.now, ...options };
+		this.#o = {
+			procRoot: '/proc',
+			graceMs: 30_000,
+			rescanMs: 1000,
+			maxQueued: 4096,
+			maxFiles: 4096,
+			deferSectionBytes: DEFER_UNWIND_SECTION_BYTES,
+			now: Date.now,
+			...options,
+		};
+	}
+
+	/**
+	 * A sample landed in a file whose big table waits to be wanted (the walker reports the file id
+	 * it was described with): build and load it now. Its stacks count as unwindTablePending until
+	 * then, and a table that finds no room is counted as unwindTablesFull, as any other.
+	 */
+	want(fileId: number): void {
+		if (this.#closed) return;
+		const f = this.#deferred.get(fileId);
+		// No process maps it now (a late report): it waits for the next one that does, or goes idle.
+		const pid = f === undefined ? undefined : [...f.users][0];
+		if (f === undefined || pid === undefined) return;
+		this.#deferred.delete(fileId);
+		f.state = 'building';
+		this.#startBuild(f, pid, f.mapping, {});
 	}
 
 	/** Reads this process's maps soon (at once the first time, else at most once per rescanMs). */
@@ -166,15 +199,16 @@ export class MappingTracker {
 	}
 
 	/** Processes and files held now, for /metrics and tests. */
-	stats(): { processes: number; files: number; tables: number; rows: number; queued: number } {
+	stats(): { processes: number; files: number; tables: number; rows: number; queued: number; deferred: number } {
 		let tables = 0;
 		let rows = 0;
+		const deferred = this.#deferred.size;
 		for (const f of this.#files) {
 			if (f.state !== 'table') continue;
 			tables++;
 			rows += f.rows;
 		}
-		return { processes: this.#processes.size, files: this.#files.size, tables, rows, queued: this.#queue.size };
+		return { processes: this.#processes.size, files: this.#files.size, tables, rows, queued: this.#queue.size, deferred };
 	}
 
 	/** The mappings last given to the walker for a pid (for tests and the bench). */
@@ -262,15 +296,20 @@ export class MappingTracker {
 			users: new Set(),
 			idleSince: undefined,
 			identities: new Set([m.file.identity]),
+			mapping: m,
 		};
 		this.#files.add(f);
 		this.#byIdentity.set(m.file.identity, f);
+		this.#startBuild(f, pid, m, { deferAbove: this.#o.deferSectionBytes });
+		return f;
+	}
+
+	#startBuild(f: FileEntry, pid: number, m: Extract<ExecutableMapping, { kind: 'file' }>, options: BuildOptions): void {
 		const done = this.#o
-			.build(filePaths(this.#o.procRoot, pid, m))
+			.build(filePaths(this.#o.procRoot, pid, m), options)
 			.then((r) => this.#built(f, r))
 			.finally(() => this.#building.delete(done));
 		this.#building.add(done);
-		return f;
 	}
 
 	#built(f: FileEntry, r: TableBuildResult): void {
@@ -285,6 +324,15 @@ export class MappingTracker {
 				this.#queue.add(pid);
 			}
 			this.#kick();
+			return;
+		}
+		if (!r.ok && r.deferred) {
+			// Described to the walker as pending, under an id its samples there report.
+			f.state = 'deferred';
+			f.fileId = this.#nextFileId++;
+			this.#deferred.set(f.fileId, f);
+			for (const pid of f.users) this.#dirty.add(pid);
+			this.#publish();
 			return;
 		}
 		if (!r.ok) {
@@ -397,6 +445,7 @@ export class MappingTracker {
 
 	#forgetFile(f: FileEntry): void {
 		this.#files.delete(f);
+		if (this.#deferred.get(f.fileId) === f) this.#deferred.delete(f.fileId);
 		for (const id of f.identities) if (this.#byIdentity.get(id) === f) this.#byIdentity.delete(id);
 		if (f.key !== undefined && this.#byKey.get(f.key) === f) this.#byKey.delete(f.key);
 	}
@@ -433,8 +482,10 @@ export class MappingTracker {
 			}
 			const f = this.#byIdentity.get(m.file.identity);
 			// Not tracked: frame pointers. Being built: pending, walked by frame pointers meanwhile.
-			if (f === undefined || f.state === 'building') {
-				out.push({ start: m.start, end: m.end, bias: 0n, fileId: 0, kind: f === undefined ? 'fp' : 'pending' });
+			// Deferred: pending too, with the id a sample there reports to want its table.
+			if (f === undefined || f.state === 'building' || f.state === 'deferred') {
+				const kind = f === undefined ? 'fp' : 'pending';
+				out.push({ start: m.start, end: m.end, bias: 0n, fileId: f?.state === 'deferred' ? f.fileId : 0, kind });
 				continue;
 			}
 			const bias = loadBias(m, f.segments);

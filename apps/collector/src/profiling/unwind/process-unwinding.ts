@@ -1,7 +1,7 @@
 import { mkdirSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { UnwindMode } from '@firesight/native';
+import type { DrainedWindow, UnwindMode } from '@firesight/native';
 import { MappingTracker, type UnwindTarget, type UnwindTrackerCounters } from './mapping-tracker.ts';
 import { TableBuilder } from './table-builder.ts';
 
@@ -11,6 +11,9 @@ export type { UnwindMode };
 
 /** How often new processes are looked for between drains (a sample's worth at 97 Hz and less). */
 const UNMAPPED_POLL_MS = 50;
+
+/** What the walker asks of the collector: processes to read again, big tables to load. */
+export type WalkerAsks = Pick<DrainedWindow, 'unmappedPids' | 'wantedFiles'>;
 
 /**
  * Where built unwind tables are kept across restarts: beside the spool, under /var/lib/firesight
@@ -51,7 +54,7 @@ export class ProcessUnwinding {
 		this.#builder = new TableBuilder(options.cacheDir ?? defaultUnwindCacheDir());
 		this.tracker = new MappingTracker({
 			target,
-			build: (paths) => this.#builder.build(paths),
+			build: (paths, options) => this.#builder.build(paths, options),
 			...(options.procRoot !== undefined ? { procRoot: options.procRoot } : {}),
 			...(options.graceMs !== undefined ? { graceMs: options.graceMs } : {}),
 		});
@@ -67,11 +70,11 @@ export class ProcessUnwinding {
 	 * so far. A new process is then described within tens of milliseconds of its first samples, not
 	 * at the next drain: until it is, its stacks are walked without its tables (unwindTablePending).
 	 */
-	pollUnmapped(take: () => readonly number[], everyMs = UNMAPPED_POLL_MS): void {
+	pollUnmapped(take: () => WalkerAsks, everyMs = UNMAPPED_POLL_MS): void {
 		clearInterval(this.#poll);
 		this.#poll = setInterval(() => {
 			try {
-				for (const pid of take()) this.tracker.track(pid);
+				this.#answer(take());
 			} catch {
 				// The profiler is closing: the drain reports the rest, or nothing is left to walk.
 			}
@@ -79,10 +82,15 @@ export class ProcessUnwinding {
 		this.#poll.unref();
 	}
 
-	/** After a drain: read the maps of processes that hit unknown code, and let idle tables go. */
-	afterDrain(unmappedPids: readonly number[] | undefined): void {
-		for (const pid of unmappedPids ?? []) this.tracker.track(pid);
+	/** After a drain: read the maps of processes that hit unknown code, load wanted tables, and let idle ones go. */
+	afterDrain(asks: WalkerAsks): void {
+		this.#answer(asks);
 		this.tracker.sweep();
+	}
+
+	#answer(asks: WalkerAsks): void {
+		for (const pid of asks.unmappedPids) this.tracker.track(pid);
+		for (const fileId of asks.wantedFiles) this.tracker.want(fileId);
 	}
 
 	get counters(): UnwindTrackerCounters {

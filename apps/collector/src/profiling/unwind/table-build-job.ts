@@ -30,6 +30,8 @@ export type TableBuildReply =
 			readonly tooLarge?: boolean;
 			/** No path reached the file: the process (or its mapping) went away first. Not the file's fault. */
 			readonly gone?: boolean;
+			/** The file has more unwind info than deferAbove: its table is built once a sample lands in it. */
+			readonly deferred?: boolean;
 	  };
 
 /**
@@ -51,9 +53,20 @@ export const MAX_TABLE_ROWS = DEFAULT_UNWIND_ROWS / 2;
 export const MAX_UNWIND_SECTION_BYTES = MAX_TABLE_ROWS * 8;
 
 /**
+ * Files with more .eh_frame plus .debug_frame bytes than this have their table built and loaded
+ * only once a sample lands in their code: a quarter of the row budget at 8 bytes a row (4 MiB).
+ * Measured: node has 2.7 MiB (372,000 rows) and runs in every node process, so it loads as soon
+ * as its process is read; the big ones over it are libraries a process maps and mostly does not
+ * run: Next.js's SWC addon (8 MiB, 1.6 million rows) in the dashboard's server, LLVM's (5 MiB,
+ * 950,000 rows) and clang's (5 MiB, a million rows). Two such tables would take the whole budget.
+ */
+export const DEFER_UNWIND_SECTION_BYTES = MAX_UNWIND_SECTION_BYTES / 2;
+
+/**
  * The table of the file at the first readable path, from the disk cache, else built when the
  * file has at most `buildUpTo` bytes of unwind info; past that 'miss' says it must be built
- * elsewhere. The worker thread builds anything (node's table takes a good part of a second of CPU
+ * elsewhere; past `deferAbove` bytes, 'deferred': neither built nor looked for on disk until
+ * wanted. The worker thread builds anything (node's table takes a good part of a second of CPU
  * and a hundred MiB); the main thread only small files, a few milliseconds each.
  */
 export function handleTableBuild(
@@ -61,6 +74,7 @@ export function handleTableBuild(
 	req: TableBuildRequest,
 	maxSectionBytes: number,
 	buildUpTo: number,
+	deferAbove = Number.POSITIVE_INFINITY,
 ): TableBuildReply | 'miss' {
 	let lastError = 'no path to the file';
 	let gone = true;
@@ -82,6 +96,9 @@ export function handleTableBuild(
 			const code = (err as NodeJS.ErrnoException).code;
 			if (code !== 'ENOENT' && code !== 'ESRCH') gone = false;
 			continue;
+		}
+		if (unwindBytes > deferAbove) {
+			return { id: req.id, ok: false, error: `${path}: ${unwindBytes} bytes of unwind info, built once wanted`, deferred: true };
 		}
 		if (unwindBytes > BigInt(maxSectionBytes)) {
 			return { id: req.id, ok: false, error: `${path}: ${unwindBytes} bytes of unwind info`, tooLarge: true };

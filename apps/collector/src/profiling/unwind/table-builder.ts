@@ -2,6 +2,11 @@ import { Worker } from 'node:worker_threads';
 import { UnwindTableCache } from '@firesight/unwind';
 import { handleTableBuild, MAX_UNWIND_SECTION_BYTES, type TableBuildReply, type TableBuildRequest } from './table-build-job.ts';
 
+export interface BuildOptions {
+	/** Past this many bytes of unwind info the file is not built but answered 'deferred' (the worker is never asked). */
+	deferAbove?: number;
+}
+
 export type TableBuildResult = TableBuildReply extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
 
 /** An idle worker is stopped after this long: its heap (tens of MiB after building node's table) goes with it. */
@@ -31,7 +36,7 @@ export class TableBuilder {
 	readonly #waiting = new Map<number, (r: TableBuildResult) => void>();
 	readonly #cache: UnwindTableCache;
 	/** Files to look for on disk, in turn. */
-	readonly #lookups: { paths: readonly string[]; resolve: (r: TableBuildResult) => void }[] = [];
+	readonly #lookups: { paths: readonly string[]; deferAbove: number | undefined; resolve: (r: TableBuildResult) => void }[] = [];
 	#lookingUp = false;
 	#closed = false;
 
@@ -51,10 +56,10 @@ export class TableBuilder {
 	}
 
 	/** The table of the file at the first readable path. Never rejects: failures are results. */
-	build(paths: readonly string[]): Promise<TableBuildResult> {
+	build(paths: readonly string[], options: BuildOptions = {}): Promise<TableBuildResult> {
 		if (this.#closed) return Promise.resolve({ ok: false, error: 'closed' });
 		return new Promise((resolve) => {
-			this.#lookups.push({ paths, resolve });
+			this.#lookups.push({ paths, deferAbove: options.deferAbove, resolve });
 			this.#lookUp();
 		});
 	}
@@ -70,7 +75,7 @@ export class TableBuilder {
 			if (this.#lookups.length > 0) this.#lookUp();
 			let found: TableBuildReply | 'miss';
 			try {
-				found = handleTableBuild(this.#cache, { id: 0, paths: next.paths }, this.#maxSectionBytes, this.#buildHereUpTo);
+				found = handleTableBuild(this.#cache, { id: 0, paths: next.paths }, this.#maxSectionBytes, this.#buildHereUpTo, next.deferAbove);
 			} catch {
 				found = 'miss'; // the worker will say what is wrong with it
 			}
