@@ -50,6 +50,8 @@ export class ProfileCaches {
 	resets = 0;
 	/** Prunes that dropped windows: a merge under way tells a stack a prune took from a corrupt store. */
 	prunes = 0;
+	/** Times the caches were emptied: frameTable indices a merge under way holds are stale once it moves. */
+	generation = 0;
 	readonly hosts = new Map<string, HostCache>();
 	/** Database stack id → indices into frameTable, root first. */
 	readonly stackFrames = new Map<number, number[]>();
@@ -91,6 +93,7 @@ export class ProfileCaches {
 
 	/** Forgets every cached id: after a prune, or a transaction that rolled back rows they named. */
 	forget(): void {
+		this.generation++;
 		this.hosts.clear();
 		this.stackFrames.clear();
 		this.#frameIndexOf.clear();

@@ -119,13 +119,26 @@ export async function queryProfile(db: Database.Database, caches: ProfileCaches,
 	// The answer's frame table holds only the frames its samples use, in first-use order.
 	const frames: Frame[] = [];
 	const frameIds = new Map<string, number>();
-	const localFrame = (f: Frame): number => {
+	// A frameTable index's local id, valid while the caches keep their generation; a key is built
+	// only once per distinct frame and generation, not per frame of every stack.
+	let generation = caches.generation;
+	let localOf = new Int32Array(caches.frameTable.length).fill(-1);
+	const localFrame = (index: number): number => {
+		if (index >= localOf.length) {
+			const grown = new Int32Array(Math.max(index + 1, localOf.length * 2)).fill(-1);
+			grown.set(localOf);
+			localOf = grown;
+		}
+		let id = localOf[index]!;
+		if (id >= 0) return id;
+		const f = caches.frameTable[index]!;
 		const key = `${f.kind}\0${f.module}\0${f.name}`;
-		let id = frameIds.get(key);
-		if (id === undefined) {
+		id = frameIds.get(key) ?? -1;
+		if (id < 0) {
 			id = frames.push(f) - 1;
 			frameIds.set(key, id);
 		}
+		localOf[index] = id;
 		return id;
 	};
 	/** Each stack row of the answer as local frame ids; undefined when the stack is gone. */
@@ -135,14 +148,14 @@ export async function queryProfile(db: Database.Database, caches: ProfileCaches,
 		checkQueryBudget();
 		const chunk = stackIds.slice(i, i + MERGE_SLICE / 8);
 		loadStacks(db, caches, chunk);
+		if (caches.generation !== generation) {
+			generation = caches.generation;
+			localOf.fill(-1);
+		}
 		// In the same slice as the load: the caches' indices hold only until they next start over.
 		for (const id of chunk) {
 			const shared = caches.stackFrames.get(id);
-			if (shared !== undefined)
-				stackOf.set(
-					id,
-					shared.map((index) => localFrame(caches.frameTable[index]!)),
-				);
+			if (shared !== undefined) stackOf.set(id, shared.map(localFrame));
 		}
 		await yieldToLoop();
 	}
