@@ -246,6 +246,8 @@ ${lines.join('\n')}
 ${ratio}
 *Baseline*: \`${BASELINE_COMMIT}\`, where the merge, the pruned tree and the top functions each ran in one synchronous go.
 *This tree*: all three return to the event loop every 65,536 samples (\`MERGE_SLICE\`, \`STEP_SAMPLES\`).
+Its flame answer comes later: the hub answers the poller's requests in between, where the baseline answered
+one or two, and it reads the stacks a chunk at a time.
 The test \`apps/web/server/healthz-during-flame.test.ts\` asserts the order, not the time: \`/healthz\`,
 asked as the merge begins, is answered before the flame graph.
 
