@@ -113,6 +113,17 @@ test('the table grows to hold every request up to its bound; past it the oldest 
 	assert.equal(a.requestFinished(8193, 7, 'GET /', 1), 'b:8193');
 });
 
+test('ids as the kernel makes them (a sequence per CPU, the CPU in the low bits) are all kept within the bound', () => {
+	const a = new RequestAttribution({ boot: 'b' });
+	const now = readClocks().ns;
+	const ids: number[] = [];
+	for (let seq = 1; seq <= 10_000; seq++) for (const cpu of [0, 1]) ids.push((seq << 10) | cpu);
+	for (const id of ids) a.requestStarted(id, 7, now, 'GET /');
+	assert.equal(a.stats.requestsForgotten, 0);
+	assert.equal(a.size, ids.length);
+	assert.equal(ids.filter((id) => a.requestFinished(id, 7, 'GET /', 1) === `b:${id}`).length, ids.length);
+});
+
 /** Starts and answers a request `startMs` after `base`, on thread `tid` of pid 7. */
 function served(a: RequestAttribution, base: bigint, id: number, tid: number, endpoint: string, startMs: number, latencyMs: number): void {
 	const startNs = base + BigInt(Math.round(startMs * 1e6));

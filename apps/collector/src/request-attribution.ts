@@ -73,20 +73,19 @@ interface HeldSample {
 const OPEN_REQUEST_TTL_NS = 600e9;
 /** Answered requests this old have had every window they could be labelled in. */
 const ANSWERED_TTL_NS = 120e9;
-/** Slots a table starts with (it doubles up to maxRequests, rounded up to a power of two). */
+/** Slots a table starts with (it doubles as needed, up to maxRequests). */
 const FIRST_SLOTS = 4096;
 
 /**
- * The remembered requests, in columns indexed by request id modulo a power of two. The kernel
- * numbers requests in order, so the slot a new request takes held one a table's length of ids
- * older: the table doubles (up to its bound) rather than forget a request still there, and past
- * the bound that oldest request is forgotten (counted). No object per request and no hash map:
- * at thousands of requests a second, a Map of an object per request, kept for two windows, was
- * most of what attribution cost the collector (its garbage collection above all).
+ * The remembered requests, in columns (no object per request: at thousands of requests a second,
+ * a Map of an object per request, kept for two windows, was most of what attribution cost the
+ * collector, its garbage collection above all). A Map from request id to slot finds them: the
+ * kernel's ids are a sequence per CPU with the CPU in the low bits (tls.bpf.c), so no slot can be
+ * taken from the id itself without requests of different CPUs or sequences meeting in one. The
+ * Map keeps ids in insertion order, so past the bound the oldest request is the first key.
  * Times are kernel monotonic ns as numbers (exact for 104 days of uptime, then to a few ns).
  */
 class RequestTable {
-	mask: number;
 	readonly maxSlots: number;
 	/** 0: the slot is free. */
 	id: Uint32Array;
@@ -102,12 +101,13 @@ class RequestTable {
 	closes: Uint8Array;
 	/** `METHOD /path/template`, cut to the label's wire limit; '' while the request line is unknown. */
 	endpoint: string[];
-	size = 0;
+	readonly #slots = new Map<number, number>();
+	/** Free slots, taken from the end. */
+	#free: number[] = [];
 
 	constructor(maxRequests: number) {
-		this.maxSlots = 2 ** Math.ceil(Math.log2(Math.max(1, maxRequests)));
+		this.maxSlots = Math.max(1, maxRequests);
 		const slots = Math.min(FIRST_SLOTS, this.maxSlots);
-		this.mask = slots - 1;
 		this.id = new Uint32Array(slots);
 		this.pid = new Uint32Array(slots);
 		this.tid = new Uint32Array(slots);
@@ -116,52 +116,66 @@ class RequestTable {
 		this.slow = new Int8Array(slots);
 		this.closes = new Uint8Array(slots);
 		this.endpoint = new Array<string>(slots).fill('');
+		this.#freeFrom(0);
+	}
+
+	get size(): number {
+		return this.#slots.size;
 	}
 
 	/** The slot of request `id`, or -1 when it is not remembered. */
 	slot(id: number): number {
-		const s = id & this.mask;
-		return id !== 0 && this.id[s] === id ? s : -1;
+		return this.#slots.get(id) ?? -1;
 	}
 
+	/** The slot of the request remembered longest, or -1 when there is none. */
+	oldest(): number {
+		const first = this.#slots.values().next();
+		return first.done ? -1 : first.value;
+	}
+
+	/** A free slot for request `id` (not remembered, and the table not at its bound), its columns to be filled. */
+	take(id: number): number {
+		if (this.#free.length === 0) this.#grow();
+		const s = this.#free.pop()!;
+		this.id[s] = id;
+		this.#slots.set(id, s);
+		return s;
+	}
+
+	/** Forgets the request in slot `s` (nothing when it is free, or -1). */
 	remove(s: number): void {
-		if (this.id[s] === 0) return;
+		const id = s >= 0 ? this.id[s]! : 0;
+		if (id === 0) return;
+		this.#slots.delete(id);
 		this.id[s] = 0;
 		this.endpoint[s] = '';
-		this.size--;
+		this.#free.push(s);
 	}
 
-	/** Twice the slots: every remembered request keeps its place modulo the new length. */
-	grow(): void {
-		const old = { ...this.#columns(), endpoint: this.endpoint };
-		const slots = (this.mask + 1) * 2;
-		this.mask = slots - 1;
-		this.id = new Uint32Array(slots);
-		this.pid = new Uint32Array(slots);
-		this.tid = new Uint32Array(slots);
-		this.startNs = new Float64Array(slots);
-		this.latencyMs = new Float64Array(slots);
-		this.slow = new Int8Array(slots);
-		this.closes = new Uint8Array(slots);
-		this.endpoint = new Array<string>(slots).fill('');
-		for (let o = 0; o < old.id.length; o++) {
-			const id = old.id[o]!;
-			if (id === 0) continue;
-			const s = id & this.mask;
-			this.id[s] = id;
-			this.pid[s] = old.pid[o]!;
-			this.tid[s] = old.tid[o]!;
-			this.startNs[s] = old.startNs[o]!;
-			this.latencyMs[s] = old.latencyMs[o]!;
-			this.slow[s] = old.slow[o]!;
-			this.closes[s] = old.closes[o]!;
-			this.endpoint[s] = old.endpoint[o]!;
-		}
+	/** Twice the slots (within the bound): every remembered request keeps its slot. */
+	#grow(): void {
+		const n = this.id.length;
+		const slots = Math.min(n * 2, this.maxSlots);
+		const wider = <T extends Uint32Array | Float64Array | Int8Array | Uint8Array>(a: T, make: new (n: number) => T): T => {
+			const b = new make(slots);
+			b.set(a);
+			return b;
+		};
+		this.id = wider(this.id, Uint32Array);
+		this.pid = wider(this.pid, Uint32Array);
+		this.tid = wider(this.tid, Uint32Array);
+		this.startNs = wider(this.startNs, Float64Array);
+		this.latencyMs = wider(this.latencyMs, Float64Array);
+		this.slow = wider(this.slow, Int8Array);
+		this.closes = wider(this.closes, Uint8Array);
+		for (let s = n; s < slots; s++) this.endpoint.push('');
+		this.#freeFrom(n);
 	}
 
-	#columns() {
-		const { id, pid, tid, startNs, latencyMs, slow, closes } = this;
-		return { id, pid, tid, startNs, latencyMs, slow, closes };
+	/** Slots from `first` to the end are free; the lowest are taken first. */
+	#freeFrom(first: number): void {
+		for (let s = this.id.length - 1; s >= first; s--) this.#free.push(s);
 	}
 }
 
@@ -192,21 +206,13 @@ export class RequestAttribution implements SampleAttribution {
 	requestStarted(request: number, pid: number, startNs: bigint, endpoint: string, tid = 0): void {
 		if (request === 0) return;
 		const t = this.#table;
-		let s = request & t.mask;
-		const held = t.id[s]!;
-		if (held !== 0 && held !== request) {
-			if (t.mask + 1 < t.maxSlots) {
-				t.grow();
-				s = request & t.mask;
-			}
-			if (t.id[s] !== 0 && t.id[s] !== request) {
-				t.remove(s);
-				this.stats.requestsForgotten++;
-			}
-		}
 		// An id that wrapped around is a new request: what was kept of the old one goes.
-		t.remove(s);
-		t.id[s] = request;
+		t.remove(t.slot(request));
+		if (t.size >= t.maxSlots) {
+			t.remove(t.oldest());
+			this.stats.requestsForgotten++;
+		}
+		const s = t.take(request);
 		t.pid[s] = pid;
 		t.tid[s] = tid;
 		const start = Number(startNs);
@@ -215,11 +221,10 @@ export class RequestAttribution implements SampleAttribution {
 		t.slow[s] = -1;
 		t.closes[s] = 0;
 		t.endpoint[s] = cutEndpoint(endpoint);
-		t.size++;
 		// Without window closes (the profiler is off) nothing else would let go of them.
-		if (++this.#startsSinceSweep >= Math.max(4096, (t.mask + 1) >> 3)) {
+		if (++this.#startsSinceSweep >= Math.max(4096, t.id.length >> 3)) {
 			this.#startsSinceSweep = 0;
-			for (let i = 0; i <= t.mask; i++) {
+			for (let i = 0; i < t.id.length; i++) {
 				if (t.id[i] === 0) continue;
 				const age = start - t.startNs[i]!;
 				if (age > OPEN_REQUEST_TTL_NS || (!Number.isNaN(t.latencyMs[i]!) && age > ANSWERED_TTL_NS)) t.remove(i);
@@ -301,7 +306,7 @@ export class RequestAttribution implements SampleAttribution {
 		const t = this.#table;
 		// By endpoint, then process: the endpoint strings are shared, so no key is built per request.
 		const fresh = new Map<string, Map<number, number[]>>();
-		for (let s = 0; s <= t.mask; s++) {
+		for (let s = 0; s < t.id.length; s++) {
 			if (t.id[s] === 0 || t.slow[s] !== -1 || Number.isNaN(t.latencyMs[s]!)) continue;
 			let byPid = fresh.get(t.endpoint[s]!);
 			if (!byPid) fresh.set(t.endpoint[s]!, (byPid = new Map()));
@@ -323,7 +328,7 @@ export class RequestAttribution implements SampleAttribution {
 	/** Drops answered requests one close after their samples were labelled, and stale open ones. */
 	#expire(nowNs: number): void {
 		const t = this.#table;
-		for (let s = 0; s <= t.mask; s++) {
+		for (let s = 0; s < t.id.length; s++) {
 			if (t.id[s] === 0) continue;
 			if (t.slow[s] !== -1) {
 				if (t.closes[s]!++ >= 1) t.remove(s);
@@ -430,7 +435,7 @@ class Lifetimes {
 		if (this.#byThread) return this.#byThread;
 		const t = this.#table;
 		const by = new Map<string, Slot[]>();
-		for (let s = 0; s <= t.mask; s++) {
+		for (let s = 0; s < t.id.length; s++) {
 			if (t.id[s] === 0 || t.tid[s] === 0) continue;
 			const key = `${t.pid[s]}:${t.tid[s]}`;
 			let list = by.get(key);
