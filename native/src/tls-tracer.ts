@@ -89,7 +89,8 @@ export class TlsTracer {
 			['activeSlots', activeSlots],
 			['threadSlots', threadSlots],
 		] as const) {
-			if (!Number.isInteger(v) || v < 1 || v > 1 << 20 || (v & (v - 1)) !== 0) throw new RangeError(`${name} must be a power of two from 1 to 2^20, got ${v}`);
+			if (!Number.isInteger(v) || v < 1 || v > 1 << 20 || (v & (v - 1)) !== 0)
+				throw new RangeError(`${name} must be a power of two from 1 to 2^20, got ${v}`);
 		}
 		const connectionEntries = options.connectionEntries ?? 65_536;
 		const requestContextEntries = options.requestContextEntries ?? 65_536;
