@@ -84,10 +84,10 @@ test('windows reach the hub, and spooled ones survive a hub restart; the cap dro
 		const c = stream.counters;
 		assert.equal(c.spooled, 3);
 		assert.equal(c.queued, 5);
-		assert.deepEqual(c.dropped, { window: 0, live: 1, requests: 0 });
+		assert.deepEqual(c.dropped, { window: 0, live: 1, requests: 0, requestsUnconfirmed: 0 });
 		// A fourth window over the cap costs the oldest one (10 samples).
 		stream.send({ type: 'profile', window: windowAt(2_003_000, 40) });
-		assert.deepEqual(stream.counters.dropped, { window: 1, live: 1, requests: 0 });
+		assert.deepEqual(stream.counters.dropped, { window: 1, live: 1, requests: 0, requestsUnconfirmed: 0 });
 		assert.equal(stream.counters.spooled, 3);
 
 		hub = await hubAt(dir, port);

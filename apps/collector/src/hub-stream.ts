@@ -63,9 +63,11 @@ export interface HubStreamCounters {
 	 * Never reached the hub: live snapshots superseded in a full queue (`live`), stored messages
 	 * the spool's cap dropped (oldest first) or a memory-only spool still held at close
 	 * (`window`), and captured requests past maxQueuedRequests or still waiting at close
-	 * (`requests`, counted by request, not by batch).
+	 * (`requests`, counted by request, not by batch), and captured requests written to a
+	 * connection that ended before the hub answered them (`requestsUnconfirmed`: the hub may have
+	 * stored some; requests are not kept for a replay).
 	 */
-	dropped: Record<QueueClass | 'requests', number>;
+	dropped: Record<QueueClass | 'requests' | 'requestsUnconfirmed', number>;
 	/** Messages the hub answered with an error. */
 	rejected: number;
 	/** Messages waiting: live snapshots plus the spool. */
@@ -120,6 +122,11 @@ export class HubStream extends EventEmitter<HubStreamEvents> {
 	#liveSending = false;
 	/** Spool entries sent on this connection (the oldest ones), awaiting their acks. */
 	#inFlight = 0;
+	/**
+	 * Every message written to this connection that the hub has not answered yet, oldest first,
+	 * with the requests it carries: the hub answers each message once, in order (ack or error).
+	 */
+	#unanswered: { requests: number; written: boolean }[] = [];
 	#attempt = 0;
 	#timer: NodeJS.Timeout | undefined;
 	#pinger: NodeJS.Timeout | undefined;
@@ -134,7 +141,7 @@ export class HubStream extends EventEmitter<HubStreamEvents> {
 		sent: { window: 0, live: 0 },
 		made: {},
 		acked: 0,
-		dropped: { window: 0, live: 0, requests: 0 },
+		dropped: { window: 0, live: 0, requests: 0, requestsUnconfirmed: 0 },
 		rejected: 0,
 	};
 
@@ -295,15 +302,19 @@ export class HubStream extends EventEmitter<HubStreamEvents> {
 		while (this.#inFlight < this.#opts.maxInFlight && this.#inFlight < this.spool.length) {
 			const entry = this.spool.at(this.#inFlight)!;
 			this.#inFlight++;
+			this.#unanswered.push({ requests: 0, written: true });
 			ws.send(this.spool.text(entry));
 			this.#counters.sent.window++;
 		}
 		if (this.#liveSending || this.#live.length === 0) return;
 		const msg = this.#live[0]!;
 		this.#liveSending = true;
+		const sent = { requests: msg.type === 'requests' ? msg.batch.requests.length : 0, written: false };
+		this.#unanswered.push(sent);
 		ws.send(JSON.stringify(msg), (err) => {
 			this.#liveSending = false;
-			if (err) return; // the close handler reconnects; the snapshot stays first in line
+			if (err) return; // the close handler reconnects; the message stays first in line
+			sent.written = true;
 			if (this.#live[0] === msg) this.#live.shift();
 			this.#counters.sent.live++;
 			this.#pump();
@@ -339,6 +350,7 @@ export class HubStream extends EventEmitter<HubStreamEvents> {
 		};
 		ws.on('open', () => {
 			const hello: HelloMessage = { type: 'hello', protocol: PROTOCOL_VERSION, boot: this.spool.boot, ...this.#opts.hello };
+			this.#unanswered = [{ requests: 0, written: true }];
 			ws.send(JSON.stringify(hello));
 			this.#attempt = 0;
 			this.#ready = true;
@@ -380,6 +392,7 @@ export class HubStream extends EventEmitter<HubStreamEvents> {
 			}
 			if (!parsed.success) return;
 			const reply = parsed.data;
+			this.#unanswered.shift();
 			if (reply.type === 'ack') {
 				if (this.#lastRefusal) {
 					this.#lastRefusal = '';
@@ -418,6 +431,10 @@ export class HubStream extends EventEmitter<HubStreamEvents> {
 			this.#ready = false;
 			this.#liveSending = false;
 			this.#inFlight = 0;
+			// Stored messages come back from the spool; requests are gone with the connection unless
+			// the hub read them before it ended: said as unconfirmed, never silently.
+			for (const m of this.#unanswered) if (m.written) this.#counters.dropped.requestsUnconfirmed += m.requests;
+			this.#unanswered = [];
 			if (this.#pinger) clearInterval(this.#pinger);
 			this.#pinger = undefined;
 			if (this.#ws === ws) this.#ws = undefined;

@@ -118,6 +118,11 @@ export const DROP_DESCRIPTIONS: Readonly<Record<string, DropDescription>> = {
 		meaning: 'Captured requests dropped, oldest first, past the queue to the hub’s bound (a second of the collector’s budget)',
 		per: 'requests',
 	},
+	'hubQueue.requestsUnconfirmed': {
+		meaning:
+			'Captured requests written to a hub connection that ended before the hub answered them: possibly lost (the hub may have stored some)',
+		per: 'requests',
+	},
 	'hubQueue.window': {
 		meaning: 'Stored messages (profile windows and others) dropped by the spool’s cap, oldest first, never reaching the hub',
 		per: 'windows',
