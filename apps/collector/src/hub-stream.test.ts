@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { totalWeight } from '@firesight/profile';
 import { MAX_REQUEST_BATCH_WEIGHT, type LiveStats, type ProfileWindow, type RequestRecord } from '@firesight/protocol';
 import { startHub, type Hub } from '@firesight/web/server';
+import { requestRecord } from '@firesight/testing/request-records';
 import { HubStream, ingestUrl } from './hub-stream.ts';
 
 const TOKEN = 'stream-token';
@@ -116,25 +117,7 @@ test('batches of requests waiting for a slow hub join into one rather than being
 		initialBackoffMs: 20,
 		maxBackoffMs: 200,
 	});
-	const request = (path: string): RequestRecord => ({
-		ts: 1000,
-		pid: 7,
-		comm: 'node',
-		role: 'server',
-		method: 'GET',
-		path,
-		endpoint: path,
-		status: 200,
-		latencyMs: 1,
-		reqBytes: 0,
-		respBytes: 0,
-		local: null,
-		remote: null,
-		connection: null,
-		httpVersion: '1.1',
-		requestHeaders: [],
-		responseHeaders: [],
-	});
+	const request = (path: string): RequestRecord => requestRecord({ pid: 7, path, endpoint: path, reqBytes: 0, respBytes: 0 });
 	try {
 		// With the hub gone: three snapshots into a queue of two, and seven requests in three batches into room for five.
 		for (let i = 0; i < 3; i++) {
@@ -176,25 +159,15 @@ test('waiting batches of requests join only while their wire weight stays within
 		maxBackoffMs: 60_000,
 	});
 	// Requests of about a fifth of a batch's weight each.
-	const big = (path: string): RequestRecord => ({
-		ts: 1000,
-		pid: 7,
-		comm: 'node',
-		role: 'server',
-		method: 'GET',
-		path,
-		endpoint: path,
-		status: 200,
-		latencyMs: 1,
-		reqBytes: 0,
-		respBytes: 0,
-		local: null,
-		remote: null,
-		connection: null,
-		httpVersion: '1.1',
-		requestHeaders: Array.from({ length: Math.ceil(MAX_REQUEST_BATCH_WEIGHT / 5 / 6 / 8192) }, (_, i) => [`x-${i}`, 'v'.repeat(8192)]),
-		responseHeaders: [],
-	});
+	const big = (path: string): RequestRecord =>
+		requestRecord({
+			pid: 7,
+			path,
+			endpoint: path,
+			reqBytes: 0,
+			respBytes: 0,
+			requestHeaders: Array.from({ length: Math.ceil(MAX_REQUEST_BATCH_WEIGHT / 5 / 6 / 8192) }, (_, i) => [`x-${i}`, 'v'.repeat(8192)]),
+		});
 	const send = (ts: number, n: number) =>
 		stream.send({
 			type: 'requests',
