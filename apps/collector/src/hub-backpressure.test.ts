@@ -33,22 +33,38 @@ async function metricsOf(url: string): Promise<string> {
 	return res.text();
 }
 
-test('a store slower than its collector: the hub holds at most its bound, the collector counts what its queue cannot hold, the rest is stored', async () => {
+/**
+ * A hub whose request store holds every write until `release()`: what it stored since, by count
+ * and by path (the query is redacted, so without it). `close()` releases, stops it and removes its data.
+ */
+async function stalledHub() {
 	const dir = mkdtempSync(join(tmpdir(), 'firesight-backpressure-'));
 	const hub = await startHub({ listen: { host: '127.0.0.1', port: 0 }, dataDir: dir, token: TOKEN, web: false, log: () => {} });
 	const real = hub.storage.requests.insertBatch.bind(hub.storage.requests);
 	let open = false;
 	const waiting: (() => void)[] = [];
-	let stored = 0;
+	const store = { hub, stored: 0, paths: new Set<string>(), release, close };
 	hub.storage.requests.insertBatch = async (batch) => {
 		while (!open) await new Promise<void>((resolve) => waiting.push(resolve));
 		await real(batch);
-		stored += batch.requests.length;
+		store.stored += batch.requests.length;
+		for (const r of batch.requests) store.paths.add(r.path.split('?')[0]!);
 	};
-	const release = () => {
+	function release(): void {
 		open = true;
 		for (const wake of waiting.splice(0)) wake();
-	};
+	}
+	async function close(): Promise<void> {
+		release();
+		await hub.close();
+		rmSync(dir, { recursive: true, force: true });
+	}
+	return store;
+}
+
+test('a store slower than its collector: the hub holds at most its bound, the collector counts what its queue cannot hold, the rest is stored', async () => {
+	const store = await stalledHub();
+	const { hub, release } = store;
 	const stream = new HubStream({ hub: hub.url, token: TOKEN, hello: { host: 'bp-host', version: 'test', frequencyHz: 99 } });
 	try {
 		await until('connected', () => stream.counters.connected);
@@ -66,43 +82,27 @@ test('a store slower than its collector: the hub holds at most its bound, the co
 			await new Promise((resolve) => setImmediate(resolve));
 		}
 		const stalled = await metricsOf(hub.url);
-		assert.equal(stored, 0);
+		assert.equal(store.stored, 0);
 		// Batches merge up to 2,000 requests, several times one socket read: the bound is exact.
 		assert.ok(metricValue(stalled, 'firesight_hub_ingest_held_peak_messages') <= DEFAULT_MAX_HELD_MESSAGES, stalled);
 		assert.ok(metricValue(stalled, 'firesight_hub_ingest_paused_total') >= 1, stalled);
 
 		release();
 		const dropped = () => stream.counters.dropped.requests;
-		await until('every request sent is stored or counted as dropped by the collector', () => stored + dropped() === sent);
-		assert.ok(stored > 0 && dropped() > 0);
+		await until('every request sent is stored or counted as dropped by the collector', () => store.stored + dropped() === sent);
+		assert.ok(store.stored > 0 && dropped() > 0);
 		assert.equal(stream.counters.queued, 0);
 		assert.ok(metricValue(await metricsOf(hub.url), 'firesight_hub_ingest_held_peak_messages') <= DEFAULT_MAX_HELD_MESSAGES);
 	} finally {
 		release();
 		await stream.close();
-		await hub.close();
-		rmSync(dir, { recursive: true, force: true });
+		await store.close();
 	}
 });
 
 test('a stalled store behind a collector that reconnects: the bound is the hostâ€™s, not each connectionâ€™s', async () => {
-	const dir = mkdtempSync(join(tmpdir(), 'firesight-backpressure-'));
-	const hub = await startHub({ listen: { host: '127.0.0.1', port: 0 }, dataDir: dir, token: TOKEN, web: false, log: () => {} });
-	const real = hub.storage.requests.insertBatch.bind(hub.storage.requests);
-	let open = false;
-	const waiting: (() => void)[] = [];
-	let stored = 0;
-	const storedPaths = new Set<string>();
-	hub.storage.requests.insertBatch = async (batch) => {
-		while (!open) await new Promise<void>((resolve) => waiting.push(resolve));
-		await real(batch);
-		stored += batch.requests.length;
-		for (const r of batch.requests) storedPaths.add(r.path.split('?')[0]!); // the query is redacted
-	};
-	const release = () => {
-		open = true;
-		for (const wake of waiting.splice(0)) wake();
-	};
+	const store = await stalledHub();
+	const { hub, release } = store;
 	// A hub that stops reading answers no ping: the collector takes it for hung and connects again,
 	// as it would after any network blip. Each old connection's messages stay held until the store moves.
 	const stream = new HubStream({
@@ -135,7 +135,7 @@ test('a stalled store behind a collector that reconnects: the bound is the hostâ
 			return stream.counters.connects > CONNECTIONS || !stream.counters.connected;
 		});
 		const stalled = await metricsOf(hub.url);
-		assert.equal(stored, 0);
+		assert.equal(store.stored, 0);
 		// One host: whatever its connections, it holds its bound (plus the hello that named it).
 		assert.ok(most <= DEFAULT_MAX_HELD_MESSAGES + 1, `${most} messages held over ${stream.counters.connects} connections\n${stalled}`);
 		assert.ok(metricValue(stalled, 'firesight_hub_ingest_held_peak_messages') <= DEFAULT_MAX_HELD_MESSAGES + 1, stalled);
@@ -146,19 +146,18 @@ test('a stalled store behind a collector that reconnects: the bound is the hostâ
 		// been handled (the hub takes a connection's messages in order).
 		const marker = streamRequest(sent, now);
 		stream.send({ type: 'requests', batch: { host: 'bp-host', ts: now, requests: [marker], omitted: 0 } });
-		await until('a request after the stall is stored', () => storedPaths.has(marker.path.split('?')[0]!));
+		await until('a request after the stall is stored', () => store.paths.has(marker.path.split('?')[0]!));
 		// What a connection had written and the hub had not answered may be gone with it (requests
 		// are not replayed): the collector counts it as unconfirmed. Every request is stored or counted.
 		const { requests: dropped, requestsUnconfirmed } = stream.counters.dropped;
 		assert.ok(requestsUnconfirmed > 0, 'connections ended with requests the hub had not answered');
 		assert.ok(
-			stored + dropped + requestsUnconfirmed >= sent + 1,
-			`${sent + 1} sent, ${stored} stored, ${dropped} dropped, ${requestsUnconfirmed} unconfirmed`,
+			store.stored + dropped + requestsUnconfirmed >= sent + 1,
+			`${sent + 1} sent, ${store.stored} stored, ${dropped} dropped, ${requestsUnconfirmed} unconfirmed`,
 		);
 	} finally {
 		release();
 		await stream.close();
-		await hub.close();
-		rmSync(dir, { recursive: true, force: true });
+		await store.close();
 	}
 });
