@@ -763,19 +763,15 @@ static __always_inline void on_close(__u32 tgid, int fd, __u32 *closes)
  * an SSL call is remembered whatever its fd is, and only the SSL_read of a connection not tied to
  * a socket yet checks that the fd is one (its read comes right before it, on the same thread).
  */
-static __always_inline int on_socket_io(bool is_read, int fd)
+static __always_inline int socket_io(__u64 id, __u32 *closes, bool is_read, int fd, bool is_socket)
 {
-	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32, tid = (__u32)id;
 	struct tls_call *call;
 	struct thread_io *tio;
-	__u32 *closes = bpf_map_lookup_elem(&tls_tgids, &tgid);
 
-	if (!closes)
-		return 0;
 	call = active_call(id);
 	if (call) {
-		if (call->fd < 0 && fd_socket(fd))
+		if (call->fd < 0 && (is_socket || fd_socket(fd)))
 			call->fd = fd;
 		return 0;
 	}
@@ -787,13 +783,25 @@ static __always_inline int on_socket_io(bool is_read, int fd)
 			return 0;
 		thread_take(tio, tid);
 		tio->last_read_fd = fd;
-	} else if (tio->tid == tid && tio->pending_write_ssl && fd_socket(fd)) {
+	} else if (tio->tid == tid && tio->pending_write_ssl && (is_socket || fd_socket(fd))) {
 		__u64 ssl = tio->pending_write_ssl;
 
 		tio->pending_write_ssl = 0;
 		associate(tgid, ssl, fd, TLS_FD_NEXT_WRITE, *closes);
 	}
 	return 0;
+}
+
+/* A read or write syscall on fd, which may not be a socket, by a thread of any process. */
+static __always_inline int on_socket_io(bool is_read, int fd)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32;
+	__u32 *closes = bpf_map_lookup_elem(&tls_tgids, &tgid);
+
+	if (!closes)
+		return 0;
+	return socket_io(id, closes, is_read, fd, false);
 }
 
 static __always_inline int on_close_syscall(int fd)
@@ -816,11 +824,18 @@ static __always_inline int on_close_syscall(int fd)
 }
 
 /*
- * The syscall hooks come in two forms with the same logic. Preferred: the per-syscall
- * tracepoints (syscalls/sys_enter_read, ...), attached by the collector to the nine syscalls
- * below, so every other syscall on the host runs no BPF at all. Fallback when tracefs is not
- * mounted (those tracepoints are found through it): the raw sys_enter hook, which every syscall
- * on the host passes through, filtered by number first.
+ * The socket I/O hooks come in three forms with the same logic (socket_io):
+ *   - preferred: the socket layer's own tracepoints (sock_recv_length, sock_send_length, 6.3+),
+ *     which only socket I/O passes, with the syscall and its fd read from the task's saved
+ *     registers. A per-syscall tracepoint costs every hooked syscall of every process on the
+ *     host the perf trace-buffer path (about twice what the program then costs), so only close,
+ *     which the socket layer has no tracepoint for, stays one;
+ *   - the per-syscall tracepoints (syscalls/sys_enter_read, ...), attached by the collector to
+ *     the nine syscalls below: on a kernel without the socket tracepoints, or when asked for;
+ *   - when tracefs is not mounted (those tracepoints are found through it): the raw sys_enter
+ *     hook, which every syscall on the host passes through, filtered by number first.
+ * fentry on the syscalls' kernel functions would skip the syscall tracing path altogether, but
+ * needs the ftrace trampolines that kernels without CONFIG_DYNAMIC_FTRACE lack.
  */
 SEC("tracepoint")
 int tls_sc_read(struct trace_event_raw_sys_enter *ctx)
@@ -859,6 +874,56 @@ int BPF_PROG(tls_sys_enter, struct pt_regs *regs, long nr)
 	default:
 		return 0;
 	}
+}
+
+/* The syscall a task is in, and its first argument, from the registers it entered with. */
+#if defined(__TARGET_ARCH_x86)
+#define SYSCALL_NR(regs)   ((regs)->orig_ax)
+#define SYSCALL_ARG1(regs) ((regs)->di)
+#elif defined(__TARGET_ARCH_arm64)
+#define SYSCALL_NR(regs)   ((regs)->syscallno)
+#define SYSCALL_ARG1(regs) ((regs)->orig_x0)
+#endif
+
+/* Whether nr is one of the socket reads (or writes) whose fd the other hooks look at. */
+static __always_inline bool hooked_syscall(long nr, bool is_read)
+{
+	if (is_read)
+		return nr == NR_read || nr == NR_readv || nr == NR_recvfrom || nr == NR_recvmsg;
+	return nr == NR_write || nr == NR_writev || nr == NR_sendto || nr == NR_sendmsg;
+}
+
+/*
+ * Socket I/O seen by the socket layer. Only what one of the hooked syscalls does on its fd
+ * counts: the same socket reached otherwise (io_uring, sendfile, splice) has no fd to tie.
+ */
+static __always_inline int on_socket_layer(bool is_read)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32;
+	__u32 *closes = bpf_map_lookup_elem(&tls_tgids, &tgid);
+	struct pt_regs *regs;
+	long nr;
+
+	if (!closes)
+		return 0;
+	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	nr = SYSCALL_NR(regs);
+	if (!hooked_syscall(nr, is_read))
+		return 0;
+	return socket_io(id, closes, is_read, (int)SYSCALL_ARG1(regs), true);
+}
+
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(tls_sock_recv, struct sock *sk, int ret, int flags)
+{
+	return on_socket_layer(true);
+}
+
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(tls_sock_send, struct sock *sk, int ret, int flags)
+{
+	return on_socket_layer(false);
 }
 
 static __always_inline void proc_event(__u32 type, __u32 tgid)

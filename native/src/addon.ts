@@ -55,7 +55,7 @@ export interface RawTlsTracer {
 	detachFile(key: string): boolean;
 	addProcess(tgid: number): void;
 	counters(): ArrayBuffer;
-	syscallHook(): 'tracepoints' | 'raw';
+	syscallHook(): 'sockets' | 'tracepoints' | 'raw';
 	setCaptureBodies(tgid: number, on: boolean): void;
 	/** HTTP1_EV_CONN_OPEN records (http1-records.h). */
 	connections(): ArrayBuffer;
@@ -89,8 +89,11 @@ export interface RawTlsTracerConfig {
 	ringBytes: number;
 	maxInFlightBytes: number;
 	pollTimeoutMs: number;
-	/** 'raw' forces the sys_enter hook; anything else tries the per-syscall tracepoints first. */
-	syscallHook: 'auto' | 'raw';
+	/**
+	 * 'auto' tries the socket layer's tracepoints, then the per-syscall tracepoints, then the
+	 * sys_enter hook; 'tracepoints' starts at the second, 'raw' forces the last.
+	 */
+	syscallHook: 'auto' | 'tracepoints' | 'raw';
 	/** Keep the per-thread request context that profile samples are stamped with. */
 	requestContext: boolean;
 	onBatch: (batch: ArrayBuffer) => void;

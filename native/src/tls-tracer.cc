@@ -112,6 +112,10 @@ public:
 		skel_->rodata->self_tgid = self_tgid;
 		skel_->rodata->filter_pids = pids.Length() > 0;
 		skel_->rodata->request_context = request_context;
+		// Programs for hooks this kernel lacks would fail the whole load: left out before it.
+		bool socket_layer = hook == "auto" && SocketLayerHooksExist();
+		bpf_program__set_autoload(skel_->progs.tls_sock_recv, socket_layer);
+		bpf_program__set_autoload(skel_->progs.tls_sock_send, socket_layer);
 		bpf_map__set_max_entries(skel_->maps.events, ring_bytes);
 		skel_->rodata->wakeup_bytes = ring_bytes / 8;
 		skel_->rodata->active_mask = active_slots - 1;
@@ -131,7 +135,11 @@ public:
 		if (err)
 			throw NativeError(env, "bpf_object__load", err);
 		FillPidFilter(env, skel_->maps.pids, pids);
-		if (hook == "raw" || !AttachSyscallTracepoints()) {
+		if (socket_layer)
+			AttachSocketLayer();
+		if (syscall_hook_.empty() && hook != "raw")
+			AttachSyscallTracepoints();
+		if (syscall_hook_.empty()) {
 			LinkPtr link(bpf_program__attach(skel_->progs.tls_sys_enter));
 			if (!link)
 				throw NativeError(env, "bpf_program__attach(sys_enter)", errno);
@@ -224,7 +232,8 @@ public:
 		return env.Undefined();
 	}
 
-	// syscallHook() -> "tracepoints" (one tracepoint per socket syscall) or "raw" (sys_enter,
+	// syscallHook() -> "sockets" (the socket layer's send and receive tracepoints, and close's
+	// syscall tracepoint), "tracepoints" (one tracepoint per socket syscall) or "raw" (sys_enter,
 	// every syscall on the host). Main thread.
 	Napi::Value SyscallHook(const Napi::CallbackInfo &info)
 	{
@@ -300,10 +309,39 @@ private:
 		return uint64_t(ts.tv_sec) * 1'000'000'000ull + ts.tv_nsec;
 	}
 
+	// Whether the kernel has the socket layer's send and receive tracepoints (6.3+) and the
+	// helper that reads a task's syscall registers (5.15+). libbpf cannot probe a helper for
+	// tracing programs; the kprobe type (uprobes are kprobe programs) shares their helpers.
+	// Main thread.
+	static bool SocketLayerHooksExist()
+	{
+		return libbpf_find_vmlinux_btf_id("sock_recv_length", BPF_TRACE_RAW_TP) > 0 &&
+		       libbpf_find_vmlinux_btf_id("sock_send_length", BPF_TRACE_RAW_TP) > 0 &&
+		       libbpf_probe_bpf_helper(BPF_PROG_TYPE_KPROBE, BPF_FUNC_task_pt_regs,
+					       nullptr) == 1;
+	}
+
+	// The socket layer's send and receive tracepoints, which only socket I/O passes, and
+	// close's syscall tracepoint. Nothing is kept attached when one of them fails. Main thread.
+	void AttachSocketLayer()
+	{
+		std::vector<LinkPtr> links;
+		for (auto *prog : {skel_->progs.tls_sock_recv, skel_->progs.tls_sock_send})
+			links.emplace_back(bpf_program__attach(prog));
+		links.emplace_back(bpf_program__attach_tracepoint(skel_->progs.tls_sc_close,
+								  "syscalls", "sys_enter_close"));
+		for (auto &l : links)
+			if (!l)
+				return;
+		for (auto &l : links)
+			fixed_links_.push_back(std::move(l));
+		syscall_hook_ = "sockets";
+	}
+
 	// The per-syscall tracepoints of the socket I/O that can carry TLS records, so that no
-	// other syscall on the host runs BPF. They are found through tracefs; false (nothing
-	// attached) when one of them cannot be attached, e.g. tracefs is not mounted. Main thread.
-	bool AttachSyscallTracepoints()
+	// other syscall on the host runs BPF. They are found through tracefs; nothing is kept
+	// attached when one of them cannot be attached, e.g. tracefs is not mounted. Main thread.
+	void AttachSyscallTracepoints()
 	{
 		struct Tp {
 			struct bpf_program *prog;
@@ -324,13 +362,12 @@ private:
 		for (const auto &tp : tps) {
 			LinkPtr link(bpf_program__attach_tracepoint(tp.prog, "syscalls", tp.name));
 			if (!link)
-				return false;
+				return;
 			links.push_back(std::move(link));
 		}
 		for (auto &l : links)
 			fixed_links_.push_back(std::move(l));
 		syscall_hook_ = "tracepoints";
-		return true;
 	}
 
 	// Before the stream, which calls into it until it stops.

@@ -25,10 +25,12 @@ export interface TlsTracerOptions {
 	/** Longest a record waits in the ring buffer when traffic is light (records are batched). */
 	flushIntervalMs?: number;
 	/**
-	 * How socket syscalls are seen: 'auto' uses one tracepoint per socket syscall (needs tracefs)
-	 * and falls back to 'raw', the sys_enter hook that every syscall on the host passes through.
+	 * How socket syscalls are seen: 'auto' uses the socket layer's send and receive tracepoints
+	 * (6.3+), which no other I/O passes, and close's syscall tracepoint; it falls back to
+	 * 'tracepoints', one tracepoint per socket syscall (needs tracefs), and then to 'raw', the
+	 * sys_enter hook that every syscall on the host passes through.
 	 */
-	syscallHook?: 'auto' | 'raw';
+	syscallHook?: 'auto' | 'tracepoints' | 'raw';
 	/** Ring buffer size in bytes: a power of two, at least a page. */
 	ringBytes?: number;
 	/** Bytes of batches waiting for JavaScript before further batches are dropped (and counted). */
@@ -155,8 +157,8 @@ export class TlsTracer {
 		}
 	}
 
-	/** Which syscall hook is in use: per-syscall tracepoints, or the raw sys_enter fallback. */
-	get syscallHook(): 'tracepoints' | 'raw' {
+	/** Which syscall hook is in use: the socket layer's, per-syscall tracepoints, or raw sys_enter. */
+	get syscallHook(): 'sockets' | 'tracepoints' | 'raw' {
 		return this.#live().syscallHook();
 	}
 

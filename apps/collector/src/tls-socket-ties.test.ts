@@ -34,52 +34,66 @@ const [port, prefix, n] = process.argv.slice(1);
 })().catch((e) => { console.error(e); process.exit(1); });
 `;
 
-test(
-	'tls: every request of one connection after another is tied to its own socket, though SSL addresses and socket numbers are reused',
-	{ skip },
-	async (t) => {
-		const cert = makeCert();
-		t.after(() => cert.remove());
-		const port = freePort();
-		const server = await startNodeServer(cert, port);
-		t.after(() => server.kill());
-		const cap = new TlsCapture({ pids: [server.pid!] });
-		const records: RequestRecord[] = [];
-		const errors: Error[] = [];
-		cap.on('request', (r) => records.push(r));
-		cap.on('error', (e) => errors.push(e));
-		cap.start();
-		t.after(() => cap.stop());
-		const deadline = Date.now() + 60_000;
-		while (cap.counters().discovery.attachedFiles < 1) {
-			assert.ok(Date.now() < deadline, 'node attached within 60 s');
-			await sleep(50);
-		}
-		const n = 40;
-		const c = spawn(process.execPath, ['-e', CLIENT, String(port), '/tie/', String(n)], { stdio: ['ignore', 'pipe', 'inherit'] });
-		let out = '';
-		c.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-		assert.equal((await once(c, 'exit'))[0], 0, 'the client got every answer');
-		const clientPort = new Map(
-			out
-				.trim()
-				.split('\n')
-				.map((l) => l.split(' ') as [string, string]),
-		);
-		const served = () => records.filter((r) => r.role === 'server' && r.path.startsWith('/tie/'));
-		while (served().length < n) {
-			assert.ok(Date.now() < deadline, `${served().length} of ${n} requests captured within 60 s`);
-			await sleep(50);
-		}
-		// Sequential connections: the server frees each SSL object and closes each socket before the next.
-		const connections = new Set(served().map((r) => r.connection));
-		const fds = new Set(served().map((r) => r.connection?.split(':')[1]));
-		assert.equal(connections.size, n, 'one connection per request');
-		assert.ok(fds.size < n, `socket numbers reused (${fds.size} numbers for ${n} connections)`);
-		for (const r of served()) assert.equal(r.remote, `127.0.0.1:${clientPort.get(r.path)}`, `${r.path}: the client's own port`);
-		assert.deepEqual(
-			errors.map((e) => e.message),
-			[],
-		);
-	},
-);
+/**
+ * Each way of seeing the socket syscalls ties them alike: the default (the socket layer's
+ * tracepoints, where the kernel has them) and the fallbacks a kernel without them, or without
+ * tracefs, gets.
+ */
+const hooks = [
+	{ option: 'auto', expect: 'sockets' },
+	{ option: 'tracepoints', expect: 'tracepoints' },
+	{ option: 'raw', expect: 'raw' },
+] as const;
+
+for (const { option, expect } of hooks) {
+	test(
+		`tls (${expect}): every request of one connection after another is tied to its own socket, though SSL addresses and socket numbers are reused`,
+		{ skip },
+		async (t) => {
+			const cert = makeCert();
+			t.after(() => cert.remove());
+			const port = freePort();
+			const server = await startNodeServer(cert, port);
+			t.after(() => server.kill());
+			const cap = new TlsCapture({ pids: [server.pid!], syscallHook: option });
+			const records: RequestRecord[] = [];
+			const errors: Error[] = [];
+			cap.on('request', (r) => records.push(r));
+			cap.on('error', (e) => errors.push(e));
+			cap.start();
+			assert.equal(cap.syscallHook, expect, 'the hook asked for (a kernel of 6.3 or later has the socket tracepoints)');
+			t.after(() => cap.stop());
+			const deadline = Date.now() + 60_000;
+			while (cap.counters().discovery.attachedFiles < 1) {
+				assert.ok(Date.now() < deadline, 'node attached within 60 s');
+				await sleep(50);
+			}
+			const n = 40;
+			const c = spawn(process.execPath, ['-e', CLIENT, String(port), '/tie/', String(n)], { stdio: ['ignore', 'pipe', 'inherit'] });
+			let out = '';
+			c.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+			assert.equal((await once(c, 'exit'))[0], 0, 'the client got every answer');
+			const clientPort = new Map(
+				out
+					.trim()
+					.split('\n')
+					.map((l) => l.split(' ') as [string, string]),
+			);
+			const served = () => records.filter((r) => r.role === 'server' && r.path.startsWith('/tie/'));
+			while (served().length < n) {
+				assert.ok(Date.now() < deadline, `${served().length} of ${n} requests captured within 60 s`);
+				await sleep(50);
+			}
+			// Sequential connections: the server frees each SSL object and closes each socket before the next.
+			const connections = new Set(served().map((r) => r.connection));
+			const fds = new Set(served().map((r) => r.connection?.split(':')[1]));
+			assert.equal(connections.size, n, 'one connection per request');
+			assert.ok(fds.size < n, `socket numbers reused (${fds.size} numbers for ${n} connections)`);
+			for (const r of served()) assert.equal(r.remote, `127.0.0.1:${clientPort.get(r.path)}`, `${r.path}: the client's own port`);
+			assert.deepEqual(
+				errors.map((e) => e.message),
+				[],
+			);
+		},
+	);
+}

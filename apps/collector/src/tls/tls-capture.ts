@@ -44,7 +44,7 @@ export interface TlsCaptureOptions {
 		'activeSlots' | 'threadSlots' | 'connectionEntries' | 'requestContextEntries' | 'processEntries' | 'maxInFlightBytes'
 	>;
 	/** How socket syscalls are seen (see TlsTracerOptions): 'auto' unless comparing the two. */
-	syscallHook?: 'auto' | 'raw';
+	syscallHook?: 'auto' | 'tracepoints' | 'raw';
 	/** Told what each request the kernel gave an id was, so that CPU samples can be labelled with it. */
 	attribution?: RequestAttribution;
 }
@@ -102,6 +102,11 @@ export class TlsCapture extends EventEmitter<TlsCaptureEvents> {
 
 	get running(): boolean {
 		return this.#tracer !== undefined;
+	}
+
+	/** How the running capture sees socket syscalls (see TlsTracer.syscallHook). */
+	get syscallHook(): 'sockets' | 'tracepoints' | 'raw' | undefined {
+		return this.#tracer?.syscallHook;
 	}
 
 	/** Loads the BPF tool, attaches to every OpenSSL in use, and starts reporting. Throws NativeError. */
