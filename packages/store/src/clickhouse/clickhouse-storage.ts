@@ -22,7 +22,7 @@ function clientFor(at: ClickhouseLocation, database: string): ClickHouseClient {
 		// Errors reach the caller as rejections; the client's own logging would print them twice.
 		log: { level: ClickHouseLogLevel.OFF },
 		clickhouse_settings: {
-			// A dictionary look-up names up to 20,000 keys in its text.
+			// A dictionary look-up names up to 20,000 frames or 8,192 stacks in its text.
 			max_query_size: '16777216',
 		},
 	});

@@ -1,41 +1,118 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Frame, ProfileSample } from '@firesight/profile';
 import { FALLBACK_FREQUENCY_HZ, type MergedProfile, type ProfileQuery, type TimelineQuery } from '../profile-store.ts';
+import { MERGE_SLICE, yieldToLoop } from '../merge-slice.ts';
+import { checkQueryBudget } from '../query-budget.ts';
 import type { RetentionState } from './retention-state.ts';
 import { dayRange, num, str } from './sql.ts';
 
 /** The longest window the protocol accepts; bounds how far back a window overlapping a range starts. */
 export const MAX_WINDOW_MS = 3_600_000;
-/** Dictionary keys one look-up names at most (the query text stays far under max_query_size). */
-const LOOKUP_CHUNK = 20_000;
 /** Stacks remembered across queries; past this the memory starts over. */
 export const DEFAULT_CACHED_STACKS = 2_000_000;
+/**
+ * Distinct stacks resolved to frames per slice of a merge: each is one dictionary look-up of the
+ * stacks the cache lacks (its keys far under max_query_size), then their frames mapped at once.
+ */
+const STACK_SLICE = MERGE_SLICE / 8;
+/** Frames one look-up names at most: a slice's stacks may name far more than it has stacks. */
+const FRAME_LOOKUP = 20_000;
+/**
+ * Rows of an answer turned into objects between two returns to the event loop: a row is parsed
+ * JSON, about as much work as several samples of the SQLite merge.
+ */
+const ROW_SLICE = MERGE_SLICE / 8;
 
 /**
  * Stacks and frames read from the dictionary, kept across queries: keys are content hashes, so
- * an entry never changes and needs no invalidation.
+ * an entry never changes and needs no invalidation. An index into `frames` holds only until the
+ * cache next starts over (`generation`).
  */
 class DictionaryCache {
 	readonly stacks = new Map<string, number[]>();
 	readonly frames: Frame[] = [];
+	/** The hash of each of `frames`. */
+	readonly frameHashes: string[] = [];
 	readonly frameIndex = new Map<string, number>();
 	/** Times the cache outgrew its budget and started over. */
 	resets = 0;
+	generation = 0;
 
 	constructor(readonly budget: number) {}
 
 	clearIfLarge(): void {
 		if (this.stacks.size < this.budget) return;
 		this.resets++;
+		this.generation++;
 		this.stacks.clear();
 		this.frames.length = 0;
+		this.frameHashes.length = 0;
 		this.frameIndex.clear();
+	}
+
+	addFrame(hash: string, frame: Frame): void {
+		if (this.frameIndex.has(hash)) return;
+		this.frameIndex.set(hash, this.frames.length);
+		this.frames.push(frame);
+		this.frameHashes.push(hash);
 	}
 }
 
 /**
+ * A merged answer's frame table: the frames its samples use, in first-use order. Found by the
+ * cache's index while the cache keeps one generation, and by hash across generations, so a key
+ * is looked up once per distinct frame and generation, not per frame of every stack.
+ */
+class AnswerFrames {
+	readonly frames: Frame[] = [];
+	readonly #byHash = new Map<string, number>();
+	#generation = -1;
+	#byIndex = new Int32Array(0);
+
+	/** The answer's id of the cache's frame at `index`; in the same synchronous run as the read that gave `index`. */
+	of(cache: DictionaryCache, index: number): number {
+		if (cache.generation !== this.#generation) {
+			this.#generation = cache.generation;
+			this.#byIndex = new Int32Array(cache.frames.length).fill(-1);
+		}
+		if (index >= this.#byIndex.length) {
+			const grown = new Int32Array(Math.max(index + 1, cache.frames.length, this.#byIndex.length * 2)).fill(-1);
+			grown.set(this.#byIndex);
+			this.#byIndex = grown;
+		}
+		let id = this.#byIndex[index]!;
+		if (id >= 0) return id;
+		const hash = cache.frameHashes[index]!;
+		id = this.#byHash.get(hash) ?? -1;
+		if (id < 0) {
+			id = this.frames.push(cache.frames[index]!) - 1;
+			this.#byHash.set(hash, id);
+		}
+		this.#byIndex[index] = id;
+		return id;
+	}
+}
+
+/** A row of a merged query's samples, as ClickHouse sends it (JSONEachRow). */
+interface SampleRow {
+	/** Stack hash. */
+	s: string;
+	p: number;
+	c: string;
+	/** Summed count, as text (a UInt64). */
+	n: string;
+	e: string;
+	r: string;
+	a: number;
+}
+
+/**
  * Merged profiles: ClickHouse sums samples by (stack, pid, comm, request labels) over the matching windows of
- * every host at once; the stacks' frames come from the dictionary (and a cache of it).
+ * every host at once; the stacks' frames come from the dictionary (and a cache of it). What
+ * ClickHouse answers is read as a stream of rows and merged in slices with the event loop free
+ * between them (MERGE_SLICE), so a whole-host hour does not hold the hub for seconds. Only hashes
+ * cross a slice boundary: the cache may start over between two slices (another query's look-up),
+ * so what a slice reads of it, it turns into the answer's frames before it ends.
  */
 export class ProfileReader {
 	readonly #client: ClickHouseClient;
@@ -67,43 +144,48 @@ export class ProfileReader {
 		const windowWhere = where.join(' AND ');
 		const sampleWhere = [...where, 'stack != 0'];
 		sampleWhere.push(...sampleFilters(q));
-		const [windows, rows] = await Promise.all([
+		const rows: SampleRow[] = [];
+		/** Each distinct stack of the answer, in first-use order, with its frames once resolved. */
+		const stacks = new Map<string, number[] | undefined>();
+		const [windows] = await Promise.all([
 			this.#rows<{ n: string; fd: number | null; d: string }>(
 				`SELECT count() AS n, sum(frequency_hz * duration_ms) AS fd, sum(duration_ms) AS d FROM profile_windows WHERE ${windowWhere}`,
 			),
 			// In order of first appearance (window start, then place in the window), as stored.
-			this.#compact<[string, number, string, string, string, string, number]>(
-				`SELECT toString(stack), pid, comm, toString(sum(count)), endpoint, request_id, ambiguous
+			this.#eachRow<SampleRow>(
+				`SELECT toString(stack) AS s, pid AS p, comm AS c, toString(sum(count)) AS n, endpoint AS e, request_id AS r, ambiguous AS a
 				 FROM profile_samples WHERE ${sampleWhere.join(' AND ')}
 				 GROUP BY stack, pid, comm, endpoint, request_id, ambiguous ORDER BY min(start_ms * 1048576 + ord)`,
+				(row) => {
+					rows.push(row);
+					if (!stacks.has(row.s)) stacks.set(row.s, undefined);
+				},
 			),
 		]);
-		await this.#loadStacks(
-			days,
-			rows.map((r) => r[0]),
-		);
-		const frames: Frame[] = [];
-		const local = new Map<number, number>();
-		const samples: ProfileSample[] = rows.map(([stack, pid, comm, count, endpoint, requestId, ambiguous]) => {
-			const shared = this.#cache.stacks.get(stack);
-			if (shared === undefined) throw new Error(`store corrupt: sample refers to missing stack ${stack}`);
-			return {
-				pid: Number(pid),
-				comm,
-				...(endpoint === '' ? {} : { endpoint }),
-				...(requestId === '' ? {} : { requestId }),
-				...(Number(ambiguous) === 0 ? {} : { ambiguous: true }),
-				stack: shared.map((index) => {
-					let id = local.get(index);
-					if (id === undefined) {
-						local.set(index, (id = frames.length));
-						frames.push(this.#cache.frames[index]!);
-					}
-					return id;
-				}),
-				weight: Number(count),
-			};
-		});
+		const answer = new AnswerFrames();
+		const keys = [...stacks.keys()];
+		for (let i = 0; i < keys.length; i += STACK_SLICE) {
+			checkQueryBudget();
+			let todo = keys.slice(i, i + STACK_SLICE);
+			// A second pass only for stacks the cache forgot while this one read the dictionary;
+			// it reads every frame of them, so it needs nothing the cache may forget again.
+			for (let pass = 0; todo.length > 0; pass++) todo = await this.#resolveStacks(days, todo, stacks, answer, pass === 0);
+			await yieldToLoop();
+		}
+		const samples: ProfileSample[] = [];
+		for (let i = 0; i < rows.length; i++) {
+			if (i > 0 && i % MERGE_SLICE === 0) await yieldToLoop();
+			const { s, p, c, n, e, r, a } = rows[i]!;
+			samples.push({
+				pid: Number(p),
+				comm: c,
+				...(e === '' ? {} : { endpoint: e }),
+				...(r === '' ? {} : { requestId: r }),
+				...(Number(a) === 0 ? {} : { ambiguous: true }),
+				stack: stacks.get(s)!.slice(),
+				weight: Number(n),
+			});
+		}
 		const w = windows[0];
 		const d = Number(w?.d ?? 0);
 		return {
@@ -111,7 +193,7 @@ export class ProfileReader {
 				startMs: q.fromMs,
 				durationMs: Math.max(0, q.toMs - q.fromMs),
 				frequencyHz: d > 0 ? Number(w?.fd ?? 0) / d : FALLBACK_FREQUENCY_HZ,
-				frames,
+				frames: answer.frames,
 				samples,
 			},
 			windows: Number(w?.n ?? 0),
@@ -150,45 +232,82 @@ export class ProfileReader {
 		return Number.isFinite(cutoff) ? `start_ms + duration_ms > ${num(cutoff)}` : '1';
 	}
 
-	/** Reads the stacks (and their frames) the cache lacks, from the days the query covers. */
-	async #loadStacks(days: string, stacks: readonly string[]): Promise<void> {
+	/**
+	 * Sets in `into` the answer's frames of each of `keys`, reading the stacks (and frames) the
+	 * cache lacks from the days the query covers. Returns the keys it could not resolve because
+	 * the cache started over while it read (`trustCache`: frames the cache held then are not read).
+	 */
+	async #resolveStacks(
+		days: string,
+		keys: readonly string[],
+		into: Map<string, number[] | undefined>,
+		answer: AnswerFrames,
+		trustCache: boolean,
+	): Promise<string[]> {
 		this.#cache.clearIfLarge();
-		const missing = [...new Set(stacks.filter((s) => !this.#cache.stacks.has(s)))];
-		if (missing.length === 0) return;
+		const missing = keys.filter((s) => !this.#cache.stacks.has(s));
 		const found = new Map<string, string[]>();
-		await Promise.all(
-			chunks(missing).map(async (part) => {
-				const rows = await this.#compact<[string, string[]]>(
-					`SELECT toString(stack), arrayMap(f -> toString(f), any(frames)) FROM profile_stacks
-					 WHERE ${days} AND stack IN (${part.join(',')}) GROUP BY stack`,
-				);
-				for (const [stack, frames] of rows) found.set(stack, frames);
-			}),
-		);
-		const unknownFrames = new Set<string>();
-		for (const frames of found.values()) for (const f of frames) if (!this.#cache.frameIndex.has(f)) unknownFrames.add(f);
-		await Promise.all(
-			chunks([...unknownFrames]).map(async (part) => {
-				const rows = await this.#compact<[string, Frame['kind'], string, string]>(
-					`SELECT toString(frame), any(kind), any(module), any(name) FROM profile_frames
-					 WHERE ${days} AND frame IN (${part.join(',')}) GROUP BY frame`,
-				);
-				for (const [hash, kind, module, name] of rows) {
-					if (this.#cache.frameIndex.has(hash)) continue;
-					this.#cache.frameIndex.set(hash, this.#cache.frames.length);
-					this.#cache.frames.push({ name, module, kind });
-				}
-			}),
-		);
-		for (const [stack, frames] of found) {
-			this.#cache.stacks.set(
-				stack,
-				frames.map((f) => {
-					const index = this.#cache.frameIndex.get(f);
-					if (index === undefined) throw new Error(`store corrupt: stack ${stack} refers to missing frame ${f}`);
-					return index;
-				}),
+		const frames = new Map<string, Frame>();
+		if (missing.length > 0) {
+			await this.#eachRow<{ s: string; f: string[] }>(
+				`SELECT toString(stack) AS s, arrayMap(f -> toString(f), any(frames)) AS f FROM profile_stacks
+				 WHERE ${days} AND stack IN (${missing.join(',')}) GROUP BY stack`,
+				(row) => found.set(row.s, row.f),
 			);
+			for (const s of missing) if (!found.has(s)) throw new Error(`store corrupt: sample refers to missing stack ${s}`);
+			const wanted = new Set<string>();
+			for (const hashes of found.values()) for (const f of hashes) if (!trustCache || !this.#cache.frameIndex.has(f)) wanted.add(f);
+			const list = [...wanted];
+			for (let i = 0; i < list.length; i += FRAME_LOOKUP) {
+				await this.#eachRow<{ h: string; k: Frame['kind']; m: string; n: string }>(
+					`SELECT toString(frame) AS h, any(kind) AS k, any(module) AS m, any(name) AS n FROM profile_frames
+					 WHERE ${days} AND frame IN (${list.slice(i, i + FRAME_LOOKUP).join(',')}) GROUP BY frame`,
+					(row) => frames.set(row.h, { name: row.n, module: row.m, kind: row.k }),
+				);
+			}
+			for (const f of wanted) if (!frames.has(f)) throw new Error(`store corrupt: a stack refers to missing frame ${f}`);
+		}
+		// From here to the end in one synchronous run: the cache's indices hold until it next starts over.
+		for (const [hash, frame] of frames) this.#cache.addFrame(hash, frame);
+		for (const [stack, hashes] of found) {
+			if (this.#cache.stacks.has(stack)) continue;
+			const indices: number[] = [];
+			for (const f of hashes) {
+				const index = this.#cache.frameIndex.get(f);
+				// A frame the cache held before the look-up and forgot during it: the stack is read again.
+				if (index === undefined) break;
+				indices.push(index);
+			}
+			if (indices.length === hashes.length) this.#cache.stacks.set(stack, indices);
+		}
+		const again: string[] = [];
+		for (const stack of keys) {
+			const shared = this.#cache.stacks.get(stack);
+			if (shared === undefined) again.push(stack);
+			else
+				into.set(
+					stack,
+					shared.map((index) => answer.of(this.#cache, index)),
+				);
+		}
+		return again;
+	}
+
+	/**
+	 * Streams a JSONEachRow answer into `onRow`, returning to the event loop every ROW_SLICE rows
+	 * (a whole answer parsed at once is a long pause of its own).
+	 */
+	async #eachRow<T>(query: string, onRow: (row: T) => void): Promise<void> {
+		const result = await this.#client.query({ query, format: 'JSONEachRow' });
+		let done = 0;
+		for await (const rows of result.stream<T>()) {
+			for (const row of rows) onRow(row.json());
+			done += rows.length;
+			if (done >= ROW_SLICE) {
+				done = 0;
+				checkQueryBudget();
+				await yieldToLoop();
+			}
 		}
 	}
 
@@ -211,10 +330,4 @@ function sampleFilters(q: ProfileQuery): string[] {
 	// A request's id, or one entry of an ambiguous sample's list (`parseRequestIds`).
 	if (q.requestId !== undefined) where.push(`has(splitByChar(' ', replaceAll(request_id, '+', '')), ${str(q.requestId)})`);
 	return where;
-}
-
-function chunks<T>(list: readonly T[]): T[][] {
-	const out: T[][] = [];
-	for (let i = 0; i < list.length; i += LOOKUP_CHUNK) out.push(list.slice(i, i + LOOKUP_CHUNK));
-	return out;
 }

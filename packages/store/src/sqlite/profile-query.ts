@@ -5,20 +5,10 @@ import type { ProfileCaches } from './profile-caches.ts';
 import { KINDS, decodeStack, sampleLabelsOf, sampleWords } from './profile-codec.ts';
 import { IntMap } from './int-map.ts';
 import { checkQueryBudget } from '../query-budget.ts';
+import { MERGE_SLICE, yieldToLoop } from '../merge-slice.ts';
 
 /** The longest window the protocol accepts; bounds the index range a time query must scan. */
 const MAX_WINDOW_MS = 3_600_000;
-
-/**
- * Merge work done between two returns to the event loop, in samples (and stacks, rows) handled.
- * A whole-host hour is hundreds of thousands of distinct stacks: merged in one go it kept the
- * hub's event loop, and every other request (`/healthz`, ingest, live pages), waiting for seconds.
- * A count rather than a time, so the same data is cut the same way on any machine.
- */
-export const MERGE_SLICE = 65_536;
-
-/** Lets the event loop run what waits (I/O, timers) before the next slice of a merge. */
-const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
  * Merges the windows a query selects. Samples are packed per window: the matching windows' blobs
