@@ -98,7 +98,13 @@ struct http1_conn_record {
 	__u32 gen;
 	__u8 protocol; /* 0 pending, 1 HTTP/1.x, 2 other */
 	__u8 role;     /* 0 unknown, 1 client, 2 server */
-	__u8 __pad[6];
+	__u8 __pad[2];
+	/*
+	 * What the tracker counted lost on this connection alone (parse errors, desyncs, unpaired
+	 * responses, requests past the pipelining bound; saturating), so that one connection's loss
+	 * can be told from the rest of the host's.
+	 */
+	__u32 losses;
 };
 FS_STATIC_ASSERT(sizeof(struct http1_conn_record) == 64,
 		 "http1_conn_record layout is shared with TypeScript");

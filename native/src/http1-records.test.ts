@@ -170,7 +170,7 @@ test('connection and request start records decode; stats of another length throw
 		struct http1_request_start_record *r = (void *)s;
 		memset(&c, 0, sizeof(c)); memset(s, 0, sizeof(s));
 		c.ts_ns = 9; c.type = HTTP1_EV_CONN_END; c.tgid = 3; c.ssl = 0x1000; c.bytes_out = 10; c.bytes_in = 20;
-		c.exchanges = 2; c.fd = 5; c.gen = 1; c.protocol = 1; c.role = 1;
+		c.exchanges = 2; c.fd = 5; c.gen = 1; c.protocol = 1; c.role = 1; c.losses = 0x80000007U;
 		r->ts_ns = 8; r->type = HTTP1_EV_REQUEST_START; r->tgid = 3; r->request_id = 0x7ffffc01U; r->tid = 4;
 		r->line_len = 5; r->has_line = 1; memcpy(s + sizeof(*r), "GET /", 5);
 		dump(&c, sizeof(c)); dump(s, sizeof(s));`);
@@ -186,6 +186,7 @@ test('connection and request start records decode; stats of another length throw
 		gen: 1,
 		protocol: 'http1',
 		role: 'client',
+		losses: 0x80000007,
 	});
 	assert.deepEqual(decodeHttp1Event(view(bytes.subarray(HTTP1_CONN_RECORD_SIZE))), {
 		type: 'requestStart',

@@ -134,6 +134,8 @@ export interface Http1ConnEvent {
 	bytesOut: number;
 	bytesIn: number;
 	requests: number;
+	/** What the tracker counted lost on this connection: parse errors, desyncs, unpaired responses, requests past the pipelining bound. */
+	losses: number;
 }
 
 /** A read the kernel gave a request id: the request line it started with (null when none ended in it). */
@@ -192,6 +194,7 @@ export function decodeHttp1Event(v: DataView): Http1Event {
 				gen: v.getUint32(52, true),
 				protocol: PROTOCOLS[v.getUint8(56)] ?? 'other',
 				role: ROLES[v.getUint8(57)] ?? null,
+				losses: v.getUint32(60, true),
 			};
 		}
 		case HTTP1_EV_REQUEST_START: {

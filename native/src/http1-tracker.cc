@@ -1,6 +1,7 @@
 // See http1-tracker.h. The connection rules follow apps/collector's former JavaScript tracker.
 #include "http1-tracker.h"
 
+#include <cstdint>
 #include <cstring>
 #include <deque>
 #include <string_view>
@@ -348,6 +349,11 @@ void Http1Tracker::WriteConn(const Conn &c, uint32_t type, uint64_t ts, RecordSi
 	r.gen = c.gen;
 	r.protocol = c.http.stats.protocol;
 	r.role = c.http.Role();
+	const Http1ConnectionStats &s = c.http.stats;
+	const Http1ParserStats ps = c.http.ParserStats();
+	const uint64_t losses =
+		ps.parse_errors + ps.desyncs + s.unpaired_responses + s.pending_dropped;
+	r.losses = losses > UINT32_MAX ? UINT32_MAX : uint32_t(losses);
 	memcpy(p, &r, sizeof(r));
 }
 

@@ -200,6 +200,8 @@ function native(pieces: readonly Piece[], endNs: bigint, maxBodyBytes: number, s
 	const stats = tracker.stats();
 	assert.equal(stats.open, 0);
 	assert.equal(stats.closed, 1);
+	// The connection's own count of what was lost is the tracker's, as it was the only connection.
+	assert.equal(end.losses, stats.parseErrors + stats.desyncs + stats.unpairedResponses + stats.pendingDropped);
 	return {
 		exchanges: events.flatMap((e) => {
 			if (e.type !== 'exchange') return [];

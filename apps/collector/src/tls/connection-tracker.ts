@@ -19,6 +19,8 @@ export interface ConnectionSummary {
 	bytesOut: number;
 	bytesIn: number;
 	requests: number;
+	/** What reassembly counted lost on this connection (parse errors, desyncs, unpaired responses, requests past the pipelining bound). */
+	losses: number;
 	open: boolean;
 }
 
@@ -137,6 +139,7 @@ export class ConnectionTracker {
 			bytesOut: ev.bytesOut,
 			bytesIn: ev.bytesIn,
 			requests: ev.requests,
+			losses: ev.losses,
 			open: ev.type === 'connOpen',
 		};
 	}
