@@ -69,10 +69,8 @@ const volatile bool request_context = true;
 
 /*
  * Processes that do TLS: filled by user space at discovery and by the uprobes on first use. The
- * syscall hook looks here first, so it costs one lookup for every other process. The value counts
- * the process's closes of sockets tied to SSL objects: an SSL object's socket checked at one count
- * is still current while the count stays, so most SSL calls need no look at the socket's
- * generation (see leave()).
+ * socket hooks look here first, so it costs one lookup for every other process. The value is
+ * unused: the processes' counts are in tls_procs.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -80,6 +78,55 @@ struct {
 	__type(value, __u32);
 	__uint(max_entries, 8192);
 } tls_tgids SEC(".maps");
+
+/*
+ * The same processes in slots indexed by tgid, in front of tls_tgids: every SSL entry and socket
+ * hook of a TLS process looks here, and an array slot costs no hash (a hash lookup was most of
+ * what an SSL entry probe cost). A process whose slot another TLS process holds is found through
+ * tls_tgids instead, and takes the slot back.
+ *
+ * `closes` counts the closes of sockets tied to SSL objects by the processes of the slot: an SSL
+ * object's socket checked at one count is still current while the count stays, so most SSL calls
+ * need no look at the socket's generation (see leave()). Processes sharing a slot share the count,
+ * which only makes such a check more frequent; it never goes back, so no close is missed.
+ */
+struct tls_process {
+	__u32 tgid; /* the process holding the slot; 0 when none */
+	__u32 closes;
+};
+
+#define PROCESS_SLOTS 8192
+/* Set by the collector before load with the map's size (a power of two): fewer slots in tests. */
+const volatile __u32 process_mask = PROCESS_SLOTS - 1;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32); /* tgid & process_mask */
+	__type(value, struct tls_process);
+	__uint(max_entries, PROCESS_SLOTS);
+} tls_procs SEC(".maps");
+
+/*
+ * The slot of process tgid when it does TLS, else NULL; with `mark`, it is marked as doing TLS
+ * first (an SSL call).
+ */
+static __always_inline struct tls_process *tls_process(__u32 tgid, bool mark)
+{
+	__u32 slot = tgid & process_mask, zero = 0;
+	struct tls_process *p = bpf_map_lookup_elem(&tls_procs, &slot);
+
+	if (!p)
+		return NULL;
+	if (p->tgid == tgid)
+		return p;
+	if (!bpf_map_lookup_elem(&tls_tgids, &tgid)) {
+		if (!mark)
+			return NULL;
+		bpf_map_update_elem(&tls_tgids, &tgid, &zero, BPF_NOEXIST);
+	}
+	p->tgid = tgid;
+	return p;
+}
 
 /* An SSL call in flight on a thread, from entry to return. */
 struct tls_call {
@@ -522,14 +569,12 @@ static __always_inline int enter(__u64 ssl, __u64 buf, __u64 count_ptr, __u32 fu
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32;
+	struct tls_process *proc;
 	struct tls_call *c;
-	__u32 zero = 0, *closes;
 
 	if (!traced(tgid))
 		return 0;
-	closes = bpf_map_lookup_elem(&tls_tgids, &tgid);
-	if (!closes)
-		bpf_map_update_elem(&tls_tgids, &tgid, &zero, BPF_NOEXIST);
+	proc = tls_process(tgid, true);
 	c = active_slot(id);
 	if (!c)
 		return 0;
@@ -543,7 +588,7 @@ static __always_inline int enter(__u64 ssl, __u64 buf, __u64 count_ptr, __u32 fu
 	c->start_ns = bpf_ktime_get_ns();
 	c->fd = -1;
 	c->func = func;
-	c->closes = closes ? *closes : 0;
+	c->closes = proc ? proc->closes : 0;
 	return 0;
 }
 
@@ -797,11 +842,11 @@ static __always_inline int on_socket_io(bool is_read, int fd)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32;
-	__u32 *closes = bpf_map_lookup_elem(&tls_tgids, &tgid);
+	struct tls_process *proc = tls_process(tgid, false);
 
-	if (!closes)
+	if (!proc)
 		return 0;
-	return socket_io(id, closes, is_read, fd, false);
+	return socket_io(id, &proc->closes, is_read, fd, false);
 }
 
 static __always_inline int on_close_syscall(int fd)
@@ -809,11 +854,11 @@ static __always_inline int on_close_syscall(int fd)
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32, tid = (__u32)id;
 	struct request_context *rc;
-	__u32 *closes = bpf_map_lookup_elem(&tls_tgids, &tgid);
+	struct tls_process *proc = tls_process(tgid, false);
 
-	if (!closes)
+	if (!proc)
 		return 0;
-	on_close(tgid, fd, closes);
+	on_close(tgid, fd, &proc->closes);
 	if (!request_context)
 		return 0;
 	/* A connection closed before its answer (the client gave up): its request is over. */
@@ -901,17 +946,17 @@ static __always_inline int on_socket_layer(bool is_read)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32;
-	__u32 *closes = bpf_map_lookup_elem(&tls_tgids, &tgid);
+	struct tls_process *proc = tls_process(tgid, false);
 	struct pt_regs *regs;
 	long nr;
 
-	if (!closes)
+	if (!proc)
 		return 0;
 	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 	nr = SYSCALL_NR(regs);
 	if (!hooked_syscall(nr, is_read))
 		return 0;
-	return socket_io(id, closes, is_read, (int)SYSCALL_ARG1(regs), true);
+	return socket_io(id, &proc->closes, is_read, (int)SYSCALL_ARG1(regs), true);
 }
 
 SEC("tp_btf/sock_recv_length")
@@ -963,15 +1008,24 @@ int BPF_PROG(tls_exit, struct task_struct *p)
 	__u32 tgid = id >> 32, tid = (__u32)id;
 	struct tls_call *call = active_call(id);
 	struct thread_io *tio = thread_slot(tid);
+	struct tls_process *proc;
+	__u32 slot = tgid & process_mask;
 
 	if (call)
 		call->id = 0;
 	if (tio && tio->tid == tid)
 		tio->tid = 0;
 	bpf_map_delete_elem(&request_contexts, &tid);
-	if (tgid != tid || !bpf_map_lookup_elem(&tls_tgids, &tgid))
+	if (tgid != tid)
 		return 0;
-	bpf_map_delete_elem(&tls_tgids, &tgid);
+	proc = bpf_map_lookup_elem(&tls_procs, &slot);
+	if (proc && proc->tgid == tgid) {
+		/* The next process of this number is not taken for one that does TLS. */
+		proc->tgid = 0;
+		bpf_map_delete_elem(&tls_tgids, &tgid);
+	} else if (bpf_map_delete_elem(&tls_tgids, &tgid)) {
+		return 0;
+	}
 	proc_event(TLS_EV_EXIT, tgid);
 	return 0;
 }

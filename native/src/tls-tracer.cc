@@ -125,6 +125,12 @@ public:
 		bpf_map__set_max_entries(skel_->maps.ssl_conns, conn_entries);
 		bpf_map__set_max_entries(skel_->maps.fd_gens, conn_entries);
 		bpf_map__set_max_entries(skel_->maps.tls_tgids, process_entries);
+		// The slots in front of tls_tgids: a power of two, at most as many.
+		uint32_t process_slots = 1;
+		while (process_slots <= process_entries / 2)
+			process_slots *= 2;
+		skel_->rodata->process_mask = process_slots - 1;
+		bpf_map__set_max_entries(skel_->maps.tls_procs, process_slots);
 		request_contexts_ = RequestContextMap::Acquire(request_entries);
 		if (!request_contexts_)
 			throw NativeError(env, "bpf_map_create(request_contexts)", errno);
