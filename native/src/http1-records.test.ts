@@ -4,6 +4,7 @@ import { goldenMain, toArrayBuffer } from '@firesight/testing/golden-c';
 import fc from 'fast-check';
 import {
 	decodeHttp1Event,
+	decodeExchangeRecordAt,
 	decodeHttp1ExchangeRecord,
 	decodeHttp1Stats,
 	HTTP1_CONN_RECORD_SIZE,
@@ -266,6 +267,16 @@ test('damaged or random http1 records decode inside their bytes or throw one one
 					oneLine(err);
 				}
 				assert.equal(flat === undefined, nested === undefined, 'both decoders take a record, or both refuse it');
+				// As the capture reads it: at its place in a batch, through the batch's view, with
+				// other records' bytes around it that it must neither read nor mistake for its own.
+				const batch = Buffer.concat([Buffer.alloc(40, 0xa5), bytes, Buffer.alloc(300, 0x5a)]);
+				let inBatch: ReturnType<typeof decodeHttp1ExchangeRecord> | undefined;
+				try {
+					inBatch = decodeExchangeRecordAt(view(batch), 40, bytes.length);
+				} catch (err) {
+					oneLine(err);
+				}
+				assert.deepEqual(inBatch, flat, 'the same record, or the same refusal, at its place in a batch');
 				// Keyed headers: the same checks, the same headers in number (by key, a damaged
 				// record may show another line of the same lengths: keys come from the addon).
 				let keyed: ReturnType<typeof decodeHttp1ExchangeRecord> | undefined;

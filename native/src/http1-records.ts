@@ -385,28 +385,38 @@ export class HeaderNames {
  * it by key (shared by the records that have them), and values replaced as it says.
  */
 export function decodeHttp1ExchangeRecord(v: DataView, names?: HeaderNames): Http1ExchangeRecord {
-	if (v.byteLength < HTTP1_EXCHANGE_RECORD_SIZE) throw new Error('short http1 exchange record');
-	if (v.getUint32(8, true) !== HTTP1_EV_EXCHANGE) throw new Error(`http1 record of type ${v.getUint32(8, true)} is not an exchange`);
-	const urlLen = v.getUint32(88, true);
-	const statusTextLen = v.getUint32(92, true);
-	const reqHeaders = v.getUint32(96, true);
-	const resHeaders = v.getUint32(100, true);
-	const reqBodyLen = v.getUint32(104, true);
-	const resBodyLen = v.getUint32(108, true);
-	const methodLen = v.getUint16(114, true);
-	const flags = v.getUint16(116, true);
-	const textEnd = v.byteLength - reqBodyLen - resBodyLen;
+	return decodeExchangeRecordAt(v, 0, v.byteLength, names);
+}
+
+/**
+ * decodeHttp1ExchangeRecord of the `length` bytes at `base` in `v`: a batch's records are read
+ * through the batch's one DataView, not a DataView made per record.
+ */
+export function decodeExchangeRecordAt(v: DataView, base: number, length: number, names?: HeaderNames): Http1ExchangeRecord {
+	if (length < HTTP1_EXCHANGE_RECORD_SIZE) throw new Error('short http1 exchange record');
+	if (v.getUint32(base + 8, true) !== HTTP1_EV_EXCHANGE) {
+		throw new Error(`http1 record of type ${v.getUint32(base + 8, true)} is not an exchange`);
+	}
+	const urlLen = v.getUint32(base + 88, true);
+	const statusTextLen = v.getUint32(base + 92, true);
+	const reqHeaders = v.getUint32(base + 96, true);
+	const resHeaders = v.getUint32(base + 100, true);
+	const reqBodyLen = v.getUint32(base + 104, true);
+	const resBodyLen = v.getUint32(base + 108, true);
+	const methodLen = v.getUint16(base + 114, true);
+	const flags = v.getUint16(base + 116, true);
+	const textEnd = length - reqBodyLen - resBodyLen;
 	if (textEnd < HTTP1_EXCHANGE_RECORD_SIZE) throw new Error('http1 exchange bodies run past their record');
 	// Strings are made only as needed: most header lines are known by key (names).
 	const textLen = textEnd - HTTP1_EXCHANGE_RECORD_SIZE;
 	let at = methodLen + urlLen + statusTextLen;
 	if (at > textLen) throw new Error('http1 exchange strings run past their record');
-	const methodUrl = text(v, 0, methodLen + urlLen);
+	const methodUrl = text(v, base, methodLen + urlLen);
 	const requestHeaders: [string, string][] = [];
 	const responseHeaders: [string, string][] = [];
 	for (let i = 0; i < reqHeaders + resHeaders; i++) {
-		const off = HTTP1_EXCHANGE_RECORD_SIZE + at;
-		if (off + HEADER_HEAD > textEnd) throw new Error('http1 exchange headers run past their record');
+		const off = base + HTTP1_EXCHANGE_RECORD_SIZE + at;
+		if (off + HEADER_HEAD > base + textEnd) throw new Error('http1 exchange headers run past their record');
 		const nameLen = v.getUint32(off + 8, true);
 		const valueLen = v.getUint32(off + 12, true);
 		const nameEnd = at + HEADER_HEAD + nameLen;
@@ -415,7 +425,7 @@ export function decodeHttp1ExchangeRecord(v: DataView, names?: HeaderNames): Htt
 		const list = i < reqHeaders ? requestHeaders : responseHeaders;
 		at = valueEnd;
 		if (!names) {
-			list.push([text(v, nameEnd - nameLen, nameLen), text(v, nameEnd, valueLen)]);
+			list.push([text(v, base + nameEnd - nameLen, nameLen), text(v, base + nameEnd, valueLen)]);
 			continue;
 		}
 		const pairKey = v.getUint32(off + 4, true);
@@ -427,38 +437,38 @@ export function decodeHttp1ExchangeRecord(v: DataView, names?: HeaderNames): Htt
 		const key = v.getUint32(off, true);
 		let known = names.get(key);
 		// A name of another length is not the keyed one (a damaged record): taken as it is.
-		if (!known || known.name.length !== nameLen) known = names.add(known ? 0 : key, text(v, nameEnd - nameLen, nameLen));
-		const header: [string, string] = [known.name, known.value ?? text(v, nameEnd, valueLen)];
+		if (!known || known.name.length !== nameLen) known = names.add(known ? 0 : key, text(v, base + nameEnd - nameLen, nameLen));
+		const header: [string, string] = [known.name, known.value ?? text(v, base + nameEnd, valueLen)];
 		names.addPair(pairKey, header, nameLen, valueLen);
 		list.push(header);
 	}
 	if (at !== textLen) throw new Error('http1 exchange record has bytes past its fields');
 	// Kernel ns as numbers: high and low halves, so that the latency is exact whatever the uptime.
-	const endLo = v.getUint32(0, true);
-	const endHi = v.getUint32(4, true);
-	const startLo = v.getUint32(24, true);
-	const startHi = v.getUint32(28, true);
+	const endLo = v.getUint32(base, true);
+	const endHi = v.getUint32(base + 4, true);
+	const startLo = v.getUint32(base + 24, true);
+	const startHi = v.getUint32(base + 28, true);
 	const out: Http1ExchangeRecord = {
 		type: 'exchangeRecord',
-		tgid: v.getUint32(12, true),
-		ssl: u64(v, 16),
-		fd: v.getInt32(80, true),
-		gen: v.getUint32(84, true),
-		role: v.getUint8(118) === 2 ? 'server' : 'client',
-		requestId: v.getUint32(124, true),
+		tgid: v.getUint32(base + 12, true),
+		ssl: u64(v, base + 16),
+		fd: v.getInt32(base + 80, true),
+		gen: v.getUint32(base + 84, true),
+		role: v.getUint8(base + 118) === 2 ? 'server' : 'client',
+		requestId: v.getUint32(base + 124, true),
 		method: methodUrl.slice(0, methodLen),
 		url: methodUrl.slice(methodLen),
-		status: v.getUint16(112, true),
-		httpVersion: httpVersion(v.getUint8(120)),
+		status: v.getUint16(base + 112, true),
+		httpVersion: httpVersion(v.getUint8(base + 120)),
 		requestHeaders,
 		responseHeaders,
-		reqBytes: u64(v, 48),
-		respBytes: u64(v, 56),
+		reqBytes: u64(v, base + 48),
+		respBytes: u64(v, base + 56),
 		startNs: startLo + startHi * 2 ** 32,
 		endNs: endLo + endHi * 2 ** 32,
 		latencyNs: endLo - startLo + (endHi - startHi) * 2 ** 32,
 	};
-	const bodyAt = v.byteOffset + textEnd;
+	const bodyAt = v.byteOffset + base + textEnd;
 	if (flags & F_REQ_HAS_BODY) out.requestBody = new Uint8Array(v.buffer.slice(bodyAt, bodyAt + reqBodyLen));
 	if (flags & F_RES_HAS_BODY) out.responseBody = new Uint8Array(v.buffer.slice(bodyAt + reqBodyLen, bodyAt + reqBodyLen + resBodyLen));
 	return out;

@@ -1,7 +1,7 @@
 import { loadAddon, type RawHttp1Tracker } from './addon.ts';
 import {
 	type HeaderNames,
-	decodeHttp1ExchangeRecord,
+	decodeExchangeRecordAt,
 	decodeHttp1Stats,
 	HTTP1_EV_EXCHANGE,
 	type Http1ConnEvent,
@@ -76,8 +76,11 @@ export function forEachTlsEvent(
 		}
 		let ev: TlsEvent | Http1ExchangeRecord | undefined;
 		try {
-			const v = new DataView(batch, start, len);
-			ev = flat && len >= 16 && v.getUint32(8, true) === HTTP1_EV_EXCHANGE ? decodeHttp1ExchangeRecord(v, names) : decodeTlsEvent(v);
+			// Exchanges, most of what comes, are read through the batch's view.
+			ev =
+				flat && len >= 16 && view.getUint32(start + 8, true) === HTTP1_EV_EXCHANGE
+					? decodeExchangeRecordAt(view, start, len, names)
+					: decodeTlsEvent(new DataView(batch, start, len));
 		} catch (err) {
 			onError(err as Error);
 		}
