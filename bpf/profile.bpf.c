@@ -24,6 +24,8 @@
 
 #define ENOENT 2
 #define ENOSPC 28
+/* walk_user's answer for a stack whose walk would end pending: copy it for later instead. */
+#define WALK_DEFER (-115) /* -EINPROGRESS */
 /* include/linux/mm.h: not in BTF, a define; the same value on every kernel. */
 #define VM_EXEC 0x00000004
 
@@ -32,6 +34,8 @@ _Static_assert(UNWIND_MAX_DEPTH == PROFILE_MAX_STACK_DEPTH,
 
 const volatile bool include_idle = false;
 const volatile __u32 unwind_mode = UNWIND_MODE_FP;
+/* Samples whose walk would end pending go to the deferred ring (a collector replays them). */
+const volatile bool defer_pending = false;
 
 /* Written by the collector through the mmapped .bss: which buffer samples go to. */
 __u32 active_buf = 0;
@@ -120,6 +124,25 @@ struct pid_set {
 struct hashed_stack_map hashed_stacks0 SEC(".maps"), hashed_stacks1 SEC(".maps");
 struct pid_set unmapped0 SEC(".maps"), unmapped1 SEC(".maps");
 
+/*
+ * Samples whose walk would have ended pending (their process not described yet, or a table not
+ * loaded yet), copied for the collector: it walks them again with replay_deferred once their
+ * tables are in, so that a new process's first samples keep their whole stacks. Read at each
+ * drain, so no wake-ups. Its size is set at load.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4096);
+} deferred SEC(".maps");
+
+/* replay_deferred's one slot: a deferred sample in, its walked user stack out. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct profile_replay);
+	__uint(max_entries, 1);
+} replay SEC(".maps");
+
 /* One walk in progress on this CPU: too big for the BPF stack. */
 struct walk_state {
 	struct unwind_stack stack;
@@ -127,6 +150,10 @@ struct walk_state {
 	__u64 sp;
 	__u64 bp;
 	__u64 r11; /* the interrupted r11, while r11_known */
+	/* Where the walk started: what a deferred copy of the sample starts from. */
+	__u64 pc0;
+	__u64 sp0;
+	__u64 bp0;
 	/*
 	 * Pending uretprobes: the trampoline address they put in place of return addresses, and the
 	 * next of the task's return instances (struct return_instance *), which hold the real ones.
@@ -137,6 +164,7 @@ struct walk_state {
 	__u32 buf;
 	__u32 lo; /* binary search bounds */
 	__u32 hi;
+	__u32 stop_reason; /* the counter of the walk's end, while counted */
 	__u8 exact_pc; /* pc is where the thread was (leaf, signal-interrupted), not a return address */
 	__u8 reliable; /* pc came from registers or a table rule, not from a frame-pointer guess */
 	/* Walking by frame pointers because a table is not loaded yet, until a table step succeeds. */
@@ -149,14 +177,21 @@ struct walk_state {
 	__u8 r11_known;
 	/* The kernel was asked once in this walk what memory a pc is in (bpf_find_vma). */
 	__u8 vma_asked;
-	__u8 __pad;
+	/* A deferred sample walked again: the stack is read from its copy, not from the task. */
+	__u8 replay;
+	__u8 r11_known0; /* r11_known where the walk started */
+	__u8 __pad[7];
 };
+
+/* walk_scratch's slots: a sample's walk, and a replay's (which a sample may interrupt). */
+#define WALK_SAMPLE 0
+#define WALK_REPLAY 1
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__type(key, __u32);
 	__type(value, struct walk_state);
-	__uint(max_entries, 1);
+	__uint(max_entries, 2);
 } walk_scratch SEC(".maps");
 
 /* Counters are kept per buffer, so each drained window carries exactly its own. */
@@ -248,6 +283,33 @@ static __always_inline struct unwind_rule *find_rule(struct walk_state *st,
 }
 
 /*
+ * A read of the copied stack of the sample being replayed: only what the copy holds, from the
+ * sample's stack pointer up; anything else faults, as an unmapped address would.
+ */
+static __always_inline long replay_read(void *dst, __u32 size, __u64 addr)
+{
+	__u32 zero = 0;
+	struct profile_replay *rp = bpf_map_lookup_elem(&replay, &zero);
+	__u64 off;
+
+	if (!rp || addr < rp->rec.sp)
+		return -EFAULT;
+	off = addr - rp->rec.sp;
+	if (off + size > rp->rec.stack_len || rp->rec.stack_len > PROFILE_DEFER_STACK_BYTES)
+		return -EFAULT;
+	return bpf_probe_read_kernel(dst, size,
+				     &rp->rec.stack[off & (PROFILE_DEFER_STACK_BYTES - 1)]);
+}
+
+/* A read of the walked thread's user stack: the task's own, or a replayed sample's copy of it. */
+static __always_inline long stack_read(struct walk_state *st, void *dst, __u32 size, __u64 addr)
+{
+	if (st->replay)
+		return replay_read(dst, size, addr);
+	return bpf_probe_read_user(dst, size, (void *)addr);
+}
+
+/*
  * A return address as the caller left it: a uretprobe (the tls tool's on SSL_read, say) puts its
  * trampoline in place of the return address of the function it probes until that returns. The
  * task's return instances hold the real ones, innermost first, as perf's walks put them back.
@@ -290,7 +352,8 @@ static __always_inline __u32 vma_kind(struct walk_state *st, __u64 pc)
 	__u32 kind = VMA_NONE;
 	long err;
 
-	if (st->vma_asked)
+	/* A replay runs in the collector's task, long after the sample: the kernel cannot tell. */
+	if (st->vma_asked || st->replay)
 		return VMA_UNKNOWN;
 	st->vma_asked = 1;
 	err = bpf_find_vma(bpf_get_current_task_btf(), pc, vma_kind_of, &kind, 0);
@@ -299,12 +362,32 @@ static __always_inline __u32 vma_kind(struct walk_state *st, __u64 pc)
 	return err ? VMA_UNKNOWN : kind;
 }
 
-/* Stops the walk, counting why. */
+/*
+ * Stops the walk, noting why: counted when the walk is done with (count_end), unless the sample
+ * is deferred instead.
+ */
 static __always_inline long walk_stop(struct walk_state *st, __u32 counter)
 {
 	st->counted = 1;
-	count(st->buf, counter);
+	st->stop_reason = counter;
 	return 1;
+}
+
+/* The walk would end pending: a table step was missing for want of a table not in yet. */
+static __always_inline bool walk_pending(struct walk_state *st)
+{
+	return st->guessed || (st->counted && st->stop_reason == PROFILE_UNWIND_TABLE_PENDING);
+}
+
+/* Counts why a walk ended (a guessed one as pending), unless pending ends are counted elsewhere. */
+static __always_inline void count_end(struct walk_state *st, bool count_pending)
+{
+	if (st->counted) {
+		if (count_pending || st->stop_reason != PROFILE_UNWIND_TABLE_PENDING)
+			count(st->buf, st->stop_reason);
+	} else if (st->guessed && count_pending) {
+		count(st->buf, PROFILE_UNWIND_TABLE_PENDING);
+	}
 }
 
 /* One frame by frame pointers: [bp] is the caller's bp, [bp + 8] the return address. */
@@ -326,7 +409,7 @@ static __always_inline long fp_step(struct walk_state *st)
 	if (st->bp + 16 <= st->sp)
 		return walk_stop(st, st->pending ? PROFILE_UNWIND_TABLE_PENDING :
 						   PROFILE_UNWIND_FRAME_POINTER_LOST);
-	if (bpf_probe_read_user(frame, sizeof(frame), (void *)st->bp))
+	if (stack_read(st, frame, sizeof(frame), st->bp))
 		return walk_stop(st, PROFILE_UNWIND_READ_FAULT);
 	if (!frame[1])
 		return 1;
@@ -348,7 +431,7 @@ static __always_inline long signal_step(struct walk_state *st)
 {
 	__u64 regs[7]; /* bp, bx, dx, ax, cx, sp, ip */
 
-	if (bpf_probe_read_user(regs, sizeof(regs), (void *)(st->sp + 40 + 80)))
+	if (stack_read(st, regs, sizeof(regs), st->sp + 40 + 80))
 		return walk_stop(st, PROFILE_UNWIND_READ_FAULT);
 	if (!regs[6])
 		return 1;
@@ -369,11 +452,14 @@ static __always_inline long no_rule(struct walk_state *st, __u32 counter)
 	return walk_stop(st, counter);
 }
 
-/* bpf_loop callback: records st->pc and finds its caller. Returns 1 when the walk ends. */
-static long walk_step(__u32 i, void *unused)
+/*
+ * bpf_loop callback: records st->pc and finds its caller. Returns 1 when the walk ends. `slot`
+ * points at the walk_scratch slot walked (WALK_SAMPLE or WALK_REPLAY).
+ */
+static long walk_step(__u32 i, void *slot)
 {
-	__u32 zero = 0, nr;
-	struct walk_state *st = bpf_map_lookup_elem(&walk_scratch, &zero);
+	__u32 nr;
+	struct walk_state *st = bpf_map_lookup_elem(&walk_scratch, slot);
 	struct unwind_process *proc;
 	struct unwind_mapping *m;
 	struct unwind_file *file;
@@ -465,14 +551,14 @@ static long walk_step(__u32 i, void *unused)
 		return 1; /* the outermost frame: _start, or a thread's start */
 	if (rule->ra_kind != UNWIND_RA_OFFSET)
 		return no_rule(st, PROFILE_UNWIND_RULE_UNSUPPORTED);
-	if (bpf_probe_read_user(&ra, sizeof(ra), (void *)(cfa + (__s64)rule->ra_offset)))
+	if (stack_read(st, &ra, sizeof(ra), cfa + (__s64)rule->ra_offset))
 		return walk_stop(st, PROFILE_UNWIND_READ_FAULT);
 	switch (rule->rbp_kind) {
 	case UNWIND_RBP_UNCHANGED:
 		bp = st->bp;
 		break;
 	case UNWIND_RBP_OFFSET:
-		if (bpf_probe_read_user(&bp, sizeof(bp), (void *)(cfa + (__s64)rule->rbp_offset)))
+		if (stack_read(st, &bp, sizeof(bp), cfa + (__s64)rule->rbp_offset))
 			return walk_stop(st, PROFILE_UNWIND_READ_FAULT);
 		break;
 	case UNWIND_RBP_UNDEFINED:
@@ -566,13 +652,39 @@ static __always_inline __s32 kernel_stack(struct bpf_perf_event_data *ctx, __u32
 	return frame_pointer_stack(ctx, st, hashed, 0);
 }
 
-/* Walks st's stack from its registers and stores it; a guessed stack is counted once, as pending. */
-static __always_inline __s32 walk_and_store(struct walk_state *st, void *hashed)
+/* Walks the stack of the walk_scratch slot *slot (on the caller's stack) from its registers. */
+static __always_inline void walk(__u32 *slot)
 {
 	/* One more turn than frames, so that a stack deeper than that counts as too deep. */
-	bpf_loop(UNWIND_MAX_DEPTH + 1, walk_step, NULL, 0);
-	if (st->guessed && !st->counted)
-		count(st->buf, PROFILE_UNWIND_TABLE_PENDING);
+	bpf_loop(UNWIND_MAX_DEPTH + 1, walk_step, slot, 0);
+}
+
+/*
+ * The stack of a sample that is not deferred (deferral is off, or the ring was full): walked
+ * without the missing tables ('auto' by frame pointers), cut where they are missing. Its pending
+ * end is counted as unwindTablePending, or not at all where it counts as unwindDeferRingFull.
+ */
+static __always_inline __s32 walk_undeferred(struct walk_state *st, void *hashed,
+					     bool count_pending)
+{
+	__u32 slot = WALK_SAMPLE;
+
+	if (!st->stack.nr) {
+		/*
+		 * Not walked: its process is not described. 'auto' walks it by frame pointers with the
+		 * walker's own check of the chain, so that a chain that breaks is counted (the kernel's
+		 * walk would end it silently).
+		 */
+		st->pending = 1;
+		if (unwind_mode == UNWIND_MODE_AUTO) {
+			walk(&slot);
+		} else {
+			st->stack.ips[0] = st->pc;
+			st->stack.nr = 1;
+			walk_stop(st, PROFILE_UNWIND_TABLE_PENDING);
+		}
+	}
+	count_end(st, count_pending);
 	return store_stack(st, hashed);
 }
 
@@ -618,7 +730,7 @@ static __always_inline void uprobe_state(struct walk_state *st, struct task_stru
 static __always_inline __s32 walk_user(struct bpf_perf_event_data *ctx, __u32 buf, void *hashed)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	__u32 zero = 0;
+	__u32 zero = 0, slot = WALK_SAMPLE;
 	struct walk_state *st;
 	struct pt_regs *regs;
 	bool user_mode;
@@ -646,6 +758,10 @@ static __always_inline __s32 walk_user(struct bpf_perf_event_data *ctx, __u32 bu
 		st->bp = BPF_CORE_READ(regs, bp);
 	}
 	uprobe_state(st, task, !user_mode);
+	st->pc0 = st->pc;
+	st->sp0 = st->sp;
+	st->bp0 = st->bp;
+	st->r11_known0 = st->r11_known;
 	st->tgid = bpf_get_current_pid_tgid() >> 32;
 	st->buf = buf;
 	st->exact_pc = 1;
@@ -654,24 +770,66 @@ static __always_inline __s32 walk_user(struct bpf_perf_event_data *ctx, __u32 bu
 	st->guessed = 0;
 	st->counted = 0;
 	st->vma_asked = 0;
+	st->replay = 0;
 	st->stack.nr = 0;
 	if (!bpf_map_lookup_elem(&unwind_procs, &st->tgid)) {
-		/* A process the collector has not described yet: it rescans it. */
+		/* A process the collector has not described yet: it rescans it, and walks this later. */
 		mark_unmapped(buf, st->tgid);
-		/*
-		 * 'auto' walks it by frame pointers with the walker's own check of the chain, so that a
-		 * chain that breaks is counted (the kernel's walk would end it silently).
-		 */
-		if (unwind_mode == UNWIND_MODE_AUTO) {
-			st->pending = 1;
-			return walk_and_store(st, hashed);
-		}
-		count(buf, PROFILE_UNWIND_TABLE_PENDING);
-		st->stack.ips[0] = st->pc;
-		st->stack.nr = 1;
-		return store_stack(st, hashed);
+		if (!defer_pending)
+			return walk_undeferred(st, hashed, true);
+		return WALK_DEFER;
 	}
-	return walk_and_store(st, hashed);
+	walk(&slot);
+	if (defer_pending && walk_pending(st))
+		return WALK_DEFER;
+	count_end(st, true);
+	return store_stack(st, hashed);
+}
+
+/*
+ * Copies a sample whose walk would end pending into the deferred ring: the registers the walk
+ * starts from, its kernel stack, and its user stack from the stack pointer up, page by page
+ * until PROFILE_DEFER_STACK_BYTES or the first page that cannot be read (the top of the stack).
+ * False when the ring is full.
+ */
+static __always_inline bool defer_sample(struct bpf_perf_event_data *ctx, struct profile_key *key,
+					 struct walk_state *st)
+{
+	struct profile_deferred *rec = bpf_ringbuf_reserve(&deferred, sizeof(*rec), 0);
+	__u64 sp = st->sp0;
+	__u32 len = 0, first;
+	long n;
+
+	if (!rec)
+		return false;
+	rec->pc = st->pc0;
+	rec->sp = sp;
+	rec->bp = st->bp0;
+	rec->r11 = st->r11;
+	rec->r11_known = st->r11_known0;
+	rec->pid = key->pid;
+	rec->request_id = key->request_id;
+	rec->__pad = 0;
+	__builtin_memcpy(rec->comm, key->comm, sizeof(rec->comm));
+	n = bpf_get_stack(ctx, rec->kern_ips, sizeof(rec->kern_ips), 0);
+	rec->kern_nr = n > 0 ? n / sizeof(__u64) : 0;
+	/* The rest of sp's page first, then whole pages: a read that faults fails as a whole. */
+	first = 4096 - (sp & 4095);
+	if (first <= 4096 && !bpf_probe_read_user(rec->stack, first, (void *)sp)) {
+		len = first;
+		for (int k = 0; k < PROFILE_DEFER_STACK_BYTES / 4096 - 1; k++) {
+			/* Kept for the verifier, which cannot follow clang's proof that it holds. */
+			asm volatile("" : "+r"(len));
+			if (len > PROFILE_DEFER_STACK_BYTES - 4096)
+				break;
+			if (bpf_probe_read_user(rec->stack + len, 4096, (void *)(sp + len)))
+				break;
+			len += 4096;
+		}
+	}
+	rec->stack_len = len;
+	bpf_ringbuf_submit(rec, BPF_RB_NO_WAKEUP);
+	return true;
 }
 
 static __always_inline int record(struct bpf_perf_event_data *ctx, bool walk, __u32 buf,
@@ -686,6 +844,20 @@ static __always_inline int record(struct bpf_perf_event_data *ctx, bool walk, __
 	} else {
 		key->kern_stack_id = kernel_stack(ctx, buf, hashed);
 		key->user_stack_id = walk_user(ctx, buf, hashed);
+		if (key->user_stack_id == WALK_DEFER) {
+			__u32 zero = 0;
+			struct walk_state *st = bpf_map_lookup_elem(&walk_scratch, &zero);
+
+			if (!st)
+				return 0;
+			/* Counted in its window when the collector has walked it again. */
+			if (defer_sample(ctx, key, st)) {
+				count(buf, PROFILE_UNWIND_DEFERRED);
+				return 0;
+			}
+			count(buf, PROFILE_UNWIND_DEFER_RING_FULL);
+			key->user_stack_id = walk_undeferred(st, hashed, false);
+		}
 	}
 
 	if (key->kern_stack_id == -EEXIST || key->user_stack_id == -EEXIST)
@@ -751,6 +923,67 @@ SEC("perf_event")
 int do_sample_walk(struct bpf_perf_event_data *ctx)
 {
 	return sample(ctx, true);
+}
+
+/*
+ * A deferred sample walked again (BPF_PROG_TEST_RUN, by the collector once the tables may be in),
+ * by the same walker, its stack reads served from the copy in the replay slot. While its walk
+ * would still end pending it answers PROFILE_REPLAY_PENDING and counts nothing, but on its last
+ * try; otherwise it counts the walk's end as a sample's would be, in the buffer active now.
+ */
+SEC("syscall")
+int replay_deferred(void *ctx)
+{
+	__u32 zero = 0, slot = WALK_REPLAY;
+	struct profile_replay *rp = bpf_map_lookup_elem(&replay, &zero);
+	struct walk_state *st = bpf_map_lookup_elem(&walk_scratch, &slot);
+
+	if (!rp || !st)
+		return 1;
+	st->pc = rp->rec.pc;
+	st->sp = rp->rec.sp;
+	st->bp = rp->rec.bp;
+	st->r11 = rp->rec.r11;
+	st->r11_known = rp->rec.r11_known != 0;
+	/* The task's return instances are gone by now: uretprobe trampolines stay as they are. */
+	st->uretprobe_trampoline = 0;
+	st->return_instance = 0;
+	st->tgid = rp->rec.pid;
+	st->buf = active_buf ? 1 : 0;
+	st->exact_pc = 1;
+	st->reliable = 1;
+	st->pending = 0;
+	st->guessed = 0;
+	st->counted = 0;
+	st->vma_asked = 0;
+	st->replay = 1;
+	st->stack.nr = 0;
+	if (!bpf_map_lookup_elem(&unwind_procs, &st->tgid)) {
+		if (!rp->last_try) {
+			rp->status = PROFILE_REPLAY_PENDING;
+			return 0;
+		}
+		/* Never described (it exited first): walked as it would have been at the sample. */
+		st->pending = 1;
+		if (unwind_mode == UNWIND_MODE_AUTO) {
+			walk(&slot);
+		} else {
+			st->stack.ips[0] = st->pc;
+			st->stack.nr = 1;
+			walk_stop(st, PROFILE_UNWIND_TABLE_PENDING);
+		}
+	} else {
+		walk(&slot);
+		if (walk_pending(st) && !rp->last_try) {
+			rp->status = PROFILE_REPLAY_PENDING;
+			return 0;
+		}
+	}
+	count_end(st, true);
+	rp->nr = st->stack.nr < UNWIND_MAX_DEPTH ? st->stack.nr : UNWIND_MAX_DEPTH;
+	bpf_probe_read_kernel(rp->ips, sizeof(rp->ips), st->stack.ips);
+	rp->status = PROFILE_REPLAY_DONE;
+	return 0;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

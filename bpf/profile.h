@@ -82,7 +82,72 @@ enum profile_counter {
 	 * code keeps them, so each such stack counts as possibly cut short; 'dwarf' stops there.
 	 */
 	PROFILE_UNWIND_TABLE_PENDING,
+	/*
+	 * Not a loss: a sample whose walk would have ended pending, copied (registers and the top of
+	 * its user stack) into the deferred ring for the collector to walk again once the tables are in.
+	 */
+	PROFILE_UNWIND_DEFERRED,
+	/* The deferred ring was full: the sample is kept as walked, possibly cut short. */
+	PROFILE_UNWIND_DEFER_RING_FULL,
+	/*
+	 * Counted by the collector, never by the kernel: deferred samples it had no room to hold,
+	 * walked at once (a pending end counts as PROFILE_UNWIND_TABLE_PENDING). Here so that one
+	 * name and one slot carry it end to end.
+	 */
+	PROFILE_UNWIND_DEFER_QUEUE_FULL,
 	PROFILE_COUNTER_MAX,
+};
+
+/*
+ * Bytes of user stack a deferred sample keeps, from its stack pointer up: twice perf's default
+ * for --call-graph dwarf (8 KiB), as the walk must reach the outermost frame, not only most of
+ * the stack, and a copy is taken only in the first tens of milliseconds of a process or a mapping.
+ * Less is kept where the stack's mapping ends sooner.
+ */
+#define PROFILE_DEFER_STACK_BYTES 16384
+
+/*
+ * One deferred sample, as the ring holds it and as the replay program reads it back: what the
+ * walk starts from, the kernel stack as walked at the sample, and the copied user stack.
+ */
+struct profile_deferred {
+	__u64 pc; /* the user ip the walk starts at (after uprobe_state's correction) */
+	__u64 sp; /* the user stack pointer: stack[0] is the byte at this address */
+	__u64 bp;
+	__u64 r11;	  /* the interrupted r11, when r11_known */
+	__u32 pid;	  /* tgid */
+	__u32 request_id; /* as profile_key's */
+	__u32 kern_nr;	  /* kernel ips in kern_ips, leaf first */
+	__u32 stack_len;  /* bytes of stack that were read (0 to PROFILE_DEFER_STACK_BYTES) */
+	__u32 r11_known;
+	__u32 __pad;
+	char comm[PROFILE_COMM_LEN];
+	__u64 kern_ips[PROFILE_MAX_STACK_DEPTH];
+	__u8 stack[PROFILE_DEFER_STACK_BYTES];
+};
+FS_STATIC_ASSERT(sizeof(struct profile_deferred) ==
+			 72 + 8 * PROFILE_MAX_STACK_DEPTH + PROFILE_DEFER_STACK_BYTES,
+		 "profile_deferred layout is shared with TypeScript");
+
+/* What the replay program answers, in profile_replay.status. */
+enum profile_replay_status {
+	/* Walked: the user stack is in ips, its end counted. */
+	PROFILE_REPLAY_DONE = 0,
+	/* Its tables are still not all in: nothing counted, try later. */
+	PROFILE_REPLAY_PENDING = 1,
+};
+
+/*
+ * The replay program's one slot (an array map of one entry): the collector writes the deferred
+ * sample and whether this is its last try, runs the program, and reads status and out back.
+ */
+struct profile_replay {
+	struct profile_deferred rec;
+	__u32 last_try; /* walk and count even if still pending, as the sample would have been */
+	__u32 status;	/* enum profile_replay_status */
+	__u32 nr;	/* user ips in ips, leaf first */
+	__u32 __pad;
+	__u64 ips[PROFILE_MAX_STACK_DEPTH];
 };
 
 #endif /* FIRESIGHT_PROFILE_H */

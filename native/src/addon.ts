@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 
 /** The addon's Profiler (profiler.cc). */
 export interface RawProfiler {
-	drain(): Promise<{ counts: ArrayBuffer; stacks: ArrayBuffer; counters: ArrayBuffer; unmapped: ArrayBuffer }>;
+	drain(): Promise<{ counts: ArrayBuffer; stacks: ArrayBuffer; counters: ArrayBuffer; unmapped: ArrayBuffer; deferred: ArrayBuffer }>;
 	/** False when the rows or rules do not fit. */
 	loadUnwindTable(fileId: number, table: Uint8Array): boolean;
 	unloadUnwindTable(fileId: number): void;
@@ -18,6 +18,10 @@ export interface RawProfiler {
 	removeProcess(pid: number): void;
 	/** u32 tgids taken out of the sampling buffer's unmapped set. */
 	takeUnmapped(): ArrayBuffer;
+	/** Deferred records taken out of the kernel's ring now; empty while a drain runs. */
+	takeDeferred(): ArrayBuffer;
+	/** The walked user ips (u64, leaf first) of a deferred record, or null while its tables are not in (never on the last try). */
+	replayDeferred(record: Uint8Array, lastTry: boolean): ArrayBuffer | null;
 	close(): void;
 }
 
@@ -30,6 +34,7 @@ export interface RawProfilerConfig {
 	unwindMode: 'fp' | 'dwarf' | 'auto';
 	unwindRows: number;
 	unwindProcesses: number;
+	deferPending: boolean;
 }
 
 /** The addon's TcpTracer (tcp-tracer.cc). */

@@ -26,6 +26,9 @@ export const PROFILE_COUNTERS = [
 	'unwindNoProgress',
 	'unwindFramePointerLost',
 	'unwindTablePending',
+	'unwindDeferred',
+	'unwindDeferRingFull',
+	'unwindDeferQueueFull',
 ] as const;
 export type ProfileCounter = (typeof PROFILE_COUNTERS)[number];
 
@@ -125,4 +128,52 @@ export function decodeUnmapped(buf: ArrayBuffer): { unmappedPids: number[]; want
 		else unmappedPids.push(id);
 	}
 	return { unmappedPids, wantedFiles };
+}
+
+/** struct profile_deferred in bpf/profile.h: the bytes before its stack copy. */
+export const PROFILE_DEFERRED_HEAD_SIZE = 72 + 8 * 127;
+export const PROFILE_DEFER_STACK_BYTES = 16384;
+
+/** A sample copied for a later walk (bpf/profile.h's struct profile_deferred, its stack cut to what was read). */
+export interface DeferredSample {
+	pid: number;
+	comm: string;
+	requestId?: number;
+	requestAmbiguous?: true;
+	/** The kernel stack at the sample, leaf first; empty for a sample taken in user mode. */
+	kernelIps: bigint[];
+	/** The record as drained, for the walker to replay. */
+	record: Uint8Array;
+}
+
+/** Deferred records, each struct profile_deferred's head followed by its stack_len bytes of stack. */
+export function decodeDeferred(buf: ArrayBuffer): DeferredSample[] {
+	const view = new DataView(buf);
+	const out: DeferredSample[] = [];
+	let off = 0;
+	while (off < buf.byteLength) {
+		if (off + PROFILE_DEFERRED_HEAD_SIZE > buf.byteLength) throw new Error('truncated deferred sample record');
+		const stackLen = view.getUint32(off + 44, true);
+		const kernNr = view.getUint32(off + 40, true);
+		if (stackLen > PROFILE_DEFER_STACK_BYTES || kernNr > 127)
+			throw new Error(`deferred sample record with ${kernNr} kernel frames and ${stackLen} stack bytes`);
+		const end = off + PROFILE_DEFERRED_HEAD_SIZE + stackLen;
+		if (end > buf.byteLength) throw new Error(`deferred sample record claims ${stackLen} stack bytes past the batch end`);
+		const kernelIps: bigint[] = new Array(kernNr);
+		for (let i = 0; i < kernNr; i++) kernelIps[i] = view.getBigUint64(off + 72 + i * 8, true);
+		const sample: DeferredSample = {
+			pid: view.getUint32(off + 32, true),
+			comm: cString(new Uint8Array(buf, off + 56, PROFILE_COMM_LEN)),
+			kernelIps,
+			record: new Uint8Array(buf.slice(off, end)),
+		};
+		const request = view.getUint32(off + 36, true);
+		if (request !== 0) {
+			sample.requestId = request & ~REQUEST_AMBIGUOUS;
+			if (request & REQUEST_AMBIGUOUS) sample.requestAmbiguous = true;
+		}
+		out.push(sample);
+		off = end;
+	}
+	return out;
 }

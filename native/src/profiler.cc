@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstddef>
 #include <cstring>
 #include <deque>
 #include <map>
@@ -42,6 +43,12 @@ constexpr __u32 kUnwindFiles = 16384;
 constexpr __u32 kUnmappedPids = 4096;
 // Rows and rules are written in batches of this many, so a big table needs no big key array.
 constexpr __u32 kUnwindBatch = 65536;
+// The deferred ring: 4 MiB holds about 240 copies of a sample's stack, more than a second of
+// every sample of a 2-CPU host at 97 Hz; it is read at each drain. Past it a copy is counted
+// (unwindDeferRingFull) and the sample kept as walked.
+constexpr __u32 kDeferredRingBytes = 4u << 20;
+// A deferred record's bytes before its stack copy: what the collector keeps of the rest.
+constexpr size_t kDeferredHead = offsetof(struct profile_deferred, stack);
 
 // The serialized table of packages/unwind (see unwind-table.ts): header, then u32 pcs, u16 rule
 // indexes, padding to 4, then 12-byte rules. TypeScript checked its structure before.
@@ -101,8 +108,23 @@ int DrainUnmapped(struct profile_bpf *skel, __u32 buf, std::vector<uint8_t> &out
 	});
 }
 
-// Reads and clears the idle buffer. Worker thread; the maps are not touched by JS meanwhile.
-int DrainBuffer(struct profile_bpf *skel, NamedBuffers &out)
+// Appends one deferred record, its stack copy cut to the bytes read. Worker thread.
+int AppendDeferred(void *ctx, void *data, size_t size)
+{
+	auto *out = static_cast<std::vector<uint8_t> *>(ctx);
+	const auto *rec = static_cast<const struct profile_deferred *>(data);
+	if (size < sizeof(*rec))
+		return 0;
+	AppendBytes(*out, rec,
+		    kDeferredHead + std::min<size_t>(rec->stack_len, PROFILE_DEFER_STACK_BYTES));
+	return 0;
+}
+
+// Reads and clears the idle buffer, and takes the deferred samples. Worker thread; the maps
+// are not touched by JS meanwhile.
+// deferred_rb appends to *deferred_sink (AppendDeferred).
+int DrainBuffer(struct profile_bpf *skel, struct ring_buffer *deferred_rb,
+		std::vector<uint8_t> *deferred_sink, NamedBuffers &out)
 {
 	std::vector<uint8_t> counts;   // struct profile_count records
 	std::vector<uint8_t> stacks;   // struct profile_stack_head + nr u64 each
@@ -175,6 +197,15 @@ int DrainBuffer(struct profile_bpf *skel, NamedBuffers &out)
 	err = DrainUnmapped(skel, old, unmapped);
 	if (err)
 		return err;
+	// Deferred samples: every one submitted before the flip, and some after.
+	std::vector<uint8_t> deferred; // struct profile_deferred records, each cut after its stack
+	if (deferred_rb) {
+		deferred_sink->clear();
+		int n = ring_buffer__consume(deferred_rb);
+		if (n < 0)
+			return n;
+		deferred.swap(*deferred_sink);
+	}
 
 	// This buffer's counters, read and then zeroed for its next turn.
 	PerCpuSums sums(bpf_map__fd(skel->maps.counters));
@@ -187,7 +218,8 @@ int DrainBuffer(struct profile_bpf *skel, NamedBuffers &out)
 	out = {{"counts", std::move(counts)},
 	       {"stacks", std::move(stacks)},
 	       {"counters", std::move(counters)},
-	       {"unmapped", std::move(unmapped)}};
+	       {"unmapped", std::move(unmapped)},
+	       {"deferred", std::move(deferred)}};
 	return 0;
 }
 
@@ -203,11 +235,13 @@ public:
 			 InstanceMethod("setProcessMappings", &Profiler::SetProcessMappings),
 			 InstanceMethod("removeProcess", &Profiler::RemoveProcess),
 			 InstanceMethod("takeUnmapped", &Profiler::TakeUnmapped),
+			 InstanceMethod("replayDeferred", &Profiler::ReplayDeferred),
+			 InstanceMethod("takeDeferred", &Profiler::TakeDeferred),
 			 InstanceMethod("close", &Profiler::Close)});
 	}
 
 	// new Profiler({frequency, includeIdle, pids, stackEntries, countEntries, unwindMode,
-	// unwindRows, unwindProcesses}). Main thread.
+	// unwindRows, unwindProcesses, deferPending}). Main thread.
 	explicit Profiler(const Napi::CallbackInfo &info) : Napi::ObjectWrap<Profiler>(info)
 	{
 		Napi::Env env = info.Env();
@@ -220,6 +254,7 @@ public:
 		std::string mode = cfg.Get("unwindMode").As<Napi::String>().Utf8Value();
 		unsigned unwind_rows = cfg.Get("unwindRows").As<Napi::Number>().Uint32Value();
 		unsigned unwind_procs = cfg.Get("unwindProcesses").As<Napi::Number>().Uint32Value();
+		bool defer_pending = cfg.Get("deferPending").As<Napi::Boolean>().Value();
 		unsigned unwind_mode = mode == "dwarf" ? UNWIND_MODE_DWARF :
 				       mode == "auto"  ? UNWIND_MODE_AUTO :
 							 UNWIND_MODE_FP;
@@ -241,6 +276,7 @@ public:
 				throw NativeError(env, "bpf_object__open", errno);
 			Configure(include_idle, pids.Length() > 0, unwind_mode, stack_entries,
 				  count_entries, unwind_rows, unwind_rules, unwind_procs);
+			skel_->rodata->defer_pending = defer_pending && !fp;
 			int err = request_contexts_->ReuseIn(skel_->maps.request_contexts);
 			if (err)
 				throw NativeError(env, "bpf_map__reuse_fd(request_contexts)", err);
@@ -255,6 +291,11 @@ public:
 		if (!fp) {
 			rows_ = std::make_unique<RangeAllocator>(unwind_rows);
 			rules_ = std::make_unique<RangeAllocator>(unwind_rules);
+			deferred_rb_ = ring_buffer__new(bpf_map__fd(skel_->maps.deferred),
+							AppendDeferred, &deferred_sink_, nullptr);
+			if (!deferred_rb_)
+				throw NativeError(env, "ring_buffer__new(deferred)", errno);
+			replay_ = std::make_unique<struct profile_replay>();
 		}
 		struct bpf_program *prog = fp ? skel_->progs.do_sample :
 						skel_->progs.do_sample_walk;
@@ -276,9 +317,13 @@ public:
 		draining_ = true;
 		Ref(); // keep this object alive until the worker is done
 		struct profile_bpf *skel = skel_.get();
+		struct ring_buffer *rb = deferred_rb_;
+		std::vector<uint8_t> *sink = &deferred_sink_;
 		return BufferWorker::Start(
 			env, "bpf_map_lookup_and_delete_batch",
-			[skel](NamedBuffers &out) { return DrainBuffer(skel, out); },
+			[skel, rb, sink](NamedBuffers &out) {
+				return DrainBuffer(skel, rb, sink, out);
+			},
 			[this] { DrainDone(); });
 	}
 
@@ -385,6 +430,64 @@ public:
 		return out;
 	}
 
+	// takeDeferred() -> ArrayBuffer of deferred records, taken out of the ring now. Empty while a
+	// drain runs: the drain worker is the ring's other reader, and takes them itself. Main thread.
+	Napi::Value TakeDeferred(const Napi::CallbackInfo &info)
+	{
+		Napi::Env env = info.Env();
+		RequireUnwind(env);
+		if (draining_)
+			return Napi::ArrayBuffer::New(env, 0); // the worker owns the sink meanwhile
+		deferred_sink_.clear();
+		int n = ring_buffer__consume(deferred_rb_);
+		if (n < 0)
+			throw NativeError(env, "ring_buffer__consume(deferred)", n);
+		Napi::ArrayBuffer out = Napi::ArrayBuffer::New(env, deferred_sink_.size());
+		if (!deferred_sink_.empty())
+			memcpy(out.Data(), deferred_sink_.data(), deferred_sink_.size());
+		deferred_sink_.clear();
+		return out;
+	}
+
+	// replayDeferred(record: a drained deferred record, lastTry) -> ArrayBuffer of the walked
+	// user ips (u64, leaf first), or null while its tables are still not in (never on the last
+	// try). Runs the walker on the record's stack copy (replay_deferred). Main thread.
+	Napi::Value ReplayDeferred(const Napi::CallbackInfo &info)
+	{
+		Napi::Env env = info.Env();
+		RequireUnwind(env);
+		Napi::Uint8Array bytes = info[0].As<Napi::Uint8Array>();
+		bool last_try = info[1].As<Napi::Boolean>().Value();
+		struct profile_replay *rp = replay_.get();
+		if (bytes.ByteLength() < kDeferredHead ||
+		    bytes.ByteLength() > sizeof(struct profile_deferred))
+			throw NativeError(env, "deferred record", EINVAL);
+		memset(rp, 0, sizeof(*rp));
+		memcpy(&rp->rec, bytes.Data(), bytes.ByteLength());
+		if (rp->rec.stack_len != bytes.ByteLength() - kDeferredHead)
+			throw NativeError(env, "deferred record", EINVAL);
+		rp->last_try = last_try;
+		int fd = bpf_map__fd(skel_->maps.replay);
+		__u32 zero = 0;
+		if (bpf_map_update_elem(fd, &zero, rp, BPF_ANY))
+			throw NativeError(env, "bpf_map_update_elem(replay)", -errno);
+		LIBBPF_OPTS(bpf_test_run_opts, opts);
+		int err = bpf_prog_test_run_opts(bpf_program__fd(skel_->progs.replay_deferred),
+						 &opts);
+		if (err)
+			throw NativeError(env, "bpf_prog_test_run_opts(replay_deferred)", -errno);
+		if (opts.retval)
+			throw NativeError(env, "replay_deferred", EINVAL);
+		if (bpf_map_lookup_elem(fd, &zero, rp))
+			throw NativeError(env, "bpf_map_lookup_elem(replay)", -errno);
+		if (rp->status == PROFILE_REPLAY_PENDING)
+			return env.Null();
+		__u32 nr = std::min<__u32>(rp->nr, PROFILE_MAX_STACK_DEPTH);
+		Napi::ArrayBuffer out = Napi::ArrayBuffer::New(env, nr * sizeof(__u64));
+		memcpy(out.Data(), rp->ips, nr * sizeof(__u64));
+		return out;
+	}
+
 	// removeProcess(pid). Main thread.
 	Napi::Value RemoveProcess(const Napi::CallbackInfo &info)
 	{
@@ -399,6 +502,10 @@ public:
 	Napi::Value Close(const Napi::CallbackInfo &info)
 	{
 		links_.Close();
+		if (!draining_) {
+			ring_buffer__free(deferred_rb_);
+			deferred_rb_ = nullptr;
+		}
 		request_contexts_.reset(); // the loaded object holds its own reference
 		if (draining_)
 			close_pending_ = true;
@@ -407,11 +514,16 @@ public:
 		return info.Env().Undefined();
 	}
 
+	~Profiler() { ring_buffer__free(deferred_rb_); }
+
 	void DrainDone()
 	{
 		draining_ = false;
-		if (close_pending_)
+		if (close_pending_) {
+			ring_buffer__free(deferred_rb_);
+			deferred_rb_ = nullptr;
 			skel_.reset();
+		}
 		// The drain's buffers, and the table copies of loads since the last drain, were freed
 		// on the worker thread's and this thread's malloc arenas, which keep freed memory
 		// without giving it back: once a drain, hand the unused pages of all arenas back.
@@ -437,9 +549,11 @@ private:
 		skel_->rodata->unwind_mode = unwind_mode;
 		bpf_program__set_autoload(fp ? skel_->progs.do_sample_walk : skel_->progs.do_sample,
 					  false);
-		// The 'fp' mode keeps the unwind maps at their one entry.
+		// The 'fp' mode keeps the unwind maps at their one entry, and the deferred ring at a page.
+		bpf_program__set_autoload(skel_->progs.replay_deferred, !fp);
 		if (fp)
 			return;
+		bpf_map__set_max_entries(skel_->maps.deferred, kDeferredRingBytes);
 		bpf_map__set_max_entries(skel_->maps.unwind_rows, unwind_rows);
 		bpf_map__set_max_entries(skel_->maps.unwind_rules, unwind_rules);
 		bpf_map__set_max_entries(skel_->maps.unwind_files, kUnwindFiles);
@@ -550,6 +664,11 @@ private:
 		std::chrono::steady_clock::time_point at;
 	};
 	std::deque<FreedFile> freed_; // oldest first
+
+	// The deferred ring's reader (drain worker only) and what it appends to; the replay slot's copy.
+	struct ring_buffer *deferred_rb_ = nullptr;
+	std::vector<uint8_t> deferred_sink_;
+	std::unique_ptr<struct profile_replay> replay_;
 
 	std::unique_ptr<RangeAllocator> rows_;
 	std::unique_ptr<RangeAllocator> rules_;

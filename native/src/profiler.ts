@@ -3,9 +3,11 @@ import { checkBpfPrerequisites, NativeError, toNativeError } from './native-erro
 import {
 	decodeCounters,
 	decodeCounts,
+	decodeDeferred,
 	decodeUnmapped,
 	decodeStacks,
 	PROFILE_COUNTERS,
+	type DeferredSample,
 	type ProfileCounter,
 	type StackCount,
 } from './profile-records.ts';
@@ -18,6 +20,27 @@ export type UnwindMode = 'fp' | 'dwarf' | 'auto';
 const UNWIND_MODES: readonly UnwindMode[] = ['fp', 'dwarf', 'auto'];
 
 const ENOSPC = 28;
+const EFAULT = 14;
+
+/**
+ * Deferred samples held for their tables at most (about 17 KiB each with a whole stack copy):
+ * past it the newest are walked at once, as without deferral, and counted (unwindDeferQueueFull).
+ */
+export const MAX_DEFERRED_HELD = 256;
+/**
+ * Drains a deferred sample waits for its tables at most: a new process is described within tens
+ * of milliseconds and most tables are built within a drain or two. On its last try it is walked
+ * as it would have been at the sample, and counted where it ends (unwindTablePending).
+ */
+export const DEFERRED_TRIES = 8;
+/** A deferred sample the collector holds, and the drains it has waited for its tables. */
+interface HeldSample {
+	sample: DeferredSample;
+	tries: number;
+}
+
+/** Stack ids of replayed samples: below the hashed stacks' (UNWIND_STACK_ID_BIT), above the stack-trace map's. */
+const REPLAYED_STACK_ID_BASE = 0x2000_0000;
 
 export interface ProfilerOptions {
 	/** Samples per second per CPU. 97 Hz avoids lockstep with timers that fire at round rates. */
@@ -43,14 +66,28 @@ export interface ProfilerOptions {
 	unwindRows?: number;
 	/** Processes whose mappings the walker can hold (8 KiB of kernel memory each, allocated when set). */
 	unwindProcesses?: number;
+	/**
+	 * 'dwarf' and 'auto': a sample whose walk would end for want of a table not loaded yet (its
+	 * process not described yet, a table being built) is copied (registers and up to 16 KiB of
+	 * user stack) and walked again at later drains, once the caller has loaded the tables (as a
+	 * ProcessUnwinding does): it is delivered then, whole. Off, it is walked at once and cut
+	 * there (unwindTablePending).
+	 */
+	deferPending?: boolean;
 }
 
 export interface DrainedWindow {
 	counts: StackCount[];
 	/** Stack id → instruction pointers, leaf first. */
 	stacks: Map<number, bigint[]>;
-	/** This window's counters: `samples` equals the drained counts plus `countsMapFull`. */
+	/**
+	 * This window's counters: `samples` equals the drained counts plus `countsMapFull`, less the
+	 * samples deferred (`unwindDeferred`) that are not among the counts yet: those of earlier
+	 * windows walked again now are counted here, as one count each.
+	 */
 	counters: Record<ProfileCounter, number>;
+	/** Samples deferred in earlier windows, walked now and among this window's counts (one count each). */
+	replayed: number;
 	/** The same counters summed since the profiler was loaded. */
 	totals: Record<ProfileCounter, number>;
 	/**
@@ -82,6 +119,12 @@ export class Profiler {
 	#raw: RawProfiler | undefined;
 	#draining: Promise<DrainedWindow> | undefined;
 	#totals = Object.fromEntries(PROFILE_COUNTERS.map((c) => [c, 0])) as Record<ProfileCounter, number>;
+	/** Samples whose walk would have ended pending, oldest first, with the drains they have waited. */
+	#held: HeldSample[] = [];
+	/** Deferred samples walked, for the next drain's counts. */
+	#walked: { sample: DeferredSample; user: ArrayBuffer }[] = [];
+	/** Deferred samples walked at once for want of room since the last drain (unwindDeferQueueFull). */
+	#queueFull = 0;
 
 	constructor(options: ProfilerOptions = {}) {
 		this.frequency = options.frequency ?? 97;
@@ -111,6 +154,7 @@ export class Profiler {
 				unwindMode: this.unwind,
 				unwindRows,
 				unwindProcesses,
+				deferPending: options.deferPending ?? false,
 			});
 		} catch (err) {
 			throw toNativeError(err);
@@ -126,14 +170,14 @@ export class Profiler {
 			.then(
 				(batch) => {
 					const counters = decodeCounters(batch.counters);
+					const counts = decodeCounts(batch.counts);
+					const stacks = decodeStacks(batch.stacks);
+					this.#hold(raw, decodeDeferred(batch.deferred));
+					const replayed = this.#replay(raw, counts, stacks);
+					counters.unwindDeferQueueFull += this.#queueFull;
+					this.#queueFull = 0;
 					for (const c of PROFILE_COUNTERS) this.#totals[c] += counters[c];
-					return {
-						counts: decodeCounts(batch.counts),
-						stacks: decodeStacks(batch.stacks),
-						counters,
-						totals: { ...this.#totals },
-						...decodeUnmapped(batch.unmapped),
-					};
+					return { counts, stacks, counters, replayed, totals: { ...this.#totals }, ...decodeUnmapped(batch.unmapped) };
 				},
 				(err: unknown) => {
 					throw toNativeError(err);
@@ -143,6 +187,79 @@ export class Profiler {
 				this.#draining = undefined;
 			});
 		return this.#draining;
+	}
+
+	/**
+	 * Holds newly deferred samples up to the bound. One that finds no room is walked at once, as
+	 * it would have been without deferral (cut where its tables are missing, and counted there),
+	 * and counted as unwindDeferQueueFull.
+	 */
+	#hold(raw: RawProfiler, samples: DeferredSample[]): void {
+		for (const sample of samples) {
+			if (this.#held.length < MAX_DEFERRED_HELD) {
+				this.#held.push({ sample, tries: 0 });
+				continue;
+			}
+			this.#queueFull++;
+			this.#walked.push({ sample, user: raw.replayDeferred(sample.record, true)! });
+		}
+	}
+
+	/**
+	 * Walks the held samples again, with the tables loaded by now: those whose walk no longer
+	 * ends pending (or that ran out of tries) join this drain's counts, each under a stack id of
+	 * its own, with those walked at once for want of room; the rest wait for the next drain.
+	 * Their ends are counted in the kernel's counters, in the window being sampled now.
+	 */
+	#replay(raw: RawProfiler, counts: StackCount[], stacks: Map<number, bigint[]>): number {
+		const waiting: HeldSample[] = [];
+		for (const held of this.#held) {
+			held.tries++;
+			const user = raw.replayDeferred(held.sample.record, held.tries >= DEFERRED_TRIES);
+			if (user) this.#walked.push({ sample: held.sample, user });
+			else waiting.push(held);
+		}
+		this.#held = waiting;
+		let id = REPLAYED_STACK_ID_BASE;
+		for (const { sample, user } of this.#walked) {
+			const { pid, comm, kernelIps, requestId, requestAmbiguous } = sample;
+			const userStackId = id++;
+			stacks.set(userStackId, [...new BigUint64Array(user)]);
+			let kernelStackId = -EFAULT; // taken in user mode: no kernel stack
+			if (kernelIps.length) {
+				kernelStackId = id++;
+				stacks.set(kernelStackId, kernelIps);
+			}
+			counts.push({
+				pid,
+				userStackId,
+				kernelStackId,
+				comm,
+				count: 1,
+				...(requestId !== undefined ? { requestId } : {}),
+				...(requestAmbiguous ? { requestAmbiguous } : {}),
+			});
+		}
+		const replayed = this.#walked.length;
+		this.#walked = [];
+		return replayed;
+	}
+
+	/**
+	 * Takes the samples deferred since the last drain or call out of the kernel's ring, to hold
+	 * them until their tables are in: called between drains (as a ProcessUnwinding polls for new
+	 * processes), so the ring holds what a few tens of milliseconds defer, not a whole drain's.
+	 * Nothing while a drain runs (it takes them itself).
+	 */
+	takeDeferred(): void {
+		const raw = this.#open();
+		let batch: ArrayBuffer;
+		try {
+			batch = raw.takeDeferred();
+		} catch (err) {
+			throw toNativeError(err);
+		}
+		this.#hold(raw, decodeDeferred(batch));
 	}
 
 	/**

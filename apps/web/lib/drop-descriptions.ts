@@ -46,8 +46,24 @@ export const DROP_DESCRIPTIONS: Readonly<Record<string, DropDescription>> = {
 		per: 'samples',
 	},
 	'profile.unwindTablePending': {
-		meaning: 'User stacks cut short: the unwind tables they needed were not loaded yet (a new or just exec’d process, a table being built)',
+		meaning:
+			'User stacks cut short: the unwind tables they needed were not loaded yet, and were still not when the sample was walked again (a process that exited before it was read)',
 		per: 'samples',
+	},
+	'profile.unwindDeferred': {
+		meaning: 'Samples taken before their unwind tables were loaded (a new process), copied and walked again once they were: not lost',
+		per: 'samples',
+		lost: false,
+	},
+	'profile.unwindDeferRingFull': {
+		meaning: 'User stacks possibly cut short: taken before their unwind tables were loaded, with no room left to copy them for later',
+		per: 'samples',
+	},
+	'profile.unwindDeferQueueFull': {
+		meaning:
+			'Samples taken before their unwind tables were loaded, walked at once for want of room in the collector to hold them: where they were cut, that is counted as unwindTablePending',
+		per: 'samples',
+		lost: false,
 	},
 	'profile.unwindReadFault': { meaning: 'User stacks cut short: reading the stack faulted', per: 'samples' },
 	'profile.unwindTooDeep': { meaning: 'User stacks cut at the walker’s depth limit', per: 'samples' },

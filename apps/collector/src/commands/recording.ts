@@ -170,6 +170,6 @@ export class Recording {
 		}));
 		// Only the stacks are symbolized; the kernel's counters are not summed here.
 		const none = Object.fromEntries(PROFILE_COUNTERS.map((c) => [c, 0])) as Record<ProfileCounter, number>;
-		return { counts, stacks, counters: none, totals: none, unmappedPids: [], wantedFiles: [] };
+		return { counts, stacks, counters: none, replayed: 0, totals: none, unmappedPids: [], wantedFiles: [] };
 	}
 }

@@ -8,8 +8,9 @@ import { ProfileSampler } from './profile-sampler.ts';
 
 /*
  * A program without frame pointers that starts after the sampler: from its first samples on, its
- * stacks must be whole (main → run_rounds → leaf), which takes its process described and its
- * table loaded within a few samples. It has no build-id, so its table is built when it starts.
+ * stacks must be whole (main → run_rounds → leaf). It has no build-id, so its table is built when
+ * it starts: its samples of the hundreds of milliseconds before it is described and its table
+ * loaded are walked again once it is (deferred), none cut.
  */
 
 const FREQUENCY = 499;
@@ -32,9 +33,11 @@ test('a program started after the sampler has whole stacks from its first second
 	const w = await startWorkload(bin.path);
 	t.after(w.stop);
 	// The window holds the program's first second.
+	let stats = await sampler.tick();
+	const before = stats.counters;
 	for (let i = 0; i < 2; i++) {
 		await sleep(500);
-		await sampler.tick();
+		stats = await sampler.tick();
 	}
 	const stacks = foldedStacks(toFolded(filterProfile(sampler.closeWindow(), { pids: [w.pid] })));
 	const user = (s: { frames: string[] }) => ';' + s.frames.filter((f) => !f.endsWith('_[k]')).join(';');
@@ -42,7 +45,24 @@ test('a program started after the sampler has whole stacks from its first second
 	const whole = stacks.filter((s) => CHAIN.test(user(s))).reduce((n, s) => n + s.count, 0);
 	const cut = stacks.filter((s) => !CHAIN.test(user(s))).sort((a, b) => b.count - a.count)[0];
 	const summary = `${whole} of ${total} samples of its first second had main → run_rounds → leaf; e.g. a cut one: ${cut ? user(cut) : '(none)'}`;
-	t.diagnostic(summary);
+	const deferred = stats.counters.unwindDeferred - before.unwindDeferred;
+	const pending = stats.counters.unwindTablePending - before.unwindTablePending;
+	const ends = Object.entries(stats.counters)
+		.map(([name, n]) => [name, n - before[name as keyof typeof before]] as const)
+		.filter(([name, n]) => name.startsWith('unwind') && n > 0)
+		.map(([name, n]) => `${name} ${n}`)
+		.join(', ');
+	t.diagnostic(
+		`${summary}; host-wide meanwhile: ${deferred} samples deferred, ${pending} unwindTablePending (${ends || 'no unwinder counts'})`,
+	);
 	assert.ok(total >= 50, `only ${total} samples of a busy program in its first second: ${summary}`);
-	assert.ok(whole >= 0.9 * total, summary);
+	// Every one, unless the host deferred more than the ring or the collector's queue holds
+	// meanwhile (a compiler whose big table is being built, say): those are walked at once and
+	// counted as such, which the soak's drops would show.
+	const overflowed =
+		stats.counters.unwindDeferRingFull - before.unwindDeferRingFull + stats.counters.unwindDeferQueueFull - before.unwindDeferQueueFull;
+	if (overflowed === 0) assert.equal(whole, total, summary);
+	else assert.ok(whole >= 0.5 * total, summary);
+	// Its first samples came before its table was in: they are the deferred ones, now whole.
+	assert.ok(deferred > 0, `no sample was deferred: ${summary}`);
 });

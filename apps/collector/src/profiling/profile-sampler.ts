@@ -80,11 +80,16 @@ export class ProfileSampler extends EventEmitter<Events> {
 		this.symbolizer = options.symbolizer ?? new Symbolizer();
 		this.#attribution = options.attribution;
 		const unwind = options.unwind ?? 'auto';
-		this.#profiler = new Profiler({ frequency: options.frequency, pids: options.pids ?? [], unwind });
+		// The tables are loaded here (ProcessUnwinding): a stack walked before they are is walked again once they are.
+		this.#profiler = new Profiler({ frequency: options.frequency, pids: options.pids ?? [], unwind, deferPending: unwind !== 'fp' });
 		if (unwind !== 'fp') {
 			this.unwinding = new ProcessUnwinding(this.#profiler, options.unwinding);
 			for (const pid of options.pids ?? []) this.unwinding.tracker.track(pid);
-			this.unwinding.pollUnmapped(() => this.#profiler.takeUnmapped());
+			this.unwinding.pollUnmapped(() => {
+				// Samples deferred meanwhile move out of the kernel's ring as often as new processes are looked for.
+				this.#profiler.takeDeferred();
+				return this.#profiler.takeUnmapped();
+			});
 			const warmUpMs = options.warmUpMs ?? DEFAULT_WARM_UP_MS;
 			if ((options.pids ?? []).length === 0 && warmUpMs > 0) this.#warmUp(this.unwinding, warmUpMs);
 		}

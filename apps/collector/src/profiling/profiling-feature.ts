@@ -20,6 +20,10 @@ const UNWIND_ENDS = [
 	'unwindNoProgress',
 	'unwindFramePointerLost',
 	'unwindTablePending',
+	'unwindDeferRingFull',
+	'unwindDeferQueueFull',
+	// Not lost: walked again once their tables were in. Shown so the deferral can be seen working.
+	'unwindDeferred',
 ] as const;
 
 /** Rows with their samples per second over the tick the samples were counted in. */
