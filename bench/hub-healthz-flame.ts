@@ -5,7 +5,7 @@
  * whole-host `profile.flame` (a pixel of 1280) runs, and times every answer. Inside the hub
  * process, the event loop's longest delay over the query is read too.
  *
- *   npx tsx bench/hub-healthz-flame.ts [--minutes 60] [--rounds 3] [--baseline DIR|none] [--no-write]
+ *   npx tsx bench/hub-healthz-flame.ts [--minutes 60] [--rounds 3] [--baseline DIR|none] [--store sqlite|clickhouse] [--no-write]
  *
  * The baseline is the same measurement against another checkout's hub: by default the commit
  * before the merge was sliced (BASELINE_COMMIT), taken with `git archive` into a temp directory
@@ -13,6 +13,10 @@
  * own, `none` skips it. Each round runs the baseline and this tree one after the other, each in a
  * fresh process on a copy of the same data. Writes the "/healthz during a large flame query"
  * section of bench/RESULTS.md.
+ *
+ * `--store clickhouse` does the same against a throw-away ClickHouse server (scripts/clickhouse.sh),
+ * every hub on the same database, with the commit before its merge was sliced as the baseline
+ * (CLICKHOUSE_BASELINE_COMMIT), and writes a section of its own.
  */
 import { execSync, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
@@ -22,6 +26,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
+import { startClickhouse } from '@firesight/testing/clickhouse-server';
 import { busyHost } from './flame-busy-host.ts';
 import { writeResultsSection } from './results-file.ts';
 
@@ -30,10 +35,12 @@ const { values: args } = parseArgs({
 		minutes: { type: 'string', default: '60' },
 		rounds: { type: 'string', default: '3' },
 		baseline: { type: 'string' },
+		store: { type: 'string', default: 'sqlite' },
 		'no-write': { type: 'boolean', default: false },
 		// Internal: one measurement in this process, against the hub of the checkout at ROOT.
 		child: { type: 'string' },
 		data: { type: 'string' },
+		clickhouse: { type: 'string' },
 		from: { type: 'string' },
 		to: { type: 'string' },
 	},
@@ -44,7 +51,14 @@ const WINDOW_MS = 10_000;
 const TOKEN = 'bench-token';
 const THIS_TREE = resolve(fileURLToPath(new URL('..', import.meta.url)));
 /** The last commit whose hub merged a flame query in one synchronous go. */
-const BASELINE_COMMIT = '91bcb57';
+const SQLITE_BASELINE_COMMIT = '91bcb57';
+/** The last commit whose ClickHouse store merged a flame query's rows in one synchronous go. */
+const CLICKHOUSE_BASELINE_COMMIT = '90a84d7';
+const STORE = args.store;
+if (STORE !== 'sqlite' && STORE !== 'clickhouse') throw new Error('--store: sqlite or clickhouse');
+const BASELINE_COMMIT = STORE === 'clickhouse' ? CLICKHOUSE_BASELINE_COMMIT : SQLITE_BASELINE_COMMIT;
+/** The ClickHouse database every hub of a `--store clickhouse` run uses. */
+const CLICKHOUSE_DATABASE = 'firesight_bench_healthz';
 
 /**
  * BASELINE_COMMIT's sources in a temp directory, running on this tree's installed packages: its
@@ -110,9 +124,12 @@ parentPort.on('message', () => { stop = true; });
 	parentPort.postMessage(answers);
 })();`;
 
-async function measureOnce(root: string, dataDir: string, fromMs: number, toMs: number): Promise<Measurement> {
+/** Where a hub stores: SQLite under a data directory, or a ClickHouse database (its URL). */
+type Store = { dataDir: string } | { storage: { backend: 'clickhouse'; url: string } };
+
+async function measureOnce(root: string, store: Store, fromMs: number, toMs: number): Promise<Measurement> {
 	const { startHub } = await hubOf(root);
-	const hub = await startHub({ listen: { host: '127.0.0.1', port: 0 }, dataDir, token: TOKEN, web: false, log: () => {} });
+	const hub = await startHub({ listen: { host: '127.0.0.1', port: 0 }, ...store, token: TOKEN, web: false, log: () => {} });
 	const poller = new Worker(POLLER, { eval: true, workerData: hub.url });
 	try {
 		await new Promise((r) => setTimeout(r, 500));
@@ -145,12 +162,25 @@ async function measureOnce(root: string, dataDir: string, fromMs: number, toMs: 
 }
 
 if (args.child) {
-	const m = await measureOnce(args.child, args.data!, Number(args.from), Number(args.to));
+	const store: Store = args.clickhouse ? { storage: { backend: 'clickhouse', url: args.clickhouse } } : { dataDir: args.data! };
+	const m = await measureOnce(args.child, store, Number(args.from), Number(args.to));
 	process.stdout.write(`${JSON.stringify(m)}\n`);
 	process.exit(0);
 }
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
+const SQLITE_NOTES = `*Baseline*: \`${SQLITE_BASELINE_COMMIT}\`, where the merge, the pruned tree and the top functions each ran in one synchronous go.
+*This tree*: all three return to the event loop every 65,536 samples (\`MERGE_SLICE\`, \`STEP_SAMPLES\`).
+Its flame answer comes later: the hub answers the poller's requests in between, where the baseline answered
+one or two, and it reads the stacks a chunk at a time.
+The test \`apps/web/server/healthz-during-flame.test.ts\` asserts the order, not the time: \`/healthz\`,
+asked as the merge begins, is answered before the flame graph.`;
+const CLICKHOUSE_NOTES = `*Baseline*: \`${CLICKHOUSE_BASELINE_COMMIT}\`, where the store parsed each ClickHouse answer whole and turned
+its rows into samples in one synchronous go (the pruned tree and the top functions already returned to the loop).
+*This tree*: the answers are read as streams of rows, and rows, stacks and samples are merged in slices
+(\`MERGE_SLICE\`) with the event loop free between them.
+The test \`packages/store/src/clickhouse/query-slices-clickhouse.test.ts\` asserts the order, not the time: a timer
+set as the store reads its last ClickHouse answer fires before the merged profile is returned.`;
 const MINUTES = Number(args.minutes);
 const ROUNDS = Number(args.rounds);
 if (!(MINUTES > 0) || !(ROUNDS >= 1)) throw new Error('--minutes and --rounds: positive numbers');
@@ -159,13 +189,17 @@ const baseline = madeBaseline ?? (args.baseline === 'none' ? undefined : resolve
 
 const loadStart = loadavg()[0]!;
 const dataDir = mkdtempSync(join(tmpdir(), 'firesight-bench-healthz-'));
+const clickhouse = STORE === 'clickhouse' ? await startClickhouse() : undefined;
+if (clickhouse && 'reason' in clickhouse) throw new Error(`--store clickhouse ${clickhouse.reason}`);
+const clickhouseUrl = clickhouse?.server.url.replace(/\/[^/]*$/, `/${CLICKHOUSE_DATABASE}`);
+const hubStore: Store = clickhouseUrl ? { storage: { backend: 'clickhouse', url: clickhouseUrl } } : { dataDir };
 try {
 	const windows = (MINUTES * 60_000) / WINDOW_MS;
 	const toMs = Math.floor(Date.now() / WINDOW_MS) * WINDOW_MS - 60_000;
 	const fromMs = toMs - windows * WINDOW_MS;
 	{
 		const { startHub } = await hubOf(THIS_TREE);
-		const hub = await startHub({ listen: { host: '127.0.0.1', port: 0 }, dataDir, token: TOKEN, web: false, log: () => {} });
+		const hub = await startHub({ listen: { host: '127.0.0.1', port: 0 }, ...hubStore, token: TOKEN, web: false, log: () => {} });
 		const source = busyHost();
 		for (let i = 0; i < windows; i++) {
 			await hub.storage.profiles.insertWindow(source.window(HOST, fromMs + i * WINDOW_MS, WINDOW_MS, i));
@@ -181,9 +215,10 @@ try {
 	for (let round = 0; round < ROUNDS; round++) {
 		for (const mode of modes) {
 			// A copy per run: each hub starts cold on the same stored data, whatever the last one did.
+			// (ClickHouse keeps the data in its server, and a fresh hub process starts with no cache.)
 			const copy = mkdtempSync(join(tmpdir(), 'firesight-bench-healthz-run-'));
 			try {
-				cpSync(dataDir, copy, { recursive: true });
+				if (!clickhouseUrl) cpSync(dataDir, copy, { recursive: true });
 				const run = spawnSync(
 					process.execPath,
 					[
@@ -192,8 +227,7 @@ try {
 						fileURLToPath(import.meta.url),
 						'--child',
 						mode.root,
-						'--data',
-						copy,
+						...(clickhouseUrl ? ['--clickhouse', clickhouseUrl] : ['--data', copy]),
 						'--from',
 						String(fromMs),
 						'--to',
@@ -233,10 +267,10 @@ try {
 			? `\nWorst /healthz answer, baseline ÷ this tree: **×${(row(modes[0]!.name).worst / row(modes[1]!.name).worst).toFixed(1)}**; flame answer ×${(row(modes[0]!.name).flame / row(modes[1]!.name).flame).toFixed(2)}.\n`
 			: '';
 	const body = `
-A hub (SQLite) holding ${MINUTES} minutes of 10 s windows of a busy 2-CPU host (\`bench/flame-busy-host.ts\`,
+A hub (${clickhouseUrl ? 'ClickHouse 18.16, a throw-away server on this machine' : 'SQLite'}) holding ${MINUTES} minutes of 10 s windows of a busy 2-CPU host (\`bench/flame-busy-host.ts\`,
 ${row(modes.at(-1)!.name).samples.toLocaleString('en')} samples), stored through its own store. A poller on its own thread
 asks \`/healthz\` every 10 ms while one cold whole-host \`profile.flame\` (a pixel of 1280) runs; each run is a fresh hub
-process on a copy of the same data. Median of ${ROUNDS} rounds (each round's worst /healthz in brackets);
+process on ${clickhouseUrl ? 'the same database' : 'a copy of the same data'}. Median of ${ROUNDS} rounds (each round's worst /healthz in brackets);
 ${new Date().toISOString().slice(0, 10)}, 2 shared CPUs, 1-minute load average ${loadStart.toFixed(1)} at the start and
 ${loadavg()[0]!.toFixed(1)} at the end (other work shares this machine: compare the rows of one run).
 
@@ -244,18 +278,14 @@ ${loadavg()[0]!.toFixed(1)} at the end (other work shares this machine: compare 
 |---|---|---|---|---|
 ${lines.join('\n')}
 ${ratio}
-*Baseline*: \`${BASELINE_COMMIT}\`, where the merge, the pruned tree and the top functions each ran in one synchronous go.
-*This tree*: all three return to the event loop every 65,536 samples (\`MERGE_SLICE\`, \`STEP_SAMPLES\`).
-Its flame answer comes later: the hub answers the poller's requests in between, where the baseline answered
-one or two, and it reads the stacks a chunk at a time.
-The test \`apps/web/server/healthz-during-flame.test.ts\` asserts the order, not the time: \`/healthz\`,
-asked as the merge begins, is answered before the flame graph.
+${clickhouseUrl ? CLICKHOUSE_NOTES : SQLITE_NOTES}
 
-Run: \`npx tsx bench/hub-healthz-flame.ts${madeBaseline ? '' : baseline ? ' --baseline DIR' : ' --baseline none'}${MINUTES !== 60 ? ` --minutes ${MINUTES}` : ''}${ROUNDS !== 3 ? ` --rounds ${ROUNDS}` : ''}\`.
+Run: \`npx tsx bench/hub-healthz-flame.ts${clickhouseUrl ? ' --store clickhouse' : ''}${madeBaseline ? '' : baseline ? ' --baseline DIR' : ' --baseline none'}${MINUTES !== 60 ? ` --minutes ${MINUTES}` : ''}${ROUNDS !== 3 ? ` --rounds ${ROUNDS}` : ''}\`.
 `;
 	process.stdout.write(body);
-	if (!args['no-write']) writeResultsSection('/healthz during a large flame query', body);
+	if (!args['no-write']) writeResultsSection(`/healthz during a large flame query${clickhouseUrl ? ' (ClickHouse)' : ''}`, body);
 } finally {
 	rmSync(dataDir, { recursive: true, force: true });
+	if (clickhouse && 'server' in clickhouse) await clickhouse.server.stop();
 	if (madeBaseline) rmSync(madeBaseline, { recursive: true, force: true });
 }

@@ -93,6 +93,12 @@ class AnswerFrames {
 	}
 }
 
+/** What one dictionary look-up read: stacks as their frames' hashes, and frames by hash. */
+interface DictionaryRead {
+	stacks: Map<string, string[]>;
+	frames: Map<string, Frame>;
+}
+
 /** A row of a merged query's samples, as ClickHouse sends it (JSONEachRow). */
 interface SampleRow {
 	/** Stack hash. */
@@ -164,27 +170,41 @@ export class ProfileReader {
 		]);
 		const answer = new AnswerFrames();
 		const keys = [...stacks.keys()];
-		for (let i = 0; i < keys.length; i += STACK_SLICE) {
+		const slices: string[][] = [];
+		for (let i = 0; i < keys.length; i += STACK_SLICE) slices.push(keys.slice(i, i + STACK_SLICE));
+		// The next slice's look-up runs while this one's is applied: one round trip after another
+		// made a whole-host hour wait on each in turn.
+		const lookUpSlice = (i: number) => {
+			const read = this.#lookUp(days, slices[i]!, true);
+			// Awaited later, or left behind when this query fails first: never an unhandled rejection.
+			read.catch(() => {});
+			return read;
+		};
+		let next = slices.length > 0 ? lookUpSlice(0) : undefined;
+		for (let i = 0; i < slices.length; i++) {
+			const read = await next!;
 			checkQueryBudget();
-			let todo = keys.slice(i, i + STACK_SLICE);
-			// A second pass only for stacks the cache forgot while this one read the dictionary;
-			// it reads every frame of them, so it needs nothing the cache may forget again.
-			for (let pass = 0; todo.length > 0; pass++) todo = await this.#resolveStacks(days, todo, stacks, answer, pass === 0);
+			next = i + 1 < slices.length ? lookUpSlice(i + 1) : undefined;
+			let todo = this.#apply(slices[i]!, read, stacks, answer);
+			// Again only for stacks the cache forgot while this slice read the dictionary; this time
+			// every frame of them is read, so nothing the cache may forget again is needed.
+			while (todo.length > 0) todo = this.#apply(todo, await this.#lookUp(days, todo, false), stacks, answer);
 			await yieldToLoop();
 		}
 		const samples: ProfileSample[] = [];
 		for (let i = 0; i < rows.length; i++) {
-			if (i > 0 && i % MERGE_SLICE === 0) await yieldToLoop();
+			if (i > 0 && i % ROW_SLICE === 0) await yieldToLoop();
 			const { s, p, c, n, e, r, a } = rows[i]!;
-			samples.push({
+			const sample: { -readonly [K in keyof ProfileSample]: ProfileSample[K] } = {
 				pid: Number(p),
 				comm: c,
-				...(e === '' ? {} : { endpoint: e }),
-				...(r === '' ? {} : { requestId: r }),
-				...(Number(a) === 0 ? {} : { ambiguous: true }),
 				stack: stacks.get(s)!.slice(),
 				weight: Number(n),
-			});
+			};
+			if (e !== '') sample.endpoint = e;
+			if (r !== '') sample.requestId = r;
+			if (Number(a) !== 0) sample.ambiguous = true;
+			samples.push(sample);
 		}
 		const w = windows[0];
 		const d = Number(w?.d ?? 0);
@@ -233,48 +253,46 @@ export class ProfileReader {
 	}
 
 	/**
-	 * Sets in `into` the answer's frames of each of `keys`, reading the stacks (and frames) the
-	 * cache lacks from the days the query covers. Returns the keys it could not resolve because
-	 * the cache started over while it read (`trustCache`: frames the cache held then are not read).
+	 * Reads from the days the query covers the stacks of `keys` the cache lacks, and their frames
+	 * it lacks (`trustCache`), or all of their frames.
 	 */
-	async #resolveStacks(
-		days: string,
-		keys: readonly string[],
-		into: Map<string, number[] | undefined>,
-		answer: AnswerFrames,
-		trustCache: boolean,
-	): Promise<string[]> {
+	async #lookUp(days: string, keys: readonly string[], trustCache: boolean): Promise<DictionaryRead> {
 		this.#cache.clearIfLarge();
 		const missing = keys.filter((s) => !this.#cache.stacks.has(s));
-		const found = new Map<string, string[]>();
-		const frames = new Map<string, Frame>();
-		if (missing.length > 0) {
-			await this.#eachRow<{ s: string; f: string[] }>(
-				`SELECT toString(stack) AS s, arrayMap(f -> toString(f), any(frames)) AS f FROM profile_stacks
-				 WHERE ${days} AND stack IN (${missing.join(',')}) GROUP BY stack`,
-				(row) => found.set(row.s, row.f),
+		const read: DictionaryRead = { stacks: new Map(), frames: new Map() };
+		if (missing.length === 0) return read;
+		await this.#eachRow<{ s: string; f: string[] }>(
+			`SELECT toString(stack) AS s, arrayMap(f -> toString(f), any(frames)) AS f FROM profile_stacks
+			 WHERE ${days} AND stack IN (${missing.join(',')}) GROUP BY stack`,
+			(row) => read.stacks.set(row.s, row.f),
+		);
+		for (const s of missing) if (!read.stacks.has(s)) throw new Error(`store corrupt: sample refers to missing stack ${s}`);
+		const wanted = new Set<string>();
+		for (const hashes of read.stacks.values()) for (const f of hashes) if (!trustCache || !this.#cache.frameIndex.has(f)) wanted.add(f);
+		const list = [...wanted];
+		for (let i = 0; i < list.length; i += FRAME_LOOKUP) {
+			await this.#eachRow<{ h: string; k: Frame['kind']; m: string; n: string }>(
+				`SELECT toString(frame) AS h, any(kind) AS k, any(module) AS m, any(name) AS n FROM profile_frames
+				 WHERE ${days} AND frame IN (${list.slice(i, i + FRAME_LOOKUP).join(',')}) GROUP BY frame`,
+				(row) => read.frames.set(row.h, { name: row.n, module: row.m, kind: row.k }),
 			);
-			for (const s of missing) if (!found.has(s)) throw new Error(`store corrupt: sample refers to missing stack ${s}`);
-			const wanted = new Set<string>();
-			for (const hashes of found.values()) for (const f of hashes) if (!trustCache || !this.#cache.frameIndex.has(f)) wanted.add(f);
-			const list = [...wanted];
-			for (let i = 0; i < list.length; i += FRAME_LOOKUP) {
-				await this.#eachRow<{ h: string; k: Frame['kind']; m: string; n: string }>(
-					`SELECT toString(frame) AS h, any(kind) AS k, any(module) AS m, any(name) AS n FROM profile_frames
-					 WHERE ${days} AND frame IN (${list.slice(i, i + FRAME_LOOKUP).join(',')}) GROUP BY frame`,
-					(row) => frames.set(row.h, { name: row.n, module: row.m, kind: row.k }),
-				);
-			}
-			for (const f of wanted) if (!frames.has(f)) throw new Error(`store corrupt: a stack refers to missing frame ${f}`);
 		}
-		// From here to the end in one synchronous run: the cache's indices hold until it next starts over.
-		for (const [hash, frame] of frames) this.#cache.addFrame(hash, frame);
-		for (const [stack, hashes] of found) {
+		for (const f of wanted) if (!read.frames.has(f)) throw new Error(`store corrupt: a stack refers to missing frame ${f}`);
+		return read;
+	}
+
+	/**
+	 * Adds what a look-up read to the cache, and sets in `into` the answer's frames of each of
+	 * `keys`. Synchronous: the cache's indices hold until it next starts over. Returns the keys it
+	 * could not resolve, because the cache forgot a stack or frame the look-up trusted it with.
+	 */
+	#apply(keys: readonly string[], read: DictionaryRead, into: Map<string, number[] | undefined>, answer: AnswerFrames): string[] {
+		for (const [hash, frame] of read.frames) this.#cache.addFrame(hash, frame);
+		for (const [stack, hashes] of read.stacks) {
 			if (this.#cache.stacks.has(stack)) continue;
 			const indices: number[] = [];
 			for (const f of hashes) {
 				const index = this.#cache.frameIndex.get(f);
-				// A frame the cache held before the look-up and forgot during it: the stack is read again.
 				if (index === undefined) break;
 				indices.push(index);
 			}
