@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { goldenMain, toArrayBuffer } from '@firesight/testing/golden-c';
-import { decodeCounters, decodeCounts, decodeStacks, PROFILE_COUNT_SIZE, PROFILE_COUNTERS } from './profile-records.ts';
+import {
+	decodeCounters,
+	decodeCounts,
+	decodeDeferred,
+	decodeStacks,
+	PROFILE_COUNT_SIZE,
+	PROFILE_COUNTERS,
+	PROFILE_DEFERRED_HEAD_SIZE,
+} from './profile-records.ts';
 
 /** Compiles a main() against bpf/profile.h and returns what it writes: the golden bytes come from the C compiler. */
 const cBytes = (body: string) => goldenMain('profile.h', body);
@@ -78,4 +86,36 @@ test('a counters buffer shorter or longer than the enum throws instead of readin
 	assert.throws(() => decodeCounters(new ArrayBuffer(0)), /expected/);
 	assert.throws(() => decodeCounters(new ArrayBuffer(full + 8)), /expected/);
 	assert.equal(decodeCounters(new ArrayBuffer(full)).countsMapFull, 0);
+});
+
+test('deferred sample records decode as C lays them out, each cut after the stack bytes it read (as the addon appends them)', () => {
+	// Two records as profiler.cc's AppendDeferred writes them: the head, then stack_len bytes.
+	const bytes = cBytes(`
+		static struct profile_deferred r;
+		size_t head = (size_t)((char *)r.stack - (char *)&r);
+		memset(&r, 0, sizeof(r));
+		r.pc = 0x401234; r.sp = 0x7ffd0000; r.pid = 4242; r.request_id = 0x80000000U | 9;
+		r.kern_nr = 2; r.kern_ips[0] = 0xffffffff81000010ULL; r.kern_ips[1] = 0xffffffff81000020ULL;
+		r.stack_len = 3; r.stack[0] = 0xaa; r.stack[2] = 0xcc; strcpy(r.comm, "split-60-40");
+		if (head != ${PROFILE_DEFERRED_HEAD_SIZE}) return 1;
+		dump(&r, head + r.stack_len);
+		memset(&r, 0, sizeof(r));
+		r.pid = 7; r.stack_len = 0; strcpy(r.comm, "b");
+		dump(&r, head);`);
+	const [a, b, ...rest] = decodeDeferred(toArrayBuffer(bytes));
+	assert.equal(rest.length, 0);
+	assert.deepEqual(
+		{ ...a, record: [...(a?.record ?? [])].slice(PROFILE_DEFERRED_HEAD_SIZE) },
+		{
+			pid: 4242,
+			comm: 'split-60-40',
+			requestId: 9,
+			requestAmbiguous: true,
+			kernelIps: [0xffffffff81000010n, 0xffffffff81000020n],
+			record: [0xaa, 0, 0xcc],
+		},
+	);
+	assert.equal(a?.record.length, PROFILE_DEFERRED_HEAD_SIZE + 3);
+	assert.deepEqual([b?.pid, b?.comm, b?.kernelIps, b?.record.length], [7, 'b', [], PROFILE_DEFERRED_HEAD_SIZE]);
+	assert.throws(() => decodeDeferred(toArrayBuffer(bytes.subarray(0, bytes.length - 1))), /past the batch end|truncated/);
 });

@@ -5,9 +5,11 @@ import { decodeCounterArray } from './counter-records.ts';
 import {
 	decodeCounters,
 	decodeCounts,
+	decodeDeferred,
 	decodeStacks,
 	PROFILE_COUNT_SIZE,
 	PROFILE_COUNTERS,
+	PROFILE_DEFERRED_HEAD_SIZE,
 	PROFILE_STACK_HEAD_SIZE,
 } from './profile-records.ts';
 import { RING_BUFFER_FRAME_ALIGN, RING_BUFFER_FRAME_SIZE, ringBufferRecords } from './ring-buffer-records.ts';
@@ -198,6 +200,37 @@ test('profile counts and stacks: decoded within the batch, or one Error', () => 
 			const buf = buffer(damaged(raw, d));
 			const counts = expectDecodedOrRefused('decodeCounts', () => decodeCounts(buf));
 			if (counts) assert.equal(counts.length, buf.byteLength / PROFILE_COUNT_SIZE);
+		}),
+		{ numRuns: RUNS },
+	);
+});
+
+test('deferred sample records: decoded within the batch, each record its own bytes, or one Error', () => {
+	const record = fc
+		.tuple(
+			fc.integer({ min: 0, max: 130 }),
+			fc.integer({ min: 0, max: 64 }),
+			fc.integer({ min: -2, max: 2 }),
+			fc.uint8Array({ maxLength: 64 }),
+		)
+		.map(([kernNr, stackLen, skew, fill]) => {
+			const out = new Uint8Array(PROFILE_DEFERRED_HEAD_SIZE + stackLen);
+			out.set(fill.subarray(0, out.length));
+			putU32(out, 40, kernNr);
+			putU32(out, 44, Math.max(0, stackLen + skew));
+			return out;
+		});
+	fc.assert(
+		fc.property(fc.array(record, { maxLength: 4 }), damage, (records, d) => {
+			const buf = buffer(damaged(Buffer.concat(records), d));
+			const samples = expectDecodedOrRefused('decodeDeferred', () => decodeDeferred(buf));
+			let bytes = 0;
+			for (const s of samples ?? []) {
+				assert.ok(s.record.length >= PROFILE_DEFERRED_HEAD_SIZE, 'a record holds its head');
+				assert.ok(s.kernelIps.length <= 127);
+				bytes += s.record.length;
+			}
+			if (samples) assert.equal(bytes, buf.byteLength, 'the records cover the batch exactly');
 		}),
 		{ numRuns: RUNS },
 	);
