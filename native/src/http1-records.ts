@@ -219,88 +219,60 @@ export function isHttp1RecordType(type: number): boolean {
 	return type >= HTTP1_EV_EXCHANGE && type <= HTTP1_EV_REQUEST_START;
 }
 
+/**
+ * The full form of an exchange record: the flat one (decodeExchangeRecordAt, with its checks),
+ * and what only the full form has (status text, versions, flags, the messages' own times and
+ * body sizes) read beside it. Tests, fuzzing, replays and the differential check use it; the
+ * capture reads the flat one.
+ */
 function decodeExchange(v: DataView, tsNs: bigint, tgid: number): Http1ExchangeEvent {
-	if (v.byteLength < HTTP1_EXCHANGE_RECORD_SIZE) throw new Error('short http1 exchange record');
-	const urlLen = v.getUint32(88, true);
-	const statusTextLen = v.getUint32(92, true);
-	const reqHeaders = v.getUint32(96, true);
-	const resHeaders = v.getUint32(100, true);
-	const reqBodyLen = v.getUint32(104, true);
-	const resBodyLen = v.getUint32(108, true);
-	const status = v.getUint16(112, true);
-	const methodLen = v.getUint16(114, true);
+	const x = decodeExchangeRecordAt(v, 0, v.byteLength);
 	const flags = v.getUint16(116, true);
-	const role = v.getUint8(118) === 2 ? 'server' : 'client';
 	const reqVersion = v.getUint8(119);
 	const resVersion = v.getUint8(120);
-	// Every string of the record at once: latin1 is one character per byte, so byte offsets
-	// index the text, and each field is a slice of it. (No closures here: this runs per exchange.)
-	const textEnd = v.byteLength - reqBodyLen - resBodyLen;
-	if (textEnd < HTTP1_EXCHANGE_RECORD_SIZE) throw new Error('http1 exchange bodies run past their record');
-	const text = latin1(v, HTTP1_EXCHANGE_RECORD_SIZE, textEnd - HTTP1_EXCHANGE_RECORD_SIZE);
-	let at = methodLen + urlLen + statusTextLen;
-	if (at > text.length) throw new Error('http1 exchange strings run past their record');
-	const method = text.slice(0, methodLen);
-	const url = text.slice(methodLen, methodLen + urlLen);
-	const statusText = text.slice(methodLen + urlLen, at);
-	const reqHeaderList: [string, string][] = [];
-	const resHeaderList: [string, string][] = [];
-	for (let i = 0; i < reqHeaders + resHeaders; i++) {
-		const off = HTTP1_EXCHANGE_RECORD_SIZE + at;
-		if (off + HEADER_HEAD > textEnd) throw new Error('http1 exchange headers run past their record');
-		const nameEnd = at + HEADER_HEAD + v.getUint32(off + 8, true);
-		const valueEnd = nameEnd + v.getUint32(off + 12, true);
-		if (valueEnd > text.length) throw new Error('http1 exchange headers run past their record');
-		(i < reqHeaders ? reqHeaderList : resHeaderList).push([text.slice(at + HEADER_HEAD, nameEnd), text.slice(nameEnd, valueEnd)]);
-		at = valueEnd;
-	}
-	if (at !== text.length) throw new Error('http1 exchange record has bytes past its fields');
-	const bodyAt = v.byteOffset + textEnd;
 	const request: Http1Message = {
 		kind: 'request',
-		method,
-		url,
+		method: x.method,
+		url: x.url,
 		versionMajor: reqVersion >> 4,
 		versionMinor: reqVersion & 15,
-		headers: reqHeaderList,
+		headers: x.requestHeaders,
 		keepAlive: (flags & F_REQ_KEEP_ALIVE) !== 0,
 		upgrade: (flags & F_REQ_UPGRADE) !== 0,
-		bytes: u64(v, 48),
+		bytes: x.reqBytes,
 		bodyBytes: u64(v, 64),
 		bodyTruncated: (flags & F_REQ_BODY_TRUNCATED) !== 0,
 		startNs: v.getBigUint64(24, true),
 		endNs: v.getBigUint64(32, true),
 		endedBy: (flags & F_REQ_ENDED_BY_EOF) !== 0 ? 'eof' : 'framing',
 	};
-	if (flags & F_REQ_HAS_BODY) request.body = new Uint8Array(v.buffer.slice(bodyAt, bodyAt + reqBodyLen));
+	if (x.requestBody) request.body = x.requestBody;
 	const response: Http1Message = {
 		kind: 'response',
-		status,
-		statusText,
+		status: x.status,
+		statusText: latin1(v, HTTP1_EXCHANGE_RECORD_SIZE + x.method.length + x.url.length, v.getUint32(92, true)),
 		versionMajor: resVersion >> 4,
 		versionMinor: resVersion & 15,
-		headers: resHeaderList,
+		headers: x.responseHeaders,
 		keepAlive: (flags & F_RES_KEEP_ALIVE) !== 0,
 		upgrade: (flags & F_RES_UPGRADE) !== 0,
-		bytes: u64(v, 56),
+		bytes: x.respBytes,
 		bodyBytes: u64(v, 72),
 		bodyTruncated: (flags & F_RES_BODY_TRUNCATED) !== 0,
 		startNs: v.getBigUint64(40, true),
 		endNs: tsNs,
 		endedBy: (flags & F_RES_ENDED_BY_EOF) !== 0 ? 'eof' : 'framing',
 	};
-	if (flags & F_RES_HAS_BODY) {
-		response.body = new Uint8Array(v.buffer.slice(bodyAt + reqBodyLen, bodyAt + reqBodyLen + resBodyLen));
-	}
+	if (x.responseBody) response.body = x.responseBody;
 	return {
 		type: 'exchange',
 		tsNs,
 		tgid,
-		ssl: u64(v, 16),
-		fd: v.getInt32(80, true),
-		gen: v.getUint32(84, true),
-		requestId: v.getUint32(124, true),
-		exchange: { role, request, response, startNs: request.startNs, endNs: tsNs },
+		ssl: x.ssl,
+		fd: x.fd,
+		gen: x.gen,
+		requestId: x.requestId,
+		exchange: { role: x.role, request, response, startNs: request.startNs, endNs: tsNs },
 	};
 }
 
