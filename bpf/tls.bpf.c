@@ -585,7 +585,13 @@ static __always_inline int enter(__u64 ssl, __u64 buf, __u64 count_ptr, __u32 fu
 	c->ssl = ssl;
 	c->buf = buf;
 	c->count_ptr = count_ptr;
-	c->start_ns = bpf_ktime_get_ns();
+	/*
+	 * What a read brought only exists from its return (tls.h): most SSL_reads return nothing
+	 * (Node reads until OpenSSL wants more), so their clock is not read.
+	 */
+	c->start_ns = 0;
+	if (func == TLS_FN_SSL_WRITE || func == TLS_FN_SSL_WRITE_EX)
+		c->start_ns = bpf_ktime_get_ns();
 	c->fd = -1;
 	c->func = func;
 	c->closes = proc ? proc->closes : 0;
@@ -710,7 +716,7 @@ static __always_inline int leave(struct pt_regs *ctx, __u8 dir)
 	s->ev.ts_ns = bpf_ktime_get_ns();
 	s->ev.type = TLS_EV_DATA;
 	s->ev.tgid = tgid;
-	s->ev.start_ns = call.start_ns;
+	s->ev.start_ns = call.start_ns ? call.start_ns : s->ev.ts_ns;
 	s->ev.ssl = call.ssl;
 	s->ev.tid = tid;
 	s->ev.len = n > 0xffffffffULL ? 0xffffffffU : (__u32)n;

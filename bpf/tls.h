@@ -60,8 +60,12 @@ struct tls_data_event {
 	__u64 ts_ns; /* when the call returned */
 	__u32 type;  /* TLS_EV_DATA */
 	__u32 tgid;
-	__u64 start_ns; /* when the call was entered */
-	__u64 ssl;	/* the SSL object's address in the process */
+	/*
+	 * When an SSL_write was entered (its bytes exist from then). For an SSL_read, the same as
+	 * ts_ns: its bytes exist from its return, and its entry time is not read.
+	 */
+	__u64 start_ns;
+	__u64 ssl; /* the SSL object's address in the process */
 	__u32 tid;
 	__u32 len;     /* bytes the call read or wrote */
 	__u32 cap_len; /* bytes captured: min(len, TLS_MAX_CAPTURE), or 0 if unreadable */

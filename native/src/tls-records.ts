@@ -52,7 +52,7 @@ export interface TlsDataEvent {
 	type: 'data';
 	/** Return time, kernel monotonic ns. */
 	tsNs: bigint;
-	/** Entry time, kernel monotonic ns. */
+	/** Entry time of an SSL_write, kernel monotonic ns; an SSL_read's is its return time (tsNs). */
 	startNs: bigint;
 	tgid: number;
 	tid: number;
