@@ -1,7 +1,7 @@
 /**
  * The whole-host profiler's warm-up (the running processes' unwind tables load before its first
  * window) is told to the hub and shown on the Profiles page, not left for an empty flame graph to
- * read as "no data". A real collector: its log says when the warm-up starts and ends, and browsers
+ * read as "no data" (and on the endpoint CPU, diff and sandwich pages). A real collector: its log says when the warm-up starts and ends, and browsers
  * on /live get its host's status with the warm-up, then without it. The page: a collector
  * connection that reports a warm-up as long as the test needs it, then its end.
  */
@@ -83,7 +83,7 @@ test("a real collector's profiler warm-up: logged at its start and end, and its 
 	}
 });
 
-test('the Profiles page says which host is warming up while it does, then shows the profile', async () => {
+test('the Profiles page says which host is warming up while it does, then shows the profile; the endpoint CPU, diff and sandwich pages say so too', async () => {
 	const dir = mkdtempSync(join(tmpdir(), 'firesight-e2e-warm-up-page-'));
 	const hub = await startHub({
 		listen: { host: '127.0.0.1', port: await freePort() },
@@ -127,6 +127,20 @@ test('the Profiles page says which host is warming up while it does, then shows 
 			const progress = await page.getByTestId('profile-warm-up').textContent();
 			assert.match(progress ?? '', /^since \d\d:\d\d:\d\d · 17 unwind tables loaded · 3 processes to read$/);
 			await screenshot(page, 'profiles-warm-up');
+			// The other pages drawn from the host's samples say so too, with the same words.
+			for (const [name, path] of [
+				['endpoint-cpu', `/endpoint-cpu?endpoint=${encodeURIComponent('GET /api/items')}`],
+				['diff', '/diff'],
+				['sandwich', '/sandwich?fn=main'],
+			] as const) {
+				await page.goto(`${hub.url}${path}`, { timeout: 120_000 });
+				const notice = page.getByTestId('profile-warm-up');
+				await notice.getByText('The CPU profiler on warm-host is warming up').waitFor({ timeout: 120_000 });
+				assert.match((await notice.textContent()) ?? '', /\(since \d\d:\d\d:\d\d · 17 unwind tables loaded · 3 processes to read\)/, name);
+				await screenshot(page, `${name}-warm-up`);
+			}
+			await page.goto(`${hub.url}/profiles`, { timeout: 120_000 });
+			await empty.getByText('The CPU profiler on warm-host is warming up').waitFor({ timeout: 120_000 });
 
 			// The warm-up ends and the first window arrives: the page says so no more and draws it.
 			warmUp = [];

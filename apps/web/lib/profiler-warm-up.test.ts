@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { HostStatus } from '@firesight/protocol';
-import { describeWarmUp, hostList, profilerWarmUps } from './profiler-warm-up.ts';
+import { describeWarmUp, hostList, profilerWarmUps, profilerWarmUpsOfQueries } from './profiler-warm-up.ts';
 
 const host = (name: string, extra: Partial<HostStatus> = {}): HostStatus => ({
 	host: name,
@@ -30,6 +30,16 @@ test("the profiler warm-ups of the query's hosts, connected ones only", () => {
 	);
 	assert.deepEqual(profilerWarmUps(hosts, ['ready']), []);
 	assert.deepEqual(profilerWarmUps(undefined, []), []);
+});
+
+test('the warm-ups of several live queries: the hosts any of them covers, every host when one names none', () => {
+	const hosts = [host('web-1', { warmingUp: [warm] }), host('db-1', { warmingUp: [warm] }), host('ready')];
+	const names = (selections: string[][]) => profilerWarmUpsOfQueries(hosts, selections).map((w) => w.host);
+	assert.deepEqual(names([]), []);
+	assert.deepEqual(names([['ready']]), []);
+	assert.deepEqual(names([['web-1'], ['ready']]), ['web-1']);
+	assert.deepEqual(names([['web-1'], ['web-1', 'db-1']]), ['db-1', 'web-1']);
+	assert.deepEqual(names([['ready'], []]), ['db-1', 'web-1']);
 });
 
 test('a warm-up reads as its start and progress; hosts as a short list', () => {

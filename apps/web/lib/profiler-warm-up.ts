@@ -19,6 +19,19 @@ export function profilerWarmUps(hosts: readonly HostStatus[] | undefined, select
 	return out.sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0));
 }
 
+/**
+ * The warm-ups of the hosts any of several live queries covers (a diff's two sides), each given
+ * as its host selection ([] for every host); none when no query is live.
+ */
+export function profilerWarmUpsOfQueries(
+	hosts: readonly HostStatus[] | undefined,
+	selections: readonly (readonly string[])[],
+): HostWarmUp[] {
+	if (selections.length === 0) return [];
+	if (selections.some((selected) => selected.length === 0)) return profilerWarmUps(hosts, []);
+	return profilerWarmUps(hosts, [...new Set(selections.flat())]);
+}
+
 /** "since 14:02:11 · 23 unwind tables loaded · 4 processes to read" */
 export function describeWarmUp(w: WarmUp): string {
 	const parts = [`since ${formatClock(w.sinceMs)}`];

@@ -17,6 +17,7 @@ import { formatDateTime, formatInt, formatPercent } from '../../lib/format.ts';
 import { useDebounced } from '../../lib/use-debounced.ts';
 import { EmptyState } from '../common/empty-state.tsx';
 import { FlameGraph, escapeHtml } from '../profiles/flame-graph.tsx';
+import { ProfilerWarmUpNotice, useProfilerWarmUps } from '../profiles/profiler-warm-up.tsx';
 import { CopyLink } from '../share/copy-link.tsx';
 import { DiffLegend } from './diff-legend.tsx';
 import { DiffSideEditor } from './diff-side-editor.tsx';
@@ -95,6 +96,14 @@ export function DiffView({ state, navigate, shared = false }: DiffViewProps) {
 	const [sharing, setSharing] = useState(false);
 
 	const sidesKey = JSON.stringify([state.baseline, state.comparison, state.byProcess]);
+	// The sides still taking samples: a query over a range that moves with the clock.
+	const warmUps = useProfilerWarmUps(
+		shared
+			? []
+			: [state.baseline, state.comparison].flatMap((side) =>
+					side.kind === 'query' && side.range.kind !== 'absolute' ? [side.host ? [side.host] : []] : [],
+				),
+	);
 	useEffect(() => {
 		const controller = new AbortController();
 		const minFraction = 1 / Math.max(1200, window.innerWidth);
@@ -217,6 +226,7 @@ export function DiffView({ state, navigate, shared = false }: DiffViewProps) {
 							)}
 							{linkError && <span className="toolbar-note error-text">{linkError}</span>}
 						</div>
+						<ProfilerWarmUpNotice warmUps={warmUps} />
 					</>
 				)}
 				{result && (

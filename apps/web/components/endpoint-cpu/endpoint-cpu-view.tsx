@@ -14,6 +14,7 @@ import { PageHead } from '../common/page-head.tsx';
 import { StatCard } from '../common/stat-card.tsx';
 import { FlameGraph } from '../profiles/flame-graph.tsx';
 import { TimeRangePicker } from '../profiles/time-range-picker.tsx';
+import { ProfilerWarmUpNotice, useProfilerWarmUps } from '../profiles/profiler-warm-up.tsx';
 import './endpoint-cpu.css';
 
 /** `node (4242) on web-1`: whose CPU the share is of. */
@@ -90,6 +91,7 @@ export function EndpointCpuView() {
 			: Promise.resolve(null as EndpointCpu | null),
 	);
 	const during = target?.requestId !== undefined;
+	const warmUps = useProfilerWarmUps(target && target.range.kind !== 'absolute' ? [target.host ? [target.host] : []] : []);
 	const title = during ? 'CPU during this request' : 'CPU of this endpoint';
 
 	if (!target) {
@@ -143,6 +145,7 @@ export function EndpointCpuView() {
 						<TimeRangePicker range={target.range} onChange={(next) => router.replace(endpointCpuHref({ ...target, range: next }))} />
 					)}
 				</div>
+				<ProfilerWarmUpNotice warmUps={warmUps} />
 			</section>
 			<section className="stat-row stat-row-4" aria-label="Summary">
 				<StatCard

@@ -1,5 +1,7 @@
-import { describeWarmUp, hostList, type HostWarmUp } from '../../lib/profiler-warm-up.ts';
+import { useMemo } from 'react';
+import { describeWarmUp, hostList, profilerWarmUpsOfQueries, type HostWarmUp } from '../../lib/profiler-warm-up.ts';
 import { EmptyState } from '../common/empty-state.tsx';
+import { useLive } from '../live/live-provider.tsx';
 
 const WHY =
 	'Before its first profile window the collector loads the unwind tables of the processes already running (up to 30 s), so their stacks are whole from the first sample.';
@@ -33,4 +35,16 @@ export function ProfilerWarmUpNotice({ warmUps }: { warmUps: readonly HostWarmUp
 			</span>
 		</div>
 	);
+}
+
+/**
+ * The CPU profiler warm-ups of the hosts a page's queries cover, from the hub's status: each of
+ * `selections` is one query's hosts ([] for every host). Pass only queries over a range that
+ * moves with the clock: a warm-up delays the samples still to come, not a fixed range or a share.
+ */
+export function useProfilerWarmUps(selections: readonly (readonly string[])[]): HostWarmUp[] {
+	const live = useLive();
+	const key = JSON.stringify(selections);
+	// eslint-disable-next-line react-hooks/exhaustive-deps
+	return useMemo(() => profilerWarmUpsOfQueries(live.status?.hosts, selections), [live.status, key]);
 }

@@ -14,6 +14,7 @@ import { CopyLink } from '../share/copy-link.tsx';
 import { PageHead } from '../common/page-head.tsx';
 import { FlameGraph } from '../profiles/flame-graph.tsx';
 import { QueryWarnings } from '../profiles/query-warnings.tsx';
+import { ProfilerWarmUpNotice, useProfilerWarmUps } from '../profiles/profiler-warm-up.tsx';
 
 /** Sandwich trees have no root or process level: every depth is a frame, in the kind palette. */
 const keepPalette = (_data: unknown, original: string) => original;
@@ -32,6 +33,7 @@ export function SandwichView({ shareId }: { shareId?: string }) {
 	const [resetCallers, setResetCallers] = useState(0);
 	const [resetCallees, setResetCallees] = useState(0);
 	const key = params.toString();
+	const warmUps = useProfilerWarmUps(!shareId && target && query.range.kind !== 'absolute' ? [query.hosts] : []);
 	useEffect(() => {
 		if (!target) return;
 		const controller = new AbortController();
@@ -139,6 +141,7 @@ export function SandwichView({ shareId }: { shareId?: string }) {
 				{!shareId && target && (
 					<QueryWarnings warnings={sandwichQueryWarnings(warnings)} onClean={() => router.replace(sandwichHref(target, query))} />
 				)}
+				<ProfilerWarmUpNotice warmUps={warmUps} />
 				{shareError !== null && (
 					<p className="empty-detail import-error" role="alert" data-testid="sandwich-share-error" style={{ margin: '0 12px 10px' }}>
 						{describeError(shareError)}
