@@ -1,6 +1,7 @@
 export {
 	Profiler,
 	DEFAULT_UNWIND_PROCESSES,
+	DEFERRED_TRIES,
 	DEFAULT_UNWIND_ROWS,
 	MAX_PIDS,
 	type ProfilerOptions,

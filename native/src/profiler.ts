@@ -161,8 +161,11 @@ export class Profiler {
 		}
 	}
 
-	/** The samples since the last drain. Concurrent calls share one drain. */
-	drain(): Promise<DrainedWindow> {
+	/**
+	 * The samples since the last drain. Concurrent calls share one drain. `last`: the profiler is
+	 * about to close, so deferred samples get their last try now (walked as they are), not lost.
+	 */
+	drain(options: { last?: boolean } = {}): Promise<DrainedWindow> {
 		const raw = this.#raw;
 		if (!raw) return Promise.reject(new Error('profiler is closed'));
 		this.#draining ??= raw
@@ -173,7 +176,7 @@ export class Profiler {
 					const counts = decodeCounts(batch.counts);
 					const stacks = decodeStacks(batch.stacks);
 					this.#hold(raw, decodeDeferred(batch.deferred));
-					const replayed = this.#replay(raw, counts, stacks);
+					const replayed = this.#replay(raw, counts, stacks, options.last === true);
 					counters.unwindDeferQueueFull += this.#queueFull;
 					this.#queueFull = 0;
 					for (const c of PROFILE_COUNTERS) this.#totals[c] += counters[c];
@@ -211,11 +214,11 @@ export class Profiler {
 	 * its own, with those walked at once for want of room; the rest wait for the next drain.
 	 * Their ends are counted in the kernel's counters, in the window being sampled now.
 	 */
-	#replay(raw: RawProfiler, counts: StackCount[], stacks: Map<number, bigint[]>): number {
+	#replay(raw: RawProfiler, counts: StackCount[], stacks: Map<number, bigint[]>, last: boolean): number {
 		const waiting: HeldSample[] = [];
 		for (const held of this.#held) {
 			held.tries++;
-			const user = raw.replayDeferred(held.sample.record, held.tries >= DEFERRED_TRIES);
+			const user = raw.replayDeferred(held.sample.record, last || held.tries >= DEFERRED_TRIES);
 			if (user) this.#walked.push({ sample: held.sample, user });
 			else waiting.push(held);
 		}

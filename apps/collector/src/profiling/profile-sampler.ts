@@ -127,7 +127,7 @@ export class ProfileSampler extends EventEmitter<Events> {
 		clearInterval(this.#timer);
 		this.#timer = undefined;
 		await this.#busy;
-		await this.#tick();
+		await this.#tick(true);
 		await this.unwinding?.close();
 		this.#profiler.close();
 		this.#attribution?.flush(this.#builder, true); // no later window to wait for
@@ -163,11 +163,12 @@ export class ProfileSampler extends EventEmitter<Events> {
 		return this.#busy;
 	}
 
-	async #tick(): Promise<TickStats> {
+	/** `last`: the sampler is stopping, so samples deferred for their tables are walked now, as they are. */
+	async #tick(last = false): Promise<TickStats> {
 		const warmingUp = this.#warmingUp;
 		// Loaded before this drain began: every sample after it was walked with the tables in.
 		const loadedBefore = this.#tablesLoaded;
-		const drained = await this.#profiler.drain();
+		const drained = await this.#profiler.drain({ last });
 		this.unwinding?.afterDrain(drained);
 		const now = Date.now();
 		if (warmingUp) {
