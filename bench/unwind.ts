@@ -12,7 +12,12 @@
  * The warm-up (20 s by default) lets the dwarf collector read or build the tables of every program on
  * the host before it is measured: with 6 s the measured CPU was mostly that first loading.
  *
- * Usage: npx tsx bench/unwind.ts [--rounds N] [--work ROUNDS] [--warmup SECONDS]
+ * Then the cost of deferring a sample whose tables are not loaded yet: the sampling program's time
+ * per sample with deferral on and off, in a profiler that describes no process (so every user
+ * stack is pending: deferred, or walked by frame pointers and counted), and the replay program's
+ * time per run with the collector's time per replay around it.
+ *
+ * Usage: npx tsx bench/unwind.ts [--rounds N] [--work ROUNDS] [--warmup SECONDS] [--no-write]
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,6 +25,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { DEFERRED_TRIES, Profiler } from '@firesight/native';
 import { compileFixture, NO_FRAME_POINTER_FLAGS } from '@firesight/testing/workloads';
 import { buildElfUnwindTable } from '@firesight/unwind';
 import { hasCommand, stopPeer } from './peer-process.ts';
@@ -33,6 +39,7 @@ const { values } = parseArgs({
 		rounds: { type: 'string', default: '3' },
 		work: { type: 'string', default: '3000' },
 		warmup: { type: 'string', default: '20' },
+		'no-write': { type: 'boolean', default: false },
 	},
 });
 const ROUNDS = Number(values.rounds);
@@ -111,10 +118,80 @@ const series: Record<string, Record<Measure, number[]>> = {};
 const push = (peer: string, key: Measure, v: number) =>
 	(series[peer] ??= { work: [], cpu: [], rss: [], peak: [], nsPerSample: [], samples: [], mapKiB: [], after: [] })[key].push(v);
 
+/** The summed run time and count of the given programs now. */
+const runStatsOf = (ids: Set<number>) =>
+	bpftool<BpfProg>('prog')
+		.filter((p) => ids.has(p.id))
+		.reduce((a, p) => ({ ns: a.ns + (p.run_time_ns ?? 0), cnt: a.cnt + (p.run_cnt ?? 0) }), { ns: 0, cnt: 0 });
+
+interface DeferredCost {
+	nsPerSample: number;
+	samples: number;
+	deferred: number;
+	/** Deferred samples delivered after their replays. */
+	delivered: number;
+	replayRuns: number;
+	nsPerReplay: number;
+	/** The collector's wall time per replay: the map write, the test run and the read back. */
+	usPerReplayCall: number;
+}
+
+/**
+ * One profiler that describes no process, deferral on or off, while the workload pair runs: the
+ * sampling program's time per sample, then (on) drains until every deferred sample has had its
+ * last try, timing the replays.
+ */
+async function deferredCost(deferPending: boolean): Promise<DeferredCost> {
+	const before = progIds();
+	const profiler = new Profiler({ frequency: 97, unwind: 'auto', deferPending });
+	try {
+		const mine = bpftool<BpfProg>('prog').filter((p) => !before.has(p.id));
+		const sampling = new Set(mine.filter((p) => p.type === 'perf_event').map((p) => p.id));
+		const replay = new Set(mine.filter((p) => p.type === 'syscall').map((p) => p.id));
+		const s0 = runStatsOf(sampling);
+		const r0 = runStatsOf(replay);
+		let drainMs = 0;
+		let replays = 0;
+		const drain = async () => {
+			const t = performance.now();
+			const w = await profiler.drain();
+			drainMs += performance.now() - t;
+			replays += w.replayed;
+			return w;
+		};
+		// As the collector does: the ring is emptied every 50 ms, the maps drained every second.
+		const poll = setInterval(() => deferPending && profiler.takeDeferred(), 50);
+		const drains = setInterval(() => void drain(), 1000);
+		await runWorkloadPair();
+		clearInterval(poll);
+		clearInterval(drains);
+		const s1 = runStatsOf(sampling);
+		// Each held sample is tried at every drain until its last try.
+		let w = await drain();
+		for (let i = 0; i < DEFERRED_TRIES; i++) w = await drain();
+		const r1 = runStatsOf(replay);
+		const replayRuns = r1.cnt - r0.cnt;
+		return {
+			nsPerSample: (s1.ns - s0.ns) / Math.max(1, s1.cnt - s0.cnt),
+			samples: s1.cnt - s0.cnt,
+			deferred: w.totals.unwindDeferred,
+			delivered: replays,
+			replayRuns,
+			nsPerReplay: (r1.ns - r0.ns) / Math.max(1, replayRuns),
+			// Drains without replays cost little beside: an upper bound.
+			usPerReplayCall: (drainMs * 1000) / Math.max(1, replayRuns),
+		};
+	} finally {
+		profiler.close();
+	}
+}
+
 const statsPath = '/proc/sys/kernel/bpf_stats_enabled';
 const statsBefore = readFileSync(statsPath, 'utf8').trim();
 writeFileSync(statsPath, '1');
 const available = peers.filter((p) => p.available());
+let deferOff: DeferredCost;
+let deferOn: DeferredCost;
 try {
 	for (let round = 0; round < ROUNDS; round++) {
 		for (const peer of available) {
@@ -168,6 +245,11 @@ try {
 			);
 		}
 	}
+	deferOff = await deferredCost(false);
+	deferOn = await deferredCost(true);
+	console.error(
+		`deferral off: ${deferOff.nsPerSample.toFixed(0)} ns per sample; on: ${deferOn.nsPerSample.toFixed(0)} ns, ${deferOn.deferred} deferred, ${deferOn.replayRuns} replays at ${deferOn.nsPerReplay.toFixed(0)} ns`,
+	);
 } finally {
 	writeFileSync(statsPath, statsBefore);
 	workload.cleanup();
@@ -226,6 +308,19 @@ and keeps it in its disk cache):
 | --- | --- | --- | --- |
 ${tables.join('\n')}
 
-Targets: dwarf within 2× of fp per sample; collector under 1% of a core after warm-up; RSS under 150 MB.`;
+Targets: dwarf within 2× of fp per sample; collector under 1% of a core after warm-up; RSS under 150 MB.
+
+Deferred samples (a sample taken before its process is described or its table loaded is copied, its registers,
+kernel stack and up to 16 KiB of user stack, and walked again by the same walker once the tables are in). Measured with
+a profiler that describes no process, on the same workload pair, so that every user stack is pending: with deferral
+off each is walked by frame pointers at once and counted as pending; on, each is copied into the ring, then replayed
+at each drain (the replay program, BPF_PROG_TEST_RUN) until its last try, ${DEFERRED_TRIES} drains later. These replays find no
+process and end at once but the last, which walks by frame pointers: a replay with tables walks as the sampling
+program does (its time per sample above).
+
+| | sampling program per sample | samples | deferred (delivered) | replay runs | replay program per run | collector per replay (upper bound) |
+| --- | --- | --- | --- | --- | --- | --- |
+| deferral off | ${deferOff.nsPerSample.toFixed(0)} ns | ${deferOff.samples} | — | — | — | — |
+| deferral on | ${deferOn.nsPerSample.toFixed(0)} ns (+${(deferOn.nsPerSample - deferOff.nsPerSample).toFixed(0)} ns) | ${deferOn.samples} | ${deferOn.deferred} (${deferOn.delivered}) | ${deferOn.replayRuns} | ${deferOn.nsPerReplay.toFixed(0)} ns | ${deferOn.usPerReplayCall.toFixed(1)} µs |`;
 console.log(body);
-writeResultsSection('DWARF unwinding cost', body);
+if (!values['no-write']) writeResultsSection('DWARF unwinding cost', body);
