@@ -46,11 +46,9 @@ const errors: Error[] = [];
 const children: ChildProcess[] = [];
 const tempDirs: string[] = [];
 
-/** The ports of this file's servers: the connections to them are this file's, whatever else runs on the host. */
-const ports = new Set<number>();
+/** This file's servers (127.0.0.1:port): the connections to them are this file's, whatever else runs on the host. */
+const servers = new Set<string>();
 const ended: ConnectionSummary[] = [];
-
-const portOf = (endpoint: string | null) => Number(endpoint?.slice(endpoint.lastIndexOf(':') + 1) ?? -1);
 
 /**
  * This file's connections, ended and still open: those to or from its servers' ports, and any
@@ -64,8 +62,8 @@ function ownConnections(port?: number): ConnectionSummary[] {
 	const carried = new Set(seen.filter((r) => r.path.includes(tag)).map((r) => r.connection));
 	const mine = (c: ConnectionSummary) =>
 		port === undefined
-			? ports.has(portOf(c.local)) || ports.has(portOf(c.remote)) || (c.connection !== null && carried.has(c.connection))
-			: portOf(c.local) === port || portOf(c.remote) === port;
+			? servers.has(c.local ?? '') || servers.has(c.remote ?? '') || (c.connection !== null && carried.has(c.connection))
+			: c.local === `127.0.0.1:${port}` || c.remote === `127.0.0.1:${port}`;
 	return [...ended, ...capture.connections()].filter(mine);
 }
 
@@ -75,7 +73,7 @@ const lossy = (port?: number) => ownConnections(port).filter((c) => c.losses > 0
 /** A port for one of this file's servers. */
 function serverPort(): number {
 	const port = freePort();
-	ports.add(port);
+	servers.add(`127.0.0.1:${port}`);
 	return port;
 }
 
