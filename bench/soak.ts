@@ -84,6 +84,8 @@ interface Point {
 	dbMiB: number;
 	/** Where the RSS is: V8's heap, external memory and ArrayBuffers from /metrics, the rest from smaps. */
 	parts: Parts;
+	/** V8's heap of the main thread by space (new, old, code, large object...): committed MiB. */
+	spaces: Map<string, number>;
 	cpuPercent: number;
 	drops: number;
 	windowsStored: number;
@@ -104,6 +106,27 @@ function lossCounters(text: string): Map<string, number> {
 		if (m) out.set(`hub.${m[1]}.${m[2]}`, Number(m[3]));
 	}
 	return out;
+}
+
+/**
+ * V8's committed heap by space, in MiB, from the hub's per-space gauges (v8.getHeapSpaceStatistics):
+ * the committed heap can grow while the used heap does not, and which space grows says why (new
+ * space sizing itself up, old space fragmenting, code space from code compiled at run time, large
+ * objects held).
+ */
+function heapSpacesMiB(text: string): Map<string, number> {
+	const out = new Map<string, number>();
+	for (const m of text.matchAll(/^firesight_hub_nodejs_heap_space_size_total_bytes\{space="([^"]*)"\} (\S+)/gm)) {
+		out.set(m[1]!.replaceAll('_', ' '), Number(m[2]) / 1024 / 1024);
+	}
+	return out;
+}
+
+/** The spaces worth a row or a word: those that held 1 MiB or more at some point. */
+function bigSpaces(points: readonly Point[]): string[] {
+	const names = new Set<string>();
+	for (const p of points) for (const [name, mib] of p.spaces) if (mib >= 1) names.add(name);
+	return [...names];
 }
 
 function heapUsedMiB(text: string): number {
@@ -298,6 +321,7 @@ try {
 			rssMiB: rssMiB(up.pid!)?.rss ?? 0,
 			heapMiB: heapUsedMiB(text),
 			parts: parts(up.pid!, text),
+			spaces: heapSpacesMiB(text),
 			dbMiB: databaseMiB(data),
 			cpuPercent: ((cpuNow - cpuPrev) / ((now - tPrev) / 1000)) * 100,
 			drops,
@@ -305,7 +329,14 @@ try {
 		};
 		points.push(point);
 		console.error(
-			`soak: ${point.atS.toFixed(0)} s  RSS ${point.rssMiB.toFixed(1)} MiB  heap ${point.heapMiB.toFixed(1)} MiB  malloc ${point.parts.mallocMain.toFixed(1)} + ${point.parts.mallocArenas.toFixed(1)} MiB  CPU ${point.cpuPercent.toFixed(1)}%  drops ${drops}  windows ${point.windowsStored}`,
+			`soak: ${point.atS.toFixed(0)} s  RSS ${point.rssMiB.toFixed(1)} MiB  heap ${point.heapMiB.toFixed(1)} of ${point.parts.heapTotal.toFixed(1)} MiB (${[
+				...point.spaces,
+			]
+				.filter(([, mib]) => mib >= 1)
+				.map(([name, mib]) => `${name} ${mib.toFixed(1)}`)
+				.join(
+					', ',
+				)})  malloc ${point.parts.mallocMain.toFixed(1)} + ${point.parts.mallocArenas.toFixed(1)} MiB  CPU ${point.cpuPercent.toFixed(1)}%  drops ${drops}  windows ${point.windowsStored}`,
 		);
 		cpuPrev = cpuNow;
 		tPrev = now;
@@ -327,11 +358,20 @@ try {
 	const heapFloorPerMin = slopePerMin(heapFloors, heap);
 	const list = (floors: Point[], of: (p: Point) => number) => floors.map((p) => of(p).toFixed(0)).join(', ');
 	const sign = (v: number) => `${v >= 0 ? '+' : ''}${v.toFixed(2)}`;
-	const partRows = PARTS.map(([key, what]) => {
-		const of = (p: Point) => p.parts[key];
+	const partRow = (what: string, of: (p: Point) => number) => {
 		const floors = minuteFloors(afterWarmup, of);
 		return `| ${what} | ${of(first).toFixed(1)} | ${of(end).toFixed(1)} | ${sign(slopePerMin(afterWarmup, of))} | ${list(floors, of)} | ${sign(slopePerMin(floors, of))} |`;
-	}).join('\n');
+	};
+	const spaceOf = (name: string) => (p: Point) => p.spaces.get(name) ?? 0;
+	const spaces = bigSpaces(afterWarmup);
+	const partRows = PARTS.flatMap(([key, what]) => [
+		partRow(what, (p) => p.parts[key]),
+		// V8's committed heap broken down right below it: which space grows says why it grows.
+		...(key === 'heapTotal' ? spaces.map((name) => partRow(`of which V8's ${name} space`, spaceOf(name))) : []),
+	]).join('\n');
+	const [grewMostSpace, spaceGrewBy] = spaces
+		.map((name) => [name, slopePerMin(minuteFloors(afterWarmup, spaceOf(name)), spaceOf(name))] as const)
+		.reduce((a, b) => (b[1] > a[1] ? b : a), ['none', 0] as const);
 	const [grewMost, grewBy] = PARTS.filter(([key]) => key !== 'arrayBuffers')
 		.map(
 			([key, what]) =>
@@ -344,7 +384,7 @@ try {
 				] as const,
 		)
 		.reduce((a, b) => (b[1] > a[1] ? b : a));
-	const growing = `${grewMost}, ${sign(grewBy)} MiB/min`;
+	const growing = `${grewMost}, ${sign(grewBy)} MiB/min${grewMost === PARTS[0]![1] ? `; in it, V8's ${grewMostSpace} space, ${sign(spaceGrewBy)} MiB/min` : ''}`;
 	const avgCpu = points.reduce((n, p) => n + p.cpuPercent, 0) / points.length;
 	const nonzero = [...last].filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]);
 	const every = Math.max(1, Math.round(points.length / 20));
