@@ -56,7 +56,7 @@ before(async () => {
 	port = await freePort();
 	// dd copies zeros through read(2)/write(2): most of its samples are kernel frames.
 	workloads.push(spawn('dd', ['if=/dev/zero', 'of=/dev/null', 'bs=64k'], { stdio: 'ignore' }));
-	// Node without --perf-basic-prof: its JIT code has no names, only [anon]+0x… addresses.
+	// Node without --perf-basic-prof: its JIT code has no names, only [anon] frames.
 	workloads.push(spawn(process.execPath, ['-e', 'let x = 0; for (;;) { x = (x + Math.sqrt(x + 1)) % 1e9; }'], { stdio: 'ignore' }));
 	up = await startUpHealthy(port, join(workDir, 'data'));
 	browser = await launchChromium();

@@ -19,6 +19,11 @@ test('a node process mostly in [anon] frames is found, each sample counted once'
 	assert.deepEqual(unnamedNodeProcesses(root), [{ comm: 'node', anonSamples: 50, samples: 100 }]);
 });
 
+test('[anon] frames without an address count as well', () => {
+	const root = node('all', 100, [node('node', 100, [node('uv_run', 100, [node('[anon]', 60), node('epoll_wait', 40)])])]);
+	assert.deepEqual(unnamedNodeProcesses(root), [{ comm: 'node', anonSamples: 60, samples: 100 }]);
+});
+
 test('a node process with named JavaScript is left alone', () => {
 	const root = node('all', 100, [
 		node('node', 100, [node('uv_run', 100, [node('[anon]+0x7f001000', 5), node('processRequest app.js:3', 95)])]),

@@ -6,7 +6,8 @@ export const NODE_PERF_MAP_HINT = 'start node with --perf-basic-prof --interpret
 /** Above this share of a Node process's samples under `[anon]` frames, JavaScript is unnamed. */
 export const ANON_SHARE_THRESHOLD = 0.2;
 
-const ANON_FRAME = /^\[anon\]\+0x/;
+/** `[anon]`, or `[anon]+0xADDR` as collectors named it before the address was left out. */
+const ANON_FRAME = /^\[anon\](\+0x|$)/;
 const NODE_COMM = /^(node|nodejs|node-MainThread|MainThread)$/;
 
 export interface UnnamedNodeProcess {

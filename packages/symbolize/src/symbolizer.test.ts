@@ -249,6 +249,34 @@ describe('kernel frames', () => {
 });
 
 describe('JIT frames', () => {
+	test('code in anonymous memory without a perf map is one [anon] frame, whatever its address', async () => {
+		// Node's JIT code without --perf-basic-prof: anonymous executable memory no map names.
+		const proc = spawn(process.execPath, ['-e', 'console.log(`pid=${process.pid}`); process.stdin.resume();'], {
+			stdio: ['pipe', 'pipe', 'inherit'],
+		});
+		try {
+			const pid = await new Promise<number>((resolve, reject) => {
+				proc.stdout.once('data', (d: Buffer) => resolve(Number(/pid=(\d+)/.exec(d.toString())?.[1])));
+				proc.once('exit', () => reject(new Error('node exited')));
+			});
+			const region = readFileSync(`/proc/${pid}/maps`, 'utf8')
+				.split('\n')
+				.find((l) => /^\S+ r.xp /.test(l) && l.trim().split(/\s+/).length === 5);
+			assert.ok(region !== undefined, 'an anonymous executable region');
+			const [lo, hi] = region
+				.split(' ')[0]!
+				.split('-')
+				.map((h) => BigInt(`0x${h}`)) as [bigint, bigint];
+			const s = new Symbolizer();
+			// The address stays out of the name: each one made a new frame, and a new stack, in the store.
+			const frames = s.user(pid, [lo + 0x10n, lo + (hi - lo) / 2n, hi - 0x10n]);
+			for (const f of frames) assert.deepEqual(f, { name: '[anon]', module: '', kind: 'user' });
+			assert.equal(s.stats().missNoSymbol, 3);
+		} finally {
+			proc.kill('SIGKILL');
+		}
+	});
+
 	test('a named JS function in node --perf-basic-prof', async () => {
 		const script = [
 			'function fsHotLoop(n) { let s = 0; for (let i = 0; i < n; i++) s += Math.sqrt(i); return s; }',

@@ -191,8 +191,13 @@ export class Symbolizer {
 				const module = moduleName(m);
 				out[k] = unknownFrame(module, module, ip - m.start + m.offset);
 			} else {
+				// Memory no file backs and no perf map names (a JIT's code, [heap], [stack]) is named by
+				// its region alone. Its address names nothing a reader can use and moves as the JIT
+				// recompiles; as part of the name it made each return address into JIT code a new frame,
+				// and so a new stack, for as long as such a process ran: the hub's store kept adding frame
+				// and stack rows, and filled its caches (a soak of `up`, whose own JavaScript is such code).
 				this.counters.missNoSymbol++;
-				out[k] = unknownFrame(m.path.startsWith('[') && !m.path.startsWith('[anon') ? m.path : '[anon]', '', ip);
+				out[k] = { name: m.path.startsWith('[') && !m.path.startsWith('[anon') ? m.path : '[anon]', module: '', kind: 'user' };
 			}
 		}
 		if (pending.length > 0) this.finishNames(pending, out);

@@ -2,7 +2,7 @@ import type { FlameNode } from '@firesight/profile';
 import { formatPercent } from '../../lib/format.ts';
 import { NODE_PERF_MAP_HINT, unnamedNodeProcesses } from '../../lib/node-perf-map-hint.ts';
 
-/** Says why Node's JavaScript shows as `[anon]+0x…` frames, and how to get names. */
+/** Says why Node's JavaScript shows as `[anon]` frames, and how to get names. */
 export function NodePerfMapHint({ tree }: { tree: FlameNode }) {
 	const unnamed = unnamedNodeProcesses(tree);
 	if (unnamed.length === 0) return null;
