@@ -725,7 +725,9 @@ static __always_inline void uprobe_state(struct walk_state *st, struct task_stru
 
 /*
  * The user stack of the current task walked with the unwind tables, stored by its hash; returns
- * its id, or a negative errno as bpf_get_stackid does (-EFAULT: a kernel thread, no user stack).
+ * its id, or a negative errno as bpf_get_stackid does (-EFAULT: a kernel thread, no user stack),
+ * or WALK_DEFER for a process not described yet (and, with defer_pending, for a walk that would
+ * end pending): record() defers it, or walks it without the tables (walk_undeferred).
  */
 static __always_inline __s32 walk_user(struct bpf_perf_event_data *ctx, __u32 buf, void *hashed)
 {
@@ -775,8 +777,6 @@ static __always_inline __s32 walk_user(struct bpf_perf_event_data *ctx, __u32 bu
 	if (!bpf_map_lookup_elem(&unwind_procs, &st->tgid)) {
 		/* A process the collector has not described yet: it rescans it, and walks this later. */
 		mark_unmapped(buf, st->tgid);
-		if (!defer_pending)
-			return walk_undeferred(st, hashed, true);
 		return WALK_DEFER;
 	}
 	walk(&slot);
@@ -851,12 +851,13 @@ static __always_inline int record(struct bpf_perf_event_data *ctx, bool walk, __
 			if (!st)
 				return 0;
 			/* Counted in its window when the collector has walked it again. */
-			if (defer_sample(ctx, key, st)) {
+			if (defer_pending && defer_sample(ctx, key, st)) {
 				count(buf, PROFILE_UNWIND_DEFERRED);
 				return 0;
 			}
-			count(buf, PROFILE_UNWIND_DEFER_RING_FULL);
-			key->user_stack_id = walk_undeferred(st, hashed, false);
+			if (defer_pending)
+				count(buf, PROFILE_UNWIND_DEFER_RING_FULL);
+			key->user_stack_id = walk_undeferred(st, hashed, !defer_pending);
 		}
 	}
 
