@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -109,6 +110,38 @@ test('with auth on, every door but /healthz and the login page needs the token o
 		const metrics = (await call(hub, '/metrics', { headers: bearer })).body;
 		assert.match(metrics, /firesight_hub_http_refused_total\{reason="unauthenticated"\} [1-9]/);
 		assert.match(metrics, /firesight_hub_logins_failed_total 1\b/);
+	}));
+
+test("the login form's next page: any value sends the browser to a path on this hub, written in ASCII, never a 500", () =>
+	withHub({ auth: true, loginFailuresPerMinute: 100_000 }, async (hub) => {
+		const next = fc.oneof(
+			fc.string({ unit: 'binary', maxLength: 60 }).map((s) => `/${s}`),
+			fc.string({ unit: 'binary', maxLength: 60 }),
+			fc.constantFrom(
+				'/a\nb',
+				'/\u0100',
+				'/\u0000',
+				'/\t/evil.example',
+				'/\\evil.example',
+				'//evil.example',
+				'/?q=é#ü',
+				'http://evil.example/',
+			),
+		);
+		await fc.assert(
+			fc.asyncProperty(next, fc.boolean(), async (value, right) => {
+				const answer = await call(hub, '/api/login', {
+					method: 'POST',
+					headers: { 'content-type': 'application/x-www-form-urlencoded', origin: hub.url },
+					body: new URLSearchParams({ token: right ? TOKEN : 'not-the-token', next: value }).toString(),
+				});
+				assert.equal(answer.status, 303, `${JSON.stringify(value)}: ${answer.status} ${answer.body}`);
+				const location = String(answer.headers.location);
+				assert.match(location, /^\/(?![/\\])[\x21-\x7e]*$/, JSON.stringify(value));
+				if (right) assert.equal(new URL(location, hub.url).origin, hub.url);
+			}),
+			{ numRuns: 400 },
+		);
 	}));
 
 test('wrong tokens at the login form are throttled: past the limit even the right one waits', () =>

@@ -85,9 +85,15 @@ export function refuseOpenBeyondLoopback(listenHost: string, auth: boolean): voi
 	);
 }
 
-/** Only a path on this hub, so a crafted login link cannot send the browser elsewhere. */
+/**
+ * Only a path on this hub, so a crafted login link cannot send the browser elsewhere; written in
+ * ASCII as a URL is, since a Location header refuses control characters and takes bytes past
+ * Latin-1 for something else (a `next` with one made the login answer a 500).
+ */
 export function safeNext(next: string | null | undefined): string {
-	return next && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/\\') ? next : '/';
+	if (!next || !next.startsWith('/') || next.startsWith('//') || next.startsWith('/\\')) return '/';
+	const url = new URL(next, 'http://hub.invalid');
+	return url.origin === 'http://hub.invalid' ? `${url.pathname}${url.search}${url.hash}` : '/';
 }
 
 /** Who may see what: the Host and Origin checks, and the token or a session on every door. */
