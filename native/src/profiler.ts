@@ -23,10 +23,13 @@ const ENOSPC = 28;
 const EFAULT = 14;
 
 /**
- * Deferred samples held for their tables at most (about 17 KiB each with a whole stack copy):
- * past it the newest are walked at once, as without deferral, and counted (unwindDeferQueueFull).
+ * Deferred samples held for their tables at most, in count and in bytes (a record is 1 KiB and
+ * the stack it copied, up to 16 KiB: a new process's main thread is a few KiB deep): past either,
+ * the newest are walked at once, as without deferral, and counted (unwindDeferQueueFull). A busy
+ * new process at 499 Hz defers a few hundred samples while its table is built on a busy host.
  */
-export const MAX_DEFERRED_HELD = 256;
+export const MAX_DEFERRED_HELD = 4096;
+export const MAX_DEFERRED_HELD_BYTES = 16 << 20;
 /**
  * Drains a deferred sample waits for its tables at most: a new process is described within tens
  * of milliseconds and most tables are built within a drain or two. On its last try it is walked
@@ -121,6 +124,7 @@ export class Profiler {
 	#totals = Object.fromEntries(PROFILE_COUNTERS.map((c) => [c, 0])) as Record<ProfileCounter, number>;
 	/** Samples whose walk would have ended pending, oldest first, with the drains they have waited. */
 	#held: HeldSample[] = [];
+	#heldBytes = 0;
 	/** Deferred samples walked, for the next drain's counts. */
 	#walked: { sample: DeferredSample; user: ArrayBuffer }[] = [];
 	/** Deferred samples walked at once for want of room since the last drain (unwindDeferQueueFull). */
@@ -199,8 +203,9 @@ export class Profiler {
 	 */
 	#hold(raw: RawProfiler, samples: DeferredSample[]): void {
 		for (const sample of samples) {
-			if (this.#held.length < MAX_DEFERRED_HELD) {
+			if (this.#held.length < MAX_DEFERRED_HELD && this.#heldBytes + sample.record.byteLength <= MAX_DEFERRED_HELD_BYTES) {
 				this.#held.push({ sample, tries: 0 });
+				this.#heldBytes += sample.record.byteLength;
 				continue;
 			}
 			this.#queueFull++;
@@ -219,8 +224,10 @@ export class Profiler {
 		for (const held of this.#held) {
 			held.tries++;
 			const user = raw.replayDeferred(held.sample.record, last || held.tries >= DEFERRED_TRIES);
-			if (user) this.#walked.push({ sample: held.sample, user });
-			else waiting.push(held);
+			if (user) {
+				this.#walked.push({ sample: held.sample, user });
+				this.#heldBytes -= held.sample.record.byteLength;
+			} else waiting.push(held);
 		}
 		this.#held = waiting;
 		let id = REPLAYED_STACK_ID_BASE;

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import { filterProfile, toFolded } from '@firesight/profile';
@@ -65,4 +67,51 @@ test('a program started after the sampler has whole stacks from its first second
 	else assert.ok(whole >= 0.5 * total, summary);
 	// Its first samples came before its table was in: they are the deferred ones, now whole.
 	assert.ok(deferred > 0, `no sample was deferred: ${summary}`);
+});
+
+/** Whether a process is stopped (its state in /proc/PID/stat is T). */
+const stopped = (pid: number) => /^\d+ \(.*\) T /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+
+/*
+ * The same program exec'd by a stopped shell the sampler was told to profile by pid: the walker
+ * knows the shell's mappings, not the program's, so every sample until the program is read again
+ * and its table built would end pending. The pid filter keeps the counters to this one process,
+ * so none of them may be counted as unwindTablePending, or lost: they are deferred and come back
+ * whole.
+ */
+test('a process that execs a program has whole stacks from its first samples, deferred until its table is in, none pending', async (t) => {
+	if (!skipUnlessBpf(t)) return;
+	const bin = compileFixture('split-60-40', { compiler: 'gcc', flags: [...NO_FRAME_POINTER_FLAGS, '-Wl,--build-id=none'] });
+	t.after(bin.cleanup);
+	const shell = spawn('sh', ['-c', 'kill -STOP $$; exec "$0"', bin.path], { stdio: 'ignore' });
+	const pid = shell.pid!;
+	t.after(() => void shell.kill('SIGKILL'));
+	for (const deadline = Date.now() + 10_000; !stopped(pid);) {
+		assert.ok(Date.now() < deadline, 'the shell stopped itself');
+		await sleep(10);
+	}
+	const sampler = new ProfileSampler({ frequency: FREQUENCY, pids: [pid], windowMs: Number.MAX_SAFE_INTEGER, tickMs: 0, unwind: 'auto' });
+	t.after(() => void sampler.stop());
+	await sampler.tick(); // the pid's filter and the shell's mappings are in
+	process.kill(pid, 'SIGCONT');
+	let stats = await sampler.tick();
+	for (let i = 0; i < 3; i++) {
+		await sleep(500);
+		stats = await sampler.tick();
+	}
+	const stacks = foldedStacks(toFolded(filterProfile(sampler.closeWindow(), { pids: [pid] })));
+	const user = (s: { frames: string[] }) => ';' + s.frames.filter((f) => !f.endsWith('_[k]')).join(';');
+	const total = stacks.reduce((n, s) => n + s.count, 0);
+	const whole = stacks.filter((s) => CHAIN.test(user(s))).reduce((n, s) => n + s.count, 0);
+	const cut = stacks.filter((s) => !CHAIN.test(user(s))).sort((a, b) => b.count - a.count)[0];
+	const k = stats.counters;
+	const summary = `${whole} of ${total} samples had main → run_rounds → leaf (a cut one: ${cut ? user(cut) : '(none)'}); deferred ${k.unwindDeferred}, unwindTablePending ${k.unwindTablePending}, ring full ${k.unwindDeferRingFull}, queue full ${k.unwindDeferQueueFull}, read faults ${k.unwindReadFault}`;
+	t.diagnostic(summary);
+	assert.ok(total >= 50, `only ${total} samples of a busy program: ${summary}`);
+	assert.ok(k.unwindDeferred > 0, `nothing was deferred: ${summary}`);
+	assert.equal(k.unwindTablePending, 0, summary);
+	assert.equal(k.unwindDeferRingFull + k.unwindDeferQueueFull, 0, summary);
+	// Its samples in the exec itself (the kernel's, with the shell's user stack) and in the dynamic
+	// loader before main are not main's: at most a few at this rate.
+	assert.ok(whole >= total - 3, summary);
 });
