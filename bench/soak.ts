@@ -215,8 +215,12 @@ function windowsStored(text: string): number {
 	return n;
 }
 
-/** Counters that count something shortened or unnamed rather than lost: reported, but not drops. */
-const NOT_LOSS = /\.(framesCut|miss\w+|kernelMiss|truncated)$|^hub\.window_repairs\./;
+/**
+ * Counters that count something shortened or unnamed rather than lost, or that weigh in bytes a
+ * loss another counter counts (skippedBytes: the bytes of the desyncs and parse errors): reported,
+ * but not drops.
+ */
+const NOT_LOSS = /\.(framesCut|miss\w+|kernelMiss|truncated|skippedBytes)$|^hub\.window_repairs\./;
 
 const unavailable = netnsUnavailableReason();
 if (unavailable) {
