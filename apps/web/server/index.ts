@@ -20,6 +20,7 @@ import { HubConfigError } from './hub-config-error.ts';
 import { allowedHostNames, isLoopback } from './host-check.ts';
 import { createTrpcRoute, type ApiBudget } from './trpc-route.ts';
 import { createImportRoute, markSharePage } from './share-routes.ts';
+import { requestTarget } from './request-target.ts';
 import type { ImportLimits } from '@firesight/profile';
 
 export const DEFAULT_LISTEN = { host: '127.0.0.1', port: 7300 } as const;
@@ -139,7 +140,8 @@ export async function startHub(options: HubOptions): Promise<Hub> {
 	let web: NextApp | undefined;
 
 	const onRequest = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-		const url = new URL(req.url ?? '/', 'http://hub');
+		const url = requestTarget(req);
+		if (!url) return serveText(res, 400, 'bad request target');
 		const path = url.pathname;
 		const verdict = access.check(req, path, false);
 		if (!verdict.ok) {
@@ -176,7 +178,12 @@ export async function startHub(options: HubOptions): Promise<Hub> {
 	const server: Server = tlsFiles ? createHttpsServer(tlsFiles, handler) : createServer(handler);
 	server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
 		socket.on('error', () => socket.destroy());
-		const path = new URL(req.url ?? '/', 'http://hub').pathname;
+		const target = requestTarget(req);
+		if (!target) {
+			socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+			return;
+		}
+		const path = target.pathname;
 		const verdict = access.check(req, path, true);
 		if (!verdict.ok) {
 			const [status, reason, extra] =
@@ -195,7 +202,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
 			web.upgrade(req, socket, head).catch(() => socket.destroy());
 			return;
 		}
-		socket.destroy();
+		socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
 	});
 
 	await new Promise<void>((resolveListen, reject) => {
