@@ -135,6 +135,17 @@ struct {
 	__uint(max_entries, 4096);
 } deferred SEC(".maps");
 
+/*
+ * Where a deferred sample is assembled, so that the ring gets only the stack bytes that were read
+ * (a shallow stack is a few KiB of its 16): more copies fit the ring while processes start.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct profile_deferred);
+	__uint(max_entries, 1);
+} defer_scratch SEC(".maps");
+
 /* replay_deferred's one slot: a deferred sample in, its walked user stack out. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -795,9 +806,9 @@ static __always_inline __s32 walk_user(struct bpf_perf_event_data *ctx, __u32 bu
 static __always_inline bool defer_sample(struct bpf_perf_event_data *ctx, struct profile_key *key,
 					 struct walk_state *st)
 {
-	struct profile_deferred *rec = bpf_ringbuf_reserve(&deferred, sizeof(*rec), 0);
+	__u32 zero = 0, len = 0, first;
+	struct profile_deferred *rec = bpf_map_lookup_elem(&defer_scratch, &zero);
 	__u64 sp = st->sp0;
-	__u32 len = 0, first;
 	long n;
 
 	if (!rec)
@@ -827,9 +838,13 @@ static __always_inline bool defer_sample(struct bpf_perf_event_data *ctx, struct
 			len += 4096;
 		}
 	}
+	/* Kept for the verifier, as above. */
+	asm volatile("" : "+r"(len));
+	if (len > PROFILE_DEFER_STACK_BYTES)
+		return false;
 	rec->stack_len = len;
-	bpf_ringbuf_submit(rec, BPF_RB_NO_WAKEUP);
-	return true;
+	return !bpf_ringbuf_output(&deferred, rec, __builtin_offsetof(struct profile_deferred, stack) + len,
+				   BPF_RB_NO_WAKEUP);
 }
 
 static __always_inline int record(struct bpf_perf_event_data *ctx, bool walk, __u32 buf,

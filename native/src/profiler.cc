@@ -43,8 +43,9 @@ constexpr __u32 kUnwindFiles = 16384;
 constexpr __u32 kUnmappedPids = 4096;
 // Rows and rules are written in batches of this many, so a big table needs no big key array.
 constexpr __u32 kUnwindBatch = 65536;
-// The deferred ring: 4 MiB holds about 240 copies of a sample's stack, more than a second of
-// every sample of a 2-CPU host at 97 Hz; it is read at each drain. Past it a copy is counted
+// The deferred ring: 4 MiB holds at least 240 copies of a sample's stack (each is cut after the
+// bytes it read, so more of shallow ones), more than a second of every sample of a 2-CPU host at
+// 97 Hz; it is read at each drain. Past it a copy is counted
 // (unwindDeferRingFull) and the sample kept as walked.
 constexpr __u32 kDeferredRingBytes = 4u << 20;
 // A deferred record's bytes before its stack copy: what the collector keeps of the rest.
@@ -113,10 +114,11 @@ int AppendDeferred(void *ctx, void *data, size_t size)
 {
 	auto *out = static_cast<std::vector<uint8_t> *>(ctx);
 	const auto *rec = static_cast<const struct profile_deferred *>(data);
-	if (size < sizeof(*rec))
+	// The ring holds each record cut after the stack bytes it read.
+	if (size < kDeferredHead || rec->stack_len > PROFILE_DEFER_STACK_BYTES ||
+	    size < kDeferredHead + rec->stack_len)
 		return 0;
-	AppendBytes(*out, rec,
-		    kDeferredHead + std::min<size_t>(rec->stack_len, PROFILE_DEFER_STACK_BYTES));
+	AppendBytes(*out, rec, kDeferredHead + rec->stack_len);
 	return 0;
 }
 

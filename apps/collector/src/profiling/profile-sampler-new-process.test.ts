@@ -111,6 +111,8 @@ test('a process that execs a program has whole stacks from its first samples, de
 	assert.ok(k.unwindDeferred > 0, `nothing was deferred: ${summary}`);
 	assert.equal(k.unwindTablePending, 0, summary);
 	assert.equal(k.unwindDeferRingFull + k.unwindDeferQueueFull, 0, summary);
+	// Every sample the kernel took of it is in the window: a deferred one comes back, none vanish.
+	assert.equal(total, k.samples, `${summary}; the kernel took ${k.samples}`);
 	// Its samples in the exec itself (the kernel's, with the shell's user stack) and in the dynamic
 	// loader before main are not main's: at most a few at this rate.
 	assert.ok(whole >= total - 3, summary);
