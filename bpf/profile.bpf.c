@@ -843,7 +843,8 @@ static __always_inline bool defer_sample(struct bpf_perf_event_data *ctx, struct
 	if (len > PROFILE_DEFER_STACK_BYTES)
 		return false;
 	rec->stack_len = len;
-	return !bpf_ringbuf_output(&deferred, rec, __builtin_offsetof(struct profile_deferred, stack) + len,
+	return !bpf_ringbuf_output(&deferred, rec,
+				   __builtin_offsetof(struct profile_deferred, stack) + len,
 				   BPF_RB_NO_WAKEUP);
 }
 
