@@ -2,10 +2,10 @@
  * Soak: `firesight up` for a long run (10 minutes by default) with a CPU workload, an HTTPS server
  * and client over OpenSSL, and TCP traffic between two network namespaces with nftables dropping
  * a share of the packets. Every 10 s it records the `up` process's RSS and CPU, where the RSS is
- * (V8's heap, external memory and ArrayBuffers from /metrics; malloc's arenas, other anonymous
- * memory, BPF maps and files from smaps), and the loss counters from /metrics (collectors' and
- * the hub's). The target: RSS flat after warm-up, and no
- * drops at the default rates. Writes the "Soak" section of bench/RESULTS.md.
+ * (V8's heap and its spaces, external memory and ArrayBuffers from /metrics; malloc's arenas,
+ * other anonymous memory, BPF maps and files from smaps), and the loss counters from /metrics
+ * (collectors' and the hub's). The target: RSS flat after warm-up, and no drops at the default
+ * rates. Writes the "Soak" section of bench/RESULTS.md.
  *
  * Usage: npm run soak [-- --minutes N] [-- --loss PERCENT] [-- --cpu-prof DIR] [-- --no-write]
  *
