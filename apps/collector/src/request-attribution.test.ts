@@ -113,6 +113,36 @@ test('the table grows to hold every request up to its bound; past it the oldest 
 	assert.equal(a.requestFinished(8193, 7, 'GET /', 1), 'b:8193');
 });
 
+test('past the bound the request started longest ago is forgotten, also after ids started again and many turns', () => {
+	const max = 64;
+	const a = new RequestAttribution({ boot: 'b', maxRequests: max });
+	const now = readClocks().ns;
+	// The model: ids in the order they were (last) started.
+	const order: number[] = [];
+	let x = 1; // xorshift32: the same turns every run
+	const next = (n: number) => {
+		x ^= x << 13;
+		x ^= x >>> 17;
+		x ^= x << 5;
+		return (x >>> 0) % n;
+	};
+	for (let i = 0; i < 20_000; i++) {
+		// Mostly new ids, some started again (a wrapped id is a new request: it becomes the youngest).
+		const id = order.length > 0 && next(4) === 0 ? order[next(order.length)]! : 1000 + i;
+		const at = order.indexOf(id);
+		if (at >= 0) order.splice(at, 1);
+		else if (order.length === max) order.shift();
+		order.push(id);
+		a.requestStarted(id, 7, now, 'GET /');
+	}
+	assert.equal(a.size, max);
+	assert.deepEqual(
+		order.filter((id) => a.requestFinished(id, 7, 'GET /', 1) !== `b:${id}`),
+		[],
+		'every one of the last started is known',
+	);
+});
+
 test('ids as the kernel makes them (a sequence per CPU, the CPU in the low bits) are all kept within the bound', () => {
 	const a = new RequestAttribution({ boot: 'b' });
 	const now = readClocks().ns;

@@ -81,8 +81,10 @@ const FIRST_SLOTS = 4096;
  * a Map of an object per request, kept for two windows, was most of what attribution cost the
  * collector, its garbage collection above all). A Map from request id to slot finds them: the
  * kernel's ids are a sequence per CPU with the CPU in the low bits (tls.bpf.c), so no slot can be
- * taken from the id itself without requests of different CPUs or sequences meeting in one. The
- * Map keeps ids in insertion order, so past the bound the oldest request is the first key.
+ * taken from the id itself without requests of different CPUs or sequences meeting in one. Past
+ * the bound the oldest request goes, found through a queue of slots in the order they were taken
+ * (the Map's own first key is no help there: a Map that loses its first keys one by one skips all
+ * the deleted ones on every look, which made each request past the bound cost tens of µs).
  * Times are kernel monotonic ns as numbers (exact for 104 days of uptime, then to a few ns).
  */
 class RequestTable {
@@ -104,6 +106,12 @@ class RequestTable {
 	readonly #slots = new Map<number, number>();
 	/** Free slots, taken from the end. */
 	#free: number[] = [];
+	/** Times each slot was taken: tells a queued slot from the same slot taken again since. */
+	#taken: Uint32Array;
+	/** Slots in the order they were taken, from #head on, each with its #taken then; some gone since. */
+	#queueSlot: number[] = [];
+	#queueTaken: number[] = [];
+	#head = 0;
 
 	constructor(maxRequests: number) {
 		this.maxSlots = Math.max(1, maxRequests);
@@ -116,6 +124,7 @@ class RequestTable {
 		this.slow = new Int8Array(slots);
 		this.closes = new Uint8Array(slots);
 		this.endpoint = new Array<string>(slots).fill('');
+		this.#taken = new Uint32Array(slots);
 		this.#freeFrom(0);
 	}
 
@@ -130,8 +139,11 @@ class RequestTable {
 
 	/** The slot of the request remembered longest, or -1 when there is none. */
 	oldest(): number {
-		const first = this.#slots.values().next();
-		return first.done ? -1 : first.value;
+		for (; this.#head < this.#queueSlot.length; this.#head++) {
+			const s = this.#queueSlot[this.#head]!;
+			if (this.id[s] !== 0 && this.#taken[s] === this.#queueTaken[this.#head]) return s;
+		}
+		return -1;
 	}
 
 	/** A free slot for request `id` (not remembered, and the table not at its bound), its columns to be filled. */
@@ -140,7 +152,28 @@ class RequestTable {
 		const s = this.#free.pop()!;
 		this.id[s] = id;
 		this.#slots.set(id, s);
+		this.#taken[s] = (this.#taken[s]! + 1) >>> 0;
+		// Entries passed or gone are dropped once they are most of the queue: amortized O(1) a request.
+		if (this.#queueSlot.length >= 2 * this.#slots.size + 1024) this.#compactQueue();
+		this.#queueSlot.push(s);
+		this.#queueTaken.push(this.#taken[s]!);
 		return s;
+	}
+
+	/** The queue without its gone entries, in the same order. */
+	#compactQueue(): void {
+		const slots: number[] = [];
+		const taken: number[] = [];
+		for (let i = this.#head; i < this.#queueSlot.length; i++) {
+			const s = this.#queueSlot[i]!;
+			if (this.id[s] !== 0 && this.#taken[s] === this.#queueTaken[i]) {
+				slots.push(s);
+				taken.push(this.#queueTaken[i]!);
+			}
+		}
+		this.#queueSlot = slots;
+		this.#queueTaken = taken;
+		this.#head = 0;
 	}
 
 	/** Forgets the request in slot `s` (nothing when it is free, or -1). */
