@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { describeDrop } from '@firesight/web/drop-descriptions';
 import { createNetnsPair, netnsUnavailableReason, waitForOutput, type NetnsPair } from '@firesight/testing/netns';
 import { SINK_SCRIPT, SOURCE_SCRIPT } from '@firesight/testing/tcp-peers';
 import { freePort, makeCert, startNodeServer } from '@firesight/testing/tls-peers';
@@ -216,11 +217,11 @@ function windowsStored(text: string): number {
 }
 
 /**
- * Counters that count something shortened or unnamed rather than lost, or that weigh in bytes a
- * loss another counter counts (skippedBytes: the bytes of the desyncs and parse errors): reported,
- * but not drops.
+ * Counters that are not drops, though reported: what the dashboard's drops panel does not count as
+ * lost (something cut, unnamed or only deferred), and what weighs in bytes a loss another counter
+ * counts (skippedBytes: the bytes of the desyncs and parse errors).
  */
-const NOT_LOSS = /\.(framesCut|miss\w+|kernelMiss|truncated|skippedBytes)$|^hub\.window_repairs\./;
+const notLoss = (name: string) => describeDrop(name).lost === false || /\.skippedBytes$|^hub\.window_repairs\./.test(name);
 
 const unavailable = netnsUnavailableReason();
 if (unavailable) {
@@ -231,6 +232,12 @@ if (unavailable) {
 const children: ChildProcess[] = [];
 const cleanups: (() => void)[] = [];
 let pair: NetnsPair | undefined;
+for (const signal of ['SIGINT', 'SIGTERM'] as const)
+	process.once(signal, () => {
+		console.error(`soak: ${signal}: stopping the workloads; RESULTS.md not written`);
+		cleanUp();
+		process.exit(130);
+	});
 const data = mkdtempSync(join(tmpdir(), 'firesight-soak-'));
 cleanups.push(() => rmSync(data, { recursive: true, force: true }));
 try {
@@ -319,7 +326,7 @@ try {
 		loads.push(loadavg()[0]!);
 		lastText = text;
 		last = lossCounters(text);
-		const drops = [...last].filter(([name]) => !NOT_LOSS.test(name)).reduce((n, [, v]) => n + v, 0);
+		const drops = [...last].filter(([name]) => !notLoss(name)).reduce((n, [, v]) => n + v, 0);
 		const point = {
 			atS: (now - t0) / 1000,
 			rssMiB: rssMiB(up.pid!)?.rss ?? 0,
@@ -428,7 +435,13 @@ ${table}
 	else console.error(`soak: a CPU profile of up is in ${CPU_PROF}; RESULTS.md not written (the profiler's cost is in these figures)`);
 	console.error(body);
 } finally {
+	cleanUp();
+}
+
+/** Ends the workloads and `up`, and removes the namespaces and files: also on Ctrl-C. */
+function cleanUp(): void {
 	for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
 	pair?.remove();
-	for (const c of cleanups) c();
+	pair = undefined;
+	for (const c of cleanups.splice(0)) c();
 }
