@@ -137,10 +137,12 @@ struct {
 
 /*
  * Where a deferred sample is assembled, so that the ring gets only the stack bytes that were read
- * (a shallow stack is a few KiB of its 16): more copies fit the ring while processes start.
+ * (a shallow stack is a few KiB of its 64): more copies fit the ring while processes start. A
+ * slot per CPU, indexed by the CPU: a per-CPU map's values are limited to 32 KiB. Its size is
+ * set at load to the number of possible CPUs.
  */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);
 	__type(value, struct profile_deferred);
 	__uint(max_entries, 1);
@@ -806,8 +808,8 @@ static __always_inline __s32 walk_user(struct bpf_perf_event_data *ctx, __u32 bu
 static __always_inline bool defer_sample(struct bpf_perf_event_data *ctx, struct profile_key *key,
 					 struct walk_state *st)
 {
-	__u32 zero = 0, len = 0, first;
-	struct profile_deferred *rec = bpf_map_lookup_elem(&defer_scratch, &zero);
+	__u32 cpu = bpf_get_smp_processor_id(), len = 0, first;
+	struct profile_deferred *rec = bpf_map_lookup_elem(&defer_scratch, &cpu);
 	__u64 sp = st->sp0;
 	long n;
 

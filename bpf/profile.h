@@ -99,12 +99,13 @@ enum profile_counter {
 };
 
 /*
- * Bytes of user stack a deferred sample keeps, from its stack pointer up: twice perf's default
- * for --call-graph dwarf (8 KiB), as the walk must reach the outermost frame, not only most of
- * the stack, and a copy is taken only in the first tens of milliseconds of a process or a mapping.
- * Less is kept where the stack's mapping ends sooner.
+ * Bytes of user stack a deferred sample keeps, from its stack pointer up: about the most perf's
+ * --call-graph dwarf takes (65528), as the walk must reach the outermost frame, not only most of
+ * the stack (a Node server's stack is often deeper than 16 KiB), and a copy is taken only in the
+ * first tens of milliseconds of a process or a mapping. Less is kept where the stack's mapping
+ * ends sooner, and the ring holds only what was kept.
  */
-#define PROFILE_DEFER_STACK_BYTES 16384
+#define PROFILE_DEFER_STACK_BYTES 65536
 
 /*
  * One deferred sample, as the ring holds it and as the replay program reads it back: what the

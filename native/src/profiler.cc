@@ -43,11 +43,11 @@ constexpr __u32 kUnwindFiles = 16384;
 constexpr __u32 kUnmappedPids = 4096;
 // Rows and rules are written in batches of this many, so a big table needs no big key array.
 constexpr __u32 kUnwindBatch = 65536;
-// The deferred ring: 4 MiB holds at least 240 copies of a sample's stack (each is cut after the
-// bytes it read, so more of shallow ones), more than a second of every sample of a 2-CPU host at
-// 97 Hz; it is read at each drain. Past it a copy is counted
+// The deferred ring: 8 MiB holds at least 120 copies of a sample's stack (each is cut after the
+// bytes it read, so many more of shallow ones), more than half a second of every sample of a 2-CPU
+// host at 97 Hz; it is read every 50 ms and at each drain. Past it a copy is counted
 // (unwindDeferRingFull) and the sample kept as walked.
-constexpr __u32 kDeferredRingBytes = 4u << 20;
+constexpr __u32 kDeferredRingBytes = 8u << 20;
 // A deferred record's bytes before its stack copy: what the collector keeps of the rest.
 constexpr size_t kDeferredHead = offsetof(struct profile_deferred, stack);
 
@@ -556,6 +556,8 @@ private:
 		if (fp)
 			return;
 		bpf_map__set_max_entries(skel_->maps.deferred, kDeferredRingBytes);
+		if (int cpus = libbpf_num_possible_cpus(); cpus > 0)
+			bpf_map__set_max_entries(skel_->maps.defer_scratch, cpus);
 		bpf_map__set_max_entries(skel_->maps.unwind_rows, unwind_rows);
 		bpf_map__set_max_entries(skel_->maps.unwind_rules, unwind_rules);
 		bpf_map__set_max_entries(skel_->maps.unwind_files, kUnwindFiles);

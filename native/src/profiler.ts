@@ -24,7 +24,7 @@ const EFAULT = 14;
 
 /**
  * Deferred samples held for their tables at most, in count and in bytes (a record is 1 KiB and
- * the stack it copied, up to 16 KiB: a new process's main thread is a few KiB deep): past either,
+ * the stack it read, up to 64 KiB: a new process's main thread is a few KiB deep): past either,
  * the newest are walked at once, as without deferral, and counted (unwindDeferQueueFull). A busy
  * new process at 499 Hz defers a few hundred samples while its table is built on a busy host.
  */
@@ -71,7 +71,7 @@ export interface ProfilerOptions {
 	unwindProcesses?: number;
 	/**
 	 * 'dwarf' and 'auto': a sample whose walk would end for want of a table not loaded yet (its
-	 * process not described yet, a table being built) is copied (registers and up to 16 KiB of
+	 * process not described yet, a table being built) is copied (registers and up to 64 KiB of
 	 * user stack) and walked again at later drains, once the caller has loaded the tables (as a
 	 * ProcessUnwinding does): it is delivered then, whole. Off, it is walked at once and cut
 	 * there (unwindTablePending).
