@@ -221,7 +221,8 @@ function windowsStored(text: string): number {
  * lost (something cut, unnamed or only deferred), and what weighs in bytes a loss another counter
  * counts (skippedBytes: the bytes of the desyncs and parse errors).
  */
-const notLoss = (name: string) => describeDrop(name).lost === false || /\.skippedBytes$|^hub\.window_repairs\./.test(name);
+const notLoss = (name: string) =>
+	describeDrop(name.slice(name.indexOf('/') + 1)).lost === false || /\.skippedBytes$|^hub\.window_repairs\./.test(name);
 
 const unavailable = netnsUnavailableReason();
 if (unavailable) {
