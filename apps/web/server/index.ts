@@ -176,8 +176,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
 	};
 	// One handler either way: TLS changes the transport, not who may see what.
 	const server: Server = tlsFiles ? createHttpsServer(tlsFiles, handler) : createServer(handler);
-	server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-		socket.on('error', () => socket.destroy());
+	const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
 		const target = requestTarget(req);
 		if (!target) {
 			socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
@@ -203,6 +202,17 @@ export async function startHub(options: HubOptions): Promise<Hub> {
 			return;
 		}
 		socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+	};
+	// An 'upgrade' listener that throws is an uncaught exception that ends the whole hub: one bad
+	// handshake costs its own socket, as one bad request costs its own response in `handler`.
+	server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+		socket.on('error', () => socket.destroy());
+		try {
+			onUpgrade(req, socket, head);
+		} catch (err) {
+			log(`upgrade ${req.url}: ${(err as Error).stack ?? err}`);
+			socket.destroy();
+		}
 	});
 
 	await new Promise<void>((resolveListen, reject) => {
