@@ -737,6 +737,29 @@ static __always_inline void uprobe_state(struct walk_state *st, struct task_stru
 }
 
 /*
+ * The state a walk starts in, once its registers (pc, sp, bp, r11) and uprobe state are set: one
+ * place for a sample and a replay, so the two walks of one sample cannot start apart. The start
+ * is kept (pc0...) for a sample deferred later.
+ */
+static __always_inline void walk_reset(struct walk_state *st, __u32 tgid, __u32 buf, bool replay)
+{
+	st->pc0 = st->pc;
+	st->sp0 = st->sp;
+	st->bp0 = st->bp;
+	st->r11_known0 = st->r11_known;
+	st->tgid = tgid;
+	st->buf = buf;
+	st->exact_pc = 1;
+	st->reliable = 1;
+	st->pending = 0;
+	st->guessed = 0;
+	st->counted = 0;
+	st->vma_asked = 0;
+	st->replay = replay;
+	st->stack.nr = 0;
+}
+
+/*
  * The user stack of the current task walked with the unwind tables, stored by its hash; returns
  * its id, or a negative errno as bpf_get_stackid does (-EFAULT: a kernel thread, no user stack),
  * or WALK_DEFER for a process not described yet (and, with defer_pending, for a walk that would
@@ -773,20 +796,7 @@ static __always_inline __s32 walk_user(struct bpf_perf_event_data *ctx, __u32 bu
 		st->bp = BPF_CORE_READ(regs, bp);
 	}
 	uprobe_state(st, task, !user_mode);
-	st->pc0 = st->pc;
-	st->sp0 = st->sp;
-	st->bp0 = st->bp;
-	st->r11_known0 = st->r11_known;
-	st->tgid = bpf_get_current_pid_tgid() >> 32;
-	st->buf = buf;
-	st->exact_pc = 1;
-	st->reliable = 1;
-	st->pending = 0;
-	st->guessed = 0;
-	st->counted = 0;
-	st->vma_asked = 0;
-	st->replay = 0;
-	st->stack.nr = 0;
+	walk_reset(st, bpf_get_current_pid_tgid() >> 32, buf, false);
 	if (!bpf_map_lookup_elem(&unwind_procs, &st->tgid)) {
 		/* A process the collector has not described yet: it rescans it, and walks this later. */
 		mark_unmapped(buf, st->tgid);
@@ -967,16 +977,7 @@ int replay_deferred(void *ctx)
 	/* The task's return instances are gone by now: uretprobe trampolines stay as they are. */
 	st->uretprobe_trampoline = 0;
 	st->return_instance = 0;
-	st->tgid = rp->rec.pid;
-	st->buf = active_buf ? 1 : 0;
-	st->exact_pc = 1;
-	st->reliable = 1;
-	st->pending = 0;
-	st->guessed = 0;
-	st->counted = 0;
-	st->vma_asked = 0;
-	st->replay = 1;
-	st->stack.nr = 0;
+	walk_reset(st, rp->rec.pid, active_buf ? 1 : 0, true);
 	if (!bpf_map_lookup_elem(&unwind_procs, &st->tgid)) {
 		if (!rp->last_try) {
 			rp->status = PROFILE_REPLAY_PENDING;
