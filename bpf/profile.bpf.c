@@ -999,7 +999,11 @@ int replay_deferred(void *ctx)
 			return 0;
 		}
 	}
-	count_end(st, true);
+	/* Gone undescribed: however its guessed walk ended (pending, a fault), no table could help. */
+	if (rp->exited && (st->pending || walk_pending(st)))
+		count(st->buf, PROFILE_UNWIND_PROCESS_EXITED);
+	else
+		count_end(st, true);
 	rp->nr = st->stack.nr < UNWIND_MAX_DEPTH ? st->stack.nr : UNWIND_MAX_DEPTH;
 	bpf_probe_read_kernel(rp->ips, sizeof(rp->ips), st->stack.ips);
 	rp->status = PROFILE_REPLAY_DONE;

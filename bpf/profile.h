@@ -95,6 +95,13 @@ enum profile_counter {
 	 * name and one slot carry it end to end.
 	 */
 	PROFILE_UNWIND_DEFER_QUEUE_FULL,
+	/*
+	 * A deferred sample of a process that exited before the collector could read its mappings
+	 * (most often a program that ran for less than the poll for new processes): walked on its
+	 * last try by frame pointers, as a pending one, but its code could never have been described,
+	 * nor its frames named. Counted in place of PROFILE_UNWIND_TABLE_PENDING.
+	 */
+	PROFILE_UNWIND_PROCESS_EXITED,
 	PROFILE_COUNTER_MAX,
 };
 
@@ -147,7 +154,7 @@ struct profile_replay {
 	__u32 last_try; /* walk and count even if still pending, as the sample would have been */
 	__u32 status;	/* enum profile_replay_status */
 	__u32 nr;	/* user ips in ips, leaf first */
-	__u32 __pad;
+	__u32 exited;	/* on the last try: the process is gone (PROFILE_UNWIND_PROCESS_EXITED) */
 	__u64 ips[PROFILE_MAX_STACK_DEPTH];
 };
 

@@ -21,7 +21,7 @@ export interface RawProfiler {
 	/** Deferred records taken out of the kernel's ring now; empty while a drain runs. */
 	takeDeferred(): ArrayBuffer;
 	/** The walked user ips (u64, leaf first) of a deferred record, or null while its tables are not in (never on the last try). */
-	replayDeferred(record: Uint8Array, lastTry: boolean): ArrayBuffer | null;
+	replayDeferred(record: Uint8Array, lastTry: boolean, exited: boolean): ArrayBuffer | null;
 	close(): void;
 }
 

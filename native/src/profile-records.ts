@@ -29,6 +29,7 @@ export const PROFILE_COUNTERS = [
 	'unwindDeferred',
 	'unwindDeferRingFull',
 	'unwindDeferQueueFull',
+	'unwindProcessExited',
 ] as const;
 export type ProfileCounter = (typeof PROFILE_COUNTERS)[number];
 

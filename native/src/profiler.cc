@@ -451,15 +451,18 @@ public:
 		return out;
 	}
 
-	// replayDeferred(record: a drained deferred record, lastTry) -> ArrayBuffer of the walked
-	// user ips (u64, leaf first), or null while its tables are still not in (never on the last
-	// try). Runs the walker on the record's stack copy (replay_deferred). Main thread.
+	// replayDeferred(record: a drained deferred record, lastTry, exited) -> ArrayBuffer of the
+	// walked user ips (u64, leaf first), or null while its tables are still not in (never on the
+	// last try). exited: the process is gone, so a pending end is counted as
+	// unwindProcessExited. Runs the walker on the record's stack copy (replay_deferred). Main
+	// thread.
 	Napi::Value ReplayDeferred(const Napi::CallbackInfo &info)
 	{
 		Napi::Env env = info.Env();
 		RequireUnwind(env);
 		Napi::Uint8Array bytes = info[0].As<Napi::Uint8Array>();
 		bool last_try = info[1].As<Napi::Boolean>().Value();
+		bool exited = info[2].As<Napi::Boolean>().Value();
 		struct profile_replay *rp = replay_.get();
 		if (bytes.ByteLength() < kDeferredHead ||
 		    bytes.ByteLength() > sizeof(struct profile_deferred))
@@ -469,6 +472,7 @@ public:
 		if (rp->rec.stack_len != bytes.ByteLength() - kDeferredHead)
 			throw NativeError(env, "deferred record", EINVAL);
 		rp->last_try = last_try;
+		rp->exited = last_try && exited;
 		int fd = bpf_map__fd(skel_->maps.replay);
 		__u32 zero = 0;
 		if (bpf_map_update_elem(fd, &zero, rp, BPF_ANY))

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { loadAddon, type RawProfiler } from './addon.ts';
 import { checkBpfPrerequisites, NativeError, toNativeError } from './native-error.ts';
 import {
@@ -209,7 +210,7 @@ export class Profiler {
 				continue;
 			}
 			this.#queueFull++;
-			this.#walked.push({ sample, user: raw.replayDeferred(sample.record, true)! });
+			this.#walked.push({ sample, user: raw.replayDeferred(sample.record, true, false)! });
 		}
 	}
 
@@ -221,9 +222,19 @@ export class Profiler {
 	 */
 	#replay(raw: RawProfiler, counts: StackCount[], stacks: Map<number, bigint[]>, last: boolean): number {
 		const waiting: HeldSample[] = [];
+		const gone = new Map<number, boolean>();
 		for (const held of this.#held) {
 			held.tries++;
-			const user = raw.replayDeferred(held.sample.record, last || held.tries >= DEFERRED_TRIES);
+			const lastTry = last || held.tries >= DEFERRED_TRIES;
+			// A process gone by its last try was never to be described (most often it exited before
+			// its maps could be read): its samples end as unwindProcessExited, not as the walker's miss.
+			const { pid } = held.sample;
+			let exited = false;
+			if (lastTry) {
+				exited = gone.get(pid) ?? !existsSync(`/proc/${pid}`);
+				gone.set(pid, exited);
+			}
+			const user = raw.replayDeferred(held.sample.record, lastTry, exited);
 			if (user) {
 				this.#walked.push({ sample: held.sample, user });
 				this.#heldBytes -= held.sample.record.byteLength;

@@ -47,7 +47,7 @@ export const DROP_DESCRIPTIONS: Readonly<Record<string, DropDescription>> = {
 	},
 	'profile.unwindTablePending': {
 		meaning:
-			'User stacks cut short: the unwind tables they needed were not loaded yet, and were still not when the sample was walked again (a process that exited before it was read)',
+			'User stacks cut short: the unwind tables they needed were not loaded yet, and were still not when the sample was walked again (a table still being built)',
 		per: 'samples',
 	},
 	'profile.unwindDeferred': {
@@ -62,6 +62,12 @@ export const DROP_DESCRIPTIONS: Readonly<Record<string, DropDescription>> = {
 	'profile.unwindDeferQueueFull': {
 		meaning:
 			'Samples taken before their unwind tables were loaded, walked at once for want of room in the collector to hold them: where they were cut, that is counted as unwindTablePending',
+		per: 'samples',
+		lost: false,
+	},
+	'profile.unwindProcessExited': {
+		meaning:
+			'User stacks walked by frame pointers only, possibly cut: the process exited before its memory map could be read (a program that ran for a few milliseconds), so neither its unwind tables nor its symbols could be (its frames count as missNoProcess)',
 		per: 'samples',
 		lost: false,
 	},

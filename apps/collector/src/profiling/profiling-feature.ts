@@ -22,6 +22,8 @@ const UNWIND_ENDS = [
 	'unwindTablePending',
 	'unwindDeferRingFull',
 	'unwindDeferQueueFull',
+	// Not the walker's miss: the process exited before it could be read (its frames go unnamed too).
+	'unwindProcessExited',
 	// Not lost: walked again once their tables were in. Shown so the deferral can be seen working.
 	'unwindDeferred',
 ] as const;
