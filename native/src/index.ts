@@ -2,6 +2,7 @@ export {
 	Profiler,
 	DEFAULT_UNWIND_PROCESSES,
 	DEFERRED_TRIES,
+	DEFERRED_MAX_TRIES,
 	DEFAULT_UNWIND_ROWS,
 	MAX_PIDS,
 	type ProfilerOptions,

@@ -37,6 +37,12 @@ export const MAX_DEFERRED_HELD_BYTES = 16 << 20;
  * as it would have been at the sample, and counted where it ends (unwindTablePending).
  */
 export const DEFERRED_TRIES = 8;
+/**
+ * Drains a deferred sample waits at most while its process's tables are still on their way
+ * (`tablesComing`): on a busy host, at start, building node's table alone can take longer than
+ * DEFERRED_TRIES drains.
+ */
+export const DEFERRED_MAX_TRIES = 120;
 /** A deferred sample the collector holds, and the drains it has waited for its tables. */
 interface HeldSample {
 	sample: DeferredSample;
@@ -130,6 +136,11 @@ export class Profiler {
 	#walked: { sample: DeferredSample; user: ArrayBuffer }[] = [];
 	/** Deferred samples walked at once for want of room since the last drain (unwindDeferQueueFull). */
 	#queueFull = 0;
+	/**
+	 * Whether the tables of a process are still being read, built or loaded (as a ProcessUnwinding
+	 * knows): its deferred samples then wait past DEFERRED_TRIES drains, up to DEFERRED_MAX_TRIES.
+	 */
+	tablesComing: (pid: number) => boolean = () => false;
 
 	constructor(options: ProfilerOptions = {}) {
 		this.frequency = options.frequency ?? 97;
@@ -225,7 +236,7 @@ export class Profiler {
 		const gone = new Map<number, boolean>();
 		for (const held of this.#held) {
 			held.tries++;
-			const lastTry = last || held.tries >= DEFERRED_TRIES;
+			const lastTry = last || held.tries >= DEFERRED_MAX_TRIES || (held.tries >= DEFERRED_TRIES && !this.tablesComing(held.sample.pid));
 			// A process gone by its last try was never to be described (most often it exited before
 			// its maps could be read): its samples end as unwindProcessExited, not as the walker's miss.
 			const { pid } = held.sample;

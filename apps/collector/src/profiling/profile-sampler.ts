@@ -83,7 +83,10 @@ export class ProfileSampler extends EventEmitter<Events> {
 		// The tables are loaded here (ProcessUnwinding): a stack walked before they are is walked again once they are.
 		this.#profiler = new Profiler({ frequency: options.frequency, pids: options.pids ?? [], unwind, deferPending: unwind !== 'fp' });
 		if (unwind !== 'fp') {
-			this.unwinding = new ProcessUnwinding(this.#profiler, options.unwinding);
+			const unwinding = new ProcessUnwinding(this.#profiler, options.unwinding);
+			this.unwinding = unwinding;
+			// A sample waits for tables still on their way, rather than for a count of drains only.
+			this.#profiler.tablesComing = (pid) => unwinding.tracker.loading(pid);
 			for (const pid of options.pids ?? []) this.unwinding.tracker.track(pid);
 			this.unwinding.pollUnmapped(() => {
 				// Samples deferred meanwhile move out of the kernel's ring as often as new processes are looked for.

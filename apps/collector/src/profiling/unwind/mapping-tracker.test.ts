@@ -113,6 +113,38 @@ test('one table per file, shared by every process that maps it, each with its ow
 	assert.deepEqual(s.tracker.stats(), { processes: 2, files: 2, tables: 2, rows: 200, queued: 0, deferred: 0 });
 });
 
+test('a process is loading while its maps are queued or a table of its files is being built or loaded', async (t) => {
+	const s = setup();
+	t.after(s.cleanup);
+	s.maps(10, prog(0x400000) + lib(0x7f0000001000));
+	s.maps(11, lib(0x7e0000001000));
+	assert.equal(s.tracker.loading(10), false, 'not asked for yet');
+	s.tracker.track(10);
+	assert.equal(s.tracker.loading(10), true, 'queued to be read');
+	await s.idle();
+	assert.equal(s.builds.length, 2);
+	assert.equal(s.tracker.loading(10), true, 'its tables are being built');
+	s.builds[0]!.finish(s.table('b-prog'));
+	for (let i = 0; i < 5; i++) await s.idle();
+	assert.equal(s.target.loads.length, 1, 'the first table is in');
+	assert.equal(s.tracker.loading(10), true, 'one of its tables is still being built');
+	s.builds[1]!.finish(s.table('b-libx'));
+	await s.tracker.settled();
+	assert.equal(s.tracker.loading(10), false, 'both tables are in');
+	// Another process mapping a loaded file: nothing to wait for once read.
+	s.tracker.track(11);
+	await s.tracker.settled();
+	assert.equal(s.tracker.loading(11), false);
+	// A process gone before it was read is not loading: nothing is coming for it.
+	s.exit(10);
+	s.tracker.forget(10);
+	s.maps(12, prog(0x400000));
+	s.tracker.track(12);
+	s.exit(12);
+	await s.tracker.settled();
+	assert.equal(s.tracker.loading(12), false);
+});
+
 test('a big table waits, described as pending under its id, until the walker wants it; then it is built and loaded once', async (t) => {
 	const s = setup();
 	t.after(s.cleanup);

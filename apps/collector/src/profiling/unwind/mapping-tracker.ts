@@ -198,6 +198,19 @@ export class MappingTracker {
 		}
 	}
 
+	/**
+	 * Whether what the walker needs of this process is still on its way: its maps are queued to be
+	 * read, or a table of a file it maps is being built or waits to be loaded. Its deferred samples
+	 * are worth holding until it is not.
+	 */
+	loading(pid: number): boolean {
+		if (this.#queue.has(pid)) return true;
+		const p = this.#processes.get(pid);
+		if (p === undefined) return false;
+		for (const f of p.files) if (f.state === 'building') return true;
+		return false;
+	}
+
 	/** Processes and files held now, for /metrics and tests. */
 	stats(): { processes: number; files: number; tables: number; rows: number; queued: number; deferred: number } {
 		let tables = 0;
