@@ -28,9 +28,17 @@ async function hubWithToken(t: { after(fn: () => Promise<void> | void): void }, 
 	return hub;
 }
 
-/** Starts `firesight collector`, collecting what it says on stderr. */
-function startCollector(args: string[]) {
-	const child = spawn(process.execPath, [BIN, 'collector', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Starts `firesight collector`, collecting what it says on stderr. Its spool is its own: the
+ * default one is the host's, where an earlier run may have left messages to send.
+ */
+function startCollector(t: { after(fn: () => void): void }, args: string[]) {
+	const spool = mkdtempSync(join(tmpdir(), 'firesight-collector-auth-spool-'));
+	const child = spawn(process.execPath, [BIN, 'collector', '--spool', spool, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+	t.after(() => {
+		child.kill('SIGKILL');
+		rmSync(spool, { recursive: true, force: true });
+	});
 	let stderr = '';
 	child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
 	const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -40,8 +48,7 @@ function startCollector(args: string[]) {
 test('a collector whose token the hub refuses stops with a clear message and exit code 3', async (t) => {
 	if (!skipUnlessBpf(t)) return;
 	const hub = await hubWithToken(t, 'the-right-token');
-	const collector = startCollector(['--hub', hub.url, '--token', 'a-wrong-token', '--window', '1s']);
-	t.after(() => void collector.child.kill('SIGKILL'));
+	const collector = startCollector(t, ['--hub', hub.url, '--token', 'a-wrong-token', '--window', '1s']);
 	const code = await Promise.race([
 		collector.exited,
 		new Promise<never>((_, reject) =>
@@ -63,8 +70,7 @@ test('a collector whose token the hub refuses stops with a clear message and exi
 test('with --retry-auth, a refused collector keeps trying until it is stopped', async (t) => {
 	if (!skipUnlessBpf(t)) return;
 	const hub = await hubWithToken(t, 'the-right-token');
-	const collector = startCollector(['--hub', hub.url, '--token', 'a-wrong-token', '--window', '1s', '--retry-auth']);
-	t.after(() => void collector.child.kill('SIGKILL'));
+	const collector = startCollector(t, ['--hub', hub.url, '--token', 'a-wrong-token', '--window', '1s', '--retry-auth']);
 	// The hub counts each refused attempt: wait until it has seen several.
 	const deadline = Date.now() + 90_000;
 	for (let refused = 0; refused < 3; await new Promise((r) => setTimeout(r, 200))) {
