@@ -106,29 +106,33 @@ function startCollector(t: TestContext, hub: Hub, token: string, host: string): 
 	return { child, exited, stderr: () => stderr };
 }
 
-/** Waits until the collector's programs are loaded (the profiler's among them) and returns what it holds. */
-async function attached(c: RunningCollector): Promise<BpfIds> {
-	let ids = heldBy(c.child.pid!);
+/**
+ * Waits until every feature of the collector has started (its first live stats name them: they go
+ * out once the last has attached), with the profiler's programs loaded, and returns what it holds.
+ */
+async function attached(c: RunningCollector, hub: Hub, host: string): Promise<BpfIds> {
 	await until(
-		() => `programs of collector ${c.child.pid} loaded (stderr: ${c.stderr()})`,
+		() => `the features of collector ${c.child.pid} started (stderr: ${c.stderr()})`,
 		() => {
 			if (c.child.exitCode !== null) throw new Error(`collector exited: ${c.stderr()}`);
-			ids = heldBy(c.child.pid!);
-			const progs = loaded().progs;
-			// do_sample walks frame pointers (--unwind fp); do_sample_walk is the table walker (auto, the default).
-			return [...ids.progs].some((id) => /^do_sample/.test(progs.get(id) ?? '')) && ids.links.size > 0 && ids.maps.size > 0;
+			return hub.state.hosts().some((h) => h.host === host && h.features !== undefined);
 		},
 	);
-	// The rest of the features attach in the same start: read again once it has settled.
-	await new Promise((r) => setTimeout(r, 2_000));
-	return heldBy(c.child.pid!);
+	const ids = heldBy(c.child.pid!);
+	const progs = loaded().progs;
+	// do_sample walks frame pointers (--unwind fp); do_sample_walk is the table walker (auto, the default).
+	assert.ok(
+		[...ids.progs].some((id) => /^do_sample/.test(progs.get(id) ?? '')) && ids.links.size > 0 && ids.maps.size > 0,
+		`the profiler's programs loaded: ${JSON.stringify({ progs: [...ids.progs].map((id) => progs.get(id)), links: ids.links.size })}`,
+	);
+	return ids;
 }
 
 for (const signal of ['SIGKILL', 'SIGTERM', 'SIGINT'] as const) {
 	test(`after ${signal} of a collector, no program, map or link of its is left in the kernel`, { skip, timeout: 300_000 }, async (t) => {
 		const { hub, token } = await startedHub(t);
 		const collector = startCollector(t, hub, token, `lifecycle-${signal.toLowerCase()}`);
-		const ids = await attached(collector);
+		const ids = await attached(collector, hub, `lifecycle-${signal.toLowerCase()}`);
 		assert.ok(
 			ids.progs.size + ids.links.size >= 3,
 			`the collector holds programs and links: ${JSON.stringify({ progs: ids.progs.size, links: ids.links.size })}`,
@@ -153,7 +157,7 @@ test(
 		const { hub, token } = await startedHub(t);
 		const first = startCollector(t, hub, token, 'lifecycle-first');
 		const second = startCollector(t, hub, token, 'lifecycle-second');
-		const [a, b] = await Promise.all([attached(first), attached(second)]);
+		const [a, b] = await Promise.all([attached(first, hub, 'lifecycle-first'), attached(second, hub, 'lifecycle-second')]);
 		for (const kind of ['progs', 'maps', 'links'] as const) {
 			assert.deepEqual(
 				[...a[kind]].filter((id) => b[kind].has(id)),
