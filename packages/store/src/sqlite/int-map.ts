@@ -52,6 +52,12 @@ export class IntMap {
 		}
 	}
 
+	/** Forgets every key; the arrays keep their size. */
+	clear(): void {
+		this.#keys.fill(-1);
+		this.#size = 0;
+	}
+
 	#grow(): void {
 		const keys = this.#keys;
 		const values = this.#values;

@@ -110,40 +110,24 @@ export class ProfileInserter {
 
 	/** The stack of these database frame ids, stored on first use. */
 	#stackId(h: HostCache, ids: Int32Array, length: number, usedMs: number): number {
-		let node = h.stacks;
-		for (let i = 0; i < length; i++) {
-			const f = ids[i]!;
-			node.next ??= new Map();
-			let child = node.next.get(f);
-			if (child === undefined) {
-				child = { id: -1, lastMs: 0, next: undefined };
-				node.next.set(f, child);
-				this.#caches.nodes++;
-			}
-			node = child;
-		}
-		if (node.id < 0) {
+		const stacks = this.#caches.stacks;
+		let r = stacks.find(h.id, ids, length);
+		if (r < 0) {
 			const blob = encodeStack(ids, length);
 			const inserted = this.#stmt.stackInsert.get(h.id, blob, usedMs);
-			if (inserted) {
-				node.id = inserted.id;
-				node.lastMs = usedMs;
-			} else {
+			if (inserted) r = stacks.add(h.id, inserted.id, usedMs, ids, length);
+			else {
+				// Stored before the caches last started over.
 				const row = this.#stmt.stackGet.get(h.id, blob)!;
-				node.id = row.id;
-				node.lastMs = row.last_ms;
-			}
-			if (!this.#caches.stackFrames.has(node.id)) {
-				const indices = new Array<number>(length);
-				for (let i = 0; i < length; i++) indices[i] = this.#caches.frameIndexOf(ids[i]!)!;
-				this.#caches.stackFrames.set(node.id, indices);
+				r = stacks.add(h.id, row.id, row.last_ms, ids, length);
 			}
 		}
-		if (usedMs > node.lastMs + STACK_TOUCH_MS || node.lastMs === 0) {
-			this.#stmt.stackTouch.run(usedMs, node.id);
-			node.lastMs = usedMs;
+		const lastMs = stacks.lastMs(r);
+		if (usedMs > lastMs + STACK_TOUCH_MS || lastMs === 0) {
+			this.#stmt.stackTouch.run(usedMs, stacks.id(r));
+			stacks.setLastMs(r, usedMs);
 		}
-		return node.id;
+		return stacks.id(r);
 	}
 
 	#commId(h: HostCache, comm: string): number {
@@ -169,6 +153,7 @@ export class ProfileInserter {
 				cached = { id: found.id, lastMs: found.last_ms };
 			}
 			h.labels.set(key, cached);
+			this.#caches.labels++;
 		}
 		if (usedMs > cached.lastMs + STACK_TOUCH_MS) {
 			this.#stmt.labelTouch.run(usedMs, cached.id);

@@ -144,8 +144,11 @@ export async function queryProfile(db: Database.Database, caches: ProfileCaches,
 		}
 		// In the same slice as the load: the caches' indices hold only until they next start over.
 		for (const id of chunk) {
-			const shared = caches.stackFrames.get(id);
-			if (shared !== undefined) stackOf.set(id, shared.map(localFrame));
+			const shared = caches.stackFrameIndices(id);
+			if (shared !== undefined) {
+				for (let i = 0; i < shared.length; i++) shared[i] = localFrame(shared[i]!);
+				stackOf.set(id, shared);
+			}
 		}
 		await yieldToLoop();
 	}
@@ -244,17 +247,17 @@ function labelRows(db: Database.Database, ids: readonly number[]): Map<number, R
  */
 function loadStacks(db: Database.Database, caches: ProfileCaches, stackIds: readonly number[]): void {
 	const missing = new Set<number>();
-	for (const id of stackIds) if (!caches.stackFrames.has(id)) missing.add(id);
+	for (const id of stackIds) if (caches.stacks.byId(id) < 0) missing.add(id);
 	if (missing.size === 0) return;
-	const decoded = new Map<number, number[]>();
+	const decoded: { id: number; host: number; lastMs: number; ids: number[] }[] = [];
 	const unknownFrames = new Set<number>();
-	for (const [id, blob] of db
-		.prepare('SELECT id, frame_ids FROM stacks WHERE id IN (SELECT value FROM json_each(?))')
+	for (const [id, host, lastMs, blob] of db
+		.prepare('SELECT id, host_id, last_ms, frame_ids FROM stacks WHERE id IN (SELECT value FROM json_each(?))')
 		.raw()
-		.iterate(JSON.stringify([...missing])) as Iterable<[number, Buffer]>) {
+		.iterate(JSON.stringify([...missing])) as Iterable<[number, number, number, Buffer]>) {
 		const ids = decodeStack(blob);
 		for (const f of ids) if (caches.frameIndexOf(f) === undefined) unknownFrames.add(f);
-		decoded.set(id, ids);
+		decoded.push({ id, host, lastMs, ids });
 	}
 	if (unknownFrames.size > 0) {
 		for (const f of db
@@ -263,14 +266,9 @@ function loadStacks(db: Database.Database, caches: ProfileCaches, stackIds: read
 			caches.frameIndex(f.id, { name: f.name, module: f.module, kind: KINDS[f.kind] ?? 'user' });
 		}
 	}
-	for (const [id, ids] of decoded) {
-		caches.stackFrames.set(
-			id,
-			ids.map((f) => {
-				const index = caches.frameIndexOf(f);
-				if (index === undefined) throw new Error(`store corrupt: stack refers to missing frame ${f}`);
-				return index;
-			}),
-		);
+	for (const s of decoded) {
+		for (const f of s.ids) if (caches.frameIndexOf(f) === undefined) throw new Error(`store corrupt: stack refers to missing frame ${f}`);
+		// Found by frames too from now on: an insert of the same stack takes this row.
+		caches.stacks.add(s.host, s.id, s.lastMs, s.ids, s.ids.length);
 	}
 }
