@@ -19,6 +19,7 @@ const benches = [
 	'request-visibility',
 	'request-attribution',
 	'store-ingest',
+	'store-cache-memory',
 	'unwind',
 ];
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
