@@ -29,9 +29,12 @@ async function freePort(): Promise<number> {
 	return port;
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 180_000): Promise<T> {
-	const deadline = Date.now() + timeoutMs;
+/** Waits for `probe` to answer; `gone` names a process the wait needs that has ended (then it fails at once). */
+async function until<T>(what: string, probe: () => Promise<T | undefined>, gone: () => string | undefined = () => undefined): Promise<T> {
+	const deadline = Date.now() + 180_000;
 	for (;;) {
+		const ended = gone();
+		if (ended !== undefined) throw new Error(`gave up waiting for ${what}: ${ended}`);
 		const value = await probe().catch(() => undefined);
 		if (value !== undefined) return value;
 		if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
@@ -65,7 +68,11 @@ async function fleetOn(t: TestContext, store: string, heldBy: () => Promise<bool
 	const port = await freePort();
 	const hubUrl = `http://127.0.0.1:${port}`;
 	const hub = start(t, ['hub', '--listen', `127.0.0.1:${port}`, '--store', store, '--token', TOKEN, '--api-only']);
-	await until(`the hub on ${store} (${hub.output()})`, async () => ((await fetch(`${hubUrl}/healthz`)).ok ? true : undefined));
+	await until(
+		`the hub on ${store}`,
+		async () => ((await fetch(`${hubUrl}/healthz`)).ok ? true : undefined),
+		() => (hub.child.exitCode !== null ? `the hub exited with code ${hub.child.exitCode}: ${hub.output()}` : undefined),
+	);
 
 	const startMs = Date.now();
 	const collectors = HOSTS.map((host) =>
@@ -76,12 +83,19 @@ async function fleetOn(t: TestContext, store: string, heldBy: () => Promise<bool
 		(await api.profile.folded.query({ fromMs: startMs - 60_000, toMs: Date.now() + 60_000, ...(host === undefined ? {} : { host }) }))
 			.totalSamples;
 	// A collector's first windows are empty until the running processes' unwind tables are loaded.
-	await until('stored windows with samples from each host', async () => {
-		const hosts = await api.hosts.list.query();
-		if (!HOSTS.every((h) => (hosts.find((x) => x.host === h)?.windows ?? 0) >= 2)) return undefined;
-		for (const h of HOSTS) if ((await samples(h)) === 0) return undefined;
-		return true;
-	});
+	await until(
+		'stored windows with samples from each host',
+		async () => {
+			const hosts = await api.hosts.list.query();
+			if (!HOSTS.every((h) => (hosts.find((x) => x.host === h)?.windows ?? 0) >= 2)) return undefined;
+			for (const h of HOSTS) if ((await samples(h)) === 0) return undefined;
+			return true;
+		},
+		() => {
+			const ended = [hub, ...collectors].find((c) => c.child.exitCode !== null);
+			return ended && `a process exited with code ${ended.child.exitCode}: ${ended.output()}`;
+		},
+	);
 	// SIGTERM sends each collector's last window; its spool empties once the hub has stored it.
 	for (const c of collectors) assert.equal(await stopped(c.child), 0, c.output());
 
