@@ -746,6 +746,14 @@ int BPF_KRETPROBE(ssl_read_return)
 	return leave(ctx, TLS_DIR_READ);
 }
 
+/*
+ * SSL_write's bytes are all there at entry, yet it is captured at return: only the return says
+ * how many went (a write that wants more returns <= 0 and is called again with the same bytes,
+ * possibly from a moved buffer; a partial-write mode returns fewer), and a socket BIO's write is
+ * tied to its socket by the syscall inside the call. On x86-64 the return half is the cheaper one
+ * (the uretprobe syscall, no second trap; the entry's `push %rbp` is emulated, not single-stepped),
+ * so dropping it would save little of what a request pays for its six SSL calls' entry traps.
+ */
 SEC("uprobe")
 int BPF_KPROBE(ssl_write_enter, void *ssl, const void *buf, int num)
 {
