@@ -169,7 +169,8 @@ struct walk_state {
 	__u64 bp0;
 	/*
 	 * Pending uretprobes: the trampoline address they put in place of return addresses, and the
-	 * next of the task's return instances (struct return_instance *), which hold the real ones.
+	 * next of the task's return instances (struct return_instance *), which hold the real ones;
+	 * in a replay, how many of the copy's real return addresses the walk has taken.
 	 */
 	__u64 uretprobe_trampoline;
 	__u64 return_instance;
@@ -331,6 +332,23 @@ static __always_inline __u64 real_return(struct walk_state *st, __u64 ra)
 {
 	struct return_instance *ri = (struct return_instance *)st->return_instance;
 
+	if (st->replay) {
+		/* The copy's real return addresses: return_instance counts those taken. */
+		__u32 zero = 0, k = st->return_instance;
+		struct profile_replay *rp;
+
+		if (!st->uretprobe_trampoline || ra != st->uretprobe_trampoline)
+			return ra;
+		rp = bpf_map_lookup_elem(&replay, &zero);
+		if (!rp || k >= rp->rec.uretprobe_nr)
+			return ra;
+		/* Kept for the verifier: the bound must be checked on k as it indexes. */
+		asm volatile("" : "+r"(k));
+		if (k >= PROFILE_DEFER_URETPROBES)
+			return ra;
+		st->return_instance = k + 1;
+		return rp->rec.uretprobe_returns[k];
+	}
 	if (!ri || ra != st->uretprobe_trampoline)
 		return ra;
 	st->return_instance = (__u64)BPF_CORE_READ(ri, next);
@@ -834,6 +852,20 @@ static __always_inline bool defer_sample(struct bpf_perf_event_data *ctx, struct
 	rec->request_id = key->request_id;
 	rec->__pad = 0;
 	__builtin_memcpy(rec->comm, key->comm, sizeof(rec->comm));
+	/* From the task's first return instance: the walk may have taken some already. */
+	rec->uretprobe_trampoline = st->uretprobe_trampoline;
+	rec->uretprobe_nr = 0;
+	rec->__pad2 = 0;
+	if (st->uretprobe_trampoline) {
+		struct task_struct *task = bpf_get_current_task_btf();
+		struct return_instance *ri = BPF_CORE_READ(task, utask, return_instances);
+
+		for (int k = 0; k < PROFILE_DEFER_URETPROBES && ri; k++) {
+			rec->uretprobe_returns[k] = BPF_CORE_READ(ri, orig_ret_vaddr);
+			rec->uretprobe_nr = k + 1;
+			ri = BPF_CORE_READ(ri, next);
+		}
+	}
 	n = bpf_get_stack(ctx, rec->kern_ips, sizeof(rec->kern_ips), 0);
 	rec->kern_nr = n > 0 ? n / sizeof(__u64) : 0;
 	/* The rest of sp's page first, then whole pages: a read that faults fails as a whole. */
@@ -974,8 +1006,8 @@ int replay_deferred(void *ctx)
 	st->bp = rp->rec.bp;
 	st->r11 = rp->rec.r11;
 	st->r11_known = rp->rec.r11_known != 0;
-	/* The task's return instances are gone by now: uretprobe trampolines stay as they are. */
-	st->uretprobe_trampoline = 0;
+	/* The task's return instances are gone by now: the copy holds their real return addresses. */
+	st->uretprobe_trampoline = rp->rec.uretprobe_trampoline;
 	st->return_instance = 0;
 	walk_reset(st, rp->rec.pid, active_buf ? 1 : 0, true);
 	if (!bpf_map_lookup_elem(&unwind_procs, &st->tgid)) {

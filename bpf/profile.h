@@ -113,6 +113,8 @@ enum profile_counter {
  * ends sooner, and the ring holds only what was kept.
  */
 #define PROFILE_DEFER_STACK_BYTES 65536
+/* Pending uretprobes a deferred sample keeps the real return addresses of. */
+#define PROFILE_DEFER_URETPROBES 4
 
 /*
  * One deferred sample, as the ring holds it and as the replay program reads it back: what the
@@ -131,10 +133,19 @@ struct profile_deferred {
 	__u32 __pad;
 	char comm[PROFILE_COMM_LEN];
 	__u64 kern_ips[PROFILE_MAX_STACK_DEPTH];
+	/*
+	 * The task's pending uretprobes at the sample: the trampoline address they put in place of
+	 * return addresses, and the real ones, innermost first (gone by the replay: see real_return).
+	 */
+	__u64 uretprobe_trampoline;
+	__u64 uretprobe_returns[PROFILE_DEFER_URETPROBES];
+	__u32 uretprobe_nr;
+	__u32 __pad2;
 	__u8 stack[PROFILE_DEFER_STACK_BYTES];
 };
-FS_STATIC_ASSERT(sizeof(struct profile_deferred) ==
-			 72 + 8 * PROFILE_MAX_STACK_DEPTH + PROFILE_DEFER_STACK_BYTES,
+FS_STATIC_ASSERT(sizeof(struct profile_deferred) == 72 + 8 * PROFILE_MAX_STACK_DEPTH + 16 +
+							    8 * PROFILE_DEFER_URETPROBES +
+							    PROFILE_DEFER_STACK_BYTES,
 		 "profile_deferred layout is shared with TypeScript");
 
 /* What the replay program answers, in profile_replay.status. */

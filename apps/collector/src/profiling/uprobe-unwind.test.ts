@@ -7,7 +7,9 @@ import { test, type TestContext } from 'node:test';
 import { filterProfile, toFolded } from '@firesight/profile';
 import { skipUnlessBpf } from '@firesight/testing/bpf-test-gate';
 import { FRAME_POINTER_FLAGS, foldedStacks, NO_FRAME_POINTER_FLAGS, startWorkload, untilOnCpu } from '@firesight/testing/workloads';
+import { Profiler, type DrainedWindow } from '@firesight/native';
 import { ProfileSampler } from './profile-sampler.ts';
+import { ProcessUnwinding } from './unwind/process-unwinding.ts';
 
 /*
  * Uprobes change a task's user state under the walker, and the tls tool puts them on SSL_read and
@@ -171,4 +173,70 @@ test("a uprobe at a function's entry: a sample in its trap walks from the probed
 	assert.ok(total >= 200, summary);
 	assert.ok(whole >= WHOLE_SHARE * total, summary);
 	assert.ok(pending <= (1 - WHOLE_SHARE) * total, summary);
+});
+
+/** [start, end) of each function symbol of a binary linked at fixed addresses (-no-pie). */
+function symbolRanges(bin: string): Map<string, [bigint, bigint]> {
+	const out = new Map<string, [bigint, bigint]>();
+	for (const line of execFileSync('nm', ['-S', '--defined-only', bin], { encoding: 'utf8' }).split('\n')) {
+		const m = /^([0-9a-f]+) ([0-9a-f]+) [Tt] (\S+)$/.exec(line);
+		if (m) out.set(m[3]!, [BigInt(`0x${m[1]}`), BigInt(`0x${m[1]}`) + BigInt(`0x${m[2]}`)]);
+	}
+	return out;
+}
+
+test('a deferred sample under a uretprobe: its replay takes the real return address the sample saw, not the trampoline', async (t) => {
+	if (!skipUnlessBpf(t)) return;
+	const bin = compile(t, 'long-calls', LONG_CALLS, 'gcc', [...NO_FRAME_POINTER_FLAGS, '-no-pie']);
+	const syms = symbolRanges(bin);
+	const inFn = (ip: bigint | undefined, name: string) => {
+		const r = syms.get(name);
+		return ip !== undefined && r !== undefined && ip >= r[0] && ip < r[1];
+	};
+	// A caller's frame is a return address: its call is the byte before (main's is its last).
+	const calledFrom = (ip: bigint | undefined, name: string) => ip !== undefined && inFn(ip - 1n, name);
+	probe(t, 'r', bin, 'long_call');
+	const w = await startWorkload(bin);
+	t.after(w.stop);
+	const cacheDir = mkdtempSync(join(tmpdir(), 'firesight-uprobe-cache-'));
+	t.after(() => rmSync(cacheDir, { recursive: true, force: true }));
+	// Nothing describes the process at first, so its samples are deferred, each with the real return
+	// addresses of the task's pending uretprobe; by the replay that return instance is long gone.
+	const profiler = new Profiler({ frequency: FREQUENCY, pids: [w.pid], unwind: 'auto', deferPending: true });
+	t.after(() => profiler.close());
+	let coming = true;
+	profiler.tablesComing = () => coming;
+	const windows: DrainedWindow[] = [];
+	const drain = async () => {
+		const d = await profiler.drain();
+		windows.push(d);
+		return d;
+	};
+	await untilOnCpu(w.pid, 1);
+	await drain();
+	const unwinding = new ProcessUnwinding(profiler, { cacheDir });
+	t.after(() => unwinding.close());
+	unwinding.tracker.track(w.pid);
+	await unwinding.tracker.settled();
+	coming = false;
+	let d = await drain();
+	for (let i = 0; i < 40 && d.totals.unwindDeferred > windows.reduce((n, x) => n + x.replayed, 0); i++) d = await drain();
+	let total = 0;
+	let whole = 0;
+	let cut: bigint[] | undefined;
+	for (const x of windows) {
+		for (const c of x.counts) {
+			const ips = x.stacks.get(c.userStackId);
+			if (c.pid !== w.pid || !ips || !inFn(ips[0], 'long_call')) continue;
+			total += c.count;
+			if (calledFrom(ips[1], 'run_calls') && calledFrom(ips[2], 'main')) whole += c.count;
+			else cut ??= ips;
+		}
+	}
+	const replayed = windows.reduce((n, x) => n + x.replayed, 0);
+	const summary = `${whole} of ${total} samples in long_call reached main through run_calls (${replayed} replayed of ${d.totals.unwindDeferred} deferred); e.g. ${cut?.map((ip) => ip.toString(16)).join(';') ?? '(none cut)'}`;
+	t.diagnostic(summary);
+	assert.ok(replayed >= 100, summary);
+	assert.ok(total >= 100, summary);
+	assert.ok(whole >= WHOLE_SHARE * total, summary);
 });
