@@ -13,9 +13,16 @@ export interface LoadedElf {
 	textSegmentFor(off: bigint): ElfSegment | undefined;
 }
 
+/** The default budget of ELF symbol tables kept, in bytes (see ElfCacheOptions.maxBytes). */
+export const DEFAULT_ELF_CACHE_BYTES = 64 * 1024 * 1024;
+
 export interface ElfCacheOptions {
-	/** Total symbols kept across all cached files. */
-	maxSymbols?: number;
+	/**
+	 * Bytes of symbol tables kept across all cached files (SymbolTable.bytes), least recently used
+	 * let go first: a count of symbols bounded nothing, as a C++ library's names run to hundreds of
+	 * bytes each. A file over the budget alone is still kept, alone. DEFAULT_ELF_CACHE_BYTES by default.
+	 */
+	maxBytes?: number;
 	/** How long a file that could not be opened is not retried, in ms. */
 	retryFailedAfterMs?: number;
 }
@@ -30,19 +37,22 @@ export interface ElfCacheStats {
 /**
  * ELF images keyed by identity (device+inode of the mapped file, or a pseudo key such as the vDSO),
  * with their symbol tables also shared by GNU build-id: the same library seen through another
- * mount namespace (another device/inode) is parsed once.
+ * mount namespace (another device/inode) is parsed once. Only the files hold their tables: the
+ * build-id index holds them weakly, so the byte budget of the files bounds all of it.
  */
 export class ElfCache {
 	private readonly byFile: LruCache<string, LoadedElf>;
-	private readonly byBuildId: LruCache<string, SymbolTable>;
+	private readonly byBuildId = new Map<string, WeakRef<SymbolTable>>();
+	private readonly forgetBuildId = new FinalizationRegistry<string>((id) => {
+		if (this.byBuildId.get(id)?.deref() === undefined) this.byBuildId.delete(id);
+	});
 	private readonly failed = new Map<string, number>();
 	private readonly retryMs: number;
 	readonly stats: ElfCacheStats = { opened: 0, sharedByBuildId: 0, debugFiles: 0, failures: 0 };
 
 	constructor(opts: ElfCacheOptions = {}) {
-		const max = opts.maxSymbols ?? 2_000_000;
-		this.byFile = new LruCache(max, (e) => e.symbols.size + 1);
-		this.byBuildId = new LruCache(max, (t) => t.size + 1);
+		// A table shared by build-id is weighed once for each file holding it: the budget errs high.
+		this.byFile = new LruCache(opts.maxBytes ?? DEFAULT_ELF_CACHE_BYTES, (e) => e.symbols.bytes + 1);
 		this.retryMs = opts.retryFailedAfterMs ?? 60_000;
 	}
 
@@ -85,9 +95,14 @@ export class ElfCache {
 		return this.byFile.evictions;
 	}
 
+	/** Bytes of the symbol tables of the files kept (see ElfCacheOptions.maxBytes). */
+	get bytes(): number {
+		return this.byFile.weight;
+	}
+
 	private load(elf: ElfFile, debugRoots: readonly string[]): LoadedElf {
 		const id = elf.buildId;
-		let symbols = id === undefined ? undefined : this.byBuildId.get(id);
+		let symbols = id === undefined ? undefined : this.byBuildId.get(id)?.deref();
 		if (symbols !== undefined) {
 			this.stats.sharedByBuildId++;
 		} else {
@@ -99,7 +114,8 @@ export class ElfCache {
 					symbols = debug;
 					this.stats.debugFiles++;
 				}
-				this.byBuildId.set(id, symbols);
+				this.byBuildId.set(id, new WeakRef(symbols));
+				this.forgetBuildId.register(symbols, id);
 			}
 		}
 		const segments = elf.segments;

@@ -63,6 +63,14 @@ export class SymbolTable {
 		return this.starts.length;
 	}
 
+	/**
+	 * Bytes of its columns: what the table holds however it is used. Names decoded on a hit come on
+	 * top, as many as the distinct symbols that samples hit.
+	 */
+	get bytes(): number {
+		return this.starts.byteLength + this.ends.byteLength + this.nameBytes.byteLength + this.nameOffs.byteLength + (this.tagIds?.byteLength ?? 0);
+	}
+
 	/** Index of the entry covering `addr`, or -1. */
 	find(addr: bigint): number {
 		const starts = this.starts;

@@ -20,8 +20,8 @@ export interface SymbolizerOptions {
 	perfMapDir?: string;
 	/** Default `/proc/kallsyms`. */
 	kallsymsPath?: string;
-	/** Budget of cached ELF symbols across files. Default 2,000,000. */
-	maxCachedSymbols?: number;
+	/** Budget of cached ELF symbol tables across files, in bytes. Default 64 MiB (DEFAULT_ELF_CACHE_BYTES). */
+	maxCachedSymbolBytes?: number;
 	/** Most process snapshots kept (least recently used go first). Default 8192. */
 	maxProcesses?: number;
 	demangler?: Demangler;
@@ -110,7 +110,7 @@ export class Symbolizer {
 		this.procRoot = opts.procRoot ?? '/proc';
 		this.perfMapDir = opts.perfMapDir;
 		this.kallsymsPath = opts.kallsymsPath ?? '/proc/kallsyms';
-		this.elves = new ElfCache({ maxSymbols: opts.maxCachedSymbols });
+		this.elves = new ElfCache({ maxBytes: opts.maxCachedSymbolBytes });
 		this.procs = new LruCache(opts.maxProcesses ?? 8192);
 		this.demangler = opts.demangler ?? defaultDemangler();
 	}
@@ -237,7 +237,7 @@ export class Symbolizer {
 		this.procs.delete(pid);
 	}
 
-	/** Counters (monotonic) and gauges (`elfCached`, `processes`, `kallsymsSymbols`) for metrics. */
+	/** Counters (monotonic) and gauges (`elfCached`, `elfCachedBytes`, `processes`, `kallsymsSymbols`) for metrics. */
 	stats(): Record<string, number> {
 		return {
 			...this.counters,
@@ -250,6 +250,7 @@ export class Symbolizer {
 			// process gone by then, its frames count as missNoProcess.
 			processEvictions: this.procs.evictions,
 			elfCached: this.elves.size,
+			elfCachedBytes: this.elves.bytes,
 			processes: this.procs.size,
 			kallsymsSymbols: this.kallsyms?.size ?? 0,
 		};
