@@ -2,14 +2,15 @@
 # The collector's tests, in two runs of node's test runner.
 #
 # Files that compare CPU (shares against perf, samples per second and per CPU, stacks walked
-# under a known workload, process churn, kernel objects counted host-wide) run one at a time,
-# so that no other test takes the CPU they measure. The rest mostly wait on hubs, stores,
-# sockets and child processes: they run two files at a time, before the others. A new file is
-# one of the measuring ones unless it is listed below.
+# under a known workload, process churn) run one at a time, so that no other test takes the CPU
+# they measure. The rest mostly wait on hubs, stores, sockets and child processes (the lifecycle
+# tests follow their own collector's kernel objects by id, not the host's): they run two files at
+# a time, before the others. A new file is one of the measuring ones unless it is listed below.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 shared=(
+	src/collector-lifecycle.test.ts
 	src/commands/args-fuzz.test.ts
 	src/commands/cli-input.test.ts
 	src/commands/collector-auth.test.ts
