@@ -148,6 +148,21 @@ struct {
 	__uint(max_entries, 1);
 } defer_scratch SEC(".maps");
 
+/*
+ * Each process's exec generation: its execs since load (no entry: none seen). A deferred sample
+ * carries its process's, and a replay that finds another knows the address space it was sampled
+ * in is gone, its tables with it. Read from the same map at the sample and at the replay, a pid
+ * used again by another process reads the same generation in both; an entry evicted meanwhile
+ * reads as unknown, never as an exec. Sized for the execs of the longest wait of a deferred
+ * sample on a host that runs hundreds of programs a second.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(max_entries, 16384);
+} exec_seqs SEC(".maps");
+
 /* replay_deferred's one slot: a deferred sample in, its walked user stack out. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -194,7 +209,12 @@ struct walk_state {
 	/* A deferred sample walked again: the stack is read from its copy, not from the task. */
 	__u8 replay;
 	__u8 r11_known0; /* r11_known where the walk started */
-	__u8 __pad[7];
+	/*
+	 * The address space the sample was taken in is gone (its process exec'd): the process's
+	 * mappings and tables now are another program's, and none of them applies.
+	 */
+	__u8 no_tables;
+	__u8 __pad[6];
 };
 
 /* walk_scratch's slots: a sample's walk, and a replay's (which a sample may interrupt). */
@@ -506,7 +526,7 @@ static long walk_step(__u32 i, void *slot)
 	st->stack.ips[nr] = st->pc;
 	st->stack.nr = nr + 1;
 
-	proc = bpf_map_lookup_elem(&unwind_procs, &st->tgid);
+	proc = st->no_tables ? NULL : bpf_map_lookup_elem(&unwind_procs, &st->tgid);
 	if (!proc) {
 		/* Not described yet ('auto' walks it by frame pointers meanwhile), or removed meanwhile. */
 		if (st->pending && unwind_mode == UNWIND_MODE_AUTO)
@@ -774,6 +794,7 @@ static __always_inline void walk_reset(struct walk_state *st, __u32 tgid, __u32 
 	st->counted = 0;
 	st->vma_asked = 0;
 	st->replay = replay;
+	st->no_tables = 0;
 	st->stack.nr = 0;
 }
 
@@ -855,7 +876,11 @@ static __always_inline bool defer_sample(struct bpf_perf_event_data *ctx, struct
 	/* From the task's first return instance: the walk may have taken some already. */
 	rec->uretprobe_trampoline = st->uretprobe_trampoline;
 	rec->uretprobe_nr = 0;
-	rec->__pad2 = 0;
+	{
+		__u32 tgid = key->pid, *seq = bpf_map_lookup_elem(&exec_seqs, &tgid);
+
+		rec->exec_seq = seq ? *seq : 0;
+	}
 	if (st->uretprobe_trampoline) {
 		struct task_struct *task = bpf_get_current_task_btf();
 		struct return_instance *ri = BPF_CORE_READ(task, utask, return_instances);
@@ -995,9 +1020,10 @@ int do_sample_walk(struct bpf_perf_event_data *ctx)
 SEC("syscall")
 int replay_deferred(void *ctx)
 {
-	__u32 zero = 0, slot = WALK_REPLAY;
+	__u32 zero = 0, slot = WALK_REPLAY, *seq;
 	struct profile_replay *rp = bpf_map_lookup_elem(&replay, &zero);
 	struct walk_state *st = bpf_map_lookup_elem(&walk_scratch, &slot);
+	bool execed;
 
 	if (!rp || !st)
 		return 1;
@@ -1010,13 +1036,17 @@ int replay_deferred(void *ctx)
 	st->uretprobe_trampoline = rp->rec.uretprobe_trampoline;
 	st->return_instance = 0;
 	walk_reset(st, rp->rec.pid, active_buf ? 1 : 0, true);
-	if (!bpf_map_lookup_elem(&unwind_procs, &st->tgid)) {
-		if (!rp->last_try) {
+	/* Exec'd since the sample: no table will ever come for it, so this try is its last. */
+	seq = bpf_map_lookup_elem(&exec_seqs, &st->tgid);
+	execed = seq && *seq != rp->rec.exec_seq;
+	if (execed || !bpf_map_lookup_elem(&unwind_procs, &st->tgid)) {
+		if (!execed && !rp->last_try) {
 			rp->status = PROFILE_REPLAY_PENDING;
 			return 0;
 		}
-		/* Never described (it exited first): walked as it would have been at the sample. */
+		/* Never described (it exited first), or another program now: walked as at the sample. */
 		st->pending = 1;
+		st->no_tables = execed;
 		if (unwind_mode == UNWIND_MODE_AUTO) {
 			walk(&slot);
 		} else {
@@ -1031,14 +1061,39 @@ int replay_deferred(void *ctx)
 			return 0;
 		}
 	}
-	/* Gone undescribed: however its guessed walk ended (pending, a fault), no table could help. */
-	if (rp->exited && (st->pending || walk_pending(st)))
+	/* Gone, or never described: however its guessed walk ended (pending, a fault), no table could help. */
+	if (execed)
+		count(st->buf, PROFILE_UNWIND_PROCESS_EXECED);
+	else if (rp->exited && (st->pending || walk_pending(st)))
 		count(st->buf, PROFILE_UNWIND_PROCESS_EXITED);
 	else
 		count_end(st, true);
+	rp->execed = execed;
 	rp->nr = st->stack.nr < UNWIND_MAX_DEPTH ? st->stack.nr : UNWIND_MAX_DEPTH;
 	bpf_probe_read_kernel(rp->ips, sizeof(rp->ips), st->stack.ips);
 	rp->status = PROFILE_REPLAY_DONE;
+	return 0;
+}
+
+/*
+ * Every exec of a sampled process: a new generation (exec_seqs), so that its samples deferred
+ * before it are known to be of an address space that is gone. Only with deferral on.
+ */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(profile_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u32 *old, seq;
+
+	if (!pid_selected(tgid))
+		return 0;
+	/* A process execs one thread at a time (the kernel's cred_guard_mutex): no race here. */
+	old = bpf_map_lookup_elem(&exec_seqs, &tgid);
+	seq = old ? *old + 1 : 1;
+	/* 0 means no exec seen. */
+	if (!seq)
+		seq = 1;
+	bpf_map_update_elem(&exec_seqs, &tgid, &seq, BPF_ANY);
 	return 0;
 }
 

@@ -102,6 +102,13 @@ enum profile_counter {
 	 * nor its frames named. Counted in place of PROFILE_UNWIND_TABLE_PENDING.
 	 */
 	PROFILE_UNWIND_PROCESS_EXITED,
+	/*
+	 * Not a loss either: a deferred sample whose process exec'd before its replay. The tables
+	 * (and the mappings the collector reads) are the new program's, so its walk can never find
+	 * its own: walked by frame pointers only, as at the sample, its frames marked as before the
+	 * exec. Counted in place of PROFILE_UNWIND_TABLE_PENDING.
+	 */
+	PROFILE_UNWIND_PROCESS_EXECED,
 	PROFILE_COUNTER_MAX,
 };
 
@@ -140,7 +147,11 @@ struct profile_deferred {
 	__u64 uretprobe_trampoline;
 	__u64 uretprobe_returns[PROFILE_DEFER_URETPROBES];
 	__u32 uretprobe_nr;
-	__u32 __pad2;
+	/*
+	 * The process's exec generation at the sample (profile.bpf.c's exec_seqs; 0: no exec seen):
+	 * a replay that finds another knows the address space the sample was taken in is gone.
+	 */
+	__u32 exec_seq;
 	__u8 stack[PROFILE_DEFER_STACK_BYTES];
 };
 FS_STATIC_ASSERT(sizeof(struct profile_deferred) == 72 + 8 * PROFILE_MAX_STACK_DEPTH + 16 +
@@ -166,6 +177,8 @@ struct profile_replay {
 	__u32 status;	/* enum profile_replay_status */
 	__u32 nr;	/* user ips in ips, leaf first */
 	__u32 exited;	/* on the last try: the process is gone (PROFILE_UNWIND_PROCESS_EXITED) */
+	__u32 execed;	/* out: the process exec'd since the sample (PROFILE_UNWIND_PROCESS_EXECED) */
+	__u32 __pad;
 	__u64 ips[PROFILE_MAX_STACK_DEPTH];
 };
 

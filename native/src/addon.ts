@@ -20,8 +20,11 @@ export interface RawProfiler {
 	takeUnmapped(): ArrayBuffer;
 	/** Deferred records taken out of the kernel's ring now; empty while a drain runs. */
 	takeDeferred(): ArrayBuffer;
-	/** The walked user ips (u64, leaf first) of a deferred record, or null while its tables are not in (never on the last try). */
-	replayDeferred(record: Uint8Array, lastTry: boolean, exited: boolean): ArrayBuffer | null;
+	/**
+	 * The walked user ips (u64, leaf first) of a deferred record, and whether its process exec'd
+	 * since the sample; null while its tables are not in (never on the last try).
+	 */
+	replayDeferred(record: Uint8Array, lastTry: boolean, exited: boolean): { user: ArrayBuffer; execed: boolean } | null;
 	close(): void;
 }
 

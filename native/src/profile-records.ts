@@ -30,6 +30,7 @@ export const PROFILE_COUNTERS = [
 	'unwindDeferRingFull',
 	'unwindDeferQueueFull',
 	'unwindProcessExited',
+	'unwindProcessExeced',
 ] as const;
 export type ProfileCounter = (typeof PROFILE_COUNTERS)[number];
 
@@ -44,6 +45,11 @@ export interface StackCount {
 	requestId?: number;
 	/** Several requests were open on the thread: `requestId` is the one read last. */
 	requestAmbiguous?: true;
+	/**
+	 * A deferred sample whose process exec'd before its replay: its user addresses are of the
+	 * program before the exec, which the process's mappings now no longer show.
+	 */
+	execed?: true;
 }
 
 /** bpf/request-context.h: REQUEST_AMBIGUOUS marks a stamped id. */

@@ -298,6 +298,11 @@ public:
 			if (!deferred_rb_)
 				throw NativeError(env, "ring_buffer__new(deferred)", errno);
 			replay_ = std::make_unique<struct profile_replay>();
+			// Exec generations, for replays to know a sample's address space is gone. Owned
+			// by the skeleton: destroyed with it.
+			skel_->links.profile_exec = bpf_program__attach(skel_->progs.profile_exec);
+			if (!skel_->links.profile_exec)
+				throw NativeError(env, "bpf_program__attach(profile_exec)", errno);
 		}
 		struct bpf_program *prog = fp ? skel_->progs.do_sample :
 						skel_->progs.do_sample_walk;
@@ -451,11 +456,11 @@ public:
 		return out;
 	}
 
-	// replayDeferred(record: a drained deferred record, lastTry, exited) -> ArrayBuffer of the
-	// walked user ips (u64, leaf first), or null while its tables are still not in (never on the
-	// last try). exited: the process is gone, so a pending end is counted as
-	// unwindProcessExited. Runs the walker on the record's stack copy (replay_deferred). Main
-	// thread.
+	// replayDeferred(record: a drained deferred record, lastTry, exited) -> {user: ArrayBuffer of
+	// the walked user ips (u64, leaf first), execed}, or null while its tables are still not in
+	// (never on the last try, nor once the process exec'd: execed). exited: the process is gone,
+	// so a pending end is counted as unwindProcessExited. Runs the walker on the record's stack
+	// copy (replay_deferred). Main thread.
 	Napi::Value ReplayDeferred(const Napi::CallbackInfo &info)
 	{
 		Napi::Env env = info.Env();
@@ -489,8 +494,11 @@ public:
 		if (rp->status == PROFILE_REPLAY_PENDING)
 			return env.Null();
 		__u32 nr = std::min<__u32>(rp->nr, PROFILE_MAX_STACK_DEPTH);
-		Napi::ArrayBuffer out = Napi::ArrayBuffer::New(env, nr * sizeof(__u64));
-		memcpy(out.Data(), rp->ips, nr * sizeof(__u64));
+		Napi::ArrayBuffer user = Napi::ArrayBuffer::New(env, nr * sizeof(__u64));
+		memcpy(user.Data(), rp->ips, nr * sizeof(__u64));
+		Napi::Object out = Napi::Object::New(env);
+		out.Set("user", user);
+		out.Set("execed", Napi::Boolean::New(env, rp->execed != 0));
 		return out;
 	}
 
@@ -557,8 +565,11 @@ private:
 					  false);
 		// The 'fp' mode keeps the unwind maps at their one entry, and the deferred ring at a page.
 		bpf_program__set_autoload(skel_->progs.replay_deferred, !fp);
-		if (fp)
+		bpf_program__set_autoload(skel_->progs.profile_exec, !fp);
+		if (fp) {
+			bpf_map__set_max_entries(skel_->maps.exec_seqs, 1);
 			return;
+		}
 		bpf_map__set_max_entries(skel_->maps.deferred, kDeferredRingBytes);
 		if (int cpus = libbpf_num_possible_cpus(); cpus > 0)
 			bpf_map__set_max_entries(skel_->maps.defer_scratch, cpus);

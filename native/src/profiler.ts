@@ -133,7 +133,7 @@ export class Profiler {
 	#held: HeldSample[] = [];
 	#heldBytes = 0;
 	/** Deferred samples walked, for the next drain's counts. */
-	#walked: { sample: DeferredSample; user: ArrayBuffer }[] = [];
+	#walked: { sample: DeferredSample; user: ArrayBuffer; execed: boolean }[] = [];
 	/** Deferred samples walked at once for want of room since the last drain (unwindDeferQueueFull). */
 	#queueFull = 0;
 	/**
@@ -221,7 +221,7 @@ export class Profiler {
 				continue;
 			}
 			this.#queueFull++;
-			this.#walked.push({ sample, user: raw.replayDeferred(sample.record, true, false)! });
+			this.#walked.push({ sample, ...raw.replayDeferred(sample.record, true, false)! });
 		}
 	}
 
@@ -245,15 +245,16 @@ export class Profiler {
 				exited = gone.get(pid) ?? !existsSync(`/proc/${pid}`);
 				gone.set(pid, exited);
 			}
-			const user = raw.replayDeferred(held.sample.record, lastTry, exited);
-			if (user) {
-				this.#walked.push({ sample: held.sample, user });
+			// One exec'd since is walked at once, whatever its tries: its tables are gone for good.
+			const walked = raw.replayDeferred(held.sample.record, lastTry, exited);
+			if (walked) {
+				this.#walked.push({ sample: held.sample, ...walked });
 				this.#heldBytes -= held.sample.record.byteLength;
 			} else waiting.push(held);
 		}
 		this.#held = waiting;
 		let id = REPLAYED_STACK_ID_BASE;
-		for (const { sample, user } of this.#walked) {
+		for (const { sample, user, execed } of this.#walked) {
 			const { pid, comm, kernelIps, requestId, requestAmbiguous } = sample;
 			const userStackId = id++;
 			stacks.set(userStackId, [...new BigUint64Array(user)]);
@@ -270,6 +271,7 @@ export class Profiler {
 				count: 1,
 				...(requestId !== undefined ? { requestId } : {}),
 				...(requestAmbiguous ? { requestAmbiguous } : {}),
+				...(execed ? { execed: true as const } : {}),
 			});
 		}
 		const replayed = this.#walked.length;

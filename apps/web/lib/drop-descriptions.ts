@@ -71,6 +71,12 @@ export const DROP_DESCRIPTIONS: Readonly<Record<string, DropDescription>> = {
 		per: 'samples',
 		lost: false,
 	},
+	'profile.unwindProcessExeced': {
+		meaning:
+			'User stacks walked by frame pointers only, possibly cut: taken before their unwind tables were loaded, and the process exec’d another program before they could be walked again, so its code’s tables and symbols were gone (its frames show as [before exec])',
+		per: 'samples',
+		lost: false,
+	},
 	'profile.unwindReadFault': { meaning: 'User stacks cut short: reading the stack faulted', per: 'samples' },
 	'profile.unwindTooDeep': { meaning: 'User stacks cut at the walker’s depth limit', per: 'samples' },
 	'profile.unwindMappingsFull': {

@@ -24,6 +24,8 @@ const UNWIND_ENDS = [
 	'unwindDeferQueueFull',
 	// Not the walker's miss: the process exited before it could be read (its frames go unnamed too).
 	'unwindProcessExited',
+	// Nor this: the process exec'd before its sample was walked again (its frames are marked so).
+	'unwindProcessExeced',
 	// Not lost: walked again once their tables were in. Shown so the deferral can be seen working.
 	'unwindDeferred',
 ] as const;

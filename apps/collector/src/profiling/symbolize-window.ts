@@ -13,6 +13,13 @@ const missingStack = (kind: 'user' | 'kernel'): Frame => ({
 	kind,
 });
 
+/**
+ * Stands in for each user frame of a sample whose process exec'd before its stack was walked:
+ * its addresses are of the program before the exec, which no mapping of the process shows any more
+ * (the new program's would name them wrongly). Counted as profile.unwindProcessExeced.
+ */
+const BEFORE_EXEC: Frame = { name: '[before exec]', module: '', kind: 'user' };
+
 /** Strings cut to fit the wire, counted where the hub and the dashboard can see them. */
 export interface WireCuts {
 	/** Frames whose name or module was over its wire limit. */
@@ -55,20 +62,21 @@ export function symbolizeWindow(
 		}
 		return ids;
 	};
-	const userStack = (pid: number, id: number): number[] => {
+	const userStack = (pid: number, id: number, execed: boolean): number[] => {
 		if (id === EFAULT) return []; // a kernel thread has no user stack
 		const key = `${pid}:${id}`;
 		let ids = userCache.get(key);
 		if (!ids) {
 			const ips = id >= 0 ? window.stacks.get(id) : undefined;
-			ids = intern(ips ? symbolizer.user(pid, ips) : [missingStack('user')]);
+			const frames = execed && ips ? ips.map(() => BEFORE_EXEC) : ips ? symbolizer.user(pid, ips) : [missingStack('user')];
+			ids = intern(frames);
 			userCache.set(key, ids);
 		}
 		return ids;
 	};
 
 	for (const c of window.counts) {
-		const stack = [...userStack(c.pid, c.userStackId), ...kernelStack(c.kernelStackId)];
+		const stack = [...userStack(c.pid, c.userStackId, c.execed === true), ...kernelStack(c.kernelStackId)];
 		const labels = { pid: c.pid, comm: c.comm };
 		// Stamped with a request: labelled when the window closes, once the request is known.
 		if (c.requestId !== undefined && attribution) {
