@@ -18,17 +18,21 @@ const CHAIN = /;main;run_rounds;hot_[ab]$/;
 
 async function firstWindowOfRunningProgram(warmUpMs: number | undefined) {
 	const bin = compileFixture('split-60-40', { compiler: 'gcc', flags: [...NO_FRAME_POINTER_FLAGS, '-Wl,--build-id=none'] });
-	const w = await startWorkload(bin.path);
-	const sampler = new ProfileSampler({
-		frequency: FREQUENCY,
-		windowMs: Number.MAX_SAFE_INTEGER,
-		tickMs: 0,
-		unwind: 'auto',
-		...(warmUpMs !== undefined ? { warmUpMs } : {}),
-	});
-	const t0 = Date.now();
+	// Started inside the try: a constructor that throws (the addon missing while it is rebuilt)
+	// must still stop the workload, or the file never ends.
+	let w: Awaited<ReturnType<typeof startWorkload>> | undefined;
+	let sampler: ProfileSampler | undefined;
 	let warmUpS: number | undefined;
 	try {
+		w = await startWorkload(bin.path);
+		sampler = new ProfileSampler({
+			frequency: FREQUENCY,
+			windowMs: Number.MAX_SAFE_INTEGER,
+			tickMs: 0,
+			unwind: 'auto',
+			...(warmUpMs !== undefined ? { warmUpMs } : {}),
+		});
+		const t0 = Date.now();
 		// As the collector does: drain every 250 ms. The first window is the first second after the warm-up.
 		const deadline = Date.now() + 120_000;
 		let ticks = 0;
@@ -47,8 +51,8 @@ async function firstWindowOfRunningProgram(warmUpMs: number | undefined) {
 		const cut = stacks.filter((s) => !CHAIN.test(s.user)).sort((a, b) => b.count - a.count)[0];
 		return { total, whole, example: cut?.user, warmUpS };
 	} finally {
-		await sampler.stop();
-		w.stop();
+		await sampler?.stop();
+		w?.stop();
 		bin.cleanup();
 	}
 }
