@@ -5,13 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
-import { Profiler, type DrainedWindow } from '@firesight/native';
 import { ProfileBuilder } from '@firesight/profile';
 import { Symbolizer } from '@firesight/symbolize';
 import { skipUnlessBpf } from '@firesight/testing/bpf-test-gate';
 import { onCpuNs } from '@firesight/testing/workloads';
 import { symbolizeWindow } from './symbolize-window.ts';
-import { ProcessUnwinding } from './unwind/process-unwinding.ts';
+import { deferringProfiler } from './deferred-replay-harness.ts';
 
 /*
  * A program that burns CPU and then execs another (as a shell script's last command does): its
@@ -74,19 +73,8 @@ test('samples deferred before an exec end as unwindProcessExeced at their replay
 		assert.ok(Date.now() < deadline, 'the shell stopped itself');
 		await sleep(10);
 	}
-	const cacheDir = mkdtempSync(join(tmpdir(), 'firesight-exec-cache-'));
-	t.after(() => rmSync(cacheDir, { recursive: true, force: true }));
-	const profiler = new Profiler({ frequency: FREQUENCY, pids: [pid], unwind: 'auto', deferPending: true });
-	t.after(() => profiler.close());
 	// Nothing describes the process until the second program has run: every sample is deferred.
-	let coming = true;
-	profiler.tablesComing = () => coming;
-	const windows: DrainedWindow[] = [];
-	const drain = async () => {
-		const d = await profiler.drain();
-		windows.push(d);
-		return d;
-	};
+	const { windows, drain, replayed: replayedSoFar, describe } = deferringProfiler(t, pid, FREQUENCY);
 	process.kill(pid, 'SIGCONT');
 	let afterStart: number | undefined;
 	for (const deadline = Date.now() + 240_000; ; ) {
@@ -96,22 +84,16 @@ test('samples deferred before an exec end as unwindProcessExeced at their replay
 		if (afterStart === undefined && comm(pid) === 'burn-after') afterStart = onCpuNs(pid);
 		if (afterStart !== undefined && onCpuNs(pid) - afterStart >= AFTER_MS * 1e6) break;
 	}
-	const unwinding = new ProcessUnwinding(profiler, { cacheDir });
-	t.after(() => unwinding.close());
-	unwinding.tracker.track(pid);
-	await unwinding.tracker.settled();
-	coming = false;
-	let d = await drain();
-	for (let i = 0; i < 40 && d.totals.unwindDeferred > windows.reduce((n, x) => n + x.replayed, 0); i++) d = await drain();
+	await describe();
 	// A replay's end is counted in the window being sampled then: one more drain reads the last.
-	d = await drain();
+	const d = await drain();
 	const k = d.totals;
 	const mine = windows.flatMap((x) => x.counts.filter((c) => c.pid === pid));
 	const sum = (cs: typeof mine) => cs.reduce((n, c) => n + c.count, 0);
 	const counted = sum(mine);
 	const beforeCounts = mine.filter((c) => c.comm === 'burn-before');
 	const execed = sum(mine.filter((c) => c.execed));
-	const replayed = windows.reduce((n, x) => n + x.replayed, 0);
+	const replayed = replayedSoFar();
 	const summary = `${counted} samples in the windows of ${k.samples} the kernel took; ${sum(beforeCounts)} before the exec, ${execed} marked exec'd; deferred ${k.unwindDeferred}, replayed ${replayed}; unwindProcessExeced ${k.unwindProcessExeced}, unwindTablePending ${k.unwindTablePending}, unwindProcessExited ${k.unwindProcessExited}, read faults ${k.unwindReadFault}, ring full ${k.unwindDeferRingFull}, queue full ${k.unwindDeferQueueFull}`;
 	t.diagnostic(summary);
 	// None vanished, and the first program ran long enough to be sampled well.

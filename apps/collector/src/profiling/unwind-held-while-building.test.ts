@@ -1,12 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Profiler, DEFERRED_TRIES, type DrainedWindow } from '@firesight/native';
+import { DEFERRED_TRIES } from '@firesight/native';
 import { skipUnlessBpf } from '@firesight/testing/bpf-test-gate';
 import { compileFixture, NO_FRAME_POINTER_FLAGS, startWorkload } from '@firesight/testing/workloads';
-import { ProcessUnwinding } from './unwind/process-unwinding.ts';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { deferringProfiler } from './deferred-replay-harness.ts';
 
 /*
  * A running program whose tables take longer than DEFERRED_TRIES drains to come (as node's does
@@ -21,20 +18,9 @@ test('deferred samples wait while their tables are still coming, past the count 
 	if (!skipUnlessBpf(t)) return;
 	const bin = compileFixture('split-60-40', { compiler: 'gcc', flags: [...NO_FRAME_POINTER_FLAGS, '-Wl,--build-id=none'] });
 	t.after(bin.cleanup);
-	const cacheDir = mkdtempSync(join(tmpdir(), 'firesight-held-'));
-	t.after(() => rmSync(cacheDir, { recursive: true, force: true }));
 	const w = await startWorkload(bin.path);
 	t.after(w.stop);
-	const profiler = new Profiler({ frequency: FREQUENCY, pids: [w.pid], unwind: 'auto', deferPending: true });
-	t.after(() => profiler.close());
-	let coming = true;
-	profiler.tablesComing = (pid) => pid === w.pid && coming;
-	const windows: DrainedWindow[] = [];
-	const drain = async () => {
-		const d = await profiler.drain();
-		windows.push(d);
-		return d;
-	};
+	const { windows, drain, replayed, describe } = deferringProfiler(t, w.pid, FREQUENCY);
 	// Twice the tries, with the program sampled all along and nothing describing it yet.
 	for (let i = 0; i < 2 * DEFERRED_TRIES; i++) {
 		await new Promise((r) => setTimeout(r, 50));
@@ -44,22 +30,16 @@ test('deferred samples wait while their tables are still coming, past the count 
 	assert.ok(held.unwindDeferred > 0, 'its samples were deferred');
 	assert.equal(held.unwindTablePending, 0, `none ended pending while its tables were coming: ${JSON.stringify(held)}`);
 	// The tables come: the process is read and its table built and loaded.
-	const unwinding = new ProcessUnwinding(profiler, { cacheDir });
-	t.after(() => unwinding.close());
-	unwinding.tracker.track(w.pid);
-	await unwinding.tracker.settled();
-	coming = false;
-	let d = await drain();
-	for (let i = 0; i < 40 && d.totals.unwindDeferred > windows.reduce((n, x) => n + x.replayed, 0); i++) d = await drain();
+	await describe();
 	// A replay's end is counted in the window being sampled then: one more drain reads the last.
-	d = await drain();
+	const d = await drain();
 	const k = d.totals;
 	const counted = windows.flatMap((x) => x.counts.filter((c) => c.pid === w.pid)).reduce((n, c) => n + c.count, 0);
 	const ends = Object.entries(k)
 		.filter(([name, n]) => name.startsWith('unwind') && name !== 'unwindDeferred' && n > 0)
 		.map(([name, n]) => `${name} ${n}`)
 		.join(', ');
-	const summary = `${counted} samples in the windows of ${k.samples} the kernel took; deferred ${k.unwindDeferred}, replayed ${windows.reduce((n, x) => n + x.replayed, 0)}; ends: ${ends || 'none'}`;
+	const summary = `${counted} samples in the windows of ${k.samples} the kernel took; deferred ${k.unwindDeferred}, replayed ${replayed()}; ends: ${ends || 'none'}`;
 	t.diagnostic(summary);
 	assert.equal(counted, k.samples, summary);
 	assert.equal(k.unwindDeferRingFull + k.unwindDeferQueueFull, 0, summary);

@@ -7,9 +7,8 @@ import { test, type TestContext } from 'node:test';
 import { filterProfile, toFolded } from '@firesight/profile';
 import { skipUnlessBpf } from '@firesight/testing/bpf-test-gate';
 import { FRAME_POINTER_FLAGS, foldedStacks, NO_FRAME_POINTER_FLAGS, startWorkload, untilOnCpu } from '@firesight/testing/workloads';
-import { Profiler, type DrainedWindow } from '@firesight/native';
+import { deferringProfiler } from './deferred-replay-harness.ts';
 import { ProfileSampler } from './profile-sampler.ts';
-import { ProcessUnwinding } from './unwind/process-unwinding.ts';
 
 /*
  * Uprobes change a task's user state under the walker, and the tls tool puts them on SSL_read and
@@ -198,29 +197,12 @@ test('a deferred sample under a uretprobe: its replay takes the real return addr
 	probe(t, 'r', bin, 'long_call');
 	const w = await startWorkload(bin);
 	t.after(w.stop);
-	const cacheDir = mkdtempSync(join(tmpdir(), 'firesight-uprobe-cache-'));
-	t.after(() => rmSync(cacheDir, { recursive: true, force: true }));
 	// Nothing describes the process at first, so its samples are deferred, each with the real return
 	// addresses of the task's pending uretprobe; by the replay that return instance is long gone.
-	const profiler = new Profiler({ frequency: FREQUENCY, pids: [w.pid], unwind: 'auto', deferPending: true });
-	t.after(() => profiler.close());
-	let coming = true;
-	profiler.tablesComing = () => coming;
-	const windows: DrainedWindow[] = [];
-	const drain = async () => {
-		const d = await profiler.drain();
-		windows.push(d);
-		return d;
-	};
+	const { windows, drain, replayed: replayedSoFar, describe } = deferringProfiler(t, w.pid, FREQUENCY);
 	await untilOnCpu(w.pid, 1);
 	await drain();
-	const unwinding = new ProcessUnwinding(profiler, { cacheDir });
-	t.after(() => unwinding.close());
-	unwinding.tracker.track(w.pid);
-	await unwinding.tracker.settled();
-	coming = false;
-	let d = await drain();
-	for (let i = 0; i < 40 && d.totals.unwindDeferred > windows.reduce((n, x) => n + x.replayed, 0); i++) d = await drain();
+	const d = await describe();
 	let total = 0;
 	let whole = 0;
 	let cut: bigint[] | undefined;
@@ -233,7 +215,7 @@ test('a deferred sample under a uretprobe: its replay takes the real return addr
 			else cut ??= ips;
 		}
 	}
-	const replayed = windows.reduce((n, x) => n + x.replayed, 0);
+	const replayed = replayedSoFar();
 	const summary = `${whole} of ${total} samples in long_call reached main through run_calls (${replayed} replayed of ${d.totals.unwindDeferred} deferred); e.g. ${cut?.map((ip) => ip.toString(16)).join(';') ?? '(none cut)'}`;
 	t.diagnostic(summary);
 	assert.ok(replayed >= 100, summary);
