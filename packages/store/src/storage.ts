@@ -37,6 +37,8 @@ export interface SqliteStorageConfig extends StorageOptions {
 	dataDir?: string | undefined;
 	/** A database file, or `:memory:` for nothing on disk; overrides dataDir. */
 	path?: string | undefined;
+	/** SQLite's page cache, in KiB (SQLITE_CACHE_KIB by default); the hub's RSS holds this much once the cache is full. */
+	cacheKiB?: number | undefined;
 }
 
 /** A ClickHouse server's database (created when missing), for fleets. */

@@ -13,7 +13,7 @@ import { openSqliteFile } from './sqlite-file.ts';
  * one connection serializes the writes that separate ones would make wait on each other.
  */
 export function openSqliteStorage(config: SqliteStorageConfig): Storage {
-	const { db } = openSqliteFile({ dataDir: config.dataDir, path: config.path });
+	const { db } = openSqliteFile({ dataDir: config.dataDir, path: config.path, cacheKiB: config.cacheKiB });
 	try {
 		migrate(db);
 	} catch (err) {
