@@ -68,7 +68,9 @@ export class SymbolTable {
 	 * top, as many as the distinct symbols that samples hit.
 	 */
 	get bytes(): number {
-		return this.starts.byteLength + this.ends.byteLength + this.nameBytes.byteLength + this.nameOffs.byteLength + (this.tagIds?.byteLength ?? 0);
+		return (
+			this.starts.byteLength + this.ends.byteLength + this.nameBytes.byteLength + this.nameOffs.byteLength + (this.tagIds?.byteLength ?? 0)
+		);
 	}
 
 	/** Index of the entry covering `addr`, or -1. */
