@@ -89,6 +89,10 @@ export const DROP_DESCRIPTIONS: Readonly<Record<string, DropDescription>> = {
 	'profile.unwindProcessesDropped': { meaning: 'Processes whose mappings were not given to the stack walker (queue or map full)' },
 	'profile.unwindFilesDropped': { meaning: 'Mapped files not tracked for unwinding: too many at once' },
 	'profile.framesCut': { meaning: 'Frame names cut to the wire limit (the end, with the method name, is kept)', lost: false },
+	'profile.elfEvictions': {
+		meaning: 'Symbol tables of mapped files let go past the collector’s budget (64 MiB), read again when next needed: nothing lost',
+		lost: false,
+	},
 	'profile.missNoProcess': { meaning: 'Frames not named: the process had exited before its memory map was read', lost: false },
 	'profile.missNoMapping': { meaning: 'Frames not named: the address is in no mapping of the process', lost: false },
 	'profile.missNoFile': { meaning: 'Frames not named: the mapped file could not be opened', lost: false },

@@ -103,6 +103,8 @@ export function profilingFeature(options: { frequency: number; unwind?: UnwindMo
 						countsMapFull: k?.countsMapFull ?? 0,
 						// Not lost samples, but names shortened to fit the wire: worth seeing all the same.
 						framesCut: sampler.cuts.frames,
+						// Not lost either: a file let go past the symbol cache's budget is read again.
+						elfEvictions: symbols.elfEvictions ?? 0,
 					};
 					for (const name of SYMBOL_MISSES) out[name] = symbols[name] ?? 0;
 					for (const name of UNWIND_ENDS) out[name] = k?.[name] ?? 0;
