@@ -7,21 +7,27 @@
  * (collectors' and the hub's). The target: RSS flat after warm-up, and no drops at the default
  * rates. Writes the "Soak" section of bench/RESULTS.md.
  *
- * Usage: npm run soak [-- --minutes N] [-- --loss PERCENT] [-- --cpu-prof DIR] [-- --no-write]
+ * Usage: npm run soak [-- --minutes N] [-- --loss PERCENT] [-- --cpu-prof DIR] [-- --heap-snapshots DIR] [-- --no-write]
  *
  * --no-write prints the section instead of writing RESULTS.md: for a short check of the figures.
  *
  * --cpu-prof DIR runs `up` under `node --cpu-prof` and leaves its .cpuprofile in DIR (open it in
  * Chrome's DevTools or speedscope) to see where the process's CPU goes; such a run does not write
  * RESULTS.md, since the profiler's own cost is in its figures.
+ *
+ * --heap-snapshots DIR writes a heap snapshot of `up`'s main thread into DIR at the end of the
+ * warm-up and at the end of the run; `npx tsx bench/heap-snapshot-diff.ts A B` then says which
+ * kinds of object grew in between. Such a run does not write RESULTS.md either: a snapshot stops
+ * the process for seconds and doubles its heap meanwhile.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { SQLITE_CACHE_KIB } from '@firesight/store';
 import { describeDrop } from '@firesight/web/drop-descriptions';
 import { createNetnsPair, netnsUnavailableReason, waitForOutput, type NetnsPair } from '@firesight/testing/netns';
 import { SINK_SCRIPT, SOURCE_SCRIPT } from '@firesight/testing/tcp-peers';
@@ -36,15 +42,19 @@ const { values } = parseArgs({
 		loss: { type: 'string', default: '5' },
 		'sample-every': { type: 'string', default: '10' },
 		'cpu-prof': { type: 'string' },
+		'heap-snapshots': { type: 'string' },
 		'no-write': { type: 'boolean', default: false },
 		help: { type: 'boolean', default: false },
 	},
 });
 if (values.help) {
-	console.error('usage: npm run soak [-- --minutes N] [-- --loss PERCENT] [-- --sample-every S] [-- --cpu-prof DIR] [-- --no-write]');
+	console.error(
+		'usage: npm run soak [-- --minutes N] [-- --loss PERCENT] [-- --sample-every S] [-- --cpu-prof DIR] [-- --heap-snapshots DIR] [-- --no-write]',
+	);
 	process.exit(0);
 }
 const CPU_PROF = values['cpu-prof'];
+const HEAP_SNAPSHOTS = values['heap-snapshots'];
 const MINUTES = Number(values.minutes);
 const LOSS = Number(values.loss);
 const EVERY_S = Number(values['sample-every']);
@@ -191,6 +201,25 @@ function slopePerMin(points: readonly Point[], of: (p: Point) => number): number
 }
 
 /**
+ * Theil–Sen slope in MiB per minute: the median of the slopes between every two points. The floors
+ * below are few (one a minute), and a least-squares line through them swings with one of them:
+ * a minute whose floor caught a full collection, or one that missed it. The median of the pairwise
+ * slopes moves only when a third or so of the floors move, so it follows the trend, not one minute.
+ */
+function medianSlopePerMin(points: readonly Point[], of: (p: Point) => number): number {
+	const slopes: number[] = [];
+	for (let i = 0; i < points.length; i++)
+		for (let j = i + 1; j < points.length; j++) {
+			const dt = points[j]!.atS - points[i]!.atS;
+			if (dt > 0) slopes.push((of(points[j]!) - of(points[i]!)) / dt);
+		}
+	if (slopes.length === 0) return 0;
+	slopes.sort((a, b) => a - b);
+	const mid = slopes.length >> 1;
+	return (slopes.length % 2 ? slopes[mid]! : (slopes[mid - 1]! + slopes[mid]!) / 2) * 60;
+}
+
+/**
  * The lowest value in each minute: what is left after a collection. A leak raises this floor;
  * garbage between collections only raises the peaks.
  */
@@ -243,7 +272,11 @@ const data = mkdtempSync(join(tmpdir(), 'firesight-soak-'));
 cleanups.push(() => rmSync(data, { recursive: true, force: true }));
 try {
 	const port = freePort();
-	const nodeArgs = CPU_PROF === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', CPU_PROF];
+	if (HEAP_SNAPSHOTS !== undefined) mkdirSync(HEAP_SNAPSHOTS, { recursive: true });
+	const nodeArgs = [
+		...(CPU_PROF === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', CPU_PROF]),
+		...(HEAP_SNAPSHOTS === undefined ? [] : ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${HEAP_SNAPSHOTS}`]),
+	];
 	const up = spawn(process.execPath, [...nodeArgs, BIN, 'up', '--listen', `127.0.0.1:${port}`, '--data', data], {
 		stdio: ['ignore', 'ignore', 'pipe'],
 	});
@@ -318,6 +351,7 @@ try {
 	let last = new Map<string, number>();
 	const loads: number[] = [];
 	let lastText = '';
+	let warmUpSnapshot: string | undefined;
 	while (performance.now() - t0 < runMs) {
 		await sleep(Math.min(EVERY_S * 1000, runMs - (performance.now() - t0)));
 		if (up.exitCode !== null) throw new Error(`firesight up exited during the soak:\n${upLog}`);
@@ -352,8 +386,20 @@ try {
 		);
 		cpuPrev = cpuNow;
 		tPrev = now;
+		if (HEAP_SNAPSHOTS !== undefined && !warmUpSnapshot && point.atS >= (runMs / 1000) * WARMUP_SHARE) {
+			warmUpSnapshot = await heapSnapshot(up, HEAP_SNAPSHOTS, hub);
+			// The snapshot's own CPU is not the process's work.
+			cpuPrev = cpuSeconds(up.pid!) ?? cpuPrev;
+			tPrev = performance.now();
+		}
 	}
 	const peakRss = rssMiB(up.pid!)?.peak ?? 0;
+	if (HEAP_SNAPSHOTS !== undefined) {
+		const endSnapshot = await heapSnapshot(up, HEAP_SNAPSHOTS, hub);
+		console.error(
+			`soak: heap snapshots at the end of the warm-up and of the run: npx tsx bench/heap-snapshot-diff.ts ${warmUpSnapshot} ${endSnapshot}`,
+		);
+	}
 	up.kill('SIGTERM');
 	const exitCode = await new Promise<number | null>((r) => up.once('exit', (code) => r(code)));
 
@@ -366,13 +412,13 @@ try {
 	const heapPerMin = slopePerMin(afterWarmup, heap);
 	const rssFloors = minuteFloors(afterWarmup, rss);
 	const heapFloors = minuteFloors(afterWarmup, heap);
-	const rssFloorPerMin = slopePerMin(rssFloors, rss);
-	const heapFloorPerMin = slopePerMin(heapFloors, heap);
+	const rssFloorPerMin = medianSlopePerMin(rssFloors, rss);
+	const heapFloorPerMin = medianSlopePerMin(heapFloors, heap);
 	const list = (floors: Point[], of: (p: Point) => number) => floors.map((p) => of(p).toFixed(0)).join(', ');
 	const sign = (v: number) => `${v >= 0 ? '+' : ''}${v.toFixed(2)}`;
 	const partRow = (what: string, of: (p: Point) => number) => {
 		const floors = minuteFloors(afterWarmup, of);
-		return `| ${what} | ${of(first).toFixed(1)} | ${of(end).toFixed(1)} | ${sign(slopePerMin(afterWarmup, of))} | ${list(floors, of)} | ${sign(slopePerMin(floors, of))} |`;
+		return `| ${what} | ${of(first).toFixed(1)} | ${of(end).toFixed(1)} | ${sign(slopePerMin(afterWarmup, of))} | ${list(floors, of)} | ${sign(medianSlopePerMin(floors, of))} |`;
 	};
 	const spaceOf = (name: string) => (p: Point) => p.spaces.get(name) ?? 0;
 	const spaces = bigSpaces(afterWarmup);
@@ -382,14 +428,14 @@ try {
 		...(key === 'heapTotal' ? spaces.map((name) => partRow(`of which V8's ${name} space`, spaceOf(name))) : []),
 	]).join('\n');
 	const [grewMostSpace, spaceGrewBy] = spaces
-		.map((name) => [name, slopePerMin(minuteFloors(afterWarmup, spaceOf(name)), spaceOf(name))] as const)
+		.map((name) => [name, medianSlopePerMin(minuteFloors(afterWarmup, spaceOf(name)), spaceOf(name))] as const)
 		.reduce((a, b) => (b[1] > a[1] ? b : a), ['none', 0] as const);
 	const [grewMost, grewBy] = PARTS.filter(([key]) => key !== 'arrayBuffers')
 		.map(
 			([key, what]) =>
 				[
 					what,
-					slopePerMin(
+					medianSlopePerMin(
 						minuteFloors(afterWarmup, (p) => p.parts[key]),
 						(p) => p.parts[key],
 					),
@@ -413,9 +459,9 @@ workload (split-60-40 at nice 19), Node's HTTPS server and a keep-alive client (
 two TCP connections between network namespaces with nftables dropping ${LOSS}% of the packets.
 Run: \`npm run soak -- --minutes ${MINUTES}\`, ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, on a 2-core machine; load average (1 min) ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} over the run.
 
-- RSS after warm-up (${Math.round(WARMUP_SHARE * 100)}% of the run): ${first.rssMiB.toFixed(1)} MiB at ${first.atS.toFixed(0)} s, ${end.rssMiB.toFixed(1)} MiB at the end; least-squares trend ${sign(growthPerMin)} MiB/min; peak ${peakRss.toFixed(1)} MiB. Lowest RSS of each minute: ${list(rssFloors, rss)} MiB, trend ${sign(rssFloorPerMin)} MiB/min.
+- RSS after warm-up (${Math.round(WARMUP_SHARE * 100)}% of the run): ${first.rssMiB.toFixed(1)} MiB at ${first.atS.toFixed(0)} s, ${end.rssMiB.toFixed(1)} MiB at the end; least-squares trend ${sign(growthPerMin)} MiB/min; peak ${peakRss.toFixed(1)} MiB. Lowest RSS of each minute: ${list(rssFloors, rss)} MiB, trend ${sign(rssFloorPerMin)} MiB/min (here and below, a trend of the lowest of each minute is the median of the slopes between every two minutes, so one minute's collection does not swing it).
 - JS heap of the main thread (hub, dashboard, the collector's main thread; worker threads and native memory are the rest of RSS): ${first.heapMiB.toFixed(1)} MiB after warm-up, ${end.heapMiB.toFixed(1)} MiB at the end; trend ${sign(heapPerMin)} MiB/min. Lowest of each minute (after a collection): ${list(heapFloors, heap)} MiB, trend ${sign(heapFloorPerMin)} MiB/min.
-- Where the RSS is, in MiB, after warm-up and at the end, with the least-squares trend and the lowest of each minute (MiB/min). SQLite's page cache, in the main arena, grows with the database file (last column of the table below) up to its bound, 16,000 KiB:
+- Where the RSS is, in MiB, after warm-up and at the end, with the least-squares trend and the lowest of each minute (MiB/min). SQLite's page cache, in the main arena, grows with the database file (last column of the table below) up to its bound, ${SQLITE_CACHE_KIB.toLocaleString('en')} KiB:
 
 | part | after warm-up | end | trend | lowest of each minute | its trend |
 |---|---:|---:|---:|---|---:|
@@ -432,11 +478,29 @@ ${partRows}
 ${table}
 `;
 	if (values['no-write']) console.error('soak: --no-write: RESULTS.md not written');
-	else if (CPU_PROF === undefined) writeResultsSection('Soak', body);
-	else console.error(`soak: a CPU profile of up is in ${CPU_PROF}; RESULTS.md not written (the profiler's cost is in these figures)`);
+	else if (CPU_PROF !== undefined)
+		console.error(`soak: a CPU profile of up is in ${CPU_PROF}; RESULTS.md not written (the profiler's cost is in these figures)`);
+	else if (HEAP_SNAPSHOTS !== undefined)
+		console.error(`soak: heap snapshots in ${HEAP_SNAPSHOTS}; RESULTS.md not written (their pauses are in these figures)`);
+	else writeResultsSection('Soak', body);
 	console.error(body);
 } finally {
 	cleanUp();
+}
+
+/** Asks `up` for a heap snapshot (SIGUSR2) and waits until its file is written: its path. */
+async function heapSnapshot(up: ChildProcess, dir: string, hub: string): Promise<string> {
+	const before = new Set(readdirSync(dir));
+	up.kill('SIGUSR2');
+	for (let waited = 0; waited < 300_000; waited += 1000) {
+		await sleep(1000);
+		const name = readdirSync(dir).find((n) => !before.has(n) && n.endsWith('.heapsnapshot'));
+		if (name === undefined) continue;
+		// Written in one go by the main thread, which answers /healthz only once it is done.
+		const res = await fetch(`${hub}/healthz`).catch(() => undefined);
+		if (res?.ok) return join(dir, name);
+	}
+	throw new Error(`no heap snapshot in ${dir} after 5 minutes`);
 }
 
 /** Ends the workloads and `up`, and removes the namespaces and files: also on Ctrl-C. */

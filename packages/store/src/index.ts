@@ -1,5 +1,6 @@
 export { openStorage, type Storage, type StorageConfig, type SqliteStorageConfig, type ClickhouseStorageConfig } from './storage.ts';
 export { parseStorageUrl } from './storage-url.ts';
+export { SQLITE_CACHE_KIB } from './sqlite/sqlite-file.ts';
 export { DEFAULT_RETENTION_MS, DEFAULT_PRUNE_INTERVAL_MS, DEFAULT_MAX_REQUESTS, type StorageOptions } from './storage-options.ts';
 export {
 	FALLBACK_FREQUENCY_HZ,

@@ -1,0 +1,72 @@
+/**
+ * Which kinds of object grew between two V8 heap snapshots (`soak --heap-snapshots DIR` takes
+ * them at the end of the warm-up and of the run): their bytes and counts, by constructor for
+ * objects and by kind for the rest (strings, arrays, closures by name, code...), largest growth
+ * first. A cache that keeps growing after warm-up shows as a constructor, or as the arrays and
+ * strings it holds.
+ *
+ * Usage: npx tsx bench/heap-snapshot-diff.ts BEFORE.heapsnapshot AFTER.heapsnapshot [--top N]
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string', default: '25' } } });
+if (positionals.length !== 2) {
+	console.error('usage: npx tsx bench/heap-snapshot-diff.ts BEFORE.heapsnapshot AFTER.heapsnapshot [--top N]');
+	process.exit(2);
+}
+const TOP = Number(values.top);
+
+interface Kind {
+	bytes: number;
+	count: number;
+}
+
+interface Snapshot {
+	snapshot: { meta: { node_fields: string[]; node_types: [string[], ...unknown[]] } };
+	nodes: number[];
+	strings: string[];
+}
+
+/** Self sizes and counts of a snapshot's nodes, by kind. */
+function kinds(path: string): Map<string, Kind> {
+	let snap: Snapshot;
+	try {
+		snap = JSON.parse(readFileSync(path, 'utf8')) as Snapshot;
+	} catch (err) {
+		console.error(`heap-snapshot-diff: ${path}: ${(err as Error).message}`);
+		process.exit(2);
+	}
+	const fields = snap.snapshot.meta.node_fields;
+	const types = snap.snapshot.meta.node_types[0];
+	const width = fields.length;
+	const [type, name, size] = ['type', 'name', 'self_size'].map((f) => fields.indexOf(f)) as [number, number, number];
+	const out = new Map<string, Kind>();
+	for (let i = 0; i < snap.nodes.length; i += width) {
+		const t = types[snap.nodes[i + type]!]!;
+		const n = snap.strings[snap.nodes[i + name]!]!;
+		// Objects by constructor, closures by function name; strings, arrays and the rest by kind only.
+		const key = t === 'object' || t === 'native' ? n : t === 'closure' ? `(closure) ${n}` : `(${t})`;
+		const k = out.get(key) ?? { bytes: 0, count: 0 };
+		k.bytes += snap.nodes[i + size]!;
+		k.count++;
+		out.set(key, k);
+	}
+	return out;
+}
+
+const before = kinds(positionals[0]!);
+const after = kinds(positionals[1]!);
+const total = (m: Map<string, Kind>) => [...m.values()].reduce((a, k) => a + k.bytes, 0);
+const mib = (b: number) => (b / 1048576).toFixed(2);
+const rows = [...new Set([...before.keys(), ...after.keys()])]
+	.map((key) => {
+		const a = before.get(key) ?? { bytes: 0, count: 0 };
+		const b = after.get(key) ?? { bytes: 0, count: 0 };
+		return { key, bytes: b.bytes - a.bytes, count: b.count - a.count, now: b.bytes };
+	})
+	.sort((x, y) => y.bytes - x.bytes);
+console.log(`heap: ${mib(total(before))} MiB -> ${mib(total(after))} MiB (self sizes of every object)`);
+console.log('growth MiB | count | now MiB | kind');
+for (const r of rows.slice(0, TOP))
+	console.log(`${mib(r.bytes).padStart(10)} | ${String(r.count).padStart(8)} | ${mib(r.now).padStart(7)} | ${r.key.slice(0, 100)}`);
