@@ -23,8 +23,9 @@ interface Kind {
 }
 
 interface Snapshot {
-	snapshot: { meta: { node_fields: string[]; node_types: [string[], ...unknown[]] } };
+	snapshot: { meta: { node_fields: string[]; node_types: [string[], ...unknown[]]; edge_fields: string[] } };
 	nodes: number[];
+	edges: number[];
 	strings: string[];
 }
 
@@ -40,13 +41,36 @@ function kinds(path: string): Map<string, Kind> {
 	const fields = snap.snapshot.meta.node_fields;
 	const types = snap.snapshot.meta.node_types[0];
 	const width = fields.length;
-	const [type, name, size] = ['type', 'name', 'self_size'].map((f) => fields.indexOf(f)) as [number, number, number];
-	const out = new Map<string, Kind>();
-	for (let i = 0; i < snap.nodes.length; i += width) {
+	const [type, name, size, edgeCount] = ['type', 'name', 'self_size', 'edge_count'].map((f) => fields.indexOf(f)) as [
+		number,
+		number,
+		number,
+		number,
+	];
+	const edgeWidth = snap.snapshot.meta.edge_fields.length;
+	const toNode = snap.snapshot.meta.edge_fields.indexOf('to_node');
+	const keyOf = (i: number): string => {
 		const t = types[snap.nodes[i + type]!]!;
 		const n = snap.strings[snap.nodes[i + name]!]!;
 		// Objects by constructor, closures by function name; strings, arrays and the rest by kind only.
-		const key = t === 'object' || t === 'native' ? n : t === 'closure' ? `(closure) ${n}` : `(${t})`;
+		return t === 'object' || t === 'native' ? n : t === 'closure' ? `(closure) ${n}` : `(${t})`;
+	};
+	// Arrays (a Map's or an object's backing store) and strings say little alone: each is named
+	// after the first object found holding it, as `(array) in Map`.
+	const holder = new Map<number, number>();
+	for (let i = 0, e = 0; i < snap.nodes.length; i += width) {
+		const own = keyOf(i);
+		const isObject = !own.startsWith('(') || own.startsWith('(closure)');
+		for (let k = snap.nodes[i + edgeCount]!; k > 0; k--, e += edgeWidth) {
+			const to = snap.edges[e + toNode]!;
+			if (isObject && !holder.has(to)) holder.set(to, i);
+		}
+	}
+	const out = new Map<string, Kind>();
+	for (let i = 0; i < snap.nodes.length; i += width) {
+		const own = keyOf(i);
+		const by = own === '(array)' || own === '(string)' || own === 'Array' || own === '(bigint)' ? holder.get(i) : undefined;
+		const key = by === undefined ? own : `${own} in ${keyOf(by)}`;
 		const k = out.get(key) ?? { bytes: 0, count: 0 };
 		k.bytes += snap.nodes[i + size]!;
 		k.count++;
