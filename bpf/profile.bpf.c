@@ -276,7 +276,8 @@ static __always_inline struct unwind_mapping *find_mapping(struct walk_state *st
 
 /*
  * The rule of the last row at or below rel (a file offset from the table's base), by a bounded
- * binary search over the file's rows. *gap is set when no row covers it.
+ * binary search over the file's rows, that row's pc left in st->hi. *gap is set when no row
+ * covers it.
  */
 static __always_inline struct unwind_rule *find_rule(struct walk_state *st,
 						     struct unwind_file *file, __u64 rel, bool *gap)
@@ -312,6 +313,7 @@ static __always_inline struct unwind_rule *find_rule(struct walk_state *st,
 	row = bpf_map_lookup_elem(&unwind_rows, &key);
 	if (!row)
 		return NULL;
+	st->hi = row->pc;
 	key = row->rule;
 	return bpf_map_lookup_elem(&unwind_rules, &key);
 }
@@ -515,7 +517,7 @@ static long walk_step(__u32 i, void *slot)
 	struct unwind_mapping *m;
 	struct unwind_file *file;
 	struct unwind_rule *rule;
-	__u64 pc, cfa, ra, bp, fid;
+	__u64 pc, cfa, ra, bp, fid, rel;
 	bool gap;
 
 	if (!st)
@@ -568,7 +570,8 @@ static long walk_step(__u32 i, void *slot)
 	file = bpf_map_lookup_elem(&unwind_files, &fid);
 	if (!file)
 		return no_rule(st, PROFILE_UNWIND_NO_TABLE);
-	rule = find_rule(st, file, pc - m->bias - file->base, &gap);
+	rel = pc - m->bias - file->base;
+	rule = find_rule(st, file, rel, &gap);
 	if (gap)
 		return no_rule(st, PROFILE_UNWIND_NO_TABLE);
 	if (!rule)
@@ -594,7 +597,22 @@ static long walk_step(__u32 i, void *slot)
 		cfa = st->r11 + (__s64)rule->cfa_offset;
 		break;
 	case UNWIND_CFA_GAP:
-		return no_rule(st, PROFILE_UNWIND_NO_TABLE);
+		/*
+		 * glibc's clone3 and clone end their unwind info at the syscall on purpose: the new
+		 * thread starts after it, and its unwinding must stop. The parent's pc after it, where a
+		 * sample finds it while the kernel makes a thread (or as the syscall returns, where a
+		 * timer's sample waits), is in that gap, and the function is frameless there, as at the
+		 * syscall: an exact pc two bytes (a syscall's length) into a gap takes that rule. (The
+		 * new thread is there too until its first instruction: its walk reads the top of its
+		 * new stack as the return address, zero on a fresh stack, where it ends.)
+		 */
+		if (!st->exact_pc || (__u32)rel - st->hi != 2)
+			return no_rule(st, PROFILE_UNWIND_NO_TABLE);
+		cfa = st->sp + 8;
+		if (stack_read(st, &ra, sizeof(ra), st->sp))
+			return walk_stop(st, PROFILE_UNWIND_READ_FAULT);
+		bp = st->bp;
+		goto caller;
 	default:
 		return no_rule(st, PROFILE_UNWIND_RULE_UNSUPPORTED);
 	}
@@ -618,6 +636,7 @@ static long walk_step(__u32 i, void *slot)
 	default:
 		return no_rule(st, PROFILE_UNWIND_RULE_UNSUPPORTED);
 	}
+caller:
 	ra = real_return(st, ra);
 	if (!ra)
 		return 1;
