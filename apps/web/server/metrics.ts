@@ -1,8 +1,29 @@
+import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
+import { getHeapStatistics } from 'node:v8';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { rangeCacheFor } from '@firesight/api';
 import { limits } from '@firesight/protocol';
 import type { ProfileStore } from '@firesight/store';
 import type { HubState } from './hub-state.ts';
+
+/** The JS heap in use just after V8's latest full collection, in bytes (0 before the first one). */
+let heapAfterFullGc = 0;
+let gcObserver: PerformanceObserver | undefined;
+
+/**
+ * Watches for V8's full (mark-compact) collections, once per process: the heap in use right after
+ * one is what is live, where the heap in use at any other moment adds the garbage made since.
+ */
+function watchFullCollections(): void {
+	if (gcObserver) return;
+	gcObserver = new PerformanceObserver((list) => {
+		for (const entry of list.getEntries()) {
+			if ((entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR)
+				heapAfterFullGc = getHeapStatistics().used_heap_size;
+		}
+	});
+	gcObserver.observe({ entryTypes: ['gc'] });
+}
 
 /** The hub's Prometheus metrics, on a registry of its own so several hubs can share a process. */
 export function createHubMetrics(state: HubState, profiles?: Pick<ProfileStore, 'cacheResets'>) {
@@ -130,6 +151,17 @@ export function createHubMetrics(state: HubState, profiles?: Pick<ProfileStore, 
 		registers: [registry],
 		collect() {
 			this.set(process.memoryUsage().arrayBuffers);
+		},
+	});
+	// A cache that keeps growing shows here, free of when the collector last ran (the soak's
+	// measure of a growing JS heap).
+	watchFullCollections();
+	new Gauge({
+		name: 'firesight_hub_nodejs_heap_used_after_full_gc_bytes',
+		help: "JS heap in use just after V8's latest full collection, in bytes: what is live (0 before the first one)",
+		registers: [registry],
+		collect() {
+			this.set(heapAfterFullGc);
 		},
 	});
 	// A feature that could not load is a whole signal missing from a host: worth an alert.
