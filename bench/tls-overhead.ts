@@ -6,15 +6,19 @@
  * same four functions (counting calls and bytes, no payload copy) as the peer.
  *
  * Loads per mode: closed loop (as fast as it goes: throughput) and open loops at fixed rates
- * (latency and drops; 1,000 and 5,000 requests/s by default). CPU is read from /proc for the
+ * (latency and drops; 1,000 and 5,000 requests/s by default). Every mode's closed loop has a
+ * closed loop with capture off right next to it (before it in one round, after it in the next), and
+ * its throughput and CPU are taken against that one: a slow phase of a shared machine then hits
+ * both sides of a ratio alike, whatever mode it falls on. Many short rounds, then the median and
+ * the spread over rounds. CPU is read from /proc for the
  * server and reported by the client, so the cost per request and per SSL call is measured, not
  * inferred from throughput. The CPU profiler samples the server at 999 Hz in every mode (it is
  * what attribution stamps; its own cost is in every row alike). With kernel.bpf_stats_enabled,
  * the capture's programs are timed per request (SSL probes, socket syscall hooks) and the profile
  * program per sample, so attribution's cost shows per request and per sample.
  *
- *   npx tsx bench/tls-overhead.ts [--seconds 5] [--rates 1000,5000] [--rounds 3] [--no-bpftrace]
- *                                 [--baseline DIR]
+ *   npx tsx bench/tls-overhead.ts [--seconds 3] [--rates 1000,5000] [--rounds 7] [--no-bpftrace]
+ *                                 [--baseline DIR] [--no-write] [--help]
  * --baseline DIR measures the TlsCapture and TLS feature of another checkout (an older commit with
  * its addon built, e.g. from `git archive` plus `npm run build -w @firesight/native`) as one more
  * mode of the same rounds: before and after side by side under the same background load.
@@ -25,30 +29,56 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { RequestAttribution } from '@firesight/collector/request-attribution';
 import { TlsCapture, tlsFeature } from '@firesight/collector/tls';
 import { Profiler, type DrainedWindow } from '@firesight/native';
 import { freePort, makeCert, startNodeServer } from '@firesight/testing/tls-peers';
 
-const { values: args } = parseArgs({
-	options: {
-		seconds: { type: 'string', default: '5' },
-		rates: { type: 'string', default: '1000,5000' },
-		concurrency: { type: 'string', default: '8' },
-		'no-bpftrace': { type: 'boolean', default: false },
-		'no-write': { type: 'boolean', default: false },
-		rounds: { type: 'string', default: '3' },
-		baseline: { type: 'string' },
-	},
-});
+const USAGE = `usage: npx tsx bench/tls-overhead.ts [options]   (as root; writes the "TLS capture" section of bench/RESULTS.md)
+  --seconds N      seconds per load (default 3)
+  --rounds N       rounds; each runs every mode once (default 7)
+  --rates A,B      open-loop rates in requests/s (default 1000,5000)
+  --concurrency N  keep-alive sockets of the client (default 8)
+  --baseline DIR   also measure the capture of another checkout with its addon built
+  --no-bpftrace    leave out the bpftrace mode
+  --no-write       print the section only`;
+const options = {
+	seconds: { type: 'string', default: '3' },
+	rates: { type: 'string', default: '1000,5000' },
+	concurrency: { type: 'string', default: '8' },
+	'no-bpftrace': { type: 'boolean', default: false },
+	'no-write': { type: 'boolean', default: false },
+	rounds: { type: 'string', default: '7' },
+	baseline: { type: 'string' },
+	help: { type: 'boolean', default: false },
+} satisfies ParseArgsConfig['options'];
+/** Bad input ends the run with one line and the usage, not a stack trace. */
+function usageError(message: string): never {
+	console.error(`tls-overhead: ${message}\n${USAGE}`);
+	process.exit(2);
+}
+let parsed;
+try {
+	parsed = parseArgs({ options });
+} catch (e) {
+	usageError((e as Error).message);
+}
+const args = parsed.values;
+if (args.help) {
+	console.log(USAGE);
+	process.exit(0);
+}
 const SECONDS = Number(args.seconds);
+if (!(SECONDS > 0)) usageError(`--seconds: a positive number, got '${args.seconds}'`);
 const RATES = args.rates.split(',').map(Number);
-if (RATES.length === 0 || RATES.some((r) => !(r > 0))) throw new Error(`--rates: requests/s, comma-separated, got '${args.rates}'`);
+if (RATES.length === 0 || RATES.some((r) => !(r > 0))) usageError(`--rates: requests/s, comma-separated, got '${args.rates}'`);
 const RATE = RATES[0]!;
 const FREQUENCY = 999;
 const CONCURRENCY = Number(args.concurrency);
+if (!Number.isInteger(CONCURRENCY) || CONCURRENCY < 1) usageError(`--concurrency: a whole number of sockets, got '${args.concurrency}'`);
 const ROUNDS = Number(args.rounds);
+if (!Number.isInteger(ROUNDS) || ROUNDS < 1) usageError(`--rounds: a whole number, got '${args.rounds}'`);
 const TICK = 100; // USER_HZ: /proc/PID/stat times are in 1/100 s
 
 const CLIENT = `
@@ -167,12 +197,6 @@ interface BpfProg {
 	run_cnt?: number;
 }
 const progs = (): BpfProg[] => JSON.parse(execFileSync('bpftool', ['prog', 'show', '-j']).toString()) as BpfProg[];
-/** Run time and runs of the programs `pick` keeps, summed; bpftool reads kernel.bpf_stats_enabled's counters. */
-const runStats = (pick: (p: BpfProg) => boolean) =>
-	progs()
-		.filter(pick)
-		.reduce((a, p) => ({ ns: a.ns + (p.run_time_ns ?? 0), cnt: a.cnt + (p.run_cnt ?? 0) }), { ns: 0, cnt: 0 });
-
 /** The profiler that every mode runs on the server, drained on a timer so its window never fills. */
 interface Sampling {
 	profiler: Profiler;
@@ -232,11 +256,15 @@ interface BpfCost {
 	sslNsPerRequest: number;
 	/** The socket syscall hooks (every process's syscalls pass them), per request. */
 	syscallNsPerRequest: number;
+	/** Each program (by name; bpftrace names its entry and return probes alike), per request: how often it ran and for how long. */
+	programs: Record<string, { runs: number; ns: number }>;
 }
 
 interface ModeResult {
 	mode: string;
 	max: LoadResult;
+	/** The closed loop with capture off right next to this mode's (none for "off" itself): what its ratios are taken against. */
+	pairedOff?: LoadResult;
 	fixed: FixedRun[];
 	collectorCpuMs?: number;
 	/**
@@ -268,19 +296,41 @@ function losses(c: ReturnType<TlsCapture['counters']>): number {
 /** The closed loop with the sampler's and (when given) the capture programs' kernel time around it. */
 async function timedMax(port: number, serverPid: number, sampling: Sampling, tlsIds?: Set<number>) {
 	await sampling.take();
-	const p0 = runStats((p) => sampling.ids.has(p.id));
-	const ssl0 = runStats((p) => !!tlsIds?.has(p.id) && !!p.name?.startsWith('ssl_'));
-	const sc0 = runStats((p) => !!tlsIds?.has(p.id) && !p.name?.startsWith('ssl_'));
+	const before = new Map(progs().map((p) => [p.id, p]));
 	const max = await load(port, serverPid, false);
-	const p1 = runStats((p) => sampling.ids.has(p.id));
-	const ssl1 = runStats((p) => !!tlsIds?.has(p.id) && !!p.name?.startsWith('ssl_'));
-	const sc1 = runStats((p) => !!tlsIds?.has(p.id) && !p.name?.startsWith('ssl_'));
+	const after = progs().filter((p) => before.has(p.id));
 	const { samples, stamped } = await sampling.take();
+	const delta = (p: BpfProg) => ({
+		ns: (p.run_time_ns ?? 0) - (before.get(p.id)!.run_time_ns ?? 0),
+		cnt: (p.run_cnt ?? 0) - (before.get(p.id)!.run_cnt ?? 0),
+	});
+	const sum = (pick: (p: BpfProg) => boolean) =>
+		after
+			.filter(pick)
+			.map(delta)
+			.reduce((a, d) => ({ ns: a.ns + d.ns, cnt: a.cnt + d.cnt }), { ns: 0, cnt: 0 });
+	const isSsl = (p: BpfProg) => /^ssl_/i.test(p.name ?? '');
+	const profile = sum((p) => sampling.ids.has(p.id));
+	let bpf: BpfCost | undefined;
+	if (tlsIds) {
+		const programs: BpfCost['programs'] = {};
+		for (const p of after.filter((p) => tlsIds.has(p.id))) {
+			const d = delta(p);
+			const e = (programs[p.name ?? String(p.id)] ??= { runs: 0, ns: 0 });
+			e.runs += d.cnt / max.count;
+			e.ns += d.ns / max.count;
+		}
+		bpf = {
+			sslNsPerRequest: sum((p) => tlsIds.has(p.id) && isSsl(p)).ns / max.count,
+			syscallNsPerRequest: sum((p) => tlsIds.has(p.id) && !isSsl(p)).ns / max.count,
+			programs,
+		};
+	}
 	return {
 		max,
-		sampleNs: p1.cnt > p0.cnt ? (p1.ns - p0.ns) / (p1.cnt - p0.cnt) : undefined,
+		sampleNs: profile.cnt > 0 ? profile.ns / profile.cnt : undefined,
 		stamped: samples ? stamped / samples : 0,
-		bpf: tlsIds ? { sslNsPerRequest: (ssl1.ns - ssl0.ns) / max.count, syscallNsPerRequest: (sc1.ns - sc0.ns) / max.count } : undefined,
+		bpf,
 	};
 }
 
@@ -291,8 +341,10 @@ async function captureMode(
 	port: number,
 	serverPid: number,
 	sampling: Sampling,
+	offFirst: boolean,
 	attribute = false,
 ): Promise<ModeResult> {
+	const pairedOff = offFirst ? await load(port, serverPid, false) : undefined;
 	const before = new Set(progs().map((p) => p.id));
 	const attribution = attribute ? new RequestAttribution() : undefined;
 	const capture = new code.TlsCapture(attribution ? { attribution } : {});
@@ -317,18 +369,29 @@ async function captureMode(
 	);
 	// Per request, not per start: attaching and the first /proc scan are not what a request costs.
 	const cpu0 = process.cpuUsage();
-	const timed = await timedMax(port, serverPid, sampling, tlsIds);
 	const fixed: FixedRun[] = [];
-	for (const rate of RATES) {
-		const lost0 = losses(capture.counters()) + notSent();
-		const run = await load(port, serverPid, true, rate);
-		await new Promise((r) => setTimeout(r, 300)); // the last records' drain
-		const drops = losses(capture.counters()) + notSent() - lost0;
-		fixed.push({ rate, load: run, drops, captured: byPrefix.get(run.prefix) ?? 0 });
-	}
+	const fixedLoads = async () => {
+		for (const rate of RATES) {
+			const lost0 = losses(capture.counters()) + notSent();
+			const run = await load(port, serverPid, true, rate);
+			await new Promise((r) => setTimeout(r, 300)); // the last records' drain
+			const drops = losses(capture.counters()) + notSent() - lost0;
+			fixed.push({ rate, load: run, drops, captured: byPrefix.get(run.prefix) ?? 0 });
+		}
+	};
+	// The closed loop stays next to its paired one with capture off: first after it, or last before it.
+	if (!offFirst) await fixedLoads();
+	const timed = await timedMax(port, serverPid, sampling, tlsIds);
+	if (offFirst) await fixedLoads();
 	const cpu = process.cpuUsage(cpu0);
 	await tls.stop();
-	return { mode, ...timed, fixed, collectorCpuMs: (cpu.user + cpu.system) / 1000 };
+	return {
+		mode,
+		...timed,
+		pairedOff: pairedOff ?? (await load(port, serverPid, false)),
+		fixed,
+		collectorCpuMs: (cpu.user + cpu.system) / 1000,
+	};
 }
 
 async function plainMode(mode: string, port: number, serverPid: number, sampling: Sampling): Promise<ModeResult> {
@@ -343,27 +406,72 @@ async function plainMode(mode: string, port: number, serverPid: number, sampling
 	return { mode, max: timed.max, sampleNs: timed.sampleNs, stamped: timed.stamped, fixed, harnessCpuMs: (cpu.user + cpu.system) / 1000 };
 }
 
+/** bpftrace's mode, paired with a closed loop with capture off as the capture modes are (the same order). */
+async function bpftraceMode(bin: string, port: number, serverPid: number, sampling: Sampling, offFirst: boolean): Promise<ModeResult> {
+	const pairedOff = offFirst ? await load(port, serverPid, false) : undefined;
+	const known = new Set(progs().map((p) => p.id));
+	const bt = await startBpftrace(bin);
+	// Its probes' programs, timed as the capture's are.
+	const ids = new Set(
+		progs()
+			.filter((p) => !known.has(p.id))
+			.map((p) => p.id),
+	);
+	let timed: Awaited<ReturnType<typeof timedMax>> | undefined;
+	const fixed: FixedRun[] = [];
+	if (offFirst) timed = await timedMax(port, serverPid, sampling, ids);
+	for (const rate of RATES) {
+		fixed.push({ rate, load: await load(port, serverPid, true, rate) });
+		await new Promise((r) => setTimeout(r, 300)); // as the capture modes wait for their last drain
+	}
+	if (!offFirst) timed = await timedMax(port, serverPid, sampling, ids);
+	const out = await bt.stop();
+	return {
+		mode: 'bpftrace',
+		max: timed!.max,
+		bpf: timed!.bpf,
+		sampleNs: timed!.sampleNs,
+		stamped: timed!.stamped,
+		fixed,
+		pairedOff: pairedOff ?? (await load(port, serverPid, false)),
+		sslCalls: Number(/@calls: (\d+)/.exec(out)?.[1] ?? NaN),
+	};
+}
+
+/**
+ * One round: "off" (its fixed-rate loads are what the others' latencies are compared with), then
+ * every other mode with its paired closed loop with capture off. The paired loop comes first in
+ * even rounds and last in odd ones, and the modes' order turns by one each round, so neither a
+ * mode's place in the round nor its side of the pair favours it over the rounds.
+ */
 async function runRound(
+	index: number,
 	port: number,
 	serverPid: number,
 	bin: string,
 	baseline: CaptureCode | undefined,
 	sampling: Sampling,
 ): Promise<ModeResult[]> {
-	const results: ModeResult[] = [];
-	results.push(await plainMode('off', port, serverPid, sampling));
-	if (baseline) results.push(await captureMode('firesight (baseline)', baseline, port, serverPid, sampling));
-	results.push(await captureMode('firesight', { TlsCapture, tlsFeature }, port, serverPid, sampling));
-	results.push(await captureMode('firesight + attribution', { TlsCapture, tlsFeature }, port, serverPid, sampling, true));
-
-	if (!args['no-bpftrace'] && spawnSync('bpftrace', ['--version']).status === 0) {
-		const bt = await startBpftrace(bin);
-		const r = await plainMode('bpftrace', port, serverPid, sampling);
-		const out = await bt.stop();
-		r.sslCalls = Number(/@calls: (\d+)/.exec(out)?.[1] ?? NaN);
-		results.push(r);
+	const offFirst = index % 2 === 0;
+	const firesight = { TlsCapture, tlsFeature };
+	const modes: [string, () => Promise<ModeResult>][] = [];
+	if (baseline)
+		modes.push(['firesight (baseline)', () => captureMode('firesight (baseline)', baseline, port, serverPid, sampling, offFirst)]);
+	modes.push(['firesight', () => captureMode('firesight', firesight, port, serverPid, sampling, offFirst)]);
+	modes.push([
+		'firesight + attribution',
+		() => captureMode('firesight + attribution', firesight, port, serverPid, sampling, offFirst, true),
+	]);
+	if (!args['no-bpftrace'] && spawnSync('bpftrace', ['--version']).status === 0)
+		modes.push(['bpftrace', () => bpftraceMode(bin, port, serverPid, sampling, offFirst)]);
+	const results = new Map<string, ModeResult>();
+	const off = await plainMode('off', port, serverPid, sampling);
+	for (let i = 0; i < modes.length; i++) {
+		const [name, run] = modes[(i + index) % modes.length]!;
+		results.set(name, await run());
 	}
-	return results;
+	// Reported in one fixed order, whatever order they ran in.
+	return [off, ...modes.map(([name]) => results.get(name)!)];
 }
 
 const signed = (x: number, digits: number) => `${x >= 0 ? '+' : ''}${x.toFixed(digits)}`;
@@ -386,7 +494,7 @@ async function main(): Promise<void> {
 		// Warm up JIT and TLS sessions so the first mode is not penalized.
 		await load(port, server.pid!, false);
 		// Modes alternate within each round, so background load hits them alike.
-		for (let i = 0; i < ROUNDS; i++) rounds.push(await runRound(port, server.pid!, process.execPath, baseline, sampling));
+		for (let i = 0; i < ROUNDS; i++) rounds.push(await runRound(i, port, server.pid!, process.execPath, baseline, sampling));
 	} finally {
 		await sampling.stop();
 		writeFileSync(statsPath, statsBefore);
@@ -400,16 +508,25 @@ function report(rounds: ModeResult[][]): void {
 	const modes = rounds[0]!.map((m) => m.mode);
 	const perReq = (l: LoadResult) => ((l.cpuMs + l.serverCpuMs) / l.count) * 1000; // µs of peer CPU per request
 	const rps = (m: ModeResult) => m.max.count / m.max.seconds;
-	/** The median over rounds of f(this mode's result, the same round's capture-off result). */
-	const med = (mode: string, f: (m: ModeResult, off: ModeResult) => number) =>
-		median(
-			rounds.map((r) =>
-				f(
-					r.find((m) => m.mode === mode)!,
-					r[0]!,
-				),
-			),
-		);
+	/**
+	 * What a mode is compared with in its round: "off" (its fixed-rate loads and the harness's
+	 * CPU), with the closed loop paired with the mode's own in place of off's.
+	 */
+	const against = (m: ModeResult, r: ModeResult[]): ModeResult => (m.pairedOff ? { ...r[0]!, max: m.pairedOff } : r[0]!);
+	const ratioOf = (m: ModeResult, off: ModeResult) => rps(m) / rps(off);
+	/** f(this mode's result, what it is compared with) in each round. */
+	const perRound = (mode: string, f: (m: ModeResult, off: ModeResult) => number) =>
+		rounds.map((r) => {
+			const m = r.find((x) => x.mode === mode)!;
+			return f(m, against(m, r));
+		});
+	/** The median over rounds of f(this mode's result, what it is compared with in the same round). */
+	const med = (mode: string, f: (m: ModeResult, off: ModeResult) => number) => median(perRound(mode, f));
+	/** The lowest and highest over rounds, beside a median: how far one round can be from it. */
+	const spread = (mode: string, f: (m: ModeResult, off: ModeResult) => number, digits: number) => {
+		const xs = perRound(mode, f).filter(Number.isFinite);
+		return xs.length > 1 ? ` (${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)})` : '';
+	};
 	const at = (m: ModeResult, rate: number) => m.fixed.find((f) => f.rate === rate)!;
 	const requestsOf = (m: ModeResult) => m.max.count + m.fixed.reduce((n, f) => n + f.load.count, 0);
 	const secondsOf = (m: ModeResult) => m.max.seconds + m.fixed.reduce((n, f) => n + f.load.seconds, 0);
@@ -445,9 +562,11 @@ function report(rounds: ModeResult[][]): void {
 	);
 	lines.push(`"firesight + attribution" also keeps each thread's request in the kernel and tells the collector's`);
 	lines.push(`request attribution about each one. The CPU profiler samples the server at ${FREQUENCY} Hz in every mode. 2 shared`);
-	lines.push(`cores, a VM, other work running: the modes alternate within each round, ratios are taken against the same`);
+	lines.push(`cores, a VM, other work running: every mode's closed loop runs right next to a closed loop with capture off`);
+	lines.push(`(before it in even rounds, after it in odd ones; the modes' order turns each round), and its throughput ratio and`);
+	lines.push(`peer CPU added are taken against that one; latencies against the same round's "off". Every number is the median`);
 	lines.push(
-		`round's "off", and every number is the median over ${rounds.length} rounds (1-minute load average at the end: ${loadavg()[0]!.toFixed(1)}).`,
+		`over ${rounds.length} rounds, the throughput ratio with its lowest and highest round in brackets (1-minute load average at the end: ${loadavg()[0]!.toFixed(1)}).`,
 	);
 	lines.push('CPU per request moves far less with background load than requests/s does: compare those first.', '');
 	lines.push(
@@ -462,7 +581,7 @@ function report(rounds: ModeResult[][]): void {
 	for (const mode of modes) {
 		const capture = isCapture(mode);
 		lines.push(
-			`| ${mode} | ${med(mode, rps).toFixed(0)} | ${med(mode, (m, off) => rps(m) / rps(off)).toFixed(3)} | ` +
+			`| ${mode} | ${med(mode, rps).toFixed(0)} | ${med(mode, ratioOf).toFixed(3)}${mode === 'off' ? '' : spread(mode, ratioOf, 2)} | ` +
 				`${med(mode, (m) => at(m, RATE).load.p50).toFixed(2)} | ${med(mode, (m) => at(m, RATE).load.p99).toFixed(2)} | ${med(mode, (m, off) => at(m, RATE).load.p99 / at(off, RATE).load.p99).toFixed(2)} | ` +
 				`${med(mode, (m) => perReq(m.max)).toFixed(0)} | ${
 					mode === 'off'
@@ -503,7 +622,10 @@ function report(rounds: ModeResult[][]): void {
 		return xs.length ? median(xs) : undefined;
 	};
 	const show = (x: number | undefined, digits: number, unit: string) => (x === undefined ? '-' : `${x.toFixed(digits)}${unit}`);
-	lines.push('', `Kernel time (kernel.bpf_stats_enabled=1, run_time_ns over the closed loop): the capture's programs per request,`);
+	lines.push(
+		'',
+		`Kernel time (kernel.bpf_stats_enabled=1, run_time_ns over the closed loop): the capture's (or bpftrace's) programs per request,`,
+	);
 	lines.push('the profile program per sample (its samples stamped with a request: attribution at work).', '');
 	lines.push('| mode | SSL probes µs/request | socket syscall hooks µs/request | profile program ns/sample | samples stamped |');
 	lines.push('| --- | ---: | ---: | ---: | ---: |');
@@ -529,6 +651,27 @@ function report(rounds: ModeResult[][]): void {
 				)} |`,
 		);
 	}
+	lines.push(
+		'',
+		'Each program, per request of the closed loop (median over rounds; bpftrace names an entry probe and its return alike):',
+		'',
+	);
+	lines.push('| mode | program | runs/request | ns/run | ns/request |');
+	lines.push('| --- | --- | ---: | ---: | ---: |');
+	for (const mode of modes) {
+		const names = new Set(
+			rounds
+				.flat()
+				.filter((m) => m.mode === mode)
+				.flatMap((m) => Object.keys(m.bpf?.programs ?? {})),
+		);
+		for (const name of [...names].sort()) {
+			const runs = num(mode, (m) => m.bpf?.programs[name]?.runs);
+			const ns = num(mode, (m) => m.bpf?.programs[name]?.ns);
+			if (!runs || ns === undefined) continue; // never ran in the closed loop (exec, exit, close)
+			lines.push(`| ${mode} | ${name} | ${runs.toFixed(2)} | ${(ns / runs).toFixed(0)} | ${ns.toFixed(0)} |`);
+		}
+	}
 	lines.push('');
 	for (const mode of modes.filter((m) => m !== 'off')) {
 		const extra = med(mode, (m, off) => perReq(m.max) - perReq(off.max));
@@ -544,14 +687,10 @@ function report(rounds: ModeResult[][]): void {
 		const diff = (f: (m: ModeResult, off: ModeResult) => number | undefined) =>
 			median(
 				rounds.map((r) => {
-					const a = f(
-						r.find((m) => m.mode === 'firesight + attribution')!,
-						r[0]!,
-					);
-					const b = f(
-						r.find((m) => m.mode === 'firesight')!,
-						r[0]!,
-					);
+					const am = r.find((m) => m.mode === 'firesight + attribution')!;
+					const bm = r.find((m) => m.mode === 'firesight')!;
+					const a = f(am, against(am, r));
+					const b = f(bm, against(bm, r));
 					return a === undefined || b === undefined ? NaN : a - b;
 				}),
 			);
@@ -575,26 +714,27 @@ function report(rounds: ModeResult[][]): void {
 	if (base) {
 		const ratio = (f: (m: ModeResult, off: ModeResult) => number) =>
 			median(
-				rounds.map(
-					(r) =>
-						f(
-							r.find((m) => m.mode === 'firesight')!,
-							r[0]!,
-						) /
-						f(
-							r.find((m) => m.mode === 'firesight (baseline)')!,
-							r[0]!,
-						),
-				),
+				rounds.map((r) => {
+					const now = r.find((m) => m.mode === 'firesight')!;
+					const then = r.find((m) => m.mode === 'firesight (baseline)')!;
+					return f(now, against(now, r)) / f(then, against(then, r));
+				}),
 			);
 		lines.push(
 			`- firesight against firesight (baseline), per round then median: peer CPU added ×${ratio((m, off) => perReq(m.max) - perReq(off.max)).toFixed(2)}, ` +
 				`SSL probe time ×${ratio((m) => m.bpf?.sslNsPerRequest ?? NaN).toFixed(2)}, socket syscall hook time ×${ratio((m) => m.bpf?.syscallNsPerRequest ?? NaN).toFixed(2)}, ` +
-				`collector CPU per request ×${ratio(collectorUs).toFixed(2)}, throughput ×${ratio(rps).toFixed(2)}, ${RATE}/s p99 ×${ratio((m) => at(m, RATE).load.p99).toFixed(2)}.`,
+				`collector CPU per request ×${ratio(collectorUs).toFixed(2)}, throughput ratio ×${ratio(ratioOf).toFixed(2)}, ${RATE}/s p99 ×${ratio((m) => at(m, RATE).load.p99).toFixed(2)}.`,
 		);
 	}
 	lines.push(
-		`- Throughput ratios per round (${modes.join(' / ')}): ${rounds.map((r) => r.map((m) => (rps(m) / rps(r[0]!)).toFixed(2)).join(' / ')).join('; ')}.`,
+		`- Throughput ratios per round, each against its paired closed loop with capture off (${modes.filter((m) => m !== 'off').join(' / ')}): ${rounds
+			.map((r) =>
+				r
+					.filter((m) => m.mode !== 'off')
+					.map((m) => ratioOf(m, against(m, r)).toFixed(2))
+					.join(' / '),
+			)
+			.join('; ')}.`,
 	);
 	lines.push(
 		'',
