@@ -43,7 +43,9 @@ test('a program started after the sampler has whole stacks from its first second
 		await sleep(500);
 		stats = await sampler.tick();
 	}
-	const stacks = foldedStacks(toFolded(filterProfile(sampler.closeWindow(), { pids: [w.pid] })));
+	// The pid's samples before its exec are node's (the test runner's child before the program):
+	// marked so, and not the program's.
+	const stacks = foldedStacks(toFolded(filterProfile(sampler.closeWindow(), { pids: [w.pid] }))).filter((s) => !s.frames.includes('[before exec]'));
 	const user = (s: { frames: string[] }) => ';' + s.frames.filter((f) => !f.endsWith('_[k]')).join(';');
 	const total = stacks.reduce((n, s) => n + s.count, 0);
 	const isWhole = (s: { frames: string[] }) => CHAIN.test(user(s)) || LOADER.test(user(s));
