@@ -42,12 +42,14 @@ const USAGE = `usage: npx tsx bench/tls-overhead.ts [options]   (as root; writes
   --concurrency N  keep-alive sockets of the client (default 8)
   --baseline DIR   also measure the capture of another checkout with its addon built
   --no-bpftrace    leave out the bpftrace mode
+  --bpftrace-close also bpftrace with close's syscall tracepoint, as the capture has it
   --no-write       print the section only`;
 const options = {
 	seconds: { type: 'string', default: '3' },
 	rates: { type: 'string', default: '1000,5000' },
 	concurrency: { type: 'string', default: '8' },
 	'no-bpftrace': { type: 'boolean', default: false },
+	'bpftrace-close': { type: 'boolean', default: false },
 	'no-write': { type: 'boolean', default: false },
 	rounds: { type: 'string', default: '7' },
 	baseline: { type: 'string' },
@@ -156,16 +158,22 @@ async function load(port: number, serverPid: number, openLoop: boolean, rate = R
 	return { ...res, serverCpuMs: procCpuMs(serverPid) - cpu0, prefix };
 }
 
-const BPFTRACE_SCRIPT = (bin: string) =>
+/**
+ * With `close`, also the syscall tracepoint the capture keeps on close: any syscall tracepoint
+ * sends every syscall of every task through the kernel's syscall tracing path, which the uprobes
+ * alone do not, so this mode tells that cost apart from the rest of the capture's.
+ */
+const BPFTRACE_SCRIPT = (bin: string, close: boolean) =>
 	['SSL_read', 'SSL_write', 'SSL_read_ex', 'SSL_write_ex']
 		.map(
 			(f) => `uprobe:${bin}:${f} { @start[tid] = nsecs; @calls = count(); }
 uretprobe:${bin}:${f} /@start[tid]/ { if ((int32)retval > 0) { @bytes = sum((int32)retval); @data = count(); } delete(@start[tid]); }`,
 		)
+		.concat(close ? ['tracepoint:syscalls:sys_enter_close { @closes = count(); }'] : [])
 		.join('\n');
 
-async function startBpftrace(bin: string): Promise<{ proc: ChildProcess; stop: () => Promise<string> }> {
-	const proc = spawn('bpftrace', ['-e', BPFTRACE_SCRIPT(bin)], { stdio: ['ignore', 'pipe', 'pipe'] });
+async function startBpftrace(bin: string, close: boolean): Promise<{ proc: ChildProcess; stop: () => Promise<string> }> {
+	const proc = spawn('bpftrace', ['-e', BPFTRACE_SCRIPT(bin, close)], { stdio: ['ignore', 'pipe', 'pipe'] });
 	let out = '';
 	proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
 	proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
@@ -407,10 +415,18 @@ async function plainMode(mode: string, port: number, serverPid: number, sampling
 }
 
 /** bpftrace's mode, paired with a closed loop with capture off as the capture modes are (the same order). */
-async function bpftraceMode(bin: string, port: number, serverPid: number, sampling: Sampling, offFirst: boolean): Promise<ModeResult> {
+async function bpftraceMode(
+	mode: string,
+	bin: string,
+	close: boolean,
+	port: number,
+	serverPid: number,
+	sampling: Sampling,
+	offFirst: boolean,
+): Promise<ModeResult> {
 	const pairedOff = offFirst ? await load(port, serverPid, false) : undefined;
 	const known = new Set(progs().map((p) => p.id));
-	const bt = await startBpftrace(bin);
+	const bt = await startBpftrace(bin, close);
 	// Its probes' programs, timed as the capture's are.
 	const ids = new Set(
 		progs()
@@ -427,7 +443,7 @@ async function bpftraceMode(bin: string, port: number, serverPid: number, sampli
 	if (!offFirst) timed = await timedMax(port, serverPid, sampling, ids);
 	const out = await bt.stop();
 	return {
-		mode: 'bpftrace',
+		mode,
 		max: timed!.max,
 		bpf: timed!.bpf,
 		sampleNs: timed!.sampleNs,
@@ -462,8 +478,14 @@ async function runRound(
 		'firesight + attribution',
 		() => captureMode('firesight + attribution', firesight, port, serverPid, sampling, offFirst, true),
 	]);
-	if (!args['no-bpftrace'] && spawnSync('bpftrace', ['--version']).status === 0)
-		modes.push(['bpftrace', () => bpftraceMode(bin, port, serverPid, sampling, offFirst)]);
+	if (!args['no-bpftrace'] && spawnSync('bpftrace', ['--version']).status === 0) {
+		modes.push(['bpftrace', () => bpftraceMode('bpftrace', bin, false, port, serverPid, sampling, offFirst)]);
+		if (args['bpftrace-close'])
+			modes.push([
+				'bpftrace + close tracepoint',
+				() => bpftraceMode('bpftrace + close tracepoint', bin, true, port, serverPid, sampling, offFirst),
+			]);
+	}
 	const results = new Map<string, ModeResult>();
 	const off = await plainMode('off', port, serverPid, sampling);
 	for (let i = 0; i < modes.length; i++) {
@@ -675,7 +697,12 @@ function report(rounds: ModeResult[][]): void {
 	lines.push('');
 	for (const mode of modes.filter((m) => m !== 'off')) {
 		const extra = med(mode, (m, off) => perReq(m.max) - perReq(off.max));
-		const what = mode === 'bpftrace' ? 'bpftrace (uprobe + uretprobe on the same four functions, counting only)' : mode;
+		const what =
+			mode === 'bpftrace'
+				? 'bpftrace (uprobe + uretprobe on the same four functions, counting only)'
+				: mode === 'bpftrace + close tracepoint'
+					? "bpftrace with close's syscall tracepoint as well (counting closes)"
+					: mode;
 		lines.push(
 			`- ${what}: ${signed(extra, 0)} µs of peer CPU per request` +
 				(callsPerRequest ? `, ${(extra / callsPerRequest).toFixed(1)} µs per SSL call` : '') +
