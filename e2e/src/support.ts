@@ -57,8 +57,16 @@ export async function healthy(base: string): Promise<boolean> {
 export async function screenshot(page: Page, name: string): Promise<string> {
 	mkdirSync(RESULTS_DIR, { recursive: true });
 	const path = join(RESULTS_DIR, `${name}.png`);
-	// Let the flame graph's 200 ms transitions finish, so the picture shows what a user settles on.
-	await page.waitForTimeout(400);
+	// Let CSS transitions end and a pending canvas paint (the next animation frame) land, so the
+	// picture shows what a user settles on; endless animations (a spinner, a pulse) have no end.
+	// At most 2 s: a page that paints no frames (in the background) is taken as it is.
+	await page.evaluate(async () => {
+		const finite = document.getAnimations().filter((a) => a.effect?.getComputedTiming().endTime !== Infinity);
+		const settled = Promise.all(finite.map((a) => a.finished.catch(() => undefined))).then(
+			() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done))),
+		);
+		await Promise.race([settled, new Promise((done) => setTimeout(done, 2000))]);
+	});
 	await page.screenshot({ path, fullPage: true });
 	return path;
 }
