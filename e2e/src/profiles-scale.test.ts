@@ -41,6 +41,8 @@ interface FunctionRow {
 interface Flame {
 	tree: TreeNode;
 	topFunctions: FunctionRow[];
+	/** Distinct functions, before the table's row limit. */
+	functions: number;
 	totalSamples: number;
 	hiddenNodes: number;
 }
@@ -52,7 +54,7 @@ function drawnSum(node: TreeNode, name: string): number {
 }
 
 /** The answer to `procedure` in a tRPC response, alone or in a batch (whose path lists the batch's procedures). */
-async function batchAnswer<T>(response: Response, procedure: string): Promise<T> {
+async function batchAnswer<T>(response: Pick<Response, 'url' | 'json'>, procedure: string): Promise<T> {
 	const url = new URL(response.url());
 	if (!url.searchParams.has('batch')) return ((await response.json()) as { result: { data: T } }).result.data;
 	const procedures = url.pathname.replace(/^\/trpc\//, '').split(',');
@@ -60,11 +62,45 @@ async function batchAnswer<T>(response: Response, procedure: string): Promise<T>
 	return body[procedures.indexOf(procedure)]!.result.data;
 }
 
-/** The page's own profile.flame answer. */
-async function flameAnswer(load: () => Promise<unknown>): Promise<Flame> {
+/** The page's own profile.flame answer, and the request that got it. */
+async function flameResponse(load: () => Promise<unknown>): Promise<{ flame: Flame; response: Response }> {
 	// The browser's deadline: a whole-host flame query is slow on a loaded machine.
 	const [response] = await Promise.all([page.waitForResponse((r) => r.url().includes('profile.flame')), load()]);
-	return batchAnswer<Flame>(response, 'profile.flame');
+	return { flame: await batchAnswer<Flame>(response, 'profile.flame'), response };
+}
+
+async function flameAnswer(load: () => Promise<unknown>): Promise<Flame> {
+	return (await flameResponse(load)).flame;
+}
+
+/**
+ * The names the search could match in the profile `response` answered: all its functions (the
+ * page asks for the table's top 500 only), and its drawn nodes, processes included.
+ */
+async function searchableNames(response: Response, flame: Flame): Promise<{ functions: string[]; drawn: string[] }> {
+	const url = new URL(response.url());
+	const input = JSON.parse(url.searchParams.get('input') ?? '{}') as Record<string, unknown>;
+	if (url.searchParams.has('batch')) {
+		const index = String(
+			url.pathname
+				.replace(/^\/trpc\//, '')
+				.split(',')
+				.indexOf('profile.flame'),
+		);
+		input[index] = { ...(input[index] as object), topLimit: 10_000 };
+	} else input.topLimit = 10_000;
+	url.searchParams.set('input', JSON.stringify(input));
+	const all = await page.request.get(url.toString(), { timeout: 120_000 });
+	assert.equal(all.status(), 200, 'every function of the range');
+	const answer = await batchAnswer<Flame>(all, 'profile.flame');
+	assert.equal(answer.topFunctions.length, answer.functions, 'the answer lists every function');
+	const drawn: string[] = [];
+	const collect = (node: TreeNode) => {
+		if (node.hidden === undefined) drawn.push(node.name.toLowerCase());
+		node.children.forEach(collect);
+	};
+	flame.tree.children.forEach(collect);
+	return { functions: answer.topFunctions.map((r) => r.name.toLowerCase()), drawn };
 }
 
 before(async () => {
@@ -105,14 +141,21 @@ test('the table, the search share and the graph agree, with what is too narrow t
 		'a function with samples both drawn and in remainders',
 		async () => {
 			url = `${base()}/profiles?from=${start}&to=${settled()}&view=both`;
-			const answer = await flameAnswer(() => page.goto(url));
+			const { flame: answer, response } = await flameResponse(() => page.goto(url));
 			if (answer.hiddenNodes === 0) return null;
-			// Its name must not be part of another function's name, so the search finds it alone.
-			const names = answer.topFunctions.map((r) => r.name.toLowerCase());
+			// Its name must be part of no other name the search sees (another function's, beyond the
+			// table's 500 rows too, or a process's), so the search finds it alone.
+			const names = await searchableNames(response, answer);
 			const split = answer.topFunctions.find((r) => {
 				const drawn = drawnSum(answer.tree, r.name);
 				const lower = r.name.toLowerCase();
-				return drawn > 0 && drawn < r.total && r.name.length >= 6 && names.filter((n) => n.includes(lower)).length === 1;
+				return (
+					drawn > 0 &&
+					drawn < r.total &&
+					r.name.length >= 6 &&
+					names.functions.filter((n) => n.includes(lower)).length === 1 &&
+					names.drawn.every((n) => n === lower || !n.includes(lower))
+				);
 			});
 			return split ? { flame: answer, row: split } : null;
 		},
