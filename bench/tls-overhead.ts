@@ -370,9 +370,10 @@ async function captureMode(
 		send: () => {},
 	});
 	const notSent = () => tls.drops().requestsNotSent ?? 0;
+	// By name as well: another collector on the host may load its own programs meanwhile.
 	const tlsIds = new Set(
 		progs()
-			.filter((p) => !before.has(p.id))
+			.filter((p) => !before.has(p.id) && /^(ssl|tls)_/.test(p.name ?? ''))
 			.map((p) => p.id),
 	);
 	// Per request, not per start: attaching and the first /proc scan are not what a request costs.
@@ -427,10 +428,10 @@ async function bpftraceMode(
 	const pairedOff = offFirst ? await load(port, serverPid, false) : undefined;
 	const known = new Set(progs().map((p) => p.id));
 	const bt = await startBpftrace(bin, close);
-	// Its probes' programs, timed as the capture's are.
+	// Its probes' programs (bpftrace names them after the probed function), timed as the capture's are.
 	const ids = new Set(
 		progs()
-			.filter((p) => !known.has(p.id))
+			.filter((p) => !known.has(p.id) && /^(SSL_(read|write)(_ex)?|sys_enter_close)$/.test(p.name ?? ''))
 			.map((p) => p.id),
 	);
 	let timed: Awaited<ReturnType<typeof timedMax>> | undefined;
