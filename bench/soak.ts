@@ -91,6 +91,8 @@ interface Point {
 	rssMiB: number;
 	/** The main thread's JS heap in use (hub, dashboard and the collector's main thread), from /metrics. */
 	heapMiB: number;
+	/** The same just after V8's latest full collection (0 before the first): what is live. */
+	liveHeapMiB: number;
 	/** The SQLite database and its write-ahead log. */
 	dbMiB: number;
 	/** Where the RSS is: V8's heap, external memory and ArrayBuffers from /metrics, the rest from smaps. */
@@ -366,6 +368,7 @@ try {
 			atS: (now - t0) / 1000,
 			rssMiB: rssMiB(up.pid!)?.rss ?? 0,
 			heapMiB: heapUsedMiB(text),
+			liveHeapMiB: hubCounter(text, 'firesight_hub_nodejs_heap_used_after_full_gc_bytes') / 1024 / 1024,
 			parts: parts(up.pid!, text),
 			spaces: heapSpacesMiB(text),
 			dbMiB: databaseMiB(data),
@@ -375,7 +378,7 @@ try {
 		};
 		points.push(point);
 		console.error(
-			`soak: ${point.atS.toFixed(0)} s  RSS ${point.rssMiB.toFixed(1)} MiB  heap ${point.heapMiB.toFixed(1)} of ${point.parts.heapTotal.toFixed(1)} MiB (${[
+			`soak: ${point.atS.toFixed(0)} s  RSS ${point.rssMiB.toFixed(1)} MiB  heap ${point.heapMiB.toFixed(1)} (live ${point.liveHeapMiB.toFixed(1)}) of ${point.parts.heapTotal.toFixed(1)} MiB (${[
 				...point.spaces,
 			]
 				.filter(([, mib]) => mib >= 1)
@@ -414,6 +417,13 @@ try {
 	const heapFloors = minuteFloors(afterWarmup, heap);
 	const rssFloorPerMin = medianSlopePerMin(rssFloors, rss);
 	const heapFloorPerMin = medianSlopePerMin(heapFloors, heap);
+	// One point for each full collection seen (a new value): the points between two collections
+	// repeat the last one's value, and their pairs would pull the median slope to 0. Points before
+	// the first full collection read 0.
+	const live = (p: Point) => p.liveHeapMiB;
+	const liveAfterWarmup = afterWarmup.filter((p, i) => p.liveHeapMiB > 0 && (i === 0 || p.liveHeapMiB !== afterWarmup[i - 1]!.liveHeapMiB));
+	const livePerMin = medianSlopePerMin(liveAfterWarmup, live);
+	const liveFirst = liveAfterWarmup[0];
 	const list = (floors: Point[], of: (p: Point) => number) => floors.map((p) => of(p).toFixed(0)).join(', ');
 	const sign = (v: number) => `${v >= 0 ? '+' : ''}${v.toFixed(2)}`;
 	const partRow = (what: string, of: (p: Point) => number) => {
@@ -460,7 +470,7 @@ two TCP connections between network namespaces with nftables dropping ${LOSS}% o
 Run: \`npm run soak -- --minutes ${MINUTES}\`, ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, on a 2-core machine; load average (1 min) ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} over the run.
 
 - RSS after warm-up (${Math.round(WARMUP_SHARE * 100)}% of the run): ${first.rssMiB.toFixed(1)} MiB at ${first.atS.toFixed(0)} s, ${end.rssMiB.toFixed(1)} MiB at the end; least-squares trend ${sign(growthPerMin)} MiB/min; peak ${peakRss.toFixed(1)} MiB. Lowest RSS of each minute: ${list(rssFloors, rss)} MiB, trend ${sign(rssFloorPerMin)} MiB/min (here and below, a trend of the lowest of each minute is the median of the slopes between every two minutes, so one minute's collection does not swing it).
-- JS heap of the main thread (hub, dashboard, the collector's main thread; worker threads and native memory are the rest of RSS): ${first.heapMiB.toFixed(1)} MiB after warm-up, ${end.heapMiB.toFixed(1)} MiB at the end; trend ${sign(heapPerMin)} MiB/min. Lowest of each minute (after a collection): ${list(heapFloors, heap)} MiB, trend ${sign(heapFloorPerMin)} MiB/min.
+- JS heap of the main thread (hub, dashboard, the collector's main thread; worker threads and native memory are the rest of RSS): ${first.heapMiB.toFixed(1)} MiB after warm-up, ${end.heapMiB.toFixed(1)} MiB at the end; trend ${sign(heapPerMin)} MiB/min. Lowest of each minute: ${list(heapFloors, heap)} MiB, trend ${sign(heapFloorPerMin)} MiB/min. Live (in use just after V8's latest full collection, free of the garbage the figures before count): ${liveFirst ? `${live(liveFirst).toFixed(1)} MiB after warm-up, ${live(end).toFixed(1)} MiB at the end, trend ${sign(livePerMin)} MiB/min over ${liveAfterWarmup.length} full collections (median of the slopes between every two)` : 'no full collection after warm-up'}.
 - Where the RSS is, in MiB, after warm-up and at the end, with the least-squares trend and the lowest of each minute (MiB/min). SQLite's page cache, in the main arena, grows with the database file (last column of the table below) up to its bound, ${SQLITE_CACHE_KIB.toLocaleString('en')} KiB:
 
 | part | after warm-up | end | trend | lowest of each minute | its trend |
@@ -471,7 +481,7 @@ ${partRows}
 - Drops (lost samples, events, requests or windows) at the end: ${end.drops}.${nonzero.length ? ` Counters above zero, shortened or unnamed ones included: ${nonzero.map(([n, v]) => `\`${n}\` ${v}`).join(', ')}.` : ' No counter above zero.'}
 - Caches that started over past their bound (not drops: nothing is lost, ids are read again): the store's profile caches ${hubCounter(lastText, 'firesight_hub_store_cache_resets_total')} times, the hub's redacted command lines ${hubCounter(lastText, 'firesight_hub_command_lines_evicted_total')} let go.
 - Profile windows stored: ${end.windowsStored}. \`up\` stopped on SIGTERM with exit code ${exitCode}.
-- Against the target (RSS flat after warm-up, no drops at the default rates): RSS ${rssFloorPerMin < 1 ? `not growing (its floor ${sign(rssFloorPerMin)} MiB/min)` : `growing (its floor ${sign(rssFloorPerMin)} MiB/min)`}, JS heap ${heapFloorPerMin < 1 ? `not growing (its floor ${sign(heapFloorPerMin)} MiB/min)` : `growing (its floor ${sign(heapFloorPerMin)} MiB/min)`}; drops ${end.drops === 0 ? 'none' : `${end.drops}, not met`}. The part whose floor grew most: ${growing}.
+- Against the target (RSS flat after warm-up, no drops at the default rates): RSS ${rssFloorPerMin < 1 ? `not growing (its floor ${sign(rssFloorPerMin)} MiB/min)` : `growing (its floor ${sign(rssFloorPerMin)} MiB/min)`}, JS heap ${livePerMin < 1 ? `not growing (live ${sign(livePerMin)} MiB/min)` : `growing (live ${sign(livePerMin)} MiB/min)`}; drops ${end.drops === 0 ? 'none' : `${end.drops}, not met`}. The part whose floor grew most: ${growing}.
 
 | s | RSS MiB | heap used | heap committed | external | malloc main arena | other arenas | other anonymous | database file MiB | CPU % | drops | windows stored |
 |---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
