@@ -177,7 +177,7 @@ struct profile_replay {
 	__u32 status;	/* enum profile_replay_status */
 	__u32 nr;	/* user ips in ips, leaf first */
 	__u32 exited;	/* on the last try: the process is gone (PROFILE_UNWIND_PROCESS_EXITED) */
-	__u32 execed;	/* out: the process exec'd since the sample (PROFILE_UNWIND_PROCESS_EXECED) */
+	__u32 execed; /* out: the process exec'd since the sample (PROFILE_UNWIND_PROCESS_EXECED) */
 	__u32 __pad;
 	__u64 ips[PROFILE_MAX_STACK_DEPTH];
 };

@@ -18,7 +18,7 @@ function watchFullCollections(): void {
 	if (gcObserver) return;
 	gcObserver = new PerformanceObserver((list) => {
 		for (const entry of list.getEntries()) {
-			if ((entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR)
+			if ((entry as { detail?: { kind?: number } }).detail?.kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR)
 				heapAfterFullGc = getHeapStatistics().used_heap_size;
 		}
 	});

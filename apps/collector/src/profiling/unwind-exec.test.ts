@@ -77,7 +77,7 @@ test('samples deferred before an exec end as unwindProcessExeced at their replay
 	const { windows, drain, replayed: replayedSoFar, describe } = deferringProfiler(t, pid, FREQUENCY);
 	process.kill(pid, 'SIGCONT');
 	let afterStart: number | undefined;
-	for (const deadline = Date.now() + 240_000; ; ) {
+	for (const deadline = Date.now() + 240_000; ;) {
 		assert.ok(Date.now() < deadline, `the second program ran ${AFTER_MS} ms of CPU`);
 		await sleep(50);
 		await drain();
@@ -101,7 +101,10 @@ test('samples deferred before an exec end as unwindProcessExeced at their replay
 	assert.equal(k.unwindDeferRingFull + k.unwindDeferQueueFull, 0, summary);
 	assert.ok(sum(beforeCounts) >= (0.5 * BEFORE_MS * FREQUENCY) / 1000, summary);
 	// Every sample of the first program was deferred and ended as exec'd, marked so, none pending.
-	assert.ok(beforeCounts.every((c) => c.execed), summary);
+	assert.ok(
+		beforeCounts.every((c) => c.execed),
+		summary,
+	);
 	assert.ok(k.unwindProcessExeced >= sum(beforeCounts), summary);
 	assert.equal(k.unwindProcessExeced, execed, summary);
 	// And no other end: none pending, none cut (against the new program's tables the old
