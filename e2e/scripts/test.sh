@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The end-to-end tests, in two runs of node's test runner.
+# The end-to-end tests, in two runs of node's test runner (scripts/test-in-two-runs.sh).
 #
 # Files whose hub is fed by a fake collector or by stored windows (no BPF, nothing sampled from
 # this machine) run two at a time, first. The files that run the real `firesight up` or
@@ -8,25 +8,14 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-shared=(
-	src/dashboard.test.ts
-	src/diff.test.ts
-	src/endpoint-cpu-unlabelled.test.ts
-	src/endpoint-cpu.test.ts
-	src/hosts.test.ts
-	src/live-pages.test.ts
-	src/login.test.ts
-	src/request-lifetime-cpu.test.ts
-	src/requests-p99-link.test.ts
+exec bash ../scripts/test-in-two-runs.sh \
+	src/dashboard.test.ts \
+	src/diff.test.ts \
+	src/endpoint-cpu-unlabelled.test.ts \
+	src/endpoint-cpu.test.ts \
+	src/hosts.test.ts \
+	src/live-pages.test.ts \
+	src/login.test.ts \
+	src/request-lifetime-cpu.test.ts \
+	src/requests-p99-link.test.ts \
 	src/share.test.ts
-)
-real=()
-while IFS= read -r file; do
-	[[ " ${shared[*]} " == *" $file "* ]] || real+=("$file")
-done < <(find src -name '*.test.ts' | sort)
-
-node --import tsx --test --test-timeout=300000 --test-concurrency=2 "${shared[@]}"
-first=$?
-node --import tsx --test --test-timeout=300000 --test-concurrency=1 "${real[@]}"
-second=$?
-exit $((first != 0 ? first : second))

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The collector's tests, in two runs of node's test runner.
+# The collector's tests, in two runs of node's test runner (scripts/test-in-two-runs.sh).
 #
 # Files that compare CPU (shares against perf, samples per second and per CPU, stacks walked
 # under a known workload, process churn) run one at a time, so that no other test takes the CPU
@@ -9,41 +9,30 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-shared=(
-	src/collector-lifecycle.test.ts
-	src/commands/args-fuzz.test.ts
-	src/commands/cli-input.test.ts
-	src/commands/collector-auth.test.ts
-	src/commands/hub-access-options.test.ts
-	src/commands/query-profile-endpoint.test.ts
-	src/commands/query-requests.test.ts
-	src/commands/query.test.ts
-	src/commands/share.test.ts
-	src/commands/token-and-store-options.test.ts
-	src/drop-descriptions.test.ts
-	src/fleet.test.ts
-	src/hub-backpressure.test.ts
-	src/hub-outage.test.ts
-	src/hub-stream.test.ts
-	src/profiling/symbolize-window.test.ts
-	src/profiling/unwind/executable-mappings.test.ts
-	src/profiling/unwind/mapping-tracker.test.ts
-	src/profiling/unwind/table-builder.test.ts
-	src/request-attribution.test.ts
-	src/spool.test.ts
-	src/tcp/connection-table.test.ts
-	src/tcp/tcp-feature.test.ts
-	src/tls/request-aggregates.test.ts
-	src/tls/target-discovery.test.ts
+exec bash ../../scripts/test-in-two-runs.sh \
+	src/collector-lifecycle.test.ts \
+	src/commands/args-fuzz.test.ts \
+	src/commands/cli-input.test.ts \
+	src/commands/collector-auth.test.ts \
+	src/commands/hub-access-options.test.ts \
+	src/commands/query-profile-endpoint.test.ts \
+	src/commands/query-requests.test.ts \
+	src/commands/query.test.ts \
+	src/commands/share.test.ts \
+	src/commands/token-and-store-options.test.ts \
+	src/drop-descriptions.test.ts \
+	src/fleet.test.ts \
+	src/hub-backpressure.test.ts \
+	src/hub-outage.test.ts \
+	src/hub-stream.test.ts \
+	src/profiling/symbolize-window.test.ts \
+	src/profiling/unwind/executable-mappings.test.ts \
+	src/profiling/unwind/mapping-tracker.test.ts \
+	src/profiling/unwind/table-builder.test.ts \
+	src/request-attribution.test.ts \
+	src/spool.test.ts \
+	src/tcp/connection-table.test.ts \
+	src/tcp/tcp-feature.test.ts \
+	src/tls/request-aggregates.test.ts \
+	src/tls/target-discovery.test.ts \
 	src/tls/tls-feature.test.ts
-)
-measuring=()
-while IFS= read -r file; do
-	[[ " ${shared[*]} " == *" $file "* ]] || measuring+=("$file")
-done < <(find src -name '*.test.ts' | sort)
-
-node --import tsx --test --test-timeout=300000 --test-concurrency=2 "${shared[@]}"
-first=$?
-node --import tsx --test --test-timeout=300000 --test-concurrency=1 "${measuring[@]}"
-second=$?
-exit $((first != 0 ? first : second))
