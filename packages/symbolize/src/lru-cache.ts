@@ -1,6 +1,6 @@
 /**
- * A least-recently-used map bounded by total weight (e.g. symbol count), so a few huge binaries
- * and many small libraries share one budget. An entry heavier than the budget is still kept alone.
+ * A least-recently-used map bounded by total weight (e.g. bytes), so a few huge binaries and many
+ * small libraries share one budget. An entry heavier than the budget is still kept alone.
  */
 export class LruCache<K, V> {
 	private readonly map = new Map<K, { value: V; weight: number }>();
@@ -40,6 +40,17 @@ export class LruCache<K, V> {
 			this.total -= e.weight;
 			this.evictions++;
 		}
+	}
+
+	/** Weighs an entry again after its value grew or shrank in place, and marks it most recent. */
+	reweigh(key: K): void {
+		const e = this.map.get(key);
+		if (e !== undefined) this.set(key, e.value);
+	}
+
+	/** Entries from least to most recently used, without marking them used. */
+	*entries(): IterableIterator<[K, V]> {
+		for (const [k, e] of this.map) yield [k, e.value];
 	}
 
 	delete(key: K): void {

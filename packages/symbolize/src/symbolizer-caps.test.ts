@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, test } from 'node:test';
 import { buildTargets, run, type Running } from '@firesight/testing/symbolize-targets';
 import { Symbolizer } from './symbolizer.ts';
@@ -13,7 +14,7 @@ after(async () => {
 	for (const r of running) await r.kill();
 });
 
-test('past maxProcesses, process snapshots are let go oldest first, counted, and read again when needed', async () => {
+test('past maxProcessSnapshotBytes, process snapshots are let go oldest first, counted, and read again when needed', async () => {
 	const b = buildTargets();
 	const procs: Running[] = [];
 	for (let i = 0; i < 10; i++) {
@@ -21,10 +22,19 @@ test('past maxProcesses, process snapshots are let go oldest first, counted, and
 		running.push(r);
 		procs.push(r);
 	}
-	const s = new Symbolizer({ maxProcesses: 3 });
+	// One snapshot's weight, as the symbolizer weighs it: the ten are the same program.
+	const alone = new Symbolizer();
+	alone.observe(procs[0]!.pid);
+	const each = alone.stats().processSnapshotBytes!;
+	const text = readFileSync(`/proc/${procs[0]!.pid}/maps`, 'utf8').length;
+	assert.ok(each > text, `a snapshot weighs ${each} bytes, more than its ${text} characters of maps`);
+	// Room for three and a half: from the fourth on, each new one lets the oldest go.
+	const budget = Math.floor(each * 3.5);
+	const s = new Symbolizer({ maxProcessSnapshotBytes: budget });
 	for (const r of procs) {
 		s.observe(r.pid);
 		assert.equal(s.user(r.pid, [r.info.fs_work!])[0]?.name, 'fs_work');
+		assert.ok(s.stats().processSnapshotBytes! <= budget, `${s.stats().processSnapshotBytes} bytes kept, budget ${budget}`);
 	}
 	assert.equal(s.stats().processes, 3);
 	assert.equal(s.stats().processEvictions, 7);

@@ -5,7 +5,7 @@ import { ElfCache, type LoadedElf } from './elf-cache.ts';
 import type { Frame, FrameKind } from './frame.ts';
 import { parseKallsyms } from './kallsyms.ts';
 import { PerfMap } from './perf-map.ts';
-import { readNsPid, readSnapshot, type ProcessSnapshot } from './process-snapshot.ts';
+import { DEFAULT_PROCESS_SNAPSHOT_BYTES, readNsPid, readSnapshot, snapshotBytes, type ProcessSnapshot } from './process-snapshot.ts';
 import { findMapping, isFileBacked, mapFilesName, parseMaps, type Mapping } from './proc-maps.ts';
 import { LruCache } from './lru-cache.ts';
 import type { SymbolTable } from './symbol-table.ts';
@@ -22,8 +22,11 @@ export interface SymbolizerOptions {
 	kallsymsPath?: string;
 	/** Budget of cached ELF symbol tables across files, in bytes. Default 64 MiB (DEFAULT_ELF_CACHE_BYTES). */
 	maxCachedSymbolBytes?: number;
-	/** Most process snapshots kept (least recently used go first). Default 8192. */
-	maxProcesses?: number;
+	/**
+	 * Budget of process snapshots (mappings, maps text, perf map), in bytes as estimated by
+	 * snapshotBytes; least recently used go first. Default 32 MiB (DEFAULT_PROCESS_SNAPSHOT_BYTES).
+	 */
+	maxProcessSnapshotBytes?: number;
 	demangler?: Demangler;
 }
 
@@ -111,7 +114,9 @@ export class Symbolizer {
 		this.perfMapDir = opts.perfMapDir;
 		this.kallsymsPath = opts.kallsymsPath ?? '/proc/kallsyms';
 		this.elves = new ElfCache({ maxBytes: opts.maxCachedSymbolBytes });
-		this.procs = new LruCache(opts.maxProcesses ?? 8192);
+		// Weighed in bytes, not counted: a count let a host that starts many short-lived processes
+		// keep thousands of snapshots, and a few JIT runtimes with big perf maps weigh as much.
+		this.procs = new LruCache(opts.maxProcessSnapshotBytes ?? DEFAULT_PROCESS_SNAPSHOT_BYTES, snapshotBytes);
 		this.demangler = opts.demangler ?? defaultDemangler();
 	}
 
@@ -237,7 +242,25 @@ export class Symbolizer {
 		this.procs.delete(pid);
 	}
 
-	/** Counters (monotonic) and gauges (`elfCached`, `elfCachedBytes`, `processes`, `kallsymsSymbols`) for metrics. */
+	/**
+	 * Drops the snapshots `gone` picks, given each one's pid and when its maps were last read
+	 * (Date.now()): for a caller that knows which processes run, those that exited unannounced.
+	 * Returns how many were dropped.
+	 */
+	forgetIf(gone: (pid: number, readAt: number) => boolean): number {
+		let n = 0;
+		for (const [pid, snap] of this.procs.entries()) {
+			if (!gone(pid, snap.readAt)) continue;
+			this.procs.delete(pid);
+			n++;
+		}
+		return n;
+	}
+
+	/**
+	 * Counters (monotonic) and gauges (`elfCached`, `elfCachedBytes`, `processes`,
+	 * `processSnapshotBytes`, `kallsymsSymbols`) for metrics.
+	 */
 	stats(): Record<string, number> {
 		return {
 			...this.counters,
@@ -246,12 +269,13 @@ export class Symbolizer {
 			elfDebugFiles: this.elves.stats.debugFiles,
 			elfOpenFailures: this.elves.stats.failures,
 			elfEvictions: this.elves.evictions,
-			// A snapshot let go past maxProcesses is read again when its pid is next seen; for a
-			// process gone by then, its frames count as missNoProcess.
+			// A snapshot let go past maxProcessSnapshotBytes is read again when its pid is next seen;
+			// for a process gone by then, its frames count as missNoProcess.
 			processEvictions: this.procs.evictions,
 			elfCached: this.elves.size,
 			elfCachedBytes: this.elves.bytes,
 			processes: this.procs.size,
+			processSnapshotBytes: this.procs.weight,
 			kallsymsSymbols: this.kallsyms?.size ?? 0,
 		};
 	}
@@ -259,7 +283,8 @@ export class Symbolizer {
 	private reread(pid: number, prev: ProcessSnapshot | undefined): ProcessSnapshot | undefined {
 		this.counters.mapsReads++;
 		const snap = readSnapshot(this.procRoot, pid, prev);
-		if (snap !== undefined && snap !== prev) this.procs.set(pid, snap);
+		// Set even when it is `prev`: its maps may have been read again in place, and weigh anew.
+		if (snap !== undefined) this.procs.set(pid, snap);
 		return snap;
 	}
 
@@ -309,6 +334,8 @@ export class Symbolizer {
 		this.counters.perfMapReads++;
 		pm.refresh();
 		name = pm.lookup(addr);
+		// After the lookup, which built the table again: the perf map's new entries and table weigh.
+		this.procs.reweigh(snap.pid);
 		return { name, refreshed: true };
 	}
 
