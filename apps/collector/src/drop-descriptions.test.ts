@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PROFILE_COUNTERS } from '@firesight/native';
 import { DROP_DESCRIPTIONS } from '@firesight/web/drop-descriptions';
+import { SYMBOLIZER_DROPS } from './profiling/profiling-feature.ts';
 import { tlsDrops } from './tls/tls-feature.ts';
 import type { TlsCaptureCounters } from './tls/tls-capture.ts';
 
@@ -21,7 +22,7 @@ test('every loss counter the profile and TLS features report has a description i
 		}),
 	).map((name) => `tls.${name}`);
 	// `samples` is the total the others are a share of, not a loss.
-	const profile = PROFILE_COUNTERS.filter((name) => name !== 'samples').map((name) => `profile.${name}`);
+	const profile = [...PROFILE_COUNTERS.filter((name) => name !== 'samples'), ...SYMBOLIZER_DROPS].map((name) => `profile.${name}`);
 	assert.ok(tls.length > 20 && profile.length > 10, `${tls.length} TLS and ${profile.length} profile counters`);
 	assert.deepEqual(
 		[...profile, ...tls].filter((name) => DROP_DESCRIPTIONS[name] === undefined),

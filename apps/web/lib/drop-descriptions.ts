@@ -93,6 +93,11 @@ export const DROP_DESCRIPTIONS: Readonly<Record<string, DropDescription>> = {
 		meaning: 'Symbol tables of mapped files let go past the collector’s budget (64 MiB), read again when next needed: nothing lost',
 		lost: false,
 	},
+	'profile.processEvictions': {
+		meaning:
+			'Memory maps of processes let go past the collector’s budget (32 MiB), read again when next needed: nothing lost while the process runs (a sample of one that exited since is named [exited], counted as missNoProcess)',
+		lost: false,
+	},
 	'profile.missNoProcess': { meaning: 'Frames not named: the process had exited before its memory map was read', lost: false },
 	'profile.missNoMapping': { meaning: 'Frames not named: the address is in no mapping of the process', lost: false },
 	'profile.missNoFile': { meaning: 'Frames not named: the mapped file could not be opened', lost: false },

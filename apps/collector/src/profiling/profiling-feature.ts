@@ -3,9 +3,19 @@ import type { ProcessRow } from '@firesight/protocol';
 import type { Feature, FeatureDefinition } from '../feature.ts';
 import type { SampleAttribution } from '../request-attribution.ts';
 import { ProfileSampler, type TickStats } from './profile-sampler.ts';
+import { SnapshotRelease } from './snapshot-release.ts';
 
 /** The symbolizer's counts of frames it could not name: losses like the kernel's. */
 const SYMBOL_MISSES = ['missNoProcess', 'missNoMapping', 'missNoFile', 'missNoSymbol', 'kernelMiss'] as const;
+
+/**
+ * Not lost either: what the symbolizer's caches let go past their byte budgets, a file's symbol
+ * table or a process's maps, read again when next needed.
+ */
+const SYMBOL_CACHE_EVICTIONS = ['elfEvictions', 'processEvictions'] as const;
+
+/** The symbolizer's counters among the feature's drops, named as in its stats. */
+export const SYMBOLIZER_DROPS: readonly string[] = [...SYMBOL_MISSES, ...SYMBOL_CACHE_EVICTIONS];
 
 /** The walker's early ends and full maps: stacks cut short, counted in the kernel. */
 const UNWIND_ENDS = [
@@ -63,7 +73,7 @@ export function profilingFeature(options: { frequency: number; unwind?: UnwindMo
 			if (warmingUp) log('CPU profiling: loading the unwind tables of the running processes before the first window');
 			// A process's maps are snapshotted when it is first seen, so its samples still symbolize
 			// after it exits; the snapshot is dropped once the window that may hold them is sent.
-			const exited = new Set<number>();
+			const snapshots = new SnapshotRelease(sampler.symbolizer);
 			return {
 				async tick() {
 					last = await sampler.tick();
@@ -74,19 +84,19 @@ export function profilingFeature(options: { frequency: number; unwind?: UnwindMo
 				},
 				processRows: (rows) => (last ? withSamples(rows, last.samplesByPid, last.elapsedMs) : rows),
 				processStarted: (pid) => {
+					snapshots.started(pid);
 					sampler.symbolizer.observe(pid);
 					sampler.unwinding?.tracker.track(pid);
 				},
 				processExited: (pid) => {
-					exited.add(pid);
+					snapshots.exited(pid);
 					// The walker needs a process's mappings only while it runs.
 					sampler.unwinding?.tracker.forget(pid);
 				},
 				window() {
 					// A window is the profile as built, plus its host: no copy of its frames or samples.
 					send({ type: 'profile', window: { ...sampler.closeWindow(), host } });
-					for (const pid of exited) sampler.symbolizer.forget(pid);
-					exited.clear();
+					snapshots.windowSent();
 				},
 				warmingUp: () => {
 					if (!warmingUp) return undefined;
@@ -103,10 +113,8 @@ export function profilingFeature(options: { frequency: number; unwind?: UnwindMo
 						countsMapFull: k?.countsMapFull ?? 0,
 						// Not lost samples, but names shortened to fit the wire: worth seeing all the same.
 						framesCut: sampler.cuts.frames,
-						// Not lost either: a file let go past the symbol cache's budget is read again.
-						elfEvictions: symbols.elfEvictions ?? 0,
 					};
-					for (const name of SYMBOL_MISSES) out[name] = symbols[name] ?? 0;
+					for (const name of SYMBOLIZER_DROPS) out[name] = symbols[name] ?? 0;
 					for (const name of UNWIND_ENDS) out[name] = k?.[name] ?? 0;
 					const unwinding = sampler.unwinding?.counters;
 					if (unwinding) Object.assign(out, unwinding);
