@@ -17,17 +17,25 @@ import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 import { filterProfile, prunedFlameTree, ProfileBuilder, type FlameNode } from '@firesight/profile';
 import { launchChromium } from '@firesight/e2e/browser';
 import { busyHost } from './flame-busy-host.ts';
 import { median, ms } from './paint-timing.ts';
 import { writeResultsSection } from './results-file.ts';
+import { benchArgs, positiveNumber, wholeNumber } from './bench-args.ts';
 
-const { values } = parseArgs({ options: { reps: { type: 'string', default: '7' }, minutes: { type: 'string', default: '15' } } });
-const REPS = Number(values.reps);
-const MINUTES = Number(values.minutes);
+const { values } = benchArgs({
+	name: 'flame-paint',
+	summary: "Paint time of the hub's bounded flame tree in headless Chromium: the dashboard's canvas against d3-flame-graph's SVG.",
+	writes: 'the "Flame graph paint: canvas against d3-flame-graph" section of bench/RESULTS.md',
+	options: {
+		reps: { check: wholeNumber(), placeholder: 'N', help: 'renders of each tree by each renderer', default: '7' },
+		minutes: { check: positiveNumber(), placeholder: 'N', help: "minutes of the busy host's profile in the trees", default: '15' },
+	},
+});
+const REPS = values.reps;
+const MINUTES = values.minutes;
 const WINDOW_MS = 10_000;
 const VIEWPORT = { width: 1280, height: 900 };
 /** The graph's width on the Profiles page's graph view at this viewport (the panel's padding off). */

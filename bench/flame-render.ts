@@ -15,7 +15,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { WebSocket } from 'ws';
 import type { CollectorMessage, Frame, ProfileWindow } from '@firesight/protocol';
 import { openStorage } from '@firesight/store';
@@ -24,12 +23,20 @@ import { launchChromium } from '@firesight/e2e/browser';
 import { fakeWindow } from '@firesight/testing/fake-collector';
 import { median, ms, pageProbe, timePaint } from './paint-timing.ts';
 import { writeResultsSection } from './results-file.ts';
+import { benchArgs, nameList, wholeNumber } from './bench-args.ts';
 
-const { values } = parseArgs({
-	options: { reps: { type: 'string', default: '5' }, windows: { type: 'string', default: '3' }, only: { type: 'string' } },
+const { values, fail } = benchArgs({
+	name: 'flame-render',
+	summary: 'Time to first paint of the flame graph in headless Chromium for 1k, 10k and 100k distinct stacks, against a real hub.',
+	writes: 'the "Flame graph first paint" section of bench/RESULTS.md',
+	options: {
+		reps: { check: wholeNumber(), placeholder: 'N', help: 'page loads of each case', default: '5' },
+		windows: { check: wholeNumber(), placeholder: 'N', help: '10 s windows stored for each case', default: '3' },
+		only: { check: nameList(), placeholder: 'A,B', help: 'only these cases, e.g. demo-10k,tree-100k (default all)' },
+	},
 });
-const REPS = Number(values.reps);
-const WINDOWS = Number(values.windows);
+const REPS = values.reps;
+const WINDOWS = values.windows;
 const SIZES = [1_000, 10_000, 100_000];
 const VIEWPORT = { width: 1280, height: 900 };
 const TARGET_MS: Record<number, number> = { 10_000: 300, 100_000: 1000 };
@@ -92,9 +99,13 @@ const SHAPES = {
 	tree: (host: string, startMs: number, size: number) => treeWindow(host, startMs, WINDOW_MS, size),
 } as const;
 type Shape = keyof typeof SHAPES;
-const CASES = (Object.keys(SHAPES) as Shape[])
-	.flatMap((shape) => SIZES.map((size) => ({ shape, size, key: `${shape}-${size / 1000}k` })))
-	.filter((c) => values.only === undefined || values.only.split(',').includes(c.key));
+const ALL_CASES = (Object.keys(SHAPES) as Shape[]).flatMap((shape) =>
+	SIZES.map((size) => ({ shape, size, key: `${shape}-${size / 1000}k` })),
+);
+// A misspelt case would otherwise leave nothing to run, and say nothing.
+const unknownCase = values.only?.find((key) => !ALL_CASES.some((c) => c.key === key));
+if (unknownCase !== undefined) fail(`--only: no case named '${unknownCase}' (cases: ${ALL_CASES.map((c) => c.key).join(', ')})`);
+const CASES = ALL_CASES.filter((c) => values.only === undefined || values.only.includes(c.key));
 
 async function ingest(url: string, token: string, messages: CollectorMessage[]): Promise<void> {
 	const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/ingest`, { headers: { authorization: `Bearer ${token}` } });

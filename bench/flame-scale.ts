@@ -21,7 +21,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import type { Page } from 'playwright-core';
 import { rangeCacheFor } from '@firesight/api';
 import { findNode, toFlameTree, topFunctions, totalWeight, type FlameNode } from '@firesight/profile';
@@ -29,10 +28,20 @@ import { startHub } from '@firesight/web/server';
 import { launchChromium } from '@firesight/e2e/browser';
 import { busyHost } from './flame-busy-host.ts';
 import { writeResultsSection } from './results-file.ts';
+import { benchArgs, positiveNumber, wholeNumber } from './bench-args.ts';
 
-const { values } = parseArgs({ options: { reps: { type: 'string', default: '3' }, minutes: { type: 'string', default: '60' } } });
-const REPS = Number(values.reps);
-const MINUTES = Number(values.minutes);
+const { values } = benchArgs({
+	name: 'flame-scale',
+	summary:
+		"A busy host's whole-host flame graph over 1 min, 15 min and 1 h, old path against new: query time, bytes, first paint, zoom (needs the built dashboard).",
+	writes: 'the "Flame graph queries on a busy host: old path and new path" section of bench/RESULTS.md',
+	options: {
+		reps: { check: wholeNumber(), placeholder: 'N', help: 'repeats of each measurement', default: '3' },
+		minutes: { check: positiveNumber(), placeholder: 'N', help: "minutes of the busy host's windows stored", default: '60' },
+	},
+});
+const REPS = values.reps;
+const MINUTES = values.minutes;
 const WINDOW_MS = 10_000;
 /** Windows stored after the ranges' end, so a range can move forward as a live page's does. */
 const MOVES = 2;

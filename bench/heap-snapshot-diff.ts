@@ -8,14 +8,18 @@
  * Usage: npx tsx bench/heap-snapshot-diff.ts BEFORE.heapsnapshot AFTER.heapsnapshot [--top N]
  */
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { benchArgs, wholeNumber } from './bench-args.ts';
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string', default: '25' } } });
-if (positionals.length !== 2) {
-	console.error('usage: npx tsx bench/heap-snapshot-diff.ts BEFORE.heapsnapshot AFTER.heapsnapshot [--top N]');
-	process.exit(2);
-}
-const TOP = Number(values.top);
+const { values, positionals } = benchArgs({
+	name: 'heap-snapshot-diff',
+	summary: 'Which kinds of object grew between two V8 heap snapshots (e.g. those of `soak --heap-snapshots DIR`), largest growth first.',
+	writes: 'nothing: the table goes to stdout',
+	options: {
+		top: { check: wholeNumber(), placeholder: 'N', help: 'kinds of object listed', default: '25' },
+	},
+	positionals: { placeholder: 'BEFORE.heapsnapshot AFTER.heapsnapshot', count: 2 },
+});
+const TOP = values.top;
 
 interface Kind {
 	bytes: number;

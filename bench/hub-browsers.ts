@@ -13,7 +13,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { WebSocket } from 'ws';
 import { launchChromium } from '@firesight/e2e/browser';
 import { firesightBin, freePort, healthy, waitFor } from '@firesight/e2e/support';
@@ -21,17 +20,22 @@ import { bpfUnavailableReason } from '@firesight/testing/bpf-test-gate';
 import { startFakeCollector, type FakeCollector } from '@firesight/testing/fake-collector';
 import { cpuSeconds, rssMiB } from './proc-usage.ts';
 import { writeResultsSection } from './results-file.ts';
+import { benchArgs, nonNegativeNumber, positiveNumber, wholeNumber } from './bench-args.ts';
 
-const { values } = parseArgs({
+const { values } = benchArgs({
+	name: 'hub-browsers',
+	summary:
+		'Hub RSS and CPU with 0 browsers, 1 Chromium page and 20 more /live clients while a collector streams (BPF as root, else a fake collector).',
+	writes: 'the "Hub memory with live browsers" section of bench/RESULTS.md',
 	options: {
-		settle: { type: 'string', default: '5' },
-		measure: { type: 'string', default: '20' },
-		clients: { type: 'string', default: '20' },
+		settle: { check: nonNegativeNumber(), placeholder: 'SECS', help: 'seconds to settle before each phase is measured', default: '5' },
+		measure: { check: positiveNumber(), placeholder: 'SECS', help: 'seconds each phase is measured', default: '20' },
+		clients: { check: wholeNumber(), placeholder: 'N', help: '/live WebSocket clients beside the page', default: '20' },
 	},
 });
-const SETTLE_MS = Number(values.settle) * 1000;
-const MEASURE_MS = Number(values.measure) * 1000;
-const CLIENTS = Number(values.clients);
+const SETTLE_MS = values.settle * 1000;
+const MEASURE_MS = values.measure * 1000;
+const CLIENTS = values.clients;
 const log = (line: string) => console.error(`hub-browsers: ${line}`);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 

@@ -23,26 +23,34 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlin
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { startClickhouse } from '@firesight/testing/clickhouse-server';
 import { busyHost } from './flame-busy-host.ts';
 import { writeResultsSection } from './results-file.ts';
+import { benchArgs, oneOf, positiveNumber, text, wholeNumber } from './bench-args.ts';
 
-const { values: args } = parseArgs({
+const { values: args } = benchArgs({
+	name: 'hub-healthz-flame',
+	summary: "How long a hub's /healthz waits while one large cold flame query runs, against a baseline checkout's hub.",
+	writes: 'the "/healthz during a large flame query" section of bench/RESULTS.md (with --store clickhouse, its own section)',
 	options: {
-		minutes: { type: 'string', default: '60' },
-		rounds: { type: 'string', default: '3' },
-		baseline: { type: 'string' },
-		store: { type: 'string', default: 'sqlite' },
-		'no-write': { type: 'boolean', default: false },
-		// Internal: one measurement in this process, against the hub of the checkout at ROOT.
-		child: { type: 'string' },
-		data: { type: 'string' },
-		clickhouse: { type: 'string' },
-		from: { type: 'string' },
-		to: { type: 'string' },
+		minutes: { check: positiveNumber(), placeholder: 'N', help: "minutes of the busy host's windows stored", default: '60' },
+		rounds: { check: wholeNumber(), placeholder: 'N', help: 'rounds; each runs the baseline and this tree', default: '3' },
+		baseline: {
+			check: text(),
+			placeholder: 'DIR|none',
+			help: 'checkout to compare with, or none (default: the commit before the merge was sliced, unpacked)',
+		},
+		store: { check: oneOf('sqlite', 'clickhouse'), placeholder: 'sqlite|clickhouse', help: 'store of every hub', default: 'sqlite' },
+		'no-write': { flag: true, help: 'print the section only' },
+		// One measurement in this process, against the hub of the checkout at ROOT: how the
+		// benchmark runs each hub in a fresh process of its own.
+		child: { check: text(), placeholder: 'ROOT', help: 'measure once against the hub of ROOT', internal: true },
+		data: { check: text(), placeholder: 'DIR', help: 'the SQLite data of that hub', internal: true },
+		clickhouse: { check: text(), placeholder: 'URL', help: 'the ClickHouse database of that hub', internal: true },
+		from: { check: wholeNumber(0), placeholder: 'MS', help: 'start of the queried range', internal: true },
+		to: { check: wholeNumber(0), placeholder: 'MS', help: 'end of the queried range', internal: true },
 	},
 });
 
@@ -55,7 +63,6 @@ const SQLITE_BASELINE_COMMIT = '91bcb57';
 /** The last commit whose ClickHouse store merged a flame query's rows in one synchronous go. */
 const CLICKHOUSE_BASELINE_COMMIT = '90a84d7';
 const STORE = args.store;
-if (STORE !== 'sqlite' && STORE !== 'clickhouse') throw new Error('--store: sqlite or clickhouse');
 const BASELINE_COMMIT = STORE === 'clickhouse' ? CLICKHOUSE_BASELINE_COMMIT : SQLITE_BASELINE_COMMIT;
 /** The ClickHouse database every hub of a `--store clickhouse` run uses. */
 const CLICKHOUSE_DATABASE = 'firesight_bench_healthz';
@@ -163,7 +170,7 @@ async function measureOnce(root: string, store: Store, fromMs: number, toMs: num
 
 if (args.child) {
 	const store: Store = args.clickhouse ? { storage: { backend: 'clickhouse', url: args.clickhouse } } : { dataDir: args.data! };
-	const m = await measureOnce(args.child, store, Number(args.from), Number(args.to));
+	const m = await measureOnce(args.child, store, args.from!, args.to!);
 	process.stdout.write(`${JSON.stringify(m)}\n`);
 	process.exit(0);
 }
@@ -181,9 +188,8 @@ its rows into samples in one synchronous go (the pruned tree and the top functio
 (\`MERGE_SLICE\`) with the event loop free between them.
 The test \`packages/store/src/clickhouse/query-slices-clickhouse.test.ts\` asserts the order, not the time: a timer
 set as the store reads its last ClickHouse answer fires before the merged profile is returned.`;
-const MINUTES = Number(args.minutes);
-const ROUNDS = Number(args.rounds);
-if (!(MINUTES > 0) || !(ROUNDS >= 1)) throw new Error('--minutes and --rounds: positive numbers');
+const MINUTES = args.minutes;
+const ROUNDS = args.rounds;
 const madeBaseline = args.baseline === undefined ? baselineCheckout() : undefined;
 const baseline = madeBaseline ?? (args.baseline === 'none' ? undefined : resolve(args.baseline!));
 

@@ -9,31 +9,25 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { WebSocket } from 'ws';
 import { startHub } from '@firesight/web/server';
 import { writeResultsSection } from './results-file.ts';
+import { benchArgs, wholeNumber } from './bench-args.ts';
 
-const { values } = parseArgs({
+// At most 100,000 each: more would only measure how long the run takes to make its messages.
+const { values } = benchArgs({
+	name: 'hub-redaction',
+	summary: 'Hub CPU per live message, command lines redacted once each (the cache) against redacted anew in every message.',
+	writes: 'the "Hub redaction cost" section of bench/RESULTS.md',
 	options: {
-		processes: { type: 'string', default: '1000' },
-		messages: { type: 'string', default: '200' },
-		rounds: { type: 'string', default: '5' },
+		processes: { check: wholeNumber(1, 100_000), placeholder: 'N', help: 'processes in each message', default: '1000' },
+		messages: { check: wholeNumber(1, 100_000), placeholder: 'N', help: 'messages sent in each round', default: '200' },
+		rounds: { check: wholeNumber(1, 100_000), placeholder: 'N', help: 'rounds; each measures both ways', default: '5' },
 	},
 });
-const PROCESSES = Number(values.processes);
-const MESSAGES = Number(values.messages);
-const ROUNDS = Number(values.rounds);
-for (const [name, v] of [
-	['--processes', PROCESSES],
-	['--messages', MESSAGES],
-	['--rounds', ROUNDS],
-] as const) {
-	if (!Number.isInteger(v) || v < 1 || v > 100_000) {
-		console.error(`hub-redaction: ${name} must be a whole number from 1 to 100000`);
-		process.exit(2);
-	}
-}
+const PROCESSES = values.processes;
+const MESSAGES = values.messages;
+const ROUNDS = values.rounds;
 const TOKEN = 'bench-token';
 
 /** Command lines like a busy host's: interpreters with scripts and options, a few with credentials. */

@@ -13,12 +13,20 @@
  * Needs root (BPF). Usage: node --import tsx bench/live-latency.ts [--reps N] [--no-write]
  */
 import { spawn } from 'node:child_process';
-import { parseArgs } from 'node:util';
 import { exitUnlessBpf, fmtMs as fmt, percentile, startPageHarness, wall } from './page-harness.ts';
 import { writeResultsSection } from './results-file.ts';
+import { benchArgs, wholeNumber } from './bench-args.ts';
 
-const { values } = parseArgs({ options: { reps: { type: 'string', default: '20' }, 'no-write': { type: 'boolean', default: false } } });
-const REPS = Number(values.reps);
+const { values } = benchArgs({
+	name: 'live-latency',
+	summary: 'From a sample in the kernel to its row on the Processes page in headless Chromium, through `firesight up` (as root).',
+	writes: 'the "Live latency: kernel sample to browser" section of bench/RESULTS.md',
+	options: {
+		reps: { check: wholeNumber(), placeholder: 'N', help: 'fresh processes timed', default: '20' },
+		'no-write': { flag: true, help: 'print the section only' },
+	},
+});
+const REPS = values.reps;
 const log = (line: string) => console.error(`live-latency: ${line}`);
 
 exitUnlessBpf('live-latency', 'the BPF profiler');

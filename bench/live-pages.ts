@@ -16,28 +16,31 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { launchChromium } from '@firesight/e2e/browser';
 import { freePort } from '@firesight/e2e/support';
 import { startFakeLiveLoad } from '@firesight/testing/fake-live-load';
 import { startHub } from '@firesight/web/server';
 import { writeResultsSection } from './results-file.ts';
+import { benchArgs, positiveNumber, text, wholeNumber } from './bench-args.ts';
 
-const { values } = parseArgs({
+const { values } = benchArgs({
+	name: 'live-pages',
+	summary:
+		"Share of time each live page blocks Chromium's main thread in long tasks, fed a fake busy host through the hub's ingest (needs the dashboard built).",
+	writes: 'the "Live pages: main-thread long tasks under load" section of bench/RESULTS.md',
 	options: {
-		measure: { type: 'string', default: '20' },
-		rounds: { type: 'string', default: '3' },
-		save: { type: 'string' },
-		results: { type: 'string' },
-		baseline: { type: 'string' },
-		label: { type: 'string', default: 'this checkout' },
-		'baseline-label': { type: 'string', default: 'baseline' },
-		/** A sentence for the section: what the baseline and this run are. */
-		note: { type: 'string' },
+		measure: { check: positiveNumber(), placeholder: 'SECS', help: 'seconds each page is measured in a round', default: '20' },
+		rounds: { check: wholeNumber(), placeholder: 'N', help: 'interleaved rounds', default: '3' },
+		save: { check: text(), placeholder: 'FILE', help: 'also keep the numbers as JSON in FILE' },
+		results: { check: text(), placeholder: 'FILE', help: 'write the section from a saved run, without measuring' },
+		baseline: { check: text(), placeholder: 'FILE', help: "a saved run of another checkout to set beside this one's" },
+		label: { check: text(), placeholder: 'TEXT', help: "this run's name in the section", default: 'this checkout' },
+		'baseline-label': { check: text(), placeholder: 'TEXT', help: "the baseline's name in the section", default: 'baseline' },
+		note: { check: text(), placeholder: 'TEXT', help: 'a sentence for the section: what the baseline and this run are' },
 	},
 });
-const MEASURE_MS = Number(values.measure) * 1000;
-const ROUNDS = Number(values.rounds);
+const MEASURE_MS = values.measure * 1000;
+const ROUNDS = values.rounds;
 const log = (line: string) => console.error(`live-pages: ${line}`);
 /** The middle value; the mean of the middle two for an even count. */
 function median(xs: number[]): number {

@@ -12,26 +12,29 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { compileFixture } from '@firesight/testing/workloads';
 import { hasCommand, stopPeer } from './peer-process.ts';
 import { cpuSeconds, rssMiB } from './proc-usage.ts';
 import { writeResultsSection } from './results-file.ts';
+import { benchArgs, nonNegativeNumber, text, wholeNumber } from './bench-args.ts';
 
 const firesightBin = fileURLToPath(import.meta.resolve('@firesight/collector/bin/firesight.js'));
 
-const { values } = parseArgs({
+const { values } = benchArgs({
+	name: 'profile-overhead',
+	summary: "The CPU profiler's cost to a busy workload at 97 Hz, and its own CPU and memory, against perf record and bpftrace (as root).",
+	writes: 'the "CPU profiler overhead" section of bench/RESULTS.md',
 	options: {
-		rounds: { type: 'string', default: '3' },
-		work: { type: 'string', default: '4000' },
-		warmup: { type: 'string', default: '5' },
-		compare: { type: 'string' },
-		'compare-name': { type: 'string' },
+		rounds: { check: wholeNumber(), placeholder: 'N', help: 'interleaved rounds of every profiler', default: '3' },
+		work: { check: wholeNumber(), placeholder: 'ROUNDS', help: 'hot_a+hot_b rounds per workload run', default: '4000' },
+		warmup: { check: nonNegativeNumber(), placeholder: 'SECS', help: 'seconds a profiler runs before it is measured', default: '5' },
+		compare: { check: text(), placeholder: 'DIR', help: '`firesight record` of another checkout as one more profiler' },
+		'compare-name': { check: text(), placeholder: 'NAME', help: "that checkout's name in the table (default: DIR's last part)" },
 	},
 });
-const ROUNDS = Number(values.rounds);
-const WARMUP_MS = Number(values.warmup) * 1000;
-const WORK_ROUNDS = Number(values.work); // hot_a+hot_b rounds per workload run
+const ROUNDS = values.rounds;
+const WARMUP_MS = values.warmup * 1000;
+const WORK_ROUNDS = values.work; // hot_a+hot_b rounds per workload run
 
 interface Peer {
 	name: string;

@@ -15,7 +15,6 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { parseArgs } from 'node:util';
 import { RequestAttribution } from '@firesight/collector/request-attribution';
 import { TlsCapture } from '@firesight/collector/tls';
 import { Profiler } from '@firesight/native';
@@ -23,16 +22,20 @@ import { ProfileBuilder } from '@firesight/profile';
 import { freePort, makeCert, runNode } from '@firesight/testing/tls-peers';
 import { cpuSeconds } from './proc-usage.ts';
 import { writeResultsSection } from './results-file.ts';
+import { benchArgs, positiveNumber, wholeNumber } from './bench-args.ts';
 
-const { values: args } = parseArgs({
+const { values: args } = benchArgs({
+	name: 'request-attribution',
+	summary: 'What linking requests to CPU samples costs, per sample and per request, on an https server profiled at 999 Hz (as root).',
+	writes: 'the "Request attribution cost" section of bench/RESULTS.md',
 	options: {
-		seconds: { type: 'string', default: '5' },
-		rounds: { type: 'string', default: '3' },
-		'no-write': { type: 'boolean', default: false },
+		seconds: { check: positiveNumber(), placeholder: 'N', help: 'seconds of load per mode', default: '5' },
+		rounds: { check: wholeNumber(), placeholder: 'N', help: 'rounds; each runs every mode once', default: '3' },
+		'no-write': { flag: true, help: 'print the section only' },
 	},
 });
-const SECONDS = Number(args.seconds);
-const ROUNDS = Number(args.rounds);
+const SECONDS = args.seconds;
+const ROUNDS = args.rounds;
 const FREQUENCY = 999;
 const CONCURRENCY = 4;
 

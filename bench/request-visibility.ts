@@ -17,21 +17,24 @@
 import { spawn } from 'node:child_process';
 import https from 'node:https';
 import { loadavg } from 'node:os';
-import { parseArgs } from 'node:util';
 import { waitFor } from '@firesight/e2e/support';
 import { makeCert, freePort as freeTlsPort, startNodeServer } from '@firesight/testing/tls-peers';
 import { exitUnlessBpf, fmtMs as fmt, percentile, startPageHarness, wall } from './page-harness.ts';
 import { writeResultsSection } from './results-file.ts';
+import { benchArgs, nonNegativeNumber, wholeNumber } from './bench-args.ts';
 
-const { values } = parseArgs({
+const { values } = benchArgs({
+	name: 'request-visibility',
+	summary: "From an HTTPS request's response to its row on the Requests page in headless Chromium (as root, dashboard built).",
+	writes: 'the "Request visibility: response to dashboard" section of bench/RESULTS.md',
 	options: {
-		reps: { type: 'string', default: '40' },
-		background: { type: 'string', default: '100' },
-		'no-write': { type: 'boolean', default: false },
+		reps: { check: wholeNumber(), placeholder: 'N', help: 'requests timed', default: '40' },
+		background: { check: nonNegativeNumber(), placeholder: 'RATE', help: 'other requests/s meanwhile, 0 for none', default: '100' },
+		'no-write': { flag: true, help: 'print the section only' },
 	},
 });
-const REPS = Number(values.reps);
-const BACKGROUND = Number(values.background);
+const REPS = values.reps;
+const BACKGROUND = values.background;
 const log = (line: string) => console.error(`request-visibility: ${line}`);
 
 exitUnlessBpf('request-visibility', 'the TLS capture');

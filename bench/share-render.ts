@@ -14,15 +14,22 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import type { Frame, ProfileWindow } from '@firesight/protocol';
 import { startHub } from '@firesight/web/server';
 import { launchChromium } from '@firesight/e2e/browser';
 import { median, ms, pageProbe, timePaint } from './paint-timing.ts';
 import { writeResultsSection } from './results-file.ts';
+import { benchArgs, wholeNumber } from './bench-args.ts';
 
-const { values } = parseArgs({ options: { reps: { type: 'string', default: '5' } } });
-const REPS = Number(values.reps);
+const { values } = benchArgs({
+	name: 'share-render',
+	summary: 'From opening a share link (10k and 100k stacks, and a diff) to its first painted flame graph, beside the live Profiles page.',
+	writes: 'the "Share and diff links: first paint" section of bench/RESULTS.md',
+	options: {
+		reps: { check: wholeNumber(), placeholder: 'N', help: 'page loads of each case', default: '5' },
+	},
+});
+const REPS = values.reps;
 const VIEWPORT = { width: 1280, height: 900 };
 const WINDOW_MS = 10_000;
 const WINDOWS = 3;

@@ -7,7 +7,7 @@
  * (collectors' and the hub's). The target: RSS flat after warm-up, and no drops at the default
  * rates. Writes the "Soak" section of bench/RESULTS.md.
  *
- * Usage: npm run soak [-- --minutes N] [-- --loss PERCENT] [-- --cpu-prof DIR] [-- --heap-snapshots DIR] [-- --no-write]
+ * Usage: npm run soak -- [--minutes N] [--loss PERCENT] [--sample-every S] [--cpu-prof DIR] [--heap-snapshots DIR] [--no-write]
  *
  * --no-write prints the section instead of writing RESULTS.md: for a short check of the figures.
  *
@@ -26,7 +26,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { SQLITE_CACHE_KIB } from '@firesight/store';
 import { describeDrop } from '@firesight/web/drop-descriptions';
 import { createNetnsPair, netnsUnavailableReason, waitForOutput, type NetnsPair } from '@firesight/testing/netns';
@@ -35,39 +34,32 @@ import { freePort, makeCert, startNodeServer } from '@firesight/testing/tls-peer
 import { compileFixture, startWorkload } from '@firesight/testing/workloads';
 import { cpuSeconds, memoryBreakdown, rssMiB, type MemoryBreakdown } from './proc-usage.ts';
 import { writeResultsSection } from './results-file.ts';
+import { benchArgs, positiveNumber, text, wholeNumber } from './bench-args.ts';
 
-const { values } = parseArgs({
+const { values } = benchArgs({
+	name: 'soak',
+	command: 'npm run soak --',
+	summary: "`firesight up` under CPU, TLS and lossy-network workloads (as root): RSS, CPU and /metrics' loss counters over time.",
+	writes: 'the "Soak" section of bench/RESULTS.md (not with --cpu-prof or --heap-snapshots)',
 	options: {
-		minutes: { type: 'string', default: '10' },
-		loss: { type: 'string', default: '5' },
-		'sample-every': { type: 'string', default: '10' },
-		'cpu-prof': { type: 'string' },
-		'heap-snapshots': { type: 'string' },
-		'no-write': { type: 'boolean', default: false },
-		help: { type: 'boolean', default: false },
+		minutes: { check: positiveNumber(24 * 60), placeholder: 'N', help: 'minutes of the run', default: '10' },
+		// Whole percents: nftables' `numgen random mod 100 < LOSS` takes no fraction.
+		loss: { check: wholeNumber(1, 100), placeholder: 'PERCENT', help: 'packets dropped between the namespaces', default: '5' },
+		'sample-every': { check: positiveNumber(3600), placeholder: 'S', help: 'seconds between two points', default: '10' },
+		'cpu-prof': { check: text(), placeholder: 'DIR', help: 'run up under node --cpu-prof and leave its .cpuprofile in DIR' },
+		'heap-snapshots': {
+			check: text(),
+			placeholder: 'DIR',
+			help: 'heap snapshots of up at the end of the warm-up and of the run, for heap-snapshot-diff',
+		},
+		'no-write': { flag: true, help: 'print the section only' },
 	},
 });
-if (values.help) {
-	console.error(
-		'usage: npm run soak [-- --minutes N] [-- --loss PERCENT] [-- --sample-every S] [-- --cpu-prof DIR] [-- --heap-snapshots DIR] [-- --no-write]',
-	);
-	process.exit(0);
-}
 const CPU_PROF = values['cpu-prof'];
 const HEAP_SNAPSHOTS = values['heap-snapshots'];
-const MINUTES = Number(values.minutes);
-const LOSS = Number(values.loss);
-const EVERY_S = Number(values['sample-every']);
-for (const [name, v, max] of [
-	['--minutes', MINUTES, 24 * 60],
-	['--loss', LOSS, 100],
-	['--sample-every', EVERY_S, 3600],
-] as const) {
-	if (!Number.isFinite(v) || v <= 0 || v > max) {
-		console.error(`soak: ${name} must be a number above 0 and at most ${max}`);
-		process.exit(2);
-	}
-}
+const MINUTES = values.minutes;
+const LOSS = values.loss;
+const EVERY_S = values['sample-every'];
 /** RSS growth is judged after this share of the run, once caches and the store have warmed up. */
 const WARMUP_SHARE = 0.3;
 const BIN = fileURLToPath(new URL('../apps/collector/bin/firesight.js', import.meta.url));

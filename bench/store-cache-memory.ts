@@ -10,15 +10,21 @@
 import { memoryUsage } from 'node:process';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { parseArgs } from 'node:util';
 import { openStorage } from '@firesight/store';
 import type { ProfileWindow } from '@firesight/protocol';
 import { writeResultsSection } from './results-file.ts';
+import { benchArgs, wholeNumber } from './bench-args.ts';
 
-const { values } = parseArgs({
-	options: { 'stacks-per-window': { type: 'string', default: '1000' }, 'no-write': { type: 'boolean', default: false } },
+const { values } = benchArgs({
+	name: 'store-cache-memory',
+	summary: "Bytes per stack held by the SQLite store's caches of stored ids, up to their budget and through a second fill.",
+	writes: 'the "Store cache memory" section of bench/RESULTS.md',
+	options: {
+		'stacks-per-window': { check: wholeNumber(), placeholder: 'N', help: 'new stacks in each stored window', default: '1000' },
+		'no-write': { flag: true, help: 'print the section only' },
+	},
 });
-const PER_WINDOW = Number(values['stacks-per-window']);
+const PER_WINDOW = values['stacks-per-window'];
 const DEPTH = 40;
 const SHARED = 30;
 setFlagsFromString('--expose-gc');

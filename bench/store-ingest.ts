@@ -13,24 +13,27 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { openStorage, type Storage, type StorageConfig } from '@firesight/store';
 import { startClickhouse } from '@firesight/testing/clickhouse-server';
 import { fakeWindow } from '@firesight/testing/fake-collector';
 import { writeResultsSection } from './results-file.ts';
+import { benchArgs, positiveNumber, wholeNumber } from './bench-args.ts';
 
-const { values } = parseArgs({
+const { values } = benchArgs({
+	name: 'store-ingest',
+	summary: 'Simulated hosts storing profile windows into SQLite and ClickHouse (windows/s), then one hour merged over all hosts.',
+	writes: 'the "Store ingest and fleet query: SQLite and ClickHouse" section of bench/RESULTS.md',
 	options: {
-		seconds: { type: 'string', default: '60' },
-		hosts: { type: 'string', default: '50' },
-		stacks: { type: 'string', default: '300' },
-		reps: { type: 'string', default: '3' },
+		seconds: { check: positiveNumber(), placeholder: 'S', help: 'seconds of ingest into each store', default: '60' },
+		hosts: { check: wholeNumber(), placeholder: 'N', help: 'simulated hosts', default: '50' },
+		stacks: { check: wholeNumber(0), placeholder: 'N', help: "extra distinct stacks in each host's windows", default: '300' },
+		reps: { check: wholeNumber(), placeholder: 'N', help: 'repeats of the fleet query', default: '3' },
 	},
 });
-const SECONDS = Number(values.seconds);
-const HOSTS = Number(values.hosts);
-const STACKS = Number(values.stacks);
-const REPS = Number(values.reps);
+const SECONDS = values.seconds;
+const HOSTS = values.hosts;
+const STACKS = values.stacks;
+const REPS = values.reps;
 const WINDOW_MS = 10_000;
 const HOUR = 3_600_000;
 const T0 = Date.UTC(2026, 0, 5, 12);

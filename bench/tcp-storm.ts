@@ -10,22 +10,26 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { createNetnsPair, netnsUnavailableReason, waitForOutput } from '@firesight/testing/netns';
 import { SINK_SCRIPT, SOURCE_SCRIPT } from '@firesight/testing/tcp-peers';
 import { cpuSeconds, rssMiB } from './proc-usage.ts';
 import { writeResultsSection } from './results-file.ts';
+import { benchArgs, positiveNumber, wholeNumber } from './bench-args.ts';
 
-const { values } = parseArgs({
+const { values } = benchArgs({
+	name: 'tcp-storm',
+	summary:
+		"Firesight's TCP path under heavy retransmits between two network namespaces, against bpftrace on the same tracepoint (as root).",
+	writes: 'the "TCP retransmit storm" section of bench/RESULTS.md',
 	options: {
-		duration: { type: 'string', default: '60' },
-		connections: { type: 'string', default: '50' },
-		loss: { type: 'string', default: '30' },
+		duration: { check: positiveNumber(), placeholder: 'SECONDS', help: 'seconds of traffic', default: '60' },
+		connections: { check: wholeNumber(), placeholder: 'N', help: 'TCP connections', default: '50' },
+		loss: { check: wholeNumber(0, 100), placeholder: 'PERCENT', help: "share of the receiver's packets dropped", default: '30' },
 	},
 });
-const DURATION_S = Number(values.duration);
-const CONNECTIONS = Number(values.connections);
-const LOSS = Number(values.loss);
+const DURATION_S = values.duration;
+const CONNECTIONS = values.connections;
+const LOSS = values.loss;
 const PORT = 5301;
 const collectorScript = fileURLToPath(new URL('./tcp-storm-collector.ts', import.meta.url));
 

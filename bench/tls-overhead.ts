@@ -29,58 +29,33 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { RequestAttribution } from '@firesight/collector/request-attribution';
 import { TlsCapture, tlsFeature } from '@firesight/collector/tls';
 import { Profiler, type DrainedWindow } from '@firesight/native';
 import { freePort, makeCert, startNodeServer } from '@firesight/testing/tls-peers';
+import { benchArgs, positiveList, positiveNumber, text, wholeNumber } from './bench-args.ts';
 
-const USAGE = `usage: npx tsx bench/tls-overhead.ts [options]   (as root; writes the "TLS capture" section of bench/RESULTS.md)
-  --seconds N      seconds per load (default 3)
-  --rounds N       rounds; each runs every mode once (default 7)
-  --rates A,B      open-loop rates in requests/s (default 1000,5000)
-  --concurrency N  keep-alive sockets of the client (default 8)
-  --baseline DIR   also measure the capture of another checkout with its addon built
-  --no-bpftrace    leave out the bpftrace mode
-  --bpftrace-close also bpftrace with close's syscall tracepoint, as the capture has it
-  --no-write       print the section only`;
-const options = {
-	seconds: { type: 'string', default: '3' },
-	rates: { type: 'string', default: '1000,5000' },
-	concurrency: { type: 'string', default: '8' },
-	'no-bpftrace': { type: 'boolean', default: false },
-	'bpftrace-close': { type: 'boolean', default: false },
-	'no-write': { type: 'boolean', default: false },
-	rounds: { type: 'string', default: '7' },
-	baseline: { type: 'string' },
-	help: { type: 'boolean', default: false },
-} satisfies ParseArgsConfig['options'];
-/** Bad input ends the run with one line and the usage, not a stack trace. */
-function usageError(message: string): never {
-	console.error(`tls-overhead: ${message}\n${USAGE}`);
-	process.exit(2);
-}
-let parsed;
-try {
-	parsed = parseArgs({ options });
-} catch (e) {
-	usageError((e as Error).message);
-}
-const args = parsed.values;
-if (args.help) {
-	console.log(USAGE);
-	process.exit(0);
-}
-const SECONDS = Number(args.seconds);
-if (!(SECONDS > 0)) usageError(`--seconds: a positive number, got '${args.seconds}'`);
-const RATES = args.rates.split(',').map(Number);
-if (RATES.length === 0 || RATES.some((r) => !(r > 0))) usageError(`--rates: requests/s, comma-separated, got '${args.rates}'`);
+const { values: args } = benchArgs({
+	name: 'tls-overhead',
+	summary: 'What TLS capture costs a busy HTTPS service, against bpftrace uprobes on the same functions (as root).',
+	writes: 'the "TLS capture" section of bench/RESULTS.md',
+	options: {
+		seconds: { check: positiveNumber(), placeholder: 'N', help: 'seconds per load', default: '3' },
+		rounds: { check: wholeNumber(), placeholder: 'N', help: 'rounds; each runs every mode once', default: '7' },
+		rates: { check: positiveList(), placeholder: 'A,B', help: 'open-loop rates in requests/s', default: '1000,5000' },
+		concurrency: { check: wholeNumber(), placeholder: 'N', help: 'keep-alive sockets of the client', default: '8' },
+		baseline: { check: text(), placeholder: 'DIR', help: 'also measure the capture of another checkout with its addon built' },
+		'no-bpftrace': { flag: true, help: 'leave out the bpftrace mode' },
+		'bpftrace-close': { flag: true, help: "also bpftrace with close's syscall tracepoint, as the capture has it" },
+		'no-write': { flag: true, help: 'print the section only' },
+	},
+});
+const SECONDS = args.seconds;
+const RATES = args.rates;
 const RATE = RATES[0]!;
 const FREQUENCY = 999;
-const CONCURRENCY = Number(args.concurrency);
-if (!Number.isInteger(CONCURRENCY) || CONCURRENCY < 1) usageError(`--concurrency: a whole number of sockets, got '${args.concurrency}'`);
-const ROUNDS = Number(args.rounds);
-if (!Number.isInteger(ROUNDS) || ROUNDS < 1) usageError(`--rounds: a whole number, got '${args.rounds}'`);
+const CONCURRENCY = args.concurrency;
+const ROUNDS = args.rounds;
 const TICK = 100; // USER_HZ: /proc/PID/stat times are in 1/100 s
 
 const CLIENT = `

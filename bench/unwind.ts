@@ -24,27 +24,31 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { DEFERRED_TRIES, Profiler } from '@firesight/native';
 import { compileFixture, NO_FRAME_POINTER_FLAGS } from '@firesight/testing/workloads';
 import { buildElfUnwindTable } from '@firesight/unwind';
 import { hasCommand, stopPeer } from './peer-process.ts';
 import { cpuSeconds, rssMiB } from './proc-usage.ts';
 import { writeResultsSection } from './results-file.ts';
+import { benchArgs, nonNegativeNumber, wholeNumber } from './bench-args.ts';
 
 const firesightBin = fileURLToPath(import.meta.resolve('@firesight/collector/bin/firesight.js'));
 
-const { values } = parseArgs({
+const { values } = benchArgs({
+	name: 'unwind',
+	summary:
+		'The cost of DWARF unwinding against frame pointers, bpftrace and perf --call-graph dwarf, at 97 Hz with both CPUs busy (as root).',
+	writes: 'the "DWARF unwinding cost" section of bench/RESULTS.md',
 	options: {
-		rounds: { type: 'string', default: '3' },
-		work: { type: 'string', default: '3000' },
-		warmup: { type: 'string', default: '20' },
-		'no-write': { type: 'boolean', default: false },
+		rounds: { check: wholeNumber(), placeholder: 'N', help: 'interleaved rounds of every profiler', default: '3' },
+		work: { check: wholeNumber(), placeholder: 'ROUNDS', help: 'rounds of the workload per run', default: '3000' },
+		warmup: { check: nonNegativeNumber(), placeholder: 'SECONDS', help: 'seconds a profiler runs before it is measured', default: '20' },
+		'no-write': { flag: true, help: 'print the section only' },
 	},
 });
-const ROUNDS = Number(values.rounds);
-const WARMUP_MS = Number(values.warmup) * 1000;
-const WORK_ROUNDS = Number(values.work);
+const ROUNDS = values.rounds;
+const WARMUP_MS = values.warmup * 1000;
+const WORK_ROUNDS = values.work;
 
 interface Peer {
 	name: string;
