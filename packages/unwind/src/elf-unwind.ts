@@ -2,6 +2,7 @@ import { inflateSync } from 'node:zlib';
 import { ElfFile, FileSource, type ByteSource, type ElfSection } from '@firesight/symbolize';
 import { buildTable, type CfiSource, type TableStats } from './build-table.ts';
 import { readCfiEntries, type CfiSectionKind } from './cfi-entries.ts';
+import { CRT_SECTIONS, crtSectionEntries } from './crt-init-cfi.ts';
 import type { PointerBases } from './pointer-encoding.ts';
 import { UnwindError } from './unwind-error.ts';
 import type { UnwindTable } from './unwind-table.ts';
@@ -26,7 +27,8 @@ export interface ElfUnwindTable {
 
 /**
  * The unwind table of an x86-64 ELF file from its .eh_frame and, for ranges .eh_frame does not
- * cover, its .debug_frame. Reads only headers and those two sections. Throws `UnwindError` alone.
+ * cover, its .debug_frame, and the rules of crti's `.init` and `.fini` (crt-init-cfi.ts). Reads
+ * only headers and those sections. Throws `UnwindError` alone.
  */
 export function buildElfUnwindTable(pathOrSource: string | ByteSource): ElfUnwindTable {
 	let src: ByteSource;
@@ -65,6 +67,12 @@ export function buildElfUnwindTable(pathOrSource: string | ByteSource): ElfUnwin
 			const bases: PointerBases = { ...base, section: Number(sec.addr) };
 			sources.push({ entries: readCfiEntries(bytes, kind, bases), bases });
 			kinds.push(kind);
+		}
+		// Last, so that a real FDE wins: crti's and crtn's .init and .fini, which have none.
+		const crt = CRT_SECTIONS.map(find).filter((sec) => sec !== undefined && sec.size <= 0x10000n);
+		if (crt.length > 0) {
+			const sections = crt.map((sec) => ({ code: readSection(src, elf, sec!), addr: Number(sec!.addr) }));
+			sources.push({ entries: crtSectionEntries(sections), bases: { ...base, section: 0 } });
 		}
 		const codeRanges: [number, number][] = [];
 		for (const seg of elf.segments) {

@@ -5,6 +5,12 @@ import { buildElfUnwindTable } from './elf-unwind.ts';
 import { UnwindError } from './unwind-error.ts';
 import { TABLE_VERSION, UnwindTable } from './unwind-table.ts';
 
+/**
+ * What the builder puts in a table of one layout version: a table built before a change of it
+ * is built again, not read from the disk. 2: crti's .init and .fini rules.
+ */
+const BUILD_REVISION = 2;
+
 export interface UnwindTableCacheOptions {
 	/** Tables kept on disk; the least recently written go first. Default 256. */
 	readonly maxEntries?: number;
@@ -136,7 +142,7 @@ export class UnwindTableCache {
 	}
 
 	private pathOf(key: string): string {
-		return join(this.dir, `${key}.v${TABLE_VERSION}.fsuw`);
+		return join(this.dir, `${key}.v${TABLE_VERSION}.b${BUILD_REVISION}.fsuw`);
 	}
 
 	private prune(): void {
