@@ -178,6 +178,7 @@ struct walk_state {
 	__u64 sp;
 	__u64 bp;
 	__u64 r11; /* the interrupted r11, while r11_known */
+	__u64 rax; /* the interrupted rax, while rax_known */
 	/* Where the walk started: what a deferred copy of the sample starts from. */
 	__u64 pc0;
 	__u64 sp0;
@@ -209,12 +210,15 @@ struct walk_state {
 	/* A deferred sample walked again: the stack is read from its copy, not from the task. */
 	__u8 replay;
 	__u8 r11_known0; /* r11_known where the walk started */
+	__u8 rax_known0; /* rax_known where the walk started */
 	/*
 	 * The address space the sample was taken in is gone (its process exec'd): the process's
 	 * mappings and tables now are another program's, and none of them applies.
 	 */
 	__u8 no_tables;
-	__u8 __pad[6];
+	/* rax holds the interrupted code's rax: the leaf frame of a sample taken in user mode. */
+	__u8 rax_known;
+	__u8 __pad[4];
 };
 
 /* walk_scratch's slots: a sample's walk, and a replay's (which a sample may interrupt). */
@@ -472,6 +476,7 @@ static __always_inline long fp_step(struct walk_state *st)
 	st->exact_pc = 0;
 	st->reliable = 0;
 	st->r11_known = 0;
+	st->rax_known = 0;
 	return 0;
 }
 
@@ -494,6 +499,7 @@ static __always_inline long signal_step(struct walk_state *st)
 	st->exact_pc = 1; /* the interrupted instruction itself */
 	st->reliable = 1;
 	st->r11_known = 0; /* it is in the signal frame, but no rule here needs it */
+	st->rax_known = 0;
 	return 0;
 }
 
@@ -596,6 +602,11 @@ static long walk_step(__u32 i, void *slot)
 			return no_rule(st, PROFILE_UNWIND_RULE_UNSUPPORTED);
 		cfa = st->r11 + (__s64)rule->cfa_offset;
 		break;
+	case UNWIND_CFA_RAX:
+		if (!st->rax_known)
+			return no_rule(st, PROFILE_UNWIND_RULE_UNSUPPORTED);
+		cfa = st->rax + (__s64)rule->cfa_offset;
+		break;
 	case UNWIND_CFA_GAP:
 		/*
 		 * glibc's clone3 and clone end their unwind info at the syscall on purpose: the new
@@ -650,6 +661,7 @@ caller:
 	st->reliable = 1;
 	st->pending = 0;
 	st->r11_known = 0;
+	st->rax_known = 0;
 	return 0;
 }
 
@@ -804,6 +816,7 @@ static __always_inline void walk_reset(struct walk_state *st, __u32 tgid, __u32 
 	st->sp0 = st->sp;
 	st->bp0 = st->bp;
 	st->r11_known0 = st->r11_known;
+	st->rax_known0 = st->rax_known;
 	st->tgid = tgid;
 	st->buf = buf;
 	st->exact_pc = 1;
@@ -845,9 +858,12 @@ static __always_inline __s32 walk_user(struct bpf_perf_event_data *ctx, __u32 bu
 		st->bp = ctx->regs.bp;
 		st->r11 = ctx->regs.r11;
 		st->r11_known = 1;
+		st->rax = ctx->regs.ax;
+		st->rax_known = 1;
 	} else {
-		/* A system call's entry overwrites the user r11 (with rflags): not known. */
+		/* A system call's entry overwrites the user r11 (with rflags) and rax: not known. */
 		st->r11_known = 0;
+		st->rax_known = 0;
 		regs = (struct pt_regs *)bpf_task_pt_regs(task);
 		st->pc = BPF_CORE_READ(regs, ip);
 		st->sp = BPF_CORE_READ(regs, sp);
@@ -888,9 +904,10 @@ static __always_inline bool defer_sample(struct bpf_perf_event_data *ctx, struct
 	rec->bp = st->bp0;
 	rec->r11 = st->r11;
 	rec->r11_known = st->r11_known0;
+	rec->rax = st->rax;
+	rec->rax_known = st->rax_known0;
 	rec->pid = key->pid;
 	rec->request_id = key->request_id;
-	rec->__pad = 0;
 	__builtin_memcpy(rec->comm, key->comm, sizeof(rec->comm));
 	/* From the task's first return instance: the walk may have taken some already. */
 	rec->uretprobe_trampoline = st->uretprobe_trampoline;
@@ -1051,6 +1068,8 @@ int replay_deferred(void *ctx)
 	st->bp = rp->rec.bp;
 	st->r11 = rp->rec.r11;
 	st->r11_known = rp->rec.r11_known != 0;
+	st->rax = rp->rec.rax;
+	st->rax_known = rp->rec.rax_known != 0;
 	/* The task's return instances are gone by now: the copy holds their real return addresses. */
 	st->uretprobe_trampoline = rp->rec.uretprobe_trampoline;
 	st->return_instance = 0;

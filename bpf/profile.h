@@ -137,7 +137,7 @@ struct profile_deferred {
 	__u32 kern_nr;	  /* kernel ips in kern_ips, leaf first */
 	__u32 stack_len;  /* bytes of stack that were read (0 to PROFILE_DEFER_STACK_BYTES) */
 	__u32 r11_known;
-	__u32 __pad;
+	__u32 rax_known;
 	char comm[PROFILE_COMM_LEN];
 	__u64 kern_ips[PROFILE_MAX_STACK_DEPTH];
 	/*
@@ -152,9 +152,10 @@ struct profile_deferred {
 	 * a replay that finds another knows the address space the sample was taken in is gone.
 	 */
 	__u32 exec_seq;
+	__u64 rax; /* the interrupted rax, when rax_known */
 	__u8 stack[PROFILE_DEFER_STACK_BYTES];
 };
-FS_STATIC_ASSERT(sizeof(struct profile_deferred) == 72 + 8 * PROFILE_MAX_STACK_DEPTH + 16 +
+FS_STATIC_ASSERT(sizeof(struct profile_deferred) == 72 + 8 * PROFILE_MAX_STACK_DEPTH + 24 +
 							    8 * PROFILE_DEFER_URETPROBES +
 							    PROFILE_DEFER_STACK_BYTES,
 		 "profile_deferred layout is shared with TypeScript");

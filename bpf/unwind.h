@@ -59,6 +59,7 @@ enum unwind_cfa_kind {
 	UNWIND_CFA_PLT = 3,
 	UNWIND_CFA_UNSUPPORTED = 4,
 	UNWIND_CFA_R11 = 5, /* the leaf only: r11 is known where the sample interrupted the code */
+	UNWIND_CFA_RAX = 6, /* the leaf only, as r11 */
 };
 
 /* Caller's rbp, as RbpKind. */

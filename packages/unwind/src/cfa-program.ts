@@ -8,6 +8,7 @@ import { UnwindError } from './unwind-error.ts';
 export const REG_RBP = 6;
 export const REG_RSP = 7;
 export const REG_R11 = 11;
+export const REG_RAX = 0;
 export const REG_RIP = 16;
 
 /** Register rules as DWARF states them; reduced to an `UnwindRule` only when a row is emitted. */
@@ -281,8 +282,8 @@ function toRule(s: State, cie: Cie): UnwindRule {
 			cfaOffset = plt.offset;
 			pltThreshold = plt.threshold;
 		}
-	} else if ((s.cfaReg === REG_RSP || s.cfaReg === REG_RBP || s.cfaReg === REG_R11) && fitsI32(s.cfaOffset)) {
-		cfa = s.cfaReg === REG_RSP ? CfaKind.rsp : s.cfaReg === REG_RBP ? CfaKind.rbp : CfaKind.r11;
+	} else if ((s.cfaReg === REG_RSP || s.cfaReg === REG_RBP || s.cfaReg === REG_R11 || s.cfaReg === REG_RAX) && fitsI32(s.cfaOffset)) {
+		cfa = s.cfaReg === REG_RSP ? CfaKind.rsp : s.cfaReg === REG_RBP ? CfaKind.rbp : s.cfaReg === REG_R11 ? CfaKind.r11 : CfaKind.rax;
 		cfaOffset = s.cfaOffset;
 	}
 	let rbp: RbpKind = RbpKind.unsupported;

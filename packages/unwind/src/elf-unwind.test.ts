@@ -103,6 +103,9 @@ function disagreement(row: ReadelfRow, signalFrame: boolean, ours: UnwindRule): 
 		if (fits ? ours.cfa !== kind || ours.cfaOffset !== off : ours.cfa !== CfaKind.unsupported) why.push('cfa');
 	} else if (row.cfa === 'exp') {
 		if (ours.cfa !== CfaKind.plt && ours.cfa !== CfaKind.unsupported) why.push('cfa');
+	} else if (/^(r11|rax)\+\d+$/.test(row.cfa)) {
+		const off = Number(row.cfa.slice(4));
+		if (ours.cfa !== (row.cfa.startsWith('r11') ? CfaKind.r11 : CfaKind.rax) || ours.cfaOffset !== off) why.push('cfa');
 	} else if (ours.cfa !== CfaKind.unsupported) why.push('cfa');
 
 	const rbp = row.regs.get('rbp');

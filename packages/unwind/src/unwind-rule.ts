@@ -13,13 +13,18 @@ export const CfaKind = {
 	rbp: 2,
 	/** The lazy-binding PLT: CFA = rsp + cfaOffset + ((rip & 15) >= pltThreshold ? 8 : 0). */
 	plt: 3,
-	/** A CFA expression other than the PLT's, or a register other than rsp, rbp and r11. */
+	/** A CFA expression other than the PLT's, or a register other than rsp, rbp, r11 and rax. */
 	unsupported: 4,
 	/**
 	 * CFA = r11 + cfaOffset: OpenSSL's assembly (AES-NI, SHA) keeps the entry rsp in r11 while it
 	 * realigns the stack. The walker knows r11 only where the sample interrupted the code.
 	 */
 	r11: 5,
+	/**
+	 * CFA = rax + cfaOffset: OpenSSL's AES-GCM and SHA-512 (AVX2) assembly keeps the entry rsp in
+	 * rax. Known, as r11, only where the sample interrupted the code.
+	 */
+	rax: 6,
 } as const;
 export type CfaKind = (typeof CfaKind)[keyof typeof CfaKind];
 

@@ -31,8 +31,8 @@ import { CfaKind, GAP_RULE, RaKind, RbpKind, type UnwindRule } from './unwind-ru
  * file virtual addresses (st_value space): the walker subtracts the mapping's load bias first.
  */
 export const TABLE_MAGIC = 0x57555346;
-/** 2: CfaKind.r11 (version 1 tables hold such rows as unsupported). */
-export const TABLE_VERSION = 2;
+/** 2: CfaKind.r11 (version 1 tables hold such rows as unsupported). 3: CfaKind.rax. */
+export const TABLE_VERSION = 3;
 export const HEADER_SIZE = 32;
 export const RULE_SIZE = 12;
 /** Rule indexes are u16. */
