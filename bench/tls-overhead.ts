@@ -102,6 +102,12 @@ interface LoadResult {
 	p99: number;
 	cpuMs: number;
 	serverCpuMs: number;
+	/**
+	 * This process's CPU while the load ran: with a capture on, what the capture costs in steady
+	 * state, apart from its start, its stop, the drains between loads and each new client's exec
+	 * (which the capture scans, as every exec on the host).
+	 */
+	selfCpuMs: number;
 }
 
 function procCpuMs(pid: number): number {
@@ -116,6 +122,7 @@ let phase = 0;
 async function load(port: number, serverPid: number, openLoop: boolean, rate = RATE): Promise<LoadResult & { prefix: string }> {
 	const prefix = `/bench/${++phase}/`;
 	const cpu0 = procCpuMs(serverPid);
+	const self0 = process.cpuUsage();
 	const child = spawn(
 		process.execPath,
 		['-e', CLIENT, String(port), openLoop ? '1' : '0', String(SECONDS * 1000), String(rate), String(CONCURRENCY), prefix],
@@ -126,11 +133,12 @@ async function load(port: number, serverPid: number, openLoop: boolean, rate = R
 	let out = '';
 	child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
 	await new Promise((r) => child.on('exit', r));
-	const res = JSON.parse(out) as Omit<LoadResult, 'serverCpuMs'>;
+	const self = process.cpuUsage(self0);
+	const res = JSON.parse(out) as Omit<LoadResult, 'serverCpuMs' | 'selfCpuMs'>;
 	console.error(
 		`tls-overhead: ${prefix} ${openLoop ? `${rate}/s` : 'closed loop'}: ${(res.count / res.seconds).toFixed(0)} req/s, p99 ${res.p99.toFixed(2)} ms`,
 	);
-	return { ...res, serverCpuMs: procCpuMs(serverPid) - cpu0, prefix };
+	return { ...res, serverCpuMs: procCpuMs(serverPid) - cpu0, selfCpuMs: (self.user + self.system) / 1000, prefix };
 }
 
 /**
@@ -333,7 +341,11 @@ async function captureMode(
 	const capture = new code.TlsCapture(attribution ? { attribution } : {});
 	const byPrefix = new Map<string, number>();
 	capture.on('request', (r) => {
-		const p = /^\/bench\/\d+\//.exec(r.path)?.[0] ?? '';
+		// The load's prefix, cut without a regular expression: this listener runs for every request
+		// in the capture's process, so its CPU is counted as the collector's (a regex match and its
+		// array took about a tenth of the capture's JavaScript in a profile).
+		const end = r.path.startsWith('/bench/') ? r.path.indexOf('/', 7) : -1;
+		const p = end > 7 ? r.path.slice(0, end + 1) : '';
 		byPrefix.set(p, (byPrefix.get(p) ?? 0) + 1);
 	});
 	capture.on('error', () => {}); // attach failures of unrelated processes: not this benchmark's business
@@ -708,6 +720,22 @@ function report(rounds: ModeResult[][]): void {
 			modes
 				.filter(isCapture)
 				.map((mode) => `${mode} ${med(mode, processUs).toFixed(1)} µs`)
+				.join(', ') +
+			'.',
+	);
+	// The table's collector CPU spans everything from the capture's start to its stop, over loads of
+	// a few seconds: the capture's scans of each new client's exec (and of every other exec on the
+	// host), the drains between loads and the warm-up after start weigh on it more the shorter the
+	// loads. This is the same process's CPU while the closed loop alone ran, less that of its paired
+	// closed loop with capture off: the capture's cost in steady state. (The open loops' own would be
+	// taken against "off"'s, whose profiler drains move it by more than the capture costs at 1000/s.)
+	const steadyUs = (m: ModeResult, off: ModeResult) =>
+		((m.max.selfCpuMs - (off.max.selfCpuMs / off.max.seconds) * m.max.seconds) * 1000) / m.max.count;
+	lines.push(
+		'- Collector CPU while the closed loop alone runs (steady state), per request: ' +
+			modes
+				.filter(isCapture)
+				.map((mode) => `${mode} ${med(mode, steadyUs).toFixed(1)} µs${spread(mode, steadyUs, 1)}`)
 				.join(', ') +
 			'.',
 	);
