@@ -1,13 +1,7 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { filterProfile, toFolded } from '@firesight/profile';
 import { skipUnlessBpf } from '@firesight/testing/bpf-test-gate';
-import { foldedStacks, startWorkload, untilOnCpu } from '@firesight/testing/workloads';
-import { ProfileSampler } from './profile-sampler.ts';
+import { sampleCProgram } from './c-program-sampling.ts';
 
 /*
  * OpenSSL's AES-GCM and SHA-512 (AVX2) assembly, in node, keeps the entry rsp in rax while it
@@ -45,31 +39,13 @@ int main(void)
 
 test('a sample in code whose CFA is rax + 8 walks on to main, not counted as a frame pointer lost', async (t) => {
 	if (!skipUnlessBpf(t)) return;
-	const dir = mkdtempSync(join(tmpdir(), 'firesight-rax-cfa-'));
-	t.after(() => rmSync(dir, { recursive: true, force: true }));
-	writeFileSync(join(dir, 'rax-framed.c'), RAX_FRAMED);
-	execFileSync('cc', ['-O2', '-o', join(dir, 'rax-framed'), join(dir, 'rax-framed.c')]);
-	const w = await startWorkload(join(dir, 'rax-framed'));
-	t.after(w.stop);
-	const sampler = new ProfileSampler({ frequency: FREQUENCY, pids: [w.pid], windowMs: Number.MAX_SAFE_INTEGER, tickMs: 0, unwind: 'auto' });
-	t.after(() => void sampler.stop());
-	await sampler.unwinding!.tracker.settled();
-	// What was walked before the process was described is let go.
-	const before = (await sampler.tick()).counters;
-	sampler.closeWindow();
-	await untilOnCpu(w.pid, 1);
-	const after = (await sampler.tick()).counters;
-	const stacks = foldedStacks(toFolded(filterProfile(sampler.closeWindow(), { pids: [w.pid] }))).map((s) => ({
-		user: s.frames.slice(1).filter((f) => !f.endsWith('_[k]')),
-		inKernel: s.frames.some((f) => f.endsWith('_[k]')),
-		count: s.count,
-	}));
+	const { stacks, grew } = await sampleCProgram(t, { name: 'rax-framed', source: RAX_FRAMED, frequency: FREQUENCY, cpuSeconds: 1 });
 	// Those taken in user mode: a sample in the kernel (an interrupt's) does not know the user rax.
 	const inKernel = stacks.filter((s) => s.inKernel).reduce((n, s) => n + s.count, 0);
 	const inLeaf = stacks.filter((s) => !s.inKernel && s.user.at(-1) === 'spin_rax');
 	const total = inLeaf.reduce((n, s) => n + s.count, 0);
 	const whole = inLeaf.filter((s) => s.user.at(-2) === 'main').reduce((n, s) => n + s.count, 0);
-	const lost = after.unwindFramePointerLost - before.unwindFramePointerLost;
+	const lost = grew('unwindFramePointerLost');
 	const cut = inLeaf.find((s) => s.user.at(-2) !== 'main');
 	const summary = `${whole} of ${total} samples in spin_rax in user mode reached main (and ${inKernel} in the kernel); unwindFramePointerLost ${lost}; e.g. ${cut?.user.join(';') ?? '(none cut)'}`;
 	t.diagnostic(summary);

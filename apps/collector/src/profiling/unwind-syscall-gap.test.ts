@@ -1,13 +1,7 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { filterProfile, toFolded } from '@firesight/profile';
 import { skipUnlessBpf } from '@firesight/testing/bpf-test-gate';
-import { foldedStacks, startWorkload, untilOnCpu } from '@firesight/testing/workloads';
-import { ProfileSampler } from './profile-sampler.ts';
+import { sampleCProgram } from './c-program-sampling.ts';
 
 /*
  * glibc's clone3 (and clone) end their unwind info at the system call, on purpose: the new
@@ -45,31 +39,20 @@ int main(void)
 
 test('a sample in clone3 while the kernel makes a thread walks on to main, not counted as a frame pointer lost', async (t) => {
 	if (!skipUnlessBpf(t)) return;
-	const dir = mkdtempSync(join(tmpdir(), 'firesight-clone3-'));
-	t.after(() => rmSync(dir, { recursive: true, force: true }));
-	writeFileSync(join(dir, 'threads.c'), THREADS);
-	execFileSync('cc', ['-O2', '-pthread', '-o', join(dir, 'threads'), join(dir, 'threads.c')]);
-	const w = await startWorkload(join(dir, 'threads'));
-	t.after(w.stop);
-	const sampler = new ProfileSampler({ frequency: FREQUENCY, pids: [w.pid], windowMs: Number.MAX_SAFE_INTEGER, tickMs: 0, unwind: 'auto' });
-	t.after(() => void sampler.stop());
-	await sampler.unwinding!.tracker.settled();
-	// What was walked before the process was described is let go.
-	const before = (await sampler.tick()).counters;
-	sampler.closeWindow();
-	await untilOnCpu(w.pid, 2);
-	const after = (await sampler.tick()).counters;
-	const stacks = foldedStacks(toFolded(filterProfile(sampler.closeWindow(), { pids: [w.pid] }))).map((s) => ({
-		user: s.frames.slice(1).filter((f) => !f.endsWith('_[k]')),
-		count: s.count,
-	}));
+	const { stacks, grew } = await sampleCProgram(t, {
+		name: 'threads',
+		source: THREADS,
+		ccFlags: ['-pthread'],
+		frequency: FREQUENCY,
+		cpuSeconds: 2,
+	});
 	// The new threads' own samples there end at clone3, their outermost frame (glibc's rows for
 	// the child say so, and its stack's top is zero): the parent's go on to main.
 	const inClone = stacks.filter((s) => /clone3?$/.test(s.user.at(-1) ?? '') && s.user.length > 1);
 	const children = stacks.filter((s) => s.user.length === 1 && /clone3?$/.test(s.user[0]!)).reduce((n, s) => n + s.count, 0);
 	const total = inClone.reduce((n, s) => n + s.count, 0);
 	const whole = inClone.filter((s) => s.user.includes('main') && s.user.includes('make_threads')).reduce((n, s) => n + s.count, 0);
-	const lost = after.unwindFramePointerLost - before.unwindFramePointerLost;
+	const lost = grew('unwindFramePointerLost');
 	const cut = inClone.find((s) => !s.user.includes('main'));
 	const summary = `${whole} of ${total} samples of the parent in clone reached main through make_threads (and ${children} of new threads ended there); unwindFramePointerLost ${lost}; e.g. ${cut?.user.join(';') ?? '(none cut)'}`;
 	t.diagnostic(summary);
