@@ -190,6 +190,7 @@ struct walk_state {
 	 */
 	__u64 uretprobe_trampoline;
 	__u64 return_instance;
+	__u64 return_instance0; /* the first one the walk may take: a deferred copy's first */
 	__u32 tgid;
 	__u32 buf;
 	__u32 lo; /* binary search bounds */
@@ -350,35 +351,50 @@ static __always_inline long stack_read(struct walk_state *st, void *dst, __u32 s
 }
 
 /*
+ * A pc in the uretprobe trampoline: the first of the kernel's slots in the task's uprobe page
+ * (the others hold probed instructions run out of line). On x86-64 it is a few instructions
+ * that enter the kernel, or an int3. A slot is the kernel's UPROBE_XOL_SLOT_BYTES.
+ */
+#define UPROBE_XOL_SLOT_BYTES 128
+static __always_inline bool in_trampoline(struct walk_state *st)
+{
+	return st->uretprobe_trampoline &&
+	       st->pc - st->uretprobe_trampoline < UPROBE_XOL_SLOT_BYTES;
+}
+
+/*
  * A return address as the caller left it: a uretprobe (the tls tool's on SSL_read, say) puts its
  * trampoline in place of the return address of the function it probes until that returns. The
  * task's return instances hold the real ones, innermost first, as perf's walks put them back.
+ * False where the trampoline is one they do not account for (PROFILE_UNWIND_URETPROBE_TRAMPOLINE).
  */
-static __always_inline __u64 real_return(struct walk_state *st, __u64 ra)
+static __always_inline bool real_return(struct walk_state *st, __u64 *ra)
 {
 	struct return_instance *ri = (struct return_instance *)st->return_instance;
 
+	if (!st->uretprobe_trampoline || *ra != st->uretprobe_trampoline)
+		return true;
 	if (st->replay) {
 		/* The copy's real return addresses: return_instance counts those taken. */
 		__u32 zero = 0, k = st->return_instance;
 		struct profile_replay *rp;
 
-		if (!st->uretprobe_trampoline || ra != st->uretprobe_trampoline)
-			return ra;
 		rp = bpf_map_lookup_elem(&replay, &zero);
 		if (!rp || k >= rp->rec.uretprobe_nr)
-			return ra;
+			return false;
 		/* Kept for the verifier: the bound must be checked on k as it indexes. */
 		asm volatile("" : "+r"(k));
 		if (k >= PROFILE_DEFER_URETPROBES)
-			return ra;
+			return false;
 		st->return_instance = k + 1;
-		return rp->rec.uretprobe_returns[k];
+		*ra = rp->rec.uretprobe_returns[k];
+		return true;
 	}
-	if (!ri || ra != st->uretprobe_trampoline)
-		return ra;
+	if (!ri)
+		return false;
 	st->return_instance = (__u64)BPF_CORE_READ(ri, next);
-	return BPF_CORE_READ(ri, orig_ret_vaddr);
+	*ra = BPF_CORE_READ(ri, orig_ret_vaddr);
+	return true;
 }
 
 /* What a pc the collector has no mapping for lies in. */
@@ -472,7 +488,9 @@ static __always_inline long fp_step(struct walk_state *st)
 		return 1;
 	st->sp = st->bp + 16;
 	st->bp = frame[0];
-	st->pc = real_return(st, frame[1]);
+	if (!real_return(st, &frame[1]))
+		return walk_stop(st, PROFILE_UNWIND_URETPROBE_TRAMPOLINE);
+	st->pc = frame[1];
 	st->exact_pc = 0;
 	st->reliable = 0;
 	st->r11_known = 0;
@@ -533,6 +551,9 @@ static long walk_step(__u32 i, void *slot)
 		return walk_stop(st, PROFILE_UNWIND_TOO_DEEP);
 	st->stack.ips[nr] = st->pc;
 	st->stack.nr = nr + 1;
+	/* Still in the trampoline: its return instance was taken (see uprobe_state). */
+	if (in_trampoline(st))
+		return walk_stop(st, PROFILE_UNWIND_URETPROBE_TRAMPOLINE);
 
 	proc = st->no_tables ? NULL : bpf_map_lookup_elem(&unwind_procs, &st->tgid);
 	if (!proc) {
@@ -648,7 +669,8 @@ static long walk_step(__u32 i, void *slot)
 		return no_rule(st, PROFILE_UNWIND_RULE_UNSUPPORTED);
 	}
 caller:
-	ra = real_return(st, ra);
+	if (!real_return(st, &ra))
+		return walk_stop(st, PROFILE_UNWIND_URETPROBE_TRAMPOLINE);
 	if (!ra)
 		return 1;
 	/* A rule that does not move up the stack would walk the same frame until too deep. */
@@ -787,16 +809,48 @@ static __always_inline void uprobe_state(struct walk_state *st, struct task_stru
 					 bool in_kernel)
 {
 	struct uprobe_task *ut = BPF_CORE_READ(task, utask);
-	__u64 top;
+	__u64 top, xol;
 	__u8 op;
 
 	st->return_instance = 0;
 	st->uretprobe_trampoline = 0;
 	if (!ut)
 		return;
+	/* Read with no return instance too: one the kernel has not noted yet is told by it. */
 	st->return_instance = (__u64)BPF_CORE_READ(ut, return_instances);
-	if (st->return_instance)
-		st->uretprobe_trampoline = BPF_CORE_READ(task, mm, uprobes_state.xol_area, vaddr);
+	st->uretprobe_trampoline = BPF_CORE_READ(task, mm, uprobes_state.xol_area, vaddr);
+	if (in_trampoline(st)) {
+		/*
+		 * The probed function has returned into the trampoline. Until the kernel takes its
+		 * return instance, that holds the caller's state: the return address, and the stack
+		 * slot it was swapped in, whatever the trampoline has pushed since (at most 24 bytes:
+		 * an outer probed function's slot is further up). The walk starts there, as perf's puts
+		 * the real return address in place of the trampoline's ip. Once taken, the walk ends
+		 * in the trampoline (see walk_step).
+		 */
+		struct return_instance *ri = (struct return_instance *)st->return_instance;
+		__u64 slot = ri ? BPF_CORE_READ(ri, stack) : 0;
+
+		if (ri && slot + 8 >= st->sp && slot + 8 - st->sp <= 24) {
+			st->pc = BPF_CORE_READ(ri, orig_ret_vaddr);
+			st->sp = slot + 8;
+			st->r11_known = 0;
+			st->rax_known = 0;
+			st->return_instance = (__u64)BPF_CORE_READ(ri, next);
+		}
+		return;
+	}
+	/*
+	 * A probed instruction the kernel does not emulate (the sub rsp that Debian's libssl begins
+	 * SSL_read with, an endbr64) runs out of line, single-stepped in a slot of that page: the pc
+	 * there is the slot's. The walk maps it back to the probed instruction (perf's walks on from
+	 * the slot, past the caller).
+	 */
+	xol = BPF_CORE_READ(ut, xol_vaddr);
+	if (xol && st->pc - xol < UPROBE_XOL_SLOT_BYTES) {
+		st->pc = BPF_CORE_READ(ut, vaddr) + (st->pc - xol);
+		return;
+	}
 	if (!in_kernel || bpf_probe_read_user(&top, sizeof(top), (void *)st->sp))
 		return;
 	if (top != st->bp && !bpf_probe_read_user(&op, 1, (void *)(st->pc - 1)) && op == 0xcc)
@@ -817,6 +871,7 @@ static __always_inline void walk_reset(struct walk_state *st, __u32 tgid, __u32 
 	st->bp0 = st->bp;
 	st->r11_known0 = st->r11_known;
 	st->rax_known0 = st->rax_known;
+	st->return_instance0 = st->return_instance;
 	st->tgid = tgid;
 	st->buf = buf;
 	st->exact_pc = 1;
@@ -909,7 +964,7 @@ static __always_inline bool defer_sample(struct bpf_perf_event_data *ctx, struct
 	rec->pid = key->pid;
 	rec->request_id = key->request_id;
 	__builtin_memcpy(rec->comm, key->comm, sizeof(rec->comm));
-	/* From the task's first return instance: the walk may have taken some already. */
+	/* From the walk's first return instance: it may have taken some already. */
 	rec->uretprobe_trampoline = st->uretprobe_trampoline;
 	rec->uretprobe_nr = 0;
 	{
@@ -918,8 +973,7 @@ static __always_inline bool defer_sample(struct bpf_perf_event_data *ctx, struct
 		rec->exec_seq = seq ? *seq : 0;
 	}
 	if (st->uretprobe_trampoline) {
-		struct task_struct *task = bpf_get_current_task_btf();
-		struct return_instance *ri = BPF_CORE_READ(task, utask, return_instances);
+		struct return_instance *ri = (struct return_instance *)st->return_instance0;
 
 		for (int k = 0; k < PROFILE_DEFER_URETPROBES && ri; k++) {
 			rec->uretprobe_returns[k] = BPF_CORE_READ(ri, orig_ret_vaddr);

@@ -31,6 +31,7 @@ export const PROFILE_COUNTERS = [
 	'unwindDeferQueueFull',
 	'unwindProcessExited',
 	'unwindProcessExeced',
+	'unwindUretprobeTrampoline',
 ] as const;
 export type ProfileCounter = (typeof PROFILE_COUNTERS)[number];
 

@@ -77,6 +77,11 @@ export const DROP_DESCRIPTIONS: Readonly<Record<string, DropDescription>> = {
 		per: 'samples',
 		lost: false,
 	},
+	'profile.unwindUretprobeTrampoline': {
+		meaning:
+			'User stacks ended at a function probed for TLS capture (SSL_read, SSL_write): sampled just as the kernel put its return probe in place of the return address, before it had noted the real one, so no walk can find the caller (perf’s is cut there too)',
+		per: 'samples',
+	},
 	'profile.unwindReadFault': { meaning: 'User stacks cut short: reading the stack faulted', per: 'samples' },
 	'profile.unwindTooDeep': { meaning: 'User stacks cut at the walker’s depth limit', per: 'samples' },
 	'profile.unwindMappingsFull': {

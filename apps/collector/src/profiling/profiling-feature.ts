@@ -36,6 +36,8 @@ const UNWIND_ENDS = [
 	'unwindProcessExited',
 	// Nor this: the process exec'd before its sample was walked again (its frames are marked so).
 	'unwindProcessExeced',
+	// Nor this: a uretprobe's trampoline the kernel had not noted yet hid the caller (perf's walk is cut too).
+	'unwindUretprobeTrampoline',
 	// Not lost: walked again once their tables were in. Shown so the deferral can be seen working.
 	'unwindDeferred',
 ] as const;

@@ -20,7 +20,8 @@ import { ProfileSampler } from './profile-sampler.ts';
  * probes from tracefs (plain kernel uprobes, no BPF of ours) sit on a known program's functions,
  * and the stacks through them must reach main, with next to nothing counted. (A sample can land
  * while the kernel swaps a return address for the trampoline before it has noted the real one:
- * one in a thousand was seen cut there, as perf's walk would be.)
+ * one in a thousand was seen cut there, as perf's walk would be; a sample in the trampoline as
+ * the function returns into it walks from the real return address. The cuts are counted.)
  */
 
 /** The share of stacks through a probed function that must reach main. Before the fixes: 0.2% and 60%. */
@@ -116,7 +117,8 @@ function probe(t: TestContext, kind: 'p' | 'r', bin: string, symbol: string): vo
 
 /**
  * Samples the program (already probed) once its table is loaded, until it has had `cpuSeconds`
- * on a CPU; returns its user stacks and the unwindTablePending counted meanwhile.
+ * on a CPU; returns its user stacks and the unwindTablePending and unwindUretprobeTrampoline counted
+ * meanwhile.
  */
 async function sample(t: TestContext, pid: number, cpuSeconds: number) {
 	const sampler = new ProfileSampler({ frequency: FREQUENCY, pids: [pid], windowMs: Number.MAX_SAFE_INTEGER, tickMs: 0, unwind: 'auto' });
@@ -131,7 +133,11 @@ async function sample(t: TestContext, pid: number, cpuSeconds: number) {
 		user: s.frames.slice(1).filter((f) => !f.endsWith('_[k]')),
 		count: s.count,
 	}));
-	return { stacks, pending: after.unwindTablePending - before.unwindTablePending };
+	return {
+		stacks,
+		pending: after.unwindTablePending - before.unwindTablePending,
+		trampoline: after.unwindUretprobeTrampoline - before.unwindUretprobeTrampoline,
+	};
 }
 
 test('a uretprobe on the sampled function: its caller is the real return address, not the trampoline', async (t) => {
@@ -172,6 +178,50 @@ test("a uprobe at a function's entry: a sample in its trap walks from the probed
 	assert.ok(total >= 200, summary);
 	assert.ok(whole >= WHOLE_SHARE * total, summary);
 	assert.ok(pending <= (1 - WHOLE_SHARE) * total, summary);
+});
+
+/**
+ * A uretprobe on `tick`, which returns into the trampoline a million times a second: the kernel's
+ * handling of the probe is where the task spends much of its time. Its stacks, whole (through
+ * run_ticks, in tick or back in run_ticks at the return address) or cut (at the trampoline, or in
+ * tick before the kernel noted its return address), and the cuts counted.
+ */
+async function ticksUnderUretprobe(t: TestContext, flags: readonly string[]) {
+	const bin = compile(t, 'ticks', TICKS, 'clang', flags);
+	probe(t, 'r', bin, 'tick');
+	const w = await startWorkload(bin);
+	t.after(w.stop);
+	const { stacks, pending, trampoline } = await sample(t, w.pid, 2);
+	const total = stacks.reduce((n, s) => n + s.count, 0);
+	const count = (re: RegExp) => stacks.filter((s) => re.test(s.user.join(';'))).reduce((n, s) => n + s.count, 0);
+	const whole = count(/(^|;)main;run_ticks(;tick)?$/);
+	const inTrampoline = count(/^\[uprobes\]$/);
+	const cut = inTrampoline + count(/^tick$/);
+	const other = stacks.find((s) => !/(^|;)main;run_ticks(;tick)?$|^(\[uprobes\]|tick)$/.test(s.user.join(';')));
+	const summary = `${whole} of ${total} samples reached main through run_ticks, ${cut} ended at tick's entry or the trampoline (${inTrampoline}); ${trampoline} unwindUretprobeTrampoline, ${pending} unwindTablePending; e.g. ${other?.user.join(';') ?? '(no other)'}`;
+	t.diagnostic(summary);
+	assert.ok(total >= 200, summary);
+	// Walked on by frame pointers from the page's pc, the stack skipped run_ticks.
+	assert.equal(other, undefined, summary);
+	// Each cut one counted (the counters and the window may part by a sample at their ends).
+	assert.ok(Math.abs(cut - trampoline) <= 0.02 * total, summary);
+	assert.ok(pending <= (1 - WHOLE_SHARE) * total, summary);
+	return { total, inTrampoline, summary };
+}
+
+test('a uretprobe on a function called without end: a sample in its trampoline walks from the real return address; one no return instance accounts for ends there, counted', async (t) => {
+	if (!skipUnlessBpf(t)) return;
+	const { total, inTrampoline, summary } = await ticksUnderUretprobe(t, FRAME_POINTER_FLAGS);
+	// Seen: 6% once the return instance is taken (the kernel's last steps of its handling); 17%
+	// when every sample in the trampoline ended there.
+	assert.ok(inTrampoline <= 0.1 * total, summary);
+});
+
+test("a uretprobe on a function that begins with endbr64, which the kernel runs out of line as it does SSL_read's first instruction in Debian's libssl: a sample there walks from the probed instruction", async (t) => {
+	if (!skipUnlessBpf(t)) return;
+	// The kernel does not emulate an endbr64 (nor libssl's sub rsp): it single-steps a copy in a slot
+	// of the trampoline's page.
+	await ticksUnderUretprobe(t, [...FRAME_POINTER_FLAGS, '-fcf-protection=full']);
 });
 
 /** [start, end) of each function symbol of a binary linked at fixed addresses (-no-pie). */
