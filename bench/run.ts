@@ -16,6 +16,7 @@ const benches = [
 	'hub-browsers',
 	'tcp-storm',
 	'tls-overhead',
+	'syscall-overhead',
 	'request-visibility',
 	'request-attribution',
 	'store-ingest',

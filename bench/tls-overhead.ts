@@ -46,7 +46,10 @@ const { values: args } = benchArgs({
 		concurrency: { check: wholeNumber(), placeholder: 'N', help: 'keep-alive sockets of the client', default: '8' },
 		baseline: { check: text(), placeholder: 'DIR', help: 'also measure the capture of another checkout with its addon built' },
 		'no-bpftrace': { flag: true, help: 'leave out the bpftrace mode' },
-		'bpftrace-close': { flag: true, help: "also bpftrace with close's syscall tracepoint, as the capture has it" },
+		'bpftrace-close': {
+			flag: true,
+			help: "also bpftrace with close's syscall tracepoint, as the capture had it before it saw closes through the TCP state one",
+		},
 		'no-write': { flag: true, help: 'print the section only' },
 	},
 });

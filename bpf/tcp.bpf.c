@@ -22,14 +22,6 @@
 #include "net.bpf.h"
 #include "tcp.h"
 
-/* Kernel TCP states (include/net/tcp_states.h): a stable ABI, also in /proc/net/tcp. */
-#define TCP_ESTABLISHED	 1
-#define TCP_SYN_SENT	 2
-#define TCP_SYN_RECV	 3
-#define TCP_CLOSE	 7
-#define TCP_LISTEN	 10
-#define TCP_NEW_SYN_RECV 12
-
 /* Set by the collector before load: 0 turns the per-retransmit events off (counts stay exact). */
 const volatile bool emit_retransmits = true;
 

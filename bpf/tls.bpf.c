@@ -229,6 +229,29 @@ struct {
 	__uint(max_entries, 65536);
 } fd_gens SEC(".maps");
 
+/*
+ * The socket each tied fd is, and the reverse, for the socket-layer hooks only: there the close of
+ * a tied socket is seen by the TCP state hook, which names it by its struct sock, not by a
+ * syscall tracepoint on close. Enabling any syscall tracepoint puts every syscall of every task
+ * on the host through the kernel's slow syscall path: bpftrace's capture lost a fifth of a TLS
+ * server's throughput to close's alone (bench/RESULTS.md). A socket whose close that hook does
+ * not see (one shared with another process, one not TCP) is told closed when its fd is seen as
+ * another socket. Sized as fd_gens.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct fd_key);
+	__type(value, __u64); /* struct sock * */
+	__uint(max_entries, 65536);
+} fd_socks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, __u64); /* struct sock * */
+	__type(value, struct fd_key);
+	__uint(max_entries, 65536);
+} sock_fds SEC(".maps");
+
 /* Where a data record is assembled before it is copied to the ring buffer at its real size. */
 struct scratch {
 	struct tls_data_event ev;
@@ -863,22 +886,29 @@ static __always_inline int on_socket_io(bool is_read, int fd)
 	return socket_io(id, &proc->closes, is_read, fd, false);
 }
 
-static __always_inline int on_close_syscall(int fd)
+/*
+ * A tied fd closed. The closing thread's request on it, if any, is over too: the connection closed
+ * before its answer (the client gave up).
+ */
+static __always_inline void fd_closed(__u32 tid, __u32 tgid, int fd, struct tls_process *proc)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tgid = id >> 32, tid = (__u32)id;
 	struct request_context *rc;
-	struct tls_process *proc = tls_process(tgid, false);
 
-	if (!proc)
-		return 0;
 	on_close(tgid, fd, &proc->closes);
-	if (!request_context)
-		return 0;
-	/* A connection closed before its answer (the client gave up): its request is over. */
+	if (!request_context || !tid)
+		return;
 	rc = bpf_map_lookup_elem(&request_contexts, &tid);
 	if (rc && rc->open && request_remove(rc, 0, fd, false))
 		request_restamp(rc);
+}
+
+static __always_inline int on_close_syscall(int fd)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct tls_process *proc = tls_process(id >> 32, false);
+
+	if (proc)
+		fd_closed((__u32)id, id >> 32, fd, proc);
 	return 0;
 }
 
@@ -886,9 +916,10 @@ static __always_inline int on_close_syscall(int fd)
  * The socket I/O hooks come in three forms with the same logic (socket_io):
  *   - preferred: the socket layer's own tracepoints (sock_recv_length, sock_send_length, 6.3+),
  *     which only socket I/O passes, with the syscall and its fd read from the task's saved
- *     registers. A per-syscall tracepoint costs every hooked syscall of every process on the
- *     host the perf trace-buffer path (about twice what the program then costs), so only close,
- *     which the socket layer has no tracepoint for, stays one;
+ *     registers, and closes from the TCP state tracepoint (see fd_socks). A per-syscall
+ *     tracepoint costs every hooked syscall of every process on the host the perf trace-buffer
+ *     path (about twice what the program then costs), and any one puts every syscall through the
+ *     slow syscall path;
  *   - the per-syscall tracepoints (syscalls/sys_enter_read, ...), attached by the collector to
  *     the nine syscalls below: on a kernel without the socket tracepoints, or when asked for;
  *   - when tracefs is not mounted (those tracepoints are found through it): the raw sys_enter
@@ -956,13 +987,16 @@ static __always_inline bool hooked_syscall(long nr, bool is_read)
  * Socket I/O seen by the socket layer. Only what one of the hooked syscalls does on its fd
  * counts: the same socket reached otherwise (io_uring, sendfile, splice) has no fd to tie.
  */
-static __always_inline int on_socket_layer(bool is_read)
+static __always_inline int on_socket_layer(const struct sock *sk, bool is_read)
 {
-	__u64 id = bpf_get_current_pid_tgid();
+	__u64 id = bpf_get_current_pid_tgid(), s = (__u64)sk, *cur;
 	__u32 tgid = id >> 32;
 	struct tls_process *proc = tls_process(tgid, false);
+	struct fd_key fk = {.tgid = tgid};
 	struct pt_regs *regs;
+	bool known;
 	long nr;
+	int ret;
 
 	if (!proc)
 		return 0;
@@ -970,19 +1004,64 @@ static __always_inline int on_socket_layer(bool is_read)
 	nr = SYSCALL_NR(regs);
 	if (!hooked_syscall(nr, is_read))
 		return 0;
-	return socket_io(id, &proc->closes, is_read, (int)SYSCALL_ARG1(regs), true);
+	fk.fd = (int)SYSCALL_ARG1(regs);
+	/* A tied fd that is another socket now: the old one's close went unseen (see fd_socks). */
+	cur = bpf_map_lookup_elem(&fd_socks, &fk);
+	known = cur && *cur == s;
+	if (cur && !known) {
+		bpf_map_delete_elem(&fd_socks, &fk);
+		fd_closed(0, tgid, fk.fd, proc);
+	}
+	ret = socket_io(id, &proc->closes, is_read, fk.fd, true);
+	if (!known && bpf_map_lookup_elem(&fd_gens, &fk)) {
+		bpf_map_update_elem(&fd_socks, &fk, &s, BPF_ANY);
+		bpf_map_update_elem(&sock_fds, &s, &fk, BPF_ANY);
+	}
+	return ret;
 }
 
 SEC("tp_btf/sock_recv_length")
 int BPF_PROG(tls_sock_recv, struct sock *sk, int ret, int flags)
 {
-	return on_socket_layer(true);
+	return on_socket_layer(sk, true);
 }
 
 SEC("tp_btf/sock_send_length")
 int BPF_PROG(tls_sock_send, struct sock *sk, int ret, int flags)
 {
-	return on_socket_layer(false);
+	return on_socket_layer(sk, false);
+}
+
+/*
+ * A tied socket's close (FIN_WAIT1 from ESTABLISHED, LAST_ACK from CLOSE_WAIT) or reset (CLOSE),
+ * with the socket-layer hooks: close's, run by the closing thread as its last reference goes.
+ */
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(tls_sock_state, const struct sock *sk, const int oldstate, const int newstate)
+{
+	__u64 id, s = (__u64)sk, *cur;
+	struct tls_process *proc;
+	struct fd_key *found, fk;
+
+	if (newstate != TCP_FIN_WAIT1 && newstate != TCP_LAST_ACK && newstate != TCP_CLOSE)
+		return 0;
+	found = bpf_map_lookup_elem(&sock_fds, &s);
+	if (!found)
+		return 0;
+	fk = *found;
+	bpf_map_delete_elem(&sock_fds, &s);
+	/* The fd may be another socket already, whose tie stays. */
+	cur = bpf_map_lookup_elem(&fd_socks, &fk);
+	if (!cur || *cur != s)
+		return 0;
+	bpf_map_delete_elem(&fd_socks, &fk);
+	proc = tls_process(fk.tgid, false);
+	if (!proc)
+		return 0;
+	/* A reset comes in softirq, on any task's time: only the closing thread has a request to end. */
+	id = bpf_get_current_pid_tgid();
+	fd_closed(id >> 32 == fk.tgid ? (__u32)id : 0, fk.tgid, fk.fd, proc);
+	return 0;
 }
 
 static __always_inline void proc_event(__u32 type, __u32 tgid)

@@ -116,6 +116,7 @@ public:
 		bool socket_layer = hook == "auto" && SocketLayerHooksExist();
 		bpf_program__set_autoload(skel_->progs.tls_sock_recv, socket_layer);
 		bpf_program__set_autoload(skel_->progs.tls_sock_send, socket_layer);
+		bpf_program__set_autoload(skel_->progs.tls_sock_state, socket_layer);
 		bpf_map__set_max_entries(skel_->maps.events, ring_bytes);
 		skel_->rodata->wakeup_bytes = ring_bytes / 8;
 		skel_->rodata->active_mask = active_slots - 1;
@@ -124,6 +125,8 @@ public:
 		bpf_map__set_max_entries(skel_->maps.threads, thread_slots);
 		bpf_map__set_max_entries(skel_->maps.ssl_conns, conn_entries);
 		bpf_map__set_max_entries(skel_->maps.fd_gens, conn_entries);
+		bpf_map__set_max_entries(skel_->maps.fd_socks, conn_entries);
+		bpf_map__set_max_entries(skel_->maps.sock_fds, conn_entries);
 		bpf_map__set_max_entries(skel_->maps.tls_tgids, process_entries);
 		// The slots in front of tls_tgids: a power of two, at most as many.
 		uint32_t process_slots = 1;
@@ -238,8 +241,8 @@ public:
 		return env.Undefined();
 	}
 
-	// syscallHook() -> "sockets" (the socket layer's send and receive tracepoints, and close's
-	// syscall tracepoint), "tracepoints" (one tracepoint per socket syscall) or "raw" (sys_enter,
+	// syscallHook() -> "sockets" (the socket layer's send and receive tracepoints, and the TCP
+	// state one for closes), "tracepoints" (one tracepoint per socket syscall) or "raw" (sys_enter,
 	// every syscall on the host). Main thread.
 	Napi::Value SyscallHook(const Napi::CallbackInfo &info)
 	{
@@ -327,15 +330,16 @@ private:
 					       nullptr) == 1;
 	}
 
-	// The socket layer's send and receive tracepoints, which only socket I/O passes, and
-	// close's syscall tracepoint. Nothing is kept attached when one of them fails. Main thread.
+	// The socket layer's send and receive tracepoints, which only socket I/O passes, and the TCP
+	// state one, for closes (no syscall tracepoint: see fd_socks in tls.bpf.c). Nothing is kept
+	// attached when one of them fails. Main thread.
 	void AttachSocketLayer()
 	{
 		std::vector<LinkPtr> links;
-		for (auto *prog : {skel_->progs.tls_sock_recv, skel_->progs.tls_sock_send})
+		for (auto *prog : {skel_->progs.tls_sock_recv, skel_->progs.tls_sock_send,
+				   skel_->progs.tls_sock_state})
 			links.emplace_back(bpf_program__attach(prog));
-		links.emplace_back(bpf_program__attach_tracepoint(skel_->progs.tls_sc_close,
-								  "syscalls", "sys_enter_close"));
+
 		for (auto &l : links)
 			if (!l)
 				return;

@@ -26,7 +26,7 @@ export interface TlsTracerOptions {
 	flushIntervalMs?: number;
 	/**
 	 * How socket syscalls are seen: 'auto' uses the socket layer's send and receive tracepoints
-	 * (6.3+), which no other I/O passes, and close's syscall tracepoint; it falls back to
+	 * (6.3+), which no other I/O passes, and the TCP state one for closes; it falls back to
 	 * 'tracepoints', one tracepoint per socket syscall (needs tracefs), and then to 'raw', the
 	 * sys_enter hook that every syscall on the host passes through.
 	 */

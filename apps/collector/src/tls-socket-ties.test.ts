@@ -2,7 +2,8 @@
  * Each captured request is tied to its own socket, also when a process reuses the SSL object's
  * address and the socket's number for the next connection: the kernel side keeps an SSL object's
  * socket cached, and must see that a socket of the process was closed since (bpf/tls.bpf.c, the
- * count of closes). The client's own local port is the oracle for the server's remote address.
+ * count of closes). The client's own local port is the oracle for the server's remote address;
+ * the server closes each connection once it has answered, and each must be seen closed.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -60,6 +61,8 @@ for (const { option, expect } of hooks) {
 			const errors: Error[] = [];
 			cap.on('request', (r) => records.push(r));
 			cap.on('error', (e) => errors.push(e));
+			const ended = new Set<string>();
+			cap.on('connectionEnd', (c) => c.connection && ended.add(c.connection));
 			cap.start();
 			assert.equal(cap.syscallHook, expect, 'the hook asked for (a kernel of 6.3 or later has the socket tracepoints)');
 			t.after(() => cap.stop());
@@ -90,6 +93,13 @@ for (const { option, expect } of hooks) {
 			assert.equal(connections.size, n, 'one connection per request');
 			assert.ok(fds.size < n, `socket numbers reused (${fds.size} numbers for ${n} connections)`);
 			for (const r of served()) assert.equal(r.remote, `127.0.0.1:${clientPort.get(r.path)}`, `${r.path}: the client's own port`);
+			// Each seen closed as it closed, the last too: a close told only by its socket number's
+			// reuse would leave it open.
+			while ([...connections].some((c) => c && !ended.has(c))) {
+				const open = [...connections].filter((c) => c && !ended.has(c));
+				assert.ok(Date.now() < deadline, `${open.length} connections (${open.slice(0, 3).join(', ')}) not seen closed within 60 s`);
+				await sleep(50);
+			}
 			assert.deepEqual(
 				errors.map((e) => e.message),
 				[],
