@@ -13,12 +13,13 @@
  * Needs root, perf and (for its mode) bpftrace. Writes the "Every other process's syscalls"
  * section of bench/RESULTS.md.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { TlsCapture } from '@firesight/collector/tls';
 import { benchArgs, text, wholeNumber } from './bench-args.ts';
+import { startBpftrace } from './bpftrace.ts';
 import { writeResultsSection } from './results-file.ts';
 
 const { values: args } = benchArgs({
@@ -56,21 +57,8 @@ function captureMode(Capture: CaptureClass): () => Promise<Detach> {
 }
 
 async function bpftraceClose(): Promise<Detach> {
-	const proc = spawn('bpftrace', ['-e', 'tracepoint:syscalls:sys_enter_close { @closes = count(); }'], {
-		stdio: ['ignore', 'pipe', 'pipe'],
-	});
-	let out = '';
-	proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-	proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-	const deadline = Date.now() + 20_000;
-	while (!out.includes('Attaching')) {
-		if (Date.now() > deadline || proc.exitCode !== null) throw new Error(`bpftrace did not start: ${out}`);
-		await new Promise((r) => setTimeout(r, 50));
-	}
-	return async () => {
-		proc.kill('SIGINT');
-		await new Promise((r) => proc.on('exit', r));
-	};
+	const bt = await startBpftrace('tracepoint:syscalls:sys_enter_close { @closes = count(); }');
+	return async () => void (await bt.stop());
 }
 
 const { TlsCapture: Current } = await import('@firesight/collector/tls');

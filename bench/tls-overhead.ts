@@ -24,7 +24,7 @@
  * mode of the same rounds: before and after side by side under the same background load.
  * Needs root. Writes the "TLS capture" section of bench/RESULTS.md.
  */
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -34,6 +34,7 @@ import { TlsCapture, tlsFeature } from '@firesight/collector/tls';
 import { Profiler, type DrainedWindow } from '@firesight/native';
 import { freePort, makeCert, startNodeServer } from '@firesight/testing/tls-peers';
 import { benchArgs, positiveList, positiveNumber, text, wholeNumber } from './bench-args.ts';
+import { startBpftrace } from './bpftrace.ts';
 
 const { values: args } = benchArgs({
 	name: 'tls-overhead',
@@ -157,31 +158,6 @@ uretprobe:${bin}:${f} /@start[tid]/ { if ((int32)retval > 0) { @bytes = sum((int
 		)
 		.concat(close ? ['tracepoint:syscalls:sys_enter_close { @closes = count(); }'] : [])
 		.join('\n');
-
-async function startBpftrace(bin: string, close: boolean): Promise<{ proc: ChildProcess; stop: () => Promise<string> }> {
-	const proc = spawn('bpftrace', ['-e', BPFTRACE_SCRIPT(bin, close)], { stdio: ['ignore', 'pipe', 'pipe'] });
-	let out = '';
-	proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-	proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-	const deadline = Date.now() + 20_000;
-	while (!out.includes('Attaching')) {
-		if (Date.now() > deadline || proc.exitCode !== null) throw new Error(`bpftrace did not start: ${out}`);
-		await new Promise((r) => setTimeout(r, 50));
-	}
-	await new Promise((r) => setTimeout(r, 500)); // "Attaching" comes before the probes are in
-	return {
-		proc,
-		stop: async () => {
-			proc.kill('SIGINT');
-			// SIGINT prints the counts; a bpftrace that does not end on it (seen under heavy load)
-			// gets SIGTERM, and its round has no call count rather than the run hanging.
-			const term = setTimeout(() => proc.kill('SIGTERM'), 15_000);
-			await new Promise((r) => proc.on('exit', r));
-			clearTimeout(term);
-			return out;
-		},
-	};
-}
 
 interface BpfProg {
 	id: number;
@@ -417,7 +393,7 @@ async function bpftraceMode(
 ): Promise<ModeResult> {
 	const pairedOff = offFirst ? await load(port, serverPid, false) : undefined;
 	const known = new Set(progs().map((p) => p.id));
-	const bt = await startBpftrace(bin, close);
+	const bt = await startBpftrace(BPFTRACE_SCRIPT(bin, close));
 	// Its probes' programs (bpftrace names them after the probed function), timed as the capture's are.
 	const ids = new Set(
 		progs()

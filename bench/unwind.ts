@@ -315,7 +315,7 @@ ${tables.join('\n')}
 Targets: dwarf within 2× of fp per sample; collector under 1% of a core after warm-up; RSS under 150 MB.
 
 Deferred samples (a sample taken before its process is described or its table loaded is copied, its registers,
-kernel stack and up to 16 KiB of user stack, and walked again by the same walker once the tables are in). Measured with
+kernel stack and up to 64 KiB of user stack, and walked again by the same walker once the tables are in). Measured with
 a profiler that describes no process, on the same workload pair, so that every user stack is pending: with deferral
 off each is walked by frame pointers at once and counted as pending; on, each is copied into the ring, then replayed
 at each drain (the replay program, BPF_PROG_TEST_RUN) until its last try, ${DEFERRED_TRIES} drains later. These replays find no
