@@ -233,10 +233,10 @@ struct {
  * The socket each tied fd is, and the reverse, for the socket-layer hooks only: there the close of
  * a tied socket is seen by the TCP state hook, which names it by its struct sock, not by a
  * syscall tracepoint on close. Enabling any syscall tracepoint puts every syscall of every task
- * on the host through the kernel's slow syscall path: bpftrace's capture lost a fifth of a TLS
- * server's throughput to close's alone (bench/RESULTS.md). A socket whose close that hook does
- * not see (one shared with another process, one not TCP) is told closed when its fd is seen as
- * another socket. Sized as fd_gens.
+ * on the host through the kernel's slow syscall path: with close's alone, a process nobody traces
+ * took 1.2 times as long per syscall (bench/RESULTS.md, "Every other process's syscalls"). A
+ * socket whose close that hook does not see (one shared with another process, one not TCP) is
+ * told closed when its fd is seen as another socket. Sized as fd_gens.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);

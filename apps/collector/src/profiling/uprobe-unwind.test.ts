@@ -212,7 +212,7 @@ async function ticksUnderUretprobe(t: TestContext, flags: readonly string[]) {
 test('a uretprobe on a function called without end: a sample in its trampoline walks from the real return address; one no return instance accounts for ends there, counted', async (t) => {
 	if (!skipUnlessBpf(t)) return;
 	const { total, inTrampoline, summary } = await ticksUnderUretprobe(t, FRAME_POINTER_FLAGS);
-	// Seen: 6% once the return instance is taken (the kernel's last steps of its handling); 17%
+	// Seen: 3.5% once the return instance is taken (the kernel's last steps of its handling); 12%
 	// when every sample in the trampoline ended there.
 	assert.ok(inTrampoline <= 0.1 * total, summary);
 });
