@@ -551,7 +551,7 @@ static long walk_step(__u32 i, void *slot)
 		return walk_stop(st, PROFILE_UNWIND_TOO_DEEP);
 	st->stack.ips[nr] = st->pc;
 	st->stack.nr = nr + 1;
-	/* Still in the trampoline: its return instance was taken (see uprobe_state). */
+	/* Still in the trampoline: nothing led out of it (see uprobe_state). */
 	if (in_trampoline(st))
 		return walk_stop(st, PROFILE_UNWIND_URETPROBE_TRAMPOLINE);
 
@@ -793,6 +793,43 @@ static __always_inline __s32 walk_undeferred(struct walk_state *st, void *hashed
 }
 
 /*
+ * A pc in the trampoline after the kernel has taken the return instance. On x86-64 (since 6.11)
+ * the trampoline pushes rax, rcx and r11 and enters the kernel by the uretprobe syscall, which
+ * takes the instance and writes the real return address where rax was pushed; back in user mode
+ * the trampoline pops r11 and rcx and returns to it. The instruction at the pc says how far above
+ * the stack pointer that address is; the caller's stack pointer is past it. False for any other
+ * pc, or where a read fails (perf's walk is cut there).
+ */
+static __always_inline bool trampoline_epilogue(struct walk_state *st)
+{
+	__u8 op[2];
+	__u64 ra, off;
+
+	if (bpf_probe_read_user(op, sizeof(op), (void *)st->pc))
+		return false;
+	if (op[0] == 0x41 && op[1] == 0x5b) /* pop %r11 */
+		off = 16;
+	else if (op[0] == 0x59) /* pop %rcx */
+		off = 8;
+	else if (op[0] == 0xc3) /* ret */
+		off = 0;
+	else
+		return false;
+	/*
+	 * An outer probed function's return address is the trampoline too: its instance is next. In
+	 * a sample taken in the kernel just before the syscall writes the address, the slot still
+	 * holds the pushed rax, the probed function's return value: a byte count, say, below any
+	 * mapping (the kernel maps nothing under mmap_min_addr, 64 KiB by default).
+	 */
+	if (bpf_probe_read_user(&ra, sizeof(ra), (void *)(st->sp + off)) || ra < 0x10000 ||
+	    !real_return(st, &ra))
+		return false;
+	st->pc = ra;
+	st->sp += off + 8;
+	return true;
+}
+
+/*
  * What uprobes changed in the task's user state. Its pending uretprobes (see real_return). And a
  * sample taken as the kernel enters a uprobe's trap finds the user ip one past the int3 that
  * replaced the probed instruction, which has not run: at a function's entry the rule there is
@@ -825,8 +862,9 @@ static __always_inline void uprobe_state(struct walk_state *st, struct task_stru
 		 * return instance, that holds the caller's state: the return address, and the stack
 		 * slot it was swapped in, whatever the trampoline has pushed since (at most 24 bytes:
 		 * an outer probed function's slot is further up). The walk starts there, as perf's puts
-		 * the real return address in place of the trampoline's ip. Once taken, the walk ends
-		 * in the trampoline (see walk_step).
+		 * the real return address in place of the trampoline's ip. Once taken, the trampoline's
+		 * last instructions still lead to it (trampoline_epilogue); elsewhere the walk ends in
+		 * the trampoline (see walk_step).
 		 */
 		struct return_instance *ri = (struct return_instance *)st->return_instance;
 		__u64 slot = ri ? BPF_CORE_READ(ri, stack) : 0;
@@ -834,10 +872,13 @@ static __always_inline void uprobe_state(struct walk_state *st, struct task_stru
 		if (ri && slot + 8 >= st->sp && slot + 8 - st->sp <= 24) {
 			st->pc = BPF_CORE_READ(ri, orig_ret_vaddr);
 			st->sp = slot + 8;
-			st->r11_known = 0;
-			st->rax_known = 0;
 			st->return_instance = (__u64)BPF_CORE_READ(ri, next);
+		} else if (!trampoline_epilogue(st)) {
+			return;
 		}
+		/* The trampoline's r11 and rax are the kernel's and the return value, not the caller's. */
+		st->r11_known = 0;
+		st->rax_known = 0;
 		return;
 	}
 	/*

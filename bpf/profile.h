@@ -112,9 +112,9 @@ enum profile_counter {
 	/*
 	 * A uretprobe's trampoline that none of the task's return instances accounts for: as a
 	 * return address, sampled as the kernel swaps it in at the probed function's entry (the tls
-	 * tool's SSL_read and SSL_write) before it has noted the real one; as the pc, sampled as the
-	 * trampoline returns, the instance already taken. Nothing can name the caller then (perf's
-	 * walk is cut there too): the stack ends there, and is not walked again.
+	 * tool's SSL_read and SSL_write) before it has noted the real one. Nothing can name the
+	 * caller then (perf's walk is cut there too): the stack ends there, and is not walked again.
+	 * (As the pc, the trampoline's own instructions lead to the real return address.)
 	 */
 	PROFILE_UNWIND_URETPROBE_TRAMPOLINE,
 	PROFILE_COUNTER_MAX,

@@ -20,8 +20,9 @@ import { ProfileSampler } from './profile-sampler.ts';
  * probes from tracefs (plain kernel uprobes, no BPF of ours) sit on a known program's functions,
  * and the stacks through them must reach main, with next to nothing counted. (A sample can land
  * while the kernel swaps a return address for the trampoline before it has noted the real one:
- * one in a thousand was seen cut there, as perf's walk would be; a sample in the trampoline as
- * the function returns into it walks from the real return address. The cuts are counted.)
+ * it is cut there, as perf's walk would be, and counted; 3.5% of the samples of a function
+ * probed a million times a second were. A sample in the trampoline as the function returns into
+ * it walks from the real return address.)
  */
 
 /** The share of stacks through a probed function that must reach main. Before the fixes: 0.2% and 60%. */
@@ -206,15 +207,15 @@ async function ticksUnderUretprobe(t: TestContext, flags: readonly string[]) {
 	// Each cut one counted (the counters and the window may part by a sample at their ends).
 	assert.ok(Math.abs(cut - trampoline) <= 0.02 * total, summary);
 	assert.ok(pending <= (1 - WHOLE_SHARE) * total, summary);
-	return { total, inTrampoline, summary };
+	// In the trampoline, from its return instance while the kernel has it, then from the stack slot
+	// the kernel wrote the real return address to. Seen: none; 3.5% when the walk read the instance
+	// only, 12% when every sample in the trampoline ended there.
+	assert.ok(inTrampoline <= 0.01 * total, summary);
 }
 
-test('a uretprobe on a function called without end: a sample in its trampoline walks from the real return address; one no return instance accounts for ends there, counted', async (t) => {
+test("a uretprobe on a function called without end: a sample in its trampoline walks from the real return address, before the kernel takes the return instance and after; one as the kernel swaps the trampoline in ends at the function's entry, counted", async (t) => {
 	if (!skipUnlessBpf(t)) return;
-	const { total, inTrampoline, summary } = await ticksUnderUretprobe(t, FRAME_POINTER_FLAGS);
-	// Seen: 3.5% once the return instance is taken (the kernel's last steps of its handling); 12%
-	// when every sample in the trampoline ended there.
-	assert.ok(inTrampoline <= 0.1 * total, summary);
+	await ticksUnderUretprobe(t, FRAME_POINTER_FLAGS);
 });
 
 test("a uretprobe on a function that begins with endbr64, which the kernel runs out of line as it does SSL_read's first instruction in Debian's libssl: a sample there walks from the probed instruction", async (t) => {
