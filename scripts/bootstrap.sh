@@ -33,10 +33,20 @@ fi
 # npm packages: reinstall only when the lockfile changed since the last install.
 stamp=node_modules/.firesight-lock
 want=$(sha256sum package-lock.json | cut -d' ' -f1)
+scripts=
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
 	echo "firesight: installing npm packages from the lockfile"
-	npm ci --no-audit --no-fund --loglevel=error
-	echo "$want" >"$stamp"
+	npm ci --no-audit --no-fund --loglevel=error --ignore-scripts
+	# The packages' install scripts (better-sqlite3 compiling SQLite: a minute on one core) run
+	# beside the build, which needs none of them.
+	npm rebuild --loglevel=error &
+	scripts=$!
 fi
 
-npx turbo run build --output-logs=errors-only
+built=0
+npx turbo run build --output-logs=errors-only || built=$?
+if [ -n "$scripts" ]; then
+	wait "$scripts" || exit
+	echo "$want" >"$stamp"
+fi
+exit "$built"
