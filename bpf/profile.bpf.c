@@ -204,7 +204,7 @@ struct walk_state {
 	__u8 guessed;
 	/* The walk ended with a counted reason. */
 	__u8 counted;
-	/* r11 holds the interrupted code's r11: the leaf frame of a sample taken in user mode. */
+	/* r11 holds the interrupted code's r11: the leaf frame's, as the sample or kernel entry saw it. */
 	__u8 r11_known;
 	/* The kernel was asked once in this walk what memory a pc is in (bpf_find_vma). */
 	__u8 vma_asked;
@@ -217,7 +217,7 @@ struct walk_state {
 	 * mappings and tables now are another program's, and none of them applies.
 	 */
 	__u8 no_tables;
-	/* rax holds the interrupted code's rax: the leaf frame of a sample taken in user mode. */
+	/* rax holds the interrupted code's rax: the leaf frame's, as the sample or kernel entry saw it. */
 	__u8 rax_known;
 	__u8 __pad[4];
 };
@@ -945,7 +945,12 @@ static __always_inline __s32 walk_user(struct bpf_perf_event_data *ctx, __u32 bu
 	st = bpf_map_lookup_elem(&walk_scratch, &zero);
 	if (!st)
 		return -ENOSPC;
-	/* A sample in the kernel walks from the user registers saved when the task entered it. */
+	/*
+	 * A sample in the kernel walks from the user registers saved when the task entered it. An
+	 * interrupt's or exception's entry saved them all as they were. A system call's did not keep
+	 * rax (the call's number, then its result) nor r11 (rflags), but no CFI at a system call's
+	 * return address can name either, so they are taken as known in both cases.
+	 */
 	/* The context takes whole-word loads only: a plain cs & 3 would be narrowed to 2 bytes. */
 	user_mode = (*(volatile __u64 *)&ctx->regs.cs & 3) == 3;
 	if (user_mode) {
@@ -953,18 +958,17 @@ static __always_inline __s32 walk_user(struct bpf_perf_event_data *ctx, __u32 bu
 		st->sp = ctx->regs.sp;
 		st->bp = ctx->regs.bp;
 		st->r11 = ctx->regs.r11;
-		st->r11_known = 1;
 		st->rax = ctx->regs.ax;
-		st->rax_known = 1;
 	} else {
-		/* A system call's entry overwrites the user r11 (with rflags) and rax: not known. */
-		st->r11_known = 0;
-		st->rax_known = 0;
 		regs = (struct pt_regs *)bpf_task_pt_regs(task);
 		st->pc = BPF_CORE_READ(regs, ip);
 		st->sp = BPF_CORE_READ(regs, sp);
 		st->bp = BPF_CORE_READ(regs, bp);
+		st->r11 = BPF_CORE_READ(regs, r11);
+		st->rax = BPF_CORE_READ(regs, ax);
 	}
+	st->r11_known = 1;
+	st->rax_known = 1;
 	uprobe_state(st, task, !user_mode);
 	walk_reset(st, bpf_get_current_pid_tgid() >> 32, buf, false);
 	if (!bpf_map_lookup_elem(&unwind_procs, &st->tgid)) {
