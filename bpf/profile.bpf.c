@@ -18,6 +18,7 @@
 #include "counters.bpf.h"
 #include "errno.bpf.h"
 #include "pids.bpf.h"
+#include "probed-return.bpf.h"
 #include "profile.h"
 #include "request-context.bpf.h"
 #include "unwind.h"
@@ -191,6 +192,13 @@ struct walk_state {
 	__u64 uretprobe_trampoline;
 	__u64 return_instance;
 	__u64 return_instance0; /* the first one the walk may take: a deferred copy's first */
+	/*
+	 * The real return address of a probed function sampled at its entry as the kernel swaps in
+	 * the trampoline, before any return instance holds it (see swap_window); 0 when none or once
+	 * taken. It is the innermost pending one: the walk takes it before the return instances. (A
+	 * deferred copy of the sample does not keep it: its replay ends at the trampoline, counted.)
+	 */
+	__u64 entry_return;
 	__u32 tgid;
 	__u32 buf;
 	__u32 lo; /* binary search bounds */
@@ -388,6 +396,11 @@ static __always_inline bool real_return(struct walk_state *st, __u64 *ra)
 			return false;
 		st->return_instance = k + 1;
 		*ra = rp->rec.uretprobe_returns[k];
+		return true;
+	}
+	if (st->entry_return) {
+		*ra = st->entry_return;
+		st->entry_return = 0;
 		return true;
 	}
 	if (!ri)
@@ -816,16 +829,39 @@ static __always_inline bool trampoline_epilogue(struct walk_state *st)
 	else
 		return false;
 	/*
-	 * An outer probed function's return address is the trampoline too: its instance is next. In
-	 * a sample taken in the kernel just before the syscall writes the address, the slot still
-	 * holds the pushed rax, the probed function's return value: a byte count, say, below any
-	 * mapping (the kernel maps nothing under mmap_min_addr, 64 KiB by default).
+	 * In a sample taken in the kernel before the syscall has written the address, the slot still
+	 * holds the pushed rax, the probed function's return value; the tls tool's return program
+	 * noted the address (probed-return.h). Otherwise, a return value is a byte count, say, below
+	 * any mapping (the kernel maps nothing under mmap_min_addr, 64 KiB by default). An outer
+	 * probed function's return address is the trampoline too: its instance is next.
 	 */
-	if (bpf_probe_read_user(&ra, sizeof(ra), (void *)(st->sp + off)) || ra < 0x10000 ||
-	    !real_return(st, &ra))
+	ra = probed_return_find(0, st->sp + off);
+	if (!ra && bpf_probe_read_user(&ra, sizeof(ra), (void *)(st->sp + off)))
+		return false;
+	if (ra < 0x10000 || !real_return(st, &ra))
 		return false;
 	st->pc = ra;
 	st->sp += off + 8;
+	return true;
+}
+
+/*
+ * A sample at the entry of a function the tls tool probes, as the kernel swaps in the trampoline
+ * for its return address (at the stack pointer): until the kernel notes the real one in a return
+ * instance, only the tls tool's entry program has it (probed-return.h). The ip is at the probe,
+ * where the kernel put it for the handlers. False where the call is not one the tls tool noted,
+ * or the kernel has noted it already (its instance is the newest, with this stack pointer), or it
+ * was chained (its return address was the trampoline already: an outer instance holds the real
+ * one).
+ */
+static __always_inline bool swap_window(struct walk_state *st)
+{
+	struct return_instance *ri = (struct return_instance *)st->return_instance;
+	__u64 ret = probed_return_find(st->pc, st->sp);
+
+	if (!ret || ret == st->uretprobe_trampoline || (ri && BPF_CORE_READ(ri, stack) == st->sp))
+		return false;
+	st->entry_return = ret;
 	return true;
 }
 
@@ -851,6 +887,7 @@ static __always_inline void uprobe_state(struct walk_state *st, struct task_stru
 
 	st->return_instance = 0;
 	st->uretprobe_trampoline = 0;
+	st->entry_return = 0;
 	if (!ut)
 		return;
 	/* Read with no return instance too: one the kernel has not noted yet is told by it. */
@@ -893,6 +930,8 @@ static __always_inline void uprobe_state(struct walk_state *st, struct task_stru
 		return;
 	}
 	if (!in_kernel || bpf_probe_read_user(&top, sizeof(top), (void *)st->sp))
+		return;
+	if (top == st->uretprobe_trampoline && swap_window(st))
 		return;
 	if (top != st->bp && !bpf_probe_read_user(&op, 1, (void *)(st->pc - 1)) && op == 0xcc)
 		st->pc -= 1;
@@ -1172,6 +1211,7 @@ int replay_deferred(void *ctx)
 	/* The task's return instances are gone by now: the copy holds their real return addresses. */
 	st->uretprobe_trampoline = rp->rec.uretprobe_trampoline;
 	st->return_instance = 0;
+	st->entry_return = 0;
 	walk_reset(st, rp->rec.pid, active_buf ? 1 : 0, true);
 	/* Exec'd since the sample: no table will ever come for it, so this try is its last. */
 	seq = bpf_map_lookup_elem(&exec_seqs, &st->tgid);

@@ -110,11 +110,13 @@ enum profile_counter {
 	 */
 	PROFILE_UNWIND_PROCESS_EXECED,
 	/*
-	 * A uretprobe's trampoline that none of the task's return instances accounts for: as a
-	 * return address, sampled as the kernel swaps it in at the probed function's entry (the tls
-	 * tool's SSL_read and SSL_write) before it has noted the real one. Nothing can name the
-	 * caller then (perf's walk is cut there too): the stack ends there, and is not walked again.
-	 * (As the pc, the trampoline's own instructions lead to the real return address.)
+	 * A uretprobe's trampoline that neither the task's return instances nor the tls tool's
+	 * notes (probed-return.h) account for: sampled as the kernel swaps it in at a probed
+	 * function's entry, or writes the real return address back at its return, where the probe
+	 * is another tool's (the tls tool notes its own), the task changed CPUs in between, or the
+	 * sample is a deferred copy (which keeps the return instances only). perf's walk is cut
+	 * there too: the stack ends there, and is not walked again. (As the pc, the trampoline's
+	 * own instructions lead to the real return address.)
 	 */
 	PROFILE_UNWIND_URETPROBE_TRAMPOLINE,
 	PROFILE_COUNTER_MAX,

@@ -31,6 +31,7 @@
 #include "counters.bpf.h"
 #include "net.bpf.h"
 #include "pids.bpf.h"
+#include "probed-return.bpf.h"
 #include "request-context.bpf.h"
 #include "tls.h"
 
@@ -588,13 +589,16 @@ static __always_inline void request_answered(__u32 tid, __u64 ssl)
 	request_restamp(rc);
 }
 
-static __always_inline int enter(__u64 ssl, __u64 buf, __u64 count_ptr, __u32 func)
+static __always_inline int enter(struct pt_regs *ctx, __u64 ssl, __u64 buf, __u64 count_ptr,
+				 __u32 func)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32;
 	struct tls_process *proc;
 	struct tls_call *c;
 
+	/* Of every process: any may be sampled in the windows probed-return.h names. */
+	probed_return_at_entry(ctx);
 	if (!traced(tgid))
 		return 0;
 	proc = tls_process(tgid, true);
@@ -634,6 +638,8 @@ static __always_inline int leave(struct pt_regs *ctx, __u8 dir)
 	struct scratch *s;
 	__u64 n = 0;
 	__u32 cap, gen = 0, request_id = 0;
+
+	probed_return_at_return(ctx);
 	int fd = -1;
 	__u8 source = TLS_FD_UNKNOWN;
 
@@ -760,7 +766,7 @@ static __always_inline int leave(struct pt_regs *ctx, __u8 dir)
 SEC("uprobe")
 int BPF_KPROBE(ssl_read_enter, void *ssl, void *buf, int num)
 {
-	return enter((__u64)ssl, (__u64)buf, 0, TLS_FN_SSL_READ);
+	return enter(ctx, (__u64)ssl, (__u64)buf, 0, TLS_FN_SSL_READ);
 }
 
 SEC("uretprobe")
@@ -780,7 +786,7 @@ int BPF_KRETPROBE(ssl_read_return)
 SEC("uprobe")
 int BPF_KPROBE(ssl_write_enter, void *ssl, const void *buf, int num)
 {
-	return enter((__u64)ssl, (__u64)buf, 0, TLS_FN_SSL_WRITE);
+	return enter(ctx, (__u64)ssl, (__u64)buf, 0, TLS_FN_SSL_WRITE);
 }
 
 SEC("uretprobe")
@@ -792,7 +798,7 @@ int BPF_KRETPROBE(ssl_write_return)
 SEC("uprobe")
 int BPF_KPROBE(ssl_read_ex_enter, void *ssl, void *buf, size_t num, size_t *readbytes)
 {
-	return enter((__u64)ssl, (__u64)buf, (__u64)readbytes, TLS_FN_SSL_READ_EX);
+	return enter(ctx, (__u64)ssl, (__u64)buf, (__u64)readbytes, TLS_FN_SSL_READ_EX);
 }
 
 SEC("uretprobe")
@@ -804,7 +810,7 @@ int BPF_KRETPROBE(ssl_read_ex_return)
 SEC("uprobe")
 int BPF_KPROBE(ssl_write_ex_enter, void *ssl, const void *buf, size_t num, size_t *written)
 {
-	return enter((__u64)ssl, (__u64)buf, (__u64)written, TLS_FN_SSL_WRITE_EX);
+	return enter(ctx, (__u64)ssl, (__u64)buf, (__u64)written, TLS_FN_SSL_WRITE_EX);
 }
 
 SEC("uretprobe")

@@ -6,10 +6,10 @@ cd "$(dirname "$0")/.."
 export TURBO_TELEMETRY_DISABLED=1 NEXT_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1
 
 # Build chain (clang, libbpf, bpftool), the test peers (openssl, curl, nftables, perf, bpftrace;
-# gcc and Debian's python3 for the unwinding known-answer tests) and the browser for end-to-end
-# tests.
+# gcc and Debian's python3 for the unwinding known-answer tests; libssl's headers for a TLS
+# fixture) and the browser for end-to-end tests.
 debs=(clang clang-format llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config make g++ binutils
-	openssl curl nftables iproute2 linux-perf bpftrace chromium golang-go gcc python3)
+	openssl libssl-dev curl nftables iproute2 linux-perf bpftrace chromium golang-go gcc python3)
 missing=()
 for p in "${debs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")

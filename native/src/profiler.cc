@@ -28,7 +28,8 @@
 #include "profile.h"
 #include "profile.skel.h"
 #include "range-allocator.h"
-#include "request-context-map.h"
+#include "request-context.h"
+#include "shared-map.h"
 #include "unwind.h"
 
 namespace firesight {
@@ -265,10 +266,10 @@ public:
 		unsigned unwind_rules = std::max(65536u, unwind_rows / 16);
 
 		InstallLibbpfLogger();
-		// The tls tool's per-thread requests, so that samples are stamped with theirs.
-		request_contexts_ = RequestContextMap::Acquire();
-		if (!request_contexts_)
-			throw NativeError(env, "bpf_map_create(request_contexts)", errno);
+		// The tls tool's per-thread requests, so that samples are stamped with theirs; and
+		// the return addresses its probes note at SSL calls (bpf/probed-return.h).
+		request_contexts_ = SharedMap::Acquire(env, kRequestContexts, REQUEST_CONTEXT_ENTRIES);
+		probed_return_ = SharedMap::Acquire(env, kProbedReturn, 1);
 		// One sampling program is loaded: the walker's helpers need a newer kernel than 'fp'.
 		bool fp = unwind_mode == UNWIND_MODE_FP;
 		// libbpf loads an object once, failed or not: each attempt starts from a fresh one.
@@ -279,10 +280,9 @@ public:
 			Configure(include_idle, pids.Length() > 0, unwind_mode, stack_entries,
 				  count_entries, unwind_rows, unwind_rules, unwind_procs);
 			skel_->rodata->defer_pending = defer_pending && !fp;
-			int err = request_contexts_->ReuseIn(skel_->maps.request_contexts);
-			if (err)
-				throw NativeError(env, "bpf_map__reuse_fd(request_contexts)", err);
-			err = LoadWithSignalsHeld(
+			request_contexts_->ReuseIn(env, skel_->maps.request_contexts);
+			probed_return_->ReuseIn(env, skel_->maps.probed_return);
+			int err = LoadWithSignalsHeld(
 				[this] { return profile_bpf__load(skel_.get()); });
 			if (!err)
 				break;
@@ -520,7 +520,9 @@ public:
 			ring_buffer__free(deferred_rb_);
 			deferred_rb_ = nullptr;
 		}
-		request_contexts_.reset(); // the loaded object holds its own reference
+		// The loaded object holds its own references.
+		request_contexts_.reset();
+		probed_return_.reset();
 		if (draining_)
 			close_pending_ = true;
 		else
@@ -692,7 +694,8 @@ private:
 	std::unique_ptr<RangeAllocator> rows_;
 	std::unique_ptr<RangeAllocator> rules_;
 	std::map<__u32, struct unwind_file> files_; // loaded tables, by file id
-	std::shared_ptr<RequestContextMap> request_contexts_;
+	std::shared_ptr<SharedMap> request_contexts_;
+	std::shared_ptr<SharedMap> probed_return_;
 	std::unique_ptr<struct profile_bpf, SkeletonDeleter> skel_;
 	PerfEventLinks links_;
 	bool draining_ = false;

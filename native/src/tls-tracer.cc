@@ -22,7 +22,7 @@
 #include "http1-tracker-addon.h"
 #include "native-error.h"
 #include "pid-filter.h"
-#include "request-context-map.h"
+#include "shared-map.h"
 #include "ring-buffer-stream.h"
 #include "tls.h"
 #include "tls.skel.h"
@@ -134,13 +134,11 @@ public:
 			process_slots *= 2;
 		skel_->rodata->process_mask = process_slots - 1;
 		bpf_map__set_max_entries(skel_->maps.tls_procs, process_slots);
-		request_contexts_ = RequestContextMap::Acquire(request_entries);
-		if (!request_contexts_)
-			throw NativeError(env, "bpf_map_create(request_contexts)", errno);
-		int err = request_contexts_->ReuseIn(skel_->maps.request_contexts);
-		if (err)
-			throw NativeError(env, "bpf_map__reuse_fd(request_contexts)", -err);
-		err = LoadWithSignalsHeld([this] { return tls_bpf__load(skel_.get()); });
+		request_contexts_ = SharedMap::Acquire(env, kRequestContexts, request_entries);
+		request_contexts_->ReuseIn(env, skel_->maps.request_contexts);
+		probed_return_ = SharedMap::Acquire(env, kProbedReturn, 1);
+		probed_return_->ReuseIn(env, skel_->maps.probed_return);
+		int err = LoadWithSignalsHeld([this] { return tls_bpf__load(skel_.get()); });
 		if (err)
 			throw NativeError(env, "bpf_object__load", err);
 		FillPidFilter(env, skel_->maps.pids, pids);
@@ -299,6 +297,7 @@ public:
 		stream_.Stop();
 		skel_.reset();
 		request_contexts_.reset();
+		probed_return_.reset();
 		VectorSink out;
 		http1_.EndAll(MonotonicNs(), out);
 		return SinkToArrayBuffer(info.Env(), out);
@@ -383,7 +382,8 @@ private:
 	// Before the stream, which calls into it until it stops.
 	Http1Tracker http1_;
 	std::string syscall_hook_;
-	std::shared_ptr<RequestContextMap> request_contexts_;
+	std::shared_ptr<SharedMap> request_contexts_;
+	std::shared_ptr<SharedMap> probed_return_;
 	std::unique_ptr<struct tls_bpf, SkeletonDeleter> skel_;
 	std::vector<LinkPtr> fixed_links_;
 	std::map<std::string, std::vector<LinkPtr>> files_;

@@ -79,7 +79,7 @@ export const DROP_DESCRIPTIONS: Readonly<Record<string, DropDescription>> = {
 	},
 	'profile.unwindUretprobeTrampoline': {
 		meaning:
-			'User stacks ended at a function probed for TLS capture (SSL_read, SSL_write): sampled just as the kernel put its return probe in place of the return address, before it had noted the real one, so no walk can find the caller (perf’s is cut there too)',
+			'User stacks ended at a function with a return probe: sampled just as the kernel swapped the probe in for the return address, or the real one back, with nothing naming the real one (perf’s walk is cut there too). Firesight’s TLS probes note theirs: this counts other tools’ probes, and samples of a process walked later, once described',
 		per: 'samples',
 	},
 	'profile.unwindReadFault': { meaning: 'User stacks cut short: reading the stack faulted', per: 'samples' },

@@ -26,16 +26,22 @@ export const FRAME_POINTER_FLAGS = ['-O0', '-fno-omit-frame-pointer', '-mno-omit
 export const NO_FRAME_POINTER_FLAGS = ['-O2', '-fomit-frame-pointer', '-fno-optimize-sibling-calls', '-fno-builtin'];
 
 /**
- * Compiles fixtures/<name>.c into a temp dir (clang with frame pointers, unless told otherwise);
- * returns the binary and a cleanup.
+ * Compiles fixtures/<name>.c into a temp dir (clang with frame pointers, unless told otherwise),
+ * linked with `libs` (`-lssl`, say); returns the binary and a cleanup.
  */
 export function compileFixture(
 	name: string,
-	options: { compiler?: 'clang' | 'gcc'; flags?: readonly string[] } = {},
+	options: { compiler?: 'clang' | 'gcc'; flags?: readonly string[]; libs?: readonly string[] } = {},
 ): { path: string; cleanup: () => void } {
 	const dir = mkdtempSync(join(tmpdir(), 'firesight-fixture-'));
 	const path = join(dir, name);
-	execFileSync(options.compiler ?? 'clang', [...(options.flags ?? FRAME_POINTER_FLAGS), '-o', path, join(fixturesDir, `${name}.c`)]);
+	execFileSync(options.compiler ?? 'clang', [
+		...(options.flags ?? FRAME_POINTER_FLAGS),
+		'-o',
+		path,
+		join(fixturesDir, `${name}.c`),
+		...(options.libs ?? []),
+	]);
 	return { path, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 

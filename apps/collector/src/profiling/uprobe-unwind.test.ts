@@ -20,9 +20,10 @@ import { ProfileSampler } from './profile-sampler.ts';
  * probes from tracefs (plain kernel uprobes, no BPF of ours) sit on a known program's functions,
  * and the stacks through them must reach main, with next to nothing counted. (A sample can land
  * while the kernel swaps a return address for the trampoline before it has noted the real one:
- * it is cut there, as perf's walk would be, and counted; 3.5% of the samples of a function
- * probed a million times a second were. A sample in the trampoline as the function returns into
- * it walks from the real return address.)
+ * for these probes, which are not the tls tool's (its own note the address, probed-return.test.ts),
+ * it is cut there, as perf's walk would be, and counted; 3.5% of the samples of a function probed
+ * a million times a second were. A sample in the trampoline as the function returns into it walks
+ * from the real return address.)
  */
 
 /** The share of stacks through a probed function that must reach main. Before the fixes: 0.2% and 60%. */
