@@ -172,14 +172,26 @@ struct {
 	__uint(max_entries, 1);
 } replay SEC(".maps");
 
+/*
+ * What a walk knows of rax and r11, which the CFA rules of hand-written assembly name: nothing;
+ * the frame's own, in the leaf (as the sample, or the kernel's entry, saw them); or, in the leaf's
+ * caller, what the leaf left there, as libgcc's and libunwind's walks take a register that no rule
+ * restores (DWARF's "same value"). OpenSSL's aesni_gcm_decrypt keeps its entry rsp in rax across
+ * its call to _aesni_ctr32_ghash_6x, which leaves rax alone. A callee that does not leaves the
+ * rule a wrong return address, which called_from() tells.
+ */
+#define REG_UNKNOWN 0
+#define REG_OWN	    1
+#define REG_CALLEE  2
+
 /* One walk in progress on this CPU: too big for the BPF stack. */
 struct walk_state {
 	struct unwind_stack stack;
 	__u64 pc;
 	__u64 sp;
 	__u64 bp;
-	__u64 r11; /* the interrupted r11, while r11_known */
-	__u64 rax; /* the interrupted rax, while rax_known */
+	__u64 r11; /* r11, as r11_known says */
+	__u64 rax; /* rax, as rax_known says */
 	/* Where the walk started: what a deferred copy of the sample starts from. */
 	__u64 pc0;
 	__u64 sp0;
@@ -212,8 +224,7 @@ struct walk_state {
 	__u8 guessed;
 	/* The walk ended with a counted reason. */
 	__u8 counted;
-	/* r11 holds the interrupted code's r11: the leaf frame's, as the sample or kernel entry saw it. */
-	__u8 r11_known;
+	__u8 r11_known; /* what r11 holds (REG_UNKNOWN, REG_OWN, REG_CALLEE) */
 	/* The kernel was asked once in this walk what memory a pc is in (bpf_find_vma). */
 	__u8 vma_asked;
 	/* A deferred sample walked again: the stack is read from its copy, not from the task. */
@@ -225,8 +236,7 @@ struct walk_state {
 	 * mappings and tables now are another program's, and none of them applies.
 	 */
 	__u8 no_tables;
-	/* rax holds the interrupted code's rax: the leaf frame's, as the sample or kernel entry saw it. */
-	__u8 rax_known;
+	__u8 rax_known; /* what rax holds (REG_UNKNOWN, REG_OWN, REG_CALLEE) */
 	__u8 __pad[4];
 };
 
@@ -506,8 +516,8 @@ static __always_inline long fp_step(struct walk_state *st)
 	st->pc = frame[1];
 	st->exact_pc = 0;
 	st->reliable = 0;
-	st->r11_known = 0;
-	st->rax_known = 0;
+	st->r11_known = REG_UNKNOWN;
+	st->rax_known = REG_UNKNOWN;
 	return 0;
 }
 
@@ -529,8 +539,8 @@ static __always_inline long signal_step(struct walk_state *st)
 	st->pc = regs[6];
 	st->exact_pc = 1; /* the interrupted instruction itself */
 	st->reliable = 1;
-	st->r11_known = 0; /* it is in the signal frame, but no rule here needs it */
-	st->rax_known = 0;
+	st->r11_known = REG_UNKNOWN; /* it is in the signal frame, but no rule here needs it */
+	st->rax_known = REG_UNKNOWN;
 	return 0;
 }
 
@@ -540,6 +550,37 @@ static __always_inline long no_rule(struct walk_state *st, __u32 counter)
 	if (unwind_mode == UNWIND_MODE_AUTO)
 		return fp_step(st);
 	return walk_stop(st, counter);
+}
+
+/*
+ * Whether ra, read by a rule from a register the leaf left (REG_CALLEE), follows a call, as a
+ * return address does: a direct call to at most 64 KiB below the frame's pc (the start of the
+ * function the pc is in), or an indirect one (ff /2, through a register or memory). A callee
+ * that changed the register leaves the rule reading some other word, which this tells. False in a
+ * replay: the code is the sampled task's, whose memory a replay cannot read.
+ */
+static __always_inline bool called_from(struct walk_state *st, __u64 ra)
+{
+	__u8 code[6]; /* the six bytes before ra */
+	__s32 rel;
+	__u64 target;
+
+	if (st->replay || bpf_probe_read_user(code, sizeof(code), (void *)(ra - sizeof(code))))
+		return false;
+	if (code[1] == 0xe8) { /* call rel32 */
+		__builtin_memcpy(&rel, &code[2], sizeof(rel));
+		target = ra + (__s64)rel;
+		return st->pc >= target && st->pc - target < 65536;
+	}
+	/* call *%reg (ff d0+r, after a REX prefix for r8 to r15) */
+	if (code[4] == 0xff && (code[5] & 0xf8) == 0xd0)
+		return true;
+	/* call *disp8(%reg) (ff 50+r; %rsp's takes a SIB byte, not matched) */
+	if (code[3] == 0xff && (code[4] & 0xf8) == 0x50 && (code[4] & 7) != 4)
+		return true;
+	/* call *disp32(%rip) (ff 15), or *disp32(%reg) (ff 90+r) */
+	return code[0] == 0xff &&
+	       (code[1] == 0x15 || ((code[1] & 0xf8) == 0x90 && (code[1] & 7) != 4));
 }
 
 /*
@@ -555,7 +596,7 @@ static long walk_step(__u32 i, void *slot)
 	struct unwind_file *file;
 	struct unwind_rule *rule;
 	__u64 pc, cfa, ra, bp, fid, rel;
-	bool gap;
+	bool gap, callee_reg = false;
 
 	if (!st)
 		return 1;
@@ -632,14 +673,16 @@ static long walk_step(__u32 i, void *slot)
 		      ((st->pc & 15) >= (__u64)(rule->flags >> 4) ? 8 : 0);
 		break;
 	case UNWIND_CFA_R11:
-		if (!st->r11_known)
+		if (st->r11_known == REG_UNKNOWN)
 			return no_rule(st, PROFILE_UNWIND_RULE_UNSUPPORTED);
 		cfa = st->r11 + (__s64)rule->cfa_offset;
+		callee_reg = st->r11_known == REG_CALLEE;
 		break;
 	case UNWIND_CFA_RAX:
-		if (!st->rax_known)
+		if (st->rax_known == REG_UNKNOWN)
 			return no_rule(st, PROFILE_UNWIND_RULE_UNSUPPORTED);
 		cfa = st->rax + (__s64)rule->cfa_offset;
+		callee_reg = st->rax_known == REG_CALLEE;
 		break;
 	case UNWIND_CFA_GAP:
 		/*
@@ -689,14 +732,17 @@ caller:
 	/* A rule that does not move up the stack would walk the same frame until too deep. */
 	if (cfa <= st->sp)
 		return walk_stop(st, PROFILE_UNWIND_NO_PROGRESS);
+	if (callee_reg && !called_from(st, ra))
+		return no_rule(st, PROFILE_UNWIND_RULE_UNSUPPORTED);
 	st->pc = ra;
 	st->sp = cfa;
 	st->bp = bp;
 	st->exact_pc = 0;
 	st->reliable = 1;
 	st->pending = 0;
-	st->r11_known = 0;
-	st->rax_known = 0;
+	/* No rule restores them: the caller sees what the leaf left (see REG_CALLEE). */
+	st->r11_known = st->r11_known == REG_OWN ? REG_CALLEE : REG_UNKNOWN;
+	st->rax_known = st->rax_known == REG_OWN ? REG_CALLEE : REG_UNKNOWN;
 	return 0;
 }
 
@@ -914,8 +960,8 @@ static __always_inline void uprobe_state(struct walk_state *st, struct task_stru
 			return;
 		}
 		/* The trampoline's r11 and rax are the kernel's and the return value, not the caller's. */
-		st->r11_known = 0;
-		st->rax_known = 0;
+		st->r11_known = REG_UNKNOWN;
+		st->rax_known = REG_UNKNOWN;
 		return;
 	}
 	/*
@@ -1006,8 +1052,8 @@ static __always_inline __s32 walk_user(struct bpf_perf_event_data *ctx, __u32 bu
 		st->r11 = BPF_CORE_READ(regs, r11);
 		st->rax = BPF_CORE_READ(regs, ax);
 	}
-	st->r11_known = 1;
-	st->rax_known = 1;
+	st->r11_known = REG_OWN;
+	st->rax_known = REG_OWN;
 	uprobe_state(st, task, !user_mode);
 	walk_reset(st, bpf_get_current_pid_tgid() >> 32, buf, false);
 	if (!bpf_map_lookup_elem(&unwind_procs, &st->tgid)) {

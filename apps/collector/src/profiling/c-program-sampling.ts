@@ -24,7 +24,8 @@ export interface SampledProgram {
 /**
  * One set-up for the unwind tests that each compile a small C program framed in an unusual way,
  * run it, and read its stacks: the samples are taken only once its unwind tables are in (what was
- * walked before the process was described is let go), until it has had cpuSeconds of CPU.
+ * walked before the process was described, and the walks of its samples deferred until then, are
+ * let go), until it has had cpuSeconds of CPU.
  */
 export async function sampleCProgram(
 	t: TestContext,
@@ -46,6 +47,8 @@ export async function sampleCProgram(
 	});
 	t.after(() => void sampler.stop());
 	await sampler.unwinding!.tracker.settled();
+	// Samples deferred meanwhile are walked again in the next drain and counted in the one after.
+	await sampler.tick();
 	const before = (await sampler.tick()).counters;
 	sampler.closeWindow();
 	await untilOnCpu(w.pid, program.cpuSeconds);
