@@ -684,6 +684,11 @@ static long walk_step(__u32 i, void *slot)
 		cfa = st->rax + (__s64)rule->cfa_offset;
 		callee_reg = st->rax_known == REG_CALLEE;
 		break;
+	case UNWIND_CFA_RSP_DEREF:
+		if (stack_read(st, &cfa, sizeof(cfa), st->sp + (__s64)rule->cfa_offset))
+			return walk_stop(st, PROFILE_UNWIND_READ_FAULT);
+		cfa += 8;
+		break;
 	case UNWIND_CFA_GAP:
 		/*
 		 * glibc's clone3 and clone end their unwind info at the syscall on purpose: the new

@@ -58,8 +58,10 @@ enum unwind_cfa_kind {
 	UNWIND_CFA_RBP = 2,
 	UNWIND_CFA_PLT = 3,
 	UNWIND_CFA_UNSUPPORTED = 4,
-	UNWIND_CFA_R11 = 5, /* the leaf only: r11 is known where the sample interrupted the code */
-	UNWIND_CFA_RAX = 6, /* the leaf only, as r11 */
+	UNWIND_CFA_R11 = 5, /* r11 is known in the leaf, and in its caller as the leaf left it */
+	UNWIND_CFA_RAX = 6, /* as r11 */
+	/* CFA = *(rsp + cfa_offset) + 8: an entry rsp saved on the stack. */
+	UNWIND_CFA_RSP_DEREF = 7,
 };
 
 /* Caller's rbp, as RbpKind. */

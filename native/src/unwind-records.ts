@@ -60,8 +60,8 @@ export function encodeMappings(mappings: readonly UnwindMapping[]): { bytes: Uin
 }
 
 const TABLE_MAGIC = 0x57555346;
-/** packages/unwind's layout version: 2 added the r11 CFA rule, 3 the rax one. */
-const TABLE_VERSION = 3;
+/** packages/unwind's layout version: 2 added the r11 CFA rule, 3 the rax one, 4 the saved-rsp one. */
+const TABLE_VERSION = 4;
 const TABLE_HEADER_SIZE = 32;
 const RULE_SIZE = 12;
 

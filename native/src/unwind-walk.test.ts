@@ -9,7 +9,7 @@ import { test, type TestContext } from 'node:test';
 import { ElfFile, FileSource, parseMaps, textSegmentFor } from '@firesight/symbolize';
 import { skipUnlessBpf } from '@firesight/testing/bpf-test-gate';
 import { fixturesDir, startWorkload } from '@firesight/testing/workloads';
-import { buildElfUnwindTable } from '@firesight/unwind';
+import { buildElfUnwindTable, TABLE_VERSION } from '@firesight/unwind';
 import { NativeError } from './native-error.ts';
 import { Profiler, type UnwindMapping, type UnwindMode } from './profiler.ts';
 
@@ -225,7 +225,7 @@ function standingStillTable(cfaKind = 1): Uint8Array {
 	const bytes = new Uint8Array(32 + 2 * 4 + 2 * 2 + 2 * 12);
 	const v = new DataView(bytes.buffer);
 	v.setUint32(0, 0x57555346, true); // "FSUW"
-	v.setUint16(4, 3, true);
+	v.setUint16(4, TABLE_VERSION, true);
 	v.setUint16(6, 32, true);
 	v.setUint32(8, 2, true); // rows
 	v.setUint32(12, 2, true); // rules

@@ -277,10 +277,14 @@ function toRule(s: State, cie: Cie): UnwindRule {
 	let pltThreshold = 0;
 	if (s.cfaExpr !== null) {
 		const plt = matchPltExpression(s.cfaExpr);
+		const saved = matchSavedRspExpression(s.cfaExpr);
 		if (plt !== undefined) {
 			cfa = CfaKind.plt;
 			cfaOffset = plt.offset;
 			pltThreshold = plt.threshold;
+		} else if (saved !== undefined) {
+			cfa = CfaKind.rspDeref;
+			cfaOffset = saved;
 		}
 	} else if ((s.cfaReg === REG_RSP || s.cfaReg === REG_RBP || s.cfaReg === REG_R11 || s.cfaReg === REG_RAX) && fitsI32(s.cfaOffset)) {
 		cfa = s.cfaReg === REG_RSP ? CfaKind.rsp : s.cfaReg === REG_RBP ? CfaKind.rbp : s.cfaReg === REG_R11 ? CfaKind.r11 : CfaKind.rax;
@@ -326,6 +330,22 @@ export function matchPltExpression(e: Uint8Array): { offset: number; threshold: 
 		} else if (got !== want) return undefined;
 	}
 	return { offset, threshold: e[6]! - 0x30 };
+}
+
+/**
+ * The expression OpenSSL's perlasm writes where it saved the entry rsp on a realigned stack
+ * (`.cfi_cfa_expression %rsp+N,deref,+8`): DW_OP_breg7 (rsp) N; DW_OP_deref; DW_OP_plus_uconst 8.
+ * Returns N.
+ */
+export function matchSavedRspExpression(e: Uint8Array): number | undefined {
+	const tail = [0x06, 0x23, 0x08];
+	// N's SLEB128 (one to five bytes: an i32) ends where the tail begins.
+	const end = e.length - tail.length;
+	if (e[0] !== 0x77 || end < 2 || end > 6 || (e[end - 1]! & 0x80) !== 0) return undefined;
+	const r = new ByteReader(e, 1, end);
+	const n = r.sleb();
+	if (r.remaining !== 0 || tail.some((b, i) => e[e.length - tail.length + i] !== b) || !fitsI32(n)) return undefined;
+	return n;
 }
 
 function fitsI32(n: number): boolean {

@@ -263,14 +263,29 @@ describe('CFI entries and programs', () => {
 		assert.deepEqual(rows, ['1100 rsp+8 rbp=same ra=c-8', '1110 rsp+16 rbp=same ra=c-8', '1120 gap']);
 	});
 
-	test('the PLT expression is recognized; any other CFA expression is unsupported', () => {
+	test("the PLT expression and OpenSSL's saved rsp are recognized; any other CFA expression is unsupported", () => {
 		const plt = [0x77, 8, 0x80, 0, 0x3f, 0x1a, 0x3b, 0x2a, 0x33, 0x24, 0x22];
 		const other = [0x77, 8, 0x80, 0, 0x3f, 0x1a, 0x3b, 0x2a, 0x33, 0x24, 0x1c];
+		// DW_OP_breg7 (rsp) N; DW_OP_deref; DW_OP_plus_uconst 8, with N 152 and -8 (SLEB128).
+		const saved = [0x77, 0x98, 0x01, 0x06, 0x23, 0x08];
+		const savedBelow = [0x77, 0x78, 0x06, 0x23, 0x08];
+		// The same but + 16, and a deref of rbp: neither is the pattern.
+		const plus16 = [0x77, 0x98, 0x01, 0x06, 0x23, 0x10];
+		const fromRbp = [0x76, 0x98, 0x01, 0x06, 0x23, 0x08];
 		const s = new SectionBuilder('eh_frame');
 		const c = s.cie({});
-		s.fde(c, { pc: pcrel4(0x1100), range: le(0x10, 4), augData: [], program: [0x0f, plt.length, ...plt] });
-		s.fde(c, { pc: pcrel4(0x1110), range: le(0x10, 4), augData: [], program: [0x0f, other.length, ...other] });
-		assert.deepEqual(tableOf(s.build()).rows, ['1100 plt(rsp+8,11) rbp=same ra=c-8', '1110 unsupported rbp=same ra=c-8', '1120 gap']);
+		[plt, other, saved, savedBelow, plus16, fromRbp].forEach((e, i) =>
+			s.fde(c, { pc: pcrel4(0x1100 + 0x10 * i), range: le(0x10, 4), augData: [], program: [0x0f, e.length, ...e] }),
+		);
+		assert.deepEqual(tableOf(s.build()).rows, [
+			'1100 plt(rsp+8,11) rbp=same ra=c-8',
+			'1110 unsupported rbp=same ra=c-8',
+			'1120 *(rsp+152)+8 rbp=same ra=c-8',
+			'1130 *(rsp-8)+8 rbp=same ra=c-8',
+			// The two that are not the pattern, one row: rows with the same rule are merged.
+			'1140 unsupported rbp=same ra=c-8',
+			'1160 gap',
+		]);
 	});
 
 	test('.debug_frame: 64-bit lengths, version 4 with 4-byte addresses, a CIE after its FDE', () => {

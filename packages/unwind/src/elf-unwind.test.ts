@@ -102,7 +102,8 @@ function disagreement(row: ReadelfRow, signalFrame: boolean, ours: UnwindRule): 
 		const fits = off >= -(2 ** 31) && off < 2 ** 31;
 		if (fits ? ours.cfa !== kind || ours.cfaOffset !== off : ours.cfa !== CfaKind.unsupported) why.push('cfa');
 	} else if (row.cfa === 'exp') {
-		if (ours.cfa !== CfaKind.plt && ours.cfa !== CfaKind.unsupported) why.push('cfa');
+		// What the expression is, frames-interp does not print (see the saved-rsp test below).
+		if (ours.cfa !== CfaKind.plt && ours.cfa !== CfaKind.rspDeref && ours.cfa !== CfaKind.unsupported) why.push('cfa');
 	} else if (/^(r11|rax)\+\d+$/.test(row.cfa)) {
 		const off = Number(row.cfa.slice(4));
 		if (ours.cfa !== (row.cfa.startsWith('r11') ? CfaKind.r11 : CfaKind.rax) || ours.cfaOffset !== off) why.push('cfa');
@@ -375,6 +376,35 @@ describe('unwind tables agree with readelf --debug-dump=frames-interp', () => {
 		// And one each for crti's .init and .fini, which readelf does not list (crt-init-cfi.ts).
 		assert.equal(stats.fdes, fdes.filter((f) => f.end > f.begin).length + 2);
 		assertAgrees('node', compareWithReadelf('node', table, fdes, sampler(13, Math.min(1, 1500 / fdes.length))), 1000);
+	});
+
+	test("node: OpenSSL's saved-rsp CFA expressions, at each address readelf --debug-dump=frames gives them", () => {
+		const { table } = buildElfUnwindTable(process.execPath);
+		// The address each CFA instruction takes effect at, and the last such instruction there.
+		const lastAt = new Map<number, string>();
+		let loc = 0;
+		for (const line of execFileSync('readelf', ['--debug-dump=frames', process.execPath], { encoding: 'utf8', maxBuffer: 1 << 30 }).split(
+			'\n',
+		)) {
+			const fde = /FDE cie=\S+ pc=([0-9a-f]+)\.\./.exec(line);
+			const advance = /DW_CFA_(?:advance_loc\d?|set_loc): .*?([0-9a-f]{16})$/.exec(line);
+			if (fde !== null) loc = parseInt(fde[1]!, 16);
+			else if (advance !== null) loc = parseInt(advance[1]!, 16);
+			else if (/DW_CFA_(def_cfa|restore_state)/.test(line)) lastAt.set(loc, line.trim());
+		}
+		const saved = [...lastAt].flatMap(([at, op]) => {
+			const m = /^DW_CFA_def_cfa_expression \(DW_OP_breg7 \(rsp\): (-?\d+); DW_OP_deref; DW_OP_plus_uconst: 8\)$/.exec(op);
+			return m === null ? [] : [{ at, offset: Number(m[1]) }];
+		});
+		assert.ok(saved.length >= 10, `only ${saved.length} saved-rsp expressions in node`);
+		const wrong = saved
+			.map(({ at, offset }) => ({
+				at,
+				want: `*(rsp${offset < 0 ? '' : '+'}${offset})+8`,
+				ours: formatRule(table.lookup(at)).split(' ')[0],
+			}))
+			.filter((x) => x.ours !== x.want);
+		assert.deepEqual(wrong.slice(0, 10), [], `${wrong.length} of ${saved.length} differ`);
 	});
 
 	test('a file that is not ELF is one UnwindError', () => {

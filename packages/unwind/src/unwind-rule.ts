@@ -13,18 +13,24 @@ export const CfaKind = {
 	rbp: 2,
 	/** The lazy-binding PLT: CFA = rsp + cfaOffset + ((rip & 15) >= pltThreshold ? 8 : 0). */
 	plt: 3,
-	/** A CFA expression other than the PLT's, or a register other than rsp, rbp, r11 and rax. */
+	/** A CFA expression other than these, or a register other than rsp, rbp, r11 and rax. */
 	unsupported: 4,
 	/**
 	 * CFA = r11 + cfaOffset: OpenSSL's assembly (AES-NI, SHA) keeps the entry rsp in r11 while it
-	 * realigns the stack. The walker knows r11 only where the sample interrupted the code.
+	 * realigns the stack. The walker knows r11 where the sample interrupted the code, and in that
+	 * frame's caller as the leaf left it.
 	 */
 	r11: 5,
 	/**
 	 * CFA = rax + cfaOffset: OpenSSL's AES-GCM and SHA-512 (AVX2) assembly keeps the entry rsp in
-	 * rax. Known, as r11, only where the sample interrupted the code.
+	 * rax. Known as r11 is.
 	 */
 	rax: 6,
+	/**
+	 * CFA = *(rsp + cfaOffset) + 8: OpenSSL's SHA-2 (AVX2) and AES-CBC-SHA assembly saves its entry
+	 * rsp on the stack it realigned (DW_OP_breg7 N; DW_OP_deref; DW_OP_plus_uconst 8).
+	 */
+	rspDeref: 7,
 } as const;
 export type CfaKind = (typeof CfaKind)[keyof typeof CfaKind];
 
@@ -89,16 +95,16 @@ export function sameRule(a: UnwindRule, b: UnwindRule): boolean {
 
 /** Readable form for test failures and debugging: `rsp+16 rbp=c-16 ra=c-8`. */
 export function formatRule(r: UnwindRule): string {
-	const cfa =
-		r.cfa === CfaKind.gap
-			? 'gap'
-			: r.cfa === CfaKind.rsp
-				? `rsp${signed(r.cfaOffset)}`
-				: r.cfa === CfaKind.rbp
-					? `rbp${signed(r.cfaOffset)}`
-					: r.cfa === CfaKind.plt
-						? `plt(rsp${signed(r.cfaOffset)},${r.pltThreshold})`
-						: 'unsupported';
+	const cfa = {
+		[CfaKind.gap]: 'gap',
+		[CfaKind.rsp]: `rsp${signed(r.cfaOffset)}`,
+		[CfaKind.rbp]: `rbp${signed(r.cfaOffset)}`,
+		[CfaKind.plt]: `plt(rsp${signed(r.cfaOffset)},${r.pltThreshold})`,
+		[CfaKind.unsupported]: 'unsupported',
+		[CfaKind.r11]: `r11${signed(r.cfaOffset)}`,
+		[CfaKind.rax]: `rax${signed(r.cfaOffset)}`,
+		[CfaKind.rspDeref]: `*(rsp${signed(r.cfaOffset)})+8`,
+	}[r.cfa];
 	if (r.cfa === CfaKind.gap) return cfa;
 	const rbp =
 		r.rbp === RbpKind.unchanged
