@@ -268,7 +268,8 @@ public:
 		InstallLibbpfLogger();
 		// The tls tool's per-thread requests, so that samples are stamped with theirs; and
 		// the return addresses its probes note at SSL calls (bpf/probed-return.h).
-		request_contexts_ = SharedMap::Acquire(env, kRequestContexts, REQUEST_CONTEXT_ENTRIES);
+		request_contexts_ =
+			SharedMap::Acquire(env, kRequestContexts, REQUEST_CONTEXT_ENTRIES);
 		probed_return_ = SharedMap::Acquire(env, kProbedReturn, 1);
 		// One sampling program is loaded: the walker's helpers need a newer kernel than 'fp'.
 		bool fp = unwind_mode == UNWIND_MODE_FP;

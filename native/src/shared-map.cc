@@ -20,8 +20,8 @@ const SharedMapSpec kRequestContexts = {"request_ctx", BPF_MAP_TYPE_HASH, sizeof
 					sizeof(struct request_context)};
 // One entry per CPU, overwritten at every probed call's entry and return: it is read on the same
 // CPU moments later.
-const SharedMapSpec kProbedReturn = {"probed_return", BPF_MAP_TYPE_PERCPU_ARRAY,
-					 sizeof(__u32), sizeof(struct probed_return)};
+const SharedMapSpec kProbedReturn = {"probed_return", BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32),
+				     sizeof(struct probed_return)};
 
 namespace {
 
