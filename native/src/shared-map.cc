@@ -9,8 +9,8 @@
 #include <string>
 
 #include "native-error.h"
-#include "request-context.h"
 #include "probed-return.h"
+#include "request-context.h"
 
 namespace firesight {
 
