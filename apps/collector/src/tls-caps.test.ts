@@ -234,7 +234,11 @@ test('tls: past maxInFlightBytes, batches JavaScript has not taken are dropped, 
 	// exchanges may still be in it when the client has exited, and requests read in the same drain
 	// are dropped with them. Two fresh-clone runs lost round 0 so: 302 records counted for the
 	// queued connection, and 6 (all of round 0) or 3 (its first two exchanges) more.
-	await until('each of the 300 exchanges delivered or counted', () => served('/queued/') + cap.counters().kernel.streamDropped >= 300, state);
+	await until(
+		'each of the 300 exchanges delivered or counted',
+		() => served('/queued/') + cap.counters().kernel.streamDropped >= 300,
+		state,
+	);
 	const kept = served('/queued/');
 	assert.ok(kept < 300, `${kept} of 300 requests delivered past a 16 KiB queue`);
 	// With the thread free again, requests go through as before.
