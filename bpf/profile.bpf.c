@@ -547,9 +547,16 @@ static __always_inline long signal_step(struct walk_state *st)
 /* Walks on with frame pointers in 'auto' mode; stops and counts in 'dwarf' mode. */
 static __always_inline long no_rule(struct walk_state *st, __u32 counter)
 {
-	if (unwind_mode == UNWIND_MODE_AUTO)
-		return fp_step(st);
-	return walk_stop(st, counter);
+	if (unwind_mode != UNWIND_MODE_AUTO)
+		return walk_stop(st, counter);
+	/*
+	 * A function whose rule the walker cannot evaluate has a frame: a zero bp there ends no
+	 * chain, it is a register put to other use (as in ld.so's lazy-binding resolver, under a
+	 * program without frame pointers), so the stack is cut, counted as frame pointers lost.
+	 */
+	if (counter == PROFILE_UNWIND_RULE_UNSUPPORTED && !st->bp)
+		return walk_stop(st, PROFILE_UNWIND_FRAME_POINTER_LOST);
+	return fp_step(st);
 }
 
 /*
