@@ -14,28 +14,8 @@ const firesightBin = fileURLToPath(new URL('../../bin/firesight.js', import.meta
 
 const cli = (...args: string[]) => spawnSync(process.execPath, [firesightBin, ...args], { encoding: 'utf8' });
 
-test('bad arguments: one line on stderr, exit code 2, nothing on stdout', () => {
-	for (const args of [
-		['record', '--frequency', '0'],
-		['record', '--duration', 'soon'],
-		['record', '--format', 'svg'],
-		['record', '--pid', 'abc'],
-		['record', '--bogus'],
-		['record', 'extra'],
-		['nosuchcommand'],
-	]) {
-		const r = cli(...args);
-		assert.equal(r.status, 2, `${args.join(' ')} exited ${r.status}`);
-		assert.equal(r.stdout, '');
-		assert.equal(r.stderr.trim().split('\n').length, 1, `${args.join(' ')}: ${r.stderr}`);
-		assert.doesNotMatch(r.stderr, /\bat .*\.ts:\d+/, 'no stack trace');
-	}
-	for (const name of ['record', 'up', 'collector', 'hub', 'query']) {
-		const r = cli(name, '--help');
-		assert.equal(r.status, 0);
-		assert.match(r.stdout, new RegExp(`Usage: firesight ${name}`));
-	}
-});
+/** Enough samples in a 2 s recording on a quiet machine. */
+const FREQUENCY = 499;
 
 test('record --format pprof writes a profile another pprof reader accepts', async (t) => {
 	if (!skipUnlessBpf(t)) return;
@@ -52,7 +32,7 @@ test('record --format pprof writes a profile another pprof reader accepts', asyn
 	// (at 100, one run in 25 would fall outside 60% ± 10 by chance alone; at 400, none in 10,000).
 	let p: PprofProfile | undefined;
 	for (const seconds of [2, 4, 8, 16, 32]) {
-		const r = cli('record', '--pid', String(w.pid), '--duration', String(seconds), '--frequency', '199', '--output', out);
+		const r = cli('record', '--pid', String(w.pid), '--duration', String(seconds), '--frequency', String(FREQUENCY), '--output', out);
 		assert.equal(r.status, 0, r.stderr);
 		p = PprofProfile.decode(gunzipSync(readFileSync(out)));
 		if (p.sample.reduce((n, s) => n + Number(s.value[0]), 0) > 400) break;
@@ -64,7 +44,7 @@ test('record --format pprof writes a profile another pprof reader accepts', asyn
 		['samples/count', 'cpu/nanoseconds'],
 	);
 	assert.equal(`${str(p.periodType!.type)}/${str(p.periodType!.unit)}`, 'cpu/nanoseconds');
-	assert.equal(Number(p.period), Math.round(1e9 / 199));
+	assert.equal(Number(p.period), Math.round(1e9 / FREQUENCY));
 	assert.ok(Number(p.durationNanos) >= 1.5e9, `duration ${p.durationNanos}`);
 	assert.ok(Number(p.timeNanos) > 1.7e18, 'wall-clock start time is set');
 	const names = new Map(p.function.map((f) => [Number(f.id), str(f.name)]));
