@@ -727,7 +727,14 @@ static long walk_step(__u32 i, void *slot)
 		bp = st->bp;
 		break;
 	case UNWIND_RBP_OFFSET:
-		if (stack_read(st, &bp, sizeof(bp), cfa + (__s64)rule->rbp_offset))
+		/*
+		 * A slot below the stack pointer was popped: an epilogue's CFI keeps naming it until
+		 * the return, but rbp holds the saved value again. (The memory does too, in the task,
+		 * but a replay's copy of the stack starts at the stack pointer.)
+		 */
+		if (cfa + (__s64)rule->rbp_offset < st->sp)
+			bp = st->bp;
+		else if (stack_read(st, &bp, sizeof(bp), cfa + (__s64)rule->rbp_offset))
 			return walk_stop(st, PROFILE_UNWIND_READ_FAULT);
 		break;
 	case UNWIND_RBP_UNDEFINED:
