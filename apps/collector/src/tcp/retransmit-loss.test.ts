@@ -23,6 +23,12 @@ import { SINK_SCRIPT, SOURCE_SCRIPT } from '@firesight/testing/tcp-peers';
 import { ConnectionTable } from './connection-table.ts';
 
 const PORT = 5201;
+/**
+ * A transfer's deadline. Under 20% loss one segment can be lost again and again, and each loss
+ * doubles its retransmission timer: a fresh-clone run's 3 MiB took over 20 s where others take a
+ * few.
+ */
+const TRANSFER_DEADLINE_MS = 120_000;
 
 const skipUnlessNetns = (t: TestContext): boolean => skipUnlessBpf(t, netnsUnavailableReason());
 
@@ -76,7 +82,7 @@ for (const family of [4, 6] as const) {
 		const source = pair.spawn(pair.client, process.execPath, ['-e', SOURCE_SCRIPT, serverAddr, String(PORT), '1', String(3 << 20), '0']);
 		t.after(() => void source.kill('SIGKILL'));
 		const sourcePid = source.pid!;
-		await waitForOutput(source, 'done', 20_000);
+		await waitForOutput(source, 'done', TRANSFER_DEADLINE_MS);
 		await once(source, 'exit');
 
 		const conn = await closedConnection(tracer, (c) => c.pid === sourcePid && c.dport === PORT);
@@ -142,7 +148,7 @@ test('SYN-ACK retransmits land on the accepted connection, owned by the acceptin
 	const before = pair.tcpCounters(pair.server).RetransSegs!;
 	const source = pair.spawn(pair.client, process.execPath, ['-e', SOURCE_SCRIPT, pair.serverAddr, String(PORT), '1', '1000', '0']);
 	t.after(() => void source.kill('SIGKILL'));
-	await waitForOutput(source, 'done', 20_000);
+	await waitForOutput(source, 'done', TRANSFER_DEADLINE_MS);
 	await once(source, 'exit');
 
 	const conn = await closedConnection(tracer, (c) => c.pid === sink.pid && c.sport === PORT && c.direction === 'passive');
