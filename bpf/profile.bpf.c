@@ -632,7 +632,8 @@ static long walk_step(__u32 i, void *slot)
 			 * A real address in no mapping: one made since the collector read the process's.
 			 * JIT code (V8 grows its code space all the time) has no table to wait for: it is
 			 * walked by frame pointers, as a 'jit' mapping is, nothing is pending, and the
-			 * process need not be read again for it.
+			 * process need not be read again for it. Where the kernel cannot tell (another
+			 * thread holds the mapping lock), it is taken for a new file: pending, read again.
 			 */
 			if (!(proc->flags & UNWIND_PROCESS_TRUNCATED) &&
 			    vma_kind(st, pc) == VMA_ANON_EXEC)

