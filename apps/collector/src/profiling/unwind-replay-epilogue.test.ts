@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import { skipUnlessBpf } from '@firesight/testing/bpf-test-gate';
 import { startWorkload, untilOnCpu } from '@firesight/testing/workloads';
 import { deferringProfiler } from './deferred-replay-harness.ts';
+import { fixedAddressFunctions } from './fixed-address-functions.ts';
 
 /*
  * Between an epilogue's `pop %rbp` and its `ret`, the CFI still says rbp is saved at CFA - 16, a
@@ -50,19 +51,9 @@ test("a deferred sample between an epilogue's pop of rbp and its return: the rep
 	const bin = join(dir, 'epilogues');
 	writeFileSync(`${bin}.c`, EPILOGUES);
 	execFileSync('gcc', ['-O2', '-fomit-frame-pointer', '-no-pie', '-o', bin, `${bin}.c`]);
-	const syms = new Map<string, [bigint, bigint]>();
-	for (const line of execFileSync('nm', ['-S', '--defined-only', bin], { encoding: 'utf8' }).split('\n')) {
-		const m = /^([0-9a-f]+) ([0-9a-f]+) [Tt] (\S+)$/.exec(line);
-		if (m) syms.set(m[3]!, [BigInt(`0x${m[1]}`), BigInt(`0x${m[1]}`) + BigInt(`0x${m[2]}`)]);
-	}
-	const inFn = (ip: bigint | undefined, name: string) => {
-		const r = syms.get(name);
-		return ip !== undefined && r !== undefined && ip >= r[0] && ip < r[1];
-	};
-	// A caller's frame is a return address: its call is the byte before.
-	const calledFrom = (ip: bigint | undefined, name: string) => ip !== undefined && inFn(ip - 1n, name);
+	const { contains: inFn, calledFrom, range } = fixedAddressFunctions(bin);
 	// The `ret`: its last byte.
-	const ret = syms.get('epilogue_heavy')![1] - 1n;
+	const ret = range('epilogue_heavy')[1] - 1n;
 	const w = await startWorkload(bin);
 	t.after(w.stop);
 	// Nothing describes the process at first, so its samples are deferred, each with a copy of its

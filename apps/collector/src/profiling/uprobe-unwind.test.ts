@@ -8,6 +8,7 @@ import { filterProfile, toFolded } from '@firesight/profile';
 import { skipUnlessBpf } from '@firesight/testing/bpf-test-gate';
 import { FRAME_POINTER_FLAGS, foldedStacks, NO_FRAME_POINTER_FLAGS, startWorkload, untilOnCpu } from '@firesight/testing/workloads';
 import { deferringProfiler } from './deferred-replay-harness.ts';
+import { fixedAddressFunctions } from './fixed-address-functions.ts';
 import { ProfileSampler } from './profile-sampler.ts';
 
 /*
@@ -226,26 +227,11 @@ test("a uretprobe on a function that begins with endbr64, which the kernel runs 
 	await ticksUnderUretprobe(t, [...FRAME_POINTER_FLAGS, '-fcf-protection=full']);
 });
 
-/** [start, end) of each function symbol of a binary linked at fixed addresses (-no-pie). */
-function symbolRanges(bin: string): Map<string, [bigint, bigint]> {
-	const out = new Map<string, [bigint, bigint]>();
-	for (const line of execFileSync('nm', ['-S', '--defined-only', bin], { encoding: 'utf8' }).split('\n')) {
-		const m = /^([0-9a-f]+) ([0-9a-f]+) [Tt] (\S+)$/.exec(line);
-		if (m) out.set(m[3]!, [BigInt(`0x${m[1]}`), BigInt(`0x${m[1]}`) + BigInt(`0x${m[2]}`)]);
-	}
-	return out;
-}
-
 test('a deferred sample under a uretprobe: its replay takes the real return address the sample saw, not the trampoline', async (t) => {
 	if (!skipUnlessBpf(t)) return;
 	const bin = compile(t, 'long-calls', LONG_CALLS, 'gcc', [...NO_FRAME_POINTER_FLAGS, '-no-pie']);
-	const syms = symbolRanges(bin);
-	const inFn = (ip: bigint | undefined, name: string) => {
-		const r = syms.get(name);
-		return ip !== undefined && r !== undefined && ip >= r[0] && ip < r[1];
-	};
-	// A caller's frame is a return address: its call is the byte before (main's is its last).
-	const calledFrom = (ip: bigint | undefined, name: string) => ip !== undefined && inFn(ip - 1n, name);
+	// A caller's frame is a return address (main's call is its last instruction).
+	const { contains: inFn, calledFrom } = fixedAddressFunctions(bin);
 	probe(t, 'r', bin, 'long_call');
 	const w = await startWorkload(bin);
 	t.after(w.stop);
