@@ -5,6 +5,7 @@ export {
 	DEFERRED_MAX_TRIES,
 	DEFAULT_UNWIND_ROWS,
 	MAX_PIDS,
+	UNWIND_MODES,
 	type ProfilerOptions,
 	type DrainedWindow,
 	type UnwindMode,

@@ -17,8 +17,8 @@ import { checkUnwindTable, encodeMappings, type UnwindMapping } from './unwind-r
 export type { UnwindMapping, UnwindMappingKind } from './unwind-records.ts';
 
 /** How user stacks are walked: frame pointers only, unwind tables only, or tables with frame pointers where there is none. */
-export type UnwindMode = 'fp' | 'dwarf' | 'auto';
-const UNWIND_MODES: readonly UnwindMode[] = ['fp', 'dwarf', 'auto'];
+export const UNWIND_MODES = ['fp', 'dwarf', 'auto'] as const;
+export type UnwindMode = (typeof UNWIND_MODES)[number];
 
 const ENOSPC = 28;
 const EFAULT = 14;
@@ -148,7 +148,8 @@ export class Profiler {
 			throw new RangeError(`frequency must be a whole number of Hz from 1 to 10000, got ${this.frequency}`);
 		}
 		this.unwind = options.unwind ?? 'auto';
-		if (!UNWIND_MODES.includes(this.unwind)) throw new RangeError(`unwind must be fp, dwarf or auto, got ${String(this.unwind)}`);
+		if (!(UNWIND_MODES as readonly string[]).includes(this.unwind))
+			throw new RangeError(`unwind must be fp, dwarf or auto, got ${String(this.unwind)}`);
 		const unwindRows = options.unwindRows ?? DEFAULT_UNWIND_ROWS;
 		const unwindProcesses = options.unwindProcesses ?? DEFAULT_UNWIND_PROCESSES;
 		for (const [name, v] of [

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { ApiContext } from '@firesight/api';
 import { redactionRules } from '@firesight/protocol';
 import { openStorage, type Storage, type StorageConfig } from '@firesight/store';
+import { DEFAULT_LISTEN } from './default-listen.ts';
 import { HubState } from './hub-state.ts';
 import { Ingest } from './ingest.ts';
 import { LiveStream } from './live.ts';
@@ -23,7 +24,7 @@ import { createImportRoute, markSharePage } from './share-routes.ts';
 import { requestTarget } from './request-target.ts';
 import type { ImportLimits } from '@firesight/profile';
 
-export const DEFAULT_LISTEN = { host: '127.0.0.1', port: 7300 } as const;
+export { DEFAULT_LISTEN };
 
 export interface HubOptions {
 	listen?: { host: string; port: number };

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { listOption, textOption } from '../command.ts';
-import { UNWIND_MODES } from '../profiling/unwind/process-unwinding.ts';
+import { UNWIND_MODES } from '@firesight/native';
 import { choice, duration, wholeNumber } from './option-values.ts';
 
 /** The collector agent's options, as `firesight collector` and `firesight up` both take them. */

@@ -4,7 +4,6 @@ import { NativeError } from '@firesight/native';
 import { createLogger } from '@firesight/web/logger';
 import { ingestCloseCodes } from '@firesight/protocol';
 import { defineOptions, exitCodes, flagOption, textOption, UserError, type Command } from '../command.ts';
-import { startCollector } from '../collector-agent.ts';
 import { DEFAULT_SPOOL_MAX_BYTES, defaultSpoolDir } from '../spool.ts';
 import { untilSignal } from '../until-signal.ts';
 import { agentOptions, agentOptionsUsage } from './agent-options.ts';
@@ -64,6 +63,8 @@ export const collector: Command = {
 		const token = (args.token ?? args['token-file'])!;
 		// Checked before the BPF programs load; the spool holds captured requests, so it is the owner's only.
 		const spoolDir = prepareDataDirectory(args.spool ?? defaultSpoolDir(args.host ?? hostname()), '--spool', 0o700);
+		// Loaded once the arguments are good, so that a mistake is told without waiting for it.
+		const { startCollector } = await import('../collector-agent.ts');
 		let agent;
 		try {
 			agent = startCollector({

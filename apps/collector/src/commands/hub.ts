@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { dirname } from 'node:path';
 import { z } from 'zod';
-import { keepLargeBlocksMapped } from '@firesight/native';
-import { createLogger } from '@firesight/web/logger';
-import { DEFAULT_LISTEN, HubConfigError, startHub, type Hub } from '@firesight/web/server';
+import { DEFAULT_LISTEN } from '@firesight/web/default-listen';
+import type { Hub, HubOptions } from '@firesight/web/server';
 import {
 	defineOptions,
 	flagOption,
@@ -97,7 +96,7 @@ export function givenToken(values: ParsedOptions<typeof hubOptions>): string | u
 /** startHub's options from hubOptions' values. */
 export function hubAccess(
 	values: ParsedOptions<typeof hubOptions>,
-): Pick<Parameters<typeof startHub>[0], 'auth' | 'tls' | 'allowedHosts' | 'metricsPublic' | 'storage' | 'redactHeaders'> {
+): Pick<HubOptions, 'auth' | 'tls' | 'allowedHosts' | 'metricsPublic' | 'storage' | 'redactHeaders'> {
 	const cert = values['tls-cert'];
 	const key = values['tls-key'];
 	return {
@@ -116,10 +115,13 @@ export function hubAccess(
  * startHub after the checks that need the system (the listen name resolves, the data directory
  * can be written), with its expected failures (port taken, dashboard not built) as UserErrors.
  */
-export async function startHubForCli(
-	options: Parameters<typeof startHub>[0] & { listen: { host: string; port: number }; dataDir: string },
-): Promise<Hub> {
+export async function startHubForCli(options: HubOptions & { listen: { host: string; port: number }; dataDir: string }): Promise<Hub> {
 	await resolveListen(options.listen);
+	// The hub (its store, its dashboard) loads only now: a bad argument is told without waiting for it.
+	const [{ HubConfigError, startHub }, { keepLargeBlocksMapped }] = await Promise.all([
+		import('@firesight/web/server'),
+		import('@firesight/native'),
+	]);
 	// Without it, glibc's arenas keep the large blocks of ingest and storage once freed (tens of MiB).
 	keepLargeBlocksMapped();
 	// --store names its own place; a SQLite file's directory must be writable like --data's.
@@ -178,7 +180,7 @@ async function run(argv: string[]): Promise<number> {
 		console.log(`Connect a collector: firesight collector --hub ${hub.url} --token-file FILE (the token this hub was given)`);
 	}
 	await stop;
-	createLogger('hub').info('stopping');
+	(await import('@firesight/web/logger')).createLogger('hub').info('stopping');
 	await hub.close();
 	return 0;
 }

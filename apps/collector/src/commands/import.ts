@@ -1,7 +1,8 @@
 import { readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { defineOptions, quote, UsageError, UserError, type Command } from '../command.ts';
-import { DEFAULT_HUB_URL, hubError } from '../hub-client.ts';
+import { hubError } from '../hub-client.ts';
+import { DEFAULT_HUB_URL } from '../hub-url.ts';
 import { queryOptions } from './query-listing.ts';
 import { creator } from './share.ts';
 

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { limits } from '@firesight/protocol';
-import { parseStorageUrl } from '@firesight/store';
-import { normalizeHubUrl } from '../hub-client.ts';
+import { limits } from '@firesight/protocol/limits';
+import { parseStorageUrl } from '@firesight/store/storage-url';
+import { normalizeHubUrl } from '../hub-url.ts';
 
 /**
  * The zod schemas of option values the commands share. Each turns the text of one option into

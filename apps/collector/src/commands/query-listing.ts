@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineOptions, flagOption, textOption, type Environment } from '../command.ts';
-import { DEFAULT_HUB_URL } from '../hub-client.ts';
+import { DEFAULT_HUB_URL } from '../hub-url.ts';
 import { bearerToken, duration, formatDuration, name, queryHubUrl, wholeNumber } from './option-values.ts';
 
 /** The filters and output choice every listing `firesight query` subcommand takes. */

@@ -1,13 +1,12 @@
 import { z } from 'zod';
 import { MAX_PIDS, NativeError } from '@firesight/native';
-import { toFolded, toPprof, totalWeight } from '@firesight/profile';
 import { defineOptions, listOption, textOption, UsageError, UserError, type Command } from '../command.ts';
 import { progressLine } from '../progress-line.ts';
 import { untilSignal } from '../until-signal.ts';
 import { agentOptions } from './agent-options.ts';
 import { choice, duration, filePath, outputFormat, wholeNumber } from './option-values.ts';
 import { openOutput } from './output-file.ts';
-import { Recording } from './recording.ts';
+import type { Recording } from './recording.ts';
 
 const usage = `Usage: firesight record [--pid PID]... [--duration SECONDS] [--frequency HZ]
                         [--unwind fp|dwarf|auto] [--format pprof|folded] [--output FILE]
@@ -54,6 +53,8 @@ async function run(argv: string[]): Promise<number> {
 		}
 	}
 	const output = args.output === undefined ? undefined : openOutput(args.output);
+	// Loaded once the arguments are good, so that a mistake is told without waiting for them.
+	const [{ Recording }, { toFolded, toPprof, totalWeight }] = await Promise.all([import('./recording.ts'), import('@firesight/profile')]);
 	try {
 		const progress = progressLine(process.stderr);
 		let started = Date.now();

@@ -1,7 +1,8 @@
 import { hostname, userInfo } from 'node:os';
 import { z } from 'zod';
 import { defineOptions, listOption, quote, textOption, UsageError, type Command } from '../command.ts';
-import { callHub, createHubClient, DEFAULT_HUB_URL } from '../hub-client.ts';
+import { callHub, createHubClient } from '../hub-client.ts';
+import { DEFAULT_HUB_URL } from '../hub-url.ts';
 import { name, wholeNumber } from './option-values.ts';
 import { queryOptions } from './query-listing.ts';
 

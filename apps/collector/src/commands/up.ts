@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { NativeError } from '@firesight/native';
 import { createLogger } from '@firesight/web/logger';
-import { DEFAULT_LISTEN } from '@firesight/web/server';
+import { DEFAULT_LISTEN } from '@firesight/web/default-listen';
 import { defineOptions, UserError, type Command } from '../command.ts';
-import { startCollector } from '../collector-agent.ts';
 import { untilSignal } from '../until-signal.ts';
 import { agentOptions, agentOptionsUsage } from './agent-options.ts';
 import { givenToken, hubAccess, hubAccessUsage, hubOptions, hubOptionsAcross, startHubForCli } from './hub.ts';
@@ -46,6 +45,7 @@ export const up: Command = {
 			...(givenToken(args) === undefined ? { auth: false } : {}),
 			...hubAccess(args),
 		});
+		const { startCollector } = await import('../collector-agent.ts');
 		let agent;
 		try {
 			agent = startCollector({ hub: hub.url, token, frequency, unwind: args.unwind, windowMs, captureBodies: args['capture-bodies'] });

@@ -6,7 +6,6 @@ import { MappingTracker, type UnwindTarget, type UnwindTrackerCounters } from '.
 import { TableBuilder } from './table-builder.ts';
 
 /** How user stacks are walked: `--unwind fp|dwarf|auto`. */
-export const UNWIND_MODES = ['fp', 'dwarf', 'auto'] as const satisfies readonly UnwindMode[];
 export type { UnwindMode };
 
 /** How often new processes are looked for between drains (a sample's worth at 97 Hz and less). */
