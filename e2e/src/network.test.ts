@@ -100,7 +100,7 @@ test('a lossy transfer shows on the Network page and in query retransmits with t
 		table inet lossy {
 			chain input {
 				type filter hook input priority 0; policy accept;
-				tcp dport ${PORT} meta length > 200 numgen random mod 100 < 10 drop
+				tcp dport ${PORT} meta length > 200 numgen random mod 100 < 20 drop
 			}
 		}`,
 	);
@@ -118,7 +118,22 @@ test('a lossy transfer shows on the Network page and in query retransmits with t
 	const rowSelector = `[data-testid^="connection-row-${pid}-${PORT}-"]`;
 
 	// (a) The row appears, owned by the sender, with the peer; how fast is bench/live-latency.ts's business.
-	await page.locator(rowSelector).first().waitFor();
+	await page
+		.locator(rowSelector)
+		.first()
+		.waitFor()
+		.catch(async (err: unknown) => {
+			// What the page showed instead, to tell a missing row from a page that stopped updating.
+			const shot = await screenshot(page, 'network-no-row');
+			const shown = await page
+				.locator('[data-testid^="connection-row-"]')
+				.evaluateAll((rows) => rows.map((r) => r.getAttribute('data-testid')));
+			t.diagnostic(
+				`no row for pid ${pid} (screenshot ${shot}); rows shown: ${shown.join(' ')}; page errors: ${pageErrors.join(' | ') || 'none'}`,
+			);
+			t.diagnostic(`firesight up output so far:\n${up?.output().slice(-4000)}`);
+			throw err;
+		});
 	const seenAfter = Date.now() - startedAt;
 	const row = page.locator(rowSelector).first();
 	assert.match((await row.textContent()) ?? '', /node/);
