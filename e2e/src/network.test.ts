@@ -57,6 +57,17 @@ before(async () => {
 		30_000,
 		200,
 	);
+	// The hub answers before its collector runs: a connection made before TCP tracing attached has
+	// no owner (its connect() went unseen), and the page would list it under no pid.
+	await waitFor(
+		"the collector's TCP tracing attached",
+		async () => {
+			const hosts = (await (await fetch(`${base}/trpc/hosts.list`)).json()) as { result: { data: { features?: { running: string[] } }[] } };
+			return hosts.result.data.some((h) => h.features?.running.includes('tcp')) ? true : null;
+		},
+		60_000,
+		200,
+	);
 });
 
 after(async () => {

@@ -38,6 +38,8 @@ export const up: Command = {
 		// Without a token of the user's, one is made for the collector and never shown: no browser
 		// could log in with it, so the hub keeps auth off, which it allows on loopback only.
 		const token = givenToken(args) ?? randomBytes(24).toString('base64url');
+		// Loaded while the hub starts, so that the collector starts as soon as the hub answers.
+		const agentModule = import('../collector-agent.ts');
 		const hub = await startHubForCli({
 			listen: args.listen,
 			dataDir: args.data,
@@ -45,7 +47,7 @@ export const up: Command = {
 			...(givenToken(args) === undefined ? { auth: false } : {}),
 			...hubAccess(args),
 		});
-		const { startCollector } = await import('../collector-agent.ts');
+		const { startCollector } = await agentModule;
 		let agent;
 		try {
 			agent = startCollector({ hub: hub.url, token, frequency, unwind: args.unwind, windowMs, captureBodies: args['capture-bodies'] });
