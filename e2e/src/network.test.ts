@@ -19,7 +19,7 @@ import { bpfSkip } from '@firesight/testing/bpf-test-gate';
 import { createNetnsPair, netnsUnavailableReason, waitForOutput, type NetnsPair } from '@firesight/testing/netns';
 import { SINK_SCRIPT, SOURCE_SCRIPT } from '@firesight/testing/tcp-peers';
 import { launchChromium } from './browser.ts';
-import { FatalError, firesightBin, freePort, healthy, screenshot, startUp, waitFor, type UpProcess } from './support.ts';
+import { FatalError, firesightBin, freePort, healthy, hostsList, screenshot, startUp, waitFor, type UpProcess } from './support.ts';
 
 const PORT = 5201;
 const BYTES = 4 << 20;
@@ -62,8 +62,8 @@ before(async () => {
 	await waitFor(
 		"the collector's TCP tracing attached",
 		async () => {
-			const hosts = (await (await fetch(`${base}/trpc/hosts.list`)).json()) as { result: { data: { features?: { running: string[] } }[] } };
-			return hosts.result.data.some((h) => h.features?.running.includes('tcp')) ? true : null;
+			const hosts = await hostsList(base);
+			return hosts.some((h) => h.features?.running.includes('tcp')) ? true : null;
 		},
 		60_000,
 		200,
@@ -206,11 +206,11 @@ test('a lossy transfer shows on the Network page and in query retransmits with t
 	await page.locator('[data-testid="chart-processes"]').waitFor();
 	await screenshot(page, 'network-chart');
 	// Nothing lost on the way from the kernel: the tracer's loss counters reach the hub as drops.
-	const hosts = (await (await fetch(`${base}/trpc/hosts.list`)).json()) as { result: { data: Array<{ drops: Record<string, number> }> } };
-	const tcpDrops = Object.fromEntries(Object.entries(hosts.result.data[0]?.drops ?? {}).filter(([k]) => k.startsWith('tcp.')));
+	const hosts = await hostsList(base);
+	const tcpDrops = Object.fromEntries(Object.entries(hosts[0]?.drops ?? {}).filter(([k]) => k.startsWith('tcp.')));
 	assert.ok('tcp.ringBufferFull' in tcpDrops, `tcp drop counters reported: ${JSON.stringify(tcpDrops)}`);
 	assert.equal(tcpDrops['tcp.ringBufferFull'], 0);
 	assert.equal(tcpDrops['tcp.eventsDropped'], 0);
-	t.diagnostic(`tcp drops ${JSON.stringify(tcpDrops)}; all drops ${JSON.stringify(hosts.result.data[0]?.drops)}`);
+	t.diagnostic(`tcp drops ${JSON.stringify(tcpDrops)}; all drops ${JSON.stringify(hosts[0]?.drops)}`);
 	t.diagnostic(`row after ${seenAfter} ms; kernel TcpRetransSegs delta ${kernelDelta}, page ${shown}, query ${String(stored.retransmits)}`);
 });

@@ -16,7 +16,7 @@ import type { Browser, Page, Response } from 'playwright-core';
 import { bpfSkip } from '@firesight/testing/bpf-test-gate';
 import { launchChromium } from './browser.ts';
 import { drawnFrames, frameColor, framePoint, isColor, MATCH_COLOR, paintedFlame } from './flame-frames.ts';
-import { freePort, screenshot, startUpHealthy, waitFor, type UpProcess } from './support.ts';
+import { freePort, hostsList, screenshot, startUpHealthy, waitFor, type UpProcess } from './support.ts';
 
 const skip = bpfSkip();
 
@@ -128,8 +128,7 @@ after(async () => {
  * when it starts before its end), so a window stored later is in no range the test reads.
  */
 async function settled(): Promise<number> {
-	const answer = (await (await fetch(`${base()}/trpc/hosts.list`)).json()) as { result: { data: { lastMs: number | null }[] } };
-	return Math.max(0, ...answer.result.data.map((h) => h.lastMs ?? 0));
+	return Math.max(0, ...(await hostsList(base())).map((h) => h.lastMs ?? 0));
 }
 
 test('the table, the search share and the graph agree, with what is too narrow to draw in grey remainders', { skip }, async () => {

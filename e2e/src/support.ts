@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { HostStatus } from '@firesight/protocol';
 import type { Page } from 'playwright-core';
 
 export const RESULTS_DIR = fileURLToPath(new URL('../test-results', import.meta.url));
@@ -43,6 +44,15 @@ export async function waitFor<T>(
 			throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
 		await new Promise((r) => setTimeout(r, everyMs));
 	}
+}
+
+/** The hub's hosts as its `hosts.list` answers (the api's HostInfo, with the fields read here). */
+export type ListedHost = HostStatus & { lastMs: number | null };
+
+export async function hostsList(base: string): Promise<ListedHost[]> {
+	const response = await fetch(`${base}/trpc/hosts.list`);
+	if (!response.ok) throw new Error(`hosts.list answered ${response.status}`);
+	return ((await response.json()) as { result: { data: ListedHost[] } }).result.data;
 }
 
 export async function healthy(base: string): Promise<boolean> {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_LISTEN } from '@firesight/web/default-listen';
+import { createLogger } from '@firesight/web/logger';
 import type { Hub, HubOptions } from '@firesight/web/server';
 import {
 	defineOptions,
@@ -180,7 +181,7 @@ async function run(argv: string[]): Promise<number> {
 		console.log(`Connect a collector: firesight collector --hub ${hub.url} --token-file FILE (the token this hub was given)`);
 	}
 	await stop;
-	(await import('@firesight/web/logger')).createLogger('hub').info('stopping');
+	createLogger('hub').info('stopping');
 	await hub.close();
 	return 0;
 }
