@@ -192,10 +192,16 @@ struct walk_state {
 	__u64 bp;
 	__u64 r11; /* r11, as r11_known says */
 	__u64 rax; /* rax, as rax_known says */
+	/*
+	 * rbx while rbx_known: the leaf's own, and in each caller what the rules of the frames below
+	 * it say their function saved (rbx is callee-saved: where no rule says, the callee left it).
+	 */
+	__u64 rbx;
 	/* Where the walk started: what a deferred copy of the sample starts from. */
 	__u64 pc0;
 	__u64 sp0;
 	__u64 bp0;
+	__u64 rbx0;
 	/*
 	 * Pending uretprobes: the trampoline address they put in place of return addresses, and the
 	 * next of the task's return instances (struct return_instance *), which hold the real ones;
@@ -237,7 +243,9 @@ struct walk_state {
 	 */
 	__u8 no_tables;
 	__u8 rax_known; /* what rax holds (REG_UNKNOWN, REG_OWN, REG_CALLEE) */
-	__u8 __pad[4];
+	__u8 rbx_known;
+	__u8 rbx_known0; /* rbx_known where the walk started */
+	__u8 __pad[2];
 };
 
 /* walk_scratch's slots: a sample's walk, and a replay's (which a sample may interrupt). */
@@ -518,6 +526,7 @@ static __always_inline long fp_step(struct walk_state *st)
 	st->reliable = 0;
 	st->r11_known = REG_UNKNOWN;
 	st->rax_known = REG_UNKNOWN;
+	st->rbx_known = 0; /* a function without a table may have saved it anywhere */
 	return 0;
 }
 
@@ -541,7 +550,26 @@ static __always_inline long signal_step(struct walk_state *st)
 	st->reliable = 1;
 	st->r11_known = REG_UNKNOWN; /* it is in the signal frame, but no rule here needs it */
 	st->rax_known = REG_UNKNOWN;
+	st->rbx = regs[1];
+	st->rbx_known = 1;
 	return 0;
+}
+
+/*
+ * The caller's value of a callee-saved register (rbp, rbx) its rule saves at cfa + off, where the
+ * frame's own is `cur`: 0 when read from the stack, 1 when the slot was popped, negative when it
+ * cannot be read. A slot below the stack pointer was popped: an epilogue's CFI keeps naming it
+ * until the return, but the register holds the saved value again. (The memory does too, in the
+ * task, but a replay's copy of the stack starts at the stack pointer.)
+ */
+static __always_inline long read_saved(struct walk_state *st, __u64 cfa, __s16 off, __u64 cur,
+				       __u64 *out)
+{
+	if (cfa + (__s64)off < st->sp) {
+		*out = cur;
+		return 1;
+	}
+	return stack_read(st, out, sizeof(*out), cfa + (__s64)off);
 }
 
 /* Walks on with frame pointers in 'auto' mode; stops and counts in 'dwarf' mode. */
@@ -551,8 +579,9 @@ static __always_inline long no_rule(struct walk_state *st, __u32 counter)
 		return walk_stop(st, counter);
 	/*
 	 * A function whose rule the walker cannot evaluate has a frame: a zero bp there ends no
-	 * chain, it is a register put to other use (as in ld.so's lazy-binding resolver, under a
-	 * program without frame pointers), so the stack is cut, counted as frame pointers lost.
+	 * chain, it is a register put to other use (as in ld.so's lazy-binding resolver where rbx is
+	 * not known, under a program without frame pointers), so the stack is cut, counted as frame
+	 * pointers lost.
 	 */
 	if (counter == PROFILE_UNWIND_RULE_UNSUPPORTED && !st->bp)
 		return walk_stop(st, PROFILE_UNWIND_FRAME_POINTER_LOST);
@@ -602,11 +631,14 @@ static long walk_step(__u32 i, void *slot)
 	struct unwind_mapping *m;
 	struct unwind_file *file;
 	struct unwind_rule *rule;
-	__u64 pc, cfa, ra, bp, fid, rel;
-	bool gap, callee_reg = false;
+	__u64 pc, cfa, ra, bp, rbx, fid, rel;
+	bool gap, callee_reg = false, rbx_known;
+	long saved;
 
 	if (!st)
 		return 1;
+	rbx = st->rbx;
+	rbx_known = st->rbx_known;
 	nr = st->stack.nr;
 	if (nr >= UNWIND_MAX_DEPTH)
 		return walk_stop(st, PROFILE_UNWIND_TOO_DEEP);
@@ -697,6 +729,11 @@ static long walk_step(__u32 i, void *slot)
 			return walk_stop(st, PROFILE_UNWIND_READ_FAULT);
 		cfa += 8;
 		break;
+	case UNWIND_CFA_RBX:
+		if (!st->rbx_known)
+			return no_rule(st, PROFILE_UNWIND_RULE_UNSUPPORTED);
+		cfa = st->rbx + (__s64)rule->cfa_offset;
+		break;
 	case UNWIND_CFA_GAP:
 		/*
 		 * glibc's clone3 and clone end their unwind info at the syscall on purpose: the new
@@ -724,25 +761,28 @@ static long walk_step(__u32 i, void *slot)
 	if (stack_read(st, &ra, sizeof(ra), cfa + (__s64)rule->ra_offset))
 		return walk_stop(st, PROFILE_UNWIND_READ_FAULT);
 	switch (rule->rbp_kind) {
-	case UNWIND_RBP_UNCHANGED:
+	case UNWIND_SAVED_UNCHANGED:
 		bp = st->bp;
 		break;
-	case UNWIND_RBP_OFFSET:
-		/*
-		 * A slot below the stack pointer was popped: an epilogue's CFI keeps naming it until
-		 * the return, but rbp holds the saved value again. (The memory does too, in the task,
-		 * but a replay's copy of the stack starts at the stack pointer.)
-		 */
-		if (cfa + (__s64)rule->rbp_offset < st->sp)
-			bp = st->bp;
-		else if (stack_read(st, &bp, sizeof(bp), cfa + (__s64)rule->rbp_offset))
+	case UNWIND_SAVED_OFFSET:
+		if (read_saved(st, cfa, rule->rbp_offset, st->bp, &bp) < 0)
 			return walk_stop(st, PROFILE_UNWIND_READ_FAULT);
 		break;
-	case UNWIND_RBP_UNDEFINED:
+	case UNWIND_SAVED_UNDEFINED:
 		bp = 0;
 		break;
 	default:
 		return no_rule(st, PROFILE_UNWIND_RULE_UNSUPPORTED);
+	}
+	/* Only a CFA in rbx needs it: where it cannot be had, it is unknown, and the walk goes on. */
+	if (rule->rbx_kind == UNWIND_SAVED_OFFSET) {
+		saved = read_saved(st, cfa, rule->rbx_offset, st->rbx, &rbx);
+		if (saved == 0)
+			rbx_known = true;
+		else if (saved < 0)
+			rbx_known = false;
+	} else if (rule->rbx_kind != UNWIND_SAVED_UNCHANGED) {
+		rbx_known = false;
 	}
 caller:
 	if (!real_return(st, &ra))
@@ -757,6 +797,8 @@ caller:
 	st->pc = ra;
 	st->sp = cfa;
 	st->bp = bp;
+	st->rbx = rbx;
+	st->rbx_known = rbx_known;
 	st->exact_pc = 0;
 	st->reliable = 1;
 	st->pending = 0;
@@ -1006,15 +1048,17 @@ static __always_inline void uprobe_state(struct walk_state *st, struct task_stru
 }
 
 /*
- * The state a walk starts in, once its registers (pc, sp, bp, r11) and uprobe state are set: one
- * place for a sample and a replay, so the two walks of one sample cannot start apart. The start
- * is kept (pc0...) for a sample deferred later.
+ * The state a walk starts in, once its registers (pc, sp, bp, r11, rax, rbx) and uprobe state are
+ * set: one place for a sample and a replay, so the two walks of one sample cannot start apart.
+ * The start is kept (pc0...) for a sample deferred later.
  */
 static __always_inline void walk_reset(struct walk_state *st, __u32 tgid, __u32 buf, bool replay)
 {
 	st->pc0 = st->pc;
 	st->sp0 = st->sp;
 	st->bp0 = st->bp;
+	st->rbx0 = st->rbx;
+	st->rbx_known0 = st->rbx_known;
 	st->r11_known0 = st->r11_known;
 	st->rax_known0 = st->rax_known;
 	st->return_instance0 = st->return_instance;
@@ -1064,6 +1108,7 @@ static __always_inline __s32 walk_user(struct bpf_perf_event_data *ctx, __u32 bu
 		st->bp = ctx->regs.bp;
 		st->r11 = ctx->regs.r11;
 		st->rax = ctx->regs.ax;
+		st->rbx = ctx->regs.bx;
 	} else {
 		regs = (struct pt_regs *)bpf_task_pt_regs(task);
 		st->pc = BPF_CORE_READ(regs, ip);
@@ -1071,9 +1116,11 @@ static __always_inline __s32 walk_user(struct bpf_perf_event_data *ctx, __u32 bu
 		st->bp = BPF_CORE_READ(regs, bp);
 		st->r11 = BPF_CORE_READ(regs, r11);
 		st->rax = BPF_CORE_READ(regs, ax);
+		st->rbx = BPF_CORE_READ(regs, bx);
 	}
 	st->r11_known = REG_OWN;
 	st->rax_known = REG_OWN;
+	st->rbx_known = 1;
 	uprobe_state(st, task, !user_mode);
 	walk_reset(st, bpf_get_current_pid_tgid() >> 32, buf, false);
 	if (!bpf_map_lookup_elem(&unwind_procs, &st->tgid)) {
@@ -1111,6 +1158,8 @@ static __always_inline bool defer_sample(struct bpf_perf_event_data *ctx, struct
 	rec->r11_known = st->r11_known0;
 	rec->rax = st->rax;
 	rec->rax_known = st->rax_known0;
+	rec->rbx = st->rbx0;
+	rec->rbx_known = st->rbx_known0;
 	rec->pid = key->pid;
 	rec->request_id = key->request_id;
 	__builtin_memcpy(rec->comm, key->comm, sizeof(rec->comm));
@@ -1274,6 +1323,8 @@ int replay_deferred(void *ctx)
 	st->r11_known = rp->rec.r11_known != 0;
 	st->rax = rp->rec.rax;
 	st->rax_known = rp->rec.rax_known != 0;
+	st->rbx = rp->rec.rbx;
+	st->rbx_known = rp->rec.rbx_known != 0;
 	/* The task's return instances are gone by now: the copy holds their real return addresses. */
 	st->uretprobe_trampoline = rp->rec.uretprobe_trampoline;
 	st->return_instance = 0;

@@ -163,9 +163,12 @@ struct profile_deferred {
 	 */
 	__u32 exec_seq;
 	__u64 rax; /* the interrupted rax, when rax_known */
+	__u64 rbx; /* the interrupted rbx, when rbx_known */
+	__u32 rbx_known;
+	__u32 reserved;
 	__u8 stack[PROFILE_DEFER_STACK_BYTES];
 };
-FS_STATIC_ASSERT(sizeof(struct profile_deferred) == 72 + 8 * PROFILE_MAX_STACK_DEPTH + 24 +
+FS_STATIC_ASSERT(sizeof(struct profile_deferred) == 72 + 8 * PROFILE_MAX_STACK_DEPTH + 40 +
 							    8 * PROFILE_DEFER_URETPROBES +
 							    PROFILE_DEFER_STACK_BYTES,
 		 "profile_deferred layout is shared with TypeScript");

@@ -62,14 +62,16 @@ enum unwind_cfa_kind {
 	UNWIND_CFA_RAX = 6, /* as r11 */
 	/* CFA = *(rsp + cfa_offset) + 8: an entry rsp saved on the stack. */
 	UNWIND_CFA_RSP_DEREF = 7,
+	/* rbx is known in the leaf, and in callers from where their callees saved it */
+	UNWIND_CFA_RBX = 8,
 };
 
-/* Caller's rbp, as RbpKind. */
-enum unwind_rbp_kind {
-	UNWIND_RBP_UNCHANGED = 0,
-	UNWIND_RBP_OFFSET = 1,
-	UNWIND_RBP_UNDEFINED = 2,
-	UNWIND_RBP_UNSUPPORTED = 3,
+/* Where the caller's rbp or rbx is, as SavedKind. */
+enum unwind_saved_kind {
+	UNWIND_SAVED_UNCHANGED = 0,
+	UNWIND_SAVED_OFFSET = 1,
+	UNWIND_SAVED_UNDEFINED = 2,
+	UNWIND_SAVED_UNSUPPORTED = 3,
 };
 
 /* Return address, as RaKind. */
@@ -81,7 +83,7 @@ enum unwind_ra_kind {
 
 #define UNWIND_RULE_SIGNAL_FRAME 0x1
 
-/* One rule: the 12-byte record of packages/unwind's table layout, unchanged. */
+/* One rule: the 16-byte record of packages/unwind's table layout, unchanged. */
 struct unwind_rule {
 	__s32 cfa_offset;
 	__s16 rbp_offset;
@@ -90,8 +92,11 @@ struct unwind_rule {
 	__u8 rbp_kind;
 	__u8 ra_kind;
 	__u8 flags; /* bit 0: signal frame; bits 4-7: PLT threshold */
+	__s16 rbx_offset;
+	__u8 rbx_kind;
+	__u8 reserved;
 };
-FS_STATIC_ASSERT(sizeof(struct unwind_rule) == 12, "unwind_rule layout is shared with TypeScript");
+FS_STATIC_ASSERT(sizeof(struct unwind_rule) == 16, "unwind_rule layout is shared with TypeScript");
 
 /*
  * One row of the rows map: from file virtual address base + pc on, the rule at `rule` (an index

@@ -139,7 +139,7 @@ export function decodeUnmapped(buf: ArrayBuffer): { unmappedPids: number[]; want
 }
 
 /** struct profile_deferred in bpf/profile.h: the bytes before its stack copy. */
-export const PROFILE_DEFERRED_HEAD_SIZE = 72 + 8 * 127 + 24 + 8 * 4;
+export const PROFILE_DEFERRED_HEAD_SIZE = 72 + 8 * 127 + 40 + 8 * 4;
 export const PROFILE_DEFER_STACK_BYTES = 65536;
 
 /** A sample copied for a later walk (bpf/profile.h's struct profile_deferred, its stack cut to what was read). */

@@ -53,7 +53,7 @@ constexpr __u32 kDeferredRingBytes = 8u << 20;
 constexpr size_t kDeferredHead = offsetof(struct profile_deferred, stack);
 
 // The serialized table of packages/unwind (see unwind-table.ts): header, then u32 pcs, u16 rule
-// indexes, padding to 4, then 12-byte rules. TypeScript checked its structure before.
+// indexes, padding to 4, then 16-byte rules. TypeScript checked its structure before.
 constexpr size_t kTableHeader = 32;
 
 struct SkeletonDeleter {
@@ -354,7 +354,7 @@ public:
 		memcpy(&file.base, p + 16, 8);
 		size_t idx_at = kTableHeader + 4 * (size_t)n;
 		size_t rules_at = idx_at + ((2 * (size_t)n + 3) & ~(size_t)3);
-		if (len != rules_at + 12 * (size_t)r)
+		if (len != rules_at + sizeof(struct unwind_rule) * (size_t)r)
 			throw NativeError(env, "unwind table", EINVAL);
 		if (!AllocFile(n, r, &file))
 			return Napi::Boolean::New(env, false);
@@ -596,7 +596,7 @@ private:
 				env, "the profiler walks frame pointers only (unwind 'fp')");
 	}
 
-	// The rules at their range: each 12-byte record as it is. Main thread.
+	// The rules at their range: each record as it is (struct unwind_rule). Main thread.
 	int WriteRules(const uint8_t *src, const struct unwind_file &file)
 	{
 		int fd = bpf_map__fd(skel_->maps.unwind_rules);
@@ -608,7 +608,8 @@ private:
 			values.resize(count);
 			for (__u32 j = 0; j < count; j++) {
 				keys[j] = file.rule_start + i + j;
-				memcpy(&values[j], src + 12 * (size_t)(i + j), sizeof(values[j]));
+				memcpy(&values[j], src + sizeof(values[j]) * (size_t)(i + j),
+				       sizeof(values[j]));
 			}
 			LIBBPF_OPTS(bpf_map_batch_opts, opts);
 			if (bpf_map_update_batch(fd, keys.data(), values.data(), &count, &opts))

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { goldenMain, toArrayBuffer } from '@firesight/testing/golden-c';
 import { encodeMappings, checkUnwindTable, UNWIND_MAPPING_SIZE, UNWIND_MAX_MAPPINGS, type UnwindMapping } from './unwind-records.ts';
 import { decodePids, decodeUnmapped } from './profile-records.ts';
-import { buildElfUnwindTable, HEADER_SIZE, RULE_SIZE } from '@firesight/unwind';
+import { buildElfUnwindTable, CfaKind, HEADER_SIZE, RULE_SIZE, SavedKind } from '@firesight/unwind';
 
 /** Compiles a main() against bpf/unwind.h and returns what it writes: the golden bytes come from the C compiler. */
 const cBytes = (body: string) => goldenMain('unwind.h', body);
@@ -66,17 +67,29 @@ test('bad mappings are refused in one line', () => {
 	assert.throws(() => encodeMappings([m, { ...m, start: 0x1800n, end: 0x2800n }]), /overlap/);
 });
 
-test("a table's 12-byte rules are struct unwind_rule as C lays it out, field by field", () => {
-	// A real table: the addon copies these records into the rules map as they are.
-	const { table } = buildElfUnwindTable(process.execPath);
+test("a table's 16-byte rules are struct unwind_rule as C lays it out, field by field", () => {
+	// A real table: the addon copies these records into the rules map as they are. ld.so's has a
+	// CFA in rbx (the lazy-binding resolver) and rules that save rbx.
+	const ldSo = /\s(\/\S*\/ld-linux-x86-64\.so\.2)$/m.exec(readFileSync('/proc/self/maps', 'utf8'))?.[1];
+	assert.ok(ldSo !== undefined, 'ld.so is mapped into this process');
+	const { table } = buildElfUnwindTable(ldSo);
 	const rulesAt = table.bytes.byteLength - table.ruleCount * RULE_SIZE;
-	const picks = [0, 1, Math.floor(table.ruleCount / 2), table.ruleCount - 1];
+	const all = Array.from({ length: table.ruleCount }, (_, k) => table.ruleAt(k));
+	const picks = [
+		0,
+		all.findIndex((r) => r.cfa === CfaKind.rbx),
+		all.findIndex((r) => r.rbx === SavedKind.offset),
+		Math.floor(table.ruleCount / 2),
+		table.ruleCount - 1,
+	];
+	assert.ok(!picks.includes(-1), 'a CFA in rbx and a saved rbx among the rules');
 	const body = picks
 		.map((k, i) => {
 			const r = table.ruleAt(k);
 			const flags = (r.signalFrame ? 1 : 0) | (r.pltThreshold << 4);
 			return `r[${i}].cfa_offset = ${r.cfaOffset}; r[${i}].rbp_offset = ${r.rbpOffset}; r[${i}].ra_offset = ${r.raOffset};
-				r[${i}].cfa_kind = ${r.cfa}; r[${i}].rbp_kind = ${r.rbp}; r[${i}].ra_kind = ${r.ra}; r[${i}].flags = ${flags};`;
+				r[${i}].cfa_kind = ${r.cfa}; r[${i}].rbp_kind = ${r.rbp}; r[${i}].ra_kind = ${r.ra}; r[${i}].flags = ${flags};
+				r[${i}].rbx_offset = ${r.rbxOffset}; r[${i}].rbx_kind = ${r.rbx};`;
 		})
 		.join('\n');
 	const bytes = cBytes(`struct unwind_rule r[${picks.length}]; memset(r, 0, sizeof(r));\n${body}\ndump(r, sizeof(r));`);

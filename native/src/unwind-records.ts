@@ -60,10 +60,13 @@ export function encodeMappings(mappings: readonly UnwindMapping[]): { bytes: Uin
 }
 
 const TABLE_MAGIC = 0x57555346;
-/** packages/unwind's layout version: 2 added the r11 CFA rule, 3 the rax one, 4 the saved-rsp one. */
-const TABLE_VERSION = 4;
+/**
+ * packages/unwind's layout version: 2 added the r11 CFA rule, 3 the rax one, 4 the saved-rsp one,
+ * 5 the rbx one and where rbx is saved.
+ */
+const TABLE_VERSION = 5;
 const TABLE_HEADER_SIZE = 32;
-const RULE_SIZE = 12;
+const RULE_SIZE = 16;
 
 /** Where the addon finds a serialized table's parts; throws one line when the bytes are not one. */
 export function checkUnwindTable(table: Uint8Array): { rows: number; rules: number } {

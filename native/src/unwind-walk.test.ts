@@ -9,7 +9,7 @@ import { test, type TestContext } from 'node:test';
 import { ElfFile, FileSource, parseMaps, textSegmentFor } from '@firesight/symbolize';
 import { skipUnlessBpf } from '@firesight/testing/bpf-test-gate';
 import { fixturesDir, startWorkload } from '@firesight/testing/workloads';
-import { buildElfUnwindTable, TABLE_VERSION } from '@firesight/unwind';
+import { buildElfUnwindTable, RULE_SIZE, TABLE_VERSION } from '@firesight/unwind';
 import { NativeError } from './native-error.ts';
 import { Profiler, type UnwindMapping, type UnwindMode } from './profiler.ts';
 
@@ -222,7 +222,7 @@ test('a stack deeper than the walker goes keeps its 127 innermost frames and cou
  * cfaKind 4 the rule is one the walker cannot evaluate (a DWARF expression).
  */
 function standingStillTable(cfaKind = 1): Uint8Array {
-	const bytes = new Uint8Array(32 + 2 * 4 + 2 * 2 + 2 * 12);
+	const bytes = new Uint8Array(32 + 2 * 4 + 2 * 2 + 2 * RULE_SIZE);
 	const v = new DataView(bytes.buffer);
 	v.setUint32(0, 0x57555346, true); // "FSUW"
 	v.setUint16(4, TABLE_VERSION, true);
@@ -234,7 +234,7 @@ function standingStillTable(cfaKind = 1): Uint8Array {
 	const rule0 = 32 + 8 + 4;
 	v.setInt16(rule0 + 6, -8, true);
 	v.setUint8(rule0 + 8, cfaKind); // 1: CFA from rsp
-	v.setUint8(rule0 + 12 + 10, 2); // the gap's return address: unsupported
+	v.setUint8(rule0 + RULE_SIZE + 10, 2); // the gap's return address: unsupported
 	return bytes;
 }
 

@@ -69,15 +69,16 @@ export function buildTable(sources: readonly CfiSource[], options: BuildTableOpt
 	const pcs: number[] = [];
 	const ruleIndex: number[] = [];
 	const rules: UnwindRule[] = [];
-	// Interned by cfaOffset, then by every other field packed into one number (44 bits).
+	// Interned by cfaOffset and rbx's rule (50 bits), then by every other field (45 bits).
 	const interned = new Map<number, Map<number, number>>();
 	let lastRule: UnwindRule | undefined;
 	const push = (pc: number, rule: UnwindRule) => {
 		if (lastRule !== undefined && sameRule(lastRule, rule)) return;
-		let byRest = interned.get(rule.cfaOffset);
+		const first = packFirst(rule);
+		let byRest = interned.get(first);
 		if (byRest === undefined) {
 			byRest = new Map();
-			interned.set(rule.cfaOffset, byRest);
+			interned.set(first, byRest);
 		}
 		const rest = packRest(rule);
 		let k = byRest.get(rest);
@@ -142,8 +143,13 @@ function insideAny(ranges: readonly (readonly [number, number])[], begin: number
 	return false;
 }
 
-/** Every field of a rule but cfaOffset as one exact number: 16 + 16 + 3 + 2 + 2 + 1 + 4 bits. */
+/** A rule's cfaOffset and rbx rule as one exact number: 32 + 16 + 2 bits. */
+function packFirst(r: UnwindRule): number {
+	return ((r.cfaOffset + 0x8000_0000) * 0x10000 + (r.rbxOffset + 0x8000)) * 4 + r.rbx;
+}
+
+/** Every other field of a rule as one exact number: 16 + 16 + 4 + 2 + 2 + 1 + 4 bits. */
 function packRest(r: UnwindRule): number {
 	const kinds = ((r.cfa * 4 + r.rbp) * 4 + r.ra) * 2 + (r.signalFrame ? 1 : 0);
-	return (((r.rbpOffset + 0x8000) * 0x10000 + (r.raOffset + 0x8000)) * 256 + kinds) * 16 + (r.pltThreshold & 0xf);
+	return (((r.rbpOffset + 0x8000) * 0x10000 + (r.raOffset + 0x8000)) * 512 + kinds) * 16 + (r.pltThreshold & 0xf);
 }

@@ -1,7 +1,7 @@
 import { ByteReader } from './byte-reader.ts';
 import type { Cie, Fde } from './cfi-entries.ts';
 import { readEncoded, type PointerBases } from './pointer-encoding.ts';
-import { CfaKind, RaKind, RbpKind, type UnwindRule } from './unwind-rule.ts';
+import { CfaKind, RaKind, SavedKind, type UnwindRule } from './unwind-rule.ts';
 import { UnwindError } from './unwind-error.ts';
 
 /** DWARF register numbers on x86-64 (System V psABI, figure 3.36). */
@@ -9,6 +9,7 @@ export const REG_RBP = 6;
 export const REG_RSP = 7;
 export const REG_R11 = 11;
 export const REG_RAX = 0;
+export const REG_RBX = 3;
 export const REG_RIP = 16;
 
 /** Register rules as DWARF states them; reduced to an `UnwindRule` only when a row is emitted. */
@@ -27,6 +28,8 @@ interface State {
 	cfaExpr: Uint8Array | null;
 	rbp: number;
 	rbpOffset: number;
+	rbx: number;
+	rbxOffset: number;
 	ra: number;
 	raOffset: number;
 }
@@ -66,7 +69,7 @@ export function runCfaProgram(fde: Fde, bases: PointerBases): FdeRows {
 }
 
 function emptyState(): State {
-	return { cfaReg: REG_RSP, cfaOffset: 0, cfaExpr: null, rbp: R_UNSET, rbpOffset: 0, ra: R_UNSET, raOffset: 0 };
+	return { cfaReg: REG_RSP, cfaOffset: 0, cfaExpr: null, rbp: R_UNSET, rbpOffset: 0, rbx: R_UNSET, rbxOffset: 0, ra: R_UNSET, raOffset: 0 };
 }
 
 function execute(
@@ -122,6 +125,11 @@ class CfaMachine {
 			this.s.rbpOffset = off;
 			this.dirty = true;
 		}
+		if (reg === REG_RBX) {
+			this.s.rbx = kind;
+			this.s.rbxOffset = off;
+			this.dirty = true;
+		}
 		if (reg === this.ra) {
 			this.s.ra = kind;
 			this.s.raOffset = off;
@@ -131,6 +139,7 @@ class CfaMachine {
 
 	private restoreReg(reg: number): void {
 		if (reg === REG_RBP) this.setReg(reg, this.initial.rbp, this.initial.rbpOffset);
+		if (reg === REG_RBX) this.setReg(reg, this.initial.rbx, this.initial.rbxOffset);
 		if (reg === this.ra) this.setReg(reg, this.initial.ra, this.initial.raOffset);
 	}
 
@@ -286,18 +295,12 @@ function toRule(s: State, cie: Cie): UnwindRule {
 			cfa = CfaKind.rspDeref;
 			cfaOffset = saved;
 		}
-	} else if ((s.cfaReg === REG_RSP || s.cfaReg === REG_RBP || s.cfaReg === REG_R11 || s.cfaReg === REG_RAX) && fitsI32(s.cfaOffset)) {
-		cfa = s.cfaReg === REG_RSP ? CfaKind.rsp : s.cfaReg === REG_RBP ? CfaKind.rbp : s.cfaReg === REG_R11 ? CfaKind.r11 : CfaKind.rax;
+	} else if (CFA_REGISTERS.has(s.cfaReg) && fitsI32(s.cfaOffset)) {
+		cfa = CFA_REGISTERS.get(s.cfaReg)!;
 		cfaOffset = s.cfaOffset;
 	}
-	let rbp: RbpKind = RbpKind.unsupported;
-	let rbpOffset = 0;
-	if (s.rbp === R_UNSET || s.rbp === R_SAME) rbp = RbpKind.unchanged;
-	else if (s.rbp === R_UNDEFINED) rbp = RbpKind.undefined;
-	else if (s.rbp === R_OFFSET && fitsI16(s.rbpOffset)) {
-		rbp = RbpKind.offset;
-		rbpOffset = s.rbpOffset;
-	}
+	const [rbp, rbpOffset] = savedRule(s.rbp, s.rbpOffset);
+	const [rbx, rbxOffset] = savedRule(s.rbx, s.rbxOffset);
 	let ra: RaKind = RaKind.unsupported;
 	let raOffset = 0;
 	if (s.ra === R_UNDEFINED) ra = RaKind.undefined;
@@ -305,7 +308,24 @@ function toRule(s: State, cie: Cie): UnwindRule {
 		ra = RaKind.offset;
 		raOffset = s.raOffset;
 	}
-	return { cfa, cfaOffset, rbp, rbpOffset, ra, raOffset, signalFrame: cie.signalFrame, pltThreshold };
+	return { cfa, cfaOffset, rbp, rbpOffset, rbx, rbxOffset, ra, raOffset, signalFrame: cie.signalFrame, pltThreshold };
+}
+
+/** The registers a CFA may be based on, as the walker knows them. */
+const CFA_REGISTERS = new Map<number, CfaKind>([
+	[REG_RSP, CfaKind.rsp],
+	[REG_RBP, CfaKind.rbp],
+	[REG_R11, CfaKind.r11],
+	[REG_RAX, CfaKind.rax],
+	[REG_RBX, CfaKind.rbx],
+]);
+
+/** A callee-saved register's DWARF rule as the walker takes it, with its offset from the CFA. */
+function savedRule(kind: number, offset: number): [SavedKind, number] {
+	if (kind === R_UNSET || kind === R_SAME) return [SavedKind.unchanged, 0];
+	if (kind === R_UNDEFINED) return [SavedKind.undefined, 0];
+	if (kind === R_OFFSET && fitsI16(offset)) return [SavedKind.offset, offset];
+	return [SavedKind.unsupported, 0];
 }
 
 /**

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { buildElfUnwindTable } from './elf-unwind.ts';
 import { UnwindError } from './unwind-error.ts';
-import { CfaKind, formatRule, RaKind, RbpKind, type UnwindRule } from './unwind-rule.ts';
+import { CfaKind, formatRule, RaKind, SavedKind, type UnwindRule } from './unwind-rule.ts';
 import type { UnwindTable } from './unwind-table.ts';
 
 const FIXTURE = new URL('../fixtures/known-frames.c', import.meta.url).pathname;
@@ -92,6 +92,16 @@ function readelfFrames(path: string): ReadelfFde[] {
 	return fdes;
 }
 
+/** Whether readelf's column for a callee-saved register says what our rule for it does. */
+function sameSaved(column: string | undefined, kind: SavedKind, offset: number): boolean {
+	const saved = column === undefined ? null : /^c([+-]\d+)$/.exec(column);
+	if (column === undefined || column === 's') return kind === SavedKind.unchanged;
+	// readelf prints u both for "no rule yet" (the caller's value: unchanged) and DW_CFA_undefined.
+	if (column === 'u') return kind === SavedKind.unchanged || kind === SavedKind.undefined;
+	if (saved !== null) return kind === SavedKind.offset && offset === Number(saved[1]);
+	return kind === SavedKind.unsupported;
+}
+
 /** Why our rule disagrees with readelf's row, or undefined when it agrees. */
 function disagreement(row: ReadelfRow, signalFrame: boolean, ours: UnwindRule): string | undefined {
 	const why: string[] = [];
@@ -104,21 +114,14 @@ function disagreement(row: ReadelfRow, signalFrame: boolean, ours: UnwindRule): 
 	} else if (row.cfa === 'exp') {
 		// What the expression is, frames-interp does not print (see the saved-rsp test below).
 		if (ours.cfa !== CfaKind.plt && ours.cfa !== CfaKind.rspDeref && ours.cfa !== CfaKind.unsupported) why.push('cfa');
-	} else if (/^(r11|rax)\+\d+$/.test(row.cfa)) {
+	} else if (/^(r11|rax|rbx)\+\d+$/.test(row.cfa)) {
 		const off = Number(row.cfa.slice(4));
-		if (ours.cfa !== (row.cfa.startsWith('r11') ? CfaKind.r11 : CfaKind.rax) || ours.cfaOffset !== off) why.push('cfa');
+		const kind = { r11: CfaKind.r11, rax: CfaKind.rax, rbx: CfaKind.rbx }[row.cfa.slice(0, 3) as 'r11' | 'rax' | 'rbx'];
+		if (ours.cfa !== kind || ours.cfaOffset !== off) why.push('cfa');
 	} else if (ours.cfa !== CfaKind.unsupported) why.push('cfa');
 
-	const rbp = row.regs.get('rbp');
-	const rbpSaved = rbp === undefined ? null : /^c([+-]\d+)$/.exec(rbp);
-	if (rbp === undefined || rbp === 's') {
-		if (ours.rbp !== RbpKind.unchanged) why.push('rbp');
-	} else if (rbp === 'u') {
-		// readelf prints u both for "no rule yet" (the caller's value: unchanged) and DW_CFA_undefined.
-		if (ours.rbp !== RbpKind.unchanged && ours.rbp !== RbpKind.undefined) why.push('rbp');
-	} else if (rbpSaved !== null) {
-		if (ours.rbp !== RbpKind.offset || ours.rbpOffset !== Number(rbpSaved[1])) why.push('rbp');
-	} else if (ours.rbp !== RbpKind.unsupported) why.push('rbp');
+	if (!sameSaved(row.regs.get('rbp'), ours.rbp, ours.rbpOffset)) why.push('rbp');
+	if (!sameSaved(row.regs.get('rbx'), ours.rbx, ours.rbxOffset)) why.push('rbx');
 
 	const ra = row.regs.get('ra');
 	const raSaved = ra === undefined ? null : /^c([+-]\d+)$/.exec(ra);
@@ -211,6 +214,13 @@ function libcPath(): string {
 	const maps = readFileSync('/proc/self/maps', 'utf8');
 	const m = /\s(\/\S*\/libc\.so\.6)$/m.exec(maps) ?? /\s(\/\S*\/libc-[\d.]+\.so)$/m.exec(maps);
 	assert.ok(m !== null, 'libc is not mapped into this process');
+	return m[1]!;
+}
+
+/** The dynamic linker this very process was loaded by. */
+function ldSoPath(): string {
+	const m = /\s(\/\S*\/ld-linux-x86-64\.so\.2)$/m.exec(readFileSync('/proc/self/maps', 'utf8'));
+	assert.ok(m !== null, 'ld.so is not mapped into this process');
 	return m[1]!;
 }
 
@@ -354,6 +364,22 @@ describe('unwind tables agree with readelf --debug-dump=frames-interp', () => {
 			'libc',
 			compareWithReadelf('libc', table, fdes, (f) => pick(f) || special(f)),
 			300,
+		);
+	});
+
+	test("ld.so: every FDE, row for row, with the lazy-binding resolver's CFA in rbx and where callees save rbx", () => {
+		const path = ldSoPath();
+		const { table, stats } = buildElfUnwindTable(path);
+		assert.equal(stats.skippedEntries, 0, JSON.stringify(stats.problems));
+		const fdes = readelfFrames(path);
+		assert.ok(
+			fdes.some((f) => f.rows.some((r) => r.cfa.startsWith('rbx+'))),
+			'ld.so has a CFA in rbx (_dl_runtime_resolve_*), so the comparison covers one',
+		);
+		assertAgrees(
+			'ld.so',
+			compareWithReadelf('ld.so', table, fdes, () => true),
+			100,
 		);
 	});
 

@@ -1,5 +1,5 @@
 export { UnwindError, type UnwindErrorCode } from './unwind-error.ts';
-export { CfaKind, RbpKind, RaKind, GAP_RULE, formatRule, sameRule, type UnwindRule } from './unwind-rule.ts';
+export { CfaKind, SavedKind, RaKind, GAP_RULE, formatRule, sameRule, type UnwindRule } from './unwind-rule.ts';
 export { UnwindTable, TABLE_VERSION, HEADER_SIZE, RULE_SIZE } from './unwind-table.ts';
 export { readCfiEntries, type Cie, type Fde, type CfiEntries, type CfiProblem, type CfiSectionKind } from './cfi-entries.ts';
 export { runCfaProgram, matchPltExpression, type FdeRows } from './cfa-program.ts';

@@ -130,6 +130,9 @@ describe('the table layout', () => {
 			assert.equal(b[o + 9], rule.rbp);
 			assert.equal(b[o + 10], rule.ra);
 			assert.equal(b[o + 11]! >> 4, rule.pltThreshold);
+			assert.equal(b.readInt16LE(o + 12), rule.rbxOffset);
+			assert.equal(b[o + 14], rule.rbx);
+			assert.equal(b[o + 15], 0);
 		}
 	});
 

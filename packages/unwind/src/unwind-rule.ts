@@ -1,7 +1,7 @@
 /**
  * How to find the caller's frame at one address, reduced to what a BPF walker can evaluate:
  * the CFA from rsp or rbp plus an offset (or the PLT pattern), and where the return address and
- * the caller's rbp are saved relative to the CFA. Anything richer is "unsupported", so the
+ * the caller's rbp and rbx are saved relative to the CFA. Anything richer is "unsupported", so the
  * walker counts an early end instead of inventing a caller.
  */
 export const CfaKind = {
@@ -13,7 +13,7 @@ export const CfaKind = {
 	rbp: 2,
 	/** The lazy-binding PLT: CFA = rsp + cfaOffset + ((rip & 15) >= pltThreshold ? 8 : 0). */
 	plt: 3,
-	/** A CFA expression other than these, or a register other than rsp, rbp, r11 and rax. */
+	/** A CFA expression other than these, or a register other than rsp, rbp, r11, rax and rbx. */
 	unsupported: 4,
 	/**
 	 * CFA = r11 + cfaOffset: OpenSSL's assembly (AES-NI, SHA) keeps the entry rsp in r11 while it
@@ -31,20 +31,28 @@ export const CfaKind = {
 	 * rsp on the stack it realigned (DW_OP_breg7 N; DW_OP_deref; DW_OP_plus_uconst 8).
 	 */
 	rspDeref: 7,
+	/**
+	 * CFA = rbx + cfaOffset: ld.so's lazy-binding resolver (_dl_runtime_resolve_*) keeps its entry
+	 * rsp in rbx while it calls _dl_fixup. The walker knows rbx where the sample interrupted the
+	 * code, and in each caller from the rules that say where its callees saved it (rbx is
+	 * callee-saved: one no rule names is the caller's, DWARF's "same value").
+	 */
+	rbx: 8,
 } as const;
 export type CfaKind = (typeof CfaKind)[keyof typeof CfaKind];
 
-export const RbpKind = {
-	/** The caller's rbp is the current rbp (not saved, or DW_CFA_same_value). */
+/** Where the caller's value of a callee-saved register the walker follows (rbp, rbx) is. */
+export const SavedKind = {
+	/** The caller's value is the current one (not saved, or DW_CFA_same_value). */
 	unchanged: 0,
-	/** Saved at CFA + rbpOffset. */
+	/** Saved at CFA + the rule's offset for the register. */
 	offset: 1,
-	/** DW_CFA_undefined: the caller's rbp is lost. */
+	/** DW_CFA_undefined: the caller's value is lost. */
 	undefined: 2,
 	/** In another register, or computed by an expression. */
 	unsupported: 3,
 } as const;
-export type RbpKind = (typeof RbpKind)[keyof typeof RbpKind];
+export type SavedKind = (typeof SavedKind)[keyof typeof SavedKind];
 
 export const RaKind = {
 	/** Saved at CFA + raOffset. */
@@ -59,8 +67,10 @@ export type RaKind = (typeof RaKind)[keyof typeof RaKind];
 export interface UnwindRule {
 	readonly cfa: CfaKind;
 	readonly cfaOffset: number;
-	readonly rbp: RbpKind;
+	readonly rbp: SavedKind;
 	readonly rbpOffset: number;
+	readonly rbx: SavedKind;
+	readonly rbxOffset: number;
 	readonly ra: RaKind;
 	readonly raOffset: number;
 	/** The CIE has augmentation 'S': a signal trampoline. */
@@ -72,8 +82,10 @@ export interface UnwindRule {
 export const GAP_RULE: UnwindRule = {
 	cfa: CfaKind.gap,
 	cfaOffset: 0,
-	rbp: RbpKind.unchanged,
+	rbp: SavedKind.unchanged,
 	rbpOffset: 0,
+	rbx: SavedKind.unchanged,
+	rbxOffset: 0,
 	ra: RaKind.unsupported,
 	raOffset: 0,
 	signalFrame: false,
@@ -86,6 +98,8 @@ export function sameRule(a: UnwindRule, b: UnwindRule): boolean {
 		a.cfaOffset === b.cfaOffset &&
 		a.rbp === b.rbp &&
 		a.rbpOffset === b.rbpOffset &&
+		a.rbx === b.rbx &&
+		a.rbxOffset === b.rbxOffset &&
 		a.ra === b.ra &&
 		a.raOffset === b.raOffset &&
 		a.signalFrame === b.signalFrame &&
@@ -93,7 +107,7 @@ export function sameRule(a: UnwindRule, b: UnwindRule): boolean {
 	);
 }
 
-/** Readable form for test failures and debugging: `rsp+16 rbp=c-16 ra=c-8`. */
+/** Readable form for test failures and debugging: `rsp+16 rbp=c-16 ra=c-8` (rbx only when saved or lost). */
 export function formatRule(r: UnwindRule): string {
 	const cfa = {
 		[CfaKind.gap]: 'gap',
@@ -104,18 +118,22 @@ export function formatRule(r: UnwindRule): string {
 		[CfaKind.r11]: `r11${signed(r.cfaOffset)}`,
 		[CfaKind.rax]: `rax${signed(r.cfaOffset)}`,
 		[CfaKind.rspDeref]: `*(rsp${signed(r.cfaOffset)})+8`,
+		[CfaKind.rbx]: `rbx${signed(r.cfaOffset)}`,
 	}[r.cfa];
 	if (r.cfa === CfaKind.gap) return cfa;
-	const rbp =
-		r.rbp === RbpKind.unchanged
-			? 'same'
-			: r.rbp === RbpKind.offset
-				? `c${signed(r.rbpOffset)}`
-				: r.rbp === RbpKind.undefined
-					? 'u'
-					: 'unsupported';
 	const ra = r.ra === RaKind.offset ? `c${signed(r.raOffset)}` : r.ra === RaKind.undefined ? 'u' : 'unsupported';
-	return `${cfa} rbp=${rbp} ra=${ra}${r.signalFrame ? ' signal' : ''}`;
+	const rbx = r.rbx === SavedKind.unchanged ? '' : ` rbx=${saved(r.rbx, r.rbxOffset)}`;
+	return `${cfa} rbp=${saved(r.rbp, r.rbpOffset)}${rbx} ra=${ra}${r.signalFrame ? ' signal' : ''}`;
+}
+
+function saved(kind: SavedKind, offset: number): string {
+	return kind === SavedKind.unchanged
+		? 'same'
+		: kind === SavedKind.offset
+			? `c${signed(offset)}`
+			: kind === SavedKind.undefined
+				? 'u'
+				: 'unsupported';
 }
 
 function signed(n: number): string {

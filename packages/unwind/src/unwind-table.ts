@@ -1,5 +1,5 @@
 import { UnwindError } from './unwind-error.ts';
-import { CfaKind, GAP_RULE, RaKind, RbpKind, type UnwindRule } from './unwind-rule.ts';
+import { CfaKind, GAP_RULE, RaKind, SavedKind, type UnwindRule } from './unwind-rule.ts';
 
 /*
  * The table of one file, in one little-endian byte layout used in memory, on disk and (later) in
@@ -17,24 +17,30 @@ import { CfaKind, GAP_RULE, RaKind, RbpKind, type UnwindRule } from './unwind-ru
  *   32             4 * N      pcs: u32 offsets from base, strictly increasing
  *   32 + 4N        2 * N      rule_index: u16 per row, into rules
  *   ...            0 or 2     padding to a multiple of 4
- *   rules_at       12 * R     rules, each:
+ *   rules_at       16 * R     rules, each:
  *                               +0  i32 cfa_offset
  *                               +4  i16 rbp_offset
  *                               +6  i16 ra_offset
- *                               +8  u8  cfa kind   (CfaKind: 0 gap, 1 rsp, 2 rbp, 3 plt, 4 unsupported, 5 r11, 6 rax, 7 *(rsp+off)+8)
- *                               +9  u8  rbp kind   (RbpKind: 0 unchanged, 1 cfa+off, 2 undefined, 3 unsupported)
+ *                               +8  u8  cfa kind   (CfaKind: 0 gap, 1 rsp, 2 rbp, 3 plt, 4 unsupported, 5 r11, 6 rax, 7 *(rsp+off)+8, 8 rbx)
+ *                               +9  u8  rbp kind   (SavedKind: 0 unchanged, 1 cfa+off, 2 undefined, 3 unsupported)
  *                               +10 u8  ra kind    (RaKind: 0 cfa+off, 1 undefined, 2 unsupported)
  *                               +11 u8  flags      (bit 0: signal frame; bits 4-7: PLT threshold)
+ *                               +12 i16 rbx_offset
+ *                               +14 u8  rbx kind   (SavedKind)
+ *                               +15 u8  reserved, zero
  *
  * Row i applies from base + pcs[i] up to base + pcs[i + 1]; the last row is always a gap, so an
  * address past the last FDE finds "no unwind info", as does an address below base. Addresses are
  * file virtual addresses (st_value space): the walker subtracts the mapping's load bias first.
  */
 export const TABLE_MAGIC = 0x57555346;
-/** 2: CfaKind.r11 (version 1 tables hold such rows as unsupported). 3: CfaKind.rax. 4: CfaKind.rspDeref. */
-export const TABLE_VERSION = 4;
+/**
+ * 2: CfaKind.r11 (version 1 tables hold such rows as unsupported). 3: CfaKind.rax. 4:
+ * CfaKind.rspDeref. 5: CfaKind.rbx, and where rbx is saved (16-byte rules).
+ */
+export const TABLE_VERSION = 5;
 export const HEADER_SIZE = 32;
-export const RULE_SIZE = 12;
+export const RULE_SIZE = 16;
 /** Rule indexes are u16. */
 export const MAX_RULES = 0x10000;
 
@@ -94,7 +100,9 @@ export class UnwindTable {
 			rbpOffset: v.getInt16(o + 4, true),
 			raOffset: v.getInt16(o + 6, true),
 			cfa: v.getUint8(o + 8) as CfaKind,
-			rbp: v.getUint8(o + 9) as RbpKind,
+			rbp: v.getUint8(o + 9) as SavedKind,
+			rbxOffset: v.getInt16(o + 12, true),
+			rbx: v.getUint8(o + 14) as SavedKind,
 			ra: v.getUint8(o + 10) as RaKind,
 			signalFrame: (flags & 1) !== 0,
 			pltThreshold: flags >> 4,
@@ -158,6 +166,8 @@ export function encodeTable(base: number, pcs: ArrayLike<number>, ruleIndex: Arr
 		dv.setUint8(o + 9, r.rbp);
 		dv.setUint8(o + 10, r.ra);
 		dv.setUint8(o + 11, (r.signalFrame ? 1 : 0) | ((r.pltThreshold & 0xf) << 4));
+		dv.setInt16(o + 12, r.rbxOffset, true);
+		dv.setUint8(o + 14, r.rbx);
 	}
 	return new UnwindTable(bytes);
 }

@@ -37,7 +37,7 @@ export type TableBuildReply =
 /**
  * The most rows one file's table may take: half the walker's row budget (DEFAULT_UNWIND_ROWS,
  * 2^21), so that no one file leaves the rest of the host without tables. Node's table takes
- * 372,000 rows; Next.js's SWC addon, which the dashboard's server maps and hardly runs, would take
+ * 410,000 rows; Next.js's SWC addon, which the dashboard's server maps and hardly runs, would take
  * 1.6 million, and with it loaded a busy host had 149 other files refused for want of room
  * (their stacks then broke at the first frame without a frame pointer). Past it the file is
  * walked without a table and counted (unwindTablesFull), as a table that finds no room is.
@@ -55,7 +55,7 @@ export const MAX_UNWIND_SECTION_BYTES = MAX_TABLE_ROWS * 8;
 /**
  * Files with more .eh_frame plus .debug_frame bytes than this have their table built and loaded
  * only once a sample lands in their code: a quarter of the row budget at 8 bytes a row (4 MiB).
- * Measured: node has 2.7 MiB (372,000 rows) and runs in every node process, so it loads as soon
+ * Measured: node has 2.7 MiB (410,000 rows) and runs in every node process, so it loads as soon
  * as its process is read; the big ones over it are libraries a process maps and mostly does not
  * run: Next.js's SWC addon (8 MiB, 1.6 million rows) in the dashboard's server, LLVM's (5 MiB,
  * 950,000 rows) and clang's (5 MiB, a million rows). Two such tables would take the whole budget.
