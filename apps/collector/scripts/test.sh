@@ -4,8 +4,10 @@
 # Files that compare CPU (shares against perf, samples per second and per CPU, stacks walked
 # under a known workload, process churn) run one at a time, so that no other test takes the CPU
 # they measure. The rest mostly wait on hubs, stores, sockets and child processes (the lifecycle
-# tests follow their own collector's kernel objects by id, not the host's): they run two files at
-# a time, before the others. A new file is one of the measuring ones unless it is listed below.
+# tests follow their own collector's kernel objects by id, not the host's; the TLS capture tests
+# load captures of their own peers' pids, and the retransmit test counts in its own namespaces):
+# they run two files at a time, before the others. A new file is one of the measuring ones unless
+# it is listed below.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,7 +34,11 @@ exec bash ../../scripts/test-in-two-runs.sh \
 	src/request-attribution.test.ts \
 	src/spool.test.ts \
 	src/tcp/connection-table.test.ts \
+	src/tcp/retransmit-loss.test.ts \
 	src/tcp/tcp-feature.test.ts \
+	src/tls-caps.test.ts \
+	src/tls-socket-ties.test.ts \
 	src/tls/request-aggregates.test.ts \
 	src/tls/target-discovery.test.ts \
+	src/tls/tls-capture.test.ts \
 	src/tls/tls-feature.test.ts
