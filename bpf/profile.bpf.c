@@ -558,14 +558,15 @@ static __always_inline long signal_step(struct walk_state *st)
 /*
  * The caller's value of a callee-saved register (rbp, rbx) its rule saves at cfa + off, where the
  * frame's own is `cur`: 0 when read from the stack, 1 when the slot was popped, negative when it
- * cannot be read. A slot below the stack pointer was popped: an epilogue's CFI keeps naming it
- * until the return, but the register holds the saved value again. (The memory does too, in the
- * task, but a replay's copy of the stack starts at the stack pointer.)
+ * cannot be read. A slot below the stack pointer, of a frame above it, was popped: an epilogue's
+ * CFI keeps naming it until the return, but the register holds the saved value again. (The memory
+ * does too, in the task, but a replay's copy of the stack starts at the stack pointer.) A frame
+ * below it is on another stack (CfaKind.switchedRbp).
  */
 static __always_inline long read_saved(struct walk_state *st, __u64 cfa, __s16 off, __u64 cur,
 				       __u64 *out)
 {
-	if (cfa + (__s64)off < st->sp) {
+	if (cfa > st->sp && cfa + (__s64)off < st->sp) {
 		*out = cur;
 		return 1;
 	}
@@ -632,7 +633,7 @@ static long walk_step(__u32 i, void *slot)
 	struct unwind_file *file;
 	struct unwind_rule *rule;
 	__u64 pc, cfa, ra, bp, rbx, fid, rel;
-	bool gap, callee_reg = false, rbx_known;
+	bool gap, callee_reg = false, rbx_known, switched = false;
 	long saved;
 
 	if (!st)
@@ -734,6 +735,10 @@ static long walk_step(__u32 i, void *slot)
 			return no_rule(st, PROFILE_UNWIND_RULE_UNSUPPORTED);
 		cfa = st->rbx + (__s64)rule->cfa_offset;
 		break;
+	case UNWIND_CFA_SWITCHED_RBP:
+		cfa = st->bp + (__s64)rule->cfa_offset;
+		switched = true;
+		break;
 	case UNWIND_CFA_GAP:
 		/*
 		 * glibc's clone3 and clone end their unwind info at the syscall on purpose: the new
@@ -789,8 +794,11 @@ caller:
 		return walk_stop(st, PROFILE_UNWIND_URETPROBE_TRAMPOLINE);
 	if (!ra)
 		return 1;
-	/* A rule that does not move up the stack would walk the same frame until too deep. */
-	if (cfa <= st->sp)
+	/*
+	 * A rule that does not move up the stack would walk the same frame until too deep. A stack
+	 * switch may go anywhere: a chain of them that loops ends too deep, counted.
+	 */
+	if (cfa <= st->sp && !switched)
 		return walk_stop(st, PROFILE_UNWIND_NO_PROGRESS);
 	if (callee_reg && !called_from(st, ra))
 		return no_rule(st, PROFILE_UNWIND_RULE_UNSUPPORTED);

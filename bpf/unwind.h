@@ -64,6 +64,8 @@ enum unwind_cfa_kind {
 	UNWIND_CFA_RSP_DEREF = 7,
 	/* rbx is known in the leaf, and in callers from where their callees saved it */
 	UNWIND_CFA_RBX = 8,
+	/* CFA = rbp + offset in a function that switched stacks (Go's): the caller may lie below */
+	UNWIND_CFA_SWITCHED_RBP = 9,
 };
 
 /* Where the caller's rbp or rbx is, as SavedKind. */

@@ -62,9 +62,9 @@ export function encodeMappings(mappings: readonly UnwindMapping[]): { bytes: Uin
 const TABLE_MAGIC = 0x57555346;
 /**
  * packages/unwind's layout version: 2 added the r11 CFA rule, 3 the rax one, 4 the saved-rsp one,
- * 5 the rbx one and where rbx is saved.
+ * 5 the rbx one and where rbx is saved, 6 the one after a stack switch (Go's).
  */
-const TABLE_VERSION = 5;
+const TABLE_VERSION = 6;
 const TABLE_HEADER_SIZE = 32;
 const RULE_SIZE = 16;
 

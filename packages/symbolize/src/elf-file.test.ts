@@ -6,6 +6,7 @@ import { describe, test } from 'node:test';
 import { FileSource } from './byte-source.ts';
 import { ElfError, ElfFile, findBuildIdNote, PF_X, PT_LOAD } from './elf-file.ts';
 import { buildTargets, FIXTURES, nmFunctions } from '@firesight/testing/symbolize-targets';
+import { buildGoFixture } from '@firesight/testing/workloads';
 
 const LIBC = '/lib/x86_64-linux-gnu/libc.so.6';
 
@@ -36,6 +37,27 @@ describe('ElfFile', () => {
 				assert.ok(aliases.includes(table.name(i)), `${table.name(i)} vs ${aliases.join(',')}`);
 			}
 		}
+	});
+
+	test("a stripped Go binary's functions, named from Go's function table as nm names them in its unstripped twin", (t) => {
+		const go = buildGoFixture('go-stacks');
+		t.after(go.cleanup);
+		const elf = open(go.stripped);
+		const table = elf.functions();
+		elf.close();
+		assert.equal(execFileSync('nm', [go.stripped], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim(), '');
+		// nm names an assembly function's ABI0 symbol with a suffix the function table leaves out,
+		// and the table writes the length of an array type as `...`.
+		const nm = [...nmFunctions(go.path)].filter(([, [, size]]) => size > 0n);
+		assert.ok(nm.length > 1000, `${nm.length} functions`);
+		const wrong: string[] = [];
+		for (const [name, [start, size]] of nm) {
+			const i = table.find(start + size - 1n);
+			const ours = i < 0 ? '(none)' : table.name(i);
+			if (i < 0 || table.start(i) !== start || ours !== name.replace(/\.abi0$/, '').replace(/\[\d+\]/g, '[...]'))
+				wrong.push(`${name} at 0x${start.toString(16)}: ${ours}`);
+		}
+		assert.deepEqual(wrong.slice(0, 10), [], `${wrong.length} of ${nm.length} functions`);
 	});
 
 	test('dynamic symbols of a stripped system library', () => {

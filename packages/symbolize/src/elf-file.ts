@@ -1,4 +1,5 @@
 import type { ByteSource } from './byte-source.ts';
+import { GoPclntab, GoPclntabError } from './go-pclntab.ts';
 import { SymbolTableBuilder, type SymbolTable } from './symbol-table.ts';
 
 /** ELF constants we use (see the System V ABI and the gABI). */
@@ -145,6 +146,8 @@ export class ElfFile {
 				b.addParts(lo, hi, size, strs, nameOff, nameEnd, rankSymbol(size > 0, strs, nameOff, nameEnd, info >> 4), 0, extra);
 			}
 		}
+		// A stripped Go binary names its functions only in Go's own table.
+		if (!hasSymtab) this.addGoFunctions(b);
 		const m = b.merge(true);
 		for (let i = 0; i < m.length; i++) {
 			const start = m.starts[i]!;
@@ -159,6 +162,25 @@ export class ElfFile {
 
 	close(): void {
 		this.src.close();
+	}
+
+	private addGoFunctions(b: SymbolTableBuilder): void {
+		let go: GoPclntab | undefined;
+		try {
+			go = GoPclntab.fromSections(this.src, this.sections);
+		} catch (err) {
+			// A malformed table names nothing; the symbols of .dynsym still do.
+			if (err instanceof GoPclntabError) return;
+			throw err;
+		}
+		if (go === undefined) return;
+		const names = Buffer.from(go.funcs.map((f) => f.name).join('\0'));
+		let at = 0;
+		for (const f of go.funcs) {
+			const end = at + Buffer.byteLength(f.name);
+			b.addParts(f.entry % 2 ** 32, Math.floor(f.entry / 2 ** 32), f.end - f.entry, names, at, end, 0);
+			at = end + 1;
+		}
 	}
 
 	private readSegments(off: number, entsize: number, n: number): ElfSegment[] {

@@ -8,3 +8,4 @@ export { PerfMap, parsePerfMapLines } from './perf-map.ts';
 export { cleanJitName } from './jit-name.ts';
 export { defaultDemangler, WasmDemangler, CxxFiltDemangler, type Demangler } from './demangle.ts';
 export { SymbolTable, type SymbolEntry } from './symbol-table.ts';
+export { GoPclntab, GoPclntabError, GoFuncFlag, type GoFunc } from './go-pclntab.ts';

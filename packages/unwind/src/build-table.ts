@@ -1,4 +1,4 @@
-import { runCfaProgram } from './cfa-program.ts';
+import { runCfaProgram, type FdeRows } from './cfa-program.ts';
 import type { CfiEntries, CfiProblem, Fde } from './cfi-entries.ts';
 import { MAX_LISTED_PROBLEMS } from './cfi-entries.ts';
 import type { PointerBases } from './pointer-encoding.ts';
@@ -11,6 +11,20 @@ export interface CfiSource {
 	readonly entries: CfiEntries;
 	readonly bases: PointerBases;
 }
+
+/** A function's rows from elsewhere than a CFA program (Go's function table: go-rows.ts). */
+export interface FunctionRows {
+	readonly pcBegin: number;
+	/** Exclusive. */
+	readonly pcEnd: number;
+	/** Where it is described, for problems. */
+	readonly offset: number;
+	/** Run only for a range no earlier source covers; throws `UnwindError` for a bad one. */
+	rows(): FdeRows;
+}
+
+/** Sources in priority order, as for `CfiSource`. */
+export type RowSource = CfiSource | { readonly functions: readonly FunctionRows[] };
 
 export interface BuildTableOptions {
 	/**
@@ -41,17 +55,23 @@ export interface TableStats {
  * Where FDEs overlap, the one starting first (then the earlier source) keeps its range and the
  * other starts where it ends.
  */
-export function buildTable(sources: readonly CfiSource[], options: BuildTableOptions = {}): { table: UnwindTable; stats: TableStats } {
+export function buildTable(sources: readonly RowSource[], options: BuildTableOptions = {}): { table: UnwindTable; stats: TableStats } {
 	const code = options.codeRanges;
 	const problems: CfiProblem[] = [];
 	let skipped = 0;
 	let cies = 0;
-	const all: { fde: Fde; bases: PointerBases; order: number }[] = [];
+	const all: { fde: FunctionRows; order: number }[] = [];
 	for (const src of sources) {
-		cies += src.entries.cieCount;
-		skipped += src.entries.problemCount;
-		for (const p of src.entries.problems) if (problems.length < MAX_LISTED_PROBLEMS) problems.push(p);
-		for (const fde of src.entries.fdes) {
+		let fdes: readonly FunctionRows[];
+		if ('functions' in src) {
+			fdes = src.functions;
+		} else {
+			cies += src.entries.cieCount;
+			skipped += src.entries.problemCount;
+			for (const p of src.entries.problems) if (problems.length < MAX_LISTED_PROBLEMS) problems.push(p);
+			fdes = src.entries.fdes.map((fde) => fdeRows(fde, src.bases));
+		}
+		for (const fde of fdes) {
 			if (code !== undefined && !insideAny(code, fde.pcBegin, fde.pcEnd)) {
 				skipped++;
 				const error = new UnwindError(
@@ -61,7 +81,7 @@ export function buildTable(sources: readonly CfiSource[], options: BuildTableOpt
 				if (problems.length < MAX_LISTED_PROBLEMS) problems.push({ offset: fde.offset, error });
 				continue;
 			}
-			all.push({ fde, bases: src.bases, order: all.length });
+			all.push({ fde, order: all.length });
 		}
 	}
 	all.sort((a, b) => a.fde.pcBegin - b.fde.pcBegin || a.order - b.order);
@@ -94,14 +114,14 @@ export function buildTable(sources: readonly CfiSource[], options: BuildTableOpt
 
 	let covered = -1;
 	let overlapping = 0;
-	for (const { fde, bases } of all) {
+	for (const { fde } of all) {
 		if (fde.pcEnd <= covered) {
 			overlapping++;
 			continue;
 		}
 		let rows;
 		try {
-			rows = runCfaProgram(fde, bases);
+			rows = fde.rows();
 		} catch (err) {
 			if (!(err instanceof UnwindError)) throw err;
 			skipped++;
@@ -136,6 +156,10 @@ export function buildTable(sources: readonly CfiSource[], options: BuildTableOpt
 			problems,
 		},
 	};
+}
+
+function fdeRows(fde: Fde, bases: PointerBases): FunctionRows {
+	return { pcBegin: fde.pcBegin, pcEnd: fde.pcEnd, offset: fde.offset, rows: () => runCfaProgram(fde, bases) };
 }
 
 function insideAny(ranges: readonly (readonly [number, number])[], begin: number, end: number): boolean {

@@ -1,8 +1,9 @@
 import { inflateSync } from 'node:zlib';
-import { ElfFile, FileSource, type ByteSource, type ElfSection } from '@firesight/symbolize';
-import { buildTable, type CfiSource, type TableStats } from './build-table.ts';
+import { ElfFile, FileSource, GoPclntab, type ByteSource, type ElfSection } from '@firesight/symbolize';
+import { buildTable, type RowSource, type TableStats } from './build-table.ts';
 import { readCfiEntries, type CfiSectionKind } from './cfi-entries.ts';
 import { CRT_SECTIONS, crtSectionEntries } from './crt-init-cfi.ts';
+import { goFunctionRows, readGo } from './go-rows.ts';
 import type { PointerBases } from './pointer-encoding.ts';
 import { UnwindError } from './unwind-error.ts';
 import type { UnwindTable } from './unwind-table.ts';
@@ -22,13 +23,13 @@ export interface ElfUnwindTable {
 	/** GNU build-id in lowercase hex, when the file has one. */
 	readonly buildId: string | undefined;
 	/** Which sections went into the table, in priority order. */
-	readonly sections: readonly CfiSectionKind[];
+	readonly sections: readonly (CfiSectionKind | 'gopclntab')[];
 }
 
 /**
- * The unwind table of an x86-64 ELF file from its .eh_frame and, for ranges .eh_frame does not
- * cover, its .debug_frame, and the rules of crti's `.init` and `.fini` (crt-init-cfi.ts). Reads
- * only headers and those sections. Throws `UnwindError` alone.
+ * The unwind table of an x86-64 ELF file from Go's function table (go-rows.ts), its .eh_frame
+ * and, for ranges those do not cover, its .debug_frame, and the rules of crti's `.init` and
+ * `.fini` (crt-init-cfi.ts). Reads only headers and those sections. Throws `UnwindError` alone.
  */
 export function buildElfUnwindTable(pathOrSource: string | ByteSource): ElfUnwindTable {
 	let src: ByteSource;
@@ -55,8 +56,13 @@ export function buildElfUnwindTable(pathOrSource: string | ByteSource): ElfUnwin
 			data: got === undefined ? 0 : Number(got.addr),
 			load: (vaddr) => loadPointer(src, elf, vaddr),
 		};
-		const sources: CfiSource[] = [];
-		const kinds: CfiSectionKind[] = [];
+		const sources: RowSource[] = [];
+		const kinds: (CfiSectionKind | 'gopclntab')[] = [];
+		const go = readGo(() => GoPclntab.fromSections(src, elf.sections));
+		if (go !== undefined) {
+			sources.push({ functions: goFunctionRows(go) });
+			kinds.push('gopclntab');
+		}
 		for (const [name, kind] of [
 			['.eh_frame', 'eh_frame'],
 			['.debug_frame', 'debug_frame'],

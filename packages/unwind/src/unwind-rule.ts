@@ -38,6 +38,12 @@ export const CfaKind = {
 	 * callee-saved: one no rule names is the caller's, DWARF's "same value").
 	 */
 	rbx: 8,
+	/**
+	 * CFA = rbp + cfaOffset in a function that has switched stacks (Go's systemstack, mcall,
+	 * morestack: go-rows.ts), so the caller's frame may lie anywhere, below this one too: the
+	 * walker takes it where it would otherwise stop for a CFA that does not move up the stack.
+	 */
+	switchedRbp: 9,
 } as const;
 export type CfaKind = (typeof CfaKind)[keyof typeof CfaKind];
 
@@ -119,6 +125,7 @@ export function formatRule(r: UnwindRule): string {
 		[CfaKind.rax]: `rax${signed(r.cfaOffset)}`,
 		[CfaKind.rspDeref]: `*(rsp${signed(r.cfaOffset)})+8`,
 		[CfaKind.rbx]: `rbx${signed(r.cfaOffset)}`,
+		[CfaKind.switchedRbp]: `switched(rbp${signed(r.cfaOffset)})`,
 	}[r.cfa];
 	if (r.cfa === CfaKind.gap) return cfa;
 	const ra = r.ra === RaKind.offset ? `c${signed(r.raOffset)}` : r.ra === RaKind.undefined ? 'u' : 'unsupported';

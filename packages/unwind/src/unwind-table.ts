@@ -21,7 +21,8 @@ import { CfaKind, GAP_RULE, RaKind, SavedKind, type UnwindRule } from './unwind-
  *                               +0  i32 cfa_offset
  *                               +4  i16 rbp_offset
  *                               +6  i16 ra_offset
- *                               +8  u8  cfa kind   (CfaKind: 0 gap, 1 rsp, 2 rbp, 3 plt, 4 unsupported, 5 r11, 6 rax, 7 *(rsp+off)+8, 8 rbx)
+ *                               +8  u8  cfa kind   (CfaKind: 0 gap, 1 rsp, 2 rbp, 3 plt, 4 unsupported, 5 r11, 6 rax, 7 *(rsp+off)+8, 8 rbx,
+ *                                                     9 rbp after a stack switch)
  *                               +9  u8  rbp kind   (SavedKind: 0 unchanged, 1 cfa+off, 2 undefined, 3 unsupported)
  *                               +10 u8  ra kind    (RaKind: 0 cfa+off, 1 undefined, 2 unsupported)
  *                               +11 u8  flags      (bit 0: signal frame; bits 4-7: PLT threshold)
@@ -36,9 +37,10 @@ import { CfaKind, GAP_RULE, RaKind, SavedKind, type UnwindRule } from './unwind-
 export const TABLE_MAGIC = 0x57555346;
 /**
  * 2: CfaKind.r11 (version 1 tables hold such rows as unsupported). 3: CfaKind.rax. 4:
- * CfaKind.rspDeref. 5: CfaKind.rbx, and where rbx is saved (16-byte rules).
+ * CfaKind.rspDeref. 5: CfaKind.rbx, and where rbx is saved (16-byte rules). 6: CfaKind.switchedRbp,
+ * and Go's functions from .gopclntab.
  */
-export const TABLE_VERSION = 5;
+export const TABLE_VERSION = 6;
 export const HEADER_SIZE = 32;
 export const RULE_SIZE = 16;
 /** Rule indexes are u16. */

@@ -45,6 +45,21 @@ export function compileFixture(
 	return { path, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
+/**
+ * Builds fixtures/<name>.go with Go's toolchain into a temp dir, twice: as `go build` leaves it
+ * (with DWARF, so .debug_frame, and a .symtab), and stripped (-s -w: Go's function table alone).
+ */
+export function buildGoFixture(name: string): { path: string; stripped: string; cleanup: () => void } {
+	const dir = mkdtempSync(join(tmpdir(), 'firesight-fixture-'));
+	const env = { ...process.env, GOCACHE: join(dir, 'cache'), GOPATH: join(dir, 'gopath'), GO111MODULE: 'off', CGO_ENABLED: '0' };
+	const path = join(dir, name);
+	const stripped = `${path}-stripped`;
+	const source = join(fixturesDir, `${name}.go`);
+	execFileSync('go', ['build', '-o', path, source], { env });
+	execFileSync('go', ['build', '-ldflags=-s -w', '-o', stripped, source], { env });
+	return { path, stripped, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
 /** Starts a workload and resolves once it printed `ready`. Kill it with `stop()`. */
 export async function startWorkload(cmd: string, args: string[] = []): Promise<{ child: ChildProcess; pid: number; stop: () => void }> {
 	// In a temp dir: node with --perf-basic-prof may leave log files in its working directory.

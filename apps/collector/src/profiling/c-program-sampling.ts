@@ -31,9 +31,23 @@ export interface SampledProgram {
 export async function sampleCProgram(t: TestContext, program: CProgram & { cpuSeconds: number }): Promise<SampledProgram> {
 	const w = await startWorkload(compile(t, program));
 	t.after(w.stop);
+	return sampleRunning(t, w.pid, program);
+}
+
+/**
+ * A running process's stacks, sampled as sampleCProgram's are. `started` runs once its tables
+ * are in, as the samples kept begin (to start an oracle beside them), and what it returns runs
+ * when they end.
+ */
+export async function sampleRunning(
+	t: TestContext,
+	pid: number,
+	options: { frequency: number; cpuSeconds: number },
+	started: () => () => Promise<void> = () => async () => {},
+): Promise<SampledProgram> {
 	const sampler = new ProfileSampler({
-		frequency: program.frequency,
-		pids: [w.pid],
+		frequency: options.frequency,
+		pids: [pid],
 		windowMs: Number.MAX_SAFE_INTEGER,
 		tickMs: 0,
 		unwind: 'auto',
@@ -44,9 +58,11 @@ export async function sampleCProgram(t: TestContext, program: CProgram & { cpuSe
 	await sampler.tick();
 	const before = (await sampler.tick()).counters;
 	sampler.closeWindow();
-	await untilOnCpu(w.pid, program.cpuSeconds);
+	const ended = started();
+	await untilOnCpu(pid, options.cpuSeconds);
 	const after = (await sampler.tick()).counters;
-	return { stacks: sampledStacks(sampler.closeWindow(), w.pid), grew: (counter) => after[counter] - before[counter] };
+	await ended();
+	return { stacks: sampledStacks(sampler.closeWindow(), pid), grew: (counter) => after[counter] - before[counter] };
 }
 
 /**
