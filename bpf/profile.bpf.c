@@ -736,6 +736,12 @@ static long walk_step(__u32 i, void *slot)
 		cfa = st->rbx + (__s64)rule->cfa_offset;
 		break;
 	case UNWIND_CFA_SWITCHED_RBP:
+		/*
+		 * Go's mcall and morestack (1.21 on) clear rbp as they switch: the goroutine left behind
+		 * is parked or moving, no longer this thread's caller, and Go's own tracebacks end here.
+		 */
+		if (!st->bp)
+			return 1;
 		cfa = st->bp + (__s64)rule->cfa_offset;
 		switched = true;
 		break;

@@ -19,7 +19,10 @@ import { sampleRunning } from './c-program-sampling.ts';
  */
 const FREQUENCY = 499;
 const CPU_SECONDS = 2;
-const TOLERANCE = 0.1;
+/** How many fewer of ours than of perf's samples may end at an outermost frame. */
+const WHOLE_TOLERANCE = 0.02;
+/** At least this share of perf's share of samples under systemstack reaching main. */
+const MAIN_SHARE = 0.7;
 
 /**
  * Where Go's own tracebacks end (funcFlag TOPFRAME): runtime.goexit every goroutine's stack,
@@ -74,17 +77,19 @@ async function sampleGo(t: TestContext, binary: string, perfBinary: string): Pro
 function compare(t: TestContext, label: string, { ours, perf, lost }: Sampled): void {
 	const underSwitch = (frames: string[]) => frames.some((f) => /^runtime\.systemstack(\.abi0)?$/.test(f));
 	const reachesMain = (frames: string[]) => frames.includes('main.main') || frames.includes('main.deep');
+	const outermost = (frames: string[]) => OUTERMOST.test(frames[0] ?? '');
 	const oursSwitched = ours.filter((s) => underSwitch(s.frames));
 	const perfSwitched = perf.filter((s) => underSwitch(s.frames));
-	const whole = share(ours, (f) => OUTERMOST.test(f[0] ?? ''));
-	const perfWhole = share(perf, (f) => OUTERMOST.test(f[0] ?? ''));
+	const whole = share(ours, outermost);
+	const perfWhole = share(perf, outermost);
+	const crossed = share(oursSwitched, outermost);
 	const through = share(oursSwitched, reachesMain);
 	const perfThrough = share(perfSwitched, reachesMain);
 	const total = ours.reduce((n, s) => n + s.count, 0);
 	const switched = oursSwitched.reduce((n, s) => n + s.count, 0);
-	const cut = ours.find((s) => !OUTERMOST.test(s.frames[0] ?? ''));
+	const cut = ours.find((s) => !outermost(s.frames));
 	t.diagnostic(
-		`${label}: ${total} samples, ${pct(whole)} end at an outermost frame; ${switched} under systemstack, ${pct(through)} of them reach main; unwindFramePointerLost ${lost}`,
+		`${label}: ${total} samples, ${pct(whole)} end at an outermost frame; ${switched} under systemstack, ${pct(crossed)} of them end at one, ${pct(through)} reach main; unwindFramePointerLost ${lost}`,
 	);
 	t.diagnostic(
 		`perf -g: ${perf.reduce((n, s) => n + s.count, 0)} samples, ${pct(perfWhole)} end at an outermost frame; ${pct(perfThrough)} of those under systemstack reach main`,
@@ -94,11 +99,15 @@ function compare(t: TestContext, label: string, { ours, perf, lost }: Sampled): 
 	);
 	assert.ok(total >= 300 && switched >= 30, `${label}: ${total} samples, ${switched} under systemstack`);
 	assert.equal(lost, 0, `${label}: no chain cut`);
+	// All but a few stacks are whole, as perf's are: a cut at a switch leaves 10 to 40% of them not.
+	assert.ok(whole >= perfWhole - WHOLE_TOLERANCE, `${label}: ${pct(whole)} end at an outermost frame, perf ${pct(perfWhole)}`);
 	assert.ok(
-		Math.abs(through - perfThrough) <= TOLERANCE,
-		`${label}: ${pct(through)} under systemstack reach main, perf ${pct(perfThrough)}`,
+		crossed >= 1 - WHOLE_TOLERANCE,
+		`${label}: only ${pct(crossed)} of the stacks under systemstack cross it to an outermost frame`,
 	);
-	assert.ok(whole >= perfWhole - TOLERANCE, `${label}: ${pct(whole)} end at an outermost frame, perf ${pct(perfWhole)}`);
+	// Which goroutines allocate (main's, or the garbage collector's workers) varies between samplings by a
+	// few points; a cut at the switch reaches main in under a fifth of perf's share.
+	assert.ok(through >= MAIN_SHARE * perfThrough, `${label}: ${pct(through)} under systemstack reach main, perf ${pct(perfThrough)}`);
 }
 
 describe('Go stacks across its stack switches', () => {
