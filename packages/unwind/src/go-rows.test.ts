@@ -87,7 +87,7 @@ describe("Go's function table (.gopclntab) as unwind rows", () => {
 		const rule = (name: string) => table.lookup(go.funcs.find((f) => f.name === name)!.entry + 1);
 		for (const name of ['runtime.systemstack', 'runtime.mcall', 'runtime.morestack', 'runtime.asmcgocall']) {
 			const r = rule(name);
-			assert.equal(formatRule(r), 'switched(rbp+16) rbp=c-16 ra=c-8', name);
+			assert.equal(formatRule(r), 'switched(rbp+16) rbp=c-16 rbx=u ra=c-8', name);
 		}
 		for (const name of ['runtime.goexit', 'runtime.mstart', 'runtime.rt0_go']) assert.equal(rule(name).ra, RaKind.undefined, name);
 	});

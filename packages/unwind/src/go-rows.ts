@@ -32,7 +32,8 @@ function rule(cfa: CfaKind, cfaOffset: number, rbp: SavedKind, ra: RaKind): Unwi
 		cfaOffset,
 		rbp,
 		rbpOffset: rbp === SavedKind.offset ? RBP_AT_CFA : 0,
-		rbx: SavedKind.unchanged,
+		// Go keeps no register for its callers but rbp: the one a frame above has is lost.
+		rbx: SavedKind.undefined,
 		rbxOffset: 0,
 		ra,
 		raOffset: ra === RaKind.offset ? RA_AT_CFA : 0,
