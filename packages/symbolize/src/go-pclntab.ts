@@ -31,8 +31,6 @@ export const GoFuncFlag = {
 	topFrame: 1,
 	/** Writes the stack pointer other than by a fixed adjustment: systemstack, mcall, morestack. */
 	spWrite: 2,
-	/** Written in assembly (Go 1.19 on). */
-	asm: 4,
 } as const;
 
 export interface GoFunc {
