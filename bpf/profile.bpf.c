@@ -737,8 +737,9 @@ static long walk_step(__u32 i, void *slot)
 		break;
 	case UNWIND_CFA_SWITCHED_RBP:
 		/*
-		 * Go's mcall and morestack (1.21 on) clear rbp as they switch: the goroutine left behind
-		 * is parked or moving, no longer this thread's caller, and Go's own tracebacks end here.
+		 * Newer Go's mcall and morestack (esbuild's) clear rbp as they switch: the goroutine
+		 * left behind is parked or moving, no longer this thread's caller, and Go's own
+		 * tracebacks end here.
 		 */
 		if (!st->bp)
 			return 1;

@@ -68,8 +68,8 @@ describe("Go's function table (.gopclntab) as unwind rows", () => {
 		const framed = table.lookup(grown + 1);
 		assert.equal(framed.rbp, SavedKind.offset);
 		assert.equal(framed.rbpOffset, -16);
-		// The instruction at `grown` is the save, as the prologue is written (Go 1.18 to 1.20: a
-		// move of rbp into the frame; 1.21 on: push %rbp happened just before).
+		// The instruction at `grown` is the save, as the prologue is written (Go 1.19's: a move of
+		// rbp into the frame; newer Go pushes it, and then sets rbp here).
 		const code = execFileSync(
 			'objdump',
 			['-d', '--no-show-raw-insn', `--start-address=${grown}`, `--stop-address=${grown + 8}`, stripped],

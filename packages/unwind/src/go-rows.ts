@@ -16,8 +16,8 @@ import { CfaKind, RaKind, SavedKind, type UnwindRule } from './unwind-rule.ts';
  * - Functions that switch stacks (funcFlag SPWRITE: systemstack, mcall, morestack, asmcgocall,
  *   and the vDSO callers nanotime1 and time.now) call on the thread's g0 stack, where the CFA by
  *   rsp means nothing. Their caller is found by frame pointers instead: rbp is the caller's
- *   frame there, or (Go 1.21 on) their own pushed on the goroutine's stack, which may lie
- *   anywhere, below the g0 stack too (CfaKind.switchedRbp).
+ *   frame there, or (newer Go, as esbuild's) their own pushed on the goroutine's stack, which
+ *   may lie anywhere, below the g0 stack too (CfaKind.switchedRbp).
  * - The outermost frames (funcFlag TOPFRAME: goexit, mstart, rt0_go, sigtramp) have no caller,
  *   as Go's own tracebacks end there.
  */
