@@ -13,9 +13,9 @@ import { sampleRunning } from './c-program-sampling.ts';
  * at the switch (counted as frame pointers lost), and one with DWARF ended there, uncounted.
  *
  * The oracle is perf record -g: Go keeps frame pointers, and the kernel's walk of them follows a
- * switch (it does not ask that callers lie above). Both should find the same share of samples
- * under runtime.systemstack reaching main (the rest are the garbage collector's workers), and
- * the same share ending at an outermost frame: all but a few.
+ * switch (it does not ask that callers lie above). Ours should end all but a few stacks at an
+ * outermost frame, as perf's do, those under runtime.systemstack too, and reach main from there
+ * about as often (the rest are the garbage collector's workers).
  */
 const FREQUENCY = 499;
 const CPU_SECONDS = 2;
