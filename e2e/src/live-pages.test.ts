@@ -125,6 +125,16 @@ test('a request row opens its drawer with the redacted headers; Esc closes it an
 	const row = rows('request-row-').first();
 	await row.waitFor();
 	await row.focus();
+	// 100 requests a second would push an unheld row out of the drawn window (and the DOM) within
+	// a quarter of a second; the table holds still while a row has focus, so Enter still finds it.
+	const hold = page.getByTestId('request-hold');
+	await waitFor(
+		'50 newer requests waiting behind the held table',
+		async () => Number(/([\d,]+) newer/.exec((await hold.textContent({ timeout: 1_000 })) ?? '')?.[1]?.replace(/,/g, '') ?? 0) >= 50,
+		60_000,
+	);
+	assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('data-testid') ?? ''), await row.getAttribute('data-testid'));
+	await screenshot(page, 'live-requests-held');
 	await page.keyboard.press('Enter');
 	const drawer = page.getByTestId('request-drawer');
 	await drawer.waitFor();

@@ -11,6 +11,7 @@ import type { TimeRange } from '../../lib/profile-query.ts';
 import { endpointMatches, formatLatency, requestEndpointP99, requestKey, requestMatches, summarizeRecent } from '../../lib/requests.ts';
 import type { SortState } from '../../lib/sort.ts';
 import { useHostSelection, type HostSelectionHandle } from '../../lib/use-host-selection.ts';
+import { useHoldWhileFocused } from '../../lib/use-hold-while-focused.ts';
 import { useRangeQuery, useRefreshTick } from '../../lib/use-range-query.ts';
 import { EmptyState, NoCollectorState } from '../common/empty-state.tsx';
 import { FilterToolbar } from '../common/filter-toolbar.tsx';
@@ -51,6 +52,7 @@ export function RequestsView() {
 	const needle = filter.trim().toLowerCase();
 	const rows = useMemo(() => live.requests.filter((r) => isSelected(selection.hosts, r.host)), [live.requests, selection.hosts]);
 	const visible = useMemo(() => rows.filter((r) => requestMatches(r, needle)), [rows, needle]);
+	const hold = useHoldWhileFocused(visible);
 	const hostCount = new Set(rows.map((r) => r.host)).size;
 	const columns = useMemo(() => (hostCount > 1 ? [...REQUEST_COLUMNS, REQUEST_HOST_COLUMN] : REQUEST_COLUMNS), [hostCount]);
 	const summary = useMemo(() => summarizeRecent(rows), [rows]);
@@ -135,25 +137,31 @@ export function RequestsView() {
 					{visible.length === rows.length
 						? `${formatInt(rows.length)} recent requests`
 						: `${formatInt(visible.length)} of ${formatInt(rows.length)} recent requests`}{' '}
-					· live, newest 1,000 kept
+					{hold.held ? (
+						<span data-testid="request-hold">· held while a row has focus, {formatInt(hold.newer)} newer waiting</span>
+					) : (
+						'· live, newest 1,000 kept'
+					)}
 				</FilterToolbar>
-				<VirtualTable
-					columns={columns}
-					rows={visible}
-					rowKey={requestKey}
-					sort={sort}
-					onSortChange={setSort}
-					testId="request-table"
-					caption="Recent HTTPS requests"
-					empty={empty}
-					maxHeight="420px"
-					rowBehavior={(row) => ({
-						testId: `request-row-${row.pid}`,
-						title: 'Show its headers, sizes and timings',
-						selected: openKey === requestKey(row),
-						onActivate: () => setOpen(row),
-					})}
-				/>
+				<div onFocus={hold.onFocus} onBlur={hold.onBlur}>
+					<VirtualTable
+						columns={columns}
+						rows={hold.rows}
+						rowKey={requestKey}
+						sort={sort}
+						onSortChange={setSort}
+						testId="request-table"
+						caption="Recent HTTPS requests"
+						empty={empty}
+						maxHeight="420px"
+						rowBehavior={(row) => ({
+							testId: `request-row-${row.pid}`,
+							title: 'Show its headers, sizes and timings',
+							selected: openKey === requestKey(row),
+							onActivate: () => setOpen(row),
+						})}
+					/>
+				</div>
 			</section>
 
 			<section className="requests-bottom">
