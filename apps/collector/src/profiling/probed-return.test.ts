@@ -63,8 +63,10 @@ test("samples as the kernel swaps the uretprobe trampoline in at an SSL call's e
 	const summary = `${total} samples, ${atEntry} in the entry probes' handling and ${atReturn} in the return's; ${cutCount} did not reach main, ${trampoline} unwindUretprobeTrampoline; e.g. ${cut[0]?.frames.join(';') ?? '(none cut)'}`;
 	t.diagnostic(summary);
 	assert.ok(total >= 2500, summary);
-	// The probes fired: the windows were there to be sampled.
-	assert.ok(atEntry >= 0.05 * total && atReturn >= 0.05 * total, summary);
+	// The probes fired: the windows were there to be sampled, a hundred times each at least (the
+	// share varies by machine: 4.6% to over 5% of the samples were in each). With either note
+	// ignored, some 1 in 20 of those are cut.
+	assert.ok(atEntry >= 100 && atReturn >= 100, summary);
 	assert.ok(trampoline <= CUT_ALLOWED, summary);
 	assert.ok(cutCount <= CUT_ALLOWED, summary);
 });

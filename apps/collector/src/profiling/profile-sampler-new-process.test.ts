@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { basename } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import { filterProfile, toFolded } from '@firesight/profile';
@@ -25,6 +26,15 @@ const CHAIN = /;main;run_rounds;hot_[ab]$/;
 const FROM_START = /^;[^;]+;_start;__libc_start_main[^;]*;__libc_start_call_main;main;/;
 /* A sample in the dynamic loader before main: whole when it reaches the loader's entry. */
 const LOADER = /^;[^;]+;ld-linux[^;]*;_dl_start(;|$)/;
+/**
+ * A sample at the loader's first instruction, its entry (unnamed: not in its dynamic symbols),
+ * before it calls _dl_start: the outermost frame, alone. The entry is readelf's.
+ */
+function loaderEntryAlone(program: string): RegExp {
+	const interpreter = /program interpreter: ([^\]]+)\]/.exec(execFileSync('readelf', ['-l', program], { encoding: 'utf8' }))![1]!;
+	const entry = /Entry point address:\s+(0x[0-9a-f]+)/.exec(execFileSync('readelf', ['-h', interpreter], { encoding: 'utf8' }))![1]!;
+	return new RegExp(`^;[^;]+;${basename(interpreter).replace(/\./g, '\\.')}\\+${entry}$`);
+}
 
 test('a program started after the sampler has whole stacks from its first second on', async (t) => {
 	if (!skipUnlessBpf(t)) return;
@@ -56,7 +66,9 @@ test('a program started after the sampler has whole stacks from its first second
 	);
 	const user = (s: { frames: string[] }) => ';' + s.frames.filter((f) => !f.endsWith('_[k]')).join(';');
 	const total = stacks.reduce((n, s) => n + s.count, 0);
-	const isWhole = (s: { frames: string[] }) => CHAIN.test(user(s)) || FROM_START.test(user(s)) || LOADER.test(user(s));
+	const atLoaderEntry = loaderEntryAlone(bin.path);
+	const isWhole = (s: { frames: string[] }) =>
+		CHAIN.test(user(s)) || FROM_START.test(user(s)) || LOADER.test(user(s)) || atLoaderEntry.test(user(s));
 	const whole = stacks.filter(isWhole).reduce((n, s) => n + s.count, 0);
 	const cut = stacks.filter((s) => !isWhole(s)).sort((a, b) => b.count - a.count)[0];
 	const summary = `${whole} of ${total} samples of its first second had main → run_rounds → leaf (or reached main from _start, or were in the loader, from its entry); e.g. a cut one: ${cut ? user(cut) : '(none)'}`;
