@@ -761,6 +761,8 @@ static long walk_step(__u32 i, void *slot)
 		cfa = st->sp + 8;
 		if (stack_read(st, &ra, sizeof(ra), st->sp))
 			return walk_stop(st, PROFILE_UNWIND_READ_FAULT);
+		if (!ra)
+			return 1; /* a new thread's fresh stack */
 		bp = st->bp;
 		goto caller;
 	default:
@@ -800,7 +802,7 @@ caller:
 	if (!real_return(st, &ra))
 		return walk_stop(st, PROFILE_UNWIND_URETPROBE_TRAMPOLINE);
 	if (!ra)
-		return 1;
+		return walk_stop(st, PROFILE_UNWIND_ZERO_RETURN);
 	/*
 	 * A rule that does not move up the stack would walk the same frame until too deep. A stack
 	 * switch may go anywhere: a chain of them that loops ends too deep, counted.

@@ -119,6 +119,13 @@ enum profile_counter {
 	 * own instructions lead to the real return address.)
 	 */
 	PROFILE_UNWIND_URETPROBE_TRAMPOLINE,
+	/*
+	 * A table step that read a zero return address where the frame's rule does not say it is
+	 * the outermost one (as _start's, a thread's start's and Go's TOPFRAME functions' do). The
+	 * walk ends there, as perf's does, but the stack may be cut: a wrong rule reads a zero
+	 * slot the same way. Code whose unwind info leaves its first frame unmarked counts here too.
+	 */
+	PROFILE_UNWIND_ZERO_RETURN,
 	PROFILE_COUNTER_MAX,
 };
 

@@ -32,6 +32,7 @@ export const PROFILE_COUNTERS = [
 	'unwindProcessExited',
 	'unwindProcessExeced',
 	'unwindUretprobeTrampoline',
+	'unwindZeroReturn',
 ] as const;
 export type ProfileCounter = (typeof PROFILE_COUNTERS)[number];
 

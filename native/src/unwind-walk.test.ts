@@ -118,6 +118,9 @@ const SIGNAL: Workload = {
 	chain: /^((spin_in_handler;)?on_alarm;\?;)?main_loop;main$/,
 };
 
+/** spin, entered from main with a zero return address its rules do not mark: the walk ends at spin. */
+const ZERO_RETURN: Workload = { fixture: 'zero-return', functions: ['main', 'spin'], chain: /^$/ };
+
 /** 200 calls of descend deep: the walk keeps 127 frames, all of descend, and counts the rest too deep. */
 const DEEP: Workload = { fixture: 'deep-recursion', functions: ['main', 'descend'], chain: /^$/ };
 
@@ -182,6 +185,8 @@ test('dwarf mode walks a gcc -O2 program without frame pointers up to main, no f
 	t.diagnostic(`dwarf: ${summary}`);
 	assert.ok(r.matched / r.samples >= 0.9, summary);
 	assert.equal(r.counters.unwindStacksFull, 0);
+	// Its walks end at _start, whose rule (glibc's) marks the outermost frame: no zero return counted.
+	assert.equal(r.counters.unwindZeroReturn, 0, summary);
 });
 
 test('auto mode walks the same program as well, with tables where they are', async (t) => {
@@ -214,6 +219,13 @@ test('a stack deeper than the walker goes keeps its 127 innermost frames and cou
 	const summary = `${r.fullDepth} of ${r.samples} samples held 127 frames of descend; counters ${JSON.stringify(r.counters)}`;
 	assert.ok(r.fullDepth >= 0.9 * r.samples, summary);
 	assert.ok(r.counters.unwindTooDeep! >= r.fullDepth, summary);
+});
+
+test('a zero return address no rule marks as the outermost frame ends the walk, counted as possibly cut', async (t) => {
+	if (!skipUnlessBpf(t)) return;
+	const r = await profile(t, ZERO_RETURN, 'dwarf', true, 100);
+	const summary = `${r.samples} samples; counters ${JSON.stringify(r.counters)}`;
+	assert.ok(r.counters.unwindZeroReturn! >= 0.9 * r.samples, summary);
 });
 
 /**

@@ -45,6 +45,11 @@ export const DROP_DESCRIPTIONS: Readonly<Record<string, DropDescription>> = {
 		meaning: 'User stacks cut short: walked by frame pointers into code that keeps none (no unwind table covered it)',
 		per: 'samples',
 	},
+	'profile.unwindZeroReturn': {
+		meaning:
+			'User stacks possibly cut short: a zero return address where the unwind info marks no outermost frame (code that leaves its first frame unmarked, or a wrong rule)',
+		per: 'samples',
+	},
 	'profile.unwindTablePending': {
 		meaning:
 			'User stacks cut short: the unwind tables they needed were not loaded yet, and were still not when the sample was walked again (a table still being built)',

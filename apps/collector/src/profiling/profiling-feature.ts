@@ -29,6 +29,8 @@ const UNWIND_ENDS = [
 	'unwindRuleUnsupported',
 	'unwindNoProgress',
 	'unwindFramePointerLost',
+	// Possibly lost: a zero return address no rule marked as the end (see bpf/profile.h).
+	'unwindZeroReturn',
 	'unwindTablePending',
 	'unwindDeferRingFull',
 	'unwindDeferQueueFull',

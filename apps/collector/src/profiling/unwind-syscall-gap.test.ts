@@ -53,10 +53,14 @@ test('a sample in clone3 while the kernel makes a thread walks on to main, not c
 	const total = inClone.reduce((n, s) => n + s.count, 0);
 	const whole = inClone.filter((s) => s.user.includes('main') && s.user.includes('make_threads')).reduce((n, s) => n + s.count, 0);
 	const lost = grew('unwindFramePointerLost');
+	const zeroReturn = grew('unwindZeroReturn');
 	const cut = inClone.find((s) => !s.user.includes('main'));
-	const summary = `${whole} of ${total} samples of the parent in clone reached main through make_threads (and ${children} of new threads ended there); unwindFramePointerLost ${lost}; e.g. ${cut?.user.join(';') ?? '(none cut)'}`;
+	const summary = `${whole} of ${total} samples of the parent in clone reached main through make_threads (and ${children} of new threads ended there); unwindFramePointerLost ${lost}, unwindZeroReturn ${zeroReturn}; e.g. ${cut?.user.join(';') ?? '(none cut)'}`;
 	t.diagnostic(summary);
 	assert.ok(total >= 100, summary);
 	assert.ok(whole >= 0.99 * total, summary);
 	assert.ok(lost <= 0.01 * total, summary);
+	// A new thread's zero at the top of its fresh stack is its end, not a stack cut short.
+	assert.ok(children > 0, summary);
+	assert.equal(zeroReturn, 0, summary);
 });
