@@ -76,6 +76,42 @@ test('the process table draws only the rows in view of a thousand, and hides idl
 	await page.getByTestId('process-filter').fill('');
 });
 
+test('the process table, sorted by CPU, reorders every second but holds still while the pointer is on a row', async () => {
+	await page.goto(`${hub!.url}/`);
+	await rows('process-row-').first().waitFor();
+	const order = () =>
+		rows('process-row-').evaluateAll((els) =>
+			els
+				.slice(0, 20)
+				.map((el) => el.getAttribute('data-testid'))
+				.join(),
+		);
+	const updated = page.getByTestId('live-updated');
+	const snapshots = async (n: number) => {
+		let last = await updated.textContent();
+		for (let seen = 0; seen < n;) {
+			await waitFor('a newer snapshot', async () => (await updated.textContent()) !== last, 60_000);
+			last = await updated.textContent();
+			seen++;
+		}
+	};
+	// Live: the fake host's CPU figures change every snapshot, and with them the order.
+	const before = await order();
+	await waitFor('the live order to change', async () => (await order()) !== before, 60_000);
+
+	await rows('process-row-').nth(3).hover();
+	await page.getByTestId('process-hold').waitFor();
+	const held = await order();
+	await snapshots(3);
+	assert.equal(await order(), held, 'the rows under the pointer keep their places while snapshots arrive');
+	await screenshot(page, 'live-processes-held');
+
+	// Off the rows, on the column headers: live again.
+	await page.getByTestId('process-table').locator('thead').hover();
+	await page.getByTestId('process-hold').waitFor({ state: 'detached' });
+	await waitFor('the live order to change again', async () => (await order()) !== held, 60_000);
+});
+
 test('the connection table of a thousand rows scrolls through all of them', async () => {
 	await page.goto(`${hub!.url}/network`);
 	await rows('connection-row-').first().waitFor();

@@ -9,6 +9,7 @@ import { processRows, type HostProcessRow } from '../../lib/live-store.ts';
 import { profileHref } from '../../lib/profile-query.ts';
 import type { SortState } from '../../lib/sort.ts';
 import { useHostSelection } from '../../lib/use-host-selection.ts';
+import { useLiveHold } from '../../lib/use-live-hold.ts';
 import { EmptyState, NoCollectorState } from '../common/empty-state.tsx';
 import { FilterToolbar } from '../common/filter-toolbar.tsx';
 import { PageHead } from '../common/page-head.tsx';
@@ -44,7 +45,9 @@ export function ProcessesView() {
 		[live.processes, now, selected],
 	);
 	const needle = filter.trim().toLowerCase();
-	const kept = useMemo(() => withoutIdleKernelThreads(rows, showIdleKernel), [rows, showIdleKernel]);
+	// The table stands still while the pointer is on a row: sorted by CPU, it reorders every second.
+	const hold = useLiveHold(rows);
+	const kept = useMemo(() => withoutIdleKernelThreads(hold.rows, showIdleKernel), [hold.rows, showIdleKernel]);
 	const visible = useMemo(() => kept.rows.filter((row) => matches(row, needle)), [kept, needle]);
 	const hostCount = new Set(rows.map((row) => row.host)).size;
 	const columns = useMemo(
@@ -87,7 +90,7 @@ export function ProcessesView() {
 						· {stale}
 					</span>
 				) : (
-					lastUpdate > 0 && <> · updated {formatClock(lastUpdate)}</>
+					lastUpdate > 0 && <span data-testid="live-updated"> · updated {formatClock(lastUpdate)}</span>
 				)}
 			</PageHead>
 
@@ -112,8 +115,8 @@ export function ProcessesView() {
 					what="processes"
 					testId="process-filter"
 				>
-					{visible.length === rows.length ? `${rows.length} processes` : `${visible.length} of ${rows.length} processes`} · click a row to
-					open its profile
+					{visible.length === hold.rows.length ? `${hold.rows.length} processes` : `${visible.length} of ${hold.rows.length} processes`}{' '}
+					{hold.held ? <span data-testid="process-hold">· held while you are on a row</span> : '· live'} · click a row to open its profile
 					<label className="toolbar-toggle" title="Kernel threads that used no CPU and were not sampled in the last second">
 						<input
 							type="checkbox"
@@ -130,21 +133,23 @@ export function ProcessesView() {
 						)}
 					</label>
 				</FilterToolbar>
-				<VirtualTable
-					columns={columns}
-					rows={visible}
-					rowKey={(row) => `${row.host}:${row.pid}`}
-					sort={sort}
-					onSortChange={setSort}
-					testId="process-table"
-					caption="Processes"
-					empty={empty}
-					rowBehavior={(row) => ({
-						testId: `process-row-${row.pid}`,
-						title: `Open the CPU profile of ${row.comm} (${row.pid})`,
-						onActivate: () => router.push(profileHref({ pid: row.pid, hosts: hostCount > 1 ? [row.host] : selected })),
-					})}
-				/>
+				<div {...hold.handlers}>
+					<VirtualTable
+						columns={columns}
+						rows={visible}
+						rowKey={(row) => `${row.host}:${row.pid}`}
+						sort={sort}
+						onSortChange={setSort}
+						testId="process-table"
+						caption="Processes"
+						empty={empty}
+						rowBehavior={(row) => ({
+							testId: `process-row-${row.pid}`,
+							title: `Open the CPU profile of ${row.comm} (${row.pid})`,
+							onActivate: () => router.push(profileHref({ pid: row.pid, hosts: hostCount > 1 ? [row.host] : selected })),
+						})}
+					/>
+				</div>
 			</section>
 		</div>
 	);

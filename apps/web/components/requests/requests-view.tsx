@@ -11,7 +11,7 @@ import type { TimeRange } from '../../lib/profile-query.ts';
 import { endpointMatches, formatLatency, requestEndpointP99, requestKey, requestMatches, summarizeRecent } from '../../lib/requests.ts';
 import type { SortState } from '../../lib/sort.ts';
 import { useHostSelection, type HostSelectionHandle } from '../../lib/use-host-selection.ts';
-import { useHoldWhileFocused } from '../../lib/use-hold-while-focused.ts';
+import { useLiveHold } from '../../lib/use-live-hold.ts';
 import { useRangeQuery, useRefreshTick } from '../../lib/use-range-query.ts';
 import { EmptyState, NoCollectorState } from '../common/empty-state.tsx';
 import { FilterToolbar } from '../common/filter-toolbar.tsx';
@@ -51,8 +51,9 @@ export function RequestsView() {
 
 	const needle = filter.trim().toLowerCase();
 	const rows = useMemo(() => live.requests.filter((r) => isSelected(selection.hosts, r.host)), [live.requests, selection.hosts]);
-	const visible = useMemo(() => rows.filter((r) => requestMatches(r, needle)), [rows, needle]);
-	const hold = useHoldWhileFocused(visible);
+	// Held before the filter, so a filter typed with the pointer on a row still applies.
+	const hold = useLiveHold(rows);
+	const visible = useMemo(() => hold.rows.filter((r) => requestMatches(r, needle)), [hold.rows, needle]);
 	const hostCount = new Set(rows.map((r) => r.host)).size;
 	const columns = useMemo(() => (hostCount > 1 ? [...REQUEST_COLUMNS, REQUEST_HOST_COLUMN] : REQUEST_COLUMNS), [hostCount]);
 	const summary = useMemo(() => summarizeRecent(rows), [rows]);
@@ -134,19 +135,19 @@ export function RequestsView() {
 					what="requests"
 					testId="request-filter"
 				>
-					{visible.length === rows.length
-						? `${formatInt(rows.length)} recent requests`
-						: `${formatInt(visible.length)} of ${formatInt(rows.length)} recent requests`}{' '}
+					{visible.length === hold.rows.length
+						? `${formatInt(hold.rows.length)} recent requests`
+						: `${formatInt(visible.length)} of ${formatInt(hold.rows.length)} recent requests`}{' '}
 					{hold.held ? (
-						<span data-testid="request-hold">· held while a row has focus, {formatInt(hold.newer)} newer waiting</span>
+						<span data-testid="request-hold">· held while you are on a row, {formatInt(hold.newer)} newer waiting</span>
 					) : (
 						'· live, newest 1,000 kept'
 					)}
 				</FilterToolbar>
-				<div onFocus={hold.onFocus} onBlur={hold.onBlur}>
+				<div {...hold.handlers}>
 					<VirtualTable
 						columns={columns}
-						rows={hold.rows}
+						rows={visible}
 						rowKey={requestKey}
 						sort={sort}
 						onSortChange={setSort}
