@@ -20,8 +20,8 @@ import { ProfileSampler } from './profile-sampler.ts';
 
 const FREQUENCY = 999;
 /**
- * Cut samples allowed: a task moved to another CPU inside a window finds no note of its own.
- * Seen: none in 4,000 to 10,000 samples. With the entry's note ignored, 19 of 4,110 at 499 Hz were
+ * Cut samples allowed in the probes' windows: a task moved to another CPU inside one finds no note
+ * of its own. Seen: none in 4,000 to 10,000 samples. With the entry's note ignored, 19 of 4,110 at 499 Hz were
  * cut at the entry; with the return's ignored, 10 of 8,223 at the return.
  */
 const CUT_ALLOWED = 2;
@@ -46,27 +46,38 @@ test("samples as the kernel swaps the uretprobe trampoline in at an SSL call's e
 	// What was walked before the process and libssl were described is let go.
 	const before = (await sampler.tick()).counters;
 	sampler.closeWindow();
-	await untilOnCpu(w.pid, 5);
-	const after = (await sampler.tick()).counters;
-	const stacks = foldedStacks(toFolded(filterProfile(sampler.closeWindow(), { pids: [w.pid] })));
+	const stacks: { frames: string[]; count: number }[] = [];
 	const count = (keep: (frames: string[]) => boolean) => stacks.filter((s) => keep(s.frames)).reduce((n, s) => n + s.count, 0);
+	// The kernel's handling of the probes: the entry's trap, and the return's syscall.
+	const inEntry = (f: string[]) => f.includes('uprobe_notify_resume_[k]');
+	const inReturn = (f: string[]) => f.includes('__do_sys_uretprobe_[k]');
+	const atEntry = () => count(inEntry);
+	const atReturn = () => count(inReturn);
+	// Until both windows were sampled 100 times (their share of the loop's time varies by machine:
+	// from 1.7% to over 5% of the samples were in each), 5 CPU-seconds at a time, 60 at most.
+	let after = before;
+	for (let round = 0; round < 12 && (atEntry() < 100 || atReturn() < 100); round++) {
+		await untilOnCpu(w.pid, 5);
+		after = (await sampler.tick()).counters;
+		stacks.push(...foldedStacks(toFolded(filterProfile(sampler.closeWindow(), { pids: [w.pid] }))));
+	}
 	const total = count(() => true);
 	// At main, and through exchange from an SSL call (the caller the trampoline stood in for).
 	const whole = (f: string[]) => f.includes('main') && (f.includes('exchange') || !f.some((x) => /^SSL_/.test(x)));
-	// The kernel's handling of the probes: the entry's trap, and the return's syscall.
-	const atEntry = count((f) => f.includes('uprobe_notify_resume_[k]'));
-	const atReturn = count((f) => f.includes('__do_sys_uretprobe_[k]'));
 	// Every sample is of the loop: one that did not reach main through it was cut.
 	const cut = stacks.filter((s) => !whole(s.frames));
 	const cutCount = cut.reduce((n, s) => n + s.count, 0);
+	const cutInWindows = count((f) => !whole(f) && (inEntry(f) || inReturn(f)));
 	const trampoline = after.unwindUretprobeTrampoline - before.unwindUretprobeTrampoline;
-	const summary = `${total} samples, ${atEntry} in the entry probes' handling and ${atReturn} in the return's; ${cutCount} did not reach main, ${trampoline} unwindUretprobeTrampoline; e.g. ${cut[0]?.frames.join(';') ?? '(none cut)'}`;
+	const summary = `${total} samples, ${atEntry()} in the entry probes' handling and ${atReturn()} in the return's; ${cutCount} did not reach main (${cutInWindows} of them in those), ${trampoline} unwindUretprobeTrampoline; e.g. ${cut[0]?.frames.join(';') ?? '(none cut)'}`;
 	t.diagnostic(summary);
 	assert.ok(total >= 2500, summary);
-	// The probes fired: the windows were there to be sampled, a hundred times each at least (the
-	// share varies by machine: 4.6% to over 5% of the samples were in each). With either note
-	// ignored, some 1 in 20 of those are cut.
-	assert.ok(atEntry >= 100 && atReturn >= 100, summary);
+	// The probes fired: the windows were there to be sampled, a hundred times each at least. With
+	// either note ignored, some 1 in 20 of those are cut.
+	assert.ok(atEntry() >= 100 && atReturn() >= 100, summary);
 	assert.ok(trampoline <= CUT_ALLOWED, summary);
-	assert.ok(cutCount <= CUT_ALLOWED, summary);
+	assert.ok(cutInWindows <= CUT_ALLOWED, summary);
+	// Elsewhere, a cut is another walk's matter (seen: 1 in 5,653, in libc's memmove); the windows'
+	// rate, 1 in 20, would be news.
+	assert.ok(cutCount - cutInWindows <= total / 1000, summary);
 });
