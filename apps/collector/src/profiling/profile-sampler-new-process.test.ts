@@ -24,8 +24,11 @@ const CHAIN = /;main;run_rounds;hot_[ab]$/;
  * (unwind-lazy-binding.test.ts).
  */
 const FROM_START = /^;[^;]+;_start;__libc_start_main[^;]*;__libc_start_call_main;main;/;
-/* A sample in the dynamic loader before main: whole when it reaches the loader's entry. */
-const LOADER = /^;[^;]+;ld-linux[^;]*;_dl_start(;|$)/;
+/*
+ * A sample in the dynamic loader before main: whole when it reaches the loader's entry code, which
+ * calls _dl_start (relocating, loading), then _dl_init (the libraries' initializers).
+ */
+const LOADER = /^;[^;]+;ld-linux[^;]*;_dl_(start|init)(;|$)/;
 /**
  * A sample at the loader's first instruction, its entry (unnamed: not in its dynamic symbols),
  * before it calls _dl_start: the outermost frame, alone. The entry is readelf's.
