@@ -19,7 +19,8 @@ import { RequestAttribution } from '@firesight/collector/request-attribution';
 import { TlsCapture } from '@firesight/collector/tls';
 import { Profiler } from '@firesight/native';
 import { ProfileBuilder } from '@firesight/profile';
-import { freePort, makeCert, runNode } from '@firesight/testing/tls-peers';
+import { freePort } from '@firesight/testing/free-port';
+import { makeCert, runNode } from '@firesight/testing/tls-peers';
 import { cpuSeconds } from './proc-usage.ts';
 import { writeResultsSection } from './results-file.ts';
 import { benchArgs, positiveNumber, wholeNumber } from './bench-args.ts';
@@ -90,7 +91,7 @@ const series = Object.fromEntries(MODES.map((m) => [m, {} as Record<Metric, numb
 const push = (mode: Mode, metric: Metric, v: number) => (series[mode][metric] ??= []).push(v);
 
 const cert = makeCert();
-const port = freePort();
+const port = await freePort();
 const server = spawn(process.execPath, ['-e', SERVER, cert.key, cert.cert, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
 await new Promise<void>((resolve, reject) => {
 	server.once('exit', (code) => reject(new Error(`server exited with ${code}`)));

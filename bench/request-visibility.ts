@@ -18,7 +18,8 @@ import { spawn } from 'node:child_process';
 import https from 'node:https';
 import { loadavg } from 'node:os';
 import { waitFor } from '@firesight/e2e/support';
-import { makeCert, freePort as freeTlsPort, startNodeServer } from '@firesight/testing/tls-peers';
+import { freePort } from '@firesight/testing/free-port';
+import { makeCert, startNodeServer } from '@firesight/testing/tls-peers';
 import { exitUnlessBpf, fmtMs as fmt, percentile, startPageHarness, wall } from './page-harness.ts';
 import { writeResultsSection } from './results-file.ts';
 import { benchArgs, nonNegativeNumber, wholeNumber } from './bench-args.ts';
@@ -74,7 +75,7 @@ new MutationObserver(scan).observe(document, { childList: true, subtree: true, c
 
 const harness = await startPageHarness('visibility');
 const cert = makeCert();
-const tlsPort = freeTlsPort();
+const tlsPort = await freePort();
 const tag = `vis${Date.now().toString(36)}`;
 const agent = new https.Agent({ keepAlive: true, maxSockets: 1, rejectUnauthorized: false });
 

@@ -30,7 +30,8 @@ import { SQLITE_CACHE_KIB } from '@firesight/store';
 import { describeDrop } from '@firesight/web/drop-descriptions';
 import { createNetnsPair, netnsUnavailableReason, waitForOutput, type NetnsPair } from '@firesight/testing/netns';
 import { SINK_SCRIPT, SOURCE_SCRIPT } from '@firesight/testing/tcp-peers';
-import { freePort, makeCert, startNodeServer } from '@firesight/testing/tls-peers';
+import { freePort } from '@firesight/testing/free-port';
+import { makeCert, startNodeServer } from '@firesight/testing/tls-peers';
 import { compileFixture, startWorkload } from '@firesight/testing/workloads';
 import { cpuSeconds, memoryBreakdown, rssMiB, type MemoryBreakdown } from './proc-usage.ts';
 import { writeResultsSection } from './results-file.ts';
@@ -265,7 +266,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const)
 const data = mkdtempSync(join(tmpdir(), 'firesight-soak-'));
 cleanups.push(() => rmSync(data, { recursive: true, force: true }));
 try {
-	const port = freePort();
+	const port = await freePort();
 	if (HEAP_SNAPSHOTS !== undefined) mkdirSync(HEAP_SNAPSHOTS, { recursive: true });
 	const nodeArgs = [
 		...(CPU_PROF === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', CPU_PROF]),
@@ -302,7 +303,7 @@ try {
 
 	// TLS: Node's https server and a keep-alive client, both through OpenSSL in node.
 	const cert = makeCert();
-	const tlsPort = freePort();
+	const tlsPort = await freePort();
 	children.push(await startNodeServer(cert, tlsPort));
 	children.push(spawn(process.execPath, ['-e', TLS_CLIENT_SCRIPT, String(tlsPort)], { stdio: 'ignore' }));
 

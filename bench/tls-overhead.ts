@@ -32,7 +32,8 @@ import { pathToFileURL } from 'node:url';
 import { RequestAttribution } from '@firesight/collector/request-attribution';
 import { TlsCapture, tlsFeature } from '@firesight/collector/tls';
 import { Profiler, type DrainedWindow } from '@firesight/native';
-import { freePort, makeCert, startNodeServer } from '@firesight/testing/tls-peers';
+import { freePort } from '@firesight/testing/free-port';
+import { makeCert, startNodeServer } from '@firesight/testing/tls-peers';
 import { benchArgs, positiveList, positiveNumber, text, wholeNumber } from './bench-args.ts';
 import { startBpftrace } from './bpftrace.ts';
 
@@ -469,7 +470,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.le
 async function main(): Promise<void> {
 	if (process.getuid?.() !== 0) throw new Error('the benchmark loads BPF programs: run it as root');
 	const cert = makeCert();
-	const port = freePort();
+	const port = await freePort();
 	const server = await startNodeServer(cert, port);
 	const rounds: ModeResult[][] = [];
 	const statsPath = '/proc/sys/kernel/bpf_stats_enabled';

@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { HostStatus } from '@firesight/protocol';
@@ -10,16 +9,7 @@ export const RESULTS_DIR = fileURLToPath(new URL('../test-results', import.meta.
 /** The `firesight` CLI as installed from the collector package. */
 export const firesightBin = fileURLToPath(import.meta.resolve('@firesight/collector/bin/firesight.js'));
 
-export function freePort(): Promise<number> {
-	return new Promise((resolvePort, reject) => {
-		const server = createServer();
-		server.once('error', reject);
-		server.listen(0, '127.0.0.1', () => {
-			const address = server.address();
-			server.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
-		});
-	});
-}
+export { freePort } from '@firesight/testing/free-port';
 
 /** Thrown from a waitFor probe to stop waiting at once (the thing waited for can no longer happen). */
 export class FatalError extends Error {}

@@ -14,7 +14,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import { Profiler } from '@firesight/native';
 import { bpfSkip } from '@firesight/testing/bpf-test-gate';
-import { freePort, makeCert, startNodeServer } from '@firesight/testing/tls-peers';
+import { freePort } from '@firesight/testing/free-port';
+import { makeCert, startNodeServer } from '@firesight/testing/tls-peers';
 import { startHub } from '@firesight/web/server';
 import { startCollector } from './collector-agent.ts';
 import { TcpConnections } from './tcp/tcp-connections.ts';
@@ -145,7 +146,7 @@ test('tcp: past connectionEntries and the ring buffer, connections and events ar
 test('tls: past the ring buffer and maxConnections, records and connections are counted', { skip }, async (t) => {
 	const cert = makeCert();
 	t.after(() => cert.remove());
-	const port = freePort();
+	const port = await freePort();
 	const server = await startNodeServer(cert, port);
 	t.after(() => server.kill());
 	const capture = new TlsCapture({ ringBytes: 4096, maxConnections: 2 });

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { bpfSkip, skipUnless } from '@firesight/testing/bpf-test-gate';
+import { freePort } from '@firesight/testing/free-port';
 import { clickhouseRequired, clickhouseStatement, startClickhouse } from '@firesight/testing/clickhouse-server';
 import { createHubClient } from './hub-client.ts';
 
@@ -20,14 +20,6 @@ const BIN = fileURLToPath(new URL('../bin/firesight.js', import.meta.url));
 const TOKEN = 'fleet-test-token';
 const HOSTS = ['fleet-a', 'fleet-b'] as const;
 const skip = bpfSkip();
-
-async function freePort(): Promise<number> {
-	const server = createServer();
-	await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-	const { port } = server.address() as { port: number };
-	await new Promise((done) => server.close(done));
-	return port;
-}
 
 /** Waits for `probe` to answer; `gone` names a process the wait needs that has ended (then it fails at once). */
 async function until<T>(what: string, probe: () => Promise<T | undefined>, gone: () => string | undefined = () => undefined): Promise<T> {

@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -15,6 +14,7 @@ import { clickhouseRequired, clickhouseStatement, startClickhouse } from '@fires
 import { startHub } from '@firesight/web/server';
 import { WebSocket, WebSocketServer } from 'ws';
 import { skipUnlessBpf } from '@firesight/testing/bpf-test-gate';
+import { freePort } from '@firesight/testing/free-port';
 import { HubStream } from './hub-stream.ts';
 
 /**
@@ -34,17 +34,6 @@ async function until(what: string, cond: () => boolean | Promise<boolean>, timeo
 		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
 		await new Promise((r) => setTimeout(r, 25));
 	}
-}
-
-function freePort(): Promise<number> {
-	return new Promise((resolve, reject) => {
-		const s = createServer();
-		s.once('error', reject);
-		s.listen(0, '127.0.0.1', () => {
-			const { port } = s.address() as { port: number };
-			s.close(() => resolve(port));
-		});
-	});
 }
 
 /** `firesight hub` as a child process on a fixed port and data directory. */

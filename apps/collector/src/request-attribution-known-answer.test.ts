@@ -19,7 +19,8 @@ import { after, before, test, type TestContext } from 'node:test';
 import { parseRequestIds, type Profile } from '@firesight/profile';
 import type { RequestRecord } from '@firesight/protocol';
 import { bpfSkip } from '@firesight/testing/bpf-test-gate';
-import { freePort, makeCert, runNode, until, waitForPort, type Cert } from '@firesight/testing/tls-peers';
+import { freePort } from '@firesight/testing/free-port';
+import { makeCert, runNode, until, waitForPort, type Cert } from '@firesight/testing/tls-peers';
 import { FRAME_POINTER_FLAGS } from '@firesight/testing/workloads';
 import { ProfileSampler } from './profiling/profile-sampler.ts';
 import { RequestAttribution, type RequestAttributionOptions } from './request-attribution.ts';
@@ -506,7 +507,7 @@ after(() => {
 });
 
 async function nodeServer(): Promise<Server & { port: number }> {
-	const port = freePort();
+	const port = await freePort();
 	// Named JavaScript frames, none inlined into another: the stack says which route ran.
 	const { child, pid } = await startServer(process.execPath, [
 		'--perf-basic-prof',
@@ -587,7 +588,7 @@ test('Python http.server with ssl, a thread per request: each route’s CPU is l
 	cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
 	writeFileSync(join(dir, 'burn.c'), BURN_LIBRARY);
 	execFileSync('clang', [...FRAME_POINTER_FLAGS, '-shared', '-fPIC', '-o', join(dir, 'libburn.so'), join(dir, 'burn.c')]);
-	const port = freePort();
+	const port = await freePort();
 	const { child, pid } = await startServer('python3', [
 		'-c',
 		PYTHON_SERVER,

@@ -14,7 +14,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { test, type TestContext } from 'node:test';
 import type { RequestRecord } from '@firesight/protocol';
 import { bpfSkip } from '@firesight/testing/bpf-test-gate';
-import { freePort, makeCert, startNodeServer, type Cert } from '@firesight/testing/tls-peers';
+import { freePort } from '@firesight/testing/free-port';
+import { makeCert, startNodeServer, type Cert } from '@firesight/testing/tls-peers';
 import { startHub } from '@firesight/web/server';
 import { startCollector } from './collector-agent.ts';
 import { RequestAttribution } from './request-attribution.ts';
@@ -68,7 +69,7 @@ interface Peers {
 async function server(t: TestContext, cert?: Cert): Promise<Peers> {
 	const c = cert ?? makeCert();
 	if (!cert) t.after(() => c.remove());
-	const port = freePort();
+	const port = await freePort();
 	const s = await startNodeServer(c, port);
 	t.after(() => s.kill());
 	return { cert: c, port, serverPid: s.pid! };
@@ -296,7 +297,7 @@ test(
 	async (t) => {
 		const cert = makeCert();
 		t.after(() => cert.remove());
-		const aPort = freePort();
+		const aPort = await freePort();
 		const a = await startNodeServer(cert, aPort);
 		t.after(() => a.kill('SIGKILL'));
 		const b = await server(t, cert);

@@ -12,7 +12,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import type { RequestRecord } from '@firesight/protocol';
 import { bpfSkip } from '@firesight/testing/bpf-test-gate';
-import { freePort, makeCert, startNodeServer } from '@firesight/testing/tls-peers';
+import { freePort } from '@firesight/testing/free-port';
+import { makeCert, startNodeServer } from '@firesight/testing/tls-peers';
 import { TlsCapture } from './tls/tls-capture.ts';
 
 const skip = bpfSkip();
@@ -53,7 +54,7 @@ for (const { option, expect } of hooks) {
 		async (t) => {
 			const cert = makeCert();
 			t.after(() => cert.remove());
-			const port = freePort();
+			const port = await freePort();
 			const server = await startNodeServer(cert, port);
 			t.after(() => server.kill());
 			const cap = new TlsCapture({ pids: [server.pid!], syscallHook: option });

@@ -66,10 +66,6 @@ export async function waitForPort(port: number, timeoutMs = 5000): Promise<void>
 	}
 }
 
-export function freePort(): number {
-	return 20000 + Math.floor(Math.random() * 20000);
-}
-
 export async function startSServer(cert: Cert, port: number): Promise<ChildProcess> {
 	const child = spawn('openssl', ['s_server', '-www', '-accept', `127.0.0.1:${port}`, '-cert', cert.cert, '-key', cert.key, '-quiet'], {
 		stdio: 'ignore',

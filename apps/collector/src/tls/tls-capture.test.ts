@@ -21,8 +21,8 @@ import type { RequestRecord } from '@firesight/protocol';
 import type { ConnectionSummary } from './connection-tracker.ts';
 import { bpfSkip } from '@firesight/testing/bpf-test-gate';
 import { TlsCapture } from './tls-capture.ts';
+import { freePort } from '@firesight/testing/free-port';
 import {
-	freePort,
 	HTTPS_SERVER_SCRIPT,
 	makeCert,
 	PIPELINE_CLIENT_SCRIPT,
@@ -71,8 +71,8 @@ function ownConnections(port?: number): ConnectionSummary[] {
 const lossy = (port?: number) => ownConnections(port).filter((c) => c.losses > 0);
 
 /** A port for one of this file's servers. */
-function serverPort(): number {
-	const port = freePort();
+async function serverPort(): Promise<number> {
+	const port = await freePort();
 	servers.add(`127.0.0.1:${port}`);
 	return port;
 }
@@ -120,7 +120,7 @@ after(() => {
 const withPath = (prefix: string) => seen.filter((r) => r.path.startsWith(prefix));
 
 test('curl against openssl s_server -www: each request once, with method, path, status and peer', { skip }, async () => {
-	const port = serverPort();
+	const port = await serverPort();
 	children.push(await startSServer(cert, port));
 	const prefix = `/fs-curl/${tag}`;
 	const n = 3;
@@ -158,7 +158,7 @@ test(
 	'a Node server from a binary first run after the tracer started: found at exec, keep-alive, both sides once each',
 	{ skip },
 	async () => {
-		const port = serverPort();
+		const port = await serverPort();
 		const { child: server, binary } = await startLateNodeServer(port);
 		assert.ok(
 			await eventually(() => capture.attachedFiles().some((f) => f.path === binary && f.kind === 'executable')),
@@ -225,7 +225,7 @@ test(
 );
 
 test('pipelined requests on one connection pair in order', { skip }, async () => {
-	const port = serverPort();
+	const port = await serverPort();
 	const server = await startNodeServer(cert, port);
 	children.push(server);
 	const prefix = `/fs-pipe-${tag}`;
@@ -264,7 +264,7 @@ test('pipelined requests on one connection pair in order', { skip }, async () =>
 });
 
 test('a 1 MiB response is one request with the whole size on both sides', { skip }, async () => {
-	const port = serverPort();
+	const port = await serverPort();
 	const server = await startNodeServer(cert, port);
 	children.push(server);
 	capture.setCaptureBodies(server.pid!, true);
@@ -290,7 +290,7 @@ test('a 1 MiB response is one request with the whole size on both sides', { skip
 });
 
 test('no Authorization or cookie value appears in anything the capture emits', { skip }, async () => {
-	const port = serverPort();
+	const port = await serverPort();
 	children.push(await startSServer(cert, port));
 	const prefix = `/fs-auth-${tag}`;
 	await run('curl', [
