@@ -142,13 +142,17 @@ export async function drawnFrames(graph: Locator, options: { name?: string } = {
 		.filter((f) => options.name === undefined || f.name === options.name);
 }
 
-/** A frame's middle, in page coordinates (for a click or a hover). */
-export async function framePoint(graph: Locator, frame: DrawnFrame): Promise<{ x: number; y: number }> {
-	const box = await flameCanvas(graph).boundingBox();
+/**
+ * Clicks a frame's middle. The point is placed on the canvas as it is at the click, once it holds
+ * still (Playwright's actionability checks): page coordinates taken earlier miss the frame when
+ * the layout above the graph moves in between (seen once: the click landed two rows deeper).
+ */
+export async function clickFrame(graph: Locator, frame: DrawnFrame): Promise<void> {
+	const canvas = flameCanvas(graph);
+	const box = await canvas.boundingBox();
 	if (!box) throw new Error('the flame graph has no box');
-	const state = await flameState(graph);
-	const cell = box.height / state.rows;
-	return { x: box.x + frame.x + frame.width / 2, y: box.y + frame.row * cell + cell / 2 };
+	const cell = box.height / (await flameState(graph)).rows;
+	await canvas.click({ position: { x: frame.x + frame.width / 2, y: frame.row * cell + cell / 2 } });
 }
 
 /**

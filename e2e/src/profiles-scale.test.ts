@@ -15,7 +15,7 @@ import { after, before, test } from 'node:test';
 import type { Browser, Page, Response } from 'playwright-core';
 import { bpfSkip } from '@firesight/testing/bpf-test-gate';
 import { launchChromium } from './browser.ts';
-import { drawnFrames, frameColor, framePoint, isColor, MATCH_COLOR, paintedFlame } from './flame-frames.ts';
+import { clickFrame, drawnFrames, frameColor, isColor, MATCH_COLOR, paintedFlame } from './flame-frames.ts';
 import { freePort, hostsList, screenshot, startUpHealthy, waitFor, type UpProcess } from './support.ts';
 
 const skip = bpfSkip();
@@ -236,12 +236,11 @@ test('zooming asks the hub for the subtree at full resolution; the search share 
 	await paintedFlame(graph);
 	const [frame] = await drawnFrames(graph, { name: processNode.name });
 	assert.ok(frame, `${processNode.name} is drawn`);
-	const point = await framePoint(graph, frame);
 
 	const [request, response] = await Promise.all([
 		page.waitForRequest((r) => r.url().includes('profile.subtree')),
 		page.waitForResponse((r) => r.url().includes('profile.subtree')),
-		page.mouse.click(point.x, point.y),
+		clickFrame(graph, frame),
 	]);
 	const requestUrl = new URL(request.url());
 	const index = requestUrl.pathname
