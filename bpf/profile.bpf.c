@@ -590,6 +590,27 @@ static __always_inline long no_rule(struct walk_state *st, __u32 counter)
 }
 
 /*
+ * Bytes of padding a function may fall through into the next one's entry: glibc aligns its string
+ * functions' entries to 64 bytes.
+ */
+#define UNWIND_FALL_THROUGH_BYTES 64
+
+/*
+ * Whether rel, in the gap row find_rule() just found, lies within UNWIND_FALL_THROUGH_BYTES of the
+ * next row, the start of the next function's unwind info: padding before that entry.
+ */
+static __always_inline bool before_entry(struct walk_state *st, struct unwind_file *file, __u64 rel)
+{
+	__u32 key = file->row_start + st->lo;
+	struct unwind_row *next;
+
+	if (st->lo >= file->row_count)
+		return false;
+	next = bpf_map_lookup_elem(&unwind_rows, &key);
+	return next && next->pc - (__u32)rel < UNWIND_FALL_THROUGH_BYTES;
+}
+
+/*
  * Whether ra, read by a rule from a register the leaf left (REG_CALLEE), follows a call, as a
  * return address does: a direct call to at most 64 KiB below the frame's pc (the start of the
  * function the pc is in), or an indirect one (ff /2, through a register or memory). A callee
@@ -755,8 +776,12 @@ static long walk_step(__u32 i, void *slot)
 		 * syscall: an exact pc two bytes (a syscall's length) into a gap takes that rule. (The
 		 * new thread is there too until its first instruction: its walk reads the top of its
 		 * new stack as the return address, zero on a fresh stack, where it ends.)
+		 *
+		 * An exact pc in the padding before a function's entry is falling through into it, as
+		 * glibc's __memmove_chk falls into memmove after its bounds check (padding after a
+		 * return or a jump is never run): the frame is the entry's, frameless too.
 		 */
-		if (!st->exact_pc || (__u32)rel - st->hi != 2)
+		if (!st->exact_pc || ((__u32)rel - st->hi != 2 && !before_entry(st, file, rel)))
 			return no_rule(st, PROFILE_UNWIND_NO_TABLE);
 		cfa = st->sp + 8;
 		if (stack_read(st, &ra, sizeof(ra), st->sp))

@@ -87,6 +87,8 @@ interface Outcome {
 	inHandler: number;
 	/** Samples whose user stack is PROFILE_MAX_STACK_DEPTH frames of descend (the deep fixture). */
 	fullDepth: number;
+	/** Samples by the name of their user leaf ('?' for one in no function of the program's). */
+	leaves: Record<string, number>;
 	counters: Record<string, number>;
 	unmappedPids: Set<number>;
 }
@@ -121,6 +123,13 @@ const SIGNAL: Workload = {
 /** spin, entered from main with a zero return address its rules do not mark: the walk ends at spin. */
 const ZERO_RETURN: Workload = { fixture: 'zero-return', functions: ['main', 'spin'], chain: /^$/ };
 
+/** checked_entry falling through padding no table covers into entry, called from run: the chain holds. */
+const FALL_THROUGH: Workload = {
+	fixture: 'fall-through',
+	functions: ['main', 'run', 'checked_entry', 'entry'],
+	chain: /^((checked_entry|entry|\?);)?run;main$/,
+};
+
 /** 200 calls of descend deep: the walk keeps 127 frames, all of descend, and counts the rest too deep. */
 const DEEP: Workload = { fixture: 'deep-recursion', functions: ['main', 'descend'], chain: /^$/ };
 
@@ -151,7 +160,16 @@ async function profile(
 			const seg = textSegmentFor(new ElfFile(new FileSource(program)).segments, m.offset)!;
 			return m.start - m.offset + seg.offset - seg.vaddr;
 		})();
-	const out: Outcome = { samples: 0, matched: 0, inKernel: 0, inHandler: 0, fullDepth: 0, counters: {}, unmappedPids: new Set() };
+	const out: Outcome = {
+		samples: 0,
+		matched: 0,
+		inKernel: 0,
+		inHandler: 0,
+		fullDepth: 0,
+		leaves: {},
+		counters: {},
+		unmappedPids: new Set(),
+	};
 	// Samples taken while the tables were being built had nothing to walk with yet.
 	if (describe) await profiler.drain();
 	const deadline = Date.now() + 60_000;
@@ -169,6 +187,7 @@ async function profile(
 				const addr = ip - programBias - (i > 0 ? 1n : 0n);
 				return functions.find((f) => addr >= f.range[0] && addr < f.range[1])?.name ?? '?';
 			});
+			if (names[0]) out.leaves[names[0]] = (out.leaves[names[0]] ?? 0) + c.count;
 			if (names.includes('on_alarm')) out.inHandler += c.count;
 			if (names.length === 127 && names.every((n) => n === 'descend')) out.fullDepth += c.count;
 			if (workload.chain.test(names.slice(0, names.indexOf('main') + 1).join(';'))) out.matched += c.count;
@@ -226,6 +245,18 @@ test('a zero return address no rule marks as the outermost frame ends the walk, 
 	const r = await profile(t, ZERO_RETURN, 'dwarf', true, 100);
 	const summary = `${r.samples} samples; counters ${JSON.stringify(r.counters)}`;
 	assert.ok(r.counters.unwindZeroReturn! >= 0.9 * r.samples, summary);
+});
+
+test('a sample in padding that falls through into the next function is walked from its entry, in auto and dwarf mode', async (t) => {
+	if (!skipUnlessBpf(t)) return;
+	for (const mode of ['auto', 'dwarf'] as const) {
+		const r = await profile(t, FALL_THROUGH, mode, true, 200);
+		const summary = `${mode}: ${r.matched} of ${r.samples} samples (${r.leaves['?'] ?? 0} in the padding) had the whole chain; counters ${JSON.stringify(r.counters)}`;
+		t.diagnostic(summary);
+		assert.ok((r.leaves['?'] ?? 0) >= 0.3 * r.samples, summary);
+		assert.ok(r.matched / r.samples >= 0.9, summary);
+		assert.equal(r.counters.unwindNoTable, 0, summary);
+	}
 });
 
 /**
